@@ -1,0 +1,169 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { LeptonError } from '../errors/lepton-error.js';
+import { ensureRuntime } from '../runtime/init.js';
+import { MANIFEST_FILE, validateManifest, type BundleManifest, type TensorSpec } from './manifest.js';
+import { MODEL_FILE, sha256 } from './save.js';
+
+/** A loaded, verified model bundle. */
+export interface Bundle {
+  /** The model, ready for inference. */
+  model: tfl.LayersModel;
+  /** Its `lepton.json`. */
+  manifest: BundleManifest;
+  /** Directory it was loaded from. */
+  dir: string;
+}
+
+/** Options for {@link loadBundle}. */
+export interface LoadBundleOptions {
+  /**
+   * The input the application will feed: shapes (use `null` for any size) and optional dtype per input.
+   * A bundle whose inputs differ is refused with `BUNDLE_INCOMPATIBLE` instead of failing at first use.
+   */
+  expectInputs?: Array<Pick<TensorSpec, 'shape'> & { dtype?: string }>;
+  /** Task the application expects (e.g. `binary`). */
+  expectTask?: BundleManifest['task'];
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+async function readVerified(dir: string, file: string, manifest: BundleManifest): Promise<Uint8Array> {
+  const digest = manifest.files[file];
+  if (digest === undefined) {
+    throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: '${file}' is used by the model but not listed in lepton.json.`, { details: { dir, file } });
+  }
+  let data: Uint8Array;
+  try {
+    data = await readFile(join(dir, file));
+  } catch (err) {
+    if (isMissing(err)) {
+      throw new LeptonError('BUNDLE_FILE_MISSING', `Bundle ${dir} is missing '${file}'. Copy the whole bundle directory.`, {
+        cause: err,
+        details: { dir, file },
+      });
+    }
+    throw err;
+  }
+  if (data.byteLength !== digest.bytes) {
+    const how = data.byteLength < digest.bytes ? 'truncated' : 'longer than recorded';
+    throw new LeptonError(
+      'BUNDLE_INTEGRITY',
+      `Bundle ${dir}: '${file}' is ${how} (${data.byteLength} bytes, lepton.json records ${digest.bytes}). Re-copy the bundle.`,
+      { details: { dir, file, bytes: data.byteLength, expectedBytes: digest.bytes } },
+    );
+  }
+  const actual = sha256(data);
+  if (actual !== digest.sha256) {
+    throw new LeptonError(
+      'BUNDLE_INTEGRITY',
+      `Bundle ${dir}: '${file}' has been altered (SHA-256 ${actual.slice(0, 12)}…, lepton.json records ${digest.sha256.slice(0, 12)}…).`,
+      { details: { dir, file, sha256: actual, expectedSha256: digest.sha256 } },
+    );
+  }
+  return data;
+}
+
+function sameShape(a: Array<number | null>, b: Array<number | null>): boolean {
+  return a.length === b.length && a.every((d, i) => d === null || b[i] === null || d === b[i]);
+}
+
+function describe(shape: Array<number | null>): string {
+  return `[${shape.map((d) => d ?? 'any').join(', ')}]`;
+}
+
+/**
+ * Loads a bundle directory written by `saveBundle()`, from the filesystem and with any backend (no
+ * tfjs-node needed). Every file's size and SHA-256 are checked against `lepton.json` before use, and the
+ * model's real inputs against the manifest and the caller's expectations.
+ *
+ * @param dir - bundle directory
+ * @param options - expected inputs / task
+ * @returns the model and its manifest
+ * @throws {@link LeptonError} `BUNDLE_NOT_FOUND` (no lepton.json), `BUNDLE_INVALID` (malformed manifest or model),
+ *   `BUNDLE_FILE_MISSING`, `BUNDLE_INTEGRITY` (truncated or altered file), `BUNDLE_INCOMPATIBLE` (input spec or task)
+ * @example
+ * ```ts
+ * import { buildMlp, initRuntime, loadBundle, saveBundle } from '@lepton/core';
+ * await initRuntime({ backend: 'cpu' });
+ * await saveBundle(buildMlp({ inputDim: 3 }), '/tmp/mlp-bundle', { name: 'mlp', version: '1.0.0' });
+ * const { model, manifest } = await loadBundle('/tmp/mlp-bundle', { expectInputs: [{ shape: [null, 3] }] });
+ * console.log(manifest.version, model.inputs[0]!.shape);
+ * ```
+ */
+export async function loadBundle(dir: string, options: LoadBundleOptions = {}): Promise<Bundle> {
+  await ensureRuntime();
+  let raw: string;
+  try {
+    raw = await readFile(join(dir, MANIFEST_FILE), 'utf8');
+  } catch (err) {
+    if (isMissing(err)) {
+      throw new LeptonError('BUNDLE_NOT_FOUND', `No model bundle at ${dir}: ${MANIFEST_FILE} not found.`, { cause: err, details: { dir } });
+    }
+    throw err;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: ${MANIFEST_FILE} is not valid JSON.`, { cause: err, details: { dir } });
+  }
+  const manifest = validateManifest(dir, parsed);
+
+  const modelBytes = await readVerified(dir, MODEL_FILE, manifest);
+  let modelJson: { modelTopology?: object; weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> };
+  try {
+    modelJson = JSON.parse(new TextDecoder().decode(modelBytes));
+  } catch (err) {
+    throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: ${MODEL_FILE} is not valid JSON.`, { cause: err, details: { dir } });
+  }
+  if (modelJson.modelTopology === undefined || !Array.isArray(modelJson.weightsManifest)) {
+    throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: ${MODEL_FILE} is not a TF.js layers model.`, { details: { dir } });
+  }
+  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+  const parts: Uint8Array[] = [];
+  for (const group of modelJson.weightsManifest) {
+    weightSpecs.push(...group.weights);
+    for (const path of group.paths) parts.push(await readVerified(dir, path, manifest));
+  }
+  const weightData = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+  parts.reduce((offset, p) => (weightData.set(p, offset), offset + p.byteLength), 0);
+
+  let model: tfl.LayersModel;
+  try {
+    model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs, weightData: weightData.buffer }));
+  } catch (err) {
+    throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: TF.js could not build the model (${(err as Error).message}).`, {
+      cause: err,
+      details: { dir },
+    });
+  }
+  const actual = model.inputs.map((t) => ({ shape: [...t.shape], dtype: t.dtype as string }));
+  const incompatible = (why: string): never => {
+    model.dispose();
+    throw new LeptonError('BUNDLE_INCOMPATIBLE', `Bundle ${dir} (${manifest.name}@${manifest.version}): ${why}`, { details: { dir } });
+  };
+  if (manifest.inputs.length !== actual.length || !manifest.inputs.every((s, i) => sameShape(s.shape, actual[i]!.shape))) {
+    incompatible(`lepton.json declares inputs ${manifest.inputs.map((s) => describe(s.shape)).join(', ')} but the model takes ${actual.map((s) => describe(s.shape)).join(', ')}.`);
+  }
+  if (options.expectInputs) {
+    if (options.expectInputs.length !== actual.length) {
+      incompatible(`the application feeds ${options.expectInputs.length} input(s); the model takes ${actual.length}.`);
+    }
+    options.expectInputs.forEach((want, i) => {
+      const have = actual[i]!;
+      if (!sameShape(want.shape, have.shape)) {
+        incompatible(`input ${i} is ${describe(have.shape)}, the application expects ${describe(want.shape)}. Use a bundle trained for this input.`);
+      }
+      if (want.dtype !== undefined && want.dtype !== have.dtype) incompatible(`input ${i} has dtype ${have.dtype}, expected ${want.dtype}.`);
+    });
+  }
+  if (options.expectTask !== undefined && options.expectTask !== manifest.task) {
+    incompatible(`task is '${manifest.task}', the application expects '${options.expectTask}'.`);
+  }
+  return { model, manifest, dir };
+}

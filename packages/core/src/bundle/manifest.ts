@@ -1,0 +1,112 @@
+import { LeptonError } from '../errors/lepton-error.js';
+import type { Task } from '../models/task.js';
+
+/** Name, shape (`null` = any size, e.g. the batch) and dtype of one model input or output. */
+export interface TensorSpec {
+  name: string;
+  shape: Array<number | null>;
+  dtype: string;
+}
+
+/** Where a bundle came from: enough to reproduce or audit it. Extra keys are kept. */
+export interface Provenance {
+  /** ISO-8601 creation time. */
+  createdAt: string;
+  leptonCoreVersion: string;
+  tfjsVersion: string;
+  /** Backend the model was trained on. */
+  backend: string;
+  /** Training seed, data description, commit … */
+  [key: string]: unknown;
+}
+
+/** Size and SHA-256 of one file of the bundle. */
+export interface FileDigest {
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * `lepton.json`: everything needed to use a model correctly. Preprocessing parameters travel here so that
+ * inference can never drift from training.
+ */
+export interface BundleManifest {
+  format: 'lepton-bundle';
+  formatVersion: 1;
+  name: string;
+  /** Semantic version of this model (e.g. `1.2.0`). */
+  version: string;
+  task: Task;
+  description?: string;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  /** Class names, index-aligned with the model output. */
+  labels?: string[];
+  /** Preprocessing parameters (scaler means, window settings …), JSON-serialisable. */
+  preprocessing?: Record<string, unknown>;
+  /** Validation metrics measured when the bundle was made. */
+  metrics?: Record<string, number>;
+  provenance: Provenance;
+  /** Every file of the bundle except lepton.json itself, with size and SHA-256. */
+  files: Record<string, FileDigest>;
+}
+
+/** File name of the manifest in a bundle directory. */
+export const MANIFEST_FILE = 'lepton.json';
+
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+
+/**
+ * Is `version` a semantic version (`MAJOR.MINOR.PATCH[-pre][+build]`)?
+ *
+ * @param version - candidate
+ * @returns true for a valid semver
+ */
+export function isSemver(version: string): boolean {
+  return SEMVER.test(version);
+}
+
+function fail(dir: string, what: string): never {
+  throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: ${what}. Re-create it with saveBundle().`, { details: { dir } });
+}
+
+function checkSpecs(dir: string, value: unknown, field: string): TensorSpec[] {
+  if (!Array.isArray(value) || value.length === 0) fail(dir, `lepton.json field '${field}' must be a non-empty array`);
+  return value.map((s: unknown, i) => {
+    const spec = s as Partial<TensorSpec>;
+    if (typeof spec?.name !== 'string' || typeof spec.dtype !== 'string' || !Array.isArray(spec.shape)) {
+      fail(dir, `lepton.json ${field}[${i}] needs name, shape and dtype`);
+    }
+    if (!spec.shape.every((d) => d === null || (Number.isInteger(d) && d > 0))) fail(dir, `lepton.json ${field}[${i}].shape is invalid`);
+    return spec as TensorSpec;
+  });
+}
+
+/**
+ * Validates a parsed `lepton.json`.
+ *
+ * @param dir - bundle directory (for messages)
+ * @param raw - parsed JSON
+ * @returns the typed manifest
+ * @throws {@link LeptonError} `BUNDLE_INVALID` naming the first problem
+ */
+export function validateManifest(dir: string, raw: unknown): BundleManifest {
+  const m = raw as Partial<BundleManifest> | null;
+  if (m === null || typeof m !== 'object') fail(dir, 'lepton.json is not an object');
+  if (m.format !== 'lepton-bundle') fail(dir, `lepton.json format is '${String(m.format)}', expected 'lepton-bundle'`);
+  if (m.formatVersion !== 1) fail(dir, `unsupported formatVersion ${String(m.formatVersion)} (this version of @lepton/core reads 1)`);
+  if (typeof m.name !== 'string' || m.name === '') fail(dir, 'lepton.json needs a name');
+  if (typeof m.version !== 'string' || !isSemver(m.version)) fail(dir, `version '${String(m.version)}' is not a semantic version`);
+  if (m.task !== 'binary' && m.task !== 'multiclass' && m.task !== 'regression') fail(dir, `unknown task '${String(m.task)}'`);
+  checkSpecs(dir, m.inputs, 'inputs');
+  checkSpecs(dir, m.outputs, 'outputs');
+  if (m.files === undefined || typeof m.files !== 'object' || Object.keys(m.files).length === 0) fail(dir, 'lepton.json lists no files');
+  for (const [file, digest] of Object.entries(m.files)) {
+    if (typeof digest?.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(digest.sha256) || !Number.isInteger(digest.bytes)) {
+      fail(dir, `lepton.json has no valid size and SHA-256 for '${file}'`);
+    }
+    if (file.includes('..') || file.startsWith('/')) fail(dir, `file name '${file}' leaves the bundle directory`);
+  }
+  if (m.provenance === undefined || typeof m.provenance !== 'object') fail(dir, 'lepton.json needs provenance');
+  return m as BundleManifest;
+}

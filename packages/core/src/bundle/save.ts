@@ -1,0 +1,141 @@
+import { createHash } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { LeptonError } from '../errors/lepton-error.js';
+import { coreVersion } from '../internal/version.js';
+import { modelTask, type Task } from '../models/task.js';
+import { isSemver, MANIFEST_FILE, type BundleManifest, type TensorSpec } from './manifest.js';
+
+/** Model JSON and weights file names inside a bundle. */
+export const MODEL_FILE = 'model.json';
+export const WEIGHTS_FILE = 'weights.bin';
+
+/** What to record in the bundle besides the model. */
+export interface SaveBundleOptions {
+  /** Model name (letters, digits, `-`, `_`, `.`). */
+  name: string;
+  /** Semantic version, e.g. `1.0.0`. */
+  version: string;
+  /** Task; default: the one the builder recorded, or inferred from the output activation. */
+  task?: Task;
+  description?: string;
+  /** Class names, index-aligned with the output. */
+  labels?: string[];
+  /** Preprocessing parameters the model was trained with. */
+  preprocessing?: Record<string, unknown>;
+  /** Validation metrics to record. */
+  metrics?: Record<string, number>;
+  /** Extra provenance (seed, data set, commit …), merged over the automatic fields. */
+  provenance?: Record<string, unknown>;
+}
+
+/** @internal SHA-256 as lowercase hex. */
+export function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function specs(tensors: tfl.SymbolicTensor[], names: string[]): TensorSpec[] {
+  return tensors.map((t, i) => ({ name: names[i] ?? t.name, shape: [...t.shape], dtype: t.dtype }));
+}
+
+function concatWeights(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array {
+  if (data === undefined) return new Uint8Array(0);
+  const parts = Array.isArray(data) ? data : [data];
+  const total = parts.reduce((s, p) => s + p.byteLength, 0);
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(new Uint8Array(p), offset);
+    offset += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Saves a model as a bundle directory: TF.js `model.json` + `weights.bin` + `lepton.json` (name, version,
+ * task, input/output spec, labels, preprocessing, metrics, provenance and the SHA-256 of every file).
+ * Written to a temporary directory first and renamed into place, so a crash never leaves half a bundle.
+ *
+ * @param model - the trained model
+ * @param dir - target directory (replaced if it exists)
+ * @param options - metadata to record
+ * @returns the manifest written
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for a bad name, version or label count
+ * @example
+ * ```ts
+ * import { buildMlp, initRuntime, saveBundle } from '@lepton/core';
+ * await initRuntime({ backend: 'cpu' });
+ * await saveBundle(buildMlp({ inputDim: 3 }), '/tmp/my-model', { name: 'demo', version: '1.0.0' });
+ * ```
+ */
+export async function saveBundle(model: tfl.LayersModel, dir: string, options: SaveBundleOptions): Promise<BundleManifest> {
+  if (!/^[A-Za-z0-9._-]+$/.test(options.name)) {
+    throw new LeptonError('INVALID_ARGUMENT', `Bundle name '${options.name}' may contain only letters, digits, '.', '_' and '-'.`);
+  }
+  if (!isSemver(options.version)) {
+    throw new LeptonError('INVALID_ARGUMENT', `Bundle version '${options.version}' is not a semantic version such as 1.0.0.`);
+  }
+  const outputs = specs(model.outputs, model.outputNames);
+  const outUnits = outputs[0]!.shape[outputs[0]!.shape.length - 1];
+  if (options.labels && outUnits !== null && options.labels.length !== outUnits && !(outUnits === 1 && options.labels.length === 2)) {
+    throw new LeptonError('INVALID_ARGUMENT', `${options.labels.length} labels given for an output of ${outUnits} unit(s).`);
+  }
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (artifacts === undefined) throw new LeptonError('INVALID_MODEL', 'The model produced no artifacts to save.');
+  const weights = concatWeights(artifacts.weightData as ArrayBuffer | ArrayBuffer[] | undefined);
+  const modelJson = new TextEncoder().encode(
+    JSON.stringify({
+      format: 'layers-model',
+      generatedBy: `TensorFlow.js tfjs-layers v${tf.version_core}`,
+      convertedBy: null,
+      modelTopology: artifacts.modelTopology,
+      weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs ?? [] }],
+    }),
+  );
+  const manifest: BundleManifest = {
+    format: 'lepton-bundle',
+    formatVersion: 1,
+    name: options.name,
+    version: options.version,
+    task: options.task ?? modelTask(model),
+    inputs: specs(model.inputs, model.inputNames),
+    outputs,
+    provenance: {
+      createdAt: new Date().toISOString(),
+      leptonCoreVersion: coreVersion(),
+      tfjsVersion: tf.version_core,
+      backend: tf.getBackend(),
+      ...options.provenance,
+    },
+    files: {
+      [MODEL_FILE]: { bytes: modelJson.byteLength, sha256: sha256(modelJson) },
+      [WEIGHTS_FILE]: { bytes: weights.byteLength, sha256: sha256(weights) },
+    },
+  };
+  if (options.description !== undefined) manifest.description = options.description;
+  if (options.labels !== undefined) manifest.labels = options.labels;
+  if (options.preprocessing !== undefined) manifest.preprocessing = options.preprocessing;
+  if (options.metrics !== undefined) manifest.metrics = options.metrics;
+
+  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  await mkdir(tmp, { recursive: true });
+  try {
+    await writeFile(join(tmp, MODEL_FILE), modelJson);
+    await writeFile(join(tmp, WEIGHTS_FILE), weights);
+    await writeFile(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  return manifest;
+}

@@ -1,0 +1,105 @@
+/**
+ * Stable error codes used by every Lepton package. A code never changes meaning once released, so
+ * applications can branch on it (`if (err.code === 'OVERLOADED') retryLater()`).
+ */
+export type LeptonErrorCode =
+  // runtime
+  | 'BACKEND_UNAVAILABLE'
+  | 'KERNEL_UNAVAILABLE'
+  | 'RUNTIME_NOT_INITIALISED'
+  // arguments and data
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_INPUT'
+  | 'SHAPE_MISMATCH'
+  // models and training
+  | 'INVALID_MODEL'
+  | 'TRAINING_FAILED'
+  // bundles
+  | 'BUNDLE_NOT_FOUND'
+  | 'BUNDLE_FILE_MISSING'
+  | 'BUNDLE_INTEGRITY'
+  | 'BUNDLE_INVALID'
+  | 'BUNDLE_INCOMPATIBLE'
+  // serving
+  | 'OVERLOADED'
+  | 'PREDICTOR_CLOSED'
+  // explanations
+  | 'EXPLAIN_UNSUPPORTED'
+  // open for vertical packages, which namespace their own codes (e.g. 'DICOM_TRUNCATED')
+  | (string & {});
+
+/** Options accepted by {@link LeptonError}'s constructor. */
+export interface LeptonErrorOptions {
+  /** The underlying error, kept for debugging (`err.cause`). */
+  cause?: unknown;
+  /** Structured, machine-readable context. Never put patient data or card numbers here. */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The one error class every Lepton package throws for bad input, bad configuration or an unavailable
+ * capability. `code` is stable; `message` says what was wrong and what to do about it.
+ *
+ * @example
+ * ```ts
+ * import { LeptonError } from '@lepton/core';
+ * try {
+ *   throw new LeptonError('INVALID_ARGUMENT', 'maxBatchSize must be ≥ 1; pass a positive integer.');
+ * } catch (err) {
+ *   if (err instanceof LeptonError) console.log(err.code); // 'INVALID_ARGUMENT'
+ * }
+ * ```
+ */
+export class LeptonError extends Error {
+  /** Stable, machine-readable error code. */
+  readonly code: LeptonErrorCode;
+  /** Structured context (shapes, file names, kernel names …). */
+  readonly details: Record<string, unknown>;
+
+  /**
+   * @param code - stable error code
+   * @param message - what was wrong and what to do about it
+   * @param options - cause and structured details
+   */
+  constructor(code: LeptonErrorCode, message: string, options: LeptonErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LeptonError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+/**
+ * Type guard: is `err` a {@link LeptonError}, optionally with the given code?
+ *
+ * @param err - any thrown value
+ * @param code - when given, also require this code
+ * @returns true when `err` is a LeptonError (with `code`, if given)
+ * @example
+ * ```ts
+ * import { isLeptonError } from '@lepton/core';
+ * if (isLeptonError(new Error('x'))) throw new Error('unreachable');
+ * ```
+ */
+export function isLeptonError(err: unknown, code?: LeptonErrorCode): err is LeptonError {
+  return err instanceof LeptonError && (code === undefined || err.code === code);
+}
+
+/**
+ * Throws a {@link LeptonError} when `condition` is false. The message is built lazily, so hot paths
+ * pay nothing for it.
+ *
+ * @param condition - the invariant to check
+ * @param code - error code to throw with
+ * @param message - builds the message only when the check fails
+ * @param details - optional structured context
+ * @throws {@link LeptonError} with `code` when `condition` is false
+ */
+export function ensure(
+  condition: unknown,
+  code: LeptonErrorCode,
+  message: () => string,
+  details?: Record<string, unknown>,
+): asserts condition {
+  if (!condition) throw new LeptonError(code, message(), details === undefined ? {} : { details });
+}

@@ -1,0 +1,55 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { ensureRuntime } from '../runtime/init.js';
+import { asBatchOfOne, resolveClassIndex, targetScore } from './target.js';
+
+/** A per-pixel importance map in [0, 1], row-major `height × width`. */
+export interface Heatmap {
+  data: Float32Array;
+  width: number;
+  height: number;
+  /** Output unit that was explained. */
+  classIndex: number;
+}
+
+/** Options for {@link saliencyMap} and `gradCam()`. */
+export interface HeatmapOptions {
+  /** Output unit to explain. Default: the predicted class (the single unit of a sigmoid model). */
+  classIndex?: number;
+}
+
+/**
+ * Gradient saliency: |∂ score / ∂ pixel|, maximum over channels, scaled to [0, 1].
+ *
+ * @param model - an image model with input `[batch, height, width, channels]`
+ * @param image - one image, `[height, width, channels]` or `[1, height, width, channels]`
+ * @param options - class to explain
+ * @returns the heatmap at input resolution
+ * @throws {@link LeptonError} `SHAPE_MISMATCH` for an image of the wrong shape, `INVALID_ARGUMENT` for a bad class index
+ * @example
+ * ```ts
+ * import { buildResidualCnn, initRuntime, saliencyMap, tf } from '@lepton/core';
+ * await initRuntime({ backend: 'cpu' });
+ * const cnn = buildResidualCnn({ inputShape: [16, 16, 1], numClasses: 2, filters: [4] });
+ * const map = await saliencyMap(cnn, tf.zeros([16, 16, 1]));
+ * console.log(map.width, map.height); // 16 16
+ * ```
+ */
+export async function saliencyMap(model: tfl.LayersModel, image: tf.Tensor, options: HeatmapOptions = {}): Promise<Heatmap> {
+  await ensureRuntime();
+  const x = asBatchOfOne(model, image);
+  try {
+    const classIndex = resolveClassIndex(model, x, options.classIndex);
+    const map = tf.tidy(() => {
+      const grad = tf.grad((inp: tf.Tensor) => targetScore(model.apply(inp) as tf.Tensor, classIndex))(x);
+      const m = tf.squeeze(tf.max(tf.abs(grad), -1), [0]);
+      return tf.div(m, tf.maximum(tf.max(m), 1e-12));
+    });
+    const [height, width] = map.shape as [number, number];
+    const data = (await map.data()) as Float32Array;
+    map.dispose();
+    return { data, width, height, classIndex };
+  } finally {
+    if (x !== image) x.dispose();
+  }
+}

@@ -1,0 +1,36 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { LeptonError } from '../errors/lepton-error.js';
+
+/** @internal Adds a batch axis to a single sample when needed and checks the shape against the model. */
+export function asBatchOfOne(model: tfl.LayersModel, input: tf.Tensor): tf.Tensor {
+  const want = model.inputs[0]!.shape;
+  const x = input.rank === want.length - 1 ? tf.expandDims(input, 0) : input;
+  const ok = x.rank === want.length && x.shape[0] === 1 && want.every((d, i) => i === 0 || d === null || d === x.shape[i]);
+  if (!ok) {
+    throw new LeptonError(
+      'SHAPE_MISMATCH',
+      `Explanations take one sample of shape [${want.slice(1).join(', ')}]; got [${input.shape.join(', ')}].`,
+    );
+  }
+  return x;
+}
+
+/** @internal The scalar being explained: the chosen output unit of the (single) sample. */
+export function targetScore(output: tf.Tensor, classIndex: number): tf.Scalar {
+  const flat = tf.reshape(output, [output.shape[0]!, -1]);
+  return tf.sum(tf.slice(flat, [0, classIndex], [1, 1]));
+}
+
+/** @internal Default class: the arg-max output unit (the only unit of a sigmoid model). */
+export function resolveClassIndex(model: tfl.LayersModel, x: tf.Tensor, classIndex: number | undefined): number {
+  const units = (model.outputs[0]!.shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
+  if (classIndex !== undefined) {
+    if (!Number.isInteger(classIndex) || classIndex < 0 || classIndex >= units) {
+      throw new LeptonError('INVALID_ARGUMENT', `classIndex ${classIndex} is outside the model's ${units} output unit(s).`);
+    }
+    return classIndex;
+  }
+  if (units === 1) return 0;
+  return tf.tidy(() => tf.argMax(tf.reshape(model.predict(x) as tf.Tensor, [-1])).dataSync()[0]!);
+}

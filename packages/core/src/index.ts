@@ -1,0 +1,80 @@
+/**
+ * `@lepton/core` — the shared GPU model core of the Lepton SDK: TensorFlow.js runtime with automatic backend
+ * choice, model builders, training, verified model bundles, batched serving, metrics and explanations.
+ *
+ * @packageDocumentation
+ */
+
+// TensorFlow.js, initialised by initRuntime(): use this `tf` rather than importing a second copy.
+export * as tf from './tf.js';
+
+// errors
+export { LeptonError, isLeptonError, ensure } from './errors/lepton-error.js';
+export type { LeptonErrorCode, LeptonErrorOptions } from './errors/lepton-error.js';
+
+// runtime
+export { initRuntime, runtimeInfo, ensureRuntime, resolveRuntimeOptions } from './runtime/init.js';
+export type { RuntimeOptions, ResolvedRuntimeOptions, RuntimeInfo, BackendAttempt, BackendPreference } from './runtime/init.js';
+export { registerBackendLoader, registeredBackendLoaders } from './runtime/backends.js';
+export type { BackendName, BackendLoader, BackendProbe, BackendLoadOptions } from './runtime/backends.js';
+export { requiredKernels, missingKernels, planBackend } from './runtime/kernels.js';
+export type { KernelCheckOptions, BackendPlan } from './runtime/kernels.js';
+
+// models
+export { modelTask } from './models/task.js';
+export type { Task } from './models/task.js';
+export { buildMlp } from './models/mlp.js';
+export type { MlpOptions } from './models/mlp.js';
+export { buildResidualCnn, LAST_CONV_LAYER } from './models/residual-cnn.js';
+export type { ResidualCnnOptions } from './models/residual-cnn.js';
+export { buildUnet } from './models/unet.js';
+export type { UnetOptions } from './models/unet.js';
+export { buildSequenceModel } from './models/sequence.js';
+export type { SequenceModelOptions, SequenceKind, SequenceTask } from './models/sequence.js';
+export { buildDenseAutoencoder, buildLstmAutoencoder } from './models/autoencoder.js';
+export type { DenseAutoencoderOptions, LstmAutoencoderOptions } from './models/autoencoder.js';
+
+// training
+export { train } from './train/train.js';
+export type { TrainData, TrainResult, EpochRecord } from './train/train.js';
+export { resolveTrainOptions, higherIsBetter } from './train/options.js';
+export type { TrainOptions, ResolvedTrainOptions, EarlyStoppingOptions, MonitorMetric } from './train/options.js';
+export type { TrainEvent } from './train/events.js';
+export { learningRateAt } from './train/schedule.js';
+export type { LearningRateSchedule } from './train/schedule.js';
+export { progressBar, shouldDrawBar } from './train/progress-bar.js';
+export type { BarStream } from './train/progress-bar.js';
+export { predictBatched, taskMetrics } from './train/evaluate.js';
+
+// bundles
+export { saveBundle, MODEL_FILE, WEIGHTS_FILE } from './bundle/save.js';
+export type { SaveBundleOptions } from './bundle/save.js';
+export { loadBundle } from './bundle/load.js';
+export type { Bundle, LoadBundleOptions } from './bundle/load.js';
+export { validateManifest, isSemver, MANIFEST_FILE } from './bundle/manifest.js';
+export type { BundleManifest, TensorSpec, Provenance, FileDigest } from './bundle/manifest.js';
+
+// serving
+export { createPredictor } from './serve/predictor.js';
+export type { Predictor, PredictorOptions, PredictorStats } from './serve/predictor.js';
+
+// metrics
+export { accuracy, confusionMatrix, precisionRecallF1 } from './metrics/classification.js';
+export type { Averaging, PrecisionRecallF1 } from './metrics/classification.js';
+export { rocAuc, rocCurve, averagePrecision, precisionRecallCurve, ksStatistic, thresholdCurve } from './metrics/ranking.js';
+export type { ThresholdCurve } from './metrics/ranking.js';
+export { logLoss, brierScore, expectedCalibrationError } from './metrics/calibration.js';
+export { meanAbsoluteError, rootMeanSquaredError, r2Score } from './metrics/regression.js';
+export { thresholdForMaxF1, thresholdForFpr, thresholdForCost } from './metrics/threshold.js';
+export type { ThresholdChoice, CostMatrix } from './metrics/threshold.js';
+export type { Numeric } from './metrics/validate.js';
+
+// explanations
+export { saliencyMap } from './explain/saliency.js';
+export type { Heatmap, HeatmapOptions } from './explain/saliency.js';
+export { gradCam } from './explain/grad-cam.js';
+export type { GradCamOptions } from './explain/grad-cam.js';
+export { integratedGradients } from './explain/integrated-gradients.js';
+export type { IntegratedGradientsOptions, IntegratedGradientsResult, FeatureAttribution } from './explain/integrated-gradients.js';
+export { heatmapToPng } from './explain/overlay.js';
+export type { OverlayOptions } from './explain/overlay.js';

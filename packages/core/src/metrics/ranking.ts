@@ -1,0 +1,160 @@
+import { LeptonError } from '../errors/lepton-error.js';
+import { checkBinary, checkPair, countClasses, type Numeric } from './validate.js';
+
+/** Points of a curve at each distinct score threshold, highest threshold first. */
+export interface ThresholdCurve {
+  /** Score thresholds (a sample is positive when its score ≥ threshold). */
+  thresholds: number[];
+  /** True positives at each threshold. */
+  tp: number[];
+  /** False positives at each threshold. */
+  fp: number[];
+  /** Total positives and negatives. */
+  positives: number;
+  negatives: number;
+}
+
+/**
+ * Counts true/false positives at every distinct score, from the highest score down.
+ *
+ * @param yTrue - binary labels (0/1)
+ * @param scores - scores, higher meaning more likely positive
+ * @returns the cumulative counts
+ * @throws {@link LeptonError} `INVALID_INPUT` for non-binary labels or empty input
+ */
+export function thresholdCurve(yTrue: Numeric, scores: Numeric): ThresholdCurve {
+  checkPair(yTrue, scores, 'thresholdCurve');
+  checkBinary(yTrue, 'thresholdCurve');
+  const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
+  const thresholds: number[] = [];
+  const tp: number[] = [];
+  const fp: number[] = [];
+  let t = 0;
+  let f = 0;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    if (yTrue[i] === 1) t++;
+    else f++;
+    const next = order[k + 1];
+    if (next === undefined || scores[next] !== scores[i]) {
+      thresholds.push(scores[i]!);
+      tp.push(t);
+      fp.push(f);
+    }
+  }
+  const { pos, neg } = countClasses(yTrue);
+  return { thresholds, tp, fp, positives: pos, negatives: neg };
+}
+
+function needBoth(yTrue: Numeric, what: string): { pos: number; neg: number } {
+  const c = countClasses(yTrue);
+  if (c.pos === 0 || c.neg === 0) {
+    throw new LeptonError('INVALID_INPUT', `${what} needs both classes in yTrue (found ${c.pos} positives, ${c.neg} negatives).`);
+  }
+  return c;
+}
+
+/**
+ * ROC curve: false- and true-positive rates at each distinct threshold (starting at the (0, 0) point).
+ *
+ * @param yTrue - binary labels
+ * @param scores - scores
+ * @returns `fpr`, `tpr` and the `thresholds` (the first is `Infinity`)
+ * @throws {@link LeptonError} `INVALID_INPUT` unless both classes are present
+ */
+export function rocCurve(yTrue: Numeric, scores: Numeric): { fpr: number[]; tpr: number[]; thresholds: number[] } {
+  const { pos, neg } = needBoth(yTrue, 'rocCurve');
+  const c = thresholdCurve(yTrue, scores);
+  return {
+    fpr: [0, ...c.fp.map((v) => v / neg)],
+    tpr: [0, ...c.tp.map((v) => v / pos)],
+    thresholds: [Infinity, ...c.thresholds],
+  };
+}
+
+/**
+ * Area under the ROC curve (trapezoidal, ties counted half — the same as scikit-learn's `roc_auc_score`).
+ *
+ * @param yTrue - binary labels
+ * @param scores - scores
+ * @returns ROC AUC in [0, 1]
+ * @throws {@link LeptonError} `INVALID_INPUT` unless both classes are present
+ * @example
+ * ```ts
+ * import { rocAuc } from '@lepton/core';
+ * rocAuc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]); // 0.75
+ * ```
+ */
+export function rocAuc(yTrue: Numeric, scores: Numeric): number {
+  const { fpr, tpr } = rocCurve(yTrue, scores);
+  let area = 0;
+  for (let i = 1; i < fpr.length; i++) area += ((fpr[i]! - fpr[i - 1]!) * (tpr[i]! + tpr[i - 1]!)) / 2;
+  return area;
+}
+
+/**
+ * Precision–recall curve at each distinct threshold, highest threshold first.
+ *
+ * @param yTrue - binary labels
+ * @param scores - scores
+ * @returns precision, recall and thresholds
+ * @throws {@link LeptonError} `INVALID_INPUT` when there are no positives
+ */
+export function precisionRecallCurve(
+  yTrue: Numeric,
+  scores: Numeric,
+): { precision: number[]; recall: number[]; thresholds: number[] } {
+  const c = thresholdCurve(yTrue, scores);
+  if (c.positives === 0) throw new LeptonError('INVALID_INPUT', 'precisionRecallCurve needs at least one positive.');
+  return {
+    precision: c.tp.map((t, i) => t / (t + c.fp[i]!)),
+    recall: c.tp.map((t) => t / c.positives),
+    thresholds: c.thresholds,
+  };
+}
+
+/**
+ * Average precision: Σ (Rₙ − Rₙ₋₁) Pₙ over thresholds, without interpolation (scikit-learn's
+ * `average_precision_score`). The area under the precision–recall curve that suits rare positives.
+ *
+ * @param yTrue - binary labels
+ * @param scores - scores
+ * @returns average precision in [0, 1]
+ * @throws {@link LeptonError} `INVALID_INPUT` when there are no positives
+ * @example
+ * ```ts
+ * import { averagePrecision } from '@lepton/core';
+ * averagePrecision([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]); // ≈ 0.833
+ * ```
+ */
+export function averagePrecision(yTrue: Numeric, scores: Numeric): number {
+  const { precision, recall } = precisionRecallCurve(yTrue, scores);
+  let ap = 0;
+  let prev = 0;
+  for (let i = 0; i < recall.length; i++) {
+    ap += (recall[i]! - prev) * precision[i]!;
+    prev = recall[i]!;
+  }
+  return ap;
+}
+
+/**
+ * Kolmogorov–Smirnov statistic: the largest gap between the score distributions of positives and
+ * negatives (max over thresholds of TPR − FPR), as used in credit scoring.
+ *
+ * @param yTrue - binary labels
+ * @param scores - scores
+ * @returns KS in [0, 1]
+ * @throws {@link LeptonError} `INVALID_INPUT` unless both classes are present
+ * @example
+ * ```ts
+ * import { ksStatistic } from '@lepton/core';
+ * ksStatistic([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]); // 1
+ * ```
+ */
+export function ksStatistic(yTrue: Numeric, scores: Numeric): number {
+  const { fpr, tpr } = rocCurve(yTrue, scores);
+  let ks = 0;
+  for (let i = 0; i < fpr.length; i++) ks = Math.max(ks, Math.abs(tpr[i]! - fpr[i]!));
+  return ks;
+}

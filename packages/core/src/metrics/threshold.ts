@@ -1,0 +1,110 @@
+import { LeptonError } from '../errors/lepton-error.js';
+import { thresholdCurve } from './ranking.js';
+import type { Numeric } from './validate.js';
+
+/** A chosen decision threshold (positive when score ≥ threshold) and what it yields on the given data. */
+export interface ThresholdChoice {
+  threshold: number;
+  precision: number;
+  recall: number;
+  /** False-positive rate. */
+  fpr: number;
+  f1: number;
+  /** Total cost, for {@link thresholdForCost}. */
+  cost?: number;
+}
+
+/** Costs of the two kinds of mistake (and optionally of each alert) for {@link thresholdForCost}. */
+export interface CostMatrix {
+  /** Cost of a false positive (e.g. an analyst's review of a good transaction). */
+  falsePositive: number;
+  /** Cost of a false negative (e.g. the fraud loss). */
+  falseNegative: number;
+  /** Cost of a true positive (e.g. review cost of a caught fraud). Default 0. */
+  truePositive?: number;
+}
+
+function choices(yTrue: Numeric, scores: Numeric): ThresholdChoice[] {
+  const c = thresholdCurve(yTrue, scores);
+  const out: ThresholdChoice[] = [];
+  // The "flag nothing" point first (threshold above every score).
+  out.push({ threshold: Infinity, precision: 1, recall: 0, fpr: 0, f1: 0 });
+  c.thresholds.forEach((threshold, i) => {
+    const tp = c.tp[i]!;
+    const fp = c.fp[i]!;
+    const precision = tp + fp === 0 ? 1 : tp / (tp + fp);
+    const recall = c.positives === 0 ? 0 : tp / c.positives;
+    const fpr = c.negatives === 0 ? 0 : fp / c.negatives;
+    const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+    out.push({ threshold, precision, recall, fpr, f1 });
+  });
+  return out;
+}
+
+/**
+ * The threshold that maximises F1.
+ *
+ * @param yTrue - binary labels
+ * @param scores - scores
+ * @returns the threshold and its precision, recall, FPR and F1
+ * @example
+ * ```ts
+ * import { thresholdForMaxF1 } from '@lepton/core';
+ * thresholdForMaxF1([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]).threshold; // 0.35
+ * ```
+ */
+export function thresholdForMaxF1(yTrue: Numeric, scores: Numeric): ThresholdChoice {
+  return choices(yTrue, scores).reduce((best, c) => (c.f1 > best.f1 ? c : best));
+}
+
+/**
+ * The lowest threshold whose false-positive rate stays at or below `targetFpr` (so recall is as high as
+ * that budget allows).
+ *
+ * @param yTrue - binary labels
+ * @param scores - scores
+ * @param targetFpr - highest acceptable false-positive rate, in [0, 1]
+ * @returns the threshold and what it yields
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for a target outside [0, 1]
+ * @example
+ * ```ts
+ * import { thresholdForFpr } from '@lepton/core';
+ * thresholdForFpr([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], 0).threshold; // 0.8
+ * ```
+ */
+export function thresholdForFpr(yTrue: Numeric, scores: Numeric, targetFpr: number): ThresholdChoice {
+  if (!(targetFpr >= 0 && targetFpr <= 1)) throw new LeptonError('INVALID_ARGUMENT', `targetFpr must be in [0, 1], got ${targetFpr}.`);
+  let best: ThresholdChoice | undefined;
+  for (const c of choices(yTrue, scores)) if (c.fpr <= targetFpr) best = c;
+  return best!;
+}
+
+/**
+ * The threshold with the least total cost: FP·falsePositive + FN·falseNegative + TP·truePositive.
+ *
+ * @param yTrue - binary labels
+ * @param scores - scores
+ * @param costs - cost of each kind of outcome
+ * @returns the threshold, what it yields and its `cost`
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for a negative cost
+ * @example
+ * ```ts
+ * import { thresholdForCost } from '@lepton/core';
+ * thresholdForCost([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], { falsePositive: 1, falseNegative: 10 }).threshold; // 0.35
+ * ```
+ */
+export function thresholdForCost(yTrue: Numeric, scores: Numeric, costs: CostMatrix): ThresholdChoice {
+  const tpCost = costs.truePositive ?? 0;
+  if (costs.falsePositive < 0 || costs.falseNegative < 0 || tpCost < 0) {
+    throw new LeptonError('INVALID_ARGUMENT', 'Costs must be ≥ 0.');
+  }
+  const c = thresholdCurve(yTrue, scores);
+  let best: ThresholdChoice | undefined;
+  for (const choice of choices(yTrue, scores)) {
+    const tp = choice.recall * c.positives;
+    const fp = choice.fpr * c.negatives;
+    const cost = fp * costs.falsePositive + (c.positives - tp) * costs.falseNegative + tp * tpCost;
+    if (best === undefined || cost < best.cost! - 1e-12) best = { ...choice, cost };
+  }
+  return best!;
+}

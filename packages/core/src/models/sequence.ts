@@ -1,0 +1,111 @@
+import * as tfl from '@tensorflow/tfjs-layers';
+import { withSeededRandomSync } from '../internal/random.js';
+import { positiveInt, rate, recordTask, type Task } from './task.js';
+
+/** Sequence architecture: dilated causal temporal convolutions, LSTM or GRU. */
+export type SequenceKind = 'tcn' | 'lstm' | 'gru';
+
+/** What a sequence model predicts. */
+export type SequenceTask = 'binary' | 'multiclass' | 'regression' | 'forecast';
+
+/** Options for {@link buildSequenceModel}. */
+export interface SequenceModelOptions {
+  /** Architecture. */
+  kind: SequenceKind;
+  /** Time steps per window. */
+  timesteps: number;
+  /** Features per time step. */
+  features: number;
+  /** Output meaning. Default `'regression'`. */
+  task?: SequenceTask;
+  /** Classes (`multiclass`) or regression targets (`regression`, `forecast`). Default 1. */
+  outputUnits?: number;
+  /** Forecast horizon in steps (`forecast` only). Default 1. */
+  horizon?: number;
+  /** Recurrent units (LSTM/GRU) or filters (TCN) per layer. Default `[32]` (TCN: `[32, 32, 32]`). */
+  units?: number[];
+  /** TCN kernel size. Default 3. Dilations double per layer (1, 2, 4 …). */
+  kernelSize?: number;
+  /** Dropout before the output layer. Default 0.1. */
+  dropout?: number;
+  /** Seed for the initial weights. */
+  seed?: number;
+  /** Model name. Default `'<kind>_<task>'`. */
+  name?: string;
+}
+
+type S = tfl.SymbolicTensor;
+
+function tcnStack(x: S, filters: number[], kernelSize: number): S {
+  filters.forEach((f, i) => {
+    const dilationRate = 2 ** i;
+    let y = tfl.layers
+      .conv1d({ filters: f, kernelSize, padding: 'causal', dilationRate, activation: 'relu', kernelInitializer: 'heNormal', name: `tcn${i}_conv` })
+      .apply(x) as S;
+    y = tfl.layers.layerNormalization({ name: `tcn${i}_norm` }).apply(y) as S;
+    const inChannels = x.shape[x.shape.length - 1];
+    const shortcut =
+      inChannels === f ? x : (tfl.layers.conv1d({ filters: f, kernelSize: 1, name: `tcn${i}_proj` }).apply(x) as S);
+    x = tfl.layers.add({ name: `tcn${i}_add` }).apply([y, shortcut]) as S;
+  });
+  // The last time step sees the whole receptive field through the causal convolutions.
+  const steps = x.shape[1] as number;
+  const channels = x.shape[2] as number;
+  x = tfl.layers.reshape({ targetShape: [steps, 1, channels], name: 'as_image' }).apply(x) as S;
+  return tfl.layers.cropping2D({ cropping: [[steps - 1, 0], [0, 0]], name: 'last_step' }).apply(x) as S;
+}
+
+function recurrentStack(x: S, units: number[], kind: 'lstm' | 'gru'): S {
+  units.forEach((u, i) => {
+    const args = { units: u, returnSequences: i < units.length - 1, name: `${kind}${i}` };
+    x = (kind === 'lstm' ? tfl.layers.lstm(args) : tfl.layers.gru(args)).apply(x) as S;
+  });
+  return x;
+}
+
+/**
+ * 1-D sequence model over windows of multivariate time series: temporal convolutions (causal, dilated,
+ * residual), LSTM or GRU, with a classification, regression or multi-step forecasting head.
+ *
+ * Input `[batch, timesteps, features]`. Output: `binary` `[batch, 1]` sigmoid; `multiclass`
+ * `[batch, outputUnits]` softmax; `regression` `[batch, outputUnits]`; `forecast` `[batch, horizon, outputUnits]`.
+ *
+ * @param options - architecture, window shape, task and seed
+ * @returns an uncompiled tfjs-layers model
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for a non-positive size
+ * @example
+ * ```ts
+ * import { buildSequenceModel } from '@lepton/core';
+ * const m = buildSequenceModel({ kind: 'gru', timesteps: 30, features: 4, task: 'forecast', horizon: 5 });
+ * console.log(m.outputs[0]!.shape); // [null, 5, 1]
+ * ```
+ */
+export function buildSequenceModel(options: SequenceModelOptions): tfl.LayersModel {
+  const timesteps = positiveInt(options.timesteps, 'timesteps');
+  const features = positiveInt(options.features, 'features');
+  const task = options.task ?? 'regression';
+  const outputUnits = task === 'binary' ? 1 : positiveInt(options.outputUnits ?? 1, 'outputUnits');
+  const horizon = positiveInt(options.horizon ?? 1, 'horizon');
+  const units = (options.units ?? (options.kind === 'tcn' ? [32, 32, 32] : [32])).map((u, i) => positiveInt(u, `units[${i}]`));
+  const kernelSize = positiveInt(options.kernelSize ?? 3, 'kernelSize');
+  const dropout = rate(options.dropout ?? 0.1, 'dropout');
+  return withSeededRandomSync(options.seed, () => {
+    const input = tfl.input({ shape: [timesteps, features], name: 'sequence' });
+    let x = options.kind === 'tcn' ? tcnStack(input, units, kernelSize) : recurrentStack(input, units, options.kind);
+    if (options.kind === 'tcn') x = tfl.layers.flatten({ name: 'flatten' }).apply(x) as S;
+    if (dropout > 0) x = tfl.layers.dropout({ rate: dropout, name: 'head_dropout' }).apply(x) as S;
+    let output: S;
+    let modelTask: Task;
+    if (task === 'forecast') {
+      x = tfl.layers.dense({ units: horizon * outputUnits, name: 'forecast_dense' }).apply(x) as S;
+      output = tfl.layers.reshape({ targetShape: [horizon, outputUnits], name: 'output' }).apply(x) as S;
+      modelTask = 'regression';
+    } else {
+      const activation = task === 'binary' ? 'sigmoid' : task === 'multiclass' ? 'softmax' : 'linear';
+      output = tfl.layers.dense({ units: outputUnits, activation, name: 'output' }).apply(x) as S;
+      modelTask = task;
+    }
+    const model = tfl.model({ inputs: input, outputs: output, name: options.name ?? `${options.kind}_${task}` });
+    return recordTask(model, modelTask);
+  });
+}

@@ -1,0 +1,206 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Names of the backends Lepton knows, fastest first. */
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+
+/** What a backend loader found when asked to make its backend available. */
+export interface BackendProbe {
+  /** True when the backend is registered with TensorFlow.js and can be selected. */
+  ok: boolean;
+  /** Human-readable device name (GPU adapter, "libtensorflow (CUDA)", "WebAssembly SIMD" …). */
+  device: string;
+  /** Why the backend is not usable, when `ok` is false. */
+  reason?: string;
+  /** Reports how many threads the backend computes with, once it is initialised. Default 1. */
+  threads?: () => number;
+}
+
+/** Options passed through to every backend loader. */
+export interface BackendLoadOptions {
+  /** Thread count for the `wasm` backend where the platform supports threads. */
+  wasmThreads?: number;
+  /** WebGPU adapter preference. */
+  powerPreference: 'high-performance' | 'low-power';
+}
+
+/**
+ * A backend loader imports the package that implements a backend, registers it with TensorFlow.js
+ * and reports the device. Loaders never throw: a missing package or device is a `{ ok: false }` probe.
+ */
+export type BackendLoader = (options: BackendLoadOptions) => Promise<BackendProbe>;
+
+interface Registered {
+  loader: BackendLoader;
+  priority: number;
+}
+
+/**
+ * Registers (or replaces) the loader for a backend. Higher priority is tried first by `'auto'`.
+ * The four built-in backends are registered by the core itself; this is the seam for a custom one.
+ *
+ * @param name - backend name as TensorFlow.js knows it
+ * @param loader - makes the backend available and reports its device
+ * @param priority - order for automatic selection (tensorflow 40, webgpu 30, wasm 20, cpu 10)
+ * @example
+ * ```ts
+ * import { registerBackendLoader } from '@lepton/core';
+ * registerBackendLoader('cpu', async () => ({ ok: true, device: 'my CPU' }), 10);
+ * ```
+ */
+export function registerBackendLoader(name: string, loader: BackendLoader, priority: number): void {
+  loaders.set(name, { loader, priority });
+}
+
+/**
+ * Backend names with a registered loader, highest priority first.
+ *
+ * @returns registered backend names in automatic-selection order
+ */
+export function registeredBackendLoaders(): string[] {
+  return [...loaders.entries()].sort((a, b) => b[1].priority - a[1].priority).map(([name]) => name);
+}
+
+/** @internal */
+export function getBackendLoader(name: string): BackendLoader | undefined {
+  return loaders.get(name)?.loader;
+}
+
+/** Dynamic import of a package whose name is a variable, so TypeScript does not need its types. */
+async function importOptional(name: string): Promise<unknown> {
+  return import(name);
+}
+
+function message(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0]?.slice(0, 200) ?? text;
+}
+
+/**
+ * Where the native binding of a tfjs-node package would be, or why it is not there. Checked before importing:
+ * importing a tfjs-node whose binding is missing registers its kernels and the union package's backends before
+ * it throws, which leaves duplicate-registration warnings and a half-made 'tensorflow' backend behind.
+ */
+function nativeBindingMissing(pkg: string): string | undefined {
+  let dir: string;
+  try {
+    dir = dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`));
+  } catch {
+    return 'not installed (optional dependency)';
+  }
+  const lib = join(dir, 'lib');
+  const found = existsSync(lib) && readdirSync(lib).some((d) => existsSync(join(lib, d, 'tfjs_binding.node')));
+  return found ? undefined : 'installed without its native binding (its install script, which downloads libtensorflow, did not run or failed)';
+}
+
+const loadTensorflow: BackendLoader = async () => {
+  // tfjs-node* are optional dependencies: their install script downloads libtensorflow, and where that
+  // failed the package is present without its native binding, or absent. Either way we fall through.
+  const reasons: string[] = [];
+  for (const [pkg, device] of [
+    ['@tensorflow/tfjs-node-gpu', 'libtensorflow (CUDA)'],
+    ['@tensorflow/tfjs-node', 'libtensorflow (CPU)'],
+  ] as const) {
+    const missing = nativeBindingMissing(pkg);
+    if (missing !== undefined) {
+      reasons.push(`${pkg}: ${missing}`);
+      continue;
+    }
+    try {
+      await importOptional(pkg);
+      if (tf.findBackendFactory('tensorflow') !== null) {
+        return { ok: true, device, threads: () => availableParallelism() };
+      }
+      reasons.push(`${pkg}: loaded but registered no 'tensorflow' backend`);
+    } catch (err) {
+      reasons.push(`${pkg}: ${message(err)}`);
+    }
+  }
+  return { ok: false, device: '', reason: reasons.join('; ') };
+};
+
+/** Is a Vulkan loader library findable? Dawn prints a noisy warning when it is not, so look first. */
+function vulkanLoaderPresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = (process.env['LD_LIBRARY_PATH'] ?? '').split(delimiter).filter(Boolean);
+  if (dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')))) return true;
+  try {
+    return readFileSync('/etc/ld.so.cache').includes('libvulkan.so.1');
+  } catch {
+    return ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/lib/aarch64-linux-gnu'].some((d) =>
+      existsSync(join(d, 'libvulkan.so.1')),
+    );
+  }
+}
+
+interface MinimalAdapter {
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+}
+interface MinimalGpu {
+  requestAdapter(options?: { powerPreference?: string }): Promise<MinimalAdapter | null>;
+}
+
+const loadWebgpu: BackendLoader = async ({ powerPreference }) => {
+  const g = globalThis as { navigator?: { gpu?: MinimalGpu } };
+  if (g.navigator?.gpu === undefined) {
+    if (!vulkanLoaderPresent()) {
+      return { ok: false, device: '', reason: 'no Vulkan loader (libvulkan.so.1) on this machine' };
+    }
+    try {
+      const webgpu = (await importOptional('webgpu')) as {
+        create(flags: string[]): MinimalGpu;
+        globals: Record<string, unknown>;
+      };
+      // TF.js' WebGPU backend looks for the browser globals (GPUBufferUsage …) and navigator.gpu.
+      Object.assign(globalThis, webgpu.globals);
+      const gpu = webgpu.create([]);
+      if (g.navigator === undefined) g.navigator = { gpu };
+      else Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+    } catch (err) {
+      return { ok: false, device: '', reason: `webgpu (Dawn) package: ${message(err)}` };
+    }
+  }
+  const gpu = g.navigator?.gpu;
+  if (gpu === undefined) return { ok: false, device: '', reason: 'navigator.gpu missing' };
+  let adapter: MinimalAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference });
+  } catch (err) {
+    return { ok: false, device: '', reason: `requestAdapter failed: ${message(err)}` };
+  }
+  if (adapter === null) return { ok: false, device: '', reason: 'no WebGPU adapter (GPU driver or Vulkan ICD missing)' };
+  const info = adapter.info ?? {};
+  const device = [info.description || info.device, info.vendor, info.architecture].filter(Boolean).join(' / ');
+  try {
+    await import('@tensorflow/tfjs-backend-webgpu');
+  } catch (err) {
+    return { ok: false, device, reason: `@tensorflow/tfjs-backend-webgpu: ${message(err)}` };
+  }
+  return { ok: true, device: device || 'WebGPU adapter' };
+};
+
+const loadWasm: BackendLoader = async ({ wasmThreads }) => {
+  try {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    if (wasmThreads !== undefined) wasm.setThreadsCount(wasmThreads);
+    return { ok: true, device: 'WebAssembly (XNNPACK)', threads: () => wasm.getThreadsCount() };
+  } catch (err) {
+    return { ok: false, device: '', reason: `@tensorflow/tfjs-backend-wasm: ${message(err)}` };
+  }
+};
+
+const loadCpu: BackendLoader = async () => {
+  await import('@tensorflow/tfjs-backend-cpu');
+  return { ok: true, device: 'JavaScript (CPU)' };
+};
+
+// The built-in loaders. Nothing is imported or registered with TensorFlow.js until initRuntime() asks.
+const loaders = new Map<string, Registered>([
+  ['tensorflow', { loader: loadTensorflow, priority: 40 }],
+  ['webgpu', { loader: loadWebgpu, priority: 30 }],
+  ['wasm', { loader: loadWasm, priority: 20 }],
+  ['cpu', { loader: loadCpu, priority: 10 }],
+]);

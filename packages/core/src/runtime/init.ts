@@ -1,0 +1,231 @@
+import { totalmem } from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import { LeptonError } from '../errors/lepton-error.js';
+import { getBackendLoader, registeredBackendLoaders, type BackendName } from './backends.js';
+
+/** Which backend to use: `'auto'` picks the fastest present (tensorflow → webgpu → wasm → cpu). */
+export type BackendPreference = 'auto' | BackendName;
+
+/** Options for {@link initRuntime}. Every field is optional; defaults live in {@link resolveRuntimeOptions}. */
+export interface RuntimeOptions {
+  /** Backend to use. The environment variable `LEPTON_BACKEND` overrides this. Default `'auto'`. */
+  backend?: BackendPreference;
+  /** Threads for the `wasm` backend (only where the platform supports wasm threads). */
+  wasmThreads?: number;
+  /** WebGPU adapter preference. Default `'high-performance'`. */
+  powerPreference?: 'high-performance' | 'low-power';
+  /**
+   * TensorFlow.js production mode (`tf.enableProdMode()`): skips debug-only checks and the pure-JS backend's
+   * "install tfjs-node" banner, which is misleading once Lepton has chosen the fastest backend present.
+   * Default true.
+   */
+  prodMode?: boolean;
+}
+
+/** {@link RuntimeOptions} with every default filled in. */
+export interface ResolvedRuntimeOptions {
+  backend: BackendPreference;
+  /** Where `backend` came from. */
+  backendSource: 'option' | 'env' | 'default';
+  wasmThreads?: number;
+  powerPreference: 'high-performance' | 'low-power';
+  prodMode: boolean;
+}
+
+/** One backend that {@link initRuntime} tried, and what happened. */
+export interface BackendAttempt {
+  backend: string;
+  ok: boolean;
+  /** Why the backend was not used (absent when it was). */
+  reason?: string;
+}
+
+/** What the runtime is running on. */
+export interface RuntimeInfo {
+  /** The active TensorFlow.js backend. */
+  backend: string;
+  /** Device behind it: GPU adapter name, libtensorflow build, or the CPU path. */
+  device: string;
+  /** Threads the backend computes with (wasm thread pool; logical CPUs for native; 1 for pure JS). */
+  threads: number;
+  /** Memory: live tensors and their bytes in the engine, plus the process and machine. */
+  memory: {
+    numTensors: number;
+    numBytes: number;
+    /** Bytes held on a GPU, where the backend reports it. */
+    gpuBytes?: number;
+    processRssBytes: number;
+    systemTotalBytes: number;
+  };
+  /** Backends tried in order, with the reason each unused one was skipped. */
+  attempts: BackendAttempt[];
+  /** TensorFlow.js version. */
+  tfjsVersion: string;
+}
+
+const VALID: readonly BackendPreference[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+/**
+ * Fills defaults and validates runtime options. `LEPTON_BACKEND` (if set) wins over `options.backend`,
+ * so operators can force a backend without a code change.
+ *
+ * @param options - partial options
+ * @param env - environment to read `LEPTON_BACKEND` from (injectable for tests)
+ * @returns options with defaults filled
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for an unknown backend name
+ */
+export function resolveRuntimeOptions(
+  options: RuntimeOptions = {},
+  env: Record<string, string | undefined> = process.env,
+): ResolvedRuntimeOptions {
+  const fromEnv = env['LEPTON_BACKEND']?.trim();
+  const backend = (fromEnv || options.backend || 'auto') as BackendPreference;
+  if (!VALID.includes(backend)) {
+    throw new LeptonError(
+      'INVALID_ARGUMENT',
+      `Unknown backend '${backend}'${fromEnv ? ' (from LEPTON_BACKEND)' : ''}; use one of ${VALID.join(', ')}.`,
+    );
+  }
+  const resolved: ResolvedRuntimeOptions = {
+    backend,
+    backendSource: fromEnv ? 'env' : options.backend ? 'option' : 'default',
+    powerPreference: options.powerPreference ?? 'high-performance',
+    prodMode: options.prodMode ?? true,
+  };
+  if (options.wasmThreads !== undefined) resolved.wasmThreads = options.wasmThreads;
+  return resolved;
+}
+
+interface Loaded {
+  device: string;
+  threads: () => number;
+}
+interface State {
+  attempts: BackendAttempt[];
+  /** Backends initialised so far, for runtimeInfo() after a backend switch. */
+  loaded: Map<string, Loaded>;
+}
+let state: State | undefined;
+
+/**
+ * Initialises TensorFlow.js on the fastest backend present, or on the one asked for, and reports it.
+ * Safe to call again (e.g. to switch backend); backends already loaded are reused.
+ *
+ * @param options - backend preference and backend tuning
+ * @param env - environment read for `LEPTON_BACKEND` (injectable for tests; default `process.env`)
+ * @returns the runtime now in use
+ * @throws {@link LeptonError} `BACKEND_UNAVAILABLE` when an explicitly requested backend cannot start
+ *   (the message lists why, and which backends are registered)
+ * @example
+ * ```ts
+ * import { initRuntime } from '@lepton/core';
+ * const info = await initRuntime({ backend: 'auto' });
+ * console.log(info.backend, info.device);
+ * ```
+ */
+export async function initRuntime(
+  options: RuntimeOptions = {},
+  env: Record<string, string | undefined> = process.env,
+): Promise<RuntimeInfo> {
+  const resolved = resolveRuntimeOptions(options, env);
+  if (resolved.prodMode) tf.enableProdMode();
+  const candidates = resolved.backend === 'auto' ? registeredBackendLoaders() : [resolved.backend];
+  const attempts: BackendAttempt[] = [];
+  const loaded = state?.loaded ?? new Map<string, Loaded>();
+  for (const name of candidates) {
+    const loader = getBackendLoader(name);
+    if (loader === undefined) {
+      attempts.push({ backend: name, ok: false, reason: 'no loader registered' });
+      continue;
+    }
+    const load: Parameters<typeof loader>[0] = { powerPreference: resolved.powerPreference };
+    if (resolved.wasmThreads !== undefined) load.wasmThreads = resolved.wasmThreads;
+    const probe = await loader(load);
+    if (!probe.ok) {
+      attempts.push({ backend: name, ok: false, reason: probe.reason ?? 'unavailable' });
+      continue;
+    }
+    let selected = false;
+    let reason = 'TensorFlow.js could not initialise it';
+    try {
+      selected = await tf.setBackend(name);
+      await tf.ready();
+    } catch (err) {
+      reason = err instanceof Error ? err.message : String(err);
+    }
+    if (!selected || tf.getBackend() !== name) {
+      attempts.push({ backend: name, ok: false, reason });
+      continue;
+    }
+    attempts.push({ backend: name, ok: true });
+    loaded.set(name, { device: probe.device, threads: probe.threads ?? (() => 1) });
+    state = { attempts, loaded };
+    return runtimeInfo();
+  }
+  const why = attempts.map((a) => `${a.backend}: ${a.reason ?? 'failed'}`).join('; ');
+  throw new LeptonError(
+    'BACKEND_UNAVAILABLE',
+    `No usable backend for '${resolved.backend}'${resolved.backendSource === 'env' ? ' (from LEPTON_BACKEND)' : ''}. ` +
+      `Tried ${why}. Registered: ${registeredBackendLoaders().join(', ')}. Use backend 'auto' or install the missing package.`,
+    { details: { attempts } },
+  );
+}
+
+/**
+ * Ensures a backend is active: initialises with defaults (`'auto'`, or `LEPTON_BACKEND`) on first use.
+ *
+ * @returns the runtime in use
+ */
+export async function ensureRuntime(): Promise<RuntimeInfo> {
+  return state === undefined ? initRuntime() : runtimeInfo();
+}
+
+/** @internal Switches to a backend that was already loaded by {@link initRuntime} (or loads it). */
+export async function useBackend(name: string): Promise<void> {
+  if (tf.getBackend() === name) return;
+  if (state?.loaded.has(name)) {
+    await tf.setBackend(name);
+    return;
+  }
+  // Loading another backend must not forget why the original choice was made.
+  const attempts = state?.attempts ?? [];
+  // An explicit internal switch (e.g. to a backend that has a missing kernel) must not be redirected by LEPTON_BACKEND.
+  await initRuntime({ backend: name as BackendName }, {});
+  if (state !== undefined) state.attempts = attempts;
+}
+
+/**
+ * Reports the active backend, its device, threads and memory.
+ *
+ * @returns the runtime in use
+ * @throws {@link LeptonError} `RUNTIME_NOT_INITIALISED` before {@link initRuntime} has run
+ * @example
+ * ```ts
+ * import { initRuntime, runtimeInfo } from '@lepton/core';
+ * await initRuntime({ backend: 'cpu' });
+ * console.log(runtimeInfo().memory.numTensors);
+ * ```
+ */
+export function runtimeInfo(): RuntimeInfo {
+  if (state === undefined) {
+    throw new LeptonError('RUNTIME_NOT_INITIALISED', 'The Lepton runtime is not initialised; call initRuntime() first.');
+  }
+  const backend = tf.getBackend();
+  const loaded = state.loaded.get(backend);
+  const mem = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
+  const info: RuntimeInfo = {
+    backend,
+    device: loaded?.device ?? 'unknown (backend selected outside Lepton)',
+    threads: loaded?.threads() ?? 1,
+    memory: {
+      numTensors: mem.numTensors,
+      numBytes: mem.numBytes,
+      processRssBytes: process.memoryUsage().rss,
+      systemTotalBytes: totalmem(),
+    },
+    attempts: state.attempts,
+    tfjsVersion: tf.version_core,
+  };
+  if (mem.numBytesInGPU !== undefined) info.memory.gpuBytes = mem.numBytesInGPU;
+  return info;
+}

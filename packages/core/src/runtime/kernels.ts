@@ -1,0 +1,127 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { LeptonError } from '../errors/lepton-error.js';
+import { registeredBackendLoaders } from './backends.js';
+import { useBackend } from './init.js';
+
+/** Options for {@link requiredKernels} and {@link planBackend}. */
+export interface KernelCheckOptions {
+  /** Include the kernels of the backward pass (needed to train). Default false. */
+  training?: boolean;
+}
+
+/** The outcome of {@link planBackend}. */
+export interface BackendPlan {
+  /** Backend the work will run on. */
+  backend: string;
+  /** The backend that was active before, and was asked for. */
+  requested: string;
+  /** Kernels the requested backend lacks (empty when it has them all). */
+  missing: string[];
+  /** True when the plan moved the work to another backend. */
+  switched: boolean;
+}
+
+function dummyInputs(model: tfl.LayersModel): tf.Tensor[] {
+  return model.inputs.map((input) => tf.zeros(input.shape.map((d) => d ?? 2), input.dtype));
+}
+
+/**
+ * Lists the TensorFlow.js kernels a model runs, found by executing it once on the pure-JS `cpu` backend
+ * (which implements every kernel) under the profiler, with a tiny zero batch.
+ *
+ * @param model - the model to inspect
+ * @param options - `training: true` also runs the backward pass
+ * @returns sorted kernel names
+ * @example
+ * ```ts
+ * import { buildMlp, initRuntime, requiredKernels } from '@lepton/core';
+ * await initRuntime({ backend: 'cpu' });
+ * console.log(await requiredKernels(buildMlp({ inputDim: 3 }), { training: true }));
+ * ```
+ */
+export async function requiredKernels(model: tfl.LayersModel, options: KernelCheckOptions = {}): Promise<string[]> {
+  const previous = tf.getBackend();
+  await useBackend('cpu');
+  try {
+    const info = await tf.profile(() => {
+      tf.tidy(() => {
+        const xs = dummyInputs(model);
+        const run = (): tf.Scalar => {
+          const out = model.apply(xs.length === 1 ? xs[0]! : xs, { training: true }) as tf.Tensor | tf.Tensor[];
+          const outs = Array.isArray(out) ? out : [out];
+          return tf.addN(outs.map((o) => tf.mean(tf.square(o)))) as tf.Scalar;
+        };
+        if (options.training) {
+          const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+          tf.variableGrads(run, vars);
+        } else {
+          run();
+        }
+      });
+    });
+    // The profiler also records op scopes such as 'fusedMatMul__op'; keep only real kernel names.
+    return [...new Set(info.kernelNames)].filter((k) => tf.getKernel(k, 'cpu') !== undefined).sort();
+  } finally {
+    await useBackend(previous);
+  }
+}
+
+/**
+ * Kernels from `kernels` that `backend` does not implement.
+ *
+ * @param kernels - kernel names (from {@link requiredKernels})
+ * @param backend - backend name
+ * @returns the missing kernel names
+ */
+export function missingKernels(kernels: readonly string[], backend: string): string[] {
+  return kernels.filter((k) => tf.getKernel(k, backend) === undefined);
+}
+
+/**
+ * Checks up front that the active backend implements every kernel a model needs. When it does not, the work
+ * moves to the fastest other loaded-or-loadable backend that does (e.g. training a CNN on `wasm`, which lacks
+ * `Conv2DBackpropFilter`, moves to `cpu`); with `fallback: false` it throws instead. Either way the problem
+ * is named before any training starts, never as a TF.js stack trace mid-epoch.
+ *
+ * @param model - the model about to run
+ * @param options - `training` to include backward kernels; `fallback` (default true) to allow a switch
+ * @returns what was decided
+ * @throws {@link LeptonError} `KERNEL_UNAVAILABLE` naming the kernels, when no usable backend has them or
+ *   `fallback` is false
+ */
+export async function planBackend(
+  model: tfl.LayersModel,
+  options: KernelCheckOptions & { fallback?: boolean } = {},
+): Promise<BackendPlan> {
+  const requested = tf.getBackend();
+  const kernels = await requiredKernels(model, options);
+  const missing = missingKernels(kernels, requested);
+  if (missing.length === 0) return { backend: requested, requested, missing, switched: false };
+  const what = options.training ? 'train' : 'run';
+  if (options.fallback === false) {
+    throw new LeptonError(
+      'KERNEL_UNAVAILABLE',
+      `Backend '${requested}' has no kernel for ${missing.join(', ')}, which this model needs to ${what}. ` +
+        `Use another backend (initRuntime({ backend: 'cpu' })) or allow fallback.`,
+      { details: { backend: requested, missing } },
+    );
+  }
+  const order = registeredBackendLoaders();
+  const start = order.indexOf(requested);
+  for (const candidate of [...order.slice(start + 1), ...order.slice(0, Math.max(start, 0))]) {
+    if (tf.findBackendFactory(candidate) === null && candidate !== 'cpu') continue;
+    if (missingKernels(kernels, candidate).length > 0) continue;
+    try {
+      await useBackend(candidate);
+    } catch {
+      continue;
+    }
+    return { backend: candidate, requested, missing, switched: true };
+  }
+  throw new LeptonError(
+    'KERNEL_UNAVAILABLE',
+    `No available backend implements ${missing.join(', ')}, which this model needs to ${what} ('${requested}' lacks them).`,
+    { details: { backend: requested, missing } },
+  );
+}

@@ -1,0 +1,140 @@
+import { LeptonError } from '../errors/lepton-error.js';
+import type { Task } from '../models/task.js';
+import type { TrainEvent } from './events.js';
+import type { LearningRateSchedule } from './schedule.js';
+
+/** A metric `train()` can monitor for early stopping and best-weights restore. */
+export type MonitorMetric =
+  | 'loss'
+  | 'val_loss'
+  | 'val_accuracy'
+  | 'val_auc'
+  | 'val_average_precision'
+  | 'val_brier'
+  | 'val_mae'
+  | 'val_rmse';
+
+/** Early stopping: stop when `monitor` has not improved by `minDelta` for `patience` epochs. */
+export interface EarlyStoppingOptions {
+  /** Metric to watch. Default `val_loss` (or `loss` without validation data). */
+  monitor?: MonitorMetric;
+  /** Epochs without improvement before stopping. Default 5. */
+  patience?: number;
+  /** Smallest change that counts as improvement. Default 0. */
+  minDelta?: number;
+}
+
+/** Options for `train()`. Defaults are filled by {@link resolveTrainOptions}. */
+export interface TrainOptions {
+  /** Maximum epochs. Default 20. */
+  epochs?: number;
+  /** Samples per gradient step. Default 32. */
+  batchSize?: number;
+  /** Base learning rate. Default 1e-3. */
+  learningRate?: number;
+  /** Optimiser. Default `adam`. */
+  optimizer?: 'adam' | 'sgd' | 'rmsprop';
+  /** Learning rate per epoch. Default constant. */
+  learningRateSchedule?: LearningRateSchedule;
+  /** Output meaning (decides the loss). Default: what the builder recorded, else inferred from the output. */
+  task?: Task;
+  /** Loss name understood by tfjs-layers, overriding the task's default loss. */
+  loss?: string;
+  /**
+   * Seed for shuffling, dropout and any other randomness during training. With the same seed, data, model
+   * seed and backend, two runs give the same metrics. Note: `Math.random` is seeded for the duration of
+   * the call, so other code running concurrently draws from the same stream.
+   */
+  seed?: number;
+  /** Held-out data to evaluate each epoch. */
+  validationData?: { x: import('@tensorflow/tfjs-core').Tensor | import('@tensorflow/tfjs-core').Tensor[]; y: import('@tensorflow/tfjs-core').Tensor };
+  /** Fraction of the samples, taken from the end (time-ordered data stays ordered), held out for validation. */
+  validationSplit?: number;
+  /** Early stopping; `false` to train all epochs. Default `{ monitor: 'val_loss', patience: 5 }`. */
+  earlyStopping?: EarlyStoppingOptions | false;
+  /** Restore the weights of the best epoch at the end. Default true. */
+  restoreBestWeights?: boolean;
+  /** Class weights: `'balanced'` (n / (classes × count)) or an explicit weight per class index. */
+  classWeight?: 'balanced' | Record<number, number>;
+  /** Shuffle the training samples each epoch (seeded). Default true. */
+  shuffle?: boolean;
+  /** Receives start, batch, epoch and end events. */
+  onProgress?: (event: TrainEvent) => void;
+  /** Terminal progress bar: `'auto'` draws one on a TTY outside CI. Default `'auto'`. */
+  progressBar?: 'auto' | boolean;
+  /**
+   * When the active backend lacks a kernel the model needs to train, move to one that has it (default true);
+   * with false, throw `KERNEL_UNAVAILABLE` naming the kernel.
+   */
+  backendFallback?: boolean;
+}
+
+/** {@link TrainOptions} with defaults filled in. */
+export interface ResolvedTrainOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  optimizer: 'adam' | 'sgd' | 'rmsprop';
+  learningRateSchedule: LearningRateSchedule;
+  validationSplit: number;
+  earlyStopping: Required<EarlyStoppingOptions> | false;
+  restoreBestWeights: boolean;
+  shuffle: boolean;
+  progressBar: 'auto' | boolean;
+  backendFallback: boolean;
+}
+
+const HIGHER_IS_BETTER = new Set<MonitorMetric>(['val_accuracy', 'val_auc', 'val_average_precision']);
+
+/**
+ * Whether a larger value of `metric` is better.
+ *
+ * @param metric - a monitor metric
+ * @returns true for accuracy, AUC and average precision
+ */
+export function higherIsBetter(metric: MonitorMetric): boolean {
+  return HIGHER_IS_BETTER.has(metric);
+}
+
+/**
+ * Fills defaults and validates training options.
+ *
+ * @param options - partial options
+ * @param hasValidation - whether validation data (or a split) is available
+ * @returns options with defaults
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for out-of-range values, or a `val_*` monitor without validation data
+ */
+export function resolveTrainOptions(options: TrainOptions, hasValidation: boolean): ResolvedTrainOptions {
+  const positive = (v: number, name: string): number => {
+    if (!Number.isInteger(v) || v < 1) throw new LeptonError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${v}.`);
+    return v;
+  };
+  const learningRate = options.learningRate ?? 1e-3;
+  if (!(learningRate > 0)) throw new LeptonError('INVALID_ARGUMENT', `learningRate must be > 0, got ${learningRate}.`);
+  const validationSplit = options.validationSplit ?? 0;
+  if (!(validationSplit >= 0 && validationSplit < 1)) {
+    throw new LeptonError('INVALID_ARGUMENT', `validationSplit must be in [0, 1), got ${validationSplit}.`);
+  }
+  let earlyStopping: ResolvedTrainOptions['earlyStopping'] = false;
+  if (options.earlyStopping !== false) {
+    const es = options.earlyStopping ?? {};
+    const monitor = es.monitor ?? (hasValidation ? 'val_loss' : 'loss');
+    if (monitor.startsWith('val_') && !hasValidation) {
+      throw new LeptonError('INVALID_ARGUMENT', `Early stopping monitors '${monitor}' but no validationData or validationSplit was given.`);
+    }
+    earlyStopping = { monitor, patience: positive(es.patience ?? 5, 'earlyStopping.patience'), minDelta: es.minDelta ?? 0 };
+  }
+  return {
+    epochs: positive(options.epochs ?? 20, 'epochs'),
+    batchSize: positive(options.batchSize ?? 32, 'batchSize'),
+    learningRate,
+    optimizer: options.optimizer ?? 'adam',
+    learningRateSchedule: options.learningRateSchedule ?? { type: 'constant' },
+    validationSplit,
+    earlyStopping,
+    restoreBestWeights: options.restoreBestWeights ?? true,
+    shuffle: options.shuffle ?? true,
+    progressBar: options.progressBar ?? 'auto',
+    backendFallback: options.backendFallback ?? true,
+  };
+}

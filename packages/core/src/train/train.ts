@@ -1,0 +1,268 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { LeptonError } from '../errors/lepton-error.js';
+import { mulberry32, permutation, withSeededRandom } from '../internal/random.js';
+import { modelTask, type Task } from '../models/task.js';
+import { ensureRuntime } from '../runtime/init.js';
+import { planBackend, type BackendPlan } from '../runtime/kernels.js';
+import type { TrainEvent } from './events.js';
+import { predictBatched, labelIndices, taskMetrics } from './evaluate.js';
+import { higherIsBetter, resolveTrainOptions, type MonitorMetric, type TrainOptions } from './options.js';
+import { progressBar, shouldDrawBar } from './progress-bar.js';
+import { learningRateAt } from './schedule.js';
+
+/** Training samples: one input tensor (or one per model input) and the targets; first axis is the sample. */
+export interface TrainData {
+  x: tf.Tensor | tf.Tensor[];
+  y: tf.Tensor;
+}
+
+/** One epoch of training history. */
+export interface EpochRecord {
+  epoch: number;
+  learningRate: number;
+  /** `loss` (training) and validation metrics prefixed `val_`. */
+  metrics: Record<string, number>;
+}
+
+/** What `train()` did. */
+export interface TrainResult {
+  /** Per-epoch metrics. */
+  history: EpochRecord[];
+  /** Epoch (from 0) whose weights the model holds at the end. */
+  bestEpoch: number;
+  /** Metric used to pick the best epoch, and its value there. */
+  monitor: MonitorMetric;
+  bestValue: number;
+  /** Metrics of the epoch whose weights were kept. */
+  finalMetrics: Record<string, number>;
+  stoppedEarly: boolean;
+  /** The task the loss was chosen for. */
+  task: Task;
+  /** Backend the training ran on, and whether it had to move there for a missing kernel. */
+  backend: BackendPlan;
+  samples: number;
+  validationSamples: number;
+}
+
+const asList = (x: tf.Tensor | tf.Tensor[]): tf.Tensor[] => (Array.isArray(x) ? x : [x]);
+
+function checkData(model: tfl.LayersModel, data: TrainData, what: string): number {
+  const xs = asList(data.x);
+  if (xs.length !== model.inputs.length) {
+    throw new LeptonError('SHAPE_MISMATCH', `${what}: the model has ${model.inputs.length} input(s) but ${xs.length} tensor(s) were given.`);
+  }
+  const n = data.y.shape[0]!;
+  xs.forEach((x, i) => {
+    const want = model.inputs[i]!.shape;
+    const ok = x.rank === want.length && want.every((d, j) => j === 0 || d === null || d === x.shape[j]);
+    if (!ok) {
+      throw new LeptonError(
+        'SHAPE_MISMATCH',
+        `${what}: input ${i} has shape [${x.shape.join(', ')}] but the model expects [${want.map((d) => d ?? 'batch').join(', ')}].`,
+      );
+    }
+    if (x.shape[0] !== n) {
+      throw new LeptonError('SHAPE_MISMATCH', `${what}: input ${i} has ${x.shape[0]} samples but y has ${n}.`);
+    }
+  });
+  if (n === 0) throw new LeptonError('INVALID_INPUT', `${what}: no samples.`);
+  return n;
+}
+
+function makeOptimizer(name: 'adam' | 'sgd' | 'rmsprop', lr: number): tf.Optimizer {
+  if (name === 'sgd') return tf.train.sgd(lr);
+  if (name === 'rmsprop') return tf.train.rmsprop(lr);
+  return tf.train.adam(lr);
+}
+
+function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  // SGD caches the rate in a scalar and must be told; Adam and RMSProp read the field at every step.
+  const o = optimizer as tf.Optimizer & { learningRate: number; setLearningRate?: (lr: number) => void };
+  if (o.setLearningRate) o.setLearningRate(lr);
+  else o.learningRate = lr;
+}
+
+function defaultLoss(task: Task, model: tfl.LayersModel, y: tf.Tensor): string {
+  if (task === 'binary') return 'binaryCrossentropy';
+  if (task === 'regression') return 'meanSquaredError';
+  const outUnits = model.outputs[0]!.shape[model.outputs[0]!.shape.length - 1];
+  const yLast = y.shape[y.shape.length - 1];
+  return y.rank === model.outputs[0]!.shape.length && yLast === outUnits ? 'categoricalCrossentropy' : 'sparseCategoricalCrossentropy';
+}
+
+function balancedWeights(y: tf.Tensor): Record<number, number> {
+  const labels = labelIndices(y);
+  const counts = new Map<number, number>();
+  for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  const out: Record<number, number> = {};
+  for (const [label, count] of counts) out[label] = labels.length / (counts.size * count);
+  return out;
+}
+
+function split(data: TrainData, fraction: number): { train: TrainData; val: TrainData | undefined } {
+  if (fraction === 0) return { train: data, val: undefined };
+  const n = data.y.shape[0]!;
+  const nVal = Math.max(1, Math.round(n * fraction));
+  if (nVal >= n) throw new LeptonError('INVALID_ARGUMENT', `validationSplit ${fraction} leaves no training samples of ${n}.`);
+  const head = (t: tf.Tensor): tf.Tensor => tf.slice(t, 0, n - nVal);
+  const tail = (t: tf.Tensor): tf.Tensor => tf.slice(t, n - nVal, nVal);
+  const xs = asList(data.x);
+  return {
+    train: { x: xs.map(head), y: head(data.y) },
+    val: { x: xs.map(tail), y: tail(data.y) },
+  };
+}
+
+/**
+ * Trains a model with validation, early stopping on a chosen metric, class weights, a learning-rate
+ * schedule, best-weights restore, seeded reproducibility and progress reporting.
+ *
+ * Before the first step it checks that the active backend has every kernel the model needs to train and,
+ * if not, moves to one that does (see `planBackend`), so a missing kernel never surfaces mid-epoch.
+ *
+ * @param model - a model from one of the builders (or any tfjs-layers model)
+ * @param data - training samples
+ * @param options - see {@link TrainOptions}; every field is optional
+ * @returns history, best epoch and final metrics; the model holds the best weights
+ * @throws {@link LeptonError} `SHAPE_MISMATCH` when data does not fit the model, `KERNEL_UNAVAILABLE` when no
+ *   backend can train it, `TRAINING_FAILED` when the loss becomes NaN
+ * @example
+ * ```ts
+ * import { buildMlp, initRuntime, tf, train } from '@lepton/core';
+ * await initRuntime({ backend: 'cpu' });
+ * const x = tf.randomNormal([200, 4], 0, 1, 'float32', 1);
+ * const y = tf.cast(tf.greater(x.slice([0, 0], [-1, 1]), 0), 'float32');
+ * const model = buildMlp({ inputDim: 4, seed: 1 });
+ * const result = await train(model, { x, y }, { epochs: 5, validationSplit: 0.2, seed: 1 });
+ * console.log(result.finalMetrics['val_auc']);
+ * ```
+ */
+export async function train(model: tfl.LayersModel, data: TrainData, options: TrainOptions = {}): Promise<TrainResult> {
+  await ensureRuntime();
+  const hasValidation = options.validationData !== undefined || (options.validationSplit ?? 0) > 0;
+  const opts = resolveTrainOptions(options, hasValidation);
+  checkData(model, data, 'train');
+  if (options.validationData) checkData(model, options.validationData, 'validationData');
+  const task = options.task ?? modelTask(model);
+  const plan = await planBackend(model, { training: true, fallback: opts.backendFallback });
+
+  const { train: trainSet, val: splitVal } = split(data, opts.validationSplit);
+  const val = options.validationData ?? splitVal;
+  const n = trainSet.y.shape[0]!;
+  const listeners: Array<(e: TrainEvent) => void> = [];
+  if (options.onProgress) listeners.push(options.onProgress);
+  if (opts.progressBar === true || (opts.progressBar === 'auto' && shouldDrawBar(process.stderr))) listeners.push(progressBar());
+  const emit = (e: TrainEvent): void => listeners.forEach((l) => l(e));
+
+  const optimizer = makeOptimizer(opts.optimizer, opts.learningRate);
+  model.compile({ optimizer, loss: options.loss ?? defaultLoss(task, model, trainSet.y) });
+  const classWeight = options.classWeight === 'balanced' ? balancedWeights(trainSet.y) : options.classWeight;
+  const monitor: MonitorMetric = opts.earlyStopping ? opts.earlyStopping.monitor : val ? 'val_loss' : 'loss';
+  const sign = higherIsBetter(monitor) ? 1 : -1;
+  const minDelta = opts.earlyStopping ? opts.earlyStopping.minDelta : 0;
+
+  const history: EpochRecord[] = [];
+  let best: { epoch: number; value: number; weights: tf.Tensor[] } | undefined;
+  let stoppedEarly = false;
+  emit({ type: 'start', epochs: opts.epochs, samples: n, validationSamples: val?.y.shape[0] ?? 0, backend: plan.backend });
+
+  try {
+    await withSeededRandom(options.seed, async () => {
+      const rand = mulberry32((options.seed ?? Math.floor(Math.random() * 2 ** 31)) ^ 0x9e3779b9);
+      for (let epoch = 0; epoch < opts.epochs; epoch++) {
+        const lr = learningRateAt(opts.learningRateSchedule, epoch, opts.epochs, opts.learningRate);
+        setLearningRate(optimizer, lr);
+        const order = opts.shuffle ? tf.tensor1d(permutation(n, rand), 'int32') : undefined;
+        const xs = asList(trainSet.x).map((x) => (order ? tf.gather(x, order) : x));
+        const ys = order ? tf.gather(trainSet.y, order) : trainSet.y;
+        const batches = Math.ceil(n / opts.batchSize);
+        let fitHistory: tfl.History;
+        try {
+          const fitArgs: tfl.ModelFitArgs = {
+            epochs: 1,
+            batchSize: opts.batchSize,
+            shuffle: false,
+            verbose: 0,
+            callbacks: {
+              onBatchEnd: async (batch, logs) => {
+                emit({ type: 'batch', epoch, epochs: opts.epochs, batch, batches, loss: Number(logs?.['loss'] ?? NaN) });
+              },
+            },
+          };
+          if (classWeight !== undefined) fitArgs.classWeight = classWeight;
+          fitHistory = await model.fit(xs.length === 1 ? xs[0]! : xs, ys, fitArgs);
+        } finally {
+          if (order) {
+            order.dispose();
+            xs.forEach((x) => x.dispose());
+            ys.dispose();
+          }
+        }
+        const loss = Number(fitHistory.history['loss']?.[0]);
+        if (!Number.isFinite(loss)) {
+          throw new LeptonError(
+            'TRAINING_FAILED',
+            `Training loss became ${loss} at epoch ${epoch + 1}. Lower the learning rate (now ${lr}), scale the inputs, or check for NaN in the data.`,
+            { details: { epoch, learningRate: lr } },
+          );
+        }
+        const metrics: Record<string, number> = { loss };
+        if (val) {
+          const pred = predictBatched(model, val.x, Math.max(opts.batchSize, 256));
+          try {
+            for (const [k, v] of Object.entries(taskMetrics(task, val.y, pred))) metrics[`val_${k}`] = v;
+          } finally {
+            pred.dispose();
+          }
+        }
+        const value = metrics[monitor];
+        if (value === undefined) {
+          throw new LeptonError(
+            'INVALID_ARGUMENT',
+            `Cannot monitor '${monitor}' for a ${task} model; available: ${Object.keys(metrics).join(', ')}.`,
+          );
+        }
+        const improved = best === undefined || sign * (value - best.value) > minDelta;
+        if (improved) {
+          best?.weights.forEach((w) => w.dispose());
+          best = { epoch, value, weights: opts.restoreBestWeights ? model.getWeights().map((w) => w.clone()) : [] };
+        }
+        history.push({ epoch, learningRate: lr, metrics });
+        emit({ type: 'epoch', epoch, epochs: opts.epochs, metrics, learningRate: lr, improved });
+        if (opts.earlyStopping && epoch - best!.epoch >= opts.earlyStopping.patience) {
+          stoppedEarly = true;
+          break;
+        }
+      }
+    });
+    if (best === undefined) throw new LeptonError('TRAINING_FAILED', 'No epoch completed.');
+    const keep = opts.restoreBestWeights ? best : { ...best, epoch: history.length - 1, value: history.at(-1)!.metrics[monitor]! };
+    if (opts.restoreBestWeights) model.setWeights(best.weights);
+    emit({ type: 'end', epochsRun: history.length, bestEpoch: keep.epoch, stoppedEarly });
+    return {
+      history,
+      bestEpoch: keep.epoch,
+      monitor,
+      bestValue: keep.value,
+      finalMetrics: history[keep.epoch]!.metrics,
+      stoppedEarly,
+      task,
+      backend: plan,
+      samples: n,
+      validationSamples: val?.y.shape[0] ?? 0,
+    };
+  } finally {
+    best?.weights.forEach((w) => w.dispose());
+    // Adam/RMSProp slots live as long as the optimiser; a later train() compiles a fresh one.
+    optimizer.dispose();
+    if (trainSet !== data) {
+      asList(trainSet.x).forEach((x) => x.dispose());
+      trainSet.y.dispose();
+    }
+    if (splitVal) {
+      asList(splitVal.x).forEach((x) => x.dispose());
+      splitVal.y.dispose();
+    }
+  }
+}
