@@ -58,8 +58,8 @@ export function thresholdForMaxF1(yTrue: Numeric, scores: Numeric): ThresholdCho
 }
 
 /**
- * The lowest threshold whose false-positive rate stays at or below `targetFpr` (so recall is as high as
- * that budget allows).
+ * The threshold with the highest recall whose false-positive rate stays at or below `targetFpr` (the
+ * highest such threshold when several give that recall).
  *
  * @param yTrue - binary labels
  * @param scores - scores
@@ -74,8 +74,9 @@ export function thresholdForMaxF1(yTrue: Numeric, scores: Numeric): ThresholdCho
  */
 export function thresholdForFpr(yTrue: Numeric, scores: Numeric, targetFpr: number): ThresholdChoice {
   if (!(targetFpr >= 0 && targetFpr <= 1)) throw new LeptonError('INVALID_ARGUMENT', `targetFpr must be in [0, 1], got ${targetFpr}.`);
+  // Highest recall within the FPR budget; among equal recall, the fewest false positives (highest threshold).
   let best: ThresholdChoice | undefined;
-  for (const c of choices(yTrue, scores)) if (c.fpr <= targetFpr) best = c;
+  for (const c of choices(yTrue, scores)) if (c.fpr <= targetFpr && (best === undefined || c.recall > best.recall)) best = c;
   return best!;
 }
 

@@ -3,7 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { LeptonError } from '../errors/lepton-error.js';
 import { mulberry32, permutation, withSeededRandom } from '../internal/random.js';
 import { modelTask, type Task } from '../models/task.js';
-import { ensureRuntime } from '../runtime/init.js';
+import { ensureRuntime, useBackend } from '../runtime/init.js';
 import { planBackend, type BackendPlan } from '../runtime/kernels.js';
 import type { TrainEvent } from './events.js';
 import { predictBatched, labelIndices, taskMetrics } from './evaluate.js';
@@ -119,7 +119,8 @@ function split(data: TrainData, fraction: number): { train: TrainData; val: Trai
  * schedule, best-weights restore, seeded reproducibility and progress reporting.
  *
  * Before the first step it checks that the active backend has every kernel the model needs to train and,
- * if not, moves to one that does (see `planBackend`), so a missing kernel never surfaces mid-epoch.
+ * if not, trains on one that does (see `planBackend`) and switches back afterwards, so a missing kernel never
+ * surfaces mid-epoch and inference still runs on the fastest backend.
  *
  * @param model - a model from one of the builders (or any tfjs-layers model)
  * @param data - training samples
@@ -256,6 +257,8 @@ export async function train(model: tfl.LayersModel, data: TrainData, options: Tr
     best?.weights.forEach((w) => w.dispose());
     // Adam/RMSProp slots live as long as the optimiser; a later train() compiles a fresh one.
     optimizer.dispose();
+    // Training moved to another backend for a missing kernel; inference goes back to the faster one.
+    if (plan.switched) await useBackend(plan.requested);
     if (trainSet !== data) {
       asList(trainSet.x).forEach((x) => x.dispose());
       trainSet.y.dispose();

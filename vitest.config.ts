@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+
+// One workspace config: each package is a project, plus the cross-package tests in tests/.
+// Tests import packages by their published names, which resolve to the built dist/ (`pnpm test` builds first).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'core',
+          root: 'packages/core',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'cross-package',
+          root: 'tests',
+          include: ['**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
+    ],
+  },
+});
