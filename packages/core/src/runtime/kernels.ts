@@ -43,6 +43,8 @@ function dummyInputs(model: tfl.LayersModel): tf.Tensor[] {
 export async function requiredKernels(model: tfl.LayersModel, options: KernelCheckOptions = {}): Promise<string[]> {
   const previous = tf.getBackend();
   await useBackend('cpu');
+  // A training-mode pass updates batch-norm moving statistics; the probe must leave the model as it found it.
+  const saved = model.getWeights().map((w) => tf.clone(w));
   try {
     const info = await tf.profile(() => {
       tf.tidy(() => {
@@ -63,6 +65,8 @@ export async function requiredKernels(model: tfl.LayersModel, options: KernelChe
     // The profiler also records op scopes such as 'fusedMatMul__op'; keep only real kernel names.
     return [...new Set(info.kernelNames)].filter((k) => tf.getKernel(k, 'cpu') !== undefined).sort();
   } finally {
+    model.setWeights(saved);
+    tf.dispose(saved);
     await useBackend(previous);
   }
 }
