@@ -73,6 +73,15 @@ describe('runtime', () => {
   });
 });
 
+/** A model whose training needs a kernel the wasm backend lacks (depthwise convolution's filter gradient). */
+function depthwiseModel(): tf.LayersModel {
+  const model = tf.sequential();
+  model.add(tf.layers.depthwiseConv2d({ inputShape: [8, 8, 2], kernelSize: 3, depthMultiplier: 2, padding: 'same' }));
+  model.add(tf.layers.globalAveragePooling2d({}));
+  model.add(tf.layers.dense({ units: 1, activation: 'sigmoid' }));
+  return model;
+}
+
 describe('kernel availability', () => {
   it('lists the kernels a model needs, forward and backward', async () => {
     await initRuntime({ backend: 'wasm' }, {});
@@ -81,53 +90,85 @@ describe('kernel availability', () => {
     const backward = await requiredKernels(cnn, { training: true });
     expect(forward).toContain('FusedConv2D');
     expect(forward).not.toContain('Conv2DBackpropFilter');
-    expect(backward).toContain('Conv2DBackpropFilter');
+    expect(backward).toEqual(expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput']));
     expect(tf.getBackend()).toBe('wasm'); // the probe ran on cpu and switched back
-    // The wasm backend of TF.js 4.22 has no Conv2DBackpropFilter: training a CNN there needs another backend.
-    expect(missingKernels(backward, 'wasm')).toContain('Conv2DBackpropFilter');
-    expect(missingKernels(backward, 'cpu')).toEqual([]);
+    // TF.js 4.22's wasm backend ships no Conv2DBackpropFilter; Lepton registers one, so CNNs train on wasm.
+    expect(missingKernels(backward, 'wasm')).toEqual([]);
+    const depthwise = await requiredKernels(depthwiseModel(), { training: true });
+    expect(missingKernels(depthwise, 'wasm')).toContain('DepthwiseConv2dNativeBackpropFilter');
+    expect(missingKernels(depthwise, 'cpu')).toEqual([]);
     cnn.dispose();
   });
 
   it('throws KERNEL_UNAVAILABLE naming the kernel when fallback is off — before any training step', async () => {
     await initRuntime({ backend: 'wasm' }, {});
-    const cnn = buildResidualCnn({ inputShape: [8, 8, 1], numClasses: 2, filters: [4], seed: 1 });
-    const before = cnn.getWeights().map((w) => Array.from(w.dataSync()));
-    await expect(planBackend(cnn, { training: true, fallback: false })).rejects.toMatchObject({
+    const model = depthwiseModel();
+    const before = model.getWeights().map((w) => Array.from(w.dataSync()));
+    await expect(planBackend(model, { training: true, fallback: false })).rejects.toMatchObject({
       code: 'KERNEL_UNAVAILABLE',
-      message: expect.stringContaining('Conv2DBackpropFilter'),
+      message: expect.stringContaining('DepthwiseConv2dNativeBackpropFilter'),
     });
-    const x = tf.zeros([4, 8, 8, 1]);
-    const y = tf.oneHot(tf.tensor1d([0, 1, 0, 1], 'int32'), 2);
-    await expect(train(cnn, { x, y }, { epochs: 1, backendFallback: false, progressBar: false })).rejects.toMatchObject({
+    const x = tf.zeros([4, 8, 8, 2]);
+    const y = tf.tensor2d([0, 1, 0, 1], [4, 1]);
+    await expect(train(model, { x, y }, { epochs: 1, backendFallback: false, progressBar: false })).rejects.toMatchObject({
       code: 'KERNEL_UNAVAILABLE',
-      details: { missing: expect.arrayContaining(['Conv2DBackpropFilter']) },
+      details: { missing: expect.arrayContaining(['DepthwiseConv2dNativeBackpropFilter']) },
     });
-    expect(cnn.getWeights().map((w) => Array.from(w.dataSync()))).toEqual(before);
+    expect(model.getWeights().map((w) => Array.from(w.dataSync()))).toEqual(before);
     tf.dispose([x, y]);
-    cnn.dispose();
+    model.dispose();
   });
 
   it('falls back to a backend that has the kernel, trains, and returns to the fast backend', async () => {
     await initRuntime({ backend: 'wasm' }, {});
-    const cnn = buildResidualCnn({ inputShape: [8, 8, 1], numClasses: 2, filters: [4], seed: 1 });
-    const x = tf.randomUniform([8, 8, 8, 1], 0, 1, 'float32', 3);
-    const y = tf.oneHot(tf.tensor1d([0, 1, 0, 1, 0, 1, 0, 1], 'int32'), 2);
-    const result = await train(cnn, { x, y }, { epochs: 1, progressBar: false, earlyStopping: false });
+    const model = depthwiseModel();
+    const x = tf.randomUniform([8, 8, 8, 2], 0, 1, 'float32', 3);
+    const y = tf.tensor2d([0, 1, 0, 1, 0, 1, 0, 1], [8, 1]);
+    const result = await train(model, { x, y }, { epochs: 1, progressBar: false, earlyStopping: false, task: 'binary' });
     expect(result.backend).toMatchObject({ requested: 'wasm', backend: 'cpu', switched: true });
-    expect(result.backend.missing).toContain('Conv2DBackpropFilter');
+    expect(result.backend.missing).toContain('DepthwiseConv2dNativeBackpropFilter');
     expect(tf.getBackend()).toBe('wasm');
     tf.dispose([x, y]);
-    cnn.dispose();
+    model.dispose();
   });
 
-  it('an MLP trains on wasm itself (no fallback needed)', async () => {
+  it('CNNs and MLPs train on wasm itself (no fallback needed)', async () => {
     await initRuntime({ backend: 'wasm' }, {});
     const { x, y } = tabular(64, 3, 1);
     const mlp = buildMlp({ inputDim: 3, seed: 1 });
     const result = await train(mlp, { x, y }, { epochs: 1, progressBar: false, earlyStopping: false });
     expect(result.backend).toMatchObject({ backend: 'wasm', switched: false, missing: [] });
-    tf.dispose([x, y]);
+    const cnn = buildResidualCnn({ inputShape: [8, 8, 1], numClasses: 2, filters: [4], seed: 1 });
+    const xi = tf.randomUniform([8, 8, 8, 1], 0, 1, 'float32', 3);
+    const yi = tf.oneHot(tf.tensor1d([0, 1, 0, 1, 0, 1, 0, 1], 'int32'), 2);
+    const cnnResult = await train(cnn, { x: xi, y: yi }, { epochs: 1, progressBar: false, earlyStopping: false });
+    expect(cnnResult.backend).toMatchObject({ backend: 'wasm', switched: false });
+    tf.dispose([x, y, xi, yi]);
     mlp.dispose();
+    cnn.dispose();
+  });
+});
+
+describe('wasm Conv2DBackpropFilter matches the cpu backend', () => {
+  it.each([
+    [9, 9, 3, 4, 3, 1, 'same'],
+    [9, 9, 3, 4, 3, 2, 'same'],
+    [10, 7, 2, 5, 3, 2, 'valid'],
+    [8, 8, 4, 4, 1, 2, 'same'],
+    [11, 11, 2, 3, 5, 3, 'same'],
+  ] as const)('x %i×%i×%i, %i filters %i×%i, stride %i, %s', async (h, w, c, f, k, s, pad) => {
+    const grad = (): Float32Array =>
+      tf.tidy(() => {
+        const x = tf.randomNormal([2, h, w, c], 0, 1, 'float32', 1) as tf.Tensor4D;
+        const filter = tf.randomNormal([k, k, c, f], 0, 1, 'float32', 2) as tf.Tensor4D;
+        return tf.grad((fl: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(x, fl, s, pad))))(filter).dataSync() as Float32Array;
+      });
+    await initRuntime({ backend: 'cpu' }, {});
+    const reference = grad();
+    await initRuntime({ backend: 'wasm' }, {});
+    const got = grad();
+    expect(got.length).toBe(k * k * c * f);
+    const scale = Math.max(...reference.map(Math.abs));
+    got.forEach((v, i) => expect(Math.abs(v - reference[i]!)).toBeLessThan(1e-5 * scale + 1e-5));
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { LeptonError } from '../errors/lepton-error.js';
+import { registerLeptonLayers } from '../models/causal-conv.js';
 import { ensureRuntime } from '../runtime/init.js';
 import { MANIFEST_FILE, validateManifest, type BundleManifest, type TensorSpec } from './manifest.js';
 import { MODEL_FILE, sha256 } from './save.js';
@@ -133,6 +134,7 @@ export async function loadBundle(dir: string, options: LoadBundleOptions = {}): 
   const weightData = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
   parts.reduce((offset, p) => (weightData.set(p, offset), offset + p.byteLength), 0);
 
+  registerLeptonLayers();
   let model: tfl.LayersModel;
   try {
     model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs, weightData: weightData.buffer }));

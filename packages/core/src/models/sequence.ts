@@ -1,5 +1,6 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { withSeededRandomSync } from '../internal/random.js';
+import { CausalConv1D, registerLeptonLayers } from './causal-conv.js';
 import { positiveInt, rate, recordTask, type Task } from './task.js';
 
 /** Sequence architecture: dilated causal temporal convolutions, LSTM or GRU. */
@@ -37,23 +38,18 @@ export interface SequenceModelOptions {
 type S = tfl.SymbolicTensor;
 
 function tcnStack(input: S, filters: number[], kernelSize: number): S {
-  // Time runs along the height of a [steps, 1, channels] image. tfjs-layers' Conv1D ignores 'causal' padding
-  // with dilation, so causality is made explicit: pad only the past (top) by (k − 1)·d, then a 'valid'
-  // convolution. Output step t then depends on inputs ≤ t only; never "simplify" this back to padding 'same'.
-  const steps = input.shape[1] as number;
-  let x = tfl.layers.reshape({ targetShape: [steps, 1, input.shape[2] as number], name: 'as_image' }).apply(input) as S;
+  let x = input;
   filters.forEach((f, i) => {
-    const dilation = 2 ** i;
-    const padded = tfl.layers.zeroPadding2d({ padding: [[(kernelSize - 1) * dilation, 0], [0, 0]], name: `tcn${i}_pad` }).apply(x) as S;
-    let y = tfl.layers
-      .conv2d({ filters: f, kernelSize: [kernelSize, 1], dilationRate: [dilation, 1], padding: 'valid', activation: 'relu', kernelInitializer: 'heNormal', name: `tcn${i}_conv` })
-      .apply(padded) as S;
+    let y = new CausalConv1D({ filters: f, kernelSize, dilation: 2 ** i, activation: 'relu', name: `tcn${i}_conv` }).apply(x) as S;
     y = tfl.layers.layerNormalization({ name: `tcn${i}_norm` }).apply(y) as S;
     const inChannels = x.shape[x.shape.length - 1];
-    const shortcut = inChannels === f ? x : (tfl.layers.conv2d({ filters: f, kernelSize: 1, name: `tcn${i}_proj` }).apply(x) as S);
+    const shortcut = inChannels === f ? x : (tfl.layers.dense({ units: f, name: `tcn${i}_proj` }).apply(x) as S);
     x = tfl.layers.add({ name: `tcn${i}_add` }).apply([y, shortcut]) as S;
   });
   // The last time step sees the whole receptive field through the causal convolutions.
+  const steps = x.shape[1] as number;
+  const channels = x.shape[2] as number;
+  x = tfl.layers.reshape({ targetShape: [steps, 1, channels], name: 'as_image' }).apply(x) as S;
   return tfl.layers.cropping2D({ cropping: [[steps - 1, 0], [0, 0]], name: 'last_step' }).apply(x) as S;
 }
 
@@ -91,6 +87,7 @@ export function buildSequenceModel(options: SequenceModelOptions): tfl.LayersMod
   const units = (options.units ?? (options.kind === 'tcn' ? [32, 32, 32] : [32])).map((u, i) => positiveInt(u, `units[${i}]`));
   const kernelSize = positiveInt(options.kernelSize ?? 3, 'kernelSize');
   const dropout = rate(options.dropout ?? 0.1, 'dropout');
+  registerLeptonLayers();
   return withSeededRandomSync(options.seed, () => {
     const input = tfl.input({ shape: [timesteps, features], name: 'sequence' });
     let x = options.kind === 'tcn' ? tcnStack(input, units, kernelSize) : recurrentStack(input, units, options.kind);

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
 /** Names of the backends Lepton knows, fastest first. */
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -185,6 +186,7 @@ const loadWebgpu: BackendLoader = async ({ powerPreference }) => {
 const loadWasm: BackendLoader = async ({ wasmThreads }) => {
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    registerWasmTrainingKernels();
     if (wasmThreads !== undefined) wasm.setThreadsCount(wasmThreads);
     return { ok: true, device: 'WebAssembly (XNNPACK)', threads: () => wasm.getThreadsCount() };
   } catch (err) {

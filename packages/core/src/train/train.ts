@@ -67,6 +67,19 @@ function checkData(model: tfl.LayersModel, data: TrainData, what: string): numbe
     }
   });
   if (n === 0) throw new LeptonError('INVALID_INPUT', `${what}: no samples.`);
+  // Non-finite values must be refused here: some kernels (e.g. XNNPACK's relu on wasm) turn NaN into 0, so
+  // they would otherwise train silently on garbage.
+  [...xs, data.y].forEach((t, i) => {
+    const values = t.dataSync();
+    let bad = 0;
+    for (let j = 0; j < values.length; j++) if (!Number.isFinite(values[j])) bad++;
+    if (bad > 0) {
+      const name = i < xs.length ? `input ${i}` : 'y';
+      throw new LeptonError('INVALID_INPUT', `${what}: ${name} has ${bad} NaN or infinite value(s); clean or impute them first.`, {
+        details: { tensor: name, nonFinite: bad },
+      });
+    }
+  });
   return n;
 }
 

@@ -1,0 +1,132 @@
+import { mkdtemp, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildMlp, buildResidualCnn, initRuntime, loadBundle, saveBundle, tf, type BundleManifest } from '@lepton/core';
+import { BACKENDS, useBackend } from './helpers.js';
+
+let root: string;
+beforeAll(async () => {
+  await initRuntime({ backend: 'wasm' }, {});
+  root = await mkdtemp(join(tmpdir(), 'lepton-bundle-test-'));
+});
+afterAll(async () => rm(root, { recursive: true, force: true }));
+
+async function freshBundle(name: string): Promise<string> {
+  const dir = join(root, name);
+  await saveBundle(buildMlp({ inputDim: 6, seed: 3 }), dir, { name: 'mlp', version: '1.2.3' });
+  return dir;
+}
+
+describe.each(BACKENDS)('bundle round trip on %s', (backend) => {
+  it('save → load gives identical predictions and the full manifest', async () => {
+    await useBackend(backend);
+    const model = buildResidualCnn({ inputShape: [12, 12, 1], numClasses: 3, filters: [4, 8], seed: 9 });
+    const dir = join(root, `cnn-${backend}`);
+    const written = await saveBundle(model, dir, {
+      name: 'tiny-cnn',
+      version: '2.0.0-rc.1',
+      labels: ['a', 'b', 'c'],
+      preprocessing: { window: { center: 40, width: 400 }, scale: [0, 1] },
+      metrics: { val_accuracy: 0.91 },
+      provenance: { seed: 9, data: 'synthetic' },
+      description: 'test model',
+    });
+    const { model: loaded, manifest } = await loadBundle(dir);
+    expect(manifest).toEqual(written);
+    expect(manifest).toMatchObject<Partial<BundleManifest>>({
+      format: 'lepton-bundle',
+      name: 'tiny-cnn',
+      version: '2.0.0-rc.1',
+      task: 'multiclass',
+      labels: ['a', 'b', 'c'],
+      inputs: [{ name: 'image', shape: [null, 12, 12, 1], dtype: 'float32' }],
+      outputs: [{ name: 'output', shape: [null, 3], dtype: 'float32' }],
+    });
+    expect(manifest.provenance).toMatchObject({ seed: 9, data: 'synthetic', backend, tfjsVersion: '4.22.0' });
+    expect(Object.keys(manifest.files).sort()).toEqual(['model.json', 'weights.bin']);
+    expect(manifest.files['weights.bin']!.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const x = tf.randomUniform([4, 12, 12, 1], 0, 1, 'float32', 1);
+    const a = (model.predict(x) as tf.Tensor).dataSync();
+    const b = (loaded.predict(x) as tf.Tensor).dataSync();
+    expect(Array.from(b)).toEqual(Array.from(a));
+    tf.dispose(x);
+    model.dispose();
+    loaded.dispose();
+    await useBackend('wasm');
+  });
+});
+
+describe('bundle verification: every failure is a typed error', () => {
+  it('a truncated weight file', async () => {
+    const dir = await freshBundle('truncated');
+    await truncate(join(dir, 'weights.bin'), 100);
+    await expect(loadBundle(dir)).rejects.toMatchObject({ code: 'BUNDLE_INTEGRITY', message: expect.stringContaining('truncated') });
+  });
+
+  it('an altered weight file (same size)', async () => {
+    const dir = await freshBundle('altered');
+    const file = join(dir, 'weights.bin');
+    const bytes = await readFile(file);
+    bytes[17] = bytes[17]! ^ 0xff;
+    await writeFile(file, bytes);
+    await expect(loadBundle(dir)).rejects.toMatchObject({ code: 'BUNDLE_INTEGRITY', message: expect.stringContaining('altered') });
+  });
+
+  it('an altered model.json', async () => {
+    const dir = await freshBundle('altered-json');
+    const file = join(dir, 'model.json');
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.replace('"relu"', '"tanh"'));
+    await expect(loadBundle(dir)).rejects.toMatchObject({ code: 'BUNDLE_INTEGRITY' });
+  });
+
+  it('a missing file', async () => {
+    const dir = await freshBundle('missing');
+    await unlink(join(dir, 'weights.bin'));
+    await expect(loadBundle(dir)).rejects.toMatchObject({ code: 'BUNDLE_FILE_MISSING', details: { file: 'weights.bin' } });
+  });
+
+  it('no bundle at all, or a malformed manifest', async () => {
+    await expect(loadBundle(join(root, 'nothing-here'))).rejects.toMatchObject({ code: 'BUNDLE_NOT_FOUND' });
+    const dir = await freshBundle('bad-manifest');
+    await writeFile(join(dir, 'lepton.json'), '{ not json');
+    await expect(loadBundle(dir)).rejects.toMatchObject({ code: 'BUNDLE_INVALID' });
+    const dir2 = await freshBundle('bad-version');
+    const m = JSON.parse(await readFile(join(dir2, 'lepton.json'), 'utf8'));
+    await writeFile(join(dir2, 'lepton.json'), JSON.stringify({ ...m, version: 'latest' }));
+    await expect(loadBundle(dir2)).rejects.toMatchObject({ code: 'BUNDLE_INVALID', message: expect.stringContaining('semantic version') });
+  });
+
+  it('an input spec the application cannot feed, or a manifest that disagrees with the model', async () => {
+    const dir = await freshBundle('incompatible');
+    await expect(loadBundle(dir, { expectInputs: [{ shape: [null, 8] }] })).rejects.toMatchObject({
+      code: 'BUNDLE_INCOMPATIBLE',
+      message: expect.stringContaining('[any, 6]'),
+    });
+    await expect(loadBundle(dir, { expectTask: 'regression' })).rejects.toMatchObject({ code: 'BUNDLE_INCOMPATIBLE' });
+    await expect(loadBundle(dir, { expectInputs: [{ shape: [null, 6] }], expectTask: 'binary' })).resolves.toMatchObject({
+      manifest: { name: 'mlp' },
+    });
+    const m = JSON.parse(await readFile(join(dir, 'lepton.json'), 'utf8'));
+    m.inputs[0].shape = [null, 5];
+    await writeFile(join(dir, 'lepton.json'), JSON.stringify(m));
+    await expect(loadBundle(dir)).rejects.toMatchObject({ code: 'BUNDLE_INCOMPATIBLE', message: expect.stringContaining('declares') });
+  });
+
+  it('saving refuses a bad name, version or label count', async () => {
+    const model = buildMlp({ inputDim: 2, task: 'multiclass', outputUnits: 3 });
+    await expect(saveBundle(model, join(root, 'x'), { name: 'a b', version: '1.0.0' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(saveBundle(model, join(root, 'x'), { name: 'ab', version: 'v1' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(saveBundle(model, join(root, 'x'), { name: 'ab', version: '1.0.0', labels: ['x', 'y'] })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+  });
+
+  it('loads from the filesystem without tfjs-node', async () => {
+    const dir = await freshBundle('no-native');
+    const { model } = await loadBundle(dir);
+    expect(tf.getBackend()).not.toBe('tensorflow');
+    expect(model.inputs[0]!.shape).toEqual([null, 6]);
+  });
+});
