@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, truncate, unlink, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildMlp, buildResidualCnn, initRuntime, loadBundle, saveBundle, tf, type BundleManifest } from '@lepton/core';
+import { buildMlp, buildResidualCnn, buildSequenceModel, initRuntime, loadBundle, saveBundle, tf, train, type BundleManifest } from '@lepton/core';
 import { BACKENDS, useBackend } from './helpers.js';
 
 let root: string;
@@ -54,6 +54,30 @@ describe.each(BACKENDS)('bundle round trip on %s', (backend) => {
     model.dispose();
     loaded.dispose();
     await useBackend('wasm');
+  });
+});
+
+describe('sequence models', () => {
+  it.each(['tcn', 'lstm', 'gru'] as const)('%s: trains on wasm and survives a bundle round trip (custom layers included)', async (kind) => {
+    await useBackend('wasm');
+    const n = 96;
+    // Next-step forecast of a noisy sine: a real sequence task with a learnable signal.
+    const series = Array.from({ length: n + 20 }, (_, t) => Math.sin(t / 3) + 0.05 * Math.cos(t * 7.1));
+    const x = tf.tensor3d(Array.from({ length: n }, (_, i) => series.slice(i, i + 16).map((v) => [v])));
+    const y = tf.tensor2d(Array.from({ length: n }, (_, i) => [series[i + 16]!]));
+    const model = buildSequenceModel({ kind, timesteps: 16, features: 1, task: 'regression', units: kind === 'tcn' ? [8, 8, 8] : [8], seed: 4, dropout: 0 });
+    const result = await train(model, { x, y }, { epochs: 12, learningRate: 1e-2, batchSize: 16, seed: 4, earlyStopping: false, progressBar: false });
+    expect(result.backend).toMatchObject({ backend: 'wasm', switched: false });
+    expect(result.history.at(-1)!.metrics['loss']).toBeLessThan(result.history[0]!.metrics['loss']! * 0.5);
+    const dir = join(root, `seq-${kind}`);
+    await saveBundle(model, dir, { name: `seq-${kind}`, version: '1.0.0' });
+    const { model: loaded } = await loadBundle(dir);
+    const a = (model.predict(x) as tf.Tensor).dataSync();
+    const b = (loaded.predict(x) as tf.Tensor).dataSync();
+    Array.from(b).forEach((v, i) => expect(v).toBeCloseTo(a[i]!, 5));
+    tf.dispose([x, y]);
+    model.dispose();
+    loaded.dispose();
   });
 });
 

@@ -24,7 +24,12 @@ export interface LoadBundleOptions {
    * The input the application will feed: shapes (use `null` for any size) and optional dtype per input.
    * A bundle whose inputs differ is refused with `BUNDLE_INCOMPATIBLE` instead of failing at first use.
    */
-  expectInputs?: Array<Pick<TensorSpec, 'shape'> & { dtype?: string }>;
+  expectInputs?: Array<
+    Pick<TensorSpec, 'shape'> & {
+      /** Expected TF.js dtype of this input (e.g. `float32`); not checked when absent. */
+      dtype?: string;
+    }
+  >;
   /** Task the application expects (e.g. `binary`). */
   expectTask?: BundleManifest['task'];
 }

@@ -3,8 +3,11 @@ import type { Task } from '../models/task.js';
 
 /** Name, shape (`null` = any size, e.g. the batch) and dtype of one model input or output. */
 export interface TensorSpec {
+  /** The model's name for this input or output (its input/output name in TF.js). */
   name: string;
+  /** Dimensions, each a positive integer or `null` for any size (e.g. the batch axis). */
   shape: Array<number | null>;
+  /** TF.js data type, e.g. `float32` or `int32`. */
   dtype: string;
 }
 
@@ -12,7 +15,9 @@ export interface TensorSpec {
 export interface Provenance {
   /** ISO-8601 creation time. */
   createdAt: string;
+  /** Version of `@lepton/core` that wrote the bundle. */
   leptonCoreVersion: string;
+  /** TensorFlow.js (tfjs-core) version that wrote the bundle. */
   tfjsVersion: string;
   /** Backend the model was trained on. */
   backend: string;
@@ -22,7 +27,9 @@ export interface Provenance {
 
 /** Size and SHA-256 of one file of the bundle. */
 export interface FileDigest {
+  /** File size in bytes. */
   bytes: number;
+  /** SHA-256 of the file contents, as 64 lowercase hex characters. */
   sha256: string;
 }
 
@@ -31,14 +38,21 @@ export interface FileDigest {
  * inference can never drift from training.
  */
 export interface BundleManifest {
+  /** Format marker; always `'lepton-bundle'`. */
   format: 'lepton-bundle';
+  /** Version of the bundle format; this version of `@lepton/core` reads and writes 1. */
   formatVersion: 1;
+  /** Model name (letters, digits, `-`, `_`, `.`). */
   name: string;
   /** Semantic version of this model (e.g. `1.2.0`). */
   version: string;
+  /** What the model's output means: `binary`, `multiclass` or `regression`. */
   task: Task;
+  /** Free-text description of the model. */
   description?: string;
+  /** The model's inputs, in order (at least one). */
   inputs: TensorSpec[];
+  /** The model's outputs, in order (at least one). */
   outputs: TensorSpec[];
   /** Class names, index-aligned with the model output. */
   labels?: string[];
@@ -46,6 +60,7 @@ export interface BundleManifest {
   preprocessing?: Record<string, unknown>;
   /** Validation metrics measured when the bundle was made. */
   metrics?: Record<string, number>;
+  /** Where the bundle came from: creation time, versions, backend and any extra keys. */
   provenance: Provenance;
   /** Every file of the bundle except lepton.json itself, with size and SHA-256. */
   files: Record<string, FileDigest>;

@@ -8,8 +8,9 @@ import { coreVersion } from '../internal/version.js';
 import { modelTask, type Task } from '../models/task.js';
 import { isSemver, MANIFEST_FILE, type BundleManifest, type TensorSpec } from './manifest.js';
 
-/** Model JSON and weights file names inside a bundle. */
+/** File name of the TF.js model JSON (topology and weights manifest) inside a bundle. */
 export const MODEL_FILE = 'model.json';
+/** File name of the model's weights (all weights concatenated into one binary) inside a bundle. */
 export const WEIGHTS_FILE = 'weights.bin';
 
 /** What to record in the bundle besides the model. */
@@ -20,6 +21,7 @@ export interface SaveBundleOptions {
   version: string;
   /** Task; default: the one the builder recorded, or inferred from the output activation. */
   task?: Task;
+  /** Free-text description of the model, recorded in `lepton.json`. */
   description?: string;
   /** Class names, index-aligned with the output. */
   labels?: string[];

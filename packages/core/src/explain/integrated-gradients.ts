@@ -36,14 +36,16 @@ export interface IntegratedGradientsResult {
   attributions: Float32Array;
   /** The `topK` attributions by absolute size, largest first. */
   top: FeatureAttribution[];
-  /** Model score at the input and at the baseline. */
+  /** Model score (the explained output unit) at the input. */
   score: number;
+  /** Model score (the explained output unit) at the baseline. */
   baselineScore: number;
   /**
    * |Σ attributions − (score − baselineScore)|: integrated gradients' completeness check. Small means enough
    * steps; raise `steps` if it is large relative to the score difference.
    */
   completenessGap: number;
+  /** Output unit that was explained (the requested one, else the predicted class). */
   outputIndex: number;
 }
 

@@ -5,8 +5,11 @@ import { asBatchOfOne, resolveClassIndex, targetScore } from './target.js';
 
 /** A per-pixel importance map in [0, 1], row-major `height × width`. */
 export interface Heatmap {
+  /** Importance per pixel in [0, 1], row-major (`data[row * width + col]`), length `height × width`. */
   data: Float32Array;
+  /** Map width in pixels (the model's input width). */
   width: number;
+  /** Map height in pixels (the model's input height). */
   height: number;
   /** Output unit that was explained. */
   classIndex: number;

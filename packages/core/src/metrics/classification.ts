@@ -6,8 +6,11 @@ export type Averaging = 'binary' | 'macro' | 'micro';
 
 /** Precision, recall and F1 under one averaging. */
 export interface PrecisionRecallF1 {
+  /** TP / (TP + FP), in [0, 1]; 0 when nothing was predicted positive. */
   precision: number;
+  /** TP / (TP + FN), in [0, 1]; 0 when there are no true positives to find. */
   recall: number;
+  /** Harmonic mean of precision and recall, in [0, 1]; 0 when both are 0. */
   f1: number;
 }
 
@@ -45,7 +48,16 @@ export function accuracy(yTrue: Numeric, yPred: Numeric): number {
  * confusionMatrix([0, 1, 1], [0, 1, 0]).matrix; // [[1, 0], [1, 1]]
  * ```
  */
-export function confusionMatrix(yTrue: Numeric, yPred: Numeric, labels?: number[]): { labels: number[]; matrix: number[][] } {
+export function confusionMatrix(
+  yTrue: Numeric,
+  yPred: Numeric,
+  labels?: number[],
+): {
+  /** Label order of the rows and columns. */
+  labels: number[];
+  /** `matrix[i][j]`: count of samples with true label `labels[i]` predicted as `labels[j]`. */
+  matrix: number[][];
+} {
   checkPair(yTrue, yPred, 'confusionMatrix');
   const order = labels ?? [...new Set([...Array.from(yTrue), ...Array.from(yPred)])].sort((a, b) => a - b);
   const index = new Map(order.map((l, i) => [l, i]));

@@ -9,8 +9,9 @@ export interface ThresholdCurve {
   tp: number[];
   /** False positives at each threshold. */
   fp: number[];
-  /** Total positives and negatives. */
+  /** Total positives (label 1) in `yTrue`. */
   positives: number;
+  /** Total negatives (label 0) in `yTrue`. */
   negatives: number;
 }
 
@@ -62,7 +63,17 @@ function needBoth(yTrue: Numeric, what: string): { pos: number; neg: number } {
  * @returns `fpr`, `tpr` and the `thresholds` (the first is `Infinity`)
  * @throws {@link LeptonError} `INVALID_INPUT` unless both classes are present
  */
-export function rocCurve(yTrue: Numeric, scores: Numeric): { fpr: number[]; tpr: number[]; thresholds: number[] } {
+export function rocCurve(
+  yTrue: Numeric,
+  scores: Numeric,
+): {
+  /** False-positive rate (FP / negatives) at each threshold, from 0 up to 1. */
+  fpr: number[];
+  /** True-positive rate (TP / positives) at each threshold, from 0 up to 1. */
+  tpr: number[];
+  /** Score thresholds, highest first; the first is `Infinity` (nothing flagged). */
+  thresholds: number[];
+} {
   const { pos, neg } = needBoth(yTrue, 'rocCurve');
   const c = thresholdCurve(yTrue, scores);
   return {
@@ -103,7 +114,14 @@ export function rocAuc(yTrue: Numeric, scores: Numeric): number {
 export function precisionRecallCurve(
   yTrue: Numeric,
   scores: Numeric,
-): { precision: number[]; recall: number[]; thresholds: number[] } {
+): {
+  /** Precision (TP / (TP + FP)) at each threshold. */
+  precision: number[];
+  /** Recall (TP / positives) at each threshold, rising to 1. */
+  recall: number[];
+  /** Distinct score thresholds, highest first (positive when score ≥ threshold). */
+  thresholds: number[];
+} {
   const c = thresholdCurve(yTrue, scores);
   if (c.positives === 0) throw new LeptonError('INVALID_INPUT', 'precisionRecallCurve needs at least one positive.');
   return {

@@ -4,11 +4,15 @@ import type { Numeric } from './validate.js';
 
 /** A chosen decision threshold (positive when score ≥ threshold) and what it yields on the given data. */
 export interface ThresholdChoice {
+  /** Decision threshold; `Infinity` means flag nothing. */
   threshold: number;
+  /** Precision at this threshold (1 when nothing is flagged). */
   precision: number;
+  /** Recall (true-positive rate) at this threshold. */
   recall: number;
   /** False-positive rate. */
   fpr: number;
+  /** F1 at this threshold (0 when precision and recall are both 0). */
   f1: number;
   /** Total cost, for {@link thresholdForCost}. */
   cost?: number;

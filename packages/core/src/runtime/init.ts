@@ -24,17 +24,23 @@ export interface RuntimeOptions {
 
 /** {@link RuntimeOptions} with every default filled in. */
 export interface ResolvedRuntimeOptions {
+  /** Backend preference in effect: `LEPTON_BACKEND` if set, else the `backend` option, else `'auto'`. */
   backend: BackendPreference;
   /** Where `backend` came from. */
   backendSource: 'option' | 'env' | 'default';
+  /** Threads for the `wasm` backend; absent when not given, leaving the backend's own default. */
   wasmThreads?: number;
+  /** WebGPU adapter preference (default `'high-performance'`). */
   powerPreference: 'high-performance' | 'low-power';
+  /** Whether TensorFlow.js production mode is enabled (default true). */
   prodMode: boolean;
 }
 
 /** One backend that {@link initRuntime} tried, and what happened. */
 export interface BackendAttempt {
+  /** Name of the backend tried (e.g. `'tensorflow'`, `'webgpu'`, `'wasm'`, `'cpu'`). */
   backend: string;
+  /** True if the backend started and became the active one. */
   ok: boolean;
   /** Why the backend was not used (absent when it was). */
   reason?: string;
@@ -50,11 +56,15 @@ export interface RuntimeInfo {
   threads: number;
   /** Memory: live tensors and their bytes in the engine, plus the process and machine. */
   memory: {
+    /** Tensors currently allocated in the TensorFlow.js engine. */
     numTensors: number;
+    /** Bytes held by the engine's live tensors. */
     numBytes: number;
     /** Bytes held on a GPU, where the backend reports it. */
     gpuBytes?: number;
+    /** Resident set size of this process, in bytes (`process.memoryUsage().rss`). */
     processRssBytes: number;
+    /** Total physical memory of the machine, in bytes (`os.totalmem()`). */
     systemTotalBytes: number;
   };
   /** Backends tried in order, with the reason each unused one was skipped. */

@@ -18,7 +18,9 @@ export interface PredictorOptions {
 
 /** Counters of a predictor since it was created. */
 export interface PredictorStats {
+  /** Requests accepted since creation (excludes ones rejected as overloaded, invalid or after `close()`). */
   requests: number;
+  /** Forward passes that succeeded (warm-up and failed passes are not counted). */
   batches: number;
   /** Mean requests per forward pass. */
   meanBatchSize: number;

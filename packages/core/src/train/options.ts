@@ -47,7 +47,12 @@ export interface TrainOptions {
    */
   seed?: number;
   /** Held-out data to evaluate each epoch. */
-  validationData?: { x: import('@tensorflow/tfjs-core').Tensor | import('@tensorflow/tfjs-core').Tensor[]; y: import('@tensorflow/tfjs-core').Tensor };
+  validationData?: {
+    /** Inputs: one tensor, or one per model input; first axis is the sample. */
+    x: import('@tensorflow/tfjs-core').Tensor | import('@tensorflow/tfjs-core').Tensor[];
+    /** Targets, with the same number of samples as the inputs. */
+    y: import('@tensorflow/tfjs-core').Tensor;
+  };
   /** Fraction of the samples, taken from the end (time-ordered data stays ordered), held out for validation. */
   validationSplit?: number;
   /** Early stopping; `false` to train all epochs. Default `{ monitor: 'val_loss', patience: 5 }`. */
@@ -71,16 +76,27 @@ export interface TrainOptions {
 
 /** {@link TrainOptions} with defaults filled in. */
 export interface ResolvedTrainOptions {
+  /** Maximum epochs (positive integer; default 20). */
   epochs: number;
+  /** Samples per gradient step (positive integer; default 32). */
   batchSize: number;
+  /** Base learning rate (> 0; default 1e-3). */
   learningRate: number;
+  /** Optimiser (default `'adam'`). */
   optimizer: 'adam' | 'sgd' | 'rmsprop';
+  /** Learning rate per epoch (default `{ type: 'constant' }`). */
   learningRateSchedule: LearningRateSchedule;
+  /** Fraction of samples held out for validation, in [0, 1) (default 0). */
   validationSplit: number;
+  /** Early stopping with every field filled (monitor, patience, minDelta), or `false` when disabled. */
   earlyStopping: Required<EarlyStoppingOptions> | false;
+  /** Whether the best epoch's weights are restored at the end (default true). */
   restoreBestWeights: boolean;
+  /** Whether training samples are shuffled each epoch (default true). */
   shuffle: boolean;
+  /** Terminal progress bar: `'auto'`, `true` or `false` (default `'auto'`). */
   progressBar: 'auto' | boolean;
+  /** Whether training may move to another backend for a missing kernel (default true). */
   backendFallback: boolean;
 }
 

@@ -2,8 +2,16 @@ import type { TrainEvent } from './events.js';
 
 /** Where the bar is drawn; injectable for tests. */
 export interface BarStream {
+  /** True when the stream is a terminal; the bar is drawn only then. */
   isTTY?: boolean;
+  /** Terminal width in characters, used to size the bar (default 80). */
   columns?: number;
+  /**
+   * Writes text to the stream.
+   *
+   * @param chunk - text to write
+   * @returns false when the stream asks the writer to wait (as `Writable.write`)
+   */
   write(chunk: string): boolean;
 }
 

@@ -8,10 +8,30 @@ import { LeptonError } from '../errors/lepton-error.js';
  * - `cosine`: cosine annealing from the base rate to `minLearningRate` over the run
  */
 export type LearningRateSchedule =
-  | { type: 'constant' }
-  | { type: 'step'; every: number; factor: number }
-  | { type: 'exponential'; decay: number }
-  | { type: 'cosine'; minLearningRate?: number }
+  | {
+      /** The base rate throughout. */
+      type: 'constant';
+    }
+  | {
+      /** Multiply the rate by `factor` every `every` epochs. */
+      type: 'step';
+      /** Epochs between steps (values below 1 act as 1). */
+      every: number;
+      /** Multiplier applied at each step (e.g. 0.5 halves the rate). */
+      factor: number;
+    }
+  | {
+      /** Multiply the rate by `decay` each epoch. */
+      type: 'exponential';
+      /** Per-epoch multiplier (rate at epoch e is `base * decay ** e`). */
+      decay: number;
+    }
+  | {
+      /** Cosine annealing from the base rate towards `minLearningRate` over the run. */
+      type: 'cosine';
+      /** Rate the curve anneals towards. Default 0. */
+      minLearningRate?: number;
+    }
   | ((epoch: number, baseRate: number) => number);
 
 /**

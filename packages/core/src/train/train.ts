@@ -13,13 +13,17 @@ import { learningRateAt } from './schedule.js';
 
 /** Training samples: one input tensor (or one per model input) and the targets; first axis is the sample. */
 export interface TrainData {
+  /** Inputs: one tensor, or one per model input in the model's input order; each `[samples, ...inputShape]`. */
   x: tf.Tensor | tf.Tensor[];
+  /** Targets, with the same number of samples as each input along axis 0. */
   y: tf.Tensor;
 }
 
 /** One epoch of training history. */
 export interface EpochRecord {
+  /** Epoch index, from 0. */
   epoch: number;
+  /** Learning rate used during this epoch (after the schedule). */
   learningRate: number;
   /** `loss` (training) and validation metrics prefixed `val_`. */
   metrics: Record<string, number>;
@@ -33,15 +37,19 @@ export interface TrainResult {
   bestEpoch: number;
   /** Metric used to pick the best epoch, and its value there. */
   monitor: MonitorMetric;
+  /** Value of `monitor` at `bestEpoch`. */
   bestValue: number;
   /** Metrics of the epoch whose weights were kept. */
   finalMetrics: Record<string, number>;
+  /** True when early stopping ended training before the last planned epoch. */
   stoppedEarly: boolean;
   /** The task the loss was chosen for. */
   task: Task;
   /** Backend the training ran on, and whether it had to move there for a missing kernel. */
   backend: BackendPlan;
+  /** Samples trained on (after any validation split was held out). */
   samples: number;
+  /** Samples evaluated each epoch for validation; 0 without validation data. */
   validationSamples: number;
 }
 

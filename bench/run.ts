@@ -1,0 +1,43 @@
+// `pnpm bench`: the core benchmark on every backend present here. Prints a table, writes bench/results/core.json.
+// Not part of `pnpm test`. Set BENCH_SECONDS to trade time for stability (default 2 s per measurement).
+import { mkdir, writeFile } from 'node:fs/promises';
+import { arch, cpus, platform, totalmem } from 'node:os';
+import { initRuntime, type BackendName } from '@lepton/core';
+import { ratios, runSuite, table, type Row } from './lib.js';
+
+const seconds = Number(process.env['BENCH_SECONDS'] ?? 2);
+const only = process.env['BENCH_BACKENDS']?.split(',') as BackendName[] | undefined;
+const candidates: BackendName[] = only ?? ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+const present: BackendName[] = [];
+const skipped: Record<string, string> = {};
+for (const b of candidates) {
+  try {
+    await initRuntime({ backend: b }, {});
+    present.push(b);
+  } catch (err) {
+    skipped[b] = (err as Error).message;
+  }
+}
+console.log(`backends present: ${present.join(', ')}${Object.keys(skipped).length ? ` (skipped: ${Object.keys(skipped).join(', ')})` : ''}`);
+
+const rows: Row[] = [];
+for (const b of present) {
+  console.log(`\n${b}:`);
+  rows.push(...(await runSuite(b, { seconds, minIterations: 3, log: console.log })));
+}
+const r = ratios(rows);
+console.log(`\n${table(rows)}\n`);
+for (const x of r) console.log(`${x.name}: ${x.value.toFixed(1)}×${x.target ? ` (target ≥ ${x.target}×: ${x.met ? 'met' : 'MISSED'})` : ''}`);
+
+const result = {
+  date: new Date().toISOString(),
+  machine: { platform: platform(), arch: arch(), cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version },
+  secondsPerMeasurement: seconds,
+  skipped,
+  rows,
+  ratios: r,
+};
+await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+await writeFile(new URL('./results/core.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+console.log('\nwrote bench/results/core.json');
