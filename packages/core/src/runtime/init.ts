@@ -76,6 +76,26 @@ export interface RuntimeInfo {
 const VALID: readonly BackendPreference[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 /**
+ * Runs `fn` with TF.js warnings captured instead of printed. TF.js reports a backend whose initialisation failed only
+ * as a console warning (suppressed entirely in production mode), so without this the reason would be lost.
+ */
+async function withWarningsCaptured<T>(fn: () => Promise<T>): Promise<{ ok: T; warnings: string[] }> {
+  const warnings: string[] = [];
+  const original = console.warn;
+  const prod = tf.env().getBool('PROD');
+  console.warn = (...args: unknown[]) => {
+    warnings.push(args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ').split('\n')[0] ?? '');
+  };
+  tf.env().set('PROD', false);
+  try {
+    return { ok: await fn(), warnings };
+  } finally {
+    tf.env().set('PROD', prod);
+    console.warn = original;
+  }
+}
+
+/**
  * Fills defaults and validates runtime options. `LEPTON_BACKEND` (if set) wins over `options.backend`,
  * so operators can force a backend without a code change.
  *
@@ -158,8 +178,10 @@ export async function initRuntime(
     let selected = false;
     let reason = 'TensorFlow.js could not initialise it';
     try {
-      selected = await tf.setBackend(name);
+      const { ok, warnings } = await withWarningsCaptured(() => tf.setBackend(name));
+      selected = ok;
       await tf.ready();
+      if (!selected && warnings.length > 0) reason = `TensorFlow.js could not initialise it: ${warnings.join(' ').slice(0, 300)}`;
     } catch (err) {
       reason = err instanceof Error ? err.message : String(err);
     }
