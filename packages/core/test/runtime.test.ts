@@ -149,6 +149,46 @@ describe('kernel availability', () => {
   });
 });
 
+/** Runs `fn` on cpu and on wasm and checks the wasm result against cpu's, relative to the largest value. */
+async function matchesCpu(fn: () => tf.Tensor, relTol = 1e-5): Promise<void> {
+  await initRuntime({ backend: 'cpu' }, {});
+  const reference = tf.tidy(() => fn().dataSync());
+  await initRuntime({ backend: 'wasm' }, {});
+  const got = tf.tidy(() => fn().dataSync());
+  expect(got.length).toBe(reference.length);
+  const scale = Math.max(1, ...Array.from(reference, Math.abs));
+  got.forEach((v, i) => expect(Math.abs(v - reference[i]!)).toBeLessThanOrEqual(relTol * scale));
+}
+
+const convCases = [
+  [9, 9, 3, 4, 3, 1, 'same'],
+  [9, 9, 3, 4, 3, 2, 'same'],
+  [10, 7, 2, 5, 3, 2, 'valid'],
+  [8, 8, 4, 4, 1, 2, 'same'],
+  [11, 11, 2, 3, 5, 3, 'same'],
+  [12, 12, 3, 2, 4, 2, 'same'],
+] as const;
+
+describe('Lepton wasm kernels match the cpu backend', () => {
+  it.each(convCases)('Conv2DBackpropInput: x %i×%i×%i, %i filters %i×%i, stride %i, %s', async (h, w, c, f, k, s, pad) => {
+    await matchesCpu(() => {
+      const x = tf.randomNormal([2, h, w, c], 0, 1, 'float32', 1) as tf.Tensor4D;
+      const filter = tf.randomNormal([k, k, c, f], 0, 1, 'float32', 2) as tf.Tensor4D;
+      return tf.grad((xx: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(xx, filter, s, pad))))(x);
+    });
+  });
+
+  it.each([
+    [[1, 1, 1, 5], [2, 3, 4, 1]],
+    [[2, 3], [3, 2]],
+    [[4], [5]],
+    [[2, 1, 3], [1, 4, 2]],
+  ])('Tile %j by %j (float32 and int32)', async (shape, reps) => {
+    await matchesCpu(() => tf.tile(tf.randomNormal(shape, 0, 1, 'float32', 3), reps), 0);
+    await matchesCpu(() => tf.tile(tf.cast(tf.randomUniform(shape, 0, 100, 'float32', 3), 'int32'), reps), 0);
+  });
+});
+
 describe('wasm Conv2DBackpropFilter matches the cpu backend', () => {
   it.each([
     [9, 9, 3, 4, 3, 1, 'same'],
