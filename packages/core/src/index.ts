@@ -8,6 +8,9 @@
 // TensorFlow.js, initialised by initRuntime(): use this `tf` rather than importing a second copy.
 export * as tf from './tf.js';
 
+// seeded randomness for reproducible synthetic data
+export { mulberry32 as seededRandom } from './internal/random.js';
+
 // errors
 export { LeptonError, isLeptonError, ensure } from './errors/lepton-error.js';
 export type { LeptonErrorCode, LeptonErrorOptions } from './errors/lepton-error.js';

@@ -1,14 +1,13 @@
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildMlp, buildResidualCnn, gradCam, heatmapToPng, initRuntime, integratedGradients, saliencyMap, tf, train, type Heatmap } from '@lepton/core';
-import { mulberry } from './random.js';
+import { buildMlp, buildResidualCnn, gradCam, heatmapToPng, initRuntime, integratedGradients, saliencyMap, seededRandom, tf, train, type Heatmap } from '@lepton/core';
 
 const SIZE = 16;
 const SQ = 5;
 
 /** Seeded images: background noise; positives carry a bright square at a random place. */
 function squares(n: number, seed: number): { x: tf.Tensor4D; y: tf.Tensor2D; boxes: Array<[number, number] | null> } {
-  const rand = mulberry(seed);
+  const rand = seededRandom(seed);
   const data = new Float32Array(n * SIZE * SIZE);
   const labels = new Float32Array(n);
   const boxes: Array<[number, number] | null> = [];

@@ -26,9 +26,51 @@ function dummyInputs(model: tfl.LayersModel): tf.Tensor[] {
   return model.inputs.map((input) => tf.zeros(input.shape.map((d) => d ?? 2), input.dtype));
 }
 
+/** Kernel lists per model, for inference (`false`) and training (`true`): a model's graph never changes. */
+const cache = new WeakMap<tfl.LayersModel, Map<boolean, string[]>>();
+
+/**
+ * Runs the model once on `backend` under the profiler with a tiny zero batch (forward, plus backward when
+ * training) and returns the kernels it ran. Throws TF.js' own error when a kernel is missing on that backend.
+ */
+async function probe(model: tfl.LayersModel, training: boolean, backend: string): Promise<string[]> {
+  const previous = tf.getBackend();
+  await useBackend(backend);
+  // A training-mode pass updates batch-norm moving statistics; the probe must leave the model as it found it.
+  const saved = model.getWeights().map((w) => tf.clone(w));
+  try {
+    const info = await tf.profile(() => {
+      tf.tidy(() => {
+        const xs = dummyInputs(model);
+        const run = (): tf.Scalar => {
+          const out = model.apply(xs.length === 1 ? xs[0]! : xs, { training: true }) as tf.Tensor | tf.Tensor[];
+          const outs = Array.isArray(out) ? out : [out];
+          return tf.addN(outs.map((o) => tf.mean(tf.square(o)))) as tf.Scalar;
+        };
+        if (training) {
+          const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+          tf.variableGrads(run, vars);
+        } else {
+          run();
+        }
+      });
+    });
+    // The profiler also records op scopes such as 'fusedMatMul__op'; keep only real kernel names.
+    const kernels = [...new Set(info.kernelNames)].filter((k) => tf.getKernel(k, backend) !== undefined).sort();
+    let perModel = cache.get(model);
+    if (perModel === undefined) cache.set(model, (perModel = new Map()));
+    perModel.set(training, kernels);
+    return kernels;
+  } finally {
+    model.setWeights(saved);
+    tf.dispose(saved);
+    await useBackend(previous);
+  }
+}
+
 /**
  * Lists the TensorFlow.js kernels a model runs, found by executing it once on the pure-JS `cpu` backend
- * (which implements every kernel) under the profiler, with a tiny zero batch.
+ * (which implements every kernel) under the profiler, with a tiny zero batch. Results are cached per model.
  *
  * @param model - the model to inspect
  * @param options - `training: true` also runs the backward pass
@@ -41,35 +83,11 @@ function dummyInputs(model: tfl.LayersModel): tf.Tensor[] {
  * ```
  */
 export async function requiredKernels(model: tfl.LayersModel, options: KernelCheckOptions = {}): Promise<string[]> {
-  const previous = tf.getBackend();
-  await useBackend('cpu');
-  // A training-mode pass updates batch-norm moving statistics; the probe must leave the model as it found it.
-  const saved = model.getWeights().map((w) => tf.clone(w));
-  try {
-    const info = await tf.profile(() => {
-      tf.tidy(() => {
-        const xs = dummyInputs(model);
-        const run = (): tf.Scalar => {
-          const out = model.apply(xs.length === 1 ? xs[0]! : xs, { training: true }) as tf.Tensor | tf.Tensor[];
-          const outs = Array.isArray(out) ? out : [out];
-          return tf.addN(outs.map((o) => tf.mean(tf.square(o)))) as tf.Scalar;
-        };
-        if (options.training) {
-          const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-          tf.variableGrads(run, vars);
-        } else {
-          run();
-        }
-      });
-    });
-    // The profiler also records op scopes such as 'fusedMatMul__op'; keep only real kernel names.
-    return [...new Set(info.kernelNames)].filter((k) => tf.getKernel(k, 'cpu') !== undefined).sort();
-  } finally {
-    model.setWeights(saved);
-    tf.dispose(saved);
-    await useBackend(previous);
-  }
+  const training = options.training ?? false;
+  return cache.get(model)?.get(training) ?? probe(model, training, 'cpu');
 }
+
+const MISSING_KERNEL = /Kernel '[^']+' not registered for backend/;
 
 /**
  * Kernels from `kernels` that `backend` does not implement.
@@ -83,10 +101,11 @@ export function missingKernels(kernels: readonly string[], backend: string): str
 }
 
 /**
- * Checks up front that the active backend implements every kernel a model needs. When it does not, the work
- * moves to the fastest other loaded-or-loadable backend that does (e.g. training a CNN on `wasm`, which lacks
- * `Conv2DBackpropFilter`, moves to `cpu`); with `fallback: false` it throws instead. Either way the problem
- * is named before any training starts, never as a TF.js stack trace mid-epoch.
+ * Checks up front that the active backend implements every kernel a model needs, by running it once on a tiny
+ * batch. When it does not, the work moves to the fastest other backend that does (e.g. training a depthwise-conv
+ * model on `wasm`, which lacks `DepthwiseConv2dNativeBackpropFilter`, moves to `cpu`); with `fallback: false` it
+ * throws instead. Either way the problem is named before any training starts, never as a TF.js stack trace
+ * mid-epoch. The model's weights are left exactly as they were.
  *
  * @param model - the model about to run
  * @param options - `training` to include backward kernels; `fallback` (default true) to allow a switch
@@ -99,7 +118,19 @@ export async function planBackend(
   options: KernelCheckOptions & { fallback?: boolean } = {},
 ): Promise<BackendPlan> {
   const requested = tf.getBackend();
-  const kernels = await requiredKernels(model, options);
+  const training = options.training ?? false;
+  let kernels = cache.get(model)?.get(training);
+  if (kernels === undefined && requested !== 'cpu') {
+    // Fast path: probing on the requested backend itself succeeds exactly when it has every kernel, at that
+    // backend's speed. Only when a kernel is missing is the full list taken from the (slow) cpu backend.
+    try {
+      await probe(model, training, requested);
+      return { backend: requested, requested, missing: [], switched: false };
+    } catch (err) {
+      if (!MISSING_KERNEL.test(err instanceof Error ? err.message : String(err))) throw err;
+    }
+  }
+  kernels ??= await requiredKernels(model, options);
   const missing = missingKernels(kernels, requested);
   if (missing.length === 0) return { backend: requested, requested, missing, switched: false };
   const what = options.training ? 'train' : 'run';

@@ -7,6 +7,16 @@ interface WasmLike extends tf.KernelBackend {
   typedArrayFromHeap(info: Info): Float32Array | Int32Array | Uint8Array;
 }
 
+type Shape4 = [number, number, number, number];
+
+/** Attributes shared by TF.js' two convolution-gradient kernels. */
+interface ConvGradAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
 function wasmKernel(name: string): tf.KernelFunc {
   const k = tf.getKernel(name, 'wasm');
   if (k === undefined) throw new Error(`wasm kernel ${name} is missing`);
@@ -22,17 +32,11 @@ function wasmKernel(name: string): tf.KernelFunc {
  *
  * i.e. the batch becomes the contraction channel and the forward stride becomes a dilation. When the stride does
  * not divide the padded extent evenly the result has extra trailing rows/columns (offsets beyond the kernel),
- * which are cropped. Checked against the cpu backend's kernel in test/wasm-kernels.test.ts.
+ * which are cropped. Checked against the cpu backend's kernel in test/runtime.test.ts.
  */
 const conv2dBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: Info; dy: Info };
-  const a = attrs as unknown as {
-    strides: number | [number, number];
-    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-    dataFormat: 'NHWC' | 'NCHW';
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    filterShape: [number, number, number, number];
-  };
+  const a = attrs as unknown as ConvGradAttrs & { filterShape: Shape4 };
   if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
@@ -85,13 +89,7 @@ function makeConv2dBackpropInput(fallback: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { inputs, backend, attrs } = args;
     const { dy, filter } = inputs as { dy: Info; filter: Info };
-    const a = attrs as unknown as {
-      strides: number | [number, number];
-      pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-      dataFormat: 'NHWC' | 'NCHW';
-      dimRoundingMode?: 'floor' | 'round' | 'ceil';
-      inputShape: [number, number, number, number];
-    };
+    const a = attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
     if (a.dataFormat === 'NCHW' || dy.dtype !== 'float32') return fallback(args);
     const info = tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
     const [n, h, w, c] = a.inputShape;
