@@ -3,6 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Bundle } from '../bundle/load.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { ensureRuntime } from '../runtime/init.js';
+import { planBackend } from '../runtime/kernels.js';
 
 /** Options for {@link createPredictor}. */
 export interface PredictorOptions {
@@ -218,7 +219,7 @@ class BatchingPredictor implements Predictor {
  * @param options - batching and queue limits
  * @returns a ready predictor
  * @throws {@link LeptonError} `INVALID_ARGUMENT` for bad limits, `INVALID_MODEL` for a multi-input model or one
- *   without a fixed sample shape
+ *   without a fixed sample shape, `KERNEL_UNAVAILABLE` when no backend can run the model
  * @example
  * ```ts
  * import { buildMlp, createPredictor, initRuntime } from '@lepton/core';
@@ -231,6 +232,9 @@ class BatchingPredictor implements Predictor {
 export async function createPredictor(source: Bundle | tfl.LayersModel, options: PredictorOptions = {}): Promise<Predictor> {
   await ensureRuntime();
   const model = 'manifest' in source ? source.model : source;
+  // A kernel missing for inference on this backend is found now (and served from one that has it), not at the
+  // first request.
+  await planBackend(model, { training: false });
   const predictor = new BatchingPredictor(
     model,
     Math.floor(positive(options.maxBatchSize ?? 32, 'maxBatchSize')),
