@@ -18,7 +18,7 @@ export default defineConfig({
         test: {
           name: 'cross-package',
           root: 'tests',
-          include: ['**/*.test.ts'],
+          include: ['*.test.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
         },

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, run } from './helpers.js';
+import { ROOT, run } from './support/process.js';
 
 describe('examples run end to end', () => {
   it('core demo: trains, saves, reloads, serves and prints the backend', async () => {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, run } from './helpers.js';
+import { ROOT, run } from './support/process.js';
 
 describe('API docs', () => {
   it('typedoc renders every package with no warnings', async () => {

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pnpmCommand, ROOT, run } from './helpers.js';
+import { pnpmCommand, ROOT, run } from './support/process.js';
 
 // Installs @lepton/core the way a user would: `pnpm pack` → tarball → `pnpm add` into a blank app outside the
 // workspace → import it and run a tiny model. Catches a wrong `exports`/`files` map, missing runtime dependencies

@@ -1,7 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, run } from './helpers.js';
+import { ROOT, run } from './support/process.js';
 
 // The quick start in a package README must work when pasted: extract it and run it as a user's file would.
 describe('package README quick starts', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildMlp, buildResidualCnn, buildSequenceModel, initRuntime, loadBundle, saveBundle, tf, train, type BundleManifest } from '@lepton/core';
-import { BACKENDS, useBackend } from './helpers.js';
+import { BACKENDS, useBackend } from './support/backends.js';
 
 let root: string;
 beforeAll(async () => {

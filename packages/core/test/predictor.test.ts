@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildMlp, buildResidualCnn, createPredictor, initRuntime, tf } from '@lepton/core';
-import { BACKENDS, useBackend } from './helpers.js';
+import { BACKENDS, useBackend } from './support/backends.js';
 
 beforeAll(async () => {
   await initRuntime({ backend: 'wasm' }, {});

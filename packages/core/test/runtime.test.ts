@@ -12,7 +12,7 @@ import {
   tf,
   train,
 } from '@lepton/core';
-import { tabular } from './helpers.js';
+import { tabular } from './support/backends.js';
 
 describe('runtime', () => {
   it('auto picks the fastest backend present, in the order tensorflow → webgpu → wasm → cpu', async () => {

@@ -10,7 +10,7 @@ import {
   train,
   type TrainEvent,
 } from '@lepton/core';
-import { BACKENDS, tabular, useBackend } from './helpers.js';
+import { BACKENDS, tabular, useBackend } from './support/backends.js';
 
 beforeAll(async () => {
   await initRuntime({ backend: 'wasm' }, {});

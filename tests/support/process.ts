@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 export const run = promisify(execFile);
 
 /** Repository root. */
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The pnpm that runs this test (pnpm sets npm_execpath), else `pnpm` from PATH. */
 export function pnpmCommand(): { file: string; prefix: string[] } {
