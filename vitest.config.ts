@@ -16,6 +16,15 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'finance',
+          root: 'packages/finance',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: 'cross-package',
           root: 'tests',
           include: ['*.test.ts'],

@@ -1,0 +1,317 @@
+import { LeptonError } from '@lepton/core';
+import type { Transaction } from '../transactions/schema.js';
+import { addLabel, applyTransaction, labelsKnownBefore, type CategoryState, type EntityState } from './state.js';
+import { MemoryStateStore, type StateStore } from './store.js';
+import { DEFAULT_WINDOWS, ENTITIES, type Entity, type Window } from './windows.js';
+
+/** Options for {@link FeatureEngine}. */
+export interface FeatureEngineOptions {
+  /** Where state lives. Default: a new {@link MemoryStateStore}. */
+  store?: StateStore;
+  /** Sliding windows. Default 10 min, 1 h, 24 h, 7 d. */
+  windows?: readonly Window[];
+  /** Target-encoding smoothing: pseudo-count of the global fraud rate added to each merchant category. Default 50. */
+  smoothing?: number;
+  /**
+   * Labels known more than this long before the newest transaction are folded into counts. Scoring processes that
+   * share a store must stay within this lag of each other. Default 24 h.
+   */
+  labelFoldLagMs?: number;
+  /** Offset of local time from UTC, minutes, for the hour/day-of-week features. Default 0. */
+  utcOffsetMinutes?: number;
+}
+
+const DAY = 86_400_000;
+const STATS = ['count', 'sum', 'mean', 'max'] as const;
+/** Time-since-previous is capped here (and used when there is no previous transaction). */
+const NO_PREVIOUS_SECONDS = 30 * 86_400;
+
+function haversineKm(lat1: number, lon1: number, lat2: number, lon2: number): number {
+  const rad = Math.PI / 180;
+  const dLat = (lat2 - lat1) * rad;
+  const dLon = (lon2 - lon1) * rad;
+  const a = Math.sin(dLat / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * 6371.0088 * Math.asin(Math.min(1, Math.sqrt(a)));
+}
+
+/**
+ * Welford statistics of an entity's history *strictly before* `t`: events at `t` itself (several transactions in
+ * the same millisecond) are taken back out, so no feature ever sees the transaction being scored or a simultaneous one.
+ */
+function historyBefore(s: EntityState, t: number): { n: number; mean: number; std: number } {
+  let { n, mean, m2 } = s;
+  for (let i = s.events.length - 1; i >= 0 && s.events[i]![0] >= t; i--) {
+    const x = s.events[i]![1];
+    if (n <= 1) {
+      n = 0;
+      mean = 0;
+      m2 = 0;
+      continue;
+    }
+    const meanPrev = (n * mean - x) / (n - 1);
+    m2 -= (x - mean) * (x - meanPrev);
+    mean = meanPrev;
+    n--;
+  }
+  return { n, mean, std: n > 1 ? Math.sqrt(Math.max(m2, 0) / (n - 1)) : 0 };
+}
+
+/** Time of the latest event strictly before `t`, and the latest *located* event before `t` (place and time). */
+function previousBefore(s: EntityState, t: number): { ts?: number; place?: { lat: number; lon: number; ts: number } } {
+  const out: { ts?: number; place?: { lat: number; lon: number; ts: number } } = {};
+  for (let i = s.events.length - 1; i >= 0 && out.place === undefined; i--) {
+    const e = s.events[i]!;
+    if (e[0] >= t) continue;
+    out.ts ??= e[0];
+    if (e[2] !== null && e[3] !== null) out.place = { lat: e[2], lon: e[3], ts: e[0] };
+  }
+  // Older than the longest window: only the last event, and the last located one, are remembered beyond it.
+  if (out.ts === undefined && s.lastTs !== undefined && s.lastTs < t) out.ts = s.lastTs;
+  if (out.place === undefined && s.lastLocTs !== undefined && s.lastLocTs < t && s.lastLat !== undefined && s.lastLon !== undefined) {
+    out.place = { lat: s.lastLat, lon: s.lastLon, ts: s.lastLocTs };
+  }
+  return out;
+}
+
+/**
+ * Point-in-time fraud features per transaction, from state shared through a {@link StateStore}.
+ *
+ * Every feature of a transaction at time t uses only transactions strictly before t and labels known strictly before
+ * t: sliding-window counts/sums/means/maxima per card, customer, merchant and device; time since the card's previous
+ * transaction; the amount's z-score against the card's and the customer's own history; merchant-category risk by
+ * smoothed target encoding; distance and implied travel speed from the card's previous location; cyclical hour and
+ * day of week; first use of a device or merchant by the card; log amount and channel.
+ *
+ * Transactions must reach one engine in non-decreasing time order (per scoring process); an older one is refused
+ * with `FINANCE_OUT_OF_ORDER` and counted, never folded in silently.
+ *
+ * @example
+ * ```ts
+ * import { FeatureEngine } from '@lepton/finance';
+ * const engine = new FeatureEngine();
+ * const x = await engine.process({ id: 't1', timestamp: Date.parse('2026-01-01T10:00:00Z'), amount: 25, currency: 'EUR',
+ *   cardId: 'c1', customerId: 'u1', merchantId: 'm1', merchantCategory: '5411', channel: 'pos' });
+ * console.log(engine.names.length === x.length); // true
+ * ```
+ */
+export class FeatureEngine {
+  /** Feature names, index-aligned with every vector this engine returns. */
+  readonly names: readonly string[];
+  private readonly store: StateStore;
+  private readonly windows: readonly Window[];
+  private readonly horizon: number;
+  private readonly smoothing: number;
+  private readonly foldLag: number;
+  private readonly utcOffsetMs: number;
+  private watermarkMs = -Infinity;
+  private readonly counters = { processed: 0, refusedOutOfOrder: 0, labels: 0 };
+
+  /**
+   * @param options - store, windows and encoding settings
+   */
+  constructor(options: FeatureEngineOptions = {}) {
+    this.store = options.store ?? new MemoryStateStore();
+    this.windows = options.windows ?? DEFAULT_WINDOWS;
+    if (this.windows.length === 0 || this.windows.some((w) => !(w.ms > 0))) {
+      throw new LeptonError('INVALID_ARGUMENT', 'windows must be a non-empty list of positive durations.');
+    }
+    this.horizon = Math.max(...this.windows.map((w) => w.ms));
+    this.smoothing = options.smoothing ?? 50;
+    this.foldLag = options.labelFoldLagMs ?? DAY;
+    this.utcOffsetMs = (options.utcOffsetMinutes ?? 0) * 60_000;
+    const names: string[] = [];
+    for (const e of ENTITIES) for (const w of this.windows) for (const s of STATS) names.push(`${e}_${s}_${w.name}`);
+    names.push(
+      'card_seconds_since_prev_log',
+      'card_amount_z',
+      'customer_amount_z',
+      'merchant_category_risk',
+      'card_distance_km_log',
+      'card_speed_kmh_log',
+      'hour_sin',
+      'hour_cos',
+      'dow_sin',
+      'dow_cos',
+      'card_new_device',
+      'card_new_merchant',
+      'has_device',
+      'amount_log',
+      'channel_pos',
+      'channel_ecom',
+      'channel_atm',
+    );
+    this.names = names;
+  }
+
+  /** Time of the newest transaction processed (epoch ms); older ones are refused. */
+  get watermark(): number {
+    return this.watermarkMs;
+  }
+
+  /** Transactions processed, refused as out of order, and labels recorded. */
+  stats(): { processed: number; refusedOutOfOrder: number; labels: number } {
+    return { ...this.counters };
+  }
+
+  private keys(tx: Transaction): string[] {
+    return [
+      `card:${tx.cardId}`,
+      `customer:${tx.customerId}`,
+      `merchant:${tx.merchantId}`,
+      tx.deviceId === undefined ? '' : `device:${tx.deviceId}`,
+      `mcc:${tx.merchantCategory}`,
+      'mcc:*',
+    ];
+  }
+
+  /**
+   * Features of a transaction from the state as it is now, without recording the transaction.
+   *
+   * @param tx - a validated transaction
+   * @returns the feature vector (see {@link names})
+   */
+  async features(tx: Transaction): Promise<Float32Array> {
+    const keys = this.keys(tx);
+    const [card, customer, merchant, device, mcc, all] = await this.store.getMany<unknown>(keys.map((k) => k || 'none:'));
+    return this.compute(tx, {
+      card: card as EntityState | undefined,
+      customer: customer as EntityState | undefined,
+      merchant: merchant as EntityState | undefined,
+      device: tx.deviceId === undefined ? undefined : (device as EntityState | undefined),
+      mcc: mcc as CategoryState | undefined,
+      all: all as CategoryState | undefined,
+    });
+  }
+
+  /**
+   * Scores-then-records: the features of `tx` from history strictly before it, then `tx` is added to the state.
+   *
+   * @param tx - a validated transaction, not older than {@link watermark}
+   * @returns the feature vector
+   * @throws {@link LeptonError} `FINANCE_OUT_OF_ORDER` when `tx` is older than a transaction already processed
+   */
+  async process(tx: Transaction): Promise<Float32Array> {
+    if (tx.timestamp < this.watermarkMs) {
+      this.counters.refusedOutOfOrder++;
+      throw new LeptonError(
+        'FINANCE_OUT_OF_ORDER',
+        `Transaction ${tx.id} is ${((this.watermarkMs - tx.timestamp) / 1000).toFixed(0)} s older than one already processed; ` +
+          'send each card’s transactions in time order (or sort the batch first).',
+        { details: { id: tx.id, timestamp: tx.timestamp, watermark: this.watermarkMs } },
+      );
+    }
+    const features = await this.features(tx);
+    this.watermarkMs = tx.timestamp;
+    const [card, customer, merchant, device] = this.keys(tx);
+    await this.store.update<EntityState>(card!, (s) => applyTransaction(s, tx, this.horizon, true));
+    await this.store.update<EntityState>(customer!, (s) => applyTransaction(s, tx, this.horizon, false));
+    await this.store.update<EntityState>(merchant!, (s) => applyTransaction(s, tx, this.horizon, false));
+    if (device) await this.store.update<EntityState>(device, (s) => applyTransaction(s, tx, this.horizon, false));
+    this.counters.processed++;
+    return features;
+  }
+
+  /**
+   * Records a fraud label that becomes known at `knownAt` (chargeback, confirmed case). It affects the merchant
+   * category risk of transactions after `knownAt` only, so label delay never leaks into features.
+   *
+   * @param tx - the labelled transaction (its merchant category)
+   * @param label - 1 fraud, 0 genuine
+   * @param knownAt - when the label became known, epoch ms
+   * @throws {@link LeptonError} `INVALID_ARGUMENT` for a label other than 0/1
+   */
+  async recordLabel(tx: Pick<Transaction, 'merchantCategory'>, label: number, knownAt: number): Promise<void> {
+    if (label !== 0 && label !== 1) throw new LeptonError('INVALID_ARGUMENT', `label must be 0 or 1, got ${label}.`);
+    const watermark = this.watermarkMs - this.foldLag;
+    await this.store.update<CategoryState>(`mcc:${tx.merchantCategory}`, (s) => addLabel(s, knownAt, label, watermark));
+    await this.store.update<CategoryState>('mcc:*', (s) => addLabel(s, knownAt, label, watermark));
+    this.counters.labels++;
+  }
+
+  /**
+   * Names the values of a feature vector.
+   *
+   * @param vector - from {@link process} or {@link features}
+   * @returns `{ name: value }`
+   */
+  describe(vector: ArrayLike<number>): Record<string, number> {
+    return Object.fromEntries(this.names.map((n, i) => [n, vector[i]!]));
+  }
+
+  /** Releases the store. */
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+
+  private compute(
+    tx: Transaction,
+    s: { card?: EntityState | undefined; customer?: EntityState | undefined; merchant?: EntityState | undefined; device?: EntityState | undefined; mcc?: CategoryState | undefined; all?: CategoryState | undefined },
+  ): Float32Array {
+    const t = tx.timestamp;
+    const out = new Float32Array(this.names.length);
+    let k = 0;
+    for (const e of ENTITIES as readonly Entity[]) {
+      const state = s[e];
+      for (const w of this.windows) {
+        let count = 0;
+        let sum = 0;
+        let max = 0;
+        if (state) {
+          const from = t - w.ms;
+          for (const [ts, amount] of state.events) {
+            if (ts < from || ts >= t) continue;
+            count++;
+            sum += amount;
+            if (amount > max) max = amount;
+          }
+        }
+        out[k++] = count;
+        out[k++] = sum;
+        out[k++] = count ? sum / count : 0;
+        out[k++] = max;
+      }
+    }
+    const card = s.card;
+    const prev = card ? previousBefore(card, t) : {};
+    const seconds = prev.ts === undefined ? NO_PREVIOUS_SECONDS : Math.min(NO_PREVIOUS_SECONDS, (t - prev.ts) / 1000);
+    out[k++] = Math.log1p(seconds);
+    const z = (st: EntityState | undefined): number => {
+      if (!st) return 0;
+      const h = historyBefore(st, t);
+      return h.n > 1 && h.std > 0 ? (tx.amount - h.mean) / h.std : 0;
+    };
+    out[k++] = z(card);
+    out[k++] = z(s.customer);
+    const all = labelsKnownBefore(s.all, t);
+    const mcc = labelsKnownBefore(s.mcc, t);
+    const prior = (all.fraud + 1) / (all.labelled + 2);
+    out[k++] = (mcc.fraud + this.smoothing * prior) / (mcc.labelled + this.smoothing);
+    let distance = 0;
+    let speed = 0;
+    if (tx.latitude !== undefined && tx.longitude !== undefined && prev.place !== undefined) {
+      distance = haversineKm(prev.place.lat, prev.place.lon, tx.latitude, tx.longitude);
+      // Speed over the time between the two located transactions; at least a minute, so it stays finite.
+      const hours = Math.max((t - prev.place.ts) / 3_600_000, 1 / 60);
+      speed = distance / hours;
+    }
+    out[k++] = Math.log1p(distance);
+    out[k++] = Math.log1p(speed);
+    const local = new Date(t + this.utcOffsetMs);
+    const hour = local.getUTCHours() + local.getUTCMinutes() / 60;
+    const dow = local.getUTCDay() + hour / 24;
+    out[k++] = Math.sin((2 * Math.PI * hour) / 24);
+    out[k++] = Math.cos((2 * Math.PI * hour) / 24);
+    out[k++] = Math.sin((2 * Math.PI * dow) / 7);
+    out[k++] = Math.cos((2 * Math.PI * dow) / 7);
+    const seenBefore = (list: Array<[string, number]> | undefined, v: string | undefined): boolean =>
+      v !== undefined && (list ?? []).some(([id, first]) => id === v && first < t);
+    out[k++] = tx.deviceId !== undefined && !seenBefore(card?.devices, tx.deviceId) ? 1 : 0;
+    out[k++] = seenBefore(card?.merchants, tx.merchantId) ? 0 : 1;
+    out[k++] = tx.deviceId === undefined ? 0 : 1;
+    out[k++] = Math.log1p(tx.amount);
+    out[k++] = tx.channel === 'pos' ? 1 : 0;
+    out[k++] = tx.channel === 'ecom' ? 1 : 0;
+    out[k++] = tx.channel === 'atm' ? 1 : 0;
+    return out;
+  }
+}

@@ -1,0 +1,131 @@
+import type { Transaction } from '../transactions/schema.js';
+
+/**
+ * Everything remembered about one entity (a card, customer, merchant or device). JSON-serialisable, so the in-memory
+ * and Redis stores hold exactly the same thing and give identical features.
+ */
+export interface EntityState {
+  /** Recent events `[timestamp ms, amount, latitude | null, longitude | null]`, oldest first, pruned to the longest window. */
+  events: Array<[number, number, number | null, number | null]>;
+  /** Welford running statistics over the entity's whole amount history. */
+  n: number;
+  mean: number;
+  m2: number;
+  /** Time and place of the latest event. */
+  lastTs?: number;
+  lastLat?: number;
+  lastLon?: number;
+  /** Time of the latest event that had a location. */
+  lastLocTs?: number;
+  /** Devices and merchants this entity has used (cards only) with the time each was first seen, capped. */
+  devices?: Array<[string, number]>;
+  merchants?: Array<[string, number]>;
+}
+
+/** Label statistics of one merchant category, for leak-free target encoding. */
+export interface CategoryState {
+  /** Labels already counted (known before the engine's watermark). */
+  labelled: number;
+  fraud: number;
+  /** Labels that become known later: `[knownAt ms, label]`, sorted by time. */
+  pending: Array<[number, number]>;
+}
+
+/** @internal Cap on remembered devices/merchants per card. */
+export const SEEN_CAP = 200;
+
+/** An empty entity state. */
+export function emptyEntity(): EntityState {
+  return { events: [], n: 0, mean: 0, m2: 0 };
+}
+
+/**
+ * Returns the entity's state after `tx` (a new object; `prev` is not modified).
+ *
+ * @param prev - state before the transaction
+ * @param tx - the transaction
+ * @param horizonMs - how much history the longest window needs
+ * @param remember - also remember device and merchant (for cards)
+ * @returns the new state
+ */
+export function applyTransaction(prev: EntityState | undefined, tx: Transaction, horizonMs: number, remember: boolean): EntityState {
+  const s = prev ?? emptyEntity();
+  const cutoff = tx.timestamp - horizonMs;
+  const events = s.events.filter(([ts]) => ts >= cutoff);
+  events.push([tx.timestamp, tx.amount, tx.latitude ?? null, tx.longitude ?? null]);
+  const n = s.n + 1;
+  const delta = tx.amount - s.mean;
+  const mean = s.mean + delta / n;
+  const m2 = s.m2 + delta * (tx.amount - mean);
+  const next: EntityState = { events, n, mean, m2, lastTs: tx.timestamp };
+  if (tx.latitude !== undefined && tx.longitude !== undefined) {
+    next.lastLat = tx.latitude;
+    next.lastLon = tx.longitude;
+    next.lastLocTs = tx.timestamp;
+  } else if (s.lastLat !== undefined && s.lastLon !== undefined && s.lastLocTs !== undefined) {
+    next.lastLat = s.lastLat;
+    next.lastLon = s.lastLon;
+    next.lastLocTs = s.lastLocTs;
+  }
+  if (remember) {
+    next.devices = remembered(s.devices, tx.deviceId, tx.timestamp);
+    next.merchants = remembered(s.merchants, tx.merchantId, tx.timestamp);
+  }
+  return next;
+}
+
+function remembered(list: Array<[string, number]> | undefined, value: string | undefined, ts: number): Array<[string, number]> {
+  const out = [...(list ?? [])];
+  if (value !== undefined && !out.some(([v]) => v === value)) out.push([value, ts]);
+  return out.length > SEEN_CAP ? out.slice(out.length - SEEN_CAP) : out;
+}
+
+/**
+ * Target statistics known strictly before `t`: counted labels plus pending ones whose `knownAt < t`.
+ *
+ * @param s - category state
+ * @param t - scoring time
+ * @returns labelled and fraud counts
+ */
+export function labelsKnownBefore(s: CategoryState | undefined, t: number): { labelled: number; fraud: number } {
+  if (s === undefined) return { labelled: 0, fraud: 0 };
+  let labelled = s.labelled;
+  let fraud = s.fraud;
+  for (const [knownAt, label] of s.pending) {
+    if (knownAt >= t) break;
+    labelled++;
+    fraud += label;
+  }
+  return { labelled, fraud };
+}
+
+/**
+ * Adds a label that becomes known at `knownAt`, and folds every pending label known before `watermark` into the
+ * counts (they can no longer be "in the future" for any transaction the engine will accept).
+ *
+ * @param s - category state
+ * @param knownAt - when the label became known (e.g. chargeback date)
+ * @param label - 1 fraud, 0 genuine
+ * @param watermark - the engine's current time: no transaction before it will be scored again
+ * @returns the new state
+ */
+export function addLabel(s: CategoryState | undefined, knownAt: number, label: number, watermark: number): CategoryState {
+  const pending = [...(s?.pending ?? [])];
+  let i = pending.length;
+  while (i > 0 && pending[i - 1]![0] > knownAt) i--;
+  pending.splice(i, 0, [knownAt, label]);
+  return fold({ labelled: s?.labelled ?? 0, fraud: s?.fraud ?? 0, pending }, watermark);
+}
+
+/** @internal Moves pending labels known before `watermark` into the counts. */
+export function fold(s: CategoryState, watermark: number): CategoryState {
+  let k = 0;
+  let labelled = s.labelled;
+  let fraud = s.fraud;
+  while (k < s.pending.length && s.pending[k]![0] < watermark) {
+    labelled++;
+    fraud += s.pending[k]![1];
+    k++;
+  }
+  return k === 0 ? s : { labelled, fraud, pending: s.pending.slice(k) };
+}

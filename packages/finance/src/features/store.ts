@@ -1,0 +1,130 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { LeptonError } from '@lepton/core';
+
+/**
+ * Where feature state lives. Values are JSON-serialisable objects; `update` is an atomic read-modify-write of one
+ * key, so several scoring processes can share one store.
+ */
+export interface StateStore {
+  /**
+   * Reads several keys at once.
+   *
+   * @param keys - state keys
+   * @returns the values, index-aligned (`undefined` where absent)
+   */
+  getMany<T>(keys: string[]): Promise<Array<T | undefined>>;
+  /**
+   * Atomically replaces one key's value with `fn(previous)`.
+   *
+   * @param key - state key
+   * @param fn - computes the new value from the previous one (may be called more than once under contention)
+   * @returns the value written
+   */
+  update<T>(key: string, fn: (prev: T | undefined) => T): Promise<T>;
+  /** Releases connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Feature state in this process's memory: the default, and the fastest. Values are kept as JSON text, exactly as the
+ * Redis store keeps them, so both stores always give the same features.
+ */
+export class MemoryStateStore implements StateStore {
+  private readonly map = new Map<string, string>();
+
+  async getMany<T>(keys: string[]): Promise<Array<T | undefined>> {
+    return keys.map((k) => {
+      const v = this.map.get(k);
+      return v === undefined ? undefined : (JSON.parse(v) as T);
+    });
+  }
+
+  async update<T>(key: string, fn: (prev: T | undefined) => T): Promise<T> {
+    const prev = this.map.get(key);
+    const next = fn(prev === undefined ? undefined : (JSON.parse(prev) as T));
+    this.map.set(key, JSON.stringify(next));
+    return next;
+  }
+
+  /** Number of keys held. */
+  get size(): number {
+    return this.map.size;
+  }
+
+  async close(): Promise<void> {
+    this.map.clear();
+  }
+}
+
+/** Options for {@link RedisStateStore}. */
+export interface RedisStateStoreOptions {
+  /** A connection URL (`redis://127.0.0.1:6379/0`) or ioredis options. */
+  connection: string | RedisOptions;
+  /** Prefix of every key, to share one Redis between applications. Default `lepton:finance:`. */
+  prefix?: string;
+  /** Expire state not updated for this long, in seconds (0 = never). Default 30 days. */
+  ttlSeconds?: number;
+  /** Retries of an optimistic update under contention before giving up. Default 50. */
+  maxRetries?: number;
+}
+
+/**
+ * Feature state in Redis (ioredis), shared by every scoring process that points at the same server and prefix.
+ * Updates are optimistic transactions (WATCH / MULTI / EXEC), retried when another process wrote the key first.
+ */
+export class RedisStateStore implements StateStore {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly ttl: number;
+  private readonly maxRetries: number;
+  private queue: Promise<void> = Promise.resolve();
+
+  /**
+   * @param options - connection, key prefix, expiry and retry limit
+   */
+  constructor(options: RedisStateStoreOptions) {
+    this.redis =
+      typeof options.connection === 'string'
+        ? new Redis(options.connection, { lazyConnect: false, maxRetriesPerRequest: 3 })
+        : new Redis({ maxRetriesPerRequest: 3, ...options.connection });
+    this.prefix = options.prefix ?? 'lepton:finance:';
+    this.ttl = options.ttlSeconds ?? 30 * 86_400;
+    this.maxRetries = options.maxRetries ?? 50;
+  }
+
+  async getMany<T>(keys: string[]): Promise<Array<T | undefined>> {
+    if (keys.length === 0) return [];
+    const values = await this.redis.mget(...keys.map((k) => this.prefix + k));
+    return values.map((v) => (v === null ? undefined : (JSON.parse(v) as T)));
+  }
+
+  async update<T>(key: string, fn: (prev: T | undefined) => T): Promise<T> {
+    // WATCH belongs to the connection: two updates interleaved on it would share one watch list and one EXEC.
+    // So this process's updates go one at a time; other processes are handled by WATCH itself.
+    const run = this.queue.then(() => this.watchedUpdate(key, fn));
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async watchedUpdate<T>(key: string, fn: (prev: T | undefined) => T): Promise<T> {
+    const full = this.prefix + key;
+    for (let attempt = 0; attempt <= this.maxRetries; attempt++) {
+      await this.redis.watch(full);
+      const raw = await this.redis.get(full);
+      const next = fn(raw === null ? undefined : (JSON.parse(raw) as T));
+      const multi = this.redis.multi();
+      if (this.ttl > 0) multi.set(full, JSON.stringify(next), 'EX', this.ttl);
+      else multi.set(full, JSON.stringify(next));
+      const result = await multi.exec();
+      if (result !== null) return next;
+    }
+    throw new LeptonError('FINANCE_STATE_CONFLICT', `Feature state '${key}' kept changing under ${this.maxRetries} retries; too many writers for one key.`);
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit();
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * `@lepton/finance` — fraud and risk for payments and lending teams, on `@lepton/core`.
+ *
+ * Available now: typed, validated transactions from objects, CSV and NDJSON streams (nothing dropped silently), and
+ * point-in-time fraud features per card/customer/merchant/device with state in memory or shared through Redis.
+ *
+ * @packageDocumentation
+ */
+export { TransactionSchema, CHANNELS } from './transactions/schema.js';
+export type { Transaction, TransactionInput } from './transactions/schema.js';
+export { validateTransaction, validateTransactions, IngestCollector } from './transactions/validate.js';
+export type { FieldIssue, RejectedRecord, IngestStats, IngestResult } from './transactions/validate.js';
+export { readTransactionsCsv, streamTransactionsNdjson } from './transactions/readers.js';
+export type { StreamItem } from './transactions/readers.js';
+
+export { FeatureEngine } from './features/engine.js';
+export type { FeatureEngineOptions } from './features/engine.js';
+export { MemoryStateStore, RedisStateStore } from './features/store.js';
+export type { StateStore, RedisStateStoreOptions } from './features/store.js';
+export { DEFAULT_WINDOWS, ENTITIES } from './features/windows.js';
+export type { Window, Entity } from './features/windows.js';
+export type { EntityState, CategoryState } from './features/state.js';

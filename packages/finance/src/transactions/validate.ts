@@ -1,0 +1,122 @@
+import { TransactionSchema, type Transaction } from './schema.js';
+
+/** One problem with one field of a record. Messages never contain the field's value. */
+export interface FieldIssue {
+  /** Field name (dotted path), or `(record)` for the record as a whole. */
+  field: string;
+  message: string;
+}
+
+/** A record that failed validation, with every reason. */
+export interface RejectedRecord {
+  /** Position in the input (0-based record index; for CSV, the 1-based line number). */
+  position: number;
+  /** The record's id, when it had a usable one. */
+  id?: string;
+  issues: FieldIssue[];
+}
+
+/** Counts of a validation run, so nothing is dropped silently. */
+export interface IngestStats {
+  total: number;
+  valid: number;
+  rejected: number;
+  /** Rejections per field (a record with two bad fields counts once for each). */
+  byField: Record<string, number>;
+}
+
+/** Valid transactions, rejected records with reasons, and counts. */
+export interface IngestResult {
+  valid: Transaction[];
+  rejected: RejectedRecord[];
+  stats: IngestStats;
+}
+
+/**
+ * Validates one record.
+ *
+ * @param record - a plain object (e.g. a CSV row or parsed JSON)
+ * @param position - its position, for the rejection report
+ * @returns the transaction, or the rejection with a reason per field
+ * @example
+ * ```ts
+ * import { validateTransaction } from '@lepton/finance';
+ * const r = validateTransaction({ id: 't1', timestamp: '2026-01-01T10:00:00Z', amount: '12.5', currency: 'EUR',
+ *   cardId: 'c1', customerId: 'u1', merchantId: 'm1', merchantCategory: '5411', channel: 'pos' }, 0);
+ * console.log('transaction' in r); // true
+ * ```
+ */
+export function validateTransaction(record: unknown, position: number): { transaction: Transaction } | { rejected: RejectedRecord } {
+  const parsed = TransactionSchema.safeParse(record);
+  if (parsed.success) return { transaction: parsed.data };
+  const issues = parsed.error.issues.map((i) => ({ field: i.path.length ? i.path.join('.') : '(record)', message: i.message }));
+  const rawId = (record as { id?: unknown } | null)?.id;
+  const rejected: RejectedRecord = { position, issues };
+  if (typeof rawId === 'string' && rawId.trim() !== '' && rawId.length <= 128) rejected.id = rawId.trim();
+  return { rejected };
+}
+
+/** Accumulates results of {@link validateTransaction} into an {@link IngestResult}. */
+export class IngestCollector {
+  private readonly result: IngestResult = { valid: [], rejected: [], stats: { total: 0, valid: 0, rejected: 0, byField: {} } };
+
+  /**
+   * Validates and records one record.
+   *
+   * @param record - the raw record
+   * @param position - its position
+   * @returns the transaction, or undefined when rejected (the rejection is recorded)
+   */
+  add(record: unknown, position: number): Transaction | undefined {
+    const r = validateTransaction(record, position);
+    const stats = this.result.stats;
+    stats.total++;
+    if ('transaction' in r) {
+      stats.valid++;
+      this.result.valid.push(r.transaction);
+      return r.transaction;
+    }
+    this.reject(r.rejected);
+    return undefined;
+  }
+
+  /**
+   * Records a rejection that happened before validation (e.g. an unparsable CSV line).
+   *
+   * @param rejected - the rejection
+   */
+  reject(rejected: RejectedRecord): void {
+    const stats = this.result.stats;
+    if (!this.result.rejected.includes(rejected)) {
+      stats.rejected++;
+      this.result.rejected.push(rejected);
+      for (const field of new Set(rejected.issues.map((i) => i.field))) stats.byField[field] = (stats.byField[field] ?? 0) + 1;
+    }
+    stats.total = stats.valid + stats.rejected;
+  }
+
+  /** @returns everything collected so far */
+  done(): IngestResult {
+    return this.result;
+  }
+}
+
+/**
+ * Validates a batch of records. One bad record never stops the batch: it is reported with a reason per field and
+ * counted.
+ *
+ * @param records - raw records
+ * @returns valid transactions, rejections and counts
+ * @example
+ * ```ts
+ * import { validateTransactions } from '@lepton/finance';
+ * const { stats } = validateTransactions([{ id: 'x' }]);
+ * console.log(stats); // { total: 1, valid: 0, rejected: 1, byField: { timestamp: 1, amount: 1, … } }
+ * ```
+ */
+export function validateTransactions(records: Iterable<unknown>): IngestResult {
+  const collector = new IngestCollector();
+  let i = 0;
+  for (const r of records) collector.add(r, i++);
+  return collector.done();
+}
