@@ -72,6 +72,14 @@ export { thresholdForMaxF1, thresholdForFpr, thresholdForCost } from './metrics/
 export type { ThresholdChoice, CostMatrix } from './metrics/threshold.js';
 export type { Numeric } from './metrics/validate.js';
 
+// calibration and drift
+export { fitPlatt } from './calibrate/platt.js';
+export { fitIsotonic } from './calibrate/isotonic.js';
+export { calibratorFromJSON } from './calibrate/restore.js';
+export type { Calibrator, CalibratorJSON } from './calibrate/calibrator.js';
+export { populationStabilityIndex } from './metrics/drift.js';
+export type { StabilityReport } from './metrics/drift.js';
+
 // explanations
 export { saliencyMap } from './explain/saliency.js';
 export type { Heatmap, HeatmapOptions } from './explain/saliency.js';

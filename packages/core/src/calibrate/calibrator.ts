@@ -1,0 +1,17 @@
+/** A fitted probability calibrator: maps raw scores to calibrated probabilities. JSON-serialisable via `toJSON`. */
+export interface Calibrator {
+  /** `platt` or `isotonic`. */
+  readonly kind: 'platt' | 'isotonic';
+  /**
+   * Calibrated probability of one score.
+   *
+   * @param score - a raw model score
+   * @returns probability in [0, 1]
+   */
+  predict(score: number): number;
+  /** Parameters, for storing in a bundle's preprocessing and restoring with `calibratorFromJSON`. */
+  toJSON(): CalibratorJSON;
+}
+
+/** Serialised form of a {@link Calibrator}. */
+export type CalibratorJSON = { kind: 'platt'; a: number; b: number } | { kind: 'isotonic'; x: number[]; y: number[] };
