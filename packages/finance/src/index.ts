@@ -20,3 +20,17 @@ export type { StateStore, RedisStateStoreOptions } from './features/store.js';
 export { DEFAULT_WINDOWS, ENTITIES } from './features/windows.js';
 export type { Window, Entity } from './features/windows.js';
 export type { EntityState, CategoryState } from './features/state.js';
+
+export { generateTransactions } from './synthetic/generator.js';
+export type { SyntheticOptions, SyntheticTransaction, Pattern } from './synthetic/generator.js';
+
+export { FraudModel } from './fraud/model.js';
+export type { FraudModelOptions, FraudScore, FraudTrainingReport, LabelledRows } from './fraud/model.js';
+export { describeFeature } from './fraud/reasons.js';
+export type { ReasonCode } from './fraud/reasons.js';
+export { fitScaler, scaleRows } from './fraud/scaler.js';
+export type { ScalerJSON } from './fraud/scaler.js';
+export { choosePolicy, decide, thresholdForAlertRate } from './fraud/decisions.js';
+export type { Decision, DecisionPolicy, DecisionTargets, ReviewTarget } from './fraud/decisions.js';
+export { timeSplit, evaluateFraud, DriftMonitor } from './fraud/evaluate.js';
+export type { TimeSplit, FraudEvaluation, DriftItem } from './fraud/evaluate.js';

@@ -26,23 +26,20 @@ export interface StateStore {
 }
 
 /**
- * Feature state in this process's memory: the default, and the fastest. Values are kept as JSON text, exactly as the
- * Redis store keeps them, so both stores always give the same features.
+ * Feature state in this process's memory: the default, and the fastest. Values are held as the objects written
+ * (no serialisation), so they must be treated as immutable — the feature engine only ever replaces them. They are
+ * plain JSON data, so the Redis store round-trips exactly the same values (a test checks identical features).
  */
 export class MemoryStateStore implements StateStore {
-  private readonly map = new Map<string, string>();
+  private readonly map = new Map<string, unknown>();
 
   async getMany<T>(keys: string[]): Promise<Array<T | undefined>> {
-    return keys.map((k) => {
-      const v = this.map.get(k);
-      return v === undefined ? undefined : (JSON.parse(v) as T);
-    });
+    return keys.map((k) => this.map.get(k) as T | undefined);
   }
 
   async update<T>(key: string, fn: (prev: T | undefined) => T): Promise<T> {
-    const prev = this.map.get(key);
-    const next = fn(prev === undefined ? undefined : (JSON.parse(prev) as T));
-    this.map.set(key, JSON.stringify(next));
+    const next = fn(this.map.get(key) as T | undefined);
+    this.map.set(key, next);
     return next;
   }
 

@@ -1,0 +1,73 @@
+import { LeptonError, thresholdForCost, thresholdForFpr } from '@lepton/core';
+
+/** Outcome for a scored transaction. */
+export type Decision = 'approve' | 'review' | 'decline';
+
+/** Score bands: below `review` approve; from `review` review; from `decline` decline. */
+export interface DecisionPolicy {
+  review: number;
+  decline: number;
+}
+
+/** How to choose the review threshold (the decline threshold is chosen by {@link DecisionTargets.declineFpr}). */
+export type ReviewTarget =
+  | { by: 'cost'; fraudLoss: number; reviewCost: number }
+  | { by: 'alertRate'; rate: number }
+  | { by: 'fpr'; fpr: number };
+
+/** Targets for {@link choosePolicy}. */
+export interface DecisionTargets {
+  review: ReviewTarget;
+  /** Highest false-positive rate acceptable for outright declines. Default 0.001 (0.1 %). */
+  declineFpr?: number;
+}
+
+/**
+ * The score above which a `rate` share of transactions alert (e.g. 0.01 = the riskiest 1 %).
+ *
+ * @param scores - scores of a representative period
+ * @param rate - target alert rate in (0, 1)
+ * @returns the threshold
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for a rate outside (0, 1)
+ */
+export function thresholdForAlertRate(scores: ArrayLike<number>, rate: number): number {
+  if (!(rate > 0 && rate < 1) || scores.length === 0) throw new LeptonError('INVALID_ARGUMENT', `Alert rate must be in (0, 1) with scores given, got ${rate}.`);
+  const sorted = Float64Array.from(scores).sort().reverse();
+  return sorted[Math.max(0, Math.ceil(rate * sorted.length) - 1)]!;
+}
+
+/**
+ * Chooses approve/review/decline bands on labelled validation scores: the review threshold by a cost matrix
+ * (expected fraud loss of a missed fraud vs. the cost of a review), a target alert rate, or a target false-positive
+ * rate; the decline threshold at a strict false-positive rate (never below the review threshold).
+ *
+ * @param labels - 1 fraud, 0 genuine
+ * @param scores - calibrated probabilities (or any score, consistently)
+ * @param targets - how to choose each threshold
+ * @returns the bands
+ */
+export function choosePolicy(labels: ArrayLike<number>, scores: ArrayLike<number>, targets: DecisionTargets): DecisionPolicy {
+  const t = targets.review;
+  let review: number;
+  if (t.by === 'cost') {
+    // A reviewed fraud costs the review; a missed one the loss; a reviewed genuine transaction the review.
+    review = thresholdForCost(labels, scores, { falsePositive: t.reviewCost, falseNegative: t.fraudLoss, truePositive: t.reviewCost }).threshold;
+  } else if (t.by === 'alertRate') {
+    review = thresholdForAlertRate(scores, t.rate);
+  } else {
+    review = thresholdForFpr(labels, scores, t.fpr).threshold;
+  }
+  const decline = Math.max(review, thresholdForFpr(labels, scores, targets.declineFpr ?? 0.001).threshold);
+  return { review, decline };
+}
+
+/**
+ * Applies a policy to a score.
+ *
+ * @param policy - bands from {@link choosePolicy}
+ * @param score - the transaction's score
+ * @returns approve, review or decline
+ */
+export function decide(policy: DecisionPolicy, score: number): Decision {
+  return score >= policy.decline ? 'decline' : score >= policy.review ? 'review' : 'approve';
+}

@@ -1,0 +1,155 @@
+import {
+  averagePrecision,
+  brierScore,
+  ksStatistic,
+  LeptonError,
+  populationStabilityIndex,
+  rocAuc,
+  thresholdForFpr,
+} from '@lepton/core';
+
+/** Indices of a time-ordered split. */
+export interface TimeSplit {
+  train: number[];
+  /** Rows inside the gap, excluded from both sides (their labels would not be known yet at training time). */
+  gap: number[];
+  test: number[];
+}
+
+/**
+ * Splits rows by time: train on everything before `trainEnd`, skip a `gapMs` window, test on what follows. The gap
+ * models the delay before fraud labels are known: a model trained at `trainEnd` could not have seen them.
+ *
+ * @param timestamps - epoch ms per row
+ * @param trainEnd - end of the training period (exclusive), epoch ms
+ * @param gapMs - length of the gap after `trainEnd`
+ * @returns row indices of each part
+ * @example
+ * ```ts
+ * import { timeSplit } from '@lepton/finance';
+ * const { train, test } = timeSplit([1, 2, 3, 4], 3, 0); // train [0, 1], test [2, 3]
+ * ```
+ */
+export function timeSplit(timestamps: ArrayLike<number>, trainEnd: number, gapMs: number): TimeSplit {
+  const out: TimeSplit = { train: [], gap: [], test: [] };
+  for (let i = 0; i < timestamps.length; i++) {
+    const t = timestamps[i]!;
+    (t < trainEnd ? out.train : t < trainEnd + gapMs ? out.gap : out.test).push(i);
+  }
+  return out;
+}
+
+/** Fraud-model evaluation, as an investigations team reads it. */
+export interface FraudEvaluation {
+  /** Area under the precision–recall curve (average precision): the headline metric for rare fraud. */
+  prAuc: number;
+  rocAuc: number;
+  /** Share of fraud caught when only 1 % of genuine transactions may be flagged. */
+  recallAt1PctFpr: number;
+  /** Mean over days of the share of the day's top-k cards (by their highest score) that had fraud that day. */
+  cardPrecisionAtK: number;
+  ks: number;
+  brier: number;
+  /** Counts behind the numbers. */
+  rows: number;
+  fraud: number;
+  days: number;
+}
+
+/**
+ * Evaluates scores against labels: PR AUC, ROC AUC, recall at 1 % FPR, card precision in the top-k alerts per day,
+ * KS and Brier.
+ *
+ * @param labels - 1 fraud, 0 genuine
+ * @param scores - calibrated probabilities
+ * @param context - timestamps and card ids per row (for the per-day card precision) and k (default 20)
+ * @returns the evaluation
+ * @throws {@link LeptonError} `INVALID_INPUT` for mismatched lengths
+ */
+export function evaluateFraud(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  context: { timestamps: ArrayLike<number>; cardIds: ArrayLike<string>; k?: number },
+): FraudEvaluation {
+  const n = labels.length;
+  if (scores.length !== n || context.timestamps.length !== n || context.cardIds.length !== n) {
+    throw new LeptonError('INVALID_INPUT', 'evaluateFraud: labels, scores, timestamps and cardIds must have the same length.');
+  }
+  const k = context.k ?? 20;
+  // Per day: each card's highest score and whether it had fraud that day.
+  const days = new Map<number, Map<string, { score: number; fraud: boolean }>>();
+  for (let i = 0; i < n; i++) {
+    const day = Math.floor(context.timestamps[i]! / 86_400_000);
+    let cards = days.get(day);
+    if (cards === undefined) days.set(day, (cards = new Map()));
+    const c = cards.get(context.cardIds[i]!) ?? { score: -Infinity, fraud: false };
+    c.score = Math.max(c.score, scores[i]!);
+    c.fraud ||= labels[i] === 1;
+    cards.set(context.cardIds[i]!, c);
+  }
+  let precisionSum = 0;
+  for (const cards of days.values()) {
+    const top = [...cards.values()].sort((a, b) => b.score - a.score).slice(0, k);
+    precisionSum += top.filter((c) => c.fraud).length / Math.max(1, top.length);
+  }
+  let fraud = 0;
+  for (let i = 0; i < n; i++) fraud += labels[i] === 1 ? 1 : 0;
+  return {
+    prAuc: averagePrecision(labels, scores),
+    rocAuc: rocAuc(labels, scores),
+    recallAt1PctFpr: thresholdForFpr(labels, scores, 0.01).recall,
+    cardPrecisionAtK: precisionSum / Math.max(1, days.size),
+    ks: ksStatistic(labels, scores),
+    brier: brierScore(labels, scores),
+    rows: n,
+    fraud,
+    days: days.size,
+  };
+}
+
+/** One variable's drift. */
+export interface DriftItem {
+  name: string;
+  psi: number;
+  alert: boolean;
+}
+
+/**
+ * Watches drift of every feature and of the score against a baseline (usually the training period), by population
+ * stability index; alerts above a threshold.
+ */
+export class DriftMonitor {
+  private readonly baseline: { names: string[]; columns: number[][]; scores: number[] };
+
+  /**
+   * @param names - feature names
+   * @param baselineRows - feature rows of the baseline period
+   * @param baselineScores - scores of the baseline period
+   * @param threshold - PSI above which to alert (default 0.25, "major shift")
+   */
+  constructor(
+    names: readonly string[],
+    baselineRows: ReadonlyArray<ArrayLike<number>>,
+    baselineScores: ArrayLike<number>,
+    private readonly threshold = 0.25,
+  ) {
+    this.baseline = { names: [...names], columns: names.map((_, j) => baselineRows.map((r) => r[j]!)), scores: Array.from(baselineScores) };
+  }
+
+  /**
+   * Compares a current period with the baseline.
+   *
+   * @param rows - current feature rows
+   * @param scores - current scores
+   * @returns PSI and alert flag for the score and each feature, features sorted by PSI (largest first)
+   */
+  check(rows: ReadonlyArray<ArrayLike<number>>, scores: ArrayLike<number>): { score: DriftItem; features: DriftItem[]; alerts: number } {
+    const item = (name: string, base: ArrayLike<number>, cur: ArrayLike<number>): DriftItem => {
+      const psi = populationStabilityIndex(base, cur).psi;
+      return { name, psi, alert: psi > this.threshold };
+    };
+    const score = item('score', this.baseline.scores, scores);
+    const features = this.baseline.names.map((name, j) => item(name, this.baseline.columns[j]!, rows.map((r) => r[j]!))).sort((a, b) => b.psi - a.psi);
+    return { score, features, alerts: features.filter((f) => f.alert).length + (score.alert ? 1 : 0) };
+  }
+}

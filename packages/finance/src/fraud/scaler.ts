@@ -1,0 +1,50 @@
+import { LeptonError } from '@lepton/core';
+
+/** Per-feature mean and standard deviation, fitted on training rows only and stored with the model. */
+export interface ScalerJSON {
+  mean: number[];
+  std: number[];
+}
+
+/**
+ * Fits standardisation on training rows (columns with zero variance get std 1, so they pass through centred).
+ *
+ * @param rows - training feature rows
+ * @returns means and standard deviations per column
+ * @throws {@link LeptonError} `INVALID_INPUT` for no rows or rows of different lengths
+ */
+export function fitScaler(rows: ReadonlyArray<ArrayLike<number>>): ScalerJSON {
+  const d = rows[0]?.length ?? 0;
+  if (rows.length === 0 || d === 0) throw new LeptonError('INVALID_INPUT', 'fitScaler needs at least one non-empty row.');
+  const mean = new Array<number>(d).fill(0);
+  const m2 = new Array<number>(d).fill(0);
+  rows.forEach((r, n) => {
+    if (r.length !== d) throw new LeptonError('INVALID_INPUT', `Row ${n} has ${r.length} features, expected ${d}.`);
+    for (let j = 0; j < d; j++) {
+      const delta = r[j]! - mean[j]!;
+      mean[j]! += delta / (n + 1);
+      m2[j]! += delta * (r[j]! - mean[j]!);
+    }
+  });
+  const std = m2.map((v) => {
+    const s = Math.sqrt(v / Math.max(1, rows.length - 1));
+    return s > 1e-12 ? s : 1;
+  });
+  return { mean, std };
+}
+
+/**
+ * Standardises rows into one flat Float32Array (row-major), ready for a tensor.
+ *
+ * @param rows - feature rows
+ * @param scaler - fitted scaler
+ * @returns `(x − mean) / std`, flattened
+ */
+export function scaleRows(rows: ReadonlyArray<ArrayLike<number>>, scaler: ScalerJSON): Float32Array {
+  const d = scaler.mean.length;
+  const out = new Float32Array(rows.length * d);
+  rows.forEach((r, i) => {
+    for (let j = 0; j < d; j++) out[i * d + j] = (r[j]! - scaler.mean[j]!) / scaler.std[j]!;
+  });
+  return out;
+}

@@ -1,0 +1,143 @@
+import { seededRandom } from '@lepton/core';
+import type { Transaction } from '../transactions/schema.js';
+
+/** Options for {@link generateTransactions}. */
+export interface SyntheticOptions {
+  /** Number of cards (one customer each; some customers hold two cards). Default 400. */
+  cards?: number;
+  /** Days simulated. Default 30. */
+  days?: number;
+  /** Seed: same seed, same data. Default 1. */
+  seed?: number;
+  /** Start time, epoch ms. Default 2026-01-05T00:00:00Z. */
+  start?: number;
+  /** Mean genuine transactions per card per day. Default 2. */
+  dailyRate?: number;
+}
+
+/** Fraud pattern that produced a transaction (`genuine` for normal spending). */
+export type Pattern = 'genuine' | 'card-testing' | 'account-takeover' | 'compromised-merchant';
+
+/** A synthetic transaction with its ground truth. */
+export interface SyntheticTransaction extends Transaction {
+  /** 1 fraud, 0 genuine. */
+  label: number;
+  /** Which pattern made it. */
+  pattern: Pattern;
+  /** When the label becomes known (fraud: chargeback 3–40 days later; genuine: 45 days). */
+  labelKnownAt: number;
+}
+
+const DAY = 86_400_000;
+const CATEGORIES = ['5411', '5812', '5541', '5999', '5732', '4121', '7995', '5311'] as const;
+const CITIES: ReadonlyArray<readonly [number, number]> = [
+  [48.8566, 2.3522],
+  [45.764, 4.8357],
+  [43.2965, 5.3698],
+  [50.6292, 3.0573],
+  [44.8378, -0.5792],
+  [47.2184, -1.5536],
+];
+const FAR: ReadonlyArray<readonly [number, number]> = [
+  [40.7128, -74.006],
+  [1.3521, 103.8198],
+  [55.7558, 37.6173],
+  [-23.5505, -46.6333],
+];
+
+/**
+ * Generates a seeded, synthetic card-transaction history with realistic structure — **synthetic data, no real
+ * cardholders**: daily and weekly seasonality of genuine spending around each cardholder's home city and usual
+ * merchants; card-testing bursts (many small e-commerce charges within minutes); account takeover (a new device, a
+ * far-away location, then large purchases); and compromised merchants whose customers' cards are later defrauded.
+ * Labels become known with a delay (`labelKnownAt`). Sorted by time.
+ *
+ * @param options - size, duration and seed
+ * @returns transactions, oldest first
+ * @example
+ * ```ts
+ * import { generateTransactions } from '@lepton/finance';
+ * const txs = generateTransactions({ cards: 50, days: 7, seed: 3 });
+ * console.log(txs.length, txs.filter((t) => t.label === 1).length);
+ * ```
+ */
+export function generateTransactions(options: SyntheticOptions = {}): SyntheticTransaction[] {
+  const rand = seededRandom(options.seed ?? 1);
+  const nCards = options.cards ?? 400;
+  const days = options.days ?? 30;
+  const start = options.start ?? Date.parse('2026-01-05T00:00:00Z');
+  const rate = options.dailyRate ?? 2;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const normal = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const merchants = Array.from({ length: 120 }, (_, i) => ({ id: `mer_${i}`, mcc: CATEGORIES[i % CATEGORIES.length]!, city: pick(CITIES), online: i % 3 === 0 }));
+  const compromised = new Set(merchants.filter(() => rand() < 0.04).map((m) => m.id));
+  const out: SyntheticTransaction[] = [];
+  let n = 0;
+  const push = (tx: Omit<SyntheticTransaction, 'id' | 'currency' | 'labelKnownAt'>): void => {
+    const delay = tx.label === 1 ? (3 + rand() * 37) * DAY : 45 * DAY;
+    out.push({ ...tx, id: `tx_${(n++).toString(36)}`, currency: 'EUR', labelKnownAt: Math.round(tx.timestamp + delay) });
+  };
+  for (let c = 0; c < nCards; c++) {
+    const cardId = `card_${c}`;
+    const customerId = `cust_${c % Math.ceil(nCards * 0.9)}`;
+    const home = pick(CITIES);
+    const usual = Array.from({ length: 6 }, () => pick(merchants));
+    const device = `dev_${c}`;
+    const spend = Math.exp(3 + normal() * 0.6); // typical basket for this cardholder
+    let hitCompromised: number | undefined;
+    for (let d = 0; d < days; d++) {
+      const weekend = new Date(start + d * DAY).getUTCDay() % 6 === 0;
+      const count = Math.floor(rate * (weekend ? 1.4 : 1) * (0.5 + rand()));
+      for (let k = 0; k < count; k++) {
+        const hour = Math.min(23.9, Math.max(6, 13 + normal() * 4));
+        const m = rand() < 0.85 ? pick(usual) : pick(merchants);
+        const ts = Math.round(start + d * DAY + hour * 3_600_000);
+        const online = m.online;
+        push({
+          timestamp: ts,
+          amount: Math.max(1, Math.round(spend * Math.exp(normal() * 0.5) * 100) / 100),
+          cardId,
+          customerId,
+          merchantId: m.id,
+          merchantCategory: m.mcc,
+          channel: online ? 'ecom' : rand() < 0.05 ? 'atm' : 'pos',
+          ...(online ? { deviceId: device } : {}),
+          ...(online ? {} : { latitude: home[0] + normal() * 0.05, longitude: home[1] + normal() * 0.05 }),
+          label: 0,
+          pattern: 'genuine',
+        });
+        if (compromised.has(m.id) && hitCompromised === undefined && rand() < 0.5) hitCompromised = ts;
+      }
+    }
+    const at = (): number => start + Math.floor((0.2 + rand() * 0.75) * days * DAY);
+    // Card testing: a burst of tiny e-commerce charges at one merchant from a fresh device.
+    if (rand() < 0.05) {
+      const t0 = at();
+      const m = pick(merchants.filter((x) => x.online));
+      const tester = `dev_x${c}`;
+      for (let k = 0, burst = 6 + Math.floor(rand() * 10); k < burst; k++) {
+        push({ timestamp: t0 + k * Math.floor(20_000 + rand() * 60_000), amount: Math.round((0.5 + rand() * 2) * 100) / 100, cardId, customerId, merchantId: m.id, merchantCategory: m.mcc, channel: 'ecom', deviceId: tester, label: 1, pattern: 'card-testing' });
+      }
+    }
+    // Account takeover: new device far away, then a few large purchases within hours.
+    if (rand() < 0.04) {
+      const t0 = at();
+      const [lat, lon] = pick(FAR);
+      for (let k = 0, count = 2 + Math.floor(rand() * 4); k < count; k++) {
+        const m = pick(merchants);
+        push({ timestamp: t0 + k * Math.floor(600_000 + rand() * 3_600_000), amount: Math.round(spend * (6 + rand() * 20) * 100) / 100, cardId, customerId, merchantId: m.id, merchantCategory: pick(['5732', '7995', '5999'] as const), channel: rand() < 0.6 ? 'ecom' : 'pos', deviceId: `dev_ato${c}`, latitude: lat + normal() * 0.1, longitude: lon + normal() * 0.1, label: 1, pattern: 'account-takeover' });
+      }
+    }
+    // Compromised merchant: days after the card was used there, fraudulent purchases appear.
+    if (hitCompromised !== undefined && rand() < 0.6) {
+      const t0 = hitCompromised + Math.floor((1 + rand() * 6) * DAY);
+      if (t0 < start + days * DAY) {
+        for (let k = 0, count = 1 + Math.floor(rand() * 3); k < count; k++) {
+          const m = pick(merchants.filter((x) => x.online));
+          push({ timestamp: t0 + k * Math.floor(rand() * 7_200_000), amount: Math.round(spend * (3 + rand() * 8) * 100) / 100, cardId, customerId, merchantId: m.id, merchantCategory: m.mcc, channel: 'ecom', deviceId: `dev_cm${c}`, label: 1, pattern: 'compromised-merchant' });
+        }
+      }
+    }
+  }
+  return out.sort((a, b) => a.timestamp - b.timestamp || (a.id < b.id ? -1 : 1));
+}
