@@ -80,6 +80,11 @@ export type { Calibrator, CalibratorJSON } from './calibrate/calibrator.js';
 export { populationStabilityIndex } from './metrics/drift.js';
 export type { StabilityReport } from './metrics/drift.js';
 
+// charts
+export { renderChart } from './charts/render.js';
+export { rocPrChartSpec } from './charts/roc-pr.js';
+export type { VegaLiteSpec, RenderChartOptions } from './charts/render.js';
+
 // explanations
 export { saliencyMap } from './explain/saliency.js';
 export type { Heatmap, HeatmapOptions } from './explain/saliency.js';

@@ -1,0 +1,69 @@
+import { averagePrecision, precisionRecallCurve, rocAuc, rocCurve } from '../metrics/ranking.js';
+import type { Numeric } from '../metrics/validate.js';
+import type { VegaLiteSpec } from './render.js';
+
+function thin<T>(points: T[], max: number): T[] {
+  if (points.length <= max) return points;
+  const step = (points.length - 1) / (max - 1);
+  return Array.from({ length: max }, (_, i) => points[Math.round(i * step)]!);
+}
+
+/**
+ * A Vega-Lite spec with the ROC curve (with AUC) and the precision–recall curve (with average precision) side by
+ * side, for {@link renderChart}. Curves are thinned to at most 400 points each.
+ *
+ * @param yTrue - binary labels
+ * @param scores - scores
+ * @param title - chart title
+ * @returns the spec (data inline)
+ * @throws {@link LeptonError} `INVALID_INPUT` unless both classes are present
+ * @example
+ * ```ts
+ * import { renderChart, rocPrChartSpec } from '@lepton/core';
+ * const svg = await renderChart(rocPrChartSpec([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], 'Validation'));
+ * ```
+ */
+export function rocPrChartSpec(yTrue: Numeric, scores: Numeric, title = 'Model evaluation'): VegaLiteSpec {
+  const roc = rocCurve(yTrue, scores);
+  const pr = precisionRecallCurve(yTrue, scores);
+  const auc = rocAuc(yTrue, scores);
+  const ap = averagePrecision(yTrue, scores);
+  const rocPoints = thin(roc.fpr.map((fpr, i) => ({ fpr, tpr: roc.tpr[i]! })), 400);
+  const prPoints = thin([{ recall: 0, precision: pr.precision[0]! }, ...pr.recall.map((recall, i) => ({ recall, precision: pr.precision[i]! }))], 400);
+  const square = { width: 260, height: 260 };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    hconcat: [
+      {
+        ...square,
+        title: `ROC (AUC ${auc.toFixed(3)})`,
+        layer: [
+          {
+            data: { values: rocPoints },
+            mark: { type: 'line', interpolate: 'step-after' },
+            encoding: {
+              x: { field: 'fpr', type: 'quantitative', title: 'False-positive rate', scale: { domain: [0, 1] } },
+              y: { field: 'tpr', type: 'quantitative', title: 'True-positive rate (recall)', scale: { domain: [0, 1] } },
+            },
+          },
+          {
+            data: { values: [{ v: 0 }, { v: 1 }] },
+            mark: { type: 'line', strokeDash: [4, 4], color: 'gray' },
+            encoding: { x: { field: 'v', type: 'quantitative' }, y: { field: 'v', type: 'quantitative' } },
+          },
+        ],
+      },
+      {
+        ...square,
+        title: `Precision–recall (AP ${ap.toFixed(3)})`,
+        data: { values: prPoints },
+        mark: { type: 'line', interpolate: 'step-before', color: '#d62728' },
+        encoding: {
+          x: { field: 'recall', type: 'quantitative', title: 'Recall', scale: { domain: [0, 1] } },
+          y: { field: 'precision', type: 'quantitative', title: 'Precision', scale: { domain: [0, 1] } },
+        },
+      },
+    ],
+  };
+}
