@@ -1,8 +1,10 @@
-// `pnpm bench`: the core benchmark on every backend present here. Prints a table, writes bench/results/core.json.
+// `pnpm bench`: the core benchmark on every backend present here, then the vertical suites (finance). Prints tables,
+// writes bench/results/core.json.
 // Not part of `pnpm test`. Set BENCH_SECONDS to trade time for stability (default 2 s per measurement).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, platform, totalmem } from 'node:os';
 import { initRuntime, type BackendName } from '@lepton/core';
+import { runFinanceBench, type FinanceBench } from './finance.js';
 import { ratios, runSuite, table, type Row } from './lib.js';
 
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 2);
@@ -30,6 +32,11 @@ const r = ratios(rows);
 console.log(`\n${table(rows)}\n`);
 for (const x of r) console.log(`${x.name}: ${x.value.toFixed(1)}×${x.target ? ` (target ≥ ${x.target}×: ${x.met ? 'met' : 'MISSED'})` : ''}`);
 
+// Vertical benchmarks (BENCH_SUITES=core skips them).
+let finance: FinanceBench | undefined;
+if (!(process.env['BENCH_SUITES'] ?? 'core,finance').split(',').includes('finance')) console.log('\nfinance suite skipped');
+else finance = await runFinanceBench(console.log);
+
 const result = {
   date: new Date().toISOString(),
   machine: { platform: platform(), arch: arch(), cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version },
@@ -37,6 +44,7 @@ const result = {
   skipped,
   rows,
   ratios: r,
+  finance,
 };
 await mkdir(new URL('./results/', import.meta.url), { recursive: true });
 await writeFile(new URL('./results/core.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
