@@ -14,4 +14,20 @@ export interface Calibrator {
 }
 
 /** Serialised form of a {@link Calibrator}. */
-export type CalibratorJSON = { kind: 'platt'; a: number; b: number } | { kind: 'isotonic'; x: number[]; y: number[] };
+export type CalibratorJSON =
+  | {
+      /** Platt scaling. */
+      kind: 'platt';
+      /** Slope of p = 1 / (1 + exp(a·score + b)). */
+      a: number;
+      /** Intercept of the same. */
+      b: number;
+    }
+  | {
+      /** Isotonic regression. */
+      kind: 'isotonic';
+      /** Increasing score knots. */
+      x: number[];
+      /** Calibrated probability at each knot. */
+      y: number[];
+    };

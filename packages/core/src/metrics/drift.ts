@@ -7,8 +7,9 @@ export interface StabilityReport {
   psi: number;
   /** Bin edges (from the baseline's quantiles); bin i is [edges[i], edges[i+1]), the last closed. */
   edges: number[];
-  /** Share of the baseline and of the current sample in each bin. */
+  /** Share of the baseline in each bin. */
   expected: number[];
+  /** Share of the current sample in each bin. */
   actual: number[];
 }
 
