@@ -149,7 +149,14 @@ export class FeatureEngine {
   }
 
   /** Transactions processed, refused as out of order, and labels recorded. */
-  stats(): { processed: number; refusedOutOfOrder: number; labels: number } {
+  stats(): {
+    /** Transactions recorded by {@link FeatureEngine.process}. */
+    processed: number;
+    /** Transactions refused with `FINANCE_OUT_OF_ORDER` because they were older than the watermark. */
+    refusedOutOfOrder: number;
+    /** Labels recorded by {@link FeatureEngine.recordLabel}. */
+    labels: number;
+  } {
     return { ...this.counters };
   }
 
@@ -188,7 +195,7 @@ export class FeatureEngine {
    *
    * @param tx - a validated transaction, not older than {@link watermark}
    * @returns the feature vector
-   * @throws {@link LeptonError} `FINANCE_OUT_OF_ORDER` when `tx` is older than a transaction already processed
+   * @throws {@link @lepton/core!LeptonError} `FINANCE_OUT_OF_ORDER` when `tx` is older than a transaction already processed
    */
   async process(tx: Transaction): Promise<Float32Array> {
     if (tx.timestamp < this.watermarkMs) {
@@ -218,7 +225,7 @@ export class FeatureEngine {
    * @param tx - the labelled transaction (its merchant category)
    * @param label - 1 fraud, 0 genuine
    * @param knownAt - when the label became known, epoch ms
-   * @throws {@link LeptonError} `INVALID_ARGUMENT` for a label other than 0/1
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a label other than 0/1
    */
   async recordLabel(tx: Pick<Transaction, 'merchantCategory'>, label: number, knownAt: number): Promise<void> {
     if (label !== 0 && label !== 1) throw new LeptonError('INVALID_ARGUMENT', `label must be 0 or 1, got ${label}.`);

@@ -7,18 +7,23 @@ import type { Transaction } from '../transactions/schema.js';
 export interface EntityState {
   /** Recent events `[timestamp ms, amount, latitude | null, longitude | null]`, oldest first, pruned to the longest window. */
   events: Array<[number, number, number | null, number | null]>;
-  /** Welford running statistics over the entity's whole amount history. */
+  /** Welford running statistics over the entity's whole amount history: number of transactions. */
   n: number;
+  /** Welford running mean of the amounts. */
   mean: number;
+  /** Welford sum of squared deviations of the amounts from the mean (variance is `m2 / (n - 1)`). */
   m2: number;
-  /** Time and place of the latest event. */
+  /** Time of the latest event, epoch ms. */
   lastTs?: number;
+  /** Latitude of the latest event that had a location, degrees. */
   lastLat?: number;
+  /** Longitude of the latest event that had a location, degrees. */
   lastLon?: number;
-  /** Time of the latest event that had a location. */
+  /** Time of the latest event that had a location, epoch ms. */
   lastLocTs?: number;
-  /** Devices and merchants this entity has used (cards only) with the time each was first seen, capped. */
+  /** Devices this entity has used (cards only) as `[deviceId, first seen ms]`; capped at 200, most recently first seen kept. */
   devices?: Array<[string, number]>;
+  /** Merchants this entity has used (cards only) as `[merchantId, first seen ms]`; capped like `devices`. */
   merchants?: Array<[string, number]>;
 }
 
@@ -26,6 +31,7 @@ export interface EntityState {
 export interface CategoryState {
   /** Labels already counted (known before the engine's watermark). */
   labelled: number;
+  /** How many of the counted labels are fraud (label 1). */
   fraud: number;
   /** Labels that become known later: `[knownAt ms, label]`, sorted by time. */
   pending: Array<[number, number]>;

@@ -1,6 +1,8 @@
 /** A sliding window: name used in feature names, and length in milliseconds. */
 export interface Window {
+  /** Short label used in feature names, e.g. `1h` in `card_count_1h`. */
   name: string;
+  /** Window length in milliseconds; must be positive. */
   ms: number;
 }
 

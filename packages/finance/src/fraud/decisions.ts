@@ -5,18 +5,38 @@ export type Decision = 'approve' | 'review' | 'decline';
 
 /** Score bands: below `review` approve; from `review` review; from `decline` decline. */
 export interface DecisionPolicy {
+  /** Review threshold: scores at or above it (and below {@link DecisionPolicy.decline}) are reviewed. */
   review: number;
+  /** Decline threshold (never below {@link DecisionPolicy.review}): scores at or above it are declined. */
   decline: number;
 }
 
 /** How to choose the review threshold (the decline threshold is chosen by {@link DecisionTargets.declineFpr}). */
 export type ReviewTarget =
-  | { by: 'cost'; fraudLoss: number; reviewCost: number }
-  | { by: 'alertRate'; rate: number }
-  | { by: 'fpr'; fpr: number };
+  | {
+      /** Minimise expected cost. */
+      by: 'cost';
+      /** Cost of a missed fraud (expected loss), in the same unit as `reviewCost`. */
+      fraudLoss: number;
+      /** Cost of reviewing one transaction, fraud or genuine. */
+      reviewCost: number;
+    }
+  | {
+      /** Alert on a fixed share of transactions. */
+      by: 'alertRate';
+      /** Share of transactions to review, in (0, 1) (e.g. 0.01 = the riskiest 1 %). */
+      rate: number;
+    }
+  | {
+      /** Keep the false-positive rate of reviews at or below a target. */
+      by: 'fpr';
+      /** Highest acceptable false-positive rate for reviews, in [0, 1]. */
+      fpr: number;
+    };
 
 /** Targets for {@link choosePolicy}. */
 export interface DecisionTargets {
+  /** How to choose the review threshold. */
   review: ReviewTarget;
   /** Highest false-positive rate acceptable for outright declines. Default 0.001 (0.1 %). */
   declineFpr?: number;
@@ -28,7 +48,7 @@ export interface DecisionTargets {
  * @param scores - scores of a representative period
  * @param rate - target alert rate in (0, 1)
  * @returns the threshold
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for a rate outside (0, 1)
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a rate outside (0, 1)
  */
 export function thresholdForAlertRate(scores: ArrayLike<number>, rate: number): number {
   if (!(rate > 0 && rate < 1) || scores.length === 0) throw new LeptonError('INVALID_ARGUMENT', `Alert rate must be in (0, 1) with scores given, got ${rate}.`);

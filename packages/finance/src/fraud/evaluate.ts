@@ -10,9 +10,11 @@ import {
 
 /** Indices of a time-ordered split. */
 export interface TimeSplit {
+  /** Indices of rows with a timestamp before `trainEnd`. */
   train: number[];
   /** Rows inside the gap, excluded from both sides (their labels would not be known yet at training time). */
   gap: number[];
+  /** Indices of rows with a timestamp at or after `trainEnd + gapMs`. */
   test: number[];
 }
 
@@ -43,16 +45,21 @@ export function timeSplit(timestamps: ArrayLike<number>, trainEnd: number, gapMs
 export interface FraudEvaluation {
   /** Area under the precision–recall curve (average precision): the headline metric for rare fraud. */
   prAuc: number;
+  /** Area under the ROC curve, in [0, 1]. */
   rocAuc: number;
   /** Share of fraud caught when only 1 % of genuine transactions may be flagged. */
   recallAt1PctFpr: number;
   /** Mean over days of the share of the day's top-k cards (by their highest score) that had fraud that day. */
   cardPrecisionAtK: number;
+  /** Kolmogorov–Smirnov statistic: largest gap between the fraud and genuine score distributions, in [0, 1]. */
   ks: number;
+  /** Brier score: mean squared error of the probabilities, in [0, 1] (lower is better). */
   brier: number;
-  /** Counts behind the numbers. */
+  /** Counts behind the numbers: rows evaluated. */
   rows: number;
+  /** Rows labelled fraud (label 1). */
   fraud: number;
+  /** Distinct UTC calendar days covered by the rows. */
   days: number;
 }
 
@@ -64,7 +71,7 @@ export interface FraudEvaluation {
  * @param scores - calibrated probabilities
  * @param context - timestamps and card ids per row (for the per-day card precision) and k (default 20)
  * @returns the evaluation
- * @throws {@link LeptonError} `INVALID_INPUT` for mismatched lengths
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for mismatched lengths
  */
 export function evaluateFraud(
   labels: ArrayLike<number>,
@@ -109,8 +116,11 @@ export function evaluateFraud(
 
 /** One variable's drift. */
 export interface DriftItem {
+  /** Feature name, or `score` for the model score. */
   name: string;
+  /** Population stability index of the current period against the baseline. */
   psi: number;
+  /** Whether `psi` is above the monitor's threshold. */
   alert: boolean;
 }
 
@@ -143,7 +153,17 @@ export class DriftMonitor {
    * @param scores - current scores
    * @returns PSI and alert flag for the score and each feature, features sorted by PSI (largest first)
    */
-  check(rows: ReadonlyArray<ArrayLike<number>>, scores: ArrayLike<number>): { score: DriftItem; features: DriftItem[]; alerts: number } {
+  check(
+    rows: ReadonlyArray<ArrayLike<number>>,
+    scores: ArrayLike<number>,
+  ): {
+    /** Drift of the score. */
+    score: DriftItem;
+    /** Drift of each feature, largest PSI first. */
+    features: DriftItem[];
+    /** Number of alerts, the score and features together. */
+    alerts: number;
+  } {
     const item = (name: string, base: ArrayLike<number>, cur: ArrayLike<number>): DriftItem => {
       const psi = populationStabilityIndex(base, cur).psi;
       return { name, psi, alert: psi > this.threshold };

@@ -21,7 +21,9 @@ import { fitScaler, scaleRows, type ScalerJSON } from './scaler.js';
 
 /** Feature rows and their labels (1 fraud, 0 genuine), index-aligned. */
 export interface LabelledRows {
+  /** Feature rows, each in feature-name order. */
   rows: ReadonlyArray<ArrayLike<number>>;
+  /** One label per row: 1 fraud, 0 genuine. */
   labels: ArrayLike<number>;
 }
 
@@ -69,10 +71,19 @@ export interface FraudScore {
 
 /** What {@link FraudModel.train} reports. */
 export interface FraudTrainingReport {
+  /** Training result of the supervised MLP. */
   supervised: TrainResult;
+  /** Training result of the autoencoder; absent when it was not trained. */
   autoencoder?: TrainResult;
   /** Rows used to fit the supervised model after resampling, and how many were genuine/fraud. */
-  trainingRows: { total: number; fraud: number; genuine: number };
+  trainingRows: {
+    /** Training rows after resampling. */
+    total: number;
+    /** Fraud rows (label 1) among them. */
+    fraud: number;
+    /** Genuine rows (label 0) among them. */
+    genuine: number;
+  };
 }
 
 interface Settings {
@@ -110,9 +121,18 @@ export class FraudModel {
    * @param validation - later rows and labels (never resampled)
    * @param options - see {@link FraudModelOptions}
    * @returns the model and a training report
-   * @throws {@link LeptonError} `INVALID_INPUT` when a split lacks fraud or genuine rows, or rows do not match the names
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when a split lacks fraud or genuine rows, or rows do not match the names
    */
-  static async train(trainSet: LabelledRows, validation: LabelledRows, options: FraudModelOptions): Promise<{ model: FraudModel; report: FraudTrainingReport }> {
+  static async train(
+    trainSet: LabelledRows,
+    validation: LabelledRows,
+    options: FraudModelOptions,
+  ): Promise<{
+    /** The trained, calibrated model. */
+    model: FraudModel;
+    /** Training results and row counts. */
+    report: FraudTrainingReport;
+  }> {
     const names = [...options.featureNames];
     const seed = options.seed ?? 1;
     for (const [what, set] of [['training', trainSet], ['validation', validation]] as const) {
@@ -186,7 +206,7 @@ export class FraudModel {
    *
    * @param rows - feature rows in {@link featureNames} order
    * @returns one score per row
-   * @throws {@link LeptonError} `INVALID_INPUT` for a row of the wrong length
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a row of the wrong length
    */
   score(rows: ReadonlyArray<ArrayLike<number>>): FraudScore[] {
     const d = this.settings.featureNames.length;
@@ -253,7 +273,7 @@ export class FraudModel {
    *
    * @param dir - the directory given to `save`
    * @returns the model
-   * @throws {@link LeptonError} bundle errors from `loadBundle`, or `BUNDLE_INVALID` when the settings are missing
+   * @throws {@link @lepton/core!LeptonError} bundle errors from `loadBundle`, or `BUNDLE_INVALID` when the settings are missing
    */
   static async load(dir: string): Promise<FraudModel> {
     const sup = await loadBundle(join(dir, 'supervised'), { expectTask: 'binary' });

@@ -6,8 +6,9 @@ export interface ReasonCode {
   text: string;
   /** Signed contribution to the fraud score (integrated gradients, in probability units). */
   contribution: number;
-  /** The transaction's raw value of the feature, and the training population's mean. */
+  /** The transaction's raw value of the feature. */
   value: number;
+  /** The feature's mean over the model's training rows, for comparison with {@link ReasonCode.value}. */
   usual: number;
 }
 

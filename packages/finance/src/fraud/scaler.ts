@@ -2,7 +2,9 @@ import { LeptonError } from '@lepton/core';
 
 /** Per-feature mean and standard deviation, fitted on training rows only and stored with the model. */
 export interface ScalerJSON {
+  /** Mean of each feature column. */
   mean: number[];
+  /** Sample standard deviation of each feature column (1 for columns with zero variance). */
   std: number[];
 }
 
@@ -11,7 +13,7 @@ export interface ScalerJSON {
  *
  * @param rows - training feature rows
  * @returns means and standard deviations per column
- * @throws {@link LeptonError} `INVALID_INPUT` for no rows or rows of different lengths
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for no rows or rows of different lengths
  */
 export function fitScaler(rows: ReadonlyArray<ArrayLike<number>>): ScalerJSON {
   const d = rows[0]?.length ?? 0;

@@ -37,7 +37,15 @@ export async function readTransactionsCsv(source: string | Readable): Promise<In
 }
 
 /** One item of a validated stream: a transaction, or a rejection. */
-export type StreamItem = { transaction: Transaction } | { rejected: RejectedRecord };
+export type StreamItem =
+  | {
+      /** A line that passed validation. */
+      transaction: Transaction;
+    }
+  | {
+      /** A line that was not valid JSON or failed validation, with its 1-based line number. */
+      rejected: RejectedRecord;
+    };
 
 /**
  * Validates newline-delimited JSON (one transaction per line) as a stream: yields each transaction or rejection as

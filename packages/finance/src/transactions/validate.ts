@@ -4,6 +4,7 @@ import { TransactionSchema, type Transaction } from './schema.js';
 export interface FieldIssue {
   /** Field name (dotted path), or `(record)` for the record as a whole. */
   field: string;
+  /** Human-readable reason, e.g. `must be positive`. */
   message: string;
 }
 
@@ -13,13 +14,17 @@ export interface RejectedRecord {
   position: number;
   /** The record's id, when it had a usable one. */
   id?: string;
+  /** Every problem found in the record (at least one). */
   issues: FieldIssue[];
 }
 
 /** Counts of a validation run, so nothing is dropped silently. */
 export interface IngestStats {
+  /** Records seen (always `valid + rejected`). */
   total: number;
+  /** Records that passed validation. */
   valid: number;
+  /** Records that were rejected. */
   rejected: number;
   /** Rejections per field (a record with two bad fields counts once for each). */
   byField: Record<string, number>;
@@ -27,8 +32,11 @@ export interface IngestStats {
 
 /** Valid transactions, rejected records with reasons, and counts. */
 export interface IngestResult {
+  /** Transactions that passed validation, in input order. */
   valid: Transaction[];
+  /** Rejected records, each with its reasons, in input order. */
   rejected: RejectedRecord[];
+  /** Counts for the run. */
   stats: IngestStats;
 }
 
@@ -46,7 +54,18 @@ export interface IngestResult {
  * console.log('transaction' in r); // true
  * ```
  */
-export function validateTransaction(record: unknown, position: number): { transaction: Transaction } | { rejected: RejectedRecord } {
+export function validateTransaction(
+  record: unknown,
+  position: number,
+):
+  | {
+      /** The validated, normalised transaction. */
+      transaction: Transaction;
+    }
+  | {
+      /** The rejection, with a reason per field. */
+      rejected: RejectedRecord;
+    } {
   const parsed = TransactionSchema.safeParse(record);
   if (parsed.success) return { transaction: parsed.data };
   const issues = parsed.error.issues.map((i) => ({ field: i.path.length ? i.path.join('.') : '(record)', message: i.message }));
