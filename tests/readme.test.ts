@@ -4,22 +4,34 @@ import { describe, expect, it } from 'vitest';
 import { ROOT, run } from './support/process.js';
 
 // The quick start in a package README must work when pasted: extract it and run it as a user's file would.
+/** Runs the first ```ts block under a "## Quick start…" heading, from an example project that depends on the package. */
+async function runQuickStart(readmePath: string, exampleDir: string): Promise<string> {
+  const readme = await readFile(join(ROOT, readmePath), 'utf8');
+  const code = /## Quick start[^\n]*\s+```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  expect(code).toBeDefined();
+  // Inside the example project, the package resolves exactly as in an application that installed it.
+  const file = join(ROOT, exampleDir, `readme-quickstart-${process.pid}.ts`);
+  await writeFile(file, code!);
+  try {
+    return (await run(process.execPath, ['--import', 'tsx', file], { cwd: join(ROOT, exampleDir) })).stdout;
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
 describe('package README quick starts', () => {
   it('@lepton/core quick start runs as pasted', async () => {
-    const readme = await readFile(join(ROOT, 'packages/core/README.md'), 'utf8');
-    const code = /## Quick start\s+```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(code).toBeDefined();
-    // Inside examples/core-demo, '@lepton/core' resolves exactly as in an application that installed it.
-    const file = join(ROOT, 'examples/core-demo', `readme-quickstart-${process.pid}.ts`);
-    await writeFile(file, code!);
-    try {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', file], { cwd: join(ROOT, 'examples/core-demo') });
-      expect(stdout).toMatch(/running on \w+/);
-      expect(Number(/validation AUC ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThan(0.9);
-      expect(stdout).toMatch(/score [\d.]+/);
-      expect(stdout).toMatch(/top reason/);
-    } finally {
-      await rm(file, { force: true });
-    }
+    const stdout = await runQuickStart('packages/core/README.md', 'examples/core-demo');
+    expect(stdout).toMatch(/running on \w+/);
+    expect(Number(/validation AUC ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThan(0.9);
+    expect(stdout).toMatch(/score [\d.]+/);
+    expect(stdout).toMatch(/top reason/);
+  });
+
+  it('@lepton/finance card-fraud quick start runs as pasted', async () => {
+    const stdout = await runQuickStart('packages/finance/README.md', 'examples/finance-card-fraud');
+    expect(stdout).toMatch(/probability: [\d.e-]+/);
+    expect(stdout).toMatch(/riskScore: \d+/);
+    expect(stdout).toMatch(/code: '\w+'/);
   });
 });

@@ -1,6 +1,6 @@
 import { LeptonError } from '@lepton/core';
 import type { Transaction } from '../transactions/schema.js';
-import { addLabel, applyTransaction, labelsKnownBefore, type CategoryState, type EntityState } from './state.js';
+import { addLabel, applyTransaction, countTransaction, labelsKnownBefore, transactionsBefore, type CategoryState, type EntityState } from './state.js';
 import { MemoryStateStore, type StateStore } from './store.js';
 import { DEFAULT_WINDOWS, ENTITIES, type Entity, type Window } from './windows.js';
 
@@ -19,6 +19,10 @@ export interface FeatureEngineOptions {
   labelFoldLagMs?: number;
   /** Offset of local time from UTC, minutes, for the hour/day-of-week features. Default 0. */
   utcOffsetMinutes?: number;
+  /** Fraud rate assumed before any label is known (the target encoding's global prior). Default 0.01. */
+  basePrior?: number;
+  /** Pseudo-count of {@link basePrior} in the global rate: how many labels it takes to outweigh it. Default 100. */
+  priorStrength?: number;
 }
 
 const DAY = 86_400_000;
@@ -100,6 +104,10 @@ export class FeatureEngine {
   private readonly store: StateStore;
   private readonly windows: readonly Window[];
   private readonly horizon: number;
+  /** Window indices from the shortest to the longest. */
+  private readonly shortestFirst: number[];
+  private readonly basePrior: number;
+  private readonly priorStrength: number;
   private readonly smoothing: number;
   private readonly foldLag: number;
   private readonly utcOffsetMs: number;
@@ -116,6 +124,9 @@ export class FeatureEngine {
       throw new LeptonError('INVALID_ARGUMENT', 'windows must be a non-empty list of positive durations.');
     }
     this.horizon = Math.max(...this.windows.map((w) => w.ms));
+    this.shortestFirst = this.windows.map((_, i) => i).sort((a, b) => this.windows[a]!.ms - this.windows[b]!.ms);
+    this.basePrior = options.basePrior ?? 0.01;
+    this.priorStrength = options.priorStrength ?? 100;
     this.smoothing = options.smoothing ?? 50;
     this.foldLag = options.labelFoldLagMs ?? DAY;
     this.utcOffsetMs = (options.utcOffsetMinutes ?? 0) * 60_000;
@@ -214,6 +225,8 @@ export class FeatureEngine {
     await this.store.update<EntityState>(customer!, (s) => applyTransaction(s, tx, this.horizon, false));
     await this.store.update<EntityState>(merchant!, (s) => applyTransaction(s, tx, this.horizon, false));
     if (device) await this.store.update<EntityState>(device, (s) => applyTransaction(s, tx, this.horizon, false));
+    await this.store.update<CategoryState>(`mcc:${tx.merchantCategory}`, (s) => countTransaction(s, tx.timestamp));
+    await this.store.update<CategoryState>('mcc:*', (s) => countTransaction(s, tx.timestamp));
     this.counters.processed++;
     return features;
   }
@@ -257,25 +270,35 @@ export class FeatureEngine {
     const t = tx.timestamp;
     const out = new Float32Array(this.names.length);
     let k = 0;
+    // One backward pass per entity over its events (newest first) fills every window: an event counts in each window
+    // at least as long as its age. Windows are visited shortest first, so most events touch only the longest ones.
+    const nw = this.windows.length;
+    const count = new Float64Array(nw);
+    const sum = new Float64Array(nw);
+    const max = new Float64Array(nw);
     for (const e of ENTITIES as readonly Entity[]) {
-      const state = s[e];
-      for (const w of this.windows) {
-        let count = 0;
-        let sum = 0;
-        let max = 0;
-        if (state) {
-          const from = t - w.ms;
-          for (const [ts, amount] of state.events) {
-            if (ts < from || ts >= t) continue;
-            count++;
-            sum += amount;
-            if (amount > max) max = amount;
-          }
+      count.fill(0);
+      sum.fill(0);
+      max.fill(0);
+      const events = s[e]?.events ?? [];
+      for (let i = events.length - 1; i >= 0; i--) {
+        const [ts, amount] = events[i]!;
+        if (ts >= t) continue;
+        const age = t - ts;
+        if (age > this.horizon) break;
+        for (let o = 0; o < nw; o++) {
+          const w = this.shortestFirst[o]!;
+          if (age > this.windows[w]!.ms) continue;
+          count[w]! += 1;
+          sum[w]! += amount;
+          if (amount > max[w]!) max[w] = amount;
         }
-        out[k++] = count;
-        out[k++] = sum;
-        out[k++] = count ? sum / count : 0;
-        out[k++] = max;
+      }
+      for (let w = 0; w < nw; w++) {
+        out[k++] = count[w]!;
+        out[k++] = sum[w]!;
+        out[k++] = count[w]! ? sum[w]! / count[w]! : 0;
+        out[k++] = max[w]!;
       }
     }
     const card = s.card;
@@ -291,8 +314,12 @@ export class FeatureEngine {
     out[k++] = z(s.customer);
     const all = labelsKnownBefore(s.all, t);
     const mcc = labelsKnownBefore(s.mcc, t);
-    const prior = (all.fraud + 1) / (all.labelled + 2);
-    out[k++] = (mcc.fraud + this.smoothing * prior) / (mcc.labelled + this.smoothing);
+    // Global fraud rate known so far, shrunk towards basePrior while few labels are known (a cold start would
+    // otherwise give every category a rate of 50 %).
+    // Confirmed frauds per transaction seen (both strictly before t). Dividing by labelled transactions instead would
+    // be biased: fraud is confirmed within weeks, genuine transactions only once the chargeback window has passed.
+    const prior = (all.fraud + this.priorStrength * this.basePrior) / (transactionsBefore(s.all, t) + this.priorStrength);
+    out[k++] = (mcc.fraud + this.smoothing * prior) / (transactionsBefore(s.mcc, t) + this.smoothing);
     let distance = 0;
     let speed = 0;
     if (tx.latitude !== undefined && tx.longitude !== undefined && prev.place !== undefined) {

@@ -29,6 +29,11 @@ export interface EntityState {
 
 /** Label statistics of one merchant category, for leak-free target encoding. */
 export interface CategoryState {
+  /** Transactions seen in the category (the encoding's denominator: a rate per transaction, not per label). */
+  transactions?: number;
+  /** Time of the latest transaction counted, and how many were at exactly that time (excluded when scoring it). */
+  lastTs?: number;
+  atLastTs?: number;
   /** Labels already counted (known before the engine's watermark). */
   labelled: number;
   /** How many of the counted labels are fraud (label 1). */
@@ -106,6 +111,31 @@ export function labelsKnownBefore(s: CategoryState | undefined, t: number): { la
 }
 
 /**
+ * Counts one more transaction in the category.
+ *
+ * @param s - category state
+ * @param ts - the transaction's time
+ * @returns the new state
+ */
+export function countTransaction(s: CategoryState | undefined, ts: number): CategoryState {
+  const base: CategoryState = s ?? { labelled: 0, fraud: 0, pending: [] };
+  const same = base.lastTs === ts;
+  return { ...base, transactions: (base.transactions ?? 0) + 1, lastTs: ts, atLastTs: same ? (base.atLastTs ?? 0) + 1 : 1 };
+}
+
+/**
+ * Transactions counted in the category strictly before `t`.
+ *
+ * @param s - category state
+ * @param t - scoring time (never before the latest counted transaction)
+ * @returns the count
+ */
+export function transactionsBefore(s: CategoryState | undefined, t: number): number {
+  if (s === undefined) return 0;
+  return (s.transactions ?? 0) - (s.lastTs !== undefined && s.lastTs >= t ? (s.atLastTs ?? 0) : 0);
+}
+
+/**
  * Adds a label that becomes known at `knownAt`, and folds every pending label known before `watermark` into the
  * counts (they can no longer be "in the future" for any transaction the engine will accept).
  *
@@ -120,7 +150,7 @@ export function addLabel(s: CategoryState | undefined, knownAt: number, label: n
   let i = pending.length;
   while (i > 0 && pending[i - 1]![0] > knownAt) i--;
   pending.splice(i, 0, [knownAt, label]);
-  return fold({ labelled: s?.labelled ?? 0, fraud: s?.fraud ?? 0, pending }, watermark);
+  return fold({ ...(s ?? { labelled: 0, fraud: 0 }), pending }, watermark);
 }
 
 /** @internal Moves pending labels known before `watermark` into the counts. */
@@ -133,5 +163,5 @@ export function fold(s: CategoryState, watermark: number): CategoryState {
     fraud += s.pending[k]![1];
     k++;
   }
-  return k === 0 ? s : { labelled, fraud, pending: s.pending.slice(k) };
+  return k === 0 ? s : { ...s, labelled, fraud, pending: s.pending.slice(k) };
 }
