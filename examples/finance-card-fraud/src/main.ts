@@ -4,8 +4,10 @@
 // evaluate → ROC/PR chart → drift check.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { initRuntime, renderChart, rocPrChartSpec } from '@lepton/core';
 import {
+  initRuntime,
+  renderChart,
+  rocPrChartSpec,
   choosePolicy,
   decide,
   DriftMonitor,
@@ -45,6 +47,7 @@ const txs = ingest.valid.map((t) => truth.get(t.id)!) as SyntheticTransaction[];
 
 // 3. Point-in-time features over the history; labels are fed only when they become known (chargeback delay).
 const start = txs[0]!.timestamp;
+const trainStart = start + 7 * DAY; // the first week only warms up the 7-day windows
 const trainEnd = start + 16 * DAY;
 const validationEnd = start + 20 * DAY;
 const replayStart = validationEnd + 2 * DAY; // 2-day gap: labels of the last days are not known at training time
@@ -67,7 +70,7 @@ const split = (from: number, to: number) => {
   const idx = history.map((t, i) => (t.timestamp >= from && t.timestamp < to ? i : -1)).filter((i) => i >= 0);
   return { rows: idx.map((i) => rows[i]!), labels: idx.map((i) => history[i]!.label) };
 };
-const trainSet = split(start, trainEnd);
+const trainSet = split(trainStart, trainEnd);
 const validation = split(trainEnd, validationEnd);
 console.log(`features: ${engine.names.length} per transaction; train ${trainSet.rows.length}, validation ${validation.rows.length} — ${elapsed()}`);
 

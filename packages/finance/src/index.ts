@@ -6,6 +6,10 @@
  *
  * @packageDocumentation
  */
+// The core essentials an application needs, so it installs @lepton/finance alone (one TF.js engine, one runtime).
+export { initRuntime, runtimeInfo, LeptonError, isLeptonError, renderChart, rocPrChartSpec, tf } from '@lepton/core';
+export type { RuntimeInfo, RuntimeOptions, LeptonErrorCode } from '@lepton/core';
+
 export { TransactionSchema, CHANNELS } from './transactions/schema.js';
 export type { Transaction, TransactionInput } from './transactions/schema.js';
 export { validateTransaction, validateTransactions, IngestCollector } from './transactions/validate.js';

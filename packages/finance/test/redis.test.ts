@@ -58,10 +58,13 @@ describe.skipIf(skip)('feature state in a real Redis', () => {
 
   it('optimistic updates lose nothing under concurrent writers', async () => {
     const stores = [0, 1, 2].map(() => new RedisStateStore({ connection: server.url, prefix: 'race:' }));
-    await Promise.all(
-      stores.flatMap((s) => Array.from({ length: 60 }, () => s.update<number>('counter', (v) => (v ?? 0) + 1))),
-    );
-    expect(await stores[0]!.getMany<number>(['counter'])).toEqual([180]);
-    await Promise.all(stores.map((s) => s.close()));
+    try {
+      await Promise.all(
+        stores.flatMap((s) => Array.from({ length: 60 }, () => s.update<number>('counter', (v) => (v ?? 0) + 1))),
+      );
+      expect(await stores[0]!.getMany<number>(['counter'])).toEqual([180]);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
   });
 });

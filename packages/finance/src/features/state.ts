@@ -31,8 +31,9 @@ export interface EntityState {
 export interface CategoryState {
   /** Transactions seen in the category (the encoding's denominator: a rate per transaction, not per label). */
   transactions?: number;
-  /** Time of the latest transaction counted, and how many were at exactly that time (excluded when scoring it). */
+  /** Time of the latest transaction counted, epoch ms. */
   lastTs?: number;
+  /** How many counted transactions were at exactly `lastTs` (excluded when scoring a transaction at that time). */
   atLastTs?: number;
   /** Labels already counted (known before the engine's watermark). */
   labelled: number;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis, type RedisOptions } from 'ioredis';
 import { LeptonError } from '@lepton/core';
 
@@ -61,7 +62,7 @@ export interface RedisStateStoreOptions {
   prefix?: string;
   /** Expire state not updated for this long, in seconds (0 = never). Default 30 days. */
   ttlSeconds?: number;
-  /** Retries of an optimistic update under contention before giving up. Default 50. */
+  /** Retries of an optimistic update under contention (with jittered backoff) before giving up. Default 100. */
   maxRetries?: number;
 }
 
@@ -75,6 +76,8 @@ export class RedisStateStore implements StateStore {
   private readonly ttl: number;
   private readonly maxRetries: number;
   private queue: Promise<void> = Promise.resolve();
+  /** The latest connection error ioredis reported (commands fail with it while the server is unreachable). */
+  lastError: Error | undefined;
 
   /**
    * @param options - connection, key prefix, expiry and retry limit
@@ -86,7 +89,11 @@ export class RedisStateStore implements StateStore {
         : new Redis({ maxRetriesPerRequest: 3, ...options.connection });
     this.prefix = options.prefix ?? 'lepton:finance:';
     this.ttl = options.ttlSeconds ?? 30 * 86_400;
-    this.maxRetries = options.maxRetries ?? 50;
+    this.maxRetries = options.maxRetries ?? 100;
+    // Connection errors surface as rejected commands (and ioredis reconnects); keep the event from being unhandled.
+    this.redis.on('error', (err: Error) => {
+      this.lastError = err;
+    });
   }
 
   async getMany<T>(keys: string[]): Promise<Array<T | undefined>> {
@@ -117,6 +124,9 @@ export class RedisStateStore implements StateStore {
       else multi.set(full, JSON.stringify(next));
       const result = await multi.exec();
       if (result !== null) return next;
+      // Another process wrote the key first. Back off for a random, growing moment so that competing writers stop
+      // colliding in lockstep (without it, three busy writers on one key can starve one of them).
+      await sleep(Math.random() * Math.min(50, 2 ** Math.min(attempt, 6)));
     }
     throw new LeptonError('FINANCE_STATE_CONFLICT', `Feature state '${key}' kept changing under ${this.maxRetries} retries; too many writers for one key.`);
   }

@@ -37,7 +37,7 @@ export function describeFeature(name: string, value: number, usual: number): str
     const who = ENTITY[entity] ?? entity;
     const what =
       stat === 'count'
-        ? `${fmt(value)} transactions on ${who} ${span}`
+        ? `${fmt(value)} transaction${value === 1 ? '' : 's'} on ${who} ${span}`
         : stat === 'sum'
           ? `${fmt(value)} spent on ${who} ${span}`
           : stat === 'mean'

@@ -48,7 +48,8 @@ const FAR: ReadonlyArray<readonly [number, number]> = [
 /**
  * Generates a seeded, synthetic card-transaction history with realistic structure — **synthetic data, no real
  * cardholders**: daily and weekly seasonality of genuine spending around each cardholder's home city and usual
- * merchants; card-testing bursts (many small e-commerce charges within minutes); account takeover (a new device, a
+ * merchants, with genuine look-alikes of fraud (trips abroad, new devices, occasional large purchases, quick
+ * successive purchases); card-testing bursts (many small e-commerce charges within minutes); account takeover (a new device, a
  * far-away location, then large purchases); and compromised merchants whose customers' cards are later defrauded.
  * Labels become known with a delay (`labelKnownAt`). Sorted by time.
  *
@@ -82,30 +83,40 @@ export function generateTransactions(options: SyntheticOptions = {}): SyntheticT
     const customerId = `cust_${c % Math.ceil(nCards * 0.9)}`;
     const home = pick(CITIES);
     const usual = Array.from({ length: 6 }, () => pick(merchants));
-    const device = `dev_${c}`;
+    let device = `dev_${c}`;
     const spend = Math.exp(3 + normal() * 0.6); // typical basket for this cardholder
+    // Genuine behaviour that looks like fraud, so the task is not trivially separable: a trip abroad, a new phone,
+    // occasional big purchases and quick successive purchases.
+    const trip = rand() < 0.06 ? { from: Math.floor(rand() * days), length: 2 + Math.floor(rand() * 5), place: pick(FAR) } : undefined;
     let hitCompromised: number | undefined;
     for (let d = 0; d < days; d++) {
       const weekend = new Date(start + d * DAY).getUTCDay() % 6 === 0;
       const count = Math.floor(rate * (weekend ? 1.4 : 1) * (0.5 + rand()));
+      const away = trip !== undefined && d >= trip.from && d < trip.from + trip.length;
+      if (rand() < 0.004) device = `dev_${c}_${d}`; // new phone or browser
       for (let k = 0; k < count; k++) {
         const hour = Math.min(23.9, Math.max(6, 13 + normal() * 4));
-        const m = rand() < 0.85 ? pick(usual) : pick(merchants);
+        const m = away || rand() >= 0.85 ? pick(merchants) : pick(usual);
         const ts = Math.round(start + d * DAY + hour * 3_600_000);
         const online = m.online;
-        push({
-          timestamp: ts,
-          amount: Math.max(1, Math.round(spend * Math.exp(normal() * 0.5) * 100) / 100),
-          cardId,
-          customerId,
-          merchantId: m.id,
-          merchantCategory: m.mcc,
-          channel: online ? 'ecom' : rand() < 0.05 ? 'atm' : 'pos',
-          ...(online ? { deviceId: device } : {}),
-          ...(online ? {} : { latitude: home[0] + normal() * 0.05, longitude: home[1] + normal() * 0.05 }),
-          label: 0,
-          pattern: 'genuine',
-        });
+        const place = away ? trip!.place : home;
+        const big = rand() < 0.02 ? 8 + rand() * 10 : 1;
+        const extra = rand() < 0.05 ? 1 + Math.floor(rand() * 3) : 0; // a few purchases within minutes
+        for (let e = 0; e <= extra; e++) {
+          push({
+            timestamp: ts + e * Math.floor(60_000 + rand() * 240_000),
+            amount: Math.max(1, Math.round(spend * big * Math.exp(normal() * 0.5) * 100) / 100),
+            cardId,
+            customerId,
+            merchantId: e === 0 ? m.id : pick(merchants).id,
+            merchantCategory: m.mcc,
+            channel: online ? 'ecom' : rand() < 0.05 ? 'atm' : 'pos',
+            ...(online ? { deviceId: device } : {}),
+            ...(online ? {} : { latitude: place[0] + normal() * 0.05, longitude: place[1] + normal() * 0.05 }),
+            label: 0,
+            pattern: 'genuine',
+          });
+        }
         if (compromised.has(m.id) && hitCompromised === undefined && rand() < 0.5) hitCompromised = ts;
       }
     }
