@@ -38,3 +38,8 @@ export { choosePolicy, decide, thresholdForAlertRate } from './fraud/decisions.j
 export type { Decision, DecisionPolicy, DecisionTargets, ReviewTarget } from './fraud/decisions.js';
 export { timeSplit, evaluateFraud, DriftMonitor } from './fraud/evaluate.js';
 export type { TimeSplit, FraudEvaluation, DriftItem } from './fraud/evaluate.js';
+
+export { binNumeric, binCategorical, binIndex } from './credit/binning.js';
+export type { Bin, Binning } from './credit/binning.js';
+export { Scorecard } from './credit/scorecard.js';
+export type { Applicant, Characteristic, ScorecardOptions, Attribute, ScoredApplicant, ScorecardEvaluation } from './credit/scorecard.js';
