@@ -5,9 +5,11 @@ import { ROOT, run } from './support/process.js';
 
 // The quick start in a package README must work when pasted: extract it and run it as a user's file would.
 /** Runs the first ```ts block under a "## Quick start…" heading, from an example project that depends on the package. */
-async function runQuickStart(readmePath: string, exampleDir: string): Promise<string> {
+async function runQuickStart(readmePath: string, exampleDir: string, heading = '## Quick start'): Promise<string> {
   const readme = await readFile(join(ROOT, readmePath), 'utf8');
-  const code = /## Quick start[^\n]*\s+```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  const at = readme.indexOf(heading);
+  expect(at).toBeGreaterThanOrEqual(0);
+  const code = /```ts\n([\s\S]*?)```/.exec(readme.slice(at))?.[1];
   expect(code).toBeDefined();
   // Inside the example project, the package resolves exactly as in an application that installed it.
   const file = join(ROOT, exampleDir, `readme-quickstart-${process.pid}.ts`);
@@ -29,9 +31,17 @@ describe('package README quick starts', () => {
   });
 
   it('@lepton/finance card-fraud quick start runs as pasted', async () => {
-    const stdout = await runQuickStart('packages/finance/README.md', 'examples/finance-card-fraud');
+    const stdout = await runQuickStart('packages/finance/README.md', 'examples/finance-card-fraud', '## Quick start: card fraud');
     expect(stdout).toMatch(/probability: [\d.e-]+/);
     expect(stdout).toMatch(/riskScore: \d+/);
     expect(stdout).toMatch(/code: '\w+'/);
+  });
+
+  it('@lepton/finance credit-scorecard quick start runs as pasted', async () => {
+    const stdout = await runQuickStart('packages/finance/README.md', 'examples/finance-card-fraud', '## Quick start: credit scorecard');
+    expect(stdout).toMatch(/characteristic/);
+    expect(stdout).toMatch(/pointsBelowMax/);
+    const gini = Number(/gini: ([\d.]+)/.exec(stdout)?.[1]);
+    expect(gini).toBeGreaterThan(0.2);
   });
 });

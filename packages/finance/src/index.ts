@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 // The core essentials an application needs, so it installs @lepton/finance alone (one TF.js engine, one runtime).
-export { initRuntime, runtimeInfo, LeptonError, isLeptonError, renderChart, rocPrChartSpec, tf } from '@lepton/core';
+export { initRuntime, runtimeInfo, LeptonError, isLeptonError, renderChart, rocPrChartSpec, seededRandom, tf } from '@lepton/core';
 export type { RuntimeInfo, RuntimeOptions, LeptonErrorCode } from '@lepton/core';
 
 export { TransactionSchema, CHANNELS } from './transactions/schema.js';
@@ -42,4 +42,14 @@ export type { TimeSplit, FraudEvaluation, DriftItem } from './fraud/evaluate.js'
 export { binNumeric, binCategorical, binIndex } from './credit/binning.js';
 export type { Bin, Binning } from './credit/binning.js';
 export { Scorecard } from './credit/scorecard.js';
-export type { Applicant, Characteristic, ScorecardOptions, Attribute, ScoredApplicant, ScorecardEvaluation } from './credit/scorecard.js';
+export type {
+  Applicant,
+  Characteristic,
+  ScorecardOptions,
+  Attribute,
+  ScoredApplicant,
+  ScorecardEvaluation,
+  AdverseActionReason,
+  DroppedCharacteristic,
+  ScorecardRow,
+} from './credit/scorecard.js';

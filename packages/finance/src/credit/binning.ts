@@ -10,8 +10,9 @@ export interface Bin {
   upper?: number;
   /** Categorical bins: the categories it holds. */
   categories?: string[];
-  /** Good (label 0) and bad (label 1) applicants in the bin. */
+  /** Good applicants (label 0) in the bin. */
   goods: number;
+  /** Bad applicants (label 1) in the bin. */
   bads: number;
   /** Weight of evidence ln(%good / %bad), with 0.5 added to each count; positive means lower risk. */
   woe: number;
@@ -21,8 +22,11 @@ export interface Bin {
 
 /** A binned characteristic with its information value. */
 export interface Binning {
+  /** Characteristic name. */
   feature: string;
+  /** Numeric (ranges) or categorical (sets of categories). */
   type: 'numeric' | 'categorical';
+  /** The bins, in order (numeric: increasing value; categorical: increasing bad rate). */
   bins: Bin[];
   /** Information value Σ (%good − %bad) · WoE: < 0.02 useless, 0.1–0.3 medium, > 0.3 strong. */
   iv: number;

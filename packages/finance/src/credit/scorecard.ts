@@ -6,12 +6,41 @@ export type Applicant = Record<string, number | string>;
 
 /** A characteristic to consider, and its kind. */
 export interface Characteristic {
+  /** Field name in each {@link Applicant}. */
   name: string;
+  /** Numeric values are binned into ranges; categorical values into sets of categories. */
   type: 'numeric' | 'categorical';
+}
+
+/** A characteristic left out of the scorecard, and why (its information value). */
+export interface DroppedCharacteristic {
+  /** Its name. */
+  characteristic: string;
+  /** Its information value, below `minIv`. */
+  iv: number;
+}
+
+/** One row of the scorecard table. */
+export interface ScorecardRow {
+  /** Characteristic name. */
+  characteristic: string;
+  /** Bin label. */
+  bin: string;
+  /** Good training applicants in the bin. */
+  goods: number;
+  /** Bad training applicants in the bin. */
+  bads: number;
+  /** Weight of evidence of the bin. */
+  woe: number;
+  /** The bin's share of the information value. */
+  iv: number;
+  /** Points the bin adds to the score. */
+  points: number;
 }
 
 /** Options for {@link Scorecard.fit}. */
 export interface ScorecardOptions {
+  /** Characteristics to bin and consider. */
   characteristics: Characteristic[];
   /** Most bins per numeric characteristic. Default 5. */
   maxBins?: number;
@@ -29,8 +58,11 @@ export interface ScorecardOptions {
 
 /** Points a characteristic contributes for an applicant. */
 export interface Attribute {
+  /** Characteristic name. */
   characteristic: string;
+  /** Label of the bin the applicant falls in. */
   bin: string;
+  /** Points that bin gives. */
   points: number;
   /** The most points any bin of this characteristic gives. */
   maxPoints: number;
@@ -42,19 +74,32 @@ export interface ScoredApplicant {
   score: number;
   /** Probability of being bad (default), from the same logistic model. */
   probabilityBad: number;
+  /** Points per characteristic. */
   attributes: Attribute[];
   /**
    * Adverse-action reason codes: the characteristics where the applicant lost the most points against the best
    * attribute, largest loss first (what a lender must tell a declined applicant).
    */
-  reasons: Array<{ characteristic: string; bin: string; pointsBelowMax: number }>;
+  reasons: AdverseActionReason[];
+}
+
+/** Why an applicant scored lower than the best possible. */
+export interface AdverseActionReason {
+  /** Characteristic name. */
+  characteristic: string;
+  /** The applicant's bin. */
+  bin: string;
+  /** Points lost against the characteristic's best bin. */
+  pointsBelowMax: number;
 }
 
 /** Gini and KS of a scorecard on labelled applicants. */
 export interface ScorecardEvaluation {
   /** 2·AUC − 1 of the score against the bad flag. */
   gini: number;
+  /** Kolmogorov–Smirnov statistic of good vs. bad score distributions. */
   ks: number;
+  /** ROC AUC of the score (low score = bad). */
   auc: number;
 }
 
@@ -127,7 +172,7 @@ export class Scorecard {
     /** Binned characteristics kept by the scorecard. */
     readonly binnings: Binning[],
     /** Characteristics dropped for low information value, with their IV. */
-    readonly dropped: Array<{ characteristic: string; iv: number }>,
+    readonly dropped: DroppedCharacteristic[],
     private readonly points: number[][],
     private readonly intercept: number,
     private readonly coefficients: number[],
@@ -147,7 +192,7 @@ export class Scorecard {
     const bads = Array.from(bad).filter((v) => v === 1).length;
     if (bads === 0 || bads === applicants.length) throw new LeptonError('INVALID_INPUT', 'Scorecard.fit needs both good and bad applicants.');
     const binnings: Binning[] = [];
-    const dropped: Array<{ characteristic: string; iv: number }> = [];
+    const dropped: DroppedCharacteristic[] = [];
     for (const c of options.characteristics) {
       if (applicants.some((a) => a[c.name] === undefined)) throw new LeptonError('INVALID_INPUT', `Characteristic '${c.name}' is missing for some applicants.`);
       const binning =
@@ -201,7 +246,7 @@ export class Scorecard {
    *
    * @returns one row per bin
    */
-  table(): Array<{ characteristic: string; bin: string; goods: number; bads: number; woe: number; iv: number; points: number }> {
+  table(): ScorecardRow[] {
     return this.binnings.flatMap((b, j) => b.bins.map((bin, i) => ({ characteristic: b.feature, bin: bin.label, goods: bin.goods, bads: bin.bads, woe: bin.woe, iv: bin.iv, points: this.points[j]![i]! })));
   }
 
