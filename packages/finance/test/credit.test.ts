@@ -83,7 +83,7 @@ describe('credit scorecard on the German credit data', () => {
   });
 
   it('handles unseen categories and refuses missing characteristics', () => {
-    const a = { ...pick(applicants, false)[0]!, Purpose: 'Spaceship' };
+    const a: Applicant = { ...pick(applicants, false)[0]!, Purpose: 'Spaceship' };
     expect(Number.isFinite(card.score(a).score)).toBe(true);
     const { CheckingAccountStatus: _, ...missing } = a;
     expect(() => card.score(missing)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
