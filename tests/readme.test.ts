@@ -44,4 +44,11 @@ describe('package README quick starts', () => {
     const gini = Number(/gini: ([\d.]+)/.exec(stdout)?.[1]);
     expect(gini).toBeGreaterThan(0.2);
   });
+
+  it('@lepton/finance market-risk quick start runs as pasted', async () => {
+    const stdout = await runQuickStart('packages/finance/README.md', 'examples/finance-card-fraud', '## Quick start: market risk');
+    expect(stdout).toMatch(/99 % 1-day VaR/);
+    expect(stdout).toMatch(/pValue: [\d.e-]+/);
+    expect(stdout).toMatch(/naiveRmse/);
+  });
 });

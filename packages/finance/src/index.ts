@@ -53,3 +53,13 @@ export type {
   DroppedCharacteristic,
   ScorecardRow,
 } from './credit/scorecard.js';
+
+export { BarSchema, validateBars, readOhlcvCsv } from './market/ohlcv.js';
+export type { Bar, OhlcvResult } from './market/ohlcv.js';
+export { indicatorFeatures } from './market/indicators.js';
+export type { IndicatorFeatures } from './market/indicators.js';
+export { historicalVaR, parametricVaR, kupiecTest, backtestVaR, normalQuantile, erfc } from './market/var.js';
+export type { RiskEstimate, KupiecResult } from './market/var.js';
+export { generatePrices } from './market/prices.js';
+export { walkForward } from './market/forecast.js';
+export type { WalkForwardOptions, FoldResult } from './market/forecast.js';

@@ -1,0 +1,101 @@
+import { buildSequenceModel, LeptonError, rocAuc, tf, train, type SequenceKind } from '@lepton/core';
+import { fitScaler, scaleRows } from '../fraud/scaler.js';
+import type { IndicatorFeatures } from './indicators.js';
+
+/** Options for {@link walkForward}. */
+export interface WalkForwardOptions {
+  /** Bars of history per input window. Default 20. */
+  window?: number;
+  /** What to predict for the next bar: up or down (`direction`), or its absolute log return (`volatility`). */
+  target?: 'direction' | 'volatility';
+  /** Sequence architecture. Default `tcn`. */
+  kind?: SequenceKind;
+  /** Test folds after the first training block. Default 4. */
+  folds?: number;
+  /** Epochs per fold. Default 15. */
+  epochs?: number;
+  /** Seed. Default 1. */
+  seed?: number;
+}
+
+/** One walk-forward fold. */
+export interface FoldResult {
+  /** Windows trained on. */
+  trainSize: number;
+  /** Windows tested on. */
+  testSize: number;
+  /** First test timestamp, epoch ms. */
+  testFrom: number;
+  /** Last test timestamp, epoch ms. */
+  testTo: number;
+  /** Direction: ROC AUC and hit rate; volatility: RMSE of the model and of the naive "same as last bar" forecast. */
+  metrics: Record<string, number>;
+}
+
+/**
+ * Walk-forward validation of a sequence forecaster on indicator features: the series is cut into `folds + 1` blocks;
+ * each fold trains on every block before its test block (expanding window), fitting the scaler on that training data
+ * only, and tests on the next block. Windows never straddle the cut, so no test bar informs training.
+ *
+ * @param features - from `indicatorFeatures(bars)`; the target is computed from its `ret1` column one bar ahead
+ * @param options - window, target, architecture, folds, epochs, seed
+ * @returns one result per fold
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when there are too few rows for the folds
+ */
+export async function walkForward(features: IndicatorFeatures, options: WalkForwardOptions = {}): Promise<FoldResult[]> {
+  const window = options.window ?? 20;
+  const folds = options.folds ?? 4;
+  const target = options.target ?? 'direction';
+  const ret = features.names.indexOf('ret1');
+  const rows = features.rows;
+  // Sample i: rows i−window+1 … i → target from row i+1 (the next bar).
+  const samples = rows.length - window;
+  if (samples < (folds + 1) * 30) throw new LeptonError('INVALID_INPUT', `walkForward: ${rows.length} rows are too few for ${folds} folds of window ${window}.`);
+  const y = (i: number): number => (target === 'direction' ? (rows[i + 1]![ret]! > 0 ? 1 : 0) : Math.abs(rows[i + 1]![ret]!));
+  const block = Math.floor(samples / (folds + 1));
+  const results: FoldResult[] = [];
+  for (let f = 1; f <= folds; f++) {
+    const trainEnd = window - 1 + f * block; // last sample index (exclusive) of training
+    const testEnd = Math.min(window - 1 + (f + 1) * block, rows.length - 1);
+    const scaler = fitScaler(rows.slice(0, trainEnd + 1));
+    const scaled = scaleRows(rows, scaler);
+    const d = features.names.length;
+    const windowTensor = (from: number, to: number): tf.Tensor3D => {
+      const out = new Float32Array((to - from) * window * d);
+      for (let i = from; i < to; i++) out.set(scaled.subarray((i - window + 1) * d, (i + 1) * d), (i - from) * window * d);
+      return tf.tensor3d(out, [to - from, window, d]);
+    };
+    // Training samples end at trainEnd − 1 so their target (row i + 1) is still inside the training block.
+    const xTrain = windowTensor(window - 1, trainEnd);
+    const yTrainValues = Array.from({ length: trainEnd - (window - 1) }, (_, k) => y(window - 1 + k));
+    const yTrain = tf.tensor2d(yTrainValues, [yTrainValues.length, 1]);
+    const xTest = windowTensor(trainEnd, testEnd);
+    const yTest = Array.from({ length: testEnd - trainEnd }, (_, k) => y(trainEnd + k));
+    const model = buildSequenceModel({
+      kind: options.kind ?? 'tcn',
+      timesteps: window,
+      features: d,
+      task: target === 'direction' ? 'binary' : 'regression',
+      units: (options.kind ?? 'tcn') === 'tcn' ? [16, 16] : [16],
+      seed: (options.seed ?? 1) + f,
+    });
+    try {
+      await train(model, { x: xTrain, y: yTrain }, { epochs: options.epochs ?? 15, batchSize: 64, learningRate: 2e-3, validationSplit: 0.15, seed: (options.seed ?? 1) + f, progressBar: false });
+      const pred = Array.from(tf.tidy(() => (model.predict(xTest) as tf.Tensor).dataSync()));
+      let metrics: Record<string, number>;
+      if (target === 'direction') {
+        const hits = pred.filter((p, k) => (p >= 0.5 ? 1 : 0) === yTest[k]).length;
+        metrics = { auc: yTest.includes(0) && yTest.includes(1) ? rocAuc(yTest, pred) : NaN, hitRate: hits / yTest.length, upShare: yTest.reduce((s, v) => s + v, 0) / yTest.length };
+      } else {
+        const rmse = Math.sqrt(pred.reduce((s, p, k) => s + (p - yTest[k]!) ** 2, 0) / yTest.length);
+        const naive = Math.sqrt(yTest.reduce((s, v, k) => s + (Math.abs(rows[trainEnd + k]![ret]!) - v) ** 2, 0) / yTest.length);
+        metrics = { rmse, naiveRmse: naive };
+      }
+      results.push({ trainSize: yTrainValues.length, testSize: yTest.length, testFrom: features.timestamps[trainEnd]!, testTo: features.timestamps[testEnd - 1]!, metrics });
+    } finally {
+      model.dispose();
+      tf.dispose([xTrain, yTrain, xTest]);
+    }
+  }
+  return results;
+}
