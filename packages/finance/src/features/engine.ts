@@ -281,14 +281,18 @@ export class FeatureEngine {
       sum.fill(0);
       max.fill(0);
       const events = s[e]?.events ?? [];
+      // Going back in time ages only grow, so the shortest window an event still falls in only moves forward.
+      let first = 0;
       for (let i = events.length - 1; i >= 0; i--) {
-        const [ts, amount] = events[i]!;
+        const ev = events[i]!;
+        const ts = ev[0];
         if (ts >= t) continue;
         const age = t - ts;
-        if (age > this.horizon) break;
-        for (let o = 0; o < nw; o++) {
+        while (first < nw && age > this.windows[this.shortestFirst[first]!]!.ms) first++;
+        if (first === nw) break;
+        const amount = ev[1];
+        for (let o = first; o < nw; o++) {
           const w = this.shortestFirst[o]!;
-          if (age > this.windows[w]!.ms) continue;
           count[w]! += 1;
           sum[w]! += amount;
           if (amount > max[w]!) max[w] = amount;

@@ -63,7 +63,10 @@ export function emptyEntity(): EntityState {
 export function applyTransaction(prev: EntityState | undefined, tx: Transaction, horizonMs: number, remember: boolean): EntityState {
   const s = prev ?? emptyEntity();
   const cutoff = tx.timestamp - horizonMs;
-  const events = s.events.filter(([ts]) => ts >= cutoff);
+  // Events are in time order: drop the expired prefix with one slice instead of testing every event.
+  let expired = 0;
+  while (expired < s.events.length && s.events[expired]![0] < cutoff) expired++;
+  const events = s.events.slice(expired);
   events.push([tx.timestamp, tx.amount, tx.latitude ?? null, tx.longitude ?? null]);
   const n = s.n + 1;
   const delta = tx.amount - s.mean;
