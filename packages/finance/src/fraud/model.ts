@@ -237,15 +237,21 @@ export class FraudModel {
   async reasons(row: ArrayLike<number>, topK = 3): Promise<ReasonCode[]> {
     const { scaler, featureNames } = this.settings;
     const ig = await integratedGradients(this.mlp, scaleRows([row], scaler), { steps: 32, topK: featureNames.length });
-    return ig.top
-      .filter((a) => a.attribution > 0)
-      .slice(0, topK)
-      .map((a) => {
-        const name = featureNames[a.index]!;
-        const value = row[a.index]!;
-        const usual = scaler.mean[a.index]!;
-        return { code: name, text: describeFeature(name, value, usual), contribution: a.attribution, value, usual };
-      });
+    // Features that read the same to an analyst (sin and cos of the hour …) are one reason: their contributions add.
+    const byText = new Map<string, ReasonCode>();
+    for (const a of ig.top) {
+      const name = featureNames[a.index]!;
+      const value = row[a.index]!;
+      const usual = scaler.mean[a.index]!;
+      const text = describeFeature(name, value, usual);
+      const seen = byText.get(text);
+      if (seen) seen.contribution += a.attribution;
+      else byText.set(text, { code: name, text, contribution: a.attribution, value, usual });
+    }
+    return [...byText.values()]
+      .filter((r) => r.contribution > 0)
+      .sort((p, q) => q.contribution - p.contribution)
+      .slice(0, topK);
   }
 
   /**

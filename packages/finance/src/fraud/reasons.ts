@@ -67,7 +67,8 @@ export function describeFeature(name: string, value: number, usual: number): str
     case 'has_device':
       return value > 0.5 ? 'card-not-present with device fingerprint' : 'no device fingerprint';
     default:
-      if (name.startsWith('hour_') || name.startsWith('dow_')) return 'time of day / day of week';
+      if (name.startsWith('hour_')) return 'time of day';
+      if (name.startsWith('dow_')) return 'day of the week';
       if (name.startsWith('channel_')) return `channel ${name.slice(8)}${value > 0.5 ? '' : ' (not used)'}`;
       return `${name} = ${fmt(value)} (usual ${fmt(usual)})`;
   }
