@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { averagePrecision, initRuntime, rocAuc } from '@lepton/core';
-import { FeatureEngine, FraudModel, generateTransactions, type SyntheticTransaction } from '@lepton/finance';
+import { FeatureEngine, FraudModel, generateTransactions, replayHistory } from '@lepton/finance';
 
 const DAY = 86_400_000;
 
@@ -19,26 +19,13 @@ export interface FinanceBench {
   quality: { lepton: { prAuc: number; rocAuc: number }; baseline?: Record<string, unknown>; prAucGap?: number };
 }
 
-async function features(txs: SyntheticTransaction[]): Promise<{ engine: FeatureEngine; rows: Float32Array[] }> {
-  const engine = new FeatureEngine();
-  const byKnown = [...txs].sort((a, b) => a.labelKnownAt - b.labelKnownAt);
-  let next = 0;
-  const rows: Float32Array[] = [];
-  for (const t of txs) {
-    while (next < byKnown.length && byKnown[next]!.labelKnownAt <= t.timestamp) {
-      const l = byKnown[next++]!;
-      await engine.recordLabel(l, l.label, l.labelKnownAt);
-    }
-    rows.push(await engine.process(t));
-  }
-  return { engine, rows };
-}
 
 /** Runs the finance benchmark and prints its table. */
 export async function runFinanceBench(log: (s: string) => void = console.log): Promise<FinanceBench> {
   const runtime = await initRuntime();
   const txs = generateTransactions({ cards: 600, days: 40, seed: 99 });
-  const { engine, rows } = await features(txs);
+  const engine = new FeatureEngine();
+  const rows = await replayHistory(engine, txs);
   const start = txs[0]!.timestamp;
   const at = (d: number): number => start + d * DAY;
   const idx = (from: number, to: number): number[] => txs.map((t, i) => (t.timestamp >= from && t.timestamp < to ? i : -1)).filter((i) => i >= 0);

@@ -18,6 +18,8 @@ export { readTransactionsCsv, streamTransactionsNdjson } from './transactions/re
 export type { StreamItem } from './transactions/readers.js';
 
 export { FeatureEngine } from './features/engine.js';
+export { replayHistory } from './features/replay.js';
+export type { LabelledTransaction } from './features/replay.js';
 export type { FeatureEngineOptions } from './features/engine.js';
 export { MemoryStateStore, RedisStateStore } from './features/store.js';
 export type { StateStore, RedisStateStoreOptions } from './features/store.js';

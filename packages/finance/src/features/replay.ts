@@ -1,0 +1,33 @@
+import type { Transaction } from '../transactions/schema.js';
+import type { FeatureEngine } from './engine.js';
+
+/** A historical transaction whose fraud label, when it has one, became known at `labelKnownAt` (epoch ms). */
+export type LabelledTransaction = Transaction & { label?: number; labelKnownAt?: number };
+
+/**
+ * Replays a labelled history through a feature engine the way it happened: each label is recorded only once the
+ * replay reaches its `labelKnownAt` (chargeback delay), so every feature vector is what a live system would have
+ * computed. Use it to build training data from history.
+ *
+ * @param engine - the engine (its state grows with the history)
+ * @param history - transactions in time order, with `label` and `labelKnownAt` where known
+ * @returns one feature vector per transaction, index-aligned
+ * @example
+ * ```ts
+ * import { FeatureEngine, generateTransactions, replayHistory } from '@lepton/finance';
+ * const rows = await replayHistory(new FeatureEngine(), generateTransactions({ cards: 20, days: 5 }));
+ * ```
+ */
+export async function replayHistory(engine: FeatureEngine, history: readonly LabelledTransaction[]): Promise<Float32Array[]> {
+  const labelled = history.filter((t) => t.label !== undefined && t.labelKnownAt !== undefined).sort((a, b) => a.labelKnownAt! - b.labelKnownAt!);
+  const rows: Float32Array[] = [];
+  let next = 0;
+  for (const t of history) {
+    while (next < labelled.length && labelled[next]!.labelKnownAt! <= t.timestamp) {
+      const l = labelled[next++]!;
+      await engine.recordLabel(l, l.label!, l.labelKnownAt!);
+    }
+    rows.push(await engine.process(t));
+  }
+  return rows;
+}
