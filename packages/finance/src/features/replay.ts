@@ -2,7 +2,12 @@ import type { Transaction } from '../transactions/schema.js';
 import type { FeatureEngine } from './engine.js';
 
 /** A historical transaction whose fraud label, when it has one, became known at `labelKnownAt` (epoch ms). */
-export type LabelledTransaction = Transaction & { label?: number; labelKnownAt?: number };
+export type LabelledTransaction = Transaction & {
+  /** 1 fraud, 0 genuine, when known. */
+  label?: number;
+  /** When the label became known, epoch ms. */
+  labelKnownAt?: number;
+};
 
 /**
  * Replays a labelled history through a feature engine the way it happened: each label is recorded only once the
