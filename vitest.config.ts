@@ -25,6 +25,15 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'manufacturing',
+          root: 'packages/manufacturing',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: 'cross-package',
           root: 'tests',
           include: ['*.test.ts'],

@@ -1,0 +1,178 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { LeptonError } from '@lepton/core';
+import { parseSensorRecord, type ParsedRecord } from './record.js';
+
+/** Options for {@link MqttTelemetry.connect}. */
+export interface MqttTelemetryOptions {
+  /** Broker URL, e.g. `mqtt://127.0.0.1:1883`. */
+  url: string;
+  /**
+   * Topic pattern with `{asset}` and `{signal}` placeholders, e.g. `plant/{asset}/{signal}`. It becomes the MQTT
+   * subscription (`plant/+/+`) and fills `asset`/`signal` when the payload lacks them.
+   */
+  topic: string;
+  /** Client id; a fixed id plus `cleanSession: false` lets the broker keep the subscription across reconnects. */
+  clientId?: string;
+  /** Subscription QoS. Default 1 (at least once). */
+  qos?: 0 | 1;
+  /** Most samples waiting for the consumer before new ones are refused (counted). Default 100,000. */
+  maxQueue?: number;
+  /** Reconnect period, ms. Default 500. */
+  reconnectPeriodMs?: number;
+}
+
+/** One item of the telemetry stream. */
+export type TelemetryItem = ParsedRecord;
+
+/** Counters of an MQTT telemetry source. */
+export interface MqttTelemetryStats {
+  /** Messages received. */
+  received: number;
+  /** Valid samples delivered to the queue. */
+  valid: number;
+  /** Malformed messages (bad JSON, bad fields, topic not matching the pattern). */
+  rejected: number;
+  /** Samples refused because the consumer fell `maxQueue` behind. */
+  overflow: number;
+  /** Times the connection was re-established. */
+  reconnects: number;
+  /** Subscriptions the broker acknowledged (one per connection): after it, no published sample is missed. */
+  subscriptions: number;
+}
+
+function compile(pattern: string): { filter: string; match: (topic: string) => Record<string, string> | undefined } {
+  const parts = pattern.split('/');
+  const filter = parts.map((p) => (/^\{\w+\}$/.test(p) ? '+' : p)).join('/');
+  return {
+    filter,
+    match: (topic) => {
+      const t = topic.split('/');
+      if (t.length !== parts.length) return undefined;
+      const out: Record<string, string> = {};
+      for (let i = 0; i < parts.length; i++) {
+        const p = parts[i]!;
+        const m = /^\{(\w+)\}$/.exec(p);
+        if (m) out[m[1]!] = t[i]!;
+        else if (p !== t[i]) return undefined;
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * Sensor samples from an MQTT broker (mqtt.js), as an async stream of validated records and counted rejections.
+ * The client reconnects by itself after a broker restart and resubscribes, so every message published after the
+ * reconnection arrives; a malformed message is reported and never stops the stream.
+ */
+export class MqttTelemetry {
+  private readonly queue: TelemetryItem[] = [];
+  private waiting: ((v: IteratorResult<TelemetryItem>) => void) | undefined;
+  private closed = false;
+  private readonly counters: MqttTelemetryStats = { received: 0, valid: 0, rejected: 0, overflow: 0, reconnects: 0, subscriptions: 0 };
+
+  private constructor(
+    private readonly client: MqttClient,
+    private readonly maxQueue: number,
+  ) {}
+
+  /**
+   * Connects, subscribes and starts queueing samples.
+   *
+   * @param options - broker, topic pattern and limits
+   * @returns the connected source
+   * @throws {@link @lepton/core!LeptonError} `MFG_MQTT_CONNECT` when the first connection or subscription fails
+   */
+  static async connect(options: MqttTelemetryOptions): Promise<MqttTelemetry> {
+    const { filter, match } = compile(options.topic);
+    const client = mqtt.connect(options.url, {
+      clientId: options.clientId ?? `lepton-${process.pid}-${Math.round(performance.now())}`,
+      clean: options.clientId === undefined,
+      reconnectPeriod: options.reconnectPeriodMs ?? 500,
+      connectTimeout: 5000,
+      resubscribe: true,
+    });
+    const source = new MqttTelemetry(client, options.maxQueue ?? 100_000);
+    let connectedOnce = false;
+    client.on('connect', () => {
+      if (connectedOnce) source.counters.reconnects++;
+      connectedOnce = true;
+      // Subscribe on every connect: a broker restarted without persistence has forgotten the subscription.
+      client.subscribe(filter, { qos: options.qos ?? 1 }, (err) => {
+        if (!err) source.counters.subscriptions++;
+      });
+    });
+    client.on('error', () => undefined); // connection errors are retried by the reconnect loop
+    client.on('message', (topic, payload) => source.onMessage(topic, payload, match));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new LeptonError('MFG_MQTT_CONNECT', `Could not connect to ${options.url} within 5 s.`)), 5000);
+      client.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    }).catch(async (err) => {
+      await client.endAsync(true);
+      throw err;
+    });
+    return source;
+  }
+
+  private onMessage(topic: string, payload: Buffer, match: (t: string) => Record<string, string> | undefined): void {
+    this.counters.received++;
+    const fromTopic = match(topic);
+    let item: TelemetryItem;
+    let body: unknown;
+    try {
+      body = JSON.parse(payload.toString('utf8'));
+    } catch {
+      body = undefined;
+    }
+    if (fromTopic === undefined) item = { rejected: { source: topic, issues: [{ field: '(topic)', message: 'topic does not match the pattern' }] } };
+    else if (body === null || typeof body !== 'object') item = { rejected: { source: topic, issues: [{ field: '(record)', message: 'payload is not a JSON object' }] } };
+    else item = parseSensorRecord({ ...fromTopic, ...(body as object) }, topic);
+    if ('rejected' in item) this.counters.rejected++;
+    else if (this.queue.length >= this.maxQueue) {
+      this.counters.overflow++;
+      return;
+    } else this.counters.valid++;
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = undefined;
+      w({ value: item, done: false });
+    } else this.queue.push(item);
+  }
+
+  /** The stream of samples and rejections, in arrival order; ends after {@link close}. */
+  async *items(): AsyncGenerator<TelemetryItem> {
+    for (;;) {
+      const next = this.queue.shift();
+      if (next) {
+        yield next;
+        continue;
+      }
+      if (this.closed) return;
+      const r = await new Promise<IteratorResult<TelemetryItem>>((resolve) => (this.waiting = resolve));
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+
+  /** Counters since connecting. */
+  stats(): MqttTelemetryStats {
+    return { ...this.counters };
+  }
+
+  /** Whether the client is connected right now. */
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  /** Disconnects and ends the stream (queued items are still delivered). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.client.endAsync(true);
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.({ value: undefined, done: true });
+  }
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { parseSensorRecord, QualityMonitor, resample, type SensorRecord } from '@lepton/manufacturing';
+
+const T0 = Date.parse('2026-05-04T06:00:00Z');
+const rec = (s: number, value: number, extra: Partial<SensorRecord> = {}): SensorRecord => ({ timestamp: T0 + s * 1000, asset: 'press-1', signal: 'temperature', value, quality: 'good', ...extra });
+
+describe('sensor records', () => {
+  it('validates records and reports each bad field', () => {
+    const ok = parseSensorRecord({ timestamp: '2026-05-04T06:00:00Z', asset: 'press-1', signal: 'temp', value: '71.5' }, 'line 2');
+    expect(ok).toEqual({ record: { timestamp: T0, asset: 'press-1', signal: 'temp', value: 71.5, quality: 'good' } });
+    const missing = parseSensorRecord({ timestamp: T0, asset: 'press-1', signal: 'temp', value: null }, 'line 3');
+    expect('record' in missing && Number.isNaN(missing.record.value)).toBe(true);
+    const bad = parseSensorRecord({ timestamp: 'soon', asset: '', signal: 'temp', value: 'x', quality: 'great' }, 'line 4');
+    expect('rejected' in bad && bad.rejected.issues.map((i) => i.field).sort()).toEqual(['asset', 'quality', 'timestamp', 'value']);
+  });
+});
+
+describe('data-quality monitor', () => {
+  it('reports gaps, out-of-order, duplicates, missing values, bad flags and stuck sensors', () => {
+    const q = new QualityMonitor({ intervalMs: 1000, gapFactor: 3, stuckAfter: 4 });
+    const verdicts = [
+      rec(0, 70), rec(1, 70.2), rec(2, 70.1),
+      rec(10, 70.3), // gap of 8 s
+      rec(9, 70), // out of order
+      rec(10, 70.4), // duplicate timestamp
+      rec(11, Number.NaN), // dropout
+      rec(12, 70.5, { quality: 'bad' }),
+      rec(13, 71), rec(14, 71), rec(15, 71), rec(16, 71), rec(17, 71), // stuck from the 4th repeat
+      rec(18, 71.3),
+    ].map((r) => q.check(r));
+    const kinds = verdicts.map((v) => v.issues.map((i) => i.kind).join('+') || (v.clean ? 'clean' : 'withheld'));
+    expect(kinds).toEqual(['clean', 'clean', 'clean', 'gap', 'out-of-order', 'duplicate', 'missing-value', 'bad-quality', 'clean', 'clean', 'clean', 'stuck', 'withheld', 'clean']);
+    expect(q.stats()).toMatchObject({ clean: 8, gap: 1, 'out-of-order': 1, duplicate: 1, 'missing-value': 1, 'bad-quality': 1, stuck: 1 });
+    // Signals are tracked separately.
+    expect(q.check(rec(0, 5, { signal: 'pressure' })).clean).toBe(true);
+  });
+});
+
+describe('resampling', () => {
+  const ts = [0, 1000, 3000, 4000, 20_000].map((t) => T0 + t);
+  const vs = [1, 2, Number.NaN, 4, 9];
+  it('holds the previous value, interpolates, or leaves holes — never across long gaps', () => {
+    const prev = resample(ts, vs, { intervalMs: 1000, fill: 'previous', maxFillMs: 5000 });
+    expect(prev.timestamps).toHaveLength(21);
+    expect(Array.from(prev.values.slice(0, 6))).toEqual([1, 2, 2, 2, 4, 4]);
+    expect(Number.isNaN(prev.values[10]!)).toBe(true); // 6 s after the last sample: gap not filled
+    expect(prev.values[20]).toBe(9);
+    const lin = resample(ts, vs, { intervalMs: 1000, fill: 'linear', maxFillMs: 5000 });
+    expect(Array.from(lin.values.slice(0, 5))).toEqual([1, 2, 8 / 3, 10 / 3, 4].map((v) => expect.closeTo(v, 12)));
+    expect(Number.isNaN(lin.values[12]!)).toBe(true);
+    const none = resample(ts, vs, { intervalMs: 1000, fill: 'none' });
+    expect(none.unfilled).toBe(21 - 4);
+    expect(() => resample([2, 1], [0, 0], { intervalMs: 1 })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+  });
+});
