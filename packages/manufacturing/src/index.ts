@@ -10,6 +10,7 @@
 export { initRuntime, runtimeInfo, LeptonError, isLeptonError, tf } from '@lepton/core';
 export { SensorRecordSchema, QUALITIES, parseSensorRecord } from './telemetry/record.js';
 export type { SensorRecord, RecordRejection, ParsedRecord } from './telemetry/record.js';
+export { readSensorCsv, readSensorNdjson } from './telemetry/readers.js';
 export { QualityMonitor } from './telemetry/quality.js';
 export type { QualityIssue, QualityIssueKind, QualityOptions, QualityVerdict } from './telemetry/quality.js';
 export { resample } from './telemetry/resample.js';

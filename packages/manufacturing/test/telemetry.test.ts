@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseSensorRecord, QualityMonitor, resample, type SensorRecord } from '@lepton/manufacturing';
+import { Readable } from 'node:stream';
+import { parseSensorRecord, QualityMonitor, readSensorCsv, readSensorNdjson, resample, type ParsedRecord, type SensorRecord } from '@lepton/manufacturing';
 
 const T0 = Date.parse('2026-05-04T06:00:00Z');
 const rec = (s: number, value: number, extra: Partial<SensorRecord> = {}): SensorRecord => ({ timestamp: T0 + s * 1000, asset: 'press-1', signal: 'temperature', value, quality: 'good', ...extra });
@@ -12,6 +13,22 @@ describe('sensor records', () => {
     expect('record' in missing && Number.isNaN(missing.record.value)).toBe(true);
     const bad = parseSensorRecord({ timestamp: 'soon', asset: '', signal: 'temp', value: 'x', quality: 'great' }, 'line 4');
     expect('rejected' in bad && bad.rejected.issues.map((i) => i.field).sort()).toEqual(['asset', 'quality', 'timestamp', 'value']);
+  });
+});
+
+describe('CSV and NDJSON readers', () => {
+  const collect = async (it: AsyncIterable<ParsedRecord>): Promise<string[]> => {
+    const out: string[] = [];
+    for await (const r of it) out.push('record' in r ? `${r.record.asset}/${r.record.signal}=${r.record.value}` : `rejected ${r.rejected.source}`);
+    return out;
+  };
+  it('reads CSV and reports bad rows by line', async () => {
+    const csv = 'timestamp,asset,signal,value,quality\n2026-05-04T06:00:00Z,p1,temp,70,good\n2026-05-04T06:00:01Z,p1,temp,abc,good\nshort,row\n2026-05-04T06:00:02Z,p1,temp,,\n';
+    expect(await collect(readSensorCsv(Readable.from([csv])))).toEqual(['p1/temp=70', 'rejected line 3', 'rejected line 4', 'p1/temp=NaN']);
+  });
+  it('reads NDJSON and reports bad lines', async () => {
+    const nd = ['{"timestamp":1,"asset":"p1","signal":"amps","value":3.2}', '{oops', '{"timestamp":2,"asset":"p1","signal":"amps"}'].join('\n');
+    expect(await collect(readSensorNdjson(Readable.from([nd])))).toEqual(['p1/amps=3.2', 'rejected line 2', 'p1/amps=NaN']);
   });
 });
 
