@@ -2,8 +2,9 @@
  * `@lepton/manufacturing` — plant telemetry and monitoring on `@lepton/core`.
  *
  * Available now: validated sensor records, data-quality checks (gaps, out-of-order, missing, stuck, bad flags),
- * resampling to a fixed rate, and an MQTT source that survives broker restarts. SPC, learned anomaly detection,
- * remaining useful life, inspection and OEE are in progress (issue 6).
+ * resampling to a fixed rate, an MQTT source that survives broker restarts, and learned anomaly detection (dense/LSTM
+ * autoencoders with per-signal contributions) with Hotelling T² as the baseline. SPC, remaining useful life,
+ * inspection, OEE and alarms are in progress (issue 6).
  *
  * @packageDocumentation
  */
@@ -17,3 +18,7 @@ export { resample } from './telemetry/resample.js';
 export type { FillPolicy, ResampleOptions, Resampled } from './telemetry/resample.js';
 export { MqttTelemetry } from './telemetry/mqtt.js';
 export type { MqttTelemetryOptions, MqttTelemetryStats, TelemetryItem } from './telemetry/mqtt.js';
+export { AnomalyDetector } from './monitoring/autoencoder.js';
+export type { AnomalyDetectorOptions, AnomalyScore, AnomalyStream } from './monitoring/autoencoder.js';
+export { HotellingT2 } from './monitoring/hotelling.js';
+export type { T2Score } from './monitoring/hotelling.js';

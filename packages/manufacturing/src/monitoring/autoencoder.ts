@@ -1,0 +1,234 @@
+import { join } from 'node:path';
+import { buildDenseAutoencoder, buildLstmAutoencoder, LeptonError, loadBundle, saveBundle, tf, train } from '@lepton/core';
+
+/** Options for {@link AnomalyDetector.fit}. */
+export interface AnomalyDetectorOptions {
+  /** Signal names, one per column. */
+  signals: string[];
+  /** Samples per window. Default 30. */
+  window?: number;
+  /** `dense` (flattened window) or `lstm` (sequence-to-sequence). Default `dense`. */
+  kind?: 'dense' | 'lstm';
+  /** Share of the normal data (the latest part) held out to set the threshold. Default 0.2. */
+  validationFraction?: number;
+  /** Threshold quantile of validation scores. Default 0.995. */
+  quantile?: number;
+  /** Training epochs. Default 20. */
+  epochs?: number;
+  /** Seed. Default 1. */
+  seed?: number;
+}
+
+/** A streaming scorer from {@link AnomalyDetector.stream}. */
+export interface AnomalyStream {
+  /**
+   * Adds the next sample.
+   *
+   * @param sample - one value per signal
+   * @returns the score of the window ending at this sample, or undefined until the first window is full
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a sample of the wrong width
+   */
+  push(sample: ArrayLike<number>): AnomalyScore | undefined;
+}
+
+/** One window's anomaly score. */
+export interface AnomalyScore {
+  /** Mean squared reconstruction error of the (scaled) window. */
+  score: number;
+  /** Whether `score` exceeds the current threshold. */
+  alarm: boolean;
+  /** Each signal's mean squared error over the window: which signals deviated. */
+  contributions: Record<string, number>;
+}
+
+interface Settings {
+  signals: string[];
+  window: number;
+  kind: 'dense' | 'lstm';
+  mean: number[];
+  std: number[];
+  /** Sorted validation scores: thresholds can be re-chosen by quantile without retraining. */
+  validationScores: number[];
+  threshold: number;
+}
+
+/**
+ * Learned multivariate anomaly detection: an autoencoder (dense or LSTM, from `@lepton/core`) trained on windows of
+ * normal operation, scaled with statistics of that normal data; a window's score is its reconstruction error and each
+ * signal's share says which sensors deviated. The alarm threshold comes from a quantile of held-out normal windows and
+ * can be changed at any time without retraining.
+ */
+export class AnomalyDetector {
+  private constructor(
+    private readonly model: tf.LayersModel,
+    private readonly settings: Settings,
+  ) {}
+
+  /** Signal names, in column order. */
+  get signals(): readonly string[] {
+    return this.settings.signals;
+  }
+
+  /** Samples per window. */
+  get window(): number {
+    return this.settings.window;
+  }
+
+  /** Current alarm threshold. */
+  get threshold(): number {
+    return this.settings.threshold;
+  }
+
+  /**
+   * Trains on normal operation (samples in time order, one value per signal).
+   *
+   * @param normal - normal-operation samples
+   * @param options - signals, window, architecture, threshold quantile
+   * @returns the detector
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for too little data or rows of the wrong width
+   */
+  static async fit(normal: ReadonlyArray<ArrayLike<number>>, options: AnomalyDetectorOptions): Promise<AnomalyDetector> {
+    const s = options.signals.length;
+    const w = options.window ?? 30;
+    if (normal.some((r) => r.length !== s)) throw new LeptonError('INVALID_INPUT', `Every sample needs ${s} values (one per signal).`);
+    if (normal.length < 5 * w) throw new LeptonError('INVALID_INPUT', `Need at least ${5 * w} normal samples for windows of ${w}.`);
+    const mean = options.signals.map((_, j) => normal.reduce((a, r) => a + r[j]!, 0) / normal.length);
+    const std = options.signals.map((_, j) => Math.sqrt(normal.reduce((a, r) => a + (r[j]! - mean[j]!) ** 2, 0) / (normal.length - 1)) || 1);
+    const kind = options.kind ?? 'dense';
+    const split = Math.floor(normal.length * (1 - (options.validationFraction ?? 0.2)));
+    const settings: Settings = { signals: [...options.signals], window: w, kind, mean, std, validationScores: [], threshold: Infinity };
+    const model =
+      kind === 'dense'
+        ? buildDenseAutoencoder({ inputDim: w * s, hiddenUnits: [64], latentDim: Math.max(4, Math.round(w * s * 0.1)), seed: options.seed ?? 1 })
+        : buildLstmAutoencoder({ timesteps: w, features: s, units: 32, latentDim: 16, seed: options.seed ?? 1 });
+    const detector = new AnomalyDetector(model, settings);
+    const trainX = detector.windows(normal.slice(0, split));
+    try {
+      await train(model, { x: trainX, y: trainX }, { epochs: options.epochs ?? 20, batchSize: 64, learningRate: 2e-3, validationSplit: 0.1, seed: options.seed ?? 1, progressBar: false });
+    } finally {
+      trainX.dispose();
+    }
+    settings.validationScores = detector.scoreRows(normal.slice(split)).map((r) => r.score).sort((a, b) => a - b);
+    detector.setThresholdQuantile(options.quantile ?? 0.995);
+    return detector;
+  }
+
+  /** Scaled sliding windows (stride 1) as the model's input tensor. */
+  private windows(rows: ReadonlyArray<ArrayLike<number>>): tf.Tensor {
+    const { window: w, signals, mean, std, kind } = this.settings;
+    const s = signals.length;
+    const n = rows.length - w + 1;
+    const data = new Float32Array(Math.max(0, n) * w * s);
+    for (let i = 0; i < n; i++) for (let t = 0; t < w; t++) for (let j = 0; j < s; j++) data[(i * w + t) * s + j] = (rows[i + t]![j]! - mean[j]!) / std[j]!;
+    return kind === 'dense' ? tf.tensor2d(data, [n, w * s]) : tf.tensor3d(data, [n, w, s]);
+  }
+
+  private score(x: tf.Tensor): AnomalyScore[] {
+    const { window: w, signals } = this.settings;
+    const s = signals.length;
+    const perSignal = tf.tidy(() => {
+      const err = tf.square(tf.sub(this.model.predict(x) as tf.Tensor, x));
+      return tf.mean(tf.reshape(err, [-1, w, s]), 1).arraySync() as number[][];
+    });
+    return perSignal.map((row) => {
+      const score = row.reduce((a, v) => a + v, 0) / s;
+      return { score, alarm: score > this.settings.threshold, contributions: Object.fromEntries(signals.map((name, j) => [name, row[j]!])) };
+    });
+  }
+
+  /**
+   * Scores every full window of a sample series (window i ends at sample i + window − 1).
+   *
+   * @param rows - samples in time order
+   * @returns one score per window
+   */
+  scoreRows(rows: ReadonlyArray<ArrayLike<number>>): AnomalyScore[] {
+    if (rows.length < this.settings.window) return [];
+    const x = this.windows(rows);
+    try {
+      return this.score(x);
+    } finally {
+      x.dispose();
+    }
+  }
+
+  /**
+   * A streaming scorer: push one sample at a time; it keeps the last `window` scaled samples in a ring buffer (one
+   * sample's work per push, no re-windowing of history) and scores as soon as the window is full.
+   *
+   * @returns `push(sample)` → the score of the window ending at that sample, or undefined while filling
+   */
+  stream(): AnomalyStream {
+    const { window: w, signals, mean, std, kind } = this.settings;
+    const s = signals.length;
+    const ring = new Float32Array(w * s);
+    let filled = 0;
+    let head = 0; // next slot to overwrite = oldest sample
+    const ordered = new Float32Array(w * s);
+    return {
+      push: (sample) => {
+        if (sample.length !== s) throw new LeptonError('INVALID_INPUT', `A sample needs ${s} values.`);
+        for (let j = 0; j < s; j++) ring[head * s + j] = (sample[j]! - mean[j]!) / std[j]!;
+        head = (head + 1) % w;
+        filled = Math.min(w, filled + 1);
+        if (filled < w) return undefined;
+        ordered.set(ring.subarray(head * s), 0);
+        ordered.set(ring.subarray(0, head * s), (w - head) * s);
+        const x = kind === 'dense' ? tf.tensor2d(ordered, [1, w * s]) : tf.tensor3d(ordered, [1, w, s]);
+        try {
+          return this.score(x)[0];
+        } finally {
+          x.dispose();
+        }
+      },
+    };
+  }
+
+  /**
+   * Sets the alarm threshold to a quantile of the held-out normal scores — no retraining.
+   *
+   * @param quantile - e.g. 0.999 for fewer alarms
+   */
+  setThresholdQuantile(quantile: number): void {
+    const v = this.settings.validationScores;
+    if (!(quantile > 0 && quantile <= 1) || v.length === 0) throw new LeptonError('INVALID_ARGUMENT', `Quantile must be in (0, 1], got ${quantile}.`);
+    this.settings.threshold = v[Math.min(v.length - 1, Math.floor(quantile * v.length))]!;
+  }
+
+  /**
+   * Sets the alarm threshold directly.
+   *
+   * @param threshold - reconstruction error above which a window alarms
+   */
+  setThreshold(threshold: number): void {
+    this.settings.threshold = threshold;
+  }
+
+  /**
+   * Saves as a verified core bundle; scaling, window and threshold travel in its preprocessing.
+   *
+   * @param dir - target directory
+   * @param meta - name and semantic version
+   */
+  async save(dir: string, meta: { name: string; version: string }): Promise<void> {
+    await saveBundle(this.model, join(dir), { ...meta, task: 'regression', preprocessing: { ...this.settings } as unknown as Record<string, unknown>, description: 'Lepton anomaly detector (autoencoder on windows of normal operation)' });
+  }
+
+  /**
+   * Loads a detector saved by {@link save}.
+   *
+   * @param dir - bundle directory
+   * @returns the detector
+   */
+  static async load(dir: string): Promise<AnomalyDetector> {
+    const b = await loadBundle(dir, { expectTask: 'regression' });
+    const s = b.manifest.preprocessing as unknown as Settings | undefined;
+    if (!s?.signals || !s.mean || !s.std || !s.window) throw new LeptonError('BUNDLE_INVALID', `${dir} is not a Lepton anomaly detector.`);
+    return new AnomalyDetector(b.model, s);
+  }
+
+  /** Frees the model's weights. */
+  dispose(): void {
+    this.model.dispose();
+  }
+}

@@ -1,0 +1,76 @@
+import { LeptonError } from '@lepton/core';
+
+/** A Hotelling T² score with each signal's share of it. */
+export interface T2Score {
+  /** (x − μ)ᵀ Σ⁻¹ (x − μ). */
+  t2: number;
+  /** Per-signal terms (x − μ)ⱼ · [Σ⁻¹(x − μ)]ⱼ; they sum to `t2` (a term can be negative). */
+  contributions: number[];
+}
+
+function invert(a: number[][]): number[][] {
+  const n = a.length;
+  const m = a.map((row, i) => [...row, ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
+    [m[c], m[p]] = [m[p]!, m[c]!];
+    const pivot = m[c]![c]!;
+    if (Math.abs(pivot) < 1e-12) throw new LeptonError('INVALID_INPUT', 'Hotelling T²: the covariance matrix is singular (a constant or duplicated signal?).');
+    for (let k = 0; k < 2 * n; k++) m[c]![k]! /= pivot;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = m[r]![c]!;
+      for (let k = 0; k < 2 * n; k++) m[r]![k]! -= f * m[c]![k]!;
+    }
+  }
+  return m.map((row) => row.slice(n));
+}
+
+/**
+ * Hotelling's T² on normal-operation samples: the classical multivariate baseline that learned detectors are compared
+ * with. It sees correlation breaks between signals, but no temporal pattern.
+ */
+export class HotellingT2 {
+  private constructor(
+    /** Mean of each signal in normal operation. */
+    readonly mean: number[],
+    private readonly inverse: number[][],
+    /** Alarm threshold (a quantile of T² on the fitting data unless set). */
+    public threshold: number,
+  ) {}
+
+  /**
+   * Fits mean and covariance on normal operation; the threshold is the `quantile` of T² on those samples.
+   *
+   * @param rows - normal-operation samples (one value per signal)
+   * @param quantile - threshold quantile (default 0.995)
+   * @returns the fitted baseline
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for too few rows or a singular covariance
+   */
+  static fit(rows: ReadonlyArray<ArrayLike<number>>, quantile = 0.995): HotellingT2 {
+    const d = rows[0]?.length ?? 0;
+    if (rows.length <= d + 1) throw new LeptonError('INVALID_INPUT', `Hotelling T² needs more than ${d + 1} samples of ${d} signals.`);
+    const mean = new Array<number>(d).fill(0);
+    for (const r of rows) for (let j = 0; j < d; j++) mean[j]! += r[j]! / rows.length;
+    const cov = Array.from({ length: d }, () => new Array<number>(d).fill(0));
+    for (const r of rows) for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) cov[a]![b]! += ((r[a]! - mean[a]!) * (r[b]! - mean[b]!)) / (rows.length - 1);
+    const model = new HotellingT2(mean, invert(cov), Infinity);
+    const t2 = rows.map((r) => model.score(r).t2).sort((x, y) => x - y);
+    model.threshold = t2[Math.min(t2.length - 1, Math.floor(quantile * t2.length))]!;
+    return model;
+  }
+
+  /**
+   * Scores one sample.
+   *
+   * @param x - one value per signal
+   * @returns T² and per-signal contributions
+   */
+  score(x: ArrayLike<number>): T2Score {
+    const dev = this.mean.map((m, j) => x[j]! - m);
+    const w = this.inverse.map((row) => row.reduce((s, v, k) => s + v * dev[k]!, 0));
+    const contributions = dev.map((v, j) => v * w[j]!);
+    return { t2: contributions.reduce((s, v) => s + v, 0), contributions };
+  }
+}
