@@ -8,8 +8,9 @@
 // TensorFlow.js, initialised by initRuntime(): use this `tf` rather than importing a second copy.
 export * as tf from './tf.js';
 
-// seeded randomness for reproducible synthetic data
+// seeded randomness for reproducible synthetic data; timestamps as every vertical accepts them
 export { mulberry32 as seededRandom } from './internal/random.js';
+export { parseTimestamp } from './internal/time.js';
 
 // errors
 export { LeptonError, isLeptonError, ensure } from './errors/lepton-error.js';

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
 import { z } from 'zod';
+import { timestampSchema } from '../transactions/schema.js';
 import type { IngestStats, RejectedRecord } from '../transactions/validate.js';
 
 /** One price bar. */
@@ -26,14 +27,7 @@ const price = z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Nu
 export const BarSchema = z
   .object({
     /** Bar time: ISO-8601 or epoch ms; becomes epoch ms. */
-    timestamp: z.union([z.number(), z.string(), z.date()]).transform((v, ctx) => {
-      const ms = v instanceof Date ? v.getTime() : typeof v === 'number' ? v : /^\d+$/.test(v.trim()) ? Number(v) : Date.parse(v);
-      if (!Number.isFinite(ms)) {
-        ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date(-time) or epoch milliseconds' });
-        return z.NEVER;
-      }
-      return ms;
-    }),
+    timestamp: timestampSchema,
     /** Opening price. */
     open: price,
     /** Highest price. */

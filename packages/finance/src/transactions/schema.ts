@@ -1,3 +1,4 @@
+import { parseTimestamp } from '@lepton/core';
 import { z } from 'zod';
 
 /** Payment channels the schema accepts. */
@@ -8,16 +9,15 @@ const absent = (v: unknown): unknown => (v === '' || v === null ? undefined : v)
 
 const id = z.string().trim().min(1, 'must be a non-empty identifier').max(128, 'must be at most 128 characters');
 
-const timestamp = z
-  .union([z.number(), z.string(), z.date()])
-  .transform((v, ctx) => {
-    const ms = v instanceof Date ? v.getTime() : typeof v === 'number' ? v : /^\d+$/.test(v.trim()) ? Number(v) : Date.parse(v);
-    if (!Number.isFinite(ms)) {
-      ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date-time or epoch milliseconds' });
-      return z.NEVER;
-    }
-    return ms;
-  });
+/** ISO-8601, epoch milliseconds or Date → epoch milliseconds (the forms every Lepton package accepts). */
+export const timestampSchema = z.union([z.number(), z.string(), z.date()]).transform((v, ctx) => {
+  const ms = parseTimestamp(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date-time or epoch milliseconds' });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 const number = (check: z.ZodNumber) =>
   z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), check);
@@ -30,7 +30,7 @@ export const TransactionSchema = z.object({
   /** Unique transaction id. */
   id,
   /** When it happened: ISO-8601 string, epoch milliseconds, or Date; stored as epoch ms. */
-  timestamp,
+  timestamp: timestampSchema,
   /** Amount in the currency's major unit; must be positive. */
   amount: number(z.number({ error: 'must be a number' }).finite('must be finite').positive('must be positive')),
   /** ISO 4217 currency code. */

@@ -1,3 +1,4 @@
+import { parseTimestamp } from '@lepton/core';
 import { z } from 'zod';
 
 /** Data-quality flag a sensor or gateway attaches to a sample (OPC UA style). */
@@ -7,8 +8,8 @@ export const QUALITIES = ['good', 'uncertain', 'bad'] as const;
 export const SensorRecordSchema = z.object({
   /** When it was measured: ISO-8601 or epoch ms; becomes epoch ms. */
   timestamp: z.union([z.number(), z.string(), z.date()]).transform((v, ctx) => {
-    const ms = v instanceof Date ? v.getTime() : typeof v === 'number' ? v : /^\d+$/.test(v.trim()) ? Number(v) : Date.parse(v);
-    if (!Number.isFinite(ms)) {
+    const ms = parseTimestamp(v);
+    if (ms === undefined) {
       ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date-time or epoch milliseconds' });
       return z.NEVER;
     }
