@@ -22,3 +22,7 @@ export { AnomalyDetector } from './monitoring/autoencoder.js';
 export type { AnomalyDetectorOptions, AnomalyScore, AnomalyStream } from './monitoring/autoencoder.js';
 export { HotellingT2 } from './monitoring/hotelling.js';
 export type { T2Score } from './monitoring/hotelling.js';
+export { computeOee } from './oee/oee.js';
+export type { MachineState, StateEvent, CountEvent, Shift, OeeResult } from './oee/oee.js';
+export { AlarmManager } from './alarms/alarms.js';
+export type { Alarm, AlarmEvent, AlarmEvidence, AlarmOptions, Severity } from './alarms/alarms.js';
