@@ -179,6 +179,16 @@ describe('Lepton wasm kernels match the cpu backend', () => {
   });
 
   it.each([
+    [[4, 7, 5], [1, 2, 0], [2, 4, 5]],
+    [[3, 6], [0, 1], [3, -1]],
+    [[2, 3, 4, 5], [1, 0, 2, 1], [1, 3, 2, 3]],
+    [[9], [4], [3]],
+  ])('Slice of %j from %j, size %j (float32 and int32)', async (shape, begin, size) => {
+    await matchesCpu(() => tf.slice(tf.randomNormal(shape, 0, 1, 'float32', 4), begin, size), 0);
+    await matchesCpu(() => tf.slice(tf.cast(tf.randomUniform(shape, 0, 100, 'float32', 4), 'int32'), begin, size), 0);
+  });
+
+  it.each([
     [[1, 1, 1, 5], [2, 3, 4, 1]],
     [[2, 3], [3, 2]],
     [[4], [5]],

@@ -26,3 +26,5 @@ export { computeOee } from './oee/oee.js';
 export type { MachineState, StateEvent, CountEvent, Shift, OeeResult } from './oee/oee.js';
 export { AlarmManager } from './alarms/alarms.js';
 export type { Alarm, AlarmEvent, AlarmEvidence, AlarmOptions, Severity } from './alarms/alarms.js';
+export { RulModel, rulTarget, nasaScore, generateRunToFailure } from './maintenance/rul.js';
+export type { UnitHistory, RulOptions, RulPrediction } from './maintenance/rul.js';
