@@ -11,7 +11,8 @@ async function runQuickStart(readmePath: string, exampleDir: string, heading = '
   expect(at).toBeGreaterThanOrEqual(0);
   const code = /```ts\n([\s\S]*?)```/.exec(readme.slice(at))?.[1];
   expect(code).toBeDefined();
-  // Inside the example project, the package resolves exactly as in an application that installed it.
+  // Inside an example project (or the package itself, by self-reference through its exports map), the package
+  // resolves exactly as in an application that installed it.
   const file = join(ROOT, exampleDir, `readme-quickstart-${process.pid}.ts`);
   await writeFile(file, code!);
   try {
@@ -50,5 +51,11 @@ describe('package README quick starts', () => {
     expect(stdout).toMatch(/99 % 1-day VaR/);
     expect(stdout).toMatch(/pValue: [\d.e-]+/);
     expect(stdout).toMatch(/naiveRmse/);
+  });
+
+  it('@lepton/manufacturing SPC quick start runs as pasted', async () => {
+    const stdout = await runQuickStart('packages/manufacturing/README.md', 'packages/manufacturing', '## Quick start: statistical process control');
+    expect(stdout).toMatch(/74\.0\d+/);
+    expect(stdout).toMatch(/cpk/);
   });
 });

@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-export { initRuntime, runtimeInfo, LeptonError, isLeptonError, tf } from '@lepton/core';
+export { initRuntime, runtimeInfo, LeptonError, isLeptonError, renderChart, seededRandom, tf } from '@lepton/core';
 export { SensorRecordSchema, QUALITIES, parseSensorRecord } from './telemetry/record.js';
 export type { SensorRecord, RecordRejection, ParsedRecord } from './telemetry/record.js';
 export { readSensorCsv, readSensorNdjson } from './telemetry/readers.js';
@@ -36,3 +36,4 @@ export { evaluateRules, WESTERN_ELECTRIC, NELSON } from './spc/rules.js';
 export type { NelsonRule, RuleSet, Violation } from './spc/rules.js';
 export { cusum, ewma } from './spc/cusum.js';
 export type { DriftPoint, EwmaPoint } from './spc/cusum.js';
+export { controlChartSpec } from './spc/plot.js';

@@ -144,3 +144,20 @@ describe('CUSUM, EWMA and capability', () => {
     expect(r.ppk).toBeLessThanOrEqual(r.pp);
   });
 });
+
+describe('control chart rendering', async () => {
+  const { controlChartSpec, renderChart } = await import('@lepton/manufacturing');
+  it('draws limits, zones and violations to SVG and PNG', async () => {
+    const { i: chart } = individuals([5, 5.2, 4.9, 5.1, 5, 4.8, 5.1, 9, 5, 5.2]);
+    const violations = evaluateRules(chart);
+    expect(violations.map((v) => v.index)).toContain(7);
+    const spec = controlChartSpec(chart, violations, { title: 'Press 1 — temperature (I chart)' }) as { layer: unknown[]; data: { values: Array<{ violation: boolean; ucl: number }> } };
+    expect(spec.layer).toHaveLength(7);
+    expect(spec.data.values.filter((v) => v.violation)).toHaveLength(1);
+    expect(spec.data.values[0]!.ucl).toBeCloseTo(chart.limits.ucl[0]!, 12);
+    const svg = await renderChart(spec);
+    expect(svg).toContain('Press 1 — temperature (I chart)');
+    const png = await renderChart(spec, { format: 'png' });
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+  });
+});

@@ -1,0 +1,54 @@
+import type { VegaLiteSpec } from '@lepton/core';
+import type { Chart } from './charts.js';
+import type { Violation } from './rules.js';
+
+/**
+ * A Vega-Lite spec of a control chart for `renderChart()`: the statistic as a line, the centre line, the ±1σ and ±2σ
+ * zones as bands, the control limits as dashed lines (stepped where they vary), and every rule violation marked in
+ * red with its rule number in the tooltip.
+ *
+ * @param chart - a chart from `xbarR`, `pChart`, `monitor` …
+ * @param violations - from `evaluateRules(chart)`
+ * @param options - title and x-axis labels (default 1, 2, 3 …)
+ * @returns the spec (data inline)
+ */
+export function controlChartSpec(chart: Chart, violations: Violation[] = [], options: { title?: string; labels?: string[] } = {}): VegaLiteSpec {
+  const { points, limits } = chart;
+  const bad = new Map<number, number[]>();
+  for (const v of violations) bad.set(v.index, [...(bad.get(v.index) ?? []), v.rule]);
+  const values = points.map((y, i) => ({
+    x: options.labels?.[i] ?? String(i + 1),
+    order: i,
+    y,
+    center: limits.center,
+    ucl: limits.ucl[i],
+    lcl: limits.lcl[i],
+    z1lo: limits.center - limits.sigma[i]!,
+    z1hi: limits.center + limits.sigma[i]!,
+    z2lo: limits.center - 2 * limits.sigma[i]!,
+    z2hi: limits.center + 2 * limits.sigma[i]!,
+    violation: bad.has(i),
+    rules: (bad.get(i) ?? []).join(', '),
+  }));
+  const x = { field: 'x', type: 'ordinal', sort: { field: 'order' }, title: 'sample' };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: options.title ?? `${chart.kind} chart`,
+    width: Math.max(300, Math.min(900, points.length * 14)),
+    height: 220,
+    data: { values },
+    layer: [
+      { mark: { type: 'area', opacity: 0.12, color: '#f2b134' }, encoding: { x, y: { field: 'z2lo', type: 'quantitative', title: chart.kind }, y2: { field: 'z2hi' } } },
+      { mark: { type: 'area', opacity: 0.15, color: '#6aa84f' }, encoding: { x, y: { field: 'z1lo', type: 'quantitative' }, y2: { field: 'z1hi' } } },
+      { mark: { type: 'line', strokeDash: [6, 4], color: '#cc0000', interpolate: 'step' }, encoding: { x, y: { field: 'ucl', type: 'quantitative' } } },
+      { mark: { type: 'line', strokeDash: [6, 4], color: '#cc0000', interpolate: 'step' }, encoding: { x, y: { field: 'lcl', type: 'quantitative' } } },
+      { mark: { type: 'line', color: '#555555' }, encoding: { x, y: { field: 'center', type: 'quantitative' } } },
+      { mark: { type: 'line', point: true, color: '#1f77b4' }, encoding: { x, y: { field: 'y', type: 'quantitative' } } },
+      {
+        transform: [{ filter: 'datum.violation' }],
+        mark: { type: 'point', filled: true, size: 90, color: '#d62728' },
+        encoding: { x, y: { field: 'y', type: 'quantitative' }, tooltip: [{ field: 'rules', title: 'rules violated' }, { field: 'y', title: chart.kind }] },
+      },
+    ],
+  };
+}
