@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, platform, totalmem } from 'node:os';
 import { initRuntime, type BackendName } from '@lepton/core';
 import { runFinanceBench, type FinanceBench } from './finance.js';
+import { runManufacturingBench, type DetectorQuality } from './manufacturing.js';
 import { ratios, runSuite, table, type Row } from './lib.js';
 
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 2);
@@ -33,9 +34,13 @@ console.log(`\n${table(rows)}\n`);
 for (const x of r) console.log(`${x.name}: ${x.value.toFixed(1)}×${x.target ? ` (target ≥ ${x.target}×: ${x.met ? 'met' : 'MISSED'})` : ''}`);
 
 // Vertical benchmarks (BENCH_SUITES=core skips them).
+const suites = (process.env['BENCH_SUITES'] ?? 'core,finance,manufacturing').split(',');
 let finance: FinanceBench | undefined;
-if (!(process.env['BENCH_SUITES'] ?? 'core,finance').split(',').includes('finance')) console.log('\nfinance suite skipped');
-else finance = await runFinanceBench(console.log);
+let manufacturing: DetectorQuality[] | undefined;
+if (suites.includes('finance')) finance = await runFinanceBench(console.log);
+else console.log('\nfinance suite skipped');
+if (suites.includes('manufacturing')) manufacturing = await runManufacturingBench(console.log);
+else console.log('\nmanufacturing suite skipped');
 
 const result = {
   date: new Date().toISOString(),
@@ -45,6 +50,7 @@ const result = {
   rows,
   ratios: r,
   finance,
+  manufacturing,
 };
 await mkdir(new URL('./results/', import.meta.url), { recursive: true });
 await writeFile(new URL('./results/core.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);

@@ -37,3 +37,5 @@ export type { NelsonRule, RuleSet, Violation } from './spc/rules.js';
 export { cusum, ewma } from './spc/cusum.js';
 export type { DriftPoint, EwmaPoint } from './spc/cusum.js';
 export { controlChartSpec } from './spc/plot.js';
+export { simulateMachine, MACHINE_SIGNALS } from './simulation/machine.js';
+export type { MachineFault } from './simulation/machine.js';

@@ -1,30 +1,5 @@
-import { seededRandom } from '@lepton/core';
+import { MACHINE_SIGNALS, simulateMachine } from '@lepton/manufacturing';
 
-export const SIGNALS = ['temperature', 'vibration_rms', 'pressure', 'current'];
-
-/**
- * Seeded synthetic machine (synthetic data): a load cycle drives current; temperature follows current with lag;
- * pressure follows load; vibration has a base level plus load. Optional faults from sample `from` on.
- */
-export function machine(n: number, seed: number, fault?: { kind: 'step-pressure' | 'drift-vibration' | 'decoupled-temperature'; from: number }): number[][] {
-  const rand = seededRandom(seed);
-  const normal = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-  const rows: number[][] = [];
-  let temp = 60;
-  for (let t = 0; t < n; t++) {
-    const load = 0.6 + 0.3 * Math.sin((2 * Math.PI * t) / 120) + 0.05 * normal();
-    const current = 20 + 15 * load + 0.3 * normal();
-    temp += 0.05 * (40 + 1.2 * current - temp) + 0.1 * normal();
-    let pressure = 5 + 2 * load + 0.05 * normal();
-    let vibration = 1.5 + 0.8 * load + 0.05 * normal();
-    let temperature = temp;
-    if (fault && t >= fault.from) {
-      const k = t - fault.from;
-      if (fault.kind === 'step-pressure') pressure += 0.8;
-      if (fault.kind === 'drift-vibration') vibration += 0.004 * k;
-      if (fault.kind === 'decoupled-temperature') temperature += 3 + 0.01 * k;
-    }
-    rows.push([temperature, vibration, pressure, current]);
-  }
-  return rows;
-}
+/** The package's seeded machine simulator (synthetic data), under the names the tests use. */
+export const SIGNALS = [...MACHINE_SIGNALS];
+export const machine = simulateMachine;
