@@ -129,11 +129,11 @@ export async function runSuite(backend: BackendName, opts: SuiteOptions): Promis
     ['cnn', cnn, CNN_SHAPE],
   ] as const) {
     const total = name === 'cnn' ? (slow ? 64 : 512) : 4096;
-    const single = await predictorLoad(model, [...shape], 1, slow && name === 'cnn' ? 8 : Math.min(total, 1024), 64);
     const singleCount = slow && name === 'cnn' ? 8 : Math.min(total, 1024);
-    add({ ...row(backend, device, `${name} predictor 1 caller`, 1, singleCount, { median: single, iterations: 1 }) });
+    const single = await predictorLoad(model, [...shape], 1, singleCount, 64);
+    add(row(backend, device, `${name} predictor 1 caller`, 1, singleCount, { median: single, iterations: 1 }));
     const concurrent = await predictorLoad(model, [...shape], 64, total / 64, 64);
-    add({ ...row(backend, device, `${name} predictor 64 callers`, 64, total, { median: concurrent, iterations: 1 }) });
+    add(row(backend, device, `${name} predictor 64 callers`, 64, total, { median: concurrent, iterations: 1 }));
   }
   cnn.dispose();
   mlp.dispose();

@@ -27,6 +27,11 @@ export interface FeatureEngineOptions {
 
 const DAY = 86_400_000;
 const STATS = ['count', 'sum', 'mean', 'max'] as const;
+/** Keys of a merchant category's label statistics and of the global ones. */
+function categoryKeys(mcc: string): { mcc: string; all: string } {
+  return { mcc: `mcc:${mcc}`, all: 'mcc:*' };
+}
+
 /** Time-since-previous is capped here (and used when there is no previous transaction). */
 const NO_PREVIOUS_SECONDS = 30 * 86_400;
 
@@ -171,15 +176,10 @@ export class FeatureEngine {
     return { ...this.counters };
   }
 
-  private keys(tx: Transaction): string[] {
-    return [
-      `card:${tx.cardId}`,
-      `customer:${tx.customerId}`,
-      `merchant:${tx.merchantId}`,
-      tx.deviceId === undefined ? '' : `device:${tx.deviceId}`,
-      `mcc:${tx.merchantCategory}`,
-      'mcc:*',
-    ];
+  /** Store keys of every state a transaction reads and updates (no device key without a device). */
+  private keys(tx: Transaction): { card: string; customer: string; merchant: string; device?: string; mcc: string; all: string } {
+    const keys = { card: `card:${tx.cardId}`, customer: `customer:${tx.customerId}`, merchant: `merchant:${tx.merchantId}`, ...categoryKeys(tx.merchantCategory) };
+    return tx.deviceId === undefined ? keys : { ...keys, device: `device:${tx.deviceId}` };
   }
 
   /**
@@ -189,13 +189,15 @@ export class FeatureEngine {
    * @returns the feature vector (see {@link names})
    */
   async features(tx: Transaction): Promise<Float32Array> {
-    const keys = this.keys(tx);
-    const [card, customer, merchant, device, mcc, all] = await this.store.getMany<unknown>(keys.map((k) => k || 'none:'));
+    const k = this.keys(tx);
+    const [card, customer, merchant, mcc, all, device] = await this.store.getMany<unknown>(
+      k.device === undefined ? [k.card, k.customer, k.merchant, k.mcc, k.all] : [k.card, k.customer, k.merchant, k.mcc, k.all, k.device],
+    );
     return this.compute(tx, {
       card: card as EntityState | undefined,
       customer: customer as EntityState | undefined,
       merchant: merchant as EntityState | undefined,
-      device: tx.deviceId === undefined ? undefined : (device as EntityState | undefined),
+      device: device as EntityState | undefined,
       mcc: mcc as CategoryState | undefined,
       all: all as CategoryState | undefined,
     });
@@ -220,13 +222,13 @@ export class FeatureEngine {
     }
     const features = await this.features(tx);
     this.watermarkMs = tx.timestamp;
-    const [card, customer, merchant, device] = this.keys(tx);
-    await this.store.update<EntityState>(card!, (s) => applyTransaction(s, tx, this.horizon, true));
-    await this.store.update<EntityState>(customer!, (s) => applyTransaction(s, tx, this.horizon, false));
-    await this.store.update<EntityState>(merchant!, (s) => applyTransaction(s, tx, this.horizon, false));
-    if (device) await this.store.update<EntityState>(device, (s) => applyTransaction(s, tx, this.horizon, false));
-    await this.store.update<CategoryState>(`mcc:${tx.merchantCategory}`, (s) => countTransaction(s, tx.timestamp));
-    await this.store.update<CategoryState>('mcc:*', (s) => countTransaction(s, tx.timestamp));
+    const k = this.keys(tx);
+    await this.store.update<EntityState>(k.card, (s) => applyTransaction(s, tx, this.horizon, true));
+    await this.store.update<EntityState>(k.customer, (s) => applyTransaction(s, tx, this.horizon, false));
+    await this.store.update<EntityState>(k.merchant, (s) => applyTransaction(s, tx, this.horizon, false));
+    if (k.device !== undefined) await this.store.update<EntityState>(k.device, (s) => applyTransaction(s, tx, this.horizon, false));
+    await this.store.update<CategoryState>(k.mcc, (s) => countTransaction(s, tx.timestamp));
+    await this.store.update<CategoryState>(k.all, (s) => countTransaction(s, tx.timestamp));
     this.counters.processed++;
     return features;
   }
@@ -243,8 +245,9 @@ export class FeatureEngine {
   async recordLabel(tx: Pick<Transaction, 'merchantCategory'>, label: number, knownAt: number): Promise<void> {
     if (label !== 0 && label !== 1) throw new LeptonError('INVALID_ARGUMENT', `label must be 0 or 1, got ${label}.`);
     const watermark = this.watermarkMs - this.foldLag;
-    await this.store.update<CategoryState>(`mcc:${tx.merchantCategory}`, (s) => addLabel(s, knownAt, label, watermark));
-    await this.store.update<CategoryState>('mcc:*', (s) => addLabel(s, knownAt, label, watermark));
+    const k = categoryKeys(tx.merchantCategory);
+    await this.store.update<CategoryState>(k.mcc, (s) => addLabel(s, knownAt, label, watermark));
+    await this.store.update<CategoryState>(k.all, (s) => addLabel(s, knownAt, label, watermark));
     this.counters.labels++;
   }
 
