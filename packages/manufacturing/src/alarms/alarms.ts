@@ -61,6 +61,8 @@ export interface AlarmOptions {
   raiseAfter?: number;
   /** Consecutive clear samples before clearing (hysteresis against chattering). Default 5. */
   clearAfter?: number;
+  /** Prefix of alarm ids (`<prefix>-1`, `<prefix>-2` …), to keep ids unique across managers. Default `alarm`. */
+  idPrefix?: string;
 }
 
 interface Track {
@@ -79,6 +81,7 @@ export class AlarmManager {
   private readonly clearAfter: number;
   private readonly tracks = new Map<string, Track>();
   private seq = 0;
+  private readonly idPrefix: string;
 
   /**
    * @param options - debounce and hysteresis counts
@@ -86,6 +89,7 @@ export class AlarmManager {
   constructor(options: AlarmOptions = {}) {
     this.raiseAfter = options.raiseAfter ?? 3;
     this.clearAfter = options.clearAfter ?? 5;
+    this.idPrefix = options.idPrefix ?? 'alarm';
     if (this.raiseAfter < 1 || this.clearAfter < 1) throw new LeptonError('INVALID_ARGUMENT', 'raiseAfter and clearAfter must be ≥ 1.');
   }
 
@@ -108,7 +112,7 @@ export class AlarmManager {
         t.active.occurrences++;
         t.active.evidence = input.evidence;
       } else if (t.over >= this.raiseAfter) {
-        t.active = { id: `alarm-${++this.seq}`, key: input.key, asset: input.asset, severity: input.severity, raisedAt: input.at, evidence: input.evidence, occurrences: t.over };
+        t.active = { id: `${this.idPrefix}-${++this.seq}`, key: input.key, asset: input.asset, severity: input.severity, raisedAt: input.at, evidence: input.evidence, occurrences: t.over };
         events.push({ type: 'raised', alarm: { ...t.active } });
       }
     } else {
@@ -124,6 +128,16 @@ export class AlarmManager {
       } else if (!clear) t.under = 0;
     }
     return events;
+  }
+
+  /**
+   * Whether a condition has an active alarm.
+   *
+   * @param key - the condition key given to {@link update}
+   * @returns true while its episode is active
+   */
+  isActive(key: string): boolean {
+    return this.tracks.get(key)?.active !== undefined;
   }
 
   /** Alarms active now. */

@@ -88,27 +88,45 @@ export class AnomalyDetector {
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for too little data or rows of the wrong width
    */
   static async fit(normal: ReadonlyArray<ArrayLike<number>>, options: AnomalyDetectorOptions): Promise<AnomalyDetector> {
+    return AnomalyDetector.fitSeries([normal], options);
+  }
+
+  /**
+   * Trains one detector on several series of normal operation — e.g. each asset of a line of identical machines —
+   * without windows spanning two series; the threshold comes from the latest part of every series.
+   *
+   * @param series - normal-operation samples per series, each in time order
+   * @param options - signals, window, architecture, threshold quantile
+   * @returns the detector
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for too little data or rows of the wrong width
+   */
+  static async fitSeries(series: ReadonlyArray<ReadonlyArray<ArrayLike<number>>>, options: AnomalyDetectorOptions): Promise<AnomalyDetector> {
     const s = options.signals.length;
     const w = options.window ?? 30;
-    if (normal.some((r) => r.length !== s)) throw new LeptonError('INVALID_INPUT', `Every sample needs ${s} values (one per signal).`);
-    if (normal.length < 5 * w) throw new LeptonError('INVALID_INPUT', `Need at least ${5 * w} normal samples for windows of ${w}.`);
-    const mean = options.signals.map((_, j) => normal.reduce((a, r) => a + r[j]!, 0) / normal.length);
-    const std = options.signals.map((_, j) => Math.sqrt(normal.reduce((a, r) => a + (r[j]! - mean[j]!) ** 2, 0) / (normal.length - 1)) || 1);
+    const all = series.flat();
+    if (all.some((r) => r.length !== s)) throw new LeptonError('INVALID_INPUT', `Every sample needs ${s} values (one per signal).`);
+    if (series.some((rows) => rows.length < 5 * w)) throw new LeptonError('INVALID_INPUT', `Need at least ${5 * w} normal samples per series for windows of ${w}.`);
+    const mean = options.signals.map((_, j) => all.reduce((a, r) => a + r[j]!, 0) / all.length);
+    const std = options.signals.map((_, j) => Math.sqrt(all.reduce((a, r) => a + (r[j]! - mean[j]!) ** 2, 0) / (all.length - 1)) || 1);
     const kind = options.kind ?? 'dense';
-    const split = Math.floor(normal.length * (1 - (options.validationFraction ?? 0.2)));
+    const fraction = options.validationFraction ?? 0.2;
     const settings: Settings = { signals: [...options.signals], window: w, kind, mean, std, validationScores: [], threshold: Infinity };
     const model =
       kind === 'dense'
         ? buildDenseAutoencoder({ inputDim: w * s, hiddenUnits: [64], latentDim: Math.max(4, Math.round(w * s * 0.1)), seed: options.seed ?? 1 })
         : buildLstmAutoencoder({ timesteps: w, features: s, units: 32, latentDim: 16, seed: options.seed ?? 1 });
     const detector = new AnomalyDetector(model, settings);
-    const trainX = detector.windows(normal.slice(0, split));
+    const splits = series.map((rows) => Math.floor(rows.length * (1 - fraction)));
+    const trainX = tf.tidy(() => {
+      const parts = series.map((rows, i) => detector.windows(rows.slice(0, splits[i])));
+      return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
+    });
     try {
       await train(model, { x: trainX, y: trainX }, { epochs: options.epochs ?? 20, batchSize: 64, learningRate: 2e-3, validationSplit: 0.1, seed: options.seed ?? 1, progressBar: false });
     } finally {
       trainX.dispose();
     }
-    settings.validationScores = detector.scoreRows(normal.slice(split)).map((r) => r.score).sort((a, b) => a - b);
+    settings.validationScores = series.flatMap((rows, i) => detector.scoreRows(rows.slice(splits[i]))).map((r) => r.score).sort((a, b) => a - b);
     detector.setThresholdQuantile(options.quantile ?? 0.995);
     return detector;
   }
@@ -145,6 +163,33 @@ export class AnomalyDetector {
   scoreRows(rows: ReadonlyArray<ArrayLike<number>>): AnomalyScore[] {
     if (rows.length < this.settings.window) return [];
     const x = this.windows(rows);
+    try {
+      return this.score(x);
+    } finally {
+      x.dispose();
+    }
+  }
+
+  /**
+   * Scores many windows in one forward pass — e.g. the current window of every asset of a line, so a fleet costs one
+   * model call per tick instead of one per asset.
+   *
+   * @param windows - raw (unscaled) values, window after window, each `window × signals` values oldest sample first
+   * @param count - number of windows in `windows`
+   * @returns one score per window
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when `windows` does not hold `count` windows
+   */
+  scoreBatch(windows: Float32Array, count: number): AnomalyScore[] {
+    const { window: w, signals, mean, std, kind } = this.settings;
+    const s = signals.length;
+    if (windows.length < count * w * s) throw new LeptonError('INVALID_INPUT', `Expected ${count} windows of ${w}×${s} values, got ${windows.length} values.`);
+    if (count === 0) return [];
+    const data = new Float32Array(count * w * s);
+    for (let i = 0; i < data.length; i++) {
+      const j = i % s;
+      data[i] = (windows[i]! - mean[j]!) / std[j]!;
+    }
+    const x = kind === 'dense' ? tf.tensor2d(data, [count, w * s]) : tf.tensor3d(data, [count, w, s]);
     try {
       return this.score(x);
     } finally {

@@ -26,7 +26,8 @@ export interface Violation {
   description: string;
 }
 
-const DESCRIPTIONS: Record<NelsonRule, string> = {
+/** What each rule detects (shared with the streaming evaluator). */
+export const RULE_DESCRIPTIONS: Record<NelsonRule, string> = {
   1: 'one point beyond 3σ',
   2: 'a run on one side of the centre line',
   3: 'six points steadily increasing or decreasing',
@@ -50,7 +51,7 @@ export function evaluateRules(chart: Chart, ruleSet: RuleSet = WESTERN_ELECTRIC)
   const z = points.map((p, i) => (limits.sigma[i]! > 0 ? (p - limits.center) / limits.sigma[i]! : 0));
   const out: Violation[] = [];
   const add = (rule: NelsonRule, index: number): void => {
-    out.push({ rule, index, description: DESCRIPTIONS[rule] });
+    out.push({ rule, index, description: RULE_DESCRIPTIONS[rule] });
   };
   const on = new Set(ruleSet.rules);
   for (let i = 0; i < z.length; i++) {
