@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, platform, totalmem } from 'node:os';
 import { initRuntime, type BackendName } from '@lepton/core';
 import { runFinanceBench, type FinanceBench } from './finance.js';
-import { runManufacturingBench, type DetectorQuality } from './manufacturing.js';
+import { runLineThroughputBench, runManufacturingBench, type DetectorQuality, type LineThroughput } from './manufacturing.js';
 import { ratios, runSuite, table, type Row } from './lib.js';
 
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 2);
@@ -36,10 +36,10 @@ for (const x of r) console.log(`${x.name}: ${x.value.toFixed(1)}×${x.target ? `
 // Vertical benchmarks (BENCH_SUITES=core skips them).
 const suites = (process.env['BENCH_SUITES'] ?? 'core,finance,manufacturing').split(',');
 let finance: FinanceBench | undefined;
-let manufacturing: DetectorQuality[] | undefined;
+let manufacturing: { detectors: DetectorQuality[]; throughput: LineThroughput[] } | undefined;
 if (suites.includes('finance')) finance = await runFinanceBench(console.log);
 else console.log('\nfinance suite skipped');
-if (suites.includes('manufacturing')) manufacturing = await runManufacturingBench(console.log);
+if (suites.includes('manufacturing')) manufacturing = { detectors: await runManufacturingBench(console.log), throughput: await runLineThroughputBench(console.log) };
 else console.log('\nmanufacturing suite skipped');
 
 const result = {

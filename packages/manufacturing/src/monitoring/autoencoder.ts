@@ -15,6 +15,12 @@ export interface AnomalyDetectorOptions {
   quantile?: number;
   /** Training epochs. Default 20. */
   epochs?: number;
+  /**
+   * How per-signal errors combine into the score. `balanced` (default) divides each signal's error by its mean error on
+   * held-out normal data before averaging, so a signal that is hard to reconstruct even when healthy (a lagging
+   * temperature) neither hides nor dominates a fault on another; `mse` is the plain mean squared error.
+   */
+  scoring?: 'balanced' | 'mse';
   /** Seed. Default 1. */
   seed?: number;
 }
@@ -33,11 +39,11 @@ export interface AnomalyStream {
 
 /** One window's anomaly score. */
 export interface AnomalyScore {
-  /** Mean squared reconstruction error of the (scaled) window. */
+  /** Mean over signals of the reconstruction error of the (scaled) window — each signal's error relative to its normal level under `balanced` scoring, plain mean squared error under `mse`. */
   score: number;
   /** Whether `score` exceeds the current threshold. */
   alarm: boolean;
-  /** Each signal's mean squared error over the window: which signals deviated. */
+  /** Each signal's term of `score` (its error over the window, relative to normal under `balanced`): which signals deviated. */
   contributions: Record<string, number>;
 }
 
@@ -49,6 +55,8 @@ interface Settings {
   std: number[];
   /** Sorted validation scores: thresholds can be re-chosen by quantile without retraining. */
   validationScores: number[];
+  /** Per-signal divisor of the error in the score (1 for `mse`; mean held-out error for `balanced`). */
+  signalScale?: number[];
   threshold: number;
 }
 
@@ -126,7 +134,12 @@ export class AnomalyDetector {
     } finally {
       trainX.dispose();
     }
-    settings.validationScores = series.flatMap((rows, i) => detector.scoreRows(rows.slice(splits[i]))).map((r) => r.score).sort((a, b) => a - b);
+    const held = series.flatMap((rows, i) => detector.scoreRows(rows.slice(splits[i])));
+    if ((options.scoring ?? 'balanced') === 'balanced') {
+      settings.signalScale = options.signals.map((name) => held.reduce((a, r) => a + r.contributions[name]!, 0) / held.length || 1);
+      settings.validationScores = held.map((r) => options.signals.reduce((a, name, j) => a + r.contributions[name]! / settings.signalScale![j]!, 0) / s);
+    } else settings.validationScores = held.map((r) => r.score);
+    settings.validationScores.sort((a, b) => a - b);
     detector.setThresholdQuantile(options.quantile ?? 0.995);
     return detector;
   }
@@ -148,7 +161,9 @@ export class AnomalyDetector {
       const err = tf.square(tf.sub(this.model.predict(x) as tf.Tensor, x));
       return tf.mean(tf.reshape(err, [-1, w, s]), 1).arraySync() as number[][];
     });
-    return perSignal.map((row) => {
+    const scale = this.settings.signalScale;
+    return perSignal.map((raw) => {
+      const row = scale ? raw.map((v, j) => v / scale[j]!) : raw;
       const score = row.reduce((a, v) => a + v, 0) / s;
       return { score, alarm: score > this.settings.threshold, contributions: Object.fromEntries(signals.map((name, j) => [name, row[j]!])) };
     });

@@ -128,7 +128,7 @@ interface AssetState {
  *
  * Feed it records in arrival order with {@link push} (synchronous, returns the events each record caused) or hand it an
  * async source with {@link run}. Rows are assembled per asset and timestamp; a row is judged as soon as all its signals
- * have arrived, or when time moves on without them (the missing values are filled from the previous sample for at most
+ * have arrived (and the detector scores the whole tick in one forward pass once every asset has reported it), or when time moves on without them (the missing values are filled from the previous sample for at most
  * `maxFill` samples, then the detector pauses for that asset; every such case is counted in {@link stats}).
  *
  * SPC charts the mean of each subgroup of `subgroup` samples per signal, with Phase I limits from normal operation
@@ -154,6 +154,8 @@ export class LineMonitor {
   private batchFrom: number[] = [];
   private batchTo: number[] = [];
   private clock = -Infinity;
+  /** Assets whose row for the current clock tick has been judged: when all have, the tick is scored at once. */
+  private tickRows = 0;
   private readonly counters: Omit<LineMonitorStats, 'quality'> = {
     records: 0,
     rejected: 0,
@@ -277,6 +279,7 @@ export class LineMonitor {
     if (r.timestamp > this.clock) {
       this.advance(r.timestamp, events);
       this.clock = r.timestamp;
+      this.tickRows = 0;
     }
     const st = this.state(r.asset);
     if (st.ts !== undefined && r.timestamp > st.ts) this.finalize(st, events);
@@ -411,6 +414,8 @@ export class LineMonitor {
     st.row.fill(Number.NaN);
     st.arrivals = 0;
     st.ts = undefined;
+    // Every known asset has reported this tick: score now rather than when the next tick starts (lower latency).
+    if (ts === this.clock && ++this.tickRows === this.states.size) this.score(events);
   }
 
   private closeSubgroup(st: AssetState, ts: number, events: LineEvent[]): void {
