@@ -34,6 +34,15 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'medical',
+          root: 'packages/medical',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: 'cross-package',
           root: 'tests',
           include: ['*.test.ts'],

@@ -28,4 +28,28 @@ describe('examples run end to end', () => {
     const png = await readFile(join(dir, 'out/roc-pr.png'));
     expect(png.subarray(1, 4).toString()).toBe('PNG');
   });
+
+  it('manufacturing line: trains the monitors, replays a shift through MQTT, catches every fault with evidence, charts', async () => {
+    const dir = join(ROOT, 'examples/manufacturing-line');
+    const { stdout } = await run(process.execPath, ['dist/main.js'], { cwd: dir, env: { ...process.env, CI: 'true' } });
+    const replay = /published (\d+) messages \((\d+) malformed\), received (\d+), rejected (\d+), overflow 0/.exec(stdout);
+    expect(replay).not.toBeNull();
+    expect(replay![3]).toBe(replay![1]); // nothing lost between the gateway and the monitor
+    expect(replay![4]).toBe(replay![2]); // the malformed messages were rejected and counted
+    expect(stdout).toMatch(/RAISED {2}\w+ +press-2 .*(autoencoder|SPC).*pressure/);
+    expect(stdout).toMatch(/RAISED {2}\w+ +mill-2 .*(vibration_rms|bearing_temp|acoustic)/);
+    expect(stdout).toMatch(/RAISED {2}low +lathe-1 .*data-quality:missing-value on vibration_rms/);
+    for (const fault of ['step on press-2', 'drift on mill-1', 'bearing-wear on mill-2', 'dropout on lathe-1', 'stuck on lathe-1']) {
+      expect(stdout).toMatch(new RegExp(`fault ${fault} from [\\d:]+: first alarm `));
+    }
+    expect(Number(/false alarms\): (\d+)/.exec(stdout)?.[1])).toBeLessThanOrEqual(2);
+    const rul = (asset: string): number => Number(new RegExp(`RUL at shift end ${asset} +([\\d.]+) cycles`).exec(stdout)?.[1]);
+    expect(rul('mill-2')).toBeLessThan(20);
+    for (const healthy of ['press-1', 'press-2', 'mill-1', 'lathe-1']) expect(rul(healthy)).toBeGreaterThan(30);
+    for (const f of ['control-chart.png', 'rul.png']) {
+      const png = await readFile(join(dir, 'out', f));
+      expect(png.subarray(1, 4).toString()).toBe('PNG');
+    }
+    expect(await readFile(join(dir, 'out/control-chart.svg'), 'utf8')).toContain('press-2 hydraulic pressure');
+  });
 });

@@ -53,6 +53,33 @@ describe('package README quick starts', () => {
     expect(stdout).toMatch(/naiveRmse/);
   });
 
+  it('@lepton/medical DICOM quick start runs as pasted', async () => {
+    const stdout = await runQuickStart('packages/medical/README.md', 'packages/medical');
+    expect(stdout).toMatch(/CT 48 64 JPEG-LS Lossless Image Compression/);
+    expect(stdout).toMatch(/HU range -1024 \d+ lung-window bytes 3072/);
+    expect(stdout).toMatch(/skipped .*truncated\.dcm DICOM_TRUNCATED/);
+    expect(stdout).toMatch(/3 instances loaded/);
+  });
+
+  it('@lepton/manufacturing line-monitor quick start runs as pasted and catches the pressure step', async () => {
+    const stdout = await runQuickStart('packages/manufacturing/README.md', 'packages/manufacturing', '## Quick start: monitoring a line');
+    expect(stdout).toMatch(/press-2 (autoencoder|nelson-1) \[ '(pressure)'/);
+    expect(stdout).toMatch(/spc: \d+, model: [1-9]\d*, quality: 0/);
+  });
+
+  it('@lepton/manufacturing anomaly-detection quick start runs as pasted', async () => {
+    const stdout = await runQuickStart('packages/manufacturing/README.md', 'packages/manufacturing', '## Quick start: learned anomaly detection');
+    expect(stdout).toMatch(/^(3|4|5)\d0 [\d.]+ \{/m);
+    expect(stdout).toMatch(/temperature: [\d.]+/);
+    expect(stdout).toMatch(/T² alarm at 450 s: (true|false)/);
+  });
+
+  it('@lepton/manufacturing RUL quick start runs as pasted', async () => {
+    const stdout = await runQuickStart('packages/manufacturing/README.md', 'packages/manufacturing', '## Quick start: remaining useful life');
+    expect(stdout).toMatch(/\d+ cycles, health [\d.]+/);
+    expect(stdout).toMatch(/NASA score [\d.]+/);
+  });
+
   it('@lepton/manufacturing SPC quick start runs as pasted', async () => {
     const stdout = await runQuickStart('packages/manufacturing/README.md', 'packages/manufacturing', '## Quick start: statistical process control');
     expect(stdout).toMatch(/74\.0\d+/);

@@ -1,10 +1,11 @@
 /**
  * `@lepton/manufacturing` — plant telemetry and monitoring on `@lepton/core`.
  *
- * Available now: validated sensor records, data-quality checks (gaps, out-of-order, missing, stuck, bad flags),
- * resampling to a fixed rate, an MQTT source that survives broker restarts, and learned anomaly detection (dense/LSTM
- * autoencoders with per-signal contributions) with Hotelling T² as the baseline. SPC, remaining useful life,
- * inspection, OEE and alarms are in progress (issue 6).
+ * Validated sensor records from CSV, NDJSON and MQTT with data-quality checks and resampling; statistical process
+ * control (Shewhart charts, Western Electric/Nelson rules in batch or streaming, CUSUM, EWMA, capability, charts);
+ * learned anomaly detection with Hotelling T² as the baseline; {@link LineMonitor}, which runs validation → SPC → the
+ * autoencoder for a whole line and emits alarms with evidence; remaining useful life; visual defect inspection; OEE;
+ * and seeded simulators of a machine, a production line and part images (synthetic data).
  *
  * @packageDocumentation
  */

@@ -5,14 +5,14 @@ import type { Violation } from './rules.js';
 /**
  * A Vega-Lite spec of a control chart for `renderChart()`: the statistic as a line, the centre line, the ±1σ and ±2σ
  * zones as bands, the control limits as dashed lines (stepped where they vary), and every rule violation marked in
- * red with its rule number in the tooltip.
+ * red with its rule number in the tooltip. The y axis spans the data and limits, not from zero.
  *
  * @param chart - a chart from `xbarR`, `pChart`, `monitor` …
  * @param violations - from `evaluateRules(chart)`
- * @param options - title and x-axis labels (default 1, 2, 3 …)
+ * @param options - title, x-axis labels (default 1, 2, 3 …) and x-axis title (default `sample`)
  * @returns the spec (data inline)
  */
-export function controlChartSpec(chart: Chart, violations: Violation[] = [], options: { title?: string; labels?: string[] } = {}): VegaLiteSpec {
+export function controlChartSpec(chart: Chart, violations: Violation[] = [], options: { title?: string; labels?: string[]; xTitle?: string } = {}): VegaLiteSpec {
   const { points, limits } = chart;
   const bad = new Map<number, number[]>();
   for (const v of violations) bad.set(v.index, [...(bad.get(v.index) ?? []), v.rule]);
@@ -30,7 +30,7 @@ export function controlChartSpec(chart: Chart, violations: Violation[] = [], opt
     violation: bad.has(i),
     rules: (bad.get(i) ?? []).join(', '),
   }));
-  const x = { field: 'x', type: 'ordinal', sort: { field: 'order' }, title: 'sample' };
+  const x = { field: 'x', type: 'ordinal', sort: { field: 'order' }, title: options.xTitle ?? 'sample' };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: options.title ?? `${chart.kind} chart`,
@@ -38,7 +38,7 @@ export function controlChartSpec(chart: Chart, violations: Violation[] = [], opt
     height: 220,
     data: { values },
     layer: [
-      { mark: { type: 'area', opacity: 0.12, color: '#f2b134' }, encoding: { x, y: { field: 'z2lo', type: 'quantitative', title: chart.kind }, y2: { field: 'z2hi' } } },
+      { mark: { type: 'area', opacity: 0.12, color: '#f2b134' }, encoding: { x, y: { field: 'z2lo', type: 'quantitative', title: chart.kind, scale: { zero: false } }, y2: { field: 'z2hi' } } },
       { mark: { type: 'area', opacity: 0.15, color: '#6aa84f' }, encoding: { x, y: { field: 'z1lo', type: 'quantitative' }, y2: { field: 'z1hi' } } },
       { mark: { type: 'line', strokeDash: [6, 4], color: '#cc0000', interpolate: 'step' }, encoding: { x, y: { field: 'ucl', type: 'quantitative' } } },
       { mark: { type: 'line', strokeDash: [6, 4], color: '#cc0000', interpolate: 'step' }, encoding: { x, y: { field: 'lcl', type: 'quantitative' } } },

@@ -1,0 +1,41 @@
+import { LeptonError } from '@lepton/core';
+
+/**
+ * Error codes thrown by `@lepton/medical`'s DICOM reader (always inside a `LeptonError`).
+ *
+ * - `DICOM_NOT_DICOM` — the bytes are not a DICOM file or data set (no `DICM` prefix and no recognisable element).
+ * - `DICOM_TRUNCATED` — the file ends inside an element (an interrupted copy or download).
+ * - `DICOM_MALFORMED` — the encoding is broken (impossible lengths, missing required attributes).
+ * - `DICOM_NO_PIXEL_DATA` — pixels were asked of a data set that has none (a report, a DICOMDIR).
+ * - `DICOM_UNSUPPORTED_TRANSFER_SYNTAX` — the pixel encoding is not one `TRANSFER_SYNTAXES` lists.
+ * - `DICOM_UNSUPPORTED_PIXEL_FORMAT` — an attribute combination no decoder handles (e.g. BitsAllocated 1 or 12).
+ * - `DICOM_DECODE_FAILED` — a codec rejected the compressed bitstream or gave back the wrong geometry.
+ * - `DICOM_FRAME_OUT_OF_RANGE` — a frame index outside `0 … numberOfFrames - 1`.
+ * - `DICOM_READ_FAILED` — the file could not be read from disk.
+ */
+export type DicomErrorCode =
+  | 'DICOM_NOT_DICOM'
+  | 'DICOM_TRUNCATED'
+  | 'DICOM_MALFORMED'
+  | 'DICOM_NO_PIXEL_DATA'
+  | 'DICOM_UNSUPPORTED_TRANSFER_SYNTAX'
+  | 'DICOM_UNSUPPORTED_PIXEL_FORMAT'
+  | 'DICOM_DECODE_FAILED'
+  | 'DICOM_FRAME_OUT_OF_RANGE'
+  | 'DICOM_READ_FAILED';
+
+/** @internal */
+export function dicomError(code: DicomErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown): LeptonError {
+  return new LeptonError(code, message, cause === undefined ? { details } : { details, cause });
+}
+
+/**
+ * dicom-parser throws strings, Errors, or `{ exception, dataSet }`; turn any of them into one message string.
+ * @internal
+ */
+export function parserMessage(err: unknown): string {
+  if (typeof err === 'string') return err;
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'object' && err !== null && 'exception' in err) return parserMessage((err as { exception: unknown }).exception);
+  return String(err);
+}

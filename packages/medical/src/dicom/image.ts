@@ -1,0 +1,90 @@
+import type { DataSet } from 'dicom-parser';
+import type { DicomMetadata } from './types.js';
+import { TRANSFER_SYNTAXES, type TransferSyntax } from './transfer-syntax.js';
+import { decodeFrame } from '../pixels/decode.js';
+import type { DecodedFrame } from '../pixels/frame.js';
+
+/**
+ * One parsed DICOM instance: its typed {@link DicomMetadata}, any attribute by tag, and its frames decoded on demand.
+ * Made by {@link readDicom}, {@link readDicomFile} or {@link readDicomFolder}.
+ */
+export class DicomImage {
+  /** Typed attributes (identifiers, geometry, pixel module, rescale, windows, LUTs). */
+  readonly meta: DicomMetadata;
+  /** Where the instance came from (the path, for files), when known. */
+  readonly source: string | undefined;
+  readonly #ds: DataSet;
+
+  /**
+   * @internal Made by the readers. The data set is typed `unknown` so that dicom-parser's types never reach this
+   * package's public declarations.
+   */
+  constructor(dataSet: unknown, meta: DicomMetadata, source: string | undefined) {
+    this.#ds = dataSet as DataSet;
+    this.meta = meta;
+    this.source = source;
+  }
+
+  /** The transfer syntax, when it is one that `@lepton/medical` decodes (undefined for other syntaxes). */
+  get transferSyntax(): TransferSyntax | undefined {
+    return TRANSFER_SYNTAXES[this.meta.transferSyntaxUid];
+  }
+
+  /**
+   * Any text attribute (string VRs such as CS, LO, DS, IS, UI, PN; all values joined with `\`), for tags that
+   * {@link DicomMetadata} does not cover.
+   *
+   * @param tag - `GGGGEEEE` or `(GGGG,EEEE)`, hex, any case (e.g. `'00180060'` for KVP)
+   * @returns the trimmed value, or undefined when absent
+   * @example
+   * ```ts
+   * import { readFileSync } from 'node:fs';
+   * import { readDicom } from '@lepton/medical';
+   * const image = readDicom(readFileSync('packages/medical/test/fixtures/dicom/ct_s16.dcm'));
+   * console.log(image.getString('(0008,0060)')); // 'CT'
+   * ```
+   */
+  getString(tag: string): string | undefined {
+    const key = 'x' + tag.replace(/[(),\s]/g, '').toLowerCase();
+    const el = this.#ds.elements[key];
+    if (el === undefined) return undefined;
+    const n = this.#ds.numStringValues(key) ?? 1;
+    const parts: string[] = [];
+    for (let i = 0; i < Math.max(1, n); i++) parts.push(this.#ds.string(key, i) ?? '');
+    return parts.join('\\');
+  }
+
+  /**
+   * Decodes one frame to its stored values (masked to Bits Stored, sign-extended when signed), or to interleaved RGB
+   * for colour images (RGB, YBR_*, PALETTE COLOR). No modality or VOI LUT is applied: see {@link applyModalityLut}
+   * and {@link renderFrame}.
+   *
+   * @param index - 0-based frame index
+   * @returns the decoded frame
+   * @throws {@link @lepton/core!LeptonError} `DICOM_FRAME_OUT_OF_RANGE`, `DICOM_NO_PIXEL_DATA`,
+   *   `DICOM_UNSUPPORTED_TRANSFER_SYNTAX`, `DICOM_UNSUPPORTED_PIXEL_FORMAT`, `DICOM_DECODE_FAILED`, `DICOM_MALFORMED`
+   * @example
+   * ```ts
+   * import { readFileSync } from 'node:fs';
+   * import { readDicom } from '@lepton/medical';
+   * const image = readDicom(readFileSync('packages/medical/test/fixtures/dicom/ct_u12_jpls.dcm'));
+   * const frame = await image.decodeFrame(0);
+   * console.log(frame.pixels.length === frame.rows * frame.columns); // true
+   * ```
+   */
+  decodeFrame(index = 0): Promise<DecodedFrame> {
+    return decodeFrame(this.#ds, this.meta, index, this.source);
+  }
+
+  /**
+   * Decodes every frame, in order.
+   *
+   * @returns one {@link DecodedFrame} per frame
+   * @throws {@link @lepton/core!LeptonError} as {@link DicomImage.decodeFrame}
+   */
+  async decodeFrames(): Promise<DecodedFrame[]> {
+    const frames: DecodedFrame[] = [];
+    for (let i = 0; i < this.meta.numberOfFrames; i++) frames.push(await this.decodeFrame(i));
+    return frames;
+  }
+}

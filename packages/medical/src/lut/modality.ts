@@ -1,0 +1,38 @@
+import { LeptonError } from '@lepton/core';
+import type { DicomMetadata } from '../dicom/types.js';
+import type { DecodedFrame } from '../pixels/frame.js';
+import { lookup } from './lookup-table.js';
+
+/**
+ * Applies the Modality LUT (PS3.3 C.11.1): the Modality LUT Sequence table when the file has one, otherwise Rescale
+ * Slope/Intercept (identity when neither is present). For CT the result is in Hounsfield units.
+ *
+ * @param frame - a greyscale frame from {@link DicomImage.decodeFrame}
+ * @param meta - the image's metadata (where the rescale or table comes from)
+ * @returns one modality value per pixel
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for colour frames, which have no modality LUT
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { readDicom, applyModalityLut } from '@lepton/medical';
+ * const image = readDicom(readFileSync('packages/medical/test/fixtures/dicom/ct_u12.dcm'));
+ * const hu = applyModalityLut(await image.decodeFrame(0), image.meta); // stored + (-1024)
+ * console.log(Math.min(...hu) >= -1024); // true
+ * ```
+ */
+export function applyModalityLut(frame: DecodedFrame, meta: DicomMetadata): Float32Array {
+  if (frame.samplesPerPixel !== 1) {
+    throw new LeptonError('INVALID_ARGUMENT', 'The modality LUT applies to greyscale frames only; this frame is RGB.');
+  }
+  const { pixels } = frame;
+  const out = new Float32Array(pixels.length);
+  const table = meta.modalityLut;
+  if (table !== undefined) {
+    for (let i = 0; i < pixels.length; i++) out[i] = lookup(table, pixels[i]!);
+    return out;
+  }
+  const slope = meta.rescale?.slope ?? 1;
+  const intercept = meta.rescale?.intercept ?? 0;
+  for (let i = 0; i < pixels.length; i++) out[i] = pixels[i]! * slope + intercept;
+  return out;
+}

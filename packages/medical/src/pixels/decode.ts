@@ -1,0 +1,217 @@
+import type { DataSet } from 'dicom-parser';
+import type { DicomMetadata } from '../dicom/types.js';
+import { TRANSFER_SYNTAXES, type TransferSyntax } from '../dicom/transfer-syntax.js';
+import { dicomError } from '../dicom/errors.js';
+import { encapsulatedFrame } from './fragments.js';
+import { nativeFrameLength, swapBytes } from './native.js';
+import { decodeRle } from './rle.js';
+import { decodeJpeg2000, decodeJpegBaseline, decodeJpegLossless, decodeJpegLs, type CodecOutput } from './codecs.js';
+import { interleave, paletteToRgb, ybr422ToRgb, ybrFullToRgb } from './color.js';
+
+import type { DecodedFrame, PixelArray } from './frame.js';
+
+type Unsigned = Uint8Array | Uint16Array | Uint32Array;
+
+function typedView(bytes: Uint8Array, bitsAllocated: number): Unsigned {
+  // `bytes` is always a fresh copy starting at offset 0 here, so the views are aligned.
+  if (bitsAllocated === 8) return bytes;
+  if (bitsAllocated === 16) return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length >> 1);
+  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+}
+
+/** Codec samples → a container of Bits Allocated (e.g. an 8-bit JPEG-LS stream inside a 16-bit image). */
+function widen(samples: Uint8Array | Uint16Array, bitsAllocated: number, source?: string): Unsigned {
+  const bytes = samples.BYTES_PER_ELEMENT * 8;
+  if (bytes === bitsAllocated) return samples;
+  if (bytes > bitsAllocated) {
+    throw dicomError(
+      'DICOM_DECODE_FAILED',
+      `The codec returned ${bytes}-bit samples for an image with Bits Allocated ${bitsAllocated}: the attributes and the ` +
+        'compressed data disagree.',
+      source === undefined ? {} : { source },
+    );
+  }
+  const out = bitsAllocated === 16 ? new Uint16Array(samples.length) : new Uint32Array(samples.length);
+  out.set(samples);
+  return out;
+}
+
+/**
+ * Masks to Bits Stored (after shifting High Bit down, for the rare files whose High Bit is not Bits Stored - 1) and
+ * sign-extends. Skipping this for "BitsStored < BitsAllocated" files leaves overlay bits or junk in the high bits and
+ * turns -5 HU stored in 12 bits into +4091.
+ */
+function toStoredValues(raw: Unsigned, bitsAllocated: number, bitsStored: number, highBit: number, signed: boolean): PixelArray {
+  const shift = Math.max(0, highBit + 1 - bitsStored);
+  const bs = Math.min(bitsStored, bitsAllocated);
+  if (bs === bitsAllocated && shift === 0) {
+    if (!signed) return raw;
+    if (raw instanceof Uint8Array) return new Int8Array(raw.buffer, raw.byteOffset, raw.length);
+    if (raw instanceof Uint16Array) return new Int16Array(raw.buffer, raw.byteOffset, raw.length);
+    return new Int32Array(raw.buffer, raw.byteOffset, raw.length);
+  }
+  const mask = bs >= 32 ? 0xffffffff : 2 ** bs - 1;
+  const signBit = 2 ** (bs - 1);
+  const range = 2 ** bs;
+  const out: PixelArray = !signed
+    ? raw
+    : bitsAllocated === 8
+      ? new Int8Array(raw.length)
+      : bitsAllocated === 16
+        ? new Int16Array(raw.length)
+        : new Int32Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    let v = ((raw[i]! >>> shift) & mask) >>> 0;
+    if (signed && v >= signBit) v -= range;
+    out[i] = v;
+  }
+  return out;
+}
+
+function minMax(a: PixelArray): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]!;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return a.length === 0 ? [0, 0] : [min, max];
+}
+
+function checkSupported(meta: DicomMetadata, index: number, where: Record<string, unknown>): TransferSyntax {
+  if (!meta.hasPixelData) throw dicomError('DICOM_NO_PIXEL_DATA', 'This DICOM instance has no Pixel Data (7FE0,0010) to decode.', where);
+  if (!Number.isInteger(index) || index < 0 || index >= meta.numberOfFrames) {
+    throw dicomError(
+      'DICOM_FRAME_OUT_OF_RANGE',
+      `Frame ${index} does not exist: this image has ${meta.numberOfFrames} frame(s), indexed from 0.`,
+      { ...where, frames: meta.numberOfFrames },
+    );
+  }
+  const ts = TRANSFER_SYNTAXES[meta.transferSyntaxUid];
+  if (ts === undefined) {
+    throw dicomError(
+      'DICOM_UNSUPPORTED_TRANSFER_SYNTAX',
+      `Pixel data in transfer syntax ${meta.transferSyntaxUid} cannot be decoded; supported: ` +
+        `${Object.values(TRANSFER_SYNTAXES)
+          .map((t) => t.name)
+          .join(', ')}. Transcode the file (e.g. \`gdcmconv --raw\`).`,
+      { ...where, transferSyntaxUid: meta.transferSyntaxUid },
+    );
+  }
+  const unsupported = (what: string): never => {
+    throw dicomError('DICOM_UNSUPPORTED_PIXEL_FORMAT', `${what} is not supported.`, {
+      ...where,
+      bitsAllocated: meta.bitsAllocated,
+      samplesPerPixel: meta.samplesPerPixel,
+      photometricInterpretation: meta.photometricInterpretation,
+    });
+  };
+  if (meta.rows <= 0 || meta.columns <= 0) unsupported('An image with no Rows/Columns');
+  if (![8, 16, 32].includes(meta.bitsAllocated)) unsupported(`Bits Allocated ${meta.bitsAllocated} (8, 16 and 32 are)`);
+  if (meta.samplesPerPixel !== 1 && meta.samplesPerPixel !== 3) unsupported(`Samples per Pixel ${meta.samplesPerPixel}`);
+  if (meta.samplesPerPixel === 3 && !['RGB', 'YBR_FULL', 'YBR_FULL_422', 'YBR_RCT', 'YBR_ICT'].includes(meta.photometricInterpretation)) {
+    unsupported(`Photometric Interpretation ${meta.photometricInterpretation}`);
+  }
+  return ts;
+}
+
+/**
+ * Decodes frame `index` of a parsed data set. See {@link DicomImage.decodeFrame}.
+ * @internal
+ */
+export async function decodeFrame(ds: DataSet, meta: DicomMetadata, index: number, source: string | undefined): Promise<DecodedFrame> {
+  const where = source === undefined ? {} : { source };
+  const ts = checkSupported(meta, index, where);
+  const el = ds.elements['x7fe00010']!;
+  const { rows, columns, samplesPerPixel: spp, bitsAllocated: ba, photometricInterpretation: pi } = meta;
+  const pixels = rows * columns;
+
+  let raw: Unsigned;
+  let planar = false;
+  let colorConverted = false;
+  if (ts.encoding === 'native') {
+    if (el.encapsulatedPixelData) throw dicomError('DICOM_MALFORMED', 'Pixel data is encapsulated but the transfer syntax is native.', where);
+    const length = nativeFrameLength(meta);
+    const start = el.dataOffset + index * length;
+    if (start + length > el.dataOffset + el.length) {
+      throw dicomError('DICOM_TRUNCATED', `The pixel data ends before frame ${index}.`, { ...where, frame: index });
+    }
+    // A copy (never Buffer#slice, which is a view): swapping and masking below work in place.
+    const bytes = new Uint8Array(ds.byteArray.subarray(start, start + length));
+    if (ts.bigEndian) swapBytes(bytes, el.vr === 'OW' ? 2 : el.vr === 'OL' || el.vr === 'OF' ? 4 : ba === 8 ? 1 : ba / 8);
+    if (spp === 3 && pi === 'YBR_FULL_422') {
+      if (ba !== 8) throw dicomError('DICOM_UNSUPPORTED_PIXEL_FORMAT', 'YBR_FULL_422 with Bits Allocated other than 8 is not supported.', where);
+      return finish(index, rows, columns, 3, 'RGB', ybr422ToRgb(bytes, rows, columns), 8, false);
+    }
+    raw = typedView(bytes, ba);
+    planar = spp === 3 && meta.planarConfiguration === 1;
+  } else {
+    if (!el.encapsulatedPixelData) {
+      throw dicomError('DICOM_MALFORMED', `Transfer syntax ${ts.name} requires encapsulated pixel data, but it is native.`, where);
+    }
+    const data = encapsulatedFrame(ds, el, ts.encoding, meta.numberOfFrames, index, source);
+    if (ts.encoding === 'rle') {
+      raw = typedView(decodeRle(data, rows, columns, spp, ba, meta.planarConfiguration, source), ba);
+      planar = spp === 3 && meta.planarConfiguration === 1;
+    } else {
+      let out: CodecOutput;
+      switch (ts.encoding) {
+        case 'jpeg-baseline':
+          out = await decodeJpegBaseline(data, source);
+          break;
+        case 'jpeg-lossless':
+          out = decodeJpegLossless(data, ba, source);
+          break;
+        case 'jpeg-ls':
+          out = await decodeJpegLs(data, source);
+          break;
+        default:
+          out = await decodeJpeg2000(data, source);
+      }
+      if (out.width !== columns || out.height !== rows || out.components !== spp || out.samples.length < pixels * spp) {
+        throw dicomError(
+          'DICOM_DECODE_FAILED',
+          `The compressed frame is ${out.width}×${out.height}×${out.components} but the attributes say ` +
+            `${columns}×${rows}×${spp}: the file is inconsistent.`,
+          { ...where, frame: index },
+        );
+      }
+      raw = widen(out.samples.length > pixels * spp ? out.samples.subarray(0, pixels * spp) : out.samples, ba, source);
+      planar = out.layout === 'planar';
+      colorConverted = out.colorConverted;
+    }
+  }
+
+  if (spp === 3) {
+    let rgb = planar ? interleave(raw, pixels) : raw;
+    const bitsStored = Math.min(meta.bitsStored, ba);
+    rgb = toStoredValues(rgb, ba, meta.bitsStored, meta.highBit, false) as Unsigned;
+    if ((pi === 'YBR_FULL' || pi === 'YBR_FULL_422') && !colorConverted) {
+      if (rgb === raw) rgb = rgb.slice();
+      ybrFullToRgb(rgb, bitsStored);
+    }
+    return finish(index, rows, columns, 3, 'RGB', rgb, bitsStored, false);
+  }
+  const values = toStoredValues(raw, ba, meta.bitsStored, meta.highBit, meta.signed);
+  if (pi === 'PALETTE COLOR') {
+    const { rgb, bits } = paletteToRgb(ds, values, meta.signed, source);
+    return finish(index, rows, columns, 3, 'RGB', rgb, bits, false);
+  }
+  const photometric = pi === 'MONOCHROME1' ? 'MONOCHROME1' : 'MONOCHROME2';
+  return finish(index, rows, columns, 1, photometric, values, Math.min(meta.bitsStored, ba), meta.signed);
+}
+
+function finish(
+  index: number,
+  rows: number,
+  columns: number,
+  samplesPerPixel: 1 | 3,
+  photometricInterpretation: DecodedFrame['photometricInterpretation'],
+  pixels: PixelArray,
+  bitsStored: number,
+  signed: boolean,
+): DecodedFrame {
+  const [min, max] = minMax(pixels);
+  return { index, rows, columns, samplesPerPixel, photometricInterpretation, pixels, bitsStored, signed, min, max };
+}

@@ -1,0 +1,203 @@
+// Pixel decoding, checked against the toolkits that wrote the fixtures (dcmtk 3.6.7, GDCM 3.0.21; see
+// fixtures/TOOLS.txt): lossless syntaxes must decode pixel-identical to the toolkit's own decode, lossy ones within
+// a codec tolerance, and uncompressed ones to the generator's source values.
+import { describe, expect, it } from 'vitest';
+import { readDicom, renderFrame, TRANSFER_SYNTAXES, type DecodedFrame } from '@lepton/medical';
+import { compare, frameBytes, readFixture, readPnm, refBytes, samples } from './support/fixtures.js';
+
+type Sample = Parameters<typeof samples>[1];
+
+async function decodeAll(name: string): Promise<DecodedFrame[]> {
+  return readDicom(readFixture(name), { source: name }).decodeFrames();
+}
+
+function sampleTypeOf(frame: DecodedFrame): Sample {
+  const p = frame.pixels;
+  return p instanceof Int16Array ? 'i16' : p instanceof Uint16Array ? 'u16' : p instanceof Int32Array ? 'i32' : p instanceof Uint32Array ? 'u32' : 'u8';
+}
+
+// name → [transfer syntax UID, sample type, frames]
+const LOSSLESS: Record<string, [string, Sample, number]> = {
+  ct_s16_rle: ['1.2.840.10008.1.2.5', 'i16', 1],
+  ct_u12_rle: ['1.2.840.10008.1.2.5', 'u16', 1],
+  ct_u12_rle_gdcm: ['1.2.840.10008.1.2.5', 'u16', 1],
+  mr8_rle: ['1.2.840.10008.1.2.5', 'u8', 1],
+  rgb_rle: ['1.2.840.10008.1.2.5', 'u8', 1],
+  u32_rle: ['1.2.840.10008.1.2.5', 'u32', 1],
+  ct_s16_jpeg_sv1: ['1.2.840.10008.1.2.4.70', 'i16', 1],
+  ct_u12_jpeg_sv1: ['1.2.840.10008.1.2.4.70', 'u16', 1],
+  mr8_jpeg_sv1: ['1.2.840.10008.1.2.4.70', 'u8', 1],
+  rgb_jpeg_sv1: ['1.2.840.10008.1.2.4.70', 'u8', 1],
+  ct_u12_jpeg_p14: ['1.2.840.10008.1.2.4.57', 'u16', 1], // selection value 6
+  ct_s16_jpeg_p14: ['1.2.840.10008.1.2.4.57', 'i16', 1], // selection value 7 on signed data
+  ct_s16_jpls: ['1.2.840.10008.1.2.4.80', 'i16', 1],
+  ct_u12_jpls: ['1.2.840.10008.1.2.4.80', 'u16', 1],
+  ct_u12_jpls_gdcm: ['1.2.840.10008.1.2.4.80', 'u16', 1],
+  mr8_jpls: ['1.2.840.10008.1.2.4.80', 'u8', 1],
+  rgb_jpls: ['1.2.840.10008.1.2.4.80', 'u8', 1], // line interleaved
+  rgb_jpls_sample: ['1.2.840.10008.1.2.4.80', 'u8', 1], // sample interleaved
+  rgb_jpls_planar: ['1.2.840.10008.1.2.4.80', 'u8', 1], // not interleaved: one scan per component
+  ct_s16_j2k: ['1.2.840.10008.1.2.4.90', 'i16', 1],
+  ct_u12_j2k: ['1.2.840.10008.1.2.4.90', 'u16', 1],
+  mr8_j2k: ['1.2.840.10008.1.2.4.90', 'u8', 1],
+  rgb_j2k: ['1.2.840.10008.1.2.4.90', 'u8', 1],
+  mf16_rle: ['1.2.840.10008.1.2.5', 'u16', 3], // with Basic Offset Table
+  mf16_rle_nobot: ['1.2.840.10008.1.2.5', 'u16', 3],
+  mf16_jpeg_sv1: ['1.2.840.10008.1.2.4.70', 'u16', 3],
+  mf16_jpeg_sv1_frag_nobot: ['1.2.840.10008.1.2.4.70', 'u16', 3], // 1 KiB fragments, no offset table
+  mf16_jpls_frag: ['1.2.840.10008.1.2.4.80', 'u16', 3], // 1 KiB fragments located through the offset table
+  mf16_jpls_frag_nobot: ['1.2.840.10008.1.2.4.80', 'u16', 3],
+  mf16_j2k: ['1.2.840.10008.1.2.4.90', 'u16', 3],
+  mf_rgb_rle: ['1.2.840.10008.1.2.5', 'u8', 2],
+  mf_rgb_jpls_nobot: ['1.2.840.10008.1.2.4.80', 'u8', 2],
+};
+
+describe('lossless transfer syntaxes decode pixel-identical to the toolkit', () => {
+  it('covers every lossless compressed syntax we support', () => {
+    const covered = new Set(Object.values(LOSSLESS).map(([uid]) => uid));
+    const lossless = Object.values(TRANSFER_SYNTAXES).filter((t) => !t.lossy && t.encoding !== 'native');
+    expect(lossless.map((t) => t.uid).filter((uid) => !covered.has(uid))).toEqual([]);
+  });
+
+  it.each(Object.entries(LOSSLESS))('%s', async (name, [uid, type, frameCount]) => {
+    const image = readDicom(readFixture(name));
+    expect(image.meta.transferSyntaxUid).toBe(uid);
+    const frames = await image.decodeFrames();
+    expect(frames).toHaveLength(frameCount);
+    expect(sampleTypeOf(frames[0]!)).toBe(type);
+    const got = frameBytes(frames);
+    const ref = refBytes(`${name}.raw`);
+    // byte equality is the claim; the sample comparison first makes a failure readable (how many, how far off)
+    expect(compare(samples(got, type), samples(ref, type))).toMatchObject({ differing: 0, maxAbs: 0 });
+    expect(got.length).toBe(ref.length);
+    expect(Buffer.from(got).equals(Buffer.from(ref))).toBe(true);
+  });
+
+  it('decodes multi-frame files frame by frame, each frame distinct and in order', async () => {
+    const all = await decodeAll('mf16_jpeg_sv1_frag_nobot');
+    const ref = samples(refBytes('mf16_jpeg_sv1_frag_nobot.raw'), 'u16');
+    const perFrame = 48 * 64;
+    const image = readDicom(readFixture('mf16_jpeg_sv1_frag_nobot'));
+    const second = await image.decodeFrame(1);
+    expect(Array.from(second.pixels)).toEqual(ref.slice(perFrame, 2 * perFrame));
+    expect(Array.from(all[0]!.pixels)).not.toEqual(Array.from(all[2]!.pixels));
+    await expect(image.decodeFrame(3)).rejects.toMatchObject({ code: 'DICOM_FRAME_OUT_OF_RANGE' });
+    await expect(image.decodeFrame(-1)).rejects.toMatchObject({ code: 'DICOM_FRAME_OUT_OF_RANGE' });
+  });
+});
+
+// name → [expected values file written by the generator, sample type]
+const NATIVE: Record<string, [string, Sample]> = {
+  ct_s16: ['ct_s16.expected.raw', 'i16'],
+  ct_s16_implicit: ['ct_s16.expected.raw', 'i16'],
+  ct_s16_bigendian: ['ct_s16.expected.raw', 'i16'],
+  ct_s16_deflated: ['ct_s16.expected.raw', 'i16'],
+  ct_u12_deflated_gdcm: ['ct_u12.expected.raw', 'u16'],
+  ct_s16_bare_implicit: ['ct_s16.expected.raw', 'i16'],
+  ct_s16_bare_explicit: ['ct_s16.expected.raw', 'i16'],
+  ct_s16_bare_bigendian: ['ct_s16.expected.raw', 'i16'],
+  ct_u12: ['ct_u12.expected.raw', 'u16'],
+  ct_u12_dirty: ['ct_u12_dirty.expected.raw', 'u16'], // junk in bits 12-15 is masked off
+  ct_s12: ['ct_s12.expected.raw', 'i16'], // 12-bit two's complement, sign-extended
+  mr8: ['mr8.expected.raw', 'u8'],
+  mr8_bigendian: ['mr8.expected.raw', 'u8'],
+  mr8_mono1: ['mr8_mono1.expected.raw', 'u8'],
+  u32: ['u32.expected.raw', 'u32'],
+  u32_bigendian: ['u32.expected.raw', 'u32'],
+  i32: ['i32.expected.raw', 'i32'],
+  rgb: ['rgb.expected.raw', 'u8'],
+  rgb_bigendian: ['rgb.expected.raw', 'u8'],
+  rgb_planar: ['rgb.expected.raw', 'u8'], // planar configuration 1 comes back interleaved
+  palette: ['palette.expected.raw', 'u16'], // 16-bit tables give 16-bit RGB
+  mf16: ['mf16.expected.raw', 'u16'],
+  mf_rgb: ['mf_rgb.expected.raw', 'u8'],
+};
+
+describe('native transfer syntaxes decode to the source values', () => {
+  it.each(Object.entries(NATIVE))('%s', async (name, [file, type]) => {
+    const frames = await decodeAll(name);
+    expect(sampleTypeOf(frames[0]!)).toBe(type);
+    expect(compare(samples(frameBytes(frames), type), samples(refBytes(file), type))).toMatchObject({ differing: 0 });
+    expect(frameBytes(frames).length).toBe(refBytes(file).length);
+  });
+
+  it('reports signedness, bits and range of the decoded frame', async () => {
+    const [s12] = await decodeAll('ct_s12');
+    expect(s12).toMatchObject({ signed: true, bitsStored: 12, photometricInterpretation: 'MONOCHROME2', samplesPerPixel: 1 });
+    expect(s12!.min).toBeLessThan(-800); // air/lung in HU stays negative after sign extension
+    expect(s12!.min).toBeGreaterThanOrEqual(-2048);
+    expect(s12!.max).toBeLessThanOrEqual(2047);
+    const [mono1] = await decodeAll('mr8_mono1');
+    expect(mono1!.photometricInterpretation).toBe('MONOCHROME1'); // stored values are not inverted; rendering is
+  });
+});
+
+describe('lossy transfer syntaxes decode within the codec tolerance', () => {
+  // Different builds of the same codec may round the inverse DCT / wavelet differently; 2 grey levels is the bound.
+  const TOLERANCE = 2;
+  it.each([
+    ['mr8_jpeg_baseline', 'u8', 1],
+    ['rgb_jpeg_baseline', 'u8', 1], // YBR_FULL_422, converted to RGB (dcmtk's decode converts too)
+    ['rgb_jpeg_444', 'u8', 1], // YBR_FULL
+    ['mf_rgb_jpeg_baseline', 'u8', 2],
+    ['ct_u12_j2k_lossy', 'u16', 1],
+    ['ct_u12_jpls_near', 'u16', 1],
+  ] as const)('%s', async (name, type, frameCount) => {
+    const frames = await decodeAll(name);
+    expect(frames).toHaveLength(frameCount);
+    expect(frames[0]!.photometricInterpretation).toBe(name.startsWith('rgb') || name.startsWith('mf_rgb') ? 'RGB' : 'MONOCHROME2');
+    const result = compare(samples(frameBytes(frames), type), samples(refBytes(`${name}.raw`), type));
+    expect(result.length[0]).toBe(result.length[1]);
+    expect(result.maxAbs).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it('JPEG-LS near-lossless stays within NEAR=2 of the source', async () => {
+    const [frame] = await decodeAll('ct_u12_jpls_near');
+    const result = compare(Array.from(frame!.pixels), samples(refBytes('ct_u12.expected.raw'), 'u16'));
+    expect(result.maxAbs).toBeLessThanOrEqual(2);
+    expect(result.differing).toBeGreaterThan(0); // it really is lossy
+  });
+
+  it('lossy JPEG 2000 stays close to the source', async () => {
+    const [frame] = await decodeAll('ct_u12_j2k_lossy');
+    const src = samples(refBytes('ct_u12.expected.raw'), 'u16');
+    let sq = 0;
+    for (let i = 0; i < src.length; i++) sq += (frame!.pixels[i]! - src[i]!) ** 2;
+    const psnr = 10 * Math.log10(4095 ** 2 / (sq / src.length));
+    expect(psnr).toBeGreaterThan(30); // gdcmconv -q 55 compresses ~30:1
+  });
+});
+
+describe('colour models match dcmtk (dcm2pnm) rendering', () => {
+  // dcm2pnm's YCbCr → RGB uses its own fixed-point arithmetic, which lands up to 2 levels from the rounded PS3.3
+  // C.7.6.3.1.2 equations we apply; the next test pins the equations themselves down more tightly.
+  it.each([
+    ['rgb_planar', 0],
+    ['rgb_ybr_full', 2],
+    ['ybr422', 2], // native YBR_FULL_422 → RGB
+  ] as const)('%s', async (name, tolerance) => {
+    const image = readDicom(readFixture(name));
+    const frame = await image.decodeFrame(0);
+    expect(frame.photometricInterpretation).toBe('RGB');
+    const ref = readPnm(`${name}.ppm`);
+    expect([ref.width, ref.height, ref.channels]).toEqual([frame.columns, frame.rows, 3]);
+    expect(compare(renderFrame(frame, image.meta), ref.data).maxAbs).toBeLessThanOrEqual(tolerance);
+  });
+
+  it('YBR_FULL → RGB agrees with libjpeg-turbo converting the same YCbCr samples', async () => {
+    // rgb_ybr_full holds the YCbCr samples of rgb_jpeg_444 decoded without colour conversion (dcmdjpeg +cn); decoding
+    // rgb_jpeg_444 itself lets libjpeg-turbo do the (JFIF = PS3.3 YBR_FULL) conversion.
+    const ours = await readDicom(readFixture('rgb_ybr_full')).decodeFrame(0);
+    const libjpeg = await readDicom(readFixture('rgb_jpeg_444')).decodeFrame(0);
+    const result = compare(ours.pixels, libjpeg.pixels);
+    expect(result.maxAbs).toBeLessThanOrEqual(1);
+    expect(result.differing).toBeLessThan(ours.pixels.length / 100);
+  });
+
+  it('PALETTE COLOR maps indices through the 16-bit tables, and renders like dcm2pnm', async () => {
+    const image = readDicom(readFixture('palette'));
+    const frame = await image.decodeFrame(0);
+    expect(frame).toMatchObject({ photometricInterpretation: 'RGB', samplesPerPixel: 3, bitsStored: 16 });
+    expect(compare(renderFrame(frame, image.meta), readPnm('palette.ppm').data).maxAbs).toBeLessThanOrEqual(1);
+  });
+});
