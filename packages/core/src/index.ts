@@ -69,6 +69,7 @@ export { rocAuc, rocCurve, averagePrecision, precisionRecallCurve, ksStatistic, 
 export type { ThresholdCurve } from './metrics/ranking.js';
 export { logLoss, brierScore, expectedCalibrationError } from './metrics/calibration.js';
 export { meanAbsoluteError, rootMeanSquaredError, r2Score } from './metrics/regression.js';
+export { diceCoefficient, diceLoss } from './metrics/segmentation.js';
 export { thresholdForMaxF1, thresholdForFpr, thresholdForCost } from './metrics/threshold.js';
 export type { ThresholdChoice, CostMatrix } from './metrics/threshold.js';
 export type { Numeric } from './metrics/validate.js';

@@ -1,3 +1,4 @@
+import type * as tf from '../tf.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import type { Task } from '../models/task.js';
 import type { TrainEvent } from './events.js';
@@ -38,8 +39,11 @@ export interface TrainOptions {
   learningRateSchedule?: LearningRateSchedule;
   /** Output meaning (decides the loss). Default: what the builder recorded, else inferred from the output. */
   task?: Task;
-  /** Loss name understood by tfjs-layers, overriding the task's default loss. */
-  loss?: string;
+  /**
+   * Loss overriding the task's default: a name understood by tfjs-layers (`'meanAbsoluteError'` …) or a function of
+   * `(yTrue, yPred)` returning the loss, e.g. {@link diceLoss}.
+   */
+  loss?: string | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor);
   /**
    * Seed for shuffling, dropout and any other randomness during training. With the same seed, data, model
    * seed and backend, two runs give the same metrics. Note: `Math.random` is seeded for the duration of
