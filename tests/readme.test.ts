@@ -61,6 +61,24 @@ describe('package README quick starts', () => {
     expect(stdout).toMatch(/3 instances loaded/);
   });
 
+  it('@lepton/medical volume quick start runs as pasted', async () => {
+    const stdout = await runQuickStart('packages/medical/README.md', 'packages/medical', '## Quick start: volumes');
+    expect(stdout).toMatch(/\[ 64, 64, 24 \] \[ '0\.75', '0\.80', '2\.50' \] 0 issues/);
+    expect(stdout).toMatch(/HU at the lesion 60/);
+    expect(stdout).toMatch(/iso \[ 48, 51, 58 \] coronal 58 x 48/);
+    expect(stdout).toMatch(/gap Two neighbouring slices are 4\.000 mm apart .* 1 slice\(s\) missing/);
+  });
+
+  it('@lepton/medical de-identification quick start runs as pasted', async () => {
+    const stdout = await runQuickStart('packages/medical/README.md', 'packages/medical', '## Quick start: de-identification');
+    expect(stdout).toMatch(/^undefined ANON-[0-9A-F]{16} 2\.25\.\d+ undefined$/m);
+    expect(stdout).toMatch(/privateRemoved: 4/);
+    expect(stdout).toMatch(/6 written, e\.g\. .*2\.25\.\d+\.dcm/);
+    expect(stdout).toMatch(/skipped .*broken\.dcm DICOM_TRUNCATED/);
+    expect(stdout).toMatch(/skipped .*notes\.txt DICOM_NOT_DICOM/);
+    expect(stdout).not.toMatch(/MRN-4471|MÜLLER|MUELLER\^/);
+  });
+
   it('@lepton/manufacturing line-monitor quick start runs as pasted and catches the pressure step', async () => {
     const stdout = await runQuickStart('packages/manufacturing/README.md', 'packages/manufacturing', '## Quick start: monitoring a line');
     expect(stdout).toMatch(/press-2 (autoencoder|nelson-1) \[ '(pressure)'/);
@@ -78,6 +96,20 @@ describe('package README quick starts', () => {
     const stdout = await runQuickStart('packages/manufacturing/README.md', 'packages/manufacturing', '## Quick start: remaining useful life');
     expect(stdout).toMatch(/\d+ cycles, health [\d.]+/);
     expect(stdout).toMatch(/NASA score [\d.]+/);
+  });
+
+  it('@lepton/manufacturing OEE and alarms quick start runs as pasted', async () => {
+    const stdout = await runQuickStart('packages/manufacturing/README.md', 'packages/manufacturing', '## Quick start: OEE and alarms');
+    expect(stdout).toMatch(/availability: 0\.888/); // 400 of 450 planned minutes running
+    expect(stdout).toMatch(/raised alarm-1 3\n/);
+    expect(stdout).toMatch(/cleared alarm-1 4\n/);
+  });
+
+  it('@lepton/manufacturing inspection quick start runs as pasted', async () => {
+    const stdout = await runQuickStart('packages/manufacturing/README.md', 'packages/manufacturing', '## Quick start: visual defect inspection');
+    expect(Number(/imageAuroc: ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThan(0.95);
+    expect(Number(/pixelAuroc: ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThan(0.95);
+    expect(stdout).toMatch(/^[\d.]+ true \d+ scratch 0\.[6-9]\d*$/m);
   });
 
   it('@lepton/manufacturing SPC quick start runs as pasted', async () => {

@@ -146,6 +146,27 @@ describe('train()', () => {
     model.dispose();
   });
 
+  it('re-estimates batch-norm statistics from the final weights, so inference matches them', async () => {
+    const { x, y } = tabular(256, 4, 3);
+    const trained = async (batchNormSamples: number) => {
+      const model = buildMlp({ inputDim: 4, hiddenUnits: [8], batchNorm: true, seed: 4 });
+      await train(model, { x, y }, { epochs: 2, batchSize: 32, learningRate: 0.05, seed: 1, progressBar: false, earlyStopping: false, batchNormSamples });
+      // The first dense layer's outputs over all training samples, with the final weights.
+      const dense = model.layers.find((l) => l.getClassName() === 'Dense')!;
+      const bn = model.layers.find((l) => l.getClassName() === 'BatchNormalization')!;
+      const h = tf.tidy(() => (dense.apply(x) as tf.Tensor).arraySync() as number[][]);
+      const mean = h[0]!.map((_, j) => h.reduce((a, r) => a + r[j]!, 0) / h.length);
+      const movingMean = (bn.getWeights()[2]!.arraySync() as number[]);
+      model.dispose();
+      return Math.max(...mean.map((m, j) => Math.abs(m - movingMean[j]!)));
+    };
+    // Recalibrated over every sample (4 chunks of 64, averaged): the moving mean is the data mean.
+    expect(await trained(256)).toBeLessThan(1e-4);
+    // Without it, the moving mean still carries the initial zeros and lags the weights (momentum 0.99, 16 steps).
+    expect(await trained(0)).toBeGreaterThan(0.05);
+    await expect(train(buildMlp({ inputDim: 4 }), { x, y }, { epochs: 1, batchNormSamples: -1, progressBar: false })).rejects.toThrow(/batchNormSamples/);
+  });
+
   it('draws a progress bar only on a TTY outside CI', () => {
     expect(shouldDrawBar({ isTTY: false, write: () => true }, {})).toBe(false);
     expect(shouldDrawBar({ isTTY: true, write: () => true }, { CI: 'true' })).toBe(false);

@@ -76,6 +76,12 @@ export interface TrainOptions {
    * with false, throw `KERNEL_UNAVAILABLE` naming the kernel.
    */
   backendFallback?: boolean;
+  /**
+   * After each epoch, re-estimate batch-normalisation statistics from the current weights over up to this many training
+   * samples ("precise BN"), so validation metrics and inference match the weights; 0 turns it off. Models without
+   * batch normalisation are unaffected. Default 512.
+   */
+  batchNormSamples?: number;
 }
 
 /** {@link TrainOptions} with defaults filled in. */
@@ -102,6 +108,8 @@ export interface ResolvedTrainOptions {
   progressBar: 'auto' | boolean;
   /** Whether training may move to another backend for a missing kernel (default true). */
   backendFallback: boolean;
+  /** Training samples used to re-estimate batch-normalisation statistics after each epoch; 0 = off (default 512). */
+  batchNormSamples: number;
 }
 
 const HIGHER_IS_BETTER = new Set<MonitorMetric>(['val_accuracy', 'val_auc', 'val_average_precision']);
@@ -156,5 +164,10 @@ export function resolveTrainOptions(options: TrainOptions, hasValidation: boolea
     shuffle: options.shuffle ?? true,
     progressBar: options.progressBar ?? 'auto',
     backendFallback: options.backendFallback ?? true,
+    batchNormSamples: (() => {
+      const v = options.batchNormSamples ?? 512;
+      if (!(Number.isInteger(v) && v >= 0)) throw new LeptonError('INVALID_ARGUMENT', `batchNormSamples must be an integer ≥ 0, got ${v}.`);
+      return v;
+    })(),
   };
 }

@@ -9,6 +9,7 @@ import type { TrainEvent } from './events.js';
 import { predictBatched, labelIndices, taskMetrics } from './evaluate.js';
 import { higherIsBetter, resolveTrainOptions, type MonitorMetric, type TrainOptions } from './options.js';
 import { progressBar, shouldDrawBar } from './progress-bar.js';
+import { recalibrateBatchNorm } from './batch-norm.js';
 import { learningRateAt } from './schedule.js';
 
 /** Training samples: one input tensor (or one per model input) and the targets; first axis is the sample. */
@@ -229,6 +230,7 @@ export async function train(model: tfl.LayersModel, data: TrainData, options: Tr
             { details: { epoch, learningRate: lr } },
           );
         }
+        if (opts.batchNormSamples > 0) recalibrateBatchNorm(model, trainSet.x, opts.batchNormSamples, rand);
         const metrics: Record<string, number> = { loss };
         if (val) {
           const pred = predictBatched(model, val.x, Math.max(opts.batchSize, 256));

@@ -1,0 +1,290 @@
+import { accuracy, buildResidualCnn, confusionMatrix, gradCam, LeptonError, loadBundle, saveBundle, tf, train, type Heatmap } from '@lepton/core';
+import { positiveInt, stackImages, type GrayImage } from './images.js';
+
+/** Options for {@link DefectClassifier.fit}. Every field is optional. */
+export interface DefectClassifierOptions {
+  /** Class names in output order. Default: the distinct labels of the training samples, in order of first appearance. */
+  labels?: string[];
+  /** Image width in pixels, a multiple of `downsample`. Default 64. */
+  width?: number;
+  /** Image height in pixels, a multiple of `downsample`. Default 64. */
+  height?: number;
+  /** Resolution reduction before the CNN (1, 2 or 4); thin defects survive it (see {@link DefectClassifier}). Default 2. */
+  downsample?: 1 | 2 | 4;
+  /** Filters per stage of the residual CNN. Default `[8, 16, 32]`. */
+  filters?: number[];
+  /** Training epochs. Default 4. */
+  epochs?: number;
+  /** Images per gradient step. Default 16. */
+  batchSize?: number;
+  /** Learning rate (Adam). Default 3e-3. */
+  learningRate?: number;
+  /** Seed for the initial weights and shuffling. Default 1. */
+  seed?: number;
+}
+
+/** A labelled image for {@link DefectClassifier.fit} and {@link DefectClassifier.evaluate}. */
+export interface LabelledImage {
+  /** The image, `width × height` values in [0, 1]. */
+  image: GrayImage;
+  /** Its class name. */
+  label: string;
+}
+
+/** One image's class from {@link DefectClassifier.predict}. */
+export interface DefectPrediction {
+  /** Most probable class. */
+  label: string;
+  /** Index of `label` in {@link DefectClassifier.labels}. */
+  classIndex: number;
+  /** Probability of every class. */
+  probabilities: Record<string, number>;
+}
+
+/** Classification quality from {@link DefectClassifier.evaluate}. */
+export interface ClassifierEvaluation {
+  /** Share of images classified correctly. */
+  accuracy: number;
+  /** Confusion matrix: `matrix[i][j]` counts images of class `labels[i]` predicted as `labels[j]`. */
+  confusion: {
+    /** Class names, the row and column order. */
+    labels: string[];
+    /** Counts, true class by row and predicted class by column. */
+    matrix: number[][];
+  };
+}
+
+interface Settings {
+  kind: 'lepton-defect-classifier';
+  width: number;
+  height: number;
+  downsample: number;
+  /** Side of the box blur subtracted to remove lighting gradients and the base grey level. */
+  highPass: number;
+  /** Gain applied after the high-pass so detail has roughly unit scale. */
+  gain: number;
+}
+
+/**
+ * Lighting-invariant detail at reduced resolution, as two channels: the positive and negative parts of the
+ * high-passed image, each max-pooled. Max pooling (not averaging) is what keeps a one-pixel scratch at full
+ * contrast after downsampling; splitting the sign keeps bright and dark marks apart.
+ */
+function features(x: tf.Tensor4D, s: Settings): tf.Tensor4D {
+  return tf.tidy(() => {
+    const detail = tf.mul(tf.sub(x, tf.avgPool(x, s.highPass, 1, 'same')), s.gain) as tf.Tensor4D;
+    const d = s.downsample;
+    const pool = (t: tf.Tensor4D): tf.Tensor4D => (d > 1 ? tf.maxPool(t, d, d, 'valid') : tf.relu(t));
+    return tf.concat([pool(detail), pool(tf.neg(detail))], -1);
+  });
+}
+
+/**
+ * Supervised defect classification when labelled examples exist (e.g. `good` / `scratch` / `dent`): the residual
+ * CNN from `@lepton/core` on a lighting-invariant, high-passed view of the image, trained with core `train()`.
+ * Complements {@link DefectInspector}, which needs no defect examples but cannot tell defect kinds apart.
+ *
+ * @example
+ * ```ts
+ * import { DefectClassifier, generateParts, initRuntime, PART_LABELS } from '@lepton/manufacturing';
+ * await initRuntime({ backend: 'wasm' });
+ * const classifier = await DefectClassifier.fit(generateParts(900, { seed: 1, labels: PART_LABELS }));
+ * const [part] = generateParts(1, { seed: 5, labels: ['dent'] });
+ * console.log(classifier.predict(part!.image).label); // 'dent'
+ * ```
+ */
+export class DefectClassifier {
+  private constructor(
+    private readonly model: tf.LayersModel,
+    private readonly settings: Settings,
+    /** Class names in output order. */
+    readonly labels: readonly string[],
+  ) {}
+
+  /**
+   * Trains on labelled images.
+   *
+   * @param samples - images with class names; at least two classes
+   * @param options - classes, size, architecture and training settings
+   * @returns the trained classifier
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for bad images, fewer than two classes or a label not in
+   *   `options.labels`; `INVALID_ARGUMENT` for bad options
+   */
+  static async fit(samples: readonly LabelledImage[], options: DefectClassifierOptions = {}): Promise<DefectClassifier> {
+    const labels = options.labels ?? [...new Set(samples.map((s) => s.label))];
+    if (labels.length < 2) throw new LeptonError('INVALID_INPUT', `A classifier needs at least two classes; got ${labels.join(', ') || 'none'}.`);
+    const index = new Map(labels.map((l, i) => [l, i]));
+    const y = samples.map((s, i) => {
+      const k = index.get(s.label);
+      if (k === undefined) throw new LeptonError('INVALID_INPUT', `Sample ${i} has label '${s.label}', which is not one of ${labels.join(', ')}.`);
+      return k;
+    });
+    const downsample = options.downsample ?? 2;
+    if (![1, 2, 4].includes(downsample)) throw new LeptonError('INVALID_ARGUMENT', `downsample must be 1, 2 or 4, got ${downsample}.`);
+    const settings: Settings = {
+      kind: 'lepton-defect-classifier',
+      width: positiveInt(options.width ?? 64, 'width'),
+      height: positiveInt(options.height ?? 64, 'height'),
+      downsample,
+      highPass: 7,
+      gain: 5,
+    };
+    if (settings.width % downsample !== 0 || settings.height % downsample !== 0) {
+      throw new LeptonError('INVALID_ARGUMENT', `width and height must be multiples of downsample (${downsample}), got ${settings.width}×${settings.height}.`);
+    }
+    const seed = options.seed ?? 1;
+    const model = buildResidualCnn({
+      inputShape: [settings.height / downsample, settings.width / downsample, 2],
+      numClasses: labels.length,
+      filters: options.filters ?? [8, 16, 32],
+      dropout: 0.1,
+      seed,
+      name: 'defect_classifier',
+    });
+    const images = stackImages(samples.map((s) => s.image), settings, 'DefectClassifier.fit');
+    const x = features(images, settings);
+    images.dispose();
+    const yt = tf.tensor1d(y, 'float32');
+    try {
+      await train(model, { x, y: yt }, {
+        epochs: options.epochs ?? 4,
+        batchSize: options.batchSize ?? 16,
+        learningRate: options.learningRate ?? 3e-3,
+        classWeight: 'balanced',
+        earlyStopping: false,
+        restoreBestWeights: false,
+        seed,
+        progressBar: false,
+        // core train() re-estimates batch-norm statistics after each epoch (512 samples by default).
+      });
+    } catch (err) {
+      model.dispose();
+      throw err;
+    } finally {
+      tf.dispose([x, yt]);
+    }
+    return new DefectClassifier(model, settings, labels);
+  }
+
+  /**
+   * Classifies several images in one batch.
+   *
+   * @param images - images of the trained size, values in [0, 1]
+   * @returns one prediction per image
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a wrong size, NaN or values outside [0, 1]
+   */
+  predictBatch(images: readonly GrayImage[]): DefectPrediction[] {
+    if (images.length === 0) return [];
+    const x = stackImages(images, this.settings, 'DefectClassifier.predict');
+    let probs: Float32Array;
+    try {
+      probs = tf.tidy(() => (this.model.predict(features(x, this.settings)) as tf.Tensor).dataSync() as Float32Array);
+    } finally {
+      x.dispose();
+    }
+    const k = this.labels.length;
+    return images.map((_, i) => {
+      const p = probs.subarray(i * k, (i + 1) * k);
+      let best = 0;
+      for (let c = 1; c < k; c++) if (p[c]! > p[best]!) best = c;
+      return { label: this.labels[best]!, classIndex: best, probabilities: Object.fromEntries(this.labels.map((l, c) => [l, p[c]!])) };
+    });
+  }
+
+  /**
+   * Classifies one image.
+   *
+   * @param image - `width × height` values in [0, 1], row-major
+   * @returns the most probable class and every class's probability
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a wrong size, NaN or values outside [0, 1]
+   */
+  predict(image: GrayImage): DefectPrediction {
+    return this.predictBatch([image])[0]!;
+  }
+
+  /**
+   * Accuracy and confusion matrix on labelled images.
+   *
+   * @param samples - test images with class names from {@link labels}
+   * @returns the metrics
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for bad images, no samples or an unknown label
+   */
+  evaluate(samples: readonly LabelledImage[]): ClassifierEvaluation {
+    if (samples.length === 0) throw new LeptonError('INVALID_INPUT', 'evaluate needs at least one labelled image.');
+    const yTrue = samples.map((s, i) => {
+      const k = this.labels.indexOf(s.label);
+      if (k < 0) throw new LeptonError('INVALID_INPUT', `Sample ${i} has label '${s.label}', which is not one of ${this.labels.join(', ')}.`);
+      return k;
+    });
+    const yPred = this.predictBatch(samples.map((s) => s.image)).map((p) => p.classIndex);
+    const order = this.labels.map((_, i) => i);
+    return { accuracy: accuracy(yTrue, yPred), confusion: { labels: [...this.labels], matrix: confusionMatrix(yTrue, yPred, order).matrix } };
+  }
+
+  /**
+   * Grad-CAM for one image: where the CNN looked to decide, upsampled to the image size (render it with
+   * `heatmapToPng` from `@lepton/core`).
+   *
+   * @param image - `width × height` values in [0, 1], row-major
+   * @param classIndex - class to explain (default: the predicted class)
+   * @returns heatmap in [0, 1] at the image's resolution
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a bad image, `INVALID_ARGUMENT` for a bad class index
+   */
+  async explain(image: GrayImage, classIndex?: number): Promise<Heatmap> {
+    const { width, height } = this.settings;
+    const x = stackImages([image], this.settings, 'DefectClassifier.explain');
+    const f = features(x, this.settings);
+    x.dispose();
+    try {
+      const cam = await gradCam(this.model, f, classIndex === undefined ? {} : { classIndex });
+      if (cam.width === width && cam.height === height) return cam;
+      const data = tf.tidy(() => {
+        const small = tf.tensor4d(cam.data, [1, cam.height, cam.width, 1]);
+        return tf.image.resizeBilinear(small, [height, width]).dataSync() as Float32Array;
+      });
+      return { data, width, height, classIndex: cam.classIndex };
+    } finally {
+      f.dispose();
+    }
+  }
+
+  /**
+   * Saves as a verified core bundle with the class names as labels and the image preprocessing.
+   *
+   * @param dir - target directory (replaced if it exists)
+   * @param meta - bundle name and semantic version
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad name or version
+   */
+  async save(dir: string, meta: { name: string; version: string }): Promise<void> {
+    await saveBundle(this.model, dir, {
+      ...meta,
+      task: 'multiclass',
+      labels: [...this.labels],
+      preprocessing: { ...this.settings },
+      description: 'Lepton defect classifier (residual CNN on high-passed part images)',
+    });
+  }
+
+  /**
+   * Loads a classifier saved by {@link save}.
+   *
+   * @param dir - bundle directory
+   * @returns the classifier
+   * @throws {@link @lepton/core!LeptonError} `BUNDLE_INVALID` when the bundle is not a defect classifier, or any
+   *   bundle error from loading
+   */
+  static async load(dir: string): Promise<DefectClassifier> {
+    const b = await loadBundle(dir, { expectTask: 'multiclass' });
+    const s = b.manifest.preprocessing as unknown as Settings | undefined;
+    if (s?.kind !== 'lepton-defect-classifier' || !b.manifest.labels) {
+      b.model.dispose();
+      throw new LeptonError('BUNDLE_INVALID', `${dir} is not a Lepton defect classifier bundle.`);
+    }
+    return new DefectClassifier(b.model, s, b.manifest.labels);
+  }
+
+  /** Frees the model's weights. */
+  dispose(): void {
+    this.model.dispose();
+  }
+}

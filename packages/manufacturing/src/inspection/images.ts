@@ -1,0 +1,74 @@
+import { LeptonError, tf } from '@lepton/core';
+
+/**
+ * A grayscale image as the inspection models take it: `width × height` pixel values in [0, 1], row-major
+ * (`image[row * width + col]`). Scale 8-bit camera frames by 1/255 first.
+ */
+export type GrayImage = ArrayLike<number>;
+
+/** Image size a model was trained for. */
+export interface ImageSize {
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+}
+
+/**
+ * Checks every image (size, finite values, [0, 1] range) and stacks them as `[n, height, width, 1]`.
+ * Checking here, before any tensor exists, matters: XNNPACK kernels on wasm turn NaN into 0 in places, so a
+ * corrupt frame would otherwise be scored as a plausible part instead of being refused.
+ *
+ * @internal
+ */
+export function stackImages(images: readonly GrayImage[], size: ImageSize, what: string): tf.Tensor4D {
+  const { width, height } = size;
+  const pixels = width * height;
+  const data = new Float32Array(images.length * pixels);
+  images.forEach((image, n) => {
+    if (image === null || typeof image !== 'object' || typeof image.length !== 'number') {
+      throw new LeptonError('INVALID_INPUT', `${what}: image ${n} is not an array of pixel values.`);
+    }
+    if (image.length !== pixels) {
+      throw new LeptonError(
+        'INVALID_INPUT',
+        `${what}: image ${n} has ${image.length} pixels; this model takes ${width}×${height} = ${pixels} grayscale values, row-major. Resize or crop the image first.`,
+        { details: { image: n, pixels: image.length, width, height } },
+      );
+    }
+    for (let i = 0; i < pixels; i++) {
+      const v = image[i]!;
+      if (!Number.isFinite(v)) {
+        throw new LeptonError('INVALID_INPUT', `${what}: image ${n} has a non-finite value (${v}) at pixel ${i}; repair or drop the frame.`, {
+          details: { image: n, pixel: i },
+        });
+      }
+      if (v < 0 || v > 1) {
+        throw new LeptonError('INVALID_INPUT', `${what}: image ${n} has value ${v} at pixel ${i}; pixels must be in [0, 1] (divide 8-bit values by 255).`, {
+          details: { image: n, pixel: i },
+        });
+      }
+      data[n * pixels + i] = v;
+    }
+  });
+  return tf.tensor4d(data, [images.length, height, width, 1]);
+}
+
+/** @internal Validates a positive integer option. */
+export function positiveInt(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new LeptonError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${value}.`);
+  return value;
+}
+
+/** @internal Float32 values as base64 (exact round trip through a JSON manifest). */
+export function encodeFloats(values: Float32Array): string {
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
+}
+
+/** @internal Inverse of {@link encodeFloats}. */
+export function decodeFloats(text: string): Float32Array {
+  const bytes = Buffer.from(text, 'base64');
+  const out = new Float32Array(bytes.byteLength / 4);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}

@@ -1,0 +1,404 @@
+import { heatmapToPng, LeptonError, loadBundle, rocAuc, saveBundle, tf, train } from '@lepton/core';
+import { decodeFloats, encodeFloats, positiveInt, stackImages, type GrayImage } from './images.js';
+import { buildAutoencoder, smoothedError } from './reconstruction.js';
+
+/** Options for {@link DefectInspector.fit}. Every field is optional. */
+export interface DefectInspectorOptions {
+  /** Image width in pixels, a multiple of 8. Default 64. */
+  width?: number;
+  /** Image height in pixels, a multiple of 8. Default 64. */
+  height?: number;
+  /** Filters of the three encoder stages (each halves the resolution). Default `[8, 16, 16]`. */
+  filters?: [number, number, number];
+  /** Channels of the bottleneck at 1/8 resolution: fewer means less of a defect can be copied through. Default 8. */
+  latentChannels?: number;
+  /** Side of the box filter that smooths the per-pixel error (odd). Default 5. */
+  smoothing?: number;
+  /** Training epochs. Default 15. */
+  epochs?: number;
+  /** Images per gradient step. Default 8. */
+  batchSize?: number;
+  /** Learning rate (Adam). Default 2e-3. */
+  learningRate?: number;
+  /** Share of the good images (the last ones) held out to set the threshold. Default 0.25. */
+  validationFraction?: number;
+  /** Threshold quantile of the held-out good scores. Default 0.99. */
+  quantile?: number;
+  /** Seed for the initial weights and shuffling. Default 1. */
+  seed?: number;
+}
+
+/** One image's inspection result from {@link DefectInspector.inspect}. */
+export interface InspectionResult {
+  /** Image-level anomaly score: the maximum of `heatmap`. */
+  score: number;
+  /** Whether `score` exceeds the current threshold. */
+  defective: boolean;
+  /**
+   * Per-pixel anomaly, row-major `height × width`: how many good-part standard deviations the smoothed
+   * reconstruction error at that pixel lies above its good-part mean (≤ 0 looks normal).
+   */
+  heatmap: Float32Array;
+  /** Heatmap width in pixels. */
+  width: number;
+  /** Heatmap height in pixels. */
+  height: number;
+}
+
+/** A labelled test image for {@link DefectInspector.evaluate}. */
+export interface InspectionSample {
+  /** The image. */
+  image: GrayImage;
+  /** Ground-truth defect mask (1 = defect pixel), same layout as the image; needed for the pixel AUROC. */
+  mask?: ArrayLike<number>;
+  /** Class name; anything but `good` counts as defective. Without a label, a sample is defective when its mask has a 1. */
+  label?: string;
+}
+
+/** Detection quality from {@link DefectInspector.evaluate}. */
+export interface InspectionEvaluation {
+  /** ROC AUC of the image scores for defective vs good images. */
+  imageAuroc: number;
+  /** ROC AUC of the heatmap values for defect vs normal pixels, over samples with a mask (absent without masks or defect pixels). */
+  pixelAuroc?: number;
+  /** Threshold the rates below were counted at. */
+  threshold: number;
+  /** Share of defective images scored above the threshold. */
+  detectionRate: number;
+  /** Share of good images scored above the threshold. */
+  falseAlarmRate: number;
+}
+
+interface Settings {
+  kind: 'lepton-defect-inspector';
+  width: number;
+  height: number;
+  smoothing: number;
+  /** Per-pixel mean and standard deviation of the smoothed error on good training images (base64 float32). */
+  errorMean: string;
+  errorStd: string;
+  /** Added to every pixel's standard deviation so flat, near-perfectly reconstructed areas cannot explode. */
+  floor: number;
+  /** Sorted held-out good scores: the threshold can be re-chosen by quantile without retraining. */
+  validationScores: number[];
+  threshold: number;
+}
+
+function resolve(options: DefectInspectorOptions): Required<DefectInspectorOptions> {
+  const r: Required<DefectInspectorOptions> = {
+    width: options.width ?? 64,
+    height: options.height ?? 64,
+    filters: options.filters ?? [8, 16, 16],
+    latentChannels: options.latentChannels ?? 8,
+    smoothing: options.smoothing ?? 5,
+    epochs: options.epochs ?? 15,
+    batchSize: options.batchSize ?? 8,
+    learningRate: options.learningRate ?? 2e-3,
+    validationFraction: options.validationFraction ?? 0.25,
+    quantile: options.quantile ?? 0.99,
+    seed: options.seed ?? 1,
+  };
+  for (const key of ['width', 'height', 'latentChannels', 'smoothing', 'epochs', 'batchSize'] as const) positiveInt(r[key], key);
+  r.filters.forEach((f, i) => positiveInt(f, `filters[${i}]`));
+  if (r.width % 8 !== 0 || r.height % 8 !== 0) {
+    throw new LeptonError('INVALID_ARGUMENT', `width and height must be multiples of 8 (three 2× downsamplings), got ${r.width}×${r.height}.`);
+  }
+  if (r.smoothing % 2 === 0) throw new LeptonError('INVALID_ARGUMENT', `smoothing must be odd, got ${r.smoothing}.`);
+  if (!(r.validationFraction > 0 && r.validationFraction < 1)) {
+    throw new LeptonError('INVALID_ARGUMENT', `validationFraction must be in (0, 1), got ${r.validationFraction}.`);
+  }
+  if (!(r.learningRate > 0)) throw new LeptonError('INVALID_ARGUMENT', `learningRate must be > 0, got ${r.learningRate}.`);
+  return r;
+}
+
+/**
+ * Visual defect inspection trained on **good parts only**: a small convolutional autoencoder learns to
+ * reconstruct defect-free images; where a part differs from anything it learned (a scratch, a dent), the
+ * reconstruction error rises. The smoothed per-pixel error is compared with its mean and spread over good
+ * parts at the same pixel — edges that are always hard to reconstruct (a bore, a chamfer) do not raise false
+ * alarms, while a mark on a flat face stands out — giving a heatmap, and its maximum is the image score.
+ * The threshold is a quantile of held-out good scores and can be changed without retraining.
+ *
+ * @example
+ * ```ts
+ * import { DefectInspector, generateParts, initRuntime } from '@lepton/manufacturing';
+ * await initRuntime({ backend: 'wasm' });
+ * const good = generateParts(160, { seed: 1 }).map((p) => p.image);
+ * const inspector = await DefectInspector.fit(good);
+ * const [part] = generateParts(1, { seed: 2, labels: ['scratch'] });
+ * console.log(inspector.inspect(part!.image).defective); // true
+ * ```
+ */
+export class DefectInspector {
+  private readonly errorMean: Float32Array;
+  private readonly errorStd: Float32Array;
+
+  private constructor(
+    private readonly model: tf.LayersModel,
+    private readonly settings: Settings,
+  ) {
+    this.errorMean = decodeFloats(settings.errorMean);
+    this.errorStd = decodeFloats(settings.errorStd);
+  }
+
+  /** Image width the inspector takes. */
+  get width(): number {
+    return this.settings.width;
+  }
+
+  /** Image height the inspector takes. */
+  get height(): number {
+    return this.settings.height;
+  }
+
+  /** Current image-score threshold. */
+  get threshold(): number {
+    return this.settings.threshold;
+  }
+
+  /**
+   * Trains on images of good parts. The last `validationFraction` of them are held out to set the threshold.
+   *
+   * @param good - good-part images, `width × height` values in [0, 1] each
+   * @param options - size, architecture, training and threshold settings
+   * @returns the trained inspector
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for fewer than 20 images, a wrong size, NaN or values
+   *   outside [0, 1]; `INVALID_ARGUMENT` for bad options
+   */
+  static async fit(good: readonly GrayImage[], options: DefectInspectorOptions = {}): Promise<DefectInspector> {
+    const o = resolve(options);
+    if (good.length < 20) throw new LeptonError('INVALID_INPUT', `Need at least 20 good images to learn from, got ${good.length}.`);
+    const split = Math.round(good.length * (1 - o.validationFraction));
+    const size = { width: o.width, height: o.height };
+    // Stack (and so validate) all images at once, so an error names the image's index in `good`.
+    const all = stackImages(good, size, 'DefectInspector.fit');
+    const x = tf.slice(all, 0, split);
+    const heldOut = tf.slice(all, split);
+    all.dispose();
+    const model = buildAutoencoder(o);
+    const pixels = o.width * o.height;
+    const settings: Settings = {
+      kind: 'lepton-defect-inspector',
+      width: o.width,
+      height: o.height,
+      smoothing: o.smoothing,
+      errorMean: encodeFloats(new Float32Array(pixels)),
+      errorStd: encodeFloats(new Float32Array(pixels).fill(1)),
+      floor: 0,
+      validationScores: [],
+      threshold: Infinity,
+    };
+    try {
+      await train(model, { x, y: x }, {
+        task: 'regression',
+        epochs: o.epochs,
+        batchSize: o.batchSize,
+        learningRate: o.learningRate,
+        earlyStopping: false,
+        restoreBestWeights: false,
+        seed: o.seed,
+        progressBar: false,
+      });
+      // Per-pixel error statistics over the training images: what "normal" reconstruction error looks like where.
+      const errors = tf.tidy(() => smoothedError(model, x, o.smoothing).reshape([split, pixels]));
+      const mean = tf.tidy(() => tf.mean(errors, 0));
+      const std = tf.tidy(() => tf.sqrt(tf.mean(tf.square(tf.sub(errors, mean)), 0)));
+      const meanData = mean.dataSync() as Float32Array;
+      const stdData = std.dataSync() as Float32Array;
+      tf.dispose([errors, mean, std]);
+      settings.errorMean = encodeFloats(meanData);
+      settings.errorStd = encodeFloats(stdData);
+      settings.floor = (0.1 * meanData.reduce((a, v) => a + v, 0)) / pixels;
+      const inspector = new DefectInspector(model, settings);
+      settings.validationScores = inspector.scoreTensor(heldOut).scores.sort((a, b) => a - b);
+      inspector.setThresholdQuantile(o.quantile);
+      return inspector;
+    } catch (err) {
+      model.dispose();
+      throw err;
+    } finally {
+      tf.dispose([x, heldOut]);
+    }
+  }
+
+  /** Heatmaps and scores of a stacked batch; every intermediate tensor is freed. */
+  private scoreTensor(x: tf.Tensor4D): { scores: number[]; maps: Float32Array } {
+    const { width, height, smoothing, floor } = this.settings;
+    const n = x.shape[0];
+    if (n === 0) return { scores: [], maps: new Float32Array(0) };
+    const [maps, maxima] = tf.tidy(() => {
+      const mean = tf.tensor4d(this.errorMean, [1, height, width, 1]);
+      const std = tf.tensor4d(this.errorStd, [1, height, width, 1]);
+      const z = tf.div(tf.sub(smoothedError(this.model, x, smoothing), mean), tf.add(std, floor));
+      return [z, tf.max(z, [1, 2, 3])];
+    });
+    try {
+      return { maps: maps.dataSync() as Float32Array, scores: Array.from(maxima.dataSync()) };
+    } finally {
+      tf.dispose([maps, maxima]);
+    }
+  }
+
+  /**
+   * Inspects several images in one batch.
+   *
+   * @param images - images of the trained size, values in [0, 1]
+   * @returns one result per image
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a wrong size, NaN or values outside [0, 1]
+   */
+  inspectBatch(images: readonly GrayImage[]): InspectionResult[] {
+    const { width, height, threshold } = this.settings;
+    const x = stackImages(images, this.settings, 'DefectInspector.inspect');
+    let out: { scores: number[]; maps: Float32Array };
+    try {
+      out = this.scoreTensor(x);
+    } finally {
+      x.dispose();
+    }
+    const pixels = width * height;
+    return out.scores.map((score, i) => ({
+      score,
+      defective: score > threshold,
+      heatmap: out.maps.slice(i * pixels, (i + 1) * pixels),
+      width,
+      height,
+    }));
+  }
+
+  /**
+   * Inspects one image.
+   *
+   * @param image - `width × height` values in [0, 1], row-major
+   * @returns score, verdict and per-pixel heatmap
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a wrong size, NaN or values outside [0, 1]
+   */
+  inspect(image: GrayImage): InspectionResult {
+    return this.inspectBatch([image])[0]!;
+  }
+
+  /**
+   * Measures detection on labelled images: image AUROC, pixel AUROC against the masks, and the detection and
+   * false-alarm rates at the current threshold.
+   *
+   * @param samples - test images with labels and/or masks; both good and defective ones are needed
+   * @returns the metrics
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for bad images, a mask of the wrong length, or a set
+   *   without both good and defective images
+   */
+  evaluate(samples: readonly InspectionSample[]): InspectionEvaluation {
+    const pixels = this.settings.width * this.settings.height;
+    const results = this.inspectBatch(samples.map((s) => s.image));
+    const truth = samples.map((s) => {
+      if (s.mask !== undefined && s.mask.length !== pixels) {
+        throw new LeptonError('INVALID_INPUT', `A mask has ${s.mask.length} values; it must match the ${pixels}-pixel image.`);
+      }
+      if (s.label !== undefined) return s.label === 'good' ? 0 : 1;
+      return s.mask !== undefined && Array.prototype.some.call(s.mask, (v: number) => v > 0) ? 1 : 0;
+    });
+    const imageAuroc = rocAuc(truth, results.map((r) => r.score));
+    const flagged = (want: number): number => {
+      const idx = truth.flatMap((t, i) => (t === want ? [i] : []));
+      return idx.filter((i) => results[i]!.defective).length / idx.length;
+    };
+    const evaluation: InspectionEvaluation = {
+      imageAuroc,
+      threshold: this.settings.threshold,
+      detectionRate: flagged(1),
+      falseAlarmRate: flagged(0),
+    };
+    const withMask = samples.flatMap((s, i) => (s.mask === undefined ? [] : [i]));
+    const yPixel = new Uint8Array(withMask.length * pixels);
+    const sPixel = new Float32Array(withMask.length * pixels);
+    let positives = 0;
+    withMask.forEach((i, k) => {
+      const mask = samples[i]!.mask!;
+      for (let p = 0; p < pixels; p++) {
+        const v = mask[p]! > 0 ? 1 : 0;
+        yPixel[k * pixels + p] = v;
+        positives += v;
+      }
+      sPixel.set(results[i]!.heatmap, k * pixels);
+    });
+    if (positives > 0 && positives < yPixel.length) evaluation.pixelAuroc = rocAuc(yPixel, sPixel);
+    return evaluation;
+  }
+
+  /**
+   * Renders a result's heatmap over its image as a PNG. Colours are on a fixed scale, not per image: the
+   * threshold maps to the middle of the colour map and twice the threshold to red, so a good part stays cool.
+   *
+   * @param image - the inspected image
+   * @param result - its result from {@link inspect} (computed when omitted)
+   * @param alpha - heatmap opacity (default 0.6)
+   * @returns PNG bytes
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a bad image
+   */
+  overlayPng(image: GrayImage, result: InspectionResult = this.inspect(image), alpha = 0.6): Buffer {
+    const { width, height } = this.settings;
+    const scale = Number.isFinite(this.settings.threshold) && this.settings.threshold > 0 ? 2 * this.settings.threshold : Math.max(1e-6, ...result.heatmap);
+    const data = result.heatmap.map((v) => Math.min(1, Math.max(0, v / scale)));
+    return heatmapToPng({ data, width, height, classIndex: 0 }, { base: image, alpha });
+  }
+
+  /**
+   * Sets the threshold to a quantile of the held-out good-part scores — no retraining.
+   *
+   * @param quantile - in (0, 1], e.g. 0.999 for fewer false alarms
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a quantile outside (0, 1]
+   */
+  setThresholdQuantile(quantile: number): void {
+    const v = this.settings.validationScores;
+    if (!(quantile > 0 && quantile <= 1) || v.length === 0) throw new LeptonError('INVALID_ARGUMENT', `Quantile must be in (0, 1], got ${quantile}.`);
+    this.settings.threshold = v[Math.min(v.length - 1, Math.floor(quantile * v.length))]!;
+  }
+
+  /**
+   * Sets the threshold directly.
+   *
+   * @param threshold - image score above which a part is defective
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a non-finite threshold
+   */
+  setThreshold(threshold: number): void {
+    if (!Number.isFinite(threshold)) throw new LeptonError('INVALID_ARGUMENT', `Threshold must be a finite number, got ${threshold}.`);
+    this.settings.threshold = threshold;
+  }
+
+  /**
+   * Saves as a verified core bundle; image size, error statistics and threshold travel in its preprocessing.
+   *
+   * @param dir - target directory (replaced if it exists)
+   * @param meta - bundle name and semantic version
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad name or version
+   */
+  async save(dir: string, meta: { name: string; version: string }): Promise<void> {
+    await saveBundle(this.model, dir, {
+      ...meta,
+      task: 'regression',
+      preprocessing: { ...this.settings } as unknown as Record<string, unknown>,
+      description: 'Lepton defect inspector (convolutional autoencoder trained on good parts)',
+    });
+  }
+
+  /**
+   * Loads an inspector saved by {@link save}.
+   *
+   * @param dir - bundle directory
+   * @returns the inspector, with the threshold it was saved with
+   * @throws {@link @lepton/core!LeptonError} `BUNDLE_INVALID` when the bundle is not a defect inspector, or any
+   *   bundle error from loading
+   */
+  static async load(dir: string): Promise<DefectInspector> {
+    const b = await loadBundle(dir, { expectTask: 'regression' });
+    const s = b.manifest.preprocessing as unknown as Settings | undefined;
+    if (s?.kind !== 'lepton-defect-inspector' || typeof s.errorMean !== 'string' || typeof s.errorStd !== 'string') {
+      b.model.dispose();
+      throw new LeptonError('BUNDLE_INVALID', `${dir} is not a Lepton defect inspector bundle.`);
+    }
+    return new DefectInspector(b.model, { ...s, validationScores: [...s.validationScores] });
+  }
+
+  /** Frees the model's weights. */
+  dispose(): void {
+    this.model.dispose();
+  }
+}
