@@ -46,7 +46,11 @@ describe('examples run end to end', () => {
     const rul = (asset: string): number => Number(new RegExp(`RUL at shift end ${asset} +([\\d.]+) cycles`).exec(stdout)?.[1]);
     expect(rul('mill-2')).toBeLessThan(20);
     for (const healthy of ['press-1', 'press-2', 'mill-1', 'lathe-1']) expect(rul(healthy)).toBeGreaterThan(30);
-    for (const f of ['control-chart.png', 'rul.png']) {
+    const inspected = /inspected 60 parts: (\d+) flagged \((\d+) truly defective\); image AUROC ([\d.]+), pixel AUROC ([\d.]+)/.exec(stdout);
+    expect(Number(inspected?.[3])).toBeGreaterThan(0.9);
+    expect(Number(inspected?.[4])).toBeGreaterThan(0.9);
+    expect(Number(inspected?.[2])).toBeGreaterThan(0.8 * Number(inspected?.[1]));
+    for (const f of ['control-chart.png', 'rul.png', 'defect.png']) {
       const png = await readFile(join(dir, 'out', f));
       expect(png.subarray(1, 4).toString()).toBe('PNG');
     }

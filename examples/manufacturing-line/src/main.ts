@@ -8,6 +8,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import mqtt from 'mqtt';
 import {
   AnomalyDetector,
+  DefectInspector,
+  generateParts,
+  PART_LABELS,
   bearingRunToFailure,
   controlChartSpec,
   cycleMeans,
@@ -191,6 +194,23 @@ ASSETS.forEach((a, i) => {
   console.log(`RUL at shift end ${a.padEnd(8)} ${now[i]!.rul.toFixed(1)} cycles${truth}, health ${now[i]!.health.toFixed(2)}`);
 });
 
+// 6. End-of-line visual inspection: an autoencoder trained on images of good parts only flags scratches and dents
+//    in the shift's parts (synthetic images with ground-truth defect masks) and shows where.
+const inspector = await DefectInspector.fit(generateParts(160, { seed: 11 }).map((p) => p.image));
+const parts = generateParts(60, { seed: 12, labels: PART_LABELS });
+const quality = inspector.evaluate(parts);
+const flagged = parts.map((p) => ({ p, r: inspector.inspect(p.image) })).filter(({ r }) => r.defective);
+console.log(
+  `[${elapsed()}] inspected ${parts.length} parts: ${flagged.length} flagged (${flagged.filter(({ p }) => p.label !== 'good').length} truly defective); ` +
+    `image AUROC ${quality.imageAuroc.toFixed(3)}, pixel AUROC ${quality.pixelAuroc?.toFixed(3) ?? "n/a"}, detection ${quality.detectionRate.toFixed(2)}, false alarms ${quality.falseAlarmRate.toFixed(2)}`,
+);
+const shown = flagged.find(({ p }) => p.label === 'scratch') ?? flagged[0];
+if (shown) {
+  await writeFile(new URL('defect.png', out), inspector.overlayPng(shown.p.image, shown.r));
+  console.log(`wrote out/defect.png (a ${shown.p.label} part, score ${shown.r.score.toFixed(1)} > threshold ${inspector.threshold.toFixed(1)})`);
+}
+
 detector.dispose();
 rul.dispose();
+inspector.dispose();
 console.log(`done in ${elapsed()}`);
