@@ -5,8 +5,11 @@
  * (implicit/explicit little endian, explicit big endian, deflated), RLE, JPEG Baseline, JPEG Lossless, JPEG-LS and
  * JPEG 2000 with maintained codecs; Bits Stored masking, signed pixels, MONOCHROME1/2, RGB, YBR and palette colour,
  * multi-frame; modality LUT (rescale and sequence) and VOI (windows with LINEAR / LINEAR_EXACT / SIGMOID, VOI LUT
- * sequence, CT presets); folder loading that reports bad files and goes on. Series → volume, de-identification,
- * diagnosis and segmentation models and DICOMweb are in progress (issue 3).
+ * sequence, CT presets); folder loading that reports bad files and goes on; series → volume (geometry-ordered slices,
+ * issues for gaps/duplicates/mixed orientations, voxel → patient matrix, resampling, planes); de-identification by the
+ * PS3.15 Annex E Basic Profile; PACS search and retrieve over DICOMweb (QIDO-RS, WADO-RS); a diagnosis model (residual
+ * CNN with its preprocessing in the bundle, patient-level split, operating point, Grad-CAM) and 2-D lesion
+ * segmentation (U-Net, Dice); a seeded synthetic chest-CT generator that writes real DICOM files.
  *
  * @packageDocumentation
  */
@@ -33,3 +36,64 @@ export { applyVoi, resolveVoi, renderFrame, voiWindowValue } from './lut/voi.js'
 export type { VoiChoice, VoiTransform, RenderOptions } from './lut/voi.js';
 export { WINDOW_PRESETS, windowPreset } from './lut/presets.js';
 export type { WindowPresetName } from './lut/presets.js';
+export { DicomWebClient } from './dicomweb/client.js';
+export type { DicomWebClientOptions, DicomWebAuth, DicomWebBasicAuth, DicomWebBearerAuth, FetchLike } from './dicomweb/options.js';
+export type { DicomWebErrorCode } from './dicomweb/errors.js';
+export type {
+  StudyRef,
+  SeriesRef,
+  InstanceRef,
+  DicomWebRequestOptions,
+  DicomWebRetrieveOptions,
+  DicomWebFailure,
+  DicomWebRetrieval,
+} from './dicomweb/types.js';
+export type { StudySummary, SeriesSummary, InstanceSummary } from './dicomweb/results.js';
+export type { QidoQuery } from './dicomweb/query.js';
+export { dicomJsonString, dicomJsonStrings, dicomJsonNumber } from './dicomweb/dicom-json.js';
+export type { DicomJsonDataset, DicomJsonAttribute } from './dicomweb/dicom-json.js';
+export { groupSeries } from './volume/series.js';
+export type { DicomSeries } from './volume/series.js';
+export { buildVolume } from './volume/build.js';
+export type { BuildVolumeOptions, VolumeBuild } from './volume/build.js';
+export { Volume } from './volume/volume.js';
+export type { VolumeInit } from './volume/volume.js';
+export type { Vec3 } from './volume/vec.js';
+export type {
+  VolumeIssue,
+  VolumeIssueBase,
+  GapIssue,
+  IrregularSpacingIssue,
+  DuplicateIssue,
+  MixedOrientationIssue,
+  MixedGeometryIssue,
+  MissingGeometryIssue,
+  UnsupportedImageIssue,
+  UnreadableSliceIssue,
+  ShearedIssue,
+  AssumedSpacingIssue,
+} from './volume/issues.js';
+export type { VolumeErrorCode } from './volume/errors.js';
+export { resampleVolume } from './volume/resample.js';
+export type { ResampleOptions } from './volume/resample.js';
+export { extractPlane } from './volume/planes.js';
+export type { PlaneOrientation, VolumePlane } from './volume/planes.js';
+export { DicomDeidentifier } from './deid/deidentifier.js';
+export type { DeidentifyOptions, DeidentifyCallOptions, DeidentifiedDicom } from './deid/deidentifier.js';
+export { deidentifyDicomFolder } from './deid/folder.js';
+export type { DeidentifyFolderOptions, DeidentifiedFile, DeidentifyFolderResult } from './deid/folder.js';
+export { BASIC_PROFILE } from './deid/basic-profile.js';
+export type { AnnexEAction, BasicProfileRule } from './deid/basic-profile.js';
+export { ACTION_RESOLUTION, DUMMY_VALUES } from './deid/profile.js';
+export type { DeidAction, DeidSummary } from './deid/profile.js';
+export type { DeidErrorCode } from './deid/errors.js';
+export { DiagnosisModel } from './diagnosis/model.js';
+export type { DiagnosisOptions, DiagnosisEvaluation, Diagnosis, SeriesDiagnosis, DiagnosisTrainResult, LabelledImage, ConfusionMatrix, ModelIdentity, HeatmapArray, PatientSplit, SkippedFile } from './diagnosis/model.js';
+export { LesionSegmenter } from './diagnosis/segmentation.js';
+export type { SegmenterOptions, MaskedImage, Segmentation, SeriesSegmentation, SegmentationEvaluation } from './diagnosis/segmentation.js';
+export { preprocessImage, resizeBilinear, windowedFrame, resolveWindow } from './diagnosis/preprocess.js';
+export type { ImagePreprocessing, WindowSpec, PreprocessedImage } from './diagnosis/preprocess.js';
+export { ctPhantom } from './synthetic/phantom.js';
+export type { CtPhantom, CtPhantomOptions, PhantomLesion } from './synthetic/phantom.js';
+export { writeCtSeries, generateCtDataset, uidFor } from './synthetic/write.js';
+export type { WriteCtSeriesOptions, SyntheticCtPatient } from './synthetic/write.js';

@@ -1,4 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
+import { LeptonError } from '../errors/lepton-error.js';
 import { withSeededRandomSync } from '../internal/random.js';
 import { positiveInt, rate, recordTask } from './task.js';
 
@@ -14,6 +15,11 @@ export interface ResidualCnnOptions {
   blocksPerStage?: number;
   /** Dropout before the classifier. Default 0.2. */
   dropout?: number;
+  /**
+   * Global pooling before the classifier: `average` (default) for whole-image properties, `max` for "is there a small
+   * finding anywhere" tasks (a nodule, a defect), where averaging would dilute the one region that matters.
+   */
+  pooling?: 'average' | 'max';
   /** Seed for the initial weights. */
   seed?: number;
   /** Model name. Default `'residual_cnn'`. */
@@ -80,7 +86,10 @@ export function buildResidualCnn(options: ResidualCnnOptions): tfl.LayersModel {
         x = residualBlock(x, f, strides, `stage${stage}_block${b}`, last);
       }
     });
-    x = tfl.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as S;
+    if (options.pooling !== undefined && options.pooling !== 'average' && options.pooling !== 'max') {
+      throw new LeptonError('INVALID_ARGUMENT', `pooling must be 'average' or 'max', got '${String(options.pooling)}'.`);
+    }
+    x = (options.pooling === 'max' ? tfl.layers.globalMaxPooling2d({ name: 'gmp' }) : tfl.layers.globalAveragePooling2d({ name: 'gap' })).apply(x) as S;
     if (dropout > 0) x = tfl.layers.dropout({ rate: dropout, name: 'head_dropout' }).apply(x) as S;
     const binary = numClasses === 1;
     const output = tfl.layers

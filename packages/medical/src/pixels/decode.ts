@@ -68,6 +68,43 @@ function toStoredValues(raw: Unsigned, bitsAllocated: number, bitsStored: number
   return out;
 }
 
+/**
+ * 16-bit greyscale — nearly every CT and MR image — in one pass: shift/mask to Bits Stored, sign-extend, min and max,
+ * in place (as the unsigned branch of toStoredValues already works). It exists for speed: the generic loops below read
+ * a `PixelArray` union, and once a process has seen several typed-array kinds V8 makes those element reads megamorphic
+ * (about 7× slower, measured on 512×512 slices). Keep this function's arrays to one kind each, or that is lost.
+ */
+function stored16(raw: Uint16Array, bitsStored: number, highBit: number, signed: boolean): { values: Uint16Array | Int16Array; min: number; max: number } {
+  const shift = Math.max(0, highBit + 1 - bitsStored);
+  const bs = Math.min(bitsStored, 16);
+  const mask = (1 << bs) - 1;
+  const n = raw.length;
+  let min = 0;
+  let max = 0;
+  if (!signed) {
+    if (n > 0) min = max = (raw[0]! >>> shift) & mask;
+    for (let i = 0; i < n; i++) {
+      const v = (raw[i]! >>> shift) & mask;
+      raw[i] = v;
+      if (v < min) min = v;
+      else if (v > max) max = v;
+    }
+    return { values: raw, min, max };
+  }
+  const out = new Int16Array(raw.buffer, raw.byteOffset, n);
+  const signBit = 1 << (bs - 1);
+  const range = 1 << bs;
+  for (let i = 0; i < n; i++) {
+    let v = (raw[i]! >>> shift) & mask;
+    if (v >= signBit) v -= range;
+    out[i] = v;
+    if (i === 0) min = max = v;
+    else if (v < min) min = v;
+    else if (v > max) max = v;
+  }
+  return { values: out, min, max };
+}
+
 function minMax(a: PixelArray): [number, number] {
   let min = Infinity;
   let max = -Infinity;
@@ -192,6 +229,11 @@ export async function decodeFrame(ds: DataSet, meta: DicomMetadata, index: numbe
       ybrFullToRgb(rgb, bitsStored);
     }
     return finish(index, rows, columns, 3, 'RGB', rgb, bitsStored, false);
+  }
+  if (raw instanceof Uint16Array && pi !== 'PALETTE COLOR') {
+    const { values, min, max } = stored16(raw, meta.bitsStored, meta.highBit, meta.signed);
+    const photometric = pi === 'MONOCHROME1' ? 'MONOCHROME1' : 'MONOCHROME2';
+    return { index, rows, columns, samplesPerPixel: 1, photometricInterpretation: photometric, pixels: values, bitsStored: Math.min(meta.bitsStored, ba), signed: meta.signed, min, max };
   }
   const values = toStoredValues(raw, ba, meta.bitsStored, meta.highBit, meta.signed);
   if (pi === 'PALETTE COLOR') {

@@ -25,6 +25,14 @@ export function nativeFrameLength(g: PixelGeometry): number {
  * @internal
  */
 export function swapBytes(bytes: Uint8Array, wordSize: number): void {
+  // Node's native swap (a view over the same memory, no copy) is several times faster than the byte loop below on a
+  // 512×512 slice; it needs a whole number of words, which the fallback handles for odd-length (malformed) data.
+  if ((wordSize === 2 || wordSize === 4) && bytes.length % wordSize === 0) {
+    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    if (wordSize === 2) view.swap16();
+    else view.swap32();
+    return;
+  }
   if (wordSize === 2) {
     for (let i = 0; i + 1 < bytes.length; i += 2) {
       const a = bytes[i]!;

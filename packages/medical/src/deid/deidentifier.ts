@@ -1,0 +1,308 @@
+import { randomBytes } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
+import dcmjs, { type DcmjsDataset } from 'dcmjs';
+import dicomParser, { type DataSet } from 'dicom-parser';
+import { LeptonError } from '@lepton/core';
+import { readDicom } from '../dicom/read.js';
+import {
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+} from '../dicom/transfer-syntax.js';
+import { deidError } from './errors.js';
+import { hmacPseudonym, hmacUid } from './pseudonyms.js';
+import { applyProfile, type DeidAction, type DeidSummary, type ProfileContext } from './profile.js';
+
+/** Options for {@link DicomDeidentifier}. */
+export interface DeidentifyOptions {
+  /**
+   * Key for the UID and Patient ID mappings. The same secret maps the same UID to the same new UID in every file and
+   * every run — keep it to add files to a de-identified study later, and keep it secret: with it, anyone holding an
+   * original UID can find its replacement. Default: 32 random bytes, so mappings hold for this de-identifier only.
+   */
+  readonly secret?: string | Uint8Array;
+  /**
+   * Replacement Patient ID (the profile requires a non-empty one where the IOD does): a fixed value, or a function of
+   * the original. Default: `ANON-` + 16 hex digits keyed by `secret`, the same for every file of one patient.
+   */
+  readonly patientId?: string | ((original: string) => string);
+  /**
+   * Replacement Patient's Name, e.g. a study subject code. Default: empty, as the Basic Profile says (Z).
+   */
+  readonly patientName?: string | ((original: string) => string);
+  /**
+   * Per-attribute actions that replace the profile's, keyed by tag `GGGGEEEE` (hex, any case), e.g.
+   * `{ '00100040': 'K' }` to keep Patient's Sex. Overriding weakens the de-identification: you own the result.
+   */
+  readonly overrides?: Readonly<Record<string, DeidAction>>;
+  /** De-identification Method (0012,0063) text; at most 64 characters. */
+  readonly methodDescription?: string;
+}
+
+/** Options for one {@link DicomDeidentifier.deidentify} call. */
+export interface DeidentifyCallOptions {
+  /** A label for error details, typically the file path (never patient data). */
+  readonly source?: string;
+}
+
+/** One de-identified instance. */
+export interface DeidentifiedDicom {
+  /** The new DICOM Part 10 file. */
+  readonly bytes: Uint8Array;
+  /** Its (new) SOP Instance UID. */
+  readonly sopInstanceUid: string;
+  /** Its (new) Study Instance UID, when it has one. */
+  readonly studyInstanceUid: string | undefined;
+  /** Its (new) Series Instance UID, when it has one. */
+  readonly seriesInstanceUid: string | undefined;
+  /** The output's transfer syntax: the input's, except Deflated, which is written as Explicit VR Little Endian. */
+  readonly transferSyntaxUid: string;
+  /** What was removed, emptied and replaced. */
+  readonly summary: DeidSummary;
+}
+
+const DEFAULT_METHOD = 'PS3.15 Annex E Basic Profile (2025b), @lepton/medical';
+/** Implementation Class UID written into the file meta information of every de-identified file. */
+const IMPLEMENTATION_CLASS_UID = '2.25.154823940217365590432914458263707184337';
+const IMPLEMENTATION_VERSION = 'LEPTON_DEID_1';
+
+const hasDicm = (b: Uint8Array): boolean => b.length >= 132 && b[128] === 0x44 && b[129] === 0x49 && b[130] === 0x43 && b[131] === 0x4d;
+
+function metaElement(vr: string, value: unknown): { vr: string; Value: unknown[] } {
+  return { vr, Value: [value] };
+}
+
+/** Gives input without a preamble or without file meta information the Part 10 header dcmjs needs. */
+function toPart10(bytes: Uint8Array, transferSyntaxUid: string): Uint8Array {
+  if (hasDicm(bytes)) return bytes;
+  if ((bytes[0] ?? 0) === 0x02 && (bytes[1] ?? 0) === 0x00) {
+    const out = new Uint8Array(132 + bytes.length);
+    out.set([0x44, 0x49, 0x43, 0x4d], 128);
+    out.set(bytes, 132);
+    return out;
+  }
+  const header = new dcmjs.data.DicomDict({
+    '00020001': metaElement('OB', new Uint8Array([0, 1]).buffer),
+    '00020010': metaElement('UI', transferSyntaxUid),
+    '00020012': metaElement('UI', IMPLEMENTATION_CLASS_UID),
+  }).write();
+  const out = new Uint8Array(header.byteLength + bytes.length);
+  out.set(new Uint8Array(header), 0);
+  out.set(bytes, header.byteLength);
+  return out;
+}
+
+/**
+ * The Pixel Data element exactly as stored — tag, VR, length and value, encapsulated fragments and all — so it can be
+ * written back byte for byte. Re-encoding it through a DICOM writer is how pixel data gets corrupted: dcmjs, for one,
+ * rebuilds encapsulated pixel data one fragment per frame, which breaks multi-frame files whose frames span several
+ * fragments.
+ */
+function rawPixelElement(part10: Uint8Array, tsUid: string, source: string | undefined): Uint8Array | undefined {
+  let ds: DataSet;
+  try {
+    ds = dicomParser.parseDicom(part10, {
+      inflater: ((bytes: Uint8Array, position: number): Uint8Array => {
+        const inflated = inflateRawSync(bytes.subarray(position));
+        const full = new Uint8Array(position + inflated.length);
+        full.set(bytes.subarray(0, position), 0);
+        full.set(inflated, position);
+        return full;
+      }) as unknown as (arr: Uint8Array, position: number) => void,
+    });
+  } catch (cause) {
+    throw deidError('DEID_UNSUPPORTED', 'The pixel data could not be located in the file.', source === undefined ? {} : { source }, cause);
+  }
+  const el = ds.elements['x7fe00010'];
+  if (el === undefined) return undefined;
+  const headerLength = tsUid === IMPLICIT_VR_LITTLE_ENDIAN ? 8 : 12;
+  const start = el.dataOffset - headerLength;
+  const b = ds.byteArray;
+  const bigEndian = tsUid === '1.2.840.10008.1.2.2';
+  const tagOk = bigEndian
+    ? b[start] === 0x7f && b[start + 1] === 0xe0 && b[start + 2] === 0x00 && b[start + 3] === 0x10
+    : b[start] === 0xe0 && b[start + 1] === 0x7f && b[start + 2] === 0x10 && b[start + 3] === 0x00;
+  if (!tagOk || el.dataOffset + el.length > b.length) {
+    throw deidError('DEID_UNSUPPORTED', 'The pixel data element has an encoding this writer cannot copy verbatim.', source === undefined ? {} : { source });
+  }
+  return b.slice(start, el.dataOffset + el.length);
+}
+
+/**
+ * dcmjs logs through loglevel (a root logger and named ones, e.g. its validation log); silence all of them while it
+ * works on patient data, so that no value can reach a log line, and restore their levels after.
+ */
+function quietly<T>(fn: () => T): T {
+  const loggers = [dcmjs.log, ...Object.values(dcmjs.log.getLoggers?.() ?? {})];
+  const levels = loggers.map((l) => l.getLevel());
+  for (const l of loggers) l.setLevel('silent');
+  try {
+    return fn();
+  } finally {
+    loggers.forEach((l, i) => l.setLevel(levels[i] as Parameters<typeof l.setLevel>[0]));
+  }
+}
+
+const codeItem = (value: string, meaning: string): DcmjsDataset => ({
+  '00080100': { vr: 'SH', Value: [value] },
+  '00080102': { vr: 'SH', Value: ['DCM'] },
+  '00080104': { vr: 'LO', Value: [meaning] },
+});
+
+/**
+ * De-identifies DICOM instances by the DICOM PS3.15 Annex E **Basic Application Level Confidentiality Profile**:
+ * every attribute the profile lists is removed, emptied or replaced as its table says (see {@link BASIC_PROFILE} and
+ * {@link ACTION_RESOLUTION}) at every depth of nested sequences; private attributes are removed; every UID the profile
+ * lists is replaced by a `2.25.` UID derived from the original under a secret key, so the same input UID becomes the
+ * same output UID in every file (references between instances keep working); the pixel data is copied bit for bit;
+ * Patient Identity Removed (0012,0062) is set to `YES`, De-identification Method (0012,0063) and
+ * De-identification Method Code Sequence (0012,0064, code 113100) record the method; the preamble and file meta
+ * information are replaced. The output is a valid Part 10 file (written with dcmjs).
+ *
+ * What the profile does not cover is not covered here either: identifying text burned into the pixels, or
+ * identifying values in attributes the profile keeps (free-text descriptions outside its list).
+ *
+ * Create one de-identifier per batch (or keep its `secret`) so UIDs stay consistent across the files of a study.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { DicomDeidentifier, readDicom } from '@lepton/medical';
+ * const deid = new DicomDeidentifier({ secret: 'keep-me-in-a-vault' });
+ * const out = deid.deidentify(readFileSync('packages/medical/test/fixtures/dicom/ct_s16.dcm'));
+ * const meta = readDicom(out.bytes).meta;
+ * console.log(meta.patientName, meta.patientId, meta.studyInstanceUid); // undefined 'ANON-…' '2.25.…'
+ * ```
+ */
+export class DicomDeidentifier {
+  readonly #secret: Uint8Array;
+  readonly #options: DeidentifyOptions;
+  readonly #overrides: ReadonlyMap<string, DeidAction>;
+  readonly #uids = new Map<string, string>();
+
+  /**
+   * @param options - secret, replacement Patient ID/Name, per-tag overrides, method text
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an empty secret, a bad override tag or action, or a
+   *   method description over 64 characters
+   */
+  constructor(options: DeidentifyOptions = {}) {
+    const { secret } = options;
+    if (secret !== undefined && (typeof secret === 'string' ? secret.length === 0 : secret.length === 0)) {
+      throw new LeptonError('INVALID_ARGUMENT', 'The de-identification secret is empty; pass a long random string, or omit it for a random one.');
+    }
+    this.#secret = secret === undefined ? randomBytes(32) : typeof secret === 'string' ? new TextEncoder().encode(secret) : Uint8Array.from(secret);
+    const overrides = new Map<string, DeidAction>();
+    for (const [tag, action] of Object.entries(options.overrides ?? {})) {
+      const t = tag.replace(/[(),\s]/g, '').toUpperCase();
+      if (!/^[0-9A-F]{8}$/.test(t) || !['X', 'Z', 'D', 'U', 'K'].includes(action)) {
+        throw new LeptonError('INVALID_ARGUMENT', `Override ${tag}: ${action} is not valid: use a tag 'GGGGEEEE' and one of X, Z, D, U, K.`);
+      }
+      overrides.set(t, action);
+    }
+    if (options.methodDescription !== undefined && options.methodDescription.length > 64) {
+      throw new LeptonError('INVALID_ARGUMENT', 'methodDescription is written as LO and must be at most 64 characters.');
+    }
+    this.#overrides = overrides;
+    this.#options = options;
+  }
+
+  /**
+   * The replacement for a UID: `2.25.` and a 128-bit decimal (at most 44 characters), the same for the same UID and
+   * secret.
+   *
+   * @param uid - an original UID
+   * @returns its replacement
+   */
+  mapUid(uid: string): string {
+    const key = uid.replace(/\0/g, '').trim();
+    let mapped = this.#uids.get(key);
+    if (mapped === undefined) this.#uids.set(key, (mapped = hmacUid(this.#secret, key)));
+    return mapped;
+  }
+
+  /**
+   * De-identifies one instance.
+   *
+   * @param bytes - a DICOM Part 10 file or bare data set
+   * @param options - a source label for errors
+   * @returns the new file and its new UIDs
+   * @throws {@link @lepton/core!LeptonError} `DICOM_NOT_DICOM`, `DICOM_TRUNCATED`, `DICOM_MALFORMED` (bad input),
+   *   `DEID_UNSUPPORTED` (cannot be rewritten), `DEID_FAILED` (the output did not read back)
+   */
+  deidentify(bytes: Uint8Array, options: DeidentifyCallOptions = {}): DeidentifiedDicom {
+    const source = options.source;
+    const where = source === undefined ? {} : { source };
+    const input = readDicom(bytes, where); // typed errors for bad input, before any rewriting
+    const inputTs = input.meta.transferSyntaxUid;
+    const part10 = toPart10(bytes, inputTs);
+    const pixels = rawPixelElement(part10, inputTs === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN ? EXPLICIT_VR_LITTLE_ENDIAN : inputTs, source);
+
+    const counts = { removed: 0, privateRemoved: 0, emptied: 0, replaced: 0, uidsReplaced: 0, temporal: 0 };
+    const { patientId, patientName } = this.#options;
+    const ctx: ProfileContext = {
+      overrides: this.#overrides,
+      mapUid: (uid) => this.mapUid(uid),
+      patientId: typeof patientId === 'function' ? patientId : patientId !== undefined ? () => patientId : (original) => hmacPseudonym(this.#secret, 'patient-id', original),
+      patientName: typeof patientName === 'function' ? patientName : patientName !== undefined ? () => patientName : undefined,
+      counts,
+    };
+
+    const written = quietly(() => {
+      let dict;
+      try {
+        const copy = part10.slice().buffer; // dcmjs may keep views into its input: give it a private copy
+        dict = dcmjs.data.DicomMessage.readFile(copy);
+      } catch (cause) {
+        throw deidError('DEID_UNSUPPORTED', `The DICOM writer cannot read this data set (${cause instanceof Error ? cause.message : String(cause)}).`, where, cause);
+      }
+      const ds = dict.dict;
+      // Pixel Data is appended verbatim below; what follows it (Data Set Trailing Padding, Digital Signatures) is X
+      for (const tag of Object.keys(ds)) if (tag >= '7FE00010') delete ds[tag];
+      applyProfile(ds, ctx);
+      ds['00120062'] = { vr: 'CS', Value: ['YES'] };
+      ds['00120063'] = { vr: 'LO', Value: [this.#options.methodDescription ?? DEFAULT_METHOD] };
+      const methods = (ds['00120064']?.Value ?? []) as DcmjsDataset[];
+      if (!methods.some((item) => item['00080100']?.Value?.[0] === '113100')) {
+        methods.push(codeItem('113100', 'Basic Application Confidentiality Profile'));
+      }
+      ds['00120064'] = { vr: 'SQ', Value: methods };
+      if (counts.temporal > 0) ds['00280303'] = { vr: 'CS', Value: ['REMOVED'] };
+
+      const outputTs = inputTs === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN ? EXPLICIT_VR_LITTLE_ENDIAN : inputTs;
+      const sopClass = (ds['00080016']?.Value?.[0] as string | undefined) ?? input.meta.sopClassUid ?? '1.2.840.10008.5.1.4.1.1.7';
+      let sopInstance = ds['00080018']?.Value?.[0] as string | undefined;
+      if (sopInstance === undefined) {
+        // no SOP Instance UID in the data set: make one from the file's, or from the content, so the meta has one
+        sopInstance = this.mapUid(input.meta.sopInstanceUid ?? `lepton-deid:${source ?? ''}:${bytes.length}`);
+      }
+      // PS3.15 E.1.1 (7): the preamble and file meta information are replaced, not carried over
+      dict.meta = {
+        '00020001': metaElement('OB', new Uint8Array([0, 1]).buffer),
+        '00020002': metaElement('UI', sopClass),
+        '00020003': metaElement('UI', sopInstance),
+        '00020010': metaElement('UI', outputTs),
+        '00020012': metaElement('UI', IMPLEMENTATION_CLASS_UID),
+        '00020013': metaElement('SH', IMPLEMENTATION_VERSION),
+      };
+      const body = new Uint8Array(dict.write());
+      const out = new Uint8Array(body.length + (pixels?.length ?? 0));
+      out.set(body, 0);
+      if (pixels !== undefined) out.set(pixels, body.length);
+      return {
+        bytes: out,
+        sopInstanceUid: sopInstance,
+        studyInstanceUid: ds['0020000D']?.Value?.[0] as string | undefined,
+        seriesInstanceUid: ds['0020000E']?.Value?.[0] as string | undefined,
+        transferSyntaxUid: outputTs,
+      };
+    });
+
+    try {
+      readDicom(written.bytes, where); // never hand out a file this package could not read back
+    } catch (cause) {
+      throw deidError('DEID_FAILED', 'The de-identified file did not read back as DICOM. Please report this with the error details.', where, cause);
+    }
+    const { temporal: _temporal, ...summary } = counts;
+    return { ...written, summary };
+  }
+}

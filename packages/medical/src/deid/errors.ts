@@ -1,0 +1,17 @@
+import { LeptonError } from '@lepton/core';
+
+/**
+ * Error codes of `@lepton/medical`'s de-identification (always inside a `LeptonError`). Input that is not DICOM, is
+ * truncated or malformed fails with the reader's codes (`DICOM_NOT_DICOM`, `DICOM_TRUNCATED`, `DICOM_MALFORMED`).
+ *
+ * - `DEID_UNSUPPORTED` — the data set parses but cannot be rewritten (an encoding the DICOM writer does not handle,
+ *   e.g. an unsupported Specific Character Set, or pixel data that cannot be located).
+ * - `DEID_WRITE_FAILED` — an output file or folder could not be written.
+ * - `DEID_FAILED` — the rewritten file did not read back as DICOM (a bug: please report it with the error details).
+ */
+export type DeidErrorCode = 'DEID_UNSUPPORTED' | 'DEID_WRITE_FAILED' | 'DEID_FAILED';
+
+/** @internal */
+export function deidError(code: DeidErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown): LeptonError {
+  return new LeptonError(code, message, cause === undefined ? { details } : { details, cause });
+}

@@ -1,0 +1,141 @@
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, relative, resolve, isAbsolute } from 'node:path';
+import { isLeptonError, LeptonError } from '@lepton/core';
+import { dicomError } from '../dicom/errors.js';
+import type { DicomLoadFailure } from '../dicom/files.js';
+import { DicomDeidentifier, type DeidentifyOptions } from './deidentifier.js';
+import { deidError } from './errors.js';
+import type { DeidSummary } from './profile.js';
+
+/** Options for {@link deidentifyDicomFolder}. */
+export interface DeidentifyFolderOptions {
+  /** Descend into sub-folders (default true). */
+  readonly recursive?: boolean;
+  /** Only try files for which this returns true (default: every file). */
+  readonly filter?: (path: string) => boolean;
+  /** Called for each failure as it happens (the error carries no patient data). */
+  readonly onFailure?: (failure: DicomLoadFailure) => void;
+}
+
+/** One file written by {@link deidentifyDicomFolder}. */
+export interface DeidentifiedFile {
+  /** The input file's path. */
+  readonly source: string;
+  /** The output file's path: `<output folder>/<new SOP Instance UID>.dcm`. */
+  readonly output: string;
+  /** The new SOP Instance UID. */
+  readonly sopInstanceUid: string;
+  /** The new Study Instance UID, when present. */
+  readonly studyInstanceUid: string | undefined;
+  /** The new Series Instance UID, when present. */
+  readonly seriesInstanceUid: string | undefined;
+  /** What was removed, emptied and replaced. */
+  readonly summary: DeidSummary;
+}
+
+/** The outcome of {@link deidentifyDicomFolder}: every input file is either written or listed as a failure. */
+export interface DeidentifyFolderResult {
+  /** Files written, in input path order. */
+  readonly files: DeidentifiedFile[];
+  /** Files that could not be de-identified (not DICOM, truncated, …), in path order, each with its error. */
+  readonly failures: DicomLoadFailure[];
+}
+
+async function listFiles(dir: string, recursive: boolean, skip: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const files: string[] = [];
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (resolve(p) === skip) continue; // never re-read our own output
+    if (e.isDirectory()) {
+      if (recursive) files.push(...(await listFiles(p, true, skip)));
+    } else if (e.isFile()) {
+      files.push(p);
+    }
+  }
+  return files;
+}
+
+/**
+ * De-identifies every DICOM file in a folder into another folder (see {@link DicomDeidentifier} for what is done to
+ * each). One de-identifier handles the whole folder, so every study in it keeps consistent UIDs. Output files are
+ * named by their new SOP Instance UID — input file names often carry patient names or IDs — and written flat into
+ * `outputDir`. A file that is not DICOM, is truncated or cannot be rewritten never stops the run: it is reported in
+ * `failures` (and to `onFailure`), and nothing is written for it.
+ *
+ * @param inputDir - folder to read
+ * @param outputDir - folder to write (created when missing; may not be `inputDir` itself)
+ * @param deidentifier - a {@link DicomDeidentifier}, or options to make one (pass a `secret` to match earlier runs)
+ * @param options - recursion, a file filter and a failure callback
+ * @returns the files written and the failures
+ * @throws {@link @lepton/core!LeptonError} `DICOM_READ_FAILED` when `inputDir` cannot be listed, `DEID_WRITE_FAILED`
+ *   when `outputDir` cannot be created, `INVALID_ARGUMENT` when it is `inputDir`
+ * @example
+ * ```ts
+ * import { deidentifyDicomFolder } from '@lepton/medical';
+ * const { files, failures } = await deidentifyDicomFolder('packages/medical/test/fixtures/deid/study', '/tmp/deid-out', {
+ *   secret: 'keep-me-in-a-vault',
+ * });
+ * console.log(files.length, failures.map((f) => f.error.code)); // 6 [ 'DICOM_TRUNCATED', 'DICOM_NOT_DICOM' ]
+ * ```
+ */
+export async function deidentifyDicomFolder(
+  inputDir: string,
+  outputDir: string,
+  deidentifier: DicomDeidentifier | DeidentifyOptions = {},
+  options: DeidentifyFolderOptions = {},
+): Promise<DeidentifyFolderResult> {
+  const deid = deidentifier instanceof DicomDeidentifier ? deidentifier : new DicomDeidentifier(deidentifier);
+  const out = resolve(outputDir);
+  const rel = relative(resolve(inputDir), out);
+  if (rel === '') {
+    throw new LeptonError('INVALID_ARGUMENT', 'The output folder is the input folder: write de-identified files somewhere else.');
+  }
+  let paths: string[];
+  try {
+    const inside = !rel.startsWith('..') && !isAbsolute(rel);
+    paths = await listFiles(inputDir, options.recursive ?? true, inside ? out : '');
+  } catch (cause) {
+    throw dicomError('DICOM_READ_FAILED', `Could not list the folder (${(cause as NodeJS.ErrnoException).code ?? 'I/O error'}).`, { source: inputDir }, cause);
+  }
+  try {
+    await mkdir(out, { recursive: true });
+  } catch (cause) {
+    throw deidError('DEID_WRITE_FAILED', `Could not create the output folder (${(cause as NodeJS.ErrnoException).code ?? 'I/O error'}).`, { output: outputDir }, cause);
+  }
+  const files: DeidentifiedFile[] = [];
+  const failures: DicomLoadFailure[] = [];
+  for (const path of paths) {
+    if (options.filter !== undefined && !options.filter(path)) continue;
+    try {
+      let bytes: Uint8Array;
+      try {
+        bytes = await readFile(path);
+      } catch (cause) {
+        throw dicomError('DICOM_READ_FAILED', `Could not read the file (${(cause as NodeJS.ErrnoException).code ?? 'I/O error'}).`, { source: path }, cause);
+      }
+      const result = deid.deidentify(bytes, { source: path });
+      const output = join(outputDir, `${result.sopInstanceUid}.dcm`);
+      try {
+        await writeFile(output, result.bytes);
+      } catch (cause) {
+        throw deidError('DEID_WRITE_FAILED', `Could not write the output file (${(cause as NodeJS.ErrnoException).code ?? 'I/O error'}).`, { source: path }, cause);
+      }
+      files.push({
+        source: path,
+        output,
+        sopInstanceUid: result.sopInstanceUid,
+        studyInstanceUid: result.studyInstanceUid,
+        seriesInstanceUid: result.seriesInstanceUid,
+        summary: result.summary,
+      });
+    } catch (err) {
+      const error = isLeptonError(err) ? err : deidError('DEID_FAILED', 'The file could not be de-identified.', { source: path }, err);
+      const failure = { path, error };
+      failures.push(failure);
+      options.onFailure?.(failure);
+    }
+  }
+  return { files, failures };
+}

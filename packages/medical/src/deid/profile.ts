@@ -1,0 +1,191 @@
+import type { DcmjsDataset, DcmjsElement } from 'dcmjs';
+import { BASIC_PROFILE, type AnnexEAction } from './basic-profile.js';
+
+/**
+ * What is done to one attribute: `X` remove, `Z` empty, `D` replace with a dummy value, `U` replace UIDs, `K` keep
+ * (sequences: keep and process their items).
+ */
+export type DeidAction = 'X' | 'Z' | 'D' | 'U' | 'K';
+
+/**
+ * How each Annex E action code is applied without knowing the attribute's Type in the instance's IOD. The combined
+ * codes mean "the first unless the IOD needs the next one"; this package always takes the choice that keeps every
+ * IOD valid — an empty value where a Type 2 attribute may need one, a dummy where a Type 1 attribute may need
+ * one — so a de-identified file never fails validation because of a missing or empty attribute, and still carries
+ * none of the original value. Sequences under `X/Z/U*` (Referenced Image, Source Image) are kept with every UID in
+ * them replaced, so references between de-identified instances still resolve. `C` (clean) belongs to the options,
+ * not the Basic Profile; it is applied as `D`.
+ */
+export const ACTION_RESOLUTION: Readonly<Record<AnnexEAction, DeidAction>> = {
+  D: 'D',
+  Z: 'Z',
+  X: 'X',
+  K: 'K',
+  C: 'D',
+  U: 'U',
+  'Z/D': 'D',
+  'X/Z': 'Z',
+  'X/D': 'D',
+  'X/Z/D': 'D',
+  'X/Z/U*': 'U',
+};
+
+/**
+ * Dummy values used by the `D` action, by VR. Dates and times become the DICOM epoch-like 1900-01-01 00:00, text
+ * becomes `ANONYMIZED`, numbers 0; UIDs are remapped like `U`; a sequence becomes empty (a dummy item could not be
+ * valid for every sequence, and an empty one carries nothing). Patient ID is not taken from here: it gets a keyed
+ * pseudonym (see {@link DeidentifyOptions.patientId}).
+ */
+export const DUMMY_VALUES: Readonly<Record<string, string | number>> = {
+  AE: 'ANONYMIZED',
+  AS: '000Y',
+  CS: 'ANONYMIZED',
+  DA: '19000101',
+  DS: '0',
+  DT: '19000101000000.000000',
+  IS: '0',
+  LO: 'ANONYMIZED',
+  LT: 'ANONYMIZED',
+  PN: 'ANONYMIZED',
+  SH: 'ANONYMIZED',
+  ST: 'ANONYMIZED',
+  TM: '000000.00',
+  UC: 'ANONYMIZED',
+  UR: 'urn:anonymized',
+  UT: 'ANONYMIZED',
+  FL: 0,
+  FD: 0,
+  SL: 0,
+  SS: 0,
+  UL: 0,
+  US: 0,
+  SV: 0,
+  UV: 0,
+};
+
+/** Counts of what was done, for a report. */
+export interface DeidSummary {
+  /** Attributes removed (X), private attributes included. */
+  readonly removed: number;
+  /** Of those, private attributes (odd groups), at any depth. */
+  readonly privateRemoved: number;
+  /** Attributes emptied (Z). */
+  readonly emptied: number;
+  /** Attributes given a dummy value or pseudonym (D). */
+  readonly replaced: number;
+  /** UID values replaced (U, and D on UIDs). */
+  readonly uidsReplaced: number;
+}
+
+/** What the profile needs from its caller. @internal */
+export interface ProfileContext {
+  readonly overrides: ReadonlyMap<string, DeidAction>;
+  readonly mapUid: (uid: string) => string;
+  readonly patientId: (original: string) => string;
+  readonly patientName: ((original: string) => string) | undefined;
+  readonly counts: { removed: number; privateRemoved: number; emptied: number; replaced: number; uidsReplaced: number; temporal: number };
+}
+
+const TEMPORAL_VRS = new Set(['DA', 'DT', 'TM']);
+const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
+
+/** Table rules for groups of attributes (Table E.1-1 rows for 50xx,xxxx; 60xx,3000; 60xx,4000). */
+function groupRule(group: number, element: number): DeidAction | undefined {
+  if (group >= 0x5000 && group <= 0x50ff) return 'X'; // curve data (retired), all of it
+  if (group >= 0x6000 && group <= 0x60ff && (element === 0x3000 || element === 0x4000)) return 'X'; // overlay data, comments
+  return undefined;
+}
+
+/** @internal */
+export function actionFor(tag: string, overrides: ReadonlyMap<string, DeidAction>): DeidAction | undefined {
+  const override = overrides.get(tag);
+  if (override !== undefined) return override;
+  const rule = BASIC_PROFILE.get(tag);
+  if (rule !== undefined) return ACTION_RESOLUTION[rule.action];
+  return groupRule(parseInt(tag.slice(0, 4), 16), parseInt(tag.slice(4), 16));
+}
+
+const firstString = (el: DcmjsElement): string => {
+  const v = el.Value?.[0];
+  if (typeof v === 'string') return v;
+  if (v !== null && typeof v === 'object' && 'Alphabetic' in v) return String((v as { Alphabetic: unknown }).Alphabetic ?? '');
+  return '';
+};
+
+function setValue(el: DcmjsElement, values: unknown[]): void {
+  el.Value = values;
+  // dcmjs writes `_rawValue` back when it still equals Value; never let an original value ride along
+  delete el._rawValue;
+}
+
+function dummy(tag: string, el: DcmjsElement, ctx: ProfileContext): unknown[] {
+  if (tag === '00100020') return [ctx.patientId(firstString(el))];
+  if (el.vr === 'UI') return (el.Value ?? []).map((v) => ctx.mapUid(String(v)));
+  if (el.vr === 'SQ') return [];
+  if (el.vr === 'AT') return [0];
+  if (BINARY_VRS.has(el.vr)) return [new Uint8Array(2).buffer];
+  const value = DUMMY_VALUES[el.vr] ?? 'ANONYMIZED';
+  return [el.vr === 'PN' ? { Alphabetic: value } : value];
+}
+
+/**
+ * Applies the profile to a dcmjs data set in place, recursing into every sequence item that is kept: the Basic
+ * Profile's rules hold at any depth (PS3.15 E.1.1: "whether contained in the main dataset or embedded in an Item of
+ * a Sequence of Items"). Group lengths are dropped everywhere: they would be stale after editing, and are retired.
+ * @internal
+ */
+export function applyProfile(ds: DcmjsDataset, ctx: ProfileContext): void {
+  const c = ctx.counts;
+  for (const tag of Object.keys(ds)) {
+    const el = ds[tag]!;
+    const group = parseInt(tag.slice(0, 4), 16);
+    const element = parseInt(tag.slice(4), 16);
+    if (element === 0) {
+      delete ds[tag];
+      continue;
+    }
+    if (group % 2 === 1) {
+      // private attributes (and the reserved odd groups 0001-0007, FFFF): removed, creators and contents alike
+      delete ds[tag];
+      c.removed++;
+      c.privateRemoved++;
+      continue;
+    }
+    const action = tag === '00100010' && ctx.patientName !== undefined ? 'D' : actionFor(tag, ctx.overrides);
+    const temporal = TEMPORAL_VRS.has(el.vr) && action !== undefined && action !== 'K' && action !== 'U';
+    if (temporal) c.temporal++;
+    switch (action) {
+      case 'X':
+        delete ds[tag];
+        c.removed++;
+        break;
+      case 'Z':
+        setValue(el, []);
+        c.emptied++;
+        break;
+      case 'D':
+        if (tag === '00100010' && ctx.patientName !== undefined) {
+          setValue(el, [{ Alphabetic: ctx.patientName(firstString(el)) }]);
+        } else {
+          setValue(el, dummy(tag, el, ctx));
+        }
+        if (el.vr === 'UI') c.uidsReplaced += el.Value!.length;
+        else c.replaced++;
+        break;
+      case 'U':
+        if (el.vr === 'SQ') {
+          for (const item of (el.Value ?? []) as DcmjsDataset[]) applyProfile(item, ctx);
+          delete el._rawValue;
+        } else {
+          setValue(el, (el.Value ?? []).map((v) => ctx.mapUid(String(v))));
+          c.uidsReplaced += el.Value!.length;
+        }
+        break;
+      default: // K, or not listed: keep the value; a kept sequence still has the profile applied to its items
+        if (el.vr === 'SQ') {
+          for (const item of (el.Value ?? []) as DcmjsDataset[]) applyProfile(item, ctx);
+          delete el._rawValue;
+        }
+    }
+  }
+}

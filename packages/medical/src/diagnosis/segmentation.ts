@@ -1,0 +1,238 @@
+import { buildUnet, diceCoefficient, diceLoss, LeptonError, loadBundle, saveBundle, tf, train } from '@lepton/core';
+import type { DicomImage } from '../dicom/image.js';
+import type { WindowPresetName } from '../lut/presets.js';
+import { preprocessImage, resizeBilinear, resolveWindow, type ImagePreprocessing, type WindowSpec } from './preprocess.js';
+
+/** An image with its reference lesion mask (1 inside), in image coordinates (rows × columns, row-major). */
+export interface MaskedImage {
+  /** The DICOM image. */
+  image: DicomImage;
+  /** Lesion mask, `rows × columns` of the image. */
+  mask: ArrayLike<number>;
+}
+
+/** Options for {@link LesionSegmenter.fit}. */
+export interface SegmenterOptions {
+  /** Window on modality values. Default `lung`. */
+  window?: WindowPresetName | WindowSpec;
+  /** Model input size (square, divisible by 2^depth). Default 64. */
+  size?: number;
+  /** U-Net filters at the first level. Default 8. */
+  baseFilters?: number;
+  /** U-Net levels. Default 2. */
+  depth?: number;
+  /** Default 15. */
+  epochs?: number;
+  /** Default 16. */
+  batchSize?: number;
+  /** Default 1e-2. */
+  learningRate?: number;
+  /** Default 1. */
+  seed?: number;
+  /** Bundle name. Default `lesion-segmenter`. */
+  name?: string;
+  /** Bundle version. Default `1.0.0`. */
+  version?: string;
+}
+
+/** Dice of predicted against reference masks. */
+export interface SegmentationEvaluation {
+  /** Mean Dice over images where either mask has a lesion. */
+  lesionDice: number;
+  /** Mean Dice over all images (two empty masks count as 1). */
+  meanDice: number;
+  /** Dice per image, in the given order. */
+  perImage: number[];
+}
+
+/** A predicted lesion mask. */
+export interface Segmentation {
+  /** Mask in image coordinates (`rows × columns`, 1 = lesion). */
+  mask: Uint8Array;
+  /** Image rows. */
+  rows: number;
+  /** Image columns. */
+  columns: number;
+  /** Lesion pixels. */
+  pixels: number;
+  /** Lesion area, mm² (from Pixel Spacing; NaN when the image has none). */
+  areaMm2: number;
+  /** Where the image came from. */
+  source?: string;
+}
+
+/** A series' masks and the lesion volume. */
+export interface SeriesSegmentation {
+  /** One mask per image, in the given order. */
+  slices: Segmentation[];
+  /** Slice spacing used for the volume, mm (from the images' positions, else Slice Thickness). */
+  sliceSpacingMm: number;
+  /** Lesion volume, mm³: Σ area × slice spacing. */
+  volumeMm3: number;
+}
+
+interface Settings extends ImagePreprocessing {
+  name: string;
+  version: string;
+}
+
+/**
+ * 2-D lesion segmentation: `@lepton/core`'s U-Net trained with soft Dice loss on windowed DICOM images, evaluated by
+ * Dice; masks come back in image coordinates with their area (mm²) and, for a series, the lesion volume (mm³).
+ */
+export class LesionSegmenter {
+  private constructor(
+    private readonly net: tf.LayersModel,
+    private readonly settings: Settings,
+  ) {}
+
+  /** The preprocessing stored with the model. */
+  get preprocessing(): ImagePreprocessing {
+    const { window, size, mean, std } = this.settings;
+    return { window: { ...window }, size: [...size], mean, std };
+  }
+
+  /**
+   * Trains on images with reference masks.
+   *
+   * @param samples - images and masks (include lesion-free images too, so the model learns to answer "nothing")
+   * @param options - window, size, U-Net shape, training
+   * @returns the segmenter
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for masks of the wrong size or no lesion at all
+   */
+  static async fit(samples: readonly MaskedImage[], options: SegmenterOptions = {}): Promise<LesionSegmenter> {
+    const size = options.size ?? 64;
+    const settings: Settings = { window: resolveWindow(options.window ?? 'lung'), size: [size, size], mean: 0, std: 1, name: options.name ?? 'lesion-segmenter', version: options.version ?? '1.0.0' };
+    let lesionPixels = 0;
+    for (const s of samples) {
+      if (s.mask.length !== s.image.meta.rows * s.image.meta.columns) throw new LeptonError('INVALID_INPUT', `${s.image.source ?? 'image'}: mask has ${s.mask.length} values, the image ${s.image.meta.rows}×${s.image.meta.columns}.`);
+      for (let i = 0; i < s.mask.length; i++) lesionPixels += s.mask[i]! > 0 ? 1 : 0;
+    }
+    if (lesionPixels === 0) throw new LeptonError('INVALID_INPUT', 'No training mask contains a lesion.');
+    const windowed = await Promise.all(samples.map(async (s) => (await preprocessImage(s.image, settings)).windowed));
+    let sum = 0;
+    let sq = 0;
+    let count = 0;
+    for (const w of windowed) for (const v of w) (sum += v), (sq += v * v), count++;
+    settings.mean = sum / count;
+    settings.std = Math.sqrt(Math.max(1e-12, sq / count - settings.mean ** 2));
+    const n = samples.length;
+    const xs = new Float32Array(n * size * size);
+    const ys = new Float32Array(n * size * size);
+    samples.forEach((s, i) => {
+      windowed[i]!.forEach((v, k) => (xs[i * size * size + k] = (v - settings.mean) / settings.std));
+      const m = resizeBilinear(s.mask, s.image.meta.rows, s.image.meta.columns, [size, size]);
+      m.forEach((v, k) => (ys[i * size * size + k] = v >= 0.5 ? 1 : 0));
+    });
+    const net = buildUnet({ inputShape: [size, size, 1], baseFilters: options.baseFilters ?? 8, depth: options.depth ?? 2, seed: options.seed ?? 1, name: 'lesion_unet' });
+    const x = tf.tensor4d(xs, [n, size, size, 1]);
+    const y = tf.tensor4d(ys, [n, size, size, 1]);
+    try {
+      await train(net, { x, y }, {
+        loss: diceLoss(),
+        epochs: options.epochs ?? 15,
+        batchSize: options.batchSize ?? 16,
+        learningRate: options.learningRate ?? 1e-2,
+        seed: options.seed ?? 1,
+        earlyStopping: false,
+        progressBar: false,
+      });
+    } finally {
+      tf.dispose([x, y]);
+    }
+    return new LesionSegmenter(net, settings);
+  }
+
+  /**
+   * Segments one image.
+   *
+   * @param image - a DICOM image
+   * @returns the mask in image coordinates, its pixel count and area in mm²
+   */
+  async predict(image: DicomImage): Promise<Segmentation> {
+    const [h, w] = this.settings.size;
+    const { input } = await preprocessImage(image, this.settings);
+    const prob = tf.tidy(() => (this.net.predict(tf.tensor4d(input, [1, h, w, 1])) as tf.Tensor).dataSync() as Float32Array);
+    const { rows, columns, pixelSpacing } = image.meta;
+    const up = resizeBilinear(prob, h, w, [rows, columns]);
+    const mask = new Uint8Array(rows * columns);
+    let pixels = 0;
+    for (let i = 0; i < mask.length; i++) if (up[i]! >= 0.5) (mask[i] = 1), pixels++;
+    const areaMm2 = pixelSpacing ? pixels * pixelSpacing[0] * pixelSpacing[1] : Number.NaN;
+    return { mask, rows, columns, pixels, areaMm2, ...(image.source !== undefined ? { source: image.source } : {}) };
+  }
+
+  /**
+   * Segments every image of a series and sums the lesion volume.
+   *
+   * @param images - the series (any order)
+   * @returns per-image masks and the volume in mm³
+   */
+  async predictSeries(images: readonly DicomImage[]): Promise<SeriesSegmentation> {
+    const slices: Segmentation[] = [];
+    for (const im of images) slices.push(await this.predict(im));
+    const sliceSpacingMm = sliceSpacing(images);
+    return { slices, sliceSpacingMm, volumeMm3: slices.reduce((a, s) => a + (Number.isFinite(s.areaMm2) ? s.areaMm2 : 0), 0) * sliceSpacingMm };
+  }
+
+  /**
+   * Dice of predicted against reference masks.
+   *
+   * @param samples - images and reference masks
+   * @returns Dice over lesion images, over all images, and per image
+   */
+  async evaluate(samples: readonly MaskedImage[]): Promise<SegmentationEvaluation> {
+    const perImage: number[] = [];
+    const lesion: number[] = [];
+    for (const s of samples) {
+      const p = await this.predict(s.image);
+      const d = diceCoefficient(s.mask, p.mask);
+      perImage.push(d);
+      if (p.pixels > 0 || Array.prototype.some.call(s.mask, (v: number) => v > 0)) lesion.push(d);
+    }
+    const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
+    return { lesionDice: mean(lesion), meanDice: mean(perImage), perImage };
+  }
+
+  /**
+   * Saves as a verified core bundle with its preprocessing.
+   *
+   * @param dir - target directory
+   */
+  async save(dir: string): Promise<void> {
+    await saveBundle(this.net, dir, { name: this.settings.name, version: this.settings.version, task: 'binary', preprocessing: { ...this.settings } as unknown as Record<string, unknown>, description: 'Lepton lesion segmenter (U-Net, Dice loss)' });
+  }
+
+  /**
+   * Loads a segmenter saved by {@link save}.
+   *
+   * @param dir - bundle directory
+   * @returns the segmenter
+   * @throws {@link @lepton/core!LeptonError} `BUNDLE_INVALID` when the bundle is not a segmenter
+   */
+  static async load(dir: string): Promise<LesionSegmenter> {
+    const b = await loadBundle(dir);
+    const s = b.manifest.preprocessing as unknown as Settings | undefined;
+    if (!s?.window || !s.size || typeof s.mean !== 'number') throw new LeptonError('BUNDLE_INVALID', `${dir} is not a Lepton lesion segmenter.`);
+    return new LesionSegmenter(b.model, { ...s, name: b.manifest.name, version: b.manifest.version });
+  }
+
+  /** Frees the network's weights. */
+  dispose(): void {
+    this.net.dispose();
+  }
+}
+
+/** Slice spacing of a series: the median gap between positions along the slice normal, else Slice Thickness. */
+function sliceSpacing(images: readonly DicomImage[]): number {
+  const o = images[0]?.meta.imageOrientationPatient;
+  const ps = images.map((im) => im.meta.imagePositionPatient).filter((p): p is readonly [number, number, number] => p !== undefined);
+  if (o && ps.length === images.length && ps.length > 1) {
+    const nrm = [o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]];
+    const d = ps.map((p) => p[0] * nrm[0]! + p[1] * nrm[1]! + p[2] * nrm[2]!).sort((a, b) => a - b);
+    const gaps = d.slice(1).map((v, i) => v - d[i]!).sort((a, b) => a - b);
+    const median = gaps[Math.floor(gaps.length / 2)]!;
+    if (median > 0) return median;
+  }
+  return images[0]?.meta.sliceThickness ?? Number.NaN;
+}

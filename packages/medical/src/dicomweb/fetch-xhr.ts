@@ -1,0 +1,136 @@
+// dicomweb-client speaks XMLHttpRequest, which Node does not have. Rather than install a global XHR polyfill (a side
+// effect on the whole process, and none of the npm ones reports *why* a request failed), every call hands
+// dicomweb-client one of these through its documented per-request `request.instance` option: the subset of the XHR
+// interface it uses, implemented on fetch with a per-request timeout, the caller's abort signal, and a record of the
+// transport failure (timeout / refused / aborted) that XHR itself would flatten into `status === 0`.
+import { authorization, type ResolvedDicomWebOptions } from './options.js';
+
+/** Why a request got no HTTP answer. @internal */
+export type TransportFailure =
+  | { readonly kind: 'timeout' }
+  | { readonly kind: 'aborted' }
+  | { readonly kind: 'unreachable'; readonly reason: string; readonly cause: unknown };
+
+/** The part of XMLHttpRequest that dicomweb-client 0.11 uses, on fetch. @internal */
+export class FetchXhr {
+  readyState = 0;
+  status = 0;
+  statusText = '';
+  response: unknown = null;
+  responseType = '';
+  withCredentials = false;
+  onreadystatechange: (() => void) | null = null;
+  onloadstart: (() => void) | null = null;
+  onloadend: (() => void) | null = null;
+  onprogress: ((event: unknown) => void) | null = null;
+  /** Set when the request got no HTTP answer. */
+  failure: TransportFailure | undefined;
+  /** True once send() ran. */
+  sent = false;
+  /**
+   * Rejects when dicomweb-client's own response handler throws (e.g. a broken multipart body): that throw happens
+   * outside its promise, which would then never settle, so callers race against this.
+   */
+  readonly callbackFailure: Promise<never>;
+  #rejectCallback!: (err: unknown) => void;
+  #method = 'GET';
+  #url = '';
+  readonly #headers = new Headers();
+  #responseHeaders: Headers | undefined;
+  readonly #options: ResolvedDicomWebOptions;
+  readonly #signal: AbortSignal | undefined;
+  readonly #accept: string | undefined;
+
+  /**
+   * @param accept - when given, replaces the Accept header dicomweb-client builds (see `DicomWebClient`'s instance
+   *   retrieval for why)
+   */
+  constructor(options: ResolvedDicomWebOptions, signal: AbortSignal | undefined, accept?: string) {
+    this.#options = options;
+    this.#signal = signal;
+    this.#accept = accept;
+    this.callbackFailure = new Promise<never>((_, reject) => (this.#rejectCallback = reject));
+    this.callbackFailure.catch(() => undefined); // raced by the caller; never an unhandled rejection on its own
+    for (const [k, v] of Object.entries(options.headers)) this.#headers.set(k, v);
+  }
+
+  open(method: string, url: string): void {
+    this.#method = method.toUpperCase();
+    this.#url = url;
+    this.readyState = 1;
+  }
+
+  setRequestHeader(name: string, value: string): void {
+    if (this.#accept !== undefined && name.toLowerCase() === 'accept') return;
+    this.#headers.set(name, value);
+  }
+
+  getResponseHeader(name: string): string | null {
+    return this.#responseHeaders?.get(name) ?? null;
+  }
+
+  getAllResponseHeaders(): string {
+    let s = '';
+    this.#responseHeaders?.forEach((v, k) => (s += `${k}: ${v}\r\n`));
+    return s;
+  }
+
+  send(body?: BodyInit | null): void {
+    this.sent = true;
+    void this.#run(body ?? null);
+  }
+
+  async #run(body: BodyInit | null): Promise<void> {
+    const timeout = AbortSignal.timeout(this.#options.timeoutMs);
+    const signal = this.#signal === undefined ? timeout : AbortSignal.any([timeout, this.#signal]);
+    try {
+      const auth = await authorization(this.#options.auth);
+      if (auth !== undefined) this.#headers.set('Authorization', auth);
+      if (this.#accept !== undefined) this.#headers.set('Accept', this.#accept);
+      const res = await this.#options.fetch(this.#url, { method: this.#method, headers: this.#headers, body, signal });
+      // Read the whole body under the same signal: a server that stalls mid-body times out too.
+      const bytes = await res.arrayBuffer();
+      this.status = res.status;
+      this.statusText = res.statusText;
+      this.#responseHeaders = res.headers;
+      this.response = this.responseType === 'arraybuffer' ? bytes : this.responseType === 'json' ? parseJson(bytes) : new TextDecoder().decode(bytes);
+    } catch (cause) {
+      this.status = 0;
+      if (this.#signal?.aborted === true) this.failure = { kind: 'aborted' };
+      else if (timeout.aborted) this.failure = { kind: 'timeout' };
+      else this.failure = { kind: 'unreachable', reason: systemCode(cause), cause };
+    }
+    this.readyState = 4;
+    try {
+      this.onreadystatechange?.();
+    } catch (err) {
+      this.#rejectCallback(err);
+    }
+  }
+}
+
+/** XHR's `json` response type: null when the body is not JSON; an empty body is an empty result. */
+function parseJson(bytes: ArrayBuffer): unknown {
+  const text = new TextDecoder().decode(bytes).trim();
+  if (text === '') return [];
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * undici reports `TypeError('fetch failed')` with the system error (`ECONNREFUSED`, `ENOTFOUND` …) as its cause, or a
+ * plain cause message ('bad port'): the first code down the cause chain, else the innermost message.
+ */
+function systemCode(err: unknown): string {
+  let message = 'network error';
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    if (e instanceof Error) message = e.message;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return message;
+}

@@ -1,0 +1,122 @@
+import { dicomWebError } from './errors.js';
+
+/** HTTP Basic authentication (Orthanc's registered users, most PACS). */
+export interface DicomWebBasicAuth {
+  /** Discriminant. */
+  readonly type: 'basic';
+  /** User name. */
+  readonly username: string;
+  /** Password (sent only in the Authorization header; never logged or put in errors). */
+  readonly password: string;
+}
+
+/** A bearer token (OAuth2 / OpenID Connect gateways, cloud DICOMweb services). */
+export interface DicomWebBearerAuth {
+  /** Discriminant. */
+  readonly type: 'bearer';
+  /**
+   * The token, or a function called before every request that returns it, so that a refreshed token is picked up
+   * without making a new client.
+   */
+  readonly token: string | (() => string | Promise<string>);
+}
+
+/** How {@link DicomWebClient} authenticates. */
+export type DicomWebAuth = DicomWebBasicAuth | DicomWebBearerAuth;
+
+/** A `fetch`-compatible function (the global `fetch` by default); a seam for proxies, tracing or tests. */
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+/** Options for {@link DicomWebClient}; only `url` is required. */
+export interface DicomWebClientOptions {
+  /**
+   * The DICOMweb root, e.g. `http://pacs.local:8042/dicom-web` for Orthanc's DICOMweb plugin: QIDO-RS, WADO-RS paths
+   * (`/studies`, …) are appended to it. Credentials written into the URL (`http://user:pass@host/…`) are moved into
+   * HTTP Basic authentication.
+   */
+  readonly url: string;
+  /** Authentication (default none). */
+  readonly auth?: DicomWebAuth;
+  /** Extra HTTP headers sent with every request (e.g. an API gateway's key). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Time allowed for each HTTP request, answer body included, in milliseconds (default 30 000). */
+  readonly timeoutMs?: number;
+  /** Instances retrieved at once by {@link DicomWebClient.retrieveSeries} and `retrieveInstances` (default 4). */
+  readonly concurrency?: number;
+  /**
+   * Transfer syntax asked of WADO-RS: `'*'` (default) takes each instance as the server stored it — every syntax in
+   * `TRANSFER_SYNTAXES` decodes, and no lossy re-encoding or server CPU is spent — or a UID such as
+   * `'1.2.840.10008.1.2.1'` (Explicit VR Little Endian) to have the server transcode.
+   */
+  readonly transferSyntax?: string;
+  /** The HTTP function (default the global `fetch`). */
+  readonly fetch?: FetchLike;
+}
+
+/** Every option filled in and checked. @internal */
+export interface ResolvedDicomWebOptions {
+  readonly url: string;
+  readonly auth: DicomWebAuth | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly concurrency: number;
+  readonly transferSyntax: string;
+  readonly fetch: FetchLike;
+}
+
+/** Defaults, in one place. @internal */
+export const DICOMWEB_DEFAULTS = { timeoutMs: 30_000, concurrency: 4, transferSyntax: '*' } as const;
+
+const positiveInt = (name: string, v: number): number => {
+  if (!Number.isInteger(v) || v < 1) {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `${name} must be a positive integer; got ${String(v)}.`, { option: name });
+  }
+  return v;
+};
+
+/**
+ * Fills defaults and validates.
+ * @throws LeptonError `DICOMWEB_INVALID_OPTIONS`
+ * @internal
+ */
+export function resolveDicomWebOptions(options: DicomWebClientOptions): ResolvedDicomWebOptions {
+  let parsed: URL;
+  try {
+    parsed = new URL(options.url);
+  } catch (cause) {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', 'url is not a valid URL; pass the DICOMweb root, e.g. http://pacs:8042/dicom-web.', { option: 'url' }, cause);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `url must be http: or https:; got ${parsed.protocol}.`, { option: 'url' });
+  }
+  let auth = options.auth;
+  if (parsed.username !== '' || parsed.password !== '') {
+    // fetch refuses URLs that carry credentials, and they would end up in logs; move them into a Basic header.
+    if (auth === undefined) auth = { type: 'basic', username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) };
+    parsed.username = '';
+    parsed.password = '';
+  }
+  const ts = options.transferSyntax ?? DICOMWEB_DEFAULTS.transferSyntax;
+  if (ts !== '*' && !/^[0-9]+(\.[0-9]+)*$/.test(ts)) {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `transferSyntax must be '*' or a UID such as 1.2.840.10008.1.2.1; got ${ts}.`, { option: 'transferSyntax' });
+  }
+  const f = options.fetch ?? (globalThis.fetch as FetchLike | undefined);
+  if (f === undefined) throw dicomWebError('DICOMWEB_INVALID_OPTIONS', 'No fetch function: use Node 20 or later, or pass options.fetch.', { option: 'fetch' });
+  return {
+    url: parsed.toString().replace(/\/+$/, ''),
+    auth,
+    headers: { ...(options.headers ?? {}) },
+    timeoutMs: positiveInt('timeoutMs', options.timeoutMs ?? DICOMWEB_DEFAULTS.timeoutMs),
+    concurrency: positiveInt('concurrency', options.concurrency ?? DICOMWEB_DEFAULTS.concurrency),
+    transferSyntax: ts,
+    fetch: f,
+  };
+}
+
+/** The Authorization header value for `auth`, or undefined. @internal */
+export async function authorization(auth: DicomWebAuth | undefined): Promise<string | undefined> {
+  if (auth === undefined) return undefined;
+  if (auth.type === 'basic') return `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}`;
+  const token = typeof auth.token === 'function' ? await auth.token() : auth.token;
+  return `Bearer ${token}`;
+}

@@ -1,0 +1,43 @@
+import { dicomWebError } from './errors.js';
+
+/**
+ * QIDO-RS query parameters (PS3.18 §8.3.4): matching keys by keyword or tag — `PatientID`, `StudyDate`
+ * (`'20240101-20241231'` ranges), `ModalitiesInStudy`, `AccessionNumber`, `SeriesInstanceUID`, `'00100020'` … with
+ * `*`/`?` wildcards where the server supports them; `limit`, `offset`, `fuzzymatching`; and `includefield` (a tag or
+ * keyword, a list of them, or `'all'`) to have more attributes returned. Lists become comma-separated values (UID list
+ * matching). Undefined values are left out.
+ */
+export type QidoQuery = Readonly<Record<string, string | number | boolean | readonly (string | number)[] | undefined>>;
+
+/** @internal */
+export function toQueryParams(query: QidoQuery): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    if (!/^[A-Za-z0-9.]+$/.test(key)) {
+      throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `Query parameter names are attribute keywords, tags or QIDO options (letters, digits, dots); got ${JSON.stringify(key)}.`, { option: 'query' });
+    }
+    out[key] = Array.isArray(value) ? value.join(',') : String(value);
+  }
+  return out;
+}
+
+/** Maps with at most `limit` calls in flight; results keep the input order. A throw stops new work and rethrows. @internal */
+export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i]!);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

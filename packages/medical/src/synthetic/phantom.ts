@@ -1,0 +1,153 @@
+import { LeptonError, seededRandom } from '@lepton/core';
+
+/** Options for {@link ctPhantom}. */
+export interface CtPhantomOptions {
+  /** Seed: the same seed gives the same patient, anatomy and noise. */
+  seed: number;
+  /** Pixels per side (square slices). Default 64. */
+  size?: number;
+  /** Axial slices. Default 16. */
+  slices?: number;
+  /** Slice spacing and thickness, mm. Default 5. */
+  sliceThickness?: number;
+  /** Field of view, mm (pixel spacing = fov ÷ size). Default 360. */
+  fieldOfViewMm?: number;
+  /** Add a lung nodule: `true` for a random one (radius 9–14 mm), or its radius in mm. Default false. */
+  lesion?: boolean | number;
+  /** Image noise, HU (standard deviation). Default 15. */
+  noiseHu?: number;
+}
+
+/** A phantom's nodule. */
+export interface PhantomLesion {
+  /** Centre, patient coordinates (LPS), mm. */
+  center: [number, number, number];
+  /** Radius, mm. */
+  radiusMm: number;
+}
+
+/** A synthetic chest CT series: HU per slice, lesion masks and the geometry to write it as DICOM. */
+export interface CtPhantom {
+  /** Hounsfield units per slice, row-major `size × size`. */
+  hu: Float32Array[];
+  /** Lesion mask per slice (1 inside the nodule), row-major. All zero without a lesion. */
+  masks: Uint8Array[];
+  /** Pixels per side. */
+  size: number;
+  /** Pixel spacing [row, column], mm. */
+  pixelSpacing: [number, number];
+  /** Slice thickness (= spacing), mm. */
+  sliceThickness: number;
+  /** Image Position (Patient) of each slice's first pixel, mm (LPS). */
+  positions: Array<[number, number, number]>;
+  /** The nodule, when there is one: centre (LPS, mm) and radius (mm). */
+  lesion?: PhantomLesion;
+}
+
+/**
+ * A seeded, anatomically plausible chest CT phantom in Hounsfield units — **synthetic data**, no patient: air around
+ * the body, subcutaneous fat, soft tissue, two lungs (−850 HU, with vessels) that narrow towards the apex, the heart
+ * and mediastinum, the spine with cortical bone and marrow, and optionally a solid lung nodule (a sphere of 20–60 HU)
+ * with its mask. Patients differ in size, proportions and lung shape; every slice carries image noise.
+ *
+ * @param options - seed, size, slices, spacing, lesion and noise
+ * @returns HU slices, lesion masks and geometry
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for sizes below 16 pixels or fewer than 1 slice
+ */
+export function ctPhantom(options: CtPhantomOptions): CtPhantom {
+  const size = options.size ?? 64;
+  const slices = options.slices ?? 16;
+  if (size < 16 || !Number.isInteger(size) || slices < 1) throw new LeptonError('INVALID_ARGUMENT', `Need an integer size ≥ 16 and ≥ 1 slice, got ${size} and ${slices}.`);
+  const rand = seededRandom(options.seed);
+  const normal = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const fov = options.fieldOfViewMm ?? 360;
+  const px = fov / size;
+  const thickness = options.sliceThickness ?? 5;
+  const noise = options.noiseHu ?? 15;
+  // Patient build: body half-width/height (mm), lung size and position.
+  const bodyA = 150 + 20 * rand();
+  const bodyB = 105 + 20 * rand();
+  const fat = 10 + 15 * rand();
+  const lungA = 45 + 10 * rand();
+  const lungB = 65 + 15 * rand();
+  const lungX = 62 + 8 * rand();
+  const vessels = Array.from({ length: 14 }, () => ({ side: rand() < 0.5 ? -1 : 1, dx: (rand() - 0.5) * 1.4, dy: (rand() - 0.5) * 1.4, r: 0.8 + 1.2 * rand() }));
+  const x0 = -fov / 2 + px / 2;
+  const y0 = -fov / 2 + px / 2;
+  const zTop = 0;
+  const positions: Array<[number, number, number]> = Array.from({ length: slices }, (_, k) => [x0, y0, zTop - k * thickness]);
+  // The nodule sits inside one lung, away from its edge, in a slice of the series.
+  let lesion: CtPhantom['lesion'];
+  if (options.lesion) {
+    const radiusMm = typeof options.lesion === "number" ? options.lesion : 9 + 5 * rand();
+    const side = rand() < 0.5 ? -1 : 1;
+    const k = Math.floor(slices * (0.25 + 0.5 * rand()));
+    const t = lungScale(k / Math.max(1, slices - 1));
+    // Inside the lung, clear of its edge and of the heart (a nodule there would be invisible against soft tissue).
+    let center: [number, number, number] = [side * lungX, -5, zTop - k * thickness];
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const ang = 2 * Math.PI * rand();
+      const rr = 0.6 * Math.sqrt(rand());
+      const x = side * lungX + Math.cos(ang) * rr * lungA * t;
+      const y = -5 + Math.sin(ang) * rr * lungB * t;
+      const inLung = ((x - side * lungX) / (lungA * t - radiusMm)) ** 2 + ((y + 5) / (lungB * t - radiusMm)) ** 2 <= 1;
+      const clearOfHeart = ((x - 8) / (42 + radiusMm)) ** 2 + ((y + 12) / (38 + radiusMm)) ** 2 > 1;
+      if (inLung && clearOfHeart) {
+        center = [x, y, zTop - k * thickness];
+        break;
+      }
+    }
+    lesion = { center, radiusMm };
+  }
+  const lesionHu = 20 + 40 * rand();
+  const hu: Float32Array[] = [];
+  const masks: Uint8Array[] = [];
+  for (let k = 0; k < slices; k++) {
+    const z = positions[k]![2];
+    const t = lungScale(k / Math.max(1, slices - 1));
+    const img = new Float32Array(size * size);
+    const mask = new Uint8Array(size * size);
+    for (let r = 0; r < size; r++) {
+      const y = y0 + r * px;
+      for (let c = 0; c < size; c++) {
+        const x = x0 + c * px;
+        let v = -1000;
+        const body = (x / bodyA) ** 2 + (y / bodyB) ** 2;
+        if (body <= 1) {
+          v = ((x / (bodyA - fat)) ** 2 + (y / (bodyB - fat)) ** 2 <= 1) ? 40 : -100;
+          for (const side of [-1, 1]) {
+            const lx = (x - side * lungX) / (lungA * t);
+            const ly = (y + 5) / (lungB * t);
+            if (lx * lx + ly * ly <= 1) {
+              v = -850;
+              for (const vs of vessels) {
+                if (vs.side === side && (lx - vs.dx * 0.6) ** 2 + (ly - vs.dy * 0.6) ** 2 <= (vs.r / (lungA * t)) ** 2) v = -100;
+              }
+            }
+          }
+          if (((x - 8) / 42) ** 2 + ((y + 12) / 38) ** 2 <= 1) v = 45; // heart and mediastinum
+          const sy = y - bodyB * 0.68;
+          if ((x / 16) ** 2 + (sy / 16) ** 2 <= 1) v = (x / 10) ** 2 + (sy / 10) ** 2 <= 1 ? 250 : 700; // vertebra
+        }
+        if (lesion) {
+          const d2 = (x - lesion.center[0]) ** 2 + (y - lesion.center[1]) ** 2 + (z - lesion.center[2]) ** 2;
+          if (d2 <= lesion.radiusMm ** 2) {
+            v = lesionHu;
+            mask[r * size + c] = 1;
+          }
+        }
+        img[r * size + c] = v + noise * normal();
+      }
+    }
+    hu.push(img);
+    masks.push(mask);
+  }
+  const out: CtPhantom = { hu, masks, size, pixelSpacing: [px, px], sliceThickness: thickness, positions };
+  if (lesion) out.lesion = lesion;
+  return out;
+}
+
+/** Lungs narrow towards the apex (top slices) and the base. */
+function lungScale(u: number): number {
+  return 0.55 + 0.45 * Math.sin(Math.PI * (0.15 + 0.8 * u));
+}

@@ -1,0 +1,58 @@
+import { LeptonError } from '@lepton/core';
+import { trilinear, Volume } from './volume.js';
+
+/** Options for {@link resampleVolume}. */
+export interface ResampleOptions {
+  /** Value for output voxels whose position falls outside the input grid (cannot happen on the default grid). */
+  readonly outside?: number;
+}
+
+/**
+ * Resamples a volume onto a grid with another voxel spacing by trilinear interpolation. The new grid keeps the
+ * volume's origin (voxel (0, 0, 0) stays where it was) and axis directions, and covers the same extent: along each
+ * axis it has `floor((n − 1) · old / new) + 1` voxels. Typical use: isotropic voxels (`resampleVolume(v, 1)`) before a
+ * 3-D model, or matching the spacing a model was trained with.
+ *
+ * @param volume - the input volume
+ * @param spacing - new spacing in mm, one number for all three axes or `[i, j, k]`
+ * @param options - the value for positions outside the input
+ * @returns a new volume; the input is unchanged
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when a spacing is not a positive number
+ * @example
+ * ```ts
+ * import { readDicomFolder, groupSeries, buildVolume, resampleVolume } from '@lepton/medical';
+ * const { images } = await readDicomFolder('packages/medical/test/fixtures/volume/ct_axial');
+ * const { volume } = await buildVolume(groupSeries(images)[0]!);
+ * const iso = resampleVolume(volume, 1); // 0.75 × 0.8 × 2.5 mm → 1 mm voxels
+ * console.log(iso.dimensions); // [48, 51, 58]
+ * ```
+ */
+export function resampleVolume(volume: Volume, spacing: number | readonly [number, number, number], options: ResampleOptions = {}): Volume {
+  const target = typeof spacing === 'number' ? ([spacing, spacing, spacing] as const) : spacing;
+  if (target.length !== 3 || !target.every((s) => Number.isFinite(s) && s > 0)) {
+    throw new LeptonError('INVALID_ARGUMENT', `resampleVolume: spacing must be a positive number or three of them (mm); got ${String(spacing)}.`);
+  }
+  const outside = options.outside ?? Number.NaN;
+  const ratio = target.map((s, a) => s / volume.spacing[a]!) as [number, number, number];
+  // 1e-9 relative slack: 0.75 × 63 / 1 must give 48 voxels, not 47 because of binary rounding
+  const dims = volume.dimensions.map((n, a) => Math.floor(((n - 1) * volume.spacing[a]!) / target[a]! + 1e-9) + 1) as [number, number, number];
+  const [nx, ny, nz] = dims;
+  const data = new Float32Array(nx * ny * nz);
+  let p = 0;
+  for (let k = 0; k < nz; k++) {
+    const z = k * ratio[2];
+    for (let j = 0; j < ny; j++) {
+      const y = j * ratio[1];
+      for (let i = 0; i < nx; i++) data[p++] = trilinear(volume, i * ratio[0], y, z, outside);
+    }
+  }
+  return new Volume({
+    data,
+    dimensions: dims,
+    spacing: target,
+    origin: volume.origin,
+    direction: volume.direction,
+    ...(volume.unit === undefined ? {} : { unit: volume.unit }),
+    ...(volume.frameOfReferenceUid === undefined ? {} : { frameOfReferenceUid: volume.frameOfReferenceUid }),
+  });
+}
