@@ -56,4 +56,19 @@ describe('examples run end to end', () => {
     }
     expect(await readFile(join(dir, 'out/control-chart.svg'), 'utf8')).toContain('press-2 hydraulic pressure');
   });
+
+  it('medical CT triage: trains from DICOM + CSV, triages a held-out study with heatmaps, segments, de-identifies', async () => {
+    const dir = join(ROOT, 'examples/medical-ct-triage');
+    const { stdout } = await run(process.execPath, ['dist/main.js'], { cwd: dir, env: { ...process.env, CI: 'true' } });
+    expect(stdout).toMatch(/wrote 40 synthetic CT studies \(20 with a nodule\) as DICOM/);
+    expect(stdout).toMatch(/trained on 30 patients, validated on 10 .*; 0 files skipped/);
+    expect(Number(/validation: ROC AUC ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThan(0.8);
+    expect(stdout).toMatch(/TRIAGE NEW001: POSITIVE/); // the held-out study with a nodule is read first
+    const volume = /nodule volume NEW001: ([\d.]+) cm³ segmented vs ([\d.]+) cm³/.exec(stdout);
+    expect(Number(volume?.[1])).toBeGreaterThan(0.5 * Number(volume?.[2]));
+    expect(Number(volume?.[1])).toBeLessThan(1.5 * Number(volume?.[2]));
+    expect(stdout).toMatch(/de-identified 16 files \(0 failed\); patient IDs now ANON-[0-9A-F]{16}, ANON-[0-9A-F]{16}; original identifiers found in outputs: 0/);
+    const results = JSON.parse(await readFile(join(dir, 'out/results.json'), 'utf8')) as { triage: Array<{ heatmap: string }> };
+    for (const t of results.triage) expect((await readFile(join(dir, 'out', t.heatmap))).subarray(1, 4).toString()).toBe('PNG');
+  });
 });

@@ -98,6 +98,12 @@ describe('package README quick starts', () => {
     expect(stdout).toMatch(/NASA score [\d.]+/);
   });
 
+  it('@lepton/medical diagnosis quick start runs as pasted', async () => {
+    const stdout = await runQuickStart('packages/medical/README.md', 'packages/medical', '## Quick start: diagnosis');
+    expect(stdout).toMatch(/\[ 'PAT\d{3}'/);
+    expect(stdout).toMatch(/^(normal|nodule) [\d.e-]+ (true|false) \{ name: 'diagnosis', version: '1\.0\.0' \} \d+$/m);
+  });
+
   it('@lepton/manufacturing OEE and alarms quick start runs as pasted', async () => {
     const stdout = await runQuickStart('packages/manufacturing/README.md', 'packages/manufacturing', '## Quick start: OEE and alarms');
     expect(stdout).toMatch(/availability: 0\.888/); // 400 of 450 planned minutes running

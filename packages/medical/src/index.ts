@@ -13,7 +13,7 @@
  *
  * @packageDocumentation
  */
-export { LeptonError, isLeptonError } from '@lepton/core';
+export { LeptonError, isLeptonError, initRuntime, runtimeInfo, seededRandom, tf } from '@lepton/core';
 export { readDicom } from './dicom/read.js';
 export type { ReadDicomOptions } from './dicom/read.js';
 export { readDicomFile, readDicomFolder } from './dicom/files.js';

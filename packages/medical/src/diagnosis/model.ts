@@ -13,6 +13,7 @@ import {
   seededRandom,
   tf,
   train,
+  type TrainEvent,
 } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 import { readDicomFolder, type DicomLoadFailure } from '../dicom/files.js';
@@ -104,6 +105,8 @@ export interface DiagnosisOptions {
   learningRate?: number;
   /** Seed for the split, the weights and training. Default 1. */
   seed?: number;
+  /** Receives core training events (start, batch, epoch with validation metrics, end). */
+  onProgress?: (event: TrainEvent) => void;
 }
 
 /** Metrics of a diagnosis model on labelled images. */
@@ -264,7 +267,8 @@ export class DiagnosisModel {
         seed: options.seed ?? 1,
         classWeight: 'balanced',
         progressBar: false,
-        ...(validationData ? { validationData, earlyStopping: { monitor: binary ? 'val_auc' : 'val_loss', patience: 6 }, restoreBestWeights: true } : { earlyStopping: false as const }),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(validationData ? { validationData, earlyStopping: { monitor: binary ? 'val_auc' : 'val_loss', patience: Math.max(8, Math.ceil((options.epochs ?? 20) / 2)) }, restoreBestWeights: true } : { earlyStopping: false as const }),
       });
     } finally {
       tf.dispose([x, y, ...(validationData ? [validationData.x, validationData.y] : [])]);

@@ -23,9 +23,9 @@ export interface SegmenterOptions {
   depth?: number;
   /** Default 15. */
   epochs?: number;
-  /** Default 16. */
+  /** Default 8. */
   batchSize?: number;
-  /** Default 1e-2. */
+  /** Default 5e-3. */
   learningRate?: number;
   /** Default 1. */
   seed?: number;
@@ -131,8 +131,8 @@ export class LesionSegmenter {
       await train(net, { x, y }, {
         loss: diceLoss(),
         epochs: options.epochs ?? 15,
-        batchSize: options.batchSize ?? 16,
-        learningRate: options.learningRate ?? 1e-2,
+        batchSize: options.batchSize ?? 8,
+        learningRate: options.learningRate ?? 5e-3,
         seed: options.seed ?? 1,
         earlyStopping: false,
         progressBar: false,
