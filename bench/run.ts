@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, platform, totalmem } from 'node:os';
 import { initRuntime, type BackendName } from '@lepton/core';
 import { runFinanceBench, type FinanceBench } from './finance.js';
+import { runMedicalBench, type MedicalBench } from './medical.js';
 import { runLineThroughputBench, runManufacturingBench, type DetectorQuality, type LineThroughput } from './manufacturing.js';
 import { ratios, runSuite, table, type Row } from './lib.js';
 
@@ -34,13 +35,16 @@ console.log(`\n${table(rows)}\n`);
 for (const x of r) console.log(`${x.name}: ${x.value.toFixed(1)}×${x.target ? ` (target ≥ ${x.target}×: ${x.met ? 'met' : 'MISSED'})` : ''}`);
 
 // Vertical benchmarks (BENCH_SUITES=core skips them).
-const suites = (process.env['BENCH_SUITES'] ?? 'core,finance,manufacturing').split(',');
+const suites = (process.env['BENCH_SUITES'] ?? 'core,finance,manufacturing,medical').split(',');
 let finance: FinanceBench | undefined;
 let manufacturing: { detectors: DetectorQuality[]; throughput: LineThroughput[] } | undefined;
+let medical: MedicalBench | undefined;
 if (suites.includes('finance')) finance = await runFinanceBench(console.log);
 else console.log('\nfinance suite skipped');
 if (suites.includes('manufacturing')) manufacturing = { detectors: await runManufacturingBench(console.log), throughput: await runLineThroughputBench(console.log) };
 else console.log('\nmanufacturing suite skipped');
+if (suites.includes('medical')) medical = await runMedicalBench(console.log);
+else console.log('\nmedical suite skipped');
 
 const result = {
   date: new Date().toISOString(),
@@ -51,6 +55,7 @@ const result = {
   ratios: r,
   finance,
   manufacturing,
+  medical,
 };
 await mkdir(new URL('./results/', import.meta.url), { recursive: true });
 await writeFile(new URL('./results/core.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
