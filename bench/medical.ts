@@ -1,6 +1,7 @@
 // Medical benchmark (issue 3): `pnpm bench` runs it with the other suites; alone: `node --import tsx bench/medical.ts`.
 // - decode-to-tensor throughput for a 512×512 16-bit CT slice in every transfer syntax @lepton/medical reads:
-//   readDicom → decodeFrame → applyModalityLut → tf tensor → dispose, images/s and MB/s (of decoded pixels), against
+//   readDicom → modalityFrame (decode + modality LUT into a reused buffer) → tf tensor → dispose, images/s and MB/s (of
+//   decoded pixels), against
 //   pydicom (Debian python3-pydicom + numpy: dcmread → pixel_array → float32 rescale) on the same files in the same run
 //   (bench/medical_pydicom.py). Both sides start from the file's bytes in memory, and both sides' pixels are checked
 //   against the source, so a fast wrong decode can't pass.
@@ -176,11 +177,15 @@ export async function runMedicalBench(log: (s: string) => void = console.log): P
       const mb = (ROWS * COLS * (c.source === 'ct16' ? 2 : 1)) / 1e6;
       const first = readDicom(bytes);
       const ourPixels = comparePixels((await first.decodeFrame(0)).pixels, want);
+      // One buffer reused across slices, as a series loader would: modalityFrame decodes straight into it (one pass
+      // for native little-endian and RLE; decodeFrame + applyModalityLut otherwise). Checked equal to the two-step path.
+      const buffer = new Float32Array(first.meta.rows * first.meta.columns);
+      const twoStep = applyModalityLut(await first.decodeFrame(0), first.meta);
+      if (!(await first.modalityFrame(0, buffer)).every((v, i) => v === twoStep[i])) throw new Error(`${c.key}: modalityFrame differs from decodeFrame + applyModalityLut`);
       const once = async (): Promise<void> => {
         const image = readDicom(bytes);
-        const frame = await image.decodeFrame(0);
-        const hu = applyModalityLut(frame, image.meta);
-        tf.tensor2d(hu, [frame.rows, frame.columns], 'float32').dispose();
+        const hu = await image.modalityFrame(0, buffer);
+        tf.tensor2d(hu, [image.meta.rows, image.meta.columns], 'float32').dispose();
       };
       let pyPixels: string | undefined;
       let pyNa = pyMissing ?? 'not run';

@@ -1,7 +1,8 @@
 import type { DataSet } from 'dicom-parser';
 import type { DicomMetadata } from './types.js';
 import { TRANSFER_SYNTAXES, type TransferSyntax } from './transfer-syntax.js';
-import { decodeFrame } from '../pixels/decode.js';
+import { decodeFrame, decodeModalityFrame } from '../pixels/decode.js';
+import { applyModalityLut } from '../lut/modality.js';
 import type { DecodedFrame } from '../pixels/frame.js';
 
 /**
@@ -74,6 +75,22 @@ export class DicomImage {
    */
   decodeFrame(index = 0): Promise<DecodedFrame> {
     return decodeFrame(this.#ds, this.meta, index, this.source);
+  }
+
+  /**
+   * Modality values of a greyscale frame (Hounsfield units for CT): the same numbers as
+   * `applyModalityLut(await decodeFrame(index), meta)`, computed in one pass straight from the stored values for 16-bit
+   * native (either byte order) and RLE frames, optionally into a buffer you reuse across a series (no allocation per slice).
+   *
+   * @param index - 0-based frame number. Default 0.
+   * @param out - optional `rows × columns` buffer to fill
+   * @returns the modality values (`out` when given)
+   * @throws {@link @lepton/core!LeptonError} as {@link DicomImage.decodeFrame}; `INVALID_ARGUMENT` for colour frames
+   *   or a buffer of the wrong size
+   */
+  async modalityFrame(index = 0, out?: Float32Array): Promise<Float32Array> {
+    const fast = await decodeModalityFrame(this.#ds, this.meta, index, this.source, out);
+    return fast ?? applyModalityLut(await decodeFrame(this.#ds, this.meta, index, this.source), this.meta, out);
   }
 
   /**

@@ -9,7 +9,8 @@ import { lookup } from './lookup-table.js';
  *
  * @param frame - a greyscale frame from {@link DicomImage.decodeFrame}
  * @param meta - the image's metadata (where the rescale or table comes from)
- * @returns one modality value per pixel
+ * @param out - optional buffer of `rows × columns` values to write into (reuse it across a series to avoid allocations)
+ * @returns one modality value per pixel (`out` when given)
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for colour frames, which have no modality LUT
  * @example
  * ```ts
@@ -20,12 +21,13 @@ import { lookup } from './lookup-table.js';
  * console.log(Math.min(...hu) >= -1024); // true
  * ```
  */
-export function applyModalityLut(frame: DecodedFrame, meta: DicomMetadata): Float32Array {
+export function applyModalityLut(frame: DecodedFrame, meta: DicomMetadata, out?: Float32Array): Float32Array {
   if (frame.samplesPerPixel !== 1) {
     throw new LeptonError('INVALID_ARGUMENT', 'The modality LUT applies to greyscale frames only; this frame is RGB.');
   }
   const { pixels } = frame;
-  const out = new Float32Array(pixels.length);
+  if (out !== undefined && out.length !== pixels.length) throw new LeptonError('INVALID_ARGUMENT', `The output buffer holds ${out.length} values; the frame has ${pixels.length}.`);
+  out ??= new Float32Array(pixels.length);
   const table = meta.modalityLut;
   if (table !== undefined) {
     for (let i = 0; i < pixels.length; i++) out[i] = lookup(table, pixels[i]!);

@@ -4,7 +4,7 @@ import { TRANSFER_SYNTAXES, type TransferSyntax } from '../dicom/transfer-syntax
 import { dicomError } from '../dicom/errors.js';
 import { encapsulatedFrame } from './fragments.js';
 import { nativeFrameLength, swapBytes } from './native.js';
-import { decodeRle } from './rle.js';
+import { decodeRle, decodeRlePlanes } from './rle.js';
 import { decodeJpeg2000, decodeJpegBaseline, decodeJpegLossless, decodeJpegLs, type CodecOutput } from './codecs.js';
 import { interleave, paletteToRgb, ybr422ToRgb, ybrFullToRgb } from './color.js';
 
@@ -256,4 +256,62 @@ function finish(
 ): DecodedFrame {
   const [min, max] = minMax(pixels);
   return { index, rows, columns, samplesPerPixel, photometricInterpretation, pixels, bitsStored, signed, min, max };
+}
+
+/** Byte planes (MSB, LSB) of the last RLE frame decoded by {@link decodeModalityFrame}, reused across slices of one size. */
+let rlePlanes: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
+
+/**
+ * @internal Modality values (HU for CT) of a greyscale frame in one pass, into `out` when given (reused buffers make
+ * series decoding allocation-free). Fast path for 16-bit greyscale native (either byte order) and RLE frames with rescale
+ * slope/intercept: stored values are masked, sign-extended and rescaled straight from the file's bytes (or the RLE
+ * output) with no intermediate arrays. Every other frame goes through {@link decodeFrame} and the modality LUT.
+ */
+export async function decodeModalityFrame(ds: DataSet, meta: DicomMetadata, index: number, source: string | undefined, out?: Float32Array): Promise<Float32Array | undefined> {
+  const where = source === undefined ? {} : { source };
+  const ts = checkSupported(meta, index, where);
+  const { rows, columns, samplesPerPixel: spp, bitsAllocated: ba, photometricInterpretation: pi } = meta;
+  const pixels = rows * columns;
+  if (out !== undefined && out.length !== pixels) throw dicomError('DICOM_DECODE_FAILED', `The output buffer holds ${out.length} values; the frame has ${pixels}.`, where);
+  const grey = spp === 1 && ba === 16 && (pi === 'MONOCHROME1' || pi === 'MONOCHROME2') && meta.modalityLut === undefined;
+  if (!grey || !(ts.encoding === 'native' || ts.encoding === 'rle')) return undefined;
+  const el = ds.elements['x7fe00010']!;
+  const dst = out ?? new Float32Array(pixels);
+  const shift = Math.max(0, meta.highBit + 1 - meta.bitsStored);
+  const bs = Math.min(meta.bitsStored, 16);
+  const mask = (1 << bs) - 1;
+  const signBit = meta.signed ? 1 << (bs - 1) : 1 << 16; // unsigned values never reach it
+  const range = 1 << bs;
+  const slope = meta.rescale?.slope ?? 1;
+  const intercept = meta.rescale?.intercept ?? 0;
+  if (ts.encoding === 'native') {
+    if (el.encapsulatedPixelData) throw dicomError('DICOM_MALFORMED', 'Pixel data is encapsulated but the transfer syntax is native.', where);
+    const length = nativeFrameLength(meta);
+    const start = el.dataOffset + index * length;
+    if (start + length > el.dataOffset + el.length) throw dicomError('DICOM_TRUNCATED', `The pixel data ends before frame ${index}.`, { ...where, frame: index });
+    const bytes = ds.byteArray.subarray(start, start + length);
+    let raw: Uint16Array;
+    if (ts.bigEndian || bytes.byteOffset % 2 !== 0) {
+      // One aligned copy (a native memcpy), swapped natively for big-endian data: faster than reading byte by byte.
+      const copy = Buffer.from(bytes);
+      if (ts.bigEndian) copy.swap16();
+      raw = new Uint16Array(copy.buffer, copy.byteOffset, pixels);
+    } else raw = new Uint16Array(bytes.buffer, bytes.byteOffset, pixels); // in place, no copy
+    for (let i = 0; i < pixels; i++) {
+      const v = (raw[i]! >>> shift) & mask;
+      dst[i] = (v >= signBit ? v - range : v) * slope + intercept;
+    }
+    return dst;
+  }
+  if (!el.encapsulatedPixelData) throw dicomError('DICOM_MALFORMED', `Transfer syntax ${ts.name} requires encapsulated pixel data, but it is native.`, where);
+  const data = encapsulatedFrame(ds, el, ts.encoding, meta.numberOfFrames, index, source);
+  if (rlePlanes[0]!.length !== pixels) rlePlanes = [new Uint8Array(pixels), new Uint8Array(pixels)];
+  // Safe to share: filled and fully consumed below with no await in between.
+  decodeRlePlanes(data, pixels, rlePlanes, source);
+  const [hi, lo] = rlePlanes as [Uint8Array, Uint8Array];
+  for (let i = 0; i < pixels; i++) {
+    const v = (((hi[i]! << 8) | lo[i]!) >>> shift) & mask;
+    dst[i] = (v >= signBit ? v - range : v) * slope + intercept;
+  }
+  return dst;
 }

@@ -10,6 +10,7 @@ import { dicomError } from '../dicom/errors.js';
  * only through a browser loader with `@cornerstonejs/core` as a peer); generic PackBits packages do not know DICOM's
  * segment header and byte-plane order. The format is small: a 64-byte header of up to 15 segment offsets, and each
  * segment is PackBits-coded, one per byte plane, most significant byte first within each sample.
+ * `scratch`, when it has the right size, receives the output instead of a new array.
  * @internal
  */
 export function decodeRle(
@@ -20,6 +21,7 @@ export function decodeRle(
   bitsAllocated: number,
   planarConfiguration: 0 | 1,
   source: string | undefined,
+  scratch?: Uint8Array,
 ): Uint8Array {
   const bytesPerSample = bitsAllocated / 8;
   const pixels = rows * columns;
@@ -37,7 +39,8 @@ export function decodeRle(
       where,
     );
   }
-  const out = new Uint8Array(pixels * expectedSegments);
+  // Every byte is written below (a short segment throws), so a reused scratch buffer needs no clearing.
+  const out = scratch !== undefined && scratch.length === pixels * expectedSegments ? scratch : new Uint8Array(pixels * expectedSegments);
   for (let s = 0; s < segments; s++) {
     const start = header.getUint32(4 + s * 4, true);
     const end = s + 1 < segments ? header.getUint32(8 + s * 4, true) : data.length;
@@ -67,4 +70,45 @@ export function decodeRle(
     }
   }
   return out;
+}
+
+/**
+ * Decodes the segments of an RLE frame into contiguous byte planes (segment order: most significant byte first), with
+ * bulk copies for literal runs and fills for replicated runs — the fast path for greyscale frames, whose planes are
+ * then combined into samples in one pass by the caller.
+ *
+ * @param data - the frame's RLE data (64-byte header, then the segments)
+ * @param pixels - samples per plane (rows × columns)
+ * @param planes - one buffer of `pixels` bytes per expected segment
+ * @param source - file name for errors
+ * @throws {@link @lepton/core!LeptonError} `DICOM_DECODE_FAILED` for a header or segment that does not fit
+ * @internal
+ */
+export function decodeRlePlanes(data: Uint8Array, pixels: number, planes: Uint8Array[], source: string | undefined): void {
+  const where = source === undefined ? {} : { source };
+  if (data.length < 64) throw dicomError('DICOM_DECODE_FAILED', 'The RLE frame is shorter than its 64-byte header.', where);
+  const header = new DataView(data.buffer, data.byteOffset, 64);
+  const segments = header.getUint32(0, true);
+  if (segments !== planes.length) throw dicomError('DICOM_DECODE_FAILED', `The RLE frame has ${segments} segments where ${planes.length} are needed.`, where);
+  for (let s = 0; s < segments; s++) {
+    const out = planes[s]!;
+    const start = header.getUint32(4 + s * 4, true);
+    const limit = Math.min(s + 1 < segments ? header.getUint32(8 + s * 4, true) : data.length, data.length);
+    let p = 0;
+    let i = start;
+    while (i < limit && p < pixels) {
+      const n = data[i++]!;
+      if (n < 128) {
+        const count = Math.min(n + 1, pixels - p, limit - i);
+        out.set(data.subarray(i, i + count), p);
+        p += count;
+        i += count;
+      } else if (n > 128) {
+        const count = Math.min(257 - n, pixels - p);
+        out.fill(data[i++]!, p, p + count);
+        p += count;
+      }
+    }
+    if (p < pixels) throw dicomError('DICOM_DECODE_FAILED', `RLE segment ${s + 1} ends after ${p} of ${pixels} pixels: the frame is corrupt.`, where);
+  }
 }
