@@ -18,7 +18,7 @@ import {
 import type { DicomImage } from '../dicom/image.js';
 import { readDicomFolder, type DicomLoadFailure } from '../dicom/files.js';
 import type { WindowPresetName } from '../lut/presets.js';
-import { preprocessImage, resolveWindow, type ImagePreprocessing, type WindowSpec } from './preprocess.js';
+import { pixelStats, preprocessImage, resolveWindow, type ImagePreprocessing, type WindowSpec } from './preprocess.js';
 
 /** A confusion matrix with its label order. */
 export interface ConfusionMatrix {
@@ -236,12 +236,7 @@ export class DiagnosisModel {
     // Normalisation statistics from the training images only.
     const base: Settings = { window, size: [size, size], mean: 0, std: 1, labels, threshold: 0.5, name: options.name ?? 'diagnosis', version: options.version ?? '1.0.0' };
     const windowedTrain = await Promise.all(trainData.map(async (d) => (await preprocessImage(d.image, base)).windowed));
-    let sum = 0;
-    let sq = 0;
-    let count = 0;
-    for (const w of windowedTrain) for (const v of w) (sum += v), (sq += v * v), count++;
-    base.mean = sum / count;
-    base.std = Math.sqrt(Math.max(1e-12, sq / count - base.mean ** 2));
+    Object.assign(base, pixelStats(windowedTrain));
     const binary = labels.length === 2;
     const net = buildResidualCnn({ inputShape: [size, size, 1], numClasses: binary ? 1 : labels.length, filters: options.filters ?? [16, 32, 64], pooling: options.pooling ?? 'max', seed: options.seed ?? 1, name: base.name.replace(/[^A-Za-z0-9_]/g, '_') });
     const model = new DiagnosisModel(net, base);

@@ -116,3 +116,15 @@ export async function preprocessImage(image: DicomImage, prep: ImagePreprocessin
   for (let i = 0; i < windowed.length; i++) input[i] = (windowed[i]! - prep.mean) / prep.std;
   return { input, windowed };
 }
+
+/**
+ * @internal Normalisation statistics of windowed training images: mean and standard deviation over every pixel.
+ */
+export function pixelStats(images: readonly Float32Array[]): { mean: number; std: number } {
+  let sum = 0;
+  let sq = 0;
+  let count = 0;
+  for (const w of images) for (const v of w) (sum += v), (sq += v * v), count++;
+  const mean = sum / count;
+  return { mean, std: Math.sqrt(Math.max(1e-12, sq / count - mean ** 2)) };
+}

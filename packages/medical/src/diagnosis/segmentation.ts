@@ -1,7 +1,7 @@
 import { buildUnet, diceCoefficient, diceLoss, LeptonError, loadBundle, saveBundle, tf, train } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 import type { WindowPresetName } from '../lut/presets.js';
-import { preprocessImage, resizeBilinear, resolveWindow, type ImagePreprocessing, type WindowSpec } from './preprocess.js';
+import { pixelStats, preprocessImage, resizeBilinear, resolveWindow, type ImagePreprocessing, type WindowSpec } from './preprocess.js';
 
 /** An image with its reference lesion mask (1 inside), in image coordinates (rows × columns, row-major). */
 export interface MaskedImage {
@@ -110,12 +110,7 @@ export class LesionSegmenter {
     }
     if (lesionPixels === 0) throw new LeptonError('INVALID_INPUT', 'No training mask contains a lesion.');
     const windowed = await Promise.all(samples.map(async (s) => (await preprocessImage(s.image, settings)).windowed));
-    let sum = 0;
-    let sq = 0;
-    let count = 0;
-    for (const w of windowed) for (const v of w) (sum += v), (sq += v * v), count++;
-    settings.mean = sum / count;
-    settings.std = Math.sqrt(Math.max(1e-12, sq / count - settings.mean ** 2));
+    Object.assign(settings, pixelStats(windowed));
     const n = samples.length;
     const xs = new Float32Array(n * size * size);
     const ys = new Float32Array(n * size * size);
