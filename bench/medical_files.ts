@@ -1,6 +1,7 @@
 // Test files for the medical benchmark (bench/medical.ts): a seeded synthetic CT phantom (no patient data) written as
 // DICOM by dcmtk's dump2dcm, then re-encoded into every transfer syntax with dcmtk and GDCM (Debian `dcmtk`,
 // `libgdcm-tools`), and a 200-slice series in shuffled file order.
+import { seededRandom } from '@lepton/core';
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -51,16 +52,6 @@ export function missingTools(): string[] {
 /** The phantom description printed with the results. */
 export const PHANTOM = `seeded synthetic CT phantom, ${ROWS}×${COLS}, 16 bits allocated, 12 stored, unsigned (HU + 1024), rescale intercept −1024`;
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * One axial CT slice in HU at relative height `z` ∈ [0, 1]: circular field of view (outside: padding), body ellipse,
@@ -167,7 +158,7 @@ export interface BenchFiles {
 
 /** Writes every file into `dir`. */
 export async function makeFiles(dir: string, log: (s: string) => void): Promise<BenchFiles> {
-  const ct16 = phantomSlice(0.5, mulberry32(7));
+  const ct16 = phantomSlice(0.5, seededRandom(7));
   const src16 = await writeSource(dir, 'ct16', ct16, { sop: '2.25.300010001', number: 1, z: 0, bits: 16 });
   const ct8 = window8(ct16);
   const src8 = await writeSource(dir, 'ct8', ct8, { sop: '2.25.300010002', number: 1, z: 0, bits: 8 });
@@ -197,14 +188,14 @@ export async function makeFiles(dir: string, log: (s: string) => void): Promise<
   await mkdir(seriesDir);
   await mkdir(gen);
   const order = Array.from({ length: SLICES }, (_, k) => k);
-  const shuffle = mulberry32(11);
+  const shuffle = seededRandom(11);
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(shuffle() * (i + 1));
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
   const sliceSums: number[] = [];
   for (let k = 0; k < SLICES; k++) {
-    const px = phantomSlice(k / (SLICES - 1), mulberry32(1000 + k));
+    const px = phantomSlice(k / (SLICES - 1), seededRandom(1000 + k));
     sliceSums.push(px.reduce((s, v) => s + v - 1024, 0));
     const name = `IM${String(order[k]).padStart(4, '0')}`;
     const file = await writeSource(gen, name, px, { sop: `2.25.3001${String(k).padStart(5, '0')}`, number: SLICES - k, z: -100 + k * SPACING_Z, bits: 16 });

@@ -54,6 +54,16 @@ function runDecoder<D extends EmscriptenDecoder, R>(make: () => D, data: Uint8Ar
   }
 }
 
+/** A codec's decoded frame as a {@link CodecOutput}. */
+function frameOutput(
+  d: { getDecodedBuffer(): Uint8Array },
+  info: { width: number; height: number; bitsPerSample: number; componentCount: number },
+  layout: CodecOutput['layout'],
+  colorConverted: boolean,
+): CodecOutput {
+  return { samples: samplesFrom(d.getDecodedBuffer(), info.bitsPerSample), width: info.width, height: info.height, components: info.componentCount, layout, colorConverted };
+}
+
 /** JPEG Baseline 8-bit through libjpeg-turbo. @internal */
 export async function decodeJpegBaseline(data: Uint8Array, source?: string): Promise<CodecOutput> {
   libjpegTurbo ??= libjpegTurboFactory(quiet);
@@ -63,14 +73,7 @@ export async function decodeJpegBaseline(data: Uint8Array, source?: string): Pro
     data,
     (d) => {
       const info = d.getFrameInfo();
-      return {
-        samples: samplesFrom(d.getDecodedBuffer(), info.bitsPerSample),
-        width: info.width,
-        height: info.height,
-        components: info.componentCount,
-        layout: 'interleaved',
-        colorConverted: info.componentCount === 3,
-      };
+      return frameOutput(d, info, 'interleaved', info.componentCount === 3);
     },
     'libjpeg-turbo',
     source,
@@ -88,14 +91,7 @@ export async function decodeJpegLs(data: Uint8Array, source?: string): Promise<C
       const info = d.getFrameInfo();
       // Interleave mode 0 (none) means one scan per component, and CharLS hands those back one plane after another.
       const planar = info.componentCount > 1 && d.getInterleaveMode() === 0;
-      return {
-        samples: samplesFrom(d.getDecodedBuffer(), info.bitsPerSample),
-        width: info.width,
-        height: info.height,
-        components: info.componentCount,
-        layout: planar ? 'planar' : 'interleaved',
-        colorConverted: false,
-      };
+      return frameOutput(d, info, planar ? 'planar' : 'interleaved', false);
     },
     'CharLS',
     source,
@@ -110,15 +106,7 @@ export async function decodeJpeg2000(data: Uint8Array, source?: string): Promise
     () => new codec.J2KDecoder(),
     data,
     (d) => {
-      const info = d.getFrameInfo();
-      return {
-        samples: samplesFrom(d.getDecodedBuffer(), info.bitsPerSample),
-        width: info.width,
-        height: info.height,
-        components: info.componentCount,
-        layout: 'interleaved',
-        colorConverted: false,
-      };
+      return frameOutput(d, d.getFrameInfo(), 'interleaved', false);
     },
     'OpenJPEG',
     source,
