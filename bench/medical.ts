@@ -7,16 +7,17 @@
 //   against the source, so a fast wrong decode can't pass.
 // - series → volume for a 200-slice series: readDicomFolder → groupSeries → buildVolume, against pydicom reading the
 //   folder, sorting along the slice normal and stacking.
+// Our side is timed in a child process per transfer syntax (bench/medical_decode_child.ts says why).
 // The two sides take turns (ROUNDS short rounds each, back to back) so that both see the same load on a shared machine;
 // each side's figure is the median of its rounds, the ratio the median of the per-round ratios.
 // The files are made in a temp folder by bench/medical_files.ts with dcmtk and GDCM; without them the suite says so
 // and is skipped. BENCH_SECONDS (default 2) is each side's total time per transfer syntax.
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { initRuntime, tf } from '@lepton/core';
+import { initRuntime } from '@lepton/core';
 import { applyModalityLut, buildVolume, groupSeries, readDicom, readDicomFolder } from '@lepton/medical';
 import { CASES, COLS, makeFiles, missingTools, PHANTOM, ROWS, SLICES } from './medical_files.js';
 
@@ -110,15 +111,36 @@ const median = (xs: readonly number[]): number => {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-async function rate(fn: () => Promise<void>, seconds: number): Promise<number> {
-  for (let i = 0; i < 2; i++) await fn();
-  let n = 0;
-  const t0 = performance.now();
-  for (;;) {
-    await fn();
-    n++;
-    const elapsed = (performance.now() - t0) / 1000;
-    if (elapsed >= seconds && n >= 3) return n / elapsed;
+/** bench/medical_decode_child.ts in a process of its own (a fresh V8 per transfer syntax, see that file). */
+class DecodeTimer {
+  readonly #child: ChildProcess;
+
+  private constructor(child: ChildProcess) {
+    this.#child = child;
+  }
+
+  static async start(): Promise<DecodeTimer> {
+    const child = fork(join(import.meta.dirname, 'medical_decode_child.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    await new Promise<void>((resolve, reject) => {
+      child.once('message', () => resolve());
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`decode timer exited with ${code}`)));
+    });
+    child.removeAllListeners('exit');
+    return new DecodeTimer(child);
+  }
+
+  rate(file: string, seconds: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#child.once('message', (m: { imagesPerSecond?: number; error?: string }) =>
+        m.imagesPerSecond === undefined ? reject(new Error(`decode timer: ${m.error}`)) : resolve(m.imagesPerSecond),
+      );
+      this.#child.send({ file, seconds });
+    });
+  }
+
+  close(): void {
+    this.#child.send('exit');
   }
 }
 
@@ -182,11 +204,6 @@ export async function runMedicalBench(log: (s: string) => void = console.log): P
       const buffer = new Float32Array(first.meta.rows * first.meta.columns);
       const twoStep = applyModalityLut(await first.decodeFrame(0), first.meta);
       if (!(await first.modalityFrame(0, buffer)).every((v, i) => v === twoStep[i])) throw new Error(`${c.key}: modalityFrame differs from decodeFrame + applyModalityLut`);
-      const once = async (): Promise<void> => {
-        const image = readDicom(bytes);
-        const hu = await image.modalityFrame(0, buffer);
-        tf.tensor2d(hu, [image.meta.rows, image.meta.columns], 'float32').dispose();
-      };
       let pyPixels: string | undefined;
       let pyNa = pyMissing ?? 'not run';
       if (pyMissing === undefined) {
@@ -202,9 +219,14 @@ export async function runMedicalBench(log: (s: string) => void = console.log): P
       }
       const ours: number[] = [];
       const theirs: number[] = [];
-      for (let r = 0; r < ROUNDS; r++) {
-        ours.push(await rate(once, seconds / ROUNDS));
-        if (pyPixels !== undefined) theirs.push(Number((await py.ask({ cmd: 'decode', file, seconds: seconds / ROUNDS }))['imagesPerSecond']));
+      const timer = await DecodeTimer.start();
+      try {
+        for (let r = 0; r < ROUNDS; r++) {
+          ours.push(await timer.rate(file, seconds / ROUNDS));
+          if (pyPixels !== undefined) theirs.push(Number((await py.ask({ cmd: 'decode', file, seconds: seconds / ROUNDS }))['imagesPerSecond']));
+        }
+      } finally {
+        timer.close();
       }
       const ourRate = median(ours);
       const pydicom: MedicalDecodeRow['pydicom'] =

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import wabtInit from 'wabt';
 import { applyModalityLut, readDicom } from '@lepton/medical';
 import { FIXTURES, readFixture } from './support/fixtures.js';
 
@@ -28,5 +29,27 @@ describe('DicomImage.modalityFrame', () => {
     const image = readDicom(readFixture('ct_u12'));
     await expect(image.modalityFrame(0, new Float32Array(3))).rejects.toThrow(/buffer/);
     await expect(readDicom(readFixture('ct_u12_jpls')).modalityFrame(0, new Float32Array(3))).rejects.toThrow(/buffer/);
+  });
+});
+
+describe('the modality kernel (WebAssembly)', () => {
+  it('is the committed modality-kernel.wat, compiled', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { MODALITY_KERNEL_WASM } = await import('../src/pixels/modality-kernel.js');
+    const wabt = await wabtInit();
+    const wat = await readFile(new URL('../src/pixels/modality-kernel.wat', import.meta.url), 'utf8');
+    const { buffer } = wabt.parseWat('modality-kernel.wat', wat).toBinary({});
+    expect(Buffer.from(buffer).toString('base64')).toBe(MODALITY_KERNEL_WASM);
+  });
+
+  it('keeps each file its own table when files with different rescales alternate', async () => {
+    const a = readDicom(readFixture('ct_u12'));
+    const b = readDicom(readFixture('ct_s16_rle')); // signed, RLE
+    const wantA = applyModalityLut(await a.decodeFrame(0), a.meta);
+    const wantB = applyModalityLut(await b.decodeFrame(0), b.meta);
+    for (let i = 0; i < 3; i++) {
+      expect(await a.modalityFrame(0)).toEqual(wantA);
+      expect(await b.modalityFrame(0)).toEqual(wantB);
+    }
   });
 });

@@ -248,7 +248,7 @@ describe('groupSeries and typed errors', () => {
 
   /** The same image with another Image Position (Patient): what a sheared or irregular series looks like. */
   const moved = (image: DicomImage, ipp: Vec3): DicomImage =>
-    ({ meta: { ...image.meta, imagePositionPatient: ipp }, source: image.source, decodeFrame: (i: number) => image.decodeFrame(i) }) as unknown as DicomImage;
+    ({ meta: { ...image.meta, imagePositionPatient: ipp }, source: image.source, decodeFrame: (i: number) => image.decodeFrame(i), modalityFrame: (i: number, out?: Float32Array) => image.modalityFrame(i, out) }) as unknown as DicomImage;
   const linearSorted = (): DicomImage[] => {
     const byName = new Map(loaded.get('linear')!.images.map((im) => [basename(im.source!), im]));
     return EXPECTED.linear!.files.map((f) => byName.get(f)!);

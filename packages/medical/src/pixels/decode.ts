@@ -5,6 +5,7 @@ import { dicomError } from '../dicom/errors.js';
 import { encapsulatedFrame } from './fragments.js';
 import { nativeFrameLength, swapBytes } from './native.js';
 import { decodeRle, decodeRlePlanes } from './rle.js';
+import { mapRlePlanes, mapWords } from './modality-kernel.js';
 import { decodeJpeg2000, decodeJpegBaseline, decodeJpegLossless, decodeJpegLs, type CodecOutput } from './codecs.js';
 import { interleave, paletteToRgb, ybr422ToRgb, ybrFullToRgb } from './color.js';
 
@@ -258,16 +259,12 @@ function finish(
   return { index, rows, columns, samplesPerPixel, photometricInterpretation, pixels, bitsStored, signed, min, max };
 }
 
-/** Byte planes (MSB, LSB) of the last RLE frame decoded by {@link decodeModalityFrame}, reused across slices of one size. */
-let rlePlanes: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
-/** Aligned copy of the last unaligned or big-endian native frame, reused across slices of one size. */
-let nativeScratch = new Uint8Array(0);
-
 /**
  * @internal Modality values (HU for CT) of a greyscale frame in one pass, into `out` when given (reused buffers make
  * series decoding allocation-free). Fast path for 16-bit greyscale native (either byte order) and RLE frames with rescale
- * slope/intercept: stored values are masked, sign-extended and rescaled straight from the file's bytes (or the RLE
- * output) with no intermediate arrays. Every other frame goes through {@link decodeFrame} and the modality LUT.
+ * slope/intercept: the frame's words (or the RLE byte planes) are mapped through a 65,536-entry table of modality values
+ * (masking, sign extension and rescale precomputed) by a small WebAssembly loop (modality-kernel.ts). Every other frame
+ * goes through {@link decodeFrame} and the modality LUT.
  */
 export async function decodeModalityFrame(ds: DataSet, meta: DicomMetadata, index: number, source: string | undefined, out?: Float32Array): Promise<Float32Array | undefined> {
   const where = source === undefined ? {} : { source };
@@ -284,38 +281,17 @@ export async function decodeModalityFrame(ds: DataSet, meta: DicomMetadata, inde
   const mask = (1 << bs) - 1;
   const signBit = meta.signed ? 1 << (bs - 1) : 1 << 16; // unsigned values never reach it
   const range = 1 << bs;
-  const slope = meta.rescale?.slope ?? 1;
-  const intercept = meta.rescale?.intercept ?? 0;
+  const rescale = { shift, mask, signBit, range, slope: meta.rescale?.slope ?? 1, intercept: meta.rescale?.intercept ?? 0 };
   if (ts.encoding === 'native') {
     if (el.encapsulatedPixelData) throw dicomError('DICOM_MALFORMED', 'Pixel data is encapsulated but the transfer syntax is native.', where);
     const length = nativeFrameLength(meta);
     const start = el.dataOffset + index * length;
     if (start + length > el.dataOffset + el.length) throw dicomError('DICOM_TRUNCATED', `The pixel data ends before frame ${index}.`, { ...where, frame: index });
-    const bytes = ds.byteArray.subarray(start, start + length);
-    let raw: Uint16Array;
-    if (ts.bigEndian || bytes.byteOffset % 2 !== 0) {
-      // One aligned copy (a native memcpy) into a buffer reused across slices, swapped natively for big-endian data:
-      // faster than reading byte by byte, and no fresh 0.5 MB allocation per slice.
-      if (nativeScratch.length !== length) nativeScratch = new Uint8Array(length);
-      nativeScratch.set(bytes);
-      if (ts.bigEndian) Buffer.from(nativeScratch.buffer, 0, length).swap16();
-      raw = new Uint16Array(nativeScratch.buffer, 0, pixels);
-    } else raw = new Uint16Array(bytes.buffer, bytes.byteOffset, pixels); // in place, no copy
-    for (let i = 0; i < pixels; i++) {
-      const v = (raw[i]! >>> shift) & mask;
-      dst[i] = (v >= signBit ? v - range : v) * slope + intercept;
-    }
+    mapWords(ds.byteArray.subarray(start, start + length), ts.bigEndian, pixels, rescale, dst);
     return dst;
   }
   if (!el.encapsulatedPixelData) throw dicomError('DICOM_MALFORMED', `Transfer syntax ${ts.name} requires encapsulated pixel data, but it is native.`, where);
   const data = encapsulatedFrame(ds, el, ts.encoding, meta.numberOfFrames, index, source);
-  if (rlePlanes[0]!.length !== pixels) rlePlanes = [new Uint8Array(pixels), new Uint8Array(pixels)];
-  // Safe to share: filled and fully consumed below with no await in between.
-  decodeRlePlanes(data, pixels, rlePlanes, source);
-  const [hi, lo] = rlePlanes as [Uint8Array, Uint8Array];
-  for (let i = 0; i < pixels; i++) {
-    const v = (((hi[i]! << 8) | lo[i]!) >>> shift) & mask;
-    dst[i] = (v >= signBit ? v - range : v) * slope + intercept;
-  }
+  mapRlePlanes(pixels, rescale, dst, (planes) => decodeRlePlanes(data, pixels, planes, source));
   return dst;
 }

@@ -1,6 +1,5 @@
 import { LeptonError, isLeptonError } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
-import { applyModalityLut } from '../lut/modality.js';
 import { volumeError } from './errors.js';
 import type { VolumeIssue } from './issues.js';
 import type { DicomSeries } from './series.js';
@@ -97,8 +96,7 @@ export async function buildVolume(series: DicomSeries | readonly DicomImage[], o
   const decoded: DecodedSlice[] = [];
   for (const s of selection.slices) {
     try {
-      const frame = await s.image.decodeFrame(0);
-      decoded.push({ ...s, values: applyModalityLut(frame, s.image.meta) });
+      decoded.push({ ...s, values: await s.image.modalityFrame(0) });
     } catch (err) {
       if (!isLeptonError(err)) throw err;
       issues.push({ kind: 'unreadable', code: err.code, sources: [s.label], message: `A slice could not be decoded (${err.code}) and was left out.` });
