@@ -43,6 +43,15 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'surveillance',
+          root: 'packages/surveillance',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: 'cross-package',
           root: 'tests',
           include: ['*.test.ts'],
