@@ -96,3 +96,81 @@ export { integratedGradients } from './explain/integrated-gradients.js';
 export type { IntegratedGradientsOptions, IntegratedGradientsResult, FeatureAttribution } from './explain/integrated-gradients.js';
 export { heatmapToPng } from './explain/overlay.js';
 export type { OverlayOptions } from './explain/overlay.js';
+
+// federated learning: weight sets and their wire format
+export {
+  readWeights,
+  writeWeights,
+  weightSpecs,
+  specsEqual,
+  specsSize,
+  encodeWeights,
+  encodeMasked,
+  decodeWeights,
+  WEIGHTS_MAGIC,
+} from './federated/weights.js';
+export type { WeightSpec, WeightSet, WeightDtype, DecodedPayload } from './federated/weights.js';
+
+// federated learning: FedAvg, FedProx, local training and evaluation
+export { fedAvg, fedProxLoss, trainLocal, evaluateWeights } from './federated/algorithms.js';
+export type { LossFn, FedProxLoss, WeightedUpdate, LocalTrainOptions, LocalUpdate } from './federated/algorithms.js';
+
+// federated learning: differential privacy and secure aggregation
+export {
+  clipUpdate,
+  addGaussianNoise,
+  gaussianNoiseStd,
+  privatizeUpdate,
+  createMaskingKeys,
+  pairSeed,
+  maskUpdate,
+  quantizeUpdate,
+  sumMasked,
+  removeDroppedMasks,
+  unmaskSum,
+  maskClipLimit,
+} from './federated/privacy.js';
+export type { ClippedUpdate, PrivatizeOptions, PrivatizedUpdate, MaskingKeys, PeerSeed, MaskOptions } from './federated/privacy.js';
+
+// multi-modal fusion: late (weights over per-modality scores, fitted on validation data) and early (one multi-input model)
+export { fitLateFusion, lateFusionFromJSON } from './fusion/late.js';
+export type {
+  LateFusion,
+  LateFusionJSON,
+  LateFusionOptions,
+  LateFusionFitReport,
+  LateFusionPredictOptions,
+  LateFusionMethod,
+  LateFusionInput,
+  MissingScorePolicy,
+  ModalityScores,
+  ModalityScoreColumn,
+  SampleScores,
+} from './fusion/late.js';
+export { buildFusionModel } from './fusion/early.js';
+export type { FusionModelOptions, FusionImageOptions, FusionEmbeddingOptions, FusionTabularOptions, FusionSequenceOptions } from './fusion/early.js';
+
+// federated learning over HTTP: coordinator (rounds, quorum, deadlines, secure aggregation, on-disk state) and partner
+export { FederatedCoordinator } from './federated/coordinator.js';
+export type { CoordinatorStatus, RoundProgress, RouteInfo } from './federated/coordinator.js';
+export { FederatedPartner } from './federated/partner.js';
+export type { PartnerOptions, PartnerLocalOptions, PartnerReport, PartnerRoundReport, PartnerEvaluation } from './federated/partner.js';
+export { resolveCoordinatorOptions } from './federated/http-options.js';
+export type { CoordinatorOptions, ResolvedCoordinatorOptions, PartnerCredential, FederatedLogger } from './federated/http-options.js';
+export type { RetryOptions } from './federated/http-client.js';
+export type { RejectionRecord } from './federated/http-round.js';
+export type { RoundRecord, RoundClose, AttemptFailure } from './federated/http-state.js';
+export type {
+  RoundInfo,
+  RoundPhase,
+  DpOptions,
+  ParticipantKey,
+  PartnerRoundView,
+  FailureInfo,
+  KeyPost,
+  RevealPost,
+  MetricsPost,
+  UpdateMeta,
+  AppliedDp,
+  ErrorBody,
+} from './federated/http-protocol.js';

@@ -97,3 +97,18 @@ export { ctPhantom } from './synthetic/phantom.js';
 export type { CtPhantom, CtPhantomOptions, PhantomLesion } from './synthetic/phantom.js';
 export { writeCtSeries, generateCtDataset, uidFor } from './synthetic/write.js';
 export type { WriteCtSeriesOptions, SyntheticCtPatient } from './synthetic/write.js';
+
+// clinical fields + image: CSV of age/sex/history keyed by Patient ID, encoding, and late fusion with a DiagnosisModel
+export { parseClinicalCsv, readClinicalCsv, fitClinicalEncoding, encodeClinical } from './diagnosis/clinical.js';
+export type { ClinicalRecord, ClinicalSex, ClinicalRowFailure, ClinicalCsvResult, ClinicalCsvOptions, ClinicalEncoding } from './diagnosis/clinical.js';
+export { ClinicalFusionModel } from './diagnosis/clinical-fusion.js';
+export type {
+  ClinicalFusionSample,
+  ClinicalFusionOptions,
+  ClinicalFusionResult,
+  ClinicalFusionEvaluation,
+  ClinicalFusionWeights,
+  ClinicalFusionJSON,
+} from './diagnosis/clinical-fusion.js';
+export { syntheticClinicalRecords, clinicalCsv } from './synthetic/clinical.js';
+export type { SyntheticClinicalInput, SyntheticClinicalPatient, SyntheticClinicalOptions } from './synthetic/clinical.js';

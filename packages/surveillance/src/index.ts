@@ -8,3 +8,117 @@
 export { initRuntime, runtimeInfo, seededRandom, tf } from '@lepton/core';
 
 export type { Point, Polygon, Box, Frame, Detection, Track, SurveillanceErrorCode } from './types.js';
+
+export { parseConfig, loadConfig } from './config/config.js';
+export type {
+  SurveillanceConfig,
+  CameraConfig,
+  ZoneConfig,
+  LineConfig,
+  MotionConfig,
+  TrackerConfig,
+  DetectorConfig,
+  PrivacyConfig,
+  MqttConfig,
+  ClipConfig,
+  OutputConfig,
+  ParseConfigOptions,
+} from './config/config.js';
+
+// tracking: optimal assignment, SORT's Kalman box filter, the SORT tracker
+export { linearSumAssignment } from './track/hungarian.js';
+export type { Assignment, AssignmentOptions } from './track/hungarian.js';
+export { KalmanBoxFilter } from './track/kalman.js';
+export { SortTracker, resolveSortTrackerOptions } from './track/sort.js';
+export type { SortTrackerOptions, ResolvedSortTrackerOptions, TrackerStats } from './track/sort.js';
+
+// rules: geometry, zones, tripwires and the rule engine
+export { anchorPoint, boxIou, sideOfLine, segmentsIntersect, pointInPolygon, distanceToPolygonEdge, distanceToSegment } from './rules/geometry.js';
+export type { Anchor } from './rules/geometry.js';
+export type { ZoneRule } from './rules/zones.js';
+export type { TripwireRule, CrossingDirection } from './rules/lines.js';
+export { RuleEngine } from './rules/engine.js';
+export type {
+  RuleEngineOptions,
+  CameraRules,
+  HysteresisOptions,
+  TrackRef,
+  RuleEventBase,
+  ZoneEnterEvent,
+  ZoneExitEvent,
+  LoiteringEvent,
+  IntrusionEvent,
+  LineCrossEvent,
+  CrowdEvent,
+  RuleEvent,
+  LineCount,
+  ZoneCount,
+  RuleCounts,
+} from './rules/engine.js';
+
+// video in/out through ffmpeg
+export { resolveFfmpeg, ffmpegEncoders, ffmpegHwaccels, pickVideoEncoder, spawnFfmpeg, decodeArgs, encodeArgs, cutArgs } from './video/ffmpeg.js';
+export type { FfmpegOrigin, FfmpegBinary, ResolveFfmpegOptions, FfmpegExit, FfmpegProcess, SpawnFfmpegOptions, DecodeSpec, EncodeSpec, CutSpec } from './video/ffmpeg.js';
+export { VideoSource } from './video/source.js';
+export type {
+  DropPolicy,
+  FrameQueueOptions,
+  ReconnectOptions,
+  RecordStreamOptions,
+  VideoSourceOptions,
+  VideoSourceStats,
+  ReconnectingEvent,
+  ReconnectedEvent,
+  StalledEvent,
+  EndEvent,
+  HwaccelFallbackEvent,
+  VideoSourceEvents,
+} from './video/source.js';
+export { VideoWriter } from './video/writer.js';
+export type { VideoWriterOptions, VideoWriterResult } from './video/writer.js';
+export { cutClip, FrameRing } from './video/clip.js';
+export type { CutClipOptions, CutClipResult, FrameRingOptions, ClipAroundOptions, ClipInfo } from './video/clip.js';
+
+// motion gating
+export { MotionDetector } from './motion/motion.js';
+export type { MotionOptions, MotionResult } from './motion/motion.js';
+export { binaryErode, binaryDilate, labelComponents } from './motion/morphology.js';
+export type { BinaryMask, ComponentLabels } from './motion/morphology.js';
+
+// drawing, annotation and snapshots
+export { fillRect, drawRect, drawLine, drawPolygon, fillPolygon, drawText } from './draw/raster.js';
+export type { Rgb, RgbImage } from './draw/raster.js';
+export { glyphRows, hasGlyph, measureText, FONT_ADVANCE, FONT_HEIGHT, FONT_LINE_GAP, FALLBACK } from './draw/font.js';
+export type { TextSize } from './draw/font.js';
+export { annotateFrame, drawAnnotations, drawLabel, classColor } from './draw/annotate.js';
+export type { AnnotateOptions, AnnotationReport, AnnotationColors, ZoneOverlay, LineOverlay, LabelOptions } from './draw/annotate.js';
+export { encodeJpeg, snapshot } from './draw/jpeg.js';
+export type { SnapshotOptions } from './draw/jpeg.js';
+export { usesLegacyVsync } from './video/ffmpeg.js';
+
+// pretrained detection: COCO objects, faces, privacy blurring
+export { ObjectDetector, resolveDetectorOptions } from './detect/detector.js';
+export type {
+  ObjectDetectorOptions,
+  ResolvedDetectorOptions,
+  CustomDetectorModel,
+  ShippedDetectorModel,
+  InputLayout,
+  DetectorStats,
+} from './detect/detector.js';
+export { decodeCenterNet, decodeNanoDet } from './detect/decode.js';
+export type { DecodeFunction, DecodeContext, RawDetection } from './detect/decode.js';
+export { COCO_LABELS, DEFAULT_DETECTION_CLASSES } from './detect/coco.js';
+export { nonMaxSuppression } from './detect/nms.js';
+export { loadLocalGraphModel, localModelHandler, shippedModelPath } from './detect/model-io.js';
+export type { LocalModelOptions } from './detect/model-io.js';
+export type { ResizeMode, InputPlacement } from './detect/letterbox.js';
+export { FaceDetector } from './detect/faces.js';
+export type { FaceDetectorOptions } from './detect/faces.js';
+export { blurRegions } from './detect/blur.js';
+export type { BlurOptions, BlurMethod } from './detect/blur.js';
+// the pipeline: cameras → motion → batched detection → tracking → rules → events, snapshots, clips, MQTT, annotated video
+export { SurveillancePipeline } from './pipeline/pipeline.js';
+export type { SurveillanceEvent, EventClip, CameraReport, PipelineReport, FrameInfo, PipelineOptions } from './pipeline/pipeline.js';
+export { connectPublisher } from './pipeline/mqtt.js';
+export type { EventPublisher, PublishOptions } from './pipeline/mqtt.js';

@@ -1,0 +1,238 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { LeptonError } from '../errors/lepton-error.js';
+import type { DpOptions } from './http-protocol.js';
+import { maskClipLimit, type MaskOptions } from './privacy.js';
+import { readWeights, specsSize, type WeightSet } from './weights.js';
+
+/** Where the coordinator and partner report what they do; each method gets a message and structured fields. */
+export interface FederatedLogger {
+  /** Normal progress (round opened, closed, saved). */
+  info(message: string, fields?: Record<string, unknown>): void;
+  /** A rejected request or a missed quorum. */
+  warn(message: string, fields?: Record<string, unknown>): void;
+  /** A failure that stops the federation. */
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** One enrolled partner and its own bearer credential. */
+export interface PartnerCredential {
+  /** Partner id (letters, digits, `.`, `_`, `-`; at most 64). */
+  id: string;
+  /** Its secret bearer token (at least 16 characters; never shared between partners). */
+  token: string;
+}
+
+/** Options of {@link FederatedCoordinator.start}. */
+export interface CoordinatorOptions {
+  /**
+   * The starting global model: its weights, or the model itself. With a model, every round's global model is also
+   * saved as a versioned core bundle (`saveBundle`), and the coordinator writes each new global into that model.
+   * On restart from an existing `stateDir` it only fixes the expected specs; the weights come from disk.
+   */
+  initialWeights: WeightSet | tfl.LayersModel;
+  /** Enrolled partners, each with its own token. */
+  partners: PartnerCredential[];
+  /** Token for the admin route `GET /v1/status`; without one, that route always answers 403. */
+  adminToken?: string;
+  /** Rounds to run. */
+  rounds: number;
+  /** Minimum updates for a round to close. Default: every partner. Under secure aggregation at least 2. */
+  quorum?: number;
+  /**
+   * Close a round as soon as `quorum` updates are in, instead of waiting for every partner or the deadline.
+   * Default false.
+   */
+  closeOnQuorum?: boolean;
+  /**
+   * Milliseconds a round stays open, counted from the first partner's fetch of the global weights (secure
+   * aggregation: from the end of the key phase). At the deadline the round closes if `quorum` updates arrived;
+   * otherwise the attempt fails and the round is retried (see `maxRoundAttempts`). Default 600 000.
+   */
+  roundDeadlineMs?: number;
+  /** Secure aggregation: milliseconds the key phase waits for all keys, from the first key. Default `roundDeadlineMs`. */
+  keyDeadlineMs?: number;
+  /** Secure aggregation: milliseconds survivors have to reveal seeds of dropped partners. Default `roundDeadlineMs`. */
+  revealDeadlineMs?: number;
+  /**
+   * Attempts a round gets to reach its quorum. A failed attempt is recorded (`status().failures`) and logged; in
+   * plain mode the updates already received are kept and the deadline restarts; under secure aggregation the attempt
+   * starts over from the key phase. After the last attempt the federation fails with `FEDERATED_QUORUM_NOT_MET`.
+   * Default 3.
+   */
+  maxRoundAttempts?: number;
+  /** Directory for the state file and every round's global weights (created if missing). */
+  stateDir: string;
+  /** Local training algorithm partners must use. Default `'fedavg'`. */
+  algorithm?: 'fedavg' | 'fedprox';
+  /** FedProx proximal weight. Default 0.01. */
+  mu?: number;
+  /** Partners send masked updates and the coordinator only ever sees their sum. Default false. */
+  secureAggregation?: boolean;
+  /** Secure aggregation fixed point. Default scale 2^16 and the largest clip value that cannot wrap. */
+  masking?: Partial<MaskOptions>;
+  /** Differential privacy every partner must apply (clip + Gaussian noise) before sending. */
+  dp?: DpOptions;
+  /** Bundle name for the per-round bundles (only with a model). Default `'federated-model'`. */
+  bundleName?: string;
+  /** Interface to listen on. Default `127.0.0.1`. */
+  host?: string;
+  /** Port. Default 0 (any free port; read `coordinator.url`). */
+  port?: number;
+  /** Logger; default silent (rejections are still listed in `status()`). */
+  logger?: FederatedLogger;
+}
+
+/** {@link CoordinatorOptions} with every default filled in. */
+export interface ResolvedCoordinatorOptions {
+  /** Starting weights (read from the model when one was given). */
+  initialWeights: WeightSet;
+  /** The model, when one was given. */
+  model: tfl.LayersModel | null;
+  /** Enrolled partners. */
+  partners: PartnerCredential[];
+  /** Admin token or null. */
+  adminToken: string | null;
+  /** Rounds to run. */
+  rounds: number;
+  /** Minimum updates per round. */
+  quorum: number;
+  /** Close as soon as the quorum is in. */
+  closeOnQuorum: boolean;
+  /** Training deadline (ms). */
+  roundDeadlineMs: number;
+  /** Key-phase deadline (ms). */
+  keyDeadlineMs: number;
+  /** Reveal deadline (ms). */
+  revealDeadlineMs: number;
+  /** Attempts per round. */
+  maxRoundAttempts: number;
+  /** State directory. */
+  stateDir: string;
+  /** Local algorithm. */
+  algorithm: 'fedavg' | 'fedprox';
+  /** FedProx weight. */
+  mu: number;
+  /** Secure aggregation on. */
+  secureAggregation: boolean;
+  /** Fixed-point parameters. */
+  masking: MaskOptions;
+  /** Required differential privacy or null. */
+  dp: DpOptions | null;
+  /** Bundle name. */
+  bundleName: string;
+  /** Listen host. */
+  host: string;
+  /** Listen port. */
+  port: number;
+  /** Logger. */
+  logger: FederatedLogger;
+  /** Largest accepted update body in bytes (the expected payload plus header room). */
+  maxUpdateBytes: number;
+}
+
+/** A logger that drops everything. */
+export const silentLogger: FederatedLogger = { info: () => {}, warn: () => {}, error: () => {} };
+
+const ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+function bad(message: string): never {
+  throw new LeptonError('INVALID_ARGUMENT', `FederatedCoordinator: ${message}`);
+}
+
+function positiveInt(v: unknown, what: string): number {
+  if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1)) bad(`${what} must be a positive integer, got ${String(v)}.`);
+  return v as number;
+}
+
+function positiveMs(v: unknown, what: string): number {
+  if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) bad(`${what} must be a positive number of milliseconds, got ${String(v)}.`);
+  return v as number;
+}
+
+function isModel(x: unknown): x is tfl.LayersModel {
+  return typeof x === 'object' && x !== null && typeof (x as { getWeights?: unknown }).getWeights === 'function';
+}
+
+/**
+ * Fills in defaults and validates coordinator options.
+ *
+ * @param options - what the caller passed
+ * @returns the options with every default filled in
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` naming the first bad option
+ */
+export function resolveCoordinatorOptions(options: CoordinatorOptions): ResolvedCoordinatorOptions {
+  if (typeof options !== 'object' || options === null) bad('options are required.');
+  const model = isModel(options.initialWeights) ? options.initialWeights : null;
+  const initialWeights = model !== null ? readWeights(model) : (options.initialWeights as WeightSet);
+  if (!(initialWeights?.values instanceof Float32Array) || !Array.isArray(initialWeights.specs)) {
+    bad('initialWeights must be a WeightSet {specs, values: Float32Array} or a tfjs-layers model.');
+  }
+  if (specsSize(initialWeights.specs) !== initialWeights.values.length) bad('initialWeights.values does not match its specs.');
+  if (!Array.isArray(options.partners) || options.partners.length === 0) bad('partners must list at least one {id, token}.');
+  const ids = new Set<string>();
+  const tokens = new Set<string>();
+  for (const p of options.partners) {
+    if (typeof p?.id !== 'string' || !ID.test(p.id)) bad(`partner id '${String(p?.id)}' must be 1–64 letters, digits, '.', '_' or '-'.`);
+    if (typeof p.token !== 'string' || p.token.length < 16) bad(`partner '${p.id}' needs a token of at least 16 characters.`);
+    if (ids.has(p.id)) bad(`partner id '${p.id}' is listed twice.`);
+    if (tokens.has(p.token)) bad(`partner '${p.id}' reuses another partner's token; every partner needs its own.`);
+    ids.add(p.id);
+    tokens.add(p.token);
+  }
+  const adminToken = options.adminToken ?? null;
+  if (adminToken !== null && (typeof adminToken !== 'string' || adminToken.length < 16 || tokens.has(adminToken))) {
+    bad('adminToken must be at least 16 characters and differ from every partner token.');
+  }
+  const rounds = positiveInt(options.rounds, 'rounds');
+  const quorum = positiveInt(options.quorum ?? options.partners.length, 'quorum');
+  if (quorum > options.partners.length) bad(`quorum ${quorum} exceeds the ${options.partners.length} enrolled partners.`);
+  const secureAggregation = options.secureAggregation ?? false;
+  // With one update the "sum" the coordinator unmasks is that partner's own update.
+  if (secureAggregation && quorum < 2) bad('secure aggregation needs quorum ≥ 2, or the sum would be one partner’s update.');
+  const roundDeadlineMs = positiveMs(options.roundDeadlineMs ?? 600_000, 'roundDeadlineMs');
+  const scale = options.masking?.scale ?? 2 ** 16;
+  if (!(Number.isFinite(scale) && scale > 0)) bad(`masking.scale must be a positive number, got ${scale}.`);
+  const limit = maskClipLimit(scale, options.partners.length);
+  const clipValue = options.masking?.clipValue ?? limit;
+  if (!(Number.isFinite(clipValue) && clipValue > 0 && clipValue <= limit)) {
+    bad(`masking.clipValue must be in (0, ${limit}] so that ${options.partners.length} partners' sum cannot wrap, got ${clipValue}.`);
+  }
+  const dp = options.dp ?? null;
+  if (dp !== null && !(dp.clipNorm > 0 && Number.isFinite(dp.clipNorm) && dp.noiseMultiplier >= 0 && Number.isFinite(dp.noiseMultiplier))) {
+    bad('dp needs clipNorm > 0 and noiseMultiplier ≥ 0.');
+  }
+  const algorithm = options.algorithm ?? 'fedavg';
+  if (algorithm !== 'fedavg' && algorithm !== 'fedprox') bad(`algorithm must be 'fedavg' or 'fedprox', got '${String(algorithm)}'.`);
+  const mu = options.mu ?? 0.01;
+  if (!(Number.isFinite(mu) && mu >= 0)) bad(`mu must be ≥ 0, got ${mu}.`);
+  if (typeof options.stateDir !== 'string' || options.stateDir.length === 0) bad('stateDir is required.');
+  const bundleName = options.bundleName ?? 'federated-model';
+  if (!/^[A-Za-z0-9._-]+$/.test(bundleName)) bad(`bundleName '${bundleName}' may contain only letters, digits, '.', '_' and '-'.`);
+  const port = options.port ?? 0;
+  if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) bad(`port must be 0–65535, got ${port}.`);
+  const headerRoom = 64 * 1024 + 256 * initialWeights.specs.length;
+  return {
+    initialWeights,
+    model,
+    partners: options.partners.map((p) => ({ id: p.id, token: p.token })),
+    adminToken,
+    rounds,
+    quorum,
+    closeOnQuorum: options.closeOnQuorum ?? false,
+    roundDeadlineMs,
+    keyDeadlineMs: positiveMs(options.keyDeadlineMs ?? roundDeadlineMs, 'keyDeadlineMs'),
+    revealDeadlineMs: positiveMs(options.revealDeadlineMs ?? roundDeadlineMs, 'revealDeadlineMs'),
+    maxRoundAttempts: positiveInt(options.maxRoundAttempts ?? 3, 'maxRoundAttempts'),
+    stateDir: options.stateDir,
+    algorithm,
+    mu,
+    secureAggregation,
+    masking: { scale, clipValue },
+    dp: dp === null ? null : { clipNorm: dp.clipNorm, noiseMultiplier: dp.noiseMultiplier },
+    bundleName,
+    host: options.host ?? '127.0.0.1',
+    port,
+    logger: options.logger ?? silentLogger,
+    maxUpdateBytes: headerRoom + 4 * initialWeights.values.length,
+  };
+}

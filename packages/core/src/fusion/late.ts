@@ -1,0 +1,379 @@
+import { LeptonError } from '../errors/lepton-error.js';
+import { checkBinary, countClasses, type Numeric } from '../metrics/validate.js';
+import { fitConvex, fitLogistic, sigmoid } from './solvers.js';
+
+/** One modality's score per sample; `null`, `undefined` or `NaN` marks a missing score. */
+export type ModalityScoreColumn = ArrayLike<number | null | undefined>;
+
+/**
+ * Scores of several modalities for the same samples: one column per modality (`scores[m][i]` = modality `m`, sample
+ * `i`), as an array (modalities named by `names`, else `m0`, `m1` …) or as a record keyed by modality name.
+ */
+export type ModalityScores = ReadonlyArray<ModalityScoreColumn> | Readonly<Record<string, ModalityScoreColumn>>;
+
+/** One sample's modality scores: an array in modality order, or a record keyed by modality name. */
+export type SampleScores = ArrayLike<number | null | undefined> | Readonly<Record<string, number | null | undefined>>;
+
+/**
+ * How late fusion combines the modality scores:
+ * - `logistic`: p = σ(b + Σ wₘ·fₘ), weights of any sign and a bias — stacking by logistic regression
+ * - `convex`: weights wₘ ≥ 0 with Σ wₘ = 1 and no bias: p = Σ wₘ·sₘ (`input: 'raw'`) or σ(Σ wₘ·logit sₘ)
+ *   (`input: 'logit'`); easier to explain, never lets one modality count against its own evidence
+ */
+export type LateFusionMethod = 'logistic' | 'convex';
+
+/** What the fusion sees of each score: `logit` turns probabilities into log-odds first; `raw` uses them as given. */
+export type LateFusionInput = 'logit' | 'raw';
+
+/**
+ * What to do with a sample whose score is missing for some modality:
+ * - `error`: refuse with `FUSION_MISSING_SCORE`, listing every such sample (nothing is silently guessed)
+ * - `renormalise`: leave the modality out and rescale the remaining weights to sum to 1 (`convex` only — logistic
+ *   weights have signs and no fixed total, so there is nothing to renormalise); a sample left with no score of
+ *   positive weight gets `NaN`, as there is no evidence to combine
+ * - `mean`: replace the missing (transformed) score by that modality's mean on the fitting data, its expected
+ *   contribution; works for both methods
+ */
+export type MissingScorePolicy = 'error' | 'renormalise' | 'mean';
+
+/** Options for {@link fitLateFusion}. */
+export interface LateFusionOptions {
+  /** Combination. Default `logistic`. */
+  method?: LateFusionMethod;
+  /** Score transform. Default `logit` (scores must then be probabilities in [0, 1]). */
+  input?: LateFusionInput;
+  /** Modality names for array input (default `m0`, `m1` …); ignored for record input. */
+  names?: string[];
+  /**
+   * L2 penalty on the logistic weights (not the bias), objective Σ log-loss + (l2 / 2)·‖w‖², i.e. scikit-learn's
+   * `C = 1 / l2`. 0 is an unpenalised fit, which has no finite optimum when the scores separate the labels perfectly.
+   * Default 1e-3.
+   */
+  l2?: number;
+  /** Missing-score policy stored with the fusion (predict may override it). Default `error`. */
+  missing?: MissingScorePolicy;
+  /** Iteration cap of the solver. Default 100 (logistic, Newton) / 20 000 (convex, projected gradient). */
+  maxIterations?: number;
+}
+
+/** How the fit went. */
+export interface LateFusionFitReport {
+  /** Samples fitted on. */
+  samples: number;
+  /** Indices of the samples left out because some score was missing (fitting needs every score). */
+  skipped: number[];
+  /** Solver iterations. */
+  iterations: number;
+  /** Whether the solver met its tolerance within the iteration cap. */
+  converged: boolean;
+  /** Mean log-loss of the fused probabilities on the fitting samples. */
+  logLoss: number;
+}
+
+/** Serialised {@link LateFusion}, for a bundle's metadata; restore with {@link lateFusionFromJSON}. */
+export interface LateFusionJSON {
+  /** Format marker. */
+  kind: 'late-fusion';
+  /** Format version (1). */
+  formatVersion: 1;
+  /** Combination. */
+  method: LateFusionMethod;
+  /** Score transform. */
+  input: LateFusionInput;
+  /** Modality names, in weight order. */
+  modalities: string[];
+  /** One weight per modality. */
+  weights: number[];
+  /** Bias (0 for `convex`). */
+  bias: number;
+  /** Mean transformed score per modality on the fitting data (used by the `mean` policy). */
+  means: number[];
+  /** Default missing-score policy. */
+  missing: MissingScorePolicy;
+}
+
+/** Options for {@link LateFusion.predict}. */
+export interface LateFusionPredictOptions {
+  /** Overrides the fusion's stored missing-score policy for this call. */
+  missing?: MissingScorePolicy;
+}
+
+/** A fitted late fusion: per-modality scores in, one fused probability out. */
+export interface LateFusion {
+  /** Combination. */
+  readonly method: LateFusionMethod;
+  /** Score transform. */
+  readonly input: LateFusionInput;
+  /** Modality names, in weight order. */
+  readonly modalities: readonly string[];
+  /** One weight per modality (on the transformed scores). */
+  readonly weights: readonly number[];
+  /** Bias (0 for `convex`). */
+  readonly bias: number;
+  /** Default missing-score policy. */
+  readonly missing: MissingScorePolicy;
+  /** How the fit went (`undefined` on a fusion restored from JSON). */
+  readonly report: LateFusionFitReport | undefined;
+  /**
+   * Fused probabilities of several samples.
+   *
+   * @param scores - one column per modality, same layout as for fitting (a record must name every modality)
+   * @param options - missing-score policy override
+   * @returns one probability per sample
+   * @throws {@link LeptonError} `FUSION_MISSING_SCORE` (policy `error`; `details.samples` lists every such sample),
+   *   `INVALID_INPUT` for a score out of range or an unknown modality, `SHAPE_MISMATCH` for columns of unequal length
+   */
+  predict(scores: ModalityScores, options?: LateFusionPredictOptions): number[];
+  /**
+   * Fused probability of one sample.
+   *
+   * @param scores - the sample's score per modality (array in modality order, or record by name)
+   * @param options - missing-score policy override
+   * @returns the probability
+   * @throws {@link LeptonError} as {@link LateFusion.predict}
+   */
+  predictOne(scores: SampleScores, options?: LateFusionPredictOptions): number;
+  /** Parameters, for a bundle's metadata. */
+  toJSON(): LateFusionJSON;
+}
+
+/** Probabilities are clipped to [ε, 1 − ε] before the logit, so a score of exactly 0 or 1 stays finite. */
+const EPS = 1e-6;
+
+function transform(v: number, input: LateFusionInput, modality: string, index: number): number {
+  if (input === 'raw') {
+    if (!Number.isFinite(v)) throw new LeptonError('INVALID_INPUT', `Late fusion: score of modality '${modality}' at sample ${index} is infinite.`);
+    return v;
+  }
+  if (!(v >= 0 && v <= 1)) {
+    throw new LeptonError(
+      'INVALID_INPUT',
+      `Late fusion: score of modality '${modality}' at sample ${index} is ${v}, but input 'logit' needs probabilities in [0, 1]; pass input: 'raw' for other scores.`,
+    );
+  }
+  const p = Math.min(1 - EPS, Math.max(EPS, v));
+  return Math.log(p / (1 - p));
+}
+
+const isMissing = (v: number | null | undefined): boolean => v === null || v === undefined || Number.isNaN(v);
+
+/** Columns in modality order; names from the record or the options. */
+function columns(scores: ModalityScores, names: readonly string[] | undefined, what: string): { names: string[]; cols: ModalityScoreColumn[] } {
+  if (Array.isArray(scores)) {
+    const cols = scores as ModalityScoreColumn[];
+    const n = names ?? cols.map((_, m) => `m${m}`);
+    if (n.length !== cols.length) throw new LeptonError('SHAPE_MISMATCH', `${what}: ${cols.length} score columns but ${n.length} modality names.`);
+    return { names: [...n], cols };
+  }
+  const rec = scores as Readonly<Record<string, ModalityScoreColumn>>;
+  if (names === undefined) return { names: Object.keys(rec), cols: Object.values(rec) };
+  const unknown = Object.keys(rec).filter((k) => !names.includes(k));
+  if (unknown.length > 0) {
+    throw new LeptonError('INVALID_INPUT', `${what}: unknown modality '${unknown[0]}'; this fusion combines ${names.join(', ')}.`);
+  }
+  // A modality absent from the record is missing for every sample (the policy decides).
+  const cols = names.map((k) => rec[k] ?? { length: -1 });
+  return { names: [...names], cols };
+}
+
+/** Transformed features `[sample][modality]`, NaN where missing. */
+function features(cols: ModalityScoreColumn[], names: string[], input: LateFusionInput, what: string): number[][] {
+  if (cols.length === 0) throw new LeptonError('INVALID_INPUT', `${what}: no modality scores given.`);
+  const n = Math.max(...cols.map((c) => c.length));
+  cols.forEach((c, m) => {
+    if (c.length !== n && c.length !== -1) {
+      throw new LeptonError('SHAPE_MISMATCH', `${what}: modality '${names[m]}' has ${c.length} scores but another has ${n}.`);
+    }
+  });
+  return Array.from({ length: n }, (_, i) =>
+    cols.map((c, m) => {
+      const v = c.length === -1 ? undefined : c[i];
+      return isMissing(v) ? Number.NaN : transform(v as number, input, names[m]!, i);
+    }),
+  );
+}
+
+class FittedLateFusion implements LateFusion {
+  constructor(
+    readonly method: LateFusionMethod,
+    readonly input: LateFusionInput,
+    readonly modalities: readonly string[],
+    readonly weights: readonly number[],
+    readonly bias: number,
+    private readonly means: readonly number[],
+    readonly missing: MissingScorePolicy,
+    readonly report: LateFusionFitReport | undefined = undefined,
+  ) {}
+
+  predict(scores: ModalityScores, options: LateFusionPredictOptions = {}): number[] {
+    const { cols } = columns(scores, this.modalities, 'LateFusion.predict');
+    if (cols.length !== this.modalities.length) {
+      throw new LeptonError('SHAPE_MISMATCH', `LateFusion.predict: ${cols.length} score columns for a fusion of ${this.modalities.length} modalities (${this.modalities.join(', ')}).`);
+    }
+    const rows = features(cols, [...this.modalities], this.input, 'LateFusion.predict');
+    const policy = resolvePolicy(options.missing ?? this.missing, this.method);
+    if (policy === 'error') {
+      const bad = rows.flatMap((r, i) => (r.some(Number.isNaN) ? [i] : []));
+      if (bad.length > 0) {
+        throw new LeptonError(
+          'FUSION_MISSING_SCORE',
+          `LateFusion.predict: ${bad.length} of ${rows.length} sample(s) miss a modality score (first: sample ${bad[0]}). Supply every score, or predict with missing: 'mean'${this.method === 'convex' ? " or 'renormalise'" : ''}.`,
+          { details: { samples: bad, count: bad.length } },
+        );
+      }
+    }
+    return rows.map((r) => this.fuse(r, policy));
+  }
+
+  predictOne(scores: SampleScores, options: LateFusionPredictOptions = {}): number {
+    const cols: ModalityScores =
+      typeof (scores as ArrayLike<unknown>).length === 'number'
+        ? Array.from(scores as ArrayLike<number | null | undefined>, (v) => [v])
+        : Object.fromEntries(Object.entries(scores as Record<string, number | null | undefined>).map(([k, v]) => [k, [v]]));
+    return this.predict(cols, options)[0]!;
+  }
+
+  private fuse(f: number[], policy: MissingScorePolicy): number {
+    const w = this.weights;
+    let z = this.bias;
+    let total = 0;
+    let present = 0;
+    for (let m = 0; m < w.length; m++) {
+      const v = Number.isNaN(f[m]!) ? (policy === 'mean' ? this.means[m]! : Number.NaN) : f[m]!;
+      if (Number.isNaN(v)) continue; // renormalise: the modality is left out
+      z += w[m]! * v;
+      total += w[m]!;
+      present++;
+    }
+    if (present === 0) return Number.NaN;
+    if (this.method === 'convex') {
+      if (!(total > 0)) return Number.NaN; // only zero-weight modalities are present: they carry no evidence
+      z /= total; // renormalised weights; total is 1 when every score is there
+      return this.input === 'logit' ? sigmoid(z) : z;
+    }
+    return sigmoid(z);
+  }
+
+  toJSON(): LateFusionJSON {
+    return {
+      kind: 'late-fusion',
+      formatVersion: 1,
+      method: this.method,
+      input: this.input,
+      modalities: [...this.modalities],
+      weights: [...this.weights],
+      bias: this.bias,
+      means: [...this.means],
+      missing: this.missing,
+    };
+  }
+}
+
+function resolvePolicy(policy: MissingScorePolicy, method: LateFusionMethod): MissingScorePolicy {
+  if (policy !== 'error' && policy !== 'renormalise' && policy !== 'mean') {
+    throw new LeptonError('INVALID_ARGUMENT', `missing must be 'error', 'renormalise' or 'mean', got '${String(policy)}'.`);
+  }
+  if (policy === 'renormalise' && method !== 'convex') {
+    throw new LeptonError('INVALID_ARGUMENT', "missing: 'renormalise' needs method 'convex' (logistic weights have no fixed total); use 'mean' or 'error'.");
+  }
+  return policy;
+}
+
+/**
+ * Fits late fusion on held-out (validation) data: the weights that best combine each modality's model score into one
+ * probability, by maximum likelihood. `logistic` is logistic regression on the (log-odds of the) scores — the same
+ * estimator as scikit-learn's `LogisticRegression` (C = 1 / l2; penalty none for l2 = 0), solved by Newton's method;
+ * `convex` restricts the weights to the probability simplex (projected gradient). Fit on data the modality models did
+ * not train on, or the fusion learns their over-confidence. Samples with a missing score are left out of the fit and
+ * listed in `report.skipped`. Binary labels only.
+ *
+ * @param scores - per modality, per sample (array of columns or record by modality name)
+ * @param labels - 0/1 per sample
+ * @param options - method, transform, penalty and missing-score policy
+ * @returns the fitted fusion
+ * @throws {@link LeptonError} `INVALID_INPUT` for non-binary labels, a score out of range or fewer than two classes among
+ *   the complete samples; `SHAPE_MISMATCH` for lengths that disagree; `INVALID_ARGUMENT` for bad options;
+ *   `TRAINING_FAILED` when the solver diverges
+ * @example
+ * ```ts
+ * import { fitLateFusion } from '@lepton/core';
+ * const fusion = fitLateFusion({ image: [0.9, 0.2, 0.7, 0.4, 0.8, 0.1], clinical: [0.6, 0.3, 0.4, 0.6, 0.7, 0.2] }, [1, 0, 1, 0, 1, 0], { l2: 1 });
+ * console.log(fusion.predictOne({ image: 0.8, clinical: 0.5 }));
+ * const stored = fusion.toJSON(); // e.g. saveBundle(…, { preprocessing: { lateFusion: stored } })
+ * ```
+ */
+export function fitLateFusion(scores: ModalityScores, labels: Numeric, options: LateFusionOptions = {}): LateFusion {
+  const method = options.method ?? 'logistic';
+  const input = options.input ?? 'logit';
+  if (method !== 'logistic' && method !== 'convex') throw new LeptonError('INVALID_ARGUMENT', `method must be 'logistic' or 'convex', got '${String(method)}'.`);
+  if (input !== 'logit' && input !== 'raw') throw new LeptonError('INVALID_ARGUMENT', `input must be 'logit' or 'raw', got '${String(input)}'.`);
+  const l2 = options.l2 ?? 1e-3;
+  if (!(l2 >= 0) || !Number.isFinite(l2)) throw new LeptonError('INVALID_ARGUMENT', `l2 must be a finite number ≥ 0, got ${l2}.`);
+  const missing = resolvePolicy(options.missing ?? 'error', method);
+  const { names, cols } = columns(scores, options.names, 'fitLateFusion');
+  if (new Set(names).size !== names.length) throw new LeptonError('INVALID_ARGUMENT', `fitLateFusion: modality names must be unique, got ${names.join(', ')}.`);
+  const rows = features(cols, names, input, 'fitLateFusion');
+  if (labels.length !== rows.length) throw new LeptonError('SHAPE_MISMATCH', `fitLateFusion: ${rows.length} samples of scores but ${labels.length} labels.`);
+  checkBinary(labels, 'fitLateFusion');
+  if (method === 'convex' && input === 'raw') {
+    rows.forEach((r, i) =>
+      r.forEach((v, m) => {
+        if (v < 0 || v > 1) throw new LeptonError('INVALID_INPUT', `fitLateFusion: convex fusion of raw scores needs probabilities in [0, 1]; modality '${names[m]}' has ${v} at sample ${i}.`);
+      }),
+    );
+  }
+  const skipped: number[] = [];
+  const x: number[][] = [];
+  const y: number[] = [];
+  rows.forEach((r, i) => {
+    if (r.some(Number.isNaN)) skipped.push(i);
+    else (x.push(r), y.push(labels[i]!));
+  });
+  const { pos, neg } = countClasses(y);
+  if (pos === 0 || neg === 0) {
+    throw new LeptonError('INVALID_INPUT', `fitLateFusion needs both classes among the ${x.length} samples with every score (${skipped.length} left out for a missing score).`);
+  }
+  const means = names.map((_, m) => x.reduce((s, r) => s + r[m]!, 0) / x.length);
+  const fit =
+    method === 'logistic'
+      ? fitLogistic(x, y, l2, options.maxIterations ?? 100)
+      : fitConvex(x, y, input, options.maxIterations ?? 20_000);
+  const report: LateFusionFitReport = { samples: x.length, skipped, iterations: fit.iterations, converged: fit.converged, logLoss: fit.loss };
+  return new FittedLateFusion(method, input, names, fit.weights, fit.bias, means, missing, report);
+}
+
+/**
+ * Restores a late fusion from its `toJSON()` form (e.g. from a bundle's metadata).
+ *
+ * @param json - the stored parameters
+ * @returns the fusion (without a fit report)
+ * @throws {@link LeptonError} `INVALID_INPUT` when `json` is not a stored late fusion
+ * @example
+ * ```ts
+ * import { fitLateFusion, lateFusionFromJSON } from '@lepton/core';
+ * const f = fitLateFusion([[0.9, 0.2, 0.7, 0.3], [0.6, 0.4, 0.5, 0.6]], [1, 0, 1, 0], { l2: 1 });
+ * const g = lateFusionFromJSON(JSON.parse(JSON.stringify(f.toJSON())));
+ * console.log(g.predictOne([0.8, 0.5]) === f.predictOne([0.8, 0.5])); // true
+ * ```
+ */
+export function lateFusionFromJSON(json: LateFusionJSON): LateFusion {
+  const j = json as Partial<LateFusionJSON> | null;
+  const finite = (a: unknown, n: number): boolean => Array.isArray(a) && a.length === n && a.every((v) => typeof v === 'number' && Number.isFinite(v));
+  const n = Array.isArray(j?.modalities) ? j.modalities.length : -1;
+  const ok =
+    j?.kind === 'late-fusion' &&
+    j.formatVersion === 1 &&
+    (j.method === 'logistic' || j.method === 'convex') &&
+    (j.input === 'logit' || j.input === 'raw') &&
+    n > 0 &&
+    j.modalities!.every((m) => typeof m === 'string') &&
+    finite(j.weights, n) &&
+    finite(j.means, n) &&
+    typeof j.bias === 'number' &&
+    Number.isFinite(j.bias) &&
+    (j.missing === 'error' || j.missing === 'renormalise' || j.missing === 'mean');
+  if (!ok) {
+    throw new LeptonError('INVALID_INPUT', 'Not a stored late fusion: expected { kind: "late-fusion", formatVersion: 1, method, input, modalities, weights, bias, means, missing }.');
+  }
+  return new FittedLateFusion(j.method!, j.input!, [...j.modalities!], [...j.weights!], j.bias!, [...j.means!], resolvePolicy(j.missing!, j.method!));
+}

@@ -1,0 +1,239 @@
+import { fitLateFusion, lateFusionFromJSON, LeptonError, rocAuc, type LateFusion, type LateFusionJSON, type LateFusionMethod } from '@lepton/core';
+import type { DicomImage } from '../dicom/image.js';
+import { encodeClinical, fitClinicalEncoding, type ClinicalEncoding, type ClinicalRecord } from './clinical.js';
+import type { DiagnosisModel } from './model.js';
+
+/** One patient for fitting or evaluating a {@link ClinicalFusionModel}. */
+export interface ClinicalFusionSample {
+  /** Clinical fields. */
+  record: ClinicalRecord;
+  /**
+   * Image-model probability for the patient (e.g. `DiagnosisModel.predictSeries(images).probability`); `undefined`
+   * when the patient has no usable image (see {@link ClinicalFusionModel.predict} for how that is handled).
+   */
+  imageProbability: number | undefined;
+  /** The outcome to predict. */
+  outcome: boolean;
+}
+
+/** Options for {@link ClinicalFusionModel.fit}. */
+export interface ClinicalFusionOptions {
+  /** History flags to use. Default: every flag seen in the training records. */
+  history?: string[];
+  /** L2 penalty of the clinical logistic model (scikit-learn's 1 / C). Default 1. */
+  clinicalL2?: number;
+  /** How the image and clinical probabilities are combined (core late fusion). Default `logistic`. */
+  method?: LateFusionMethod;
+  /** Operating point on the fused probability. Default 0.5. */
+  threshold?: number;
+}
+
+/** A fused answer for one patient. */
+export interface ClinicalFusionResult {
+  /** Patient ID of the record. */
+  patientId: string;
+  /** Fused probability of the outcome. */
+  probability: number;
+  /** Whether `probability` reaches the operating point. */
+  positive: boolean;
+  /** The operating point applied. */
+  threshold: number;
+  /** The image model's probability used (`undefined` when there was none). */
+  imageProbability: number | undefined;
+  /** The clinical model's probability. */
+  clinicalProbability: number;
+}
+
+/** ROC AUC of the fused, image-only and clinical-only probabilities on the same patients. */
+export interface ClinicalFusionEvaluation {
+  /** Patients evaluated (those with an image probability). */
+  n: number;
+  /** AUC of the fused probability. */
+  rocAuc: number;
+  /** AUC of the image probability alone. */
+  imageRocAuc: number;
+  /** AUC of the clinical probability alone. */
+  clinicalRocAuc: number;
+}
+
+/** Late-fusion weights of a {@link ClinicalFusionModel}: fused log-odds = bias + image·logit(pᵢ) + clinical·logit(p꜀). */
+export interface ClinicalFusionWeights {
+  /** Weight of the image probability's log-odds. */
+  image: number;
+  /** Weight of the clinical probability's log-odds. */
+  clinical: number;
+  /** Bias. */
+  bias: number;
+}
+
+/** Serialised {@link ClinicalFusionModel}. */
+export interface ClinicalFusionJSON {
+  /** Format marker. */
+  kind: 'clinical-fusion';
+  /** Format version (1). */
+  formatVersion: 1;
+  /** Clinical feature encoding. */
+  encoding: ClinicalEncoding;
+  /** The clinical logistic model (a core late fusion over the encoded features, input `raw`). */
+  clinical: LateFusionJSON;
+  /** The image + clinical fusion (modalities `image`, `clinical`). */
+  fusion: LateFusionJSON;
+  /** Operating point. */
+  threshold: number;
+}
+
+const binary = (s: readonly ClinicalFusionSample[]): number[] => s.map((x) => (x.outcome ? 1 : 0));
+
+/**
+ * Combines a DICOM image model with clinical fields (age, sex, history) by late fusion: a logistic model of the outcome
+ * on the encoded clinical fields, fitted on training patients, and core's {@link @lepton/core!fitLateFusion} of the
+ * image and clinical probabilities (their log-odds), fitted on *validation* patients — neither model has seen them, so
+ * the weights reflect how much each source really knows. A patient without an image probability gets the image term at
+ * its validation mean (the fusion's `mean` policy), so the answer rests on the record.
+ */
+export class ClinicalFusionModel {
+  private constructor(
+    private readonly encoding: ClinicalEncoding,
+    private readonly clinical: LateFusion,
+    private readonly fusion: LateFusion,
+    private operatingPoint: number,
+  ) {}
+
+  /**
+   * Fits the clinical model on `train` and the fusion on `validation`.
+   *
+   * @param train - patients for the clinical model (image probabilities not needed)
+   * @param validation - other patients, with image probabilities from a model that did not train on them
+   * @param options - history flags, penalty, fusion method and operating point
+   * @returns the fitted model
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for an empty set, one outcome only, or an image probability
+   *   outside [0, 1]; `INVALID_ARGUMENT` for a threshold outside [0, 1]
+   */
+  static fit(train: readonly ClinicalFusionSample[], validation: readonly ClinicalFusionSample[], options: ClinicalFusionOptions = {}): ClinicalFusionModel {
+    if (train.length === 0 || validation.length === 0) throw new LeptonError('INVALID_INPUT', 'ClinicalFusionModel.fit needs training and validation patients.');
+    const threshold = checkThreshold(options.threshold ?? 0.5);
+    const encoding = fitClinicalEncoding(train.map((s) => s.record), options.history);
+    const columns = (s: readonly ClinicalFusionSample[]): number[][] => {
+      const rows = s.map((x) => encodeClinical(x.record, encoding));
+      return encoding.features.map((_, j) => rows.map((r) => r[j]!));
+    };
+    const clinical = fitLateFusion(columns(train), binary(train), { input: 'raw', names: encoding.features, l2: options.clinicalL2 ?? 1 });
+    const clinicalVal = clinical.predict(columns(validation));
+    const fusion = fitLateFusion(
+      { image: validation.map((s) => s.imageProbability), clinical: clinicalVal },
+      binary(validation),
+      { method: options.method ?? 'logistic', input: 'logit', missing: 'mean' },
+    );
+    return new ClinicalFusionModel(encoding, clinical, fusion, threshold);
+  }
+
+  /** Operating point on the fused probability. */
+  get threshold(): number {
+    return this.operatingPoint;
+  }
+
+  /**
+   * Changes the operating point without refitting.
+   *
+   * @param threshold - probability in [0, 1]
+   */
+  setThreshold(threshold: number): void {
+    this.operatingPoint = checkThreshold(threshold);
+  }
+
+  /** Fusion weights on the log-odds of the image and clinical probabilities, and the bias. */
+  get weights(): ClinicalFusionWeights {
+    return { image: this.fusion.weights[0]!, clinical: this.fusion.weights[1]!, bias: this.fusion.bias };
+  }
+
+  /**
+   * The clinical model's probability of the outcome from the record alone.
+   *
+   * @param record - clinical fields
+   * @returns probability
+   */
+  clinicalProbability(record: ClinicalRecord): number {
+    return this.clinical.predictOne(encodeClinical(record, this.encoding));
+  }
+
+  /**
+   * Fuses an image probability with a record.
+   *
+   * @param record - clinical fields
+   * @param imageProbability - the image model's probability for this patient; `undefined` when there is none
+   * @returns fused probability and decision, with both inputs
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for an image probability outside [0, 1]
+   */
+  predict(record: ClinicalRecord, imageProbability: number | undefined): ClinicalFusionResult {
+    const clinicalProbability = this.clinicalProbability(record);
+    const probability = this.fusion.predictOne({ image: imageProbability, clinical: clinicalProbability });
+    return { patientId: record.patientId, probability, positive: probability >= this.operatingPoint, threshold: this.operatingPoint, imageProbability, clinicalProbability };
+  }
+
+  /**
+   * Scores a patient's DICOM series with a binary diagnosis model (its most suspicious image) and fuses the result
+   * with the record.
+   *
+   * @param record - clinical fields
+   * @param images - the patient's images (one series, any order)
+   * @param model - a binary {@link DiagnosisModel}
+   * @returns the fused answer
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a multiclass model, `INVALID_INPUT` for no images
+   */
+  async predictImages(record: ClinicalRecord, images: readonly DicomImage[], model: DiagnosisModel): Promise<ClinicalFusionResult> {
+    if (model.labels.length !== 2) throw new LeptonError('INVALID_ARGUMENT', 'Clinical fusion needs a binary diagnosis model (two labels).');
+    const series = await model.predictSeries(images);
+    return this.predict(record, series.probability);
+  }
+
+  /**
+   * AUC of the fused, image-only and clinical-only probabilities on patients the model did not fit on.
+   *
+   * @param samples - patients with image probabilities and outcomes (those without an image probability are left out)
+   * @returns the three AUCs
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when the patients do not have both outcomes
+   */
+  evaluate(samples: readonly ClinicalFusionSample[]): ClinicalFusionEvaluation {
+    const usable = samples.filter((s) => s.imageProbability !== undefined);
+    const y = binary(usable);
+    if (!y.includes(0) || !y.includes(1)) throw new LeptonError('INVALID_INPUT', 'ClinicalFusionModel.evaluate needs patients with both outcomes.');
+    const results = usable.map((s) => this.predict(s.record, s.imageProbability));
+    return {
+      n: usable.length,
+      rocAuc: rocAuc(y, results.map((r) => r.probability)),
+      imageRocAuc: rocAuc(y, usable.map((s) => s.imageProbability!)),
+      clinicalRocAuc: rocAuc(y, results.map((r) => r.clinicalProbability)),
+    };
+  }
+
+  /** Parameters, e.g. for a bundle's preprocessing or a JSON file. */
+  toJSON(): ClinicalFusionJSON {
+    return { kind: 'clinical-fusion', formatVersion: 1, encoding: structuredClone(this.encoding), clinical: this.clinical.toJSON(), fusion: this.fusion.toJSON(), threshold: this.operatingPoint };
+  }
+
+  /**
+   * Restores a model from {@link toJSON}.
+   *
+   * @param json - stored parameters
+   * @returns the model
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when `json` is not a stored clinical fusion
+   */
+  static fromJSON(json: ClinicalFusionJSON): ClinicalFusionModel {
+    const e = json?.encoding;
+    const encodingOk = e !== undefined && Number.isFinite(e.ageMean) && e.ageStd > 0 && Array.isArray(e.history) && Array.isArray(e.features) && e.features.length === 4 + e.history.length;
+    if (json?.kind !== 'clinical-fusion' || json.formatVersion !== 1 || !encodingOk) {
+      throw new LeptonError('INVALID_INPUT', 'Not a stored clinical fusion: expected { kind: "clinical-fusion", formatVersion: 1, encoding, clinical, fusion, threshold }.');
+    }
+    const clinical = lateFusionFromJSON(json.clinical);
+    const fusion = lateFusionFromJSON(json.fusion);
+    if (clinical.modalities.length !== e.features.length || fusion.modalities.join() !== 'image,clinical') {
+      throw new LeptonError('INVALID_INPUT', 'Stored clinical fusion is inconsistent: its models do not match its encoding.');
+    }
+    return new ClinicalFusionModel(structuredClone(e), clinical, fusion, checkThreshold(json.threshold));
+  }
+}
+
+function checkThreshold(t: number): number {
+  if (!(t >= 0 && t <= 1)) throw new LeptonError('INVALID_ARGUMENT', `Threshold must be in [0, 1], got ${t}.`);
+  return t;
+}

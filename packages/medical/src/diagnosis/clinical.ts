@@ -1,0 +1,224 @@
+import { readFile } from 'node:fs/promises';
+import { parse } from 'csv-parse/sync';
+import { LeptonError } from '@lepton/core';
+
+/** Patient sex as DICOM codes it (Patient's Sex, 0010,0040): female, male, other. */
+export type ClinicalSex = 'F' | 'M' | 'O';
+
+/** Clinical fields of one patient, keyed by the DICOM Patient ID. */
+export interface ClinicalRecord {
+  /** Patient ID, matching the images' Patient ID (0010,0020). */
+  patientId: string;
+  /** Age in years. */
+  age: number;
+  /** Sex. */
+  sex: ClinicalSex;
+  /** History flags by name, e.g. `{ smoker: true, priorCancer: false }`. */
+  history: Record<string, boolean>;
+}
+
+/** A CSV row that could not be used, and why; the other rows are unaffected. */
+export interface ClinicalRowFailure {
+  /** 1-based line of the row in the file (the header is line 1). */
+  line: number;
+  /** The row's Patient ID, when it could be read. */
+  patientId?: string;
+  /**
+   * What was wrong: a `LeptonError` whose `code` is `CLINICAL_MALFORMED_ROW` (unparseable or wrong field count),
+   * `CLINICAL_MISSING_ID`, `CLINICAL_BAD_AGE`, `CLINICAL_BAD_SEX`, `CLINICAL_BAD_FLAG` or `CLINICAL_DUPLICATE_PATIENT`.
+   * Messages name the column, never the value (values are patient data).
+   */
+  error: LeptonError;
+}
+
+/** What {@link parseClinicalCsv} read: every data row is either a record or a failure. */
+export interface ClinicalCsvResult {
+  /** Good rows, in file order. */
+  records: ClinicalRecord[];
+  /** The same records by Patient ID. */
+  byPatient: Map<string, ClinicalRecord>;
+  /** Rows that could not be used. */
+  failures: ClinicalRowFailure[];
+  /** Data rows seen (records + failures). */
+  rows: number;
+  /** History flag columns, in file order. */
+  history: string[];
+}
+
+/** Options for {@link parseClinicalCsv}. */
+export interface ClinicalCsvOptions {
+  /** History columns to read. Default: every column other than the Patient ID, age and sex. */
+  history?: string[];
+}
+
+const norm = (h: string): string => h.toLowerCase().replace(/[^a-z0-9]/g, '');
+const ID_COLUMNS = new Set(['patientid', 'id']);
+const TRUE = new Set(['1', 'true', 'yes', 'y', 't']);
+const FALSE = new Set(['0', 'false', 'no', 'n', 'f']);
+const SEX: Record<string, ClinicalSex> = { f: 'F', female: 'F', m: 'M', male: 'M', o: 'O', other: 'O' };
+const AGE_UNITS: Record<string, number> = { D: 1 / 365.25, W: 7 / 365.25, M: 1 / 12, Y: 1 };
+
+/** Age in years from a number or a DICOM Age String (`065Y`, `018M`, `003W`, `010D`). */
+function parseAge(raw: string): number | undefined {
+  const dicom = /^(\d{3})([DWMY])$/.exec(raw);
+  const years = dicom ? Number(dicom[1]) * AGE_UNITS[dicom[2]!]! : raw === '' ? Number.NaN : Number(raw);
+  return Number.isFinite(years) && years >= 0 && years <= 130 ? years : undefined;
+}
+
+/**
+ * Reads clinical fields from CSV text: a header with a Patient ID column (`patient_id`, `PatientID`, `id`), `age`
+ * (years, or a DICOM Age String such as `065Y`) and `sex` (`F`/`M`/`O`, or `female`/`male`/`other`), plus history flag
+ * columns (`1`/`0`, `true`/`false`, `yes`/`no`, `y`/`n`, `t`/`f`; an empty flag is an error, not "no"). A bad row never
+ * stops the others: it is listed in `failures` with a typed error and its line; a repeated Patient ID keeps the
+ * first row.
+ *
+ * @param text - CSV content
+ * @param options - which history columns to read
+ * @returns records, failures and counts
+ * @throws {@link @lepton/core!LeptonError} `CLINICAL_CSV_INVALID` when the header lacks a Patient ID, age or sex column
+ *   or a requested history column
+ * @example
+ * ```ts
+ * import { parseClinicalCsv } from '@lepton/medical';
+ * const { records, failures } = parseClinicalCsv('patient_id,age,sex,smoker\nP1,64,F,1\nP2,abc,M,0\n');
+ * console.log(records.length, failures[0]?.error.code); // 1 'CLINICAL_BAD_AGE'
+ * ```
+ */
+export function parseClinicalCsv(text: string, options: ClinicalCsvOptions = {}): ClinicalCsvResult {
+  const failures: ClinicalRowFailure[] = [];
+  const fail = (line: number, code: string, message: string, patientId?: string): void => {
+    failures.push({ line, ...(patientId !== undefined ? { patientId } : {}), error: new LeptonError(code, `Clinical CSV line ${line}: ${message}`, { details: { line } }) });
+  };
+  const parsed = parse(text, {
+    columns: false,
+    info: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    trim: true,
+    bom: true,
+    skip_records_with_error: true,
+    on_skip: (err) => {
+      const line = (err as { lines?: number } | undefined)?.lines ?? 0;
+      fail(line, 'CLINICAL_MALFORMED_ROW', `not valid CSV (${err?.code ?? 'parse error'}); fix the quoting of this row.`);
+      return undefined;
+    },
+  }) as unknown as Array<{ record: string[]; info: { lines: number } }>;
+  const [header, ...rows] = parsed;
+  if (header === undefined) throw new LeptonError('CLINICAL_CSV_INVALID', 'Clinical CSV is empty: expected a header with patient_id, age and sex.');
+  const cols = header.record.map(norm);
+  const idCol = cols.findIndex((c) => ID_COLUMNS.has(c));
+  const ageCol = cols.indexOf('age');
+  const sexCol = cols.indexOf('sex');
+  if (idCol < 0 || ageCol < 0 || sexCol < 0) {
+    throw new LeptonError('CLINICAL_CSV_INVALID', `Clinical CSV header needs patient_id, age and sex columns; found ${header.record.join(', ') || 'none'}.`);
+  }
+  const historyNames = options.history ?? header.record.filter((_, i) => i !== idCol && i !== ageCol && i !== sexCol);
+  const historyCols = historyNames.map((h) => {
+    const i = header.record.indexOf(h);
+    if (i < 0) throw new LeptonError('CLINICAL_CSV_INVALID', `Clinical CSV has no history column '${h}'; found ${header.record.join(', ')}.`);
+    return i;
+  });
+  const records: ClinicalRecord[] = [];
+  const byPatient = new Map<string, ClinicalRecord>();
+  for (const { record: r, info } of rows) {
+    const line = info.lines;
+    if (r.length !== header.record.length) {
+      fail(line, 'CLINICAL_MALFORMED_ROW', `${r.length} fields, the header has ${header.record.length}.`);
+      continue;
+    }
+    const patientId = r[idCol]!;
+    if (patientId === '') {
+      fail(line, 'CLINICAL_MISSING_ID', 'the Patient ID is empty.');
+      continue;
+    }
+    const age = parseAge(r[ageCol]!);
+    if (age === undefined) {
+      fail(line, 'CLINICAL_BAD_AGE', 'age must be years in 0–130 or a DICOM age string such as 065Y.', patientId);
+      continue;
+    }
+    const sex = SEX[r[sexCol]!.toLowerCase()];
+    if (sex === undefined) {
+      fail(line, 'CLINICAL_BAD_SEX', 'sex must be F, M or O.', patientId);
+      continue;
+    }
+    const history: Record<string, boolean> = {};
+    const badFlag = historyCols.findIndex((c, k) => {
+      const v = r[c]!.toLowerCase();
+      if (TRUE.has(v)) history[historyNames[k]!] = true;
+      else if (FALSE.has(v)) history[historyNames[k]!] = false;
+      else return true;
+      return false;
+    });
+    if (badFlag >= 0) {
+      fail(line, 'CLINICAL_BAD_FLAG', `history column '${historyNames[badFlag]}' must be 1/0, true/false or yes/no.`, patientId);
+      continue;
+    }
+    if (byPatient.has(patientId)) {
+      fail(line, 'CLINICAL_DUPLICATE_PATIENT', 'this Patient ID already has a row; the first one is kept.', patientId);
+      continue;
+    }
+    const rec = { patientId, age, sex, history };
+    records.push(rec);
+    byPatient.set(patientId, rec);
+  }
+  failures.sort((a, b) => a.line - b.line);
+  return { records, byPatient, failures, rows: records.length + failures.length, history: historyNames };
+}
+
+/**
+ * Reads a clinical CSV file; see {@link parseClinicalCsv} for the format and the per-row error handling.
+ *
+ * @param path - CSV file
+ * @param options - which history columns to read
+ * @returns records, failures and counts
+ * @throws {@link @lepton/core!LeptonError} `CLINICAL_CSV_INVALID` for an unusable header
+ */
+export async function readClinicalCsv(path: string, options: ClinicalCsvOptions = {}): Promise<ClinicalCsvResult> {
+  return parseClinicalCsv(await readFile(path, 'utf8'), options);
+}
+
+/** How clinical records become model features; fitted on training records, stored with the model. */
+export interface ClinicalEncoding {
+  /** Mean age of the fitting records, subtracted. */
+  ageMean: number;
+  /** Age standard deviation of the fitting records, divided by. */
+  ageStd: number;
+  /** History flags encoded, in feature order. */
+  history: string[];
+  /** Feature names: `age`, `sex_F`, `sex_M`, `sex_O`, then `history_<flag>`. */
+  features: string[];
+}
+
+/**
+ * Fits the clinical encoding: age standardised with the records' mean and standard deviation, sex one-hot, history
+ * flags as 1/0.
+ *
+ * @param records - training records
+ * @param history - flags to encode. Default: every flag seen in the records, sorted.
+ * @returns the encoding (JSON-serialisable)
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` without records
+ */
+export function fitClinicalEncoding(records: readonly ClinicalRecord[], history?: string[]): ClinicalEncoding {
+  if (records.length === 0) throw new LeptonError('INVALID_INPUT', 'fitClinicalEncoding needs at least one record.');
+  const flags = history ?? [...new Set(records.flatMap((r) => Object.keys(r.history)))].sort();
+  const ageMean = records.reduce((s, r) => s + r.age, 0) / records.length;
+  const ageStd = Math.sqrt(records.reduce((s, r) => s + (r.age - ageMean) ** 2, 0) / records.length) || 1;
+  return { ageMean, ageStd, history: flags, features: ['age', 'sex_F', 'sex_M', 'sex_O', ...flags.map((f) => `history_${f}`)] };
+}
+
+/**
+ * Features of one record under an encoding. A history flag the record does not mention encodes as 0 (absent).
+ *
+ * @param record - clinical fields
+ * @param encoding - from {@link fitClinicalEncoding}
+ * @returns one number per `encoding.features`
+ */
+export function encodeClinical(record: ClinicalRecord, encoding: ClinicalEncoding): number[] {
+  return [
+    (record.age - encoding.ageMean) / encoding.ageStd,
+    record.sex === 'F' ? 1 : 0,
+    record.sex === 'M' ? 1 : 0,
+    record.sex === 'O' ? 1 : 0,
+    ...encoding.history.map((f) => (record.history[f] ? 1 : 0)),
+  ];
+}

@@ -1,0 +1,79 @@
+import { seededRandom } from '@lepton/core';
+import type { ClinicalRecord } from '../diagnosis/clinical.js';
+
+/** A patient for {@link syntheticClinicalRecords}: its ID and whether its synthetic CT shows a nodule. */
+export interface SyntheticClinicalInput {
+  /** Patient ID (as in the synthetic CT dataset). */
+  patientId: string;
+  /** Whether the patient's CT has a nodule (from `generateCtDataset`). */
+  hasLesion: boolean;
+}
+
+/** One synthetic patient's clinical fields and outcome. */
+export interface SyntheticClinicalPatient {
+  /** Clinical fields (history flags `smoker`, `priorCancer`, `copd`). */
+  record: ClinicalRecord;
+  /** Whether the (synthetic) follow-up confirmed malignancy: the target that needs both the image and the record. */
+  outcome: boolean;
+  /** The outcome's true probability under the generating model. */
+  risk: number;
+}
+
+/** Options for {@link syntheticClinicalRecords}. */
+export interface SyntheticClinicalOptions {
+  /** Seed. Default 1. */
+  seed?: number;
+}
+
+/**
+ * **Synthetic data** — fictitious clinical fields for the patients of a synthetic CT dataset, and an outcome that needs
+ * both: "malignancy confirmed at follow-up". Generating model (all numbers made up, chosen so that both sources carry
+ * signal):
+ * - nodule patients are a little older (age ~ N(61, 10) vs N(57, 10), clipped to 25–90) and smoke more often (45 % vs
+ *   30 %), with more prior cancers (12 % vs 8 %), so the record correlates with what the CT shows;
+ * - `copd` (30 % of smokers, 8 % of others) and sex (48 % F, 48 % M, 4 % O) carry no risk of their own;
+ * - outcome ~ Bernoulli(σ(−2.8 + 3.0·nodule + 0.09·(age − 60) + 1.6·smoker + 1.2·priorCancer)).
+ * An image model sees only the nodule; the record sees only age and history; the outcome depends on both.
+ *
+ * @param patients - patient IDs and whether each CT has a nodule
+ * @param options - seed
+ * @returns records with outcome and true risk, in the given order
+ * @example
+ * ```ts
+ * import { syntheticClinicalRecords } from '@lepton/medical';
+ * const [p] = syntheticClinicalRecords([{ patientId: 'PAT001', hasLesion: true }], { seed: 3 });
+ * console.log(p!.record.age, p!.record.history.smoker, p!.outcome);
+ * ```
+ */
+export function syntheticClinicalRecords(patients: readonly SyntheticClinicalInput[], options: SyntheticClinicalOptions = {}): SyntheticClinicalPatient[] {
+  const rand = seededRandom(options.seed ?? 1);
+  const normal = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  return patients.map(({ patientId, hasLesion }) => {
+    const u = rand();
+    const sex = u < 0.48 ? 'F' : u < 0.96 ? 'M' : 'O';
+    const age = Math.round(Math.min(90, Math.max(25, (hasLesion ? 61 : 57) + 10 * normal())));
+    const smoker = rand() < (hasLesion ? 0.45 : 0.3);
+    const priorCancer = rand() < (hasLesion ? 0.12 : 0.08);
+    const copd = rand() < (smoker ? 0.3 : 0.08);
+    const z = -2.8 + 3.0 * (hasLesion ? 1 : 0) + 0.09 * (age - 60) + 1.6 * (smoker ? 1 : 0) + 1.2 * (priorCancer ? 1 : 0);
+    const risk = 1 / (1 + Math.exp(-z));
+    const outcome = rand() < risk;
+    return { record: { patientId, age, sex, history: { smoker, priorCancer, copd } }, outcome, risk };
+  });
+}
+
+/**
+ * Writes clinical records as CSV text in the format {@link parseClinicalCsv} reads: `patient_id,age,sex,<flags…>`
+ * with flags as 1/0.
+ *
+ * @param records - clinical records
+ * @param history - flag columns. Default: every flag of the first record, in its order.
+ * @returns CSV text with a header and one line per record
+ */
+export function clinicalCsv(records: readonly ClinicalRecord[], history?: string[]): string {
+  const flags = history ?? Object.keys(records[0]?.history ?? {});
+  const quote = (s: string): string => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const lines = [['patient_id', 'age', 'sex', ...flags].join(',')];
+  for (const r of records) lines.push([quote(r.patientId), String(r.age), r.sex, ...flags.map((f) => (r.history[f] ? '1' : '0'))].join(','));
+  return `${lines.join('\n')}\n`;
+}

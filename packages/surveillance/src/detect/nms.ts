@@ -1,0 +1,37 @@
+import { boxIou } from '../rules/geometry.js';
+import type { Detection } from '../types.js';
+
+/**
+ * Greedy non-maximum suppression, done per class: detections are taken in descending score order, and one is dropped
+ * when its box overlaps an already kept detection **of the same label** with IoU above `iouThreshold` (the rule of
+ * `tf.image.nonMaxSuppression`; a car under a person is never suppressed by the person).
+ *
+ * @param detections - candidates (not modified)
+ * @param iouThreshold - overlap above which the lower-scored box is a duplicate, in [0, 1]
+ * @param maxDetections - most detections to keep in total (default: all)
+ * @returns the kept detections, highest score first (ties keep input order)
+ * @example
+ * ```ts
+ * import { nonMaxSuppression } from '@lepton/surveillance';
+ * const kept = nonMaxSuppression([
+ *   { label: 'car', score: 0.9, box: { x: 0, y: 0, width: 10, height: 10 } },
+ *   { label: 'car', score: 0.8, box: { x: 1, y: 0, width: 10, height: 10 } }, // IoU 0.82 → dropped
+ *   { label: 'person', score: 0.7, box: { x: 1, y: 0, width: 10, height: 10 } }, // other class → kept
+ * ], 0.5);
+ * kept.length; // 2
+ * ```
+ */
+export function nonMaxSuppression<T extends Detection>(detections: readonly T[], iouThreshold: number, maxDetections = Number.POSITIVE_INFINITY): T[] {
+  const order = detections.map((d, i) => ({ d, i })).sort((a, b) => b.d.score - a.d.score || a.i - b.i);
+  const keptByLabel = new Map<string, T[]>();
+  const kept: T[] = [];
+  for (const { d } of order) {
+    if (kept.length >= maxDetections) break;
+    const same = keptByLabel.get(d.label) ?? [];
+    if (same.some((k) => boxIou(k.box, d.box) > iouThreshold)) continue;
+    same.push(d);
+    keptByLabel.set(d.label, same);
+    kept.push(d);
+  }
+  return kept;
+}

@@ -1,0 +1,480 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isLeptonError, LeptonError } from '@lepton/core';
+import type { CameraConfig, SurveillanceConfig } from '../config/config.js';
+import { ObjectDetector } from '../detect/detector.js';
+import { FaceDetector } from '../detect/faces.js';
+import { blurRegions } from '../detect/blur.js';
+import { annotateFrame } from '../draw/annotate.js';
+import { snapshot } from '../draw/jpeg.js';
+import { MotionDetector } from '../motion/motion.js';
+import { RuleEngine } from '../rules/engine.js';
+import type { RuleCounts, RuleEvent } from '../rules/engine.js';
+import { SortTracker } from '../track/sort.js';
+import type { Box, Detection, Frame, Track } from '../types.js';
+import { cutClip, FrameRing } from '../video/clip.js';
+import { VideoSource } from '../video/source.js';
+import type { VideoSourceOptions, VideoSourceStats } from '../video/source.js';
+import { VideoWriter } from '../video/writer.js';
+import { AsyncQueue } from './queue.js';
+import { connectPublisher, publishEvent, type EventPublisher } from './mqtt.js';
+
+/** Where an event's clip is written, and when it is done. */
+export interface EventClip {
+  /** MP4 file. */
+  path: string;
+  /** Media time the clip starts, seconds. */
+  start: number;
+  /** Media time the clip ends, seconds. */
+  end: number;
+  /** 'file' — cut from the recording with ffmpeg; 'ring' — encoded from the frames kept in memory (live streams, or blurred faces). */
+  from: 'file' | 'ring';
+  /** Resolves true once the file is complete, false if it could not be written (the reason is in the pipeline's report). */
+  ready: Promise<boolean>;
+}
+
+/**
+ * One event of the pipeline's typed stream: a rule event (zone, line, loitering, intrusion, crowd) of one camera with
+ * its evidence — a JPEG snapshot with the box drawn and a clip around it.
+ */
+export interface SurveillanceEvent {
+  /** Unique within a run: `<camera>-<sequence>`. */
+  id: string;
+  /** The rule's event: kind, camera, time, track ID, class, confidence, box, zone or line (see {@link RuleEvent}). */
+  rule: RuleEvent;
+  /** Index of the frame that raised it (the camera's delivered frames). */
+  frame: number;
+  /** Wall-clock time of that frame, ms since the epoch. */
+  wallTime: number;
+  /** JPEG snapshot file (the frame with the event's box drawn), when snapshots are on. */
+  snapshot?: string;
+  /** Clip around the event, when clips are on. */
+  clip?: EventClip;
+}
+
+/** Counters of one camera after (or during) a run. */
+export interface CameraReport {
+  /** Camera name. */
+  camera: string;
+  /** Frames processed. */
+  frames: number;
+  /** Frames the detector ran on. */
+  detectedFrames: number;
+  /** Frames skipped by motion gating (no motion and no live track). */
+  skippedByMotion: number;
+  /** Detections kept (after thresholds and NMS), summed over frames. */
+  detections: number;
+  /** Confirmed tracks ever reported. */
+  tracks: number;
+  /** Events raised, by kind. */
+  events: Record<string, number>;
+  /** Line and zone counts from the rule engine. */
+  counts: RuleCounts;
+  /** The video source's counters (produced, delivered, dropped …). */
+  source: VideoSourceStats;
+  /** Reconnects of a live stream. */
+  reconnects: number;
+  /** Faces blurred (when privacy.blurFaces). */
+  facesBlurred: number;
+  /** Annotated MP4, when written. */
+  annotatedVideo?: string;
+  /** Clips that failed, with the reason. */
+  clipErrors: string[];
+  /** Why the camera stopped early (a failed source): the typed error's code and message. */
+  error?: { code: string; message: string };
+}
+
+/** What {@link SurveillancePipeline.run} returns. */
+export interface PipelineReport {
+  /** Per camera. */
+  cameras: CameraReport[];
+  /** Every event raised, in order. */
+  events: number;
+  /** Wall time of the run, seconds. */
+  seconds: number;
+  /** Detector forward passes (frames of several cameras share one). */
+  forwardPasses: number;
+  /** MQTT messages published, and publishing failures (counted, never fatal). */
+  mqtt: { published: number; failed: number };
+}
+
+/** Per-frame information for {@link PipelineOptions.onFrame} (benchmarks, live dashboards). */
+export interface FrameInfo {
+  /** Camera name. */
+  camera: string;
+  /** The frame (annotated when the annotated video is on). */
+  frame: Frame;
+  /** Whether motion gating let the detector run. */
+  detected: boolean;
+  /** Detections of this frame (empty when skipped). */
+  detections: Detection[];
+  /** Confirmed tracks after this frame. */
+  tracks: Track[];
+  /** Events this frame raised. */
+  events: RuleEvent[];
+}
+
+/** Options of {@link SurveillancePipeline.create} beyond the configuration. */
+export interface PipelineOptions {
+  /** A loaded detector to use (else one is loaded from `config.detector`). Not disposed by the pipeline. */
+  detector?: ObjectDetector;
+  /** A loaded face detector (else one is loaded when `config.privacy.blurFaces`). Not disposed by the pipeline. */
+  faces?: FaceDetector;
+  /** An MQTT publisher (else one connects to `config.mqtt.url` when set). */
+  publisher?: EventPublisher;
+  /** Stop each camera after this many frames (demos and tests). */
+  maxFrames?: number;
+  /** Extra video-source settings per camera name (queue size, reconnect timing …). */
+  sources?: Record<string, Partial<VideoSourceOptions>>;
+  /** Called after every processed frame. */
+  onFrame?: (info: FrameInfo) => void;
+}
+
+interface DetectRequest {
+  frame: Frame;
+  resolve: (d: Detection[]) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Batches detection requests from several cameras into one forward pass: a request waits until every running camera
+ * has one in, or `batchSize` are in, or the current pass ends — whichever comes first.
+ * @internal
+ */
+class DetectBatcher {
+  readonly #pending: DetectRequest[] = [];
+  #busy = false;
+  #running: number;
+  passes = 0;
+
+  constructor(
+    private readonly detector: ObjectDetector,
+    private readonly batchSize: number,
+    cameras: number,
+  ) {
+    this.#running = cameras;
+  }
+
+  cameraStopped(): void {
+    this.#running--;
+    this.#pump();
+  }
+
+  detect(frame: Frame): Promise<Detection[]> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ frame, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (this.#busy || this.#pending.length === 0) return;
+    if (this.#pending.length < Math.min(this.batchSize, Math.max(1, this.#running))) return;
+    const batch = this.#pending.splice(0, this.batchSize);
+    this.#busy = true;
+    this.passes++;
+    this.detector
+      .detect(batch.map((r) => r.frame))
+      .then(
+        (results) => batch.forEach((r, i) => r.resolve(results[i] ?? [])),
+        (err: unknown) => batch.forEach((r) => r.reject(err)),
+      )
+      .finally(() => {
+        this.#busy = false;
+        this.#pump();
+      });
+  }
+}
+
+const copyFrame = (f: Frame): Frame => ({ ...f, data: new Uint8Array(f.data) });
+
+/** Box of a rule event (crowd events: the union of their members' boxes). */
+function eventBox(e: RuleEvent): Box | undefined {
+  if (e.kind !== 'crowd') return e.box;
+  if (e.members.length === 0) return undefined;
+  const x0 = Math.min(...e.members.map((m) => m.box.x));
+  const y0 = Math.min(...e.members.map((m) => m.box.y));
+  const x1 = Math.max(...e.members.map((m) => m.box.x + m.box.width));
+  const y1 = Math.max(...e.members.map((m) => m.box.y + m.box.height));
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+}
+
+function eventLabel(e: RuleEvent): string {
+  switch (e.kind) {
+    case 'line-cross':
+      return `#${e.trackId} ${e.label} ${e.line} ${e.direction}`;
+    case 'crowd':
+      return `crowd ${e.count} in ${e.zone}`;
+    default:
+      return `#${e.trackId} ${e.label} ${e.kind} ${e.zone}`;
+  }
+}
+
+const isFile = (input: string): boolean => !/^[a-z][a-z0-9+.-]*:\/\//i.test(input) && !input.startsWith('/dev/');
+
+/**
+ * The whole surveillance path for several cameras: video in (ffmpeg) → motion gating → one batched detector for all
+ * cameras → SORT tracking per camera → zones, tripwires, loitering, intrusion and crowd rules → a typed event stream
+ * with JPEG snapshots and clips, published to MQTT when configured, plus one annotated MP4 per camera.
+ *
+ * Motion gating: the detector runs on a frame when the motion detector sees change, or while the camera has live
+ * tracks (so that people standing still — loitering — stay tracked); a static, empty scene costs only the motion
+ * check. A failing camera (missing or corrupt file, a stream that cannot be reached) is reported in its
+ * {@link CameraReport} and never stops the others.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig, SurveillancePipeline } from '@lepton/surveillance';
+ * const pipeline = await SurveillancePipeline.create(await loadConfig('cameras.yaml'));
+ * const done = pipeline.run();
+ * for await (const event of pipeline.events()) console.log(event.rule.kind, event.rule.camera, event.snapshot);
+ * console.log(await done);
+ * ```
+ */
+export class SurveillancePipeline {
+  readonly #config: SurveillanceConfig;
+  readonly #options: PipelineOptions;
+  readonly #detector: ObjectDetector;
+  readonly #ownsDetector: boolean;
+  readonly #faces: FaceDetector | undefined;
+  readonly #ownsFaces: boolean;
+  readonly #publisher: EventPublisher | undefined;
+  readonly #ownsPublisher: boolean;
+  readonly #rules: RuleEngine;
+  readonly #queue = new AsyncQueue<SurveillanceEvent>();
+  readonly #sources = new Map<string, VideoSource>();
+  #stopped = false;
+  #mqtt = { published: 0, failed: 0 };
+
+  private constructor(
+    config: SurveillanceConfig,
+    options: PipelineOptions,
+    detector: { value: ObjectDetector; owned: boolean },
+    faces: { value: FaceDetector | undefined; owned: boolean },
+    publisher: { value: EventPublisher | undefined; owned: boolean },
+  ) {
+    this.#config = config;
+    this.#options = options;
+    this.#detector = detector.value;
+    this.#ownsDetector = detector.owned;
+    this.#faces = faces.value;
+    this.#ownsFaces = faces.owned;
+    this.#publisher = publisher.value;
+    this.#ownsPublisher = publisher.owned;
+    this.#rules = new RuleEngine(config.cameras.map((c) => ({ name: c.name, zones: c.zones, lines: c.lines })));
+  }
+
+  /**
+   * Loads what the configuration needs (the detector, the face detector when faces are blurred, the MQTT connection)
+   * and returns a pipeline ready to {@link run}.
+   *
+   * @param config - a validated configuration ({@link loadConfig} / {@link parseConfig})
+   * @param options - preloaded models, an MQTT publisher, limits and hooks
+   * @throws {@link @lepton/core!LeptonError} `MODEL_LOAD_FAILED`, or the MQTT client's connection error
+   */
+  static async create(config: SurveillanceConfig, options: PipelineOptions = {}): Promise<SurveillancePipeline> {
+    const merged: Record<string, number> = { ...(config.detector.thresholds ?? {}) };
+    // Per-camera thresholds are applied after detection (the detector uses the lowest threshold of each class).
+    for (const cam of config.cameras) for (const [k, v] of Object.entries(cam.thresholds ?? {})) merged[k] = Math.min(v, merged[k] ?? v);
+    const detector =
+      options.detector ??
+      (await ObjectDetector.load({
+        model: config.detector.model,
+        batchSize: config.detector.batchSize,
+        ...(config.detector.classes === undefined ? {} : { classes: config.detector.classes }),
+        thresholds: merged,
+        ...(config.detector.iouThreshold === undefined ? {} : { iouThreshold: config.detector.iouThreshold }),
+      }));
+    const faces = config.privacy.blurFaces ? (options.faces ?? (await FaceDetector.load())) : options.faces;
+    const publisher = options.publisher ?? (config.mqtt === undefined ? undefined : await connectPublisher(config.mqtt));
+    return new SurveillancePipeline(
+      config,
+      options,
+      { value: detector, owned: options.detector === undefined },
+      { value: faces, owned: options.faces === undefined && faces !== undefined },
+      { value: publisher, owned: options.publisher === undefined && publisher !== undefined },
+    );
+  }
+
+  /** The typed event stream: every event of every camera, in the order raised; ends when the run ends. */
+  events(): AsyncIterableIterator<SurveillanceEvent> {
+    return this.#queue;
+  }
+
+  /** Stops every camera after its current frame; {@link run} then resolves. */
+  stop(): void {
+    this.#stopped = true;
+    for (const s of this.#sources.values()) void s.close();
+  }
+
+  /**
+   * Runs every camera until its source ends (files), {@link stop} is called, or `maxFrames` is reached; resolves with
+   * the report once snapshots, clips and annotated videos are written. Resources the pipeline loaded are released.
+   */
+  async run(): Promise<PipelineReport> {
+    const t0 = performance.now();
+    await mkdir(this.#config.output.dir, { recursive: true });
+    const batcher = new DetectBatcher(this.#detector, this.#config.detector.batchSize, this.#config.cameras.length);
+    let events = 0;
+    try {
+      const reports = await Promise.all(
+        this.#config.cameras.map((cam) =>
+          this.#runCamera(cam, batcher, () => events++).finally(() => batcher.cameraStopped()),
+        ),
+      );
+      return { cameras: reports, events, seconds: (performance.now() - t0) / 1000, forwardPasses: batcher.passes, mqtt: { ...this.#mqtt } };
+    } finally {
+      this.#queue.end();
+      if (this.#ownsDetector) this.#detector.dispose();
+      if (this.#ownsFaces) this.#faces?.dispose();
+      if (this.#ownsPublisher) await this.#publisher?.close();
+    }
+  }
+
+  async #runCamera(cam: CameraConfig, batcher: DetectBatcher, countEvent: () => void): Promise<CameraReport> {
+    const out = this.#config.output;
+    const dir = join(out.dir, cam.name);
+    await mkdir(dir, { recursive: true });
+    const source = new VideoSource({
+      camera: cam.name,
+      input: cam.input,
+      fps: cam.fps,
+      width: cam.width,
+      height: cam.height,
+      ...(cam.hwaccel === undefined ? {} : { hwaccel: cam.hwaccel }),
+      ...(cam.realtime === undefined ? {} : { realtime: cam.realtime }),
+      ...(cam.inputOptions === undefined ? {} : { inputOptions: cam.inputOptions }),
+      ...(cam.record === undefined ? {} : { record: { input: cam.record } }),
+      ...this.#options.sources?.[cam.name],
+    });
+    this.#sources.set(cam.name, source);
+    let reconnects = 0;
+    source.on('reconnected', () => reconnects++);
+    source.on('error', () => undefined); // the iterator throws the same typed error; handled below
+    const motion = cam.motion.enabled
+      ? new MotionDetector({
+          targetWidth: Math.min(160, cam.width),
+          masks: cam.motion.masks,
+          ...(cam.motion.threshold === undefined ? {} : { threshold: cam.motion.threshold }),
+          ...(cam.motion.minArea === undefined ? {} : { minArea: cam.motion.minArea }),
+        })
+      : undefined;
+    const tracker = new SortTracker(cam.tracker);
+    const thresholds = cam.thresholds ?? {};
+    const clipSpec = out.clips;
+    // Clips from the recording when it is a file and faces need not be blurred; otherwise from frames kept in memory.
+    const clipInput = cam.record ?? cam.input;
+    const clipFromFile = clipSpec !== null && isFile(clipInput) && !this.#config.privacy.blurFaces;
+    const ring = clipSpec !== null && !clipFromFile ? new FrameRing({ seconds: Math.max(clipSpec.before, 1 / cam.fps), fps: cam.fps }) : undefined;
+    const writer = out.annotatedVideo ? new VideoWriter({ output: join(dir, `${cam.name}-annotated.mp4`), width: cam.width, height: cam.height, fps: cam.fps }) : undefined;
+    const report: CameraReport = {
+      camera: cam.name,
+      frames: 0,
+      detectedFrames: 0,
+      skippedByMotion: 0,
+      detections: 0,
+      tracks: 0,
+      events: {},
+      counts: this.#rules.counts(cam.name),
+      source: source.stats,
+      reconnects: 0,
+      facesBlurred: 0,
+      clipErrors: [],
+    };
+    const confirmed = new Set<number>();
+    const pendingClips: Promise<boolean>[] = [];
+    let seq = 0;
+    let lastTracks: Track[] = [];
+    try {
+      for await (const raw of source) {
+        if (this.#stopped) break;
+        const frame = raw;
+        report.frames++;
+        const moving = motion === undefined ? true : motion.update(frame).motion;
+        const live = tracker.allTracks().length > 0;
+        let detections: Detection[] = [];
+        const detected = moving || live;
+        if (detected) {
+          detections = (await batcher.detect(frame)).filter((d) => d.score >= (thresholds[d.label] ?? 0));
+          report.detectedFrames++;
+          report.detections += detections.length;
+        } else report.skippedByMotion++;
+        const tracks = detected ? tracker.update(detections) : lastTracks;
+        lastTracks = tracks;
+        for (const t of tracks) if (t.confirmed) confirmed.add(t.id);
+        const ruleEvents = this.#rules.process(cam.name, frame.time, tracks.filter((t) => t.confirmed));
+        if (this.#faces !== undefined && this.#config.privacy.blurFaces && detections.some((d) => d.label === 'person')) {
+          const [faces] = await this.#faces.detect([frame]);
+          report.facesBlurred += faces!.length;
+          blurRegions(frame, faces!.map((f) => f.box));
+        }
+        ring?.push(copyFrame(frame));
+        for (const e of ruleEvents) {
+          const id = `${cam.name}-${++seq}`;
+          report.events[e.kind] = (report.events[e.kind] ?? 0) + 1;
+          countEvent();
+          const event: SurveillanceEvent = { id, rule: e, frame: frame.index, wallTime: frame.wallTime };
+          const box = eventBox(e);
+          let jpeg: Uint8Array | undefined;
+          if (out.snapshots) {
+            jpeg = snapshot(frame, box, { label: eventLabel(e) });
+            event.snapshot = join(dir, `${id}-${e.kind}.jpg`);
+            await writeFile(event.snapshot, jpeg);
+          }
+          if (clipSpec !== null) {
+            const start = Math.max(0, e.time - clipSpec.before);
+            const end = e.time + clipSpec.after;
+            const path = join(dir, `${id}-${e.kind}.mp4`);
+            const fail = (err: unknown): boolean => {
+              report.clipErrors.push(`${path}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+              return false;
+            };
+            const ready = clipFromFile
+              ? cutClip({ input: clipInput, start, end, output: path }).then(() => true, fail)
+              : ring!.clipAround(e.time, clipSpec.before, clipSpec.after, path, { timeoutMs: (clipSpec.after + 30) * 1000 }).then(() => true, fail);
+            pendingClips.push(ready);
+            event.clip = { path, start, end, from: clipFromFile ? 'file' : 'ring', ready };
+          }
+          if (this.#publisher !== undefined) {
+            await publishEvent(this.#publisher, this.#config.mqtt?.topicPrefix ?? 'lepton/surveillance', event, jpeg).then(
+              (n) => (this.#mqtt.published += n),
+              () => this.#mqtt.failed++,
+            );
+          }
+          this.#queue.push(event);
+        }
+        if (writer !== undefined || this.#options.onFrame !== undefined) {
+          const zones = cam.zones.map((z) => ({ name: z.name, polygon: z.polygon, active: (this.#rules.counts(cam.name).zones[z.name]?.occupancy ?? 0) > 0 }));
+          const counts = this.#rules.counts(cam.name).lines;
+          const lines = cam.lines.map((l) => {
+            const byClass = Object.entries(counts[l.name] ?? {}).map(([label, c]) => `${label} ${c.aToB}/${c.bToA}`);
+            return { name: l.name, from: l.from, to: l.to, counts: byClass.join(' ') };
+          });
+          const shown = writer !== undefined ? annotateFrame(frame, { tracks: tracks.filter((t) => t.confirmed), zones, lines, camera: cam.name, timestamp: `${frame.time.toFixed(1)} s`, copy: true }) : frame;
+          if (writer !== undefined) await writer.write(shown);
+          this.#options.onFrame?.({ camera: cam.name, frame: shown, detected, detections, tracks: tracks.filter((t) => t.confirmed), events: ruleEvents });
+        }
+        if (this.#options.maxFrames !== undefined && report.frames >= this.#options.maxFrames) break;
+      }
+    } catch (err) {
+      if (!isLeptonError(err)) throw err;
+      report.error = { code: err.code, message: err.message };
+    } finally {
+      await source.close();
+      ring?.close?.();
+    }
+    if (writer !== undefined) {
+      try {
+        report.annotatedVideo = (await writer.close()).output;
+      } catch (err) {
+        report.clipErrors.push(`annotated video: ${err instanceof LeptonError ? err.message : String(err)}`);
+      }
+    }
+    await Promise.all(pendingClips);
+    report.tracks = confirmed.size;
+    report.counts = this.#rules.counts(cam.name);
+    report.source = source.stats;
+    report.reconnects = reconnects;
+    return report;
+  }
+}

@@ -1,0 +1,164 @@
+import type { Box, Point, Polygon } from '../types.js';
+
+/**
+ * Which point of a track's box stands for its position in zone and line tests.
+ *
+ * - `'bottom-center'` (default) — the middle of the bottom edge: a person's feet, a vehicle's ground contact. Zones
+ *   drawn on the floor and lines drawn across a doorway's threshold then mean what they look like, whatever the
+ *   object's height in the image.
+ * - `'center'` — the box centre, for top-down cameras or objects not standing on the ground.
+ */
+export type Anchor = 'bottom-center' | 'center';
+
+/**
+ * The anchor point of a box.
+ *
+ * @param box - a box in pixels
+ * @param anchor - which point (default `'bottom-center'`)
+ * @returns `[x, y]` of that point
+ * @example
+ * ```ts
+ * import { anchorPoint } from '@lepton/surveillance';
+ * anchorPoint({ x: 10, y: 20, width: 40, height: 100 }); // [30, 120]
+ * ```
+ */
+export function anchorPoint(box: Box, anchor: Anchor = 'bottom-center'): Point {
+  const x = box.x + box.width / 2;
+  return anchor === 'center' ? [x, box.y + box.height / 2] : [x, box.y + box.height];
+}
+
+/**
+ * Intersection over union of two boxes: overlap area ÷ union area, in [0, 1] (0 when either box is empty).
+ *
+ * @param a - first box
+ * @param b - second box
+ * @returns the IoU
+ * @example
+ * ```ts
+ * import { boxIou } from '@lepton/surveillance';
+ * boxIou({ x: 0, y: 0, width: 2, height: 2 }, { x: 1, y: 0, width: 2, height: 2 }); // 2 / 6
+ * ```
+ */
+export function boxIou(a: Box, b: Box): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  if (!(w > 0 && h > 0)) return 0;
+  const inter = w * h;
+  const union = a.width * a.height + b.width * b.height - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/**
+ * Signed distance in pixels from `p` to the infinite line through `from` and `to`.
+ *
+ * Side convention (image coordinates, y down): stand on `from` and look towards `to` *as drawn on the image*. Points to
+ * your **left** give a negative distance — side **A**; points to your **right** give a positive distance — side **B**.
+ * A line drawn left to right across a doorway (`from` = left end) has side A above it in the image and side B below
+ * it, so someone walking down the image (towards a camera looking at the door from inside) crosses `'a-to-b'`.
+ *
+ * @param p - the point
+ * @param from - first end of the line (point A's end)
+ * @param to - second end (must differ from `from`)
+ * @returns the signed distance: < 0 on side A (left), > 0 on side B (right), 0 on the line
+ * @example
+ * ```ts
+ * import { sideOfLine } from '@lepton/surveillance';
+ * sideOfLine([5, -3], [0, 0], [10, 0]); // -3: above a left-to-right line, side A
+ * ```
+ */
+export function sideOfLine(p: Point, from: Point, to: Point): number {
+  const dx = to[0] - from[0];
+  const dy = to[1] - from[1];
+  return (dx * (p[1] - from[1]) - dy * (p[0] - from[0])) / Math.hypot(dx, dy);
+}
+
+/**
+ * Whether segments `a1–a2` and `b1–b2` share at least one point (touching and collinear overlap included).
+ *
+ * @param a1 - first end of segment a
+ * @param a2 - second end of segment a
+ * @param b1 - first end of segment b
+ * @param b2 - second end of segment b
+ * @returns true when they intersect
+ * @example
+ * ```ts
+ * import { segmentsIntersect } from '@lepton/surveillance';
+ * segmentsIntersect([0, 0], [2, 2], [0, 2], [2, 0]); // true
+ * ```
+ */
+export function segmentsIntersect(a1: Point, a2: Point, b1: Point, b2: Point): boolean {
+  const d1 = cross(b1, b2, a1);
+  const d2 = cross(b1, b2, a2);
+  const d3 = cross(a1, a2, b1);
+  const d4 = cross(a1, a2, b2);
+  if (((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0))) return true;
+  return (d1 === 0 && onSegment(b1, b2, a1)) || (d2 === 0 && onSegment(b1, b2, a2)) || (d3 === 0 && onSegment(a1, a2, b1)) || (d4 === 0 && onSegment(a1, a2, b2));
+}
+
+/**
+ * Whether a point lies inside a polygon (even–odd rule, so self-intersecting polygons alternate). Points exactly on
+ * an edge or a vertex count as inside, so a box resting on a zone's border is in the zone.
+ *
+ * @param p - the point
+ * @param polygon - the polygon (≥ 3 points, closed implicitly)
+ * @returns true when inside or on the boundary
+ * @example
+ * ```ts
+ * import { pointInPolygon } from '@lepton/surveillance';
+ * pointInPolygon([5, 5], [[0, 0], [10, 0], [10, 10], [0, 10]]); // true
+ * ```
+ */
+export function pointInPolygon(p: Point, polygon: Polygon): boolean {
+  const [px, py] = p;
+  let inside = false;
+  for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
+    const a = polygon[j]!;
+    const b = polygon[i]!;
+    if (cross(a, b, p) === 0 && onSegment(a, b, p)) return true;
+    // Half-open rule on y (one end inclusive, the other not) so a ray through a vertex counts it once.
+    if (a[1] > py !== b[1] > py) {
+      const x = a[0] + ((py - a[1]) * (b[0] - a[0])) / (b[1] - a[1]);
+      if (px < x) inside = !inside;
+    }
+  }
+  return inside;
+}
+
+/**
+ * Distance in pixels from a point to the nearest edge of a polygon (0 on the boundary), inside or out.
+ *
+ * @param p - the point
+ * @param polygon - the polygon (≥ 2 points)
+ * @returns the distance
+ */
+export function distanceToPolygonEdge(p: Point, polygon: Polygon): number {
+  let best = Infinity;
+  for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) best = Math.min(best, distanceToSegment(p, polygon[j]!, polygon[i]!));
+  return best;
+}
+
+/**
+ * Distance in pixels from a point to a segment.
+ *
+ * @param p - the point
+ * @param a - one end
+ * @param b - the other end
+ * @returns the distance
+ */
+export function distanceToSegment(p: Point, a: Point, b: Point): number {
+  const dx = b[0] - a[0];
+  const dy = b[1] - a[1];
+  const len2 = dx * dx + dy * dy;
+  const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2));
+  return Math.hypot(p[0] - (a[0] + t * dx), p[1] - (a[1] + t * dy));
+}
+
+/** z of (b − a) × (p − a): > 0 when p is to the right of a→b in image coordinates (y down). */
+function cross(a: Point, b: Point, p: Point): number {
+  return (b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0]);
+}
+
+/** For p collinear with a–b: whether it lies within the segment's bounding box. */
+function onSegment(a: Point, b: Point, p: Point): boolean {
+  return Math.min(a[0], b[0]) <= p[0] && p[0] <= Math.max(a[0], b[0]) && Math.min(a[1], b[1]) <= p[1] && p[1] <= Math.max(a[1], b[1]);
+}

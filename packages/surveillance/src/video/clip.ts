@@ -1,0 +1,269 @@
+import { LeptonError } from '@lepton/core';
+import type { Frame } from '../types.js';
+import { cutArgs, pickVideoEncoder, resolveFfmpeg, spawnFfmpeg, type FfmpegBinary } from './ffmpeg.js';
+import { VideoWriter } from './writer.js';
+
+/** Options for {@link cutClip}. */
+export interface CutClipOptions {
+  /** Source video file. */
+  input: string;
+  /** Start, seconds from the beginning of the file (≥ 0). */
+  start: number;
+  /** End, seconds (> start). */
+  end: number;
+  /** Output file (`.mp4`); overwritten. */
+  output: string;
+  /** Encoder: `auto` (libx264 when present, else mpeg4) or a name. Default `auto`. */
+  encoder?: string;
+  /** ffmpeg to use: a path or a resolved binary. Default: {@link resolveFfmpeg}'s choice. */
+  ffmpeg?: string | FfmpegBinary;
+}
+
+/** What {@link cutClip} wrote. */
+export interface CutClipResult {
+  /** The file written. */
+  output: string;
+  /** Start, seconds. */
+  start: number;
+  /** End, seconds. */
+  end: number;
+  /** Encoder used. */
+  encoder: string;
+}
+
+/**
+ * Cuts `[start, end)` out of a video file into an MP4, re-encoding so the cut is accurate to the frame (see
+ * {@link cutArgs}). A cut past the end of the file holds what there is.
+ *
+ * @param options - input, interval, output
+ * @returns what was written
+ * @throws LeptonError `INVALID_ARGUMENT` for a bad interval; `VIDEO_SOURCE_FAILED` when ffmpeg cannot read the input or write the output
+ * @example
+ * ```ts
+ * import { cutClip } from '@lepton/surveillance';
+ * await cutClip({ input: 'recording.mp4', start: 12.5, end: 20, output: 'event-42.mp4' });
+ * ```
+ */
+export async function cutClip(options: CutClipOptions): Promise<CutClipResult> {
+  const { input, start, end, output } = options;
+  if (!(Number.isFinite(start) && start >= 0 && Number.isFinite(end) && end > start)) {
+    throw new LeptonError('INVALID_ARGUMENT', `cutClip: need 0 ≤ start < end (got start ${start}, end ${end}).`, { details: { input } });
+  }
+  const f = options.ffmpeg;
+  const bin = typeof f === 'object' ? f : await resolveFfmpeg(f === undefined ? {} : { path: f });
+  const encoder = options.encoder === undefined || options.encoder === 'auto' ? await pickVideoEncoder(bin) : options.encoder;
+  const exit = await spawnFfmpeg(bin, cutArgs({ input, start, end, output, encoder })).exited;
+  if (exit.code !== 0 || exit.stderr.length > 0) {
+    const last = exit.stderr[exit.stderr.length - 1] ?? `exit code ${String(exit.code)}`;
+    throw new LeptonError('VIDEO_SOURCE_FAILED', `cutClip: could not cut '${input}' into '${output}' (${last}); check both paths and that the input is a readable video.`, {
+      details: { input, output, exitCode: exit.code, stderr: exit.stderr },
+    });
+  }
+  return { output, start, end, encoder };
+}
+
+/** Options for {@link FrameRing}. */
+export interface FrameRingOptions {
+  /** Seconds of video to keep (media time, `frame.time`). */
+  seconds: number;
+  /** Frame rate of the frames pushed (the rate clips are written at). */
+  fps: number;
+}
+
+/** Options for {@link FrameRing.clipAround}. */
+export interface ClipAroundOptions {
+  /** Give up waiting for the "after" frames after this long and write what arrived (`complete: false`). Default: wait until {@link FrameRing.close}. */
+  timeoutMs?: number;
+  /** Encoder for the clip. Default `auto`. */
+  encoder?: string;
+  /** ffmpeg to use. */
+  ffmpeg?: string | FfmpegBinary;
+}
+
+/** What {@link FrameRing.clipAround} wrote. */
+export interface ClipInfo {
+  /** The file written. */
+  output: string;
+  /** Frames in the clip. */
+  frames: number;
+  /** Media time of the first frame, seconds. */
+  startTime: number;
+  /** Media time of the last frame, seconds. */
+  endTime: number;
+  /** Frame rate the clip was written at. */
+  fps: number;
+  /** Frame width. */
+  width: number;
+  /** Frame height. */
+  height: number;
+  /** False when the ring closed or timed out before all "after" frames arrived. */
+  complete: boolean;
+}
+
+interface PendingClip {
+  from: number;
+  to: number;
+  frames: Frame[];
+  done: (complete: boolean) => void;
+}
+
+/** Frame times are `index / fps`; compare with a tolerance far below one frame. */
+const EPS = 1e-9;
+
+/**
+ * The last `seconds` of a live source's frames, to save "N seconds before and M seconds after" an event.
+ *
+ * Memory is bounded: the ring keeps frames whose media time is within `seconds` of the newest frame, and never more
+ * than `ceil(seconds × fps) + 1` of them, so it holds at most that many × width × height × 3 bytes (10 s at 10 fps
+ * of 640×360 ≈ 70 MB). A clip waiting for its "after" frames holds its own `(before + after) × fps` frames until it
+ * is written. Frames are kept by reference, not copied: do not reuse a frame's buffer after pushing it.
+ *
+ * Clips are written at `fps`; if the source dropped frames, the clip has fewer frames than its time span and plays
+ * correspondingly shorter.
+ *
+ * @example
+ * ```ts
+ * import { FrameRing, VideoSource } from '@lepton/surveillance';
+ * const source = new VideoSource({ camera: 'gate', input: 'rtsp://10.0.0.5/sub', fps: 10, width: 640, height: 360 });
+ * const ring = new FrameRing({ seconds: 5, fps: 10 });
+ * for await (const frame of source) {
+ *   ring.push(frame);
+ *   if (frame.index === 100) void ring.clipAround(frame.time, 3, 2, '/tmp/event.mp4');
+ * }
+ * ```
+ */
+export class FrameRing {
+  private readonly seconds: number;
+  private readonly fps: number;
+  private readonly capacity: number;
+  private readonly buf: Frame[] = [];
+  private readonly pending = new Set<PendingClip>();
+  private closed = false;
+
+  /**
+   * @param options - seconds kept and frame rate
+   * @throws LeptonError `INVALID_ARGUMENT` for non-positive seconds or fps
+   */
+  constructor(options: FrameRingOptions) {
+    if (!(options.seconds > 0 && options.fps > 0)) {
+      throw new LeptonError('INVALID_ARGUMENT', `FrameRing: seconds and fps must be positive (got ${options.seconds}, ${options.fps}).`);
+    }
+    this.seconds = options.seconds;
+    this.fps = options.fps;
+    this.capacity = Math.ceil(options.seconds * options.fps) + 1;
+  }
+
+  /** Frames held now. */
+  get size(): number {
+    return this.buf.length;
+  }
+
+  /** Most frames the ring ever holds. */
+  get maxFrames(): number {
+    return this.capacity;
+  }
+
+  /** Bytes of frame data held now. */
+  get bytes(): number {
+    return this.buf.reduce((s, f) => s + f.data.length, 0);
+  }
+
+  /**
+   * Adds the newest frame (frames must come in time order), evicts what is older than `seconds`, and feeds clips
+   * waiting for their "after" frames.
+   *
+   * @param frame - a decoded frame
+   */
+  push(frame: Frame): void {
+    this.buf.push(frame);
+    while (this.buf.length > this.capacity || (this.buf.length > 0 && this.buf[0]!.time < frame.time - this.seconds - EPS)) this.buf.shift();
+    for (const p of this.pending) {
+      if (frame.time >= p.from - EPS && frame.time < p.to - EPS) p.frames.push(frame);
+      if (frame.time >= p.to - EPS) p.done(true);
+    }
+  }
+
+  /**
+   * The frames held with `from ≤ time < to`.
+   *
+   * @param from - media time, seconds
+   * @param to - media time, seconds (exclusive)
+   * @returns the frames, oldest first
+   */
+  frames(from: number, to: number): Frame[] {
+    return this.buf.filter((f) => f.time >= from - EPS && f.time < to - EPS);
+  }
+
+  /**
+   * Writes the frames with `time − before ≤ frame.time < time + after` to an MP4, waiting for the "after" frames to
+   * arrive (resolves once a frame at or past `time + after` is pushed, on timeout, or on {@link close}).
+   *
+   * @param time - media time of the event, seconds (`frame.time`)
+   * @param before - seconds before the event (≤ the ring's `seconds`)
+   * @param after - seconds after the event (≥ 0)
+   * @param output - MP4 file to write
+   * @param options - timeout, encoder, ffmpeg
+   * @returns what was written
+   * @throws LeptonError `INVALID_ARGUMENT` for a bad window or no frames in it; `VIDEO_WRITE_FAILED` from the writer
+   */
+  async clipAround(time: number, before: number, after: number, output: string, options: ClipAroundOptions = {}): Promise<ClipInfo> {
+    if (!(before >= 0 && before <= this.seconds + EPS && after >= 0)) {
+      throw new LeptonError('INVALID_ARGUMENT', `FrameRing.clipAround: need 0 ≤ before ≤ ${this.seconds} (the ring's seconds) and after ≥ 0 (got ${before}, ${after}).`);
+    }
+    const from = time - before;
+    const to = time + after;
+    const frames = this.frames(from, to);
+    const newest = this.buf[this.buf.length - 1];
+    let complete = newest !== undefined && newest.time >= to - EPS;
+    if (!complete && !this.closed) {
+      complete = await new Promise<boolean>((resolve) => {
+        let timer: NodeJS.Timeout | undefined;
+        const p: PendingClip = {
+          from,
+          to,
+          frames,
+          done: (ok) => {
+            clearTimeout(timer);
+            this.pending.delete(p);
+            resolve(ok);
+          },
+        };
+        this.pending.add(p);
+        if (options.timeoutMs !== undefined) timer = setTimeout(() => p.done(false), options.timeoutMs);
+      });
+    }
+    const first = frames[0];
+    if (!first) throw new LeptonError('INVALID_ARGUMENT', `FrameRing.clipAround: no frames between ${from}s and ${to}s.`, { details: { output } });
+    const writer = new VideoWriter({
+      output,
+      width: first.width,
+      height: first.height,
+      fps: this.fps,
+      ...(options.encoder === undefined ? {} : { encoder: options.encoder }),
+      ...(options.ffmpeg === undefined ? {} : { ffmpeg: options.ffmpeg }),
+    });
+    try {
+      for (const f of frames) await writer.write(f);
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    await writer.close();
+    return {
+      output,
+      frames: frames.length,
+      startTime: first.time,
+      endTime: frames[frames.length - 1]!.time,
+      fps: this.fps,
+      width: first.width,
+      height: first.height,
+      complete,
+    };
+  }
+
+  /** Stops waiting: clips still waiting are written with the frames they have (`complete: false`). */
+  close(): void {
+    this.closed = true;
+    for (const p of [...this.pending]) p.done(false);
+  }
+}

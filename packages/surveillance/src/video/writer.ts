@@ -1,0 +1,201 @@
+import { LeptonError } from '@lepton/core';
+import type { Frame } from '../types.js';
+import { encodeArgs, pickVideoEncoder, resolveFfmpeg, spawnFfmpeg, type FfmpegBinary, type FfmpegExit, type FfmpegProcess } from './ffmpeg.js';
+
+/** Options for {@link VideoWriter}. */
+export interface VideoWriterOptions {
+  /** Output file (`.mp4`); overwritten. */
+  output: string;
+  /** Frame width in pixels (every frame written must have it). */
+  width: number;
+  /** Frame height in pixels. */
+  height: number;
+  /** Frame rate of the video. */
+  fps: number;
+  /** Encoder: `auto` (libx264 when the ffmpeg has it, else mpeg4), or a name ffmpeg knows. Default `auto`. */
+  encoder?: string;
+  /** libx264 constant rate factor (0–51, lower is better). Default 23. */
+  crf?: number;
+  /** ffmpeg to use: a path or a resolved binary. Default: {@link resolveFfmpeg}'s choice. */
+  ffmpeg?: string | FfmpegBinary;
+}
+
+/** What {@link VideoWriter.close} reports about the finished file. */
+export interface VideoWriterResult {
+  /** The file written. */
+  output: string;
+  /** Frames written. */
+  frames: number;
+  /** Width in pixels (as given; an odd size is padded by one pixel in the file, see {@link encodeArgs}). */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+  /** Frame rate. */
+  fps: number;
+  /** Encoder used. */
+  encoder: string;
+  /** Duration, seconds (`frames / fps`). */
+  durationSec: number;
+}
+
+interface Started {
+  proc: FfmpegProcess;
+  encoder: string;
+}
+
+/**
+ * Packed RGB frames in, an MP4 out (H.264 via libx264 when the ffmpeg has it, else MPEG-4 part 2; yuv420p,
+ * `+faststart`). Frames go to ffmpeg's stdin; `write` waits for the pipe to drain, so a slow encoder slows the writer
+ * down instead of buffering frames in memory. Writes are serialised in call order.
+ *
+ * @example
+ * ```ts
+ * import { VideoWriter } from '@lepton/surveillance';
+ * const writer = new VideoWriter({ output: '/tmp/out.mp4', width: 160, height: 90, fps: 10 });
+ * for (let i = 0; i < 10; i++) await writer.write(new Uint8Array(160 * 90 * 3).fill(i * 20));
+ * const info = await writer.close(); // { frames: 10, durationSec: 1, encoder: 'libx264', … }
+ * ```
+ */
+export class VideoWriter {
+  private readonly o: VideoWriterOptions;
+  private readonly frameBytes: number;
+  private readonly starting: Promise<Started>;
+  private tail: Promise<void> = Promise.resolve();
+  private frames = 0;
+  private closing: Promise<VideoWriterResult> | undefined;
+
+  /**
+   * Resolves ffmpeg and starts the encoder in the background; errors surface from `write` / `close`.
+   *
+   * @param options - output, size, rate, encoder
+   * @throws LeptonError `INVALID_ARGUMENT` for a bad size or rate
+   */
+  constructor(options: VideoWriterOptions) {
+    for (const f of ['width', 'height'] as const) {
+      if (!(Number.isInteger(options[f]) && options[f] > 0)) {
+        throw new LeptonError('INVALID_ARGUMENT', `VideoWriter: ${f} must be a positive integer (got ${String(options[f])}).`, { details: { field: f } });
+      }
+    }
+    if (!(Number.isFinite(options.fps) && options.fps > 0)) {
+      throw new LeptonError('INVALID_ARGUMENT', `VideoWriter: fps must be a positive number (got ${String(options.fps)}).`, { details: { field: 'fps' } });
+    }
+    this.o = options;
+    this.frameBytes = options.width * options.height * 3;
+    this.starting = this.start();
+    // Errors are reported by write/close; this keeps an unused writer from raising an unhandled rejection.
+    this.starting.catch(() => {});
+  }
+
+  private async start(): Promise<Started> {
+    const f = this.o.ffmpeg;
+    const bin = typeof f === 'object' ? f : await resolveFfmpeg(f === undefined ? {} : { path: f });
+    const encoder = this.o.encoder === undefined || this.o.encoder === 'auto' ? await pickVideoEncoder(bin) : this.o.encoder;
+    const args = encodeArgs({
+      output: this.o.output,
+      width: this.o.width,
+      height: this.o.height,
+      fps: this.o.fps,
+      encoder,
+      ...(this.o.crf === undefined ? {} : { crf: this.o.crf }),
+    });
+    return { proc: spawnFfmpeg(bin, args, { stdin: true }), encoder };
+  }
+
+  /** Frames accepted so far. */
+  get framesWritten(): number {
+    return this.frames;
+  }
+
+  /**
+   * Writes one frame; resolves when ffmpeg's stdin has taken it (after a `drain` when the pipe was full).
+   *
+   * @param frame - a {@link Frame} or its packed RGB bytes (width × height × 3)
+   * @returns when the frame is in the pipe
+   * @throws LeptonError `SHAPE_MISMATCH` for a frame of the wrong size; `VIDEO_WRITE_FAILED` when ffmpeg has died or the writer is closed
+   */
+  write(frame: Frame | Uint8Array): Promise<void> {
+    const data = frame instanceof Uint8Array ? frame : frame.data;
+    if (!(frame instanceof Uint8Array) && (frame.width !== this.o.width || frame.height !== this.o.height)) {
+      return Promise.reject(
+        new LeptonError('SHAPE_MISMATCH', `VideoWriter: frame is ${frame.width}×${frame.height}, the writer was opened for ${this.o.width}×${this.o.height}.`, {
+          details: { output: this.o.output },
+        }),
+      );
+    }
+    if (data.length !== this.frameBytes) {
+      return Promise.reject(
+        new LeptonError('SHAPE_MISMATCH', `VideoWriter: frame has ${data.length} bytes, expected ${this.frameBytes} (${this.o.width}×${this.o.height}×3 RGB).`, {
+          details: { output: this.o.output },
+        }),
+      );
+    }
+    if (this.closing) return Promise.reject(this.writeError('the writer is closed'));
+    const p = this.tail.then(async () => {
+      const { proc } = await this.starting;
+      const stdin = proc.stdin!;
+      if (stdin.destroyed || stdin.writableEnded) throw this.writeError('ffmpeg is no longer accepting frames', await exitSoon(proc));
+      this.frames++;
+      if (!stdin.write(data)) {
+        const dead = await Promise.race([new Promise<false>((r) => stdin.once('drain', () => r(false))), proc.exited]);
+        if (dead) throw this.writeError('ffmpeg exited while frames were being written', dead);
+      }
+    });
+    this.tail = p.catch(() => {});
+    return p;
+  }
+
+  /**
+   * Ends the input and waits for ffmpeg to finish the file.
+   *
+   * @returns what was written
+   * @throws LeptonError `VIDEO_WRITE_FAILED` when ffmpeg fails (its error lines in `details.stderr`); `VIDEO_FFMPEG_MISSING` when there is no ffmpeg
+   */
+  close(): Promise<VideoWriterResult> {
+    this.closing ??= (async () => {
+      await this.tail;
+      const { proc, encoder } = await this.starting;
+      proc.stdin!.end();
+      const exit = await proc.exited;
+      if (exit.code !== 0) throw this.writeError('ffmpeg failed to finish the file', exit);
+      return {
+        output: this.o.output,
+        frames: this.frames,
+        width: this.o.width,
+        height: this.o.height,
+        fps: this.o.fps,
+        encoder,
+        durationSec: this.frames / this.o.fps,
+      };
+    })();
+    return this.closing;
+  }
+
+  /**
+   * Kills ffmpeg without finishing the file (it is left incomplete).
+   *
+   * @returns when ffmpeg has exited
+   */
+  async abort(): Promise<void> {
+    this.closing ??= Promise.reject(this.writeError('the writer was aborted'));
+    this.closing.catch(() => {});
+    try {
+      const { proc } = await this.starting;
+      proc.kill();
+      await proc.exited;
+    } catch {
+      // nothing was started
+    }
+  }
+
+  private writeError(what: string, exit?: FfmpegExit): LeptonError {
+    const last = exit?.stderr[exit.stderr.length - 1];
+    return new LeptonError('VIDEO_WRITE_FAILED', `VideoWriter '${this.o.output}': ${what}${last ? ` (${last})` : ''}; check the output path and disk space.`, {
+      details: { output: this.o.output, exitCode: exit?.code, stderr: exit?.stderr ?? [] },
+    });
+  }
+}
+
+/** The exit of a process that has closed its stdin, waiting briefly for it. */
+async function exitSoon(proc: FfmpegProcess): Promise<FfmpegExit | undefined> {
+  return Promise.race([proc.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))]);
+}

@@ -1,0 +1,108 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isLeptonError } from '@lepton/core';
+import { loadConfig, parseConfig } from '@lepton/surveillance';
+
+const YAML = `
+detector:
+  thresholds: { person: 0.45 }
+mqtt:
+  url: mqtt://127.0.0.1:1883
+cameras:
+  - name: entrance
+    input: clips/entrance.mp4
+    fps: 8
+    motion:
+      masks:
+        - [[0, 0], [120, 0], [120, 40]]
+    zones:
+      - name: lobby
+        polygon: [[100, 100], [500, 100], [500, 350], [100, 350]]
+        loiterSeconds: 20
+        classes: [person]
+    lines:
+      - name: door
+        from: [320, 0]
+        to: [320, 360]
+        direction: a-to-b
+  - name: yard
+    input: rtsp://10.0.0.7/stream2
+    record: rtsp://10.0.0.7/stream1
+    width: 1280
+    height: 720
+`;
+
+async function problemsOf(fn: () => unknown): Promise<string[]> {
+  try {
+    await fn();
+  } catch (err) {
+    if (isLeptonError(err) && err.code === 'CONFIG_INVALID') return err.details['problems'] as string[];
+    throw err;
+  }
+  throw new Error('expected CONFIG_INVALID');
+}
+
+describe('multi-camera YAML configuration', () => {
+  it('loads a file: defaults filled in, relative paths resolved against the file, URLs kept', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lepton-cfg-'));
+    await writeFile(join(dir, 'cameras.yaml'), YAML);
+    const config = await loadConfig(join(dir, 'cameras.yaml'));
+    expect(config.cameras.map((c) => c.name)).toEqual(['entrance', 'yard']);
+    const [entrance, yard] = config.cameras;
+    expect(entrance!.input).toBe(join(dir, 'clips/entrance.mp4'));
+    expect(entrance!.fps).toBe(8);
+    expect([entrance!.width, entrance!.height]).toEqual([640, 360]);
+    expect(entrance!.motion).toEqual({ enabled: true, masks: [[[0, 0], [120, 0], [120, 40]]] });
+    expect(entrance!.zones[0]).toEqual({ name: 'lobby', polygon: [[100, 100], [500, 100], [500, 350], [100, 350]], loiterSeconds: 20, classes: ['person'] });
+    expect(entrance!.lines[0]!.direction).toBe('a-to-b');
+    expect(yard!.input).toBe('rtsp://10.0.0.7/stream2');
+    expect(yard!.record).toBe('rtsp://10.0.0.7/stream1');
+    expect(yard!.fps).toBe(10);
+    expect(config.detector).toEqual({ model: 'centernet', batchSize: 8, thresholds: { person: 0.45 } });
+    expect(config.mqtt).toEqual({ url: 'mqtt://127.0.0.1:1883', topicPrefix: 'lepton/surveillance' });
+    expect(config.privacy.blurFaces).toBe(false);
+    expect(config.output.dir).toBe(join(dir, 'out'));
+    expect(config.output.clips).toEqual({ before: 3, after: 3 });
+  });
+
+  it('names the camera and the field of every problem, all at once', async () => {
+    const problems = await problemsOf(() =>
+      parseConfig({
+        cameras: [
+          { name: 'entrance', input: 'a.mp4', zones: [{ name: 'z', polygon: [[0, 0], [10, 10]] }], fps: -1 },
+          { name: 'yard', input: 'b.mp4', lines: [{ name: 'l', from: [5, 5], to: [5, 5] }], colour: 'red' },
+          { name: 'entrance', input: 'c.mp4', zones: [{ name: 'z', polygon: [[0, 0], [10, 0], [900, 10]] }] },
+        ],
+      }),
+    );
+    expect(problems).toContain("camera 'entrance' (cameras[0]): zones[0].polygon: needs at least 3 points");
+    expect(problems.some((p) => p.startsWith("camera 'entrance' (cameras[0]): fps: "))).toBe(true);
+    expect(problems).toContain("camera 'yard' (cameras[1]): unknown field(s) 'colour'");
+    expect(problems).toHaveLength(3); // schema problems first; the cross-field checks run on a schema-valid document
+    const second = await problemsOf(() =>
+      parseConfig({
+        cameras: [
+          { name: 'yard', input: 'b.mp4', lines: [{ name: 'l', from: [5, 5], to: [5, 5] }] },
+          { name: 'yard', input: 'c.mp4', zones: [{ name: 'z', polygon: [[0, 0], [10, 0], [900, 10]] }, { name: 'z', polygon: [[0, 0], [10, 0], [9, 10]] }] },
+        ],
+      }),
+    );
+    expect(second).toEqual([
+      "camera 'yard' (cameras[0]): lines[0]: 'from' and 'to' are the same point",
+      "camera 'yard' (cameras[1]): name: another camera has the same name",
+      "camera 'yard' (cameras[1]): zones[1].name: 'z' is used twice",
+      "camera 'yard' (cameras[1]): zones[0].polygon: a point lies outside the 640×360 frame",
+    ]);
+  });
+
+  it('rejects a file that is not YAML, a missing file and a document without cameras', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lepton-cfg-'));
+    await writeFile(join(dir, 'bad.yaml'), 'cameras: [ { name: x\n');
+    await expect(loadConfig(join(dir, 'bad.yaml'))).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('not valid YAML') });
+    await expect(loadConfig(join(dir, 'none.yaml'))).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    expect(await problemsOf(() => parseConfig({ cameras: [] }))).toEqual(['cameras: needs at least one camera']);
+    expect((await problemsOf(() => parseConfig({ cameras: [{ name: 'bad name!', input: 'x' }] })))[0]).toMatch(/^camera 'bad name!' \(cameras\[0\]\): name: letters/);
+  });
+});
