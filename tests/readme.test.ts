@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -122,5 +123,15 @@ describe('package README quick starts', () => {
     const stdout = await runQuickStart('packages/manufacturing/README.md', 'packages/manufacturing', '## Quick start: statistical process control');
     expect(stdout).toMatch(/74\.0\d+/);
     expect(stdout).toMatch(/cpk/);
+  });
+
+  // Needs OpenCV's sample clip (Debian opencv-doc, which .ci/run installs); without it the quick start has no input.
+  it.skipIf(!existsSync('/usr/share/doc/opencv-doc/examples/data/vtest.avi'))('@lepton/surveillance quick start runs as pasted and counts crossings', async () => {
+    const stdout = await runQuickStart('packages/surveillance/README.md', 'examples/surveillance-entrance');
+    // frames 0–79 of vtest.avi hold two hand-counted crossings of this line (vtest-hand-count.json: frames 5 and 72)
+    expect(stdout).toMatch(/s: #\d+ person (a-to-b|b-to-a), snapshot .*\.jpg/);
+    const counts = JSON.parse(/counts (.*)/.exec(stdout)![1]!) as { crossing: { person: { aToB: number; bToA: number } } };
+    expect(counts.crossing.person.aToB + counts.crossing.person.bToA).toBeGreaterThanOrEqual(1);
+    expect(counts.crossing.person.aToB + counts.crossing.person.bToA).toBeLessThanOrEqual(3);
   });
 });

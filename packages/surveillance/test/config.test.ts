@@ -65,6 +65,7 @@ describe('multi-camera YAML configuration', () => {
     expect(config.privacy.blurFaces).toBe(false);
     expect(config.output.dir).toBe(join(dir, 'out'));
     expect(config.output.clips).toEqual({ before: 3, after: 3 });
+    expect(config.output.evidence).toEqual(['line-cross', 'loitering', 'intrusion', 'crowd']);
   });
 
   it('names the camera and the field of every problem, all at once', async () => {

@@ -5,6 +5,11 @@ import { z } from 'zod';
 import { surveillanceError } from '../types.js';
 import type { Point, Polygon } from '../types.js';
 
+/** The kinds of rule events. */
+const EVENT_KINDS = ['zone-enter', 'zone-exit', 'loitering', 'intrusion', 'line-cross', 'crowd'] as const;
+/** Kinds that get a snapshot and a clip unless configured otherwise: the alarms and counts, not every zone entry/exit. */
+const DEFAULT_EVIDENCE = ['line-cross', 'loitering', 'intrusion', 'crowd'] as const;
+
 const point = z.tuple([z.number().finite(), z.number().finite()]);
 const polygon = z.array(point).min(3, 'needs at least 3 points');
 const classes = z.array(z.string().min(1)).min(1).optional();
@@ -82,8 +87,9 @@ const configSchema = z.strictObject({
       snapshots: z.boolean().default(true),
       clips: z.strictObject({ before: z.number().nonnegative().default(3), after: z.number().nonnegative().default(3) }).nullable().default({ before: 3, after: 3 }),
       annotatedVideo: z.boolean().default(true),
+      evidence: z.array(z.enum(EVENT_KINDS)).default([...DEFAULT_EVIDENCE]),
     })
-    .default({ dir: 'out', snapshots: true, clips: { before: 3, after: 3 }, annotatedVideo: true }),
+    .default({ dir: 'out', snapshots: true, clips: { before: 3, after: 3 }, annotatedVideo: true, evidence: [...DEFAULT_EVIDENCE] }),
   cameras: z.array(cameraSchema).min(1, 'needs at least one camera'),
 });
 
@@ -221,6 +227,11 @@ export interface OutputConfig {
   clips: ClipConfig | null;
   /** Write one annotated MP4 per camera (default true). */
   annotatedVideo: boolean;
+  /**
+   * Event kinds that get a snapshot and a clip (default line-cross, loitering, intrusion, crowd; zone-enter and
+   * zone-exit are still events on the stream and over MQTT, without files).
+   */
+  evidence: ('zone-enter' | 'zone-exit' | 'loitering' | 'intrusion' | 'line-cross' | 'crowd')[];
 }
 
 /** A validated multi-camera configuration (defaults filled in, relative paths resolved). */

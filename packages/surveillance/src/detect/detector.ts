@@ -1,4 +1,4 @@
-import { LeptonError, isLeptonError, tf } from '@lepton/core';
+import { LeptonError, ensureRuntime, isLeptonError, tf } from '@lepton/core';
 import { surveillanceError } from '../types.js';
 import type { Detection, Frame } from '../types.js';
 import { COCO_LABELS, DEFAULT_DETECTION_CLASSES } from './coco.js';
@@ -280,6 +280,7 @@ export class ObjectDetector {
    */
   static async load(options: ObjectDetectorOptions = {}): Promise<ObjectDetector> {
     const resolved = resolveDetectorOptions(options);
+    await ensureRuntime(); // the fastest backend here (initRuntime's choice), unless the application chose one already
     const p = plan(resolved.model);
     const model = await loadLocalGraphModel(p.path);
     let detector: ObjectDetector;

@@ -1,4 +1,4 @@
-import { LeptonError, isLeptonError, tf } from '@lepton/core';
+import { LeptonError, ensureRuntime, isLeptonError, tf } from '@lepton/core';
 import { surveillanceError } from '../types.js';
 import type { Detection, Frame } from '../types.js';
 import type { DetectorStats } from './detector.js';
@@ -94,6 +94,7 @@ export class FaceDetector {
    *   `INVALID_ARGUMENT` for out-of-range options
    */
   static async load(options: FaceDetectorOptions = {}): Promise<FaceDetector> {
+    await ensureRuntime();
     for (const k of ['minScore', 'iouThreshold'] as const) {
       const v = options[k];
       if (v !== undefined && !(v >= 0 && v <= 1)) throw new LeptonError('INVALID_ARGUMENT', `${k} must be in [0, 1], got ${String(v)}.`);

@@ -217,9 +217,10 @@ const isFile = (input: string): boolean => !/^[a-z][a-z0-9+.-]*:\/\//i.test(inpu
  * cameras → SORT tracking per camera → zones, tripwires, loitering, intrusion and crowd rules → a typed event stream
  * with JPEG snapshots and clips, published to MQTT when configured, plus one annotated MP4 per camera.
  *
- * Motion gating: the detector runs on a frame when the motion detector sees change, or while the camera has live
- * tracks (so that people standing still — loitering — stay tracked); a static, empty scene costs only the motion
- * check. A failing camera (missing or corrupt file, a stream that cannot be reached) is reported in its
+ * Motion gating: the detector runs on a frame when the motion detector sees change, while it cannot tell (its
+ * warm-up frames, a scene change), or while the camera has live tracks (so that people standing still — loitering —
+ * stay tracked); a static, empty scene costs only the motion check. Files are read as fast as the pipeline goes,
+ * every frame processed (unless `realtime`); live streams drop the oldest frames when the pipeline falls behind. A failing camera (missing or corrupt file, a stream that cannot be reached) is reported in its
  * {@link CameraReport} and never stops the others.
  *
  * @example
@@ -345,6 +346,8 @@ export class SurveillancePipeline {
       ...(cam.realtime === undefined ? {} : { realtime: cam.realtime }),
       ...(cam.inputOptions === undefined ? {} : { inputOptions: cam.inputOptions }),
       ...(cam.record === undefined ? {} : { record: { input: cam.record } }),
+      // A file read as fast as the pipeline goes must not lose frames to the drop policy: pause ffmpeg instead.
+      ...(isFile(cam.input) && cam.realtime !== true ? { queue: { policy: 'block' as const } } : {}),
       ...this.#options.sources?.[cam.name],
     });
     this.#sources.set(cam.name, source);
@@ -390,7 +393,9 @@ export class SurveillancePipeline {
         if (this.#stopped) break;
         const frame = raw;
         report.frames++;
-        const moving = motion === undefined ? true : motion.update(frame).motion;
+        // While the background is being built (warm-up) or after a scene change, motion cannot tell: detect.
+        const m = motion?.update(frame);
+        const moving = m === undefined || m.motion || m.warmingUp || m.sceneChange;
         const live = tracker.allTracks().length > 0;
         let detections: Detection[] = [];
         const detected = moving || live;
@@ -415,13 +420,14 @@ export class SurveillancePipeline {
           countEvent();
           const event: SurveillanceEvent = { id, rule: e, frame: frame.index, wallTime: frame.wallTime };
           const box = eventBox(e);
+          const evidence = out.evidence.includes(e.kind);
           let jpeg: Uint8Array | undefined;
-          if (out.snapshots) {
+          if (out.snapshots && evidence) {
             jpeg = snapshot(frame, box, { label: eventLabel(e) });
             event.snapshot = join(dir, `${id}-${e.kind}.jpg`);
             await writeFile(event.snapshot, jpeg);
           }
-          if (clipSpec !== null) {
+          if (clipSpec !== null && evidence) {
             const start = Math.max(0, e.time - clipSpec.before);
             const end = e.time + clipSpec.after;
             const path = join(dir, `${id}-${e.kind}.mp4`);
