@@ -4,6 +4,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, platform, totalmem } from 'node:os';
 import { initRuntime, type BackendName } from '@lepton/core';
+import { runFederatedBench, type FederatedBench } from './federated.js';
 import { runFinanceBench, type FinanceBench } from './finance.js';
 import { runMedicalBench, type MedicalBench } from './medical.js';
 import { runLineThroughputBench, runManufacturingBench, type DetectorQuality, type LineThroughput } from './manufacturing.js';
@@ -25,8 +26,10 @@ for (const b of candidates) {
 }
 console.log(`backends present: ${present.join(', ')}${Object.keys(skipped).length ? ` (skipped: ${Object.keys(skipped).join(', ')})` : ''}`);
 
+// Suites to run: core (the backend table above all), then the verticals. BENCH_SUITES=federated runs only that one.
+const suites = (process.env['BENCH_SUITES'] ?? 'core,finance,manufacturing,medical,federated').split(',');
 const rows: Row[] = [];
-for (const b of present) {
+for (const b of suites.includes('core') ? present : []) {
   console.log(`\n${b}:`);
   rows.push(...(await runSuite(b, { seconds, minIterations: 3, log: console.log })));
 }
@@ -35,7 +38,6 @@ console.log(`\n${table(rows)}\n`);
 for (const x of r) console.log(`${x.name}: ${x.value.toFixed(1)}×${x.target ? ` (target ≥ ${x.target}×: ${x.met ? 'met' : 'MISSED'})` : ''}`);
 
 // Vertical benchmarks (BENCH_SUITES=core skips them).
-const suites = (process.env['BENCH_SUITES'] ?? 'core,finance,manufacturing,medical').split(',');
 let finance: FinanceBench | undefined;
 let manufacturing: { detectors: DetectorQuality[]; throughput: LineThroughput[] } | undefined;
 let medical: MedicalBench | undefined;
@@ -45,6 +47,9 @@ if (suites.includes('manufacturing')) manufacturing = { detectors: await runManu
 else console.log('\nmanufacturing suite skipped');
 if (suites.includes('medical')) medical = await runMedicalBench(console.log);
 else console.log('\nmedical suite skipped');
+let federated: FederatedBench | undefined;
+if (suites.includes('federated')) federated = await runFederatedBench(console.log);
+else console.log('\nfederated suite skipped');
 
 const result = {
   date: new Date().toISOString(),
@@ -56,6 +61,7 @@ const result = {
   finance,
   manufacturing,
   medical,
+  federated,
 };
 await mkdir(new URL('./results/', import.meta.url), { recursive: true });
 await writeFile(new URL('./results/core.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);

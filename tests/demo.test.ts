@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, run } from './support/process.js';
 
@@ -71,4 +71,86 @@ describe('examples run end to end', () => {
     const results = JSON.parse(await readFile(join(dir, 'out/results.json'), 'utf8')) as { triage: Array<{ heatmap: string }> };
     for (const t of results.triage) expect((await readFile(join(dir, 'out', t.heatmap))).subarray(1, 4).toString()).toBe('PNG');
   });
+
+  it('federated hospitals: three sites train one model through a coordinator process with secure aggregation', async () => {
+    const dir = join(ROOT, 'examples/federated-hospitals');
+    const { stdout } = await run(process.execPath, ['dist/main.js'], { cwd: dir, env: { ...process.env, CI: 'true' } });
+    expect(stdout).toMatch(/coordinator process \d+ listening on http:\/\/127\.0\.0\.1:\d+ \(secure aggregation on/);
+    const results = JSON.parse(await readFile(join(dir, 'out/results.json'), 'utf8')) as {
+      secureAggregation: boolean;
+      roundsPlanned: number;
+      roundsCompleted: number;
+      rounds: Array<{ round: number; participants: string[]; globalAuc: number; hospitals: Record<string, { auc: number; loss: number }> }>;
+      federated: { sharedTestAuc: number };
+      lone: Array<{ id: string; globalAuc: number }>;
+      hospitals: Array<{ id: string; patients: number; withNodule: number }>;
+      triage: Array<{ heatmap: string }>;
+    };
+    expect(results.secureAggregation).toBe(true);
+    expect(results.roundsCompleted).toBe(results.roundsPlanned);
+    // one printed row and one record per global model version (0 = initial), every round with all three hospitals
+    expect(results.rounds.map((r) => r.round)).toEqual(Array.from({ length: results.roundsPlanned + 1 }, (_, i) => i));
+    for (const r of results.rounds.slice(1)) expect(r.participants).toEqual(['hospital-a', 'hospital-b', 'hospital-c']);
+    for (const r of results.rounds) for (const h of Object.values(r.hospitals)) expect(Number.isFinite(h.auc) && Number.isFinite(h.loss)).toBe(true);
+    expect(stdout.split('\n').filter((l) => /^\d+ +(initial|3) +[\d.]+ \/ [\d.]+/.test(l))).toHaveLength(results.roundsPlanned + 1);
+    // non-IID case mix: 20 %, 50 %, 70 % of 12, 16 and 12 patients drawn with a nodule (rounded: 2, 8, 8)
+    expect(results.hospitals.map((h) => h.withNodule / h.patients)).toEqual([2 / 12, 8 / 16, 8 / 12]);
+    // Observed on the 2-core machine: shared-test AUC 0.82 federated against 0.61–0.72 for lone hospitals (mean 0.66).
+    const fed = results.federated.sharedTestAuc;
+    expect(fed).toBe(results.rounds.at(-1)!.globalAuc);
+    expect(fed).toBeGreaterThan(0.75);
+    expect(fed).toBeGreaterThan(results.rounds[0]!.globalAuc + 0.2);
+    const loneMean = results.lone.reduce((a, l) => a + l.globalAuc, 0) / results.lone.length;
+    expect(fed).toBeGreaterThan(loneMean + 0.05);
+    // The coordinator's folder: state.json and, per round, the global weights, their manifest and a core bundle; no
+    // DICOM, no patient ID, checked here independently of what the example reports about itself.
+    const stateDir = join(dir, 'out/coordinator');
+    const files = (await readdir(stateDir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => relative(stateDir, join(e.parentPath, e.name)));
+    expect(files).toContain('state.json');
+    expect(files.filter((f) => /weights\.lpw$/.test(f))).toHaveLength(results.roundsPlanned + 1);
+    for (const f of files) {
+      expect(f).toMatch(/^(state\.json|rounds\/round-\d{6}\/(weights\.lpw|round\.json|bundle\/[^/]+))$/);
+      const bytes = await readFile(join(stateDir, f));
+      expect(bytes.subarray(128, 132).toString('latin1')).not.toBe('DICM');
+      expect(bytes.toString('latin1')).not.toMatch(/H[ABC]\d{3}/);
+    }
+    const hospitalFiles = await readdir(join(dir, 'out/hospitals/hospital-a/studies/HA001'));
+    expect(hospitalFiles.length).toBe(8); // the hospitals' own DICOM studies stay in their own folders
+    expect(stdout).toMatch(/patient IDs found: 0; DICOM files: 0; hospital updates found: 0/);
+    for (const t of results.triage) expect((await readFile(join(dir, 'out', t.heatmap))).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('surveillance entrance: counts people across the tripwire like the hand count, loitering, snapshots, clips, annotated video', async () => {
+    const dir = join(ROOT, 'examples/surveillance-entrance');
+    const { stdout } = await run(process.execPath, ['dist/main.js'], { cwd: dir, env: { ...process.env, CI: 'true' } });
+    const results = JSON.parse(await readFile(join(dir, 'out/results.json'), 'utf8')) as {
+      footage: 'real' | 'rendered';
+      frames: number;
+      report: { frames: number; source: { dropped: number }; annotatedVideo: string; clipErrors: string[]; events: Record<string, number> };
+      line: { counted: { leftToRight: number; rightToLeft: number }; handCount: { leftToRight: number; rightToLeft: number } };
+      events: { kind: string }[];
+    };
+    expect(stdout).toMatch(results.footage === 'real' ? /footage: OpenCV vtest\.avi/ : /footage: rendered clip/);
+    expect(results.frames).toBe(results.footage === 'real' ? 450 : 300);
+    expect(results.report.source.dropped).toBe(0); // a file is read with back-pressure, never dropped
+    // Count accuracy against the hand count (real footage: recorded by eye in the surveillance test fixtures;
+    // rendered: by construction). Measured: 100 % on the first 60 s of vtest.avi (7/7 left-to-right, 10/10 right-to-left).
+    const { counted, handCount } = results.line;
+    const error = Math.abs(counted.leftToRight - handCount.leftToRight) + Math.abs(counted.rightToLeft - handCount.rightToLeft);
+    expect(error / (handCount.leftToRight + handCount.rightToLeft)).toBeLessThanOrEqual(0.2);
+    expect(results.events.some((e) => e.kind === 'loitering')).toBe(true);
+    expect(results.report.clipErrors).toEqual([]);
+    // every alarm or count event (line-cross, loitering, intrusion) has a JPEG snapshot and an MP4 clip; the annotated
+    // video holds every processed frame
+    const files = await readdir(join(dir, 'out/entrance'));
+    const snapshots = files.filter((f) => f.endsWith('.jpg'));
+    const clips = files.filter((f) => /-\d+-[a-z-]+\.mp4$/.test(f));
+    const total = ['line-cross', 'loitering', 'intrusion', 'crowd'].reduce((a, k) => a + (results.report.events[k] ?? 0), 0);
+    expect(snapshots).toHaveLength(total);
+    expect(clips).toHaveLength(total);
+    expect((await readFile(join(dir, 'out/entrance', snapshots[0]!))).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+    const probe = await run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames,width,height', '-of', 'csv=p=0', results.report.annotatedVideo], { cwd: dir });
+    expect(probe.stdout.trim()).toBe(`640,480,${results.frames}`);
+  });
 });
+
