@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-export { initRuntime, runtimeInfo, seededRandom, tf } from '@lepton/core';
+export { LeptonError, isLeptonError, initRuntime, runtimeInfo, seededRandom, tf } from '@lepton/core';
 
 export type { Point, Polygon, Box, Frame, Detection, Track, SurveillanceErrorCode } from './types.js';
 
@@ -119,6 +119,6 @@ export { blurRegions } from './detect/blur.js';
 export type { BlurOptions, BlurMethod } from './detect/blur.js';
 // the pipeline: cameras → motion → batched detection → tracking → rules → events, snapshots, clips, MQTT, annotated video
 export { SurveillancePipeline } from './pipeline/pipeline.js';
-export type { SurveillanceEvent, EventClip, CameraReport, PipelineReport, FrameInfo, PipelineOptions } from './pipeline/pipeline.js';
+export type { SurveillanceEvent, EventClip, CameraReport, CameraError, MqttCounts, PipelineReport, FrameInfo, PipelineOptions } from './pipeline/pipeline.js';
 export { connectPublisher } from './pipeline/mqtt.js';
 export type { EventPublisher, PublishOptions } from './pipeline/mqtt.js';

@@ -52,6 +52,22 @@ export interface SurveillanceEvent {
   clip?: EventClip;
 }
 
+/** The typed error that stopped a camera. */
+export interface CameraError {
+  /** The `LeptonError` code (e.g. `VIDEO_SOURCE_FAILED`). */
+  code: string;
+  /** What went wrong, naming the camera's input. */
+  message: string;
+}
+
+/** MQTT publishing counters of a run. */
+export interface MqttCounts {
+  /** Messages published (event JSON and snapshots). */
+  published: number;
+  /** Events whose publishing failed (counted and skipped; the run goes on). */
+  failed: number;
+}
+
 /** Counters of one camera after (or during) a run. */
 export interface CameraReport {
   /** Camera name. */
@@ -81,7 +97,7 @@ export interface CameraReport {
   /** Clips that failed, with the reason. */
   clipErrors: string[];
   /** Why the camera stopped early (a failed source): the typed error's code and message. */
-  error?: { code: string; message: string };
+  error?: CameraError;
 }
 
 /** What {@link SurveillancePipeline.run} returns. */
@@ -95,7 +111,7 @@ export interface PipelineReport {
   /** Detector forward passes (frames of several cameras share one). */
   forwardPasses: number;
   /** MQTT messages published, and publishing failures (counted, never fatal). */
-  mqtt: { published: number; failed: number };
+  mqtt: MqttCounts;
 }
 
 /** Per-frame information for {@link PipelineOptions.onFrame} (benchmarks, live dashboards). */
