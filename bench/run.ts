@@ -7,6 +7,7 @@ import { initRuntime, type BackendName } from '@lepton/core';
 import { runFederatedBench, type FederatedBench } from './federated.js';
 import { runFinanceBench, type FinanceBench } from './finance.js';
 import { runMedicalBench, type MedicalBench } from './medical.js';
+import { runSurveillanceBench, type SurveillanceBench } from './surveillance.js';
 import { runLineThroughputBench, runManufacturingBench, type DetectorQuality, type LineThroughput } from './manufacturing.js';
 import { ratios, runSuite, table, type Row } from './lib.js';
 
@@ -27,7 +28,7 @@ for (const b of candidates) {
 console.log(`backends present: ${present.join(', ')}${Object.keys(skipped).length ? ` (skipped: ${Object.keys(skipped).join(', ')})` : ''}`);
 
 // Suites to run: core (the backend table above all), then the verticals. BENCH_SUITES=federated runs only that one.
-const suites = (process.env['BENCH_SUITES'] ?? 'core,finance,manufacturing,medical,federated').split(',');
+const suites = (process.env['BENCH_SUITES'] ?? 'core,finance,manufacturing,medical,federated,surveillance').split(',');
 const rows: Row[] = [];
 for (const b of suites.includes('core') ? present : []) {
   console.log(`\n${b}:`);
@@ -50,6 +51,9 @@ else console.log('\nmedical suite skipped');
 let federated: FederatedBench | undefined;
 if (suites.includes('federated')) federated = await runFederatedBench(console.log);
 else console.log('\nfederated suite skipped');
+let surveillance: SurveillanceBench | undefined;
+if (suites.includes('surveillance')) surveillance = await runSurveillanceBench(console.log);
+else console.log('\nsurveillance suite skipped');
 
 const result = {
   date: new Date().toISOString(),
@@ -62,6 +66,7 @@ const result = {
   manufacturing,
   medical,
   federated,
+  surveillance,
 };
 await mkdir(new URL('./results/', import.meta.url), { recursive: true });
 await writeFile(new URL('./results/core.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);

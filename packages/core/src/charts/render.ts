@@ -44,7 +44,10 @@ export async function renderChart(spec: VegaLiteSpec, options: RenderChartOption
   try {
     const svg = await view.toSVG();
     if ((options.format ?? 'svg') === 'svg') return svg;
-    const { Resvg } = await import('@resvg/resvg-js');
+    // A specifier in a variable: bundlers (esbuild for the GPU-machine bundles) leave this native addon to be loaded at
+    // run time instead of failing on its .node binary; the benchmarks that are bundled never render charts.
+    const resvg = '@resvg/resvg-js';
+    const { Resvg } = (await import(resvg)) as typeof import('@resvg/resvg-js');
     const png = new Resvg(svg, {
       fitTo: { mode: 'zoom', value: options.scale ?? 2 },
       background: 'white',

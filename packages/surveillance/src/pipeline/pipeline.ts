@@ -202,6 +202,11 @@ class DetectBatcher {
   }
 }
 
+/** Below this speed (pixels per frame of the box centre) a confirmed track counts as standing still. */
+const STATIONARY_SPEED = 0.5;
+/** Stationary tracks are re-detected this often (seconds) when nothing moves. */
+const STATIONARY_REFRESH_SECONDS = 1;
+
 const copyFrame = (f: Frame): Frame => ({ ...f, data: new Uint8Array(f.data) });
 
 /** Box of a rule event (crowd events: the union of their members' boxes). */
@@ -234,10 +239,11 @@ const isFile = (input: string): boolean => !/^[a-z][a-z0-9+.-]*:\/\//i.test(inpu
  * with JPEG snapshots and clips, published to MQTT when configured, plus one annotated MP4 per camera.
  *
  * Motion gating: the detector runs on a frame when the motion detector sees change, while it cannot tell (its
- * warm-up frames, a scene change), or while the camera has live tracks (so that people standing still — loitering —
- * stay tracked); a static, empty scene costs only the motion check. Files are read as fast as the pipeline goes,
- * every frame processed (unless `realtime`); live streams drop the oldest frames when the pipeline falls behind. A failing camera (missing or corrupt file, a stream that cannot be reached) is reported in its
- * {@link CameraReport} and never stops the others.
+ * warm-up frames, a scene change), while a track is still moving or unconfirmed, and once a second while tracks stand
+ * still (so that a person waiting — loitering — stays tracked, while parked cars cost one detection a second); a
+ * static scene costs only the motion check. Files are read as fast as the pipeline goes, every frame processed (unless
+ * `realtime`); live streams drop the oldest frames when the pipeline falls behind. A failing camera (missing or
+ * corrupt file, a stream that cannot be reached) is reported in its {@link CameraReport} and never stops the others.
  *
  * @example
  * ```ts
@@ -404,6 +410,7 @@ export class SurveillancePipeline {
     const pendingClips: Promise<boolean>[] = [];
     let seq = 0;
     let lastTracks: Track[] = [];
+    let lastDetectFrame = 0;
     try {
       for await (const raw of source) {
         if (this.#stopped) break;
@@ -412,9 +419,15 @@ export class SurveillancePipeline {
         // While the background is being built (warm-up) or after a scene change, motion cannot tell: detect.
         const m = motion?.update(frame);
         const moving = m === undefined || m.motion || m.warmingUp || m.sceneChange;
-        const live = tracker.allTracks().length > 0;
+        // Tracks that still move (or are not confirmed yet) need the detector every frame; tracks that stand still
+        // (a parked car, a person waiting) only need a refresh once per `STATIONARY_REFRESH_SECONDS`, so a static
+        // scene with parked vehicles costs almost nothing while a loiterer stays tracked.
+        const live = tracker.allTracks();
+        const active = live.some((t) => !t.confirmed || Math.hypot(t.velocity[0], t.velocity[1]) > STATIONARY_SPEED);
+        const refresh = live.length > 0 && report.frames - lastDetectFrame >= Math.max(1, Math.round(STATIONARY_REFRESH_SECONDS * cam.fps));
         let detections: Detection[] = [];
-        const detected = moving || live;
+        const detected = moving || active || refresh;
+        if (detected) lastDetectFrame = report.frames;
         if (detected) {
           detections = (await batcher.detect(frame)).filter((d) => d.score >= (thresholds[d.label] ?? 0));
           report.detectedFrames++;
