@@ -17,6 +17,7 @@ import {
   type Frame,
   type ReconnectingEvent,
   type VideoSourceOptions,
+  type VideoSourceStats,
 } from '@lepton/surveillance';
 
 // Fixtures are rendered here with the system ffmpeg (lavfi testsrc2: every frame differs, so frames can be told
@@ -364,6 +365,108 @@ describe('VideoSource on a live HTTP stream', () => {
       server.kill('SIGKILL');
       await w.done;
     }
+  });
+});
+
+describe('VideoSource with a consumer that blocks the main thread (like synchronous inference)', () => {
+  // The served clip carries its own frame number N: ten vertical bars 16 px wide, bar b white when bit b of N is set
+  // (drawn by ffmpeg's geq filter, so the number is read from the pixels, independently of the code under test; lossy
+  // coding cannot turn a bar's centre from black to white). The server sends frame N at N/10 s after it starts
+  // streaming (`-re`), so a frame's offset, (wall time it reached the consumer) − N/10, is its lag behind real time
+  // plus a constant (server start, connection): constant for a consumer that keeps up, growing for one that does not.
+  const frameNumber = (rgb: Uint8Array): number => {
+    let n = 0;
+    for (let b = 0; b < 10; b++) if (rgb[(45 * 160 + b * 16 + 8) * 3]! > 127) n |= 1 << b;
+    return n;
+  };
+  /** Holds the thread, as TF.js inference on wasm does: no timer, I/O or message is handled meanwhile. */
+  const blockFor = (ms: number): void => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      // busy: nothing else on this thread runs
+    }
+  };
+
+  it('a live stream stays within 1 s of real time while each frame blocks the main thread 200 ms; the backlog is dropped and counted', { timeout: 60_000 }, async () => {
+    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'nullsrc=size=160x90:rate=10:duration=30',
+      '-vf', "format=gray,geq=lum='255*mod(floor(N/pow(2,floor(X/16))),2)'", '-c:v', 'libx264', '-preset', 'veryfast', '-g', '10', '-bf', '0',
+      '-pix_fmt', 'yuv420p', f('counter.mp4')]);
+    // The fixture decodes to its own frame numbers (checks the reader of the bars on an independent decode).
+    expect(refFrames(f('counter.mp4'), 10, 160, 90).map(frameNumber)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+
+    const port = await freePort();
+    const server = serve(f('counter.mp4'), port);
+    // A short queue: the consumer takes the oldest queued frame, so its lag is bounded by about maxFrames / fps.
+    const source = new VideoSource({ camera: 'busy', input: `http://127.0.0.1:${port}/live.ts`, fps: 10, width: 160, height: 90, queue: { maxFrames: 2 } });
+    const seen: Array<{ n: number; sourceIndex: number; wall: number }> = [];
+    let stats: VideoSourceStats | undefined;
+    try {
+      for await (const fr of source) {
+        seen.push({ n: frameNumber(fr.data), sourceIndex: fr.sourceIndex, wall: Date.now() });
+        if (seen.at(-1)!.wall - seen[0]!.wall >= 6000) {
+          stats = source.stats;
+          break;
+        }
+        blockFor(200);
+      }
+    } finally {
+      await source.close();
+      server.kill('SIGKILL');
+    }
+    const first = seen[0]!;
+    const last = seen.at(-1)!;
+    // About 6 s at ≥ 200 ms a frame: the consumer saw at most ~31 frames of the ~60 the camera sent.
+    expect(seen.length).toBeGreaterThanOrEqual(10);
+    expect(seen.length).toBeLessThanOrEqual(32);
+    // Lag behind real time, from the frame numbers in the pixels, measured against the freshest frame the consumer
+    // ever got (the smallest offset): after the first 4 s every frame is within 1 s of it. (The reader on the main
+    // thread fell about 3 s behind in these 6 s: ffmpeg was blocked on the full pipe, the backlog waited in the socket.)
+    const offset = seen.map((s) => s.wall / 1000 - s.n / 10);
+    const freshest = Math.min(...offset);
+    const late = seen.flatMap((s, i) => (s.wall - first.wall >= 4000 ? [offset[i]! - freshest] : []));
+    expect(late.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...late)).toBeLessThan(1);
+    // Frames in order, none repeated; the ones not seen were dropped: the gaps in the content are the gaps in
+    // sourceIndex (every frame ffmpeg produced is counted), and the counters add up.
+    for (let i = 1; i < seen.length; i++) {
+      expect(seen[i]!.n).toBeGreaterThan(seen[i - 1]!.n);
+      expect(seen[i]!.n - first.n).toBe(seen[i]!.sourceIndex - first.sourceIndex);
+    }
+    const gaps = last.n - first.n + 1 - seen.length;
+    expect(gaps).toBeGreaterThan(10);
+    const s = stats!;
+    expect(s.delivered).toBe(seen.length);
+    expect(s.delivered + s.dropped + s.queued).toBe(s.produced);
+    expect(s.dropped).toBeGreaterThanOrEqual(gaps);
+    expect(s.queued).toBeLessThanOrEqual(3); // two in the queue, one on its way to the consumer
+    expect(s.maxQueued).toBeLessThanOrEqual(2);
+    expect(s.produced).toBeGreaterThanOrEqual(last.sourceIndex + 1);
+  });
+});
+
+describe('VideoSource reader thread and process lifetime', () => {
+  // The reader thread must never keep a finished program alive, nor let it exit while `close()` is still awaited.
+  // Only a separate process shows this (vitest keeps its own alive): node runs a script that reads the fixture and
+  // prints what it saw; it must print everything and exit by itself with status 0.
+  const script = (body: string): Promise<{ stdout: string }> =>
+    run(process.execPath, ['--input-type=module', '-e', `import { VideoSource } from '@lepton/surveillance';\n${body}`], { cwd: join(import.meta.dirname, '..'), timeout: 30_000 });
+
+  it('breaking out of the loop closes the source and the program exits; so does a drained source, and one never read', async () => {
+    const opts = JSON.stringify({ camera: 'exit', input: f('clip.mp4'), fps: 10, width: 160, height: 90 });
+    const broke = await script(`const s = new VideoSource(${opts});
+      for await (const fr of s) if (fr.index === 3) break;
+      console.log(JSON.stringify(s.stats));`);
+    const st = JSON.parse(broke.stdout) as VideoSourceStats;
+    expect(st.delivered).toBe(4);
+    expect(st.queued).toBe(0);
+    const drained = await script(`const s = new VideoSource({ ...${opts}, queue: { policy: 'block' } });
+      let n = 0; for await (const fr of s) n++;
+      console.log(n);`);
+    expect(drained.stdout.trim()).toBe('30');
+    const unread = await script(`const s = new VideoSource(${opts});
+      s.on('end', (e) => console.log(e.reason));
+      await s.start();`);
+    expect(unread.stdout.trim()).toBe('eof');
   });
 });
 

@@ -16,7 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { Readable, Writable } from 'node:stream';
-import { surveillanceError } from '../types.js';
+// No value import of '../types.js' here (see ffmpegMissing): this module must stay free of @lepton/core.
 
 /** Where a resolved ffmpeg binary came from. */
 export type FfmpegOrigin = 'option' | 'env' | 'path' | 'installer';
@@ -115,6 +115,16 @@ export function resolveFfmpeg(options: ResolveFfmpegOptions = {}): Promise<Ffmpe
   return p;
 }
 
+/**
+ * A `VIDEO_FFMPEG_MISSING` error. `../types.js` is imported here, lazily, and never at the top of this file: it loads
+ * `@lepton/core` and with it TensorFlow.js, and the frame-reader thread of every `VideoSource` imports this module to
+ * spawn ffmpeg. A static import would load TensorFlow.js into each reader thread (about 1 s and 60 MB per camera).
+ */
+async function ffmpegMissing(message: string, details: Record<string, unknown>): Promise<Error> {
+  const { surveillanceError } = await import('../types.js');
+  return surveillanceError('VIDEO_FFMPEG_MISSING', message, details);
+}
+
 async function doResolve(options: ResolveFfmpegOptions, env: Record<string, string | undefined>): Promise<FfmpegBinary> {
   const explicit: [string, FfmpegOrigin, string] | undefined =
     options.path !== undefined
@@ -126,7 +136,7 @@ async function doResolve(options: ResolveFfmpegOptions, env: Record<string, stri
     const [path, origin, what] = explicit;
     const version = await probeVersion(path, env);
     if (version === undefined) {
-      throw surveillanceError('VIDEO_FFMPEG_MISSING', `ffmpeg from ${what} (${path}) does not run; point it at a working ffmpeg binary or unset it.`, { path, origin });
+      throw await ffmpegMissing(`ffmpeg from ${what} (${path}) does not run; point it at a working ffmpeg binary or unset it.`, { path, origin });
     }
     return { path, origin, version };
   }
@@ -144,8 +154,7 @@ async function doResolve(options: ResolveFfmpegOptions, env: Record<string, stri
     }
     tried.push('@ffmpeg-installer/ffmpeg');
   }
-  throw surveillanceError(
-    'VIDEO_FFMPEG_MISSING',
+  throw await ffmpegMissing(
     `No working ffmpeg found (tried: ${tried.join(', ') || 'nothing'}); install ffmpeg (e.g. apt-get install ffmpeg), set LEPTON_FFMPEG to a binary, or install @ffmpeg-installer/ffmpeg for your platform.`,
     { tried },
   );

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import type { LeptonError } from '@lepton/core';
 import { surveillanceError, type Frame } from '../types.js';
-import { decodeArgs, resolveFfmpeg, spawnFfmpeg, usesLegacyVsync, type FfmpegBinary, type FfmpegExit, type FfmpegProcess } from './ffmpeg.js';
+import { resolveFfmpeg, type FfmpegBinary } from './ffmpeg.js';
+import { SharedStats, type FromReader, type ReaderConfig, type ToReader } from './reader-protocol.js';
 
 /**
  * What happens when the consumer is slower than the video and the queue is full:
@@ -83,7 +85,10 @@ export interface VideoSourceOptions {
   ffmpeg?: string | FfmpegBinary;
 }
 
-/** Counters of a {@link VideoSource}. After the source has ended and been drained, `delivered + dropped = produced`. */
+/**
+ * Counters of a {@link VideoSource}. Every snapshot is consistent: `delivered + dropped + queued = produced` (after
+ * the source has ended and been drained, `delivered + dropped = produced`).
+ */
 export interface VideoSourceStats {
   /** Complete frames ffmpeg produced (read from the pipe). */
   produced: number;
@@ -91,7 +96,7 @@ export interface VideoSourceStats {
   delivered: number;
   /** Frames dropped because the queue was full. */
   dropped: number;
-  /** Frames waiting in the queue now. */
+  /** Frames waiting for the consumer now: in the queue, plus one on its way to the consumer, if any (so at most `queue.maxFrames + 1`). */
   queued: number;
   /** Most frames ever waiting in the queue (never above `queue.maxFrames`). */
   maxQueued: number;
@@ -252,10 +257,22 @@ function resolveOptions(o: VideoSourceOptions): Resolved {
  * A camera or file decoded by ffmpeg into packed RGB {@link Frame}s at a configured rate and size, read with
  * `for await (const frame of source)`.
  *
+ * **Reader thread.** ffmpeg's output is read, cut into frames and queued on a `worker_threads` thread of its own (one
+ * per source), not on the thread that consumes the frames. Detection blocks that thread for a whole inference; a
+ * reader there would leave ffmpeg's pipe full meanwhile, ffmpeg would stop, and a live stream would pile up in ffmpeg
+ * and the network, ever further behind real time, with nothing dropped. The reader thread keeps draining the pipe and
+ * applies the drop policy, so the consumer gets recent frames. Each frame crosses threads once, its buffer transferred,
+ * not copied. Stall detection and reconnects run there too, so a busy consumer is never taken for a stalled camera.
+ * The cost is a thread (a V8 isolate, roughly 10 MB) per source.
+ *
  * **Back-pressure.** Frames wait in a bounded queue (`queue.maxFrames`). When the consumer is slower than the video,
  * frames are dropped by `queue.policy` and counted (`stats.dropped`), so memory stays bounded: at most `maxFrames`
- * queued frames, one frame being assembled, and the pipe's own buffer. With `policy: 'block'` the pipe is paused
- * instead and nothing is dropped.
+ * queued frames, one frame being assembled, one on its way to the consumer, and the pipe's own buffer. With `policy: 'block'`
+ * the pipe is paused instead and nothing is dropped. With `drop-oldest` the consumer takes the oldest queued frame, so
+ * a consumer that is always behind sees frames about `maxFrames / fps` seconds old: keep the queue short on a live
+ * camera when latency matters. A file decoded faster than real time with a drop policy can lose frames even to a quick
+ * consumer, since ffmpeg can outrun the hand-over between threads: read files with `block` (as the pipeline does) or
+ * `realtime`.
  *
  * **Rate.** ffmpeg delivers at most `fps` frames per second of video and drops the rest; it never repeats a frame
  * to fill a gap, so a slower source gives fewer frames. `frame.time` is nominal: `sourceIndex ÷ fps`.
@@ -271,6 +288,9 @@ function resolveOptions(o: VideoSourceOptions): Resolved {
  * (truncated), fails this source only: the frames that did decode are delivered first, then the iterator throws a
  * `LeptonError` `VIDEO_SOURCE_FAILED` (with ffmpeg's error lines in `details.stderr`), and `error` is emitted when
  * someone listens to it. Other sources are separate processes and are not affected.
+ *
+ * **Events** are raised on the reader thread and emitted here when this thread is free to handle them; inside a
+ * listener, {@link VideoSource.stats} is the snapshot taken when the event happened.
  *
  * One consumer per source. Breaking out of the `for await` loop closes the source.
  *
@@ -289,39 +309,26 @@ export class VideoSource extends EventEmitter<VideoSourceEvents> implements Asyn
   readonly record: RecordStreamOptions | undefined;
   private readonly o: Resolved;
   private readonly ffmpegOption: string | FfmpegBinary | undefined;
-  private readonly frameBytes: number;
-  private readonly queue: Frame[] = [];
-  private waiter: (() => void) | undefined;
-  private proc: FfmpegProcess | undefined;
+  /** Counters written by the reader thread, readable here at any time. */
+  private readonly shared = new SharedStats();
+  /** The counters as they were when the event being emitted happened (set only while emitting it). */
+  private eventStats: VideoSourceStats | undefined;
   private bin: FfmpegBinary | undefined;
-  private started = false;
+  private worker: Worker | undefined;
+  private starting: Promise<void> | undefined;
+  private running: (() => void) | undefined;
+  private closedAck: (() => void) | undefined;
+  /** Consumers waiting for a frame, in the order of their pulls (the reader answers pulls in order). */
+  private readonly pulls: Array<(frame: Frame | undefined) => void> = [];
+  /** The pull made ahead, while the consumer works on the frame it got (see `next`). */
+  private ahead: Promise<Frame | undefined> | undefined;
+  /** Frames returned to the consumer. */
+  private received = 0;
   private finished = false;
   private closed = false;
+  private drained = false;
   private failure: LeptonError | undefined;
   private failureThrown = false;
-  private partial: Uint8Array | undefined;
-  private filled = 0;
-  private paused = false;
-  private stallTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private lastData = 0;
-  private attempt = 0;
-  private downSince = 0;
-  private hwaccelDisabled = false;
-  private runBytes = 0;
-  private stalledRun = false;
-  private stallLimit = 0;
-  private readonly counters: VideoSourceStats = {
-    produced: 0,
-    delivered: 0,
-    dropped: 0,
-    queued: 0,
-    maxQueued: 0,
-    restarts: 0,
-    errors: 0,
-    bytesRead: 0,
-    partialBytesDiscarded: 0,
-  };
 
   /**
    * @param options - input, rate, size, queue and reconnect settings
@@ -332,7 +339,6 @@ export class VideoSource extends EventEmitter<VideoSourceEvents> implements Asyn
     this.o = resolveOptions(options);
     this.record = options.record;
     this.ffmpegOption = options.ffmpeg;
-    this.frameBytes = this.o.width * this.o.height * 3;
   }
 
   /** Camera name. */
@@ -350,9 +356,17 @@ export class VideoSource extends EventEmitter<VideoSourceEvents> implements Asyn
     return this.bin;
   }
 
-  /** A snapshot of the counters. */
+  /**
+   * A consistent snapshot of the counters, current even while this thread was busy (they live on the reader thread).
+   * A frame on its way between the threads (at most one) is counted in `queued` until the iterator returns it, so
+   * `queued` can be `queue.maxFrames + 1`.
+   */
   get stats(): VideoSourceStats {
-    return { ...this.counters, queued: this.queue.length };
+    const s = this.eventStats ? { ...this.eventStats } : this.shared.read();
+    // The reader counts a frame delivered when it sends it; the consumer has it once `next` returned it.
+    // After close, a frame that was on its way is thrown away with the queue (not counted, as queued frames are not).
+    const inTransit = Math.max(0, s.delivered - this.received);
+    return { ...s, delivered: s.delivered - inTransit, queued: s.queued + (this.closed ? 0 : inTransit) };
   }
 
   /**
@@ -360,17 +374,9 @@ export class VideoSource extends EventEmitter<VideoSourceEvents> implements Asyn
    *
    * @returns when the first ffmpeg run has started
    */
-  async start(): Promise<void> {
-    if (this.started) return;
-    this.started = true;
-    try {
-      const f = this.ffmpegOption;
-      this.bin = typeof f === 'object' ? f : await resolveFfmpeg(f === undefined ? {} : { path: f });
-    } catch (err) {
-      this.fail(err as LeptonError);
-      return;
-    }
-    if (!this.closed) this.run();
+  start(): Promise<void> {
+    this.starting ??= this.spawnReader();
+    return this.starting;
   }
 
   /**
@@ -381,13 +387,17 @@ export class VideoSource extends EventEmitter<VideoSourceEvents> implements Asyn
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.clearTimers();
-    this.queue.length = 0;
-    const p = this.proc;
-    p?.kill();
     if (!this.finished) this.finish('closed');
-    this.wake();
-    if (p) await p.exited;
+    this.answerPulls();
+    this.running?.();
+    const w = this.worker;
+    if (w) {
+      const acked = new Promise<void>((resolve) => (this.closedAck = resolve));
+      w.ref(); // the answer is awaited (the thread may have been unref'd when the source ended)
+      w.postMessage({ type: 'close' } satisfies ToReader);
+      await acked; // ffmpeg has exited (or the thread has)
+      await w.terminate();
+    }
   }
 
   /** @returns the async iterator over frames (starts the source) */
@@ -403,194 +413,145 @@ export class VideoSource extends EventEmitter<VideoSourceEvents> implements Asyn
   }
 
   private async next(): Promise<IteratorResult<Frame>> {
-    for (;;) {
-      const frame = this.queue.shift();
-      if (frame) {
-        frame.index = this.counters.delivered++;
-        if (this.paused && this.queue.length < this.o.maxFrames) this.resume();
-        return { done: false, value: frame };
-      }
-      if (this.finished || this.closed) {
-        if (this.failure && !this.failureThrown && !this.closed) {
-          this.failureThrown = true;
-          throw this.failure;
-        }
-        return { done: true, value: undefined };
-      }
-      await new Promise<void>((resolve) => (this.waiter = resolve));
+    await this.start();
+    const pending = this.ahead ?? this.pull();
+    this.ahead = undefined;
+    const frame = await pending;
+    if (frame) {
+      this.received++;
+      // Ask for the next frame now, while the consumer works on this one, so that it is here when asked for: a
+      // round trip between the threads per frame would otherwise make a fast consumer slower than ffmpeg and, with a
+      // drop policy, lose frames of a file it could have kept up with. It costs at most one frame of memory, and on
+      // a live stream that frame is at most one consumer step older than the freshest.
+      this.ahead = this.pull();
+      return { done: false, value: frame };
     }
+    if (this.failure && !this.failureThrown && !this.closed) {
+      this.failureThrown = true;
+      throw this.failure;
+    }
+    return { done: true, value: undefined };
   }
 
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.();
-  }
-
-  private run(): void {
-    const bin = this.bin!;
-    const args = decodeArgs({
-      input: this.o.input,
-      fps: this.o.fps,
-      width: this.o.width,
-      height: this.o.height,
-      live: this.o.live,
-      realtime: this.o.realtime,
-      loop: this.o.loop,
-      inputOptions: this.o.inputOptions,
-      legacyVsync: usesLegacyVsync(bin),
-      ...(this.o.format ? { format: this.o.format } : {}),
-      ...(this.o.hwaccel && !this.hwaccelDisabled ? { hwaccel: this.o.hwaccel } : {}),
+  /** Asks the reader thread for one frame; undefined when no more will come. */
+  private pull(): Promise<Frame | undefined> {
+    const w = this.worker;
+    if (!w || this.drained || this.closed) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      this.pulls.push(resolve);
+      w.ref(); // an answer is awaited: keep the process alive for it
+      w.postMessage({ type: 'pull' } satisfies ToReader);
     });
-    const proc = spawnFfmpeg(bin, args);
-    this.proc = proc;
-    this.partial = undefined;
-    this.filled = 0;
-    this.runBytes = 0;
-    this.stalledRun = false;
-    this.paused = false;
-    this.lastData = Date.now();
-    this.armStall();
-    this.emit('started', bin, args);
-    proc.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
-    void proc.exited.then((exit) => this.onExit(proc, exit));
   }
 
-  private onData(chunk: Buffer): void {
-    if (this.closed) return;
-    this.counters.bytesRead += chunk.length;
-    const first = this.runBytes === 0;
-    this.runBytes += chunk.length;
-    this.lastData = Date.now();
-    // The open timeout is over: from now on the (shorter) stall timeout applies.
-    if (first && !this.paused) this.armStall();
-    let off = 0;
-    while (off < chunk.length) {
-      if (!this.partial) this.partial = new Uint8Array(this.frameBytes);
-      const n = Math.min(chunk.length - off, this.frameBytes - this.filled);
-      this.partial.set(chunk.subarray(off, off + n), this.filled);
-      this.filled += n;
-      off += n;
-      if (this.filled === this.frameBytes) {
-        this.pushFrame(this.partial);
-        this.partial = undefined;
-        this.filled = 0;
-      }
-    }
-    if (this.o.policy === 'block' && this.queue.length >= this.o.maxFrames && !this.paused) {
-      this.paused = true;
-      this.proc?.stdout.pause();
-      clearTimeout(this.stallTimer);
-    }
+  private answerPulls(): void {
+    for (const resolve of this.pulls.splice(0)) resolve(undefined);
   }
 
-  private pushFrame(data: Uint8Array): void {
-    const sourceIndex = this.counters.produced++;
-    if (this.attempt > 0) {
-      this.emit('reconnected', { camera: this.o.camera, attempts: this.attempt, downtimeMs: Date.now() - this.downSince });
-      this.attempt = 0;
-    }
-    const frame: Frame = {
-      camera: this.o.camera,
-      index: 0,
-      sourceIndex,
-      time: sourceIndex / this.o.fps,
-      wallTime: Date.now(),
-      width: this.o.width,
-      height: this.o.height,
-      data,
-    };
-    if (this.queue.length >= this.o.maxFrames && this.o.policy !== 'block') {
-      this.counters.dropped++;
-      if (this.o.policy === 'drop-newest') return;
-      this.queue.shift();
-    }
-    this.queue.push(frame);
-    if (this.queue.length > this.counters.maxQueued) this.counters.maxQueued = this.queue.length;
-    this.wake();
-  }
-
-  private resume(): void {
-    this.paused = false;
-    this.lastData = Date.now();
-    this.armStall();
-    this.proc?.stdout.resume();
-  }
-
-  private armStall(): void {
-    clearTimeout(this.stallTimer);
-    const limit = this.runBytes === 0 ? this.o.openTimeoutMs : this.o.stallTimeoutMs;
-    this.stallTimer = setTimeout(() => {
-      const idle = Date.now() - this.lastData;
-      if (this.paused || this.closed) return;
-      const now = this.runBytes === 0 ? this.o.openTimeoutMs : this.o.stallTimeoutMs;
-      if (idle >= now) {
-        this.stalledRun = true;
-        this.stallLimit = now;
-        this.emit('stalled', { camera: this.o.camera, idleMs: idle });
-        this.proc?.kill();
-      } else this.armStall();
-    }, Math.max(1, limit - (Date.now() - this.lastData)));
-  }
-
-  private clearTimers(): void {
-    clearTimeout(this.stallTimer);
-    clearTimeout(this.retryTimer);
-  }
-
-  private onExit(proc: FfmpegProcess, exit: FfmpegExit): void {
-    if (proc !== this.proc) return;
-    clearTimeout(this.stallTimer);
-    if (this.closed) return;
-    if (this.filled > 0) this.counters.partialBytesDiscarded += this.filled;
-    this.partial = undefined;
-    this.filled = 0;
-    const clean = !this.stalledRun && exit.code === 0 && exit.stderr.length === 0;
-    if (!clean) this.counters.errors++;
-    const last = exit.stderr[exit.stderr.length - 1];
-    const reason = this.stalledRun
-      ? `stalled (no data for ${this.stallLimit} ms)`
-      : exit.spawnError
-        ? `ffmpeg did not start: ${exit.spawnError.message}`
-        : `ffmpeg exited with ${exit.signal ? `signal ${exit.signal}` : `code ${String(exit.code)}`}${last ? `: ${last}` : ''}`;
-    // A named hardware decoder that fails before any frame: go on in software (not counted as a reconnect attempt).
-    if (!clean && this.runBytes === 0 && this.o.hwaccel && this.o.hwaccel !== 'auto' && !this.hwaccelDisabled && !this.stalledRun) {
-      this.hwaccelDisabled = true;
-      this.counters.restarts++;
-      this.emit('hwaccel-fallback', { camera: this.o.camera, hwaccel: this.o.hwaccel, reason });
-      this.run();
+  private async spawnReader(): Promise<void> {
+    try {
+      const f = this.ffmpegOption;
+      this.bin = typeof f === 'object' ? f : await resolveFfmpeg(f === undefined ? {} : { path: f });
+    } catch (err) {
+      this.drained = true;
+      if (!this.closed) this.fail(err as LeptonError);
       return;
     }
-    if (clean && !this.o.live) {
-      this.finish('eof');
-      return;
-    }
-    if (this.attempt === 0) this.downSince = Date.now();
-    if (this.attempt >= this.o.maxAttempts) {
-      const what = this.o.live ? `stream '${this.o.input}' failed` : `file '${this.o.input}' could not be decoded`;
-      const after = this.attempt > 0 ? ` after ${this.attempt} reconnect attempts` : '';
-      const hint = this.o.live ? 'check that the camera is reachable and the URL is right' : 'check that the file exists and is a complete, readable video';
-      this.fail(
-        surveillanceError('VIDEO_SOURCE_FAILED', `Camera '${this.o.camera}': ${what}${after} (${reason}); ${hint}.`, {
+    if (this.closed) return;
+    const config: ReaderConfig = { ...this.o, binary: this.bin, stats: this.shared.buffer };
+    // Next to this file in dist/ (compiled from reader-worker.ts). Plain JavaScript needing no node flags: the
+    // program's own (`execArgv`, inherited by default) can be ones a worker rejects, such as `--input-type`.
+    const worker = new Worker(new URL('./reader-worker.js', import.meta.url), { workerData: { kind: 'lepton-video-reader', config }, execArgv: [] });
+    this.worker = worker;
+    const running = new Promise<void>((resolve) => (this.running = resolve));
+    worker.on('message', (msg: FromReader) => this.onMessage(msg));
+    worker.on('error', (err) => this.onCrash(err));
+    worker.on('exit', () => this.onExit(worker));
+    await running;
+  }
+
+  private onMessage(msg: FromReader): void {
+    switch (msg.type) {
+      case 'frame': {
+        const frame: Frame = {
           camera: this.o.camera,
-          input: this.o.input,
-          exitCode: exit.code,
-          signal: exit.signal,
-          stderr: exit.stderr,
-          attempts: this.attempt,
-          framesBefore: this.counters.produced,
-        }),
-      );
-      return;
+          index: msg.index,
+          sourceIndex: msg.sourceIndex,
+          time: msg.time,
+          wallTime: msg.wallTime,
+          width: this.o.width,
+          height: this.o.height,
+          data: new Uint8Array(msg.data),
+        };
+        this.pulls.shift()?.(frame);
+        this.unrefWhenIdle();
+        return;
+      }
+      case 'done':
+        this.drained = true;
+        this.pulls.shift()?.(undefined);
+        // Everything was delivered and ffmpeg is gone: the thread has nothing left to do.
+        if (this.pulls.length === 0) void this.worker?.terminate();
+        return;
+      case 'closed':
+        this.closedAck?.();
+        return;
+      case 'event':
+        if (this.closed) return;
+        this.eventStats = msg.stats;
+        try {
+          (this.emit as (name: string, ...args: unknown[]) => boolean)(msg.name, ...msg.args);
+        } finally {
+          this.eventStats = undefined;
+        }
+        if (msg.name === 'started') this.running?.();
+        return;
+      case 'end':
+        if (this.closed) return;
+        this.eventStats = msg.stats;
+        try {
+          if (msg.error) this.fail(surveillanceError(msg.error.code, msg.error.message, msg.error.details));
+          else this.finish(msg.reason);
+        } finally {
+          this.eventStats = undefined;
+        }
+        this.running?.();
+        this.unrefWhenIdle();
+        return;
     }
-    this.attempt++;
-    const delayMs = Math.min(this.o.maxDelayMs, this.o.initialDelayMs * this.o.factor ** (this.attempt - 1));
-    this.emit('reconnecting', { camera: this.o.camera, attempt: this.attempt, delayMs, reason });
-    this.retryTimer = setTimeout(() => {
-      if (this.closed) return;
-      this.counters.restarts++;
-      this.run();
-    }, delayMs);
+  }
+
+  /**
+   * Once nothing more will be produced and nobody waits for a frame, the thread must not keep the process alive. Not
+   * while closing: `close` awaits the thread's answer, and an unref'd thread would let the process exit first.
+   */
+  private unrefWhenIdle(): void {
+    if (this.finished && !this.closed && this.pulls.length === 0) this.worker?.unref();
+  }
+
+  /** An exception inside the reader thread (a bug): the source fails with a typed error rather than hanging. */
+  private onCrash(err: Error): void {
+    if (this.closed || this.finished) return;
+    this.fail(
+      surveillanceError(
+        'VIDEO_SOURCE_FAILED',
+        `Camera '${this.o.camera}': the frame reader thread failed (${err.message}); this is a bug in @lepton/surveillance, please report it.`,
+        { camera: this.o.camera, input: this.o.input },
+        err,
+      ),
+    );
+  }
+
+  private onExit(worker: Worker): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    this.drained = true;
+    if (!this.closed && !this.finished) {
+      this.fail(surveillanceError('VIDEO_SOURCE_FAILED', `Camera '${this.o.camera}': the frame reader thread exited unexpectedly; this is a bug in @lepton/surveillance, please report it.`, { camera: this.o.camera, input: this.o.input }));
+    }
+    this.running?.();
+    this.closedAck?.();
+    this.answerPulls();
   }
 
   private fail(err: LeptonError): void {
@@ -601,8 +562,6 @@ export class VideoSource extends EventEmitter<VideoSourceEvents> implements Asyn
 
   private finish(reason: EndEvent['reason']): void {
     this.finished = true;
-    this.clearTimers();
     this.emit('end', { camera: this.o.camera, reason });
-    this.wake();
   }
 }
