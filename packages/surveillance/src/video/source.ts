@@ -176,27 +176,8 @@ export interface VideoSourceEvents {
   end: [event: EndEvent];
 }
 
-interface Resolved {
-  camera: string;
-  input: string;
-  format: string | undefined;
-  live: boolean;
-  fps: number;
-  width: number;
-  height: number;
-  hwaccel: string | undefined;
-  realtime: boolean;
-  loop: boolean;
-  maxFrames: number;
-  policy: DropPolicy;
-  initialDelayMs: number;
-  maxDelayMs: number;
-  factor: number;
-  maxAttempts: number;
-  stallTimeoutMs: number;
-  openTimeoutMs: number;
-  inputOptions: string[];
-}
+/** The source's options with defaults filled in: what the reader thread gets. */
+type Resolved = Omit<ReaderConfig, 'binary' | 'stats'>;
 
 /** Fills defaults and validates: every bad field is a `CONFIG_INVALID` error naming the camera and the field. */
 function resolveOptions(o: VideoSourceOptions): Resolved {
