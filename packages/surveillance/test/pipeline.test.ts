@@ -381,8 +381,8 @@ describe.skipIf(!HAVE_VTEST)('live HTTP stream', () => {
   it('reconnects after the server is killed and restarted, frames flow again, and event clips come from the ring buffer', { timeout: 120_000 }, async () => {
     await ffmpeg(['-ss', String(SEG_START / 10), '-i', VTEST, '-frames:v', '30', '-vf', `scale=${W}:${H}`, ...x264, f('live.mp4')]);
     // The restarted server streams the same clip with a magenta square on the lawn (bottom left): frames that really
-    // come from it can be told from the ones still buffered from the first server (ffmpeg and the socket hold a few
-    // seconds while the pipeline is slower than the stream).
+    // come from it can be told from the ones still queued from the first server (the source's bounded queue holds up
+    // to `maxFrames` of them when the pipeline is slower than the stream).
     await ffmpeg(['-i', f('live.mp4'), '-vf', `drawbox=x=0:y=${H - 40}:w=40:h=40:color=magenta:t=fill`, ...x264, f('live2.mp4')]);
     const marked = (rgb: Uint8Array): boolean => {
       const o = ((H - 20) * W + 20) * 3;
