@@ -479,8 +479,9 @@ export class SurveillancePipeline {
           this.#queue.push(event);
         }
         if (writer !== undefined || this.#options.onFrame !== undefined) {
-          const zones = cam.zones.map((z) => ({ name: z.name, polygon: z.polygon, active: (this.#rules.counts(cam.name).zones[z.name]?.occupancy ?? 0) > 0 }));
-          const counts = this.#rules.counts(cam.name).lines;
+          const now = this.#rules.counts(cam.name); // once per frame, not once per zone
+          const zones = cam.zones.map((z) => ({ name: z.name, polygon: z.polygon, active: (now.zones[z.name]?.occupancy ?? 0) > 0 }));
+          const counts = now.lines;
           const lines = cam.lines.map((l) => {
             const byClass = Object.entries(counts[l.name] ?? {}).map(([label, c]) => `${label} ${c.aToB}/${c.bToA}`);
             return { name: l.name, from: l.from, to: l.to, counts: byClass.join(' ') };
