@@ -21,6 +21,8 @@ export { initRuntime, runtimeInfo, ensureRuntime, resolveRuntimeOptions } from '
 export type { RuntimeOptions, ResolvedRuntimeOptions, RuntimeInfo, BackendAttempt, BackendPreference } from './runtime/init.js';
 export { registerBackendLoader, registeredBackendLoaders } from './runtime/backends.js';
 export type { BackendName, BackendLoader, BackendProbe, BackendLoadOptions } from './runtime/backends.js';
+export { isSoftwareAdapter } from './runtime/webgpu.js';
+export type { AdapterSummary } from './runtime/webgpu.js';
 export { requiredKernels, missingKernels, planBackend } from './runtime/kernels.js';
 export type { KernelCheckOptions, BackendPlan } from './runtime/kernels.js';
 

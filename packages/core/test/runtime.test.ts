@@ -12,7 +12,22 @@ import {
   tf,
   train,
 } from '@lepton/core';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { isSoftwareAdapter } from '@lepton/core';
 import { tabular } from './support/backends.js';
+
+const run = promisify(execFile);
+const coreDir = fileURLToPath(new URL('..', import.meta.url));
+
+/** Runs a snippet in a fresh Node.js process (as a user's script would), returning what it printed. */
+async function freshProcess(code: string, env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
+  const clean = { ...process.env, ...env };
+  delete clean['LEPTON_BACKEND'];
+  if (!('LEPTON_DEBUG' in env)) delete clean['LEPTON_DEBUG'];
+  return run(process.execPath, ['--input-type=module', '-e', code], { cwd: coreDir, env: clean, timeout: 60_000 });
+}
 
 describe('runtime', () => {
   it('auto picks the fastest backend present, in the order tensorflow → webgpu → wasm → cpu', async () => {
@@ -63,13 +78,67 @@ describe('runtime', () => {
     );
     const auto = await initRuntime({}, {});
     const webgpuSkipped = auto.attempts.find((a) => a.backend === 'webgpu' && !a.ok);
-    if (webgpuSkipped) {
+    if (webgpuSkipped && !/software/.test(webgpuSkipped.reason ?? '')) {
       // No GPU adapter here (CI): asking for webgpu explicitly must say why, not crash.
       await expect(initRuntime({ backend: 'webgpu' }, {})).rejects.toMatchObject({
         code: 'BACKEND_UNAVAILABLE',
         message: expect.stringContaining('webgpu'),
       });
     }
+  });
+});
+
+describe('software WebGPU adapters', () => {
+  it('are recognised by what the adapter reports', () => {
+    expect(isSoftwareAdapter({ vendor: 'mesa', architecture: 'software', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' })).toBe(true);
+    expect(isSoftwareAdapter({ description: 'lavapipe' })).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'google', description: 'SwiftShader Device (Subzero)' })).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'microsoft', description: 'Microsoft Basic Render Driver' })).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'microsoft', device: 'WARP' })).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'unknown', fallback: true })).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100 80GB HBM3' })).toBe(false);
+    expect(isSoftwareAdapter({ vendor: 'amd', architecture: 'rdna-3', description: 'AMD Radeon RX 7900 XTX (RADV NAVI31)' })).toBe(false);
+    expect(isSoftwareAdapter({ vendor: 'apple', architecture: 'metal-3', description: 'Apple M2 Pro' })).toBe(false);
+    expect(isSoftwareAdapter({})).toBe(false);
+  });
+
+  it('auto never picks one and prints nothing while probing; forcing webgpu still uses it', async () => {
+    let forced;
+    try {
+      forced = await initRuntime({ backend: 'webgpu' }, {});
+    } catch {
+      console.warn('no WebGPU adapter on this machine: the software-adapter selection check is skipped (CI installs lavapipe)');
+      return;
+    }
+    await initRuntime({ backend: 'wasm' }, {});
+    if (!/llvmpipe|lavapipe|swiftshader|software/i.test(forced.device)) return; // a real GPU: auto may pick it
+    expect(forced.backend).toBe('webgpu');
+    // A fresh process, as `pnpm demo` is: the probe runs in a child, so Dawn's and Vulkan's stderr lines stay hidden.
+    const code = `import { initRuntime } from '@lepton/core';
+      const info = await initRuntime();
+      console.log(JSON.stringify({ backend: info.backend, webgpu: info.attempts.find((a) => a.backend === 'webgpu') }));`;
+    const quiet = await freshProcess(code);
+    const result = JSON.parse(quiet.stdout.trim().split('\n').pop()!) as { backend: string; webgpu: { ok: boolean; reason: string } };
+    expect(result.backend).toBe('wasm');
+    expect(result.webgpu.ok).toBe(false);
+    expect(result.webgpu.reason).toMatch(/software one \(llvmpipe/);
+    expect(result.webgpu.reason).toMatch(/LEPTON_BACKEND=webgpu/);
+    expect(quiet.stderr).toBe('');
+    // Asked for, the diagnostics come through.
+    const loud = await freshProcess(code, { LEPTON_DEBUG: 'webgpu' });
+    expect(loud.stderr).not.toBe('');
+    // In-process (navigator.gpu already present after the forced load above), auto refuses it too.
+    const auto = await initRuntime({ backend: 'auto' }, {});
+    expect(auto.backend).toBe('wasm');
+    expect(auto.attempts.find((a) => a.backend === 'webgpu')?.reason).toMatch(/software/);
+  });
+
+  it('explains every skipped backend with the fix', async () => {
+    const info = await initRuntime({ backend: 'auto' }, {});
+    for (const a of info.attempts.filter((x) => !x.ok)) {
+      expect(a.reason).toMatch(/docs\/backends\.md#/);
+    }
+    await initRuntime({ backend: 'wasm' }, {});
   });
 });
 

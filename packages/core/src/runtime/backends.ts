@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { loadWebgpu } from './webgpu.js';
 
 /** Names of the backends Lepton knows, fastest first. */
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -26,6 +27,11 @@ export interface BackendLoadOptions {
   wasmThreads?: number;
   /** WebGPU adapter preference. */
   powerPreference: 'high-performance' | 'low-power';
+  /**
+   * True when the user asked for this backend by name (option or `LEPTON_BACKEND`), false in automatic selection.
+   * Automatic selection is stricter: the `webgpu` loader then refuses software adapters and probes quietly.
+   */
+  explicit?: boolean;
 }
 
 /**
@@ -94,7 +100,9 @@ function nativeBindingMissing(pkg: string): string | undefined {
   }
   const lib = join(dir, 'lib');
   const found = existsSync(lib) && readdirSync(lib).some((d) => existsSync(join(lib, d, 'tfjs_binding.node')));
-  return found ? undefined : 'installed without its native binding (its install script, which downloads libtensorflow, did not run or failed)';
+  return found
+    ? undefined
+    : 'installed without its native binding: its install script downloads libtensorflow, and it did not run (pnpm ≥ 10: `pnpm approve-builds`) or could not reach the download host';
 }
 
 const loadTensorflow: BackendLoader = async () => {
@@ -120,67 +128,13 @@ const loadTensorflow: BackendLoader = async () => {
       reasons.push(`${pkg}: ${message(err)}`);
     }
   }
-  return { ok: false, device: '', reason: reasons.join('; ') };
-};
-
-/** Is a Vulkan loader library findable? Dawn prints a noisy warning when it is not, so look first. */
-function vulkanLoaderPresent(): boolean {
-  if (process.platform !== 'linux') return true;
-  const dirs = (process.env['LD_LIBRARY_PATH'] ?? '').split(delimiter).filter(Boolean);
-  if (dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')))) return true;
-  try {
-    return readFileSync('/etc/ld.so.cache').includes('libvulkan.so.1');
-  } catch {
-    return ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/lib/aarch64-linux-gnu'].some((d) =>
-      existsSync(join(d, 'libvulkan.so.1')),
-    );
-  }
-}
-
-interface MinimalAdapter {
-  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
-}
-interface MinimalGpu {
-  requestAdapter(options?: { powerPreference?: string }): Promise<MinimalAdapter | null>;
-}
-
-const loadWebgpu: BackendLoader = async ({ powerPreference }) => {
-  const g = globalThis as { navigator?: { gpu?: MinimalGpu } };
-  if (g.navigator?.gpu === undefined) {
-    if (!vulkanLoaderPresent()) {
-      return { ok: false, device: '', reason: 'no Vulkan loader (libvulkan.so.1) on this machine' };
-    }
-    try {
-      const webgpu = (await importOptional('webgpu')) as {
-        create(flags: string[]): MinimalGpu;
-        globals: Record<string, unknown>;
-      };
-      // TF.js' WebGPU backend looks for the browser globals (GPUBufferUsage …) and navigator.gpu.
-      Object.assign(globalThis, webgpu.globals);
-      const gpu = webgpu.create([]);
-      if (g.navigator === undefined) g.navigator = { gpu };
-      else Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
-    } catch (err) {
-      return { ok: false, device: '', reason: `webgpu (Dawn) package: ${message(err)}` };
-    }
-  }
-  const gpu = g.navigator?.gpu;
-  if (gpu === undefined) return { ok: false, device: '', reason: 'navigator.gpu missing' };
-  let adapter: MinimalAdapter | null;
-  try {
-    adapter = await gpu.requestAdapter({ powerPreference });
-  } catch (err) {
-    return { ok: false, device: '', reason: `requestAdapter failed: ${message(err)}` };
-  }
-  if (adapter === null) return { ok: false, device: '', reason: 'no WebGPU adapter (GPU driver or Vulkan ICD missing)' };
-  const info = adapter.info ?? {};
-  const device = [info.description || info.device, info.vendor, info.architecture].filter(Boolean).join(' / ');
-  try {
-    await import('@tensorflow/tfjs-backend-webgpu');
-  } catch (err) {
-    return { ok: false, device, reason: `@tensorflow/tfjs-backend-webgpu: ${message(err)}` };
-  }
-  return { ok: true, device: device || 'WebGPU adapter' };
+  return {
+    ok: false,
+    device: '',
+    reason:
+      `${reasons.join('; ')}. Fix (optional, for native CUDA): on a machine with internet access, CUDA 11.2 and cuDNN 8, ` +
+      'npm install @tensorflow/tfjs-node-gpu (or @tensorflow/tfjs-node for native CPU) and let its install script run, see docs/backends.md#tensorflow',
+  };
 };
 
 const loadWasm: BackendLoader = async ({ wasmThreads }) => {

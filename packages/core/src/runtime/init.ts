@@ -168,7 +168,7 @@ export async function initRuntime(
       attempts.push({ backend: name, ok: false, reason: 'no loader registered' });
       continue;
     }
-    const load: Parameters<typeof loader>[0] = { powerPreference: resolved.powerPreference };
+    const load: Parameters<typeof loader>[0] = { powerPreference: resolved.powerPreference, explicit: resolved.backend !== 'auto' };
     if (resolved.wasmThreads !== undefined) load.wasmThreads = resolved.wasmThreads;
     const probe = await loader(load);
     if (!probe.ok) {
