@@ -63,6 +63,11 @@ export type { BundleManifest, TensorSpec, Provenance, FileDigest } from './bundl
 // serving
 export { createPredictor } from './serve/predictor.js';
 export type { Predictor, PredictorOptions, PredictorStats } from './serve/predictor.js';
+export { createWorkerPool } from './serve/pool.js';
+export type { WorkerPool, WorkerPoolStats, RunOptions } from './serve/pool.js';
+export { resolveWorkerCount, resolveWorkerPoolOptions, DEFAULT_MEMORY_PER_WORKER_BYTES } from './serve/pool-options.js';
+export type { WorkerPoolOptions, ResolvedWorkerPoolOptions } from './serve/pool-options.js';
+export type { WorkerSetup, WorkerHandler, WorkerReply, WorkerContext } from './serve/worker-module.js';
 
 // metrics
 export { accuracy, confusionMatrix, precisionRecallF1 } from './metrics/classification.js';

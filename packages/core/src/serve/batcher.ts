@@ -1,0 +1,181 @@
+/**
+ * The batching queue behind {@link createPredictor}: merges single requests into batches, bounds the queue, drains on
+ * close, and hands each batch to a {@link BatchRunner}: the model in this thread (one batch at a time) or a worker
+ * pool (one batch per worker at a time). Internal: not exported from the package.
+ */
+import { LeptonError } from '../errors/lepton-error.js';
+import type { Predictor, PredictorStats } from './predictor-types.js';
+
+/** Runs forward passes for a {@link BatchingPredictor}. @internal */
+export interface BatchRunner {
+  /** Batches that may run at once. */
+  readonly slots: number;
+  /** TF.js engines behind the runner. */
+  readonly workers: number;
+  /** True when the engines are worker threads. */
+  readonly offMainThread: boolean;
+  /**
+   * Runs the model on `n` samples packed row-major in `flat` (which the runner may transfer away) and resolves with
+   * the `n` outputs packed the same way. Rejects with a `LeptonError` (anything else is reported as `INVALID_INPUT`).
+   */
+  run(flat: Float32Array<ArrayBuffer>, n: number): Promise<Float32Array>;
+  /** Workers replaced after crashes so far. */
+  restarts(): number;
+  /** Releases the engines; called once every accepted request is finished. */
+  close(): Promise<void>;
+}
+
+/** Shapes and limits of a {@link BatchingPredictor}. @internal */
+export interface BatcherConfig {
+  inputShape: number[];
+  outputShape: number[];
+  maxBatchSize: number;
+  maxWaitMs: number;
+  maxQueue: number;
+}
+
+interface Pending {
+  data: ArrayLike<number>;
+  resolve: (out: Float32Array) => void;
+  reject: (err: unknown) => void;
+}
+
+const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** @internal */
+export class BatchingPredictor implements Predictor {
+  readonly inputShape: number[];
+  readonly outputShape: number[];
+  private readonly sampleSize: number;
+  private readonly outputSize: number;
+  private readonly queue: Pending[] = [];
+  private readonly idleWaiters: Array<() => void> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight = 0;
+  private closed = false;
+  private finished: Promise<void> | undefined;
+  private readonly counters = { requests: 0, batches: 0, batched: 0, rejectedOverload: 0, failed: 0, peakInFlight: 0 };
+
+  constructor(
+    private readonly runner: BatchRunner,
+    private readonly c: BatcherConfig,
+  ) {
+    this.inputShape = c.inputShape;
+    this.outputShape = c.outputShape;
+    this.sampleSize = size(c.inputShape);
+    this.outputSize = size(c.outputShape);
+  }
+
+  predict(input: ArrayLike<number>): Promise<Float32Array> {
+    if (this.closed) return Promise.reject(new LeptonError('PREDICTOR_CLOSED', 'The predictor is closed; create a new one.'));
+    if (input === null || input === undefined || input.length !== this.sampleSize) {
+      return Promise.reject(
+        new LeptonError('INVALID_INPUT', `Expected ${this.sampleSize} values (shape [${this.inputShape.join(', ')}]), got ${input?.length ?? 'none'}.`),
+      );
+    }
+    for (let i = 0; i < input.length; i++) {
+      if (!Number.isFinite(input[i])) return Promise.reject(new LeptonError('INVALID_INPUT', `Input value ${i} is not a finite number.`));
+    }
+    if (this.queue.length >= this.c.maxQueue) {
+      this.counters.rejectedOverload++;
+      return Promise.reject(
+        new LeptonError('OVERLOADED', `The predictor queue is full (${this.c.maxQueue} waiting); retry later or raise maxQueue.`, {
+          details: { maxQueue: this.c.maxQueue },
+        }),
+      );
+    }
+    this.counters.requests++;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ data: input, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /**
+   * Starts every batch that may start now: full batches (or, when closing, partial ones) while a slot is free. A
+   * partial batch with a free slot waits at most `maxWaitMs` for company. A timer that fires while every slot is busy
+   * does nothing: when a slot frees, the rest waits `maxWaitMs` again (so callers arriving during a forward pass join
+   * the next batch). With one slot this is exactly the in-thread predictor's behaviour before workers existed.
+   */
+  private pump(): void {
+    const { maxBatchSize } = this.c;
+    while (this.inFlight < this.runner.slots && (this.queue.length >= maxBatchSize || (this.closed && this.queue.length > 0))) {
+      this.clearTimer();
+      this.dispatch(this.queue.splice(0, maxBatchSize));
+    }
+    if (this.queue.length > 0 && this.inFlight < this.runner.slots && this.timer === undefined) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        if (this.inFlight < this.runner.slots && this.queue.length > 0) this.dispatch(this.queue.splice(0, maxBatchSize));
+        this.pump();
+      }, this.c.maxWaitMs);
+    }
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private dispatch(batch: Pending[]): void {
+    const n = batch.length;
+    const flat = new Float32Array(n * this.sampleSize);
+    batch.forEach((p, i) => flat.set(p.data, i * this.sampleSize));
+    this.inFlight++;
+    this.counters.peakInFlight = Math.max(this.counters.peakInFlight, this.inFlight);
+    // Called synchronously (not in a microtask): in this thread the forward pass is issued before predict() returns,
+    // exactly as before workers existed.
+    this.runner.run(flat, n).then(
+      (values) => {
+        for (let i = 0; i < n; i++) batch[i]!.resolve(values.slice(i * this.outputSize, (i + 1) * this.outputSize));
+        this.counters.batches++;
+        this.counters.batched += n;
+        this.settled();
+      },
+      (err: unknown) => {
+        this.counters.failed += n;
+        const error =
+          err instanceof LeptonError ? err : new LeptonError('INVALID_INPUT', `The forward pass failed for a batch of ${n}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+        for (const p of batch) p.reject(error);
+        this.settled();
+      },
+    );
+  }
+
+  private settled(): void {
+    this.inFlight--;
+    this.pump();
+    if (this.inFlight === 0 && this.queue.length === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  stats(): PredictorStats {
+    const c = this.counters;
+    return {
+      requests: c.requests,
+      batches: c.batches,
+      meanBatchSize: c.batches === 0 ? 0 : c.batched / c.batches,
+      rejectedOverload: c.rejectedOverload,
+      failed: c.failed,
+      queued: this.queue.length,
+      workers: this.runner.workers,
+      offMainThread: this.runner.offMainThread,
+      inFlight: this.inFlight,
+      peakInFlight: c.peakInFlight,
+      workerRestarts: this.runner.restarts(),
+    };
+  }
+
+  close(): Promise<void> {
+    this.finished ??= (async () => {
+      this.closed = true;
+      this.clearTimer();
+      await new Promise<void>((resolve) => {
+        this.idleWaiters.push(resolve);
+        this.pump();
+        if (this.inFlight === 0 && this.queue.length === 0) resolve();
+      });
+      await this.runner.close();
+    })();
+    return this.finished;
+  }
+}

@@ -1,0 +1,154 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism, freemem } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ResourceLimits } from 'node:worker_threads';
+import { LeptonError } from '../errors/lepton-error.js';
+import { registeredBackendLoaders } from '../runtime/backends.js';
+import { ensureRuntime } from '../runtime/init.js';
+
+/**
+ * Memory one pool worker is assumed to need when `workers: 'auto'` sizes the pool: a Node.js worker thread with its
+ * own V8 isolate and TF.js engine, the wasm backend's heap, one copy of a small model's weights and the activations of
+ * a batch of 64 reference-CNN images (64×64×1). Measured: 150–190 MiB resident per worker for that CNN on `wasm`; 256 MiB
+ * leaves headroom. Pass `memoryPerWorkerBytes` for bigger models or batches.
+ */
+export const DEFAULT_MEMORY_PER_WORKER_BYTES = 256 * 1024 * 1024;
+
+/** Options for {@link createWorkerPool}. Only `module` is required; defaults are filled by {@link resolveWorkerPoolOptions}. */
+export interface WorkerPoolOptions<Init = unknown> {
+  /**
+   * The ES module every worker runs: a file URL (`new URL('./my-worker.js', import.meta.url)`), a `file:` URL string
+   * or a file path (relative paths resolve against the current directory). Its default export (or named export
+   * `setup`) is a {@link WorkerSetup}. Bare package specifiers are refused: they would resolve from `@lepton/core`'s
+   * own location, not the caller's.
+   */
+  module: string | URL;
+  /** Passed to every worker's setup. Must be structured-cloneable (copied once per worker). */
+  init?: Init;
+  /** Worker threads: a count ≥ 1, or `'auto'` (see {@link resolveWorkerCount}). Default `'auto'`. */
+  workers?: number | 'auto';
+  /**
+   * TF.js backend each worker initialises. Default: the main thread's active backend (initialising the runtime with
+   * its defaults first if needed), so a pool computes exactly what the main thread would. `LEPTON_BACKEND` does not
+   * redirect the workers.
+   */
+  backend?: string;
+  /** Most requests waiting for a free worker; beyond it `run()` rejects with `OVERLOADED`. Default 1024. */
+  maxQueue?: number;
+  /**
+   * The worker entry file (core's `worker-entry.js`). Default: the `LEPTON_WORKER_ENTRY` environment variable, else
+   * `worker-entry.js` next to the pool's own code, which is `dist/serve/` in the package and the bundle's directory
+   * when core is bundled into one file (bundle the entry there too, as bench/gpu-bundle.sh does).
+   */
+  workerEntry?: string | URL;
+  /** For `workers: 'auto'`: memory assumed per worker. Default {@link DEFAULT_MEMORY_PER_WORKER_BYTES}. */
+  memoryPerWorkerBytes?: number;
+  /** V8 heap limits per worker (`worker_threads` resourceLimits); a worker past them crashes and is replaced. */
+  resourceLimits?: ResourceLimits;
+  /** Node.js flags for the workers. Default `[]`: the main program's flags (e.g. a loader) are not inherited. */
+  execArgv?: string[];
+  /** Name shown in error messages and given to the threads. Default `'lepton-pool'`. */
+  name?: string;
+}
+
+/** {@link WorkerPoolOptions} with every default filled in and checked. */
+export interface ResolvedWorkerPoolOptions<Init = unknown> {
+  module: string;
+  init: Init | undefined;
+  workers: number;
+  backend: string;
+  maxQueue: number;
+  workerEntry: URL;
+  resourceLimits: ResourceLimits | undefined;
+  execArgv: string[];
+  name: string;
+}
+
+function positiveInt(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new LeptonError('INVALID_ARGUMENT', `${name} must be an integer ≥ 1, got ${String(value)}.`);
+  }
+  return value;
+}
+
+/**
+ * How many workers `workers` means: a number is checked and returned; `'auto'` is `os.availableParallelism()`
+ * (one TF.js engine per core), capped so that `memoryPerWorkerBytes` per worker fits in the memory free now
+ * (`os.freemem()`), and at least 1.
+ *
+ * @param workers - a count ≥ 1 or `'auto'`
+ * @param memoryPerWorkerBytes - memory assumed per worker for `'auto'`
+ * @returns the worker count
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for anything but an integer ≥ 1 or `'auto'`
+ * @example
+ * ```ts
+ * import { resolveWorkerCount } from '@lepton/core';
+ * console.log(resolveWorkerCount('auto')); // e.g. 16 on a 16-core machine with ≥ 4 GiB free
+ * ```
+ */
+export function resolveWorkerCount(workers: number | 'auto', memoryPerWorkerBytes = DEFAULT_MEMORY_PER_WORKER_BYTES): number {
+  if (workers !== 'auto') return positiveInt(workers, 'workers');
+  if (!Number.isFinite(memoryPerWorkerBytes) || memoryPerWorkerBytes <= 0) {
+    throw new LeptonError('INVALID_ARGUMENT', `memoryPerWorkerBytes must be a positive number, got ${memoryPerWorkerBytes}.`);
+  }
+  return Math.max(1, Math.min(availableParallelism(), Math.floor(freemem() / memoryPerWorkerBytes)));
+}
+
+function toFileUrl(spec: string | URL, what: string): URL {
+  if (spec instanceof URL) return spec;
+  if (typeof spec !== 'string' || spec.length === 0) throw new LeptonError('INVALID_ARGUMENT', `${what} must be a file URL or a path.`);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(spec) && !/^[a-z]:[\\/]/i.test(spec)) return new URL(spec);
+  if (isAbsolute(spec) || spec.startsWith('.')) return pathToFileURL(resolve(spec));
+  throw new LeptonError(
+    'INVALID_ARGUMENT',
+    `${what} '${spec}' is a bare specifier, which a worker would resolve from @lepton/core's directory; pass a file URL such as new URL('./my-worker.js', import.meta.url).`,
+  );
+}
+
+function mustExist(url: URL, what: string, hint: string): void {
+  if (url.protocol === 'file:' && !existsSync(fileURLToPath(url))) {
+    throw new LeptonError('INVALID_ARGUMENT', `${what} ${fileURLToPath(url)} does not exist; ${hint}`, { details: { path: fileURLToPath(url) } });
+  }
+}
+
+/**
+ * Fills defaults and validates pool options (resolving `backend` may initialise the main thread's runtime).
+ *
+ * @param options - the caller's options
+ * @param env - environment to read `LEPTON_WORKER_ENTRY` from (injectable for tests)
+ * @returns options with defaults filled
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for a missing module or entry file, a bad count or an unknown backend
+ */
+export async function resolveWorkerPoolOptions<Init>(
+  options: WorkerPoolOptions<Init>,
+  env: Record<string, string | undefined> = process.env,
+): Promise<ResolvedWorkerPoolOptions<Init>> {
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', 'createWorkerPool needs an options object with at least `module`.');
+  const module = toFileUrl(options.module, 'The worker module');
+  mustExist(module, 'The worker module', 'build it first, or pass the path of the compiled .js file.');
+  const entrySpec = options.workerEntry ?? (env['LEPTON_WORKER_ENTRY']?.trim() || new URL('./worker-entry.js', import.meta.url));
+  const workerEntry = toFileUrl(entrySpec, 'The worker entry');
+  mustExist(
+    workerEntry,
+    'The worker entry',
+    'when @lepton/core is bundled, bundle dist/serve/worker-entry.js next to the bundle (or set workerEntry / LEPTON_WORKER_ENTRY).',
+  );
+  const workers = resolveWorkerCount(options.workers ?? 'auto', options.memoryPerWorkerBytes);
+  const maxQueue = positiveInt(options.maxQueue ?? 1024, 'maxQueue');
+  const backend = options.backend ?? (await ensureRuntime()).backend;
+  if (!registeredBackendLoaders().includes(backend)) {
+    throw new LeptonError('INVALID_ARGUMENT', `Unknown backend '${backend}' for the pool; registered: ${registeredBackendLoaders().join(', ')}.`);
+  }
+  return {
+    module: module.href,
+    init: options.init,
+    workers,
+    backend,
+    maxQueue,
+    workerEntry,
+    resourceLimits: options.resourceLimits,
+    execArgv: options.execArgv ?? [],
+    name: options.name ?? 'lepton-pool',
+  };
+}

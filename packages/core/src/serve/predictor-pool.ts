@@ -1,0 +1,79 @@
+/**
+ * A predictor's forward passes on a worker pool: the model is serialised once (topology, weight specs, weights) and
+ * every worker loads its own copy (`predictor-worker.ts`). Internal: not exported from the package.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { pathToFileURL } from 'node:url';
+import { isAbsolute, resolve } from 'node:path';
+import { LeptonError } from '../errors/lepton-error.js';
+import type { BatchRunner } from './batcher.js';
+import { createWorkerPool } from './pool.js';
+import type { WorkerPoolOptions } from './pool-options.js';
+import type { PredictorWorkerInit, PredictorWorkerRequest } from './predictor-worker.js';
+
+/** What {@link startPoolRunner} needs besides the model. @internal */
+export interface PoolRunnerConfig {
+  inputShape: number[];
+  maxBatchSize: number;
+  warmup: boolean;
+  workers: number;
+  imports: Array<string | URL>;
+  pool: Omit<WorkerPoolOptions, 'module' | 'init' | 'workers' | 'maxQueue'>;
+}
+
+/** The model as `tf.io.fromMemory` takes it back: JSON topology, weight specs and one buffer of weights. */
+async function serialise(model: tfl.LayersModel): Promise<Pick<PredictorWorkerInit, 'topology' | 'weightSpecs' | 'weightData'>> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (artifacts?.modelTopology === undefined) throw new LeptonError('INVALID_MODEL', 'The model produced no topology to send to the workers.');
+  const data = artifacts.weightData as ArrayBuffer | ArrayBuffer[] | undefined;
+  const parts = data === undefined ? [] : Array.isArray(data) ? data : [data];
+  const weights = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+  parts.reduce((offset, p) => (weights.set(new Uint8Array(p), offset), offset + p.byteLength), 0);
+  return { topology: artifacts.modelTopology as object, weightSpecs: artifacts.weightSpecs ?? [], weightData: weights.buffer };
+}
+
+function href(spec: string | URL): string {
+  if (spec instanceof URL) return spec.href;
+  if (/^(file|data):/i.test(spec)) return spec;
+  if (isAbsolute(spec) || spec.startsWith('.')) return pathToFileURL(resolve(spec)).href;
+  throw new LeptonError('INVALID_ARGUMENT', `workerImports entry '${spec}' is a bare specifier; pass a file URL or path.`);
+}
+
+/**
+ * Starts the pool and returns a runner that sends each batch to a free worker, transferring the batch's buffer
+ * (no copy) and receiving the outputs the same way. @internal
+ */
+export async function startPoolRunner(model: tfl.LayersModel, c: PoolRunnerConfig): Promise<BatchRunner> {
+  const init: PredictorWorkerInit = {
+    ...(await serialise(model)),
+    inputShape: c.inputShape,
+    warmupBatches: c.warmup ? [...new Set([1, c.maxBatchSize])] : [],
+    imports: c.imports.map(href),
+  };
+  const pool = await createWorkerPool<PredictorWorkerInit, PredictorWorkerRequest, Float32Array>({
+    name: 'lepton-predictor',
+    backend: tf.getBackend(),
+    ...c.pool,
+    // Next to this file: dist/serve/ in the package, the bundle's directory in a bundle (see bench/gpu-bundle.sh).
+    module: new URL('./predictor-worker.js', import.meta.url),
+    init,
+    workers: c.workers,
+    // The batcher keeps at most `workers` batches in flight; one more each may wait while a crashed worker restarts.
+    maxQueue: c.workers,
+  });
+  return {
+    slots: pool.size,
+    workers: pool.size,
+    offMainThread: true,
+    run: (flat, n) => pool.run({ input: flat, n }, { transfer: [flat.buffer] }),
+    restarts: () => pool.stats().restarts,
+    close: () => pool.close(),
+  };
+}

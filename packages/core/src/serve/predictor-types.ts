@@ -1,0 +1,85 @@
+import type { WorkerPoolOptions } from './pool-options.js';
+
+/** Options for {@link createPredictor}. */
+export interface PredictorOptions {
+  /** Most requests merged into one forward pass. Default 32. */
+  maxBatchSize?: number;
+  /** Longest a request waits for others to join its batch, in milliseconds. Default 2. */
+  maxWaitMs?: number;
+  /** Most requests waiting (not yet in a forward pass); beyond it requests are rejected `OVERLOADED`. Default 1024. */
+  maxQueue?: number;
+  /** Run the model once at batch 1 and at `maxBatchSize` before serving (compiles GPU shaders). Default true. */
+  warmup?: boolean;
+  /**
+   * TF.js engines computing forward passes. `1` (the default) runs them in this thread, as before. `≥ 2`, or
+   * `'auto'` resolving to ≥ 2 (one per core, capped by free memory: see `resolveWorkerCount`), starts that many
+   * worker threads, each loading a copy of the model, and keeps up to that many batches in flight at once: this is
+   * how a predictor uses more than one CPU core on `wasm`. Results are the same as in this thread (same backend).
+   */
+  workers?: number | 'auto';
+  /**
+   * Run forward passes on worker threads even when `workers` is 1, so they never block this thread's event loop.
+   * Default: true when `workers` resolves to ≥ 2, else false. `false` with `workers ≥ 2` is an `INVALID_ARGUMENT`.
+   */
+  offMainThread?: boolean;
+  /**
+   * Modules every worker imports before it loads the model, for a model with custom layers: each must register its
+   * layer classes (`tf.serialization.registerClass`) on import, using the `tf` of `@lepton/core`. File URLs or paths.
+   * Lepton's own layers are always registered.
+   */
+  workerImports?: Array<string | URL>;
+  /**
+   * Pool settings used when forward passes run on workers: the TF.js backend of the workers (default: the backend
+   * this thread would run the model on), the worker entry file (for bundles), `memoryPerWorkerBytes` for `'auto'`,
+   * per-worker heap limits and Node flags.
+   */
+  pool?: Omit<WorkerPoolOptions, 'module' | 'init' | 'workers' | 'maxQueue'>;
+}
+
+/** Counters of a predictor since it was created. */
+export interface PredictorStats {
+  /** Requests accepted since creation (excludes ones rejected as overloaded, invalid or after `close()`). */
+  requests: number;
+  /** Forward passes that succeeded (warm-up and failed passes are not counted). */
+  batches: number;
+  /** Mean requests per forward pass. */
+  meanBatchSize: number;
+  /** Requests rejected because the queue was full. */
+  rejectedOverload: number;
+  /** Requests whose forward pass failed (including ones whose worker crashed). */
+  failed: number;
+  /** Requests waiting right now. */
+  queued: number;
+  /** TF.js engines computing forward passes: 1 in this thread, else the number of worker threads. */
+  workers: number;
+  /** True when forward passes run on worker threads. */
+  offMainThread: boolean;
+  /** Forward passes running right now (at most `workers`). */
+  inFlight: number;
+  /** Most forward passes that were running at once since creation. */
+  peakInFlight: number;
+  /** Workers replaced after a crash (always 0 in this thread). */
+  workerRestarts: number;
+}
+
+/** A batched, bounded inference service around one model. */
+export interface Predictor {
+  /** Shape of one input sample (without the batch axis). */
+  readonly inputShape: number[];
+  /** Shape of one output sample (without the batch axis). */
+  readonly outputShape: number[];
+  /**
+   * Predicts one sample. Concurrent calls are merged into batches.
+   *
+   * @param input - one sample, flattened row-major to `inputShape` (length = product of `inputShape`)
+   * @returns the model output for that sample, flattened
+   * @throws {@link LeptonError} `INVALID_INPUT` for a wrong length or non-finite value (or a failed forward pass),
+   *   `OVERLOADED` when `maxQueue` requests are already waiting, `PREDICTOR_CLOSED` after `close()`, and with workers
+   *   `WORKER_CRASHED` when the worker running this request's batch died (it is replaced; retrying is safe)
+   */
+  predict(input: ArrayLike<number>): Promise<Float32Array>;
+  /** Counters since creation. */
+  stats(): PredictorStats;
+  /** Stops accepting requests, finishes every accepted one, then resolves (terminating the workers, if any). */
+  close(): Promise<void>;
+}

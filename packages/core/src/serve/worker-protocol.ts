@@ -1,0 +1,76 @@
+/**
+ * The messages between a {@link createWorkerPool} pool (main thread) and its workers (`worker-entry.ts`), and how an
+ * error crosses the thread boundary. Internal: not exported from the package.
+ */
+import { LeptonError } from '../errors/lepton-error.js';
+
+/** `workerData` of every pool worker. @internal */
+export interface WorkerStart {
+  kind: 'lepton-worker-pool';
+  /** URL (href) of the worker module. */
+  module: string;
+  init: unknown;
+  backend: string;
+  index: number;
+}
+
+/** An error as it crosses threads: enough to re-create a `LeptonError` with the same code on the other side. @internal */
+export interface WireError {
+  code: string;
+  message: string;
+  name: string;
+  stack?: string;
+  details?: Record<string, unknown>;
+}
+
+/** Main thread → worker. @internal */
+export type ToWorker = { type: 'request'; id: number; request: unknown };
+
+/** Worker → main thread. @internal */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'setup-error'; error: WireError }
+  | { type: 'result'; id: number; result: unknown }
+  | { type: 'error'; id: number; error: WireError };
+
+/** Details that survive structured cloning; anything else is dropped rather than failing the reply. */
+function cloneableDetails(details: unknown): Record<string, unknown> | undefined {
+  if (details === null || typeof details !== 'object') return undefined;
+  try {
+    return structuredClone(details) as Record<string, unknown>;
+  } catch {
+    try {
+      return JSON.parse(JSON.stringify(details)) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/**
+ * Flattens a thrown value for `postMessage`. A `LeptonError` (recognised by name and code, so a second copy of the
+ * class in a bundle still counts) keeps its code; anything else becomes `fallbackCode`. @internal
+ */
+export function toWire(err: unknown, fallbackCode: string): WireError {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    const lepton = err.name === 'LeptonError' && typeof code === 'string';
+    const wire: WireError = { code: lepton ? code : fallbackCode, message: err.message, name: err.name };
+    if (err.stack !== undefined) wire.stack = err.stack;
+    const details = lepton ? cloneableDetails((err as { details?: unknown }).details) : undefined;
+    if (details !== undefined) wire.details = details;
+    return wire;
+  }
+  return { code: fallbackCode, message: String(err), name: 'Error' };
+}
+
+/**
+ * Re-creates a worker's error as a `LeptonError` on the main thread: same code, message and details, plus the worker
+ * index; the worker-side error (with its stack) is the `cause`. @internal
+ */
+export function fromWire(wire: WireError, worker: number, prefix = ''): LeptonError {
+  const cause = new Error(wire.message);
+  cause.name = wire.name;
+  if (wire.stack !== undefined) cause.stack = wire.stack;
+  return new LeptonError(wire.code, `${prefix}${wire.message}`, { cause, details: { ...wire.details, worker } });
+}
