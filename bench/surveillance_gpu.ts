@@ -30,7 +30,7 @@ if (existsSync(join(here, 'tfjs-backend-wasm-simd.wasm'))) {
 const W = 640;
 const H = 360;
 const CAMERA_FPS = 10;
-const BATCHES = [1, 8, 32];
+const BATCHES = (process.env['SURV_BATCHES'] ?? '1,8,32').split(',').map(Number);
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 3);
 const VTEST = process.env['VTEST'] ?? '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 
@@ -89,7 +89,9 @@ const { frames: raw, source } = loadFrames();
 const { model, path: modelPath } = modelOption();
 console.log(`frames: ${raw.length} × ${W}×${H} from ${source}`);
 console.log(`model: ${modelPath}`);
-const auto = await initRuntime({ backend: 'auto' }, {});
+// LEPTON_BACKEND is honoured: `LEPTON_BACKEND=webgpu node app.mjs` runs the bundle on a software adapter (lavapipe),
+// which automatic selection refuses, to check the WebGPU path end to end on a machine without a GPU.
+const auto = await initRuntime({ backend: 'auto' });
 console.log(`auto-selected backend: ${auto.backend} (${auto.device})`);
 for (const a of auto.attempts.filter((t) => !t.ok)) console.log(`  skipped ${a.backend}: ${a.reason}`);
 const backends: BackendName[] = auto.backend === 'wasm' ? ['wasm'] : [auto.backend as BackendName, 'wasm'];

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
 import type { BackendLoader } from './backends.js';
+import { registerWebgpuFixes } from './webgpu-kernels.js';
 
 /** What a WebGPU adapter says about itself (the fields of `GPUAdapterInfo` Lepton reads). */
 export interface AdapterSummary {
@@ -208,6 +209,7 @@ export const loadWebgpu: BackendLoader = async ({ powerPreference, explicit }) =
   }
   try {
     await import('@tensorflow/tfjs-backend-webgpu');
+    registerWebgpuFixes();
   } catch (err) {
     return { ok: false, device, reason: `@tensorflow/tfjs-backend-webgpu failed to load: ${firstLine(err)}` };
   }
