@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { initRuntime, runtimeInfo, type BackendName } from '@lepton/core';
 import { ratios, runSuite, table, type Row } from './lib.js';
+import { runPoolBench, type PoolBench } from './pool.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Bundled, the wasm binaries sit beside app.mjs (bench/gpu-bundle.sh copies them); unbundled, TF.js finds its own.
@@ -54,7 +55,17 @@ if (script) {
 }
 for (const x of r) console.log(`${x.name}: ${x.value.toFixed(2)}×${x.target ? ` (target ${x.name.includes('PyTorch') ? '≤' : '≥'} ${x.target}×: ${x.met ? 'met' : 'MISSED'})` : ''}`);
 
+// Worker pool on the CPU cores (wasm, one engine per worker): 1/2/4/8/16 workers up to the core count, against PyTorch
+// on the CPU with as many threads, same run. Bundled, core's worker entry and the predictor's worker module sit beside
+// app.mjs (bench/gpu-bundle.sh), where the pool looks for them.
+let pool: PoolBench | undefined;
+try {
+  pool = await runPoolBench(console.log, { ...(script ? { torchScript: script } : {}), python: process.env['PYTHON'] ?? 'python3' });
+} catch (err) {
+  console.log(`pool bench not run: ${(err as Error).message.split('\n')[0]}`);
+}
+
 const out = process.env['OUT'] ?? here;
 const file = join(out, 'gpu-bench.json');
-await writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), runtime: runtimeInfo(), auto: auto.attempts, rows, ratios: r, torch }, null, 2)}\n`);
+await writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), runtime: runtimeInfo(), auto: auto.attempts, rows, ratios: r, torch, pool }, null, 2)}\n`);
 console.log(`wrote ${file}`);

@@ -8,6 +8,7 @@ import { runFederatedBench, type FederatedBench } from './federated.js';
 import { runFinanceBench, type FinanceBench } from './finance.js';
 import { runMedicalBench, type MedicalBench } from './medical.js';
 import { runSurveillanceBench, type SurveillanceBench } from './surveillance.js';
+import { runPoolBench, type PoolBench } from './pool.js';
 import { runLineThroughputBench, runManufacturingBench, type DetectorQuality, type LineThroughput } from './manufacturing.js';
 import { ratios, runSuite, table, type Row } from './lib.js';
 
@@ -28,7 +29,7 @@ for (const b of candidates) {
 console.log(`backends present: ${present.join(', ')}${Object.keys(skipped).length ? ` (skipped: ${Object.keys(skipped).join(', ')})` : ''}`);
 
 // Suites to run: core (the backend table above all), then the verticals. BENCH_SUITES=federated runs only that one.
-const suites = (process.env['BENCH_SUITES'] ?? 'core,finance,manufacturing,medical,federated,surveillance').split(',');
+const suites = (process.env['BENCH_SUITES'] ?? 'core,pool,finance,manufacturing,medical,federated,surveillance').split(',');
 const rows: Row[] = [];
 for (const b of suites.includes('core') ? present : []) {
   console.log(`\n${b}:`);
@@ -51,6 +52,10 @@ else console.log('\nmedical suite skipped');
 let federated: FederatedBench | undefined;
 if (suites.includes('federated')) federated = await runFederatedBench(console.log);
 else console.log('\nfederated suite skipped');
+// Worker pool: the reference CNN on 1, 2 … workers against PyTorch CPU on as many threads (bench/pool.ts).
+let pool: PoolBench | undefined;
+if (suites.includes('pool')) pool = await runPoolBench(console.log);
+else console.log('\npool suite skipped');
 let surveillance: SurveillanceBench | undefined;
 if (suites.includes('surveillance')) surveillance = await runSurveillanceBench(console.log);
 else console.log('\nsurveillance suite skipped');
@@ -62,6 +67,7 @@ const result = {
   skipped,
   rows,
   ratios: r,
+  pool,
   finance,
   manufacturing,
   medical,

@@ -3,7 +3,10 @@
 in PyTorch, timed for inference at batch 1 and 64 in fp32 (TF32 off, so both sides do true fp32 arithmetic).
 
 Run by bench/gpu.ts on the GPU machine in the same command as the TF.js WebGPU run; prints one JSON object.
+`--cpu --threads N` times it on the CPU with N intra-op threads instead (the peer of the worker-pool bench,
+bench/pool.ts): batch 1 is then sequential batch-1 calls, batch 64 one call per batch, both on N threads.
 """
+import argparse
 import json
 import sys
 import time
@@ -63,14 +66,23 @@ def time_batch(model, batch, device, seconds=2.0):
 
 
 def main():
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cpu", action="store_true", help="run on the CPU even where CUDA is present")
+    parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads(N) (CPU); 0 keeps PyTorch's default")
+    parser.add_argument("--seconds", type=float, default=2.0, help="how long each batch size repeats after warm-up")
+    args = parser.parse_args()
+    device = "cuda" if torch.cuda.is_available() and not args.cpu else "cpu"
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.benchmark = True
     model = ResidualCnn().to(device).eval()
     out = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu", "torch": torch.__version__, "precision": "fp32 (TF32 off)"}
+    if device == "cpu":
+        out["threads"] = torch.get_num_threads()
     for batch in (1, 64):
-        ms = time_batch(model, batch, device)
+        ms = time_batch(model, batch, device, args.seconds)
         out[f"batch{batch}_ms"] = ms
         out[f"batch{batch}_images_per_s"] = batch * 1000 / ms
     json.dump(out, sys.stdout)

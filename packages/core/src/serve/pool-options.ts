@@ -10,7 +10,7 @@ import { ensureRuntime } from '../runtime/init.js';
 /**
  * Memory one pool worker is assumed to need when `workers: 'auto'` sizes the pool: a Node.js worker thread with its
  * own V8 isolate and TF.js engine, the wasm backend's heap, one copy of a small model's weights and the activations of
- * a batch of 64 reference-CNN images (64×64×1). Measured: 150–190 MiB resident per worker for that CNN on `wasm`; 256 MiB
+ * a batch of 64 reference-CNN images (64×64×1). Measured: 65–95 MiB resident per worker for that CNN on `wasm`; 256 MiB
  * leaves headroom. Pass `memoryPerWorkerBytes` for bigger models or batches.
  */
 export const DEFAULT_MEMORY_PER_WORKER_BYTES = 256 * 1024 * 1024;
@@ -54,14 +54,23 @@ export interface WorkerPoolOptions<Init = unknown> {
 
 /** {@link WorkerPoolOptions} with every default filled in and checked. */
 export interface ResolvedWorkerPoolOptions<Init = unknown> {
+  /** URL (href) of the worker module, checked to exist when it is a file. */
   module: string;
+  /** Data for every worker's setup. */
   init: Init | undefined;
+  /** Worker count, `'auto'` resolved. */
   workers: number;
+  /** TF.js backend of the workers. */
   backend: string;
+  /** Most requests waiting for a free worker. */
   maxQueue: number;
+  /** The worker entry file, checked to exist. */
   workerEntry: URL;
+  /** V8 heap limits per worker, if any. */
   resourceLimits: ResourceLimits | undefined;
+  /** Node.js flags of the workers. */
   execArgv: string[];
+  /** Name in error messages and thread names. */
   name: string;
 }
 

@@ -26,8 +26,10 @@ async function useBundledWasmBinaries(): Promise<void> {
   if (dir === undefined) return;
   // The Emscripten loader reads the CommonJS `__dirname`, which an ESM bundle lacks.
   (globalThis as { __dirname?: string }).__dirname ??= dir;
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  wasm.setWasmPaths(`${dir}/`);
+  type Wasm = { setWasmPaths?: (prefix: string) => void };
+  // Bundled by esbuild, a dynamic import of this CommonJS package yields its exports under `default`.
+  const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as Wasm & { default?: Wasm };
+  (wasm.setWasmPaths ?? wasm.default?.setWasmPaths)?.(`${dir}/`);
 }
 
 async function setUp(start: WorkerStart): Promise<WorkerHandler<unknown, unknown>> {
