@@ -78,7 +78,7 @@ export interface Track {
  * - `MODEL_LOAD_FAILED` — a detector model could not be loaded (missing files, wrong format, label map mismatch).
  * - `CONFIG_INVALID` — a camera configuration is invalid; the message names the camera and the field.
  */
-export type SurveillanceErrorCode = 'VIDEO_SOURCE_FAILED' | 'VIDEO_FFMPEG_MISSING' | 'VIDEO_WRITE_FAILED' | 'MODEL_LOAD_FAILED' | 'CONFIG_INVALID';
+export type SurveillanceErrorCode = 'VIDEO_SOURCE_FAILED' | 'VIDEO_FFMPEG_MISSING' | 'VIDEO_WRITE_FAILED' | 'MODEL_LOAD_FAILED' | 'CONFIG_INVALID' | 'DETECTOR_CLOSED';
 
 /** @internal */
 export function surveillanceError(code: SurveillanceErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown): LeptonError {

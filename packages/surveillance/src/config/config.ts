@@ -70,8 +70,9 @@ const configSchema = z.strictObject({
       thresholds,
       iouThreshold: z.number().min(0).max(1).optional(),
       batchSize: z.number().int().positive().max(64).default(8),
+      workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1),
     })
-    .default({ model: 'centernet', batchSize: 8 }),
+    .default({ model: 'centernet', batchSize: 8, workers: 1 }),
   privacy: z.strictObject({ blurFaces: z.boolean().default(false) }).default({ blurFaces: false }),
   mqtt: z
     .strictObject({
@@ -189,6 +190,12 @@ export interface DetectorConfig {
   iouThreshold?: number;
   /** Most frames per forward pass (default 8). */
   batchSize: number;
+  /**
+   * Detector worker threads: 1 (default) runs the detector in the pipeline's thread; 2 or more (or `'auto'`, one per
+   * core) run a copy of the model in each worker, batches of frames in parallel, and let each camera keep that many
+   * frames in detection at once.
+   */
+  workers: number | 'auto';
 }
 
 /** Privacy settings. */

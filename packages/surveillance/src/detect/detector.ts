@@ -1,4 +1,5 @@
-import { LeptonError, ensureRuntime, isLeptonError, tf } from '@lepton/core';
+import { LeptonError, createWorkerPool, ensureRuntime, isLeptonError, resolveWorkerCount, tf, type WorkerPool } from '@lepton/core';
+import type { DetectorWorkerInit, DetectorWorkerResult } from './detector-worker.js';
 import { surveillanceError } from '../types.js';
 import type { Detection, Frame } from '../types.js';
 import { COCO_LABELS, DEFAULT_DETECTION_CLASSES } from './coco.js';
@@ -60,6 +61,14 @@ export interface ObjectDetectorOptions {
   resize?: ResizeMode;
   /** Called for each frame that cannot be used (wrong buffer size …); that frame gets no detections, the rest go on. */
   onInvalidFrame?: (frame: Frame, error: LeptonError) => void;
+  /**
+   * Worker threads running the detector (default 1: in this thread). With 2 or more (or `'auto'`: one per core,
+   * capped by free memory), each worker loads its own copy of the model on the same backend, and batches of frames
+   * run on free workers in parallel — TF.js computes with one core per engine, so this is how a multi-core machine
+   * gets used. Detections are the same as in-process. A custom `decode` function cannot cross threads: use
+   * `'centernet'`/`'nanodet'` decoding or one worker.
+   */
+  workers?: number | 'auto';
 }
 
 /** {@link ObjectDetectorOptions} with every default filled in. */
@@ -82,6 +91,8 @@ export interface ResolvedDetectorOptions {
   resize: ResizeMode;
   /** Invalid-frame callback, if any. */
   onInvalidFrame: ((frame: Frame, error: LeptonError) => void) | undefined;
+  /** Worker threads (1: in-process). */
+  workers: number;
 }
 
 /** Counters of an {@link ObjectDetector} since it was loaded. */
@@ -99,6 +110,14 @@ const MAX_CANDIDATES = 1000;
 
 function invalid(message: string, details: Record<string, unknown> = {}): LeptonError {
   return new LeptonError('INVALID_ARGUMENT', message, { details });
+}
+
+function resolveWorkers(workers: number | 'auto' | undefined): number {
+  if (workers === undefined) return 1;
+  if (workers !== 'auto' && (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1 || workers > 256)) {
+    throw invalid(`workers must be an integer from 1 to 256 or 'auto', got ${String(workers)}.`);
+  }
+  return resolveWorkerCount(workers);
 }
 
 function checkUnit(name: string, v: number): void {
@@ -124,12 +143,16 @@ export function resolveDetectorOptions(options: ObjectDetectorOptions = {}): Res
     batchSize: options.batchSize ?? DEFAULTS.batchSize,
     resize: options.resize ?? DEFAULTS.resize,
     onInvalidFrame: options.onInvalidFrame,
+    workers: resolveWorkers(options.workers),
   };
   checkUnit('defaultThreshold', r.defaultThreshold);
   checkUnit('iouThreshold', r.iouThreshold);
   for (const [label, t] of Object.entries(r.thresholds)) checkUnit(`thresholds['${label}']`, t);
   if (!Number.isInteger(r.maxDetections) || r.maxDetections < 1) throw invalid(`maxDetections must be a positive integer, got ${String(r.maxDetections)}.`);
   if (!Number.isInteger(r.batchSize) || r.batchSize < 1) throw invalid(`batchSize must be a positive integer, got ${String(r.batchSize)}.`);
+  if (r.workers > 1 && typeof r.model === 'object' && typeof r.model?.decode === 'function') {
+    throw invalid('A custom decode function cannot run in worker threads; use workers: 1, or decode \'centernet\' / \'nanodet\'.');
+  }
   if (r.resize !== 'letterbox' && r.resize !== 'stretch') throw invalid(`resize must be 'letterbox' or 'stretch', got '${String(r.resize)}'.`);
   if (typeof r.model === 'string' && r.model !== 'centernet' && r.model !== 'nanodet') {
     throw invalid(`model must be 'centernet', 'nanodet' or a custom model spec, got '${String(r.model)}'.`);
@@ -240,6 +263,8 @@ export class ObjectDetector {
   readonly #thresholds: Map<string, number>;
   readonly #layout: InputLayout;
   #batched = true;
+  #pool: WorkerPool<Frame[], DetectorWorkerResult> | undefined;
+  #disposed = false;
 
   private constructor(model: tf.GraphModel, p: ModelPlan, options: ResolvedDetectorOptions) {
     this.#model = model;
@@ -287,6 +312,7 @@ export class ObjectDetector {
     try {
       detector = new ObjectDetector(model, p, resolved);
       await detector.#warmUp();
+      if (resolved.workers > 1) detector.#pool = await startPool(resolved);
     } catch (err) {
       model.dispose();
       if (isLeptonError(err)) throw err;
@@ -321,8 +347,11 @@ export class ObjectDetector {
    * @param frames - packed RGB frames
    * @returns per frame (same order), its detections, best first; an invalid frame gets `[]` and is reported to
    *   `onInvalidFrame`
+   * @throws LeptonError `DETECTOR_CLOSED` after {@link ObjectDetector.dispose} / {@link ObjectDetector.close};
+   *   with workers, `WORKER_CRASHED` for the frames of a worker that died (a replacement serves the next call)
    */
   async detect(frames: readonly Frame[]): Promise<Detection[][]> {
+    if (this.#disposed) throw surveillanceError('DETECTOR_CLOSED', 'This detector was disposed; load a new one with ObjectDetector.load().');
     const out: Detection[][] = frames.map(() => []);
     const valid: number[] = [];
     frames.forEach((f, i) => {
@@ -335,6 +364,10 @@ export class ObjectDetector {
       const err = new LeptonError('INVALID_INPUT', `Frame ${String(f?.camera)}#${String(f?.index)} skipped: ${problem}.`, { details: { camera: f?.camera, index: f?.index } });
       this.options.onInvalidFrame?.(f, err);
     });
+    if (this.#pool !== undefined) {
+      await this.#detectPooled(this.#pool, frames, valid, out);
+      return out;
+    }
     for (let start = 0; start < valid.length; start += this.options.batchSize) {
       const idx = valid.slice(start, start + this.options.batchSize);
       const dets = await this.#run(idx.map((i) => frames[i] as Frame));
@@ -343,6 +376,27 @@ export class ObjectDetector {
       });
     }
     return out;
+  }
+
+  /** Splits the valid frames into `batchSize` batches and runs them on free workers at once. */
+  async #detectPooled(pool: WorkerPool<Frame[], DetectorWorkerResult>, frames: readonly Frame[], valid: number[], out: Detection[][]): Promise<void> {
+    const batches: number[][] = [];
+    for (let start = 0; start < valid.length; start += this.options.batchSize) batches.push(valid.slice(start, start + this.options.batchSize));
+    await Promise.all(
+      batches.map(async (idx) => {
+        const r = await pool.run(idx.map((i) => frames[i] as Frame));
+        this.stats.frames += r.frames;
+        this.stats.forwardPasses += r.forwardPasses;
+        idx.forEach((fi, j) => {
+          out[fi] = r.detections[j] ?? [];
+        });
+      }),
+    );
+  }
+
+  /** Worker threads detecting (1 when the detector runs in this thread). */
+  get workers(): number {
+    return this.#pool?.size ?? 1;
   }
 
   async #run(frames: Frame[]): Promise<Detection[][]> {
@@ -423,8 +477,40 @@ export class ObjectDetector {
     }
   }
 
-  /** Free the model's weights. The detector cannot be used afterwards. */
+  /**
+   * Free the model's weights (and, for a pooled detector, stop its workers once their batches are done). The
+   * detector cannot be used afterwards. Await {@link ObjectDetector.close} instead to know when the workers are gone.
+   */
   dispose(): void {
-    this.#model.dispose();
+    void this.close();
   }
+
+  /** Like {@link ObjectDetector.dispose}, resolving once every worker thread has finished and exited. */
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    if (!this.#disposed) this.#model.dispose();
+    this.#disposed = true;
+    await pool?.close();
+  }
+}
+
+/** Starts the worker threads of a pooled detector, each loading the same model on this thread's backend. */
+async function startPool(options: ResolvedDetectorOptions): Promise<WorkerPool<Frame[], DetectorWorkerResult>> {
+  const init: DetectorWorkerInit = {
+    model: options.model,
+    thresholds: options.thresholds,
+    defaultThreshold: options.defaultThreshold,
+    iouThreshold: options.iouThreshold,
+    maxDetections: options.maxDetections,
+    batchSize: options.batchSize,
+    resize: options.resize,
+    ...(options.classes === undefined ? {} : { classes: options.classes }),
+  };
+  return createWorkerPool<DetectorWorkerInit, Frame[], DetectorWorkerResult>({
+    module: new URL('./detector-worker.js', import.meta.url),
+    init,
+    workers: options.workers,
+    name: 'lepton-detector',
+  });
 }

@@ -159,7 +159,9 @@ interface DetectRequest {
  */
 class DetectBatcher {
   readonly #pending: DetectRequest[] = [];
-  #busy = false;
+  /** Batches in detection now: at most one per detector worker. */
+  #inFlight = 0;
+  readonly #concurrency: number;
   #running: number;
   passes = 0;
 
@@ -169,6 +171,7 @@ class DetectBatcher {
     cameras: number,
   ) {
     this.#running = cameras;
+    this.#concurrency = detector.workers;
   }
 
   cameraStopped(): void {
@@ -184,21 +187,22 @@ class DetectBatcher {
   }
 
   #pump(): void {
-    if (this.#busy || this.#pending.length === 0) return;
-    if (this.#pending.length < Math.min(this.batchSize, Math.max(1, this.#running))) return;
-    const batch = this.#pending.splice(0, this.batchSize);
-    this.#busy = true;
-    this.passes++;
-    this.detector
-      .detect(batch.map((r) => r.frame))
-      .then(
-        (results) => batch.forEach((r, i) => r.resolve(results[i] ?? [])),
-        (err: unknown) => batch.forEach((r) => r.reject(err)),
-      )
-      .finally(() => {
-        this.#busy = false;
-        this.#pump();
-      });
+    while (this.#inFlight < this.#concurrency && this.#pending.length > 0) {
+      if (this.#pending.length < Math.min(this.batchSize, Math.max(1, this.#running))) return;
+      const batch = this.#pending.splice(0, this.batchSize);
+      this.#inFlight++;
+      this.passes++;
+      this.detector
+        .detect(batch.map((r) => r.frame))
+        .then(
+          (results) => batch.forEach((r, i) => r.resolve(results[i] ?? [])),
+          (err: unknown) => batch.forEach((r) => r.reject(err)),
+        )
+        .finally(() => {
+          this.#inFlight--;
+          this.#pump();
+        });
+    }
   }
 }
 
@@ -304,6 +308,7 @@ export class SurveillancePipeline {
       (await ObjectDetector.load({
         model: config.detector.model,
         batchSize: config.detector.batchSize,
+        workers: config.detector.workers,
         ...(config.detector.classes === undefined ? {} : { classes: config.detector.classes }),
         thresholds: merged,
         ...(config.detector.iouThreshold === undefined ? {} : { iouThreshold: config.detector.iouThreshold }),
@@ -348,7 +353,7 @@ export class SurveillancePipeline {
       return { cameras: reports, events, seconds: (performance.now() - t0) / 1000, forwardPasses: batcher.passes, mqtt: { ...this.#mqtt } };
     } finally {
       this.#queue.end();
-      if (this.#ownsDetector) this.#detector.dispose();
+      if (this.#ownsDetector) await this.#detector.close();
       if (this.#ownsFaces) this.#faces?.dispose();
       if (this.#ownsPublisher) await this.#publisher?.close();
     }
@@ -411,6 +416,76 @@ export class SurveillancePipeline {
     let seq = 0;
     let lastTracks: Track[] = [];
     let lastDetectFrame = 0;
+    // Frames of this camera in detection at once: one per detector worker, so a single camera keeps every worker busy.
+    // Motion gating and the stationary-track refresh decide from the tracks as of the last processed frame; with one
+    // worker that is the previous frame, exactly as a sequential loop.
+    const depth = this.#detector.workers;
+    const inFlight: Array<{ frame: Frame; detected: boolean; pending: Promise<Detection[]> | undefined }> = [];
+    const processFrame = async ({ frame, detected, pending }: { frame: Frame; detected: boolean; pending: Promise<Detection[]> | undefined }): Promise<void> => {
+      let detections: Detection[] = [];
+      if (pending !== undefined) {
+        detections = (await pending).filter((d) => d.score >= (thresholds[d.label] ?? 0));
+        report.detectedFrames++;
+        report.detections += detections.length;
+      } else report.skippedByMotion++;
+      const tracks = detected ? tracker.update(detections) : lastTracks;
+      lastTracks = tracks;
+      for (const t of tracks) if (t.confirmed) confirmed.add(t.id);
+      const ruleEvents = this.#rules.process(cam.name, frame.time, tracks.filter((t) => t.confirmed));
+      if (this.#faces !== undefined && this.#config.privacy.blurFaces && detections.some((d) => d.label === 'person')) {
+        const [faces] = await this.#faces.detect([frame]);
+        report.facesBlurred += faces!.length;
+        blurRegions(frame, faces!.map((f) => f.box));
+      }
+      ring?.push(copyFrame(frame));
+      for (const e of ruleEvents) {
+        const id = `${cam.name}-${++seq}`;
+        report.events[e.kind] = (report.events[e.kind] ?? 0) + 1;
+        countEvent();
+        const event: SurveillanceEvent = { id, rule: e, frame: frame.index, wallTime: frame.wallTime };
+        const box = eventBox(e);
+        const evidence = out.evidence.includes(e.kind);
+        let jpeg: Uint8Array | undefined;
+        if (out.snapshots && evidence) {
+          jpeg = snapshot(frame, box, { label: eventLabel(e) });
+          event.snapshot = join(dir, `${id}-${e.kind}.jpg`);
+          await writeFile(event.snapshot, jpeg);
+        }
+        if (clipSpec !== null && evidence) {
+          const start = Math.max(0, e.time - clipSpec.before);
+          const end = e.time + clipSpec.after;
+          const path = join(dir, `${id}-${e.kind}.mp4`);
+          const fail = (err: unknown): boolean => {
+            report.clipErrors.push(`${path}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+            return false;
+          };
+          const ready = clipFromFile
+            ? cutClip({ input: clipInput, start, end, output: path }).then(() => true, fail)
+            : ring!.clipAround(e.time, clipSpec.before, clipSpec.after, path, { timeoutMs: (clipSpec.after + 30) * 1000 }).then(() => true, fail);
+          pendingClips.push(ready);
+          event.clip = { path, start, end, from: clipFromFile ? 'file' : 'ring', ready };
+        }
+        if (this.#publisher !== undefined) {
+          await publishEvent(this.#publisher, this.#config.mqtt?.topicPrefix ?? 'lepton/surveillance', event, jpeg).then(
+            (n) => (this.#mqtt.published += n),
+            () => this.#mqtt.failed++,
+          );
+        }
+        this.#queue.push(event);
+      }
+      if (writer !== undefined || this.#options.onFrame !== undefined) {
+        const now = this.#rules.counts(cam.name); // once per frame, not once per zone
+        const zones = cam.zones.map((z) => ({ name: z.name, polygon: z.polygon, active: (now.zones[z.name]?.occupancy ?? 0) > 0 }));
+        const counts = now.lines;
+        const lines = cam.lines.map((l) => {
+          const byClass = Object.entries(counts[l.name] ?? {}).map(([label, c]) => `${label} ${c.aToB}/${c.bToA}`);
+          return { name: l.name, from: l.from, to: l.to, counts: byClass.join(' ') };
+        });
+        const shown = writer !== undefined ? annotateFrame(frame, { tracks: tracks.filter((t) => t.confirmed), zones, lines, camera: cam.name, timestamp: `${frame.time.toFixed(1)} s`, copy: true }) : frame;
+        if (writer !== undefined) await writer.write(shown);
+        this.#options.onFrame?.({ camera: cam.name, frame: shown, detected, detections, tracks: tracks.filter((t) => t.confirmed), events: ruleEvents });
+      }
+    };
     try {
       for await (const raw of source) {
         if (this.#stopped) break;
@@ -425,73 +500,15 @@ export class SurveillancePipeline {
         const live = tracker.allTracks();
         const active = live.some((t) => !t.confirmed || Math.hypot(t.velocity[0], t.velocity[1]) > STATIONARY_SPEED);
         const refresh = live.length > 0 && report.frames - lastDetectFrame >= Math.max(1, Math.round(STATIONARY_REFRESH_SECONDS * cam.fps));
-        let detections: Detection[] = [];
         const detected = moving || active || refresh;
         if (detected) lastDetectFrame = report.frames;
-        if (detected) {
-          detections = (await batcher.detect(frame)).filter((d) => d.score >= (thresholds[d.label] ?? 0));
-          report.detectedFrames++;
-          report.detections += detections.length;
-        } else report.skippedByMotion++;
-        const tracks = detected ? tracker.update(detections) : lastTracks;
-        lastTracks = tracks;
-        for (const t of tracks) if (t.confirmed) confirmed.add(t.id);
-        const ruleEvents = this.#rules.process(cam.name, frame.time, tracks.filter((t) => t.confirmed));
-        if (this.#faces !== undefined && this.#config.privacy.blurFaces && detections.some((d) => d.label === 'person')) {
-          const [faces] = await this.#faces.detect([frame]);
-          report.facesBlurred += faces!.length;
-          blurRegions(frame, faces!.map((f) => f.box));
-        }
-        ring?.push(copyFrame(frame));
-        for (const e of ruleEvents) {
-          const id = `${cam.name}-${++seq}`;
-          report.events[e.kind] = (report.events[e.kind] ?? 0) + 1;
-          countEvent();
-          const event: SurveillanceEvent = { id, rule: e, frame: frame.index, wallTime: frame.wallTime };
-          const box = eventBox(e);
-          const evidence = out.evidence.includes(e.kind);
-          let jpeg: Uint8Array | undefined;
-          if (out.snapshots && evidence) {
-            jpeg = snapshot(frame, box, { label: eventLabel(e) });
-            event.snapshot = join(dir, `${id}-${e.kind}.jpg`);
-            await writeFile(event.snapshot, jpeg);
-          }
-          if (clipSpec !== null && evidence) {
-            const start = Math.max(0, e.time - clipSpec.before);
-            const end = e.time + clipSpec.after;
-            const path = join(dir, `${id}-${e.kind}.mp4`);
-            const fail = (err: unknown): boolean => {
-              report.clipErrors.push(`${path}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-              return false;
-            };
-            const ready = clipFromFile
-              ? cutClip({ input: clipInput, start, end, output: path }).then(() => true, fail)
-              : ring!.clipAround(e.time, clipSpec.before, clipSpec.after, path, { timeoutMs: (clipSpec.after + 30) * 1000 }).then(() => true, fail);
-            pendingClips.push(ready);
-            event.clip = { path, start, end, from: clipFromFile ? 'file' : 'ring', ready };
-          }
-          if (this.#publisher !== undefined) {
-            await publishEvent(this.#publisher, this.#config.mqtt?.topicPrefix ?? 'lepton/surveillance', event, jpeg).then(
-              (n) => (this.#mqtt.published += n),
-              () => this.#mqtt.failed++,
-            );
-          }
-          this.#queue.push(event);
-        }
-        if (writer !== undefined || this.#options.onFrame !== undefined) {
-          const now = this.#rules.counts(cam.name); // once per frame, not once per zone
-          const zones = cam.zones.map((z) => ({ name: z.name, polygon: z.polygon, active: (now.zones[z.name]?.occupancy ?? 0) > 0 }));
-          const counts = now.lines;
-          const lines = cam.lines.map((l) => {
-            const byClass = Object.entries(counts[l.name] ?? {}).map(([label, c]) => `${label} ${c.aToB}/${c.bToA}`);
-            return { name: l.name, from: l.from, to: l.to, counts: byClass.join(' ') };
-          });
-          const shown = writer !== undefined ? annotateFrame(frame, { tracks: tracks.filter((t) => t.confirmed), zones, lines, camera: cam.name, timestamp: `${frame.time.toFixed(1)} s`, copy: true }) : frame;
-          if (writer !== undefined) await writer.write(shown);
-          this.#options.onFrame?.({ camera: cam.name, frame: shown, detected, detections, tracks: tracks.filter((t) => t.confirmed), events: ruleEvents });
-        }
+        const pending = detected ? batcher.detect(frame) : undefined;
+        pending?.catch(() => undefined); // awaited in order below; never an unhandled rejection meanwhile
+        inFlight.push({ frame, detected, pending });
+        if (inFlight.length >= depth) await processFrame(inFlight.shift()!);
         if (this.#options.maxFrames !== undefined && report.frames >= this.#options.maxFrames) break;
       }
+      while (inFlight.length > 0) await processFrame(inFlight.shift()!);
     } catch (err) {
       if (!isLeptonError(err)) throw err;
       report.error = { code: err.code, message: err.message };
