@@ -13,13 +13,15 @@ cp bench/torch_cnn.py .device/
 # bundled as extra entry points beside app.mjs, where core looks for them (new URL('./worker-entry.js', import.meta.url)
 # in the bundle is .device/worker-entry.js). One esbuild call with code splitting, so the two share one copy of TF.js
 # inside each worker thread (a second copy would be a second engine without a backend). A package's own worker module
-# goes into this same call. `--main-fields=module,main` takes the ES-module builds of TF.js: with splitting, a dynamic
-# import() of a CommonJS build yields only `default`, and core's backend loaders read named exports. The package.json
-# makes Node load these .js files as ES modules.
+# goes into this same call (`--entry-names=[name]` writes each beside app.mjs under its dist file name, where its
+# `new URL('./x.js', import.meta.url)` finds it). `--main-fields=module,main` takes the ES-module builds of TF.js: with
+# splitting, a dynamic import() of a CommonJS build yields only `default`, and core's backend loaders read named
+# exports. The package.json makes Node load these .js files as ES modules.
 esbuild_bin=$(ls node_modules/.bin/esbuild 2>/dev/null || echo "npx --yes esbuild@0.25")
 core_serve=packages/core/dist/serve
 $esbuild_bin "$core_serve/worker-entry.js" "$core_serve/predictor-worker.js" --bundle --splitting --platform=node --format=esm \
-  --main-fields=module,main --target=node20 --outdir=.device --chunk-names='chunks/[name]-[hash]' --log-level=warning \
+  --main-fields=module,main --target=node20 --outdir=.device --entry-names='[name]' --chunk-names='chunks/[name]-[hash]' \
+  --log-level=warning \
   --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
   --banner:js="import { createRequire as __lcr } from 'module'; const require = __lcr(import.meta.url);"
 echo '{ "type": "module" }' > .device/package.json
