@@ -49,8 +49,12 @@ console.log(`trained ${result.history.length} epochs on ${result.backend.backend
 
 const dir = await mkdtemp(join(tmpdir(), 'lepton-demo-'));
 const bundleDir = join(dir, 'risk-mlp');
-const testScores = tf.tidy(() => (model.predict(test.x) as tf.Tensor).dataSync());
-const testLabels = test.y.dataSync();
+// Read tensors back with await data(), never dataSync(): a synchronous read of a GPU tensor throws on webgpu in Node
+// (TF.js reads it through an OffscreenCanvas) and stalls the GPU queue everywhere else.
+const testOut = tf.tidy(() => model.predict(test.x) as tf.Tensor);
+const testScores = (await testOut.data()) as Float32Array;
+testOut.dispose();
+const testLabels = await test.y.data();
 const choice = thresholdForMaxF1(testLabels, testScores);
 await saveBundle(model, bundleDir, {
   name: 'risk-mlp',
@@ -64,7 +68,7 @@ console.log(`saved bundle to ${bundleDir}`);
 
 const bundle = await loadBundle(bundleDir, { expectInputs: [{ shape: [null, FEATURES.length] }], expectTask: 'binary' });
 const predictor = await createPredictor(bundle, { maxBatchSize: 64, maxWaitMs: 2 });
-const testRows = test.x.dataSync();
+const testRows = (await test.x.data()) as Float32Array;
 const rows = Array.from({ length: 512 }, (_, i) => testRows.subarray(i * FEATURES.length, (i + 1) * FEATURES.length));
 const started = performance.now();
 const scores = await Promise.all(rows.map((r) => predictor.predict(r)));

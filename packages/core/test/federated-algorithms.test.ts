@@ -74,11 +74,11 @@ const SPECS: WeightSpec[] = [
 const VALUES = [0.5, -1.25, 3, 1e-8, -0, 65504, 0.1, -0.2, 7];
 
 describe('weight sets', () => {
-  it('reads and writes every weight, batch-norm statistics included, in getWeights() order, without leaking', () => {
+  it('reads and writes every weight, batch-norm statistics included, in getWeights() order, without leaking', async () => {
     const a = buildMlp({ inputDim: 3, hiddenUnits: [4], batchNorm: true, seed: 1 });
     const b = buildMlp({ inputDim: 3, hiddenUnits: [4], batchNorm: true, seed: 2 });
     const before = tf.memory().numTensors;
-    const set = readWeights(a);
+    const set = await readWeights(a);
     // 3·4 + 4 (dense_0) + 4·4 (bn: gamma, beta, moving mean, moving variance) + 4·1 + 1 (output) = 37
     expect(set.values.length).toBe(37);
     expect(set.specs.map((s) => s.name)).toContain('dense_0/kernel');
@@ -88,7 +88,7 @@ describe('weight sets', () => {
     const expected = a.getWeights().flatMap((t) => Array.from(t.dataSync()));
     expect(Array.from(set.values)).toEqual(expected);
     writeWeights(b, set);
-    expect(Array.from(readWeights(b).values)).toEqual(expected);
+    expect(Array.from((await readWeights(b)).values)).toEqual(expected);
     expect(tf.memory().numTensors).toBe(before);
     const x = tf.randomNormal([5, 3], 0, 1, 'float32', 3);
     const pa = (a.predict(x) as tf.Tensor).dataSync();
@@ -98,10 +98,10 @@ describe('weight sets', () => {
     b.dispose();
   });
 
-  it('refuses a weight set that does not fit the model with SHAPE_MISMATCH', () => {
+  it('refuses a weight set that does not fit the model with SHAPE_MISMATCH', async () => {
     const a = buildMlp({ inputDim: 3, hiddenUnits: [4], seed: 1 });
     const wider = buildMlp({ inputDim: 3, hiddenUnits: [5], seed: 1 });
-    const set = readWeights(a);
+    const set = await readWeights(a);
     const before = tf.memory().numTensors;
     expect(codeOf(() => writeWeights(wider, set))).toBe('SHAPE_MISMATCH');
     expect(codeOf(() => writeWeights(a, { specs: set.specs, values: set.values.subarray(1) }))).toBe('SHAPE_MISMATCH');
@@ -249,9 +249,9 @@ describe('fedAvg', () => {
 
 describe('FedProx', () => {
   /** A tiny model without dropout, global weights a seeded perturbation of its own, and a few samples. */
-  function setup(): { model: ReturnType<typeof buildMlp>; global: WeightSet; x: tf.Tensor2D; y: tf.Tensor2D } {
+  async function setup(): Promise<{ model: ReturnType<typeof buildMlp>; global: WeightSet; x: tf.Tensor2D; y: tf.Tensor2D }> {
     const model = buildMlp({ inputDim: 3, hiddenUnits: [4], dropout: 0, seed: 11 });
-    const own = readWeights(model);
+    const own = await readWeights(model);
     const rand = seededRandom(5);
     const global = { specs: own.specs, values: own.values.map((v) => v + (rand() - 0.5) * 0.6) };
     const x = tf.tensor2d([[0.2, -1, 0.5], [1.5, 0.3, -0.7], [-0.4, 0.9, 1.1], [0.8, -0.2, 0.1], [-1.2, -0.6, 0.4]]);
@@ -261,8 +261,8 @@ describe('FedProx', () => {
   const meanLoss = (fn: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, model: ReturnType<typeof buildMlp>, x: tf.Tensor, y: tf.Tensor): tf.Scalar =>
     tf.mean(fn(y, model.apply(x) as tf.Tensor)) as tf.Scalar;
 
-  it('adds (mu/2)·‖w − w_global‖² to the base loss (values checked by hand)', () => {
-    const { model, global, x, y } = setup();
+  it('adds (mu/2)·‖w − w_global‖² to the base loss (values checked by hand)', async () => {
+    const { model, global, x, y } = await setup();
     const mu = 0.7;
     const prox = fedProxLoss('binaryCrossentropy', model, global, mu);
     const base = fedProxLoss('binaryCrossentropy', model, global, 0);
@@ -271,7 +271,7 @@ describe('FedProx', () => {
     let bce = 0;
     for (let i = 0; i < labels.length; i++) bce -= labels[i]! * Math.log(p[i]!) + (1 - labels[i]!) * Math.log(1 - p[i]!);
     bce /= labels.length;
-    const own = readWeights(model).values;
+    const own = (await readWeights(model)).values;
     let sq = 0;
     for (let i = 0; i < own.length; i++) sq += (own[i]! - global.values[i]!) ** 2; // every weight is trainable here
     expect(meanLoss(base, model, x, y).dataSync()[0]).toBeCloseTo(bce, 5);
@@ -282,8 +282,8 @@ describe('FedProx', () => {
     tf.dispose([x, y]);
   });
 
-  it('its gradient is the base gradient + mu·(w − w_global), analytically and by finite differences', () => {
-    const { model, global, x, y } = setup();
+  it('its gradient is the base gradient + mu·(w − w_global), analytically and by finite differences', async () => {
+    const { model, global, x, y } = await setup();
     const mu = 0.5;
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const prox = fedProxLoss('binaryCrossentropy', model, global, mu);
@@ -324,12 +324,13 @@ describe('FedProx', () => {
     model.dispose();
   });
 
-  it('refuses a bad mu, an unknown loss name and global weights of another model', () => {
-    const { model, global, x, y } = setup();
+  it('refuses a bad mu, an unknown loss name and global weights of another model', async () => {
+    const { model, global, x, y } = await setup();
     expect(codeOf(() => fedProxLoss('binaryCrossentropy', model, global, -1))).toBe('INVALID_ARGUMENT');
     expect(codeOf(() => fedProxLoss('noSuchLoss', model, global, 0.1))).toBe('INVALID_ARGUMENT');
     const other = buildMlp({ inputDim: 3, hiddenUnits: [5], seed: 1 });
-    expect(codeOf(() => fedProxLoss('binaryCrossentropy', model, readWeights(other), 0.1))).toBe('SHAPE_MISMATCH');
+    const otherWeights = await readWeights(other);
+    expect(codeOf(() => fedProxLoss('binaryCrossentropy', model, otherWeights, 0.1))).toBe('SHAPE_MISMATCH');
     other.dispose();
     model.dispose();
     tf.dispose([x, y]);
@@ -340,11 +341,11 @@ describe('trainLocal and evaluateWeights', () => {
   it('returns local − global and the sample count; FedProx with mu 0 equals FedAvg; a large mu stays closer to global; no leaks', async () => {
     const { x, y } = tabular(256, 4, 21);
     const model = buildMlp({ inputDim: 4, hiddenUnits: [8], dropout: 0, seed: 3 });
-    const global = readWeights(model);
+    const global = await readWeights(model);
     const before = tf.memory().numTensors;
     const opts = { epochs: 3, batchSize: 32, learningRate: 0.02, seed: 9 } as const;
     const plain = await trainLocal(model, global, { x, y }, opts);
-    const local = readWeights(model).values;
+    const local = (await readWeights(model)).values;
     expect(plain.samples).toBe(256);
     expect(plain.delta.length).toBe(global.values.length);
     plain.delta.forEach((d, i) => expect(d).toBeCloseTo(local[i]! - global.values[i]!, 6));
@@ -363,10 +364,10 @@ describe('trainLocal and evaluateWeights', () => {
     const { x, y } = tabular(300, 4, 22);
     const trained = buildMlp({ inputDim: 4, hiddenUnits: [8], dropout: 0, seed: 4 });
     const fresh = buildMlp({ inputDim: 4, hiddenUnits: [8], dropout: 0, seed: 5 });
-    await trainLocal(trained, readWeights(trained), { x, y }, { epochs: 5, learningRate: 0.02, seed: 1 });
-    const weights = readWeights(trained);
+    await trainLocal(trained, await readWeights(trained), { x, y }, { epochs: 5, learningRate: 0.02, seed: 1 });
+    const weights = await readWeights(trained);
     const before = tf.memory().numTensors;
-    const metrics = evaluateWeights(fresh, weights, { x, y });
+    const metrics = await evaluateWeights(fresh, weights, { x, y });
     expect(tf.memory().numTensors).toBe(before);
     const p = trained.predict(x) as tf.Tensor;
     expect(metrics['auc']).toBeCloseTo(rocAuc(y.dataSync(), p.dataSync()), 6);

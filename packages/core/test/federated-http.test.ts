@@ -30,9 +30,9 @@ afterEach(async () => {
   for (const d of disposables.splice(0)) tf.dispose([d.x as tf.Tensor, d.y]);
 });
 
-const initial = (): WeightSet => {
+const initial = async (): Promise<WeightSet> => {
   const m = smallModel(1);
-  const w = readWeights(m);
+  const w = await readWeights(m);
   m.dispose();
   return w;
 };
@@ -44,7 +44,7 @@ async function startCoordinator(
   const logger = memoryLogger();
   const dir = over.stateDir ?? (await stateDir());
   const c = await FederatedCoordinator.start({
-    initialWeights: initial(),
+    initialWeights: await initial(),
     partners: ids.map((id) => ({ id, token: tokenOf(id) })),
     adminToken: ADMIN,
     rounds: 1,
@@ -347,14 +347,14 @@ describe('FederatedCoordinator restart', () => {
     await c.close();
     const other = smallModel(2);
     const base = { partners: [{ id: 'A', token: tokenOf('A') }], rounds: 1, stateDir: dir };
-    const wrongModel = readWeights(other);
+    const wrongModel = await readWeights(other);
     wrongModel.specs = wrongModel.specs.map((s, i) => (i === 0 ? { ...s, name: 'renamed' } : s));
     await expect(FederatedCoordinator.start({ ...base, initialWeights: wrongModel })).rejects.toMatchObject({ code: 'FEDERATED_STATE_INVALID' });
     const weightsFile = join(dir, 'rounds/round-000000/weights.lpw');
     const bytes = await readFile(weightsFile);
     bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
     await writeFile(weightsFile, bytes);
-    await expect(FederatedCoordinator.start({ ...base, initialWeights: initial() })).rejects.toMatchObject({ code: 'FEDERATED_STATE_INVALID' });
+    await expect(FederatedCoordinator.start({ ...base, initialWeights: await initial() })).rejects.toMatchObject({ code: 'FEDERATED_STATE_INVALID' });
     other.dispose();
   });
 });

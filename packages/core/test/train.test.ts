@@ -73,7 +73,7 @@ describe('train()', () => {
     const valX = tf.slice(x, 140, 60);
     const valY = tf.slice(y, 140, 60);
     const pred = model.predict(valX) as tf.Tensor;
-    expect(taskMetrics('binary', valY, pred)['loss']).toBeCloseTo(best, 5);
+    expect((await taskMetrics('binary', valY, pred))['loss']).toBeCloseTo(best, 5);
     tf.dispose([x, y, valX, valY, pred]);
     model.dispose();
   });

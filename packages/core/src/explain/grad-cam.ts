@@ -118,7 +118,7 @@ export async function gradCam(model: tfl.LayersModel, image: tf.Tensor, options:
       cache.set(layer.name, parts);
     }
     const { features, head } = parts;
-    const classIndex = resolveClassIndex(model, x, options.classIndex);
+    const classIndex = await resolveClassIndex(model, x, options.classIndex);
     const [height, width] = x.shape.slice(1, 3) as [number, number];
     const cam = tf.tidy(() => {
       const a = features.predict(x) as tf.Tensor4D;

@@ -86,7 +86,7 @@ export async function integratedGradients(
   const x = tf.tensor(Float32Array.from(input), [1, ...(shape as number[])]);
   const x0 = tf.tensor(Float32Array.from(baseline), [1, ...(shape as number[])]);
   try {
-    const outputIndex = resolveClassIndex(model, x, options.outputIndex);
+    const outputIndex = await resolveClassIndex(model, x, options.outputIndex);
     const [attr, scores] = tf.tidy(() => {
       // steps + 1 points from baseline (α = 0) to input (α = 1); trapezoid weights.
       const alphas = tf.reshape(tf.linspace(0, 1, steps + 1), [steps + 1, ...shape.map(() => 1)]);

@@ -42,7 +42,7 @@ export async function saliencyMap(model: tfl.LayersModel, image: tf.Tensor, opti
   await ensureRuntime();
   const x = asBatchOfOne(model, image);
   try {
-    const classIndex = resolveClassIndex(model, x, options.classIndex);
+    const classIndex = await resolveClassIndex(model, x, options.classIndex);
     const map = tf.tidy(() => {
       const grad = tf.grad((inp: tf.Tensor) => targetScore(model.apply(inp) as tf.Tensor, classIndex))(x);
       const m = tf.squeeze(tf.max(tf.abs(grad), -1), [0]);

@@ -22,8 +22,11 @@ export function targetScore(output: tf.Tensor, classIndex: number): tf.Scalar {
   return tf.sum(tf.slice(flat, [0, classIndex], [1, 1]));
 }
 
-/** @internal Default class: the arg-max output unit (the only unit of a sigmoid model). */
-export function resolveClassIndex(model: tfl.LayersModel, x: tf.Tensor, classIndex: number | undefined): number {
+/**
+ * @internal Default class: the arg-max output unit (the only unit of a sigmoid model). Asynchronous: the arg-max is
+ * read back with `data()`, since a synchronous read of a GPU tensor throws on `webgpu` in Node.
+ */
+export async function resolveClassIndex(model: tfl.LayersModel, x: tf.Tensor, classIndex: number | undefined): Promise<number> {
   const units = (model.outputs[0]!.shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
   if (classIndex !== undefined) {
     if (!Number.isInteger(classIndex) || classIndex < 0 || classIndex >= units) {
@@ -32,5 +35,10 @@ export function resolveClassIndex(model: tfl.LayersModel, x: tf.Tensor, classInd
     return classIndex;
   }
   if (units === 1) return 0;
-  return tf.tidy(() => tf.argMax(tf.reshape(model.predict(x) as tf.Tensor, [-1])).dataSync()[0]!);
+  const best = tf.tidy(() => tf.argMax(tf.reshape(model.predict(x) as tf.Tensor, [-1])));
+  try {
+    return (await best.data())[0]!;
+  } finally {
+    best.dispose();
+  }
 }

@@ -244,7 +244,7 @@ function defaultLossName(task: Task, model: tfl.LayersModel, y: tf.Tensor): stri
  * import { buildMlp, fedAvg, initRuntime, readWeights, tf, trainLocal } from '@lepton/core';
  * await initRuntime({ backend: 'cpu' });
  * const model = buildMlp({ inputDim: 2, hiddenUnits: [4], seed: 1 });
- * const global = readWeights(model);
+ * const global = await readWeights(model);
  * const x = tf.tensor2d([[0, 0], [1, 1], [0, 1], [1, 0]]);
  * const y = tf.tensor2d([[0], [1], [0], [1]]);
  * const update = await trainLocal(model, global, { x, y }, { epochs: 2, seed: 1, algorithm: 'fedprox', mu: 0.1 });
@@ -279,7 +279,7 @@ export async function trainLocal(model: tfl.LayersModel, global: WeightSet, data
   if (options.onProgress !== undefined) trainOptions.onProgress = options.onProgress;
   try {
     const result = await train(model, data, trainOptions);
-    const local = readWeights(model).values;
+    const local = (await readWeights(model)).values;
     const delta = new Float32Array(local.length);
     for (let i = 0; i < local.length; i++) delta[i] = local[i]! - global.values[i]!;
     return { delta, samples: result.samples, metrics: { ...result.history.at(-1)!.metrics } };
@@ -293,17 +293,19 @@ export async function trainLocal(model: tfl.LayersModel, global: WeightSet, data
  * in batches and computes the task's metrics (`loss`, `accuracy`, and for binary models `auc`, `average_precision`,
  * `brier`; `mae`, `rmse` for regression), named as `train()` reports them.
  *
+ * Asynchronous because the predictions are read back with `data()` (see `taskMetrics`).
+ *
  * @param model - the partner's copy of the model; it is left holding `weights`
  * @param weights - the weights to score (e.g. this round's global model)
  * @param data - held-out samples
  * @returns metrics by name
  * @throws {@link LeptonError} `SHAPE_MISMATCH` when `weights` do not fit the model
  */
-export function evaluateWeights(model: tfl.LayersModel, weights: WeightSet, data: TrainData): Record<string, number> {
+export async function evaluateWeights(model: tfl.LayersModel, weights: WeightSet, data: TrainData): Promise<Record<string, number>> {
   writeWeights(model, weights);
   const pred = predictBatched(model, data.x, 256);
   try {
-    return taskMetrics(modelTask(model), data.y, pred);
+    return await taskMetrics(modelTask(model), data.y, pred);
   } finally {
     pred.dispose();
   }

@@ -90,7 +90,7 @@ const digest = (token: string): string => createHash('sha256').update(token, 'ut
  * import { buildMlp, FederatedCoordinator, initRuntime, readWeights } from '@lepton/core';
  * await initRuntime({ backend: 'cpu' });
  * const coordinator = await FederatedCoordinator.start({
- *   initialWeights: readWeights(buildMlp({ inputDim: 4, hiddenUnits: [8], seed: 1 })),
+ *   initialWeights: await readWeights(buildMlp({ inputDim: 4, hiddenUnits: [8], seed: 1 })),
  *   partners: [{ id: 'clinic-a', token: 'a'.repeat(32) }, { id: 'clinic-b', token: 'b'.repeat(32) }],
  *   rounds: 5,
  *   quorum: 2,
@@ -128,7 +128,7 @@ export class FederatedCoordinator {
    *   corrupt state or one made for a model with other weight specs
    */
   static async start(options: CoordinatorOptions): Promise<FederatedCoordinator> {
-    const o = resolveCoordinatorOptions(options);
+    const o = await resolveCoordinatorOptions(options);
     await mkdir(o.stateDir, { recursive: true });
     const restored = await loadState(o.stateDir, o.initialWeights.specs);
     let state: FederatedState;

@@ -154,16 +154,17 @@ function isModel(x: unknown): x is tfl.LayersModel {
 }
 
 /**
- * Fills in defaults and validates coordinator options.
+ * Fills in defaults and validates coordinator options. Asynchronous because, when `initialWeights` is a model, its
+ * weights are read back with `readWeights()` (see there).
  *
  * @param options - what the caller passed
  * @returns the options with every default filled in
  * @throws {@link LeptonError} `INVALID_ARGUMENT` naming the first bad option
  */
-export function resolveCoordinatorOptions(options: CoordinatorOptions): ResolvedCoordinatorOptions {
+export async function resolveCoordinatorOptions(options: CoordinatorOptions): Promise<ResolvedCoordinatorOptions> {
   if (typeof options !== 'object' || options === null) bad('options are required.');
   const model = isModel(options.initialWeights) ? options.initialWeights : null;
-  const initialWeights = model !== null ? readWeights(model) : (options.initialWeights as WeightSet);
+  const initialWeights = model !== null ? await readWeights(model) : (options.initialWeights as WeightSet);
   if (!(initialWeights?.values instanceof Float32Array) || !Array.isArray(initialWeights.specs)) {
     bad('initialWeights must be a WeightSet {specs, values: Float32Array} or a tfjs-layers model.');
   }

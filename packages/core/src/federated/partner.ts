@@ -7,7 +7,7 @@ import { FederatedHttpClient, type RetryOptions } from './http-client.js';
 import { silentLogger, type FederatedLogger } from './http-options.js';
 import { ROUTES, type AppliedDp, type DpOptions, type RoundInfo, type UpdateMeta } from './http-protocol.js';
 import { createMaskingKeys, maskUpdate, pairSeed, privatizeUpdate, type MaskingKeys } from './privacy.js';
-import { decodeWeights, encodeMasked, encodeWeights, readWeights, specsEqual, type WeightSet, type WeightSpec } from './weights.js';
+import { decodeWeights, encodeMasked, encodeWeights, specsEqual, weightSpecs, type WeightSet, type WeightSpec } from './weights.js';
 
 /** Local training settings of a partner; the coordinator decides `algorithm` and `mu`. */
 export type PartnerLocalOptions = Omit<LocalTrainOptions, 'algorithm' | 'mu'>;
@@ -149,7 +149,7 @@ export class FederatedPartner {
     if (typeof options.id !== 'string' || options.id.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'FederatedPartner: id is required.');
     if (typeof options.token !== 'string' || options.token.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'FederatedPartner: token is required.');
     if (options.model === undefined || options.trainData === undefined) throw new LeptonError('INVALID_ARGUMENT', 'FederatedPartner: model and trainData are required.');
-    this.specs = readWeights(options.model).specs;
+    this.specs = weightSpecs(options.model);
     this.random = options.random ?? cryptoRandom;
     this.pollWaitMs = options.pollWaitMs ?? 10_000;
     this.logger = options.logger ?? silentLogger;

@@ -104,26 +104,29 @@ export function weightSpecs(model: tfl.LayersModel): WeightSpec[] {
 /**
  * Reads all of a model's weights into one flat {@link WeightSet}.
  *
+ * Asynchronous: the values are read back with `data()`, because a synchronous read of a GPU tensor throws on
+ * `webgpu` in Node and stalls the GPU queue on every GPU backend.
+ *
  * @param model - a tfjs-layers model
  * @returns specs and a copy of the values (changing it does not change the model)
  * @example
  * ```ts
  * import { buildMlp, readWeights } from '@lepton/core';
- * const set = readWeights(buildMlp({ inputDim: 4, hiddenUnits: [8], seed: 1 }));
+ * const set = await readWeights(buildMlp({ inputDim: 4, hiddenUnits: [8], seed: 1 }));
  * console.log(set.values.length); // 4·8 + 8 + 8·1 + 1 = 49
  * ```
  */
-export function readWeights(model: tfl.LayersModel): WeightSet {
+export async function readWeights(model: tfl.LayersModel): Promise<WeightSet> {
   const specs = weightSpecs(model);
   const values = new Float32Array(specsSize(specs));
-  // getWeights() returns the variables' own tensors, not copies: read them, never dispose them.
-  const tensors = model.getWeights();
+  // getWeights() returns the variables' own tensors, not copies: read them, never dispose them. Every read starts
+  // before the first await, so the set is one snapshot even if a training step runs while the reads complete.
+  const contents = await Promise.all(model.getWeights().map((t) => t.data()));
   let offset = 0;
-  tensors.forEach((t) => {
-    const data = t.dataSync();
+  for (const data of contents) {
     values.set(data, offset);
     offset += data.length;
-  });
+  }
   return { specs, values };
 }
 

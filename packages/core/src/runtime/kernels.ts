@@ -26,6 +26,17 @@ function dummyInputs(model: tfl.LayersModel): tf.Tensor[] {
   return model.inputs.map((input) => tf.zeros(input.shape.map((d) => d ?? 2), input.dtype));
 }
 
+/**
+ * Reads the model's weights back to the CPU asynchronously before the work moves to another backend. Why: TF.js moves
+ * a tensor between backends lazily with the source backend's *synchronous* `readSync`, which on `webgpu` in Node
+ * throws (`OffscreenCanvas is not defined`) and on any GPU stalls the queue. `data()` caches the values on the CPU side
+ * of the GPU backend, so the later move copies them without touching the GPU. Never drop this "because the probe
+ * works on wasm": it only breaks when the source backend is a GPU one.
+ */
+async function stageWeightsOnCpu(model: tfl.LayersModel): Promise<void> {
+  await Promise.all(model.weights.map((w) => w.read().data()));
+}
+
 /** Kernel lists per model, for inference (`false`) and training (`true`): a model's graph never changes. */
 const cache = new WeakMap<tfl.LayersModel, Map<boolean, string[]>>();
 
@@ -35,6 +46,7 @@ const cache = new WeakMap<tfl.LayersModel, Map<boolean, string[]>>();
  */
 async function probe(model: tfl.LayersModel, training: boolean, backend: string): Promise<string[]> {
   const previous = tf.getBackend();
+  if (backend !== previous) await stageWeightsOnCpu(model);
   await useBackend(backend);
   // A training-mode pass updates batch-norm moving statistics; the probe must leave the model as it found it.
   const saved = model.getWeights().map((w) => tf.clone(w));
@@ -148,6 +160,7 @@ export async function planBackend(
     if (tf.findBackendFactory(candidate) === null && candidate !== 'cpu') continue;
     if (missingKernels(kernels, candidate).length > 0) continue;
     try {
+      await stageWeightsOnCpu(model);
       await useBackend(candidate);
     } catch {
       continue;

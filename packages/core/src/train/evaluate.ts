@@ -19,28 +19,42 @@ export function predictBatched(model: tfl.LayersModel, x: tf.Tensor | tf.Tensor[
   return tf.tidy(() => model.predict(x, { batchSize }) as tf.Tensor);
 }
 
-/** @internal Class index per sample from one-hot or index labels. */
-export function labelIndices(y: tf.Tensor): Int32Array {
-  return tf.tidy(() => {
-    const last = y.shape[y.shape.length - 1] ?? 1;
-    const idx = y.rank >= 2 && last > 1 ? tf.argMax(y, -1) : tf.cast(tf.reshape(y, [-1]), 'int32');
-    return idx.dataSync() as Int32Array;
-  });
+/**
+ * @internal Class index per sample from one-hot or index labels. Read asynchronously: a synchronous read of a GPU
+ * tensor fails on `webgpu` in Node (TF.js reads it through an OffscreenCanvas) and stalls the GPU queue elsewhere.
+ */
+export async function labelIndices(y: tf.Tensor): Promise<Int32Array> {
+  const last = y.shape[y.shape.length - 1] ?? 1;
+  const idx = tf.tidy(() => (y.rank >= 2 && last > 1 ? tf.argMax(y, -1) : tf.cast(tf.reshape(y, [-1]), 'int32')));
+  try {
+    return (await idx.data()) as Int32Array;
+  } finally {
+    idx.dispose();
+  }
 }
 
 /**
  * Metrics of a model's predictions for its task, named as `train()` reports them (`loss`, `accuracy`,
  * `auc`, `average_precision`, `brier`, `mae`, `rmse`). Binary and segmentation outputs are flattened.
  *
+ * Asynchronous because it reads both tensors back with `data()`: a synchronous read (`dataSync`) of a GPU tensor
+ * throws on `webgpu` in Node and blocks the GPU queue on every other GPU backend.
+ *
  * @param task - what the outputs mean
  * @param yTrue - targets
  * @param yPred - predictions (same layout as the model output)
  * @returns metrics by name
+ * @example
+ * ```ts
+ * import { initRuntime, taskMetrics, tf } from '@lepton/core';
+ * await initRuntime({ backend: 'cpu' });
+ * const m = await taskMetrics('binary', tf.tensor1d([0, 1, 1]), tf.tensor1d([0.2, 0.7, 0.9]));
+ * console.log(m['accuracy']); // 1
+ * ```
  */
-export function taskMetrics(task: Task, yTrue: tf.Tensor, yPred: tf.Tensor): Record<string, number> {
+export async function taskMetrics(task: Task, yTrue: tf.Tensor, yPred: tf.Tensor): Promise<Record<string, number>> {
   if (task === 'binary') {
-    const y = yTrue.dataSync();
-    const p = yPred.dataSync();
+    const [y, p] = await Promise.all([yTrue.data(), yPred.data()]);
     const hard = Array.from(p, (v) => (v >= 0.5 ? 1 : 0));
     const out: Record<string, number> = { loss: logLoss(y, p), accuracy: accuracy(y, hard), brier: brierScore(y, p) };
     const { pos, neg } = countClasses(y);
@@ -51,15 +65,13 @@ export function taskMetrics(task: Task, yTrue: tf.Tensor, yPred: tf.Tensor): Rec
     return out;
   }
   if (task === 'multiclass') {
-    const labels = labelIndices(yTrue);
+    const [labels, flat] = await Promise.all([labelIndices(yTrue), yPred.data()]);
     const k = yPred.shape[yPred.shape.length - 1]!;
-    const flat = yPred.dataSync();
     const rows = Array.from({ length: labels.length }, (_, i) => flat.subarray(i * k, (i + 1) * k));
     const predicted = rows.map((r) => r.indexOf(Math.max(...r)));
     return { loss: logLoss(labels, rows), accuracy: accuracy(labels, predicted) };
   }
-  const y = yTrue.dataSync();
-  const p = yPred.dataSync();
+  const [y, p] = await Promise.all([yTrue.data(), yPred.data()]);
   const rmse = rootMeanSquaredError(y, p);
   return { loss: rmse * rmse, mae: meanAbsoluteError(y, p), rmse };
 }

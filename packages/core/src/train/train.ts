@@ -56,7 +56,7 @@ export interface TrainResult {
 
 const asList = (x: tf.Tensor | tf.Tensor[]): tf.Tensor[] => (Array.isArray(x) ? x : [x]);
 
-function checkData(model: tfl.LayersModel, data: TrainData, what: string): number {
+async function checkData(model: tfl.LayersModel, data: TrainData, what: string): Promise<number> {
   const xs = asList(data.x);
   if (xs.length !== model.inputs.length) {
     throw new LeptonError('SHAPE_MISMATCH', `${what}: the model has ${model.inputs.length} input(s) but ${xs.length} tensor(s) were given.`);
@@ -77,9 +77,12 @@ function checkData(model: tfl.LayersModel, data: TrainData, what: string): numbe
   });
   if (n === 0) throw new LeptonError('INVALID_INPUT', `${what}: no samples.`);
   // Non-finite values must be refused here: some kernels (e.g. XNNPACK's relu on wasm) turn NaN into 0, so
-  // they would otherwise train silently on garbage.
-  [...xs, data.y].forEach((t, i) => {
-    const values = t.dataSync();
+  // they would otherwise train silently on garbage. Read with data(), never dataSync(): a synchronous read of a GPU
+  // tensor throws on webgpu in Node. (Data made from arrays is still on the CPU, so this costs no transfer there.)
+  const all = [...xs, data.y];
+  const contents = await Promise.all(all.map((t) => t.data()));
+  all.forEach((_, i) => {
+    const values = contents[i]!;
     let bad = 0;
     for (let j = 0; j < values.length; j++) if (!Number.isFinite(values[j])) bad++;
     if (bad > 0) {
@@ -113,8 +116,8 @@ function defaultLoss(task: Task, model: tfl.LayersModel, y: tf.Tensor): string {
   return y.rank === model.outputs[0]!.shape.length && yLast === outUnits ? 'categoricalCrossentropy' : 'sparseCategoricalCrossentropy';
 }
 
-function balancedWeights(y: tf.Tensor): Record<number, number> {
-  const labels = labelIndices(y);
+async function balancedWeights(y: tf.Tensor): Promise<Record<number, number>> {
+  const labels = await labelIndices(y);
   const counts = new Map<number, number>();
   for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
   const out: Record<number, number> = {};
@@ -165,8 +168,8 @@ export async function train(model: tfl.LayersModel, data: TrainData, options: Tr
   await ensureRuntime();
   const hasValidation = options.validationData !== undefined || (options.validationSplit ?? 0) > 0;
   const opts = resolveTrainOptions(options, hasValidation);
-  checkData(model, data, 'train');
-  if (options.validationData) checkData(model, options.validationData, 'validationData');
+  await checkData(model, data, 'train');
+  if (options.validationData) await checkData(model, options.validationData, 'validationData');
   const task = options.task ?? modelTask(model);
   const plan = await planBackend(model, { training: true, fallback: opts.backendFallback });
 
@@ -180,7 +183,7 @@ export async function train(model: tfl.LayersModel, data: TrainData, options: Tr
 
   const optimizer = makeOptimizer(opts.optimizer, opts.learningRate);
   model.compile({ optimizer, loss: options.loss ?? defaultLoss(task, model, trainSet.y) });
-  const classWeight = options.classWeight === 'balanced' ? balancedWeights(trainSet.y) : options.classWeight;
+  const classWeight = options.classWeight === 'balanced' ? await balancedWeights(trainSet.y) : options.classWeight;
   const monitor: MonitorMetric = opts.earlyStopping ? opts.earlyStopping.monitor : val ? 'val_loss' : 'loss';
   const sign = higherIsBetter(monitor) ? 1 : -1;
   const minDelta = opts.earlyStopping ? opts.earlyStopping.minDelta : 0;
@@ -235,7 +238,7 @@ export async function train(model: tfl.LayersModel, data: TrainData, options: Tr
         if (val) {
           const pred = predictBatched(model, val.x, Math.max(opts.batchSize, 256));
           try {
-            for (const [k, v] of Object.entries(taskMetrics(task, val.y, pred))) metrics[`val_${k}`] = v;
+            for (const [k, v] of Object.entries(await taskMetrics(task, val.y, pred))) metrics[`val_${k}`] = v;
           } finally {
             pred.dispose();
           }
