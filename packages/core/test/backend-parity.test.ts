@@ -228,7 +228,9 @@ describe.skipIf(WEBGPU_MISSING !== null)('readSync guard on webgpu', () => {
   });
 });
 
-describe.each(BACKENDS)('backend parity on %s', (backend) => {
+// lavapipe computes on the CPU: on the 2-core machine each part takes ≤ 10 s alone, but ~60 s while other test files
+// load both cores, so the parts get more than the project's 60 s default.
+describe.each(BACKENDS)('backend parity on %s', { timeout: 180_000 }, (backend) => {
   const vsWasm = backend !== 'wasm';
 
   it('forward pass of every core builder (bundle built on wasm); every kernel present or routed', async () => {
