@@ -101,7 +101,7 @@ const median = (v: number[]): number => {
 
 async function runMode(mode: FederatedBenchRow['mode']): Promise<FederatedBenchRow> {
   const init = buildMlp({ ...MODEL, seed: 1 });
-  const initial = readWeights(init);
+  const initial = await readWeights(init);
   init.dispose();
   const params = initial.values.length;
   const stateDir = await mkdtemp(join(tmpdir(), 'lepton-fed-bench-'));

@@ -127,16 +127,16 @@ describe('federated learning on non-IID regional partners (finance synthetic tra
     expect([...heldOutPatterns].sort()).toEqual(['account-takeover', 'card-testing', 'compromised-merchant']);
 
     const model = buildMlp({ inputDim, hiddenUnits: [16], seed: 1 });
-    const init = readWeights(model);
+    const init = await readWeights(model);
     const plus = (base: WeightSet, delta: Float32Array): WeightSet => ({ specs: base.specs, values: base.values.map((v, i) => v + delta[i]!) });
-    const auc = (w: WeightSet): number => evaluateWeights(model, w, heldOut)['auc']!;
+    const auc = async (w: WeightSet): Promise<number> => (await evaluateWeights(model, w, heldOut))['auc']!;
 
     // (a) central: one model on the union of the partners' training data
-    const central = auc(plus(init, (await trainLocal(model, init, union, { ...LOCAL, epochs: ROUNDS, seed: 1 })).delta));
+    const central = await auc(plus(init, (await trainLocal(model, init, union, { ...LOCAL, epochs: ROUNDS, seed: 1 })).delta));
 
     // (c) each partner alone, as many epochs
     const lone: number[] = [];
-    for (const data of partners) lone.push(auc(plus(init, (await trainLocal(model, init, data, { ...LOCAL, epochs: ROUNDS, seed: 1 })).delta)));
+    for (const data of partners) lone.push(await auc(plus(init, (await trainLocal(model, init, data, { ...LOCAL, epochs: ROUNDS, seed: 1 })).delta)));
     const loneMean = lone.reduce((a, b) => a + b, 0) / lone.length;
 
     // (b) federated: ROUNDS rounds of one local epoch per partner, deltas through the wire format, weighted mean
@@ -153,7 +153,7 @@ describe('federated learning on non-IID regional partners (finance synthetic tra
         }
         global = plus(global, fedAvg(updates));
       }
-      return auc(global);
+      return await auc(global);
     };
     const fedavg = await federate('fedavg');
     const fedprox = await federate('fedprox');

@@ -29,7 +29,7 @@ describe('detector workers: options', () => {
     await expect(ObjectDetector.load({ workers: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('workers') });
     await expect(ObjectDetector.load({ workers: 2.5 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(
-      ObjectDetector.load({ workers: 2, model: { modelPath: '/nonexistent/model.json', labels: ['a'], decode: () => [] } }),
+      ObjectDetector.load({ workers: 2, model: { modelPath: '/nonexistent/model.json', labels: ['a'], decode: async () => [] } }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('decode') });
   });
 
