@@ -36,7 +36,7 @@ export async function runFinanceBench(log: (s: string) => void = console.log): P
   const set = (ix: number[]) => ({ rows: ix.map((i) => rows[i]!), labels: ix.map((i) => txs[i]!.label) });
   const { model } = await FraudModel.train(set(trainIdx), set(valIdx), { featureNames: engine.names, seed: 1 });
   const test = set(testIdx);
-  const probs = model.score(test.rows).map((s) => s.probability);
+  const probs = (await model.score(test.rows)).map((s) => s.probability);
   const lepton = { prAuc: averagePrecision(test.labels, probs), rocAuc: rocAuc(test.labels, probs) };
 
   // Real-time path: one transaction at a time — feature state update + features + model + calibration.
@@ -46,7 +46,7 @@ export async function runFinanceBench(log: (s: string) => void = console.log): P
   const lat: number[] = [];
   for (const t of live) {
     const t0 = performance.now();
-    model.score([await warm.process(t)]);
+    await model.score([await warm.process(t)]);
     lat.push(performance.now() - t0);
   }
   lat.sort((a, b) => a - b);
@@ -59,11 +59,11 @@ export async function runFinanceBench(log: (s: string) => void = console.log): P
   for (const t of txs) {
     batch.push(await stream.process(t));
     if (batch.length === 256) {
-      model.score(batch);
+      await model.score(batch);
       batch = [];
     }
   }
-  if (batch.length) model.score(batch);
+  if (batch.length) await model.score(batch);
   const streamPerSecond = (txs.length * 1000) / (performance.now() - t0);
 
   // Baseline: the same rows and split through scikit-learn, in this run.

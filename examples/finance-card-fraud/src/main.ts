@@ -76,7 +76,7 @@ console.log(`features: ${engine.names.length} per transaction; train ${trainSet.
 
 // 4. Train (class-weighted MLP + autoencoder), calibrate on validation, choose decision bands by cost.
 const { model, report } = await FraudModel.train(trainSet, validation, { featureNames: engine.names, seed: 7 });
-const vScores = model.score(validation.rows).map((s) => s.probability);
+const vScores = (await model.score(validation.rows)).map((s) => s.probability);
 const policy = choosePolicy(validation.labels, vScores, { review: { by: 'cost', fraudLoss: 400, reviewCost: 5 }, declineFpr: 0.0005 });
 console.log(
   `trained ${report.supervised.history.length} epochs on ${report.supervised.backend.backend}; validation PR AUC ${report.supervised.finalMetrics['val_average_precision']?.toFixed(3)}; ` +
@@ -94,7 +94,7 @@ for (const t of replay) {
   await feedLabels(t.timestamp);
   const t0 = performance.now();
   const row = await engine.process(t);
-  const [score] = model.score([row]);
+  const [score] = await model.score([row]);
   latencies.push(performance.now() - t0);
   replayRows.push(row);
   scores.push(score!.probability);
@@ -130,7 +130,7 @@ await writeFile(new URL('roc-pr.png', out), await renderChart(spec, { format: 'p
 console.log(`wrote out/roc-pr.svg and out/roc-pr.png`);
 
 // 7. Drift: the replayed period against the training period, per feature and for the score.
-const monitor = new DriftMonitor(engine.names, trainSet.rows, model.score(trainSet.rows).map((s) => s.probability));
+const monitor = new DriftMonitor(engine.names, trainSet.rows, (await model.score(trainSet.rows)).map((s) => s.probability));
 const drift = monitor.check(replayRows, scores);
 const top = drift.features.slice(0, 3).map((f) => `${f.name} ${f.psi.toFixed(3)}`).join(', ');
 console.log(`drift (replay vs training): score PSI ${drift.score.psi.toFixed(3)}; largest feature PSI: ${top}; ${drift.alerts} alert(s) — ${elapsed()}`);

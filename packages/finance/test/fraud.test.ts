@@ -22,13 +22,13 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const probs = (m: FraudModel, rows: Float32Array[]): number[] => m.score(rows).map((s) => s.probability);
+const probs = async (m: FraudModel, rows: Float32Array[]): Promise<number[]> => (await m.score(rows)).map((s) => s.probability);
 
 describe('fraud model on synthetic transactions (time-ordered split)', () => {
-  it('separates fraud on later, unseen days', () => {
+  it('separates fraud on later, unseen days', async () => {
     const t = data.test;
     expect(t.labels.filter((l) => l === 1).length).toBeGreaterThan(20);
-    const ev = evaluateFraud(t.labels, probs(model, t.rows), { timestamps: t.txs.map((x) => x.timestamp), cardIds: t.txs.map((x) => x.cardId), k: 5 });
+    const ev = evaluateFraud(t.labels, await probs(model, t.rows), { timestamps: t.txs.map((x) => x.timestamp), cardIds: t.txs.map((x) => x.cardId), k: 5 });
     expect(ev.rocAuc).toBeGreaterThan(0.95);
     expect(ev.prAuc).toBeGreaterThan(0.75);
     expect(ev.recallAt1PctFpr).toBeGreaterThan(0.7);
@@ -36,9 +36,9 @@ describe('fraud model on synthetic transactions (time-ordered split)', () => {
     expect(report.supervised.monitor).toBe('val_average_precision');
   });
 
-  it('calibration turns class-weighted scores into probabilities', () => {
+  it('calibration turns class-weighted scores into probabilities', async () => {
     const t = data.test;
-    const scores = model.score(t.rows);
+    const scores = await model.score(t.rows);
     const raw = expectedCalibrationError(t.labels, scores.map((s) => s.supervised));
     const calibrated = expectedCalibrationError(t.labels, scores.map((s) => s.probability));
     expect(calibrated).toBeLessThan(raw / 2);
@@ -62,7 +62,7 @@ describe('fraud model on synthetic transactions (time-ordered split)', () => {
     expect(r.trainingRows.fraud).toBe(data.train.labels.filter((l) => l === 1).length);
     expect(r.trainingRows.genuine / genuine).toBeGreaterThan(0.15);
     expect(r.trainingRows.genuine / genuine).toBeLessThan(0.25);
-    const s = sampled.score(data.test.rows);
+    const s = await sampled.score(data.test.rows);
     const rate = data.test.labels.reduce((a, b) => a + b, 0) / data.test.labels.length;
     const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
     // Undersampling genuine rows raises the training base rate, so raw scores overestimate fraud; calibration on the
@@ -91,7 +91,7 @@ describe('fraud model on synthetic transactions (time-ordered split)', () => {
     await model.save(join(dir, 'fraud'), { name: 'fraud', version: '1.0.0' });
     const loaded = await FraudModel.load(join(dir, 'fraud'));
     expect(loaded.featureNames).toEqual(data.engine.names);
-    expect(probs(loaded, data.test.rows.slice(0, 200))).toEqual(probs(model, data.test.rows.slice(0, 200)));
+    expect(await probs(loaded, data.test.rows.slice(0, 200))).toEqual(await probs(model, data.test.rows.slice(0, 200)));
     loaded.dispose();
     const weights = join(dir, 'fraud', 'supervised', 'weights.bin');
     const bytes = await readFile(weights);
@@ -100,18 +100,18 @@ describe('fraud model on synthetic transactions (time-ordered split)', () => {
     await expect(FraudModel.load(join(dir, 'fraud'))).rejects.toMatchObject({ code: 'BUNDLE_INTEGRITY' });
   });
 
-  it('scores malformed rows with a typed error and leaks no tensors', () => {
-    expect(() => model.score([new Float32Array(3)])).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+  it('scores malformed rows with a typed error and leaks no tensors', async () => {
+    await expect(model.score([new Float32Array(3)])).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     const before = tf.memory().numTensors;
-    for (let k = 0; k < 20; k++) model.score(data.test.rows.slice(0, 50));
+    for (let k = 0; k < 20; k++) await model.score(data.test.rows.slice(0, 50));
     expect(tf.memory().numTensors).toBe(before);
   });
 });
 
 describe('decisions', () => {
-  it('chooses bands by cost, alert rate or FPR and applies them', () => {
+  it('chooses bands by cost, alert rate or FPR and applies them', async () => {
     const t = data.test;
-    const p = probs(model, t.rows);
+    const p = await probs(model, t.rows);
     const byRate = choosePolicy(t.labels, p, { review: { by: 'alertRate', rate: 0.02 } });
     const alerted = p.filter((s) => s >= byRate.review).length / p.length;
     expect(alerted).toBeGreaterThanOrEqual(0.02);
@@ -143,10 +143,10 @@ describe('evaluation and drift', () => {
     expect(ev).toMatchObject({ rows: 5, fraud: 2, days: 2 });
   });
 
-  it('alerts on drifted features and not on a stable period', () => {
+  it('alerts on drifted features and not on a stable period', async () => {
     const names = data.engine.names;
-    const monitor = new DriftMonitor(names, data.train.rows, probs(model, data.train.rows));
-    const stable = monitor.check(data.validation.rows, probs(model, data.validation.rows));
+    const monitor = new DriftMonitor(names, data.train.rows, await probs(model, data.train.rows));
+    const stable = monitor.check(data.validation.rows, await probs(model, data.validation.rows));
     expect(stable.score.alert).toBe(false);
     const amount = names.indexOf('amount_log');
     const shifted = data.validation.rows.map((r) => {
@@ -154,7 +154,7 @@ describe('evaluation and drift', () => {
       c[amount] = Math.log1p(Math.expm1(c[amount]!) * 8);
       return c;
     });
-    const drifted = monitor.check(shifted, probs(model, shifted));
+    const drifted = monitor.check(shifted, await probs(model, shifted));
     const amountPsi = (r: typeof stable): number => r.features.find((f) => f.name === 'amount_log')!.psi;
     expect(amountPsi(stable)).toBeLessThan(0.1);
     expect(amountPsi(drifted)).toBeGreaterThan(1);

@@ -178,7 +178,7 @@ export class FraudModel {
         ae = buildDenseAutoencoder({ inputDim: d, hiddenUnits: [32], latentDim: 8, seed: seed + 1 });
         try {
           aeResult = await train(ae, { x: gx, y: gx }, { epochs: 15, batchSize: 256, learningRate: 2e-3, validationSplit: 0.1, seed: seed + 1, progressBar: false });
-          const errors = Float64Array.from(reconstructionErrors(ae, gx)).sort();
+          const errors = Float64Array.from(await reconstructionErrors(ae, gx)).sort();
           anomalyQuantiles = Array.from({ length: 1001 }, (_, q) => errors[Math.min(errors.length - 1, Math.floor((q / 1000) * (errors.length - 1)))]!);
         } finally {
           gx.dispose();
@@ -186,7 +186,7 @@ export class FraudModel {
       }
       const blendWeight = ae ? (options.blendWeight ?? 0.85) : 1;
       const partial: Settings = { featureNames: names, scaler, calibrator: { kind: 'platt', a: -1, b: 0 }, blendWeight, anomalyQuantiles };
-      const raw = rawScores(mlp, ae, partial, vx);
+      const raw = await rawScores(mlp, ae, partial, vx);
       const vLabels = Array.from(validation.labels);
       const calibrator = (options.calibration ?? 'isotonic') === 'platt' ? fitPlatt(raw.blended, vLabels) : fitIsotonic(raw.blended, vLabels);
       const settings: Settings = { ...partial, calibrator: calibrator.toJSON() };
@@ -204,11 +204,14 @@ export class FraudModel {
   /**
    * Scores feature rows in one batch.
    *
+   * Asynchronous because the scores are read back from the backend with `data()`: a synchronous read of a GPU tensor
+   * blocks the thread on WebGPU (and throws in Node, where tfjs-backend-webgpu's sync read needs a canvas).
+   *
    * @param rows - feature rows in {@link featureNames} order
    * @returns one score per row
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a row of the wrong length
    */
-  score(rows: ReadonlyArray<ArrayLike<number>>): FraudScore[] {
+  async score(rows: ReadonlyArray<ArrayLike<number>>): Promise<FraudScore[]> {
     const d = this.settings.featureNames.length;
     rows.forEach((r, i) => {
       if (r.length !== d) throw new LeptonError('INVALID_INPUT', `Row ${i} has ${r.length} features; the model expects ${d}.`);
@@ -216,7 +219,7 @@ export class FraudModel {
     if (rows.length === 0) return [];
     const x = tf.tensor2d(scaleRows(rows, this.settings.scaler), [rows.length, d]);
     try {
-      const raw = rawScores(this.mlp, this.ae, this.settings, x);
+      const raw = await rawScores(this.mlp, this.ae, this.settings, x);
       return raw.blended.map((b, i) => {
         const probability = this.calibrator.predict(b);
         return { probability, riskScore: Math.min(999, Math.round(probability * 999)), supervised: raw.supervised[i]!, anomaly: raw.anomaly[i]! };
@@ -298,8 +301,18 @@ export class FraudModel {
   }
 }
 
-function reconstructionErrors(ae: tf.LayersModel, x: tf.Tensor2D): Float32Array {
-  return tf.tidy(() => tf.mean(tf.square(tf.sub(ae.predict(x) as tf.Tensor, x)), 1).dataSync() as Float32Array);
+/** Mean squared reconstruction error per row, read back asynchronously (never `dataSync`: it blocks a GPU backend). */
+async function reconstructionErrors(ae: tf.LayersModel, x: tf.Tensor2D): Promise<Float32Array> {
+  return readAndDispose(tf.tidy(() => tf.mean(tf.square(tf.sub(ae.predict(x) as tf.Tensor, x)), 1)));
+}
+
+/** Reads a tensor's values with `data()` and frees it, also when the read fails. */
+async function readAndDispose(t: tf.Tensor): Promise<Float32Array> {
+  try {
+    return (await t.data()) as Float32Array;
+  } finally {
+    t.dispose();
+  }
 }
 
 function percentile(quantiles: number[], v: number): number {
@@ -313,9 +326,9 @@ function percentile(quantiles: number[], v: number): number {
   return lo / (quantiles.length - 1);
 }
 
-function rawScores(mlp: tf.LayersModel, ae: tf.LayersModel | undefined, s: Settings, x: tf.Tensor2D): { supervised: number[]; anomaly: number[]; blended: number[] } {
-  const supervised = Array.from(tf.tidy(() => (mlp.predict(x) as tf.Tensor).dataSync()));
-  const anomaly = ae && s.anomalyQuantiles ? Array.from(reconstructionErrors(ae, x), (e) => Math.min(1, percentile(s.anomalyQuantiles!, e))) : supervised.map(() => 0);
+async function rawScores(mlp: tf.LayersModel, ae: tf.LayersModel | undefined, s: Settings, x: tf.Tensor2D): Promise<{ supervised: number[]; anomaly: number[]; blended: number[] }> {
+  const supervised = Array.from(await readAndDispose(tf.tidy(() => mlp.predict(x) as tf.Tensor)));
+  const anomaly = ae && s.anomalyQuantiles ? Array.from(await reconstructionErrors(ae, x), (e) => Math.min(1, percentile(s.anomalyQuantiles!, e))) : supervised.map(() => 0);
   const w = s.blendWeight;
   return { supervised, anomaly, blended: supervised.map((p, i) => w * p + (1 - w) * anomaly[i]!) };
 }

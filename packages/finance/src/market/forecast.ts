@@ -81,7 +81,14 @@ export async function walkForward(features: IndicatorFeatures, options: WalkForw
     });
     try {
       await train(model, { x: xTrain, y: yTrain }, { epochs: options.epochs ?? 15, batchSize: 64, learningRate: 2e-3, validationSplit: 0.15, seed: (options.seed ?? 1) + f, progressBar: false });
-      const pred = Array.from(tf.tidy(() => (model.predict(xTest) as tf.Tensor).dataSync()));
+      // data(), not dataSync(): a synchronous read blocks a GPU backend (and throws on WebGPU in Node).
+      const out = tf.tidy(() => model.predict(xTest) as tf.Tensor);
+      let pred: number[];
+      try {
+        pred = Array.from(await out.data());
+      } finally {
+        out.dispose();
+      }
       let metrics: Record<string, number>;
       if (target === 'direction') {
         const hits = pred.filter((p, k) => (p >= 0.5 ? 1 : 0) === yTest[k]).length;
