@@ -57,7 +57,7 @@ export async function runManufacturingBench(log: (s: string) => void = console.l
   for (const fault of ['step-pressure', 'drift-vibration', 'decoupled-temperature'] as const) {
     for (const seed of [21, 22, 23]) {
       const rows = simulateMachine(1500, seed, { kind: fault, from });
-      out.push(score(ae.scoreRows(rows).map((s) => s.alarm), from, 'autoencoder', fault, window - 1));
+      out.push(score((await ae.scoreRows(rows)).map((s) => s.alarm), from, 'autoencoder', fault, window - 1));
       out.push(score(rows.map((r) => t2.score(r).t2 > t2.threshold), from, 'hotelling-t2', fault, 0));
     }
   }
@@ -73,7 +73,7 @@ export async function runManufacturingBench(log: (s: string) => void = console.l
   for (const [name, f] of lineFaults) {
     for (const seed of [42, 43, 44]) {
       const rows = simulateLine({ assets: ['m-2'], samples: 1500, seed, faults: [{ asset: 'm-2', from, ...f }] }).rows['m-2']!;
-      out.push(score(lineAe.scoreRows(rows).map((s) => s.alarm), from, 'autoencoder', name, window - 1));
+      out.push(score((await lineAe.scoreRows(rows)).map((s) => s.alarm), from, 'autoencoder', name, window - 1));
       out.push(score(rows.map((r) => lineT2.score(r).t2 > lineT2.threshold), from, 'hotelling-t2', name, 0));
     }
   }
@@ -168,7 +168,7 @@ export async function runLineThroughputBench(log: (s: string) => void = console.
     for (let i = 0; i < records.length; i++) {
       const tick = (i / perTick) | 0;
       if (i % perTick === 0) tickStart[tick] = performance.now();
-      const events = monitor.push(records[i]!);
+      const events = await monitor.push(records[i]!);
       if (events.length) {
         const now = performance.now();
         for (const e of events) {
@@ -180,7 +180,7 @@ export async function runLineThroughputBench(log: (s: string) => void = console.
       }
       if (i % perTick === perTick - 1) tickEnd[tick] = performance.now();
     }
-    monitor.flush();
+    await monitor.flush();
     const seconds = (performance.now() - t0) / 1000;
     const st = monitor.stats();
     const tickLat = Array.from(tickEnd, (e, k) => e - tickStart[k]!);

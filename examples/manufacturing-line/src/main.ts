@@ -167,7 +167,7 @@ await writeFile(new URL('control-chart.png', out), await renderChart(spec, { for
 const cycles = Object.fromEntries(ASSETS.map((a) => [a, pick(cycleMeans(shift.rows[a]!))]));
 const rulPoints: Array<{ time: string; series: string; rul: number }> = [];
 for (let c = rul.window; c <= cycles['mill-2']!.length; c++) {
-  const [pred] = rul.predict([cycles['mill-2']!.slice(0, c)]);
+  const [pred] = await rul.predict([cycles['mill-2']!.slice(0, c)]);
   const time = clock(shift.timestamps[c * LINE_CYCLE - 1]!).slice(0, 5);
   rulPoints.push({ time, series: 'predicted', rul: pred!.rul }, { time, series: 'true', rul: Math.min(rul.cap, (FAILURE - c * LINE_CYCLE) / LINE_CYCLE) });
 }
@@ -188,7 +188,7 @@ await writeFile(new URL('rul.svg', out), await renderChart(rulSpec));
 await writeFile(new URL('rul.png', out), await renderChart(rulSpec, { format: 'png' }));
 console.log('wrote out/control-chart.svg, out/control-chart.png, out/rul.svg and out/rul.png');
 
-const now = rul.predict(ASSETS.map((a) => cycles[a]!));
+const now = await rul.predict(ASSETS.map((a) => cycles[a]!));
 ASSETS.forEach((a, i) => {
   const truth = a === 'mill-2' ? ` (true ${((FAILURE - SHIFT) / LINE_CYCLE).toFixed(1)})` : ' (bearing healthy)';
   console.log(`RUL at shift end ${a.padEnd(8)} ${now[i]!.rul.toFixed(1)} cycles${truth}, health ${now[i]!.health.toFixed(2)}`);
@@ -198,15 +198,16 @@ ASSETS.forEach((a, i) => {
 //    in the shift's parts (synthetic images with ground-truth defect masks) and shows where.
 const inspector = await DefectInspector.fit(generateParts(160, { seed: 11 }).map((p) => p.image));
 const parts = generateParts(60, { seed: 12, labels: PART_LABELS });
-const quality = inspector.evaluate(parts);
-const flagged = parts.map((p) => ({ p, r: inspector.inspect(p.image) })).filter(({ r }) => r.defective);
+const quality = await inspector.evaluate(parts);
+const results = await inspector.inspectBatch(parts.map((p) => p.image));
+const flagged = parts.map((p, i) => ({ p, r: results[i]! })).filter(({ r }) => r.defective);
 console.log(
   `[${elapsed()}] inspected ${parts.length} parts: ${flagged.length} flagged (${flagged.filter(({ p }) => p.label !== 'good').length} truly defective); ` +
     `image AUROC ${quality.imageAuroc.toFixed(3)}, pixel AUROC ${quality.pixelAuroc?.toFixed(3) ?? "n/a"}, detection ${quality.detectionRate.toFixed(2)}, false alarms ${quality.falseAlarmRate.toFixed(2)}`,
 );
 const shown = flagged.find(({ p }) => p.label === 'scratch') ?? flagged[0];
 if (shown) {
-  await writeFile(new URL('defect.png', out), inspector.overlayPng(shown.p.image, shown.r));
+  await writeFile(new URL('defect.png', out), await inspector.overlayPng(shown.p.image, shown.r));
   console.log(`wrote out/defect.png (a ${shown.p.label} part, score ${shown.r.score.toFixed(1)} > threshold ${inspector.threshold.toFixed(1)})`);
 }
 

@@ -18,10 +18,10 @@ beforeAll(async () => {
 const alarmRate = (scores: Array<{ alarm: boolean }>): number => scores.filter((s) => s.alarm).length / scores.length;
 
 describe('autoencoder anomaly detection on a simulated machine (synthetic data)', () => {
-  it('rarely alarms on fresh normal operation and catches a step fault, naming the faulty signal', () => {
-    expect(alarmRate(detector.scoreRows(machine(1500, 7)))).toBeLessThan(0.03);
+  it('rarely alarms on fresh normal operation and catches a step fault, naming the faulty signal', async () => {
+    expect(alarmRate(await detector.scoreRows(machine(1500, 7)))).toBeLessThan(0.03);
     const faulty = machine(1500, 8, { kind: 'step-pressure', from: 500 });
-    const scores = detector.scoreRows(faulty);
+    const scores = await detector.scoreRows(faulty);
     // Windows fully inside the fault start at sample 500.
     expect(alarmRate(scores.slice(500))).toBeGreaterThan(0.9);
     expect(alarmRate(scores.slice(0, 500 - W))).toBeLessThan(0.05);
@@ -29,9 +29,9 @@ describe('autoencoder anomaly detection on a simulated machine (synthetic data)'
     expect(Object.entries(c).sort((a, b) => b[1] - a[1])[0]![0]).toBe('pressure');
   });
 
-  it('detects a correlation break that no single signal shows, as Hotelling T² does', () => {
+  it('detects a correlation break that no single signal shows, as Hotelling T² does', async () => {
     const faulty = machine(1500, 9, { kind: 'decoupled-temperature', from: 500 });
-    const ae = detector.scoreRows(faulty);
+    const ae = await detector.scoreRows(faulty);
     expect(alarmRate(ae.slice(600))).toBeGreaterThan(0.8);
     expect(Object.entries(ae[1000]!.contributions).sort((a, b) => b[1] - a[1])[0]![0]).toBe('temperature');
     const t2 = HotellingT2.fit(normal);
@@ -43,32 +43,36 @@ describe('autoencoder anomaly detection on a simulated machine (synthetic data)'
     expect(fresh.filter((r) => t2.score(r).t2 > t2.threshold).length / 1000).toBeLessThan(0.03);
   });
 
-  it('changes the threshold without retraining', () => {
-    const faulty = detector.scoreRows(machine(800, 11, { kind: 'drift-vibration', from: 200 }));
+  it('changes the threshold without retraining', async () => {
+    const faulty = await detector.scoreRows(machine(800, 11, { kind: 'drift-vibration', from: 200 }));
     const before = detector.threshold;
     const strict = alarmRate(faulty);
     detector.setThresholdQuantile(0.9999);
     expect(detector.threshold).toBeGreaterThan(before);
-    const relaxed = alarmRate(detector.scoreRows(machine(800, 11, { kind: 'drift-vibration', from: 200 })));
+    const relaxed = alarmRate(await detector.scoreRows(machine(800, 11, { kind: 'drift-vibration', from: 200 })));
     expect(relaxed).toBeLessThanOrEqual(strict);
     detector.setThresholdQuantile(0.995);
     expect(detector.threshold).toBe(before);
   });
 
-  it('streams sample by sample with the same scores as batch windows, leaking no tensors', () => {
+  it('streams sample by sample with the same scores as batch windows, leaking no tensors', async () => {
     const rows = machine(200, 12, { kind: 'step-pressure', from: 100 });
-    const batch = detector.scoreRows(rows);
+    const batch = await detector.scoreRows(rows);
     const stream = detector.stream();
     const streamed: number[] = [];
     const before = tf.memory().numTensors;
     for (const r of rows) {
-      const s = stream.push(r);
+      const s = await stream.push(r);
       if (s) streamed.push(s.score);
     }
     expect(tf.memory().numTensors).toBe(before);
     expect(streamed).toHaveLength(batch.length);
     streamed.forEach((v, i) => expect(v).toBeCloseTo(batch[i]!.score, 5));
-    expect(() => stream.push([1, 2])).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    // Pushed without waiting in between: each window is still the one ending at its own sample.
+    const fired = detector.stream();
+    const all = (await Promise.all(rows.map((r) => fired.push(r)))).flatMap((s) => (s ? [s.score] : []));
+    all.forEach((v, i) => expect(v).toBeCloseTo(batch[i]!.score, 5));
+    await expect(stream.push([1, 2])).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   });
 
   it('saves and loads with its scaling and threshold; the LSTM variant trains too', async () => {
@@ -77,14 +81,14 @@ describe('autoencoder anomaly detection on a simulated machine (synthetic data)'
       await detector.save(join(dir, 'ae'), { name: 'press-ae', version: '1.0.0' });
       const loaded = await AnomalyDetector.load(join(dir, 'ae'));
       const rows = machine(100, 13);
-      expect(loaded.scoreRows(rows).map((s) => s.score)).toEqual(detector.scoreRows(rows).map((s) => s.score));
+      expect((await loaded.scoreRows(rows)).map((s) => s.score)).toEqual((await detector.scoreRows(rows)).map((s) => s.score));
       expect(loaded.threshold).toBe(detector.threshold);
       loaded.dispose();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
     const lstm = await AnomalyDetector.fit(normal.slice(0, 800), { signals: SIGNALS, window: 10, kind: 'lstm', epochs: 2, seed: 3 });
-    const s = lstm.scoreRows(machine(50, 14));
+    const s = await lstm.scoreRows(machine(50, 14));
     expect(s).toHaveLength(41);
     expect(s.every((x) => Number.isFinite(x.score))).toBe(true);
     lstm.dispose();

@@ -20,6 +20,12 @@ import {
 
 const col = (s: string): number => LINE_SIGNALS.indexOf(s as (typeof LINE_SIGNALS)[number]);
 const raised = (events: LineEvent[]) => events.flatMap((e) => (e.type === 'raised' ? [e.alarm] : []));
+/** Pushes every record, waiting for each, then flushes: the events in order. */
+async function replay(monitor: LineMonitor, records: Iterable<SensorRecord>): Promise<LineEvent[]> {
+  const events: LineEvent[] = [];
+  for (const r of records) events.push(...(await monitor.push(r)));
+  return events.concat(await monitor.flush());
+}
 
 describe('simulated production line (synthetic data)', () => {
   it('is deterministic, keeps each asset the same machine across runs, and injects each fault as specified', () => {
@@ -123,9 +129,9 @@ describe('LineMonitor: validation → SPC → detector → alarms', () => {
   }, 120_000);
   afterAll(() => detector?.dispose());
 
-  it('SPC: raises one alarm for a pressure step within two subgroups, with the chart evidence, and stays quiet elsewhere', () => {
+  it('SPC: raises one alarm for a pressure step within two subgroups, with the chart evidence, and stays quiet elsewhere', async () => {
     const monitor = new LineMonitor(spcOptions);
-    const events = [...lineRecords(shift)].flatMap((r) => monitor.push(r)).concat(monitor.flush());
+    const events = await replay(monitor, lineRecords(shift));
     const spc = raised(events).filter((a) => a.id.startsWith('spc-'));
     const step = spc.filter((a) => a.asset === 'press-2' && a.evidence.signals[0] === 'pressure');
     expect(step).toHaveLength(1); // one alarm per episode, not one per subgroup
@@ -140,9 +146,9 @@ describe('LineMonitor: validation → SPC → detector → alarms', () => {
     expect(st.subgroups + st.subgroupsSkipped).toBe(assets.length * LINE_SIGNALS.length * (1800 / 60));
   });
 
-  it('data quality: a dropout and a stuck sensor each become one quality alarm episode, counted, never scored', () => {
+  it('data quality: a dropout and a stuck sensor each become one quality alarm episode, counted, never scored', async () => {
     const monitor = new LineMonitor({ ...spcOptions, detector });
-    const events = [...lineRecords(shift)].flatMap((r) => monitor.push(r)).concat(monitor.flush());
+    const events = await replay(monitor, lineRecords(shift));
     const q = events.filter((e) => (e.type === 'raised' || e.type === 'cleared') && e.alarm.id.startsWith('quality-'));
     const dropout = q.filter((e) => e.type !== 'quality' && 'alarm' in e && e.alarm.evidence.signals[0] === 'vibration_rms');
     expect(dropout.map((e) => e.type)).toEqual(['raised', 'cleared']);
@@ -159,10 +165,10 @@ describe('LineMonitor: validation → SPC → detector → alarms', () => {
     expect(st.windowsScored + st.rowsUnscored).toBe(st.rows);
   });
 
-  it('detector: scores every asset in one forward pass per tick and names the faulty signal; no tensors leak', () => {
+  it('detector: scores every asset in one forward pass per tick and names the faulty signal; no tensors leak', async () => {
     const monitor = new LineMonitor({ ...spcOptions, detector });
     const before = tf.memory().numTensors;
-    const events = [...lineRecords(shift)].flatMap((r) => monitor.push(r)).concat(monitor.flush());
+    const events = await replay(monitor, lineRecords(shift));
     expect(tf.memory().numTensors).toBe(before);
     const st = monitor.stats();
     expect(st.batches).toBeLessThanOrEqual(1800); // one per tick at most, for all three assets
@@ -177,22 +183,35 @@ describe('LineMonitor: validation → SPC → detector → alarms', () => {
     expect(model.filter((a) => a !== step && !stuck(a)).length).toBeLessThanOrEqual(1);
   });
 
-  it('batched scoring equals scoring each window alone', () => {
+  it('batched scoring equals scoring each window alone', async () => {
     const rows = shift.rows['press-1']!.slice(0, 60);
     const w = detector.window;
     const s = LINE_SIGNALS.length;
-    const alone = detector.scoreRows(rows);
+    const alone = await detector.scoreRows(rows);
     const flat = new Float32Array(alone.length * w * s);
     for (let i = 0; i < alone.length; i++) for (let t = 0; t < w; t++) flat.set(rows[i + t]!, (i * w + t) * s);
-    const batched = detector.scoreBatch(flat, alone.length);
+    const pending = detector.scoreBatch(flat, alone.length);
+    flat.fill(1e6); // the batch was copied when scoreBatch returned: refilling the buffer changes nothing
+    const batched = await pending;
     batched.forEach((b, i) => expect(b.score).toBeCloseTo(alone[i]!.score, 5));
-    expect(() => detector.scoreBatch(new Float32Array(5), 1)).toThrow(/windows/);
+    await expect(detector.scoreBatch(new Float32Array(5), 1)).rejects.toThrow(/windows/);
+  });
+
+  it('pushes not awaited one by one settle in call order with the same events as awaited pushes', async () => {
+    const records = [...lineRecords(shift, [800, 1100])];
+    const awaited = await replay(new LineMonitor({ ...spcOptions, detector }), records);
+    const monitor = new LineMonitor({ ...spcOptions, detector });
+    const settled: number[] = [];
+    const all = await Promise.all(records.map((r, i) => monitor.push(r).then((e) => (settled.push(i), e))));
+    const fired = all.flat().concat(await monitor.flush());
+    expect(settled).toEqual(records.map((_, i) => i));
+    expect(fired).toEqual(awaited);
+    expect(raised(fired).some((a) => a.id.startsWith('model-'))).toBe(true);
   });
 
   it('run() over an async source gives the same events as push(); rejections, unknown signals and late samples are counted', async () => {
     const records = [...lineRecords(shift, [0, 600])];
-    const sync = new LineMonitor(spcOptions);
-    const expected = records.flatMap((r) => sync.push(r)).concat(sync.flush());
+    const expected = await replay(new LineMonitor(spcOptions), records);
     async function* source() {
       for (const r of records) yield { record: r };
     }
@@ -204,11 +223,11 @@ describe('LineMonitor: validation → SPC → detector → alarms', () => {
     const m = new LineMonitor(spcOptions);
     const t0 = shift.timestamps[0]!;
     const rec = (over: Partial<SensorRecord>): SensorRecord => ({ timestamp: t0, asset: 'press-1', signal: 'pressure', value: 5, quality: 'good', ...over });
-    m.push(rec({ timestamp: t0 + 2000 }));
-    const late = m.push(rec({ timestamp: t0 + 1000 }));
+    await m.push(rec({ timestamp: t0 + 2000 }));
+    const late = await m.push(rec({ timestamp: t0 + 1000 }));
     expect(late).toEqual([{ type: 'quality', issue: expect.objectContaining({ kind: 'out-of-order' }) }]);
-    expect(m.push({ rejected: { source: 'plant/x/y', issues: [{ field: 'value', message: 'must be a number' }] } })[0]!.type).toBe('rejected');
-    m.push(rec({ signal: 'humidity', timestamp: t0 + 3000 }));
+    expect((await m.push({ rejected: { source: 'plant/x/y', issues: [{ field: 'value', message: 'must be a number' }] } }))[0]!.type).toBe('rejected');
+    await m.push(rec({ signal: 'humidity', timestamp: t0 + 3000 }));
     expect(m.stats()).toMatchObject({ records: 4, rejected: 1, unknownSignal: 1 });
     expect(() => new LineMonitor({ signals: LINE_SIGNALS })).toThrow(/detector, an SPC baseline/);
     expect(() => new LineMonitor({ signals: ['a'], detector })).toThrow(/trained on/);

@@ -19,13 +19,13 @@ describe('remaining useful life', () => {
     // Cut each test engine at several points of its life and predict the RUL there.
     const cases = testUnits.flatMap((u) => [0.3, 0.6, 0.8, 0.95].map((f) => ({ rows: u.rows.slice(0, Math.floor(u.rows.length * f)), life: u.rows.length })));
     const truth = cases.map((c) => rulTarget(c.rows.length - 1, c.life));
-    const pred = model.predict(cases.map((c) => c.rows)).map((p) => p.rul);
+    const pred = (await model.predict(cases.map((c) => c.rows))).map((p) => p.rul);
     const rmse = rootMeanSquaredError(truth, pred);
     const mean = truth.reduce((a, b) => a + b, 0) / truth.length;
     const constant = rootMeanSquaredError(truth, truth.map(() => mean));
     expect(rmse).toBeLessThan(0.6 * constant);
     expect(nasaScore(truth, pred)).toBeLessThan(nasaScore(truth, truth.map(() => mean)));
-    const health = model.predict([testUnits[0]!.rows.slice(0, 30), testUnits[0]!.rows]).map((p) => p.health);
+    const health = (await model.predict([testUnits[0]!.rows.slice(0, 30), testUnits[0]!.rows])).map((p) => p.health);
     expect(health[0]).toBeGreaterThan(health[1]!); // a new engine is healthier than one at failure
     model.dispose();
   }, 120_000);

@@ -90,7 +90,7 @@ function features(x: tf.Tensor4D, s: Settings): tf.Tensor4D {
  * await initRuntime({ backend: 'wasm' });
  * const classifier = await DefectClassifier.fit(generateParts(900, { seed: 1, labels: PART_LABELS }));
  * const [part] = generateParts(1, { seed: 5, labels: ['dent'] });
- * console.log(classifier.predict(part!.image).label); // 'dent'
+ * console.log((await classifier.predict(part!.image)).label); // 'dent'
  * ```
  */
 export class DefectClassifier {
@@ -169,18 +169,27 @@ export class DefectClassifier {
   /**
    * Classifies several images in one batch.
    *
+   * Asynchronous because the probabilities are read back with `data()`: a synchronous read blocks a GPU backend (and
+   * throws on WebGPU in Node).
+   *
    * @param images - images of the trained size, values in [0, 1]
    * @returns one prediction per image
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a wrong size, NaN or values outside [0, 1]
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a wrong size, NaN or values outside [0, 1] (the promise rejects)
    */
-  predictBatch(images: readonly GrayImage[]): DefectPrediction[] {
+  async predictBatch(images: readonly GrayImage[]): Promise<DefectPrediction[]> {
     if (images.length === 0) return [];
     const x = stackImages(images, this.settings, 'DefectClassifier.predict');
-    let probs: Float32Array;
+    let out: tf.Tensor;
     try {
-      probs = tf.tidy(() => (this.model.predict(features(x, this.settings)) as tf.Tensor).dataSync() as Float32Array);
+      out = tf.tidy(() => this.model.predict(features(x, this.settings)) as tf.Tensor);
     } finally {
       x.dispose();
+    }
+    let probs: Float32Array;
+    try {
+      probs = (await out.data()) as Float32Array;
+    } finally {
+      out.dispose();
     }
     const k = this.labels.length;
     return images.map((_, i) => {
@@ -196,10 +205,10 @@ export class DefectClassifier {
    *
    * @param image - `width × height` values in [0, 1], row-major
    * @returns the most probable class and every class's probability
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a wrong size, NaN or values outside [0, 1]
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a wrong size, NaN or values outside [0, 1] (the promise rejects)
    */
-  predict(image: GrayImage): DefectPrediction {
-    return this.predictBatch([image])[0]!;
+  async predict(image: GrayImage): Promise<DefectPrediction> {
+    return (await this.predictBatch([image]))[0]!;
   }
 
   /**
@@ -207,16 +216,16 @@ export class DefectClassifier {
    *
    * @param samples - test images with class names from {@link labels}
    * @returns the metrics
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for bad images, no samples or an unknown label
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for bad images, no samples or an unknown label (the promise rejects)
    */
-  evaluate(samples: readonly LabelledImage[]): ClassifierEvaluation {
+  async evaluate(samples: readonly LabelledImage[]): Promise<ClassifierEvaluation> {
     if (samples.length === 0) throw new LeptonError('INVALID_INPUT', 'evaluate needs at least one labelled image.');
     const yTrue = samples.map((s, i) => {
       const k = this.labels.indexOf(s.label);
       if (k < 0) throw new LeptonError('INVALID_INPUT', `Sample ${i} has label '${s.label}', which is not one of ${this.labels.join(', ')}.`);
       return k;
     });
-    const yPred = this.predictBatch(samples.map((s) => s.image)).map((p) => p.classIndex);
+    const yPred = (await this.predictBatch(samples.map((s) => s.image))).map((p) => p.classIndex);
     const order = this.labels.map((_, i) => i);
     return { accuracy: accuracy(yTrue, yPred), confusion: { labels: [...this.labels], matrix: confusionMatrix(yTrue, yPred, order).matrix } };
   }
@@ -238,11 +247,12 @@ export class DefectClassifier {
     try {
       const cam = await gradCam(this.model, f, classIndex === undefined ? {} : { classIndex });
       if (cam.width === width && cam.height === height) return cam;
-      const data = tf.tidy(() => {
-        const small = tf.tensor4d(cam.data, [1, cam.height, cam.width, 1]);
-        return tf.image.resizeBilinear(small, [height, width]).dataSync() as Float32Array;
-      });
-      return { data, width, height, classIndex: cam.classIndex };
+      const resized = tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(cam.data, [1, cam.height, cam.width, 1]), [height, width]));
+      try {
+        return { data: (await resized.data()) as Float32Array, width, height, classIndex: cam.classIndex };
+      } finally {
+        resized.dispose();
+      }
     } finally {
       f.dispose();
     }

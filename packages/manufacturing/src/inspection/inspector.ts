@@ -126,7 +126,7 @@ function resolve(options: DefectInspectorOptions): Required<DefectInspectorOptio
  * const good = generateParts(160, { seed: 1 }).map((p) => p.image);
  * const inspector = await DefectInspector.fit(good);
  * const [part] = generateParts(1, { seed: 2, labels: ['scratch'] });
- * console.log(inspector.inspect(part!.image).defective); // true
+ * console.log((await inspector.inspect(part!.image)).defective); // true
  * ```
  */
 export class DefectInspector {
@@ -203,14 +203,18 @@ export class DefectInspector {
       const errors = tf.tidy(() => smoothedError(model, x, o.smoothing).reshape([split, pixels]));
       const mean = tf.tidy(() => tf.mean(errors, 0));
       const std = tf.tidy(() => tf.sqrt(tf.mean(tf.square(tf.sub(errors, mean)), 0)));
-      const meanData = mean.dataSync() as Float32Array;
-      const stdData = std.dataSync() as Float32Array;
-      tf.dispose([errors, mean, std]);
+      let meanData: Float32Array;
+      let stdData: Float32Array;
+      try {
+        [meanData, stdData] = (await Promise.all([mean.data(), std.data()])) as [Float32Array, Float32Array];
+      } finally {
+        tf.dispose([errors, mean, std]);
+      }
       settings.errorMean = encodeFloats(meanData);
       settings.errorStd = encodeFloats(stdData);
       settings.floor = (0.1 * meanData.reduce((a, v) => a + v, 0)) / pixels;
       const inspector = new DefectInspector(model, settings);
-      settings.validationScores = inspector.scoreTensor(heldOut).scores.sort((a, b) => a - b);
+      settings.validationScores = (await inspector.scoreTensor(heldOut)).scores.sort((a, b) => a - b);
       inspector.setThresholdQuantile(o.quantile);
       return inspector;
     } catch (err) {
@@ -221,8 +225,12 @@ export class DefectInspector {
     }
   }
 
-  /** Heatmaps and scores of a stacked batch; every intermediate tensor is freed. */
-  private scoreTensor(x: tf.Tensor4D): { scores: number[]; maps: Float32Array } {
+  /**
+   * Heatmaps and scores of a stacked batch; every intermediate tensor is freed. The forward pass is dispatched before
+   * the first `await`, so the caller may dispose `x` once this returns its promise; the read-back is `data()`, never a
+   * synchronous read (it blocks a GPU backend and throws on WebGPU in Node).
+   */
+  private async scoreTensor(x: tf.Tensor4D): Promise<{ scores: number[]; maps: Float32Array }> {
     const { width, height, smoothing, floor } = this.settings;
     const n = x.shape[0];
     if (n === 0) return { scores: [], maps: new Float32Array(0) };
@@ -233,7 +241,8 @@ export class DefectInspector {
       return [z, tf.max(z, [1, 2, 3])];
     });
     try {
-      return { maps: maps.dataSync() as Float32Array, scores: Array.from(maxima.dataSync()) };
+      const [m, s] = await Promise.all([maps.data(), maxima.data()]);
+      return { maps: m as Float32Array, scores: Array.from(s) };
     } finally {
       tf.dispose([maps, maxima]);
     }
@@ -242,16 +251,19 @@ export class DefectInspector {
   /**
    * Inspects several images in one batch.
    *
+   * Asynchronous because heatmaps and scores are read back with `data()`: a synchronous read blocks a GPU backend (and
+   * throws on WebGPU in Node).
+   *
    * @param images - images of the trained size, values in [0, 1]
    * @returns one result per image
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a wrong size, NaN or values outside [0, 1]
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a wrong size, NaN or values outside [0, 1] (the promise rejects)
    */
-  inspectBatch(images: readonly GrayImage[]): InspectionResult[] {
+  async inspectBatch(images: readonly GrayImage[]): Promise<InspectionResult[]> {
     const { width, height, threshold } = this.settings;
     const x = stackImages(images, this.settings, 'DefectInspector.inspect');
     let out: { scores: number[]; maps: Float32Array };
     try {
-      out = this.scoreTensor(x);
+      out = await this.scoreTensor(x);
     } finally {
       x.dispose();
     }
@@ -270,10 +282,10 @@ export class DefectInspector {
    *
    * @param image - `width × height` values in [0, 1], row-major
    * @returns score, verdict and per-pixel heatmap
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a wrong size, NaN or values outside [0, 1]
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a wrong size, NaN or values outside [0, 1] (the promise rejects)
    */
-  inspect(image: GrayImage): InspectionResult {
-    return this.inspectBatch([image])[0]!;
+  async inspect(image: GrayImage): Promise<InspectionResult> {
+    return (await this.inspectBatch([image]))[0]!;
   }
 
   /**
@@ -283,11 +295,11 @@ export class DefectInspector {
    * @param samples - test images with labels and/or masks; both good and defective ones are needed
    * @returns the metrics
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for bad images, a mask of the wrong length, or a set
-   *   without both good and defective images
+   *   without both good and defective images (the promise rejects)
    */
-  evaluate(samples: readonly InspectionSample[]): InspectionEvaluation {
+  async evaluate(samples: readonly InspectionSample[]): Promise<InspectionEvaluation> {
     const pixels = this.settings.width * this.settings.height;
-    const results = this.inspectBatch(samples.map((s) => s.image));
+    const results = await this.inspectBatch(samples.map((s) => s.image));
     const truth = samples.map((s) => {
       if (s.mask !== undefined && s.mask.length !== pixels) {
         throw new LeptonError('INVALID_INPUT', `A mask has ${s.mask.length} values; it must match the ${pixels}-pixel image.`);
@@ -327,13 +339,16 @@ export class DefectInspector {
    * Renders a result's heatmap over its image as a PNG. Colours are on a fixed scale, not per image: the
    * threshold maps to the middle of the colour map and twice the threshold to red, so a good part stays cool.
    *
+   * Asynchronous because, when `result` is omitted, the image is inspected first (see {@link inspect}).
+   *
    * @param image - the inspected image
    * @param result - its result from {@link inspect} (computed when omitted)
    * @param alpha - heatmap opacity (default 0.6)
    * @returns PNG bytes
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a bad image
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a bad image (the promise rejects)
    */
-  overlayPng(image: GrayImage, result: InspectionResult = this.inspect(image), alpha = 0.6): Buffer {
+  async overlayPng(image: GrayImage, result?: InspectionResult, alpha = 0.6): Promise<Buffer> {
+    result ??= await this.inspect(image);
     const { width, height } = this.settings;
     const scale = Number.isFinite(this.settings.threshold) && this.settings.threshold > 0 ? 2 * this.settings.threshold : Math.max(1e-6, ...result.heatmap);
     const data = result.heatmap.map((v) => Math.min(1, Math.max(0, v / scale)));

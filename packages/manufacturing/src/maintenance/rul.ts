@@ -146,10 +146,14 @@ export class RulModel {
    * Predicts the RUL at the last cycle of each history (histories shorter than a window are padded with their first
    * row, which reads as "early in life").
    *
+   * Asynchronous because the predictions are read back with `data()`: a synchronous read blocks a GPU backend (and
+   * throws on WebGPU in Node).
+   *
    * @param histories - sensor rows per asset, oldest first
    * @returns RUL in cycles and the health index per history
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for an empty history (the promise rejects)
    */
-  predict(histories: ReadonlyArray<readonly number[][]>): RulPrediction[] {
+  async predict(histories: ReadonlyArray<readonly number[][]>): Promise<RulPrediction[]> {
     const w = this.window;
     const d = this.mean.length;
     const data = new Float32Array(histories.length * w * d);
@@ -160,7 +164,13 @@ export class RulModel {
         for (let j = 0; j < d; j++) data[(i * w + t) * d + j] = (src[j]! - this.mean[j]!) / this.std[j]!;
       }
     });
-    const out = tf.tidy(() => (this.model.predict(tf.tensor3d(data, [histories.length, w, d])) as tf.Tensor).dataSync());
+    const pred = tf.tidy(() => this.model.predict(tf.tensor3d(data, [histories.length, w, d])) as tf.Tensor);
+    let out: Float32Array;
+    try {
+      out = (await pred.data()) as Float32Array;
+    } finally {
+      pred.dispose();
+    }
     return Array.from(out, (v) => {
       const health = Math.min(1, Math.max(0, v));
       return { rul: health * this.cap, health };

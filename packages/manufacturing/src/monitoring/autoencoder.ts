@@ -30,11 +30,14 @@ export interface AnomalyStream {
   /**
    * Adds the next sample.
    *
+   * The sample enters the window at once (push the next one without waiting, the order is kept); the score is read
+   * back from the backend asynchronously, so a GPU backend is never blocked by a synchronous read.
+   *
    * @param sample - one value per signal
    * @returns the score of the window ending at this sample, or undefined until the first window is full
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a sample of the wrong width
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a sample of the wrong width (the promise rejects)
    */
-  push(sample: ArrayLike<number>): AnomalyScore | undefined;
+  push(sample: ArrayLike<number>): Promise<AnomalyScore | undefined>;
 }
 
 /** One window's anomaly score. */
@@ -134,7 +137,8 @@ export class AnomalyDetector {
     } finally {
       trainX.dispose();
     }
-    const held = series.flatMap((rows, i) => detector.scoreRows(rows.slice(splits[i])));
+    const held: AnomalyScore[] = [];
+    for (let i = 0; i < series.length; i++) held.push(...(await detector.scoreRows(series[i]!.slice(splits[i]))));
     if ((options.scoring ?? 'balanced') === 'balanced') {
       settings.signalScale = options.signals.map((name) => held.reduce((a, r) => a + r.contributions[name]!, 0) / held.length || 1);
       settings.validationScores = held.map((r) => options.signals.reduce((a, name, j) => a + r.contributions[name]! / settings.signalScale![j]!, 0) / s);
@@ -154,18 +158,29 @@ export class AnomalyDetector {
     return kind === 'dense' ? tf.tensor2d(data, [n, w * s]) : tf.tensor3d(data, [n, w, s]);
   }
 
-  private score(x: tf.Tensor): AnomalyScore[] {
-    const { window: w, signals } = this.settings;
+  /**
+   * Scores a batch of model inputs. The forward pass is dispatched before the first `await` and the threshold is read
+   * then, so a caller may reuse its input buffer as soon as this returns; only the read-back (`data()`, never a
+   * synchronous read, which blocks a GPU backend and throws on WebGPU in Node) is awaited.
+   */
+  private async score(x: tf.Tensor): Promise<AnomalyScore[]> {
+    const { window: w, signals, threshold } = this.settings;
     const s = signals.length;
     const perSignal = tf.tidy(() => {
       const err = tf.square(tf.sub(this.model.predict(x) as tf.Tensor, x));
-      return tf.mean(tf.reshape(err, [-1, w, s]), 1).arraySync() as number[][];
+      return tf.mean(tf.reshape(err, [-1, w, s]), 1);
     });
+    let values: Float32Array;
+    try {
+      values = (await perSignal.data()) as Float32Array;
+    } finally {
+      perSignal.dispose();
+    }
     const scale = this.settings.signalScale;
-    return perSignal.map((raw) => {
-      const row = scale ? raw.map((v, j) => v / scale[j]!) : raw;
+    return Array.from({ length: values.length / s }, (_, i) => {
+      const row = Array.from(values.subarray(i * s, (i + 1) * s), (v, j) => (scale ? v / scale[j]! : v));
       const score = row.reduce((a, v) => a + v, 0) / s;
-      return { score, alarm: score > this.settings.threshold, contributions: Object.fromEntries(signals.map((name, j) => [name, row[j]!])) };
+      return { score, alarm: score > threshold, contributions: Object.fromEntries(signals.map((name, j) => [name, row[j]!])) };
     });
   }
 
@@ -173,13 +188,13 @@ export class AnomalyDetector {
    * Scores every full window of a sample series (window i ends at sample i + window − 1).
    *
    * @param rows - samples in time order
-   * @returns one score per window
+   * @returns one score per window (read back asynchronously: no synchronous GPU read)
    */
-  scoreRows(rows: ReadonlyArray<ArrayLike<number>>): AnomalyScore[] {
+  async scoreRows(rows: ReadonlyArray<ArrayLike<number>>): Promise<AnomalyScore[]> {
     if (rows.length < this.settings.window) return [];
     const x = this.windows(rows);
     try {
-      return this.score(x);
+      return await this.score(x);
     } finally {
       x.dispose();
     }
@@ -189,12 +204,15 @@ export class AnomalyDetector {
    * Scores many windows in one forward pass — e.g. the current window of every asset of a line, so a fleet costs one
    * model call per tick instead of one per asset.
    *
+   * `windows` is copied before this returns its promise: the caller may refill the buffer while the scores are read
+   * back (asynchronously, so a GPU backend is never blocked by a synchronous read).
+   *
    * @param windows - raw (unscaled) values, window after window, each `window × signals` values oldest sample first
    * @param count - number of windows in `windows`
    * @returns one score per window
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when `windows` does not hold `count` windows
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when `windows` does not hold `count` windows (the promise rejects)
    */
-  scoreBatch(windows: Float32Array, count: number): AnomalyScore[] {
+  async scoreBatch(windows: Float32Array, count: number): Promise<AnomalyScore[]> {
     const { window: w, signals, mean, std, kind } = this.settings;
     const s = signals.length;
     if (windows.length < count * w * s) throw new LeptonError('INVALID_INPUT', `Expected ${count} windows of ${w}×${s} values, got ${windows.length} values.`);
@@ -206,7 +224,7 @@ export class AnomalyDetector {
     }
     const x = kind === 'dense' ? tf.tensor2d(data, [count, w * s]) : tf.tensor3d(data, [count, w, s]);
     try {
-      return this.score(x);
+      return await this.score(x);
     } finally {
       x.dispose();
     }
@@ -216,7 +234,15 @@ export class AnomalyDetector {
    * A streaming scorer: push one sample at a time; it keeps the last `window` scaled samples in a ring buffer (one
    * sample's work per push, no re-windowing of history) and scores as soon as the window is full.
    *
-   * @returns `push(sample)` → the score of the window ending at that sample, or undefined while filling
+   * @returns `push(sample)` → a promise of the score of the window ending at that sample, or undefined while filling
+   * @example
+   * ```ts
+   * const live = detector.stream();
+   * for (const row of rows) {
+   *   const s = await live.push(row);
+   *   if (s?.alarm) console.log(s.score, s.contributions);
+   * }
+   * ```
    */
   stream(): AnomalyStream {
     const { window: w, signals, mean, std, kind } = this.settings;
@@ -224,19 +250,20 @@ export class AnomalyDetector {
     const ring = new Float32Array(w * s);
     let filled = 0;
     let head = 0; // next slot to overwrite = oldest sample
-    const ordered = new Float32Array(w * s);
     return {
-      push: (sample) => {
+      push: async (sample) => {
         if (sample.length !== s) throw new LeptonError('INVALID_INPUT', `A sample needs ${s} values.`);
         for (let j = 0; j < s; j++) ring[head * s + j] = (sample[j]! - mean[j]!) / std[j]!;
         head = (head + 1) % w;
         filled = Math.min(w, filled + 1);
         if (filled < w) return undefined;
+        // A fresh array per push: the next push may run while this window's score is still being read back.
+        const ordered = new Float32Array(w * s);
         ordered.set(ring.subarray(head * s), 0);
         ordered.set(ring.subarray(0, head * s), (w - head) * s);
         const x = kind === 'dense' ? tf.tensor2d(ordered, [1, w * s]) : tf.tensor3d(ordered, [1, w, s]);
         try {
-          return this.score(x)[0];
+          return (await this.score(x))[0];
         } finally {
           x.dispose();
         }

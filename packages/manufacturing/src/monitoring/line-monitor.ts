@@ -4,7 +4,7 @@ import { RuleStream } from '../spc/stream.js';
 import { WESTERN_ELECTRIC, type RuleSet } from '../spc/rules.js';
 import { QualityMonitor, type QualityIssue, type QualityIssueKind, type QualityOptions } from '../telemetry/quality.js';
 import type { RecordRejection, SensorRecord } from '../telemetry/record.js';
-import type { AnomalyDetector } from './autoencoder.js';
+import type { AnomalyDetector, AnomalyScore } from './autoencoder.js';
 
 /** Phase I limits of one signal's subgroup-mean chart. */
 export interface SignalBaseline {
@@ -121,13 +121,26 @@ interface AssetState {
   qualityOpen: Uint8Array;
 }
 
+/** A forward pass in flight: which assets' windows it scores, and where its events go in the push's event list. */
+interface PendingBatch {
+  /** Index in the push's events at which the batch was scored: its model events are inserted there. */
+  at: number;
+  assets: AssetState[];
+  from: number[];
+  to: number[];
+  threshold: number;
+  scores: Promise<AnomalyScore[]>;
+}
+
 /**
  * Monitors a whole line live, sample by sample: validation and data-quality checks → per-signal SPC on subgroup means
  * (Phase II run rules, one point at a time) → the learned detector, scoring every asset's current window in one batched
  * forward pass per tick → alarms with debounce, hysteresis and one alarm per episode, each carrying its evidence.
  *
- * Feed it records in arrival order with {@link push} (synchronous, returns the events each record caused) or hand it an
- * async source with {@link run}. Rows are assembled per asset and timestamp; a row is judged as soon as all its signals
+ * Feed it records in arrival order with {@link push} (resolves to the events each record caused) or hand it an async
+ * source with {@link run}. A record's effect on rows, SPC and data quality is applied when `push` is called, in call
+ * order; the detector's scores are read back from the backend asynchronously (a synchronous read would block a GPU
+ * backend), and each push's promise resolves, in call order, once its events are complete. Rows are assembled per asset and timestamp; a row is judged as soon as all its signals
  * have arrived (and the detector scores the whole tick in one forward pass once every asset has reported it), or when time moves on without them (the missing values are filled from the previous sample for at most
  * `maxFill` samples, then the detector pauses for that asset; every such case is counted in {@link stats}).
  *
@@ -156,6 +169,15 @@ export class LineMonitor {
   private clock = -Infinity;
   /** Assets whose row for the current clock tick has been judged: when all have, the tick is scored at once. */
   private tickRows = 0;
+  /** Forward passes dispatched by the push under way, resolved into model events before its promise resolves. */
+  private pending: PendingBatch[] = [];
+  /**
+   * The previous push's completion. Model alarms are debounced per asset, so batches must update them in the order they
+   * were scored: each push settles only after the one before it, even when the caller does not wait between pushes.
+   */
+  private tail: Promise<unknown> = Promise.resolve();
+  /** Pushes whose promise has not settled yet. */
+  private unsettled = 0;
   private readonly counters: Omit<LineMonitorStats, 'quality'> = {
     records: 0,
     rejected: 0,
@@ -259,22 +281,30 @@ export class LineMonitor {
   /**
    * Feeds one record (or a record refused at validation, as MQTT and file sources yield them).
    *
+   * The record is applied at once (push the next one without waiting if you like: order is kept); the promise resolves
+   * when the detector scores it triggered have been read back.
+   *
    * @param item - a sensor record, `{ record }` or `{ rejected }`
    * @returns the events it caused, in order
    */
-  push(item: SensorRecord | { record: SensorRecord } | { rejected: RecordRejection }): LineEvent[] {
+  push(item: SensorRecord | { record: SensorRecord } | { rejected: RecordRejection }): Promise<LineEvent[]> {
     const events: LineEvent[] = [];
+    this.apply(item, events);
+    return this.settle(events);
+  }
+
+  private apply(item: SensorRecord | { record: SensorRecord } | { rejected: RecordRejection }, events: LineEvent[]): void {
     this.counters.records++;
     if ('rejected' in item) {
       this.counters.rejected++;
       events.push({ type: 'rejected', rejection: item.rejected });
-      return events;
+      return;
     }
     const r = 'record' in item ? item.record : item;
     const j = this.col.get(r.signal);
     if (j === undefined) {
       this.counters.unknownSignal++;
-      return events;
+      return;
     }
     if (r.timestamp > this.clock) {
       this.advance(r.timestamp, events);
@@ -286,7 +316,7 @@ export class LineMonitor {
     const verdict = this.quality.check(r);
     for (const issue of verdict.issues) if (issue.kind !== 'missing-value' && issue.kind !== 'bad-quality') events.push({ type: 'quality', issue });
     const late = verdict.issues.some((i) => i.kind === 'out-of-order' || i.kind === 'duplicate');
-    if (late) return events;
+    if (late) return;
     if (!verdict.clean || st.qualityOpen[j]) {
       const kind = verdict.issues.find((i) => i.kind === 'missing-value' || i.kind === 'bad-quality')?.kind ?? 'stuck';
       this.alarm(
@@ -307,7 +337,36 @@ export class LineMonitor {
     st.row[j] = verdict.clean ? r.value : Number.NaN;
     st.arrivals++;
     if (st.arrivals >= this.signals.length) this.finalize(st, events);
-    return events;
+  }
+
+  /**
+   * Resolves the forward passes dispatched while applying one push into model events, each inserted where its batch
+   * was scored, after every earlier push has settled.
+   */
+  private settle(events: LineEvent[]): Promise<LineEvent[]> {
+    const batches = this.pending;
+    this.pending = [];
+    // Nothing to read back and nothing earlier in flight (the common case: most records score nothing): no chaining.
+    if (batches.length === 0 && this.unsettled === 0) return Promise.resolve(events);
+    this.unsettled++;
+    const done = this.tail.then(async () => {
+      if (batches.length === 0) return events;
+      const out: LineEvent[] = [];
+      let from = 0;
+      for (const b of batches) {
+        out.push(...events.slice(from, b.at));
+        from = b.at;
+        this.modelEvents(b, await b.scores, out);
+      }
+      out.push(...events.slice(from));
+      return out;
+    });
+    // A failed read rejects this push only; the next one still waits for it, then goes on.
+    this.tail = done.then(
+      () => this.unsettled--,
+      () => this.unsettled--,
+    );
+    return done;
   }
 
   /**
@@ -316,10 +375,10 @@ export class LineMonitor {
    *
    * @returns the events this caused
    */
-  flush(): LineEvent[] {
+  flush(): Promise<LineEvent[]> {
     const events: LineEvent[] = [];
     this.advance(Infinity, events);
-    return events;
+    return this.settle(events);
   }
 
   /**
@@ -330,8 +389,8 @@ export class LineMonitor {
    * @returns the event stream
    */
   async *run(source: AsyncIterable<SensorRecord | { record: SensorRecord } | { rejected: RecordRejection }>): AsyncGenerator<LineEvent> {
-    for await (const item of source) yield* this.push(item);
-    yield* this.flush();
+    for await (const item of source) yield* await this.push(item);
+    yield* await this.flush();
   }
 
   /**
@@ -345,7 +404,7 @@ export class LineMonitor {
     this.options.detector.setThresholdQuantile(quantile);
   }
 
-  /** Alarms active now, from every source. */
+  /** Alarms active now, from every source (model alarms as of the last settled push). */
   active(): Array<AlarmEvent['alarm']> {
     return [...this.spcAlarms.active(), ...this.modelAlarms.active(), ...this.qualityAlarms.active()];
   }
@@ -456,19 +515,30 @@ export class LineMonitor {
     st.subN = 0;
   }
 
+  /**
+   * Dispatches the queued windows as one forward pass. `scoreBatch` copies `this.batch` before it returns, so the
+   * queue can refill at once; the scores become model events in {@link settle}.
+   */
   private score(events: LineEvent[]): void {
     const n = this.queue.length;
     if (n === 0 || !this.options.detector) return;
     const detector = this.options.detector;
     const scores = detector.scoreBatch(this.batch, n);
+    // Settled in settle(); until then a rejection must not count as unhandled.
+    scores.catch(() => undefined);
     this.counters.batches++;
     this.counters.windowsScored += n;
-    const threshold = detector.threshold;
-    for (let i = 0; i < n; i++) {
-      const st = this.queue[i]!;
+    this.pending.push({ at: events.length, assets: this.queue, from: this.batchFrom.slice(0, n), to: this.batchTo.slice(0, n), threshold: detector.threshold, scores });
+    this.queue = [];
+  }
+
+  private modelEvents(b: PendingBatch, scores: AnomalyScore[], events: LineEvent[]): void {
+    const threshold = b.threshold;
+    for (let i = 0; i < b.assets.length; i++) {
+      const st = b.assets[i]!;
       const sc = scores[i]!;
       const ranked = Object.entries(sc.contributions).sort((a, b) => b[1] - a[1]);
-      const to = this.batchTo[i]!;
+      const to = b.to[i]!;
       this.alarm(
         'model',
         events,
@@ -482,11 +552,10 @@ export class LineMonitor {
             source: 'autoencoder',
             signals: ranked.slice(0, 3).map(([k]) => k),
             values: { score: sc.score, threshold, ...Object.fromEntries(ranked.slice(0, 3)) },
-            window: { from: this.batchFrom[i]!, to },
+            window: { from: b.from[i]!, to },
           },
         }),
       );
     }
-    this.queue = [];
   }
 }
