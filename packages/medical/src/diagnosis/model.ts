@@ -308,7 +308,14 @@ export class DiagnosisModel {
     for (let i = 0; i < images.length; i += 64) {
       const x = await this.inputs(images.slice(i, i + 64));
       try {
-        const p = tf.tidy(() => (this.net.predict(x) as tf.Tensor).arraySync() as number[][]);
+        // array(), never arraySync(): a synchronous read blocks a GPU backend (and throws on WebGPU in Node).
+        const y = tf.tidy(() => this.net.predict(x) as tf.Tensor);
+        let p: number[][];
+        try {
+          p = (await y.array()) as number[][];
+        } finally {
+          y.dispose();
+        }
         out.push(...p.map((row) => (this.settings.labels.length === 2 ? [1 - row[0]!, row[0]!] : row)));
       } finally {
         x.dispose();

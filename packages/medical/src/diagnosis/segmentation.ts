@@ -147,7 +147,14 @@ export class LesionSegmenter {
   async predict(image: DicomImage): Promise<Segmentation> {
     const [h, w] = this.settings.size;
     const { input } = await preprocessImage(image, this.settings);
-    const prob = tf.tidy(() => (this.net.predict(tf.tensor4d(input, [1, h, w, 1])) as tf.Tensor).dataSync() as Float32Array);
+    // data(), never dataSync(): a synchronous read blocks a GPU backend (and throws on WebGPU in Node).
+    const out = tf.tidy(() => this.net.predict(tf.tensor4d(input, [1, h, w, 1])) as tf.Tensor);
+    let prob: Float32Array;
+    try {
+      prob = (await out.data()) as Float32Array;
+    } finally {
+      out.dispose();
+    }
     const { rows, columns, pixelSpacing } = image.meta;
     const up = resizeBilinear(prob, h, w, [rows, columns]);
     const mask = new Uint8Array(rows * columns);
