@@ -133,8 +133,8 @@ const partners = SITES.map(
 );
 // The consortium's evaluator: holds the admin token and the shared test set; scores each global model.
 const evaluator = buildNetwork(NETWORK);
-const specs = readWeights(evaluator).specs;
-const testAuc = (w: WeightSet, data: TrainData = testData): number => evaluateWeights(evaluator, w, data)['auc']!;
+const specs = (await readWeights(evaluator)).specs;
+const testAuc = async (w: WeightSet, data: TrainData = testData): Promise<number> => (await evaluateWeights(evaluator, w, data))['auc']!;
 
 interface RoundRow {
   round: number;
@@ -162,7 +162,7 @@ for (let call = 1; call <= ROUNDS + 1; call++) {
     round: v,
     participants: v === 0 ? [] : status.history[v - 1]!.participants,
     hospitals: Object.fromEntries(SITES.map((s) => [s.id, { auc: evals[s.id]?.['auc'] ?? Number.NaN, loss: evals[s.id]?.['loss'] ?? Number.NaN }])),
-    globalAuc: testAuc(globals[v]!),
+    globalAuc: await testAuc(globals[v]!),
   };
   rows.push(row);
   const cells = SITES.map((s) => `${row.hospitals[s.id]!.auc.toFixed(3)} / ${row.hospitals[s.id]!.loss.toFixed(3)}`.padEnd(colW)).join('');
@@ -176,9 +176,9 @@ const lone = [];
 for (let i = 0; i < sites.length; i++) {
   const net = buildNetwork(NETWORK);
   await trainLocal(net, globals[0]!, tensors[i]!.train, { ...LOCAL, epochs: ROUNDS * (LOCAL.epochs ?? 1), seed: 100 * (i + 1) });
-  const w = readWeights(net);
+  const w = await readWeights(net);
   net.dispose();
-  lone.push({ id: SITES[i]!.id, globalAuc: testAuc(w), heldOutAuc: testAuc(w, tensors[i]!.heldOut) });
+  lone.push({ id: SITES[i]!.id, globalAuc: await testAuc(w), heldOutAuc: await testAuc(w, tensors[i]!.heldOut) });
 }
 const final = rows.at(-1)!;
 const loneMean = lone.reduce((a, l) => a + l.globalAuc, 0) / lone.length;
@@ -191,7 +191,7 @@ for (const l of lone) {
 }
 
 // ---- 5. the final global model as a core bundle, used as a DiagnosisModel on a new study ---------------------------------
-const threshold = thresholdForSensitivity(testData, globals[ROUNDS]!, 0.9);
+const threshold = await thresholdForSensitivity(testData, globals[ROUNDS]!, 0.9);
 writeWeights(evaluator, globals[ROUNDS]!);
 const bundleDir = join(out, 'global-model');
 await saveBundle(evaluator, bundleDir, {
@@ -329,10 +329,17 @@ async function fetchStatus(): Promise<CoordinatorStatus> {
 }
 
 /** The highest threshold that flags at least `target` of the positive slices of `data` (the bundle's operating point). */
-function thresholdForSensitivity(data: TrainData, w: WeightSet, target: number): number {
+async function thresholdForSensitivity(data: TrainData, w: WeightSet, target: number): Promise<number> {
   writeWeights(evaluator, w);
-  const p = tf.tidy(() => (evaluator.predict(data.x as tf.Tensor) as tf.Tensor).dataSync());
-  const y = data.y.dataSync();
+  // data(), never dataSync(): a synchronous read blocks a GPU backend (and throws on WebGPU in Node).
+  const out = tf.tidy(() => evaluator.predict(data.x as tf.Tensor) as tf.Tensor);
+  let p: Float32Array;
+  try {
+    p = (await out.data()) as Float32Array;
+  } finally {
+    out.dispose();
+  }
+  const y = await data.y.data();
   const pos = Array.from(p).filter((_, i) => y[i] === 1).sort((a, b) => b - a);
   return pos.length === 0 ? 0.5 : pos[Math.max(0, Math.ceil(target * pos.length) - 1)]!;
 }
