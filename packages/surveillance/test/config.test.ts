@@ -60,7 +60,7 @@ describe('multi-camera YAML configuration', () => {
     expect(yard!.input).toBe('rtsp://10.0.0.7/stream2');
     expect(yard!.record).toBe('rtsp://10.0.0.7/stream1');
     expect(yard!.fps).toBe(10);
-    expect(config.detector).toEqual({ model: 'centernet', batchSize: 8, thresholds: { person: 0.45 } });
+    expect(config.detector).toEqual({ model: 'centernet', batchSize: 8, workers: 1, thresholds: { person: 0.45 } }); // workers: the default, one detector thread
     expect(config.mqtt).toEqual({ url: 'mqtt://127.0.0.1:1883', topicPrefix: 'lepton/surveillance' });
     expect(config.privacy.blurFaces).toBe(false);
     expect(config.output.dir).toBe(join(dir, 'out'));
