@@ -52,6 +52,7 @@ def time_batch(model, batch, device, seconds=2.0):
             model(x)
         torch.cuda.synchronize() if device == "cuda" else None
         times = []
+        cpu0, wall0 = time.process_time(), time.perf_counter()
         end = time.perf_counter() + seconds
         while len(times) < 10 or time.perf_counter() < end:
             t0 = time.perf_counter()
@@ -61,8 +62,11 @@ def time_batch(model, batch, device, seconds=2.0):
             times.append((time.perf_counter() - t0) * 1000)
             if len(times) >= 2000:
                 break
+        # CPU time of all this process's threads ÷ wall time: the cores PyTorch really got (bench/pool.ts uses it to
+        # tell a run slowed by other work on the machine).
+        cores_busy = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
     times.sort()
-    return times[len(times) // 2]
+    return times[len(times) // 2], cores_busy
 
 
 def main():
@@ -82,9 +86,10 @@ def main():
     if device == "cpu":
         out["threads"] = torch.get_num_threads()
     for batch in (1, 64):
-        ms = time_batch(model, batch, device, args.seconds)
+        ms, cores_busy = time_batch(model, batch, device, args.seconds)
         out[f"batch{batch}_ms"] = ms
         out[f"batch{batch}_images_per_s"] = batch * 1000 / ms
+        out[f"batch{batch}_cores_busy"] = cores_busy
     json.dump(out, sys.stdout)
     sys.stdout.write("\n")
 
