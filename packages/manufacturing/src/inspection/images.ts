@@ -22,6 +22,15 @@ export interface ImageSize {
  * @internal
  */
 export function stackImages(images: readonly GrayImage[], size: ImageSize, what: string): tf.Tensor4D {
+  return tf.tensor4d(packImages(images, size, what), [images.length, size.height, size.width, 1]);
+}
+
+/**
+ * Checks every image as {@link stackImages} does and packs them row-major into one new array (image after image).
+ *
+ * @internal
+ */
+export function packImages(images: readonly GrayImage[], size: ImageSize, what: string): Float32Array {
   const { width, height } = size;
   const pixels = width * height;
   const data = new Float32Array(images.length * pixels);
@@ -51,7 +60,7 @@ export function stackImages(images: readonly GrayImage[], size: ImageSize, what:
       data[n * pixels + i] = v;
     }
   });
-  return tf.tensor4d(data, [images.length, height, width, 1]);
+  return data;
 }
 
 /** @internal Validates a positive integer option. */

@@ -1,6 +1,10 @@
 import { heatmapToPng, LeptonError, loadBundle, rocAuc, saveBundle, tf, train } from '@lepton/core';
-import { decodeFloats, encodeFloats, positiveInt, stackImages, type GrayImage } from './images.js';
+import { ModelWorkers, resolveWorkers } from '../internal/model-workers.js';
+import { decodeFloats, encodeFloats, packImages, positiveInt, stackImages, type GrayImage } from './images.js';
 import { buildAutoencoder, smoothedError } from './reconstruction.js';
+
+/** Most images per request to a worker: a batch is cut into one chunk per worker, and big batches into chunks of 8. */
+const WORKER_CHUNK = 8;
 
 /** Options for {@link DefectInspector.fit}. Every field is optional. */
 export interface DefectInspectorOptions {
@@ -26,6 +30,15 @@ export interface DefectInspectorOptions {
   quantile?: number;
   /** Seed for the initial weights and shuffling. Default 1. */
   seed?: number;
+  /**
+   * Worker threads inspecting images ({@link DefectInspector.inspectBatch}, {@link DefectInspector.inspect},
+   * {@link DefectInspector.evaluate}). Default 1: in this thread, as before. With 2 or more, or `'auto'` (one per
+   * core, capped by free memory), each worker loads a copy of the trained autoencoder on this thread's backend when the
+   * inspector first inspects, and a batch's images are cut into chunks (one per worker, at most 8 images each) that run
+   * at once; the heatmaps are computed here from their reconstructions. Results are the same as in this thread
+   * (bitwise on `wasm`). Training is unaffected.
+   */
+  workers?: number | 'auto';
 }
 
 /** One image's inspection result from {@link DefectInspector.inspect}. */
@@ -84,8 +97,10 @@ interface Settings {
   threshold: number;
 }
 
-function resolve(options: DefectInspectorOptions): Required<DefectInspectorOptions> {
-  const r: Required<DefectInspectorOptions> = {
+type ResolvedOptions = Required<Omit<DefectInspectorOptions, 'workers'>> & { workers: number };
+
+function resolve(options: DefectInspectorOptions): ResolvedOptions {
+  const r: ResolvedOptions = {
     width: options.width ?? 64,
     height: options.height ?? 64,
     filters: options.filters ?? [8, 16, 16],
@@ -97,6 +112,7 @@ function resolve(options: DefectInspectorOptions): Required<DefectInspectorOptio
     validationFraction: options.validationFraction ?? 0.25,
     quantile: options.quantile ?? 0.99,
     seed: options.seed ?? 1,
+    workers: resolveWorkers(options.workers, 'DefectInspector.fit'),
   };
   for (const key of ['width', 'height', 'latentChannels', 'smoothing', 'epochs', 'batchSize'] as const) positiveInt(r[key], key);
   r.filters.forEach((f, i) => positiveInt(f, `filters[${i}]`));
@@ -132,13 +148,21 @@ function resolve(options: DefectInspectorOptions): Required<DefectInspectorOptio
 export class DefectInspector {
   private readonly errorMean: Float32Array;
   private readonly errorStd: Float32Array;
+  readonly #engines: ModelWorkers;
 
   private constructor(
     private readonly model: tf.LayersModel,
     private readonly settings: Settings,
+    workers: number,
   ) {
     this.errorMean = decodeFloats(settings.errorMean);
     this.errorStd = decodeFloats(settings.errorStd);
+    this.#engines = new ModelWorkers(model, workers, WORKER_CHUNK, 'This DefectInspector');
+  }
+
+  /** Worker threads inspecting images (1: in this thread). */
+  get workers(): number {
+    return this.#engines.count;
   }
 
   /** Image width the inspector takes. */
@@ -213,7 +237,7 @@ export class DefectInspector {
       settings.errorMean = encodeFloats(meanData);
       settings.errorStd = encodeFloats(stdData);
       settings.floor = (0.1 * meanData.reduce((a, v) => a + v, 0)) / pixels;
-      const inspector = new DefectInspector(model, settings);
+      const inspector = new DefectInspector(model, settings, o.workers);
       settings.validationScores = (await inspector.scoreTensor(heldOut)).scores.sort((a, b) => a - b);
       inspector.setThresholdQuantile(o.quantile);
       return inspector;
@@ -227,17 +251,19 @@ export class DefectInspector {
 
   /**
    * Heatmaps and scores of a stacked batch; every intermediate tensor is freed. The forward pass is dispatched before
-   * the first `await`, so the caller may dispose `x` once this returns its promise; the read-back is `data()`, never a
-   * synchronous read (it blocks a GPU backend and throws on WebGPU in Node).
+   * the first `await` (unless `reconstruction`, the model's output for `x` from the workers, is given), so the caller
+   * may dispose `x` once this returns its promise; the read-back is `data()`, never a synchronous read (it blocks a GPU
+   * backend and throws on WebGPU in Node).
    */
-  private async scoreTensor(x: tf.Tensor4D): Promise<{ scores: number[]; maps: Float32Array }> {
+  private async scoreTensor(x: tf.Tensor4D, reconstruction?: Float32Array): Promise<{ scores: number[]; maps: Float32Array }> {
     const { width, height, smoothing, floor } = this.settings;
     const n = x.shape[0];
     if (n === 0) return { scores: [], maps: new Float32Array(0) };
     const [maps, maxima] = tf.tidy(() => {
       const mean = tf.tensor4d(this.errorMean, [1, height, width, 1]);
       const std = tf.tensor4d(this.errorStd, [1, height, width, 1]);
-      const z = tf.div(tf.sub(smoothedError(this.model, x, smoothing), mean), tf.add(std, floor));
+      const y = reconstruction && tf.tensor4d(reconstruction, x.shape);
+      const z = tf.div(tf.sub(smoothedError(this.model, x, smoothing, y), mean), tf.add(std, floor));
       return [z, tf.max(z, [1, 2, 3])];
     });
     try {
@@ -256,14 +282,19 @@ export class DefectInspector {
    *
    * @param images - images of the trained size, values in [0, 1]
    * @returns one result per image
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a wrong size, NaN or values outside [0, 1] (the promise rejects)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a wrong size, NaN or values outside [0, 1] (the promise
+   *   rejects), `PREDICTOR_CLOSED` after {@link close}; with workers, `WORKER_CRASHED` when a worker died (retrying is safe)
    */
   async inspectBatch(images: readonly GrayImage[]): Promise<InspectionResult[]> {
+    this.#engines.assertOpen();
     const { width, height, threshold } = this.settings;
-    const x = stackImages(images, this.settings, 'DefectInspector.inspect');
+    const data = packImages(images, this.settings, 'DefectInspector.inspect');
+    const n = images.length;
+    const reconstruction = this.#engines.pooled && n > 0 ? await this.#engines.predictMany(data, n) : undefined;
+    const x = tf.tensor4d(data, [n, height, width, 1]);
     let out: { scores: number[]; maps: Float32Array };
     try {
-      out = await this.scoreTensor(x);
+      out = await this.scoreTensor(x, reconstruction);
     } finally {
       x.dispose();
     }
@@ -398,22 +429,36 @@ export class DefectInspector {
    * Loads an inspector saved by {@link save}.
    *
    * @param dir - bundle directory
-   * @returns the inspector, with the threshold it was saved with
-   * @throws {@link @lepton/core!LeptonError} `BUNDLE_INVALID` when the bundle is not a defect inspector, or any
-   *   bundle error from loading
+   * @param options - `workers`: threads inspecting images (default 1, in this thread; see {@link DefectInspectorOptions.workers})
+   * @returns the inspector, with the threshold it was saved with (its workers start when it first inspects)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad `workers`, `BUNDLE_INVALID` when the bundle
+   *   is not a defect inspector, or any bundle error from loading
    */
-  static async load(dir: string): Promise<DefectInspector> {
+  static async load(dir: string, options: Pick<DefectInspectorOptions, 'workers'> = {}): Promise<DefectInspector> {
+    const workers = resolveWorkers(options?.workers, 'DefectInspector.load');
     const b = await loadBundle(dir, { expectTask: 'regression' });
     const s = b.manifest.preprocessing as unknown as Settings | undefined;
     if (s?.kind !== 'lepton-defect-inspector' || typeof s.errorMean !== 'string' || typeof s.errorStd !== 'string') {
       b.model.dispose();
       throw new LeptonError('BUNDLE_INVALID', `${dir} is not a Lepton defect inspector bundle.`);
     }
-    return new DefectInspector(b.model, { ...s, validationScores: [...s.validationScores] });
+    return new DefectInspector(b.model, { ...s, validationScores: [...s.validationScores] }, workers);
   }
 
-  /** Frees the model's weights. */
+  /**
+   * Frees the model's weights and stops the workers, if any, once they have finished what they accepted. The inspector
+   * cannot be used afterwards; await {@link close} instead to know when the threads are gone.
+   */
   dispose(): void {
-    this.model.dispose();
+    this.close().catch(() => undefined); // close() only rejects if a thread cannot be ended; nothing to do about it here
+  }
+
+  /**
+   * Like {@link dispose}, resolving once every worker thread has exited. Idempotent.
+   *
+   * @returns when the weights are freed and no worker thread is left
+   */
+  close(): Promise<void> {
+    return this.#engines.close();
   }
 }

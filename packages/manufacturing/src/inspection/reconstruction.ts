@@ -34,8 +34,11 @@ export function buildAutoencoder(o: AutoencoderShape): tf.LayersModel {
   return tf.model({ inputs: input, outputs: output, name: 'defect_autoencoder' });
 }
 
-/** @internal Squared reconstruction error, box-smoothed so one noisy pixel weighs less than a defect's neighbourhood. */
-export function smoothedError(model: tf.LayersModel, x: tf.Tensor4D, smoothing: number): tf.Tensor4D {
-  const error = tf.square(tf.sub(model.predict(x) as tf.Tensor4D, x)) as tf.Tensor4D;
+/**
+ * @internal Squared reconstruction error, box-smoothed so one noisy pixel weighs less than a defect's neighbourhood.
+ * `reconstruction`, when given, is the model's output for `x` computed elsewhere (on a worker thread).
+ */
+export function smoothedError(model: tf.LayersModel, x: tf.Tensor4D, smoothing: number, reconstruction?: tf.Tensor4D): tf.Tensor4D {
+  const error = tf.square(tf.sub(reconstruction ?? (model.predict(x) as tf.Tensor4D), x)) as tf.Tensor4D;
   return tf.avgPool(error, smoothing, 1, 'same') as tf.Tensor4D;
 }

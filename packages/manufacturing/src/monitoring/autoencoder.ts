@@ -1,5 +1,12 @@
 import { join } from 'node:path';
 import { buildDenseAutoencoder, buildLstmAutoencoder, LeptonError, loadBundle, saveBundle, tf, train } from '@lepton/core';
+import { ModelWorkers, resolveWorkers } from '../internal/model-workers.js';
+
+/**
+ * Most windows per request to a worker. A call's windows are cut into one chunk per worker (a line's tick of 256 windows
+ * into 128 and 128 on two), and calls larger than `workers` × this into more chunks, each about 2 MB for 8 signals × 30.
+ */
+const WORKER_CHUNK = 1024;
 
 /** Options for {@link AnomalyDetector.fit}. */
 export interface AnomalyDetectorOptions {
@@ -23,6 +30,16 @@ export interface AnomalyDetectorOptions {
   scoring?: 'balanced' | 'mse';
   /** Seed. Default 1. */
   seed?: number;
+  /**
+   * Worker threads scoring windows ({@link AnomalyDetector.scoreRows}, {@link AnomalyDetector.scoreBatch}, and so a
+   * `LineMonitor`'s ticks). Default 1: in this thread, as before. With 2 or more, or `'auto'` (one per core,
+   * capped by free memory), each worker loads a copy of the trained model on this thread's backend when the detector
+   * first scores, and each call's windows are cut into one chunk per worker (at most 1,024 windows each) that run at
+   * once: TF.js computes on one core per engine, so this is how scoring uses every core. The error arithmetic stays in
+   * this thread. Scores are the same as in this thread (bitwise on `wasm`).
+   * {@link AnomalyDetector.stream} always scores in this thread (one window per push). Training is unaffected.
+   */
+  workers?: number | 'auto';
 }
 
 /** A streaming scorer from {@link AnomalyDetector.stream}. */
@@ -70,10 +87,20 @@ interface Settings {
  * can be changed at any time without retraining.
  */
 export class AnomalyDetector {
+  readonly #engines: ModelWorkers;
+
   private constructor(
     private readonly model: tf.LayersModel,
     private readonly settings: Settings,
-  ) {}
+    workers: number,
+  ) {
+    this.#engines = new ModelWorkers(model, workers, WORKER_CHUNK, 'This AnomalyDetector');
+  }
+
+  /** Worker threads scoring windows (1: in this thread). */
+  get workers(): number {
+    return this.#engines.count;
+  }
 
   /** Signal names, in column order. */
   get signals(): readonly string[] {
@@ -96,7 +123,8 @@ export class AnomalyDetector {
    * @param normal - normal-operation samples
    * @param options - signals, window, architecture, threshold quantile
    * @returns the detector
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for too little data or rows of the wrong width
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for too little data or rows of the wrong width,
+   *   `INVALID_ARGUMENT` for a bad `workers` (before any training)
    */
   static async fit(normal: ReadonlyArray<ArrayLike<number>>, options: AnomalyDetectorOptions): Promise<AnomalyDetector> {
     return AnomalyDetector.fitSeries([normal], options);
@@ -109,9 +137,11 @@ export class AnomalyDetector {
    * @param series - normal-operation samples per series, each in time order
    * @param options - signals, window, architecture, threshold quantile
    * @returns the detector
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for too little data or rows of the wrong width
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for too little data or rows of the wrong width,
+   *   `INVALID_ARGUMENT` for a bad `workers` (before any training)
    */
   static async fitSeries(series: ReadonlyArray<ReadonlyArray<ArrayLike<number>>>, options: AnomalyDetectorOptions): Promise<AnomalyDetector> {
+    const workers = resolveWorkers(options.workers, 'AnomalyDetector.fit');
     const s = options.signals.length;
     const w = options.window ?? 30;
     const all = series.flat();
@@ -126,10 +156,10 @@ export class AnomalyDetector {
       kind === 'dense'
         ? buildDenseAutoencoder({ inputDim: w * s, hiddenUnits: [64], latentDim: Math.max(4, Math.round(w * s * 0.1)), seed: options.seed ?? 1 })
         : buildLstmAutoencoder({ timesteps: w, features: s, units: 32, latentDim: 16, seed: options.seed ?? 1 });
-    const detector = new AnomalyDetector(model, settings);
+    const detector = new AnomalyDetector(model, settings, workers);
     const splits = series.map((rows) => Math.floor(rows.length * (1 - fraction)));
     const trainX = tf.tidy(() => {
-      const parts = series.map((rows, i) => detector.windows(rows.slice(0, splits[i])));
+      const parts = series.map((rows, i) => detector.input(detector.windows(rows.slice(0, splits[i]))));
       return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
     });
     try {
@@ -148,26 +178,41 @@ export class AnomalyDetector {
     return detector;
   }
 
-  /** Scaled sliding windows (stride 1) as the model's input tensor. */
-  private windows(rows: ReadonlyArray<ArrayLike<number>>): tf.Tensor {
-    const { window: w, signals, mean, std, kind } = this.settings;
+  /** Scaled sliding windows (stride 1), packed window after window. */
+  private windows(rows: ReadonlyArray<ArrayLike<number>>): Float32Array {
+    const { window: w, signals, mean, std } = this.settings;
     const s = signals.length;
     const n = rows.length - w + 1;
     const data = new Float32Array(Math.max(0, n) * w * s);
     for (let i = 0; i < n; i++) for (let t = 0; t < w; t++) for (let j = 0; j < s; j++) data[(i * w + t) * s + j] = (rows[i + t]![j]! - mean[j]!) / std[j]!;
+    return data;
+  }
+
+  /** Packed scaled windows as the model's input tensor. */
+  private input(data: Float32Array): tf.Tensor {
+    const { window: w, signals, kind } = this.settings;
+    const s = signals.length;
+    const n = data.length / (w * s);
     return kind === 'dense' ? tf.tensor2d(data, [n, w * s]) : tf.tensor3d(data, [n, w, s]);
   }
 
   /**
-   * Scores a batch of model inputs. The forward pass is dispatched before the first `await` and the threshold is read
-   * then, so a caller may reuse its input buffer as soon as this returns; only the read-back (`data()`, never a
-   * synchronous read, which blocks a GPU backend and throws on WebGPU in Node) is awaited.
+   * Scores packed scaled windows (`data`, owned by this call). The threshold is read before the first `await`; in this
+   * thread the forward pass is dispatched then too, and only the read-back (`data()`, never a synchronous read, which
+   * blocks a GPU backend and throws on WebGPU in Node) is awaited. With workers the reconstructions come back from
+   * them and the same error arithmetic runs here, so the scores are those of this thread.
+   *
+   * @param inThread - run the model in this thread even when the detector has workers
    */
-  private async score(x: tf.Tensor): Promise<AnomalyScore[]> {
+  private async score(data: Float32Array, inThread = false): Promise<AnomalyScore[]> {
     const { window: w, signals, threshold } = this.settings;
     const s = signals.length;
+    const pooled = this.#engines.pooled && !inThread;
+    const reconstruction = pooled ? await this.#engines.predictMany(data, data.length / (w * s)) : undefined;
     const perSignal = tf.tidy(() => {
-      const err = tf.square(tf.sub(this.model.predict(x) as tf.Tensor, x));
+      const x = this.input(data);
+      const y = reconstruction ? tf.tensor(reconstruction, x.shape) : (this.model.predict(x) as tf.Tensor);
+      const err = tf.square(tf.sub(y, x));
       return tf.mean(tf.reshape(err, [-1, w, s]), 1);
     });
     let values: Float32Array;
@@ -189,15 +234,16 @@ export class AnomalyDetector {
    *
    * @param rows - samples in time order
    * @returns one score per window (read back asynchronously: no synchronous GPU read)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a missing or non-finite value (the promise rejects),
+   *   `PREDICTOR_CLOSED` after {@link close}; with workers, `WORKER_CRASHED` when a worker died (retrying is safe)
    */
   async scoreRows(rows: ReadonlyArray<ArrayLike<number>>): Promise<AnomalyScore[]> {
+    this.#engines.assertOpen();
     if (rows.length < this.settings.window) return [];
-    const x = this.windows(rows);
-    try {
-      return await this.score(x);
-    } finally {
-      x.dispose();
-    }
+    const data = this.windows(rows);
+    const bad = this.firstNonFinite(data);
+    if (bad) throw new LeptonError('INVALID_INPUT', `Sample ${bad.window + bad.step} has no finite value for signal '${bad.signal}'; repair or drop it before scoring.`, { details: { sample: bad.window + bad.step, signal: bad.signal } });
+    return this.score(data);
   }
 
   /**
@@ -210,10 +256,13 @@ export class AnomalyDetector {
    * @param windows - raw (unscaled) values, window after window, each `window × signals` values oldest sample first
    * @param count - number of windows in `windows`
    * @returns one score per window
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when `windows` does not hold `count` windows (the promise rejects)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when `windows` does not hold `count` windows or holds a
+   *   non-finite value (the promise rejects), `PREDICTOR_CLOSED` after {@link close}; with workers, `WORKER_CRASHED`
+   *   when a worker died (retrying is safe)
    */
   async scoreBatch(windows: Float32Array, count: number): Promise<AnomalyScore[]> {
-    const { window: w, signals, mean, std, kind } = this.settings;
+    this.#engines.assertOpen();
+    const { window: w, signals, mean, std } = this.settings;
     const s = signals.length;
     if (windows.length < count * w * s) throw new LeptonError('INVALID_INPUT', `Expected ${count} windows of ${w}×${s} values, got ${windows.length} values.`);
     if (count === 0) return [];
@@ -222,17 +271,28 @@ export class AnomalyDetector {
       const j = i % s;
       data[i] = (windows[i]! - mean[j]!) / std[j]!;
     }
-    const x = kind === 'dense' ? tf.tensor2d(data, [count, w * s]) : tf.tensor3d(data, [count, w, s]);
-    try {
-      return await this.score(x);
-    } finally {
-      x.dispose();
+    const bad = this.firstNonFinite(data);
+    if (bad) throw new LeptonError('INVALID_INPUT', `Window ${bad.window} has no finite value for signal '${bad.signal}' at step ${bad.step}; repair or drop it before scoring.`, { details: { ...bad } });
+    return this.score(data);
+  }
+
+  /**
+   * The first value of packed scaled windows that is NaN or infinite (a missing value, a short row, an overflow), so it
+   * is refused with its place rather than scored as NaN — in this thread and on workers alike.
+   */
+  private firstNonFinite(data: Float32Array): { window: number; step: number; signal: string } | undefined {
+    const { window: w, signals } = this.settings;
+    const s = signals.length;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i]!)) return { window: Math.floor(i / (w * s)), step: Math.floor(i / s) % w, signal: signals[i % s]! };
     }
+    return undefined;
   }
 
   /**
    * A streaming scorer: push one sample at a time; it keeps the last `window` scaled samples in a ring buffer (one
-   * sample's work per push, no re-windowing of history) and scores as soon as the window is full.
+   * sample's work per push, no re-windowing of history) and scores as soon as the window is full. It scores in this
+   * thread even when the detector has workers: one window per push, where a round trip to a worker only adds latency.
    *
    * @returns `push(sample)` → a promise of the score of the window ending at that sample, or undefined while filling
    * @example
@@ -245,13 +305,14 @@ export class AnomalyDetector {
    * ```
    */
   stream(): AnomalyStream {
-    const { window: w, signals, mean, std, kind } = this.settings;
+    const { window: w, signals, mean, std } = this.settings;
     const s = signals.length;
     const ring = new Float32Array(w * s);
     let filled = 0;
     let head = 0; // next slot to overwrite = oldest sample
     return {
       push: async (sample) => {
+        this.#engines.assertOpen();
         if (sample.length !== s) throw new LeptonError('INVALID_INPUT', `A sample needs ${s} values.`);
         for (let j = 0; j < s; j++) ring[head * s + j] = (sample[j]! - mean[j]!) / std[j]!;
         head = (head + 1) % w;
@@ -261,12 +322,7 @@ export class AnomalyDetector {
         const ordered = new Float32Array(w * s);
         ordered.set(ring.subarray(head * s), 0);
         ordered.set(ring.subarray(0, head * s), (w - head) * s);
-        const x = kind === 'dense' ? tf.tensor2d(ordered, [1, w * s]) : tf.tensor3d(ordered, [1, w, s]);
-        try {
-          return (await this.score(x))[0];
-        } finally {
-          x.dispose();
-        }
+        return (await this.score(ordered, true))[0];
       },
     };
   }
@@ -305,17 +361,36 @@ export class AnomalyDetector {
    * Loads a detector saved by {@link save}.
    *
    * @param dir - bundle directory
-   * @returns the detector
+   * @param options - `workers`: threads scoring windows (default 1, in this thread; see {@link AnomalyDetectorOptions.workers})
+   * @returns the detector (its workers start when it first scores)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad `workers`, `BUNDLE_INVALID` when the bundle
+   *   is not an anomaly detector, or any bundle error from loading
    */
-  static async load(dir: string): Promise<AnomalyDetector> {
+  static async load(dir: string, options: Pick<AnomalyDetectorOptions, 'workers'> = {}): Promise<AnomalyDetector> {
+    const workers = resolveWorkers(options?.workers, 'AnomalyDetector.load');
     const b = await loadBundle(dir, { expectTask: 'regression' });
     const s = b.manifest.preprocessing as unknown as Settings | undefined;
-    if (!s?.signals || !s.mean || !s.std || !s.window) throw new LeptonError('BUNDLE_INVALID', `${dir} is not a Lepton anomaly detector.`);
-    return new AnomalyDetector(b.model, s);
+    if (!s?.signals || !s.mean || !s.std || !s.window) {
+      b.model.dispose();
+      throw new LeptonError('BUNDLE_INVALID', `${dir} is not a Lepton anomaly detector.`);
+    }
+    return new AnomalyDetector(b.model, s, workers);
   }
 
-  /** Frees the model's weights. */
+  /**
+   * Frees the model's weights and stops the workers, if any, once they have scored what they accepted. The detector
+   * cannot be used afterwards; await {@link close} instead to know when the threads are gone.
+   */
   dispose(): void {
-    this.model.dispose();
+    this.close().catch(() => undefined); // close() only rejects if a thread cannot be ended; nothing to do about it here
+  }
+
+  /**
+   * Like {@link dispose}, resolving once every worker thread has exited. Idempotent.
+   *
+   * @returns when the weights are freed and no worker thread is left
+   */
+  close(): Promise<void> {
+    return this.#engines.close();
   }
 }

@@ -21,7 +21,12 @@ export type LineBaseline = Record<string, Record<string, SignalBaseline>>;
 export interface LineMonitorOptions {
   /** Signals every asset reports, in the detector's column order. */
   signals: readonly string[];
-  /** Learned detector (shared by all assets of the line); omit to run SPC only. */
+  /**
+   * Learned detector (shared by all assets of the line); omit to run SPC only. A detector fitted or loaded with
+   * `workers` ≥ 2 scores each tick's windows on its worker threads (split evenly over them; ticks pushed without
+   * waiting overlap); events are the same as with one in this thread. The monitor does not own the
+   * detector: close it when the line stops.
+   */
   detector?: AnomalyDetector;
   /** SPC limits from {@link LineMonitor.fitBaseline}; omit to run the detector only. */
   baseline?: LineBaseline;
