@@ -70,10 +70,19 @@ describe('createWorkerPool', () => {
     expect(pool.stats()).toMatchObject({ alive: 2, restarts: 0, failed: 3 });
   });
 
+  it('hands each worker its next request while it computes, yet serves them one at a time', async () => {
+    const t0 = performance.now();
+    const done = await Promise.all(Array.from({ length: 4 }, () => pool.run({ op: 'wait', ms: 150 })));
+    // 2 workers × 2 requests each, in turn: about 300 ms (600 on one worker, 150 if they overlapped)
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(done.filter((d) => d.index === 0)).toHaveLength(2);
+    expect(done.every((d) => d.maxActive === 1)).toBe(true);
+  });
+
   it('rejects past maxQueue with OVERLOADED', async () => {
-    const results = await Promise.allSettled(Array.from({ length: 8 }, () => pool.run({ op: 'sleep', ms: 50 })));
-    // 2 running + 3 queued accepted, the other 3 refused
-    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => pool.run({ op: 'sleep', ms: 50 })));
+    // 2 workers × pipeline 2 held + 3 queued accepted, the other 3 refused
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(7);
     for (const r of results.filter((x): x is PromiseRejectedResult => x.status === 'rejected')) {
       expect(r.reason).toMatchObject({ code: 'OVERLOADED', details: { maxQueue: 3 } });
     }
@@ -132,7 +141,11 @@ describe('createPredictor with workers', () => {
     await inThread.close();
     got.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(expected[i]!))); // bitwise: same backend, same batches
     const stats = pooled.stats();
-    expect(stats).toMatchObject({ workers: 2, offMainThread: true, requests: inputs.length, failed: 0, peakInFlight: 2 });
+    expect(stats).toMatchObject({ workers: 2, offMainThread: true, requests: inputs.length, failed: 0 });
+    // Both workers computed: the batches were spread over them, several in flight at once.
+    expect(stats.batchesPerWorker).toHaveLength(2);
+    expect(stats.batchesPerWorker.every((b) => b > 0)).toBe(true);
+    expect(stats.peakInFlight).toBeGreaterThanOrEqual(2);
     return pooled;
   }
 
@@ -141,10 +154,10 @@ describe('createPredictor with workers', () => {
     const pooled = await compare(model, Array.from({ length: 64 }, (_, i) => row(i, 8)), 16);
     await expect(pooled.predict([1, 2, 3])).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     await expect(pooled.predict([1, 2, NaN, 4, 5, 6, 7, 8])).rejects.toMatchObject({ code: 'INVALID_INPUT' });
-    // 2 batches of 16 go to the workers, 40 wait, the rest is refused.
+    // 2 workers × pipeline 2 batches of 16 go to the workers, 40 wait, the rest is refused.
     const burst = await Promise.allSettled(Array.from({ length: 120 }, (_, i) => pooled.predict(row(i, 8))));
     const refused = burst.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    expect(burst.length - refused.length).toBe(72);
+    expect(burst.length - refused.length).toBe(2 * 2 * 16 + 40);
     refused.forEach((r) => expect(r.reason).toMatchObject({ code: 'OVERLOADED' }));
     const tensors = tf.memory().numTensors;
     for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 40 }, (_, i) => pooled.predict(row(i, 8))));

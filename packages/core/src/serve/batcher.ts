@@ -8,8 +8,14 @@ import type { Predictor, PredictorStats } from './predictor-types.js';
 
 /** Runs forward passes for a {@link BatchingPredictor}. @internal */
 export interface BatchRunner {
-  /** Batches that may run at once. */
+  /** Batches that may run at once (one per engine). */
   readonly slots: number;
+  /**
+   * Further full batches each engine may be handed while it computes, so it starts the next without waiting for this
+   * thread (0 in this thread, the pool's `pipeline` − 1 on workers). Partial batches only ever go to an idle engine,
+   * so they keep filling while every engine is busy.
+   */
+  readonly prefetch: number;
   /** TF.js engines behind the runner. */
   readonly workers: number;
   /** True when the engines are worker threads. */
@@ -21,6 +27,8 @@ export interface BatchRunner {
   run(flat: Float32Array<ArrayBuffer>, n: number): Promise<Float32Array>;
   /** Workers replaced after crashes so far. */
   restarts(): number;
+  /** Batches answered by each worker so far (absent in this thread). */
+  perWorker(): number[] | undefined;
   /** Releases the engines; called once every accepted request is finished. */
   close(): Promise<void>;
 }
@@ -54,7 +62,7 @@ export class BatchingPredictor implements Predictor {
   private inFlight = 0;
   private closed = false;
   private finished: Promise<void> | undefined;
-  private readonly counters = { requests: 0, batches: 0, batched: 0, rejectedOverload: 0, failed: 0, peakInFlight: 0 };
+  private readonly counters = { requests: 0, batches: 0, batched: 0, rejectedOverload: 0, failed: 0, peakInFlight: 0, answered: 0 };
 
   constructor(
     private readonly runner: BatchRunner,
@@ -92,14 +100,17 @@ export class BatchingPredictor implements Predictor {
   }
 
   /**
-   * Starts every batch that may start now: full batches (or, when closing, partial ones) while a slot is free. A
-   * partial batch with a free slot waits at most `maxWaitMs` for company. A timer that fires while every slot is busy
+   * Starts every batch that may start now: full batches while an engine is free (or may be handed one more, see
+   * `prefetch`), and when closing partial ones while an engine is free. A partial batch with a free engine waits at
+   * most `maxWaitMs` for company. A timer that fires while every slot is busy
    * does nothing: when a slot frees, the rest waits `maxWaitMs` again (so callers arriving during a forward pass join
    * the next batch). With one slot this is exactly the in-thread predictor's behaviour before workers existed.
    */
   private pump(): void {
     const { maxBatchSize } = this.c;
-    while (this.inFlight < this.runner.slots && (this.queue.length >= maxBatchSize || (this.closed && this.queue.length > 0))) {
+    const engines = this.runner.slots;
+    const fullLimit = engines * (1 + this.runner.prefetch);
+    while (this.queue.length >= maxBatchSize ? this.inFlight < fullLimit : this.closed && this.queue.length > 0 && this.inFlight < engines) {
       this.clearTimer();
       this.dispatch(this.queue.splice(0, maxBatchSize));
     }
@@ -144,6 +155,7 @@ export class BatchingPredictor implements Predictor {
 
   private settled(): void {
     this.inFlight--;
+    this.counters.answered++;
     this.pump();
     if (this.inFlight === 0 && this.queue.length === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
@@ -162,6 +174,7 @@ export class BatchingPredictor implements Predictor {
       inFlight: this.inFlight,
       peakInFlight: c.peakInFlight,
       workerRestarts: this.runner.restarts(),
+      batchesPerWorker: this.runner.perWorker() ?? [c.answered],
     };
   }
 

@@ -12,7 +12,7 @@ export interface WorkerPoolStats {
   workers: number;
   /** Workers set up and serving right now (below `workers` while a replacement starts). */
   alive: number;
-  /** Workers holding a request right now. */
+  /** Workers holding at least one request right now. */
   busy: number;
   /** Requests waiting for a free worker. */
   queued: number;
@@ -20,7 +20,7 @@ export interface WorkerPoolStats {
   completed: number;
   /** Requests whose handler threw (or whose request or result could not be sent between threads). */
   failed: number;
-  /** Requests rejected `WORKER_CRASHED` because their worker died while holding them. */
+  /** Requests rejected `WORKER_CRASHED` because their worker died while holding them (running or next in line). */
   crashed: number;
   /** Replacement workers started after a crash. */
   restarts: number;

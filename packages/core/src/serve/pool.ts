@@ -18,7 +18,8 @@ interface Slot {
   index: number;
   worker: Worker;
   ready: boolean;
-  job: (Job & { id: number }) | undefined;
+  /** Requests sent to this worker and not answered yet, by id (at most `pipeline`). */
+  jobs: Map<number, Job>;
   lastError: Error | undefined;
   started: { resolve: () => void; reject: (err: LeptonError) => void };
 }
@@ -77,7 +78,7 @@ class Pool<Req, Res> implements WorkerPool<Req, Res> {
       return Promise.reject(error);
     }
     return new Promise<void>((resolve, reject) => {
-      const slot: Slot = { index, worker, ready: false, job: undefined, lastError: undefined, started: { resolve, reject } };
+      const slot: Slot = { index, worker, ready: false, jobs: new Map(), lastError: undefined, started: { resolve, reject } };
       this.slots[index] = slot;
       worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
       worker.on('error', (err) => (slot.lastError = err));
@@ -106,9 +107,9 @@ class Pool<Req, Res> implements WorkerPool<Req, Res> {
       }
       case 'result':
       case 'error': {
-        const job = slot.job;
-        if (job === undefined || job.id !== msg.id) return;
-        slot.job = undefined;
+        const job = slot.jobs.get(msg.id);
+        if (job === undefined) return;
+        slot.jobs.delete(msg.id);
         this.perWorker[slot.index]!++;
         if (msg.type === 'result') {
           this.counters.completed++;
@@ -134,10 +135,10 @@ class Pool<Req, Res> implements WorkerPool<Req, Res> {
         }),
       );
     }
-    const job = slot.job;
-    if (job !== undefined) {
-      slot.job = undefined;
-      this.counters.crashed++;
+    const held = [...slot.jobs.values()];
+    slot.jobs.clear();
+    this.counters.crashed += held.length;
+    for (const job of held) {
       job.reject(
         new LeptonError('WORKER_CRASHED', `Worker ${slot.index} of ${this.o.name} stopped (exit code ${code}${reason}) while serving this request; a replacement is started, so the request may be retried.`, {
           cause: slot.lastError,
@@ -176,29 +177,39 @@ class Pool<Req, Res> implements WorkerPool<Req, Res> {
     );
   }
 
+  /**
+   * Sends waiting requests: first to idle workers, then (up to `pipeline` each) to busy ones, so that a worker finds its
+   * next request already in its inbox when it answers one, instead of idling until this thread, which competes for the
+   * same cores, gets around to reading the answer.
+   */
   private pump(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) break;
-      if (slot === undefined || !slot.ready || slot.job !== undefined) continue;
-      const job = this.queue.shift()!;
-      const id = this.nextId++;
-      slot.job = { ...job, id };
-      slot.worker.ref();
-      try {
-        slot.worker.postMessage({ type: 'request', id, request: job.request } satisfies ToWorker, job.transfer);
-      } catch (err) {
-        slot.job = undefined;
-        this.counters.failed++;
-        job.reject(new LeptonError('INVALID_INPUT', `The request could not be sent to a worker: ${(err as Error).message}; send structured-cloneable data.`, { cause: err }));
+    for (let depth = 1; depth <= this.o.pipeline && this.queue.length > 0; depth++) {
+      for (const slot of this.slots) {
+        if (this.queue.length === 0) break;
+        if (slot === undefined || !slot.ready || slot.jobs.size >= depth) continue;
+        this.send(slot, this.queue.shift()!);
       }
     }
     // An idle worker must not keep the process alive (like an idle in-process predictor); a busy one must.
-    for (const slot of this.slots) if (slot?.ready && slot.job === undefined) slot.worker.unref();
+    for (const slot of this.slots) if (slot?.ready && slot.jobs.size === 0) slot.worker.unref();
     this.checkIdle();
   }
 
+  private send(slot: Slot, job: Job): void {
+    const id = this.nextId++;
+    slot.jobs.set(id, job);
+    slot.worker.ref();
+    try {
+      slot.worker.postMessage({ type: 'request', id, request: job.request } satisfies ToWorker, job.transfer);
+    } catch (err) {
+      slot.jobs.delete(id);
+      this.counters.failed++;
+      job.reject(new LeptonError('INVALID_INPUT', `The request could not be sent to a worker: ${(err as Error).message}; send structured-cloneable data.`, { cause: err }));
+    }
+  }
+
   private checkIdle(): void {
-    if (this.queue.length > 0 || this.slots.some((s) => s?.job !== undefined)) return;
+    if (this.queue.length > 0 || this.slots.some((s) => s !== undefined && s.jobs.size > 0)) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
@@ -224,7 +235,7 @@ class Pool<Req, Res> implements WorkerPool<Req, Res> {
     return {
       workers: this.size,
       alive: slots.filter((s) => s.ready).length,
-      busy: slots.filter((s) => s.job !== undefined).length,
+      busy: slots.filter((s) => s.jobs.size > 0).length,
       queued: this.queue.length,
       ...this.counters,
       perWorker: [...this.perWorker],

@@ -57,6 +57,7 @@ export async function startPoolRunner(model: tfl.LayersModel, c: PoolRunnerConfi
     warmupBatches: c.warmup ? [...new Set([1, c.maxBatchSize])] : [],
     imports: c.imports.map(href),
   };
+  const pipeline = c.pool.pipeline ?? 2;
   const pool = await createWorkerPool<PredictorWorkerInit, PredictorWorkerRequest, Float32Array>({
     name: 'lepton-predictor',
     backend: tf.getBackend(),
@@ -65,15 +66,17 @@ export async function startPoolRunner(model: tfl.LayersModel, c: PoolRunnerConfi
     module: new URL('./predictor-worker.js', import.meta.url),
     init,
     workers: c.workers,
-    // The batcher keeps at most `workers` batches in flight; one more each may wait while a crashed worker restarts.
-    maxQueue: c.workers,
+    // The batcher keeps at most workers × pipeline batches in flight; they may all wait while a crashed worker restarts.
+    maxQueue: c.workers * pipeline,
   });
   return {
     slots: pool.size,
+    prefetch: pipeline - 1,
     workers: pool.size,
     offMainThread: true,
     run: (flat, n) => pool.run({ input: flat, n }, { transfer: [flat.buffer] }),
     restarts: () => pool.stats().restarts,
+    perWorker: () => pool.stats().perWorker,
     close: () => pool.close(),
   };
 }

@@ -54,12 +54,20 @@ export interface PredictorStats {
   workers: number;
   /** True when forward passes run on worker threads. */
   offMainThread: boolean;
-  /** Forward passes running right now (at most `workers`). */
+  /**
+   * Batches handed to the engines and not answered yet: running, or (on workers) next in a worker's inbox, at most
+   * `workers` × the pool's `pipeline` (1 in this thread).
+   */
   inFlight: number;
-  /** Most forward passes that were running at once since creation. */
+  /** Most batches in flight at once since creation. */
   peakInFlight: number;
   /** Workers replaced after a crash (always 0 in this thread). */
   workerRestarts: number;
+  /**
+   * Batches each engine answered (results and failures; batches lost with a crashed worker are not counted), by
+   * worker index; one entry in this thread. Shows whether the load spreads over the workers.
+   */
+  batchesPerWorker: number[];
 }
 
 /** A batched, bounded inference service around one model. */

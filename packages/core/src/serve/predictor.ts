@@ -30,6 +30,7 @@ function fixedShape(shape: Array<number | null>, what: string): number[] {
 function inThreadRunner(model: tfl.LayersModel, inputShape: number[]): BatchRunner {
   return {
     slots: 1,
+    prefetch: 0,
     workers: 1,
     offMainThread: false,
     async run(flat, n) {
@@ -44,6 +45,7 @@ function inThreadRunner(model: tfl.LayersModel, inputShape: number[]): BatchRunn
       }
     },
     restarts: () => 0,
+    perWorker: () => undefined,
     close: async () => {},
   };
 }

@@ -80,7 +80,18 @@ async function main(port: MessagePort, start: WorkerStart): Promise<void> {
     port.postMessage({ type: 'setup-error', error: toWire(err, 'WORKER_SETUP_FAILED') } satisfies FromWorker);
     return;
   }
-  port.on('message', (msg: ToWorker) => void serve(port, handler, msg));
+  // The pool may send the next request while one is computing (`pipeline`): serve them strictly one after another,
+  // so a handler never runs concurrently with itself (it would interleave at its awaits otherwise).
+  let queue = Promise.resolve();
+  port.on('message', (msg: ToWorker) => {
+    queue = queue
+      .then(() => serve(port, handler, msg))
+      // serve() answers every error itself; one escaping means the port is unusable: crash (the pool replaces this
+      // worker and fails what it held) rather than stall with the chain broken.
+      .catch((err: unknown) => process.nextTick(() => {
+        throw err;
+      }));
+  });
   port.postMessage({ type: 'ready' } satisfies FromWorker);
 }
 
