@@ -1,6 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import {
   buildResidualCnn,
   confusionMatrix,
@@ -10,15 +7,20 @@ import {
   loadBundle,
   rocAuc,
   saveBundle,
-  seededRandom,
   tf,
   train,
   type TrainEvent,
 } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
-import { readDicomFolder, type DicomLoadFailure } from '../dicom/files.js';
+import { ModelWorkers, resolveWorkers } from '../internal/model-workers.js';
 import type { WindowPresetName } from '../lut/presets.js';
 import { pixelStats, preprocessImage, resolveWindow, type ImagePreprocessing, type WindowSpec } from './preprocess.js';
+import { concat, loadLabelled, mirror, normalise, splitPatients, thresholdForSensitivity, type LabelledImage, type PatientSplit, type SkippedFile } from './training-data.js';
+
+export type { LabelledImage, PatientSplit, SkippedFile } from './training-data.js';
+
+/** Most images per request to a worker: every 64 preprocessed images are cut into one chunk per worker, at most 8 each. */
+const WORKER_CHUNK = 8;
 
 /** A confusion matrix with its label order. */
 export interface ConfusionMatrix {
@@ -44,32 +46,6 @@ export interface HeatmapArray {
   width: number;
   /** Height, pixels. */
   height: number;
-}
-
-/** Patients on each side of a patient-level split (disjoint). */
-export interface PatientSplit {
-  /** Training patients. */
-  train: string[];
-  /** Validation patients. */
-  validation: string[];
-}
-
-/** A file a folder load could not use, and why. */
-export interface SkippedFile {
-  /** The file's path (relative to the folder where possible). */
-  path: string;
-  /** Why it was skipped. */
-  reason: string;
-}
-
-/** One labelled training or evaluation image. */
-export interface LabelledImage {
-  /** The DICOM image. */
-  image: DicomImage;
-  /** Its label (one of the model's labels). */
-  label: string;
-  /** Patient it belongs to: the split never puts one patient on both sides. Default: the image's Patient ID. */
-  patientId?: string;
 }
 
 /** Options for {@link DiagnosisModel.train}. */
@@ -107,6 +83,16 @@ export interface DiagnosisOptions {
   seed?: number;
   /** Receives core training events (start, batch, epoch with validation metrics, end). */
   onProgress?: (event: TrainEvent) => void;
+  /**
+   * Worker threads scoring images with the trained model ({@link DiagnosisModel.predict},
+   * {@link DiagnosisModel.predictSeries}, {@link DiagnosisModel.evaluate}). Default 1: in this thread, as before. With
+   * 2 or more, or `'auto'` (one per core, capped by free memory), each worker loads a copy of the CNN on this thread's
+   * backend when the model first scores, and the preprocessed images are cut into chunks (one per worker, at most 8
+   * images each), so a series' slices run on every worker at once: TF.js computes on one core per engine, so this is
+   * how scoring uses every core. Images are preprocessed here, the next ones while the workers score.
+   * Probabilities are the same as in this thread (bitwise on `wasm`). Training and Grad-CAM heatmaps run in this thread.
+   */
+  workers?: number | 'auto';
 }
 
 /** Metrics of a diagnosis model on labelled images. */
@@ -180,10 +166,20 @@ interface Settings extends ImagePreprocessing {
  * heatmap and a PNG overlay on the windowed image. Training splits by patient so no patient is on both sides.
  */
 export class DiagnosisModel {
+  readonly #engines: ModelWorkers;
+
   private constructor(
     private readonly net: tf.LayersModel,
     private readonly settings: Settings,
-  ) {}
+    workers: number,
+  ) {
+    this.#engines = new ModelWorkers(net, workers, WORKER_CHUNK, 'This DiagnosisModel');
+  }
+
+  /** Worker threads scoring images (1: in this thread). */
+  get workers(): number {
+    return this.#engines.count;
+  }
 
   /** Class names; for binary models `labels[1]` is the positive class. */
   get labels(): readonly string[] {
@@ -218,9 +214,10 @@ export class DiagnosisModel {
    * @param options - labels, preprocessing, architecture, split, training
    * @returns the model, the split and validation metrics
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for unknown labels, fewer than two patients or a class
-   *   missing from training
+   *   missing from training; `INVALID_ARGUMENT` for fewer than two labels or a bad `workers` (before any training)
    */
   static async train(data: readonly LabelledImage[], options: DiagnosisOptions): Promise<DiagnosisTrainResult> {
+    const workers = resolveWorkers(options.workers, 'DiagnosisModel.train');
     const labels = [...options.labels];
     if (labels.length < 2) throw new LeptonError('INVALID_ARGUMENT', 'A diagnosis model needs at least two labels.');
     const index = new Map(labels.map((l, i) => [l, i]));
@@ -239,7 +236,7 @@ export class DiagnosisModel {
     Object.assign(base, pixelStats(windowedTrain));
     const binary = labels.length === 2;
     const net = buildResidualCnn({ inputShape: [size, size, 1], numClasses: binary ? 1 : labels.length, filters: options.filters ?? [16, 32, 64], pooling: options.pooling ?? 'max', seed: options.seed ?? 1, name: base.name.replace(/[^A-Za-z0-9_]/g, '_') });
-    const model = new DiagnosisModel(net, base);
+    const model = new DiagnosisModel(net, base, workers);
     const inputs = windowedTrain.map((w) => normalise(w, base));
     let yIdx = trainData.map((d) => index.get(d.label)!);
     if (options.flipAugment ?? true) {
@@ -304,6 +301,9 @@ export class DiagnosisModel {
   }
 
   private async probabilities(images: readonly DicomImage[]): Promise<number[][]> {
+    this.#engines.assertOpen();
+    const binary = this.settings.labels.length === 2;
+    if (this.#engines.pooled) return (await this.pooledOutputs(images)).map((row) => (binary ? [1 - row[0]!, row[0]!] : row));
     const out: number[][] = [];
     for (let i = 0; i < images.length; i += 64) {
       const x = await this.inputs(images.slice(i, i + 64));
@@ -316,12 +316,30 @@ export class DiagnosisModel {
         } finally {
           y.dispose();
         }
-        out.push(...p.map((row) => (this.settings.labels.length === 2 ? [1 - row[0]!, row[0]!] : row)));
+        out.push(...p.map((row) => (binary ? [1 - row[0]!, row[0]!] : row)));
       } finally {
         x.dispose();
       }
     }
     return out;
+  }
+
+  /**
+   * The CNN's outputs on the workers. Images are preprocessed here 64 at a time (at most 64 decoded images in memory at
+   * once), and each group goes to the workers as soon as it is ready, so they score while the next group is prepared.
+   */
+  private async pooledOutputs(images: readonly DicomImage[]): Promise<number[][]> {
+    const pending: Array<Promise<Float32Array>> = [];
+    for (let i = 0; i < images.length; i += 64) {
+      const group = images.slice(i, i + 64);
+      const inputs = await Promise.all(group.map(async (im) => (await preprocessImage(im, this.settings)).input));
+      const p = this.#engines.predictMany(concat(inputs), group.length);
+      p.catch(() => undefined); // awaited below; until then a failure must not count as unhandled
+      pending.push(p);
+    }
+    const out = concat(await Promise.all(pending));
+    const k = out.length / images.length; // outputs per image: 1 (binary) or one per label
+    return Array.from({ length: images.length }, (_, i) => Array.from(out.subarray(i * k, (i + 1) * k)));
   }
 
   private async positiveProbabilities(images: readonly DicomImage[]): Promise<number[]> {
@@ -452,98 +470,37 @@ export class DiagnosisModel {
    * Loads a model saved by {@link save}.
    *
    * @param dir - bundle directory
-   * @returns the model
-   * @throws {@link @lepton/core!LeptonError} `BUNDLE_INVALID` when the bundle is not a diagnosis model
+   * @param options - `workers`: threads scoring images (default 1, in this thread; see {@link DiagnosisOptions.workers})
+   * @returns the model (its workers start when it first scores)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad `workers`, `BUNDLE_INVALID` when the bundle
+   *   is not a diagnosis model
    */
-  static async load(dir: string): Promise<DiagnosisModel> {
+  static async load(dir: string, options: Pick<DiagnosisOptions, 'workers'> = {}): Promise<DiagnosisModel> {
+    const workers = resolveWorkers(options?.workers, 'DiagnosisModel.load');
     const b = await loadBundle(dir);
     const s = b.manifest.preprocessing as unknown as Settings | undefined;
-    if (!s?.window || !s.size || !s.labels || typeof s.mean !== 'number') throw new LeptonError('BUNDLE_INVALID', `${dir} is not a Lepton diagnosis model.`);
-    return new DiagnosisModel(b.model, { ...s, name: b.manifest.name, version: b.manifest.version });
+    if (!s?.window || !s.size || !s.labels || typeof s.mean !== 'number') {
+      b.model.dispose();
+      throw new LeptonError('BUNDLE_INVALID', `${dir} is not a Lepton diagnosis model.`);
+    }
+    return new DiagnosisModel(b.model, { ...s, name: b.manifest.name, version: b.manifest.version }, workers);
   }
 
-  /** Frees the network's weights. */
+  /**
+   * Frees the network's weights and stops the workers, if any, once they have scored what they accepted. The model
+   * cannot be used afterwards; await {@link close} instead to know when the threads are gone.
+   */
   dispose(): void {
-    this.net.dispose();
+    this.close().catch(() => undefined); // close() only rejects if a thread cannot be ended; nothing to do about it here
   }
-}
 
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) (out.set(p, o), (o += p.length));
-  return out;
-}
-
-/** Left–right mirror of a square image. */
-function mirror(im: Float32Array, size: number): Float32Array {
-  const out = new Float32Array(im.length);
-  for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) out[r * size + c] = im[r * size + size - 1 - c]!;
-  return out;
-}
-
-function normalise(windowed: Float32Array, p: ImagePreprocessing): Float32Array {
-  return windowed.map((v) => (v - p.mean) / p.std);
-}
-
-/** Patient-level split, stratified by whether a patient has any non-first-class image. */
-function splitPatients(patients: string[], classes: number[], fraction: number, seed: number): PatientSplit {
-  const positive = new Map<string, boolean>();
-  patients.forEach((p, i) => positive.set(p, (positive.get(p) ?? false) || classes[i]! > 0));
-  const unique = [...positive.keys()].sort();
-  if (unique.length < 2) throw new LeptonError('INVALID_INPUT', `A patient-level split needs at least two patients, got ${unique.length}.`);
-  const rand = seededRandom(seed);
-  const shuffle = (xs: string[]): string[] => {
-    for (let i = xs.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-    }
-    return xs;
-  };
-  const validation: string[] = [];
-  for (const group of [unique.filter((p) => positive.get(p)), unique.filter((p) => !positive.get(p))]) {
-    const g = shuffle(group);
-    validation.push(...g.slice(0, Math.round(g.length * fraction)));
+  /**
+   * Like {@link dispose}, resolving once every worker thread has exited. Idempotent.
+   *
+   * @returns when the weights are freed and no worker thread is left
+   */
+  close(): Promise<void> {
+    return this.#engines.close();
   }
-  if (validation.length === 0 && fraction > 0) validation.push(unique[0]!);
-  const v = new Set(validation);
-  return { train: unique.filter((p) => !v.has(p)), validation: validation.sort() };
-}
-
-/** The highest threshold whose sensitivity on (truth, probability) reaches the target. */
-function thresholdForSensitivity(truth: number[], probs: number[], target: number): number {
-  const pos = probs.filter((_, i) => truth[i] === 1).sort((a, b) => b - a);
-  if (pos.length === 0) return 0.5;
-  const need = Math.ceil(target * pos.length);
-  return pos[Math.max(0, need - 1)]!;
-}
-
-async function loadLabelled(dir: string, labelsCsv: string): Promise<{ data: LabelledImage[]; skipped: SkippedFile[] }> {
-  const rows = parse(await readFile(labelsCsv, 'utf8'), { columns: true, skip_empty_lines: true, trim: true }) as Array<Record<string, string>>;
-  const cols = Object.keys(rows[0] ?? {});
-  if (!cols.includes('label') || !(cols.includes('file') || cols.includes('sop_instance_uid'))) {
-    throw new LeptonError('INVALID_INPUT', `${labelsCsv}: needs a header with "label" and "file" or "sop_instance_uid", got ${cols.join(', ') || 'no columns'}.`);
-  }
-  const byFile = new Map<string, Record<string, string>>();
-  const byUid = new Map<string, Record<string, string>>();
-  for (const r of rows) {
-    if (r['file']) byFile.set(resolve(dir, r['file']), r);
-    if (r['sop_instance_uid']) byUid.set(r['sop_instance_uid'], r);
-  }
-  const csvPath = resolve(labelsCsv);
-  const { images, failures } = await readDicomFolder(dir, { recursive: true, filter: (p) => resolve(p) !== csvPath });
-  const skipped = failures.map((f: DicomLoadFailure) => ({ path: f.path, reason: f.error.message }));
-  const data: LabelledImage[] = [];
-  for (const image of images) {
-    const path = image.source ? resolve(image.source) : undefined;
-    const row = (path && byFile.get(path)) || (image.meta.sopInstanceUid && byUid.get(image.meta.sopInstanceUid));
-    if (!row) {
-      skipped.push({ path: image.source ? relative(dir, image.source) : '(unknown)', reason: 'no label in the CSV' });
-      continue;
-    }
-    const patientId = row['patient_id'] || image.meta.patientId;
-    data.push({ image, label: row['label']!, ...(patientId ? { patientId } : {}) });
-  }
-  return { data, skipped };
 }
 
