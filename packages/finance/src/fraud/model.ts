@@ -16,8 +16,13 @@ import {
   type CalibratorJSON,
   type TrainResult,
 } from '@lepton/core';
+import { ModelWorkers, resolveWorkers } from '../internal/model-workers.js';
+import { predictRead, rawScores, reconstructionErrors } from './raw-scores.js';
 import { describeFeature, type ReasonCode } from './reasons.js';
 import { fitScaler, scaleRows, type ScalerJSON } from './scaler.js';
+
+/** Most rows per request to a worker: a call's rows are cut into one chunk per worker, and big calls into chunks of this. */
+const WORKER_CHUNK = 8192;
 
 /** Feature rows and their labels (1 fraud, 0 genuine), index-aligned. */
 export interface LabelledRows {
@@ -55,6 +60,16 @@ export interface FraudModelOptions {
   blendWeight?: number;
   /** Calibration of the blended score on the validation split. Default `'isotonic'`. */
   calibration?: 'platt' | 'isotonic';
+  /**
+   * Worker threads scoring rows with the trained model ({@link FraudModel.score}). Default 1: in this thread, as
+   * before. With 2 or more, or `'auto'` (one per core, capped by free memory), the MLP and the autoencoder each get a
+   * pool of that many workers, each loading a copy on this thread's backend when the model first scores; a call's rows
+   * are cut into one chunk per worker (at most 8,192 rows each) that run at once (the MLP's pool first, then the
+   * autoencoder's, so `workers` threads compute at a time). Scores are the same as in this thread (bitwise on `wasm`).
+   * Training and reason codes run in this thread. Worth it for batches of thousands of rows: each chunk travels to a
+   * worker and back, which costs more than scoring a few rows here.
+   */
+  workers?: number | 'auto';
 }
 
 /** A transaction's fraud score. */
@@ -101,12 +116,24 @@ interface Settings {
  * score. Preprocessing (scaler, calibration, blend) is saved inside the model bundle.
  */
 export class FraudModel {
+  readonly #mlpEngines: ModelWorkers;
+  readonly #aeEngines: ModelWorkers | undefined;
+
   private constructor(
     private readonly mlp: tf.LayersModel,
     private readonly ae: tf.LayersModel | undefined,
     private readonly settings: Settings,
     private readonly calibrator: Calibrator,
-  ) {}
+    workers: number,
+  ) {
+    this.#mlpEngines = new ModelWorkers(mlp, workers, WORKER_CHUNK, 'This FraudModel');
+    this.#aeEngines = ae && new ModelWorkers(ae, workers, WORKER_CHUNK, 'This FraudModel');
+  }
+
+  /** Worker threads per model when scoring (1: in this thread). */
+  get workers(): number {
+    return this.#mlpEngines.count;
+  }
 
   /** Feature names the model expects, in order. */
   get featureNames(): readonly string[] {
@@ -121,7 +148,8 @@ export class FraudModel {
    * @param validation - later rows and labels (never resampled)
    * @param options - see {@link FraudModelOptions}
    * @returns the model and a training report
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when a split lacks fraud or genuine rows, or rows do not match the names
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when a split lacks fraud or genuine rows, or rows do not
+   *   match the names; `INVALID_ARGUMENT` for a bad `workers` (before any training)
    */
   static async train(
     trainSet: LabelledRows,
@@ -133,6 +161,7 @@ export class FraudModel {
     /** Training results and row counts. */
     report: FraudTrainingReport;
   }> {
+    const workers = resolveWorkers(options.workers, 'FraudModel.train');
     const names = [...options.featureNames];
     const seed = options.seed ?? 1;
     for (const [what, set] of [['training', trainSet], ['validation', validation]] as const) {
@@ -178,7 +207,8 @@ export class FraudModel {
         ae = buildDenseAutoencoder({ inputDim: d, hiddenUnits: [32], latentDim: 8, seed: seed + 1 });
         try {
           aeResult = await train(ae, { x: gx, y: gx }, { epochs: 15, batchSize: 256, learningRate: 2e-3, validationSplit: 0.1, seed: seed + 1, progressBar: false });
-          const errors = Float64Array.from(await reconstructionErrors(ae, gx)).sort();
+          const autoencoder = ae;
+          const errors = Float64Array.from(await reconstructionErrors(gx, () => autoencoder.predict(gx) as tf.Tensor)).sort();
           anomalyQuantiles = Array.from({ length: 1001 }, (_, q) => errors[Math.min(errors.length - 1, Math.floor((q / 1000) * (errors.length - 1)))]!);
         } finally {
           gx.dispose();
@@ -186,7 +216,8 @@ export class FraudModel {
       }
       const blendWeight = ae ? (options.blendWeight ?? 0.85) : 1;
       const partial: Settings = { featureNames: names, scaler, calibrator: { kind: 'platt', a: -1, b: 0 }, blendWeight, anomalyQuantiles };
-      const raw = await rawScores(mlp, ae, partial, vx);
+      const trainedAe = ae;
+      const raw = await rawScores(partial, vx, await predictRead(mlp, vx), trainedAe && (() => trainedAe.predict(vx) as tf.Tensor));
       const vLabels = Array.from(validation.labels);
       const calibrator = (options.calibration ?? 'isotonic') === 'platt' ? fitPlatt(raw.blended, vLabels) : fitIsotonic(raw.blended, vLabels);
       const settings: Settings = { ...partial, calibrator: calibrator.toJSON() };
@@ -195,7 +226,7 @@ export class FraudModel {
         trainingRows: { total: rows.length, fraud: labels.filter((l) => l === 1).length, genuine: labels.filter((l) => l === 0).length },
       };
       if (aeResult) report.autoencoder = aeResult;
-      return { model: new FraudModel(mlp, ae, settings, calibrator), report };
+      return { model: new FraudModel(mlp, ae, settings, calibrator, workers), report };
     } finally {
       tf.dispose([x, y, vx, vy]);
     }
@@ -209,17 +240,31 @@ export class FraudModel {
    *
    * @param rows - feature rows in {@link featureNames} order
    * @returns one score per row
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a row of the wrong length
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a row of the wrong length or with a value that is not a
+   *   finite number (or overflows once scaled), `PREDICTOR_CLOSED` after {@link close}; with workers, `WORKER_CRASHED`
+   *   when a worker died (retrying is safe)
    */
   async score(rows: ReadonlyArray<ArrayLike<number>>): Promise<FraudScore[]> {
+    this.#mlpEngines.assertOpen();
     const d = this.settings.featureNames.length;
     rows.forEach((r, i) => {
       if (r.length !== d) throw new LeptonError('INVALID_INPUT', `Row ${i} has ${r.length} features; the model expects ${d}.`);
     });
     if (rows.length === 0) return [];
-    const x = tf.tensor2d(scaleRows(rows, this.settings.scaler), [rows.length, d]);
+    const n = rows.length;
+    const scaled = scaleRows(rows, this.settings.scaler);
+    // Refused, not scored: a NaN would come out as a plausible-looking probability after calibration.
+    const bad = scaled.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      const feature = this.settings.featureNames[bad % d]!;
+      throw new LeptonError('INVALID_INPUT', `Row ${Math.floor(bad / d)} has no finite value for feature '${feature}'; repair or drop the row.`, { details: { row: Math.floor(bad / d), feature } });
+    }
+    const x = tf.tensor2d(scaled, [n, d]);
     try {
-      const raw = await rawScores(this.mlp, this.ae, this.settings, x);
+      const ae = this.ae;
+      const raw = this.#mlpEngines.pooled
+        ? await this.pooledRawScores(scaled, n, x)
+        : await rawScores(this.settings, x, await predictRead(this.mlp, x), ae && (() => ae.predict(x) as tf.Tensor));
       return raw.blended.map((b, i) => {
         const probability = this.calibrator.predict(b);
         return { probability, riskScore: Math.min(999, Math.round(probability * 999)), supervised: raw.supervised[i]!, anomaly: raw.anomaly[i]! };
@@ -227,6 +272,16 @@ export class FraudModel {
     } finally {
       x.dispose();
     }
+  }
+
+  /**
+   * {@link rawScores} with both models' outputs from the workers: the MLP's pool first, then the autoencoder's, so no
+   * more than `workers` threads compute at once. `scaled` is the data of `x`.
+   */
+  private async pooledRawScores(scaled: Float32Array, n: number, x: tf.Tensor2D): Promise<{ supervised: number[]; anomaly: number[]; blended: number[] }> {
+    const supervised = await this.#mlpEngines.predictMany(scaled, n);
+    const reconstruction = this.#aeEngines && this.settings.anomalyQuantiles ? await this.#aeEngines.predictMany(scaled, n) : undefined;
+    return rawScores(this.settings, x, supervised, reconstruction && (() => tf.tensor2d(reconstruction, x.shape)));
   }
 
   /**
@@ -281,54 +336,43 @@ export class FraudModel {
    * Loads a model saved by {@link save}, verifying every file.
    *
    * @param dir - the directory given to `save`
-   * @returns the model
-   * @throws {@link @lepton/core!LeptonError} bundle errors from `loadBundle`, or `BUNDLE_INVALID` when the settings are missing
+   * @param options - `workers`: threads per model scoring rows (default 1, in this thread; see {@link FraudModelOptions.workers})
+   * @returns the model (its workers start when it first scores)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad `workers`, bundle errors from `loadBundle`,
+   *   or `BUNDLE_INVALID` when the settings are missing
    */
-  static async load(dir: string): Promise<FraudModel> {
+  static async load(dir: string, options: Pick<FraudModelOptions, 'workers'> = {}): Promise<FraudModel> {
+    const workers = resolveWorkers(options?.workers, 'FraudModel.load');
     const sup = await loadBundle(join(dir, 'supervised'), { expectTask: 'binary' });
     const settings = sup.manifest.preprocessing as unknown as Settings | undefined;
     if (!settings?.scaler || !settings.calibrator || !Array.isArray(settings.featureNames)) {
+      sup.model.dispose();
       throw new LeptonError('BUNDLE_INVALID', `${dir} is not a Lepton fraud model: its preprocessing lacks scaler/calibrator/featureNames.`);
     }
-    const ae = settings.anomalyQuantiles ? (await loadBundle(join(dir, 'autoencoder'), { expectInputs: [{ shape: [null, settings.featureNames.length] }] })).model : undefined;
-    return new FraudModel(sup.model, ae, settings, calibratorFromJSON(settings.calibrator));
+    let ae: tf.LayersModel | undefined;
+    try {
+      ae = settings.anomalyQuantiles ? (await loadBundle(join(dir, 'autoencoder'), { expectInputs: [{ shape: [null, settings.featureNames.length] }] })).model : undefined;
+    } catch (err) {
+      sup.model.dispose();
+      throw err;
+    }
+    return new FraudModel(sup.model, ae, settings, calibratorFromJSON(settings.calibrator), workers);
   }
 
-  /** Frees the models' weights. */
+  /**
+   * Frees the models' weights and stops the workers, if any, once they have scored what they accepted. The model
+   * cannot be used afterwards; await {@link close} instead to know when the threads are gone.
+   */
   dispose(): void {
-    this.mlp.dispose();
-    this.ae?.dispose();
+    this.close().catch(() => undefined); // close() only rejects if a thread cannot be ended; nothing to do about it here
   }
-}
 
-/** Mean squared reconstruction error per row, read back asynchronously (never `dataSync`: it blocks a GPU backend). */
-async function reconstructionErrors(ae: tf.LayersModel, x: tf.Tensor2D): Promise<Float32Array> {
-  return readAndDispose(tf.tidy(() => tf.mean(tf.square(tf.sub(ae.predict(x) as tf.Tensor, x)), 1)));
-}
-
-/** Reads a tensor's values with `data()` and frees it, also when the read fails. */
-async function readAndDispose(t: tf.Tensor): Promise<Float32Array> {
-  try {
-    return (await t.data()) as Float32Array;
-  } finally {
-    t.dispose();
+  /**
+   * Like {@link dispose}, resolving once every worker thread (of both models) has exited. Idempotent.
+   *
+   * @returns when the weights are freed and no worker thread is left
+   */
+  async close(): Promise<void> {
+    await Promise.all([this.#mlpEngines.close(), this.#aeEngines?.close()]);
   }
-}
-
-function percentile(quantiles: number[], v: number): number {
-  let lo = 0;
-  let hi = quantiles.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (quantiles[mid]! < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo / (quantiles.length - 1);
-}
-
-async function rawScores(mlp: tf.LayersModel, ae: tf.LayersModel | undefined, s: Settings, x: tf.Tensor2D): Promise<{ supervised: number[]; anomaly: number[]; blended: number[] }> {
-  const supervised = Array.from(await readAndDispose(tf.tidy(() => mlp.predict(x) as tf.Tensor)));
-  const anomaly = ae && s.anomalyQuantiles ? Array.from(await reconstructionErrors(ae, x), (e) => Math.min(1, percentile(s.anomalyQuantiles!, e))) : supervised.map(() => 0);
-  const w = s.blendWeight;
-  return { supervised, anomaly, blended: supervised.map((p, i) => w * p + (1 - w) * anomaly[i]!) };
 }
