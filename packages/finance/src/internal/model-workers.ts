@@ -70,8 +70,8 @@ export class ModelWorkers {
   /**
    * @param model - the model (this object disposes it on {@link close}); its input shape must be fixed but for the batch
    * @param count - worker threads, from {@link resolveWorkers}
-   * @param maxChunk - most samples per request: a call's samples are cut into `max(count, n / maxChunk)` near-equal
-   *   chunks, so every worker gets one and no request holds more than `maxChunk` samples
+   * @param maxChunk - most samples per request: a call's samples are cut into near-equal chunks, a multiple of `count`
+   *   of them (one per worker, or more when a chunk would exceed `maxChunk` samples)
    * @param what - the owning object, for messages (e.g. `'This DefectInspector'`)
    */
   constructor(
@@ -107,7 +107,9 @@ export class ModelWorkers {
     this.assertOpen();
     if (n === 0) return new Float32Array(0);
     const size = flat.length / n;
-    const chunk = Math.min(this.maxChunk, Math.ceil(n / this.count));
+    // A multiple of `count` near-equal chunks: every worker gets the same share, none waits on a straggler.
+    const rounds = Math.ceil(n / (this.count * this.maxChunk));
+    const chunk = Math.ceil(n / (this.count * rounds));
     const inputs: Array<Float32Array<ArrayBuffer>> = [];
     for (let i = 0; i < n; i += chunk) inputs.push(flat.slice(i * size, Math.min(n, i + chunk) * size));
     const pool = await this.#start();
