@@ -21,7 +21,9 @@ if (existsSync(join(here, 'tfjs-backend-wasm-simd.wasm'))) {
 }
 
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 2);
-const auto = await initRuntime({ backend: 'auto' }, {});
+// LEPTON_BACKEND is honoured: `LEPTON_BACKEND=webgpu` runs the bundle on a software adapter (lavapipe), which automatic
+// selection refuses, to check the WebGPU path end to end on a machine without a GPU.
+const auto = await initRuntime({ backend: 'auto' });
 console.log(`auto-selected backend: ${auto.backend} (${auto.device})`);
 for (const a of auto.attempts.filter((t) => !t.ok)) console.log(`  skipped ${a.backend}: ${a.reason}`);
 

@@ -23,6 +23,11 @@ export type LeptonErrorCode =
   // serving
   | 'OVERLOADED'
   | 'PREDICTOR_CLOSED'
+  // worker pools
+  | 'POOL_CLOSED'
+  | 'WORKER_CRASHED'
+  | 'WORKER_SETUP_FAILED'
+  | 'WORKER_TASK_FAILED'
   // explanations
   | 'EXPLAIN_UNSUPPORTED'
   // open for vertical packages, which namespace their own codes (e.g. 'DICOM_TRUNCATED')
