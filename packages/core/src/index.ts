@@ -68,6 +68,7 @@ export type { WorkerPool, WorkerPoolStats, RunOptions } from './serve/pool.js';
 export { resolveWorkerCount, resolveWorkerPoolOptions, DEFAULT_MEMORY_PER_WORKER_BYTES } from './serve/pool-options.js';
 export type { WorkerPoolOptions, ResolvedWorkerPoolOptions } from './serve/pool-options.js';
 export type { WorkerSetup, WorkerHandler, WorkerReply, WorkerContext } from './serve/worker-module.js';
+export { ModelWorkers, resolveWorkersOption } from './serve/model-workers.js';
 
 // metrics
 export { accuracy, confusionMatrix, precisionRecallF1 } from './metrics/classification.js';

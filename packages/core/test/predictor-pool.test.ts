@@ -30,7 +30,7 @@ beforeAll(async () => {
 });
 
 type Req = { op: string; value?: number; ms?: number; data?: Float32Array };
-type Echo = { value: number; threadId: number; index: number; backend: string };
+type Echo = { value: number; threadId: number; index: number; backend: string; maxActive?: number };
 
 describe('createWorkerPool', () => {
   let pool: WorkerPool<Req, Echo>;

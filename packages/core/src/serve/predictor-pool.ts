@@ -22,8 +22,8 @@ export interface PoolRunnerConfig {
   pool: Omit<WorkerPoolOptions, 'module' | 'init' | 'workers' | 'maxQueue'>;
 }
 
-/** The model as `tf.io.fromMemory` takes it back: JSON topology, weight specs and one buffer of weights. */
-async function serialise(model: tfl.LayersModel): Promise<Pick<PredictorWorkerInit, 'topology' | 'weightSpecs' | 'weightData'>> {
+/** @internal The model as `tf.io.fromMemory` takes it back: JSON topology, weight specs and one buffer of weights. */
+export async function serialiseModel(model: tfl.LayersModel): Promise<Pick<PredictorWorkerInit, 'topology' | 'weightSpecs' | 'weightData'>> {
   let artifacts: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
@@ -52,7 +52,7 @@ function href(spec: string | URL): string {
  */
 export async function startPoolRunner(model: tfl.LayersModel, c: PoolRunnerConfig): Promise<BatchRunner> {
   const init: PredictorWorkerInit = {
-    ...(await serialise(model)),
+    ...(await serialiseModel(model)),
     inputShape: c.inputShape,
     warmupBatches: c.warmup ? [...new Set([1, c.maxBatchSize])] : [],
     imports: c.imports.map(href),

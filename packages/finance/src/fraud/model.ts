@@ -1,22 +1,5 @@
 import { join } from 'node:path';
-import {
-  buildDenseAutoencoder,
-  buildMlp,
-  calibratorFromJSON,
-  fitIsotonic,
-  fitPlatt,
-  integratedGradients,
-  LeptonError,
-  loadBundle,
-  saveBundle,
-  seededRandom,
-  tf,
-  train,
-  type Calibrator,
-  type CalibratorJSON,
-  type TrainResult,
-} from '@lepton/core';
-import { ModelWorkers, resolveWorkers } from '../internal/model-workers.js';
+import { buildDenseAutoencoder, buildMlp, calibratorFromJSON, fitIsotonic, fitPlatt, integratedGradients, LeptonError, loadBundle, saveBundle, seededRandom, tf, train, type Calibrator, type CalibratorJSON, type TrainResult, ModelWorkers, resolveWorkersOption } from '@lepton/core';
 import { predictRead, rawScores, reconstructionErrors } from './raw-scores.js';
 import { describeFeature, type ReasonCode } from './reasons.js';
 import { fitScaler, scaleRows, type ScalerJSON } from './scaler.js';
@@ -161,7 +144,7 @@ export class FraudModel {
     /** Training results and row counts. */
     report: FraudTrainingReport;
   }> {
-    const workers = resolveWorkers(options.workers, 'FraudModel.train');
+    const workers = resolveWorkersOption(options.workers, 'FraudModel.train');
     const names = [...options.featureNames];
     const seed = options.seed ?? 1;
     for (const [what, set] of [['training', trainSet], ['validation', validation]] as const) {
@@ -342,7 +325,7 @@ export class FraudModel {
    *   or `BUNDLE_INVALID` when the settings are missing
    */
   static async load(dir: string, options: Pick<FraudModelOptions, 'workers'> = {}): Promise<FraudModel> {
-    const workers = resolveWorkers(options?.workers, 'FraudModel.load');
+    const workers = resolveWorkersOption(options?.workers, 'FraudModel.load');
     const sup = await loadBundle(join(dir, 'supervised'), { expectTask: 'binary' });
     const settings = sup.manifest.preprocessing as unknown as Settings | undefined;
     if (!settings?.scaler || !settings.calibrator || !Array.isArray(settings.featureNames)) {

@@ -1,5 +1,4 @@
-import { heatmapToPng, LeptonError, loadBundle, rocAuc, saveBundle, tf, train } from '@lepton/core';
-import { ModelWorkers, resolveWorkers } from '../internal/model-workers.js';
+import { heatmapToPng, LeptonError, loadBundle, rocAuc, saveBundle, tf, train, ModelWorkers, resolveWorkersOption } from '@lepton/core';
 import { decodeFloats, encodeFloats, packImages, positiveInt, stackImages, type GrayImage } from './images.js';
 import { buildAutoencoder, smoothedError } from './reconstruction.js';
 
@@ -112,7 +111,7 @@ function resolve(options: DefectInspectorOptions): ResolvedOptions {
     validationFraction: options.validationFraction ?? 0.25,
     quantile: options.quantile ?? 0.99,
     seed: options.seed ?? 1,
-    workers: resolveWorkers(options.workers, 'DefectInspector.fit'),
+    workers: resolveWorkersOption(options.workers, 'DefectInspector.fit'),
   };
   for (const key of ['width', 'height', 'latentChannels', 'smoothing', 'epochs', 'batchSize'] as const) positiveInt(r[key], key);
   r.filters.forEach((f, i) => positiveInt(f, `filters[${i}]`));
@@ -435,7 +434,7 @@ export class DefectInspector {
    *   is not a defect inspector, or any bundle error from loading
    */
   static async load(dir: string, options: Pick<DefectInspectorOptions, 'workers'> = {}): Promise<DefectInspector> {
-    const workers = resolveWorkers(options?.workers, 'DefectInspector.load');
+    const workers = resolveWorkersOption(options?.workers, 'DefectInspector.load');
     const b = await loadBundle(dir, { expectTask: 'regression' });
     const s = b.manifest.preprocessing as unknown as Settings | undefined;
     if (s?.kind !== 'lepton-defect-inspector' || typeof s.errorMean !== 'string' || typeof s.errorStd !== 'string') {

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { buildDenseAutoencoder, buildLstmAutoencoder, LeptonError, loadBundle, saveBundle, tf, train } from '@lepton/core';
-import { ModelWorkers, resolveWorkers } from '../internal/model-workers.js';
+import { buildDenseAutoencoder, buildLstmAutoencoder, LeptonError, loadBundle, saveBundle, tf, train, ModelWorkers, resolveWorkersOption } from '@lepton/core';
 
 /**
  * Most windows per request to a worker. A call's windows are cut into one chunk per worker (a line's tick of 256 windows
@@ -141,7 +140,7 @@ export class AnomalyDetector {
    *   `INVALID_ARGUMENT` for a bad `workers` (before any training)
    */
   static async fitSeries(series: ReadonlyArray<ReadonlyArray<ArrayLike<number>>>, options: AnomalyDetectorOptions): Promise<AnomalyDetector> {
-    const workers = resolveWorkers(options.workers, 'AnomalyDetector.fit');
+    const workers = resolveWorkersOption(options.workers, 'AnomalyDetector.fit');
     const s = options.signals.length;
     const w = options.window ?? 30;
     const all = series.flat();
@@ -367,7 +366,7 @@ export class AnomalyDetector {
    *   is not an anomaly detector, or any bundle error from loading
    */
   static async load(dir: string, options: Pick<AnomalyDetectorOptions, 'workers'> = {}): Promise<AnomalyDetector> {
-    const workers = resolveWorkers(options?.workers, 'AnomalyDetector.load');
+    const workers = resolveWorkersOption(options?.workers, 'AnomalyDetector.load');
     const b = await loadBundle(dir, { expectTask: 'regression' });
     const s = b.manifest.preprocessing as unknown as Settings | undefined;
     if (!s?.signals || !s.mean || !s.std || !s.window) {

@@ -1,18 +1,5 @@
-import {
-  buildResidualCnn,
-  confusionMatrix,
-  gradCam,
-  heatmapToPng,
-  LeptonError,
-  loadBundle,
-  rocAuc,
-  saveBundle,
-  tf,
-  train,
-  type TrainEvent,
-} from '@lepton/core';
+import { buildResidualCnn, confusionMatrix, gradCam, heatmapToPng, LeptonError, loadBundle, rocAuc, saveBundle, tf, train, type TrainEvent, ModelWorkers, resolveWorkersOption } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
-import { ModelWorkers, resolveWorkers } from '../internal/model-workers.js';
 import type { WindowPresetName } from '../lut/presets.js';
 import { pixelStats, preprocessImage, resolveWindow, type ImagePreprocessing, type WindowSpec } from './preprocess.js';
 import { concat, loadLabelled, mirror, normalise, splitPatients, thresholdForSensitivity, type LabelledImage, type PatientSplit, type SkippedFile } from './training-data.js';
@@ -217,7 +204,7 @@ export class DiagnosisModel {
    *   missing from training; `INVALID_ARGUMENT` for fewer than two labels or a bad `workers` (before any training)
    */
   static async train(data: readonly LabelledImage[], options: DiagnosisOptions): Promise<DiagnosisTrainResult> {
-    const workers = resolveWorkers(options.workers, 'DiagnosisModel.train');
+    const workers = resolveWorkersOption(options.workers, 'DiagnosisModel.train');
     const labels = [...options.labels];
     if (labels.length < 2) throw new LeptonError('INVALID_ARGUMENT', 'A diagnosis model needs at least two labels.');
     const index = new Map(labels.map((l, i) => [l, i]));
@@ -476,7 +463,7 @@ export class DiagnosisModel {
    *   is not a diagnosis model
    */
   static async load(dir: string, options: Pick<DiagnosisOptions, 'workers'> = {}): Promise<DiagnosisModel> {
-    const workers = resolveWorkers(options?.workers, 'DiagnosisModel.load');
+    const workers = resolveWorkersOption(options?.workers, 'DiagnosisModel.load');
     const b = await loadBundle(dir);
     const s = b.manifest.preprocessing as unknown as Settings | undefined;
     if (!s?.window || !s.size || !s.labels || typeof s.mean !== 'number') {

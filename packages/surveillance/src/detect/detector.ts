@@ -1,4 +1,4 @@
-import { LeptonError, createWorkerPool, ensureRuntime, isLeptonError, resolveWorkerCount, tf, type WorkerPool } from '@lepton/core';
+import { LeptonError, createWorkerPool, ensureRuntime, isLeptonError, resolveWorkersOption, tf, type WorkerPool } from '@lepton/core';
 import type { DetectorWorkerInit, DetectorWorkerResult } from './detector-worker.js';
 import { surveillanceError } from '../types.js';
 import type { Detection, Frame } from '../types.js';
@@ -112,14 +112,6 @@ function invalid(message: string, details: Record<string, unknown> = {}): Lepton
   return new LeptonError('INVALID_ARGUMENT', message, { details });
 }
 
-function resolveWorkers(workers: number | 'auto' | undefined): number {
-  if (workers === undefined) return 1;
-  if (workers !== 'auto' && (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1 || workers > 256)) {
-    throw invalid(`workers must be an integer from 1 to 256 or 'auto', got ${String(workers)}.`);
-  }
-  return resolveWorkerCount(workers);
-}
-
 function checkUnit(name: string, v: number): void {
   if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw invalid(`${name} must be a number in [0, 1], got ${String(v)}.`, { [name]: v });
 }
@@ -143,7 +135,7 @@ export function resolveDetectorOptions(options: ObjectDetectorOptions = {}): Res
     batchSize: options.batchSize ?? DEFAULTS.batchSize,
     resize: options.resize ?? DEFAULTS.resize,
     onInvalidFrame: options.onInvalidFrame,
-    workers: resolveWorkers(options.workers),
+    workers: resolveWorkersOption(options.workers, 'ObjectDetector'),
   };
   checkUnit('defaultThreshold', r.defaultThreshold);
   checkUnit('iouThreshold', r.iouThreshold);

@@ -1,18 +1,20 @@
 /**
- * Forward passes of one model on worker threads, behind the `workers` option of the package's model classes: the
- * option check, the model sent to the workers once (`model-worker.ts` loads it in each), a lazy start, a call's samples
- * cut into chunks that keep every worker busy, and one `close()` that frees the weights and ends the threads.
+ * Forward passes of one model on worker threads for calls that already hold a batch of samples: a call's samples are
+ * cut into chunks that keep every worker busy (the model is sent to the workers once, on first use), and one `close()`
+ * frees the weights and ends the threads.
  *
- * Why chunks through `createWorkerPool` rather than one request per sample through `createPredictor`: for the small
- * dense models here the per-sample work on this thread (a promise, a check and a copy per row) cost more than the
- * forward pass it moved away — measured on 2 cores, 20,000 fraud rows took 82 ms per row-request against 65 ms in
- * this thread, and 31 ms in two chunks on two workers.
- *
- * @internal
- * @module
+ * Why chunks rather than one request per sample through `createPredictor`: for small dense models the per-sample work
+ * on the calling thread (a promise, a check and a copy per row) costs more than the forward pass it moves away —
+ * measured on 2 cores, 20,000 fraud rows took 82 ms as row requests against 65 ms in one thread, and 31 ms in two
+ * chunks on two workers.
  */
-import { createWorkerPool, LeptonError, resolveWorkerCount, tf, type WorkerPool } from '@lepton/core';
-import type { ModelWorkerInit, ModelWorkerRequest } from './model-worker.js';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { LeptonError } from '../errors/lepton-error.js';
+import { createWorkerPool, type WorkerPool } from './pool.js';
+import { resolveWorkerCount } from './pool-options.js';
+import { serialiseModel } from './predictor-pool.js';
+import type { PredictorWorkerInit, PredictorWorkerRequest } from './predictor-worker.js';
 
 /** Most workers a model takes: far above any core count, low enough that a typo (`1e6`) is refused, not obeyed. */
 const MAX_WORKERS = 256;
@@ -24,10 +26,15 @@ const MAX_WORKERS = 256;
  * @param workers - the caller's value (unchecked: JavaScript callers and JSON configs pass anything)
  * @param where - who asks, for the message
  * @returns the worker count
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for anything else
- * @internal
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for anything else
+ * @example
+ * ```ts
+ * import { resolveWorkersOption } from '@lepton/core';
+ * resolveWorkersOption(undefined, 'MyModel.load'); // 1
+ * resolveWorkersOption(2, 'MyModel.load'); // 2
+ * ```
  */
-export function resolveWorkers(workers: unknown, where: string): number {
+export function resolveWorkersOption(workers: unknown, where: string): number {
   if (workers === undefined) return 1;
   if (workers !== 'auto' && (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS)) {
     throw new LeptonError('INVALID_ARGUMENT', `${where}: workers must be an integer from 1 to ${MAX_WORKERS} or 'auto', got ${String(workers)}.`, {
@@ -37,33 +44,27 @@ export function resolveWorkers(workers: unknown, where: string): number {
   return resolveWorkerCount(workers);
 }
 
-/** The model as `tf.io.fromMemory` takes it back: JSON topology, weight specs and one buffer of weights. */
-async function serialise(model: tf.LayersModel): Promise<Pick<ModelWorkerInit, 'topology' | 'weightSpecs' | 'weightData'>> {
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  if (artifacts?.modelTopology === undefined) throw new LeptonError('INVALID_MODEL', 'The model produced no topology to send to the workers.');
-  const data = artifacts.weightData;
-  const parts = data === undefined ? [] : Array.isArray(data) ? data : [data];
-  const weights = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
-  parts.reduce((offset, p) => (weights.set(new Uint8Array(p), offset), offset + p.byteLength), 0);
-  return { topology: artifacts.modelTopology as object, weightSpecs: artifacts.weightSpecs ?? [], weightData: weights.buffer };
-}
-
 /**
  * One model's engines: with `count` 1 the owning class runs the model in this thread itself (its code path is
  * unchanged); with `count` ≥ 2 it sends samples here, and they run on a pool of `count` workers, started on first use,
  * each with its own copy of the model on this thread's backend. Outputs are bitwise those of the model in this thread
  * on `wasm`: a sample's output does not depend on which other samples share its forward pass.
  *
- * @internal
+ * This is the batch-call counterpart of {@link createPredictor}'s `workers` (which merges single requests): the
+ * verticals' `workers` options (diagnosis, fraud scoring, anomaly scoring, inspection) are built on it.
+ *
+ * @example
+ * ```ts
+ * import { buildMlp, initRuntime, ModelWorkers, resolveWorkersOption } from '@lepton/core';
+ * await initRuntime({ backend: 'wasm' });
+ * const model = buildMlp({ inputDim: 4 });
+ * const engines = new ModelWorkers(model, resolveWorkersOption(2, 'example'), 4096, 'This example');
+ * const out = await engines.predictMany(new Float32Array(4 * 100), 100); // 100 outputs, computed on 2 threads
+ * await engines.close(); // also disposes the model
+ * ```
  */
 export class ModelWorkers {
-  #pool: Promise<WorkerPool<ModelWorkerRequest, Float32Array>> | undefined;
+  #pool: Promise<WorkerPool<PredictorWorkerRequest, Float32Array>> | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -75,7 +76,7 @@ export class ModelWorkers {
    * @param what - the owning object, for messages (e.g. `'This DefectInspector'`)
    */
   constructor(
-    private readonly model: tf.LayersModel,
+    private readonly model: tfl.LayersModel,
     readonly count: number,
     private readonly maxChunk: number,
     private readonly what: string,
@@ -87,7 +88,7 @@ export class ModelWorkers {
   }
 
   /**
-   * @throws {@link @lepton/core!LeptonError} `PREDICTOR_CLOSED` after {@link close}
+   * @throws {@link LeptonError} `PREDICTOR_CLOSED` after {@link close}
    */
   assertOpen(): void {
     if (this.#closed) throw new LeptonError('PREDICTOR_CLOSED', `${this.what} was closed (close() or dispose()); load or train a new one.`);
@@ -99,7 +100,7 @@ export class ModelWorkers {
    * @param flat - the samples (copied into the requests before the first `await`)
    * @param n - number of samples
    * @returns the `n` outputs, packed row-major
-   * @throws {@link @lepton/core!LeptonError} `PREDICTOR_CLOSED` after {@link close}; from the pool
+   * @throws {@link LeptonError} `PREDICTOR_CLOSED` after {@link close}; from the pool
    *   `WORKER_SETUP_FAILED` (a worker could not load the model: the next call tries again) or `WORKER_CRASHED` (the
    *   worker died holding this call's chunk; it is replaced and retrying is safe)
    */
@@ -121,14 +122,15 @@ export class ModelWorkers {
     return out;
   }
 
-  #start(): Promise<WorkerPool<ModelWorkerRequest, Float32Array>> {
+  #start(): Promise<WorkerPool<PredictorWorkerRequest, Float32Array>> {
     // One start shared by concurrent first calls. A failed start is forgotten, so the next call tries again.
     this.#pool ??= (async () => {
       const inputShape = this.model.inputs[0]!.shape.slice(1) as number[];
-      return createWorkerPool<ModelWorkerInit, ModelWorkerRequest, Float32Array>({
-        // Next to this file: dist/internal/ in the package.
-        module: new URL('./model-worker.js', import.meta.url),
-        init: { ...(await serialise(this.model)), inputShape },
+      return createWorkerPool<PredictorWorkerInit, PredictorWorkerRequest, Float32Array>({
+        // Next to this file: dist/serve/ in the package (the predictor's worker module serves chunks the same way).
+        module: new URL('./predictor-worker.js', import.meta.url),
+        init: { ...(await serialiseModel(this.model)), inputShape, warmupBatches: [1], imports: [] },
+        backend: tf.getBackend(),
         workers: this.count,
         // A call queues all its chunks at once; they hold what the call already holds in memory, so no limit of its own.
         maxQueue: Number.MAX_SAFE_INTEGER,
