@@ -69,6 +69,8 @@ export { resolveWorkerCount, resolveWorkerPoolOptions, DEFAULT_MEMORY_PER_WORKER
 export type { WorkerPoolOptions, ResolvedWorkerPoolOptions } from './serve/pool-options.js';
 export type { WorkerSetup, WorkerHandler, WorkerReply, WorkerContext } from './serve/worker-module.js';
 export { ModelWorkers, resolveWorkersOption } from './serve/model-workers.js';
+export { foldBatchNorm } from './serve/fold.js';
+export type { FoldBatchNormOptions } from './serve/fold.js';
 
 // metrics
 export { accuracy, confusionMatrix, precisionRecallF1 } from './metrics/classification.js';

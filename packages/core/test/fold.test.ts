@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildMlp, buildResidualCnn, buildUnet, gradCam, initRuntime, LAST_CONV_LAYER, seededRandom, tf, train } from '@lepton/core';
-// TODO: import from '@lepton/core' once the barrel exports it (index.ts is integrated separately).
-import { foldBatchNorm } from '../dist/serve/fold.js';
+import { buildMlp, foldBatchNorm, buildResidualCnn, buildUnet, gradCam, initRuntime, LAST_CONV_LAYER, seededRandom, tf, train } from '@lepton/core';
 
 const BN = 'BatchNormalization';
 
@@ -49,11 +47,11 @@ const classes = (m: tf.LayersModel) => m.layers.map((l) => l.getClassName());
 const names = (m: tf.LayersModel) => m.layers.map((l) => l.name);
 
 /** Folds and checks what every fold must keep: no leaked tensors, same I/O names and shapes, same function. */
-function foldAndCompare(model: tf.LayersModel, x: tf.Tensor, options?: { keep?: string[] }): tf.LayersModel {
+async function foldAndCompare(model: tf.LayersModel, x: tf.Tensor, options?: { keep?: string[] }): Promise<tf.LayersModel> {
   const layersBefore = names(model);
   const reference = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
   const tensorsBefore = tf.memory().numTensors;
-  const folded = options === undefined ? foldBatchNorm(model) : foldBatchNorm(model, options);
+  const folded = options === undefined ? await foldBatchNorm(model) : await foldBatchNorm(model, options);
   expect(tf.memory().numTensors - tensorsBefore).toBe(folded.weights.length); // only the new model's variables
   expect(folded).not.toBe(model);
   expect(folded.inputNames).toEqual(model.inputNames);
@@ -81,7 +79,7 @@ describe('foldBatchNorm on wasm', () => {
     const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32'), 3);
     owned.push(cnn, x, y);
     await train(cnn, { x, y }, { epochs: 1, batchSize: 4, seed: 2, progressBar: false });
-    const folded = foldAndCompare(cnn, x);
+    const folded = await foldAndCompare(cnn, x);
     expect(classes(cnn)).toContain(BN);
     expect(classes(folded)).not.toContain(BN);
     // Each block's `_a` ReLU folds into its conv; `last_conv` (after an Add) and the other post-add ReLUs stay.
@@ -100,36 +98,36 @@ describe('foldBatchNorm on wasm', () => {
 
     folded.dispose();
     // Disposing a fold frees exactly its own variables; the original keeps the weight data they shared.
-    const again = foldBatchNorm(cnn);
+    const again = await foldBatchNorm(cnn);
     const [tensors, count] = [tf.memory().numTensors, again.weights.length];
     again.dispose();
     expect(tf.memory().numTensors).toBe(tensors - count);
     expect(relativeError(cnn, cnn, x)).toBe(0);
   });
 
-  it('U-Net: every conv → BN → ReLU folds', () => {
+  it('U-Net: every conv → BN → ReLU folds', async () => {
     const unet = buildUnet({ inputShape: [16, 16, 1], depth: 2, baseFilters: 4, seed: 4 });
     randomizeBatchNorm(unet, 5);
     const x = input([2, 16, 16, 1]);
     owned.push(unet, x);
-    const folded = foldAndCompare(unet, x);
+    const folded = await foldAndCompare(unet, x);
     owned.push(folded);
     expect(classes(folded)).not.toContain(BN);
     expect(classes(folded)).not.toContain('Activation');
     expect(folded.layers.length).toBe(unet.layers.length - 2 * classes(unet).filter((c) => c === BN).length);
   });
 
-  it('MLP: Dense → BN → ReLU folds; Dropout stays', () => {
+  it('MLP: Dense → BN → ReLU folds; Dropout stays', async () => {
     const mlp = buildMlp({ inputDim: 6, batchNorm: true, task: 'multiclass', outputUnits: 3, seed: 6 });
     randomizeBatchNorm(mlp, 7);
     const x = input([5, 6]);
     owned.push(mlp, x);
-    const folded = foldAndCompare(mlp, x);
+    const folded = await foldAndCompare(mlp, x);
     owned.push(folded);
     expect(names(folded)).toEqual(['features', 'dense_0', 'dropout_0', 'dense_1', 'dropout_1', 'output']);
   });
 
-  it('leaves alone BN not after a conv, on another axis, after a conv read elsewhere, or named in keep', () => {
+  it('leaves alone BN not after a conv, on another axis, after a conv read elsewhere, or named in keep', async () => {
     const i = tf.input({ shape: [8, 8, 2], name: 'in' });
     const first = tf.layers.batchNormalization({ name: 'bn_input' }).apply(i) as tf.SymbolicTensor; // after the input
     const c1 = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'c1' }).apply(first) as tf.SymbolicTensor;
@@ -146,12 +144,12 @@ describe('foldBatchNorm on wasm', () => {
     randomizeBatchNorm(model, 8);
     const x = input([3, 8, 8, 2]);
     owned.push(model, x);
-    const folded = foldAndCompare(model, x, { keep: ['bn_kept'] });
+    const folded = await foldAndCompare(model, x, { keep: ['bn_kept'] });
     owned.push(folded);
     expect(names(folded)).toEqual(names(model));
   });
 
-  it('BN read by two layers folds, and its ReLU stays', () => {
+  it('BN read by two layers folds, and its ReLU stays', async () => {
     const i = tf.input({ shape: [8, 8, 3], name: 'in' });
     const c = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', useBias: false, name: 'c' }).apply(i) as tf.SymbolicTensor;
     const bn = tf.layers.batchNormalization({ name: 'bn' }).apply(c) as tf.SymbolicTensor;
@@ -161,13 +159,13 @@ describe('foldBatchNorm on wasm', () => {
     randomizeBatchNorm(model, 9);
     const x = input([2, 8, 8, 3]);
     owned.push(model, x);
-    const folded = foldAndCompare(model, x);
+    const folded = await foldAndCompare(model, x);
     owned.push(folded);
     expect(names(folded)).toEqual(['in', 'c', 'relu', 'sum']);
     expect(folded.getLayer('c').getConfig()['activation']).toBe('linear');
   });
 
-  it('Conv1D, DepthwiseConv2D, SeparableConv2D, center/scale off, ReLU(6), kernel constraint, Sequential', () => {
+  it('Conv1D, DepthwiseConv2D, SeparableConv2D, center/scale off, ReLU(6), kernel constraint, Sequential', async () => {
     const i = tf.input({ shape: [8, 8, 3], name: 'img' });
     let y = tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', name: 'dw' }).apply(i) as tf.SymbolicTensor;
     y = tf.layers.batchNormalization({ center: false, name: 'dw_bn' }).apply(y) as tf.SymbolicTensor;
@@ -196,23 +194,23 @@ describe('foldBatchNorm on wasm', () => {
       randomizeBatchNorm(model, 10);
       const x = input(shape);
       owned.push(model, x);
-      const folded = foldAndCompare(model, x);
+      const folded = await foldAndCompare(model, x);
       owned.push(folded);
       expect(classes(folded)).not.toContain(BN);
     }
   });
 
-  it('rejects what is not a layers model', () => {
-    expect(() => foldBatchNorm({} as tf.LayersModel)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  it('rejects what is not a layers model', async () => {
+    await expect(foldBatchNorm({} as tf.LayersModel)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     const mlp = buildMlp({ inputDim: 2 });
     owned.push(mlp);
-    expect(() => foldBatchNorm(mlp, { keep: 'last_conv' as unknown as string[] })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    await expect(foldBatchNorm(mlp, { keep: 'last_conv' as unknown as string[] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('reference CNN (64×64×1, filters 16/32/64), batch 64: ms per forward pass before and after folding', async () => {
     const cnn = buildResidualCnn({ inputShape: [64, 64, 1], numClasses: 2, seed: 11 });
     randomizeBatchNorm(cnn, 12);
-    const folded = foldBatchNorm(cnn);
+    const folded = await foldBatchNorm(cnn);
     const x = input([64, 64, 64, 1]);
     owned.push(cnn, folded, x);
     const median = async (model: tf.LayersModel): Promise<number> => {

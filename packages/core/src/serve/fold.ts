@@ -80,15 +80,19 @@ function foldableActivation(entry: LayerEntry): string | undefined {
 }
 
 /** γ/√(σ²+ε) and (b − μ)·γ/√(σ²+ε) + β per channel, computed in float64; undefined when any is not finite. */
-function affine(bn: tfl.layers.Layer, epsilon: number, producer: tfl.layers.Layer): { scale: Float32Array; bias: Float32Array } | undefined {
+function affine(bn: tfl.layers.Layer, epsilon: number, producer: tfl.layers.Layer, values: Values): { scale: Float32Array; bias: Float32Array } | undefined {
   const w = weightMap(bn);
-  const read = (key: string): Float32Array | undefined => w.get(key)?.dataSync() as Float32Array | undefined;
+  const read = (key: string): Float32Array | undefined => {
+    const t = w.get(key);
+    return t === undefined ? undefined : values.get(t);
+  };
   const mean = read('moving_mean');
   const variance = read('moving_variance');
   if (mean === undefined || variance === undefined) return undefined;
   const gamma = read('gamma');
   const beta = read('beta');
-  const oldBias = weightMap(producer).get('bias')?.dataSync();
+  const producerBias = weightMap(producer).get('bias');
+  const oldBias = producerBias === undefined ? undefined : values.get(producerBias);
   const n = mean.length;
   if (variance.length !== n || (oldBias !== undefined && oldBias.length !== n)) return undefined;
   const scale = new Float32Array(n);
@@ -104,8 +108,29 @@ function affine(bn: tfl.layers.Layer, epsilon: number, producer: tfl.layers.Laye
   return { scale, bias };
 }
 
+/** Weight values read back from the backend before planning: batch-norm statistics and biases. */
+type Values = Map<tf.Tensor, Float32Array>;
+
+/**
+ * Reads every batch-norm weight and every bias with `await data()`. Never `dataSync()`: on `webgpu` in Node a
+ * synchronous read of a GPU tensor throws (`OffscreenCanvas is not defined`), and on any GPU it stalls the queue —
+ * the backend-parity suite catches it.
+ */
+async function readValues(graph: tfl.LayersModel): Promise<Values> {
+  const values: Values = new Map();
+  for (const layer of graph.layers) {
+    const bn = layer.getClassName() === 'BatchNormalization';
+    for (const v of layer.weights) {
+      if (!bn && suffix(v) !== 'bias') continue;
+      const t = v.read();
+      values.set(t, (await t.data()) as Float32Array);
+    }
+  }
+  return values;
+}
+
 /** Decides what to fold, on the original graph only (so one fold never changes another's conditions). */
-function planFolds(graph: tfl.LayersModel, config: GraphConfig, keep: ReadonlySet<string>): Fold[] {
+function planFolds(graph: tfl.LayersModel, config: GraphConfig, keep: ReadonlySet<string>, values: Values): Fold[] {
   const byName = new Map(config.layers.map((l) => [l.name, l]));
   const readers = new Map<string, string[]>();
   for (const l of config.layers) {
@@ -133,7 +158,7 @@ function planFolds(graph: tfl.LayersModel, config: GraphConfig, keep: ReadonlySe
     const producer = graph.getLayer(p.name);
     const kernel = weightMap(producer).get(kernelKey);
     const channels = kernel === undefined ? -1 : p.className === 'DepthwiseConv2D' ? kernel.shape[2]! * kernel.shape[3]! : kernel.shape[kernel.shape.length - 1]!;
-    const coefficients = affine(bn, epsilon, producer);
+    const coefficients = affine(bn, epsilon, producer, values);
     if (coefficients === undefined || coefficients.scale.length !== channels) continue;
     const fold: Fold = { producer: p.name, removed: [bnEntry.name], activation: 'linear', ...coefficients };
     const bnReaders = readers.get(bnEntry.name) ?? [];
@@ -236,7 +261,7 @@ function checkArguments(model: tfl.LayersModel, options: FoldBatchNormOptions): 
  *
  * @param model - a built functional or sequential tfjs-layers model
  * @param options - layers to keep observable
- * @returns a new model computing the same function (to float32 rounding) with fewer layers
+ * @returns (a promise of) a new model computing the same function (to float32 rounding) with fewer layers
  * @throws {@link LeptonError} `INVALID_ARGUMENT` when `model` is not a layers model or `keep` is not a list of
  *   names; `INVALID_MODEL` when the model has no inputs, or cannot be rebuilt from its config (a custom layer not
  *   registered with `tf.serialization.registerClass`)
@@ -245,18 +270,18 @@ function checkArguments(model: tfl.LayersModel, options: FoldBatchNormOptions): 
  * import { buildResidualCnn, foldBatchNorm, initRuntime, tf } from '@lepton/core';
  * await initRuntime({ backend: 'cpu' });
  * const cnn = buildResidualCnn({ inputShape: [32, 32, 1], numClasses: 2, filters: [8, 16] });
- * const fast = foldBatchNorm(cnn);
+ * const fast = await foldBatchNorm(cnn);
  * console.log(fast.layers.some((l) => l.getClassName() === 'BatchNormalization')); // false
  * const x = tf.randomNormal([4, 32, 32, 1]);
  * (fast.predict(x) as tf.Tensor).print(); // the same probabilities as cnn.predict(x)
  * ```
  */
-export function foldBatchNorm(model: tfl.LayersModel, options: FoldBatchNormOptions = {}): tfl.LayersModel {
+export async function foldBatchNorm(model: tfl.LayersModel, options: FoldBatchNormOptions = {}): Promise<tfl.LayersModel> {
   checkArguments(model, options);
   // A Sequential's own config has no inbound nodes; its functional view has, over the same layer objects.
   const graph = model.getClassName() === 'Sequential' ? tfl.model({ inputs: model.inputs, outputs: model.outputs, name: model.name }) : model;
   const config = graph.getConfig() as unknown as GraphConfig;
-  const folds = planFolds(graph, config, new Set(options.keep ?? [LAST_CONV_LAYER]));
+  const folds = planFolds(graph, config, new Set(options.keep ?? [LAST_CONV_LAYER]), await readValues(graph));
   const byProducer = new Map(folds.map((f) => [f.producer, f]));
   let folded: tfl.LayersModel | undefined;
   try {

@@ -18,6 +18,13 @@ export interface PredictorOptions {
    */
   workers?: number | 'auto';
   /**
+   * Serve an inference copy of the model with batch normalisation folded into the layer before it, and a ReLU after it
+   * into that layer's activation ({@link foldBatchNorm}): the same function up to float rounding (≈ 1e-7 relative),
+   * one fused kernel instead of three. Measured on the reference CNN (64 × 64 × 1, batch 64, `wasm`): 1.4–1.5× faster.
+   * Default true; `false` serves the model exactly as given.
+   */
+  foldBatchNorm?: boolean;
+  /**
    * Run forward passes on worker threads even when `workers` is 1, so they never block this thread's event loop.
    * Default: true when `workers` resolves to ≥ 2, else false. `false` with `workers ≥ 2` is an `INVALID_ARGUMENT`.
    */

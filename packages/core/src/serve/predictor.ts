@@ -7,6 +7,7 @@ import { planBackend } from '../runtime/kernels.js';
 import { BatchingPredictor, type BatchRunner } from './batcher.js';
 import { resolveWorkerCount } from './pool-options.js';
 import { startPoolRunner } from './predictor-pool.js';
+import { foldBatchNorm } from './fold.js';
 import type { Predictor, PredictorOptions } from './predictor-types.js';
 
 export type { Predictor, PredictorOptions, PredictorStats } from './predictor-types.js';
@@ -27,7 +28,7 @@ function fixedShape(shape: Array<number | null>, what: string): number[] {
 }
 
 /** Forward passes in this thread, one batch at a time. Every pass runs in `tf.tidy`, so serving leaks no tensors. */
-function inThreadRunner(model: tfl.LayersModel, inputShape: number[]): BatchRunner {
+function inThreadRunner(model: tfl.LayersModel, inputShape: number[], release?: () => void): BatchRunner {
   return {
     slots: 1,
     prefetch: 0,
@@ -46,7 +47,7 @@ function inThreadRunner(model: tfl.LayersModel, inputShape: number[]): BatchRunn
     },
     restarts: () => 0,
     perWorker: () => undefined,
-    close: async () => {},
+    close: async () => release?.(),
   };
 }
 
@@ -108,9 +109,35 @@ export async function createPredictor(source: Bundle | tfl.LayersModel, options:
   // first request. Workers then run on the backend chosen here, so they compute what this thread would.
   await planBackend(model, { training: false });
   const warm = options.warmup ?? true;
-  const runner = offMainThread
-    ? await startPoolRunner(model, { inputShape, maxBatchSize, warmup: warm, workers, imports: options.workerImports ?? [], pool: options.pool ?? {} })
-    : inThreadRunner(model, inputShape);
-  if (!offMainThread && warm) await warmup(model, inputShape, maxBatchSize);
+  const served = options.foldBatchNorm === false ? model : await inferenceCopy(model);
+  let runner: BatchRunner;
+  try {
+    runner = offMainThread
+      ? await startPoolRunner(served, { inputShape, maxBatchSize, warmup: warm, workers, imports: options.workerImports ?? [], pool: options.pool ?? {} })
+      : inThreadRunner(served, inputShape, served === model ? undefined : () => served.dispose());
+    if (!offMainThread && warm) await warmup(served, inputShape, maxBatchSize);
+  } catch (err) {
+    if (served !== model) served.dispose();
+    throw err;
+  } finally {
+    // The workers hold their own copies: the folded one here was only needed to serialise them.
+    if (offMainThread && served !== model) served.dispose();
+  }
   return new BatchingPredictor(runner, { inputShape, outputShape, maxBatchSize, maxWaitMs, maxQueue });
+}
+
+/**
+ * The model with batch norm folded, or the model itself when folding does not apply (nothing to fold, or a layer the
+ * rewrite cannot rebuild — a custom class registered only in some other module): serving must never fail for an
+ * optimisation.
+ */
+async function inferenceCopy(model: tfl.LayersModel): Promise<tfl.LayersModel> {
+  if (!model.layers.some((l) => l.getClassName() === 'BatchNormalization')) return model;
+  try {
+    return await foldBatchNorm(model);
+  } catch (err) {
+    // Only "cannot rebuild this graph" falls back; anything else is a bug to see, not to serve around.
+    if (err instanceof LeptonError && err.code === 'INVALID_MODEL') return model;
+    throw err;
+  }
 }
