@@ -41,7 +41,18 @@ const script = [process.env['TORCH_SCRIPT'], join(here, 'torch_cnn.py'), join(he
 let torch: Record<string, number | string> | undefined;
 if (script) {
   try {
-    torch = JSON.parse(execFileSync('python3', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').at(-1)!);
+    // The first Python that has torch: PYTHON, then python3 on the PATH, then Debian's (python3-torch).
+    const pythons = [process.env['PYTHON'], 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p));
+    const python = pythons.find((p) => {
+      try {
+        execFileSync(p, ['-c', 'import torch'], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (python === undefined) throw new Error(`no Python with torch among ${pythons.join(', ')}`);
+    torch = JSON.parse(execFileSync(python, [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').at(-1)!);
     console.log(`PyTorch (${torch!['device']}, ${torch!['precision']}): batch 1 ${Number(torch!['batch1_ms']).toFixed(3)} ms, batch 64 ${Number(torch!['batch64_ms']).toFixed(3)} ms`);
     const gpu = rows.find((x) => x.backend === auto.backend && x.case === 'cnn inference images/s' && x.batch === 64);
     if (gpu) {
