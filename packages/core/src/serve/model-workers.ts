@@ -70,7 +70,7 @@ export class ModelWorkers {
 
   /**
    * @param model - the model (this object disposes it on {@link close}); its input shape must be fixed but for the batch
-   * @param count - worker threads, from {@link resolveWorkers}
+   * @param count - worker threads, from {@link resolveWorkersOption}
    * @param maxChunk - most samples per request: a call's samples are cut into near-equal chunks, a multiple of `count`
    *   of them (one per worker, or more when a chunk would exceed `maxChunk` samples)
    * @param what - the owning object, for messages (e.g. `'This DefectInspector'`)
