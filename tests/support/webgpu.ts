@@ -1,6 +1,6 @@
 import { initRuntime, tf } from '@lepton/core';
 
-// Helpers for the WebGPU tests. On this project's CI the adapter is Mesa's lavapipe (software Vulkan, see GPU.md):
+// Helpers for the WebGPU tests of every package (one copy, imported by relative path). On this project's CI the adapter is Mesa's lavapipe (software Vulkan, see GPU.md):
 // slow, but it runs the same shaders and kernels as a real GPU, so a synchronous read or a missing kernel shows here.
 
 /**

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { initRuntime, tf } from '@lepton/core';
 import { FraudModel, generatePrices, indicatorFeatures, walkForward } from '@lepton/finance';
 import { fraudDataset } from './support/dataset.js';
-import { maxAbsDiff, watchWebgpu, webgpuUnavailable } from './support/webgpu.js';
+import { maxAbsDiff, watchWebgpu, webgpuUnavailable } from '../../../tests/support/webgpu.js';
 
 // The WebGPU code path (on CI: Mesa's lavapipe, a software Vulkan driver, ~10× slower than wasm — so tiny sizes).
 // Order matters inside this file: everything on wasm first, then webgpu. Tensors move from wasm to webgpu by a wasm

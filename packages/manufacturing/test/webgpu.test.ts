@@ -14,7 +14,7 @@ import {
   simulateLine,
 } from '@lepton/manufacturing';
 import { machine, SIGNALS } from './support/line.js';
-import { maxAbsDiff, watchWebgpu, webgpuUnavailable } from './support/webgpu.js';
+import { maxAbsDiff, watchWebgpu, webgpuUnavailable } from '../../../tests/support/webgpu.js';
 
 // The WebGPU code path (on CI: Mesa's lavapipe, a software Vulkan driver, ~10× slower than wasm — so tiny sizes).
 // Order matters inside this file: everything on wasm first, then webgpu. Tensors move from wasm to webgpu by a wasm

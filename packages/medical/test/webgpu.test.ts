@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initRuntime, tf } from '@lepton/core';
 import { DiagnosisModel, generateCtDataset, LesionSegmenter, readDicomFile, type DicomImage, type LabelledImage, type MaskedImage } from '@lepton/medical';
-import { maxAbsDiff, watchWebgpu, webgpuUnavailable } from './support/webgpu.js';
+import { maxAbsDiff, watchWebgpu, webgpuUnavailable } from '../../../tests/support/webgpu.js';
 
 // On CI the adapter is Mesa's lavapipe, a software Vulkan driver ~10× slower than wasm: tiny sizes throughout.
 // Order matters inside this file: everything on wasm first, then webgpu. Tensors move from wasm to webgpu by a wasm

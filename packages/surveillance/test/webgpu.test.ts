@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import jpeg from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
 import { initRuntime, ObjectDetector, tf, type Detection, type Frame, type ShippedDetectorModel } from '@lepton/surveillance';
-import { watchWebgpu, webgpuUnavailable } from './support/webgpu.js';
+import { watchWebgpu, webgpuUnavailable } from '../../../tests/support/webgpu.js';
 
 const IMAGES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'images');
 
