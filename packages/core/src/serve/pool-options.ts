@@ -114,7 +114,8 @@ export function resolveWorkerCount(workers: number | 'auto', memoryPerWorkerByte
   return Math.max(1, Math.min(availableParallelism(), Math.floor(freemem() / memoryPerWorkerBytes)));
 }
 
-function toFileUrl(spec: string | URL, what: string): URL {
+/** @internal A file URL from a URL or a path; bare specifiers are refused (a worker would resolve them from core). */
+export function toFileUrl(spec: string | URL, what: string): URL {
   if (spec instanceof URL) return spec;
   if (typeof spec !== 'string' || spec.length === 0) throw new LeptonError('INVALID_ARGUMENT', `${what} must be a file URL or a path.`);
   if (/^[a-z][a-z0-9+.-]*:/i.test(spec) && !/^[a-z]:[\\/]/i.test(spec)) return new URL(spec);

@@ -4,12 +4,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { pathToFileURL } from 'node:url';
-import { isAbsolute, resolve } from 'node:path';
 import { LeptonError } from '../errors/lepton-error.js';
 import type { BatchRunner } from './batcher.js';
 import { createWorkerPool } from './pool.js';
-import type { WorkerPoolOptions } from './pool-options.js';
+import { toFileUrl, type WorkerPoolOptions } from './pool-options.js';
 import type { PredictorWorkerInit, PredictorWorkerRequest } from './predictor-worker.js';
 
 /** What {@link startPoolRunner} needs besides the model. @internal */
@@ -39,12 +37,6 @@ export async function serialiseModel(model: tfl.LayersModel): Promise<Pick<Predi
   return { topology: artifacts.modelTopology as object, weightSpecs: artifacts.weightSpecs ?? [], weightData: weights.buffer };
 }
 
-function href(spec: string | URL): string {
-  if (spec instanceof URL) return spec.href;
-  if (/^(file|data):/i.test(spec)) return spec;
-  if (isAbsolute(spec) || spec.startsWith('.')) return pathToFileURL(resolve(spec)).href;
-  throw new LeptonError('INVALID_ARGUMENT', `workerImports entry '${spec}' is a bare specifier; pass a file URL or path.`);
-}
 
 /**
  * Starts the pool and returns a runner that sends each batch to a free worker, transferring the batch's buffer
@@ -55,7 +47,7 @@ export async function startPoolRunner(model: tfl.LayersModel, c: PoolRunnerConfi
     ...(await serialiseModel(model)),
     inputShape: c.inputShape,
     warmupBatches: c.warmup ? [...new Set([1, c.maxBatchSize])] : [],
-    imports: c.imports.map(href),
+    imports: c.imports.map((m) => toFileUrl(m, 'workerImports entry').href),
   };
   const pipeline = c.pool.pipeline ?? 2;
   const pool = await createWorkerPool<PredictorWorkerInit, PredictorWorkerRequest, Float32Array>({
