@@ -1,5 +1,6 @@
 import { LeptonError } from '@lepton/core';
-import { RULE_DESCRIPTIONS, WESTERN_ELECTRIC, type NelsonRule, type RuleSet, type Violation } from './rules.js';
+import { invalid } from '../internal/guards.js';
+import { checkRuleSet, RULE_DESCRIPTIONS, WESTERN_ELECTRIC, type NelsonRule, type RuleSet, type Violation } from './rules.js';
 
 const DEPTH = 15; // the longest pattern any rule looks at (rule 7)
 
@@ -19,11 +20,24 @@ export interface StreamLimits {
  * Phase II run rules evaluated one point at a time, for live monitoring: each {@link RuleStream.push} judges only the
  * new point against the last 15 (the longest pattern), so the cost per point is constant. Gives exactly the
  * violations {@link evaluateRules} finds on the whole series (tested on random series for every rule).
+ *
+ * A value that is not a finite number is rejected and counted ({@link RuleStream.rejected}), never judged: it takes no
+ * position in the stream and leaves the window as it was, so one NaN cannot silence the rules for the next 15 points.
+ *
+ * @example
+ * ```ts
+ * import { RuleStream } from '@lepton/manufacturing';
+ * const rules = new RuleStream({ center: 10, sigma: 0.5 });
+ * rules.push(10.1); // []
+ * rules.push(Number.NaN); // [] (rejected: rules.rejected === 1)
+ * rules.push(12); // [{ rule: 1, index: 1, … }]
+ * ```
  */
 export class RuleStream {
   private readonly points = new Float64Array(DEPTH);
   private readonly z = new Float64Array(DEPTH);
   private n = 0;
+  private nRejected = 0;
   private readonly on: boolean[];
   private readonly ucl: number;
   private readonly lcl: number;
@@ -31,21 +45,36 @@ export class RuleStream {
   /**
    * @param limits - Phase I centre, sigma and (optionally) limits
    * @param ruleSet - rules to apply (default Western Electric); switching rule sets needs no new limits
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a negative or non-finite sigma
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a negative or non-finite sigma, a non-finite centre,
+   *   a NaN limit, an unknown rule or a run length outside 2–15
    */
   constructor(
     readonly limits: StreamLimits,
     readonly ruleSet: RuleSet = WESTERN_ELECTRIC,
   ) {
-    if (!(limits.sigma >= 0) || !Number.isFinite(limits.sigma) || !Number.isFinite(limits.center)) throw new LeptonError('INVALID_ARGUMENT', `Limits need a finite centre and sigma ≥ 0, got centre ${limits.center}, sigma ${limits.sigma}.`);
+    if (typeof limits !== 'object' || limits === null) throw invalid('RuleStream', 'limits', 'an object { center, sigma }', limits, 'INVALID_ARGUMENT');
+    if (typeof limits.sigma !== 'number' || !(limits.sigma >= 0) || !Number.isFinite(limits.sigma) || typeof limits.center !== 'number' || !Number.isFinite(limits.center)) {
+      throw new LeptonError('INVALID_ARGUMENT', 'RuleStream: limits need a finite centre and a finite sigma ≥ 0; fit them on Phase I data first.', { details: { field: 'limits' } });
+    }
+    for (const key of ['ucl', 'lcl'] as const) {
+      const v = limits[key];
+      if (v !== undefined && (typeof v !== 'number' || Number.isNaN(v))) throw invalid('RuleStream', `limits.${key}`, 'a number', v, 'INVALID_ARGUMENT');
+    }
+    // The window keeps the last 15 points: a longer run would read points that have left it.
+    checkRuleSet('RuleStream', ruleSet, DEPTH);
     this.ucl = limits.ucl ?? limits.center + 3 * limits.sigma;
     this.lcl = limits.lcl ?? limits.center - 3 * limits.sigma;
     this.on = Array.from({ length: 9 }, (_, r) => ruleSet.rules.includes(r as NelsonRule));
   }
 
-  /** Points judged so far. */
+  /** Points judged so far (rejected values are not counted here). */
   get count(): number {
     return this.n;
+  }
+
+  /** Values rejected because they were not finite numbers (NaN, ±Infinity, not a number at all). */
+  get rejected(): number {
+    return this.nRejected;
   }
 
   /** The k-th most recent point (0 = newest). */
@@ -61,9 +90,15 @@ export class RuleStream {
    * Judges the next point.
    *
    * @param value - the plotted statistic (subgroup mean, individual value …)
-   * @returns the rules this point violates (`index` is the point's position in the stream, from 0)
+   * @returns the rules this point violates (`index` is the point's position among the points judged, from 0); none for
+   *   a rejected value
    */
   push(value: number): Violation[] {
+    // Cheap guard on the hot path: a NaN in the window would make every comparison false for 15 points.
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      this.nRejected++;
+      return [];
+    }
     const { center, sigma } = this.limits;
     const slot = this.n % DEPTH;
     this.points[slot] = value;
@@ -108,19 +143,17 @@ export class RuleStream {
       }
       if (ok) add(4);
     }
+    // m of the last k beyond `beyond` σ on the side of the new point, which must itself be one of them.
     const sameSide = (k: number, m: number, beyond: number): boolean => {
       if (n < k) return false;
-      let above = 0;
-      let below = 0;
-      for (let q = 0; q < k; q++) {
-        const v = this.zk(q);
-        if (v > beyond) above++;
-        if (v < -beyond) below++;
-      }
-      return above >= m || below >= m;
+      const side = zi > beyond ? 1 : zi < -beyond ? -1 : 0;
+      if (side === 0) return false;
+      let count = 0;
+      for (let q = 0; q < k; q++) if (side * this.zk(q) > beyond) count++;
+      return count >= m;
     };
-    if (this.on[5] && Math.abs(zi) > 2 && sameSide(3, 2, 2)) add(5);
-    if (this.on[6] && Math.abs(zi) > 1 && sameSide(5, 4, 1)) add(6);
+    if (this.on[5] && sameSide(3, 2, 2)) add(5);
+    if (this.on[6] && sameSide(5, 4, 1)) add(6);
     if (this.on[7] && n >= 15) {
       let all = true;
       for (let k = 0; k < 15 && all; k++) if (!(Math.abs(this.zk(k)) < 1)) all = false;
