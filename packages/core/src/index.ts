@@ -10,7 +10,14 @@ export * as tf from './tf.js';
 
 // seeded randomness for reproducible synthetic data; timestamps as every vertical accepts them
 export { mulberry32 as seededRandom } from './internal/random.js';
-export { parseTimestamp } from './internal/time.js';
+export { parseTimestamp, TIMESTAMP_MAX_MS } from './internal/time.js';
+export type { TimestampOptions } from './internal/time.js';
+
+// text input every vertical reads: lines and CSV that never crash the process and never lose a line uncounted
+export { readLines } from './io/lines.js';
+export type { TextSource, TextReadOptions, LineItem } from './io/lines.js';
+export { readCsv, parseCsv } from './io/csv.js';
+export type { CsvReadOptions, CsvItem, CsvLineProblem } from './io/csv.js';
 
 // errors
 export { LeptonError, isLeptonError, ensure } from './errors/lepton-error.js';

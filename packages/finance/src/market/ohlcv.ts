@@ -1,8 +1,5 @@
-import type { Readable } from 'node:stream';
-import { createReadStream } from 'node:fs';
-import { parse } from 'csv-parse';
+import { parseTimestamp, readCsv, type TextSource } from '@lepton/core';
 import { z } from 'zod';
-import { timestampSchema } from '../transactions/schema.js';
 import type { IngestStats, RejectedRecord } from '../transactions/validate.js';
 
 /** One price bar. */
@@ -21,13 +18,26 @@ export interface Bar {
   volume: number;
 }
 
+/** Earliest bar accepted: 1800-01-01 (long daily histories start in the 19th century). */
+const BAR_MIN_MS = Date.UTC(1800, 0, 1);
+
+/** Bar time: epoch ms, ISO-8601 with an offset, or a date alone (a trading day, midnight UTC). */
+const barTimestamp = z.union([z.number(), z.string(), z.date()]).transform((v, ctx) => {
+  const ms = parseTimestamp(v, { dateOnly: true, minMs: BAR_MIN_MS });
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'must be YYYY-MM-DD, an ISO-8601 date-time with an offset, or epoch milliseconds (1800–2199)' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 const price = z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number({ error: 'must be a number' }).finite('must be finite').positive('must be positive'));
 
 /** Schema of one OHLCV record (strings from CSV are converted). High/low must bracket open and close. */
 export const BarSchema = z
   .object({
-    /** Bar time: ISO-8601 or epoch ms; becomes epoch ms. */
-    timestamp: timestampSchema,
+    /** Bar time: `YYYY-MM-DD` (midnight UTC), ISO-8601 with an offset, or epoch ms; becomes epoch ms. */
+    timestamp: barTimestamp,
     /** Opening price. */
     open: price,
     /** Highest price. */
@@ -87,19 +97,32 @@ export function validateBars(records: Iterable<{ record: unknown; position: numb
 }
 
 /**
- * Reads OHLCV bars from CSV with a header (`timestamp` or `date`, `open`, `high`, `low`, `close`, `volume`).
+ * Reads OHLCV bars from CSV with a header (`timestamp` or `date`, `open`, `high`, `low`, `close`, `volume`; names are
+ * case-insensitive). An unparsable line (unclosed quote, wrong field count) is rejected with its line number and
+ * counted like an invalid bar, and reading goes on at the next line.
  *
- * @param source - file path or readable stream
+ * @param source - file path, readable stream or async iterable of text/bytes
  * @returns bars, rejections (1-based line numbers) and counts
+ * @throws {@link @lepton/core!LeptonError} `OHLCV_READ_FAILED` when the file or stream cannot be read
  */
-export async function readOhlcvCsv(source: string | Readable): Promise<OhlcvResult> {
-  const input = typeof source === 'string' ? createReadStream(source) : source;
-  const parser = input.pipe(parse({ columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true, info: true, relax_column_count: true }));
+export async function readOhlcvCsv(source: TextSource): Promise<OhlcvResult> {
+  let header: string[] = [];
   const records: Array<{ record: unknown; position: number }> = [];
-  for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-    const r = { ...record };
-    if (r['timestamp'] === undefined && r['date'] !== undefined) r['timestamp'] = r['date'];
-    records.push({ record: r, position: info.lines });
+  const unparsable: RejectedRecord[] = [];
+  for await (const item of readCsv(source, { readErrorCode: 'OHLCV_READ_FAILED', what: 'OHLCV CSV' })) {
+    if ('header' in item) header = item.header.map((h) => h.toLowerCase());
+    else if ('fields' in item) {
+      const r: Record<string, string | undefined> = Object.fromEntries(header.map((h, i) => [h, item.fields[i]]));
+      if (r['timestamp'] === undefined && r['date'] !== undefined) r['timestamp'] = r['date'];
+      records.push({ record: r, position: item.line });
+    } else unparsable.push({ position: item.line, issues: [{ field: '(record)', message: `unparsable CSV line: ${item.message}` }] });
   }
-  return validateBars(records);
+  const out = validateBars(records);
+  if (unparsable.length > 0) {
+    out.rejected = [...out.rejected, ...unparsable].sort((a, b) => a.position - b.position);
+    out.stats.rejected += unparsable.length;
+    out.stats.total += unparsable.length;
+    out.stats.byField['(record)'] = (out.stats.byField['(record)'] ?? 0) + unparsable.length;
+  }
+  return out;
 }

@@ -1,37 +1,32 @@
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
+import { readCsv, readLines, type TextSource } from '@lepton/core';
 import { IngestCollector, validateTransaction, type IngestResult, type RejectedRecord } from './validate.js';
 import type { Transaction } from './schema.js';
 
-function open(source: string | Readable): Readable {
-  return typeof source === 'string' ? createReadStream(source) : source;
-}
+const CSV = { readErrorCode: 'TRANSACTIONS_READ_FAILED', what: 'transactions CSV' } as const;
+const NDJSON = { readErrorCode: 'TRANSACTIONS_READ_FAILED', what: 'transactions NDJSON' } as const;
 
 /**
  * Reads transactions from CSV with a header row (column names as in `TransactionSchema`). Malformed lines
- * (unbalanced quotes, wrong column count) and invalid records are reported with their line number and counted;
- * reading goes on.
+ * (an unclosed quote, text after a closing quote, a wrong column count, a line over 1 MiB) and invalid records are
+ * reported with their physical line number and counted, and reading goes on at the next line: an unclosed quote costs
+ * its own line only (see `readCsv` in `@lepton/core`). `stats.total` counts every non-blank data line or record.
  *
- * @param source - a file path or a readable stream
+ * @param source - a file path, a readable stream or an async iterable of text/bytes
  * @returns valid transactions, rejections and counts
+ * @throws {@link @lepton/core!LeptonError} `TRANSACTIONS_READ_FAILED` when the file or stream cannot be read
  * @example
  * ```ts
  * import { readTransactionsCsv } from '@lepton/finance';
  * const { valid, stats } = await readTransactionsCsv('transactions.csv');
  * ```
  */
-export async function readTransactionsCsv(source: string | Readable): Promise<IngestResult> {
+export async function readTransactionsCsv(source: TextSource): Promise<IngestResult> {
   const collector = new IngestCollector();
-  const parser = open(source).pipe(
-    parse({ columns: true, skip_empty_lines: true, trim: true, bom: true, info: true, skip_records_with_error: true }),
-  );
-  parser.on('skip', (err: Error & { lines?: number }) => {
-    collector.reject({ position: err.lines ?? -1, issues: [{ field: '(record)', message: `unparsable CSV line: ${err.message.split(':')[0]}` }] });
-  });
-  for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-    collector.add(record, info.lines);
+  let header: string[] = [];
+  for await (const item of readCsv(source, CSV)) {
+    if ('header' in item) header = item.header;
+    else if ('fields' in item) collector.add(Object.fromEntries(header.map((h, i) => [h, item.fields[i]])), item.line);
+    else collector.reject({ position: item.line, issues: [{ field: '(record)', message: `unparsable CSV line: ${item.message}` }] });
   }
   return collector.done();
 }
@@ -49,25 +44,29 @@ export type StreamItem =
 
 /**
  * Validates newline-delimited JSON (one transaction per line) as a stream: yields each transaction or rejection as
- * soon as its line arrives, so a bad line never stops the stream.
+ * soon as its line arrives, so a bad line never stops the stream. A UTF-8 byte-order mark, `\r\n` line ends and blank
+ * lines are fine; a line over 1 MiB is rejected without being held in memory.
  *
- * @param source - a file path or a readable stream
+ * @param source - a file path, a readable stream or an async iterable of text/bytes
  * @returns an async stream of transactions and rejections (1-based line numbers)
+ * @throws {@link @lepton/core!LeptonError} `TRANSACTIONS_READ_FAILED` when the file or stream cannot be read
  * @example
  * ```ts
  * import { streamTransactionsNdjson } from '@lepton/finance';
  * for await (const item of streamTransactionsNdjson(process.stdin)) if ('rejected' in item) console.warn(item.rejected);
  * ```
  */
-export async function* streamTransactionsNdjson(source: string | Readable): AsyncGenerator<StreamItem> {
-  const lines = createInterface({ input: open(source), crlfDelay: Infinity });
-  let n = 0;
-  for await (const line of lines) {
-    n++;
-    if (line.trim() === '') continue;
+export async function* streamTransactionsNdjson(source: TextSource): AsyncGenerator<StreamItem> {
+  for await (const item of readLines(source, NDJSON)) {
+    const n = item.line;
+    if (!('text' in item)) {
+      yield { rejected: { position: n, issues: [{ field: '(record)', message: 'line too long' }] } };
+      continue;
+    }
+    if (item.text.trim() === '') continue;
     let record: unknown;
     try {
-      record = JSON.parse(line);
+      record = JSON.parse(item.text);
     } catch {
       yield { rejected: { position: n, issues: [{ field: '(record)', message: 'not valid JSON' }] } };
       continue;

@@ -1,54 +1,51 @@
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
+import { readCsv, readLines, type TextSource } from '@lepton/core';
 import { parseSensorRecord, type ParsedRecord } from './record.js';
 
-function open(source: string | Readable): Readable {
-  return typeof source === 'string' ? createReadStream(source) : source;
-}
+const CSV = { readErrorCode: 'SENSOR_READ_FAILED', what: 'sensor CSV' } as const;
+const NDJSON = { readErrorCode: 'SENSOR_READ_FAILED', what: 'sensor NDJSON' } as const;
 
 /**
  * Sensor records from CSV with a header (`timestamp, asset, signal, value[, quality]`), as a stream of records and
- * rejections; an unparsable line is reported (with its line number) and reading goes on.
+ * rejections in file order. An unparsable line (an unclosed quote, text after a closing quote, a wrong field count, a
+ * line over 1 MiB) is rejected with its physical line number and reading goes on at the next line, so an unclosed
+ * quote costs that one line only.
  *
- * @param source - file path or readable stream
+ * @param source - file path, readable stream or async iterable of text/bytes
  * @returns records and rejections in file order
+ * @throws {@link @lepton/core!LeptonError} `SENSOR_READ_FAILED` when the file or stream cannot be read
  */
-export async function* readSensorCsv(source: string | Readable): AsyncGenerator<ParsedRecord> {
-  // The parser reads ahead, so skip events can arrive before earlier records are consumed: keep them with their
-  // line numbers and interleave, so the stream stays in file order.
-  const skipped: Array<{ line: number; item: ParsedRecord }> = [];
-  const parser = open(source).pipe(parse({ columns: true, skip_empty_lines: true, trim: true, bom: true, info: true, skip_records_with_error: true }));
-  parser.on('skip', (err: Error & { lines?: number }) => {
-    const line = err.lines ?? Number.MAX_SAFE_INTEGER;
-    skipped.push({ line, item: { rejected: { source: `line ${err.lines ?? '?'}`, issues: [{ field: '(record)', message: 'unparsable CSV line' }] } } });
-  });
-  for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-    while (skipped.length && skipped[0]!.line < info.lines) yield skipped.shift()!.item;
-    yield parseSensorRecord(record, `line ${info.lines}`);
+export async function* readSensorCsv(source: TextSource): AsyncGenerator<ParsedRecord> {
+  let header: string[] = [];
+  for await (const item of readCsv(source, CSV)) {
+    if ('header' in item) header = item.header;
+    else if ('fields' in item) yield parseSensorRecord(Object.fromEntries(header.map((h, i) => [h, item.fields[i]])), `line ${item.line}`);
+    else yield { rejected: { source: `line ${item.line}`, issues: [{ field: '(record)', message: `unparsable CSV line: ${item.message}` }] } };
   }
-  while (skipped.length) yield skipped.shift()!.item;
 }
 
 /**
- * Sensor records from newline-delimited JSON, one object per line.
+ * Sensor records from newline-delimited JSON, one object per line. A UTF-8 byte-order mark, `\r\n` line ends and blank
+ * lines are fine; a line over 1 MiB is rejected without being held in memory.
  *
- * @param source - file path or readable stream
+ * @param source - file path, readable stream or async iterable of text/bytes
  * @returns records and rejections in file order
+ * @throws {@link @lepton/core!LeptonError} `SENSOR_READ_FAILED` when the file or stream cannot be read
  */
-export async function* readSensorNdjson(source: string | Readable): AsyncGenerator<ParsedRecord> {
-  let n = 0;
-  for await (const line of createInterface({ input: open(source), crlfDelay: Infinity })) {
-    n++;
-    if (line.trim() === '') continue;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(line);
-    } catch {
-      yield { rejected: { source: `line ${n}`, issues: [{ field: '(record)', message: 'not valid JSON' }] } };
+export async function* readSensorNdjson(source: TextSource): AsyncGenerator<ParsedRecord> {
+  for await (const item of readLines(source, NDJSON)) {
+    const where = `line ${item.line}`;
+    if (!('text' in item)) {
+      yield { rejected: { source: where, issues: [{ field: '(record)', message: 'line too long' }] } };
       continue;
     }
-    yield parseSensorRecord(raw, `line ${n}`);
+    if (item.text.trim() === '') continue;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(item.text);
+    } catch {
+      yield { rejected: { source: where, issues: [{ field: '(record)', message: 'not valid JSON' }] } };
+      continue;
+    }
+    yield parseSensorRecord(raw, where);
   }
 }

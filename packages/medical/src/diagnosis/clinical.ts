@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parse } from 'csv-parse/sync';
-import { LeptonError } from '@lepton/core';
+import { LeptonError, parseCsv } from '@lepton/core';
 
 /** Patient sex as DICOM codes it (Patient's Sex, 0010,0040): female, male, other. */
 export type ClinicalSex = 'F' | 'M' | 'O';
@@ -89,21 +88,14 @@ export function parseClinicalCsv(text: string, options: ClinicalCsvOptions = {})
   const fail = (line: number, code: string, message: string, patientId?: string): void => {
     failures.push({ line, ...(patientId !== undefined ? { patientId } : {}), error: new LeptonError(code, `Clinical CSV line ${line}: ${message}`, { details: { line } }) });
   };
-  const parsed = parse(text, {
-    columns: false,
-    info: true,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    trim: true,
-    bom: true,
-    skip_records_with_error: true,
-    on_skip: (err) => {
-      const line = (err as { lines?: number } | undefined)?.lines ?? 0;
-      fail(line, 'CLINICAL_MALFORMED_ROW', `not valid CSV (${err?.code ?? 'parse error'}); fix the quoting of this row.`);
-      return undefined;
-    },
-  }) as unknown as Array<{ record: string[]; info: { lines: number } }>;
-  const [header, ...rows] = parsed;
+  if (typeof text !== 'string') throw new LeptonError('CLINICAL_CSV_INVALID', 'parseClinicalCsv expects the CSV content as a string.');
+  let header: { record: string[]; line: number } | undefined;
+  const rows: Array<{ record: string[]; info: { lines: number } }> = [];
+  for (const item of parseCsv(text)) {
+    if ('header' in item) header = { record: item.header, line: item.line };
+    else if ('fields' in item) rows.push({ record: item.fields, info: { lines: item.line } });
+    else fail(item.line, 'CLINICAL_MALFORMED_ROW', `not valid CSV (${item.message}); fix this row.`);
+  }
   if (header === undefined) throw new LeptonError('CLINICAL_CSV_INVALID', 'Clinical CSV is empty: expected a header with patient_id, age and sex.');
   const cols = header.record.map(norm);
   const idCol = cols.findIndex((c) => ID_COLUMNS.has(c));
@@ -122,10 +114,6 @@ export function parseClinicalCsv(text: string, options: ClinicalCsvOptions = {})
   const byPatient = new Map<string, ClinicalRecord>();
   for (const { record: r, info } of rows) {
     const line = info.lines;
-    if (r.length !== header.record.length) {
-      fail(line, 'CLINICAL_MALFORMED_ROW', `${r.length} fields, the header has ${header.record.length}.`);
-      continue;
-    }
     const patientId = r[idCol]!;
     if (patientId === '') {
       fail(line, 'CLINICAL_MISSING_ID', 'the Patient ID is empty.');
@@ -171,10 +159,21 @@ export function parseClinicalCsv(text: string, options: ClinicalCsvOptions = {})
  * @param path - CSV file
  * @param options - which history columns to read
  * @returns records, failures and counts
- * @throws {@link @lepton/core!LeptonError} `CLINICAL_CSV_INVALID` for an unusable header
+ * @throws {@link @lepton/core!LeptonError} `CLINICAL_READ_FAILED` when the file cannot be read; `CLINICAL_CSV_INVALID`
+ *   for an unusable header
  */
 export async function readClinicalCsv(path: string, options: ClinicalCsvOptions = {}): Promise<ClinicalCsvResult> {
-  return parseClinicalCsv(await readFile(path, 'utf8'), options);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const reason = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'unknown error';
+    throw new LeptonError('CLINICAL_READ_FAILED', `Could not read the clinical CSV (${reason}); check that the file exists and is readable.`, {
+      cause: err,
+      details: { reason },
+    });
+  }
+  return parseClinicalCsv(text, options);
 }
 
 /** How clinical records become model features; fitted on training records, stored with the model. */

@@ -7,8 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
-import { parse } from 'csv-parse/sync';
-import { LeptonError, seededRandom } from '@lepton/core';
+import { LeptonError, parseCsv, seededRandom } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 import { readDicomFolder, type DicomLoadFailure } from '../dicom/files.js';
 import type { ImagePreprocessing } from './preprocess.js';
@@ -90,8 +89,21 @@ export function thresholdForSensitivity(truth: number[], probs: number[], target
 }
 
 export async function loadLabelled(dir: string, labelsCsv: string): Promise<{ data: LabelledImage[]; skipped: SkippedFile[] }> {
-  const rows = parse(await readFile(labelsCsv, 'utf8'), { columns: true, skip_empty_lines: true, trim: true }) as Array<Record<string, string>>;
-  const cols = Object.keys(rows[0] ?? {});
+  let text: string;
+  try {
+    text = await readFile(labelsCsv, 'utf8');
+  } catch (err) {
+    const reason = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'unknown error';
+    throw new LeptonError('LABELS_READ_FAILED', `Could not read the labels CSV (${reason}); check that the file exists and is readable.`, { cause: err, details: { reason } });
+  }
+  let cols: string[] = [];
+  const rows: Array<Record<string, string>> = [];
+  const badLines: SkippedFile[] = [];
+  for (const item of parseCsv(text)) {
+    if ('header' in item) cols = item.header;
+    else if ('fields' in item) rows.push(Object.fromEntries(cols.map((c, i) => [c, item.fields[i]!])));
+    else badLines.push({ path: `${labelsCsv}:${item.line}`, reason: `labels CSV line ${item.line}: ${item.message}` });
+  }
   if (!cols.includes('label') || !(cols.includes('file') || cols.includes('sop_instance_uid'))) {
     throw new LeptonError('INVALID_INPUT', `${labelsCsv}: needs a header with "label" and "file" or "sop_instance_uid", got ${cols.join(', ') || 'no columns'}.`);
   }
@@ -103,7 +115,7 @@ export async function loadLabelled(dir: string, labelsCsv: string): Promise<{ da
   }
   const csvPath = resolve(labelsCsv);
   const { images, failures } = await readDicomFolder(dir, { recursive: true, filter: (p) => resolve(p) !== csvPath });
-  const skipped = failures.map((f: DicomLoadFailure) => ({ path: f.path, reason: f.error.message }));
+  const skipped = [...badLines, ...failures.map((f: DicomLoadFailure) => ({ path: f.path, reason: f.error.message }))];
   const data: LabelledImage[] = [];
   for (const image of images) {
     const path = image.source ? resolve(image.source) : undefined;
