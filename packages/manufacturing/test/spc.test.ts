@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   capability,
@@ -39,6 +40,22 @@ describe('control-chart constants against the published tables', () => {
     for (const [name, value] of Object.entries(TABLE[n]!)) {
       expect(Math.abs((k[name as keyof typeof k] as number) - value), name).toBeLessThanOrEqual((tolerance[name] ?? 0.001) + 1e-9);
     }
+  });
+});
+
+// SciPy reference (adaptive quadrature of the joint density of min and max): test/reference/chart_constants.py.
+const SCIPY = (JSON.parse(readFileSync(new URL('./fixtures/chart-constants.json', import.meta.url), 'utf8')) as { constants: Array<Record<string, number>> }).constants;
+
+describe('control-chart constants against SciPy to 1e-6', () => {
+  it.each(SCIPY.map((row) => [row.n!, row] as const))('n = %i', (n, row) => {
+    const k = chartConstants(n);
+    for (const name of ['d2', 'd3', 'c4', 'A2', 'A3', 'D3', 'D4', 'B3', 'B4'] as const) {
+      expect(Math.abs(k[name] - row[name]!), name).toBeLessThanOrEqual(1e-6);
+    }
+  });
+  it('d3(2) is exactly √(2 − 4/π) = 0.852502… (the range of two normals is √2·|Z|)', () => {
+    expect(Math.abs(chartConstants(2).d3 - Math.sqrt(2 - 4 / Math.PI))).toBeLessThan(1e-9);
+    expect(Math.abs(chartConstants(2).d2 - 2 / Math.sqrt(Math.PI))).toBeLessThan(1e-9);
   });
 });
 
