@@ -23,6 +23,7 @@ export type {
   ClipConfig,
   OutputConfig,
   ParseConfigOptions,
+  ConfigIssue,
 } from './config/config.js';
 
 // tracking: optimal assignment, SORT's Kalman box filter, the SORT tracker
@@ -35,6 +36,7 @@ export type { SortTrackerOptions, ResolvedSortTrackerOptions, TrackerStats } fro
 // rules: geometry, zones, tripwires and the rule engine
 export { anchorPoint, boxIou, sideOfLine, segmentsIntersect, pointInPolygon, distanceToPolygonEdge, distanceToSegment } from './rules/geometry.js';
 export type { Anchor } from './rules/geometry.js';
+export { DEFAULT_CROWD_CLASSES } from './rules/zones.js';
 export type { ZoneRule } from './rules/zones.js';
 export type { TripwireRule, CrossingDirection } from './rules/lines.js';
 export { RuleEngine } from './rules/engine.js';

@@ -106,4 +106,56 @@ describe('multi-camera YAML configuration', () => {
     expect(await problemsOf(() => parseConfig({ cameras: [] }))).toEqual(['cameras: needs at least one camera']);
     expect((await problemsOf(() => parseConfig({ cameras: [{ name: 'bad name!', input: 'x' }] })))[0]).toMatch(/^camera 'bad name!' \(cameras\[0\]\): name: letters/);
   });
+
+  it('rejects unknown class names at load time, naming the camera, the field and the known classes (issue 15)', async () => {
+    // Before: 'unicorn' and 'Person' passed loadConfig; the threshold then failed SurveillancePipeline.create() with
+    // INVALID_ARGUMENT, and the zone and line silently counted nothing.
+    const dir = await mkdtemp(join(tmpdir(), 'lepton-cfg-'));
+    await writeFile(join(dir, 'cameras.yaml'), `
+cameras:
+  - name: gate
+    input: gate.mp4
+    thresholds: { unicorn: 0.5 }
+    zones:
+      - name: lawn
+        polygon: [[0, 0], [100, 0], [100, 100]]
+        classes: [person, unicorn]
+    lines:
+      - name: door
+        from: [0, 200]
+        to: [640, 200]
+        classes: [Person, dog]
+`);
+    let caught: unknown;
+    await loadConfig(join(dir, 'cameras.yaml')).catch((err: unknown) => (caught = err));
+    expect(isLeptonError(caught, 'CONFIG_INVALID')).toBe(true);
+    const err = caught as Error & { details: { problems: string[]; issues: { path: string; message: string }[]; source: string } };
+    const known = 'person, bicycle, car, motorcycle, bus, truck';
+    expect(err.details.problems).toEqual([
+      `camera 'gate' (cameras[0]): thresholds.unicorn: unknown class 'unicorn'; known classes (reported by the detector): ${known}`,
+      `camera 'gate' (cameras[0]): zones[0].classes[1]: unknown class 'unicorn'; known classes (reported by the detector): ${known}`,
+      `camera 'gate' (cameras[0]): lines[0].classes[0]: unknown class 'Person' (did you mean 'person'?); known classes (reported by the detector): ${known}`,
+      `camera 'gate' (cameras[0]): lines[0].classes[1]: class 'dog' is not reported by the detector (it reports: ${known}); add it to detector.classes`,
+    ]);
+    expect(err.details.issues.map((i) => i.path)).toEqual(['cameras[0].thresholds.unicorn', 'cameras[0].zones[0].classes[1]', 'cameras[0].lines[0].classes[0]', 'cameras[0].lines[0].classes[1]']);
+    expect(err.message).toContain(join(dir, 'cameras.yaml'));
+  });
+
+  it("checks detector.classes against the model's 80 COCO classes, and other names against detector.classes or a custom list", async () => {
+    const unicorn = await problemsOf(() => parseConfig({ detector: { classes: ['person', 'unicorn'] }, cameras: [{ name: 'a', input: 'a.mp4' }] }));
+    expect(unicorn).toHaveLength(1);
+    expect(unicorn[0]).toMatch(/^detector\.classes\[1\]: unknown class 'unicorn'; the centernet model knows the 80 COCO classes: person, bicycle, .*, toothbrush$/);
+    // dog is fine once the detector reports it
+    const zone = { name: 'yard', polygon: [[0, 0], [100, 0], [100, 100]], classes: ['dog'] };
+    expect(parseConfig({ detector: { classes: ['person', 'dog'] }, cameras: [{ name: 'a', input: 'a.mp4', zones: [zone] }] }).cameras[0]!.zones[0]!.classes).toEqual(['dog']);
+    // a custom detector's classes replace COCO's
+    expect(parseConfig({ cameras: [{ name: 'a', input: 'a.mp4', zones: [{ ...zone, classes: ['forklift'] }] }] }, { classes: ['forklift', 'pallet'] }).cameras[0]!.zones[0]!.classes).toEqual(['forklift']);
+    expect(await problemsOf(() => parseConfig({ cameras: [{ name: 'a', input: 'a.mp4', zones: [zone] }] }, { classes: ['forklift', 'pallet'] }))).toEqual([
+      "camera 'a' (cameras[0]): zones[0].classes[0]: unknown class 'dog'; known classes (reported by the detector): forklift, pallet",
+    ]);
+    // a crowd zone counts people by default: a detector without people needs crowdClasses
+    expect(await problemsOf(() => parseConfig({ detector: { classes: ['car'] }, cameras: [{ name: 'a', input: 'a.mp4', zones: [{ name: 'lot', polygon: zone.polygon, crowdThreshold: 3 }] }] }))).toEqual([
+      "camera 'a' (cameras[0]): zones[0].crowdThreshold: a crowd counts people unless crowdClasses says otherwise, and the detector does not report 'person' (it reports: car); set crowdClasses",
+    ]);
+  });
 });

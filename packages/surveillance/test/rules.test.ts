@@ -9,6 +9,7 @@ import {
   distanceToPolygonEdge,
   pointInPolygon,
   RuleEngine,
+  seededRandom,
   segmentsIntersect,
   sideOfLine,
   SortTracker,
@@ -17,6 +18,7 @@ import {
   type Point,
   type RuleEvent,
   type Track,
+  type ZoneRule,
 } from '@lepton/surveillance';
 
 /** A confirmed track whose bottom-centre is (x, y): box 20 × 60. */
@@ -141,9 +143,9 @@ describe('tripwires', () => {
     const events = walk(engine, 'lobby', path);
     expect(events.map((e) => [(e as LineCrossEvent).direction, e.frame])).toEqual([['a-to-b', 16]]);
     expect(engine.counts('lobby').lines.door).toEqual({ person: { aToB: 1, bToA: 0 } });
-    // the same path without hysteresis counts every pass over the line: 180 → 202 (a-to-b), 198 (b-to-a), 203, 199,
-    // 206, 194, 206, 194, 206, 194, 206, 194, 210: 13 crossings, 7 down and 6 up
-    const raw = new RuleEngine([DOOR], { hysteresis: { pixels: 0, frames: 1 } });
+    // the same path without hysteresis (no band, no frames, no re-arm) counts every pass over the line: 180 → 202
+    // (a-to-b), 198 (b-to-a), 203, 199, 206, 194, 206, 194, 206, 194, 206, 194, 210: 13 crossings, 7 down and 6 up
+    const raw = new RuleEngine([DOOR], { hysteresis: { pixels: 0, frames: 1, rearmSeconds: 0 } });
     walk(raw, 'lobby', path);
     expect(raw.counts('lobby').lines.door).toEqual({ person: { aToB: 7, bToA: 6 } });
   });
@@ -186,6 +188,79 @@ describe('tripwires', () => {
     const path = ys(170, 190, 210, 220, 230);
     expect(walk(feet, 'lobby', path)).toHaveLength(1);
     expect(walk(centre, 'lobby', path)).toHaveLength(0);
+  });
+});
+
+/** A rider on a segway: a tall 40 × 120 box whose bottom centre is (x, y). */
+function rider(id: number, x: number, y: number): Track {
+  return { id, label: 'person', box: { x: x - 20, y: y - 120, width: 40, height: 120 }, score: 0.9, hits: 10, misses: 0, confirmed: true, velocity: [0, 0] };
+}
+
+/** Feeds one track along `path` (frame f at time f / 10) and returns its crossings as [direction, frame]. */
+function crossings(engine: RuleEngine, camera: string, path: readonly Point[], make: (id: number, x: number, y: number) => Track = rider): [string, number][] {
+  const out: [string, number][] = [];
+  path.forEach(([x, y], f) => {
+    for (const e of engine.process(camera, f / 10, [make(1, x, y)])) if (e.kind === 'line-cross') out.push([e.direction, f]);
+  });
+  return out;
+}
+
+describe('tripwires: one crossing of a wobbling track counts once (issue 15: a segway rider logged as two opposite crossings 0.6 s apart)', () => {
+  // Without the re-arm rule (rearmSeconds: 0 — the behaviour before the fix) each of these paths counted three
+  // crossings: the box's bottom edge swings back ≥ 4 px over the line for 2 frames right after the crossing.
+  it('a rider moving forward across the line while the box bobs ±10 px around it: one a-to-b', () => {
+    // feet at y = 160 + 2 f, bobbing +10, +10, −10, −10 … (2 frames each way): over the line (y = 200) around frame 20
+    const path = Array.from({ length: 50 }, (_, f) => [200, 160 + 2 * f + [10, 10, -10, -10][f % 4]!] as const);
+    expect(crossings(new RuleEngine([DOOR]), 'lobby', path)).toEqual([['a-to-b', 21]]);
+    expect(crossings(new RuleEngine([DOOR], { hysteresis: { rearmSeconds: 0 } }), 'lobby', path).length).toBe(3);
+  });
+
+  it('a rider crossing a diagonal line while swaying ±15 px sideways: one a-to-b', () => {
+    // line (100, 100) → (300, 300): side A above-right, B below-left; the rider walks down the image at 2 px/frame
+    // while swaying in x, which moves the feet ∓10.6 px across the diagonal
+    const diagonal: CameraRules = { name: 'ramp', lines: [{ name: 'edge', from: [100, 100], to: [300, 300] }] };
+    const path = Array.from({ length: 50 }, (_, f) => [200 + [15, 15, -15, -15][f % 4]!, 160 + 2 * f] as const);
+    expect(crossings(new RuleEngine([diagonal]), 'ramp', path)).toEqual([['a-to-b', 19]]);
+    expect(crossings(new RuleEngine([diagonal], { hysteresis: { rearmSeconds: 0 } }), 'ramp', path).length).toBe(3);
+  });
+
+  it('any forward path with bounded jitter counts exactly one crossing, in its direction (200 random paths each way)', () => {
+    // Speed 2–6 px/frame; a bob of up to ±10 px with a random period (3–8 frames) and phase, plus noise, never more
+    // than ±10 px in all; box 120 px tall; 10 fps. The feet can be ≥ 4 px back over the line only while the path is
+    // within 10 − 4 px of it on the far side: at most 2 × 6 / 2 = 6 frames < 1 s (rearmSeconds), and never 30 px
+    // (rearmDepth 0.25 × 120) back. So one crossing, whatever the jitter within those bounds.
+    const rand = seededRandom(15);
+    let doubledWithoutRearm = 0;
+    for (let run = 0; run < 400; run++) {
+      const down = run % 2 === 0;
+      const speed = 2 + 4 * rand();
+      const amplitude = 10 * rand();
+      const period = 3 + 5 * rand();
+      const phase = 2 * Math.PI * rand();
+      const path: Point[] = [];
+      for (let y = 150, f = 0; y <= 250; y += speed, f++) {
+        const bob = Math.max(-1, Math.min(1, 1.5 * Math.sin((2 * Math.PI * f) / period + phase) + 0.3 * (2 * rand() - 1)));
+        path.push([200 + 20 * (rand() - 0.5), (down ? y : 400 - y) + amplitude * bob]);
+      }
+      const got = crossings(new RuleEngine([DOOR]), 'lobby', path);
+      expect(got.map(([d]) => d), `run ${run}: speed ${speed.toFixed(2)}, jitter ±${amplitude.toFixed(1)}`).toEqual([down ? 'a-to-b' : 'b-to-a']);
+      if (crossings(new RuleEngine([DOOR], { hysteresis: { rearmSeconds: 0 } }), 'lobby', path).length > 1) doubledWithoutRearm++;
+    }
+    expect(doubledWithoutRearm).toBeGreaterThan(0); // the paths do exercise the wobble
+  });
+
+  it('still counts someone who really turns back: at once when clearly back over, else once the re-arm time is over', () => {
+    // 20 × 60 box: a clear return is ≥ 15 px back (a quarter of 60). Crossing down confirmed at frame 3 (t = 0.3).
+    const deep = crossings(new RuleEngine([DOOR]), 'lobby', ys(180, 190, 210, 220, 210, 190, 180, 170, 170), at);
+    expect(deep).toEqual([['a-to-b', 3], ['b-to-a', 7]]); // 180 (20 px back) at frame 6, 170 at frame 7: 2 frames deep
+    // back only 10 px above the line, and staying there: counted at t = 1.3 s, 1 s after the first crossing
+    const shallow = crossings(new RuleEngine([DOOR]), 'lobby', ys(180, 190, 210, 220, 210, 190, 190, 190, 190, 190, 190, 190, 190, 190, 190), at);
+    expect(shallow).toEqual([['a-to-b', 3], ['b-to-a', 13]]);
+  });
+
+  it('rejects a negative or non-finite re-arm setting with CONFIG_INVALID', () => {
+    expectLeptonError(() => new RuleEngine([DOOR], { hysteresis: { rearmSeconds: -1 } }), 'CONFIG_INVALID', /hysteresis\.rearmSeconds/);
+    expectLeptonError(() => new RuleEngine([DOOR], { hysteresis: { rearmDepth: NaN } }), 'CONFIG_INVALID', /hysteresis\.rearmDepth/);
   });
 });
 
@@ -288,6 +363,40 @@ describe('zones', () => {
     expect(crowd[2]![0]!.kind === 'crowd' && crowd[2]![0]!.members.map((m) => m.trackId)).toEqual([1, 2, 3]);
     expect(crowd[7]![0]).toMatchObject({ count: 3, members: [{ trackId: 2 }, { trackId: 4 }, { trackId: 5 }] });
     expect(engine.counts('cam').zones.queue!.occupancy).toBe(3);
+  });
+});
+
+describe('crowd zones count people by default (issue 15: a pickup counted as the fourth person of "crowd 4")', () => {
+  const queue = (extra: Partial<ZoneRule> = {}): RuleEngine =>
+    new RuleEngine([{ name: 'cam', zones: [{ name: 'queue', polygon: SQUARE, crowdThreshold: 4, ...extra }] }]);
+  const people = [1, 2, 3].map((id) => at(id, 150 + 20 * id, 200));
+  const pickup = at(9, 250, 250, { label: 'truck', box: { x: 200, y: 200, width: 90, height: 50 } });
+
+  it('three people and a pickup are not a crowd of 4; a fourth person is, and the pickup is not among its members', () => {
+    const engine = queue();
+    expect(engine.process('cam', 0, [...people, pickup]).filter((e) => e.kind === 'crowd')).toEqual([]);
+    // occupancy still counts every watched track: the zone watches every class
+    expect(engine.counts('cam').zones.queue).toMatchObject({ occupancy: 4, byLabel: { person: 3, truck: 1 } });
+    const crowd = engine.process('cam', 0.1, [...people, pickup, at(4, 240, 220)]).filter((e) => e.kind === 'crowd');
+    expect(crowd).toHaveLength(1);
+    expect(crowd[0]).toMatchObject({ count: 4, threshold: 4 });
+    expect(crowd[0]!.kind === 'crowd' && crowd[0]!.members.map((m) => [m.trackId, m.label])).toEqual([[1, 'person'], [2, 'person'], [3, 'person'], [4, 'person']]);
+  });
+
+  it("counts the zone's own classes when it lists them, and crowdClasses when given", () => {
+    const cars = queue({ classes: ['car', 'truck'] });
+    const vehicles = [1, 2, 3].map((id) => at(id, 150 + 20 * id, 200, { label: 'car' }));
+    expect(cars.process('cam', 0, [...vehicles, pickup, ...people.map((p) => ({ ...p, id: p.id + 10 }))]).filter((e) => e.kind === 'crowd')).toMatchObject([{ count: 4 }]);
+    const mixed = queue({ crowdClasses: ['person', 'bicycle'] });
+    const riders = [at(5, 260, 200, { label: 'bicycle' })];
+    expect(mixed.process('cam', 0, [...people, pickup, ...riders]).filter((e) => e.kind === 'crowd')).toMatchObject([{ count: 4 }]);
+  });
+
+  it('takes crowdClasses from a parsed configuration, and rejects an empty or non-string list', () => {
+    const config = parseConfig({ cameras: [{ name: 'cam', input: 'x.mp4', zones: [{ name: 'queue', polygon: SQUARE.map(([x, y]) => [x, y]), crowdThreshold: 4 }] }] });
+    const engine = new RuleEngine(config.cameras);
+    expect(engine.process('cam', 0, [...people, pickup]).filter((e) => e.kind === 'crowd')).toEqual([]);
+    expectLeptonError(() => queue({ crowdClasses: [] }), 'CONFIG_INVALID', /zones\[0\]\.crowdClasses/);
   });
 });
 

@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { COCO_LABELS, DEFAULT_DETECTION_CLASSES } from '../detect/coco.js';
 import { surveillanceError } from '../types.js';
 import type { Point, Polygon } from '../types.js';
 
@@ -9,6 +10,11 @@ import type { Point, Polygon } from '../types.js';
 const EVENT_KINDS = ['zone-enter', 'zone-exit', 'loitering', 'intrusion', 'line-cross', 'crowd'] as const;
 /** Kinds that get a snapshot and a clip unless configured otherwise: the alarms and counts, not every zone entry/exit. */
 const DEFAULT_EVIDENCE = ['line-cross', 'loitering', 'intrusion', 'crowd'] as const;
+
+/** Largest configuration file read (a camera list is a few kilobytes; this only stops a wrong path from filling memory). */
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+/** Longest clip before or after an event, seconds. */
+const MAX_CLIP_SECONDS = 600;
 
 const point = z.tuple([z.number().finite(), z.number().finite()]);
 const polygon = z.array(point).min(3, 'needs at least 3 points');
@@ -19,6 +25,7 @@ const zoneSchema = z.strictObject({
   name: z.string().min(1),
   polygon,
   classes,
+  crowdClasses: classes,
   loiterSeconds: z.number().positive().optional(),
   restricted: z.boolean().optional(),
   crowdThreshold: z.number().int().positive().optional(),
@@ -33,7 +40,10 @@ const lineSchema = z.strictObject({
 });
 
 const cameraSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "-" and "." only (it names files and MQTT topics)'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "-" and "." only (it names files and MQTT topics)')
+    .refine((n) => !/^\.+$/.test(n), 'must not be only dots (it names a folder of the output directory)'),
   input: z.string().min(1),
   record: z.string().min(1).optional(),
   fps: z.number().positive().max(120).default(10),
@@ -86,7 +96,11 @@ const configSchema = z.strictObject({
     .strictObject({
       dir: z.string().min(1).default('out'),
       snapshots: z.boolean().default(true),
-      clips: z.strictObject({ before: z.number().nonnegative().default(3), after: z.number().nonnegative().default(3) }).nullable().default({ before: 3, after: 3 }),
+      // Bounded: a live camera keeps `before` seconds of frames in memory for its clips.
+      clips: z
+        .strictObject({ before: z.number().nonnegative().max(MAX_CLIP_SECONDS).default(3), after: z.number().nonnegative().max(MAX_CLIP_SECONDS).default(3) })
+        .nullable()
+        .default({ before: 3, after: 3 }),
       annotatedVideo: z.boolean().default(true),
       evidence: z.array(z.enum(EVENT_KINDS)).default([...DEFAULT_EVIDENCE]),
     })
@@ -102,11 +116,16 @@ export interface ZoneConfig {
   polygon: Polygon;
   /** Classes the zone watches (default: every class the detector reports). */
   classes?: string[];
+  /**
+   * Classes counted towards `crowdThreshold` (default: the zone's `classes` when it lists them, else `['person']`, so
+   * a pickup or a parked car in a queue zone never makes a crowd).
+   */
+  crowdClasses?: string[];
   /** Raise `loitering` when a track stays this many seconds inside. */
   loiterSeconds?: number;
   /** Raise `intrusion` whenever a watched track enters. */
   restricted?: boolean;
-  /** Raise `crowd` when this many watched tracks are inside at once. */
+  /** Raise `crowd` when this many tracks of `crowdClasses` (default: people) are inside at once. */
   crowdThreshold?: number;
 }
 
@@ -261,36 +280,134 @@ export interface ParseConfigOptions {
   baseDir?: string;
   /** File name for error messages. */
   source?: string;
+  /**
+   * The classes the detector reports, against which every class name of the document is checked (zone and line
+   * `classes`, `crowdClasses`, per-camera and detector `thresholds`). Default: the document's `detector.classes`,
+   * else the shipped detector's defaults (person, bicycle, car, motorcycle, bus, truck). Give the `classes` of your
+   * own `ObjectDetector` when you pass one to `SurveillancePipeline.create` (which checks this itself).
+   */
+  classes?: readonly string[];
+}
+
+/** One problem of a configuration, as listed in a `CONFIG_INVALID` error's `details.issues`. */
+export interface ConfigIssue {
+  /** Where: a path into the document such as `cameras[1].zones[0].classes[2]` (`''` for the document itself). */
+  path: string;
+  /** What is wrong and what would be right, naming the camera when the path is inside one. */
+  message: string;
 }
 
 type Issue = z.core.$ZodIssue;
+type PathKey = string | number;
+
+/** `cameras[1].zones[0].polygon` */
+function formatPath(path: readonly PathKey[]): string {
+  return path.reduce<string>((s, p) => (typeof p === 'number' ? `${s}[${p}]` : s === '' ? p : `${s}.${p}`), '');
+}
 
 /** "camera 'entrance' (cameras[0]): zones[1].polygon: needs at least 3 points" */
-function describeIssue(issue: Issue, raw: unknown): string {
-  const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
+function describe(path: readonly PathKey[], message: string, raw: unknown): ConfigIssue {
   let where = '';
   let rest = path;
   if (path[0] === 'cameras' && typeof path[1] === 'number') {
-    const cams = (raw as { cameras?: unknown[] }).cameras;
-    const name = Array.isArray(cams) ? (cams[path[1]] as { name?: unknown } | undefined)?.name : undefined;
-    where = `camera ${typeof name === 'string' ? `'${name}'` : `#${path[1] + 1}`} (cameras[${path[1]}]): `;
+    const cams = raw !== null && typeof raw === 'object' ? (raw as { cameras?: unknown }).cameras : undefined;
+    const cam = Array.isArray(cams) ? (cams[path[1]] as unknown) : undefined;
+    const name = cam !== null && typeof cam === 'object' ? (cam as { name?: unknown }).name : undefined;
+    // An invalid name is repeated only when it is short, printable and not a URL with credentials (a pasted camera URL).
+    const printable = typeof name === 'string' && name.length > 0 && name.length <= 64 && !/[\u0000-\u001f\u007f]/.test(name) && !/\/\/[^/]*@/.test(name);
+    const shown = printable ? `'${name}'` : `#${path[1] + 1}`;
+    where = `camera ${shown} (cameras[${path[1]}]): `;
     rest = path.slice(2);
   }
-  const field = rest.reduce<string>((s, p) => (typeof p === 'number' ? `${s}[${p}]` : s === '' ? p : `${s}.${p}`), '');
-  const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}` : issue.message;
-  return `${where}${field === '' ? '' : `${field}: `}${message}`;
+  const field = formatPath(rest);
+  return { path: formatPath(path), message: `${where}${field === '' ? (where === '' ? 'the document: ' : '') : `${field}: `}${message}` };
+}
+
+function describeIssue(issue: Issue, raw: unknown): ConfigIssue {
+  const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') message = `unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+  else if (path.length === 0 && issue.code === 'invalid_type') message = "must be a mapping (a YAML or JSON object) with a 'cameras' list";
+  return describe(path, message, raw);
 }
 
 const resolvePath = (base: string, p: string): string => (/^[a-z][a-z0-9+.-]*:\/\//i.test(p) || p.startsWith('/dev/') || isAbsolute(p) ? p : resolve(base, p));
 
+/** A few of `known` that look like `name` (case or a letter or two apart), for "did you mean". */
+function lookalikes(name: string, known: readonly string[]): string[] {
+  const n = name.toLowerCase().replace(/[\s_-]+/g, ' ').trim();
+  const near = (a: string, b: string): boolean => {
+    if (Math.abs(a.length - b.length) > 2) return false;
+    // Levenshtein distance ≤ 2, on short class names only.
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const cur = [i];
+      for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+    return prev[b.length]! <= 2;
+  };
+  if (known.includes(n)) return [n];
+  return n.length > 40 ? [] : known.filter((k) => near(n, k)).slice(0, 3);
+}
+
+/**
+ * Checks the class names of a schema-valid document against the classes the detector reports (`reported`) and the
+ * shipped models' label map (COCO). A class name nobody reports would make a zone, a line or a threshold silently do
+ * nothing; an unknown name in `detector.classes` would only fail later, when the detector loads.
+ */
+function checkClasses(data: z.infer<typeof configSchema>, options: ParseConfigOptions, issues: ConfigIssue[], raw: unknown): void {
+  const custom = options.classes !== undefined;
+  const reported = options.classes ?? data.detector.classes ?? DEFAULT_DETECTION_CLASSES;
+  const reportedSet = new Set(reported);
+  const coco = new Set(COCO_LABELS);
+  const list = (names: readonly string[]): string => names.join(', ');
+  const unknownMessage = (name: string, known: readonly string[], tail: string): string => {
+    const like = lookalikes(name, known);
+    return `unknown class '${name}'${like.length > 0 ? ` (did you mean ${like.map((l) => `'${l}'`).join(' or ')}?)` : ''}; ${tail}`;
+  };
+  if (!custom) {
+    data.detector.classes?.forEach((c, k) => {
+      if (!coco.has(c)) issues.push(describe(['detector', 'classes', k], unknownMessage(c, COCO_LABELS, `the ${data.detector.model} model knows the 80 COCO classes: ${list(COCO_LABELS)}`), raw));
+    });
+  }
+  const check = (path: PathKey[], name: string): void => {
+    if (reportedSet.has(name)) return;
+    if (!custom && coco.has(name)) {
+      issues.push(describe(path, `class '${name}' is not reported by the detector (it reports: ${list(reported)}); add it to detector.classes`, raw));
+    } else {
+      issues.push(describe(path, unknownMessage(name, custom ? reported : COCO_LABELS, `known classes (reported by the detector): ${list(reported)}`), raw));
+    }
+  };
+  // The detector's own thresholds only matter when the pipeline loads the shipped model itself.
+  if (!custom) for (const c of Object.keys(data.detector.thresholds ?? {})) check(['detector', 'thresholds', c], c);
+  data.cameras.forEach((cam, i) => {
+    for (const c of Object.keys(cam.thresholds ?? {})) check(['cameras', i, 'thresholds', c], c);
+    cam.zones.forEach((zone, k) => {
+      zone.classes?.forEach((c, j) => check(['cameras', i, 'zones', k, 'classes', j], c));
+      zone.crowdClasses?.forEach((c, j) => check(['cameras', i, 'zones', k, 'crowdClasses', j], c));
+      if (zone.crowdThreshold !== undefined && zone.crowdClasses === undefined && zone.classes === undefined && !reportedSet.has('person')) {
+        issues.push(describe(['cameras', i, 'zones', k, 'crowdThreshold'], `a crowd counts people unless crowdClasses says otherwise, and the detector does not report 'person' (it reports: ${list(reported)}); set crowdClasses`, raw));
+      }
+    });
+    cam.lines.forEach((line, k) => line.classes?.forEach((c, j) => check(['cameras', i, 'lines', k, 'classes', j], c)));
+  });
+}
+
 /**
  * Validates a configuration object (as parsed from YAML or JSON), fills in defaults and resolves relative paths.
- * Every problem is reported at once, each naming the camera and the field.
+ * Every problem is reported at once, each naming the camera and the field. Class names (zone and line `classes`,
+ * `crowdClasses`, `thresholds`) must be classes the detector reports: a misspelt one (`Person`, `unicorn`) would
+ * otherwise make its rule silently count nothing.
+ *
+ * Any input gives either a valid configuration or this one error: never another exception, never a configuration
+ * with NaN, an infinite number or a field of the wrong type.
  *
  * @param raw - the parsed document
- * @param options - base folder and source name
+ * @param options - base folder, source name, the detector's classes
  * @returns the validated configuration
- * @throws {@link @lepton/core!LeptonError} `CONFIG_INVALID` listing every problem (`details.problems`)
+ * @throws {@link @lepton/core!LeptonError} `CONFIG_INVALID` listing every problem: `details.problems` (messages) and
+ *   `details.issues` ({@link ConfigIssue}: `path` and `message`)
  * @example
  * ```ts
  * import { parseConfig } from '@lepton/surveillance';
@@ -299,40 +416,51 @@ const resolvePath = (base: string, p: string): string => (/^[a-z][a-z0-9+.-]*:\/
  * ```
  */
 export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): SurveillanceConfig {
-  const base = options.baseDir ?? process.cwd();
   const from = options.source === undefined ? '' : ` in ${options.source}`;
-  const parsed = configSchema.safeParse(raw);
-  const problems = parsed.success ? [] : parsed.error.issues.map((i) => describeIssue(i, raw));
-  if (parsed.success) {
-    const seen = new Set<string>();
-    parsed.data.cameras.forEach((cam, i) => {
-      const where = `camera '${cam.name}' (cameras[${i}])`;
-      if (seen.has(cam.name)) problems.push(`${where}: name: another camera has the same name`);
-      seen.add(cam.name);
-      for (const kind of ['zones', 'lines'] as const) {
-        const names = new Set<string>();
-        cam[kind].forEach((item, k) => {
-          if (names.has(item.name)) problems.push(`${where}: ${kind}[${k}].name: '${item.name}' is used twice`);
-          names.add(item.name);
-        });
-      }
-      const inside = ([x, y]: readonly number[]): boolean => x! >= 0 && y! >= 0 && x! <= cam.width && y! <= cam.height;
-      cam.zones.forEach((z, k) => {
-        if (!z.polygon.every(inside)) problems.push(`${where}: zones[${k}].polygon: a point lies outside the ${cam.width}×${cam.height} frame`);
+  const fail = (issues: ConfigIssue[]): never => {
+    const problems = issues.map((i) => i.message);
+    throw surveillanceError('CONFIG_INVALID', `Invalid surveillance configuration${from}:\n- ${problems.join('\n- ')}`, { problems, issues, ...(options.source === undefined ? {} : { source: options.source }) });
+  };
+  if (options.classes !== undefined && !(Array.isArray(options.classes) && options.classes.every((c) => typeof c === 'string' && c !== ''))) {
+    fail([{ path: '', message: 'parseConfig: options.classes must be a list of class names' }]);
+  }
+  const base = options.baseDir ?? process.cwd();
+  let parsed: ReturnType<typeof configSchema.safeParse>;
+  try {
+    parsed = configSchema.safeParse(raw);
+  } catch (cause) {
+    // A document zod cannot even walk (a getter that throws, a proxy): still a configuration problem, typed as one.
+    throw surveillanceError('CONFIG_INVALID', `Invalid surveillance configuration${from}: the document could not be read as data (${cause instanceof Error ? cause.name : typeof cause}).`, { problems: [], issues: [] }, cause);
+  }
+  if (!parsed.success) fail(parsed.error.issues.map((i) => describeIssue(i, raw)));
+  const data = parsed.data!;
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  data.cameras.forEach((cam, i) => {
+    const at = (...path: PathKey[]): PathKey[] => ['cameras', i, ...path];
+    if (seen.has(cam.name)) issues.push(describe(at('name'), 'another camera has the same name', raw));
+    seen.add(cam.name);
+    for (const kind of ['zones', 'lines'] as const) {
+      const names = new Set<string>();
+      cam[kind].forEach((item, k) => {
+        if (names.has(item.name)) issues.push(describe(at(kind, k, 'name'), `'${item.name}' is used twice`, raw));
+        names.add(item.name);
       });
-      cam.motion.masks.forEach((m, k) => {
-        if (!m.every(inside)) problems.push(`${where}: motion.masks[${k}]: a point lies outside the ${cam.width}×${cam.height} frame`);
-      });
-      cam.lines.forEach((l, k) => {
-        if (!inside(l.from) || !inside(l.to)) problems.push(`${where}: lines[${k}]: an end lies outside the ${cam.width}×${cam.height} frame`);
-        if (l.from[0] === l.to[0] && l.from[1] === l.to[1]) problems.push(`${where}: lines[${k}]: 'from' and 'to' are the same point`);
-      });
+    }
+    const inside = ([x, y]: readonly number[]): boolean => x! >= 0 && y! >= 0 && x! <= cam.width && y! <= cam.height;
+    cam.zones.forEach((z, k) => {
+      if (!z.polygon.every(inside)) issues.push(describe(at('zones', k, 'polygon'), `a point lies outside the ${cam.width}×${cam.height} frame`, raw));
     });
-  }
-  if (problems.length > 0 || !parsed.success) {
-    throw surveillanceError('CONFIG_INVALID', `Invalid surveillance configuration${from}:\n- ${problems.join('\n- ')}`, { problems, ...(options.source === undefined ? {} : { source: options.source }) });
-  }
-  const data = parsed.data;
+    cam.motion.masks.forEach((m, k) => {
+      if (!m.every(inside)) issues.push(describe(at('motion', 'masks', k), `a point lies outside the ${cam.width}×${cam.height} frame`, raw));
+    });
+    cam.lines.forEach((l, k) => {
+      if (!inside(l.from) || !inside(l.to)) issues.push(describe(at('lines', k), `an end lies outside the ${cam.width}×${cam.height} frame`, raw));
+      if (l.from[0] === l.to[0] && l.from[1] === l.to[1]) issues.push(describe(at('lines', k), "'from' and 'to' are the same point", raw));
+    });
+  });
+  checkClasses(data, options, issues, raw);
+  if (issues.length > 0) fail(issues);
   return {
     ...data,
     output: { ...data.output, dir: resolvePath(base, data.output.dir) },
@@ -345,21 +473,30 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Sur
  * against the file's folder.
  *
  * @param path - the file
+ * @param options - the detector's classes, when it is your own model (see {@link ParseConfigOptions.classes})
  * @returns the validated configuration
- * @throws {@link @lepton/core!LeptonError} `CONFIG_INVALID` for unreadable YAML or invalid content
+ * @throws {@link @lepton/core!LeptonError} `CONFIG_INVALID` for an unreadable file, invalid YAML or invalid content
+ *   (each problem naming the camera and the field, e.g. an unknown class with the list of known ones)
  */
-export async function loadConfig(path: string): Promise<SurveillanceConfig> {
+export async function loadConfig(path: string, options: Pick<ParseConfigOptions, 'classes'> = {}): Promise<SurveillanceConfig> {
+  if (typeof path !== 'string' || path === '') throw surveillanceError('CONFIG_INVALID', 'loadConfig needs the path of a YAML or JSON file.', { problems: [], issues: [] });
   let text: string;
+  let size: number;
   try {
-    text = await readFile(path, 'utf8');
+    size = (await stat(path)).size;
+    text = size > MAX_CONFIG_BYTES ? '' : await readFile(path, 'utf8');
   } catch (cause) {
-    throw surveillanceError('CONFIG_INVALID', `The configuration file ${path} could not be read.`, { source: path }, cause);
+    throw surveillanceError('CONFIG_INVALID', `The configuration file ${path} could not be read.`, { source: path, problems: [], issues: [] }, cause);
+  }
+  if (size > MAX_CONFIG_BYTES) {
+    throw surveillanceError('CONFIG_INVALID', `The configuration file ${path} is ${size} bytes; a configuration is at most ${MAX_CONFIG_BYTES} bytes (is the path right?).`, { source: path, problems: [], issues: [] });
   }
   let raw: unknown;
   try {
     raw = parseYaml(text, { prettyErrors: true });
   } catch (cause) {
-    throw surveillanceError('CONFIG_INVALID', `${path} is not valid YAML: ${(cause as Error).message.split('\n')[0]}`, { source: path }, cause);
+    const first = cause instanceof Error ? cause.message.split('\n')[0] : 'unreadable';
+    throw surveillanceError('CONFIG_INVALID', `${path} is not valid YAML: ${first}`, { source: path, problems: [], issues: [] }, cause);
   }
-  return parseConfig(raw, { baseDir: dirname(resolve(path)), source: path });
+  return parseConfig(raw, { ...options, baseDir: dirname(resolve(path)), source: path });
 }

@@ -2,12 +2,14 @@ import { LeptonError } from '@lepton/core';
 import { surveillanceError } from '../types.js';
 import type { Box, Point, Track } from '../types.js';
 import { anchorPoint, type Anchor } from './geometry.js';
-import { LineState, type CrossingDirection, type TripwireRule } from './lines.js';
-import { watches, ZoneVisit, type ZoneRule } from './zones.js';
+import { LineState, type CrossingDirection, type LineHysteresis, type TripwireRule } from './lines.js';
+import { DEFAULT_CROWD_CLASSES, watches, ZoneVisit, type ZoneRule } from './zones.js';
 
 /**
  * Hysteresis against jitter, for zone edges and tripwires alike: a track changes side (enters, leaves, crosses) only
- * when its anchor is at least `pixels` past the edge or line for `frames` consecutive frames.
+ * when its anchor is at least `pixels` past the edge or line for `frames` consecutive frames. Tripwires add a re-arm
+ * rule: a track that has just crossed a line crosses it back only on stronger evidence (see `rearmSeconds`).
+ * `{ pixels: 0, frames: 1, rearmSeconds: 0 }` turns all of it off.
  */
 export interface HysteresisOptions {
   /**
@@ -17,6 +19,20 @@ export interface HysteresisOptions {
   pixels?: number;
   /** Consecutive frames past the band needed (default 2; 1 turns it off). */
   frames?: number;
+  /**
+   * Tripwires: for this many seconds after a track crosses a line (default 1; 0 turns it off), a crossing back by the
+   * same track counts only once the track has stayed past the band on the new side until the interval is over
+   * (it is counted then), or when its anchor goes at least `rearmDepth` of its box past the line for `frames`
+   * frames. A box wobbling back over the line right after crossing it (a segway, a bicycle, a pram) then counts
+   * once; someone who really turns back is counted, at the latest `rearmSeconds` after the first crossing.
+   */
+  rearmSeconds?: number;
+  /**
+   * Tripwires, within `rearmSeconds`: how far past the line, as a fraction of the box's extent across the line (its
+   * height for a horizontal line, its width for a vertical one), counts as a clear crossing back at once (default
+   * 0.25; 0 re-arms at once).
+   */
+  rearmDepth?: number;
 }
 
 /** The rules of one camera. A `CameraConfig` from `loadConfig()` fits as it is. */
@@ -33,7 +49,7 @@ export interface CameraRules {
 export interface RuleEngineOptions {
   /** Point of a track's box used for zone and line tests (default `'bottom-center'`). */
   anchor?: Anchor;
-  /** Jitter hysteresis (defaults: 4 pixels, 2 frames). */
+  /** Jitter hysteresis (defaults: 4 pixels, 2 frames; tripwires re-arm after 1 s or a quarter of the box). */
   hysteresis?: HysteresisOptions;
 }
 
@@ -109,7 +125,8 @@ export interface LineCrossEvent extends RuleEventBase, TrackRef {
 }
 
 /**
- * The number of watched tracks inside a zone reached its `crowdThreshold`. Raised once per episode; the episode ends
+ * The number of tracks of the zone's crowd classes inside it reached its `crowdThreshold` (crowd classes: the zone's
+ * `crowdClasses`, else its `classes`, else people only). Raised once per episode; the episode ends
  * when the count drops below the threshold, and the next time it is reached raises again. It concerns several tracks,
  * so it has `members` instead of one track's fields.
  */
@@ -118,11 +135,11 @@ export interface CrowdEvent extends RuleEventBase {
   kind: 'crowd';
   /** Zone name. */
   zone: string;
-  /** Tracks inside. */
+  /** Tracks of the crowd classes inside. */
   count: number;
   /** The zone's threshold. */
   threshold: number;
-  /** The tracks inside, by increasing ID. */
+  /** Those tracks, by increasing ID. */
   members: TrackRef[];
 }
 
@@ -165,6 +182,8 @@ interface TrackMemory {
 
 interface CameraState {
   rules: { name: string; zones: readonly ZoneRule[]; lines: readonly TripwireRule[] };
+  /** Per zone: the labels that count towards its crowd threshold. */
+  crowdClasses: ReadonlySet<string>[];
   time: number;
   tracks: Map<number, TrackMemory>;
   crowded: boolean[];
@@ -204,6 +223,7 @@ export class RuleEngine {
   private readonly anchor: Anchor;
   private readonly pixels: number;
   private readonly frames: number;
+  private readonly lineHysteresis: LineHysteresis;
 
   /**
    * @param cameras - the rules of each camera
@@ -213,25 +233,41 @@ export class RuleEngine {
    *   a `crowdThreshold` that is not an integer ≥ 1, an unknown direction or anchor, negative hysteresis)
    */
   constructor(cameras: readonly CameraRules[], options: RuleEngineOptions = {}) {
-    this.anchor = options.anchor ?? 'bottom-center';
-    this.pixels = options.hysteresis?.pixels ?? 4;
-    this.frames = options.hysteresis?.frames ?? 2;
-    const problems: string[] = [];
     if (!Array.isArray(cameras)) {
       throw surveillanceError('CONFIG_INVALID', 'RuleEngine needs an array of camera rules ({ name, zones?, lines? }).');
     }
+    if (options === null || typeof options !== 'object') throw surveillanceError('CONFIG_INVALID', 'RuleEngine options must be an object ({ anchor?, hysteresis? }).');
+    const h = options.hysteresis ?? {};
+    this.anchor = options.anchor ?? 'bottom-center';
+    this.pixels = h.pixels ?? 4;
+    this.frames = h.frames ?? 2;
+    this.lineHysteresis = { pixels: this.pixels, frames: this.frames, rearmSeconds: h.rearmSeconds ?? 1, rearmDepth: h.rearmDepth ?? 0.25 };
+    const problems: string[] = [];
     if (this.anchor !== 'bottom-center' && this.anchor !== 'center') problems.push(`anchor: '${String(this.anchor)}' is not 'bottom-center' or 'center'`);
-    if (!(this.pixels >= 0 && Number.isFinite(this.pixels))) problems.push(`hysteresis.pixels: must be a finite number ≥ 0, got ${this.pixels}`);
-    if (!(Number.isInteger(this.frames) && this.frames >= 1)) problems.push(`hysteresis.frames: must be an integer ≥ 1, got ${this.frames}`);
+    if (!(typeof this.pixels === 'number' && this.pixels >= 0 && Number.isFinite(this.pixels))) problems.push(`hysteresis.pixels: must be a finite number ≥ 0, got ${String(this.pixels)}`);
+    if (!(Number.isInteger(this.frames) && this.frames >= 1)) problems.push(`hysteresis.frames: must be an integer ≥ 1, got ${String(this.frames)}`);
+    for (const key of ['rearmSeconds', 'rearmDepth'] as const) {
+      const v = this.lineHysteresis[key];
+      if (!(typeof v === 'number' && v >= 0 && Number.isFinite(v))) problems.push(`hysteresis.${key}: must be a finite number ≥ 0, got ${String(v)}`);
+    }
     cameras.forEach((cam, i) => {
-      const where = `camera '${cam.name}' (cameras[${i}])`;
+      if (cam === null || typeof cam !== 'object') {
+        problems.push(`cameras[${i}]: must be an object { name, zones?, lines? }`);
+        return;
+      }
+      const where = `camera '${String(cam.name)}' (cameras[${i}])`;
       if (typeof cam.name !== 'string' || cam.name.length === 0) problems.push(`cameras[${i}].name: must be a non-empty string`);
       else if (this.cameras.has(cam.name)) problems.push(`${where}: name repeats an earlier camera`);
       const zones = cam.zones ?? [];
       const lines = cam.lines ?? [];
+      if (!Array.isArray(zones) || !Array.isArray(lines)) {
+        problems.push(`${where}: zones and lines must be arrays`);
+        return;
+      }
       checkRules(where, zones, lines, problems);
       this.cameras.set(cam.name, {
         rules: { name: cam.name, zones, lines },
+        crowdClasses: zones.map((z) => new Set(z?.crowdClasses ?? z?.classes ?? DEFAULT_CROWD_CLASSES)),
         time: -Infinity,
         tracks: new Map(),
         crowded: zones.map(() => false),
@@ -250,14 +286,19 @@ export class RuleEngine {
    *
    * @param camera - camera name
    * @param time - media time in seconds, never less than the camera's previous frame
-   * @param tracks - every live track of the frame (malformed ones are skipped and counted in `counts().rejectedTracks`)
-   * @returns the events the frame raised
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an unknown camera, or a time that is not finite or
-   *   goes backwards (nothing is changed then)
+   * @param tracks - every live track of the frame (malformed ones — a non-integer ID, a non-finite or negative box, a
+   *   non-finite score, an empty label, an ID repeated within the frame — are skipped and counted in
+   *   `counts().rejectedTracks`; the others go on)
+   * @returns the events the frame raised (every number in them finite)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an unknown camera, a time that is not finite or
+   *   goes backwards, or `tracks` that is not an array (nothing is changed then)
    */
   process(camera: string, time: number, tracks: readonly Track[]): RuleEvent[] {
     const cam = this.state(camera);
-    if (!Number.isFinite(time) || time < cam.time) {
+    if (!Array.isArray(tracks)) {
+      throw new LeptonError('INVALID_ARGUMENT', `Camera '${camera}': tracks must be an array of tracks (pass [] for a frame without any), got ${tracks === null ? 'null' : typeof tracks}.`, { details: { camera } });
+    }
+    if (typeof time !== 'number' || !Number.isFinite(time) || time < cam.time) {
       throw new LeptonError('INVALID_ARGUMENT', `Camera '${camera}': time ${time} s is ${Number.isFinite(time) ? `before the previous frame's ${cam.time} s` : 'not a finite number'}; pass media time in seconds, non-decreasing per camera.`, { details: { camera, time } });
     }
     cam.time = time;
@@ -305,7 +346,7 @@ export class RuleEngine {
       lines.forEach((line, k) => {
         if (!watches(line, track.label)) return;
         const state = (mem!.lines[k] ??= new LineState());
-        const direction = state.step(line, anchor, this.pixels, this.frames);
+        const direction = state.step(line, anchor, track.box, time, this.lineHysteresis);
         if (direction === null) return;
         const counts = cam.lineCounts[k]!;
         const count = counts.get(track.label) ?? { aToB: 0, bToA: 0 };
@@ -326,7 +367,8 @@ export class RuleEngine {
     }
     zones.forEach((zone, k) => {
       if (zone.crowdThreshold === undefined) return;
-      const members = insideOf(cam, k);
+      const crowdClasses = cam.crowdClasses[k]!;
+      const members = insideOf(cam, k).filter((m) => crowdClasses.has(m.label));
       if (members.length < zone.crowdThreshold) {
         cam.crowded[k] = false;
       } else if (!cam.crowded[k]) {
@@ -392,10 +434,18 @@ function insideOf(cam: CameraState, k: number): TrackRef[] {
   return members.sort((a, b) => a.trackId - b.trackId);
 }
 
+/** The largest coordinate taken as a position (far beyond any frame; keeps every sum and product finite). */
+const MAX_COORDINATE = 1e7;
+
 function isValidTrack(t: Track | null | undefined): t is Track {
   if (t === null || typeof t !== 'object' || t.box === null || typeof t.box !== 'object') return false;
   const { x, y, width, height } = t.box;
-  return Number.isInteger(t.id) && Number.isFinite(x + y + width + height) && width >= 0 && height >= 0 && typeof t.label === 'string' && t.label.length > 0;
+  const coordinate = (v: unknown): boolean => typeof v === 'number' && Math.abs(v) <= MAX_COORDINATE; // false for NaN too
+  return (
+    Number.isSafeInteger(t.id) && coordinate(x) && coordinate(y) && coordinate(width) && coordinate(height) && width >= 0 && height >= 0 &&
+    typeof t.score === 'number' && Number.isFinite(t.score) && typeof t.label === 'string' && t.label.length > 0 &&
+    typeof t.confirmed === 'boolean' && (t.misses === undefined || (typeof t.misses === 'number' && t.misses >= 0))
+  );
 }
 
 function checkRules(where: string, zones: readonly ZoneRule[], lines: readonly TripwireRule[], problems: string[]): void {
@@ -403,6 +453,10 @@ function checkRules(where: string, zones: readonly ZoneRule[], lines: readonly T
   const names = new Set<string>();
   zones.forEach((z, k) => {
     const at = `${where}: zones[${k}]`;
+    if (z === null || typeof z !== 'object') {
+      problems.push(`${at}: must be an object { name, polygon, … }`);
+      return;
+    }
     if (typeof z.name !== 'string' || z.name.length === 0) problems.push(`${at}.name: must be a non-empty string`);
     else if (names.has(z.name)) problems.push(`${at}.name: '${z.name}' repeats an earlier zone`);
     else names.add(z.name);
@@ -411,16 +465,21 @@ function checkRules(where: string, zones: readonly ZoneRule[], lines: readonly T
     if (z.loiterSeconds !== undefined && !(z.loiterSeconds > 0 && Number.isFinite(z.loiterSeconds))) problems.push(`${at}.loiterSeconds: must be a finite number > 0, got ${z.loiterSeconds}`);
     if (z.crowdThreshold !== undefined && !(Number.isInteger(z.crowdThreshold) && z.crowdThreshold >= 1)) problems.push(`${at}.crowdThreshold: must be an integer ≥ 1, got ${z.crowdThreshold}`);
     checkClasses(`${at}.classes`, z.classes, problems);
+    checkClasses(`${at}.crowdClasses`, z.crowdClasses, problems);
   });
   names.clear();
   lines.forEach((l, k) => {
     const at = `${where}: lines[${k}]`;
+    if (l === null || typeof l !== 'object') {
+      problems.push(`${at}: must be an object { name, from, to, … }`);
+      return;
+    }
     if (typeof l.name !== 'string' || l.name.length === 0) problems.push(`${at}.name: must be a non-empty string`);
     else if (names.has(l.name)) problems.push(`${at}.name: '${l.name}' repeats an earlier line`);
     else names.add(l.name);
     if (!finitePoint(l.from) || !finitePoint(l.to)) problems.push(`${at}: from and to must be [x, y] with finite numbers`);
     else if (l.from[0] === l.to[0] && l.from[1] === l.to[1]) problems.push(`${at}: from and to are the same point; a line needs two distinct ends`);
-    if (l.direction !== undefined && !['a-to-b', 'b-to-a', 'both'].includes(l.direction)) problems.push(`${at}.direction: '${String(l.direction)}' is not 'a-to-b', 'b-to-a' or 'both'`);
+    if (l.direction !== undefined && !(['a-to-b', 'b-to-a', 'both'] as unknown[]).includes(l.direction)) problems.push(`${at}.direction: '${String(l.direction)}' is not 'a-to-b', 'b-to-a' or 'both'`);
     checkClasses(`${at}.classes`, l.classes, problems);
   });
 }

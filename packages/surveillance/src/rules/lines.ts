@@ -1,4 +1,4 @@
-import type { Point } from '../types.js';
+import type { Box, Point } from '../types.js';
 import { sideOfLine } from './geometry.js';
 
 /**
@@ -21,36 +21,62 @@ export interface TripwireRule {
   classes?: readonly string[];
 }
 
+/** The hysteresis a {@link LineState} applies (the engine's resolved `HysteresisOptions`). @internal */
+export interface LineHysteresis {
+  /** Dead band on each side of the line, pixels. */
+  pixels: number;
+  /** Consecutive frames past the band that commit a track to a side. */
+  frames: number;
+  /** Seconds after a crossing during which a crossing back needs more evidence. */
+  rearmSeconds: number;
+  /** Within `rearmSeconds`: depth past the line, as a fraction of the box's extent across the line, that still counts at once. */
+  rearmDepth: number;
+}
+
 /**
  * State of one track with respect to one tripwire.
  *
- * A crossing counts when the anchor ends up on the other side of the line **by at least `pixels`** for **`frames`
- * consecutive frames**, and the path last went over the line between the segment's ends. So a box jittering on the
- * line (within ± `pixels`, or over it for fewer than `frames` frames) counts at most once, and walking around the end
- * of a tripwire counts nothing. Only the sign change nearest the confirmation matters: it is where the anchor last went
- * from one side to the other, found by interpolating between the anchors on either side.
+ * **Commitment.** A track starts on the side of its first anchor that is at least `pixels` past the line (a track
+ * that appears on the line is on neither side yet). It *commits* to the other side once its anchor has been at least
+ * `pixels` past the line there for `frames` consecutive frames, and that is a crossing, provided the path last went
+ * over the line between the segment's ends (found by interpolating between the anchors on either side), so walking
+ * round the end of a tripwire counts nothing.
+ *
+ * **Re-arm.** A crossing *back* by the same track within `rearmSeconds` of its last crossing is counted only when the
+ * evidence is stronger than jitter: either the track stays committed to the new side until `rearmSeconds` have
+ * passed since the last crossing (it is then counted in that frame), or its anchor goes at least `rearmDepth` × the
+ * box's extent across the line past it for `frames` frames (a quarter of a person's height for a horizontal line:
+ * not a wobble of the box's bottom edge). Why: the box of someone on a segway, a bicycle or pushing a pram wobbles
+ * with the vehicle, and its bottom edge can swing several pixels back over the line for a couple of frames right
+ * after the crossing; without this, one crossing was logged as two opposite ones 0.6 s apart. Counts therefore always
+ * alternate in direction for one track and one line, and a wobble never adds a pair.
  *
  * @internal
  */
 export class LineState {
-  /** Side the track is settled on: −1 = A, +1 = B, 0 = not yet known (it has only been near the line). */
+  /** Side the track is committed to: −1 = A, +1 = B, 0 = none yet. */
   private settled = 0;
+  /** Frames in a row on the side opposite `settled`: beyond the band, and beyond the re-arm depth. */
   private streak = 0;
+  private deepStreak = 0;
   private lastSign = 0;
   private lastPoint: Point | null = null;
   private lastDistance = 0;
   private crossedWithin = false;
+  /** Media time of the last counted crossing. */
+  private lastCross = -Infinity;
 
   /**
    * Feeds one frame.
    *
    * @param line - the tripwire
-   * @param anchor - the track's anchor point
-   * @param pixels - hysteresis distance
-   * @param frames - hysteresis frames
+   * @param anchor - the track's anchor point (finite)
+   * @param box - the track's box, for the re-arm depth (finite, width and height ≥ 0)
+   * @param time - media time, seconds (finite, non-decreasing)
+   * @param h - hysteresis
    * @returns the direction when a crossing is confirmed in this frame, else null
    */
-  step(line: TripwireRule, anchor: Point, pixels: number, frames: number): CrossingDirection | null {
+  step(line: TripwireRule, anchor: Point, box: Box, time: number, h: LineHysteresis): CrossingDirection | null {
     const d = sideOfLine(anchor, line.from, line.to);
     const sign = Math.sign(d);
     if (sign !== 0) {
@@ -68,24 +94,35 @@ export class LineState {
       this.lastPoint = anchor;
       this.lastDistance = d;
     }
-    const side = Math.abs(d) >= pixels ? sign : 0;
-    if (side === 0) {
-      this.streak = 0;
-      return null;
-    }
+    const side = Math.abs(d) >= h.pixels ? sign : 0;
     if (this.settled === 0) {
+      // The first side: the first frame clear of the band (a track seen once well past the line is on that side).
       this.settled = side;
       return null;
     }
-    if (side === this.settled) {
+    if (side === 0 || side === this.settled) {
       this.streak = 0;
+      this.deepStreak = 0;
       return null;
     }
     this.streak++;
-    if (this.streak < frames) return null;
+    this.deepStreak = Math.abs(d) >= h.rearmDepth * extentAcross(line, box) ? this.deepStreak + 1 : 0;
+    if (this.streak < h.frames) return null;
+    // Re-armed: long enough since the last crossing (while committed all along), or clearly deep on the other side.
+    if (time - this.lastCross < h.rearmSeconds - 1e-9 && this.deepStreak < h.frames) return null;
     this.streak = 0;
+    this.deepStreak = 0;
     this.settled = side;
     if (!this.crossedWithin) return null; // went round the end of the tripwire
+    this.lastCross = time;
     return side > 0 ? 'a-to-b' : 'b-to-a';
   }
+}
+
+/** The extent of a box across a line: its size along the line's normal (its height for a horizontal line). */
+function extentAcross(line: TripwireRule, box: Box): number {
+  const dx = line.to[0] - line.from[0];
+  const dy = line.to[1] - line.from[1];
+  const len = Math.hypot(dx, dy);
+  return (Math.abs(dy) * box.width + Math.abs(dx) * box.height) / len;
 }

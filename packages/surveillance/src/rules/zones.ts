@@ -13,9 +13,21 @@ export interface ZoneRule {
   loiterSeconds?: number;
   /** Raise `intrusion` (besides `zone-enter`) whenever a watched track enters. */
   restricted?: boolean;
-  /** Raise `crowd` when this many watched tracks (integer ≥ 1) are inside at once; once per episode. */
+  /**
+   * Raise `crowd` when this many tracks (integer ≥ 1) of `crowdClasses` are inside at once; once per episode.
+   * Only people count by default (see `crowdClasses`).
+   */
   crowdThreshold?: number;
+  /**
+   * Labels that count towards `crowdThreshold` (default: the zone's `classes` when given, else
+   * {@link DEFAULT_CROWD_CLASSES}, people only — so a pickup parked in a queue zone is not the fourth person of a
+   * crowd). Occupancy in the counters still counts every watched label.
+   */
+  crowdClasses?: readonly string[];
 }
+
+/** Labels a zone's crowd counts when it names neither `crowdClasses` nor `classes`: people. */
+export const DEFAULT_CROWD_CLASSES: readonly string[] = Object.freeze(['person']);
 
 // Media times are usually frame ÷ fps, so 3 s after 0.1 s can come out as 2.9999999999999996 s: compare with a
 // nanosecond of slack rather than miss the frame that is exactly `loiterSeconds` in.
