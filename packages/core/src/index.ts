@@ -66,6 +66,8 @@ export { loadBundle } from './bundle/load.js';
 export type { Bundle, LoadBundleOptions } from './bundle/load.js';
 export { validateManifest, isSemver, MANIFEST_FILE } from './bundle/manifest.js';
 export type { BundleManifest, TensorSpec, Provenance, FileDigest } from './bundle/manifest.js';
+export { signBundle, verifyBundleSignature, bundleDigest, bundleKeyId, createBundleSigningKeys, SIGNATURE_FILE } from './bundle/sign.js';
+export type { BundleSignature, BundleSignatures, BundleSigningKeys, SigningKeyInput } from './bundle/sign.js';
 
 // serving
 export { createPredictor } from './serve/predictor.js';

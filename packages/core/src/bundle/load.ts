@@ -1,12 +1,12 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { LeptonError } from '../errors/lepton-error.js';
 import { registerLeptonLayers } from '../models/causal-conv.js';
 import { ensureRuntime } from '../runtime/init.js';
 import { MANIFEST_FILE, validateManifest, type BundleManifest, type TensorSpec } from './manifest.js';
-import { MODEL_FILE, sha256 } from './save.js';
+import { readBundleFile, readManifestText } from './files.js';
+import { MODEL_FILE } from './save.js';
+import { verifyBundleSignature, type SigningKeyInput } from './sign.js';
 
 /** A loaded, verified model bundle. */
 export interface Bundle {
@@ -32,46 +32,13 @@ export interface LoadBundleOptions {
   >;
   /** Task the application expects (e.g. `binary`). */
   expectTask?: BundleManifest['task'];
-}
-
-function isMissing(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
-}
-
-async function readVerified(dir: string, file: string, manifest: BundleManifest): Promise<Uint8Array> {
-  const digest = manifest.files[file];
-  if (digest === undefined) {
-    throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: '${file}' is used by the model but not listed in lepton.json.`, { details: { dir, file } });
-  }
-  let data: Uint8Array;
-  try {
-    data = await readFile(join(dir, file));
-  } catch (err) {
-    if (isMissing(err)) {
-      throw new LeptonError('BUNDLE_FILE_MISSING', `Bundle ${dir} is missing '${file}'. Copy the whole bundle directory.`, {
-        cause: err,
-        details: { dir, file },
-      });
-    }
-    throw err;
-  }
-  if (data.byteLength !== digest.bytes) {
-    const how = data.byteLength < digest.bytes ? 'truncated' : 'longer than recorded';
-    throw new LeptonError(
-      'BUNDLE_INTEGRITY',
-      `Bundle ${dir}: '${file}' is ${how} (${data.byteLength} bytes, lepton.json records ${digest.bytes}). Re-copy the bundle.`,
-      { details: { dir, file, bytes: data.byteLength, expectedBytes: digest.bytes } },
-    );
-  }
-  const actual = sha256(data);
-  if (actual !== digest.sha256) {
-    throw new LeptonError(
-      'BUNDLE_INTEGRITY',
-      `Bundle ${dir}: '${file}' has been altered (SHA-256 ${actual.slice(0, 12)}…, lepton.json records ${digest.sha256.slice(0, 12)}…).`,
-      { details: { dir, file, sha256: actual, expectedSha256: digest.sha256 } },
-    );
-  }
-  return data;
+  /**
+   * Ed25519 public keys (KeyObject or SPKI PEM) whose signature the bundle must carry (`signBundle()`). When given, an
+   * unsigned bundle is refused (`BUNDLE_UNSIGNED`), and so is one whose manifest or files changed after signing or
+   * that no trusted key signed (`BUNDLE_SIGNATURE_INVALID`). SHA-256 file digests alone only catch accidents: anyone
+   * who can edit the weights can also recompute their digest, so production loads should pass trusted keys.
+   */
+  trustedKeys?: readonly SigningKeyInput[];
 }
 
 function sameShape(a: Array<number | null>, b: Array<number | null>): boolean {
@@ -84,14 +51,17 @@ function describe(shape: Array<number | null>): string {
 
 /**
  * Loads a bundle directory written by `saveBundle()`, from the filesystem and with any backend (no
- * tfjs-node needed). Every file's size and SHA-256 are checked against `lepton.json` before use, and the
- * model's real inputs against the manifest and the caller's expectations.
+ * tfjs-node needed). Every file's size (from `stat`, before reading) and SHA-256 are checked against `lepton.json`
+ * before use, links leaving the bundle directory are refused, and the model's real inputs are checked against the
+ * manifest and the caller's expectations. With `trustedKeys`, the bundle must also carry a valid Ed25519 signature
+ * (`signBundle()`) over its manifest, which covers every file.
  *
  * @param dir - bundle directory
  * @param options - expected inputs / task
  * @returns the model and its manifest
- * @throws {@link LeptonError} `BUNDLE_NOT_FOUND` (no lepton.json), `BUNDLE_INVALID` (malformed manifest or model),
- *   `BUNDLE_FILE_MISSING`, `BUNDLE_INTEGRITY` (truncated or altered file), `BUNDLE_INCOMPATIBLE` (input spec or task)
+ * @throws {@link LeptonError} `BUNDLE_NOT_FOUND` (no lepton.json), `BUNDLE_INVALID` (malformed manifest or model, a
+ *   link out of the bundle), `BUNDLE_FILE_MISSING`, `BUNDLE_INTEGRITY` (truncated or altered file), `BUNDLE_INCOMPATIBLE`
+ *   (input spec or task), `BUNDLE_UNSIGNED` / `BUNDLE_SIGNATURE_INVALID` (with `trustedKeys`)
  * @example
  * ```ts
  * import { buildMlp, initRuntime, loadBundle, saveBundle } from '@lepton/core';
@@ -103,15 +73,7 @@ function describe(shape: Array<number | null>): string {
  */
 export async function loadBundle(dir: string, options: LoadBundleOptions = {}): Promise<Bundle> {
   await ensureRuntime();
-  let raw: string;
-  try {
-    raw = await readFile(join(dir, MANIFEST_FILE), 'utf8');
-  } catch (err) {
-    if (isMissing(err)) {
-      throw new LeptonError('BUNDLE_NOT_FOUND', `No model bundle at ${dir}: ${MANIFEST_FILE} not found.`, { cause: err, details: { dir } });
-    }
-    throw err;
-  }
+  const raw = await readManifestText(dir);
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -119,8 +81,9 @@ export async function loadBundle(dir: string, options: LoadBundleOptions = {}): 
     throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: ${MANIFEST_FILE} is not valid JSON.`, { cause: err, details: { dir } });
   }
   const manifest = validateManifest(dir, parsed);
+  if (options.trustedKeys !== undefined) await verifyBundleSignature(dir, manifest, options.trustedKeys);
 
-  const modelBytes = await readVerified(dir, MODEL_FILE, manifest);
+  const modelBytes = await readBundleFile(dir, MODEL_FILE, manifest);
   let modelJson: { modelTopology?: object; weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> };
   try {
     modelJson = JSON.parse(new TextDecoder().decode(modelBytes));
@@ -134,7 +97,7 @@ export async function loadBundle(dir: string, options: LoadBundleOptions = {}): 
   const parts: Uint8Array[] = [];
   for (const group of modelJson.weightsManifest) {
     weightSpecs.push(...group.weights);
-    for (const path of group.paths) parts.push(await readVerified(dir, path, manifest));
+    for (const path of group.paths) parts.push(await readBundleFile(dir, path, manifest));
   }
   const weightData = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
   parts.reduce((offset, p) => (weightData.set(p, offset), offset + p.byteLength), 0);

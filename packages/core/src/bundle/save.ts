@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -6,6 +5,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { LeptonError } from '../errors/lepton-error.js';
 import { coreVersion } from '../internal/version.js';
 import { modelTask, type Task } from '../models/task.js';
+import { sha256 } from './files.js';
 import { isSemver, MANIFEST_FILE, type BundleManifest, type TensorSpec } from './manifest.js';
 
 /** File name of the TF.js model JSON (topology and weights manifest) inside a bundle. */
@@ -31,11 +31,6 @@ export interface SaveBundleOptions {
   metrics?: Record<string, number>;
   /** Extra provenance (seed, data set, commit …), merged over the automatic fields. */
   provenance?: Record<string, unknown>;
-}
-
-/** @internal SHA-256 as lowercase hex. */
-export function sha256(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 function specs(tensors: tfl.SymbolicTensor[], names: string[]): TensorSpec[] {

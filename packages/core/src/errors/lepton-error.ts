@@ -20,6 +20,8 @@ export type LeptonErrorCode =
   | 'BUNDLE_INTEGRITY'
   | 'BUNDLE_INVALID'
   | 'BUNDLE_INCOMPATIBLE'
+  | 'BUNDLE_UNSIGNED'
+  | 'BUNDLE_SIGNATURE_INVALID'
   // serving
   | 'OVERLOADED'
   | 'PREDICTOR_CLOSED'
@@ -30,6 +32,8 @@ export type LeptonErrorCode =
   | 'WORKER_TASK_FAILED'
   // explanations
   | 'EXPLAIN_UNSUPPORTED'
+  // reading files and streams (vertical readers pass their own, e.g. 'TRANSACTIONS_READ_FAILED')
+  | 'READ_FAILED'
   // open for vertical packages, which namespace their own codes (e.g. 'DICOM_TRUNCATED')
   | (string & {});
 
