@@ -10,7 +10,9 @@ import {
   individuals,
   monitor,
   NELSON,
+  npChart,
   pChart,
+  uChart,
   WESTERN_ELECTRIC,
   xbarR,
   xbarRLimits,
@@ -159,6 +161,95 @@ describe('CUSUM, EWMA and capability', () => {
     expect(r.cpk).toBeCloseTo((r.mean - 9) / 0.6, 12);
     expect(r.pp).toBeCloseTo(2.5 / (6 * r.sigmaOverall), 12);
     expect(r.ppk).toBeLessThanOrEqual(r.pp);
+  });
+});
+
+/** Expects a LeptonError with this code naming this field (and never the bad value in its message). */
+const rejects = (f: () => unknown, code: string, field?: string): void => {
+  let err: unknown;
+  try {
+    f();
+  } catch (e) {
+    err = e;
+  }
+  expect(err, 'should throw').toMatchObject({ name: 'LeptonError', code });
+  if (field !== undefined) expect((err as { details: { field: string } }).details.field).toBe(field);
+};
+
+describe('bad input never turns into a wrong number (issue 15)', () => {
+  const groups = [
+    [10, 12, 11, 13],
+    [11, 11, 12, 10],
+    [12, 14, 13, 11],
+  ];
+  it('NaN, Infinity or a string inside a subgroup is a typed error naming the cell, not NaN limits', () => {
+    const nan = groups.map((g) => [...g]);
+    nan[1]![2] = Number.NaN;
+    rejects(() => xbarR(nan), 'INVALID_INPUT', 'subgroups[1][2]');
+    rejects(() => xbarS(nan), 'INVALID_INPUT', 'subgroups[1][2]');
+    const inf = groups.map((g) => [...g]);
+    inf[2]![0] = Infinity;
+    rejects(() => xbarR(inf), 'INVALID_INPUT', 'subgroups[2][0]');
+    rejects(() => xbarR([[1, 2], ['3' as unknown as number, 4]]), 'INVALID_INPUT', 'subgroups[1][0]');
+    rejects(() => individuals([1, Number.NaN, 3, 4]), 'INVALID_INPUT', 'values[1]');
+    rejects(() => xbarRLimits(Number.NaN, 0.02, 5), 'INVALID_INPUT', 'grandMean');
+    rejects(() => xbarRLimits(74, -1, 5), 'INVALID_INPUT', 'rBar');
+    // Values that are each finite but overflow when summed: a typed error, not Infinity limits.
+    rejects(() => xbarR([[1.7e308, 1.7e308], [1.7e308, 1.7e308]]), 'MFG_NON_FINITE_RESULT');
+  });
+
+  it('attribute charts: defectives > n, negative or fractional counts, zero sizes are typed errors', () => {
+    rejects(() => pChart([3, 60, 2], [50, 50, 50]), 'INVALID_INPUT', 'defectives[1]');
+    rejects(() => pChart([3, Number.NaN, 2], [50, 50, 50]), 'INVALID_INPUT', 'defectives[1]');
+    rejects(() => pChart([3, 2], [50, 0]), 'INVALID_INPUT', 'sizes[1]');
+    rejects(() => npChart([3, 51], 50), 'INVALID_INPUT', 'defectives[1]');
+    rejects(() => npChart([3, 5], Number.NaN), 'INVALID_ARGUMENT', 'n');
+    rejects(() => cChart([4, -1, 2]), 'INVALID_INPUT', 'counts[1]');
+    rejects(() => cChart([4, 1.5, 2]), 'INVALID_INPUT', 'counts[1]');
+    rejects(() => cChart([]), 'INVALID_INPUT', 'counts');
+    rejects(() => uChart([4, -2], [1, 1]), 'INVALID_INPUT', 'counts[1]');
+    rejects(() => uChart([4, 2], [1, Infinity]), 'INVALID_INPUT', 'units[1]');
+    // Valid input still works, with finite limits.
+    const u = uChart([4, 2, 7], [1, 1.5, 2]);
+    expect([...u.limits.ucl, ...u.limits.lcl, u.limits.center].every(Number.isFinite)).toBe(true);
+  });
+
+  it('monitor and capability validate their input; no spread is a typed error, not an infinite Cp', () => {
+    const im = individuals([5, 7, 6, 9, 8]);
+    rejects(() => monitor(im.i, [6, Number.NaN]), 'INVALID_INPUT', 'points[1]');
+    rejects(() => monitor({ ...im.i, limits: { center: 7, ucl: [], lcl: [], sigma: [] } }, [6]), 'INVALID_INPUT');
+    rejects(() => capability([1, 2, Number.NaN], { lsl: 0, usl: 3 }), 'INVALID_INPUT', 'values[2]');
+    rejects(() => capability([1, 2, 3], { lsl: Number.NaN, usl: 3 }), 'INVALID_INPUT', 'spec.lsl');
+    rejects(() => capability([1, 2, 3], { lsl: 0, usl: 3 }, Number.NaN), 'INVALID_ARGUMENT', 'sigmaWithin');
+    rejects(() => capability([2, 2, 2, 2], { lsl: 0, usl: 3 }), 'MFG_NON_FINITE_RESULT');
+    rejects(() => evaluateRules({ ...im.i, points: [1, Number.NaN, 3, 4, 5] }), 'INVALID_INPUT', 'chart.points[1]');
+  });
+
+  it('EWMA and CUSUM: a NaN is a typed error naming its index, never a statistic that stays NaN (and silent) forever', () => {
+    const values = [10, 10.5, Number.NaN, 11.5, 11, 11.2, 10.9, 11.3, 11.1, 11.4, 11.2, 11.0, 12, 13, 14];
+    rejects(() => ewma(values, 10, 1), 'INVALID_INPUT', 'values[2]');
+    rejects(() => cusum(values, 10, 1), 'INVALID_INPUT', 'values[2]');
+    rejects(() => ewma([1, 2], 10, 0), 'INVALID_ARGUMENT', 'sigma');
+    rejects(() => ewma([1, 2], 10, 1, { lambda: 0 }), 'INVALID_ARGUMENT', 'options.lambda');
+    rejects(() => cusum([1, 2], Number.NaN, 1), 'INVALID_INPUT', 'target');
+    rejects(() => cusum([1.7e308, 1.7e308], -1.7e308, 1), 'MFG_NON_FINITE_RESULT');
+    // Dropping the bad sample (what the error asks for) gives a statistic that still signals.
+    const clean = values.filter(Number.isFinite);
+    expect(ewma(clean, 10, 1).some((p) => p.signal)).toBe(true);
+  });
+
+  it('error messages name the field but never echo the value', () => {
+    const messages: string[] = [];
+    for (const f of [() => individuals([1, 2, 31415.9265, Number.NaN]), () => pChart([31415], [100]), () => xbarR([[31415.9265, 2], ['31415' as unknown as number, 1]])]) {
+      try {
+        f();
+      } catch (e) {
+        messages.push((e as Error).message);
+      }
+    }
+    expect(messages).toHaveLength(3);
+    for (const m of messages) expect(m).not.toContain('31415');
+    expect(messages[0]).toContain('values[3]');
   });
 });
 
