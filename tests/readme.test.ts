@@ -32,6 +32,11 @@ describe('package README quick starts', () => {
     expect(stdout).toMatch(/top reason/);
   });
 
+  it('@lepton/core signed-bundle example runs as pasted', async () => {
+    const stdout = await runQuickStart('packages/core/README.md', 'examples/core-demo', '## Signed bundles');
+    expect(stdout).toMatch(/^verified signed 1\.0\.0$/m);
+  });
+
   it('@lepton/finance card-fraud quick start runs as pasted', async () => {
     const stdout = await runQuickStart('packages/finance/README.md', 'examples/finance-card-fraud', '## Quick start: card fraud');
     expect(stdout).toMatch(/probability: [\d.e-]+/);
