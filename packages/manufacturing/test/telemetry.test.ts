@@ -14,6 +14,45 @@ describe('sensor records', () => {
     const bad = parseSensorRecord({ timestamp: 'soon', asset: '', signal: 'temp', value: 'x', quality: 'great' }, 'line 4');
     expect('rejected' in bad && bad.rejected.issues.map((i) => i.field).sort()).toEqual(['asset', 'quality', 'timestamp', 'value']);
   });
+
+  const fields = (raw: unknown): string[] => {
+    const r = parseSensorRecord(raw, 'x');
+    return 'rejected' in r ? r.rejected.issues.map((i) => i.field) : [];
+  };
+  const base = { timestamp: T0, asset: 'press-1', signal: 'temp', value: 1 };
+
+  it('refuses non-finite values, naming the field and never echoing the value (issue 15)', () => {
+    for (const value of [Infinity, -Infinity, 'Infinity', '-inf', '1e999', '0x10', '1,5', true, [1], { v: 1 }]) {
+      expect(fields({ ...base, value }), String(value)).toEqual(['value']);
+    }
+    // NaN, null, nothing, '' and "NaN" remain the documented missing-value marker.
+    for (const value of [Number.NaN, null, undefined, '', 'NaN', ' nan ']) {
+      const r = parseSensorRecord({ ...base, value }, 'x');
+      expect('record' in r && Number.isNaN(r.record.value), String(value)).toBe(true);
+    }
+    expect(fields({ ...base, value: ' -1.5e3 ' })).toEqual([]);
+    const r = parseSensorRecord({ ...base, value: '98765e999' }, 'x');
+    expect(JSON.stringify(r)).not.toContain('98765');
+  });
+
+  it('refuses out-of-range or ambiguous timestamps: no lenient date parsing (issue 15)', () => {
+    for (const timestamp of [1e20, -1, Number.NaN, Infinity, 'May 4 2026', '2026-05-04', '2026-05-04T06:00:00', '2026-02-30T00:00:00Z', '2026-05-04T24:00:00Z', '0075-01-01T00:00:00Z', '+275760-09-13T00:00:00Z', '99999999999999999', true, null, {}]) {
+      expect(fields({ ...base, timestamp }), String(timestamp)).toEqual(['timestamp']);
+    }
+    const at = (timestamp: unknown): number | undefined => {
+      const r = parseSensorRecord({ ...base, timestamp }, 'x');
+      return 'record' in r ? r.record.timestamp : undefined;
+    };
+    expect(at('2026-05-04T08:00:00+02:00')).toBe(T0);
+    expect(at('2026-05-04T01:30:00-0430')).toBe(T0);
+    expect(at('2026-05-04 06:00Z')).toBe(T0);
+    expect(at('2026-05-04T06:00:00.123456Z')).toBe(T0 + 123);
+    expect(at('2024-02-29T00:00:00Z')).toBe(Date.UTC(2024, 1, 29));
+    expect(at(String(T0))).toBe(T0);
+    expect(at(new Date(T0))).toBe(T0);
+    expect(at('9999-12-31T23:59:59.999Z')).toBe(253_402_300_799_999);
+    expect(fields({ ...base, asset: 'a'.repeat(257) })).toEqual(['asset']);
+  });
 });
 
 describe('CSV and NDJSON readers', () => {
