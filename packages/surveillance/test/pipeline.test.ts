@@ -281,6 +281,8 @@ cameras:
       expect(c.error?.message).toContain(`'${name}'`);
       expect(c.frames).toBe(0);
       expect(c.events).toEqual({});
+      expect(c.annotatedVideo).toBeUndefined(); // no video without a frame (issue 15)
+      expect(existsSync(join(f('out'), name, `${name}-annotated.mp4`))).toBe(false);
     }
     expect(report.forwardPasses).toBeGreaterThanOrEqual(1);
     expect(report.forwardPasses).toBeLessThanOrEqual(SEG_FRAMES);
@@ -481,6 +483,51 @@ describe('privacy: blurred faces', () => {
     } finally {
       faces.dispose();
     }
+  });
+});
+
+describe('cameras that fail before their first frame (issue 15)', () => {
+  it('leave no annotated video (no 262-byte MP4 without a video stream) and report the typed error; the good camera goes on', async () => {
+    await ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-c:a', 'aac', f('tone.m4a')]);
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=10:duration=1', ...x264, f('small.mp4')]);
+    const out = f('out-failing');
+    const config = parseConfig({
+      output: { dir: out, clips: null },
+      cameras: [
+        { name: 'tone', input: f('tone.m4a'), width: 160, height: 90 },
+        { name: 'gone', input: f('no-such-file.mp4'), width: 160, height: 90 },
+        { name: 'small', input: f('small.mp4'), fps: 10, width: 160, height: 90, motion: { enabled: false } },
+      ],
+    });
+    const { report } = await runAll(await SurveillancePipeline.create(config, { detector }));
+    const byName = Object.fromEntries(report.cameras.map((c) => [c.camera, c]));
+    expect(byName.tone!.error).toMatchObject({ code: 'VIDEO_NO_STREAM', message: expect.stringContaining('no video stream') });
+    expect(byName.gone!.error?.code).toBe('VIDEO_SOURCE_FAILED');
+    for (const name of ['tone', 'gone']) {
+      expect(byName[name]!.frames).toBe(0);
+      expect(byName[name]!.annotatedVideo).toBeUndefined();
+      expect(byName[name]!.clipErrors).toEqual([]);
+      expect(existsSync(join(out, name, `${name}-annotated.mp4`))).toBe(false);
+      expect(existsSync(join(out, name))).toBe(false);
+    }
+    expect(byName.small!.error).toBeUndefined();
+    expect(byName.small!.annotatedVideo).toBe(join(out, 'small', 'small-annotated.mp4'));
+    expect(probe(byName.small!.annotatedVideo!)).toMatchObject({ width: 160, height: 90, frames: 10 });
+  });
+
+  it('create() validates the configuration again, against the classes of the detector it is given', async () => {
+    const config = parseConfig({ cameras: [{ name: 'a', input: f('small.mp4'), zones: [{ name: 'z', polygon: [[0, 0], [10, 0], [10, 10]], classes: ['car'] }] }] });
+    const people = await ObjectDetector.load({ classes: ['person'] });
+    try {
+      await expect(SurveillancePipeline.create(config, { detector: people })).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+        message: expect.stringContaining("zones[0].classes[0]: unknown class 'car'; known classes (reported by the detector): person"),
+      });
+    } finally {
+      people.dispose();
+    }
+    const edited = { ...config, cameras: [{ ...config.cameras[0]!, fps: NaN }] };
+    await expect(SurveillancePipeline.create(edited, { detector })).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining("camera 'a' (cameras[0]): fps") });
   });
 });
 

@@ -1,6 +1,6 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +112,8 @@ async function until(cond: () => boolean, timeoutMs: number, what: string): Prom
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lepton-video-'));
   await Promise.all([
+    // audio only: a 1 s sine tone, no video stream
+    run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', f('tone.m4a')]),
     render(f('clip.mp4'), '320x180', 10, 3), // 30 frames
     render(f('fast.mp4'), '160x90', 25, 4), // 100 frames
     render(f('live.mp4'), '160x90', 10, 3), // 30 frames, looped by the HTTP server
@@ -529,5 +531,59 @@ describe('VideoWriter, cutClip, FrameRing', () => {
     const back = refFrames(f('ring.mp4'), 10, 160, 90);
     const ref = frames.map((x) => x.data);
     expect(back.map((b) => nearest(b, ref))).toEqual(Array.from({ length: 20 }, (_, i) => 5 + i));
+  });
+});
+
+const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
+
+describe('bad inputs end in a typed error that says what is wrong (issue 15)', () => {
+  it('an audio-only file fails with VIDEO_NO_STREAM, "no video stream", not ffmpeg\'s "add a trailing \'?\' to the map"', async () => {
+    // the fixture really has one audio stream and no video stream
+    const streams = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'csv=p=0', f('tone.m4a')]).toString().trim();
+    expect(streams).toBe('audio');
+    const source = new VideoSource({ camera: 'tone', input: f('tone.m4a'), fps: 10, width: 160, height: 90, queue: { policy: 'block' } });
+    const { frames, error } = await collect(source);
+    expect(frames).toEqual([]);
+    expect(isLeptonError(error, 'VIDEO_NO_STREAM')).toBe(true);
+    const message = (error as Error).message;
+    expect(message).toContain("Camera 'tone'");
+    expect(message).toContain('has no video stream');
+    expect(message).not.toContain("trailing '?'");
+    await expect(cutClip({ input: f('tone.m4a'), start: 0, end: 0.5, output: f('tone-cut.mp4') })).rejects.toMatchObject({ code: 'VIDEO_NO_STREAM', message: expect.stringContaining('no video stream') });
+  });
+
+  it('a camera URL with credentials that cannot be reached fails without the password in the message or details', async () => {
+    const port = await freePort(); // nothing listens there
+    const input = `http://admin:s3cret-pw@127.0.0.1:${port}/live.ts?token=abc123&channel=2`;
+    const source = new VideoSource({ camera: 'door', input, fps: 10, width: 160, height: 90, reconnect: { maxAttempts: 0 } });
+    const { error } = await collect(source);
+    expect(isLeptonError(error, 'VIDEO_SOURCE_FAILED')).toBe(true);
+    const text = `${(error as Error).message} ${JSON.stringify((error as { details: unknown }).details)}`;
+    expect(text).toContain(`http://***@127.0.0.1:${port}/live.ts?token=***&channel=2`);
+    for (const secret of ['s3cret-pw', 'admin', 'abc123']) expect(text).not.toContain(secret);
+  });
+
+  it('a VideoWriter closed without a frame leaves no file and rejects with VIDEO_WRITE_FAILED; abort() removes its file', async () => {
+    // Before: ffmpeg finished a 262-byte MP4 without a video stream, and close() reported it as written.
+    const empty = new VideoWriter({ output: f('empty.mp4'), width: 160, height: 90, fps: 10 });
+    await expect(empty.close()).rejects.toMatchObject({ code: 'VIDEO_WRITE_FAILED', details: { frames: 0 } });
+    expect(await exists(f('empty.mp4'))).toBe(false);
+    const aborted = new VideoWriter({ output: f('aborted.mp4'), width: 160, height: 90, fps: 10 });
+    for (const data of refFrames(f('clip.mp4'), 10, 160, 90).slice(0, 5)) await aborted.write(data);
+    await aborted.abort();
+    expect(await exists(f('aborted.mp4'))).toBe(false);
+    await expect(aborted.close()).rejects.toMatchObject({ code: 'VIDEO_WRITE_FAILED' });
+  });
+
+  it('rejects bad writer and cutClip arguments with typed errors before starting ffmpeg', async () => {
+    for (const bad of [{ fps: NaN }, { fps: Infinity }, { width: -1 }, { height: 1e9 }, { crf: 99 }, { output: '' }]) {
+      expect(() => new VideoWriter({ output: f('x.mp4'), width: 160, height: 90, fps: 10, ...bad })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    }
+    const writer = new VideoWriter({ output: f('never.mp4'), width: 160, height: 90, fps: 10 });
+    await expect(writer.write(null as unknown as Uint8Array)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await writer.abort();
+    for (const [start, end] of [[NaN, 1], [0, Infinity], [-1, 1]]) {
+      await expect(cutClip({ input: f('clip.mp4'), start: start!, end: end!, output: f('x.mp4') })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
   });
 });

@@ -1,7 +1,7 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isLeptonError, LeptonError } from '@lepton/core';
-import type { CameraConfig, SurveillanceConfig } from '../config/config.js';
+import { parseConfig, type CameraConfig, type SurveillanceConfig } from '../config/config.js';
 import { ObjectDetector } from '../detect/detector.js';
 import { FaceDetector } from '../detect/faces.js';
 import { blurRegions } from '../detect/blur.js';
@@ -92,11 +92,18 @@ export interface CameraReport {
   reconnects: number;
   /** Faces blurred (when privacy.blurFaces). */
   facesBlurred: number;
-  /** Annotated MP4, when written. */
+  /**
+   * Annotated MP4, when written: only for a camera that delivered at least one frame (a camera that failed before its
+   * first frame has no video, and none is left on disk).
+   */
   annotatedVideo?: string;
   /** Clips that failed, with the reason. */
   clipErrors: string[];
-  /** Why the camera stopped early (a failed source): the typed error's code and message. */
+  /**
+   * Set when the camera failed (its source could not be opened or decoded, had no video stream, or died): the typed
+   * error's code (`VIDEO_SOURCE_FAILED`, `VIDEO_NO_STREAM`, `VIDEO_FFMPEG_MISSING` …) and message, credentials masked.
+   * Absent for a camera that ran to its end, to `maxFrames` or to {@link SurveillancePipeline.stop}.
+   */
   error?: CameraError;
 }
 
@@ -297,9 +304,22 @@ export class SurveillancePipeline {
    *
    * @param config - a validated configuration ({@link loadConfig} / {@link parseConfig})
    * @param options - preloaded models, an MQTT publisher, limits and hooks
-   * @throws {@link @lepton/core!LeptonError} `MODEL_LOAD_FAILED`, or the MQTT client's connection error
+   * @throws {@link @lepton/core!LeptonError} `CONFIG_INVALID` for a configuration that does not validate (see
+   *   {@link parseConfig}; class names are checked against `options.detector`'s classes when given),
+   *   `INVALID_ARGUMENT` for bad options, `MODEL_LOAD_FAILED`, or the MQTT client's connection error
    */
   static async create(config: SurveillanceConfig, options: PipelineOptions = {}): Promise<SurveillancePipeline> {
+    if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', 'SurveillancePipeline.create: options must be an object.');
+    const d = options.detector as Partial<ObjectDetector> | undefined | null;
+    if (d !== undefined && (d === null || typeof d.detect !== 'function' || !Array.isArray(d.classes))) {
+      throw new LeptonError('INVALID_ARGUMENT', 'SurveillancePipeline.create: options.detector must be an ObjectDetector (ObjectDetector.load()).');
+    }
+    if (options.maxFrames !== undefined && !(Number.isInteger(options.maxFrames) && options.maxFrames >= 1)) {
+      throw new LeptonError('INVALID_ARGUMENT', `SurveillancePipeline.create: maxFrames must be an integer ≥ 1, got ${String(options.maxFrames)}.`);
+    }
+    // Checked again here, whatever built it: a hand-made object from JavaScript, or a parsed one edited since. Class
+    // names are checked against the detector actually used when one is passed (it may be your own model).
+    config = parseConfig(config, options.detector === undefined ? {} : { classes: options.detector.classes });
     const merged: Record<string, number> = { ...(config.detector.thresholds ?? {}) };
     // Per-camera thresholds are applied after detection (the detector uses the lowest threshold of each class).
     for (const cam of config.cameras) for (const [k, v] of Object.entries(cam.thresholds ?? {})) merged[k] = Math.min(v, merged[k] ?? v);
@@ -396,7 +416,11 @@ export class SurveillancePipeline {
     const clipInput = cam.record ?? cam.input;
     const clipFromFile = clipSpec !== null && isFile(clipInput) && !this.#config.privacy.blurFaces;
     const ring = clipSpec !== null && !clipFromFile ? new FrameRing({ seconds: Math.max(clipSpec.before, 1 / cam.fps), fps: cam.fps }) : undefined;
-    const writer = out.annotatedVideo ? new VideoWriter({ output: join(dir, `${cam.name}-annotated.mp4`), width: cam.width, height: cam.height, fps: cam.fps }) : undefined;
+    // The annotated video's encoder starts with the first frame: a camera that fails before it (a missing file, an
+    // audio-only input, an unreachable stream) must leave no video behind — ffmpeg closed without a frame writes an
+    // MP4 without a video stream, which the report would list as the camera's video.
+    let writer: VideoWriter | undefined;
+    const openWriter = (): VideoWriter => (writer ??= new VideoWriter({ output: join(dir, `${cam.name}-annotated.mp4`), width: cam.width, height: cam.height, fps: cam.fps }));
     const report: CameraReport = {
       camera: cam.name,
       frames: 0,
@@ -473,7 +497,7 @@ export class SurveillancePipeline {
         }
         this.#queue.push(event);
       }
-      if (writer !== undefined || this.#options.onFrame !== undefined) {
+      if (out.annotatedVideo || this.#options.onFrame !== undefined) {
         const now = this.#rules.counts(cam.name); // once per frame, not once per zone
         const zones = cam.zones.map((z) => ({ name: z.name, polygon: z.polygon, active: (now.zones[z.name]?.occupancy ?? 0) > 0 }));
         const counts = now.lines;
@@ -481,8 +505,8 @@ export class SurveillancePipeline {
           const byClass = Object.entries(counts[l.name] ?? {}).map(([label, c]) => `${label} ${c.aToB}/${c.bToA}`);
           return { name: l.name, from: l.from, to: l.to, counts: byClass.join(' ') };
         });
-        const shown = writer !== undefined ? annotateFrame(frame, { tracks: tracks.filter((t) => t.confirmed), zones, lines, camera: cam.name, timestamp: `${frame.time.toFixed(1)} s`, copy: true }) : frame;
-        if (writer !== undefined) await writer.write(shown);
+        const shown = out.annotatedVideo ? annotateFrame(frame, { tracks: tracks.filter((t) => t.confirmed), zones, lines, camera: cam.name, timestamp: `${frame.time.toFixed(1)} s`, copy: true }) : frame;
+        if (out.annotatedVideo) await openWriter().write(shown);
         this.#options.onFrame?.({ camera: cam.name, frame: shown, detected, detections, tracks: tracks.filter((t) => t.confirmed), events: ruleEvents });
       }
     };
@@ -516,13 +540,18 @@ export class SurveillancePipeline {
       await source.close();
       ring?.close?.();
     }
-    if (writer !== undefined) {
+    const annotated = writer;
+    if (annotated !== undefined && annotated.framesWritten > 0) {
       try {
-        report.annotatedVideo = (await writer.close()).output;
+        report.annotatedVideo = (await annotated.close()).output;
       } catch (err) {
         report.clipErrors.push(`annotated video: ${err instanceof LeptonError ? err.message : String(err)}`);
       }
+    } else {
+      await annotated?.abort(); // removes whatever the encoder had started
     }
+    // A camera that produced nothing leaves no empty folder either (rmdir only removes an empty one).
+    if (report.frames === 0) await rmdir(dir).catch(() => undefined);
     await Promise.all(pendingClips);
     report.tracks = confirmed.size;
     report.counts = this.#rules.counts(cam.name);

@@ -1,6 +1,7 @@
 import { LeptonError } from '@lepton/core';
 import type { Frame } from '../types.js';
-import { cutArgs, pickVideoEncoder, resolveFfmpeg, spawnFfmpeg, type FfmpegBinary } from './ffmpeg.js';
+import { cutArgs, hasNoVideoStream, pickVideoEncoder, resolveFfmpeg, spawnFfmpeg, type FfmpegBinary } from './ffmpeg.js';
+import { redactCredentials } from './redact.js';
 import { VideoWriter } from './writer.js';
 
 /** Options for {@link cutClip}. */
@@ -37,7 +38,8 @@ export interface CutClipResult {
  *
  * @param options - input, interval, output
  * @returns what was written
- * @throws LeptonError `INVALID_ARGUMENT` for a bad interval; `VIDEO_SOURCE_FAILED` when ffmpeg cannot read the input or write the output
+ * @throws LeptonError `INVALID_ARGUMENT` for a bad interval or path; `VIDEO_NO_STREAM` for an input without video;
+ *   `VIDEO_SOURCE_FAILED` when ffmpeg cannot read the input or write the output
  * @example
  * ```ts
  * import { cutClip } from '@lepton/surveillance';
@@ -45,19 +47,27 @@ export interface CutClipResult {
  * ```
  */
 export async function cutClip(options: CutClipOptions): Promise<CutClipResult> {
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', 'cutClip needs { input, start, end, output }.');
   const { input, start, end, output } = options;
-  if (!(Number.isFinite(start) && start >= 0 && Number.isFinite(end) && end > start)) {
-    throw new LeptonError('INVALID_ARGUMENT', `cutClip: need 0 ≤ start < end (got start ${start}, end ${end}).`, { details: { input } });
+  for (const [field, v] of [['input', input], ['output', output]] as const) {
+    if (typeof v !== 'string' || v === '') throw new LeptonError('INVALID_ARGUMENT', `cutClip: ${field} must be a file path or URL.`, { details: { field } });
+  }
+  const shown = redactCredentials(input);
+  if (!(typeof start === 'number' && Number.isFinite(start) && start >= 0 && typeof end === 'number' && Number.isFinite(end) && end > start)) {
+    throw new LeptonError('INVALID_ARGUMENT', `cutClip: need 0 ≤ start < end, finite seconds (got start ${String(start)}, end ${String(end)}).`, { details: { input: shown } });
   }
   const f = options.ffmpeg;
   const bin = typeof f === 'object' ? f : await resolveFfmpeg(f === undefined ? {} : { path: f });
   const encoder = options.encoder === undefined || options.encoder === 'auto' ? await pickVideoEncoder(bin) : options.encoder;
   const exit = await spawnFfmpeg(bin, cutArgs({ input, start, end, output, encoder })).exited;
   if (exit.code !== 0 || exit.stderr.length > 0) {
-    const last = exit.stderr[exit.stderr.length - 1] ?? `exit code ${String(exit.code)}`;
-    throw new LeptonError('VIDEO_SOURCE_FAILED', `cutClip: could not cut '${input}' into '${output}' (${last}); check both paths and that the input is a readable video.`, {
-      details: { input, output, exitCode: exit.code, stderr: exit.stderr },
-    });
+    const stderr = exit.stderr.map(redactCredentials);
+    const details = { input: shown, output, exitCode: exit.code, stderr };
+    if (hasNoVideoStream(exit.stderr)) {
+      throw new LeptonError('VIDEO_NO_STREAM', `cutClip: '${shown}' has no video stream (audio or data only), so there is no clip to cut; pass a video file.`, { details });
+    }
+    const last = stderr[stderr.length - 1] ?? `exit code ${String(exit.code)}`;
+    throw new LeptonError('VIDEO_SOURCE_FAILED', `cutClip: could not cut '${shown}' into '${output}' (${last}); check both paths and that the input is a readable video.`, { details });
   }
   return { output, start, end, encoder };
 }

@@ -393,6 +393,18 @@ export function decodeArgs(spec: DecodeSpec): string[] {
   return a;
 }
 
+/**
+ * Whether ffmpeg's error lines say that `-map 0:v:0` (see {@link decodeArgs}, {@link cutArgs}) matched no stream: the
+ * input has no video stream (audio or data only).
+ *
+ * @param stderr - ffmpeg's error lines
+ * @returns true for "Stream map '0:v:0' matches no streams"
+ * @internal
+ */
+export function hasNoVideoStream(stderr: readonly string[]): boolean {
+  return stderr.some((l) => /Stream map '0:v(?::0)?' matches no streams/i.test(l));
+}
+
 /** What to encode, for {@link encodeArgs}. */
 export interface EncodeSpec {
   /** Output file (`.mp4`). Overwritten. */

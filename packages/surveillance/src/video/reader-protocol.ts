@@ -115,8 +115,8 @@ export type ToReader = { type: 'pull' } | { type: 'close' };
 
 /** A `LeptonError` as it crosses threads; re-created on the main thread with the same code, message and details. @internal */
 export interface SerializedError {
-  /** Error code (`VIDEO_SOURCE_FAILED`). */
-  code: 'VIDEO_SOURCE_FAILED';
+  /** Error code. */
+  code: 'VIDEO_SOURCE_FAILED' | 'VIDEO_NO_STREAM';
   /** Message. */
   message: string;
   /** Details (structured-cloneable). */

@@ -17,7 +17,8 @@
  * @internal
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { decodeArgs, spawnFfmpeg, usesLegacyVsync, type FfmpegExit, type FfmpegProcess } from './ffmpeg.js';
+import { decodeArgs, hasNoVideoStream, spawnFfmpeg, usesLegacyVsync, type FfmpegExit, type FfmpegProcess } from './ffmpeg.js';
+import { redactCredentials } from './redact.js';
 import { SharedStats, type ForwardedEvent, type FromReader, type ReaderConfig, type SerializedError, type ToReader } from './reader-protocol.js';
 import type { VideoSourceEvents, VideoSourceStats } from './source.js';
 
@@ -225,14 +226,22 @@ class Reader {
     const clean = !this.stalledRun && exit.code === 0 && exit.stderr.length === 0;
     if (!clean) this.counters.errors++;
     this.publish();
-    const last = exit.stderr[exit.stderr.length - 1];
+    // ffmpeg repeats a camera URL, password included, in its error lines: never pass them on unmasked.
+    const stderr = exit.stderr.map(redactCredentials);
+    const input = redactCredentials(this.o.input);
+    // `-map 0:v:0` matched nothing: an audio-only (or data-only) input. ffmpeg's own words for it ("add a trailing '?'
+    // to the map") point at our arguments, not at the input, so say what it means.
+    const noVideo = !clean && !this.stalledRun && this.runBytes === 0 && hasNoVideoStream(exit.stderr);
+    const last = stderr[stderr.length - 1];
     const reason = this.stalledRun
       ? `stalled (no data for ${this.stallLimit} ms)`
-      : exit.spawnError
-        ? `ffmpeg did not start: ${exit.spawnError.message}`
-        : `ffmpeg exited with ${exit.signal ? `signal ${exit.signal}` : `code ${String(exit.code)}`}${last ? `: ${last}` : ''}`;
+      : noVideo
+        ? 'the input has no video stream'
+        : exit.spawnError
+          ? `ffmpeg did not start: ${exit.spawnError.message}`
+          : `ffmpeg exited with ${exit.signal ? `signal ${exit.signal}` : `code ${String(exit.code)}`}${last ? `: ${last}` : ''}`;
     // A named hardware decoder that fails before any frame: go on in software (not counted as a reconnect attempt).
-    if (!clean && this.runBytes === 0 && this.o.hwaccel && this.o.hwaccel !== 'auto' && !this.hwaccelDisabled && !this.stalledRun) {
+    if (!clean && !noVideo && this.runBytes === 0 && this.o.hwaccel && this.o.hwaccel !== 'auto' && !this.hwaccelDisabled && !this.stalledRun) {
       this.hwaccelDisabled = true;
       this.counters.restarts++;
       this.emit('hwaccel-fallback', { camera: this.o.camera, hwaccel: this.o.hwaccel, reason });
@@ -245,22 +254,28 @@ class Reader {
     }
     if (this.attempt === 0) this.downSince = Date.now();
     if (this.attempt >= this.o.maxAttempts) {
-      const what = this.o.live ? `stream '${this.o.input}' failed` : `file '${this.o.input}' could not be decoded`;
+      const details = {
+        camera: this.o.camera,
+        input,
+        exitCode: exit.code,
+        signal: exit.signal,
+        stderr,
+        attempts: this.attempt,
+        framesBefore: this.counters.produced,
+      };
       const after = this.attempt > 0 ? ` after ${this.attempt} reconnect attempts` : '';
+      if (noVideo) {
+        const what = this.o.live ? `stream '${input}'` : `file '${input}'`;
+        this.finish('error', {
+          code: 'VIDEO_NO_STREAM',
+          message: `Camera '${this.o.camera}': ${what} has no video stream (audio or data only)${after}; point the camera at a video file or a video stream.`,
+          details,
+        });
+        return;
+      }
+      const what = this.o.live ? `stream '${input}' failed` : `file '${input}' could not be decoded`;
       const hint = this.o.live ? 'check that the camera is reachable and the URL is right' : 'check that the file exists and is a complete, readable video';
-      this.finish('error', {
-        code: 'VIDEO_SOURCE_FAILED',
-        message: `Camera '${this.o.camera}': ${what}${after} (${reason}); ${hint}.`,
-        details: {
-          camera: this.o.camera,
-          input: this.o.input,
-          exitCode: exit.code,
-          signal: exit.signal,
-          stderr: exit.stderr,
-          attempts: this.attempt,
-          framesBefore: this.counters.produced,
-        },
-      });
+      this.finish('error', { code: 'VIDEO_SOURCE_FAILED', message: `Camera '${this.o.camera}': ${what}${after} (${reason}); ${hint}.`, details });
       return;
     }
     this.attempt++;

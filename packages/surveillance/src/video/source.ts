@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { LeptonError } from '@lepton/core';
 import { surveillanceError, type Frame } from '../types.js';
 import { resolveFfmpeg, type FfmpegBinary } from './ffmpeg.js';
+import { redactCredentials } from './redact.js';
 import { SharedStats, type FromReader, type ReaderConfig, type ToReader } from './reader-protocol.js';
 
 /**
@@ -170,7 +171,7 @@ export interface VideoSourceEvents {
   stalled: [event: StalledEvent];
   /** A named hardware decoder failed before the first frame; decoding goes on in software. */
   'hwaccel-fallback': [event: HwaccelFallbackEvent];
-  /** The source failed for good (`VIDEO_SOURCE_FAILED` or `VIDEO_FFMPEG_MISSING`). Only emitted when listened to. */
+  /** The source failed for good (`VIDEO_SOURCE_FAILED`, `VIDEO_NO_STREAM` or `VIDEO_FFMPEG_MISSING`). Only emitted when listened to. */
   error: [error: LeptonError];
   /** No more frames will be produced. */
   end: [event: EndEvent];
@@ -268,7 +269,9 @@ function resolveOptions(o: VideoSourceOptions): Resolved {
  * **Files** end at EOF (`end` with `eof`). A missing, unreadable or corrupt file, or one that decodes with errors
  * (truncated), fails this source only: the frames that did decode are delivered first, then the iterator throws a
  * `LeptonError` `VIDEO_SOURCE_FAILED` (with ffmpeg's error lines in `details.stderr`), and `error` is emitted when
- * someone listens to it. Other sources are separate processes and are not affected.
+ * someone listens to it. An input without a video stream (an audio-only file) fails the same way with
+ * `VIDEO_NO_STREAM`. Other sources are separate processes and are not affected. Error messages and details show
+ * camera URLs with their credentials masked (`rtsp://***@10.0.0.7/…`).
  *
  * **Events** are raised on the reader thread and emitted here when this thread is free to handle them; inside a
  * listener, {@link VideoSource.stats} is the snapshot taken when the event happened.
@@ -517,7 +520,7 @@ export class VideoSource extends EventEmitter<VideoSourceEvents> implements Asyn
       surveillanceError(
         'VIDEO_SOURCE_FAILED',
         `Camera '${this.o.camera}': the frame reader thread failed (${err.message}); this is a bug in @lepton/surveillance, please report it.`,
-        { camera: this.o.camera, input: this.o.input },
+        { camera: this.o.camera, input: redactCredentials(this.o.input) },
         err,
       ),
     );
@@ -528,7 +531,7 @@ export class VideoSource extends EventEmitter<VideoSourceEvents> implements Asyn
     this.worker = undefined;
     this.drained = true;
     if (!this.closed && !this.finished) {
-      this.fail(surveillanceError('VIDEO_SOURCE_FAILED', `Camera '${this.o.camera}': the frame reader thread exited unexpectedly; this is a bug in @lepton/surveillance, please report it.`, { camera: this.o.camera, input: this.o.input }));
+      this.fail(surveillanceError('VIDEO_SOURCE_FAILED', `Camera '${this.o.camera}': the frame reader thread exited unexpectedly; this is a bug in @lepton/surveillance, please report it.`, { camera: this.o.camera, input: redactCredentials(this.o.input) }));
     }
     this.running?.();
     this.closedAck?.();

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { LeptonError } from '@lepton/core';
 import type { Frame } from '../types.js';
 import { encodeArgs, pickVideoEncoder, resolveFfmpeg, spawnFfmpeg, type FfmpegBinary, type FfmpegExit, type FfmpegProcess } from './ffmpeg.js';
@@ -68,16 +69,23 @@ export class VideoWriter {
    * Resolves ffmpeg and starts the encoder in the background; errors surface from `write` / `close`.
    *
    * @param options - output, size, rate, encoder
-   * @throws LeptonError `INVALID_ARGUMENT` for a bad size or rate
+   * @throws LeptonError `INVALID_ARGUMENT` for a bad output path, size, rate or crf
    */
   constructor(options: VideoWriterOptions) {
+    if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', 'VideoWriter needs { output, width, height, fps }.');
+    if (typeof options.output !== 'string' || options.output === '') {
+      throw new LeptonError('INVALID_ARGUMENT', 'VideoWriter: output must be a file path.', { details: { field: 'output' } });
+    }
     for (const f of ['width', 'height'] as const) {
-      if (!(Number.isInteger(options[f]) && options[f] > 0)) {
-        throw new LeptonError('INVALID_ARGUMENT', `VideoWriter: ${f} must be a positive integer (got ${String(options[f])}).`, { details: { field: f } });
+      if (!(Number.isInteger(options[f]) && options[f] > 0 && options[f] <= 16384)) {
+        throw new LeptonError('INVALID_ARGUMENT', `VideoWriter: ${f} must be an integer from 1 to 16384 (got ${String(options[f])}).`, { details: { field: f } });
       }
     }
-    if (!(Number.isFinite(options.fps) && options.fps > 0)) {
+    if (!(typeof options.fps === 'number' && Number.isFinite(options.fps) && options.fps > 0)) {
       throw new LeptonError('INVALID_ARGUMENT', `VideoWriter: fps must be a positive number (got ${String(options.fps)}).`, { details: { field: 'fps' } });
+    }
+    if (options.crf !== undefined && !(typeof options.crf === 'number' && options.crf >= 0 && options.crf <= 51)) {
+      throw new LeptonError('INVALID_ARGUMENT', `VideoWriter: crf must be a number from 0 to 51 (got ${String(options.crf)}).`, { details: { field: 'crf' } });
     }
     this.o = options;
     this.frameBytes = options.width * options.height * 3;
@@ -111,10 +119,17 @@ export class VideoWriter {
    *
    * @param frame - a {@link Frame} or its packed RGB bytes (width × height × 3)
    * @returns when the frame is in the pipe
-   * @throws LeptonError `SHAPE_MISMATCH` for a frame of the wrong size; `VIDEO_WRITE_FAILED` when ffmpeg has died or the writer is closed
+   * @throws LeptonError `INVALID_INPUT` for something that is not a frame; `SHAPE_MISMATCH` for a frame of the wrong
+   *   size; `VIDEO_WRITE_FAILED` when ffmpeg has died or the writer is closed
    */
   write(frame: Frame | Uint8Array): Promise<void> {
+    if (frame === null || typeof frame !== 'object') {
+      return Promise.reject(new LeptonError('INVALID_INPUT', `VideoWriter: a frame must be a Frame or its RGB bytes, got ${frame === null ? 'null' : typeof frame}.`, { details: { output: this.o.output } }));
+    }
     const data = frame instanceof Uint8Array ? frame : frame.data;
+    if (!(data instanceof Uint8Array)) {
+      return Promise.reject(new LeptonError('INVALID_INPUT', 'VideoWriter: frame.data must be a Uint8Array of packed RGB.', { details: { output: this.o.output } }));
+    }
     if (!(frame instanceof Uint8Array) && (frame.width !== this.o.width || frame.height !== this.o.height)) {
       return Promise.reject(
         new LeptonError('SHAPE_MISMATCH', `VideoWriter: frame is ${frame.width}×${frame.height}, the writer was opened for ${this.o.width}×${this.o.height}.`, {
@@ -145,14 +160,23 @@ export class VideoWriter {
   }
 
   /**
-   * Ends the input and waits for ffmpeg to finish the file.
+   * Ends the input and waits for ffmpeg to finish the file. A writer that was given no frame makes no file: ffmpeg
+   * would write an MP4 without a video stream (a few hundred bytes no player opens), so the encoder is stopped, any
+   * file at `output` is removed, and `close` rejects.
    *
    * @returns what was written
-   * @throws LeptonError `VIDEO_WRITE_FAILED` when ffmpeg fails (its error lines in `details.stderr`); `VIDEO_FFMPEG_MISSING` when there is no ffmpeg
+   * @throws LeptonError `VIDEO_WRITE_FAILED` when ffmpeg fails (its error lines in `details.stderr`) or no frame was
+   *   written (`details.frames` 0; no file is left at `output`); `VIDEO_FFMPEG_MISSING` when there is no ffmpeg
    */
   close(): Promise<VideoWriterResult> {
     this.closing ??= (async () => {
       await this.tail;
+      if (this.frames === 0) {
+        await this.stop();
+        throw new LeptonError('VIDEO_WRITE_FAILED', `VideoWriter '${this.o.output}': no frames were written, so no video was made (nothing is left at that path); write at least one frame before close().`, {
+          details: { output: this.o.output, frames: 0, stderr: [] },
+        });
+      }
       const { proc, encoder } = await this.starting;
       proc.stdin!.end();
       const exit = await proc.exited;
@@ -171,13 +195,19 @@ export class VideoWriter {
   }
 
   /**
-   * Kills ffmpeg without finishing the file (it is left incomplete).
+   * Kills ffmpeg without finishing the file, and removes what it had written (an MP4 cut off before its index does
+   * not play). Later `write` and `close` calls reject.
    *
-   * @returns when ffmpeg has exited
+   * @returns when ffmpeg has exited and the file is gone
    */
   async abort(): Promise<void> {
     this.closing ??= Promise.reject(this.writeError('the writer was aborted'));
     this.closing.catch(() => {});
+    await this.stop();
+  }
+
+  /** Kills ffmpeg (if it started) and removes the output file, if any. */
+  private async stop(): Promise<void> {
     try {
       const { proc } = await this.starting;
       proc.kill();
@@ -185,6 +215,7 @@ export class VideoWriter {
     } catch {
       // nothing was started
     }
+    await rm(this.o.output, { force: true }).catch(() => undefined);
   }
 
   private writeError(what: string, exit?: FfmpegExit): LeptonError {
