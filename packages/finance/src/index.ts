@@ -10,7 +10,7 @@
 export { initRuntime, runtimeInfo, LeptonError, isLeptonError, renderChart, rocPrChartSpec, seededRandom, tf } from '@lepton/core';
 export type { RuntimeInfo, RuntimeOptions, LeptonErrorCode } from '@lepton/core';
 
-export { TransactionSchema, CHANNELS } from './transactions/schema.js';
+export { TransactionSchema, CHANNELS, AMOUNT_MAX, AMOUNT_MIN, TIMESTAMP_MAX } from './transactions/schema.js';
 export type { Transaction, TransactionInput } from './transactions/schema.js';
 export { validateTransaction, validateTransactions, IngestCollector } from './transactions/validate.js';
 export type { FieldIssue, RejectedRecord, IngestStats, IngestResult } from './transactions/validate.js';

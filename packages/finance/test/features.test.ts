@@ -93,6 +93,6 @@ describe('point-in-time features', () => {
     await engine.process(tx('a', 10));
     await expect(engine.process(tx('late', 5))).rejects.toMatchObject({ code: 'FINANCE_OUT_OF_ORDER', details: { id: 'late' } });
     await engine.process(tx('b', 10)); // same millisecond is fine
-    expect(engine.stats()).toEqual({ processed: 2, refusedOutOfOrder: 1, labels: 0 });
+    expect(engine.stats()).toEqual({ processed: 2, refusedOutOfOrder: 1, refusedDuplicate: 0, refusedInvalid: 0, labels: 0 });
   });
 });

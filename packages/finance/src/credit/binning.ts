@@ -1,4 +1,5 @@
 import { LeptonError } from '@lepton/core';
+import { binaryLabels, isArrayLike, numberOption, parseDecimal } from '../internal/guards.js';
 
 /** One bin of a characteristic: its range (numeric) or categories, counts, and weight of evidence. */
 export interface Bin {
@@ -60,15 +61,24 @@ function badRate(c: Cell): number {
  * @param feature - characteristic name
  * @param values - its values (NaN = missing is not allowed here; impute first)
  * @param labels - 1 bad, 0 good
- * @param options - at most `maxBins` (default 5) of at least `minShare` (default 0.05)
+ * @param options - at most `maxBins` (default 5, an integer ≥ 1) of at least `minShare` (default 0.05, in [0, 1))
  * @returns the bins with WoE and IV
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for mismatched lengths or non-finite values
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for mismatched lengths, values that are not finite numbers,
+ *   or labels other than 0/1 (`details.index`); `INVALID_ARGUMENT` for options out of range
  */
 export function binNumeric(feature: string, values: ArrayLike<number>, labels: ArrayLike<number>, options: { maxBins?: number; minShare?: number } = {}): Binning {
+  if (!isArrayLike(values)) throw new LeptonError('INVALID_INPUT', `binNumeric(${feature}): values must be an array of numbers.`);
+  binaryLabels(labels, `binNumeric(${feature}): labels`);
+  numberOption(options.maxBins ?? 5, 'binNumeric: maxBins', { min: 1, integer: true });
+  numberOption(options.minShare ?? 0.05, 'binNumeric: minShare', { min: 0, max: 1 });
   const n = values.length;
   if (n === 0 || labels.length !== n) throw new LeptonError('INVALID_INPUT', `binNumeric(${feature}): values and labels must be non-empty and of equal length.`);
+  for (let i = 0; i < n; i++) {
+    if (typeof values[i] !== 'number' || !Number.isFinite(values[i])) {
+      throw new LeptonError('INVALID_INPUT', `binNumeric(${feature}): value ${i} is not a finite number; impute missing values first.`, { details: { index: i } });
+    }
+  }
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a]! - values[b]!);
-  for (const i of order) if (!Number.isFinite(values[i])) throw new LeptonError('INVALID_INPUT', `binNumeric(${feature}): value ${i} is not finite; impute missing values first.`);
   // Fine bins: ~20 quantile bins, never splitting equal values.
   const fine = 20;
   const edges: number[] = [];
@@ -149,11 +159,17 @@ export function binNumeric(feature: string, values: ArrayLike<number>, labels: A
  * @param feature - characteristic name
  * @param values - category per applicant
  * @param labels - 1 bad, 0 good
- * @param options - minimum share per bin (default 0.05)
+ * @param options - minimum share per bin (default 0.05, in [0, 1])
  * @returns the bins with WoE and IV
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for mismatched lengths
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for mismatched lengths, a value that is not a string, or a
+ *   label other than 0/1; `INVALID_ARGUMENT` for `minShare` out of range
  */
 export function binCategorical(feature: string, values: ArrayLike<string>, labels: ArrayLike<number>, options: { minShare?: number } = {}): Binning {
+  if (!isArrayLike(values) || Array.from(values).some((v) => typeof v !== 'string')) {
+    throw new LeptonError('INVALID_INPUT', `binCategorical(${feature}): values must be an array of strings (category names).`);
+  }
+  binaryLabels(labels, `binCategorical(${feature}): labels`);
+  numberOption(options.minShare ?? 0.05, 'binCategorical: minShare', { min: 0, max: 1 });
   const n = values.length;
   if (n === 0 || labels.length !== n) throw new LeptonError('INVALID_INPUT', `binCategorical(${feature}): values and labels must be non-empty and of equal length.`);
   const cells = new Map<string, Cell>();
@@ -186,14 +202,22 @@ export function binCategorical(feature: string, values: ArrayLike<string>, label
  * The bin a value falls in (categories never seen in training go to the bin with WoE closest to 0, i.e. neutral).
  *
  * @param binning - a fitted binning
- * @param value - the applicant's value
+ * @param value - the applicant's value: for a numeric binning a finite number, or a string in the strict decimal
+ *   grammar (`'42'`, `'-3.5'`; never `'0x10'` or `'1e3'`); for a categorical one a string or a number (its text)
  * @returns index of the bin
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` naming the characteristic (never the value) when the value is
+ *   missing, not a number for a numeric binning, or neither a string nor a finite number for a categorical one
  */
 export function binIndex(binning: Binning, value: number | string): number {
   if (binning.type === 'numeric') {
-    const v = Number(value);
+    // Number() would read 'abc' as NaN (which fell into the last bin) and '0x10' as 16.
+    const v = parseDecimal(value);
+    if (v === undefined) throw new LeptonError('INVALID_INPUT', `Characteristic '${binning.feature}' needs a finite number (or a decimal string).`, { details: { characteristic: binning.feature } });
     const i = binning.bins.findIndex((b) => v >= b.lower! && v < b.upper!);
     return i >= 0 ? i : binning.bins.length - 1;
+  }
+  if (typeof value !== 'string' && !(typeof value === 'number' && Number.isFinite(value))) {
+    throw new LeptonError('INVALID_INPUT', `Characteristic '${binning.feature}' needs a category (a string).`, { details: { characteristic: binning.feature } });
   }
   const i = binning.bins.findIndex((b) => b.categories!.includes(String(value)));
   if (i >= 0) return i;

@@ -1,4 +1,5 @@
 import { ksStatistic, LeptonError, rocAuc } from '@lepton/core';
+import { binaryLabels, numberOption, parseDecimal } from '../internal/guards.js';
 import { binCategorical, binIndex, binNumeric, type Binning } from './binning.js';
 
 /** An applicant: characteristic name → value (numbers for numeric characteristics, strings for categorical). */
@@ -103,6 +104,15 @@ export interface ScorecardEvaluation {
   auc: number;
 }
 
+/** A numeric characteristic's value: a finite number or a strict decimal string (never `Number('0x10')` = 16). */
+function numericValue(v: unknown, name: string, index: number): number {
+  const x = parseDecimal(v);
+  if (x === undefined) {
+    throw new LeptonError('INVALID_INPUT', `Characteristic '${name}' of applicant ${index} is not a finite number; impute or drop it.`, { details: { characteristic: name, index } });
+  }
+  return x;
+}
+
 /** Logistic regression by Newton's method with a small ridge, on WoE columns. Returns [intercept, ...coefficients]. */
 function logistic(x: number[][], y: number[], ridge = 1e-4): number[] {
   const d = (x[0]?.length ?? 0) + 1;
@@ -185,9 +195,20 @@ export class Scorecard {
    * @param bad - 1 when the applicant defaulted (bad), 0 when good
    * @param options - characteristics, binning, selection and scaling
    * @returns the fitted scorecard
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for mismatched lengths, a missing characteristic or one class only
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for mismatched lengths, a missing characteristic, a numeric
+   *   value that is not a finite number or decimal string, a label other than 0/1, or one class only;
+   *   `INVALID_ARGUMENT` for options out of range
    */
   static fit(applicants: readonly Applicant[], bad: ArrayLike<number>, options: ScorecardOptions): Scorecard {
+    if (!Array.isArray(applicants) || applicants.some((a) => typeof a !== 'object' || a === null)) {
+      throw new LeptonError('INVALID_INPUT', 'Scorecard.fit: applicants must be an array of objects.');
+    }
+    binaryLabels(bad, 'Scorecard.fit: bad');
+    if (!Array.isArray(options?.characteristics)) throw new LeptonError('INVALID_ARGUMENT', 'Scorecard.fit: options.characteristics must be an array.');
+    numberOption(options.pdo ?? 20, 'Scorecard.fit: pdo', { min: 0, exclusiveMin: true });
+    numberOption(options.baseOdds ?? 50, 'Scorecard.fit: baseOdds', { min: 0, exclusiveMin: true });
+    numberOption(options.baseScore ?? 600, 'Scorecard.fit: baseScore');
+    numberOption(options.minIv ?? 0.02, 'Scorecard.fit: minIv');
     if (applicants.length !== bad.length || applicants.length === 0) throw new LeptonError('INVALID_INPUT', 'Scorecard.fit: applicants and labels must be non-empty and of equal length.');
     const bads = Array.from(bad).filter((v) => v === 1).length;
     if (bads === 0 || bads === applicants.length) throw new LeptonError('INVALID_INPUT', 'Scorecard.fit needs both good and bad applicants.');
@@ -197,7 +218,7 @@ export class Scorecard {
       if (applicants.some((a) => a[c.name] === undefined)) throw new LeptonError('INVALID_INPUT', `Characteristic '${c.name}' is missing for some applicants.`);
       const binning =
         c.type === 'numeric'
-          ? binNumeric(c.name, applicants.map((a) => Number(a[c.name])), bad, { maxBins: options.maxBins ?? 5, minShare: options.minBinShare ?? 0.05 })
+          ? binNumeric(c.name, applicants.map((a, i) => numericValue(a[c.name], c.name, i)), bad, { maxBins: options.maxBins ?? 5, minShare: options.minBinShare ?? 0.05 })
           : binCategorical(c.name, applicants.map((a) => String(a[c.name])), bad, { minShare: options.minBinShare ?? 0.05 });
       if (binning.iv >= (options.minIv ?? 0.02)) binnings.push(binning);
       else dropped.push({ characteristic: c.name, iv: binning.iv });
@@ -219,9 +240,12 @@ export class Scorecard {
    * @param applicant - characteristic values
    * @param topReasons - adverse-action reasons to return (default 4)
    * @returns score, probability of default, points per characteristic and reasons
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when a characteristic the scorecard uses is missing
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when a characteristic the scorecard uses is missing or not
+   *   a finite number (numeric) / a category (categorical), naming it but never its value
    */
   score(applicant: Applicant, topReasons = 4): ScoredApplicant {
+    if (typeof applicant !== 'object' || applicant === null) throw new LeptonError('INVALID_INPUT', 'Scorecard.score needs an applicant object.');
+    numberOption(topReasons, 'Scorecard.score: topReasons', { min: 0, integer: true });
     let total = 0;
     let z = this.intercept;
     const attributes: Attribute[] = this.binnings.map((b, j) => {
@@ -256,8 +280,12 @@ export class Scorecard {
    * @param applicants - applicants (ideally held out)
    * @param bad - their labels
    * @returns Gini, KS and AUC
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a label other than 0/1, mismatched lengths, or an
+   *   applicant {@link Scorecard.score} refuses
    */
   evaluate(applicants: readonly Applicant[], bad: ArrayLike<number>): ScorecardEvaluation {
+    binaryLabels(bad, 'Scorecard.evaluate: bad');
+    if (!Array.isArray(applicants) || applicants.length !== bad.length) throw new LeptonError('INVALID_INPUT', 'Scorecard.evaluate: one label per applicant is needed.');
     const risk = applicants.map((a) => -this.score(a).score);
     const auc = rocAuc(bad, risk);
     return { gini: 2 * auc - 1, ks: ksStatistic(bad, risk), auc };

@@ -1,28 +1,65 @@
 import { LeptonError } from '@lepton/core';
+import { isArrayLike, isFiniteNumber, numberOption } from '../internal/guards.js';
+import { transactionIssue } from '../transactions/guard.js';
 import type { Transaction } from '../transactions/schema.js';
-import { addLabel, applyTransaction, countTransaction, labelsKnownBefore, transactionsBefore, type CategoryState, type EntityState } from './state.js';
+import { addLabel, applyTransaction, countTransaction, hasTransaction, labelsKnownBefore, transactionsBefore, type CategoryState, type EntityState } from './state.js';
 import { MemoryStateStore, type StateStore } from './store.js';
 import { DEFAULT_WINDOWS, ENTITIES, type Entity, type Window } from './windows.js';
 
-/** Options for {@link FeatureEngine}. */
+/** Options for {@link FeatureEngine}. Each is checked when the engine is made (`INVALID_ARGUMENT` when out of range). */
 export interface FeatureEngineOptions {
   /** Where state lives. Default: a new {@link MemoryStateStore}. */
   store?: StateStore;
-  /** Sliding windows. Default 10 min, 1 h, 24 h, 7 d. */
+  /** Sliding windows (unique names, finite positive lengths). Default 10 min, 1 h, 24 h, 7 d. */
   windows?: readonly Window[];
-  /** Target-encoding smoothing: pseudo-count of the global fraud rate added to each merchant category. Default 50. */
+  /**
+   * Target-encoding smoothing: pseudo-count of the global fraud rate added to each merchant category; finite, > 0
+   * (0 would divide 0 by 0 for a category never seen). Default 50.
+   */
   smoothing?: number;
   /**
    * Labels known more than this long before the newest transaction are folded into counts. Scoring processes that
-   * share a store must stay within this lag of each other. Default 24 h.
+   * share a store must stay within this lag of each other. Finite, ≥ 0. Default 24 h.
    */
   labelFoldLagMs?: number;
-  /** Offset of local time from UTC, minutes, for the hour/day-of-week features. Default 0. */
+  /** Offset of local time from UTC, minutes, for the hour/day-of-week features; within ±1440. Default 0. */
   utcOffsetMinutes?: number;
-  /** Fraud rate assumed before any label is known (the target encoding's global prior). Default 0.01. */
+  /** Fraud rate assumed before any label is known (the target encoding's global prior), in [0, 1]. Default 0.01. */
   basePrior?: number;
-  /** Pseudo-count of {@link basePrior} in the global rate: how many labels it takes to outweigh it. Default 100. */
+  /**
+   * Pseudo-count of {@link basePrior} in the global rate: how many labels it takes to outweigh it; finite, > 0.
+   * Default 100.
+   */
   priorStrength?: number;
+}
+
+/** The engine's settings with defaults filled in and every value checked: the one place defaults live. */
+interface ResolvedOptions {
+  store: StateStore;
+  windows: readonly Window[];
+  smoothing: number;
+  labelFoldLagMs: number;
+  utcOffsetMinutes: number;
+  basePrior: number;
+  priorStrength: number;
+}
+
+function resolveOptions(options: FeatureEngineOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', 'FeatureEngine options must be an object.');
+  const windows = options.windows ?? DEFAULT_WINDOWS;
+  if (!Array.isArray(windows) || windows.length === 0 || windows.some((w: Window) => typeof w?.name !== 'string' || !isFiniteNumber(w.ms) || !(w.ms > 0))) {
+    throw new LeptonError('INVALID_ARGUMENT', 'windows must be a non-empty list of { name, ms } with finite positive durations.');
+  }
+  if (new Set(windows.map((w: Window) => w.name)).size !== windows.length) throw new LeptonError('INVALID_ARGUMENT', 'window names must be unique (they name the features).');
+  return {
+    store: options.store ?? new MemoryStateStore(),
+    windows,
+    smoothing: numberOption(options.smoothing ?? 50, 'smoothing', { min: 0, exclusiveMin: true }),
+    labelFoldLagMs: numberOption(options.labelFoldLagMs ?? DAY, 'labelFoldLagMs', { min: 0 }),
+    utcOffsetMinutes: numberOption(options.utcOffsetMinutes ?? 0, 'utcOffsetMinutes', { min: -1440, max: 1440 }),
+    basePrior: numberOption(options.basePrior ?? 0.01, 'basePrior', { min: 0, max: 1 }),
+    priorStrength: numberOption(options.priorStrength ?? 100, 'priorStrength', { min: 0, exclusiveMin: true }),
+  };
 }
 
 const DAY = 86_400_000;
@@ -30,6 +67,16 @@ const STATS = ['count', 'sum', 'mean', 'max'] as const;
 /** Keys of a merchant category's label statistics and of the global ones. */
 function categoryKeys(mcc: string): { mcc: string; all: string } {
   return { mcc: `mcc:${mcc}`, all: 'mcc:*' };
+}
+
+/** The states one transaction reads. */
+interface EntityStates {
+  card?: EntityState | undefined;
+  customer?: EntityState | undefined;
+  merchant?: EntityState | undefined;
+  device?: EntityState | undefined;
+  mcc?: CategoryState | undefined;
+  all?: CategoryState | undefined;
 }
 
 /** Time-since-previous is capped here (and used when there is no previous transaction). */
@@ -94,6 +141,16 @@ function previousBefore(s: EntityState, t: number): { ts?: number; place?: { lat
  * Transactions must reach one engine in non-decreasing time order (per scoring process); an older one is refused
  * with `FINANCE_OUT_OF_ORDER` and counted, never folded in silently.
  *
+ * Bad input never becomes a number. {@link process} and {@link features} check their argument at run time (the shape
+ * `TransactionSchema` outputs: timestamp in epoch ms, finite amount within bounds …) and refuse anything else with
+ * `FINANCE_TRANSACTION_INVALID` naming the field, never its value. A transaction whose id its card has already seen is
+ * refused with `FINANCE_DUPLICATE` and counted, and the state is left as it was, so a redelivered message never counts
+ * twice. The ids live in the card's state, next to its events, for as long as those events are kept: the longest window
+ * (7 days by default) back from the card's latest transaction. So memory stays bounded, and a redelivery to another
+ * scoring process sharing the store is recognised too. A repeat older than that is older than the watermark in any
+ * process that saw the original, and refused as out of order. Every feature is checked to be finite before anything is
+ * recorded (`FINANCE_FEATURE_NOT_FINITE` otherwise).
+ *
  * @example
  * ```ts
  * import { FeatureEngine } from '@lepton/finance';
@@ -117,24 +174,23 @@ export class FeatureEngine {
   private readonly foldLag: number;
   private readonly utcOffsetMs: number;
   private watermarkMs = -Infinity;
-  private readonly counters = { processed: 0, refusedOutOfOrder: 0, labels: 0 };
+  private readonly counters = { processed: 0, refusedOutOfOrder: 0, refusedDuplicate: 0, refusedInvalid: 0, labels: 0 };
 
   /**
    * @param options - store, windows and encoding settings
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an option out of range (see {@link FeatureEngineOptions})
    */
   constructor(options: FeatureEngineOptions = {}) {
-    this.store = options.store ?? new MemoryStateStore();
-    this.windows = options.windows ?? DEFAULT_WINDOWS;
-    if (this.windows.length === 0 || this.windows.some((w) => !(w.ms > 0))) {
-      throw new LeptonError('INVALID_ARGUMENT', 'windows must be a non-empty list of positive durations.');
-    }
+    const o = resolveOptions(options);
+    this.store = o.store;
+    this.windows = o.windows;
     this.horizon = Math.max(...this.windows.map((w) => w.ms));
     this.shortestFirst = this.windows.map((_, i) => i).sort((a, b) => this.windows[a]!.ms - this.windows[b]!.ms);
-    this.basePrior = options.basePrior ?? 0.01;
-    this.priorStrength = options.priorStrength ?? 100;
-    this.smoothing = options.smoothing ?? 50;
-    this.foldLag = options.labelFoldLagMs ?? DAY;
-    this.utcOffsetMs = (options.utcOffsetMinutes ?? 0) * 60_000;
+    this.basePrior = o.basePrior;
+    this.priorStrength = o.priorStrength;
+    this.smoothing = o.smoothing;
+    this.foldLag = o.labelFoldLagMs;
+    this.utcOffsetMs = o.utcOffsetMinutes * 60_000;
     const names: string[] = [];
     for (const e of ENTITIES) for (const w of this.windows) for (const s of STATS) names.push(`${e}_${s}_${w.name}`);
     names.push(
@@ -164,16 +220,46 @@ export class FeatureEngine {
     return this.watermarkMs;
   }
 
-  /** Transactions processed, refused as out of order, and labels recorded. */
+  /** Transactions processed, refused (out of order, duplicate, invalid), and labels recorded. */
   stats(): {
     /** Transactions recorded by {@link FeatureEngine.process}. */
     processed: number;
     /** Transactions refused with `FINANCE_OUT_OF_ORDER` because they were older than the watermark. */
     refusedOutOfOrder: number;
+    /** Transactions refused with `FINANCE_DUPLICATE` because their card had already seen their id. */
+    refusedDuplicate: number;
+    /**
+     * Transactions refused by {@link FeatureEngine.process} with `FINANCE_TRANSACTION_INVALID` (not a valid
+     * transaction) or `FINANCE_FEATURE_NOT_FINITE`.
+     */
+    refusedInvalid: number;
     /** Labels recorded by {@link FeatureEngine.recordLabel}. */
     labels: number;
   } {
     return { ...this.counters };
+  }
+
+  /** Throws `FINANCE_TRANSACTION_INVALID` unless `tx` has the shape `TransactionSchema` outputs. */
+  private check(tx: unknown, method: string): asserts tx is Transaction {
+    const issue = transactionIssue(tx);
+    if (issue === undefined) return;
+    if (method === 'process') this.counters.refusedInvalid++;
+    throw new LeptonError(
+      'FINANCE_TRANSACTION_INVALID',
+      `FeatureEngine.${method}: '${issue.field}' ${issue.message}. Validate records with validateTransactions (or TransactionSchema) first.`,
+      { details: { field: issue.field } },
+    );
+  }
+
+  /** Throws `FINANCE_FEATURE_NOT_FINITE` when a feature is NaN or ±Infinity (nothing is recorded then). */
+  private checkFinite(tx: Transaction, features: Float32Array, method: string): void {
+    const bad = features.findIndex((v) => !Number.isFinite(v));
+    if (bad < 0) return;
+    if (method === 'process') this.counters.refusedInvalid++;
+    const feature = this.names[bad]!;
+    throw new LeptonError('FINANCE_FEATURE_NOT_FINITE', `FeatureEngine.${method}: feature '${feature}' of transaction ${tx.id} is not finite; nothing was recorded.`, {
+      details: { id: tx.id, feature },
+    });
   }
 
   /** Store keys of every state a transaction reads and updates (no device key without a device). */
@@ -182,35 +268,54 @@ export class FeatureEngine {
     return tx.deviceId === undefined ? keys : { ...keys, device: `device:${tx.deviceId}` };
   }
 
-  /**
-   * Features of a transaction from the state as it is now, without recording the transaction.
-   *
-   * @param tx - a validated transaction
-   * @returns the feature vector (see {@link names})
-   */
-  async features(tx: Transaction): Promise<Float32Array> {
+  /** Every state `tx` reads. */
+  private async read(tx: Transaction): Promise<EntityStates> {
     const k = this.keys(tx);
     const [card, customer, merchant, mcc, all, device] = await this.store.getMany<unknown>(
       k.device === undefined ? [k.card, k.customer, k.merchant, k.mcc, k.all] : [k.card, k.customer, k.merchant, k.mcc, k.all, k.device],
     );
-    return this.compute(tx, {
+    return {
       card: card as EntityState | undefined,
       customer: customer as EntityState | undefined,
       merchant: merchant as EntityState | undefined,
       device: device as EntityState | undefined,
       mcc: mcc as CategoryState | undefined,
       all: all as CategoryState | undefined,
-    });
+    };
+  }
+
+  /**
+   * Features of a transaction from the state as it is now, without recording the transaction.
+   *
+   * @param tx - a validated transaction
+   * @returns the feature vector (see {@link names}), every value finite
+   * @throws {@link @lepton/core!LeptonError} `FINANCE_TRANSACTION_INVALID` when `tx` is not a validated transaction;
+   *   `FINANCE_FEATURE_NOT_FINITE` when a feature would not be finite
+   */
+  async features(tx: Transaction): Promise<Float32Array> {
+    this.check(tx, 'features');
+    const out = this.compute(tx, await this.read(tx));
+    this.checkFinite(tx, out, 'features');
+    return out;
   }
 
   /**
    * Scores-then-records: the features of `tx` from history strictly before it, then `tx` is added to the state.
    *
-   * @param tx - a validated transaction, not older than {@link watermark}
-   * @returns the feature vector
-   * @throws {@link @lepton/core!LeptonError} `FINANCE_OUT_OF_ORDER` when `tx` is older than a transaction already processed
+   * @param tx - a validated transaction (from `validateTransactions` or `TransactionSchema`), not older than
+   *   {@link watermark}, whose id its card has not seen
+   * @returns the feature vector, every value finite
+   * @throws {@link @lepton/core!LeptonError} `FINANCE_TRANSACTION_INVALID` (with `details.field`) when `tx` is not a
+   *   validated transaction; `FINANCE_DUPLICATE` when its card already recorded a transaction with its id (nothing is
+   *   recorded again); `FINANCE_OUT_OF_ORDER` when `tx` is older than a transaction already processed;
+   *   `FINANCE_FEATURE_NOT_FINITE` when a feature would not be finite. Each is counted in {@link stats}, and none
+   *   changes the state.
    */
   async process(tx: Transaction): Promise<Float32Array> {
+    this.check(tx, 'process');
+    const states = await this.read(tx);
+    // Duplicates first: a redelivered message is safe to acknowledge, and should not read as a clock problem.
+    if (hasTransaction(states.card, tx.id)) throw this.duplicate(tx);
     if (tx.timestamp < this.watermarkMs) {
       this.counters.refusedOutOfOrder++;
       throw new LeptonError(
@@ -220,10 +325,18 @@ export class FeatureEngine {
         { details: { id: tx.id, timestamp: tx.timestamp, watermark: this.watermarkMs } },
       );
     }
-    const features = await this.features(tx);
-    this.watermarkMs = tx.timestamp;
+    const features = this.compute(tx, states);
+    this.checkFinite(tx, features, 'process');
     const k = this.keys(tx);
-    await this.store.update<EntityState>(k.card, (s) => applyTransaction(s, tx, this.horizon, true));
+    // The card's update is the atomic check (one key, read-modify-write): another call or another process may have
+    // recorded the same id since the read above. Never move it after the other updates, or they would count it twice.
+    let duplicate = false;
+    await this.store.update<EntityState>(k.card, (s) => {
+      duplicate = hasTransaction(s, tx.id);
+      return duplicate ? s! : applyTransaction(s, tx, this.horizon, true);
+    });
+    if (duplicate) throw this.duplicate(tx);
+    this.watermarkMs = Math.max(this.watermarkMs, tx.timestamp);
     await this.store.update<EntityState>(k.customer, (s) => applyTransaction(s, tx, this.horizon, false));
     await this.store.update<EntityState>(k.merchant, (s) => applyTransaction(s, tx, this.horizon, false));
     if (k.device !== undefined) await this.store.update<EntityState>(k.device, (s) => applyTransaction(s, tx, this.horizon, false));
@@ -233,17 +346,32 @@ export class FeatureEngine {
     return features;
   }
 
+  /** Counts and builds the `FINANCE_DUPLICATE` refusal of `tx`. */
+  private duplicate(tx: Transaction): LeptonError {
+    this.counters.refusedDuplicate++;
+    return new LeptonError(
+      'FINANCE_DUPLICATE',
+      `Transaction ${tx.id} was already recorded for its card; it is not counted again (safe to acknowledge a redelivery).`,
+      { details: { id: tx.id } },
+    );
+  }
+
   /**
    * Records a fraud label that becomes known at `knownAt` (chargeback, confirmed case). It affects the merchant
    * category risk of transactions after `knownAt` only, so label delay never leaks into features.
    *
    * @param tx - the labelled transaction (its merchant category)
    * @param label - 1 fraud, 0 genuine
-   * @param knownAt - when the label became known, epoch ms
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a label other than 0/1
+   * @param knownAt - when the label became known, epoch ms (finite)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a label other than 0/1, a `knownAt` that is not a
+   *   finite number, or a missing 4-digit merchant category
    */
   async recordLabel(tx: Pick<Transaction, 'merchantCategory'>, label: number, knownAt: number): Promise<void> {
-    if (label !== 0 && label !== 1) throw new LeptonError('INVALID_ARGUMENT', `label must be 0 or 1, got ${label}.`);
+    if (label !== 0 && label !== 1) throw new LeptonError('INVALID_ARGUMENT', 'label must be 0 or 1.');
+    if (!isFiniteNumber(knownAt)) throw new LeptonError('INVALID_ARGUMENT', 'knownAt must be a finite time in epoch milliseconds.');
+    if (typeof tx?.merchantCategory !== 'string' || !/^\d{4}$/.test(tx.merchantCategory)) {
+      throw new LeptonError('INVALID_ARGUMENT', 'recordLabel needs the transaction\'s 4-digit merchantCategory.');
+    }
     const watermark = this.watermarkMs - this.foldLag;
     const k = categoryKeys(tx.merchantCategory);
     await this.store.update<CategoryState>(k.mcc, (s) => addLabel(s, knownAt, label, watermark));
@@ -256,8 +384,12 @@ export class FeatureEngine {
    *
    * @param vector - from {@link process} or {@link features}
    * @returns `{ name: value }`
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when `vector` is not an array of {@link names}`.length` values
    */
   describe(vector: ArrayLike<number>): Record<string, number> {
+    if (!isArrayLike(vector) || vector.length !== this.names.length) {
+      throw new LeptonError('INVALID_INPUT', `describe needs a feature vector of ${this.names.length} values (from process or features).`);
+    }
     return Object.fromEntries(this.names.map((n, i) => [n, vector[i]!]));
   }
 
@@ -266,10 +398,7 @@ export class FeatureEngine {
     await this.store.close();
   }
 
-  private compute(
-    tx: Transaction,
-    s: { card?: EntityState | undefined; customer?: EntityState | undefined; merchant?: EntityState | undefined; device?: EntityState | undefined; mcc?: CategoryState | undefined; all?: CategoryState | undefined },
-  ): Float32Array {
+  private compute(tx: Transaction, s: EntityStates): Float32Array {
     const t = tx.timestamp;
     const out = new Float32Array(this.names.length);
     let k = 0;
@@ -315,7 +444,9 @@ export class FeatureEngine {
     const z = (st: EntityState | undefined): number => {
       if (!st) return 0;
       const h = historyBefore(st, t);
-      return h.n > 1 && h.std > 0 ? (tx.amount - h.mean) / h.std : 0;
+      // A spread below 1e-9 of the mean is rounding noise of the running statistics (equal amounts), not variation:
+      // dividing by it would give a z-score of 1e20 or, on denormal spreads, Infinity.
+      return h.n > 1 && h.std > 1e-9 * Math.abs(h.mean) ? (tx.amount - h.mean) / h.std : 0;
     };
     out[k++] = z(card);
     out[k++] = z(s.customer);

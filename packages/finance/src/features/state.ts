@@ -5,8 +5,12 @@ import type { Transaction } from '../transactions/schema.js';
  * and Redis stores hold exactly the same thing and give identical features.
  */
 export interface EntityState {
-  /** Recent events `[timestamp ms, amount, latitude | null, longitude | null]`, oldest first, pruned to the longest window. */
-  events: Array<[number, number, number | null, number | null]>;
+  /**
+   * Recent events `[timestamp ms, amount, latitude | null, longitude | null, transaction id]`, oldest first, pruned to
+   * the longest window. The id is kept for cards only (state written by older versions lacks it): it is how the feature
+   * engine recognises a transaction delivered twice.
+   */
+  events: Array<[number, number, number | null, number | null, string?]>;
   /** Welford running statistics over the entity's whole amount history: number of transactions. */
   n: number;
   /** Welford running mean of the amounts. */
@@ -46,6 +50,17 @@ export interface CategoryState {
 /** @internal Cap on remembered devices/merchants per card. */
 export const SEEN_CAP = 200;
 
+/**
+ * Whether the entity's recent events include the transaction `id` (only card states record ids).
+ *
+ * @param s - entity state
+ * @param id - transaction id
+ * @returns true when `id` was already applied to this state within its longest window
+ */
+export function hasTransaction(s: EntityState | undefined, id: string): boolean {
+  return s !== undefined && s.events.some((e) => e[4] === id);
+}
+
 /** An empty entity state. */
 export function emptyEntity(): EntityState {
   return { events: [], n: 0, mean: 0, m2: 0 };
@@ -57,7 +72,7 @@ export function emptyEntity(): EntityState {
  * @param prev - state before the transaction
  * @param tx - the transaction
  * @param horizonMs - how much history the longest window needs
- * @param remember - also remember device and merchant (for cards)
+ * @param remember - also remember device, merchant and transaction id (for cards)
  * @returns the new state
  */
 export function applyTransaction(prev: EntityState | undefined, tx: Transaction, horizonMs: number, remember: boolean): EntityState {
@@ -67,7 +82,7 @@ export function applyTransaction(prev: EntityState | undefined, tx: Transaction,
   let expired = 0;
   while (expired < s.events.length && s.events[expired]![0] < cutoff) expired++;
   const events = s.events.slice(expired);
-  events.push([tx.timestamp, tx.amount, tx.latitude ?? null, tx.longitude ?? null]);
+  events.push(remember ? [tx.timestamp, tx.amount, tx.latitude ?? null, tx.longitude ?? null, tx.id] : [tx.timestamp, tx.amount, tx.latitude ?? null, tx.longitude ?? null]);
   const n = s.n + 1;
   const delta = tx.amount - s.mean;
   const mean = s.mean + delta / n;

@@ -1,4 +1,5 @@
 import { LeptonError, thresholdForCost, thresholdForFpr } from '@lepton/core';
+import { binaryLabels, finiteArray, isFiniteNumber, numberOption } from '../internal/guards.js';
 
 /** Outcome for a scored transaction. */
 export type Decision = 'approve' | 'review' | 'decline';
@@ -48,10 +49,12 @@ export interface DecisionTargets {
  * @param scores - scores of a representative period
  * @param rate - target alert rate in (0, 1)
  * @returns the threshold
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a rate outside (0, 1)
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a rate outside (0, 1) or no scores; `INVALID_INPUT`
+ *   for a score that is not a finite number (`details.index`)
  */
 export function thresholdForAlertRate(scores: ArrayLike<number>, rate: number): number {
-  if (!(rate > 0 && rate < 1) || scores.length === 0) throw new LeptonError('INVALID_ARGUMENT', `Alert rate must be in (0, 1) with scores given, got ${rate}.`);
+  finiteArray(scores, 'thresholdForAlertRate: scores');
+  if (!(isFiniteNumber(rate) && rate > 0 && rate < 1) || scores.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'Alert rate must be a number in (0, 1), with scores given.');
   const sorted = Float64Array.from(scores).sort().reverse();
   return sorted[Math.max(0, Math.ceil(rate * sorted.length) - 1)]!;
 }
@@ -65,9 +68,25 @@ export function thresholdForAlertRate(scores: ArrayLike<number>, rate: number): 
  * @param scores - calibrated probabilities (or any score, consistently)
  * @param targets - how to choose each threshold
  * @returns the bands
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a label other than 0/1, a score that is not a finite
+ *   number, or labels and scores of different lengths; `INVALID_ARGUMENT` for a target that is missing or out of range
  */
 export function choosePolicy(labels: ArrayLike<number>, scores: ArrayLike<number>, targets: DecisionTargets): DecisionPolicy {
-  const t = targets.review;
+  binaryLabels(labels, 'choosePolicy: labels');
+  finiteArray(scores, 'choosePolicy: scores');
+  if (labels.length !== scores.length || labels.length === 0) throw new LeptonError('INVALID_INPUT', 'choosePolicy: labels and scores must be non-empty and of the same length.');
+  const t = targets?.review;
+  if (t?.by === 'cost') {
+    numberOption(t.fraudLoss, 'choosePolicy: fraudLoss', { min: 0 });
+    numberOption(t.reviewCost, 'choosePolicy: reviewCost', { min: 0 });
+  } else if (t?.by === 'alertRate') {
+    numberOption(t.rate, 'choosePolicy: rate', { min: 0, max: 1, exclusiveMin: true });
+  } else if (t?.by === 'fpr') {
+    numberOption(t.fpr, 'choosePolicy: fpr', { min: 0, max: 1 });
+  } else {
+    throw new LeptonError('INVALID_ARGUMENT', "choosePolicy: targets.review.by must be 'cost', 'alertRate' or 'fpr'.");
+  }
+  numberOption(targets.declineFpr ?? 0.001, 'choosePolicy: declineFpr', { min: 0, max: 1 });
   let review: number;
   if (t.by === 'cost') {
     // A reviewed fraud costs the review; a missed one the loss; a reviewed genuine transaction the review.
@@ -85,9 +104,16 @@ export function choosePolicy(labels: ArrayLike<number>, scores: ArrayLike<number
  * Applies a policy to a score.
  *
  * @param policy - bands from {@link choosePolicy}
- * @param score - the transaction's score
+ * @param score - the transaction's score, a finite number
  * @returns approve, review or decline
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a score that is not a finite number (a NaN score would
+ *   otherwise compare false everywhere and approve); `INVALID_ARGUMENT` for a policy whose thresholds are not numbers
+ *   with review ≤ decline
  */
 export function decide(policy: DecisionPolicy, score: number): Decision {
+  if (!isFiniteNumber(score)) throw new LeptonError('INVALID_INPUT', 'decide: the score must be a finite number; a missing score cannot be approved.');
+  if (typeof policy !== 'object' || policy === null || typeof policy.review !== 'number' || typeof policy.decline !== 'number' || Number.isNaN(policy.review) || !(policy.decline >= policy.review)) {
+    throw new LeptonError('INVALID_ARGUMENT', 'decide: the policy needs numeric review ≤ decline thresholds (from choosePolicy).');
+  }
   return score >= policy.decline ? 'decline' : score >= policy.review ? 'review' : 'approve';
 }

@@ -7,6 +7,7 @@ import {
   rocAuc,
   thresholdForFpr,
 } from '@lepton/core';
+import { binaryLabels, finiteArray, finiteRows, isArrayLike, numberOption } from '../internal/guards.js';
 
 /** Indices of a time-ordered split. */
 export interface TimeSplit {
@@ -26,6 +27,8 @@ export interface TimeSplit {
  * @param trainEnd - end of the training period (exclusive), epoch ms
  * @param gapMs - length of the gap after `trainEnd`
  * @returns row indices of each part
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a timestamp that is not a finite number (a NaN would fall
+ *   silently into the test part); `INVALID_ARGUMENT` for a non-finite `trainEnd` or a negative or non-finite `gapMs`
  * @example
  * ```ts
  * import { timeSplit } from '@lepton/finance';
@@ -33,6 +36,9 @@ export interface TimeSplit {
  * ```
  */
 export function timeSplit(timestamps: ArrayLike<number>, trainEnd: number, gapMs: number): TimeSplit {
+  finiteArray(timestamps, 'timeSplit: timestamps');
+  numberOption(trainEnd, 'timeSplit: trainEnd');
+  numberOption(gapMs, 'timeSplit: gapMs', { min: 0 });
   const out: TimeSplit = { train: [], gap: [], test: [] };
   for (let i = 0; i < timestamps.length; i++) {
     const t = timestamps[i]!;
@@ -71,18 +77,27 @@ export interface FraudEvaluation {
  * @param scores - calibrated probabilities
  * @param context - timestamps and card ids per row (for the per-day card precision) and k (default 20)
  * @returns the evaluation
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for mismatched lengths
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for mismatched lengths, a label other than 0/1, a score or
+ *   timestamp that is not a finite number, or a card id that is not a string; `INVALID_ARGUMENT` for a `k` that is not
+ *   a positive integer
  */
 export function evaluateFraud(
   labels: ArrayLike<number>,
   scores: ArrayLike<number>,
   context: { timestamps: ArrayLike<number>; cardIds: ArrayLike<string>; k?: number },
 ): FraudEvaluation {
+  binaryLabels(labels, 'evaluateFraud: labels');
+  finiteArray(scores, 'evaluateFraud: scores');
+  if (typeof context !== 'object' || context === null) throw new LeptonError('INVALID_INPUT', 'evaluateFraud needs { timestamps, cardIds }.');
+  finiteArray(context.timestamps, 'evaluateFraud: timestamps');
+  if (!isArrayLike(context.cardIds) || Array.from(context.cardIds).some((c) => typeof c !== 'string')) {
+    throw new LeptonError('INVALID_INPUT', 'evaluateFraud: cardIds must be an array of strings.');
+  }
   const n = labels.length;
   if (scores.length !== n || context.timestamps.length !== n || context.cardIds.length !== n) {
     throw new LeptonError('INVALID_INPUT', 'evaluateFraud: labels, scores, timestamps and cardIds must have the same length.');
   }
-  const k = context.k ?? 20;
+  const k = numberOption(context.k ?? 20, 'evaluateFraud: k', { min: 1, integer: true });
   // Per day: each card's highest score and whether it had fraud that day.
   const days = new Map<number, Map<string, { score: number; fraud: boolean }>>();
   for (let i = 0; i < n; i++) {
@@ -136,6 +151,8 @@ export class DriftMonitor {
    * @param baselineRows - feature rows of the baseline period
    * @param baselineScores - scores of the baseline period
    * @param threshold - PSI above which to alert (default 0.25, "major shift")
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for rows that are not one finite number per name, or a
+   *   score that is not a finite number; `INVALID_ARGUMENT` for a threshold that is not a finite number ≥ 0
    */
   constructor(
     names: readonly string[],
@@ -143,6 +160,10 @@ export class DriftMonitor {
     baselineScores: ArrayLike<number>,
     private readonly threshold = 0.25,
   ) {
+    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) throw new LeptonError('INVALID_INPUT', 'DriftMonitor: names must be an array of strings.');
+    finiteRows(baselineRows, 'DriftMonitor (baseline)', names.length, names);
+    finiteArray(baselineScores, 'DriftMonitor: baseline scores');
+    numberOption(threshold, 'DriftMonitor: threshold', { min: 0 });
     this.baseline = { names: [...names], columns: names.map((_, j) => baselineRows.map((r) => r[j]!)), scores: Array.from(baselineScores) };
   }
 
@@ -152,6 +173,8 @@ export class DriftMonitor {
    * @param rows - current feature rows
    * @param scores - current scores
    * @returns PSI and alert flag for the score and each feature, features sorted by PSI (largest first)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for rows that are not one finite number per feature, or a
+   *   score that is not a finite number
    */
   check(
     rows: ReadonlyArray<ArrayLike<number>>,
@@ -164,6 +187,8 @@ export class DriftMonitor {
     /** Number of alerts, the score and features together. */
     alerts: number;
   } {
+    finiteRows(rows, 'DriftMonitor.check', this.baseline.names.length, this.baseline.names);
+    finiteArray(scores, 'DriftMonitor.check: scores');
     const item = (name: string, base: ArrayLike<number>, cur: ArrayLike<number>): DriftItem => {
       const psi = populationStabilityIndex(base, cur).psi;
       return { name, psi, alert: psi > this.threshold };

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { buildDenseAutoencoder, buildMlp, calibratorFromJSON, fitIsotonic, fitPlatt, integratedGradients, LeptonError, loadBundle, saveBundle, seededRandom, tf, train, type Calibrator, type CalibratorJSON, type TrainResult, ModelWorkers, resolveWorkersOption } from '@lepton/core';
+import { binaryLabels, finiteRows, isLeptonErrorWith, numberOption } from '../internal/guards.js';
 import { predictRead, rawScores, reconstructionErrors } from './raw-scores.js';
 import { describeFeature, type ReasonCode } from './reasons.js';
 import { fitScaler, scaleRows, type ScalerJSON } from './scaler.js';
@@ -131,8 +132,9 @@ export class FraudModel {
    * @param validation - later rows and labels (never resampled)
    * @param options - see {@link FraudModelOptions}
    * @returns the model and a training report
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when a split lacks fraud or genuine rows, or rows do not
-   *   match the names; `INVALID_ARGUMENT` for a bad `workers` (before any training)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when a split lacks fraud or genuine rows, rows do not
+   *   match the names, a value is not a finite number, or a label is not 0/1 (with `details.row`/`details.index`);
+   *   `INVALID_ARGUMENT` for a bad `workers` or another option out of range (before any training)
    */
   static async train(
     trainSet: LabelledRows,
@@ -145,9 +147,25 @@ export class FraudModel {
     report: FraudTrainingReport;
   }> {
     const workers = resolveWorkersOption(options.workers, 'FraudModel.train');
+    if (!Array.isArray(options.featureNames) || options.featureNames.some((n) => typeof n !== 'string')) {
+      throw new LeptonError('INVALID_ARGUMENT', 'FraudModel.train: featureNames must be an array of strings (e.g. FeatureEngine.names).');
+    }
     const names = [...options.featureNames];
-    const seed = options.seed ?? 1;
+    const seed = numberOption(options.seed ?? 1, 'seed', { integer: true });
+    for (const [what, v, range] of [
+      ['epochs', options.epochs, { min: 1, integer: true }],
+      ['batchSize', options.batchSize, { min: 1, integer: true }],
+      ['learningRate', options.learningRate, { min: 0, exclusiveMin: true }],
+      ['negativeSampling', options.negativeSampling, { min: 0, max: 1, exclusiveMin: true }],
+      ['blendWeight', options.blendWeight, { min: 0, max: 1 }],
+    ] as const) {
+      if (v !== undefined) numberOption(v, `FraudModel.train: ${what}`, range);
+    }
     for (const [what, set] of [['training', trainSet], ['validation', validation]] as const) {
+      if (typeof set !== 'object' || set === null) throw new LeptonError('INVALID_INPUT', `The ${what} set must be { rows, labels }.`);
+      finiteRows(set.rows, `FraudModel.train (${what})`, names.length, names);
+      binaryLabels(set.labels, `FraudModel.train (${what}) labels`);
+      if (set.labels.length !== set.rows.length) throw new LeptonError('INVALID_INPUT', `The ${what} set needs one label per row.`);
       const fraud = Array.from(set.labels).filter((l) => l === 1).length;
       if (fraud === 0 || fraud === set.labels.length) {
         throw new LeptonError('INVALID_INPUT', `The ${what} split needs both fraud and genuine rows (it has ${fraud} fraud of ${set.labels.length}).`);
@@ -221,27 +239,23 @@ export class FraudModel {
    * Asynchronous because the scores are read back from the backend with `data()`: a synchronous read of a GPU tensor
    * blocks the thread on WebGPU (and throws in Node, where tfjs-backend-webgpu's sync read needs a canvas).
    *
-   * @param rows - feature rows in {@link featureNames} order
+   * @param rows - an array of feature rows (arrays or typed arrays) in {@link featureNames} order
    * @returns one score per row
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a row of the wrong length or with a value that is not a
-   *   finite number (or overflows once scaled), `PREDICTOR_CLOSED` after {@link close}; with workers, `WORKER_CRASHED`
-   *   when a worker died (retrying is safe)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (with `details.row` and, for a bad value, `details.feature`)
+   *   when `rows` is not an array of rows, a row has the wrong length, or a value is not a finite number (NaN,
+   *   ±Infinity, a string, null) or overflows once scaled — the whole call is refused, nothing is scored;
+   *   `PREDICTOR_CLOSED` after {@link close}; `INVALID_MODEL` if the model itself produces a non-finite score (damaged
+   *   weights); with workers, `WORKER_CRASHED` when a worker died (retrying is safe)
    */
   async score(rows: ReadonlyArray<ArrayLike<number>>): Promise<FraudScore[]> {
     this.#mlpEngines.assertOpen();
     const d = this.settings.featureNames.length;
-    rows.forEach((r, i) => {
-      if (r.length !== d) throw new LeptonError('INVALID_INPUT', `Row ${i} has ${r.length} features; the model expects ${d}.`);
-    });
+    // Refused, not scored: a NaN would come out as a plausible-looking probability after calibration, an Infinity as
+    // a confident one, and a string would be coerced by the Float32Array.
+    finiteRows(rows, 'FraudModel.score', d, this.settings.featureNames);
     if (rows.length === 0) return [];
     const n = rows.length;
-    const scaled = scaleRows(rows, this.settings.scaler);
-    // Refused, not scored: a NaN would come out as a plausible-looking probability after calibration.
-    const bad = scaled.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) {
-      const feature = this.settings.featureNames[bad % d]!;
-      throw new LeptonError('INVALID_INPUT', `Row ${Math.floor(bad / d)} has no finite value for feature '${feature}'; repair or drop the row.`, { details: { row: Math.floor(bad / d), feature } });
-    }
+    const scaled = this.scale(rows, 'FraudModel.score');
     const x = tf.tensor2d(scaled, [n, d]);
     try {
       const ae = this.ae;
@@ -250,10 +264,29 @@ export class FraudModel {
         : await rawScores(this.settings, x, await predictRead(this.mlp, x), ae && (() => ae.predict(x) as tf.Tensor));
       return raw.blended.map((b, i) => {
         const probability = this.calibrator.predict(b);
+        // Checked inputs give finite outputs from sound weights; a damaged model must not hand out NaN as a score.
+        if (!Number.isFinite(probability) || !Number.isFinite(raw.supervised[i]!)) {
+          throw new LeptonError('INVALID_MODEL', `FraudModel.score: the model produced a non-finite score for row ${i}; retrain or reload it.`, { details: { row: i } });
+        }
         return { probability, riskScore: Math.min(999, Math.round(probability * 999)), supervised: raw.supervised[i]!, anomaly: raw.anomaly[i]! };
       });
     } finally {
       x.dispose();
+    }
+  }
+
+  /** {@link scaleRows} of checked rows, naming the feature when a value overflows once scaled. */
+  private scale(rows: ReadonlyArray<ArrayLike<number>>, what: string): Float32Array {
+    try {
+      return scaleRows(rows, this.settings.scaler);
+    } catch (err) {
+      if (!isLeptonErrorWith(err, 'column')) throw err;
+      const { row, column } = err.details as { row: number; column: number };
+      const feature = this.settings.featureNames[column]!;
+      throw new LeptonError('INVALID_INPUT', `${what}: row ${row} has a value for '${feature}' that overflows once scaled; repair or drop the row.`, {
+        details: { row, feature },
+        cause: err,
+      });
     }
   }
 
@@ -274,10 +307,15 @@ export class FraudModel {
    * @param row - the transaction's features
    * @param topK - how many reasons (default 3)
    * @returns reasons, strongest first (only positive contributions)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a row of the wrong length or with a value that is not a
+   *   finite number (naming the feature); `INVALID_ARGUMENT` for a `topK` that is not a positive integer
    */
   async reasons(row: ArrayLike<number>, topK = 3): Promise<ReasonCode[]> {
-    const { scaler, featureNames } = this.settings;
-    const ig = await integratedGradients(this.mlp, scaleRows([row], scaler), { steps: 32, topK: featureNames.length });
+    const { featureNames } = this.settings;
+    numberOption(topK, 'FraudModel.reasons: topK', { min: 1, integer: true });
+    finiteRows([row], 'FraudModel.reasons', featureNames.length, featureNames);
+    const { scaler } = this.settings;
+    const ig = await integratedGradients(this.mlp, this.scale([row], 'FraudModel.reasons'), { steps: 32, topK: featureNames.length });
     // Features that read the same to an analyst (sin and cos of the hour …) are one reason: their contributions add.
     const byText = new Map<string, ReasonCode>();
     for (const a of ig.top) {

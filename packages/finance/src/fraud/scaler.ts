@@ -1,4 +1,5 @@
 import { LeptonError } from '@lepton/core';
+import { finiteRows } from '../internal/guards.js';
 
 /** Per-feature mean and standard deviation, fitted on training rows only and stored with the model. */
 export interface ScalerJSON {
@@ -13,10 +14,11 @@ export interface ScalerJSON {
  *
  * @param rows - training feature rows
  * @returns means and standard deviations per column
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for no rows or rows of different lengths
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for no rows, rows of different lengths, a value that is not
+ *   a finite number, or columns so large that their spread overflows
  */
 export function fitScaler(rows: ReadonlyArray<ArrayLike<number>>): ScalerJSON {
-  const d = rows[0]?.length ?? 0;
+  const d = finiteRows(rows, 'fitScaler');
   if (rows.length === 0 || d === 0) throw new LeptonError('INVALID_INPUT', 'fitScaler needs at least one non-empty row.');
   const mean = new Array<number>(d).fill(0);
   const m2 = new Array<number>(d).fill(0);
@@ -32,21 +34,32 @@ export function fitScaler(rows: ReadonlyArray<ArrayLike<number>>): ScalerJSON {
     const s = Math.sqrt(v / Math.max(1, rows.length - 1));
     return s > 1e-12 ? s : 1;
   });
+  const column = [...mean, ...std].findIndex((v) => !Number.isFinite(v)) % d;
+  if (column >= 0) throw new LeptonError('INVALID_INPUT', `fitScaler: column ${column} overflows (values near the double-precision limit); rescale it.`, { details: { column } });
   return { mean, std };
 }
 
 /**
  * Standardises rows into one flat Float32Array (row-major), ready for a tensor.
  *
- * @param rows - feature rows
+ * @param rows - feature rows, each of the scaler's width, every value a finite number
  * @param scaler - fitted scaler
- * @returns `(x − mean) / std`, flattened
+ * @returns `(x − mean) / std`, flattened; every value finite
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (with `details.row` and `details.column`) for a row of the
+ *   wrong width, a value that is not a finite number, or one whose scaled value overflows 32-bit floats
  */
 export function scaleRows(rows: ReadonlyArray<ArrayLike<number>>, scaler: ScalerJSON): Float32Array {
   const d = scaler.mean.length;
+  finiteRows(rows, 'scaleRows', d);
   const out = new Float32Array(rows.length * d);
   rows.forEach((r, i) => {
     for (let j = 0; j < d; j++) out[i * d + j] = (r[j]! - scaler.mean[j]!) / scaler.std[j]!;
   });
+  // A finite input can still overflow float32 once scaled (1e300): refuse it rather than feed Infinity to a model.
+  const bad = out.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    const [row, column] = [Math.floor(bad / d), bad % d];
+    throw new LeptonError('INVALID_INPUT', `scaleRows: row ${row}, column ${column} overflows once scaled; repair or drop the row.`, { details: { row, column } });
+  }
   return out;
 }

@@ -1,5 +1,6 @@
 import { buildSequenceModel, LeptonError, rocAuc, tf, train, type SequenceKind } from '@lepton/core';
 import { fitScaler, scaleRows } from '../fraud/scaler.js';
+import { finiteArray, finiteRows, numberOption } from '../internal/guards.js';
 import type { IndicatorFeatures } from './indicators.js';
 
 /** Options for {@link walkForward}. */
@@ -28,7 +29,11 @@ export interface FoldResult {
   testFrom: number;
   /** Last test timestamp, epoch ms. */
   testTo: number;
-  /** Direction: ROC AUC and hit rate; volatility: RMSE of the model and of the naive "same as last bar" forecast. */
+  /**
+   * Direction: `auc` (ROC AUC; absent when the test block holds only up or only down bars, where it is undefined),
+   * `hitRate` and `upShare`; volatility: `rmse` of the model and `naiveRmse` of the "same as last bar" forecast. Every
+   * value present is finite.
+   */
   metrics: Record<string, number>;
 }
 
@@ -40,13 +45,25 @@ export interface FoldResult {
  * @param features - from `indicatorFeatures(bars)`; the target is computed from its `ret1` column one bar ahead
  * @param options - window, target, architecture, folds, epochs, seed
  * @returns one result per fold
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when there are too few rows for the folds
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when there are too few rows for the folds, the features lack
+ *   a `ret1` column, a value or timestamp is not a finite number, or rows and timestamps differ in number;
+ *   `INVALID_ARGUMENT` for an option out of range; `TRAINING_FAILED` when a fold's model predicts non-finite values
  */
 export async function walkForward(features: IndicatorFeatures, options: WalkForwardOptions = {}): Promise<FoldResult[]> {
-  const window = options.window ?? 20;
-  const folds = options.folds ?? 4;
+  const window = numberOption(options.window ?? 20, 'walkForward: window', { min: 1, integer: true });
+  const folds = numberOption(options.folds ?? 4, 'walkForward: folds', { min: 1, integer: true });
+  numberOption(options.epochs ?? 15, 'walkForward: epochs', { min: 1, integer: true });
+  numberOption(options.seed ?? 1, 'walkForward: seed', { integer: true });
   const target = options.target ?? 'direction';
+  if (target !== 'direction' && target !== 'volatility') throw new LeptonError('INVALID_ARGUMENT', "walkForward: target must be 'direction' or 'volatility'.");
+  if (typeof features !== 'object' || features === null || !Array.isArray(features.names)) {
+    throw new LeptonError('INVALID_INPUT', 'walkForward needs indicator features ({ names, rows, timestamps }, from indicatorFeatures).');
+  }
   const ret = features.names.indexOf('ret1');
+  if (ret < 0) throw new LeptonError('INVALID_INPUT', "walkForward: the features need a 'ret1' column (the target is computed from it).");
+  finiteRows(features.rows, 'walkForward', features.names.length, features.names);
+  finiteArray(features.timestamps, 'walkForward: timestamps');
+  if (features.timestamps.length !== features.rows.length) throw new LeptonError('INVALID_INPUT', 'walkForward: one timestamp per row is needed.');
   const rows = features.rows;
   // Sample i: rows i−window+1 … i → target from row i+1 (the next bar).
   const samples = rows.length - window;
@@ -89,10 +106,15 @@ export async function walkForward(features: IndicatorFeatures, options: WalkForw
       } finally {
         out.dispose();
       }
+      if (pred.some((p) => !Number.isFinite(p))) {
+        throw new LeptonError('TRAINING_FAILED', `walkForward: fold ${f}'s model predicts non-finite values (training diverged); lower the learning rate or rescale the features.`);
+      }
       let metrics: Record<string, number>;
       if (target === 'direction') {
         const hits = pred.filter((p, k) => (p >= 0.5 ? 1 : 0) === yTest[k]).length;
-        metrics = { auc: yTest.includes(0) && yTest.includes(1) ? rocAuc(yTest, pred) : NaN, hitRate: hits / yTest.length, upShare: yTest.reduce((s, v) => s + v, 0) / yTest.length };
+        metrics = { hitRate: hits / yTest.length, upShare: yTest.reduce((s, v) => s + v, 0) / yTest.length };
+        // ROC AUC is undefined with one class: leave it out rather than report NaN.
+        if (yTest.includes(0) && yTest.includes(1)) metrics['auc'] = rocAuc(yTest, pred);
       } else {
         const rmse = Math.sqrt(pred.reduce((s, p, k) => s + (p - yTest[k]!) ** 2, 0) / yTest.length);
         const naive = Math.sqrt(yTest.reduce((s, v, k) => s + (Math.abs(rows[trainEnd + k]![ret]!) - v) ** 2, 0) / yTest.length);

@@ -1,5 +1,6 @@
 import { adx, atr, bollingerbands, ema, macd, obv, rsi, sma, stochastic } from 'technicalindicators';
 import { LeptonError } from '@lepton/core';
+import { isFiniteNumber } from '../internal/guards.js';
 import type { Bar } from './ohlcv.js';
 
 /** Indicator features per bar, aligned so that row t uses bars 0…t only. */
@@ -12,6 +13,25 @@ export interface IndicatorFeatures {
   firstIndex: number;
   /** Timestamp of each row's bar. */
   timestamps: number[];
+}
+
+/**
+ * Bars straight from a caller are checked here, not only by `validateBars`: a NaN close makes every indicator NaN
+ * from that bar on (reported as "too few bars" at best), and a zero price divides by zero.
+ */
+function checkBars(bars: readonly Bar[]): void {
+  if (!Array.isArray(bars)) throw new LeptonError('INVALID_INPUT', 'indicatorFeatures needs an array of bars.');
+  let previous = -Infinity;
+  bars.forEach((b: unknown, index) => {
+    const bad = (field: string, what: string): LeptonError =>
+      new LeptonError('INVALID_INPUT', `indicatorFeatures: bar ${index} ${field} ${what}; validate bars with validateBars first.`, { details: { index, field } });
+    if (typeof b !== 'object' || b === null) throw bad('(record)', 'is not a bar object');
+    const bar = b as Record<string, unknown>;
+    for (const field of ['open', 'high', 'low', 'close'] as const) if (!(isFiniteNumber(bar[field]) && bar[field] > 0)) throw bad(field, 'must be a finite positive number');
+    if (!(isFiniteNumber(bar['volume']) && bar['volume'] >= 0)) throw bad('volume', 'must be a finite number ≥ 0');
+    if (!(isFiniteNumber(bar['timestamp']) && bar['timestamp'] > previous)) throw bad('timestamp', 'must be a finite time after the previous bar');
+    previous = bar['timestamp'];
+  });
 }
 
 /**
@@ -31,11 +51,14 @@ function align(n: number, out: ReadonlyArray<number | undefined>): Array<number 
  * 10-bar OBV change / 10-bar volume, Stochastic %K(14, 3), ADX(14), and 1-, 5- and 20-bar log returns and 20-bar
  * volatility. Row t depends on bars 0…t only (a test recomputes every row from the prefix and compares).
  *
- * @param bars - bars in time order
+ * @param bars - bars in strictly increasing time order (as `validateBars` returns them)
  * @returns aligned feature rows from the first bar where every indicator is defined
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when there are too few bars for the indicators' warm-up
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when there are too few bars for the indicators' warm-up, or
+ *   a bar is malformed (a price that is not a finite positive number, a volume that is not finite and ≥ 0, a timestamp
+ *   not after the previous one), with `details.index` and `details.field`
  */
 export function indicatorFeatures(bars: readonly Bar[]): IndicatorFeatures {
+  checkBars(bars);
   const n = bars.length;
   const close = bars.map((b) => b.close);
   const high = bars.map((b) => b.high);

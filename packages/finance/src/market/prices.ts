@@ -1,4 +1,5 @@
 import { seededRandom } from '@lepton/core';
+import { numberOption } from '../internal/guards.js';
 import type { Bar } from './ohlcv.js';
 
 /**
@@ -7,12 +8,14 @@ import type { Bar } from './ohlcv.js';
  *
  * @param options - number of bars (default 1500), seed (default 1), start price (default 100)
  * @returns bars, one per day from 2020-01-01
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for bars or seed that are not integers (bars ≥ 0), or a
+ *   start price that is not a finite positive number
  */
 export function generatePrices(options: { bars?: number; seed?: number; start?: number } = {}): Bar[] {
-  const rand = seededRandom(options.seed ?? 1);
+  const rand = seededRandom(numberOption(options.seed ?? 1, 'generatePrices: seed', { integer: true }));
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-  const n = options.bars ?? 1500;
-  let price = options.start ?? 100;
+  const n = numberOption(options.bars ?? 1500, 'generatePrices: bars', { min: 0, integer: true });
+  let price = numberOption(options.start ?? 100, 'generatePrices: start', { min: 0, exclusiveMin: true, max: 1e12 });
   let variance = 0.0001;
   let prev = 0;
   const bars: Bar[] = [];

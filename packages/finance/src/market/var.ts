@@ -1,4 +1,5 @@
 import { LeptonError } from '@lepton/core';
+import { finiteArray, finiteResult, isFiniteNumber, numberOption } from '../internal/guards.js';
 
 /** Value-at-Risk and expected shortfall of a return series, as positive loss fractions. */
 export interface RiskEstimate {
@@ -10,9 +11,15 @@ export interface RiskEstimate {
   cvar: number;
 }
 
-/** Inverse of the standard normal CDF (Acklam's rational approximation, refined by one Halley step). */
+/**
+ * Inverse of the standard normal CDF (Acklam's rational approximation, refined by one Halley step).
+ *
+ * @param p - probability, 0 < p < 1
+ * @returns z with Φ(z) = p
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` unless p is a number in (0, 1)
+ */
 export function normalQuantile(p: number): number {
-  if (!(p > 0 && p < 1)) throw new LeptonError('INVALID_ARGUMENT', `normalQuantile needs 0 < p < 1, got ${p}.`);
+  if (!(typeof p === 'number' && p > 0 && p < 1)) throw new LeptonError('INVALID_ARGUMENT', 'normalQuantile needs a number p with 0 < p < 1.');
   const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
   const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
   const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
@@ -36,8 +43,15 @@ export function normalQuantile(p: number): number {
   return x - u / (1 + (x * u) / 2);
 }
 
-/** Complementary error function (W. J. Cody's rational approximations; agrees with SciPy to ~1e-12). */
+/**
+ * Complementary error function (W. J. Cody's rational approximations; agrees with SciPy to ~1e-12).
+ *
+ * @param x - any number but NaN (erfc(−∞) = 2, erfc(∞) = 0)
+ * @returns erfc(x), in [0, 2]
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for NaN or a value that is not a number
+ */
 export function erfc(x: number): number {
+  if (typeof x !== 'number' || Number.isNaN(x)) throw new LeptonError('INVALID_ARGUMENT', 'erfc needs a number (not NaN).');
   const ax = Math.abs(x);
   let r: number;
   if (ax < 0.5) {
@@ -59,25 +73,38 @@ export function erfc(x: number): number {
   return x < 0 ? 2 - r : r;
 }
 
-function check(returns: ArrayLike<number>, confidence: number): void {
+/** Every return a finite number (NaN would sort anywhere and poison every sum), at least two, confidence in (0, 1). */
+function check(returns: ArrayLike<number>, confidence: number, fn: string): void {
+  finiteArray(returns, `${fn}: returns`);
   if (returns.length < 2) throw new LeptonError('INVALID_INPUT', 'VaR needs at least two returns.');
-  if (!(confidence > 0 && confidence < 1)) throw new LeptonError('INVALID_ARGUMENT', `confidence must be in (0, 1), got ${confidence}.`);
+  if (!(isFiniteNumber(confidence) && confidence > 0 && confidence < 1)) throw new LeptonError('INVALID_ARGUMENT', `${fn}: confidence must be a number in (0, 1).`);
+}
+
+/** The estimate, refusing a non-finite one (finite returns near ±1e308 can still overflow a sum). */
+function estimate(confidence: number, v: number, cvar: number, fn: string): RiskEstimate {
+  return { confidence, var: finiteResult(v, `${fn}: VaR`), cvar: finiteResult(cvar, `${fn}: CVaR`) };
 }
 
 /**
  * Historical VaR and CVaR: the empirical (1 − confidence) quantile of returns (linear interpolation, as NumPy's default
  * `quantile`), sign-flipped into a loss, and the mean loss of returns at or below it.
  *
- * @param returns - periodic returns (e.g. daily log returns)
+ * @param returns - periodic returns (e.g. daily log returns): an array of at least two finite numbers
  * @param confidence - e.g. 0.99
- * @returns VaR and CVaR as positive losses
+ * @returns VaR and CVaR as positive losses, both finite
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when a return is not a finite number (`details.index`), there
+ *   are fewer than two, or the result overflows; `INVALID_ARGUMENT` for a confidence outside (0, 1)
  */
 export function historicalVaR(returns: ArrayLike<number>, confidence = 0.99): RiskEstimate {
-  check(returns, confidence);
+  check(returns, confidence, 'historicalVaR');
   const sorted = Float64Array.from(returns).sort();
   const pos = (1 - confidence) * (sorted.length - 1);
   const i = Math.floor(pos);
-  const q = sorted[i]! + (pos - i) * ((sorted[Math.min(i + 1, sorted.length - 1)] ?? sorted[i]!) - sorted[i]!);
+  const lo = sorted[i]!;
+  const hi = sorted[Math.min(i + 1, sorted.length - 1)]!;
+  const f = pos - i;
+  // NumPy's interpolation; its `hi − lo` overflows for returns of opposite sign near ±1e308, the weighted form does not.
+  const q = f === 0 ? lo : Number.isFinite(hi - lo) ? lo + f * (hi - lo) : lo * (1 - f) + hi * f;
   let sum = 0;
   let count = 0;
   for (const r of sorted) {
@@ -85,19 +112,21 @@ export function historicalVaR(returns: ArrayLike<number>, confidence = 0.99): Ri
     sum += r;
     count++;
   }
-  return { confidence, var: -q, cvar: -(count ? sum / count : q) };
+  return estimate(confidence, -q, -(count ? sum / count : q), 'historicalVaR');
 }
 
 /**
  * Parametric (normal) VaR and CVaR from the sample mean μ and standard deviation σ:
  * VaR = −(μ − z·σ), CVaR = −(μ − σ·φ(z) / (1 − confidence)), z = Φ⁻¹(confidence).
  *
- * @param returns - periodic returns
+ * @param returns - periodic returns: an array of at least two finite numbers
  * @param confidence - e.g. 0.99
- * @returns VaR and CVaR as positive losses
+ * @returns VaR and CVaR as positive losses, both finite
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when a return is not a finite number (`details.index`), there
+ *   are fewer than two, or the mean or spread overflows; `INVALID_ARGUMENT` for a confidence outside (0, 1)
  */
 export function parametricVaR(returns: ArrayLike<number>, confidence = 0.99): RiskEstimate {
-  check(returns, confidence);
+  check(returns, confidence, 'parametricVaR');
   let mean = 0;
   for (let i = 0; i < returns.length; i++) mean += returns[i]!;
   mean /= returns.length;
@@ -106,7 +135,7 @@ export function parametricVaR(returns: ArrayLike<number>, confidence = 0.99): Ri
   const sd = Math.sqrt(ss / (returns.length - 1));
   const z = normalQuantile(confidence);
   const pdf = Math.exp((-z * z) / 2) / Math.sqrt(2 * Math.PI);
-  return { confidence, var: -(mean - z * sd), cvar: -(mean - (sd * pdf) / (1 - confidence)) };
+  return estimate(confidence, -(mean - z * sd), -(mean - (sd * pdf) / (1 - confidence)), 'parametricVaR');
 }
 
 /** Kupiec's proportion-of-failures test of a VaR model. */
@@ -133,9 +162,16 @@ export interface KupiecResult {
  * @param confidence - the VaR's confidence (e.g. 0.99)
  * @param significance - test level (default 0.05)
  * @returns statistic, p-value and verdict
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` unless breaches and observations are integers with
+ *   0 ≤ breaches ≤ observations and observations > 0, and confidence and significance are numbers in (0, 1)
  */
 export function kupiecTest(breaches: number, observations: number, confidence: number, significance = 0.05): KupiecResult {
-  if (!(observations > 0) || breaches < 0 || breaches > observations) throw new LeptonError('INVALID_ARGUMENT', 'kupiecTest needs 0 ≤ breaches ≤ observations and observations > 0.');
+  if (!Number.isInteger(observations) || !Number.isInteger(breaches) || !(observations > 0) || breaches < 0 || breaches > observations) {
+    throw new LeptonError('INVALID_ARGUMENT', 'kupiecTest needs integers 0 ≤ breaches ≤ observations and observations > 0.');
+  }
+  for (const [what, v] of [['confidence', confidence], ['significance', significance]] as const) {
+    if (!(isFiniteNumber(v) && v > 0 && v < 1)) throw new LeptonError('INVALID_ARGUMENT', `kupiecTest: ${what} must be a number in (0, 1).`);
+  }
   const p = 1 - confidence;
   const x = breaches;
   const n = observations;
@@ -150,13 +186,19 @@ export function kupiecTest(breaches: number, observations: number, confidence: n
  * only, count breaches, and run Kupiec's test.
  *
  * @param returns - return series
- * @param options - window (default 250), confidence (default 0.99), method (default historical)
+ * @param options - window (default 250, an integer ≥ 2), confidence (default 0.99), method (default historical)
  * @returns the Kupiec result of the rolling forecasts
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when a return is not a finite number or there are too few;
+ *   `INVALID_ARGUMENT` for a bad window, confidence or method
  */
 export function backtestVaR(returns: ArrayLike<number>, options: { window?: number; confidence?: number; method?: 'historical' | 'parametric' } = {}): KupiecResult {
-  const window = options.window ?? 250;
+  const window = numberOption(options.window ?? 250, 'backtestVaR: window', { min: 2, integer: true });
   const confidence = options.confidence ?? 0.99;
+  if (options.method !== undefined && options.method !== 'historical' && options.method !== 'parametric') {
+    throw new LeptonError('INVALID_ARGUMENT', "backtestVaR: method must be 'historical' or 'parametric'.");
+  }
   const estimate = options.method === 'parametric' ? parametricVaR : historicalVaR;
+  finiteArray(returns, 'backtestVaR: returns');
   if (returns.length <= window) throw new LeptonError('INVALID_INPUT', `Backtest needs more than ${window} returns.`);
   const all = Array.from(returns);
   let breaches = 0;

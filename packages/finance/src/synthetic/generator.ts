@@ -1,4 +1,5 @@
 import { seededRandom } from '@lepton/core';
+import { numberOption } from '../internal/guards.js';
 import type { Transaction } from '../transactions/schema.js';
 
 /** Options for {@link generateTransactions}. */
@@ -55,6 +56,8 @@ const FAR: ReadonlyArray<readonly [number, number]> = [
  *
  * @param options - size, duration and seed
  * @returns transactions, oldest first
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for cards, days or seed that are not integers ≥ 0, a start
+ *   outside 1970–2100, or a negative or non-finite daily rate
  * @example
  * ```ts
  * import { generateTransactions } from '@lepton/finance';
@@ -63,11 +66,12 @@ const FAR: ReadonlyArray<readonly [number, number]> = [
  * ```
  */
 export function generateTransactions(options: SyntheticOptions = {}): SyntheticTransaction[] {
-  const rand = seededRandom(options.seed ?? 1);
-  const nCards = options.cards ?? 400;
-  const days = options.days ?? 30;
-  const start = options.start ?? Date.parse('2026-01-05T00:00:00Z');
-  const rate = options.dailyRate ?? 2;
+  const rand = seededRandom(numberOption(options.seed ?? 1, 'generateTransactions: seed', { integer: true }));
+  const nCards = numberOption(options.cards ?? 400, 'generateTransactions: cards', { min: 0, integer: true });
+  const days = numberOption(options.days ?? 30, 'generateTransactions: days', { min: 0, integer: true });
+  // Up to 2100, so that the generated history (and its label dates) stays inside the transaction schema's range.
+  const start = numberOption(options.start ?? Date.parse('2026-01-05T00:00:00Z'), 'generateTransactions: start', { min: 0, max: Date.UTC(2100, 0, 1) });
+  const rate = numberOption(options.dailyRate ?? 2, 'generateTransactions: dailyRate', { min: 0 });
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const merchants = Array.from({ length: 120 }, (_, i) => ({ id: `mer_${i}`, mcc: CATEGORIES[i % CATEGORIES.length]!, city: pick(CITIES), online: i % 3 === 0 }));

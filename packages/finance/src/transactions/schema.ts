@@ -1,38 +1,79 @@
-import { parseTimestamp } from '@lepton/core';
+import { parseTimestamp, TIMESTAMP_MAX_MS } from '@lepton/core';
 import { z } from 'zod';
+import { parseDecimal } from '../internal/guards.js';
 
 /** Payment channels the schema accepts. */
 export const CHANNELS = ['pos', 'ecom', 'atm'] as const;
+
+/**
+ * Largest amount {@link TransactionSchema} accepts, in the currency's major unit: 10¹² (a trillion). Larger values are
+ * data errors, and they would overflow the feature engine's window sums into Infinity.
+ */
+export const AMOUNT_MAX = 1e12;
+
+/**
+ * Smallest amount {@link TransactionSchema} accepts: 10⁻⁸, the smallest the decimal grammar can write (one satoshi).
+ * A floor keeps every amount z-score finite.
+ */
+export const AMOUNT_MIN = 1e-8;
+
+/** Latest accepted timestamp (exclusive), epoch ms: 2200-01-01T00:00:00Z. The earliest is 0 (1970-01-01T00:00:00Z). */
+export const TIMESTAMP_MAX = TIMESTAMP_MAX_MS;
 
 /** `''`, `null` and `undefined` all mean "absent" (CSV writes empty cells for missing optional fields). */
 const absent = (v: unknown): unknown => (v === '' || v === null ? undefined : v);
 
 const id = z.string().trim().min(1, 'must be a non-empty identifier').max(128, 'must be at most 128 characters');
 
-/** ISO-8601, epoch milliseconds or Date → epoch milliseconds (the forms every Lepton package accepts). */
-export const timestampSchema = z.union([z.number(), z.string(), z.date()]).transform((v, ctx) => {
+const TIMESTAMP_FORMS = 'an ISO-8601 date-time with a UTC offset (Z or ±hh:mm) or epoch milliseconds, from 1970-01-01 up to 2200-01-01';
+
+/**
+ * Timestamp of a transaction. Only unambiguous instants: an ISO-8601 date-time **with** a UTC offset, checked against
+ * the calendar (no 30 February, no hour 24), or epoch milliseconds (a number, or a string of digits), or a `Date` —
+ * all within [1970-01-01, 2200-01-01). Refused: a date without a time, a time without an offset (its meaning depends
+ * on the server's time zone), and anything `Date.parse` would guess at (`'March 5'`).
+ */
+const transactionTimestamp = z.union([z.number(), z.string(), z.date()], { error: `must be ${TIMESTAMP_FORMS}` }).transform((v, ctx) => {
   const ms = parseTimestamp(v);
   if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date-time or epoch milliseconds' });
+    ctx.addIssue({ code: 'custom', message: `must be ${TIMESTAMP_FORMS}` });
     return z.NEVER;
   }
   return ms;
 });
 
-const number = (check: z.ZodNumber) =>
-  z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), check);
+/** Strings in the strict decimal grammar become numbers; anything else is left for the number schema to refuse. */
+const decimal = (v: unknown): unknown => (typeof v === 'string' ? (parseDecimal(v) ?? v) : v);
+const NOT_A_NUMBER = 'must be a finite decimal number (digits with an optional sign and point; no exponent, hex or Infinity)';
+const number = (check: z.ZodType<number, number>) => z.preprocess(decimal, check);
+
+/** One issue per bad amount (a second "too small" after "must be positive" would only repeat it). */
+const amount = number(
+  z.number({ error: NOT_A_NUMBER }).superRefine((v, ctx) => {
+    const message = v <= 0 ? 'must be positive' : v < AMOUNT_MIN ? 'must be at least 0.00000001' : v > AMOUNT_MAX ? 'must be at most 1000000000000 (10^12)' : undefined;
+    if (message !== undefined) ctx.addIssue({ code: 'custom', message });
+  }),
+);
 
 /**
  * A card transaction as it arrives from CSV, JSON or application objects. Identifiers are opaque tokens: never put a
  * card number (PAN) in `cardId`. Validation never echoes field values in its messages.
+ *
+ * Numbers (`amount`, `latitude`, `longitude`, `label`) are finite numbers, or strings in one strict decimal grammar:
+ * an optional sign, 1–15 digits, optionally a point and 1–8 digits (`12.50`, `+3`, `-0.5`). `'1e3'`, `'0x10'`,
+ * `'Infinity'`, `'1,000'` and `'.5'` are refused, never read as 1000, 16 or Infinity. Amounts are positive, from
+ * {@link AMOUNT_MIN} to {@link AMOUNT_MAX}. Timestamps: see `timestamp` below; they become epoch milliseconds.
  */
 export const TransactionSchema = z.object({
   /** Unique transaction id. */
   id,
-  /** When it happened: ISO-8601 string, epoch milliseconds, or Date; stored as epoch ms. */
-  timestamp: timestampSchema,
-  /** Amount in the currency's major unit; must be positive. */
-  amount: number(z.number({ error: 'must be a number' }).finite('must be finite').positive('must be positive')),
+  /**
+   * When it happened: an ISO-8601 date-time with a UTC offset (`2026-03-05T14:30:00Z`, `2026-03-05T15:30:00+01:00`),
+   * epoch milliseconds (number or digit string) or a Date, from 1970-01-01 up to 2200-01-01; stored as epoch ms.
+   */
+  timestamp: transactionTimestamp,
+  /** Amount in the currency's major unit: positive, {@link AMOUNT_MIN} to {@link AMOUNT_MAX}. */
+  amount,
   /** ISO 4217 currency code. */
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be a 3-letter ISO 4217 code'),
   /** Tokenised card identifier. */
@@ -48,11 +89,11 @@ export const TransactionSchema = z.object({
   /** Device fingerprint, for card-not-present transactions. */
   deviceId: z.preprocess(absent, id.optional()),
   /** Latitude of the terminal or IP geolocation, degrees. */
-  latitude: z.preprocess(absent, number(z.number().min(-90, 'must be ≥ −90').max(90, 'must be ≤ 90')).optional()),
+  latitude: z.preprocess(absent, number(z.number({ error: NOT_A_NUMBER }).min(-90, 'must be ≥ −90').max(90, 'must be ≤ 90')).optional()),
   /** Longitude, degrees. */
-  longitude: z.preprocess(absent, number(z.number().min(-180, 'must be ≥ −180').max(180, 'must be ≤ 180')).optional()),
+  longitude: z.preprocess(absent, number(z.number({ error: NOT_A_NUMBER }).min(-180, 'must be ≥ −180').max(180, 'must be ≤ 180')).optional()),
   /** Fraud label when known (1 = fraud, 0 = genuine). */
-  label: z.preprocess(absent, number(z.number().refine((v) => v === 0 || v === 1, 'must be 0 or 1')).optional()),
+  label: z.preprocess(absent, number(z.number({ error: NOT_A_NUMBER }).refine((v) => v === 0 || v === 1, 'must be 0 or 1')).optional()),
 });
 
 /** A validated transaction (timestamp normalised to epoch milliseconds). */

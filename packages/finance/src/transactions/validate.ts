@@ -41,7 +41,8 @@ export interface IngestResult {
 }
 
 /**
- * Validates one record.
+ * Validates one record. Stateless, so it cannot recognise a repeated id: {@link IngestCollector} and
+ * {@link validateTransactions} do. Never throws: a record that cannot even be read is a rejection too.
  *
  * @param record - a plain object (e.g. a CSV row or parsed JSON)
  * @param position - its position, for the rejection report
@@ -66,31 +67,51 @@ export function validateTransaction(
       /** The rejection, with a reason per field. */
       rejected: RejectedRecord;
     } {
-  const parsed = TransactionSchema.safeParse(record);
+  let parsed: ReturnType<typeof TransactionSchema.safeParse>;
+  let rawId: unknown;
+  try {
+    parsed = TransactionSchema.safeParse(record);
+    rawId = parsed.success ? undefined : (record as { id?: unknown } | null)?.id;
+  } catch {
+    // A hostile object (a getter or proxy that throws) is a bad record like any other: reject it, keep the batch going.
+    return { rejected: { position, issues: [{ field: '(record)', message: 'could not be read (a property access threw)' }] } };
+  }
   if (parsed.success) return { transaction: parsed.data };
   const issues = parsed.error.issues.map((i) => ({ field: i.path.length ? i.path.join('.') : '(record)', message: i.message }));
-  const rawId = (record as { id?: unknown } | null)?.id;
   const rejected: RejectedRecord = { position, issues };
   if (typeof rawId === 'string' && rawId.trim() !== '' && rawId.length <= 128) rejected.id = rawId.trim();
   return { rejected };
 }
 
-/** Accumulates results of {@link validateTransaction} into an {@link IngestResult}. */
+/**
+ * Accumulates results of {@link validateTransaction} into an {@link IngestResult}, and makes ingestion idempotent: a
+ * record whose `id` was already accepted by this collector is rejected (field `id`, message `duplicate id`) and
+ * counted, so a record delivered twice is never counted twice. The first occurrence wins. The ids of accepted records
+ * are kept for the collector's lifetime (the accepted records themselves are kept too, so this adds little).
+ */
 export class IngestCollector {
   private readonly result: IngestResult = { valid: [], rejected: [], stats: { total: 0, valid: 0, rejected: 0, byField: {} } };
+  private readonly ids = new Set<string>();
 
   /**
    * Validates and records one record.
    *
    * @param record - the raw record
    * @param position - its position
-   * @returns the transaction, or undefined when rejected (the rejection is recorded)
+   * @returns the transaction, or undefined when rejected (the rejection is recorded), also when its id was already
+   *   accepted
    */
   add(record: unknown, position: number): Transaction | undefined {
     const r = validateTransaction(record, position);
     const stats = this.result.stats;
     stats.total++;
     if ('transaction' in r) {
+      const id = r.transaction.id;
+      if (this.ids.has(id)) {
+        this.reject({ position, id, issues: [{ field: 'id', message: 'duplicate id: a record with this id was already accepted' }] });
+        return undefined;
+      }
+      this.ids.add(id);
       stats.valid++;
       this.result.valid.push(r.transaction);
       return r.transaction;
@@ -122,7 +143,7 @@ export class IngestCollector {
 
 /**
  * Validates a batch of records. One bad record never stops the batch: it is reported with a reason per field and
- * counted.
+ * counted. A record whose id repeats an accepted one is rejected as a duplicate (see {@link IngestCollector}).
  *
  * @param records - raw records
  * @returns valid transactions, rejections and counts
