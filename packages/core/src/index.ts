@@ -19,6 +19,12 @@ export type { TextSource, TextReadOptions, LineItem } from './io/lines.js';
 export { readCsv, parseCsv } from './io/csv.js';
 export type { CsvReadOptions, CsvItem, CsvLineProblem } from './io/csv.js';
 
+// numerics shared by the verticals: special functions, small dense linear algebra, logistic regression
+export { erfc, normalCdf, normalQuantile, lnGamma } from './numeric/special.js';
+export { solveLinear, invertMatrix } from './numeric/linear.js';
+export { fitLogisticRegression, sigmoid } from './numeric/logistic.js';
+export type { LogisticRegressionOptions, LogisticRegressionFit } from './numeric/logistic.js';
+
 // errors
 export { LeptonError, isLeptonError, ensure } from './errors/lepton-error.js';
 export type { LeptonErrorCode, LeptonErrorOptions } from './errors/lepton-error.js';

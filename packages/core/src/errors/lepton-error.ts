@@ -34,6 +34,8 @@ export type LeptonErrorCode =
   | 'EXPLAIN_UNSUPPORTED'
   // reading files and streams (vertical readers pass their own, e.g. 'TRANSACTIONS_READ_FAILED')
   | 'READ_FAILED'
+  // numerics
+  | 'SINGULAR_MATRIX'
   // open for vertical packages, which namespace their own codes (e.g. 'DICOM_TRUNCATED')
   | (string & {});
 

@@ -1,4 +1,5 @@
-import { LeptonError } from '../errors/lepton-error.js';
+import { isLeptonError, LeptonError } from '../errors/lepton-error.js';
+import { fitLogisticRegression, sigmoid } from '../numeric/logistic.js';
 
 /** @internal Result of a fusion solver. */
 export interface SolverResult {
@@ -10,107 +11,20 @@ export interface SolverResult {
   loss: number;
 }
 
-/** @internal Logistic function, stable for large |z|. */
-export function sigmoid(z: number): number {
-  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
-}
-
-/** log(1 + e^z) without overflow. */
-function softplus(z: number): number {
-  return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
-}
-
-/** Solves A·x = b (small, symmetric positive definite in practice) by Gaussian elimination with partial pivoting. */
-function solve(a: number[][], b: number[]): number[] | undefined {
-  const n = b.length;
-  const m = a.map((row, i) => [...row, b[i]!]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
-    if (!(Math.abs(m[p]![c]!) > 1e-300)) return undefined;
-    [m[c], m[p]] = [m[p]!, m[c]!];
-    for (let r = c + 1; r < n; r++) {
-      const f = m[r]![c]! / m[c]![c]!;
-      for (let k = c; k <= n; k++) m[r]![k]! -= f * m[c]![k]!;
-    }
-  }
-  const x = new Array<number>(n).fill(0);
-  for (let r = n - 1; r >= 0; r--) {
-    let s = m[r]![n]!;
-    for (let k = r + 1; k < n; k++) s -= m[r]![k]! * x[k]!;
-    x[r] = s / m[r]![r]!;
-  }
-  return x;
-}
+export { sigmoid };
 
 /**
- * @internal Logistic regression with an intercept by Newton's method with backtracking:
- * minimises Σ log-loss + (l2 / 2)·‖w‖² (intercept unpenalised), scikit-learn's objective with C = 1 / l2.
+ * @internal Late fusion's logistic fit: {@link fitLogisticRegression} with the fusion solver's result shape and message.
  */
 export function fitLogistic(x: number[][], y: number[], l2: number, maxIterations: number): SolverResult {
-  const n = x.length;
-  const k = x[0]!.length;
-  const theta = new Array<number>(k + 1).fill(0); // weights…, bias
-  const mean = y.reduce((s, v) => s + v, 0) / n;
-  theta[k] = Math.log(mean / (1 - mean)); // start at the base rate
-  const objective = (t: number[]): number => {
-    let l = 0;
-    for (let i = 0; i < n; i++) {
-      let z = t[k]!;
-      for (let j = 0; j < k; j++) z += t[j]! * x[i]![j]!;
-      l += softplus(z) - y[i]! * z;
+  try {
+    return fitLogisticRegression(x, y, { l2, maxIterations });
+  } catch (err) {
+    if (isLeptonError(err, 'TRAINING_FAILED')) {
+      throw new LeptonError('TRAINING_FAILED', 'Late fusion (logistic) diverged. Check the scores for extreme values, or set l2 > 0.', { cause: err });
     }
-    for (let j = 0; j < k; j++) l += (l2 / 2) * t[j]! ** 2;
-    return l;
-  };
-  let current = objective(theta);
-  let iterations = 0;
-  let converged = false;
-  for (; iterations < maxIterations && !converged; iterations++) {
-    const g = new Array<number>(k + 1).fill(0);
-    const h = Array.from({ length: k + 1 }, () => new Array<number>(k + 1).fill(0));
-    for (let i = 0; i < n; i++) {
-      const row = [...x[i]!, 1];
-      let z = 0;
-      for (let j = 0; j <= k; j++) z += theta[j]! * row[j]!;
-      const p = sigmoid(z);
-      const w = p * (1 - p);
-      for (let a = 0; a <= k; a++) {
-        g[a]! += (p - y[i]!) * row[a]!;
-        for (let b = 0; b <= a; b++) h[a]![b]! += w * row[a]! * row[b]!;
-      }
-    }
-    for (let a = 0; a <= k; a++) for (let b = 0; b < a; b++) h[b]![a] = h[a]![b]!;
-    for (let j = 0; j < k; j++) {
-      g[j]! += l2 * theta[j]!;
-      h[j]![j]! += l2;
-    }
-    // Stop on the gradient, scaled by the sample count so the test means the same thing for any n.
-    if (Math.max(...g.map(Math.abs)) <= 1e-10 * n) {
-      converged = true;
-      break;
-    }
-    // A tiny ridge keeps the step defined on (nearly) singular Hessians, e.g. two identical modalities.
-    const step = solve(h.map((r, a) => r.map((v, b) => (a === b ? v + 1e-12 : v))), g);
-    if (step === undefined || step.some((v) => !Number.isFinite(v))) break;
-    let scale = 1;
-    let next = objective(theta.map((t, j) => t - step[j]!));
-    while (!(next <= current) && scale > 1e-10) {
-      scale /= 2;
-      next = objective(theta.map((t, j) => t - scale * step[j]!));
-    }
-    if (!(next <= current)) {
-      converged = true; // no descent left at machine precision
-      break;
-    }
-    for (let j = 0; j <= k; j++) theta[j]! -= scale * step[j]!;
-    if (current - next <= 1e-15 * Math.max(1, Math.abs(current))) converged = true;
-    current = next;
+    throw err;
   }
-  if (theta.some((t) => !Number.isFinite(t))) {
-    throw new LeptonError('TRAINING_FAILED', 'Late fusion (logistic) diverged. Check the scores for extreme values, or set l2 > 0.');
-  }
-  return { weights: theta.slice(0, k), bias: theta[k]!, iterations, converged, loss: meanLoss(x, y, (r) => sigmoid(dot(theta, r) + theta[k]!)) };
 }
 
 function dot(w: readonly number[], r: readonly number[]): number {
