@@ -21,6 +21,7 @@ describe('packed @lepton/core in a blank app', () => {
     expect(listing).toContain('package/dist/index.js');
     expect(listing).toContain('package/dist/index.d.ts');
     expect(listing).toContain('package/README.md');
+    expect(listing).toContain('package/docs/backends.md'); // the README's guide links and the runtime's fix hints point here
     expect(listing).not.toContain('package/src/');
     expect(listing).not.toContain('package/test/');
 

@@ -5,7 +5,7 @@ import { ROOT, run } from './support/process.js';
 
 /*
  * The core demo on the WebGPU backend, as `LEPTON_BACKEND=webgpu pnpm demo` runs it. Without a GPU this is Mesa's
- * lavapipe (see docs/backends.md: "WebGPU without a GPU"), about 10× slower than wasm but the same shaders and kernels,
+ * lavapipe (see packages/core/docs/backends.md: "WebGPU without a GPU"), about 10× slower than wasm but the same shaders and kernels,
  * so a synchronous GPU read (dataSync/arraySync, which throws "OffscreenCanvas is not defined" on webgpu in Node) or a
  * kernel missing on webgpu anywhere on the demo's path fails here.
  */

@@ -21,7 +21,7 @@ import { firstSample, parityCases, SAMPLES, tensorOf, webgpuUnavailable, without
 /*
  * WebGPU against wasm, on the same models with the same weights: every model is built once on wasm and saved as a
  * bundle, and each backend loads that bundle, so any difference is the backend's arithmetic. On a machine without a
- * GPU, WebGPU runs on Mesa's lavapipe (a software Vulkan driver; see docs/backends.md), about 10× slower than wasm:
+ * GPU, WebGPU runs on Mesa's lavapipe (a software Vulkan driver; see packages/core/docs/backends.md), about 10× slower than wasm:
  * sizes here are tiny on purpose. The webgpu backend's readSync is wrapped to throw on any read that would download
  * from the GPU, so every part also proves that core never reads a GPU tensor synchronously.
  */
@@ -204,7 +204,7 @@ async function serve(): Promise<Record<string, Float32Array>> {
 }
 
 if (WEBGPU_MISSING !== null) {
-  describe.skip(`backend parity on webgpu: SKIPPED, no WebGPU adapter (${WEBGPU_MISSING}); install Mesa ≥ 25 lavapipe, see docs/backends.md`, () => {
+  describe.skip(`backend parity on webgpu: SKIPPED, no WebGPU adapter (${WEBGPU_MISSING}); install Mesa ≥ 25 lavapipe, see packages/core/docs/backends.md`, () => {
     it('needs a WebGPU adapter', () => {});
   });
 }

@@ -133,7 +133,7 @@ const loadTensorflow: BackendLoader = async () => {
     device: '',
     reason:
       `${reasons.join('; ')}. Fix (optional, for native CUDA): on a machine with internet access, CUDA 11.2 and cuDNN 8, ` +
-      'npm install @tensorflow/tfjs-node-gpu (or @tensorflow/tfjs-node for native CPU) and let its install script run, see docs/backends.md#tensorflow',
+      'npm install @tensorflow/tfjs-node-gpu (or @tensorflow/tfjs-node for native CPU) and let its install script run, see @lepton/core/docs/backends.md#tensorflow',
   };
 };
 

@@ -44,8 +44,8 @@ export function adapterName(info: AdapterSummary): string {
   return [info.description || info.device, info.vendor, info.architecture].filter(Boolean).join(' / ') || 'WebGPU adapter';
 }
 
-/** Where the fix for each reason is explained (docs/backends.md in the repository; the same text is in the message). */
-const DOC = 'docs/backends.md#webgpu';
+/** Where the fix for each reason is explained (docs/backends.md, shipped in the package; the same text is in the message). */
+const DOC = '@lepton/core/docs/backends.md#webgpu';
 
 /** Is a Vulkan loader library findable? Dawn prints a noisy warning when it is not, so look first. */
 function vulkanLoaderPresent(): boolean {
