@@ -228,8 +228,104 @@ describe('LineMonitor: validation → SPC → detector → alarms', () => {
     expect(late).toEqual([{ type: 'quality', issue: expect.objectContaining({ kind: 'out-of-order' }) }]);
     expect((await m.push({ rejected: { source: 'plant/x/y', issues: [{ field: 'value', message: 'must be a number' }] } }))[0]!.type).toBe('rejected');
     await m.push(rec({ signal: 'humidity', timestamp: t0 + 3000 }));
-    expect(m.stats()).toMatchObject({ records: 4, rejected: 1, unknownSignal: 1 });
+    expect(m.stats()).toMatchObject({ records: 4, accepted: 3, rejected: 1, unknownSignal: 1 });
     expect(() => new LineMonitor({ signals: LINE_SIGNALS })).toThrow(/detector, an SPC baseline/);
     expect(() => new LineMonitor({ signals: ['a'], detector })).toThrow(/trained on/);
+  });
+
+  describe('bad input never turns into a wrong number (issue 15)', () => {
+    const DAY = 86_400_000;
+    // The replay's own clock: the simulated shift is judged against its end, not against this machine's date.
+    const now = (): number => shift.timestamps[1799]!;
+    const notClock = (e: LineEvent): boolean =>
+      !(e.type === 'quality' && e.issue.kind === 'future-timestamp') && !((e.type === 'raised' || e.type === 'cleared') && e.alarm.id.startsWith('clock-')) && e.type !== 'rejected';
+
+    it('a sample a year ahead is refused and raises a clock alarm; one stamped 1e20 is rejected; neither blinds a signal or stalls scoring', async () => {
+      const records = [...lineRecords(shift, [0, 400])];
+      const clean = new LineMonitor({ ...spcOptions, detector, quality: { now } });
+      const expected = await replay(clean, records);
+      // Tick 100, after press-1's pressure: a copy a year ahead and one at 1e20.
+      const k = records.findIndex((r) => r.timestamp === shift.timestamps[100] && r.asset === 'press-1' && r.signal === 'pressure');
+      const bad = [...records];
+      bad.splice(k + 1, 0, { ...records[k]!, timestamp: records[k]!.timestamp + 365 * DAY }, { ...records[k]!, timestamp: 1e20 });
+      const monitor = new LineMonitor({ ...spcOptions, detector, quality: { now } });
+      const events = await replay(monitor, bad);
+      const st = monitor.stats();
+      expect(st.quality['future-timestamp']).toBe(1);
+      expect(st.rejected).toBe(1);
+      expect(events.find((e) => e.type === 'rejected')).toMatchObject({ rejection: { issues: [{ field: 'timestamp' }] } });
+      expect(st.quality['out-of-order']).toBe(0); // the signal is not blinded
+      const clock = raised(events).filter((a) => a.id.startsWith('clock-'));
+      expect(clock).toHaveLength(1);
+      expect(clock[0]).toMatchObject({ asset: 'press-1', raisedAt: now(), evidence: { source: 'data-quality:future-timestamp', signals: ['pressure'] } });
+      expect(events.some((e) => e.type === 'cleared' && e.alarm.id === clock[0]!.id)).toBe(true);
+      expect(st.raised.quality).toBe(clean.stats().raised.quality + 1);
+      // Every other event, every window scored and every forward pass: exactly as without the bad samples.
+      expect(events.filter(notClock)).toEqual(expected);
+      const { windowsScored, batches, rows, subgroups } = clean.stats();
+      expect(st).toMatchObject({ windowsScored, batches, rows, subgroups });
+    });
+
+    it('a sample a few minutes ahead (within the skew bound) does not hold back scoring for the other assets', async () => {
+      const records = [...lineRecords(shift, [0, 400])];
+      const clean = new LineMonitor({ ...spcOptions, detector, quality: { now } });
+      await replay(clean, records);
+      const k = records.findIndex((r) => r.timestamp === shift.timestamps[100] && r.asset === 'press-1' && r.signal === 'pressure');
+      const ahead = [...records];
+      ahead.splice(k + 1, 0, { ...records[k]!, timestamp: records[k]!.timestamp + 4 * 60_000 });
+      const monitor = new LineMonitor({ ...spcOptions, detector, quality: { now } });
+      await replay(monitor, ahead);
+      // One forward pass per tick still (the clock is not what completes a tick), not one per 256 windows.
+      expect(monitor.stats().batches).toBeGreaterThan(0.95 * clean.stats().batches);
+      expect(monitor.stats().quality['future-timestamp']).toBe(0);
+    });
+
+    it('push never throws on bad records: each is a counted rejection naming the field, and the good records go on', async () => {
+      const m = new LineMonitor({ ...spcOptions, quality: { now } });
+      const t0 = shift.timestamps[0]!;
+      const rec = (over: Record<string, unknown>): SensorRecord => ({ timestamp: t0, asset: 'press-1', signal: 'pressure', value: 5, quality: 'good', ...over }) as SensorRecord;
+      const cases: Array<[unknown, string]> = [
+        [null, '(record)'],
+        [undefined, '(record)'],
+        [42, '(record)'],
+        ['{"timestamp":1}', '(record)'],
+        [rec({ timestamp: Number.NaN }), 'timestamp'],
+        [rec({ timestamp: '2026-01-05T06:00:00Z' }), 'timestamp'],
+        [rec({ timestamp: null }), 'timestamp'],
+        [rec({ timestamp: 1e20 }), 'timestamp'],
+        [rec({ value: Infinity }), 'value'],
+        [rec({ value: '5' }), 'value'],
+        [rec({ asset: '' }), 'asset'],
+        [rec({ signal: 7 }), 'signal'],
+        [rec({ quality: 'great' }), 'quality'],
+        [{ record: rec({ timestamp: Number.NaN }) }, 'record.timestamp'],
+        [{ record: null }, 'record.(record)'],
+        [{ rejected: 5 }, 'rejected'],
+      ];
+      for (const [item, field] of cases) {
+        const events = await m.push(item as SensorRecord);
+        expect(events, field).toEqual([{ type: 'rejected', rejection: { source: expect.any(String), issues: expect.arrayContaining([expect.objectContaining({ field })]) } }]);
+      }
+      expect(m.stats()).toMatchObject({ records: cases.length, rejected: cases.length, accepted: 0 });
+      const ok = [...lineRecords(shift, [0, 2])];
+      for (const r of ok) expect((await m.push(r)).filter((e) => e.type === 'rejected')).toEqual([]);
+      expect(m.stats()).toMatchObject({ records: cases.length + ok.length, accepted: ok.length, rejected: cases.length });
+      expect(m.stats().quality.clean).toBe(ok.length);
+    });
+
+    it('bounds the assets it tracks and validates its options and baseline at construction', async () => {
+      const m = new LineMonitor({ ...spcOptions, maxAssets: 2, quality: { now } });
+      const t0 = shift.timestamps[0]!;
+      for (const asset of ['a', 'b', 'c']) await m.push({ timestamp: t0, asset, signal: 'pressure', value: 5, quality: 'good' });
+      expect(m.stats()).toMatchObject({ accepted: 2, rejected: 1 });
+      const bad = (o: object) => () => new LineMonitor({ ...spcOptions, ...o });
+      expect(bad({ subgroup: Number.NaN })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', details: { field: 'options.subgroup' } }));
+      expect(bad({ batchSize: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      expect(bad({ signals: ['a', 'a'] })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      expect(bad({ baseline: { '*': { pressure: { center: Number.NaN, sigma: 1 } } } })).toThrow(expect.objectContaining({ details: { field: 'options.baseline.*.pressure' } }));
+      expect(bad({ quality: { maxClockSkewMs: -1 } })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      const rows = Array.from({ length: 600 }, () => LINE_SIGNALS.map(() => Number.NaN));
+      expect(() => LineMonitor.fitBaseline({ m: rows }, LINE_SIGNALS)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    });
   });
 });

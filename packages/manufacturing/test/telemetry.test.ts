@@ -90,6 +90,33 @@ describe('data-quality monitor', () => {
     // Signals are tracked separately.
     expect(q.check(rec(0, 5, { signal: 'pressure' })).clean).toBe(true);
   });
+
+  it('refuses samples stamped beyond the clock-skew bound without moving the signal clock (issue 15)', () => {
+    let clock = T0 + 10_000;
+    const q = new QualityMonitor({ intervalMs: 1000, now: () => clock });
+    expect(q.check(rec(0, 70)).clean).toBe(true);
+    const ahead = q.check(rec(365 * 86_400, 70.1)); // a year ahead
+    expect(ahead).toEqual({ clean: false, issues: [expect.objectContaining({ kind: 'future-timestamp', at: clock })] });
+    expect(q.check(rec(10 * 60, 70.1)).issues.map((i) => i.kind)).toEqual(['future-timestamp']); // 10 min > 5 min default
+    // The next sample in time is clean, not "out of order" against the future one.
+    expect(q.check(rec(1, 70.2))).toEqual({ clean: true, issues: [] });
+    expect(q.check(rec(4 * 60, 70.3)).issues.map((i) => i.kind)).toEqual(['gap']); // 4 min ahead: within the bound
+    clock += 1e6;
+    expect(q.stats()).toMatchObject({ 'future-timestamp': 2, 'out-of-order': 0, clean: 3 });
+    const off = new QualityMonitor({ maxClockSkewMs: Infinity, now: () => Number.NaN });
+    expect(off.check(rec(1e6, 1)).clean).toBe(true);
+  });
+
+  it('validates its options and refuses records that were never validated, with typed errors (issue 15)', () => {
+    for (const o of [{ intervalMs: 0 }, { intervalMs: Number.NaN }, { gapFactor: -1 }, { stuckAfter: 1.5 }, { maxClockSkewMs: Number.NaN }, { now: 5 }]) {
+      expect(() => new QualityMonitor(o as never), JSON.stringify(o)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    }
+    const q = new QualityMonitor({ now: () => T0 });
+    expect(() => q.check(rec(0, 1, { timestamp: Number.NaN }))).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', details: { field: 'timestamp' } }));
+    expect(() => q.check(rec(0, Infinity))).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', details: { field: 'value' } }));
+    expect(() => q.check(null as never)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    expect(() => new QualityMonitor({ now: () => Number.NaN }).check(rec(0, 1))).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
 });
 
 describe('resampling', () => {

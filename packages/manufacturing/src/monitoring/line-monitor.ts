@@ -1,9 +1,10 @@
 import { LeptonError } from '@lepton/core';
+import { finiteResult, integer, invalid } from '../internal/guards.js';
 import { AlarmManager, type AlarmEvent, type AlarmOptions, type Severity } from '../alarms/alarms.js';
 import { RuleStream } from '../spc/stream.js';
-import { WESTERN_ELECTRIC, type RuleSet } from '../spc/rules.js';
+import { checkRuleSet, WESTERN_ELECTRIC, type RuleSet } from '../spc/rules.js';
 import { QualityMonitor, type QualityIssue, type QualityIssueKind, type QualityOptions } from '../telemetry/quality.js';
-import type { RecordRejection, SensorRecord } from '../telemetry/record.js';
+import { sensorRecordIssues, type RecordRejection, type SensorRecord } from '../telemetry/record.js';
 import type { AnomalyDetector, AnomalyScore } from './autoencoder.js';
 
 /** Phase I limits of one signal's subgroup-mean chart. */
@@ -34,8 +35,18 @@ export interface LineMonitorOptions {
   subgroup?: number;
   /** SPC run rules. Default Western Electric. */
   ruleSet?: RuleSet;
-  /** Data-quality checks (interval, gap factor, stuck threshold). */
+  /**
+   * Data-quality checks (interval, gap factor, stuck threshold) and the clock: a sample stamped more than
+   * `maxClockSkewMs` (default 5 min) after `now()` (default `Date.now`) is refused as a `future-timestamp` quality issue
+   * and raises a clock alarm, without moving the monitor's clock. Replaying recorded or simulated data from the future?
+   * Inject `now`.
+   */
   quality?: QualityOptions;
+  /**
+   * Distinct assets tracked at most. A record for one more asset is refused (a `rejected` event naming `asset`,
+   * counted), so a misbehaving publisher cannot grow the monitor's memory without bound. Default 10 000.
+   */
+  maxAssets?: number;
   /**
    * A missing or unclean value may be replaced by the signal's previous clean value for this many consecutive samples
    * before the detector stops scoring that asset (until a full window of clean rows has come in again). Default 3.
@@ -53,6 +64,12 @@ export interface LineMonitorOptions {
     model?: AlarmOptions;
     /** Data-quality alarms (missing, bad-flagged or stuck values). Default raise after 3 samples, clear after 10. */
     quality?: AlarmOptions;
+    /**
+     * Clock alarms, per asset and signal, for samples stamped too far in the future (see `quality.maxClockSkewMs`):
+     * evidence source `data-quality:future-timestamp`. Default raise on the first such sample (a timestamp that far
+     * ahead is a clock or encoding fault, never noise), clear after 10 samples in time; ids `clock-1`, `clock-2` ….
+     */
+    clock?: AlarmOptions;
   };
 }
 
@@ -76,11 +93,20 @@ export type LineEvent =
       rejection: RecordRejection;
     };
 
-/** Counters of {@link LineMonitor.stats}: nothing is dropped without being counted here. */
+/**
+ * Counters of {@link LineMonitor.stats}: nothing is dropped without being counted here. Always
+ * `records === accepted + rejected`.
+ */
 export interface LineMonitorStats {
-  /** Records pushed. */
+  /** Records pushed (anything given to `push`, including refused ones). */
   records: number;
-  /** Records refused at validation. */
+  /** Records that passed validation (then counted as unknown signals, quality issues or clean samples). */
+  accepted: number;
+  /**
+   * Records refused: rejections handed in by a source, and pushed values that are not valid sensor records (a NaN or
+   * string timestamp, `null`, an infinite value …) or that name one asset more than `maxAssets`. Each is a `rejected`
+   * event.
+   */
   rejected: number;
   /** Records for signals the monitor does not know (not used). */
   unknownSignal: number;
@@ -102,9 +128,12 @@ export interface LineMonitorStats {
   subgroupsSkipped: number;
   /** Assets with no SPC baseline (their signals are not charted). */
   assetsWithoutBaseline: number;
-  /** Alarm episodes raised, by source kind. */
+  /** Alarm episodes raised, by source kind (clock alarms count as `quality`). */
   raised: Record<'spc' | 'model' | 'quality', number>;
 }
+
+/** What {@link LineMonitor.push} accepts: a record, a parsed item from a source, or a source's rejection. */
+type LineItem = SensorRecord | { record: SensorRecord } | { rejected: RecordRejection };
 
 interface AssetState {
   asset: string;
@@ -161,6 +190,10 @@ export class LineMonitor {
   private readonly spcAlarms: AlarmManager;
   private readonly modelAlarms: AlarmManager;
   private readonly qualityAlarms: AlarmManager;
+  private readonly clockAlarms: AlarmManager;
+  /** Keys (asset:signal) with an active clock alarm, fed every sample until it clears. */
+  private readonly clockOpen = new Set<string>();
+  private readonly maxAssets: number;
   private readonly subgroup: number;
   private readonly maxFill: number;
   private readonly scoreEvery: number;
@@ -172,8 +205,12 @@ export class LineMonitor {
   private batchFrom: number[] = [];
   private batchTo: number[] = [];
   private clock = -Infinity;
-  /** Assets whose row for the current clock tick has been judged: when all have, the tick is scored at once. */
-  private tickRows = 0;
+  /**
+   * Rows judged since the last forward pass: once there are as many as assets, every asset has reported the tick and
+   * the queue is scored at once. Counted per row rather than matched against the clock, so that one asset whose
+   * timestamps run ahead (within the skew bound) cannot hold back scoring for the others until the batch fills.
+   */
+  private rowsSinceScore = 0;
   /** Forward passes dispatched by the push under way, resolved into model events before its promise resolves. */
   private pending: PendingBatch[] = [];
   /**
@@ -185,6 +222,7 @@ export class LineMonitor {
   private unsettled = 0;
   private readonly counters: Omit<LineMonitorStats, 'quality'> = {
     records: 0,
+    accepted: 0,
     rejected: 0,
     unknownSignal: 0,
     rows: 0,
@@ -200,10 +238,12 @@ export class LineMonitor {
 
   /**
    * @param options - signals, detector, SPC baseline and alarm settings
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when the detector's signals differ from `signals`, or
-   *   neither a detector nor a baseline is given
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when the detector's signals differ from `signals`,
+   *   neither a detector nor a baseline is given, `signals` is not a list of distinct names, a count option is not a
+   *   positive integer, or a baseline centre or sigma is not finite (`details.field` names it)
    */
   constructor(private readonly options: LineMonitorOptions) {
+    checkOptions(options);
     this.signals = [...options.signals];
     this.signals.forEach((s, j) => this.col.set(s, j));
     if (!options.detector && !options.baseline) throw new LeptonError('INVALID_ARGUMENT', 'A line monitor needs a detector, an SPC baseline, or both.');
@@ -214,6 +254,8 @@ export class LineMonitor {
     this.spcAlarms = new AlarmManager({ raiseAfter: 1, clearAfter: 3, idPrefix: 'spc', ...options.alarms?.spc });
     this.modelAlarms = new AlarmManager({ raiseAfter: 3, clearAfter: 30, idPrefix: 'model', ...options.alarms?.model });
     this.qualityAlarms = new AlarmManager({ raiseAfter: 3, clearAfter: 10, idPrefix: 'quality', ...options.alarms?.quality });
+    this.clockAlarms = new AlarmManager({ raiseAfter: 1, clearAfter: 10, idPrefix: 'clock', ...options.alarms?.clock });
+    this.maxAssets = options.maxAssets ?? 10_000;
     this.subgroup = options.subgroup ?? 60;
     this.maxFill = options.maxFill ?? 3;
     this.scoreEvery = options.scoreEvery ?? 1;
@@ -231,22 +273,33 @@ export class LineMonitor {
    * @param signals - signal names, column order
    * @param subgroup - samples per subgroup (use the monitor's `subgroup`). Default 60.
    * @returns the baseline for {@link LineMonitorOptions.baseline}
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when an asset has fewer than 10 subgroups of data
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when an asset has fewer than 10 subgroups of data, a row is
+   *   not an array, or a signal has fewer than 2 subgroups with at least half their values finite (NaN and ±Infinity
+   *   are skipped as missing); `MFG_NON_FINITE_RESULT` when the values overflow; `INVALID_ARGUMENT` for bad `signals`
+   *   or `subgroup`
    */
   static fitBaseline(normal: Record<string, readonly number[][]>, signals: readonly string[], subgroup = 60): LineBaseline {
+    if (typeof normal !== 'object' || normal === null) throw invalid('fitBaseline', 'normal', 'an object of rows per asset', normal);
+    checkSignals('fitBaseline', signals);
+    integer('fitBaseline', 'subgroup', subgroup, 2);
     const out: LineBaseline = {};
     for (const [asset, rows] of Object.entries(normal)) {
+      if (!Array.isArray(rows) || rows.some((r) => !Array.isArray(r))) throw invalid('fitBaseline', `normal.${asset}`, 'an array of rows (arrays of numbers)', rows);
       const k = Math.floor(rows.length / subgroup);
       if (k < 10) throw new LeptonError('INVALID_INPUT', `Asset ${asset}: need at least 10 subgroups of ${subgroup} samples, got ${rows.length} samples.`);
       out[asset] = Object.fromEntries(
         signals.map((signal, j) => {
           const means: number[] = [];
           for (let g = 0; g < k; g++) {
-            const vals = rows.slice(g * subgroup, (g + 1) * subgroup).map((r) => r[j]!).filter(Number.isFinite);
+            const vals = rows.slice(g * subgroup, (g + 1) * subgroup).map((r) => r[j]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
             if (vals.length >= subgroup / 2) means.push(vals.reduce((a, v) => a + v, 0) / vals.length);
+          }
+          if (means.length < 2) {
+            throw new LeptonError('INVALID_INPUT', `fitBaseline: ${asset}/${signal} has ${means.length} usable subgroups (at least half of the values finite); need 2 or more.`, { details: { field: `normal.${asset}[*][${j}]` } });
           }
           const center = means.reduce((a, v) => a + v, 0) / means.length;
           const sigma = Math.sqrt(means.reduce((a, v) => a + (v - center) ** 2, 0) / Math.max(1, means.length - 1));
+          finiteResult('fitBaseline', `the baseline of ${asset}/${signal}`, center, sigma);
           return [signal, { center, sigma }];
         }),
       );
@@ -289,36 +342,76 @@ export class LineMonitor {
    * The record is applied at once (push the next one without waiting if you like: order is kept); the promise resolves
    * when the detector scores it triggered have been read back.
    *
+   * Every item is validated first (a cheap guard, the same rules as `parseSensorRecord`): anything that is not a valid
+   * sensor record — `null`, a NaN or string timestamp, an empty asset, an infinite value — is refused as a `rejected`
+   * event naming the bad fields (never their values) and counted in `stats().rejected`; `push` does not throw for bad
+   * data, and the records after it go on.
+   *
    * @param item - a sensor record, `{ record }` or `{ rejected }`
    * @returns the events it caused, in order
+   * @example
+   * ```ts
+   * import { LineMonitor } from '@lepton/manufacturing';
+   * const monitor = new LineMonitor({ signals: ['pressure'], baseline: { '*': { pressure: { center: 5, sigma: 0.1 } } } });
+   * await monitor.push({ timestamp: Number.NaN, asset: 'press-1', signal: 'pressure', value: 5, quality: 'good' });
+   * // [{ type: 'rejected', rejection: { source: 'push 1', issues: [{ field: 'timestamp', message: 'must be a finite number (epoch ms)' }] } }]
+   * ```
    */
-  push(item: SensorRecord | { record: SensorRecord } | { rejected: RecordRejection }): Promise<LineEvent[]> {
+  push(item: LineItem): Promise<LineEvent[]> {
     const events: LineEvent[] = [];
     this.apply(item, events);
     return this.settle(events);
   }
 
-  private apply(item: SensorRecord | { record: SensorRecord } | { rejected: RecordRejection }, events: LineEvent[]): void {
-    this.counters.records++;
-    if ('rejected' in item) {
+  /** Validates a pushed item: the record, or undefined after counting and reporting the rejection. */
+  private accept(item: unknown, events: LineEvent[]): SensorRecord | undefined {
+    const reject = (rejection: RecordRejection): undefined => {
       this.counters.rejected++;
-      events.push({ type: 'rejected', rejection: item.rejected });
-      return;
+      events.push({ type: 'rejected', rejection });
+      return undefined;
+    };
+    const source = `push ${this.counters.records}`;
+    if (typeof item !== 'object' || item === null) return reject({ source, issues: [{ field: '(record)', message: 'must be a sensor record object' }] });
+    if ('rejected' in item) {
+      const given = (item as { rejected: unknown }).rejected;
+      // A source's rejection is passed on as it came, if it has the documented shape; otherwise a neutral one.
+      return reject(isRejection(given) ? given : { source, issues: [{ field: 'rejected', message: 'must be a record rejection { source, issues }' }] });
     }
-    const r = 'record' in item ? item.record : item;
+    const r: unknown = 'record' in item ? (item as { record: unknown }).record : item;
+    const issues = sensorRecordIssues(r);
+    if (issues.length > 0) return reject({ source, issues: 'record' in item ? issues.map((i) => ({ ...i, field: `record.${i.field}` })) : issues });
+    const rec = r as SensorRecord;
+    if (!this.states.has(rec.asset) && this.states.size >= this.maxAssets && this.col.has(rec.signal)) {
+      return reject({ source, issues: [{ field: 'asset', message: `one asset more than maxAssets (${this.maxAssets}); raise maxAssets if the line has this many` }] });
+    }
+    return rec;
+  }
+
+  private apply(item: LineItem, events: LineEvent[]): void {
+    this.counters.records++;
+    const r = this.accept(item, events);
+    if (r === undefined) return;
+    this.counters.accepted++;
     const j = this.col.get(r.signal);
     if (j === undefined) {
       this.counters.unknownSignal++;
       return;
     }
+    // Judged before the clock may move: a sample from the future is refused here and never becomes the monitor's time.
+    const verdict = this.quality.check(r);
+    const future = verdict.issues.find((i) => i.kind === 'future-timestamp');
+    if (future) {
+      events.push({ type: 'quality', issue: future });
+      this.clockAlarm(r, future.at, true, events);
+      return;
+    }
+    if (this.clockOpen.size > 0) this.clockAlarm(r, r.timestamp, false, events);
     if (r.timestamp > this.clock) {
       this.advance(r.timestamp, events);
       this.clock = r.timestamp;
-      this.tickRows = 0;
     }
     const st = this.state(r.asset);
     if (st.ts !== undefined && r.timestamp > st.ts) this.finalize(st, events);
-    const verdict = this.quality.check(r);
     for (const issue of verdict.issues) if (issue.kind !== 'missing-value' && issue.kind !== 'bad-quality') events.push({ type: 'quality', issue });
     const late = verdict.issues.some((i) => i.kind === 'out-of-order' || i.kind === 'duplicate');
     if (late) return;
@@ -393,7 +486,7 @@ export class LineMonitor {
    * @param source - records, or parsed items with rejections
    * @returns the event stream
    */
-  async *run(source: AsyncIterable<SensorRecord | { record: SensorRecord } | { rejected: RecordRejection }>): AsyncGenerator<LineEvent> {
+  async *run(source: AsyncIterable<LineItem>): AsyncGenerator<LineEvent> {
     for await (const item of source) yield* await this.push(item);
     yield* await this.flush();
   }
@@ -411,7 +504,29 @@ export class LineMonitor {
 
   /** Alarms active now, from every source (model alarms as of the last settled push). */
   active(): Array<AlarmEvent['alarm']> {
-    return [...this.spcAlarms.active(), ...this.modelAlarms.active(), ...this.qualityAlarms.active()];
+    return [...this.spcAlarms.active(), ...this.modelAlarms.active(), ...this.qualityAlarms.active(), ...this.clockAlarms.active()];
+  }
+
+  /** Feeds the clock alarm of a record's asset and signal: raised by a sample from the future, cleared by samples in time. */
+  private clockAlarm(r: SensorRecord, at: number, future: boolean, events: LineEvent[]): void {
+    const key = `${r.asset}:clock:${r.signal}`;
+    if (!future && !this.clockOpen.has(key)) return;
+    const ahead = r.timestamp - at;
+    this.alarm(
+      'quality',
+      events,
+      this.clockAlarms.update({
+        key,
+        asset: r.asset,
+        exceeded: future,
+        severity: 'medium',
+        at,
+        // The monitor's time, not the sample's: the sample's time is what is wrong.
+        evidence: { source: 'data-quality:future-timestamp', signals: [r.signal], values: future ? { aheadMs: ahead } : { aheadMs: 0 }, window: { from: at, to: at } },
+      }),
+    );
+    if (this.clockAlarms.isActive(key)) this.clockOpen.add(key);
+    else this.clockOpen.delete(key);
   }
 
   /** Counters: records, rejections, quality issues, rows, fills, windows scored, subgroups, alarms raised. */
@@ -479,7 +594,7 @@ export class LineMonitor {
     st.arrivals = 0;
     st.ts = undefined;
     // Every known asset has reported this tick: score now rather than when the next tick starts (lower latency).
-    if (ts === this.clock && ++this.tickRows === this.states.size) this.score(events);
+    if (++this.rowsSinceScore >= this.states.size) this.score(events);
   }
 
   private closeSubgroup(st: AssetState, ts: number, events: LineEvent[]): void {
@@ -533,6 +648,7 @@ export class LineMonitor {
     scores.catch(() => undefined);
     this.counters.batches++;
     this.counters.windowsScored += n;
+    this.rowsSinceScore = 0;
     this.pending.push({ at: events.length, assets: this.queue, from: this.batchFrom.slice(0, n), to: this.batchTo.slice(0, n), threshold: detector.threshold, scores });
     this.queue = [];
   }
@@ -561,6 +677,44 @@ export class LineMonitor {
           },
         }),
       );
+    }
+  }
+}
+
+/** Whether a value has the shape of a {@link RecordRejection} (sources hand these in). */
+function isRejection(v: unknown): v is RecordRejection {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as { source?: unknown; issues?: unknown };
+  return typeof r.source === 'string' && Array.isArray(r.issues) && r.issues.every((i: unknown) => typeof i === 'object' && i !== null && typeof (i as { field?: unknown }).field === 'string' && typeof (i as { message?: unknown }).message === 'string');
+}
+
+function checkSignals(fn: string, signals: unknown): void {
+  if (!Array.isArray(signals) || signals.length === 0 || signals.some((s) => typeof s !== 'string' || s.length === 0) || new Set(signals).size !== signals.length) {
+    throw invalid(fn, 'signals', 'a non-empty list of distinct signal names', signals, 'INVALID_ARGUMENT');
+  }
+}
+
+/** Validates {@link LineMonitorOptions} at construction, so that `push` never meets a bad option (it does not throw). */
+function checkOptions(o: LineMonitorOptions): void {
+  const fn = 'LineMonitor';
+  if (typeof o !== 'object' || o === null) throw invalid(fn, 'options', 'an object', o, 'INVALID_ARGUMENT');
+  checkSignals(fn, o.signals);
+  if (o.subgroup !== undefined) integer(fn, 'options.subgroup', o.subgroup, 2);
+  if (o.maxFill !== undefined) integer(fn, 'options.maxFill', o.maxFill, 0);
+  if (o.scoreEvery !== undefined) integer(fn, 'options.scoreEvery', o.scoreEvery, 1);
+  if (o.batchSize !== undefined) integer(fn, 'options.batchSize', o.batchSize, 1, 1 << 16);
+  if (o.maxAssets !== undefined) integer(fn, 'options.maxAssets', o.maxAssets, 1);
+  if (o.ruleSet !== undefined) checkRuleSet(fn, o.ruleSet, 15);
+  if (o.baseline !== undefined) {
+    if (typeof o.baseline !== 'object' || o.baseline === null) throw invalid(fn, 'options.baseline', 'an object (from LineMonitor.fitBaseline)', o.baseline, 'INVALID_ARGUMENT');
+    for (const [asset, bySignal] of Object.entries(o.baseline)) {
+      if (typeof bySignal !== 'object' || bySignal === null) throw invalid(fn, `options.baseline.${asset}`, 'an object of limits per signal', bySignal, 'INVALID_ARGUMENT');
+      for (const [signal, l] of Object.entries(bySignal)) {
+        const field = `options.baseline.${asset}.${signal}`;
+        if (typeof l !== 'object' || l === null || typeof l.center !== 'number' || !Number.isFinite(l.center) || typeof l.sigma !== 'number' || !Number.isFinite(l.sigma) || l.sigma < 0) {
+          throw new LeptonError('INVALID_ARGUMENT', `${fn}: ${field} needs a finite centre and a finite sigma ≥ 0; refit it with LineMonitor.fitBaseline.`, { details: { field } });
+        }
+      }
     }
   }
 }

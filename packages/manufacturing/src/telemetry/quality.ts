@@ -1,7 +1,13 @@
-import type { SensorRecord } from './record.js';
+import { LeptonError } from '@lepton/core';
+import { atLeast, integer, invalid } from '../internal/guards.js';
+import { sensorRecordIssues, type SensorRecord } from './record.js';
 
-/** Kinds of data-quality problem, each reported, never passed silently to a model. */
-export type QualityIssueKind = 'gap' | 'out-of-order' | 'missing-value' | 'stuck' | 'bad-quality' | 'duplicate';
+/**
+ * Kinds of data-quality problem, each reported, never passed silently to a model. `future-timestamp`: the sample is
+ * stamped further ahead of the monitor's clock than `maxClockSkewMs` (a gateway with a wrong clock, a timestamp in
+ * the wrong unit); it is refused without moving the signal's clock.
+ */
+export type QualityIssueKind = 'gap' | 'out-of-order' | 'missing-value' | 'stuck' | 'bad-quality' | 'duplicate' | 'future-timestamp';
 
 /** One data-quality problem. */
 export interface QualityIssue {
@@ -11,7 +17,7 @@ export interface QualityIssue {
   asset: string;
   /** Signal name. */
   signal: string;
-  /** Time of the sample that revealed it, epoch ms. */
+  /** Time of the sample that revealed it, epoch ms (for `future-timestamp`, the monitor's clock when it was refused). */
   at: number;
   /** Human-readable detail (gap length, repeated value count …). */
   detail: string;
@@ -33,7 +39,23 @@ export interface QualityOptions {
   gapFactor?: number;
   /** The same value this many times in a row is reported as a stuck sensor (and later repeats withheld). Default 20. */
   stuckAfter?: number;
+  /**
+   * A sample stamped more than this many ms after {@link QualityOptions.now} is refused as `future-timestamp`: counted,
+   * never clean, and without moving its signal's clock. Without this bound one sample from a gateway whose clock is a
+   * year ahead (or a timestamp of 1e20) would make every later sample of that signal "out of order" for good.
+   * Default 300 000 (5 min: NTP-synchronised clocks are within a second; this leaves room for buffering gateways).
+   * `Infinity` turns the check off (prefer injecting `now` for replays).
+   */
+  maxClockSkewMs?: number;
+  /**
+   * The monitor's clock, epoch ms, read once per sample. Default `Date.now`. Inject it in tests, or when replaying
+   * recorded data (e.g. `() => replayClock`), so that old or simulated data is judged against its own time.
+   */
+  now?: () => number;
 }
+
+/** Default of {@link QualityOptions.maxClockSkewMs}: 5 minutes. */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 300_000;
 
 interface SignalState {
   lastTs: number;
@@ -42,39 +64,77 @@ interface SignalState {
 }
 
 /**
- * Checks a telemetry stream sample by sample, per asset and signal: gaps, out-of-order and duplicate timestamps,
- * missing values (NaN), stuck sensors (a value repeated `stuckAfter` times) and samples flagged bad. Each problem
- * becomes a {@link QualityIssue}; only clean samples are returned for the models.
+ * Checks a telemetry stream sample by sample, per asset and signal: timestamps too far in the future, gaps,
+ * out-of-order and duplicate timestamps, missing values (NaN), stuck sensors (a value repeated `stuckAfter` times) and
+ * samples flagged bad. Each problem becomes a {@link QualityIssue}; only clean samples are returned for the models.
+ *
+ * @example
+ * ```ts
+ * import { QualityMonitor } from '@lepton/manufacturing';
+ * const q = new QualityMonitor({ intervalMs: 1000, now: () => Date.UTC(2026, 4, 4, 6) });
+ * q.check({ timestamp: Date.UTC(2026, 4, 4, 6), asset: 'p1', signal: 'temp', value: 70, quality: 'good' }).clean; // true
+ * q.check({ timestamp: Date.UTC(2027, 4, 4, 6), asset: 'p1', signal: 'temp', value: 70, quality: 'good' }).issues[0]?.kind; // 'future-timestamp'
+ * ```
  */
 export class QualityMonitor {
   private readonly interval: number;
   private readonly gapFactor: number;
   private readonly stuckAfter: number;
+  private readonly maxSkew: number;
+  private readonly now: () => number;
   private readonly states = new Map<string, SignalState>();
-  private readonly counts: Record<QualityIssueKind | 'clean', number> = { clean: 0, gap: 0, 'out-of-order': 0, 'missing-value': 0, stuck: 0, 'bad-quality': 0, duplicate: 0 };
+  private readonly counts: Record<QualityIssueKind | 'clean', number> = { clean: 0, gap: 0, 'out-of-order': 0, 'missing-value': 0, stuck: 0, 'bad-quality': 0, duplicate: 0, 'future-timestamp': 0 };
 
   /**
-   * @param options - interval, gap factor and stuck threshold
+   * @param options - interval, gap factor, stuck threshold, clock-skew bound and clock
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an interval or gap factor that is not a finite
+   *   number > 0, a stuck threshold that is not an integer ≥ 2, a negative or NaN skew bound, or a `now` that is not a
+   *   function
    */
   constructor(options: QualityOptions = {}) {
-    this.interval = options.intervalMs ?? 1000;
-    this.gapFactor = options.gapFactor ?? 3;
-    this.stuckAfter = options.stuckAfter ?? 20;
+    if (typeof options !== 'object' || options === null) throw invalid('QualityMonitor', 'options', 'an object', options, 'INVALID_ARGUMENT');
+    this.interval = atLeast('QualityMonitor', 'options.intervalMs', options.intervalMs ?? 1000, 0, true);
+    this.gapFactor = atLeast('QualityMonitor', 'options.gapFactor', options.gapFactor ?? 3, 0, true);
+    this.stuckAfter = integer('QualityMonitor', 'options.stuckAfter', options.stuckAfter ?? 20, 2);
+    const skew = options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
+    if (typeof skew !== 'number' || !(skew >= 0)) throw invalid('QualityMonitor', 'options.maxClockSkewMs', 'a number ≥ 0 (Infinity turns the check off)', skew, 'INVALID_ARGUMENT');
+    this.maxSkew = skew;
+    const now = options.now ?? Date.now;
+    if (typeof now !== 'function') throw invalid('QualityMonitor', 'options.now', 'a function returning epoch ms', now, 'INVALID_ARGUMENT');
+    this.now = now;
   }
 
   /**
    * Checks one sample.
    *
-   * @param r - a validated sample
+   * @param r - a validated sample (from {@link parseSensorRecord}, or of that shape)
    * @returns whether the sample is clean enough for a model, and the issues it revealed
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when `r` is not a valid sensor record (a NaN or string
+   *   timestamp, an empty asset, an infinite value …; `details.field` names it): validate raw data with
+   *   `parseSensorRecord` first; `INVALID_ARGUMENT` when `now()` does not return a finite number
    */
   check(r: SensorRecord): QualityVerdict {
+    const bad = sensorRecordIssues(r);
+    if (bad.length > 0) {
+      const { field, message } = bad[0]!;
+      throw new LeptonError('INVALID_INPUT', `QualityMonitor.check: ${field} ${message}; validate raw records with parseSensorRecord first.`, { details: { field } });
+    }
+    const issues: QualityIssue[] = [];
+    if (this.maxSkew !== Infinity) {
+      const now = this.now();
+      if (typeof now !== 'number' || !Number.isFinite(now)) throw invalid('QualityMonitor', 'options.now()', 'a finite number (epoch ms)', now, 'INVALID_ARGUMENT');
+      if (r.timestamp - now > this.maxSkew) {
+        // Refused before the signal's state is touched: a sample from the future must not make the present look late.
+        this.counts['future-timestamp']++;
+        issues.push({ kind: 'future-timestamp', asset: r.asset, signal: r.signal, at: now, detail: `stamped more than ${this.maxSkew / 1000} s after the monitor's clock` });
+        return { clean: false, issues };
+      }
+    }
     const key = `${r.asset}\u0000${r.signal}`;
     const issue = (kind: QualityIssueKind, detail: string): QualityIssue => {
       this.counts[kind]++;
       return { kind, asset: r.asset, signal: r.signal, at: r.timestamp, detail };
     };
-    const issues: QualityIssue[] = [];
     const s = this.states.get(key);
     if (s && r.timestamp < s.lastTs) {
       issues.push(issue('out-of-order', `${s.lastTs - r.timestamp} ms older than the previous sample`));
