@@ -31,4 +31,27 @@ describe('alarms', () => {
     expect(m.active().map((x) => x.key)).toEqual(['b']);
     expect(() => new AlarmManager({ raiseAfter: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
+
+  it('refuses options and judgements that would make an alarm silent or carry a NaN (issue 15)', () => {
+    // A NaN debounce used to pass the `< 1` check and then never raise.
+    for (const o of [{ raiseAfter: Number.NaN }, { clearAfter: Number.NaN }, { raiseAfter: 1.5 }, { idPrefix: '' }]) {
+      expect(() => new AlarmManager(o), JSON.stringify(o)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    }
+    const m = new AlarmManager({ raiseAfter: 1 });
+    const ok = { key: 'a', asset: 'x', exceeded: true, severity: 'low' as const, at: 0, evidence: evidence(2, 0) };
+    const bad: Array<[object, string]> = [
+      [{ at: Number.NaN }, 'at'],
+      [{ exceeded: 'yes' }, 'exceeded'],
+      [{ severity: 'urgent' }, 'severity'],
+      [{ key: '' }, 'key'],
+      [{ evidence: evidence(Number.NaN, 0) }, 'evidence.values.score'],
+      [{ evidence: { ...evidence(1, 0), window: { from: 0, to: Infinity } } }, 'evidence.window.to'],
+      [{ evidence: null }, 'evidence'],
+    ];
+    for (const [over, field] of bad) {
+      expect(() => m.update({ ...ok, ...over } as typeof ok), field).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', details: { field } }));
+    }
+    expect(m.active()).toEqual([]); // nothing half-applied
+    expect(m.update(ok)[0]?.type).toBe('raised');
+  });
 });

@@ -1,4 +1,6 @@
-import { LeptonError } from '@lepton/core';
+import { integer, invalid } from '../internal/guards.js';
+
+const SEVERITIES: readonly string[] = ['low', 'medium', 'high', 'critical'];
 
 /** How urgent an alarm is (ISA-18.2 style priorities). */
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
@@ -85,12 +87,15 @@ export class AlarmManager {
 
   /**
    * @param options - debounce and hysteresis counts
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `raiseAfter` or `clearAfter` is not an integer ≥ 1
+   *   (a NaN would never raise) or `idPrefix` is not a non-empty string
    */
   constructor(options: AlarmOptions = {}) {
-    this.raiseAfter = options.raiseAfter ?? 3;
-    this.clearAfter = options.clearAfter ?? 5;
+    if (typeof options !== 'object' || options === null) throw invalid('AlarmManager', 'options', 'an object', options, 'INVALID_ARGUMENT');
+    this.raiseAfter = integer('AlarmManager', 'options.raiseAfter', options.raiseAfter ?? 3, 1);
+    this.clearAfter = integer('AlarmManager', 'options.clearAfter', options.clearAfter ?? 5, 1);
     this.idPrefix = options.idPrefix ?? 'alarm';
-    if (this.raiseAfter < 1 || this.clearAfter < 1) throw new LeptonError('INVALID_ARGUMENT', 'raiseAfter and clearAfter must be ≥ 1.');
+    if (typeof this.idPrefix !== 'string' || this.idPrefix.length === 0) throw invalid('AlarmManager', 'options.idPrefix', 'a non-empty string', this.idPrefix, 'INVALID_ARGUMENT');
   }
 
   /**
@@ -99,8 +104,19 @@ export class AlarmManager {
    * @param input - the condition key and asset, whether it exceeds (`exceeded`), whether it is back below the clear
    *   level (`clear`, default `!exceeded`; give a separate lower level for hysteresis), severity, time and evidence
    * @returns the events this judgement caused (none, raised or cleared)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field` names it) for a key or asset that is not a
+   *   non-empty string, a non-boolean `exceeded`/`clear`, an unknown severity, a time that is not finite, or evidence
+   *   whose values or window are not finite numbers — an alarm never carries a NaN
+   * @example
+   * ```ts
+   * import { AlarmManager } from '@lepton/manufacturing';
+   * const alarms = new AlarmManager({ raiseAfter: 1 });
+   * const evidence = { source: 'nelson-1', signals: ['pressure'], values: { mean: 5.9 }, window: { from: 0, to: 60_000 } };
+   * alarms.update({ key: 'press-1:pressure', asset: 'press-1', exceeded: true, severity: 'high', at: 60_000, evidence })[0]?.type; // 'raised'
+   * ```
    */
   update(input: { key: string; asset: string; exceeded: boolean; clear?: boolean; severity: Severity; at: number; evidence: AlarmEvidence }): AlarmEvent[] {
+    checkUpdate(input);
     const t = this.tracks.get(input.key) ?? { over: 0, under: 0 };
     this.tracks.set(input.key, t);
     const clear = input.clear ?? !input.exceeded;
@@ -144,4 +160,25 @@ export class AlarmManager {
   active(): Alarm[] {
     return [...this.tracks.values()].flatMap((t) => (t.active ? [{ ...t.active }] : []));
   }
+}
+
+/** Cheap guard on {@link AlarmManager.update}'s input: what goes into an alarm comes out of the API. */
+function checkUpdate(input: { key: string; asset: string; exceeded: boolean; clear?: boolean; severity: Severity; at: number; evidence: AlarmEvidence }): void {
+  const fn = 'AlarmManager.update';
+  if (typeof input !== 'object' || input === null) throw invalid(fn, 'input', 'an object', input);
+  if (typeof input.key !== 'string' || input.key.length === 0) throw invalid(fn, 'key', 'a non-empty string', input.key);
+  if (typeof input.asset !== 'string' || input.asset.length === 0) throw invalid(fn, 'asset', 'a non-empty string', input.asset);
+  if (typeof input.exceeded !== 'boolean') throw invalid(fn, 'exceeded', 'a boolean', input.exceeded);
+  if (input.clear !== undefined && typeof input.clear !== 'boolean') throw invalid(fn, 'clear', 'a boolean', input.clear);
+  if (!SEVERITIES.includes(input.severity)) throw invalid(fn, 'severity', `one of ${SEVERITIES.join(', ')}`, input.severity);
+  if (typeof input.at !== 'number' || !Number.isFinite(input.at)) throw invalid(fn, 'at', 'a finite number (epoch ms)', input.at);
+  const e: unknown = input.evidence;
+  if (typeof e !== 'object' || e === null) throw invalid(fn, 'evidence', 'an object', e);
+  const ev = e as AlarmEvidence;
+  if (typeof ev.source !== 'string') throw invalid(fn, 'evidence.source', 'a string', ev.source);
+  if (!Array.isArray(ev.signals) || ev.signals.some((x) => typeof x !== 'string')) throw invalid(fn, 'evidence.signals', 'an array of strings', ev.signals);
+  if (typeof ev.values !== 'object' || ev.values === null) throw invalid(fn, 'evidence.values', 'an object of numbers', ev.values);
+  for (const [k, v] of Object.entries(ev.values)) if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(fn, `evidence.values.${k}`, 'a finite number', v);
+  if (typeof ev.window !== 'object' || ev.window === null) throw invalid(fn, 'evidence.window', 'an object { from, to }', ev.window);
+  for (const k of ['from', 'to'] as const) if (typeof ev.window[k] !== 'number' || !Number.isFinite(ev.window[k])) throw invalid(fn, `evidence.window.${k}`, 'a finite number (epoch ms)', ev.window[k]);
 }

@@ -124,13 +124,16 @@ export interface LineMonitorStats {
   batches: number;
   /** SPC subgroup points judged. */
   subgroups: number;
-  /** SPC subgroup points skipped because fewer than half of their samples were clean. */
+  /** SPC subgroup points skipped because fewer than half of their samples were clean (or their mean overflowed). */
   subgroupsSkipped: number;
   /** Assets with no SPC baseline (their signals are not charted). */
   assetsWithoutBaseline: number;
   /** Alarm episodes raised, by source kind (clock alarms count as `quality`). */
   raised: Record<'spc' | 'model' | 'quality', number>;
 }
+
+/** Largest finite float32: the detector's windows are float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** What {@link LineMonitor.push} accepts: a record, a parsed item from a source, or a source's rejection. */
 type LineItem = SensorRecord | { record: SensorRecord } | { rejected: RecordRejection };
@@ -432,7 +435,9 @@ export class LineMonitor {
       st.qualityOpen[j] = !verdict.clean || this.qualityAlarms.isActive(`${r.asset}:quality:${r.signal}`) ? 1 : 0;
     }
     st.ts = r.timestamp;
-    st.row[j] = verdict.clean ? r.value : Number.NaN;
+    // Beyond float32 range a clean value cannot reach the detector (its windows are float32): treated like a missing
+    // value (filled, then the asset pauses) rather than failing the forward pass for every asset of the tick.
+    st.row[j] = verdict.clean && Math.abs(r.value) <= FLOAT32_MAX ? r.value : Number.NaN;
     st.arrivals++;
     if (st.arrivals >= this.signals.length) this.finalize(st, events);
   }
@@ -606,6 +611,11 @@ export class LineMonitor {
           continue;
         }
         const mean = st.subSum[j]! / st.subCount[j]!;
+        if (!Number.isFinite(mean)) {
+          // Finite values whose sum overflows: nothing to chart (counted, never a NaN point in the rules).
+          this.counters.subgroupsSkipped++;
+          continue;
+        }
         const rules = st.rules[j]!;
         const violations = rules.push(mean);
         this.counters.subgroups++;
