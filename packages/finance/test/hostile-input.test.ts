@@ -192,11 +192,13 @@ describe('FeatureEngine validates what it is given', () => {
     for (let i = 1; i < 4; i++) expect((await engine.process(tx(`n${i}`, i, { amount: i === 3 ? AMOUNT_MAX : 10 }))).every(Number.isFinite)).toBe(true);
   });
 
-  it('keeps z-scores finite when a card’s amounts are all equal (rounding noise is not spread)', async () => {
+  it('a z-score against equal amounts is 0, not rounding noise divided into 1e16', async () => {
     const engine = new FeatureEngine();
-    for (let i = 0; i < 6; i++) await engine.process(tx(`e${i}`, i, { amount: 0.1 + 0.2 }));
-    const f = engine.describe(await engine.process(tx('big', 7, { amount: AMOUNT_MAX })));
-    expect(f['card_amount_z']).toBe(0);
+    await engine.process(tx('e0', 0, { amount: 0.1 }));
+    await engine.process(tx('e1', 1, { amount: 0.1 }));
+    await engine.process(tx('same-ms', 15, { amount: 1234.5678 })); // taken back out when scoring at minute 15
+    const f = engine.describe(await engine.process(tx('q', 15, { amount: 1e12 })));
+    expect(f['card_amount_z']).toBe(0); // history strictly before: 0.1, 0.1 — no spread (was 6.6e16)
   });
 
   it('refuses options that would make features NaN', () => {

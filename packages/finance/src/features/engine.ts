@@ -109,6 +109,9 @@ function historyBefore(s: EntityState, t: number): { n: number; mean: number; st
     mean = meanPrev;
     n--;
   }
+  // Taking an outlier back out cancels almost all of m2: what is left below ~1e-12 of the m2 it started from is rounding
+  // error (2e-16 per operation), not spread. Kept, it divided an amount into a "z-score" of 1e16.
+  if (m2 <= 1e-12 * s.m2) m2 = 0;
   return { n, mean, std: n > 1 ? Math.sqrt(Math.max(m2, 0) / (n - 1)) : 0 };
 }
 
