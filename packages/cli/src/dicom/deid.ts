@@ -1,0 +1,109 @@
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { LeptonError } from '@lepton/core';
+import { stringFlag, type CliIo, type CommandSpec, type FlagValues } from '../internal/command.js';
+import { usageError } from '../internal/errors.js';
+import { resolvePath } from '../internal/paths.js';
+import { loadMedical } from './medical.js';
+
+type Totals = { removed: number; privateRemoved: number; emptied: number; replaced: number; uidsReplaced: number };
+
+/** The de-identification key: --salt, --salt-file, LEPTON_DEID_SALT, or none (a random one for this run). */
+async function salt(flags: FlagValues, io: CliIo): Promise<{ secret?: string; source: 'flag' | 'file' | 'env' | 'random' }> {
+  const inline = stringFlag(flags, 'salt');
+  const file = stringFlag(flags, 'salt-file');
+  if (inline !== undefined && file !== undefined) throw usageError('Give --salt or --salt-file, not both.', 'dicom deid');
+  if (inline !== undefined) {
+    if (inline === '') throw usageError('--salt is empty.', 'dicom deid');
+    return { secret: inline, source: 'flag' };
+  }
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = (await readFile(resolvePath(io, file), 'utf8')).trim();
+    } catch (err) {
+      throw new LeptonError('READ_FAILED', `Could not read --salt-file (${(err as NodeJS.ErrnoException).code ?? 'I/O error'}).`, { cause: err });
+    }
+    if (text === '') throw new LeptonError('INVALID_INPUT', 'The --salt-file is empty.');
+    return { secret: text, source: 'file' };
+  }
+  const env = io.env['LEPTON_DEID_SALT'];
+  if (env !== undefined && env !== '') return { secret: env, source: 'env' };
+  return { source: 'random' };
+}
+
+function add(t: Totals, s: Totals): void {
+  for (const k of Object.keys(t) as Array<keyof Totals>) t[k] += s[k];
+}
+
+/** `lepton dicom deid <in> <out>`. */
+export const dicomDeidCommand: CommandSpec = {
+  name: 'dicom deid',
+  description: 'De-identify a DICOM file or a folder by the PS3.15 Annex E Basic Profile (@lepton/medical): identifying attributes removed or replaced, UIDs remapped consistently under a key, private tags dropped, pixels copied bit for bit.',
+  args: [
+    { name: 'in', required: true, help: 'a DICOM file, or a folder (read recursively; files that are not DICOM are reported and skipped)' },
+    { name: 'out', required: true, help: 'output file (for a file; an existing folder or a path ending in / gets <new SOP Instance UID>.dcm), or output folder' },
+  ],
+  flags: {
+    salt: { type: 'string', value: 'SECRET', help: 'key for the UID and Patient ID mappings: the same key maps the same UID to the same new UID in every run (default: LEPTON_DEID_SALT, else random)' },
+    'salt-file': { type: 'string', value: 'FILE', help: 'read the key from a file (keeps it out of the shell history and process list)' },
+  },
+  details: `Folder outputs are named by their new SOP Instance UID (input names often hold patient names).
+Without a key, UIDs still change consistently within the run but will not match a later run.
+Exit codes: 0 every input written; 1 any input could not be de-identified (the others are still written), or
+@lepton/medical missing; 2 usage error.`,
+  async run({ positionals, flags, io }) {
+    const input = resolvePath(io, positionals[0]!);
+    const outArg = positionals[1]!;
+    const output = resolvePath(io, outArg);
+    if (resolve(input) === resolve(output)) throw usageError('<out> is <in>: write de-identified files somewhere else.', 'dicom deid');
+    const key = await salt(flags, io);
+    const medical = await loadMedical();
+    const deid = new medical.DicomDeidentifier(key.secret === undefined ? {} : { secret: key.secret });
+    let kind: 'file' | 'folder';
+    try {
+      kind = (await stat(input)).isDirectory() ? 'folder' : 'file';
+    } catch (err) {
+      throw new LeptonError('DICOM_READ_FAILED', `Could not read <in> (${(err as NodeJS.ErrnoException).code ?? 'I/O error'}).`, { cause: err, details: { source: positionals[0] } });
+    }
+    const totals: Totals = { removed: 0, privateRemoved: 0, emptied: 0, replaced: 0, uidsReplaced: 0 };
+    const written: Array<{ source: string; output: string; sopInstanceUid: string }> = [];
+    const failures: Array<{ source: string; code: string; message: string }> = [];
+    if (kind === 'file') {
+      const result = deid.deidentify(await readFile(input), { source: positionals[0]! });
+      let target = output;
+      const isDir = await stat(output).then((s) => s.isDirectory(), () => false);
+      if (isDir || outArg.endsWith('/') || outArg.endsWith(sep)) target = join(output, `${result.sopInstanceUid}.dcm`);
+      try {
+        await mkdir(dirname(target), { recursive: true });
+        await writeFile(target, result.bytes);
+      } catch (err) {
+        throw new LeptonError('DEID_WRITE_FAILED', `Could not write <out> (${(err as NodeJS.ErrnoException).code ?? 'I/O error'}).`, { cause: err });
+      }
+      add(totals, result.summary);
+      written.push({ source: positionals[0]!, output: target, sopInstanceUid: result.sopInstanceUid });
+    } else {
+      const result = await medical.deidentifyDicomFolder(input, output, deid);
+      for (const f of result.files) {
+        add(totals, f.summary);
+        written.push({ source: f.source, output: f.output, sopInstanceUid: f.sopInstanceUid });
+      }
+      for (const f of result.failures) failures.push({ source: f.path, code: f.error.code, message: f.error.message });
+    }
+    if (key.source === 'random' && !flags['json']) {
+      io.stderr('note: no --salt (or LEPTON_DEID_SALT): a random key was used, so new UIDs will not match a later run.\n');
+    }
+    const lines = [
+      `de-identified ${written.length} file${written.length === 1 ? '' : 's'} into ${kind === 'file' ? written[0]!.output : outArg}` +
+        ` (key: ${key.source === 'random' ? 'random, this run only' : `from ${key.source === 'flag' ? '--salt' : key.source === 'file' ? '--salt-file' : 'LEPTON_DEID_SALT'}`})`,
+      `attributes: ${totals.removed} removed (${totals.privateRemoved} private), ${totals.emptied} emptied, ${totals.replaced} replaced, ${totals.uidsReplaced} UIDs replaced`,
+      ...failures.map((f) => `[fail] ${f.source}: ${f.code}: ${f.message}`),
+    ];
+    if (failures.length > 0) lines.push(`FAILED: ${failures.length} input file${failures.length === 1 ? '' : 's'} not de-identified.`);
+    return {
+      exitCode: failures.length === 0 ? 0 : 1,
+      json: { ok: failures.length === 0, input: kind, key: key.source, written, failures, totals },
+      human: lines.join('\n'),
+    };
+  },
+};

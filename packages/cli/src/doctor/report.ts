@@ -1,0 +1,131 @@
+import { createRequire } from 'node:module';
+import { arch, availableParallelism, cpus, freemem, platform, totalmem } from 'node:os';
+import { DEFAULT_MEMORY_PER_WORKER_BYTES, LeptonError, resolveWorkerCount } from '@lepton/core';
+import { checkDicomweb } from './dicomweb.js';
+import { checkFfmpeg } from './ffmpeg.js';
+import { probeGpu } from './gpu.js';
+import { checkMqtt } from './mqtt.js';
+import { checkRedis } from './redis.js';
+import { runtimeSection } from './runtime.js';
+import type { DoctorOptions, DoctorReport, ServiceCheck, ThreadsSection } from './types.js';
+
+/** The services the doctor can reach, with their environment variable, flag, URL schemes and an example. */
+export const SERVICES = {
+  redis: { env: 'LEPTON_REDIS_URL', schemes: ['redis:', 'rediss:'], example: 'redis://127.0.0.1:6379' },
+  mqtt: { env: 'LEPTON_MQTT_URL', schemes: ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:'], example: 'mqtt://127.0.0.1:1883' },
+  dicomweb: { env: 'LEPTON_DICOMWEB_URL', schemes: ['http:', 'https:'], example: 'http://127.0.0.1:8042/dicom-web' },
+} as const;
+
+/** Which of {@link SERVICES}. */
+export type ServiceName = keyof typeof SERVICES;
+
+/**
+ * Parses a service URL and checks its scheme. Never puts the text itself into the message: a malformed URL may still
+ * hold a password.
+ *
+ * @returns the URL, or a message saying what is wrong with it
+ */
+export function parseServiceUrl(name: ServiceName, text: string): URL | string {
+  const spec = SERVICES[name];
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return `is not a URL (expected e.g. ${spec.example})`;
+  }
+  if (!(spec.schemes as readonly string[]).includes(url.protocol)) {
+    return `has scheme '${url.protocol}', expected ${spec.schemes.map((s) => `${s}//`).join(' or ')} (e.g. ${spec.example})`;
+  }
+  if (url.hostname === '') return `names no host (expected e.g. ${spec.example})`;
+  return url;
+}
+
+function version(spec: string): string {
+  try {
+    return (createRequire(import.meta.url)(spec) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function checkService(
+  name: ServiceName,
+  value: string | undefined,
+  env: Record<string, string | undefined>,
+  timeoutMs: number,
+): Promise<ServiceCheck> {
+  const spec = SERVICES[name];
+  const fromEnv = env[spec.env]?.trim();
+  const text = value ?? (fromEnv === '' ? undefined : fromEnv);
+  const source = value !== undefined ? 'flag' : 'env';
+  if (text === undefined) {
+    return { name, status: 'not-configured', ok: true, required: false, detail: `not configured: pass --${name} ${spec.example} or set ${spec.env}` };
+  }
+  const url = parseServiceUrl(name, text);
+  if (typeof url === 'string') {
+    if (source === 'flag') throw new LeptonError('INVALID_ARGUMENT', `The ${name} URL ${url}.`);
+    return { name, status: 'error', ok: false, required: true, source, detail: `${spec.env} ${url}`, fix: `correct ${spec.env}` };
+  }
+  if (name === 'redis') return checkRedis(url, source, timeoutMs);
+  if (name === 'mqtt') return checkMqtt(url, source, timeoutMs);
+  return checkDicomweb(url, source, timeoutMs);
+}
+
+/**
+ * Checks what a Lepton application will run on: initialises the runtime as an application does and explains every
+ * backend it skipped (with the fix), probes the WebGPU adapter in a child process, reports CPU threads and the
+ * worker-pool size `workers: 'auto'` would pick, finds ffmpeg, and — where configured by option or environment
+ * (`LEPTON_REDIS_URL`, `LEPTON_MQTT_URL`, `LEPTON_DICOMWEB_URL`) — checks that Redis answers PING, the MQTT broker
+ * accepts a CONNECT and the DICOMweb server answers a study search. Credentials in URLs are used, never reported.
+ *
+ * @param options - backend to ask for, services to check, timeout, environment
+ * @returns the report; `ok` is false when no backend started or a configured check failed
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a service URL option that is not a URL of its kind
+ * @example
+ * ```ts
+ * import { doctor } from '@lepton/cli';
+ * const report = await doctor({ gpu: false });
+ * console.log(report.runtime.backend, report.backends.map((b) => `${b.name}:${b.status}`).join(' '));
+ * ```
+ */
+export async function doctor(options: DoctorOptions = {}): Promise<DoctorReport> {
+  const env = options.env ?? process.env;
+  const timeoutMs = options.timeoutMs ?? 3000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new LeptonError('INVALID_ARGUMENT', 'timeoutMs must be a positive number of milliseconds.');
+  const cwd = options.cwd ?? process.cwd();
+  // Bad URL options are refused before anything slow starts.
+  for (const name of Object.keys(SERVICES) as ServiceName[]) {
+    const value = options[name];
+    if (value !== undefined && typeof parseServiceUrl(name, value) === 'string') {
+      throw new LeptonError('INVALID_ARGUMENT', `The ${name} URL ${parseServiceUrl(name, value) as string}.`);
+    }
+  }
+  // The GPU probe and the service checks run in other processes or on sockets: start them alongside the runtime.
+  const [{ runtime, backends }, gpu, services] = await Promise.all([
+    runtimeSection(options.backend, env),
+    options.gpu === false ? Promise.resolve({ status: 'skipped' as const }) : probeGpu(),
+    Promise.all([
+      checkFfmpeg(env, cwd, Math.max(timeoutMs, 10_000)),
+      ...(Object.keys(SERVICES) as ServiceName[]).map((name) => checkService(name, options[name], env, timeoutMs)),
+    ]),
+  ]);
+  const threads: ThreadsSection = {
+    availableParallelism: availableParallelism(),
+    cpuModel: cpus()[0]?.model.trim() || 'unknown',
+    autoWorkers: resolveWorkerCount('auto'),
+    memoryPerWorkerBytes: DEFAULT_MEMORY_PER_WORKER_BYTES,
+    freeMemoryBytes: freemem(),
+    totalMemoryBytes: totalmem(),
+    uvThreadpoolSize: Number(env['UV_THREADPOOL_SIZE']) > 0 ? Number(env['UV_THREADPOOL_SIZE']) : 4,
+  };
+  if (runtime.threads !== undefined) threads.backendThreads = runtime.threads;
+  return {
+    ok: runtime.ok && services.every((s) => s.ok || !s.required),
+    versions: { cli: version('../../package.json'), core: version('@lepton/core/package.json'), node: process.version, platform: platform(), arch: arch() },
+    runtime,
+    backends,
+    gpu,
+    threads,
+    services,
+  };
+}
