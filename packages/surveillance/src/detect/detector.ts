@@ -339,11 +339,13 @@ export class ObjectDetector {
    * @param frames - packed RGB frames
    * @returns per frame (same order), its detections, best first; an invalid frame gets `[]` and is reported to
    *   `onInvalidFrame`
-   * @throws LeptonError `DETECTOR_CLOSED` after {@link ObjectDetector.dispose} / {@link ObjectDetector.close};
+   * @throws LeptonError `INVALID_ARGUMENT` when `frames` is not an array; `DETECTOR_CLOSED` after
+   *   {@link ObjectDetector.dispose} / {@link ObjectDetector.close};
    *   with workers, `WORKER_CRASHED` for the frames of a worker that died (a replacement serves the next call)
    */
   async detect(frames: readonly Frame[]): Promise<Detection[][]> {
     if (this.#disposed) throw surveillanceError('DETECTOR_CLOSED', 'This detector was disposed; load a new one with ObjectDetector.load().');
+    if (!Array.isArray(frames)) throw invalid(`detect() takes an array of frames (one per camera), got ${frames === null ? 'null' : typeof frames}.`);
     const out: Detection[][] = frames.map(() => []);
     const valid: number[] = [];
     frames.forEach((f, i) => {
@@ -424,7 +426,8 @@ export class ObjectDetector {
         for (const r of raw[b] ?? []) {
           const label = this.labels[r.classIndex];
           const min = label === undefined ? undefined : this.#thresholds.get(label);
-          if (label === undefined || min === undefined || !(r.score >= min)) continue;
+          // A custom decoder's NaN or infinite score never becomes a detection (NaN fails the comparison too).
+          if (label === undefined || min === undefined || !(r.score >= min) || !Number.isFinite(r.score)) continue;
           const box = inputBoxToFrame(r.x1, r.y1, r.x2, r.y2, place);
           if (box !== undefined) dets.push({ box, label, score: r.score });
         }

@@ -1,3 +1,4 @@
+import { LeptonError } from '@lepton/core';
 import { boxIou } from '../rules/geometry.js';
 import type { Detection } from '../types.js';
 
@@ -10,6 +11,8 @@ import type { Detection } from '../types.js';
  * @param iouThreshold - overlap above which the lower-scored box is a duplicate, in [0, 1]
  * @param maxDetections - most detections to keep in total (default: all)
  * @returns the kept detections, highest score first (ties keep input order)
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for `detections` that is not an array, an
+ *   `iouThreshold` outside [0, 1] (NaN included) or a `maxDetections` that is not a count ≥ 0 (or Infinity)
  * @example
  * ```ts
  * import { nonMaxSuppression } from '@lepton/surveillance';
@@ -22,6 +25,12 @@ import type { Detection } from '../types.js';
  * ```
  */
 export function nonMaxSuppression<T extends Detection>(detections: readonly T[], iouThreshold: number, maxDetections = Number.POSITIVE_INFINITY): T[] {
+  if (!Array.isArray(detections)) throw new LeptonError('INVALID_ARGUMENT', 'nonMaxSuppression: detections must be an array.');
+  // A NaN threshold would make every overlap test false and keep every duplicate, silently.
+  if (!(typeof iouThreshold === 'number' && iouThreshold >= 0 && iouThreshold <= 1)) throw new LeptonError('INVALID_ARGUMENT', `nonMaxSuppression: iouThreshold must be in [0, 1], got ${String(iouThreshold)}.`);
+  if (!(maxDetections === Number.POSITIVE_INFINITY || (Number.isInteger(maxDetections) && maxDetections >= 0))) {
+    throw new LeptonError('INVALID_ARGUMENT', `nonMaxSuppression: maxDetections must be an integer ≥ 0 or Infinity, got ${String(maxDetections)}.`);
+  }
   const order = detections.map((d, i) => ({ d, i })).sort((a, b) => b.d.score - a.d.score || a.i - b.i);
   const keptByLabel = new Map<string, T[]>();
   const kept: T[] = [];

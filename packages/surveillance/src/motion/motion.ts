@@ -158,6 +158,7 @@ export class MotionDetector {
    */
   update(frame: Pick<Frame, 'data' | 'width' | 'height'>): MotionResult {
     const t0 = performance.now();
+    if (frame === null || typeof frame !== 'object') throw new LeptonError('INVALID_INPUT', `MotionDetector.update: expected a frame { data, width, height }, got ${frame === null ? 'null' : typeof frame}.`);
     const { width, height, data } = frame;
     if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || !(data instanceof Uint8Array) || data.length !== width * height * 3) {
       throw new LeptonError(

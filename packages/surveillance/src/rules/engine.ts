@@ -449,7 +449,9 @@ function isValidTrack(t: Track | null | undefined): t is Track {
 }
 
 function checkRules(where: string, zones: readonly ZoneRule[], lines: readonly TripwireRule[], problems: string[]): void {
-  const finitePoint = (p: Point | undefined): boolean => Array.isArray(p) && p.length === 2 && Number.isFinite(p[0]) && Number.isFinite(p[1]);
+  // Bounded like track coordinates, so that products in the geometry (10⁷ × 10⁷) stay finite.
+  const finitePoint = (p: Point | undefined): boolean =>
+    Array.isArray(p) && p.length === 2 && typeof p[0] === 'number' && typeof p[1] === 'number' && Math.abs(p[0]) <= MAX_COORDINATE && Math.abs(p[1]) <= MAX_COORDINATE;
   const names = new Set<string>();
   zones.forEach((z, k) => {
     const at = `${where}: zones[${k}]`;
@@ -461,7 +463,7 @@ function checkRules(where: string, zones: readonly ZoneRule[], lines: readonly T
     else if (names.has(z.name)) problems.push(`${at}.name: '${z.name}' repeats an earlier zone`);
     else names.add(z.name);
     if (!Array.isArray(z.polygon) || z.polygon.length < 3) problems.push(`${at}.polygon: needs at least 3 points`);
-    else if (!z.polygon.every(finitePoint)) problems.push(`${at}.polygon: every point must be [x, y] with finite numbers`);
+    else if (!z.polygon.every(finitePoint)) problems.push(`${at}.polygon: every point must be [x, y] with finite numbers within ±1e7`);
     if (z.loiterSeconds !== undefined && !(z.loiterSeconds > 0 && Number.isFinite(z.loiterSeconds))) problems.push(`${at}.loiterSeconds: must be a finite number > 0, got ${z.loiterSeconds}`);
     if (z.crowdThreshold !== undefined && !(Number.isInteger(z.crowdThreshold) && z.crowdThreshold >= 1)) problems.push(`${at}.crowdThreshold: must be an integer ≥ 1, got ${z.crowdThreshold}`);
     checkClasses(`${at}.classes`, z.classes, problems);
@@ -477,7 +479,7 @@ function checkRules(where: string, zones: readonly ZoneRule[], lines: readonly T
     if (typeof l.name !== 'string' || l.name.length === 0) problems.push(`${at}.name: must be a non-empty string`);
     else if (names.has(l.name)) problems.push(`${at}.name: '${l.name}' repeats an earlier line`);
     else names.add(l.name);
-    if (!finitePoint(l.from) || !finitePoint(l.to)) problems.push(`${at}: from and to must be [x, y] with finite numbers`);
+    if (!finitePoint(l.from) || !finitePoint(l.to)) problems.push(`${at}: from and to must be [x, y] with finite numbers within ±1e7`);
     else if (l.from[0] === l.to[0] && l.from[1] === l.to[1]) problems.push(`${at}: from and to are the same point; a line needs two distinct ends`);
     if (l.direction !== undefined && !(['a-to-b', 'b-to-a', 'both'] as unknown[]).includes(l.direction)) problems.push(`${at}.direction: '${String(l.direction)}' is not 'a-to-b', 'b-to-a' or 'both'`);
     checkClasses(`${at}.classes`, l.classes, problems);

@@ -1,4 +1,24 @@
+import { LeptonError } from '@lepton/core';
 import type { Box, Point, Polygon } from '../types.js';
+
+// Cheap guards: these run per track and per rule every frame, so they test a handful of numbers and build their
+// message only when they fail. A NaN point would otherwise come out as a NaN distance or an arbitrary side.
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isPoint = (p: unknown): p is Point => Array.isArray(p) && finite(p[0]) && finite(p[1]);
+
+function bad(what: string, detail: () => string): LeptonError {
+  return new LeptonError('INVALID_ARGUMENT', `${what}: ${detail()}`);
+}
+
+/** Coordinates near ±1.8e308 overflow the arithmetic (Infinity − Infinity is NaN): a typed error, not a NaN answer. */
+function finiteResult(what: string, v: number): number {
+  if (!Number.isFinite(v)) throw bad(what, () => 'the coordinates are too large to compute with; pass pixel coordinates.');
+  return v;
+}
+
+function checkPoint(what: string, name: string, p: unknown): void {
+  if (!isPoint(p)) throw bad(what, () => `${name} must be [x, y] with finite numbers, got ${JSON.stringify(p)}.`);
+}
 
 /**
  * Which point of a track's box stands for its position in zone and line tests.
@@ -16,6 +36,7 @@ export type Anchor = 'bottom-center' | 'center';
  * @param box - a box in pixels
  * @param anchor - which point (default `'bottom-center'`)
  * @returns `[x, y]` of that point
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a box with a non-finite field
  * @example
  * ```ts
  * import { anchorPoint } from '@lepton/surveillance';
@@ -23,6 +44,9 @@ export type Anchor = 'bottom-center' | 'center';
  * ```
  */
 export function anchorPoint(box: Box, anchor: Anchor = 'bottom-center'): Point {
+  if (box === null || typeof box !== 'object' || !finite(box.x) || !finite(box.y) || !finite(box.width) || !finite(box.height)) {
+    throw bad('anchorPoint', () => `the box needs finite x, y, width and height, got ${JSON.stringify(box)}.`);
+  }
   const x = box.x + box.width / 2;
   return anchor === 'center' ? [x, box.y + box.height / 2] : [x, box.y + box.height];
 }
@@ -60,6 +84,8 @@ export function boxIou(a: Box, b: Box): number {
  * @param from - first end of the line (point A's end)
  * @param to - second end (must differ from `from`)
  * @returns the signed distance: < 0 on side A (left), > 0 on side B (right), 0 on the line
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a non-finite coordinate, `from` equal to `to`, or
+ *   coordinates so large that the distance overflows
  * @example
  * ```ts
  * import { sideOfLine } from '@lepton/surveillance';
@@ -67,9 +93,13 @@ export function boxIou(a: Box, b: Box): number {
  * ```
  */
 export function sideOfLine(p: Point, from: Point, to: Point): number {
+  checkPoint('sideOfLine', 'p', p);
+  checkPoint('sideOfLine', 'from', from);
+  checkPoint('sideOfLine', 'to', to);
   const dx = to[0] - from[0];
   const dy = to[1] - from[1];
-  return (dx * (p[1] - from[1]) - dy * (p[0] - from[0])) / Math.hypot(dx, dy);
+  if (dx === 0 && dy === 0) throw bad('sideOfLine', () => `from and to are the same point ${JSON.stringify(from)}; a line needs two distinct ends.`);
+  return finiteResult('sideOfLine', (dx * (p[1] - from[1]) - dy * (p[0] - from[0])) / Math.hypot(dx, dy));
 }
 
 /**
@@ -102,6 +132,8 @@ export function segmentsIntersect(a1: Point, a2: Point, b1: Point, b2: Point): b
  * @param p - the point
  * @param polygon - the polygon (≥ 3 points, closed implicitly)
  * @returns true when inside or on the boundary
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a non-finite point, or a polygon of fewer than 3
+ *   points or with a non-finite one
  * @example
  * ```ts
  * import { pointInPolygon } from '@lepton/surveillance';
@@ -109,6 +141,8 @@ export function segmentsIntersect(a1: Point, a2: Point, b1: Point, b2: Point): b
  * ```
  */
 export function pointInPolygon(p: Point, polygon: Polygon): boolean {
+  checkPoint('pointInPolygon', 'p', p);
+  if (!Array.isArray(polygon) || polygon.length < 3 || !polygon.every(isPoint)) throw bad('pointInPolygon', () => 'the polygon needs at least 3 points, each [x, y] with finite numbers.');
   const [px, py] = p;
   let inside = false;
   for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
@@ -130,8 +164,12 @@ export function pointInPolygon(p: Point, polygon: Polygon): boolean {
  * @param p - the point
  * @param polygon - the polygon (≥ 2 points)
  * @returns the distance
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a non-finite point, or a polygon of fewer than 2
+ *   points (the distance would be Infinity) or with a non-finite one
  */
 export function distanceToPolygonEdge(p: Point, polygon: Polygon): number {
+  checkPoint('distanceToPolygonEdge', 'p', p);
+  if (!Array.isArray(polygon) || polygon.length < 2 || !polygon.every(isPoint)) throw bad('distanceToPolygonEdge', () => 'the polygon needs at least 2 points, each [x, y] with finite numbers.');
   let best = Infinity;
   for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) best = Math.min(best, distanceToSegment(p, polygon[j]!, polygon[i]!));
   return best;
@@ -144,13 +182,18 @@ export function distanceToPolygonEdge(p: Point, polygon: Polygon): number {
  * @param a - one end
  * @param b - the other end
  * @returns the distance
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a non-finite coordinate, or coordinates so large that
+ *   the distance overflows
  */
 export function distanceToSegment(p: Point, a: Point, b: Point): number {
+  checkPoint('distanceToSegment', 'p', p);
+  checkPoint('distanceToSegment', 'a', a);
+  checkPoint('distanceToSegment', 'b', b);
   const dx = b[0] - a[0];
   const dy = b[1] - a[1];
   const len2 = dx * dx + dy * dy;
   const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2));
-  return Math.hypot(p[0] - (a[0] + t * dx), p[1] - (a[1] + t * dy));
+  return finiteResult('distanceToSegment', Math.hypot(p[0] - (a[0] + t * dx), p[1] - (a[1] + t * dy)));
 }
 
 /** z of (b − a) × (p − a): > 0 when p is to the right of a→b in image coordinates (y down). */

@@ -1,4 +1,13 @@
+import { LeptonError } from '@lepton/core';
 import type { Box, Point } from '../types.js';
+
+/** Throws unless `box` has finite coordinates and a positive, finite size (the filter's state would turn NaN). */
+function checkBox(box: Box, what: string): void {
+  const ok =
+    box !== null && typeof box === 'object' && Number.isFinite(box.x) && Number.isFinite(box.y) && Number.isFinite(box.width) && Number.isFinite(box.height) &&
+    box.width > 0 && box.height > 0 && Number.isFinite(box.width * box.height);
+  if (!ok) throw new LeptonError('INVALID_ARGUMENT', `KalmanBoxFilter.${what}: the box needs finite x, y and a positive finite width and height, got ${JSON.stringify(box)}.`);
+}
 
 const N = 7; // state: cx, cy, s (area), r (aspect w/h), vx, vy, vs
 const M = 4; // measurement: cx, cy, s, r
@@ -59,8 +68,10 @@ export class KalmanBoxFilter {
    * Starts a filter at a detection, with zero velocity and SORT's initial uncertainty.
    *
    * @param box - the first detection (positive width and height)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a box with a non-finite field or a size ≤ 0
    */
   constructor(box: Box) {
+    checkBox(box, 'constructor');
     this.x.set(boxToMeasurement(box));
     for (let i = 0; i < N; i++) this.P[i * N + i] = P0_DIAG[i]!;
   }
@@ -109,8 +120,11 @@ export class KalmanBoxFilter {
    *
    * @param box - the detection (positive width and height)
    * @returns the corrected box
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a box with a non-finite field or a size ≤ 0
+   *   (the state is left as it was)
    */
   update(box: Box): Box {
+    checkBox(box, 'update');
     const { x, P } = this;
     const z = boxToMeasurement(box);
     // S = P[0:4, 0:4] + R, inverted (4 × 4, symmetric positive definite).

@@ -36,7 +36,10 @@ export interface TrackerStats {
   created: number;
   /** Tracks deleted (missed `maxMisses` frames, or a degenerate Kalman state). */
   deleted: number;
-  /** Detections skipped as malformed: non-finite or non-positive box, empty label, non-finite score. */
+  /**
+   * Detections skipped as malformed: a non-finite, negative, tiny (a side under 0.001 px) or out-of-range (beyond
+   * ±10⁷ px) box, an empty label, a non-finite score.
+   */
   rejectedDetections: number;
 }
 
@@ -55,7 +58,8 @@ export function resolveSortTrackerOptions(options: SortTrackerOptions = {}): Res
     maxMisses: options.maxMisses ?? 5,
     perClass: options.perClass ?? true,
   };
-  if (!(resolved.iouThreshold >= 0 && resolved.iouThreshold <= 1)) {
+  if (typeof resolved.perClass !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', `SortTracker perClass must be true or false, got ${String(resolved.perClass)}.`);
+  if (!(typeof resolved.iouThreshold === 'number' && resolved.iouThreshold >= 0 && resolved.iouThreshold <= 1)) {
     throw new LeptonError('INVALID_ARGUMENT', `SortTracker iouThreshold must be in [0, 1], got ${resolved.iouThreshold}.`);
   }
   for (const key of ['minHits', 'maxMisses'] as const) {
@@ -122,10 +126,17 @@ export class SortTracker {
   /**
    * Advances the tracker by one frame.
    *
-   * @param detections - this frame's detections (malformed ones are skipped and counted)
-   * @returns the confirmed live tracks, by increasing ID — matched in this frame (`misses` 0) or coasting
+   * @param detections - this frame's detections (malformed ones — a NaN, infinite or negative box, a side under
+   *   0.001 px, a coordinate beyond ±10⁷ px, an empty label, a non-finite score — are skipped and counted in
+   *   `stats().rejectedDetections`; the others are tracked)
+   * @returns the confirmed live tracks, by increasing ID — matched in this frame (`misses` 0) or coasting; every
+   *   number in them finite
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `detections` is not an array (nothing changes)
    */
   update(detections: readonly Detection[]): Track[] {
+    if (!Array.isArray(detections)) {
+      throw new LeptonError('INVALID_ARGUMENT', `SortTracker.update takes an array of detections (pass [] for a frame without any), got ${detections === null ? 'null' : typeof detections}.`);
+    }
     this.totals.frames++;
     const dets: Detection[] = [];
     for (const d of detections) {
@@ -161,6 +172,7 @@ export class SortTracker {
       const t = this.tracks[rows[k]!]!;
       const d = dets[cols[k]!]!;
       t.box = t.kf.update(d.box);
+      if (!finiteTrack(t)) continue; // removed below: a track that cannot be drawn or matched is never reported
       t.hits++;
       t.misses = 0;
       t.score = d.score;
@@ -169,8 +181,8 @@ export class SortTracker {
       if (d.label !== t.label && n > (t.labels.get(t.label) ?? 0)) t.label = d.label; // ties keep the older label
       if (t.hits >= minHits) t.confirmed = true;
     }
-    // 4. age the unmatched ones; delete at maxMisses
-    const dead = new Set<TrackState>();
+    // 4. age the unmatched ones; delete at maxMisses (and any whose state is no longer finite)
+    const dead = new Set<TrackState>(this.tracks.filter((t) => !finiteTrack(t)));
     for (const i of unassignedRows) {
       const t = this.tracks[i]!;
       t.misses++;
@@ -184,6 +196,10 @@ export class SortTracker {
     for (const j of unassignedCols) {
       const d = dets[j]!;
       const kf = new KalmanBoxFilter(d.box);
+      if (!Number.isFinite(kf.box.x + kf.box.y + kf.box.width + kf.box.height)) {
+        this.totals.rejectedDetections++;
+        continue;
+      }
       this.tracks.push({
         id: this.nextId++,
         kf,
@@ -226,13 +242,26 @@ export class SortTracker {
   }
 }
 
+/**
+ * Largest |coordinate| and size, and smallest size, taken from a detection: far beyond any frame either way, and they
+ * keep the Kalman state (area, aspect ratio) finite and non-zero.
+ */
+const MAX_COORDINATE = 1e7;
+const MIN_SIZE = 1e-3;
+
 function isValidDetection(d: Detection | null | undefined): d is Detection {
   if (d === null || typeof d !== 'object' || d.box === null || typeof d.box !== 'object') return false;
   const { x, y, width, height } = d.box;
+  const within = (v: unknown): boolean => typeof v === 'number' && Math.abs(v) <= MAX_COORDINATE; // false for NaN
   return (
-    Number.isFinite(x) && Number.isFinite(y) && Number.isFinite(width) && Number.isFinite(height) && width > 0 && height > 0 &&
-    typeof d.label === 'string' && d.label.length > 0 && Number.isFinite(d.score)
+    within(x) && within(y) && within(width) && within(height) && width >= MIN_SIZE && height >= MIN_SIZE &&
+    typeof d.label === 'string' && d.label.length > 0 && typeof d.score === 'number' && Number.isFinite(d.score)
   );
+}
+
+function finiteTrack(t: TrackState): boolean {
+  const [vx, vy] = t.kf.velocity;
+  return Number.isFinite(t.box.x + t.box.y + t.box.width + t.box.height + vx + vy);
 }
 
 function snapshot(t: TrackState): Track {
