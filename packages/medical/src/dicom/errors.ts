@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { isLeptonError, LeptonError } from '@lepton/core';
 
 /**
  * Error codes thrown by `@lepton/medical`'s DICOM reader (always inside a `LeptonError`).
@@ -38,4 +38,23 @@ export function parserMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   if (typeof err === 'object' && err !== null && 'exception' in err) return parserMessage((err as { exception: unknown }).exception);
   return String(err);
+}
+
+/**
+ * Any failure inside a public entry point as a `LeptonError`: a `LeptonError` passes through; anything else (a string
+ * thrown by dicom-parser, a `TypeError`, a `RangeError` from an allocation) becomes `fallback` with a fixed message.
+ * The foreign error's text is never put into the message or the details (it could quote attribute values, i.e.
+ * patient data); it is kept as the `cause` for debugging, and only its kind goes into the details.
+ * @internal
+ */
+export function asDicomError(err: unknown, fallback: DicomErrorCode, where: Record<string, unknown>): LeptonError {
+  if (isLeptonError(err)) return err;
+  const inner = typeof err === 'object' && err !== null && 'exception' in err ? (err as { exception: unknown }).exception : err;
+  if (isLeptonError(inner)) return inner;
+  const kind = inner instanceof Error ? inner.name : typeof inner;
+  const what =
+    fallback === 'DICOM_DECODE_FAILED'
+      ? 'The pixel data could not be decoded: the file is inconsistent or corrupt.'
+      : 'The DICOM data set is inconsistent or corrupt and could not be read.';
+  return dicomError(fallback, `${what} Check the file with \`dcmdump\` (dcmtk) or re-export it.`, { ...where, internal: kind }, inner);
 }

@@ -1,5 +1,8 @@
 import type { DataSet } from 'dicom-parser';
-import type { DicomMetadata } from './types.js';
+import { LeptonError } from '@lepton/core';
+import { asDicomError } from './errors.js';
+import { textAt } from './values.js';
+import type { DicomAttributeIssue, DicomMetadata } from './types.js';
 import { TRANSFER_SYNTAXES, type TransferSyntax } from './transfer-syntax.js';
 import { decodeFrame, decodeModalityFrame } from '../pixels/decode.js';
 import { applyModalityLut } from '../lut/modality.js';
@@ -14,16 +17,22 @@ export class DicomImage {
   readonly meta: DicomMetadata;
   /** Where the instance came from (the path, for files), when known. */
   readonly source: string | undefined;
+  /**
+   * Attributes that were present but could not be used as they stand (e.g. Pixel Spacing with one value), each with
+   * what was done instead; empty for a well-formed file. See {@link DicomAttributeIssue}.
+   */
+  readonly issues: readonly DicomAttributeIssue[];
   readonly #ds: DataSet;
 
   /**
    * @internal Made by the readers. The data set is typed `unknown` so that dicom-parser's types never reach this
    * package's public declarations.
    */
-  constructor(dataSet: unknown, meta: DicomMetadata, source: string | undefined) {
+  constructor(dataSet: unknown, meta: DicomMetadata, source: string | undefined, issues: readonly DicomAttributeIssue[] = []) {
     this.#ds = dataSet as DataSet;
     this.meta = meta;
     this.source = source;
+    this.issues = Object.freeze([...issues]);
   }
 
   /** The transfer syntax, when it is one that `@lepton/medical` decodes (undefined for other syntaxes). */
@@ -46,13 +55,14 @@ export class DicomImage {
    * ```
    */
   getString(tag: string): string | undefined {
+    if (typeof tag !== 'string') throw new LeptonError('INVALID_ARGUMENT', 'getString expects a tag such as "(0008,0060)" or "00080060".');
     const key = 'x' + tag.replace(/[(),\s]/g, '').toLowerCase();
-    const el = this.#ds.elements[key];
-    if (el === undefined) return undefined;
-    const n = this.#ds.numStringValues(key) ?? 1;
-    const parts: string[] = [];
-    for (let i = 0; i < Math.max(1, n); i++) parts.push(this.#ds.string(key, i) ?? '');
-    return parts.join('\\');
+    if (this.#ds.elements[key] === undefined) return undefined;
+    // textAt reads only inside the data set's bytes; values are split and trimmed one by one, as dicom-parser's string(tag, i)
+    return (textAt(this.#ds, key) ?? '')
+      .split('\\')
+      .map((v) => v.trim())
+      .join('\\');
   }
 
   /**
@@ -73,8 +83,16 @@ export class DicomImage {
    * console.log(frame.pixels.length === frame.rows * frame.columns); // true
    * ```
    */
-  decodeFrame(index = 0): Promise<DecodedFrame> {
-    return decodeFrame(this.#ds, this.meta, index, this.source);
+  async decodeFrame(index = 0): Promise<DecodedFrame> {
+    try {
+      return await decodeFrame(this.#ds, this.meta, index, this.source);
+    } catch (err) {
+      throw asDicomError(err, 'DICOM_DECODE_FAILED', this.#where(index));
+    }
+  }
+
+  #where(frame: number): Record<string, unknown> {
+    return this.source === undefined ? { frame } : { source: this.source, frame };
   }
 
   /**
@@ -89,8 +107,12 @@ export class DicomImage {
    *   or a buffer of the wrong size
    */
   async modalityFrame(index = 0, out?: Float32Array): Promise<Float32Array> {
-    const fast = await decodeModalityFrame(this.#ds, this.meta, index, this.source, out);
-    return fast ?? applyModalityLut(await decodeFrame(this.#ds, this.meta, index, this.source), this.meta, out);
+    try {
+      const fast = await decodeModalityFrame(this.#ds, this.meta, index, this.source, out);
+      return fast ?? applyModalityLut(await decodeFrame(this.#ds, this.meta, index, this.source), this.meta, out);
+    } catch (err) {
+      throw asDicomError(err, 'DICOM_DECODE_FAILED', this.#where(index));
+    }
   }
 
   /**

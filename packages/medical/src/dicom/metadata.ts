@@ -1,6 +1,7 @@
 import type { DataSet } from 'dicom-parser';
 import type { LookupTable } from '../lut/lookup-table.js';
-import type { DicomMetadata, VoiLutFunction, VoiWindow } from './types.js';
+import type { DicomAttributeIssue, DicomMetadata, VoiLutFunction, VoiWindow } from './types.js';
+import { AttributeReader, textAt, usAt } from './values.js';
 
 /**
  * Reads a LUT descriptor + data from a sequence item. The descriptor's first value 0 means 65536 entries, and its
@@ -12,22 +13,24 @@ export function readLookupTable(item: DataSet, signedInput: boolean): LookupTabl
   const descriptor = item.elements['x00283002'];
   const dataEl = item.elements['x00283006'];
   if (descriptor === undefined || dataEl === undefined) return undefined;
-  const entriesRaw = item.uint16('x00283002', 0) ?? 0;
+  // a descriptor shorter than its three values, or values claiming more bytes than the file has, is no table
+  if (descriptor.length < 6 || dataEl.dataOffset + dataEl.length > item.byteArray.length) return undefined;
+  const entriesRaw = usAt(item, 'x00283002', 0) ?? 0;
   const entries = entriesRaw === 0 ? 65536 : entriesRaw;
-  const firstRaw = item.uint16('x00283002', 1) ?? 0;
+  const firstRaw = usAt(item, 'x00283002', 1) ?? 0;
   const firstMapped = signedInput && firstRaw > 0x7fff ? firstRaw - 0x10000 : firstRaw;
-  const bits = item.uint16('x00283002', 2) ?? 16;
+  const bits = usAt(item, 'x00283002', 2) ?? 16;
   const data = new Uint16Array(entries);
   if (dataEl.length >= entries * 2) {
-    for (let i = 0; i < entries; i++) data[i] = item.uint16('x00283006', i) ?? 0;
+    for (let i = 0; i < entries; i++) data[i] = usAt(item, 'x00283006', i) ?? 0;
   } else if (bits <= 8 && dataEl.length >= entries) {
     const bytes = item.byteArray;
     for (let i = 0; i < entries; i++) data[i] = bytes[dataEl.dataOffset + i] ?? 0;
   } else {
     return undefined;
   }
-  const explanation = item.string('x00283003');
-  const type = item.string('x00283004');
+  const explanation = textAt(item, 'x00283003');
+  const type = textAt(item, 'x00283004');
   return {
     firstMapped,
     bits,
@@ -37,39 +40,39 @@ export function readLookupTable(item: DataSet, signedInput: boolean): LookupTabl
   };
 }
 
-const num = (ds: DataSet, tag: string, index = 0): number | undefined => {
-  const v = ds.floatString(tag, index);
-  return v === undefined || Number.isNaN(v) ? undefined : v;
-};
-
-const str = (ds: DataSet, tag: string): string | undefined => {
-  const v = ds.string(tag);
-  return v === undefined || v === '' ? undefined : v;
-};
-
-const numbers = (ds: DataSet, tag: string, count: number): number[] | undefined => {
-  if (ds.elements[tag] === undefined) return undefined;
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const v = num(ds, tag, i);
-    if (v === undefined) return undefined;
-    out.push(v);
-  }
-  return out;
-};
-
 const VOI_FUNCTIONS: ReadonlySet<string> = new Set(['LINEAR', 'LINEAR_EXACT', 'SIGMOID']);
 
-function readWindows(ds: DataSet): VoiWindow[] {
-  const fnRaw = str(ds, 'x00281056')?.toUpperCase();
+function readWindows(r: AttributeReader): VoiWindow[] {
+  const fnRaw = r.text('x00281056')?.toUpperCase();
   const fn: VoiLutFunction = fnRaw !== undefined && VOI_FUNCTIONS.has(fnRaw) ? (fnRaw as VoiLutFunction) : 'LINEAR';
-  const n = ds.elements['x00281050'] === undefined ? 0 : (ds.numStringValues('x00281050') ?? 0);
+  if (!r.has('x00281050')) return [];
+  const centers = r.numbers('x00281050', 'WindowCenter');
+  const widths = r.has('x00281051') ? r.numbers('x00281051', 'WindowWidth') : [];
+  const explanations = r.texts('x00281055');
+  if (widths.length < centers.length) {
+    r.issue(
+      'x00281051',
+      'WindowWidth',
+      `It has ${widths.length} value(s) where Window Center has ${centers.length}: window(s) ${widths.length + 1}–${centers.length} have no width and were ignored.`,
+    );
+  }
+  if (r.has('x00281055') && explanations.length < centers.length) {
+    r.issue(
+      'x00281055',
+      'WindowCenterWidthExplanation',
+      `It has ${explanations.length} value(s) where Window Center has ${centers.length}: window(s) ${explanations.length + 1}–${centers.length} have no explanation.`,
+    );
+  }
   const windows: VoiWindow[] = [];
-  for (let i = 0; i < n; i++) {
-    const center = num(ds, 'x00281050', i);
-    const width = num(ds, 'x00281051', i);
-    if (center === undefined || width === undefined || !(width > 0)) continue;
-    const explanation = ds.string('x00281055', i);
+  for (let i = 0; i < centers.length; i++) {
+    const center = centers[i];
+    const width = widths[i];
+    if (center === undefined || width === undefined) continue; // not a number (recorded) or missing (recorded above)
+    if (!(width > 0)) {
+      r.issue('x00281051', 'WindowWidth', `Value ${i + 1} is not positive, so window ${i + 1} was ignored.`);
+      continue;
+    }
+    const explanation = explanations[i];
     windows.push({ center, width, function: fn, ...(explanation ? { explanation } : {}) });
   }
   return windows;
@@ -81,43 +84,53 @@ function sequenceItems(ds: DataSet, tag: string): DataSet[] {
 }
 
 /**
- * Builds the typed metadata of a parsed data set.
+ * Builds the typed metadata of a parsed data set, and lists the attributes it had to leave out (fewer values than
+ * the attribute needs, values that are no numbers …) instead of failing on them.
  * @internal
  */
-export function extractMetadata(ds: DataSet, transferSyntaxUid: string): DicomMetadata {
-  const signed = (ds.uint16('x00280103') ?? 0) === 1;
-  const bitsAllocated = ds.uint16('x00280100') ?? 0;
-  const bitsStored = ds.uint16('x00280101') ?? bitsAllocated;
-  const spacing = numbers(ds, 'x00280030', 2) ?? numbers(ds, 'x00181164', 2);
-  const ipp = numbers(ds, 'x00200032', 3);
-  const iop = numbers(ds, 'x00200037', 6);
-  const slope = num(ds, 'x00281053');
-  const intercept = num(ds, 'x00281052');
-  const rescaleType = str(ds, 'x00281054');
+export function extractMetadata(ds: DataSet, transferSyntaxUid: string): { meta: DicomMetadata; issues: DicomAttributeIssue[] } {
+  const r = new AttributeReader(ds);
+  const signed = (r.us('x00280103') ?? 0) === 1;
+  const bitsAllocated = r.us('x00280100') ?? 0;
+  const bitsStored = r.us('x00280101') ?? bitsAllocated;
+  const positive = (v: number): boolean => v > 0;
+  const spacing =
+    r.vector('x00280030', 'PixelSpacing', 2, positive, 'positive') ??
+    r.vector('x00181164', 'ImagerPixelSpacing', 2, positive, 'positive');
+  const ipp = r.vector('x00200032', 'ImagePositionPatient', 3);
+  const iop = r.vector('x00200037', 'ImageOrientationPatient', 6);
+  const slope = r.number('x00281053', 'RescaleSlope');
+  const intercept = r.number('x00281052', 'RescaleIntercept');
+  const rescaleType = r.text('x00281054');
   const modalityLut = sequenceItems(ds, 'x00283000')
     .map((item) => readLookupTable(item, signed))
     .find((t) => t !== undefined);
+  if (r.has('x00283000') && modalityLut === undefined) {
+    r.issue('x00283000', 'ModalityLUTSequence', 'It holds no usable table (descriptor or data missing or too short); it was ignored.');
+  }
   const voiLuts = sequenceItems(ds, 'x00283010')
     .map((item) => readLookupTable(item, signed))
     .filter((t): t is LookupTable => t !== undefined);
+  const framesRaw = r.integer('x00280008', 'NumberOfFrames');
+  if (framesRaw !== undefined && framesRaw < 1) r.issue('x00280008', 'NumberOfFrames', 'Its value is below 1; 1 frame was assumed.');
   const optional: Record<string, unknown> = {
-    sopClassUid: str(ds, 'x00080016'),
-    sopInstanceUid: str(ds, 'x00080018'),
-    patientId: str(ds, 'x00100020'),
-    patientName: str(ds, 'x00100010'),
-    studyInstanceUid: str(ds, 'x0020000d'),
-    seriesInstanceUid: str(ds, 'x0020000e'),
-    frameOfReferenceUid: str(ds, 'x00200052'),
-    studyDate: str(ds, 'x00080020'),
-    accessionNumber: str(ds, 'x00080050'),
-    studyDescription: str(ds, 'x00081030'),
-    seriesDescription: str(ds, 'x0008103e'),
-    seriesNumber: ds.intString('x00200011'),
-    instanceNumber: ds.intString('x00200013'),
-    modality: str(ds, 'x00080060'),
+    sopClassUid: r.text('x00080016'),
+    sopInstanceUid: r.text('x00080018'),
+    patientId: r.text('x00100020'),
+    patientName: r.text('x00100010'),
+    studyInstanceUid: r.text('x0020000d'),
+    seriesInstanceUid: r.text('x0020000e'),
+    frameOfReferenceUid: r.text('x00200052'),
+    studyDate: r.text('x00080020'),
+    accessionNumber: r.text('x00080050'),
+    studyDescription: r.text('x00081030'),
+    seriesDescription: r.text('x0008103e'),
+    seriesNumber: r.integer('x00200011', 'SeriesNumber'),
+    instanceNumber: r.integer('x00200013', 'InstanceNumber'),
+    modality: r.text('x00080060'),
     pixelSpacing: spacing,
-    sliceThickness: num(ds, 'x00180050'),
-    spacingBetweenSlices: num(ds, 'x00180088'),
+    sliceThickness: r.number('x00180050', 'SliceThickness'),
+    spacingBetweenSlices: r.number('x00180088', 'SpacingBetweenSlices'),
     imagePositionPatient: ipp,
     imageOrientationPatient: iop,
     rescale:
@@ -127,25 +140,25 @@ export function extractMetadata(ds: DataSet, transferSyntaxUid: string): DicomMe
     modalityLut,
   };
   for (const k of Object.keys(optional)) {
-    const v = optional[k];
-    if (v === undefined || (typeof v === 'number' && Number.isNaN(v))) delete optional[k];
+    if (optional[k] === undefined) delete optional[k];
   }
-  return {
+  const meta = {
     transferSyntaxUid,
-    rows: ds.uint16('x00280010') ?? 0,
-    columns: ds.uint16('x00280011') ?? 0,
-    numberOfFrames: Math.max(1, ds.intString('x00280008') ?? 1),
-    samplesPerPixel: ds.uint16('x00280002') ?? 1,
+    rows: r.us('x00280010') ?? 0,
+    columns: r.us('x00280011') ?? 0,
+    numberOfFrames: Math.max(1, framesRaw ?? 1),
+    samplesPerPixel: r.us('x00280002') ?? 1,
     bitsAllocated,
     bitsStored,
-    highBit: ds.uint16('x00280102') ?? bitsStored - 1,
+    highBit: r.us('x00280102') ?? bitsStored - 1,
     signed,
-    photometricInterpretation: (str(ds, 'x00280004') ?? 'MONOCHROME2').toUpperCase(),
-    planarConfiguration: (ds.uint16('x00280006') ?? 0) === 1 ? 1 : 0,
-    windows: readWindows(ds),
+    photometricInterpretation: (r.text('x00280004') ?? 'MONOCHROME2').toUpperCase(),
+    planarConfiguration: (r.us('x00280006') ?? 0) === 1 ? 1 : 0,
+    windows: readWindows(r),
     voiLuts,
-    lossyCompressed: str(ds, 'x00282110') === '01',
+    lossyCompressed: r.text('x00282110') === '01',
     hasPixelData: ds.elements['x7fe00010'] !== undefined,
     ...(optional as Partial<DicomMetadata>),
   } as DicomMetadata;
+  return { meta, issues: r.issues };
 }

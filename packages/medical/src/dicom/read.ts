@@ -1,16 +1,11 @@
-import { inflateRawSync } from 'node:zlib';
-import dicomParser, { type DataSet } from 'dicom-parser';
 import { LeptonError } from '@lepton/core';
-import { dicomError, parserMessage } from './errors.js';
+import type { DataSet } from 'dicom-parser';
+import { asDicomError, dicomError } from './errors.js';
 import { DicomImage } from './image.js';
 import { extractMetadata } from './metadata.js';
+import { parseDicomBytes, VRS } from './parse.js';
 import type { DicomMetadata } from './types.js';
-import {
-  EXPLICIT_VR_BIG_ENDIAN,
-  EXPLICIT_VR_LITTLE_ENDIAN,
-  IMPLICIT_VR_LITTLE_ENDIAN,
-  TRANSFER_SYNTAXES,
-} from './transfer-syntax.js';
+import { EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, TRANSFER_SYNTAXES } from './transfer-syntax.js';
 import { nativeFrameLength } from '../pixels/native.js';
 
 /** Options for {@link readDicom}. */
@@ -23,10 +18,6 @@ export interface ReadDicomOptions {
   /** A label for error details and {@link DicomImage.source}, typically the file path. Never put patient data here. */
   readonly source?: string;
 }
-
-const VRS = new Set(
-  'AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(' '),
-);
 
 /** Guesses the transfer syntax of a bare data set from its first element, or undefined when it looks like no DICOM. */
 function sniffBareTransferSyntax(b: Uint8Array): string | undefined {
@@ -48,33 +39,6 @@ function sniffBareTransferSyntax(b: Uint8Array): string | undefined {
 
 const hasDicmPrefix = (b: Uint8Array): boolean =>
   b.length >= 132 && b[128] === 0x44 && b[129] === 0x49 && b[130] === 0x43 && b[131] === 0x4d;
-
-/** dicom-parser's Node path for deflate needs a Buffer; this inflater works on any Uint8Array. */
-function inflater(source: string | undefined) {
-  return (bytes: Uint8Array, position: number): Uint8Array => {
-    let inflated: Uint8Array;
-    try {
-      inflated = inflateRawSync(bytes.subarray(position));
-    } catch (cause) {
-      const cutShort = (cause as NodeJS.ErrnoException).code === 'Z_BUF_ERROR'; // "unexpected end of file"
-      throw dicomError(
-        cutShort ? 'DICOM_TRUNCATED' : 'DICOM_MALFORMED',
-        'The deflated data set could not be inflated (corrupt or cut short). Re-export the file, or convert it with ' +
-          '`dcmconv +te` to Explicit VR Little Endian.',
-        source === undefined ? {} : { source },
-        cause,
-      );
-    }
-    const full = new Uint8Array(position + inflated.length);
-    full.set(bytes.subarray(0, position), 0);
-    full.set(inflated, position);
-    return full;
-  };
-}
-
-function classify(message: string): 'DICOM_TRUNCATED' | 'DICOM_MALFORMED' {
-  return /past end|overrun|overread|beyond|cannot be greater than or equal/i.test(message) ? 'DICOM_TRUNCATED' : 'DICOM_MALFORMED';
-}
 
 /**
  * Parses a DICOM Part 10 file or a bare data set (no preamble) into a {@link DicomImage}. Only attributes are read
@@ -130,35 +94,18 @@ export function readDicom(bytes: Uint8Array, options: ReadDicomOptions = {}): Di
   if (hasDicmPrefix(input) && metaHeaderCutShort(input)) {
     throw dicomError('DICOM_TRUNCATED', 'The DICOM file ends inside its file meta information: it was cut short. Fetch it again.', where);
   }
-
-  let ds: DataSet;
+  // Everything below may meet bytes nobody checked: whatever it throws leaves as a LeptonError with a DICOM_* code.
   try {
-    ds = dicomParser.parseDicom(input, {
-      ...(bareSyntax === undefined ? {} : { TransferSyntaxUID: bareSyntax }),
-      inflater: inflater(source) as unknown as (arr: Uint8Array, position: number) => void,
-    });
+    const { ds, transferSyntaxUid } = parseDicomBytes(input, hasDicmPrefix(input), bareSyntax, where);
+    if (Object.keys(ds.elements).filter((t) => !t.startsWith('x0002')).length === 0) {
+      throw dicomError('DICOM_MALFORMED', 'The file has DICOM file meta information but no data set after it.', where);
+    }
+    const { meta, issues } = extractMetadata(ds, transferSyntaxUid);
+    checkPixelDataComplete(ds, meta, transferSyntaxUid, where);
+    return new DicomImage(ds, meta, source, issues);
   } catch (err) {
-    const inner = typeof err === 'object' && err !== null && 'exception' in err ? (err as { exception: unknown }).exception : err;
-    if (inner instanceof LeptonError) throw inner;
-    const message = parserMessage(err);
-    const code = classify(message);
-    throw dicomError(
-      code,
-      code === 'DICOM_TRUNCATED'
-        ? 'The DICOM file ends in the middle of an element: it was cut short (interrupted copy or download). Fetch it again.'
-        : `The DICOM encoding is broken (${message}). Check the file with \`dcmdump\`, or re-export it.`,
-      { ...where, parser: message },
-      err,
-    );
+    throw asDicomError(err, 'DICOM_MALFORMED', where);
   }
-
-  const transferSyntaxUid = (bareSyntax ?? ds.string('x00020010') ?? IMPLICIT_VR_LITTLE_ENDIAN).replace(/\0/g, '').trim();
-  if (Object.keys(ds.elements).filter((t) => !t.startsWith('x0002')).length === 0) {
-    throw dicomError('DICOM_MALFORMED', 'The file has DICOM file meta information but no data set after it.', where);
-  }
-  const meta = extractMetadata(ds, transferSyntaxUid);
-  checkPixelDataComplete(ds, meta, transferSyntaxUid, where);
-  return new DicomImage(ds, meta, source);
 }
 
 /** Does the File Meta Information Group Length (0002,0000), when present, point past the end of the file? */

@@ -104,3 +104,19 @@ export interface DicomMetadata {
   readonly hasPixelData: boolean;
 }
 
+
+/**
+ * An attribute that {@link readDicom} could not use as it stands — fewer values than it needs (Pixel Spacing with one
+ * value, Image Position (Patient) with two, Window Width with fewer values than Window Center), a value that is no
+ * finite number, an unusable table — and what it did instead (left it out of {@link DicomMetadata}, used the windows
+ * that are complete, …). dcmtk and pydicom read such files; so does Lepton, and it says so here rather than failing.
+ * The message never quotes the value (it could be patient data).
+ */
+export interface DicomAttributeIssue {
+  /** The attribute's tag, `(GGGG,EEEE)`. */
+  readonly tag: string;
+  /** Its keyword in PS3.6, e.g. `PixelSpacing`. */
+  readonly keyword: string;
+  /** What was wrong with it and what was done instead. */
+  readonly message: string;
+}

@@ -1,3 +1,4 @@
+import { LeptonError } from '@lepton/core';
 import type { DataSet } from 'dicom-parser';
 import type { DicomMetadata } from '../dicom/types.js';
 import { TRANSFER_SYNTAXES, type TransferSyntax } from '../dicom/transfer-syntax.js';
@@ -271,7 +272,7 @@ export async function decodeModalityFrame(ds: DataSet, meta: DicomMetadata, inde
   const ts = checkSupported(meta, index, where);
   const { rows, columns, samplesPerPixel: spp, bitsAllocated: ba, photometricInterpretation: pi } = meta;
   const pixels = rows * columns;
-  if (out !== undefined && out.length !== pixels) throw dicomError('DICOM_DECODE_FAILED', `The output buffer holds ${out.length} values; the frame has ${pixels}.`, where);
+  if (out !== undefined && out.length !== pixels) throw new LeptonError('INVALID_ARGUMENT', `The output buffer holds ${out.length} values; the frame has ${pixels}.`);
   const grey = spp === 1 && ba === 16 && (pi === 'MONOCHROME1' || pi === 'MONOCHROME2') && meta.modalityLut === undefined;
   if (!grey || !(ts.encoding === 'native' || ts.encoding === 'rle')) return undefined;
   const el = ds.elements['x7fe00010']!;
