@@ -49,6 +49,7 @@ export type {
   DicomWebRetrieval,
 } from './dicomweb/types.js';
 export type { StudySummary, SeriesSummary, InstanceSummary } from './dicomweb/results.js';
+export type { DicomWebStoreOptions, DicomWebStoreResult, StoredInstance, FailedInstance } from './dicomweb/store.js';
 export type { QidoQuery } from './dicomweb/query.js';
 export { dicomJsonString, dicomJsonStrings, dicomJsonNumber } from './dicomweb/dicom-json.js';
 export type { DicomJsonDataset, DicomJsonAttribute } from './dicomweb/dicom-json.js';
@@ -112,3 +113,17 @@ export type {
 } from './diagnosis/clinical-fusion.js';
 export { syntheticClinicalRecords, clinicalCsv } from './synthetic/clinical.js';
 export type { SyntheticClinicalInput, SyntheticClinicalPatient, SyntheticClinicalOptions } from './synthetic/clinical.js';
+
+// results back to PACS: DICOM SEG and Comprehensive SR (TID 1500) writers
+export { segmentationToDicomSeg } from './results/seg.js';
+export type { DicomSegOptions, DicomSegObject, DicomSegSegment, SegmentDescription } from './results/seg.js';
+export type { AlgorithmIdentity, DicomResultObject } from './results/types.js';
+export type { CodedConcept } from './results/codes.js';
+export type { DicomResultErrorCode } from './results/errors.js';
+export { diagnosisToDicomSr } from './results/sr.js';
+export type { DicomSrOptions, SrSegmentMeasurement } from './results/sr.js';
+// DICOMDIR (CD/DVD/USB media)
+export { readDicomDir } from './dicomdir/read.js';
+export { parseDicomDir } from './dicomdir/parse.js';
+export type { DicomDir, DicomDirTree, DicomDirPatient, DicomDirStudy, DicomDirSeries, DicomDirInstance } from './dicomdir/types.js';
+export type { DicomDirErrorCode } from './dicomdir/errors.js';

@@ -8,6 +8,8 @@ import { FetchXhr } from './fetch-xhr.js';
 import { resolveDicomWebOptions, type DicomWebClientOptions, type ResolvedDicomWebOptions } from './options.js';
 import { toInstance, toSeries, toStudy, type InstanceSummary, type SeriesSummary, type StudySummary } from './results.js';
 import { mapPool, toQueryParams, type QidoQuery } from './query.js';
+import { parseStoreResponse, postStow, type DicomWebStoreOptions, type DicomWebStoreResult, type FailedInstance, type StoredInstance } from './store.js';
+import { batches, multipart, outgoing, type OutgoingInstance } from './stow-body.js';
 import type { DicomWebFailure, DicomWebRequestOptions, DicomWebRetrieval, DicomWebRetrieveOptions, InstanceRef, SeriesRef, StudyRef } from './types.js';
 
 /** The subset of dicomweb-client's DICOMwebClient used here, with the request seam typed. */
@@ -262,6 +264,82 @@ export class DicomWebClient {
     const request = options.signal === undefined ? {} : { signal: options.signal };
     const instances = await this.searchInstances({ studyInstanceUid: ref.studyInstanceUid }, {}, request);
     return this.retrieveInstances(instances, options);
+  }
+
+  /**
+   * STOW-RS: stores DICOM Part 10 instances (e.g. the `bytes` of {@link segmentationToDicomSeg} and
+   * {@link diagnosisToDicomSr} results) as `multipart/related; type="application/dicom"` requests, each at most
+   * `maxStoreRequestBytes` long, one after the other. Every instance is checked (Part 10, readable, with SOP UIDs)
+   * before the first request goes out.
+   *
+   * @param instances - Part 10 files, as bytes or objects with `bytes`
+   * @param options - a study to store into, an abort signal
+   * @returns the stored instances as the server reports them (Retrieve URL, warnings), and the number of requests
+   * @throws {@link @lepton/core!LeptonError} `DICOMWEB_STORE_FAILED` when the server answered but did not store every
+   *   instance (`details.status`, `details.failed` with Failure Reasons, `details.stored`, `details.notSent`);
+   *   `DICOMWEB_INVALID_OPTIONS` for an instance that is not Part 10 DICOM or too large (`details.index`), or a
+   *   malformed study UID; `DICOMWEB_TIMEOUT`, `DICOMWEB_UNREACHABLE`, `DICOMWEB_ABORTED` when a request got no answer
+   *   (`details.stored` lists what earlier requests stored); `DICOMWEB_BAD_RESPONSE` for a success answer that is not a
+   *   STOW-RS response
+   * @example
+   * ```ts
+   * import { DicomWebClient, diagnosisToDicomSr, type DicomImage, type SeriesDiagnosis } from '@lepton/medical';
+   * declare const series: DicomImage[];
+   * declare const diagnosis: SeriesDiagnosis;
+   * const pacs = new DicomWebClient({ url: 'http://127.0.0.1:8042/dicom-web', auth: { type: 'basic', username: 'lepton', password: 'secret' } });
+   * const sr = diagnosisToDicomSr(diagnosis, series);
+   * const { stored } = await pacs.store([sr]);
+   * console.log(stored[0]?.retrieveUrl);
+   * ```
+   */
+  async store(instances: ReadonlyArray<Uint8Array | { readonly bytes: Uint8Array }>, options: DicomWebStoreOptions = {}): Promise<DicomWebStoreResult> {
+    if (!Array.isArray(instances) || instances.length === 0) {
+      throw dicomWebError('DICOMWEB_INVALID_OPTIONS', 'store() needs a non-empty array of DICOM Part 10 instances.', { option: 'instances' });
+    }
+    const path = options.studyInstanceUid === undefined ? '/studies' : `/studies/${uid(options.studyInstanceUid, 'studyInstanceUid')}`;
+    const groups = batches(instances.map(outgoing), this.#options.maxStoreRequestBytes);
+    const host = new URL(this.#options.url).host;
+    const stored: StoredInstance[] = [];
+    const ids = (list: readonly OutgoingInstance[]): StoredInstance[] => list.map((i) => ({ sopClassUid: i.sopClassUid, sopInstanceUid: i.sopInstanceUid }));
+    for (let g = 0; g < groups.length; g++) {
+      if (options.signal?.aborted === true) throw aborted();
+      const batch = groups[g]!;
+      const notSent = ids(groups.slice(g + 1).flat());
+      const { body, contentType } = multipart(batch);
+      const outcome = await postStow(this.#options, `${this.#options.url}${path}`, body, contentType, options.signal);
+      const progress = { level: 'store', stored: [...stored], notSent: ids(batch).concat(notSent) };
+      if (outcome.kind === 'aborted') throw dicomWebError('DICOMWEB_ABORTED', 'The DICOMweb request was aborted by its signal.', progress);
+      if (outcome.kind === 'timeout') {
+        throw dicomWebError('DICOMWEB_TIMEOUT', `The DICOMweb server at ${host} did not answer the store request within ${this.#options.timeoutMs} ms; raise timeoutMs or lower maxStoreRequestBytes.`, { ...progress, host, timeoutMs: this.#options.timeoutMs });
+      }
+      if (outcome.kind === 'unreachable') {
+        throw dicomWebError('DICOMWEB_UNREACHABLE', `Could not reach the DICOMweb server at ${host} (${outcome.reason}); check the URL and that the server is running.`, { ...progress, host, reason: outcome.reason }, outcome.cause);
+      }
+      const { status, statusText } = outcome;
+      const response = parseStoreResponse(outcome.text);
+      const ok = status >= 200 && status < 300;
+      if (ok && response === undefined) {
+        throw dicomWebError('DICOMWEB_BAD_RESPONSE', `The DICOMweb server at ${host} answered the store request with ${status} but no STOW-RS response; check that the URL is its DICOMweb root.`, { ...progress, host, status });
+      }
+      const sent = new Set(batch.map((b) => b.sopInstanceUid));
+      // A server that answers 200 with an empty body stored everything; otherwise it lists what it stored.
+      const reported = response?.stored.filter((s) => sent.has(s.sopInstanceUid)) ?? [];
+      const batchStored = ok && response !== undefined && response.stored.length === 0 && response.failed.length === 0 ? ids(batch) : reported;
+      stored.push(...batchStored);
+      const storedHere = new Set(batchStored.map((s) => s.sopInstanceUid));
+      const failed: FailedInstance[] = response?.failed.length ? response.failed : [];
+      // Anything sent that the server neither stored nor reported as failed counts as failed (no reason known).
+      for (const b of batch) if (!storedHere.has(b.sopInstanceUid) && !failed.some((f) => f.sopInstanceUid === b.sopInstanceUid)) failed.push({ sopClassUid: b.sopClassUid, sopInstanceUid: b.sopInstanceUid });
+      if (!ok || failed.length > 0) {
+        const reasons = [...new Set(failed.map((f) => (f.failureReason === undefined ? 'none given' : `0x${f.failureReason.toString(16).toUpperCase().padStart(4, '0')}`)))].join(', ');
+        throw dicomWebError(
+          'DICOMWEB_STORE_FAILED',
+          `The DICOMweb server at ${host} answered ${status} ${statusText} and did not store ${failed.length} of ${batch.length} instance(s) in request ${g + 1} of ${groups.length} (failure reasons: ${reasons}): ${ok ? 'see details.failed' : statusAdvice(status)}.`,
+          { level: 'store', method: 'POST', host, status, failed, stored: [...stored], notSent },
+        );
+      }
+    }
+    return { stored, requests: groups.length };
   }
 
   /** Runs one dicomweb-client call through a fresh fetch adapter and turns every way it can fail into a LeptonError. */

@@ -123,8 +123,9 @@ function parseJson(bytes: ArrayBuffer): unknown {
 /**
  * undici reports `TypeError('fetch failed')` with the system error (`ECONNREFUSED`, `ENOTFOUND` …) as its cause, or a
  * plain cause message ('bad port'): the first code down the cause chain, else the innermost message.
+ * @internal
  */
-function systemCode(err: unknown): string {
+export function systemCode(err: unknown): string {
   let message = 'network error';
   for (let e = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
     const code = (e as { code?: unknown }).code;

@@ -51,6 +51,11 @@ export interface DicomWebClientOptions {
   readonly transferSyntax?: string;
   /** The HTTP function (default the global `fetch`). */
   readonly fetch?: FetchLike;
+  /**
+   * Largest STOW-RS request body {@link DicomWebClient.store} sends, in bytes (default 64 MiB): instances are sent in
+   * as many requests as needed to stay below it, and a single instance larger than it is refused before any request.
+   */
+  readonly maxStoreRequestBytes?: number;
 }
 
 /** Every option filled in and checked. @internal */
@@ -62,10 +67,11 @@ export interface ResolvedDicomWebOptions {
   readonly concurrency: number;
   readonly transferSyntax: string;
   readonly fetch: FetchLike;
+  readonly maxStoreRequestBytes: number;
 }
 
 /** Defaults, in one place. @internal */
-export const DICOMWEB_DEFAULTS = { timeoutMs: 30_000, concurrency: 4, transferSyntax: '*' } as const;
+export const DICOMWEB_DEFAULTS = { timeoutMs: 30_000, concurrency: 4, transferSyntax: '*', maxStoreRequestBytes: 64 * 1024 * 1024 } as const;
 
 const positiveInt = (name: string, v: number): number => {
   if (!Number.isInteger(v) || v < 1) {
@@ -110,6 +116,7 @@ export function resolveDicomWebOptions(options: DicomWebClientOptions): Resolved
     concurrency: positiveInt('concurrency', options.concurrency ?? DICOMWEB_DEFAULTS.concurrency),
     transferSyntax: ts,
     fetch: f,
+    maxStoreRequestBytes: positiveInt('maxStoreRequestBytes', options.maxStoreRequestBytes ?? DICOMWEB_DEFAULTS.maxStoreRequestBytes),
   };
 }
 

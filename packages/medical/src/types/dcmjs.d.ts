@@ -1,5 +1,5 @@
-// dcmjs ships no typings. These describe the small part of its data API that src/deid/ uses (see the package's
-// README and build/dcmjs.es.js). Internal: never exported.
+// dcmjs ships no typings. These describe the small part of its data API that src/deid/ and src/results/ use (see the
+// package's README and build/dcmjs.es.js). Internal: never exported.
 declare module 'dcmjs' {
   /** One element of a dcmjs data set: its VR and values (sequences: an array of item data sets). */
   interface DcmjsElement {
@@ -33,6 +33,12 @@ declare module 'dcmjs' {
         ): DicomDict;
       };
       DicomDict: typeof DicomDict;
+      DicomMetaDictionary: {
+        /** Keyword-keyed ("naturalized") data set → tag-keyed data set; `_vrMap` gives VRs the dictionary leaves open. */
+        denaturalizeDataset(dataset: Record<string, unknown>): DcmjsDataset;
+        /** Tag-keyed data set → keyword-keyed data set. */
+        naturalizeDataset(dataset: DcmjsDataset): Record<string, unknown>;
+      };
     };
     log: DcmjsLogger & { getLoggers?(): Record<string, DcmjsLogger> };
   };
