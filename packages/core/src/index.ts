@@ -133,6 +133,8 @@ export {
   encodeMasked,
   decodeWeights,
   WEIGHTS_MAGIC,
+  MAX_META_DEPTH,
+  MAX_META_BYTES,
 } from './federated/weights.js';
 export type { WeightSpec, WeightSet, WeightDtype, DecodedPayload } from './federated/weights.js';
 
@@ -140,22 +142,30 @@ export type { WeightSpec, WeightSet, WeightDtype, DecodedPayload } from './feder
 export { fedAvg, fedProxLoss, trainLocal, evaluateWeights } from './federated/algorithms.js';
 export type { LossFn, FedProxLoss, WeightedUpdate, LocalTrainOptions, LocalUpdate } from './federated/algorithms.js';
 
-// federated learning: differential privacy and secure aggregation
+// federated learning: differential privacy, privacy accounting and secure aggregation
+export { clipUpdate, addGaussianNoise, gaussianNoiseStd, privatizeUpdate } from './federated/privacy.js';
+export type { ClippedUpdate, PrivatizeOptions, PrivatizedUpdate } from './federated/privacy.js';
+export { RdpAccountant, rdpSampledGaussian, epsilonFromRdp, effectiveNoiseMultiplier, DEFAULT_RDP_ORDERS } from './federated/accountant.js';
+export type { PrivacySpent, GaussianEvent, NoiseContribution } from './federated/accountant.js';
 export {
-  clipUpdate,
-  addGaussianNoise,
-  gaussianNoiseStd,
-  privatizeUpdate,
   createMaskingKeys,
   pairSeed,
   maskUpdate,
   quantizeUpdate,
   sumMasked,
   removeDroppedMasks,
+  removeSelfMask,
+  selfMaskCommitment,
+  exportMaskingPrivateKey,
+  importMaskingPrivateKey,
   unmaskSum,
   maskClipLimit,
-} from './federated/privacy.js';
-export type { ClippedUpdate, PrivatizeOptions, PrivatizedUpdate, MaskingKeys, PeerSeed, MaskOptions } from './federated/privacy.js';
+} from './federated/masking.js';
+export type { MaskingKeys, PeerSeed, MaskOptions } from './federated/masking.js';
+export { createIdentityKeys, identityPublicKey, signStatement, verifyStatement } from './federated/identity.js';
+export type { IdentityKeys } from './federated/identity.js';
+export { createKeyAnnouncement, survivorConfirmation } from './federated/secagg.js';
+export type { KeyAnnouncement, SurvivorConfirmation, PreparedAnnouncement, PublishedParticipant } from './federated/secagg.js';
 
 // multi-modal fusion: late (weights over per-modality scores, fitted on validation data) and early (one multi-input model)
 export { fitLateFusion, lateFusionFromJSON } from './fusion/late.js';
@@ -181,19 +191,20 @@ export type { CoordinatorStatus, RoundProgress, RouteInfo } from './federated/co
 export { FederatedPartner } from './federated/partner.js';
 export type { PartnerOptions, PartnerLocalOptions, PartnerReport, PartnerRoundReport, PartnerEvaluation } from './federated/partner.js';
 export { resolveCoordinatorOptions } from './federated/http-options.js';
-export type { CoordinatorOptions, ResolvedCoordinatorOptions, PartnerCredential, FederatedLogger } from './federated/http-options.js';
+export type { CoordinatorOptions, ResolvedCoordinatorOptions, PartnerCredential, FederatedLogger, HttpLimits, UpdateBounds } from './federated/http-options.js';
 export type { RetryOptions } from './federated/http-client.js';
 export type { RejectionRecord } from './federated/http-round.js';
-export type { RoundRecord, RoundClose, AttemptFailure } from './federated/http-state.js';
+export type { RoundRecord, RoundClose, AttemptFailure, RoundPrivacy } from './federated/http-state.js';
 export type {
   RoundInfo,
   RoundPhase,
   DpOptions,
-  ParticipantKey,
   PartnerRoundView,
   FailureInfo,
   KeyPost,
   RevealPost,
+  ConfirmPost,
+  DpClaim,
   MetricsPost,
   UpdateMeta,
   AppliedDp,

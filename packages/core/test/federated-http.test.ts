@@ -2,7 +2,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createMaskingKeys,
+  createIdentityKeys,
+  createKeyAnnouncement,
   encodeMasked,
   encodeWeights,
   FederatedCoordinator,
@@ -14,6 +15,7 @@ import {
   tf,
   type CoordinatorOptions,
   type PartnerOptions,
+  type RoundInfo,
   type TrainData,
   type WeightSet,
 } from '@lepton/core';
@@ -22,6 +24,14 @@ import { ADMIN, call, containsBytes, memoryLogger, partnerData, smallModel, stat
 beforeAll(async () => {
   await initRuntime({ backend: 'wasm' }, {});
 });
+
+/** Long-term identities of the test partners (secure aggregation verifies every key announcement against them). */
+const identities = new Map(['A', 'B', 'C'].map((id) => [id, createIdentityKeys()]));
+const peersOf = (id: string, ids = ['A', 'B', 'C']): Record<string, string> =>
+  Object.fromEntries(ids.filter((p) => p !== id).map((p) => [p, identities.get(p)!.publicKey]));
+
+/** Partner options for secure aggregation: its identity and its peers' identity keys. */
+const secure = (id: string): Partial<PartnerOptions> => ({ identity: identities.get(id)!, peers: peersOf(id) });
 
 const coordinators: FederatedCoordinator[] = [];
 const disposables: TrainData[] = [];
@@ -45,7 +55,7 @@ async function startCoordinator(
   const dir = over.stateDir ?? (await stateDir());
   const c = await FederatedCoordinator.start({
     initialWeights: await initial(),
-    partners: ids.map((id) => ({ id, token: tokenOf(id) })),
+    partners: ids.map((id) => ({ id, token: tokenOf(id), ...(identities.has(id) ? { identityKey: identities.get(id)!.publicKey } : {}) })),
     adminToken: ADMIN,
     rounds: 1,
     quorum: 2,
@@ -367,7 +377,7 @@ describe('FederatedCoordinator secure aggregation', () => {
     const g0 = c.globalWeights();
     const plain = await call(c.url, 'POST', '/v1/rounds/1/updates/A', { token: tokenOf('A'), bytes: handUpdate(g0.specs, g0.values.length, () => 0.1, 5) });
     expect(plain.json?.code).toBe('FEDERATED_WRONG_PHASE'); // keys first
-    const reports = await Promise.all(['A', 'B', 'C'].map((id, k) => partner(c.url, id, k + 1, { secureAggregation: true }).runRound()));
+    const reports = await Promise.all(['A', 'B', 'C'].map((id, k) => partner(c.url, id, k + 1, { secureAggregation: true, ...secure(id) }).runRound()));
     const rec = c.history()[0]!;
     expect(rec).toMatchObject({ secureAggregation: true, closedBy: 'all', participants: ['A', 'B', 'C'] });
     const expected = weightedMean(reports.map((r) => ({ delta: r.delta!, samples: r.samples })));
@@ -380,11 +390,18 @@ describe('FederatedCoordinator secure aggregation', () => {
   it('a participant dropping after the key phase: survivors reveal, the result is the survivors’ exact aggregate', async () => {
     const c = await startCoordinator({ secureAggregation: true, masking, roundDeadlineMs: 2500, keyDeadlineMs: 30_000, revealDeadlineMs: 10_000 });
     const g0 = c.globalWeights();
-    // C joins the key phase (announcing 96 samples) and then disappears.
-    const keys = createMaskingKeys();
-    const key = await call(c.url, 'POST', '/v1/rounds/1/keys/C', { token: tokenOf('C'), json: { publicKey: keys.publicKey, samples: 96, attempt: 1 } });
+    // C joins the key phase (announcing 96 samples, signed with its identity) and then disappears.
+    const info = (await call(c.url, 'GET', '/v1/round', { token: tokenOf('C') })).json as unknown as RoundInfo;
+    const { announcement, signature } = createKeyAnnouncement(identities.get('C')!, {
+      federationId: info.federationId,
+      roundId: info.roundId!,
+      partnerId: 'C',
+      samples: 96,
+      peers: ['A', 'B'],
+    });
+    const key = await call(c.url, 'POST', '/v1/rounds/1/keys/C', { token: tokenOf('C'), json: { attempt: 1, announcement, signature } });
     expect(key.status).toBe(200);
-    const [a, b] = await Promise.all([partner(c.url, 'A', 1).runRound(), partner(c.url, 'B', 2).runRound()]);
+    const [a, b] = await Promise.all([partner(c.url, 'A', 1, secure('A')).runRound(), partner(c.url, 'B', 2, secure('B')).runRound()]);
     const rec = c.history()[0]!;
     expect(rec).toMatchObject({ closedBy: 'deadline', participants: ['A', 'B'], dropped: ['C'] });
     // Independently: each survivor sent round((nᵢ/N)·δᵢ·scale) with N = nA + nB + 96; the coordinator rescales by N/(nA+nB).
@@ -425,11 +442,18 @@ describe('FederatedCoordinator differential privacy', () => {
     expect(a.dp!.noiseStd).toBeCloseTo((0.8 * 0.05) / Math.SQRT2, 12);
     expect(b.dp!.noiseMultiplier).toBe(1.2); // B's own stricter setting wins
     expect(b.dp!.noiseStd).toBeCloseTo((1.2 * 0.05) / Math.SQRT2, 12);
-    expect(c.status().dp).toEqual(dp);
+    expect(c.status().dp).toEqual({ ...dp, delta: 1e-5 }); // δ defaults to 1e-5
     const rec = c.history()[0]!;
-    expect(rec.dp).toEqual(dp);
+    expect(rec.dp).toEqual({ ...dp, delta: 1e-5 });
     expect(rec.appliedDp['A']?.noiseMultiplier).toBe(0.8);
     expect(rec.appliedDp['B']?.noiseMultiplier).toBe(1.2);
+    // The recorded privacy is that of the actual weights: √(Σ wᵢ²σᵢ²) / max wᵢ·C, not the configured 0.8.
+    const wA = a.samples / (a.samples + b.samples);
+    const wB = 1 - wA;
+    const zEff = Math.hypot(wA * a.dp!.noiseStd, wB * b.dp!.noiseStd) / (Math.max(wA, wB) * 0.05);
+    expect(rec.privacy).toMatchObject({ claimedNoiseMultiplier: 0.8, clipNorm: 0.05, delta: 1e-5, verification: 'norm-checked' });
+    expect(rec.privacy!.effectiveNoiseMultiplier).toBeCloseTo(zEff, 12);
+    expect(rec.privacy!.cumulativeEpsilon).toBe(rec.privacy!.epsilon); // one round
     // random() = 0.5 gives Box–Muller radius √(2 ln 2)·σ at θ = π: the noise is r·cos π on even indices and r·sin π
     // (≈ 0) on odd ones, so subtracting it recovers the clipped update, whose norm is ≤ C.
     const radius = Math.sqrt(2 * Math.log(2)) * a.dp!.noiseStd;

@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { LeptonError } from '../errors/lepton-error.js';
 import { resolveCoordinatorOptions, type CoordinatorOptions, type ResolvedCoordinatorOptions } from './http-options.js';
 import { httpStatusFor, ROUTES, type DpOptions, type ErrorBody, type FailureInfo, type RoundPhase } from './http-protocol.js';
+import { cumulativePrivacy } from './http-aggregate.js';
 import { RoundEngine, type Identity, type RejectionRecord } from './http-round.js';
 import { loadState, saveRoundModel, writeState, type AttemptFailure, type FederatedState, type RoundRecord } from './http-state.js';
 import { encodeWeights, writeWeights, type WeightSet } from './weights.js';
@@ -44,8 +45,16 @@ export interface CoordinatorStatus {
   secureAggregation: boolean;
   /** Local algorithm. */
   algorithm: 'fedavg' | 'fedprox';
-  /** Differential privacy required of partners (its `noiseMultiplier` is the one recorded with every round), or null. */
+  /** Id of this federation (bound into every secure-aggregation key announcement). */
+  federationId: string;
+  /** Differential privacy required of partners, or null. */
   dp: DpOptions | null;
+  /**
+   * Cumulative partner-level (ε, δ) over the completed rounds, from each round's effective noise multiplier (RDP
+   * accountant); `epsilon` is null when there is no finite guarantee. Holds only if the partners' DP claims are true.
+   * Null without DP.
+   */
+  privacy: { delta: number; epsilon: number | null; rounds: number } | null;
   /** Epoch ms of the running deadline, or null. */
   deadlineAt: number | null;
   /** The round in progress. */
@@ -125,7 +134,8 @@ export class FederatedCoordinator {
    * @param options - see {@link CoordinatorOptions}
    * @returns the listening coordinator
    * @throws {@link LeptonError} `INVALID_ARGUMENT` for bad options; `FEDERATED_STATE_INVALID` when `stateDir` holds a
-   *   corrupt state or one made for a model with other weight specs
+   *   corrupt state, one made for a model with other weight specs or another `federationId`, or no round whose
+   *   weights verify (current weights that do not verify fall back to the last round that does, recorded in `failures`)
    */
   static async start(options: CoordinatorOptions): Promise<FederatedCoordinator> {
     const o = await resolveCoordinatorOptions(options);
@@ -135,11 +145,12 @@ export class FederatedCoordinator {
     let global: WeightSet;
     if (restored === null) {
       global = { specs: o.initialWeights.specs, values: Float32Array.from(o.initialWeights.values) };
-      const saved = await saveRoundModel(o.stateDir, 0, global, { participants: [], samples: {}, initial: true }, o.model, o.bundleName);
+      const saved = await saveRoundModel(o.stateDir, 0, global, { participants: [], samples: {}, initial: true }, o.model, o.bundleName, o.bundleSigningKey);
       const now = new Date().toISOString();
       state = {
         format: 'lepton-federated-state',
         formatVersion: 1,
+        federationId: o.federationId ?? randomUUID(),
         specs: global.specs,
         totalRounds: o.rounds,
         completedRounds: 0,
@@ -153,13 +164,41 @@ export class FederatedCoordinator {
       await writeState(o.stateDir, state);
     } else {
       ({ state, global } = restored);
+      if (o.federationId !== null && state.federationId !== o.federationId) {
+        throw new LeptonError(
+          'FEDERATED_STATE_INVALID',
+          `Federated state in ${o.stateDir} belongs to federation '${state.federationId}', not '${o.federationId}'. Use that id or another stateDir.`,
+          { details: { stateDir: o.stateDir } },
+        );
+      }
       state.totalRounds = o.rounds;
+      if (restored.removed.length > 0) o.logger.warn('removed stale temporaries', { removed: restored.removed });
+      if (restored.recovered !== null) {
+        const { from, to, reason } = restored.recovered;
+        const message = `Restart: the weights of round ${from} were unusable (${reason}); fell back to round ${to}, the last that verifies.`;
+        state.failures.push({ round: from, attempt: 0, phase: 'restart', received: 0, required: 0, code: 'FEDERATED_STATE_INVALID', message, at: new Date().toISOString() });
+        o.logger.warn('state recovered from an earlier round', { from, to, reason });
+      }
+      await writeState(o.stateDir, state);
       if (o.model !== null) writeWeights(o.model, global);
       o.logger.info('resumed federation', { completedRounds: state.completedRounds, stateDir: o.stateDir });
     }
     const engine = new RoundEngine(o, state, global, randomUUID());
     const routes: RouteInfo[] = [];
-    const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 1024 * 1024 });
+    // Without these limits a client sending one byte a second holds a connection open forever (slow loris). Node
+    // enforces requestTimeout/headersTimeout only when it sweeps connections, so sweep often enough to honour them.
+    const app = Fastify({
+      logger: false,
+      forceCloseConnections: true,
+      bodyLimit: 1024 * 1024,
+      requestTimeout: o.http.requestTimeoutMs,
+      connectionTimeout: o.http.connectionTimeoutMs,
+      keepAliveTimeout: o.http.keepAliveTimeoutMs,
+      http: {
+        headersTimeout: Math.min(o.http.requestTimeoutMs, 60_000),
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(o.http.requestTimeoutMs / 4))),
+      },
+    });
     app.addHook('onRoute', (r) => {
       for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push({ method: m, url: r.url });
     });
@@ -226,7 +265,9 @@ export class FederatedCoordinator {
       partners: this.o.partners.map((p) => p.id),
       secureAggregation: this.o.secureAggregation,
       algorithm: this.o.algorithm,
+      federationId: e.state.federationId,
       dp: this.o.dp,
+      privacy: this.o.dp === null ? null : cumulativePrivacy(e.state.history, this.o.dp.delta),
       deadlineAt: e.info({ kind: 'admin' }).deadlineAt,
       current: e.current(),
       history: e.state.history,
@@ -334,7 +375,7 @@ function registerRoutes(app: FastifyInstance, engine: RoundEngine, o: ResolvedCo
 
   app.get<{ Querystring: { since?: string; session?: string; waitMs?: string } }>(ROUTES.round, async (req) => {
     const since = Number(req.query.since);
-    const wait = Math.min(Number(req.query.waitMs ?? 0) || 0, MAX_WAIT_MS);
+    const wait = Math.min(Number(req.query.waitMs ?? 0) || 0, MAX_WAIT_MS, o.http.connectionTimeoutMs / 2);
     if (req.query.session === engine.session && Number.isInteger(since)) await engine.waitForChange(since, wait);
     return engine.info(who(req));
   });
@@ -361,6 +402,11 @@ function registerRoutes(app: FastifyInstance, engine: RoundEngine, o: ResolvedCo
     const body = req.body;
     engine.postUpdate(id, req.params.round, new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
     return { accepted: true, round: Number(req.params.round) };
+  });
+
+  app.post<{ Params: { round: string; partnerId: string } }>(ROUTES.confirmations, async (req) => {
+    engine.postConfirmation(asPartner(req, req.params.partnerId), req.params.round, req.body);
+    return { accepted: true };
   });
 
   app.post<{ Params: { round: string; partnerId: string } }>(ROUTES.reveals, async (req) => {

@@ -1,8 +1,13 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { LeptonError } from '../errors/lepton-error.js';
 import type { DpOptions } from './http-protocol.js';
-import { maskClipLimit, type MaskOptions } from './privacy.js';
+import { importIdentityKey } from './identity.js';
+import { maskClipLimit, type MaskOptions } from './masking.js';
+import type { UpdateBounds } from './update-checks.js';
 import { readWeights, specsSize, type WeightSet } from './weights.js';
+
+export type { UpdateBounds } from './update-checks.js';
 
 /** Where the coordinator and partner report what they do; each method gets a message and structured fields. */
 export interface FederatedLogger {
@@ -20,6 +25,32 @@ export interface PartnerCredential {
   id: string;
   /** Its secret bearer token (at least 16 characters; never shared between partners). */
   token: string;
+  /**
+   * Its long-term Ed25519 identity public key (base64 of 32 raw bytes, `IdentityKeys.publicKey`). Required under
+   * secure aggregation: the coordinator refuses key announcements and confirmations this key did not sign.
+   */
+  identityKey?: string;
+  /**
+   * Most training samples this partner's update may be weighted with (its registered dataset size). A larger claim is
+   * capped to it. Default: the coordinator's `maxSamples`.
+   */
+  maxSamples?: number;
+}
+
+/** Time limits of the coordinator's HTTP server, against clients that hold connections open (slow loris). */
+export interface HttpLimits {
+  /**
+   * Milliseconds a client has to send a whole request, headers and body; a slower one is cut off (HTTP 408 or a
+   * closed socket). Default 120 000.
+   */
+  requestTimeoutMs?: number;
+  /**
+   * Milliseconds a connection may stay idle (no bytes either way) before it is closed. Long polls of `GET /v1/round`
+   * are held at most half of this. Default 60 000.
+   */
+  connectionTimeoutMs?: number;
+  /** Milliseconds an idle keep-alive connection is kept between requests. Default 5 000. */
+  keepAliveTimeoutMs?: number;
 }
 
 /** Options of {@link FederatedCoordinator.start}. */
@@ -70,8 +101,46 @@ export interface CoordinatorOptions {
   secureAggregation?: boolean;
   /** Secure aggregation fixed point. Default scale 2^16 and the largest clip value that cannot wrap. */
   masking?: Partial<MaskOptions>;
-  /** Differential privacy every partner must apply (clip + Gaussian noise) before sending. */
+  /**
+   * Differential privacy every partner must apply (clip + Gaussian noise) before sending. Enforced by the partners, not
+   * verifiable by the coordinator: it records the claimed parameters, the effective noise multiplier of each round's
+   * actual participants and weights, and the cumulative (ε, δ) that holds if the claims are true; plain updates whose
+   * norm contradicts their claim are refused (`FEDERATED_DP_VIOLATION`).
+   */
   dp?: DpOptions;
+  /**
+   * Bounds on every plain update — largest |value| and largest L2 norm — and on every round's averaged update (which
+   * is all the coordinator can check under secure aggregation). Out-of-bounds updates are refused with
+   * `FEDERATED_OUT_OF_BOUNDS`; an out-of-bounds or non-finite aggregate fails the attempt with
+   * `FEDERATED_AGGREGATE_INVALID` and the last good global model stays published. Default `{ maxAbs: 1000, maxNorm:
+   * 10000 }`, far above what one round of training moves a weight; tighten it to what your model needs.
+   */
+  updateBounds?: Partial<UpdateBounds>;
+  /**
+   * Most training samples any partner's update is weighted with, unless its credential says otherwise
+   * (`PartnerCredential.maxSamples`). Sample counts are self-reported; without a cap one partner could claim 10^12 and
+   * own the average. Default 1 000 000.
+   */
+  maxSamples?: number;
+  /**
+   * Under secure aggregation, keep and show per-partner training metrics and DP diagnostics (pre-clip norm, whether it
+   * was clipped) when partners choose to send them. Default false: they are dropped unread, so nothing about one
+   * partner's update is stored or served in clear. Without secure aggregation they are always kept.
+   */
+  partnerDiagnostics?: boolean;
+  /**
+   * Id of this federation, bound into every secure-aggregation key announcement. Default: a random id made on the
+   * first start and kept in the state directory. Starting on a state directory made with another id fails with
+   * `FEDERATED_STATE_INVALID`.
+   */
+  federationId?: string;
+  /**
+   * Ed25519 private key (KeyObject or PKCS#8 PEM, e.g. from `createBundleSigningKeys`) that signs every round's bundle
+   * (`signBundle`), so consumers can load it with `loadBundle(dir, { trustedKeys })`. Only with a model.
+   */
+  bundleSigningKey?: KeyObject | string;
+  /** HTTP time limits. */
+  http?: HttpLimits;
   /** Bundle name for the per-round bundles (only with a model). Default `'federated-model'`. */
   bundleName?: string;
   /** Interface to listen on. Default `127.0.0.1`. */
@@ -116,8 +185,20 @@ export interface ResolvedCoordinatorOptions {
   secureAggregation: boolean;
   /** Fixed-point parameters. */
   masking: MaskOptions;
-  /** Required differential privacy or null. */
-  dp: DpOptions | null;
+  /** Required differential privacy (with `delta` filled in) or null. */
+  dp: (DpOptions & { delta: number }) | null;
+  /** Update and aggregate bounds. */
+  updateBounds: UpdateBounds;
+  /** Sample cap per partner id. */
+  maxSamples: Record<string, number>;
+  /** Keep per-partner diagnostics under secure aggregation. */
+  partnerDiagnostics: boolean;
+  /** Federation id, or null to use (or make) the one in the state directory. */
+  federationId: string | null;
+  /** Bundle signing key or null. */
+  bundleSigningKey: KeyObject | null;
+  /** HTTP limits in ms. */
+  http: Required<HttpLimits>;
   /** Bundle name. */
   bundleName: string;
   /** Listen host. */
@@ -172,11 +253,24 @@ export async function resolveCoordinatorOptions(options: CoordinatorOptions): Pr
   if (!Array.isArray(options.partners) || options.partners.length === 0) bad('partners must list at least one {id, token}.');
   const ids = new Set<string>();
   const tokens = new Set<string>();
+  const secureAggregation = options.secureAggregation ?? false;
+  const defaultMaxSamples = positiveInt(options.maxSamples ?? 1_000_000, 'maxSamples');
+  const maxSamples: Record<string, number> = {};
   for (const p of options.partners) {
     if (typeof p?.id !== 'string' || !ID.test(p.id)) bad(`partner id '${String(p?.id)}' must be 1–64 letters, digits, '.', '_' or '-'.`);
     if (typeof p.token !== 'string' || p.token.length < 16) bad(`partner '${p.id}' needs a token of at least 16 characters.`);
     if (ids.has(p.id)) bad(`partner id '${p.id}' is listed twice.`);
     if (tokens.has(p.token)) bad(`partner '${p.id}' reuses another partner's token; every partner needs its own.`);
+    if (p.identityKey !== undefined) {
+      try {
+        importIdentityKey(p.identityKey, p.id);
+      } catch {
+        bad(`partner '${p.id}': identityKey must be the base64 of a 32-byte Ed25519 public key (IdentityKeys.publicKey).`);
+      }
+    } else if (secureAggregation) {
+      bad(`partner '${p.id}' needs an identityKey under secure aggregation: key announcements are verified against it.`);
+    }
+    maxSamples[p.id] = positiveInt(p.maxSamples ?? defaultMaxSamples, `partner '${p.id}' maxSamples`);
     ids.add(p.id);
     tokens.add(p.token);
   }
@@ -187,7 +281,6 @@ export async function resolveCoordinatorOptions(options: CoordinatorOptions): Pr
   const rounds = positiveInt(options.rounds, 'rounds');
   const quorum = positiveInt(options.quorum ?? options.partners.length, 'quorum');
   if (quorum > options.partners.length) bad(`quorum ${quorum} exceeds the ${options.partners.length} enrolled partners.`);
-  const secureAggregation = options.secureAggregation ?? false;
   // With one update the "sum" the coordinator unmasks is that partner's own update.
   if (secureAggregation && quorum < 2) bad('secure aggregation needs quorum ≥ 2, or the sum would be one partner’s update.');
   const roundDeadlineMs = positiveMs(options.roundDeadlineMs ?? 600_000, 'roundDeadlineMs');
@@ -202,6 +295,31 @@ export async function resolveCoordinatorOptions(options: CoordinatorOptions): Pr
   if (dp !== null && !(dp.clipNorm > 0 && Number.isFinite(dp.clipNorm) && dp.noiseMultiplier >= 0 && Number.isFinite(dp.noiseMultiplier))) {
     bad('dp needs clipNorm > 0 and noiseMultiplier ≥ 0.');
   }
+  const delta = dp?.delta ?? 1e-5;
+  if (!(typeof delta === 'number' && delta > 0 && delta < 1)) bad(`dp.delta must be in (0, 1), got ${String(delta)}.`);
+  const maxAbs = options.updateBounds?.maxAbs ?? 1000;
+  const maxNorm = options.updateBounds?.maxNorm ?? 10_000;
+  // Bounded far below float32's 3.4e38 so no sum of bounded values can overflow.
+  if (!(typeof maxAbs === 'number' && maxAbs > 0 && maxAbs <= 1e30)) bad(`updateBounds.maxAbs must be in (0, 1e30], got ${String(maxAbs)}.`);
+  if (!(typeof maxNorm === 'number' && maxNorm > 0 && maxNorm <= 1e30)) bad(`updateBounds.maxNorm must be in (0, 1e30], got ${String(maxNorm)}.`);
+  const federationId = options.federationId ?? null;
+  if (federationId !== null && !(typeof federationId === 'string' && /^[\x21-\x7e]{1,128}$/.test(federationId))) {
+    bad('federationId must be 1–128 printable ASCII characters without spaces.');
+  }
+  let bundleSigningKey: KeyObject | null = null;
+  if (options.bundleSigningKey !== undefined) {
+    try {
+      bundleSigningKey = typeof options.bundleSigningKey === 'string' ? createPrivateKey(options.bundleSigningKey) : options.bundleSigningKey;
+    } catch {
+      bad('bundleSigningKey must be an Ed25519 private key (KeyObject or PKCS#8 PEM).');
+    }
+    if (bundleSigningKey?.type !== 'private' || bundleSigningKey.asymmetricKeyType !== 'ed25519') bad('bundleSigningKey must be an Ed25519 private key.');
+  }
+  const http = {
+    requestTimeoutMs: positiveMs(options.http?.requestTimeoutMs ?? 120_000, 'http.requestTimeoutMs'),
+    connectionTimeoutMs: positiveMs(options.http?.connectionTimeoutMs ?? 60_000, 'http.connectionTimeoutMs'),
+    keepAliveTimeoutMs: positiveMs(options.http?.keepAliveTimeoutMs ?? 5_000, 'http.keepAliveTimeoutMs'),
+  };
   const algorithm = options.algorithm ?? 'fedavg';
   if (algorithm !== 'fedavg' && algorithm !== 'fedprox') bad(`algorithm must be 'fedavg' or 'fedprox', got '${String(algorithm)}'.`);
   const mu = options.mu ?? 0.01;
@@ -215,7 +333,11 @@ export async function resolveCoordinatorOptions(options: CoordinatorOptions): Pr
   return {
     initialWeights,
     model,
-    partners: options.partners.map((p) => ({ id: p.id, token: p.token })),
+    partners: options.partners.map((p) => {
+      const c: PartnerCredential = { id: p.id, token: p.token, maxSamples: maxSamples[p.id]! };
+      if (p.identityKey !== undefined) c.identityKey = p.identityKey;
+      return c;
+    }),
     adminToken,
     rounds,
     quorum,
@@ -229,7 +351,13 @@ export async function resolveCoordinatorOptions(options: CoordinatorOptions): Pr
     mu,
     secureAggregation,
     masking: { scale, clipValue },
-    dp: dp === null ? null : { clipNorm: dp.clipNorm, noiseMultiplier: dp.noiseMultiplier },
+    dp: dp === null ? null : { clipNorm: dp.clipNorm, noiseMultiplier: dp.noiseMultiplier, delta },
+    updateBounds: { maxAbs, maxNorm },
+    maxSamples,
+    partnerDiagnostics: options.partnerDiagnostics ?? false,
+    federationId,
+    bundleSigningKey,
+    http,
     bundleName,
     host: options.host ?? '127.0.0.1',
     port,

@@ -1,4 +1,5 @@
-import type { MaskOptions } from './privacy.js';
+import type { MaskOptions } from './masking.js';
+import type { KeyAnnouncement, PublishedParticipant } from './secagg.js';
 import type { WeightSpec } from './weights.js';
 
 /**
@@ -10,7 +11,19 @@ import type { WeightSpec } from './weights.js';
  * - `FEDERATED_FORBIDDEN` [403] — a valid token used for another partner's id, or a partner calling an admin route.
  * - `FEDERATED_NOT_FOUND` [404] — no such route (there is deliberately no route that returns a partner's update).
  * - `FEDERATED_BAD_UPDATE` [400] — a payload that does not decode, has the wrong specs, NaN/Inf values, the wrong
- *   dtype for the mode, or bad metadata (sample count, base version, missing differential privacy).
+ *   dtype for the mode, or metadata that fails its schema (unknown fields, nesting deeper than 8, bad sample count,
+ *   base version, missing or insufficient differential privacy).
+ * - `FEDERATED_OUT_OF_BOUNDS` [400] — a plain update with a value or an L2 norm beyond `updateBounds`.
+ * - `FEDERATED_DP_VIOLATION` [400] — a plain update whose norm cannot come from the clipping and noise it claims
+ *   (unclipped, or noiseless where noise was claimed).
+ * - `FEDERATED_BAD_SIGNATURE` [400] — a secure-aggregation key announcement or survivor confirmation whose Ed25519
+ *   signature does not verify under the partner's registered identity key, or that is bound to another round. Partners
+ *   raise it too, when the coordinator relays a statement that does not verify (a substituted key, an unknown
+ *   participant, a replay): they then refuse to send or reveal anything.
+ * - `FEDERATED_TOO_FEW_PARTICIPANTS` — raised by a partner that refuses to send a masked update, confirm or reveal
+ *   because the participant or survivor set is smaller than its `minParticipants`.
+ * - `FEDERATED_AGGREGATE_INVALID` — a round whose aggregate is non-finite or out of bounds: the attempt fails, the last
+ *   good global model stays published, and after the last attempt the federation fails with this code.
  * - `FEDERATED_BAD_REQUEST` [400, 413, 415] — a malformed JSON body, a body over the size limit or a wrong content type.
  * - `FEDERATED_BAD_KEY` [400] — a secure-aggregation public key or revealed seed that is not well formed.
  * - `FEDERATED_ROUND_CLOSED` [409] — an update, key or reveal for a round (or attempt) that is already closed; replays
@@ -21,8 +34,9 @@ import type { WeightSpec } from './weights.js';
  *   ended, a future round, a reveal nobody asked for).
  * - `FEDERATED_QUORUM_NOT_MET` — a round missed its quorum on every allowed attempt; the federation stops
  *   (`coordinator.done()` rejects, partners' `run()` throws).
- * - `FEDERATED_STATE_INVALID` — the state directory holds a state file or weights that are corrupt or belong to another
- *   model; the coordinator refuses to start rather than guess.
+ * - `FEDERATED_STATE_INVALID` — the state directory holds a state file that is corrupt or belongs to another model,
+ *   and no earlier round's weights verify either; the coordinator refuses to start rather than guess. (Corrupt or
+ *   non-finite current weights with a good earlier round: it falls back to that round and records it in `failures`.)
  * - `FEDERATED_UNREACHABLE` — the partner gave up after retrying transient failures (connection refused, 5xx, 429).
  * - `FEDERATED_POLICY_MISMATCH` — the partner requires secure aggregation or differential privacy and the coordinator
  *   does not run it, or the coordinator's model does not match the partner's.
@@ -31,7 +45,7 @@ import type { WeightSpec } from './weights.js';
  */
 
 /** Phase of the federation as the coordinator reports it. */
-export type RoundPhase = 'keys' | 'training' | 'unmasking' | 'aggregating' | 'done' | 'failed';
+export type RoundPhase = 'keys' | 'training' | 'confirming' | 'unmasking' | 'aggregating' | 'done' | 'failed';
 
 /** Differential-privacy parameters: every partner clips its update to `clipNorm` and adds Gaussian noise. */
 export interface DpOptions {
@@ -39,14 +53,8 @@ export interface DpOptions {
   clipNorm: number;
   /** Noise multiplier z; see `gaussianNoiseStd` for the per-partner noise convention. */
   noiseMultiplier: number;
-}
-
-/** A secure-aggregation participant as published after the key phase. */
-export interface ParticipantKey {
-  /** Partner id. */
-  id: string;
-  /** Its X25519 public key for this round (base64 of 32 raw bytes). */
-  publicKey: string;
+  /** δ at which the coordinator reports ε (partner-level, cumulative over rounds). Default 1e-5. */
+  delta?: number;
 }
 
 /** What the coordinator tells one partner about its own part in the current round. */
@@ -55,14 +63,16 @@ export interface PartnerRoundView {
   id: string | null;
   /** Whether this partner fetched the global weights during this round. */
   fetched: boolean;
-  /** Secure aggregation: whether its public key for this attempt was received. */
+  /** Secure aggregation: whether its key announcement for this attempt was received. */
   keySubmitted: boolean;
   /** Whether its update for this round (attempt, under secure aggregation) was accepted. */
   submitted: boolean;
   /** Secure aggregation: whether it is one of the published participants of this attempt. */
   participant: boolean;
-  /** Secure aggregation: ids of dropped participants whose pair seeds this partner must reveal now. */
-  reveal: string[];
+  /** Secure aggregation: whether its update is in the sum (it must confirm the survivors, then reveal). */
+  survivor: boolean;
+  /** Secure aggregation: whether its survivor confirmation was received. */
+  confirmed: boolean;
   /** Secure aggregation: whether its reveal was received. */
   revealed: boolean;
 }
@@ -105,12 +115,20 @@ export interface RoundInfo {
   secureAggregation: boolean;
   /** Secure aggregation: fixed-point parameters (null otherwise). */
   masking: MaskOptions | null;
-  /** Secure aggregation: the round id every pair seed is derived with (null otherwise). */
+  /** Id of this federation (kept in the state directory; stable across restarts). Key announcements are bound to it. */
+  federationId: string;
+  /** Secure aggregation: the round attempt id every key announcement and pair seed is bound to (null otherwise). */
   roundId: string | null;
-  /** Secure aggregation: participants and their public keys, once the key phase ended (null before). */
-  participants: ParticipantKey[] | null;
+  /** Secure aggregation: the participants' signed key announcements, once the key phase ended (null before). */
+  participants: PublishedParticipant[] | null;
   /** Secure aggregation: total samples of the participants; each partner pre-weights its update by samples / total. */
   totalSamples: number | null;
+  /** Secure aggregation: participants whose update is in the sum (from the confirming phase on; null before). */
+  survivors: string[] | null;
+  /** Secure aggregation: participants whose update did not arrive (from the confirming phase on; null before). */
+  dropped: string[] | null;
+  /** Secure aggregation: every survivor's signed confirmation (in the unmasking phase; null before). */
+  confirmations: { id: string; signature: string }[] | null;
   /** Differential privacy every partner must apply (null: none required). */
   dp: DpOptions | null;
   /** Specs of the global weights. */
@@ -123,20 +141,33 @@ export interface RoundInfo {
 
 /** Body of `POST /v1/rounds/:round/keys/:partnerId` (secure aggregation). */
 export interface KeyPost {
-  /** The partner's X25519 public key for this round attempt (base64 of 32 raw bytes). */
-  publicKey: string;
-  /** Training samples this partner will weight its update with. */
-  samples: number;
-  /** The round attempt the key is for. */
+  /** The round attempt the announcement is for. */
   attempt: number;
+  /** The signed key announcement (see `createKeyAnnouncement`). */
+  announcement: KeyAnnouncement;
+  /** Its Ed25519 signature by the partner's identity key, base64. */
+  signature: string;
 }
 
-/** Body of `POST /v1/rounds/:round/reveals/:partnerId` (secure aggregation drop-out recovery). */
-export interface RevealPost {
-  /** The attempt the seeds belong to. */
+/** Body of `POST /v1/rounds/:round/confirmations/:partnerId` (secure aggregation, confirming phase). */
+export interface ConfirmPost {
+  /** The round attempt. */
   attempt: number;
-  /** Pair seed (base64 of 32 bytes) shared with each dropped partner, by that partner's id. */
-  seeds: Record<string, string>;
+  /** Ed25519 signature of the partner's `SurvivorConfirmation` of the published participants and survivors, base64. */
+  signature: string;
+}
+
+/** Body of `POST /v1/rounds/:round/reveals/:partnerId` (secure aggregation, unmasking phase). */
+export interface RevealPost {
+  /** The round attempt. */
+  attempt: number;
+  /** The partner's self-mask seed (base64 of 32 bytes); must match the commitment in its announcement. */
+  selfMask: string;
+  /**
+   * For each dropped participant, the raw X25519 private key (base64 of 32 bytes) this partner used for that pair;
+   * must reproduce the public key it announced for that peer. Reveals that one pair seed and nothing else.
+   */
+  pairKeys: Record<string, string>;
 }
 
 /** Body of `POST /v1/models/:version/metrics/:partnerId`: held-out metrics of global model `version`. */
@@ -155,20 +186,36 @@ export interface UpdateMeta {
   baseVersion: number;
   /** Secure aggregation: the attempt whose keys masked the update. */
   attempt?: number;
-  /** Last-epoch local training metrics. */
+  /**
+   * Last-epoch local training metrics. Under secure aggregation sent only when the partner opts in
+   * (`shareDiagnostics`) and kept only when the coordinator opts in (`partnerDiagnostics`).
+   */
   metrics?: Record<string, number>;
-  /** Differential privacy the partner applied. */
-  dp?: AppliedDp;
+  /** Differential privacy the partner claims to have applied. */
+  dp?: DpClaim;
 }
 
-/** Differential privacy a partner reports having applied to one update. */
-export interface AppliedDp {
+/**
+ * Differential privacy a partner claims for one update, as sent and recorded. The coordinator cannot verify a masked
+ * update's noise: these are claims (for plain updates it checks that the norm is consistent with them).
+ */
+export interface DpClaim {
   /** Clip norm C. */
   clipNorm: number;
   /** Noise multiplier z. */
   noiseMultiplier: number;
-  /** Standard deviation of the noise this partner added. */
+  /** Standard deviation of the noise this partner added: z·C/√partners. */
   noiseStd: number;
+  /** The partner count n its noise share was computed for. */
+  partners: number;
+  /** L2 norm of the update before clipping — a per-partner diagnostic, present only when shared. */
+  norm?: number;
+  /** Whether the update was scaled down — a per-partner diagnostic, present only when shared. */
+  clipped?: boolean;
+}
+
+/** Differential privacy a partner applied to one update, as it records it locally. */
+export interface AppliedDp extends DpClaim {
   /** L2 norm of the update before clipping. */
   norm: number;
   /** Whether the update was scaled down. */
@@ -181,7 +228,9 @@ export interface AppliedDp {
  * another partner's id, or a partner on an admin route), `FEDERATED_NOT_FOUND` (404), `FEDERATED_BAD_UPDATE` (400:
  * undecodable payload, wrong specs, NaN/Inf, wrong dtype, bad sample count, missing required DP),
  * `FEDERATED_BAD_REQUEST` (400/413/415: malformed JSON, too large, wrong content type), `FEDERATED_BAD_KEY` (400: a
- * malformed public key or seed), `FEDERATED_ROUND_CLOSED` (409: late update or replay for a closed round/attempt),
+ * malformed key announcement, or a revealed key or seed that does not match what was announced),
+ * `FEDERATED_BAD_SIGNATURE` (400: a signature that does not verify), `FEDERATED_OUT_OF_BOUNDS` (400: a value or norm
+ * beyond the bounds), `FEDERATED_DP_VIOLATION` (400: a norm inconsistent with the DP claimed), `FEDERATED_ROUND_CLOSED` (409: late update or replay for a closed round/attempt),
  * `FEDERATED_DUPLICATE_UPDATE` (409: a second update from the same partner in a round), `FEDERATED_WRONG_PHASE` (409:
  * e.g. an update before the key phase ended). Never sent over HTTP but raised by the classes:
  * `FEDERATED_QUORUM_NOT_MET` (a round missed its quorum on every attempt), `FEDERATED_STATE_INVALID` (corrupt or
@@ -201,6 +250,7 @@ export const ROUTES = {
   global: '/v1/global',
   keys: '/v1/rounds/:round/keys/:partnerId',
   updates: '/v1/rounds/:round/updates/:partnerId',
+  confirmations: '/v1/rounds/:round/confirmations/:partnerId',
   reveals: '/v1/rounds/:round/reveals/:partnerId',
   metrics: '/v1/models/:version/metrics/:partnerId',
   status: '/v1/status',
@@ -213,6 +263,9 @@ const STATUS: Record<string, number> = {
   FEDERATED_BAD_UPDATE: 400,
   FEDERATED_BAD_REQUEST: 400,
   FEDERATED_BAD_KEY: 400,
+  FEDERATED_BAD_SIGNATURE: 400,
+  FEDERATED_OUT_OF_BOUNDS: 400,
+  FEDERATED_DP_VIOLATION: 400,
   INVALID_INPUT: 400,
   INVALID_ARGUMENT: 400,
   SHAPE_MISMATCH: 400,

@@ -1,9 +1,10 @@
 import { LeptonError } from '../errors/lepton-error.js';
-import { fedAvg } from './algorithms.js';
+import { nextGlobal, roundPrivacy, weightedMean } from './http-aggregate.js';
 import type { ResolvedCoordinatorOptions } from './http-options.js';
-import type { AppliedDp, FailureInfo, KeyPost, MetricsPost, ParticipantKey, RevealPost, RoundInfo, RoundPhase, UpdateMeta } from './http-protocol.js';
+import type { DpClaim, FailureInfo, MetricsPost, RoundInfo, RoundPhase } from './http-protocol.js';
+import { SecAggAttempt } from './http-secagg.js';
 import { saveRoundModel, writeState, type AttemptFailure, type FederatedState, type RoundClose, type RoundRecord } from './http-state.js';
-import { removeDroppedMasks, sumMasked, unmaskSum } from './privacy.js';
+import { checkBounds, checkDpClaim, checkDpPlausible, parseMetrics, parseUpdateMeta } from './update-checks.js';
 import { decodeWeights, type WeightSet } from './weights.js';
 
 /** @internal Who is calling: an enrolled partner or the admin. */
@@ -31,9 +32,14 @@ export interface RejectionRecord {
 
 /** @internal A received update's bookkeeping (never the update itself, which lives in `plain` or the masked sum). */
 interface Received {
+  /** Weight in the mean (the claim, capped). */
   samples: number;
+  /** Whether the claim was capped. */
+  capped: boolean;
+  /** Training metrics, when they may be kept. */
   metrics: Record<string, number>;
-  dp: AppliedDp | null;
+  /** DP claim (diagnostics stripped unless they may be kept). */
+  dp: DpClaim | null;
 }
 
 const fail = (code: string, message: string, details: Record<string, unknown> = {}): never => {
@@ -42,21 +48,9 @@ const fail = (code: string, message: string, details: Record<string, unknown> = 
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function isKeyString(v: unknown): v is string {
-  return typeof v === 'string' && Buffer.from(v, 'base64').length === 32 && Buffer.from(v, 'base64').toString('base64') === v;
-}
-
-function checkMetrics(v: unknown, what: string): Record<string, number> {
-  if (!isObject(v)) return fail('FEDERATED_BAD_REQUEST', `${what}: metrics must be an object of name → finite number.`);
-  const entries = Object.entries(v);
-  if (entries.length > 64) fail('FEDERATED_BAD_REQUEST', `${what}: at most 64 metrics, got ${entries.length}.`);
-  for (const [k, x] of entries) {
-    if (k.length > 64 || typeof x !== 'number' || !Number.isFinite(x)) fail('FEDERATED_BAD_REQUEST', `${what}: metric '${k.slice(0, 64)}' is not a finite number.`);
-  }
-  return { ...(v as Record<string, number>) };
-}
-
 const positiveCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 1e12;
+
+const PHASE_ORDER: RoundPhase[] = ['keys', 'training', 'confirming', 'unmasking', 'aggregating'];
 
 /**
  * @internal The coordinator's round state machine, without HTTP: phases, deadlines, validation of every submission,
@@ -71,14 +65,9 @@ export class RoundEngine {
   failure: FailureInfo | null = null;
   readonly rejections: RejectionRecord[] = [];
   private fetched = new Set<string>();
-  private keys = new Map<string, { publicKey: string; samples: number }>();
-  private participants: ParticipantKey[] | null = null;
-  private totalSamples: number | null = null;
   private received = new Map<string, Received>();
   private plain = new Map<string, Float32Array>();
-  private maskedSum: Uint32Array | null = null;
-  private droppedParticipants: string[] = [];
-  private reveals = new Map<string, Map<string, Uint8Array>>();
+  private sec: SecAggAttempt | null = null;
   private closedBy: RoundClose = 'all';
   private timer: NodeJS.Timeout | null = null;
   private deadlineAt: number | null = null;
@@ -147,12 +136,7 @@ export class RoundEngine {
   }
 
   private resetAttempt(keepPlain: boolean): void {
-    this.keys.clear();
-    this.participants = null;
-    this.totalSamples = null;
-    this.maskedSum = null;
-    this.droppedParticipants = [];
-    this.reveals.clear();
+    this.sec = this.o.secureAggregation ? new SecAggAttempt(this.state.federationId, this.roundId(), this.o.partners) : null;
     if (!keepPlain) {
       this.received.clear();
       this.plain.clear();
@@ -199,7 +183,8 @@ export class RoundEngine {
     this.bump();
   }
 
-  private queueStateWrite(): Promise<void> {
+  /** Queues a write of the state file (writes never overlap). */
+  queueStateWrite(): Promise<void> {
     this.writes = this.writes.then(() => writeState(this.o.stateDir, this.state));
     return this.writes;
   }
@@ -212,33 +197,40 @@ export class RoundEngine {
 
   // ---- deadlines, closing, aggregation -----------------------------------------------------------------------
 
-  private failAttempt(received: number, required: number): void {
+  /**
+   * Ends the current attempt without a new global model: records why, and either retries the round (next attempt) or,
+   * after the last attempt, fails the federation with `code`. The published global model is untouched.
+   */
+  private failAttempt(received: number, required: number, code = 'FEDERATED_QUORUM_NOT_MET', why?: string): void {
     const failure: AttemptFailure = {
       round: this.round,
       attempt: this.attempt,
       phase: this.phase,
       received,
       required,
-      code: 'FEDERATED_QUORUM_NOT_MET',
-      message: `Round ${this.round} attempt ${this.attempt} (${this.phase}) got ${received} of the ${required} needed by its deadline.`,
+      code,
+      message: why ?? `Round ${this.round} attempt ${this.attempt} (${this.phase}) got ${received} of the ${required} needed by its deadline.`,
       at: new Date().toISOString(),
     };
     this.state.failures.push(failure);
     void this.queueStateWrite().catch((err: unknown) => this.o.logger.error('state write failed', { error: String(err) }));
     this.o.logger.warn('round attempt failed', { ...failure });
     if (this.attempt >= this.o.maxRoundAttempts) {
-      this.failFederation('FEDERATED_QUORUM_NOT_MET', `${failure.message} No attempts left (maxRoundAttempts ${this.o.maxRoundAttempts}).`);
+      this.failFederation(code, `${failure.message} No attempts left (maxRoundAttempts ${this.o.maxRoundAttempts}).`);
       return;
     }
     this.attempt++;
+    // A bad aggregate leaves no update worth keeping; a missed quorum in plain mode keeps the (valid) updates it got.
+    const keepPlain = !this.o.secureAggregation && code === 'FEDERATED_QUORUM_NOT_MET';
+    this.resetAttempt(keepPlain);
     if (this.o.secureAggregation) {
       // Masks are bound to the attempt's keys: everything starts over from the key phase.
-      this.resetAttempt(false);
       this.phase = 'keys';
+      this.stopTimer();
     } else {
-      // Plain updates stay valid (same global weights): keep them and give the others a new deadline.
       this.phase = 'training';
-      this.startTimer(this.o.roundDeadlineMs, () => this.onTrainingDeadline());
+      if (keepPlain) this.startTimer(this.o.roundDeadlineMs, () => this.onTrainingDeadline());
+      else this.stopTimer();
     }
     this.bump();
   }
@@ -249,7 +241,7 @@ export class RoundEngine {
   }
 
   private maybeClose(): void {
-    const expected = this.participants?.length ?? this.o.partners.length;
+    const expected = this.sec?.participants?.length ?? this.o.partners.length;
     if (this.received.size >= expected) this.closeRound('all');
     else if (this.o.closeOnQuorum && this.received.size >= this.o.quorum) this.closeRound('quorum');
   }
@@ -257,52 +249,46 @@ export class RoundEngine {
   private closeRound(by: RoundClose): void {
     this.stopTimer();
     this.closedBy = by;
-    if (this.o.secureAggregation) {
-      this.droppedParticipants = (this.participants ?? []).map((p) => p.id).filter((id) => !this.received.has(id));
-      if (this.droppedParticipants.length > 0) {
-        // The dropped set is fixed here; their late updates are refused from now on (privacy.ts's trust model).
-        this.phase = 'unmasking';
-        this.o.logger.info('round needs unmasking', { round: this.round, dropped: this.droppedParticipants });
-        this.startTimer(this.o.revealDeadlineMs, () => this.failAttempt(this.reveals.size, this.received.size));
-        this.bump();
-        return;
-      }
+    if (this.sec !== null) {
+      // The survivor set is fixed here; late updates are refused from now on. Every survivor must confirm this exact
+      // set before anyone reveals anything (secagg.ts, step 3).
+      this.sec.fixSurvivors([...this.received.keys()]);
+      this.phase = 'confirming';
+      this.o.logger.info('round closed for confirmation', { round: this.round, survivors: this.sec.survivors, dropped: this.sec.dropped });
+      this.startTimer(this.o.revealDeadlineMs, () => this.failAttempt(this.sec?.confirmationCount ?? 0, this.received.size));
+      this.bump();
+      return;
     }
     this.aggregate();
   }
 
-  private averageDelta(): Float32Array {
-    if (!this.o.secureAggregation) {
-      return fedAvg([...this.plain].map(([id, values]) => ({ values, samples: this.received.get(id)!.samples })));
-    }
-    const sum = this.maskedSum!;
-    for (const [survivor, seeds] of this.reveals) {
-      for (const [dropped, seed] of seeds) removeDroppedMasks(sum, survivor, dropped, seed);
-    }
+  /** The round's average update in float64 (plain: FedAvg of the updates; secure: the unmasked, rescaled sum). */
+  private averageDelta(): ArrayLike<number> {
+    if (this.sec === null) return weightedMean([...this.plain].map(([id, values]) => ({ values, samples: this.received.get(id)!.samples })));
     // Each participant sent (samples / totalSamples)·delta; the survivors' weights sum to survivorSamples / total.
-    const s = unmaskSum(sum, this.o.masking);
+    const s = this.sec.unmask(this.o.masking);
     let survivorSamples = 0;
     for (const r of this.received.values()) survivorSamples += r.samples;
-    const factor = this.totalSamples! / survivorSamples;
-    const out = new Float32Array(s.length);
-    for (let i = 0; i < s.length; i++) out[i] = s[i]! * factor;
-    return out;
+    const factor = this.sec.totalSamples! / survivorSamples;
+    return Float64Array.from(s, (v) => v * factor);
   }
 
   private aggregate(): void {
     this.phase = 'aggregating';
     this.bump();
-    let avg: Float32Array;
+    let next: Float32Array | string;
     try {
-      avg = this.averageDelta();
+      next = nextGlobal(this.global.values, this.averageDelta(), this.o.updateBounds);
     } catch (err) {
-      this.failFederation('FEDERATED_BAD_UPDATE', `Round ${this.round} could not be aggregated: ${(err as Error).message}`);
+      next = (err as Error).message;
+    }
+    if (typeof next === 'string') {
+      // Never publish a non-finite or out-of-bounds model: keep the last good one, fail (and retry) the attempt.
+      this.failAttempt(this.received.size, this.received.size, 'FEDERATED_AGGREGATE_INVALID', `Round ${this.round} attempt ${this.attempt} produced an unusable aggregate (${next}); the global model stays at version ${this.state.completedRounds}.`);
       return;
     }
-    const values = new Float32Array(this.global.values.length);
-    for (let i = 0; i < values.length; i++) values[i] = this.global.values[i]! + avg[i]!;
-    const next: WeightSet = { specs: this.global.specs, values };
-    this.persisting = this.persistRound(next).catch((err: unknown) => {
+    const set: WeightSet = { specs: this.global.specs, values: next };
+    this.persisting = this.persistRound(set).catch((err: unknown) => {
       this.failFederation('FEDERATED_STATE_INVALID', `Round ${this.round} could not be saved to ${this.o.stateDir}: ${(err as Error).message}`);
     });
   }
@@ -312,16 +298,18 @@ export class RoundEngine {
     const ids = [...this.received.keys()].sort();
     const samples = Object.fromEntries(ids.map((id) => [id, this.received.get(id)!.samples]));
     const totalSamples = ids.reduce((s, id) => s + this.received.get(id)!.samples, 0);
-    const trainMetrics = Object.fromEntries(ids.map((id) => [id, this.received.get(id)!.metrics]));
-    const appliedDp: Record<string, AppliedDp> = {};
+    const trainMetrics: Record<string, Record<string, number>> = {};
+    for (const id of ids) if (Object.keys(this.received.get(id)!.metrics).length > 0) trainMetrics[id] = this.received.get(id)!.metrics;
+    const appliedDp: Record<string, DpClaim> = {};
     for (const id of ids) if (this.received.get(id)!.dp !== null) appliedDp[id] = this.received.get(id)!.dp!;
-    const dropped = this.o.secureAggregation ? [...this.droppedParticipants] : [...this.fetched].filter((id) => !this.received.has(id));
+    const dropped = this.sec !== null ? [...(this.sec.dropped ?? [])] : [...this.fetched].filter((id) => !this.received.has(id));
     const meanTrainMetrics: Record<string, number> = {};
-    for (const id of ids) {
+    for (const id of Object.keys(trainMetrics)) {
       for (const [k, v] of Object.entries(trainMetrics[id]!)) meanTrainMetrics[k] = (meanTrainMetrics[k] ?? 0) + (v * samples[id]!) / totalSamples;
     }
-    const manifest = { participants: ids, dropped: dropped.sort(), samples, totalSamples, trainMetrics, meanTrainMetrics, closedBy: this.closedBy };
-    const saved = await saveRoundModel(this.o.stateDir, round, next, manifest, this.o.model, this.o.bundleName);
+    const privacy = this.o.dp === null ? null : roundPrivacy(this.o.dp, appliedDp, samples, this.state.history, this.sec === null ? 'norm-checked' : 'claimed');
+    const manifest = { participants: ids, dropped: dropped.sort(), samples, totalSamples, trainMetrics, meanTrainMetrics, closedBy: this.closedBy, privacy };
+    const saved = await saveRoundModel(this.o.stateDir, round, next, manifest, this.o.model, this.o.bundleName, this.o.bundleSigningKey);
     const record: RoundRecord = {
       round,
       attempt: this.attempt,
@@ -329,12 +317,14 @@ export class RoundEngine {
       participants: ids,
       dropped: manifest.dropped,
       samples,
+      cappedSamples: ids.filter((id) => this.received.get(id)!.capped),
       totalSamples,
       trainMetrics,
       evaluations: {},
       secureAggregation: this.o.secureAggregation,
       dp: this.o.dp,
       appliedDp,
+      privacy,
       weightsFile: saved.file,
       weightsSha256: saved.sha256,
       bundleDir: saved.bundleDir,
@@ -358,21 +348,25 @@ export class RoundEngine {
 
   private checkRound(param: string, what: string, phase: RoundPhase): number {
     const r = Number(param);
-    if (!Number.isInteger(r) || r < 1) fail('FEDERATED_BAD_REQUEST', `${what}: round '${param}' is not a positive integer.`);
+    if (!Number.isInteger(r) || r < 1) fail('FEDERATED_BAD_REQUEST', `${what}: round '${param.slice(0, 32)}' is not a positive integer.`);
     const closed = (why: string): never => fail('FEDERATED_ROUND_CLOSED', `${what} for round ${r}: ${why}; fetch GET /v1/round and join the current round.`, { round: r });
     if (this.phase === 'failed') closed('the federation has failed');
     if (r < this.round || this.phase === 'done') closed('that round is closed');
     if (r > this.round) fail('FEDERATED_WRONG_PHASE', `${what} for round ${r}: round ${this.round} is in progress.`, { round: r });
     if (this.phase !== phase) {
-      const order: RoundPhase[] = ['keys', 'training', 'unmasking', 'aggregating'];
-      if (order.indexOf(this.phase) > order.indexOf(phase)) closed(`the ${phase} phase is over`);
+      if (PHASE_ORDER.indexOf(this.phase) > PHASE_ORDER.indexOf(phase)) closed(`the ${phase} phase is over`);
       fail('FEDERATED_WRONG_PHASE', `${what} for round ${r}: the round is in its ${this.phase} phase, not ${phase}.`, { round: r });
     }
     return r;
   }
 
   private checkAttempt(attempt: unknown, what: string): void {
-    if (attempt !== this.attempt) fail('FEDERATED_ROUND_CLOSED', `${what}: attempt ${String(attempt)} is over; round ${this.round} is on attempt ${this.attempt}.`);
+    if (attempt !== this.attempt) fail('FEDERATED_ROUND_CLOSED', `${what}: attempt ${String(attempt).slice(0, 32)} is over; round ${this.round} is on attempt ${this.attempt}.`);
+  }
+
+  private secure(what: string): SecAggAttempt {
+    if (this.sec === null) return fail('FEDERATED_WRONG_PHASE', `${what}: this coordinator does not run secure aggregation; send the update directly.`);
+    return this.sec;
   }
 
   /** A partner fetched the global weights: counts it as taking part, and starts the plain-mode deadline. */
@@ -385,33 +379,30 @@ export class RoundEngine {
     }
   }
 
-  /** `POST /v1/rounds/:round/keys/:id`. */
+  /** `POST /v1/rounds/:round/keys/:id`: a signed key announcement. */
   postKey(id: string, roundParam: string, body: unknown): void {
-    if (!this.o.secureAggregation) fail('FEDERATED_WRONG_PHASE', 'This coordinator does not run secure aggregation; send the update directly.');
+    const sec = this.secure('Key');
     this.checkRound(roundParam, 'Key', 'keys');
-    if (!isObject(body)) fail('FEDERATED_BAD_REQUEST', 'Key: the body must be {publicKey, samples, attempt}.');
-    const b = body as Partial<KeyPost>;
-    this.checkAttempt(b.attempt, 'Key');
-    if (this.keys.has(id)) fail('FEDERATED_DUPLICATE_UPDATE', `Key: partner '${id}' already sent its key for round ${this.round}.`);
-    if (!isKeyString(b.publicKey)) fail('FEDERATED_BAD_KEY', 'Key: publicKey must be the base64 of 32 raw X25519 bytes.');
-    if (!positiveCount(b.samples)) fail('FEDERATED_BAD_REQUEST', `Key: samples must be a positive integer, got ${String(b.samples)}.`);
-    this.keys.set(id, { publicKey: b.publicKey!, samples: b.samples! });
-    if (this.keys.size === 1) this.startTimer(this.o.keyDeadlineMs, () => this.onKeyDeadline());
-    if (this.keys.size === this.o.partners.length) this.publishKeys();
+    if (!isObject(body)) fail('FEDERATED_BAD_REQUEST', 'Key: the body must be {attempt, announcement, signature}.');
+    const b = body as Record<string, unknown>;
+    this.checkAttempt(b['attempt'], 'Key');
+    const { capped } = sec.addKey(id, b);
+    if (capped) this.o.logger.warn('sample claim capped', { round: this.round, partner: id, cap: this.o.maxSamples[id] });
+    if (sec.keyCount === 1) this.startTimer(this.o.keyDeadlineMs, () => this.onKeyDeadline());
+    if (sec.keyCount === this.o.partners.length) this.publishKeys();
     this.bump();
   }
 
   private onKeyDeadline(): void {
-    if (this.keys.size >= this.o.quorum) {
+    const sec = this.sec!;
+    if (sec.keyCount >= this.o.quorum) {
       this.publishKeys();
       this.bump();
-    } else this.failAttempt(this.keys.size, this.o.quorum);
+    } else this.failAttempt(sec.keyCount, this.o.quorum);
   }
 
   private publishKeys(): void {
-    const ids = [...this.keys.keys()].sort();
-    this.participants = ids.map((id) => ({ id, publicKey: this.keys.get(id)!.publicKey }));
-    this.totalSamples = ids.reduce((s, id) => s + this.keys.get(id)!.samples, 0);
+    this.sec!.publish();
     this.phase = 'training';
     this.startTimer(this.o.roundDeadlineMs, () => this.onTrainingDeadline());
   }
@@ -419,81 +410,86 @@ export class RoundEngine {
   /** `POST /v1/rounds/:round/updates/:id`: validates completely before anything is kept. */
   postUpdate(id: string, roundParam: string, bytes: Uint8Array): void {
     this.checkRound(roundParam, 'Update', 'training');
-    if (this.participants !== null && !this.keys.has(id)) {
+    const sec = this.sec;
+    if (sec !== null && !sec.isParticipant(id)) {
       fail('FEDERATED_WRONG_PHASE', `Update: partner '${id}' sent no key for round ${this.round} attempt ${this.attempt}, so it cannot join it.`);
     }
     if (this.received.has(id)) fail('FEDERATED_DUPLICATE_UPDATE', `Update: partner '${id}' already sent its update for round ${this.round}.`);
     const payload = decodeWeights(bytes, this.global.specs);
-    const want = this.o.secureAggregation ? 'uint32' : 'float32';
+    const want = sec !== null ? 'uint32' : 'float32';
     if (payload.dtype !== want) {
-      fail('FEDERATED_BAD_UPDATE', `Update: this coordinator expects ${want} ${this.o.secureAggregation ? 'masked words (encodeMasked)' : 'weights (encodeWeights)'}, got ${payload.dtype}.`);
+      fail('FEDERATED_BAD_UPDATE', `Update: this coordinator expects ${want} ${sec !== null ? 'masked words (encodeMasked)' : 'weights (encodeWeights)'}, got ${payload.dtype}.`);
     }
-    const meta = payload.meta as Partial<UpdateMeta>;
-    if (!positiveCount(meta.samples)) fail('FEDERATED_BAD_UPDATE', `Update: meta.samples must be a positive integer, got ${String(meta.samples)}.`);
+    const meta = parseUpdateMeta(payload.meta);
     if (meta.baseVersion !== this.state.completedRounds) {
-      fail('FEDERATED_ROUND_CLOSED', `Update: trained from global version ${String(meta.baseVersion)}, but round ${this.round} starts from version ${this.state.completedRounds}.`);
+      fail('FEDERATED_ROUND_CLOSED', `Update: trained from global version ${meta.baseVersion}, but round ${this.round} starts from version ${this.state.completedRounds}.`);
     }
-    if (this.o.secureAggregation) {
+    const cap = this.o.maxSamples[id]!;
+    let samples: number;
+    let norm = 0;
+    if (sec !== null) {
       this.checkAttempt(meta.attempt, 'Update');
-      if (meta.samples !== this.keys.get(id)!.samples) fail('FEDERATED_BAD_UPDATE', `Update: samples ${meta.samples} differ from the ${this.keys.get(id)!.samples} announced with the key.`);
+      if (meta.samples !== sec.claimedSamples(id)) fail('FEDERATED_BAD_UPDATE', `Update: samples ${meta.samples} differ from the ${sec.claimedSamples(id)} signed in the key announcement.`);
+      samples = sec.weight(id);
     } else {
-      // decodeWeights already refuses NaN/Inf; this guards the aggregate if that ever changes.
-      const v = payload.values as Float32Array;
-      for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) fail('FEDERATED_BAD_UPDATE', 'Update: NaN or infinite values.');
+      samples = Math.min(meta.samples, cap);
+      ({ norm } = checkBounds(payload.values as Float32Array, this.o.updateBounds, `Update from '${id}'`));
     }
-    const metrics = meta.metrics === undefined ? {} : checkMetrics(meta.metrics, 'Update');
-    const dp = meta.dp ?? null;
+    let dp = meta.dp;
     if (this.o.dp !== null) {
-      if (!isObject(dp) || !(dp.noiseMultiplier >= this.o.dp.noiseMultiplier) || !(dp.clipNorm <= this.o.dp.clipNorm)) {
-        fail('FEDERATED_BAD_UPDATE', `Update: this federation requires differential privacy (clipNorm ≤ ${this.o.dp.clipNorm}, noiseMultiplier ≥ ${this.o.dp.noiseMultiplier}) and the update reports none or less.`);
-      }
+      dp = checkDpClaim(dp, this.o.dp, this.o.partners.length);
+      // A plain update can be checked against its claim; a masked one cannot (docs/security.md).
+      if (sec === null) checkDpPlausible(norm, payload.values.length, dp);
     }
-    if (this.o.secureAggregation) {
-      const words = payload.values as Uint32Array;
-      this.maskedSum = this.maskedSum === null ? words : sumMasked([this.maskedSum, words]);
-    } else {
-      this.plain.set(id, payload.values as Float32Array);
-    }
-    this.received.set(id, { samples: meta.samples!, metrics, dp });
+    // Under secure aggregation nothing about one partner's update is kept in clear unless the operator opted in.
+    const keepDiagnostics = sec === null || this.o.partnerDiagnostics;
+    if (dp !== null && !keepDiagnostics) dp = { clipNorm: dp.clipNorm, noiseMultiplier: dp.noiseMultiplier, noiseStd: dp.noiseStd, partners: dp.partners };
+    const metrics = keepDiagnostics && meta.metrics !== null ? meta.metrics : {};
+    if (sec !== null) sec.addMasked(payload.values as Uint32Array);
+    else this.plain.set(id, payload.values as Float32Array);
+    this.received.set(id, { samples, capped: samples < meta.samples, metrics, dp });
+    if (samples < meta.samples) this.o.logger.warn('sample claim capped', { round: this.round, partner: id, claimed: meta.samples, cap });
     // Also starts the plain-mode deadline when a partner posts without having fetched (the round must not wait forever).
     this.markFetched(id);
-    this.o.logger.info('update accepted', { round: this.round, partner: id, samples: meta.samples });
+    this.o.logger.info('update accepted', { round: this.round, partner: id, samples });
     this.bump();
     this.maybeClose();
   }
 
-  /** `POST /v1/rounds/:round/reveals/:id`: a survivor's pair seeds with the dropped participants. */
-  postReveal(id: string, roundParam: string, body: unknown): void {
-    this.checkRound(roundParam, 'Reveal', 'unmasking');
-    if (!isObject(body) || !isObject(body['seeds'])) fail('FEDERATED_BAD_REQUEST', 'Reveal: the body must be {attempt, seeds: {droppedId: base64}}.');
-    const b = body as unknown as RevealPost;
-    this.checkAttempt(b.attempt, 'Reveal');
-    if (!this.received.has(id)) fail('FEDERATED_FORBIDDEN', `Reveal: partner '${id}' is not a survivor of round ${this.round}; only survivors reveal.`);
-    if (this.reveals.has(id)) fail('FEDERATED_DUPLICATE_UPDATE', `Reveal: partner '${id}' already revealed its seeds.`);
-    const given = Object.keys(b.seeds).sort();
-    if (given.join('\n') !== [...this.droppedParticipants].sort().join('\n')) {
-      fail('FEDERATED_BAD_REQUEST', `Reveal: seeds must name exactly the dropped partners (${this.droppedParticipants.join(', ')}).`);
+  /** `POST /v1/rounds/:round/confirmations/:id`: a survivor's signature over the participant and survivor sets. */
+  postConfirmation(id: string, roundParam: string, body: unknown): void {
+    const sec = this.secure('Confirmation');
+    this.checkRound(roundParam, 'Confirmation', 'confirming');
+    if (!isObject(body)) fail('FEDERATED_BAD_REQUEST', 'Confirmation: the body must be {attempt, signature}.');
+    this.checkAttempt((body as Record<string, unknown>)['attempt'], 'Confirmation');
+    sec.addConfirmation(id, body as Record<string, unknown>);
+    if (sec.confirmationsComplete()) {
+      this.phase = 'unmasking';
+      this.startTimer(this.o.revealDeadlineMs, () => this.failAttempt(sec.revealCount, this.received.size));
     }
-    const seeds = new Map<string, Uint8Array>();
-    for (const d of given) {
-      const s = b.seeds[d];
-      if (!isKeyString(s)) fail('FEDERATED_BAD_KEY', `Reveal: the seed for '${d}' is not the base64 of 32 bytes.`);
-      seeds.set(d, new Uint8Array(Buffer.from(s!, 'base64')));
-    }
-    this.reveals.set(id, seeds);
     this.bump();
-    if (this.reveals.size === this.received.size) this.aggregate();
+  }
+
+  /** `POST /v1/rounds/:round/reveals/:id`: a survivor's self-mask seed and its pair keys with the dropped participants. */
+  postReveal(id: string, roundParam: string, body: unknown): void {
+    const sec = this.secure('Reveal');
+    this.checkRound(roundParam, 'Reveal', 'unmasking');
+    if (!isObject(body)) fail('FEDERATED_BAD_REQUEST', 'Reveal: the body must be {attempt, selfMask, pairKeys}.');
+    this.checkAttempt((body as Record<string, unknown>)['attempt'], 'Reveal');
+    sec.addReveal(id, body as Record<string, unknown>);
+    this.bump();
+    if (sec.revealsComplete()) this.aggregate();
   }
 
   /** `POST /v1/models/:version/metrics/:id`: held-out metrics of a completed global model. */
   postMetrics(id: string, versionParam: string, body: unknown): void {
     const v = Number(versionParam);
-    if (!Number.isInteger(v) || v < 0) fail('FEDERATED_BAD_REQUEST', `Metrics: version '${versionParam}' is not an integer ≥ 0.`);
+    if (!Number.isInteger(v) || v < 0) fail('FEDERATED_BAD_REQUEST', `Metrics: version '${versionParam.slice(0, 32)}' is not an integer ≥ 0.`);
     if (v > this.state.completedRounds) fail('FEDERATED_WRONG_PHASE', `Metrics: global version ${v} does not exist yet (latest ${this.state.completedRounds}).`);
     if (!isObject(body)) fail('FEDERATED_BAD_REQUEST', 'Metrics: the body must be {metrics, samples}.');
     const b = body as Partial<MetricsPost>;
-    const metrics = checkMetrics(b.metrics, 'Metrics');
-    if (!positiveCount(b.samples)) fail('FEDERATED_BAD_REQUEST', `Metrics: samples must be a positive integer, got ${String(b.samples)}.`);
+    const metrics = parseMetrics(b.metrics, 'Metrics');
+    if (!positiveCount(b.samples)) fail('FEDERATED_BAD_REQUEST', `Metrics: samples must be a positive integer, got ${String(b.samples).slice(0, 32)}.`);
     const target = v === 0 ? this.state.baseline : this.state.history[v - 1]!.evaluations;
     if (target[id] !== undefined) fail('FEDERATED_DUPLICATE_UPDATE', `Metrics: partner '${id}' already reported on version ${v}.`);
     target[id] = metrics;
@@ -505,7 +501,8 @@ export class RoundEngine {
   /** The `GET /v1/round` body for `who`. */
   info(who: Identity): RoundInfo {
     const id = who.kind === 'partner' ? who.id : null;
-    const survivor = id !== null && this.phase === 'unmasking' && this.received.has(id);
+    const sec = this.sec;
+    const active = sec !== null && this.phase !== 'done' && this.phase !== 'failed';
     return {
       session: this.session,
       stateVersion: this.stateVersion,
@@ -521,19 +518,24 @@ export class RoundEngine {
       mu: this.o.mu,
       secureAggregation: this.o.secureAggregation,
       masking: this.o.secureAggregation ? { ...this.o.masking } : null,
+      federationId: this.state.federationId,
       roundId: this.o.secureAggregation ? this.roundId() : null,
-      participants: this.participants === null ? null : this.participants.map((p) => ({ ...p })),
-      totalSamples: this.totalSamples,
+      participants: active && sec.participants !== null ? structuredClone(sec.participants) : null,
+      totalSamples: active ? sec.totalSamples : null,
+      survivors: active && sec.survivors !== null ? [...sec.survivors] : null,
+      dropped: active && sec.dropped !== null ? [...sec.dropped] : null,
+      confirmations: active ? sec.publishedConfirmations() : null,
       dp: this.o.dp === null ? null : { ...this.o.dp },
       specs: this.global.specs,
       you: {
         id,
         fetched: id !== null && this.fetched.has(id),
-        keySubmitted: id !== null && this.keys.has(id),
+        keySubmitted: id !== null && (sec?.hasKey(id) ?? false),
         submitted: id !== null && this.received.has(id),
-        participant: id !== null && (this.participants?.some((p) => p.id === id) ?? false),
-        reveal: survivor && !this.reveals.has(id) ? [...this.droppedParticipants] : [],
-        revealed: id !== null && this.reveals.has(id),
+        participant: id !== null && (sec?.isParticipant(id) ?? false),
+        survivor: id !== null && (sec?.isSurvivor(id) ?? false),
+        confirmed: id !== null && (sec?.hasConfirmed(id) ?? false),
+        revealed: id !== null && (sec?.hasRevealed(id) ?? false),
       },
       failure: this.failure,
     };
@@ -543,9 +545,9 @@ export class RoundEngine {
   current(): { fetched: string[]; keys: string[]; submitted: string[]; dropped: string[] } {
     return {
       fetched: [...this.fetched].sort(),
-      keys: [...this.keys.keys()].sort(),
+      keys: this.sec?.keyIds() ?? [],
       submitted: [...this.received.keys()].sort(),
-      dropped: [...this.droppedParticipants],
+      dropped: [...(this.sec?.dropped ?? [])],
     };
   }
 }

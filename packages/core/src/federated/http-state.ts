@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomUUID, type KeyObject } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { saveBundle } from '../bundle/save.js';
+import { signBundle } from '../bundle/sign.js';
 import { LeptonError } from '../errors/lepton-error.js';
-import type { AppliedDp, DpOptions } from './http-protocol.js';
+import type { DpClaim, DpOptions } from './http-protocol.js';
 import { decodeWeights, encodeWeights, specsEqual, writeWeights, type WeightSet, type WeightSpec } from './weights.js';
 
 /** How a round ended. */
@@ -22,11 +23,16 @@ export interface RoundRecord {
   participants: string[];
   /** Partners that took part (fetched the weights or posted a key) but sent no update in time, sorted. */
   dropped: string[];
-  /** Training samples per participant (the FedAvg weights). */
+  /** Training samples per participant that the aggregate was weighted with (claims capped by `maxSamples`). */
   samples: Record<string, number>;
+  /** Participants whose claimed sample count was above their cap and was capped, sorted. */
+  cappedSamples: string[];
   /** Sum of `samples`. */
   totalSamples: number;
-  /** Last-epoch local training metrics each participant reported. */
+  /**
+   * Last-epoch local training metrics each participant reported. Under secure aggregation empty unless both the
+   * partner (`shareDiagnostics`) and the coordinator (`partnerDiagnostics`) opted in.
+   */
   trainMetrics: Record<string, Record<string, number>>;
   /** Held-out metrics of this round's global model, per partner, as they arrive. */
   evaluations: Record<string, Record<string, number>>;
@@ -34,8 +40,10 @@ export interface RoundRecord {
   secureAggregation: boolean;
   /** Differential privacy the coordinator required (null: none). */
   dp: DpOptions | null;
-  /** Differential privacy each participant reported applying. */
-  appliedDp: Record<string, AppliedDp>;
+  /** Differential privacy each participant claims to have applied (pre-clip norms only with diagnostics). */
+  appliedDp: Record<string, DpClaim>;
+  /** What the round's noise is worth if the claims are true (null when no DP was required). */
+  privacy: RoundPrivacy | null;
   /** The global weights file, relative to the state directory. */
   weightsFile: string;
   /** SHA-256 of that file. */
@@ -44,6 +52,31 @@ export interface RoundRecord {
   bundleDir: string | null;
   /** ISO time the round closed. */
   closedAt: string;
+}
+
+/**
+ * The privacy a round's aggregate has, computed from the participants' claims, their actual weights and who took part
+ * — not from the configured noise multiplier. Partner-level (ε, δ): neighbouring federations differ in one partner's
+ * update; the weights are treated as public. It holds only if every partner really clipped and noised as it claims.
+ */
+export interface RoundPrivacy {
+  /** Largest clip norm claimed. */
+  clipNorm: number;
+  /** Smallest noise multiplier claimed. */
+  claimedNoiseMultiplier: number;
+  /** Noise std of the weighted aggregate divided by the largest weighted clip norm (see `effectiveNoiseMultiplier`). */
+  effectiveNoiseMultiplier: number;
+  /** δ of the guarantee. */
+  delta: number;
+  /** ε of this round alone (Gaussian mechanism, RDP); null when there is no finite guarantee (no noise). */
+  epsilon: number | null;
+  /** ε of every round so far composed (RDP accountant), at `delta`; null when there is no finite guarantee. */
+  cumulativeEpsilon: number | null;
+  /**
+   * `'norm-checked'`: plain updates, each norm checked against its claim (noise presence and clipping are checked
+   * statistically, not proven). `'claimed'`: masked updates, nothing about them could be checked.
+   */
+  verification: 'norm-checked' | 'claimed';
 }
 
 /** A round attempt that missed its quorum (or could not be unmasked). */
@@ -58,7 +91,7 @@ export interface AttemptFailure {
   received: number;
   /** How many were needed. */
   required: number;
-  /** Error code (`FEDERATED_QUORUM_NOT_MET`). */
+  /** Error code (`FEDERATED_QUORUM_NOT_MET`, `FEDERATED_AGGREGATE_INVALID`, or `FEDERATED_STATE_INVALID` for a restart that fell back to an earlier round). */
   code: string;
   /** What happened. */
   message: string;
@@ -70,6 +103,7 @@ export interface AttemptFailure {
 export interface FederatedState {
   format: 'lepton-federated-state';
   formatVersion: 1;
+  federationId: string;
   specs: WeightSpec[];
   totalRounds: number;
   completedRounds: number;
@@ -128,6 +162,7 @@ export async function saveRoundModel(
   manifest: Record<string, unknown>,
   model: tfl.LayersModel | null,
   bundleName: string,
+  signingKey: KeyObject | null = null,
 ): Promise<SavedRound> {
   const rel = roundDir(round);
   const final = join(stateDir, rel);
@@ -148,6 +183,7 @@ export async function saveRoundModel(
         metrics,
         provenance: { federatedRound: round, participants: manifest['participants'], samples: manifest['samples'] },
       });
+      if (signingKey !== null) await signBundle(join(tmp, 'bundle'), signingKey);
     }
     await rm(final, { recursive: true, force: true });
     await rename(tmp, final);
@@ -171,13 +207,77 @@ function invalid(stateDir: string, what: string, cause?: unknown): never {
   );
 }
 
+/** @internal Removes what an interrupted write left behind: `rounds/round-*.tmp-*` folders and `state.json.tmp-*` files. */
+export async function removeStaleTemporaries(stateDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  const sweep = async (dir: string, pattern: RegExp): Promise<void> => {
+    let names: string[];
+    try {
+      names = await readdir(join(stateDir, dir));
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!pattern.test(name)) continue;
+      await rm(join(stateDir, dir, name), { recursive: true, force: true });
+      removed.push(join(dir, name));
+    }
+  };
+  await sweep('rounds', /^round-\d+\.tmp-/);
+  await sweep('.', new RegExp(`^${STATE_FILE.replace('.', '\\.')}\\.tmp-`));
+  return removed.sort();
+}
+
+/** Reads and verifies one weights file: digest (when known), decodes with the specs, float32, every value finite. */
+async function readGlobal(stateDir: string, file: string, sha: string | null, specs: readonly WeightSpec[]): Promise<{ set: WeightSet; bytes: number; sha256: string } | string> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(join(stateDir, file)));
+  } catch {
+    return `${file} cannot be read`;
+  }
+  const digest = sha256(bytes);
+  if (sha !== null && digest !== sha) return `${file} does not match its SHA-256`;
+  try {
+    // decodeWeights refuses NaN and infinite values: a non-finite global model is never restored.
+    const decoded = decodeWeights(bytes, specs);
+    if (decoded.dtype !== 'float32') return `${file} holds ${decoded.dtype} words, not float32 weights`;
+    return { set: { specs: decoded.specs, values: decoded.values as Float32Array }, bytes: bytes.byteLength, sha256: digest };
+  } catch (err) {
+    return `${file} does not decode (${(err as Error).message})`;
+  }
+}
+
+/** The digest a round directory's own manifest records for its weights, or null. */
+async function manifestDigest(stateDir: string, round: number): Promise<string | null> {
+  try {
+    const m = JSON.parse(await readFile(join(stateDir, roundDir(round), ROUND_MANIFEST), 'utf8')) as { sha256?: unknown };
+    return typeof m.sha256 === 'string' && /^[0-9a-f]{64}$/.test(m.sha256) ? m.sha256 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** @internal What {@link loadState} restored. */
+export interface LoadedState {
+  state: FederatedState;
+  global: WeightSet;
+  /** When the current weights were unusable: the round the state fell back to and why. */
+  recovered: { from: number; to: number; reason: string } | null;
+  /** Stale temporary files and folders that were removed. */
+  removed: string[];
+}
+
 /**
- * @internal Loads `state.json` and the global weights it points to, verifying the digest and the specs, or returns null
- * when the directory holds no state yet.
+ * @internal Loads `state.json` and the global weights it points to, verifying the digest, the specs and that every
+ * value is finite, or returns null when the directory holds no state yet. If the current weights are unusable, falls
+ * back to the latest earlier round whose weights verify (truncating the history there). Removes stale temporaries.
  *
- * @throws {@link LeptonError} `FEDERATED_STATE_INVALID` for an unreadable, corrupt or foreign state
+ * @throws {@link LeptonError} `FEDERATED_STATE_INVALID` for an unreadable, corrupt or foreign state file, or when no
+ *   round's weights verify
  */
-export async function loadState(stateDir: string, specs: readonly WeightSpec[]): Promise<{ state: FederatedState; global: WeightSet } | null> {
+export async function loadState(stateDir: string, specs: readonly WeightSpec[]): Promise<LoadedState | null> {
+  const removed = await removeStaleTemporaries(stateDir);
   let text: string;
   try {
     text = await readFile(join(stateDir, STATE_FILE), 'utf8');
@@ -198,21 +298,27 @@ export async function loadState(stateDir: string, specs: readonly WeightSpec[]):
   if (state.history.length !== state.completedRounds) invalid(stateDir, `history lists ${state.history.length} rounds but completedRounds is ${state.completedRounds}`);
   if (!Array.isArray(state.specs) || !specsEqual(state.specs, specs)) invalid(stateDir, 'its weight specs differ from the model given to start()');
   if (typeof state.current?.file !== 'string' || typeof state.current.sha256 !== 'string') invalid(stateDir, `${STATE_FILE} names no current weights`);
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(join(stateDir, state.current.file)));
-  } catch (err) {
-    return invalid(stateDir, `the global weights file ${state.current.file} cannot be read`, err);
-  }
-  if (sha256(bytes) !== state.current.sha256) invalid(stateDir, `${state.current.file} does not match its SHA-256 in ${STATE_FILE}`);
-  let decoded;
-  try {
-    decoded = decodeWeights(bytes, specs);
-  } catch (err) {
-    return invalid(stateDir, `${state.current.file} does not decode`, err);
-  }
-  if (decoded.dtype !== 'float32') invalid(stateDir, `${state.current.file} holds ${decoded.dtype} words, not float32 weights`);
   state.baseline ??= {};
   state.failures ??= [];
-  return { state, global: { specs: decoded.specs, values: decoded.values as Float32Array } };
+  state.federationId ??= randomUUID();
+  const current = await readGlobal(stateDir, state.current.file, state.current.sha256, specs);
+  if (typeof current !== 'string') return { state, global: current.set, recovered: null, removed };
+  // The current weights are unusable (e.g. non-finite weights written by an older version): fall back to the latest
+  // round that verifies, so a restart over any saved state either succeeds or names what is missing.
+  for (let k = state.completedRounds - 1; k >= 0; k--) {
+    const file = join(roundDir(k), WEIGHTS_NAME);
+    const sha = k === 0 ? await manifestDigest(stateDir, 0) : (state.history[k - 1]?.weightsSha256 ?? null);
+    if (sha === null) continue;
+    const earlier = await readGlobal(stateDir, file, sha, specs);
+    if (typeof earlier === 'string') continue;
+    const recovered = { from: state.completedRounds, to: k, reason: current };
+    state = {
+      ...state,
+      completedRounds: k,
+      history: state.history.slice(0, k),
+      current: { file, sha256: earlier.sha256, bytes: earlier.bytes },
+    };
+    return { state, global: earlier.set, recovered, removed };
+  }
+  return invalid(stateDir, `${current}, and no earlier round's weights verify`);
 }

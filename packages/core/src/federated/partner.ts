@@ -5,8 +5,10 @@ import type { TrainData } from '../train/train.js';
 import { evaluateWeights, trainLocal, type LocalTrainOptions } from './algorithms.js';
 import { FederatedHttpClient, type RetryOptions } from './http-client.js';
 import { silentLogger, type FederatedLogger } from './http-options.js';
-import { ROUTES, type AppliedDp, type DpOptions, type RoundInfo, type UpdateMeta } from './http-protocol.js';
-import { createMaskingKeys, maskUpdate, pairSeed, privatizeUpdate, type MaskingKeys } from './privacy.js';
+import { ROUTES, type AppliedDp, type DpClaim, type DpOptions, type RoundInfo, type UpdateMeta } from './http-protocol.js';
+import { identityPublicKey, importIdentityKey, type IdentityKeys } from './identity.js';
+import { PartnerSecAgg } from './partner-secagg.js';
+import { privatizeUpdate } from './privacy.js';
 import { decodeWeights, encodeMasked, encodeWeights, specsEqual, weightSpecs, type WeightSet, type WeightSpec } from './weights.js';
 
 /** Local training settings of a partner; the coordinator decides `algorithm` and `mu`. */
@@ -30,6 +32,32 @@ export interface PartnerOptions {
   local?: PartnerLocalOptions;
   /** Refuse to send unmasked updates: fail with `FEDERATED_POLICY_MISMATCH` if the coordinator runs without secure aggregation. */
   secureAggregation?: boolean;
+  /**
+   * This partner's long-term Ed25519 identity (`createIdentityKeys`). Required to take part in secure aggregation: it
+   * signs this partner's key announcements and survivor confirmations. Its public key is registered at the coordinator
+   * (`PartnerCredential.identityKey`) and given to every other partner (their `peers`).
+   */
+  identity?: IdentityKeys;
+  /**
+   * The identity public keys of every other partner of the federation, by id (exchanged out of band, never through
+   * the coordinator). Required for secure aggregation: a participant not listed here, or whose announcement its key did
+   * not sign, makes this partner refuse the round (`FEDERATED_BAD_SIGNATURE`).
+   */
+  peers?: Record<string, string>;
+  /**
+   * Smallest participant set (and survivor set) this partner sends a masked update in, confirms or reveals for; a
+   * smaller one fails with `FEDERATED_TOO_FEW_PARTICIPANTS` and nothing is sent. Default: a majority of the federation
+   * (this partner and its `peers`), and never fewer than 2.
+   */
+  minParticipants?: number;
+  /** The federation id this partner expects (`RoundInfo.federationId`); another one fails with `FEDERATED_POLICY_MISMATCH`. */
+  federationId?: string;
+  /**
+   * Send per-partner diagnostics with each update: last-epoch training metrics and, under DP, the pre-clip norm and
+   * whether it was clipped. Default: true without secure aggregation (the update itself is in clear anyway), false with
+   * it, so that nothing about this partner's update leaves it in clear.
+   */
+  shareDiagnostics?: boolean;
   /** Differential privacy this partner applies even if the coordinator asks for less (the stricter of both is used). */
   dp?: DpOptions;
   /** Uniform [0, 1) source for the DP noise. Default: node:crypto. Seed it only in tests. */
@@ -139,10 +167,12 @@ export class FederatedPartner {
   private readonly evaluated = new Set<string>();
   private readonly evaluations: PartnerEvaluation[] = [];
   private cache: { key: string; set: WeightSet } | null = null;
+  private readonly secagg: PartnerSecAgg | null;
 
   /**
    * @param options - see {@link PartnerOptions}
-   * @throws {@link LeptonError} `INVALID_ARGUMENT` for a missing url, id, token, model or training data
+   * @throws {@link LeptonError} `INVALID_ARGUMENT` for a missing url, id, token, model or training data, or a bad
+   *   identity, peer key or `minParticipants`
    */
   constructor(private readonly options: PartnerOptions) {
     if (typeof options?.url !== 'string' || !/^https?:\/\//.test(options.url)) throw new LeptonError('INVALID_ARGUMENT', 'FederatedPartner: url must be an http(s) URL.');
@@ -154,6 +184,41 @@ export class FederatedPartner {
     this.pollWaitMs = options.pollWaitMs ?? 10_000;
     this.logger = options.logger ?? silentLogger;
     this.client = new FederatedHttpClient(options.url, options.token, options.fetch ?? fetch, this.logger, options.retry);
+    this.secagg = FederatedPartner.secureAggregation(options);
+  }
+
+  private static secureAggregation(options: PartnerOptions): PartnerSecAgg | null {
+    const bad = (m: string): never => {
+      throw new LeptonError('INVALID_ARGUMENT', `FederatedPartner: ${m}`);
+    };
+    if (options.identity === undefined && options.peers === undefined) return null;
+    if (options.identity === undefined || options.peers === undefined) bad('identity and peers go together: both are needed for secure aggregation.');
+    let myKey = '';
+    try {
+      myKey = identityPublicKey(options.identity!.privateKey);
+    } catch {
+      bad('identity.privateKey must be an Ed25519 private key (createIdentityKeys).');
+    }
+    if (myKey !== options.identity!.publicKey) bad('identity.publicKey does not belong to identity.privateKey.');
+    const peers: Record<string, string> = {};
+    if (typeof options.peers !== 'object' || options.peers === null) bad('peers must be an object {partnerId: identity public key}.');
+    for (const [id, key] of Object.entries(options.peers!)) {
+      if (id === options.id) bad('peers must not list this partner itself.');
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) bad(`peer id '${id.slice(0, 64)}' is not a valid partner id.`);
+      try {
+        importIdentityKey(key, id);
+      } catch {
+        bad(`the identity key of peer '${id}' is not the base64 of a 32-byte Ed25519 public key.`);
+      }
+      peers[id] = key;
+    }
+    const size = Object.keys(peers).length + 1;
+    const minParticipants = options.minParticipants ?? Math.max(2, Math.ceil(size / 2));
+    if (!(Number.isInteger(minParticipants) && minParticipants >= 2 && minParticipants <= size)) {
+      bad(`minParticipants must be an integer from 2 to ${size} (this partner and its peers), got ${String(minParticipants)}.`);
+    }
+    if (options.federationId !== undefined && typeof options.federationId !== 'string') bad('federationId must be a string.');
+    return new PartnerSecAgg({ me: options.id, myKey, peers, minParticipants }, options.identity!, options.federationId ?? null);
   }
 
   /**
@@ -162,6 +227,9 @@ export class FederatedPartner {
    * @returns every round's report and every held-out evaluation
    * @throws {@link LeptonError} `FEDERATED_QUORUM_NOT_MET` when the federation failed; `FEDERATED_UNAUTHORIZED` /
    *   `FEDERATED_FORBIDDEN` for a bad token; `FEDERATED_UNREACHABLE` when retries ran out; `FEDERATED_POLICY_MISMATCH`
+   *   (policy or model mismatch, or secure aggregation without `identity`/`peers`); under secure aggregation
+   *   `FEDERATED_BAD_SIGNATURE` (a substituted, forged, unknown or replayed key, or unconfirmed survivors) and
+   *   `FEDERATED_TOO_FEW_PARTICIPANTS` — in both cases the partner refused before sending or revealing anything
    */
   async run(): Promise<PartnerReport> {
     const rounds: PartnerRoundReport[] = [];
@@ -198,7 +266,9 @@ export class FederatedPartner {
     if (report.done) return report;
     const round = info.round;
     let prepared: Prepared | null = null;
-    let keys: { roundId: string; keys: MaskingKeys } | null = null;
+    const sa = this.secagg;
+    const base = `/v1/rounds/${round}`;
+    const me = this.options.id;
     for (;;) {
       throwIfFailed(info);
       if (info.phase === 'done' || info.round !== round) break;
@@ -206,21 +276,30 @@ export class FederatedPartner {
       // A restarted coordinator (or a new secure-aggregation attempt) no longer holds our update: send it again.
       if (report.submitted && !you.submitted && (info.phase === 'keys' || info.phase === 'training')) report.submitted = false;
       try {
-        if (info.phase === 'keys' && !you.keySubmitted) {
-          prepared = await this.prepare(info, prepared);
-          if (prepared !== null) {
-            keys = { roundId: info.roundId!, keys: createMaskingKeys() };
-            await this.post(`/v1/rounds/${round}/keys/${this.options.id}`, { publicKey: keys.keys.publicKey, samples: prepared.samples, attempt: info.attempt });
+        if (!info.secureAggregation) {
+          if (info.phase === 'training' && !you.submitted) {
+            prepared = await this.prepare(info, prepared);
+            if (prepared !== null) {
+              await this.client.request({ method: 'POST', path: `${base}/updates/${me}`, bytes: this.encodePlain(prepared) });
+              report.submitted = true;
+            }
           }
-        } else if (info.phase === 'training' && !you.submitted && (!info.secureAggregation || you.participant)) {
-          prepared = await this.prepare(info, prepared);
-          const body = prepared === null ? null : this.encode(info, prepared, keys);
-          if (body !== null) {
-            await this.client.request({ method: 'POST', path: `/v1/rounds/${round}/updates/${this.options.id}`, bytes: body });
-            report.submitted = true;
+        } else if (sa !== null) {
+          if (info.phase === 'keys' && !you.keySubmitted) {
+            prepared = await this.prepare(info, prepared);
+            if (prepared !== null) await this.post(`${base}/keys/${me}`, sa.keyPost(info, prepared.samples));
+          } else if (info.phase === 'training' && !you.submitted && you.participant && sa.holds(info)) {
+            prepared = await this.prepare(info, prepared);
+            if (prepared !== null) {
+              const body = this.encodeMasked(info, prepared, sa);
+              await this.client.request({ method: 'POST', path: `${base}/updates/${me}`, bytes: body });
+              report.submitted = true;
+            }
+          } else if (info.phase === 'confirming' && you.survivor && !you.confirmed && sa.uploaded(info)) {
+            await this.post(`${base}/confirmations/${me}`, sa.confirmPost(info));
+          } else if (info.phase === 'unmasking' && you.survivor && !you.revealed && sa.uploaded(info)) {
+            await this.post(`${base}/reveals/${me}`, sa.revealPost(info));
           }
-        } else if (info.phase === 'unmasking' && you.reveal.length > 0 && keys?.roundId === info.roundId) {
-          await this.post(`/v1/rounds/${round}/reveals/${this.options.id}`, { attempt: info.attempt, seeds: this.seedsFor(info, keys.keys, you.reveal) });
         }
       } catch (err) {
         if (!(isLeptonError(err) && RETRY_ON.has(String(err.code)))) throw err;
@@ -247,6 +326,12 @@ export class FederatedPartner {
   private checkPolicy(info: RoundInfo): void {
     if (this.options.secureAggregation === true && !info.secureAggregation) {
       throw new LeptonError('FEDERATED_POLICY_MISMATCH', `Partner '${this.options.id}' requires secure aggregation and the coordinator does not run it; no update was sent.`);
+    }
+    if (info.secureAggregation && this.secagg === null) {
+      throw new LeptonError(
+        'FEDERATED_POLICY_MISMATCH',
+        `Partner '${this.options.id}': the coordinator runs secure aggregation, which needs this partner's identity and its peers' identity keys (options identity and peers) to check what the coordinator relays.`,
+      );
     }
     if (!specsEqual(info.specs, this.specs)) {
       throw new LeptonError('FEDERATED_POLICY_MISMATCH', `Partner '${this.options.id}': the coordinator's model has other weight specs than the local model.`);
@@ -295,41 +380,37 @@ export class FederatedPartner {
     let dp: AppliedDp | null = null;
     const want = strictest(info.dp, this.options.dp ?? null);
     if (want !== null) {
-      const p = privatizeUpdate(delta, { ...want, partners: info.partners, random: this.random });
+      // Under secure aggregation the partner count comes from this partner's own configuration, not the coordinator.
+      const partners = this.options.peers !== undefined ? Object.keys(this.options.peers).length + 1 : info.partners;
+      const p = privatizeUpdate(delta, { clipNorm: want.clipNorm, noiseMultiplier: want.noiseMultiplier, partners, random: this.random });
       delta = p.values;
-      dp = { clipNorm: p.clipNorm, noiseMultiplier: p.noiseMultiplier, noiseStd: p.noiseStd, norm: p.norm, clipped: p.clipped };
+      dp = { clipNorm: p.clipNorm, noiseMultiplier: p.noiseMultiplier, noiseStd: p.noiseStd, partners, norm: p.norm, clipped: p.clipped };
     }
     return { round: info.round, baseVersion: info.completedRounds, delta, samples: update.samples, metrics: update.metrics, dp };
   }
 
-  private encode(info: RoundInfo, p: Prepared, keys: { roundId: string; keys: MaskingKeys } | null): Uint8Array | null {
-    const meta: UpdateMeta = { samples: p.samples, baseVersion: p.baseVersion, metrics: p.metrics };
-    if (p.dp !== null) meta.dp = p.dp;
-    if (!info.secureAggregation) return encodeWeights({ specs: this.specs, values: p.delta }, { ...meta });
-    if (keys === null || keys.roundId !== info.roundId || info.participants === null || info.totalSamples === null) return null;
-    // Pre-weight by samples / total so the unmasked sum is already the FedAvg mean (and stays in the clip range).
-    const weight = p.samples / info.totalSamples;
-    const weighted = new Float32Array(p.delta.length);
-    for (let i = 0; i < weighted.length; i++) weighted[i] = p.delta[i]! * weight;
-    const peers = info.participants
-      .filter((q) => q.id !== this.options.id)
-      .map((q) => ({ id: q.id, seed: pairSeed(keys.keys, this.options.id, q.id, q.publicKey, info.roundId!) }));
-    const words = maskUpdate(weighted, this.options.id, peers, info.masking!);
-    meta.attempt = info.attempt;
-    return encodeMasked(words, this.specs, { ...meta });
+  /** The metadata of an update: diagnostics only when shared (by default not under secure aggregation). */
+  private meta(p: Prepared, secure: boolean): UpdateMeta {
+    const share = this.options.shareDiagnostics ?? !secure;
+    const meta: UpdateMeta = { samples: p.samples, baseVersion: p.baseVersion };
+    if (share) meta.metrics = p.metrics;
+    if (p.dp !== null) {
+      const claim: DpClaim = { clipNorm: p.dp.clipNorm, noiseMultiplier: p.dp.noiseMultiplier, noiseStd: p.dp.noiseStd, partners: p.dp.partners };
+      if (share) Object.assign(claim, { norm: p.dp.norm, clipped: p.dp.clipped });
+      meta.dp = claim;
+    }
+    return meta;
   }
 
-  private seedsFor(info: RoundInfo, keys: MaskingKeys, dropped: string[]): Record<string, string> {
-    const seeds: Record<string, string> = {};
-    for (const d of dropped) {
-      // Reveal only for published participants other than ourselves (privacy.ts: never for arbitrary ids).
-      const peer = info.participants?.find((q) => q.id === d);
-      if (peer === undefined || d === this.options.id) {
-        throw new LeptonError('FEDERATED_POLICY_MISMATCH', `Partner '${this.options.id}' was asked to reveal a seed for '${d}', who is not a participant.`);
-      }
-      seeds[d] = Buffer.from(pairSeed(keys, this.options.id, d, peer.publicKey, info.roundId!)).toString('base64');
-    }
-    return seeds;
+  private encodePlain(p: Prepared): Uint8Array {
+    return encodeWeights({ specs: this.specs, values: p.delta }, { ...this.meta(p, false) });
+  }
+
+  private encodeMasked(info: RoundInfo, p: Prepared, sa: PartnerSecAgg): Uint8Array {
+    const words = sa.maskedUpdate(info, p.delta);
+    const meta = this.meta(p, true);
+    meta.attempt = info.attempt;
+    return encodeMasked(words, this.specs, { ...meta });
   }
 }
 
@@ -341,7 +422,7 @@ function throwIfFailed(info: RoundInfo): void {
 }
 
 function strictest(a: DpOptions | null, b: DpOptions | null): DpOptions | null {
-  if (a === null) return b === null ? null : { ...b };
-  if (b === null) return { ...a };
+  if (a === null) return b === null ? null : { clipNorm: b.clipNorm, noiseMultiplier: b.noiseMultiplier };
+  if (b === null) return { clipNorm: a.clipNorm, noiseMultiplier: a.noiseMultiplier };
   return { clipNorm: Math.min(a.clipNorm, b.clipNorm), noiseMultiplier: Math.max(a.noiseMultiplier, b.noiseMultiplier) };
 }

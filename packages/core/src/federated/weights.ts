@@ -7,7 +7,8 @@ import { LeptonError } from '../errors/lepton-error.js';
  *
  * Error codes raised here:
  * - `FEDERATED_BAD_UPDATE` — a payload is truncated, garbled, has the wrong magic or length, carries NaN or infinite
- *   floats, or its weight specs differ from the ones expected.
+ *   floats, metadata nested deeper than {@link MAX_META_DEPTH} or larger than {@link MAX_META_BYTES}, or its weight
+ *   specs differ from the ones expected.
  * - `SHAPE_MISMATCH` — a weight set does not fit the model it is written into.
  */
 
@@ -44,6 +45,32 @@ export interface DecodedPayload {
 
 /** The four magic bytes that open every payload. */
 export const WEIGHTS_MAGIC = 'LPW1';
+
+/**
+ * Deepest nesting of objects and arrays a payload's `meta` may have. Deeper metadata is refused on decode: code that
+ * later copies or serialises it recursively (structuredClone, JSON.stringify) would overflow the stack.
+ */
+export const MAX_META_DEPTH = 8;
+
+/** Largest `meta` a payload may carry, as UTF-8 JSON bytes. */
+export const MAX_META_BYTES = 64 * 1024;
+
+/**
+ * @internal Why a JSON value is too deep or too big, or undefined when it is fine. Iterative, so a hostile value of any
+ * depth cannot overflow the stack here.
+ */
+export function jsonShapeProblem(value: unknown, maxDepth: number, maxNodes: number): string | undefined {
+  const stack: [unknown, number][] = [[value, 0]];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (++nodes > maxNodes) return `more than ${maxNodes} values`;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= maxDepth) return `nested deeper than ${maxDepth} levels`;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return undefined;
+}
 
 const MAGIC_BYTES = new TextEncoder().encode(WEIGHTS_MAGIC);
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -188,6 +215,8 @@ function encode(dtype: WeightDtype, specs: readonly WeightSpec[], raw: Float32Ar
   const count = specsSize(specs);
   if (raw.length !== count) bad(`the specs describe ${count} values but ${raw.length} were given`);
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) bad('meta must be a plain object');
+  const shape = jsonShapeProblem(meta, MAX_META_DEPTH, 4096);
+  if (shape !== undefined) bad(`meta is ${shape}`);
   const header = new TextEncoder().encode(
     JSON.stringify({ specs: specs.map((s) => ({ name: s.name, shape: [...s.shape] })), dtype, count, meta }),
   );
@@ -216,7 +245,8 @@ function encode(dtype: WeightDtype, specs: readonly WeightSpec[], raw: Float32Ar
  * @param set - specs and values
  * @param meta - JSON-serialisable metadata carried in the header (round, partner id, samples …)
  * @returns the payload
- * @throws {@link LeptonError} `INVALID_ARGUMENT` when the value count does not match the specs
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` when the value count does not match the specs, or `meta` is not a
+ *   plain object nested at most {@link MAX_META_DEPTH} deep
  * @example
  * ```ts
  * import { decodeWeights, encodeWeights } from '@lepton/core';
@@ -236,7 +266,8 @@ export function encodeWeights(set: WeightSet, meta: Record<string, unknown> = {}
  * @param specs - the specs of the weights they mask
  * @param meta - JSON-serialisable metadata carried in the header
  * @returns the payload
- * @throws {@link LeptonError} `INVALID_ARGUMENT` when the value count does not match the specs
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` when the value count does not match the specs, or `meta` is not a
+ *   plain object nested at most {@link MAX_META_DEPTH} deep
  */
 export function encodeMasked(values: Uint32Array, specs: readonly WeightSpec[], meta: Record<string, unknown> = {}): Uint8Array {
   return encode('uint32', specs, values, meta);
@@ -280,6 +311,10 @@ export function decodeWeights(bytes: Uint8Array, expect?: readonly WeightSpec[])
   validateSpecs(specs, (m) => fail(`garbled header (${m})`));
   const meta = h['meta'] ?? {};
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) fail('garbled header (meta is not an object)');
+  const shape = jsonShapeProblem(meta, MAX_META_DEPTH, 4096);
+  if (shape !== undefined) fail(`garbled header (meta ${shape})`);
+  const metaBytes = Buffer.byteLength(JSON.stringify(meta), 'utf8');
+  if (metaBytes > MAX_META_BYTES) fail(`garbled header (meta is ${metaBytes} bytes, more than ${MAX_META_BYTES})`);
   const count = specsSize(specs);
   if (h['count'] !== count) fail(`garbled header (count ${JSON.stringify(h['count'])} but the specs describe ${count} values)`);
   const start = Math.ceil((8 + headerLength) / 4) * 4;
