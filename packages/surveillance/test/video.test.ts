@@ -11,6 +11,7 @@ import {
   FrameRing,
   VideoSource,
   VideoWriter,
+  connectPublisher,
   cutClip,
   resolveFfmpeg,
   seededRandom,
@@ -573,6 +574,21 @@ describe('bad inputs end in a typed error that says what is wrong (issue 15)', (
     await aborted.abort();
     expect(await exists(f('aborted.mp4'))).toBe(false);
     await expect(aborted.close()).rejects.toMatchObject({ code: 'VIDEO_WRITE_FAILED' });
+  });
+
+  it('an unreachable MQTT broker URL with credentials is reported without them', async () => {
+    const port = await freePort();
+    const err: unknown = await connectPublisher({ url: `mqtt://nvr:hunter2@127.0.0.1:${port}`, topicPrefix: 'x' }).catch((e: unknown) => e);
+    expect(isLeptonError(err, 'CONFIG_INVALID')).toBe(true);
+    expect((err as Error).message).toContain(`mqtt://***@127.0.0.1:${port}`);
+    expect(`${(err as Error).message} ${JSON.stringify((err as { details: unknown }).details)}`).not.toContain('hunter2');
+  });
+
+  it('rejects options that would loop forever or split into characters: an infinite FrameRing, inputOptions as a string', () => {
+    expect(() => new FrameRing({ seconds: Infinity, fps: 10 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => new FrameRing({ seconds: 1, fps: NaN })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    const opts = { camera: 'c', input: 'x.mp4', fps: 5, width: 160, height: 90, inputOptions: '-re' as unknown as string[] };
+    expect(() => new VideoSource(opts)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', details: { camera: 'c', field: 'inputOptions' } }));
   });
 
   it('rejects bad writer and cutClip arguments with typed errors before starting ffmpeg', async () => {

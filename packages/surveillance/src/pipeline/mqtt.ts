@@ -1,5 +1,6 @@
 import mqtt from 'mqtt';
 import { surveillanceError } from '../types.js';
+import { redactCredentials } from '../video/redact.js';
 import type { MqttConfig } from '../config/config.js';
 import type { SurveillanceEvent } from './pipeline.js';
 
@@ -23,7 +24,8 @@ export interface EventPublisher {
  *
  * @param config - broker URL, credentials
  * @returns the publisher
- * @throws {@link @lepton/core!LeptonError} `CONFIG_INVALID` naming the URL when the broker cannot be reached within 10 s
+ * @throws {@link @lepton/core!LeptonError} `CONFIG_INVALID` naming the URL (credentials masked) when the broker cannot
+ *   be reached within 10 s
  */
 export async function connectPublisher(config: MqttConfig): Promise<EventPublisher> {
   let client: mqtt.MqttClient;
@@ -35,7 +37,10 @@ export async function connectPublisher(config: MqttConfig): Promise<EventPublish
       ...(config.password === undefined ? {} : { password: config.password }),
     });
   } catch (cause) {
-    throw surveillanceError('CONFIG_INVALID', `The MQTT broker at ${config.url} could not be reached: ${(cause as Error).message}`, { url: config.url }, cause);
+    // The URL may carry the broker's user and password (mqtt://nvr:secret@host): masked in the message and details.
+    const url = redactCredentials(config.url);
+    const why = redactCredentials(cause instanceof Error ? cause.message : String(cause));
+    throw surveillanceError('CONFIG_INVALID', `The MQTT broker at ${url} could not be reached: ${why}`, { url }, cause);
   }
   return {
     publish: async (topic, payload, options = {}) => {

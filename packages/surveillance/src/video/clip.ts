@@ -152,11 +152,12 @@ export class FrameRing {
 
   /**
    * @param options - seconds kept and frame rate
-   * @throws LeptonError `INVALID_ARGUMENT` for non-positive seconds or fps
+   * @throws LeptonError `INVALID_ARGUMENT` for non-positive or non-finite seconds or fps
    */
   constructor(options: FrameRingOptions) {
-    if (!(options.seconds > 0 && options.fps > 0)) {
-      throw new LeptonError('INVALID_ARGUMENT', `FrameRing: seconds and fps must be positive (got ${options.seconds}, ${options.fps}).`);
+    // Finite: the ring holds seconds × fps frames, so Infinity would keep every frame in memory.
+    if (!(options !== null && typeof options === 'object' && options.seconds > 0 && options.fps > 0 && Number.isFinite(options.seconds) && Number.isFinite(options.fps))) {
+      throw new LeptonError('INVALID_ARGUMENT', `FrameRing: seconds and fps must be positive finite numbers (got ${String(options?.seconds)}, ${String(options?.fps)}).`);
     }
     this.seconds = options.seconds;
     this.fps = options.fps;

@@ -182,6 +182,7 @@ type Resolved = Omit<ReaderConfig, 'binary' | 'stats'>;
 
 /** Fills defaults and validates: every bad field is a `CONFIG_INVALID` error naming the camera and the field. */
 function resolveOptions(o: VideoSourceOptions): Resolved {
+  if (o === null || typeof o !== 'object') throw surveillanceError('CONFIG_INVALID', 'VideoSource needs options { camera, input, fps, width, height }.', { field: '' });
   const cam = typeof o.camera === 'string' ? o.camera : '';
   const bad = (field: string, why: string): never => {
     throw surveillanceError('CONFIG_INVALID', `Camera '${cam}': ${field} ${why}.`, { camera: cam, field });
@@ -212,6 +213,8 @@ function resolveOptions(o: VideoSourceOptions): Resolved {
   if (!(stallTimeoutMs > 0)) bad('reconnect.stallTimeoutMs', 'must be > 0');
   if (!(openTimeoutMs > 0)) bad('reconnect.openTimeoutMs', 'must be > 0');
   if (o.loop && live) bad('loop', 'only applies to files');
+  if (o.inputOptions !== undefined && !(Array.isArray(o.inputOptions) && o.inputOptions.every((a) => typeof a === 'string'))) bad('inputOptions', 'must be a list of strings (ffmpeg arguments)');
+  for (const f of ['format', 'hwaccel'] as const) if (o[f] !== undefined && (typeof o[f] !== 'string' || o[f] === '')) bad(f, 'must be a non-empty string');
   return {
     camera: cam,
     input: o.input,
