@@ -114,6 +114,11 @@ describe('amounts: a strict decimal grammar and bounds', () => {
     expect(valid.map((t) => t.amount)).toEqual([12.5, 3, 1e12, 1e-8]);
   });
 
+  it('reads coordinates as JavaScript writes them (up to 24 decimals)', () => {
+    const { valid } = validateTransactions([{ ...good, latitude: '48.838317600477005', longitude: '-1.5546213480677877' }]);
+    expect([valid[0]!.latitude, valid[0]!.longitude]).toEqual([48.838317600477005, -1.5546213480677877]);
+  });
+
   it('applies the same grammar to coordinates and labels ("0x10" is not 16)', () => {
     expect(rejectedFields([{ ...good, latitude: '0x10' }, { ...good, longitude: '1e1' }, { ...good, label: '1e0' }])).toEqual([['latitude'], ['longitude'], ['label']]);
   });

@@ -119,6 +119,18 @@ describe('validateTransactions on arbitrary input', () => {
     );
   });
 
+  it('a number written as JavaScript writes it (no exponent) reads back exactly', () => {
+    fc.assert(
+      fc.property(fc.double({ min: -180, max: 180, noNaN: true }), fc.double({ min: AMOUNT_MIN, max: AMOUNT_MAX, noNaN: true }), (lon, amount) => {
+        const r = TransactionSchema.safeParse({ ...base, longitude: String(lon), amount: String(amount) });
+        const exponent = /e/i.test(String(lon)) || /e/i.test(String(amount));
+        expect(r.success).toBe(!exponent);
+        if (r.success) expect([r.data.longitude, r.data.amount]).toEqual([lon === 0 ? 0 : lon, amount]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('everything the schema outputs passes the feature engine’s own check', async () => {
     const engine = new FeatureEngine();
     await fc.assert(

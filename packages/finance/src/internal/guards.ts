@@ -10,11 +10,11 @@ import { LeptonError, type LeptonErrorCode } from '@lepton/core';
 
 /**
  * The one decimal grammar for numbers that arrive as text (CSV cells, JSON strings): an optional sign, 1–15 digits,
- * optionally a point and 1–8 digits. No exponent (`1e3`), no hexadecimal (`0x10`), no `Infinity`, no thousands
- * separators, no leading point (`.5`). `Number('0x10')` is 16 and `Number('1e3')` is 1000: never let either happen to
- * an amount.
+ * optionally a point and 1–24 digits (enough for any coordinate JavaScript writes without an exponent, such as
+ * `48.838317600477005`). No exponent (`1e3`), no hexadecimal (`0x10`), no `Infinity`, no thousands separators, no
+ * leading point (`.5`). `Number('0x10')` is 16 and `Number('1e3')` is 1000: never let either happen to an amount.
  */
-export const DECIMAL = /^[+-]?\d{1,15}(?:\.\d{1,8})?$/;
+export const DECIMAL = /^[+-]?\d{1,15}(?:\.\d{1,24})?$/;
 
 /** Whether `v` is a number and finite (no NaN, no ±Infinity, no numeric strings). */
 export function isFiniteNumber(v: unknown): v is number {

@@ -12,8 +12,8 @@ export const CHANNELS = ['pos', 'ecom', 'atm'] as const;
 export const AMOUNT_MAX = 1e12;
 
 /**
- * Smallest amount {@link TransactionSchema} accepts: 10⁻⁸, the smallest the decimal grammar can write (one satoshi).
- * A floor keeps every amount z-score finite.
+ * Smallest amount {@link TransactionSchema} accepts: 10⁻⁸ (one satoshi; no currency has a finer unit). A floor keeps
+ * every amount z-score finite.
  */
 export const AMOUNT_MIN = 1e-8;
 
@@ -60,9 +60,10 @@ const amount = number(
  * card number (PAN) in `cardId`. Validation never echoes field values in its messages.
  *
  * Numbers (`amount`, `latitude`, `longitude`, `label`) are finite numbers, or strings in one strict decimal grammar:
- * an optional sign, 1–15 digits, optionally a point and 1–8 digits (`12.50`, `+3`, `-0.5`). `'1e3'`, `'0x10'`,
- * `'Infinity'`, `'1,000'` and `'.5'` are refused, never read as 1000, 16 or Infinity. Amounts are positive, from
- * {@link AMOUNT_MIN} to {@link AMOUNT_MAX}. Timestamps: see `timestamp` below; they become epoch milliseconds.
+ * an optional sign, 1–15 digits, optionally a point and 1–24 digits (`12.50`, `+3`, `-0.5`, `48.838317600477005`).
+ * `'1e3'`, `'0x10'`, `'Infinity'`, `'1,000'` and `'.5'` are refused, never read as 1000, 16 or Infinity. Amounts are
+ * positive, from {@link AMOUNT_MIN} to {@link AMOUNT_MAX}. Timestamps: see `timestamp` below; they become epoch
+ * milliseconds.
  */
 export const TransactionSchema = z.object({
   /** Unique transaction id. */
