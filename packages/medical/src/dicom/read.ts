@@ -6,7 +6,7 @@ import { extractMetadata } from './metadata.js';
 import { parseDicomBytes, VRS } from './parse.js';
 import type { DicomMetadata } from './types.js';
 import { EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, TRANSFER_SYNTAXES } from './transfer-syntax.js';
-import { nativeFrameLength } from '../pixels/native.js';
+import { nativePixelDataLength } from '../pixels/native.js';
 
 /** Options for {@link readDicom}. */
 export interface ReadDicomOptions {
@@ -148,7 +148,7 @@ function checkPixelDataComplete(
   if (el.dataOffset + el.length > ds.byteArray.length) throw truncated();
   const ts = TRANSFER_SYNTAXES[tsUid];
   if (ts !== undefined && ts.encoding === 'native' && meta.rows > 0 && meta.columns > 0) {
-    const needed = nativeFrameLength(meta) * meta.numberOfFrames;
+    const needed = nativePixelDataLength(meta, meta.numberOfFrames);
     if (needed > 0 && el.length < needed) throw truncated();
   }
 }

@@ -3,6 +3,7 @@ export type PixelEncoding =
   | 'native'
   | 'rle'
   | 'jpeg-baseline'
+  | 'jpeg-extended'
   | 'jpeg-lossless'
   | 'jpeg-ls'
   | 'jpeg-2000';
@@ -65,6 +66,13 @@ export const TRANSFER_SYNTAXES: Readonly<Record<string, TransferSyntax>> = Objec
       ts('1.2.840.10008.1.2.4.50', 'JPEG Baseline (Process 1)', 'jpeg-baseline', '@cornerstonejs/codec-libjpeg-turbo-8bit', {
         lossy: true,
       }),
+      ts(
+        '1.2.840.10008.1.2.4.51',
+        'JPEG Extended (Process 2 & 4)',
+        'jpeg-extended',
+        'built-in IJG 6b islow for 12-bit (pixel-identical to dcmtk and GDCM); @cornerstonejs/codec-libjpeg-turbo-8bit for 8-bit',
+        { lossy: true },
+      ),
       ts('1.2.840.10008.1.2.4.57', 'JPEG Lossless, Non-Hierarchical (Process 14)', 'jpeg-lossless', '@cornerstonejs/jpeg-lossless-decoder-js'),
       ts(
         '1.2.840.10008.1.2.4.70',

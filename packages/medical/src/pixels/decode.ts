@@ -4,15 +4,35 @@ import type { DicomMetadata } from '../dicom/types.js';
 import { TRANSFER_SYNTAXES, type TransferSyntax } from '../dicom/transfer-syntax.js';
 import { dicomError } from '../dicom/errors.js';
 import { encapsulatedFrame } from './fragments.js';
-import { nativeFrameLength, swapBytes } from './native.js';
-import { decodeRle, decodeRlePlanes } from './rle.js';
+import { nativeBytes, nativeFrameLength, unpackBits } from './native.js';
+import { decodeRle, decodeRlePlanes, rleSegments } from './rle.js';
 import { mapRlePlanes, mapWords } from './modality-kernel.js';
 import { decodeJpeg2000, decodeJpegBaseline, decodeJpegLossless, decodeJpegLs, type CodecOutput } from './codecs.js';
+import { codecGeometry } from './codec-header.js';
+import { decodeJpegExtended } from './jpeg-extended.js';
 import { interleave, paletteToRgb, ybr422ToRgb, ybrFullToRgb } from './color.js';
 
 import type { DecodedFrame, PixelArray } from './frame.js';
 
 type Unsigned = Uint8Array | Uint16Array | Uint32Array;
+
+/**
+ * The largest decoded frame accepted. Native frames are bounded by the file itself and RLE frames by their segments
+ * (rle.ts); compressed codecs can expand a few bytes into anything their header says, so the header must match the
+ * attributes (codec-header.ts) and the attributes must stay below this.
+ */
+const MAX_FRAME_BYTES = 2 ** 30;
+
+/**
+ * The word size a big-endian native Pixel Data value was swapped in, which follows its VR as dcmtk writes it: OW in
+ * 16-bit words (8-bit and 1-bit samples included), OL/OF in 32-bit words, OB not at all.
+ */
+function swapWordSize(vr: string | undefined, bitsAllocated: number): number {
+  if (vr === 'OW') return 2;
+  if (vr === 'OL' || vr === 'OF') return 4;
+  if (vr === 'OB' || bitsAllocated <= 8) return 1;
+  return bitsAllocated / 8;
+}
 
 function typedView(bytes: Uint8Array, bitsAllocated: number): Unsigned {
   // `bytes` is always a fresh copy starting at offset 0 here, so the views are aligned.
@@ -147,7 +167,21 @@ function checkSupported(meta: DicomMetadata, index: number, where: Record<string
     });
   };
   if (meta.rows <= 0 || meta.columns <= 0) unsupported('An image with no Rows/Columns');
-  if (![8, 16, 32].includes(meta.bitsAllocated)) unsupported(`Bits Allocated ${meta.bitsAllocated} (8, 16 and 32 are)`);
+  if (meta.rows * meta.columns * meta.samplesPerPixel * Math.ceil(meta.bitsAllocated / 8) > MAX_FRAME_BYTES) {
+    unsupported(`A frame of ${meta.rows}×${meta.columns}×${meta.samplesPerPixel} samples (over ${MAX_FRAME_BYTES / 2 ** 30} GiB decoded)`);
+  }
+  if (![1, 8, 16, 32].includes(meta.bitsAllocated)) unsupported(`Bits Allocated ${meta.bitsAllocated} (1, 8, 16 and 32 are)`);
+  if (meta.bitsAllocated === 1 && (ts.encoding !== 'native' || meta.samplesPerPixel !== 1)) {
+    unsupported('Bits Allocated 1 other than in uncompressed greyscale (e.g. Segmentation) pixel data');
+  }
+  if (meta.bitsStored < 1 || meta.bitsStored > meta.bitsAllocated || meta.highBit < meta.bitsStored - 1 || meta.highBit >= meta.bitsAllocated) {
+    throw dicomError(
+      'DICOM_MALFORMED',
+      `Bits Stored ${meta.bitsStored} and High Bit ${meta.highBit} do not fit Bits Allocated ${meta.bitsAllocated} (PS3.3 C.7.6.3.1.1). ` +
+        'Re-export the file.',
+      where,
+    );
+  }
   if (meta.samplesPerPixel !== 1 && meta.samplesPerPixel !== 3) unsupported(`Samples per Pixel ${meta.samplesPerPixel}`);
   if (meta.samplesPerPixel === 3 && !['RGB', 'YBR_FULL', 'YBR_FULL_422', 'YBR_RCT', 'YBR_ICT'].includes(meta.photometricInterpretation)) {
     unsupported(`Photometric Interpretation ${meta.photometricInterpretation}`);
@@ -171,14 +205,22 @@ export async function decodeFrame(ds: DataSet, meta: DicomMetadata, index: numbe
   let colorConverted = false;
   if (ts.encoding === 'native') {
     if (el.encapsulatedPixelData) throw dicomError('DICOM_MALFORMED', 'Pixel data is encapsulated but the transfer syntax is native.', where);
+    const value = ds.byteArray.subarray(el.dataOffset, el.dataOffset + el.length);
+    const swap = ts.bigEndian ? swapWordSize(el.vr, ba) : 1;
+    if (ba === 1) {
+      if (Math.ceil(((index + 1) * pixels) / 8) > value.length) {
+        throw dicomError('DICOM_TRUNCATED', `The pixel data ends before frame ${index}.`, { ...where, frame: index });
+      }
+      const photometric = pi === 'MONOCHROME1' ? 'MONOCHROME1' : 'MONOCHROME2';
+      return { index, rows, columns, samplesPerPixel: 1, photometricInterpretation: photometric, pixels: unpackBits(value, index, pixels, swap), bitsStored: 1, signed: false, min: 0, max: 1 };
+    }
     const length = nativeFrameLength(meta);
-    const start = el.dataOffset + index * length;
-    if (start + length > el.dataOffset + el.length) {
+    const start = index * length;
+    if (start + length > value.length) {
       throw dicomError('DICOM_TRUNCATED', `The pixel data ends before frame ${index}.`, { ...where, frame: index });
     }
     // A copy (never Buffer#slice, which is a view): swapping and masking below work in place.
-    const bytes = new Uint8Array(ds.byteArray.subarray(start, start + length));
-    if (ts.bigEndian) swapBytes(bytes, el.vr === 'OW' ? 2 : el.vr === 'OL' || el.vr === 'OF' ? 4 : ba === 8 ? 1 : ba / 8);
+    const bytes = nativeBytes(value, start, length, swap);
     if (spp === 3 && pi === 'YBR_FULL_422') {
       if (ba !== 8) throw dicomError('DICOM_UNSUPPORTED_PIXEL_FORMAT', 'YBR_FULL_422 with Bits Allocated other than 8 is not supported.', where);
       return finish(index, rows, columns, 3, 'RGB', ybr422ToRgb(bytes, rows, columns), 8, false);
@@ -194,10 +236,24 @@ export async function decodeFrame(ds: DataSet, meta: DicomMetadata, index: numbe
       raw = typedView(decodeRle(data, rows, columns, spp, ba, meta.planarConfiguration, source), ba);
       planar = spp === 3 && meta.planarConfiguration === 1;
     } else {
+      // The frame's own header must agree with the attributes before a codec allocates what that header asks for.
+      const header = codecGeometry(data, ts.encoding);
+      if (header !== undefined && (header.width !== columns || (header.height !== 0 && header.height !== rows) || header.components !== spp)) {
+        throw dicomError(
+          'DICOM_DECODE_FAILED',
+          `The compressed frame is ${header.width}×${header.height}×${header.components} but the attributes say ` +
+            `${columns}×${rows}×${spp}: the file is inconsistent.`,
+          { ...where, frame: index },
+        );
+      }
       let out: CodecOutput;
       switch (ts.encoding) {
         case 'jpeg-baseline':
           out = await decodeJpegBaseline(data, source);
+          break;
+        case 'jpeg-extended':
+          // Process 2 (8-bit) is libjpeg-turbo's; Process 4 (12-bit) has no maintained WASM build, see jpeg-extended.ts
+          out = header?.precision === 8 ? await decodeJpegBaseline(data, source) : decodeJpegExtended(data, source);
           break;
         case 'jpeg-lossless':
           out = decodeJpegLossless(data, ba, source);
@@ -293,6 +349,7 @@ export async function decodeModalityFrame(ds: DataSet, meta: DicomMetadata, inde
   }
   if (!el.encapsulatedPixelData) throw dicomError('DICOM_MALFORMED', `Transfer syntax ${ts.name} requires encapsulated pixel data, but it is native.`, where);
   const data = encapsulatedFrame(ds, el, ts.encoding, meta.numberOfFrames, index, source);
+  rleSegments(data, 2, pixels, where); // before the kernel's memory grows to the frame's size
   mapRlePlanes(pixels, rescale, dst, (planes) => decodeRlePlanes(data, pixels, planes, source));
   return dst;
 }

@@ -1,4 +1,4 @@
-import dicomParser, { type DataSet, type Element, type Fragment } from 'dicom-parser';
+import type { DataSet, Element, Fragment } from 'dicom-parser';
 import type { PixelEncoding } from '../dicom/transfer-syntax.js';
 import { dicomError } from '../dicom/errors.js';
 
@@ -60,17 +60,21 @@ export function encapsulatedFrame(
   if (numberOfFrames === 1) return concat(fragments.map(fragmentBytes));
 
   const eot = ds.elements['x7fe00001'];
-  if (eot !== undefined && eot.length >= numberOfFrames * 8) {
+  if (eot !== undefined && eot.length >= numberOfFrames * 8 && eot.dataOffset + eot.length <= bytes.length) {
     const view = new DataView(bytes.buffer, bytes.byteOffset + eot.dataOffset, eot.length);
     const start = Number(view.getBigUint64(index * 8, true));
     const end = index + 1 < numberOfFrames ? Number(view.getBigUint64((index + 1) * 8, true)) : Infinity;
     return concat(fragments.filter((f) => f.offset >= start && f.offset < end).map(fragmentBytes));
   }
-  if ((el.basicOffsetTable?.length ?? 0) > 0) {
-    try {
-      return dicomParser.readEncapsulatedImageFrame(ds, el, index) as Uint8Array;
-    } catch (cause) {
-      throw dicomError('DICOM_MALFORMED', 'The Basic Offset Table points outside the pixel data.', where, cause);
+  // The Basic Offset Table is used only when each of its entries is where a fragment starts: writers get it wrong
+  // (GDCM's example 00191113.dcm is off by one byte from frame 2 on), and dcmtk and GDCM then find the frames from
+  // the fragments; so does this, rather than refusing the file.
+  const bot = el.basicOffsetTable ?? [];
+  if (bot.length === numberOfFrames) {
+    const starts = new Map(fragments.map((f, i) => [f.offset, i]));
+    const first = bot.map((offset) => starts.get(offset));
+    if (first.every((i, k) => i !== undefined && (k === 0 || i > first[k - 1]!))) {
+      return concat(fragments.slice(first[index]!, first[index + 1] ?? fragments.length).map(fragmentBytes));
     }
   }
   if (fragments.length === numberOfFrames) return fragmentBytes(fragments[index]!);

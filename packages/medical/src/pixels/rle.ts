@@ -1,6 +1,42 @@
 import { dicomError } from '../dicom/errors.js';
 
 /**
+ * Reads and checks an RLE frame's 64-byte header (PS3.5 G.5) before anything is allocated: the segment count must be
+ * the one the pixel module needs, every segment must lie inside the frame, and each must be able to hold a byte plane
+ * of `pixels` bytes — a PackBits replicate run turns 2 bytes into at most 128, so a segment of L bytes decodes to at
+ * most 64 × L + 128 bytes. Without this, Rows × Columns from a corrupt header (65535 × 65535 × 2 segments = 8.6 GB)
+ * was allocated first and failed with `RangeError: Invalid typed array length`.
+ * @returns [start, end) of each segment
+ * @internal
+ */
+export function rleSegments(data: Uint8Array, expectedSegments: number, pixels: number, where: Record<string, unknown>): Array<[number, number]> {
+  if (data.length < 64) throw dicomError('DICOM_DECODE_FAILED', 'The RLE frame is shorter than its 64-byte header.', where);
+  const header = new DataView(data.buffer, data.byteOffset, 64);
+  const segments = header.getUint32(0, true);
+  if (segments !== expectedSegments) {
+    throw dicomError('DICOM_DECODE_FAILED', `The RLE frame has ${segments} segments where ${expectedSegments} are needed.`, where);
+  }
+  const bounds: Array<[number, number]> = [];
+  for (let s = 0; s < segments; s++) {
+    const start = header.getUint32(4 + s * 4, true);
+    const end = s + 1 < segments ? header.getUint32(8 + s * 4, true) : data.length;
+    if (start < 64 || start > end || end > data.length) {
+      throw dicomError('DICOM_DECODE_FAILED', `RLE segment ${s + 1} lies outside the frame (header offsets ${start}–${end} of ${data.length} bytes): the frame is corrupt.`, where);
+    }
+    if (pixels > 64 * (end - start) + 128) {
+      throw dicomError(
+        'DICOM_DECODE_FAILED',
+        `RLE segment ${s + 1} has ${end - start} bytes, which decode to at most ${64 * (end - start) + 128}, but Rows × Columns ` +
+          `needs ${pixels}: the pixel module or the frame is corrupt.`,
+        where,
+      );
+    }
+    bounds.push([start, end]);
+  }
+  return bounds;
+}
+
+/**
  * Decodes one DICOM RLE Lossless frame (PS3.5 Annex G) into native little-endian bytes, planar or interleaved as
  * `planarConfiguration` says.
  *
@@ -27,23 +63,13 @@ export function decodeRle(
   const pixels = rows * columns;
   const expectedSegments = samplesPerPixel * bytesPerSample;
   const where = source === undefined ? {} : { source };
-  if (!Number.isInteger(bytesPerSample) || data.length < 64) {
-    throw dicomError('DICOM_DECODE_FAILED', 'The RLE frame is shorter than its 64-byte header.', where);
-  }
-  const header = new DataView(data.buffer, data.byteOffset, 64);
-  const segments = header.getUint32(0, true);
-  if (segments !== expectedSegments) {
-    throw dicomError(
-      'DICOM_DECODE_FAILED',
-      `The RLE frame has ${segments} segments where ${samplesPerPixel} samples of ${bitsAllocated} bits need ${expectedSegments}.`,
-      where,
-    );
-  }
+  if (!Number.isInteger(bytesPerSample)) throw dicomError('DICOM_DECODE_FAILED', `RLE cannot hold Bits Allocated ${bitsAllocated}.`, where);
+  const bounds = rleSegments(data, expectedSegments, pixels, where);
+  const segments = bounds.length;
   // Every byte is written below (a short segment throws), so a reused scratch buffer needs no clearing.
   const out = scratch !== undefined && scratch.length === pixels * expectedSegments ? scratch : new Uint8Array(pixels * expectedSegments);
   for (let s = 0; s < segments; s++) {
-    const start = header.getUint32(4 + s * 4, true);
-    const end = s + 1 < segments ? header.getUint32(8 + s * 4, true) : data.length;
+    const [start, end] = bounds[s]!;
     const sample = Math.floor(s / bytesPerSample);
     const byteInSample = bytesPerSample - 1 - (s % bytesPerSample); // segments go MSB first; output is little endian
     // Where pixel p of this byte plane lands in the output, and the step between pixels.
@@ -51,7 +77,7 @@ export function decodeRle(
     const step = planarConfiguration === 1 ? bytesPerSample : samplesPerPixel * bytesPerSample;
     let p = 0;
     let i = start;
-    const limit = Math.min(end, data.length);
+    const limit = end;
     while (i < limit && p < pixels) {
       const n = data[i++]!;
       if (n < 128) {
@@ -86,14 +112,11 @@ export function decodeRle(
  */
 export function decodeRlePlanes(data: Uint8Array, pixels: number, planes: Uint8Array[], source: string | undefined): void {
   const where = source === undefined ? {} : { source };
-  if (data.length < 64) throw dicomError('DICOM_DECODE_FAILED', 'The RLE frame is shorter than its 64-byte header.', where);
-  const header = new DataView(data.buffer, data.byteOffset, 64);
-  const segments = header.getUint32(0, true);
-  if (segments !== planes.length) throw dicomError('DICOM_DECODE_FAILED', `The RLE frame has ${segments} segments where ${planes.length} are needed.`, where);
+  const bounds = rleSegments(data, planes.length, pixels, where);
+  const segments = bounds.length;
   for (let s = 0; s < segments; s++) {
     const out = planes[s]!;
-    const start = header.getUint32(4 + s * 4, true);
-    const limit = Math.min(s + 1 < segments ? header.getUint32(8 + s * 4, true) : data.length, data.length);
+    const [start, limit] = bounds[s]!;
     let p = 0;
     let i = start;
     while (i < limit && p < pixels) {
