@@ -19,7 +19,7 @@ export type { ReadDicomOptions } from './dicom/read.js';
 export { readDicomFile, readDicomFolder } from './dicom/files.js';
 export type { DicomFolderLoad, DicomLoadFailure, ReadDicomFolderOptions } from './dicom/files.js';
 export { DicomImage } from './dicom/image.js';
-export type { DicomMetadata, Rescale, VoiWindow, VoiLutFunction } from './dicom/types.js';
+export type { DicomMetadata, DicomAttributeIssue, Rescale, VoiWindow, VoiLutFunction } from './dicom/types.js';
 export type { DicomErrorCode } from './dicom/errors.js';
 export {
   TRANSFER_SYNTAXES,
