@@ -16,7 +16,7 @@ import {
   type FetchLike,
   type LeptonError,
 } from '@lepton/medical';
-import { dicomPath, frameBytes } from './support/fixtures.js';
+import { dicomPath, frameBytes, readFixture } from './support/fixtures.js';
 import { freePort, Orthanc, orthancMissing, PASSWORD, USER } from './support/orthanc.js';
 
 // Outside CI a developer without Debian's Orthanc sees these skipped (and why); in CI (.ci/run installs it) they run.
@@ -229,6 +229,21 @@ describe.skipIf(skip)('DicomWebClient against a real Orthanc (DICOMweb plugin)',
     await expectCode(wrongRoot.searchStudies(), 'DICOMWEB_BAD_RESPONSE'); // /studies lists Orthanc ids, not DICOM JSON
   });
 
+  it('STOW-RS: stores a file the server does not hold yet, which WADO-RS then returns byte-identical', async () => {
+    // ct_s16_sigmoid under a new study (Orthanc's modify tool), as any client would send it
+    const id = await orthanc.upload(new Uint8Array(readFileSync(dicomPath('ct_s16'))));
+    const modified = await orthanc.rest('POST', `/instances/${id}/modify`, JSON.stringify({ Replace: { StudyInstanceUID: '2.25.300099990001', SeriesInstanceUID: '2.25.300099990002', SOPInstanceUID: '2.25.300099990003' }, Force: true }));
+    const bytes = new Uint8Array(await modified.arrayBuffer());
+    await orthanc.rest('DELETE', `/instances/${id}`);
+    const { stored, requests } = await pacs.store([bytes]);
+    expect(requests).toBe(1);
+    expect(stored).toEqual([{ sopClassUid: '1.2.840.10008.5.1.4.1.1.2', sopInstanceUid: '2.25.300099990003', retrieveUrl: `${orthanc.dicomWeb}/studies/2.25.300099990001/series/2.25.300099990002/instances/2.25.300099990003` }]);
+    const back = await pacs.retrieveInstanceBytes({ studyInstanceUid: '2.25.300099990001', seriesInstanceUid: '2.25.300099990002', sopInstanceUid: '2.25.300099990003' });
+    expect(Buffer.compare(Buffer.from(back), Buffer.from(bytes))).toBe(0);
+    // storing the same instance again is not an error for Orthanc (it keeps the first copy)
+    expect((await pacs.store([{ bytes }])).stored).toHaveLength(1);
+  });
+
   it('a server that goes down is DICOMWEB_UNREACHABLE', async () => {
     await orthanc.stop();
     const err = await expectCode(pacs.searchStudies(), 'DICOMWEB_UNREACHABLE');
@@ -292,6 +307,99 @@ describe('DicomWebClient without a PACS: timeouts, aborts, options', () => {
     await expectCode(client.searchSeries({ studyInstanceUid: '' }), 'DICOMWEB_INVALID_OPTIONS');
     await expectCode(client.searchStudies({ 'PatientID&x': '1' }), 'DICOMWEB_INVALID_OPTIONS');
     expect(requests).toBe(0);
+  });
+
+  it('STOW-RS: one multipart/related request per size-bounded batch, each part a whole Part 10 file', async () => {
+    const files = ['ct_s16', 'ct_s12', 'mr8_rle'].map((n) => readFixture(n));
+    const seen: Array<{ url: string; type: string; accept: string; auth: string; parts: Uint8Array[] }> = [];
+    const server: FetchLike = async (url, init) => {
+      const headers = new Headers(init.headers);
+      const type = headers.get('content-type')!;
+      const boundary = /boundary=([^;]+)/.exec(type)![1]!;
+      const body = Buffer.from(init.body as Uint8Array);
+      const parts: Uint8Array[] = [];
+      const sep = Buffer.from(`--${boundary}`);
+      let at = body.indexOf(sep);
+      while (at >= 0) {
+        const next = body.indexOf(sep, at + sep.length);
+        if (next < 0) break;
+        const part = body.subarray(at + sep.length, next);
+        const start = part.indexOf('\r\n\r\n') + 4;
+        parts.push(new Uint8Array(part.subarray(start, part.length - 2)));
+        at = next;
+      }
+      seen.push({ url, type, accept: headers.get('accept')!, auth: headers.get('authorization')!, parts });
+      const uids = parts.map((p) => readDicom(p).meta);
+      const ok = { '00081199': { vr: 'SQ', Value: uids.map((m) => ({ '00081150': { vr: 'UI', Value: [m.sopClassUid] }, '00081155': { vr: 'UI', Value: [m.sopInstanceUid] } })) } };
+      return new Response(JSON.stringify(ok), { status: 200, headers: { 'Content-Type': 'application/dicom+json' } });
+    };
+    const limit = files[0]!.length + files[1]!.length + 2 * 128 + 64;
+    const client = new DicomWebClient({ url: 'http://pacs.invalid/dicom-web', auth: { type: 'basic', username: 'u', password: 'p' }, fetch: server, maxStoreRequestBytes: limit });
+    const result = await client.store(files);
+    expect(result.requests).toBe(2);
+    expect(result.stored.map((s) => s.sopInstanceUid)).toEqual(files.map((f) => readDicom(f).meta.sopInstanceUid));
+    expect(seen.map((r) => r.parts.length)).toEqual([2, 1]);
+    expect(seen.flatMap((r) => r.parts).map((p) => Buffer.from(p).toString('base64'))).toEqual(files.map((f) => Buffer.from(f).toString('base64')));
+    for (const r of seen) {
+      expect(r.url).toBe('http://pacs.invalid/dicom-web/studies');
+      expect(r.type).toMatch(/^multipart\/related; type="application\/dicom"; boundary=lepton-[0-9a-f]+$/);
+      expect(r.accept).toMatch(/application\/dicom\+json/);
+      expect(r.auth).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
+    }
+    await client.store(files.slice(0, 1), { studyInstanceUid: readDicom(files[0]!).meta.studyInstanceUid! });
+    expect(seen.at(-1)!.url).toBe(`http://pacs.invalid/dicom-web/studies/${readDicom(files[0]!).meta.studyInstanceUid}`);
+  });
+
+  it('STOW-RS: a partial failure is DICOMWEB_STORE_FAILED with the failed instances, what was stored and what was not sent', async () => {
+    const files = ['ct_s16', 'ct_s12', 'mr8_rle'].map((n) => readFixture(n));
+    const metas = files.map((f) => readDicom(f).meta);
+    let calls = 0;
+    // first request fine; the second answers 202 with the instance in the Failed SOP Sequence (0xA700, out of resources)
+    const server: FetchLike = async () => {
+      calls++;
+      const m = metas[calls - 1]!;
+      const item = { '00081150': { vr: 'UI', Value: [m.sopClassUid] }, '00081155': { vr: 'UI', Value: [m.sopInstanceUid] } };
+      const body = calls === 1 ? { '00081199': { vr: 'SQ', Value: [item] } } : { '00081198': { vr: 'SQ', Value: [{ ...item, '00081197': { vr: 'US', Value: [0xa700] } }] } };
+      return new Response(JSON.stringify(body), { status: calls === 1 ? 200 : 202, headers: { 'Content-Type': 'application/dicom+json' } });
+    };
+    const client = new DicomWebClient({ url: 'http://pacs.invalid/dicom-web', auth: { type: 'basic', username: 'u', password: 'secret-pw' }, fetch: server, maxStoreRequestBytes: Math.max(...files.map((f) => f.length)) + 200 });
+    const err = await expectCode(client.store(files), 'DICOMWEB_STORE_FAILED');
+    expect(calls).toBe(2); // the third instance was never sent
+    expect(err.details).toMatchObject({
+      status: 202,
+      failed: [{ sopClassUid: metas[1]!.sopClassUid, sopInstanceUid: metas[1]!.sopInstanceUid, failureReason: 0xa700 }],
+      stored: [{ sopClassUid: metas[0]!.sopClassUid, sopInstanceUid: metas[0]!.sopInstanceUid }],
+      notSent: [{ sopClassUid: metas[2]!.sopClassUid, sopInstanceUid: metas[2]!.sopInstanceUid }],
+    });
+    expect(err.message).toMatch(/0xA700/);
+    for (const m of metas) expect(err.message).not.toContain(m.sopInstanceUid!);
+    expect(JSON.stringify({ m: err.message, d: err.details })).not.toContain('secret-pw');
+  });
+
+  it('STOW-RS: instances are checked before anything is sent; no answer is a transport error that says what was stored', async () => {
+    let requests = 0;
+    const counting: FetchLike = async () => (requests++, new Response('{}', { status: 200 }));
+    const client = new DicomWebClient({ url: 'http://pacs.invalid/dicom-web', fetch: counting, maxStoreRequestBytes: 4096 });
+    const good = readFixture('ct_s16');
+    await expectCode(client.store([]), 'DICOMWEB_INVALID_OPTIONS');
+    expect((await expectCode(client.store([good, new TextEncoder().encode('not dicom')]), 'DICOMWEB_INVALID_OPTIONS')).details['index']).toBe(1);
+    expect((await expectCode(client.store([good.subarray(132)]), 'DICOMWEB_INVALID_OPTIONS')).details['index']).toBe(0); // a bare data set
+    const big = await expectCode(client.store([readFixture('mf16_jpeg_sv1_frag_nobot')]), 'DICOMWEB_INVALID_OPTIONS');
+    expect(big.details).toMatchObject({ option: 'maxStoreRequestBytes', index: 0, limit: 4096 });
+    await expectCode(client.store([good], { studyInstanceUid: '../../tools' }), 'DICOMWEB_INVALID_OPTIONS');
+    expect(requests).toBe(0);
+    expect(() => new DicomWebClient({ url: 'http://pacs/dicom-web', maxStoreRequestBytes: 0 })).toThrow(expect.objectContaining({ code: 'DICOMWEB_INVALID_OPTIONS' }));
+    // a 200 whose body is not a STOW-RS response
+    const html: FetchLike = async () => new Response('<html>login</html>', { status: 200 });
+    await expectCode(new DicomWebClient({ url: 'http://pacs.invalid/dicom-web', fetch: html }).store([good]), 'DICOMWEB_BAD_RESPONSE');
+    // a server that never answers: DICOMWEB_TIMEOUT, with nothing stored
+    const hung = new DicomWebClient({ url: `http://127.0.0.1:${port}/dicom-web`, timeoutMs: 300 });
+    const t = await expectCode(hung.store([good]), 'DICOMWEB_TIMEOUT');
+    expect(t.details).toMatchObject({ stored: [], timeoutMs: 300 });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    await expectCode(new DicomWebClient({ url: `http://127.0.0.1:${port}/dicom-web` }).store([good], { signal: ac.signal }), 'DICOMWEB_ABORTED');
+    expect((await expectCode(new DicomWebClient({ url: `http://127.0.0.1:${await freePort()}/dicom-web` }).store([good]), 'DICOMWEB_UNREACHABLE')).details['reason']).toBe('ECONNREFUSED');
   });
 
   it('a 2xx answer with a broken multipart body is DICOMWEB_BAD_RESPONSE, a non-DICOM part fails in the reader', async () => {
