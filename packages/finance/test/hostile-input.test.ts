@@ -19,6 +19,7 @@ import {
   kupiecTest,
   MemoryStateStore,
   parametricVaR,
+  replayHistory,
   Scorecard,
   thresholdForAlertRate,
   timeSplit,
@@ -212,8 +213,12 @@ describe('FeatureEngine validates what it is given', () => {
     expect(() => new FeatureEngine({ utcOffsetMinutes: Number.POSITIVE_INFINITY })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 
-  it('recordLabel refuses a non-finite knownAt', async () => {
+  it('recordLabel refuses a non-finite knownAt; replayHistory a non-finite labelKnownAt before replaying anything', async () => {
     await expect(new FeatureEngine().recordLabel({ merchantCategory: '5411' }, 1, Number.NaN)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const engine = new FeatureEngine();
+    const history = [tx('a', 0), { ...tx('b', 1), label: 1, labelKnownAt: Number.NaN }];
+    await expect(replayHistory(engine, history)).rejects.toMatchObject({ code: 'INVALID_INPUT', details: { index: 1 } });
+    expect(engine.stats().processed).toBe(0);
   });
 });
 

@@ -1,3 +1,4 @@
+import { LeptonError } from '@lepton/core';
 import type { Transaction } from '../transactions/schema.js';
 import type { FeatureEngine } from './engine.js';
 
@@ -17,6 +18,9 @@ export type LabelledTransaction = Transaction & {
  * @param engine - the engine (its state grows with the history)
  * @param history - transactions in time order, with `label` and `labelKnownAt` where known
  * @returns one feature vector per transaction, index-aligned
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when `history` is not an array or a `labelKnownAt` is not a
+ *   finite time; whatever {@link FeatureEngine.process} and {@link FeatureEngine.recordLabel} throw for a bad
+ *   transaction or label
  * @example
  * ```ts
  * import { FeatureEngine, generateTransactions, replayHistory } from '@lepton/finance';
@@ -24,6 +28,13 @@ export type LabelledTransaction = Transaction & {
  * ```
  */
 export async function replayHistory(engine: FeatureEngine, history: readonly LabelledTransaction[]): Promise<Float32Array[]> {
+  if (!Array.isArray(history)) throw new LeptonError('INVALID_INPUT', 'replayHistory needs an array of transactions.');
+  history.forEach((t: LabelledTransaction, i) => {
+    // A NaN labelKnownAt would sort anywhere and never (or always) be "known": refuse it before replaying anything.
+    if (t?.labelKnownAt !== undefined && !Number.isFinite(t.labelKnownAt)) {
+      throw new LeptonError('INVALID_INPUT', `replayHistory: transaction ${i} has a labelKnownAt that is not a finite time.`, { details: { index: i } });
+    }
+  });
   const labelled = history.filter((t) => t.label !== undefined && t.labelKnownAt !== undefined).sort((a, b) => a.labelKnownAt! - b.labelKnownAt!);
   const rows: Float32Array[] = [];
   let next = 0;
