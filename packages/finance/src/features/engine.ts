@@ -150,9 +150,10 @@ function previousBefore(s: EntityState, t: number): { ts?: number; place?: { lat
  * refused with `FINANCE_DUPLICATE` and counted, and the state is left as it was, so a redelivered message never counts
  * twice. The ids live in the card's state, next to its events, for as long as those events are kept: the longest window
  * (7 days by default) back from the card's latest transaction. So memory stays bounded, and a redelivery to another
- * scoring process sharing the store is recognised too. A repeat older than that is older than the watermark in any
- * process that saw the original, and refused as out of order. Every feature is checked to be finite before anything is
- * recorded (`FINANCE_FEATURE_NOT_FINITE` otherwise).
+ * scoring process sharing the store is recognised too. A repeat older than that is also older than the card's latest
+ * transaction, so an engine that processed that one refuses it as out of order; an engine whose watermark is still
+ * earlier (just started on a shared store) would record it again. Every feature is checked to be finite before
+ * anything is recorded (`FINANCE_FEATURE_NOT_FINITE` otherwise).
  *
  * @example
  * ```ts
