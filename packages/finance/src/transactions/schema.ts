@@ -7,13 +7,13 @@ export const CHANNELS = ['pos', 'ecom', 'atm'] as const;
 
 /**
  * Largest amount {@link TransactionSchema} accepts, in the currency's major unit: 10¹² (a trillion). Larger values are
- * data errors, and they would overflow the feature engine's window sums into Infinity.
+ * data errors; from about 3.4·10³⁸ they also overflow the feature engine's 32-bit feature vectors into Infinity.
  */
 export const AMOUNT_MAX = 1e12;
 
 /**
- * Smallest amount {@link TransactionSchema} accepts: 10⁻⁸ (one satoshi; no currency has a finer unit). A floor keeps
- * every amount z-score finite.
+ * Smallest amount {@link TransactionSchema} accepts, in the currency's major unit: 10⁻⁸ (one satoshi). A floor keeps
+ * the feature engine's amount z-scores finite; express finer amounts in a smaller unit.
  */
 export const AMOUNT_MIN = 1e-8;
 
