@@ -81,6 +81,8 @@ export { extractPlane } from './volume/planes.js';
 export type { PlaneOrientation, VolumePlane } from './volume/planes.js';
 export { DicomDeidentifier } from './deid/deidentifier.js';
 export type { DeidentifyOptions, DeidentifyCallOptions, DeidentifiedDicom } from './deid/deidentifier.js';
+export { BURNED_IN_SUSPECT_MODALITIES } from './deid/burned-in.js';
+export type { BurnedInAnnotationPolicy, BurnedInAnnotationReport } from './deid/burned-in.js';
 export { deidentifyDicomFolder } from './deid/folder.js';
 export type { DeidentifyFolderOptions, DeidentifiedFile, DeidentifyFolderResult } from './deid/folder.js';
 export { BASIC_PROFILE } from './deid/basic-profile.js';

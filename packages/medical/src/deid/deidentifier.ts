@@ -1,15 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
 import dcmjs, { type DcmjsDataset } from 'dcmjs';
-import dicomParser, { type DataSet } from 'dicom-parser';
 import { LeptonError } from '@lepton/core';
+import { dicomError } from '../dicom/errors.js';
 import { readDicom } from '../dicom/read.js';
-import {
-  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
-  EXPLICIT_VR_LITTLE_ENDIAN,
-  IMPLICIT_VR_LITTLE_ENDIAN,
-} from '../dicom/transfer-syntax.js';
+import { assessBurnedInAnnotation, BURNED_IN_METHOD_TEXT, type BurnedInAnnotationPolicy, type BurnedInAnnotationReport } from './burned-in.js';
+import { outputLimit, writtenSizeBound } from './bounds.js';
 import { deidError } from './errors.js';
+import { normalizeInput, NormalizeFailure, withFileMeta, type NormalizedInput } from './normalize.js';
 import { hmacPseudonym, hmacUid } from './pseudonyms.js';
 import { applyProfile, type DeidAction, type DeidSummary, type ProfileContext } from './profile.js';
 
@@ -37,6 +34,14 @@ export interface DeidentifyOptions {
   readonly overrides?: Readonly<Record<string, DeidAction>>;
   /** De-identification Method (0012,0063) text; at most 64 characters. */
   readonly methodDescription?: string;
+  /**
+   * What to do with images whose pixels may show identifying text, which this de-identifier never alters (see
+   * {@link BurnedInAnnotationPolicy}): `'refuse'` (default) refuses images marked Burned In Annotation `YES` and
+   * unmarked images of modalities that commonly burn text in (US, XA, RF, ES, SC, XC, OP, DOC, and Secondary
+   * Capture SOP Classes); `'refuse-marked'` refuses only those marked `YES`; `'allow'` lets all through, recording
+   * the decision in the result and in the output's De-identification Method.
+   */
+  readonly burnedInAnnotation?: BurnedInAnnotationPolicy;
 }
 
 /** Options for one {@link DicomDeidentifier.deidentify} call. */
@@ -59,7 +64,11 @@ export interface DeidentifiedDicom {
   readonly transferSyntaxUid: string;
   /** What was removed, emptied and replaced. */
   readonly summary: DeidSummary;
+  /** What was found and decided about identifying text burned into the pixels. */
+  readonly burnedInAnnotation: BurnedInAnnotationReport;
 }
+
+const BURNED_IN_POLICIES: readonly BurnedInAnnotationPolicy[] = ['refuse', 'refuse-marked', 'allow'];
 
 const DEFAULT_METHOD = 'PS3.15 Annex E Basic Profile (2025b), @lepton/medical';
 /** Implementation Class UID written into the file meta information of every de-identified file. */
@@ -67,65 +76,46 @@ const IMPLEMENTATION_CLASS_UID = '2.25.154823940217365590432914458263707184337';
 const IMPLEMENTATION_VERSION = 'LEPTON_DEID_1';
 
 const hasDicm = (b: Uint8Array): boolean => b.length >= 132 && b[128] === 0x44 && b[129] === 0x49 && b[130] === 0x43 && b[131] === 0x4d;
+const VR_CHARS = /^[A-Z]{2}$/;
 
 function metaElement(vr: string, value: unknown): { vr: string; Value: unknown[] } {
   return { vr, Value: [value] };
 }
 
-/** Gives input without a preamble or without file meta information the Part 10 header dcmjs needs. */
-function toPart10(bytes: Uint8Array, transferSyntaxUid: string): Uint8Array {
+/** The input as a Part 10 file: given a preamble when it starts with file meta information, and meta when bare. */
+function toPart10(bytes: Uint8Array, where: { source?: string }): Uint8Array {
   if (hasDicm(bytes)) return bytes;
-  if ((bytes[0] ?? 0) === 0x02 && (bytes[1] ?? 0) === 0x00) {
+  if (bytes.length > 8 && bytes[0] === 0x02 && bytes[1] === 0x00 && VR_CHARS.test(String.fromCharCode(bytes[4]!, bytes[5]!))) {
     const out = new Uint8Array(132 + bytes.length);
     out.set([0x44, 0x49, 0x43, 0x4d], 128);
     out.set(bytes, 132);
     return out;
   }
-  const header = new dcmjs.data.DicomDict({
-    '00020001': metaElement('OB', new Uint8Array([0, 1]).buffer),
-    '00020010': metaElement('UI', transferSyntaxUid),
-    '00020012': metaElement('UI', IMPLEMENTATION_CLASS_UID),
-  }).write();
-  const out = new Uint8Array(header.byteLength + bytes.length);
-  out.set(new Uint8Array(header), 0);
-  out.set(bytes, header.byteLength);
-  return out;
+  // a bare data set: the reader detects its transfer syntax (and throws the typed error when it is no DICOM)
+  return withFileMeta(bytes, readDicom(bytes, where).meta.transferSyntaxUid);
 }
 
 /**
- * The Pixel Data element exactly as stored — tag, VR, length and value, encapsulated fragments and all — so it can be
- * written back byte for byte. Re-encoding it through a DICOM writer is how pixel data gets corrupted: dcmjs, for one,
- * rebuilds encapsulated pixel data one fragment per frame, which breaks multi-frame files whose frames span several
- * fragments.
+ * Re-encodes the input so that dcmjs can be trusted with it (see {@link normalizeInput}). A failure is reported with
+ * the reader's code when the reader also rejects the input — so a cut-off file is `DICOM_TRUNCATED` however it is
+ * found — and otherwise with the code its kind maps to.
  */
-function rawPixelElement(part10: Uint8Array, tsUid: string, source: string | undefined): Uint8Array | undefined {
-  let ds: DataSet;
+function normalized(bytes: Uint8Array, part10: Uint8Array, where: { source?: string }): NormalizedInput {
   try {
-    ds = dicomParser.parseDicom(part10, {
-      inflater: ((bytes: Uint8Array, position: number): Uint8Array => {
-        const inflated = inflateRawSync(bytes.subarray(position));
-        const full = new Uint8Array(position + inflated.length);
-        full.set(bytes.subarray(0, position), 0);
-        full.set(inflated, position);
-        return full;
-      }) as unknown as (arr: Uint8Array, position: number) => void,
-    });
-  } catch (cause) {
-    throw deidError('DEID_UNSUPPORTED', 'The pixel data could not be located in the file.', source === undefined ? {} : { source }, cause);
+    return normalizeInput(part10);
+  } catch (err) {
+    const failure = err instanceof NormalizeFailure ? err : new NormalizeFailure('malformed', 'The data set could not be walked.', err);
+    if (failure.kind === 'too-large') {
+      throw deidError('DEID_OUTPUT_TOO_LARGE', `${failure.message} The input is mis-encoded; check it with \`dcmdump\`.`, where, failure);
+    }
+    readDicom(bytes, where); // the reader's typed error, when it has one
+    throw dicomError(
+      failure.kind === 'truncated' ? 'DICOM_TRUNCATED' : 'DICOM_MALFORMED',
+      `${failure.message} Check the file with \`dcmdump\`, or re-export it.`,
+      where,
+      failure,
+    );
   }
-  const el = ds.elements['x7fe00010'];
-  if (el === undefined) return undefined;
-  const headerLength = tsUid === IMPLICIT_VR_LITTLE_ENDIAN ? 8 : 12;
-  const start = el.dataOffset - headerLength;
-  const b = ds.byteArray;
-  const bigEndian = tsUid === '1.2.840.10008.1.2.2';
-  const tagOk = bigEndian
-    ? b[start] === 0x7f && b[start + 1] === 0xe0 && b[start + 2] === 0x00 && b[start + 3] === 0x10
-    : b[start] === 0xe0 && b[start + 1] === 0x7f && b[start + 2] === 0x10 && b[start + 3] === 0x00;
-  if (!tagOk || el.dataOffset + el.length > b.length) {
-    throw deidError('DEID_UNSUPPORTED', 'The pixel data element has an encoding this writer cannot copy verbatim.', source === undefined ? {} : { source });
-  }
-  return b.slice(start, el.dataOffset + el.length);
 }
 
 /**
@@ -159,8 +149,15 @@ const codeItem = (value: string, meaning: string): DcmjsDataset => ({
  * De-identification Method Code Sequence (0012,0064, code 113100) record the method; the preamble and file meta
  * information are replaced. The output is a valid Part 10 file (written with dcmjs).
  *
- * What the profile does not cover is not covered here either: identifying text burned into the pixels, or
- * identifying values in attributes the profile keeps (free-text descriptions outside its list).
+ * Hostile or mis-encoded input cannot make it leak or blow up: every length field is checked against the bytes that
+ * are there before anything is allocated; sequences encoded with VR UN (PS3.5 6.2.2, as toolkits write sequences
+ * they do not know) are parsed and de-identified like any other sequence, or removed when their items do not parse;
+ * the output is at most a quarter larger than the input plus 64 KiB, or the file is refused
+ * (`DEID_OUTPUT_TOO_LARGE`) before the output is allocated.
+ *
+ * Identifying text burned into the pixels is not removed (the profile leaves it to the Clean Pixel Data Option):
+ * images that may have it are refused by default — see {@link DeidentifyOptions.burnedInAnnotation}. Identifying
+ * values in attributes the profile keeps (free-text descriptions outside its list) are not covered either.
  *
  * Create one de-identifier per batch (or keep its `secret`) so UIDs stay consistent across the files of a study.
  *
@@ -178,12 +175,13 @@ export class DicomDeidentifier {
   readonly #secret: Uint8Array;
   readonly #options: DeidentifyOptions;
   readonly #overrides: ReadonlyMap<string, DeidAction>;
+  readonly #burnedIn: BurnedInAnnotationPolicy;
   readonly #uids = new Map<string, string>();
 
   /**
-   * @param options - secret, replacement Patient ID/Name, per-tag overrides, method text
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an empty secret, a bad override tag or action, or a
-   *   method description over 64 characters
+   * @param options - secret, replacement Patient ID/Name, per-tag overrides, method text, burned-in annotation policy
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an empty secret, a bad override tag or action, a
+   *   method description over 64 characters, or an unknown `burnedInAnnotation` policy
    */
   constructor(options: DeidentifyOptions = {}) {
     const { secret } = options;
@@ -202,6 +200,11 @@ export class DicomDeidentifier {
     if (options.methodDescription !== undefined && options.methodDescription.length > 64) {
       throw new LeptonError('INVALID_ARGUMENT', 'methodDescription is written as LO and must be at most 64 characters.');
     }
+    const burnedIn = options.burnedInAnnotation ?? 'refuse';
+    if (!BURNED_IN_POLICIES.includes(burnedIn)) {
+      throw new LeptonError('INVALID_ARGUMENT', `burnedInAnnotation must be one of ${BURNED_IN_POLICIES.join(', ')}.`);
+    }
+    this.#burnedIn = burnedIn;
     this.#overrides = overrides;
     this.#options = options;
   }
@@ -225,17 +228,37 @@ export class DicomDeidentifier {
    *
    * @param bytes - a DICOM Part 10 file or bare data set
    * @param options - a source label for errors
-   * @returns the new file and its new UIDs
+   * @returns the new file, its new UIDs, a summary and the burned-in annotation decision
    * @throws {@link @lepton/core!LeptonError} `DICOM_NOT_DICOM`, `DICOM_TRUNCATED`, `DICOM_MALFORMED` (bad input),
-   *   `DEID_UNSUPPORTED` (cannot be rewritten), `DEID_FAILED` (the output did not read back)
+   *   `DEID_BURNED_IN_ANNOTATION` (refused by the `burnedInAnnotation` policy), `DEID_OUTPUT_TOO_LARGE` (the output
+   *   would exceed the size bound), `DEID_UNSUPPORTED` (cannot be rewritten), `DEID_FAILED` (the output did not read
+   *   back)
    */
   deidentify(bytes: Uint8Array, options: DeidentifyCallOptions = {}): DeidentifiedDicom {
     const source = options.source;
     const where = source === undefined ? {} : { source };
-    const input = readDicom(bytes, where); // typed errors for bad input, before any rewriting
-    const inputTs = input.meta.transferSyntaxUid;
-    const part10 = toPart10(bytes, inputTs);
-    const pixels = rawPixelElement(part10, inputTs === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN ? EXPLICIT_VR_LITTLE_ENDIAN : inputTs, source);
+    if (!(bytes instanceof Uint8Array)) {
+      throw new LeptonError('INVALID_ARGUMENT', 'deidentify expects the file bytes as a Uint8Array (a Buffer is one).');
+    }
+    const norm = normalized(bytes, toPart10(bytes, where), where);
+    const full = new Uint8Array(norm.header.length + (norm.pixels?.length ?? 0));
+    full.set(norm.header, 0);
+    if (norm.pixels !== undefined) full.set(norm.pixels, norm.header.length);
+    const input = readDicom(full, where); // typed errors for bad input, before any rewriting
+    const burnedIn = assessBurnedInAnnotation(
+      {
+        burnedInAnnotation: norm.burnedInAnnotation,
+        modality: input.meta.modality,
+        sopClassUid: input.meta.sopClassUid,
+        hasPixelData: norm.pixels !== undefined || input.meta.hasPixelData,
+        source,
+      },
+      this.#burnedIn,
+    );
+    const outputTs = norm.transferSyntaxUid;
+    const limit = outputLimit(norm.sizeBasis);
+    const tooLarge = (): LeptonError =>
+      deidError('DEID_OUTPUT_TOO_LARGE', 'The de-identified file would be larger than its input allows: the input is mis-encoded. Check it with `dcmdump`.', { ...where, limit });
 
     const counts = { removed: 0, privateRemoved: 0, emptied: 0, replaced: 0, uidsReplaced: 0, temporal: 0 };
     const { patientId, patientName } = this.#options;
@@ -250,8 +273,8 @@ export class DicomDeidentifier {
     const written = quietly(() => {
       let dict;
       try {
-        const copy = part10.slice().buffer; // dcmjs may keep views into its input: give it a private copy
-        dict = dcmjs.data.DicomMessage.readFile(copy);
+        // the header only (Pixel Data is appended verbatim below); a fresh buffer, as dcmjs may keep views into it
+        dict = dcmjs.data.DicomMessage.readFile(norm.header.slice().buffer);
       } catch (cause) {
         throw deidError('DEID_UNSUPPORTED', `The DICOM writer cannot read this data set (${cause instanceof Error ? cause.message : String(cause)}).`, where, cause);
       }
@@ -260,7 +283,10 @@ export class DicomDeidentifier {
       for (const tag of Object.keys(ds)) if (tag >= '7FE00010') delete ds[tag];
       applyProfile(ds, ctx);
       ds['00120062'] = { vr: 'CS', Value: ['YES'] };
-      ds['00120063'] = { vr: 'LO', Value: [this.#options.methodDescription ?? DEFAULT_METHOD] };
+      const method = [this.#options.methodDescription ?? DEFAULT_METHOD];
+      // PS3.15: the pixels were not cleaned, so say so (Burned In Annotation itself is kept as it was; no 113101 code)
+      if (burnedIn.decision === 'allowed') method.push(BURNED_IN_METHOD_TEXT[burnedIn.value === 'YES' ? 'YES' : 'UNKNOWN']);
+      ds['00120063'] = { vr: 'LO', Value: method };
       const methods = (ds['00120064']?.Value ?? []) as DcmjsDataset[];
       if (!methods.some((item) => item['00080100']?.Value?.[0] === '113100')) {
         methods.push(codeItem('113100', 'Basic Application Confidentiality Profile'));
@@ -268,7 +294,6 @@ export class DicomDeidentifier {
       ds['00120064'] = { vr: 'SQ', Value: methods };
       if (counts.temporal > 0) ds['00280303'] = { vr: 'CS', Value: ['REMOVED'] };
 
-      const outputTs = inputTs === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN ? EXPLICIT_VR_LITTLE_ENDIAN : inputTs;
       const sopClass = (ds['00080016']?.Value?.[0] as string | undefined) ?? input.meta.sopClassUid ?? '1.2.840.10008.5.1.4.1.1.7';
       let sopInstance = ds['00080018']?.Value?.[0] as string | undefined;
       if (sopInstance === undefined) {
@@ -284,10 +309,13 @@ export class DicomDeidentifier {
         '00020012': metaElement('UI', IMPLEMENTATION_CLASS_UID),
         '00020013': metaElement('SH', IMPLEMENTATION_VERSION),
       };
+      // the bound is checked before dcmjs allocates the output, and again on what it wrote
+      if (132 + writtenSizeBound(dict.meta) + writtenSizeBound(ds) + (norm.pixels?.length ?? 0) > limit) throw tooLarge();
       const body = new Uint8Array(dict.write());
-      const out = new Uint8Array(body.length + (pixels?.length ?? 0));
+      if (body.length + (norm.pixels?.length ?? 0) > limit) throw tooLarge();
+      const out = new Uint8Array(body.length + (norm.pixels?.length ?? 0));
       out.set(body, 0);
-      if (pixels !== undefined) out.set(pixels, body.length);
+      if (norm.pixels !== undefined) out.set(norm.pixels, body.length);
       return {
         bytes: out,
         sopInstanceUid: sopInstance,
@@ -302,7 +330,8 @@ export class DicomDeidentifier {
     } catch (cause) {
       throw deidError('DEID_FAILED', 'The de-identified file did not read back as DICOM. Please report this with the error details.', where, cause);
     }
-    const { temporal: _temporal, ...summary } = counts;
-    return { ...written, summary };
+    const { temporal: _temporal, ...counted } = counts;
+    const summary: DeidSummary = { ...counted, unknownVrSequences: norm.unknownVrSequences, unparseableRemoved: norm.unparseableRemoved };
+    return { ...written, summary, burnedInAnnotation: burnedIn };
   }
 }

@@ -5,6 +5,7 @@ import { dicomError } from '../dicom/errors.js';
 import type { DicomLoadFailure } from '../dicom/files.js';
 import { DicomDeidentifier, type DeidentifyOptions } from './deidentifier.js';
 import { deidError } from './errors.js';
+import type { BurnedInAnnotationReport } from './burned-in.js';
 import type { DeidSummary } from './profile.js';
 
 /** Options for {@link deidentifyDicomFolder}. */
@@ -31,6 +32,8 @@ export interface DeidentifiedFile {
   readonly seriesInstanceUid: string | undefined;
   /** What was removed, emptied and replaced. */
   readonly summary: DeidSummary;
+  /** What was found and decided about identifying text burned into the pixels. */
+  readonly burnedInAnnotation: BurnedInAnnotationReport;
 }
 
 /** The outcome of {@link deidentifyDicomFolder}: every input file is either written or listed as a failure. */
@@ -61,8 +64,10 @@ async function listFiles(dir: string, recursive: boolean, skip: string): Promise
  * De-identifies every DICOM file in a folder into another folder (see {@link DicomDeidentifier} for what is done to
  * each). One de-identifier handles the whole folder, so every study in it keeps consistent UIDs. Output files are
  * named by their new SOP Instance UID — input file names often carry patient names or IDs — and written flat into
- * `outputDir`. A file that is not DICOM, is truncated or cannot be rewritten never stops the run: it is reported in
- * `failures` (and to `onFailure`), and nothing is written for it.
+ * `outputDir`. A file that is not DICOM, is truncated, cannot be rewritten, is refused for burned-in annotation
+ * (`DEID_BURNED_IN_ANNOTATION`, by the de-identifier's `burnedInAnnotation` policy) or would outgrow the size bound
+ * (`DEID_OUTPUT_TOO_LARGE`) never stops the run: it is reported in `failures` (and to `onFailure`) with its typed
+ * code and no patient data, and nothing is written for it.
  *
  * @param inputDir - folder to read
  * @param outputDir - folder to write (created when missing; may not be `inputDir` itself)
@@ -129,6 +134,7 @@ export async function deidentifyDicomFolder(
         studyInstanceUid: result.studyInstanceUid,
         seriesInstanceUid: result.seriesInstanceUid,
         summary: result.summary,
+        burnedInAnnotation: result.burnedInAnnotation,
       });
     } catch (err) {
       const error = isLeptonError(err) ? err : deidError('DEID_FAILED', 'The file could not be de-identified.', { source: path }, err);

@@ -75,6 +75,16 @@ export interface DeidSummary {
   readonly replaced: number;
   /** UID values replaced (U, and D on UIDs). */
   readonly uidsReplaced: number;
+  /**
+   * Sequences found encoded with VR UN (PS3.5 6.2.2: Implicit VR Little Endian items inside an element of unknown
+   * VR, as toolkits write sequences they do not know) and de-identified as the sequences they are.
+   */
+  readonly unknownVrSequences: number;
+  /**
+   * Elements removed because their value could not be interpreted: a UN-encoded sequence whose items do not parse,
+   * or an OB/OW element with undefined length outside Pixel Data. Not counted in `removed`.
+   */
+  readonly unparseableRemoved: number;
 }
 
 /** What the profile needs from its caller. @internal */
