@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, run } from './support/process.js';
@@ -108,6 +110,43 @@ describe('package README quick starts', () => {
     const stdout = await runQuickStart('packages/medical/README.md', 'packages/medical', '## Quick start: diagnosis');
     expect(stdout).toMatch(/\[ 'PAT\d{3}'/);
     expect(stdout).toMatch(/^(normal|nodule) [\d.e-]+ (true|false) \{ name: 'diagnosis', version: '1\.0\.0' \} \d+$/m);
+  });
+
+  // Stores to a real Orthanc when Debian's orthanc + orthanc-dicomweb are installed (the quick start skips STOW-RS
+  // without DICOMWEB_URL); the SEG and SR are written either way.
+  it('@lepton/medical results-to-PACS quick start runs as pasted and stores to a real Orthanc', async () => {
+    const { Orthanc, orthancMissing, USER, PASSWORD } = await import('../packages/medical/test/support/orthanc.js');
+    const orthanc = orthancMissing() === undefined ? new Orthanc() : undefined;
+    await orthanc?.start();
+    try {
+      if (orthanc !== undefined) process.env['DICOMWEB_URL'] = orthanc.dicomWeb.replace('http://', `http://${USER}:${PASSWORD}@`);
+      const stdout = await runQuickStart('packages/medical/README.md', 'packages/medical', '## Quick start: results back to PACS');
+      expect(stdout).toMatch(/^SEG frames \d+ volume mm3 \d+ SR 1\.2\.840\.10008\.5\.1\.4\.1\.1\.88\.33$/m);
+      if (orthanc !== undefined) expect(stdout).toMatch(/stored 2 instances; SR back byte-identical: true/);
+    } finally {
+      delete process.env['DICOMWEB_URL'];
+      await orthanc?.stop();
+    }
+  });
+
+  // A medium needs a DICOMDIR writer: dcmtk's dcmmkdir (which .ci/run installs) makes one over a synthetic series.
+  it.skipIf(spawnSync('sh', ['-c', 'command -v dcmmkdir']).status !== 0)('@lepton/medical DICOMDIR quick start runs as pasted', async () => {
+    const { ctPhantom, writeCtSeries } = await import('@lepton/medical');
+    const media = await mkdtemp(join(tmpdir(), 'lepton-media-'));
+    try {
+      const files = await writeCtSeries(ctPhantom({ seed: 4, size: 16, slices: 3 }), { dir: join(media, 'tmp'), patientId: 'MEDIA01', fileNames: 'ordered' });
+      await mkdir(join(media, 'DICOM', 'P1', 'S1'), { recursive: true });
+      for (let i = 0; i < files.length; i++) await rename(files[i]!, join(media, 'DICOM', 'P1', 'S1', `IM${i + 1}`));
+      await rm(join(media, 'tmp'), { recursive: true });
+      await run('dcmmkdir', ['+r', '+id', '.'], { cwd: media });
+      process.env['DICOM_MEDIA'] = media;
+      const stdout = await runQuickStart('packages/medical/README.md', 'packages/medical', '## Quick start: DICOMDIR (CD, DVD, USB)');
+      expect(stdout).toMatch(/^MEDIA01 20260105 CT CHEST \(synthetic\) CT ×3$/m);
+      expect(stdout).toMatch(/^3 files, 0 missing; first is CT$/m);
+    } finally {
+      delete process.env['DICOM_MEDIA'];
+      await rm(media, { recursive: true, force: true });
+    }
   });
 
   it('@lepton/manufacturing OEE and alarms quick start runs as pasted', async () => {
