@@ -52,6 +52,15 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'cli',
+          root: 'packages/cli',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'cross-package',
           root: 'tests',
           include: ['*.test.ts'],

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { commandHelp, parseCommand, type CliIo } from './internal/command.js';
 import { errorCode, firstLine, isUsageError, usageError } from './internal/errors.js';
 import { EXIT_CODES, type ExitCode } from './internal/exit-codes.js';
-import { COMMANDS, loadCommand, type CommandEntry } from './registry.js';
+import { COMMANDS, explainImportError, loadCommand, type CommandEntry } from './registry.js';
 
 // Nothing here imports @lepton/core (see registry.ts): help, usage errors and "core is missing" work without it.
 
@@ -109,7 +109,8 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     const result = await spec.run({ positionals: parsed.positionals, flags: parsed.flags, io: full, json: parsed.json });
     full.stdout(parsed.json ? `${JSON.stringify({ command, ...result.json })}\n` : `${result.human}\n`);
     return result.exitCode;
-  } catch (err) {
+  } catch (thrown) {
+    const err = command === undefined ? thrown : explainImportError(thrown, command);
     const usage = isUsageError(err);
     const code = errorCode(err);
     const message = firstLine(err);

@@ -1,71 +1,62 @@
 import { bundleDigest, type TensorSpec } from '@lepton/core';
-import type { CommandSpec } from '../internal/command.js';
+import type { CommandContext, CommandResult } from '../internal/command.js';
 import { formatBytes } from '../internal/format.js';
 import { resolvePath } from '../internal/paths.js';
 import { listFiles, readManifest, readSignatures } from './read.js';
 
 const shape = (s: TensorSpec): string => `${s.name} [${s.shape.map((d) => d ?? '?').join(', ')}] ${s.dtype}`;
 
-/** `lepton bundle inspect <dir>`. */
-export const bundleInspectCommand: CommandSpec = {
-  name: 'bundle inspect',
-  description: 'Summarise a model bundle from its lepton.json without loading the model: name, version, task, inputs and outputs, labels, metrics, provenance, files with sizes, and signature key ids.',
-  args: [{ name: 'dir', required: true, help: 'bundle directory (written by saveBundle)' }],
-  flags: {},
-  details: `Sizes are compared with the disk; contents and signatures are checked by 'lepton bundle verify'.
-Exit codes: 0 the manifest reads (even when a file is missing or resized: see the listing, or use verify);
-1 no bundle there or a malformed lepton.json (BUNDLE_NOT_FOUND, BUNDLE_INVALID); 2 usage error.`,
-  async run({ positionals, io }) {
-    const dir = resolvePath(io, positionals[0]!);
-    const m = await readManifest(dir);
-    const { files, unlisted } = await listFiles(dir, m);
-    const signatures = await readSignatures(dir, m);
-    const digest = bundleDigest(m);
-    const json = {
-      ok: true,
-      dir: positionals[0]!,
-      name: m.name,
-      version: m.version,
-      task: m.task,
-      description: m.description ?? null,
-      inputs: m.inputs,
-      outputs: m.outputs,
-      labels: m.labels ?? null,
-      metrics: m.metrics ?? {},
-      preprocessing: m.preprocessing ?? null,
-      provenance: m.provenance,
-      digest,
-      files,
-      totalBytes: files.reduce((s, f) => s + f.bytes, 0),
-      unlisted,
-      signatures,
-    };
-    const lines = [
-      `${m.name}@${m.version} (${m.task})${m.description ? `: ${m.description}` : ''}`,
-      `inputs      ${m.inputs.map(shape).join('; ')}`,
-      `outputs     ${m.outputs.map(shape).join('; ')}`,
-    ];
-    if (m.labels) lines.push(`labels      ${m.labels.join(', ')}`);
-    const metrics = Object.entries(m.metrics ?? {});
-    if (metrics.length > 0) lines.push(`metrics     ${metrics.map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ')}`);
-    if (m.preprocessing) lines.push(`preprocess  ${Object.keys(m.preprocessing).join(', ')}`);
-    const p = m.provenance;
-    lines.push(`provenance  created ${p.createdAt}, @lepton/core ${p.leptonCoreVersion}, TensorFlow.js ${p.tfjsVersion}, trained on ${p.backend}`);
-    lines.push(`digest      ${digest}`);
-    lines.push(`files       ${files.length}, ${formatBytes(json.totalBytes)}`);
-    for (const f of files) {
-      const state = f.actualBytes === null ? '  MISSING' : f.actualBytes !== f.bytes ? `  SIZE ${f.actualBytes} on disk` : '';
-      lines.push(`  ${f.name.padEnd(24)} ${String(f.bytes).padStart(12)} B  sha256 ${f.sha256.slice(0, 16)}…${state}`);
-    }
-    for (const u of unlisted) lines.push(`  ${u.padEnd(24)} not listed in lepton.json`);
-    const s = signatures;
-    lines.push(
-      !s.present
-        ? 'signatures  none (unsigned)'
-        : !s.wellFormed
-          ? 'signatures  lepton.sig.json is malformed'
-          : `signatures  ${s.keyIds.length} by key id ${s.keyIds.join(', ')}${s.digestMatches ? '' : ' (for an OLDER manifest: lepton.json changed after signing)'}; not verified: lepton bundle verify --key <pub.pem>`,
-    );
-    return { exitCode: 0, json, human: lines.join('\n') };
-  },
-};
+/** Implements `lepton bundle inspect`. */
+export async function inspectBundle({ positionals, io }: CommandContext): Promise<CommandResult> {
+  const dir = resolvePath(io, positionals[0]!);
+  const m = await readManifest(dir);
+  const { files, unlisted } = await listFiles(dir, m);
+  const signatures = await readSignatures(dir, m);
+  const digest = bundleDigest(m);
+  const json = {
+    ok: true,
+    dir: positionals[0]!,
+    name: m.name,
+    version: m.version,
+    task: m.task,
+    description: m.description ?? null,
+    inputs: m.inputs,
+    outputs: m.outputs,
+    labels: m.labels ?? null,
+    metrics: m.metrics ?? {},
+    preprocessing: m.preprocessing ?? null,
+    provenance: m.provenance,
+    digest,
+    files,
+    totalBytes: files.reduce((s, f) => s + f.bytes, 0),
+    unlisted,
+    signatures,
+  };
+  const lines = [
+    `${m.name}@${m.version} (${m.task})${m.description ? `: ${m.description}` : ''}`,
+    `inputs      ${m.inputs.map(shape).join('; ')}`,
+    `outputs     ${m.outputs.map(shape).join('; ')}`,
+  ];
+  if (m.labels) lines.push(`labels      ${m.labels.join(', ')}`);
+  const metrics = Object.entries(m.metrics ?? {});
+  if (metrics.length > 0) lines.push(`metrics     ${metrics.map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ')}`);
+  if (m.preprocessing) lines.push(`preprocess  ${Object.keys(m.preprocessing).join(', ')}`);
+  const p = m.provenance;
+  lines.push(`provenance  created ${p.createdAt}, @lepton/core ${p.leptonCoreVersion}, TensorFlow.js ${p.tfjsVersion}, trained on ${p.backend}`);
+  lines.push(`digest      ${digest}`);
+  lines.push(`files       ${files.length}, ${formatBytes(json.totalBytes)}`);
+  for (const f of files) {
+    const state = f.actualBytes === null ? '  MISSING' : f.actualBytes !== f.bytes ? `  SIZE ${f.actualBytes} on disk` : '';
+    lines.push(`  ${f.name.padEnd(24)} ${String(f.bytes).padStart(12)} B  sha256 ${f.sha256.slice(0, 16)}…${state}`);
+  }
+  for (const u of unlisted) lines.push(`  ${u.padEnd(24)} not listed in lepton.json`);
+  const s = signatures;
+  lines.push(
+    !s.present
+      ? 'signatures  none (unsigned)'
+      : !s.wellFormed
+        ? 'signatures  lepton.sig.json is malformed'
+        : `signatures  ${s.keyIds.length} by key id ${s.keyIds.join(', ')}${s.digestMatches ? '' : ' (for an OLDER manifest: lepton.json changed after signing)'}; not verified: lepton bundle verify --key <pub.pem>`,
+  );
+  return { exitCode: 0, json, human: lines.join('\n') };
+}

@@ -1,30 +1,36 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { LeptonError } from '@lepton/core';
 import { stringFlag, type CliIo, type CommandSpec, type FlagValues } from '../internal/command.js';
 import { usageError } from '../internal/errors.js';
 import { resolvePath } from '../internal/paths.js';
-import { loadMedical } from './medical.js';
+import { loadMedical, type Medical } from './medical.js';
 
 type Totals = { removed: number; privateRemoved: number; emptied: number; replaced: number; uidsReplaced: number };
 
-/** The de-identification key: --salt, --salt-file, LEPTON_DEID_SALT, or none (a random one for this run). */
-async function salt(flags: FlagValues, io: CliIo): Promise<{ secret?: string; source: 'flag' | 'file' | 'env' | 'random' }> {
+/** Which key the command line asks for (checked before anything loads): --salt, --salt-file, or neither. */
+function saltFlags(flags: FlagValues): { inline?: string; file?: string } {
   const inline = stringFlag(flags, 'salt');
   const file = stringFlag(flags, 'salt-file');
   if (inline !== undefined && file !== undefined) throw usageError('Give --salt or --salt-file, not both.', 'dicom deid');
-  if (inline !== undefined) {
-    if (inline === '') throw usageError('--salt is empty.', 'dicom deid');
-    return { secret: inline, source: 'flag' };
-  }
-  if (file !== undefined) {
+  if (inline === '') throw usageError('--salt is empty.', 'dicom deid');
+  return { ...(inline !== undefined ? { inline } : {}), ...(file !== undefined ? { file } : {}) };
+}
+
+/** The de-identification key: --salt, --salt-file, LEPTON_DEID_SALT, or none (a random one for this run). */
+async function salt(
+  given: { inline?: string; file?: string },
+  io: CliIo,
+  medical: Medical,
+): Promise<{ secret?: string; source: 'flag' | 'file' | 'env' | 'random' }> {
+  if (given.inline !== undefined) return { secret: given.inline, source: 'flag' };
+  if (given.file !== undefined) {
     let text: string;
     try {
-      text = (await readFile(resolvePath(io, file), 'utf8')).trim();
+      text = (await readFile(resolvePath(io, given.file), 'utf8')).trim();
     } catch (err) {
-      throw new LeptonError('READ_FAILED', `Could not read --salt-file (${(err as NodeJS.ErrnoException).code ?? 'I/O error'}).`, { cause: err });
+      throw new medical.LeptonError('READ_FAILED', `Could not read --salt-file (${(err as NodeJS.ErrnoException).code ?? 'I/O error'}).`, { cause: err });
     }
-    if (text === '') throw new LeptonError('INVALID_INPUT', 'The --salt-file is empty.');
+    if (text === '') throw new medical.LeptonError('INVALID_INPUT', 'The --salt-file is empty.');
     return { secret: text, source: 'file' };
   }
   const env = io.env['LEPTON_DEID_SALT'];
@@ -48,7 +54,8 @@ export const dicomDeidCommand: CommandSpec = {
     salt: { type: 'string', value: 'SECRET', help: 'key for the UID and Patient ID mappings: the same key maps the same UID to the same new UID in every run (default: LEPTON_DEID_SALT, else random)' },
     'salt-file': { type: 'string', value: 'FILE', help: 'read the key from a file (keeps it out of the shell history and process list)' },
   },
-  details: `Folder outputs are named by their new SOP Instance UID (input names often hold patient names).
+  details: `Folder outputs are named by their new SOP Instance UID (input names often hold patient names), and the
+output never pairs an input name with its new UIDs; only inputs that failed are named, so they can be found.
 Without a key, UIDs still change consistently within the run but will not match a later run.
 Exit codes: 0 every input written; 1 any input could not be de-identified (the others are still written), or
 @lepton/medical missing; 2 usage error.`,
@@ -57,8 +64,10 @@ Exit codes: 0 every input written; 1 any input could not be de-identified (the o
     const outArg = positionals[1]!;
     const output = resolvePath(io, outArg);
     if (resolve(input) === resolve(output)) throw usageError('<out> is <in>: write de-identified files somewhere else.', 'dicom deid');
-    const key = await salt(flags, io);
+    const given = saltFlags(flags);
     const medical = await loadMedical();
+    const { LeptonError } = medical;
+    const key = await salt(given, io, medical);
     const deid = new medical.DicomDeidentifier(key.secret === undefined ? {} : { secret: key.secret });
     let kind: 'file' | 'folder';
     try {
@@ -67,7 +76,8 @@ Exit codes: 0 every input written; 1 any input could not be de-identified (the o
       throw new LeptonError('DICOM_READ_FAILED', `Could not read <in> (${(err as NodeJS.ErrnoException).code ?? 'I/O error'}).`, { cause: err, details: { source: positionals[0] } });
     }
     const totals: Totals = { removed: 0, privateRemoved: 0, emptied: 0, replaced: 0, uidsReplaced: 0 };
-    const written: Array<{ source: string; output: string; sopInstanceUid: string }> = [];
+    // Outputs only: a list pairing input names (which often hold patient names) with new UIDs would undo the work.
+    const written: Array<{ output: string; sopInstanceUid: string }> = [];
     const failures: Array<{ source: string; code: string; message: string }> = [];
     if (kind === 'file') {
       const result = deid.deidentify(await readFile(input), { source: positionals[0]! });
@@ -81,12 +91,12 @@ Exit codes: 0 every input written; 1 any input could not be de-identified (the o
         throw new LeptonError('DEID_WRITE_FAILED', `Could not write <out> (${(err as NodeJS.ErrnoException).code ?? 'I/O error'}).`, { cause: err });
       }
       add(totals, result.summary);
-      written.push({ source: positionals[0]!, output: target, sopInstanceUid: result.sopInstanceUid });
+      written.push({ output: target, sopInstanceUid: result.sopInstanceUid });
     } else {
       const result = await medical.deidentifyDicomFolder(input, output, deid);
       for (const f of result.files) {
         add(totals, f.summary);
-        written.push({ source: f.source, output: f.output, sopInstanceUid: f.sopInstanceUid });
+        written.push({ output: f.output, sopInstanceUid: f.sopInstanceUid });
       }
       for (const f of result.failures) failures.push({ source: f.path, code: f.error.code, message: f.error.message });
     }

@@ -1,6 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { LeptonError } from '@lepton/core';
 import { PNG } from 'pngjs';
 import { integerFlag, stringFlag, type CommandSpec } from '../internal/command.js';
 import { usageError } from '../internal/errors.js';
@@ -64,6 +63,7 @@ DICOM_FRAME_OUT_OF_RANGE), or @lepton/medical missing; 2 usage error.`,
       voi = undefined;
       source = 'file';
     }
+    const { LeptonError } = medical;
     const image = await medical.readDicomFile(resolvePath(io, positionals[0]!));
     const meta = image.meta;
     if (!meta.hasPixelData) throw new LeptonError('DICOM_NO_PIXEL_DATA', 'The file has no Pixel Data (7FE0,0010): nothing to render.');

@@ -2,7 +2,7 @@ import type { BackendPreference } from '@lepton/core';
 import { integerFlag, stringFlag, type CommandSpec } from '../internal/command.js';
 import { usageError } from '../internal/errors.js';
 import { formatBytes, tag } from '../internal/format.js';
-import { doctor, parseServiceUrl, SERVICES, type ServiceName } from './report.js';
+import { parseServiceUrl, SERVICES, type ServiceName } from './services.js';
 import type { DoctorOptions, DoctorReport } from './types.js';
 
 const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
@@ -94,6 +94,8 @@ Exit codes: 0 a backend started and every configured check passed; 1 no backend 
       if (typeof url === 'string') throw usageError(`--${name} ${url}.`, 'doctor');
       options[name] = value;
     }
+    // Loaded only now: flags are checked (usage errors are instant) before TensorFlow.js loads.
+    const { doctor } = await import('./report.js');
     const report = await doctor(options);
     return { exitCode: report.ok ? 0 : 1, json: { ...report }, human: human(report) };
   },

@@ -33,7 +33,7 @@ export async function checkRedis(url: URL, source: 'flag' | 'env', timeoutMs: nu
     const ping = replies[expected - 1];
     if (ping === '+PONG' && (authReply === undefined || authReply === '+OK')) return { ...base, status: 'ok', ok: true, latencyMs: ms, detail: 'PONG' };
     if (authReply !== undefined && authReply.startsWith('-')) {
-      return { ...base, status: 'refused', ok: false, latencyMs: ms, detail: 'Redis refused the credentials in the URL', fix: 'check the user name and password (redis://user:password@host:port, or redis://:password@host:port)' };
+      return { ...base, status: 'refused', ok: false, latencyMs: ms, detail: `Redis refused the credentials in the URL (${authReply.slice(1, 100)})`, fix: 'check the user name and password (redis://user:password@host:port, or redis://:password@host:port)' };
     }
     if (ping?.startsWith('-NOAUTH')) {
       return { ...base, status: 'refused', ok: false, latencyMs: ms, detail: 'Redis wants a password', fix: 'put it in the URL: redis://:password@host:port (or user:password for an ACL user)' };

@@ -7,38 +7,8 @@ import { probeGpu } from './gpu.js';
 import { checkMqtt } from './mqtt.js';
 import { checkRedis } from './redis.js';
 import { runtimeSection } from './runtime.js';
+import { parseServiceUrl, SERVICES, type ServiceName } from './services.js';
 import type { DoctorOptions, DoctorReport, ServiceCheck, ThreadsSection } from './types.js';
-
-/** The services the doctor can reach, with their environment variable, flag, URL schemes and an example. */
-export const SERVICES = {
-  redis: { env: 'LEPTON_REDIS_URL', schemes: ['redis:', 'rediss:'], example: 'redis://127.0.0.1:6379' },
-  mqtt: { env: 'LEPTON_MQTT_URL', schemes: ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:'], example: 'mqtt://127.0.0.1:1883' },
-  dicomweb: { env: 'LEPTON_DICOMWEB_URL', schemes: ['http:', 'https:'], example: 'http://127.0.0.1:8042/dicom-web' },
-} as const;
-
-/** Which of {@link SERVICES}. */
-export type ServiceName = keyof typeof SERVICES;
-
-/**
- * Parses a service URL and checks its scheme. Never puts the text itself into the message: a malformed URL may still
- * hold a password.
- *
- * @returns the URL, or a message saying what is wrong with it
- */
-export function parseServiceUrl(name: ServiceName, text: string): URL | string {
-  const spec = SERVICES[name];
-  let url: URL;
-  try {
-    url = new URL(text.trim());
-  } catch {
-    return `is not a URL (expected e.g. ${spec.example})`;
-  }
-  if (!(spec.schemes as readonly string[]).includes(url.protocol)) {
-    return `has scheme '${url.protocol}', expected ${spec.schemes.map((s) => `${s}//`).join(' or ')} (e.g. ${spec.example})`;
-  }
-  if (url.hostname === '') return `names no host (expected e.g. ${spec.example})`;
-  return url;
-}
 
 function version(spec: string): string {
   try {

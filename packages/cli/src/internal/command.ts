@@ -97,7 +97,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): { positionals: 
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as { values: FlagValues; positionals: string[] };
   } catch (err) {
     // parseArgs' messages name the flag and say how to pass a value that starts with '-' (--window=-600,1500).
-    throw usageError(err instanceof Error ? err.message : String(err), spec.name);
+    throw usageError((err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' '), spec.name);
   }
   const help = parsed.values['help'] === true;
   const json = parsed.values['json'] === true;

@@ -3,8 +3,9 @@ const SECRET_PARAM = /pass|pwd|token|secret|key|auth|sig/i;
 
 /**
  * A URL safe to print: user name and password replaced by `***`, and the values of query parameters that look like
- * credentials (`password`, `token`, `key`, `secret`, `auth`, `sig`) too. Text that is not a URL is never echoed (it
- * may be a credential typed in the wrong place): it becomes `<not a URL>`.
+ * credentials (`password`, `token`, `key`, `secret`, `auth`, `sig`) too. Text that is not a URL with a host is never
+ * echoed (it may be a credential typed in the wrong place, e.g. `user:password@host` without a scheme, which URL
+ * parsing would read as scheme `user:` and path `password@host`): it becomes `<not a URL>`.
  *
  * @param url - a URL as given on the command line or in the environment
  * @returns the URL with its credentials replaced by `***`
@@ -22,6 +23,7 @@ export function redactUrl(url: string): string {
   } catch {
     return '<not a URL>';
   }
+  if (u.host === '') return '<not a URL>';
   if (u.username !== '') u.username = '***';
   if (u.password !== '') u.password = '***';
   for (const key of [...new Set(u.searchParams.keys())]) {
