@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   buildMlp,
+  createIdentityKeys,
   FederatedCoordinator,
   FederatedPartner,
   initRuntime,
@@ -120,11 +121,15 @@ async function runMode(mode: FederatedBenchRow['mode']): Promise<FederatedBenchR
   const ids = Array.from({ length: PARTNERS }, (_, k) => `p${k + 1}`);
   const token = (id: string): string => `bench-token-${id}-0123456789abcdef`;
   const dp: DpOptions | undefined = mode === 'secure-aggregation+dp' ? { clipNorm: 1, noiseMultiplier: 0.5 } : undefined;
+  // Under secure aggregation every partner has a long-term identity the others (and the coordinator) know.
+  const identities = new Map(ids.map((id) => [id, createIdentityKeys()]));
+  const peersOf = (id: string): Record<string, string> => Object.fromEntries(ids.filter((p) => p !== id).map((p) => [p, identities.get(p)!.publicKey]));
+  const secure = mode !== 'fedavg';
   const coordinator = await FederatedCoordinator.start({
     initialWeights: initial,
-    partners: ids.map((id) => ({ id, token: token(id) })),
+    partners: ids.map((id) => ({ id, token: token(id), identityKey: identities.get(id)!.publicKey })),
     rounds: ROUNDS,
-    secureAggregation: mode !== 'fedavg',
+    secureAggregation: secure,
     ...(dp ? { dp } : {}),
     roundDeadlineMs: 120_000,
     stateDir,
@@ -153,6 +158,7 @@ async function runMode(mode: FederatedBenchRow['mode']): Promise<FederatedBenchR
       },
       fetch: countingFetch(counters[k]!),
       pollWaitMs: 10_000,
+      ...(secure ? { identity: identities.get(id)!, peers: peersOf(id) } : {}),
     });
   });
   const roundMs: number[] = [];

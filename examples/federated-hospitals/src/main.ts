@@ -17,6 +17,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  createIdentityKeys,
   decodeWeights,
   evaluateWeights,
   FederatedPartner,
@@ -101,6 +102,11 @@ console.log(`[${elapsed()}] preprocessing agreed: lung window (C ${window.center
 // ---- 2. the coordinator process ------------------------------------------------------------------------------------------
 const stateDir = join(out, 'coordinator');
 const tokens = Object.fromEntries(SITES.map((s) => [s.id, randomBytes(24).toString('hex')]));
+// Each hospital's long-term Ed25519 identity. The public keys are exchanged out of band (here: in this process); every
+// hospital checks what the coordinator relays against them, so the coordinator cannot substitute a key or invent a site.
+const identities = Object.fromEntries(SITES.map((s) => [s.id, createIdentityKeys()]));
+const peersOf = (id: string): Record<string, string> =>
+  Object.fromEntries(SITES.filter((s) => s.id !== id).map((s) => [s.id, identities[s.id]!.publicKey]));
 const adminToken = randomBytes(24).toString('hex');
 const coordinator = await startCoordinator({
   type: 'start',
@@ -108,7 +114,7 @@ const coordinator = await startCoordinator({
   stateDir,
   rounds: ROUNDS,
   network: NETWORK,
-  partners: SITES.map((s) => ({ id: s.id, token: tokens[s.id]! })),
+  partners: SITES.map((s) => ({ id: s.id, token: tokens[s.id]!, identityKey: identities[s.id]!.publicKey })),
   adminToken,
 });
 console.log(`[${elapsed()}] coordinator process ${coordinator.pid} listening on ${coordinator.url} (secure aggregation on, ${ROUNDS} rounds, all 3 hospitals per round)`);
@@ -128,6 +134,8 @@ const partners = SITES.map(
       heldOutData: tensors[i]!.heldOut,
       local: { ...LOCAL, seed: 100 * (i + 1) },
       secureAggregation: true, // refuse to send an unmasked update, whatever the coordinator says
+      identity: identities[s.id]!,
+      peers: peersOf(s.id),
       pollWaitMs: 5000,
     }),
 );
