@@ -1,9 +1,11 @@
 // Pixel decoding, checked against the toolkits that wrote the fixtures (dcmtk 3.6.7, GDCM 3.0.21; see
 // fixtures/TOOLS.txt): lossless syntaxes must decode pixel-identical to the toolkit's own decode, lossy ones within
 // a codec tolerance, and uncompressed ones to the generator's source values.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readDicom, renderFrame, TRANSFER_SYNTAXES, type DecodedFrame } from '@lepton/medical';
-import { compare, frameBytes, readFixture, readPnm, refBytes, samples } from './support/fixtures.js';
+import { compare, FIXTURES, frameBytes, readFixture, readPnm, refBytes, samples } from './support/fixtures.js';
 
 type Sample = Parameters<typeof samples>[1];
 
@@ -199,5 +201,63 @@ describe('colour models match dcmtk (dcm2pnm) rendering', () => {
     const frame = await image.decodeFrame(0);
     expect(frame).toMatchObject({ photometricInterpretation: 'RGB', samplesPerPixel: 3, bitsStored: 16 });
     expect(compare(renderFrame(frame, image.meta), readPnm('palette.ppm').data).maxAbs).toBeLessThanOrEqual(1);
+  });
+});
+
+// Files from fixtures/robustness/make_robustness.sh (issue 14); references are dcmtk's decodes, checked there to equal
+// GDCM's where GDCM decodes the file.
+const robustFile = (name: string): Uint8Array => new Uint8Array(readFileSync(join(FIXTURES, 'robustness', `${name}.dcm`)));
+const robustRef = (name: string): Uint8Array => new Uint8Array(readFileSync(join(FIXTURES, 'robustness', name)));
+
+describe('JPEG Extended (Process 2 & 4, 1.2.840.10008.1.2.4.51) decodes pixel-identical to dcmtk and GDCM', () => {
+  it.each([
+    ['ext12', 'u16', 2, 'dcmcjpeg +ee, 12-bit, 61×45 (partial blocks), 2 frames'],
+    ['ext12_q60', 'u16', 2, 'dcmcjpeg +ee +q 60'],
+    ['ext12_pvrg_restart', 'u16', 1, 'PVRG-JPEG, restart interval 3 MCUs'],
+    ['ext12_rgb_pvrg', 'u16', 1, 'PVRG-JPEG, 3 components in non-interleaved scans'],
+    ['ext8', 'u8', 1, 'dcmcjpeg +ee on 8-bit data (Process 2: libjpeg-turbo)'],
+  ] as const)('%s (%s, %i frame(s): %s)', async (name, type, frameCount, _how) => {
+    const image = readDicom(robustFile(name));
+    expect(image.transferSyntax).toMatchObject({ uid: '1.2.840.10008.1.2.4.51', encoding: 'jpeg-extended', lossy: true });
+    const frames = await image.decodeFrames();
+    expect(frames).toHaveLength(frameCount);
+    const got = frameBytes(frames);
+    const ref = robustRef(`${name}.raw`);
+    expect(compare(samples(got, type), samples(ref, type))).toMatchObject({ differing: 0, maxAbs: 0 });
+    // dcmdjpeg keeps a padding byte after an odd-length 8-bit value; the samples are what must match
+    expect(ref.length - got.length).toBeLessThanOrEqual(1);
+  });
+
+  it('a cut or corrupt 12-bit stream is DICOM_DECODE_FAILED, and the decoder still works afterwards', async () => {
+    const bytes = robustFile('ext12_pvrg_restart');
+    const sos = Buffer.from(bytes).indexOf(Buffer.from([0xff, 0xda]));
+    const cut = bytes.slice();
+    cut.fill(0, sos + 40, sos + 400); // scan data replaced by zeros: codes run out of sense, restart markers vanish
+    await expect(readDicom(cut).decodeFrame(0)).rejects.toMatchObject({ code: 'DICOM_DECODE_FAILED' });
+    const noSof = bytes.slice();
+    noSof.set([0xff, 0xc2], Buffer.from(bytes).indexOf(Buffer.from([0xff, 0xc1]))); // progressive: not Process 2/4
+    await expect(readDicom(noSof).decodeFrame(0)).rejects.toMatchObject({ code: 'DICOM_UNSUPPORTED_PIXEL_FORMAT' });
+    expect(compare(samples(frameBytes([await readDicom(bytes).decodeFrame(0)]), 'u16'), samples(robustRef('ext12_pvrg_restart.raw'), 'u16')).maxAbs).toBe(0);
+  });
+});
+
+describe('Bits Allocated 1 (Segmentation) decodes like dcmtk renders it', () => {
+  it.each(['seg_1bit', 'seg_1bit_be', 'seg_1bit_aligned', 'seg_1bit_aligned_be'])('%s', async (name) => {
+    const image = readDicom(robustFile(name));
+    expect(image.meta.bitsAllocated).toBe(1);
+    const frames = await image.decodeFrames();
+    // 5 × 7 = 35 bits per frame: frames 2 and 3 start inside a byte
+    expect(frames.map((f) => [f.rows * f.columns, f.bitsStored, f.signed])).toEqual(frames.map(() => [image.meta.rows * image.meta.columns, 1, false]));
+    const ref = robustRef(`${name.replace(/_be$/, '')}.dcm2pnm.raw`);
+    expect(Array.from(frameBytes(frames))).toEqual(Array.from(ref));
+    expect(frames.every((f) => f.min === 0 && f.max === 1)).toBe(true);
+  });
+});
+
+describe('encapsulated frames when the Basic Offset Table is wrong', () => {
+  it('bot_offbyone: every entry after the first off by one byte, frames found from the fragments as dcmtk does', async () => {
+    const frames = await readDicom(robustFile('bot_offbyone')).decodeFrames();
+    expect(frames).toHaveLength(2);
+    expect(Buffer.from(frameBytes(frames)).equals(Buffer.from(robustRef('bot_offbyone.raw')))).toBe(true);
   });
 });

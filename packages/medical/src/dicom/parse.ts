@@ -117,6 +117,10 @@ export function parseDicomBytes(bytes: Uint8Array, part10: boolean, bareSyntax: 
     position = read.end;
     const uid = metaTransferSyntax(bytes, meta['x00020010']);
     if (uid === undefined) {
+      // nothing after the meta information read so far: the file was cut inside it (or right after "DICM")
+      if (position + 8 > bytes.length) {
+        throw dicomError('DICOM_TRUNCATED', 'The DICOM file ends inside its file meta information: it was cut short. Fetch it again.', where);
+      }
       throw dicomError(
         'DICOM_MALFORMED',
         'The file meta information lacks its Transfer Syntax UID (0002,0010), so the data set cannot be read. Re-export the file.',

@@ -167,7 +167,8 @@ function checkSupported(meta: DicomMetadata, index: number, where: Record<string
     });
   };
   if (meta.rows <= 0 || meta.columns <= 0) unsupported('An image with no Rows/Columns');
-  if (meta.rows * meta.columns * meta.samplesPerPixel * Math.ceil(meta.bitsAllocated / 8) > MAX_FRAME_BYTES) {
+  const bounded = ts.encoding === 'native' || ts.encoding === 'rle'; // by the file's bytes, by the RLE segments
+  if (!bounded && meta.rows * meta.columns * meta.samplesPerPixel * Math.ceil(meta.bitsAllocated / 8) > MAX_FRAME_BYTES) {
     unsupported(`A frame of ${meta.rows}×${meta.columns}×${meta.samplesPerPixel} samples (over ${MAX_FRAME_BYTES / 2 ** 30} GiB decoded)`);
   }
   if (![1, 8, 16, 32].includes(meta.bitsAllocated)) unsupported(`Bits Allocated ${meta.bitsAllocated} (1, 8, 16 and 32 are)`);
@@ -332,7 +333,6 @@ export async function decodeModalityFrame(ds: DataSet, meta: DicomMetadata, inde
   const grey = spp === 1 && ba === 16 && (pi === 'MONOCHROME1' || pi === 'MONOCHROME2') && meta.modalityLut === undefined;
   if (!grey || !(ts.encoding === 'native' || ts.encoding === 'rle')) return undefined;
   const el = ds.elements['x7fe00010']!;
-  const dst = out ?? new Float32Array(pixels);
   const shift = Math.max(0, meta.highBit + 1 - meta.bitsStored);
   const bs = Math.min(meta.bitsStored, 16);
   const mask = (1 << bs) - 1;
@@ -344,12 +344,14 @@ export async function decodeModalityFrame(ds: DataSet, meta: DicomMetadata, inde
     const length = nativeFrameLength(meta);
     const start = el.dataOffset + index * length;
     if (start + length > el.dataOffset + el.length) throw dicomError('DICOM_TRUNCATED', `The pixel data ends before frame ${index}.`, { ...where, frame: index });
+    const dst = out ?? new Float32Array(pixels);
     mapWords(ds.byteArray.subarray(start, start + length), ts.bigEndian, pixels, rescale, dst);
     return dst;
   }
   if (!el.encapsulatedPixelData) throw dicomError('DICOM_MALFORMED', `Transfer syntax ${ts.name} requires encapsulated pixel data, but it is native.`, where);
   const data = encapsulatedFrame(ds, el, ts.encoding, meta.numberOfFrames, index, source);
   rleSegments(data, 2, pixels, where); // before the kernel's memory grows to the frame's size
+  const dst = out ?? new Float32Array(pixels);
   mapRlePlanes(pixels, rescale, dst, (planes) => decodeRlePlanes(data, pixels, planes, source));
   return dst;
 }
