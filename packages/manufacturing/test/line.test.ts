@@ -313,6 +313,15 @@ describe('LineMonitor: validation → SPC → detector → alarms', () => {
       expect(m.stats().quality.clean).toBe(ok.length);
     });
 
+    it('a missing-value alarm carries no NaN in its evidence', async () => {
+      const m = new LineMonitor({ ...spcOptions, quality: { now } });
+      const events: LineEvent[] = [];
+      for (let t = 0; t < 5; t++) events.push(...(await m.push({ timestamp: shift.timestamps[t]!, asset: 'press-1', signal: 'pressure', value: Number.NaN, quality: 'good' })));
+      const alarm = raised(events).find((a) => a.evidence.source === 'data-quality:missing-value');
+      expect(alarm).toBeDefined();
+      expect(Object.values(alarm!.evidence.values).every(Number.isFinite)).toBe(true);
+    });
+
     it('bounds the assets it tracks and validates its options and baseline at construction', async () => {
       const m = new LineMonitor({ ...spcOptions, maxAssets: 2, quality: { now } });
       const t0 = shift.timestamps[0]!;

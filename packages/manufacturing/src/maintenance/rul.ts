@@ -1,4 +1,18 @@
 import { buildSequenceModel, LeptonError, seededRandom, tf, train, type SequenceKind } from '@lepton/core';
+import { atLeast, finite, finiteArray, finiteResult, integer, invalid } from '../internal/guards.js';
+
+/** Checks sensor histories: arrays of rows, each `width` finite numbers (width taken from the first row if not given). */
+function checkRows(fn: string, field: string, rows: unknown, width?: number): number | undefined {
+  if (!Array.isArray(rows)) throw invalid(fn, field, 'an array of rows', rows);
+  let d = width;
+  rows.forEach((row: unknown, t) => {
+    finiteArray(fn, `${field}[${t}]`, row, 1);
+    const n = (row as number[]).length;
+    if (d === undefined) d = n;
+    else if (n !== d) throw new LeptonError('INVALID_INPUT', `${fn}: ${field}[${t}] has ${n} values, expected ${d} (one per sensor).`, { details: { field: `${field}[${t}]` } });
+  });
+  return d;
+}
 
 /** One asset's run-to-failure (or run-so-far) history: one row of sensor values per cycle. */
 export interface UnitHistory {
@@ -16,8 +30,17 @@ export interface UnitHistory {
  * @param life - cycles until failure
  * @param cap - plateau (default 125)
  * @returns the remaining useful life target
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when an argument is not a finite number
+ * @example
+ * ```ts
+ * import { rulTarget } from '@lepton/manufacturing';
+ * [rulTarget(0, 200), rulTarget(150, 200)]; // [125, 49]
+ * ```
  */
 export function rulTarget(cycle: number, life: number, cap = 125): number {
+  finite('rulTarget', 'cycle', cycle);
+  finite('rulTarget', 'life', life);
+  finite('rulTarget', 'cap', cap);
   return Math.min(cap, life - 1 - cycle);
 }
 
@@ -28,14 +51,25 @@ export function rulTarget(cycle: number, life: number, cap = 125): number {
  * @param trueRul - true remaining useful life per case
  * @param predRul - predicted remaining useful life per case
  * @returns the score (lower is better; 0 is perfect)
+ * @throws {@link @lepton/core!LeptonError} `SHAPE_MISMATCH` when the lengths differ; `INVALID_INPUT` for a value that
+ *   is not a finite number (`details.field`, e.g. `predRul[3]`); `MFG_NON_FINITE_RESULT` when a prediction is so far
+ *   off (~7 000 cycles late) that the exponential score overflows
+ * @example
+ * ```ts
+ * import { nasaScore } from '@lepton/manufacturing';
+ * nasaScore([50, 50], [40, 60]); // (e^(10/13) − 1) + (e^1 − 1) ≈ 2.88
+ * ```
  */
 export function nasaScore(trueRul: ArrayLike<number>, predRul: ArrayLike<number>): number {
+  finiteArray('nasaScore', 'trueRul', trueRul);
+  finiteArray('nasaScore', 'predRul', predRul);
   if (trueRul.length !== predRul.length) throw new LeptonError('SHAPE_MISMATCH', 'nasaScore: lengths differ.');
   let s = 0;
   for (let i = 0; i < trueRul.length; i++) {
     const d = predRul[i]! - trueRul[i]!;
     s += d < 0 ? Math.exp(-d / 13) - 1 : Math.exp(d / 10) - 1;
   }
+  finiteResult('nasaScore', 'the score', s);
   return s;
 }
 
@@ -43,10 +77,14 @@ export function nasaScore(trueRul: ArrayLike<number>, predRul: ArrayLike<number>
  * Seeded synthetic run-to-failure fleet (synthetic data, C-MAPSS-like): each unit runs 150–300 cycles; six sensors mix
  * operating noise with an exponential degradation trend that accelerates towards failure, at unit-specific rates.
  *
- * @param options - units (default 30) and seed (default 1)
+ * @param options - units (default 30; at most 10 000) and seed (default 1)
  * @returns one history per unit, each ending at failure
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a unit count that is not an integer from 1 to 10 000
+ *   or a seed that is not a finite number
  */
 export function generateRunToFailure(options: { units?: number; seed?: number } = {}): UnitHistory[] {
+  integer('generateRunToFailure', 'options.units', options.units ?? 30, 1, 10_000);
+  finite('generateRunToFailure', 'options.seed', options.seed ?? 1, 'INVALID_ARGUMENT');
   const rand = seededRandom(options.seed ?? 1);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const sensors = [
@@ -112,11 +150,20 @@ export class RulModel {
    * @param units - histories
    * @param options - window, architecture, cap, epochs, seed
    * @returns the model
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when no history is as long as a window
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when no history is as long as a window, or a row is not
+   *   an array of finite numbers as wide as the others (`details.field`, e.g. `units[2].rows[17]`); `INVALID_ARGUMENT`
+   *   for a window or epoch count that is not a positive integer or a cap that is not a finite number > 0
    */
   static async fit(units: readonly UnitHistory[], options: RulOptions = {}): Promise<RulModel> {
-    const w = options.window ?? 30;
-    const cap = options.cap ?? 125;
+    const w = integer('RulModel.fit', 'options.window', options.window ?? 30, 1, 10_000);
+    const cap = atLeast('RulModel.fit', 'options.cap', options.cap ?? 125, 0, true);
+    integer('RulModel.fit', 'options.epochs', options.epochs ?? 25, 1);
+    if (!Array.isArray(units)) throw invalid('RulModel.fit', 'units', 'an array of unit histories', units);
+    let width: number | undefined;
+    units.forEach((u, i) => {
+      if (typeof u !== 'object' || u === null) throw invalid('RulModel.fit', `units[${i}]`, 'a unit history { unit, rows }', u);
+      width = checkRows('RulModel.fit', `units[${i}].rows`, u.rows, width);
+    });
     const all = units.flatMap((u) => u.rows);
     const d = all[0]?.length ?? 0;
     const mean = Array.from({ length: d }, (_, j) => all.reduce((s, r) => s + r[j]!, 0) / all.length);
@@ -151,14 +198,19 @@ export class RulModel {
    *
    * @param histories - sensor rows per asset, oldest first
    * @returns RUL in cycles and the health index per history
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for an empty history (the promise rejects)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for an empty history or a row that is not an array of one
+   *   finite number per sensor (`details.field`, e.g. `histories[0][12]`); `MFG_NON_FINITE_RESULT` when the model
+   *   itself produces a non-finite prediction (retrain it) — the promise rejects
    */
   async predict(histories: ReadonlyArray<readonly number[][]>): Promise<RulPrediction[]> {
     const w = this.window;
     const d = this.mean.length;
+    if (!Array.isArray(histories)) throw invalid('RulModel.predict', 'histories', 'an array of histories', histories);
     const data = new Float32Array(histories.length * w * d);
     histories.forEach((rows, i) => {
-      if (rows.length === 0) throw new LeptonError('INVALID_INPUT', `History ${i} is empty.`);
+      // Only the rows that go into the window are read, so only they are checked (cheap on long histories).
+      if (Array.isArray(rows)) checkRows('RulModel.predict', `histories[${i}]`, rows.slice(-w), d);
+      if (!Array.isArray(rows) || rows.length === 0) throw new LeptonError('INVALID_INPUT', `History ${i} is empty.`, { details: { field: `histories[${i}]` } });
       for (let t = 0; t < w; t++) {
         const src = rows[Math.max(0, rows.length - w + t)]!;
         for (let j = 0; j < d; j++) data[(i * w + t) * d + j] = (src[j]! - this.mean[j]!) / this.std[j]!;
@@ -171,6 +223,8 @@ export class RulModel {
     } finally {
       pred.dispose();
     }
+    // A NaN would survive the clamp below (Math.max(0, NaN) is NaN) and come out as a RUL.
+    for (const v of out) finiteResult('RulModel.predict', 'a prediction', v);
     return Array.from(out, (v) => {
       const health = Math.min(1, Math.max(0, v));
       return { rul: health * this.cap, health };

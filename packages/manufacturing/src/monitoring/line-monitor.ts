@@ -429,7 +429,8 @@ export class LineMonitor {
           exceeded: !verdict.clean,
           severity: 'low',
           at: r.timestamp,
-          evidence: { source: `data-quality:${kind}`, signals: [r.signal], values: { value: r.value }, window: { from: r.timestamp, to: r.timestamp } },
+          // A missing value has no number to show: evidence values are finite, never NaN.
+          evidence: { source: `data-quality:${kind}`, signals: [r.signal], values: Number.isFinite(r.value) ? { value: r.value } : {}, window: { from: r.timestamp, to: r.timestamp } },
         }),
       );
       st.qualityOpen[j] = !verdict.clean || this.qualityAlarms.isActive(`${r.asset}:quality:${r.signal}`) ? 1 : 0;

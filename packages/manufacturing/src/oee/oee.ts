@@ -1,4 +1,9 @@
 import { LeptonError } from '@lepton/core';
+import { invalid } from '../internal/guards.js';
+
+const STATES: readonly string[] = ['running', 'idle', 'down', 'planned-stop'];
+/** Longest period {@link computeOee} accepts: 10 years (one result per asset, shift and day). */
+const MAX_PERIOD_DAYS = 3660;
 
 /** Machine states, as MES/PLC state signals report them. */
 export type MachineState = 'running' | 'idle' | 'down' | 'planned-stop';
@@ -64,8 +69,8 @@ export interface OeeResult {
 }
 
 function minutes(hhmm: string): number {
-  const m = /^(\d{1,2}):(\d{2})$/.exec(hhmm);
-  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new LeptonError('INVALID_ARGUMENT', `Shift time '${hhmm}' is not HH:MM.`);
+  const m = typeof hhmm === 'string' ? /^(\d{1,2}):(\d{2})$/.exec(hhmm) : null;
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new LeptonError('INVALID_ARGUMENT', `Shift time '${typeof hhmm === 'string' ? hhmm.slice(0, 16) : typeof hhmm}' is not HH:MM.`);
   return Number(m[1]) * 60 + Number(m[2]);
 }
 
@@ -78,13 +83,25 @@ function minutes(hhmm: string): number {
  * @param counts - part counts (any order)
  * @param options - shifts, ideal cycle time per asset (seconds per part), period and UTC offset
  * @returns one result per asset, shift and day in the period, in time order
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad shift or a missing ideal cycle time
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad shift, a missing or non-positive ideal cycle
+ *   time, a period that is not finite, empty or longer than 10 years, or a UTC offset beyond ±24 h;
+ *   `INVALID_INPUT` (`details.field`, e.g. `counts[4].good`) for an event whose timestamp is not finite, whose asset is
+ *   not a non-empty string, whose state is unknown, or whose part counts are not non-negative integers
+ * @example
+ * ```ts
+ * import { computeOee } from '@lepton/manufacturing';
+ * const t0 = Date.UTC(2026, 4, 4, 6);
+ * const [r] = computeOee([{ timestamp: t0, asset: 'press-1', state: 'running' }], [{ timestamp: t0 + 1000, asset: 'press-1', good: 950, reject: 50 }],
+ *   { shifts: [{ name: 'early', start: '06:00', end: '14:00' }], idealCycleSeconds: { 'press-1': 25 }, from: t0, to: t0 + 8 * 3_600_000 });
+ * r?.oee; // 0.8246 (availability 1 × performance 0.868 × quality 0.95)
+ * ```
  */
 export function computeOee(
   states: readonly StateEvent[],
   counts: readonly CountEvent[],
   options: { shifts: Shift[]; idealCycleSeconds: Record<string, number>; from: number; to: number; utcOffsetMinutes?: number },
 ): OeeResult[] {
+  checkOeeInput(states, counts, options);
   const offset = (options.utcOffsetMinutes ?? 0) * 60_000;
   const day = 86_400_000;
   const windows: Array<{ shift: string; from: number; to: number }> = [];
@@ -104,7 +121,7 @@ export function computeOee(
   const results: OeeResult[] = [];
   for (const asset of assets) {
     const ideal = options.idealCycleSeconds[asset];
-    if (!(ideal !== undefined && ideal > 0)) throw new LeptonError('INVALID_ARGUMENT', `No ideal cycle time for asset '${asset}'.`);
+    if (!(typeof ideal === 'number' && ideal > 0 && Number.isFinite(ideal))) throw new LeptonError('INVALID_ARGUMENT', `No ideal cycle time (a finite number of seconds > 0) for asset '${asset}'.`, { details: { field: `options.idealCycleSeconds.${asset}` } });
     const timeline = states.filter((s) => s.asset === asset).sort((x, y) => x.timestamp - y.timestamp);
     for (const w of windows) {
       let run = 0;
@@ -132,4 +149,44 @@ export function computeOee(
     }
   }
   return results.sort((x, y) => x.from - y.from || (x.asset < y.asset ? -1 : 1));
+}
+
+/** Cheap guards on {@link computeOee}'s input: every number that reaches the arithmetic is finite and of the right kind. */
+function checkOeeInput(
+  states: readonly StateEvent[],
+  counts: readonly CountEvent[],
+  options: { shifts: Shift[]; idealCycleSeconds: Record<string, number>; from: number; to: number; utcOffsetMinutes?: number },
+): void {
+  const fn = 'computeOee';
+  if (!Array.isArray(states)) throw invalid(fn, 'states', 'an array of state events', states);
+  if (!Array.isArray(counts)) throw invalid(fn, 'counts', 'an array of count events', counts);
+  if (typeof options !== 'object' || options === null) throw invalid(fn, 'options', 'an object', options, 'INVALID_ARGUMENT');
+  const event = (e: unknown, field: string): Record<string, unknown> => {
+    if (typeof e !== 'object' || e === null) throw invalid(fn, field, 'an event object', e);
+    const o = e as Record<string, unknown>;
+    if (typeof o.timestamp !== 'number' || !Number.isFinite(o.timestamp)) throw invalid(fn, `${field}.timestamp`, 'a finite number (epoch ms)', o.timestamp);
+    if (typeof o.asset !== 'string' || o.asset.length === 0) throw invalid(fn, `${field}.asset`, 'a non-empty string', o.asset);
+    return o;
+  };
+  states.forEach((e, i) => {
+    const o = event(e, `states[${i}]`);
+    if (!STATES.includes(o.state as string)) throw invalid(fn, `states[${i}].state`, `one of ${STATES.join(', ')}`, o.state);
+  });
+  counts.forEach((e, i) => {
+    const o = event(e, `counts[${i}]`);
+    for (const k of ['good', 'reject'] as const) {
+      if (typeof o[k] !== 'number' || !Number.isSafeInteger(o[k]) || o[k] < 0) throw invalid(fn, `counts[${i}].${k}`, 'a non-negative integer', o[k]);
+    }
+  });
+  const { from, to } = options;
+  if (typeof from !== 'number' || !Number.isFinite(from)) throw invalid(fn, 'options.from', 'a finite number (epoch ms)', from, 'INVALID_ARGUMENT');
+  if (typeof to !== 'number' || !Number.isFinite(to) || !(to > from)) throw invalid(fn, 'options.to', 'a finite number (epoch ms) after options.from', to, 'INVALID_ARGUMENT');
+  if ((to - from) / 86_400_000 > MAX_PERIOD_DAYS) throw new LeptonError('INVALID_ARGUMENT', `${fn}: the period is longer than ${MAX_PERIOD_DAYS} days; compute it in parts.`, { details: { field: 'options.to' } });
+  const off = options.utcOffsetMinutes;
+  if (off !== undefined && (typeof off !== 'number' || !Number.isFinite(off) || Math.abs(off) > 1440)) throw invalid(fn, 'options.utcOffsetMinutes', 'a finite number of minutes within ±1440', off, 'INVALID_ARGUMENT');
+  if (!Array.isArray(options.shifts)) throw invalid(fn, 'options.shifts', 'an array of shifts', options.shifts, 'INVALID_ARGUMENT');
+  options.shifts.forEach((s, i) => {
+    if (typeof s !== 'object' || s === null || typeof s.name !== 'string') throw invalid(fn, `options.shifts[${i}]`, 'a shift { name, start, end }', s, 'INVALID_ARGUMENT');
+  });
+  if (typeof options.idealCycleSeconds !== 'object' || options.idealCycleSeconds === null) throw invalid(fn, 'options.idealCycleSeconds', 'an object of seconds per asset', options.idealCycleSeconds, 'INVALID_ARGUMENT');
 }

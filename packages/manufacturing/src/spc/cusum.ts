@@ -32,7 +32,7 @@ export interface EwmaPoint extends DriftPoint {
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for an observation or target that is not a finite number
  *   (`details.field`, e.g. `values[12]`: drop or repair it — a NaN would make every later sum NaN and the chart would
  *   never signal again); `INVALID_ARGUMENT` for sigma ≤ 0, k < 0 or h ≤ 0; `MFG_NON_FINITE_RESULT` when the sums
- *   overflow
+ *   or the decision interval overflow
  * @example
  * ```ts
  * import { cusum } from '@lepton/manufacturing';
@@ -46,6 +46,8 @@ export function cusum(values: number[], target: number, sigma: number, options: 
   if (typeof options !== 'object' || options === null) throw invalid('cusum', 'options', 'an object', options, 'INVALID_ARGUMENT');
   const K = atLeast('cusum', 'options.k', options.k ?? 0.5, 0) * sigma;
   const H = atLeast('cusum', 'options.h', options.h ?? 5, 0, true) * sigma;
+  // An overflowed decision interval would never be crossed: a chart that cannot signal is refused, not returned.
+  finiteResult('cusum', 'k·sigma or h·sigma', K, H);
   let hi = 0;
   let lo = 0;
   return values.map((x, index) => {

@@ -1,5 +1,5 @@
 import { LeptonError } from '@lepton/core';
-import { invalid } from '../internal/guards.js';
+import { finiteResult, invalid } from '../internal/guards.js';
 import { checkRuleSet, RULE_DESCRIPTIONS, WESTERN_ELECTRIC, type NelsonRule, type RuleSet, type Violation } from './rules.js';
 
 const DEPTH = 15; // the longest pattern any rule looks at (rule 7)
@@ -46,7 +46,7 @@ export class RuleStream {
    * @param limits - Phase I centre, sigma and (optionally) limits
    * @param ruleSet - rules to apply (default Western Electric); switching rule sets needs no new limits
    * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a negative or non-finite sigma, a non-finite centre,
-   *   a NaN limit, an unknown rule or a run length outside 2–15
+   *   a NaN limit, an unknown rule or a run length outside 2–15; `MFG_NON_FINITE_RESULT` when centre ± 3σ overflows
    */
   constructor(
     readonly limits: StreamLimits,
@@ -64,6 +64,8 @@ export class RuleStream {
     checkRuleSet('RuleStream', ruleSet, DEPTH);
     this.ucl = limits.ucl ?? limits.center + 3 * limits.sigma;
     this.lcl = limits.lcl ?? limits.center - 3 * limits.sigma;
+    // Default limits that overflow would silently switch rule 1 off.
+    if (limits.ucl === undefined || limits.lcl === undefined) finiteResult('RuleStream', 'centre ± 3 sigma', this.ucl, this.lcl);
     this.on = Array.from({ length: 9 }, (_, r) => ruleSet.rules.includes(r as NelsonRule));
   }
 
