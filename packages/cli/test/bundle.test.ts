@@ -13,7 +13,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'lepton-cli-bundle-'));
   bundle = join(work, 'model');
   await initRuntime({ backend: 'cpu' }, {});
-  manifest = await saveBundle(buildMlp({ inputDim: 4, hidden: [8], seed: 3 }), bundle, {
+  manifest = await saveBundle(buildMlp({ inputDim: 4, hiddenUnits: [8], seed: 3 }), bundle, {
     name: 'card-fraud',
     version: '2.1.0',
     description: 'test model',

@@ -5,11 +5,11 @@ export interface DoctorOptions {
   /** Backend to ask `initRuntime()` for (default `'auto'`; `LEPTON_BACKEND` in `env` still wins, as in applications). */
   backend?: BackendPreference;
   /** Redis to check, `redis://[user:password@]host:port` or `rediss://…`. Default: `env.LEPTON_REDIS_URL`; unchecked when neither is set. */
-  redis?: string;
+  redis?: string | undefined;
   /** MQTT broker to check, `mqtt://[user:password@]host:port` or `mqtts://…`. Default: `env.LEPTON_MQTT_URL`. */
-  mqtt?: string;
+  mqtt?: string | undefined;
   /** DICOMweb root to check, e.g. `http://host:8042/dicom-web`. Default: `env.LEPTON_DICOMWEB_URL`. */
-  dicomweb?: string;
+  dicomweb?: string | undefined;
   /** Time allowed for each network check, in milliseconds. Default 3000. */
   timeoutMs?: number;
   /** Probe the WebGPU adapter in a child process. Default true. */
@@ -51,7 +51,12 @@ export interface RuntimeSection {
   /** TensorFlow.js version. */
   tfjsVersion?: string;
   /** The error when no backend could start (`BACKEND_UNAVAILABLE`, `INVALID_ARGUMENT`). */
-  error?: { code: string; message: string };
+  error?: {
+    /** The `LeptonError` code. */
+    code: string;
+    /** Its message (first line). */
+    message: string;
+  };
 }
 
 /** The WebGPU adapter, as a child process sees it (Dawn is never loaded into the doctor's own process). */
@@ -115,7 +120,18 @@ export interface DoctorReport {
   /** True when a backend started and every required check passed. */
   ok: boolean;
   /** Versions: this CLI, `@lepton/core`, Node.js, platform and architecture. */
-  versions: { cli: string; core: string; node: string; platform: string; arch: string };
+  versions: {
+    /** `@lepton/cli`. */
+    cli: string;
+    /** `@lepton/core`, as this CLI resolves it. */
+    core: string;
+    /** Node.js (`process.version`). */
+    node: string;
+    /** `os.platform()`, e.g. `linux`. */
+    platform: string;
+    /** `os.arch()`, e.g. `x64`. */
+    arch: string;
+  };
   /** The backend in use and how it was chosen. */
   runtime: RuntimeSection;
   /** Every registered backend, fastest first, with why each unused one was skipped and how to fix it. */

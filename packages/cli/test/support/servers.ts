@@ -2,9 +2,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Is a binary on the PATH (runs with the given arguments)? */
+/** Is a binary on the PATH? (It runs at all: `mosquitto -h` prints its usage and exits with 3.) */
 export function available(binary: string, args: string[] = ['--version']): boolean {
-  return spawnSync(binary, args, { encoding: 'utf8', timeout: 10_000 }).status === 0;
+  const r = spawnSync(binary, args, { encoding: 'utf8', timeout: 10_000 });
+  return r.error === undefined && r.status !== null;
 }
 
 /** A free loopback TCP port (nothing listens on it once this returns). */
