@@ -10,18 +10,18 @@
  * @packageDocumentation
  */
 export { initRuntime, runtimeInfo, LeptonError, isLeptonError, renderChart, seededRandom, tf } from '@lepton/core';
-export { SensorRecordSchema, QUALITIES, parseSensorRecord } from './telemetry/record.js';
+export { SensorRecordSchema, QUALITIES, parseSensorRecord, MIN_TIMESTAMP, MAX_TIMESTAMP, MAX_ID_LENGTH } from './telemetry/record.js';
 export type { SensorRecord, RecordRejection, ParsedRecord } from './telemetry/record.js';
 export { readSensorCsv, readSensorNdjson } from './telemetry/readers.js';
-export { QualityMonitor } from './telemetry/quality.js';
+export { QualityMonitor, DEFAULT_MAX_CLOCK_SKEW_MS } from './telemetry/quality.js';
 export type { QualityIssue, QualityIssueKind, QualityOptions, QualityVerdict } from './telemetry/quality.js';
-export { resample } from './telemetry/resample.js';
+export { resample, MAX_RESAMPLE_POINTS } from './telemetry/resample.js';
 export type { FillPolicy, ResampleOptions, Resampled } from './telemetry/resample.js';
 export { MqttTelemetry } from './telemetry/mqtt.js';
 export type { MqttTelemetryOptions, MqttTelemetryStats, TelemetryItem } from './telemetry/mqtt.js';
 export { AnomalyDetector } from './monitoring/autoencoder.js';
 export { LineMonitor } from './monitoring/line-monitor.js';
-export type { LineMonitorOptions, LineEvent, LineMonitorStats, LineBaseline, SignalBaseline } from './monitoring/line-monitor.js';
+export type { LineMonitorOptions, LineEvent, LineItem, LineMonitorStats, LineBaseline, SignalBaseline } from './monitoring/line-monitor.js';
 export type { AnomalyDetectorOptions, AnomalyScore, AnomalyStream } from './monitoring/autoencoder.js';
 export { HotellingT2 } from './monitoring/hotelling.js';
 export type { T2Score } from './monitoring/hotelling.js';

@@ -136,7 +136,16 @@ export interface LineMonitorStats {
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** What {@link LineMonitor.push} accepts: a record, a parsed item from a source, or a source's rejection. */
-type LineItem = SensorRecord | { record: SensorRecord } | { rejected: RecordRejection };
+export type LineItem =
+  | SensorRecord
+  | {
+      /** A validated record, as sources yield them. */
+      record: SensorRecord;
+    }
+  | {
+      /** A record a source refused at validation. */
+      rejected: RecordRejection;
+    };
 
 interface AssetState {
   asset: string;
