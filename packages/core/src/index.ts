@@ -164,7 +164,7 @@ export {
 export type { MaskingKeys, PeerSeed, MaskOptions } from './federated/masking.js';
 export { createIdentityKeys, identityPublicKey, signStatement, verifyStatement } from './federated/identity.js';
 export type { IdentityKeys } from './federated/identity.js';
-export { createKeyAnnouncement, survivorConfirmation } from './federated/secagg.js';
+export { createKeyAnnouncement, survivorConfirmation, participantsDigest } from './federated/secagg.js';
 export type { KeyAnnouncement, SurvivorConfirmation, PreparedAnnouncement, PublishedParticipant } from './federated/secagg.js';
 
 // multi-modal fusion: late (weights over per-modality scores, fitted on validation data) and early (one multi-input model)
@@ -194,7 +194,7 @@ export { resolveCoordinatorOptions } from './federated/http-options.js';
 export type { CoordinatorOptions, ResolvedCoordinatorOptions, PartnerCredential, FederatedLogger, HttpLimits, UpdateBounds } from './federated/http-options.js';
 export type { RetryOptions } from './federated/http-client.js';
 export type { RejectionRecord } from './federated/http-round.js';
-export type { RoundRecord, RoundClose, AttemptFailure, RoundPrivacy } from './federated/http-state.js';
+export type { RoundRecord, RoundClose, AttemptFailure, RoundPrivacy, PrivacySummary } from './federated/http-state.js';
 export type {
   RoundInfo,
   RoundPhase,
@@ -204,6 +204,7 @@ export type {
   KeyPost,
   RevealPost,
   ConfirmPost,
+  SignedConfirmation,
   DpClaim,
   MetricsPost,
   UpdateMeta,

@@ -12,6 +12,7 @@ import {
   FederatedPartner,
   initRuntime,
   isLeptonError,
+  participantsDigest,
   readWeights,
   signStatement,
   survivorConfirmation,
@@ -295,7 +296,7 @@ describe('a partner facing a malicious coordinator', () => {
     // 2. Survivors V and B, but B never confirmed that set (the coordinator forges B's confirmation): no reveal.
     const forged = await scenario(['B', 'V'], (f, victimSig) => [
       { id: 'V', signature: victimSig },
-      { id: 'B', signature: signStatement(createIdentityKeys().privateKey, survivorConfirmation({ federationId: f.info.federationId, roundId: f.info.roundId!, partnerId: 'B', participants: ids, survivors: ['B', 'V'] })) },
+      { id: 'B', signature: signStatement(createIdentityKeys().privateKey, survivorConfirmation({ federationId: f.info.federationId, roundId: f.info.roundId!, partnerId: 'B', participants: ids, keysDigest: participantsDigest(f.info.participants!), survivors: ['B', 'V'] })) },
     ]);
     expect(isLeptonError(forged.err, 'FEDERATED_BAD_SIGNATURE')).toBe(true);
     expect((forged.err as Error).message).toMatch(/confirmation of 'B' does not verify/);
@@ -303,10 +304,34 @@ describe('a partner facing a malicious coordinator', () => {
     // 3. B's genuine confirmation of a different survivor set (equivocation) does not count either.
     const other = await scenario(['B', 'V'], (f, victimSig) => [
       { id: 'V', signature: victimSig },
-      { id: 'B', signature: signStatement(identities.get('B')!.privateKey, survivorConfirmation({ federationId: f.info.federationId, roundId: f.info.roundId!, partnerId: 'B', participants: ids, survivors: ids })) },
+      { id: 'B', signature: signStatement(identities.get('B')!.privateKey, survivorConfirmation({ federationId: f.info.federationId, roundId: f.info.roundId!, partnerId: 'B', participants: ids, keysDigest: participantsDigest(f.info.participants!), survivors: ids })) },
     ]);
     expect(isLeptonError(other.err, 'FEDERATED_BAD_SIGNATURE')).toBe(true);
     expect(other.fake.posts.filter((p) => p.path.includes('/reveals/'))).toEqual([]);
+    // 4. B's genuine confirmation of the same ids and survivors, but made for other key announcements, does not count.
+    const otherKeys = await scenario(['B', 'V'], (f, victimSig) => [
+      { id: 'V', signature: victimSig },
+      { id: 'B', signature: signStatement(identities.get('B')!.privateKey, survivorConfirmation({ federationId: f.info.federationId, roundId: f.info.roundId!, partnerId: 'B', participants: ids, keysDigest: participantsDigest([{ id: 'B', signature: 'x' }]), survivors: ['B', 'V'] })) },
+    ]);
+    expect(isLeptonError(otherKeys.err, 'FEDERATED_BAD_SIGNATURE')).toBe(true);
+    expect(otherKeys.fake.posts.filter((p) => p.path.includes('/reveals/'))).toEqual([]);
+    // Control: B's genuine confirmation of exactly these keys and survivors is accepted, and the victim reveals.
+    const honest = await fakeCoordinator((f, path, body) => {
+      if (path.includes('/keys/')) {
+        const mine = body as { announcement: PreparedAnnouncement['announcement']; signature: string };
+        f.set({ phase: 'training', participants: [entry('V', mine), entry('B', genuine(f, 'B')), entry('C', genuine(f, 'C'))] }, { keySubmitted: true, participant: true });
+      } else if (path.includes('/updates/')) {
+        f.set({ phase: 'confirming', survivors: ['B', 'V'], dropped: ['C'] }, { submitted: true, survivor: true });
+      } else if (path.includes('/confirmations/')) {
+        const b = survivorConfirmation({ federationId: f.info.federationId, roundId: f.info.roundId!, partnerId: 'B', participants: ids, keysDigest: participantsDigest(f.info.participants!), survivors: ['B', 'V'] });
+        f.set({ phase: 'unmasking', confirmations: [{ id: 'V', signature: (body as { signature: string }).signature }, { id: 'B', signature: signStatement(identities.get('B')!.privateKey, b) }] }, { confirmed: true });
+      } else if (path.includes('/reveals/')) {
+        f.set({ phase: 'done', completedRounds: 1, participants: null, survivors: null, dropped: null, confirmations: null }, { revealed: true });
+      }
+    });
+    await partner(honest.url, 'V', 1).runRound();
+    const reveal = honest.posts.find((p) => p.path.includes('/reveals/'))!.body as { pairKeys: Record<string, string> };
+    expect(Object.keys(reveal.pairKeys)).toEqual(['C']); // the dropped participant's pair only, never a survivor's
   });
 });
 

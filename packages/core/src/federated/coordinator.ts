@@ -8,7 +8,7 @@ import { resolveCoordinatorOptions, type CoordinatorOptions, type ResolvedCoordi
 import { httpStatusFor, ROUTES, type DpOptions, type ErrorBody, type FailureInfo, type RoundPhase } from './http-protocol.js';
 import { cumulativePrivacy } from './http-aggregate.js';
 import { RoundEngine, type Identity, type RejectionRecord } from './http-round.js';
-import { loadState, saveRoundModel, writeState, type AttemptFailure, type FederatedState, type RoundRecord } from './http-state.js';
+import { loadState, saveRoundModel, writeState, type AttemptFailure, type FederatedState, type PrivacySummary, type RoundRecord } from './http-state.js';
 import { encodeWeights, writeWeights, type WeightSet } from './weights.js';
 
 /** Partners at each stage of the round in progress. */
@@ -54,7 +54,7 @@ export interface CoordinatorStatus {
    * accountant); `epsilon` is null when there is no finite guarantee. Holds only if the partners' DP claims are true.
    * Null without DP.
    */
-  privacy: { delta: number; epsilon: number | null; rounds: number } | null;
+  privacy: PrivacySummary | null;
   /** Epoch ms of the running deadline, or null. */
   deadlineAt: number | null;
   /** The round in progress. */

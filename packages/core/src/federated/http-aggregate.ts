@@ -1,6 +1,6 @@
 import { DEFAULT_RDP_ORDERS, effectiveNoiseMultiplier, epsilonFromRdp, RdpAccountant, rdpSampledGaussian } from './accountant.js';
 import type { DpClaim, DpOptions } from './http-protocol.js';
-import type { RoundPrivacy, RoundRecord } from './http-state.js';
+import type { PrivacySummary, RoundPrivacy, RoundRecord } from './http-state.js';
 import { checkBounds, type UpdateBounds } from './update-checks.js';
 
 /*
@@ -50,7 +50,7 @@ const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : nul
  * composed with the earlier rounds' effective noise (RDP accountant, every partner in every round: q = 1).
  */
 export function roundPrivacy(
-  required: DpOptions & { delta: number },
+  required: Required<DpOptions>,
   claims: Record<string, DpClaim>,
   samples: Record<string, number>,
   history: readonly RoundRecord[],
@@ -84,7 +84,7 @@ export function roundPrivacy(
 /**
  * @internal Cumulative (ε, δ) over the recorded rounds, for the status view; null when no round carried DP.
  */
-export function cumulativePrivacy(history: readonly RoundRecord[], delta: number): { delta: number; epsilon: number | null; rounds: number } | null {
+export function cumulativePrivacy(history: readonly RoundRecord[], delta: number): PrivacySummary | null {
   const accountant = new RdpAccountant();
   let rounds = 0;
   for (const r of history) {

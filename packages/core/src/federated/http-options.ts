@@ -186,7 +186,7 @@ export interface ResolvedCoordinatorOptions {
   /** Fixed-point parameters. */
   masking: MaskOptions;
   /** Required differential privacy (with `delta` filled in) or null. */
-  dp: (DpOptions & { delta: number }) | null;
+  dp: Required<DpOptions> | null;
   /** Update and aggregate bounds. */
   updateBounds: UpdateBounds;
   /** Sample cap per partner id. */

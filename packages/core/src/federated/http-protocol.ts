@@ -85,6 +85,14 @@ export interface FailureInfo {
   message: string;
 }
 
+/** One survivor's signature over the participant and survivor sets of an attempt (a `SurvivorConfirmation`). */
+export interface SignedConfirmation {
+  /** The survivor. */
+  id: string;
+  /** Its Ed25519 signature, base64. */
+  signature: string;
+}
+
 /** Body of `GET /v1/round`: the round's public metadata plus the caller's own view of it. */
 export interface RoundInfo {
   /** Random id of this coordinator process; changes on restart. */
@@ -128,7 +136,7 @@ export interface RoundInfo {
   /** Secure aggregation: participants whose update did not arrive (from the confirming phase on; null before). */
   dropped: string[] | null;
   /** Secure aggregation: every survivor's signed confirmation (in the unmasking phase; null before). */
-  confirmations: { id: string; signature: string }[] | null;
+  confirmations: SignedConfirmation[] | null;
   /** Differential privacy every partner must apply (null: none required). */
   dp: DpOptions | null;
   /** Specs of the global weights. */

@@ -12,7 +12,7 @@ import {
   type MaskingKeys,
   type MaskOptions,
 } from './masking.js';
-import { parseKeyAnnouncement, survivorConfirmation, type KeyAnnouncement, type PublishedParticipant } from './secagg.js';
+import { parseKeyAnnouncement, participantsDigest, survivorConfirmation, type KeyAnnouncement, type PublishedParticipant } from './secagg.js';
 
 /*
  * @internal The coordinator's side of one secure-aggregation round attempt (protocol in secagg.ts): it verifies every
@@ -154,6 +154,7 @@ export class SecAggAttempt {
       roundId: this.roundId,
       partnerId: id,
       participants: this.participants!.map((x) => x.id),
+      keysDigest: participantsDigest(this.participants!),
       survivors: this.survivors!,
     });
     const credential = this.enrolled.find((p) => p.id === id)!;

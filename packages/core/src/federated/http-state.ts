@@ -79,6 +79,16 @@ export interface RoundPrivacy {
   verification: 'norm-checked' | 'claimed';
 }
 
+/** Cumulative privacy of the completed rounds, as `CoordinatorStatus.privacy` reports it. */
+export interface PrivacySummary {
+  /** δ of the guarantee. */
+  delta: number;
+  /** ε over every round with DP (RDP accountant on each round's effective noise multiplier); null if not finite. */
+  epsilon: number | null;
+  /** Rounds composed. */
+  rounds: number;
+}
+
 /** A round attempt that missed its quorum (or could not be unmasked). */
 export interface AttemptFailure {
   /** Round number. */

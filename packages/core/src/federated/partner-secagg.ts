@@ -5,6 +5,7 @@ import { exportMaskingPrivateKey, maskUpdate, pairSeed } from './masking.js';
 import {
   checkSurvivors,
   createKeyAnnouncement,
+  participantsDigest,
   survivorConfirmation,
   verifyConfirmations,
   verifyParticipants,
@@ -24,6 +25,7 @@ interface Session {
   attempt: number;
   prepared: PreparedAnnouncement;
   participants: string[] | null;
+  keysDigest: string | null;
   uploaded: boolean;
   confirmed: string[] | null;
 }
@@ -67,7 +69,7 @@ export class PartnerSecAgg {
       peers: Object.keys(this.trust.peers),
     });
     this.usedRoundIds.add(roundId);
-    this.session = { roundId, attempt: info.attempt, prepared, participants: null, uploaded: false, confirmed: null };
+    this.session = { roundId, attempt: info.attempt, prepared, participants: null, keysDigest: null, uploaded: false, confirmed: null };
     return { attempt: info.attempt, announcement: prepared.announcement, signature: prepared.signature };
   }
 
@@ -89,6 +91,7 @@ export class PartnerSecAgg {
       .map((p) => ({ id: p.id, seed: pairSeed(s.prepared.maskKeys.get(p.id)!, this.trust.me, p.id, p.keyForMe!, s.roundId) }));
     const words = maskUpdate(weighted, this.trust.me, peers, info.masking, s.prepared.selfSeed);
     s.participants = verified.map((p) => p.id);
+    s.keysDigest = participantsDigest(verified);
     // From here on the update may be at the coordinator, even if the response is lost.
     s.uploaded = true;
     return words;
@@ -103,6 +106,7 @@ export class PartnerSecAgg {
       roundId: s.roundId,
       partnerId: this.trust.me,
       participants: s.participants!,
+      keysDigest: s.keysDigest!,
       survivors,
     });
     s.confirmed = survivors;
@@ -120,7 +124,7 @@ export class PartnerSecAgg {
     const survivors = s.confirmed;
     verifyConfirmations(
       this.trust,
-      { type: 'lepton-secagg-survivors', version: 1, federationId: s.prepared.announcement.federationId, roundId: s.roundId, participants, survivors },
+      { type: 'lepton-secagg-survivors', version: 1, federationId: s.prepared.announcement.federationId, roundId: s.roundId, participants, keysDigest: s.keysDigest!, survivors },
       info.confirmations,
     );
     const pairKeys: Record<string, string> = {};

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { LeptonError } from '../errors/lepton-error.js';
-import { isRawKey, signStatement, verifyStatement, type IdentityKeys } from './identity.js';
+import { canonicalJson, isRawKey, signStatement, verifyStatement, type IdentityKeys } from './identity.js';
 import { createMaskingKeys, selfMaskCommitment, type MaskingKeys } from './masking.js';
 
 /*
@@ -13,8 +13,8 @@ import { createMaskingKeys, selfMaskCommitment, type MaskingKeys } from './maski
  *    update only if every announcement verifies under the identity key it was configured with for that id, is bound
  *    to this federation and round, its own is unchanged, and there are at least `minParticipants` participants.
  * 3. confirming — the coordinator names the survivors (participants whose update arrived). Each survivor signs one
- *    SurvivorConfirmation per round: the participant set and the survivor set, only if the survivors are at least
- *    `minParticipants` and include it.
+ *    SurvivorConfirmation per round: the participant set (with a digest of their signed announcements) and the survivor set,
+ *    only if the survivors are at least `minParticipants` and include it.
  * 4. unmasking — once every survivor's confirmation of the same sets is published (and verifies), each survivor
  *    reveals its self-mask seed and, for each dropped participant, the private key of that pair. Because every
  *    survivor signed the same survivor set, no honest survivor reveals a pair key of a partner whose self-mask is
@@ -60,6 +60,8 @@ export interface SurvivorConfirmation {
   partnerId: string;
   /** Every participant of the attempt, sorted. */
   participants: string[];
+  /** {@link participantsDigest} of the participants' signed announcements: binds the confirmation to the exact keys. */
+  keysDigest: string;
   /** The participants whose masked update is in the sum, sorted. */
   survivors: string[];
 }
@@ -160,9 +162,22 @@ export function parseKeyAnnouncement(v: unknown, what: string): KeyAnnouncement 
 }
 
 /**
+ * SHA-256 (hex) of the participants' ids and announcement signatures, in id order: what a survivor confirmation binds
+ * to, so a confirmation made for one set of keys can never vouch for another.
+ *
+ * @param participants - every participant's id and the signature of its key announcement
+ * @returns 64 lowercase hex characters
+ */
+export function participantsDigest(participants: readonly { id: string; signature: string }[]): string {
+  const pairs = participants.map((p) => [p.id, p.signature]).sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0));
+  return createHash('sha256').update(canonicalJson(pairs), 'utf8').digest('hex');
+}
+
+/**
  * The statement a survivor signs in the confirming phase (see {@link SurvivorConfirmation}).
  *
- * @param fields - federation id, round id, the confirming partner, participants and survivors (any order)
+ * @param fields - federation id, round id, the confirming partner, participants and survivors (any order), and the
+ *   {@link participantsDigest} of the participants' announcements
  * @returns the statement, with both id lists sorted
  */
 export function survivorConfirmation(fields: {
@@ -170,6 +185,7 @@ export function survivorConfirmation(fields: {
   roundId: string;
   partnerId: string;
   participants: readonly string[];
+  keysDigest: string;
   survivors: readonly string[];
 }): SurvivorConfirmation {
   return {
@@ -179,6 +195,7 @@ export function survivorConfirmation(fields: {
     roundId: fields.roundId,
     partnerId: fields.partnerId,
     participants: [...fields.participants].sort(),
+    keysDigest: fields.keysDigest,
     survivors: [...fields.survivors].sort(),
   };
 }
@@ -207,10 +224,11 @@ export interface PartnerTrust {
   minParticipants: number;
 }
 
-/** @internal A verified participant: id, weight, and the mask key it announced for this partner. */
+/** @internal A verified participant: id, weight, announcement signature, and the mask key it announced for this partner. */
 export interface VerifiedParticipant {
   id: string;
   samples: number;
+  signature: string;
   keyForMe: string | null;
 }
 
@@ -261,13 +279,13 @@ export function verifyParticipants(
     if (!(typeof samples === 'number' && Number.isInteger(samples) && samples >= 1 && samples <= a.samples)) bad(`participant '${id}' is given a sample weight outside 1…${a.samples} (its signed claim)`);
     if (id === me) {
       if (p['signature'] !== mine.signature) bad('this partner’s own key announcement was altered');
-      out.push({ id, samples: samples as number, keyForMe: null });
+      out.push({ id, samples: samples as number, signature: p['signature'] as string, keyForMe: null });
       continue;
     }
     const keyForMe = Object.hasOwn(a.maskKeys, me) ? a.maskKeys[me] : undefined;
     if (keyForMe === undefined) bad(`participant '${id}' announced no mask key for this partner`);
     if (!mine.maskKeys.has(id)) bad(`participant '${id}' is not a peer this partner made a mask key for`);
-    out.push({ id, samples: samples as number, keyForMe: keyForMe! });
+    out.push({ id, samples: samples as number, signature: p['signature'] as string, keyForMe: keyForMe! });
   }
   if (!seen.has(me)) fail('FEDERATED_BAD_SIGNATURE', `Partner '${me}': the coordinator's participant list does not include this partner.`);
   return out.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
