@@ -26,6 +26,7 @@ import {
   validateTransactions,
   walkForward,
   type EntityState,
+  type LabelledTransaction,
   type Transaction,
 } from '@lepton/finance';
 
@@ -216,7 +217,7 @@ describe('FeatureEngine validates what it is given', () => {
   it('recordLabel refuses a non-finite knownAt; replayHistory a non-finite labelKnownAt before replaying anything', async () => {
     await expect(new FeatureEngine().recordLabel({ merchantCategory: '5411' }, 1, Number.NaN)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     const engine = new FeatureEngine();
-    const history = [tx('a', 0), { ...tx('b', 1), label: 1, labelKnownAt: Number.NaN }];
+    const history = [tx('a', 0), { ...tx('b', 1), label: 1, labelKnownAt: Number.NaN }] as LabelledTransaction[];
     await expect(replayHistory(engine, history)).rejects.toMatchObject({ code: 'INVALID_INPUT', details: { index: 1 } });
     expect(engine.stats().processed).toBe(0);
   });
