@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeOee, generateRunToFailure, initRuntime, nasaScore, resample, RulModel, rulTarget, type CountEvent, type StateEvent } from '@lepton/manufacturing';
+import { computeOee, generateRunToFailure, HotellingT2, initRuntime, nasaScore, resample, RulModel, rulTarget, type CountEvent, type StateEvent } from '@lepton/manufacturing';
 
 // Issue 15 for the entry points outside SPC and the line monitor: a NaN, an Infinity or a value of the wrong type is a
 // typed LeptonError naming the field, never a NaN (or a hang) in the result.
@@ -73,5 +73,21 @@ describe('resample input validation', () => {
     expect(() => resample([0, 1], [1, 2], { intervalMs: 1, end: Infinity })).toThrow(code('INVALID_ARGUMENT', 'options.end'));
     // NaN stays the missing-value marker.
     expect(Array.from(resample([0, 1000, 2000], [1, Number.NaN, 3], { intervalMs: 1000 }).values)).toEqual([1, 1, 3]);
+  });
+});
+
+describe('Hotelling T² input validation', () => {
+  const rows = Array.from({ length: 40 }, (_, i) => [Math.sin(i), Math.cos(i * 1.3), (i % 7) / 7]);
+  it('refuses NaN rows and samples instead of returning NaN scores', () => {
+    const bad = rows.map((r) => [...r]);
+    bad[12]![1] = Number.NaN;
+    expect(() => HotellingT2.fit(bad)).toThrow(code('INVALID_INPUT', 'rows[12][1]'));
+    expect(() => HotellingT2.fit(rows, Number.NaN)).toThrow(code('INVALID_ARGUMENT', 'quantile'));
+    const t2 = HotellingT2.fit(rows);
+    expect(Number.isFinite(t2.threshold)).toBe(true);
+    expect(() => t2.score([0, Number.NaN, 0])).toThrow(code('INVALID_INPUT', 'x[1]'));
+    expect(() => t2.score([0, 0])).toThrow(code('INVALID_INPUT', 'x'));
+    expect(() => t2.score([1e308, -1e308, 1e308])).toThrow(code('MFG_NON_FINITE_RESULT'));
+    expect(Number.isFinite(t2.score([0.1, 0.2, 0.3]).t2)).toBe(true);
   });
 });
