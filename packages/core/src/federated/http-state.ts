@@ -95,7 +95,7 @@ export interface AttemptFailure {
   round: number;
   /** Attempt that failed. */
   attempt: number;
-  /** Phase it was in when its deadline fired. */
+  /** Phase it was in when it failed (`'restart'` for a restart that fell back to an earlier round). */
   phase: string;
   /** Updates (or keys, or reveals) received. */
   received: number;
