@@ -1,6 +1,7 @@
 // Comprehensive SR (TID 1500) from DiagnosisModel-shaped answers: validated by dicom3tools' dciodvfy, the content
 // tree read back by dcmtk's dsrdump, the header by our own reader.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import {
   diagnosisToDicomSr,
   isLeptonError,
   readDicom,
+  readDicomFile,
   segmentationToDicomSeg,
   type Diagnosis,
   type DicomResultObject,
@@ -17,7 +19,7 @@ import {
 } from '@lepton/medical';
 import { dciodvfy, run, syntheticSeries, toolsMissing, type SyntheticSeries } from './fixtures/results/support.js';
 
-const missing = toolsMissing('dciodvfy', 'dsrdump');
+const missing = toolsMissing('dciodvfy', 'dsrdump', 'dcmodify');
 const skipTools = missing !== undefined && !process.env['CI'];
 if (skipTools) console.warn(`results-sr.test.ts: third-party checks skipped: ${missing}`);
 
@@ -134,6 +136,29 @@ describe('diagnosisToDicomSr', () => {
     expect(other.tree).toMatch(/"Finding"\)=\(GGO,99TEST,"Ground-glass opacity"\)>/);
     expect(other.tree).toMatch(/<contains NUM:\(111047,DCM,"Probability of cancer"\)="0\.61"/);
     expect(other.tree).toMatch(/"Procedure reported"\)=\(CTCHEST,99TEST,"CT of chest"\)>/);
+  });
+
+  it('patient names in UTF-8 arrive intact (ISO_IR 192); other character sets with non-ASCII text are refused', async () => {
+    if (skipTools) return;
+    // the synthetic writer stores UTF-8 bytes; declare them as ISO_IR 192, as a UTF-8 modality would
+    const utf8 = join(dir, 'utf8.dcm');
+    await writeFile(utf8, await readFile(ct.files[0]!));
+    expect(run('dcmodify', ['-nb', '-m', '(0008,0005)=ISO_IR 192', '-m', '(0010,0010)=Müller^Jörg', utf8]).status).toBe(0);
+    const image = await readDicomFile(utf8);
+    const one: Diagnosis = { label: 'nodule', probability: 0.7, probabilities: { normal: 0.3, nodule: 0.7 }, model: MODEL };
+    const sr = diagnosisToDicomSr(one, [image], { now: NOW });
+    const path = join(dir, 'sr-utf8.dcm');
+    await writeFile(path, sr.bytes);
+    const header = run('dcmdump', ['-q', '+P', '0008,0005', '+P', '0010,0010', path]).out;
+    expect(header).toContain('[ISO_IR 192]');
+    expect(header).toContain('[Müller^Jörg]');
+    expect(dciodvfy(path).errors).toEqual([]);
+    // ISO 2022 (Japanese) text is not something the writers re-encode: refused rather than garbled
+    const jis = join(dir, 'jis.dcm');
+    await writeFile(jis, await readFile(ct.files[0]!));
+    expect(run('dcmodify', ['-nb', '-m', '(0008,0005)=\\ISO 2022 IR 87', '-m', '(0010,0010)=Yamada^Tarou=\x1b$B;3ED\x1b(B^\x1b$BB@O:\x1b(B', jis]).status).toBe(0);
+    const e = expectCode(() => diagnosisToDicomSr(one, [readDicom(new Uint8Array(readFileSync(jis)))]), 'DICOM_RESULT_UNSUPPORTED');
+    expect(e.message).not.toContain('Yamada');
   });
 
   it('rejects answers that do not fit the images, and bad measurements, with DICOM_RESULT_INVALID_INPUT', async () => {

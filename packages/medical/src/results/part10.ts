@@ -130,8 +130,8 @@ const TYPE_2 = new Set(['PatientName', 'PatientID', 'PatientBirthDate', 'Patient
 /**
  * The Patient and General Study modules of the source, re-encoded for an ISO_IR 192 (UTF-8) object. dicom-parser
  * hands text over byte for byte (Latin-1), which is right for ISO_IR 100 and plain ASCII and needs a UTF-8 decode for
- * ISO_IR 192; any other character set is refused unless the values are ASCII, rather than writing mojibake into a
- * patient's record.
+ * ISO_IR 192; any other character set is refused unless the values are plain ASCII (no ISO 2022 escapes), rather
+ * than writing mojibake into a patient's record.
  * @throws LeptonError `DICOM_RESULT_UNSUPPORTED`
  * @internal
  */
@@ -146,15 +146,14 @@ export function patientStudy(image: DicomImage): Record<string, string> {
       if (TYPE_2.has(keyword)) out[keyword] = '';
       continue;
     }
-    let value = raw;
+    // ISO 2022 code extensions (ESC sequences, e.g. Japanese IR 87) are 7-bit yet not ASCII text: they count too.
     // eslint-disable-next-line no-control-regex
-    if (/[^\x00-\x7f]/.test(raw)) {
-      if (utf8) value = Buffer.from(raw, 'latin1').toString('utf8');
-      else if (!latin1) {
-        throw resultError('DICOM_RESULT_UNSUPPORTED', `The source images use Specific Character Set "${charset.join('\\')}", which the result writers cannot re-encode; convert the series to ISO_IR 192 first.`, { charset: charset.join('\\') });
-      }
+    const escaped = /\x1b/.test(raw);
+    // eslint-disable-next-line no-control-regex
+    if (escaped || (/[^\x00-\x7f]/.test(raw) && !latin1 && !utf8)) {
+      throw resultError('DICOM_RESULT_UNSUPPORTED', `The source images use Specific Character Set "${charset.join('\\')}", which the result writers cannot re-encode; convert the series to ISO_IR 192 first.`, { charset: charset.join('\\') });
     }
-    out[keyword] = value;
+    out[keyword] = utf8 ? Buffer.from(raw, 'latin1').toString('utf8') : raw;
   }
   return out;
 }
