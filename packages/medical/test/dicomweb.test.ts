@@ -395,7 +395,7 @@ describe('DicomWebClient without a PACS: timeouts, aborts, options', () => {
     // a server that never answers: DICOMWEB_TIMEOUT, with nothing stored
     const hung = new DicomWebClient({ url: `http://127.0.0.1:${port}/dicom-web`, timeoutMs: 300 });
     const t = await expectCode(hung.store([good]), 'DICOMWEB_TIMEOUT');
-    expect(t.details).toMatchObject({ stored: [], timeoutMs: 300 });
+    expect(t.details).toMatchObject({ stored: [], unconfirmed: [{ sopInstanceUid: readDicom(good).meta.sopInstanceUid }], notSent: [], timeoutMs: 300 });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
     await expectCode(new DicomWebClient({ url: `http://127.0.0.1:${port}/dicom-web` }).store([good], { signal: ac.signal }), 'DICOMWEB_ABORTED');

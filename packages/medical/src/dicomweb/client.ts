@@ -279,8 +279,9 @@ export class DicomWebClient {
    *   instance (`details.status`, `details.failed` with Failure Reasons, `details.stored`, `details.notSent`);
    *   `DICOMWEB_INVALID_OPTIONS` for an instance that is not Part 10 DICOM or too large (`details.index`), or a
    *   malformed study UID; `DICOMWEB_TIMEOUT`, `DICOMWEB_UNREACHABLE`, `DICOMWEB_ABORTED` when a request got no answer
-   *   (`details.stored` lists what earlier requests stored); `DICOMWEB_BAD_RESPONSE` for a success answer that is not a
-   *   STOW-RS response
+   *   (`details.stored`: what earlier requests stored; `details.unconfirmed`: the unanswered request's instances, which
+   *   the server may or may not have stored; `details.notSent`); `DICOMWEB_BAD_RESPONSE` for a success answer that is
+   *   not a STOW-RS response
    * @example
    * ```ts
    * import { DicomWebClient, diagnosisToDicomSr, type DicomImage, type SeriesDiagnosis } from '@lepton/medical';
@@ -307,7 +308,8 @@ export class DicomWebClient {
       const notSent = ids(groups.slice(g + 1).flat());
       const { body, contentType } = multipart(batch);
       const outcome = await postStow(this.#options, `${this.#options.url}${path}`, body, contentType, options.signal);
-      const progress = { level: 'store', stored: [...stored], notSent: ids(batch).concat(notSent) };
+      // Without an answer nobody knows whether this batch was stored: it is `unconfirmed`, later ones `notSent`.
+      const progress = { level: 'store', stored: [...stored], unconfirmed: ids(batch), notSent };
       if (outcome.kind === 'aborted') throw dicomWebError('DICOMWEB_ABORTED', 'The DICOMweb request was aborted by its signal.', progress);
       if (outcome.kind === 'timeout') {
         throw dicomWebError('DICOMWEB_TIMEOUT', `The DICOMweb server at ${host} did not answer the store request within ${this.#options.timeoutMs} ms; raise timeoutMs or lower maxStoreRequestBytes.`, { ...progress, host, timeoutMs: this.#options.timeoutMs });
