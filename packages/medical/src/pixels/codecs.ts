@@ -80,13 +80,31 @@ export async function decodeJpegBaseline(data: Uint8Array, source?: string): Pro
   );
 }
 
+/**
+ * The stream with an end-of-image marker (FFD9) at its end, added when missing (trailing 0x00 padding aside).
+ * CharLS 2 as built in @cornerstonejs/codec-charls 1.2.7 loops forever on a JPEG-LS stream that ends without one —
+ * a file cut inside its pixel data, found by the fuzz harness (test/fuzz-harness.ts, run seed 14, file 2132) — and a
+ * WebAssembly loop cannot be interrupted. With the marker in place it reports the stream as corrupt instead, and a
+ * complete stream whose writer left the marker out still decodes. Do not remove without rerunning the fuzz harness.
+ */
+function withEndOfImage(data: Uint8Array): Uint8Array {
+  let end = data.length;
+  while (end > 0 && data[end - 1] === 0) end--;
+  if (end >= 2 && data[end - 2] === 0xff && data[end - 1] === 0xd9) return data;
+  const out = new Uint8Array(end + 2);
+  out.set(data.subarray(0, end));
+  out[end] = 0xff;
+  out[end + 1] = 0xd9;
+  return out;
+}
+
 /** JPEG-LS (lossless and near-lossless) through CharLS. @internal */
 export async function decodeJpegLs(data: Uint8Array, source?: string): Promise<CodecOutput> {
   charls ??= charlsFactory(quiet);
   const codec = await charls;
   return runDecoder(
     () => new codec.JpegLSDecoder(),
-    data,
+    withEndOfImage(data),
     (d) => {
       const info = d.getFrameInfo();
       // Interleave mode 0 (none) means one scan per component, and CharLS hands those back one plane after another.
