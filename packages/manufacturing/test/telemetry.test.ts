@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
-import { parseSensorRecord, QualityMonitor, readSensorCsv, readSensorNdjson, resample, type ParsedRecord, type SensorRecord } from '@lepton/manufacturing';
+import { MAX_TIMESTAMP, parseSensorRecord, QualityMonitor, readSensorCsv, readSensorNdjson, resample, type ParsedRecord, type SensorRecord } from '@lepton/manufacturing';
 
 const T0 = Date.parse('2026-05-04T06:00:00Z');
 const rec = (s: number, value: number, extra: Partial<SensorRecord> = {}): SensorRecord => ({ timestamp: T0 + s * 1000, asset: 'press-1', signal: 'temperature', value, quality: 'good', ...extra });
@@ -50,7 +50,10 @@ describe('sensor records', () => {
     expect(at('2024-02-29T00:00:00Z')).toBe(Date.UTC(2024, 1, 29));
     expect(at(String(T0))).toBe(T0);
     expect(at(new Date(T0))).toBe(T0);
-    expect(at('9999-12-31T23:59:59.999Z')).toBe(253_402_300_799_999);
+    expect(at('2199-12-31T23:59:59.999Z')).toBe(MAX_TIMESTAMP);
+    expect(at('2200-01-01T00:00:00Z')).toBeUndefined();
+    const far = parseSensorRecord({ ...base, timestamp: 1e20 }, 'x');
+    expect('rejected' in far && far.rejected.issues[0]!.message).toMatch(/outside the accepted range/);
     expect(fields({ ...base, asset: 'a'.repeat(257) })).toEqual(['asset']);
   });
 });

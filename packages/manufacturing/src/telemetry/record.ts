@@ -1,3 +1,4 @@
+import { parseTimestamp, TIMESTAMP_MAX_MS } from '@lepton/core';
 import { z } from 'zod';
 
 /** Data-quality flag a sensor or gateway attaches to a sample (OPC UA style). */
@@ -5,60 +6,28 @@ export const QUALITIES = ['good', 'uncertain', 'bad'] as const;
 
 /** Earliest timestamp a record may carry: 1970-01-01T00:00:00Z (epoch ms 0). */
 export const MIN_TIMESTAMP = 0;
-/** Latest timestamp a record may carry: 9999-12-31T23:59:59.999Z, the last instant a four-digit ISO-8601 year can write. */
-export const MAX_TIMESTAMP = 253_402_300_799_999;
+/**
+ * Latest timestamp a record may carry: 2199-12-31T23:59:59.999Z, the range `@lepton/core`'s `parseTimestamp` accepts
+ * for every vertical. Whether a time is plausible *now* is the quality monitor's `maxClockSkewMs` check.
+ */
+export const MAX_TIMESTAMP = TIMESTAMP_MAX_MS - 1;
 /** Longest asset or signal identifier accepted (longer ones are refused rather than kept in memory per key). */
 export const MAX_ID_LENGTH = 256;
 
 const TIMESTAMP_MESSAGE = 'must be an ISO-8601 date-time with a UTC offset (e.g. 2026-05-04T06:00:00Z) or epoch milliseconds';
-const RANGE_MESSAGE = 'is outside the accepted range (1970-01-01 to 9999-12-31 UTC)';
-
-// Date and time with seconds and fraction optional, and a UTC offset required: a date-time without one means a different
-// instant on every machine, which is how a plant's records end up an hour (or a year, with a lenient parser) apart.
-const ISO = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
-const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-/** 400 Gregorian years, in ms: Date.UTC reads years 0–99 as 1900–1999, so years are shifted by a whole cycle. */
-const CYCLE_MS = 146_097 * 86_400_000;
+const RANGE_MESSAGE = 'is outside the accepted range (1970-01-01 to 2199-12-31 UTC)';
 
 /**
- * Strict ISO-8601 date-time with an offset → epoch ms; undefined when the text is not one or names a date that does not
- * exist (2026-02-30, 25:00). Never `Date.parse`, which accepts "May 4", local times and whatever the engine likes.
- */
-function parseIso(text: string): number | undefined {
-  const m = ISO.exec(text);
-  if (!m) return undefined;
-  const [y, mo, d, h, mi] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number, number];
-  const s = m[6] === undefined ? 0 : Number(m[6]);
-  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-  if (mo < 1 || mo > 12 || d < 1 || d > (mo === 2 && leap ? 29 : DAYS[mo - 1]!) || h > 23 || mi > 59 || s > 59) return undefined;
-  const ms = m[7] === undefined ? 0 : Math.floor(Number(`0.${m[7]}`) * 1000);
-  let offset = 0;
-  if (m[8] === undefined) {
-    const oh = Number(m[10]);
-    const om = m[11] === undefined ? 0 : Number(m[11]);
-    if (oh > 23 || om > 59) return undefined;
-    offset = (m[9] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
-  }
-  return Date.UTC(y + 400, mo - 1, d, h, mi, s, ms) - CYCLE_MS - offset;
-}
-
-/**
- * Parses a record's timestamp: a finite epoch-ms number, a string of digits (epoch ms), a strict ISO-8601 date-time with
- * a UTC offset, or a valid Date, within {@link MIN_TIMESTAMP}…{@link MAX_TIMESTAMP}.
+ * Parses a record's timestamp with core's strict `parseTimestamp` (epoch ms as a number or digit string, ISO-8601 with a
+ * UTC offset and a calendar check, or a valid Date; never `Date.parse`), within {@link MIN_TIMESTAMP}…{@link MAX_TIMESTAMP}.
  *
  * @returns epoch ms, or the reason it was refused
  */
 function parseRecordTimestamp(v: unknown): number | { error: string } {
-  let ms: number | undefined;
-  if (typeof v === 'number') ms = Number.isFinite(v) ? v : undefined;
-  else if (v instanceof Date) ms = v.getTime();
-  else if (typeof v === 'string') {
-    const t = v.trim();
-    ms = /^\d{1,16}$/.test(t) ? Number(t) : parseIso(t);
-  }
-  if (ms === undefined || !Number.isFinite(ms)) return { error: TIMESTAMP_MESSAGE };
-  if (ms < MIN_TIMESTAMP || ms > MAX_TIMESTAMP) return { error: RANGE_MESSAGE };
-  return ms;
+  const ms = parseTimestamp(v);
+  if (ms !== undefined) return ms;
+  // Well-formed but out of range (1e20, a negative epoch, year 2500) gets its own message.
+  return parseTimestamp(v, { minMs: -Infinity, maxMs: Infinity }) === undefined ? { error: TIMESTAMP_MESSAGE } : { error: RANGE_MESSAGE };
 }
 
 // A plain decimal number: no hex (0x10), binary, "Infinity", or the empty string that Number() reads as 0.
@@ -72,7 +41,7 @@ const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 export const SensorRecordSchema = z.object({
   /**
    * When it was measured: epoch ms (a number or a string of digits), an ISO-8601 date-time with a UTC offset, or a
-   * Date, from 1970 to 9999 (UTC); becomes epoch ms. Whether it is plausible *now* (not in the future) is the quality
+   * Date, from 1970 to 2199 (UTC); becomes epoch ms. Whether it is plausible *now* (not in the future) is the quality
    * monitor's `maxClockSkewMs` check.
    */
   timestamp: z.unknown().transform((v, ctx) => {
