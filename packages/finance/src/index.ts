@@ -15,7 +15,7 @@ export type { Transaction, TransactionInput } from './transactions/schema.js';
 export { validateTransaction, validateTransactions, IngestCollector } from './transactions/validate.js';
 export type { FieldIssue, RejectedRecord, IngestStats, IngestResult } from './transactions/validate.js';
 export { readTransactionsCsv, streamTransactionsNdjson } from './transactions/readers.js';
-export type { StreamItem } from './transactions/readers.js';
+export type { StreamItem, NdjsonStreamOptions } from './transactions/readers.js';
 
 export { FeatureEngine } from './features/engine.js';
 export { replayHistory } from './features/replay.js';
@@ -60,7 +60,9 @@ export { BarSchema, validateBars, readOhlcvCsv } from './market/ohlcv.js';
 export type { Bar, OhlcvResult } from './market/ohlcv.js';
 export { indicatorFeatures } from './market/indicators.js';
 export type { IndicatorFeatures } from './market/indicators.js';
-export { historicalVaR, parametricVaR, kupiecTest, backtestVaR, normalQuantile, erfc } from './market/var.js';
+export { historicalVaR, parametricVaR, kupiecTest, backtestVaR } from './market/var.js';
+// the normal quantile and erfc live in @lepton/core (one implementation, checked against SciPy); re-exported here
+export { normalQuantile, erfc } from '@lepton/core';
 export type { RiskEstimate, KupiecResult } from './market/var.js';
 export { generatePrices } from './market/prices.js';
 export { walkForward } from './market/forecast.js';

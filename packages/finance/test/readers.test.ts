@@ -52,3 +52,16 @@ describe('finance readers: bad files never crash the process or lose lines', () 
     expect(r.rejected[0]).toMatchObject({ position: 3, issues: [{ field: '(record)' }] });
   });
 });
+
+describe('NDJSON stream: idempotent ingestion', () => {
+  it('a redelivered transaction id is rejected and counted (field id); the window bounds memory', async () => {
+    const tx = (id: string, minute: number): string =>
+      JSON.stringify({ id, timestamp: `2026-01-01T10:${String(minute).padStart(2, '0')}:00Z`, amount: 5, currency: 'EUR', cardId: 'c', customerId: 'u', merchantId: 'm', merchantCategory: '5411', channel: 'pos' });
+    const lines = [tx('a', 1), tx('b', 2), tx('a', 3), tx('c', 4), tx('b', 5)].join('\n');
+    const items = await collect(streamTransactionsNdjson(Readable.from([lines])));
+    expect(items.map((i) => ('transaction' in i ? i.transaction.id : `dup:${i.rejected.position}:${i.rejected.issues[0]!.field}`))).toEqual(['a', 'b', 'dup:3:id', 'c', 'dup:5:id']);
+    const small = await collect(streamTransactionsNdjson(Readable.from([lines]), { dedupeWindow: 1 }));
+    expect(small.filter((i) => 'rejected' in i)).toHaveLength(0); // each repeat is older than a 1-id window
+    await expect(collect(streamTransactionsNdjson(Readable.from([lines]), { dedupeWindow: -1 }))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});

@@ -1,4 +1,4 @@
-import { ksStatistic, LeptonError, rocAuc } from '@lepton/core';
+import { fitLogisticRegression, ksStatistic, LeptonError, rocAuc } from '@lepton/core';
 import { binaryLabels, numberOption, parseDecimal } from '../internal/guards.js';
 import { binCategorical, binIndex, binNumeric, type Binning } from './binning.js';
 
@@ -113,58 +113,6 @@ function numericValue(v: unknown, name: string, index: number): number {
   return x;
 }
 
-/** Logistic regression by Newton's method with a small ridge, on WoE columns. Returns [intercept, ...coefficients]. */
-function logistic(x: number[][], y: number[], ridge = 1e-4): number[] {
-  const d = (x[0]?.length ?? 0) + 1;
-  const beta = new Array<number>(d).fill(0);
-  const rate = y.reduce((s, v) => s + v, 0) / y.length;
-  beta[0] = Math.log(rate / (1 - rate));
-  for (let iter = 0; iter < 50; iter++) {
-    const grad = new Array<number>(d).fill(0);
-    const hess = Array.from({ length: d }, () => new Array<number>(d).fill(0));
-    for (let i = 0; i < x.length; i++) {
-      const row = [1, ...x[i]!];
-      const z = row.reduce((s, v, j) => s + v * beta[j]!, 0);
-      const p = 1 / (1 + Math.exp(-z));
-      const w = p * (1 - p);
-      for (let a = 0; a < d; a++) {
-        grad[a]! += (p - y[i]!) * row[a]!;
-        for (let b = 0; b < d; b++) hess[a]![b]! += w * row[a]! * row[b]!;
-      }
-    }
-    for (let a = 1; a < d; a++) {
-      grad[a]! += ridge * beta[a]!;
-      hess[a]![a]! += ridge;
-    }
-    const step = solve(hess, grad);
-    let change = 0;
-    for (let a = 0; a < d; a++) {
-      beta[a]! -= step[a]!;
-      change = Math.max(change, Math.abs(step[a]!));
-    }
-    if (change < 1e-10) break;
-  }
-  return beta;
-}
-
-/** Gaussian elimination with partial pivoting: solves A·x = b. */
-function solve(a: number[][], b: number[]): number[] {
-  const n = b.length;
-  const m = a.map((row, i) => [...row, b[i]!]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
-    [m[c], m[p]] = [m[p]!, m[c]!];
-    const pivot = m[c]![c]! || 1e-12;
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = m[r]![c]! / pivot;
-      for (let k = c; k <= n; k++) m[r]![k]! -= f * m[c]![k]!;
-    }
-  }
-  return m.map((row, i) => row[n]! / (row[i]! || 1e-12));
-}
-
 /**
  * A credit scorecard: monotone binning with weight of evidence per characteristic, selection by information value,
  * logistic regression on the WoE values, and points scaling (base score at base odds, points to double the odds).
@@ -225,13 +173,16 @@ export class Scorecard {
     }
     if (binnings.length === 0) throw new LeptonError('INVALID_INPUT', 'No characteristic reaches the minimum information value.');
     const x = applicants.map((a) => binnings.map((b) => b.bins[binIndex(b, a[b.feature]!)]!.woe));
-    const [intercept, ...coef] = logistic(x, Array.from(bad));
+    // Logistic regression on the WoE columns with a small ridge (core's Newton solver, shared with late fusion).
+    const fit = fitLogisticRegression(x, Array.from(bad), { l2: 1e-4 });
+    const intercept = fit.bias;
+    const coef = fit.weights;
     // Points: score = offset + factor · ln(good:bad odds), and ln(odds) = −(β₀ + Σ βⱼ·WoEⱼ) because the model predicts bad.
     const factor = (options.pdo ?? 20) / Math.LN2;
     const offset = (options.baseScore ?? 600) - factor * Math.log(options.baseOdds ?? 50);
-    const share = (offset - factor * intercept!) / binnings.length;
+    const share = (offset - factor * intercept) / binnings.length;
     const points = binnings.map((b, j) => b.bins.map((bin) => share - factor * coef[j]! * bin.woe));
-    return new Scorecard(binnings, dropped, points, intercept!, coef);
+    return new Scorecard(binnings, dropped, points, intercept, coef);
   }
 
   /**

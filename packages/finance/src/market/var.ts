@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { erfc, LeptonError, normalQuantile } from '@lepton/core';
 import { finiteArray, finiteResult, isFiniteNumber, numberOption } from '../internal/guards.js';
 
 /** Value-at-Risk and expected shortfall of a return series, as positive loss fractions. */
@@ -9,68 +9,6 @@ export interface RiskEstimate {
   var: number;
   /** Mean loss beyond the VaR (conditional VaR / expected shortfall). */
   cvar: number;
-}
-
-/**
- * Inverse of the standard normal CDF (Acklam's rational approximation, refined by one Halley step).
- *
- * @param p - probability, 0 < p < 1
- * @returns z with Φ(z) = p
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` unless p is a number in (0, 1)
- */
-export function normalQuantile(p: number): number {
-  if (!(typeof p === 'number' && p > 0 && p < 1)) throw new LeptonError('INVALID_ARGUMENT', 'normalQuantile needs a number p with 0 < p < 1.');
-  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
-  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
-  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
-  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
-  const lo = 0.02425;
-  let x: number;
-  if (p < lo) {
-    const q = Math.sqrt(-2 * Math.log(p));
-    x = (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
-  } else if (p <= 1 - lo) {
-    const q = p - 0.5;
-    const r = q * q;
-    x = ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
-  } else {
-    const q = Math.sqrt(-2 * Math.log(1 - p));
-    x = -(((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
-  }
-  // One Halley refinement step brings the error to ~1e-15.
-  const e = 0.5 * erfc(-x / Math.SQRT2) - p;
-  const u = e * Math.sqrt(2 * Math.PI) * Math.exp((x * x) / 2);
-  return x - u / (1 + (x * u) / 2);
-}
-
-/**
- * Complementary error function (W. J. Cody's rational approximations; agrees with SciPy to ~1e-12).
- *
- * @param x - any number but NaN (erfc(−∞) = 2, erfc(∞) = 0)
- * @returns erfc(x), in [0, 2]
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for NaN or a value that is not a number
- */
-export function erfc(x: number): number {
-  if (typeof x !== 'number' || Number.isNaN(x)) throw new LeptonError('INVALID_ARGUMENT', 'erfc needs a number (not NaN).');
-  const ax = Math.abs(x);
-  let r: number;
-  if (ax < 0.5) {
-    const t = x * x;
-    const top = (((0.1857777061846032 * t + 3.161123743870566) * t + 113.8641541510502) * t + 377.485237685302) * t + 3209.377589138469;
-    const bot = (((t + 23.60129095234412) * t + 244.0246379344442) * t + 1282.616526077372) * t + 2844.236833439171;
-    return 1 - (x * top) / bot;
-  }
-  if (ax < 4) {
-    const top = (((((((5.64188496988671e-1 * ax + 8.88314979438838) * ax + 66.1191906371416) * ax + 298.635138197400) * ax + 881.952221241769) * ax + 1712.04761263407) * ax + 2051.07837782607) * ax + 1230.33935479800);
-    const bot = (((((((ax + 15.7449261107098) * ax + 117.693950891312) * ax + 537.181101862010) * ax + 1621.38957456669) * ax + 3290.79923573346) * ax + 4362.61909014325) * ax + 3439.36767414372) * ax + 1230.33935480375;
-    r = (Math.exp(-ax * ax) * top) / bot;
-  } else {
-    const z = 1 / (ax * ax);
-    const top = (((0.0163153871373020 * z + 0.305326634961232) * z + 0.360344899949804) * z + 0.125781726111229) * z + 0.0160837851487423;
-    const bot = (((z + 2.56852019228982) * z + 1.87295284992346) * z + 0.527905102951428) * z + 0.0605183413124413;
-    r = (Math.exp(-ax * ax) / ax) * (0.5641895835477563 - (z * top) / bot);
-  }
-  return x < 0 ? 2 - r : r;
 }
 
 /** Every return a finite number (NaN would sort anywhere and poison every sum), at least two, confidence in (0, 1). */

@@ -1,4 +1,4 @@
-import { readCsv, readLines, type TextSource } from '@lepton/core';
+import { LeptonError, readCsv, readLines, type TextSource } from '@lepton/core';
 import { IngestCollector, validateTransaction, type IngestResult, type RejectedRecord } from './validate.js';
 import type { Transaction } from './schema.js';
 
@@ -42,12 +42,24 @@ export type StreamItem =
       rejected: RejectedRecord;
     };
 
+/** Options of {@link streamTransactionsNdjson}. */
+export interface NdjsonStreamOptions {
+  /**
+   * How many of the most recent transaction ids are remembered to reject a repeat (idempotent ingestion of a stream
+   * that may redeliver). Memory is bounded by this count; a repeat older than the window is not recognised here (the
+   * `FeatureEngine` still refuses it per card). Default 100,000.
+   */
+  dedupeWindow?: number;
+}
+
 /**
  * Validates newline-delimited JSON (one transaction per line) as a stream: yields each transaction or rejection as
  * soon as its line arrives, so a bad line never stops the stream. A UTF-8 byte-order mark, `\r\n` line ends and blank
- * lines are fine; a line over 1 MiB is rejected without being held in memory.
+ * lines are fine; a line over 1 MiB is rejected without being held in memory; a transaction id already seen among the
+ * last `dedupeWindow` transactions is rejected (field `id`).
  *
  * @param source - a file path, a readable stream or an async iterable of text/bytes
+ * @param options - duplicate window
  * @returns an async stream of transactions and rejections (1-based line numbers)
  * @throws {@link @lepton/core!LeptonError} `TRANSACTIONS_READ_FAILED` when the file or stream cannot be read
  * @example
@@ -56,7 +68,10 @@ export type StreamItem =
  * for await (const item of streamTransactionsNdjson(process.stdin)) if ('rejected' in item) console.warn(item.rejected);
  * ```
  */
-export async function* streamTransactionsNdjson(source: TextSource): AsyncGenerator<StreamItem> {
+export async function* streamTransactionsNdjson(source: TextSource, options: NdjsonStreamOptions = {}): AsyncGenerator<StreamItem> {
+  const window = options.dedupeWindow ?? 100_000;
+  if (!(Number.isInteger(window) && window >= 0)) throw new LeptonError('INVALID_ARGUMENT', 'dedupeWindow must be an integer ≥ 0.');
+  const seen = new Set<string>(); // insertion-ordered: the oldest id is the first one
   for await (const item of readLines(source, NDJSON)) {
     const n = item.line;
     if (!('text' in item)) {
@@ -71,6 +86,16 @@ export async function* streamTransactionsNdjson(source: TextSource): AsyncGenera
       yield { rejected: { position: n, issues: [{ field: '(record)', message: 'not valid JSON' }] } };
       continue;
     }
-    yield validateTransaction(record, n);
+    const result = validateTransaction(record, n);
+    if ('transaction' in result && window > 0) {
+      const id = result.transaction.id;
+      if (seen.has(id)) {
+        yield { rejected: { position: n, id, issues: [{ field: 'id', message: 'duplicate id: a transaction with this id came earlier in the stream' }] } };
+        continue;
+      }
+      seen.add(id);
+      if (seen.size > window) seen.delete(seen.values().next().value as string);
+    }
+    yield result;
   }
 }
