@@ -59,7 +59,7 @@ output never pairs an input name with its new UIDs; only inputs that failed are 
 Without a key, UIDs still change consistently within the run but will not match a later run.
 Exit codes: 0 every input written; 1 any input could not be de-identified (the others are still written), or
 @lepton/medical missing; 2 usage error.`,
-  async run({ positionals, flags, io }) {
+  async run({ positionals, flags, io, json }) {
     const input = resolvePath(io, positionals[0]!);
     const outArg = positionals[1]!;
     const output = resolvePath(io, outArg);
@@ -100,7 +100,7 @@ Exit codes: 0 every input written; 1 any input could not be de-identified (the o
       }
       for (const f of result.failures) failures.push({ source: f.path, code: f.error.code, message: f.error.message });
     }
-    if (key.source === 'random' && !flags['json']) {
+    if (key.source === 'random' && !json) {
       io.stderr('note: no --salt (or LEPTON_DEID_SALT): a random key was used, so new UIDs will not match a later run.\n');
     }
     const lines = [

@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import type { CommandSpec } from '../internal/command.js';
 import { formatBytes } from '../internal/format.js';
-import { loadMedical } from './medical.js';
 import { resolvePath } from '../internal/paths.js';
+import { loadMedical } from './medical.js';
 
 /** The attributes that identify a patient or a study; printed only with `--phi`. */
 const PHI_NOTE = 'hidden: pass --phi to show patient name and ID, UIDs, dates, accession number and descriptions';
@@ -19,7 +19,7 @@ export const dicomInfoCommand: CommandSpec = {
   async run({ positionals, flags, io }) {
     const medical = await loadMedical();
     const path = positionals[0]!;
-    const image = await medical.readDicomFile(resolvePath(io, path));
+    const image = await medical.readDicomFile(resolvePath(io, path)); // typed DICOM_* errors for anything unreadable
     const m = image.meta;
     const bytes = (await stat(resolvePath(io, path))).size;
     const ts = medical.TRANSFER_SYNTAXES[m.transferSyntaxUid];
