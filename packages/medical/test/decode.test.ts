@@ -2,9 +2,11 @@
 // fixtures/TOOLS.txt): lossless syntaxes must decode pixel-identical to the toolkit's own decode, lossy ones within
 // a codec tolerance, and uncompressed ones to the generator's source values.
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readDicom, renderFrame, TRANSFER_SYNTAXES, type DecodedFrame } from '@lepton/medical';
+import wabtInit from 'wabt';
+import { readDicom, renderFrame, seededRandom, TRANSFER_SYNTAXES, type DecodedFrame } from '@lepton/medical';
 import { compare, FIXTURES, frameBytes, readFixture, readPnm, refBytes, samples } from './support/fixtures.js';
 
 type Sample = Parameters<typeof samples>[1];
@@ -259,5 +261,40 @@ describe('encapsulated frames when the Basic Offset Table is wrong', () => {
     const frames = await readDicom(robustFile('bot_offbyone')).decodeFrames();
     expect(frames).toHaveLength(2);
     expect(Buffer.from(frameBytes(frames)).equals(Buffer.from(robustRef('bot_offbyone.raw')))).toBe(true);
+  });
+});
+
+describe('the stored-value SIMD kernel', () => {
+  // internal module, imported from source as modality-frame.test.ts does for the modality kernel
+  const kernel = (): Promise<typeof import('../src/pixels/stored-kernel.js')> => import('../src/pixels/stored-kernel.js');
+
+  it('is the committed stored-kernel.wat, compiled', async () => {
+    const { STORED_KERNEL_WASM } = await kernel();
+    const wabt = await wabtInit();
+    const wat = await readFile(new URL('../src/pixels/stored-kernel.wat', import.meta.url), 'utf8');
+    const { buffer } = wabt.parseWat('stored-kernel.wat', wat).toBinary({});
+    expect(Buffer.from(buffer).toString('base64')).toBe(STORED_KERNEL_WASM);
+  });
+
+  it('masks, sign-extends and finds the range exactly as the JavaScript definition, for every Bits Stored / High Bit', async () => {
+    // random words through every (bits stored, high bit, sign) of a 16-bit container, lengths around the 8-word steps
+    const { storedWords } = await kernel();
+    const rand = seededRandom(14);
+    for (const n of [1, 7, 8, 9, 17, 1000]) {
+      for (let bs = 1; bs <= 16; bs++) {
+        for (const hb of [bs - 1, 15]) {
+          for (const signed of [false, true]) {
+            const words = new Uint16Array(n).map(() => Math.floor(rand() * 65536));
+            const shift = hb + 1 - bs;
+            const want = Array.from(words, (w) => {
+              const v = (w >>> shift) & (2 ** bs - 1);
+              return signed && v >= 2 ** (bs - 1) ? v - 2 ** bs : v;
+            });
+            const got = storedWords(new Uint8Array(words.buffer), false, n, bs, hb, signed)!;
+            expect([n, bs, hb, signed, Array.from(got.values), got.min, got.max]).toEqual([n, bs, hb, signed, want, Math.min(...want), Math.max(...want)]);
+          }
+        }
+      }
+    }
   });
 });

@@ -9,6 +9,7 @@ import { decodeRle, decodeRlePlanes, rleSegments } from './rle.js';
 import { mapRlePlanes, mapWords } from './modality-kernel.js';
 import { decodeJpeg2000, decodeJpegBaseline, decodeJpegLossless, decodeJpegLs, type CodecOutput } from './codecs.js';
 import { codecGeometry } from './codec-header.js';
+import { storedPlanes, storedWords, type StoredFrame } from './stored-kernel.js';
 import { decodeJpegExtended } from './jpeg-extended.js';
 import { interleave, paletteToRgb, ybr422ToRgb, ybrFullToRgb } from './color.js';
 
@@ -220,6 +221,11 @@ export async function decodeFrame(ds: DataSet, meta: DicomMetadata, index: numbe
     if (start + length > value.length) {
       throw dicomError('DICOM_TRUNCATED', `The pixel data ends before frame ${index}.`, { ...where, frame: index });
     }
+    if (ba === 16 && spp === 1 && pi !== 'PALETTE COLOR' && swap <= 2) {
+      // nearly every CT and MR slice: one copy into the SIMD kernel, one copy out (stored-kernel.ts)
+      const fast = storedWords(value.subarray(start, start + length), swap === 2, pixels, meta.bitsStored, meta.highBit, meta.signed);
+      if (fast !== undefined) return greyFrame(index, rows, columns, pi, meta, fast);
+    }
     // A copy (never Buffer#slice, which is a view): swapping and masking below work in place.
     const bytes = nativeBytes(value, start, length, swap);
     if (spp === 3 && pi === 'YBR_FULL_422') {
@@ -234,6 +240,12 @@ export async function decodeFrame(ds: DataSet, meta: DicomMetadata, index: numbe
     }
     const data = encapsulatedFrame(ds, el, ts.encoding, meta.numberOfFrames, index, source);
     if (ts.encoding === 'rle') {
+      if (ba === 16 && spp === 1 && pi !== 'PALETTE COLOR') {
+        // the byte planes are decoded with bulk copies and fills straight into the kernel's memory, then joined there
+        rleSegments(data, 2, pixels, where); // before the kernel's memory grows to the frame's size
+        const fast = storedPlanes(pixels, meta.bitsStored, meta.highBit, meta.signed, (planes) => decodeRlePlanes(data, pixels, planes, source));
+        if (fast !== undefined) return greyFrame(index, rows, columns, pi, meta, fast);
+      }
       raw = typedView(decodeRle(data, rows, columns, spp, ba, meta.planarConfiguration, source), ba);
       planar = spp === 3 && meta.planarConfiguration === 1;
     } else {
@@ -301,6 +313,12 @@ export async function decodeFrame(ds: DataSet, meta: DicomMetadata, index: numbe
   }
   const photometric = pi === 'MONOCHROME1' ? 'MONOCHROME1' : 'MONOCHROME2';
   return finish(index, rows, columns, 1, photometric, values, Math.min(meta.bitsStored, ba), meta.signed);
+}
+
+function greyFrame(index: number, rows: number, columns: number, pi: string, meta: DicomMetadata, f: StoredFrame): DecodedFrame {
+  const photometricInterpretation = pi === 'MONOCHROME1' ? 'MONOCHROME1' : 'MONOCHROME2';
+  const bitsStored = Math.min(meta.bitsStored, 16);
+  return { index, rows, columns, samplesPerPixel: 1, photometricInterpretation, pixels: f.values, bitsStored, signed: meta.signed, min: f.min, max: f.max };
 }
 
 function finish(

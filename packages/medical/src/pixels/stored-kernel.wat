@@ -1,0 +1,108 @@
+(module
+  (memory (export "memory") 1)
+  ;; Stored values of n 16-bit words in place (WebAssembly SIMD, 8 words a step), and their range.
+  ;; unsigned: v = (w >> shift) & mask            min, max (u16) -> i32 at byte 0 and 4
+  ;; signed:   v = ((w >> shift) << up) >>s up     with up = 16 - bits stored; min, max (i16) -> i32 at 0 and 4
+  (func (export "storedU16") (param $p i32) (param $n i32) (param $shift i32) (param $mask i32)
+    (local $vend i32) (local $end i32) (local $m v128) (local $v v128) (local $mn v128) (local $mx v128)
+    (local $x i32) (local $lo i32) (local $hi i32)
+    (local.set $vend (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 1))))
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 1))))
+    (local.set $m (i16x8.splat (local.get $mask)))
+    (local.set $mn (i16x8.splat (i32.const 65535)))
+    (local.set $mx (i16x8.splat (i32.const 0)))
+    (block $vdone
+      (loop $vnext
+        (br_if $vdone (i32.ge_u (local.get $p) (local.get $vend)))
+        (local.set $v (v128.and (i16x8.shr_u (v128.load align=1 (local.get $p)) (local.get $shift)) (local.get $m)))
+        (v128.store align=1 (local.get $p) (local.get $v))
+        (local.set $mn (i16x8.min_u (local.get $mn) (local.get $v)))
+        (local.set $mx (i16x8.max_u (local.get $mx) (local.get $v)))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $vnext)))
+    ;; fold the eight lanes: halves, quarters, pairs
+    (local.set $mn (i16x8.min_u (local.get $mn) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $mn) (local.get $mn))))
+    (local.set $mn (i16x8.min_u (local.get $mn) (i8x16.shuffle 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 (local.get $mn) (local.get $mn))))
+    (local.set $mn (i16x8.min_u (local.get $mn) (i8x16.shuffle 2 3 0 1 2 3 0 1 2 3 0 1 2 3 0 1 (local.get $mn) (local.get $mn))))
+    (local.set $mx (i16x8.max_u (local.get $mx) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $mx) (local.get $mx))))
+    (local.set $mx (i16x8.max_u (local.get $mx) (i8x16.shuffle 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 (local.get $mx) (local.get $mx))))
+    (local.set $mx (i16x8.max_u (local.get $mx) (i8x16.shuffle 2 3 0 1 2 3 0 1 2 3 0 1 2 3 0 1 (local.get $mx) (local.get $mx))))
+    (local.set $lo (i16x8.extract_lane_u 0 (local.get $mn)))
+    (local.set $hi (i16x8.extract_lane_u 0 (local.get $mx)))
+    ;; the last n mod 8 words
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $x (i32.and (i32.shr_u (i32.load16_u (local.get $p)) (local.get $shift)) (local.get $mask)))
+        (i32.store16 (local.get $p) (local.get $x))
+        (local.set $lo (select (local.get $x) (local.get $lo) (i32.lt_u (local.get $x) (local.get $lo))))
+        (local.set $hi (select (local.get $x) (local.get $hi) (i32.gt_u (local.get $x) (local.get $hi))))
+        (local.set $p (i32.add (local.get $p) (i32.const 2)))
+        (br $next)))
+    (i32.store (i32.const 0) (local.get $lo))
+    (i32.store (i32.const 4) (local.get $hi)))
+  (func (export "storedS16") (param $p i32) (param $n i32) (param $shift i32) (param $up i32)
+    (local $vend i32) (local $end i32) (local $v v128) (local $mn v128) (local $mx v128)
+    (local $x i32) (local $lo i32) (local $hi i32) (local $up32 i32)
+    (local.set $vend (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 1))))
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 1))))
+    (local.set $up32 (i32.add (local.get $up) (i32.const 16)))
+    (local.set $mn (i16x8.splat (i32.const 32767)))
+    (local.set $mx (i16x8.splat (i32.const -32768)))
+    (block $vdone
+      (loop $vnext
+        (br_if $vdone (i32.ge_u (local.get $p) (local.get $vend)))
+        (local.set $v
+          (i16x8.shr_s (i16x8.shl (i16x8.shr_u (v128.load align=1 (local.get $p)) (local.get $shift)) (local.get $up)) (local.get $up)))
+        (v128.store align=1 (local.get $p) (local.get $v))
+        (local.set $mn (i16x8.min_s (local.get $mn) (local.get $v)))
+        (local.set $mx (i16x8.max_s (local.get $mx) (local.get $v)))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $vnext)))
+    (local.set $mn (i16x8.min_s (local.get $mn) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $mn) (local.get $mn))))
+    (local.set $mn (i16x8.min_s (local.get $mn) (i8x16.shuffle 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 (local.get $mn) (local.get $mn))))
+    (local.set $mn (i16x8.min_s (local.get $mn) (i8x16.shuffle 2 3 0 1 2 3 0 1 2 3 0 1 2 3 0 1 (local.get $mn) (local.get $mn))))
+    (local.set $mx (i16x8.max_s (local.get $mx) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $mx) (local.get $mx))))
+    (local.set $mx (i16x8.max_s (local.get $mx) (i8x16.shuffle 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 (local.get $mx) (local.get $mx))))
+    (local.set $mx (i16x8.max_s (local.get $mx) (i8x16.shuffle 2 3 0 1 2 3 0 1 2 3 0 1 2 3 0 1 (local.get $mx) (local.get $mx))))
+    (local.set $lo (i16x8.extract_lane_s 0 (local.get $mn)))
+    (local.set $hi (i16x8.extract_lane_s 0 (local.get $mx)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $x
+          (i32.shr_s (i32.shl (i32.shr_u (i32.load16_u (local.get $p)) (local.get $shift)) (local.get $up32)) (local.get $up32)))
+        (i32.store16 (local.get $p) (local.get $x))
+        (local.set $lo (select (local.get $x) (local.get $lo) (i32.lt_s (local.get $x) (local.get $lo))))
+        (local.set $hi (select (local.get $x) (local.get $hi) (i32.gt_s (local.get $x) (local.get $hi))))
+        (local.set $p (i32.add (local.get $p) (i32.const 2)))
+        (br $next)))
+    (i32.store (i32.const 0) (local.get $lo))
+    (i32.store (i32.const 4) (local.get $hi)))
+  ;; words[i] = (hi[i] << 8) | lo[i] for i < n: the two byte planes of a 16-bit RLE frame (most significant first),
+  ;; interleaved 16 bytes at a time, into dst (which storedU16/storedS16 then run over)
+  (func (export "joinPlanes") (param $hi i32) (param $lo i32) (param $dst i32) (param $n i32)
+    (local $vend i32) (local $end i32) (local $h v128) (local $l v128)
+    (local.set $vend (i32.add (local.get $hi) (i32.and (local.get $n) (i32.const -16))))
+    (local.set $end (i32.add (local.get $hi) (local.get $n)))
+    (block $vdone
+      (loop $vnext
+        (br_if $vdone (i32.ge_u (local.get $hi) (local.get $vend)))
+        (local.set $h (v128.load align=1 (local.get $hi)))
+        (local.set $l (v128.load align=1 (local.get $lo)))
+        (v128.store align=1 (local.get $dst)
+          (i8x16.shuffle 16 0 17 1 18 2 19 3 20 4 21 5 22 6 23 7 (local.get $h) (local.get $l)))
+        (v128.store align=1 (i32.add (local.get $dst) (i32.const 16))
+          (i8x16.shuffle 24 8 25 9 26 10 27 11 28 12 29 13 30 14 31 15 (local.get $h) (local.get $l)))
+        (local.set $hi (i32.add (local.get $hi) (i32.const 16)))
+        (local.set $lo (i32.add (local.get $lo) (i32.const 16)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+        (br $vnext)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $hi) (local.get $end)))
+        (i32.store16 (local.get $dst) (i32.or (i32.shl (i32.load8_u (local.get $hi)) (i32.const 8)) (i32.load8_u (local.get $lo))))
+        (local.set $hi (i32.add (local.get $hi) (i32.const 1)))
+        (local.set $lo (i32.add (local.get $lo) (i32.const 1)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 2)))
+        (br $next)))))
