@@ -5,6 +5,7 @@ import { readDicom } from '../dicom/read.js';
 import type { DicomJsonDataset } from './dicom-json.js';
 import { dicomWebError, statusAdvice } from './errors.js';
 import { FetchXhr } from './fetch-xhr.js';
+import type { TransportRefusal } from './transport.js';
 import { resolveDicomWebOptions, type DicomWebClientOptions, type ResolvedDicomWebOptions } from './options.js';
 import { toInstance, toSeries, toStudy, type InstanceSummary, type SeriesSummary, type StudySummary } from './results.js';
 import { mapPool, toQueryParams, type QidoQuery } from './query.js';
@@ -184,11 +185,17 @@ export class DicomWebClient {
     // and fails where the server lacks the codec. So the call goes without `mediaTypes` and the adapter sends the Accept header for the
     // configured transfer syntax. Remove the override only once the upstream fix ships and the Orthanc test passes.
     const accept = `multipart/related; type="application/dicom"; transfer-syntax=${this.#options.transferSyntax}`;
-    const part = await this.#call('instance', options, (request) => this.#lib.retrieveInstance({ ...ids, request }), accept);
+    const dicomBody = /^\s*(multipart\/related\b[^]*application\/dicom(?![+\w])|application\/dicom\s*(;|$))/i;
+    const part = await this.#call('instance', options, (request) => this.#lib.retrieveInstance({ ...ids, request }), accept, dicomBody);
     if (!(part instanceof ArrayBuffer) && !ArrayBuffer.isView(part)) {
       throw dicomWebError('DICOMWEB_BAD_RESPONSE', 'The WADO-RS answer held no DICOM part; check that the URL is the server\'s DICOMweb root.', { level: 'instance' });
     }
-    return part instanceof ArrayBuffer ? new Uint8Array(part) : new Uint8Array(part.buffer, part.byteOffset, part.byteLength);
+    const bytes = part instanceof ArrayBuffer ? new Uint8Array(part) : new Uint8Array(part.buffer, part.byteOffset, part.byteLength);
+    // A Part 10 file: 128-byte preamble, then 'DICM' (PS3.10 7.1). Anything else is not an instance, whatever its label.
+    if (bytes.byteLength < 132 || bytes[128] !== 0x44 || bytes[129] !== 0x49 || bytes[130] !== 0x43 || bytes[131] !== 0x4d) {
+      throw dicomWebError('DICOMWEB_BAD_RESPONSE', 'The WADO-RS part is not a DICOM Part 10 file (no DICM marker after the preamble); check that the URL is the server\'s DICOMweb root.', { level: 'instance' });
+    }
+    return bytes;
   }
 
   /**
@@ -314,6 +321,7 @@ export class DicomWebClient {
       if (outcome.kind === 'timeout') {
         throw dicomWebError('DICOMWEB_TIMEOUT', `The DICOMweb server at ${host} did not answer the store request within ${this.#options.timeoutMs} ms; raise timeoutMs or lower maxStoreRequestBytes.`, { ...progress, host, timeoutMs: this.#options.timeoutMs });
       }
+      if (outcome.kind === 'refused') throw refusalError(outcome.refusal, host, { ...progress, host });
       if (outcome.kind === 'unreachable') {
         throw dicomWebError('DICOMWEB_UNREACHABLE', `Could not reach the DICOMweb server at ${host} (${outcome.reason}); check the URL and that the server is running.`, { ...progress, host, reason: outcome.reason }, outcome.cause);
       }
@@ -345,14 +353,22 @@ export class DicomWebClient {
   }
 
   /** Runs one dicomweb-client call through a fresh fetch adapter and turns every way it can fail into a LeptonError. */
-  async #call(level: string, options: DicomWebRequestOptions, run: (request: LibRequest) => Promise<unknown>, accept?: string): Promise<unknown> {
+  async #call(level: string, options: DicomWebRequestOptions, run: (request: LibRequest) => Promise<unknown>, accept?: string, contentType?: RegExp): Promise<unknown> {
     if (options.signal?.aborted === true) throw aborted();
     const xhr = new FetchXhr(this.#options, options.signal, accept);
+    let result: unknown;
     try {
-      return await Promise.race([run({ instance: xhr as unknown as XMLHttpRequest }), xhr.callbackFailure]);
+      result = await Promise.race([run({ instance: xhr as unknown as XMLHttpRequest }), xhr.callbackFailure]);
     } catch (err) {
       throw this.#mapError(err, xhr, level);
     }
+    const type = xhr.getResponseHeader('content-type') ?? '';
+    if (contentType !== undefined && !contentType.test(type)) {
+      // e.g. a login page or a proxy's error page answered 200 text/html: never hand it on as DICOM
+      const host = new URL(this.#options.url).host;
+      throw dicomWebError('DICOMWEB_BAD_RESPONSE', `The DICOMweb server at ${host} answered the ${level} request with ${type.split(';')[0] || 'no content type'}, not DICOM; check that the URL is its DICOMweb root.`, { host, level, status: xhr.status });
+    }
+    return result;
   }
 
   #mapError(err: unknown, xhr: FetchXhr, level: string): LeptonError {
@@ -360,6 +376,7 @@ export class DicomWebClient {
     const host = new URL(this.#options.url).host;
     const f = xhr.failure;
     if (f?.kind === 'aborted') return aborted();
+    if (f?.kind === 'refused') return refusalError(f.refusal, host, { host, level });
     if (f?.kind === 'timeout') {
       return dicomWebError('DICOMWEB_TIMEOUT', `The DICOMweb server at ${host} did not answer within ${this.#options.timeoutMs} ms; raise timeoutMs or check the server's load.`, { host, level, timeoutMs: this.#options.timeoutMs });
     }
@@ -375,6 +392,17 @@ export class DicomWebClient {
     }
     return dicomWebError('DICOMWEB_BAD_RESPONSE', `The DICOMweb server at ${host} sent an answer that could not be decoded (${level}); check that the URL is its DICOMweb root.`, { host, level, status: xhr.status }, err);
   }
+}
+
+/** A redirect or an answer the transport refused, as the caller's typed error (never the URL: its path holds UIDs). */
+function refusalError(refusal: TransportRefusal, host: string, details: Record<string, unknown>): LeptonError {
+  if (refusal.kind === 'too-large') {
+    return dicomWebError('DICOMWEB_RESPONSE_TOO_LARGE', `The DICOMweb server at ${host} sent more than maxResponseBytes (${refusal.limit} bytes, after decompression); reading stopped there. Raise maxResponseBytes for very large instances.`, { ...details, limit: refusal.limit });
+  }
+  if (refusal.kind === 'too-many-redirects') {
+    return dicomWebError('DICOMWEB_REDIRECT_REFUSED', `The DICOMweb server at ${host} redirected more than ${refusal.limit} times; check the URL.`, details);
+  }
+  return dicomWebError('DICOMWEB_REDIRECT_REFUSED', `The DICOMweb server at ${host} redirected to another origin; refused so that credentials never leave it. Point the client at the final URL, or set allowCrossOriginRedirects (credentials are then not forwarded).`, details);
 }
 
 function aborted(): LeptonError {

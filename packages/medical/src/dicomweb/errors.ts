@@ -20,6 +20,10 @@ import { LeptonError } from '@lepton/core';
  *   stored before or alongside; `details.notSent`, those of later batches that were not sent). The lists carry SOP
  *   Class/Instance UIDs (the caller's own objects), the message never does.
  *
+ * - `DICOMWEB_REDIRECT_REFUSED` — the server redirected to another origin (refused unless `allowCrossOriginRedirects`;
+ *   credentials are never forwarded) or more than 5 times.
+ * - `DICOMWEB_RESPONSE_TOO_LARGE` — an answer body exceeded `maxResponseBytes` after decompression (`details.limit`).
+ *
  * A retrieved instance that is not valid DICOM fails with the reader's own codes (`DICOM_MALFORMED`, `DICOM_TRUNCATED` …).
  */
 export type DicomWebErrorCode =
@@ -29,7 +33,9 @@ export type DicomWebErrorCode =
   | 'DICOMWEB_ABORTED'
   | 'DICOMWEB_BAD_RESPONSE'
   | 'DICOMWEB_INVALID_OPTIONS'
-  | 'DICOMWEB_STORE_FAILED';
+  | 'DICOMWEB_STORE_FAILED'
+  | 'DICOMWEB_REDIRECT_REFUSED'
+  | 'DICOMWEB_RESPONSE_TOO_LARGE';
 
 /** @internal */
 export function dicomWebError(code: DicomWebErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown): LeptonError {

@@ -3,12 +3,14 @@
 // dicomweb-client one of these through its documented per-request `request.instance` option: the subset of the XHR
 // interface it uses, implemented on fetch with a per-request timeout, the caller's abort signal, and a record of the
 // transport failure (timeout / refused / aborted) that XHR itself would flatten into `status === 0`.
-import { authorization, type ResolvedDicomWebOptions } from './options.js';
+import type { ResolvedDicomWebOptions } from './options.js';
+import { exchange, TransportRefusal } from './transport.js';
 
 /** Why a request got no HTTP answer. @internal */
 export type TransportFailure =
   | { readonly kind: 'timeout' }
   | { readonly kind: 'aborted' }
+  | { readonly kind: 'refused'; readonly refusal: TransportRefusal }
   | { readonly kind: 'unreachable'; readonly reason: string; readonly cause: unknown };
 
 /** The part of XMLHttpRequest that dicomweb-client 0.11 uses, on fetch. @internal */
@@ -84,19 +86,19 @@ export class FetchXhr {
     const timeout = AbortSignal.timeout(this.#options.timeoutMs);
     const signal = this.#signal === undefined ? timeout : AbortSignal.any([timeout, this.#signal]);
     try {
-      const auth = await authorization(this.#options.auth);
-      if (auth !== undefined) this.#headers.set('Authorization', auth);
       if (this.#accept !== undefined) this.#headers.set('Accept', this.#accept);
-      const res = await this.#options.fetch(this.#url, { method: this.#method, headers: this.#headers, body, signal });
-      // Read the whole body under the same signal: a server that stalls mid-body times out too.
-      const bytes = await res.arrayBuffer();
+      // The whole body is read under the same signal (a server that stalls mid-body times out too), bounded by
+      // maxResponseBytes, with redirects checked hop by hop.
+      const res = await exchange(this.#options, this.#url, { method: this.#method, headers: this.#headers, body, signal });
+      const bytes = res.bytes.buffer;
       this.status = res.status;
       this.statusText = res.statusText;
       this.#responseHeaders = res.headers;
       this.response = this.responseType === 'arraybuffer' ? bytes : this.responseType === 'json' ? parseJson(bytes) : new TextDecoder().decode(bytes);
     } catch (cause) {
       this.status = 0;
-      if (this.#signal?.aborted === true) this.failure = { kind: 'aborted' };
+      if (cause instanceof TransportRefusal) this.failure = { kind: 'refused', refusal: cause };
+      else if (this.#signal?.aborted === true) this.failure = { kind: 'aborted' };
       else if (timeout.aborted) this.failure = { kind: 'timeout' };
       else this.failure = { kind: 'unreachable', reason: systemCode(cause), cause };
     }

@@ -56,6 +56,18 @@ export interface DicomWebClientOptions {
    * as many requests as needed to stay below it, and a single instance larger than it is refused before any request.
    */
   readonly maxStoreRequestBytes?: number;
+  /**
+   * Largest answer body read, in bytes after decompression (default 256 MiB). Counted while the body streams, so a
+   * gzip bomb or an endless multipart stops here with `DICOMWEB_RESPONSE_TOO_LARGE` instead of filling memory; error
+   * answers are read only up to 64 KiB. Raise it for very large multi-frame instances.
+   */
+  readonly maxResponseBytes?: number;
+  /**
+   * Follow a redirect to another origin (scheme, host or port)? Default `false`: such a redirect fails with
+   * `DICOMWEB_REDIRECT_REFUSED`. When `true`, it is followed **without** credentials: the `auth` header and every header
+   * given in `headers` (e.g. an API key) are sent to the configured origin only.
+   */
+  readonly allowCrossOriginRedirects?: boolean;
 }
 
 /** Every option filled in and checked. @internal */
@@ -68,10 +80,12 @@ export interface ResolvedDicomWebOptions {
   readonly transferSyntax: string;
   readonly fetch: FetchLike;
   readonly maxStoreRequestBytes: number;
+  readonly maxResponseBytes: number;
+  readonly allowCrossOriginRedirects: boolean;
 }
 
 /** Defaults, in one place. @internal */
-export const DICOMWEB_DEFAULTS = { timeoutMs: 30_000, concurrency: 4, transferSyntax: '*', maxStoreRequestBytes: 64 * 1024 * 1024 } as const;
+export const DICOMWEB_DEFAULTS = { timeoutMs: 30_000, concurrency: 4, transferSyntax: '*', maxStoreRequestBytes: 64 * 1024 * 1024, maxResponseBytes: 256 * 1024 * 1024 } as const;
 
 const positiveInt = (name: string, v: number): number => {
   if (!Number.isInteger(v) || v < 1) {
@@ -117,6 +131,8 @@ export function resolveDicomWebOptions(options: DicomWebClientOptions): Resolved
     transferSyntax: ts,
     fetch: f,
     maxStoreRequestBytes: positiveInt('maxStoreRequestBytes', options.maxStoreRequestBytes ?? DICOMWEB_DEFAULTS.maxStoreRequestBytes),
+    maxResponseBytes: positiveInt('maxResponseBytes', options.maxResponseBytes ?? DICOMWEB_DEFAULTS.maxResponseBytes),
+    allowCrossOriginRedirects: options.allowCrossOriginRedirects === true,
   };
 }
 

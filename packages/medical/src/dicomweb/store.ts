@@ -2,7 +2,8 @@
 // and the Store Instances Response (DICOM JSON) turned into stored / failed lists.
 import { dicomJsonNumber, dicomJsonString, type DicomJsonAttribute, type DicomJsonDataset } from './dicom-json.js';
 import { systemCode } from './fetch-xhr.js';
-import { authorization, type ResolvedDicomWebOptions } from './options.js';
+import type { ResolvedDicomWebOptions } from './options.js';
+import { exchange, TransportRefusal } from './transport.js';
 
 /** One instance the server stored (Referenced SOP Sequence of the STOW-RS response). */
 export interface StoredInstance {
@@ -92,6 +93,7 @@ export type StowOutcome =
   | { readonly kind: 'answer'; readonly status: number; readonly statusText: string; readonly text: string }
   | { readonly kind: 'timeout' }
   | { readonly kind: 'aborted' }
+  | { readonly kind: 'refused'; readonly refusal: TransportRefusal }
   | { readonly kind: 'unreachable'; readonly reason: string; readonly cause: unknown };
 
 /**
@@ -106,31 +108,12 @@ export async function postStow(options: ResolvedDicomWebOptions, url: string, bo
     const headers = new Headers(options.headers);
     headers.set('Content-Type', contentType);
     headers.set('Accept', 'application/dicom+json, application/json');
-    const auth = await authorization(options.auth);
-    if (auth !== undefined) headers.set('Authorization', auth);
-    const res = await options.fetch(url, { method: 'POST', headers, body, signal: both });
-    return { kind: 'answer', status: res.status, statusText: res.statusText, text: await boundedText(res) };
+    const res = await exchange(options, url, { method: 'POST', headers, body, signal: both, maxBytes: MAX_RESPONSE_BYTES });
+    return { kind: 'answer', status: res.status, statusText: res.statusText, text: Buffer.from(res.bytes).toString('utf8') };
   } catch (cause) {
+    if (cause instanceof TransportRefusal) return { kind: 'refused', refusal: cause };
     if (signal?.aborted === true) return { kind: 'aborted' };
     if (timeout.aborted) return { kind: 'timeout' };
     return { kind: 'unreachable', reason: systemCode(cause), cause };
   }
-}
-
-async function boundedText(res: Response): Promise<string> {
-  if (res.body === null) return '';
-  const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    n += value.length;
-    if (n > MAX_RESPONSE_BYTES) {
-      await reader.cancel();
-      break;
-    }
-    parts.push(value);
-  }
-  return Buffer.concat(parts).toString('utf8');
 }
