@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { invertMatrix, isLeptonError, LeptonError } from '@lepton/core';
 import { atLeast, finiteArray, finiteResult, invalid } from '../internal/guards.js';
 
 /** A Hotelling T² score with each signal's share of it. */
@@ -10,22 +10,14 @@ export interface T2Score {
 }
 
 function invert(a: number[][]): number[][] {
-  const n = a.length;
-  const m = a.map((row, i) => [...row, ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
-    [m[c], m[p]] = [m[p]!, m[c]!];
-    const pivot = m[c]![c]!;
-    if (Math.abs(pivot) < 1e-12) throw new LeptonError('INVALID_INPUT', 'Hotelling T²: the covariance matrix is singular (a constant or duplicated signal?).');
-    for (let k = 0; k < 2 * n; k++) m[c]![k]! /= pivot;
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = m[r]![c]!;
-      for (let k = 0; k < 2 * n; k++) m[r]![k]! -= f * m[c]![k]!;
+  try {
+    return invertMatrix(a);
+  } catch (err) {
+    if (isLeptonError(err, 'SINGULAR_MATRIX')) {
+      throw new LeptonError('INVALID_INPUT', 'Hotelling T²: the covariance matrix is singular (a constant or duplicated signal?).', { cause: err });
     }
+    throw err;
   }
-  return m.map((row) => row.slice(n));
 }
 
 /**

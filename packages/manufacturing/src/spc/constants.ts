@@ -1,37 +1,10 @@
-import { LeptonError } from '@lepton/core';
-
-/** Log-gamma (Lanczos, g = 7): accurate to ~1e-15 for positive arguments. */
-function lnGamma(x: number): number {
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
-  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x);
-  const z = x - 1;
-  let a = c[0]!;
-  const t = z + 7.5;
-  for (let i = 1; i < 9; i++) a += c[i]! / (z + i);
-  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
-}
+import { LeptonError, lnGamma, normalCdf } from '@lepton/core';
 
 const SQRT1_2PI = 1 / Math.sqrt(2 * Math.PI);
 const phi = (x: number): number => Math.exp((-x * x) / 2) * SQRT1_2PI;
 
-/**
- * Standard normal CDF to ~1e-16 absolute: Φ(x) = ½ + ½·erf(x/√2) with erf(z) = 2/√π·e^(−z²)·Σ 2ᵏz^(2k+1)/(2k+1)!!, a
- * series of positive terms (no cancellation) that converges for every z; beyond |x| = 8.5 the tail is below 1e-16.
- */
-function Phi(x: number): number {
-  if (x > 8.5) return 1;
-  if (x < -8.5) return 0;
-  const z = Math.abs(x) * Math.SQRT1_2;
-  const z2 = 2 * z * z;
-  let term = z;
-  let sum = z;
-  for (let k = 1; term > 1e-17 * sum; k++) {
-    term *= z2 / (2 * k + 1);
-    sum += term;
-  }
-  const erf = Math.min(1, (2 / Math.sqrt(Math.PI)) * Math.exp(-z * z) * sum);
-  return x >= 0 ? 0.5 + 0.5 * erf : 0.5 - 0.5 * erf;
-}
+/** Standard normal CDF (core's, from erfc: relative precision in both tails). */
+const Phi = normalCdf;
 
 /** Gauss–Legendre nodes and weights on [−1, 1] (Newton on Pₘ from Chebyshev guesses; exact to rounding). */
 function gaussLegendre(m: number): { x: number[]; w: number[] } {
