@@ -7,6 +7,8 @@
 //   against the source, so a fast wrong decode can't pass.
 // - series → volume for a 200-slice series: readDicomFolder → groupSeries → buildVolume, against pydicom reading the
 //   folder, sorting along the slice normal and stacking.
+// - the generic path (issue 14): readDicom(bytes).decodeFrames() — stored values, no modality LUT, no tensor — against
+//   pydicom's dcmread → pixel_array on the same native and RLE files, target ≥ 2×.
 // Our side is timed in a child process per transfer syntax (bench/medical_decode_child.ts says why).
 // The two sides take turns (ROUNDS short rounds each, back to back) so that both see the same load on a shared machine;
 // each side's figure is the median of its rounds, the ratio the median of the per-round ratios.
@@ -49,6 +51,20 @@ export interface MedicalDecodeRow {
   target?: { min: number; met: boolean | null };
 }
 
+/** One row of the generic-decode table: readDicom(bytes).decodeFrames() against pydicom's pixel_array. */
+export interface MedicalGenericRow {
+  key: string;
+  syntax: string;
+  /** Our images/s (median of the rounds) and how our stored values compare with the source's. */
+  ours: { imagesPerSecond: number; pixels: string } | { na: string };
+  /** pydicom's images/s (dcmread → pixel_array) and its pixels' check. */
+  pydicom: { imagesPerSecond: number; pixels: string } | { na: string };
+  /** ours ÷ pydicom, median of the per-round ratios. */
+  ratio: number | null;
+  /** The issue's target; absent for deflated (see GENERIC_KEYS). */
+  target?: { min: number; met: boolean | null };
+}
+
 /** Series → volume timing. */
 export interface MedicalSeriesResult {
   slices: number;
@@ -68,8 +84,19 @@ export interface MedicalBench {
   tools?: string;
   pydicom?: { version: string; numpy: string; handlers: Record<string, boolean> } | { na: string };
   decode: MedicalDecodeRow[];
+  /** The generic decode path, readDicom(bytes).decodeFrames(), against pydicom's pixel_array. */
+  generic?: MedicalGenericRow[];
   series?: MedicalSeriesResult;
 }
+
+/**
+ * The files the generic path is timed on: native and RLE, where the issue sets its ≥ 2× target, and deflated for
+ * information (zlib's inflate, the same C library on both sides, is most of both sides' time there).
+ */
+const GENERIC_KEYS = ['explicit-le', 'implicit-le', 'explicit-be', 'rle', 'deflated'];
+const GENERIC_TARGET = 2;
+/** More, shorter rounds than the other tables: each side's work is well under a millisecond, so one busy moment on the shared machine moves a round's figure a lot; the median of nine is steadier. */
+const GENERIC_ROUNDS = 9;
 
 /** bench/medical_pydicom.py as a worker: one JSON request per line in, one JSON answer per line out. */
 class PyWorker {
@@ -130,12 +157,12 @@ class DecodeTimer {
     return new DecodeTimer(child);
   }
 
-  rate(file: string, seconds: number): Promise<number> {
+  rate(file: string, seconds: number, api: 'modalityFrame' | 'decodeFrames' = 'modalityFrame'): Promise<number> {
     return new Promise((resolve, reject) => {
       this.#child.once('message', (m: { imagesPerSecond?: number; error?: string }) =>
         m.imagesPerSecond === undefined ? reject(new Error(`decode timer: ${m.error}`)) : resolve(m.imagesPerSecond),
       );
-      this.#child.send({ file, seconds });
+      this.#child.send({ file, seconds, api });
     });
   }
 
@@ -245,6 +272,45 @@ export async function runMedicalBench(log: (s: string) => void = console.log): P
       log(`  ${c.syntax}: ours ${fmt(ourRate)} images/s${ratio === null ? '' : `, ${fmt(ratio, 2)}× pydicom`}`);
     }
 
+    // -- the generic path: readDicom(bytes).decodeFrames() against dcmread → pixel_array, the two sides in turn
+    const generic: MedicalGenericRow[] = [];
+    for (const key of GENERIC_KEYS) {
+      const c = CASES.find((k) => k.key === key)!;
+      const file = made.files.get(key);
+      const targeted = key !== 'deflated';
+      if (file === undefined) {
+        const na = made.failures.get(key) ?? 'not measured';
+        generic.push({ key, syntax: c.syntax, ours: { na }, pydicom: { na }, ratio: null, ...(targeted ? { target: { min: GENERIC_TARGET, met: null } } : {}) });
+        continue;
+      }
+      const bytes = new Uint8Array(await readFile(file));
+      const frames = await readDicom(bytes).decodeFrames();
+      const oursPixels = comparePixels(frames[0]!.pixels, made.ct16);
+      const pyRow = decode.find((d) => d.key === key)?.pydicom;
+      const pyPixels = pyRow !== undefined && 'pixels' in pyRow ? pyRow.pixels : undefined;
+      const ours: number[] = [];
+      const theirs: number[] = [];
+      const timer = await DecodeTimer.start();
+      try {
+        for (let r = 0; r < GENERIC_ROUNDS; r++) {
+          ours.push(await timer.rate(file, seconds / GENERIC_ROUNDS, 'decodeFrames'));
+          if (pyPixels !== undefined) theirs.push(Number((await py.ask({ cmd: 'decode', file, seconds: seconds / GENERIC_ROUNDS, api: 'pixel_array' }))['imagesPerSecond']));
+        }
+      } finally {
+        timer.close();
+      }
+      const ratio = theirs.length === GENERIC_ROUNDS ? median(ours.map((o, i) => o / theirs[i]!)) : null;
+      generic.push({
+        key,
+        syntax: c.syntax,
+        ours: { imagesPerSecond: median(ours), pixels: oursPixels },
+        pydicom: pyPixels === undefined ? { na: pyRow !== undefined && 'na' in pyRow ? pyRow.na : 'not run' } : { imagesPerSecond: median(theirs), pixels: pyPixels },
+        ratio,
+        ...(targeted ? { target: { min: GENERIC_TARGET, met: ratio === null ? null : ratio >= GENERIC_TARGET } } : {}),
+      });
+      log(`  generic ${c.syntax}: ours ${fmt(median(ours))} images/s${ratio === null ? '' : `, ${fmt(ratio, 2)}× pydicom pixel_array`}`);
+    }
+
     // -- series → volume, the two sides in turn
     const runs: number[] = [];
     const pyRuns: number[] = [];
@@ -282,7 +348,7 @@ export async function runMedicalBench(log: (s: string) => void = console.log): P
       speedup: 'seconds' in pySeries ? pySeries.seconds / ourSeconds : null,
     };
 
-    const result: MedicalBench = { backend: runtime.backend, secondsPerMeasurement: seconds, phantom: PHANTOM, tools, pydicom: pyInfo, decode, series };
+    const result: MedicalBench = { backend: runtime.backend, secondsPerMeasurement: seconds, phantom: PHANTOM, tools, pydicom: pyInfo, decode, generic, series };
     printTables(result, log);
     return result;
   } finally {
@@ -301,6 +367,16 @@ function printTables(r: MedicalBench, log: (s: string) => void): void {
     const cols = (x: DecodeThroughput | { na: string }): string => ('na' in x ? `n/a | | ${x.na}` : `${fmt(x.imagesPerSecond)} | ${fmt(x.mbPerSecond)} | ${x.pixels}`);
     const target = d.target ? `≥ ${d.target.min}×: ${d.target.met === null ? 'n/a' : d.target.met ? 'met' : 'MISSED'}` : '';
     log(`| ${d.syntax} | ${d.fileBytes ? fmt(d.fileBytes / 1024, 0) : ''} | ${cols(d.ours)} | ${cols(d.pydicom)} | ${d.ratio === null ? 'n/a' : `${fmt(d.ratio, 2)}×`} | ${target} |`);
+  }
+  if (r.generic !== undefined && r.generic.length > 0) {
+    log(`\nmedical: generic decode, readDicom(bytes).decodeFrames() (stored values) vs pydicom dcmread → pixel_array (median of ${GENERIC_ROUNDS} alternating rounds)`);
+    log('| transfer syntax | ours images/s | ours pixels | pydicom images/s | pydicom pixels | ours ÷ pydicom | target |');
+    log('| --- | ---: | --- | ---: | --- | ---: | --- |');
+    for (const g of r.generic) {
+      const cols = (x: MedicalGenericRow['ours']): string => ('na' in x ? `n/a | ${x.na}` : `${fmt(x.imagesPerSecond)} | ${x.pixels}`);
+      const target = g.target === undefined ? '' : `≥ ${g.target.min}×: ${g.target.met === null ? 'n/a' : g.target.met ? 'met' : 'MISSED'}`;
+      log(`| ${g.syntax} | ${cols(g.ours)} | ${cols(g.pydicom)} | ${g.ratio === null ? 'n/a' : `${fmt(g.ratio, 2)}×`} | ${target} |`);
+    }
   }
   const s = r.series;
   if (s) {

@@ -1,7 +1,7 @@
 // Child process of bench/medical.ts: times readDicom → modalityFrame → tf tensor → dispose for ONE file, in a V8
 // isolate of its own, so no transfer syntax's figure depends on the JIT history of the files timed before it (with the
-// per-pixel loop in JS, whichever file was timed second ran at ~55 % speed). Protocol (IPC): {file, seconds} in →
-// {imagesPerSecond} out; 'exit' ends it.
+// per-pixel loop in JS, whichever file was timed second ran at ~55 % speed). Protocol (IPC): {file, seconds, api?} in →
+// {imagesPerSecond} out; 'exit' ends it. api 'decodeFrames' times the generic path instead: readDicom(bytes).decodeFrames().
 import { readFile } from 'node:fs/promises';
 import { initRuntime, tf } from '@lepton/core';
 import { readDicom } from '@lepton/medical';
@@ -9,6 +9,7 @@ import { readDicom } from '@lepton/medical';
 interface Request {
   file: string;
   seconds: number;
+  api?: 'modalityFrame' | 'decodeFrames';
 }
 
 async function rate(fn: () => Promise<void>, seconds: number): Promise<number> {
@@ -37,11 +38,16 @@ process.on('message', (msg: Request | 'exit') => {
         cached = { file: msg.file, bytes, buffer: new Float32Array(meta.rows * meta.columns) };
       }
       const { bytes, buffer } = cached;
-      const once = async (): Promise<void> => {
-        const image = readDicom(bytes);
-        const hu = await image.modalityFrame(0, buffer);
-        tf.tensor2d(hu, [image.meta.rows, image.meta.columns], 'float32').dispose();
-      };
+      const once =
+        msg.api === 'decodeFrames'
+          ? async (): Promise<void> => {
+              await readDicom(bytes).decodeFrames();
+            }
+          : async (): Promise<void> => {
+              const image = readDicom(bytes);
+              const hu = await image.modalityFrame(0, buffer);
+              tf.tensor2d(hu, [image.meta.rows, image.meta.columns], 'float32').dispose();
+            };
       process.send!({ imagesPerSecond: await rate(once, msg.seconds) });
     } catch (err) {
       process.send!({ error: err instanceof Error ? err.message : String(err) });

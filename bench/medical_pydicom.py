@@ -11,6 +11,8 @@ measured under the same machine load (the 2-core development machine is shared).
                                                      neither pylibjpeg nor python-gdcm nor CharPyLS)
   {"cmd": "decode", "file": f, "seconds": s}     -> images/s of dcmread (from bytes in memory) -> pixel_array ->
                                                      float32 * slope + intercept, the same loop bench/medical.ts times
+                                                     ("api": "pixel_array": dcmread -> pixel_array only, the peer of
+                                                     readDicom(bytes).decodeFrames())
   {"cmd": "series", "dir": d}                    -> seconds to read every file of the folder, order the slices along
                                                      the normal from Image Position/Orientation (Patient), stack and
                                                      rescale to float32 (what readDicomFolder + buildVolume do)
@@ -47,13 +49,18 @@ def file_bytes(path):
     return cache[path]
 
 
-def decode_rate(path, seconds):
+def pixel_array(data):
+    return pydicom.dcmread(io.BytesIO(data)).pixel_array
+
+
+def decode_rate(path, seconds, api="modality"):
     data = file_bytes(path)
+    once = pixel_array if api == "pixel_array" else to_array
     for _ in range(2):
-        to_array(data)
+        once(data)
     n, t0 = 0, time.perf_counter()
     while True:
-        to_array(data)
+        once(data)
         n += 1
         elapsed = time.perf_counter() - t0
         if elapsed >= seconds and n >= 3:
@@ -89,7 +96,7 @@ def handle(req):
         np.ascontiguousarray(arr, dtype="<i4").tofile(req["raw"])
         return {"ok": True, "shape": list(arr.shape)}
     if cmd == "decode":
-        return decode_rate(req["file"], float(req["seconds"]))
+        return decode_rate(req["file"], float(req["seconds"]), req.get("api", "modality"))
     if cmd == "series":
         t0 = time.perf_counter()
         vol = volume(req["dir"])

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isLeptonError, readDicom, readDicomFile, readDicomFolder, type DecodedFrame, type DicomImage } from '@lepton/medical';
-import { FIXTURES, readFixture } from './support/fixtures.js';
+import { FIXTURES, readFixture, refBytes } from './support/fixtures.js';
 
 const ROBUST = join(FIXTURES, 'robustness');
 const robust = (name: string): Uint8Array => new Uint8Array(readFileSync(join(ROBUST, `${name}.dcm`)));
@@ -183,6 +183,29 @@ describe('native pixel data of odd length, every layout, both byte orders: ident
     const got = frames.flatMap((f) => Array.from(f.pixels));
     expect(got).toEqual(want);
     expect(frames.map((f) => [f.signed, f.samplesPerPixel])).toEqual(Array(l.frames).fill([l.pr === 1, l.spp]));
+  });
+});
+
+describe('a JPEG-LS frame without its end-of-image marker: decoded or refused, never a hang', () => {
+  // CharLS looped forever on such a frame (fuzz run seed 14, file 2132: a file cut inside its pixel data); a
+  // WebAssembly loop cannot be interrupted, so the marker is now added before decoding.
+  const withoutEoi = (scanBytesLost: number): Uint8Array => {
+    const bytes = readFixture('ct_u12_jpls').slice();
+    const eoi = Buffer.from(bytes).lastIndexOf(Buffer.from([0xff, 0xd9]));
+    expect(eoi).toBeGreaterThan(0);
+    bytes.fill(0, eoi - scanBytesLost, eoi + 2); // the fragment keeps its length: only its contents end early
+    return bytes;
+  };
+
+  it('a complete scan whose writer left the marker out still decodes to the toolkit reference', async () => {
+    const frame = await readDicom(withoutEoi(0)).decodeFrame(0);
+    expect(Buffer.from(frame.pixels.buffer, frame.pixels.byteOffset, frame.pixels.byteLength).equals(Buffer.from(refBytes('ct_u12_jpls.raw')))).toBe(true);
+  });
+
+  it('a scan cut short is DICOM_DECODE_FAILED, at once', async () => {
+    const t0 = performance.now();
+    await expect(readDicom(withoutEoi(600)).decodeFrame(0)).rejects.toMatchObject({ code: 'DICOM_DECODE_FAILED' });
+    expect(performance.now() - t0).toBeLessThan(5000);
   });
 });
 

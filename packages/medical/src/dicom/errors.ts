@@ -5,10 +5,12 @@ import { isLeptonError, LeptonError } from '@lepton/core';
  *
  * - `DICOM_NOT_DICOM` — the bytes are not a DICOM file or data set (no `DICM` prefix and no recognisable element).
  * - `DICOM_TRUNCATED` — the file ends inside an element (an interrupted copy or download).
- * - `DICOM_MALFORMED` — the encoding is broken (impossible lengths, missing required attributes).
+ * - `DICOM_MALFORMED` — the encoding is broken (impossible lengths, missing required attributes, Bits Stored or High
+ *   Bit that do not fit Bits Allocated).
  * - `DICOM_NO_PIXEL_DATA` — pixels were asked of a data set that has none (a report, a DICOMDIR).
  * - `DICOM_UNSUPPORTED_TRANSFER_SYNTAX` — the pixel encoding is not one `TRANSFER_SYNTAXES` lists.
- * - `DICOM_UNSUPPORTED_PIXEL_FORMAT` — an attribute combination no decoder handles (e.g. BitsAllocated 1 or 12).
+ * - `DICOM_UNSUPPORTED_PIXEL_FORMAT` — an attribute combination no decoder handles (e.g. Bits Allocated 12, or 1 in
+ *   compressed or colour pixel data), or a compressed frame too large to decode (over 1 GiB).
  * - `DICOM_DECODE_FAILED` — a codec rejected the compressed bitstream or gave back the wrong geometry.
  * - `DICOM_FRAME_OUT_OF_RANGE` — a frame index outside `0 … numberOfFrames - 1`.
  * - `DICOM_READ_FAILED` — the file could not be read from disk.
