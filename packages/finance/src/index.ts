@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 // The core essentials an application needs, so it installs @lepton/finance alone (one TF.js engine, one runtime).
-export { initRuntime, runtimeInfo, LeptonError, isLeptonError, renderChart, rocPrChartSpec, seededRandom, tf } from '@lepton/core';
+export { initRuntime, runtimeInfo, LeptonError, isLeptonError, seededRandom, tf } from '@lepton/core';
 export type { RuntimeInfo, RuntimeOptions, LeptonErrorCode } from '@lepton/core';
 
 export { TransactionSchema, CHANNELS, AMOUNT_MAX, AMOUNT_MIN, TIMESTAMP_MAX } from './transactions/schema.js';
@@ -26,6 +26,15 @@ export type { StateStore, RedisStateStoreOptions } from './features/store.js';
 export { DEFAULT_WINDOWS, ENTITIES } from './features/windows.js';
 export type { Window, Entity } from './features/windows.js';
 export type { EntityState, CategoryState } from './features/state.js';
+
+export { FraudScorerService } from './service/service.js';
+export type { ScorerStats } from './service/service.js';
+export type { FraudScorerServiceOptions, TransactionScorer, ScorerLogEvent } from './service/options.js';
+export type { ScorerCounters } from './service/partition.js';
+export { ScorerStreamClient } from './service/client.js';
+export type { ScorerStreamClientOptions, ScorerGroupStatus } from './service/client.js';
+export { partitionOf } from './service/streams.js';
+export type { ScoreRecord, DeadLetterRecord } from './service/records.js';
 
 export { generateTransactions } from './synthetic/generator.js';
 export type { SyntheticOptions, SyntheticTransaction, Pattern } from './synthetic/generator.js';

@@ -82,13 +82,20 @@ export function applyTransaction(prev: EntityState | undefined, tx: Transaction,
   let expired = 0;
   while (expired < s.events.length && s.events[expired]![0] < cutoff) expired++;
   const events = s.events.slice(expired);
-  events.push(remember ? [tx.timestamp, tx.amount, tx.latitude ?? null, tx.longitude ?? null, tx.id] : [tx.timestamp, tx.amount, tx.latitude ?? null, tx.longitude ?? null]);
+  // Kept sorted by time: the window pass and historyBefore walk back from the end. One engine sees its input in time
+  // order, so this is the end of the list; but engines of a scorer group (one per stream partition) share merchant,
+  // customer and device states, and another partition may record an older transaction after a newer one.
+  let at = events.length;
+  while (at > 0 && events[at - 1]![0] > tx.timestamp) at--;
+  events.splice(at, 0, remember ? [tx.timestamp, tx.amount, tx.latitude ?? null, tx.longitude ?? null, tx.id] : [tx.timestamp, tx.amount, tx.latitude ?? null, tx.longitude ?? null]);
   const n = s.n + 1;
   const delta = tx.amount - s.mean;
   const mean = s.mean + delta / n;
   const m2 = s.m2 + delta * (tx.amount - mean);
-  const next: EntityState = { events, n, mean, m2, lastTs: tx.timestamp };
-  if (tx.latitude !== undefined && tx.longitude !== undefined) {
+  // The latest time and place only move forward (an older transaction recorded late changes neither).
+  const newest = s.lastTs === undefined || tx.timestamp >= s.lastTs;
+  const next: EntityState = { events, n, mean, m2, lastTs: newest ? tx.timestamp : s.lastTs! };
+  if (newest && tx.latitude !== undefined && tx.longitude !== undefined) {
     next.lastLat = tx.latitude;
     next.lastLon = tx.longitude;
     next.lastLocTs = tx.timestamp;
@@ -138,6 +145,8 @@ export function labelsKnownBefore(s: CategoryState | undefined, t: number): { la
  */
 export function countTransaction(s: CategoryState | undefined, ts: number): CategoryState {
   const base: CategoryState = s ?? { labelled: 0, fraud: 0, pending: [] };
+  // Recorded late by another partition's engine: counted, but the latest time (and its count) stays.
+  if (base.lastTs !== undefined && ts < base.lastTs) return { ...base, transactions: (base.transactions ?? 0) + 1 };
   const same = base.lastTs === ts;
   return { ...base, transactions: (base.transactions ?? 0) + 1, lastTs: ts, atLastTs: same ? (base.atLastTs ?? 0) + 1 : 1 };
 }

@@ -1,0 +1,292 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { LeptonError } from '@lepton/core';
+import { FeatureEngine } from '../features/engine.js';
+import { RedisStateStore, type StateStore } from '../features/store.js';
+import { type FraudScorerServiceOptions, type ResolvedScorerOptions } from './options.js';
+import { resolveScorerOptions } from './options.js';
+import { PartitionWorker, type Entry, type ScorerCounters } from './partition.js';
+import { checkPartitions, streamKeys, WRITE_ONCE_LUA, type StreamKeys } from './streams.js';
+
+/** What one scorer process has done since it started (a snapshot). `acked = scored + deadLettered + duplicates`. */
+export interface ScorerStats extends ScorerCounters {
+  /** This process's consumer name in the group. */
+  consumer: string;
+  /** Entries it has acknowledged. */
+  acked: number;
+  /** Entries read and not yet acknowledged. */
+  inFlight: number;
+}
+
+/** A raw `XREADGROUP` / `XCLAIM` entry. */
+type RawEntry = [id: string, fields: string[] | null];
+
+/**
+ * A fraud scorer in a group of processes sharing one Redis: it reads transactions from partitioned Redis Streams
+ * with a consumer group (`XREADGROUP`), computes point-in-time features with state in Redis (`RedisStateStore`),
+ * scores them with the model, and writes each score (and alert) to an output stream with the input entry id and the
+ * transaction id; the write and the `XACK` are one atomic script, so no entry is acknowledged without its result.
+ *
+ * **Scaling out.** Start the same service in N processes, on one machine or several: the group shares the entries.
+ * A card's transactions all go to one partition (`partitionOf(cardId, partitions)`), and an entry is processed only
+ * once every earlier entry of its partition is acknowledged, so each card's features are exactly those one consumer
+ * reading in order computes; merchant, customer and device aggregates see what every partition has scored so far.
+ * Different partitions run in parallel; use several times more partitions than processes.
+ *
+ * **Faults.** A consumer that dies leaves its entries pending; after `minIdleMs` another claims them (`XAUTOCLAIM`,
+ * or `XCLAIM` when it is waiting for one of them) and finishes them. Each transaction id gets one score: a `SET NX`
+ * marker (TTL `dedupeTtlSeconds`) guards the output, and the feature engine refuses a transaction its card already
+ * recorded. Redis going away makes commands fail; the service retries with backoff and resumes its own pending
+ * entries first. Bad input (not JSON, not a valid transaction, out of order, delivered too often) goes to the
+ * dead-letter stream with a code and a reason, never its content, and is acknowledged.
+ *
+ * @example
+ * ```ts
+ * import { FraudModel, FraudScorerService, initRuntime } from '@lepton/finance';
+ * await initRuntime();
+ * const model = await FraudModel.load('./fraud-model');
+ * const service = await FraudScorerService.start({ connection: 'redis://127.0.0.1:6379', stream: 'cards', partitions: 16, model,
+ *   policy: { review: 0.3, decline: 0.9 } });
+ * process.once('SIGTERM', () => void service.close());
+ * ```
+ */
+export class FraudScorerService {
+  private readonly o: ResolvedScorerOptions;
+  private readonly keys: StreamKeys;
+  private readonly redis: Redis;
+  private store: StateStore | undefined;
+  private ownsStore = false;
+  private readonly workers: PartitionWorker[] = [];
+  private readonly byKey = new Map<string, number>();
+  private readonly counters: ScorerCounters = { read: 0, scored: 0, alerts: 0, deadLettered: 0, deadLetters: {}, duplicates: 0, rescored: 0, claimed: 0, waits: 0, errors: 0 };
+  private readonly abort = new AbortController();
+  private inFlight = 0;
+  private closing = false;
+  private closeDeadline = Infinity;
+  private loopDone: Promise<void> = Promise.resolve();
+  private closed: Promise<void> | undefined;
+  private down = false;
+
+  private constructor(o: ResolvedScorerOptions) {
+    this.o = o;
+    this.keys = streamKeys(o.stream);
+    const base = typeof o.connection === 'string' ? { lazyConnect: true, maxRetriesPerRequest: 3 } : { maxRetriesPerRequest: 3, ...o.connection, lazyConnect: true };
+    this.redis = typeof o.connection === 'string' ? new Redis(o.connection, base) : new Redis(base);
+    this.redis.defineCommand('leptonWriteOnce', { numberOfKeys: 5, lua: WRITE_ONCE_LUA });
+    // ioredis reconnects by itself; commands fail meanwhile and the loop retries. Log the outage once, not per attempt.
+    this.redis.on('error', (err: Error) => {
+      if (this.down || this.closing) return;
+      this.down = true;
+      this.o.log({ level: 'error', event: 'redis-error', message: `Redis connection error (${err.name}); reconnecting.` });
+    });
+    this.redis.on('ready', () => {
+      if (!this.down) return;
+      this.down = false;
+      this.o.log({ level: 'info', event: 'redis-ready', message: 'Reconnected to Redis.' });
+    });
+  }
+
+  /**
+   * Connects, creates the consumer group on every partition (from the start of each stream, when new), checks the
+   * partition count, and starts consuming.
+   *
+   * @param options - see {@link FraudScorerServiceOptions}
+   * @returns the running service
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad option or a model whose feature names differ
+   *   from the engine's; `FINANCE_STREAM_CONFIG` when the streams were set up with another partition count;
+   *   `FINANCE_STREAM_UNAVAILABLE` when Redis cannot be reached
+   */
+  static async start(options: FraudScorerServiceOptions): Promise<FraudScorerService> {
+    const service = new FraudScorerService(resolveScorerOptions(options));
+    try {
+      await service.init();
+    } catch (err) {
+      await service.disconnect();
+      if (err instanceof LeptonError) throw err;
+      throw new LeptonError('FINANCE_STREAM_UNAVAILABLE', `FraudScorerService could not set up its streams in Redis (${(err as Error).name}); check the connection and that Redis ≥ 6.2 is running.`, { cause: err });
+    }
+    service.loopDone = service.loop();
+    return service;
+  }
+
+  private async init(): Promise<void> {
+    const o = this.o;
+    await this.redis.connect();
+    await checkPartitions(this.redis, o.stream, o.partitions);
+    // Made once Redis answers, so a failed start leaves no client reconnecting in the background.
+    this.ownsStore = o.store === undefined;
+    this.store = o.store ?? new RedisStateStore({ connection: o.connection, prefix: o.statePrefix });
+    const names = new FeatureEngine(o.features).names;
+    const modelNames = o.model.featureNames;
+    if (modelNames !== undefined && (modelNames.length !== names.length || modelNames.some((n, i) => n !== names[i]))) {
+      throw new LeptonError('INVALID_ARGUMENT', 'The model was trained on other features than this service computes; pass the same `features` options it was trained with.');
+    }
+    for (let p = 0; p < o.partitions; p++) {
+      const key = this.keys.partition(p);
+      this.byKey.set(key, p);
+      try {
+        await this.redis.xgroup('CREATE', key, o.group, '0', 'MKSTREAM');
+      } catch (err) {
+        if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+      }
+      const engine = new FeatureEngine({ ...o.features, store: this.store });
+      this.workers.push(new PartitionWorker(p, key, engine, this.redis, this.keys, o, this.counters, () => this.abandoned()));
+    }
+    o.log({ level: 'info', event: 'started', message: `Scorer ${o.consumer} consuming ${o.partitions} partition(s) of '${o.stream}' in group '${o.group}'.` });
+  }
+
+  /** This process's consumer name in the group. */
+  get consumer(): string {
+    return this.o.consumer;
+  }
+
+  /**
+   * Counters since start.
+   *
+   * @returns a snapshot
+   */
+  stats(): ScorerStats {
+    const c = this.counters;
+    return { ...c, deadLetters: { ...c.deadLetters }, consumer: this.o.consumer, acked: c.scored + c.deadLettered + c.duplicates, inFlight: this.inFlight };
+  }
+
+  /**
+   * Stops reading, finishes the entries already read (scores written, acknowledged), then disconnects. Entries still
+   * waiting after `closeTimeoutMs` (for an earlier entry another consumer holds) stay pending for the group to claim.
+   * Idempotent.
+   *
+   * @returns when the service has stopped and its connections are closed
+   */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing = true;
+      this.closeDeadline = Date.now() + this.o.closeTimeoutMs;
+      // Wake backoff sleeps; a blocking read returns within blockMs and its entries are still processed.
+      this.abort.abort();
+      await this.loopDone;
+      await this.disconnect();
+      this.o.log({ level: 'info', event: 'closed', message: `Scorer ${this.o.consumer} closed.` });
+    })();
+    return this.closed;
+  }
+
+  private abandoned(): boolean {
+    return this.closing && Date.now() > this.closeDeadline;
+  }
+
+  private async disconnect(): Promise<void> {
+    const quit = async (fn: () => Promise<unknown>, fallback: () => void): Promise<void> => {
+      // QUIT waits for Redis; if it is down, do not hang the caller.
+      const timer = sleep(2000, 'timeout' as const);
+      const r = await Promise.race([fn().then(() => 'ok' as const, () => 'failed' as const), timer]);
+      if (r !== 'ok') fallback();
+    };
+    const store = this.store;
+    if (store && this.ownsStore) await quit(() => store.close(), () => undefined);
+    await quit(() => this.redis.quit(), () => this.redis.disconnect());
+  }
+
+  private async loop(): Promise<void> {
+    let backlog = true; // first our own pending entries (a restart under the same name), then new ones
+    let nextSweep = 0;
+    let failures = 0;
+    while (!this.closing) {
+      try {
+        if (backlog) backlog = await this.readAndProcess('0');
+        else await this.readAndProcess('>');
+        if (!this.closing && Date.now() >= nextSweep) {
+          await this.sweep();
+          nextSweep = Date.now() + this.o.claimIntervalMs;
+        }
+        failures = 0;
+      } catch (err) {
+        this.counters.errors++;
+        failures++;
+        backlog = true;
+        const code = err instanceof LeptonError ? err.code : (err as Error)?.name;
+        this.o.log({ level: 'error', event: 'retry', message: `Scoring failed (${code}); the entries stay pending and are retried.`, details: { code } });
+        if (this.closing) break;
+        await sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 6)) * (0.5 + Math.random()), undefined, { signal: this.abort.signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * Reads entries and processes them. `0`: this consumer's own pending entries, from every partition. `>`: new
+   * entries, blocking up to blockMs, from the partitions nobody holds entries of right now (one XPENDING summary
+   * each), at most a fair share of them (partitions ÷ consumers seen holding entries, plus this one). So consumers
+   * rarely take consecutive batches of one partition and wait on each other, without any assignment protocol:
+   * ownership is read off the pending-entries lists. Returns whether anything was read.
+   */
+  private async readAndProcess(from: '>' | '0'): Promise<boolean> {
+    let keys = this.workers.map((w) => w.key);
+    if (from === '>') {
+      const pipe = this.redis.pipeline();
+      for (const key of keys) pipe.xpending(key, this.o.group);
+      const replies = (await pipe.exec()) ?? [];
+      const owners = new Set<string>();
+      const free: string[] = [];
+      replies.forEach(([err, reply], p) => {
+        if (err) throw err;
+        const [count, , , consumers] = reply as [number, string | null, string | null, Array<[string, string]> | null];
+        for (const [name] of consumers ?? []) if (name !== this.o.consumer) owners.add(name);
+        if (Number(count) === 0) free.push(keys[p]!);
+      });
+      if (free.length === 0) {
+        // Every partition is being worked on (or waits to be claimed): look again shortly.
+        await sleep(Math.min(this.o.blockMs, 20), undefined, { signal: this.abort.signal }).catch(() => undefined);
+        return false;
+      }
+      for (let i = free.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [free[i], free[j]] = [free[j]!, free[i]!];
+      }
+      keys = free.slice(0, Math.max(1, Math.ceil(this.workers.length / (owners.size + 1))));
+    }
+    const block = from === '>' ? ['BLOCK', this.o.blockMs] : [];
+    const reply = (await this.redis.xreadgroup(
+      'GROUP', this.o.group, this.o.consumer, 'COUNT', this.o.batchSize, ...(block as ['BLOCK', number]), 'STREAMS', ...keys, ...keys.map(() => from),
+    )) as Array<[string, RawEntry[]]> | null;
+    const batches: Array<[number, Entry[]]> = [];
+    for (const [key, raw] of reply ?? []) {
+      const p = this.byKey.get(key);
+      if (p === undefined || raw.length === 0) continue;
+      const read = this.workers[p]!.nextRead();
+      // New entries ('>') are contiguous in their stream: only the first needs the earlier-entries check.
+      batches.push([p, raw.map(([id, fields], index) => ({ id, fields, read: from === '>' ? read : -1, index }))]);
+    }
+    if (batches.length === 0) return false;
+    await this.processAll(batches, from === '0');
+    return true;
+  }
+
+  /** Claims entries idle longer than minIdleMs from every partition (one XAUTOCLAIM page each) and processes them. */
+  private async sweep(): Promise<void> {
+    const pipe = this.redis.pipeline();
+    for (const w of this.workers) pipe.xautoclaim(w.key, this.o.group, this.o.consumer, this.o.minIdleMs, '0-0', 'COUNT', this.o.batchSize);
+    const replies = (await pipe.exec()) ?? [];
+    const batches: Array<[number, Entry[]]> = [];
+    replies.forEach(([err, reply], p) => {
+      if (err) throw err;
+      const raw = ((reply as [string, RawEntry[]])?.[1] ?? []).filter((e): e is RawEntry => Array.isArray(e));
+      if (raw.length === 0) return;
+      this.counters.claimed += raw.length;
+      this.o.log({ level: 'info', event: 'claimed', message: `Claimed ${raw.length} entries idle over ${this.o.minIdleMs} ms in partition ${p}.`, details: { partition: p, first: raw[0]![0], count: raw.length } });
+      batches.push([p, raw.map(([id, fields]) => ({ id, fields, read: -1, index: 0 }))]);
+    });
+    if (batches.length) await this.processAll(batches, true);
+  }
+
+  /** Every partition's entries at once (each partition in order); `redelivered` entries are screened for poison first. */
+  private async processAll(batches: Array<[number, Entry[]]>, redelivered: boolean): Promise<void> {
+    const n = batches.reduce((s, [, e]) => s + e.length, 0);
+    this.counters.read += n;
+    this.inFlight += n;
+    // allSettled, not all: a partition that failed must not leave the others running into the retry, or two tasks
+    // of this process would work on one partition at once.
+    const results = await Promise.allSettled(batches.map(([p, entries]) => this.workers[p]!.process(entries, redelivered)));
+    this.inFlight -= n;
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+}
