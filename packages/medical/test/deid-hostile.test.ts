@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from '
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import dicomParser, { type DataSet } from 'dicom-parser';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DicomDeidentifier, deidentifyDicomFolder, isLeptonError, readDicom, type DeidentifiedDicom } from '@lepton/medical';
 import { dcmdumpVerdict, HAS_DCMDUMP, leaks, originalValues } from './support/deid-scan.js';
@@ -176,6 +177,40 @@ describe('output size bound', () => {
     new DataView(small.buffer, small.byteOffset).setUint32(pixelAt + 8, 8 * 2000, true);
     const out = new DicomDeidentifier({ secret: SECRET }).deidentify(small);
     expect(out.bytes.length).toBeLessThanOrEqual(bound(small.length));
+  });
+});
+
+describe('arbitrary corruption (fast-check): every result is a bounded, readable file or a typed error', () => {
+  it.each(['un_sequence.dcm', 'un_sequence_be.dcm', 'nested_private.dcm'])('%s with bytes overwritten, lengths rewritten, or cut short', (name) => {
+    const base = bytesOf(name);
+    const deid = new DicomDeidentifier({ secret: SECRET });
+    const mutation = fc.oneof(
+      // overwrite a few bytes anywhere after the preamble (tags, VRs, lengths, values)
+      fc.array(fc.tuple(fc.integer({ min: 132, max: base.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }).map((edits) => {
+        const b = base.slice();
+        for (const [at, v] of edits) b[at] = v;
+        return b;
+      }),
+      // a 32-bit little-endian length somewhere set to a huge or undefined value
+      fc.tuple(fc.integer({ min: 132, max: base.length - 4 }), fc.constantFrom(0xffffffff, 0xfffffff0, 0x7fffffff, 0x10000)).map(([at, v]) => {
+        const b = base.slice();
+        new DataView(b.buffer).setUint32(at, v, true);
+        return b;
+      }),
+      fc.integer({ min: 0, max: base.length - 1 }).map((n) => base.slice(0, n)),
+    );
+    fc.assert(
+      fc.property(mutation, (bytes) => {
+        let out: DeidentifiedDicom;
+        try {
+          out = deid.deidentify(bytes);
+        } catch (err) {
+          return isLeptonError(err) && /^(DICOM|DEID)_[A-Z_]+$/.test(err.code);
+        }
+        return out.bytes.length <= bound(bytes.length) && readDicom(out.bytes).meta.transferSyntaxUid === out.transferSyntaxUid;
+      }),
+      { numRuns: 100, seed: 20250614 },
+    );
   });
 });
 

@@ -14,6 +14,7 @@
 // - every file meta information value (the meta is replaced, so nothing of it may survive).
 // Values are searched as the input stored them (Latin-1 bytes) and as UTF-8 (dcmjs writes UTF-8).
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { BASIC_PROFILE } from '@lepton/medical';
 
 export const HAS_DCMDUMP = spawnSync('dcmdump', ['--version'], { encoding: 'utf8' }).status === 0;
@@ -51,8 +52,8 @@ function parseValue(rest: string): { text?: string; hex?: Buffer } {
   return {};
 }
 
-/** Collects the original values of an input (see the file comment). */
-export function originalValues(input: Uint8Array): OriginalValues {
+/** The original values in one dcmdump listing of `input` (see the file comment). */
+function collect(input: Uint8Array, dumpText: string, parsedCleanly: boolean): OriginalValues {
   const strings = new Set<string>();
   const uids = new Set<string>();
   const addText = (s: string, vr: string): void => {
@@ -67,11 +68,7 @@ export function originalValues(input: Uint8Array): OriginalValues {
     }
   };
   for (const m of Buffer.from(input).toString('latin1').matchAll(UID_IN_BYTES)) if (!WELL_KNOWN_UID.test(m[0])) uids.add(m[0]);
-
-  let dump = dcmdump(input, ['+uc']);
-  const parsedCleanly = dump.status === 0 && dump.stderr === '';
-  if (!parsedCleanly) dump = dcmdump(input, ['+uc', '+E', '+Ep', '-q']); // as much as dcmtk can recover
-  for (const line of dump.stdout.split('\n')) {
+  for (const line of dumpText.split('\n')) {
     const m = LINE.exec(line);
     if (m === null) continue;
     const [, g, e, vr, rest] = m as unknown as [string, string, string, string, string];
@@ -89,6 +86,29 @@ export function originalValues(input: Uint8Array): OriginalValues {
     }
   }
   return { strings: [...strings].sort(), uids: [...uids].sort(), parsedCleanly };
+}
+
+/** Collects the original values of an input (see the file comment). */
+export function originalValues(input: Uint8Array): OriginalValues {
+  const dump = dcmdump(input, ['+uc']);
+  if (dump.status === 0 && dump.stderr === '') return collect(input, dump.stdout, true);
+  return collect(input, dcmdump(input, ['+uc', '+E', '+Ep', '-q']).stdout, false); // as much as dcmtk can recover
+}
+
+/** dcmdump over many files in one run (+F puts a header before each), split per file. */
+function dumpFiles(paths: readonly string[], extra: readonly string[]): { clean: boolean; dumps: string[] } {
+  const run = spawnSync('dcmdump', ['+F', '+L', '-Un', ...extra, ...paths], { maxBuffer: 1024 * 1024 * 1024 });
+  const parts = run.stdout.toString('latin1').split(/^# dcmdump \(\d+\/\d+\): .*$/m).slice(1);
+  return { clean: run.status === 0 && run.stderr.length === 0 && parts.length === paths.length, dumps: parts };
+}
+
+/** {@link originalValues} for many files, with one dcmdump run when they all parse cleanly (spawning is the cost). */
+export function originalValuesOfFiles(paths: readonly string[]): OriginalValues[] {
+  const { clean, dumps } = dumpFiles(paths, ['+uc']);
+  return paths.map((p, i) => {
+    const bytes = new Uint8Array(readFileSync(p));
+    return clean ? collect(bytes, dumps[i]!, true) : originalValues(bytes);
+  });
 }
 
 /**
@@ -115,4 +135,10 @@ export function leaks(output: Uint8Array, originals: OriginalValues): string[] {
 export function dcmdumpVerdict(output: Uint8Array): { ok: boolean; stderr: string; dump: string } {
   const run = dcmdump(output);
   return { ok: run.status === 0 && run.stderr === '', stderr: run.stderr, dump: run.stdout };
+}
+
+/** {@link dcmdumpVerdict} for many files: one dcmdump run, and one per file only when that run complains. */
+export function dcmdumpVerdictsOfFiles(paths: readonly string[]): { path: string; ok: boolean; stderr: string }[] {
+  if (dumpFiles(paths, []).clean) return paths.map((path) => ({ path, ok: true, stderr: '' }));
+  return paths.map((path) => ({ path, ...dcmdumpVerdict(new Uint8Array(readFileSync(path))) }));
 }
