@@ -25,6 +25,11 @@ export type {
   ParseConfigOptions,
   ConfigIssue,
 } from './config/config.js';
+export type { ApiConfig, RecordingConfig, EventsConfig } from './config/service-schema.js';
+export { resolveServiceConfig, isLoopbackHost, TOKEN_ENV } from './config/service.js';
+export type { ResolvedServiceConfig, ResolveServiceOptions } from './config/service.js';
+export { parseShard, shardOf, parseSelector, selectCameras, MAX_SHARDS } from './config/shard.js';
+export type { Shard, CameraSelection } from './config/shard.js';
 
 // tracking: optimal assignment, SORT's Kalman box filter, the SORT tracker
 export { linearSumAssignment } from './track/hungarian.js';
@@ -123,4 +128,24 @@ export type { BlurOptions, BlurMethod } from './detect/blur.js';
 export { SurveillancePipeline } from './pipeline/pipeline.js';
 export type { SurveillanceEvent, EventClip, CameraReport, CameraError, MqttCounts, PipelineReport, FrameInfo, PipelineOptions } from './pipeline/pipeline.js';
 export { connectPublisher } from './pipeline/mqtt.js';
-export type { EventPublisher, PublishOptions } from './pipeline/mqtt.js';
+export type { EventPublisher, PublishOptions, ConnectPublisherOptions } from './pipeline/mqtt.js';
+
+// the service: object event lifecycle, event store, HTTP API, recording with retention, metrics, probes
+export { SurveillanceService } from './service/service.js';
+export type { ServiceOptions, ServiceReport } from './service/service.js';
+export type { ServiceHealth, CameraHealth } from './service/health.js';
+export { ObjectLifecycle, MAX_OBJECT_RULES } from './service/lifecycle.js';
+export type { TrackedObject, ObjectEvent, ObjectRuleHit, ObjectEndReason, ObjectLifecycleOptions, ObjectLifecycleOutput } from './service/lifecycle.js';
+export { EventStore } from './service/store.js';
+export type { EventFilter, StoredEvent, EventStoreOptions } from './service/store.js';
+export type { ApiEvent } from './service/api.js';
+export { Recorder } from './service/recorder.js';
+export type { RecorderOptions, RecorderStats, RecorderEvents } from './service/recorder.js';
+export { enforceRetention, listSegments } from './service/segments.js';
+export type { RecordedSegment, RetentionOptions, RetentionResult } from './service/segments.js';
+export { cutRecordingClip } from './service/clips.js';
+export type { RecordingClipOptions, RecordingClip } from './service/clips.js';
+export { renderMetrics } from './service/metrics.js';
+export type { MetricFamily, MetricSample } from './service/metrics.js';
+export { probeSource } from './service/probe.js';
+export type { ProbeOptions, ProbeResult } from './service/probe.js';

@@ -296,7 +296,7 @@ cameras:
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
     const segDuration = probe(f('seg.mp4')).duration;
     for (const e of events) {
-      expect(e.id).toMatch(/^path-\d+$/);
+      expect(e.id).toMatch(/^path-[0-9A-HJKMNP-TV-Z]{26}$/); // camera and ULID: unique across runs and processes
       expect(e.frame).toBe(Math.round(e.rule.time * 10));
       const img = jpeg.decode(await readFile(e.snapshot!), { useTArray: true });
       expect([img.width, img.height]).toEqual([W, H]);

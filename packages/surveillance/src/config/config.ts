@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { COCO_LABELS, DEFAULT_DETECTION_CLASSES } from '../detect/coco.js';
 import { surveillanceError } from '../types.js';
 import type { Point, Polygon } from '../types.js';
+import { apiSchema, eventsSchema, labelsSchema, recordingSchema, type ApiConfig, type EventsConfig, type RecordingConfig } from './service-schema.js';
 
 /** The kinds of rule events. */
 const EVENT_KINDS = ['zone-enter', 'zone-exit', 'loitering', 'intrusion', 'line-cross', 'crowd'] as const;
@@ -70,6 +71,8 @@ const cameraSchema = z.strictObject({
   thresholds,
   zones: z.array(zoneSchema).default([]),
   lines: z.array(lineSchema).default([]),
+  labels: labelsSchema,
+  recording: z.boolean().optional(),
 });
 
 const configSchema = z.strictObject({
@@ -106,6 +109,9 @@ const configSchema = z.strictObject({
     })
     .default({ dir: 'out', snapshots: true, clips: { before: 3, after: 3 }, annotatedVideo: true, evidence: [...DEFAULT_EVIDENCE] }),
   cameras: z.array(cameraSchema).min(1, 'needs at least one camera'),
+  api: apiSchema,
+  recording: recordingSchema,
+  events: eventsSchema,
 });
 
 /** A zone of a camera: a polygon in the camera's detect-stream pixels, with its rules. */
@@ -195,6 +201,13 @@ export interface CameraConfig {
   zones: ZoneConfig[];
   /** Tripwires. */
   lines: LineConfig[];
+  /**
+   * Labels for selecting cameras when the service runs a part of the file (`lepton-surveillance run --selector
+   * site=north`), e.g. `{ site: 'north', floor: '2' }`. Keys and values: letters, digits, `_`, `-`, `.`.
+   */
+  labels?: Record<string, string>;
+  /** Whether the service records this camera continuously when `recording` is configured (default true). */
+  recording?: boolean;
 }
 
 /** Detector settings shared by every camera (one model, frames of all cameras batched together). */
@@ -272,6 +285,12 @@ export interface SurveillanceConfig {
   output: OutputConfig;
   /** Cameras, in file order. */
   cameras: CameraConfig[];
+  /** The service's HTTP API (`lepton-surveillance run`, {@link SurveillanceService}); ignored by the pipeline. */
+  api?: ApiConfig;
+  /** The service's continuous recording with retention; ignored by the pipeline. */
+  recording?: RecordingConfig;
+  /** The service's tracked-object event store; ignored by the pipeline. */
+  events?: EventsConfig;
 }
 
 /** Where a configuration came from, for resolving relative paths and for error messages. */
@@ -465,6 +484,8 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Sur
     ...data,
     output: { ...data.output, dir: resolvePath(base, data.output.dir) },
     cameras: data.cameras.map((c) => ({ ...c, input: resolvePath(base, c.input), ...(c.record === undefined ? {} : { record: resolvePath(base, c.record) }) })),
+    // The recording folder, like every path, is resolved against the file's folder (default `recordings` there).
+    ...(data.recording === undefined ? {} : { recording: { ...data.recording, dir: resolvePath(base, data.recording.dir ?? 'recordings') } }),
   } as SurveillanceConfig;
 }
 

@@ -18,16 +18,33 @@ export interface EventPublisher {
   close(): Promise<void>;
 }
 
+/** Options of {@link connectPublisher}. */
+export interface ConnectPublisherOptions {
+  /**
+   * The broker's "last will": a message it publishes for this client when the connection is lost without a clean
+   * disconnect (the process was killed, the host died), e.g. a retained `offline` status.
+   */
+  will?: {
+    /** Topic. */
+    topic: string;
+    /** Payload. */
+    payload: string;
+    /** Retained (default false). */
+    retain?: boolean;
+  };
+}
+
 /**
  * Connects to the configured broker with mqtt.js and returns a publisher (QoS 1; mqtt.js queues messages while
- * reconnecting).
+ * reconnecting). Closing it waits until the messages in flight are acknowledged.
  *
  * @param config - broker URL, credentials
+ * @param options - a last-will message
  * @returns the publisher
  * @throws {@link @lepton/core!LeptonError} `CONFIG_INVALID` naming the URL (credentials masked) when the broker cannot
  *   be reached within 10 s
  */
-export async function connectPublisher(config: MqttConfig): Promise<EventPublisher> {
+export async function connectPublisher(config: MqttConfig, options: ConnectPublisherOptions = {}): Promise<EventPublisher> {
   let client: mqtt.MqttClient;
   try {
     client = await mqtt.connectAsync(config.url, {
@@ -35,6 +52,7 @@ export async function connectPublisher(config: MqttConfig): Promise<EventPublish
       reconnectPeriod: 1_000,
       ...(config.username === undefined ? {} : { username: config.username }),
       ...(config.password === undefined ? {} : { password: config.password }),
+      ...(options.will === undefined ? {} : { will: { topic: options.will.topic, payload: Buffer.from(options.will.payload), qos: 1 as const, retain: options.will.retain ?? false } }),
     });
   } catch (cause) {
     // The URL may carry the broker's user and password (mqtt://nvr:secret@host): masked in the message and details.

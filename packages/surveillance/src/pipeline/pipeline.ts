@@ -18,6 +18,7 @@ import type { VideoSourceOptions, VideoSourceStats } from '../video/source.js';
 import { VideoWriter } from '../video/writer.js';
 import { AsyncQueue } from './queue.js';
 import { connectPublisher, publishEvent, type EventPublisher } from './mqtt.js';
+import { eventId } from '../service/ids.js';
 
 /** Where an event's clip is written, and when it is done. */
 export interface EventClip {
@@ -38,7 +39,10 @@ export interface EventClip {
  * its evidence — a JPEG snapshot with the box drawn and a clip around it.
  */
 export interface SurveillanceEvent {
-  /** Unique within a run: `<camera>-<sequence>`. */
+  /**
+   * `<camera>-<ULID>`: unique across runs, processes and hosts (the ULID holds the time it was made and 80 random
+   * bits), and sorting by time within a camera.
+   */
   id: string;
   /** The rule's event: kind, camera, time, track ID, class, confidence, box, zone or line (see {@link RuleEvent}). */
   rule: RuleEvent;
@@ -127,6 +131,11 @@ export interface FrameInfo {
   camera: string;
   /** The frame (annotated when the annotated video is on). */
   frame: Frame;
+  /**
+   * The frame as analysed, without annotations (faces blurred when `privacy.blurFaces`): the one to take snapshots
+   * from. The same object as `frame` when the annotated video is off. Copy it to keep it past the callback.
+   */
+  original: Frame;
   /** Whether motion gating let the detector run. */
   detected: boolean;
   /** Detections of this frame (empty when skipped). */
@@ -151,6 +160,11 @@ export interface PipelineOptions {
   sources?: Record<string, Partial<VideoSourceOptions>>;
   /** Called after every processed frame. */
   onFrame?: (info: FrameInfo) => void;
+  /**
+   * Called once per camera when it has stopped (its source ended or failed, `maxFrames`, or {@link
+   * SurveillancePipeline.stop}), after its last `onFrame`, with its final report.
+   */
+  onCameraEnd?: (report: CameraReport) => void;
 }
 
 interface DetectRequest {
@@ -277,6 +291,8 @@ export class SurveillancePipeline {
   readonly #rules: RuleEngine;
   readonly #queue = new AsyncQueue<SurveillanceEvent>();
   readonly #sources = new Map<string, VideoSource>();
+  /** The report of each camera that has started, updated as it runs (see {@link cameraReports}). */
+  readonly #reports = new Map<string, CameraReport>();
   #stopped = false;
   #mqtt = { published: 0, failed: 0 };
 
@@ -349,6 +365,24 @@ export class SurveillancePipeline {
     return this.#queue;
   }
 
+  /**
+   * The counters of every camera that has started, as they are now (a copy; frames, detections, events, line and zone
+   * counts, the video source's counters, reconnects, and the error of a camera that failed). For health checks and
+   * metrics while {@link run} is running.
+   *
+   * @returns one report per started camera, in configuration order
+   */
+  cameraReports(): CameraReport[] {
+    const out: CameraReport[] = [];
+    for (const cam of this.#config.cameras) {
+      const r = this.#reports.get(cam.name);
+      if (r === undefined) continue;
+      const source = this.#sources.get(cam.name);
+      out.push({ ...r, events: { ...r.events }, counts: this.#rules.counts(cam.name), source: source?.stats ?? r.source, clipErrors: [...r.clipErrors] });
+    }
+    return out;
+  }
+
   /** Stops every camera after its current frame; {@link run} then resolves. */
   stop(): void {
     this.#stopped = true;
@@ -398,8 +432,7 @@ export class SurveillancePipeline {
       ...this.#options.sources?.[cam.name],
     });
     this.#sources.set(cam.name, source);
-    let reconnects = 0;
-    source.on('reconnected', () => reconnects++);
+    source.on('reconnected', () => report.reconnects++);
     source.on('error', () => undefined); // the iterator throws the same typed error; handled below
     const motion = cam.motion.enabled
       ? new MotionDetector({
@@ -435,9 +468,9 @@ export class SurveillancePipeline {
       facesBlurred: 0,
       clipErrors: [],
     };
+    this.#reports.set(cam.name, report);
     const confirmed = new Set<number>();
     const pendingClips: Promise<boolean>[] = [];
-    let seq = 0;
     let lastTracks: Track[] = [];
     let lastDetectFrame = 0;
     // Frames of this camera in detection at once: one per detector worker, so a single camera keeps every worker busy.
@@ -463,7 +496,7 @@ export class SurveillancePipeline {
       }
       ring?.push(copyFrame(frame));
       for (const e of ruleEvents) {
-        const id = `${cam.name}-${++seq}`;
+        const id = eventId(cam.name, frame.wallTime);
         report.events[e.kind] = (report.events[e.kind] ?? 0) + 1;
         countEvent();
         const event: SurveillanceEvent = { id, rule: e, frame: frame.index, wallTime: frame.wallTime };
@@ -507,7 +540,7 @@ export class SurveillancePipeline {
         });
         const shown = out.annotatedVideo ? annotateFrame(frame, { tracks: tracks.filter((t) => t.confirmed), zones, lines, camera: cam.name, timestamp: `${frame.time.toFixed(1)} s`, copy: true }) : frame;
         if (out.annotatedVideo) await openWriter().write(shown);
-        this.#options.onFrame?.({ camera: cam.name, frame: shown, detected, detections, tracks: tracks.filter((t) => t.confirmed), events: ruleEvents });
+        this.#options.onFrame?.({ camera: cam.name, frame: shown, original: frame, detected, detections, tracks: tracks.filter((t) => t.confirmed), events: ruleEvents });
       }
     };
     try {
@@ -556,7 +589,7 @@ export class SurveillancePipeline {
     report.tracks = confirmed.size;
     report.counts = this.#rules.counts(cam.name);
     report.source = source.stats;
-    report.reconnects = reconnects;
+    this.#options.onCameraEnd?.(report);
     return report;
   }
 }

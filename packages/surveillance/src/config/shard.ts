@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { LeptonError } from '@lepton/core';
+import type { SurveillanceConfig } from './config.js';
+
+/** One shard of `count`: `index` from 1 to `count` (`--shard 2/3` is `{ index: 2, count: 3 }`). */
+export interface Shard {
+  /** 1-based shard number. */
+  index: number;
+  /** Number of shards. */
+  count: number;
+}
+
+/** Which cameras of a shared configuration one process runs; every given criterion must hold. */
+export interface CameraSelection {
+  /** Only the cameras that hash to this shard ({@link shardOf}). */
+  shard?: Shard;
+  /** Only these camera names (each must exist in the configuration). */
+  cameras?: readonly string[];
+  /** Only cameras whose `labels` have all of these keys with these values. */
+  selector?: Readonly<Record<string, string>>;
+}
+
+/** Most shards: far more processes than any site runs, small enough that a typo (`--shard 1/20000`) is caught. */
+export const MAX_SHARDS = 1024;
+
+/**
+ * Parses `i/n` (1 ≤ i ≤ n ≤ 1024), as given to `--shard`.
+ *
+ * @param text - e.g. `'2/3'`
+ * @returns the shard
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for anything else
+ * @example
+ * ```ts
+ * import { parseShard } from '@lepton/surveillance';
+ * console.log(parseShard('2/3')); // { index: 2, count: 3 }
+ * ```
+ */
+export function parseShard(text: string): Shard {
+  const m = typeof text === 'string' ? /^\s*(\d{1,4})\s*\/\s*(\d{1,4})\s*$/.exec(text) : null;
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || !(count >= 1 && count <= MAX_SHARDS && index >= 1 && index <= count)) {
+    throw new LeptonError('INVALID_ARGUMENT', `--shard must be i/n with 1 ≤ i ≤ n ≤ ${MAX_SHARDS} (e.g. 1/2 and 2/2 for two processes), got '${String(text).slice(0, 20)}'.`, { details: { field: 'shard' } });
+  }
+  return { index, count };
+}
+
+/**
+ * The shard (1 … `count`) a camera belongs to: the first four bytes of the SHA-256 of its name (UTF-8), read as a
+ * big-endian unsigned integer, modulo `count`, plus one. It depends on the name and `count` only — not on the order of
+ * the file, the other cameras or the host — so every process given the same file and `count` agrees on the split, and
+ * adding a camera never moves another. With few cameras the split can be uneven; `--cameras` or labels pin them.
+ *
+ * @param name - camera name
+ * @param count - number of shards (1 … 1024)
+ * @returns the 1-based shard
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a count out of range
+ * @example
+ * ```ts
+ * import { shardOf } from '@lepton/surveillance';
+ * console.log(['gate', 'yard', 'lobby'].map((c) => shardOf(c, 2)));
+ * ```
+ */
+export function shardOf(name: string, count: number): number {
+  if (!(Number.isInteger(count) && count >= 1 && count <= MAX_SHARDS)) {
+    throw new LeptonError('INVALID_ARGUMENT', `shardOf: count must be an integer in [1, ${MAX_SHARDS}], got ${String(count)}.`);
+  }
+  return (createHash('sha256').update(name, 'utf8').digest().readUInt32BE(0) % count) + 1;
+}
+
+/**
+ * Parses a label selector `key=value[,key=value…]` (all must match).
+ *
+ * @param text - e.g. `'site=north,floor=2'`
+ * @returns the selector
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a malformed selector
+ */
+export function parseSelector(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const parts = typeof text === 'string' ? text.split(',').map((p) => p.trim()) : [];
+  for (const part of parts) {
+    const m = /^([A-Za-z0-9_.-]{1,63})=([A-Za-z0-9_.-]{1,63})$/.exec(part);
+    if (!m) throw new LeptonError('INVALID_ARGUMENT', `--selector must be key=value[,key=value…] with letters, digits, '_', '-', '.', got '${String(text).slice(0, 80)}'.`, { details: { field: 'selector' } });
+    out[m[1]!] = m[2]!;
+  }
+  if (parts.length === 0) throw new LeptonError('INVALID_ARGUMENT', '--selector needs at least one key=value.', { details: { field: 'selector' } });
+  return out;
+}
+
+/**
+ * The part of a shared configuration one process runs: the cameras that match every criterion of `selection`, in
+ * file order (the rest of the configuration unchanged). The result may have no camera (a shard that nothing hashes
+ * to); the service then serves its API and waits.
+ *
+ * @param config - a validated configuration
+ * @param selection - shard, names, label selector
+ * @returns the configuration with only the selected cameras
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `cameras` names a camera the file does not have
+ *   (the message lists those it has)
+ * @example
+ * ```ts
+ * import { parseConfig, selectCameras } from '@lepton/surveillance';
+ * const config = parseConfig({ cameras: ['a', 'b', 'c', 'd'].map((name) => ({ name, input: `${name}.mp4` })) });
+ * const mine = selectCameras(config, { shard: { index: 1, count: 2 } });
+ * console.log(mine.cameras.map((c) => c.name));
+ * ```
+ */
+export function selectCameras(config: SurveillanceConfig, selection: CameraSelection): SurveillanceConfig {
+  const names = config.cameras.map((c) => c.name);
+  const unknown = (selection.cameras ?? []).filter((n) => !names.includes(n));
+  if (unknown.length > 0) {
+    throw new LeptonError('INVALID_ARGUMENT', `--cameras names ${unknown.map((n) => `'${n.slice(0, 64)}'`).join(', ')}, not in the configuration (it has: ${names.join(', ')}).`, { details: { field: 'cameras', unknown } });
+  }
+  const wanted = selection.cameras === undefined ? undefined : new Set(selection.cameras);
+  const cameras = config.cameras.filter(
+    (c) =>
+      (wanted === undefined || wanted.has(c.name)) &&
+      (selection.shard === undefined || shardOf(c.name, selection.shard.count) === selection.shard.index) &&
+      Object.entries(selection.selector ?? {}).every(([k, v]) => c.labels?.[k] === v),
+  );
+  return { ...config, cameras };
+}

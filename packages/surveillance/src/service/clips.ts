@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { LeptonError } from '@lepton/core';
+import { cutClip } from '../video/clip.js';
+import { resolveFfmpeg, spawnFfmpeg, type FfmpegBinary } from '../video/ffmpeg.js';
+import { listSegments, type RecordedSegment } from './segments.js';
+
+/** Options of {@link cutRecordingClip}. */
+export interface RecordingClipOptions {
+  /** The camera's recording folder. */
+  dir: string;
+  /** Camera name. */
+  camera: string;
+  /** Start, wall-clock ms since the epoch. */
+  from: number;
+  /** End, wall-clock ms (> from). */
+  to: number;
+  /** MP4 to write (overwritten). */
+  output: string;
+  /** ffmpeg to use. */
+  ffmpeg?: string | FfmpegBinary;
+}
+
+/** What {@link cutRecordingClip} wrote. */
+export interface RecordingClip {
+  /** The MP4. */
+  output: string;
+  /** Wall-clock start of the clip, ms (later than `from` when the recording starts later). */
+  start: number;
+  /** Wall-clock end, ms (earlier than `to` when the recording ends earlier). */
+  end: number;
+  /** The segments it was cut from. */
+  segments: RecordedSegment[];
+}
+
+/**
+ * Cuts the wall-clock interval `[from, to)` out of a camera's continuous recording into one MP4: the segments that
+ * overlap it are joined without re-encoding (ffmpeg's concat demuxer, stream copy), and the interval is then cut out
+ * of the joined file, frame-accurately, by {@link cutClip}. Joining first is deliberate: an input seek (`-ss` before
+ * `-i`, which `cutClip` uses) straight on the concat demuxer skips the first segment when its timestamps start
+ * below zero (B-frames), so the clip would begin a segment late. A gap in the recording (the camera was unreachable)
+ * is left out, so the clip is then shorter than the interval.
+ *
+ * @param options - folder, interval, output
+ * @returns what was written
+ * @throws {@link @lepton/core!LeptonError} `RECORDING_UNAVAILABLE` when no finished segment overlaps the interval;
+ *   `VIDEO_SOURCE_FAILED` when ffmpeg cannot join or cut the segments
+ * @example
+ * ```ts
+ * import { cutRecordingClip } from '@lepton/surveillance';
+ * const now = Date.now();
+ * await cutRecordingClip({ dir: 'recordings/gate', camera: 'gate', from: now - 60_000, to: now - 50_000, output: 'gate-clip.mp4' });
+ * ```
+ */
+export async function cutRecordingClip(options: RecordingClipOptions): Promise<RecordingClip> {
+  const { dir, camera, from, to, output } = options;
+  if (!(Number.isFinite(from) && Number.isFinite(to) && to > from)) {
+    throw new LeptonError('INVALID_ARGUMENT', `cutRecordingClip: need finite from < to (wall-clock ms), got ${String(from)} and ${String(to)}.`);
+  }
+  const segments = (await listSegments(dir, camera)).filter((s) => s.start < to && s.start + s.duration > from);
+  if (segments.length === 0) {
+    throw new LeptonError('RECORDING_UNAVAILABLE', `Camera '${camera}': no recording covers ${new Date(from).toISOString()} to ${new Date(to).toISOString()} (not recorded, or deleted by retention).`, { details: { camera, from, to } });
+  }
+  const first = segments[0]!;
+  const last = segments.at(-1)!;
+  const start = Math.max(from, first.start);
+  const end = Math.min(to, last.start + last.duration);
+  const tag = randomBytes(6).toString('hex');
+  // Inside the recording folder, with bare file names: the concat demuxer's safe mode accepts only relative paths.
+  const list = join(dir, `.clip-${tag}.ffconcat`);
+  const joined = join(dir, `.clip-${tag}.mp4`);
+  const f = options.ffmpeg;
+  const bin = typeof f === 'object' ? f : await resolveFfmpeg(f === undefined ? {} : { path: f });
+  try {
+    await writeFile(list, `ffconcat version 1.0\n${segments.map((s) => `file ${basename(s.path)}\n`).join('')}`);
+    const exit = await spawnFfmpeg(bin, ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-f', 'concat', '-i', list, '-map', '0:v:0', '-c', 'copy', '-y', joined]).exited;
+    if (exit.code !== 0) {
+      throw new LeptonError('VIDEO_SOURCE_FAILED', `Camera '${camera}': could not join ${segments.length} recording segment(s) (${exit.stderr.at(-1) ?? `exit code ${String(exit.code)}`}).`, { details: { camera, stderr: exit.stderr } });
+    }
+    await cutClip({ input: joined, start: (start - first.start) / 1000, end: (end - first.start) / 1000, output, ffmpeg: bin });
+  } finally {
+    await rm(list, { force: true });
+    await rm(joined, { force: true });
+  }
+  return { output, start, end, segments };
+}

@@ -1,0 +1,282 @@
+import { EventEmitter } from 'node:events';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { LeptonError } from '@lepton/core';
+import { resolveFfmpeg, spawnFfmpeg, type FfmpegBinary, type FfmpegProcess } from '../video/ffmpeg.js';
+import { redactCredentials } from '../video/redact.js';
+import type { RecordedSegment } from './segments.js';
+
+/** Options of {@link Recorder}. */
+export interface RecorderOptions {
+  /** Camera name. */
+  camera: string;
+  /** What to record: the camera's record stream (or its detect stream), a URL, device or file. */
+  input: string;
+  /** The camera's recording folder (created). */
+  dir: string;
+  /** Segment length, seconds (≥ 1; segments start at keyframes, so they can be longer). */
+  segmentSeconds: number;
+  /** Extra ffmpeg input options (e.g. `['-rtsp_transport', 'udp']`), placed last before `-i`. */
+  inputOptions?: readonly string[];
+  /** Reconnect backoff of a live input (defaults 500 ms, ×2, at most 30 s). */
+  reconnect?: { initialDelayMs?: number; maxDelayMs?: number; factor?: number };
+  /** ffmpeg to use (default: {@link resolveFfmpeg}'s choice). */
+  ffmpeg?: string | FfmpegBinary;
+}
+
+/** Counters and state of a {@link Recorder}. */
+export interface RecorderStats {
+  /** `starting`, `recording`, `reconnecting`, `ended` (a file input reached its end), `stopped`. */
+  state: 'starting' | 'recording' | 'reconnecting' | 'ended' | 'stopped';
+  /** Segments finished by this recorder. */
+  segments: number;
+  /** Bytes of those segments. */
+  bytes: number;
+  /** ffmpeg restarts after the input failed or stalled. */
+  restarts: number;
+  /** Wall-clock time the last segment finished, ms; `null` before the first. */
+  lastSegmentAt: number | null;
+  /** ffmpeg's last error line (credentials masked), if any. */
+  lastError: string | null;
+}
+
+/** Events of a {@link Recorder}. */
+export interface RecorderEvents {
+  /** A segment was finished and renamed to its final name. */
+  segment: [segment: RecordedSegment];
+  /** ffmpeg stopped and will be restarted after `delayMs`. */
+  reconnecting: [info: { camera: string; attempt: number; delayMs: number; reason: string }];
+}
+
+const isUrl = (input: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(input) && !/^file:/i.test(input);
+
+/**
+ * Continuous recording of one camera with ffmpeg's segment muxer: the input's video is copied, not re-encoded, into
+ * MP4 segments of about `segmentSeconds` (`-f segment -segment_time N -reset_timestamps 1`), and each finished
+ * segment is renamed `<start ms>-<duration ms>.mp4`, so the folder itself is the index that clips are cut from and
+ * that retention ({@link enforceRetention}) prunes.
+ *
+ * **Times.** ffmpeg reports each finished segment on its segment list (`-segment_list pipe:1`, CSV) with its start and
+ * end on the recording's own timeline. The recorder ties that timeline to the wall clock by the earliest
+ * (arrival − end) over the reports: a segment is reported when the first packet of the next one arrives, so this is
+ * the wall time of the timeline's origin plus the smallest delivery delay seen, typically well under a second for a
+ * live camera. A file input is read at its native rate (`-re`), like a camera.
+ *
+ * **Failures.** A live input that ends, fails or sends nothing for three segment lengths (at least 30 s) is restarted
+ * with exponential backoff, forever; each restart starts a new timeline. `stop()` ends ffmpeg with SIGTERM, on which
+ * it finishes the segment in progress (writes its index) and reports it, so no recording is lost on a clean shutdown;
+ * a killed process leaves the segment it was writing unfinished, and that file (`.part-…`) is deleted at the next
+ * start.
+ *
+ * @example
+ * ```ts
+ * import { Recorder } from '@lepton/surveillance';
+ * const recorder = new Recorder({ camera: 'gate', input: 'rtsp://10.0.0.5/main', dir: 'recordings/gate', segmentSeconds: 60 });
+ * recorder.on('segment', (s) => console.log(s.path, s.duration));
+ * await recorder.start();
+ * // … later
+ * await recorder.stop();
+ * ```
+ */
+export class Recorder extends EventEmitter<RecorderEvents> {
+  readonly #o: RecorderOptions;
+  readonly #live: boolean;
+  #stats: RecorderStats = { state: 'starting', segments: 0, bytes: 0, restarts: 0, lastSegmentAt: null, lastError: null };
+  #proc: FfmpegProcess | undefined;
+  #running: Promise<void> | undefined;
+  #stopping = false;
+  #wake: (() => void) | undefined;
+  #renames: Promise<void> = Promise.resolve();
+
+  /**
+   * @param options - camera, input, folder, segment length
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a missing camera, input or folder, or a segment
+   *   length below 1 s
+   */
+  constructor(options: RecorderOptions) {
+    super();
+    const o = options;
+    if (o === null || typeof o !== 'object' || typeof o.camera !== 'string' || o.camera === '' || typeof o.input !== 'string' || o.input === '' || typeof o.dir !== 'string' || o.dir === '') {
+      throw new LeptonError('INVALID_ARGUMENT', 'Recorder needs { camera, input, dir, segmentSeconds }.');
+    }
+    if (!(typeof o.segmentSeconds === 'number' && o.segmentSeconds >= 1 && Number.isFinite(o.segmentSeconds))) {
+      throw new LeptonError('INVALID_ARGUMENT', `Recorder '${o.camera}': segmentSeconds must be a finite number ≥ 1, got ${String(o.segmentSeconds)}.`);
+    }
+    this.#o = o;
+    this.#live = isUrl(o.input) || o.input.startsWith('/dev/');
+  }
+
+  /** Camera name. */
+  get camera(): string {
+    return this.#o.camera;
+  }
+
+  /** The camera's recording folder. */
+  get dir(): string {
+    return this.#o.dir;
+  }
+
+  /** A copy of the counters. */
+  get stats(): RecorderStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Bytes of the segment being written now (0 when none), for the byte budget.
+   *
+   * @returns bytes
+   */
+  async openBytes(): Promise<number> {
+    const names = await readdir(this.#o.dir).catch(() => [] as string[]);
+    let n = 0;
+    for (const name of names) if (name.startsWith('.part-')) n += await stat(join(this.#o.dir, name)).then((s) => s.size, () => 0);
+    return n;
+  }
+
+  /**
+   * Creates the folder, deletes segments a killed process left unfinished, and starts ffmpeg.
+   *
+   * @returns once ffmpeg has been started (or failed to be)
+   * @throws {@link @lepton/core!LeptonError} `VIDEO_FFMPEG_MISSING` when there is no ffmpeg
+   */
+  async start(): Promise<void> {
+    if (this.#running !== undefined) return;
+    await mkdir(this.#o.dir, { recursive: true });
+    for (const name of await readdir(this.#o.dir)) if (name.startsWith('.part-')) await rm(join(this.#o.dir, name), { force: true });
+    const f = this.#o.ffmpeg;
+    const bin = typeof f === 'object' ? f : await resolveFfmpeg(f === undefined ? {} : { path: f });
+    let started!: () => void;
+    const first = new Promise<void>((r) => (started = r));
+    this.#running = this.#loop(bin, started);
+    await first;
+  }
+
+  /**
+   * Stops recording: ffmpeg gets SIGTERM, finishes the segment in progress and exits (SIGKILL after 10 s); resolves
+   * once that segment has been renamed.
+   */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#wake?.();
+    this.#proc?.kill('SIGTERM');
+    const proc = this.#proc;
+    const killer = setTimeout(() => proc?.kill('SIGKILL'), 10_000);
+    try {
+      await this.#running;
+      await this.#renames;
+    } finally {
+      clearTimeout(killer);
+    }
+    this.#stats.state = 'stopped';
+  }
+
+  #args(runId: string): string[] {
+    const a = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error'];
+    const { input } = this.#o;
+    if (this.#live) {
+      if (/^rtsps?:\/\//i.test(input)) a.push('-rtsp_transport', 'tcp', '-timeout', '10000000');
+      else if (isUrl(input)) a.push('-rw_timeout', '10000000');
+      a.push('-analyzeduration', '1000000');
+    } else {
+      a.push('-re'); // a file is played like a camera, so segment times follow the wall clock
+    }
+    a.push(...(this.#o.inputOptions ?? []), '-i', input, '-map', '0:v:0', '-c', 'copy');
+    a.push('-f', 'segment', '-segment_time', String(this.#o.segmentSeconds), '-reset_timestamps', '1', '-segment_format', 'mp4');
+    a.push('-segment_list', 'pipe:1', '-segment_list_type', 'csv', join(this.#o.dir, `.part-${runId}-%06d.mp4`));
+    return a;
+  }
+
+  async #loop(bin: FfmpegBinary, started: () => void): Promise<void> {
+    const r = this.#o.reconnect ?? {};
+    const initial = r.initialDelayMs ?? 500;
+    const max = r.maxDelayMs ?? 30_000;
+    const factor = r.factor ?? 2;
+    let attempt = 0;
+    for (;;) {
+      const runId = Date.now().toString(36);
+      const proc = spawnFfmpeg(bin, this.#args(runId));
+      this.#proc = proc;
+      this.#stats.state = 'recording';
+      started();
+      const gotSegment = await this.#watch(proc);
+      const exit = await proc.exited;
+      await this.#renames;
+      // A run killed by the watchdog leaves the segment it was writing without its index: unplayable, removed.
+      for (const name of await readdir(this.#o.dir).catch(() => [] as string[])) if (name.startsWith(`.part-${runId}-`)) await rm(join(this.#o.dir, name), { force: true });
+      const last = exit.stderr.at(-1);
+      if (last !== undefined) this.#stats.lastError = redactCredentials(last);
+      else if (exit.spawnError !== undefined) this.#stats.lastError = exit.spawnError.message;
+      if (this.#stopping) return;
+      if (!this.#live) {
+        this.#stats.state = 'ended';
+        return;
+      }
+      attempt = gotSegment ? 1 : attempt + 1;
+      const delayMs = Math.min(max, initial * factor ** (attempt - 1));
+      this.#stats.state = 'reconnecting';
+      this.#stats.restarts++;
+      this.emit('reconnecting', { camera: this.#o.camera, attempt, delayMs, reason: this.#stats.lastError ?? `exit code ${String(exit.code)}` });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
+      if (this.#stopping) return;
+    }
+  }
+
+  /** Reads ffmpeg's segment list until it exits; a live input that reports nothing for too long is killed. */
+  async #watch(proc: FfmpegProcess): Promise<boolean> {
+    let anchor = Infinity;
+    let got = false;
+    const stallMs = Math.max(30_000, 3 * this.#o.segmentSeconds * 1000);
+    let watchdog: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      clearTimeout(watchdog);
+      if (this.#live) watchdog = setTimeout(() => proc.kill('SIGKILL'), stallMs);
+    };
+    arm();
+    const lines = createInterface({ input: proc.stdout, crlfDelay: Infinity });
+    try {
+      for await (const line of lines) {
+        const m = /^([^,]+),([\d.]+),([\d.]+)\s*$/.exec(line);
+        if (!m) continue;
+        const arrived = Date.now();
+        const start = Number(m[2]);
+        const end = Number(m[3]);
+        if (!(Number.isFinite(start) && Number.isFinite(end) && end >= start)) continue;
+        anchor = Math.min(anchor, arrived - end * 1000);
+        got = true;
+        arm();
+        const from = join(this.#o.dir, m[1]!);
+        const segStart = Math.round(anchor + start * 1000);
+        const duration = Math.max(1, Math.round((end - start) * 1000));
+        this.#renames = this.#renames.then(() => this.#finish(from, segStart, duration));
+      }
+    } finally {
+      clearTimeout(watchdog);
+    }
+    return got;
+  }
+
+  async #finish(from: string, start: number, duration: number): Promise<void> {
+    let t = start;
+    // Two segments never share a name (a restart within the same millisecond as another segment's start).
+    while (await stat(join(this.#o.dir, `${t}-${duration}.mp4`)).then(() => true, () => false)) t++;
+    const path = join(this.#o.dir, `${t}-${duration}.mp4`);
+    try {
+      await rename(from, path);
+    } catch {
+      return; // ffmpeg reported a segment it could not write
+    }
+    const bytes = await stat(path).then((s) => s.size, () => 0);
+    this.#stats.segments++;
+    this.#stats.bytes += bytes;
+    this.#stats.lastSegmentAt = Date.now();
+    this.emit('segment', { camera: this.#o.camera, path, start: t, duration, bytes });
+  }
+}
