@@ -9,7 +9,7 @@
  *
  * @packageDocumentation
  */
-export { initRuntime, runtimeInfo, LeptonError, isLeptonError, renderChart, seededRandom, tf } from '@lepton/core';
+export { initRuntime, runtimeInfo, LeptonError, isLeptonError, seededRandom, tf } from '@lepton/core';
 export { SensorRecordSchema, QUALITIES, parseSensorRecord, MIN_TIMESTAMP, MAX_TIMESTAMP, MAX_ID_LENGTH } from './telemetry/record.js';
 export type { SensorRecord, RecordRejection, ParsedRecord } from './telemetry/record.js';
 export { readSensorCsv, readSensorNdjson } from './telemetry/readers.js';
@@ -53,3 +53,11 @@ export { DefectInspector } from './inspection/inspector.js';
 export type { DefectInspectorOptions, InspectionResult, InspectionSample, InspectionEvaluation } from './inspection/inspector.js';
 export { DefectClassifier } from './inspection/classifier.js';
 export type { DefectClassifierOptions, LabelledImage, DefectPrediction, ClassifierEvaluation } from './inspection/classifier.js';
+export { parseAssetSnapshot, ASSET_SNAPSHOT_FORMAT } from './monitoring/asset-snapshot.js';
+export type { AssetSnapshot } from './monitoring/asset-snapshot.js';
+export type { AlarmTrackSnapshot } from './alarms/alarms.js';
+export type { SignalQualityState } from './telemetry/quality.js';
+export { ScaledLineMonitor } from './scale/scaled-monitor.js';
+export type { ScaledLineMonitorStats } from './scale/scaled-monitor.js';
+export type { ScaledLineMonitorOptions, ScaleEvent } from './scale/options.js';
+export { assetPartition, telemetryTopic, assignPartitions, MAX_PARTITIONS } from './scale/partition.js';

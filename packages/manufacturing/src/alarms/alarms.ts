@@ -68,8 +68,27 @@ export interface AlarmOptions {
 }
 
 interface Track {
+  asset: string;
   over: number;
   under: number;
+  active?: Alarm;
+}
+
+/**
+ * The debounce state of one condition, as {@link AlarmManager.snapshotAsset} exports it: enough for another
+ * manager to go on exactly where this one stopped — the active episode keeps its id, and a condition half-way through
+ * its `raiseAfter` count does not start again from zero.
+ */
+export interface AlarmTrackSnapshot {
+  /** The condition key. */
+  key: string;
+  /** Its asset. */
+  asset: string;
+  /** Consecutive exceeding judgements so far. */
+  over: number;
+  /** Consecutive clear judgements so far (while active). */
+  under: number;
+  /** The active episode, if any. */
   active?: Alarm;
 }
 
@@ -82,6 +101,8 @@ export class AlarmManager {
   private readonly raiseAfter: number;
   private readonly clearAfter: number;
   private readonly tracks = new Map<string, Track>();
+  /** Condition keys per asset, so that one asset's state is found without scanning every condition. */
+  private readonly byAsset = new Map<string, Set<string>>();
   private seq = 0;
   private readonly idPrefix: string;
 
@@ -117,8 +138,11 @@ export class AlarmManager {
    */
   update(input: { key: string; asset: string; exceeded: boolean; clear?: boolean; severity: Severity; at: number; evidence: AlarmEvidence }): AlarmEvent[] {
     checkUpdate(input);
-    const t = this.tracks.get(input.key) ?? { over: 0, under: 0 };
-    this.tracks.set(input.key, t);
+    let t = this.tracks.get(input.key);
+    if (!t) {
+      t = { asset: input.asset, over: 0, under: 0 };
+      this.track(input.key, t);
+    }
     const clear = input.clear ?? !input.exceeded;
     const events: AlarmEvent[] = [];
     if (input.exceeded) {
@@ -159,6 +183,58 @@ export class AlarmManager {
   /** Alarms active now. */
   active(): Alarm[] {
     return [...this.tracks.values()].flatMap((t) => (t.active ? [{ ...t.active }] : []));
+  }
+
+  /**
+   * The state of every condition of one asset, for handing the asset to another manager (another process).
+   *
+   * @param asset - the asset
+   * @returns copies of its tracks (JSON-safe)
+   */
+  snapshotAsset(asset: string): AlarmTrackSnapshot[] {
+    const out: AlarmTrackSnapshot[] = [];
+    for (const key of this.byAsset.get(asset) ?? []) {
+      const t = this.tracks.get(key)!;
+      out.push({ key, asset, over: t.over, under: t.under, ...(t.active ? { active: { ...t.active, evidence: structuredClone(t.active.evidence) } } : {}) });
+    }
+    return out;
+  }
+
+  /**
+   * Takes over conditions from {@link snapshotAsset} of another manager: an active episode stays the same alarm (same
+   * id, raised time and occurrences), so this manager neither raises it again nor loses it. The caller validates the
+   * tracks (they come from outside); ids stay unique as long as every manager has its own `idPrefix`.
+   *
+   * @param tracks - tracks from {@link snapshotAsset}
+   */
+  restoreTracks(tracks: readonly AlarmTrackSnapshot[]): void {
+    for (const t of tracks) {
+      const old = this.tracks.get(t.key);
+      if (old) this.byAsset.get(old.asset)?.delete(t.key);
+      this.track(t.key, { asset: t.asset, over: t.over, under: t.under, ...(t.active ? { active: { ...t.active, evidence: structuredClone(t.active.evidence) } } : {}) });
+    }
+  }
+
+  /**
+   * Forgets every condition of one asset (it is monitored elsewhere now): its active alarms are neither cleared nor
+   * reported again here.
+   *
+   * @param asset - the asset
+   * @returns how many conditions were dropped
+   */
+  forgetAsset(asset: string): number {
+    const keys = this.byAsset.get(asset);
+    if (!keys) return 0;
+    for (const key of keys) this.tracks.delete(key);
+    this.byAsset.delete(asset);
+    return keys.size;
+  }
+
+  private track(key: string, t: Track): void {
+    this.tracks.set(key, t);
+    let keys = this.byAsset.get(t.asset);
+    if (!keys) this.byAsset.set(t.asset, (keys = new Set()));
+    keys.add(key);
   }
 }
 

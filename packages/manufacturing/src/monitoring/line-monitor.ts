@@ -6,6 +6,7 @@ import { checkRuleSet, WESTERN_ELECTRIC, type RuleSet } from '../spc/rules.js';
 import { QualityMonitor, type QualityIssue, type QualityIssueKind, type QualityOptions } from '../telemetry/quality.js';
 import { sensorRecordIssues, type RecordRejection, type SensorRecord } from '../telemetry/record.js';
 import type { AnomalyDetector, AnomalyScore } from './autoencoder.js';
+import { fromJsonNumbers, parseAssetSnapshot, toJsonNumbers, type AssetSnapshot } from './asset-snapshot.js';
 
 /** Phase I limits of one signal's subgroup-mean chart. */
 export interface SignalBaseline {
@@ -70,6 +71,12 @@ export interface LineMonitorOptions {
      * ahead is a clock or encoding fault, never noise), clear after 10 samples in time; ids `clock-1`, `clock-2` ….
      */
     clock?: AlarmOptions;
+    /**
+     * Hand-over alarms, per asset, from {@link LineMonitor.restoreAsset}'s check on the first sample after a restore
+     * (evidence source `data-quality:handover-gap`, `values.gapMs`, the window of the data not seen). Raised on that
+     * sample (no `raiseAfter`); default clear after 10 samples of the asset; ids `handover-1` ….
+     */
+    handover?: Omit<AlarmOptions, 'raiseAfter'>;
   };
 }
 
@@ -165,6 +172,10 @@ interface AssetState {
   subFrom: number;
   rules: RuleStream[] | undefined;
   qualityOpen: Uint8Array;
+  /** Forgotten (handed to another monitor): a window of it still in flight makes no events. */
+  detached: boolean;
+  /** Restored and not judged yet: when its data stopped and whether the snapshot was final (hand-over check). */
+  pendingGap: { from: number; final: boolean } | undefined;
 }
 
 /** A forward pass in flight: which assets' windows it scores, and where its events go in the push's event list. */
@@ -203,6 +214,9 @@ export class LineMonitor {
   private readonly modelAlarms: AlarmManager;
   private readonly qualityAlarms: AlarmManager;
   private readonly clockAlarms: AlarmManager;
+  private readonly handoverAlarms: AlarmManager;
+  /** Assets with an active hand-over alarm, fed every sample until it clears. */
+  private readonly handoverOpen = new Set<string>();
   /** Keys (asset:signal) with an active clock alarm, fed every sample until it clears. */
   private readonly clockOpen = new Set<string>();
   private readonly maxAssets: number;
@@ -267,6 +281,7 @@ export class LineMonitor {
     this.modelAlarms = new AlarmManager({ raiseAfter: 3, clearAfter: 30, idPrefix: 'model', ...options.alarms?.model });
     this.qualityAlarms = new AlarmManager({ raiseAfter: 3, clearAfter: 10, idPrefix: 'quality', ...options.alarms?.quality });
     this.clockAlarms = new AlarmManager({ raiseAfter: 1, clearAfter: 10, idPrefix: 'clock', ...options.alarms?.clock });
+    this.handoverAlarms = new AlarmManager({ clearAfter: 10, idPrefix: 'handover', ...options.alarms?.handover, raiseAfter: 1 });
     this.maxAssets = options.maxAssets ?? 10_000;
     this.subgroup = options.subgroup ?? 60;
     this.maxFill = options.maxFill ?? 3;
@@ -343,6 +358,8 @@ export class LineMonitor {
       subFrom: 0,
       rules: base ? this.signals.map((sig) => new RuleStream(base[sig] ?? { center: 0, sigma: 0 }, this.ruleSet)) : undefined,
       qualityOpen: new Uint8Array(s),
+      detached: false,
+      pendingGap: undefined,
     };
     this.states.set(asset, st);
     return st;
@@ -427,6 +444,7 @@ export class LineMonitor {
     for (const issue of verdict.issues) if (issue.kind !== 'missing-value' && issue.kind !== 'bad-quality') events.push({ type: 'quality', issue });
     const late = verdict.issues.some((i) => i.kind === 'out-of-order' || i.kind === 'duplicate');
     if (late) return;
+    if (st.pendingGap !== undefined || this.handoverOpen.size > 0) this.handoverAlarm(st, r.timestamp, events);
     if (!verdict.clean || st.qualityOpen[j]) {
       const kind = verdict.issues.find((i) => i.kind === 'missing-value' || i.kind === 'bad-quality')?.kind ?? 'stuck';
       this.alarm(
@@ -519,7 +537,188 @@ export class LineMonitor {
 
   /** Alarms active now, from every source (model alarms as of the last settled push). */
   active(): Array<AlarmEvent['alarm']> {
-    return [...this.spcAlarms.active(), ...this.modelAlarms.active(), ...this.qualityAlarms.active(), ...this.clockAlarms.active()];
+    return [...this.spcAlarms.active(), ...this.modelAlarms.active(), ...this.qualityAlarms.active(), ...this.clockAlarms.active(), ...this.handoverAlarms.active()];
+  }
+
+  /** Assets the monitor holds state for (seen or restored, not forgotten). */
+  assets(): string[] {
+    return [...this.states.keys()];
+  }
+
+  /**
+   * Everything the monitor knows about one asset, as JSON-safe data (see {@link AssetSnapshot}), for handing the asset
+   * to another process ({@link restoreAsset}) or keeping it across a restart. Take it between pushes (after the last
+   * push's promise settled): a model alarm whose scores are still being read back is not in it yet.
+   *
+   * @param asset - the asset
+   * @param options - `final: true` when the asset is being handed over and this monitor will not see another of its
+   *   samples (the receiving monitor then raises a hand-over alarm only for a real gap in the data); default false
+   * @returns the snapshot, or undefined when the monitor holds no state for the asset
+   * @example
+   * ```ts
+   * import { LineMonitor } from '@lepton/manufacturing';
+   * const options = { signals: ['pressure'], baseline: { '*': { pressure: { center: 5, sigma: 0.1 } } }, subgroup: 2 };
+   * const a = new LineMonitor(options);
+   * for (let i = 0; i < 4; i++) await a.push({ timestamp: Date.now() - 4000 + i * 1000, asset: 'press-1', signal: 'pressure', value: 9, quality: 'good' });
+   * const b = new LineMonitor(options); // another process, with the same settings
+   * b.restoreAsset(JSON.parse(JSON.stringify(a.snapshotAsset('press-1'))));
+   * a.forgetAsset('press-1');
+   * console.log(b.active().map((x) => x.id)); // ['spc-1']: the same episode, not raised again
+   * ```
+   */
+  snapshotAsset(asset: string, options: { final?: boolean } = {}): AssetSnapshot | undefined {
+    const st = this.states.get(asset);
+    if (!st) return undefined;
+    const quality = this.signals.map((sig) => {
+      const q = this.quality.snapshotSignal(asset, sig);
+      return q ? { lastTs: q.lastTs, lastValue: Number.isNaN(q.lastValue) ? null : q.lastValue, repeats: q.repeats } : null;
+    });
+    const seen = quality.flatMap((q) => (q ? [q.lastTs] : []));
+    return {
+      format: 'lepton.line-monitor.asset',
+      version: 1,
+      asset,
+      signals: [...this.signals],
+      window: this.window,
+      subgroup: this.subgroup,
+      takenAt: (this.options.quality?.now ?? Date.now)(),
+      final: options.final === true,
+      lastSampleAt: seen.length ? Math.max(...seen) : null,
+      row: { ts: st.ts ?? null, values: toJsonNumbers(st.row), arrivals: st.arrivals },
+      last: toJsonNumbers(st.last),
+      fillRun: Array.from(st.fillRun),
+      detector: { ring: toJsonNumbers(st.ring), ringTs: Array.from(st.ringTs), head: st.head, valid: st.valid, ticks: st.ticks },
+      subgroupState: { sum: Array.from(st.subSum), count: Array.from(st.subCount), n: st.subN, from: st.subFrom },
+      rules: st.rules ? st.rules.map((r) => r.recent()) : null,
+      qualityOpen: Array.from(st.qualityOpen, (v) => v === 1),
+      quality,
+      alarms: {
+        spc: this.spcAlarms.snapshotAsset(asset),
+        model: this.modelAlarms.snapshotAsset(asset),
+        quality: this.qualityAlarms.snapshotAsset(asset),
+        clock: this.clockAlarms.snapshotAsset(asset),
+        handover: this.handoverAlarms.snapshotAsset(asset),
+      },
+      clockOpen: this.signals.filter((sig) => this.clockOpen.has(`${asset}:clock:${sig}`)),
+      pendingGap: st.pendingGap ?? null,
+      handoverOpen: this.handoverOpen.has(asset),
+    };
+  }
+
+  /**
+   * Takes over an asset from another monitor's {@link snapshotAsset} (replacing any state held for it here): rows,
+   * windows, SPC subgroups and run rules, data-quality state and alarms go on where they stopped, and an active alarm
+   * keeps its id — it is neither raised again nor lost. The restoring monitor must have the same signals, detector
+   * window and subgroup size (and, for identical judgements, the same baseline and rule set).
+   *
+   * What happened between the snapshot and the first sample after the restore never reached this monitor. That first
+   * sample raises one hand-over alarm for the asset (`alarms.handover`, however many signals the gap spans) when the
+   * snapshot was not `final` — the monitor that took it may have consumed samples after it and died with them, so the
+   * state was rebuilt from data of unknown completeness — or when it comes more than the quality gap
+   * (`gapFactor` × `intervalMs`) after the snapshot's last sample. A final snapshot followed by data without a gap
+   * raises nothing: nothing was lost.
+   *
+   * @param snapshot - a snapshot, e.g. parsed from JSON (validated here)
+   * @throws {@link @lepton/core!LeptonError} `MFG_SNAPSHOT_INVALID` when it is not a valid snapshot (`details.field`);
+   *   `MFG_SNAPSHOT_MISMATCH` when it was taken with other signals, window or subgroup size; `MFG_MAX_ASSETS` when
+   *   the monitor already holds `maxAssets` other assets
+   */
+  restoreAsset(snapshot: unknown): void {
+    const s = parseAssetSnapshot(snapshot);
+    if (s.signals.join('\u0000') !== this.signals.join('\u0000') || s.window !== this.window || s.subgroup !== this.subgroup) {
+      throw new LeptonError(
+        'MFG_SNAPSHOT_MISMATCH',
+        `The snapshot of ${s.asset} was taken with signals [${s.signals.join(', ')}], window ${s.window}, subgroup ${s.subgroup}; this monitor has [${this.signals.join(', ')}], ${this.window}, ${this.subgroup}. Every monitor of a group needs the same settings.`,
+        { details: { asset: s.asset } },
+      );
+    }
+    if (!this.states.has(s.asset) && this.states.size >= this.maxAssets) {
+      throw new LeptonError('MFG_MAX_ASSETS', `Cannot restore one asset more than maxAssets (${this.maxAssets}); raise maxAssets if the line has this many.`, { details: { asset: s.asset } });
+    }
+    this.forgetAsset(s.asset);
+    const st = this.state(s.asset);
+    st.ts = s.row.ts ?? undefined;
+    st.row.set(fromJsonNumbers(s.row.values));
+    st.arrivals = s.row.arrivals;
+    st.last.set(fromJsonNumbers(s.last));
+    st.fillRun.set(s.fillRun);
+    st.ring.set(fromJsonNumbers(s.detector.ring));
+    st.ringTs.set(s.detector.ringTs);
+    st.head = s.detector.head;
+    st.valid = s.detector.valid;
+    st.ticks = s.detector.ticks;
+    st.subSum.set(s.subgroupState.sum);
+    st.subCount.set(s.subgroupState.count);
+    st.subN = s.subgroupState.n;
+    st.subFrom = s.subgroupState.from;
+    // Replaying a chart's last points into fresh rules gives the same judgements from here on (RuleStream.recent).
+    if (st.rules && s.rules) st.rules.forEach((r, j) => s.rules![j]!.forEach((v) => r.push(v)));
+    st.qualityOpen.set(s.qualityOpen.map((v) => (v ? 1 : 0)));
+    s.quality.forEach((q, j) => {
+      if (q) this.quality.restoreSignal(s.asset, this.signals[j]!, { lastTs: q.lastTs, lastValue: q.lastValue ?? Number.NaN, repeats: q.repeats });
+    });
+    this.spcAlarms.restoreTracks(s.alarms.spc);
+    this.modelAlarms.restoreTracks(s.alarms.model);
+    this.qualityAlarms.restoreTracks(s.alarms.quality);
+    this.clockAlarms.restoreTracks(s.alarms.clock);
+    this.handoverAlarms.restoreTracks(s.alarms.handover);
+    for (const sig of s.clockOpen) this.clockOpen.add(`${s.asset}:clock:${sig}`);
+    if (s.handoverOpen) this.handoverOpen.add(s.asset);
+    st.pendingGap = s.pendingGap ?? (s.lastSampleAt === null ? undefined : { from: s.lastSampleAt, final: s.final });
+  }
+
+  /**
+   * Drops everything the monitor holds for one asset (it is monitored elsewhere now, e.g. after its snapshot was
+   * handed over): its active alarms are neither cleared nor reported again here, and a window of it still being scored
+   * makes no events. Counters are kept.
+   *
+   * @param asset - the asset
+   * @returns whether the monitor held state for it
+   */
+  forgetAsset(asset: string): boolean {
+    const st = this.states.get(asset);
+    if (!st) return false;
+    st.detached = true;
+    this.states.delete(asset);
+    for (const sig of this.signals) {
+      this.quality.forgetSignal(asset, sig);
+      this.clockOpen.delete(`${asset}:clock:${sig}`);
+    }
+    for (const m of [this.spcAlarms, this.modelAlarms, this.qualityAlarms, this.clockAlarms, this.handoverAlarms]) m.forgetAsset(asset);
+    this.handoverOpen.delete(asset);
+    return true;
+  }
+
+  /** Judges the hand-over gap of a restored asset on its first sample in time, then feeds its alarm until it clears. */
+  private handoverAlarm(st: AssetState, ts: number, events: LineEvent[]): void {
+    const key = `${st.asset}:handover`;
+    if (st.pendingGap !== undefined) {
+      const { from, final } = st.pendingGap;
+      st.pendingGap = undefined;
+      const gapMs = Math.max(0, ts - from);
+      if (!final || gapMs > this.quality.gapThresholdMs) {
+        this.alarm(
+          'quality',
+          events,
+          this.handoverAlarms.update({
+            key,
+            asset: st.asset,
+            exceeded: true,
+            severity: 'medium',
+            at: ts,
+            evidence: { source: 'data-quality:handover-gap', signals: [], values: { gapMs, finalSnapshot: final ? 1 : 0 }, window: { from: Math.min(from, ts), to: ts } },
+          }),
+        );
+      }
+    } else if (this.handoverOpen.has(st.asset)) {
+      this.alarm(
+        'quality',
+        events,
+        this.handoverAlarms.update({ key, asset: st.asset, exceeded: false, severity: 'medium', at: ts, evidence: { source: 'data-quality:handover-gap', signals: [], values: {}, window: { from: ts, to: ts } } }),
+      );
+    }
+    if (this.handoverAlarms.isActive(key)) this.handoverOpen.add(st.asset);
+    else this.handoverOpen.delete(st.asset);
   }
 
   /** Feeds the clock alarm of a record's asset and signal: raised by a sample from the future, cleared by samples in time. */
@@ -677,6 +876,7 @@ export class LineMonitor {
     const threshold = b.threshold;
     for (let i = 0; i < b.assets.length; i++) {
       const st = b.assets[i]!;
+      if (st.detached) continue; // handed over while its window was being scored
       const sc = scores[i]!;
       const ranked = Object.entries(sc.contributions).sort((a, b) => b[1] - a[1]);
       const to = b.to[i]!;

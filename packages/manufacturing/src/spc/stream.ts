@@ -79,6 +79,18 @@ export class RuleStream {
     return this.nRejected;
   }
 
+  /**
+   * The last judged points, oldest first: at most 15, the longest pattern any rule looks at. Pushing them into a new
+   * stream with the same limits and rule set gives a stream that judges every later point exactly as this one would
+   * (how `LineMonitor` snapshots hand an asset's charts to another process).
+   *
+   * @returns up to 15 values, oldest first
+   */
+  recent(): number[] {
+    const m = Math.min(this.n, DEPTH);
+    return Array.from({ length: m }, (_, i) => this.p(m - 1 - i));
+  }
+
   /** The k-th most recent point (0 = newest). */
   private p(k: number): number {
     return this.points[(this.n - 1 - k) % DEPTH]!;

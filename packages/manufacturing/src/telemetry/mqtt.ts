@@ -61,6 +61,22 @@ function compile(pattern: string): { filter: string; match: (topic: string) => R
 }
 
 /**
+ * @internal One MQTT message as a telemetry item: the JSON payload validated as a sensor record, with `asset`/`signal`
+ * taken from the topic when the payload lacks them (`fromTopic` undefined: the topic did not match). Never throws.
+ */
+export function telemetryItem(topic: string, payload: Buffer, fromTopic: Record<string, string> | undefined): TelemetryItem {
+  let body: unknown;
+  try {
+    body = JSON.parse(payload.toString('utf8'));
+  } catch {
+    body = undefined;
+  }
+  if (fromTopic === undefined) return { rejected: { source: topic, issues: [{ field: '(topic)', message: 'topic does not match the pattern' }] } };
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return { rejected: { source: topic, issues: [{ field: '(record)', message: 'payload is not a JSON object' }] } };
+  return parseSensorRecord({ ...fromTopic, ...(body as object) }, topic);
+}
+
+/**
  * Sensor samples from an MQTT broker (mqtt.js), as an async stream of validated records and counted rejections.
  * The client reconnects by itself after a broker restart and resubscribes, so every message published after the
  * reconnection arrives; a malformed message is reported and never stops the stream.
@@ -119,17 +135,7 @@ export class MqttTelemetry {
 
   private onMessage(topic: string, payload: Buffer, match: (t: string) => Record<string, string> | undefined): void {
     this.counters.received++;
-    const fromTopic = match(topic);
-    let item: TelemetryItem;
-    let body: unknown;
-    try {
-      body = JSON.parse(payload.toString('utf8'));
-    } catch {
-      body = undefined;
-    }
-    if (fromTopic === undefined) item = { rejected: { source: topic, issues: [{ field: '(topic)', message: 'topic does not match the pattern' }] } };
-    else if (body === null || typeof body !== 'object') item = { rejected: { source: topic, issues: [{ field: '(record)', message: 'payload is not a JSON object' }] } };
-    else item = parseSensorRecord({ ...fromTopic, ...(body as object) }, topic);
+    const item = telemetryItem(topic, payload, match(topic));
     if ('rejected' in item) this.counters.rejected++;
     else if (this.queue.length >= this.maxQueue) {
       this.counters.overflow++;

@@ -57,11 +57,20 @@ export interface QualityOptions {
 /** Default of {@link QualityOptions.maxClockSkewMs}: 5 minutes. */
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 300_000;
 
-interface SignalState {
+/**
+ * What {@link QualityMonitor} remembers of one signal, as {@link QualityMonitor.snapshotSignal} exports it (to hand
+ * the signal to another monitor): the last sample's time and value and how often that value has repeated.
+ */
+export interface SignalQualityState {
+  /** Time of the last sample judged in order, epoch ms. */
   lastTs: number;
+  /** Its value (NaN when it was missing). */
   lastValue: number;
+  /** How many times in a row the value has been seen (stuck-sensor count). */
   repeats: number;
 }
+
+type SignalState = SignalQualityState;
 
 /**
  * Checks a telemetry stream sample by sample, per asset and signal: timestamps too far in the future, gaps,
@@ -165,6 +174,45 @@ export class QualityMonitor {
     this.states.set(key, next);
     if (clean) this.counts.clean++;
     return { clean, issues };
+  }
+
+  /** Samples more than this many ms apart are a `gap` (`gapFactor` × `intervalMs`). */
+  get gapThresholdMs(): number {
+    return this.gapFactor * this.interval;
+  }
+
+  /**
+   * The state of one signal, for handing it to another monitor.
+   *
+   * @param asset - asset
+   * @param signal - signal
+   * @returns a copy, or undefined when the signal has not been seen
+   */
+  snapshotSignal(asset: string, signal: string): SignalQualityState | undefined {
+    const s = this.states.get(`${asset}\u0000${signal}`);
+    return s ? { ...s } : undefined;
+  }
+
+  /**
+   * Goes on from another monitor's {@link snapshotSignal}: the next sample is judged against the restored time and
+   * value (a gap since then is reported; a stuck count goes on).
+   *
+   * @param asset - asset
+   * @param signal - signal
+   * @param state - the state; the caller validates it (finite `lastTs`, integer `repeats` ≥ 1)
+   */
+  restoreSignal(asset: string, signal: string, state: SignalQualityState): void {
+    this.states.set(`${asset}\u0000${signal}`, { lastTs: state.lastTs, lastValue: state.lastValue, repeats: state.repeats });
+  }
+
+  /**
+   * Forgets one signal (it is monitored elsewhere now); counters are kept.
+   *
+   * @param asset - asset
+   * @param signal - signal
+   */
+  forgetSignal(asset: string, signal: string): void {
+    this.states.delete(`${asset}\u0000${signal}`);
   }
 
   /** Samples passed as clean and issues found, by kind. */
