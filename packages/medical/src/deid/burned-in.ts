@@ -15,6 +15,21 @@ import { deidError } from './errors.js';
  * {@link DeidentifiedDicom.burnedInAnnotation}, and in the output's De-identification Method (0012,0063), which gets
  * a second value saying the pixels were not cleaned; Burned In Annotation is kept as it was (`YES` stays `YES`), and
  * no Clean Pixel Data code (113101) is added to the De-identification Method Code Sequence.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { DicomDeidentifier, isLeptonError } from '@lepton/medical';
+ * const bytes = readFileSync('packages/medical/test/fixtures/deid/hostile/burned_in_yes.dcm'); // synthetic US image
+ * try {
+ *   new DicomDeidentifier().deidentify(bytes);
+ * } catch (err) {
+ *   if (isLeptonError(err, 'DEID_BURNED_IN_ANNOTATION')) console.log(err.details); // { burnedInAnnotation: 'YES', modality: 'US' }
+ * }
+ * // the pixels are cleaned by another tool downstream, so let it through, recorded:
+ * const out = new DicomDeidentifier({ burnedInAnnotation: 'allow' }).deidentify(bytes);
+ * console.log(out.burnedInAnnotation); // { value: 'YES', suspected: true, decision: 'allowed' }
+ * ```
  */
 export type BurnedInAnnotationPolicy = 'refuse' | 'refuse-marked' | 'allow';
 

@@ -1,10 +1,11 @@
+import { LONG_VRS } from './vr.js';
+
 /** Byte order and VR encoding of a data set. @internal */
 export interface Syntax {
   readonly little: boolean;
   readonly implicit: boolean;
 }
 
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 
 /**
  * Output assembled from pieces — mostly views into the input, so nothing is copied until {@link ByteChunks.concat},

@@ -6,7 +6,9 @@ import { readDicom } from '../dicom/read.js';
 import { assessBurnedInAnnotation, BURNED_IN_METHOD_TEXT, type BurnedInAnnotationPolicy, type BurnedInAnnotationReport } from './burned-in.js';
 import { outputLimit, writtenSizeBound } from './bounds.js';
 import { deidError } from './errors.js';
-import { normalizeInput, NormalizeFailure, withFileMeta, type NormalizedInput } from './normalize.js';
+import { withFileMeta } from './file-meta.js';
+import { normalizeInput, type NormalizedInput } from './normalize.js';
+import { NormalizeFailure } from './normalize-failure.js';
 import { hmacPseudonym, hmacUid } from './pseudonyms.js';
 import { applyProfile, type DeidAction, type DeidSummary, type ProfileContext } from './profile.js';
 

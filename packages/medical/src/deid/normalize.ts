@@ -7,7 +7,9 @@ import {
 } from '../dicom/transfer-syntax.js';
 import { MAX_INFLATED_BYTES, MAX_SEQUENCE_DEPTH, outputLimit } from './bounds.js';
 import { ByteChunks, encodeHeader, encodeItemMarker, type Syntax } from './chunks.js';
-import { dictionaryVr, isItemValue, swapSize } from './vr.js';
+import { minimalMeta, readMeta } from './file-meta.js';
+import { NormalizeFailure } from './normalize-failure.js';
+import { dictionaryVr, isItemValue, LONG_VRS, swapSize } from './vr.js';
 
 /**
  * The input data set re-encoded so that the DICOM writer can be trusted with it, and the facts the de-identifier
@@ -31,24 +33,12 @@ export interface NormalizedInput {
   readonly unparseableRemoved: number;
 }
 
-/** Why an input could not be normalised; the caller maps it to a typed error. @internal */
-export class NormalizeFailure extends Error {
-  constructor(
-    readonly kind: 'truncated' | 'malformed' | 'too-large',
-    message: string,
-    cause?: unknown,
-  ) {
-    super(message, cause === undefined ? undefined : { cause });
-  }
-}
-
 const UNDEFINED = 0xffffffff;
 const ITEM = 0xfffee000;
 const ITEM_END = 0xfffee00d;
 const SEQUENCE_END = 0xfffee0dd;
 const PIXEL_DATA = 0x7fe00010;
 const BURNED_IN_ANNOTATION = 0x00280301;
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 const VRS = new Set([...LONG_VRS, ...'AE AS AT CS DA DS DT FD FL IS LO LT PN SH SL SS ST TM UI UL US'.split(' ')]);
 /** Implicit VR Little Endian: the encoding of every value with VR UN that holds a sequence (PS3.5 6.2.2). */
 const UN_CONTENT: Syntax = { little: true, implicit: true };
@@ -290,62 +280,6 @@ function swapped(value: Uint8Array, size: number): Uint8Array {
   return out;
 }
 
-interface Meta {
-  /** Offset of the data set. */
-  readonly start: number;
-  readonly transferSyntaxUid: string;
-  readonly sopClassUid: string | undefined;
-  readonly sopInstanceUid: string | undefined;
-}
-
-/** The file meta information (group 0002, always Explicit VR Little Endian) of a Part 10 file with a preamble. */
-function readMeta(src: Uint8Array): Meta {
-  const walker = new Walker(src);
-  const le: Syntax = { little: true, implicit: false };
-  const values = new Map<number, string>();
-  let at = 132;
-  while (at + 8 <= src.length && src[at] === 0x02 && src[at + 1] === 0x00) {
-    const h = walker.header(at, src.length, le);
-    if (h.length === UNDEFINED || h.value + h.length > src.length) {
-      throw new NormalizeFailure('truncated', 'The file ends inside its file meta information.');
-    }
-    if (h.vr === 'UI') values.set(h.tag, new TextDecoder('latin1').decode(src.subarray(h.value, h.value + h.length)).replace(/[\0 ]+$/, ''));
-    at = h.value + h.length;
-  }
-  return {
-    start: at,
-    transferSyntaxUid: values.get(0x00020010) ?? IMPLICIT_VR_LITTLE_ENDIAN,
-    sopClassUid: values.get(0x00020002),
-    sopInstanceUid: values.get(0x00020003),
-  };
-}
-
-/** Preamble, "DICM" and the minimal file meta information the reader and writer need. */
-function minimalMeta(meta: Meta, transferSyntaxUid: string): Uint8Array {
-  const le: Syntax = { little: true, implicit: false };
-  const body = new ByteChunks();
-  const ui = (tag: number, value: string | undefined): void => {
-    if (value === undefined) return;
-    const bytes = new TextEncoder().encode(value.length % 2 === 1 ? `${value}\0` : value);
-    body.push(encodeHeader(tag, 'UI', bytes.length, le));
-    body.push(bytes);
-  };
-  body.push(encodeHeader(0x00020001, 'OB', 2, le));
-  body.push(Uint8Array.of(0, 1));
-  ui(0x00020002, meta.sopClassUid);
-  ui(0x00020003, meta.sopInstanceUid);
-  ui(0x00020010, transferSyntaxUid);
-  const group = new ByteChunks();
-  group.push(new Uint8Array(128));
-  group.push(Uint8Array.of(0x44, 0x49, 0x43, 0x4d));
-  group.push(encodeHeader(0x00020000, 'UL', 4, le));
-  const length = new Uint8Array(4);
-  new DataView(length.buffer).setUint32(0, body.size, true);
-  group.push(length);
-  group.append(body);
-  return group.concat();
-}
-
 /**
  * Re-encodes a Part 10 file (preamble and "DICM" required; bare data sets are given them by the caller) so that its
  * data set holds nothing a DICOM writer can mis-read:
@@ -363,7 +297,7 @@ function minimalMeta(meta: Meta, transferSyntaxUid: string): Uint8Array {
  * - Deflated data sets are inflated, at most {@link MAX_INFLATED_BYTES}, and written as Explicit VR Little Endian;
  * - everything from Pixel Data on is split off: the pixel element verbatim, the rest (padding, signatures) dropped.
  *
- * @throws NormalizeFailure — `truncated`, `malformed`, or `too-large` (over {@link outputLimit} of the input size)
+ * @throws {@link NormalizeFailure} — `truncated`, `malformed`, or `too-large` (over {@link outputLimit} of the input size)
  * @internal
  */
 export function normalizeInput(part10: Uint8Array): NormalizedInput {
@@ -410,16 +344,4 @@ export function normalizeInput(part10: Uint8Array): NormalizedInput {
     unknownVrSequences: walker.unknownVrSequences,
     unparseableRemoved: walker.unparseableRemoved,
   };
-}
-
-/**
- * A bare data set (no preamble, no file meta information) as a Part 10 file in the given transfer syntax.
- * @internal
- */
-export function withFileMeta(dataset: Uint8Array, transferSyntaxUid: string): Uint8Array {
-  const head = minimalMeta({ start: 0, transferSyntaxUid, sopClassUid: undefined, sopInstanceUid: undefined }, transferSyntaxUid);
-  const out = new Uint8Array(head.length + dataset.length);
-  out.set(head, 0);
-  out.set(dataset, head.length);
-  return out;
 }

@@ -5,6 +5,9 @@ import dcmjs from 'dcmjs';
 const DICTIONARY = (dcmjs.data as unknown as { DicomMetaDictionary: { dictionary: Record<string, { vr?: string } | undefined> } })
   .DicomMetaDictionary.dictionary;
 
+/** VRs whose explicit-VR header has two reserved bytes and a 32-bit length (PS3.5 7.1.2). @internal */
+export const LONG_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+
 const hex4 = (n: number): string => n.toString(16).toUpperCase().padStart(4, '0');
 
 /**
