@@ -382,6 +382,10 @@ describe('DicomDeidentifier options and errors', () => {
     expect(ds.string('x00100010')).toBe('SUBJECT^001');
     expect(ds.string('x00100040')).toBe('M'); // kept by override
     expect(ds.elements['x00081090']).toBeUndefined(); // removed by override
+    if (HAS_DCMDUMP) {
+      expect(leaks(out.bytes, originalValues(bytes()))).toEqual([]);
+      expect(dcmdumpVerdict(out.bytes).stderr).toBe('');
+    }
   });
 
   it('bare data sets come out as Part 10 files', () => {
@@ -391,6 +395,13 @@ describe('DicomDeidentifier options and errors', () => {
     expect(String.fromCharCode(...out.bytes.subarray(128, 132))).toBe('DICM');
     expect(meta.transferSyntaxUid).toBe('1.2.840.10008.1.2');
     expect(meta.patientName).toBeUndefined();
+    if (HAS_DCMDUMP) {
+      const original = originalValues(bare); // dcmdump reads a bare data set too
+      expect(original.parsedCleanly).toBe(true);
+      expect(original.uids.length).toBeGreaterThan(0);
+      expect(leaks(out.bytes, original)).toEqual([]);
+      expect(dcmdumpVerdict(out.bytes).stderr).toBe('');
+    }
   });
 
   it('typed errors', () => {
