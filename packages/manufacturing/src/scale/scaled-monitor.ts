@@ -378,6 +378,10 @@ export class ScaledLineMonitor {
 
   private onData(levels: string[], topic: string, payload: Buffer): void {
     this.counters.received++;
+    // Self-fencing on every message, not only on the heartbeat timer: a process resumed after a long stop (SIGSTOP, a
+    // swapped-out VM) may read samples still in its socket before its timers run, and its partitions may be owned
+    // elsewhere by now.
+    if (this.joined && Date.now() - this.lastPresenceAck > this.o.leaseMs) this.heartbeat();
     const partition = Number(levels[1]);
     const asset = levels[2]!;
     const signal = levels[3]!;
