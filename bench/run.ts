@@ -6,6 +6,7 @@ import { arch, cpus, platform, totalmem } from 'node:os';
 import { initRuntime, type BackendName } from '@lepton/core';
 import { runFederatedBench, type FederatedBench } from './federated.js';
 import { runFinanceBench, type FinanceBench } from './finance.js';
+import { runFinanceStreamsBench, type FinanceStreamsBench } from './finance-streams.js';
 import { runMedicalBench, type MedicalBench } from './medical.js';
 import { runSurveillanceBench, type SurveillanceBench } from './surveillance.js';
 import { runPoolBench, type PoolBench } from './pool.js';
@@ -29,7 +30,7 @@ for (const b of candidates) {
 console.log(`backends present: ${present.join(', ')}${Object.keys(skipped).length ? ` (skipped: ${Object.keys(skipped).join(', ')})` : ''}`);
 
 // Suites to run: core (the backend table above all), then the verticals. BENCH_SUITES=federated runs only that one.
-const suites = (process.env['BENCH_SUITES'] ?? 'core,pool,finance,manufacturing,medical,federated,surveillance').split(',');
+const suites = (process.env['BENCH_SUITES'] ?? 'core,pool,finance,finance-streams,manufacturing,medical,federated,surveillance').split(',');
 const rows: Row[] = [];
 for (const b of suites.includes('core') ? present : []) {
   console.log(`\n${b}:`);
@@ -45,6 +46,10 @@ let manufacturing: { detectors: DetectorQuality[]; throughput: LineThroughput[] 
 let medical: MedicalBench | undefined;
 if (suites.includes('finance')) finance = await runFinanceBench(console.log);
 else console.log('\nfinance suite skipped');
+// Scorer group on Redis Streams: 1, 2 and 4 scorer processes against one redis-server (bench/finance-streams.ts).
+let financeStreams: FinanceStreamsBench | undefined;
+if (suites.includes('finance-streams')) financeStreams = await runFinanceStreamsBench(console.log);
+else console.log('\nfinance-streams suite skipped');
 if (suites.includes('manufacturing')) manufacturing = { detectors: await runManufacturingBench(console.log), throughput: await runLineThroughputBench(console.log) };
 else console.log('\nmanufacturing suite skipped');
 if (suites.includes('medical')) medical = await runMedicalBench(console.log);
@@ -69,6 +74,7 @@ const result = {
   ratios: r,
   pool,
   finance,
+  financeStreams,
   manufacturing,
   medical,
   federated,

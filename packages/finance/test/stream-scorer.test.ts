@@ -152,6 +152,66 @@ describe.skipIf(skip)('FraudScorerService on a real redis-server', () => {
     }
   });
 
+  it('waits for earlier entries another consumer holds, claims them once idle, and applies the partition in order', async () => {
+    const stream = 'order';
+    const { txs } = syntheticStream(60, 24);
+    const client = new ScorerStreamClient({ connection: server.url, stream });
+    const ids = await client.publish(txs);
+    const raw = new Redis(server.url);
+    await raw.xgroup('CREATE', `${stream}:0`, 'lepton-scorers', '0', 'MKSTREAM');
+    // A consumer that will never come back takes the first 5 entries; 'live' itself (before a restart) took the next 5.
+    await raw.xreadgroup('GROUP', 'lepton-scorers', 'ghost', 'COUNT', 5, 'STREAMS', `${stream}:0`, '>');
+    await raw.xreadgroup('GROUP', 'lepton-scorers', 'live', 'COUNT', 5, 'STREAMS', `${stream}:0`, '>');
+    const t0 = Date.now();
+    const live = await FraudScorerService.start({ connection: server.url, stream, consumer: 'live', model: standInScorer(names), minIdleMs: 1500, blockMs: 100, includeFeatures: true });
+    await waitUntil(async () => (await client.status()).scores >= txs.length, 60_000, 'every score');
+    await live.close();
+    const stats = live.stats();
+    expect(stats.waits).toBeGreaterThanOrEqual(1); // its own entries 6–10 waited for the ghost's 1–5
+    expect(stats.claimed).toBe(5);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
+    const scores = await allScores(client);
+    // Output order is input order: nothing of the partition was applied before an earlier entry.
+    expect(scores.map((s) => s.inputId)).toEqual(ids);
+    const reference = new FeatureEngine();
+    for (const [i, t] of txs.entries()) expect(scores[i]!.features).toEqual(Array.from(await reference.process(t)));
+    raw.disconnect();
+    await client.close();
+  });
+
+  it('drops a transaction published twice (one score), dead-letters one older than its partition and one delivered too often', async () => {
+    const stream = 'dups';
+    const { txs } = syntheticStream(80, 25);
+    const client = new ScorerStreamClient({ connection: server.url, stream });
+    const raw = new Redis(server.url);
+    await raw.xgroup('CREATE', `${stream}:0`, 'lepton-scorers', '0', 'MKSTREAM');
+    // The first entry has been delivered 5 times already (taken by consumers that crashed on it).
+    const [poison] = await client.publish([{ ...txs[0]!, id: 'poison' }]);
+    await raw.xreadgroup('GROUP', 'lepton-scorers', 'crashed', 'COUNT', 1, 'STREAMS', `${stream}:0`, '>');
+    for (let i = 0; i < 4; i++) await raw.xclaim(`${stream}:0`, 'lepton-scorers', 'crashed', 0, poison!);
+    await client.publish(txs);
+    await client.publish([txs[10]!, { ...txs[5]!, id: 'late-new-id' }]);
+    const service = await FraudScorerService.start({ connection: server.url, stream, model: standInScorer(names), minIdleMs: 200, maxDeliveries: 4, blockMs: 100 });
+    await waitUntil(async () => {
+      const s = await client.status();
+      return s.pending === 0 && s.undelivered === 0 && s.scores >= txs.length;
+    }, 60_000, 'every entry');
+    await service.close();
+    const scores = await allScores(client);
+    expect(scores.map((s) => s.id).sort()).toEqual(txs.map((t) => t.id).sort());
+    const dead = await client.readDeadLetters();
+    expect(dead.map((d) => [d.inputId === poison ? 'poison' : 'other', d.code]).sort()).toEqual([
+      ['other', 'FINANCE_OUT_OF_ORDER'],
+      ['poison', 'FINANCE_MESSAGE_POISON'],
+    ]);
+    const stats = service.stats();
+    expect(stats.duplicates).toBe(1);
+    expect(stats.deadLetters).toEqual({ FINANCE_MESSAGE_POISON: 1, FINANCE_OUT_OF_ORDER: 1 });
+    expect(stats.acked).toBe(txs.length + 3);
+    raw.disconnect();
+    await client.close();
+  });
+
   it('close() finishes the entries it has read, acknowledges them and disconnects; another consumer finishes the stream', async () => {
     const stream = 'closing';
     const { txs } = syntheticStream(300, 23);

@@ -8,6 +8,9 @@ import { resolveScorerOptions } from './options.js';
 import { PartitionWorker, type Entry, type ScorerCounters } from './partition.js';
 import { checkPartitions, streamKeys, WRITE_ONCE_LUA, type StreamKeys } from './streams.js';
 
+/** Most Redis connections a scorer process opens for feature state (one per partition up to this). */
+const MAX_STATE_CONNECTIONS = 8;
+
 /** What one scorer process has done since it started (a snapshot). `acked = scored + deadLettered + duplicates`. */
 export interface ScorerStats extends ScorerCounters {
   /** This process's consumer name in the group. */
@@ -54,7 +57,8 @@ export class FraudScorerService {
   private readonly o: ResolvedScorerOptions;
   private readonly keys: StreamKeys;
   private readonly redis: Redis;
-  private store: StateStore | undefined;
+  /** Feature-state stores: the caller's, or ours (one connection per partition, up to {@link MAX_STATE_CONNECTIONS}). */
+  private stores: StateStore[] = [];
   private ownsStore = false;
   private readonly workers: PartitionWorker[] = [];
   private readonly byKey = new Map<string, number>();
@@ -114,8 +118,11 @@ export class FraudScorerService {
     await this.redis.connect();
     await checkPartitions(this.redis, o.stream, o.partitions);
     // Made once Redis answers, so a failed start leaves no client reconnecting in the background.
+    // RedisStateStore runs one update at a time per connection (WATCH belongs to the connection), so partitions that
+    // shared one would wait on each other's round trips: each gets its own, up to a cap.
     this.ownsStore = o.store === undefined;
-    this.store = o.store ?? new RedisStateStore({ connection: o.connection, prefix: o.statePrefix });
+    const n = o.store === undefined ? Math.min(o.partitions, MAX_STATE_CONNECTIONS) : 1;
+    for (let i = 0; i < n; i++) this.stores.push(o.store ?? new RedisStateStore({ connection: o.connection, prefix: o.statePrefix }));
     const names = new FeatureEngine(o.features).names;
     const modelNames = o.model.featureNames;
     if (modelNames !== undefined && (modelNames.length !== names.length || modelNames.some((n, i) => n !== names[i]))) {
@@ -129,7 +136,7 @@ export class FraudScorerService {
       } catch (err) {
         if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
       }
-      const engine = new FeatureEngine({ ...o.features, store: this.store });
+      const engine = new FeatureEngine({ ...o.features, store: this.stores[p % this.stores.length]! });
       this.workers.push(new PartitionWorker(p, key, engine, this.redis, this.keys, o, this.counters, () => this.abandoned()));
     }
     o.log({ level: 'info', event: 'started', message: `Scorer ${o.consumer} consuming ${o.partitions} partition(s) of '${o.stream}' in group '${o.group}'.` });
@@ -181,8 +188,7 @@ export class FraudScorerService {
       const r = await Promise.race([fn().then(() => 'ok' as const, () => 'failed' as const), timer]);
       if (r !== 'ok') fallback();
     };
-    const store = this.store;
-    if (store && this.ownsStore) await quit(() => store.close(), () => undefined);
+    if (this.ownsStore) await Promise.all(this.stores.map((store) => quit(() => store.close(), () => undefined)));
     await quit(() => this.redis.quit(), () => this.redis.disconnect());
   }
 

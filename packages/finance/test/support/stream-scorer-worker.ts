@@ -14,6 +14,7 @@ const service = await FraudScorerService.start({
   minIdleMs: config.minIdleMs,
   batchSize: config.batchSize,
   blockMs: 200,
+  includeFeatures: config.includeFeatures === true,
   // Log lines carry entry ids, partitions and codes only; the test checks stderr for card ids.
   log: (e) => process.stderr.write(`${JSON.stringify(e)}\n`),
 });

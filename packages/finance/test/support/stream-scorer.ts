@@ -99,6 +99,8 @@ export interface WorkerConfig {
   minIdleMs: number;
   batchSize: number;
   delayMs?: number;
+  /** Put feature vectors in the scores. */
+  includeFeatures?: boolean;
 }
 
 /** A scorer child process; `stats` resolves with its counters once it exits after SIGTERM (undefined if killed). */
