@@ -16,6 +16,24 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'charts',
+          root: 'packages/charts',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'federated',
+          root: 'packages/federated',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: 'finance',
           root: 'packages/finance',
           include: ['test/**/*.test.ts'],

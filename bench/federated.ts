@@ -12,18 +12,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   buildMlp,
-  createIdentityKeys,
-  FederatedCoordinator,
-  FederatedPartner,
   initRuntime,
-  readWeights,
   runtimeInfo,
   seededRandom,
   tf,
-  type DpOptions,
-  type FederatedLogger,
   type TrainData,
 } from '@lepton/core';
+import {
+  createIdentityKeys,
+  FederatedCoordinator,
+  FederatedPartner,
+  readWeights,
+  type DpOptions,
+  type FederatedLogger,
+} from '@lepton/federated';
 
 /** The benchmark model: an MLP with 64 inputs and hidden layers of 1024 and 912 units (1,002,273 parameters). */
 const MODEL = { inputDim: 64, hiddenUnits: [1024, 912], dropout: 0 };

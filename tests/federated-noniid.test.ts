@@ -16,19 +16,17 @@
 // on the union of the training rows (both could be computed per partner, the scaler from securely summed moments);
 // rounds run in process (no HTTP), but every update goes through the binary wire format.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildMlp, initRuntime, tf } from '@lepton/core';
 import {
-  buildMlp,
   decodeWeights,
   encodeWeights,
   evaluateWeights,
   fedAvg,
-  initRuntime,
   readWeights,
-  tf,
   trainLocal,
   type LocalTrainOptions,
   type WeightSet,
-} from '@lepton/core';
+} from '@lepton/federated';
 import { FeatureEngine, fitScaler, generateTransactions, replayHistory, scaleRows, type Pattern, type SyntheticTransaction } from '@lepton/finance';
 
 const DAY = 86_400_000;

@@ -39,6 +39,17 @@ describe('package README quick starts', () => {
     expect(stdout).toMatch(/^verified signed 1\.0\.0$/m);
   });
 
+  it('@lepton/federated quick start runs as pasted: two partners, secure aggregation, three rounds', async () => {
+    const stdout = await runQuickStart('packages/federated/README.md', 'examples/federated-hospitals');
+    expect(stdout).toMatch(/^rounds 3 north held-out AUC /m);
+    expect(Number(/held-out AUC ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThan(0.9);
+  });
+
+  it('@lepton/charts quick start runs as pasted', async () => {
+    const stdout = await runQuickStart('packages/charts/README.md', 'examples/finance-card-fraud');
+    expect(stdout).toMatch(/^svg true png bytes [1-9]\d+$/m);
+  });
+
   it('@lepton/finance card-fraud quick start runs as pasted', async () => {
     const stdout = await runQuickStart('packages/finance/README.md', 'examples/finance-card-fraud', '## Quick start: card fraud');
     expect(stdout).toMatch(/probability: [\d.e-]+/);

@@ -3,7 +3,8 @@
 // the hospitals send over HTTP: under secure aggregation, masked updates whose sum is all it can unmask, and held-out
 // metrics. Its state directory receives the global model of every round (weights, manifest, core bundle) and
 // state.json, which is what lets a restarted coordinator resume.
-import { FederatedCoordinator, initRuntime, isLeptonError, type FederatedLogger } from '@lepton/core';
+import { initRuntime, isLeptonError } from '@lepton/core';
+import { FederatedCoordinator, type FederatedLogger } from '@lepton/federated';
 import { buildNetwork, type CoordinatorMessage, type StartMessage, type StopMessage } from './shared.js';
 
 // The coordinator stays up after the last round until told to stop: the hospitals still fetch the final model and

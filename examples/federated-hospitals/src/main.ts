@@ -16,24 +16,20 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { initRuntime, saveBundle, tf, type BackendName, type TrainData } from '@lepton/core';
 import {
   createIdentityKeys,
   decodeWeights,
   evaluateWeights,
   FederatedPartner,
-  initRuntime,
   readWeights,
-  saveBundle,
-  tf,
   trainLocal,
   writeWeights,
-  type BackendName,
   type CoordinatorStatus,
   type PartnerLocalOptions,
   type PartnerRoundReport,
-  type TrainData,
   type WeightSet,
-} from '@lepton/core';
+} from '@lepton/federated';
 import { DiagnosisModel, readDicomFile, resolveWindow } from '@lepton/medical';
 import { holdOutPatients, pixelMoments, readSlices, toTensors, writeSite, type SitePatient, type SiteSpec } from './data.js';
 import { buildNetwork, type CoordinatorMessage, type NetworkSpec, type StartMessage, type StopMessage } from './shared.js';

@@ -1,6 +1,7 @@
 // What the main process (the hospitals and the consortium's evaluator) and the coordinator process agree on: the
 // network every party builds, and the messages they exchange over the IPC channel of the forked coordinator.
-import { buildResidualCnn, type BackendName, type PartnerCredential, type tf } from '@lepton/core';
+import { buildResidualCnn, type BackendName, type tf } from '@lepton/core';
+import type { PartnerCredential } from '@lepton/federated';
 
 /** The shared architecture: every hospital and the coordinator build exactly this network. */
 export interface NetworkSpec {

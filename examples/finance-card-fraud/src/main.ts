@@ -6,8 +6,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {
   initRuntime,
-  renderChart,
-  rocPrChartSpec,
   choosePolicy,
   decide,
   DriftMonitor,
@@ -18,6 +16,7 @@ import {
   readTransactionsCsv,
   type SyntheticTransaction,
 } from '@lepton/finance';
+import { renderChart, rocPrChartSpec } from '@lepton/charts';
 
 const DAY = 86_400_000;
 const started = performance.now();

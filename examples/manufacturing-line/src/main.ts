@@ -20,7 +20,6 @@ import {
   LINE_SIGNALS,
   LineMonitor,
   MqttTelemetry,
-  renderChart,
   RulModel,
   simulateLine,
   type Alarm,
@@ -29,6 +28,7 @@ import {
   type LineFault,
   type RuleSet,
 } from '@lepton/manufacturing';
+import { renderChart } from '@lepton/charts';
 import { startBroker } from './broker.js';
 
 const started = performance.now();

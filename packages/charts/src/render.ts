@@ -1,4 +1,4 @@
-import { LeptonError } from '../errors/lepton-error.js';
+import { LeptonError } from '@lepton/core';
 
 /** A Vega-Lite specification (https://vega.github.io/vega-lite/), as a plain JSON object. */
 export type VegaLiteSpec = Record<string, unknown>;
@@ -18,10 +18,10 @@ export interface RenderChartOptions {
  * @param spec - Vega-Lite specification with inline `data.values`
  * @param options - format and PNG scale
  * @returns SVG markup (string) or PNG file bytes (Buffer)
- * @throws {@link LeptonError} `INVALID_ARGUMENT` when Vega-Lite cannot compile the spec
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when Vega-Lite cannot compile the spec
  * @example
  * ```ts
- * import { renderChart } from '@lepton/core';
+ * import { renderChart } from '@lepton/charts';
  * const svg = await renderChart({
  *   data: { values: [{ a: 'x', b: 1 }, { a: 'y', b: 3 }] },
  *   mark: 'bar',

@@ -1,5 +1,4 @@
-import { averagePrecision, precisionRecallCurve, rocAuc, rocCurve } from '../metrics/ranking.js';
-import type { Numeric } from '../metrics/validate.js';
+import { averagePrecision, precisionRecallCurve, rocAuc, rocCurve, type Numeric } from '@lepton/core';
 import type { VegaLiteSpec } from './render.js';
 
 function thin<T>(points: T[], max: number): T[] {
@@ -16,10 +15,10 @@ function thin<T>(points: T[], max: number): T[] {
  * @param scores - scores
  * @param title - chart title
  * @returns the spec (data inline)
- * @throws {@link LeptonError} `INVALID_INPUT` unless both classes are present
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` unless both classes are present
  * @example
  * ```ts
- * import { renderChart, rocPrChartSpec } from '@lepton/core';
+ * import { renderChart, rocPrChartSpec } from '@lepton/charts';
  * const svg = await renderChart(rocPrChartSpec([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], 'Validation'));
  * ```
  */

@@ -1,6 +1,6 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { renderChart } from '@lepton/core';
+import { renderChart } from '@lepton/charts';
 
 const spec = {
   title: 'Alerts per hour',
@@ -35,7 +35,7 @@ describe('renderChart (Vega-Lite, headless)', () => {
 });
 
 describe('ROC / PR chart', async () => {
-  const { rocPrChartSpec } = await import('@lepton/core');
+  const { rocPrChartSpec } = await import('@lepton/charts');
   it('builds a spec whose curves and headline numbers match the metrics, and renders it', async () => {
     const y = [0, 0, 1, 1, 0, 1, 0, 0];
     const s = [0.1, 0.4, 0.35, 0.8, 0.2, 0.9, 0.6, 0.05];

@@ -107,11 +107,6 @@ export type { Calibrator, CalibratorJSON } from './calibrate/calibrator.js';
 export { populationStabilityIndex } from './metrics/drift.js';
 export type { StabilityReport } from './metrics/drift.js';
 
-// charts
-export { renderChart } from './charts/render.js';
-export { rocPrChartSpec } from './charts/roc-pr.js';
-export type { VegaLiteSpec, RenderChartOptions } from './charts/render.js';
-
 // explanations
 export { saliencyMap } from './explain/saliency.js';
 export type { Heatmap, HeatmapOptions } from './explain/saliency.js';
@@ -121,51 +116,6 @@ export { integratedGradients } from './explain/integrated-gradients.js';
 export type { IntegratedGradientsOptions, IntegratedGradientsResult, FeatureAttribution } from './explain/integrated-gradients.js';
 export { heatmapToPng } from './explain/overlay.js';
 export type { OverlayOptions } from './explain/overlay.js';
-
-// federated learning: weight sets and their wire format
-export {
-  readWeights,
-  writeWeights,
-  weightSpecs,
-  specsEqual,
-  specsSize,
-  encodeWeights,
-  encodeMasked,
-  decodeWeights,
-  WEIGHTS_MAGIC,
-  MAX_META_DEPTH,
-  MAX_META_BYTES,
-} from './federated/weights.js';
-export type { WeightSpec, WeightSet, WeightDtype, DecodedPayload } from './federated/weights.js';
-
-// federated learning: FedAvg, FedProx, local training and evaluation
-export { fedAvg, fedProxLoss, trainLocal, evaluateWeights } from './federated/algorithms.js';
-export type { LossFn, FedProxLoss, WeightedUpdate, LocalTrainOptions, LocalUpdate } from './federated/algorithms.js';
-
-// federated learning: differential privacy, privacy accounting and secure aggregation
-export { clipUpdate, addGaussianNoise, gaussianNoiseStd, privatizeUpdate } from './federated/privacy.js';
-export type { ClippedUpdate, PrivatizeOptions, PrivatizedUpdate } from './federated/privacy.js';
-export { RdpAccountant, rdpSampledGaussian, epsilonFromRdp, effectiveNoiseMultiplier, DEFAULT_RDP_ORDERS } from './federated/accountant.js';
-export type { PrivacySpent, GaussianEvent, NoiseContribution } from './federated/accountant.js';
-export {
-  createMaskingKeys,
-  pairSeed,
-  maskUpdate,
-  quantizeUpdate,
-  sumMasked,
-  removeDroppedMasks,
-  removeSelfMask,
-  selfMaskCommitment,
-  exportMaskingPrivateKey,
-  importMaskingPrivateKey,
-  unmaskSum,
-  maskClipLimit,
-} from './federated/masking.js';
-export type { MaskingKeys, PeerSeed, MaskOptions } from './federated/masking.js';
-export { createIdentityKeys, identityPublicKey, signStatement, verifyStatement } from './federated/identity.js';
-export type { IdentityKeys } from './federated/identity.js';
-export { createKeyAnnouncement, survivorConfirmation, participantsDigest } from './federated/secagg.js';
-export type { KeyAnnouncement, SurvivorConfirmation, PreparedAnnouncement, PublishedParticipant } from './federated/secagg.js';
 
 // multi-modal fusion: late (weights over per-modality scores, fitted on validation data) and early (one multi-input model)
 export { fitLateFusion, lateFusionFromJSON } from './fusion/late.js';
@@ -184,30 +134,3 @@ export type {
 } from './fusion/late.js';
 export { buildFusionModel } from './fusion/early.js';
 export type { FusionModelOptions, FusionImageOptions, FusionEmbeddingOptions, FusionTabularOptions, FusionSequenceOptions } from './fusion/early.js';
-
-// federated learning over HTTP: coordinator (rounds, quorum, deadlines, secure aggregation, on-disk state) and partner
-export { FederatedCoordinator } from './federated/coordinator.js';
-export type { CoordinatorStatus, RoundProgress, RouteInfo } from './federated/coordinator.js';
-export { FederatedPartner } from './federated/partner.js';
-export type { PartnerOptions, PartnerLocalOptions, PartnerReport, PartnerRoundReport, PartnerEvaluation } from './federated/partner.js';
-export { resolveCoordinatorOptions } from './federated/http-options.js';
-export type { CoordinatorOptions, ResolvedCoordinatorOptions, PartnerCredential, FederatedLogger, HttpLimits, UpdateBounds } from './federated/http-options.js';
-export type { RetryOptions } from './federated/http-client.js';
-export type { RejectionRecord } from './federated/http-round.js';
-export type { RoundRecord, RoundClose, AttemptFailure, RoundPrivacy, PrivacySummary } from './federated/http-state.js';
-export type {
-  RoundInfo,
-  RoundPhase,
-  DpOptions,
-  PartnerRoundView,
-  FailureInfo,
-  KeyPost,
-  RevealPost,
-  ConfirmPost,
-  SignedConfirmation,
-  DpClaim,
-  MetricsPost,
-  UpdateMeta,
-  AppliedDp,
-  ErrorBody,
-} from './federated/http-protocol.js';

@@ -1,10 +1,10 @@
-import { LeptonError } from '../errors/lepton-error.js';
+import { LeptonError } from '@lepton/core';
 
 /*
  * Privacy accounting: Rényi differential privacy (RDP) of the sampled Gaussian mechanism (Mironov, Talwar, Zhang 2019,
  * "Rényi Differential Privacy of the Sampled Gaussian Mechanism", §3.3, integer orders), composition by adding RDP,
  * and conversion to (ε, δ) with the bound of Balle et al. 2020 (Prop. 12; the conversion TF-Privacy / dp_accounting and
- * Opacus use). Checked against an independent numerical integration (packages/core/test/reference/rdp_reference.py) and against the
+ * Opacus use). Checked against an independent numerical integration (packages/federated/test/reference/rdp_reference.py) and against the
  * published values of Google's dp_accounting tests.
  *
  * Error code raised here: `INVALID_ARGUMENT` (a sampling rate outside [0, 1], a negative or non-finite noise
@@ -62,10 +62,10 @@ function logAInt(q: number, sigma: number, alpha: number): number {
  * @param noiseMultiplier - σ ≥ 0 (noise std divided by the L2 sensitivity); 0 gives infinite RDP
  * @param orders - RDP orders α ≥ 2 (integers when q < 1); default {@link DEFAULT_RDP_ORDERS}
  * @returns ε_RDP(α) for each order
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for parameters out of range
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for parameters out of range
  * @example
  * ```ts
- * import { rdpSampledGaussian } from '@lepton/core';
+ * import { rdpSampledGaussian } from '@lepton/federated';
  * const [r] = rdpSampledGaussian(0.01, 2.5, [5]);
  * console.log(r * 50); // ≈ 2.18e-3: fifty steps at α = 5 (dp_accounting's published value)
  * ```
@@ -102,7 +102,7 @@ export interface PrivacySpent {
  * @param orders - the orders, same length
  * @param delta - δ in (0, 1)
  * @returns ε and the order that attains it
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for a bad δ, bad orders or mismatched lengths
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad δ, bad orders or mismatched lengths
  */
 export function epsilonFromRdp(rdp: readonly number[], orders: readonly number[], delta: number): PrivacySpent {
   if (!(typeof delta === 'number' && delta > 0 && delta < 1)) throw new LeptonError('INVALID_ARGUMENT', `epsilonFromRdp: delta must be in (0, 1), got ${String(delta)}.`);
@@ -137,7 +137,7 @@ export interface GaussianEvent {
  *
  * @example
  * ```ts
- * import { RdpAccountant } from '@lepton/core';
+ * import { RdpAccountant } from '@lepton/federated';
  * const acc = new RdpAccountant().compose({ samplingRate: 0.01, noiseMultiplier: 4, steps: 10_000 });
  * console.log(acc.epsilon(1e-5).epsilon); // ≈ 1.04 (Abadi et al. 2016 setting: q = 0.01, σ = 4, 10 000 steps)
  * ```
@@ -149,7 +149,7 @@ export class RdpAccountant {
 
   /**
    * @param orders - RDP orders (integers ≥ 2); default {@link DEFAULT_RDP_ORDERS}
-   * @throws {@link LeptonError} `INVALID_ARGUMENT` for bad orders
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for bad orders
    */
   constructor(orders: readonly number[] = DEFAULT_RDP_ORDERS) {
     checkOrders(orders, true);
@@ -162,7 +162,7 @@ export class RdpAccountant {
    *
    * @param event - noise multiplier, sampling rate and number of steps
    * @returns this accountant, for chaining
-   * @throws {@link LeptonError} `INVALID_ARGUMENT` for parameters out of range
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for parameters out of range
    */
   compose(event: GaussianEvent): this {
     const steps = event.steps ?? 1;
@@ -186,7 +186,7 @@ export class RdpAccountant {
    *
    * @param delta - δ in (0, 1)
    * @returns ε and the order that attains it
-   * @throws {@link LeptonError} `INVALID_ARGUMENT` for a bad δ
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad δ
    */
   epsilon(delta: number): PrivacySpent {
     return epsilonFromRdp(this.total, this.orders, delta);
@@ -210,10 +210,10 @@ export interface NoiseContribution {
  *
  * @param contributions - weight, clip norm and noise std of each partner in the aggregate
  * @returns the effective noise multiplier (0 when no noise was added)
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for no contributions or values out of range
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for no contributions or values out of range
  * @example
  * ```ts
- * import { effectiveNoiseMultiplier, gaussianNoiseStd } from '@lepton/core';
+ * import { effectiveNoiseMultiplier, gaussianNoiseStd } from '@lepton/federated';
  * const s = gaussianNoiseStd(1, 1.1, 3); // each of 3 planned partners adds 1.1/√3
  * console.log(effectiveNoiseMultiplier([0.5, 0.5].map((weight) => ({ weight, clipNorm: 1, noiseStd: s })))); // ≈ 0.898
  * ```

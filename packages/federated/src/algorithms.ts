@@ -1,10 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
-import { LeptonError } from '../errors/lepton-error.js';
-import { modelTask, type Task } from '../models/task.js';
-import { predictBatched, taskMetrics } from '../train/evaluate.js';
-import type { TrainOptions } from '../train/options.js';
-import { train, type TrainData } from '../train/train.js';
+import { LeptonError, modelTask, predictBatched, taskMetrics, tf, train, type Task, type TrainData, type TrainOptions } from '@lepton/core';
 import { readWeights, specsSize, weightSpecs, writeWeights, type WeightSet, type WeightSpec } from './weights.js';
 
 /*
@@ -77,11 +71,11 @@ export interface LocalUpdate {
  *
  * @param updates - one per partner: values and sample count
  * @returns the weighted mean
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for no updates, a negative or non-finite sample count or a zero total;
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for no updates, a negative or non-finite sample count or a zero total;
  *   `FEDERATED_BAD_UPDATE` when an update's length differs from the first's or it holds NaN/infinite values
  * @example
  * ```ts
- * import { fedAvg } from '@lepton/core';
+ * import { fedAvg } from '@lepton/federated';
  * const mean = fedAvg([
  *   { values: new Float32Array([1, 2]), samples: 1 },
  *   { values: new Float32Array([4, 8]), samples: 2 },
@@ -120,7 +114,7 @@ export function fedAvg(updates: readonly WeightedUpdate[]): Float32Array {
 
 /** Layers' named losses; each returns per-sample losses, exactly what `model.compile({ loss: name })` would use. */
 function namedLoss(name: string): LossFn {
-  const m = tfl.metrics;
+  const m = tf.metrics;
   const table: Record<string, LossFn> = {
     binaryCrossentropy: m.binaryCrossentropy,
     categoricalCrossentropy: m.categoricalCrossentropy,
@@ -166,10 +160,10 @@ function namedLoss(name: string): LossFn {
  * @param global - the global weights of this round, with the model's specs
  * @param mu - proximal coefficient μ ≥ 0
  * @returns the loss; call its `dispose()` after training to free the global-weight tensors it holds
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for an unknown loss name or a bad `mu`; `SHAPE_MISMATCH` when `global`
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an unknown loss name or a bad `mu`; `SHAPE_MISMATCH` when `global`
  *   does not fit the model
  */
-export function fedProxLoss(base: string | LossFn, model: tfl.LayersModel, global: WeightSet, mu: number): FedProxLoss {
+export function fedProxLoss(base: string | LossFn, model: tf.LayersModel, global: WeightSet, mu: number): FedProxLoss {
   if (!(Number.isFinite(mu) && mu >= 0)) throw new LeptonError('INVALID_ARGUMENT', `fedProxLoss: mu must be a finite number ≥ 0, got ${mu}.`);
   checkFits(model, global, 'fedProxLoss');
   const baseFn = typeof base === 'string' ? namedLoss(base) : base;
@@ -208,7 +202,7 @@ export function fedProxLoss(base: string | LossFn, model: tfl.LayersModel, globa
   return loss;
 }
 
-function checkFits(model: tfl.LayersModel, set: WeightSet, what: string): WeightSpec[] {
+function checkFits(model: tf.LayersModel, set: WeightSet, what: string): WeightSpec[] {
   const specs = weightSpecs(model);
   if (set.values.length !== specsSize(specs) || set.specs.length !== specs.length) {
     throw new LeptonError(
@@ -219,7 +213,7 @@ function checkFits(model: tfl.LayersModel, set: WeightSet, what: string): Weight
   return specs;
 }
 
-function defaultLossName(task: Task, model: tfl.LayersModel, y: tf.Tensor): string {
+function defaultLossName(task: Task, model: tf.LayersModel, y: tf.Tensor): string {
   // The same choice train() makes, so FedAvg and FedProx with μ = 0 train on the same loss.
   if (task === 'binary') return 'binaryCrossentropy';
   if (task === 'regression') return 'meanSquaredError';
@@ -238,10 +232,11 @@ function defaultLossName(task: Task, model: tfl.LayersModel, y: tf.Tensor): stri
  * @param data - local training data (never leaves the partner)
  * @param options - see {@link LocalTrainOptions}
  * @returns delta, samples and the last epoch's training metrics
- * @throws {@link LeptonError} `SHAPE_MISMATCH` when `global` or `data` do not fit the model; anything `train()` throws
+ * @throws {@link @lepton/core!LeptonError} `SHAPE_MISMATCH` when `global` or `data` do not fit the model; anything `train()` throws
  * @example
  * ```ts
- * import { buildMlp, fedAvg, initRuntime, readWeights, tf, trainLocal } from '@lepton/core';
+ * import { buildMlp, initRuntime, tf } from '@lepton/core';
+ * import { fedAvg, readWeights, trainLocal } from '@lepton/federated';
  * await initRuntime({ backend: 'cpu' });
  * const model = buildMlp({ inputDim: 2, hiddenUnits: [4], seed: 1 });
  * const global = await readWeights(model);
@@ -252,7 +247,7 @@ function defaultLossName(task: Task, model: tfl.LayersModel, y: tf.Tensor): stri
  * console.log(mean.length === global.values.length); // true
  * ```
  */
-export async function trainLocal(model: tfl.LayersModel, global: WeightSet, data: TrainData, options: LocalTrainOptions = {}): Promise<LocalUpdate> {
+export async function trainLocal(model: tf.LayersModel, global: WeightSet, data: TrainData, options: LocalTrainOptions = {}): Promise<LocalUpdate> {
   const algorithm = options.algorithm ?? 'fedavg';
   if (algorithm !== 'fedavg' && algorithm !== 'fedprox') {
     throw new LeptonError('INVALID_ARGUMENT', `trainLocal: algorithm must be 'fedavg' or 'fedprox', got '${String(algorithm)}'.`);
@@ -299,9 +294,9 @@ export async function trainLocal(model: tfl.LayersModel, global: WeightSet, data
  * @param weights - the weights to score (e.g. this round's global model)
  * @param data - held-out samples
  * @returns metrics by name
- * @throws {@link LeptonError} `SHAPE_MISMATCH` when `weights` do not fit the model
+ * @throws {@link @lepton/core!LeptonError} `SHAPE_MISMATCH` when `weights` do not fit the model
  */
-export async function evaluateWeights(model: tfl.LayersModel, weights: WeightSet, data: TrainData): Promise<Record<string, number>> {
+export async function evaluateWeights(model: tf.LayersModel, weights: WeightSet, data: TrainData): Promise<Record<string, number>> {
   writeWeights(model, weights);
   const pred = predictBatched(model, data.x, 256);
   try {

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { LeptonError } from '../errors/lepton-error.js';
+import { LeptonError } from '@lepton/core';
 import { resolveCoordinatorOptions, type CoordinatorOptions, type ResolvedCoordinatorOptions } from './http-options.js';
 import { httpStatusFor, ROUTES, type DpOptions, type ErrorBody, type FailureInfo, type RoundPhase } from './http-protocol.js';
 import { cumulativePrivacy } from './http-aggregate.js';
@@ -96,7 +96,8 @@ const digest = (token: string): string => createHash('sha256').update(token, 'ut
  *
  * @example
  * ```ts
- * import { buildMlp, FederatedCoordinator, initRuntime, readWeights } from '@lepton/core';
+ * import { buildMlp, initRuntime } from '@lepton/core';
+ * import { FederatedCoordinator, readWeights } from '@lepton/federated';
  * await initRuntime({ backend: 'cpu' });
  * const coordinator = await FederatedCoordinator.start({
  *   initialWeights: await readWeights(buildMlp({ inputDim: 4, hiddenUnits: [8], seed: 1 })),
@@ -133,7 +134,7 @@ export class FederatedCoordinator {
    *
    * @param options - see {@link CoordinatorOptions}
    * @returns the listening coordinator
-   * @throws {@link LeptonError} `INVALID_ARGUMENT` for bad options; `FEDERATED_STATE_INVALID` when `stateDir` holds a
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for bad options; `FEDERATED_STATE_INVALID` when `stateDir` holds a
    *   corrupt state, one made for a model with other weight specs or another `federationId`, or no round whose
    *   weights verify (current weights that do not verify fall back to the last round that does, recorded in `failures`)
    */
@@ -291,7 +292,7 @@ export class FederatedCoordinator {
    * Settles when the federation ends.
    *
    * @returns the history once every round completed
-   * @throws {@link LeptonError} `FEDERATED_QUORUM_NOT_MET` when a round used up its attempts; `FEDERATED_UNAVAILABLE`
+   * @throws {@link @lepton/core!LeptonError} `FEDERATED_QUORUM_NOT_MET` when a round used up its attempts; `FEDERATED_UNAVAILABLE`
    *   when the coordinator was closed first; `FEDERATED_STATE_INVALID` when a round could not be saved
    */
   async done(): Promise<RoundRecord[]> {

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { LeptonError } from '../errors/lepton-error.js';
+import { LeptonError } from '@lepton/core';
 import type { FederatedLogger } from './http-options.js';
 import { isTransientStatus } from './http-protocol.js';
 
@@ -30,7 +30,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /**
  * @internal A small HTTP client for partners: bearer auth, JSON or binary bodies, retries with exponential backoff
  * for transient failures only, and typed errors for the coordinator's 4xx answers (their `code` becomes the
- * {@link LeptonError} code, so callers branch on `FEDERATED_ROUND_CLOSED` and the like).
+ * {@link @lepton/core!LeptonError} code, so callers branch on `FEDERATED_ROUND_CLOSED` and the like).
  */
 export class FederatedHttpClient {
   private readonly retries: number;

@@ -1,6 +1,5 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import type * as tfl from '@tensorflow/tfjs-layers';
-import { LeptonError } from '../errors/lepton-error.js';
+import { LeptonError, type tf } from '@lepton/core';
 import type { DpOptions } from './http-protocol.js';
 import { importIdentityKey } from './identity.js';
 import { maskClipLimit, type MaskOptions } from './masking.js';
@@ -60,7 +59,7 @@ export interface CoordinatorOptions {
    * saved as a versioned core bundle (`saveBundle`), and the coordinator writes each new global into that model.
    * On restart from an existing `stateDir` it only fixes the expected specs; the weights come from disk.
    */
-  initialWeights: WeightSet | tfl.LayersModel;
+  initialWeights: WeightSet | tf.LayersModel;
   /** Enrolled partners, each with its own token. */
   partners: PartnerCredential[];
   /** Token for the admin route `GET /v1/status`; without one, that route always answers 403. */
@@ -156,7 +155,7 @@ export interface ResolvedCoordinatorOptions {
   /** Starting weights (read from the model when one was given). */
   initialWeights: WeightSet;
   /** The model, when one was given. */
-  model: tfl.LayersModel | null;
+  model: tf.LayersModel | null;
   /** Enrolled partners. */
   partners: PartnerCredential[];
   /** Admin token or null. */
@@ -230,7 +229,7 @@ function positiveMs(v: unknown, what: string): number {
   return v as number;
 }
 
-function isModel(x: unknown): x is tfl.LayersModel {
+function isModel(x: unknown): x is tf.LayersModel {
   return typeof x === 'object' && x !== null && typeof (x as { getWeights?: unknown }).getWeights === 'function';
 }
 
@@ -240,7 +239,7 @@ function isModel(x: unknown): x is tfl.LayersModel {
  *
  * @param options - what the caller passed
  * @returns the options with every default filled in
- * @throws {@link LeptonError} `INVALID_ARGUMENT` naming the first bad option
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` naming the first bad option
  */
 export async function resolveCoordinatorOptions(options: CoordinatorOptions): Promise<ResolvedCoordinatorOptions> {
   if (typeof options !== 'object' || options === null) bad('options are required.');

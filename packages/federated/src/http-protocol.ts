@@ -6,7 +6,7 @@ import type { WeightSpec } from './weights.js';
  * The HTTP protocol spoken between a {@link FederatedCoordinator} and its {@link FederatedPartner}s: JSON shapes,
  * error bodies and the error codes the two sides raise.
  *
- * Error codes (all {@link LeptonError} codes; HTTP status in brackets where the coordinator answers with one):
+ * Error codes (all {@link @lepton/core!LeptonError} codes; HTTP status in brackets where the coordinator answers with one):
  * - `FEDERATED_UNAUTHORIZED` [401] — missing or unknown bearer token. Nothing changes on the coordinator.
  * - `FEDERATED_FORBIDDEN` [403] — a valid token used for another partner's id, or a partner calling an admin route.
  * - `FEDERATED_NOT_FOUND` [404] — no such route (there is deliberately no route that returns a partner's update).
@@ -231,7 +231,7 @@ export interface AppliedDp extends DpClaim {
 }
 
 /**
- * Body of every 4xx/5xx answer; `code` becomes the {@link LeptonError} code a partner throws. Codes:
+ * Body of every 4xx/5xx answer; `code` becomes the {@link @lepton/core!LeptonError} code a partner throws. Codes:
  * `FEDERATED_UNAUTHORIZED` (401: missing/unknown token, nothing changes), `FEDERATED_FORBIDDEN` (403: a token used for
  * another partner's id, or a partner on an admin route), `FEDERATED_NOT_FOUND` (404), `FEDERATED_BAD_UPDATE` (400:
  * undecodable payload, wrong specs, NaN/Inf, wrong dtype, bad sample count, missing required DP),

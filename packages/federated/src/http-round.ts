@@ -1,4 +1,4 @@
-import { LeptonError } from '../errors/lepton-error.js';
+import { LeptonError } from '@lepton/core';
 import { nextGlobal, roundPrivacy, weightedMean } from './http-aggregate.js';
 import type { ResolvedCoordinatorOptions } from './http-options.js';
 import type { DpClaim, FailureInfo, MetricsPost, RoundInfo, RoundPhase } from './http-protocol.js';
@@ -55,7 +55,7 @@ const PHASE_ORDER: RoundPhase[] = ['keys', 'training', 'confirming', 'unmasking'
 /**
  * @internal The coordinator's round state machine, without HTTP: phases, deadlines, validation of every submission,
  * aggregation and persistence. Single-threaded by construction (Node's event loop); every public method either
- * throws a {@link LeptonError} and changes nothing, or applies its whole change.
+ * throws a {@link @lepton/core!LeptonError} and changes nothing, or applies its whole change.
  */
 export class RoundEngine {
   phase: RoundPhase = 'training';

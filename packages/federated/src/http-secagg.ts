@@ -1,4 +1,4 @@
-import { LeptonError } from '../errors/lepton-error.js';
+import { LeptonError } from '@lepton/core';
 import type { PartnerCredential } from './http-options.js';
 import { isRawKey, verifyStatement } from './identity.js';
 import {

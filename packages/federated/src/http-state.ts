@@ -1,10 +1,7 @@
 import { createHash, randomUUID, type KeyObject } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type * as tfl from '@tensorflow/tfjs-layers';
-import { saveBundle } from '../bundle/save.js';
-import { signBundle } from '../bundle/sign.js';
-import { LeptonError } from '../errors/lepton-error.js';
+import { LeptonError, saveBundle, signBundle, type tf } from '@lepton/core';
 import type { DpClaim, DpOptions } from './http-protocol.js';
 import { decodeWeights, encodeWeights, specsEqual, writeWeights, type WeightSet, type WeightSpec } from './weights.js';
 
@@ -170,7 +167,7 @@ export async function saveRoundModel(
   round: number,
   global: WeightSet,
   manifest: Record<string, unknown>,
-  model: tfl.LayersModel | null,
+  model: tf.LayersModel | null,
   bundleName: string,
   signingKey: KeyObject | null = null,
 ): Promise<SavedRound> {
@@ -283,7 +280,7 @@ export interface LoadedState {
  * value is finite, or returns null when the directory holds no state yet. If the current weights are unusable, falls
  * back to the latest earlier round whose weights verify (truncating the history there). Removes stale temporaries.
  *
- * @throws {@link LeptonError} `FEDERATED_STATE_INVALID` for an unreadable, corrupt or foreign state file, or when no
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_STATE_INVALID` for an unreadable, corrupt or foreign state file, or when no
  *   round's weights verify
  */
 export async function loadState(stateDir: string, specs: readonly WeightSpec[]): Promise<LoadedState | null> {

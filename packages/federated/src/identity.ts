@@ -1,5 +1,5 @@
 import { createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { LeptonError } from '../errors/lepton-error.js';
+import { LeptonError } from '@lepton/core';
 
 /*
  * Long-term partner identities for secure aggregation: Ed25519 key pairs. Every partner is configured with the public
@@ -26,7 +26,7 @@ const CONTEXT = 'lepton-federated-statement-v1\n';
  * @returns the public key (base64 of 32 raw bytes) and the private key object
  * @example
  * ```ts
- * import { createIdentityKeys } from '@lepton/core';
+ * import { createIdentityKeys } from '@lepton/federated';
  * const id = createIdentityKeys();
  * console.log(Buffer.from(id.publicKey, 'base64').length); // 32
  * // store it: id.privateKey.export({ type: 'pkcs8', format: 'pem' })
@@ -42,7 +42,7 @@ export function createIdentityKeys(): IdentityKeys {
  *
  * @param key - an Ed25519 KeyObject (public or private)
  * @returns base64 of the 32 raw public-key bytes
- * @throws {@link LeptonError} `INVALID_ARGUMENT` when the key is not Ed25519
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when the key is not Ed25519
  */
 export function identityPublicKey(key: KeyObject): string {
   if (key?.asymmetricKeyType !== 'ed25519') throw new LeptonError('INVALID_ARGUMENT', 'identityPublicKey: the key must be an Ed25519 KeyObject.');
@@ -92,7 +92,7 @@ export function canonicalJson(value: unknown): string {
  * @param privateKey - the partner's Ed25519 private key
  * @param statement - a JSON object of strings, integers and arrays
  * @returns the signature, base64
- * @throws {@link LeptonError} `INVALID_ARGUMENT` when the key is not an Ed25519 private key
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when the key is not an Ed25519 private key
  */
 export function signStatement(privateKey: KeyObject, statement: object): string {
   if (privateKey?.type !== 'private' || privateKey.asymmetricKeyType !== 'ed25519') {
@@ -108,7 +108,7 @@ export function signStatement(privateKey: KeyObject, statement: object): string 
  * @param statement - the statement as received
  * @param signature - base64 signature
  * @returns true when the signature is valid for exactly this statement under this key
- * @throws {@link LeptonError} `FEDERATED_BAD_KEY` when `publicKey` itself is malformed
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_BAD_KEY` when `publicKey` itself is malformed
  */
 export function verifyStatement(publicKey: string, statement: object, signature: string): boolean {
   const key = importIdentityKey(publicKey, 'signer');

@@ -1,5 +1,5 @@
 import { createCipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
-import { LeptonError } from '../errors/lepton-error.js';
+import { LeptonError } from '@lepton/core';
 import { checkFinite } from './privacy.js';
 
 /*
@@ -97,7 +97,7 @@ export function maskClipLimit(scale: number, partners: number): number {
  * @returns the public key (base64 of the raw 32 bytes) and the private key object
  * @example
  * ```ts
- * import { createMaskingKeys } from '@lepton/core';
+ * import { createMaskingKeys } from '@lepton/federated';
  * const keys = createMaskingKeys();
  * console.log(Buffer.from(keys.publicKey, 'base64').length); // 32
  * ```
@@ -119,7 +119,7 @@ export function createMaskingKeys(): MaskingKeys {
  * @param peerPublicKey - the peer's public key as published (base64 of 32 raw bytes)
  * @param roundId - the aggregation round (part of the key derivation: never reuse masks across rounds)
  * @returns the 32-byte pair seed
- * @throws {@link LeptonError} `FEDERATED_BAD_KEY` for a malformed or degenerate peer key; `INVALID_ARGUMENT` for
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_BAD_KEY` for a malformed or degenerate peer key; `INVALID_ARGUMENT` for
  *   empty or equal ids
  */
 export function pairSeed(keys: MaskingKeys, myId: string, peerId: string, peerPublicKey: string, roundId: string | number): Uint8Array {
@@ -170,7 +170,7 @@ function maskStream(seed: Uint8Array, count: number): Uint32Array {
  * @param delta - the update
  * @param options - scale and clip value
  * @returns one word per value
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for a bad scale or clip value; `INVALID_INPUT` for NaN or infinite values
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad scale or clip value; `INVALID_INPUT` for NaN or infinite values
  */
 export function quantizeUpdate(delta: Float32Array, options: MaskOptions): Uint32Array {
   checkMaskOptions(options, 'quantizeUpdate');
@@ -195,7 +195,7 @@ export function quantizeUpdate(delta: Float32Array, options: MaskOptions): Uint3
  * @param options - scale and clip value, the same for every partner
  * @param selfSeed - 32-byte self-mask seed (see {@link removeSelfMask}); omit for pair masks only
  * @returns the masked words to send (see `encodeMasked`)
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for a bad scale, a clip value that would let the sum wrap, or a
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad scale, a clip value that would let the sum wrap, or a
  *   repeated id; `INVALID_INPUT` for NaN or infinite values; `FEDERATED_BAD_KEY` for a seed that is not 32 bytes
  */
 export function maskUpdate(delta: Float32Array, myId: string, peers: readonly PeerSeed[], options: MaskOptions, selfSeed?: Uint8Array): Uint32Array {
@@ -234,7 +234,7 @@ export function maskUpdate(delta: Float32Array, myId: string, peers: readonly Pe
  *
  * @param parts - the masked updates received
  * @returns their sum (pairwise masks between senders cancel)
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for no parts; `FEDERATED_BAD_UPDATE` for parts of different lengths
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for no parts; `FEDERATED_BAD_UPDATE` for parts of different lengths
  */
 export function sumMasked(parts: readonly Uint32Array[]): Uint32Array {
   if (parts.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'sumMasked: no masked updates to sum.');
@@ -261,7 +261,7 @@ export function sumMasked(parts: readonly Uint32Array[]): Uint32Array {
  * @param survivorId - the partner whose masked update is in the sum
  * @param droppedId - the partner that dropped out after the key round
  * @param seed - their pair seed, revealed by the survivor
- * @throws {@link LeptonError} `FEDERATED_BAD_KEY` for a seed that is not 32 bytes; `INVALID_ARGUMENT` for equal ids
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_BAD_KEY` for a seed that is not 32 bytes; `INVALID_ARGUMENT` for equal ids
  */
 export function removeDroppedMasks(sum: Uint32Array, survivorId: string, droppedId: string, seed: Uint8Array): void {
   checkId(survivorId, 'removeDroppedMasks');
@@ -280,7 +280,7 @@ export function removeDroppedMasks(sum: Uint32Array, survivorId: string, dropped
  * @param sum - the sum of masked updates with every mask cancelled or removed
  * @param options - the scale (and clip value) the partners used
  * @returns the float sum of the partners' updates (within 0.5/scale per partner, plus clipping)
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for a bad scale or clip value
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad scale or clip value
  */
 export function unmaskSum(sum: Uint32Array, options: MaskOptions): Float32Array {
   checkMaskOptions(options, 'unmaskSum');
@@ -295,7 +295,7 @@ export function unmaskSum(sum: Uint32Array, options: MaskOptions): Float32Array 
  *
  * @param sum - the sum of masked updates (modified in place)
  * @param seed - the survivor's 32-byte self-mask seed
- * @throws {@link LeptonError} `FEDERATED_BAD_KEY` for a seed that is not 32 bytes
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_BAD_KEY` for a seed that is not 32 bytes
  */
 export function removeSelfMask(sum: Uint32Array, seed: Uint8Array): void {
   checkSeed(seed, 'removeSelfMask');
@@ -311,7 +311,7 @@ export function removeSelfMask(sum: Uint32Array, seed: Uint8Array): void {
  * @param roundId - the aggregation round id
  * @param partnerId - the partner the seed belongs to
  * @returns 64 lowercase hex characters
- * @throws {@link LeptonError} `FEDERATED_BAD_KEY` for a seed that is not 32 bytes
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_BAD_KEY` for a seed that is not 32 bytes
  */
 export function selfMaskCommitment(seed: Uint8Array, roundId: string, partnerId: string): string {
   checkSeed(seed, 'selfMaskCommitment');
@@ -339,7 +339,7 @@ export function exportMaskingPrivateKey(keys: MaskingKeys): string {
  *
  * @param privateKey - base64 of 32 raw X25519 private-key bytes
  * @returns the key pair
- * @throws {@link LeptonError} `FEDERATED_BAD_KEY` when the input is not the base64 of 32 bytes or not a valid key
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_BAD_KEY` when the input is not the base64 of 32 bytes or not a valid key
  */
 export function importMaskingPrivateKey(privateKey: string): MaskingKeys {
   const raw = typeof privateKey === 'string' ? Buffer.from(privateKey, 'base64') : Buffer.alloc(0);

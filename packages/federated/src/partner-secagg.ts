@@ -1,4 +1,4 @@
-import { LeptonError } from '../errors/lepton-error.js';
+import { LeptonError } from '@lepton/core';
 import type { ConfirmPost, KeyPost, RevealPost, RoundInfo } from './http-protocol.js';
 import { signStatement, type IdentityKeys } from './identity.js';
 import { exportMaskingPrivateKey, maskUpdate, pairSeed } from './masking.js';

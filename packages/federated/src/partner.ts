@@ -1,7 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type * as tfl from '@tensorflow/tfjs-layers';
-import { isLeptonError, LeptonError } from '../errors/lepton-error.js';
-import type { TrainData } from '../train/train.js';
+import { isLeptonError, LeptonError, type tf, type TrainData } from '@lepton/core';
 import { evaluateWeights, trainLocal, type LocalTrainOptions } from './algorithms.js';
 import { FederatedHttpClient, type RetryOptions } from './http-client.js';
 import { silentLogger, type FederatedLogger } from './http-options.js';
@@ -23,7 +21,7 @@ export interface PartnerOptions {
   /** This partner's own bearer token. */
   token: string;
   /** The partner's copy of the model (same architecture as the coordinator's). */
-  model: tfl.LayersModel;
+  model: tf.LayersModel;
   /** Local training data; never leaves the partner. */
   trainData: TrainData;
   /** Local held-out data on which each new global model is scored; only the metrics are sent. */
@@ -148,7 +146,8 @@ const cryptoRandom = (): number => randomInt(2 ** 47) / 2 ** 47;
  *
  * @example
  * ```ts
- * import { buildMlp, FederatedPartner, tf } from '@lepton/core';
+ * import { buildMlp, tf } from '@lepton/core';
+ * import { FederatedPartner } from '@lepton/federated';
  * const partner = new FederatedPartner({
  *   url: 'http://127.0.0.1:40123', id: 'clinic-a', token: 'a-secret-token-of-clinic-a',
  *   model: buildMlp({ inputDim: 4, hiddenUnits: [8], seed: 1 }),
@@ -171,7 +170,7 @@ export class FederatedPartner {
 
   /**
    * @param options - see {@link PartnerOptions}
-   * @throws {@link LeptonError} `INVALID_ARGUMENT` for a missing url, id, token, model or training data, or a bad
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a missing url, id, token, model or training data, or a bad
    *   identity, peer key or `minParticipants`
    */
   constructor(private readonly options: PartnerOptions) {
@@ -225,7 +224,7 @@ export class FederatedPartner {
    * Takes part in rounds until the coordinator says the federation is done.
    *
    * @returns every round's report and every held-out evaluation
-   * @throws {@link LeptonError} `FEDERATED_QUORUM_NOT_MET` when the federation failed; `FEDERATED_UNAUTHORIZED` /
+   * @throws {@link @lepton/core!LeptonError} `FEDERATED_QUORUM_NOT_MET` when the federation failed; `FEDERATED_UNAUTHORIZED` /
    *   `FEDERATED_FORBIDDEN` for a bad token; `FEDERATED_UNREACHABLE` when retries ran out; `FEDERATED_POLICY_MISMATCH`
    *   (policy or model mismatch, or secure aggregation without `identity`/`peers`); under secure aggregation
    *   `FEDERATED_BAD_SIGNATURE` (a substituted, forged, unknown or replayed key, or unconfirmed survivors) and
@@ -245,7 +244,7 @@ export class FederatedPartner {
    * in progress — key, training, update, and seed reveal if asked — and returns when that round has closed.
    *
    * @returns what this partner did in the round
-   * @throws {@link LeptonError} as {@link FederatedPartner.run}
+   * @throws {@link @lepton/core!LeptonError} as {@link FederatedPartner.run}
    */
   async runRound(): Promise<PartnerRoundReport> {
     let info = await this.fetchInfo();

@@ -1,4 +1,4 @@
-import { LeptonError } from '../errors/lepton-error.js';
+import { LeptonError } from '@lepton/core';
 
 /*
  * Differential privacy for federated updates: L2 clipping and Gaussian noise, applied by each partner before its
@@ -59,11 +59,11 @@ export function checkFinite(values: Float32Array, what: string): void {
  * @param delta - the update (flat weights delta)
  * @param clipNorm - the bound C > 0
  * @returns the clipped copy, the original norm and whether it was scaled
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for a clip norm that is not a positive finite number; `INVALID_INPUT`
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a clip norm that is not a positive finite number; `INVALID_INPUT`
  *   for NaN or infinite values
  * @example
  * ```ts
- * import { clipUpdate } from '@lepton/core';
+ * import { clipUpdate } from '@lepton/federated';
  * const r = clipUpdate(new Float32Array([3, 4]), 1);
  * console.log(r.norm, r.clipped, Array.from(r.values)); // 5 true [0.6, 0.8] (as float32)
  * ```
@@ -92,7 +92,7 @@ export function clipUpdate(delta: Float32Array, clipNorm: number): ClippedUpdate
  * @param stddev - standard deviation ≥ 0 (0 returns a copy)
  * @param random - uniform numbers in [0, 1)
  * @returns a noised copy
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for a negative or non-finite `stddev`
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a negative or non-finite `stddev`
  */
 export function addGaussianNoise(values: Float32Array, stddev: number, random: () => number): Float32Array {
   if (!(Number.isFinite(stddev) && stddev >= 0)) {
@@ -127,10 +127,10 @@ export function addGaussianNoise(values: Float32Array, stddev: number, random: (
  * @param noiseMultiplier - z ≥ 0
  * @param partners - n ≥ 1
  * @returns σ = z·C/√n
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for values out of range
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for values out of range
  * @example
  * ```ts
- * import { gaussianNoiseStd } from '@lepton/core';
+ * import { gaussianNoiseStd } from '@lepton/federated';
  * console.log(gaussianNoiseStd(1, 1.1, 4)); // 0.55: four partners' noise sums to std 1.1
  * ```
  */
@@ -152,7 +152,7 @@ export function gaussianNoiseStd(clipNorm: number, noiseMultiplier: number, part
  * @param delta - the update
  * @param options - clip norm, noise multiplier, partner count and random source
  * @returns the noised update with its original norm, whether it was clipped, and C, z and σ
- * @throws {@link LeptonError} `INVALID_ARGUMENT` / `INVALID_INPUT` as {@link clipUpdate} and {@link gaussianNoiseStd}
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` / `INVALID_INPUT` as {@link clipUpdate} and {@link gaussianNoiseStd}
  */
 export function privatizeUpdate(delta: Float32Array, options: PrivatizeOptions): PrivatizedUpdate {
   const noiseStd = gaussianNoiseStd(options.clipNorm, options.noiseMultiplier, options.partners);

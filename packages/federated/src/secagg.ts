@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { LeptonError } from '../errors/lepton-error.js';
+import { LeptonError } from '@lepton/core';
 import { canonicalJson, isRawKey, signStatement, verifyStatement, type IdentityKeys } from './identity.js';
 import { createMaskingKeys, selfMaskCommitment, type MaskingKeys } from './masking.js';
 
@@ -96,7 +96,7 @@ const isToken = (v: unknown, max: number): v is string => typeof v === 'string' 
  * @param identity - the partner's long-term identity
  * @param fields - federation id, round id, own id, claimed samples, and the peer ids to make masking keys for
  * @returns the announcement, its signature and the secrets behind it
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for a bad id, a repeated peer or a bad sample count
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad id, a repeated peer or a bad sample count
  */
 export function createKeyAnnouncement(
   identity: IdentityKeys,
@@ -130,7 +130,7 @@ export function createKeyAnnouncement(
  * @internal Validates the shape of a key announcement received as JSON and returns a clean copy (never the input
  * object, which may carry extra or deeply nested fields).
  *
- * @throws {@link LeptonError} `FEDERATED_BAD_KEY`
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_BAD_KEY`
  */
 export function parseKeyAnnouncement(v: unknown, what: string): KeyAnnouncement {
   const bad = (m: string): never => fail('FEDERATED_BAD_KEY', `${what}: the key announcement ${m}.`);
@@ -240,7 +240,7 @@ function trustedKey(trust: PartnerTrust, id: string): string | undefined {
 /**
  * @internal Partner side of step 2: checks the published participants before anything secret is used.
  *
- * @throws {@link LeptonError} `FEDERATED_TOO_FEW_PARTICIPANTS`, `FEDERATED_BAD_SIGNATURE`
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_TOO_FEW_PARTICIPANTS`, `FEDERATED_BAD_SIGNATURE`
  */
 export function verifyParticipants(
   trust: PartnerTrust,
@@ -294,7 +294,7 @@ export function verifyParticipants(
 /**
  * @internal Partner side of step 3: the survivor set it is asked to confirm.
  *
- * @throws {@link LeptonError} `FEDERATED_TOO_FEW_PARTICIPANTS`, `FEDERATED_BAD_SIGNATURE`
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_TOO_FEW_PARTICIPANTS`, `FEDERATED_BAD_SIGNATURE`
  */
 export function checkSurvivors(trust: PartnerTrust, participants: readonly string[], survivors: unknown, confirmedBefore: readonly string[] | null): string[] {
   const { me } = trust;
@@ -321,7 +321,7 @@ export function checkSurvivors(trust: PartnerTrust, participants: readonly strin
 /**
  * @internal Partner side of step 4: every survivor must have signed the same participant and survivor sets.
  *
- * @throws {@link LeptonError} `FEDERATED_BAD_SIGNATURE`
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_BAD_SIGNATURE`
  */
 export function verifyConfirmations(
   trust: PartnerTrust,

@@ -1,4 +1,4 @@
-import { LeptonError } from '../errors/lepton-error.js';
+import { LeptonError } from '@lepton/core';
 import type { DpClaim, DpOptions } from './http-protocol.js';
 
 /*
@@ -71,7 +71,7 @@ function parseDpClaim(v: unknown): DpClaim {
 /**
  * @internal The update metadata schema: `{samples, baseVersion, attempt?, metrics?, dp?}` and nothing else.
  *
- * @throws {@link LeptonError} `FEDERATED_BAD_UPDATE`
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_BAD_UPDATE`
  */
 export function parseUpdateMeta(meta: unknown): ParsedMeta {
   if (!isObject(meta)) return fail('FEDERATED_BAD_UPDATE', 'Update: meta must be an object.');
@@ -95,7 +95,7 @@ export function parseUpdateMeta(meta: unknown): ParsedMeta {
 /**
  * @internal Max |v| and the L2 norm (accumulated in float64), checked against the bounds.
  *
- * @throws {@link LeptonError} `FEDERATED_OUT_OF_BOUNDS` (also for NaN/Inf, which never pass a comparison)
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_OUT_OF_BOUNDS` (also for NaN/Inf, which never pass a comparison)
  */
 export function checkBounds(values: ArrayLike<number>, bounds: UpdateBounds, what: string): { maxAbs: number; norm: number } {
   let maxAbs = 0;
@@ -120,7 +120,7 @@ export function checkBounds(values: ArrayLike<number>, bounds: UpdateBounds, wha
  * @internal Checks that a DP claim meets the requirement (C ≤ required C, z ≥ required z, noise std at least z·C/√n for
  * the enrolled n).
  *
- * @throws {@link LeptonError} `FEDERATED_BAD_UPDATE`
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_BAD_UPDATE`
  */
 export function checkDpClaim(claim: DpClaim | null, required: DpOptions, enrolled: number): DpClaim {
   const tolerance = 1 + 1e-9;
@@ -155,7 +155,7 @@ export function dpNormRange(clipNorm: number, noiseStd: number, d: number): { mi
 /**
  * @internal Refuses a plain update whose norm is impossible under its DP claim.
  *
- * @throws {@link LeptonError} `FEDERATED_DP_VIOLATION`
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_DP_VIOLATION`
  */
 export function checkDpPlausible(norm: number, d: number, claim: DpClaim): void {
   const { min, max } = dpNormRange(claim.clipNorm, claim.noiseStd, d);

@@ -1,6 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
-import { LeptonError } from '../errors/lepton-error.js';
+import { LeptonError, tf } from '@lepton/core';
 
 /*
  * Federated weight sets and their binary wire format.
@@ -124,7 +122,7 @@ function describeMismatch(got: readonly WeightSpec[], want: readonly WeightSpec[
  * @param model - a tfjs-layers model
  * @returns one spec per weight tensor (trainable and non-trainable, e.g. batch-norm moving statistics)
  */
-export function weightSpecs(model: tfl.LayersModel): WeightSpec[] {
+export function weightSpecs(model: tf.LayersModel): WeightSpec[] {
   return model.weights.map((w) => ({ name: w.originalName, shape: w.shape.map((d) => d ?? 0) }));
 }
 
@@ -138,12 +136,13 @@ export function weightSpecs(model: tfl.LayersModel): WeightSpec[] {
  * @returns specs and a copy of the values (changing it does not change the model)
  * @example
  * ```ts
- * import { buildMlp, readWeights } from '@lepton/core';
+ * import { buildMlp } from '@lepton/core';
+ * import { readWeights } from '@lepton/federated';
  * const set = await readWeights(buildMlp({ inputDim: 4, hiddenUnits: [8], seed: 1 }));
  * console.log(set.values.length); // 4·8 + 8 + 8·1 + 1 = 49
  * ```
  */
-export async function readWeights(model: tfl.LayersModel): Promise<WeightSet> {
+export async function readWeights(model: tf.LayersModel): Promise<WeightSet> {
   const specs = weightSpecs(model);
   const values = new Float32Array(specsSize(specs));
   // getWeights() returns the variables' own tensors, not copies: read them, never dispose them. Every read starts
@@ -162,9 +161,9 @@ export async function readWeights(model: tfl.LayersModel): Promise<WeightSet> {
  *
  * @param model - the model to overwrite
  * @param set - weights with the model's own specs (see {@link weightSpecs})
- * @throws {@link LeptonError} `SHAPE_MISMATCH` when the specs differ from the model's or the value count is wrong
+ * @throws {@link @lepton/core!LeptonError} `SHAPE_MISMATCH` when the specs differ from the model's or the value count is wrong
  */
-export function writeWeights(model: tfl.LayersModel, set: WeightSet): void {
+export function writeWeights(model: tf.LayersModel, set: WeightSet): void {
   const specs = weightSpecs(model);
   const mismatch = describeMismatch(set.specs, specs);
   if (mismatch !== undefined) {
@@ -245,11 +244,11 @@ function encode(dtype: WeightDtype, specs: readonly WeightSpec[], raw: Float32Ar
  * @param set - specs and values
  * @param meta - JSON-serialisable metadata carried in the header (round, partner id, samples …)
  * @returns the payload
- * @throws {@link LeptonError} `INVALID_ARGUMENT` when the value count does not match the specs, or `meta` is not a
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when the value count does not match the specs, or `meta` is not a
  *   plain object nested at most {@link MAX_META_DEPTH} deep
  * @example
  * ```ts
- * import { decodeWeights, encodeWeights } from '@lepton/core';
+ * import { decodeWeights, encodeWeights } from '@lepton/federated';
  * const bytes = encodeWeights({ specs: [{ name: 'w', shape: [2] }], values: new Float32Array([1, 2]) }, { round: 3 });
  * console.log(decodeWeights(bytes).meta); // { round: 3 }
  * ```
@@ -266,7 +265,7 @@ export function encodeWeights(set: WeightSet, meta: Record<string, unknown> = {}
  * @param specs - the specs of the weights they mask
  * @param meta - JSON-serialisable metadata carried in the header
  * @returns the payload
- * @throws {@link LeptonError} `INVALID_ARGUMENT` when the value count does not match the specs, or `meta` is not a
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when the value count does not match the specs, or `meta` is not a
  *   plain object nested at most {@link MAX_META_DEPTH} deep
  */
 export function encodeMasked(values: Uint32Array, specs: readonly WeightSpec[], meta: Record<string, unknown> = {}): Uint8Array {
@@ -281,7 +280,7 @@ export function encodeMasked(values: Uint32Array, specs: readonly WeightSpec[], 
  * @param bytes - the payload (any alignment)
  * @param expect - when given, the specs the payload must carry (e.g. the global model's)
  * @returns specs, dtype, values (copied, aligned) and metadata
- * @throws {@link LeptonError} `FEDERATED_BAD_UPDATE` naming the problem: truncated, wrong magic, garbled header,
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_BAD_UPDATE` naming the problem: truncated, wrong magic, garbled header,
  *   wrong length, NaN or infinite values, or specs that differ from `expect`
  */
 export function decodeWeights(bytes: Uint8Array, expect?: readonly WeightSpec[]): DecodedPayload {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RDP_ORDERS, effectiveNoiseMultiplier, epsilonFromRdp, gaussianNoiseStd, isLeptonError, RdpAccountant, rdpSampledGaussian } from '@lepton/core';
+import { isLeptonError } from '@lepton/core';
+import { DEFAULT_RDP_ORDERS, effectiveNoiseMultiplier, epsilonFromRdp, gaussianNoiseStd, RdpAccountant, rdpSampledGaussian } from '@lepton/federated';
 
 /**
  * Reference values made by test/reference/rdp_reference.py: the RDP of the sampled Gaussian by the binomial expansion

@@ -1,26 +1,28 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   buildMlp,
+  initRuntime,
+  isLeptonError,
+  rocAuc,
+  seededRandom,
+  tf,
+} from '@lepton/core';
+import {
   decodeWeights,
   encodeMasked,
   encodeWeights,
   evaluateWeights,
   fedAvg,
   fedProxLoss,
-  initRuntime,
-  isLeptonError,
   readWeights,
-  rocAuc,
-  seededRandom,
   specsEqual,
-  tf,
   trainLocal,
   weightSpecs,
   writeWeights,
   type WeightSet,
   type WeightSpec,
-} from '@lepton/core';
-import { tabular } from './support/backends.js';
+} from '@lepton/federated';
+import { tabular } from './support/federated.js';
 
 beforeAll(async () => {
   await initRuntime({ backend: 'wasm' }, {});

@@ -5,21 +5,23 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createBundleSigningKeys,
+  initRuntime,
+  loadBundle,
+  seededRandom,
+  tf,
+  type TrainData,
+} from '@lepton/core';
+import {
   decodeWeights,
   encodeWeights,
   FederatedCoordinator,
   FederatedPartner,
   gaussianNoiseStd,
-  initRuntime,
-  loadBundle,
   privatizeUpdate,
   readWeights,
-  seededRandom,
-  tf,
   type CoordinatorOptions,
-  type TrainData,
   type WeightSet,
-} from '@lepton/core';
+} from '@lepton/federated';
 import { ADMIN, call, memoryLogger, partnerData, smallModel, stateDir, tokenOf, until } from './support/federated.js';
 
 /*

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { initRuntime, isLeptonError, tf, type TrainData } from '@lepton/core';
 import {
   createIdentityKeys,
   createKeyAnnouncement,
@@ -8,17 +9,13 @@ import {
   encodeWeights,
   FederatedCoordinator,
   FederatedPartner,
-  initRuntime,
-  isLeptonError,
   quantizeUpdate,
   readWeights,
-  tf,
   type CoordinatorOptions,
   type PartnerOptions,
   type RoundInfo,
-  type TrainData,
   type WeightSet,
-} from '@lepton/core';
+} from '@lepton/federated';
 import { ADMIN, call, containsBytes, memoryLogger, partnerData, smallModel, stateDir, tokenOf, until } from './support/federated.js';
 
 beforeAll(async () => {

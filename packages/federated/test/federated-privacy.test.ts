@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isLeptonError, seededRandom } from '@lepton/core';
 import {
   addGaussianNoise,
   clipUpdate,
@@ -6,20 +7,18 @@ import {
   decodeWeights,
   encodeMasked,
   gaussianNoiseStd,
-  isLeptonError,
   maskClipLimit,
   maskUpdate,
   pairSeed,
   privatizeUpdate,
   quantizeUpdate,
   removeDroppedMasks,
-  seededRandom,
   sumMasked,
   unmaskSum,
   type MaskingKeys,
   type MaskOptions,
   type PeerSeed,
-} from '@lepton/core';
+} from '@lepton/federated';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

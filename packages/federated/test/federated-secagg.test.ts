@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { initRuntime, isLeptonError, tf, type TrainData } from '@lepton/core';
 import {
   createIdentityKeys,
   createKeyAnnouncement,
@@ -10,22 +11,18 @@ import {
   exportMaskingPrivateKey,
   FederatedCoordinator,
   FederatedPartner,
-  initRuntime,
-  isLeptonError,
   participantsDigest,
   readWeights,
   signStatement,
   survivorConfirmation,
-  tf,
   type CoordinatorOptions,
   type IdentityKeys,
   type PartnerOptions,
   type PreparedAnnouncement,
   type PublishedParticipant,
   type RoundInfo,
-  type TrainData,
   type WeightSet,
-} from '@lepton/core';
+} from '@lepton/federated';
 import { ADMIN, call, memoryLogger, partnerData, smallModel, stateDir, tokenOf, until } from './support/federated.js';
 
 /*

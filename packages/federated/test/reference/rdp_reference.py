@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference values for @lepton/core's RDP accountant (packages/core/src/federated/accountant.ts).
+"""Reference values for @lepton/federated's RDP accountant (packages/federated/src/accountant.ts).
 
 Independent of the TypeScript code: A_alpha of the sampled Gaussian mechanism (Mironov, Talwar, Zhang 2019) is computed
 
@@ -10,7 +10,7 @@ Independent of the TypeScript code: A_alpha of the sampled Gaussian mechanism (M
 and (epsilon, delta) uses the conversion of Balle et al. 2020, Prop. 12 (as dp_accounting / Opacus do), written here
 from the formula. Run from the repository root:
 
-  python3 packages/core/test/reference/rdp_reference.py > packages/core/test/fixtures/federated/rdp-reference.json
+  python3 packages/federated/test/reference/rdp_reference.py > packages/federated/test/fixtures/federated/rdp-reference.json
 """
 import json
 import math

@@ -1,7 +1,8 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildMlp, seededRandom, tf, type FederatedLogger, type TrainData } from '@lepton/core';
+import { buildMlp, seededRandom, tf, type TrainData } from '@lepton/core';
+import type { FederatedLogger } from '@lepton/federated';
 
 /** Features of the synthetic federated task. */
 export const DIMS = 6;
@@ -95,4 +96,13 @@ export function memoryLogger(): FederatedLogger & { lines: { level: string; mess
 /** Whether `needle` occurs in `hay` as a contiguous byte run. */
 export function containsBytes(hay: Uint8Array, needle: Uint8Array): boolean {
   return Buffer.from(hay.buffer, hay.byteOffset, hay.byteLength).indexOf(Buffer.from(needle.buffer, needle.byteOffset, needle.byteLength)) >= 0;
+}
+
+/** Seeded two-class tabular data: the label is 1 when feature 0 + 0.5·feature 1 > 0. */
+export function tabular(n: number, dims: number, seed: number): { x: tf.Tensor2D; y: tf.Tensor2D } {
+  return tf.tidy(() => {
+    const x = tf.randomNormal([n, dims], 0, 1, 'float32', seed) as tf.Tensor2D;
+    const signal = tf.add(tf.slice(x, [0, 0], [-1, 1]), tf.mul(tf.slice(x, [0, 1], [-1, 1]), 0.5));
+    return { x, y: tf.cast(tf.greater(signal, 0), 'float32') as tf.Tensor2D };
+  });
 }

@@ -1,18 +1,18 @@
-import type { VegaLiteSpec } from '@lepton/core';
 import type { Chart } from './charts.js';
 import type { Violation } from './rules.js';
 
 /**
- * A Vega-Lite spec of a control chart for `renderChart()`: the statistic as a line, the centre line, the ±1σ and ±2σ
- * zones as bands, the control limits as dashed lines (stepped where they vary), and every rule violation marked in
- * red with its rule number in the tooltip. The y axis spans the data and limits, not from zero.
+ * A Vega-Lite spec (plain JSON) of a control chart, for `renderChart()` from `@lepton/charts`: the statistic as a
+ * line, the centre line, the ±1σ and ±2σ zones as bands, the control limits as dashed lines (stepped where they vary),
+ * and every rule violation marked in red with its rule number in the tooltip. The y axis spans the data and limits,
+ * not from zero.
  *
  * @param chart - a chart from `xbarR`, `pChart`, `monitor` …
  * @param violations - from `evaluateRules(chart)`
  * @param options - title, x-axis labels (default 1, 2, 3 …) and x-axis title (default `sample`)
  * @returns the spec (data inline)
  */
-export function controlChartSpec(chart: Chart, violations: Violation[] = [], options: { title?: string; labels?: string[]; xTitle?: string } = {}): VegaLiteSpec {
+export function controlChartSpec(chart: Chart, violations: Violation[] = [], options: { title?: string; labels?: string[]; xTitle?: string } = {}): Record<string, unknown> {
   const { points, limits } = chart;
   const bad = new Map<number, number[]>();
   for (const v of violations) bad.set(v.index, [...(bad.get(v.index) ?? []), v.rule]);
