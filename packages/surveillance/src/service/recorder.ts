@@ -58,10 +58,12 @@ const isUrl = (input: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(input)
  * that retention ({@link enforceRetention}) prunes.
  *
  * **Times.** ffmpeg reports each finished segment on its segment list (`-segment_list pipe:1`, CSV) with its start and
- * end on the recording's own timeline. The recorder ties that timeline to the wall clock by the earliest
- * (arrival − end) over the reports: a segment is reported when the first packet of the next one arrives, so this is
- * the wall time of the timeline's origin plus the smallest delivery delay seen, typically well under a second for a
- * live camera. A file input is read at its native rate (`-re`), like a camera.
+ * end on the recording's own timeline. The recorder ties that timeline to the wall clock once per ffmpeg run, at the
+ * first report: a segment is reported when the first packet of the next one arrives, so (arrival − end) is the wall
+ * time of the timeline's origin plus the delivery delay (a few hundred ms for a live camera, a little more at the
+ * start of a run, while ffmpeg probes the stream). One origin per run keeps the segments of a run back to back
+ * (each starts where the previous one ended); the names are accurate to about half a second, which the clips'
+ * before/after margins cover. A file input is read at its native rate (`-re`), like a camera.
  *
  * **Failures.** A live input that ends, fails or sends nothing for three segment lengths (at least 30 s) is restarted
  * with exponential backoff, forever; each restart starts a new timeline. `stop()` ends ffmpeg with SIGTERM, on which
@@ -249,7 +251,9 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         const start = Number(m[2]);
         const end = Number(m[3]);
         if (!(Number.isFinite(start) && Number.isFinite(end) && end >= start)) continue;
-        anchor = Math.min(anchor, arrived - end * 1000);
+        // Fixed at the first report of the run: later reports must not move the origin under segments already named
+        // (and the report at the end of a stream comes early: ffmpeg sees the end as soon as the data is in).
+        if (anchor === Infinity) anchor = arrived - end * 1000;
         got = true;
         arm();
         const from = join(this.#o.dir, m[1]!);
