@@ -137,6 +137,7 @@ describe('lepton dicom deid', () => {
       ['dicom', 'deid', files[0]!, files[0]!],
       ['dicom', 'deid', files[0]!, join(work, 'x.dcm'), '--salt', 'a', '--salt-file', 'b'],
       ['dicom', 'deid', files[0]!, join(work, 'x.dcm'), '--salt='],
+      ['dicom', 'deid', files[0]!, join(work, 'x.dcm'), '--burned-in', 'maybe'],
     ]) {
       const r = await lepton(args);
       expect(r.code, args.join(' ')).toBe(2);

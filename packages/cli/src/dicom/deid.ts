@@ -53,6 +53,11 @@ export const dicomDeidCommand: CommandSpec = {
   flags: {
     salt: { type: 'string', value: 'SECRET', help: 'key for the UID and Patient ID mappings: the same key maps the same UID to the same new UID in every run (default: LEPTON_DEID_SALT, else random)' },
     'salt-file': { type: 'string', value: 'FILE', help: 'read the key from a file (keeps it out of the shell history and process list)' },
+    'burned-in': {
+      type: 'string',
+      value: 'POLICY',
+      help: "images that may carry burned-in text (PS3.15): 'refuse' (default: marked YES, or unmarked US/XA/RF/ES/SC/XC/OP/DOC and Secondary Capture), 'refuse-marked' (only those marked YES) or 'allow' (recorded in De-identification Method; pixels are not cleaned)",
+    },
   },
   details: `Folder outputs are named by their new SOP Instance UID (input names often hold patient names), and the
 output never pairs an input name with its new UIDs; only inputs that failed are named, so they can be found.
@@ -65,10 +70,14 @@ Exit codes: 0 every input written; 1 any input could not be de-identified (the o
     const output = resolvePath(io, outArg);
     if (resolve(input) === resolve(output)) throw usageError('<out> is <in>: write de-identified files somewhere else.', 'dicom deid');
     const given = saltFlags(flags);
+    const burnedIn = stringFlag(flags, 'burned-in') ?? 'refuse';
+    if (burnedIn !== 'refuse' && burnedIn !== 'refuse-marked' && burnedIn !== 'allow') {
+      throw usageError("--burned-in must be 'refuse', 'refuse-marked' or 'allow'.", 'dicom deid');
+    }
     const medical = await loadMedical();
     const { LeptonError } = medical;
     const key = await salt(given, io, medical);
-    const deid = new medical.DicomDeidentifier(key.secret === undefined ? {} : { secret: key.secret });
+    const deid = new medical.DicomDeidentifier({ ...(key.secret === undefined ? {} : { secret: key.secret }), burnedInAnnotation: burnedIn });
     let kind: 'file' | 'folder';
     try {
       kind = (await stat(input)).isDirectory() ? 'folder' : 'file';
