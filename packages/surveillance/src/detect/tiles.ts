@@ -1,0 +1,82 @@
+import type { Detection, Frame } from '../types.js';
+import { nonMaxSuppression } from './nms.js';
+
+/** @internal A rectangle of a frame, integer pixels. */
+export interface Region {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Share of a tile's width (height) that overlaps its neighbour, so an object cut by one tile's edge is whole in the next. */
+const OVERLAP = 0.25;
+/** A box edge this close to a tile edge inside the frame (share of the tile's size) belongs to an object the tile cut. */
+const EDGE = 0.02;
+/**
+ * A tile box lying this much (share of its area) inside a larger whole-frame box of the same class is a part of that
+ * object seen on its own (the rear half of a motorcycle in one tile), not another object.
+ */
+const CONTAINED = 0.6;
+
+/**
+ * @internal The `grid × grid` overlapping tiles of a `width × height` frame (grid ≥ 2), left to right, top to bottom.
+ * Tiles overlap by a quarter of their size, so an object up to a quarter of a tile wide lies whole inside one tile.
+ */
+export function tileRegions(width: number, height: number, grid: number): Region[] {
+  const tw = Math.min(width, Math.ceil((width / grid) * (1 + OVERLAP)));
+  const th = Math.min(height, Math.ceil((height / grid) * (1 + OVERLAP)));
+  const out: Region[] = [];
+  for (let r = 0; r < grid; r++) {
+    for (let c = 0; c < grid; c++) {
+      const x = Math.round(((width - tw) * c) / (grid - 1));
+      const y = Math.round(((height - th) * r) / (grid - 1));
+      out.push({ x, y, width: tw, height: th });
+    }
+  }
+  return out;
+}
+
+/** @internal A copy of a region of a packed RGB frame, as a frame of its own (same camera, index and times). */
+export function cropFrame(frame: Frame, r: Region): Frame {
+  const data = new Uint8Array(r.width * r.height * 3);
+  const row = r.width * 3;
+  for (let y = 0; y < r.height; y++) {
+    const from = ((r.y + y) * frame.width + r.x) * 3;
+    data.set(frame.data.subarray(from, from + row), y * row);
+  }
+  return { ...frame, width: r.width, height: r.height, data };
+}
+
+function containedShare(inner: Detection['box'], outer: Detection['box']): number {
+  const w = Math.min(inner.x + inner.width, outer.x + outer.width) - Math.max(inner.x, outer.x);
+  const h = Math.min(inner.y + inner.height, outer.y + outer.height) - Math.max(inner.y, outer.y);
+  return w <= 0 || h <= 0 ? 0 : (w * h) / (inner.width * inner.height);
+}
+
+/**
+ * @internal Merges the detections of a whole frame and of its tiles into one list in frame pixels: tile boxes are
+ * shifted by their tile's origin; a tile box touching an edge of its tile that lies inside the frame is dropped (the
+ * tile cut that object, and the whole frame or the overlapping neighbour sees it whole), and so is a tile box mostly
+ * inside a larger whole-frame box of its class (a part of that object); then per-class NMS.
+ */
+export function mergeTiles(whole: readonly Detection[], tiles: readonly (readonly Detection[])[], regions: readonly Region[], frame: { width: number; height: number }, iouThreshold: number, maxDetections: number): Detection[] {
+  const all: Detection[] = [...whole];
+  tiles.forEach((dets, i) => {
+    const r = regions[i] as Region;
+    const ex = Math.max(2, EDGE * r.width);
+    const ey = Math.max(2, EDGE * r.height);
+    for (const d of dets) {
+      const { x, y, width, height } = d.box;
+      const cutLeft = r.x > 0 && x <= ex;
+      const cutTop = r.y > 0 && y <= ey;
+      const cutRight = r.x + r.width < frame.width && x + width >= r.width - ex;
+      const cutBottom = r.y + r.height < frame.height && y + height >= r.height - ey;
+      if (cutLeft || cutTop || cutRight || cutBottom) continue;
+      const box = { x: x + r.x, y: y + r.y, width, height };
+      const part = whole.some((w) => w.label === d.label && w.box.width * w.box.height > width * height && containedShare(box, w.box) >= CONTAINED);
+      if (!part) all.push({ ...d, box });
+    }
+  });
+  return nonMaxSuppression(all, iouThreshold, maxDetections);
+}
