@@ -1,5 +1,6 @@
 import type { DataSet } from 'dicom-parser';
 import { dicomError } from '../dicom/errors.js';
+import { usAt } from '../dicom/values.js';
 
 type Unsigned = Uint8Array | Uint16Array | Uint32Array;
 
@@ -83,11 +84,14 @@ function readPaletteChannel(ds: DataSet, descriptorTag: string, dataTag: string,
       where,
     );
   }
-  const entriesRaw = ds.uint16(descriptorTag, 0) ?? 0;
+  const entriesRaw = usAt(ds, descriptorTag, 0) ?? 0;
   const entries = entriesRaw === 0 ? 65536 : entriesRaw;
-  const firstRaw = ds.uint16(descriptorTag, 1) ?? 0;
+  const firstRaw = usAt(ds, descriptorTag, 1) ?? 0;
   const first = signed && firstRaw > 0x7fff ? firstRaw - 0x10000 : firstRaw;
-  const bits = ds.uint16(descriptorTag, 2) ?? 16;
+  const bits = usAt(ds, descriptorTag, 2) ?? 16;
+  if (el.dataOffset + el.length > ds.byteArray.length || el.length < (bits <= 8 && el.length === entries ? entries : 2 * entries)) {
+    throw dicomError('DICOM_MALFORMED', 'A PALETTE COLOR table holds fewer entries than its descriptor (0028,1101-1103) says.', where);
+  }
   const data = new Uint16Array(entries);
   if (bits <= 8 && el.length === entries) {
     for (let i = 0; i < entries; i++) data[i] = ds.byteArray[el.dataOffset + i]!;
