@@ -22,7 +22,12 @@
 //   time-boxed to its first SURV_BUSY_FRAMES frames (default 100; 0 = all 795, which also reports the line count
 //   against the hand count of 27 crossings).
 // - detection quality: person counts on the 12 hand-counted frames of
-//   packages/surveillance/test/fixtures/vtest-hand-count.json (frame numbers are ffmpeg's, from 0).
+//   packages/surveillance/test/fixtures/vtest-hand-count.json (frame numbers are ffmpeg's, from 0);
+// - detection accuracy on hand-annotated real photos the settings were not tuned on (issue 17 §1): per set, per class
+//   group (person; vehicle = bicycle, car, motorcycle, bus, truck), recall and precision at IoU ≥ 0.5 for each detector
+//   and setting in ACCURACY_VARIANTS (packages/surveillance/test/fixtures/eval/*.json; media from Debian darknet,
+//   opencv-doc, python3-skimage; a set whose package is missing is reported as absent). Alone:
+//   `node --import tsx bench/surveillance.ts accuracy` (about 5 minutes on the 2-core machine).
 // Takes about 2–3 minutes on the 2-core machine.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -30,6 +35,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initRuntime } from '@lepton/core';
+import { EVAL_SET_NAMES, loadEvalSet, missingMedia, rates, readEvalFrame, scoreImage, totals, type ImageScore } from '../packages/surveillance/test/eval-support.js';
 import {
   annotateFrame,
   linearSumAssignment,
@@ -48,6 +54,7 @@ import {
   type FfmpegBinary,
   type Frame,
   type FrameInfo,
+  type ObjectDetectorOptions,
   type Track,
 } from '@lepton/surveillance';
 
@@ -116,6 +123,83 @@ export interface CountQuality {
   precision: number;
 }
 
+/** Recall and precision of one detector setting on one evaluation set (IoU ≥ 0.5; see test/eval-support.ts). */
+export interface AccuracyRow {
+  setting: string;
+  set: string;
+  role: 'tuning' | 'held-out';
+  images: number;
+  person: { found: number; required: number; falseAlarms: number; recall: number; precision: number };
+  vehicle: { found: number; required: number; falseAlarms: number; recall: number; precision: number };
+  /** Forward-pass time per image, wasm, this machine. */
+  secondsPerImage: number;
+}
+
+/** Detector settings compared on the evaluation sets. */
+export const ACCURACY_VARIANTS: Array<[string, ObjectDetectorOptions]> = [
+  ['CenterNet 0.4 (default)', {}],
+  ['CenterNet 0.3', { defaultThreshold: 0.3 }],
+  ['CenterNet 0.4, tiles 2', { tiles: 2 }],
+  ['NanoDet 0.4', { model: 'nanodet' }],
+  ['NanoDet 0.4, tiles 2', { model: 'nanodet', tiles: 2 }],
+];
+
+/**
+ * Runs every setting of {@link ACCURACY_VARIANTS} on every evaluation set whose media are installed and prints one
+ * table (per set) plus the held-out totals.
+ */
+export async function runDetectionAccuracy(log: (s: string) => void = console.log): Promise<{ rows: AccuracyRow[]; absent: string[] }> {
+  const sets = EVAL_SET_NAMES.map((n) => loadEvalSet(n));
+  const absent = sets.filter((s) => missingMedia(s).length > 0).map((s) => `${s.name} (apt-get install ${s.package})`);
+  const present = sets.filter((s) => missingMedia(s).length === 0);
+  const frames = present.map((s) => s.images.map((im, i) => readEvalFrame(s, im, i)));
+  const rows: AccuracyRow[] = [];
+  const pct = (x: number): string => x.toFixed(2);
+  for (const [setting, options] of ACCURACY_VARIANTS) {
+    const detector = await ObjectDetector.load(options);
+    try {
+      for (const [si, set] of present.entries()) {
+        const scores: ImageScore[] = [];
+        const t0 = performance.now();
+        for (const [ii, image] of set.images.entries()) scores.push(scoreImage(image, (await detector.detect([frames[si]![ii]!]))[0] ?? []));
+        const seconds = (performance.now() - t0) / 1000;
+        const t = totals(scores);
+        const p = rates(t.person);
+        const v = rates(t.vehicle);
+        rows.push({
+          setting,
+          set: set.name,
+          role: set.role,
+          images: set.images.length,
+          person: { found: t.person.hits, required: p.required, falseAlarms: t.person.falseAlarms, recall: p.recall, precision: p.precision },
+          vehicle: { found: t.vehicle.hits, required: v.required, falseAlarms: t.vehicle.falseAlarms, recall: v.recall, precision: v.precision },
+          secondsPerImage: seconds / set.images.length,
+        });
+      }
+    } finally {
+      await detector.close();
+    }
+  }
+  log('
+detection accuracy on hand-annotated real photos (IoU ≥ 0.5; person / vehicle: found of required, false alarms, recall, precision):');
+  log('| setting | set | role | people found | false | recall | precision | vehicles found | false | recall | precision | s / image |');
+  log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    log(`| ${r.setting} | ${r.set} | ${r.role} | ${r.person.found}/${r.person.required} | ${r.person.falseAlarms} | ${pct(r.person.recall)} | ${pct(r.person.precision)} | ${r.vehicle.found}/${r.vehicle.required} | ${r.vehicle.falseAlarms} | ${pct(r.vehicle.recall)} | ${pct(r.vehicle.precision)} | ${r.secondsPerImage.toFixed(2)} |`);
+  }
+  log('held-out totals:');
+  for (const [setting] of ACCURACY_VARIANTS) {
+    const h = rows.filter((r) => r.setting === setting && r.role === 'held-out');
+    const sum = (g: 'person' | 'vehicle'): { hits: number; misses: number; falseAlarms: number } =>
+      h.reduce((a, r) => ({ hits: a.hits + r[g].found, misses: a.misses + r[g].required - r[g].found, falseAlarms: a.falseAlarms + r[g].falseAlarms }), { hits: 0, misses: 0, falseAlarms: 0 });
+    const p = rates(sum('person'));
+    const v = rates(sum('vehicle'));
+    log(`| ${setting} | people recall ${pct(p.recall)} precision ${pct(p.precision)} (target ≥ 0.85 / ≥ 0.90: ${p.recall >= 0.85 && p.precision >= 0.9 ? 'met' : 'missed'}) | vehicles recall ${pct(v.recall)} precision ${pct(v.precision)} (target ≥ 0.80 / ≥ 0.90: ${v.recall >= 0.8 && v.precision >= 0.9 ? 'met' : 'missed'}) |`);
+  }
+  for (const a of absent) log(`absent: ${a}`);
+  return { rows, absent };
+}
+
 /** The suite's result (written into bench/results/core.json by run.ts). */
 export interface SurveillanceBench {
   skipped?: string;
@@ -128,6 +212,8 @@ export interface SurveillanceBench {
   target?: { framesPerSecond: number; typicalOutputsOff: number; met: boolean };
   /** Detector frames/s with 2 worker threads ÷ in-process (one engine), batch 1 and batch 8; target ≥ 1.6×. */
   workerScaling?: { batch1: number; batch8: number; target: number };
+  /** Detection accuracy on the hand-annotated photo sets (issue 17 §1). */
+  accuracy?: { rows: AccuracyRow[]; absent: string[] };
 }
 
 interface HandCount {
@@ -487,6 +573,7 @@ export async function runSurveillanceBench(log: (s: string) => void = console.lo
     log(`| hand | ${quality.frames.map((r) => r.hand).join(' | ')} |`);
     log(`| detected | ${quality.frames.map((r) => r.detected).join(' | ')} |`);
     log(`count accuracy (1 − Σ|error| ÷ Σ hand) ${(quality.countAccuracy * 100).toFixed(1)} %, ${quality.exactFrames}/${quality.frames.length} frames exact; recall ${(quality.recall * 100).toFixed(1)} %, precision ${(quality.precision * 100).toFixed(1)} % (matched by |Δx| ≤ 25 px)`);
+    const accuracy = await runDetectionAccuracy(log);
     const headline = endToEndRows[0]!;
     const total = clips.plateSeconds * 2 * FPS + clips.activeFrames;
     return {
@@ -504,10 +591,16 @@ export async function runSurveillanceBench(log: (s: string) => void = console.lo
       },
       target: { framesPerSecond: TARGET_FPS, typicalOutputsOff: headline.framesPerSecond, met: headline.framesPerSecond >= TARGET_FPS },
       workerScaling,
+      accuracy,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await runSurveillanceBench();
+if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.argv[2] === 'accuracy') {
+    await initRuntime({ backend: 'wasm' }, {});
+    await runDetectionAccuracy();
+  } else await runSurveillanceBench();
+}
