@@ -11,6 +11,7 @@ import { runMedicalBench, type MedicalBench } from './medical.js';
 import { runSurveillanceBench, type SurveillanceBench } from './surveillance.js';
 import { runPoolBench, type PoolBench } from './pool.js';
 import { runLineThroughputBench, runManufacturingBench, type DetectorQuality, type LineThroughput } from './manufacturing.js';
+import { runManufacturingScaleBench, type ManufacturingScaleBench } from './manufacturing-scale.js';
 import { ratios, runSuite, table, type Row } from './lib.js';
 
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 2);
@@ -30,7 +31,7 @@ for (const b of candidates) {
 console.log(`backends present: ${present.join(', ')}${Object.keys(skipped).length ? ` (skipped: ${Object.keys(skipped).join(', ')})` : ''}`);
 
 // Suites to run: core (the backend table above all), then the verticals. BENCH_SUITES=federated runs only that one.
-const suites = (process.env['BENCH_SUITES'] ?? 'core,pool,finance,finance-streams,manufacturing,medical,federated,surveillance').split(',');
+const suites = (process.env['BENCH_SUITES'] ?? 'core,pool,finance,finance-streams,manufacturing,manufacturing-scale,medical,federated,surveillance').split(',');
 const rows: Row[] = [];
 for (const b of suites.includes('core') ? present : []) {
   console.log(`\n${b}:`);
@@ -52,6 +53,10 @@ if (suites.includes('finance-streams')) financeStreams = await runFinanceStreams
 else console.log('\nfinance-streams suite skipped');
 if (suites.includes('manufacturing')) manufacturing = { detectors: await runManufacturingBench(console.log), throughput: await runLineThroughputBench(console.log) };
 else console.log('\nmanufacturing suite skipped');
+// Line monitors splitting a plant over MQTT 5: 1 and 3 monitor processes against one mosquitto (bench/manufacturing-scale.ts).
+let manufacturingScale: ManufacturingScaleBench | undefined;
+if (suites.includes('manufacturing-scale')) manufacturingScale = await runManufacturingScaleBench(console.log);
+else console.log('\nmanufacturing-scale suite skipped');
 if (suites.includes('medical')) medical = await runMedicalBench(console.log);
 else console.log('\nmedical suite skipped');
 let federated: FederatedBench | undefined;
@@ -76,6 +81,7 @@ const result = {
   finance,
   financeStreams,
   manufacturing,
+  manufacturingScale,
   medical,
   federated,
   surveillance,

@@ -546,6 +546,17 @@ export class LineMonitor {
   }
 
   /**
+   * Whether the monitor holds state for an asset (a sample of a known signal, in time, has been applied, or a snapshot
+   * restored, and it was not forgotten since).
+   *
+   * @param asset - the asset
+   * @returns true when {@link snapshotAsset} would return a snapshot
+   */
+  hasAsset(asset: string): boolean {
+    return this.states.has(asset);
+  }
+
+  /**
    * Everything the monitor knows about one asset, as JSON-safe data (see {@link AssetSnapshot}), for handing the asset
    * to another process ({@link restoreAsset}) or keeping it across a restart. Take it between pushes (after the last
    * push's promise settled): a model alarm whose scores are still being read back is not in it yet.

@@ -29,7 +29,8 @@ export interface MembershipPlan {
  * will message or its lease expiry removes it), so its partitions are taken at once by the members that rank next.
  */
 export class Membership {
-  private readonly members = new Map<string, Seen>();
+  /** Member id → its connections (a member that reconnected may briefly have two presences) → what each said. */
+  private readonly members = new Map<string, Map<string, Seen>>();
 
   constructor(
     readonly self: string,
@@ -38,36 +39,43 @@ export class Membership {
   ) {}
 
   /**
-   * A presence message arrived.
+   * A presence message arrived from one connection of a member.
    *
    * @returns whether the view changed (a new member, or other claims)
    */
-  seen(id: string, claims: readonly number[], now: number): boolean {
+  seen(id: string, connection: string, claims: readonly number[], now: number): boolean {
     if (id === this.self) return false;
-    const before = this.members.get(id);
+    let conns = this.members.get(id);
+    if (!conns) this.members.set(id, (conns = new Map()));
+    const before = conns.get(connection);
     const next = new Set(claims);
-    this.members.set(id, { claims: next, at: now });
+    conns.set(connection, { claims: next, at: now });
     return !before || before.claims.size !== next.size || [...next].some((p) => !before.claims.has(p));
   }
 
   /**
-   * A member left (its will, or an empty presence on a clean close).
+   * One connection of a member is gone (its will, or an empty presence on a clean close). The will of a connection the
+   * member has already replaced removes that connection only, never the member's new one.
    *
    * @returns whether it was known
    */
-  left(id: string): boolean {
-    return this.members.delete(id);
+  left(id: string, connection: string): boolean {
+    const conns = this.members.get(id);
+    const had = conns?.delete(connection) ?? false;
+    if (conns?.size === 0) this.members.delete(id);
+    return had;
   }
 
   /**
-   * Drops members not heard within the lease.
+   * Drops connections not heard within the lease.
    *
-   * @returns their ids
+   * @returns the ids of members with no connection left
    */
   expire(now: number): string[] {
     const gone: string[] = [];
-    for (const [id, s] of this.members) {
-      if (now - s.at > this.leaseMs) {
+    for (const [id, conns] of this.members) {
+      for (const [c, s] of conns) if (now - s.at > this.leaseMs) conns.delete(c);
+      if (conns.size === 0) {
         this.members.delete(id);
         gone.push(id);
       }
@@ -75,10 +83,16 @@ export class Membership {
     return gone;
   }
 
+  /** Whether a member has a connection heard within the lease. */
+  private alive(conns: Map<string, Seen>, now: number): boolean {
+    for (const s of conns.values()) if (now - s.at <= this.leaseMs) return true;
+    return false;
+  }
+
   /** Live members (heard within the lease) and this one, sorted. */
   live(now: number): string[] {
     const ids = [this.self];
-    for (const [id, s] of this.members) if (now - s.at <= this.leaseMs) ids.push(id);
+    for (const [id, conns] of this.members) if (this.alive(conns, now)) ids.push(id);
     return ids.sort();
   }
 
@@ -102,7 +116,7 @@ export class Membership {
       }
       if (owned.has(p)) continue;
       let claimed = false;
-      for (const [id, s] of this.members) if (now - s.at <= this.leaseMs && s.claims.has(p) && id !== this.self) claimed = true;
+      for (const conns of this.members.values()) for (const s of conns.values()) if (now - s.at <= this.leaseMs && s.claims.has(p)) claimed = true;
       (claimed ? waiting : acquire).push(p);
     }
     return { release, acquire, waiting, live };

@@ -66,7 +66,7 @@ export interface ScaledLineMonitorOptions {
   url: string;
   /**
    * The plant's topic prefix (one or more levels). Samples arrive on `<prefix>/data/<partition>/<asset>/<signal>`
-   * ({@link telemetryTopic}); the group uses `<prefix>/members/<id>` (presence, retained), `<prefix>/state/<partition>/<asset>`
+   * ({@link telemetryTopic}); the group uses `<prefix>/members/<id>/<connection>` (presence, retained), `<prefix>/state/<partition>/<asset>`
    * (snapshots, retained), `<prefix>/events/<asset>` (alarm events), `<prefix>/config` and `<prefix>/sync/<id>`. Default `plant`.
    */
   prefix?: string;

@@ -21,13 +21,13 @@ export interface ScaledLineMonitorStats {
   notOwned: number;
   /** Samples refused because `maxQueue` were waiting. */
   overflow: number;
-  /** Partitions taken over, released (handed over) and lost (connection or lease lost). */
+  /** Partitions taken over (at start, from a member that left, died or ranks lower now). */
   acquired: number;
   /** Partitions handed over to another member. */
   released: number;
   /** Partitions given up without a hand-over. */
   lost: number;
-  /** Asset snapshots published, restored and refused. */
+  /** Asset snapshots published (retained). */
   snapshotsPublished: number;
   /** Snapshots restored when taking partitions over. */
   snapshotsRestored: number;
@@ -56,8 +56,8 @@ const PRESENCE_VERSION = 1;
  * `$share/<group>/<prefix>/data/<p>/+/+`, and the members agree on exactly one member per partition by rendezvous
  * hashing over the live members ({@link assignPartitions}) — so an asset's windows, SPC charts and alarms live in one
  * process, which a plain shared subscription over all data (balanced per message) cannot give. Members announce
- * themselves with a retained presence message on `<prefix>/members/<id>` every `heartbeatMs`, whose MQTT will erases
- * it when the process dies; a member takes a partition only once no live member claims it.
+ * themselves with a retained presence message on `<prefix>/members/<id>/<connection>` every `heartbeatMs`, whose MQTT
+ * will erases it when the broker loses the connection; a member takes a partition only once no live member claims it.
  *
  * Every owned asset's {@link AssetSnapshot} is published retained to `<prefix>/state/<p>/<asset>` (when first seen,
  * after every alarm it raises or clears, and every `snapshotEveryMs`). When a member dies, the members that rank next
@@ -93,6 +93,10 @@ export class ScaledLineMonitor {
   private barriers = new Map<string, () => void>();
   private barrierSeq = 0;
   private readonly work: Work[] = [];
+  /** Index of the next item of {@link work} to run (items before it are done). */
+  private head = 0;
+  /** Snapshots held while taking partitions over, all partitions together (at most `maxAssets`). */
+  private stashed = 0;
   private wake: (() => void) | undefined;
   private readonly consumer: Promise<void>;
   private reconciling = false;
@@ -202,19 +206,30 @@ export class ScaledLineMonitor {
     return [this.o.prefix, ...levels].join('/');
   }
 
+  /** This connection's tag: presence and client id are per connection. */
+  private connectionTag(): string {
+    return `${this.incarnation}-${this.connections}`;
+  }
+
+  private presenceTopic(): string {
+    return this.topic('members', this.o.memberId, this.connectionTag());
+  }
+
   /** Connects a fresh client: a new session per connection, so nothing published under a lost one is replayed later. */
   private async connect(first: boolean): Promise<void> {
+    this.connections++;
     const epoch = this.epoch;
     let joined = false;
     const client = mqtt.connect(this.o.url, {
       protocolVersion: 5,
-      clientId: `lepton-${this.o.memberId}-${this.incarnation}-${this.connections++}`,
+      clientId: `lepton-${this.o.memberId}-${this.connectionTag()}`,
       clean: true,
       keepalive: this.o.keepaliveSeconds,
       reconnectPeriod: 0,
       connectTimeout: this.o.connectTimeoutMs,
       // Erases this member's retained presence when the broker loses it: the others take its partitions at once.
-      will: { topic: this.topic('members', this.o.memberId), payload: Buffer.alloc(0), qos: 1, retain: true },
+      // Per connection: the will of a connection this member has already replaced cannot erase the new one's presence.
+      will: { topic: this.presenceTopic(), payload: Buffer.alloc(0), qos: 1, retain: true },
     });
     this.client = client;
     client.on('error', () => undefined); // a failed connection ends in 'close', handled below
@@ -253,7 +268,7 @@ export class ScaledLineMonitor {
 
   /** Subscribes to the group's control topics, checks the partition count, announces this member. */
   private async join(client: MqttClient, epoch: number): Promise<void> {
-    await subscribe(client, [this.topic('members', '+'), this.topic('sync', this.o.memberId), this.topic('config')], 1);
+    await subscribe(client, [this.topic('members', '+', '+'), this.topic('sync', this.o.memberId), this.topic('config')], 1);
     await this.barrier(client);
     if (this.config !== undefined && this.config !== this.o.partitions) {
       throw new LeptonError(
@@ -297,14 +312,17 @@ export class ScaledLineMonitor {
   private async publishPresence(): Promise<void> {
     const client = this.client;
     if (!client || !this.joined) return;
-    const body = JSON.stringify({ v: PRESENCE_VERSION, member: this.o.memberId, partitions: this.partitions(), at: Date.now() });
-    await client.publishAsync(this.topic('members', this.o.memberId), body, {
+    const sentAt = Date.now();
+    const body = JSON.stringify({ v: PRESENCE_VERSION, member: this.o.memberId, partitions: this.partitions(), at: sentAt });
+    await client.publishAsync(this.presenceTopic(), body, {
       qos: 1,
       retain: true,
       // A presence left behind (a broker restarted with persistence, a lost will) disappears for new members too.
       properties: { messageExpiryInterval: Math.max(1, Math.ceil(this.o.leaseMs / 1000)) },
     });
-    if (this.client === client) this.lastPresenceAck = Date.now();
+    // The others last heard us when it was sent, not when its acknowledgement was read: after a long stop, an old
+    // acknowledgement read late must not make a stale lease look fresh.
+    if (this.client === client) this.lastPresenceAck = Math.max(this.lastPresenceAck, sentAt);
   }
 
   private heartbeat(): void {
@@ -336,7 +354,7 @@ export class ScaledLineMonitor {
     const levels = topic.slice(prefix.length).split('/');
     const kind = levels[0];
     if (kind === 'data' && levels.length === 4) return this.onData(levels, topic, payload);
-    if (kind === 'members' && levels.length === 2) return this.onPresence(levels[1]!, payload);
+    if (kind === 'members' && levels.length === 3) return this.onPresence(levels[1]!, levels[2]!, payload);
     if (kind === 'sync' && levels.length === 2) {
       this.barriers.get(payload.toString('utf8'))?.();
       return;
@@ -351,26 +369,27 @@ export class ScaledLineMonitor {
       const stash = this.stash.get(p);
       // Only while taking the partition over; a snapshot too large is refused unread (bounded memory).
       if (!stash || payload.length === 0) return;
-      if (payload.length > this.o.maxSnapshotBytes || stash.size >= (this.o.monitor.maxAssets ?? 10_000)) {
+      if (payload.length > this.o.maxSnapshotBytes || this.stashed >= (this.o.monitor.maxAssets ?? 10_000)) {
         this.counters.snapshotsRejected++;
         this.emit({ type: 'error', error: new LeptonError('MFG_SNAPSHOT_INVALID', `A snapshot on partition ${p} is larger than maxSnapshotBytes or over maxAssets; its asset starts afresh.`, { details: { partition: p } }) });
         return;
       }
+      if (!stash.has(levels[2]!)) this.stashed++;
       stash.set(levels[2]!, payload);
     }
   }
 
-  private onPresence(id: string, payload: Buffer): void {
+  private onPresence(id: string, connection: string, payload: Buffer): void {
     if (id === this.o.memberId) return;
     const now = Date.now();
     let changed: boolean;
-    if (payload.length === 0) changed = this.membership.left(id);
+    if (payload.length === 0) changed = this.membership.left(id, connection);
     else {
       const body = safeJson(payload) as { v?: unknown; partitions?: unknown } | undefined;
       const parts = body?.partitions;
       // Untrusted: only a list of partition numbers in range is believed.
       if (!Array.isArray(parts) || parts.length > this.o.partitions || !parts.every((p) => Number.isInteger(p) && p >= 0 && p < this.o.partitions)) return;
-      changed = this.membership.seen(id, parts as number[], now);
+      changed = this.membership.seen(id, connection, parts as number[], now);
     }
     this.membersChanged();
     if (changed) void this.reconcile();
@@ -398,7 +417,7 @@ export class ScaledLineMonitor {
       item = { rejected: { source: topic, issues: [{ field: '(topic)', message: `asset belongs to partition ${fnv1a(asset) % this.o.partitions}; publish with telemetryTopic()` }] } };
     }
     if ('rejected' in item) this.counters.rejected++;
-    if (this.work.length >= this.o.maxQueue) {
+    if (this.work.length - this.head >= this.o.maxQueue) {
       this.counters.overflow++;
       return;
     }
@@ -430,25 +449,25 @@ export class ScaledLineMonitor {
 
   /** The one consumer: pushes samples in arrival order and runs tasks between them, so snapshots are consistent. */
   private async consume(): Promise<void> {
-    let head = 0;
     for (;;) {
-      if (head >= this.work.length) {
+      if (this.head >= this.work.length) {
         this.work.length = 0;
-        head = 0;
+        this.head = 0;
         if (this.stopped) return;
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;
       }
-      const w = this.work[head]!;
-      this.work[head++] = undefined as unknown as Work; // release it for the collector
-      if (head > 4096 && head * 2 > this.work.length) {
-        this.work.splice(0, head);
-        head = 0;
+      const w = this.work[this.head]!;
+      this.work[this.head++] = undefined as unknown as Work; // release it for the collector
+      if (this.head > 4096 && this.head * 2 > this.work.length) {
+        this.work.splice(0, this.head);
+        this.head = 0;
       }
       if (w.kind === 'task') {
         await w.run();
         continue;
       }
+      if (this.joined && Date.now() - this.lastPresenceAck > this.o.leaseMs) this.heartbeat(); // self-fencing, see onData
       if (!this.owned.has(w.partition)) {
         this.counters.notOwned++;
         continue;
@@ -458,7 +477,9 @@ export class ScaledLineMonitor {
   }
 
   private async process(partition: number, item: LineItem): Promise<void> {
-    let fresh: string | undefined;
+    let assets = this.assetsOf.get(partition);
+    if (!assets) this.assetsOf.set(partition, (assets = new Set()));
+    let candidate: string | undefined;
     if ('record' in item) {
       const r: SensorRecord = item.record;
       this.counters.samples++;
@@ -467,12 +488,7 @@ export class ScaledLineMonitor {
       } catch {
         // see emit()
       }
-      let assets = this.assetsOf.get(partition);
-      if (!assets) this.assetsOf.set(partition, (assets = new Set()));
-      if (!assets.has(r.asset)) {
-        assets.add(r.asset);
-        fresh = r.asset;
-      }
+      if (!assets.has(r.asset)) candidate = r.asset;
     }
     let events: LineEvent[];
     try {
@@ -483,7 +499,12 @@ export class ScaledLineMonitor {
       return;
     }
     const dirty = new Set<string>();
-    if (fresh !== undefined) dirty.add(fresh);
+    // A new asset is tracked (and snapshotted at once) only once the monitor holds state for it: a sample it refused
+    // (an unknown signal, a future timestamp, one asset over maxAssets) must not grow this member's memory.
+    if (candidate !== undefined && this.monitor.hasAsset(candidate)) {
+      assets.add(candidate);
+      dirty.add(candidate);
+    }
     for (const e of events) {
       this.emit(e);
       const alarm = e.type === 'raised' || e.type === 'cleared';
@@ -574,7 +595,10 @@ export class ScaledLineMonitor {
       await client.unsubscribeAsync(stateTopics);
     } finally {
       stashed = new Map(partitions.map((p) => [p, this.stash.get(p) ?? new Map<string, Buffer>()]));
-      for (const p of partitions) this.stash.delete(p);
+      for (const p of partitions) {
+        this.stashed -= this.stash.get(p)?.size ?? 0;
+        this.stash.delete(p);
+      }
     }
     if (epoch !== this.epoch) return;
     const restored: string[] = [];
@@ -645,6 +669,7 @@ export class ScaledLineMonitor {
     const partitions = this.partitions();
     for (const p of partitions) this.owned.delete(p);
     this.stash.clear();
+    this.stashed = 0;
     for (const resolve of this.barriers.values()) resolve();
     const assets = partitions.flatMap((p) => [...(this.assetsOf.get(p) ?? [])]);
     for (const p of partitions) this.assetsOf.delete(p);
@@ -673,7 +698,7 @@ export class ScaledLineMonitor {
       while (this.reconciling) await new Promise((r) => setTimeout(r, 10));
       try {
         if (this.owned.size > 0) await this.release(this.partitions());
-        await client.publishAsync(this.topic('members', this.o.memberId), Buffer.alloc(0), { qos: 1, retain: true });
+        await client.publishAsync(this.presenceTopic(), Buffer.alloc(0), { qos: 1, retain: true });
       } catch {
         // The broker went away while closing: the will does the same.
       }

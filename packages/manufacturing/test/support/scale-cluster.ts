@@ -3,6 +3,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import mqtt, { type MqttClient } from 'mqtt';
 import type { Alarm, LineEvent, ScaledLineMonitorOptions, ScaledLineMonitorStats, ScaleEvent } from '@lepton/manufacturing';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -30,7 +31,7 @@ export class MonitorProcess {
   readonly events: Array<{ at: number; event: WireEvent }> = [];
   /** Every sample it monitored: `asset|signal|timestamp` → when it was reported. */
   readonly samples = new Map<string, number>();
-  closed: { active: Alarm[]; stats: ScaledLineMonitorStats } | undefined;
+  closed: { active: Alarm[]; stats: ScaledLineMonitorStats; cpuSeconds: number } | undefined;
 
   constructor(
     readonly id: string,
@@ -86,4 +87,9 @@ export function stable(workers: MonitorProcess[], partitions: number): boolean {
   if (live.some((w) => !w.report || w.report.members.length !== live.length)) return false;
   const held = live.flatMap((w) => w.report!.partitions);
   return held.length === partitions && new Set(held).size === partitions;
+}
+
+/** An MQTT 5 client for gateways and consumers in tests and benchmarks (the bench cannot import mqtt itself). */
+export async function connectClient(url: string): Promise<MqttClient> {
+  return mqtt.connectAsync(url, { protocolVersion: 5 });
 }
