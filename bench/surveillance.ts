@@ -180,8 +180,7 @@ export async function runDetectionAccuracy(log: (s: string) => void = console.lo
       await detector.close();
     }
   }
-  log('
-detection accuracy on hand-annotated real photos (IoU ≥ 0.5; person / vehicle: found of required, false alarms, recall, precision):');
+  log('\ndetection accuracy on hand-annotated real photos (IoU ≥ 0.5; person / vehicle: found of required, false alarms, recall, precision):');
   log('| setting | set | role | people found | false | recall | precision | vehicles found | false | recall | precision | s / image |');
   log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
