@@ -113,7 +113,9 @@ export async function startApi(sources: ApiSources, options: ApiListenOptions): 
     bodyLimit: 16 * 1024,
     requestTimeout: options.requestTimeoutMs,
     connectionTimeout: options.requestTimeoutMs * 6,
-    keepAliveTimeout: 5_000,
+    // Longer than clients' idle timeouts (undici 4 s, browsers, load balancers 60 s), so that the client, not the
+    // server, closes an idle connection: a server that closes first races a client reusing it (ECONNRESET).
+    keepAliveTimeout: 65_000,
     // Node enforces requestTimeout/headersTimeout only when it sweeps connections: sweep often enough to honour them.
     http: { headersTimeout: options.requestTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(options.requestTimeoutMs / 4))) },
   });
