@@ -50,7 +50,7 @@ function clean(raw: AdapterSummary): AdapterSummary {
 export function probeGpu(timeoutMs = 30_000): Promise<GpuSection> {
   const path = webgpuPath();
   if (path === undefined) {
-    return Promise.resolve({ status: 'not-installed', reason: "the optional package 'webgpu' (Dawn) is not installed; npm install webgpu, see @lepton/core/docs/backends.md#webgpu" });
+    return Promise.resolve({ status: 'not-installed', reason: "the optional package 'webgpu' (Dawn) is not installed; npm install webgpu @tensorflow/tfjs-backend-webgpu@4.22.0, see @lepton/core/docs/backends.md#webgpu" });
   }
   return new Promise((resolve) => {
     execFile(process.execPath, ['-e', PROBE, path], { timeout: timeoutMs, maxBuffer: 1 << 20, windowsHide: true }, (err, stdout, stderr) => {

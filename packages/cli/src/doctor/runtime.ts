@@ -3,7 +3,10 @@ import { initRuntime, isLeptonError, registeredBackendLoaders, resolveRuntimeOpt
 import { firstLine } from '../internal/errors.js';
 import type { BackendStatus, RuntimeSection } from './types.js';
 
-/** The package behind each built-in backend, looked up from `@lepton/core` (whose optional dependencies they are). */
+/**
+ * The package behind each built-in backend, looked up from `@lepton/core` (for tensorflow and webgpu, optional peer
+ * dependencies of core that the application installs).
+ */
 const PACKAGES: Readonly<Record<string, readonly string[]>> = {
   tensorflow: ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'],
   webgpu: ['webgpu', '@tensorflow/tfjs-backend-webgpu'],

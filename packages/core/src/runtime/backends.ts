@@ -96,7 +96,7 @@ function nativeBindingMissing(pkg: string): string | undefined {
   try {
     dir = dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`));
   } catch {
-    return 'not installed (optional dependency)';
+    return 'not installed (an optional peer dependency: install it to use it)';
   }
   const lib = join(dir, 'lib');
   const found = existsSync(lib) && readdirSync(lib).some((d) => existsSync(join(lib, d, 'tfjs_binding.node')));
@@ -106,8 +106,9 @@ function nativeBindingMissing(pkg: string): string | undefined {
 }
 
 const loadTensorflow: BackendLoader = async () => {
-  // tfjs-node* are optional dependencies: their install script downloads libtensorflow, and where that
-  // failed the package is present without its native binding, or absent. Either way we fall through.
+  // tfjs-node* are optional peer dependencies, installed by the application that wants native TensorFlow: their
+  // install script downloads libtensorflow, and where that failed the package is present without its native binding.
+  // Absent or unbound, we fall through.
   const reasons: string[] = [];
   for (const [pkg, device] of [
     ['@tensorflow/tfjs-node-gpu', 'libtensorflow (CUDA)'],

@@ -46,6 +46,9 @@ export function adapterName(info: AdapterSummary): string {
 
 /** Where the fix for each reason is explained (docs/backends.md, shipped in the package; the same text is in the message). */
 const DOC = '@lepton/core/docs/backends.md#webgpu';
+// Both are optional peer dependencies of @lepton/core (Dawn's prebuilt binaries for every platform weigh 130 MB, so
+// only applications that want WebGPU install them); the version must match core's TF.js.
+const WEBGPU_INSTALL = 'npm install webgpu @tensorflow/tfjs-backend-webgpu@4.22.0';
 
 /** Is a Vulkan loader library findable? Dawn prints a noisy warning when it is not, so look first. */
 function vulkanLoaderPresent(): boolean {
@@ -164,7 +167,7 @@ export const loadWebgpu: BackendLoader = async ({ powerPreference, explicit }) =
     try {
       webgpuPath = createRequire(import.meta.url).resolve('webgpu');
     } catch {
-      return { ok: false, device: '', reason: `the optional package 'webgpu' (Dawn) is not installed. Fix: npm install webgpu, see ${DOC}` };
+      return { ok: false, device: '', reason: `the optional package 'webgpu' (Dawn) is not installed. Fix: ${WEBGPU_INSTALL}, see ${DOC}` };
     }
     if (explicit !== true) {
       const probe = await probeInChild(webgpuPath, powerPreference);
@@ -211,6 +214,9 @@ export const loadWebgpu: BackendLoader = async ({ powerPreference, explicit }) =
     await import('@tensorflow/tfjs-backend-webgpu');
     registerWebgpuFixes();
   } catch (err) {
+    if ((err as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND') {
+      return { ok: false, device, reason: `the optional package '@tensorflow/tfjs-backend-webgpu' is not installed. Fix: ${WEBGPU_INSTALL}, see ${DOC}` };
+    }
     return { ok: false, device, reason: `@tensorflow/tfjs-backend-webgpu failed to load: ${firstLine(err)}` };
   }
   return { ok: true, device };
