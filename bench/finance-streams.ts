@@ -111,7 +111,11 @@ function spawnScorer(config: WorkerConfig): { child: ChildProcess; ready: Promis
   const child = spawn(process.execPath, ['--import', 'tsx', self, '--worker', JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   let onReady: () => void = () => undefined;
-  const ready = new Promise<void>((r) => (onReady = r));
+  let onFailed: (err: Error) => void = () => undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    onReady = resolve;
+    onFailed = reject;
+  });
   child.stdout!.on('data', (d: Buffer) => {
     out += d.toString();
     if (out.includes('READY\n')) onReady();
@@ -119,10 +123,13 @@ function spawnScorer(config: WorkerConfig): { child: ChildProcess; ready: Promis
   const stats = new Promise<Record<string, number>>((resolve, reject) => {
     child.once('exit', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('STATS '));
+      const err = new Error(`scorer ${config.consumer} exited (${code}) without its stats`);
+      onFailed(err); // a scorer that dies before READY fails the run instead of hanging it
       if (line) resolve(JSON.parse(line.slice(6)) as Record<string, number>);
-      else reject(new Error(`scorer ${config.consumer} exited (${code}) without its stats`));
+      else reject(err);
     });
   });
+  stats.catch(() => undefined); // awaited after SIGTERM; an early death is reported through `ready`
   return { child, ready, stats };
 }
 

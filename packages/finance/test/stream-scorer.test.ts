@@ -9,6 +9,7 @@ import {
   generateTransactions,
   initRuntime,
   isLeptonError,
+  MemoryStateStore,
   partitionOf,
   ScorerStreamClient,
   type ScoreRecord,
@@ -65,6 +66,24 @@ describe.skipIf(skip)('FraudScorerService on a real redis-server', () => {
     expect(partitionOf('', 1000)).toBe(0x811c9dc5 % 1000);
     for (const id of ['c1', 'card-42', 'é']) expect(partitionOf(id, 7)).toBeLessThan(7);
     expect(() => partitionOf('c', 0)).toThrow(/positive integer/);
+  });
+
+  it('shared merchant state stays in time order when another partition records an older transaction later', async () => {
+    // Two partitions' engines on one store: the second records a merchant's older transaction after the first
+    // recorded a newer one. The next transaction's merchant windows must count both, as one engine in order does.
+    const store = new MemoryStateStore();
+    const [a, b] = [new FeatureEngine({ store }), new FeatureEngine({ store })];
+    const t = Date.parse('2026-03-01T12:00:00Z');
+    const tx = (id: string, card: string, at: number): Transaction => ({ id, timestamp: at, amount: 10, currency: 'EUR', cardId: card, customerId: card, merchantId: 'm', merchantCategory: '5411', channel: 'pos' });
+    const stream = [tx('old', 'c2', t - 20 * 60_000), tx('new', 'c1', t - 5 * 60_000), tx('now', 'c1', t)];
+    await a.process(stream[1]!);
+    await b.process(stream[0]!); // late, from the other partition
+    const got = a.describe(await a.process(stream[2]!));
+    const one = new FeatureEngine();
+    for (const x of stream.slice(0, 2)) await one.process(x);
+    const want = one.describe(await one.process(stream[2]!));
+    expect([got['merchant_count_10m'], got['merchant_count_1h']]).toEqual([1, 2]);
+    for (const name of names) if (!name.startsWith('customer_')) expect([name, got[name]]).toEqual([name, want[name]]);
   });
 
   it('writes one score per transaction with its input entry id; bad entries go to the dead-letter stream, acked, with a reason and no card data', async () => {

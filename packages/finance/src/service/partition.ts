@@ -164,7 +164,10 @@ export class PartitionWorker {
   private async screenPoison(queue: Entry[], count = queue.length): Promise<void> {
     if (queue.length === 0) return;
     const head = queue.slice(0, count);
-    const info = (await this.redis.xpending(this.key, this.o.group, head[0]!.id, head[head.length - 1]!.id, head.length, this.o.consumer)) as Array<[string, string, number, number]>;
+    // The range may hold more of this consumer's entries than `head` (claimed ones are not contiguous): ask for enough.
+    const info = (await this.redis.xpending(this.key, this.o.group, head[0]!.id, head[head.length - 1]!.id, 2 * head.length + this.o.batchSize, this.o.consumer)) as Array<
+      [string, string, number, number]
+    >;
     const poison = new Set(info.filter((x) => Number(x[3]) > this.o.maxDeliveries).map((x) => x[0]));
     if (poison.size === 0) return;
     const dead: Outcome[] = [];
@@ -207,6 +210,7 @@ export class PartitionWorker {
           // state strictly before the transaction. If it was scored, the write below finds its marker and drops this.
           try {
             outcomes.push({ kind: 'score', entry, tx, features: await this.engine.features(tx), rescored: true });
+            mark = Math.max(mark, tx.timestamp);
           } catch (again) {
             if (!isLeptonError(again) || !MESSAGE_CODES.has(again.code)) throw again;
             outcomes.push({ kind: 'dead', entry, rejection: { code: again.code, reason: 'its features could not be computed again after a redelivery' } });
@@ -278,10 +282,17 @@ export class PartitionWorker {
       pipe.leptonWriteOnce(this.keys.done(out.tx.id), this.key, this.keys.scores, this.keys.alerts, this.keys.watermark(this.partition), o.group, entry.id, o.dedupeTtlSeconds, alert ? '1' : '0', String(out.tx.timestamp), maxLen, ...fields);
     }
     const replies = (await pipe.exec()) ?? [];
-    for (const [err] of replies) if (err) throw err;
+    // Count what was written before reporting a failure: those entries are acknowledged and will not come back.
+    let failure: unknown;
     s = 0;
     outcomes.forEach((out, i) => {
-      const written = replies[i]![1] === 1;
+      const [err, reply] = replies[i] ?? [new Error('no reply')];
+      if (out.kind === 'score') s++;
+      if (err) {
+        failure ??= err;
+        return;
+      }
+      const written = reply === 1;
       if (out.kind === 'late') this.c.duplicates++;
       else if (out.kind === 'dead') {
         if (!written) {
@@ -294,7 +305,7 @@ export class PartitionWorker {
         if (out.rejection.field !== undefined) details['field'] = out.rejection.field;
         o.log({ level: 'warn', event: 'dead-letter', message: `Entry ${out.entry.id} of partition ${this.partition} dead-lettered: ${out.rejection.code}.`, details });
       } else {
-        const alert = alertFlags[s++]!;
+        const alert = alertFlags[s - 1]!;
         if (!written) this.c.duplicates++;
         else {
           this.c.scored++;
@@ -303,5 +314,6 @@ export class PartitionWorker {
         }
       }
     });
+    if (failure !== undefined) throw failure;
   }
 }
