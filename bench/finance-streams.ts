@@ -8,11 +8,13 @@
 // - latency: input entry → score entry (ms, from the entry ids) at a paced load, the same offered rate for every
 //   process count (half of what one process sustained), for BENCH_STREAM_PACED_SECONDS (default 5).
 // The machine's cores are shared by the scorers, redis-server and this driver: CPU seconds of each are reported.
+// BENCH_STREAM_ROUNDS (default 2) rounds of 1, 2, 4 processes: rows are each configuration's median round, ratios
+// the median over rounds of the ratio within a round.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +25,10 @@ const BATCH = 64;
 const COUNTS = [1, 2, 4] as const;
 
 export interface FinanceStreamsRow {
+  /** Round (1 …): every round runs 1, 2 and 4 processes in turn. */
+  round: number;
+  /** The machine's 1-minute load average when the configuration finished (other work shares the cores). */
+  loadAverage: number;
   processes: number;
   /** Transactions in the throughput run. */
   transactions: number;
@@ -44,6 +50,9 @@ export interface FinanceStreamsBench {
   cores: number;
   partitions: number;
   batchSize: number;
+  /** Every configuration of every round, in order. */
+  rounds: FinanceStreamsRow[];
+  /** Each configuration's median round (by throughput). */
   rows: FinanceStreamsRow[];
   ratios: Array<{ name: string; value: number }>;
   /** Why the suite did not run (no redis-server on PATH). */
@@ -161,18 +170,19 @@ export async function runFinanceStreamsBench(log: (s: string) => void = console.
   if (spawnSync('redis-server', ['--version']).status !== 0) {
     const skipped = 'redis-server not found (apt-get install -y redis-server)';
     log(`\nfinance-streams suite skipped: ${skipped}`);
-    return { backend: 'wasm', cores: cpus().length, partitions: PARTITIONS, batchSize: BATCH, rows: [], ratios: [], skipped };
+    return { backend: 'wasm', cores: cpus().length, partitions: PARTITIONS, batchSize: BATCH, rounds: [], rows: [], ratios: [], skipped };
   }
   const throughputTx = Number(process.env['BENCH_STREAM_TX'] ?? 6000);
   const pacedSeconds = Number(process.env['BENCH_STREAM_PACED_SECONDS'] ?? 5);
+  const rounds = Number(process.env['BENCH_STREAM_ROUNDS'] ?? 2);
   await initRuntime({ backend: 'wasm' }, {});
   const dir = await mkdtemp(join(tmpdir(), 'lepton-streams-bench-'));
   // The model: trained on its own synthetic history (another seed than the streamed transactions).
   const history = generateTransactions({ cards: 300, days: 14, seed: 41 });
   const engine = new FeatureEngine();
-  const rows = await replayHistory(engine, history);
+  const historyRows = await replayHistory(engine, history);
   const cut = Math.floor(history.length * 0.75);
-  const part = (a: number, b: number) => ({ rows: rows.slice(a, b), labels: history.slice(a, b).map((t) => t.label) });
+  const part = (a: number, b: number) => ({ rows: historyRows.slice(a, b), labels: history.slice(a, b).map((t) => t.label) });
   const { model } = await FraudModel.train(part(0, cut), part(cut, history.length), { featureNames: engine.names, epochs: 5, seed: 1 });
   const modelDir = join(dir, 'model');
   await model.save(modelDir, { name: 'bench-fraud', version: '1.0.0' });
@@ -191,8 +201,8 @@ export async function runFinanceStreamsBench(log: (s: string) => void = console.
       await sleep(50);
     }
     let offered = 0;
-    for (const n of COUNTS) {
-      const stream = `bench${n}`;
+    for (let round = 1; round <= rounds; round++) for (const n of COUNTS) {
+      const stream = `bench${n}-r${round}`;
       const client = new ScorerStreamClient({ connection: url, stream, partitions: PARTITIONS });
       const scorers = Array.from({ length: n }, (_, i) => spawnScorer({ url, stream, modelDir, consumer: `p${i}` }));
       try {
@@ -227,6 +237,8 @@ export async function runFinanceStreamsBench(log: (s: string) => void = console.
         const stats = await Promise.all(scorers.map((s) => s.stats));
         const txPerSecond = batch.length / seconds;
         const row: FinanceStreamsRow = {
+          round,
+          loadAverage: loadavg()[0]!,
           processes: n,
           transactions: batch.length,
           seconds,
@@ -237,7 +249,7 @@ export async function runFinanceStreamsBench(log: (s: string) => void = console.
           cpuSeconds: { scorers: stats.reduce((a, s) => a + (s['cpuSeconds'] ?? 0), 0), redis: redisCpu },
         };
         out.push(row);
-        log(`  ${n} process(es): ${txPerSecond.toFixed(0)} tx/s (${byProcess.join(' + ')}), latency p50 ${row.latency.p50Ms} ms, p99 ${row.latency.p99Ms} ms at ${offered} tx/s`);
+        log(`  round ${round}, ${n} process(es): ${txPerSecond.toFixed(0)} tx/s (${byProcess.join(' + ')}), latency p50 ${row.latency.p50Ms} ms, p99 ${row.latency.p99Ms} ms at ${offered} tx/s`);
       } finally {
         for (const s of scorers) if (s.child.exitCode === null) s.child.kill('SIGKILL');
         await client.close();
@@ -247,16 +259,29 @@ export async function runFinanceStreamsBench(log: (s: string) => void = console.
     redis.kill('SIGTERM');
     await rm(dir, { recursive: true, force: true });
   }
-  const base = out[0]!.txPerSecond;
-  const ratios = out.slice(1).map((r) => ({ name: `${r.processes} processes ÷ 1`, value: r.txPerSecond / base }));
+  // Each configuration's median round; each ratio the median over rounds of the ratio within a round (neighbours in
+  // time, so a burst of other work on the machine weighs on both sides).
+  const median = (xs: number[]): number => {
+    const v = [...xs].sort((a, b) => a - b);
+    return (v[Math.floor((v.length - 1) / 2)]! + v[Math.ceil((v.length - 1) / 2)]!) / 2;
+  };
+  const rows: FinanceStreamsRow[] = COUNTS.map((n) => {
+    const mine = out.filter((r) => r.processes === n).sort((a, b) => a.txPerSecond - b.txPerSecond);
+    return mine[Math.floor((mine.length - 1) / 2)]!;
+  });
+  const ratios = COUNTS.filter((n) => n > 1).map((n) => ({
+    name: `${n} processes ÷ 1`,
+    value: median(Array.from({ length: rounds }, (_, i) => out.find((r) => r.round === i + 1 && r.processes === n)!.txPerSecond / out.find((r) => r.round === i + 1 && r.processes === 1)!.txPerSecond)),
+  }));
   log(`\nfinance scorer group (Redis Streams, ${PARTITIONS} partitions, batches of ${BATCH}, wasm, ${cpus().length} cores shared with redis-server):`);
   log('| processes | tx/s | per process | scores by process | latency p50 | latency p99 (max) | offered load | CPU s scorers / redis |');
   log('| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |');
-  for (const r of out) {
+  log(`(median round of ${rounds}; load average ${out.map((r) => r.loadAverage.toFixed(1)).join(', ')} during the runs)`);
+  for (const r of rows) {
     log(`| ${r.processes} | ${r.txPerSecond.toFixed(0)} | ${r.perProcessTxPerSecond.toFixed(0)} | ${r.scoredByProcess.join(' / ')} | ${r.latency.p50Ms} ms | ${r.latency.p99Ms} ms (${r.latency.maxMs}) | ${r.latency.offeredPerSecond} tx/s | ${r.cpuSeconds.scorers.toFixed(1)} / ${r.cpuSeconds.redis.toFixed(1)} |`);
   }
   for (const r of ratios) log(`${r.name}: ${r.value.toFixed(2)}×`);
-  return { backend: 'wasm', cores: cpus().length, partitions: PARTITIONS, batchSize: BATCH, rows: out, ratios };
+  return { backend: 'wasm', cores: cpus().length, partitions: PARTITIONS, batchSize: BATCH, rounds: out, rows, ratios };
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { isLeptonError } from '@lepton/core';
+import { isLeptonError, LeptonError } from '@lepton/core';
 import type { FeatureEngine } from '../features/engine.js';
 import { decide } from '../fraud/decisions.js';
 import type { FraudScore } from '../fraud/model.js';
 import type { Transaction } from '../transactions/schema.js';
 import { readMessage, type Rejection } from './message.js';
-import type { ResolvedScorerOptions } from './options.js';
+import type { ResolvedScorerOptions, TransactionScorer } from './options.js';
 import type { StreamKeys, WriteOnce } from './streams.js';
 
 /** @internal An input entry as read, with where it came from: `read` numbers a `>` read (−1: claimed or redelivered). */
@@ -78,6 +78,7 @@ export class PartitionWorker {
     private readonly o: ResolvedScorerOptions,
     private readonly c: ScorerCounters,
     private readonly abandoned: () => boolean,
+    private readonly scorer: Pick<TransactionScorer, 'score'>,
   ) {}
 
   /** Numbers the next `>` read of this partition. */
@@ -248,7 +249,8 @@ export class PartitionWorker {
   private async write(outcomes: Outcome[]): Promise<void> {
     if (outcomes.length === 0) return;
     const toScore = outcomes.filter((o): o is Extract<Outcome, { kind: 'score' }> => o.kind === 'score');
-    const scores: FraudScore[] = toScore.length ? await this.o.model.score(toScore.map((o) => o.features)) : [];
+    const scores: FraudScore[] = toScore.length ? await this.scorer.score(toScore.map((o) => o.features)) : [];
+    if (scores.length !== toScore.length) throw new LeptonError('INVALID_MODEL', `The model returned ${scores.length} scores for ${toScore.length} rows.`);
     const o = this.o;
     const maxLen = o.maxOutputLength > 0 ? String(o.maxOutputLength) : '';
     const pipe = this.redis.pipeline() as unknown as ReturnType<Redis['pipeline']> & WriteOnce;

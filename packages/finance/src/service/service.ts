@@ -5,6 +5,7 @@ import { FeatureEngine } from '../features/engine.js';
 import { RedisStateStore, type StateStore } from '../features/store.js';
 import { type FraudScorerServiceOptions, type ResolvedScorerOptions } from './options.js';
 import { resolveScorerOptions } from './options.js';
+import { ScoreBatcher } from './batcher.js';
 import { PartitionWorker, type Entry, type ScorerCounters } from './partition.js';
 import { checkPartitions, streamKeys, WRITE_ONCE_LUA, type StreamKeys } from './streams.js';
 
@@ -128,6 +129,8 @@ export class FraudScorerService {
     if (modelNames !== undefined && (modelNames.length !== names.length || modelNames.some((n, i) => n !== names[i]))) {
       throw new LeptonError('INVALID_ARGUMENT', 'The model was trained on other features than this service computes; pass the same `features` options it was trained with.');
     }
+    // One model call for the runs the partitions finish within a millisecond of each other.
+    const batcher = new ScoreBatcher(o.model, 1, 1024);
     for (let p = 0; p < o.partitions; p++) {
       const key = this.keys.partition(p);
       this.byKey.set(key, p);
@@ -137,7 +140,7 @@ export class FraudScorerService {
         if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
       }
       const engine = new FeatureEngine({ ...o.features, store: this.stores[p % this.stores.length]! });
-      this.workers.push(new PartitionWorker(p, key, engine, this.redis, this.keys, o, this.counters, () => this.abandoned()));
+      this.workers.push(new PartitionWorker(p, key, engine, this.redis, this.keys, o, this.counters, () => this.abandoned(), batcher));
     }
     o.log({ level: 'info', event: 'started', message: `Scorer ${o.consumer} consuming ${o.partitions} partition(s) of '${o.stream}' in group '${o.group}'.` });
   }
