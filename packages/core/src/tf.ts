@@ -1,11 +1,13 @@
 /**
  * The single TensorFlow.js namespace that every Lepton package uses: the standard TensorFlow.js API (core ops with
- * chained methods such as `t.reshape()`, layers, graph-model loading, data, the CPU backend's exports) — what the
- * `@tensorflow/tfjs` union package exports, less its browser-only WebGL backend. Import `tf` from `@lepton/core`
- * instead of installing a second copy of TensorFlow.js, so there is exactly one engine and one set of registered
- * backends in the process. Call `initRuntime()` before heavy work so the fastest backend is active.
+ * chained methods such as `t.reshape()`, layers, graph-model loading, the CPU backend's exports) — what the
+ * `@tensorflow/tfjs` union package exports, less its browser-only WebGL backend and `tf.data` (install
+ * `@tensorflow/tfjs-data@4.22.0` and import it directly if you use datasets: it works on this same engine). Import
+ * `tf` from `@lepton/core` instead of installing a second copy of TensorFlow.js, so there is exactly one engine and
+ * one set of registered backends in the process. Call `initRuntime()` before heavy work so the fastest backend is
+ * active.
  *
- * Built from the TF.js packages themselves (tfjs-core, -layers, -converter, -data, -backend-cpu) rather than the
+ * Built from the TF.js packages themselves (tfjs-core, -layers, -converter, -backend-cpu) rather than the
  * `@tensorflow/tfjs` union, whose package holds 140 MB of browser bundles and source maps plus the WebGL backend and
  * core-js; see `internal/chained-ops.ts` for the one thing the union's Node build added.
  *
@@ -19,14 +21,12 @@ export type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { version_converter } from '@tensorflow/tfjs-converter';
 import { version_core } from '@tensorflow/tfjs-core';
-import { version_data } from '@tensorflow/tfjs-data';
 import { version_layers } from '@tensorflow/tfjs-layers';
 
 export * from '@tensorflow/tfjs-core';
 export * from '@tensorflow/tfjs-layers';
 export * from '@tensorflow/tfjs-converter';
 export * from '@tensorflow/tfjs-backend-cpu';
-export * as data from '@tensorflow/tfjs-data';
 
 /**
  * Versions of the TensorFlow.js packages in this namespace, as the union package's `tf.version` reports them
@@ -35,7 +35,6 @@ export * as data from '@tensorflow/tfjs-data';
 export const version = {
   'tfjs-core': version_core,
   'tfjs-backend-cpu': version_cpu,
-  'tfjs-data': version_data,
   'tfjs-layers': version_layers,
   'tfjs-converter': version_converter,
   tfjs: version_core,

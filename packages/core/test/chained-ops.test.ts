@@ -55,15 +55,13 @@ describe('chained tensor methods without the @tensorflow/tfjs union', () => {
     expect(() => t.abs()).toThrow(/disposed/);
   });
 
-  it('keeps the rest of the union namespace: layers, graph models, data, the CPU backend, versions', () => {
+  it('keeps the rest of the union namespace: layers, graph models, the CPU backend, versions', () => {
     expect(typeof tf.sequential).toBe('function');
     expect(typeof tf.loadGraphModel).toBe('function');
-    expect(typeof tf.data.array).toBe('function');
     expect(typeof tf.version_cpu).toBe('string');
     expect(tf.version).toEqual({
       'tfjs-core': '4.22.0',
       'tfjs-backend-cpu': '4.22.0',
-      'tfjs-data': '4.22.0',
       'tfjs-layers': '4.22.0',
       'tfjs-converter': '4.22.0',
       tfjs: '4.22.0',
