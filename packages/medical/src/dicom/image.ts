@@ -4,7 +4,8 @@ import { asDicomError } from './errors.js';
 import { textAt } from './values.js';
 import type { DicomAttributeIssue, DicomMetadata } from './types.js';
 import { TRANSFER_SYNTAXES, type TransferSyntax } from './transfer-syntax.js';
-import { decodeFrame, decodeModalityFrame } from '../pixels/decode.js';
+import { decodeFrame } from '../pixels/decode.js';
+import { decodeModalityFrame } from '../pixels/modality-decode.js';
 import { applyModalityLut } from '../lut/modality.js';
 import type { DecodedFrame } from '../pixels/frame.js';
 
