@@ -8,7 +8,7 @@
 // - latency: input entry → score entry (ms, from the entry ids) at a paced load, the same offered rate for every
 //   process count (half of what one process sustained), for BENCH_STREAM_PACED_SECONDS (default 5).
 // The machine's cores are shared by the scorers, redis-server and this driver: CPU seconds of each are reported.
-// BENCH_STREAM_ROUNDS (default 2) rounds of 1, 2, 4 processes: rows are each configuration's median round, ratios
+// BENCH_STREAM_ROUNDS (default 3) rounds of 1, 2, 4 processes: rows are each configuration's median round, ratios
 // the median over rounds of the ratio within a round.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -41,8 +41,10 @@ export interface FinanceStreamsRow {
   scoredByProcess: number[];
   /** Paced run: offered rate, transactions, and input → score latency. */
   latency: { offeredPerSecond: number; transactions: number; p50Ms: number; p99Ms: number; maxMs: number };
-  /** CPU seconds over both runs: every scorer process together, and redis-server. */
+  /** CPU seconds over the warm-up and both runs: every scorer process together, and redis-server. */
   cpuSeconds: { scorers: number; redis: number };
+  /** Scorer CPU milliseconds per transaction over the same span: the cost of the work plus the group's overhead. */
+  scorerCpuMsPerTx: number;
 }
 
 export interface FinanceStreamsBench {
@@ -174,7 +176,7 @@ export async function runFinanceStreamsBench(log: (s: string) => void = console.
   }
   const throughputTx = Number(process.env['BENCH_STREAM_TX'] ?? 6000);
   const pacedSeconds = Number(process.env['BENCH_STREAM_PACED_SECONDS'] ?? 5);
-  const rounds = Number(process.env['BENCH_STREAM_ROUNDS'] ?? 2);
+  const rounds = Number(process.env['BENCH_STREAM_ROUNDS'] ?? 3);
   await initRuntime({ backend: 'wasm' }, {});
   const dir = await mkdtemp(join(tmpdir(), 'lepton-streams-bench-'));
   // The model: trained on its own synthetic history (another seed than the streamed transactions).
@@ -247,7 +249,9 @@ export async function runFinanceStreamsBench(log: (s: string) => void = console.
           scoredByProcess: byProcess,
           latency: { offeredPerSecond: offered, transactions: lat.length, p50Ms: quantile(lat, 0.5), p99Ms: quantile(lat, 0.99), maxMs: lat.at(-1)! },
           cpuSeconds: { scorers: stats.reduce((a, s) => a + (s['cpuSeconds'] ?? 0), 0), redis: redisCpu },
+          scorerCpuMsPerTx: 0,
         };
+        row.scorerCpuMsPerTx = (row.cpuSeconds.scorers * 1000) / (warm + batch.length + pacedTx.length);
         out.push(row);
         log(`  round ${round}, ${n} process(es): ${txPerSecond.toFixed(0)} tx/s (${byProcess.join(' + ')}), latency p50 ${row.latency.p50Ms} ms, p99 ${row.latency.p99Ms} ms at ${offered} tx/s`);
       } finally {
@@ -274,11 +278,11 @@ export async function runFinanceStreamsBench(log: (s: string) => void = console.
     value: median(Array.from({ length: rounds }, (_, i) => out.find((r) => r.round === i + 1 && r.processes === n)!.txPerSecond / out.find((r) => r.round === i + 1 && r.processes === 1)!.txPerSecond)),
   }));
   log(`\nfinance scorer group (Redis Streams, ${PARTITIONS} partitions, batches of ${BATCH}, wasm, ${cpus().length} cores shared with redis-server):`);
-  log('| processes | tx/s | per process | scores by process | latency p50 | latency p99 (max) | offered load | CPU s scorers / redis |');
-  log('| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |');
+  log('| processes | tx/s | per process | scores by process | latency p50 | latency p99 (max) | offered load | CPU s scorers / redis | scorer CPU ms / tx |');
+  log('| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
   log(`(median round of ${rounds}; load average ${out.map((r) => r.loadAverage.toFixed(1)).join(', ')} during the runs)`);
   for (const r of rows) {
-    log(`| ${r.processes} | ${r.txPerSecond.toFixed(0)} | ${r.perProcessTxPerSecond.toFixed(0)} | ${r.scoredByProcess.join(' / ')} | ${r.latency.p50Ms} ms | ${r.latency.p99Ms} ms (${r.latency.maxMs}) | ${r.latency.offeredPerSecond} tx/s | ${r.cpuSeconds.scorers.toFixed(1)} / ${r.cpuSeconds.redis.toFixed(1)} |`);
+    log(`| ${r.processes} | ${r.txPerSecond.toFixed(0)} | ${r.perProcessTxPerSecond.toFixed(0)} | ${r.scoredByProcess.join(' / ')} | ${r.latency.p50Ms} ms | ${r.latency.p99Ms} ms (${r.latency.maxMs}) | ${r.latency.offeredPerSecond} tx/s | ${r.cpuSeconds.scorers.toFixed(1)} / ${r.cpuSeconds.redis.toFixed(1)} | ${r.scorerCpuMsPerTx.toFixed(2)} |`);
   }
   for (const r of ratios) log(`${r.name}: ${r.value.toFixed(2)}×`);
   return { backend: 'wasm', cores: cpus().length, partitions: PARTITIONS, batchSize: BATCH, rounds: out, rows, ratios };
