@@ -223,6 +223,14 @@ describe('nested private sequences: read as dcmtk and pydicom read them', () => 
 });
 
 describe('every public entry point turns internal failures into LeptonErrors with a DICOM_* code', () => {
+  it('checks what JavaScript callers pass before reading it', () => {
+    const bytes = readFixture('ct_s16');
+    for (const bad of [null, 'x', { source: 7 }, { transferSyntaxUid: ['1.2'] }]) {
+      expect(() => readDicom(bytes, bad as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    }
+    expect(() => readDicom(bytes).getString(42 as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
   const dirs: string[] = [];
   afterAll(async () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });

@@ -48,7 +48,10 @@ const hasDicmPrefix = (b: Uint8Array): boolean =>
  * @param options - transfer syntax for bare data sets, and a source label for errors
  * @returns the parsed instance with its typed {@link DicomMetadata}
  * @throws {@link @lepton/core!LeptonError} `DICOM_NOT_DICOM` (empty, or not DICOM at all), `DICOM_TRUNCATED` (cut off
- *   inside an element or inside the pixel data), `DICOM_MALFORMED` (broken encoding)
+ *   inside an element or inside the pixel data), `DICOM_MALFORMED` (broken encoding; also any failure inside the
+ *   parser, which never escapes as anything but a `LeptonError`), `INVALID_ARGUMENT` (bytes not a Uint8Array, options
+ *   not strings). Attributes that are present but unusable (e.g. Pixel Spacing with one value) are no error: they are
+ *   left out of `meta` and listed in {@link DicomImage.issues}.
  * @example
  * ```ts
  * import { readFileSync } from 'node:fs';
@@ -58,11 +61,18 @@ const hasDicmPrefix = (b: Uint8Array): boolean =>
  * ```
  */
 export function readDicom(bytes: Uint8Array, options: ReadDicomOptions = {}): DicomImage {
-  const source = options.source;
-  const where = source === undefined ? {} : { source };
   if (!(bytes instanceof Uint8Array)) {
     throw new LeptonError('INVALID_ARGUMENT', 'readDicom expects the file bytes as a Uint8Array (a Buffer is one).');
   }
+  // options come from JavaScript callers too: check them before anything reads them
+  if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', 'readDicom options must be an object.');
+  for (const key of ['source', 'transferSyntaxUid'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'string') {
+      throw new LeptonError('INVALID_ARGUMENT', `readDicom option ${key} must be a string.`);
+    }
+  }
+  const source = options.source;
+  const where = source === undefined ? {} : { source };
   if (bytes.length === 0) throw dicomError('DICOM_NOT_DICOM', 'The file is empty, so it is not DICOM.', where);
 
   // A Node Buffer would make dicom-parser hand back Buffers, whose slice() is a view, not a copy: work on a plain
