@@ -24,7 +24,8 @@ let trained: DiagnosisTrainResult;
 beforeAll(async () => {
   await initRuntime({ backend: 'wasm' }, {});
   dir = await mkdtemp(join(tmpdir(), 'lepton-ct-'));
-  patients = await generateCtDataset(dir, { patients: 24, slices: 8, seed: 7 });
+  // Slices of 128×128 for a 64×64 model: the heatmap must come back on the slice's own pixels, not the model's.
+  patients = await generateCtDataset(dir, { patients: 24, slices: 8, size: 128, seed: 7 });
   // A file nobody labelled and a damaged file: both are reported by the folder load, neither stops it.
   await copyFile(patients[0]!.files[0]!, join(dir, 'unlabelled.dcm'));
   await writeFile(join(dir, 'broken.dcm'), Buffer.from('DICM? no'));
@@ -98,7 +99,7 @@ describe('DiagnosisModel', () => {
     expect(['normal', 'nodule']).toContain(d.label);
     expect(d.positive).toBe(d.probability >= d.threshold!);
     expect(d.probabilities['nodule']! + d.probabilities['normal']!).toBeCloseTo(1, 6);
-    expect(d.heatmap!.data).toHaveLength(64 * 64);
+    expect(d.heatmap!.data).toHaveLength(128 * 128); // the source slice's pixels
     expect(Math.max(...d.heatmap!.data)).toBeLessThanOrEqual(1);
     expect(d.overlayPng!.subarray(1, 4).toString()).toBe('PNG');
     const series = await trained.model.predictSeries(images);
@@ -106,6 +107,36 @@ describe('DiagnosisModel', () => {
     const probs = series.images.map((x) => x.probability);
     expect(series.keyImage).toBe(probs.indexOf(Math.max(...probs)));
     expect(series.probability).toBe(Math.max(...probs));
+  });
+
+  it('overlays Grad-CAM on the full-resolution slice: the PNG is 128×128 and the heat peaks at the nodule', async () => {
+    const val = new Set(trained.split.validation);
+    const checked: Array<{ beyondEdge: number; heatAtCentre: number }> = [];
+    for (const pt of patients.filter((p) => val.has(p.patientId) && p.hasLesion)) {
+      const k = pt.phantom.masks.reduce((best, m, i, all) => (m.reduce((a, v) => a + v, 0) > all[best]!.reduce((a, v) => a + v, 0) ? i : best), 0);
+      const d = await trained.model.predict(await readDicomFile(pt.files[k]!), { heatmap: true });
+      expect([d.heatmap!.width, d.heatmap!.height]).toEqual([128, 128]);
+      expect([d.overlayPng!.readUInt32BE(16), d.overlayPng!.readUInt32BE(20)]).toEqual([128, 128]); // PNG IHDR
+      const data = d.heatmap!.data;
+      const peak = data.indexOf(Math.max(...data));
+      // The nodule's centre in source pixels, from the generator's own geometry (LPS mm → column, row).
+      const [px] = pt.phantom.pixelSpacing;
+      const [x0, y0] = pt.phantom.positions[k]!;
+      const { center, radiusMm } = pt.phantom.lesion!;
+      const col = (center[0] - x0) / px;
+      const row = (center[1] - y0) / px;
+      const centre = Math.round(row) * 128 + Math.round(col);
+      expect(pt.phantom.masks[k]![centre]).toBe(1);
+      checked.push({ beyondEdge: Math.hypot((peak % 128) - col, Math.floor(peak / 128) - row) - radiusMm / px, heatAtCentre: data[centre]! });
+    }
+    expect(checked.length).toBeGreaterThanOrEqual(2);
+    // Grad-CAM sees the 64×64 input through the last convolution's 16×16 cells, 8 source pixels each, so its peak falls
+    // within about a cell of the nodule (measured: 3–9 px beyond the 3–4 px radius); a map placed on the model's 64×64
+    // grid instead of the slice's 128×128 would put it 30–55 px away, towards the top left.
+    for (const c of checked) {
+      expect(c.beyondEdge).toBeLessThanOrEqual(12);
+      expect(c.heatAtCentre).toBeGreaterThan(0.4);
+    }
   });
 
   it('saves and loads with its preprocessing and operating point: identical answers; no tensors leak', async () => {

@@ -1,12 +1,18 @@
 import { buildResidualCnn, confusionMatrix, gradCam, heatmapToPng, LeptonError, loadBundle, rocAuc, saveBundle, tf, train, type TrainEvent, ModelWorkers, resolveWorkersOption } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 import type { WindowPresetName } from '../lut/presets.js';
-import { pixelStats, preprocessImage, resolveWindow, type ImagePreprocessing, type WindowSpec } from './preprocess.js';
-import { concat, loadLabelled, mirror, normalise, splitPatients, thresholdForSensitivity, type LabelledImage, type PatientSplit, type SkippedFile } from './training-data.js';
+import { forEachGroup, inputSource } from './inputs.js';
+import { inputToSource, pixelStats, windowedFrame, type ImagePreprocessing, type InputFit, type InputResample, type WindowSpec } from './preprocess.js';
+import { bundleSettings, resolveInputOptions, type DiagnosisSettings } from './settings.js';
+import { trainingSliceSpacing } from './stack.js';
+import { concat, loadLabelled, mirror, splitPatients, thresholdForSensitivity, type LabelledImage, type PatientSplit, type SkippedFile } from './training-data.js';
 
 export type { LabelledImage, PatientSplit, SkippedFile } from './training-data.js';
 
-/** Most images per request to a worker: every 64 preprocessed images are cut into one chunk per worker, at most 8 each. */
+/**
+ * Most images per request to a worker: every group of preprocessed images (64, fewer for large inputs) is cut into one
+ * chunk per worker, at most 8 each.
+ */
 const WORKER_CHUNK = 8;
 
 /** A confusion matrix with its label order. */
@@ -25,13 +31,13 @@ export interface ModelIdentity {
   version: string;
 }
 
-/** A heatmap as an array, at model input size. */
+/** A heatmap as an array, on the source image's pixels (`rows × columns` of the DICOM image). */
 export interface HeatmapArray {
   /** Values in [0, 1], row-major. */
   data: Float32Array;
-  /** Width, pixels. */
+  /** Width, pixels: the image's Columns. */
   width: number;
-  /** Height, pixels. */
+  /** Height, pixels: the image's Rows. */
   height: number;
 }
 
@@ -41,8 +47,29 @@ export interface DiagnosisOptions {
   labels: string[];
   /** Window on modality values (HU for CT). Default `lung`. */
   window?: WindowPresetName | WindowSpec;
-  /** Model input size in pixels (square). Default 64. */
+  /**
+   * Model input side in pixels (square): an integer from 32 to 512, e.g. 128, 256 or 512 for CT slices at or near their
+   * acquired 512×512. Images of any size are resampled to it (see `fit` and `resample`). Training and scoring time grow
+   * with its square. Default 64.
+   */
   size?: number;
+  /**
+   * Slices per input (2.5-D): the image and its neighbours along the slice normal as channels — 3 is the image with one
+   * slice above and one below. An odd integer from 1 to 9; default 1 (2-D). Neighbours are found among the images of the
+   * same series in the call (training data, `predictSeries` images, `predict`'s `series` option) by Image
+   * Position/Orientation (Patient), never by file name or Instance Number; beyond the first or last slice the edge
+   * slice is repeated. See {@link preprocessStack}.
+   */
+  slices?: number;
+  /**
+   * Stacks: distance between the stacked planes along the slice normal, mm. Default: the training series' median slice
+   * spacing. A series scored later with another spacing is interpolated to it, so the channels keep their meaning.
+   */
+  sliceSpacingMm?: number;
+  /** How images that are not square meet the square input: `letterbox` (default) keeps their aspect ratio. */
+  fit?: InputFit;
+  /** Resampling to the input size: `area` (default) averages when shrinking, so a 512 → 128 reduction does not alias. */
+  resample?: InputResample;
   /** Filters per residual stage. Default `[16, 32, 64]`. */
   filters?: number[];
   /**
@@ -114,9 +141,16 @@ export interface Diagnosis {
   model: ModelIdentity;
   /** Where the image came from. */
   source?: string;
-  /** Grad-CAM heatmap at model input size (values in [0, 1], row-major), when asked for. */
+  /**
+   * Grad-CAM heatmap on the source image's pixels (`rows × columns`, values in [0, 1], row-major), when asked for: the
+   * model-size map is interpolated bilinearly back through the preprocessing's placement (stretch or letterbox), so a
+   * heatmap pixel lies over the image pixel with the same index.
+   */
   heatmap?: HeatmapArray;
-  /** The heatmap blended over the windowed image, as PNG bytes, when a heatmap was asked for. */
+  /**
+   * The heatmap blended over the full-resolution windowed image (the image's own Rows × Columns, in the model's
+   * window), as PNG bytes, when a heatmap was asked for.
+   */
   overlayPng?: Buffer;
 }
 
@@ -140,24 +174,29 @@ export interface DiagnosisTrainResult {
   skipped: SkippedFile[];
 }
 
-interface Settings extends ImagePreprocessing {
-  labels: string[];
-  threshold: number;
-  name: string;
-  version: string;
+/** Options of {@link DiagnosisModel.predict}. */
+export interface PredictOptions {
+  /** Add the Grad-CAM heatmap and its PNG overlay on the full-resolution windowed image. */
+  heatmap?: boolean;
+  /**
+   * The images of the image's series (any order, the image among them): required by models that stack adjacent slices
+   * (`preprocessing.slices` > 1), which take the image's neighbours from it; ignored by 2-D models.
+   */
+  series?: readonly DicomImage[];
 }
 
 /**
- * An image diagnosis model on `@lepton/core`'s residual CNN: DICOM in (modality LUT → window → resize →
- * normalisation, all stored in the bundle), label, probability and operating-point decision out, with a Grad-CAM
- * heatmap and a PNG overlay on the windowed image. Training splits by patient so no patient is on both sides.
+ * An image diagnosis model on `@lepton/core`'s residual CNN: DICOM in (modality LUT → window → resample to an input of
+ * 32 to 512 pixels a side, optionally with the adjacent slices as channels → normalisation, all stored in the bundle),
+ * label, probability and operating-point decision out, with a Grad-CAM heatmap on the source image's pixels and a PNG
+ * overlay on the full-resolution windowed image. Training splits by patient so no patient is on both sides.
  */
 export class DiagnosisModel {
   readonly #engines: ModelWorkers;
 
   private constructor(
     private readonly net: tf.LayersModel,
-    private readonly settings: Settings,
+    private readonly settings: DiagnosisSettings,
     workers: number,
   ) {
     this.#engines = new ModelWorkers(net, workers, WORKER_CHUNK, 'This DiagnosisModel');
@@ -173,10 +212,10 @@ export class DiagnosisModel {
     return this.settings.labels;
   }
 
-  /** The preprocessing stored with the model. */
-  get preprocessing(): ImagePreprocessing {
-    const { window, size, mean, std } = this.settings;
-    return { window: { ...window }, size: [...size], mean, std };
+  /** The preprocessing stored with the model, every field set (`slices` 1 for 2-D models). */
+  get preprocessing(): Required<Omit<ImagePreprocessing, 'sliceSpacingMm'>> & Pick<ImagePreprocessing, 'sliceSpacingMm'> {
+    const { window, size, mean, std, slices, sliceSpacingMm, fit, resample } = this.settings;
+    return { window: { ...window }, size: [...size], mean, std, slices, ...(sliceSpacingMm !== undefined ? { sliceSpacingMm } : {}), fit, resample };
   }
 
   /** Binary models: the operating point (probability threshold of the positive class). */
@@ -200,11 +239,14 @@ export class DiagnosisModel {
    * @param data - labelled images
    * @param options - labels, preprocessing, architecture, split, training
    * @returns the model, the split and validation metrics
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for unknown labels, fewer than two patients or a class
-   *   missing from training; `INVALID_ARGUMENT` for fewer than two labels or a bad `workers` (before any training)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for unknown labels, fewer than two patients, a class
+   *   missing from training, or (stacks) series without slice geometry; `INVALID_ARGUMENT` (with `details.option`) for
+   *   fewer than two labels, a bad `workers`, a `size` outside 32–512, an even or out-of-range `slices`, a bad `fit`,
+   *   `resample` or `sliceSpacingMm` — all checked before any training
    */
   static async train(data: readonly LabelledImage[], options: DiagnosisOptions): Promise<DiagnosisTrainResult> {
     const workers = resolveWorkersOption(options.workers, 'DiagnosisModel.train');
+    const input = resolveInputOptions(options);
     const labels = [...options.labels];
     if (labels.length < 2) throw new LeptonError('INVALID_ARGUMENT', 'A diagnosis model needs at least two labels.');
     const index = new Map(labels.map((l, i) => [l, i]));
@@ -215,22 +257,29 @@ export class DiagnosisModel {
     const trainData = data.filter((d) => !valSet.has(patientOf(d)));
     const valData = data.filter((d) => valSet.has(patientOf(d)));
     for (const l of labels) if (!trainData.some((d) => d.label === l)) throw new LeptonError('INVALID_INPUT', `No training image is labelled "${l}".`);
-    const size = options.size ?? 64;
-    const window = resolveWindow(options.window ?? 'lung');
-    // Normalisation statistics from the training images only.
-    const base: Settings = { window, size: [size, size], mean: 0, std: 1, labels, threshold: 0.5, name: options.name ?? 'diagnosis', version: options.version ?? '1.0.0' };
-    const windowedTrain = await Promise.all(trainData.map(async (d) => (await preprocessImage(d.image, base)).windowed));
-    Object.assign(base, pixelStats(windowedTrain));
+    const [size] = input.size;
+    const k = input.slices;
+    const base: DiagnosisSettings = { ...input, mean: 0, std: 1, labels, threshold: 0.5, name: options.name ?? 'diagnosis', version: options.version ?? '1.0.0' };
+    const trainImages = trainData.map((d) => d.image);
+    if (k > 1 && base.sliceSpacingMm === undefined) base.sliceSpacingMm = trainingSliceSpacing(trainImages);
+    // Inputs before normalisation (mean 0, std 1), then the statistics of the training images' own planes, then the
+    // normalisation applied in place: the same values as normalising directly.
+    const raw: Float32Array[] = new Array(trainImages.length);
+    const planes: Float32Array[] = new Array(trainImages.length);
+    await forEachGroup(trainImages, inputSource(trainImages, base), base, (indices, prepared) => {
+      indices.forEach((i, j) => ((raw[i] = prepared[j]!.input), (planes[i] = prepared[j]!.windowed)));
+    });
+    Object.assign(base, pixelStats(planes));
+    const inputs: Float32Array[] = raw.map((r) => r.map((v) => (v - base.mean) / base.std));
     const binary = labels.length === 2;
-    const net = buildResidualCnn({ inputShape: [size, size, 1], numClasses: binary ? 1 : labels.length, filters: options.filters ?? [16, 32, 64], pooling: options.pooling ?? 'max', seed: options.seed ?? 1, name: base.name.replace(/[^A-Za-z0-9_]/g, '_') });
+    const net = buildResidualCnn({ inputShape: [size, size, k], numClasses: binary ? 1 : labels.length, filters: options.filters ?? [16, 32, 64], pooling: options.pooling ?? 'max', seed: options.seed ?? 1, name: base.name.replace(/[^A-Za-z0-9_]/g, '_') });
     const model = new DiagnosisModel(net, base, workers);
-    const inputs = windowedTrain.map((w) => normalise(w, base));
     let yIdx = trainData.map((d) => index.get(d.label)!);
     if (options.flipAugment ?? true) {
-      inputs.push(...inputs.map((im) => mirror(im, size)));
+      inputs.push(...inputs.map((im) => mirror(im, size, k)));
       yIdx = [...yIdx, ...yIdx];
     }
-    const x = tf.tensor4d(concat(inputs), [inputs.length, size, size, 1]);
+    const x = tf.tensor4d(concat(inputs), [inputs.length, size, size, k]);
     const y = binary ? tf.tensor2d(yIdx, [yIdx.length, 1]) : tf.oneHot(tf.tensor1d(yIdx, 'int32'), labels.length);
     let validationData: { x: tf.Tensor; y: tf.Tensor } | undefined;
     if (valData.length) {
@@ -280,53 +329,55 @@ export class DiagnosisModel {
     return { ...result, skipped };
   }
 
-  /** Normalised model inputs of several images as one `[n, size, size, 1]` tensor. */
-  private async inputs(images: readonly DicomImage[]): Promise<tf.Tensor4D> {
+  /** Normalised model inputs of several images (neighbours from `context`) as one `[n, h, w, slices]` tensor. */
+  private async inputs(images: readonly DicomImage[], context: readonly DicomImage[] = images): Promise<tf.Tensor4D> {
     const [h, w] = this.settings.size;
-    const parts = await Promise.all(images.map(async (im) => (await preprocessImage(im, this.settings)).input));
-    return tf.tensor4d(concat(parts), [images.length, h, w, 1]);
-  }
-
-  private async probabilities(images: readonly DicomImage[]): Promise<number[][]> {
-    this.#engines.assertOpen();
-    const binary = this.settings.labels.length === 2;
-    if (this.#engines.pooled) return (await this.pooledOutputs(images)).map((row) => (binary ? [1 - row[0]!, row[0]!] : row));
-    const out: number[][] = [];
-    for (let i = 0; i < images.length; i += 64) {
-      const x = await this.inputs(images.slice(i, i + 64));
-      try {
-        // array(), never arraySync(): a synchronous read blocks a GPU backend (and throws on WebGPU in Node).
-        const y = tf.tidy(() => this.net.predict(x) as tf.Tensor);
-        let p: number[][];
-        try {
-          p = (await y.array()) as number[][];
-        } finally {
-          y.dispose();
-        }
-        out.push(...p.map((row) => (binary ? [1 - row[0]!, row[0]!] : row)));
-      } finally {
-        x.dispose();
-      }
-    }
-    return out;
+    const parts: Float32Array[] = new Array(images.length);
+    await forEachGroup(images, inputSource(context, this.settings), this.settings, (indices, prepared) => indices.forEach((i, j) => (parts[i] = prepared[j]!.input)));
+    return tf.tensor4d(concat(parts), [images.length, h, w, this.settings.slices]);
   }
 
   /**
-   * The CNN's outputs on the workers. Images are preprocessed here 64 at a time (at most 64 decoded images in memory at
-   * once), and each group goes to the workers as soon as it is ready, so they score while the next group is prepared.
+   * Probability per label of each image, the neighbours of stacked models taken from `context`. Images are
+   * preprocessed a group at a time (64, fewer for large inputs, so memory stays bounded); with workers each group goes
+   * to them as soon as it is ready, so they score while the next group is prepared.
    */
-  private async pooledOutputs(images: readonly DicomImage[]): Promise<number[][]> {
-    const pending: Array<Promise<Float32Array>> = [];
-    for (let i = 0; i < images.length; i += 64) {
-      const group = images.slice(i, i + 64);
-      const inputs = await Promise.all(group.map(async (im) => (await preprocessImage(im, this.settings)).input));
-      const p = this.#engines.predictMany(concat(inputs), group.length);
-      p.catch(() => undefined); // awaited below; until then a failure must not count as unhandled
-      pending.push(p);
-    }
-    const out = concat(await Promise.all(pending));
-    const k = out.length / images.length; // outputs per image: 1 (binary) or one per label
-    return Array.from({ length: images.length }, (_, i) => Array.from(out.subarray(i * k, (i + 1) * k)));
+  private async probabilities(images: readonly DicomImage[], context: readonly DicomImage[] = images): Promise<number[][]> {
+    this.#engines.assertOpen();
+    const binary = this.settings.labels.length === 2;
+    const [h, w] = this.settings.size;
+    const out: number[][] = new Array(images.length);
+    const put = (indices: number[], flat: ArrayLike<number>): void => {
+      const k = flat.length / indices.length; // outputs per image: 1 (binary) or one per label
+      indices.forEach((i, j) => {
+        const row = Array.from({ length: k }, (_, c) => flat[j * k + c]!);
+        out[i] = binary ? [1 - row[0]!, row[0]!] : row;
+      });
+    };
+    const pending: Array<Promise<void>> = [];
+    await forEachGroup(images, inputSource(context, this.settings), this.settings, async (indices, prepared) => {
+      const flat = concat(prepared.map((p) => p.input));
+      if (this.#engines.pooled) {
+        const p = this.#engines.predictMany(flat, indices.length).then((y) => put(indices, y));
+        p.catch(() => undefined); // awaited below; until then a failure must not count as unhandled
+        pending.push(p);
+        return;
+      }
+      const x = tf.tensor4d(flat, [indices.length, h, w, this.settings.slices]);
+      try {
+        // data(), never dataSync(): a synchronous read blocks a GPU backend (and throws on WebGPU in Node).
+        const y = tf.tidy(() => this.net.predict(x) as tf.Tensor);
+        try {
+          put(indices, (await y.data()) as Float32Array);
+        } finally {
+          y.dispose();
+        }
+      } finally {
+        x.dispose();
+      }
+    });
+    await Promise.all(pending);
+    return out;
   }
 
   private async positiveProbabilities(images: readonly DicomImage[]): Promise<number[]> {
@@ -380,13 +431,23 @@ export class DiagnosisModel {
    * Diagnoses one image.
    *
    * @param image - a DICOM image (greyscale)
-   * @param options - `heatmap: true` adds the Grad-CAM heatmap and its PNG overlay on the windowed image
+   * @param options - `heatmap: true` adds the Grad-CAM heatmap and its PNG overlay on the full-resolution windowed
+   *   image; `series`: the image's series, for models that stack adjacent slices
    * @returns label, probability, decision, model name/version (and heatmap)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when a stacking model gets no `series`, or one without
+   *   the image; `INVALID_INPUT` when that series lacks slice geometry
    */
-  async predict(image: DicomImage, options: { heatmap?: boolean } = {}): Promise<Diagnosis> {
-    const [probs] = await this.probabilities([image]);
+  async predict(image: DicomImage, options: PredictOptions = {}): Promise<Diagnosis> {
+    let context: readonly DicomImage[] = [image];
+    if (this.settings.slices > 1) {
+      if (!Array.isArray(options.series)) {
+        throw new LeptonError('INVALID_ARGUMENT', `This model reads ${this.settings.slices} adjacent slices: pass the image's series as options.series, or use predictSeries(images).`, { details: { option: 'series' } });
+      }
+      context = options.series;
+    }
+    const [probs] = await this.probabilities([image], context);
     const d = this.answer(probs!, image.source);
-    if (options.heatmap) await this.explain(image, d);
+    if (options.heatmap) await this.explain(image, d, context);
     return d;
   }
 
@@ -406,7 +467,7 @@ export class DiagnosisModel {
     const suspicion = probs.map((p) => 1 - p[0]!);
     const keyImage = suspicion.indexOf(Math.max(...suspicion));
     const key = answers[keyImage]!;
-    if (options.heatmap) await this.explain(images[keyImage]!, key);
+    if (options.heatmap) await this.explain(images[keyImage]!, key, images);
     return { ...key, keyImage, images: answers };
   }
 
@@ -422,18 +483,28 @@ export class DiagnosisModel {
     return { ...base, label: labels[k]!, probability: p[k]! };
   }
 
-  private async explain(image: DicomImage, d: Diagnosis): Promise<void> {
-    const { input, windowed } = await preprocessImage(image, this.settings);
+  /**
+   * Grad-CAM on the model input, then back onto the image: the map is interpolated bilinearly to the image's own Rows ×
+   * Columns through the preprocessing's placement (letterbox padding dropped, stretch undone) and blended over the
+   * image windowed at full resolution. Overlaying the model-size map instead would show a 512×512 slice as a blurred
+   * 128×128 one, and a letterboxed map would sit shifted on a non-square image.
+   */
+  private async explain(image: DicomImage, d: Diagnosis, context: readonly DicomImage[]): Promise<void> {
+    const [prepared] = await inputSource(context, this.settings).inputs([image]);
     const [h, w] = this.settings.size;
-    const x = tf.tensor3d(input, [h, w, 1]);
+    const x = tf.tensor3d(prepared!.input, [h, w, this.settings.slices]);
+    let map: Awaited<ReturnType<typeof gradCam>>;
     try {
       const classIndex = this.settings.labels.length === 2 ? 0 : this.settings.labels.indexOf(d.label);
-      const map = await gradCam(this.net, x, { classIndex });
-      d.heatmap = { data: map.data, width: map.width, height: map.height };
-      d.overlayPng = heatmapToPng(map, { base: windowed, alpha: 0.6 });
+      map = await gradCam(this.net, x, { classIndex });
     } finally {
       x.dispose();
     }
+    const { rows, columns } = image.meta;
+    const data = inputToSource(map.data, rows, columns, this.settings);
+    const base = await windowedFrame(image, this.settings.window);
+    d.heatmap = { data, width: columns, height: rows };
+    d.overlayPng = heatmapToPng({ data, width: columns, height: rows, classIndex: map.classIndex }, { base, alpha: 0.6 });
   }
 
   /**
@@ -459,18 +530,23 @@ export class DiagnosisModel {
    * @param dir - bundle directory
    * @param options - `workers`: threads scoring images (default 1, in this thread; see {@link DiagnosisOptions.workers})
    * @returns the model (its workers start when it first scores)
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad `workers`, `BUNDLE_INVALID` when the bundle
-   *   is not a diagnosis model
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad `workers`; `BUNDLE_INVALID` when the bundle
+   *   is not a diagnosis model or a stored setting is out of range (`details.field`: input size, stack depth, slice
+   *   spacing, fit, resampling, window, normalisation, labels, threshold); `BUNDLE_INCOMPATIBLE` when the network's
+   *   input is not the stored size and stack depth. Bundles written before stacks existed load as 2-D, stretched and
+   *   bilinear, as they were trained
    */
   static async load(dir: string, options: Pick<DiagnosisOptions, 'workers'> = {}): Promise<DiagnosisModel> {
     const workers = resolveWorkersOption(options?.workers, 'DiagnosisModel.load');
     const b = await loadBundle(dir);
-    const s = b.manifest.preprocessing as unknown as Settings | undefined;
-    if (!s?.window || !s.size || !s.labels || typeof s.mean !== 'number') {
+    let settings: DiagnosisSettings;
+    try {
+      settings = bundleSettings(dir, b.manifest.preprocessing, b.manifest, b.model);
+    } catch (err) {
       b.model.dispose();
-      throw new LeptonError('BUNDLE_INVALID', `${dir} is not a Lepton diagnosis model.`);
+      throw err;
     }
-    return new DiagnosisModel(b.model, { ...s, name: b.manifest.name, version: b.manifest.version }, workers);
+    return new DiagnosisModel(b.model, settings, workers);
   }
 
   /**

@@ -13,22 +13,62 @@ export interface WindowSpec {
 
 /** Model input of one image, and the windowed image at model size (for overlays). */
 export interface PreprocessedImage {
-  /** Normalised values, `size[0] × size[1]`, row-major. */
+  /** Normalised values, `size[0] × size[1] × slices`, row-major with the slices interleaved (channels last). */
   input: Float32Array;
-  /** Windowed values in [0, 1] at model size. */
+  /** Windowed values in [0, 1] of the image itself (the centre slice) at model size. */
   windowed: Float32Array;
 }
+
+/**
+ * How an image that is not the input's shape is placed in it: `stretch` scales rows and columns separately (a
+ * 512×400 image fills the square input, distorted), `letterbox` keeps the aspect ratio and centres the image, padding
+ * the rest with the bottom of the window (0). Square images are placed the same way by both.
+ */
+export type InputFit = 'stretch' | 'letterbox';
+
+/**
+ * How pixels are resampled to the input size: `bilinear` interpolates between the four nearest pixels; `area` averages
+ * every source pixel a model pixel covers when shrinking (no aliasing: a 512 → 128 reduction averages 4×4 blocks and
+ * with them the noise), and interpolates bilinearly when enlarging.
+ */
+export type InputResample = 'bilinear' | 'area';
 
 /** How an image becomes model input; stored in the model bundle so prediction repeats it exactly. */
 export interface ImagePreprocessing {
   /** Window on the modality values (HU for CT), mapped linearly to [0, 1] and clipped. */
   window: WindowSpec;
-  /** Model input `[rows, columns]`; images are resized bilinearly. */
+  /** Model input `[rows, columns]`. */
   size: [number, number];
   /** Mean of the windowed training images, subtracted. */
   mean: number;
   /** Standard deviation of the windowed training images, divided by. */
   std: number;
+  /**
+   * Slices per input (2.5-D): the image and its neighbours along the slice normal as channels, `slices` odd. Absent
+   * means 1 (a 2-D model, and every bundle written before stacks existed).
+   */
+  slices?: number;
+  /** Stacks: distance between the stacked planes along the slice normal, mm (the training series' slice spacing). */
+  sliceSpacingMm?: number;
+  /** Placement of images that are not the input's shape. Absent means `stretch` (bundles written before the option). */
+  fit?: InputFit;
+  /** Resampling to the input size. Absent means `bilinear` (bundles written before the option). */
+  resample?: InputResample;
+}
+
+/**
+ * Where an image lies in the model input: a source position `u` (pixels, continuous, pixel `i` spanning `[i, i + 1)`)
+ * is at `u × scale + offset` in the input. Used to resample into the input and to map model-size maps back.
+ */
+export interface InputPlacement {
+  /** Input rows per source row. */
+  scaleY: number;
+  /** Input columns per source column. */
+  scaleX: number;
+  /** Input rows above the image (letterbox padding). */
+  offsetY: number;
+  /** Input columns left of the image (letterbox padding). */
+  offsetX: number;
 }
 
 /**
@@ -36,6 +76,7 @@ export interface ImagePreprocessing {
  *
  * @param w - preset name (`lung`, `mediastinum`, `bone`, `brain`, `abdomen`) or centre/width
  * @returns centre and width
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an unknown preset or a width that is not > 0
  */
 export function resolveWindow(w: WindowPresetName | WindowSpec): WindowSpec {
   if (typeof w === 'string') {
@@ -54,6 +95,7 @@ export function resolveWindow(w: WindowPresetName | WindowSpec): WindowSpec {
  * @param window - window on modality values
  * @param frame - frame index. Default 0.
  * @returns rows × columns values in [0, 1], row-major
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a colour image
  */
 export async function windowedFrame(image: DicomImage, window: WindowSpec, frame = 0): Promise<Float32Array> {
   const decoded = await image.decodeFrame(frame);
@@ -102,19 +144,157 @@ export function resizeBilinear(src: ArrayLike<number>, rows: number, cols: numbe
 }
 
 /**
- * The model input for one image: modality LUT → window → resize → normalisation.
+ * Where an image of `rows × cols` lies in the model input under the preprocessing's `fit`.
+ *
+ * @param rows - image rows
+ * @param cols - image columns
+ * @param prep - the preprocessing (its `size` and `fit`)
+ * @returns scale and offset per axis (source pixels → input pixels)
+ */
+export function inputPlacement(rows: number, cols: number, prep: Pick<ImagePreprocessing, 'size' | 'fit'>): InputPlacement {
+  const [h, w] = prep.size;
+  if ((prep.fit ?? 'stretch') === 'stretch') return { scaleY: h / rows, scaleX: w / cols, offsetY: 0, offsetX: 0 };
+  const s = Math.min(h / rows, w / cols);
+  return { scaleY: s, scaleX: s, offsetY: (h - rows * s) / 2, offsetX: (w - cols * s) / 2 };
+}
+
+/** Source taps of each output position along one axis: `taps[start[o] … start[o + 1])`, none where it is padding. */
+interface AxisTaps {
+  start: Int32Array;
+  index: Int32Array;
+  weight: Float64Array;
+}
+
+function axisTaps(n: number, m: number, scale: number, offset: number, mode: InputResample): AxisTaps {
+  const start = new Int32Array(m + 1);
+  const index: number[] = [];
+  const weight: number[] = [];
+  for (let o = 0; o < m; o++) {
+    start[o] = index.length;
+    const u = (o + 0.5 - offset) / scale; // the output pixel's centre, in source pixels
+    if (u < 0 || u >= n) continue; // letterbox padding
+    if (mode === 'area' && scale < 1) {
+      // Every source pixel the output pixel covers, weighted by the length covered.
+      const a = Math.max(0, (o - offset) / scale);
+      const b = Math.min(n, (o + 1 - offset) / scale);
+      for (let k = Math.floor(a); k < b; k++) {
+        const cover = Math.min(b, k + 1) - Math.max(a, k);
+        if (cover > 1e-9) (index.push(k), weight.push(cover / (b - a)));
+      }
+    } else {
+      const x = Math.min(n - 1, Math.max(0, u - 0.5));
+      const x0 = Math.floor(x);
+      const f = x - x0;
+      index.push(x0, Math.min(n - 1, x0 + 1));
+      weight.push(1 - f, f);
+    }
+  }
+  start[m] = index.length;
+  return { start, index: Int32Array.from(index), weight: Float64Array.from(weight) };
+}
+
+/**
+ * Resamples a single-channel `rows × cols` image to the model input under the preprocessing's `size`, `fit` and
+ * `resample` (separable: columns, then rows). Letterbox padding is 0, the bottom of the window.
+ *
+ * @param src - rows × columns, row-major (windowed values)
+ * @param rows - source rows
+ * @param cols - source columns
+ * @param prep - the preprocessing
+ * @returns `size[0] × size[1]` values
+ */
+export function resampleToInput(src: ArrayLike<number>, rows: number, cols: number, prep: Pick<ImagePreprocessing, 'size' | 'fit' | 'resample'>): Float32Array {
+  const [h, w] = prep.size;
+  const mode = prep.resample ?? 'bilinear';
+  const fit = prep.fit ?? 'stretch';
+  // Bundles from before fit/resample existed (and every square image a stretch/bilinear model sees) keep the exact
+  // arithmetic they were trained with: never route them through the separable path, whose rounding differs.
+  if (mode === 'bilinear' && (fit === 'stretch' || rows * w === cols * h)) return resizeBilinear(src, rows, cols, [h, w]);
+  const p = inputPlacement(rows, cols, { size: [h, w], fit });
+  if (rows === h && cols === w && p.offsetX === 0 && p.offsetY === 0) return Float32Array.from(src);
+  const tx = axisTaps(cols, w, p.scaleX, p.offsetX, mode);
+  const ty = axisTaps(rows, h, p.scaleY, p.offsetY, mode);
+  const mid = new Float64Array(rows * w);
+  for (let r = 0; r < rows; r++) {
+    const row = r * cols;
+    for (let c = 0; c < w; c++) {
+      let v = 0;
+      for (let t = tx.start[c]!; t < tx.start[c + 1]!; t++) v += src[row + tx.index[t]!]! * tx.weight[t]!;
+      mid[r * w + c] = v;
+    }
+  }
+  const out = new Float32Array(h * w);
+  for (let r = 0; r < h; r++) {
+    const t0 = ty.start[r]!;
+    const t1 = ty.start[r + 1]!;
+    if (t0 === t1) continue;
+    for (let c = 0; c < w; c++) {
+      if (tx.start[c] === tx.start[c + 1]) continue;
+      let v = 0;
+      for (let t = t0; t < t1; t++) v += mid[ty.index[t]! * w + c]! * ty.weight[t]!;
+      out[r * w + c] = v;
+    }
+  }
+  return out;
+}
+
+/**
+ * Maps a model-size map (a Grad-CAM heatmap, a probability map) back onto the source image: each source pixel takes the
+ * bilinear value at its centre's position in the input, so letterbox padding is dropped and `stretch` undone.
+ *
+ * @param map - `size[0] × size[1]`, row-major
+ * @param rows - source rows
+ * @param cols - source columns
+ * @param prep - the preprocessing (its `size` and `fit`)
+ * @returns `rows × cols` values
+ */
+export function inputToSource(map: ArrayLike<number>, rows: number, cols: number, prep: Pick<ImagePreprocessing, 'size' | 'fit'>): Float32Array {
+  const [h, w] = prep.size;
+  const p = inputPlacement(rows, cols, prep);
+  const out = new Float32Array(rows * cols);
+  const xs = Array.from({ length: cols }, (_, c) => {
+    const x = Math.min(w - 1, Math.max(0, (c + 0.5) * p.scaleX + p.offsetX - 0.5));
+    const x0 = Math.floor(x);
+    return [x0, Math.min(w - 1, x0 + 1), x - x0] as const;
+  });
+  for (let r = 0; r < rows; r++) {
+    const y = Math.min(h - 1, Math.max(0, (r + 0.5) * p.scaleY + p.offsetY - 0.5));
+    const y0 = Math.floor(y);
+    const y1 = Math.min(h - 1, y0 + 1);
+    const fy = y - y0;
+    for (let c = 0; c < cols; c++) {
+      const [x0, x1, fx] = xs[c]!;
+      const top = map[y0 * w + x0]! * (1 - fx) + map[y0 * w + x1]! * fx;
+      const bottom = map[y1 * w + x0]! * (1 - fx) + map[y1 * w + x1]! * fx;
+      out[r * cols + c] = top * (1 - fy) + bottom * fy;
+    }
+  }
+  return out;
+}
+
+/**
+ * The model input for one image: modality LUT → window → resample to the input size (`fit`, `resample`) →
+ * normalisation. One plane: a model that stacks slices needs the image's neighbours, see {@link preprocessStack}.
  *
  * @param image - a DICOM image
  * @param prep - the preprocessing stored with the model
  * @param frame - frame index. Default 0.
  * @returns `size[0] × size[1]` normalised values, and the windowed image at model size (for overlays)
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `prep.slices` is above 1; `INVALID_INPUT` for a
+ *   colour image
  */
 export async function preprocessImage(image: DicomImage, prep: ImagePreprocessing, frame = 0): Promise<PreprocessedImage> {
-  const win = await windowedFrame(image, prep.window, frame);
-  const windowed = resizeBilinear(win, image.meta.rows, image.meta.columns, prep.size);
+  if ((prep.slices ?? 1) !== 1) throw new LeptonError('INVALID_ARGUMENT', `This preprocessing stacks ${prep.slices} slices; build the input from the image's series with preprocessStack(image, series, prep).`);
+  const windowed = await windowedPlane(image, prep, frame);
   const input = new Float32Array(windowed.length);
   for (let i = 0; i < windowed.length; i++) input[i] = (windowed[i]! - prep.mean) / prep.std;
   return { input, windowed };
+}
+
+/** @internal One image windowed and resampled to the input size. */
+export async function windowedPlane(image: DicomImage, prep: ImagePreprocessing, frame = 0): Promise<Float32Array> {
+  const win = await windowedFrame(image, prep.window, frame);
+  return resampleToInput(win, image.meta.rows, image.meta.columns, prep);
 }
 
 /**

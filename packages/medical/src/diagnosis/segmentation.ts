@@ -1,7 +1,7 @@
 import { buildUnet, diceCoefficient, diceLoss, LeptonError, loadBundle, saveBundle, tf, train } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 import type { WindowPresetName } from '../lut/presets.js';
-import { pixelStats, preprocessImage, resizeBilinear, resolveWindow, type ImagePreprocessing, type WindowSpec } from './preprocess.js';
+import { inputToSource, pixelStats, preprocessImage, resampleToInput, resolveWindow, type ImagePreprocessing, type WindowSpec } from './preprocess.js';
 
 /** An image with its reference lesion mask (1 inside), in image coordinates (rows × columns, row-major). */
 export interface MaskedImage {
@@ -88,8 +88,8 @@ export class LesionSegmenter {
 
   /** The preprocessing stored with the model. */
   get preprocessing(): ImagePreprocessing {
-    const { window, size, mean, std } = this.settings;
-    return { window: { ...window }, size: [...size], mean, std };
+    const { window, size, mean, std, fit, resample } = this.settings;
+    return { window: { ...window }, size: [...size], mean, std, fit: fit ?? 'stretch', resample: resample ?? 'bilinear' };
   }
 
   /**
@@ -102,7 +102,9 @@ export class LesionSegmenter {
    */
   static async fit(samples: readonly MaskedImage[], options: SegmenterOptions = {}): Promise<LesionSegmenter> {
     const size = options.size ?? 64;
-    const settings: Settings = { window: resolveWindow(options.window ?? 'lung'), size: [size, size], mean: 0, std: 1, name: options.name ?? 'lesion-segmenter', version: options.version ?? '1.0.0' };
+    // Images shrink by area averaging (a 512×512 slice into a 64×64 input without aliasing) and keep their aspect ratio;
+    // bundles from before these options load as they were trained (stretched, bilinear).
+    const settings: Settings = { window: resolveWindow(options.window ?? 'lung'), size: [size, size], mean: 0, std: 1, fit: 'letterbox', resample: 'area', name: options.name ?? 'lesion-segmenter', version: options.version ?? '1.0.0' };
     let lesionPixels = 0;
     for (const s of samples) {
       if (s.mask.length !== s.image.meta.rows * s.image.meta.columns) throw new LeptonError('INVALID_INPUT', `${s.image.source ?? 'image'}: mask has ${s.mask.length} values, the image ${s.image.meta.rows}×${s.image.meta.columns}.`);
@@ -116,7 +118,7 @@ export class LesionSegmenter {
     const ys = new Float32Array(n * size * size);
     samples.forEach((s, i) => {
       windowed[i]!.forEach((v, k) => (xs[i * size * size + k] = (v - settings.mean) / settings.std));
-      const m = resizeBilinear(s.mask, s.image.meta.rows, s.image.meta.columns, [size, size]);
+      const m = resampleToInput(s.mask, s.image.meta.rows, s.image.meta.columns, settings);
       m.forEach((v, k) => (ys[i * size * size + k] = v >= 0.5 ? 1 : 0));
     });
     const net = buildUnet({ inputShape: [size, size, 1], baseFilters: options.baseFilters ?? 8, depth: options.depth ?? 2, seed: options.seed ?? 1, name: 'lesion_unet' });
@@ -156,7 +158,7 @@ export class LesionSegmenter {
       out.dispose();
     }
     const { rows, columns, pixelSpacing } = image.meta;
-    const up = resizeBilinear(prob, h, w, [rows, columns]);
+    const up = inputToSource(prob, rows, columns, this.settings);
     const mask = new Uint8Array(rows * columns);
     let pixels = 0;
     for (let i = 0; i < mask.length; i++) if (up[i]! >= 0.5) (mask[i] = 1), pixels++;

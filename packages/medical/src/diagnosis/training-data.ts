@@ -10,7 +10,6 @@ import { relative, resolve } from 'node:path';
 import { LeptonError, parseCsv, seededRandom } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 import { readDicomFolder, type DicomLoadFailure } from '../dicom/files.js';
-import type { ImagePreprocessing } from './preprocess.js';
 
 /** One labelled training or evaluation image. */
 export interface LabelledImage {
@@ -45,15 +44,17 @@ export function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-/** Left–right mirror of a square image. */
-export function mirror(im: Float32Array, size: number): Float32Array {
+/** Left–right mirror of a square image of `channels` interleaved channels (each pixel's channels stay together). */
+export function mirror(im: Float32Array, size: number, channels = 1): Float32Array {
   const out = new Float32Array(im.length);
-  for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) out[r * size + c] = im[r * size + size - 1 - c]!;
+  for (let r = 0; r < size; r++) {
+    for (let c = 0; c < size; c++) {
+      const to = (r * size + c) * channels;
+      const from = (r * size + size - 1 - c) * channels;
+      for (let k = 0; k < channels; k++) out[to + k] = im[from + k]!;
+    }
+  }
   return out;
-}
-
-export function normalise(windowed: Float32Array, p: ImagePreprocessing): Float32Array {
-  return windowed.map((v) => (v - p.mean) / p.std);
 }
 
 /** Patient-level split, stratified by whether a patient has any non-first-class image. */
