@@ -113,35 +113,38 @@ export function extractMetadata(ds: DataSet, transferSyntaxUid: string): { meta:
     .filter((t): t is LookupTable => t !== undefined);
   const framesRaw = r.integer('x00280008', 'NumberOfFrames');
   if (framesRaw !== undefined && framesRaw < 1) r.issue('x00280008', 'NumberOfFrames', 'Its value is below 1; 1 frame was assumed.');
-  const optional: Record<string, unknown> = {
-    sopClassUid: r.text('x00080016'),
-    sopInstanceUid: r.text('x00080018'),
-    patientId: r.text('x00100020'),
-    patientName: r.text('x00100010'),
-    studyInstanceUid: r.text('x0020000d'),
-    seriesInstanceUid: r.text('x0020000e'),
-    frameOfReferenceUid: r.text('x00200052'),
-    studyDate: r.text('x00080020'),
-    accessionNumber: r.text('x00080050'),
-    studyDescription: r.text('x00081030'),
-    seriesDescription: r.text('x0008103e'),
-    seriesNumber: r.integer('x00200011', 'SeriesNumber'),
-    instanceNumber: r.integer('x00200013', 'InstanceNumber'),
-    modality: r.text('x00080060'),
-    pixelSpacing: spacing,
-    sliceThickness: r.number('x00180050', 'SliceThickness'),
-    spacingBetweenSlices: r.number('x00180088', 'SpacingBetweenSlices'),
-    imagePositionPatient: ipp,
-    imageOrientationPatient: iop,
-    rescale:
-      slope === undefined && intercept === undefined
-        ? undefined
-        : { slope: slope ?? 1, intercept: intercept ?? 0, ...(rescaleType === undefined ? {} : { type: rescaleType }) },
-    modalityLut,
+  // Optional fields are set only when present (no `undefined` values, exactOptionalPropertyTypes), without deleting
+  // keys afterwards (a delete turns the object into a slow dictionary).
+  const optional: Record<string, unknown> = {};
+  const put = (key: keyof DicomMetadata, value: unknown): void => {
+    if (value !== undefined) optional[key] = value;
   };
-  for (const k of Object.keys(optional)) {
-    if (optional[k] === undefined) delete optional[k];
-  }
+  put('sopClassUid', r.text('x00080016'));
+  put('sopInstanceUid', r.text('x00080018'));
+  put('patientId', r.text('x00100020'));
+  put('patientName', r.text('x00100010'));
+  put('studyInstanceUid', r.text('x0020000d'));
+  put('seriesInstanceUid', r.text('x0020000e'));
+  put('frameOfReferenceUid', r.text('x00200052'));
+  put('studyDate', r.text('x00080020'));
+  put('accessionNumber', r.text('x00080050'));
+  put('studyDescription', r.text('x00081030'));
+  put('seriesDescription', r.text('x0008103e'));
+  put('seriesNumber', r.integer('x00200011', 'SeriesNumber'));
+  put('instanceNumber', r.integer('x00200013', 'InstanceNumber'));
+  put('modality', r.text('x00080060'));
+  put('pixelSpacing', spacing);
+  put('sliceThickness', r.number('x00180050', 'SliceThickness'));
+  put('spacingBetweenSlices', r.number('x00180088', 'SpacingBetweenSlices'));
+  put('imagePositionPatient', ipp);
+  put('imageOrientationPatient', iop);
+  put(
+    'rescale',
+    slope === undefined && intercept === undefined
+      ? undefined
+      : { slope: slope ?? 1, intercept: intercept ?? 0, ...(rescaleType === undefined ? {} : { type: rescaleType }) },
+  );
+  put('modalityLut', modalityLut);
   const meta = {
     transferSyntaxUid,
     rows: r.us('x00280010') ?? 0,

@@ -107,7 +107,7 @@ export function readDicom(bytes: Uint8Array, options: ReadDicomOptions = {}): Di
   // Everything below may meet bytes nobody checked: whatever it throws leaves as a LeptonError with a DICOM_* code.
   try {
     const { ds, transferSyntaxUid } = parseDicomBytes(input, hasDicmPrefix(input), bareSyntax, where);
-    if (Object.keys(ds.elements).filter((t) => !t.startsWith('x0002')).length === 0) {
+    if (!hasDataSetElement(ds)) {
       throw dicomError('DICOM_MALFORMED', 'The file has DICOM file meta information but no data set after it.', where);
     }
     const { meta, issues } = extractMetadata(ds, transferSyntaxUid);
@@ -116,6 +116,12 @@ export function readDicom(bytes: Uint8Array, options: ReadDicomOptions = {}): Di
   } catch (err) {
     throw asDicomError(err, 'DICOM_MALFORMED', where);
   }
+}
+
+/** Is there any element besides the file meta information (group 0002)? */
+function hasDataSetElement(ds: DataSet): boolean {
+  for (const tag in ds.elements) if (!tag.startsWith('x0002')) return true;
+  return false;
 }
 
 /** Does the File Meta Information Group Length (0002,0000), when present, point past the end of the file? */
