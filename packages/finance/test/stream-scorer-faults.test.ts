@@ -78,6 +78,8 @@ describe.skipIf(skip)('scorer group processes under faults', () => {
       try {
         await waitUntil(async () => (await client.status()).scores >= txs.length * 0.3, 90_000, '30 % of the scores');
         const victim = workers[1]!;
+        // Kill it while it holds entries (it does most of the time: the model takes 30 ms a batch).
+        await waitUntil(async () => ((await client.status()).consumers['w1'] ?? 0) > 0, 30_000, 'w1 holding entries');
         victim.child.kill('SIGKILL');
         await new Promise((r) => victim.child.once('exit', r));
         const orphaned = (await client.status()).consumers['w1'] ?? 0;

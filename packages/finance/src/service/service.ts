@@ -66,6 +66,10 @@ export class FraudScorerService {
   private readonly counters: ScorerCounters = { read: 0, scored: 0, alerts: 0, deadLettered: 0, deadLetters: {}, duplicates: 0, rescored: 0, claimed: 0, waits: 0, errors: 0 };
   private readonly abort = new AbortController();
   private inFlight = 0;
+  /** Partition tasks running, by partition. */
+  private readonly active = new Map<number, Promise<void>>();
+  /** The first failure of a partition task, rethrown by the loop. */
+  private failure: unknown;
   private closing = false;
   private closeDeadline = Infinity;
   private loopDone: Promise<void> = Promise.resolve();
@@ -117,6 +121,11 @@ export class FraudScorerService {
   private async init(): Promise<void> {
     const o = this.o;
     await this.redis.connect();
+    // XAUTOCLAIM and exclusive XPENDING ranges came with Redis 6.2.
+    const version = /redis_version:(\d+)\.(\d+)/.exec(await this.redis.info('server'));
+    if (version && Number(version[1]) * 100 + Number(version[2]) < 602) {
+      throw new LeptonError('FINANCE_STREAM_UNAVAILABLE', `FraudScorerService needs Redis 6.2 or later (XAUTOCLAIM); this server is ${version[1]}.${version[2]}.`);
+    }
     await checkPartitions(this.redis, o.stream, o.partitions);
     // Made once Redis answers, so a failed start leaves no client reconnecting in the background.
     // RedisStateStore runs one update at a time per connection (WATCH belongs to the connection), so partitions that
@@ -201,14 +210,20 @@ export class FraudScorerService {
     let failures = 0;
     while (!this.closing) {
       try {
-        if (backlog) backlog = await this.readAndProcess('0');
-        else await this.readAndProcess('>');
+        this.rethrow();
+        if (backlog) backlog = await this.readBacklog();
+        else await this.readNew();
         if (!this.closing && Date.now() >= nextSweep) {
           await this.sweep();
           nextSweep = Date.now() + this.o.claimIntervalMs;
         }
+        this.rethrow();
         failures = 0;
       } catch (err) {
+        // Let the partitions still running finish (or fail) before anything is read again: two tasks of this process
+        // must never work on one partition at once.
+        await this.drain();
+        this.failure = undefined;
         this.counters.errors++;
         failures++;
         backlog = true;
@@ -218,41 +233,45 @@ export class FraudScorerService {
         await sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 6)) * (0.5 + Math.random()), undefined, { signal: this.abort.signal }).catch(() => undefined);
       }
     }
+    await this.drain();
+  }
+
+  /** Throws the first failure of a partition task since the last retry. */
+  private rethrow(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Waits until no partition task of this process is running. */
+  private async drain(): Promise<void> {
+    while (this.active.size > 0) await Promise.allSettled([...this.active.values()]);
+  }
+
+  /** Resolves when a partition task ends, or after `ms` (or at close). */
+  private async settleOrWait(ms: number): Promise<void> {
+    await Promise.race([...this.active.values(), sleep(ms, undefined, { signal: this.abort.signal }).catch(() => undefined)]);
   }
 
   /**
-   * Reads entries and processes them. `0`: this consumer's own pending entries, from every partition. `>`: new
-   * entries, blocking up to blockMs, from the partitions nobody holds entries of right now (one XPENDING summary
-   * each), at most a fair share of them (partitions ÷ consumers seen holding entries, plus this one). So consumers
-   * rarely take consecutive batches of one partition and wait on each other, without any assignment protocol:
-   * ownership is read off the pending-entries lists. Returns whether anything was read.
+   * Starts processing one partition's entries, without waiting: each partition runs on its own, so a slow one (a
+   * long run, a wait for another consumer) never holds up the reading of the others. At most one task per partition.
    */
-  private async readAndProcess(from: '>' | '0'): Promise<boolean> {
-    let keys = this.workers.map((w) => w.key);
-    if (from === '>') {
-      const pipe = this.redis.pipeline();
-      for (const key of keys) pipe.xpending(key, this.o.group);
-      const replies = (await pipe.exec()) ?? [];
-      const owners = new Set<string>();
-      const free: string[] = [];
-      replies.forEach(([err, reply], p) => {
-        if (err) throw err;
-        const [count, , , consumers] = reply as [number, string | null, string | null, Array<[string, string]> | null];
-        for (const [name] of consumers ?? []) if (name !== this.o.consumer) owners.add(name);
-        if (Number(count) === 0) free.push(keys[p]!);
+  private launch(p: number, entries: Entry[], redelivered: boolean): void {
+    const n = entries.length;
+    this.counters.read += n;
+    this.inFlight += n;
+    const task = this.workers[p]!.process(entries, redelivered)
+      .catch((err: unknown) => {
+        this.failure ??= err;
+      })
+      .finally(() => {
+        this.inFlight -= n;
+        this.active.delete(p);
       });
-      if (free.length === 0) {
-        // Every partition is being worked on (or waits to be claimed): look again shortly.
-        await sleep(Math.min(this.o.blockMs, 20), undefined, { signal: this.abort.signal }).catch(() => undefined);
-        return false;
-      }
-      for (let i = free.length - 1; i > 0; i--) {
-        const j = Math.floor(Math.random() * (i + 1));
-        [free[i], free[j]] = [free[j]!, free[i]!];
-      }
-      keys = free.slice(0, Math.max(1, Math.ceil(this.workers.length / (owners.size + 1))));
-    }
-    const block = from === '>' ? ['BLOCK', this.o.blockMs] : [];
+    this.active.set(p, task);
+  }
+
+  private async xreadgroup(keys: string[], from: '>' | '0', blockMs: number): Promise<Array<[number, Entry[]]>> {
+    const block = blockMs > 0 ? ['BLOCK', blockMs] : [];
     const reply = (await this.redis.xreadgroup(
       'GROUP', this.o.group, this.o.consumer, 'COUNT', this.o.batchSize, ...(block as ['BLOCK', number]), 'STREAMS', ...keys, ...keys.map(() => from),
     )) as Array<[string, RawEntry[]]> | null;
@@ -264,38 +283,71 @@ export class FraudScorerService {
       // New entries ('>') are contiguous in their stream: only the first needs the earlier-entries check.
       batches.push([p, raw.map(([id, fields], index) => ({ id, fields, read: from === '>' ? read : -1, index }))]);
     }
-    if (batches.length === 0) return false;
-    await this.processAll(batches, from === '0');
-    return true;
+    return batches;
   }
 
-  /** Claims entries idle longer than minIdleMs from every partition (one XAUTOCLAIM page each) and processes them. */
-  private async sweep(): Promise<void> {
+  /** This consumer's own pending entries, from every partition, all processed before returning. Returns whether there were any. */
+  private async readBacklog(): Promise<boolean> {
+    await this.drain();
+    const batches = await this.xreadgroup(this.workers.map((w) => w.key), '0', 0);
+    for (const [p, entries] of batches) this.launch(p, entries, true);
+    await this.drain();
+    return batches.length > 0;
+  }
+
+  /**
+   * Reads new entries from partitions nobody holds entries of right now (one XPENDING summary each), up to a fair
+   * share of them for this process (partitions ÷ consumers seen holding entries, plus this one, counting the ones it
+   * is working on), and starts them. So consumers rarely take consecutive batches of one partition and wait on each
+   * other, without any assignment protocol: ownership is read off the pending-entries lists. Blocks up to blockMs
+   * only when this process has nothing running; otherwise it looks again as soon as a partition task ends.
+   */
+  private async readNew(): Promise<void> {
+    const idle = this.workers.filter((w) => !this.active.has(w.partition));
+    if (idle.length === 0) return this.settleOrWait(this.o.blockMs);
     const pipe = this.redis.pipeline();
-    for (const w of this.workers) pipe.xautoclaim(w.key, this.o.group, this.o.consumer, this.o.minIdleMs, '0-0', 'COUNT', this.o.batchSize);
+    for (const w of idle) pipe.xpending(w.key, this.o.group);
     const replies = (await pipe.exec()) ?? [];
-    const batches: Array<[number, Entry[]]> = [];
-    replies.forEach(([err, reply], p) => {
+    const owners = new Set<string>();
+    const free: string[] = [];
+    replies.forEach(([err, reply], i) => {
       if (err) throw err;
+      const [count, , , consumers] = reply as [number, string | null, string | null, Array<[string, string]> | null];
+      for (const [name] of consumers ?? []) if (name !== this.o.consumer) owners.add(name);
+      if (Number(count) === 0) free.push(idle[i]!.key);
+    });
+    const slots = Math.max(1, Math.ceil(this.workers.length / (owners.size + 1))) - this.active.size;
+    if (free.length === 0 || slots <= 0) {
+      // Every partition is being worked on (or waits to be claimed), or this process has its share: look again soon.
+      return this.settleOrWait(20);
+    }
+    for (let i = free.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [free[i], free[j]] = [free[j]!, free[i]!];
+    }
+    const batches = await this.xreadgroup(free.slice(0, slots), '>', this.active.size === 0 ? this.o.blockMs : 0);
+    for (const [p, entries] of batches) this.launch(p, entries, false);
+    if (batches.length === 0 && this.active.size > 0) await this.settleOrWait(5);
+  }
+
+  /**
+   * Claims entries idle longer than minIdleMs (one XAUTOCLAIM page per partition this process is not working on)
+   * and starts them.
+   */
+  private async sweep(): Promise<void> {
+    const idle = this.workers.filter((w) => !this.active.has(w.partition));
+    if (idle.length === 0) return;
+    const pipe = this.redis.pipeline();
+    for (const w of idle) pipe.xautoclaim(w.key, this.o.group, this.o.consumer, this.o.minIdleMs, '0-0', 'COUNT', this.o.batchSize);
+    const replies = (await pipe.exec()) ?? [];
+    replies.forEach(([err, reply], i) => {
+      if (err) throw err;
+      const p = idle[i]!.partition;
       const raw = ((reply as [string, RawEntry[]])?.[1] ?? []).filter((e): e is RawEntry => Array.isArray(e));
       if (raw.length === 0) return;
       this.counters.claimed += raw.length;
       this.o.log({ level: 'info', event: 'claimed', message: `Claimed ${raw.length} entries idle over ${this.o.minIdleMs} ms in partition ${p}.`, details: { partition: p, first: raw[0]![0], count: raw.length } });
-      batches.push([p, raw.map(([id, fields]) => ({ id, fields, read: -1, index: 0 }))]);
+      this.launch(p, raw.map(([id, fields]) => ({ id, fields, read: -1, index: 0 })), true);
     });
-    if (batches.length) await this.processAll(batches, true);
-  }
-
-  /** Every partition's entries at once (each partition in order); `redelivered` entries are screened for poison first. */
-  private async processAll(batches: Array<[number, Entry[]]>, redelivered: boolean): Promise<void> {
-    const n = batches.reduce((s, [, e]) => s + e.length, 0);
-    this.counters.read += n;
-    this.inFlight += n;
-    // allSettled, not all: a partition that failed must not leave the others running into the retry, or two tasks
-    // of this process would work on one partition at once.
-    const results = await Promise.allSettled(batches.map(([p, entries]) => this.workers[p]!.process(entries, redelivered)));
-    this.inFlight -= n;
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
   }
 }
