@@ -247,8 +247,18 @@ export class FraudScorerService {
   }
 
   /** Resolves when a partition task ends, or after `ms` (or at close). */
-  private async settleOrWait(ms: number): Promise<void> {
-    await Promise.race([...this.active.values(), sleep(ms, undefined, { signal: this.abort.signal }).catch(() => undefined)]);
+  private settleOrWait(ms: number): Promise<void> {
+    // A timer cleared on the first event (not timers/promises' sleep, whose abort listener would stay until it fires).
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.abort.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.abort.signal.addEventListener('abort', done, { once: true });
+      for (const task of this.active.values()) void task.then(done, done);
+    });
   }
 
   /**
@@ -317,17 +327,17 @@ export class FraudScorerService {
       if (Number(count) === 0) free.push(idle[i]!.key);
     });
     const slots = Math.max(1, Math.ceil(this.workers.length / (owners.size + 1))) - this.active.size;
-    if (free.length === 0 || slots <= 0) {
-      // Every partition is being worked on (or waits to be claimed), or this process has its share: look again soon.
-      return this.settleOrWait(20);
-    }
+    // This process has its share: nothing to take until one of its partitions is done.
+    if (slots <= 0) return this.settleOrWait(this.o.blockMs);
+    // Every partition is being worked on (or waits to be claimed): look again shortly.
+    if (free.length === 0) return this.settleOrWait(25);
     for (let i = free.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
       [free[i], free[j]] = [free[j]!, free[i]!];
     }
     const batches = await this.xreadgroup(free.slice(0, slots), '>', this.active.size === 0 ? this.o.blockMs : 0);
     for (const [p, entries] of batches) this.launch(p, entries, false);
-    if (batches.length === 0 && this.active.size > 0) await this.settleOrWait(5);
+    if (batches.length === 0 && this.active.size > 0) await this.settleOrWait(20);
   }
 
   /**
