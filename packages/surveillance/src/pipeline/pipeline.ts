@@ -545,6 +545,10 @@ export class SurveillancePipeline {
     };
     try {
       for await (const raw of source) {
+        // One turn of the event loop per frame. When frames are already queued, the loop would otherwise go from frame
+        // to frame on promise continuations alone (microtasks), and timers, sockets and signals would wait for the
+        // queue to drain: a service's HTTP API, MQTT keep-alives and SIGTERM were answered 15–20 s late.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.#stopped) break;
         const frame = raw;
         report.frames++;

@@ -69,7 +69,7 @@ export async function cutRecordingClip(options: RecordingClipOptions): Promise<R
   const tag = randomBytes(6).toString('hex');
   // Inside the recording folder, with bare file names: the concat demuxer's safe mode accepts only relative paths.
   const list = join(dir, `.clip-${tag}.ffconcat`);
-  const joined = join(dir, `.clip-${tag}.mp4`);
+  const joined = join(dir, `.clip-${tag}.${segments.some((s) => s.path.endsWith('.mkv')) ? 'mkv' : 'mp4'}`);
   const f = options.ffmpeg;
   const bin = typeof f === 'object' ? f : await resolveFfmpeg(f === undefined ? {} : { path: f });
   try {

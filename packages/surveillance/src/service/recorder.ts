@@ -51,16 +51,21 @@ export interface RecorderEvents {
 
 const isUrl = (input: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(input) && !/^file:/i.test(input);
 
+/** ffmpeg's complaint when a codec cannot be copied into the container (MPEG-4 part 2 "DivX 3" into MP4, say). */
+const UNSUPPORTED_IN_CONTAINER = /Could not find tag for codec|not currently supported in container/i;
+
 /**
  * Continuous recording of one camera with ffmpeg's segment muxer: the input's video is copied, not re-encoded, into
  * MP4 segments of about `segmentSeconds` (`-f segment -segment_time N -reset_timestamps 1`), and each finished
  * segment is renamed `<start ms>-<duration ms>.mp4`, so the folder itself is the index that clips are cut from and
- * that retention ({@link enforceRetention}) prunes.
+ * that retention ({@link enforceRetention}) prunes. A codec that MP4 cannot hold (old MPEG-4 part 2 variants such as
+ * DivX 3) is recorded into Matroska segments (`.mkv`) instead, which hold any codec. Segments start on the input's
+ * keyframes, so a camera with a long keyframe interval gets longer segments.
  *
  * **Times.** ffmpeg reports each finished segment on its segment list (`-segment_list pipe:1`, CSV) with its start and
  * end on the recording's own timeline. The recorder ties that timeline to the wall clock once per ffmpeg run, at the
- * first report: a segment is reported when the first packet of the next one arrives, so (arrival − end) is the wall
- * time of the timeline's origin plus the delivery delay (a few hundred ms for a live camera, a little more at the
+ * first segment: the file was last written when the packet at its end arrived, so (modification time − end) is the
+ * wall time of the timeline's origin plus the delivery delay (a few hundred ms for a live camera, a little more at the
  * start of a run, while ffmpeg probes the stream). One origin per run keeps the segments of a run back to back
  * (each starts where the previous one ended); the names are accurate to about half a second, which the clips'
  * before/after margins cover. A file input is read at its native rate (`-re`), like a camera.
@@ -90,6 +95,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   #stopping = false;
   #wake: (() => void) | undefined;
   #renames: Promise<void> = Promise.resolve();
+  #container: 'mp4' | 'matroska' = 'mp4';
 
   /**
    * @param options - camera, input, folder, segment length
@@ -184,9 +190,13 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       a.push('-re'); // a file is played like a camera, so segment times follow the wall clock
     }
     a.push(...(this.#o.inputOptions ?? []), '-i', input, '-map', '0:v:0', '-c', 'copy');
-    a.push('-f', 'segment', '-segment_time', String(this.#o.segmentSeconds), '-reset_timestamps', '1', '-segment_format', 'mp4');
-    a.push('-segment_list', 'pipe:1', '-segment_list_type', 'csv', join(this.#o.dir, `.part-${runId}-%06d.mp4`));
+    a.push('-f', 'segment', '-segment_time', String(this.#o.segmentSeconds), '-reset_timestamps', '1', '-segment_format', this.#container);
+    a.push('-segment_list', 'pipe:1', '-segment_list_type', 'csv', join(this.#o.dir, `.part-${runId}-%06d.${this.#ext()}`));
     return a;
+  }
+
+  #ext(): 'mp4' | 'mkv' {
+    return this.#container === 'mp4' ? 'mp4' : 'mkv';
   }
 
   async #loop(bin: FfmpegBinary, started: () => void): Promise<void> {
@@ -210,6 +220,12 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       if (last !== undefined) this.#stats.lastError = redactCredentials(last);
       else if (exit.spawnError !== undefined) this.#stats.lastError = exit.spawnError.message;
       if (this.#stopping) return;
+      if (!gotSegment && this.#container === 'mp4' && exit.stderr.some((l) => UNSUPPORTED_IN_CONTAINER.test(l))) {
+        // Not a failure of the camera: its codec needs another container. Again at once, in Matroska.
+        this.#container = 'matroska';
+        this.#stats.lastError = null;
+        continue;
+      }
       if (!this.#live) {
         this.#stats.state = 'ended';
         return;
@@ -233,7 +249,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   /** Reads ffmpeg's segment list until it exits; a live input that reports nothing for too long is killed. */
   async #watch(proc: FfmpegProcess): Promise<boolean> {
-    let anchor = Infinity;
+    // The run's wall-clock origin, set by the first report (see #finish).
+    const run = { anchor: Infinity };
     let got = false;
     const stallMs = Math.max(30_000, 3 * this.#o.segmentSeconds * 1000);
     let watchdog: NodeJS.Timeout | undefined;
@@ -247,19 +264,13 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       for await (const line of lines) {
         const m = /^([^,]+),([\d.]+),([\d.]+)\s*$/.exec(line);
         if (!m) continue;
-        const arrived = Date.now();
         const start = Number(m[2]);
         const end = Number(m[3]);
         if (!(Number.isFinite(start) && Number.isFinite(end) && end >= start)) continue;
-        // Fixed at the first report of the run: later reports must not move the origin under segments already named
-        // (and the report at the end of a stream comes early: ffmpeg sees the end as soon as the data is in).
-        if (anchor === Infinity) anchor = arrived - end * 1000;
         got = true;
         arm();
         const from = join(this.#o.dir, m[1]!);
-        const segStart = Math.round(anchor + start * 1000);
-        const duration = Math.max(1, Math.round((end - start) * 1000));
-        this.#renames = this.#renames.then(() => this.#finish(from, segStart, duration));
+        this.#renames = this.#renames.then(() => this.#finish(from, start, end, run));
       }
     } finally {
       clearTimeout(watchdog);
@@ -267,11 +278,24 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     return got;
   }
 
-  async #finish(from: string, start: number, duration: number): Promise<void> {
-    let t = start;
+  /**
+   * Names a finished segment after its wall-clock start. The run's origin is set once, at its first segment, from the
+   * file's modification time (when ffmpeg wrote the segment's last bytes, at the media time `end`) — the kernel's
+   * clock, not this thread's: the detector can keep this thread busy for a second, and a report read late must not
+   * shift the recording. Later reports must not move the origin under segments already named either (and the report
+   * at the end of a stream comes early: ffmpeg sees the end as soon as the data is in).
+   */
+  async #finish(from: string, startSeconds: number, endSeconds: number, run: { anchor: number }): Promise<void> {
+    if (run.anchor === Infinity) {
+      const written = await stat(from).then((s) => s.mtimeMs, () => Date.now());
+      run.anchor = written - endSeconds * 1000;
+    }
+    const duration = Math.max(1, Math.round((endSeconds - startSeconds) * 1000));
+    let t = Math.round(run.anchor + startSeconds * 1000);
     // Two segments never share a name (a restart within the same millisecond as another segment's start).
-    while (await stat(join(this.#o.dir, `${t}-${duration}.mp4`)).then(() => true, () => false)) t++;
-    const path = join(this.#o.dir, `${t}-${duration}.mp4`);
+    const ext = from.endsWith('.mkv') ? 'mkv' : 'mp4';
+    while (await stat(join(this.#o.dir, `${t}-${duration}.${ext}`)).then(() => true, () => false)) t++;
+    const path = join(this.#o.dir, `${t}-${duration}.${ext}`);
     try {
       await rename(from, path);
     } catch {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 export interface RecordedSegment {
   /** Camera name. */
   camera: string;
-  /** The MP4 file. */
+  /** The segment file (MP4, or Matroska for codecs MP4 cannot hold). */
   path: string;
   /** Wall-clock time of its first frame, ms since the epoch (±0.2 s; see {@link Recorder}). */
   start: number;
@@ -16,11 +16,12 @@ export interface RecordedSegment {
 }
 
 /**
- * A finished segment's file name: `<start ms>-<duration ms>.mp4`. The name is the index — no database to get out of
- * step with the folder — and the name only uses digits and `-`, which ffmpeg's concat demuxer accepts in safe mode.
+ * A finished segment's file name: `<start ms>-<duration ms>.mp4` (`.mkv` for codecs MP4 cannot hold). The name is the
+ * index — no database to get out of step with the folder — and the name only uses digits, `-` and `.`, which ffmpeg's
+ * concat demuxer accepts in safe mode.
  * @internal
  */
-export const SEGMENT_NAME = /^(\d{10,15})-(\d{1,9})\.mp4$/;
+export const SEGMENT_NAME = /^(\d{10,15})-(\d{1,9})\.(?:mp4|mkv)$/;
 
 /**
  * The finished segments of one camera's folder, oldest first (files being written have other names and are not

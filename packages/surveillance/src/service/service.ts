@@ -1,7 +1,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { isLeptonError, LeptonError } from '@lepton/core';
+import { LeptonError } from '@lepton/core';
 import type { SurveillanceConfig } from '../config/config.js';
 import { resolveServiceConfig, type ResolvedServiceConfig } from '../config/service.js';
 import type { Shard } from '../config/shard.js';
@@ -16,8 +16,8 @@ import { ObjectLifecycle, type ObjectEvent, type ObjectLifecycleOutput } from '.
 import { serviceMetrics, type ServiceCounters } from './service-metrics.js';
 import { cameraHealth, type CameraHealth, type ServiceHealth } from './health.js';
 import { Recorder, type RecorderOptions } from './recorder.js';
-import { enforceRetention, listSegments } from './segments.js';
-import { cutRecordingClip } from './clips.js';
+import { enforceRetention } from './segments.js';
+import { ClipQueue } from './clip-queue.js';
 import { EventStore } from './store.js';
 
 /** Options of {@link SurveillanceService.start} beyond the configuration. */
@@ -62,14 +62,6 @@ export interface ServiceReport {
   mqtt: { published: number; failed: number };
   /** An unexpected error that stopped the pipeline, if any (message only). */
   error?: string;
-}
-
-interface PendingClip {
-  id: string;
-  camera: string;
-  from: number;
-  to: number;
-  deadline: number;
 }
 
 const INSTANCE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -117,7 +109,7 @@ export class SurveillanceService {
   readonly #chains = new Map<string, Promise<void>>();
   readonly #frameTimes = new Map<string, number[]>();
   readonly #ended = new Map<string, CameraReport>();
-  readonly #pending: PendingClip[] = [];
+  #clips: ClipQueue | undefined;
   readonly #counters: ServiceCounters;
   readonly #startedAt = Date.now();
   #pipeline: SurveillancePipeline | undefined;
@@ -125,7 +117,6 @@ export class SurveillanceService {
   #stream: AsyncQueue<ObjectEvent> | undefined;
   #state: 'running' | 'stopping' | 'stopped' = 'running';
   #stopping: Promise<ServiceReport> | undefined;
-  #clipChain: Promise<void> = Promise.resolve();
   #retentionChain: Promise<void> = Promise.resolve();
   #retentionTimer: NodeJS.Timeout | undefined;
   #resolveDone!: (r: ServiceReport) => void;
@@ -363,11 +354,25 @@ export class SurveillanceService {
       });
       recorder.on('segment', () => {
         this.#scheduleRetention();
-        this.#cutDueClips(false);
+        this.#clips?.check();
       });
       recorder.on('reconnecting', (e) => this.#log(`recording ${e.camera}: restarting in ${e.delayMs} ms (${e.reason})`));
       this.#recorders.set(cam.name, recorder);
       await recorder.start();
+    }
+    const margins = this.#resolved.events.clips;
+    if (margins !== null) {
+      this.#clips = new ClipQueue({
+        outputDir: this.#config.output.dir,
+        recorders: this.#recorders,
+        store: this.#store,
+        margins,
+        segmentSeconds: rec.segmentSeconds,
+        counts: this.#counters.clips,
+        log: (line) => this.#log(line),
+      });
+      // Clips the previous run of this instance had not cut yet: the recording is still on disk.
+      this.#clips.restore(this.#store.list({ inProgress: false, limit: Number.MAX_SAFE_INTEGER }));
     }
     // Retention also runs on a clock: a camera that stopped producing segments must still age out.
     this.#retentionTimer = setInterval(() => this.#scheduleRetention(), 60_000);
@@ -432,7 +437,7 @@ export class SurveillanceService {
       await writeFile(`${snapshotPath}.tmp`, snapshot);
       await rename(`${snapshotPath}.tmp`, snapshotPath);
     }
-    const recorded = this.#resolved.events.clips !== null && this.#recorders.has(o.camera);
+    const recorded = this.#clips !== undefined && this.#recorders.has(o.camera);
     const known = this.#store.get(o.id);
     this.#store.put({
       object: { ...o, hasClip: known?.object.hasClip ?? false },
@@ -446,47 +451,12 @@ export class SurveillanceService {
     const prefix = this.#config.mqtt?.topicPrefix ?? 'lepton/surveillance';
     await this.#publish(`${prefix}/events`, JSON.stringify(event));
     this.#stream?.push(event);
-    if (event.type === 'end' && recorded) {
-      const clips = this.#resolved.events.clips!;
-      const to = o.endTime! + clips.after * 1000;
-      this.#pending.push({ id: o.id, camera: o.camera, from: o.startTime - clips.before * 1000, to, deadline: to + 2 * this.#resolved.recording!.segmentSeconds * 1000 + 30_000 });
-      this.#cutDueClips(false);
-    }
-  }
-
-  /** Cuts the clips whose interval the recording now covers (all of them when `all`: at shutdown). */
-  #cutDueClips(all: boolean): void {
-    this.#clipChain = this.#clipChain.then(async () => {
-      const now = Date.now();
-      for (const p of [...this.#pending]) {
-        const recorder = this.#recorders.get(p.camera)!;
-        const covered = recorder.stats.lastSegmentAt !== null && (await this.#recordedUntil(recorder)) >= p.to;
-        if (!(all || covered || now >= p.deadline || recorder.stats.state === 'ended')) continue;
-        this.#pending.splice(this.#pending.indexOf(p), 1);
-        const output = join(this.#config.output.dir, p.camera, `${p.id}.mp4`);
-        try {
-          await cutRecordingClip({ dir: recorder.dir, camera: p.camera, from: p.from, to: p.to, output });
-          this.#store.setClip(p.id, 'ready', output);
-          this.#counters.clips.ready++;
-        } catch (err) {
-          this.#store.setClip(p.id, 'failed');
-          this.#counters.clips.failed++;
-          this.#log(`camera ${p.camera}: clip of ${p.id} not cut (${isLeptonError(err) ? `${err.code}: ${err.message}` : String(err)})`);
-        }
-      }
-    });
-    // The deadline of a clip whose camera stopped recording is enforced by the next call; make sure there is one.
-    if (!all && this.#pending.length > 0) setTimeout(() => this.#state === 'running' && this.#cutDueClips(false), 5_000).unref();
-  }
-
-  /** Wall-clock end of the newest finished segment of a recorder. */
-  async #recordedUntil(recorder: Recorder): Promise<number> {
-    const last = (await listSegments(recorder.dir, recorder.camera)).at(-1);
-    return last === undefined ? -Infinity : last.start + last.duration;
+    if (event.type === 'end' && recorded) this.#clips!.add(o);
   }
 
   async #shutdown(reason: ServiceReport['reason']): Promise<ServiceReport> {
     this.#state = 'stopping';
+    const t0 = Date.now();
     this.#log(`instance ${this.instance}: stopping (${reason})`);
     let error: string | undefined;
     this.#pipeline?.stop();
@@ -498,8 +468,11 @@ export class SurveillanceService {
     for (const [name, life] of this.#lifecycles) if (!this.#ended.has(name)) this.#enqueue(name, life.endAll('stopped'));
     await Promise.all(this.#chains.values());
     await this.#stopRecorders();
-    this.#cutDueClips(true);
-    await this.#clipChain;
+    // Stopped by a signal: a fast shutdown; clips not cut yet stay pending (stored) and the next start cuts them from
+    // the recording. Every camera ended (files): nothing else to wait for, so they are cut now.
+    this.#clips?.close();
+    if (reason === 'cameras-ended') this.#clips?.check(true);
+    await this.#clips?.idle();
     await this.#retentionChain;
     await this.#store.flush();
     await this.#publishStatus('offline');
@@ -510,7 +483,7 @@ export class SurveillanceService {
     const objectEvents = { new: 0, update: 0, end: 0 };
     for (const c of this.#counters.objectEvents.values()) for (const k of ['new', 'update', 'end'] as const) objectEvents[k] += c[k];
     const report: ServiceReport = { instance: this.instance, reason, pipeline, objectEvents, clips: { ...this.#counters.clips }, mqtt: { ...this.#counters.mqtt }, ...(error === undefined ? {} : { error: redactCredentials(error) }) };
-    this.#log(`instance ${this.instance}: stopped; ${objectEvents.new} object(s), ${objectEvents.end} ended, ${report.clips.ready} clip(s)`);
+    this.#log(`instance ${this.instance}: stopped in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${objectEvents.new} object(s) started, ${objectEvents.end} ended; ${report.clips.ready} clip(s) cut, ${this.#clips?.size ?? 0} left for the next start`);
     this.#resolveDone(report);
     return report;
   }

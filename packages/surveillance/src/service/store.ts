@@ -267,8 +267,7 @@ export class EventStore {
           continue;
         }
         const { v: _v, ...event } = parsed;
-        // A clip still pending when the process stopped will never be cut now.
-        if (event.clip === 'pending') event.clip = 'failed';
+        // A clip still pending stays pending: the service cuts it from the recording at its next start.
         loaded.delete(event.object.id); // re-inserted at the end: its latest position
         loaded.set(event.object.id, event as StoredEvent);
       }

@@ -1,0 +1,131 @@
+import { join } from 'node:path';
+import { isLeptonError } from '@lepton/core';
+import { cutRecordingClip } from './clips.js';
+import type { TrackedObject } from './lifecycle.js';
+import type { Recorder } from './recorder.js';
+import { listSegments } from './segments.js';
+import type { EventStore, StoredEvent } from './store.js';
+
+/**
+ * Settings of a {@link ClipQueue}.
+ * @internal
+ */
+export interface ClipQueueOptions {
+  /** Output folder; clips go to `<dir>/<camera>/<id>.mp4`. */
+  outputDir: string;
+  /** The recorders, by camera. */
+  recorders: ReadonlyMap<string, Recorder>;
+  /** Where clip states are kept. */
+  store: EventStore;
+  /** Seconds of recording before the object appeared and after it ended. */
+  margins: { before: number; after: number };
+  /** Segment length, seconds (how long to wait for the recording to cover an end). */
+  segmentSeconds: number;
+  /** Counts of clips cut and failed. */
+  counts: { ready: number; failed: number };
+  /** A line for the log. */
+  log: (line: string) => void;
+}
+
+interface PendingClip {
+  id: string;
+  camera: string;
+  from: number;
+  to: number;
+  deadline: number;
+}
+
+/**
+ * The clips of ended objects waiting for the recording to cover them, cut one at a time (each is an ffmpeg join and
+ * an encode: several at once would take the cores from the detector). A clip is cut once the camera's newest finished
+ * segment reaches the end of its interval, once its camera's recorder has ended, or at the latest two segment lengths
+ * plus 30 s after its interval; it is marked `failed` when there is no recording to cut it from.
+ *
+ * @internal
+ */
+export class ClipQueue {
+  readonly #o: ClipQueueOptions;
+  readonly #pending: PendingClip[] = [];
+  #chain: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: ClipQueueOptions) {
+    this.#o = options;
+  }
+
+  /** Clips waiting. */
+  get size(): number {
+    return this.#pending.length;
+  }
+
+  /** Queues the clip of an ended object. */
+  add(o: Pick<TrackedObject, 'id' | 'camera' | 'startTime' | 'endTime'>): void {
+    const to = (o.endTime ?? o.startTime) + this.#o.margins.after * 1000;
+    this.#pending.push({ id: o.id, camera: o.camera, from: o.startTime - this.#o.margins.before * 1000, to, deadline: to + 2 * this.#o.segmentSeconds * 1000 + 30_000 });
+    this.check();
+  }
+
+  /**
+   * Queues the clips a previous run of this instance left pending (it was stopped before the recording covered them,
+   * or before it cut them); those of cameras this instance does not record are marked `failed`.
+   */
+  restore(events: readonly StoredEvent[]): void {
+    for (const e of events) {
+      if (e.clip !== 'pending' || e.object.endTime === null) continue;
+      if (this.#o.recorders.has(e.object.camera)) this.add(e.object);
+      else this.#o.store.setClip(e.object.id, 'failed');
+    }
+  }
+
+  /** Cuts the clips that are due (all of them when `all`), one after the other; see {@link idle}. */
+  check(all = false): void {
+    this.#chain = this.#chain.then(() => this.#cutDue(all));
+    // A clip whose camera stopped producing segments is due at its deadline: make sure someone looks then.
+    if (!all && !this.#closed && this.#pending.length > 0 && this.#timer === undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        if (!this.#closed) this.check();
+      }, 5_000);
+      this.#timer.unref();
+    }
+  }
+
+  /** Resolves when no cut is in progress. */
+  async idle(): Promise<void> {
+    await this.#chain;
+  }
+
+  /** No more timers; clips still pending stay pending (in the store) for the next run. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+  }
+
+  async #cutDue(all: boolean): Promise<void> {
+    if (this.#closed && !all) return; // shutting down: what is not cut now is left for the next start
+    const now = Date.now();
+    const recordedUntil = new Map<string, number>();
+    for (const p of [...this.#pending]) {
+      const recorder = this.#o.recorders.get(p.camera);
+      if (recorder === undefined) continue;
+      if (!recordedUntil.has(p.camera)) {
+        const last = (await listSegments(recorder.dir, p.camera)).at(-1);
+        recordedUntil.set(p.camera, last === undefined ? -Infinity : last.start + last.duration);
+      }
+      const covered = recordedUntil.get(p.camera)! >= p.to;
+      if (!(all || covered || now >= p.deadline || recorder.stats.state === 'ended')) continue;
+      this.#pending.splice(this.#pending.indexOf(p), 1);
+      const output = join(this.#o.outputDir, p.camera, `${p.id}.mp4`);
+      try {
+        await cutRecordingClip({ dir: recorder.dir, camera: p.camera, from: p.from, to: p.to, output });
+        this.#o.store.setClip(p.id, 'ready', output);
+        this.#o.counts.ready++;
+      } catch (err) {
+        this.#o.store.setClip(p.id, 'failed');
+        this.#o.counts.failed++;
+        this.#o.log(`camera ${p.camera}: clip of ${p.id} not cut (${isLeptonError(err) ? `${err.code}: ${err.message}` : String(err)})`);
+      }
+    }
+  }
+}
