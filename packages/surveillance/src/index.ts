@@ -140,7 +140,7 @@ export { EventStore } from './service/store.js';
 export type { EventFilter, StoredEvent, EventStoreOptions } from './service/store.js';
 export type { ApiEvent } from './service/api.js';
 export { Recorder } from './service/recorder.js';
-export type { RecorderOptions, RecorderStats, RecorderEvents } from './service/recorder.js';
+export type { RecorderOptions, RecorderStats, RecorderEvents, RecorderReconnectingEvent } from './service/recorder.js';
 export { enforceRetention, listSegments } from './service/segments.js';
 export type { RecordedSegment, RetentionOptions, RetentionResult } from './service/segments.js';
 export { cutRecordingClip } from './service/clips.js';

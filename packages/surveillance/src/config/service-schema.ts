@@ -109,5 +109,10 @@ export interface EventsConfig {
   /** Least interval between two `update` messages of one object that only bring a better snapshot, seconds (default 2). */
   updateSeconds?: number;
   /** Seconds of recording kept before the object appeared and after it was lost, as the event's clip (default 5 and 5; `null` for no clips). */
-  clips?: { before?: number; after?: number } | null;
+  clips?: {
+    /** Seconds before the object appeared (default 5). */
+    before?: number;
+    /** Seconds after it ended (default 5). */
+    after?: number;
+  } | null;
 }

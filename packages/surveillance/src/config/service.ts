@@ -43,7 +43,12 @@ export interface ResolvedServiceConfig {
     /** Least seconds between two snapshot-only `update`s of one object. */
     updateSeconds: number;
     /** Clip window around an object's lifetime, seconds, or `null` for no clips (also `null` without recording). */
-    clips: { before: number; after: number } | null;
+    clips: {
+      /** Seconds before the object appeared. */
+      before: number;
+      /** Seconds after it ended. */
+      after: number;
+    } | null;
   };
 }
 

@@ -25,7 +25,12 @@ export interface CameraHealth {
   /** Objects tracked now. */
   activeObjects: number;
   /** The typed error of a failed camera. */
-  error: { code: string; message: string } | null;
+  error: {
+    /** The `LeptonError` code (`VIDEO_SOURCE_FAILED` …). */
+    code: string;
+    /** What went wrong (credentials masked). */
+    message: string;
+  } | null;
   /** The camera's recorder, or `null` when it is not recorded. */
   recording: RecorderStats | null;
 }
@@ -46,10 +51,22 @@ export interface ServiceHealth {
   uptimeSeconds: number;
   /** Per camera. */
   cameras: CameraHealth[];
-  /** Event store: events held, lines skipped when it was read back, failed appends. */
-  events: { stored: number; skippedLines: number; writeErrors: number };
-  /** MQTT messages published and failed, or `null` without MQTT. */
-  mqtt: { published: number; failed: number } | null;
+  /** The event store. */
+  events: {
+    /** Events held. */
+    stored: number;
+    /** Lines of the persistence file skipped as malformed when it was read back. */
+    skippedLines: number;
+    /** Appends to the persistence file that failed. */
+    writeErrors: number;
+  };
+  /** MQTT messages, or `null` without MQTT. */
+  mqtt: {
+    /** Published. */
+    published: number;
+    /** Failed. */
+    failed: number;
+  } | null;
 }
 
 /**

@@ -55,8 +55,15 @@ export interface TrackedObject {
   enteredZones: string[];
   /** Line crossings, loitering and intrusions, in order (the first {@link MAX_OBJECT_RULES}). */
   rules: ObjectRuleHit[];
-  /** The best snapshot so far (highest confidence): when, with what confidence and box; `null` without snapshots. */
-  snapshot: { time: number; score: number; box: Box } | null;
+  /** The best snapshot so far (highest confidence); `null` without snapshots. */
+  snapshot: {
+    /** When its frame was read, wall-clock ms. */
+    time: number;
+    /** The object's confidence in it. */
+    score: number;
+    /** The object's box in it. */
+    box: Box;
+  } | null;
   /** Whether a snapshot JPEG is available. */
   hasSnapshot: boolean;
   /** Whether a clip MP4 is available (cut from the recording after the event ends). */

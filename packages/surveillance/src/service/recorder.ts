@@ -19,8 +19,15 @@ export interface RecorderOptions {
   segmentSeconds: number;
   /** Extra ffmpeg input options (e.g. `['-rtsp_transport', 'udp']`), placed last before `-i`. */
   inputOptions?: readonly string[];
-  /** Reconnect backoff of a live input (defaults 500 ms, ×2, at most 30 s). */
-  reconnect?: { initialDelayMs?: number; maxDelayMs?: number; factor?: number };
+  /** Reconnect backoff of a live input. */
+  reconnect?: {
+    /** Delay before the first attempt, ms (default 500). */
+    initialDelayMs?: number;
+    /** Longest delay, ms (default 30,000). */
+    maxDelayMs?: number;
+    /** Growth per failed attempt (default 2). */
+    factor?: number;
+  };
   /** ffmpeg to use (default: {@link resolveFfmpeg}'s choice). */
   ffmpeg?: string | FfmpegBinary;
 }
@@ -41,12 +48,24 @@ export interface RecorderStats {
   lastError: string | null;
 }
 
+/** Payload of a {@link Recorder}'s `reconnecting` event. */
+export interface RecorderReconnectingEvent {
+  /** Camera name. */
+  camera: string;
+  /** 1 for the first attempt after a working run, then 2, 3 … */
+  attempt: number;
+  /** Wait before this attempt, ms. */
+  delayMs: number;
+  /** Why the previous run ended (ffmpeg's last error line, credentials masked, or its exit code). */
+  reason: string;
+}
+
 /** Events of a {@link Recorder}. */
 export interface RecorderEvents {
   /** A segment was finished and renamed to its final name. */
   segment: [segment: RecordedSegment];
   /** ffmpeg stopped and will be restarted after `delayMs`. */
-  reconnecting: [info: { camera: string; attempt: number; delayMs: number; reason: string }];
+  reconnecting: [info: RecorderReconnectingEvent];
 }
 
 const isUrl = (input: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(input) && !/^file:/i.test(input);

@@ -33,7 +33,12 @@ export interface ServiceOptions {
   /** Environment for the API token (default `process.env`). */
   env?: Record<string, string | undefined>;
   /** Overrides of the configuration's `api.host` / `api.port` (several shards on one host need their own ports). */
-  api?: { host?: string; port?: number };
+  api?: {
+    /** Interface to listen on. */
+    host?: string;
+    /** TCP port (0: any free port). */
+    port?: number;
+  };
   /** A loaded detector (else the pipeline loads one; not disposed by the service). */
   detector?: ObjectDetector;
   /** An MQTT publisher (else one connects to `config.mqtt` when set; not closed by the service). */
@@ -55,11 +60,28 @@ export interface ServiceReport {
   /** The pipeline's report (`null` without cameras). */
   pipeline: PipelineReport | null;
   /** Object lifecycle messages, by type. */
-  objectEvents: { new: number; update: number; end: number };
-  /** Clips cut from the recording, and failed. */
-  clips: { ready: number; failed: number };
-  /** MQTT messages the service and its pipeline published, and failures. */
-  mqtt: { published: number; failed: number };
+  objectEvents: {
+    /** `new` messages (objects that started). */
+    new: number;
+    /** `update` messages. */
+    update: number;
+    /** `end` messages (objects that ended: equal to `new` after a clean stop). */
+    end: number;
+  };
+  /** Clips cut from the recording. */
+  clips: {
+    /** Cut. */
+    ready: number;
+    /** Failed (no recording covered them, or ffmpeg failed). */
+    failed: number;
+  };
+  /** MQTT messages of the service and its pipeline. */
+  mqtt: {
+    /** Published (acknowledged at QoS 1). */
+    published: number;
+    /** Failed (counted, never fatal). */
+    failed: number;
+  };
   /** An unexpected error that stopped the pipeline, if any (message only). */
   error?: string;
 }
