@@ -122,7 +122,7 @@ describe.skipIf(!HAVE_BROKER)('lepton-surveillance run: SIGTERM on a live camera
       f('live.yaml'),
       `api: { port: 0 }
 mqtt: { url: "${broker.url}", topicPrefix: cli-test }
-recording: { dir: rec, segmentSeconds: 1 }
+recording: { dir: rec, segmentSeconds: 1, maxBytes: 80kB }
 output: { dir: out-live, clips: null, annotatedVideo: false }
 cameras:
   - name: door
@@ -136,7 +136,13 @@ cameras:
     const run = startCli(['run', 'live.yaml'], { cwd: dir, env: { LEPTON_SURVEILLANCE_TOKEN: TOKEN } });
     try {
       await until(() => events().some((e) => e.type === 'new'), 150_000, 'a new object');
-      await until(async () => (await listSegments(f('rec/door'), 'door')).length >= 2, 60_000, 'two segments');
+      // The byte budget (80 kB, a few 1 s segments of this camera) has deleted the oldest segments, as /metrics says.
+      const api = /API at (http:\/\/\S+)/.exec(run.stderr())![1]!;
+      const overBudget = async (): Promise<number> => {
+        const text = await (await fetch(`${api}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+        return Number(/^lepton_surveillance_recording_deleted_segments_total\{reason="over-budget"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+      };
+      await until(async () => (await overBudget()) >= 2, 90_000, 'segments deleted over the budget');
       run.child.kill('SIGTERM');
       const exit = await Promise.race([run.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit after SIGTERM\n${run.stderr()}`)), 120_000))]);
       expect(exit, run.stderr()).toEqual({ code: 0, signal: null });
@@ -157,6 +163,8 @@ cameras:
       expect(names.filter((n) => n.startsWith('.'))).toEqual([]);
       const segments = await listSegments(f('rec/door'), 'door');
       expect(segments.length).toBe(names.length);
+      expect(segments.length).toBeGreaterThanOrEqual(1);
+      expect(segments.reduce((n, s) => n + s.bytes, 0)).toBeLessThanOrEqual(80_000);
       for (const s of segments) expect(Math.abs(probe(s.path).duration * 1000 - s.duration)).toBeLessThanOrEqual(150);
     } finally {
       run.child.kill('SIGKILL');

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import jpeg from 'jpeg-js';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventStore, initRuntime, ObjectDetector, parseConfig, SurveillanceService, type ApiEvent, type ObjectEvent, type ServiceHealth, type ServiceReport } from '@lepton/surveillance';
+import { EventStore, initRuntime, listSegments, ObjectDetector, parseConfig, SurveillanceService, type ApiEvent, type ObjectEvent, type ServiceHealth, type ServiceReport } from '@lepton/surveillance';
 import { freePort, mosquittoAvailable, startBroker } from './support/mosquitto.js';
 import { ffmpeg, kill, probe, serveLive, sleep, until, X264 } from './support/live.js';
 import { parseExposition, sampleValue } from './support/prometheus.js';
@@ -89,7 +89,8 @@ beforeAll(async () => {
     api: { token: TOKEN, port: 0 },
     mqtt: { url: broker.url, topicPrefix: 'lepton-svc' },
     output: { dir: join(dir, 'out'), clips: null, annotatedVideo: false },
-    recording: { dir: join(dir, 'rec'), segmentSeconds: 1, retainDays: 1 },
+    // Segments are kept 20 s: long enough for the clips, short enough to see retention delete them.
+    recording: { dir: join(dir, 'rec'), segmentSeconds: 1, retainDays: 20 / 86_400 },
     events: { updateSeconds: 1, clips: { before: 1, after: 1 } },
     cameras: [{
       name: 'walk', input: `http://127.0.0.1:${port}/live.ts`, record: `http://127.0.0.1:${recordPort}/live.ts`, fps: 5, width: W, height: H,
@@ -233,6 +234,15 @@ describe.skipIf(!HAVE_BROKER)('SurveillanceService over HTTP and MQTT', () => {
     expect(sampleValue(m, 'lepton_surveillance_recording_segments_total', { camera: 'walk' })).toBeGreaterThanOrEqual(2);
     expect(sampleValue(m, 'lepton_surveillance_clips_total', { result: 'ready' })).toBeGreaterThanOrEqual(1);
     expect(sampleValue(m, 'lepton_surveillance_mqtt_messages_total', { result: 'published' })).toBeGreaterThanOrEqual(3);
+  });
+
+  it('retention deletes the segments that ended more than retainDays ago (20 s here), and counts them', async () => {
+    const expired = async (): Promise<number> => sampleValue(parseExposition(await (await get('/metrics')).text()), 'lepton_surveillance_recording_deleted_segments_total', { reason: 'expired' }) ?? 0;
+    await until(async () => (await expired()) >= 1, 60_000, 'an expired segment');
+    const left = await listSegments(join(dir, 'rec', 'walk'), 'walk');
+    expect(left.length).toBeGreaterThanOrEqual(1);
+    // A retention pass runs after every finished segment: what is left ended at most 20 s (and one segment) ago.
+    expect(left[0]!.start + left[0]!.duration).toBeGreaterThan(Date.now() - 20_000 - 3_000);
   });
 
   it('counts a reconnect in health when the camera is killed and comes back, for the pipeline and the recorder', async () => {
