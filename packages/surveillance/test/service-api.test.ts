@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -86,7 +87,7 @@ beforeAll(async () => {
   server = serveLive(join(dir, 'walk.mp4'), port);
   recordServer = serveLive(join(dir, 'walk.mp4'), recordPort);
   const config = parseConfig({
-    api: { token: TOKEN, port: 0 },
+    api: { token: TOKEN, port: 0, requestTimeoutSeconds: 1 },
     mqtt: { url: broker.url, topicPrefix: 'lepton-svc' },
     output: { dir: join(dir, 'out'), clips: null, annotatedVideo: false },
     // Segments are kept 20 s: long enough for the clips, short enough to see retention delete them.
@@ -157,6 +158,31 @@ describe.skipIf(!HAVE_BROKER)('SurveillanceService over HTTP and MQTT', () => {
     expect((await get('/no/such/route')).status).toBe(404);
     const basic = await get('/api/events', null, { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` });
     expect(basic.status).toBe(401);
+  });
+
+  it('drops a request that does not arrive within api.requestTimeoutSeconds (408), and refuses a body over 16 KiB', async () => {
+    const { port: apiPort } = new URL(service!.url);
+    const t0 = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const s = connect(Number(apiPort), '127.0.0.1');
+      let got = '';
+      s.on('data', (d) => (got += d.toString()));
+      s.on('close', () => resolve(got));
+      s.on('error', reject);
+      // Headers that never end (a slow-loris client).
+      s.write(`GET /api/health HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n`);
+    });
+    expect(answer.startsWith('HTTP/1.1 408')).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    const big = await new Promise<number>((resolve, reject) => {
+      const req = request(`${service!.url}/api/events`, { method: 'POST', agent: false, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ pad: 'x'.repeat(20_000) }));
+    });
+    expect([404, 413]).toContain(big); // no route takes a body; nothing is parsed
   });
 
   it('lists events with filters (camera, label, zone, time range, state, limit) and refuses a bad query', async () => {

@@ -42,7 +42,10 @@ export interface ResolvedServiceConfig {
     persistPath: string | null;
     /** Least seconds between two snapshot-only `update`s of one object. */
     updateSeconds: number;
-    /** Clip window around an object's lifetime, seconds, or `null` for no clips (also `null` without recording). */
+    /**
+     * Clip window around an object's lifetime, seconds, or `null` for no clips (also `null` without recording, and
+     * with `privacy.blurFaces`: recordings are not blurred).
+     */
     clips: {
       /** Seconds before the object appeared. */
       before: number;
@@ -80,7 +83,7 @@ export function isLoopbackHost(host: string): boolean {
  * Defaults: API on `127.0.0.1:5080`, 10 s request timeout, `/metrics` behind the token; recording off unless the
  * block is present, then 60 s segments kept 7 days, no byte budget; 1000 events in memory, persisted to
  * `<output.dir>/events-<instance>.jsonl`, snapshot-only updates at most every 2 s, clips 5 s before and after an
- * object (only with recording).
+ * object (only with recording, and not with `privacy.blurFaces`: the recording is the camera's unblurred stream).
  *
  * @param config - a validated configuration ({@link loadConfig})
  * @param options - environment and instance name
@@ -125,7 +128,8 @@ export function resolveServiceConfig(config: SurveillanceConfig, options: Resolv
         };
   const ev = config.events ?? {};
   const instance = options.instance ?? 'default';
-  const clips = ev.clips === null || recording === null ? null : { before: ev.clips?.before ?? 5, after: ev.clips?.after ?? 5 };
+  // The recording is the camera's own stream, faces and all: with faces to blur, no clip is cut from it to be served.
+  const clips = ev.clips === null || recording === null || config.privacy.blurFaces ? null : { before: ev.clips?.before ?? 5, after: ev.clips?.after ?? 5 };
   return {
     api: { host, port: api.port ?? 5080, token: api.auth === false ? null : token!, metricsAuth: api.metricsAuth ?? true, requestTimeoutMs: (api.requestTimeoutSeconds ?? 10) * 1000 },
     recording,
