@@ -150,13 +150,14 @@ describe('readCsv / parseCsv: never lose a line uncounted', () => {
   });
 
   it('wrong field counts, text after a quote and over-long lines are rejected with their line', () => {
-    const items = parseCsv(`a,b\n1,2,3\n"q"z,1\n${'x'.repeat(50)}\n5,6\n`, { maxLineChars: 20 });
+    const items = parseCsv(`a,b\n1,2,3\n"q"z,1\n${'x'.repeat(50)}\n5,6\n5"5,1\n`, { maxLineChars: 20 });
     expect(items.map((i) => ('problem' in i ? `${i.line}:${i.problem}` : 'header' in i ? 'header' : `${i.line}:ok`))).toEqual([
       'header',
       '2:column-count',
       '3:text-after-quote',
       '4:too-long',
       '5:ok',
+      '6:stray-quote',
     ]);
     expect(JSON.stringify(items)).not.toContain('xxxx');
   });

@@ -13,7 +13,7 @@ export interface CsvReadOptions extends TextReadOptions {
 }
 
 /** Why a line was rejected by {@link readCsv}. */
-export type CsvLineProblem = 'unclosed-quote' | 'text-after-quote' | 'column-count' | 'too-long';
+export type CsvLineProblem = 'unclosed-quote' | 'text-after-quote' | 'stray-quote' | 'column-count' | 'too-long';
 
 /** One item of {@link readCsv}'s stream, in file order. */
 export type CsvItem =
@@ -40,7 +40,7 @@ export type CsvItem =
 
 type Attempt =
   | { ok: true; fields: string[]; lines: number }
-  | { ok: false; problem: 'unclosed-quote' | 'text-after-quote'; lines: number }
+  | { ok: false; problem: 'unclosed-quote' | 'text-after-quote' | 'stray-quote'; lines: number }
   | { ok: 'more' };
 
 /**
@@ -74,7 +74,9 @@ function tokenize(lines: readonly string[], delimiter: string, eof: boolean, max
         afterQuote = false;
       } else if (afterQuote) {
         if (c !== ' ' && c !== '\t') return { ok: false, problem: 'text-after-quote', lines: li + 1 };
-      } else if (c === '"' && field.trim() === '') {
+      } else if (c === '"') {
+        // RFC 4180: a quote may only open a field. One inside an unquoted field (`5"5`) means a broken export.
+        if (field.trim() !== '') return { ok: false, problem: 'stray-quote', lines: li + 1 };
         quoted = true;
         wasQuoted = true;
         field = '';
@@ -93,6 +95,7 @@ function tokenize(lines: readonly string[], delimiter: string, eof: boolean, max
 const MESSAGES: Record<CsvLineProblem, string> = {
   'unclosed-quote': 'a quoted field is never closed; the line is skipped and reading resumes at the next line',
   'text-after-quote': 'text follows a closing quote inside a field; quote the whole field and double inner quotes ("")',
+  'stray-quote': 'a quote inside an unquoted field; quote the whole field and double inner quotes ("")',
   'column-count': 'wrong number of fields for the header',
   'too-long': 'the line is longer than the reader accepts',
 };
