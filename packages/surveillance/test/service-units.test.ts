@@ -186,6 +186,18 @@ describe('EventStore: bounded ring, filters, JSON-lines persistence', () => {
     expect(again.length).toBe(2);
   });
 
+  it('reads back no file path outside the folder it is given (an edited file cannot make the API serve /etc/passwd)', async () => {
+    const path = join(dir, 'paths.jsonl');
+    const a = await EventStore.open({ capacity: 10, persistPath: path });
+    a.put(stored(object(idAt(1), { hasSnapshot: true, hasClip: true }), { snapshotPath: '/etc/passwd', clipPath: join(dir, '..', 'x.mp4'), clip: 'ready' }));
+    a.put(stored(object(idAt(2), { hasSnapshot: true }), { snapshotPath: join(dir, 'out', 'ok.jpg') }));
+    await a.flush();
+    const b = await EventStore.open({ capacity: 10, persistPath: path, filesUnder: join(dir, 'out'), deleteFiles: false });
+    expect(b.get(idAt(1))).toMatchObject({ snapshotPath: null, clipPath: null, clip: 'failed', object: { hasSnapshot: false, hasClip: false } });
+    expect(b.get(idAt(2))).toMatchObject({ snapshotPath: join(dir, 'out', 'ok.jpg'), object: { hasSnapshot: true } });
+    expect(b.skippedLines).toBe(2);
+  });
+
   it('compacts the file once it holds twice the capacity, keeping the newest', async () => {
     const path = join(dir, 'compact.jsonl');
     const store = await EventStore.open({ capacity: 3, persistPath: path });

@@ -87,6 +87,7 @@ export interface ServiceReport {
 }
 
 const INSTANCE = /^[A-Za-z0-9_.-]{1,64}$/;
+const isFileInput = (input: string): boolean => !/^[a-z][a-z0-9+.-]*:\/\//i.test(input) && !input.startsWith('/dev/');
 
 /**
  * The surveillance service: the pipeline for the configured cameras, with the event lifecycle of tracked objects
@@ -193,7 +194,7 @@ export class SurveillanceService {
     await mkdir(config.output.dir, { recursive: true });
     const cleanup: Array<() => Promise<unknown>> = [];
     try {
-      const store = await EventStore.open({ capacity: resolved.events.capacity, persistPath: resolved.events.persistPath });
+      const store = await EventStore.open({ capacity: resolved.events.capacity, persistPath: resolved.events.persistPath, filesUnder: config.output.dir });
       const counters: ServiceCounters = { objectEvents: new Map(), mqtt: { published: 0, failed: 0 }, clips: { ready: 0, failed: 0 }, deleted: { expired: 0, overBudget: 0 }, storedBytes: 0 };
       const prefix = config.mqtt?.topicPrefix ?? 'lepton/surveillance';
       const statusTopic = `${prefix}/instances/${instance}`;
@@ -379,6 +380,11 @@ export class SurveillanceService {
         this.#clips?.check();
       });
       recorder.on('reconnecting', (e) => this.#log(`recording ${e.camera}: restarting in ${e.delayMs} ms (${e.reason})`));
+      if (isFileInput(cam.record ?? cam.input) && cam.realtime !== true) {
+        // The recorder plays a file at its own speed; the detector would read it as fast as it can, and the objects'
+        // times would not match the recording.
+        this.#log(`camera ${cam.name}: a file recorded without 'realtime: true' on the camera; its clips will not match its events`);
+      }
       this.#recorders.set(cam.name, recorder);
       await recorder.start();
     }

@@ -1,5 +1,5 @@
 import { appendFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute, relative } from 'node:path';
 import { isLeptonError, LeptonError, readLines } from '@lepton/core';
 import { z } from 'zod';
 import { EVENT_ID } from './ids.js';
@@ -43,6 +43,12 @@ export interface EventStoreOptions {
   persistPath: string | null;
   /** Delete an evicted event's snapshot and clip files (default true). */
   deleteFiles?: boolean;
+  /**
+   * The folder every snapshot and clip file is under (the service's output folder). A persisted event naming a file
+   * elsewhere (an edited or foreign file) is read back without it, so neither the API nor eviction ever touches a
+   * path outside. Default: no check.
+   */
+  filesUnder?: string | null;
 }
 
 const box = z.object({ x: z.number().finite(), y: z.number().finite(), width: z.number().finite().min(0), height: z.number().finite().min(0) });
@@ -115,7 +121,7 @@ export class EventStore {
     if (!(Number.isInteger(options?.capacity) && options.capacity >= 1)) {
       throw new LeptonError('INVALID_ARGUMENT', `EventStore: capacity must be an integer ≥ 1, got ${String(options?.capacity)}.`);
     }
-    const store = new EventStore({ deleteFiles: true, ...options });
+    const store = new EventStore({ deleteFiles: true, filesUnder: null, ...options });
     if (options.persistPath !== null) await store.#load(options.persistPath);
     return store;
   }
@@ -125,7 +131,7 @@ export class EventStore {
     return this.#events.size;
   }
 
-  /** Lines of the persistence file skipped as malformed when it was read. */
+  /** Lines of the persistence file skipped as malformed when it was read, plus file paths dropped as outside `filesUnder`. */
   get skippedLines(): number {
     return this.#skipped;
   }
@@ -267,6 +273,19 @@ export class EventStore {
           continue;
         }
         const { v: _v, ...event } = parsed;
+        const root = this.#options.filesUnder;
+        const inside = (p: string | null): boolean => p === null || root === null || (isAbsolute(p) && !relative(root, p).startsWith('..') && !isAbsolute(relative(root, p)));
+        if (!inside(event.snapshotPath)) {
+          this.#skipped++;
+          event.snapshotPath = null;
+          event.object.hasSnapshot = false;
+        }
+        if (!inside(event.clipPath)) {
+          this.#skipped++;
+          event.clipPath = null;
+          event.clip = 'failed';
+          event.object.hasClip = false;
+        }
         // A clip still pending stays pending: the service cuts it from the recording at its next start.
         loaded.delete(event.object.id); // re-inserted at the end: its latest position
         loaded.set(event.object.id, event as StoredEvent);
