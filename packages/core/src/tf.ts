@@ -33,9 +33,14 @@ export * from '@tensorflow/tfjs-backend-cpu';
  * (`tfjs` is the tfjs-core version: they are released together).
  */
 export const version = {
+  /** `@tensorflow/tfjs-core`: ops, tensors, the engine. */
   'tfjs-core': version_core,
+  /** `@tensorflow/tfjs-backend-cpu`: the JavaScript backend. */
   'tfjs-backend-cpu': version_cpu,
+  /** `@tensorflow/tfjs-layers`: Keras-style models and layers. */
   'tfjs-layers': version_layers,
+  /** `@tensorflow/tfjs-converter`: graph models (`loadGraphModel`). */
   'tfjs-converter': version_converter,
+  /** The TensorFlow.js release (the tfjs-core version). */
   tfjs: version_core,
 } as const;
