@@ -227,6 +227,21 @@ class DetectBatcher {
   }
 }
 
+/** Longest {@link SurveillancePipeline.run} waits, once its cameras have stopped, for MQTT acknowledgements (a broker away). */
+const PUBLISH_DRAIN_MS = 15_000;
+/** Most events waiting to be published; past it an event is counted as failed instead of queued (bounded memory). */
+const MAX_PENDING_PUBLISH = 1000;
+
+/** Resolves when `p` settles or after `ms`, whichever is first. */
+const settleWithin = (p: Promise<unknown>, ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    p.then(
+      () => (clearTimeout(timer), resolve()),
+      () => (clearTimeout(timer), resolve()),
+    );
+  });
+
 /** Below this speed (pixels per frame of the box centre) a confirmed track counts as standing still. */
 const STATIONARY_SPEED = 0.5;
 /** Stationary tracks are re-detected this often (seconds) when nothing moves. */
@@ -295,6 +310,9 @@ export class SurveillancePipeline {
   readonly #reports = new Map<string, CameraReport>();
   #stopped = false;
   #mqtt = { published: 0, failed: 0 };
+  /** MQTT messages go out in order on this chain, apart from the frames (see where it is extended). */
+  #publishing: Promise<void> = Promise.resolve();
+  #publishPending = 0;
 
   private constructor(
     config: SurveillanceConfig,
@@ -404,12 +422,15 @@ export class SurveillancePipeline {
           this.#runCamera(cam, batcher, () => events++).finally(() => batcher.cameraStopped()),
         ),
       );
-      return { cameras: reports, events, seconds: (performance.now() - t0) / 1000, forwardPasses: batcher.passes, mqtt: { ...this.#mqtt } };
+      await settleWithin(this.#publishing, PUBLISH_DRAIN_MS);
+      // Messages still unacknowledged after the wait are counted as failed (mqtt.js may still deliver them).
+      const mqtt = { published: this.#mqtt.published, failed: this.#mqtt.failed + this.#publishPending };
+      return { cameras: reports, events, seconds: (performance.now() - t0) / 1000, forwardPasses: batcher.passes, mqtt };
     } finally {
       this.#queue.end();
       if (this.#ownsDetector) await this.#detector.close();
       if (this.#ownsFaces) this.#faces?.dispose();
-      if (this.#ownsPublisher) await this.#publisher?.close();
+      if (this.#ownsPublisher) await settleWithin(this.#publisher?.close() ?? Promise.resolve(), PUBLISH_DRAIN_MS);
     }
   }
 
@@ -522,10 +543,22 @@ export class SurveillancePipeline {
           pendingClips.push(ready);
           event.clip = { path, start, end, from: clipFromFile ? 'file' : 'ring', ready };
         }
-        if (this.#publisher !== undefined) {
-          await publishEvent(this.#publisher, this.#config.mqtt?.topicPrefix ?? 'lepton/surveillance', event, jpeg).then(
-            (n) => (this.#mqtt.published += n),
-            () => this.#mqtt.failed++,
+        if (this.#publisher !== undefined && this.#publishPending >= MAX_PENDING_PUBLISH) {
+          this.#mqtt.failed++;
+        } else if (this.#publisher !== undefined) {
+          // In order, on a chain of their own: at QoS 1 a publish waits for the broker's acknowledgement, and a broker
+          // that is away must not hold up the frames (the detector would stall and the cameras drop frames).
+          const publisher = this.#publisher;
+          const prefix = this.#config.mqtt?.topicPrefix ?? 'lepton/surveillance';
+          const image = jpeg;
+          this.#publishPending++;
+          this.#publishing = this.#publishing.then(() =>
+            publishEvent(publisher, prefix, event, image)
+              .then(
+                (n) => void (this.#mqtt.published += n),
+                () => void this.#mqtt.failed++,
+              )
+              .finally(() => this.#publishPending--),
           );
         }
         this.#queue.push(event);

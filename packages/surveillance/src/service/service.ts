@@ -87,6 +87,20 @@ export interface ServiceReport {
 }
 
 const INSTANCE = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Longest a stopping service waits for MQTT acknowledgements (a broker away). */
+const PUBLISH_DRAIN_MS = 15_000;
+/** Most lifecycle messages waiting for MQTT. */
+const MAX_PENDING_PUBLISH = 1000;
+
+/** Resolves when `p` settles or after `ms`, whichever is first. */
+const settleWithin = (p: Promise<unknown>, ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    p.then(
+      () => (clearTimeout(timer), resolve()),
+      () => (clearTimeout(timer), resolve()),
+    );
+  });
 const isFileInput = (input: string): boolean => !/^[a-z][a-z0-9+.-]*:\/\//i.test(input) && !input.startsWith('/dev/');
 
 /**
@@ -133,6 +147,8 @@ export class SurveillanceService {
   readonly #frameTimes = new Map<string, number[]>();
   readonly #ended = new Map<string, CameraReport>();
   #clips: ClipQueue | undefined;
+  #publishing: Promise<void> = Promise.resolve();
+  #publishPending = 0;
   readonly #counters: ServiceCounters;
   readonly #startedAt = Date.now();
   #pipeline: SurveillancePipeline | undefined;
@@ -219,7 +235,7 @@ export class SurveillanceService {
       cleanup.push(() => service!.#stopRecorders());
       await service.#startRecorders();
       await service.#startPipeline();
-      await service.#publishStatus('online');
+      service.#publishStatus('online');
       service.#log(`instance ${instance}: ${service.cameras.length} camera(s) [${service.cameras.join(', ')}], API at ${api.url}`);
       return service;
     } catch (err) {
@@ -310,11 +326,11 @@ export class SurveillanceService {
     this.#options.log?.(redactCredentials(line));
   }
 
-  async #publishStatus(state: 'online' | 'offline'): Promise<void> {
-    if (this.#publisher === undefined) return;
+  /** Queues the retained status message of this instance (see {@link SurveillanceService.stop} for the wait). */
+  #publishStatus(state: 'online' | 'offline'): void {
     const prefix = this.#config.mqtt?.topicPrefix ?? 'lepton/surveillance';
     const body = { instance: this.instance, state, shard: this.#options.shard === undefined ? null : `${this.#options.shard.index}/${this.#options.shard.count}`, cameras: this.cameras, host: hostname(), pid: process.pid, startedAt: new Date(this.#startedAt).toISOString() };
-    await this.#publish(`${prefix}/instances/${this.instance}`, JSON.stringify(body), true);
+    this.#queuePublish(`${prefix}/instances/${this.instance}`, JSON.stringify(body), true);
   }
 
   /** Publishes one message, counting it; a failure is counted and never thrown. */
@@ -326,6 +342,21 @@ export class SurveillanceService {
     } catch {
       this.#counters.mqtt.failed++;
     }
+  }
+
+  /**
+   * Queues a lifecycle message for MQTT, in order, apart from the store: at QoS 1 a publish waits for the broker's
+   * acknowledgement, and a broker that is away must hold up neither the store and the API nor the other cameras.
+   * Past {@link MAX_PENDING_PUBLISH} waiting messages, one is counted as failed instead (bounded memory).
+   */
+  #queuePublish(topic: string, payload: string, retain = false): void {
+    if (this.#publisher === undefined) return;
+    if (this.#publishPending >= MAX_PENDING_PUBLISH) {
+      this.#counters.mqtt.failed++;
+      return;
+    }
+    this.#publishPending++;
+    this.#publishing = this.#publishing.then(() => this.#publish(topic, payload, retain)).finally(() => this.#publishPending--);
   }
 
   async #startPipeline(): Promise<void> {
@@ -477,7 +508,7 @@ export class SurveillanceService {
     counts[event.type]++;
     this.#counters.objectEvents.set(o.camera, counts);
     const prefix = this.#config.mqtt?.topicPrefix ?? 'lepton/surveillance';
-    await this.#publish(`${prefix}/events`, JSON.stringify(event));
+    this.#queuePublish(`${prefix}/events`, JSON.stringify(event));
     this.#stream?.push(event);
     if (event.type === 'end' && recorded) this.#clips!.add(o);
   }
@@ -503,8 +534,12 @@ export class SurveillanceService {
     await this.#clips?.idle();
     await this.#retentionChain;
     await this.#store.flush();
-    await this.#publishStatus('offline');
-    if (this.#ownsPublisher) await this.#publisher?.close().catch(() => undefined);
+    // A broker that is away gets a bounded wait: what it has not acknowledged by then is counted as failed (the
+    // events themselves are in the event file).
+    this.#publishStatus('offline');
+    await settleWithin(this.#publishing, PUBLISH_DRAIN_MS);
+    this.#counters.mqtt.failed += this.#publishPending;
+    if (this.#ownsPublisher) await settleWithin(this.#publisher?.close() ?? Promise.resolve(), 5_000);
     await this.#api.close().catch(() => undefined);
     this.#state = 'stopped';
     this.#stream?.end();
