@@ -41,30 +41,80 @@ export interface AssetSnapshot {
   /** The newest sample time seen for the asset (any signal), epoch ms; null before the first. */
   lastSampleAt: number | null;
   /** The row being assembled: its time, a value per signal (null = not arrived or missing), arrivals so far. */
-  row: { ts: number | null; values: Array<number | null>; arrivals: number };
+  row: {
+    /** Its time, epoch ms; null when no row is being assembled. */
+    ts: number | null;
+    /** A value per signal (null = not arrived or missing). */
+    values: Array<number | null>;
+    /** Signals arrived so far. */
+    arrivals: number;
+  };
   /** Last clean value per signal (null before the first). */
   last: Array<number | null>;
   /** Consecutive filled values per signal. */
   fillRun: number[];
   /** The detector's window ring (`window × signals` values, null = unusable), times, head, valid rows, rows seen. */
-  detector: { ring: Array<number | null>; ringTs: number[]; head: number; valid: number; ticks: number };
+  detector: {
+    /** The last `window` rows, `window × signals` values, oldest at `head` (null = unusable). */
+    ring: Array<number | null>;
+    /** Each ring row's time, epoch ms. */
+    ringTs: number[];
+    /** Where the next row goes. */
+    head: number;
+    /** Consecutive usable rows at the end of the ring (the window is scored once it reaches `window`). */
+    valid: number;
+    /** Rows seen (for `scoreEvery`). */
+    ticks: number;
+  };
   /** The SPC subgroup being accumulated: sum and count of clean values per signal, rows so far, start time. */
-  subgroupState: { sum: number[]; count: number[]; n: number; from: number };
+  subgroupState: {
+    /** Sum of clean values per signal. */
+    sum: number[];
+    /** Count of clean values per signal. */
+    count: number[];
+    /** Rows in the subgroup so far. */
+    n: number;
+    /** Its first row's time, epoch ms. */
+    from: number;
+  };
   /** Per signal, the last (at most 15) subgroup means its run rules judged, oldest first; null without a baseline. */
   rules: number[][] | null;
   /** Per signal, whether its data-quality alarm is being fed. */
   qualityOpen: boolean[];
   /** Per signal, the data-quality monitor's state (null when the signal has not been seen). */
-  quality: Array<{ lastTs: number; lastValue: number | null; repeats: number } | null>;
+  quality: Array<{
+    /** Time of the signal's last sample, epoch ms. */
+    lastTs: number;
+    /** Its value (null when missing). */
+    lastValue: number | null;
+    /** Times that value has repeated (stuck-sensor count). */
+    repeats: number;
+  } | null>;
   /** Alarm conditions of the asset per manager, with their active episodes. */
-  alarms: Record<'spc' | 'model' | 'quality' | 'clock' | 'handover', AlarmTrackSnapshot[]>;
+  alarms: {
+    /** SPC alarm conditions (one per signal). */
+    spc: AlarmTrackSnapshot[];
+    /** The detector's alarm condition. */
+    model: AlarmTrackSnapshot[];
+    /** Data-quality alarm conditions (one per signal). */
+    quality: AlarmTrackSnapshot[];
+    /** Clock alarm conditions (one per signal). */
+    clock: AlarmTrackSnapshot[];
+    /** The hand-over alarm condition. */
+    handover: AlarmTrackSnapshot[];
+  };
   /** Signals whose clock alarm is active. */
   clockOpen: string[];
   /**
    * A hand-over not judged yet (restored, no sample since): the time the data stopped, and whether the snapshot it came
    * from was final; null when none.
    */
-  pendingGap: { from: number; final: boolean } | null;
+  pendingGap: {
+    /** When the data stopped (the last sample before the hand-over), epoch ms. */
+    from: number;
+    /** Whether the snapshot restored was final. */
+    final: boolean;
+  } | null;
   /** Whether the hand-over alarm is being fed (active). */
   handoverOpen: boolean;
 }

@@ -577,7 +577,13 @@ export class LineMonitor {
    * console.log(b.active().map((x) => x.id)); // ['spc-1']: the same episode, not raised again
    * ```
    */
-  snapshotAsset(asset: string, options: { final?: boolean } = {}): AssetSnapshot | undefined {
+  snapshotAsset(
+    asset: string,
+    options: {
+      /** The asset is being handed over: this monitor will not see another of its samples. Default false. */
+      final?: boolean;
+    } = {},
+  ): AssetSnapshot | undefined {
     const st = this.states.get(asset);
     if (!st) return undefined;
     const quality = this.signals.map((sig) => {

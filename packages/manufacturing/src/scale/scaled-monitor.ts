@@ -45,6 +45,8 @@ type Work = { kind: 'data'; partition: number; item: LineItem } | { kind: 'task'
 
 const ALARM_SOURCES = ['spc', 'model', 'quality', 'clock', 'handover'] as const;
 const PRESENCE_VERSION = 1;
+/** Longest run of queued work before the consumer lets I/O and timers in, ms. */
+const YIELD_EVERY_MS = 10;
 
 /**
  * A {@link LineMonitor} that shares a plant with other processes over MQTT 5, so that one plant's thousands of sensors
@@ -85,7 +87,10 @@ export class ScaledLineMonitor {
   private epoch = 0;
   private joined = false;
   private closing = false;
+  /** Partitions whose samples this member accepts (from just before their data subscription is sent). */
   private readonly owned = new Set<number>();
+  /** Owned partitions whose data subscription the broker has not acknowledged yet. */
+  private readonly subscribing = new Set<number>();
   private readonly assetsOf = new Map<number, Set<string>>();
   /** Partitions being taken over → retained snapshots received for them (asset → payload). */
   private readonly stash = new Map<number, Map<string, Buffer>>();
@@ -169,9 +174,9 @@ export class ScaledLineMonitor {
     return this.o.memberId;
   }
 
-  /** Partitions this member consumes now, ascending. */
+  /** Partitions this member consumes now (their subscription acknowledged by the broker), ascending. */
   partitions(): number[] {
-    return [...this.owned].sort((a, b) => a - b);
+    return [...this.owned].filter((p) => !this.subscribing.has(p)).sort((a, b) => a - b);
   }
 
   /** Assets this member monitors now. */
@@ -449,12 +454,21 @@ export class ScaledLineMonitor {
 
   /** The one consumer: pushes samples in arrival order and runs tasks between them, so snapshots are consistent. */
   private async consume(): Promise<void> {
+    let slice = performance.now();
     for (;;) {
+      // A push that scores nothing resolves at once, so a long queue would be worked off in microtasks alone, starving
+      // the socket and the timers: no heartbeat would leave, the lease would expire, and this member would fence itself
+      // off in the middle of a burst. Give the event loop a turn every few milliseconds.
+      if (performance.now() - slice > YIELD_EVERY_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        slice = performance.now();
+      }
       if (this.head >= this.work.length) {
         this.work.length = 0;
         this.head = 0;
         if (this.stopped) return;
         await new Promise<void>((resolve) => (this.wake = resolve));
+        slice = performance.now();
         continue;
       }
       const w = this.work[this.head]!;
@@ -627,8 +641,20 @@ export class ScaledLineMonitor {
     this.counters.snapshotsRejected += rejected;
     if (epoch !== this.epoch) return;
     // Owned before the data subscription is acknowledged: samples may arrive right behind the SUBACK.
-    for (const p of partitions) this.owned.add(p);
-    await subscribe(client, partitions.map((p) => `$share/${this.o.group}/${this.topic('data', p, '+', '+')}`), this.o.qos);
+    for (const p of partitions) {
+      this.owned.add(p);
+      this.subscribing.add(p);
+    }
+    let subscribed = false;
+    try {
+      await subscribe(client, partitions.map((p) => `$share/${this.o.group}/${this.topic('data', p, '+', '+')}`), this.o.qos);
+      subscribed = true;
+    } finally {
+      for (const p of partitions) {
+        this.subscribing.delete(p);
+        if (!subscribed) this.owned.delete(p); // taken again on the next pass
+      }
+    }
     if (epoch !== this.epoch) return;
     this.counters.acquired += partitions.length;
     await this.publishPresence();
@@ -666,8 +692,9 @@ export class ScaledLineMonitor {
     if (!this.joined) return;
     this.joined = false;
     this.epoch++;
-    const partitions = this.partitions();
-    for (const p of partitions) this.owned.delete(p);
+    const partitions = [...this.owned].sort((a, b) => a - b);
+    this.owned.clear();
+    this.subscribing.clear();
     this.stash.clear();
     this.stashed = 0;
     for (const resolve of this.barriers.values()) resolve();
@@ -688,7 +715,12 @@ export class ScaledLineMonitor {
    *
    * @param options - `handOver: false` leaves like a crash (the others restore from the last periodic snapshots)
    */
-  async close(options: { handOver?: boolean } = {}): Promise<void> {
+  async close(
+    options: {
+      /** Hand the partitions over first (default true); false leaves like a crash. */
+      handOver?: boolean;
+    } = {},
+  ): Promise<void> {
     if (this.closing) return;
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.reconnectTimer);
@@ -697,7 +729,7 @@ export class ScaledLineMonitor {
       this.settledAt = Infinity; // no more acquisitions
       while (this.reconciling) await new Promise((r) => setTimeout(r, 10));
       try {
-        if (this.owned.size > 0) await this.release(this.partitions());
+        if (this.owned.size > 0) await this.release([...this.owned]);
         await client.publishAsync(this.presenceTopic(), Buffer.alloc(0), { qos: 1, retain: true });
       } catch {
         // The broker went away while closing: the will does the same.

@@ -20,6 +20,8 @@ export interface WorkerReport {
   assets: string[];
   members: string[];
   samples: number;
+  /** CPU seconds the process has used since its monitor started. */
+  cpuSeconds: number;
 }
 
 /** One monitor process and what it has said. */

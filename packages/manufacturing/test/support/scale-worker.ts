@@ -26,7 +26,8 @@ const monitor = await ScaledLineMonitor.start({
   },
 });
 const report = (): void => {
-  send({ type: 'report', at: Date.now(), member: monitor.memberId, partitions: monitor.partitions(), assets: monitor.assets(), members: monitor.members(), samples, keys });
+  const cpu = process.cpuUsage(cpu0);
+  send({ type: 'report', at: Date.now(), member: monitor.memberId, partitions: monitor.partitions(), assets: monitor.assets(), members: monitor.members(), samples, cpuSeconds: (cpu.user + cpu.system) / 1e6, keys });
   keys = [];
 };
 const timer = setInterval(report, 100);
