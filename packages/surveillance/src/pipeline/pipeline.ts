@@ -18,6 +18,7 @@ import type { VideoSourceOptions, VideoSourceStats } from '../video/source.js';
 import { VideoWriter } from '../video/writer.js';
 import { AsyncQueue } from './queue.js';
 import { connectPublisher, publishEvent, type EventPublisher } from './mqtt.js';
+import { MAX_PENDING_PUBLISH, PUBLISH_DRAIN_MS, PublishQueue, settleWithin } from './publish-queue.js';
 import { eventId } from '../service/ids.js';
 
 /** Where an event's clip is written, and when it is done. */
@@ -227,21 +228,6 @@ class DetectBatcher {
   }
 }
 
-/** Longest {@link SurveillancePipeline.run} waits, once its cameras have stopped, for MQTT acknowledgements (a broker away). */
-const PUBLISH_DRAIN_MS = 15_000;
-/** Most events waiting to be published; past it an event is counted as failed instead of queued (bounded memory). */
-const MAX_PENDING_PUBLISH = 1000;
-
-/** Resolves when `p` settles or after `ms`, whichever is first. */
-const settleWithin = (p: Promise<unknown>, ms: number): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    p.then(
-      () => (clearTimeout(timer), resolve()),
-      () => (clearTimeout(timer), resolve()),
-    );
-  });
-
 /** Below this speed (pixels per frame of the box centre) a confirmed track counts as standing still. */
 const STATIONARY_SPEED = 0.5;
 /** Stationary tracks are re-detected this often (seconds) when nothing moves. */
@@ -310,9 +296,8 @@ export class SurveillancePipeline {
   readonly #reports = new Map<string, CameraReport>();
   #stopped = false;
   #mqtt = { published: 0, failed: 0 };
-  /** MQTT messages go out in order on this chain, apart from the frames (see where it is extended). */
-  #publishing: Promise<void> = Promise.resolve();
-  #publishPending = 0;
+  /** MQTT messages go out in order on a queue of their own, apart from the frames. */
+  readonly #publishing = new PublishQueue(MAX_PENDING_PUBLISH);
 
   private constructor(
     config: SurveillanceConfig,
@@ -422,9 +407,9 @@ export class SurveillancePipeline {
           this.#runCamera(cam, batcher, () => events++).finally(() => batcher.cameraStopped()),
         ),
       );
-      await settleWithin(this.#publishing, PUBLISH_DRAIN_MS);
       // Messages still unacknowledged after the wait are counted as failed (mqtt.js may still deliver them).
-      const mqtt = { published: this.#mqtt.published, failed: this.#mqtt.failed + this.#publishPending };
+      const unsent = await this.#publishing.drain(PUBLISH_DRAIN_MS);
+      const mqtt = { published: this.#mqtt.published, failed: this.#mqtt.failed + unsent };
       return { cameras: reports, events, seconds: (performance.now() - t0) / 1000, forwardPasses: batcher.passes, mqtt };
     } finally {
       this.#queue.end();
@@ -543,23 +528,17 @@ export class SurveillancePipeline {
           pendingClips.push(ready);
           event.clip = { path, start, end, from: clipFromFile ? 'file' : 'ring', ready };
         }
-        if (this.#publisher !== undefined && this.#publishPending >= MAX_PENDING_PUBLISH) {
-          this.#mqtt.failed++;
-        } else if (this.#publisher !== undefined) {
-          // In order, on a chain of their own: at QoS 1 a publish waits for the broker's acknowledgement, and a broker
-          // that is away must not hold up the frames (the detector would stall and the cameras drop frames).
+        if (this.#publisher !== undefined) {
           const publisher = this.#publisher;
           const prefix = this.#config.mqtt?.topicPrefix ?? 'lepton/surveillance';
           const image = jpeg;
-          this.#publishPending++;
-          this.#publishing = this.#publishing.then(() =>
-            publishEvent(publisher, prefix, event, image)
-              .then(
-                (n) => void (this.#mqtt.published += n),
-                () => void this.#mqtt.failed++,
-              )
-              .finally(() => this.#publishPending--),
+          const queued = this.#publishing.push(() =>
+            publishEvent(publisher, prefix, event, image).then(
+              (n) => void (this.#mqtt.published += n),
+              () => void this.#mqtt.failed++,
+            ),
           );
+          if (!queued) this.#mqtt.failed++;
         }
         this.#queue.push(event);
       }

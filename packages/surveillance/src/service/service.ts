@@ -9,6 +9,7 @@ import type { ObjectDetector } from '../detect/detector.js';
 import { connectPublisher, type EventPublisher } from '../pipeline/mqtt.js';
 import { SurveillancePipeline, type CameraReport, type FrameInfo, type PipelineOptions, type PipelineReport } from '../pipeline/pipeline.js';
 import { AsyncQueue } from '../pipeline/queue.js';
+import { MAX_PENDING_PUBLISH, PUBLISH_DRAIN_MS, PublishQueue, settleWithin } from '../pipeline/publish-queue.js';
 import type { RuleCounts } from '../rules/engine.js';
 import { redactCredentials } from '../video/redact.js';
 import { startApi, type ApiServer } from './api.js';
@@ -87,20 +88,8 @@ export interface ServiceReport {
 }
 
 const INSTANCE = /^[A-Za-z0-9_.-]{1,64}$/;
-/** Longest a stopping service waits for MQTT acknowledgements (a broker away). */
-const PUBLISH_DRAIN_MS = 15_000;
-/** Most lifecycle messages waiting for MQTT. */
-const MAX_PENDING_PUBLISH = 1000;
 
-/** Resolves when `p` settles or after `ms`, whichever is first. */
-const settleWithin = (p: Promise<unknown>, ms: number): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    p.then(
-      () => (clearTimeout(timer), resolve()),
-      () => (clearTimeout(timer), resolve()),
-    );
-  });
+
 const isFileInput = (input: string): boolean => !/^[a-z][a-z0-9+.-]*:\/\//i.test(input) && !input.startsWith('/dev/');
 
 /**
@@ -147,8 +136,7 @@ export class SurveillanceService {
   readonly #frameTimes = new Map<string, number[]>();
   readonly #ended = new Map<string, CameraReport>();
   #clips: ClipQueue | undefined;
-  #publishing: Promise<void> = Promise.resolve();
-  #publishPending = 0;
+  readonly #publishing = new PublishQueue(MAX_PENDING_PUBLISH);
   readonly #counters: ServiceCounters;
   readonly #startedAt = Date.now();
   #pipeline: SurveillancePipeline | undefined;
@@ -345,18 +333,12 @@ export class SurveillanceService {
   }
 
   /**
-   * Queues a lifecycle message for MQTT, in order, apart from the store: at QoS 1 a publish waits for the broker's
-   * acknowledgement, and a broker that is away must hold up neither the store and the API nor the other cameras.
-   * Past {@link MAX_PENDING_PUBLISH} waiting messages, one is counted as failed instead (bounded memory).
+   * Queues a message for MQTT, in order, apart from the store: a broker that is away must hold up neither the store
+   * and the API nor the other cameras. Past {@link MAX_PENDING_PUBLISH} waiting messages, one is counted as failed.
    */
   #queuePublish(topic: string, payload: string, retain = false): void {
     if (this.#publisher === undefined) return;
-    if (this.#publishPending >= MAX_PENDING_PUBLISH) {
-      this.#counters.mqtt.failed++;
-      return;
-    }
-    this.#publishPending++;
-    this.#publishing = this.#publishing.then(() => this.#publish(topic, payload, retain)).finally(() => this.#publishPending--);
+    if (!this.#publishing.push(() => this.#publish(topic, payload, retain))) this.#counters.mqtt.failed++;
   }
 
   async #startPipeline(): Promise<void> {
@@ -537,8 +519,7 @@ export class SurveillanceService {
     // A broker that is away gets a bounded wait: what it has not acknowledged by then is counted as failed (the
     // events themselves are in the event file).
     this.#publishStatus('offline');
-    await settleWithin(this.#publishing, PUBLISH_DRAIN_MS);
-    this.#counters.mqtt.failed += this.#publishPending;
+    this.#counters.mqtt.failed += await this.#publishing.drain(PUBLISH_DRAIN_MS);
     if (this.#ownsPublisher) await settleWithin(this.#publisher?.close() ?? Promise.resolve(), 5_000);
     await this.#api.close().catch(() => undefined);
     this.#state = 'stopped';
