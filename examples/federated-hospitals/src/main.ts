@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initRuntime, saveBundle, tf, type BackendName, type TrainData } from '@lepton/core';
+import { createBundleSigningKeys, initRuntime, loadBundle, saveBundle, signBundle, tf, type BackendName, type TrainData } from '@lepton/core';
 import {
   createIdentityKeys,
   decodeWeights,
@@ -209,6 +209,12 @@ await saveBundle(evaluator, bundleDir, {
   description: 'Lung-nodule slice model trained by federated averaging with secure aggregation across three synthetic hospitals.',
   provenance: { federatedRounds: ROUNDS, hospitals: SITES.map((s) => s.id), secureAggregation: true, data: 'synthetic' },
 });
+// Sign what is published: the release key (here a throwaway one; in practice held by the federation's release owner)
+// covers the manifest and every file, and a consumer loads it only with the public key it trusts.
+const release = createBundleSigningKeys();
+await signBundle(bundleDir, release.privateKey);
+(await loadBundle(bundleDir, { trustedKeys: [release.publicKey] })).model.dispose();
+console.log(`[${elapsed()}] global model signed (key ${release.keyId}) and verified against that key`);
 const model = await DiagnosisModel.load(bundleDir);
 const incoming = await writeSite(join(out, 'incoming'), { id: 'incoming', prefix: 'NEW', patients: 2, prevalence: 0.5, noiseHu: 15, seed: 55 }, SLICES, PHANTOM_SIZE);
 const triage = [];
