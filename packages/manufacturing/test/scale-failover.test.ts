@@ -1,8 +1,8 @@
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assetPartition, telemetryTopic, type Alarm, type ScaledLineMonitorOptions } from '@lepton/manufacturing';
+import { assetPartition, ScaledLineMonitor, telemetryTopic, type Alarm, type LineEvent, type ScaledLineMonitorOptions, type ScaleEvent } from '@lepton/manufacturing';
 import { Broker, freePort, mosquittoAvailable } from './support/mosquitto.js';
-import { MonitorProcess, stable, until } from './support/scale-cluster.js';
+import { connectClient, MonitorProcess, stable, until } from './support/scale-cluster.js';
 
 // Outside CI a developer without Debian's mosquitto sees these skipped (and why); in CI they must run.
 const skip = !mosquittoAvailable() && !process.env['CI'];
@@ -227,4 +227,33 @@ describe.skipIf(skip)('three monitor processes split a plant over a real Mosquit
     for (const g of gaps.filter((x) => x.evidence.values.finalSnapshot === 1)) expect(g.evidence.values.gapMs).toBeGreaterThan(5 * TICK_MS);
     expect(workers.flatMap((w) => w.of('error').map((e) => e.event))).toEqual([]);
   }, 240_000);
+
+  it('refuses bad options, an unreachable broker, another partition count, and samples that would split an asset', async () => {
+    const prefix = `plant-${process.pid}-checks`;
+    await expect(ScaledLineMonitor.start({ ...memberOptions(broker.url, prefix), partitions: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'partitions' } });
+    await expect(ScaledLineMonitor.start({ ...memberOptions(broker.url, prefix), memberId: 'a/b' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'memberId' } });
+    await expect(ScaledLineMonitor.start({ ...memberOptions(`mqtt://127.0.0.1:${await freePort()}`, prefix), connectTimeoutMs: 2000 })).rejects.toMatchObject({ code: 'MFG_MQTT_CONNECT' });
+
+    const events: Array<LineEvent | ScaleEvent> = [];
+    const solo = await ScaledLineMonitor.start({ ...memberOptions(broker.url, prefix), memberId: 'solo', settleMs: 0, onEvent: (e) => events.push(e) });
+    await until(() => solo.partitions().length === PARTITIONS, 10_000, 'the only member to take every partition');
+    // The plant's topics were set up with 12 partitions: a member with 8 would route assets elsewhere.
+    await expect(ScaledLineMonitor.start({ ...memberOptions(broker.url, prefix), memberId: 'other', partitions: 8 })).rejects.toMatchObject({ code: 'MFG_SCALE_CONFIG_MISMATCH' });
+
+    const pub = await connectClient(broker.url);
+    const home = assetPartition(FAULTY, PARTITIONS);
+    const sample = (extra: object = {}) => JSON.stringify({ timestamp: Date.now(), value: 5, ...extra });
+    await pub.publishAsync(`${prefix}/data/${(home + 1) % PARTITIONS}/${FAULTY}/pressure`, sample(), { qos: 1 }); // another partition
+    await pub.publishAsync(telemetryTopic(prefix, PARTITIONS, FAULTY, 'pressure'), sample({ asset: 'asset-1' }), { qos: 1 }); // payload ≠ topic
+    await pub.publishAsync(telemetryTopic(prefix, PARTITIONS, FAULTY, 'pressure'), '{not json', { qos: 1 });
+    await pub.publishAsync(telemetryTopic(prefix, PARTITIONS, FAULTY, 'pressure'), sample(), { qos: 1 });
+    await until(() => solo.stats().monitor.records === 4, 10_000, 'four messages');
+    await pub.endAsync();
+    expect(solo.stats()).toMatchObject({ received: 4, samples: 1, rejected: 3, misrouted: 1, overflow: 0 });
+    const rejected = events.flatMap((e) => (e.type === 'rejected' ? [e.rejection.issues[0]!.field] : []));
+    expect(rejected).toEqual(['(topic)', 'asset', '(record)']);
+    expect(solo.assets()).toEqual([FAULTY]); // a refused sample never becomes an asset to track
+    await solo.close();
+    expect(events.filter((e) => e.type === 'released').flatMap((e) => (e.type === 'released' ? e.assets : []))).toEqual([FAULTY]);
+  }, 60_000);
 });
