@@ -554,9 +554,11 @@ export class ScaledLineMonitor {
       return Promise.resolve();
     }
     this.counters.snapshotsPublished++;
+    const epoch = this.epoch;
     return new Promise((resolve) => {
       client.publish(this.topic('state', partition, asset), body, { qos: 1, retain: true, properties: { messageExpiryInterval: this.o.snapshotTtlSeconds } }, (err) => {
-        if (err) this.emit({ type: 'error', error: new LeptonError('MFG_MQTT_PUBLISH', `Publishing a snapshot failed: ${err.message}`, { cause: err }) });
+        // Cut off by losing the connection (or by fencing ourselves): the asset is no longer ours to snapshot, not an error.
+        if (err && epoch === this.epoch) this.emit({ type: 'error', error: new LeptonError('MFG_MQTT_PUBLISH', `Publishing a snapshot failed: ${err.message}`, { cause: err }) });
         resolve();
       });
     });
