@@ -6,6 +6,7 @@ import type { SensorRecord } from '../telemetry/record.js';
 import { Membership } from './membership.js';
 import { incarnation, resolveScaleOptions, type ResolvedScaleOptions, type ScaledLineMonitorOptions, type ScaleEvent } from './options.js';
 import { fnv1a } from './partition.js';
+import { SerialQueue } from './serial-queue.js';
 
 /** Counters of a {@link ScaledLineMonitor}: nothing received is dropped without being counted here. */
 export interface ScaledLineMonitorStats {
@@ -41,12 +42,14 @@ export interface ScaledLineMonitorStats {
   monitor: LineMonitorStats;
 }
 
-type Work = { kind: 'data'; partition: number; item: LineItem } | { kind: 'task'; run: () => Promise<void> | void };
+/** A sample waiting for the monitor, with the partition it came from. */
+interface Work {
+  partition: number;
+  item: LineItem;
+}
 
 const ALARM_SOURCES = ['spc', 'model', 'quality', 'clock', 'handover'] as const;
 const PRESENCE_VERSION = 1;
-/** Longest run of queued work before the consumer lets I/O and timers in, ms. */
-const YIELD_EVERY_MS = 10;
 
 /**
  * A {@link LineMonitor} that shares a plant with other processes over MQTT 5, so that one plant's thousands of sensors
@@ -97,13 +100,10 @@ export class ScaledLineMonitor {
   private config: number | undefined;
   private barriers = new Map<string, () => void>();
   private barrierSeq = 0;
-  private readonly work: Work[] = [];
-  /** Index of the next item of {@link work} to run (items before it are done). */
-  private head = 0;
+  /** Samples in arrival order, and the restores, snapshots and hand-overs that run between them. */
+  private readonly queue: SerialQueue<Work>;
   /** Snapshots held while taking partitions over, all partitions together (at most `maxAssets`). */
   private stashed = 0;
-  private wake: (() => void) | undefined;
-  private readonly consumer: Promise<void>;
   private reconciling = false;
   private reconcileAgain = false;
   private settledAt = Infinity;
@@ -112,8 +112,6 @@ export class ScaledLineMonitor {
   private timers: NodeJS.Timeout[] = [];
   private reconnectTimer: NodeJS.Timeout | undefined;
   private connections = 0;
-  /** Set by {@link close}: the consumer returns once the queue is empty. */
-  private stopped = false;
   private snapshotting = false;
   private readonly counters: Omit<ScaledLineMonitorStats, 'monitor'> = {
     received: 0,
@@ -143,7 +141,10 @@ export class ScaledLineMonitor {
     }
     this.monitor = new LineMonitor({ ...options.monitor, alarms });
     this.membership = new Membership(options.memberId, options.partitions, options.leaseMs);
-    this.consumer = this.consume();
+    this.queue = new SerialQueue<Work>(
+      (w) => this.handle(w),
+      (err) => this.emit({ type: 'error', error: err instanceof LeptonError ? err : new LeptonError('MFG_MONITOR_FAILED', `Monitoring a sample failed: ${(err as Error).message}`, { cause: err }) }),
+    );
   }
 
   /**
@@ -422,72 +423,21 @@ export class ScaledLineMonitor {
       item = { rejected: { source: topic, issues: [{ field: '(topic)', message: `asset belongs to partition ${fnv1a(asset) % this.o.partitions}; publish with telemetryTopic()` }] } };
     }
     if ('rejected' in item) this.counters.rejected++;
-    if (this.work.length - this.head >= this.o.maxQueue) {
+    if (this.queue.size >= this.o.maxQueue) {
       this.counters.overflow++;
       return;
     }
-    this.enqueue({ kind: 'data', partition, item });
+    this.queue.push({ partition, item });
   }
 
-  private enqueue(w: Work): void {
-    this.work.push(w);
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
-
-  /** Runs a function between two pushes (after every push queued before it has settled). */
-  private task<T>(run: () => Promise<T> | T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.enqueue({
-        kind: 'task',
-        run: async () => {
-          try {
-            resolve(await run());
-          } catch (err) {
-            reject(err as Error);
-          }
-        },
-      });
-    });
-  }
-
-  /** The one consumer: pushes samples in arrival order and runs tasks between them, so snapshots are consistent. */
-  private async consume(): Promise<void> {
-    let slice = performance.now();
-    for (;;) {
-      // A push that scores nothing resolves at once, so a long queue would be worked off in microtasks alone, starving
-      // the socket and the timers: no heartbeat would leave, the lease would expire, and this member would fence itself
-      // off in the middle of a burst. Give the event loop a turn every few milliseconds.
-      if (performance.now() - slice > YIELD_EVERY_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        slice = performance.now();
-      }
-      if (this.head >= this.work.length) {
-        this.work.length = 0;
-        this.head = 0;
-        if (this.stopped) return;
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        slice = performance.now();
-        continue;
-      }
-      const w = this.work[this.head]!;
-      this.work[this.head++] = undefined as unknown as Work; // release it for the collector
-      if (this.head > 4096 && this.head * 2 > this.work.length) {
-        this.work.splice(0, this.head);
-        this.head = 0;
-      }
-      if (w.kind === 'task') {
-        await w.run();
-        continue;
-      }
-      if (this.joined && Date.now() - this.lastPresenceAck > this.o.leaseMs) this.heartbeat(); // self-fencing, see onData
-      if (!this.owned.has(w.partition)) {
-        this.counters.notOwned++;
-        continue;
-      }
-      await this.process(w.partition, w.item);
+  /** Handles one queued sample: fencing, ownership, then the monitor. */
+  private async handle(w: Work): Promise<void> {
+    if (this.joined && Date.now() - this.lastPresenceAck > this.o.leaseMs) this.heartbeat(); // self-fencing, see onData
+    if (!this.owned.has(w.partition)) {
+      this.counters.notOwned++;
+      return;
     }
+    await this.process(w.partition, w.item);
   }
 
   private async process(partition: number, item: LineItem): Promise<void> {
@@ -567,7 +517,7 @@ export class ScaledLineMonitor {
   private enqueueSnapshots(): void {
     if (this.snapshotting || !this.joined) return;
     this.snapshotting = true;
-    void this.task(async () => {
+    void this.queue.task(async () => {
       const pending: Array<Promise<void>> = [];
       for (const p of this.owned) for (const a of this.assetsOf.get(p) ?? []) pending.push(this.publishSnapshot(p, a));
       return Promise.all(pending);
@@ -619,7 +569,7 @@ export class ScaledLineMonitor {
     if (epoch !== this.epoch) return;
     const restored: string[] = [];
     let rejected = 0;
-    await this.task(() => {
+    await this.queue.task(() => {
       for (const [p, snaps] of stashed) {
         const assets = new Set<string>();
         this.assetsOf.set(p, assets);
@@ -670,7 +620,7 @@ export class ScaledLineMonitor {
     await client.unsubscribeAsync(partitions.map((p) => `$share/${this.o.group}/${this.topic('data', p, '+', '+')}`));
     if (epoch !== this.epoch) return;
     const assets: string[] = [];
-    await this.task(async () => {
+    await this.queue.task(async () => {
       const pending: Array<Promise<void>> = [];
       for (const p of partitions) {
         for (const a of this.assetsOf.get(p) ?? []) {
@@ -702,7 +652,7 @@ export class ScaledLineMonitor {
     for (const resolve of this.barriers.values()) resolve();
     const assets = partitions.flatMap((p) => [...(this.assetsOf.get(p) ?? [])]);
     for (const p of partitions) this.assetsOf.delete(p);
-    void this.task(() => {
+    void this.queue.task(() => {
       for (const a of assets) this.monitor.forgetAsset(a);
     });
     if (partitions.length > 0) {
@@ -741,9 +691,7 @@ export class ScaledLineMonitor {
     this.joined = false;
     this.epoch++;
     await client?.endAsync(options.handOver === false).catch(() => undefined);
-    this.stopped = true;
-    this.enqueue({ kind: 'task', run: () => undefined });
-    await this.consumer;
+    await this.queue.stop();
   }
 }
 
