@@ -144,7 +144,7 @@ describe('examples run end to end', () => {
     // video holds every processed frame
     const files = await readdir(join(dir, 'out/entrance'));
     const snapshots = files.filter((f) => f.endsWith('.jpg'));
-    const clips = files.filter((f) => /-\d+-[a-z-]+\.mp4$/.test(f));
+    const clips = files.filter((f) => /-[0-9A-Z]{26}-[a-z-]+\.mp4$/.test(f));
     const total = ['line-cross', 'loitering', 'intrusion', 'crowd'].reduce((a, k) => a + (results.report.events[k] ?? 0), 0);
     expect(snapshots).toHaveLength(total);
     expect(clips).toHaveLength(total);
