@@ -2,7 +2,7 @@ import { buildResidualCnn, confusionMatrix, gradCam, heatmapToPng, LeptonError, 
 import type { DicomImage } from '../dicom/image.js';
 import type { WindowPresetName } from '../lut/presets.js';
 import { forEachGroup, inputSource } from './inputs.js';
-import { inputToSource, pixelStats, windowedFrame, type ImagePreprocessing, type InputFit, type InputResample, type WindowSpec } from './preprocess.js';
+import { inputToSource, PixelStatistics, windowedFrame, type ImagePreprocessing, type InputFit, type InputResample, type WindowSpec } from './preprocess.js';
 import { bundleSettings, resolveInputOptions, type DiagnosisSettings } from './settings.js';
 import { trainingSliceSpacing } from './stack.js';
 import { concat, loadLabelled, mirror, splitPatients, thresholdForSensitivity, type LabelledImage, type PatientSplit, type SkippedFile } from './training-data.js';
@@ -262,15 +262,16 @@ export class DiagnosisModel {
     const base: DiagnosisSettings = { ...input, mean: 0, std: 1, labels, threshold: 0.5, name: options.name ?? 'diagnosis', version: options.version ?? '1.0.0' };
     const trainImages = trainData.map((d) => d.image);
     if (k > 1 && base.sliceSpacingMm === undefined) base.sliceSpacingMm = trainingSliceSpacing(trainImages);
-    // Inputs before normalisation (mean 0, std 1), then the statistics of the training images' own planes, then the
-    // normalisation applied in place: the same values as normalising directly.
-    const raw: Float32Array[] = new Array(trainImages.length);
-    const planes: Float32Array[] = new Array(trainImages.length);
+    // Inputs before normalisation (mean 0, std 1) and the statistics of the training images' own planes, then the
+    // normalisation applied in place: the same values as normalising directly, with one copy of the inputs in memory
+    // (at 512×512×3 each image is 3 MiB).
+    const inputs: Float32Array[] = new Array(trainImages.length);
+    const stats = new PixelStatistics();
     await forEachGroup(trainImages, inputSource(trainImages, base), base, (indices, prepared) => {
-      indices.forEach((i, j) => ((raw[i] = prepared[j]!.input), (planes[i] = prepared[j]!.windowed)));
+      indices.forEach((i, j) => ((inputs[i] = prepared[j]!.input), stats.add(prepared[j]!.windowed)));
     });
-    Object.assign(base, pixelStats(planes));
-    const inputs: Float32Array[] = raw.map((r) => r.map((v) => (v - base.mean) / base.std));
+    Object.assign(base, stats.result());
+    for (const input of inputs) for (let i = 0; i < input.length; i++) input[i] = (input[i]! - base.mean) / base.std;
     const binary = labels.length === 2;
     const net = buildResidualCnn({ inputShape: [size, size, k], numClasses: binary ? 1 : labels.length, filters: options.filters ?? [16, 32, 64], pooling: options.pooling ?? 'max', seed: options.seed ?? 1, name: base.name.replace(/[^A-Za-z0-9_]/g, '_') });
     const model = new DiagnosisModel(net, base, workers);
@@ -280,6 +281,7 @@ export class DiagnosisModel {
       yIdx = [...yIdx, ...yIdx];
     }
     const x = tf.tensor4d(concat(inputs), [inputs.length, size, size, k]);
+    inputs.length = 0; // the tensor holds its own copy: let these go before training allocates its activations
     const y = binary ? tf.tensor2d(yIdx, [yIdx.length, 1]) : tf.oneHot(tf.tensor1d(yIdx, 'int32'), labels.length);
     let validationData: { x: tf.Tensor; y: tf.Tensor } | undefined;
     if (valData.length) {

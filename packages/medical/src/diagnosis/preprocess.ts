@@ -297,14 +297,32 @@ export async function windowedPlane(image: DicomImage, prep: ImagePreprocessing,
   return resampleToInput(win, image.meta.rows, image.meta.columns, prep);
 }
 
+/** @internal Running mean and standard deviation over every pixel of the images added, in the order added. */
+export class PixelStatistics {
+  #sum = 0;
+  #sq = 0;
+  #count = 0;
+
+  add(image: ArrayLike<number>): void {
+    for (let i = 0; i < image.length; i++) {
+      const v = image[i]!;
+      this.#sum += v;
+      this.#sq += v * v;
+      this.#count++;
+    }
+  }
+
+  result(): { mean: number; std: number } {
+    const mean = this.#sum / this.#count;
+    return { mean, std: Math.sqrt(Math.max(1e-12, this.#sq / this.#count - mean ** 2)) };
+  }
+}
+
 /**
  * @internal Normalisation statistics of windowed training images: mean and standard deviation over every pixel.
  */
 export function pixelStats(images: readonly Float32Array[]): { mean: number; std: number } {
-  let sum = 0;
-  let sq = 0;
-  let count = 0;
-  for (const w of images) for (const v of w) (sum += v), (sq += v * v), count++;
-  const mean = sum / count;
-  return { mean, std: Math.sqrt(Math.max(1e-12, sq / count - mean ** 2)) };
+  const stats = new PixelStatistics();
+  for (const w of images) stats.add(w);
+  return stats.result();
 }
