@@ -91,7 +91,7 @@ describe('examples run end to end', () => {
       expect(dump.status, dump.stderr).toBe(0);
       expect(dump.stdout).toContain(f.startsWith('seg') ? 'SegmentationStorage' : 'ComprehensiveSRStorage');
     }
-  });
+  }, 600_000); // minutes of CPU training on 2 cores; the project default (300 s) leaves no margin on a loaded machine
 
   it('federated hospitals: three sites train one model through a coordinator process with secure aggregation', async () => {
     const dir = join(ROOT, 'examples/federated-hospitals');
@@ -139,7 +139,7 @@ describe('examples run end to end', () => {
     expect(hospitalFiles.length).toBe(8); // the hospitals' own DICOM studies stay in their own folders
     expect(stdout).toMatch(/patient IDs found: 0; DICOM files: 0; hospital updates found: 0/);
     for (const t of results.triage) expect((await readFile(join(dir, 'out', t.heatmap))).subarray(1, 4).toString()).toBe('PNG');
-  });
+  }, 600_000); // minutes of CPU training on 2 cores; the project default (300 s) leaves no margin on a loaded machine
 
   it('surveillance entrance: counts people across the tripwire like the hand count, loitering, snapshots, clips, annotated video', async () => {
     const dir = join(ROOT, 'examples/surveillance-entrance');
