@@ -8,7 +8,8 @@ export function redisAvailable(): boolean {
   return spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on loopback (shared by the Redis helpers of these tests). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.listen(0, '127.0.0.1', () => {

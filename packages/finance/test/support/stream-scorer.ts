@@ -1,25 +1,14 @@
 // Helpers for the scorer-group tests: a redis-server that can be killed and restarted on its port with its AOF,
 // a stand-in model, and scorer processes run from stream-scorer-worker.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { FraudScore, TransactionScorer } from '@lepton/finance';
+import { freePort } from './redis.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 /** A redis-server on loopback; with `dir`, append-only persistence (fsync on every write) so a restart keeps the streams. */
 export interface ManagedRedis {
