@@ -1,3 +1,4 @@
+import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { LeptonError, createWorkerPool, ensureRuntime, isLeptonError, resolveWorkersOption, tf, type WorkerPool } from '@lepton/core';
 import type { DetectorWorkerInit, DetectorWorkerResult } from './detector-worker.js';
 import { surveillanceError } from '../types.js';
@@ -210,13 +211,13 @@ function plan(model: ShippedDetectorModel | CustomDetectorModel): ModelPlan {
   };
 }
 
-function layoutOf(model: tf.GraphModel, p: ModelPlan): InputLayout {
+function layoutOf(model: GraphModel, p: ModelPlan): InputLayout {
   if (p.layout !== undefined) return p.layout;
   const shape = model.inputs[0]?.shape;
   return shape?.length === 4 && shape[1] === 3 && shape[3] !== 3 ? 'nchw' : 'nhwc';
 }
 
-function inputSizeOf(model: tf.GraphModel, layout: InputLayout, path: string): [number, number] {
+function inputSizeOf(model: GraphModel, layout: InputLayout, path: string): [number, number] {
   const shape = model.inputs[0]?.shape;
   const [h, w] = layout === 'nhwc' ? [shape?.[1], shape?.[2]] : [shape?.[2], shape?.[3]];
   if (shape?.length !== 4 || !(typeof h === 'number' && h > 0 && typeof w === 'number' && w > 0)) {
@@ -265,7 +266,7 @@ export class ObjectDetector {
   /** Counters since load. */
   readonly stats: DetectorStats = { frames: 0, forwardPasses: 0, invalidFrames: 0 };
 
-  readonly #model: tf.GraphModel;
+  readonly #model: GraphModel;
   readonly #plan: ModelPlan;
   readonly #outputs: string[];
   readonly #classIndices: number[];
@@ -275,7 +276,7 @@ export class ObjectDetector {
   #pool: WorkerPool<Frame[], DetectorWorkerResult> | undefined;
   #disposed = false;
 
-  private constructor(model: tf.GraphModel, p: ModelPlan, options: ResolvedDetectorOptions) {
+  private constructor(model: GraphModel, p: ModelPlan, options: ResolvedDetectorOptions) {
     this.#model = model;
     this.#plan = p;
     this.options = options;

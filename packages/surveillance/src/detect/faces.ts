@@ -1,3 +1,4 @@
+import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { LeptonError, ensureRuntime, isLeptonError, tf } from '@lepton/core';
 import { surveillanceError } from '../types.js';
 import type { Detection, Frame } from '../types.js';
@@ -66,7 +67,7 @@ export class FaceDetector {
   /** Counters since load: frames, forward passes, invalid frames. */
   readonly stats: DetectorStats = { frames: 0, forwardPasses: 0, invalidFrames: 0 };
 
-  readonly #model: tf.GraphModel;
+  readonly #model: GraphModel;
   readonly #anchors: Float32Array;
   readonly #minScore: number;
   readonly #iou: number;
@@ -74,7 +75,7 @@ export class FaceDetector {
   readonly #batchSize: number;
   readonly #onInvalid: ((frame: Frame, error: LeptonError) => void) | undefined;
 
-  private constructor(model: tf.GraphModel, size: number, o: FaceDetectorOptions) {
+  private constructor(model: GraphModel, size: number, o: FaceDetectorOptions) {
     this.#model = model;
     this.inputSize = size;
     this.#anchors = anchorsFor(size);

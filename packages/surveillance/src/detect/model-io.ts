@@ -1,3 +1,4 @@
+import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,12 +50,14 @@ function setBatchFree(dims: Array<{ size?: string }> | undefined): void {
  *
  * @param modelJsonPath - path to the `model.json`
  * @param options - see {@link LocalModelOptions}
- * @returns an IOHandler for `tf.loadGraphModel`; its `load()` rejects with a `LeptonError` `MODEL_LOAD_FAILED` when a
- *   file is missing, the JSON is not a graph model, or the weight files are shorter/longer than the manifest says
+ * @returns an IOHandler for `loadGraphModel` (`@tensorflow/tfjs-converter`); its `load()` rejects with a
+ *   `LeptonError` `MODEL_LOAD_FAILED` when a file is missing, the JSON is not a graph model, or the weight files are
+ *   shorter/longer than the manifest says
  * @example
  * ```ts
- * import { tf, localModelHandler } from '@lepton/surveillance';
- * const model = await tf.loadGraphModel(localModelHandler('/models/my-detector/model.json'));
+ * import { loadGraphModel } from '@tensorflow/tfjs-converter';
+ * import { localModelHandler } from '@lepton/surveillance';
+ * const model = await loadGraphModel(localModelHandler('/models/my-detector/model.json'));
  * ```
  */
 export function localModelHandler(modelJsonPath: string, options: LocalModelOptions = {}): tf.io.IOHandler {
@@ -145,9 +148,9 @@ export function localModelHandler(modelJsonPath: string, options: LocalModelOpti
  * const model = await loadLocalGraphModel(shippedModelPath('centernet'));
  * ```
  */
-export async function loadLocalGraphModel(modelJsonPath: string, options: LocalModelOptions = {}): Promise<tf.GraphModel> {
+export async function loadLocalGraphModel(modelJsonPath: string, options: LocalModelOptions = {}): Promise<GraphModel> {
   try {
-    return await tf.loadGraphModel(localModelHandler(modelJsonPath, options));
+    return await loadGraphModel(localModelHandler(modelJsonPath, options));
   } catch (err) {
     if (isLeptonError(err)) throw err;
     throw surveillanceError('MODEL_LOAD_FAILED', `TF.js could not build the graph model ${modelJsonPath}: ${(err as Error).message}`, { path: modelJsonPath }, err);
@@ -167,13 +170,13 @@ export function shippedModelPath(name: string): string {
   return fileURLToPath(new URL(`../../models/${name}.json`, import.meta.url));
 }
 
-const needsAsync = new WeakSet<tf.GraphModel>();
+const needsAsync = new WeakSet<GraphModel>();
 
 /**
  * @internal Run a graph model on one input, fetching `outputs`: `execute()` (synchronous graph), switching for good
  * to `executeAsync()` for graphs with control flow or dynamic shapes, which `execute()` refuses.
  */
-export async function runGraph(model: tf.GraphModel, input: tf.Tensor, outputs: string[]): Promise<tf.Tensor[]> {
+export async function runGraph(model: GraphModel, input: tf.Tensor, outputs: string[]): Promise<tf.Tensor[]> {
   if (!needsAsync.has(model)) {
     try {
       const r = model.execute(input, outputs);
