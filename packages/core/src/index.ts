@@ -61,8 +61,10 @@ export type { TrainOptions, ResolvedTrainOptions, EarlyStoppingOptions, MonitorM
 export type { TrainEvent } from './train/events.js';
 export { learningRateAt } from './train/schedule.js';
 export type { LearningRateSchedule } from './train/schedule.js';
-export { progressBar, shouldDrawBar } from './train/progress-bar.js';
-export type { BarStream } from './train/progress-bar.js';
+export { progressBar, shouldDrawBar, formatDuration } from './train/progress-bar.js';
+export type { BarStream, ProgressBarOptions } from './train/progress-bar.js';
+export { checkProgressOptions, progressReporter, stageListeners } from './train/progress.js';
+export type { ProgressBarSetting, ProgressOptions, ProgressReporter } from './train/progress.js';
 export { predictBatched, taskMetrics } from './train/evaluate.js';
 
 // bundles

@@ -3,6 +3,7 @@ import { LeptonError } from '../errors/lepton-error.js';
 import type { Task } from '../models/task.js';
 import type { TrainEvent } from './events.js';
 import type { LearningRateSchedule } from './schedule.js';
+import { checkProgressOptions, type ProgressBarSetting } from './progress.js';
 
 /** A metric `train()` can monitor for early stopping and best-weights restore. */
 export type MonitorMetric =
@@ -67,10 +68,16 @@ export interface TrainOptions {
   classWeight?: 'balanced' | Record<number, number>;
   /** Shuffle the training samples each epoch (seeded). Default true. */
   shuffle?: boolean;
-  /** Receives start, batch, epoch and end events. */
+  /**
+   * Receives start, batch, epoch and end events, synchronously. A listener that throws stops training: `train()`
+   * rejects with `PROGRESS_LISTENER_FAILED` (its error as `cause`) and frees what it allocated. See `ProgressOptions`.
+   */
   onProgress?: (event: TrainEvent) => void;
-  /** Terminal progress bar: `'auto'` draws one on a TTY outside CI. Default `'auto'`. */
-  progressBar?: 'auto' | boolean;
+  /**
+   * Terminal progress bar with an ETA: `'auto'` draws one on `process.stderr` when it is a TTY outside CI, `true`
+   * always, `false` never; a {@link BarStream} draws there under the `'auto'` rule. Default `'auto'`.
+   */
+  progressBar?: ProgressBarSetting;
   /**
    * When the active backend lacks a kernel the model needs to train, move to one that has it (default true);
    * with false, throw `KERNEL_UNAVAILABLE` naming the kernel.
@@ -104,8 +111,8 @@ export interface ResolvedTrainOptions {
   restoreBestWeights: boolean;
   /** Whether training samples are shuffled each epoch (default true). */
   shuffle: boolean;
-  /** Terminal progress bar: `'auto'`, `true` or `false` (default `'auto'`). */
-  progressBar: 'auto' | boolean;
+  /** Terminal progress bar: `'auto'`, `true`, `false` or a stream (default `'auto'`). */
+  progressBar: ProgressBarSetting;
   /** Whether training may move to another backend for a missing kernel (default true). */
   backendFallback: boolean;
   /** Training samples used to re-estimate batch-normalisation statistics after each epoch; 0 = off (default 512). */
@@ -130,9 +137,11 @@ export function higherIsBetter(metric: MonitorMetric): boolean {
  * @param options - partial options
  * @param hasValidation - whether validation data (or a split) is available
  * @returns options with defaults
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for out-of-range values, or a `val_*` monitor without validation data
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for out-of-range values, a `val_*` monitor without validation data, or
+ *   an `onProgress` that is not a function / a `progressBar` that is not `'auto'`, a boolean or a stream
  */
 export function resolveTrainOptions(options: TrainOptions, hasValidation: boolean): ResolvedTrainOptions {
+  checkProgressOptions(options, 'train');
   const positive = (v: number, name: string): number => {
     if (!Number.isInteger(v) || v < 1) throw new LeptonError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${v}.`);
     return v;

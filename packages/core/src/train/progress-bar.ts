@@ -15,6 +15,12 @@ export interface BarStream {
   write(chunk: string): boolean;
 }
 
+/** Options of {@link progressBar}. */
+export interface ProgressBarOptions {
+  /** Clock in milliseconds, for the elapsed time and the ETA (injectable for tests). Default `performance.now`. */
+  now?: () => number;
+}
+
 /**
  * Should a progress bar be drawn? Only on a terminal, and never in CI (the `CI` environment variable),
  * where carriage-return redraws turn logs into noise.
@@ -29,27 +35,76 @@ export function shouldDrawBar(stream: BarStream, env: Record<string, string | un
 }
 
 /**
- * A terminal progress bar for `train()`: one line redrawn per batch, a summary line per epoch.
+ * A duration for a terminal: `42s`, `3m07s`, `2h05m`; `--` when unknown.
  *
- * @param stream - where to draw (default `process.stderr`)
- * @returns a listener for train events
+ * @param ms - milliseconds (negative or non-finite reads as unknown)
+ * @returns the duration, at most 6 characters for anything under 100 hours
+ * @example
+ * ```ts
+ * import { formatDuration } from '@lepton/core';
+ * formatDuration(187_000); // '3m07s'
+ * ```
  */
-export function progressBar(stream: BarStream = process.stderr): (event: TrainEvent) => void {
-  const width = Math.max(10, Math.min(30, (stream.columns ?? 80) - 60));
+export function formatDuration(ms: number): string {
+  if (!(Number.isFinite(ms) && ms >= 0)) return '--';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/**
+ * A terminal progress bar for training: one line redrawn per batch, a summary line per epoch, a last line with the
+ * time taken. Batch and epoch lines end with the estimated time left (`ETA`) for the planned epochs — an upper bound
+ * when early stopping ends training sooner — from the time since the `start` event and the share of planned work done
+ * (fractions of an epoch count for batch events). Every Lepton trainer drives it through its `progressBar` option.
+ *
+ * @param stream - where to draw (default `process.stderr`); use {@link shouldDrawBar} to decide whether to draw at all
+ * @param options - clock
+ * @returns a listener for train events
+ * @example
+ * ```ts
+ * import { buildMlp, progressBar, tf, train } from '@lepton/core';
+ * const x = tf.randomNormal([64, 4]);
+ * const y = tf.cast(tf.greater(x.slice([0, 0], [-1, 1]), 0), 'float32');
+ * // Draw on stdout instead of stderr, whatever the terminal:
+ * await train(buildMlp({ inputDim: 4 }), { x, y }, { epochs: 2, progressBar: false, onProgress: progressBar(process.stdout) });
+ * ```
+ */
+export function progressBar(stream: BarStream = process.stderr, options: ProgressBarOptions = {}): (event: TrainEvent) => void {
+  const now = options.now ?? (() => performance.now());
+  // The ETA suffix (" ETA 1h05m") takes up to 10 characters more than the line had before it.
+  const width = Math.max(10, Math.min(30, (stream.columns ?? 80) - 70));
+  let started: number | undefined;
+  const elapsed = (): number => {
+    started ??= now(); // a listener attached after `start` times from its first event
+    return now() - started;
+  };
+  // Time left at the rate so far: elapsed × (1 − done) / done; unknown until some work is done.
+  const eta = (done: number): string => {
+    const t = elapsed();
+    return done > 0 && t > 0 ? formatDuration((t * Math.max(0, 1 - done)) / done) : '--';
+  };
   return (event) => {
-    if (event.type === 'batch') {
-      const done = Math.round((width * (event.batch + 1)) / event.batches);
+    if (event.type === 'start') {
+      started = now();
+    } else if (event.type === 'batch') {
+      const filled = Math.max(0, Math.min(width, Math.round((width * (event.batch + 1)) / event.batches)));
+      const done = (event.epoch + (event.batch + 1) / event.batches) / event.epochs;
       stream.write(
-        `\repoch ${event.epoch + 1}/${event.epochs} [${'='.repeat(done)}${' '.repeat(width - done)}] ` +
-          `${event.batch + 1}/${event.batches} loss ${event.loss.toFixed(4)}`,
+        `\r\x1b[2Kepoch ${event.epoch + 1}/${event.epochs} [${'='.repeat(filled)}${' '.repeat(width - filled)}] ` +
+          `${event.batch + 1}/${event.batches} loss ${event.loss.toFixed(4)} ETA ${eta(done)}`,
       );
     } else if (event.type === 'epoch') {
       const metrics = Object.entries(event.metrics)
         .map(([k, v]) => `${k} ${v.toFixed(4)}`)
         .join('  ');
-      stream.write(`\r\x1b[2Kepoch ${event.epoch + 1}/${event.epochs}  ${metrics}${event.improved ? '  *' : ''}\n`);
-    } else if (event.type === 'end' && event.stoppedEarly) {
-      stream.write(`early stop: best epoch ${event.bestEpoch + 1}\n`);
+      const left = event.epoch + 1 < event.epochs ? `  ETA ${eta((event.epoch + 1) / event.epochs)}` : '';
+      stream.write(`\r\x1b[2Kepoch ${event.epoch + 1}/${event.epochs}  ${metrics}${event.improved ? '  *' : ''}${left}\n`);
+    } else {
+      const early = event.stoppedEarly ? ` (early stop: best epoch ${event.bestEpoch + 1})` : '';
+      stream.write(`\r\x1b[2Ktrained ${event.epochsRun} epoch${event.epochsRun === 1 ? '' : 's'} in ${formatDuration(elapsed())}${early}\n`);
     }
   };
 }

@@ -8,7 +8,7 @@ import { planBackend, type BackendPlan } from '../runtime/kernels.js';
 import type { TrainEvent } from './events.js';
 import { predictBatched, labelIndices, taskMetrics } from './evaluate.js';
 import { higherIsBetter, resolveTrainOptions, type MonitorMetric, type TrainOptions } from './options.js';
-import { progressBar, shouldDrawBar } from './progress-bar.js';
+import { progressReporter } from './progress.js';
 import { recalibrateBatchNorm } from './batch-norm.js';
 import { learningRateAt } from './schedule.js';
 
@@ -152,7 +152,8 @@ function split(data: TrainData, fraction: number): { train: TrainData; val: Trai
  * @param options - see {@link TrainOptions}; every field is optional
  * @returns history, best epoch and final metrics; the model holds the best weights
  * @throws {@link LeptonError} `SHAPE_MISMATCH` when data does not fit the model, `KERNEL_UNAVAILABLE` when no
- *   backend can train it, `TRAINING_FAILED` when the loss becomes NaN
+ *   backend can train it, `TRAINING_FAILED` when the loss becomes NaN, `PROGRESS_LISTENER_FAILED` when the
+ *   `onProgress` listener throws (training stops; the listener's error is the `cause`)
  * @example
  * ```ts
  * import { buildMlp, initRuntime, tf, train } from '@lepton/core';
@@ -176,10 +177,8 @@ export async function train(model: tfl.LayersModel, data: TrainData, options: Tr
   const { train: trainSet, val: splitVal } = split(data, opts.validationSplit);
   const val = options.validationData ?? splitVal;
   const n = trainSet.y.shape[0]!;
-  const listeners: Array<(e: TrainEvent) => void> = [];
-  if (options.onProgress) listeners.push(options.onProgress);
-  if (opts.progressBar === true || (opts.progressBar === 'auto' && shouldDrawBar(process.stderr))) listeners.push(progressBar());
-  const emit = (e: TrainEvent): void => listeners.forEach((l) => l(e));
+  const report = progressReporter(options, 'train');
+  const emit = (e: TrainEvent): void => report?.(e);
 
   const optimizer = makeOptimizer(opts.optimizer, opts.learningRate);
   model.compile({ optimizer, loss: options.loss ?? defaultLoss(task, model, trainSet.y) });
@@ -191,9 +190,11 @@ export async function train(model: tfl.LayersModel, data: TrainData, options: Tr
   const history: EpochRecord[] = [];
   let best: { epoch: number; value: number; weights: tf.Tensor[] } | undefined;
   let stoppedEarly = false;
-  emit({ type: 'start', epochs: opts.epochs, samples: n, validationSamples: val?.y.shape[0] ?? 0, backend: plan.backend });
+  let listenerError: { err: unknown } | undefined;
 
   try {
+    // Inside the try: a listener that throws (PROGRESS_LISTENER_FAILED) must still free the optimiser and the split.
+    emit({ type: 'start', epochs: opts.epochs, samples: n, validationSamples: val?.y.shape[0] ?? 0, backend: plan.backend });
     await withSeededRandom(options.seed, async () => {
       const rand = mulberry32((options.seed ?? Math.floor(Math.random() * 2 ** 31)) ^ 0x9e3779b9);
       for (let epoch = 0; epoch < opts.epochs; epoch++) {
@@ -212,12 +213,20 @@ export async function train(model: tfl.LayersModel, data: TrainData, options: Tr
             verbose: 0,
             callbacks: {
               onBatchEnd: async (batch, logs) => {
-                emit({ type: 'batch', epoch, epochs: opts.epochs, batch, batches, loss: Number(logs?.['loss'] ?? NaN) });
+                // Never throw out of a tfjs-layers callback: fit() would leak the batch's loss and the epoch's index
+                // tensor. Stop the loop instead and rethrow once fit() has cleaned up.
+                try {
+                  emit({ type: 'batch', epoch, epochs: opts.epochs, batch, batches, loss: Number(logs?.['loss'] ?? NaN) });
+                } catch (err) {
+                  listenerError ??= { err };
+                  model.stopTraining = true;
+                }
               },
             },
           };
           if (classWeight !== undefined) fitArgs.classWeight = classWeight;
           fitHistory = await model.fit(xs.length === 1 ? xs[0]! : xs, ys, fitArgs);
+          if (listenerError) throw listenerError.err;
         } finally {
           if (order) {
             order.dispose();
