@@ -1,9 +1,14 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // One workspace config: each package is a project, plus the cross-package tests in tests/.
 // Tests import packages by their published names, which resolve to the built dist/ (`pnpm test` builds first).
 export default defineConfig({
   test: {
+    // Two test files at a time, even on 2 cores (vitest's default is cores − 1, i.e. one file at a time there): many
+    // files spend most of their time waiting on child processes, servers and npm, so a second file overlaps with them.
+    // LEPTON_TEST_WORKERS overrides it (1 = one file at a time).
+    maxWorkers: Number(process.env['LEPTON_TEST_WORKERS'] ?? Math.max(2, availableParallelism() - 1)),
     projects: [
       {
         test: {

@@ -1,6 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, run } from './support/process.js';
 
@@ -57,89 +56,6 @@ describe('examples run end to end', () => {
     }
     expect(await readFile(join(dir, 'out/control-chart.svg'), 'utf8')).toContain('press-2 hydraulic pressure');
   });
-
-  it('medical CT triage: 512×512 DICOM + CSV → 2.5-D model at 128×128, triage with full-resolution heatmaps, segments, SEG and SR, de-identifies', async () => {
-    const dir = join(ROOT, 'examples/medical-ct-triage');
-    const { stdout } = await run(process.execPath, ['dist/main.js'], { cwd: dir, env: { ...process.env, CI: 'true' } });
-    expect(stdout).toMatch(/wrote 40 synthetic CT studies \(20 with a nodule\) of 8 × 512×512 slices as DICOM/);
-    expect(stdout).toMatch(/trained at 128×128, 3 slices 5 mm apart, on 30 patients, validated on 10 .*; 0 files skipped/);
-    expect(Number(/validation: ROC AUC ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThan(0.8);
-    expect(stdout).toMatch(/TRIAGE NEW001: POSITIVE/); // the held-out study with a nodule is read first
-    const volume = /nodule volume NEW001: ([\d.]+) cm³ segmented vs ([\d.]+) cm³/.exec(stdout);
-    expect(Number(volume?.[1])).toBeGreaterThan(0.5 * Number(volume?.[2]));
-    expect(Number(volume?.[1])).toBeLessThan(1.5 * Number(volume?.[2]));
-    expect(stdout).toMatch(/de-identified 16 files \(0 failed\); patient IDs now ANON-[0-9A-F]{16}, ANON-[0-9A-F]{16}; original identifiers found in outputs: 0/);
-    const results = JSON.parse(await readFile(join(dir, 'out/results.json'), 'utf8')) as {
-      model: { preprocessing: { size: number[]; slices: number } };
-      triage: Array<{ heatmap: string }>;
-      dicom: string[];
-    };
-    expect(results.model.preprocessing).toMatchObject({ size: [128, 128], slices: 3 });
-    for (const t of results.triage) {
-      // The overlay is on the full 512×512 slice (PNG IHDR width and height), not on the 128×128 model input.
-      const png = await readFile(join(dir, 'out', t.heatmap));
-      expect([png.subarray(1, 4).toString(), png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual(['PNG', 512, 512]);
-    }
-    // The DICOM results next to the PNGs: one SEG for the nodule, one SR per study; dcmtk parses them when installed.
-    expect(results.dicom.sort()).toEqual(['seg-NEW001.dcm', 'sr-NEW001.dcm', 'sr-NEW002.dcm']);
-    const dcmdump = spawnSync('dcmdump', ['--version'], { encoding: 'utf8' }).error === undefined;
-    for (const f of results.dicom) {
-      const bytes = await readFile(join(dir, 'out', f));
-      expect(bytes.subarray(128, 132).toString('latin1')).toBe('DICM');
-      if (!dcmdump) continue;
-      const dump = spawnSync('dcmdump', ['-q', join(dir, 'out', f)], { encoding: 'utf8' });
-      expect(dump.status, dump.stderr).toBe(0);
-      expect(dump.stdout).toContain(f.startsWith('seg') ? 'SegmentationStorage' : 'ComprehensiveSRStorage');
-    }
-  }, 600_000); // minutes of CPU training on 2 cores; the project default (300 s) leaves no margin on a loaded machine
-
-  it('federated hospitals: three sites train one model through a coordinator process with secure aggregation', async () => {
-    const dir = join(ROOT, 'examples/federated-hospitals');
-    const { stdout } = await run(process.execPath, ['dist/main.js'], { cwd: dir, env: { ...process.env, CI: 'true' } });
-    expect(stdout).toMatch(/coordinator process \d+ listening on http:\/\/127\.0\.0\.1:\d+ \(secure aggregation on/);
-    const results = JSON.parse(await readFile(join(dir, 'out/results.json'), 'utf8')) as {
-      secureAggregation: boolean;
-      roundsPlanned: number;
-      roundsCompleted: number;
-      rounds: Array<{ round: number; participants: string[]; globalAuc: number; hospitals: Record<string, { auc: number; loss: number }> }>;
-      federated: { sharedTestAuc: number };
-      lone: Array<{ id: string; globalAuc: number }>;
-      hospitals: Array<{ id: string; patients: number; withNodule: number }>;
-      triage: Array<{ heatmap: string }>;
-    };
-    expect(results.secureAggregation).toBe(true);
-    expect(results.roundsCompleted).toBe(results.roundsPlanned);
-    // one printed row and one record per global model version (0 = initial), every round with all three hospitals
-    expect(results.rounds.map((r) => r.round)).toEqual(Array.from({ length: results.roundsPlanned + 1 }, (_, i) => i));
-    for (const r of results.rounds.slice(1)) expect(r.participants).toEqual(['hospital-a', 'hospital-b', 'hospital-c']);
-    for (const r of results.rounds) for (const h of Object.values(r.hospitals)) expect(Number.isFinite(h.auc) && Number.isFinite(h.loss)).toBe(true);
-    expect(stdout.split('\n').filter((l) => /^\d+ +(initial|3) +[\d.]+ \/ [\d.]+/.test(l))).toHaveLength(results.roundsPlanned + 1);
-    // non-IID case mix: 20 %, 50 %, 70 % of 12, 16 and 12 patients drawn with a nodule (rounded: 2, 8, 8)
-    expect(results.hospitals.map((h) => h.withNodule / h.patients)).toEqual([2 / 12, 8 / 16, 8 / 12]);
-    // Observed on the 2-core machine: shared-test AUC 0.82 federated against 0.61–0.72 for lone hospitals (mean 0.66).
-    const fed = results.federated.sharedTestAuc;
-    expect(fed).toBe(results.rounds.at(-1)!.globalAuc);
-    expect(fed).toBeGreaterThan(0.75);
-    expect(fed).toBeGreaterThan(results.rounds[0]!.globalAuc + 0.2);
-    const loneMean = results.lone.reduce((a, l) => a + l.globalAuc, 0) / results.lone.length;
-    expect(fed).toBeGreaterThan(loneMean + 0.05);
-    // The coordinator's folder: state.json and, per round, the global weights, their manifest and a core bundle; no
-    // DICOM, no patient ID, checked here independently of what the example reports about itself.
-    const stateDir = join(dir, 'out/coordinator');
-    const files = (await readdir(stateDir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => relative(stateDir, join(e.parentPath, e.name)));
-    expect(files).toContain('state.json');
-    expect(files.filter((f) => /weights\.lpw$/.test(f))).toHaveLength(results.roundsPlanned + 1);
-    for (const f of files) {
-      expect(f).toMatch(/^(state\.json|rounds\/round-\d{6}\/(weights\.lpw|round\.json|bundle\/[^/]+))$/);
-      const bytes = await readFile(join(stateDir, f));
-      expect(bytes.subarray(128, 132).toString('latin1')).not.toBe('DICM');
-      expect(bytes.toString('latin1')).not.toMatch(/H[ABC]\d{3}/);
-    }
-    const hospitalFiles = await readdir(join(dir, 'out/hospitals/hospital-a/studies/HA001'));
-    expect(hospitalFiles.length).toBe(8); // the hospitals' own DICOM studies stay in their own folders
-    expect(stdout).toMatch(/patient IDs found: 0; DICOM files: 0; hospital updates found: 0/);
-    for (const t of results.triage) expect((await readFile(join(dir, 'out', t.heatmap))).subarray(1, 4).toString()).toBe('PNG');
-  }, 600_000); // minutes of CPU training on 2 cores; the project default (300 s) leaves no margin on a loaded machine
 
   it('surveillance entrance: counts people across the tripwire like the hand count, loitering, snapshots, clips, annotated video', async () => {
     const dir = join(ROOT, 'examples/surveillance-entrance');
