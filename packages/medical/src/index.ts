@@ -101,6 +101,9 @@ export { ctPhantom } from './synthetic/phantom.js';
 export type { CtPhantom, CtPhantomOptions, PhantomLesion } from './synthetic/phantom.js';
 export { writeCtSeries, generateCtDataset, uidFor } from './synthetic/write.js';
 export type { WriteCtSeriesOptions, SyntheticCtPatient } from './synthetic/write.js';
+// sample data shipped in the package (synthetic), for the README quick starts and first experiments
+export { MEDICAL_SAMPLES, samplePath } from './synthetic/samples.js';
+export type { MedicalSample } from './synthetic/samples.js';
 
 // clinical fields + image: CSV of age/sex/history keyed by Patient ID, encoding, and late fusion with a DiagnosisModel
 export { parseClinicalCsv, readClinicalCsv, fitClinicalEncoding, encodeClinical } from './diagnosis/clinical.js';
