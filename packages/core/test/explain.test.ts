@@ -130,3 +130,35 @@ describe('integrated gradients', () => {
     tf.dispose([x, y]);
   });
 });
+
+describe('Grad-CAM geometry', () => {
+  it('upsamples with pixel centres aligned: one hot 4×4 cell comes back centred on its 16×16 pixels', async () => {
+    // A 4×4-stride convolution summed by a dense layer of ones: the class score's gradient is 1 on every cell, so the
+    // Grad-CAM map before upsampling is the activation itself — one hot cell at (1, 1), covering pixels 4…7.
+    const input = tf.input({ shape: [16, 16, 1] });
+    const conv = tf.layers.conv2d({ filters: 1, kernelSize: 4, strides: 4, useBias: false, kernelInitializer: 'ones', name: 'cells' }).apply(input) as tf.SymbolicTensor;
+    const flat = tf.layers.flatten().apply(conv) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 2, useBias: false, kernelInitializer: 'ones' }).apply(flat) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: out });
+    const pixels = new Float32Array(256);
+    for (let r = 4; r < 8; r++) for (let c = 4; c < 8; c++) pixels[r * 16 + c] = 1;
+    const image = tf.tensor3d(pixels, [16, 16, 1]);
+    const map = await gradCam(model, image, { classIndex: 0, layerName: 'cells' });
+    let sum = 0;
+    let cx = 0;
+    let cy = 0;
+    for (let r = 0; r < 16; r++) {
+      for (let c = 0; c < 16; c++) {
+        const v = map.data[r * 16 + c]!;
+        sum += v;
+        cx += v * c;
+        cy += v * r;
+      }
+    }
+    // The cell's pixels are 4…7, centre 5.5. Without aligned centres the map peaks at pixel 4 (centroid 4.0).
+    expect(cx / sum).toBeCloseTo(5.5, 3);
+    expect(cy / sum).toBeCloseTo(5.5, 3);
+    image.dispose();
+    model.dispose();
+  });
+});

@@ -125,7 +125,9 @@ export async function gradCam(model: tfl.LayersModel, image: tf.Tensor, options:
       const grads = tf.grad((act: tf.Tensor) => targetScore(head.apply(act) as tf.Tensor, classIndex))(a);
       const weights = tf.mean(grads, [1, 2], true);
       const raw = tf.relu(tf.sum(tf.mul(a, weights), -1, true)) as tf.Tensor4D;
-      const up = tf.squeeze(tf.image.resizeBilinear(raw, [height, width]), [0, 3]);
+      // Pixel centres aligned (halfPixelCenters): without it TF.js maps output pixel i to input i·scale, which shifts
+      // the map by half an input cell towards the top-left (1.5 pixels at 4× upsampling).
+      const up = tf.squeeze(tf.image.resizeBilinear(raw, [height, width], false, true), [0, 3]);
       return tf.div(up, tf.maximum(tf.max(up), 1e-12));
     });
     const data = (await cam.data()) as Float32Array;
