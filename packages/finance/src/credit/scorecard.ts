@@ -1,4 +1,4 @@
-import { fitLogisticRegression, ksStatistic, LeptonError, rocAuc } from '@lepton/core';
+import { fitLogisticRegression, ksStatistic, LeptonError, progressReporter, rocAuc, type ProgressOptions } from '@lepton/core';
 import { binaryLabels, numberOption, parseDecimal } from '../internal/guards.js';
 import { binCategorical, binIndex, binNumeric, type Binning } from './binning.js';
 
@@ -39,8 +39,11 @@ export interface ScorecardRow {
   points: number;
 }
 
-/** Options for {@link Scorecard.fit}. */
-export interface ScorecardOptions {
+/**
+ * Options for {@link Scorecard.fit}. `onProgress` and `progressBar` (see `ProgressOptions` in `@lepton/core`) report
+ * one step per characteristic binned and one for the logistic regression (see {@link Scorecard.fit}).
+ */
+export interface ScorecardOptions extends ProgressOptions {
   /** Characteristics to bin and consider. */
   characteristics: Characteristic[];
   /** Most bins per numeric characteristic. Default 5. */
@@ -145,7 +148,13 @@ export class Scorecard {
    * @returns the fitted scorecard
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for mismatched lengths, a missing characteristic, a numeric
    *   value that is not a finite number or decimal string, a label other than 0/1, or one class only;
-   *   `INVALID_ARGUMENT` for options out of range
+   *   `INVALID_ARGUMENT` for options out of range (including `onProgress`/`progressBar`); `PROGRESS_LISTENER_FAILED`
+   *   when the `onProgress` listener throws (the fit stops)
+   *
+   * Progress, synchronously, as core `train()` reports it: `start` (`epochs` = characteristics + 1, `samples` = applicants,
+   * `backend: 'cpu'` — the fit is plain JavaScript on the CPU, whichever TF.js backend is active), one `epoch` per characteristic binned
+   * (`metrics: { iv }`, kept or dropped), one `epoch` for the logistic regression (`metrics: { loss }`, the mean
+   * log-loss), then `end`. There are no `batch` events, and `learningRate` is 0 (binning and Newton's method have none).
    */
   static fit(applicants: readonly Applicant[], bad: ArrayLike<number>, options: ScorecardOptions): Scorecard {
     if (!Array.isArray(applicants) || applicants.some((a) => typeof a !== 'object' || a === null)) {
@@ -160,9 +169,12 @@ export class Scorecard {
     if (applicants.length !== bad.length || applicants.length === 0) throw new LeptonError('INVALID_INPUT', 'Scorecard.fit: applicants and labels must be non-empty and of equal length.');
     const bads = Array.from(bad).filter((v) => v === 1).length;
     if (bads === 0 || bads === applicants.length) throw new LeptonError('INVALID_INPUT', 'Scorecard.fit needs both good and bad applicants.');
+    const report = progressReporter(options, 'Scorecard.fit');
+    const steps = options.characteristics.length + 1;
+    report?.({ type: 'start', epochs: steps, samples: applicants.length, validationSamples: 0, backend: 'cpu' });
     const binnings: Binning[] = [];
     const dropped: DroppedCharacteristic[] = [];
-    for (const c of options.characteristics) {
+    for (const [step, c] of options.characteristics.entries()) {
       if (applicants.some((a) => a[c.name] === undefined)) throw new LeptonError('INVALID_INPUT', `Characteristic '${c.name}' is missing for some applicants.`);
       const binning =
         c.type === 'numeric'
@@ -170,11 +182,14 @@ export class Scorecard {
           : binCategorical(c.name, applicants.map((a) => String(a[c.name])), bad, { minShare: options.minBinShare ?? 0.05 });
       if (binning.iv >= (options.minIv ?? 0.02)) binnings.push(binning);
       else dropped.push({ characteristic: c.name, iv: binning.iv });
+      report?.({ type: 'epoch', epoch: step, epochs: steps, metrics: { iv: binning.iv }, learningRate: 0, improved: false });
     }
     if (binnings.length === 0) throw new LeptonError('INVALID_INPUT', 'No characteristic reaches the minimum information value.');
     const x = applicants.map((a) => binnings.map((b) => b.bins[binIndex(b, a[b.feature]!)]!.woe));
     // Logistic regression on the WoE columns with a small ridge (core's Newton solver, shared with late fusion).
     const fit = fitLogisticRegression(x, Array.from(bad), { l2: 1e-4 });
+    report?.({ type: 'epoch', epoch: steps - 1, epochs: steps, metrics: { loss: fit.loss }, learningRate: 0, improved: true });
+    report?.({ type: 'end', epochsRun: steps, bestEpoch: steps - 1, stoppedEarly: false });
     const intercept = fit.bias;
     const coef = fit.weights;
     // Points: score = offset + factor · ln(good:bad odds), and ln(odds) = −(β₀ + Σ βⱼ·WoEⱼ) because the model predicts bad.

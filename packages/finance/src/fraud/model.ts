@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { buildDenseAutoencoder, buildMlp, calibratorFromJSON, fitIsotonic, fitPlatt, integratedGradients, LeptonError, loadBundle, saveBundle, seededRandom, tf, train, type Calibrator, type CalibratorJSON, type TrainResult, ModelWorkers, resolveWorkersOption } from '@lepton/core';
+import { buildDenseAutoencoder, buildMlp, calibratorFromJSON, fitIsotonic, fitPlatt, integratedGradients, LeptonError, loadBundle, progressReporter, saveBundle, seededRandom, stageListeners, tf, train, type Calibrator, type CalibratorJSON, type ProgressOptions, type TrainResult, ModelWorkers, resolveWorkersOption } from '@lepton/core';
 import { binaryLabels, finiteRows, isLeptonErrorWith, numberOption } from '../internal/guards.js';
 import { predictRead, rawScores, reconstructionErrors } from './raw-scores.js';
 import { describeFeature, type ReasonCode } from './reasons.js';
@@ -16,8 +16,11 @@ export interface LabelledRows {
   labels: ArrayLike<number>;
 }
 
-/** Options for {@link FraudModel.train}. Defaults are filled in one place (the method). */
-export interface FraudModelOptions {
+/**
+ * Options for {@link FraudModel.train}. Defaults are filled in one place (the method). `onProgress` and `progressBar`
+ * (see `ProgressOptions` in `@lepton/core`) report the supervised MLP's epochs and then the autoencoder's as one run.
+ */
+export interface FraudModelOptions extends ProgressOptions {
   /** Feature names, index-aligned with each row (e.g. `FeatureEngine.names`). */
   featureNames: readonly string[];
   /** Hidden layers of the supervised MLP. Default `[64, 32]`. */
@@ -134,7 +137,11 @@ export class FraudModel {
    * @returns the model and a training report
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when a split lacks fraud or genuine rows, rows do not
    *   match the names, a value is not a finite number, or a label is not 0/1 (with `details.row`/`details.index`);
-   *   `INVALID_ARGUMENT` for a bad `workers` or another option out of range (before any training)
+   *   `INVALID_ARGUMENT` for a bad `workers`, `onProgress`, `progressBar` or another option out of range (before any
+   *   training); `PROGRESS_LISTENER_FAILED` when the `onProgress` listener throws (training stops, nothing is kept)
+   *
+   * Progress: one `start`, the MLP's epochs (at most `epochs`) then the autoencoder's (at most 15) numbered on as one
+   * run, each with its batches, then one `end`; a bar with the time left on a terminal (see {@link FraudModelOptions}).
    */
   static async train(
     trainSet: LabelledRows,
@@ -150,6 +157,7 @@ export class FraudModel {
     if (!Array.isArray(options.featureNames) || options.featureNames.some((n) => typeof n !== 'string')) {
       throw new LeptonError('INVALID_ARGUMENT', 'FraudModel.train: featureNames must be an array of strings (e.g. FeatureEngine.names).');
     }
+    const progress = progressReporter(options, 'FraudModel.train');
     const names = [...options.featureNames];
     const seed = numberOption(options.seed ?? 1, 'seed', { integer: true });
     for (const [what, v, range] of [
@@ -191,6 +199,8 @@ export class FraudModel {
     let ae: tf.LayersModel | undefined;
     let aeResult: TrainResult | undefined;
     let anomalyQuantiles: number[] | null = null;
+    const withAutoencoder = options.autoencoder ?? true;
+    const [mlpProgress, aeProgress] = progress ? stageListeners(progress, [options.epochs ?? 30, ...(withAutoencoder ? [15] : [])]) : [];
     try {
       const supervised = await train(mlp, { x, y }, {
         epochs: options.epochs ?? 30,
@@ -201,13 +211,14 @@ export class FraudModel {
         ...(options.classWeight === 'none' ? {} : { classWeight: 'balanced' as const }),
         seed,
         progressBar: false,
+        ...(mlpProgress ? { onProgress: mlpProgress } : {}),
       });
-      if (options.autoencoder ?? true) {
+      if (withAutoencoder) {
         const genuine = rows.filter((_, i) => labels[i] === 0);
         const gx = tf.tensor2d(scaleRows(genuine, scaler), [genuine.length, d]);
         ae = buildDenseAutoencoder({ inputDim: d, hiddenUnits: [32], latentDim: 8, seed: seed + 1 });
         try {
-          aeResult = await train(ae, { x: gx, y: gx }, { epochs: 15, batchSize: 256, learningRate: 2e-3, validationSplit: 0.1, seed: seed + 1, progressBar: false });
+          aeResult = await train(ae, { x: gx, y: gx }, { epochs: 15, batchSize: 256, learningRate: 2e-3, validationSplit: 0.1, seed: seed + 1, progressBar: false, ...(aeProgress ? { onProgress: aeProgress } : {}) });
           const autoencoder = ae;
           const errors = Float64Array.from(await reconstructionErrors(gx, () => autoencoder.predict(gx) as tf.Tensor)).sort();
           anomalyQuantiles = Array.from({ length: 1001 }, (_, q) => errors[Math.min(errors.length - 1, Math.floor((q / 1000) * (errors.length - 1)))]!);
@@ -228,6 +239,11 @@ export class FraudModel {
       };
       if (aeResult) report.autoencoder = aeResult;
       return { model: new FraudModel(mlp, ae, settings, calibrator, workers), report };
+    } catch (err) {
+      // A failed run (a throwing progress listener, a diverged loss) keeps no half-trained weights in memory.
+      mlp.dispose();
+      ae?.dispose();
+      throw err;
     } finally {
       tf.dispose([x, y, vx, vy]);
     }

@@ -1,10 +1,13 @@
-import { buildSequenceModel, LeptonError, rocAuc, tf, train, type SequenceKind } from '@lepton/core';
+import { buildSequenceModel, LeptonError, progressReporter, rocAuc, stageListeners, tf, train, type ProgressOptions, type SequenceKind } from '@lepton/core';
 import { fitScaler, scaleRows } from '../fraud/scaler.js';
 import { finiteArray, finiteRows, numberOption } from '../internal/guards.js';
 import type { IndicatorFeatures } from './indicators.js';
 
-/** Options for {@link walkForward}. */
-export interface WalkForwardOptions {
+/**
+ * Options for {@link walkForward}. `onProgress` and `progressBar` (see `ProgressOptions` in `@lepton/core`) report
+ * every fold's training as one run.
+ */
+export interface WalkForwardOptions extends ProgressOptions {
   /** Bars of history per input window. Default 20. */
   window?: number;
   /** What to predict for the next bar: up or down (`direction`), or its absolute log return (`volatility`). */
@@ -47,13 +50,18 @@ export interface FoldResult {
  * @returns one result per fold
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when there are too few rows for the folds, the features lack
  *   a `ret1` column, a value or timestamp is not a finite number, or rows and timestamps differ in number;
- *   `INVALID_ARGUMENT` for an option out of range; `TRAINING_FAILED` when a fold's model predicts non-finite values
+ *   `INVALID_ARGUMENT` for an option out of range (including `onProgress`/`progressBar`); `TRAINING_FAILED` when a
+ *   fold's model predicts non-finite values; `PROGRESS_LISTENER_FAILED` when the `onProgress` listener throws
+ *
+ * Progress: one `start`, then each fold's epochs (at most `epochs` per fold, `folds` × `epochs` planned) numbered on as
+ * one run with their batches, then one `end`; a bar with the time left on a terminal.
  */
 export async function walkForward(features: IndicatorFeatures, options: WalkForwardOptions = {}): Promise<FoldResult[]> {
   const window = numberOption(options.window ?? 20, 'walkForward: window', { min: 1, integer: true });
   const folds = numberOption(options.folds ?? 4, 'walkForward: folds', { min: 1, integer: true });
   numberOption(options.epochs ?? 15, 'walkForward: epochs', { min: 1, integer: true });
   numberOption(options.seed ?? 1, 'walkForward: seed', { integer: true });
+  const progress = progressReporter(options, 'walkForward');
   const target = options.target ?? 'direction';
   if (target !== 'direction' && target !== 'volatility') throw new LeptonError('INVALID_ARGUMENT', "walkForward: target must be 'direction' or 'volatility'.");
   if (typeof features !== 'object' || features === null || !Array.isArray(features.names)) {
@@ -71,6 +79,7 @@ export async function walkForward(features: IndicatorFeatures, options: WalkForw
   const y = (i: number): number => (target === 'direction' ? (rows[i + 1]![ret]! > 0 ? 1 : 0) : Math.abs(rows[i + 1]![ret]!));
   const block = Math.floor(samples / (folds + 1));
   const results: FoldResult[] = [];
+  const foldProgress = progress ? stageListeners(progress, Array.from({ length: folds }, () => options.epochs ?? 15)) : [];
   for (let f = 1; f <= folds; f++) {
     const trainEnd = window - 1 + f * block; // last sample index (exclusive) of training
     const testEnd = Math.min(window - 1 + (f + 1) * block, rows.length - 1);
@@ -97,7 +106,7 @@ export async function walkForward(features: IndicatorFeatures, options: WalkForw
       seed: (options.seed ?? 1) + f,
     });
     try {
-      await train(model, { x: xTrain, y: yTrain }, { epochs: options.epochs ?? 15, batchSize: 64, learningRate: 2e-3, validationSplit: 0.15, seed: (options.seed ?? 1) + f, progressBar: false });
+      await train(model, { x: xTrain, y: yTrain }, { epochs: options.epochs ?? 15, batchSize: 64, learningRate: 2e-3, validationSplit: 0.15, seed: (options.seed ?? 1) + f, progressBar: false, ...(foldProgress[f - 1] ? { onProgress: foldProgress[f - 1]! } : {}) });
       // data(), not dataSync(): a synchronous read blocks a GPU backend (and throws on WebGPU in Node).
       const out = tf.tidy(() => model.predict(xTest) as tf.Tensor);
       let pred: number[];
