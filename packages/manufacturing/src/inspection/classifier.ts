@@ -1,8 +1,12 @@
-import { accuracy, buildResidualCnn, confusionMatrix, gradCam, LeptonError, loadBundle, saveBundle, tf, train, type Heatmap } from '@lepton/core';
+import { accuracy, buildResidualCnn, confusionMatrix, gradCam, LeptonError, loadBundle, progressReporter, saveBundle, tf, train, type Heatmap, type ProgressOptions } from '@lepton/core';
 import { positiveInt, stackImages, type GrayImage } from './images.js';
 
-/** Options for {@link DefectClassifier.fit}. Every field is optional. */
-export interface DefectClassifierOptions {
+/**
+ * Options for {@link DefectClassifier.fit}. Every field is optional. `onProgress` and `progressBar` (see
+ * `ProgressOptions` in `@lepton/core`) report the training as core `train()` does: `start`, batches and an `epoch` per
+ * epoch, `end`.
+ */
+export interface DefectClassifierOptions extends ProgressOptions {
   /** Class names in output order. Default: the distinct labels of the training samples, in order of first appearance. */
   labels?: string[];
   /** Image width in pixels, a multiple of `downsample`. Default 64. */
@@ -108,9 +112,11 @@ export class DefectClassifier {
    * @param options - classes, size, architecture and training settings
    * @returns the trained classifier
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for bad images, fewer than two classes or a label not in
-   *   `options.labels`; `INVALID_ARGUMENT` for bad options
+   *   `options.labels`; `INVALID_ARGUMENT` for bad options (including `onProgress`/`progressBar`);
+   *   `PROGRESS_LISTENER_FAILED` when the `onProgress` listener throws (training stops, nothing is kept)
    */
   static async fit(samples: readonly LabelledImage[], options: DefectClassifierOptions = {}): Promise<DefectClassifier> {
+    const progress = progressReporter(options, 'DefectClassifier.fit');
     const labels = options.labels ?? [...new Set(samples.map((s) => s.label))];
     if (labels.length < 2) throw new LeptonError('INVALID_INPUT', `A classifier needs at least two classes; got ${labels.join(', ') || 'none'}.`);
     const index = new Map(labels.map((l, i) => [l, i]));
@@ -155,6 +161,7 @@ export class DefectClassifier {
         restoreBestWeights: false,
         seed,
         progressBar: false,
+        ...(progress ? { onProgress: progress } : {}),
         // core train() re-estimates batch-norm statistics after each epoch (512 samples by default).
       });
     } catch (err) {

@@ -1,12 +1,16 @@
-import { heatmapToPng, LeptonError, loadBundle, rocAuc, saveBundle, tf, train, ModelWorkers, resolveWorkersOption } from '@lepton/core';
+import { heatmapToPng, LeptonError, loadBundle, progressReporter, rocAuc, saveBundle, tf, train, ModelWorkers, resolveWorkersOption, type ProgressOptions, type ProgressReporter } from '@lepton/core';
 import { decodeFloats, encodeFloats, packImages, positiveInt, stackImages, type GrayImage } from './images.js';
 import { buildAutoencoder, smoothedError } from './reconstruction.js';
 
 /** Most images per request to a worker: a batch is cut into one chunk per worker, and big batches into chunks of 8. */
 const WORKER_CHUNK = 8;
 
-/** Options for {@link DefectInspector.fit}. Every field is optional. */
-export interface DefectInspectorOptions {
+/**
+ * Options for {@link DefectInspector.fit}. Every field is optional. `onProgress` and `progressBar` (see
+ * `ProgressOptions` in `@lepton/core`) report the autoencoder's training as core `train()` does: `start`, batches and
+ * an `epoch` per epoch, `end`.
+ */
+export interface DefectInspectorOptions extends ProgressOptions {
   /** Image width in pixels, a multiple of 8. Default 64. */
   width?: number;
   /** Image height in pixels, a multiple of 8. Default 64. */
@@ -96,7 +100,7 @@ interface Settings {
   threshold: number;
 }
 
-type ResolvedOptions = Required<Omit<DefectInspectorOptions, 'workers'>> & { workers: number };
+type ResolvedOptions = Required<Omit<DefectInspectorOptions, 'workers' | 'onProgress' | 'progressBar'>> & { workers: number; progress: ProgressReporter | undefined };
 
 function resolve(options: DefectInspectorOptions): ResolvedOptions {
   const r: ResolvedOptions = {
@@ -112,6 +116,7 @@ function resolve(options: DefectInspectorOptions): ResolvedOptions {
     quantile: options.quantile ?? 0.99,
     seed: options.seed ?? 1,
     workers: resolveWorkersOption(options.workers, 'DefectInspector.fit'),
+    progress: progressReporter(options, 'DefectInspector.fit'),
   };
   for (const key of ['width', 'height', 'latentChannels', 'smoothing', 'epochs', 'batchSize'] as const) positiveInt(r[key], key);
   r.filters.forEach((f, i) => positiveInt(f, `filters[${i}]`));
@@ -186,7 +191,8 @@ export class DefectInspector {
    * @param options - size, architecture, training and threshold settings
    * @returns the trained inspector
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for fewer than 20 images, a wrong size, NaN or values
-   *   outside [0, 1]; `INVALID_ARGUMENT` for bad options
+   *   outside [0, 1]; `INVALID_ARGUMENT` for bad options (including `onProgress`/`progressBar`);
+   *   `PROGRESS_LISTENER_FAILED` when the `onProgress` listener throws (training stops, nothing is kept)
    */
   static async fit(good: readonly GrayImage[], options: DefectInspectorOptions = {}): Promise<DefectInspector> {
     const o = resolve(options);
@@ -221,6 +227,7 @@ export class DefectInspector {
         restoreBestWeights: false,
         seed: o.seed,
         progressBar: false,
+        ...(o.progress ? { onProgress: o.progress } : {}),
       });
       // Per-pixel error statistics over the training images: what "normal" reconstruction error looks like where.
       const errors = tf.tidy(() => smoothedError(model, x, o.smoothing).reshape([split, pixels]));

@@ -1,4 +1,4 @@
-import { buildSequenceModel, LeptonError, seededRandom, tf, train, type SequenceKind } from '@lepton/core';
+import { buildSequenceModel, LeptonError, progressReporter, seededRandom, tf, train, type ProgressOptions, type SequenceKind } from '@lepton/core';
 import { atLeast, finite, finiteArray, finiteResult, integer, invalid } from '../internal/guards.js';
 
 /** Checks sensor histories: arrays of rows, each `width` finite numbers (width taken from the first row if not given). */
@@ -114,8 +114,11 @@ export interface RulPrediction {
   health: number;
 }
 
-/** Options for {@link RulModel.fit}. */
-export interface RulOptions {
+/**
+ * Options for {@link RulModel.fit}. `onProgress` and `progressBar` (see `ProgressOptions` in `@lepton/core`) report
+ * the training as core `train()` does: `start`, batches and an `epoch` per epoch, `end`.
+ */
+export interface RulOptions extends ProgressOptions {
   /** Cycles per input window. Default 30. */
   window?: number;
   /** Architecture. Default `gru` (on wasm it trains several times faster than the TCN at this size). */
@@ -152,12 +155,15 @@ export class RulModel {
    * @returns the model
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when no history is as long as a window, or a row is not
    *   an array of finite numbers as wide as the others (`details.field`, e.g. `units[2].rows[17]`); `INVALID_ARGUMENT`
-   *   for a window or epoch count that is not a positive integer or a cap that is not a finite number > 0
+   *   for a window or epoch count that is not a positive integer, a cap that is not a finite number > 0, or a bad
+   *   `onProgress`/`progressBar`; `PROGRESS_LISTENER_FAILED` when the `onProgress` listener throws (training stops,
+   *   nothing is kept)
    */
   static async fit(units: readonly UnitHistory[], options: RulOptions = {}): Promise<RulModel> {
     const w = integer('RulModel.fit', 'options.window', options.window ?? 30, 1, 10_000);
     const cap = atLeast('RulModel.fit', 'options.cap', options.cap ?? 125, 0, true);
     integer('RulModel.fit', 'options.epochs', options.epochs ?? 25, 1);
+    const progress = progressReporter(options, 'RulModel.fit');
     if (!Array.isArray(units)) throw invalid('RulModel.fit', 'units', 'an array of unit histories', units);
     let width: number | undefined;
     units.forEach((u, i) => {
@@ -182,7 +188,10 @@ export class RulModel {
     const x = tf.tensor3d(xs, [ys.length, w, d]);
     const y = tf.tensor2d(ys, [ys.length, 1]);
     try {
-      await train(model, { x, y }, { epochs: options.epochs ?? 25, batchSize: 128, learningRate: 2e-3, validationSplit: 0.15, seed: options.seed ?? 1, progressBar: false });
+      await train(model, { x, y }, { epochs: options.epochs ?? 25, batchSize: 128, learningRate: 2e-3, validationSplit: 0.15, seed: options.seed ?? 1, progressBar: false, ...(progress ? { onProgress: progress } : {}) });
+    } catch (err) {
+      model.dispose();
+      throw err;
     } finally {
       tf.dispose([x, y]);
     }

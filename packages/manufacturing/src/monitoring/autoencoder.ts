@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { buildDenseAutoencoder, buildLstmAutoencoder, LeptonError, loadBundle, saveBundle, tf, train, ModelWorkers, resolveWorkersOption } from '@lepton/core';
+import { buildDenseAutoencoder, buildLstmAutoencoder, LeptonError, loadBundle, progressReporter, saveBundle, tf, train, ModelWorkers, resolveWorkersOption, type ProgressOptions } from '@lepton/core';
 
 /**
  * Most windows per request to a worker. A call's windows are cut into one chunk per worker (a line's tick of 256 windows
@@ -7,8 +7,11 @@ import { buildDenseAutoencoder, buildLstmAutoencoder, LeptonError, loadBundle, s
  */
 const WORKER_CHUNK = 1024;
 
-/** Options for {@link AnomalyDetector.fit}. */
-export interface AnomalyDetectorOptions {
+/**
+ * Options for {@link AnomalyDetector.fit}. `onProgress` and `progressBar` (see `ProgressOptions` in `@lepton/core`)
+ * report the autoencoder's training as core `train()` does: `start`, batches and an `epoch` per epoch, `end`.
+ */
+export interface AnomalyDetectorOptions extends ProgressOptions {
   /** Signal names, one per column. */
   signals: string[];
   /** Samples per window. Default 30. */
@@ -123,7 +126,8 @@ export class AnomalyDetector {
    * @param options - signals, window, architecture, threshold quantile
    * @returns the detector
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for too little data or rows of the wrong width,
-   *   `INVALID_ARGUMENT` for a bad `workers` (before any training)
+   *   `INVALID_ARGUMENT` for a bad `workers`, `onProgress` or `progressBar` (before any training),
+   *   `PROGRESS_LISTENER_FAILED` when the `onProgress` listener throws (training stops, nothing is kept)
    */
   static async fit(normal: ReadonlyArray<ArrayLike<number>>, options: AnomalyDetectorOptions): Promise<AnomalyDetector> {
     return AnomalyDetector.fitSeries([normal], options);
@@ -137,10 +141,12 @@ export class AnomalyDetector {
    * @param options - signals, window, architecture, threshold quantile
    * @returns the detector
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for too little data or rows of the wrong width,
-   *   `INVALID_ARGUMENT` for a bad `workers` (before any training)
+   *   `INVALID_ARGUMENT` for a bad `workers`, `onProgress` or `progressBar` (before any training),
+   *   `PROGRESS_LISTENER_FAILED` when the `onProgress` listener throws (training stops, nothing is kept)
    */
   static async fitSeries(series: ReadonlyArray<ReadonlyArray<ArrayLike<number>>>, options: AnomalyDetectorOptions): Promise<AnomalyDetector> {
     const workers = resolveWorkersOption(options.workers, 'AnomalyDetector.fit');
+    const progress = progressReporter(options, 'AnomalyDetector.fit');
     const s = options.signals.length;
     const w = options.window ?? 30;
     const all = series.flat();
@@ -162,7 +168,10 @@ export class AnomalyDetector {
       return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
     });
     try {
-      await train(model, { x: trainX, y: trainX }, { epochs: options.epochs ?? 20, batchSize: 64, learningRate: 2e-3, validationSplit: 0.1, seed: options.seed ?? 1, progressBar: false });
+      await train(model, { x: trainX, y: trainX }, { epochs: options.epochs ?? 20, batchSize: 64, learningRate: 2e-3, validationSplit: 0.1, seed: options.seed ?? 1, progressBar: false, ...(progress ? { onProgress: progress } : {}) });
+    } catch (err) {
+      model.dispose(); // no worker has started yet (they start on the first score): the weights are all there is to free
+      throw err;
     } finally {
       trainX.dispose();
     }
