@@ -1,4 +1,4 @@
-import { buildResidualCnn, confusionMatrix, gradCam, heatmapToPng, LeptonError, loadBundle, rocAuc, saveBundle, tf, train, type TrainEvent, ModelWorkers, resolveWorkersOption } from '@lepton/core';
+import { buildResidualCnn, confusionMatrix, gradCam, heatmapToPng, LeptonError, loadBundle, progressReporter, rocAuc, saveBundle, tf, train, type ProgressOptions, ModelWorkers, resolveWorkersOption } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 import type { WindowPresetName } from '../lut/presets.js';
 import { forEachGroup, inputSource } from './inputs.js';
@@ -41,8 +41,12 @@ export interface HeatmapArray {
   height: number;
 }
 
-/** Options for {@link DiagnosisModel.train}. */
-export interface DiagnosisOptions {
+/**
+ * Options for {@link DiagnosisModel.train}. `onProgress` and `progressBar` (see `ProgressOptions` in `@lepton/core`)
+ * report the CNN's training as core `train()` does: `start`, batches and an `epoch` per epoch with the validation
+ * metrics, `end`.
+ */
+export interface DiagnosisOptions extends ProgressOptions {
   /** Class names. Two labels make a binary model whose positive class is `labels[1]` (e.g. `['normal', 'nodule']`). */
   labels: string[];
   /** Window on modality values (HU for CT). Default `lung`. */
@@ -95,8 +99,6 @@ export interface DiagnosisOptions {
   learningRate?: number;
   /** Seed for the split, the weights and training. Default 1. */
   seed?: number;
-  /** Receives core training events (start, batch, epoch with validation metrics, end). */
-  onProgress?: (event: TrainEvent) => void;
   /**
    * Worker threads scoring images with the trained model ({@link DiagnosisModel.predict},
    * {@link DiagnosisModel.predictSeries}, {@link DiagnosisModel.evaluate}). Default 1: in this thread, as before. With
@@ -242,10 +244,12 @@ export class DiagnosisModel {
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for unknown labels, fewer than two patients, a class
    *   missing from training, or (stacks) series without slice geometry; `INVALID_ARGUMENT` (with `details.option`) for
    *   fewer than two labels, a bad `workers`, a `size` outside 32–512, an even or out-of-range `slices`, a bad `fit`,
-   *   `resample` or `sliceSpacingMm` — all checked before any training
+   *   `resample`, `sliceSpacingMm`, `onProgress` or `progressBar` — all checked before any training;
+   *   `PROGRESS_LISTENER_FAILED` when the `onProgress` listener throws (training stops, nothing is kept)
    */
   static async train(data: readonly LabelledImage[], options: DiagnosisOptions): Promise<DiagnosisTrainResult> {
     const workers = resolveWorkersOption(options.workers, 'DiagnosisModel.train');
+    const progress = progressReporter(options, 'DiagnosisModel.train');
     const input = resolveInputOptions(options);
     const labels = [...options.labels];
     if (labels.length < 2) throw new LeptonError('INVALID_ARGUMENT', 'A diagnosis model needs at least two labels.');
@@ -297,9 +301,12 @@ export class DiagnosisModel {
         seed: options.seed ?? 1,
         classWeight: 'balanced',
         progressBar: false,
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(progress ? { onProgress: progress } : {}),
         ...(validationData ? { validationData, earlyStopping: { monitor: binary ? 'val_auc' : 'val_loss', patience: Math.max(8, Math.ceil((options.epochs ?? 20) / 2)) }, restoreBestWeights: true } : { earlyStopping: false as const }),
       });
+    } catch (err) {
+      await model.close(); // no worker has started (they start on the first score): this frees the network's weights
+      throw err;
     } finally {
       tf.dispose([x, y, ...(validationData ? [validationData.x, validationData.y] : [])]);
     }

@@ -1,4 +1,4 @@
-import { buildUnet, diceCoefficient, diceLoss, LeptonError, loadBundle, saveBundle, tf, train } from '@lepton/core';
+import { buildUnet, diceCoefficient, diceLoss, LeptonError, loadBundle, progressReporter, saveBundle, tf, train, type ProgressOptions } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 import type { WindowPresetName } from '../lut/presets.js';
 import { inputToSource, pixelStats, preprocessImage, resampleToInput, resolveWindow, type ImagePreprocessing, type WindowSpec } from './preprocess.js';
@@ -11,8 +11,11 @@ export interface MaskedImage {
   mask: ArrayLike<number>;
 }
 
-/** Options for {@link LesionSegmenter.fit}. */
-export interface SegmenterOptions {
+/**
+ * Options for {@link LesionSegmenter.fit}. `onProgress` and `progressBar` (see `ProgressOptions` in `@lepton/core`)
+ * report the U-Net's training as core `train()` does: `start`, batches and an `epoch` per epoch (Dice loss), `end`.
+ */
+export interface SegmenterOptions extends ProgressOptions {
   /** Window on modality values. Default `lung`. */
   window?: WindowPresetName | WindowSpec;
   /** Model input size (square, divisible by 2^depth). Default 64. */
@@ -98,9 +101,12 @@ export class LesionSegmenter {
    * @param samples - images and masks (include lesion-free images too, so the model learns to answer "nothing")
    * @param options - window, size, U-Net shape, training
    * @returns the segmenter
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for masks of the wrong size or no lesion at all
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for masks of the wrong size or no lesion at all;
+   *   `INVALID_ARGUMENT` for a bad `onProgress` or `progressBar` (before any work); `PROGRESS_LISTENER_FAILED` when the
+   *   `onProgress` listener throws (training stops, nothing is kept)
    */
   static async fit(samples: readonly MaskedImage[], options: SegmenterOptions = {}): Promise<LesionSegmenter> {
+    const progress = progressReporter(options, 'LesionSegmenter.fit');
     const size = options.size ?? 64;
     // Images shrink by area averaging (a 512×512 slice into a 64×64 input without aliasing) and keep their aspect ratio;
     // bundles from before these options load as they were trained (stretched, bilinear).
@@ -133,7 +139,11 @@ export class LesionSegmenter {
         seed: options.seed ?? 1,
         earlyStopping: false,
         progressBar: false,
+        ...(progress ? { onProgress: progress } : {}),
       });
+    } catch (err) {
+      net.dispose();
+      throw err;
     } finally {
       tf.dispose([x, y]);
     }
