@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { LeptonError } from '@lepton/core';
+import { integer, invalid } from '../internal/guards.js';
+
+/** How the plant outputs reach the broker: URL, credentials, TLS and timing. Shared by the MQTT and Sparkplug publishers. */
+export interface PlantMqttOptions {
+  /** Broker URL: `mqtt://`, `mqtts://`, `ws://` or `wss://`. Credentials in the URL are taken out and never printed. */
+  url: string;
+  /** User name (or put it in the URL). */
+  username?: string;
+  /** Password (or put it in the URL). Never logged, never in an error message. */
+  password?: string;
+  /** TLS for `mqtts://`/`wss://`: CA bundle, client certificate and key (PEM), and whether to verify the broker (default true). */
+  tls?: {
+    /** CA certificates (PEM) the broker's certificate must chain to. */
+    ca?: string | Buffer;
+    /** Client certificate (PEM) for mutual TLS. */
+    cert?: string | Buffer;
+    /** Client private key (PEM) for mutual TLS. */
+    key?: string | Buffer;
+    /** Verify the broker's certificate. Default true; turn off only on a lab broker. */
+    rejectUnauthorized?: boolean;
+  };
+  /** Client id. Default `lepton-<kind>-<random>`. */
+  clientId?: string;
+  /** MQTT keep-alive, s (1 to 65,535): the broker publishes the will 1.5 × this after it stops hearing a vanished host. Default 10. */
+  keepaliveSeconds?: number;
+  /** Deadline of the first connection, ms. Default 5,000. */
+  connectTimeoutMs?: number;
+  /** Wait between reconnection attempts, ms. Default 1,000. */
+  reconnectPeriodMs?: number;
+}
+
+/** @internal {@link PlantMqttOptions} validated, with the credentials taken out of the URL. */
+export interface ResolvedMqttOptions {
+  url: string;
+  /** The URL without credentials, safe for messages. */
+  shownUrl: string;
+  client: IClientOptions;
+  connectTimeoutMs: number;
+  reconnectPeriodMs: number;
+}
+
+/**
+ * @internal Validates the connection options.
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` naming the bad option (never its value)
+ */
+export function resolveMqttOptions(fn: string, o: PlantMqttOptions, kind: string): ResolvedMqttOptions {
+  if (typeof o !== 'object' || o === null) throw invalid(fn, 'options', 'an object', o, 'INVALID_ARGUMENT');
+  let u: URL;
+  try {
+    u = new URL(String(o.url));
+  } catch {
+    throw invalid(fn, 'options.url', 'a broker URL such as mqtt://127.0.0.1:1883', o.url, 'INVALID_ARGUMENT');
+  }
+  if (typeof o.url !== 'string' || !/^(mqtts?|wss?):$/.test(u.protocol) || u.hostname === '') throw invalid(fn, 'options.url', 'a broker URL such as mqtt://127.0.0.1:1883', o.url, 'INVALID_ARGUMENT');
+  const username = o.username ?? (u.username ? decodeURIComponent(u.username) : undefined);
+  const password = o.password ?? (u.password ? decodeURIComponent(u.password) : undefined);
+  for (const [k, v] of [['username', o.username], ['password', o.password], ['clientId', o.clientId]] as const) {
+    if (v !== undefined && (typeof v !== 'string' || v.length === 0 || v.length > 65_535)) throw invalid(fn, `options.${k}`, 'a non-empty string', v, 'INVALID_ARGUMENT');
+  }
+  if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null)) throw invalid(fn, 'options.tls', 'an object { ca, cert, key, rejectUnauthorized }', o.tls, 'INVALID_ARGUMENT');
+  u.username = '';
+  u.password = '';
+  const url = u.toString();
+  const client: IClientOptions = {
+    clientId: o.clientId ?? `lepton-${kind}-${randomBytes(4).toString('hex')}`,
+    clean: true,
+    keepalive: integer(fn, 'options.keepaliveSeconds', o.keepaliveSeconds ?? 10, 1, 65_535),
+    reconnectPeriod: 0, // one client per connection (see MqttLink)
+    protocolVersion: 4,
+    ...(username !== undefined ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(o.tls?.ca !== undefined ? { ca: o.tls.ca } : {}),
+    ...(o.tls?.cert !== undefined ? { cert: o.tls.cert } : {}),
+    ...(o.tls?.key !== undefined ? { key: o.tls.key } : {}),
+    rejectUnauthorized: o.tls?.rejectUnauthorized ?? true,
+  };
+  return {
+    url,
+    shownUrl: `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`,
+    client,
+    connectTimeoutMs: integer(fn, 'options.connectTimeoutMs', o.connectTimeoutMs ?? 5000, 100, 600_000),
+    reconnectPeriodMs: integer(fn, 'options.reconnectPeriodMs', o.reconnectPeriodMs ?? 1000, 10, 600_000),
+  };
+}
+
+/** @internal What a {@link MqttLink} asks its owner for and tells it. */
+export interface LinkHooks {
+  /** The will of the next connection (Sparkplug: a fresh bdSeq each time). */
+  will(): NonNullable<IClientOptions['will']>;
+  /** Runs once a connection is up, before it counts as connected: subscribe, publish births or state. */
+  connected(client: MqttClient): Promise<void>;
+  /** The connection counts as up now (after {@link connected}): flush what waited. */
+  ready?(): void;
+  /** The connection was lost (or closed). */
+  disconnected?(): void;
+  /** A message on a subscribed topic. */
+  message?(topic: string, payload: Buffer): void;
+  /** A failure worth telling the user (typed); the link goes on. */
+  error(err: LeptonError): void;
+}
+
+/**
+ * @internal One broker connection that comes back by itself: a fresh client (and so a fresh will) per connection, like
+ * {@link ScaledLineMonitor} — mqtt.js's own reconnect reuses the first CONNECT packet's will, which Sparkplug cannot
+ * have (each NDEATH carries its session's bdSeq), and replays its unbounded offline queue, which we replace with
+ * bounded ones. Never throws after {@link start}, and never leaves a rejected promise unhandled.
+ */
+export class MqttLink {
+  private client: MqttClient | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closing = false;
+  private up = false;
+  /** Connections made (the first included). */
+  connections = 0;
+
+  constructor(
+    private readonly o: ResolvedMqttOptions,
+    private readonly hooks: LinkHooks,
+  ) {}
+
+  /** The connected client, or undefined while down. */
+  get current(): MqttClient | undefined {
+    return this.up ? this.client : undefined;
+  }
+
+  /**
+   * Connects for the first time.
+   *
+   * @throws {@link @lepton/core!LeptonError} `MFG_MQTT_CONNECT` when the broker cannot be reached (or refuses the
+   *   credentials) within `connectTimeoutMs`
+   */
+  async start(): Promise<void> {
+    await this.connect(true);
+  }
+
+  private async connect(first: boolean): Promise<void> {
+    const client = mqtt.connect(this.o.url, { ...this.o.client, connectTimeout: this.o.connectTimeoutMs, will: this.hooks.will() });
+    this.client = client;
+    let failure: string | undefined;
+    client.on('error', (err) => (failure = (err as { code?: unknown }).code === 5 || /auth/i.test(err.message) ? 'the broker refused the credentials' : 'connection failed'));
+    client.on('message', (topic, payload) => this.hooks.message?.(topic, payload));
+    client.on('close', () => {
+      if (this.client !== client) return;
+      const was = this.up;
+      this.up = false;
+      client.end(true); // fails whatever still waits on this client: the owner's queues take it back
+      if (was) this.hooks.disconnected?.();
+      if (!this.closing && !first) this.schedule();
+      first = false;
+    });
+    const deadline = setTimeout(() => client.end(true), this.o.connectTimeoutMs);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once('connect', () => resolve());
+        client.once('close', () => reject(new LeptonError('MFG_MQTT_CONNECT', `Could not connect to ${this.o.shownUrl} within ${this.o.connectTimeoutMs} ms (${failure ?? 'no answer'}); is the broker running and are the credentials right?`)));
+      });
+      this.connections++;
+      await this.hooks.connected(client);
+      this.up = client.connected;
+    } catch (err) {
+      client.end(true);
+      throw err instanceof LeptonError ? err : new LeptonError('MFG_MQTT_CONNECT', `Setting up the connection to ${this.o.shownUrl} failed: ${(err as Error).message}.`, { cause: err });
+    } finally {
+      clearTimeout(deadline);
+    }
+    first = false;
+    if (this.up) this.hooks.ready?.();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.closing) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.connect(false).catch(() => this.schedule());
+    }, this.o.reconnectPeriodMs);
+  }
+
+  /**
+   * Publishes now if connected; the callback gets an error otherwise (never throws).
+   *
+   * @returns whether the message was handed to a live connection
+   */
+  publish(topic: string, payload: Buffer | string, opts: { qos: 0 | 1; retain: boolean }, done?: (err?: Error) => void): boolean {
+    const c = this.current;
+    if (!c) {
+      done?.(new Error('not connected'));
+      return false;
+    }
+    c.publish(topic, payload, opts, (err) => done?.(err ?? undefined));
+    return true;
+  }
+
+  /** Ends the connection: `last` (published first, QoS 1, awaited up to 2 s) is e.g. an offline status or an NDEATH. */
+  async close(last?: { topic: string; payload: Buffer | string; retain: boolean }): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.timer);
+    const c = this.current;
+    if (c && last) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2000);
+        c.publish(last.topic, last.payload, { qos: 1, retain: last.retain }, () => (clearTimeout(t), resolve()));
+      });
+    }
+    this.up = false;
+    // A clean DISCONNECT: the broker drops the will, the offline status (or NDEATH) above says it instead.
+    await this.client?.endAsync(false).catch(() => undefined);
+    await this.client?.endAsync(true).catch(() => undefined);
+  }
+}

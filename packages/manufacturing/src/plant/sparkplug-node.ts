@@ -1,0 +1,315 @@
+import type { MqttClient } from 'mqtt';
+import { LeptonError } from '@lepton/core';
+import { integer, invalid } from '../internal/guards.js';
+import { checkLevel } from '../scale/partition.js';
+import { severityRank, type AssetHealth } from './asset-health.js';
+import type { LineStatus, StatusChange } from './line-status.js';
+import { MqttLink, resolveMqttOptions, type PlantMqttOptions } from './mqtt-link.js';
+import type { MetricFamily } from './prometheus.js';
+import { decodeSparkplugPayload, encodeSparkplugPayload, type SparkplugMetric } from './sparkplug-codec.js';
+import { topicLevel } from './topics.js';
+
+/** The Sparkplug B topic namespace. */
+export const SPARKPLUG_NAMESPACE = 'spBv1.0';
+
+/** Options of {@link SparkplugEdgeNode.start}. */
+export interface SparkplugEdgeNodeOptions extends PlantMqttOptions {
+  /** The line status to publish: the line is the edge node, each asset a device. */
+  status: LineStatus;
+  /** Sparkplug group id (one topic level). */
+  groupId: string;
+  /** Edge node id (one topic level, unique in the group). Default: the line's name. */
+  edgeNodeId?: string;
+  /**
+   * bdSeq of the first session (0–255); each new MQTT session uses the next one (255 → 0). Keep the last one across
+   * restarts ({@link SparkplugEdgeNode.bdSeq}) so that hosts correlate every NDEATH with its NBIRTH. Default 0.
+   */
+  bdSeq?: number;
+  /** Counters (samples, freshness) are sent in DDATA/NDATA at this period when they changed, ms; state changes go at once. Default 10,000. */
+  dataIntervalMs?: number;
+  /** Called with each typed failure (a command that is not Sparkplug B, a publish that failed); the node goes on. */
+  onError?: (error: LeptonError) => void;
+}
+
+/** Counters of a {@link SparkplugEdgeNode}. */
+export interface SparkplugEdgeNodeStats {
+  /** Connected now. */
+  connected: boolean;
+  /** NBIRTHs sent (one per session, plus rebirths). */
+  births: number;
+  /** Rebirths requested by a host (`Node Control/Rebirth`). */
+  rebirths: number;
+  /** DBIRTH, DDATA, DDEATH and NDATA messages sent. */
+  messages: number;
+  /** Changes not sent because the broker was down (the next birth carries the state). */
+  skipped: number;
+  /** Commands (NCMD/DCMD) that were not valid Sparkplug B, or wrote metrics this node does not accept. */
+  badCommands: number;
+}
+
+/** Largest command payload read; larger ones are refused (bounded memory for network input). */
+const MAX_COMMAND_BYTES = 64 * 1024;
+
+/**
+ * A Sparkplug B edge node for a line (Sparkplug 3.0, `spBv1.0`): the line is the edge node and each asset a device, so
+ * a SCADA host (Ignition, a historian) sees assets, their health, alarms and SPC state as tags with birth and death.
+ *
+ * - `spBv1.0/<group>/NBIRTH/<edge>` (seq 0): `bdSeq` (UInt64), `Node Control/Rebirth` (false) and line totals;
+ *   `NDEATH` with the same `bdSeq` is the connection's MQTT will (QoS 1, not retained), and is published before a clean
+ *   close.
+ * - `spBv1.0/<group>/DBIRTH/<edge>/<asset>` per asset: `Health/State`, `Alarms/*`, `Samples/*`, `SPC/<signal>/Out Of Control`;
+ *   `DDATA` carries what changed (report by exception); `DDEATH` when the asset is retired.
+ * - Every message but NDEATH has `seq`, 0 at NBIRTH and +1 per message, 255 → 0. QoS 0, not retained (as the
+ *   specification requires); while the broker is down nothing is queued — the births on reconnection carry the state.
+ * - `NCMD` with `Node Control/Rebirth` = true republishes NBIRTH and every DBIRTH.
+ *
+ * Not done: aliases, templates, the primary host's `STATE` check, store-and-forward of historical values.
+ *
+ * @example
+ * ```ts
+ * import { LineMonitor, LineStatus, SparkplugEdgeNode } from '@lepton/manufacturing';
+ * const monitor = new LineMonitor({ signals: ['pressure'], baseline: { '*': { pressure: { center: 5, sigma: 0.1 } } } });
+ * const status = new LineStatus({ line: 'line-1', monitor, signals: ['pressure'] });
+ * const node = await SparkplugEdgeNode.start({ url: 'mqtt://127.0.0.1:1883', status, groupId: 'plant-a' });
+ * await node.close(); // NDEATH, then disconnect
+ * ```
+ */
+export class SparkplugEdgeNode {
+  private readonly link: MqttLink;
+  private readonly topicBase: string;
+  private seq = 0;
+  private nextBdSeq: number;
+  private sessionBdSeq = -1;
+  /** Per asset, the metric values last sent (DDATA sends what differs). */
+  private readonly sent = new Map<string, Map<string, SparkplugMetric['value']>>();
+  private nodeSent = new Map<string, SparkplugMetric['value']>();
+  private readonly counters = { births: 0, rebirths: 0, messages: 0, skipped: 0, badCommands: 0 };
+  private readonly unsubscribe: () => void;
+  private readonly timer: NodeJS.Timeout;
+  private readonly onError: ((e: LeptonError) => void) | undefined;
+
+  private constructor(
+    private readonly status: LineStatus,
+    o: SparkplugEdgeNodeOptions,
+  ) {
+    const fn = 'SparkplugEdgeNode';
+    const conn = resolveMqttOptions(fn, o, 'sparkplug');
+    const edge = checkLevel(fn, 'options.edgeNodeId', o.edgeNodeId ?? status.line);
+    this.topicBase = `${SPARKPLUG_NAMESPACE}/${checkLevel(fn, 'options.groupId', o.groupId)}`;
+    this.edge = edge;
+    this.nextBdSeq = integer(fn, 'options.bdSeq', o.bdSeq ?? 0, 0, 255);
+    const every = integer(fn, 'options.dataIntervalMs', o.dataIntervalMs ?? 10_000, 50, 86_400_000);
+    if (o.onError !== undefined && typeof o.onError !== 'function') throw invalid(fn, 'options.onError', 'a function', o.onError, 'INVALID_ARGUMENT');
+    this.onError = o.onError;
+    this.link = new MqttLink(conn, {
+      will: () => {
+        // One bdSeq per MQTT session: the NDEATH registered now and the NBIRTH sent on this connection carry the same.
+        this.sessionBdSeq = this.nextBdSeq;
+        this.nextBdSeq = (this.nextBdSeq + 1) % 256;
+        return { topic: this.topic('NDEATH'), payload: this.death(), qos: 1, retain: false };
+      },
+      connected: (client) => this.connected(client),
+      message: (topic, payload) => this.command(topic, payload),
+      error: (e) => this.fail(e),
+    });
+    this.unsubscribe = status.subscribe((c) => this.onChange(c));
+    this.timer = setInterval(() => this.periodic(), every);
+    this.timer.unref();
+  }
+
+  private readonly edge: string;
+
+  /**
+   * Validates the options, connects (NDEATH as the will), and publishes NBIRTH and a DBIRTH per asset.
+   *
+   * @param options - broker, credentials, the line status, group and edge node ids
+   * @returns the running edge node
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad option; `MFG_MQTT_CONNECT` when the broker
+   *   cannot be reached or refuses the credentials
+   */
+  static async start(options: SparkplugEdgeNodeOptions): Promise<SparkplugEdgeNode> {
+    if (typeof options !== 'object' || options === null) throw invalid('SparkplugEdgeNode', 'options', 'an object', options, 'INVALID_ARGUMENT');
+    const s = options.status as unknown;
+    if (typeof s !== 'object' || s === null || typeof (s as LineStatus).subscribe !== 'function') throw invalid('SparkplugEdgeNode', 'options.status', 'a LineStatus', s, 'INVALID_ARGUMENT');
+    const node = new SparkplugEdgeNode(options.status, options);
+    try {
+      await node.link.start();
+    } catch (err) {
+      node.stop();
+      throw err;
+    }
+    return node;
+  }
+
+  /** The bdSeq of the current (or last) session; persist it and pass it + 1 as `bdSeq` after a restart. */
+  get bdSeq(): number {
+    return this.sessionBdSeq;
+  }
+
+  /** Counters. */
+  stats(): SparkplugEdgeNodeStats {
+    return { connected: this.link.current !== undefined, ...this.counters };
+  }
+
+  /** The counters as Prometheus metric families. */
+  metricFamilies(): MetricFamily[] {
+    const s = this.stats();
+    const labels = { line: this.status.line };
+    return [
+      { name: 'lepton_mfg_sparkplug_connected', help: 'Whether the Sparkplug edge node is connected (1) or not (0).', type: 'gauge', samples: [{ labels, value: s.connected ? 1 : 0 }] },
+      { name: 'lepton_mfg_sparkplug_births_total', help: 'NBIRTH messages sent.', type: 'counter', samples: [{ labels, value: s.births }] },
+      { name: 'lepton_mfg_sparkplug_messages_total', help: 'DBIRTH, DDATA, DDEATH and NDATA messages sent.', type: 'counter', samples: [{ labels, value: s.messages }] },
+      { name: 'lepton_mfg_sparkplug_bad_commands_total', help: 'Commands that were not valid Sparkplug B.', type: 'counter', samples: [{ labels, value: s.badCommands }] },
+    ];
+  }
+
+  /** Publishes NDEATH (with this session's bdSeq) and disconnects cleanly. */
+  async close(): Promise<void> {
+    this.stop();
+    await this.link.close({ topic: this.topic('NDEATH'), payload: this.death(), retain: false });
+  }
+
+  private stop(): void {
+    this.unsubscribe?.();
+    clearInterval(this.timer);
+  }
+
+  private topic(type: string, asset?: string): string {
+    return `${this.topicBase}/${type}/${this.edge}${asset === undefined ? '' : `/${topicLevel(asset)}`}`;
+  }
+
+  private death(): Buffer {
+    const now = Date.now();
+    return encodeSparkplugPayload({ timestamp: now, metrics: [{ name: 'bdSeq', timestamp: now, type: 'UInt64', value: this.sessionBdSeq }] });
+  }
+
+  private async connected(client: MqttClient): Promise<void> {
+    await client.subscribeAsync([this.topic('NCMD'), `${this.topic('DCMD')}/+`], { qos: 1 });
+    this.birth(client);
+  }
+
+  /** NBIRTH (seq 0) then a DBIRTH per asset, before any data: all in call order on one connection. */
+  private birth(client: MqttClient): void {
+    this.seq = 0;
+    const now = Date.now();
+    const node = this.nodeMetrics(now);
+    this.nodeSent = new Map(node.map((m) => [m.name, m.value]));
+    const metrics: SparkplugMetric[] = [
+      { name: 'bdSeq', timestamp: now, type: 'UInt64', value: this.sessionBdSeq },
+      { name: 'Node Control/Rebirth', timestamp: now, type: 'Boolean', value: false },
+      { name: 'Properties/Line', timestamp: now, type: 'String', value: this.status.line },
+      ...node,
+    ];
+    this.send(client, this.topic('NBIRTH'), metrics, now);
+    this.counters.births++;
+    this.sent.clear();
+    for (const h of this.status.healthAll()) this.deviceBirth(client, h, now);
+  }
+
+  private deviceBirth(client: MqttClient, h: AssetHealth, now: number): void {
+    const metrics = deviceMetrics(h, now);
+    this.sent.set(h.asset, new Map(metrics.map((m) => [m.name, m.value])));
+    this.send(client, this.topic('DBIRTH', h.asset), metrics, now);
+  }
+
+  private send(client: MqttClient, topic: string, metrics: SparkplugMetric[], now: number): void {
+    const seq = this.seq;
+    this.seq = (this.seq + 1) % 256;
+    if (!topic.includes('/NBIRTH/')) this.counters.messages++;
+    client.publish(topic, encodeSparkplugPayload({ timestamp: now, seq, metrics }), { qos: 0, retain: false });
+  }
+
+  private onChange(c: StatusChange): void {
+    if (c.type === 'health') this.deviceData(c.health, false);
+    else if (c.type === 'retired') {
+      const client = this.link.current;
+      if (this.sent.delete(c.asset) && client) this.send(client, this.topic('DDEATH', c.asset), [], Date.now());
+    }
+  }
+
+  /** DDATA with the metrics that changed (all state ones; counters only when `counters`), or a DBIRTH for a new asset. */
+  private deviceData(h: AssetHealth, counters: boolean): void {
+    const client = this.link.current;
+    if (!client) {
+      this.counters.skipped++;
+      return;
+    }
+    const now = Date.now();
+    const last = this.sent.get(h.asset);
+    if (!last) return this.deviceBirth(client, h, now);
+    const changed = deviceMetrics(h, now).filter((m) => (counters || !m.name.startsWith('Samples/')) && last.get(m.name) !== m.value);
+    if (changed.length === 0) return;
+    for (const m of changed) last.set(m.name, m.value);
+    this.send(client, this.topic('DDATA', h.asset), changed, now);
+  }
+
+  private periodic(): void {
+    this.status.refresh();
+    const client = this.link.current;
+    if (!client) return;
+    for (const h of this.status.healthAll()) this.deviceData(h, true);
+    const now = Date.now();
+    const changed = this.nodeMetrics(now).filter((m) => this.nodeSent.get(m.name) !== m.value);
+    for (const m of changed) this.nodeSent.set(m.name, m.value);
+    if (changed.length) this.send(client, this.topic('NDATA'), changed, now);
+  }
+
+  private nodeMetrics(now: number): SparkplugMetric[] {
+    const all = this.status.healthAll();
+    const sum = (f: (h: AssetHealth) => number): number => all.reduce((a, h) => a + f(h), 0);
+    return [
+      { name: 'Line/Assets', timestamp: now, type: 'UInt32', value: all.length },
+      { name: 'Line/Assets In Alarm', timestamp: now, type: 'UInt32', value: all.filter((h) => h.state === 'alarm').length },
+      { name: 'Line/Alarms Active', timestamp: now, type: 'UInt32', value: sum((h) => h.activeAlarms) },
+      { name: 'Line/Samples Accepted', timestamp: now, type: 'UInt64', value: sum((h) => h.samples.accepted) },
+      { name: 'Line/Samples Rejected', timestamp: now, type: 'UInt64', value: sum((h) => h.samples.rejected) + this.status.stats().rejectedUnattributed },
+    ];
+  }
+
+  /** NCMD/DCMD: a rebirth request is acted on; anything else is counted. Never throws. */
+  private command(topic: string, payload: Buffer): void {
+    if (payload.length > MAX_COMMAND_BYTES) return void this.badCommand(new LeptonError('MFG_SPARKPLUG_DECODE', `A command on ${topic} is larger than ${MAX_COMMAND_BYTES} bytes; ignored.`));
+    let metrics;
+    try {
+      metrics = decodeSparkplugPayload(payload).metrics;
+    } catch (err) {
+      return void this.badCommand(err as LeptonError);
+    }
+    const client = this.link.current;
+    if (topic === this.topic('NCMD') && metrics.some((m) => m.name === 'Node Control/Rebirth' && m.value === true)) {
+      this.counters.rebirths++;
+      if (client) this.birth(client);
+      return;
+    }
+    this.badCommand(new LeptonError('MFG_SPARKPLUG_COMMAND', `A command on ${topic} writes metrics this edge node does not accept (only NCMD 'Node Control/Rebirth').`));
+  }
+
+  private badCommand(e: LeptonError): void {
+    this.counters.badCommands++;
+    this.fail(e);
+  }
+
+  private fail(e: LeptonError): void {
+    try {
+      this.onError?.(e);
+    } catch {
+      // the caller's callback failing must not stop the node
+    }
+  }
+}
+
+/** An asset's DBIRTH/DDATA metrics. */
+function deviceMetrics(h: AssetHealth, now: number): SparkplugMetric[] {
+  const m = (name: string, type: SparkplugMetric['type'], value: SparkplugMetric['value']): SparkplugMetric => ({ name, timestamp: now, type, value });
+  return [
+    m('Health/State', 'String', h.state),
+    m('Alarms/Active', 'UInt32', h.activeAlarms),
+    m('Alarms/Unacknowledged', 'UInt32', h.unacknowledged),
+    m('Alarms/Max Severity', 'UInt8', severityRank(h.severity)),
+    ...Object.entries(h.bySource).map(([source, n]) => m(`Alarms/By Source/${source}`, 'UInt32', n)),
+    ...Object.entries(h.spc).map(([signal, s]) => m(`SPC/${signal}/Out Of Control`, 'Boolean', s === 'out-of-control')),
+    m('Samples/Accepted', 'UInt64', h.samples.accepted),
+    m('Samples/Rejected', 'UInt64', h.samples.rejected),
+    m('Samples/Last At', 'DateTime', h.lastSampleAt === null ? null : Math.max(0, Math.round(h.lastSampleAt))),
+  ];
+}

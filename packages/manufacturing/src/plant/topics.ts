@@ -1,0 +1,53 @@
+import { checkLevel, checkPrefix } from '../scale/partition.js';
+
+/**
+ * One MQTT topic level from a name that comes from data (an asset, an alarm id): `%`, `/`, `+`, `#`, NUL and a leading
+ * `$` are percent-encoded (`press/1` → `press%2F1`), so a name can never add a level, become a wildcard or reach the
+ * broker's `$SYS` tree. Every other character (UTF-8) stays as it is, so ordinary names read as themselves.
+ *
+ * @param name - the name
+ * @returns the topic level
+ * @example
+ * ```ts
+ * import { topicLevel } from '@lepton/manufacturing';
+ * console.log(topicLevel('press-1'), topicLevel('line/2#a')); // press-1 line%2F2%23a
+ * ```
+ */
+export function topicLevel(name: string): string {
+  const s = String(name).replace(/[%/+#\u0000]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  return s.startsWith('$') ? `%24${s.slice(1)}` : s;
+}
+
+/**
+ * The MQTT topics of one line under a prefix (see the package README, "Output to the plant"). Every level that comes
+ * from data goes through {@link topicLevel}.
+ *
+ * @internal
+ */
+export class PlantTopics {
+  readonly base: string;
+
+  constructor(fn: string, prefix: unknown, line: unknown) {
+    this.base = `${checkPrefix(fn, prefix)}/${checkLevel(fn, 'line', line)}`;
+  }
+
+  /** `<prefix>/<line>/status`: online/offline (retained; the will says offline). */
+  status(): string {
+    return `${this.base}/status`;
+  }
+
+  /** `<prefix>/<line>/<asset>/health` (retained). */
+  health(asset: string): string {
+    return `${this.base}/${topicLevel(asset)}/health`;
+  }
+
+  /** `<prefix>/<line>/<asset>/alarms/active/<alarmId>` (retained while the alarm is active). */
+  activeAlarm(asset: string, alarmId: string): string {
+    return `${this.base}/${topicLevel(asset)}/alarms/active/${topicLevel(alarmId)}`;
+  }
+
+  /** `<prefix>/<line>/<asset>/events/<kind>` (QoS 1, not retained). */
+  event(asset: string, kind: string): string {
+    return `${this.base}/${topicLevel(asset)}/events/${kind}`;
+  }
+}
