@@ -71,7 +71,7 @@ export function checkProgressOptions(options: ProgressOptions | undefined, what:
  * ```ts
  * import { progressReporter } from '@lepton/core';
  * const report = progressReporter({ onProgress: (e) => console.log(e.type), progressBar: false }, 'myFit');
- * report?.({ type: 'start', epochs: 1, samples: 10, validationSamples: 0, backend: 'js' }); // logs 'start'
+ * report?.({ type: 'start', epochs: 1, samples: 10, validationSamples: 0, backend: 'cpu' }); // logs 'start'
  * ```
  */
 export function progressReporter(
