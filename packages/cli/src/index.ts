@@ -7,6 +7,8 @@
  * @packageDocumentation
  */
 export { runCli } from './cli.js';
+export { CLI_ERROR_CODES } from './errors.js';
+export type { CliErrorCode } from './errors.js';
 export type { CliIo } from './internal/command.js';
 export { EXIT_CODES } from './internal/exit-codes.js';
 export type { ExitCode } from './internal/exit-codes.js';

@@ -27,12 +27,14 @@ export type { LogisticRegressionOptions, LogisticRegressionFit } from './numeric
 
 // errors
 export { LeptonError, isLeptonError, ensure } from './errors/lepton-error.js';
-export type { LeptonErrorCode, LeptonErrorOptions } from './errors/lepton-error.js';
+export type { LeptonErrorOptions } from './errors/lepton-error.js';
+export { CORE_ERROR_CODES } from './errors/codes.js';
+export type { CoreErrorCode, LeptonErrorCode, LeptonErrorCodes } from './errors/codes.js';
 
 // runtime
 export { initRuntime, runtimeInfo, ensureRuntime, resolveRuntimeOptions } from './runtime/init.js';
 export type { RuntimeOptions, ResolvedRuntimeOptions, RuntimeInfo, BackendAttempt, BackendPreference } from './runtime/init.js';
-export { registerBackendLoader, registeredBackendLoaders } from './runtime/backends.js';
+export { BACKEND_NAMES, isBackendName, registerBackendLoader, registeredBackendLoaders } from './runtime/backends.js';
 export type { BackendName, BackendLoader, BackendProbe, BackendLoadOptions } from './runtime/backends.js';
 export { isSoftwareAdapter } from './runtime/webgpu.js';
 export type { AdapterSummary } from './runtime/webgpu.js';

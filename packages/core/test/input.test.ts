@@ -6,6 +6,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LeptonError, parseCsv, parseTimestamp, readCsv, readLines, type CsvItem } from '@lepton/core';
 
+// The readers' `readErrorCode` takes a registered code; an application registers its own codes like this.
+declare module '@lepton/core' {
+  interface LeptonErrorCodes {
+    inputTest: 'X_READ_FAILED' | 'Y_READ_FAILED' | 'ORDERS_READ_FAILED';
+  }
+}
+
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const x of it) out.push(x);

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
-import { LeptonError } from '@lepton/core';
+import { LeptonError, type LeptonErrorCode } from '@lepton/core';
+import { remoteCode } from './errors.js';
 import type { FederatedLogger } from './http-options.js';
 import { isTransientStatus } from './http-protocol.js';
 
@@ -79,11 +80,11 @@ export class FederatedHttpClient {
         continue;
       }
       if (!res.ok) {
-        let code = 'FEDERATED_BAD_REQUEST';
+        let code: LeptonErrorCode = 'FEDERATED_BAD_REQUEST';
         let message = `HTTP ${res.status}`;
         try {
           const b = (await res.json()) as { code?: unknown; message?: unknown };
-          if (typeof b.code === 'string') code = b.code;
+          code = remoteCode(b.code, 'FEDERATED_BAD_REQUEST');
           if (typeof b.message === 'string') message = b.message;
         } catch {
           // not our error body: keep the status line

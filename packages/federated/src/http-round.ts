@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { LeptonError, type LeptonErrorCode } from '@lepton/core';
 import { nextGlobal, roundPrivacy, weightedMean } from './http-aggregate.js';
 import type { ResolvedCoordinatorOptions } from './http-options.js';
 import type { DpClaim, FailureInfo, MetricsPost, RoundInfo, RoundPhase } from './http-protocol.js';
@@ -42,7 +42,7 @@ interface Received {
   dp: DpClaim | null;
 }
 
-const fail = (code: string, message: string, details: Record<string, unknown> = {}): never => {
+const fail = (code: LeptonErrorCode, message: string, details: Record<string, unknown> = {}): never => {
   throw new LeptonError(code, message, { details });
 };
 
@@ -174,7 +174,7 @@ export class RoundEngine {
     await this.writes.catch(() => {});
   }
 
-  private failFederation(code: string, message: string): void {
+  private failFederation(code: LeptonErrorCode, message: string): void {
     this.stopTimer();
     this.phase = 'failed';
     this.failure = { code, message };
@@ -201,7 +201,7 @@ export class RoundEngine {
    * Ends the current attempt without a new global model: records why, and either retries the round (next attempt) or,
    * after the last attempt, fails the federation with `code`. The published global model is untouched.
    */
-  private failAttempt(received: number, required: number, code = 'FEDERATED_QUORUM_NOT_MET', why?: string): void {
+  private failAttempt(received: number, required: number, code: LeptonErrorCode = 'FEDERATED_QUORUM_NOT_MET', why?: string): void {
     const failure: AttemptFailure = {
       round: this.round,
       attempt: this.attempt,

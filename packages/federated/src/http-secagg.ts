@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { LeptonError, type LeptonErrorCode } from '@lepton/core';
 import type { PartnerCredential } from './http-options.js';
 import { isRawKey, verifyStatement } from './identity.js';
 import {
@@ -21,7 +21,7 @@ import { parseKeyAnnouncement, participantsDigest, survivorConfirmation, type Ke
  * applies its whole change.
  */
 
-const fail = (code: string, message: string, details: Record<string, unknown> = {}): never => {
+const fail = (code: LeptonErrorCode, message: string, details: Record<string, unknown> = {}): never => {
   throw new LeptonError(code, message, { details });
 };
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -8,6 +8,11 @@
  * @packageDocumentation
  */
 
+// error codes
+export { FEDERATED_ERROR_CODES } from './errors.js';
+export type { FederatedErrorCode } from './errors.js';
+export type { LeptonErrorCode } from '@lepton/core';
+
 // weight sets and their wire format
 export {
   readWeights,

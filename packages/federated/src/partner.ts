@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { isLeptonError, LeptonError, type tf, type TrainData } from '@lepton/core';
+import { remoteCode } from './errors.js';
 import { evaluateWeights, trainLocal, type LocalTrainOptions } from './algorithms.js';
 import { FederatedHttpClient, type RetryOptions } from './http-client.js';
 import { silentLogger, type FederatedLogger } from './http-options.js';
@@ -416,7 +417,7 @@ export class FederatedPartner {
 function throwIfFailed(info: RoundInfo): void {
   if (info.phase === 'failed') {
     const f = info.failure ?? { code: 'FEDERATED_QUORUM_NOT_MET', message: 'The federation failed.' };
-    throw new LeptonError(f.code, `The coordinator reports the federation failed: ${f.message}`);
+    throw new LeptonError(remoteCode(f.code, 'FEDERATED_QUORUM_NOT_MET'), `The coordinator reports the federation failed: ${f.message}`);
   }
 }
 

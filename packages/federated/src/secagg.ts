@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { LeptonError } from '@lepton/core';
+import { LeptonError, type LeptonErrorCode } from '@lepton/core';
 import { canonicalJson, isRawKey, signStatement, verifyStatement, type IdentityKeys } from './identity.js';
 import { createMaskingKeys, selfMaskCommitment, type MaskingKeys } from './masking.js';
 
@@ -82,7 +82,7 @@ const ID = /^[A-Za-z0-9._-]{1,64}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 const MAX_PEERS = 10_000;
 
-const fail = (code: string, message: string, details: Record<string, unknown> = {}): never => {
+const fail = (code: LeptonErrorCode, message: string, details: Record<string, unknown> = {}): never => {
   throw new LeptonError(code, message, { details });
 };
 

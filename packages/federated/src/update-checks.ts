@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { LeptonError, type LeptonErrorCode } from '@lepton/core';
 import type { DpClaim, DpOptions } from './http-protocol.js';
 
 /*
@@ -25,7 +25,7 @@ export interface ParsedMeta {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const fail = (code: string, message: string, details: Record<string, unknown> = {}): never => {
+const fail = (code: LeptonErrorCode, message: string, details: Record<string, unknown> = {}): never => {
   throw new LeptonError(code, message, { details });
 };
 const finite = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isFinite(v) && v >= min;
@@ -37,7 +37,7 @@ export const MAX_CLAIMED_SAMPLES = 1e12;
 /**
  * @internal Validates a metrics object: at most 64 entries, names ≤ 64 characters, finite numbers.
  */
-export function parseMetrics(v: unknown, what: string, code = 'FEDERATED_BAD_REQUEST'): Record<string, number> {
+export function parseMetrics(v: unknown, what: string, code: LeptonErrorCode = 'FEDERATED_BAD_REQUEST'): Record<string, number> {
   if (!isObject(v)) return fail(code, `${what}: metrics must be an object of name → finite number.`);
   const entries = Object.entries(v);
   if (entries.length > 64) fail(code, `${what}: at most 64 metrics, got ${entries.length}.`);

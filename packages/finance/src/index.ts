@@ -9,6 +9,8 @@
 // The core essentials an application needs, so it installs @lepton/finance alone (one TF.js engine, one runtime).
 export { initRuntime, runtimeInfo, LeptonError, isLeptonError, seededRandom, tf } from '@lepton/core';
 export type { RuntimeInfo, RuntimeOptions, LeptonErrorCode } from '@lepton/core';
+export { FINANCE_ERROR_CODES } from './errors.js';
+export type { FinanceErrorCode } from './errors.js';
 
 export { TransactionSchema, CHANNELS, AMOUNT_MAX, AMOUNT_MIN, TIMESTAMP_MAX } from './transactions/schema.js';
 export type { Transaction, TransactionInput } from './transactions/schema.js';

@@ -14,6 +14,9 @@
  * @packageDocumentation
  */
 export { LeptonError, isLeptonError, initRuntime, runtimeInfo, seededRandom, tf } from '@lepton/core';
+export type { LeptonErrorCode } from '@lepton/core';
+export { MEDICAL_ERROR_CODES } from './errors.js';
+export type { MedicalErrorCode } from './errors.js';
 export { readDicom } from './dicom/read.js';
 export type { ReadDicomOptions } from './dicom/read.js';
 export { readDicomFile, readDicomFolder } from './dicom/files.js';

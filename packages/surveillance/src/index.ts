@@ -6,6 +6,8 @@
  */
 
 export { LeptonError, isLeptonError, initRuntime, runtimeInfo, seededRandom, tf } from '@lepton/core';
+export type { LeptonErrorCode } from '@lepton/core';
+export { SURVEILLANCE_ERROR_CODES } from './errors.js';
 
 export type { Point, Polygon, Box, Frame, Detection, Track, SurveillanceErrorCode } from './types.js';
 

@@ -1,4 +1,5 @@
 import { LeptonError } from '@lepton/core';
+import type { SurveillanceErrorCode } from './errors.js';
 
 /** A point in image pixels: `[x, y]`, origin at the top-left corner, x to the right, y down. */
 export type Point = readonly [number, number];
@@ -68,23 +69,7 @@ export interface Track {
   velocity: Point;
 }
 
-/**
- * Error codes of `@lepton/surveillance` (always inside a `LeptonError`).
- *
- * - `VIDEO_SOURCE_FAILED` — ffmpeg could not open or decode a source (missing file, corrupt or truncated video,
- *   unreachable stream after the reconnect attempts).
- * - `VIDEO_NO_STREAM` — the input opens but has no video stream (an audio-only file or stream), so there is nothing
- *   to analyse or cut a clip from.
- * - `VIDEO_FFMPEG_MISSING` — no ffmpeg on the PATH and none from `@ffmpeg-installer/ffmpeg`.
- * - `VIDEO_WRITE_FAILED` — ffmpeg could not encode an output (annotated video, clip): disk full, bad path, encoder error.
- * - `MODEL_LOAD_FAILED` — a detector model could not be loaded (missing files, wrong format, label map mismatch).
- * - `CONFIG_INVALID` — a camera configuration is invalid; the message names the camera and the field.
- * - `DETECTOR_CLOSED` — an `ObjectDetector` was used after `close()` / `dispose()`.
- *
- * Messages and `details` never carry camera credentials: user names, passwords and secret-looking query parameters of
- * input URLs are shown as `***`.
- */
-export type SurveillanceErrorCode = 'VIDEO_SOURCE_FAILED' | 'VIDEO_NO_STREAM' | 'VIDEO_FFMPEG_MISSING' | 'VIDEO_WRITE_FAILED' | 'MODEL_LOAD_FAILED' | 'CONFIG_INVALID' | 'DETECTOR_CLOSED';
+export type { SurveillanceErrorCode } from './errors.js';
 
 /** @internal */
 export function surveillanceError(code: SurveillanceErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown): LeptonError {

@@ -14,6 +14,7 @@ import {
   sideOfLine,
   SortTracker,
   type CameraRules,
+  type LeptonErrorCode,
   type LineCrossEvent,
   type Point,
   type RuleEvent,
@@ -54,7 +55,7 @@ const range = (from: number, to: number, step: number): number[] => {
   return out;
 };
 
-function expectLeptonError(fn: () => unknown, code: string, pattern: RegExp): void {
+function expectLeptonError(fn: () => unknown, code: LeptonErrorCode, pattern: RegExp): void {
   let caught: unknown;
   try {
     fn();

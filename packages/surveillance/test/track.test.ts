@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isLeptonError } from '@lepton/core';
-import { KalmanBoxFilter, linearSumAssignment, seededRandom, SortTracker, type Box, type Detection, type Track } from '@lepton/surveillance';
+import { KalmanBoxFilter, linearSumAssignment, seededRandom, SortTracker, type Box, type Detection, type LeptonErrorCode, type Track } from '@lepton/surveillance';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
@@ -35,7 +35,7 @@ function expectBoxClose(actual: Box, expected: Box, tol: number, what: string): 
   }
 }
 
-function expectLeptonError(fn: () => unknown, code: string, pattern: RegExp): void {
+function expectLeptonError(fn: () => unknown, code: LeptonErrorCode, pattern: RegExp): void {
   let caught: unknown;
   try {
     fn();

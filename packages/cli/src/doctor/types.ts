@@ -1,4 +1,4 @@
-import type { AdapterSummary, BackendPreference } from '@lepton/core';
+import type { AdapterSummary, BackendName, BackendPreference } from '@lepton/core';
 
 /** Options for {@link doctor}. Every field is optional. */
 export interface DoctorOptions {
@@ -22,8 +22,8 @@ export interface DoctorOptions {
 
 /** What happened to one backend in the doctor's `initRuntime()` call. */
 export interface BackendStatus {
-  /** Backend name: `tensorflow`, `webgpu`, `wasm`, `cpu` or a custom one. */
-  name: string;
+  /** Backend name: `tensorflow`, `webgpu`, `wasm` or `cpu`. */
+  name: BackendName;
   /** `selected` (now active), `skipped` (tried, could not start: see `reason` and `fix`), `not-tried` (see `reason`). */
   status: 'selected' | 'skipped' | 'not-tried';
   /** Why it was skipped or not tried. */
@@ -43,7 +43,7 @@ export interface RuntimeSection {
   /** Where the preference came from: the `--backend` flag (`option`), `LEPTON_BACKEND` (`env`) or neither (`default`). */
   preferenceSource: 'option' | 'env' | 'default';
   /** The active backend; absent when none started. */
-  backend?: string;
+  backend?: BackendName;
   /** Device behind it (GPU adapter, libtensorflow build, WebAssembly, JavaScript). */
   device?: string;
   /** Threads the backend computes with. */

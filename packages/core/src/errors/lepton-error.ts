@@ -1,43 +1,4 @@
-/**
- * Stable error codes used by every Lepton package. A code never changes meaning once released, so
- * applications can branch on it (`if (err.code === 'OVERLOADED') retryLater()`).
- */
-export type LeptonErrorCode =
-  // runtime
-  | 'BACKEND_UNAVAILABLE'
-  | 'KERNEL_UNAVAILABLE'
-  | 'RUNTIME_NOT_INITIALISED'
-  // arguments and data
-  | 'INVALID_ARGUMENT'
-  | 'INVALID_INPUT'
-  | 'SHAPE_MISMATCH'
-  // models and training
-  | 'INVALID_MODEL'
-  | 'TRAINING_FAILED'
-  // bundles
-  | 'BUNDLE_NOT_FOUND'
-  | 'BUNDLE_FILE_MISSING'
-  | 'BUNDLE_INTEGRITY'
-  | 'BUNDLE_INVALID'
-  | 'BUNDLE_INCOMPATIBLE'
-  | 'BUNDLE_UNSIGNED'
-  | 'BUNDLE_SIGNATURE_INVALID'
-  // serving
-  | 'OVERLOADED'
-  | 'PREDICTOR_CLOSED'
-  // worker pools
-  | 'POOL_CLOSED'
-  | 'WORKER_CRASHED'
-  | 'WORKER_SETUP_FAILED'
-  | 'WORKER_TASK_FAILED'
-  // explanations
-  | 'EXPLAIN_UNSUPPORTED'
-  // reading files and streams (vertical readers pass their own, e.g. 'TRANSACTIONS_READ_FAILED')
-  | 'READ_FAILED'
-  // numerics
-  | 'SINGULAR_MATRIX'
-  // open for vertical packages, which namespace their own codes (e.g. 'DICOM_TRUNCATED')
-  | (string & {});
+import type { LeptonErrorCode, LeptonErrorCodes } from './codes.js';
 
 /** Options accepted by {@link LeptonError}'s constructor. */
 export interface LeptonErrorOptions {
@@ -62,13 +23,17 @@ export interface LeptonErrorOptions {
  * ```
  */
 export class LeptonError extends Error {
-  /** Stable, machine-readable error code. */
+  /**
+   * Stable, machine-readable error code: one of the codes of the Lepton packages in the program
+   * ({@link LeptonErrorCode}, e.g. `OVERLOADED`, `DICOM_TRUNCATED`).
+   */
   readonly code: LeptonErrorCode;
   /** Structured context (shapes, file names, kernel names …). */
   readonly details: Record<string, unknown>;
 
   /**
-   * @param code - stable error code
+   * @param code - stable error code; one of {@link LeptonErrorCode} (an application registers codes of its own in
+   *   {@link LeptonErrorCodes})
    * @param message - what was wrong and what to do about it
    * @param options - cause and structured details
    */

@@ -3,11 +3,34 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { LeptonError } from '../errors/lepton-error.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { loadWebgpu } from './webgpu.js';
 
-/** Names of the backends Lepton knows, fastest first. */
-export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+/**
+ * The backends Lepton runs on, fastest first, at run time: `tensorflow` (native libtensorflow through
+ * `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node`), `webgpu` (Dawn), `wasm`, `cpu` (pure JavaScript).
+ */
+export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+
+/** Names of the backends Lepton runs on (one of {@link BACKEND_NAMES}): the only values `runtimeInfo().backend` takes. */
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/**
+ * Whether `name` is one of {@link BACKEND_NAMES}: the run-time check behind every `BackendName` parameter, for callers
+ * whose value comes from JavaScript, configuration or an environment variable.
+ *
+ * @param name - any value
+ * @returns true when `name` is a backend Lepton runs on
+ * @example
+ * ```ts
+ * import { isBackendName } from '@lepton/core';
+ * console.log(isBackendName('wasm'), isBackendName('webgl')); // true false
+ * ```
+ */
+export function isBackendName(name: unknown): name is BackendName {
+  return typeof name === 'string' && (BACKEND_NAMES as readonly string[]).includes(name);
+}
 
 /** What a backend loader found when asked to make its backend available. */
 export interface BackendProbe {
@@ -46,19 +69,30 @@ interface Registered {
 }
 
 /**
- * Registers (or replaces) the loader for a backend. Higher priority is tried first by `'auto'`.
- * The four built-in backends are registered by the core itself; this is the seam for a custom one.
+ * Replaces the loader of one of the four backends (how it is imported and probed: a custom wasm binary path, a test
+ * double) or its priority. Higher priority is tried first by `'auto'`. The built-in loaders are registered by the
+ * core itself. Only the names of {@link BACKEND_NAMES} are accepted, so that `runtimeInfo().backend` is always a
+ * {@link BackendName}.
  *
- * @param name - backend name as TensorFlow.js knows it
+ * @param name - one of {@link BACKEND_NAMES}
  * @param loader - makes the backend available and reports its device
  * @param priority - order for automatic selection (tensorflow 40, webgpu 30, wasm 20, cpu 10)
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for another name (checked at run time for JavaScript callers), a
+ *   loader that is not a function or a priority that is not a finite number
  * @example
  * ```ts
  * import { registerBackendLoader } from '@lepton/core';
  * registerBackendLoader('cpu', async () => ({ ok: true, device: 'my CPU' }), 10);
  * ```
  */
-export function registerBackendLoader(name: string, loader: BackendLoader, priority: number): void {
+export function registerBackendLoader(name: BackendName, loader: BackendLoader, priority: number): void {
+  if (!isBackendName(name)) {
+    throw new LeptonError('INVALID_ARGUMENT', `Unknown backend '${String(name).slice(0, 50)}'; Lepton runs on ${BACKEND_NAMES.join(', ')}.`);
+  }
+  if (typeof loader !== 'function') throw new LeptonError('INVALID_ARGUMENT', `The loader for '${name}' must be a function.`);
+  if (typeof priority !== 'number' || !Number.isFinite(priority)) {
+    throw new LeptonError('INVALID_ARGUMENT', `The priority of '${name}' must be a finite number (tensorflow 40, webgpu 30, wasm 20, cpu 10).`);
+  }
   loaders.set(name, { loader, priority });
 }
 
@@ -67,12 +101,12 @@ export function registerBackendLoader(name: string, loader: BackendLoader, prior
  *
  * @returns registered backend names in automatic-selection order
  */
-export function registeredBackendLoaders(): string[] {
+export function registeredBackendLoaders(): BackendName[] {
   return [...loaders.entries()].sort((a, b) => b[1].priority - a[1].priority).map(([name]) => name);
 }
 
 /** @internal */
-export function getBackendLoader(name: string): BackendLoader | undefined {
+export function getBackendLoader(name: BackendName): BackendLoader | undefined {
   return loaders.get(name)?.loader;
 }
 
@@ -155,7 +189,7 @@ const loadCpu: BackendLoader = async () => {
 };
 
 // The built-in loaders. Nothing is imported or registered with TensorFlow.js until initRuntime() asks.
-const loaders = new Map<string, Registered>([
+const loaders = new Map<BackendName, Registered>([
   ['tensorflow', { loader: loadTensorflow, priority: 40 }],
   ['webgpu', { loader: loadWebgpu, priority: 30 }],
   ['wasm', { loader: loadWasm, priority: 20 }],

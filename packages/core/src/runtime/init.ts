@@ -1,7 +1,7 @@
 import { totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { LeptonError } from '../errors/lepton-error.js';
-import { getBackendLoader, registeredBackendLoaders, type BackendName } from './backends.js';
+import { BACKEND_NAMES, getBackendLoader, isBackendName, registeredBackendLoaders, type BackendName } from './backends.js';
 
 /** Which backend to use: `'auto'` picks the fastest present (tensorflow → webgpu → wasm → cpu). */
 export type BackendPreference = 'auto' | BackendName;
@@ -38,8 +38,8 @@ export interface ResolvedRuntimeOptions {
 
 /** One backend that {@link initRuntime} tried, and what happened. */
 export interface BackendAttempt {
-  /** Name of the backend tried (e.g. `'tensorflow'`, `'webgpu'`, `'wasm'`, `'cpu'`). */
-  backend: string;
+  /** Name of the backend tried (`'tensorflow'`, `'webgpu'`, `'wasm'` or `'cpu'`). */
+  backend: BackendName;
   /** True if the backend started and became the active one. */
   ok: boolean;
   /** Why the backend was not used (absent when it was). */
@@ -48,8 +48,8 @@ export interface BackendAttempt {
 
 /** What the runtime is running on. */
 export interface RuntimeInfo {
-  /** The active TensorFlow.js backend. */
-  backend: string;
+  /** The active TensorFlow.js backend: one of {@link BACKEND_NAMES} (checked at run time). */
+  backend: BackendName;
   /** Device behind it: GPU adapter name, libtensorflow build, or the CPU path. */
   device: string;
   /** Threads the backend computes with (wasm thread pool; logical CPUs for native; 1 for pure JS). */
@@ -73,7 +73,7 @@ export interface RuntimeInfo {
   tfjsVersion: string;
 }
 
-const VALID: readonly BackendPreference[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+const VALID: readonly BackendPreference[] = ['auto', ...BACKEND_NAMES];
 
 /**
  * Runs `fn` with TF.js warnings captured instead of printed. TF.js reports a backend whose initialisation failed only
@@ -133,7 +133,7 @@ interface Loaded {
 interface State {
   attempts: BackendAttempt[];
   /** Backends initialised so far, for runtimeInfo() after a backend switch. */
-  loaded: Map<string, Loaded>;
+  loaded: Map<BackendName, Loaded>;
 }
 let state: State | undefined;
 
@@ -161,7 +161,7 @@ export async function initRuntime(
   if (resolved.prodMode) tf.enableProdMode();
   const candidates = resolved.backend === 'auto' ? registeredBackendLoaders() : [resolved.backend];
   const attempts: BackendAttempt[] = [];
-  const loaded = state?.loaded ?? new Map<string, Loaded>();
+  const loaded = state?.loaded ?? new Map<BackendName, Loaded>();
   for (const name of candidates) {
     const loader = getBackendLoader(name);
     if (loader === undefined) {
@@ -213,7 +213,7 @@ export async function ensureRuntime(): Promise<RuntimeInfo> {
 }
 
 /** @internal Switches to a backend that was already loaded by {@link initRuntime} (or loads it). */
-export async function useBackend(name: string): Promise<void> {
+export async function useBackend(name: BackendName): Promise<void> {
   if (tf.getBackend() === name) return;
   if (state?.loaded.has(name)) {
     await tf.setBackend(name);
@@ -222,15 +222,33 @@ export async function useBackend(name: string): Promise<void> {
   // Loading another backend must not forget why the original choice was made.
   const attempts = state?.attempts ?? [];
   // An explicit internal switch (e.g. to a backend that has a missing kernel) must not be redirected by LEPTON_BACKEND.
-  await initRuntime({ backend: name as BackendName }, {});
+  await initRuntime({ backend: name }, {});
   if (state !== undefined) state.attempts = attempts;
+}
+
+/**
+ * The active TensorFlow.js backend as a {@link BackendName}. `tf.getBackend()` is typed `string`, and an application
+ * can call `tf.setBackend()` itself: a backend Lepton does not run on is refused here rather than reported under a
+ * type that would be a lie. @internal
+ */
+export function activeBackend(): BackendName {
+  const name = tf.getBackend();
+  if (!isBackendName(name)) {
+    throw new LeptonError(
+      'RUNTIME_NOT_INITIALISED',
+      `TensorFlow.js runs on '${String(name).slice(0, 50)}', which was selected outside Lepton and is not a backend Lepton runs on (${BACKEND_NAMES.join(', ')}); call initRuntime().`,
+      { details: { active: String(name).slice(0, 50) } },
+    );
+  }
+  return name;
 }
 
 /**
  * Reports the active backend, its device, threads and memory.
  *
  * @returns the runtime in use
- * @throws {@link LeptonError} `RUNTIME_NOT_INITIALISED` before {@link initRuntime} has run
+ * @throws {@link LeptonError} `RUNTIME_NOT_INITIALISED` before {@link initRuntime} has run, or when TensorFlow.js was
+ *   switched outside Lepton to a backend that is not one of {@link BACKEND_NAMES}
  * @example
  * ```ts
  * import { initRuntime, runtimeInfo } from '@lepton/core';
@@ -242,7 +260,7 @@ export function runtimeInfo(): RuntimeInfo {
   if (state === undefined) {
     throw new LeptonError('RUNTIME_NOT_INITIALISED', 'The Lepton runtime is not initialised; call initRuntime() first.');
   }
-  const backend = tf.getBackend();
+  const backend = activeBackend();
   const loaded = state.loaded.get(backend);
   const mem = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
   const info: RuntimeInfo = {

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { LeptonError } from '../errors/lepton-error.js';
-import { registeredBackendLoaders } from './backends.js';
-import { useBackend } from './init.js';
+import { registeredBackendLoaders, type BackendName } from './backends.js';
+import { activeBackend, useBackend } from './init.js';
 
 /** Options for {@link requiredKernels} and {@link planBackend}. */
 export interface KernelCheckOptions {
@@ -13,9 +13,9 @@ export interface KernelCheckOptions {
 /** The outcome of {@link planBackend}. */
 export interface BackendPlan {
   /** Backend the work will run on. */
-  backend: string;
+  backend: BackendName;
   /** The backend that was active before, and was asked for. */
-  requested: string;
+  requested: BackendName;
   /** Kernels the requested backend lacks (empty when it has them all). */
   missing: string[];
   /** True when the plan moved the work to another backend. */
@@ -44,8 +44,8 @@ const cache = new WeakMap<tfl.LayersModel, Map<boolean, string[]>>();
  * Runs the model once on `backend` under the profiler with a tiny zero batch (forward, plus backward when
  * training) and returns the kernels it ran. Throws TF.js' own error when a kernel is missing on that backend.
  */
-async function probe(model: tfl.LayersModel, training: boolean, backend: string): Promise<string[]> {
-  const previous = tf.getBackend();
+async function probe(model: tfl.LayersModel, training: boolean, backend: BackendName): Promise<string[]> {
+  const previous = activeBackend();
   if (backend !== previous) await stageWeightsOnCpu(model);
   await useBackend(backend);
   // A training-mode pass updates batch-norm moving statistics; the probe must leave the model as it found it.
@@ -129,7 +129,7 @@ export async function planBackend(
   model: tfl.LayersModel,
   options: KernelCheckOptions & { fallback?: boolean } = {},
 ): Promise<BackendPlan> {
-  const requested = tf.getBackend();
+  const requested = activeBackend();
   const training = options.training ?? false;
   let kernels = cache.get(model)?.get(training);
   if (kernels === undefined && requested !== 'cpu') {

@@ -4,7 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import { LeptonError } from '../errors/lepton-error.js';
-import { registeredBackendLoaders } from '../runtime/backends.js';
+import { registeredBackendLoaders, type BackendName } from '../runtime/backends.js';
 import { ensureRuntime } from '../runtime/init.js';
 
 /**
@@ -33,7 +33,7 @@ export interface WorkerPoolOptions<Init = unknown> {
    * its defaults first if needed), so a pool computes exactly what the main thread would. `LEPTON_BACKEND` does not
    * redirect the workers.
    */
-  backend?: string;
+  backend?: BackendName;
   /** Most requests waiting for a worker; beyond it `run()` rejects with `OVERLOADED`. Default 1024. */
   maxQueue?: number;
   /**
@@ -69,7 +69,7 @@ export interface ResolvedWorkerPoolOptions<Init = unknown> {
   /** Worker count, `'auto'` resolved. */
   workers: number;
   /** TF.js backend of the workers. */
-  backend: string;
+  backend: BackendName;
   /** Most requests waiting for a worker. */
   maxQueue: number;
   /** Requests one worker may hold at once. */

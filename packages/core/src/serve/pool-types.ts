@@ -1,4 +1,5 @@
 import type { TransferListItem } from 'node:worker_threads';
+import type { BackendName } from '../runtime/backends.js';
 
 /** Options of one {@link WorkerPool.run} call. */
 export interface RunOptions {
@@ -35,7 +36,7 @@ export interface WorkerPool<Req, Res> {
   /** Number of worker slots. */
   readonly size: number;
   /** The TF.js backend every worker runs. */
-  readonly backend: string;
+  readonly backend: BackendName;
   /**
    * Sends one request to the next free worker (FIFO when all are busy).
    *

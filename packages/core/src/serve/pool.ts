@@ -1,5 +1,6 @@
 import { Worker, type TransferListItem } from 'node:worker_threads';
 import { LeptonError } from '../errors/lepton-error.js';
+import type { BackendName } from '../runtime/backends.js';
 import { resolveWorkerPoolOptions, type ResolvedWorkerPoolOptions, type WorkerPoolOptions } from './pool-options.js';
 import type { RunOptions, WorkerPool, WorkerPoolStats } from './pool-types.js';
 import type { WorkerSetup } from './worker-module.js';
@@ -29,7 +30,7 @@ const MAX_SETUP_RETRIES = 3;
 
 class Pool<Req, Res> implements WorkerPool<Req, Res> {
   readonly size: number;
-  readonly backend: string;
+  readonly backend: BackendName;
   private readonly slots: Array<Slot | undefined>;
   private readonly queue: Job[] = [];
   private readonly idleWaiters: Array<() => void> = [];

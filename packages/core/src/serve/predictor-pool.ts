@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { LeptonError } from '../errors/lepton-error.js';
+import { activeBackend } from '../runtime/init.js';
 import type { BatchRunner } from './batcher.js';
 import { createWorkerPool } from './pool.js';
 import { toFileUrl, type WorkerPoolOptions } from './pool-options.js';
@@ -52,7 +53,7 @@ export async function startPoolRunner(model: tfl.LayersModel, c: PoolRunnerConfi
   const pipeline = c.pool.pipeline ?? 2;
   const pool = await createWorkerPool<PredictorWorkerInit, PredictorWorkerRequest, Float32Array>({
     name: 'lepton-predictor',
-    backend: tf.getBackend(),
+    backend: activeBackend(),
     ...c.pool,
     // Next to this file: dist/serve/ in the package, the bundle's directory in a bundle (see bench/gpu-bundle.sh).
     module: new URL('./predictor-worker.js', import.meta.url),

@@ -1,4 +1,5 @@
 import type { TransferListItem } from 'node:worker_threads';
+import type { BackendName } from '../runtime/backends.js';
 import type { RuntimeInfo } from '../runtime/init.js';
 
 /**
@@ -9,7 +10,7 @@ export interface WorkerContext {
   /** Index of the worker slot, 0 … workers − 1. A replacement for a crashed worker keeps the slot's index. */
   index: number;
   /** The TF.js backend active in this worker (the pool's `backend`). */
-  backend: string;
+  backend: BackendName;
   /** The worker's runtime, as `initRuntime()` reported it. */
   runtime: RuntimeInfo;
 }

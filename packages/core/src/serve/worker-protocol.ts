@@ -2,7 +2,9 @@
  * The messages between a {@link createWorkerPool} pool (main thread) and its workers (`worker-entry.ts`), and how an
  * error crosses the thread boundary. Internal: not exported from the package.
  */
+import type { LeptonErrorCode } from '../errors/codes.js';
 import { LeptonError } from '../errors/lepton-error.js';
+import type { BackendName } from '../runtime/backends.js';
 
 /** `workerData` of every pool worker. @internal */
 export interface WorkerStart {
@@ -10,7 +12,7 @@ export interface WorkerStart {
   /** URL (href) of the worker module. */
   module: string;
   init: unknown;
-  backend: string;
+  backend: BackendName;
   index: number;
 }
 
@@ -51,7 +53,7 @@ function cloneableDetails(details: unknown): Record<string, unknown> | undefined
  * Flattens a thrown value for `postMessage`. A `LeptonError` (recognised by name and code, so a second copy of the
  * class in a bundle still counts) keeps its code; anything else becomes `fallbackCode`. @internal
  */
-export function toWire(err: unknown, fallbackCode: string): WireError {
+export function toWire(err: unknown, fallbackCode: LeptonErrorCode): WireError {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     const lepton = err.name === 'LeptonError' && typeof code === 'string';
@@ -72,5 +74,7 @@ export function fromWire(wire: WireError, worker: number, prefix = ''): LeptonEr
   const cause = new Error(wire.message);
   cause.name = wire.name;
   if (wire.stack !== undefined) cause.stack = wire.stack;
-  return new LeptonError(wire.code, `${prefix}${wire.message}`, { cause, details: { ...wire.details, worker } });
+  // The code is a LeptonError's own (toWire keeps only those) or the pool's fallback, raised by the worker module the
+  // application gave the pool, so it belongs to a package (or application) of this program: no narrower check exists.
+  return new LeptonError(wire.code as LeptonErrorCode, `${prefix}${wire.message}`, { cause, details: { ...wire.details, worker } });
 }

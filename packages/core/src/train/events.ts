@@ -1,3 +1,5 @@
+import type { BackendName } from '../runtime/backends.js';
+
 /** Events emitted by `train()` through `onProgress`, in order: start, (batch…, epoch)…, end. */
 export type TrainEvent =
   | {
@@ -10,7 +12,7 @@ export type TrainEvent =
       /** Validation samples; 0 without validation data. */
       validationSamples: number;
       /** Backend training runs on. */
-      backend: string;
+      backend: BackendName;
     }
   | {
       /** Emitted after each batch. */

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { LeptonError, parseCsv } from '@lepton/core';
+import { LeptonError, parseCsv, type LeptonErrorCode } from '@lepton/core';
 
 /** Patient sex as DICOM codes it (Patient's Sex, 0010,0040): female, male, other. */
 export type ClinicalSex = 'F' | 'M' | 'O';
@@ -85,7 +85,7 @@ function parseAge(raw: string): number | undefined {
  */
 export function parseClinicalCsv(text: string, options: ClinicalCsvOptions = {}): ClinicalCsvResult {
   const failures: ClinicalRowFailure[] = [];
-  const fail = (line: number, code: string, message: string, patientId?: string): void => {
+  const fail = (line: number, code: LeptonErrorCode, message: string, patientId?: string): void => {
     failures.push({ line, ...(patientId !== undefined ? { patientId } : {}), error: new LeptonError(code, `Clinical CSV line ${line}: ${message}`, { details: { line } }) });
   };
   if (typeof text !== 'string') throw new LeptonError('CLINICAL_CSV_INVALID', 'parseClinicalCsv expects the CSV content as a string.');

@@ -27,6 +27,9 @@ export interface ClipQueueOptions {
   log: (line: string) => void;
 }
 
+/** How long a clip's join and cut may take: far more than a re-encode at `veryfast` needs, even of 4K on two cores. */
+const cutTimeoutMs = (p: { from: number; to: number }): number => Math.min(2_147_483_647, 60_000 + 10 * (p.to - p.from));
+
 interface PendingClip {
   id: string;
   camera: string;
@@ -39,7 +42,9 @@ interface PendingClip {
  * The clips of ended objects waiting for the recording to cover them, cut one at a time (each is an ffmpeg join and
  * an encode: several at once would take the cores from the detector). A clip is cut once the camera's newest finished
  * segment reaches the end of its interval, once its camera's recorder has ended, or at the latest two segment lengths
- * plus 30 s after its interval; it is marked `failed` when there is no recording to cut it from.
+ * plus 30 s after its interval; it is marked `failed` when there is no recording to cut it from, or when ffmpeg takes
+ * longer than 60 s plus ten times the clip's length (it is then killed, so one stuck cut cannot hold up the others or
+ * the service's stop).
  *
  * @internal
  */
@@ -118,7 +123,7 @@ export class ClipQueue {
       this.#pending.splice(this.#pending.indexOf(p), 1);
       const output = join(this.#o.outputDir, p.camera, `${p.id}.mp4`);
       try {
-        await cutRecordingClip({ dir: recorder.dir, camera: p.camera, from: p.from, to: p.to, output });
+        await cutRecordingClip({ dir: recorder.dir, camera: p.camera, from: p.from, to: p.to, output, timeoutMs: cutTimeoutMs(p) });
         this.#o.store.setClip(p.id, 'ready', output);
         this.#o.counts.ready++;
       } catch (err) {

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { LeptonError } from '@lepton/core';
-import { cutClip } from '../video/clip.js';
-import { resolveFfmpeg, spawnFfmpeg, type FfmpegBinary } from '../video/ffmpeg.js';
+import { cutClip } from '../video/cut.js';
+import { resolveFfmpeg, type FfmpegBinary } from '../video/ffmpeg.js';
+import { checkJobLimits, checkPath, jobError, startJob, type JobLimits } from '../video/jobs.js';
 import { listSegments, type RecordedSegment } from './segments.js';
 
 /** Options of {@link cutRecordingClip}. */
@@ -20,6 +21,10 @@ export interface RecordingClipOptions {
   output: string;
   /** ffmpeg to use. */
   ffmpeg?: string | FfmpegBinary;
+  /** Kill ffmpeg and fail when joining and cutting together take longer than this, ms. Default: no limit. */
+  timeoutMs?: number;
+  /** Kill ffmpeg and fail when this signal aborts. */
+  signal?: AbortSignal;
 }
 
 /** What {@link cutRecordingClip} wrote. */
@@ -37,15 +42,16 @@ export interface RecordingClip {
 /**
  * Cuts the wall-clock interval `[from, to)` out of a camera's continuous recording into one MP4: the segments that
  * overlap it are joined without re-encoding (ffmpeg's concat demuxer, stream copy), and the interval is then cut out
- * of the joined file, frame-accurately, by {@link cutClip}. Joining first is deliberate: an input seek (`-ss` before
+ * of the joined file, frame-accurately, by {@link cutClip} (both are one-shot fluent-ffmpeg jobs). Joining first is deliberate: an input seek (`-ss` before
  * `-i`, which `cutClip` uses) straight on the concat demuxer skips the first segment when its timestamps start
  * below zero (B-frames), so the clip would begin a segment late. A gap in the recording (the camera was unreachable)
  * is left out, so the clip is then shorter than the interval.
  *
  * @param options - folder, interval, output
  * @returns what was written
- * @throws {@link @lepton/core!LeptonError} `RECORDING_UNAVAILABLE` when no finished segment overlaps the interval;
- *   `VIDEO_SOURCE_FAILED` when ffmpeg cannot join or cut the segments
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad interval, path, timeout or signal;
+ *   `RECORDING_UNAVAILABLE` when no finished segment overlaps the interval; `VIDEO_SOURCE_FAILED` when ffmpeg cannot
+ *   join or cut the segments, runs past `timeoutMs` or is aborted (`details.reason`)
  * @example
  * ```ts
  * import { cutRecordingClip } from '@lepton/surveillance';
@@ -54,10 +60,19 @@ export interface RecordingClip {
  * ```
  */
 export async function cutRecordingClip(options: RecordingClipOptions): Promise<RecordingClip> {
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', 'cutRecordingClip needs { dir, camera, from, to, output }.');
   const { dir, camera, from, to, output } = options;
-  if (!(Number.isFinite(from) && Number.isFinite(to) && to > from)) {
+  if (!(typeof from === 'number' && typeof to === 'number' && Number.isFinite(from) && Number.isFinite(to) && to > from)) {
     throw new LeptonError('INVALID_ARGUMENT', `cutRecordingClip: need finite from < to (wall-clock ms), got ${String(from)} and ${String(to)}.`);
   }
+  checkPath('cutRecordingClip', 'dir', dir, false);
+  checkPath('cutRecordingClip', 'output', output, true);
+  checkJobLimits('cutRecordingClip', options);
+  const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
+  const limits = (): JobLimits => ({
+    ...(deadline === undefined ? {} : { timeoutMs: Math.max(1, deadline - Date.now()) }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
   const segments = (await listSegments(dir, camera)).filter((s) => s.start < to && s.start + s.duration > from);
   if (segments.length === 0) {
     throw new LeptonError('RECORDING_UNAVAILABLE', `Camera '${camera}': no recording covers ${new Date(from).toISOString()} to ${new Date(to).toISOString()} (not recorded, or deleted by retention).`, { details: { camera, from, to } });
@@ -74,11 +89,14 @@ export async function cutRecordingClip(options: RecordingClipOptions): Promise<R
   const bin = typeof f === 'object' ? f : await resolveFfmpeg(f === undefined ? {} : { path: f });
   try {
     await writeFile(list, `ffconcat version 1.0\n${segments.map((s) => `file ${basename(s.path)}\n`).join('')}`);
-    const exit = await spawnFfmpeg(bin, ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-f', 'concat', '-i', list, '-map', '0:v:0', '-c', 'copy', '-y', joined]).exited;
-    if (exit.code !== 0) {
-      throw new LeptonError('VIDEO_SOURCE_FAILED', `Camera '${camera}': could not join ${segments.length} recording segment(s) (${exit.stderr.at(-1) ?? `exit code ${String(exit.code)}`}).`, { details: { camera, stderr: exit.stderr } });
+    // Stream copy of the segments, back to back: no re-encoding, so the cut below is the only generation loss.
+    const concat = { input: list, inputOptions: ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-f', 'concat'], output: joined, outputOptions: ['-map', '0:v:0', '-c', 'copy'] };
+    const joinLimits = limits();
+    const exit = await startJob(bin, concat, joinLimits).done;
+    if (exit.reason !== 'ok') {
+      throw jobError('VIDEO_SOURCE_FAILED', `Camera '${camera}': could not join ${segments.length} recording segment(s)`, 'check the recording folder.', exit, bin, joinLimits, { camera });
     }
-    await cutClip({ input: joined, start: (start - first.start) / 1000, end: (end - first.start) / 1000, output, ffmpeg: bin });
+    await cutClip({ input: joined, start: (start - first.start) / 1000, end: (end - first.start) / 1000, output, ffmpeg: bin, ...limits() });
   } finally {
     await rm(list, { force: true });
     await rm(joined, { force: true });

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { LeptonError } from '@lepton/core';
-import { resolveFfmpeg, spawnFfmpeg, type FfmpegBinary } from '../video/ffmpeg.js';
+import { resolveFfmpeg, type FfmpegBinary } from '../video/ffmpeg.js';
+import { startJob } from '../video/jobs.js';
+import { hasNoVideoStream } from '../video/spawn.js';
 import { redactCredentials } from '../video/redact.js';
 
 /** Options of {@link probeSource}. */
@@ -54,6 +56,12 @@ interface Ran {
   missing: boolean;
 }
 
+/**
+ * Runs ffprobe, killed after `timeoutMs`. Spawned directly, not through fluent-ffmpeg: its `ffprobe()` returns no
+ * handle and has no timeout, so a camera that accepts the connection and then sends nothing would leave the probe,
+ * and `lepton-surveillance check`, waiting forever (fluent-ffmpeg issues #607 and #959; the fixes, PRs #976 and
+ * #1288, were never merged).
+ */
 function runTool(path: string, args: string[], timeoutMs: number, env: Record<string, string | undefined>): Promise<Ran> {
   return new Promise((resolve) => {
     let stdout = '';
@@ -92,7 +100,7 @@ const lastLine = (text: string): string | undefined =>
  * @param input - file, URL or device
  * @param options - timeout, input options, ffprobe
  * @returns what was found; `ok: false` with the reason when the input cannot be read
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an empty input or a bad timeout;
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an empty input, a bad timeout or input options;
  *   `VIDEO_FFMPEG_MISSING` when neither ffprobe nor ffmpeg is available
  * @example
  * ```ts
@@ -104,7 +112,15 @@ const lastLine = (text: string): string | undefined =>
 export async function probeSource(input: string, options: ProbeOptions = {}): Promise<ProbeResult> {
   if (typeof input !== 'string' || input === '') throw new LeptonError('INVALID_ARGUMENT', 'probeSource needs an input (file, URL or device).');
   const timeoutMs = options.timeoutMs ?? 10_000;
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new LeptonError('INVALID_ARGUMENT', `probeSource: timeoutMs must be a positive number, got ${String(timeoutMs)}.`);
+  // At most 2^31 − 1: setTimeout fires at once for anything longer.
+  if (!(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
+    throw new LeptonError('INVALID_ARGUMENT', `probeSource: timeoutMs must be a positive number of milliseconds up to 2147483647, got ${String(timeoutMs)}.`);
+  }
+  const io = options.inputOptions;
+  if (io !== undefined && !(Array.isArray(io) && io.every((o) => typeof o === 'string' && !o.includes('\0')))) {
+    throw new LeptonError('INVALID_ARGUMENT', 'probeSource: inputOptions must be an array of strings (one argument each).');
+  }
+  if (input.includes('\0')) throw new LeptonError('INVALID_ARGUMENT', 'probeSource: the input must not contain NUL bytes.');
   const env = options.env ?? process.env;
   const shown = redactCredentials(input);
   const t0 = Date.now();
@@ -145,21 +161,16 @@ export async function probeSource(input: string, options: ProbeOptions = {}): Pr
       ms,
     };
   }
-  // No ffprobe anywhere: decode one frame with ffmpeg.
+  // No ffprobe anywhere: decode one frame with ffmpeg (a one-shot fluent-ffmpeg job, killed at the timeout).
   ffmpeg ??= await resolveFfmpeg({ env });
-  const proc = spawnFfmpeg(ffmpeg, ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', ...pre, '-i', input, '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-']);
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    proc.kill('SIGKILL');
-  }, timeoutMs);
-  const exit = await proc.exited;
-  clearTimeout(timer);
+  const job = { input, inputOptions: ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', ...pre], output: '-', outputOptions: ['-map', '0:v:0', '-frames:v', '1', '-f', 'null'] };
+  const exit = await startJob(ffmpeg, job, { timeoutMs }).done;
   const ms = Date.now() - t0;
-  if (timedOut) return { input: shown, ok: false, error: `no answer within ${timeoutMs} ms`, tool: 'ffmpeg', ms };
-  if (exit.code !== 0) {
-    const last = exit.stderr.at(-1) ?? `ffmpeg exit code ${String(exit.code)}`;
-    return { input: shown, ok: false, error: /matches no streams/i.test(last) ? 'no video stream (audio or data only)' : redactCredentials(last), tool: 'ffmpeg', ms };
+  if (exit.reason === 'timeout') return { input: shown, ok: false, error: `no answer within ${timeoutMs} ms`, tool: 'ffmpeg', ms };
+  if (exit.reason !== 'ok') {
+    // stderr lines and messages from the job are masked already.
+    const last = exit.stderr.at(-1) ?? exit.message ?? `ffmpeg exit code ${String(exit.code)}`;
+    return { input: shown, ok: false, error: hasNoVideoStream(exit.stderr) ? 'no video stream (audio or data only)' : redactCredentials(last), tool: 'ffmpeg', ms };
   }
   return { input: shown, ok: true, tool: 'ffmpeg', ms };
 }

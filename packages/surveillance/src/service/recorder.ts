@@ -3,7 +3,8 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LeptonError } from '@lepton/core';
-import { resolveFfmpeg, spawnFfmpeg, type FfmpegBinary, type FfmpegProcess } from '../video/ffmpeg.js';
+import { resolveFfmpeg, type FfmpegBinary } from '../video/ffmpeg.js';
+import { spawnFfmpeg, type FfmpegProcess } from '../video/spawn.js';
 import { redactCredentials } from '../video/redact.js';
 import type { RecordedSegment } from './segments.js';
 

@@ -1,76 +1,7 @@
 import { LeptonError } from '@lepton/core';
 import type { Frame } from '../types.js';
-import { cutArgs, hasNoVideoStream, pickVideoEncoder, resolveFfmpeg, spawnFfmpeg, type FfmpegBinary } from './ffmpeg.js';
-import { redactCredentials } from './redact.js';
+import type { FfmpegBinary } from './ffmpeg.js';
 import { VideoWriter } from './writer.js';
-
-/** Options for {@link cutClip}. */
-export interface CutClipOptions {
-  /** Source video file. */
-  input: string;
-  /** Start, seconds from the beginning of the file (≥ 0). */
-  start: number;
-  /** End, seconds (> start). */
-  end: number;
-  /** Output file (`.mp4`); overwritten. */
-  output: string;
-  /** Encoder: `auto` (libx264 when present, else mpeg4) or a name. Default `auto`. */
-  encoder?: string;
-  /** ffmpeg to use: a path or a resolved binary. Default: {@link resolveFfmpeg}'s choice. */
-  ffmpeg?: string | FfmpegBinary;
-}
-
-/** What {@link cutClip} wrote. */
-export interface CutClipResult {
-  /** The file written. */
-  output: string;
-  /** Start, seconds. */
-  start: number;
-  /** End, seconds. */
-  end: number;
-  /** Encoder used. */
-  encoder: string;
-}
-
-/**
- * Cuts `[start, end)` out of a video file into an MP4, re-encoding so the cut is accurate to the frame (see
- * {@link cutArgs}). A cut past the end of the file holds what there is.
- *
- * @param options - input, interval, output
- * @returns what was written
- * @throws LeptonError `INVALID_ARGUMENT` for a bad interval or path; `VIDEO_NO_STREAM` for an input without video;
- *   `VIDEO_SOURCE_FAILED` when ffmpeg cannot read the input or write the output
- * @example
- * ```ts
- * import { cutClip } from '@lepton/surveillance';
- * await cutClip({ input: 'recording.mp4', start: 12.5, end: 20, output: 'event-42.mp4' });
- * ```
- */
-export async function cutClip(options: CutClipOptions): Promise<CutClipResult> {
-  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', 'cutClip needs { input, start, end, output }.');
-  const { input, start, end, output } = options;
-  for (const [field, v] of [['input', input], ['output', output]] as const) {
-    if (typeof v !== 'string' || v === '') throw new LeptonError('INVALID_ARGUMENT', `cutClip: ${field} must be a file path or URL.`, { details: { field } });
-  }
-  const shown = redactCredentials(input);
-  if (!(typeof start === 'number' && Number.isFinite(start) && start >= 0 && typeof end === 'number' && Number.isFinite(end) && end > start)) {
-    throw new LeptonError('INVALID_ARGUMENT', `cutClip: need 0 ≤ start < end, finite seconds (got start ${String(start)}, end ${String(end)}).`, { details: { input: shown } });
-  }
-  const f = options.ffmpeg;
-  const bin = typeof f === 'object' ? f : await resolveFfmpeg(f === undefined ? {} : { path: f });
-  const encoder = options.encoder === undefined || options.encoder === 'auto' ? await pickVideoEncoder(bin) : options.encoder;
-  const exit = await spawnFfmpeg(bin, cutArgs({ input, start, end, output, encoder })).exited;
-  if (exit.code !== 0 || exit.stderr.length > 0) {
-    const stderr = exit.stderr.map(redactCredentials);
-    const details = { input: shown, output, exitCode: exit.code, stderr };
-    if (hasNoVideoStream(exit.stderr)) {
-      throw new LeptonError('VIDEO_NO_STREAM', `cutClip: '${shown}' has no video stream (audio or data only), so there is no clip to cut; pass a video file.`, { details });
-    }
-    const last = stderr[stderr.length - 1] ?? `exit code ${String(exit.code)}`;
-    throw new LeptonError('VIDEO_SOURCE_FAILED', `cutClip: could not cut '${shown}' into '${output}' (${last}); check both paths and that the input is a readable video.`, { details });
-  }
-  return { output, start, end, encoder };
-}
 
 /** Options for {@link FrameRing}. */
 export interface FrameRingOptions {

@@ -1,22 +1,19 @@
 /**
- * The one module that knows how ffmpeg is found and invoked. Everything else in `@lepton/surveillance` (video sources,
- * the MP4 writer, clip cutting) calls the small functions here and never spawns ffmpeg or imports an ffmpeg wrapper
- * itself.
+ * How ffmpeg is found, and what a given binary can do (its encoders, hardware decoders, which frame-sync option it
+ * takes). Nothing here runs a video job: one-shot jobs (clip cutting, encoding the annotated video) go through
+ * fluent-ffmpeg in `jobs.ts`, streaming jobs (the live frame reader, continuous recording) spawn ffmpeg directly through
+ * `spawn.ts`. The README section "Where fluent-ffmpeg is used and why the live reader spawns ffmpeg directly" says why.
  *
- * Why it exists: the JavaScript ffmpeg wrappers are a moving target (fluent-ffmpeg's repository was archived in 2025),
- * so the choice of engine is kept behind this file; replacing it (another wrapper, a native binding) touches nothing
- * else. We spawn the binary with explicit argument lists rather than through fluent-ffmpeg's command builder, because
- * fluent-ffmpeg keeps the binary path and its capability caches (formats, encoders) in process-wide state
- * (`setFfmpegPath` changes every command in the process), which breaks a per-source binary choice and a fallback
- * binary whose encoders differ from the system one. The `@ffmpeg-installer/ffmpeg` binary is loaded lazily here, so a
+ * The binary is chosen per call (an explicit path, `LEPTON_FFMPEG`, the PATH, `@ffmpeg-installer/ffmpeg`) and
+ * passed to every job as an {@link FfmpegBinary}; nothing is kept in process-wide wrapper state (fluent-ffmpeg's
+ * `setFfmpegPath` is process-wide, see `jobs.ts`). The `@ffmpeg-installer/ffmpeg` binary is loaded lazily here, so a
  * platform it does not support only matters when the system has no ffmpeg either.
  *
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import type { Readable, Writable } from 'node:stream';
-// No value import of '../types.js' here (see ffmpegMissing): this module must stay free of @lepton/core.
+// No value import of '../types.js' here (see ffmpegMissing): the frame-reader thread imports this module.
 
 /** Where a resolved ffmpeg binary came from. */
 export type FfmpegOrigin = 'option' | 'env' | 'path' | 'installer';
@@ -228,121 +225,6 @@ export async function pickVideoEncoder(binary: FfmpegBinary): Promise<'libx264' 
   return (await ffmpegEncoders(binary)).has('libx264') ? 'libx264' : 'mpeg4';
 }
 
-/** How a spawned ffmpeg ended. */
-export interface FfmpegExit {
-  /** Exit code (null when killed by a signal or when it never started). */
-  code: number | null;
-  /** Signal that ended it, if any. */
-  signal: NodeJS.Signals | null;
-  /** The last lines it wrote to stderr (run at `-loglevel error`, so each is an error), at most 40. */
-  stderr: string[];
-  /** Error from spawning it (e.g. ENOENT), if it never ran. */
-  spawnError?: Error;
-}
-
-/** A running ffmpeg with its pipes. */
-export interface FfmpegProcess {
-  /** The argument list it runs with. */
-  readonly args: readonly string[];
-  /** Its stdout (decoded frames for a decode). */
-  readonly stdout: Readable;
-  /** Its stdin (frames in for an encode); closed for processes spawned without `stdin: true`. */
-  readonly stdin: Writable | null;
-  /** Resolves (never rejects) when the process has exited and its pipes are closed. */
-  readonly exited: Promise<FfmpegExit>;
-  /** The stderr lines so far (last 40). */
-  stderrLines(): string[];
-  /** Sends a signal (default SIGKILL); a no-op once it has exited. */
-  kill(signal?: NodeJS.Signals): void;
-}
-
-/** Options for {@link spawnFfmpeg}. */
-export interface SpawnFfmpegOptions {
-  /** Give the process a stdin pipe (for encoding frames in). Default false. */
-  stdin?: boolean;
-}
-
-const STDERR_LINES = 40;
-
-/**
- * Spawns ffmpeg with an argument list (no shell). Stderr is kept as a bounded tail of lines, so a chatty process
- * never grows memory.
- *
- * @param binary - a resolved ffmpeg
- * @param args - arguments after the program name
- * @param options - whether to open stdin
- * @returns the running process
- */
-export function spawnFfmpeg(binary: FfmpegBinary, args: readonly string[], options: SpawnFfmpegOptions = {}): FfmpegProcess {
-  const child = spawn(binary.path, [...args], { stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  let pending = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (d: string) => {
-    pending += d;
-    const parts = pending.split(/\r?\n|\r/);
-    pending = parts.pop() ?? '';
-    if (pending.length > 4096) pending = pending.slice(-4096);
-    for (const l of parts) {
-      if (l.trim() === '') continue;
-      lines.push(l.length > 500 ? `${l.slice(0, 500)}…` : l);
-      if (lines.length > STDERR_LINES) lines.shift();
-    }
-  });
-  // EPIPE on stdin when ffmpeg exits early is reported through the exit, not as an unhandled error.
-  child.stdin?.on('error', () => {});
-  let done = false;
-  const exited = new Promise<FfmpegExit>((resolve) => {
-    child.on('error', (err) => {
-      if (done) return;
-      done = true;
-      resolve({ code: null, signal: null, stderr: [...lines], spawnError: err });
-    });
-    child.on('close', (code, signal) => {
-      if (done) return;
-      done = true;
-      if (pending.trim() !== '') lines.push(pending);
-      resolve({ code, signal, stderr: lines.slice(-STDERR_LINES) });
-    });
-  });
-  return {
-    args,
-    stdout: child.stdout!,
-    stdin: child.stdin ?? null,
-    exited,
-    stderrLines: () => [...lines],
-    kill: (signal = 'SIGKILL') => {
-      if (!done && child.exitCode === null && child.signalCode === null) child.kill(signal);
-    },
-  };
-}
-
-/** What to decode, for {@link decodeArgs}. */
-export interface DecodeSpec {
-  /** File path, URL (`rtsp://`, `http://` …) or device (`/dev/video0`). */
-  input: string;
-  /** Input format (`-f`), e.g. `v4l2` for a device; omit to let ffmpeg probe. */
-  format?: string;
-  /** Output frame rate (frames per second, the `fps` filter). */
-  fps: number;
-  /** Output width in pixels. */
-  width: number;
-  /** Output height in pixels. */
-  height: number;
-  /** `-hwaccel` method (`auto`, `cuda`, `vaapi` …); omit for software decode. */
-  hwaccel?: string;
-  /** Read at native speed (`-re`). */
-  realtime?: boolean;
-  /** Loop the input forever (`-stream_loop -1`; files only). */
-  loop?: boolean;
-  /** A live input (network stream or device): RTSP over TCP, short probing. */
-  live?: boolean;
-  /** Extra input options, placed last before `-i` (so they override the defaults above). */
-  inputOptions?: readonly string[];
-  /** Spell frame-rate sync `-vsync vfr` (ffmpeg before 5.0) instead of `-fps_mode vfr`; see {@link usesLegacyVsync}. */
-  legacyVsync?: boolean;
-}
-
 /**
  * Whether a binary needs `-vsync` rather than `-fps_mode` (added in ffmpeg 5.0). Release versions are read from their
  * number; git snapshots (`N-…`) are treated as old, since `-vsync` still works, deprecated, in every release since.
@@ -353,120 +235,4 @@ export interface DecodeSpec {
 export function usesLegacyVsync(binary: FfmpegBinary): boolean {
   const m = /^n?(\d+)\./i.exec(binary.version);
   return !m || Number(m[1]) < 5;
-}
-
-/**
- * The ffmpeg arguments that decode an input to packed RGB frames on stdout: first video stream only, `scale=W:H`
- * (ffmpeg's default bicubic), output rate `-r fps` with variable-frame-rate sync (frames above the rate are dropped,
- * gaps are never filled with repeated frames, so a source slower than `fps` gives fewer frames), `-pix_fmt rgb24 -f
- * rawvideo pipe:1`, logging at `error` level only.
- * Live inputs get `-analyzeduration 1000000` (1 s of probing instead of ffmpeg's 5 s, so a camera's first frame comes
- * quickly) and `-fflags +discardcorrupt` (damaged packets are dropped, not decoded), and RTSP gets `-rtsp_transport tcp` (UDP loses packets on busy networks); `inputOptions` can override both.
- *
- * @param spec - input, rate, size and input options
- * @returns the argument list (without the program name)
- * @example
- * ```ts
- * import { decodeArgs } from '@lepton/surveillance';
- * decodeArgs({ input: 'a.mp4', fps: 5, width: 320, height: 180 }).join(' ');
- * // '-hide_banner -nostdin -nostats -loglevel error -i a.mp4 -map 0:v:0 -an -sn -dn -vf scale=320:180 -r 5 -fps_mode vfr -pix_fmt rgb24 -f rawvideo pipe:1'
- * ```
- */
-export function decodeArgs(spec: DecodeSpec): string[] {
-  const a = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error'];
-  if (spec.hwaccel) a.push('-hwaccel', spec.hwaccel);
-  if (spec.live) {
-    if (/^rtsps?:\/\//i.test(spec.input)) a.push('-rtsp_transport', 'tcp');
-    // Packets the demuxer knows are damaged (a PES cut off by a dying connection) are dropped, not decoded into a
-    // half-grey frame that the detector would take for real video.
-    a.push('-analyzeduration', '1000000', '-fflags', '+discardcorrupt');
-  }
-  if (spec.realtime) a.push('-re');
-  if (spec.loop) a.push('-stream_loop', '-1');
-  if (spec.format) a.push('-f', spec.format);
-  if (spec.inputOptions) a.push(...spec.inputOptions);
-  a.push('-i', spec.input, '-map', '0:v:0', '-an', '-sn', '-dn');
-  // `-r` with variable frame-rate sync, not the `fps` filter: the filter fills timestamp gaps by repeating frames (a
-  // stream cut mid-GOP, a camera whose clock jumps), which would hand the detector invented frames. This only drops.
-  const vfr = spec.legacyVsync ? ['-vsync', 'vfr'] : ['-fps_mode', 'vfr'];
-  a.push('-vf', `scale=${spec.width}:${spec.height}`, '-r', String(spec.fps), ...vfr, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
-  return a;
-}
-
-/**
- * Whether ffmpeg's error lines say that `-map 0:v:0` (see {@link decodeArgs}, {@link cutArgs}) matched no stream: the
- * input has no video stream (audio or data only).
- *
- * @param stderr - ffmpeg's error lines
- * @returns true for "Stream map '0:v:0' matches no streams"
- * @internal
- */
-export function hasNoVideoStream(stderr: readonly string[]): boolean {
-  return stderr.some((l) => /Stream map '0:v(?::0)?' matches no streams/i.test(l));
-}
-
-/** What to encode, for {@link encodeArgs}. */
-export interface EncodeSpec {
-  /** Output file (`.mp4`). Overwritten. */
-  output: string;
-  /** Frame width of the RGB input. */
-  width: number;
-  /** Frame height of the RGB input. */
-  height: number;
-  /** Frame rate of the output. */
-  fps: number;
-  /** Encoder: `libx264` or `mpeg4` (see {@link pickVideoEncoder}). */
-  encoder: string;
-  /** libx264 constant rate factor (lower = better, bigger). Default 23. */
-  crf?: number;
-}
-
-/** Quality settings for the two encoders we pick. */
-function codecArgs(encoder: string, crf: number | undefined): string[] {
-  return encoder === 'libx264' ? ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(crf ?? 23)] : ['-c:v', encoder, '-q:v', '3'];
-}
-
-/**
- * The ffmpeg arguments that encode packed RGB frames from stdin into an MP4: `-pix_fmt yuv420p` (what every player
- * decodes) and `-movflags +faststart` (index at the front, so a browser plays a clip before it has downloaded).
- * yuv420p needs even dimensions, so an odd width or height is padded by one pixel (black) at the right/bottom.
- *
- * @param spec - output, size, rate, encoder
- * @returns the argument list (without the program name)
- */
-export function encodeArgs(spec: EncodeSpec): string[] {
-  const a = ['-hide_banner', '-nostats', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24'];
-  a.push('-s', `${spec.width}x${spec.height}`, '-framerate', String(spec.fps), '-i', 'pipe:0', '-an');
-  if (spec.width % 2 === 1 || spec.height % 2 === 1) a.push('-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2');
-  a.push(...codecArgs(spec.encoder, spec.crf), '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-y', spec.output);
-  return a;
-}
-
-/** What to cut, for {@link cutArgs}. */
-export interface CutSpec {
-  /** Source file. */
-  input: string;
-  /** Start, seconds from the beginning of the file. */
-  start: number;
-  /** End, seconds (exclusive). */
-  end: number;
-  /** Output file (`.mp4`). Overwritten. */
-  output: string;
-  /** Encoder: `libx264` or `mpeg4`. */
-  encoder: string;
-}
-
-/**
- * The ffmpeg arguments that cut `[start, end)` out of a file, re-encoding the video so the cut is frame-accurate (a
- * stream copy could only cut at keyframes). `-ss` before `-i` seeks quickly and, with re-encoding, still starts at the
- * exact frame. Audio is dropped: clips are evidence video.
- *
- * @param spec - input, interval, output, encoder
- * @returns the argument list (without the program name)
- */
-export function cutArgs(spec: CutSpec): string[] {
-  const a = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-ss', spec.start.toFixed(6), '-i', spec.input];
-  a.push('-t', (spec.end - spec.start).toFixed(6), '-map', '0:v:0', '-an', '-sn', '-dn');
-  a.push(...codecArgs(spec.encoder, undefined), '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-y', spec.output);
-  return a;
 }

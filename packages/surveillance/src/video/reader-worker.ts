@@ -9,15 +9,16 @@
  * queue, so the consumer falls further and further behind real time. Here the pipe is drained and the policy applied
  * whatever the main thread does. Do not move this work back to the main thread.
  *
- * Imports: node built-ins and `./ffmpeg.js` only (types aside). Never `@lepton/core` or `../types.js` as values: they
- * load TensorFlow.js into the thread (about 1 s and 60 MB per camera). Errors therefore cross as plain objects and
- * become `LeptonError`s on the main thread.
+ * Imports: node built-ins, `./ffmpeg.js` and `./spawn.js` only (types aside). Never `@lepton/core` or `../types.js`
+ * as values: they load TensorFlow.js into the thread (about 1 s and 60 MB per camera). Errors therefore cross as plain
+ * objects and become `LeptonError`s on the main thread.
  *
  * @module
  * @internal
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { decodeArgs, hasNoVideoStream, spawnFfmpeg, usesLegacyVsync, type FfmpegExit, type FfmpegProcess } from './ffmpeg.js';
+import { usesLegacyVsync } from './ffmpeg.js';
+import { decodeArgs, hasNoVideoStream, spawnFfmpeg, type FfmpegExit, type FfmpegProcess } from './spawn.js';
 import { redactCredentials } from './redact.js';
 import { SharedStats, type ForwardedEvent, type FromReader, type ReaderConfig, type SerializedError, type ToReader } from './reader-protocol.js';
 import type { VideoSourceEvents, VideoSourceStats } from './source.js';

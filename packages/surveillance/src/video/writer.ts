@@ -1,7 +1,10 @@
 import { rm } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
 import { LeptonError } from '@lepton/core';
 import type { Frame } from '../types.js';
-import { encodeArgs, pickVideoEncoder, resolveFfmpeg, spawnFfmpeg, type FfmpegBinary, type FfmpegExit, type FfmpegProcess } from './ffmpeg.js';
+import { encodeJob } from './commands.js';
+import { pickVideoEncoder, resolveFfmpeg, type FfmpegBinary } from './ffmpeg.js';
+import { checkPath, jobError, startJob, type JobExit, type RunningJob } from './jobs.js';
 
 /** Options for {@link VideoWriter}. */
 export interface VideoWriterOptions {
@@ -40,14 +43,20 @@ export interface VideoWriterResult {
 }
 
 interface Started {
-  proc: FfmpegProcess;
+  job: RunningJob;
+  /** Frames go in here; fluent-ffmpeg pipes it into ffmpeg's stdin. */
+  input: PassThrough;
   encoder: string;
+  binary: FfmpegBinary;
+  /** Set once ffmpeg has exited. */
+  exit?: JobExit;
 }
 
 /**
  * Packed RGB frames in, an MP4 out (H.264 via libx264 when the ffmpeg has it, else MPEG-4 part 2; yuv420p,
- * `+faststart`). Frames go to ffmpeg's stdin; `write` waits for the pipe to drain, so a slow encoder slows the writer
- * down instead of buffering frames in memory. Writes are serialised in call order.
+ * `+faststart`; the arguments are {@link encodeArgs}). The encode is one fluent-ffmpeg command whose input is a stream
+ * piped into ffmpeg's stdin; `write` waits for that stream to drain, so a slow encoder slows the writer down instead of
+ * buffering frames in memory (at most about two frames wait outside ffmpeg). Writes are serialised in call order.
  *
  * @example
  * ```ts
@@ -73,9 +82,7 @@ export class VideoWriter {
    */
   constructor(options: VideoWriterOptions) {
     if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', 'VideoWriter needs { output, width, height, fps }.');
-    if (typeof options.output !== 'string' || options.output === '') {
-      throw new LeptonError('INVALID_ARGUMENT', 'VideoWriter: output must be a file path.', { details: { field: 'output' } });
-    }
+    checkPath('VideoWriter', 'output', options.output, true);
     for (const f of ['width', 'height'] as const) {
       if (!(Number.isInteger(options[f]) && options[f] > 0 && options[f] <= 16384)) {
         throw new LeptonError('INVALID_ARGUMENT', `VideoWriter: ${f} must be an integer from 1 to 16384 (got ${String(options[f])}).`, { details: { field: f } });
@@ -98,15 +105,12 @@ export class VideoWriter {
     const f = this.o.ffmpeg;
     const bin = typeof f === 'object' ? f : await resolveFfmpeg(f === undefined ? {} : { path: f });
     const encoder = this.o.encoder === undefined || this.o.encoder === 'auto' ? await pickVideoEncoder(bin) : this.o.encoder;
-    const args = encodeArgs({
-      output: this.o.output,
-      width: this.o.width,
-      height: this.o.height,
-      fps: this.o.fps,
-      encoder,
-      ...(this.o.crf === undefined ? {} : { crf: this.o.crf }),
-    });
-    return { proc: spawnFfmpeg(bin, args, { stdin: true }), encoder };
+    const spec = { output: this.o.output, width: this.o.width, height: this.o.height, fps: this.o.fps, encoder, ...(this.o.crf === undefined ? {} : { crf: this.o.crf }) };
+    // One frame of buffer: a write that fills it waits for 'drain', which comes as ffmpeg's stdin takes the bytes.
+    const input = new PassThrough({ highWaterMark: this.frameBytes });
+    const started: Started = { job: startJob(bin, encodeJob(spec, input)), input, encoder, binary: bin };
+    void started.job.done.then((exit) => (started.exit = exit));
+    return started;
   }
 
   /** Frames accepted so far. */
@@ -146,13 +150,16 @@ export class VideoWriter {
     }
     if (this.closing) return Promise.reject(this.writeError('the writer is closed'));
     const p = this.tail.then(async () => {
-      const { proc } = await this.starting;
-      const stdin = proc.stdin!;
-      if (stdin.destroyed || stdin.writableEnded) throw this.writeError('ffmpeg is no longer accepting frames', await exitSoon(proc));
+      const s = await this.starting;
+      if (s.exit) throw this.writeError('ffmpeg is no longer accepting frames', s);
       this.frames++;
-      if (!stdin.write(data)) {
-        const dead = await Promise.race([new Promise<false>((r) => stdin.once('drain', () => r(false))), proc.exited]);
-        if (dead) throw this.writeError('ffmpeg exited while frames were being written', dead);
+      if (!s.input.write(data)) {
+        // ffmpeg gone: fluent-ffmpeg's pipe stops, 'drain' never comes, the job's end does.
+        const dead = await Promise.race([new Promise<undefined>((r) => s.input.once('drain', () => r(undefined))), s.job.done]);
+        if (dead) {
+          s.exit = dead;
+          throw this.writeError('ffmpeg exited while frames were being written', s);
+        }
       }
     });
     this.tail = p.catch(() => {});
@@ -177,17 +184,21 @@ export class VideoWriter {
           details: { output: this.o.output, frames: 0, stderr: [] },
         });
       }
-      const { proc, encoder } = await this.starting;
-      proc.stdin!.end();
-      const exit = await proc.exited;
-      if (exit.code !== 0) throw this.writeError('ffmpeg failed to finish the file', exit);
+      const s = await this.starting;
+      s.input.end();
+      s.exit = await s.job.done;
+      if (s.exit.reason !== 'ok') {
+        // Killed mid-file (from outside): what is there has no index and does not play.
+        if (s.exit.signal !== null) await rm(this.o.output, { force: true }).catch(() => undefined);
+        throw this.writeError('ffmpeg failed to finish the file', s);
+      }
       return {
         output: this.o.output,
         frames: this.frames,
         width: this.o.width,
         height: this.o.height,
         fps: this.o.fps,
-        encoder,
+        encoder: s.encoder,
         durationSec: this.frames / this.o.fps,
       };
     })();
@@ -209,24 +220,19 @@ export class VideoWriter {
   /** Kills ffmpeg (if it started) and removes the output file, if any. */
   private async stop(): Promise<void> {
     try {
-      const { proc } = await this.starting;
-      proc.kill();
-      await proc.exited;
+      const { job } = await this.starting;
+      job.kill();
+      await job.done;
     } catch {
       // nothing was started
     }
     await rm(this.o.output, { force: true }).catch(() => undefined);
   }
 
-  private writeError(what: string, exit?: FfmpegExit): LeptonError {
-    const last = exit?.stderr[exit.stderr.length - 1];
-    return new LeptonError('VIDEO_WRITE_FAILED', `VideoWriter '${this.o.output}': ${what}${last ? ` (${last})` : ''}; check the output path and disk space.`, {
-      details: { output: this.o.output, exitCode: exit?.code, stderr: exit?.stderr ?? [] },
-    });
+  private writeError(what: string, started?: Started): LeptonError {
+    const prefix = `VideoWriter '${this.o.output}': ${what}`;
+    const hint = 'check the output path and disk space.';
+    if (started?.exit === undefined) return new LeptonError('VIDEO_WRITE_FAILED', `${prefix}; ${hint}`, { details: { output: this.o.output, stderr: [] } });
+    return jobError('VIDEO_WRITE_FAILED', prefix, hint, started.exit, started.binary, {}, { output: this.o.output });
   }
-}
-
-/** The exit of a process that has closed its stdin, waiting briefly for it. */
-async function exitSoon(proc: FfmpegProcess): Promise<FfmpegExit | undefined> {
-  return Promise.race([proc.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))]);
 }
