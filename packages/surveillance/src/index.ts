@@ -66,8 +66,12 @@ export type {
 } from './rules/engine.js';
 
 // video in/out through ffmpeg
-export { resolveFfmpeg, ffmpegEncoders, ffmpegHwaccels, pickVideoEncoder, spawnFfmpeg, decodeArgs, encodeArgs, cutArgs } from './video/ffmpeg.js';
-export type { FfmpegOrigin, FfmpegBinary, ResolveFfmpegOptions, FfmpegExit, FfmpegProcess, SpawnFfmpegOptions, DecodeSpec, EncodeSpec, CutSpec } from './video/ffmpeg.js';
+export { resolveFfmpeg, ffmpegEncoders, ffmpegHwaccels, pickVideoEncoder } from './video/ffmpeg.js';
+export type { FfmpegOrigin, FfmpegBinary, ResolveFfmpegOptions } from './video/ffmpeg.js';
+export { spawnFfmpeg, decodeArgs } from './video/spawn.js';
+export type { FfmpegExit, FfmpegProcess, SpawnFfmpegOptions, DecodeSpec } from './video/spawn.js';
+export { encodeArgs, cutArgs } from './video/commands.js';
+export type { EncodeSpec, CutSpec } from './video/commands.js';
 export { VideoSource } from './video/source.js';
 export type {
   DropPolicy,
@@ -85,8 +89,10 @@ export type {
 } from './video/source.js';
 export { VideoWriter } from './video/writer.js';
 export type { VideoWriterOptions, VideoWriterResult } from './video/writer.js';
-export { cutClip, FrameRing } from './video/clip.js';
-export type { CutClipOptions, CutClipResult, FrameRingOptions, ClipAroundOptions, ClipInfo } from './video/clip.js';
+export { cutClip } from './video/cut.js';
+export type { CutClipOptions, CutClipResult } from './video/cut.js';
+export { FrameRing } from './video/clip.js';
+export type { FrameRingOptions, ClipAroundOptions, ClipInfo } from './video/clip.js';
 
 // motion gating
 export { MotionDetector } from './motion/motion.js';
