@@ -10,6 +10,9 @@
  * @packageDocumentation
  */
 export { initRuntime, runtimeInfo, LeptonError, isLeptonError, seededRandom, tf } from '@lepton/core';
+export type { LeptonErrorCode } from '@lepton/core';
+export { MANUFACTURING_ERROR_CODES } from './errors.js';
+export type { ManufacturingErrorCode } from './errors.js';
 export { SensorRecordSchema, QUALITIES, parseSensorRecord, MIN_TIMESTAMP, MAX_TIMESTAMP, MAX_ID_LENGTH } from './telemetry/record.js';
 export type { SensorRecord, RecordRejection, ParsedRecord } from './telemetry/record.js';
 export { readSensorCsv, readSensorNdjson } from './telemetry/readers.js';
