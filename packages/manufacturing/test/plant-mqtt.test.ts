@@ -127,7 +127,10 @@ describe.skipIf(skip)('MqttPlantPublisher against a real Mosquitto broker', () =
     const status = new LineStatus({ line: 'line-x' });
     const closed = await freePort();
     for (const opts of [{ url: `mqtt://plant:s3cr3t-in-url@127.0.0.1:${closed}` }, { url: `mqtt://127.0.0.1:${closed}`, username: 'plant', password: 's3cr3t-option' }]) {
-      const err = await MqttPlantPublisher.start({ ...opts, status, connectTimeoutMs: 500 }).catch((e: unknown) => e as Error & { code: string });
+      const err = (await MqttPlantPublisher.start({ ...opts, status, connectTimeoutMs: 500 }).then(
+        () => new Error('connected'),
+        (e: unknown) => e,
+      )) as Error & { code: string };
       expect(err).toMatchObject({ code: 'MFG_MQTT_CONNECT' });
       expect(`${err.message} ${JSON.stringify(err)}`).not.toMatch(/s3cr3t/);
     }

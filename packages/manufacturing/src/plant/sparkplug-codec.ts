@@ -141,7 +141,9 @@ function encodeMetric(m: SparkplugMetric, at: string): Buffer {
  * Encodes a Sparkplug B payload (`org.eclipse.tahu.protobuf.Payload`, Sparkplug 3.0) as protobuf bytes: the payload
  * timestamp (field 1), metrics (2: name, timestamp, datatype, and `int_value` / `long_value` / `float_value` /
  * `double_value` / `boolean_value` / `string_value`, or `is_null`) and `seq` (3). Written here (a few dozen lines, no
- * protobuf runtime); the tests decode it with Eclipse Tahu's own decoder.
+ * protobuf runtime); the tests decode it with Eclipse Tahu's own decoder. `UInt32` goes in `int_value` as the 3.0
+ * specification says; Tahu's JavaScript library (1.0.3) reads `UInt32` from `long_value`, so for portable counts use
+ * `Int32` (or `UInt64`), as {@link SparkplugEdgeNode} does.
  *
  * @param payload - timestamp, seq (omit for NDEATH) and metrics
  * @returns the protobuf bytes

@@ -77,6 +77,7 @@ const MAX_COMMAND_BYTES = 64 * 1024;
 export class SparkplugEdgeNode {
   private readonly link: MqttLink;
   private readonly topicBase: string;
+  private readonly edge: string;
   private seq = 0;
   private nextBdSeq: number;
   private sessionBdSeq = -1;
@@ -116,8 +117,6 @@ export class SparkplugEdgeNode {
     this.timer = setInterval(() => this.periodic(), every);
     this.timer.unref();
   }
-
-  private readonly edge: string;
 
   /**
    * Validates the options, connects (NDEATH as the will), and publishes NBIRTH and a DBIRTH per asset.
@@ -237,7 +236,10 @@ export class SparkplugEdgeNode {
     const now = Date.now();
     const last = this.sent.get(h.asset);
     if (!last) return this.deviceBirth(client, h, now);
-    const changed = deviceMetrics(h, now).filter((m) => (counters || !m.name.startsWith('Samples/')) && last.get(m.name) !== m.value);
+    const metrics = deviceMetrics(h, now);
+    // A metric the DBIRTH did not declare (an SPC signal first seen in an alarm) may not appear in DDATA: birth again.
+    if (metrics.some((m) => !last.has(m.name))) return this.deviceBirth(client, h, now);
+    const changed = metrics.filter((m) => (counters || !m.name.startsWith('Samples/')) && last.get(m.name) !== m.value);
     if (changed.length === 0) return;
     for (const m of changed) last.set(m.name, m.value);
     this.send(client, this.topic('DDATA', h.asset), changed, now);
@@ -258,9 +260,9 @@ export class SparkplugEdgeNode {
     const all = this.status.healthAll();
     const sum = (f: (h: AssetHealth) => number): number => all.reduce((a, h) => a + f(h), 0);
     return [
-      { name: 'Line/Assets', timestamp: now, type: 'UInt32', value: all.length },
-      { name: 'Line/Assets In Alarm', timestamp: now, type: 'UInt32', value: all.filter((h) => h.state === 'alarm').length },
-      { name: 'Line/Alarms Active', timestamp: now, type: 'UInt32', value: sum((h) => h.activeAlarms) },
+      { name: 'Line/Assets', timestamp: now, type: 'Int32', value: all.length },
+      { name: 'Line/Assets In Alarm', timestamp: now, type: 'Int32', value: all.filter((h) => h.state === 'alarm').length },
+      { name: 'Line/Alarms Active', timestamp: now, type: 'Int32', value: sum((h) => h.activeAlarms) },
       { name: 'Line/Samples Accepted', timestamp: now, type: 'UInt64', value: sum((h) => h.samples.accepted) },
       { name: 'Line/Samples Rejected', timestamp: now, type: 'UInt64', value: sum((h) => h.samples.rejected) + this.status.stats().rejectedUnattributed },
     ];
@@ -303,10 +305,10 @@ function deviceMetrics(h: AssetHealth, now: number): SparkplugMetric[] {
   const m = (name: string, type: SparkplugMetric['type'], value: SparkplugMetric['value']): SparkplugMetric => ({ name, timestamp: now, type, value });
   return [
     m('Health/State', 'String', h.state),
-    m('Alarms/Active', 'UInt32', h.activeAlarms),
-    m('Alarms/Unacknowledged', 'UInt32', h.unacknowledged),
+    m('Alarms/Active', 'Int32', h.activeAlarms),
+    m('Alarms/Unacknowledged', 'Int32', h.unacknowledged),
     m('Alarms/Max Severity', 'UInt8', severityRank(h.severity)),
-    ...Object.entries(h.bySource).map(([source, n]) => m(`Alarms/By Source/${source}`, 'UInt32', n)),
+    ...Object.entries(h.bySource).map(([source, n]) => m(`Alarms/By Source/${source}`, 'Int32', n)),
     ...Object.entries(h.spc).map(([signal, s]) => m(`SPC/${signal}/Out Of Control`, 'Boolean', s === 'out-of-control')),
     m('Samples/Accepted', 'UInt64', h.samples.accepted),
     m('Samples/Rejected', 'UInt64', h.samples.rejected),
