@@ -179,10 +179,15 @@ export class MqttPlantPublisher {
   }
 
   /**
-   * Publishes `offline` (retained) and disconnects cleanly. Events still queued are dropped (counted).
+   * Waits (up to `timeoutMs`) for queued events to reach the broker, publishes `offline` (retained) and disconnects
+   * cleanly. Events still queued then are dropped (counted).
+   *
+   * @param timeoutMs - how long to wait for queued events while connected, ms. Default 2,000.
    */
-  async close(): Promise<void> {
+  async close(timeoutMs = 2000): Promise<void> {
     this.stop();
+    const deadline = Date.now() + (Number.isFinite(timeoutMs) ? Math.max(0, timeoutMs) : 0);
+    while (this.link.current && this.queue.length + this.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     this.counters.eventsDropped += this.queue.length;
     this.queue.length = 0;
     await this.link.close({ topic: this.topics.status(), payload: this.payload('status', { state: 'offline', reason: 'closed' }), retain: true });
