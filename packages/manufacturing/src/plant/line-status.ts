@@ -7,9 +7,9 @@ import type { ScaleEvent } from '../scale/options.js';
 import type { QualityIssue } from '../telemetry/quality.js';
 import type { SensorRecord } from '../telemetry/record.js';
 import { AssetEntry, healthOf, type ActiveAlarm, type AssetHealth } from './asset-health.js';
-import type { LineStatusOptions, StatusChange, StatusSource } from './status-types.js';
+import type { LineStatusOptions, LineStatusStats, StatusChange, StatusSource } from './status-types.js';
 
-export type { LineStatusOptions, StatusChange, StatusSource } from './status-types.js';
+export type { LineStatusOptions, LineStatusStats, StatusChange, StatusSource } from './status-types.js';
 
 const unsubscribeNoop = (): void => undefined;
 
@@ -272,7 +272,7 @@ export class LineStatus {
    * Counters that belong to no asset: rejections whose asset is unknown, samples of assets over `maxAssets`, listener
    * exceptions swallowed.
    */
-  stats(): { rejectedUnattributed: number; untracked: number; listenerErrors: number; assets: number } {
+  stats(): LineStatusStats {
     return { ...this.counts, assets: this.entries.size };
   }
 

@@ -21,14 +21,24 @@ export interface MetricsServerOptions {
   allowUnauthenticated?: boolean;
 }
 
+/** Counters of a {@link MetricsServer}. */
+export interface MetricsServerStats {
+  /** Scrapes answered with metrics. */
+  scrapes: number;
+  /** Requests refused: wrong path (404), method (405) or token (401). */
+  refused: number;
+  /** Scrapes that failed because a source threw (500). */
+  failures: number;
+}
+
 /** A running metrics endpoint. */
 export interface MetricsServer {
   /** The scrape URL, e.g. `http://127.0.0.1:9464/metrics`. */
   url: string;
   /** The port bound. */
   port: number;
-  /** Scrapes served, and requests refused (wrong path, method or token). */
-  stats(): { scrapes: number; refused: number; failures: number };
+  /** Scrapes served, requests refused, and scrapes that failed. */
+  stats(): MetricsServerStats;
   /** Stops listening and closes open connections. */
   close(): Promise<void>;
 }

@@ -42,7 +42,10 @@ export interface OpcUaSourceOptions {
   /** Nodes to monitor (1 to 10,000), each mapped to an asset and a signal; node ids unique. */
   nodes: readonly OpcUaNodeMapping[];
   /** Where samples go: a {@link LineMonitor} or a {@link LineStatus} (anything with `push(item)`). */
-  target: { push(item: LineItem): Promise<LineEvent[]> | Promise<unknown> };
+  target: {
+    /** Takes one sample (or a rejection), as {@link LineMonitor.push} does. */
+    push(item: LineItem): Promise<LineEvent[]> | Promise<unknown>;
+  };
   /** Message security mode. Default `SignAndEncrypt`. */
   securityMode?: OpcUaSecurityMode;
   /** Security policy. Default `Basic256Sha256`, or `None` with `securityMode: 'None'`. */

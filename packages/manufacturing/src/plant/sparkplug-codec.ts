@@ -5,19 +5,33 @@ import { LeptonError } from '@lepton/core';
  * Values are the enum numbers on the wire.
  */
 export const SparkplugDataType = {
+  /** Signed 8-bit integer (`int_value`). */
   Int8: 1,
+  /** Signed 16-bit integer (`int_value`). */
   Int16: 2,
+  /** Signed 32-bit integer (`int_value`, two's complement). */
   Int32: 3,
+  /** Signed 64-bit integer (`long_value`). */
   Int64: 4,
+  /** Unsigned 8-bit integer (`int_value`). */
   UInt8: 5,
+  /** Unsigned 16-bit integer (`int_value`). */
   UInt16: 6,
+  /** Unsigned 32-bit integer (`int_value`). */
   UInt32: 7,
+  /** Unsigned 64-bit integer (`long_value`). */
   UInt64: 8,
+  /** 32-bit float (`float_value`). */
   Float: 9,
+  /** 64-bit float (`double_value`). */
   Double: 10,
+  /** Boolean (`boolean_value`). */
   Boolean: 11,
+  /** UTF-8 string (`string_value`). */
   String: 12,
+  /** Epoch milliseconds, UTC (`long_value`). */
   DateTime: 13,
+  /** UTF-8 text (`string_value`). */
   Text: 14,
 } as const;
 
@@ -180,6 +194,16 @@ export interface DecodedSparkplugMetric {
   value: number | bigint | boolean | string | null;
 }
 
+/** What {@link decodeSparkplugPayload} reads from a payload. */
+export interface DecodedSparkplugPayload {
+  /** The payload timestamp, epoch ms, when sent. */
+  timestamp?: number | bigint;
+  /** The sequence number, when sent (commands have none). */
+  seq?: number | bigint;
+  /** The metrics, in order. */
+  metrics: DecodedSparkplugMetric[];
+}
+
 /** Reads protobuf fields within bounds, throwing a typed error on anything malformed. */
 class Reader {
   pos = 0;
@@ -223,10 +247,10 @@ const num = (x: bigint): number | bigint => (x <= BigInt(Number.MAX_SAFE_INTEGER
  * @returns timestamp and seq when present, and the metrics
  * @throws {@link @lepton/core!LeptonError} `MFG_SPARKPLUG_DECODE` for malformed protobuf
  */
-export function decodeSparkplugPayload(bytes: Uint8Array): { timestamp?: number | bigint; seq?: number | bigint; metrics: DecodedSparkplugMetric[] } {
+export function decodeSparkplugPayload(bytes: Uint8Array): DecodedSparkplugPayload {
   if (!(bytes instanceof Uint8Array)) throw decodeError('the payload is not bytes');
   const r = new Reader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  const out: { timestamp?: number | bigint; seq?: number | bigint; metrics: DecodedSparkplugMetric[] } = { metrics: [] };
+  const out: DecodedSparkplugPayload = { metrics: [] };
   while (!r.done) {
     const f = readField(r);
     if (f.field === 1 && f.int !== undefined) out.timestamp = num(f.int);

@@ -68,3 +68,15 @@ export type StatusChange =
       /** When, epoch ms. */
       at: number;
     };
+
+/** Counters of a {@link LineStatus} that belong to no asset. */
+export interface LineStatusStats {
+  /** Refused records whose asset is unknown (no valid asset field, or a source's rejection). */
+  rejectedUnattributed: number;
+  /** Samples of assets beyond `maxAssets`, not tracked. */
+  untracked: number;
+  /** Exceptions thrown by listeners, swallowed so that the others still run. */
+  listenerErrors: number;
+  /** Assets tracked now. */
+  assets: number;
+}
