@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LineMonitor, LineStatus, MqttPlantPublisher } from '@lepton/manufacturing';
+import mqtt from 'mqtt';
+import { LineMonitor, LineStatus, MqttPlantPublisher, ScaledLineMonitor, telemetryTopic, type ScaleEvent } from '@lepton/manufacturing';
 import { Broker, freePort, mosquittoAvailable } from './support/mosquitto.js';
 import { readRetained, runChild, until, Watcher } from './support/plant.js';
 
@@ -108,6 +109,40 @@ describe.skipIf(skip)('MqttPlantPublisher against a real Mosquitto broker', () =
       await publisher.close();
       await watcher.stop();
     }
+  }, 30_000);
+
+  it('follows a ScaledLineMonitor member: its samples, alarms (same ids) and hand-overs', async () => {
+    const status = new LineStatus({ line: 'line-s', signals: ['pressure'] });
+    const scale: ScaleEvent[] = [];
+    const member = await ScaledLineMonitor.start({
+      url: broker.url,
+      prefix: 'scale-plant',
+      partitions: 4,
+      memberId: 'solo',
+      settleMs: 0,
+      heartbeatMs: 200,
+      monitor: { signals: ['pressure'], baseline: { '*': { pressure: { center: 5, sigma: 0.1 } } }, subgroup: 2 },
+      onRecord: (r) => status.observeRecord(r),
+      onEvent: (e) => {
+        if (e.type === 'acquired' || e.type === 'released' || e.type === 'lost') scale.push(e);
+        status.observe(e);
+      },
+    });
+    status.attach(member);
+    try {
+      await until(() => member.partitions().length === 4, 10_000, 'the member to take every partition');
+      const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+      const t = Date.now() - 10_000;
+      for (let i = 0; i < 4; i++) await pub.publishAsync(telemetryTopic('scale-plant', 4, 'press-1', 'pressure'), JSON.stringify({ timestamp: t + i * 1000, value: 9 }), { qos: 1 });
+      await pub.endAsync();
+      await until(() => status.health('press-1')?.state === 'alarm', 10_000, 'the SPC alarm');
+      expect(status.activeAlarms().map((a) => a.id)).toEqual(member.active().map((a) => a.id));
+      expect(status.health('press-1')!.samples.accepted).toBe(4);
+    } finally {
+      await member.close();
+    }
+    expect(scale.at(-1)?.type).toMatch(/released|lost/);
+    expect(status.assets()).toEqual([]); // the member let the asset go: retired from the status
   }, 30_000);
 
   it("says offline through the MQTT will when the monitor's process dies, and never shows credentials", async () => {
