@@ -25,6 +25,7 @@ export type { MqttTelemetryOptions, MqttTelemetryStats, TelemetryItem } from './
 export { AnomalyDetector } from './monitoring/autoencoder.js';
 export { LineMonitor } from './monitoring/line-monitor.js';
 export type { LineMonitorOptions, LineEvent, LineItem, LineMonitorStats, LineBaseline, SignalBaseline } from './monitoring/line-monitor.js';
+export type { LineAlarm, LineAlarmEvidence, LineRecord, SignalCheck, UnknownSignal } from './monitoring/line-monitor.js';
 export type { AnomalyDetectorOptions, AnomalyScore, AnomalyStream } from './monitoring/autoencoder.js';
 export { HotellingT2 } from './monitoring/hotelling.js';
 export type { T2Score } from './monitoring/hotelling.js';

@@ -1,6 +1,6 @@
 import { LeptonError } from '@lepton/core';
 import { finiteResult, integer, invalid } from '../internal/guards.js';
-import { AlarmManager, type AlarmEvent, type AlarmOptions, type Severity } from '../alarms/alarms.js';
+import { AlarmManager, type Alarm, type AlarmEvent, type AlarmEvidence, type AlarmOptions, type Severity } from '../alarms/alarms.js';
 import { RuleStream } from '../spc/stream.js';
 import { checkRuleSet, WESTERN_ELECTRIC, type RuleSet } from '../spc/rules.js';
 import { QualityMonitor, type QualityIssue, type QualityIssueKind, type QualityOptions } from '../telemetry/quality.js';
@@ -16,13 +16,19 @@ export interface SignalBaseline {
   sigma: number;
 }
 
-/** SPC baselines per asset, then per signal; the asset key `*` applies to assets without their own. */
-export type LineBaseline = Record<string, Record<string, SignalBaseline>>;
+/**
+ * SPC baselines per asset, then per signal; the asset key `*` applies to assets without their own. `S` is the
+ * monitor's signal names (see {@link LineMonitor}): a baseline naming another signal is a compile error.
+ */
+export type LineBaseline<S extends string = string> = Record<string, Partial<Record<S, SignalBaseline>>>;
 
-/** Options for {@link LineMonitor}. */
-export interface LineMonitorOptions {
+/**
+ * Options for {@link LineMonitor}. Declare the signals with `as const` (or pass them inline) and `S` is inferred as
+ * their names, so `push`, the baseline and the events are typed with them; with a `string[]` everything takes any name.
+ */
+export interface LineMonitorOptions<S extends string = string> {
   /** Signals every asset reports, in the detector's column order. */
-  signals: readonly string[];
+  signals: readonly S[];
   /**
    * Learned detector (shared by all assets of the line); omit to run SPC only. A detector fitted or loaded with
    * `workers` ≥ 2 scores each tick's windows on its worker threads (split evenly over them; ticks pushed without
@@ -30,8 +36,8 @@ export interface LineMonitorOptions {
    * detector: close it when the line stops.
    */
   detector?: AnomalyDetector;
-  /** SPC limits from {@link LineMonitor.fitBaseline}; omit to run the detector only. */
-  baseline?: LineBaseline;
+  /** SPC limits from {@link LineMonitor.fitBaseline}; omit to run the detector only. (`S` is inferred from `signals` alone.) */
+  baseline?: LineBaseline<NoInfer<S>>;
   /** Samples per SPC subgroup (the charted statistic is the subgroup mean). Default 60. */
   subgroup?: number;
   /** SPC run rules. Default Western Electric. */
@@ -80,18 +86,45 @@ export interface LineMonitorOptions {
   };
 }
 
+/** {@link AlarmEvidence} whose signals are the monitor's signal names `S`. */
+export type LineAlarmEvidence<S extends string = string> = Omit<AlarmEvidence, 'signals'> & {
+  /** Signals involved, most responsible first (always signals the monitor was configured with). */
+  signals: S[];
+};
+
+/** An {@link Alarm} of a {@link LineMonitor} whose signals are `S`. */
+export type LineAlarm<S extends string = string> = Omit<Alarm, 'evidence'> & {
+  /** Evidence when raised, and the latest evidence while active. */
+  evidence: LineAlarmEvidence<S>;
+};
+
 /**
  * What {@link LineMonitor} emits: alarm episodes raised or cleared (SPC, model or data quality, with evidence), data
  * quality issues that are one-off by nature (gaps, out-of-order and duplicate samples, a sensor becoming stuck), and
- * records refused at validation.
+ * records refused at validation. Every signal name in an event is one of the monitor's `S` (records of other signals
+ * are counted in `stats().unknownSignal` and cause no event).
  */
-export type LineEvent =
-  | AlarmEvent
+export type LineEvent<S extends string = string> =
+  | {
+      /** A new episode started. */
+      type: 'raised';
+      /** The alarm. */
+      alarm: LineAlarm<S>;
+    }
+  | {
+      /** The episode ended. */
+      type: 'cleared';
+      /** The alarm, with `clearedAt`. */
+      alarm: LineAlarm<S>;
+    }
   | {
       /** A one-off data-quality issue. */
       type: 'quality';
       /** The issue. */
-      issue: QualityIssue;
+      issue: Omit<QualityIssue, 'signal'> & {
+        /** The signal it concerns. */
+        signal: S;
+      };
     }
   | {
       /** A raw record refused at validation (from an MQTT or file source). */
@@ -141,6 +174,36 @@ export interface LineMonitorStats {
 
 /** Largest finite float32: the detector's windows are float32. */
 const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** A {@link SensorRecord} of one of a monitor's signals `S`, for code that builds records for a typed monitor. */
+export type LineRecord<S extends string = string> = Omit<SensorRecord, 'signal'> & {
+  /** One of the monitor's signals. */
+  signal: S;
+};
+
+/**
+ * Appears only in the compile error of a {@link LineMonitor.push} whose record names signal `X`, which is not one of
+ * the monitor's signals `S`; no value has this type.
+ */
+export interface UnknownSignal<X extends string, S extends string> {
+  /** The signal the record names. */
+  readonly unknownSignal: X;
+  /** The signals the monitor was configured with. */
+  readonly configured: S;
+}
+
+/**
+ * What {@link LineMonitor.push} checks at compile time: `unknown` (no constraint) for any item, except a record whose
+ * `signal` is a literal name outside `S` (a misspelt signal in code), which gets a type no value has. A record whose
+ * `signal` is a `string` is data (parsed, received) and is checked at run time: the monitor counts unknown signals.
+ */
+export type SignalCheck<R, S extends string> = R extends { signal: infer X extends string }
+  ? string extends X
+    ? unknown
+    : [X] extends [S]
+      ? unknown
+      : { signal: UnknownSignal<X, S> }
+  : unknown;
 
 /** What {@link LineMonitor.push} accepts: a record, a parsed item from a source, or a source's rejection. */
 export type LineItem =
@@ -204,9 +267,23 @@ interface PendingBatch {
  * SPC charts the mean of each subgroup of `subgroup` samples per signal, with Phase I limits from normal operation
  * ({@link fitBaseline}): sigma is the spread *between* subgroup means, because telemetry is autocorrelated within a
  * load cycle and within-subgroup ranges would understate it.
+ *
+ * `S` is the union of the signal names, inferred from `options.signals` when they are a literal list (`as const`):
+ * records built in code, the baseline and every event are then typed with those names. Without it (`string[]`) the
+ * monitor takes any name, as it must for signals known only at run time.
+ *
+ * @typeParam S - the signal names (default `string`)
+ * @example
+ * ```ts
+ * import { LineMonitor } from '@lepton/manufacturing';
+ * const monitor = new LineMonitor({ signals: ['pressure', 'temp'] as const, baseline: { '*': { pressure: { center: 5, sigma: 0.1 } } } });
+ * const events = await monitor.push({ timestamp: Date.now(), asset: 'press-1', signal: 'temp', value: 71, quality: 'good' });
+ * // monitor.push({ …, signal: 'tmep', … }) does not compile; events[i].alarm.evidence.signals is ('pressure' | 'temp')[]
+ * console.log(events.length); // 0
+ * ```
  */
-export class LineMonitor {
-  private readonly signals: readonly string[];
+export class LineMonitor<S extends string = string> {
+  private readonly signals: readonly S[];
   private readonly col = new Map<string, number>();
   private readonly states = new Map<string, AssetState>();
   private readonly quality: QualityMonitor;
@@ -268,7 +345,7 @@ export class LineMonitor {
    *   neither a detector nor a baseline is given, `signals` is not a list of distinct names, a count option is not a
    *   positive integer, or a baseline centre or sigma is not finite (`details.field` names it)
    */
-  constructor(private readonly options: LineMonitorOptions) {
+  constructor(private readonly options: LineMonitorOptions<S>) {
     checkOptions(options);
     this.signals = [...options.signals];
     this.signals.forEach((s, j) => this.col.set(s, j));
@@ -305,7 +382,7 @@ export class LineMonitor {
    *   are skipped as missing); `MFG_NON_FINITE_RESULT` when the values overflow; `INVALID_ARGUMENT` for bad `signals`
    *   or `subgroup`
    */
-  static fitBaseline(normal: Record<string, readonly number[][]>, signals: readonly string[], subgroup = 60): LineBaseline {
+  static fitBaseline<S extends string>(normal: Record<string, readonly number[][]>, signals: readonly S[], subgroup = 60): LineBaseline<S> {
     if (typeof normal !== 'object' || normal === null) throw invalid('fitBaseline', 'normal', 'an object of rows per asset', normal);
     checkSignals('fitBaseline', signals);
     integer('fitBaseline', 'subgroup', subgroup, 2);
@@ -376,6 +453,7 @@ export class LineMonitor {
    * event naming the bad fields (never their values) and counted in `stats().rejected`; `push` does not throw for bad
    * data, and the records after it go on.
    *
+   * @typeParam R - the item's type, inferred: a record built in code must name one of the monitor's signals `S`
    * @param item - a sensor record, `{ record }` or `{ rejected }`
    * @returns the events it caused, in order
    * @example
@@ -386,10 +464,11 @@ export class LineMonitor {
    * // [{ type: 'rejected', rejection: { source: 'push 1', issues: [{ field: 'timestamp', message: 'must be a finite number (epoch ms)' }] } }]
    * ```
    */
-  push(item: LineItem): Promise<LineEvent[]> {
+  push<const R extends LineItem>(item: R & SignalCheck<R, S>): Promise<LineEvent<S>[]> {
     const events: LineEvent[] = [];
     this.apply(item, events);
-    return this.settle(events);
+    // Events name only configured signals (apply() drops records of unknown ones before any event), so they are S's.
+    return this.settle(events) as Promise<LineEvent<S>[]>;
   }
 
   /** Validates a pushed item: the record, or undefined after counting and reporting the rejection. */
@@ -506,10 +585,10 @@ export class LineMonitor {
    *
    * @returns the events this caused
    */
-  flush(): Promise<LineEvent[]> {
+  flush(): Promise<LineEvent<S>[]> {
     const events: LineEvent[] = [];
     this.advance(Infinity, events);
-    return this.settle(events);
+    return this.settle(events) as Promise<LineEvent<S>[]>;
   }
 
   /**
@@ -519,7 +598,7 @@ export class LineMonitor {
    * @param source - records, or parsed items with rejections
    * @returns the event stream
    */
-  async *run(source: AsyncIterable<LineItem>): AsyncGenerator<LineEvent> {
+  async *run(source: AsyncIterable<LineItem>): AsyncGenerator<LineEvent<S>> {
     for await (const item of source) yield* await this.push(item);
     yield* await this.flush();
   }
@@ -536,8 +615,9 @@ export class LineMonitor {
   }
 
   /** Alarms active now, from every source (model alarms as of the last settled push). */
-  active(): Array<AlarmEvent['alarm']> {
-    return [...this.spcAlarms.active(), ...this.modelAlarms.active(), ...this.qualityAlarms.active(), ...this.clockAlarms.active(), ...this.handoverAlarms.active()];
+  active(): LineAlarm<S>[] {
+    const all = [...this.spcAlarms.active(), ...this.modelAlarms.active(), ...this.qualityAlarms.active(), ...this.clockAlarms.active(), ...this.handoverAlarms.active()];
+    return all as LineAlarm<S>[];
   }
 
   /** Assets the monitor holds state for (seen or restored, not forgotten). */
