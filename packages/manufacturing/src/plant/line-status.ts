@@ -97,10 +97,15 @@ export class LineStatus {
     const pending = push.call(this.source, item);
     const asset = assetOf(item);
     const events = await pending;
-    const rejected = events.some((e) => e.type === 'rejected');
-    if (rejected) this.countRejected(asset);
-    else this.observeRecord(recordOf(item) as SensorRecord); // accepted: it is a valid record
-    this.observeAll(events.filter((e) => e.type !== 'rejected'));
+    // The common case (most samples cause no event) allocates nothing.
+    if (events.length === 0) this.observeRecord(recordOf(item) as SensorRecord);
+    else if (events.some((e) => e.type === 'rejected')) {
+      this.countRejected(asset);
+      this.observeAll(events.filter((e) => e.type !== 'rejected'));
+    } else {
+      this.observeRecord(recordOf(item) as SensorRecord); // accepted: it is a valid record
+      this.observeAll(events);
+    }
     return events;
   }
 

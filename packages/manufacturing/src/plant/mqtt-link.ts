@@ -140,7 +140,7 @@ export class MqttLink {
     const client = mqtt.connect(this.o.url, { ...this.o.client, connectTimeout: this.o.connectTimeoutMs, will: this.hooks.will() });
     this.client = client;
     let failure: string | undefined;
-    client.on('error', (err) => (failure = (err as { code?: unknown }).code === 5 || /auth/i.test(err.message) ? 'the broker refused the credentials' : 'connection failed'));
+    client.on('error', (err) => (failure = [4, 5, 134, 135].includes((err as { code?: number }).code ?? -1) || /auth/i.test(err.message) ? 'the broker refused the credentials' : 'connection failed'));
     client.on('message', (topic, payload) => this.hooks.message?.(topic, payload));
     client.on('close', () => {
       if (this.client !== client) return;
