@@ -142,6 +142,8 @@ export const ACCURACY_VARIANTS: Array<[string, ObjectDetectorOptions]> = [
   ['CenterNet 0.4, tiles 2', { tiles: 2 }],
   ['NanoDet 0.4', { model: 'nanodet' }],
   ['NanoDet 0.4, tiles 2', { model: 'nanodet', tiles: 2 }],
+  ['CenterNet 0.4, flip', { flip: true }],
+  ['CenterNet 0.4, flip + tiles 2', { flip: true, tiles: 2 }],
 ];
 
 /**
@@ -149,7 +151,9 @@ export const ACCURACY_VARIANTS: Array<[string, ObjectDetectorOptions]> = [
  * table (per set) plus the held-out totals.
  */
 export async function runDetectionAccuracy(log: (s: string) => void = console.log): Promise<{ rows: AccuracyRow[]; absent: string[] }> {
-  const sets = EVAL_SET_NAMES.map((n) => loadEvalSet(n));
+  // SURV_EVAL_SETS=a,b limits the run to those sets (e.g. a set added later, run once for every setting).
+  const only = process.env['SURV_EVAL_SETS']?.split(',').filter((n) => n !== '');
+  const sets = EVAL_SET_NAMES.filter((n) => only === undefined || only.includes(n)).map((n) => loadEvalSet(n));
   const absent = sets.filter((s) => missingMedia(s).length > 0).map((s) => `${s.name} (apt-get install ${s.package})`);
   const present = sets.filter((s) => missingMedia(s).length === 0);
   const frames = present.map((s) => s.images.map((im, i) => readEvalFrame(s, im, i)));

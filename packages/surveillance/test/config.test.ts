@@ -159,3 +159,23 @@ cameras:
     ]);
   });
 });
+
+describe('detector.tiles and detector.flip (issue 17 §1)', () => {
+  const camera = { name: 'a', input: 'a.mp4' };
+  it('are read from YAML and left out when not set (the detector then uses its defaults: off)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lepton-config-'));
+    const path = join(dir, 'cameras.yaml');
+    await writeFile(path, 'detector:\n  tiles: 2\n  flip: true\ncameras:\n  - name: a\n    input: a.mp4\n');
+    expect((await loadConfig(path)).detector).toEqual({ model: 'centernet', batchSize: 8, workers: 1, tiles: 2, flip: true });
+    const plain = parseConfig({ cameras: [camera] }).detector;
+    expect('tiles' in plain || 'flip' in plain).toBe(false);
+  });
+
+  it('reject a tile grid outside 1–4 or not whole, and a flip that is not a boolean, naming the field', async () => {
+    for (const tiles of [0, 5, 1.5]) {
+      expect(await problemsOf(() => parseConfig({ detector: { tiles }, cameras: [camera] }))).toEqual(['detector.tiles: an integer from 1 (off) to 4']);
+    }
+    expect((await problemsOf(() => parseConfig({ detector: { tiles: 'two' }, cameras: [camera] })))[0]).toMatch(/^detector\.tiles: /);
+    expect((await problemsOf(() => parseConfig({ detector: { flip: 'yes' }, cameras: [camera] })))[0]).toMatch(/^detector\.flip: /);
+  });
+});

@@ -43,7 +43,7 @@ export interface EvalSet {
 }
 
 export const EVAL_DIR = join(import.meta.dirname, 'fixtures', 'eval');
-export const EVAL_SET_NAMES = ['skimage', 'darknet', 'opencv-photos'] as const;
+export const EVAL_SET_NAMES = ['skimage', 'darknet', 'opencv-photos', 'opencv-docs'] as const;
 export const VEHICLES = new Set(['bicycle', 'car', 'motorcycle', 'bus', 'truck']);
 export type Group = 'person' | 'vehicle';
 

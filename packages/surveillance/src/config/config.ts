@@ -84,6 +84,8 @@ const configSchema = z.strictObject({
       iouThreshold: z.number().min(0).max(1).optional(),
       batchSize: z.number().int().positive().max(64).default(8),
       workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1),
+      tiles: z.number().int('an integer from 1 (off) to 4').min(1, 'an integer from 1 (off) to 4').max(4, 'an integer from 1 (off) to 4').optional(),
+      flip: z.boolean().optional(),
     })
     .default({ model: 'centernet', batchSize: 8, workers: 1 }),
   privacy: z.strictObject({ blurFaces: z.boolean().default(false) }).default({ blurFaces: false }),
@@ -228,6 +230,16 @@ export interface DetectorConfig {
    * frames in detection at once.
    */
   workers: number | 'auto';
+  /**
+   * Tiled inference, 1 (off, default) to 4: each frame is also detected as `tiles × tiles` overlapping crops, for
+   * small or distant people; costs `1 + tiles²` forward passes a frame. See `ObjectDetectorOptions.tiles`.
+   */
+  tiles?: number;
+  /**
+   * Horizontal-flip test-time augmentation (default false): each frame is also detected mirrored and the two merged;
+   * costs one more forward pass a frame. See `ObjectDetectorOptions.flip`.
+   */
+  flip?: boolean;
 }
 
 /** Privacy settings. */

