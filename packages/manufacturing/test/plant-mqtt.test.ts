@@ -1,4 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt from 'mqtt';
 import { LineMonitor, LineStatus, MqttPlantPublisher, ScaledLineMonitor, telemetryTopic, type ScaleEvent } from '@lepton/manufacturing';
 import { Broker, freePort, mosquittoAvailable } from './support/mosquitto.js';
@@ -143,6 +148,40 @@ describe.skipIf(skip)('MqttPlantPublisher against a real Mosquitto broker', () =
     }
     expect(scale.at(-1)?.type).toMatch(/released|lost/);
     expect(status.assets()).toEqual([]); // the member let the asset go: retired from the status
+  }, 30_000);
+
+  it('logs in with a user name and password; refused credentials are reported without the password', async () => {
+    // A second Mosquitto that refuses anonymous clients (a password file made by mosquitto_passwd).
+    const dir = mkdtempSync(join(tmpdir(), 'lepton-mosquitto-auth-'));
+    chmodSync(dir, 0o755); // Mosquitto started as root reads its files as the 'mosquitto' user
+    const port = await freePort();
+    const passwd = join(dir, 'passwd');
+    expect(spawnSync('mosquitto_passwd', ['-b', '-c', passwd, 'plant', 'right-pass-4711']).status).toBe(0);
+    writeFileSync(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous false\npassword_file ${passwd}\n`);
+    const child = spawn('/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
+    const url = `mqtt://127.0.0.1:${port}`;
+    const status = new LineStatus({ line: 'line-a' });
+    try {
+      let publisher: MqttPlantPublisher | undefined;
+      for (let i = 0; i < 50 && !publisher; i++) {
+        publisher = await MqttPlantPublisher.start({ url, username: 'plant', password: 'right-pass-4711', status, connectTimeoutMs: 1000 }).catch(() => undefined);
+        if (!publisher) await sleep(100); // the broker is still starting
+      }
+      expect(publisher?.stats().connected).toBe(true);
+      await publisher!.close();
+      for (const wrong of [{ url, username: 'plant', password: 'wrong-pass-0815' }, { url: `mqtt://plant:wrong-pass-0815@127.0.0.1:${port}` }]) {
+        const err = (await MqttPlantPublisher.start({ ...wrong, status, connectTimeoutMs: 2000 }).then(
+          () => new Error('connected'),
+          (e: unknown) => e,
+        )) as Error & { code: string };
+        expect(err.code).toBe('MFG_MQTT_CONNECT');
+        expect(err.message).toMatch(/refused the credentials/);
+        expect(`${err.message} ${JSON.stringify(err)} ${String(err.cause)}`).not.toMatch(/pass-/);
+      }
+    } finally {
+      child.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 30_000);
 
   it("says offline through the MQTT will when the monitor's process dies, and never shows credentials", async () => {
