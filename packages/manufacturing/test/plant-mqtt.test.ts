@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -158,7 +158,7 @@ describe.skipIf(skip)('MqttPlantPublisher against a real Mosquitto broker', () =
     const passwd = join(dir, 'passwd');
     expect(spawnSync('mosquitto_passwd', ['-b', '-c', passwd, 'plant', 'right-pass-4711']).status).toBe(0);
     writeFileSync(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous false\npassword_file ${passwd}\n`);
-    const child = spawn('/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
+    const child = spawn(existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
     const url = `mqtt://127.0.0.1:${port}`;
     const status = new LineStatus({ line: 'line-a' });
     try {
