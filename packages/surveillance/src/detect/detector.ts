@@ -251,9 +251,10 @@ function inputSizeOf(model: GraphModel, layout: InputLayout, path: string): [num
  * better there (95 % / 96 % at 0.4) and fits tighter boxes, but missed every car that CenterNet found on the test
  * photos and runs ~10 % slower on wasm (≈ 0.22 s vs 0.20 s CPU per 640 × 360 frame), hence CenterNet. Lower a class's
  * threshold where misses cost more than false alarms (e.g. `{ person: 0.3 }` for an intrusion zone at night).
- * On held-out real photos (Debian darknet and opencv-doc samples, hand-annotated, IoU ≥ 0.5; the package README's
- * "Detection accuracy") the default finds 10 of 14 people (precision 0.77) and 6 of 6 vehicles (precision 1.00);
- * the people it misses are small (≤ 20 px in the model input), where `tiles` helps at a five-fold cost.
+ * On held-out real photos (Debian darknet and opencv-doc samples and documentation, hand-annotated, IoU ≥ 0.5; the
+ * package README's "Detection accuracy") the default finds 12 of 17 people (precision 0.80) and 9 of 11 vehicles
+ * (precision 1.00); most people it misses are small (≤ 20 px in the model input), where `tiles` finds one more at a
+ * five-fold cost and `flip` none.
  *
  * @example
  * ```ts
