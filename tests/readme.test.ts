@@ -1,95 +1,171 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installApp, installTable, packWorkspace, type AppSpec, type NpmApp } from './support/npm-apps.js';
 import { ROOT, run } from './support/process.js';
+import { inTarball, readmeBlock, relativeLinks, runBash, runQuickStart, startQuickStart, until } from './support/quick-start.js';
 
-// The quick start in a package README must work when pasted: extract it and run it as a user's file would.
-/** Runs the first ```ts block under a "## Quick start…" heading, from an example project that depends on the package. */
-async function runQuickStart(readmePath: string, exampleDir: string, heading = '## Quick start'): Promise<string> {
-  const readme = await readFile(join(ROOT, readmePath), 'utf8');
-  const at = readme.indexOf(heading);
-  expect(at).toBeGreaterThanOrEqual(0);
-  const code = /```ts\n([\s\S]*?)```/.exec(readme.slice(at))?.[1];
-  expect(code).toBeDefined();
-  // Inside an example project (or the package itself, by self-reference through its exports map), the package
-  // resolves exactly as in an application that installed it.
-  const file = join(ROOT, exampleDir, `readme-quickstart-${process.pid}.ts`);
-  await writeFile(file, code!);
-  try {
-    return (await run(process.execPath, ['--import', 'tsx', file], { cwd: join(ROOT, exampleDir) })).stdout;
-  } finally {
-    await rm(file, { force: true });
+// Issue 18: every package packed as it would be published and installed with npm into blank apps, ONCE per run (the
+// installs are the slow part): the apps must be lean (budgets below), and every README quick start must run as pasted
+// in them — so the READMEs can only use what the packages ship (medical reads its samples/, never test/fixtures).
+//
+// Budgets are megabytes of node_modules on disk (`du -sk`, as issue 18 measured: 545 MB for medical before). They
+// catch a heavy dependency creeping back, not a few kilobytes. medical's is above the issue's 150 MB target: TF.js
+// alone is 119 MB on disk (tfjs-core 40, -layers 31, -converter 25, -backend-wasm 14, -backend-cpu 12, mostly
+// browser bundles and source maps we cannot leave out) and dcmjs brings 30 MB (core-js-pure through
+// @babel/runtime-corejs3); 165 MB measured. `addLater` is what a README tells the user to add (`npm install
+// @lepton/charts` …): installed after the measurement, so it counts against no budget.
+const cases: readonly AppSpec[] = [
+  { name: 'medical', packages: ['core', 'medical'], budgetMb: 175, smoke: "const m = await import('@lepton/medical'); console.log(typeof m.readDicom);", addLater: ['cli'] },
+  { name: 'finance', packages: ['core', 'finance'], budgetMb: 150, smoke: "const m = await import('@lepton/finance'); console.log(typeof m.FeatureEngine);" },
+  { name: 'manufacturing', packages: ['core', 'manufacturing'], budgetMb: 150, smoke: "const m = await import('@lepton/manufacturing'); console.log(typeof m.LineMonitor);", addLater: ['charts'] },
+  {
+    name: 'surveillance',
+    packages: ['core', 'surveillance'],
+    budgetMb: 300,
+    // the detector weights ship in the package: the shipped model's files must be where the detector looks
+    smoke:
+      "const m = await import('@lepton/surveillance'); const { existsSync } = await import('node:fs'); const p = m.shippedModelPath('centernet');" +
+      " console.log(existsSync(p) && existsSync(p.replace(/json$/, 'bin')) ? 'function' : 'missing weights');",
+  },
+  {
+    name: 'charts + federated',
+    packages: ['core', 'charts', 'federated'],
+    budgetMb: 200,
+    smoke: "const c = await import('@lepton/charts'); const f = await import('@lepton/federated'); console.log(typeof c.renderChart === typeof f.FederatedCoordinator ? typeof c.renderChart : 'x');",
+  },
+];
+const PACKAGES = ['core', 'medical', 'finance', 'manufacturing', 'surveillance', 'charts', 'federated', 'cli'];
+const VTEST = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
+// Quick starts that train or decode video for minutes on a loaded 2-core machine (diagnosis: 288 s measured here)
+const HEAVY = 600_000;
+
+const work = await mkdtemp(join(tmpdir(), 'lepton-npm-apps-'));
+let tarballs = new Map<string, string>();
+const apps = new Map<string, NpmApp>();
+/** The folder of an installed app, by case name. */
+const app = (name: string): string => apps.get(name)?.dir ?? ((): never => { throw new Error(`app ${name} was not installed`); })();
+afterAll(async () => rm(work, { recursive: true, force: true }));
+
+beforeAll(async () => {
+  tarballs = await packWorkspace(PACKAGES, join(work, 'tarballs'));
+  // One install per app, all at once: npm spends most of its time waiting on the network and the disk.
+  const done = await Promise.all(cases.map(async (c) => [c, await installApp(work, c, tarballs)] as const));
+  for (const [c, r] of done) apps.set(c.name, r);
+  console.log(installTable(done));
+}, 600_000);
+
+describe('packed packages installed with npm into a blank app', () => {
+  it('core ships no stale build of what moved to @lepton/federated and @lepton/charts', async () => {
+    const { stdout: listing } = await run('tar', ['-tzf', tarballs.get('core')!]);
+    expect(listing).not.toMatch(/package\/dist\/(federated|charts)\//);
+  });
+
+  for (const c of cases) {
+    it(`${c.name}: installs without an engine warning, within ${c.budgetMb} MB, and loads`, () => {
+      const r = apps.get(c.name)!;
+      expect(r.output).not.toMatch(/EBADENGINE/);
+      expect(r.mb).toBeLessThanOrEqual(c.budgetMb);
+      expect(r.packages).toBeGreaterThan(0);
+      expect(r.smoke).toBe('function');
+      expect(r.laterOutput).not.toMatch(/EBADENGINE/);
+    });
   }
-}
 
-describe('package README quick starts', () => {
-  it('@lepton/core quick start runs as pasted', async () => {
-    const stdout = await runQuickStart('packages/core/README.md', 'examples/core-demo');
+  // npm shows the README on the package's page: a relative link must point at a file the tarball holds (and so must
+  // the links of the other markdown files it ships, e.g. core's docs/).
+  for (const pkg of PACKAGES) {
+    it(`@lepton/${pkg}: every relative link in the packed README (and shipped markdown) resolves to a file in the tarball`, async () => {
+      const { stdout: listing } = await run('tar', ['-tzf', tarballs.get(pkg)!], { maxBuffer: 16 << 20 });
+      const files = listing.split('\n').filter(Boolean);
+      expect(files).toContain('package/README.md');
+      const broken: string[] = [];
+      for (const md of files.filter((f) => f.endsWith('.md'))) {
+        const { stdout: text } = await run('tar', ['-xzOf', tarballs.get(pkg)!, md], { maxBuffer: 16 << 20 });
+        for (const link of relativeLinks(text)) {
+          const path = inTarball(link, md);
+          if (path === undefined || !files.some((f) => f === path || f.startsWith(`${path}/`))) broken.push(`${md}: ${link}`);
+        }
+      }
+      expect(broken).toEqual([]);
+    });
+  }
+});
+
+describe('README quick starts run as pasted in the npm-installed apps', () => {
+  const quickStart = async (appName: string, pkg: string, heading: string, env: Record<string, string> = {}): Promise<string> =>
+    runQuickStart(app(appName), await readmeBlock(pkg, heading), env);
+
+  it('@lepton/core quick start', async () => {
+    const stdout = await quickStart('charts + federated', 'core', '## Quick start');
     expect(stdout).toMatch(/running on \w+/);
     expect(Number(/validation AUC ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThan(0.9);
     expect(stdout).toMatch(/score [\d.]+/);
     expect(stdout).toMatch(/top reason/);
   });
 
-  it('@lepton/core signed-bundle example runs as pasted', async () => {
-    const stdout = await runQuickStart('packages/core/README.md', 'examples/core-demo', '## Signed bundles');
-    expect(stdout).toMatch(/^verified signed 1\.0\.0$/m);
+  it('@lepton/core signed bundles', async () => {
+    expect(await quickStart('charts + federated', 'core', '## Signed bundles')).toMatch(/^verified signed 1\.0\.0$/m);
   });
 
-  it('@lepton/federated quick start runs as pasted: two partners, secure aggregation, three rounds', async () => {
-    const stdout = await runQuickStart('packages/federated/README.md', 'examples/federated-hospitals');
+  it('@lepton/federated quick start: two partners, secure aggregation, three rounds', async () => {
+    const stdout = await quickStart('charts + federated', 'federated', '## Quick start');
     expect(stdout).toMatch(/^rounds 3 north held-out AUC /m);
     expect(Number(/held-out AUC ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThan(0.9);
   });
 
-  it('@lepton/charts quick start runs as pasted', async () => {
-    const stdout = await runQuickStart('packages/charts/README.md', 'examples/finance-card-fraud');
-    expect(stdout).toMatch(/^svg true png bytes [1-9]\d+$/m);
+  it('@lepton/charts quick start', async () => {
+    expect(await quickStart('charts + federated', 'charts', '## Quick start')).toMatch(/^svg true png bytes [1-9]\d+$/m);
   });
 
-  it('@lepton/finance card-fraud quick start runs as pasted', async () => {
-    const stdout = await runQuickStart('packages/finance/README.md', 'examples/finance-card-fraud', '## Quick start: card fraud');
+  it('@lepton/finance card fraud', async () => {
+    const stdout = await quickStart('finance', 'finance', '## Quick start: card fraud');
     expect(stdout).toMatch(/probability: [\d.e-]+/);
     expect(stdout).toMatch(/riskScore: \d+/);
     expect(stdout).toMatch(/code: '\w+'/);
   });
 
-  it('@lepton/finance credit-scorecard quick start runs as pasted', async () => {
-    const stdout = await runQuickStart('packages/finance/README.md', 'examples/finance-card-fraud', '## Quick start: credit scorecard');
+  it('@lepton/finance credit scorecard', async () => {
+    const stdout = await quickStart('finance', 'finance', '## Quick start: credit scorecard');
     expect(stdout).toMatch(/characteristic/);
     expect(stdout).toMatch(/pointsBelowMax/);
-    const gini = Number(/gini: ([\d.]+)/.exec(stdout)?.[1]);
-    expect(gini).toBeGreaterThan(0.2);
+    expect(Number(/gini: ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThan(0.2);
   });
 
-  it('@lepton/finance market-risk quick start runs as pasted', async () => {
-    const stdout = await runQuickStart('packages/finance/README.md', 'examples/finance-card-fraud', '## Quick start: market risk');
+  it('@lepton/finance market risk', async () => {
+    const stdout = await quickStart('finance', 'finance', '## Quick start: market risk');
     expect(stdout).toMatch(/99 % 1-day VaR/);
     expect(stdout).toMatch(/pValue: [\d.e-]+/);
     expect(stdout).toMatch(/naiveRmse/);
   });
 
-  it('@lepton/medical DICOM quick start runs as pasted', async () => {
-    const stdout = await runQuickStart('packages/medical/README.md', 'packages/medical');
+  it('@lepton/medical DICOM quick start (the shipped samples)', async () => {
+    const stdout = await quickStart('medical', 'medical', '## Quick start');
     expect(stdout).toMatch(/CT 48 64 JPEG-LS Lossless Image Compression/);
     expect(stdout).toMatch(/HU range -1024 \d+ lung-window bytes 3072/);
-    expect(stdout).toMatch(/skipped .*truncated\.dcm DICOM_TRUNCATED/);
+    expect(stdout).toMatch(/skipped .*node_modules\/@lepton\/medical\/samples\/folder\/truncated\.dcm DICOM_TRUNCATED/);
     expect(stdout).toMatch(/3 instances loaded/);
   });
 
-  it('@lepton/medical volume quick start runs as pasted', async () => {
-    const stdout = await runQuickStart('packages/medical/README.md', 'packages/medical', '## Quick start: volumes');
+  it('@lepton/medical diagnosis', { timeout: HEAVY }, async () => {
+    const stdout = await quickStart('medical', 'medical', '## Quick start: diagnosis');
+    expect(stdout).toMatch(/\[ 'PAT\d{3}'/);
+    expect(stdout).toMatch(/^(normal|nodule) [\d.e-]+ (true|false) \{ name: 'diagnosis', version: '1\.0\.0' \} \d+$/m);
+  });
+
+  it('@lepton/medical volumes', async () => {
+    const stdout = await quickStart('medical', 'medical', '## Quick start: volumes');
     expect(stdout).toMatch(/\[ 64, 64, 24 \] \[ '0\.75', '0\.80', '2\.50' \] 0 issues/);
     expect(stdout).toMatch(/HU at the lesion 60/);
     expect(stdout).toMatch(/iso \[ 48, 51, 58 \] coronal 58 x 48/);
     expect(stdout).toMatch(/gap Two neighbouring slices are 4\.000 mm apart .* 1 slice\(s\) missing/);
   });
 
-  it('@lepton/medical de-identification quick start runs as pasted', async () => {
-    const stdout = await runQuickStart('packages/medical/README.md', 'packages/medical', '## Quick start: de-identification');
+  it('@lepton/medical de-identification', async () => {
+    const stdout = await quickStart('medical', 'medical', '## Quick start: de-identification');
     expect(stdout).toMatch(/^undefined ANON-[0-9A-F]{16} 2\.25\.\d+ undefined$/m);
     expect(stdout).toMatch(/privateRemoved: 4/);
     expect(stdout).toMatch(/6 written, e\.g\. .*2\.25\.\d+\.dcm/);
@@ -98,95 +174,125 @@ describe('package README quick starts', () => {
     expect(stdout).not.toMatch(/MRN-4471|MÜLLER|MUELLER\^/);
   });
 
-  it('@lepton/manufacturing line-monitor quick start runs as pasted and catches the pressure step', async () => {
-    const stdout = await runQuickStart('packages/manufacturing/README.md', 'packages/manufacturing', '## Quick start: monitoring a line');
+  // Stores to a real Orthanc when Debian's orthanc + orthanc-dicomweb are installed (the quick start skips STOW-RS
+  // without DICOMWEB_URL); the SEG and SR are written either way.
+  it('@lepton/medical results back to PACS (a real Orthanc)', async () => {
+    const { Orthanc, orthancMissing, USER, PASSWORD } = await import('../packages/medical/test/support/orthanc.js');
+    const orthanc = orthancMissing() === undefined ? new Orthanc() : undefined;
+    await orthanc?.start();
+    try {
+      const env: Record<string, string> = orthanc ? { DICOMWEB_URL: orthanc.dicomWeb.replace('http://', `http://${USER}:${PASSWORD}@`) } : {};
+      const stdout = await quickStart('medical', 'medical', '## Quick start: results back to PACS', env);
+      expect(stdout).toMatch(/^SEG frames \d+ volume mm3 \d+ SR 1\.2\.840\.10008\.5\.1\.4\.1\.1\.88\.33$/m);
+      if (orthanc !== undefined) expect(stdout).toMatch(/stored 2 instances; SR back byte-identical: true/);
+    } finally {
+      await orthanc?.stop();
+    }
+  });
+
+  it('@lepton/medical DICOMDIR (the shipped sample medium)', async () => {
+    const stdout = await quickStart('medical', 'medical', '## Quick start: DICOMDIR (CD, DVD, USB)');
+    expect(stdout).toMatch(/^MEDIA01 20260105 CT CHEST \(synthetic\) CT ×3$/m);
+    expect(stdout).toMatch(/^3 files, 0 missing; first is CT$/m);
+  });
+
+  // The block starts with `npm install @lepton/cli @lepton/core`: the medical app installed both (as tarballs), so the
+  // rest runs as pasted there, `npx lepton` included.
+  it('@lepton/cli quick start (bash)', async () => {
+    const lines = (await readmeBlock('cli', '## Quick start', 'bash')).split('\n');
+    expect(lines[0]).toBe('npm install @lepton/cli @lepton/core');
+    const dir = join(app('medical'), 'cli-quickstart');
+    await mkdir(dir);
+    const stdout = await runBash(dir, lines.slice(1).join('\n'), { LEPTON_BACKEND: '' });
+    expect(stdout).toMatch(/^OK: a backend started and every configured check passed\.$/m);
+    expect(stdout).toMatch(/^demo@1\.0\.0 \(binary\)$/m);
+    const keyId = /^key id ([0-9a-f]{16})$/m.exec(stdout)?.[1];
+    expect(keyId).toBeDefined();
+    expect(stdout).toMatch(new RegExp(`^signed demo-model with key id ${keyId}`, 'm'));
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({ command: 'bundle verify', ok: true, name: 'demo', signature: { checked: true, verifiedBy: keyId } });
+  });
+
+  it('@lepton/manufacturing SPC (with @lepton/charts added, as the block says)', async () => {
+    const stdout = await quickStart('manufacturing', 'manufacturing', '## Quick start: statistical process control');
+    expect(stdout).toMatch(/74\.0\d+/);
+    expect(stdout).toMatch(/cpk/);
+  });
+
+  it('@lepton/manufacturing line monitor catches the pressure step', async () => {
+    const stdout = await quickStart('manufacturing', 'manufacturing', '## Quick start: monitoring a line');
     expect(stdout).toMatch(/press-2 (autoencoder|nelson-1) \[ '(pressure)'/);
     expect(stdout).toMatch(/spc: \d+, model: [1-9]\d*, quality: 0/);
   });
 
-  it('@lepton/manufacturing anomaly-detection quick start runs as pasted', async () => {
-    const stdout = await runQuickStart('packages/manufacturing/README.md', 'packages/manufacturing', '## Quick start: learned anomaly detection');
+  // A real Mosquitto on a free loopback port (MQTT_URL); the test publishes through the mqtt.js the app installed.
+  it('@lepton/manufacturing telemetry from MQTT (a real Mosquitto)', async () => {
+    const { Broker, freePort, mosquittoAvailable } = await import('../packages/manufacturing/test/support/mosquitto.js');
+    if (!mosquittoAvailable()) return console.warn('readme.test: mosquitto is not installed (apt-get install mosquitto); the MQTT quick start is not run');
+    const broker = new Broker(await freePort());
+    await broker.start();
+    const mqtt = createRequire(join(app('manufacturing'), 'package.json'))('mqtt') as {
+      connectAsync(url: string): Promise<{ publishAsync(topic: string, message: string): Promise<unknown>; endAsync(): Promise<void> }>;
+    };
+    const client = await mqtt.connectAsync(broker.url);
+    const running = await startQuickStart(app('manufacturing'), await readmeBlock('manufacturing', '## Quick start: telemetry from MQTT'), { MQTT_URL: broker.url });
+    try {
+      const t0 = Date.parse('2026-05-04T06:00:00Z');
+      let i = 0;
+      // Published until seen: the quick start subscribes some time after it starts.
+      await until(async () => {
+        i++;
+        await client.publishAsync('plant/press-1/pressure', JSON.stringify({ timestamp: t0 + i * 1000, value: 5 + i / 100, quality: i % 5 === 0 ? 'bad' : 'good' }));
+        if (i % 5 === 0) await client.publishAsync('plant/press-1/pressure', 'not json');
+        return /^press-1 pressure 5\.\d+$/m.test(running.stdout()) && /bad message on plant\/press-1\/pressure/.test(running.stderr()) && /bad-quality press-1 pressure/.test(running.stderr());
+      }, 60_000, () => `the quick start's output\n${running.stdout()}\n${running.stderr()}`);
+      expect(running.child.exitCode).toBeNull(); // still listening
+    } finally {
+      await running.stop();
+      await client.endAsync();
+      await broker.stop();
+    }
+  });
+
+  it('@lepton/manufacturing learned anomaly detection', async () => {
+    const stdout = await quickStart('manufacturing', 'manufacturing', '## Quick start: learned anomaly detection');
     expect(stdout).toMatch(/^(3|4|5)\d0 [\d.]+ \{/m);
     expect(stdout).toMatch(/temperature: [\d.]+/);
     expect(stdout).toMatch(/T² alarm at 450 s: (true|false)/);
   });
 
-  it('@lepton/manufacturing RUL quick start runs as pasted', async () => {
-    const stdout = await runQuickStart('packages/manufacturing/README.md', 'packages/manufacturing', '## Quick start: remaining useful life');
+  it('@lepton/manufacturing remaining useful life', { timeout: HEAVY }, async () => {
+    const stdout = await quickStart('manufacturing', 'manufacturing', '## Quick start: remaining useful life');
     expect(stdout).toMatch(/\d+ cycles, health [\d.]+/);
     expect(stdout).toMatch(/NASA score [\d.]+/);
   });
 
-  it('@lepton/medical diagnosis quick start runs as pasted', async () => {
-    const stdout = await runQuickStart('packages/medical/README.md', 'packages/medical', '## Quick start: diagnosis');
-    expect(stdout).toMatch(/\[ 'PAT\d{3}'/);
-    expect(stdout).toMatch(/^(normal|nodule) [\d.e-]+ (true|false) \{ name: 'diagnosis', version: '1\.0\.0' \} \d+$/m);
-  });
-
-  // Stores to a real Orthanc when Debian's orthanc + orthanc-dicomweb are installed (the quick start skips STOW-RS
-  // without DICOMWEB_URL); the SEG and SR are written either way.
-  it('@lepton/medical results-to-PACS quick start runs as pasted and stores to a real Orthanc', async () => {
-    const { Orthanc, orthancMissing, USER, PASSWORD } = await import('../packages/medical/test/support/orthanc.js');
-    const orthanc = orthancMissing() === undefined ? new Orthanc() : undefined;
-    await orthanc?.start();
-    try {
-      if (orthanc !== undefined) process.env['DICOMWEB_URL'] = orthanc.dicomWeb.replace('http://', `http://${USER}:${PASSWORD}@`);
-      const stdout = await runQuickStart('packages/medical/README.md', 'packages/medical', '## Quick start: results back to PACS');
-      expect(stdout).toMatch(/^SEG frames \d+ volume mm3 \d+ SR 1\.2\.840\.10008\.5\.1\.4\.1\.1\.88\.33$/m);
-      if (orthanc !== undefined) expect(stdout).toMatch(/stored 2 instances; SR back byte-identical: true/);
-    } finally {
-      delete process.env['DICOMWEB_URL'];
-      await orthanc?.stop();
-    }
-  });
-
-  // A medium needs a DICOMDIR writer: dcmtk's dcmmkdir (which .ci/run installs) makes one over a synthetic series.
-  it.skipIf(spawnSync('sh', ['-c', 'command -v dcmmkdir']).status !== 0)('@lepton/medical DICOMDIR quick start runs as pasted', async () => {
-    const { ctPhantom, writeCtSeries } = await import('@lepton/medical');
-    const media = await mkdtemp(join(tmpdir(), 'lepton-media-'));
-    try {
-      const files = await writeCtSeries(ctPhantom({ seed: 4, size: 16, slices: 3 }), { dir: join(media, 'tmp'), patientId: 'MEDIA01', fileNames: 'ordered' });
-      await mkdir(join(media, 'DICOM', 'P1', 'S1'), { recursive: true });
-      for (let i = 0; i < files.length; i++) await rename(files[i]!, join(media, 'DICOM', 'P1', 'S1', `IM${i + 1}`));
-      await rm(join(media, 'tmp'), { recursive: true });
-      await run('dcmmkdir', ['+r', '+id', '.'], { cwd: media });
-      process.env['DICOM_MEDIA'] = media;
-      const stdout = await runQuickStart('packages/medical/README.md', 'packages/medical', '## Quick start: DICOMDIR (CD, DVD, USB)');
-      expect(stdout).toMatch(/^MEDIA01 20260105 CT CHEST \(synthetic\) CT ×3$/m);
-      expect(stdout).toMatch(/^3 files, 0 missing; first is CT$/m);
-    } finally {
-      delete process.env['DICOM_MEDIA'];
-      await rm(media, { recursive: true, force: true });
-    }
-  });
-
-  it('@lepton/manufacturing OEE and alarms quick start runs as pasted', async () => {
-    const stdout = await runQuickStart('packages/manufacturing/README.md', 'packages/manufacturing', '## Quick start: OEE and alarms');
-    expect(stdout).toMatch(/availability: 0\.888/); // 400 of 450 planned minutes running
-    expect(stdout).toMatch(/raised alarm-1 3\n/);
-    expect(stdout).toMatch(/cleared alarm-1 4\n/);
-  });
-
-  it('@lepton/manufacturing inspection quick start runs as pasted', async () => {
-    const stdout = await runQuickStart('packages/manufacturing/README.md', 'packages/manufacturing', '## Quick start: visual defect inspection');
+  it('@lepton/manufacturing visual defect inspection', { timeout: HEAVY }, async () => {
+    const stdout = await quickStart('manufacturing', 'manufacturing', '## Quick start: visual defect inspection');
     expect(Number(/imageAuroc: ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThan(0.95);
     expect(Number(/pixelAuroc: ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThan(0.95);
     expect(stdout).toMatch(/^[\d.]+ true \d+ scratch 0\.[6-9]\d*$/m);
   });
 
-  it('@lepton/manufacturing SPC quick start runs as pasted', async () => {
-    const stdout = await runQuickStart('packages/manufacturing/README.md', 'packages/manufacturing', '## Quick start: statistical process control');
-    expect(stdout).toMatch(/74\.0\d+/);
-    expect(stdout).toMatch(/cpk/);
+  it('@lepton/manufacturing OEE and alarms', async () => {
+    const stdout = await quickStart('manufacturing', 'manufacturing', '## Quick start: OEE and alarms');
+    expect(stdout).toMatch(/availability: 0\.888/); // 400 of 450 planned minutes running
+    expect(stdout).toMatch(/raised alarm-1 3\n/);
+    expect(stdout).toMatch(/cleared alarm-1 4\n/);
   });
 
-  // Needs OpenCV's sample clip (Debian opencv-doc, which .ci/run installs); without it the quick start has no input.
-  it.skipIf(!existsSync('/usr/share/doc/opencv-doc/examples/data/vtest.avi'))('@lepton/surveillance quick start runs as pasted and counts crossings', async () => {
-    const stdout = await runQuickStart('packages/surveillance/README.md', 'examples/surveillance-entrance');
+  // Both surveillance quick starts read OpenCV's sample clip, as their README says (Debian opencv-doc, which .ci/run
+  // installs); without it they have no input.
+  it.skipIf(!existsSync(VTEST))('@lepton/surveillance quick start counts crossings', { timeout: HEAVY }, async () => {
+    const stdout = await quickStart('surveillance', 'surveillance', '## Quick start');
     // frames 0–79 of vtest.avi hold two hand-counted crossings of this line (vtest-hand-count.json: frames 5 and 72)
     expect(stdout).toMatch(/s: #\d+ person (a-to-b|b-to-a), snapshot .*\.jpg/);
     const counts = JSON.parse(/counts (.*)/.exec(stdout)![1]!) as { crossing: { person: { aToB: number; bToA: number } } };
     expect(counts.crossing.person.aToB + counts.crossing.person.bToA).toBeGreaterThanOrEqual(1);
     expect(counts.crossing.person.aToB + counts.crossing.person.bToA).toBeLessThanOrEqual(3);
+  });
+
+  it.skipIf(!existsSync(VTEST))('@lepton/surveillance service: npx lepton-surveillance check, run, the API with the token, Ctrl-C', { timeout: HEAVY }, async () => {
+    const { serviceQuickStart } = await import('./support/surveillance-service.js');
+    await serviceQuickStart(app('surveillance'));
   });
 });
