@@ -1,9 +1,11 @@
 /**
- * `@lepton/charts` — Vega-Lite charts rendered headless to SVG or PNG (Vega's SVG renderer, PNG by resvg's prebuilt
- * native renderer: no browser, no canvas build), and chart specs for model evaluation. Kept out of `@lepton/core` so
- * that applications that draw no charts install no Vega and no native renderer; the verticals' spec builders
- * (`controlChartSpec` in `@lepton/manufacturing`) return plain Vega-Lite objects that {@link renderChart} draws.
+ * Vega-Lite charts rendered headless to SVG or PNG ({@link renderChart}; no browser, no canvas build) and
+ * chart specs for model evaluation ({@link rocPrChartSpec}). Optional for every vertical: their spec builders return
+ * plain Vega-Lite objects that {@link renderChart} draws, so applications that draw no charts install no Vega.
  *
+ * Quick start: the package's [README](../README.md).
+ *
+ * @document ../README.md
  * @packageDocumentation
  */
 

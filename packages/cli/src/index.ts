@@ -1,9 +1,12 @@
 /**
- * `@lepton/cli` — the `lepton` command: `lepton doctor` (backends and why each unused one was skipped, the WebGPU
- * adapter, threads, ffmpeg, and Redis/MQTT/DICOMweb reachability), `lepton dicom info|deid|to-png` (with the optional
- * peer `@lepton/medical`) and `lepton bundle inspect|verify|keygen|sign`. The same is available in-process:
- * {@link runCli} runs a command line, {@link doctor} returns the doctor's report.
+ * The `lepton` command: `lepton doctor` (which backend was chosen and why each other one was skipped, with the
+ * fix), `lepton dicom info|deid|to-png` and `lepton bundle inspect|verify|keygen|sign`, each with `--json`. The same
+ * in-process: {@link runCli} runs a command line and {@link doctor} returns the doctor's report; {@link EXIT_CODES}
+ * lists the exit codes and {@link CliErrorCode} the error codes the commands add.
  *
+ * Commands, flags and exit codes: the package's [README](../README.md).
+ *
+ * @document ../README.md
  * @packageDocumentation
  */
 export { runCli } from './cli.js';

@@ -1,7 +1,15 @@
 /**
- * `@lepton/core` — the shared GPU model core of the Lepton SDK: TensorFlow.js runtime with automatic backend
- * choice, model builders, training, verified model bundles, batched serving, metrics and explanations.
+ * The shared GPU model core that every Lepton package builds on, and that knows no industry: a TensorFlow.js
+ * runtime that picks the fastest backend present ({@link initRuntime}, {@link runtimeInfo}), model builders
+ * ({@link buildMlp}, {@link buildResidualCnn}, {@link buildUnet}), training ({@link train}), verified and signed model
+ * bundles ({@link saveBundle}, {@link loadBundle}, {@link signBundle}), batched serving ({@link createPredictor},
+ * {@link createWorkerPool}), metrics, explanations ({@link gradCam}, {@link integratedGradients}) and bounded input
+ * readers ({@link readCsv}, {@link readLines}). Every failure is a {@link LeptonError} whose code is one of
+ * {@link LeptonErrorCode}.
  *
+ * Quick start, backends and guides: the package's [README](../README.md).
+ *
+ * @document ../README.md
  * @packageDocumentation
  */
 

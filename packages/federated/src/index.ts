@@ -1,10 +1,13 @@
 /**
- * `@lepton/federated` — training one model across partners (hospitals, banks, plants) without pooling their data:
- * FedAvg/FedProx over HTTP with quorum and deadline rounds, pairwise-masked secure aggregation with signed key
- * announcements, differential privacy (clipping, Gaussian noise, an RDP accountant) and a binary weight wire format.
- * Built on `@lepton/core` (its `tf`, models, training and bundles); kept out of it so applications that do not train
- * across sites install no HTTP server.
+ * Training one model across partners (hospitals, banks, plants) that never pool their data, on
+ * `@lepton/core`: a coordinator and partners over HTTP ({@link FederatedCoordinator}, {@link FederatedPartner}) running
+ * FedAvg/FedProx ({@link fedAvg}), secure aggregation with signed key announcements, and differential privacy with an
+ * RDP accountant ({@link privatizeUpdate}, {@link RdpAccountant}). Kept out of core so that applications that do not
+ * train across sites install no HTTP server. Error codes: {@link FederatedErrorCode}.
  *
+ * Quick start and the protocol: the package's [README](../README.md).
+ *
+ * @document ../README.md
  * @packageDocumentation
  */
 

@@ -1,9 +1,13 @@
 /**
- * `@lepton/finance` — fraud and risk for payments and lending teams, on `@lepton/core`.
+ * Fraud and risk for payments and lending teams, on `@lepton/core`: validated transactions
+ * ({@link validateTransactions}, {@link readTransactionsCsv}), point-in-time features in memory or Redis
+ * ({@link FeatureEngine}, {@link RedisStateStore}), fraud scores with reason codes ({@link FraudModel}) served from Redis
+ * Streams ({@link FraudScorerService}), drift monitoring ({@link DriftMonitor}), credit scorecards ({@link Scorecard}),
+ * and market risk and forecasts ({@link historicalVaR}, {@link walkForward}). Error codes: {@link FinanceErrorCode}.
  *
- * Available now: typed, validated transactions from objects, CSV and NDJSON streams (nothing dropped silently), and
- * point-in-time fraud features per card/customer/merchant/device with state in memory or shared through Redis.
+ * Quick starts and guides: the package's [README](../README.md).
  *
+ * @document ../README.md
  * @packageDocumentation
  */
 // The core essentials an application needs, so it installs @lepton/finance alone (one TF.js engine, one runtime).

@@ -1,12 +1,14 @@
 /**
- * `@lepton/manufacturing` — plant telemetry and monitoring on `@lepton/core`.
+ * Plant telemetry and monitoring, on `@lepton/core`: validated sensor records from files and MQTT
+ * ({@link readSensorCsv}, {@link MqttTelemetry}, {@link QualityMonitor}), statistical process control ({@link xbarR} and
+ * the other charts, run rules), learned anomaly detection ({@link AnomalyDetector}), whole-line monitoring with alarms
+ * and evidence ({@link LineMonitor}, scaled out over MQTT by {@link ScaledLineMonitor}), remaining useful life
+ * ({@link RulModel}), visual defect inspection ({@link DefectInspector}), OEE ({@link computeOee}) and seeded simulators
+ * ({@link simulateLine}). Error codes: {@link ManufacturingErrorCode}.
  *
- * Validated sensor records from CSV, NDJSON and MQTT with data-quality checks and resampling; statistical process
- * control (Shewhart charts, Western Electric/Nelson rules in batch or streaming, CUSUM, EWMA, capability, charts);
- * learned anomaly detection with Hotelling T² as the baseline; {@link LineMonitor}, which runs validation → SPC → the
- * autoencoder for a whole line and emits alarms with evidence; remaining useful life; visual defect inspection; OEE;
- * and seeded simulators of a machine, a production line and part images (synthetic data).
+ * Quick starts and guides: the package's [README](../README.md).
  *
+ * @document ../README.md
  * @packageDocumentation
  */
 export { initRuntime, runtimeInfo, LeptonError, isLeptonError, seededRandom, tf } from '@lepton/core';

@@ -1,16 +1,14 @@
 /**
- * `@lepton/medical` — DICOM in, imaging diagnosis out, on `@lepton/core`.
+ * DICOM in, imaging diagnosis out, on `@lepton/core`: reading and decoding DICOM ({@link readDicom},
+ * {@link readDicomFolder}, {@link DicomImage}, {@link readDicomDir}), PACS over DICOMweb ({@link DicomWebClient}),
+ * volumes ({@link buildVolume}), de-identification ({@link DicomDeidentifier}), diagnosis with Grad-CAM
+ * ({@link DiagnosisModel}), lesion segmentation ({@link LesionSegmenter}), image + clinical fusion
+ * ({@link ClinicalFusionModel}) and results back to PACS as DICOM SEG and SR ({@link segmentationToDicomSeg},
+ * {@link diagnosisToDicomSr}). Error codes: {@link MedicalErrorCode}.
  *
- * Available now: reading DICOM Part 10 files and bare data sets into typed metadata; pixel decoding for native
- * (implicit/explicit little endian, explicit big endian, deflated), RLE, JPEG Baseline, JPEG Lossless, JPEG-LS and
- * JPEG 2000 with maintained codecs; Bits Stored masking, signed pixels, MONOCHROME1/2, RGB, YBR and palette colour,
- * multi-frame; modality LUT (rescale and sequence) and VOI (windows with LINEAR / LINEAR_EXACT / SIGMOID, VOI LUT
- * sequence, CT presets); folder loading that reports bad files and goes on; series → volume (geometry-ordered slices,
- * issues for gaps/duplicates/mixed orientations, voxel → patient matrix, resampling, planes); de-identification by the
- * PS3.15 Annex E Basic Profile; PACS search and retrieve over DICOMweb (QIDO-RS, WADO-RS); a diagnosis model (residual
- * CNN with its preprocessing in the bundle, patient-level split, operating point, Grad-CAM) and 2-D lesion
- * segmentation (U-Net, Dice); a seeded synthetic chest-CT generator that writes real DICOM files.
+ * Quick starts (on shipped samples, {@link samplePath}) and guides: the package's [README](../README.md).
  *
+ * @document ../README.md
  * @packageDocumentation
  */
 export { LeptonError, isLeptonError, initRuntime, runtimeInfo, seededRandom, tf } from '@lepton/core';

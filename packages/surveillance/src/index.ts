@@ -1,7 +1,13 @@
 /**
- * `@lepton/surveillance` — video surveillance recognition on the Lepton model core: video in through ffmpeg, motion
- * gating, pretrained detection, tracking, zones and lines, events, clips and annotated video.
+ * Video surveillance recognition, on `@lepton/core`: video in through ffmpeg ({@link VideoSource}), motion
+ * gating ({@link MotionDetector}), pretrained object and face detection ({@link ObjectDetector}, {@link FaceDetector}),
+ * tracking ({@link SortTracker}), zones and tripwires ({@link RuleEngine}), the whole camera pipeline
+ * ({@link SurveillancePipeline}) and a service with events, snapshots and clips ({@link SurveillanceService}), and
+ * annotated video out ({@link VideoWriter}, {@link cutClip}). Error codes: {@link SurveillanceErrorCode}.
  *
+ * Quick starts and guides: the package's [README](../README.md).
+ *
+ * @document ../README.md
  * @packageDocumentation
  */
 

@@ -109,7 +109,7 @@ export interface LeptonErrorCodes {
 }
 
 /**
- * Stable error codes of every Lepton package: the one union of all packages' codes ({@link LeptonErrorCodes}), the
+ * Stable error codes of every Lepton package: the one union of all packages' codes ({@link @lepton/core!LeptonErrorCodes}), the
  * type of `LeptonError.code`. Within a program that imports `@lepton/medical` it includes `MedicalErrorCode`, and so on
  * for each package; applications branch on it (`if (err.code === 'OVERLOADED') retryLater()`) and TypeScript rejects a
  * misspelt code. Each package documents its codes where it lists them: {@link CoreErrorCode} here, `MedicalErrorCode`,

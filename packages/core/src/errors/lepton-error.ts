@@ -1,4 +1,4 @@
-import type { LeptonErrorCode, LeptonErrorCodes } from './codes.js';
+import type { LeptonErrorCode } from './codes.js';
 
 /** Options accepted by {@link LeptonError}'s constructor. */
 export interface LeptonErrorOptions {
@@ -33,7 +33,7 @@ export class LeptonError extends Error {
 
   /**
    * @param code - stable error code; one of {@link LeptonErrorCode} (an application registers codes of its own in
-   *   {@link LeptonErrorCodes})
+   *   {@link @lepton/core!LeptonErrorCodes})
    * @param message - what was wrong and what to do about it
    * @param options - cause and structured details
    */

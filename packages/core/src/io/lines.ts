@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { LeptonErrorCode, LeptonErrorCodes } from '../errors/codes.js';
+import type { LeptonErrorCode } from '../errors/codes.js';
 import { LeptonError } from '../errors/lepton-error.js';
 
 /** Where text records come from: a file path, a readable stream, or any async iterable of text or bytes. */
@@ -11,7 +11,7 @@ export interface TextReadOptions {
   /**
    * Error code thrown when the source cannot be read (missing file, permission, a stream that errors), e.g.
    * `'TRANSACTIONS_READ_FAILED'`. Default `'READ_FAILED'`. A code of the application's own is registered in
-   * {@link LeptonErrorCodes} first.
+   * {@link @lepton/core!LeptonErrorCodes} first.
    */
   readErrorCode?: LeptonErrorCode;
   /** What is being read, for error messages (`'transactions CSV'`). Never the file's path or contents. Default `'input'`. */

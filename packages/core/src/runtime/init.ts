@@ -48,7 +48,7 @@ export interface BackendAttempt {
 
 /** What the runtime is running on. */
 export interface RuntimeInfo {
-  /** The active TensorFlow.js backend: one of {@link BACKEND_NAMES} (checked at run time). */
+  /** The active TensorFlow.js backend: one of {@link @lepton/core!BACKEND_NAMES} (checked at run time). */
   backend: BackendName;
   /** Device behind it: GPU adapter name, libtensorflow build, or the CPU path. */
   device: string;
@@ -248,7 +248,7 @@ export function activeBackend(): BackendName {
  *
  * @returns the runtime in use
  * @throws {@link LeptonError} `RUNTIME_NOT_INITIALISED` before {@link initRuntime} has run, or when TensorFlow.js was
- *   switched outside Lepton to a backend that is not one of {@link BACKEND_NAMES}
+ *   switched outside Lepton to a backend that is not one of {@link @lepton/core!BACKEND_NAMES}
  * @example
  * ```ts
  * import { initRuntime, runtimeInfo } from '@lepton/core';

@@ -197,12 +197,18 @@ export interface UnknownSignal<X extends string, S extends string> {
  * `signal` is a literal name outside `S` (a misspelt signal in code), which gets a type no value has. A record whose
  * `signal` is a `string` is data (parsed, received) and is checked at run time: the monitor counts unknown signals.
  */
-export type SignalCheck<R, S extends string> = R extends { signal: infer X extends string }
+export type SignalCheck<R, S extends string> = R extends {
+  /** The signal the item names (only records have one). */
+  signal: infer X extends string;
+}
   ? string extends X
     ? unknown
     : [X] extends [S]
       ? unknown
-      : { signal: UnknownSignal<X, S> }
+      : {
+          /** A type no value has: the record's signal is not one of the monitor's. */
+          signal: UnknownSignal<X, S>;
+        }
   : unknown;
 
 /** What {@link LineMonitor.push} accepts: a record, a parsed item from a source, or a source's rejection. */
