@@ -19,7 +19,10 @@ export interface Provenance {
   leptonCoreVersion: string;
   /** TensorFlow.js (tfjs-core) version that wrote the bundle. */
   tfjsVersion: string;
-  /** Backend the model was trained on. */
+  /**
+   * Backend the model was trained on: a `BackendName` when Lepton wrote the bundle. Typed `string` because a bundle is
+   * a file from elsewhere (another version, another tool), read as data.
+   */
   backend: string;
   /** Training seed, data description, commit … */
   [key: string]: unknown;
