@@ -27,7 +27,8 @@
 //   group (person; vehicle = bicycle, car, motorcycle, bus, truck), recall and precision at IoU ≥ 0.5 for each detector
 //   and setting in ACCURACY_VARIANTS (packages/surveillance/test/fixtures/eval/*.json; media from Debian darknet,
 //   opencv-doc, python3-skimage; a set whose package is missing is reported as absent). Alone:
-//   `node --import tsx bench/surveillance.ts accuracy` (about 5 minutes on the 2-core machine).
+//   `node --import tsx bench/surveillance.ts accuracy` (about 10 minutes on the 2-core machine; SURV_EVAL_SETS=a,b
+//   runs only those sets).
 // Takes about 2–3 minutes on the 2-core machine.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -193,6 +194,11 @@ export async function runDetectionAccuracy(log: (s: string) => void = console.lo
   log('held-out totals:');
   for (const [setting] of ACCURACY_VARIANTS) {
     const h = rows.filter((r) => r.setting === setting && r.role === 'held-out');
+    // No held-out set ran (packages missing, or SURV_EVAL_SETS left them out): empty tallies would read as 'met'.
+    if (h.length === 0) {
+      log(`| ${setting} | no held-out set ran |`);
+      continue;
+    }
     const sum = (g: 'person' | 'vehicle'): { hits: number; misses: number; falseAlarms: number } =>
       h.reduce((a, r) => ({ hits: a.hits + r[g].found, misses: a.misses + r[g].required - r[g].found, falseAlarms: a.falseAlarms + r[g].falseAlarms }), { hits: 0, misses: 0, falseAlarms: 0 });
     const p = rates(sum('person'));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isLeptonError } from '@lepton/core';
-import { loadConfig, parseConfig } from '@lepton/surveillance';
+import { detectorOptionsFromConfig, loadConfig, parseConfig } from '@lepton/surveillance';
 
 const YAML = `
 detector:
@@ -177,5 +177,16 @@ describe('detector.tiles and detector.flip (issue 17 §1)', () => {
     }
     expect((await problemsOf(() => parseConfig({ detector: { tiles: 'two' }, cameras: [camera] })))[0]).toMatch(/^detector\.tiles: /);
     expect((await problemsOf(() => parseConfig({ detector: { flip: 'yes' }, cameras: [camera] })))[0]).toMatch(/^detector\.flip: /);
+  });
+
+  it('reach the options the pipeline loads its detector with, beside the lowest threshold of each class', async () => {
+    const config = parseConfig({
+      detector: { tiles: 3, flip: true, thresholds: { person: 0.45, car: 0.5 }, iouThreshold: 0.6 },
+      cameras: [{ ...camera, thresholds: { person: 0.3 } }, { name: 'b', input: 'b.mp4', thresholds: { person: 0.35, car: 0.6 } }],
+    });
+    expect(detectorOptionsFromConfig(config)).toEqual({ model: 'centernet', batchSize: 8, workers: 1, tiles: 3, flip: true, iouThreshold: 0.6, thresholds: { person: 0.3, car: 0.5 } });
+    expect(detectorOptionsFromConfig(parseConfig({ cameras: [camera] }))).toEqual({ model: 'centernet', batchSize: 8, workers: 1, thresholds: {} });
+    // a configuration edited after parsing is validated again
+    expect(await problemsOf(() => detectorOptionsFromConfig({ ...config, detector: { ...config.detector, tiles: 9 } }))).toEqual(['detector.tiles: an integer from 1 (off) to 4']);
   });
 });

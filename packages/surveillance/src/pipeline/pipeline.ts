@@ -2,6 +2,7 @@ import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isLeptonError, LeptonError } from '@lepton/core';
 import { parseConfig, type CameraConfig, type SurveillanceConfig } from '../config/config.js';
+import { detectorOptionsFromConfig } from '../config/detector-options.js';
 import { ObjectDetector } from '../detect/detector.js';
 import { FaceDetector } from '../detect/faces.js';
 import { blurRegions } from '../detect/blur.js';
@@ -340,21 +341,8 @@ export class SurveillancePipeline {
     // Checked again here, whatever built it: a hand-made object from JavaScript, or a parsed one edited since. Class
     // names are checked against the detector actually used when one is passed (it may be your own model).
     config = parseConfig(config, options.detector === undefined ? {} : { classes: options.detector.classes });
-    const merged: Record<string, number> = { ...(config.detector.thresholds ?? {}) };
     // Per-camera thresholds are applied after detection (the detector uses the lowest threshold of each class).
-    for (const cam of config.cameras) for (const [k, v] of Object.entries(cam.thresholds ?? {})) merged[k] = Math.min(v, merged[k] ?? v);
-    const detector =
-      options.detector ??
-      (await ObjectDetector.load({
-        model: config.detector.model,
-        batchSize: config.detector.batchSize,
-        workers: config.detector.workers,
-        ...(config.detector.classes === undefined ? {} : { classes: config.detector.classes }),
-        thresholds: merged,
-        ...(config.detector.iouThreshold === undefined ? {} : { iouThreshold: config.detector.iouThreshold }),
-        ...(config.detector.tiles === undefined ? {} : { tiles: config.detector.tiles }),
-        ...(config.detector.flip === undefined ? {} : { flip: config.detector.flip }),
-      }));
+    const detector = options.detector ?? (await ObjectDetector.load(detectorOptionsFromConfig(config)));
     const faces = config.privacy.blurFaces ? (options.faces ?? (await FaceDetector.load())) : options.faces;
     const publisher = options.publisher ?? (config.mqtt === undefined ? undefined : await connectPublisher(config.mqtt));
     return new SurveillancePipeline(
