@@ -13,13 +13,13 @@ import { inTarball, readmeBlock, relativeLinks, runBash, runQuickStart, startQui
 // in them — so the READMEs can only use what the packages ship (medical reads its samples/, never test/fixtures).
 //
 // Budgets are megabytes of node_modules on disk (`du -sk`, as issue 18 measured: 545 MB for medical before). They
-// catch a heavy dependency creeping back, not a few kilobytes. medical's is above the issue's 150 MB target: TF.js
-// alone is 119 MB on disk (tfjs-core 40, -layers 31, -converter 25, -backend-wasm 14, -backend-cpu 12, mostly
-// browser bundles and source maps we cannot leave out) and dcmjs brings 30 MB (core-js-pure through
-// @babel/runtime-corejs3); 165 MB measured. `addLater` is what a README tells the user to add (`npm install
+// catch a heavy dependency creeping back, not a few kilobytes; the three 150 MB ones are issue 18's targets. medical
+// is the tightest: TF.js is 94 MB on disk (tfjs-core 40, -layers 31, -backend-wasm 14, -backend-cpu 12, mostly browser
+// bundles and source maps we cannot leave out; graph-model loading, -converter's 25 MB, is surveillance's own
+// dependency) and dcmjs brings 30 MB (core-js-pure through @babel/runtime-corejs3); 141 MB measured. `addLater` is what a README tells the user to add (`npm install
 // @lepton/charts` …): installed after the measurement, so it counts against no budget.
 const cases: readonly AppSpec[] = [
-  { name: 'medical', packages: ['core', 'medical'], budgetMb: 175, smoke: "const m = await import('@lepton/medical'); console.log(typeof m.readDicom);", addLater: ['cli'] },
+  { name: 'medical', packages: ['core', 'medical'], budgetMb: 150, smoke: "const m = await import('@lepton/medical'); console.log(typeof m.readDicom);", addLater: ['cli'] },
   { name: 'finance', packages: ['core', 'finance'], budgetMb: 150, smoke: "const m = await import('@lepton/finance'); console.log(typeof m.FeatureEngine);" },
   { name: 'manufacturing', packages: ['core', 'manufacturing'], budgetMb: 150, smoke: "const m = await import('@lepton/manufacturing'); console.log(typeof m.LineMonitor);", addLater: ['charts'] },
   {
