@@ -253,6 +253,40 @@ describe('README quick starts run as pasted in the npm-installed apps', () => {
     }
   });
 
+  // "Output to the plant": LineStatus, the MQTT publisher, the Sparkplug edge node and the metrics server, against a real
+  // Mosquitto; afterwards a client that connects late (a SCADA screen) still finds the retained health, with the app's
+  // mqtt.js.
+  it('@lepton/manufacturing output to the plant (MQTT, Sparkplug B, Prometheus; a real Mosquitto)', async () => {
+    const { Broker, freePort, mosquittoAvailable } = await import('../packages/manufacturing/test/support/mosquitto.js');
+    if (!mosquittoAvailable()) return console.warn('readme.test: mosquitto is not installed (apt-get install mosquitto); the plant-output example is not run');
+    const broker = new Broker(await freePort());
+    await broker.start();
+    try {
+      const stdout = await runQuickStart(app('manufacturing'), await readmeBlock('manufacturing', '## Output to the plant'), { MQTT_URL: broker.url });
+      // What the README says it prints.
+      expect(stdout).toMatch(/^alarm \{ pressure: 'out-of-control', temperature: 'in-control' \} \[ 'spc-\d+ spc high' \]$/m);
+      expect(stdout).toMatch(/^lepton_mfg_asset_health\{[^}]*state="alarm"[^}]*\} 1$/m);
+      // Retained state left on the broker for a client that connects afterwards.
+      const mqtt = createRequire(join(app('manufacturing'), 'package.json'))('mqtt') as {
+        connectAsync(url: string): Promise<{ subscribeAsync(topic: string): Promise<unknown>; on(event: 'message', cb: (topic: string, payload: Buffer) => void): void; endAsync(): Promise<void> }>;
+      };
+      const client = await mqtt.connectAsync(broker.url);
+      const seen = new Map<string, string>();
+      client.on('message', (topic, payload) => seen.set(topic, payload.toString()));
+      try {
+        await client.subscribeAsync('acme/plant-3/#');
+        await until(() => [...seen.keys()].some((t) => t.endsWith('/press-1/health')), 10_000, () => [...seen.keys()].join('\n'));
+        const health = [...seen.entries()].find(([t]) => t.endsWith('/press-1/health'))!;
+        expect(health[0]).toMatch(/^acme\/plant-3\//);
+        expect(JSON.parse(health[1])).toMatchObject({ v: 1 });
+      } finally {
+        await client.endAsync();
+      }
+    } finally {
+      await broker.stop();
+    }
+  });
+
   it('@lepton/manufacturing learned anomaly detection', async () => {
     const stdout = await quickStart('manufacturing', 'manufacturing', '## Quick start: learned anomaly detection');
     expect(stdout).toMatch(/^(3|4|5)\d0 [\d.]+ \{/m);
