@@ -3,12 +3,20 @@ import { defineConfig } from 'vitest/config';
 
 // One workspace config: each package is a project, plus the cross-package tests in tests/.
 // Tests import packages by their published names, which resolve to the built dist/ (`pnpm test` builds first).
+/** LEPTON_TEST_WORKERS if it is a whole number ≥ 1, else 2 (or cores − 1 where that is more). */
+function testWorkers(value: string | undefined): number {
+  const n = Number(value);
+  if (value !== undefined && value.trim() !== '' && Number.isInteger(n) && n >= 1) return n;
+  if (value !== undefined) console.warn(`LEPTON_TEST_WORKERS=${JSON.stringify(value)} is not a whole number ≥ 1; using the default`);
+  return Math.max(2, availableParallelism() - 1);
+}
+
 export default defineConfig({
   test: {
     // Two test files at a time, even on 2 cores (vitest's default is cores − 1, i.e. one file at a time there): many
     // files spend most of their time waiting on child processes, servers and npm, so a second file overlaps with them.
     // LEPTON_TEST_WORKERS overrides it (1 = one file at a time).
-    maxWorkers: Number(process.env['LEPTON_TEST_WORKERS'] ?? Math.max(2, availableParallelism() - 1)),
+    maxWorkers: testWorkers(process.env['LEPTON_TEST_WORKERS']),
     projects: [
       {
         test: {

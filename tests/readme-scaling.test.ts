@@ -41,11 +41,11 @@ class Shell {
     this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
-  /** Sends `sig` to the processes the script started (not to bash, which goes on waiting for them). */
-  signalChildren(sig: NodeJS.Signals): void {
+  /** Sends `sig` to the processes the script started (not to bash, which goes on waiting for them); returns how many. */
+  signalChildren(sig: NodeJS.Signals): number {
     const pids = spawnSync('pgrep', ['-P', String(this.child.pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
-    expect(pids.length).toBeGreaterThan(0);
     for (const pid of pids) process.kill(pid, sig);
+    return pids.length;
   }
   /** Every process of the group, bash included (clean-up after a failure). */
   kill(): void {
@@ -82,7 +82,7 @@ describe.skipIf(!redisAvailable() && !process.env['CI'])('finance README, "Scali
   let redis: ManagedRedis | undefined;
   afterAll(async () => redis?.stop());
 
-  it('four scorer processes started by the README command score every published transaction exactly once, and stop cleanly', async () => {
+  it('the README command starts four scorer processes: every published transaction is scored exactly once, by them, and they stop cleanly', async () => {
     const readme = 'packages/finance/README.md';
     const section = '## Scaling out: a scorer group on Redis Streams';
     const scorer = await block(readme, section, 'js');
@@ -129,17 +129,18 @@ describe.skipIf(!redisAvailable() && !process.env['CI'])('finance README, "Scali
       );
       expect(scores.map((s) => s.id).sort()).toEqual(batch.map((t) => t.id).sort());
       for (const s of scores) expect(Number.isFinite(s.probability)).toBe(true);
+      // Scored by the README's processes (SCORER="$(hostname)-$i"). How the work spreads over them depends on when each
+      // finished starting; the sharing itself is tested in packages/finance/test/stream-scorer*.test.ts.
       const consumers = new Set(scores.map((s) => s.consumer));
-      expect(consumers.size).toBeGreaterThanOrEqual(1);
-      for (const c of consumers) expect(c).toMatch(/^.+-[1-4]$/); // SCORER="$(hostname)-$i"
+      for (const c of consumers) expect(c).toMatch(/^.+-[1-4]$/);
       const status = await client.status();
       expect(status.pending).toBe(0);
       expect(status.undelivered).toBe(0);
     } finally {
       await client.close();
     }
-    // SIGTERM to every scorer (what `kill` or systemd sends): each closes its service and exits 0.
-    shell.signalChildren('SIGTERM');
+    // SIGTERM to every scorer (what `kill` or systemd sends), all four still running: each closes its service, exits 0.
+    expect(shell.signalChildren('SIGTERM')).toBe(4);
     expect(await shell.exited).toBe(0);
     expect(shell.output).not.toMatch(/\bError:|unhandled|uncaught/i); // nothing thrown
   }, 300_000);
@@ -176,15 +177,18 @@ describe.skipIf(!mosquittoAvailable() && !process.env['CI'])('manufacturing READ
 
     const acquired = () => [...shell.output.matchAll(/^acquired ([\d,]+)$/gm)].flatMap((m) => m[1]!.split(',').map(Number));
     const released = () => [...shell.output.matchAll(/^released ([\d,]+)$/gm)].flatMap((m) => m[1]!.split(',').map(Number));
-    // Settled: every partition owned by exactly one member (acquired minus released, over all three).
-    const owned = (): number[] => {
+    // Owners per partition over all three members (acquired minus released); settled when each has exactly one.
+    const owners = (): Map<number, number> => {
       const count = new Map<number, number>();
       for (const p of acquired()) count.set(p, (count.get(p) ?? 0) + 1);
       for (const p of released()) count.set(p, (count.get(p) ?? 0) - 1);
-      return [...count.entries()].filter(([, c]) => c > 0).map(([p]) => p);
+      return count;
     };
-    await until(() => owned().length === 64 || shell.child.exitCode !== null, 120_000, `64 owned partitions (output: ${shell.output.slice(-2000)})`);
-    expect(owned().sort((a, b) => a - b)).toEqual([...Array(64).keys()]);
+    const settled = () => [...Array(64).keys()].every((p) => owners().get(p) === 1);
+    await until(() => settled() || shell.child.exitCode !== null, 120_000, `64 partitions with one owner each (output: ${shell.output.slice(-2000)})`);
+    const count = owners();
+    expect([...count.keys()].sort((a, b) => a - b)).toEqual([...Array(64).keys()]);
+    for (const [p, c] of count) expect([p, c]).toEqual([p, 1]); // no partition (so no asset) held by two members
 
     // The gateway snippet as pasted, pointed at this broker.
     const gw = join(dir, 'gateway.mjs');
@@ -192,7 +196,7 @@ describe.skipIf(!mosquittoAvailable() && !process.env['CI'])('manufacturing READ
     const run = spawnSync(process.execPath, [gw], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
     expect(run.status, run.stderr).toBe(0);
 
-    shell.signalChildren('SIGTERM');
+    expect(shell.signalChildren('SIGTERM')).toBe(3);
     expect(await shell.exited).toBe(0);
     expect(shell.output).not.toMatch(/\bError:|unhandled|uncaught/i); // nothing thrown
   }, 300_000);

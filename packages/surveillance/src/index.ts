@@ -18,7 +18,7 @@ export { SURVEILLANCE_ERROR_CODES } from './errors.js';
 export type { Point, Polygon, Box, Frame, Detection, Track, SurveillanceErrorCode } from './types.js';
 
 export { parseConfig, loadConfig } from './config/config.js';
-export { detectorOptionsFromConfig } from './config/detector-options.js';
+export { cameraThreshold, detectorOptionsFromConfig } from './config/detector-options.js';
 export type {
   SurveillanceConfig,
   CameraConfig,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isLeptonError } from '@lepton/core';
-import { detectorOptionsFromConfig, loadConfig, parseConfig } from '@lepton/surveillance';
+import { cameraThreshold, detectorOptionsFromConfig, loadConfig, parseConfig } from '@lepton/surveillance';
 
 const YAML = `
 detector:
@@ -188,5 +188,19 @@ describe('detector.tiles and detector.flip (issue 17 §1)', () => {
     expect(detectorOptionsFromConfig(parseConfig({ cameras: [camera] }))).toEqual({ model: 'centernet', batchSize: 8, workers: 1, thresholds: {} });
     // a configuration edited after parsing is validated again
     expect(await problemsOf(() => detectorOptionsFromConfig({ ...config, detector: { ...config.detector, tiles: 9 } }))).toEqual(['detector.tiles: an integer from 1 (off) to 4']);
+  });
+
+  it("one camera's stricter threshold does not raise the detector's for the others (they keep the detector's 0.4)", async () => {
+    const gate = { ...camera, thresholds: { person: 0.7 } };
+    const yard = { name: 'yard', input: 'yard.mp4' };
+    // gate asks for more confidence than the default, yard for nothing: the detector must still report people from 0.4
+    expect(detectorOptionsFromConfig(parseConfig({ cameras: [gate, yard] })).thresholds).toEqual({ person: 0.4 });
+    expect(detectorOptionsFromConfig(parseConfig({ detector: { thresholds: { person: 0.5 } }, cameras: [gate, yard] })).thresholds).toEqual({ person: 0.5 });
+    // and a lower one lowers it, while yard still applies the detector's own after detection
+    const lower = parseConfig({ cameras: [{ ...camera, thresholds: { person: 0.25 } }, yard] });
+    expect(detectorOptionsFromConfig(lower).thresholds).toEqual({ person: 0.25 });
+    expect(cameraThreshold(lower, lower.cameras[1]!, 'person')).toBe(0.4);
+    expect(cameraThreshold(lower, lower.cameras[0]!, 'person')).toBe(0.25);
+    expect(cameraThreshold(lower, lower.cameras[0]!, 'car')).toBe(0.4);
   });
 });

@@ -1,11 +1,12 @@
-import type { ObjectDetectorOptions } from '../detect/detector.js';
+import { DEFAULT_DETECTION_THRESHOLD, type ObjectDetectorOptions } from '../detect/detector.js';
 import { parseConfig, type SurveillanceConfig } from './config.js';
 
 /**
  * The {@link ObjectDetectorOptions} that {@link SurveillancePipeline.create} loads its detector with for a
  * configuration: the `detector` section as given (model, classes, NMS IoU, batch size, workers, `tiles`, `flip`),
- * and per class the lowest threshold of `detector.thresholds` and every camera's `thresholds` (a camera's own
- * threshold is applied after detection, so the detector must report down to the lowest one). Load the detector
+ * and per class the lowest threshold any camera applies: a camera's own `thresholds` entry, else the detector's
+ * (`detector.thresholds`, else 0.4). A camera's threshold is applied after detection, so the detector must report
+ * down to the lowest one; a camera without its own keeps the detector's (see {@link cameraThreshold}). Load the detector
  * yourself with these to share it between pipelines, or to warm it up before the cameras start.
  *
  * @param config - a configuration (validated again here, as the pipeline does)
@@ -21,7 +22,9 @@ import { parseConfig, type SurveillanceConfig } from './config.js';
 export function detectorOptionsFromConfig(config: SurveillanceConfig): ObjectDetectorOptions {
   const { detector, cameras } = parseConfig(config);
   const thresholds: Record<string, number> = { ...(detector.thresholds ?? {}) };
-  for (const cam of cameras) for (const [k, v] of Object.entries(cam.thresholds ?? {})) thresholds[k] = Math.min(v, thresholds[k] ?? v);
+  for (const cam of cameras) {
+    for (const [k, v] of Object.entries(cam.thresholds ?? {})) thresholds[k] = Math.min(v, thresholds[k] ?? detector.thresholds?.[k] ?? DEFAULT_DETECTION_THRESHOLD);
+  }
   return {
     model: detector.model,
     batchSize: detector.batchSize,
@@ -32,4 +35,19 @@ export function detectorOptionsFromConfig(config: SurveillanceConfig): ObjectDet
     ...(detector.tiles === undefined ? {} : { tiles: detector.tiles }),
     ...(detector.flip === undefined ? {} : { flip: detector.flip }),
   };
+}
+
+/**
+ * The score a detection of `label` needs on camera `camera` of a configuration: the camera's own `thresholds` entry,
+ * else the detector's (`detector.thresholds`, else the detector's default, 0.4). The detector loaded with
+ * {@link detectorOptionsFromConfig} reports down to the lowest of these over all cameras, so each camera filters its
+ * detections with this.
+ *
+ * @param config - a validated configuration
+ * @param camera - one of `config.cameras`
+ * @param label - a class name
+ * @returns the threshold in [0, 1]
+ */
+export function cameraThreshold(config: SurveillanceConfig, camera: { thresholds?: Record<string, number> | undefined }, label: string): number {
+  return camera.thresholds?.[label] ?? config.detector.thresholds?.[label] ?? DEFAULT_DETECTION_THRESHOLD;
 }

@@ -127,7 +127,10 @@ export interface DetectorStats {
   invalidFrames: number;
 }
 
-const DEFAULTS = { defaultThreshold: 0.4, iouThreshold: 0.5, maxDetections: 100, batchSize: 8, resize: 'letterbox' as ResizeMode };
+/** The detector's threshold for classes without their own (`defaultThreshold`). @internal */
+export const DEFAULT_DETECTION_THRESHOLD = 0.4;
+
+const DEFAULTS = { defaultThreshold: DEFAULT_DETECTION_THRESHOLD, iouThreshold: 0.5, maxDetections: 100, batchSize: 8, resize: 'letterbox' as ResizeMode };
 const MAX_CANDIDATES = 1000;
 
 function invalid(message: string, details: Record<string, unknown> = {}): LeptonError {

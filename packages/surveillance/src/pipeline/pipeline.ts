@@ -2,7 +2,7 @@ import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isLeptonError, LeptonError } from '@lepton/core';
 import { parseConfig, type CameraConfig, type SurveillanceConfig } from '../config/config.js';
-import { detectorOptionsFromConfig } from '../config/detector-options.js';
+import { cameraThreshold, detectorOptionsFromConfig } from '../config/detector-options.js';
 import { ObjectDetector } from '../detect/detector.js';
 import { FaceDetector } from '../detect/faces.js';
 import { blurRegions } from '../detect/blur.js';
@@ -440,7 +440,15 @@ export class SurveillancePipeline {
         })
       : undefined;
     const tracker = new SortTracker(cam.tracker);
-    const thresholds = cam.thresholds ?? {};
+    // Per class, this camera's own threshold, else the configured detector's; a detector passed in by the caller is
+    // taken at its word (everything it reports passes unless the camera sets a threshold).
+    const ownDetector = this.#options.detector === undefined;
+    const floors = new Map<string, number>();
+    const floor = (label: string): number => {
+      let t = floors.get(label);
+      if (t === undefined) floors.set(label, (t = ownDetector ? cameraThreshold(this.#config, cam, label) : (cam.thresholds?.[label] ?? 0)));
+      return t;
+    };
     const clipSpec = out.clips;
     // Clips from the recording when it is a file and faces need not be blurred; otherwise from frames kept in memory.
     const clipInput = cam.record ?? cam.input;
@@ -478,7 +486,7 @@ export class SurveillancePipeline {
     const processFrame = async ({ frame, detected, pending }: { frame: Frame; detected: boolean; pending: Promise<Detection[]> | undefined }): Promise<void> => {
       let detections: Detection[] = [];
       if (pending !== undefined) {
-        detections = (await pending).filter((d) => d.score >= (thresholds[d.label] ?? 0));
+        detections = (await pending).filter((d) => d.score >= floor(d.label));
         report.detectedFrames++;
         report.detections += detections.length;
       } else report.skippedByMotion++;
