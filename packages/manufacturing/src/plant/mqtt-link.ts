@@ -193,20 +193,35 @@ export class MqttLink {
     return true;
   }
 
-  /** Ends the connection: `last` (published first, QoS 1, awaited up to 2 s) is e.g. an offline status or an NDEATH. */
-  async close(last?: { topic: string; payload: Buffer | string; retain: boolean }): Promise<void> {
+  /**
+   * Ends the connection: `last` (published first, QoS 1) is e.g. an offline status or an NDEATH. Never takes much more
+   * than 2 × `graceMs`: the `last` acknowledgement and the clean DISCONNECT (which mqtt.js sends only once every QoS 1
+   * message is acknowledged) are each awaited up to `graceMs`, then the socket is destroyed, so a broker that went
+   * silent cannot hold the caller forever.
+   *
+   * @param graceMs - how long each step may wait, ms (default 2,000)
+   */
+  async close(last?: { topic: string; payload: Buffer | string; retain: boolean }, graceMs = 2000): Promise<void> {
     this.closing = true;
     clearTimeout(this.timer);
+    const grace = Number.isFinite(graceMs) ? Math.max(0, graceMs) : 0;
     const c = this.current;
     if (c && last) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 2000);
+        const t = setTimeout(resolve, grace);
         c.publish(last.topic, last.payload, { qos: 1, retain: last.retain }, () => (clearTimeout(t), resolve()));
       });
     }
     this.up = false;
+    const client = this.client;
+    if (!client) return;
     // A clean DISCONNECT: the broker drops the will, the offline status (or NDEATH) above says it instead.
-    await this.client?.endAsync(false).catch(() => undefined);
-    await this.client?.endAsync(true).catch(() => undefined);
+    const ended = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), grace);
+      client.end(false, {}, () => (clearTimeout(t), resolve(true)));
+    });
+    // mqtt.js ignores a second end() while one is pending (it waits for PUBACKs that may never come): destroy the socket.
+    if (!ended) client.stream?.destroy();
+    else await client.endAsync(true).catch(() => undefined);
   }
 }

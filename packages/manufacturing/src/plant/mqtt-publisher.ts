@@ -180,17 +180,20 @@ export class MqttPlantPublisher {
 
   /**
    * Waits (up to `timeoutMs`) for queued events to reach the broker, publishes `offline` (retained) and disconnects
-   * cleanly. Events still queued then are dropped (counted).
+   * cleanly. Events still queued then are dropped (counted). The `offline` acknowledgement and the clean disconnect are
+   * each awaited up to `timeoutMs` (at least 100 ms, at most 2 s) before the socket is closed anyway, so a broker that
+   * stopped answering cannot hold `close` forever.
    *
    * @param timeoutMs - how long to wait for queued events while connected, ms. Default 2,000.
    */
   async close(timeoutMs = 2000): Promise<void> {
     this.stop();
-    const deadline = Date.now() + (Number.isFinite(timeoutMs) ? Math.max(0, timeoutMs) : 0);
+    const wait = Number.isFinite(timeoutMs) ? Math.max(0, timeoutMs) : 0;
+    const deadline = Date.now() + wait;
     while (this.link.current && this.queue.length + this.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     this.counters.eventsDropped += this.queue.length;
     this.queue.length = 0;
-    await this.link.close({ topic: this.topics.status(), payload: this.payload('status', { state: 'offline', reason: 'closed' }), retain: true });
+    await this.link.close({ topic: this.topics.status(), payload: this.payload('status', { state: 'offline', reason: 'closed' }), retain: true }, Math.min(2000, Math.max(100, wait)));
   }
 
   private stop(): void {

@@ -162,10 +162,16 @@ export class SparkplugEdgeNode {
     ];
   }
 
-  /** Publishes NDEATH (with this session's bdSeq) and disconnects cleanly. */
-  async close(): Promise<void> {
+  /**
+   * Publishes NDEATH (with this session's bdSeq) and disconnects cleanly. The NDEATH acknowledgement and the clean
+   * disconnect are each awaited up to `timeoutMs` before the socket is closed anyway (a silent broker cannot hold it).
+   *
+   * @param timeoutMs - how long each step may wait, ms (100 to 2,000; default 2,000)
+   */
+  async close(timeoutMs = 2000): Promise<void> {
     this.stop();
-    await this.link.close({ topic: this.topic('NDEATH'), payload: this.death(), retain: false });
+    const grace = Math.min(2000, Math.max(100, Number.isFinite(timeoutMs) ? timeoutMs : 0));
+    await this.link.close({ topic: this.topic('NDEATH'), payload: this.death(), retain: false }, grace);
   }
 
   private stop(): void {

@@ -158,3 +158,54 @@ export function parsePrometheus(text: string): { help: Map<string, string>; type
   }
   return { help, type, samples };
 }
+
+/**
+ * A raw TCP "broker" that answers CONNECT with CONNACK and SUBSCRIBE with SUBACK, then never says anything else (no
+ * PUBACK, no PINGRESP): a broker that hung, or a network that drops everything but the handshake.
+ */
+export async function startSilentBroker(): Promise<{ url: string; publishes: () => number; close: () => Promise<void> }> {
+  const { createServer } = await import('node:net');
+  const sockets = new Set<import('node:net').Socket>();
+  let publishes = 0;
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let buf = Buffer.alloc(0);
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        // fixed header: type byte, remaining length (varint)
+        let len = 0;
+        let mul = 1;
+        let i = 1;
+        for (; i < buf.length && i < 5; i++) {
+          len += (buf[i]! & 0x7f) * mul;
+          mul *= 128;
+          if ((buf[i]! & 0x80) === 0) break;
+        }
+        if (i >= buf.length || buf.length < i + 1 + len) return;
+        const type = buf[0]! >> 4;
+        const body = buf.subarray(i + 1, i + 1 + len);
+        if (type === 1) socket.write(Buffer.from([0x20, 2, 0, 0]));
+        else if (type === 8) {
+          const granted: number[] = [];
+          for (let j = 2; j + 2 <= body.length; j += 2 + body.readUInt16BE(j) + 1) granted.push(1);
+          socket.write(Buffer.from([0x90, 2 + granted.length, body[0]!, body[1]!, ...granted]));
+        }
+        else if (type === 3) publishes++;
+        buf = buf.subarray(i + 1 + len);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    publishes: () => publishes,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
