@@ -39,3 +39,18 @@ describe('closing against a broker that went silent', { timeout: 15_000 }, () =>
     }
   });
 });
+
+describe('broker URL credentials', () => {
+  it('a malformed percent-escape in the URL user or password is INVALID_ARGUMENT naming options.url, never echoing them', async () => {
+    const status = line('line-1').status;
+    for (const url of ['mqtt://user:%E0%A4%A@127.0.0.1:1', 'mqtt://%ZZsecret:pw@127.0.0.1:1']) {
+      for (const start of [() => MqttPlantPublisher.start({ url, status }), () => SparkplugEdgeNode.start({ url, status, groupId: 'g' })]) {
+        const err = (await start().catch((e: unknown) => e)) as LeptonError;
+        expect(err).toBeInstanceOf(LeptonError);
+        expect(err.code).toBe('INVALID_ARGUMENT');
+        expect(err.details).toMatchObject({ field: 'options.url' });
+        expect(err.message).not.toMatch(/%E0|%ZZ|secret|user:/);
+      }
+    }
+  });
+});

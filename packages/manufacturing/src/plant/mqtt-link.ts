@@ -55,8 +55,17 @@ export function resolveMqttOptions(fn: string, o: PlantMqttOptions, kind: string
     throw invalid(fn, 'options.url', 'a broker URL such as mqtt://127.0.0.1:1883', o.url, 'INVALID_ARGUMENT');
   }
   if (typeof o.url !== 'string' || !/^(mqtts?|wss?):$/.test(u.protocol) || u.hostname === '') throw invalid(fn, 'options.url', 'a broker URL such as mqtt://127.0.0.1:1883', o.url, 'INVALID_ARGUMENT');
-  const username = o.username ?? (u.username ? decodeURIComponent(u.username) : undefined);
-  const password = o.password ?? (u.password ? decodeURIComponent(u.password) : undefined);
+  // A malformed percent-escape in the URL's credentials is the caller's error: typed, naming the option, never the value.
+  const decode = (part: string): string | undefined => {
+    if (!part) return undefined;
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw new LeptonError('INVALID_ARGUMENT', `${fn}: options.url has credentials that are not valid percent-encoding (encode them with encodeURIComponent, or pass options.username/options.password).`, { details: { field: 'options.url' } });
+    }
+  };
+  const username = o.username ?? decode(u.username);
+  const password = o.password ?? decode(u.password);
   for (const [k, v] of [['username', o.username], ['password', o.password], ['clientId', o.clientId]] as const) {
     if (v !== undefined && (typeof v !== 'string' || v.length === 0 || v.length > 65_535)) throw invalid(fn, `options.${k}`, 'a non-empty string', v, 'INVALID_ARGUMENT');
   }
