@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LeptonError } from '@lepton/core';
-import { LineMonitor, LineStatus, MqttPlantPublisher, SparkplugEdgeNode } from '@lepton/manufacturing';
+import { LineMonitor, LineStatus, MqttPlantPublisher, SparkplugEdgeNode, decodeSparkplugPayload, encodeSparkplugPayload, type SparkplugMetric } from '@lepton/manufacturing';
 import { startSilentBroker, until } from './support/plant.js';
 
 // Regressions from a hostile review of the plant outputs: each failed before its fix.
@@ -51,6 +52,60 @@ describe('broker URL credentials', () => {
         expect(err.details).toMatchObject({ field: 'options.url' });
         expect(err.message).not.toMatch(/%E0|%ZZ|secret|user:/);
       }
+    }
+  });
+});
+
+/** Protobuf bytes: a varint, a tag, a length-delimited field. */
+const varint = (n: number): number[] => {
+  const out: number[] = [];
+  while (n >= 0x80) (out.push((n & 0x7f) | 0x80), (n = Math.floor(n / 128)));
+  out.push(n);
+  return out;
+};
+const delimited = (field: number, body: number[]): number[] => [...varint((field << 3) | 2), ...varint(body.length), ...body];
+
+describe('Sparkplug B codec on hostile input', () => {
+  it('a float or double value sent length-delimited with the wrong length is MFG_SPARKPLUG_DECODE', () => {
+    for (const [field, len] of [[12, 0], [12, 3], [12, 8], [13, 4], [13, 7], [13, 0]] as const) {
+      const bytes = Uint8Array.from(delimited(2, delimited(field, new Array<number>(len).fill(0x41))));
+      expect(() => decodeSparkplugPayload(bytes)).toThrow(expect.objectContaining({ code: 'MFG_SPARKPLUG_DECODE' }));
+    }
+    // the 4-byte payload of the review: metric { field 12, 0 bytes }
+    expect(() => decodeSparkplugPayload(Uint8Array.from([0x12, 0x02, 0x62, 0x00]))).toThrow(expect.objectContaining({ code: 'MFG_SPARKPLUG_DECODE' }));
+    // the right lengths still decode, length-delimited or not
+    expect(decodeSparkplugPayload(Uint8Array.from(delimited(2, delimited(12, [0, 0, 0xc0, 0x3f])))).metrics[0]!.value).toBe(1.5);
+    expect(decodeSparkplugPayload(Uint8Array.from(delimited(2, delimited(13, [0, 0, 0, 0, 0, 0, 0xf8, 0x3f])))).metrics[0]!.value).toBe(1.5);
+  });
+
+  it('structured random payloads (any field, any wire type, nested metrics) decode or give MFG_SPARKPLUG_DECODE, never another error', () => {
+    const field = fc.oneof(
+      fc.tuple(fc.integer({ min: 1, max: 20 }), fc.nat({ max: 2 ** 31 })).map(([f, v]) => [...varint(f << 3), ...varint(v)]),
+      fc.tuple(fc.integer({ min: 1, max: 20 }), fc.uint8Array({ minLength: 8, maxLength: 8 })).map(([f, b]) => [...varint((f << 3) | 1), ...b]),
+      fc.tuple(fc.integer({ min: 1, max: 20 }), fc.uint8Array({ minLength: 4, maxLength: 4 })).map(([f, b]) => [...varint((f << 3) | 5), ...b]),
+      fc.tuple(fc.integer({ min: 1, max: 20 }), fc.uint8Array({ maxLength: 12 })).map(([f, b]) => delimited(f, [...b])),
+    );
+    const metric = fc.array(field, { maxLength: 6 }).map((fs) => delimited(2, fs.flat()));
+    const payload = fc.array(fc.oneof(metric, field), { maxLength: 5 }).chain((parts) => fc.nat({ max: 3 }).map((cut) => parts.flat().slice(0, Math.max(0, parts.flat().length - cut))));
+    fc.assert(
+      fc.property(payload, (bytes) => {
+        try {
+          const r = decodeSparkplugPayload(Uint8Array.from(bytes));
+          for (const m of r.metrics) if (typeof m.value === 'number') expect(Number.isFinite(m.value)).toBe(true);
+        } catch (err) {
+          expect(err).toBeInstanceOf(LeptonError);
+          expect(err).toMatchObject({ code: 'MFG_SPARKPLUG_DECODE' });
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("a metric type that names an Object.prototype member ('constructor', 'toString', '__proto__') is a typed error", () => {
+    const T = 1_760_000_000_000;
+    for (const type of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      const metrics = [{ name: 'x', timestamp: T, type, value: 1 } as unknown as SparkplugMetric];
+      expect(() => encodeSparkplugPayload({ timestamp: T, seq: 0, metrics })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', details: { field: 'metrics[0].type' } }));
     }
   });
 });

@@ -121,7 +121,8 @@ function uint64(field: string, v: unknown): bigint {
 function encodeMetric(m: SparkplugMetric, at: string): Buffer {
   if (typeof m !== 'object' || m === null) throw bad(at, 'must be a metric object');
   if (typeof m.name !== 'string' || m.name.length === 0) throw bad(`${at}.name`, 'must be a non-empty string');
-  const code = SparkplugDataType[m.type];
+  // Own keys only: `type: 'constructor'` or `'toString'` must not read the prototype.
+  const code = typeof m.type === 'string' && Object.hasOwn(SparkplugDataType, m.type) ? SparkplugDataType[m.type] : undefined;
   if (code === undefined) throw bad(`${at}.type`, `must be one of ${Object.keys(SparkplugDataType).join(', ')}`);
   const w = new Writer().bytes(1, Buffer.from(m.name, 'utf8'));
   w.tag(3, 0).varint(uint64(`${at}.timestamp`, m.timestamp));
@@ -288,7 +289,9 @@ function decodeMetric(b: Buffer): DecodedSparkplugMetric {
     else if (f.field === 10 && f.int !== undefined) m.value = Number(BigInt.asUintN(32, f.int));
     else if (f.field === 11 && f.int !== undefined) m.value = num(f.int);
     else if ((f.field === 12 || f.field === 13) && f.bytes) {
-      const v = f.bytes.length === 4 ? f.bytes.readFloatLE(0) : f.bytes.readDoubleLE(0);
+      // float_value is exactly 4 bytes, double_value exactly 8, whatever wire type carried them.
+      if (f.bytes.length !== (f.field === 12 ? 4 : 8)) throw decodeError(`a ${f.field === 12 ? 'float' : 'double'} value is ${f.bytes.length} bytes`);
+      const v = f.field === 12 ? f.bytes.readFloatLE(0) : f.bytes.readDoubleLE(0);
       m.value = Number.isFinite(v) ? v : null; // no NaN or Infinity leaves the decoder
     }
     else if (f.field === 14 && f.int !== undefined) m.value = f.int !== 0n;

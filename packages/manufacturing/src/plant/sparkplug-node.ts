@@ -281,7 +281,8 @@ export class SparkplugEdgeNode {
     try {
       metrics = decodeSparkplugPayload(payload).metrics;
     } catch (err) {
-      return void this.badCommand(err as LeptonError);
+      // The decoder throws typed errors only; anything else still reaches onError typed.
+      return void this.badCommand(err instanceof LeptonError ? err : new LeptonError('MFG_SPARKPLUG_DECODE', `A command on ${topic} could not be decoded: ${(err as Error)?.message ?? String(err)}.`, { cause: err }));
     }
     const client = this.link.current;
     if (topic === this.topic('NCMD') && metrics.some((m) => m.name === 'Node Control/Rebirth' && m.value === true)) {
