@@ -109,3 +109,21 @@ describe('Sparkplug B codec on hostile input', () => {
     }
   });
 });
+
+describe('LineStatus tracks only the assets the monitor holds', () => {
+  it('records of unknown signals or refused at the monitor maxAssets create no asset (no phantom health)', async () => {
+    const monitor = new LineMonitor({ signals: ['pressure'], baseline: { '*': { pressure: { center: 5, sigma: 0.1 } } }, subgroup: 2, maxAssets: 2 });
+    const status = new LineStatus({ line: 'line-1', monitor, signals: ['pressure'] });
+    const t = Date.now() - 60_000;
+    await status.push({ timestamp: t, asset: 'press-1', signal: 'pressure', value: 5, quality: 'good' });
+    for (let i = 0; i < 50; i++) await status.push({ timestamp: t + i, asset: `ghost-${i}`, signal: 'no-such-signal', value: 1, quality: 'good' });
+    await status.push({ timestamp: t + 1, asset: 'press-1', signal: 'no-such-signal', value: 1, quality: 'good' }); // held asset, unknown signal
+    await status.push({ timestamp: t + 2, asset: 'press-2', signal: 'pressure', value: 5, quality: 'good' }); // the monitor's second (last) asset
+    for (let i = 0; i < 20; i++) await status.push({ timestamp: t + 3 + i, asset: `flood-${i}`, signal: 'pressure', value: 5, quality: 'good' }); // refused: maxAssets
+    expect(monitor.assets().sort()).toEqual(['press-1', 'press-2']);
+    expect(status.assets().sort()).toEqual(['press-1', 'press-2']);
+    expect(status.health('press-1')!.samples).toEqual({ accepted: 1, rejected: 0 });
+    expect(status.healthAll().map((h) => h.state)).toEqual(['ok', 'ok']);
+    expect(status.stats()).toMatchObject({ assets: 2, ignored: 51, rejectedUnattributed: 20 });
+  });
+});

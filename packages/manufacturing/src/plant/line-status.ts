@@ -49,7 +49,7 @@ export class LineStatus {
   private readonly listeners = new Set<(c: StatusChange) => void>();
   private readonly maxAssets: number;
   private readonly now: () => number;
-  private readonly counts = { rejectedUnattributed: 0, untracked: 0, listenerErrors: 0 };
+  private readonly counts = { rejectedUnattributed: 0, ignored: 0, untracked: 0, listenerErrors: 0 };
 
   /**
    * @param options - the line, the monitor, signals, staleness and bounds
@@ -97,15 +97,18 @@ export class LineStatus {
     const pending = push.call(this.source, item);
     const asset = assetOf(item);
     const events = await pending;
-    // The common case (most samples cause no event) allocates nothing.
-    if (events.length === 0) this.observeRecord(recordOf(item) as SensorRecord);
-    else if (events.some((e) => e.type === 'rejected')) {
+    if (events.some((e) => e.type === 'rejected')) {
       this.countRejected(asset);
       this.observeAll(events.filter((e) => e.type !== 'rejected'));
-    } else {
-      this.observeRecord(recordOf(item) as SensorRecord); // accepted: it is a valid record
-      this.observeAll(events);
+      return events;
     }
+    // Accepted by the monitor, but counted for an asset only when the monitor applied it to an asset it holds: a record
+    // of an unknown signal, or one from the future, must not create (or freshen) an asset here — network input could
+    // otherwise make up to maxAssets phantom assets, each with retained topics and a DBIRTH.
+    const rec = recordOf(item) as SensorRecord;
+    if (this.took(rec, events)) this.observeRecord(rec);
+    else this.counts.ignored++;
+    if (events.length > 0) this.observeAll(events); // the common case (no event) allocates nothing
     return events;
   }
 
@@ -320,8 +323,18 @@ export class LineStatus {
     return e;
   }
 
+  /** Whether the monitor applied a record it accepted to an asset it holds (a known signal, not from the future). */
+  private took(rec: SensorRecord, events: readonly LineEvent[]): boolean {
+    const src = this.source;
+    if (!src || typeof rec.asset !== 'string') return false;
+    if (this.signals.length > 0 && !this.signals.includes(rec.signal)) return false;
+    if (events.some((e) => e.type === 'quality' && e.issue.kind === 'future-timestamp')) return false;
+    return typeof src.hasAsset === 'function' ? src.hasAsset(rec.asset) : src.assets().includes(rec.asset);
+  }
+
+  /** A refusal counts against an asset already tracked, never creates one (the monitor may refuse it for maxAssets). */
   private countRejected(asset: string | undefined): void {
-    const e = asset === undefined ? undefined : this.entry(asset);
+    const e = asset === undefined ? undefined : this.entries.get(asset);
     if (e) e.rejected++;
     else this.counts.rejectedUnattributed++;
   }

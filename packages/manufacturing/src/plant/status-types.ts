@@ -13,6 +13,8 @@ export interface StatusSource {
   push?(item: LineItem): Promise<LineEvent[]>;
   /** {@link LineMonitor.flush}. */
   flush?(): Promise<LineEvent[]>;
+  /** {@link LineMonitor.hasAsset}: {@link LineStatus.push} counts a sample for an asset only when the monitor holds it. */
+  hasAsset?(asset: string): boolean;
   /** {@link LineMonitor.forgetAsset}, called by {@link LineStatus.retire}. */
   forgetAsset?(asset: string): boolean;
 }
@@ -71,8 +73,10 @@ export type StatusChange =
 
 /** Counters of a {@link LineStatus} that belong to no asset. */
 export interface LineStatusStats {
-  /** Refused records whose asset is unknown (no valid asset field, or a source's rejection). */
+  /** Refused records whose asset is not tracked (no valid asset field, a source's rejection, or an asset the monitor refused, e.g. beyond its `maxAssets`). */
   rejectedUnattributed: number;
+  /** Records {@link LineStatus.push} gave the monitor that it took but applied to no asset it holds (an unknown signal, a timestamp from the future): counted here, never creating an asset. */
+  ignored: number;
   /** Samples of assets beyond `maxAssets`, not tracked. */
   untracked: number;
   /** Exceptions thrown by listeners, swallowed so that the others still run. */
