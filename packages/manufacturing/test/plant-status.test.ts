@@ -135,6 +135,7 @@ describe('Prometheus exposition', () => {
     await l.push('press-1', 9);
     await l.push('press-1', 9); // SPC alarm
     await l.push('press-2', 5);
+    await l.status.push({ timestamp: T0 + 3000, asset: 'line "A"\\\nx', signal: 'pressure', value: 5, quality: 'good' }); // a held asset with an odd name (a refusal never creates one)
     await l.status.push({ timestamp: Number.NaN, asset: 'press-2', signal: 'pressure', value: 5, quality: 'good' });
     await l.status.push({ timestamp: Number.NaN, asset: 'line "A"\\\nx', signal: 'pressure', value: 5, quality: 'good' });
     l.setNow(l.now() + 2500);
@@ -149,7 +150,7 @@ describe('Prometheus exposition', () => {
       expect(type.get('lepton_mfg_samples_accepted_total')).toBe('counter');
       expect(find(samples, 'lepton_mfg_samples_accepted_total', { line: 'line-1', asset: 'press-1' })[0]!.value).toBe(6);
       expect(find(samples, 'lepton_mfg_samples_rejected_total', { asset: 'press-2' })[0]!.value).toBe(1);
-      // The refused record's odd asset name is a label value like any other, escaped and read back intact.
+      // The odd asset name is a label value like any other, escaped and read back intact.
       expect(find(samples, 'lepton_mfg_samples_rejected_total', { asset: 'line "A"\\\nx' })[0]!.value).toBe(1);
       expect(find(samples, 'lepton_mfg_alarms_active', { asset: 'press-1', source: 'spc' })[0]!.value).toBe(1);
       expect(find(samples, 'lepton_mfg_alarms_active', { asset: 'press-2', source: 'spc' })[0]!.value).toBe(0);
