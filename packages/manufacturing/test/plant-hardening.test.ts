@@ -2,9 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LeptonError } from '@lepton/core';
 import { LineMonitor, LineStatus, MqttPlantPublisher, SparkplugEdgeNode, decodeSparkplugPayload, encodeSparkplugPayload, type SparkplugMetric } from '@lepton/manufacturing';
-import { startSilentBroker, until } from './support/plant.js';
+import { Broker, freePort, mosquittoAvailable } from './support/mosquitto.js';
+import { readRetained, startSilentBroker, until } from './support/plant.js';
 
 // Regressions from a hostile review of the plant outputs: each failed before its fix.
+const noBroker = !mosquittoAvailable() && !process.env['CI'];
+if (noBroker) console.warn('plant-hardening.test.ts: Mosquitto tests skipped (apt-get install -y mosquitto)');
 
 function line(name: string) {
   const monitor = new LineMonitor({ signals: ['pressure'], baseline: { '*': { pressure: { center: 5, sigma: 0.1 } } }, subgroup: 2 });
@@ -125,5 +128,44 @@ describe('LineStatus tracks only the assets the monitor holds', () => {
     expect(status.health('press-1')!.samples).toEqual({ accepted: 1, rejected: 0 });
     expect(status.healthAll().map((h) => h.state)).toEqual(['ok', 'ok']);
     expect(status.stats()).toMatchObject({ assets: 2, ignored: 51, rejectedUnattributed: 20 });
+  });
+});
+
+describe.skipIf(noBroker)('MqttPlantPublisher memory during a broker outage (real Mosquitto)', () => {
+  it('alarm episodes raised and cleared while the broker is down leave no state behind beyond maxQueue clears', { timeout: 30_000 }, async () => {
+    const broker = new Broker(await freePort());
+    await broker.start();
+    const monitor = new LineMonitor({ signals: ['pressure'], baseline: { '*': { pressure: { center: 5, sigma: 0.1 } } }, subgroup: 2 });
+    const status = new LineStatus({ line: 'line-o', monitor, signals: ['pressure'] });
+    let tick = 0;
+    const t0 = Date.now() - 3_600_000;
+    const push = (value: number) => status.push({ timestamp: t0 + tick++ * 1000, asset: 'press-1', signal: 'pressure', value, quality: 'good' });
+    await push(5);
+    await push(5);
+    const publisher = await MqttPlantPublisher.start({ url: broker.url, status, maxQueue: 5, reconnectPeriodMs: 300 });
+    try {
+      await broker.stop();
+      await until(() => !publisher.stats().connected, 5000, 'the publisher to see the broker gone');
+      const before = publisher.stats().stateTopics;
+      let episodes = 0;
+      for (let i = 0; i < 40; i++) {
+        await push(9);
+        await push(9); // raised
+        for (let k = 0; k < 6; k++) await push(5); // cleared
+        if (status.activeAlarms().length === 0) episodes++;
+      }
+      expect(episodes).toBe(40);
+      expect(publisher.stats().stateTopics).toBeLessThanOrEqual(before + 5);
+      expect(publisher.stats().clearsDropped).toBe(35);
+      await broker.start();
+      await until(() => publisher.stats().connected, 10_000, 'the reconnection');
+      expect(publisher.stats().stateTopics).toBe(1); // the health topic; the waiting clears went out on reconnection
+      const retained = await readRetained(broker.url, 'lepton/line-o/#');
+      expect([...retained.keys()].filter((t) => t.includes('/alarms/active/'))).toEqual([]);
+      expect(retained.has('lepton/line-o/press-1/health')).toBe(true);
+    } finally {
+      await publisher.close();
+      await broker.stop();
+    }
   });
 });

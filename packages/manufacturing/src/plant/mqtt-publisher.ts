@@ -44,6 +44,8 @@ export interface MqttPlantPublisherStats {
   clearsDropped: number;
   /** Publishes the broker refused or that failed (retried for events). */
   publishErrors: number;
+  /** Retained topics held in memory now: the latest payload per live topic, plus clears waiting for the broker (at most `maxQueue`). */
+  stateTopics: number;
 }
 
 interface QueuedEvent {
@@ -85,6 +87,8 @@ export class MqttPlantPublisher {
   /** Retained state by topic: the latest payload ('' = clear once, then forgotten). */
   private readonly state = new Map<string, string>();
   private readonly clears: string[] = [];
+  /** Topics of {@link state} whose payload no connection has had yet (set while the broker was down). */
+  private readonly unsent = new Set<string>();
   /** Active alarm topics per asset, to clear them when the asset retires. */
   private readonly alarmTopics = new Map<string, Set<string>>();
   private readonly queue: QueuedEvent[] = [];
@@ -160,7 +164,7 @@ export class MqttPlantPublisher {
 
   /** Counters. */
   stats(): MqttPlantPublisherStats {
-    return { connected: this.link.current !== undefined, reconnects: Math.max(0, this.link.connections - 1), eventsQueued: this.queue.length + this.inFlight.size, ...this.counters };
+    return { connected: this.link.current !== undefined, reconnects: Math.max(0, this.link.connections - 1), eventsQueued: this.queue.length + this.inFlight.size, ...this.counters, stateTopics: this.state.size + this.clears.length };
   }
 
   /** The counters as Prometheus metric families (for {@link startMetricsServer}). */
@@ -238,6 +242,12 @@ export class MqttPlantPublisher {
 
   /** Records the latest retained payload of a topic and publishes it if connected. */
   private setState(topic: string, payload: string): void {
+    if (payload === '' && this.unsent.delete(topic)) {
+      // Set and cleared while the broker was down (an alarm episode that began and ended in an outage): its payload
+      // never left this process, so keeping '' in the state map would grow it by one topic per episode. It becomes a
+      // bounded clear like any other (a previous process may still have published it).
+      this.state.delete(topic);
+    }
     if (payload === '' && !this.state.has(topic)) {
       // A clear for a topic whose payload never reached the broker from here may still matter (published before a
       // restart of this process): remembered, bounded.
@@ -249,6 +259,7 @@ export class MqttPlantPublisher {
     this.state.set(topic, payload);
     const c = this.link.current;
     if (c) this.publishState(c, topic, payload);
+    else if (payload !== '') this.unsent.add(topic);
   }
 
   private publishState(client: MqttClient, topic: string, payload: string): void {
@@ -266,6 +277,7 @@ export class MqttPlantPublisher {
       if (err) this.publishFailed(err, this.topics.status());
       else this.counters.statePublished++;
     });
+    this.unsent.clear();
     for (const [topic, payload] of this.state) this.publishState(client, topic, payload);
     for (const topic of this.clears.splice(0)) this.publishState(client, topic, '');
   }
