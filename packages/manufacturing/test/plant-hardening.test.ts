@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LeptonError } from '@lepton/core';
-import { LineMonitor, LineStatus, MqttPlantPublisher, SparkplugEdgeNode, decodeSparkplugPayload, encodeSparkplugPayload, type SparkplugMetric } from '@lepton/manufacturing';
+import { LineMonitor, LineStatus, MqttPlantPublisher, SparkplugEdgeNode, decodeSparkplugPayload, encodeSparkplugPayload, lineStatusMetrics, renderPrometheus, startMetricsServer, type SparkplugMetric } from '@lepton/manufacturing';
 import { Broker, freePort, mosquittoAvailable } from './support/mosquitto.js';
-import { readRetained, startSilentBroker, until } from './support/plant.js';
+import { parsePrometheus, readRetained, startSilentBroker, until } from './support/plant.js';
 
 // Regressions from a hostile review of the plant outputs: each failed before its fix.
 const noBroker = !mosquittoAvailable() && !process.env['CI'];
@@ -167,5 +167,33 @@ describe.skipIf(noBroker)('MqttPlantPublisher memory during a broker outage (rea
       await publisher.close();
       await broker.stop();
     }
+  });
+});
+
+describe('Prometheus: two lines in one process', () => {
+  it('families with the same name from two sources merge into one scrape (200, strictly parsed); only a repeated series or a clashing type is an error', async () => {
+    const a = line('line-a');
+    const b = line('line-b');
+    const t = Date.now() - 10_000;
+    await a.status.push({ timestamp: t, asset: 'press-1', signal: 'pressure', value: 5, quality: 'good' });
+    await b.status.push({ timestamp: t, asset: 'press-1', signal: 'pressure', value: 5, quality: 'good' });
+    await b.status.push({ timestamp: t + 1, asset: 'press-1', signal: 'pressure', value: 5, quality: 'good' });
+    const server = await startMetricsServer({ sources: [{ metricFamilies: () => lineStatusMetrics(a.status, a.monitor) }, { metricFamilies: () => lineStatusMetrics(b.status, b.monitor) }], port: 0 });
+    try {
+      const res = await fetch(server.url);
+      expect(res.status).toBe(200);
+      const { samples, type } = parsePrometheus(await res.text());
+      expect(type.get('lepton_mfg_samples_accepted_total')).toBe('counter');
+      const accepted = samples.filter((s) => s.name === 'lepton_mfg_samples_accepted_total').map((s) => [s.labels['line'], s.value]);
+      expect(accepted).toEqual([['line-a', 1], ['line-b', 2]]);
+      expect(server.stats()).toMatchObject({ failures: 0 });
+    } finally {
+      await server.close();
+    }
+    const fam = (labels: Record<string, string>, type: 'gauge' | 'untyped' = 'gauge') => ({ name: 'x', help: 'h', type, samples: [{ labels, value: 1 }] });
+    expect(renderPrometheus([fam({ line: 'a' }), fam({ line: 'b' })])).toBe('# HELP x h\n# TYPE x gauge\nx{line="a"} 1\nx{line="b"} 1\n');
+    expect(() => renderPrometheus([fam({ line: 'a', k: '1' }), fam({ k: '1', line: 'a' })])).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    expect(() => renderPrometheus([fam({ line: 'a' }), fam({ line: 'b' }, 'untyped')])).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    expect(() => renderPrometheus([fam({ line: 'a' }), { ...fam({ line: 'b' }), help: 'other' }])).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
   });
 });

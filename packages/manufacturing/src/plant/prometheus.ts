@@ -46,10 +46,13 @@ const escapeLabel = (s: string): string => s.replace(/\\/g, '\\\\').replace(/"/g
  * Writes metric families in the Prometheus text exposition format 0.0.4: `# HELP` and `# TYPE` lines, then one line per
  * sample, label values escaped (`\\`, `\"`, `\n`).
  *
- * @param families - the families; names unique
+ * Families that share a name (e.g. two lines' {@link lineStatusMetrics} in one process) are merged into one.
+ *
+ * @param families - the families; one name may come more than once with the same type and help
  * @returns the exposition text (ends with a newline)
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field`) for a bad metric or label name, a repeated
- *   family or label, a counter not named `*_total`, or a value that is not a finite number
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field`) for a bad metric or label name, a family
+ *   repeated with another type or help, a repeated series (same name and labels), a counter not named `*_total`, or a
+ *   value that is not a finite number
  * @example
  * ```ts
  * import { renderPrometheus } from '@lepton/manufacturing';
@@ -61,18 +64,19 @@ const escapeLabel = (s: string): string => s.replace(/\\/g, '\\\\').replace(/"/g
  */
 export function renderPrometheus(families: readonly MetricFamily[]): string {
   if (!Array.isArray(families)) throw bad('families', 'must be an array of metric families');
-  const seen = new Set<string>();
-  const out: string[] = [];
+  // Families with one name (two lines, two publishers in one process) are merged under one HELP/TYPE, in first-seen order.
+  const byName = new Map<string, { help: string; type: MetricFamily['type']; lines: string[] }>();
+  const series = new Set<string>();
   families.forEach((f, i) => {
     const at = `families[${i}]`;
     if (typeof f !== 'object' || f === null || typeof f.name !== 'string' || !NAME.test(f.name)) throw bad(`${at}.name`, 'must match [a-zA-Z_:][a-zA-Z0-9_:]*');
-    if (seen.has(f.name)) throw bad(`${at}.name`, 'repeats a family');
-    seen.add(f.name);
     if (f.type !== 'counter' && f.type !== 'gauge' && f.type !== 'untyped') throw bad(`${at}.type`, "must be 'counter', 'gauge' or 'untyped'");
     if (f.type === 'counter' && !f.name.endsWith('_total')) throw bad(`${at}.name`, "of a counter must end in '_total'");
     if (typeof f.help !== 'string') throw bad(`${at}.help`, 'must be a string');
     if (!Array.isArray(f.samples)) throw bad(`${at}.samples`, 'must be an array');
-    out.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
+    let family = byName.get(f.name);
+    if (!family) byName.set(f.name, (family = { help: f.help, type: f.type, lines: [] }));
+    else if (family.type !== f.type || family.help !== f.help) throw bad(`${at}.name`, 'repeats a family with another type or help');
     (f.samples as MetricSample[]).forEach((s, j) => {
       const where = `${at}.samples[${j}]`;
       if (typeof s !== 'object' || s === null || typeof s.value !== 'number' || !Number.isFinite(s.value)) throw bad(`${where}.value`, 'must be a finite number');
@@ -81,10 +85,15 @@ export function renderPrometheus(families: readonly MetricFamily[]): string {
         if (!LABEL.test(k) || k.startsWith('__')) throw bad(`${where}.labels`, 'has a label name that is not [a-zA-Z_][a-zA-Z0-9_]* (or starts with __)');
         if (typeof v !== 'string') throw bad(`${where}.labels.${k}`, 'must be a string');
       }
+      const key = JSON.stringify([f.name, labels.slice().sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+      if (series.has(key)) throw bad(`${where}.labels`, 'repeat a series (same name and labels) already written');
+      series.add(key);
       const text = labels.length ? `{${labels.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}` : '';
-      out.push(`${f.name}${text} ${Object.is(s.value, -0) ? 0 : s.value}`);
+      family.lines.push(`${f.name}${text} ${Object.is(s.value, -0) ? 0 : s.value}`);
     });
   });
+  const out: string[] = [];
+  for (const [name, f] of byName) out.push(`# HELP ${name} ${escapeHelp(f.help)}`, `# TYPE ${name} ${f.type}`, ...f.lines);
   return `${out.join('\n')}\n`;
 }
 
