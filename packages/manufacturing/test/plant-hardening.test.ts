@@ -1,7 +1,10 @@
 import fc from 'fast-check';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LeptonError } from '@lepton/core';
-import { LineMonitor, LineStatus, MqttPlantPublisher, SparkplugEdgeNode, decodeSparkplugPayload, encodeSparkplugPayload, lineStatusMetrics, renderPrometheus, startMetricsServer, type SparkplugMetric } from '@lepton/manufacturing';
+import { LineMonitor, LineStatus, MqttPlantPublisher, SparkplugEdgeNode, decodeSparkplugPayload, encodeSparkplugPayload, lineStatusMetrics, OpcUaSource, renderPrometheus, startMetricsServer, type SparkplugMetric } from '@lepton/manufacturing';
 import { Broker, freePort, mosquittoAvailable } from './support/mosquitto.js';
 import { parsePrometheus, readRetained, startSilentBroker, until } from './support/plant.js';
 
@@ -195,5 +198,38 @@ describe('Prometheus: two lines in one process', () => {
     expect(() => renderPrometheus([fam({ line: 'a', k: '1' }), fam({ k: '1', line: 'a' })])).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
     expect(() => renderPrometheus([fam({ line: 'a' }), fam({ line: 'b' }, 'untyped')])).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
     expect(() => renderPrometheus([fam({ line: 'a' }), { ...fam({ line: 'b' }), help: 'other' }])).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+  });
+});
+
+describe('OpcUaSource PKI options are checked before node-opcua sees them', () => {
+  it('a pkiFolder that cannot be a folder, or certificate/key files that do not exist, are INVALID_ARGUMENT (node-opcua would spin on them)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lepton-pki-'));
+    try {
+      const file = join(dir, 'a-file');
+      writeFileSync(file, 'x');
+      const base = { endpointUrl: 'opc.tcp://127.0.0.1:4840', nodes: [{ nodeId: 'ns=1;s=a', asset: 'press-1', signal: 'pressure' }], target: line('line-1').status, securityMode: 'None' as const };
+      // `load` fails loudly: the options must be refused before node-opcua is even loaded.
+      const load = (): never => {
+        throw new Error('node-opcua was loaded');
+      };
+      for (const [bad, field] of [
+        [{ pkiFolder: file }, 'options.pkiFolder'],
+        [{ pkiFolder: join(file, 'pki') }, 'options.pkiFolder'],
+        [{ certificateFile: join(dir, 'no-cert.pem') }, 'options.certificateFile'],
+        [{ privateKeyFile: join(dir, 'no-key.pem') }, 'options.privateKeyFile'],
+      ] as const) {
+        const err = await OpcUaSource.start({ ...base, ...bad, load }).then(
+          () => new Error('started'),
+          (e: unknown) => e as Error,
+        );
+        expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field } });
+      }
+      // A missing folder is created (then node-opcua is loaded: here the failing load says so).
+      const made = join(dir, 'new', 'pki');
+      const err = await OpcUaSource.start({ ...base, pkiFolder: made, load }).catch((e: unknown) => e as LeptonError);
+      expect(err).toMatchObject({ code: 'MFG_OPCUA_MISSING' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { LeptonError } from '@lepton/core';
 import { integer, invalid } from '../internal/guards.js';
 import type { LineEvent, LineItem } from '../monitoring/line-monitor.js';
@@ -52,11 +52,11 @@ export interface OpcUaSourceOptions {
   securityPolicy?: OpcUaSecurityPolicy;
   /** The user; anonymous when absent. */
   user?: OpcUaUser;
-  /** The client's PKI folder (`own/`, `trusted/`, `rejected/` …); node-opcua's per-user default otherwise. */
+  /** The client's PKI folder (`own/`, `trusted/`, `rejected/` …), created if missing; it must be a folder this process can read and write (checked up front: `INVALID_ARGUMENT`). node-opcua's per-user default otherwise. */
   pkiFolder?: string;
-  /** The client's application certificate (PEM); created in `pkiFolder` when absent. */
+  /** The client's application certificate (PEM), an existing file; without it one is created in `pkiFolder`. */
   certificateFile?: string;
-  /** Its private key (PEM). */
+  /** Its private key (PEM), an existing file. */
   privateKeyFile?: string;
   /** Trust a server certificate that is not in `<pkiFolder>/trusted` (first-use trust). Default false. */
   acceptUnknownServerCertificate?: boolean;
@@ -153,6 +153,19 @@ export function resolveOpcUaOptions(o: OpcUaSourceOptions): ResolvedOpcUa {
     if ('certificateFile' in user) for (const f of [user.certificateFile, user.privateKeyFile]) if (!existsSync(f)) throw new LeptonError('INVALID_ARGUMENT', `${fn}: options.user names a certificate or key file that does not exist.`, { details: { field: 'options.user' } });
   }
   for (const k of ['pkiFolder', 'certificateFile', 'privateKeyFile'] as const) if (o[k] !== undefined && (typeof o[k] !== 'string' || o[k].length === 0)) throw invalid(fn, `options.${k}`, 'a path', o[k], 'INVALID_ARGUMENT');
+  // node-opcua's certificate manager spins synchronously (the event loop frozen) on a folder it cannot use: check it here.
+  if (o.pkiFolder !== undefined) {
+    try {
+      mkdirSync(o.pkiFolder, { recursive: true });
+      if (!statSync(o.pkiFolder).isDirectory()) throw new Error('not a folder');
+      accessSync(o.pkiFolder, constants.R_OK | constants.W_OK | constants.X_OK);
+    } catch {
+      throw new LeptonError('INVALID_ARGUMENT', `${fn}: options.pkiFolder must be a folder this process can create, read and write.`, { details: { field: 'options.pkiFolder' } });
+    }
+  }
+  for (const k of ['certificateFile', 'privateKeyFile'] as const) {
+    if (o[k] !== undefined && !existsSync(o[k])) throw new LeptonError('INVALID_ARGUMENT', `${fn}: options.${k} names a file that does not exist.`, { details: { field: `options.${k}` } });
+  }
   if (o.acceptUnknownServerCertificate !== undefined && typeof o.acceptUnknownServerCertificate !== 'boolean') throw invalid(fn, 'options.acceptUnknownServerCertificate', 'a boolean', o.acceptUnknownServerCertificate, 'INVALID_ARGUMENT');
   for (const k of ['onError', 'load'] as const) if (o[k] !== undefined && typeof o[k] !== 'function') throw invalid(fn, `options.${k}`, 'a function', o[k], 'INVALID_ARGUMENT');
   const reconnectDelayMs = integer(fn, 'options.reconnectDelayMs', o.reconnectDelayMs ?? 500, 10, 600_000);
