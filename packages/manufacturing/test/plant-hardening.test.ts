@@ -233,3 +233,33 @@ describe('OpcUaSource PKI options are checked before node-opcua sees them', () =
     }
   });
 });
+
+describe.skipIf(noBroker)('connection failures reach onError (real Mosquitto)', () => {
+  it('the publisher and the edge node report the lost broker, and failed reconnections once (rate-limited), then recover', { timeout: 30_000 }, async () => {
+    const broker = new Broker(await freePort());
+    await broker.start();
+    const status = line('line-e').status;
+    const errors: Record<string, string[]> = { mqtt: [], sparkplug: [] };
+    const opts = { url: broker.url, status, reconnectPeriodMs: 100, connectTimeoutMs: 500 };
+    const publisher = await MqttPlantPublisher.start({ ...opts, onError: (e) => errors['mqtt']!.push(e.code) });
+    const node = await SparkplugEdgeNode.start({ ...opts, groupId: 'g', onError: (e) => errors['sparkplug']!.push(e.code) });
+    try {
+      await broker.stop();
+      await until(() => errors['mqtt']!.includes('MFG_MQTT_CONNECT') && errors['sparkplug']!.includes('MFG_MQTT_CONNECT'), 5000, 'the failed reconnections reported');
+      await new Promise((r) => setTimeout(r, 1000)); // ~10 more failed attempts each: not reported again within 30 s
+      for (const k of ['mqtt', 'sparkplug']) expect(errors[k]).toEqual(['MFG_MQTT_DISCONNECTED', 'MFG_MQTT_CONNECT']);
+      await broker.start();
+      await until(() => publisher.stats().connected && node.stats().connected, 10_000, 'the reconnection');
+    } finally {
+      await publisher.close();
+      await node.close();
+      await broker.stop();
+    }
+  });
+
+  it('acknowledge() refuses an alarm id over 1,024 characters and accepts one of 1,024 (as its TSDoc says)', () => {
+    const status = line('line-1').status;
+    expect(status.acknowledge('a'.repeat(1024))).toBe(false);
+    expect(() => status.acknowledge('a'.repeat(1025))).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});

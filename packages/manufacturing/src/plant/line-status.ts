@@ -207,10 +207,11 @@ export class LineStatus {
    * @param alarmId - the alarm's id
    * @param by - who acknowledged it (at most 256 characters), e.g. an operator id
    * @returns whether the alarm was active and not yet acknowledged
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `alarmId` or `by` is not a string of 1–256 characters
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `alarmId` is not a string of 1–1,024 characters or
+   *   `by` not one of 1–256
    */
   acknowledge(alarmId: string, by?: string): boolean {
-    if (typeof alarmId !== 'string' || alarmId.length === 0 || alarmId.length > 1024) throw invalid('LineStatus.acknowledge', 'alarmId', 'an alarm id', alarmId, 'INVALID_ARGUMENT');
+    if (typeof alarmId !== 'string' || alarmId.length === 0 || alarmId.length > 1024) throw invalid('LineStatus.acknowledge', 'alarmId', 'an alarm id (a string of 1–1,024 characters)', alarmId, 'INVALID_ARGUMENT');
     if (by !== undefined && (typeof by !== 'string' || by.length === 0 || by.length > 256)) throw invalid('LineStatus.acknowledge', 'by', 'a string of 1–256 characters', by, 'INVALID_ARGUMENT');
     const asset = this.alarmAsset.get(alarmId);
     const e = asset === undefined ? undefined : this.entries.get(asset);

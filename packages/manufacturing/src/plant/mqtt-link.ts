@@ -107,9 +107,15 @@ export interface LinkHooks {
   disconnected?(): void;
   /** A message on a subscribed topic. */
   message?(topic: string, payload: Buffer): void;
-  /** A failure worth telling the user (typed); the link goes on. */
+  /**
+   * A failure worth telling the user (typed); the link goes on. Failed reconnections come here (`MFG_MQTT_CONNECT`), the
+   * first at once, then at most one per {@link RECONNECT_REPORT_MS} with the number of attempts that failed meanwhile.
+   */
   error(err: LeptonError): void;
 }
+
+/** @internal At most one report of failed reconnections per this many ms. */
+export const RECONNECT_REPORT_MS = 30_000;
 
 /**
  * @internal One broker connection that comes back by itself: a fresh client (and so a fresh will) per connection, like
@@ -122,6 +128,8 @@ export class MqttLink {
   private timer: NodeJS.Timeout | undefined;
   private closing = false;
   private up = false;
+  private failedSinceReport = 0;
+  private lastReportAt = -Infinity;
   /** Connections made (the first included). */
   connections = 0;
 
@@ -183,7 +191,22 @@ export class MqttLink {
     if (this.timer || this.closing) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.connect(false).catch(() => this.schedule());
+      this.connect(false).then(
+        () => (this.failedSinceReport = 0),
+        (err: unknown) => {
+          if (this.closing) return;
+          this.failedSinceReport++;
+          const now = Date.now();
+          if (now - this.lastReportAt >= RECONNECT_REPORT_MS) {
+            this.lastReportAt = now;
+            const n = this.failedSinceReport;
+            this.failedSinceReport = 0;
+            const why = err instanceof Error ? err.message : String(err);
+            this.hooks.error(new LeptonError('MFG_MQTT_CONNECT', `Reconnecting to ${this.o.shownUrl} failed (${n} attempt${n === 1 ? '' : 's'} since the last report; retrying every ${this.o.reconnectPeriodMs} ms): ${why}`, { details: { attempts: n } }));
+          }
+          this.schedule();
+        },
+      );
     }, this.o.reconnectPeriodMs);
   }
 

@@ -22,7 +22,10 @@ export interface MqttPlantPublisherOptions extends PlantMqttOptions {
   maxQueue?: number;
   /** Health is republished on every change and at this period (fresh counters and freshness), ms. Default 10,000. */
   healthIntervalMs?: number;
-  /** Called with each typed failure (a publish refused by the broker, a lost connection); publishing goes on. */
+  /**
+   * Called with each typed failure; publishing goes on: a publish refused by the broker (`MFG_MQTT_PUBLISH`), a lost
+   * connection (`MFG_MQTT_DISCONNECTED`), reconnections that keep failing (`MFG_MQTT_CONNECT`, at most one report per 30 s).
+   */
   onError?: (error: LeptonError) => void;
 }
 

@@ -27,7 +27,11 @@ export interface SparkplugEdgeNodeOptions extends PlantMqttOptions {
   bdSeq?: number;
   /** Counters (samples, freshness) are sent in DDATA/NDATA at this period when they changed, ms; state changes go at once. Default 10,000. */
   dataIntervalMs?: number;
-  /** Called with each typed failure (a command that is not Sparkplug B, a publish that failed); the node goes on. */
+  /**
+   * Called with each typed failure; the node goes on: a command that is not Sparkplug B (`MFG_SPARKPLUG_DECODE`,
+   * `MFG_SPARKPLUG_COMMAND`), a lost connection (`MFG_MQTT_DISCONNECTED`), reconnections that keep failing
+   * (`MFG_MQTT_CONNECT`, at most one report per 30 s).
+   */
   onError?: (error: LeptonError) => void;
 }
 
@@ -110,6 +114,7 @@ export class SparkplugEdgeNode {
         return { topic: this.topic('NDEATH'), payload: this.death(), qos: 1, retain: false };
       },
       connected: (client) => this.connected(client),
+      disconnected: () => this.fail(new LeptonError('MFG_MQTT_DISCONNECTED', `Lost the broker at ${conn.shownUrl}; reconnecting (the births on reconnection carry the state).`)),
       message: (topic, payload) => this.command(topic, payload),
       error: (e) => this.fail(e),
     });
