@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LeptonError } from '@lepton/core';
-import { LineMonitor, LineStatus, MqttPlantPublisher, SparkplugEdgeNode, decodeSparkplugPayload, encodeSparkplugPayload, lineStatusMetrics, OpcUaSource, renderPrometheus, startMetricsServer, type SparkplugMetric } from '@lepton/manufacturing';
+import { LineMonitor, LineStatus, MqttPlantPublisher, ScaledLineMonitor, telemetryTopic, type StatusChange, SparkplugEdgeNode, decodeSparkplugPayload, encodeSparkplugPayload, lineStatusMetrics, OpcUaSource, renderPrometheus, startMetricsServer, type SparkplugMetric } from '@lepton/manufacturing';
 import { Broker, freePort, mosquittoAvailable } from './support/mosquitto.js';
-import { parsePrometheus, readRetained, startSilentBroker, until } from './support/plant.js';
+import { parsePrometheus, readRetained, startSilentBroker, until, Watcher } from './support/plant.js';
+import mqtt from 'mqtt';
 
 // Regressions from a hostile review of the plant outputs: each failed before its fix.
 const noBroker = !mosquittoAvailable() && !process.env['CI'];
@@ -261,5 +262,73 @@ describe.skipIf(noBroker)('connection failures reach onError (real Mosquitto)', 
     const status = line('line-1').status;
     expect(status.acknowledge('a'.repeat(1024))).toBe(false);
     expect(() => status.acknowledge('a'.repeat(1025))).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});
+
+describe.skipIf(noBroker)('hand-over of a ScaledLineMonitor member (real Mosquitto)', () => {
+  it('an asset the member hands over is released, not retired: its retained health and alarm stay for the new owner, no retired event', { timeout: 30_000 }, async () => {
+    const broker = new Broker(await freePort());
+    await broker.start();
+    const status = new LineStatus({ line: 'line-h', signals: ['pressure'] });
+    const changes: StatusChange['type'][] = [];
+    status.subscribe((c) => changes.push(c.type));
+    const member = await ScaledLineMonitor.start({
+      url: broker.url,
+      prefix: 'scale-h',
+      partitions: 2,
+      memberId: 'm1',
+      settleMs: 0,
+      heartbeatMs: 200,
+      monitor: { signals: ['pressure'], baseline: { '*': { pressure: { center: 5, sigma: 0.1 } } }, subgroup: 2 },
+      onRecord: (r) => status.observeRecord(r),
+      onEvent: (e) => status.observe(e),
+    });
+    status.attach(member);
+    const publisher = await MqttPlantPublisher.start({ url: broker.url, status, prefix: 'plant-h' });
+    const watcher = await Watcher.start(broker.url, ['plant-h/line-h/+/events/#']);
+    try {
+      await until(() => member.partitions().length === 2, 10_000, 'the member to take every partition');
+      const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+      const t = Date.now() - 10_000;
+      for (let i = 0; i < 2; i++) await pub.publishAsync(telemetryTopic('scale-h', 2, 'press-1', 'pressure'), JSON.stringify({ timestamp: t + i * 1000, value: 9 }), { qos: 1 });
+      await pub.endAsync();
+      await until(() => status.health('press-1')?.state === 'alarm', 10_000, 'the SPC alarm');
+      await until(() => watcher.on('plant-h/line-h/press-1/events/raised').length === 1, 5000, 'the raised event');
+      await member.close(); // hands every partition over
+      await until(() => changes.includes('released'), 5000, 'the release');
+      expect(changes).not.toContain('retired');
+      const retained = await readRetained(broker.url, 'plant-h/line-h/#');
+      expect(retained.get('plant-h/line-h/press-1/health')?.length ?? 0).toBeGreaterThan(0);
+      expect([...retained.entries()].filter(([k, v]) => k.includes('/alarms/active/') && v.length > 0)).toHaveLength(1);
+      expect(watcher.on('plant-h/line-h/press-1/events/retired')).toEqual([]);
+      expect(publisher.stats().stateTopics).toBe(0); // forgotten here
+    } finally {
+      await publisher.close();
+      await watcher.stop();
+      await broker.stop();
+    }
+  });
+});
+
+describe.skipIf(noBroker)('MqttPlantPublisher status per member (real Mosquitto)', () => {
+  it('with `member`, each member has its own status topic: one closing says offline for itself only', { timeout: 20_000 }, async () => {
+    const broker = new Broker(await freePort());
+    await broker.start();
+    const status = line('line-m').status;
+    const a = await MqttPlantPublisher.start({ url: broker.url, status, member: 'm1' });
+    const b = await MqttPlantPublisher.start({ url: broker.url, status, member: 'm2' });
+    try {
+      expect(a.statusTopic).toBe('lepton/line-m/members/m1/status');
+      await a.close();
+      const retained = await readRetained(broker.url, 'lepton/line-m/#');
+      const state = (t: string) => (JSON.parse(retained.get(t)?.toString('utf8') ?? '{}') as { state?: string }).state;
+      expect(state('lepton/line-m/members/m1/status')).toBe('offline');
+      expect(state('lepton/line-m/members/m2/status')).toBe('online');
+      expect(retained.has('lepton/line-m/status')).toBe(false);
+      await expect(MqttPlantPublisher.start({ url: broker.url, status, member: 'a/b' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    } finally {
+      await b.close();
+      await broker.stop();
+    }
   });
 });

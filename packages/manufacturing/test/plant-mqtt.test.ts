@@ -147,7 +147,7 @@ describe.skipIf(skip)('MqttPlantPublisher against a real Mosquitto broker', () =
       await member.close();
     }
     expect(scale.at(-1)?.type).toMatch(/released|lost/);
-    expect(status.assets()).toEqual([]); // the member let the asset go: retired from the status
+    expect(status.assets()).toEqual([]); // the member let the asset go: released from the status
   }, 30_000);
 
   it('logs in with a user name and password; refused credentials are reported without the password', async () => {

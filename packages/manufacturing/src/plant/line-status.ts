@@ -181,13 +181,15 @@ export class LineStatus {
 
   /**
    * Makes the status match the followed monitor: its active alarms become the assets' (handed-over episodes keep their
-   * ids), assets it no longer holds are retired, assets it holds appear. Nothing happens without a monitor.
+   * ids), assets it no longer holds are dropped with a `released` change (not `retired`: another member of a
+   * `ScaledLineMonitor` publishes them now, so their retained state stays), assets it holds appear. Nothing happens
+   * without a monitor.
    */
   reconcile(): void {
     const src = this.source;
     if (!src) return;
     const held = new Set(src.assets());
-    for (const asset of [...this.entries.keys()]) if (!held.has(asset)) this.retire(asset, { forget: false });
+    for (const asset of [...this.entries.keys()]) if (!held.has(asset)) this.release(asset);
     const byAsset = new Map<string, Alarm[]>();
     for (const a of src.active()) byAsset.set(a.asset, [...(byAsset.get(a.asset) ?? []), a]);
     for (const asset of new Set([...held, ...byAsset.keys()])) {
@@ -240,6 +242,15 @@ export class LineStatus {
     this.entries.delete(asset);
     this.emit({ type: 'retired', asset, at: this.now() });
     return true;
+  }
+
+  /** Drops an asset the monitor no longer holds (handed over): `released`, not `retired`. */
+  private release(asset: string): void {
+    const e = this.entries.get(asset);
+    if (!e) return;
+    for (const id of e.alarms.keys()) this.alarmAsset.delete(id);
+    this.entries.delete(asset);
+    this.emit({ type: 'released', asset, at: this.now() });
   }
 
   /**

@@ -16,6 +16,12 @@ export interface MqttPlantPublisherOptions extends PlantMqttOptions {
   status: LineStatus;
   /** Topic prefix (one or more levels), e.g. `site-a/lepton`. Default `lepton`. */
   prefix?: string;
+  /**
+   * With a `ScaledLineMonitor`, this member's id (one topic level): the online/offline status (and the will) go to
+   * `<prefix>/<line>/members/<member>/status`, so one member dying does not mark the whole line offline while the
+   * others publish. Default: none, `<prefix>/<line>/status` (one publisher per line).
+   */
+  member?: string;
   /** Event topics: alarm `raised`/`acknowledged`/`cleared` and `retired` (`alarms`, the default), or those plus one-off data-quality issues (`all`). */
   events?: 'alarms' | 'all';
   /** Events kept while the broker is down; beyond it the oldest is dropped and counted (`eventsDropped`). Default 10,000. */
@@ -110,7 +116,7 @@ export class MqttPlantPublisher {
   ) {
     const fn = 'MqttPlantPublisher';
     const conn = resolveMqttOptions(fn, o, 'plant');
-    this.topics = new PlantTopics(fn, o.prefix ?? 'lepton', status.line);
+    this.topics = new PlantTopics(fn, o.prefix ?? 'lepton', status.line, o.member);
     this.maxQueue = integer(fn, 'options.maxQueue', o.maxQueue ?? 10_000, 1, 10_000_000);
     const every = integer(fn, 'options.healthIntervalMs', o.healthIntervalMs ?? 10_000, 50, 86_400_000);
     if (o.events !== undefined && o.events !== 'alarms' && o.events !== 'all') throw invalid(fn, 'options.events', "'alarms' or 'all'", o.events, 'INVALID_ARGUMENT');
@@ -160,7 +166,7 @@ export class MqttPlantPublisher {
     return p;
   }
 
-  /** The status topic, `<prefix>/<line>/status`. */
+  /** The status topic, `<prefix>/<line>/status` (or `<prefix>/<line>/members/<member>/status`). */
   get statusTopic(): string {
     return this.topics.status();
   }
@@ -224,7 +230,15 @@ export class MqttPlantPublisher {
       this.alarmTopics.delete(c.asset);
       this.setState(this.topics.health(c.asset), '');
       this.enqueue(this.topics.event(c.asset, 'retired'), this.payload('asset-event', { id: `${c.asset}/retired/${c.at}`, event: 'retired', eventAt: c.at, asset: c.asset }));
-    } else if (this.events === 'all') {
+    } else if (c.type === 'released') {
+      // Handed over to another member, which publishes it now: forget it here without touching the broker's retained
+      // state (clearing it would race the new owner's publish).
+      for (const t of [...(this.alarmTopics.get(c.asset) ?? []), this.topics.health(c.asset)]) {
+        this.state.delete(t);
+        this.unsent.delete(t);
+      }
+      this.alarmTopics.delete(c.asset);
+    } else if (c.type === 'quality' && this.events === 'all') {
       this.enqueue(this.topics.event(c.issue.asset, 'quality'), this.payload('quality-event', { id: `${c.issue.asset}/${c.issue.signal}/${c.issue.kind}/${c.issue.at}`, event: 'quality', eventAt: c.issue.at, issue: c.issue }));
     }
   }

@@ -231,7 +231,8 @@ export class SparkplugEdgeNode {
 
   private onChange(c: StatusChange): void {
     if (c.type === 'health') this.deviceData(c.health, false);
-    else if (c.type === 'retired') {
+    else if (c.type === 'retired' || c.type === 'released') {
+      // A device this node no longer serves (retired, or handed over to another member's edge node): DDEATH.
       const client = this.link.current;
       if (this.sent.delete(c.asset) && client) this.send(client, this.topic('DDEATH', c.asset), [], Date.now());
     }

@@ -63,8 +63,19 @@ export type StatusChange =
       issue: QualityIssue;
     }
   | {
-      /** The asset left the line (or this monitor): its state topics are cleared. */
+      /** The asset left the line ({@link LineStatus.retire}): its state topics are cleared. */
       type: 'retired';
+      /** The asset. */
+      asset: string;
+      /** When, epoch ms. */
+      at: number;
+    }
+  | {
+      /**
+       * The followed monitor no longer holds the asset (a `ScaledLineMonitor` member handed it over): it is dropped here
+       * but not retired — another member publishes it now, so its retained state must not be cleared.
+       */
+      type: 'released';
       /** The asset. */
       asset: string;
       /** When, epoch ms. */

@@ -26,14 +26,16 @@ export function topicLevel(name: string): string {
  */
 export class PlantTopics {
   readonly base: string;
+  private readonly member: string | undefined;
 
-  constructor(fn: string, prefix: unknown, line: unknown) {
+  constructor(fn: string, prefix: unknown, line: unknown, member?: unknown) {
     this.base = `${checkPrefix(fn, prefix)}/${checkLevel(fn, 'line', line)}`;
+    this.member = member === undefined ? undefined : checkLevel(fn, 'options.member', member);
   }
 
-  /** `<prefix>/<line>/status`: online/offline (retained; the will says offline). */
+  /** `<prefix>/<line>/status`, or `<prefix>/<line>/members/<member>/status` with a member: online/offline (retained; the will says offline). */
   status(): string {
-    return `${this.base}/status`;
+    return this.member === undefined ? `${this.base}/status` : `${this.base}/members/${this.member}/status`;
   }
 
   /** `<prefix>/<line>/<asset>/health` (retained). */
