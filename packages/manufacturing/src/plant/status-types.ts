@@ -25,7 +25,10 @@ export interface LineStatusOptions {
   line: string;
   /** The monitor to follow (and feed, through {@link LineStatus.push}); give it later with {@link LineStatus.attach}. */
   monitor?: StatusSource;
-  /** The monitor's signals: each asset's SPC state lists them (in control until an SPC alarm says otherwise). */
+  /**
+   * The monitor's signals, all of them: each asset's SPC state lists them (in control until an SPC alarm says
+   * otherwise), and, when given, {@link LineStatus.push} counts samples of these signals only (others are `ignored`).
+   */
   signals?: readonly string[];
   /** An asset from which no sample has arrived for this long is `stale`, ms. Default 60,000. */
   staleAfterMs?: number;
