@@ -96,6 +96,26 @@ export function resolveMqttOptions(fn: string, o: PlantMqttOptions, kind: string
 }
 
 /** @internal What a {@link MqttLink} asks its owner for and tells it. */
+/**
+ * What both MQTT outputs' `start()` do around their constructor: check `options` is an object whose `status` is a
+ * `LineStatus` (duck-typed: JavaScript callers), build the output, start its link, and on failure stop the output
+ * (timers, status subscription) before rethrowing.
+ * @internal
+ */
+export async function startOutput<T>(who: string, options: unknown, build: () => { output: T; link: MqttLink; stop: () => void }): Promise<T> {
+  if (typeof options !== 'object' || options === null) throw invalid(who, 'options', 'an object', options, 'INVALID_ARGUMENT');
+  const s = (options as { status?: unknown }).status;
+  if (typeof s !== 'object' || s === null || typeof (s as { subscribe?: unknown }).subscribe !== 'function') throw invalid(who, 'options.status', 'a LineStatus', s, 'INVALID_ARGUMENT');
+  const { output, link, stop } = build();
+  try {
+    await link.start();
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  return output;
+}
+
 export interface LinkHooks {
   /** The will of the next connection (Sparkplug: a fresh bdSeq each time). */
   will(): NonNullable<IClientOptions['will']>;

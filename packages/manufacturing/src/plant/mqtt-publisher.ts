@@ -3,7 +3,7 @@ import { LeptonError } from '@lepton/core';
 import { integer, invalid } from '../internal/guards.js';
 import type { LineStatus, StatusChange } from './line-status.js';
 import type { ActiveAlarm, AssetHealth } from './asset-health.js';
-import { MqttLink, resolveMqttOptions, type PlantMqttOptions } from './mqtt-link.js';
+import { MqttLink, resolveMqttOptions, startOutput, type PlantMqttOptions } from './mqtt-link.js';
 import type { MetricFamily } from './prometheus.js';
 import { PlantTopics } from './topics.js';
 
@@ -153,17 +153,10 @@ export class MqttPlantPublisher {
    *   `MFG_MQTT_CONNECT` when the broker cannot be reached or refuses the credentials within `connectTimeoutMs`
    */
   static async start(options: MqttPlantPublisherOptions): Promise<MqttPlantPublisher> {
-    if (typeof options !== 'object' || options === null) throw invalid('MqttPlantPublisher', 'options', 'an object', options, 'INVALID_ARGUMENT');
-    const s = options.status as unknown;
-    if (typeof s !== 'object' || s === null || typeof (s as LineStatus).subscribe !== 'function') throw invalid('MqttPlantPublisher', 'options.status', 'a LineStatus', s, 'INVALID_ARGUMENT');
-    const p = new MqttPlantPublisher(options.status, options);
-    try {
-      await p.link.start();
-    } catch (err) {
-      p.stop();
-      throw err;
-    }
-    return p;
+    return startOutput('MqttPlantPublisher', options, () => {
+      const p = new MqttPlantPublisher(options.status, options);
+      return { output: p, link: p.link, stop: () => p.stop() };
+    });
   }
 
   /** The status topic, `<prefix>/<line>/status` (or `<prefix>/<line>/members/<member>/status`). */

@@ -4,7 +4,7 @@ import { integer, invalid } from '../internal/guards.js';
 import { checkLevel } from '../scale/partition.js';
 import { severityRank, type AssetHealth } from './asset-health.js';
 import type { LineStatus, StatusChange } from './line-status.js';
-import { MqttLink, resolveMqttOptions, type PlantMqttOptions } from './mqtt-link.js';
+import { MqttLink, resolveMqttOptions, startOutput, type PlantMqttOptions } from './mqtt-link.js';
 import type { MetricFamily } from './prometheus.js';
 import { decodeSparkplugPayload, encodeSparkplugPayload, type SparkplugMetric } from './sparkplug-codec.js';
 import { topicLevel } from './topics.js';
@@ -132,17 +132,10 @@ export class SparkplugEdgeNode {
    *   cannot be reached or refuses the credentials
    */
   static async start(options: SparkplugEdgeNodeOptions): Promise<SparkplugEdgeNode> {
-    if (typeof options !== 'object' || options === null) throw invalid('SparkplugEdgeNode', 'options', 'an object', options, 'INVALID_ARGUMENT');
-    const s = options.status as unknown;
-    if (typeof s !== 'object' || s === null || typeof (s as LineStatus).subscribe !== 'function') throw invalid('SparkplugEdgeNode', 'options.status', 'a LineStatus', s, 'INVALID_ARGUMENT');
-    const node = new SparkplugEdgeNode(options.status, options);
-    try {
-      await node.link.start();
-    } catch (err) {
-      node.stop();
-      throw err;
-    }
-    return node;
+    return startOutput('SparkplugEdgeNode', options, () => {
+      const node = new SparkplugEdgeNode(options.status, options);
+      return { output: node, link: node.link, stop: () => node.stop() };
+    });
   }
 
   /** The bdSeq of the current (or last) session; persist it and pass it + 1 as `bdSeq` after a restart. */

@@ -5,8 +5,8 @@
  * @module
  */
 import { LeptonError, type tf } from '@lepton/core';
-import type { WindowPresetName } from '../lut/presets.js';
 import { resolveWindow, type ImagePreprocessing, type InputFit, type InputResample, type WindowSpec } from './preprocess.js';
+import type { DiagnosisOptions } from './model.js';
 
 /** Smallest model input side: three residual stages still leave a 4×4 map for Grad-CAM. */
 export const MIN_INPUT_SIZE = 32;
@@ -27,14 +27,7 @@ export interface DiagnosisSettings extends ImagePreprocessing {
 }
 
 /** The preprocessing options of `DiagnosisOptions`, as the caller passed them (unchecked). */
-export interface InputOptions {
-  window?: WindowPresetName | WindowSpec;
-  size?: number;
-  slices?: number;
-  sliceSpacingMm?: number;
-  fit?: InputFit;
-  resample?: InputResample;
-}
+export type InputOptions = Pick<DiagnosisOptions, 'window' | 'size' | 'slices' | 'sliceSpacingMm' | 'fit' | 'resample'>;
 
 const invalid = (option: string, message: string): LeptonError => new LeptonError('INVALID_ARGUMENT', message, { details: { option } });
 
