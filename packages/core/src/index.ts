@@ -146,3 +146,7 @@ export type {
 } from './fusion/late.js';
 export { buildFusionModel } from './fusion/early.js';
 export type { FusionModelOptions, FusionImageOptions, FusionEmbeddingOptions, FusionTabularOptions, FusionSequenceOptions } from './fusion/early.js';
+
+// TF.js graph models → ONNX, to run them on ONNX Runtime's native CPU kernels (onnxruntime-node, optional peer)
+export { graphModelToOnnx } from './onnx/graph.js';
+export type { GraphModelArtifactsLike, GraphToOnnxOptions, GraphWeightSpec, OnnxGraphInput, OnnxGraphModel } from './onnx/graph.js';

@@ -128,6 +128,7 @@ export type {
   InputLayout,
   DetectorStats,
 } from './detect/detector.js';
+export type { DetectorEngine } from './detect/engine.js';
 export { decodeCenterNet, decodeNanoDet } from './detect/decode.js';
 export type { DecodeFunction, DecodeContext, RawDetection } from './detect/decode.js';
 export { COCO_LABELS, DEFAULT_DETECTION_CLASSES } from './detect/coco.js';

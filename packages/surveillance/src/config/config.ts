@@ -84,6 +84,7 @@ const configSchema = z.strictObject({
       iouThreshold: z.number().min(0).max(1).optional(),
       batchSize: z.number().int().positive().max(64).default(8),
       workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1),
+      engine: z.enum(['tfjs', 'onnx', 'auto']).optional(),
       tiles: z.number().int('an integer from 1 (off) to 4').min(1, 'an integer from 1 (off) to 4').max(4, 'an integer from 1 (off) to 4').optional(),
       flip: z.boolean().optional(),
     })
@@ -230,6 +231,11 @@ export interface DetectorConfig {
    * frames in detection at once.
    */
   workers: number | 'auto';
+  /**
+   * Runtime of the detector's network: `'tfjs'` (default), `'onnx'` (ONNX Runtime's native CPU kernels; needs the
+   * optional `onnxruntime-node` package) or `'auto'` (onnx when it loads). See `ObjectDetectorOptions.engine`.
+   */
+  engine?: 'tfjs' | 'onnx' | 'auto';
   /**
    * Tiled inference, 1 (off, default) to 4: each frame is also detected as `tiles × tiles` overlapping crops, for
    * small or distant people; costs `1 + tiles²` forward passes a frame. See `ObjectDetectorOptions.tiles`.

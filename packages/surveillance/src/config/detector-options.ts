@@ -3,7 +3,7 @@ import { parseConfig, type SurveillanceConfig } from './config.js';
 
 /**
  * The {@link ObjectDetectorOptions} that {@link SurveillancePipeline.create} loads its detector with for a
- * configuration: the `detector` section as given (model, classes, NMS IoU, batch size, workers, `tiles`, `flip`),
+ * configuration: the `detector` section as given (model, classes, NMS IoU, batch size, workers, engine, `tiles`, `flip`),
  * and per class the lowest threshold any camera applies: a camera's own `thresholds` entry, else the detector's
  * (`detector.thresholds`, else 0.4). A camera's threshold is applied after detection, so the detector must report
  * down to the lowest one; a camera without its own keeps the detector's (see {@link cameraThreshold}). Load the detector
@@ -29,6 +29,7 @@ export function detectorOptionsFromConfig(config: SurveillanceConfig): ObjectDet
     model: detector.model,
     batchSize: detector.batchSize,
     workers: detector.workers,
+    ...(detector.engine === undefined ? {} : { engine: detector.engine }),
     ...(detector.classes === undefined ? {} : { classes: detector.classes }),
     thresholds,
     ...(detector.iouThreshold === undefined ? {} : { iouThreshold: detector.iouThreshold }),

@@ -1,4 +1,3 @@
-import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { LeptonError, createWorkerPool, ensureRuntime, isLeptonError, resolveWorkersOption, tf, type WorkerPool } from '@lepton/core';
 import type { DetectorWorkerInit, DetectorWorkerResult } from './detector-worker.js';
 import { surveillanceError } from '../types.js';
@@ -6,7 +5,8 @@ import type { Detection, Frame } from '../types.js';
 import { COCO_LABELS, DEFAULT_DETECTION_CLASSES } from './coco.js';
 import { decodeCenterNet, decodeNanoDet, type DecodeContext, type DecodeFunction } from './decode.js';
 import { frameProblem, frameToInput, inputBoxToFrame, type InputPlacement, type ResizeMode } from './letterbox.js';
-import { loadLocalGraphModel, runGraph, shippedModelPath } from './model-io.js';
+import { loadDetectorNet, type DetectorEngine, type DetectorNet } from './engine.js';
+import { shippedModelPath } from './model-io.js';
 import { nonMaxSuppression } from './nms.js';
 import { expandViews, mergeViews } from './views.js';
 
@@ -87,6 +87,20 @@ export interface ObjectDetectorOptions {
    * package README's accuracy section for what it measured.
    */
   flip?: boolean;
+  /**
+   * Which runtime computes the network (default `'tfjs'`): `'tfjs'` runs it on the TF.js backend in force (wasm on a
+   * CPU machine); `'onnx'` converts the graph to ONNX in memory at load time and runs it on ONNX Runtime's native CPU
+   * kernels — needs the optional `onnxruntime-node` package, and is several times faster per core (see the package
+   * README's speed table); `'auto'` uses `'onnx'` when ONNX Runtime loads and converts the model, else `'tfjs'`
+   * ({@link ObjectDetector.engine} says which ran, {@link ObjectDetector.engineFallback} why not onnx). Detections are
+   * the same within float rounding (boxes within a pixel, scores within 1e-3). Letterboxing and decoding stay on TF.js.
+   */
+  engine?: DetectorEngine;
+  /**
+   * ONNX Runtime threads per session (engine `'onnx'`/`'auto'` only). Default: every core when the detector runs in
+   * this thread (`workers` 1), 1 per worker thread otherwise.
+   */
+  onnxThreads?: number;
 }
 
 /** {@link ObjectDetectorOptions} with every default filled in. */
@@ -115,6 +129,10 @@ export interface ResolvedDetectorOptions {
   tiles: number;
   /** Horizontal-flip test-time augmentation. */
   flip: boolean;
+  /** Runtime of the network. */
+  engine: DetectorEngine;
+  /** ONNX Runtime threads per session (undefined: the default for the worker count). */
+  onnxThreads: number | undefined;
 }
 
 /** Counters of an {@link ObjectDetector} since it was loaded. */
@@ -163,6 +181,8 @@ export function resolveDetectorOptions(options: ObjectDetectorOptions = {}): Res
     workers: resolveWorkersOption(options.workers, 'ObjectDetector'),
     tiles: options.tiles ?? 1,
     flip: options.flip ?? false,
+    engine: options.engine ?? 'tfjs',
+    onnxThreads: options.onnxThreads,
   };
   checkUnit('defaultThreshold', r.defaultThreshold);
   checkUnit('iouThreshold', r.iouThreshold);
@@ -170,6 +190,8 @@ export function resolveDetectorOptions(options: ObjectDetectorOptions = {}): Res
   if (!Number.isInteger(r.maxDetections) || r.maxDetections < 1) throw invalid(`maxDetections must be a positive integer, got ${String(r.maxDetections)}.`);
   if (!Number.isInteger(r.batchSize) || r.batchSize < 1) throw invalid(`batchSize must be a positive integer, got ${String(r.batchSize)}.`);
   if (!Number.isInteger(r.tiles) || r.tiles < 1 || r.tiles > 4) throw invalid(`tiles must be an integer from 1 (off) to 4, got ${String(r.tiles)}.`);
+  if (r.engine !== 'tfjs' && r.engine !== 'onnx' && r.engine !== 'auto') throw invalid(`engine must be 'tfjs', 'onnx' or 'auto', got '${String(r.engine)}'.`);
+  if (r.onnxThreads !== undefined && !(Number.isInteger(r.onnxThreads) && r.onnxThreads >= 1 && r.onnxThreads <= 256)) throw invalid(`onnxThreads must be an integer from 1 to 256, got ${String(r.onnxThreads)}.`);
   if (typeof r.flip !== 'boolean') throw invalid(`flip must be true or false, got ${String(r.flip)}.`);
   if (r.workers > 1 && typeof r.model === 'object' && typeof r.model?.decode === 'function') {
     throw invalid('A custom decode function cannot run in worker threads; use workers: 1, or decode \'centernet\' / \'nanodet\'.');
@@ -225,14 +247,14 @@ function plan(model: ShippedDetectorModel | CustomDetectorModel): ModelPlan {
   };
 }
 
-function layoutOf(model: GraphModel, p: ModelPlan): InputLayout {
+function layoutOf(net: DetectorNet, p: ModelPlan): InputLayout {
   if (p.layout !== undefined) return p.layout;
-  const shape = model.inputs[0]?.shape;
+  const shape = net.inputShape;
   return shape?.length === 4 && shape[1] === 3 && shape[3] !== 3 ? 'nchw' : 'nhwc';
 }
 
-function inputSizeOf(model: GraphModel, layout: InputLayout, path: string): [number, number] {
-  const shape = model.inputs[0]?.shape;
+function inputSizeOf(net: DetectorNet, layout: InputLayout, path: string): [number, number] {
+  const shape = net.inputShape;
   const [h, w] = layout === 'nhwc' ? [shape?.[1], shape?.[2]] : [shape?.[2], shape?.[3]];
   if (shape?.length !== 4 || !(typeof h === 'number' && h > 0 && typeof w === 'number' && w > 0)) {
     throw surveillanceError('MODEL_LOAD_FAILED', `Model ${path} has no fixed image input size (input shape [${shape?.join(',') ?? ''}]); give inputSize in the model spec.`, { path });
@@ -281,7 +303,8 @@ export class ObjectDetector {
   /** Counters since load. */
   readonly stats: DetectorStats = { frames: 0, forwardPasses: 0, invalidFrames: 0 };
 
-  readonly #model: GraphModel;
+  readonly #net: DetectorNet;
+  readonly #fallback: LeptonError | undefined;
   readonly #plan: ModelPlan;
   readonly #outputs: string[];
   readonly #classIndices: number[];
@@ -291,14 +314,15 @@ export class ObjectDetector {
   #pool: WorkerPool<Frame[], DetectorWorkerResult> | undefined;
   #disposed = false;
 
-  private constructor(model: GraphModel, p: ModelPlan, options: ResolvedDetectorOptions) {
-    this.#model = model;
+  private constructor(net: DetectorNet, fallback: LeptonError | undefined, p: ModelPlan, options: ResolvedDetectorOptions) {
+    this.#net = net;
+    this.#fallback = fallback;
     this.#plan = p;
     this.options = options;
     this.labels = p.labels;
-    this.#layout = layoutOf(model, p);
-    this.inputSize = p.inputSize ?? inputSizeOf(model, this.#layout, p.path);
-    this.#outputs = p.outputs ?? model.outputs.map((o) => o.name);
+    this.#layout = layoutOf(net, p);
+    this.inputSize = p.inputSize ?? inputSizeOf(net, this.#layout, p.path);
+    this.#outputs = p.outputs ?? net.outputNames;
     const known = new Set(p.labels);
     let classes: string[];
     if (options.classes === 'all') classes = [...new Set(p.labels)];
@@ -332,18 +356,29 @@ export class ObjectDetector {
     const resolved = resolveDetectorOptions(options);
     await ensureRuntime(); // the fastest backend here (initRuntime's choice), unless the application chose one already
     const p = plan(resolved.model);
-    const model = await loadLocalGraphModel(p.path);
+    const threads = resolved.onnxThreads ?? (resolved.workers > 1 ? 1 : undefined);
+    const { net, fallback } = await loadDetectorNet(p.path, p.outputs, resolved.engine, threads);
     let detector: ObjectDetector;
     try {
-      detector = new ObjectDetector(model, p, resolved);
+      detector = new ObjectDetector(net, fallback, p, resolved);
       await detector.#warmUp();
       if (resolved.workers > 1) detector.#pool = await startPool(resolved);
     } catch (err) {
-      model.dispose();
+      net.dispose();
       if (isLeptonError(err)) throw err;
       throw surveillanceError('MODEL_LOAD_FAILED', `Model ${p.path} failed its warm-up pass: ${(err as Error).message}. Check outputs, inputSize, layout and decode.`, { path: p.path }, err);
     }
     return detector;
+  }
+
+  /** The runtime computing the network: `'onnx'` (ONNX Runtime) or `'tfjs'` (see {@link ObjectDetectorOptions.engine}). */
+  get engine(): 'tfjs' | 'onnx' {
+    return this.#net.engine;
+  }
+
+  /** With engine `'auto'`, why ONNX Runtime was not used (the typed error it gave); undefined otherwise. */
+  get engineFallback(): LeptonError | undefined {
+    return this.#fallback;
   }
 
   /** Whether frames run as one batch per forward pass (`'batched'`) or one by one because the graph is fixed to batch 1. */
@@ -495,7 +530,7 @@ export class ObjectDetector {
   }
 
   async #execute(x: tf.Tensor): Promise<tf.Tensor[]> {
-    const r = await runGraph(this.#model, x, this.#outputs);
+    const r = await this.#net.execute(x, this.#outputs);
     this.stats.forwardPasses++;
     return r;
   }
@@ -538,7 +573,7 @@ export class ObjectDetector {
   async close(): Promise<void> {
     const pool = this.#pool;
     this.#pool = undefined;
-    if (!this.#disposed) this.#model.dispose();
+    if (!this.#disposed) this.#net.dispose();
     this.#disposed = true;
     await pool?.close();
   }
@@ -556,6 +591,8 @@ async function startPool(options: ResolvedDetectorOptions): Promise<WorkerPool<F
     resize: options.resize,
     tiles: 1, // tiles and mirror images are made in the calling thread and spread over the workers as frames of their own
     flip: false,
+    engine: options.engine,
+    onnxThreads: options.onnxThreads ?? 1, // one ORT thread per worker: the workers are the parallelism
     ...(options.classes === undefined ? {} : { classes: options.classes }),
   };
   return createWorkerPool<DetectorWorkerInit, Frame[], DetectorWorkerResult>({

@@ -1,0 +1,173 @@
+/**
+ * TF.js graph model → ONNX, in memory, so that a model shipped for TF.js can run on ONNX Runtime's native CPU
+ * kernels. Only the part of the graph that the requested outputs depend on is converted.
+ */
+import { encodeOnnxModel, type OnnxValueInfo } from './proto.js';
+import { GraphBuilder, valueName } from './graph-builder.js';
+import { CONVERTERS, foldConstant } from './graph-ops.js';
+import { Attrs, decodeWeights, invalidModel, onnxType, type GraphNode, type GraphWeightSpec } from './graph-weights.js';
+
+export type { GraphWeightSpec } from './graph-weights.js';
+
+/**
+ * What {@link graphModelToOnnx} reads: the `model.json` of a TF.js graph model (its `modelTopology`, the GraphDef
+ * JSON with `node[]`) and the weights. This is the shape of `tf.io.ModelArtifacts` as an `IOHandler.load()` returns
+ * it, so any handler's result can be passed as it is.
+ */
+export interface GraphModelArtifactsLike {
+  /** GraphDef JSON: `{ node: [{ name, op, input, attr }] }`. */
+  modelTopology?: unknown;
+  /** The weight entries, in the order their bytes follow each other in `weightData`. */
+  weightSpecs?: GraphWeightSpec[];
+  /** The weight bytes (all weight files concatenated). */
+  weightData?: ArrayBuffer | ArrayBuffer[] | Uint8Array;
+  /** The model's signature; its `outputs` are the default outputs. */
+  signature?: { outputs?: Record<string, { name?: string }> } | object;
+}
+
+/** Options of {@link graphModelToOnnx}. */
+export interface GraphToOnnxOptions {
+  /** Node names to output (default: the signature's outputs, else every node no other node reads). */
+  outputs?: readonly string[];
+  /** Make the first dimension of every input symbolic (`'batch'`), so the ONNX model takes any batch. Default true. */
+  dynamicBatch?: boolean;
+}
+
+/** A graph input of a converted model. */
+export interface OnnxGraphInput {
+  /** The placeholder's name (feed it under this name). */
+  readonly name: string;
+  /** Dimensions; a string is a symbolic (free) dimension. */
+  readonly shape: ReadonlyArray<number | string>;
+}
+
+/** The result of {@link graphModelToOnnx}. */
+export interface OnnxGraphModel {
+  /** The serialised ONNX model (opset 17): pass to ONNX Runtime's `InferenceSession.create(bytes)`. */
+  readonly bytes: Uint8Array;
+  /** The graph inputs (the placeholders the outputs depend on). */
+  readonly inputs: readonly OnnxGraphInput[];
+  /** The graph output names, as requested. */
+  readonly outputs: readonly string[];
+  /** TF ops converted, with their counts (constants folded at conversion time are not counted). */
+  readonly ops: Readonly<Record<string, number>>;
+}
+
+function topology(artifacts: GraphModelArtifactsLike): GraphNode[] {
+  const t = artifacts?.modelTopology as { node?: unknown } | undefined;
+  if (t === null || typeof t !== 'object' || !Array.isArray(t.node)) throw invalidModel('modelTopology is not a GraphDef JSON with node[] (is this a TF.js graph model, not a layers model?).');
+  for (const n of t.node as GraphNode[]) {
+    if (n === null || typeof n !== 'object' || typeof n.name !== 'string' || typeof n.op !== 'string') throw invalidModel('a node of modelTopology lacks its name or op.');
+  }
+  return t.node as GraphNode[];
+}
+
+function defaultOutputs(artifacts: GraphModelArtifactsLike, nodes: GraphNode[]): string[] {
+  const sig = (artifacts.signature as { outputs?: Record<string, { name?: string }> } | undefined)?.outputs;
+  if (sig !== undefined && Object.keys(sig).length > 0) return Object.entries(sig).map(([k, v]) => valueName(v.name ?? k));
+  const read = new Set(nodes.flatMap((n) => (n.input ?? []).map((r) => valueName(r.replace(/^\^/, '')).replace(/:\d+$/, ''))));
+  return nodes.filter((n) => !read.has(n.name) && n.op !== 'Const' && n.op !== 'Placeholder' && n.op !== 'NoOp').map((n) => n.name);
+}
+
+/** The nodes `outputs` depend on, each after its inputs. */
+function reachable(byName: Map<string, GraphNode>, outputs: readonly string[]): GraphNode[] {
+  const order: GraphNode[] = [];
+  const state = new Map<string, 1 | 2>();
+  for (const out of outputs) {
+    const stack: Array<[string, boolean]> = [[out, false]];
+    while (stack.length > 0) {
+      const [name, done] = stack.pop() as [string, boolean];
+      const node = byName.get(name);
+      if (node === undefined) throw invalidModel(`the graph has no node "${name}".`, { node: name });
+      if (done) {
+        state.set(name, 2);
+        order.push(node);
+        continue;
+      }
+      if (state.has(name)) continue;
+      state.set(name, 1);
+      stack.push([name, true]);
+      for (const r of node.input ?? []) {
+        if (r.startsWith('^')) continue;
+        const dep = r.replace(/:\d+$/, '');
+        if (state.get(dep) === 1) throw invalidModel(`the graph has a cycle through "${dep}" (control flow is not supported).`, { node: dep });
+        if (!state.has(dep)) stack.push([dep, false]);
+      }
+    }
+  }
+  return order;
+}
+
+/**
+ * Converts a TF.js graph model to an ONNX model, in memory (no file, no TF.js converter): the weights are decoded
+ * (float16 and uint8/uint16 quantisation become float32) and every op on the path to `outputs` is rewritten as ONNX
+ * opset 17. Tensors keep TF's NHWC layout; convolutions, pooling and resizing are wrapped in Transposes that ONNX
+ * Runtime's optimiser cancels between layers. Constant shape arithmetic (SparseToDense, integer AddV2, Cast,
+ * Reshape of constants) is folded at conversion time.
+ *
+ * Converted ops: Conv2D, DepthwiseConv2dNative, _FusedConv2D and FusedDepthwiseConv2dNative (BiasAdd then Relu,
+ * Relu6, Elu, Sigmoid, LeakyRelu or Prelu), MatMul/_FusedMatMul, MaxPool, AvgPool, ResizeBilinear (align_corners /
+ * half_pixel_centers), Mean, Sum, Max, Min, ConcatV2, Reshape, Pad, PadV2, MirrorPad (REFLECT), Transpose, Split,
+ * SplitV, ExpandDims, Squeeze, Cast, BiasAdd, elementwise Add/AddV2/Sub/Mul/RealDiv/Maximum/Minimum/Pow and
+ * Relu/Relu6/Elu/LeakyRelu/Sigmoid/Tanh/Exp/Log/Sqrt/Rsqrt/Square/Abs/Neg/Floor/Softmax, Identity.
+ *
+ * @param artifacts - the graph model's artifacts (`tf.io.ModelArtifacts` from an `IOHandler`, or the same fields)
+ * @param options - which outputs; see {@link GraphToOnnxOptions}
+ * @returns the ONNX bytes with the input and output names
+ * @throws {@link LeptonError} `INVALID_MODEL` when an op on the path is not supported (`details.op` and
+ *   `details.node` name it), an op needs a constant it is not given, or the artifacts are not a graph model
+ * @example
+ * ```ts
+ * import { graphModelToOnnx } from '@lepton/core';
+ * import * as ort from 'onnxruntime-node';
+ * const artifacts = await handler.load(); // any TF.js IOHandler of a graph model
+ * const onnx = graphModelToOnnx(artifacts, { outputs: ['tower_0/keypoints'] });
+ * const session = await ort.InferenceSession.create(onnx.bytes);
+ * ```
+ */
+export function graphModelToOnnx(artifacts: GraphModelArtifactsLike, options: GraphToOnnxOptions = {}): OnnxGraphModel {
+  const nodes = topology(artifacts);
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const outputs = (options.outputs ?? defaultOutputs(artifacts, nodes)).map(valueName);
+  if (outputs.length === 0) throw invalidModel('no outputs to convert; name them in options.outputs.');
+  const b = new GraphBuilder();
+  const weights = decodeWeights(artifacts.weightSpecs ?? [], artifacts.weightData ?? new Uint8Array(0));
+  const inputs: OnnxValueInfo[] = [];
+  const ops: Record<string, number> = {};
+  for (const n of reachable(byName, outputs.map((o) => o.replace(/:\d+$/, '')))) {
+    const a = new Attrs(n);
+    if (n.op === 'Const') {
+      const w = weights.get(n.name);
+      if (w === undefined) throw invalidModel(`constant "${n.name}" has no values in the weights manifest.`, { node: n.name, op: n.op });
+      b.consts.set(n.name, w);
+      continue;
+    }
+    if (n.op === 'Placeholder') {
+      const type = onnxType(a.type('dtype'));
+      const dims = a.shape('shape');
+      if (type === undefined || dims === undefined) throw invalidModel(`input "${n.name}" needs a float, int or bool dtype and a known rank.`, { node: n.name, op: n.op });
+      const shape = dims.map((d, i) => (i === 0 && (options.dynamicBatch ?? true) ? 'batch' : d < 0 ? `${n.name}_d${i}` : d));
+      inputs.push({ name: n.name, type, shape });
+      b.setRank(n.name, shape.length);
+      continue;
+    }
+    const folded = foldConstant(b, n, a);
+    if (folded !== undefined) {
+      b.consts.set(n.name, folded);
+      continue;
+    }
+    const convert = CONVERTERS[n.op];
+    if (convert === undefined) throw invalidModel(`op ${n.op} (node "${n.name}") has no ONNX conversion; run this model on TF.js (engine 'tfjs').`, { node: n.name, op: n.op });
+    convert(b, n, a);
+    ops[n.op] = (ops[n.op] ?? 0) + 1;
+  }
+  const outInfo: OnnxValueInfo[] = outputs.map((o) => {
+    if (b.consts.has(o)) b.node('Identity', [b.input(o)], [`${o}/__out`], b.rank(o)); // rare: a constant output
+    const name = b.consts.has(o) ? `${o}/__out` : o;
+    const rank = b.rank(name);
+    if (rank === undefined) throw invalidModel(`the rank of output "${o}" is not known after conversion.`, { node: o });
+    return { name, type: 'float32' as const, shape: Array.from({ length: rank }, (_, i) => `${o}_d${i}`) };
+  });
+  const bytes = encodeOnnxModel({ graphName: 'tfjs-graph', nodes: b.nodes, initializers: b.initializers, inputs, outputs: outInfo, opset: 17 });
+  return { bytes, inputs: inputs.map(({ name, shape }) => ({ name, shape })), outputs: outInfo.map((o) => o.name), ops };
+}
