@@ -150,3 +150,9 @@ export type { FusionModelOptions, FusionImageOptions, FusionEmbeddingOptions, Fu
 // TF.js graph models → ONNX, to run them on ONNX Runtime's native CPU kernels (onnxruntime-node, optional peer)
 export { graphModelToOnnx } from './onnx/graph.js';
 export type { GraphModelArtifactsLike, GraphToOnnxOptions, GraphWeightSpec, OnnxGraphInput, OnnxGraphModel } from './onnx/graph.js';
+
+// TF.js Layers models → ONNX, and ONNX Runtime sessions (onnxruntime-node, optional peer): createPredictor's engine 'onnx'
+export { layersModelToOnnx, ONNX_CONVERTIBLE_LAYERS } from './onnx/layers.js';
+export type { LayersToOnnxOptions } from './onnx/layers.js';
+export { createOnnxSession, onnxRuntimeAvailable } from './onnx/runtime.js';
+export type { OnnxSession, OnnxSessionOptions, OnnxTensorValue } from './onnx/runtime.js';

@@ -1,0 +1,203 @@
+/**
+ * ONNX Runtime (the `onnxruntime-node` package, an optional peer dependency) behind a small typed session: loaded on
+ * first use, never at import, so `@lepton/core` works without it. Its CPU kernels (MLAS) ship inside the npm package.
+ */
+import { LeptonError } from '../errors/lepton-error.js';
+
+/** The slice of `onnxruntime-node` used here (its types are not part of this package's API: it is optional). */
+interface OrtTensor {
+  readonly data: unknown;
+  readonly dims: readonly number[];
+  readonly type: string;
+}
+interface OrtSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
+interface OrtModule {
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+  InferenceSession: { create(model: Uint8Array, options: Record<string, unknown>): Promise<OrtSession> };
+}
+
+/** Options for {@link createOnnxSession}. */
+export interface OnnxSessionOptions {
+  /**
+   * Threads ONNX Runtime uses inside one `run` (`intraOpNumThreads`). Default 1: with several sessions (one per
+   * worker), one thread each keeps them from competing for the same cores. Integer 1–256.
+   */
+  threads?: number;
+}
+
+/** A float32 tensor given to or returned by an {@link OnnxSession}: values row-major and their dimensions. */
+export interface OnnxTensorValue {
+  /** Values, row-major; length = product of `dims`. */
+  data: Float32Array;
+  /** Dimensions. */
+  dims: readonly number[];
+}
+
+/** One loaded ONNX model on ONNX Runtime's CPU provider. */
+export interface OnnxSession {
+  /** The model's input names, in order. */
+  readonly inputNames: readonly string[];
+  /** The model's output names, in order. */
+  readonly outputNames: readonly string[];
+  /**
+   * Runs the model. ONNX Runtime computes in the calling thread and blocks its event loop for the duration of the
+   * run (onnxruntime-node 1.31 calls the native run synchronously inside a `setImmediate`): run it on a worker
+   * (`createPredictor(…, { engine: 'onnx', workers: 2 })` or {@link createWorkerPool}) to keep a thread responsive.
+   *
+   * @param feeds - one float32 tensor per input name
+   * @returns every output by name (float32)
+   * @throws {@link LeptonError} `INVALID_INPUT` for a missing/mis-sized feed or a run ONNX Runtime refuses,
+   *   `PREDICTOR_CLOSED` after {@link OnnxSession.close}
+   */
+  run(feeds: Readonly<Record<string, OnnxTensorValue>>): Promise<Record<string, OnnxTensorValue>>;
+  /** Frees the native session. Idempotent. */
+  close(): Promise<void>;
+}
+
+const ORT_PACKAGE = 'onnxruntime-node';
+let loading: Promise<OrtModule> | undefined;
+
+/**
+ * Imports `onnxruntime-node` once. The specifier is a variable so that bundlers (esbuild) leave the import alone and
+ * the package is resolved at run time, from where `@lepton/core` is installed.
+ *
+ * @internal
+ */
+export function loadOnnxRuntime(): Promise<OrtModule> {
+  loading ??= (async () => {
+    try {
+      const mod = (await import(ORT_PACKAGE)) as OrtModule & { default?: OrtModule };
+      return typeof mod.InferenceSession === 'object' || typeof mod.InferenceSession === 'function' ? mod : mod.default!;
+    } catch (err) {
+      loading = undefined;
+      throw new LeptonError(
+        'BACKEND_UNAVAILABLE',
+        `ONNX Runtime is not installed (${(err as Error).message.split('\n')[0]}). Install it next to @lepton/core: npm i onnxruntime-node ` +
+          '(its CPU binaries are inside the npm package; if its install script tries to download CUDA binaries and fails, ' +
+          'install with --onnxruntime-node-install=skip or ONNXRUNTIME_NODE_INSTALL=skip), or use engine: \'tfjs\'.',
+        { cause: err, details: { package: ORT_PACKAGE } },
+      );
+    }
+  })();
+  return loading;
+}
+
+/**
+ * True when `onnxruntime-node` can be imported here (it is loaded, once, to find out).
+ *
+ * @returns whether {@link createOnnxSession} can work
+ * @example
+ * ```ts
+ * import { onnxRuntimeAvailable } from '@lepton/core';
+ * console.log(await onnxRuntimeAvailable()); // true once `npm i onnxruntime-node` is done
+ * ```
+ */
+export async function onnxRuntimeAvailable(): Promise<boolean> {
+  return loadOnnxRuntime().then(
+    () => true,
+    () => false,
+  );
+}
+
+const MAX_THREADS = 256;
+
+/**
+ * Loads an ONNX model (bytes, e.g. from {@link layersModelToOnnx}) into ONNX Runtime's CPU execution provider, with
+ * all graph optimisations on, sequential execution and `threads` intra-op threads.
+ *
+ * @param model - the ONNX `ModelProto` bytes
+ * @param options - intra-op threads
+ * @returns a session whose `run` takes and returns float32 tensors
+ * @throws {@link LeptonError} `BACKEND_UNAVAILABLE` when `onnxruntime-node` is not installed (the message says how to
+ *   install it), `INVALID_ARGUMENT` for a bad `threads` or non-bytes `model`, `INVALID_MODEL` when ONNX Runtime
+ *   refuses the model
+ * @example
+ * ```ts
+ * import { buildMlp, createOnnxSession, initRuntime, layersModelToOnnx } from '@lepton/core';
+ * await initRuntime({ backend: 'cpu' });
+ * const model = buildMlp({ inputDim: 4 });
+ * const session = await createOnnxSession(await layersModelToOnnx(model), { threads: 1 });
+ * const out = await session.run({ [model.inputNames[0]!]: { data: new Float32Array(8), dims: [2, 4] } });
+ * console.log(out[model.outputNames[0]!]!.dims); // [2, 1]
+ * await session.close();
+ * ```
+ */
+export async function createOnnxSession(model: Uint8Array, options: OnnxSessionOptions = {}): Promise<OnnxSession> {
+  if (!(model instanceof Uint8Array) || model.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'createOnnxSession needs the ONNX model as non-empty bytes (a Uint8Array).');
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new LeptonError('INVALID_ARGUMENT', `threads must be an integer from 1 to ${MAX_THREADS}, got ${String(threads)}.`);
+  }
+  const ort = await loadOnnxRuntime();
+  let session: OrtSession;
+  try {
+    session = await ort.InferenceSession.create(model, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      // Warnings only about what ORT could not do; its info lines (e.g. removed initialisers) are not for users.
+      logSeverityLevel: 3,
+    });
+  } catch (err) {
+    throw new LeptonError('INVALID_MODEL', `ONNX Runtime refused the model: ${(err as Error).message}`, { cause: err });
+  }
+  return new Session(ort, session);
+}
+
+class Session implements OnnxSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  #closed: Promise<void> | undefined;
+  /** Runs in progress: close() waits for them, so the native session is never freed under a run. */
+  readonly #running = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly ort: OrtModule,
+    private readonly session: OrtSession,
+  ) {
+    this.inputNames = [...session.inputNames];
+    this.outputNames = [...session.outputNames];
+  }
+
+  async run(feeds: Readonly<Record<string, OnnxTensorValue>>): Promise<Record<string, OnnxTensorValue>> {
+    if (this.#closed !== undefined) throw new LeptonError('PREDICTOR_CLOSED', 'The ONNX session is closed; create a new one.');
+    const tensors: Record<string, OrtTensor> = {};
+    for (const name of this.inputNames) {
+      const f = feeds[name];
+      if (f === undefined || !(f.data instanceof Float32Array)) throw new LeptonError('INVALID_INPUT', `Input '${name}' needs a Float32Array feed.`);
+      const size = f.dims.reduce((a, d) => a * d, 1);
+      if (f.dims.some((d) => !Number.isInteger(d) || d < 0) || size !== f.data.length) {
+        throw new LeptonError('INVALID_INPUT', `Input '${name}' has ${f.data.length} values for dims [${f.dims.join(', ')}].`);
+      }
+      tensors[name] = new this.ort.Tensor('float32', f.data, f.dims);
+    }
+    let outs: Record<string, OrtTensor>;
+    const running = this.session.run(tensors);
+    this.#running.add(running);
+    try {
+      outs = await running;
+    } catch (err) {
+      throw new LeptonError('INVALID_INPUT', `ONNX Runtime failed to run the model: ${(err as Error).message}`, { cause: err });
+    } finally {
+      this.#running.delete(running);
+    }
+    const result: Record<string, OnnxTensorValue> = {};
+    for (const [name, t] of Object.entries(outs)) {
+      if (!(t.data instanceof Float32Array)) throw new LeptonError('INVALID_MODEL', `Output '${name}' is ${t.type}, not float32.`);
+      result[name] = { data: t.data, dims: [...t.dims] };
+    }
+    return result;
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= Promise.allSettled([...this.#running]).then(() => this.session.release().catch(() => undefined));
+    return this.#closed;
+  }
+}
