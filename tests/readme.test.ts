@@ -206,6 +206,7 @@ describe('README quick starts run as pasted in the npm-installed apps', () => {
     const stdout = await runBash(dir, lines.slice(1).join('\n'), { LEPTON_BACKEND: '' });
     expect(stdout).toMatch(/^OK: a backend started and every configured check passed\.$/m);
     expect(stdout).toMatch(/^demo@1\.0\.0 \(binary\)$/m);
+    expect(stdout).toMatch(/^labels +no, yes$/m);
     const keyId = /^key id ([0-9a-f]{16})$/m.exec(stdout)?.[1];
     expect(keyId).toBeDefined();
     expect(stdout).toMatch(new RegExp(`^signed demo-model with key id ${keyId}`, 'm'));

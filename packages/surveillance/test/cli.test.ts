@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +13,6 @@ import { ffmpeg, kill, probe, serveLive, until, X264 } from './support/live.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const TOKEN = 'cli-test-token-0123456789';
-const VTEST = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 const HAVE_BROKER = mosquittoAvailable();
 let dir = '';
 const f = (name: string): string => join(dir, name);
@@ -175,53 +172,5 @@ cameras:
   });
 });
 
-/** Whether a TCP port is free on loopback. */
-const portFree = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-
-describe.skipIf(!existsSync(VTEST))('README: the service quick start runs as pasted', () => {
-  it('check passes, run serves events over the API with the token, Ctrl-C (SIGINT) stops it cleanly', { timeout: 300_000 }, async () => {
-    const readme = await readFile(join(HERE, '..', 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Quick start: the service'));
-    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
-    const commands = /```bash\n([\s\S]*?)```/.exec(section)![1]!;
-    const curl = /```bash\n(curl[\s\S]*?)```/.exec(section)![1]!;
-    expect(commands).toContain('npx lepton-surveillance check cameras.yaml');
-    expect(commands).toContain('npx lepton-surveillance run cameras.yaml');
-    const url = /'(http:\/\/127\.0\.0\.1:\d+\/api\/events\?[^']*)'/.exec(curl)![1]!;
-    const port = Number(/:(\d+)\//.exec(url)![1]);
-    if (!(await portFree(port))) {
-      console.warn(`cli.test: port ${port} (the README's) is in use here; the quick-start run is skipped`);
-      return;
-    }
-    const work = await mkdtemp(join(dir, 'readme-'));
-    await writeFile(join(work, 'cameras.yaml'), yaml);
-    const env = { LEPTON_SURVEILLANCE_TOKEN: TOKEN };
-    const check = await runCli(['check', 'cameras.yaml'], { cwd: work, env });
-    expect(check.code, check.stdout + check.stderr).toBe(0);
-    expect(check.stdout).toMatch(/^ok {4}path input .*vtest\.avi: \w+ 768x576 10 fps$/m);
-    const run = startCli(['run', 'cameras.yaml'], { cwd: work, env });
-    try {
-      let body: { events: Array<{ id: string; label: string }> } = { events: [] };
-      await until(async () => {
-        const r = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } }).catch(() => undefined);
-        if (r?.status === 200) body = (await r.json()) as typeof body;
-        return body.events.length > 0;
-      }, 200_000, `an event at ${url}\n${run.stderr()}`);
-      expect(body.events[0]!.label).toBe('person');
-      expect((await fetch(url)).status).toBe(401);
-      run.child.kill('SIGINT');
-      const exit = await Promise.race([run.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit after SIGINT\n${run.stderr()}`)), 120_000))]);
-      expect(exit, run.stderr()).toEqual({ code: 0, signal: null });
-      const stored = (await readFile(join(work, 'out', 'events-default.jsonl'), 'utf8')).trim().split('\n');
-      expect(stored.length).toBeGreaterThanOrEqual(1);
-      expect((await listSegments(join(work, 'recordings', 'path'), 'path')).length).toBeGreaterThanOrEqual(1);
-    } finally {
-      run.child.kill('SIGKILL');
-    }
-  });
-});
+// The README's service quick start runs as pasted from the packed tarballs in tests/readme.test.ts
+// ('@lepton/surveillance service'), with more checks than it had here.
