@@ -89,7 +89,7 @@ export type { BundleSignature, BundleSignatures, BundleSigningKeys, SigningKeyIn
 
 // serving
 export { createPredictor } from './serve/predictor.js';
-export type { Predictor, PredictorOptions, PredictorStats } from './serve/predictor.js';
+export type { Predictor, PredictorEngine, PredictorOptions, PredictorStats } from './serve/predictor.js';
 export { createWorkerPool } from './serve/pool.js';
 export type { WorkerPool, WorkerPoolStats, RunOptions } from './serve/pool.js';
 export { resolveWorkerCount, resolveWorkerPoolOptions, DEFAULT_MEMORY_PER_WORKER_BYTES } from './serve/pool-options.js';

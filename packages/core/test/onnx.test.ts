@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   buildDenseAutoencoder,
@@ -8,6 +8,7 @@ import {
   buildResidualCnn,
   buildUnet,
   createOnnxSession,
+  createPredictor,
   foldBatchNorm,
   initRuntime,
   layersModelToOnnx,
@@ -15,6 +16,7 @@ import {
   tf,
 } from '@lepton/core';
 import { CrashOnSentinel } from './fixtures/sentinel-layer.mjs';
+import { CRASH_VALUE } from './fixtures/onnx-crash.mjs';
 
 type LayersModel = tf.LayersModel;
 
@@ -180,5 +182,77 @@ describe('what does not convert', () => {
     await expect(session.run({ [name]: { data: new Float32Array(3), dims: [2, 2] } })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     await expect(session.run({ [name]: { data: new Float32Array(6), dims: [2, 3] } })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     await session.close();
+  });
+});
+
+// Worker threads are OS threads: on Linux, /proc/self/task lists them, which shows whether close() really ended them.
+const threads = (): number => (existsSync('/proc/self/task') ? readdirSync('/proc/self/task').length : Number.NaN);
+
+describe("createPredictor({ engine: 'onnx' | 'auto' })", () => {
+  let model: LayersModel;
+  const rows = Array.from({ length: 24 }, (_, i) => Float32Array.from({ length: 16 * 15 * 2 }, (_, j) => Math.sin(i * 7 + j * 0.3)));
+  let reference: Float32Array[];
+
+  const serve = async (options: Parameters<typeof createPredictor>[1]): Promise<{ outs: Float32Array[]; stats: ReturnType<Awaited<ReturnType<typeof createPredictor>>['stats']> }> => {
+    const predictor = await createPredictor(model, { maxBatchSize: 8, ...options });
+    try {
+      const outs = await Promise.all(rows.map((r) => predictor.predict(r)));
+      return { outs, stats: predictor.stats() };
+    } finally {
+      await predictor.close();
+    }
+  };
+  const maxAbs = (a: Float32Array[], b: Float32Array[]): number => Math.max(...a.map((row, i) => Math.max(...row.map((v, j) => Math.abs(v - b[i]![j]!)))));
+
+  beforeAll(async () => {
+    model = cnn(); // built here, not at collection: the runtime is initialised by then
+    const tfjs = await serve({});
+    expect(tfjs.stats.engine).toBe('tfjs'); // the default engine is unchanged
+    reference = tfjs.outs;
+  });
+
+  it('in this thread and on 2 workers: the outputs of engine tfjs (≤ 1e-4) and of each other', async () => {
+    const one = await serve({ engine: 'onnx' });
+    expect(one.stats).toMatchObject({ engine: 'onnx', workers: 1, offMainThread: false, requests: rows.length, failed: 0 });
+    expect(one.stats.engineNote).toBeUndefined();
+    const before = threads();
+    const two = await serve({ engine: 'onnx', workers: 2 });
+    expect(two.stats).toMatchObject({ engine: 'onnx', workers: 2, offMainThread: true, requests: rows.length, failed: 0 });
+    // close() (inside serve) ended both worker threads.
+    expect(threads()).toBe(before);
+    expect(maxAbs(one.outs, reference)).toBeLessThanOrEqual(TOLERANCE);
+    expect(maxAbs(two.outs, reference)).toBeLessThanOrEqual(TOLERANCE);
+    expect(maxAbs(two.outs, one.outs)).toBeLessThanOrEqual(1e-6);
+  });
+
+  it("'auto' serves on ONNX Runtime when the model converts, else on TF.js saying why", async () => {
+    const auto = await serve({ engine: 'auto' });
+    expect(auto.stats.engine).toBe('onnx');
+    expect(maxAbs(auto.outs, reference)).toBeLessThanOrEqual(TOLERANCE);
+    const lstm = buildLstmAutoencoder({ timesteps: 4, features: 2, units: 3, latentDim: 2, seed: 1 });
+    const fallback = await createPredictor(lstm, { engine: 'auto' });
+    expect(fallback.stats().engine).toBe('tfjs');
+    expect(fallback.stats().engineNote).toMatch(/LSTM/);
+    expect(await fallback.predict(new Float32Array(8).fill(0.5))).toHaveLength(8);
+    await fallback.close();
+    await expect(createPredictor(lstm, { engine: 'onnx' })).rejects.toMatchObject({ code: 'INVALID_MODEL', details: { className: 'LSTM' } });
+    await expect(createPredictor(model, { engine: 'fast' as 'onnx' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    lstm.dispose();
+  });
+
+  it('a crashed ONNX worker fails its batch with WORKER_CRASHED; its replacement serves the next requests', async () => {
+    // The preload makes ONNX Runtime's run end the worker thread on CRASH_VALUE (test/fixtures/onnx-crash.mjs).
+    const execArgv = ['--import', new URL('./fixtures/onnx-crash.mjs', import.meta.url).href];
+    const mlp = buildMlp({ inputDim: 4, seed: 1 });
+    const predictor = await createPredictor(mlp, { engine: 'onnx', workers: 1, offMainThread: true, pool: { execArgv } });
+    const crashed = await Promise.allSettled([predictor.predict([CRASH_VALUE, 0, 0, 0]), predictor.predict([1, 1, 1, 1])]);
+    for (const r of crashed) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'WORKER_CRASHED', details: { exitCode: 72 } } });
+    const after = await predictor.predict([1, 2, 3, 4]);
+    const want = (await (mlp.predict(tf.tensor2d([[1, 2, 3, 4]])) as tf.Tensor).data()) as Float32Array;
+    expect(Math.abs(after[0]! - want[0]!)).toBeLessThanOrEqual(TOLERANCE);
+    expect(predictor.stats()).toMatchObject({ engine: 'onnx', workerRestarts: 1, failed: 2 });
+    await predictor.close();
+    await expect(predictor.predict([1, 2, 3, 4])).rejects.toMatchObject({ code: 'PREDICTOR_CLOSED' });
+    mlp.dispose();
   });
 });

@@ -40,6 +40,10 @@ export interface BatcherConfig {
   maxBatchSize: number;
   maxWaitMs: number;
   maxQueue: number;
+  /** The engine behind the runner, for stats(). */
+  engine: 'tfjs' | 'onnx';
+  /** Why 'auto' chose TF.js, for stats(). */
+  engineNote?: string | undefined;
 }
 
 interface Pending {
@@ -175,6 +179,8 @@ export class BatchingPredictor implements Predictor {
       peakInFlight: c.peakInFlight,
       workerRestarts: this.runner.restarts(),
       batchesPerWorker: this.runner.perWorker() ?? [c.answered],
+      engine: this.c.engine,
+      ...(this.c.engineNote === undefined ? {} : { engineNote: this.c.engineNote }),
     };
   }
 

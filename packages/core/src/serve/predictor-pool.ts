@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { LeptonError } from '../errors/lepton-error.js';
+import type { BackendName } from '../runtime/backends.js';
 import { activeBackend } from '../runtime/init.js';
 import type { BatchRunner } from './batcher.js';
 import { createWorkerPool } from './pool.js';
@@ -50,13 +51,21 @@ export async function startPoolRunner(model: tfl.LayersModel, c: PoolRunnerConfi
     warmupBatches: c.warmup ? [...new Set([1, c.maxBatchSize])] : [],
     imports: c.imports.map((m) => toFileUrl(m, 'workerImports entry').href),
   };
+  // Next to this file: dist/serve/ in the package, the bundle's directory in a bundle (see bench/gpu-bundle.sh).
+  return startBatchPool(new URL('./predictor-worker.js', import.meta.url), init, activeBackend(), c);
+}
+
+/**
+ * A pool of `c.workers` workers running `module` (a worker module serving {@link PredictorWorkerRequest}s) as a
+ * batch runner: the TF.js predictor's and the ONNX one's. @internal
+ */
+export async function startBatchPool<Init>(module: URL, init: Init, backend: BackendName, c: Pick<PoolRunnerConfig, 'workers' | 'pool'>): Promise<BatchRunner> {
   const pipeline = c.pool.pipeline ?? 2;
-  const pool = await createWorkerPool<PredictorWorkerInit, PredictorWorkerRequest, Float32Array>({
+  const pool = await createWorkerPool<Init, PredictorWorkerRequest, Float32Array>({
     name: 'lepton-predictor',
-    backend: activeBackend(),
+    backend,
     ...c.pool,
-    // Next to this file: dist/serve/ in the package, the bundle's directory in a bundle (see bench/gpu-bundle.sh).
-    module: new URL('./predictor-worker.js', import.meta.url),
+    module,
     init,
     workers: c.workers,
     // The batcher keeps at most workers × pipeline batches in flight; they may all wait while a crashed worker restarts.

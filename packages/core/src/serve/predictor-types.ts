@@ -1,5 +1,13 @@
 import type { WorkerPoolOptions } from './pool-options.js';
 
+/**
+ * What computes a predictor's forward passes: `'tfjs'` (TF.js on the runtime's backend), `'onnx'` (the model
+ * converted by {@link layersModelToOnnx} and run by ONNX Runtime's native CPU kernels; needs the optional
+ * `onnxruntime-node` package) or `'auto'` (`'onnx'` when ONNX Runtime is installed and the model converts, else
+ * `'tfjs'`).
+ */
+export type PredictorEngine = 'tfjs' | 'onnx' | 'auto';
+
 /** Options for {@link createPredictor}. */
 export interface PredictorOptions {
   /** Most requests merged into one forward pass. Default 32. */
@@ -41,6 +49,18 @@ export interface PredictorOptions {
    * per-worker heap limits and Node flags.
    */
   pool?: Omit<WorkerPoolOptions, 'module' | 'init' | 'workers' | 'maxQueue'>;
+  /**
+   * The engine ({@link PredictorEngine}). Default `'tfjs'`. With `'onnx'` the model (batch norm folded unless
+   * `foldBatchNorm: false`) is converted to ONNX once and run by ONNX Runtime on the CPU, in this thread or, with
+   * `workers ≥ 2` / `offMainThread`, one session per worker, each with one intra-op thread (same batching, queue,
+   * crash-replacement and drain guarantees). Outputs equal TF.js' up to float rounding (≤ 1e-5 measured). Measured on
+   * the reference CNN (64 × 64 × 1, batch 64, 2-core machine): 3–4× TF.js `wasm` per core; see bench/README.md.
+   * ONNX Runtime computes synchronously: in this thread it blocks the event loop for each forward pass, as TF.js does.
+   * `'auto'` falls back to TF.js, saying why in `stats().engineNote`, when `onnxruntime-node` is missing or a layer
+   * does not convert (recurrent layers, custom layers; see {@link ONNX_CONVERTIBLE_LAYERS}). `pool.backend` and
+   * `workerImports` do not apply to ONNX workers.
+   */
+  engine?: PredictorEngine;
 }
 
 /** Counters of a predictor since it was created. */
@@ -75,6 +95,10 @@ export interface PredictorStats {
    * worker index; one entry in this thread. Shows whether the load spreads over the workers.
    */
   batchesPerWorker: number[];
+  /** The engine computing the forward passes (`'auto'` resolved). */
+  engine: 'tfjs' | 'onnx';
+  /** Why `engine: 'auto'` serves on TF.js (ONNX Runtime missing, or the layer that does not convert); absent otherwise. */
+  engineNote?: string;
 }
 
 /** A batched, bounded inference service around one model. */

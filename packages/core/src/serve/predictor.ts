@@ -8,9 +8,10 @@ import { BatchingPredictor, type BatchRunner } from './batcher.js';
 import { resolveWorkerCount } from './pool-options.js';
 import { startPoolRunner } from './predictor-pool.js';
 import { foldBatchNorm } from './fold.js';
+import { checkEngine, chooseEngine, startOnnxRunner } from './predictor-onnx.js';
 import type { Predictor, PredictorOptions } from './predictor-types.js';
 
-export type { Predictor, PredictorOptions, PredictorStats } from './predictor-types.js';
+export type { Predictor, PredictorEngine, PredictorOptions, PredictorStats } from './predictor-types.js';
 
 function positive(value: number, name: string, allowZero = false): number {
   if (!Number.isFinite(value) || value < (allowZero ? 0 : 1)) {
@@ -69,12 +70,17 @@ async function warmup(model: tfl.LayersModel, inputShape: number[], maxBatchSize
  * batches in flight at once. A worker that crashes fails the requests of its batch with `WORKER_CRASHED` and is
  * replaced; `close()` drains, then terminates every worker.
  *
+ * With `engine: 'onnx'` (or `'auto'`) the forward passes run on ONNX Runtime's native CPU kernels instead of TF.js:
+ * the model is converted once by {@link layersModelToOnnx}, and each worker (or this thread) holds one ONNX Runtime
+ * session with one intra-op thread. `stats().engine` says which engine serves.
+ *
  * @param source - a loaded bundle or a model
  * @param options - batching and queue limits, worker count
  * @returns a ready predictor (with workers: every worker has loaded and warmed up the model)
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for bad limits, `INVALID_MODEL` for a multi-input model or one
- *   without a fixed sample shape, `KERNEL_UNAVAILABLE` when no backend can run the model, `WORKER_SETUP_FAILED`
- *   when a worker cannot load the model
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for bad limits or engine, `INVALID_MODEL` for a multi-input model
+ *   or one without a fixed sample shape (and with `engine: 'onnx'`, one with a layer the converter does not support),
+ *   `KERNEL_UNAVAILABLE` when no backend can run the model, `BACKEND_UNAVAILABLE` for `engine: 'onnx'` without
+ *   `onnxruntime-node`, `WORKER_SETUP_FAILED` when a worker cannot load the model
  * @example
  * ```ts
  * import { buildMlp, createPredictor, initRuntime } from '@lepton/core';
@@ -87,6 +93,11 @@ async function warmup(model: tfl.LayersModel, inputShape: number[], maxBatchSize
  * const pooled = await createPredictor(buildMlp({ inputDim: 3 }), { workers: 2 });
  * console.log(pooled.stats().workers); // 2
  * await pooled.close();
+ *
+ * // ONNX Runtime when onnxruntime-node is installed and the model converts, else TF.js
+ * const auto = await createPredictor(buildMlp({ inputDim: 3 }), { engine: 'auto' });
+ * console.log(auto.stats().engine, auto.stats().engineNote ?? ''); // 'onnx' '' (or 'tfjs' and the reason)
+ * await auto.close();
  * ```
  */
 export async function createPredictor(source: Bundle | tfl.LayersModel, options: PredictorOptions = {}): Promise<Predictor> {
@@ -105,10 +116,22 @@ export async function createPredictor(source: Bundle | tfl.LayersModel, options:
   }
   const inputShape = fixedShape(model.inputs[0]!.shape, 'input');
   const outputShape = fixedShape(model.outputs[0]!.shape, 'output');
+  const warm = options.warmup ?? true;
+  const engine = checkEngine(options.engine);
+  let engineNote: string | undefined;
+  if (engine !== 'tfjs') {
+    // The ONNX model is converted from the copy TF.js would serve (batch norm folded), then that copy is not needed.
+    const copy = options.foldBatchNorm === false ? model : await inferenceCopy(model);
+    const choice = await chooseEngine(engine, copy).finally(() => copy !== model && copy.dispose());
+    if (choice.engine === 'onnx') {
+      const runner = await startOnnxRunner(choice.model, { inputShape, maxBatchSize, warmup: warm, workers, offMainThread, pool: options.pool ?? {} });
+      return new BatchingPredictor(runner, { inputShape, outputShape, maxBatchSize, maxWaitMs, maxQueue, engine: 'onnx' });
+    }
+    engineNote = choice.note;
+  }
   // A kernel missing for inference on this backend is found now (and served from one that has it), not at the
   // first request. Workers then run on the backend chosen here, so they compute what this thread would.
   await planBackend(model, { training: false });
-  const warm = options.warmup ?? true;
   const served = options.foldBatchNorm === false ? model : await inferenceCopy(model);
   let runner: BatchRunner;
   try {
@@ -123,7 +146,7 @@ export async function createPredictor(source: Bundle | tfl.LayersModel, options:
     // The workers hold their own copies: the folded one here was only needed to serialise them.
     if (offMainThread && served !== model) served.dispose();
   }
-  return new BatchingPredictor(runner, { inputShape, outputShape, maxBatchSize, maxWaitMs, maxQueue });
+  return new BatchingPredictor(runner, { inputShape, outputShape, maxBatchSize, maxWaitMs, maxQueue, engine: 'tfjs', engineNote });
 }
 
 /**
