@@ -292,6 +292,11 @@ describe('the stored-value SIMD kernel', () => {
             });
             const got = storedWords(new Uint8Array(words.buffer), false, n, bs, hb, signed)!;
             expect([n, bs, hb, signed, Array.from(got.values), got.min, got.max]).toEqual([n, bs, hb, signed, want, Math.min(...want), Math.max(...want)]);
+            // the same words big endian, at an odd offset: swapped in the kernel's pass
+            const be = new Uint8Array(2 * n + 1);
+            for (let i = 0; i < n; i++) [be[1 + 2 * i], be[2 + 2 * i]] = [words[i]! >> 8, words[i]! & 0xff];
+            const swapped = storedWords(be.subarray(1), true, n, bs, hb, signed)!;
+            expect([n, bs, hb, signed, 'BE', Array.from(swapped.values), swapped.min, swapped.max]).toEqual([n, bs, hb, signed, 'BE', want, Math.min(...want), Math.max(...want)]);
           }
         }
       }
