@@ -28,7 +28,7 @@
 //   and setting in ACCURACY_VARIANTS (packages/surveillance/test/fixtures/eval/*.json; media from Debian darknet,
 //   opencv-doc, python3-skimage; a set whose package is missing is reported as absent). Alone:
 //   `node --import tsx bench/surveillance.ts accuracy` (about 10 minutes on the 2-core machine; SURV_EVAL_SETS=a,b
-//   runs only those sets).
+//   runs only those sets; SURV_ENGINE=onnx runs the detector on ONNX Runtime).
 // Takes about 2–3 minutes on the 2-core machine.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -66,7 +66,7 @@ export const WIDTH = 640;
 export const HEIGHT = 360;
 /** vtest (768×576, 4:3) into 640×360 keeping its aspect: 480×360 with 80-px bars left and right. */
 export const PILLARBOX = 'scale=480:360,pad=640:360:80:0,setsar=1';
-const FPS = 10;
+export const FPS = 10;
 const TARGET_FPS = 15;
 /** End-to-end target on the busy clip (people in every frame: the detector runs on each), issue 13. */
 const BUSY_TARGET_FPS = 8;
@@ -161,7 +161,9 @@ export async function runDetectionAccuracy(log: (s: string) => void = console.lo
   const rows: AccuracyRow[] = [];
   const pct = (x: number): string => x.toFixed(2);
   for (const [setting, options] of ACCURACY_VARIANTS) {
-    const detector = await ObjectDetector.load(options);
+    // SURV_ENGINE=onnx runs every setting on ONNX Runtime (the detector's engine option).
+    const engine = process.env['SURV_ENGINE'] as ObjectDetectorOptions['engine'] | undefined;
+    const detector = await ObjectDetector.load({ ...options, ...(engine === undefined ? {} : { engine }) });
     try {
       for (const [si, set] of present.entries()) {
         const scores: ImageScore[] = [];
@@ -272,7 +274,7 @@ function medianPlate(frames: Uint8Array[]): Uint8Array {
 }
 
 /** Builds the typical-scene clip (see the header) and the pillarboxed busy clip in `dir`. */
-async function buildClips(bin: FfmpegBinary, dir: string): Promise<{ typical: string; busy: string; plateSeconds: number; activeFrames: number; buildSeconds: number }> {
+export async function buildClips(bin: FfmpegBinary, dir: string): Promise<{ typical: string; busy: string; plateSeconds: number; activeFrames: number; buildSeconds: number }> {
   const t0 = performance.now();
   const plate = medianPlate(await rawFrames(bin, VTEST, `select='not(mod(n\\,16))',${PILLARBOX}`));
   const platePath = join(dir, 'plate.rgb');
@@ -297,7 +299,7 @@ async function buildClips(bin: FfmpegBinary, dir: string): Promise<{ typical: st
 }
 
 /** Decodes a whole file through VideoSource (blocking queue: every frame delivered); keeps the first `keep` frames. */
-async function throughSource(bin: FfmpegBinary, input: string, keep = 0, from = 0): Promise<{ frames: number; seconds: number; dropped: number; kept: Frame[] }> {
+export async function throughSource(bin: FfmpegBinary, input: string, keep = 0, from = 0): Promise<{ frames: number; seconds: number; dropped: number; kept: Frame[] }> {
   const source = new VideoSource({ camera: 'bench', input, fps: FPS, width: WIDTH, height: HEIGHT, queue: { maxFrames: 8, policy: 'block' }, ffmpeg: bin });
   const kept: Frame[] = [];
   const t0 = performance.now();
@@ -310,7 +312,7 @@ async function throughSource(bin: FfmpegBinary, input: string, keep = 0, from = 
 }
 
 /** Repeats `step` (which processes some frames and returns how many) for at least `seconds` and `minFrames`. */
-async function timeFrames(seconds: number, minFrames: number, step: (i: number) => number | Promise<number>): Promise<{ frames: number; seconds: number }> {
+export async function timeFrames(seconds: number, minFrames: number, step: (i: number) => number | Promise<number>): Promise<{ frames: number; seconds: number }> {
   let frames = 0;
   const t0 = performance.now();
   for (let i = 0; frames < minFrames || performance.now() - t0 < seconds * 1000; i++) frames += await step(i);
@@ -359,7 +361,7 @@ interface EndToEndSpec {
   onDetections?: (d: Detection[], frame: Frame) => void;
 }
 
-async function endToEnd(bin: FfmpegBinary, detector: ObjectDetector, spec: EndToEndSpec): Promise<EndToEndRow> {
+export async function endToEnd(bin: FfmpegBinary, detector: ObjectDetector, spec: EndToEndSpec): Promise<EndToEndRow> {
   const idle = { frames: 0, detected: 0 };
   const on = spec.outputs === 'on';
   const config = parseConfig({

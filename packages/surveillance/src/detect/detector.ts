@@ -97,8 +97,9 @@ export interface ObjectDetectorOptions {
    */
   engine?: DetectorEngine;
   /**
-   * ONNX Runtime threads per session (engine `'onnx'`/`'auto'` only). Default: every core when the detector runs in
-   * this thread (`workers` 1), 1 per worker thread otherwise.
+   * ONNX Runtime threads per session (engine `'onnx'`/`'auto'` only; default 1). More threads shorten one forward
+   * pass, but on the 2-core machine a 2-thread session in the pipeline's thread ran the busy clip at half the fps of a
+   * 1-thread one (its threads compete with ffmpeg and the pipeline); use `workers` to spread frames over cores instead.
    */
   onnxThreads?: number;
 }
@@ -131,8 +132,8 @@ export interface ResolvedDetectorOptions {
   flip: boolean;
   /** Runtime of the network. */
   engine: DetectorEngine;
-  /** ONNX Runtime threads per session (undefined: the default for the worker count). */
-  onnxThreads: number | undefined;
+  /** ONNX Runtime threads per session. */
+  onnxThreads: number;
 }
 
 /** Counters of an {@link ObjectDetector} since it was loaded. */
@@ -182,7 +183,7 @@ export function resolveDetectorOptions(options: ObjectDetectorOptions = {}): Res
     tiles: options.tiles ?? 1,
     flip: options.flip ?? false,
     engine: options.engine ?? 'tfjs',
-    onnxThreads: options.onnxThreads,
+    onnxThreads: options.onnxThreads ?? 1,
   };
   checkUnit('defaultThreshold', r.defaultThreshold);
   checkUnit('iouThreshold', r.iouThreshold);
@@ -191,7 +192,7 @@ export function resolveDetectorOptions(options: ObjectDetectorOptions = {}): Res
   if (!Number.isInteger(r.batchSize) || r.batchSize < 1) throw invalid(`batchSize must be a positive integer, got ${String(r.batchSize)}.`);
   if (!Number.isInteger(r.tiles) || r.tiles < 1 || r.tiles > 4) throw invalid(`tiles must be an integer from 1 (off) to 4, got ${String(r.tiles)}.`);
   if (r.engine !== 'tfjs' && r.engine !== 'onnx' && r.engine !== 'auto') throw invalid(`engine must be 'tfjs', 'onnx' or 'auto', got '${String(r.engine)}'.`);
-  if (r.onnxThreads !== undefined && !(Number.isInteger(r.onnxThreads) && r.onnxThreads >= 1 && r.onnxThreads <= 256)) throw invalid(`onnxThreads must be an integer from 1 to 256, got ${String(r.onnxThreads)}.`);
+  if (!(Number.isInteger(r.onnxThreads) && r.onnxThreads >= 1 && r.onnxThreads <= 256)) throw invalid(`onnxThreads must be an integer from 1 to 256, got ${String(r.onnxThreads)}.`);
   if (typeof r.flip !== 'boolean') throw invalid(`flip must be true or false, got ${String(r.flip)}.`);
   if (r.workers > 1 && typeof r.model === 'object' && typeof r.model?.decode === 'function') {
     throw invalid('A custom decode function cannot run in worker threads; use workers: 1, or decode \'centernet\' / \'nanodet\'.');
@@ -356,8 +357,7 @@ export class ObjectDetector {
     const resolved = resolveDetectorOptions(options);
     await ensureRuntime(); // the fastest backend here (initRuntime's choice), unless the application chose one already
     const p = plan(resolved.model);
-    const threads = resolved.onnxThreads ?? (resolved.workers > 1 ? 1 : undefined);
-    const { net, fallback } = await loadDetectorNet(p.path, p.outputs, resolved.engine, threads);
+    const { net, fallback } = await loadDetectorNet(p.path, p.outputs, resolved.engine, resolved.onnxThreads);
     let detector: ObjectDetector;
     try {
       detector = new ObjectDetector(net, fallback, p, resolved);
@@ -592,7 +592,7 @@ async function startPool(options: ResolvedDetectorOptions): Promise<WorkerPool<F
     tiles: 1, // tiles and mirror images are made in the calling thread and spread over the workers as frames of their own
     flip: false,
     engine: options.engine,
-    onnxThreads: options.onnxThreads ?? 1, // one ORT thread per worker: the workers are the parallelism
+    onnxThreads: options.onnxThreads,
     ...(options.classes === undefined ? {} : { classes: options.classes }),
   };
   return createWorkerPool<DetectorWorkerInit, Frame[], DetectorWorkerResult>({

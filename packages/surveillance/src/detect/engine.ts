@@ -4,7 +4,6 @@
  * @internal
  * @module
  */
-import { availableParallelism } from 'node:os';
 import { isLeptonError, type LeptonError, type tf } from '@lepton/core';
 import { loadLocalGraphModel, runGraph } from './model-io.js';
 import { loadOnnxNet } from './onnx-engine.js';
@@ -47,14 +46,13 @@ async function loadTfjsNet(path: string): Promise<DetectorNet> {
  * is not installed (`BACKEND_UNAVAILABLE`), the graph has an op the converter lacks (`INVALID_MODEL`) or ONNX
  * Runtime refuses the converted model (`MODEL_LOAD_FAILED`; a missing model file then fails on TF.js too).
  *
- * @param threads - ORT intra-op threads (undefined: every core of the machine)
+ * @param threads - ORT intra-op threads per session
  */
-export async function loadDetectorNet(path: string, outputs: string[] | undefined, engine: DetectorEngine, threads: number | undefined): Promise<LoadedNet> {
+export async function loadDetectorNet(path: string, outputs: string[] | undefined, engine: DetectorEngine, threads: number): Promise<LoadedNet> {
   if (engine === 'tfjs') return { net: await loadTfjsNet(path), fallback: undefined };
-  const t = threads ?? availableParallelism();
-  if (engine === 'onnx') return { net: await loadOnnxNet(path, outputs, t), fallback: undefined };
+  if (engine === 'onnx') return { net: await loadOnnxNet(path, outputs, threads), fallback: undefined };
   try {
-    return { net: await loadOnnxNet(path, outputs, t), fallback: undefined };
+    return { net: await loadOnnxNet(path, outputs, threads), fallback: undefined };
   } catch (err) {
     if (!isLeptonError(err) || !['BACKEND_UNAVAILABLE', 'INVALID_MODEL', 'MODEL_LOAD_FAILED'].includes(err.code)) throw err;
     return { net: await loadTfjsNet(path), fallback: err };

@@ -1,0 +1,167 @@
+import { describe, expect, it, beforeAll } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { graphModelToOnnx, initRuntime, seededRandom, tf } from '@lepton/core';
+
+// graphModelToOnnx on small GraphDef JSON graphs written here op by op, each checked against the same computation in
+// TF.js ops (the kernels a TF.js graph model runs): the padding, layout and resize conventions that the shipped
+// detectors do not all exercise (odd sizes with SAME stride 2, explicit paddings, depthwise multipliers, align_corners,
+// quantised weights).
+
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+const ints = (...v: number[]): { list: { i: string[] } } => ({ list: { i: v.map(String) } });
+const FLOAT = { type: 'DT_FLOAT' };
+
+interface Weight {
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+  values: number[];
+  quantization?: { dtype: 'uint8' | 'float16'; scale?: number; min?: number; original_dtype?: string };
+}
+
+/** Artifacts of a graph: nodes, and weights packed as the TF.js converter packs them (uint8 quantisation included). */
+function artifacts(nodes: object[], weights: Weight[]): object {
+  const parts: Uint8Array[] = [];
+  for (const w of weights) {
+    if (w.quantization?.dtype === 'uint8') parts.push(Uint8Array.from(w.values.map((v) => Math.round((v - (w.quantization?.min ?? 0)) / (w.quantization?.scale ?? 1)))));
+    else parts.push(new Uint8Array((w.dtype === 'int32' ? Int32Array.from(w.values) : Float32Array.from(w.values)).buffer));
+  }
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const data = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    data.set(p, at);
+    at += p.length;
+  }
+  const consts = weights.map((w) => ({ name: w.name, op: 'Const', attr: { dtype: { type: w.dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT' } } }));
+  return {
+    modelTopology: { node: [...consts, ...nodes] },
+    weightSpecs: weights.map(({ name, shape, dtype, quantization }) => ({ name, shape, dtype, ...(quantization === undefined ? {} : { quantization }) })),
+    weightData: data.buffer,
+  };
+}
+
+const placeholder = (name: string, shape: number[]): object => ({ name, op: 'Placeholder', attr: { dtype: FLOAT, shape: { shape: { dim: shape.map((s) => ({ size: String(s) })) } } } });
+
+async function runOnnx(art: object, outputs: string[], x: tf.Tensor): Promise<Array<{ data: Float32Array; dims: readonly number[] }>> {
+  const onnx = graphModelToOnnx(art, { outputs });
+  const session = await ort.InferenceSession.create(onnx.bytes);
+  try {
+    const r = await session.run({ [onnx.inputs[0]?.name as string]: new ort.Tensor('float32', (await x.data()) as Float32Array, x.shape) });
+    return onnx.outputs.map((o) => r[o] as unknown as { data: Float32Array; dims: readonly number[] });
+  } finally {
+    await session.release();
+  }
+}
+
+async function expectClose(got: { data: Float32Array; dims: readonly number[] }, want: tf.Tensor, tol = 1e-4): Promise<void> {
+  expect([...got.dims]).toEqual(want.shape);
+  const w = (await want.data()) as Float32Array;
+  let worst = 0;
+  for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs((w[i] as number) - (got.data[i] as number)));
+  expect(worst).toBeLessThanOrEqual(tol);
+}
+
+const rand = (n: number, seed: number): number[] => {
+  const r = seededRandom(seed);
+  return Array.from({ length: n }, () => r() * 2 - 1);
+};
+
+describe('graphModelToOnnx: op conventions against TF.js', () => {
+  beforeAll(async () => {
+    await initRuntime({ backend: 'cpu' }, {});
+  });
+
+  it('SAME stride-2 conv on an odd size with fused bias + Relu6, depthwise ×2 with PReLU, EXPLICIT padding, AvgPool SAME, uint8 weights', async () => {
+    const w1 = rand(3 * 3 * 3 * 4, 1);
+    const b1 = rand(4, 2);
+    const dw = rand(3 * 3 * 4 * 2, 3);
+    const db = rand(8, 4);
+    const slope = rand(8, 5);
+    const w3 = rand(2 * 2 * 8 * 3, 6).map((v) => Math.round((v + 1) * 50) / 50 - 1); // exactly representable in uint8 steps of 0.02
+    const art = artifacts(
+      [
+        placeholder('x', [-1, 9, 11, 3]),
+        { name: 'c1', op: '_FusedConv2D', input: ['x', 'w1', 'b1'], attr: { T: FLOAT, padding: { s: b64('SAME') }, strides: ints(1, 2, 2, 1), data_format: { s: b64('NHWC') }, fused_ops: { list: { s: [b64('BiasAdd'), b64('Relu6')] } }, num_args: { i: '1' } } },
+        { name: 'd1', op: 'FusedDepthwiseConv2dNative', input: ['c1', 'dw', 'db', 'slope'], attr: { T: FLOAT, padding: { s: b64('SAME') }, strides: ints(1, 1, 1, 1), fused_ops: { list: { s: [b64('BiasAdd'), b64('Prelu')] } }, num_args: { i: '2' } } },
+        { name: 'c3', op: 'Conv2D', input: ['d1', 'w3'], attr: { T: FLOAT, padding: { s: b64('EXPLICIT') }, explicit_paddings: ints(0, 0, 1, 0, 0, 2, 0, 0), strides: ints(1, 1, 1, 1) } },
+        { name: 'p', op: 'AvgPool', input: ['c3'], attr: { T: FLOAT, padding: { s: b64('SAME') }, ksize: ints(1, 3, 3, 1), strides: ints(1, 2, 2, 1) } },
+        { name: 'r', op: 'ResizeBilinear', input: ['p', 'size'], attr: { T: FLOAT, align_corners: { b: true }, half_pixel_centers: { b: false } } },
+        { name: 'm', op: 'Mean', input: ['r', 'axes'], attr: { T: FLOAT, keep_dims: { b: false } } },
+      ],
+      [
+        { name: 'w1', shape: [3, 3, 3, 4], dtype: 'float32', values: w1 },
+        { name: 'b1', shape: [4], dtype: 'float32', values: b1 },
+        { name: 'dw', shape: [3, 3, 4, 2], dtype: 'float32', values: dw },
+        { name: 'db', shape: [8], dtype: 'float32', values: db },
+        { name: 'slope', shape: [8], dtype: 'float32', values: slope },
+        { name: 'w3', shape: [2, 2, 8, 3], dtype: 'float32', values: w3, quantization: { dtype: 'uint8', scale: 0.02, min: -1 } },
+        { name: 'size', shape: [2], dtype: 'int32', values: [7, 5] },
+        { name: 'axes', shape: [2], dtype: 'int32', values: [1, 2] },
+      ],
+    );
+    const x = tf.tensor4d(rand(2 * 9 * 11 * 3, 7), [2, 9, 11, 3]);
+    const [r, m] = await runOnnx(art, ['r', 'm'], x);
+    const want = tf.tidy(() => {
+      const c1 = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: tf.tensor4d(w1, [3, 3, 3, 4]), strides: 2, pad: 'same', bias: tf.tensor1d(b1), activation: 'relu6' });
+      const d1 = tf.fused.depthwiseConv2d({ x: c1, filter: tf.tensor4d(dw, [3, 3, 4, 2]), strides: 1, pad: 'same', bias: tf.tensor1d(db), activation: 'prelu', preluActivationWeights: tf.tensor1d(slope) });
+      const c3 = tf.conv2d(d1, tf.tensor4d(w3, [2, 2, 8, 3]), 1, [[0, 0], [1, 0], [0, 2], [0, 0]]);
+      const p = tf.avgPool(c3, 3, 2, 'same');
+      const rr = tf.image.resizeBilinear(p, [7, 5], true);
+      return [rr, tf.mean(rr, [1, 2])];
+    });
+    await expectClose(r as { data: Float32Array; dims: readonly number[] }, want[0] as tf.Tensor);
+    await expectClose(m as { data: Float32Array; dims: readonly number[] }, want[1] as tf.Tensor);
+    tf.dispose([x, ...want]);
+  });
+
+  it('half_pixel_centers resize, MaxPool VALID, ConcatV2, Pad, Transpose, SplitV, Reshape with constant-folded shape', async () => {
+    const art = artifacts(
+      [
+        placeholder('x', [1, 6, 8, 2]),
+        { name: 'r', op: 'ResizeBilinear', input: ['x', 'size'], attr: { T: FLOAT, align_corners: { b: false }, half_pixel_centers: { b: true } } },
+        { name: 'mp', op: 'MaxPool', input: ['r'], attr: { T: FLOAT, padding: { s: b64('VALID') }, ksize: ints(1, 2, 2, 1), strides: ints(1, 2, 2, 1) } },
+        { name: 'cat', op: 'ConcatV2', input: ['mp', 'mp', 'axis'], attr: { T: FLOAT, N: { i: '2' } } },
+        { name: 'pad', op: 'PadV2', input: ['cat', 'paddings', 'fill'], attr: { T: FLOAT } },
+        { name: 't', op: 'Transpose', input: ['pad', 'perm'], attr: { T: FLOAT } },
+        { name: 's', op: 'SplitV', input: ['t', 'sizes', 'dim'], attr: { T: FLOAT, num_split: { i: '2' } } },
+        { name: 'shape', op: 'AddV2', input: ['base', 'delta'], attr: { T: { type: 'DT_INT32' } } },
+        { name: 'out', op: 'Reshape', input: ['s:1', 'shape'], attr: { T: FLOAT } },
+      ],
+      [
+        { name: 'size', shape: [2], dtype: 'int32', values: [9, 12] },
+        { name: 'axis', shape: [], dtype: 'int32', values: [-1] },
+        { name: 'paddings', shape: [4, 2], dtype: 'int32', values: [0, 0, 1, 2, 0, 1, 0, 0] },
+        { name: 'fill', shape: [], dtype: 'float32', values: [0.5] },
+        { name: 'perm', shape: [4], dtype: 'int32', values: [0, 3, 1, 2] },
+        { name: 'sizes', shape: [2], dtype: 'int32', values: [1, 3] },
+        { name: 'dim', shape: [], dtype: 'int32', values: [1] },
+        { name: 'base', shape: [3], dtype: 'int32', values: [1, 3, 0] },
+        { name: 'delta', shape: [3], dtype: 'int32', values: [0, 0, 7 * 7] },
+      ],
+    );
+    const x = tf.tensor4d(rand(6 * 8 * 2, 9), [1, 6, 8, 2]);
+    const [got] = await runOnnx(art, ['out'], x);
+    const want = tf.tidy(() => {
+      const mp = tf.maxPool(tf.image.resizeBilinear(x as tf.Tensor4D, [9, 12], false, true), 2, 2, 'valid');
+      const pad = tf.pad(tf.concat([mp, mp], -1), [[0, 0], [1, 2], [0, 1], [0, 0]], 0.5);
+      const [, second] = tf.split(tf.transpose(pad, [0, 3, 1, 2]), [1, 3], 1);
+      return tf.reshape(second as tf.Tensor, [1, 3, 49]);
+    });
+    await expectClose(got as { data: Float32Array; dims: readonly number[] }, want);
+    tf.dispose([x, want]);
+  });
+
+  it('an op without a conversion, a computed filter and a missing weight are typed INVALID_MODEL errors', () => {
+    const x = placeholder('x', [1, 4, 4, 1]);
+    expect(() => graphModelToOnnx(artifacts([x, { name: 'e', op: 'Erf', input: ['x'] }], []), { outputs: ['e'] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_MODEL', details: { node: 'e', op: 'Erf' }, message: expect.stringContaining('Erf') }),
+    );
+    expect(() => graphModelToOnnx(artifacts([x, { name: 'c', op: 'Conv2D', input: ['x', 'x'], attr: { padding: { s: b64('SAME') } } }], []), { outputs: ['c'] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_MODEL', message: expect.stringContaining('filter') }),
+    );
+    expect(() => graphModelToOnnx(artifacts([x, { name: 'k', op: 'Const' }, { name: 'a', op: 'Add', input: ['x', 'k'] }], []), { outputs: ['a'] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_MODEL', details: expect.objectContaining({ node: 'k' }) }),
+    );
+  });
+});
