@@ -13,6 +13,8 @@
 // every run, PyTorch's too, so other work on a shared machine is seen rather than guessed). The peer is the
 // same CNN in PyTorch on the CPU (bench/torch_cnn.py --cpu --threads N, Debian python3-torch), timed in the same
 // rounds: batch 64 one call per batch, batch 1 sequential single-image calls, both with N intra-op threads.
+// The `pool-onnx` rows serve the same CNN with createPredictor's engine 'onnx' (converted to ONNX, one ONNX Runtime
+// session with one intra-op thread per worker; needs onnxruntime-node, skipped with a line without it), same loads.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -20,12 +22,12 @@ import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { buildResidualCnn, createPredictor, initRuntime, type Predictor } from '@lepton/core';
+import { buildResidualCnn, createPredictor, initRuntime, onnxRuntimeAvailable, type Predictor } from '@lepton/core';
 import { CNN_SHAPE, type Ratio } from './lib.js';
 
 export interface PoolBenchRow {
-  /** `in-thread` (workers: 1), `pool` (worker threads) or `pytorch` (CPU). */
-  engine: 'in-thread' | 'pool' | 'pytorch';
+  /** `in-thread` (workers: 1), `pool` (worker threads, TF.js), `pool-onnx` (worker threads, ONNX Runtime) or `pytorch` (CPU). */
+  engine: 'in-thread' | 'pool' | 'pool-onnx' | 'pytorch';
   /** Worker threads (pool), intra-op threads (pytorch), 1 (in-thread). */
   workers: number;
   batch: 1 | 64;
@@ -74,6 +76,8 @@ export interface PoolBenchOptions {
   torchScript?: string;
   /** Python with torch. Default PYTHON, else /usr/bin/python3 (Debian's, which has python3-torch), else python3. */
   python?: string;
+  /** Also measure pools with engine 'onnx' (when onnxruntime-node is installed). Default true. */
+  onnx?: boolean;
 }
 
 /**
@@ -153,14 +157,22 @@ export async function runPoolBench(log: (s: string) => void = console.log, optio
   // shared machine other work takes cores, and the host's own load changes how fast a core is, from minute to minute;
   // a ratio of two figures from one round (taken seconds apart) cancels most of that, so ratios are per round, then
   // the median. Each round's figures are logged and kept in the JSON.
-  const configs: Array<{ engine: 'in-thread' | 'pool'; workers: number; batch: 1 | 64; predictor: Predictor }> = [];
-  for (const { engine, workers } of [{ engine: 'in-thread' as const, workers: 1 }, ...counts.map((n) => ({ engine: 'pool' as const, workers: n }))]) {
+  const configs: Array<{ engine: 'in-thread' | 'pool' | 'pool-onnx'; workers: number; batch: 1 | 64; predictor: Predictor }> = [];
+  const onnx = (options.onnx ?? true) && (await onnxRuntimeAvailable());
+  if ((options.onnx ?? true) && !onnx) log('  pool-onnx not run: onnxruntime-node is not installed');
+  const engines = [
+    { engine: 'in-thread' as const, workers: 1 },
+    // Per size: TF.js pool, ONNX pool, then PyTorch on as many threads, so the three share the machine's state.
+    ...counts.flatMap((n) => [{ engine: 'pool' as const, workers: n }, ...(onnx ? [{ engine: 'pool-onnx' as const, workers: n }] : [])]),
+  ];
+  for (const { engine, workers } of engines) {
     for (const batch of [64, 1] as const) {
       const predictor = await createPredictor(model, {
         maxBatchSize: batch,
         maxWaitMs: 1,
         maxQueue: 1_000_000,
-        ...(engine === 'pool' ? { workers, offMainThread: true } : {}),
+        ...(engine === 'in-thread' ? {} : { workers, offMainThread: true }),
+        ...(engine === 'pool-onnx' ? { engine: 'onnx' as const } : {}),
       });
       configs.push({ engine, workers, batch, predictor });
     }
@@ -176,8 +188,8 @@ export async function runPoolBench(log: (s: string) => void = console.log, optio
       const r: PoolBenchRow = { engine, workers, batch, imagesPerSecond: t.images / t.seconds, ...t };
       show(r);
       measured.push(r);
-      // PyTorch on as many threads right after the pool of that size, so the pair shares the machine's state.
-      if (engine !== 'pool' || batch !== 1 || torch?.error !== undefined) continue;
+      // PyTorch on as many threads right after the pools of that size, so they share the machine's state.
+      if (engine !== (onnx ? 'pool-onnx' : 'pool') || batch !== 1 || torch?.error !== undefined) continue;
       try {
         const out = torchRun(python, script, workers, seconds);
         torch = { version: String(out['torch']) };
@@ -233,6 +245,11 @@ export async function runPoolBench(log: (s: string) => void = console.log, optio
     for (const n of counts.filter((c) => c > 1)) ratio(`pool(${n}) ÷ pool(1), batch ${batch}`, ['pool', n, batch], ['pool', 1, batch], n === 2 ? 1.7 : undefined);
     ratio(`pool(1) ÷ in-thread, batch ${batch}`, ['pool', 1, batch], ['in-thread', 1, batch]);
     for (const n of counts) ratio(`pool(${n} workers) ÷ PyTorch(${n} threads), batch ${batch}`, ['pool', n, batch], ['pytorch', n, batch], 1);
+    for (const n of onnx ? counts : []) {
+      ratio(`pool-onnx(${n} workers) ÷ PyTorch(${n} threads), batch ${batch}`, ['pool-onnx', n, batch], ['pytorch', n, batch], 1);
+      ratio(`pool-onnx(${n}) ÷ pool(${n}) (TF.js wasm), batch ${batch}`, ['pool-onnx', n, batch], ['pool', n, batch]);
+    }
+    if (onnx) for (const n of counts.filter((c) => c > 1)) ratio(`pool-onnx(${n}) ÷ pool-onnx(1), batch ${batch}`, ['pool-onnx', n, batch], ['pool-onnx', 1, batch]);
   }
   const checked = ratios.map((r) => (r.target === undefined ? r : { ...r, met: r.value >= r.target }));
   for (const r of checked) {
