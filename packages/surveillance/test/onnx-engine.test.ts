@@ -149,6 +149,9 @@ describe.skipIf(!HAVE_VTEST)('ObjectDetector engine onnx on vtest.avi', () => {
       expect(want.flat().length).toBeGreaterThan(10); // people in every frame
       same(want, got);
       expect(onnx.stats.frames).toBe(frames.length);
+      const before = tf.memory().numTensors; // ORT's outputs become TF.js tensors for decoding: all freed again
+      await onnx.detect(frames.slice(0, 4));
+      expect(tf.memory().numTensors).toBe(before);
     } finally {
       await onnx.close();
     }
