@@ -225,6 +225,16 @@ describe("createPredictor({ engine: 'onnx' | 'auto' })", () => {
     expect(maxAbs(two.outs, one.outs)).toBeLessThanOrEqual(1e-6);
   });
 
+  it('leaks no tensors: converting, serving and closing leave the TF.js engine as it was', async () => {
+    await layersModelToOnnx(model);
+    await serve({ engine: 'onnx' }); // first run: anything TF.js creates once per process is created here
+    const before = tf.memory().numTensors;
+    await layersModelToOnnx(model);
+    await serve({ engine: 'onnx' });
+    await serve({ engine: 'onnx', workers: 2 });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it("'auto' serves on ONNX Runtime when the model converts, else on TF.js saying why", async () => {
     const auto = await serve({ engine: 'auto' });
     expect(auto.stats.engine).toBe('onnx');
