@@ -103,6 +103,7 @@ function nestedModel(): LayersModel {
   return tf.model({ inputs: input, outputs: tf.layers.add().apply(twice) as tf.SymbolicTensor });
 }
 
+const features = (m: LayersModel): LayersModel => tf.model({ inputs: m.inputs, outputs: m.getLayer('gap').output as tf.SymbolicTensor });
 const cnn = (): LayersModel => randomiseBatchNorm(buildResidualCnn({ inputShape: [16, 15, 2], numClasses: 3, filters: [4, 8, 8], seed: 2 }), 1);
 
 describe('layersModelToOnnx parity with TF.js (max |Δ| ≤ 1e-4)', () => {
@@ -110,6 +111,9 @@ describe('layersModelToOnnx parity with TF.js (max |Δ| ≤ 1e-4)', () => {
     ['buildMlp (dense, batch norm, dropout, softmax)', () => randomiseBatchNorm(buildMlp({ inputDim: 7, hiddenUnits: [16, 8], task: 'multiclass', outputUnits: 3, batchNorm: true, seed: 1 }), 3)],
     ['buildResidualCnn (stride-2 same convs: asymmetric pads on 16, symmetric on 15)', cnn],
     ['buildResidualCnn, batch norm folded', () => foldBatchNorm(cnn())],
+    // The pooled features, before the head: unsaturated values, so a wrong pad or axis cannot hide behind a softmax.
+    ['buildResidualCnn up to its pooled features', () => features(cnn())],
+    ['buildResidualCnn up to its pooled features, folded', async () => features(await foldBatchNorm(cnn()))],
     ['buildResidualCnn, global max pooling, sigmoid', () => buildResidualCnn({ inputShape: [16, 16, 1], numClasses: 1, filters: [4, 8], pooling: 'max', seed: 2 })],
     ['buildUnet (max pooling, Conv2DTranspose, Concatenate)', () => randomiseBatchNorm(buildUnet({ inputShape: [16, 16, 1], depth: 2, baseFilters: 4, seed: 3 }), 2)],
     ['buildUnet, softmax over 3 classes', () => buildUnet({ inputShape: [8, 8, 3], depth: 1, baseFilters: 4, numClasses: 3, seed: 3 })],
