@@ -23,7 +23,16 @@ export interface GraphWeightSpec {
   /** Element type after dequantisation. */
   dtype: string;
   /** Present when the converter stored the values quantised. */
-  quantization?: { dtype: string; scale?: number; min?: number; original_dtype?: string };
+  quantization?: {
+    /** Stored type: `'float16'`, `'uint8'` or `'uint16'`. */
+    dtype: string;
+    /** Affine step (uint8/uint16): value = stored × scale + min. */
+    scale?: number;
+    /** Affine offset (uint8/uint16). */
+    min?: number;
+    /** Type before quantisation (informational; `dtype` above is the dequantised type). */
+    original_dtype?: string;
+  };
 }
 
 export const invalidModel = (message: string, details: Record<string, unknown> = {}): LeptonError =>

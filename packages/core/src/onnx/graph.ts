@@ -21,8 +21,8 @@ export interface GraphModelArtifactsLike {
   weightSpecs?: GraphWeightSpec[];
   /** The weight bytes (all weight files concatenated). */
   weightData?: ArrayBuffer | ArrayBuffer[] | Uint8Array;
-  /** The model's signature; its `outputs` are the default outputs. */
-  signature?: { outputs?: Record<string, { name?: string }> } | object;
+  /** The model's signature; its `outputs` (`{ key: { name } }`) are the default outputs. */
+  signature?: object;
 }
 
 /** Options of {@link graphModelToOnnx}. */
