@@ -54,7 +54,7 @@ export interface PredictorOptions {
    * `foldBatchNorm: false`) is converted to ONNX once and run by ONNX Runtime on the CPU, in this thread or, with
    * `workers ≥ 2` / `offMainThread`, one session per worker, each with one intra-op thread (same batching, queue,
    * crash-replacement and drain guarantees). Outputs equal TF.js' up to float rounding (≤ 1e-5 measured). Measured on
-   * the reference CNN (64 × 64 × 1, batch 64, one worker): 6.4× TF.js `wasm`, 2.3× a PyTorch CPU thread (bench/README.md).
+   * the reference CNN (64 × 64 × 1, batch 64, one worker): 6.2× TF.js `wasm`, 2.3× a PyTorch CPU thread (bench/README.md).
    * ONNX Runtime computes synchronously: in this thread it blocks the event loop for each forward pass, as TF.js does.
    * `'auto'` falls back to TF.js, saying why in `stats().engineNote`, when `onnxruntime-node` is missing or a layer
    * does not convert (recurrent layers, custom layers; see {@link ONNX_CONVERTIBLE_LAYERS}). `pool.backend` and
