@@ -111,6 +111,17 @@ describe('README quick starts run as pasted in the npm-installed apps', () => {
     expect(await quickStart('charts + federated', 'core', '## Signed bundles')).toMatch(/^verified signed 1\.0\.0$/m);
   });
 
+  // Core's native CPU engine: the section's install line as pasted (onnxruntime-node from the registry, after this
+  // app's size was measured), then its code.
+  it('@lepton/core native CPU inference (ONNX Runtime), its npm install line included', { timeout: HEAVY }, async () => {
+    const heading = '## Native CPU inference (ONNX Runtime)';
+    const install = (await readmeBlock('core', heading, 'bash')).trim();
+    expect(install).toMatch(/^npm install onnxruntime-node /);
+    await runBash(app('charts + federated'), install, {}, 480_000);
+    expect(await quickStart('charts + federated', 'core', heading)).toMatch(/^onnx 2$/m);
+    expect(existsSync(join(app('charts + federated'), 'cnn.onnx'))).toBe(true);
+  });
+
   it('@lepton/federated quick start: two partners, secure aggregation, three rounds', async () => {
     const stdout = await quickStart('charts + federated', 'federated', '## Quick start');
     expect(stdout).toMatch(/^rounds 3 north held-out AUC /m);
