@@ -152,6 +152,45 @@ describe('graphModelToOnnx: op conventions against TF.js', () => {
     tf.dispose([x, want]);
   });
 
+  it('free input size: Keras UpSampling2D (Shape → StridedSlice → Mul → ResizeBilinear) and StridedSlice with masks, shrink and a step', async () => {
+    const I32 = { type: 'DT_INT32' };
+    const art = artifacts(
+      [
+        placeholder('x', [-1, -1, -1, 3]),
+        { name: 'sh', op: 'Shape', input: ['x'], attr: { T: FLOAT, out_type: I32 } },
+        { name: 'hw', op: 'StridedSlice', input: ['sh', 'b1', 'e1', 's1'], attr: { T: I32, Index: I32, begin_mask: { i: '0' }, end_mask: { i: '0' }, shrink_axis_mask: { i: '0' } } },
+        { name: 'size', op: 'Mul', input: ['hw', 'two'], attr: { T: I32 } },
+        { name: 'up', op: 'ResizeBilinear', input: ['x', 'size'], attr: { T: FLOAT, align_corners: { b: false }, half_pixel_centers: { b: true } } },
+        // up[:, 1:-1, ::2, -1]: begin/end masks on axes 0 and 2, a stride of 2, axis 3 shrunk at begin −1.
+        { name: 'ss', op: 'StridedSlice', input: ['up', 'b2', 'e2', 's2'], attr: { T: FLOAT, Index: I32, begin_mask: { i: '5' }, end_mask: { i: '5' }, shrink_axis_mask: { i: '8' } } },
+      ],
+      [
+        { name: 'b1', shape: [1], dtype: 'int32', values: [1] },
+        { name: 'e1', shape: [1], dtype: 'int32', values: [3] },
+        { name: 's1', shape: [1], dtype: 'int32', values: [1] },
+        { name: 'two', shape: [], dtype: 'int32', values: [2] },
+        { name: 'b2', shape: [4], dtype: 'int32', values: [0, 1, 0, -1] },
+        { name: 'e2', shape: [4], dtype: 'int32', values: [0, -1, 0, 0] },
+        { name: 's2', shape: [4], dtype: 'int32', values: [1, 1, 2, 1] },
+      ],
+    );
+    // One converted graph, two input sizes: the resize size is computed at run time, not folded at conversion.
+    for (const [h, w] of [[5, 7], [8, 4]] as const) {
+      const x = tf.tensor4d(rand(2 * h * w * 3, h + w), [2, h, w, 3]);
+      const [up, ss] = await runOnnx(art, ['up', 'ss'], x);
+      const want = tf.tidy(() => {
+        const u = tf.image.resizeBilinear(x as tf.Tensor4D, [2 * h, 2 * w], false, true);
+        // Spelled out with slice + gather: tf.stridedSlice with this shrink at −1 returned other values (TF.js 4.22, cpu).
+        return [u, tf.squeeze(tf.gather(tf.slice(u, [0, 1, 0, 2], [-1, 2 * h - 2, -1, 1]), tf.range(0, 2 * w, 2, 'int32'), 2), [3])];
+      });
+      await expectClose(up as { data: Float32Array; dims: readonly number[] }, want[0] as tf.Tensor);
+      await expectClose(ss as { data: Float32Array; dims: readonly number[] }, want[1] as tf.Tensor);
+      tf.dispose([x, ...want]);
+    }
+    const ellipsis = artifacts([placeholder('x', [1, 4, 4, 1]), { name: 'e', op: 'StridedSlice', input: ['x', 'b', 'b', 'b'], attr: { T: FLOAT, ellipsis_mask: { i: '1' } } }], [{ name: 'b', shape: [1], dtype: 'int32', values: [0] }]);
+    expect(() => graphModelToOnnx(ellipsis, { outputs: ['e'] })).toThrow(expect.objectContaining({ code: 'INVALID_MODEL', details: { node: 'e', op: 'StridedSlice' }, message: expect.stringContaining('ellipsis_mask') }));
+  });
+
   it('an op without a conversion, a computed filter and a missing weight are typed INVALID_MODEL errors', () => {
     const x = placeholder('x', [1, 4, 4, 1]);
     expect(() => graphModelToOnnx(artifacts([x, { name: 'e', op: 'Erf', input: ['x'] }], []), { outputs: ['e'] })).toThrow(

@@ -8,6 +8,7 @@
  */
 import type { OnnxAttribute } from './proto.js';
 import { constNumbers, foldBinary, GraphBuilder, permuteConst, typedConst } from './graph-builder.js';
+import { computedResizeSizes, SHAPE_CONVERTERS } from './graph-shape-ops.js';
 import { Attrs, invalidModel, onnxType, type ConstTensor, type GraphNode } from './graph-weights.js';
 
 type Converter = (b: GraphBuilder, n: GraphNode, a: Attrs) => void;
@@ -125,13 +126,16 @@ function pool(op: 'MaxPool' | 'AveragePool'): Converter {
 }
 
 const resizeBilinear: Converter = (b, n, a) => {
-  const size = constNumbers(b.needConst(arg(n, 1), n, 'size'));
   // TF ResizeBilinear: align_corners → in = out·(in−1)/(out−1); half_pixel_centers → in = (out+½)·in/out − ½ (clamped
   // at the edges, as ONNX's linear mode does); neither → in = out·in/out ('asymmetric', TF's legacy default).
   const mode = a.bool('align_corners') ? 'align_corners' : a.bool('half_pixel_centers') ? 'half_pixel' : 'asymmetric';
   const x = b.node('Transpose', [b.input(arg(n, 0))], [b.fresh(n.name)], 4, { perm: { ints: TO_NCHW } });
-  const nc = b.node('Shape', [x], [b.fresh(n.name)], 1, { start: { i: 0 }, end: { i: 2 } });
-  const sizes = b.node('Concat', [nc, b.int64(`${n.name}/hw`, size)], [b.fresh(n.name)], 1, { axis: { i: 0 } });
+  const size = b.constOf(arg(n, 1));
+  // A size computed at run time (Keras UpSampling2D on a free input size: Shape → StridedSlice → Mul) is cast and used.
+  const sizes =
+    size === undefined
+      ? computedResizeSizes(b, n, x)
+      : b.node('Concat', [b.node('Shape', [x], [b.fresh(n.name)], 1, { start: { i: 0 }, end: { i: 2 } }), b.int64(`${n.name}/hw`, constNumbers(size))], [b.fresh(n.name)], 1, { axis: { i: 0 } });
   const y = b.node('Resize', [x, '', '', sizes], [b.fresh(n.name)], 4, { mode: { s: 'linear' }, coordinate_transformation_mode: { s: mode } });
   b.node('Transpose', [y], [n.name], 4, { perm: { ints: TO_NHWC } });
 };
@@ -297,6 +301,7 @@ export const CONVERTERS: Record<string, Converter> = {
   Cast: cast,
   MatMul: matMul,
   _FusedMatMul: matMul,
+  ...SHAPE_CONVERTERS,
 };
 
 const INT_FOLD: Record<string, (x: number, y: number) => number> = {

@@ -105,10 +105,13 @@ function reachable(byName: Map<string, GraphNode>, outputs: readonly string[]): 
  * Runtime's optimiser cancels between layers. Constant shape arithmetic (SparseToDense, integer AddV2, Cast,
  * Reshape of constants) is folded at conversion time.
  *
+ * ResizeBilinear's size may be computed at run time (Keras `UpSampling2D` on a free input size).
+ *
  * Converted ops: Conv2D, DepthwiseConv2dNative, _FusedConv2D and FusedDepthwiseConv2dNative (BiasAdd then Relu,
  * Relu6, Elu, Sigmoid, LeakyRelu or Prelu), MatMul/_FusedMatMul, MaxPool, AvgPool, ResizeBilinear (align_corners /
  * half_pixel_centers), Mean, Sum, Max, Min, ConcatV2, Reshape, Pad, PadV2, MirrorPad (REFLECT), Transpose, Split,
- * SplitV, ExpandDims, Squeeze, Cast, BiasAdd, elementwise Add/AddV2/Sub/Mul/RealDiv/Maximum/Minimum/Pow and
+ * SplitV, ExpandDims, Squeeze, Cast, Shape, StridedSlice (constant begin/end/strides; begin, end and shrink-axis
+ * masks), BiasAdd, elementwise Add/AddV2/Sub/Mul/RealDiv/Maximum/Minimum/Pow and
  * Relu/Relu6/Elu/LeakyRelu/Sigmoid/Tanh/Exp/Log/Sqrt/Rsqrt/Square/Abs/Neg/Floor/Softmax, Identity.
  *
  * @param artifacts - the graph model's artifacts (`tf.io.ModelArtifacts` from an `IOHandler`, or the same fields)

@@ -1,0 +1,83 @@
+/**
+ * TF ops that compute on a tensor's shape at run time (Keras' `UpSampling2D` reads its input's height and width with
+ * `Shape` → `StridedSlice` → `Mul` and resizes to that): converted to ONNX `Shape`, `Slice` (+ `Squeeze`) and a
+ * `Resize` whose size is a computed tensor. Models whose input size is free (MoveNet multipose) need them; with a
+ * fixed size the same arithmetic would fold, but the converter keeps ranks only, not shapes.
+ * @internal
+ * @module
+ */
+import type { OnnxAttribute } from './proto.js';
+import { constNumbers, type GraphBuilder } from './graph-builder.js';
+import { invalidModel, onnxType, type Attrs, type GraphNode } from './graph-weights.js';
+
+type Converter = (b: GraphBuilder, n: GraphNode, a: Attrs) => void;
+
+const ONNX_TYPE_CODE = { float32: 1, int32: 6, int64: 7, bool: 9 } as const;
+/** Slice's "to the end of the axis" (ONNX clamps ends to the dimension). */
+const TO_END = 2 ** 31 - 1;
+
+const arg = (n: GraphNode, i: number): string | undefined => n.input?.filter((r) => !r.startsWith('^'))[i];
+
+function unsupported(n: GraphNode, what: string): never {
+  throw invalidModel(`node "${n.name}" (${n.op}): ${what} is not supported.`, { node: n.name, op: n.op });
+}
+
+/** TF `Shape` (int32 by default) = ONNX `Shape` (always int64) then a `Cast` to TF's `out_type`. */
+const shape: Converter = (b, n, a) => {
+  const to = onnxType(a.type('out_type') ?? 'DT_INT32');
+  if (to !== 'int32' && to !== 'int64') unsupported(n, `out_type ${String(a.type('out_type'))}`);
+  const s = b.node('Shape', [b.input(arg(n, 0))], [b.fresh(n.name)], 1);
+  b.node('Cast', [s], [n.name], 1, { to: { i: ONNX_TYPE_CODE[to] } });
+};
+
+/**
+ * TF `StridedSlice` with constant begin/end/strides → ONNX `Slice` over every axis the spec names, then `Squeeze`
+ * of the `shrink_axis_mask` axes. `begin_mask`/`end_mask` bits mean "from the start"/"to the end" of that axis;
+ * `ellipsis_mask` and `new_axis_mask` are refused (not needed by the models converted so far).
+ */
+const stridedSlice: Converter = (b, n, a) => {
+  const begin = constNumbers(b.needConst(arg(n, 1), n, 'begin'));
+  const end = constNumbers(b.needConst(arg(n, 2), n, 'end'));
+  const steps = constNumbers(b.needConst(arg(n, 3), n, 'strides'));
+  if (a.int('ellipsis_mask', 0) !== 0) unsupported(n, 'ellipsis_mask');
+  if (a.int('new_axis_mask', 0) !== 0) unsupported(n, 'new_axis_mask');
+  const beginMask = a.int('begin_mask', 0);
+  const endMask = a.int('end_mask', 0);
+  const shrinkMask = a.int('shrink_axis_mask', 0);
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const shrink: number[] = [];
+  for (let i = 0; i < begin.length; i++) {
+    const step = steps[i] ?? 1;
+    if (step === 0) unsupported(n, 'a stride of 0');
+    const bit = 1 << i;
+    if ((shrinkMask & bit) !== 0) {
+      // One element at begin: end = begin + 1, except begin = −1, whose "+1" would be 0 (an empty slice).
+      const s = begin[i] as number;
+      starts.push(s);
+      ends.push(s === -1 ? TO_END : s + 1);
+      shrink.push(i);
+      continue;
+    }
+    starts.push((beginMask & bit) !== 0 ? (step > 0 ? 0 : TO_END) : (begin[i] as number));
+    ends.push((endMask & bit) !== 0 ? (step > 0 ? TO_END : -TO_END) : (end[i] as number));
+  }
+  const rank = b.rank(arg(n, 0) as string);
+  const axes = begin.map((_, i) => i);
+  const sliceOut = shrink.length > 0 ? b.fresh(n.name) : n.name;
+  b.node('Slice', [b.input(arg(n, 0)), b.int64(`${n.name}/starts`, starts), b.int64(`${n.name}/ends`, ends), b.int64(`${n.name}/axes`, axes), b.int64(`${n.name}/steps`, steps.length > 0 ? steps : axes.map(() => 1))], [sliceOut], rank);
+  if (shrink.length > 0) b.node('Squeeze', [sliceOut, b.int64(`${n.name}/shrink`, shrink)], [n.name], rank === undefined ? undefined : rank - shrink.length);
+};
+
+/** The ONNX `Resize` sizes input for a TF size tensor [h, w] computed at run time: concat(N, C of x, cast(size)). */
+export function computedResizeSizes(b: GraphBuilder, n: GraphNode, xNchw: string): string {
+  const nc = b.node('Shape', [xNchw], [b.fresh(n.name)], 1, { start: { i: 0 }, end: { i: 2 } } satisfies Record<string, OnnxAttribute>);
+  const hw = b.node('Cast', [b.input(arg(n, 1))], [b.fresh(n.name)], 1, { to: { i: ONNX_TYPE_CODE.int64 } });
+  return b.node('Concat', [nc, hw], [b.fresh(n.name)], 1, { axis: { i: 0 } });
+}
+
+/** Shape-reading TF ops → ONNX (merged into the converter table). */
+export const SHAPE_CONVERTERS: Record<string, Converter> = {
+  Shape: shape,
+  StridedSlice: stridedSlice,
+};
