@@ -227,7 +227,8 @@ export interface SurveillanceBench {
   accuracy?: { rows: AccuracyRow[]; absent: string[] };
 }
 
-interface HandCount {
+/** vtest's hand count (packages/surveillance/test/fixtures/vtest-hand-count.json). */
+export interface HandCount {
   frames: Array<{ frame: number; people: number; x: number[]; tiny?: Array<[number, number]> }>;
   line: { leftToRight: number; rightToLeft: number };
 }
@@ -322,7 +323,7 @@ export async function timeFrames(seconds: number, minFrames: number, step: (i: n
 const stageRow = (stage: string, what: string, t: { frames: number; seconds: number }): StageRow => ({ stage, what, frames: t.frames, seconds: t.seconds, framesPerSecond: t.frames / t.seconds });
 
 /** Person-count accuracy of the detector on the hand-counted vtest frames. */
-async function countQuality(bin: FfmpegBinary, detector: ObjectDetector, hand: HandCount): Promise<CountQuality> {
+export async function countQuality(bin: FfmpegBinary, detector: Pick<ObjectDetector, 'detect'>, hand: HandCount): Promise<CountQuality> {
   const select = hand.frames.map((f) => `eq(n\\,${f.frame})`).join('+');
   const data = await rawFrames(bin, VTEST, `select='${select}',${PILLARBOX}`);
   if (data.length !== hand.frames.length) throw new Error(`expected ${hand.frames.length} hand-counted frames, ffmpeg gave ${data.length}`);
