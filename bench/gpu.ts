@@ -39,18 +39,20 @@ const r = ratios(rows);
 // PyTorch on the same machine, same model, same batch, fp32.
 const script = [process.env['TORCH_SCRIPT'], join(here, 'torch_cnn.py'), join(here, '..', 'bench', 'torch_cnn.py')].find((p) => p && existsSync(p));
 let torch: Record<string, number | string> | undefined;
+/** The first Python found with torch (the pool bench below uses it too). */
+let torchPython: string | undefined;
 if (script) {
   try {
     // The first Python that has torch: PYTHON, then python3 on the PATH, then Debian's (python3-torch).
     const pythons = [process.env['PYTHON'], 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p));
-    const python = pythons.find((p) => {
+    const python = (torchPython = pythons.find((p) => {
       try {
         execFileSync(p, ['-c', 'import torch'], { stdio: 'ignore' });
         return true;
       } catch {
         return false;
       }
-    });
+    }));
     if (python === undefined) throw new Error(`no Python with torch among ${pythons.join(', ')}`);
     torch = JSON.parse(execFileSync(python, [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').at(-1)!);
     console.log(`PyTorch (${torch!['device']}, ${torch!['precision']}): batch 1 ${Number(torch!['batch1_ms']).toFixed(3)} ms, batch 64 ${Number(torch!['batch64_ms']).toFixed(3)} ms`);
@@ -73,7 +75,7 @@ for (const x of r) console.log(`${x.name}: ${x.value.toFixed(2)}×${x.target ? `
 // app.mjs (bench/gpu-bundle.sh), where the pool looks for them.
 let pool: PoolBench | undefined;
 try {
-  pool = await runPoolBench(console.log, { ...(script ? { torchScript: script } : {}), python: process.env['PYTHON'] ?? 'python3' });
+  pool = await runPoolBench(console.log, { ...(script ? { torchScript: script } : {}), python: torchPython ?? process.env['PYTHON'] ?? 'python3' });
 } catch (err) {
   console.log(`pool bench not run: ${(err as Error).message.split('\n')[0]}`);
 }
