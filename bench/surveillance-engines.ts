@@ -21,7 +21,7 @@ try {
   const busy = (await throughSource(bin, clips.busy, 16, 0)).kept;
   const cases: Array<[string, DetectorEngine, number, number | undefined]> = [
     ['tfjs, 1 worker', 'tfjs', 1, undefined],
-    ['onnx, 1 worker (in-thread, 2 ORT threads)', 'onnx', 1, undefined],
+    ['onnx, 1 worker (in-thread, 2 ORT threads)', 'onnx', 1, 2],
     ['onnx, 1 worker (in-thread, 1 ORT thread)', 'onnx', 1, 1],
     ['tfjs, 2 workers', 'tfjs', 2, undefined],
     ['onnx, 2 workers (1 ORT thread each)', 'onnx', 2, undefined],
