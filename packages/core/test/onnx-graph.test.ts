@@ -191,6 +191,84 @@ describe('graphModelToOnnx: op conventions against TF.js', () => {
     expect(() => graphModelToOnnx(ellipsis, { outputs: ['e'] })).toThrow(expect.objectContaining({ code: 'INVALID_MODEL', details: { node: 'e', op: 'StridedSlice' }, message: expect.stringContaining('ellipsis_mask') }));
   });
 
+  it('SAME convolutions with a dilation (odd sizes, asymmetric padding, fused and depthwise) equal TF.js: explicit pads, which ORT runs', async () => {
+    // ONNX Runtime refuses auto_pad SAME_UPPER with a dilation at run time; the converter writes TF's SAME as pads.
+    const w1 = rand(3 * 2 * 3 * 4, 11);
+    const b1 = rand(4, 12);
+    const dw = rand(3 * 3 * 4 * 1, 13);
+    const art = artifacts(
+      [
+        placeholder('x', [-1, 9, 11, 3]),
+        // Kernel 3×2, dilations 2×3: effective 5×4, SAME total padding 4×3 (1 before, 2 after in width).
+        { name: 'c', op: '_FusedConv2D', input: ['x', 'w1', 'b1'], attr: { T: FLOAT, padding: { s: b64('SAME') }, strides: ints(1, 1, 1, 1), dilations: ints(1, 2, 3, 1), fused_ops: { list: { s: [b64('BiasAdd'), b64('Relu')] } }, num_args: { i: '1' } } },
+        { name: 'd', op: 'DepthwiseConv2dNative', input: ['c', 'dw'], attr: { T: FLOAT, padding: { s: b64('SAME') }, strides: ints(1, 1, 1, 1), dilations: ints(1, 2, 2, 1) } },
+      ],
+      [
+        { name: 'w1', shape: [3, 2, 3, 4], dtype: 'float32', values: w1 },
+        { name: 'b1', shape: [4], dtype: 'float32', values: b1 },
+        { name: 'dw', shape: [3, 3, 4, 1], dtype: 'float32', values: dw },
+      ],
+    );
+    const x = tf.tensor4d(rand(2 * 9 * 11 * 3, 14), [2, 9, 11, 3]);
+    const [c, d] = await runOnnx(art, ['c', 'd'], x);
+    const want = tf.tidy(() => {
+      const cc = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: tf.tensor4d(w1, [3, 2, 3, 4]), strides: 1, pad: 'same', dilations: [2, 3], bias: tf.tensor1d(b1), activation: 'relu' });
+      return [cc, tf.depthwiseConv2d(cc, tf.tensor4d(dw, [3, 3, 4, 1]), 1, 'same', 'NHWC', 2)];
+    });
+    await expectClose(c as { data: Float32Array; dims: readonly number[] }, want[0] as tf.Tensor);
+    await expectClose(d as { data: Float32Array; dims: readonly number[] }, want[1] as tf.Tensor);
+    tf.dispose([x, ...want]);
+    // A dilation with a stride (which TF and TF.js refuse too) is a typed error, not a wrong padding.
+    const strided = artifacts([placeholder('x', [1, 9, 9, 3]), { name: 's', op: 'Conv2D', input: ['x', 'w'], attr: { padding: { s: b64('SAME') }, strides: ints(1, 2, 2, 1), dilations: ints(1, 2, 2, 1) } }], [{ name: 'w', shape: [3, 3, 3, 1], dtype: 'float32', values: rand(27, 15) }]);
+    expect(() => graphModelToOnnx(strided, { outputs: ['s'] })).toThrow(expect.objectContaining({ code: 'INVALID_MODEL', details: { node: 's', op: 'Conv2D' }, message: expect.stringContaining('dilations') }));
+  });
+
+  it('Mean, Sum, Max and Min over an empty axes constant are the identity, as in TF (ONNX would reduce every axis)', async () => {
+    const x = tf.tensor4d(rand(2 * 3 * 5 * 2, 16), [2, 3, 5, 2]);
+    for (const op of ['Mean', 'Sum', 'Max', 'Min']) {
+      for (const keep of [false, true]) {
+        const art = artifacts([placeholder('x', [-1, 3, 5, 2]), { name: 'm', op, input: ['x', 'axes'], attr: { T: FLOAT, keep_dims: { b: keep } } }], [{ name: 'axes', shape: [0], dtype: 'int32', values: [] }]);
+        const [got] = await runOnnx(art, ['m'], x);
+        const want = tf.tidy(() => ({ Mean: tf.mean, Sum: tf.sum, Max: tf.max, Min: tf.min })[op as 'Mean'](x, [], keep));
+        await expectClose(got as { data: Float32Array; dims: readonly number[] }, want, 0);
+        want.dispose();
+      }
+    }
+    x.dispose();
+  });
+
+  it('hostile GraphDef JSON is a typed INVALID_MODEL error, found before any large allocation', () => {
+    const x = placeholder('x', [1, 4]);
+    const i32 = (name: string, shape: number[], values: number[]): Weight => ({ name, shape, dtype: 'int32', values });
+    const refuses = (art: object, options: object, details: object, message: string): void => {
+      expect(() => graphModelToOnnx(art, options)).toThrow(expect.objectContaining({ code: 'INVALID_MODEL', details, message: expect.stringContaining(message) }));
+    };
+    // SparseToDense folding to [1e5, 1e5] (4·10^10 values): refused by its element count, not a RangeError.
+    const sparse = artifacts(
+      [x, { name: 's', op: 'SparseToDense', input: ['i', 'sh', 'v', 'd'] }, { name: 'r', op: 'Reshape', input: ['x', 's'] }],
+      [i32('i', [1, 2], [0, 0]), i32('sh', [2], [100000, 100000]), i32('v', [], [1]), i32('d', [], [0])],
+    );
+    refuses(sparse, { outputs: ['r'] }, { node: 's', op: 'SparseToDense' }, '16777216');
+    // Broadcasting two small constants to N² values is bounded the same way.
+    const outer = artifacts([x, { name: 'o', op: 'AddV2', input: ['col', 'row'] }, { name: 'r', op: 'Reshape', input: ['x', 'o'] }], [i32('col', [5000, 1], new Array<number>(5000).fill(1)), i32('row', [1, 5000], new Array<number>(5000).fill(1))]);
+    refuses(outer, { outputs: ['r'] }, { node: 'o', op: 'AddV2' }, '16777216');
+    // A Split into 10^7 parts (a 108 MB model from a few bytes of JSON) and a negative count.
+    for (const count of ['10000000', '-1']) {
+      refuses(artifacts([x, { name: 's', op: 'Split', input: ['ax', 'x'], attr: { num_split: { i: count } } }], [i32('ax', [], [0])]), { outputs: ['s'] }, { node: 's', op: 'Split' }, 'num_split');
+    }
+    // Malformed node fields and arity: each was a TypeError.
+    refuses({ modelTopology: { node: [x, { name: 'a', op: 'Relu', input: 'x' }] } }, { outputs: ['a'] }, { node: 'a', op: 'Relu' }, 'array of strings');
+    refuses(artifacts([x, { name: 'c', op: 'ConcatV2', input: ['ax'] }], [i32('ax', [], [0])]), { outputs: ['c'] }, { node: 'c', op: 'ConcatV2' }, 'at least 2');
+    refuses({ modelTopology: { node: [x, { name: 'r', op: 'Relu' }] } }, { outputs: ['r'] }, { node: 'r', op: 'Relu' }, '0 inputs');
+    refuses({ modelTopology: { node: [x, { name: 'a', op: 'Relu', input: ['x'] }] } }, { outputs: 'a' }, {}, 'options.outputs');
+    refuses({ modelTopology: { node: [x, { name: 'a', op: 'Relu', input: ['x'] }] } }, { dynamicBatch: 'yes' }, {}, 'dynamicBatch');
+    refuses({ modelTopology: { node: [{ ...x, attr: { dtype: FLOAT, shape: { shape: { dim: [{ size: 'abc' }] } } } }, { name: 'a', op: 'Relu', input: ['x'] }] } }, { outputs: ['a'] }, { node: 'x', op: 'Placeholder' }, 'not an integer');
+    // Anything the checks above did not foresee (here padding's bytes as a number, which Buffer.from rejects) is
+    // still INVALID_MODEL, naming the node.
+    const odd = artifacts([placeholder('x', [1, 4, 4, 1]), { name: 'c', op: 'Conv2D', input: ['x', 'w'], attr: { padding: { s: 7 } } }], [{ name: 'w', shape: [1, 1, 1, 1], dtype: 'float32', values: [1] }]);
+    refuses(odd, { outputs: ['c'] }, { node: 'c', op: 'Conv2D' }, 'conversion failed at node "c"');
+  });
+
   it('an op without a conversion, a computed filter and a missing weight are typed INVALID_MODEL errors', () => {
     const x = placeholder('x', [1, 4, 4, 1]);
     expect(() => graphModelToOnnx(artifacts([x, { name: 'e', op: 'Erf', input: ['x'] }], []), { outputs: ['e'] })).toThrow(

@@ -5,7 +5,8 @@
  * @module
  */
 import type { OnnxAttribute, OnnxNode, OnnxTensor } from './proto.js';
-import { invalidModel, type ConstTensor } from './graph-weights.js';
+import { foldedCount } from './graph-validate.js';
+import { invalidModel, type ConstTensor, type GraphNode } from './graph-weights.js';
 
 /** `node`, `node:0` → `node`; `node:2` stays; control inputs (`^node`) are not values. */
 export function valueName(ref: string): string {
@@ -119,17 +120,18 @@ export function constNumbers(t: ConstTensor): number[] {
   return Array.from(t.data as ArrayLike<number | bigint>, Number);
 }
 
-/** Elementwise binary op on two constants with numpy broadcasting, result typed like `a`. */
-export function foldBinary(a: ConstTensor, b: ConstTensor, f: (x: number, y: number) => number): ConstTensor {
+/** Elementwise binary op on two constants with numpy broadcasting, result typed like `a` (node `n` computes it). */
+export function foldBinary(a: ConstTensor, b: ConstTensor, f: (x: number, y: number) => number, n: GraphNode): ConstTensor {
   const rank = Math.max(a.dims.length, b.dims.length);
   const pad = (d: readonly number[]): number[] => [...new Array<number>(rank - d.length).fill(1), ...d];
   const da = pad(a.dims);
   const db = pad(b.dims);
   const dims = da.map((x, i) => {
     const y = db[i] as number;
-    if (x !== y && x !== 1 && y !== 1) throw invalidModel(`constant shapes [${a.dims.join(', ')}] and [${b.dims.join(', ')}] do not broadcast.`);
+    if (x !== y && x !== 1 && y !== 1) throw invalidModel(`node "${n.name}" (${n.op}): constant shapes [${a.dims.join(', ')}] and [${b.dims.join(', ')}] do not broadcast.`, { node: n.name, op: n.op });
     return x === 1 ? y : x;
   });
+  foldedCount(n, dims); // [N, 1] + [1, N] of two small weights would otherwise allocate N² values
   const sa = strides(da).map((s, i) => (da[i] === 1 ? 0 : s));
   const sb = strides(db).map((s, i) => (db[i] === 1 ? 0 : s));
   const count = dims.reduce((x, y) => x * y, 1);

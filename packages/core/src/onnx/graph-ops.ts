@@ -9,6 +9,7 @@
 import type { OnnxAttribute } from './proto.js';
 import { constNumbers, foldBinary, GraphBuilder, permuteConst, typedConst } from './graph-builder.js';
 import { computedResizeSizes, SHAPE_CONVERTERS } from './graph-shape-ops.js';
+import { dataInputs as args, foldedCount, MAX_SPLIT } from './graph-validate.js';
 import { Attrs, invalidModel, onnxType, type ConstTensor, type GraphNode } from './graph-weights.js';
 
 type Converter = (b: GraphBuilder, n: GraphNode, a: Attrs) => void;
@@ -16,8 +17,7 @@ type Converter = (b: GraphBuilder, n: GraphNode, a: Attrs) => void;
 const TO_NCHW = [0, 3, 1, 2];
 const TO_NHWC = [0, 2, 3, 1];
 
-const arg = (n: GraphNode, i: number): string | undefined => n.input?.filter((r) => !r.startsWith('^'))[i];
-const args = (n: GraphNode): string[] => (n.input ?? []).filter((r) => !r.startsWith('^'));
+const arg = (n: GraphNode, i: number): string | undefined => args(n)[i];
 
 function unsupported(n: GraphNode, what: string): never {
   throw invalidModel(`node "${n.name}" (${n.op}): ${what} is not supported.`, { node: n.name, op: n.op });
@@ -44,9 +44,23 @@ function spatial(n: GraphNode, a: Attrs): Spatial {
   return { nhwc, hw: (l) => (l.length === 4 ? (nhwc ? [l[1], l[2]] : [l[2], l[3]]) : [1, 1]) as [number, number] };
 }
 
-/** ONNX auto_pad / pads for TF's padding attribute. */
-function padding(n: GraphNode, a: Attrs, nhwc: boolean): Record<string, OnnxAttribute> {
+/**
+ * ONNX auto_pad / pads for TF's padding attribute. `kernel` and `dilations` ([h, w]) are given for convolutions:
+ * ONNX Runtime refuses auto_pad SAME with a dilation > 1 at run time ("Dilation not supported for
+ * AutoPadType::SAME_UPPER"), so that case gets TF's SAME as explicit pads.
+ */
+function padding(n: GraphNode, a: Attrs, nhwc: boolean, kernel?: [number, number], dilations?: [number, number], strides?: [number, number]): Record<string, OnnxAttribute> {
   const p = a.str('padding');
+  if (p === 'SAME' && kernel !== undefined && dilations !== undefined && dilations.some((d) => d !== 1)) {
+    // TF and TF.js refuse a dilation > 1 with a stride > 1, so the stride is 1 here; TF's SAME total padding,
+    // max(0, (ceil(in/s) − 1)·s + eff − in) with eff = (k − 1)·d + 1, is then eff − 1 whatever the input size.
+    // TF puts the odd pixel at the end: floor(total/2) before, the rest after.
+    if (strides?.some((s) => s !== 1)) unsupported(n, `dilations [${dilations.join(', ')}] with strides [${strides.join(', ')}] (TF takes one or the other)`);
+    const total = kernel.map((k, i) => (k - 1) * (dilations[i] as number));
+    const before = total.map((t) => Math.floor(t / 2));
+    const after = total.map((t, i) => t - (before[i] as number));
+    return { pads: { ints: [...before, ...after] } };
+  }
   // TF's SAME puts the odd pixel at the end (bottom/right), which is ONNX's SAME_UPPER.
   if (p === 'SAME') return { auto_pad: { s: 'SAME_UPPER' } };
   if (p === 'VALID') return { auto_pad: { s: 'VALID' } };
@@ -101,12 +115,14 @@ function conv(depthwise: boolean, fused: boolean): Converter {
       const bias = b.needConst(arg(n, 2), n, 'bias');
       inputs.push(b.constant(`${n.name}/bias`, { ...bias, dims: [bias.data.length] }));
     }
+    const strides = hw(a.ints('strides', [1, 1, 1, 1]));
+    const dilations = hw(a.ints('dilations', [1, 1, 1, 1]));
     const attrs: Record<string, OnnxAttribute> = {
       kernel_shape: { ints: [kh, kw] },
-      strides: { ints: hw(a.ints('strides', [1, 1, 1, 1])) },
-      dilations: { ints: hw(a.ints('dilations', [1, 1, 1, 1])) },
+      strides: { ints: strides },
+      dilations: { ints: dilations },
       group: { i: depthwise ? cin : 1 },
-      ...padding(n, a, nhwc),
+      ...padding(n, a, nhwc, [kh, kw], dilations, strides),
     };
     const y = b.node('Conv', inputs, [b.fresh(n.name)], 4, attrs);
     const z = activation(b, n, a, ops[1], y, arg(n, 3));
@@ -143,8 +159,14 @@ const resizeBilinear: Converter = (b, n, a) => {
 function reduce(op: string): Converter {
   return (b, n, a) => {
     const axes = constNumbers(b.needConst(arg(n, 1), n, 'axis'));
-    const keep = a.bool('keep_dims');
     const rank = b.rank(arg(n, 0) as string);
+    // TF reduces over no axis when the axes are empty (the identity); ONNX reduces over all of them (ReduceSum with
+    // noop_with_empty_axes = 0, the others always).
+    if (axes.length === 0) {
+      b.node('Identity', [b.input(arg(n, 0))], [n.name], rank);
+      return;
+    }
+    const keep = a.bool('keep_dims');
     const outRank = rank === undefined ? undefined : keep ? rank : rank - axes.length;
     // At opset 17, ReduceSum takes its axes as an input (since opset 13); the others as an attribute (until opset 18).
     if (op === 'ReduceSum') b.node(op, [b.input(arg(n, 0)), b.int64(`${n.name}/axes`, axes)], [n.name], outRank, { keepdims: { i: keep ? 1 : 0 } });
@@ -189,14 +211,21 @@ const splitV: Converter = (b, n, a) => {
   const sizes = constNumbers(b.needConst(arg(n, 1), n, 'size_splits'));
   const axis = constNumbers(b.needConst(arg(n, 2), n, 'split_dim'))[0] as number;
   if (sizes.some((s) => s < 0)) unsupported(n, 'a size_splits entry of -1');
-  const count = a.int('num_split', sizes.length);
+  const count = splitCount(n, a.int('num_split', sizes.length));
+  if (count !== sizes.length) throw invalidModel(`node "${n.name}" (SplitV): num_split ${count} but ${sizes.length} size_splits.`, { node: n.name, op: n.op });
   const outs = Array.from({ length: count }, (_, i) => (i === 0 ? n.name : `${n.name}:${i}`));
   b.node('Split', [b.input(arg(n, 0)), b.int64(`${n.name}/split`, sizes)], outs, b.rank(arg(n, 0) as string), { axis: { i: axis } });
 };
 
+/** A split's output count, bounded: each output is a name in the ONNX model, so 1e7 would write a 100 MB model. */
+function splitCount(n: GraphNode, count: number): number {
+  if (!Number.isSafeInteger(count) || count < 1 || count > MAX_SPLIT) throw invalidModel(`node "${n.name}" (${n.op}): num_split ${count} is not from 1 to ${MAX_SPLIT}.`, { node: n.name, op: n.op });
+  return count;
+}
+
 const split: Converter = (b, n, a) => {
   const axis = constNumbers(b.needConst(arg(n, 0), n, 'split_dim'))[0] as number;
-  const count = a.int('num_split');
+  const count = splitCount(n, a.int('num_split'));
   const outs = Array.from({ length: count }, (_, i) => (i === 0 ? n.name : `${n.name}:${i}`));
   // Opset 17's Split without a split input cuts the axis into as many equal parts as it has outputs.
   b.node('Split', [b.input(arg(n, 1))], outs, b.rank(arg(n, 1) as string), { axis: { i: axis } });
@@ -323,7 +352,7 @@ export function foldConstant(b: GraphBuilder, n: GraphNode, a: Attrs): ConstTens
   const c = ins as ConstTensor[];
   const first = c[0] as ConstTensor;
   if (n.op === 'Identity') return first;
-  if (n.op in INT_FOLD && first.type !== 'float32') return foldBinary(first, c[1] as ConstTensor, INT_FOLD[n.op] as (x: number, y: number) => number);
+  if (n.op in INT_FOLD && first.type !== 'float32') return foldBinary(first, c[1] as ConstTensor, INT_FOLD[n.op] as (x: number, y: number) => number, n);
   if (n.op === 'Cast') {
     const to = onnxType(a.type('DstT'));
     return to === undefined ? undefined : typedConst(to, first.dims, constNumbers(first));
@@ -332,20 +361,33 @@ export function foldConstant(b: GraphBuilder, n: GraphNode, a: Attrs): ConstTens
     const shape = constNumbers(c[1] as ConstTensor);
     const known = shape.filter((d) => d >= 0).reduce((p, q) => p * q, 1);
     const dims = shape.map((d) => (d < 0 ? first.data.length / known : d));
+    if (shape.filter((d) => d < 0).length > 1 || foldedCount(n, dims) !== first.data.length) {
+      throw invalidModel(`node "${n.name}" (Reshape) reshapes ${first.data.length} values to [${shape.join(', ')}].`, { node: n.name, op: n.op });
+    }
     return { ...first, dims };
   }
   if (n.op === 'SparseToDense') {
     // (sparse_indices, output_shape, sparse_values, default_value) → dense
     const [indices, shapeT, values, fill] = c as [ConstTensor, ConstTensor, ConstTensor, ConstTensor];
     const dims = constNumbers(shapeT);
-    const out = new Array<number>(dims.reduce((p, q) => p * q, 1)).fill(constNumbers(fill)[0] ?? 0);
+    // Bounded before allocating: output_shape is data, and [1e5, 1e5] would ask for 4·10^10 bytes.
+    const out = new Array<number>(foldedCount(n, dims)).fill(constNumbers(fill)[0] ?? 0);
     const idx = constNumbers(indices);
     const vals = constNumbers(values);
     const rank = dims.length;
     const count = indices.dims.length === 0 ? 1 : (indices.dims[0] as number);
+    const bad = (what: string): never => {
+      throw invalidModel(`node "${n.name}" (SparseToDense): ${what}.`, { node: n.name, op: n.op });
+    };
+    if (idx.length !== count * rank) bad(`${idx.length} index values for ${count} indices of rank ${rank}`);
+    if (vals.length !== 1 && vals.length !== count) bad(`${vals.length} values for ${count} indices`);
     for (let k = 0; k < count; k++) {
       let flat = 0;
-      for (let d = 0; d < rank; d++) flat = flat * (dims[d] as number) + (idx[k * rank + d] as number);
+      for (let d = 0; d < rank; d++) {
+        const i = idx[k * rank + d] as number;
+        if (!(i >= 0 && i < (dims[d] as number))) bad(`index ${i} is outside dimension ${d} of [${dims.join(', ')}]`);
+        flat = flat * (dims[d] as number) + i;
+      }
       out[flat] = (vals.length === 1 ? vals[0] : vals[k]) as number;
     }
     return typedConst(values.type, dims, out);

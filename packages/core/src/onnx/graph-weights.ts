@@ -146,7 +146,7 @@ export class Attrs {
   }
   int(name: string, fallback?: number): number {
     const a = this.node.attr?.[name];
-    if (a?.i !== undefined) return Number(a.i);
+    if (a?.i !== undefined) return this.#integer(name, a.i);
     if (fallback !== undefined) return fallback;
     throw invalidModel(`node "${this.node.name}" (${this.node.op}) lacks attribute ${name}.`, { node: this.node.name, op: this.node.op });
   }
@@ -158,7 +158,9 @@ export class Attrs {
   }
   ints(name: string, fallback: number[] = []): number[] {
     const l = this.node.attr?.[name]?.list?.i;
-    return l === undefined ? fallback : l.map(Number);
+    if (l === undefined) return fallback;
+    if (!Array.isArray(l)) throw this.#bad(name, 'is not a list');
+    return l.map((v) => this.#integer(name, v));
   }
   strs(name: string): string[] {
     return (this.node.attr?.[name]?.list?.s ?? []).map(b64);
@@ -169,7 +171,19 @@ export class Attrs {
   shape(name: string): number[] | undefined {
     const s = this.node.attr?.[name]?.shape;
     if (s === undefined || s.unknownRank === true) return undefined;
-    return (s.dim ?? []).map((d) => Number(d.size ?? -1));
+    if (s.dim !== undefined && !Array.isArray(s.dim)) throw this.#bad(name, 'has no dim list');
+    const dims = (s.dim ?? []).map((d) => this.#integer(name, d?.size ?? -1));
+    if (dims.some((d) => d < -1)) throw this.#bad(name, `has dimensions [${dims.join(', ')}]`);
+    return dims;
+  }
+  /** A JSON integer (TF writes int64 as a string), refused when it is not one: `Number('abc')` would be NaN. */
+  #integer(name: string, v: unknown): number {
+    const x = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+    if (typeof x !== 'number' || !Number.isSafeInteger(x)) throw this.#bad(name, `holds ${JSON.stringify(v)}, not an integer`);
+    return x;
+  }
+  #bad(name: string, what: string): Error {
+    return invalidModel(`node "${this.node.name}" (${this.node.op}): attribute ${name} ${what}.`, { node: this.node.name, op: this.node.op });
   }
 }
 

@@ -5,7 +5,9 @@
 import { encodeOnnxModel, type OnnxValueInfo } from './proto.js';
 import { GraphBuilder, valueName } from './graph-builder.js';
 import { CONVERTERS, foldConstant } from './graph-ops.js';
+import { checkArity, checkNodes, checkOptions } from './graph-validate.js';
 import { Attrs, decodeWeights, invalidModel, onnxType, type GraphNode, type GraphWeightSpec } from './graph-weights.js';
+import { isLeptonError, LeptonError } from '../errors/lepton-error.js';
 
 export type { GraphWeightSpec } from './graph-weights.js';
 
@@ -53,15 +55,6 @@ export interface OnnxGraphModel {
   readonly ops: Readonly<Record<string, number>>;
 }
 
-function topology(artifacts: GraphModelArtifactsLike): GraphNode[] {
-  const t = artifacts?.modelTopology as { node?: unknown } | undefined;
-  if (t === null || typeof t !== 'object' || !Array.isArray(t.node)) throw invalidModel('modelTopology is not a GraphDef JSON with node[] (is this a TF.js graph model, not a layers model?).');
-  for (const n of t.node as GraphNode[]) {
-    if (n === null || typeof n !== 'object' || typeof n.name !== 'string' || typeof n.op !== 'string') throw invalidModel('a node of modelTopology lacks its name or op.');
-  }
-  return t.node as GraphNode[];
-}
-
 function defaultOutputs(artifacts: GraphModelArtifactsLike, nodes: GraphNode[]): string[] {
   const sig = (artifacts.signature as { outputs?: Record<string, { name?: string }> } | undefined)?.outputs;
   if (sig !== undefined && Object.keys(sig).length > 0) return Object.entries(sig).map(([k, v]) => valueName(v.name ?? k));
@@ -103,9 +96,16 @@ function reachable(byName: Map<string, GraphNode>, outputs: readonly string[]): 
  * (float16 and uint8/uint16 quantisation become float32) and every op on the path to `outputs` is rewritten as ONNX
  * opset 17. Tensors keep TF's NHWC layout; convolutions, pooling and resizing are wrapped in Transposes that ONNX
  * Runtime's optimiser cancels between layers. Constant shape arithmetic (SparseToDense, integer AddV2, Cast,
- * Reshape of constants) is folded at conversion time.
+ * Reshape of constants) is folded at conversion time, up to 2^24 elements a constant.
  *
- * ResizeBilinear's size may be computed at run time (Keras `UpSampling2D` on a free input size).
+ * ResizeBilinear's size may be computed at run time (Keras `UpSampling2D` on a free input size). SAME convolutions
+ * with a dilation get TF's SAME padding as explicit pads (ONNX Runtime runs no auto_pad with a dilation).
+ *
+ * Each op is converted with TensorFlow's semantics, so where a TF.js kernel departs from TensorFlow the converted model
+ * departs from the TF.js graph model. One such case is known: `StridedSlice` with a stride ≠ 1 on one axis and
+ * `shrink_axis_mask` on another, where TF.js 4.22 (cpu and wasm) computes something else: `x[:, 1:-1, ::2, -1]` of a `[2, 3, 4, 3]` tensor gives TF's `[2, 1, 2]` shape but the
+ * values of `x[:, 1:-1, 0, ::2]`; the converted model gives TensorFlow's values, so it differs from the TF.js graph
+ * model there. (The detectors shipped with `@lepton/surveillance` have no `StridedSlice` on the outputs they read.)
  *
  * Converted ops: Conv2D, DepthwiseConv2dNative, _FusedConv2D and FusedDepthwiseConv2dNative (BiasAdd then Relu,
  * Relu6, Elu, Sigmoid, LeakyRelu or Prelu), MatMul/_FusedMatMul, MaxPool, AvgPool, ResizeBilinear (align_corners /
@@ -117,8 +117,11 @@ function reachable(byName: Map<string, GraphNode>, outputs: readonly string[]): 
  * @param artifacts - the graph model's artifacts (`tf.io.ModelArtifacts` from an `IOHandler`, or the same fields)
  * @param options - which outputs; see {@link GraphToOnnxOptions}
  * @returns the ONNX bytes with the input and output names
- * @throws {@link LeptonError} `INVALID_MODEL` when an op on the path is not supported (`details.op` and
- *   `details.node` name it), an op needs a constant it is not given, or the artifacts are not a graph model
+ * @throws {@link LeptonError} `INVALID_MODEL`, the only code it throws: an op on the path is not supported or not
+ *   in a supported form, an op needs a constant it is not given, a node has the wrong number of inputs or a
+ *   malformed field, a folded constant would exceed 2^24 elements or a `Split` 65536 outputs, the artifacts are not
+ *   a graph model or `options` is malformed, or any other failure while converting; `details.node` and
+ *   `details.op` name the node where there is one
  * @example
  * ```ts
  * import { graphModelToOnnx } from '@lepton/core';
@@ -129,15 +132,32 @@ function reachable(byName: Map<string, GraphNode>, outputs: readonly string[]): 
  * ```
  */
 export function graphModelToOnnx(artifacts: GraphModelArtifactsLike, options: GraphToOnnxOptions = {}): OnnxGraphModel {
-  const nodes = topology(artifacts);
+  const at: { node: GraphNode | undefined } = { node: undefined };
+  try {
+    return convert(artifacts, options, at);
+  } catch (err) {
+    // The converter reads JSON from anywhere; whatever it did not foresee is still this model's fault, typed.
+    if (isLeptonError(err)) throw err;
+    const where = at.node === undefined ? {} : { node: at.node.name, op: at.node.op };
+    const node = at.node === undefined ? '' : ` at node "${at.node.name}" (${at.node.op})`;
+    throw new LeptonError('INVALID_MODEL', `TF.js graph → ONNX: the conversion failed${node}: ${err instanceof Error ? err.message : String(err)}`, { details: where, cause: err });
+  }
+}
+
+function convert(artifacts: GraphModelArtifactsLike, options: GraphToOnnxOptions, at: { node: GraphNode | undefined }): OnnxGraphModel {
+  if (artifacts === null || typeof artifacts !== 'object') throw invalidModel('artifacts must be an object ({ modelTopology, weightSpecs, weightData }).');
+  const opts = checkOptions(options);
+  const nodes = checkNodes(artifacts.modelTopology);
+  if (artifacts.weightSpecs !== undefined && !Array.isArray(artifacts.weightSpecs)) throw invalidModel('weightSpecs must be an array.');
   const byName = new Map(nodes.map((n) => [n.name, n]));
-  const outputs = (options.outputs ?? defaultOutputs(artifacts, nodes)).map(valueName);
+  const outputs = (opts.outputs ?? defaultOutputs(artifacts, nodes)).map(valueName);
   if (outputs.length === 0) throw invalidModel('no outputs to convert; name them in options.outputs.');
   const b = new GraphBuilder();
   const weights = decodeWeights(artifacts.weightSpecs ?? [], artifacts.weightData ?? new Uint8Array(0));
   const inputs: OnnxValueInfo[] = [];
   const ops: Record<string, number> = {};
   for (const n of reachable(byName, outputs.map((o) => o.replace(/:\d+$/, '')))) {
+    at.node = n;
     const a = new Attrs(n);
     if (n.op === 'Const') {
       const w = weights.get(n.name);
@@ -149,21 +169,23 @@ export function graphModelToOnnx(artifacts: GraphModelArtifactsLike, options: Gr
       const type = onnxType(a.type('dtype'));
       const dims = a.shape('shape');
       if (type === undefined || dims === undefined) throw invalidModel(`input "${n.name}" needs a float, int or bool dtype and a known rank.`, { node: n.name, op: n.op });
-      const shape = dims.map((d, i) => (i === 0 && (options.dynamicBatch ?? true) ? 'batch' : d < 0 ? `${n.name}_d${i}` : d));
+      const shape = dims.map((d, i) => (i === 0 && opts.dynamicBatch ? 'batch' : d < 0 ? `${n.name}_d${i}` : d));
       inputs.push({ name: n.name, type, shape });
       b.setRank(n.name, shape.length);
       continue;
     }
+    checkArity(n);
     const folded = foldConstant(b, n, a);
     if (folded !== undefined) {
       b.consts.set(n.name, folded);
       continue;
     }
-    const convert = CONVERTERS[n.op];
-    if (convert === undefined) throw invalidModel(`op ${n.op} (node "${n.name}") has no ONNX conversion; run this model on TF.js (engine 'tfjs').`, { node: n.name, op: n.op });
-    convert(b, n, a);
+    const converter = CONVERTERS[n.op];
+    if (converter === undefined) throw invalidModel(`op ${n.op} (node "${n.name}") has no ONNX conversion; run this model on TF.js (engine 'tfjs').`, { node: n.name, op: n.op });
+    converter(b, n, a);
     ops[n.op] = (ops[n.op] ?? 0) + 1;
   }
+  at.node = undefined;
   const outInfo: OnnxValueInfo[] = outputs.map((o) => {
     if (b.consts.has(o)) b.node('Identity', [b.input(o)], [`${o}/__out`], b.rank(o)); // rare: a constant output
     const name = b.consts.has(o) ? `${o}/__out` : o;
