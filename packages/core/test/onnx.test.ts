@@ -17,13 +17,12 @@ import {
 } from '@lepton/core';
 import { CrashOnSentinel } from './fixtures/sentinel-layer.mjs';
 import { CRASH_VALUE } from './fixtures/onnx-crash.mjs';
+import { onnxMaxDiff, TOLERANCE } from './support/onnx-parity.js';
 
 type LayersModel = tf.LayersModel;
 
 // Parity of the TF.js Layers → ONNX converter: every model runs on TF.js (wasm) and on ONNX Runtime (onnxruntime-node,
-// a dev dependency of core) on the same random batch; outputs must agree element for element. Measured max |Δ| is
-// ≈ 1e-6 (float rounding: ONNX Runtime sums in another order); 1e-4 is the bound.
-const TOLERANCE = 1e-4;
+// a dev dependency of core) on the same random batch; outputs must agree element for element (support/onnx-parity.ts).
 
 beforeAll(async () => {
   await initRuntime({ backend: 'wasm' }, {});
@@ -38,26 +37,6 @@ function randomiseBatchNorm(model: LayersModel, seed: number): LayersModel {
     layer.setWeights(layer.getWeights().map((w, i) => tf.randomUniform(w.shape, i === 2 ? -0.5 : 0.5, 1.5, 'float32', seed++)));
   }
   return model;
-}
-
-async function maxDiff(model: LayersModel, batch = 3): Promise<number> {
-  const shape = [batch, ...(model.inputs[0]!.shape.slice(1) as number[])];
-  const x = tf.randomNormal(shape, 0, 1, 'float32', 11);
-  const y = model.predict(x) as tf.Tensor;
-  const want = (await y.data()) as Float32Array;
-  const session = await createOnnxSession(await layersModelToOnnx(model));
-  try {
-    const outs = await session.run({ [session.inputNames[0]!]: { data: (await x.data()) as Float32Array, dims: shape } });
-    const got = outs[session.outputNames[0]!]!;
-    expect(got.dims).toEqual(y.shape);
-    expect(got.data.length).toBe(want.length);
-    let max = 0;
-    for (let i = 0; i < want.length; i++) max = Math.max(max, Math.abs(want[i]! - got.data[i]!));
-    return max;
-  } finally {
-    tf.dispose([x, y]);
-    await session.close();
-  }
 }
 
 /** Every other converted layer class in one graph: depthwise, pooling, concatenation, transposed convs, resizing … */
@@ -124,7 +103,7 @@ describe('layersModelToOnnx parity with TF.js (max |Δ| ≤ 1e-4)', () => {
   ];
   it.each(cases)('%s', async (_name, build) => {
     const model = await build();
-    expect(await maxDiff(model)).toBeLessThanOrEqual(TOLERANCE);
+    expect(await onnxMaxDiff(model)).toBeLessThanOrEqual(TOLERANCE);
     model.dispose();
   });
 });

@@ -127,7 +127,9 @@ function conv(b: GraphBuilder, c: LayerCall): Value {
   const depthwise = c.className === 'DepthwiseConv2D';
   const k = weight(c, depthwise ? 'depthwise_kernel' : 'kernel');
   const strides = list(c.config['strides'], spatial, 1);
-  const dilation = list(c.config['dilationRate'], spatial, 1);
+  // TF.js 4.22's DepthwiseConv2D ignores its dilationRate (convolutional_depthwise.js passes null to the op, and its
+  // output shape is computed undilated too), so dilation 1 is what TF.js computes, and what is converted.
+  const dilation = depthwise ? new Array<number>(spatial).fill(1) : list(c.config['dilationRate'], spatial, 1);
   const kernel = k.shape.slice(0, spatial) as number[];
   const kr = k.shape.length;
   let w: { data: Float32Array; dims: number[] };

@@ -49,7 +49,16 @@ const MERGE_OPS: Readonly<Record<string, string>> = { Add: 'Sum', Multiply: 'Mul
 function merge(b: GraphBuilder, c: LayerCall): Value {
   const op = MERGE_OPS[c.className]!;
   const layout = b.shared(c.inputs);
-  const names = c.inputs.map((v) => b.get(v, layout));
+  // Inputs of different ranks: TF.js' Merge inserts the missing axes at position 1 of the lower-rank ones
+  // ([N, C] → [N, 1, 1, C]) before broadcasting, where ONNX would align them from the left. shared() chose channels
+  // last for mixed ranks, so the same Unsqueeze at axes 1 … reproduces TF.js.
+  const rank = Math.max(...c.inputs.map((v) => v.rank));
+  const names = c.inputs.map((v, i) => {
+    const x = b.get(v, layout);
+    if (v.rank === rank) return x;
+    const axes = b.ints(`${c.name}/axes${i}`, Array.from({ length: rank - v.rank }, (_, k) => k + 1));
+    return b.op('Unsqueeze', [x, axes], `${c.name}/unsqueeze${i}`);
+  });
   if (op === 'Mul' || op === 'Sub') {
     // Binary in ONNX: fold left, as TF.js does (Subtract takes exactly two inputs).
     let y = names[0]!;

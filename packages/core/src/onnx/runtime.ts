@@ -13,7 +13,7 @@ interface OrtTensor {
 interface OrtSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  run(feeds: Record<string, OrtTensor>, options?: Record<string, unknown>): Promise<Record<string, OrtTensor>>;
   release(): Promise<void>;
 }
 interface OrtModule {
@@ -49,10 +49,17 @@ export interface OnnxSession {
    * run (onnxruntime-node 1.31 calls the native run synchronously inside a `setImmediate`): run it on a worker
    * (`createPredictor(…, { engine: 'onnx', workers: 2 })` or {@link createWorkerPool}) to keep a thread responsive.
    *
+   * Inputs are checked before the run and outputs after it, so no NaN or ±Infinity goes in or comes out: a
+   * non-finite output computed from finite inputs (an overflow, or weights that are not finite) rejects the call with
+   * `INVALID_MODEL` rather than being returned. ONNX Runtime's own log lines are silenced (severity FATAL only): a
+   * failed run surfaces only as the typed error.
+   *
    * @param feeds - one float32 tensor per input name
-   * @returns every output by name (float32)
-   * @throws {@link LeptonError} `INVALID_INPUT` for a missing/mis-sized feed or a run ONNX Runtime refuses,
-   *   `PREDICTOR_CLOSED` after {@link OnnxSession.close}
+   * @returns every output by name (float32, all values finite)
+   * @throws {@link LeptonError} `INVALID_INPUT` when `feeds` is not an object, a feed is missing, its `data` is not a
+   *   Float32Array, its `dims` are not an array of non-negative integers matching `data.length`, a value is NaN or
+   *   ±Infinity, or ONNX Runtime refuses the run (e.g. a shape the model cannot take); `INVALID_MODEL` when an output
+   *   is not float32 or holds a non-finite value; `PREDICTOR_CLOSED` after {@link OnnxSession.close}
    */
   run(feeds: Readonly<Record<string, OnnxTensorValue>>): Promise<Record<string, OnnxTensorValue>>;
   /** Frees the native session. Idempotent. */
@@ -75,9 +82,11 @@ export function loadOnnxRuntime(): Promise<OrtModule> {
       return typeof mod.InferenceSession === 'object' || typeof mod.InferenceSession === 'function' ? mod : mod.default!;
     } catch (err) {
       loading = undefined;
+      // The import error's text may name absolute paths of this machine: it stays in `cause`, out of the message.
+      const code = typeof (err as { code?: unknown })?.code === 'string' ? ` (${(err as { code: string }).code})` : '';
       throw new LeptonError(
         'BACKEND_UNAVAILABLE',
-        `ONNX Runtime is not installed (${(err as Error).message.split('\n')[0]}). Install it next to @lepton/core: npm i onnxruntime-node ` +
+        `ONNX Runtime could not be loaded${code}. Install it next to @lepton/core: npm i onnxruntime-node ` +
           '(its CPU binaries are inside the npm package; if its install script tries to download CUDA binaries and fails, ' +
           'install with --onnxruntime-node-install=skip or ONNXRUNTIME_NODE_INSTALL=skip), or use engine: \'tfjs\'.',
         { cause: err, details: { package: ORT_PACKAGE } },
@@ -142,13 +151,35 @@ export async function createOnnxSession(model: Uint8Array, options: OnnxSessionO
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
-      // Warnings only about what ORT could not do; its info lines (e.g. removed initialisers) are not for users.
-      logSeverityLevel: 3,
+      // FATAL only: ORT's info, warning and error lines (removed initialisers, a failed kernel) would go straight to
+      // stderr from native code; every failure reaches the caller as a typed LeptonError instead.
+      logSeverityLevel: 4,
     });
   } catch (err) {
     throw new LeptonError('INVALID_MODEL', `ONNX Runtime refused the model: ${(err as Error).message}`, { cause: err });
   }
   return new Session(ort, session);
+}
+
+/** Index of the first NaN or ±Infinity in `data`, or −1. */
+function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return i;
+  return -1;
+}
+
+/** A feed as JavaScript callers may pass it, checked: Float32Array data, integer dims matching it, finite values. */
+function checkFeed(name: string, f: unknown): OnnxTensorValue {
+  const feed = f as Partial<OnnxTensorValue> | null | undefined;
+  if (typeof feed !== 'object' || feed === null || !(feed.data instanceof Float32Array)) {
+    throw new LeptonError('INVALID_INPUT', `Input '${name}' needs a feed { data: Float32Array, dims: number[] }.`);
+  }
+  const { data, dims } = feed;
+  if (!Array.isArray(dims) || dims.some((d) => !Number.isInteger(d) || d < 0) || dims.reduce((a: number, d: number) => a * d, 1) !== data.length) {
+    throw new LeptonError('INVALID_INPUT', Array.isArray(dims) ? `Input '${name}' has ${data.length} values for dims [${dims.join(', ')}].` : `Input '${name}' has no dims array.`);
+  }
+  const bad = firstNonFinite(data);
+  if (bad >= 0) throw new LeptonError('INVALID_INPUT', `Input '${name}' value ${bad} is ${data[bad]}, not a finite number.`, { details: { input: name, index: bad } });
+  return { data, dims };
 }
 
 class Session implements OnnxSession {
@@ -168,18 +199,14 @@ class Session implements OnnxSession {
 
   async run(feeds: Readonly<Record<string, OnnxTensorValue>>): Promise<Record<string, OnnxTensorValue>> {
     if (this.#closed !== undefined) throw new LeptonError('PREDICTOR_CLOSED', 'The ONNX session is closed; create a new one.');
+    if (typeof feeds !== 'object' || feeds === null) throw new LeptonError('INVALID_INPUT', 'run() needs an object of feeds, one per input name.');
     const tensors: Record<string, OrtTensor> = {};
     for (const name of this.inputNames) {
-      const f = feeds[name];
-      if (f === undefined || !(f.data instanceof Float32Array)) throw new LeptonError('INVALID_INPUT', `Input '${name}' needs a Float32Array feed.`);
-      const size = f.dims.reduce((a, d) => a * d, 1);
-      if (f.dims.some((d) => !Number.isInteger(d) || d < 0) || size !== f.data.length) {
-        throw new LeptonError('INVALID_INPUT', `Input '${name}' has ${f.data.length} values for dims [${f.dims.join(', ')}].`);
-      }
+      const f = checkFeed(name, Object.hasOwn(feeds, name) ? feeds[name] : undefined);
       tensors[name] = new this.ort.Tensor('float32', f.data, f.dims);
     }
     let outs: Record<string, OrtTensor>;
-    const running = this.session.run(tensors);
+    const running = this.session.run(tensors, { logSeverityLevel: 4 });
     this.#running.add(running);
     try {
       outs = await running;
@@ -191,6 +218,12 @@ class Session implements OnnxSession {
     const result: Record<string, OnnxTensorValue> = {};
     for (const [name, t] of Object.entries(outs)) {
       if (!(t.data instanceof Float32Array)) throw new LeptonError('INVALID_MODEL', `Output '${name}' is ${t.type}, not float32.`);
+      const bad = firstNonFinite(t.data);
+      if (bad >= 0) {
+        throw new LeptonError('INVALID_MODEL', `Output '${name}' value ${bad} is ${t.data[bad]} from finite inputs (an overflow, or weights that are not finite).`, {
+          details: { output: name, index: bad },
+        });
+      }
       result[name] = { data: t.data, dims: [...t.dims] };
     }
     return result;

@@ -24,22 +24,39 @@ export function checkEngine(engine: unknown): PredictorEngine {
   return engine as PredictorEngine;
 }
 
-/** @internal What serves: ONNX Runtime with the converted model, or TF.js (with why, when 'auto' fell back). */
-export type EngineChoice = { engine: 'onnx'; model: Uint8Array } | { engine: 'tfjs'; note?: string };
+/** @internal What serves: ONNX Runtime, started and warmed up, or TF.js (with why, when 'auto' fell back). */
+export type EngineChoice = { engine: 'onnx'; runner: BatchRunner } | { engine: 'tfjs'; note?: string };
 
 /**
- * For `'onnx'`: the converted model, or the error (ORT missing: `BACKEND_UNAVAILABLE`; a layer that does not convert:
- * `INVALID_MODEL`). For `'auto'`: the same, except that those two errors fall back to TF.js with a note saying why.
+ * Errors on which `'auto'` serves on TF.js: ORT missing (`BACKEND_UNAVAILABLE`), a layer that does not convert or a
+ * model ORT refuses or computes non-finite values with (`INVALID_MODEL`), a warm-up run ORT fails (`INVALID_INPUT`:
+ * the input is zeros, so the model is at fault); the same codes from an ONNX worker's setup (`WORKER_SETUP_FAILED`
+ * with `details.workerCode`).
+ */
+const FALLBACK_CODES: ReadonlySet<string> = new Set(['BACKEND_UNAVAILABLE', 'INVALID_MODEL', 'INVALID_INPUT']);
+
+/** Whether 'auto' falls back on `err`: one of {@link FALLBACK_CODES}, here or in an ONNX worker's setup. */
+function fallsBack(err: unknown): err is LeptonError {
+  if (!(err instanceof LeptonError)) return false;
+  const inner = err.code === 'WORKER_SETUP_FAILED' ? err.details['workerCode'] : err.code;
+  return typeof inner === 'string' && FALLBACK_CODES.has(inner);
+}
+
+/**
+ * For `'onnx'`: ONNX Runtime serving the converted model, started and warmed up, or the error. For `'auto'`: the
+ * same, except that conversion, load and warm-up failures fall back to TF.js with a note saying why; 'auto' always
+ * runs the warm-up batches (1 and `maxBatchSize`) on ONNX Runtime, `warmup: false` or not, since a model can convert
+ * and load yet fail to run.
  *
  * @internal
  */
-export async function chooseEngine(engine: 'onnx' | 'auto', model: tfl.LayersModel): Promise<EngineChoice> {
+export async function chooseEngine(engine: 'onnx' | 'auto', model: tfl.LayersModel, c: OnnxRunnerConfig): Promise<EngineChoice> {
   try {
     await loadOnnxRuntime();
-    return { engine: 'onnx', model: await layersModelToOnnx(model) };
+    const bytes = await layersModelToOnnx(model);
+    return { engine: 'onnx', runner: await startOnnxRunner(bytes, engine === 'auto' ? { ...c, warmup: true } : c) };
   } catch (err) {
-    const fallback = err instanceof LeptonError && (err.code === 'BACKEND_UNAVAILABLE' || err.code === 'INVALID_MODEL');
-    if (engine === 'onnx' || !fallback) throw err;
+    if (engine === 'onnx' || !fallsBack(err)) throw err;
     return { engine: 'tfjs', note: `engine 'auto' serves on TF.js: ${err.message}` };
   }
 }

@@ -8,7 +8,7 @@ import { BatchingPredictor, type BatchRunner } from './batcher.js';
 import { resolveWorkerCount } from './pool-options.js';
 import { startPoolRunner } from './predictor-pool.js';
 import { foldBatchNorm } from './fold.js';
-import { checkEngine, chooseEngine, startOnnxRunner } from './predictor-onnx.js';
+import { checkEngine, chooseEngine } from './predictor-onnx.js';
 import type { Predictor, PredictorOptions } from './predictor-types.js';
 
 export type { Predictor, PredictorEngine, PredictorOptions, PredictorStats } from './predictor-types.js';
@@ -122,11 +122,9 @@ export async function createPredictor(source: Bundle | tfl.LayersModel, options:
   if (engine !== 'tfjs') {
     // The ONNX model is converted from the copy TF.js would serve (batch norm folded), then that copy is not needed.
     const copy = options.foldBatchNorm === false ? model : await inferenceCopy(model);
-    const choice = await chooseEngine(engine, copy).finally(() => copy !== model && copy.dispose());
-    if (choice.engine === 'onnx') {
-      const runner = await startOnnxRunner(choice.model, { inputShape, maxBatchSize, warmup: warm, workers, offMainThread, pool: options.pool ?? {} });
-      return new BatchingPredictor(runner, { inputShape, outputShape, maxBatchSize, maxWaitMs, maxQueue, engine: 'onnx' });
-    }
+    const onnx = { inputShape, maxBatchSize, warmup: warm, workers, offMainThread, pool: options.pool ?? {} };
+    const choice = await chooseEngine(engine, copy, onnx).finally(() => copy !== model && copy.dispose());
+    if (choice.engine === 'onnx') return new BatchingPredictor(choice.runner, { inputShape, outputShape, maxBatchSize, maxWaitMs, maxQueue, engine: 'onnx' });
     engineNote = choice.note;
   }
   // A kernel missing for inference on this backend is found now (and served from one that has it), not at the
