@@ -160,8 +160,21 @@ const dims = (shape: ReadonlyArray<number | null>, what: string): Array<number |
  * Converts a TF.js Layers model to an ONNX model (opset 17), in memory, for ONNX Runtime or any ONNX tool. The ONNX
  * model takes and returns tensors in TF.js' own layout (channels last) and names its inputs and outputs after the
  * model's (`model.inputNames`, `model.outputNames`), batch dimension symbolic; inside, convolutions run channels
- * first with one transpose at the input and one before a Flatten/Reshape/Dense or a spatial output. Outputs equal
- * `model.predict` up to float rounding (measured ≤ 1e-5 on the core builders).
+ * first with one transpose at the input and one before a Flatten/Reshape/Dense or a spatial output.
+ *
+ * What is checked: the package's parity tests run `model.predict` (TF.js `wasm`) and ONNX Runtime on the converted
+ * model on random batches and require every output within 1e-4 (max |Δ| measured 2.4e-6) for `buildMlp`,
+ * `buildResidualCnn` (batch norm folded or not), `buildUnet`, `buildDenseAutoencoder`, a Conv1D with dilation and 1-D
+ * pooling, a nested Sequential, and one graph with depthwise and transposed convolutions, pooling, up-sampling
+ * (nearest, bilinear), padding, cropping, concatenation, reshape, batch norm and merges. Where TF.js 4.22 departs
+ * from Keras the converter follows TF.js: `DepthwiseConv2D` ignores `dilationRate` there, so it converts undilated;
+ * merges of inputs of different ranks insert the missing axes at position 1 (`[N, C]` → `[N, 1, 1, C]`); both are
+ * parity-tested. Other combinations of the listed layers convert by the same rules without a test of their own.
+ *
+ * Refused with `INVALID_MODEL` (serve such a model on TF.js): a class not in {@link ONNX_CONVERTIBLE_LAYERS},
+ * `dataFormat: 'channelsFirst'`, batch norm over another axis than the last, padding other than `'same'`/`'valid'`
+ * (`'causal'`), `'same'` padding or cropping on an input of unknown spatial size, an activation not listed there, a
+ * softmax over several axes, ZeroPadding2D/Cropping2D on a tensor that is not rank 4, a non-float32 input.
  *
  * Inference only: dropout and noise layers are the identity, batch normalisation uses its moving statistics. Pass a
  * {@link foldBatchNorm} copy to get one fused Conv instead of Conv + Mul + Add.
@@ -169,8 +182,8 @@ const dims = (shape: ReadonlyArray<number | null>, what: string): Array<number |
  * @param model - a TF.js Layers model (functional or Sequential) with float32 inputs and weights
  * @param options - graph name
  * @returns the serialised ONNX `ModelProto`
- * @throws {@link LeptonError} `INVALID_MODEL` for a layer class or setting the converter does not support
- *   (`details.className` and `details.layer` name it; see {@link ONNX_CONVERTIBLE_LAYERS}) or a non-float32 input;
+ * @throws {@link LeptonError} `INVALID_MODEL` for a layer class or setting the converter does not support (listed
+ *   above; `details.className` and `details.layer` name the layer) or a non-float32 input;
  *   `INVALID_ARGUMENT` when `model` is not a Layers model
  * @example
  * ```ts

@@ -3,8 +3,8 @@ import type { WorkerPoolOptions } from './pool-options.js';
 /**
  * What computes a predictor's forward passes: `'tfjs'` (TF.js on the runtime's backend), `'onnx'` (the model
  * converted by {@link layersModelToOnnx} and run by ONNX Runtime's native CPU kernels; needs the optional
- * `onnxruntime-node` package) or `'auto'` (`'onnx'` when ONNX Runtime is installed and the model converts, else
- * `'tfjs'`).
+ * `onnxruntime-node` package) or `'auto'` (`'onnx'` when ONNX Runtime is installed, the model converts and its
+ * warm-up runs, else `'tfjs'`).
  */
 export type PredictorEngine = 'tfjs' | 'onnx' | 'auto';
 
@@ -53,11 +53,14 @@ export interface PredictorOptions {
    * The engine ({@link PredictorEngine}). Default `'tfjs'`. With `'onnx'` the model (batch norm folded unless
    * `foldBatchNorm: false`) is converted to ONNX once and run by ONNX Runtime on the CPU, in this thread or, with
    * `workers ≥ 2` / `offMainThread`, one session per worker, each with one intra-op thread (same batching, queue,
-   * crash-replacement and drain guarantees). Outputs equal TF.js' up to float rounding (≤ 1e-5 measured). Measured on
+   * crash-replacement and drain guarantees). Outputs are within 1e-4 of TF.js' on the models the parity tests cover
+   * (max |Δ| measured 2.4e-6; which models, and what the converter refuses: {@link layersModelToOnnx}). Measured on
    * the reference CNN (64 × 64 × 1, batch 64, one worker): 6.2× TF.js `wasm`, 2.3× a PyTorch CPU thread (bench/README.md).
    * ONNX Runtime computes synchronously: in this thread it blocks the event loop for each forward pass, as TF.js does.
-   * `'auto'` falls back to TF.js, saying why in `stats().engineNote`, when `onnxruntime-node` is missing or a layer
-   * does not convert (recurrent layers, custom layers; see {@link ONNX_CONVERTIBLE_LAYERS}). `pool.backend` and
+   * `'auto'` falls back to TF.js, saying why in `stats().engineNote`, when `onnxruntime-node` is missing, a layer
+   * does not convert (recurrent layers, custom layers; see {@link ONNX_CONVERTIBLE_LAYERS}), ONNX Runtime refuses the
+   * model, or its warm-up run fails; 'auto' always runs that warm-up (batches of 1 and `maxBatchSize`), even with
+   * `warmup: false`, since a model can convert and load yet fail to run. `'onnx'` throws those errors. `pool.backend` and
    * `workerImports` do not apply to ONNX workers.
    */
   engine?: PredictorEngine;
@@ -97,7 +100,10 @@ export interface PredictorStats {
   batchesPerWorker: number[];
   /** The engine computing the forward passes (`'auto'` resolved). */
   engine: 'tfjs' | 'onnx';
-  /** Why `engine: 'auto'` serves on TF.js (ONNX Runtime missing, or the layer that does not convert); absent otherwise. */
+  /**
+   * Why `engine: 'auto'` serves on TF.js (ONNX Runtime missing, the layer that does not convert, or the ONNX load or
+   * warm-up error); absent otherwise.
+   */
   engineNote?: string;
 }
 

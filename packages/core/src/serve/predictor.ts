@@ -78,9 +78,10 @@ async function warmup(model: tfl.LayersModel, inputShape: number[], maxBatchSize
  * @param options - batching and queue limits, worker count
  * @returns a ready predictor (with workers: every worker has loaded and warmed up the model)
  * @throws {@link LeptonError} `INVALID_ARGUMENT` for bad limits or engine, `INVALID_MODEL` for a multi-input model
- *   or one without a fixed sample shape (and with `engine: 'onnx'`, one with a layer the converter does not support),
- *   `KERNEL_UNAVAILABLE` when no backend can run the model, `BACKEND_UNAVAILABLE` for `engine: 'onnx'` without
- *   `onnxruntime-node`, `WORKER_SETUP_FAILED` when a worker cannot load the model
+ *   or one without a fixed sample shape (and with `engine: 'onnx'`, one with a layer the converter does not support,
+ *   or one ONNX Runtime refuses), `KERNEL_UNAVAILABLE` when no backend can run the model, `BACKEND_UNAVAILABLE` for
+ *   `engine: 'onnx'` without `onnxruntime-node`, `INVALID_INPUT` for `engine: 'onnx'` when ONNX Runtime fails the
+ *   warm-up run, `WORKER_SETUP_FAILED` when a worker cannot load the model
  * @example
  * ```ts
  * import { buildMlp, createPredictor, initRuntime } from '@lepton/core';
