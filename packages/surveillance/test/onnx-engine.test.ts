@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import jpeg from 'jpeg-js';
@@ -77,7 +79,8 @@ describe('graphModelToOnnx on the shipped detectors', () => {
   it('names the op it cannot convert in a typed INVALID_MODEL error', async () => {
     const artifacts = (await (localModelHandler(shippedModelPath('centernet')).load as () => Promise<{ modelTopology: { node: Array<{ name: string; op: string }> } }>)());
     // The graph's own detections head (TopKV2, FloorDiv, …) is not convertible.
-    expect(() => graphModelToOnnx(artifacts, { outputs: ['tower_0/detections'] })).toThrow(expect.objectContaining({ code: 'INVALID_MODEL', details: expect.objectContaining({ op: expect.stringMatching(/^(TopKV2|FloorDiv|FloorMod|GatherV2|StridedSlice|Equal)$/) }) }));
+    // The first op without a conversion on the way from the output (the converter walks the graph depth-first).
+    expect(() => graphModelToOnnx(artifacts, { outputs: ['tower_0/detections'] })).toThrow(expect.objectContaining({ code: 'INVALID_MODEL', details: { node: 'tower_0/Equal', op: 'Equal' } }));
     const node = artifacts.modelTopology.node.find((n) => n.name === 'tower_0/keypoints');
     if (node === undefined) throw new Error('fixture: no tower_0/keypoints node');
     node.op = 'Erfinv';
@@ -108,6 +111,44 @@ describe('ObjectDetector engine option', () => {
       await auto.close();
     }
     await expect(ObjectDetector.load({ engine: 'onnx', model })).rejects.toMatchObject({ code: 'INVALID_MODEL', details: { op: expect.any(String) } });
+  }, 60_000);
+});
+
+describe("ObjectDetector engine 'auto' on a graph ONNX Runtime loads but cannot run", () => {
+  // A VALID 9 × 9 convolution on a free input size, given an 8 × 8 input: TF.js computes an empty [1, 0, 0, 2] map,
+  // ONNX Runtime converts and loads the graph but fails its first run ("Invalid input shape"), as it did for SAME
+  // convolutions with a dilation before the converter wrote their pads. 'auto' must find that at load, not later.
+  let dir: string;
+  beforeAll(async () => {
+    await initRuntime({ backend: 'wasm' }, {});
+    dir = mkdtempSync(join(tmpdir(), 'onnx-auto-'));
+    const node = (name: string, op: string, input: string[], attr: object): object => ({ name, op, input, attr });
+    const modelTopology = {
+      versions: { producer: 1 },
+      node: [
+        node('x', 'Placeholder', [], { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [-1, -1, -1, 3].map((d) => ({ size: String(d) })) } } }),
+        node('w', 'Const', [], { dtype: { type: 'DT_FLOAT' } }),
+        node('c', 'Conv2D', ['x', 'w'], { T: { type: 'DT_FLOAT' }, padding: { s: Buffer.from('VALID').toString('base64') }, strides: { list: { i: ['1', '1', '1', '1'] } }, dilations: { list: { i: ['1', '1', '1', '1'] } }, data_format: { s: Buffer.from('NHWC').toString('base64') } }),
+      ],
+    };
+    writeFileSync(join(dir, 'w.bin'), new Uint8Array(9 * 9 * 3 * 2 * 4));
+    writeFileSync(join(dir, 'model.json'), JSON.stringify({ format: 'graph-model', modelTopology, weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'w', shape: [9, 9, 3, 2], dtype: 'float32' }] }] }));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs one blank image on ONNX Runtime at load and falls back to TF.js with the run error as the reason', async () => {
+    const model = { modelPath: join(dir, 'model.json'), labels: ['thing'], outputs: ['c'], inputSize: 8, layout: 'nhwc' as const, decode: async (outs: tf.Tensor[]) => Array.from({ length: outs[0]?.shape[0] ?? 0 }, () => []) };
+    const auto = await ObjectDetector.load({ engine: 'auto', model });
+    try {
+      expect(auto.engine).toBe('tfjs');
+      expect(auto.engineFallback).toMatchObject({ code: 'MODEL_LOAD_FAILED', message: expect.stringContaining('forward pass'), cause: expect.objectContaining({ message: expect.stringContaining('Invalid input shape') }) });
+      const frame: Frame = { camera: 'c', index: 0, sourceIndex: 0, time: 0, wallTime: 0, width: 8, height: 8, data: new Uint8Array(8 * 8 * 3) };
+      expect(await auto.detect([frame])).toEqual([[]]);
+    } finally {
+      await auto.close();
+    }
+    // Engine 'onnx' is not probed at load: its warm-up fails with the run error.
+    await expect(ObjectDetector.load({ engine: 'onnx', model })).rejects.toMatchObject({ message: expect.stringContaining('Invalid input shape') });
   }, 60_000);
 });
 

@@ -91,9 +91,11 @@ export interface ObjectDetectorOptions {
    * Which runtime computes the network (default `'tfjs'`): `'tfjs'` runs it on the TF.js backend in force (wasm on a
    * CPU machine); `'onnx'` converts the graph to ONNX in memory at load time and runs it on ONNX Runtime's native CPU
    * kernels — needs the optional `onnxruntime-node` package, and is several times faster per core (see the package
-   * README's speed table); `'auto'` uses `'onnx'` when ONNX Runtime loads and converts the model, else `'tfjs'`
-   * ({@link ObjectDetector.engine} says which ran, {@link ObjectDetector.engineFallback} why not onnx). Detections are
-   * the same within float rounding (boxes within a pixel, scores within 1e-3). Letterboxing and decoding stay on TF.js.
+   * README's speed table); `'auto'` uses `'onnx'` when ONNX Runtime converts, loads and runs the model on one blank
+   * frame at load time, else `'tfjs'` ({@link ObjectDetector.engine} says which ran, {@link ObjectDetector.engineFallback}
+   * why not onnx). With the shipped models, detections are the same within float rounding (boxes within a pixel, scores
+   * within 1e-3); a custom graph follows TensorFlow's semantics where a TF.js kernel departs from them (see
+   * `graphModelToOnnx` in `@lepton/core`). Letterboxing and decoding stay on TF.js.
    */
   engine?: DetectorEngine;
   /**
@@ -357,7 +359,13 @@ export class ObjectDetector {
     const resolved = resolveDetectorOptions(options);
     await ensureRuntime(); // the fastest backend here (initRuntime's choice), unless the application chose one already
     const p = plan(resolved.model);
-    const { net, fallback } = await loadDetectorNet(p.path, p.outputs, resolved.engine, resolved.onnxThreads);
+    // 'auto' runs one blank image on ONNX Runtime first (the warm-up below then runs on whichever engine it chose).
+    const probeShape = (n: DetectorNet): number[] => {
+      const layout = layoutOf(n, p);
+      const [w, h] = p.inputSize ?? inputSizeOf(n, layout, p.path);
+      return layout === 'nhwc' ? [1, h, w, 3] : [1, 3, h, w];
+    };
+    const { net, fallback } = await loadDetectorNet(p.path, p.outputs, resolved.engine, resolved.onnxThreads, probeShape);
     let detector: ObjectDetector;
     try {
       detector = new ObjectDetector(net, fallback, p, resolved);

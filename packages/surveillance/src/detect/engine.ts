@@ -4,11 +4,12 @@
  * @internal
  * @module
  */
-import { isLeptonError, type LeptonError, type tf } from '@lepton/core';
+import { isLeptonError, tf, type LeptonError } from '@lepton/core';
+import { surveillanceError } from '../types.js';
 import { loadLocalGraphModel, runGraph } from './model-io.js';
 import { loadOnnxNet } from './onnx-engine.js';
 
-/** The detector's runtime: `'tfjs'`, `'onnx'` (ONNX Runtime, needs `onnxruntime-node`) or `'auto'` (onnx when it loads). */
+/** The detector's runtime: `'tfjs'`, `'onnx'` (ONNX Runtime, needs `onnxruntime-node`) or `'auto'` (onnx when it loads and runs). */
 export type DetectorEngine = 'tfjs' | 'onnx' | 'auto';
 
 /** @internal A loaded network, whichever runtime runs it. */
@@ -41,20 +42,55 @@ async function loadTfjsNet(path: string): Promise<DetectorNet> {
   };
 }
 
+/** @internal The input shape `[1, …]` of the blank image that `'auto'` runs once on ONNX Runtime, for a loaded net. */
+export type ProbeShape = (net: DetectorNet) => number[];
+
+/** Errors by which ONNX Runtime (or the conversion for it) turns this model down: `'auto'` falls back on them. */
+const FALLS_BACK = ['BACKEND_UNAVAILABLE', 'INVALID_MODEL', 'MODEL_LOAD_FAILED'];
+
 /**
  * Loads the network on the engine asked for. `'auto'` tries ONNX Runtime and falls back to TF.js when ONNX Runtime
- * is not installed (`BACKEND_UNAVAILABLE`), the graph has an op the converter lacks (`INVALID_MODEL`) or ONNX
- * Runtime refuses the converted model (`MODEL_LOAD_FAILED`; a missing model file then fails on TF.js too).
+ * is not installed (`BACKEND_UNAVAILABLE`), the graph has an op the converter lacks (`INVALID_MODEL`), ONNX Runtime
+ * refuses the converted model (`MODEL_LOAD_FAILED`; a missing model file then fails on TF.js too), or ONNX Runtime
+ * fails one forward pass of a blank image of `probeShape` (`MODEL_LOAD_FAILED` with the run's error as cause: some
+ * kernels check their arguments only when they run). Other errors (a bug, not the model) are thrown.
  *
  * @param threads - ORT intra-op threads per session
+ * @param probeShape - the blank image's shape for `'auto'`'s forward pass (its errors, e.g. no input size, are thrown)
  */
-export async function loadDetectorNet(path: string, outputs: string[] | undefined, engine: DetectorEngine, threads: number): Promise<LoadedNet> {
+export async function loadDetectorNet(path: string, outputs: string[] | undefined, engine: DetectorEngine, threads: number, probeShape: ProbeShape): Promise<LoadedNet> {
   if (engine === 'tfjs') return { net: await loadTfjsNet(path), fallback: undefined };
   if (engine === 'onnx') return { net: await loadOnnxNet(path, outputs, threads), fallback: undefined };
+  let net: DetectorNet;
   try {
-    return { net: await loadOnnxNet(path, outputs, threads), fallback: undefined };
+    net = await loadOnnxNet(path, outputs, threads);
   } catch (err) {
-    if (!isLeptonError(err) || !['BACKEND_UNAVAILABLE', 'INVALID_MODEL', 'MODEL_LOAD_FAILED'].includes(err.code)) throw err;
+    if (!isLeptonError(err) || !FALLS_BACK.includes(err.code)) throw err;
     return { net: await loadTfjsNet(path), fallback: err };
+  }
+  let failure: LeptonError | undefined;
+  try {
+    failure = await probe(net, path, outputs ?? net.outputNames, probeShape(net));
+  } catch (err) {
+    net.dispose();
+    throw err;
+  }
+  if (failure === undefined) return { net, fallback: undefined };
+  net.dispose();
+  return { net: await loadTfjsNet(path), fallback: failure };
+}
+
+/** One forward pass of a blank image on `net`: undefined when it runs, else the typed reason it did not. */
+async function probe(net: DetectorNet, path: string, outputs: string[], shape: number[]): Promise<LeptonError | undefined> {
+  const x = tf.zeros(shape);
+  try {
+    tf.dispose(await net.execute(x, outputs));
+    return undefined;
+  } catch (err) {
+    // core's OnnxSession types every ORT run failure; an untyped error here is a bug of ours, not the model's.
+    if (!isLeptonError(err)) throw err;
+    return surveillanceError('MODEL_LOAD_FAILED', `ONNX Runtime failed a forward pass of the converted model ${path} on a blank [${shape.join(', ')}] input: ${err.message}`, { path }, err);
+  } finally {
+    x.dispose();
   }
 }

@@ -45,9 +45,11 @@ export async function loadOnnxNet(path: string, outputs: string[] | undefined, t
     async execute(x: tf.Tensor, wanted: string[]): Promise<tf.Tensor[]> {
       const data = (await x.data()) as Float32Array;
       const result = await session.run({ [input.name]: { data, dims: x.shape } });
+      const missing = wanted.find((w) => result[names.get(w) ?? w] === undefined);
+      // Checked before any tensor is made, so none is left behind when one output is missing.
+      if (missing !== undefined) throw surveillanceError('MODEL_LOAD_FAILED', `ONNX Runtime returned no float output '${missing}'.`, { path, output: missing });
       return wanted.map((w) => {
-        const o = result[names.get(w) ?? w];
-        if (o === undefined) throw surveillanceError('MODEL_LOAD_FAILED', `ONNX Runtime returned no float output '${w}'.`, { path, output: w });
+        const o = result[names.get(w) ?? w] as { data: Float32Array; dims: readonly number[] };
         return tf.tensor(o.data, [...o.dims]);
       });
     },
