@@ -49,6 +49,20 @@ describe('layersModelToOnnx computes what TF.js computes', () => {
   });
 });
 
+describe('batch norm axis given as a list', () => {
+  it('axis [1] of [N, 3, 4] is refused like axis 1 (TF.js computes it differently); axis [2] converts', async () => {
+    const input = tf.input({ shape: [3, 4] });
+    const first = tf.model({ inputs: input, outputs: l.batchNormalization({ axis: [1] }).apply(input) as Sym });
+    await expect(layersModelToOnnx(first)).rejects.toMatchObject({ code: 'INVALID_MODEL', details: { className: 'BatchNormalization' } });
+    const bn = l.batchNormalization({ axis: [2] });
+    const last = tf.model({ inputs: input, outputs: bn.apply(input) as Sym });
+    bn.setWeights(bn.getWeights().map((_w, k) => tf.tensor1d([1, 2, 3, 4].map((v) => v * (k + 1) * 0.3 + (k === 3 ? 1 : 0)))));
+    expect(await onnxMaxDiff(last, 2)).toBeLessThanOrEqual(TOLERANCE);
+    first.dispose();
+    last.dispose();
+  });
+});
+
 describe('OnnxSession.run checks what it is given and what it returns', () => {
   it('feeds that are not float32 tensors: INVALID_INPUT (never a TypeError)', async () => {
     const session = await createOnnxSession(await layersModelToOnnx(buildMlp({ inputDim: 2, seed: 1 })));

@@ -210,7 +210,11 @@ function dense(b: GraphBuilder, c: LayerCall): Value {
 
 function batchNorm(b: GraphBuilder, c: LayerCall): Value {
   const x = c.inputs[0]!;
-  const axis = typeof c.config['axis'] === 'number' ? (c.config['axis'] as number) : -1;
+  // TF.js serialises `axis` as a number or (axis: [k]) a list: one axis converts, several do not.
+  const raw = c.config['axis'];
+  const axes = Array.isArray(raw) ? (raw as unknown[]) : [raw ?? -1];
+  if (axes.length !== 1 || typeof axes[0] !== 'number') throw unsupported(c, `normalises over axis ${JSON.stringify(raw)} (one axis converts)`);
+  const axis = axes[0];
   // TF.js 4.22's inference batch norm over any other axis applies the per-channel parameters cyclically along the
   // flattened last axes (checked on cpu and wasm: gamma [1, 2, 3] over axis 1 of [1, 3, 4] gives 1, 2, 3, 1 | 2, 3, …),
   // not per channel: converting it correctly would disagree with TF.js, so it is refused and TF.js serves it.
