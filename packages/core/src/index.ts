@@ -45,6 +45,7 @@ export type { RuntimeOptions, ResolvedRuntimeOptions, RuntimeInfo, BackendAttemp
 export { BACKEND_NAMES, isBackendName, registerBackendLoader, registeredBackendLoaders } from './runtime/backends.js';
 export type { BackendName, BackendLoader, BackendProbe, BackendLoadOptions } from './runtime/backends.js';
 export { isSoftwareAdapter } from './runtime/webgpu.js';
+export { gpuErrorScope } from './runtime/gpu-scope.js';
 export type { AdapterSummary } from './runtime/webgpu.js';
 export { requiredKernels, missingKernels, planBackend } from './runtime/kernels.js';
 export type { KernelCheckOptions, BackendPlan } from './runtime/kernels.js';

@@ -7,6 +7,7 @@
 export const CORE_ERROR_CODES = [
   'BACKEND_UNAVAILABLE',
   'KERNEL_UNAVAILABLE',
+  'GPU_ERROR',
   'RUNTIME_NOT_INITIALISED',
   'INVALID_ARGUMENT',
   'INVALID_INPUT',
@@ -42,6 +43,8 @@ export const CORE_ERROR_CODES = [
  *   each was skipped and the message names the package to install.
  * - `KERNEL_UNAVAILABLE` — the active backend lacks a kernel the model needs, and no other usable backend has it (or
  *   fallback was off); `details.missing` lists the kernels.
+ * - `GPU_ERROR` — the WebGPU device refused work or ran out of memory inside {@link gpuErrorScope} (e.g. a buffer larger
+ *   than `maxStorageBufferBindingSize`); the results, which would read back as zeros, are not returned.
  * - `RUNTIME_NOT_INITIALISED` — `runtimeInfo()` before `initRuntime()`, or after TensorFlow.js was switched outside
  *   Lepton to a backend Lepton does not run on.
  *

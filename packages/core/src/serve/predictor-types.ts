@@ -120,7 +120,9 @@ export interface Predictor {
    * @returns the model output for that sample, flattened
    * @throws {@link LeptonError} `INVALID_INPUT` for a wrong length or non-finite value (or a failed forward pass),
    *   `OVERLOADED` when `maxQueue` requests are already waiting, `PREDICTOR_CLOSED` after `close()`, and with workers
-   *   `WORKER_CRASHED` when the worker running this request's batch died (it is replaced; retrying is safe)
+   *   `WORKER_CRASHED` when the worker running this request's batch died (it is replaced; retrying is safe), and on
+   *   `webgpu` (in this thread) `GPU_ERROR` when the device refused the batch (e.g. larger than its
+   *   `maxStorageBufferBindingSize`: lower `maxBatchSize`) instead of answering zeros
    */
   predict(input: ArrayLike<number>): Promise<Float32Array>;
   /** Counters since creation. */

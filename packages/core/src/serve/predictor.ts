@@ -3,6 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Bundle } from '../bundle/load.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { ensureRuntime } from '../runtime/init.js';
+import { gpuErrorScope } from '../runtime/gpu-scope.js';
 import { planBackend } from '../runtime/kernels.js';
 import { BatchingPredictor, type BatchRunner } from './batcher.js';
 import { resolveWorkerCount } from './pool-options.js';
@@ -38,9 +39,14 @@ function inThreadRunner(model: tfl.LayersModel, inputShape: number[], release?: 
     async run(flat, n) {
       let out: tf.Tensor | undefined;
       try {
-        out = tf.tidy(() => model.predict(tf.tensor(flat, [n, ...inputShape])) as tf.Tensor);
+        // on webgpu a batch too large for the device reads back as zeros: GPU_ERROR instead (gpuErrorScope)
+        out = await gpuErrorScope(
+          () => tf.tidy(() => model.predict(tf.tensor(flat, [n, ...inputShape])) as tf.Tensor),
+          (t) => t.dispose(),
+        );
         return (await out.data()) as Float32Array;
       } catch (err) {
+        if (err instanceof LeptonError && err.code === 'GPU_ERROR') throw err;
         throw new LeptonError('INVALID_INPUT', `The forward pass failed for a batch of ${n}: ${(err as Error).message}`, { cause: err });
       } finally {
         out?.dispose();

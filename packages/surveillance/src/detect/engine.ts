@@ -4,7 +4,7 @@
  * @internal
  * @module
  */
-import { isLeptonError, tf, type LeptonError } from '@lepton/core';
+import { gpuErrorScope, isLeptonError, tf, type LeptonError } from '@lepton/core';
 import { surveillanceError } from '../types.js';
 import { loadLocalGraphModel, runGraph } from './model-io.js';
 import { loadOnnxNet } from './onnx-engine.js';
@@ -37,7 +37,9 @@ async function loadTfjsNet(path: string): Promise<DetectorNet> {
     engine: 'tfjs',
     inputShape: model.inputs[0]?.shape,
     outputNames: model.outputs.map((o) => o.name),
-    execute: (x, outputs) => runGraph(model, x, outputs),
+    // On webgpu a batch too large for the device would read back as zeros: GPU_ERROR instead, and the detector then
+    // runs that batch frame by frame (ObjectDetector #forward).
+    execute: (x, outputs) => gpuErrorScope(() => runGraph(model, x, outputs), (r) => tf.dispose(r)),
     dispose: () => model.dispose(),
   };
 }
