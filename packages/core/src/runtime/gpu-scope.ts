@@ -21,8 +21,8 @@ function activeDevice(): ScopedDevice | undefined {
  * reports the error to its error handler, and the tensor reads back as zeros. A detector at batch 32 at 512 × 512 found
  * no one that way. Inside this scope such an error is caught: `release` gets what `work` returned (to dispose it) and
  * a `GPU_ERROR` is thrown. It catches what the device checks as the work is recorded (bind groups: buffer sizes and
- * limits; allocations that run out of memory); errors of command buffers TF.js submits later still go to the device's
- * handler. On every other backend, `work` simply runs.
+ * limits; allocations that run out of memory) and, as it submits what TF.js has recorded before closing the scope,
+ * what the queue finds at submission. On every other backend, `work` simply runs.
  *
  * @param work - dispatches the GPU work (e.g. a model's forward pass) and returns its result
  * @param release - frees the result when the device reported an error (e.g. `tf.dispose`)
@@ -47,6 +47,14 @@ export async function gpuErrorScope<T>(work: () => T | Promise<T>, release?: (re
     outcome = { ok: true, value: await work() };
   } catch (error) {
     outcome = { ok: false, error };
+  }
+  // Submit what TF.js recorded but has not sent yet, inside the scopes: otherwise the commands of refused work are
+  // submitted with the next work, and their errors ("… invalid due to a previous error") land in its scope.
+  // (tfjs-backend-webgpu 4.22 internals; commandEncoder is null when nothing is pending.)
+  const backend = tf.backend() as { commandEncoder?: unknown; endComputePassEncoder?: () => void; submitQueue?: () => void };
+  if (backend.commandEncoder != null && typeof backend.endComputePassEncoder === 'function' && typeof backend.submitQueue === 'function') {
+    backend.endComputePassEncoder();
+    backend.submitQueue();
   }
   // pop both scopes whatever happened, so the device's scope stack is left as it was
   const popped = [await device.popErrorScope(), await device.popErrorScope()];
