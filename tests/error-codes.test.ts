@@ -33,6 +33,13 @@ const NODE_CODES = new Set(['MODULE_NOT_FOUND', 'EAI_AGAIN', 'Z_BUF_ERROR', 'Z_D
  * are skipped everywhere.
  */
 const NOT_ERROR_CODES: Record<string, Record<string, string>> = {
+  core: {
+    SAME_UPPER: 'ONNX auto_pad value',
+    DT_FLOAT: 'TensorFlow DataType name in a graph model',
+    DT_INT32: 'TensorFlow DataType name in a graph model',
+    DT_INT64: 'TensorFlow DataType name in a graph model',
+    DT_BOOL: 'TensorFlow DataType name in a graph model',
+  },
   cli: {
     CLI_USAGE: 'CliError code (the CLI reports it without loading core)',
     CLI_CORE_MISSING: 'CliError code',
