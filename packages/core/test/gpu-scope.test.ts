@@ -38,6 +38,9 @@ describe('gpuErrorScope', () => {
       const head = (await silent.data()).subarray(0, 4);
       silent.dispose();
       expect(Array.from(head)).not.toEqual([2, 2, 2, 2]);
+      // work recorded before the scope (an upload and a kernel, not yet submitted) must survive the refused work
+      // (large enough to run on the GPU: TF.js computes tiny CPU-held tensors on the CPU)
+      const before = tf.add(tf.tensor1d(Float32Array.from({ length: 1 << 16 }, (_, i) => i % 7)), 1);
       let released = 0;
       const err = await gpuErrorScope(() => tf.add(x, 1), (t) => {
         released++;
@@ -46,6 +49,8 @@ describe('gpuErrorScope', () => {
       expect(isLeptonError(err) && err.code).toBe('GPU_ERROR');
       expect((err as Error).message).toMatch(/binding size/i);
       expect(released).toBe(1);
+      expect(Array.from((await before.data()).subarray(0, 9))).toEqual([1, 2, 3, 4, 5, 6, 7, 1, 2]);
+      before.dispose();
       x.dispose();
       // the scopes were popped: work that fits runs inside a new scope, and a later error is still caught
       const y = await gpuErrorScope(() => tf.add(tf.ones([4]), 1));

@@ -7,6 +7,18 @@ interface ScopedDevice {
   popErrorScope(): Promise<{ message: string } | null>;
 }
 
+/**
+ * Submits the commands TF.js has recorded and not yet sent (tfjs-backend-webgpu 4.22 internals: `commandEncoder` is null
+ * when nothing is pending; the open compute pass must be ended first).
+ */
+function submitPending(): void {
+  const backend = tf.backend() as { commandEncoder?: unknown; endComputePassEncoder?: () => void; submitQueue?: () => void };
+  if (backend.commandEncoder != null && typeof backend.endComputePassEncoder === 'function' && typeof backend.submitQueue === 'function') {
+    backend.endComputePassEncoder();
+    backend.submitQueue();
+  }
+}
+
 function activeDevice(): ScopedDevice | undefined {
   if (tf.getBackend() !== 'webgpu') return undefined;
   const device = (tf.backend() as { device?: Partial<ScopedDevice> }).device;
@@ -22,7 +34,10 @@ function activeDevice(): ScopedDevice | undefined {
  * no one that way. Inside this scope such an error is caught: `release` gets what `work` returned (to dispose it) and
  * a `GPU_ERROR` is thrown. It catches what the device checks as the work is recorded (bind groups: buffer sizes and
  * limits; allocations that run out of memory) and, as it submits what TF.js has recorded before closing the scope,
- * what the queue finds at submission. On every other backend, `work` simply runs.
+ * what the queue finds at submission.
+ * Data TF.js first uploads inside refused work is lost with it (the refused command buffer runs none of its commands),
+ * so run a model once at batch 1 before large batches (the predictor's and the detector's warm-ups do). On every other
+ * backend, `work` simply runs.
  *
  * @param work - dispatches the GPU work (e.g. a model's forward pass) and returns its result
  * @param release - frees the result when the device reported an error (e.g. `tf.dispose`)
@@ -40,6 +55,10 @@ function activeDevice(): ScopedDevice | undefined {
 export async function gpuErrorScope<T>(work: () => T | Promise<T>, release?: (result: T) => void): Promise<T> {
   const device = activeDevice();
   if (device === undefined) return await work();
+  // Submit what TF.js recorded before (e.g. the upload of the input), outside the scopes: a command buffer with one
+  // refused command runs none of its commands, so an upload recorded with the refused work would be lost, and the
+  // tensor would read back as zeros afterwards.
+  submitPending();
   device.pushErrorScope('out-of-memory');
   device.pushErrorScope('validation');
   let outcome: { ok: true; value: T } | { ok: false; error: unknown };
@@ -48,14 +67,8 @@ export async function gpuErrorScope<T>(work: () => T | Promise<T>, release?: (re
   } catch (error) {
     outcome = { ok: false, error };
   }
-  // Submit what TF.js recorded but has not sent yet, inside the scopes: otherwise the commands of refused work are
-  // submitted with the next work, and their errors ("… invalid due to a previous error") land in its scope.
-  // (tfjs-backend-webgpu 4.22 internals; commandEncoder is null when nothing is pending.)
-  const backend = tf.backend() as { commandEncoder?: unknown; endComputePassEncoder?: () => void; submitQueue?: () => void };
-  if (backend.commandEncoder != null && typeof backend.endComputePassEncoder === 'function' && typeof backend.submitQueue === 'function') {
-    backend.endComputePassEncoder();
-    backend.submitQueue();
-  }
+  // ... and submit what the work recorded, inside the scopes, so its errors are found here and not in the next work.
+  submitPending();
   // pop both scopes whatever happened, so the device's scope stack is left as it was
   const popped = [await device.popErrorScope(), await device.popErrorScope()];
   if (!outcome.ok) throw outcome.error;
