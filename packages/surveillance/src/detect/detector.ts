@@ -548,7 +548,9 @@ export class ObjectDetector {
       try {
         return await this.#execute(batch);
       } catch (err) {
-        if (n === 1) throw err;
+        // A batch the WebGPU device refused (GPU_ERROR) goes to the caller: rerunning it frame by frame read wrong data
+        // on lavapipe (the refused command buffer takes recorded uploads with it). Lower batchSize on such a device.
+        if (n === 1 || (isLeptonError(err) && err.code === 'GPU_ERROR')) throw err;
         // Graphs that reshape to a hard-coded batch of 1 fail here; run them frame by frame from now on.
         this.#batched = false;
       }

@@ -37,8 +37,8 @@ async function loadTfjsNet(path: string): Promise<DetectorNet> {
     engine: 'tfjs',
     inputShape: model.inputs[0]?.shape,
     outputNames: model.outputs.map((o) => o.name),
-    // On webgpu a batch too large for the device would read back as zeros: GPU_ERROR instead, and the detector then
-    // runs that batch frame by frame (ObjectDetector #forward).
+    // On webgpu a batch too large for the device would read back as zeros: GPU_ERROR instead, which the detector passes
+    // to the caller (ObjectDetector #forward).
     execute: (x, outputs) => gpuErrorScope(() => runGraph(model, x, outputs), (r) => tf.dispose(r)),
     dispose: () => model.dispose(),
   };
