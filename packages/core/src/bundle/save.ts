@@ -37,7 +37,8 @@ function specs(tensors: tfl.SymbolicTensor[], names: string[]): TensorSpec[] {
   return tensors.map((t, i) => ({ name: names[i] ?? t.name, shape: [...t.shape], dtype: t.dtype }));
 }
 
-function concatWeights(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array {
+/** TF.js weight data (one buffer or several) as one byte array. @internal */
+export function concatWeights(data: ArrayBuffer | ArrayBuffer[] | undefined): Uint8Array {
   if (data === undefined) return new Uint8Array(0);
   const parts = Array.isArray(data) ? data : [data];
   const total = parts.reduce((s, p) => s + p.byteLength, 0);

@@ -4,6 +4,7 @@
  * @internal
  * @module
  */
+import { concatWeights } from '../bundle/save.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import type { OnnxElementType } from './proto.js';
 
@@ -54,14 +55,7 @@ function concatBuffers(data: ArrayBuffer | ArrayBuffer[] | Uint8Array): Uint8Arr
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (!Array.isArray(data)) throw invalidModel('weightData must be an ArrayBuffer, an array of them or a Uint8Array.');
-  const total = data.reduce((n, b) => n + b.byteLength, 0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const b of data) {
-    out.set(new Uint8Array(b), at);
-    at += b.byteLength;
-  }
-  return out;
+  return concatWeights(data);
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { concatWeights } from '../bundle/save.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import type { BackendName } from '../runtime/backends.js';
 import { activeBackend } from '../runtime/init.js';
@@ -32,11 +33,8 @@ export async function serialiseModel(model: tfl.LayersModel): Promise<Pick<Predi
     }),
   );
   if (artifacts?.modelTopology === undefined) throw new LeptonError('INVALID_MODEL', 'The model produced no topology to send to the workers.');
-  const data = artifacts.weightData as ArrayBuffer | ArrayBuffer[] | undefined;
-  const parts = data === undefined ? [] : Array.isArray(data) ? data : [data];
-  const weights = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
-  parts.reduce((offset, p) => (weights.set(new Uint8Array(p), offset), offset + p.byteLength), 0);
-  return { topology: artifacts.modelTopology as object, weightSpecs: artifacts.weightSpecs ?? [], weightData: weights.buffer };
+  const weights = concatWeights(artifacts.weightData as ArrayBuffer | ArrayBuffer[] | undefined);
+  return { topology: artifacts.modelTopology as object, weightSpecs: artifacts.weightSpecs ?? [], weightData: weights.buffer as ArrayBuffer };
 }
 
 
