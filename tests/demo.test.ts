@@ -68,6 +68,8 @@ describe('examples run end to end', () => {
       events: { kind: string }[];
     };
     expect(stdout).toMatch(results.footage === 'real' ? /footage: OpenCV vtest\.avi/ : /footage: rendered clip/);
+    // cameras.yaml asks for engine 'auto'; onnxruntime-node is the example's optional dependency, so a fresh install runs it
+    expect(stdout).toMatch(/^detector engine: onnx$/m);
     expect(results.frames).toBe(results.footage === 'real' ? 450 : 300);
     expect(results.report.source.dropped).toBe(0); // a file is read with back-pressure, never dropped
     // Count accuracy against the hand count (real footage: recorded by eye in the surveillance test fixtures;
