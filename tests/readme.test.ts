@@ -40,7 +40,7 @@ const cases: readonly AppSpec[] = [
 ];
 const PACKAGES = ['core', 'medical', 'finance', 'manufacturing', 'surveillance', 'charts', 'federated', 'cli'];
 const VTEST = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
-// Quick starts that train or decode video for minutes on a loaded 2-core machine (diagnosis: 288 s measured here)
+// Quick starts that train or decode video for minutes on a loaded 2-core machine (diagnosis: 288 s measured here with filters [8, 16, 32]; [4, 8, 16] since)
 const HEAVY = 600_000;
 
 const work = await mkdtemp(join(tmpdir(), 'lepton-npm-apps-'));
