@@ -152,6 +152,56 @@ describe('graphModelToOnnx: op conventions against TF.js', () => {
     tf.dispose([x, want]);
   });
 
+  it('ResizeNearestNeighbor in all three coordinate modes, enlarging and shrinking by whole and fractional factors', async () => {
+    // YOLOv5's TF export upsamples with it (half_pixel_centers); TF.js computes each mode as TensorFlow does.
+    const x = tf.tensor4d(rand(7 * 10 * 2, 21), [1, 7, 10, 2]);
+    const modes: Array<[boolean, boolean]> = [[false, false], [false, true], [true, false]];
+    for (const [h, w] of [[14, 20], [11, 23], [4, 6], [5, 3]] as const) {
+      for (const [align, half] of modes) {
+        const art = artifacts(
+          [placeholder('x', [1, 7, 10, 2]), { name: 'r', op: 'ResizeNearestNeighbor', input: ['x', 'size'], attr: { T: FLOAT, align_corners: { b: align }, half_pixel_centers: { b: half } } }],
+          [{ name: 'size', shape: [2], dtype: 'int32', values: [h, w] }],
+        );
+        const [got] = await runOnnx(art, ['r'], x);
+        const want = tf.image.resizeNearestNeighbor(x, [h, w], align, half);
+        await expectClose(got as { data: Float32Array; dims: readonly number[] }, want, 0);
+        want.dispose();
+      }
+    }
+    x.dispose();
+  });
+
+  it('StridedSlice with an ellipsis (x[..., 4:], x[..., 0:2], x[0, ..., 1], x[..., ::2, 1:]) as YOLOv5\'s export writes it', async () => {
+    const x = tf.tensor5d(rand(2 * 3 * 4 * 5 * 7, 33), [2, 3, 4, 5, 7]);
+    // [begin, end, strides, begin_mask, end_mask, ellipsis_mask, shrink_axis_mask]
+    const specs: Array<[number[], number[], number[], number, number, number, number]> = [
+      [[0, 4], [0, 0], [1, 1], 0, 2, 1, 0],
+      [[0, 0], [0, 2], [1, 1], 0, 0, 1, 0],
+      [[0, 0, 1], [1, 0, 2], [1, 1, 1], 0, 0, 2, 5],
+      [[0, 0, 1], [0, 0, 0], [1, 2, 1], 0, 6, 1, 0],
+      [[1, 0], [3, 0], [1, 1], 0, 0, 2, 0],
+    ];
+    for (const [begin, end, strides, beginMask, endMask, ellipsisMask, shrinkMask] of specs) {
+      const k = begin.length;
+      const art = artifacts(
+        [
+          placeholder('x', [2, 3, 4, 5, 7]),
+          { name: 's', op: 'StridedSlice', input: ['x', 'b', 'e', 'st'], attr: { T: FLOAT, Index: { type: 'DT_INT32' }, begin_mask: { i: String(beginMask) }, end_mask: { i: String(endMask) }, ellipsis_mask: { i: String(ellipsisMask) }, new_axis_mask: { i: '0' }, shrink_axis_mask: { i: String(shrinkMask) } } },
+        ],
+        [
+          { name: 'b', shape: [k], dtype: 'int32', values: begin },
+          { name: 'e', shape: [k], dtype: 'int32', values: end },
+          { name: 'st', shape: [k], dtype: 'int32', values: strides },
+        ],
+      );
+      const [got] = await runOnnx(art, ['s'], x);
+      const want = tf.stridedSlice(x, begin, end, strides, beginMask, endMask, ellipsisMask, 0, shrinkMask);
+      await expectClose(got as { data: Float32Array; dims: readonly number[] }, want, 0);
+      want.dispose();
+    }
+    x.dispose();
+  });
+
   it('free input size: Keras UpSampling2D (Shape → StridedSlice → Mul → ResizeBilinear) and StridedSlice with masks, shrink and a step', async () => {
     const I32 = { type: 'DT_INT32' };
     const art = artifacts(
@@ -187,8 +237,10 @@ describe('graphModelToOnnx: op conventions against TF.js', () => {
       await expectClose(ss as { data: Float32Array; dims: readonly number[] }, want[1] as tf.Tensor);
       tf.dispose([x, ...want]);
     }
-    const ellipsis = artifacts([placeholder('x', [1, 4, 4, 1]), { name: 'e', op: 'StridedSlice', input: ['x', 'b', 'b', 'b'], attr: { T: FLOAT, ellipsis_mask: { i: '1' } } }], [{ name: 'b', shape: [1], dtype: 'int32', values: [0] }]);
-    expect(() => graphModelToOnnx(ellipsis, { outputs: ['e'] })).toThrow(expect.objectContaining({ code: 'INVALID_MODEL', details: { node: 'e', op: 'StridedSlice' }, message: expect.stringContaining('ellipsis_mask') }));
+    const newAxis = artifacts([placeholder('x', [1, 4, 4, 1]), { name: 'e', op: 'StridedSlice', input: ['x', 'b', 'b', 'b'], attr: { T: FLOAT, new_axis_mask: { i: '1' } } }], [{ name: 'b', shape: [1], dtype: 'int32', values: [0] }]);
+    expect(() => graphModelToOnnx(newAxis, { outputs: ['e'] })).toThrow(expect.objectContaining({ code: 'INVALID_MODEL', details: { node: 'e', op: 'StridedSlice' }, message: expect.stringContaining('new_axis_mask') }));
+    const twoEllipses = artifacts([placeholder('x', [1, 4, 4, 1]), { name: 'e', op: 'StridedSlice', input: ['x', 'b', 'b', 'b'], attr: { T: FLOAT, ellipsis_mask: { i: '3' } } }], [{ name: 'b', shape: [2], dtype: 'int32', values: [0, 0] }]);
+    expect(() => graphModelToOnnx(twoEllipses, { outputs: ['e'] })).toThrow(expect.objectContaining({ code: 'INVALID_MODEL', details: { node: 'e', op: 'StridedSlice' }, message: expect.stringContaining('more than one ellipsis') }));
   });
 
   it('SAME convolutions with a dilation (odd sizes, asymmetric padding, fused and depthwise) equal TF.js: explicit pads, which ORT runs', async () => {

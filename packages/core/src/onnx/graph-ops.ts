@@ -141,20 +141,31 @@ function pool(op: 'MaxPool' | 'AveragePool'): Converter {
   };
 }
 
-const resizeBilinear: Converter = (b, n, a) => {
-  // TF ResizeBilinear: align_corners → in = out·(in−1)/(out−1); half_pixel_centers → in = (out+½)·in/out − ½ (clamped
-  // at the edges, as ONNX's linear mode does); neither → in = out·in/out ('asymmetric', TF's legacy default).
-  const mode = a.bool('align_corners') ? 'align_corners' : a.bool('half_pixel_centers') ? 'half_pixel' : 'asymmetric';
-  const x = b.node('Transpose', [b.input(arg(n, 0))], [b.fresh(n.name)], 4, { perm: { ints: TO_NCHW } });
-  const size = b.constOf(arg(n, 1));
-  // A size computed at run time (Keras UpSampling2D on a free input size: Shape → StridedSlice → Mul) is cast and used.
-  const sizes =
-    size === undefined
-      ? computedResizeSizes(b, n, x)
-      : b.node('Concat', [b.node('Shape', [x], [b.fresh(n.name)], 1, { start: { i: 0 }, end: { i: 2 } }), b.int64(`${n.name}/hw`, constNumbers(size))], [b.fresh(n.name)], 1, { axis: { i: 0 } });
-  const y = b.node('Resize', [x, '', '', sizes], [b.fresh(n.name)], 4, { mode: { s: 'linear' }, coordinate_transformation_mode: { s: mode } });
-  b.node('Transpose', [y], [n.name], 4, { perm: { ints: TO_NHWC } });
-};
+/**
+ * TF ResizeBilinear: align_corners → in = out·(in−1)/(out−1); half_pixel_centers → in = (out+½)·in/out − ½ (clamped at
+ * the edges, as ONNX's linear mode does); neither → in = out·in/out ('asymmetric', TF's legacy default).
+ * TF ResizeNearestNeighbor: align_corners → round(out·(in−1)/(out−1)), halves away from zero ('align_corners',
+ * 'round_prefer_ceil'); half_pixel_centers → floor((out+½)·in/out), which is ONNX's 'half_pixel' (out+½)·in/out − ½
+ * rounded with 'round_prefer_ceil' (ONNX's own 'tf_half_pixel_for_nn' is deprecated since opset 13, and ONNX Runtime
+ * warns on it); neither → floor(out·in/out) ('asymmetric', 'floor'); all clamped to the input, as in ONNX.
+ */
+function resize(kind: 'linear' | 'nearest'): Converter {
+  return (b, n, a) => {
+    const align = a.bool('align_corners');
+    const half = a.bool('half_pixel_centers');
+    const mode = align ? 'align_corners' : half ? 'half_pixel' : 'asymmetric';
+    const x = b.node('Transpose', [b.input(arg(n, 0))], [b.fresh(n.name)], 4, { perm: { ints: TO_NCHW } });
+    const size = b.constOf(arg(n, 1));
+    // A size computed at run time (Keras UpSampling2D on a free input size: Shape → StridedSlice → Mul) is cast and used.
+    const sizes =
+      size === undefined
+        ? computedResizeSizes(b, n, x)
+        : b.node('Concat', [b.node('Shape', [x], [b.fresh(n.name)], 1, { start: { i: 0 }, end: { i: 2 } }), b.int64(`${n.name}/hw`, constNumbers(size))], [b.fresh(n.name)], 1, { axis: { i: 0 } });
+    const nearest = kind === 'nearest' ? { nearest_mode: { s: align || half ? 'round_prefer_ceil' : 'floor' } } : {};
+    const y = b.node('Resize', [x, '', '', sizes], [b.fresh(n.name)], 4, { mode: { s: kind }, coordinate_transformation_mode: { s: mode }, ...nearest });
+    b.node('Transpose', [y], [n.name], 4, { perm: { ints: TO_NHWC } });
+  };
+}
 
 function reduce(op: string): Converter {
   return (b, n, a) => {
@@ -312,7 +323,8 @@ export const CONVERTERS: Record<string, Converter> = {
   FusedDepthwiseConv2dNative: conv(true, true),
   MaxPool: pool('MaxPool'),
   AvgPool: pool('AveragePool'),
-  ResizeBilinear: resizeBilinear,
+  ResizeBilinear: resize('linear'),
+  ResizeNearestNeighbor: resize('nearest'),
   Mean: reduce('ReduceMean'),
   Sum: reduce('ReduceSum'),
   Max: reduce('ReduceMax'),

@@ -32,40 +32,55 @@ const shape: Converter = (b, n, a) => {
 
 /**
  * TF `StridedSlice` with constant begin/end/strides → ONNX `Slice` over every axis the spec names, then `Squeeze`
- * of the `shrink_axis_mask` axes. `begin_mask`/`end_mask` bits mean "from the start"/"to the end" of that axis;
- * `ellipsis_mask` and `new_axis_mask` are refused (not needed by the models converted so far).
+ * of the `shrink_axis_mask` axes. `begin_mask`/`end_mask` bits mean "from the start"/"to the end" of that axis. An
+ * `ellipsis_mask` bit (`x[..., 4:]`, as YOLOv5's TF export writes) stands for every axis the spec leaves out, which needs
+ * the input's rank; `new_axis_mask` is refused (not needed by the models converted so far).
  */
 const stridedSlice: Converter = (b, n, a) => {
   const begin = constNumbers(b.needConst(arg(n, 1), n, 'begin'));
   const end = constNumbers(b.needConst(arg(n, 2), n, 'end'));
   const steps = constNumbers(b.needConst(arg(n, 3), n, 'strides'));
-  if (a.int('ellipsis_mask', 0) !== 0) unsupported(n, 'ellipsis_mask');
   if (a.int('new_axis_mask', 0) !== 0) unsupported(n, 'new_axis_mask');
+  const rank = b.rank(arg(n, 0) as string);
+  const ellipsisMask = a.int('ellipsis_mask', 0);
+  const ellipsis = ellipsisMask === 0 ? -1 : Math.log2(ellipsisMask & -ellipsisMask);
+  if (ellipsis >= 0 && (ellipsisMask & (ellipsisMask - 1)) !== 0) unsupported(n, 'more than one ellipsis');
+  if (ellipsis >= begin.length) unsupported(n, `an ellipsis bit (${ellipsisMask}) beyond the ${begin.length} spec entries`);
+  if (ellipsis >= 0 && rank === undefined) unsupported(n, 'an ellipsis on an input of unknown rank');
+  // Spec entries after the ellipsis address the last axes: shift them by the axes the ellipsis stands for, less one.
+  const shift = ellipsis >= 0 ? (rank as number) - begin.length : 0;
+  if (shift < -1) unsupported(n, `${begin.length} spec entries on a rank-${String(rank)} input`);
   const beginMask = a.int('begin_mask', 0);
   const endMask = a.int('end_mask', 0);
   const shrinkMask = a.int('shrink_axis_mask', 0);
   const starts: number[] = [];
   const ends: number[] = [];
+  const axes: number[] = [];
+  const strides: number[] = [];
   const shrink: number[] = [];
   for (let i = 0; i < begin.length; i++) {
+    if (i === ellipsis) continue;
+    const axis = ellipsis >= 0 && i > ellipsis ? i + shift : i;
     const step = steps[i] ?? 1;
     if (step === 0) unsupported(n, 'a stride of 0');
     const bit = 1 << i;
+    axes.push(axis);
     if ((shrinkMask & bit) !== 0) {
       // One element at begin: end = begin + 1, except begin = −1, whose "+1" would be 0 (an empty slice).
       const s = begin[i] as number;
       starts.push(s);
       ends.push(s === -1 ? TO_END : s + 1);
-      shrink.push(i);
+      strides.push(1);
+      shrink.push(axis);
       continue;
     }
     starts.push((beginMask & bit) !== 0 ? (step > 0 ? 0 : TO_END) : (begin[i] as number));
     ends.push((endMask & bit) !== 0 ? (step > 0 ? TO_END : -TO_END) : (end[i] as number));
+    strides.push(step);
   }
-  const rank = b.rank(arg(n, 0) as string);
-  const axes = begin.map((_, i) => i);
   const sliceOut = shrink.length > 0 ? b.fresh(n.name) : n.name;
-  b.node('Slice', [b.input(arg(n, 0)), b.int64(`${n.name}/starts`, starts), b.int64(`${n.name}/ends`, ends), b.int64(`${n.name}/axes`, axes), b.int64(`${n.name}/steps`, steps.length > 0 ? steps : axes.map(() => 1))], [sliceOut], rank);
+  if (axes.length === 0) b.node('Identity', [b.input(arg(n, 0))], [sliceOut], rank);
+  else b.node('Slice', [b.input(arg(n, 0)), b.int64(`${n.name}/starts`, starts), b.int64(`${n.name}/ends`, ends), b.int64(`${n.name}/axes`, axes), b.int64(`${n.name}/steps`, strides)], [sliceOut], rank);
   if (shrink.length > 0) b.node('Squeeze', [sliceOut, b.int64(`${n.name}/shrink`, shrink)], [n.name], rank === undefined ? undefined : rank - shrink.length);
 };
 
