@@ -209,6 +209,48 @@ describe('custom graph models', () => {
     expect(best(n ?? [], 'person', ASTRONAUT_PERSON).iou).toBeGreaterThanOrEqual(0.5);
   });
 
+  it('runs frame by frame a graph that declares batch 1 and mixes the frames of a larger batch without an error', async () => {
+    // [B, 8, 8, 3] → Transpose [3, 8, 8, B] → Reshape [-1, 8, 8, 3]: one frame comes back rearranged but whole, two come
+    // back interleaved (as YOLOv5's TF export, which reshapes to a hard-coded [1, …], does to a batch).
+    const dir = await mkdtemp(join(tmpdir(), 'lepton-mixing-graph-'));
+    const ints = (name: string, v: number[]) => ({ name, op: 'Const', attr: { dtype: { type: 'DT_INT32' }, value: { tensor: { dtype: 'DT_INT32', tensorShape: { dim: [{ size: String(v.length) }] } } } } });
+    await writeFile(
+      join(dir, 'model.json'),
+      JSON.stringify({
+        format: 'graph-model',
+        modelTopology: {
+          node: [
+            { name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '1' }, { size: '8' }, { size: '8' }, { size: '3' }] } } } },
+            ints('perm', [3, 1, 2, 0]),
+            ints('shape', [-1, 8, 8, 3]),
+            { name: 't', op: 'Transpose', input: ['x', 'perm'], attr: { T: { type: 'DT_FLOAT' }, Tperm: { type: 'DT_INT32' } } },
+            { name: 'y', op: 'Reshape', input: ['t', 'shape'], attr: { T: { type: 'DT_FLOAT' }, Tshape: { type: 'DT_INT32' } } },
+          ],
+          library: {},
+          versions: { producer: 898 },
+        },
+        weightsManifest: [{ paths: ['weights.bin'], weights: [{ name: 'perm', shape: [4], dtype: 'int32' }, { name: 'shape', shape: [4], dtype: 'int32' }] }],
+      }),
+    );
+    await writeFile(join(dir, 'weights.bin'), new Uint8Array(Int32Array.from([3, 1, 2, 0, -1, 8, 8, 3]).buffer));
+    // One box per frame whose score is the output's mean: a mixed batch changes it.
+    const decode = async (outputs: tf.Tensor[]) => {
+      const means = await tf.tidy(() => tf.mean(outputs[0] as tf.Tensor, [1, 2, 3])).data();
+      return [...means].map((m) => [{ x1: 1, y1: 1, x2: 7, y2: 7, classIndex: 0, score: m }]);
+    };
+    const flat = (v: number): Frame => ({ camera: 'c', index: 0, sourceIndex: 0, time: 0, wallTime: 0, width: 8, height: 8, data: new Uint8Array(8 * 8 * 3).fill(v) });
+    for (const engine of ['tfjs', 'onnx'] as const) {
+      const mixing = await ObjectDetector.load({ model: { modelPath: join(dir, 'model.json'), labels: ['person'], decode }, defaultThreshold: 0, engine });
+      try {
+        expect(mixing.batchMode).toBe('per-frame');
+        const both = await mixing.detect([flat(51), flat(204)]);
+        expect(both.map((d) => d[0]?.score)).toEqual([expect.closeTo(0.2, 5), expect.closeTo(0.8, 5)]);
+      } finally {
+        await mixing.close();
+      }
+    }
+  });
+
   it('refuses a label map that does not fit the model with MODEL_LOAD_FAILED', async () => {
     const err = await loadError(ObjectDetector.load({ model: { modelPath: shippedModelPath('nanodet'), labels: COCO_LABELS.slice(0, 79), decode: 'nanodet' } }));
     expect(isLeptonError(err, 'MODEL_LOAD_FAILED')).toBe(true);
