@@ -27,6 +27,7 @@ export type {
   MotionConfig,
   TrackerConfig,
   DetectorConfig,
+  DetectorModelConfig,
   PrivacyConfig,
   MqttConfig,
   ClipConfig,
@@ -119,7 +120,7 @@ export type { SnapshotOptions } from './draw/jpeg.js';
 export { usesLegacyVsync } from './video/ffmpeg.js';
 
 // pretrained detection: COCO objects, faces, privacy blurring
-export { ObjectDetector, resolveDetectorOptions } from './detect/detector.js';
+export { BUILT_IN_DECODERS, ObjectDetector, resolveDetectorOptions } from './detect/detector.js';
 export type {
   ObjectDetectorOptions,
   ResolvedDetectorOptions,
@@ -127,9 +128,10 @@ export type {
   ShippedDetectorModel,
   InputLayout,
   DetectorStats,
+  BuiltInDecoder,
 } from './detect/detector.js';
 export type { DetectorEngine } from './detect/engine.js';
-export { decodeCenterNet, decodeNanoDet } from './detect/decode.js';
+export { decodeCenterNet, decodeNanoDet, decodeYolo, decodeYoloV5, decodeYoloV8 } from './detect/decode.js';
 export type { DecodeFunction, DecodeContext, RawDetection } from './detect/decode.js';
 export { COCO_LABELS, DEFAULT_DETECTION_CLASSES } from './detect/coco.js';
 export { nonMaxSuppression } from './detect/nms.js';

@@ -75,10 +75,21 @@ const cameraSchema = z.strictObject({
   recording: z.boolean().optional(),
 });
 
+const finite = z.number().finite();
+const customModelSchema = z.strictObject({
+  path: z.string().min(1),
+  labels: z.array(z.string().min(1).max(100)).min(1).max(1000),
+  decode: z.enum(['centernet', 'nanodet', 'yolov5', 'yolov8']),
+  inputSize: z.union([z.number().int().min(16).max(4096), z.tuple([z.number().int().min(16).max(4096), z.number().int().min(16).max(4096)])]).optional(),
+  layout: z.enum(['nhwc', 'nchw']).optional(),
+  inputScale: finite.positive().optional(),
+  inputOffset: finite.optional(),
+});
+
 const configSchema = z.strictObject({
   detector: z
     .strictObject({
-      model: z.enum(['centernet', 'nanodet']).default('centernet'),
+      model: z.union([z.enum(['centernet', 'nanodet']), customModelSchema]).default('centernet'),
       classes,
       thresholds,
       iouThreshold: z.number().min(0).max(1).optional(),
@@ -213,10 +224,31 @@ export interface CameraConfig {
   recording?: boolean;
 }
 
+/**
+ * Your own detector in a configuration: a TF.js graph model (for instance a YOLO model you trained on your own classes
+ * and exported with TensorFlow.js) and how to read it. Becomes `ObjectDetectorOptions.model` (`CustomDetectorModel`).
+ */
+export interface DetectorModelConfig {
+  /** The model's `model.json` (weight files next to it); relative to the configuration file's folder. */
+  path: string;
+  /** Class names, index = the model's class index (1–1000 names). */
+  labels: string[];
+  /** Its head: 'centernet', 'nanodet', 'yolov5' (rows of box, objectness, classes) or 'yolov8' (box and classes). */
+  decode: 'centernet' | 'nanodet' | 'yolov5' | 'yolov8';
+  /** Input size, one number (square) or [width, height] (default: the model's own). */
+  inputSize?: number | [number, number];
+  /** Input layout (default: read from the model). */
+  layout?: 'nhwc' | 'nchw';
+  /** Multiplier on 0–255 RGB (default 1 for 'centernet', else 1/255). */
+  inputScale?: number;
+  /** Added after scaling (default 0). */
+  inputOffset?: number;
+}
+
 /** Detector settings shared by every camera (one model, frames of all cameras batched together). */
 export interface DetectorConfig {
-  /** Shipped COCO model: 'centernet' (default) or 'nanodet'. */
-  model: 'centernet' | 'nanodet';
+  /** Shipped COCO model: 'centernet' (default) or 'nanodet'; or your own TF.js graph model ({@link DetectorModelConfig}). */
+  model: 'centernet' | 'nanodet' | DetectorModelConfig;
   /** Classes to report (default: person, bicycle, car, motorcycle, bus, truck). */
   classes?: string[];
   /** Per-class confidence thresholds. */
@@ -395,9 +427,13 @@ function lookalikes(name: string, known: readonly string[]): string[] {
  */
 function checkClasses(data: z.infer<typeof configSchema>, options: ParseConfigOptions, issues: ConfigIssue[], raw: unknown): void {
   const custom = options.classes !== undefined;
-  const reported = options.classes ?? data.detector.classes ?? DEFAULT_DETECTION_CLASSES;
+  // The label map of the model the pipeline loads: COCO for the shipped ones, the configured labels for your own.
+  const own = typeof data.detector.model === 'object' ? data.detector.model : undefined;
+  const labelMap: readonly string[] = own?.labels ?? COCO_LABELS;
+  const defaults = DEFAULT_DETECTION_CLASSES.filter((c) => labelMap.includes(c));
+  const reported = options.classes ?? data.detector.classes ?? (defaults.length > 0 ? defaults : [...new Set(labelMap)]);
   const reportedSet = new Set(reported);
-  const coco = new Set(COCO_LABELS);
+  const coco = new Set(labelMap);
   const list = (names: readonly string[]): string => names.join(', ');
   const unknownMessage = (name: string, known: readonly string[], tail: string): string => {
     const like = lookalikes(name, known);
@@ -405,7 +441,7 @@ function checkClasses(data: z.infer<typeof configSchema>, options: ParseConfigOp
   };
   if (!custom) {
     data.detector.classes?.forEach((c, k) => {
-      if (!coco.has(c)) issues.push(describe(['detector', 'classes', k], unknownMessage(c, COCO_LABELS, `the ${data.detector.model} model knows the 80 COCO classes: ${list(COCO_LABELS)}`), raw));
+      if (!coco.has(c)) issues.push(describe(['detector', 'classes', k], unknownMessage(c, labelMap, own === undefined ? `the ${String(data.detector.model)} model knows the 80 COCO classes: ${list(COCO_LABELS)}` : `the model's labels are: ${list(labelMap)}`), raw));
     });
   }
   const check = (path: PathKey[], name: string): void => {
@@ -413,7 +449,7 @@ function checkClasses(data: z.infer<typeof configSchema>, options: ParseConfigOp
     if (!custom && coco.has(name)) {
       issues.push(describe(path, `class '${name}' is not reported by the detector (it reports: ${list(reported)}); add it to detector.classes`, raw));
     } else {
-      issues.push(describe(path, unknownMessage(name, custom ? reported : COCO_LABELS, `known classes (reported by the detector): ${list(reported)}`), raw));
+      issues.push(describe(path, unknownMessage(name, custom ? reported : labelMap, `known classes (reported by the detector): ${list(reported)}`), raw));
     }
   };
   // The detector's own thresholds only matter when the pipeline loads the shipped model itself.
@@ -504,6 +540,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Sur
     cameras: data.cameras.map((c) => ({ ...c, input: resolvePath(base, c.input), ...(c.record === undefined ? {} : { record: resolvePath(base, c.record) }) })),
     // The recording folder, like every path, is resolved against the file's folder (default `recordings` there).
     ...(data.recording === undefined ? {} : { recording: { ...data.recording, dir: resolvePath(base, data.recording.dir ?? 'recordings') } }),
+    ...(typeof data.detector.model === 'object' ? { detector: { ...data.detector, model: { ...data.detector.model, path: resolvePath(base, data.detector.model.path) } } } : {}),
   } as SurveillanceConfig;
 }
 

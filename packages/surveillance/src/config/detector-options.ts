@@ -3,7 +3,8 @@ import { parseConfig, type SurveillanceConfig } from './config.js';
 
 /**
  * The {@link ObjectDetectorOptions} that {@link SurveillancePipeline.create} loads its detector with for a
- * configuration: the `detector` section as given (model, classes, NMS IoU, batch size, workers, engine, `tiles`, `flip`),
+ * configuration: the `detector` section as given (model — your own as a `CustomDetectorModel` —, classes, NMS IoU, batch size,
+ * workers, engine, `tiles`, `flip`),
  * and per class the lowest threshold any camera applies: a camera's own `thresholds` entry, else the detector's
  * (`detector.thresholds`, else 0.4). A camera's threshold is applied after detection, so the detector must report
  * down to the lowest one; a camera without its own keeps the detector's (see {@link cameraThreshold}). Load the detector
@@ -25,8 +26,20 @@ export function detectorOptionsFromConfig(config: SurveillanceConfig): ObjectDet
   for (const cam of cameras) {
     for (const [k, v] of Object.entries(cam.thresholds ?? {})) thresholds[k] = Math.min(v, thresholds[k] ?? detector.thresholds?.[k] ?? DEFAULT_DETECTION_THRESHOLD);
   }
+  const m = detector.model;
   return {
-    model: detector.model,
+    model:
+      typeof m === 'string'
+        ? m
+        : {
+            modelPath: m.path,
+            labels: [...m.labels],
+            decode: m.decode,
+            ...(m.inputSize === undefined ? {} : { inputSize: m.inputSize }),
+            ...(m.layout === undefined ? {} : { layout: m.layout }),
+            ...(m.inputScale === undefined ? {} : { inputScale: m.inputScale }),
+            ...(m.inputOffset === undefined ? {} : { inputOffset: m.inputOffset }),
+          },
     batchSize: detector.batchSize,
     workers: detector.workers,
     ...(detector.engine === undefined ? {} : { engine: detector.engine }),

@@ -173,3 +173,74 @@ export const decodeNanoDet: DecodeFunction = async (outputs, ctx) => {
   }
   return result;
 };
+
+/**
+ * YOLO decoding for the two head layouts that YOLO exports write, boxes as centre x, centre y, width, height:
+ *
+ * - `'yolov5'` — `[B, N, 5 + classes]` rows: box, objectness, class probabilities (YOLOv5 and YOLOv7 exports, and
+ *   YOLOX's after its grid decoding); score = objectness × class probability;
+ * - `'yolov8'` — `[B, 4 + classes, N]`: box, class probabilities, no objectness (YOLOv8, YOLO11 exports).
+ *
+ * Every value is taken as it comes out (exports apply the sigmoid in the graph). Boxes are in model-input pixels, or
+ * in fractions of the input as YOLOv5's TensorFlow export writes them: told apart by the largest box centre over all
+ * N rows, which spans the input in either case (at most 2: fractions). Each row gives its best wanted class; the best
+ * `maxCandidates` rows per frame are returned. Graphs that fold a batch into `[1, B·N, …]` (frame by frame) are
+ * unfolded. No non-maximum suppression is expected in the graph: the detector applies its own.
+ *
+ * @param kind - the head layout
+ * @returns the decoder
+ */
+export function decodeYolo(kind: 'yolov5' | 'yolov8'): DecodeFunction {
+  return async (outputs, ctx) => {
+    const C = ctx.labels.length;
+    const B = ctx.batchSize;
+    const width = kind === 'yolov5' ? C + 5 : C + 4;
+    const out = findOutput(outputs, kind === 'yolov5' ? `rows [B, N, ${width}] (box, objectness, ${C} classes)` : `[B, ${width}, N] (box, ${C} classes)`, (t) =>
+      t.rank === 3 && (kind === 'yolov5' ? t.shape[2] === width : t.shape[1] === width),
+    );
+    const rowsOf = (): tf.Tensor3D => {
+      const rows = (kind === 'yolov8' ? tf.transpose(out, [0, 2, 1]) : out) as tf.Tensor3D;
+      const [b0, n0] = rows.shape;
+      if (b0 === B) return rows;
+      if (b0 === 1 && n0 % B === 0) return tf.reshape(rows, [B, n0 / B, width]);
+      throw surveillanceError('MODEL_LOAD_FAILED', `YOLO output [${out.shape.join(',')}] does not fit a batch of ${B}.`, { shape: out.shape, batch: B });
+    };
+    const N = (kind === 'yolov8' ? (out.shape[2] as number) : (out.shape[1] as number)) / (out.shape[0] === B ? 1 : B);
+    const k = Math.min(ctx.maxCandidates, N);
+    const [boxes, scores, classes, extent] = tf.tidy(() => {
+      const rows = rowsOf();
+      const xywh = tf.slice(rows, [0, 0, 0], [B, N, 4]);
+      let cls = tf.slice(rows, [0, 0, kind === 'yolov5' ? 5 : 4], [B, N, C]);
+      if (ctx.classIndices.length !== C) cls = tf.gather(cls, tf.tensor1d(ctx.classIndices as number[], 'int32'), 2);
+      const conf = kind === 'yolov5' ? tf.mul(tf.slice(rows, [0, 0, 4], [B, N, 1]), cls) : cls;
+      const { values, indices } = tf.topk(tf.max(conf, 2), k);
+      // Row b·N + i of the flattened batch.
+      const flat = tf.add(indices, tf.mul(tf.reshape(tf.range(0, B, 1, 'int32'), [B, 1]), tf.scalar(N, 'int32')));
+      return [tf.gather(tf.reshape(xywh, [B * N, 4]), flat), values, tf.gather(tf.reshape(tf.argMax(conf, 2), [B * N]), flat), tf.max(tf.slice(xywh, [0, 0, 0], [B, N, 2]))];
+    });
+    const [b, s, c, e] = await Promise.all([boxes.data(), scores.data(), classes.data(), extent.data()]);
+    tf.dispose([boxes, scores, classes, extent]);
+    const [fx, fy] = (e[0] as number) <= 2 ? [ctx.inputWidth, ctx.inputHeight] : [1, 1];
+    const result: RawDetection[][] = [];
+    for (let i = 0; i < B; i++) {
+      const dets: RawDetection[] = [];
+      for (let j = 0; j < k; j++) {
+        const score = s[i * k + j] as number;
+        if (!(score >= ctx.minScore)) continue;
+        const o = (i * k + j) * 4;
+        const cx = (b[o] as number) * fx;
+        const cy = (b[o + 1] as number) * fy;
+        const w = (b[o + 2] as number) * fx;
+        const h = (b[o + 3] as number) * fy;
+        dets.push({ x1: cx - w / 2, y1: cy - h / 2, x2: cx + w / 2, y2: cy + h / 2, classIndex: ctx.classIndices[c[i * k + j] as number] as number, score });
+      }
+      result.push(dets);
+    }
+    return result;
+  };
+}
+
+/** {@link decodeYolo} for `[B, N, 5 + classes]` rows (YOLOv5, YOLOv7; YOLOX after its grid decoding). */
+export const decodeYoloV5: DecodeFunction = decodeYolo('yolov5');
+/** {@link decodeYolo} for `[B, 4 + classes, N]` (YOLOv8, YOLO11). */
+export const decodeYoloV8: DecodeFunction = decodeYolo('yolov8');

