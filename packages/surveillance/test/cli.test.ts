@@ -1,10 +1,10 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listSegments, type ObjectEvent } from '@lepton/surveillance';
+import { COCO_LABELS, listSegments, shippedModelPath, type ObjectEvent } from '@lepton/surveillance';
 import { BIN, runCli, startCli } from './support/cli.js';
 import { freePort, mosquittoAvailable, startBroker } from './support/mosquitto.js';
 import { ffmpeg, kill, probe, serveLive, until, X264 } from './support/live.js';
@@ -100,6 +100,27 @@ describe('lepton-surveillance check', () => {
     const noToken = await runCli(['check', f('check.yaml'), '--cameras', 'good'], { env: { LEPTON_SURVEILLANCE_TOKEN: '' } });
     expect(noToken.code).toBe(1);
     expect(noToken.stdout).toMatch(/FAIL {2}service settings: .*LEPTON_SURVEILLANCE_TOKEN/);
+  });
+
+  it('reads the files of a detector model of your own: present is ok, missing weights fail the check', async () => {
+    const yaml = (path: string): string => `detector:
+  model: { path: ${JSON.stringify(path)}, labels: ${JSON.stringify(COCO_LABELS)}, decode: nanodet }
+cameras:
+  - { name: good, input: person.mp4 }
+`;
+    await writeFile(f('own.yaml'), yaml(shippedModelPath('nanodet')));
+    const ok = await runCli(['check', f('own.yaml')], { env: { LEPTON_SURVEILLANCE_TOKEN: TOKEN } });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^ok {4}model .*nanodet\.json: \d+ weight tensors, 80 labels, decode nanodet$/m);
+    // model.json without its weight file next to it
+    const lonely = join(dir, 'lonely');
+    await mkdir(lonely, { recursive: true });
+    await writeFile(join(lonely, 'model.json'), await readFile(shippedModelPath('nanodet')));
+    await writeFile(f('lonely.yaml'), yaml(join(lonely, 'model.json')));
+    const bad = await runCli(['check', f('lonely.yaml')], { env: { LEPTON_SURVEILLANCE_TOKEN: TOKEN } });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^FAIL {2}model: /m);
+    expect(bad.stderr).toContain('check failed: (model)');
   });
 });
 

@@ -1,5 +1,6 @@
 import type { SurveillanceConfig } from '../config/config.js';
 import { resolveServiceConfig } from '../config/service.js';
+import { localModelHandler } from '../detect/model-io.js';
 import { connectPublisher } from '../pipeline/mqtt.js';
 import { probeSource, type ProbeResult } from '../service/probe.js';
 import { redactCredentials } from '../video/redact.js';
@@ -32,8 +33,9 @@ function describe(r: ProbeResult): string {
 }
 
 /**
- * `lepton-surveillance check`: the configuration is already valid (loadConfig); checks the service settings, probes
- * every selected camera's input and record stream, and connects to the MQTT broker. One line per check on stdout;
+ * `lepton-surveillance check`: the configuration is already valid (loadConfig); checks the service settings, reads the
+ * files of a detector model of your own, probes every selected camera's input and record stream, and connects to the
+ * MQTT broker. One line per check on stdout;
  * credentials never appear.
  *
  * @returns 0 when everything passed, 1 otherwise
@@ -48,6 +50,19 @@ export async function runCheck(config: SurveillanceConfig, o: CheckOptions): Pro
   } catch (err) {
     o.out(`FAIL  service settings: ${redactCredentials(err instanceof Error ? err.message.replace(/\n- /g, '; ') : String(err))}\n`);
     failing.add('(service settings)');
+  }
+  // A model of your own: its files read as the detector reads them (model.json, every weight file at its listed size).
+  const model = config.detector.model;
+  if (typeof model === 'object') {
+    try {
+      const handler = localModelHandler(model.path);
+      if (handler.load === undefined) throw new Error(`no loader for ${model.path}`); // never: localModelHandler has load()
+      const artifacts = await handler.load();
+      o.out(`ok    model ${model.path}: ${artifacts.weightSpecs?.length ?? 0} weight tensors, ${model.labels.length} labels, decode ${model.decode}\n`);
+    } catch (err) {
+      o.out(`FAIL  model: ${err instanceof Error ? err.message : String(err)}\n`);
+      failing.add('(model)');
+    }
   }
   const jobs = config.cameras.flatMap((cam) => {
     const inputs = [{ camera: cam.name, kind: 'input', input: cam.input }];
