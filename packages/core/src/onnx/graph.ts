@@ -4,7 +4,8 @@
  */
 import { encodeOnnxModel, type OnnxValueInfo } from './proto.js';
 import { GraphBuilder, valueName } from './graph-builder.js';
-import { CONVERTERS, foldConstant } from './graph-ops.js';
+import { foldConstant } from './graph-fold.js';
+import { CONVERTERS } from './graph-ops.js';
 import { checkArity, checkNodes, checkOptions } from './graph-validate.js';
 import { Attrs, decodeWeights, invalidModel, onnxType, type GraphNode, type GraphWeightSpec } from './graph-weights.js';
 import { isLeptonError, LeptonError } from '../errors/lepton-error.js';
