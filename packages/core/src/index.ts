@@ -155,5 +155,5 @@ export type { GraphModelArtifactsLike, GraphToOnnxOptions, GraphWeightSpec, Onnx
 // TF.js Layers models → ONNX, and ONNX Runtime sessions (onnxruntime-node, optional peer): createPredictor's engine 'onnx'
 export { layersModelToOnnx, ONNX_CONVERTIBLE_LAYERS } from './onnx/layers.js';
 export type { LayersToOnnxOptions } from './onnx/layers.js';
-export { createOnnxSession, onnxRuntimeAvailable } from './onnx/runtime.js';
+export { createOnnxSession, onnxRuntimeAvailable, requireOnnxRuntime } from './onnx/runtime.js';
 export type { OnnxSession, OnnxSessionOptions, OnnxTensorValue } from './onnx/runtime.js';

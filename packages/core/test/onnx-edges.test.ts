@@ -154,12 +154,14 @@ describe('what leaves the process', () => {
     expect(stderr).toBe('');
   });
 
-  it('onnxruntime-node missing: BACKEND_UNAVAILABLE, the import error (with its paths) in cause, not in the message', () => {
+  it('onnxruntime-node missing: BACKEND_UNAVAILABLE (requireOnnxRuntime too), the import error (with its paths) in cause, not in the message', () => {
     const { stdout } = node(
       ['--import', new URL('./fixtures/ort-missing.mjs', import.meta.url).href],
-      `import { createOnnxSession } from '@lepton/core';
+      `import { createOnnxSession, requireOnnxRuntime } from '@lepton/core';
+      await requireOnnxRuntime().catch((e) => console.log(JSON.stringify({ code: e.code })));
       await createOnnxSession(new Uint8Array(4)).catch((e) => console.log(JSON.stringify({ code: e.code, message: e.message, cause: e.cause.message })));`,
     );
+    expect(JSON.parse(stdout.trim().split('\n').at(-2)!)).toEqual({ code: 'BACKEND_UNAVAILABLE' });
     const err = JSON.parse(stdout.trim().split('\n').at(-1)!) as { code: string; message: string; cause: string };
     expect(err.code).toBe('BACKEND_UNAVAILABLE');
     expect(err.cause).toContain('no-such-dir'); // Node's message names the absolute path it looked for …

@@ -112,6 +112,19 @@ describe('ObjectDetector engine option', () => {
     }
     await expect(ObjectDetector.load({ engine: 'onnx', model })).rejects.toMatchObject({ code: 'INVALID_MODEL', details: { op: expect.any(String) } });
   }, 60_000);
+
+  it("without onnxruntime-node, 'auto' runs on TF.js with BACKEND_UNAVAILABLE as the reason and 'onnx' fails with it", () => {
+    // core's test preload makes importing 'onnxruntime-node' fail as it does where the package is not installed
+    const preload = new URL('../../core/test/fixtures/ort-missing.mjs', import.meta.url).href;
+    const script = `import { ObjectDetector } from '@lepton/surveillance';
+      const auto = await ObjectDetector.load({ engine: 'auto' });
+      console.log(JSON.stringify({ engine: auto.engine, reason: auto.engineFallback?.code }));
+      await auto.close();
+      await ObjectDetector.load({ engine: 'onnx' }).catch((e) => console.log(JSON.stringify({ onnx: e.code })));`;
+    const out = execFileSync(process.execPath, ['--import', preload, '--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', timeout: 60_000 });
+    const lines = out.trim().split('\n').slice(-2).map((l) => JSON.parse(l) as unknown);
+    expect(lines).toEqual([{ engine: 'tfjs', reason: 'BACKEND_UNAVAILABLE' }, { onnx: 'BACKEND_UNAVAILABLE' }]);
+  }, 60_000);
 });
 
 describe("ObjectDetector engine 'auto' on a graph ONNX Runtime loads but cannot run", () => {

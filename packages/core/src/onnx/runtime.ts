@@ -113,6 +113,22 @@ export async function onnxRuntimeAvailable(): Promise<boolean> {
   );
 }
 
+/**
+ * Resolves once `onnxruntime-node` is loaded (it is imported once), and otherwise throws the typed error that says
+ * how to install it: for a caller that wants to know before expensive work, such as converting a model to ONNX.
+ *
+ * @throws {@link LeptonError} `BACKEND_UNAVAILABLE` when `onnxruntime-node` cannot be imported (the import error,
+ *   which may name local paths, is in `cause`, not in the message)
+ * @example
+ * ```ts
+ * import { requireOnnxRuntime } from '@lepton/core';
+ * await requireOnnxRuntime(); // throws BACKEND_UNAVAILABLE with the npm command when it is not installed
+ * ```
+ */
+export async function requireOnnxRuntime(): Promise<void> {
+  await loadOnnxRuntime();
+}
+
 const MAX_THREADS = 256;
 
 /**

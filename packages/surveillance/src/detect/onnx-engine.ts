@@ -6,7 +6,7 @@
  * @internal
  * @module
  */
-import { createOnnxSession, graphModelToOnnx, isLeptonError, tf, type OnnxSession } from '@lepton/core';
+import { createOnnxSession, graphModelToOnnx, isLeptonError, requireOnnxRuntime, tf, type OnnxSession } from '@lepton/core';
 import { surveillanceError } from '../types.js';
 import { localModelHandler } from './model-io.js';
 import type { DetectorNet } from './engine.js';
@@ -21,6 +21,8 @@ import type { DetectorNet } from './engine.js';
  *   `MODEL_LOAD_FAILED` when ORT refuses the converted model
  */
 export async function loadOnnxNet(path: string, outputs: string[] | undefined, threads: number): Promise<DetectorNet> {
+  // Without onnxruntime-node, BACKEND_UNAVAILABLE now, before a conversion ('auto' then falls back) that would cost ~1 s.
+  await requireOnnxRuntime();
   const handler = localModelHandler(path);
   if (handler.load === undefined) throw surveillanceError('MODEL_LOAD_FAILED', `No loader for ${path}.`, { path }); // never: localModelHandler has load()
   const artifacts = await handler.load();
