@@ -95,6 +95,11 @@ describe('Sparkplug B payload codec, checked with Eclipse Tahu', () => {
     const bad: Array<Partial<SparkplugMetric>> = [{ type: 'Int8', value: 300 }, { type: 'UInt32', value: -1 }, { type: 'Double', value: Number.NaN }, { type: 'UInt64', value: 1.5 }, { type: 'Boolean', value: 1 }, { type: 'Nope' as never, value: 1 }];
     for (const b of bad) expect(() => encodeSparkplugPayload({ timestamp: T, seq: 0, metrics: [{ name: 'x', timestamp: T, type: 'Int32', value: 0, ...b } as SparkplugMetric] })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
     expect(() => encodeSparkplugPayload({ timestamp: T, seq: 256, metrics: [] })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    // A data metric by alias alone is fine; neither name nor alias, or a negative alias, is not.
+    const byAlias = tahu.decodePayload(encodeSparkplugPayload({ timestamp: T, seq: 1, metrics: [{ alias: 7, timestamp: T, type: 'Int32', value: 3 }] }));
+    expect(byAlias.metrics?.map((m) => [m.name ?? null, String(text(m.alias)), m.value])).toEqual([[null, '7', 3]]);
+    expect(() => encodeSparkplugPayload({ timestamp: T, metrics: [{ timestamp: T, type: 'Int32', value: 3 }] })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    expect(() => encodeSparkplugPayload({ timestamp: T, metrics: [{ alias: -1, timestamp: T, type: 'Int32', value: 3 }] })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
     expect(() => encodeSparkplugPayload({ timestamp: -1, metrics: [] })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
   });
 });
@@ -209,6 +214,63 @@ describe.skipIf(skip)('SparkplugEdgeNode against a real Mosquitto broker', () =>
     for (const d of deaths) expect(births.has(d.metrics.get('bdSeq'))).toBe(true);
   }, 60_000);
 
+  it('with aliases: births declare name and alias (unique across the node), data messages carry the alias alone', async () => {
+    const watcher = await Watcher.start(broker.url, ['spBv1.0/plant-b/#']);
+    const monitor = new LineMonitor({ signals: ['pressure'], baseline: { '*': { pressure: { center: 5, sigma: 0.1 } } }, subgroup: 2, quality: { intervalMs: 1000, now: () => T + 3_600_000 } });
+    const status = new LineStatus({ line: 'line-2', monitor, signals: ['pressure'] });
+    await status.push({ timestamp: T, asset: 'press-1', signal: 'pressure', value: 5, quality: 'good' });
+    await status.push({ timestamp: T, asset: 'press-2', signal: 'pressure', value: 5, quality: 'good' });
+    const node = await SparkplugEdgeNode.start({ url: broker.url, status, groupId: 'plant-b', aliases: true, dataIntervalMs: 200 });
+    type Raw = { type: string; device: string | undefined; metrics: Array<{ name: string | undefined; alias: string | undefined; value: unknown }> };
+    const raw = (): Raw[] =>
+      watcher.messages
+        .filter((m) => !/\/[ND]CMD\//.test(m.topic))
+        .map((m) => {
+          const [, , type, , device] = m.topic.split('/');
+          const p = tahu.decodePayload(m.payload);
+          return { type: type!, device, metrics: (p.metrics ?? []).map((x) => ({ name: x.name ?? undefined, alias: x.alias === undefined || x.alias === null ? undefined : String(text(x.alias)), value: text(x.value) })) };
+        });
+    try {
+      await until(() => raw().filter((m) => m.type === 'DBIRTH').length === 2, 5000, 'the births');
+      // The SPC alarm on press-1 (state: at once) and the counters (periodic): DDATA and NDATA by alias.
+      await status.push({ timestamp: T + 1000, asset: 'press-1', signal: 'pressure', value: 9, quality: 'good' });
+      await status.push({ timestamp: T + 2000, asset: 'press-1', signal: 'pressure', value: 9, quality: 'good' });
+      await until(() => raw().some((m) => m.type === 'DDATA') && raw().some((m) => m.type === 'NDATA'), 5000, 'DDATA and NDATA');
+    } finally {
+      await node.close();
+      await watcher.stop();
+    }
+    const births = raw().filter((m) => m.type === 'NBIRTH' || m.type === 'DBIRTH');
+    const named = new Map<string, string>(); // alias → device/name
+    for (const b of births) {
+      for (const m of b.metrics) {
+        expect(m.name).toBeDefined();
+        if (['bdSeq', 'Node Control/Rebirth', 'Properties/Line'].includes(m.name!)) {
+          expect(m.alias).toBeUndefined();
+          continue;
+        }
+        expect(m.alias).toBeDefined();
+        expect(named.has(m.alias!)).toBe(false); // unique across the node and its devices
+        named.set(m.alias!, `${b.device ?? ''}/${m.name}`);
+      }
+    }
+    expect(named.size).toBeGreaterThan(20);
+    const data = raw().filter((m) => m.type === 'DDATA' || m.type === 'NDATA');
+    expect(data.length).toBeGreaterThan(0);
+    const resolved = new Map<string, unknown>();
+    for (const d of data) {
+      for (const m of d.metrics) {
+        expect(m.name).toBeUndefined();
+        const target = named.get(m.alias!);
+        expect(target?.startsWith(`${d.device ?? ''}/`)).toBe(true); // an alias of this device (or of the node)
+        resolved.set(target!, m.value);
+      }
+    }
+    expect(resolved.get('press-1/Health/State')).toBe('alarm');
+    expect(resolved.get('press-1/SPC/pressure/Out Of Control')).toBe(true);
+    expect(resolved.get('/Line/Assets In Alarm')).toBe(1);
+  }, 60_000);
+
   it("publishes NDEATH with the session's bdSeq as the MQTT will when the process dies", async () => {
     const watcher = await Watcher.start(broker.url, ['spBv1.0/test-group/#']);
     const child = await runChild('sparkplug', broker.url, 'line-7');
@@ -226,7 +288,7 @@ describe.skipIf(skip)('SparkplugEdgeNode against a real Mosquitto broker', () =>
       await watcher.stop();
     }
     const status = new LineStatus({ line: 'l' });
-    for (const bad of [{ groupId: 'a/b' }, { groupId: 'g', edgeNodeId: '+' }, { groupId: 'g', bdSeq: 256 }, { groupId: 'g', dataIntervalMs: 0 }]) {
+    for (const bad of [{ groupId: 'a/b' }, { groupId: 'g', edgeNodeId: '+' }, { groupId: 'g', bdSeq: 256 }, { groupId: 'g', dataIntervalMs: 0 }, { groupId: 'g', aliases: 'yes' }]) {
       await expect(SparkplugEdgeNode.start({ url: broker.url, status, ...(bad as { groupId: string }) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
   }, 60_000);

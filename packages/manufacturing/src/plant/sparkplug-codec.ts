@@ -40,8 +40,10 @@ export type SparkplugDataTypeName = keyof typeof SparkplugDataType;
 
 /** One Sparkplug B metric. */
 export interface SparkplugMetric {
-  /** Metric name, `/`-separated folders, e.g. `Alarms/Active`. */
-  name: string;
+  /** Metric name, `/`-separated folders, e.g. `Alarms/Active`. May be left out when `alias` is given (data messages). */
+  name?: string;
+  /** Alias (non-negative safe integer), declared with the name in a birth; data messages may then send it alone. */
+  alias?: number;
   /** When the value was taken, epoch ms. */
   timestamp: number;
   /** Its datatype. */
@@ -120,11 +122,15 @@ function uint64(field: string, v: unknown): bigint {
 
 function encodeMetric(m: SparkplugMetric, at: string): Buffer {
   if (typeof m !== 'object' || m === null) throw bad(at, 'must be a metric object');
-  if (typeof m.name !== 'string' || m.name.length === 0) throw bad(`${at}.name`, 'must be a non-empty string');
+  if (m.name !== undefined && (typeof m.name !== 'string' || m.name.length === 0)) throw bad(`${at}.name`, 'must be a non-empty string');
+  if (m.alias !== undefined) uint64(`${at}.alias`, m.alias);
+  if (m.name === undefined && m.alias === undefined) throw bad(`${at}.name`, 'must be given (or an alias)');
   // Own keys only: `type: 'constructor'` or `'toString'` must not read the prototype.
   const code = typeof m.type === 'string' && Object.hasOwn(SparkplugDataType, m.type) ? SparkplugDataType[m.type] : undefined;
   if (code === undefined) throw bad(`${at}.type`, `must be one of ${Object.keys(SparkplugDataType).join(', ')}`);
-  const w = new Writer().bytes(1, Buffer.from(m.name, 'utf8'));
+  const w = new Writer();
+  if (m.name !== undefined) w.bytes(1, Buffer.from(m.name, 'utf8'));
+  if (m.alias !== undefined) w.tag(2, 0).varint(BigInt(m.alias));
   w.tag(3, 0).varint(uint64(`${at}.timestamp`, m.timestamp));
   w.tag(4, 0).varint(BigInt(code));
   const v = m.value;
@@ -154,7 +160,7 @@ function encodeMetric(m: SparkplugMetric, at: string): Buffer {
 
 /**
  * Encodes a Sparkplug B payload (`org.eclipse.tahu.protobuf.Payload`, Sparkplug 3.0) as protobuf bytes: the payload
- * timestamp (field 1), metrics (2: name, timestamp, datatype, and `int_value` / `long_value` / `float_value` /
+ * timestamp (field 1), metrics (2: name and/or alias, timestamp, datatype, and `int_value` / `long_value` / `float_value` /
  * `double_value` / `boolean_value` / `string_value`, or `is_null`) and `seq` (3). Written here (a few dozen lines, no
  * protobuf runtime); the tests decode it with Eclipse Tahu's own decoder. `UInt32` goes in `int_value` as the 3.0
  * specification says; Tahu's JavaScript library (1.0.3) reads `UInt32` from `long_value`, so for portable counts use

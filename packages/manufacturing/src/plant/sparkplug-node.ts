@@ -28,6 +28,13 @@ export interface SparkplugEdgeNodeOptions extends PlantMqttOptions {
   /** Counters (samples, freshness) are sent in DDATA/NDATA at this period when they changed, ms; state changes go at once. Default 10,000. */
   dataIntervalMs?: number;
   /**
+   * Metric aliases (Sparkplug 3.0): every data metric of the node and its devices gets an alias, unique across the
+   * edge node, declared with its name in NBIRTH/DBIRTH; NDATA and DDATA then carry the alias alone, which keeps data
+   * messages small. `bdSeq`, `Node Control/Rebirth` and `Properties/Line` keep their names only (NDEATH and a host's
+   * rebirth command name them). Aliases are numbered afresh at each NBIRTH. Default false.
+   */
+  aliases?: boolean;
+  /**
    * Called with each typed failure; the node goes on: a command that is not Sparkplug B (`MFG_SPARKPLUG_DECODE`,
    * `MFG_SPARKPLUG_COMMAND`), a lost connection (`MFG_MQTT_DISCONNECTED`), reconnections that keep failing
    * (`MFG_MQTT_CONNECT`, at most one report per 30 s).
@@ -54,6 +61,9 @@ export interface SparkplugEdgeNodeStats {
 /** Largest command payload read; larger ones are refused (bounded memory for network input). */
 const MAX_COMMAND_BYTES = 64 * 1024;
 
+/** A metric with its name (what the node builds; aliases are added when it sends). */
+type NamedMetric = SparkplugMetric & { name: string };
+
 /**
  * A Sparkplug B edge node for a line (Sparkplug 3.0, `spBv1.0`): the line is the edge node and each asset a device, so
  * a SCADA host (Ignition, a historian) sees assets, their health, alarms and SPC state as tags with birth and death.
@@ -67,7 +77,9 @@ const MAX_COMMAND_BYTES = 64 * 1024;
  *   specification requires); while the broker is down nothing is queued — the births on reconnection carry the state.
  * - `NCMD` with `Node Control/Rebirth` = true republishes NBIRTH and every DBIRTH.
  *
- * Not done: aliases, templates, the primary host's `STATE` check, store-and-forward of historical values.
+ * - With `aliases: true`, births declare an alias per data metric and NDATA/DDATA carry the alias alone.
+ *
+ * Not done: templates, the primary host's `STATE` check, store-and-forward of historical values.
  *
  * @example
  * ```ts
@@ -92,6 +104,9 @@ export class SparkplugEdgeNode {
   private readonly unsubscribe: () => void;
   private readonly timer: NodeJS.Timeout;
   private readonly onError: ((e: LeptonError) => void) | undefined;
+  /** With `aliases`, per `device\nname` (device '' for the node), the alias declared in this session's births. */
+  private readonly aliasOf: Map<string, number> | undefined;
+  private nextAlias = 0;
 
   private constructor(
     private readonly status: LineStatus,
@@ -106,6 +121,8 @@ export class SparkplugEdgeNode {
     const every = integer(fn, 'options.dataIntervalMs', o.dataIntervalMs ?? 10_000, 50, 86_400_000);
     if (o.onError !== undefined && typeof o.onError !== 'function') throw invalid(fn, 'options.onError', 'a function', o.onError, 'INVALID_ARGUMENT');
     this.onError = o.onError;
+    if (o.aliases !== undefined && typeof o.aliases !== 'boolean') throw invalid(fn, 'options.aliases', 'a boolean', o.aliases, 'INVALID_ARGUMENT');
+    this.aliasOf = o.aliases === true ? new Map() : undefined;
     this.link = new MqttLink(conn, {
       will: () => {
         // One bdSeq per MQTT session: the NDEATH registered now and the NBIRTH sent on this connection carry the same.
@@ -194,6 +211,8 @@ export class SparkplugEdgeNode {
   /** NBIRTH (seq 0) then a DBIRTH per asset, before any data: all in call order on one connection. */
   private birth(client: MqttClient): void {
     this.seq = 0;
+    this.aliasOf?.clear();
+    this.nextAlias = 0;
     const now = Date.now();
     const node = this.nodeMetrics(now);
     this.nodeSent = new Map(node.map((m) => [m.name, m.value]));
@@ -201,7 +220,7 @@ export class SparkplugEdgeNode {
       { name: 'bdSeq', timestamp: now, type: 'UInt64', value: this.sessionBdSeq },
       { name: 'Node Control/Rebirth', timestamp: now, type: 'Boolean', value: false },
       { name: 'Properties/Line', timestamp: now, type: 'String', value: this.status.line },
-      ...node,
+      ...this.declare('', node),
     ];
     this.send(client, this.topic('NBIRTH'), metrics, now);
     this.counters.births++;
@@ -212,7 +231,29 @@ export class SparkplugEdgeNode {
   private deviceBirth(client: MqttClient, h: AssetHealth, now: number): void {
     const metrics = deviceMetrics(h, now);
     this.sent.set(h.asset, new Map(metrics.map((m) => [m.name, m.value])));
-    this.send(client, this.topic('DBIRTH', h.asset), metrics, now);
+    this.send(client, this.topic('DBIRTH', h.asset), this.declare(h.asset, metrics), now);
+  }
+
+  /** Birth metrics: with `aliases`, each with its alias (kept for a device born again in the same session). */
+  private declare(device: string, metrics: NamedMetric[]): SparkplugMetric[] {
+    const aliases = this.aliasOf;
+    if (aliases === undefined) return metrics;
+    return metrics.map((m) => {
+      const key = `${device}\n${m.name}`;
+      let alias = aliases.get(key);
+      if (alias === undefined) aliases.set(key, (alias = this.nextAlias++));
+      return { ...m, alias };
+    });
+  }
+
+  /** Data metrics: with `aliases`, the alias alone (every data metric was declared in a birth of this session). */
+  private refer(device: string, metrics: NamedMetric[]): SparkplugMetric[] {
+    const aliases = this.aliasOf;
+    if (aliases === undefined) return metrics;
+    return metrics.map(({ name, ...rest }) => {
+      const alias = aliases.get(`${device}\n${name}`);
+      return alias === undefined ? { name, ...rest } : { ...rest, alias };
+    });
   }
 
   private send(client: MqttClient, topic: string, metrics: SparkplugMetric[], now: number): void {
@@ -247,7 +288,7 @@ export class SparkplugEdgeNode {
     const changed = metrics.filter((m) => (counters || !m.name.startsWith('Samples/')) && last.get(m.name) !== m.value);
     if (changed.length === 0) return;
     for (const m of changed) last.set(m.name, m.value);
-    this.send(client, this.topic('DDATA', h.asset), changed, now);
+    this.send(client, this.topic('DDATA', h.asset), this.refer(h.asset, changed), now);
   }
 
   private periodic(): void {
@@ -258,10 +299,10 @@ export class SparkplugEdgeNode {
     const now = Date.now();
     const changed = this.nodeMetrics(now).filter((m) => this.nodeSent.get(m.name) !== m.value);
     for (const m of changed) this.nodeSent.set(m.name, m.value);
-    if (changed.length) this.send(client, this.topic('NDATA'), changed, now);
+    if (changed.length) this.send(client, this.topic('NDATA'), this.refer('', changed), now);
   }
 
-  private nodeMetrics(now: number): SparkplugMetric[] {
+  private nodeMetrics(now: number): NamedMetric[] {
     const all = this.status.healthAll();
     const sum = (f: (h: AssetHealth) => number): number => all.reduce((a, h) => a + f(h), 0);
     return [
@@ -307,8 +348,8 @@ export class SparkplugEdgeNode {
 }
 
 /** An asset's DBIRTH/DDATA metrics. */
-function deviceMetrics(h: AssetHealth, now: number): SparkplugMetric[] {
-  const m = (name: string, type: SparkplugMetric['type'], value: SparkplugMetric['value']): SparkplugMetric => ({ name, timestamp: now, type, value });
+function deviceMetrics(h: AssetHealth, now: number): NamedMetric[] {
+  const m = (name: string, type: SparkplugMetric['type'], value: SparkplugMetric['value']): NamedMetric => ({ name, timestamp: now, type, value });
   return [
     m('Health/State', 'String', h.state),
     m('Alarms/Active', 'Int32', h.activeAlarms),
