@@ -271,6 +271,47 @@ describe.skipIf(skip)('SparkplugEdgeNode against a real Mosquitto broker', () =>
     expect(resolved.get('/Line/Assets In Alarm')).toBe(1);
   }, 60_000);
 
+  it("with a primary host: births only while its STATE says online; its going offline drops the session (NDEATH will) until it is back", async () => {
+    const watcher = await Watcher.start(broker.url, ['spBv1.0/plant-c/#']);
+    const host = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    const state = (online: boolean, timestamp: number) => host.publishAsync('spBv1.0/STATE/scada-1', JSON.stringify({ online, timestamp }), { qos: 1, retain: true });
+    await state(false, 1000);
+    const status = new LineStatus({ line: 'line-3' });
+    status.observeRecord({ timestamp: T, asset: 'press-1', signal: 'pressure', value: 5, quality: 'good' });
+    const errors: string[] = [];
+    const node = await SparkplugEdgeNode.start({ url: broker.url, status, groupId: 'plant-c', primaryHostId: 'scada-1', reconnectPeriodMs: 300, onError: (e) => errors.push(e.code) });
+    const types = () => watcher.messages.filter((m) => !/\/[ND]CMD\//.test(m.topic)).map(decode).map((m) => `${m.type}${m.type.startsWith('N') && m.metrics.has('bdSeq') ? ` ${String(m.metrics.get('bdSeq'))}` : ''}`);
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(types()).toEqual([]); // the host is offline: no birth
+      expect(node.stats()).toMatchObject({ connected: true, hostOnline: false });
+      await state(true, 2000);
+      await until(() => types().includes('DBIRTH'), 5000, 'the births once the host is online');
+      expect(types()).toEqual(['NBIRTH 0', 'DBIRTH']);
+      await state(false, 3000);
+      await until(() => types().includes('NDEATH 0'), 5000, 'the NDEATH will when the host goes offline');
+      await until(() => node.stats().connected, 5000, 'the reconnection');
+      await new Promise((r) => setTimeout(r, 800));
+      expect(types()).toEqual(['NBIRTH 0', 'DBIRTH', 'NDEATH 0']); // reconnected, waiting for the host
+      expect(node.stats()).toMatchObject({ hostOnline: false, hostOfflineDrops: 1 });
+      await state(true, 4000);
+      await until(() => types().filter((t) => t === 'DBIRTH').length === 2, 5000, 'the births of the new session');
+      expect(types().slice(3)).toEqual(['NBIRTH 1', 'DBIRTH']);
+      // A late, older offline STATE changes nothing; a garbled one is counted.
+      await host.publishAsync('spBv1.0/STATE/scada-1', JSON.stringify({ online: false, timestamp: 2500 }), { qos: 1 });
+      await host.publishAsync('spBv1.0/STATE/scada-1', 'offline', { qos: 1 });
+      await until(() => node.stats().badCommands === 1, 5000, 'the garbled STATE counted');
+      expect(types()).toHaveLength(5);
+      expect(node.stats()).toMatchObject({ hostOnline: true, hostOfflineDrops: 1 });
+      expect(errors).toEqual(['MFG_SPARKPLUG_DECODE']); // the drop of our own is not reported as a lost broker
+    } finally {
+      await node.close();
+      await host.publishAsync('spBv1.0/STATE/scada-1', '', { qos: 1, retain: true }); // clear the retained STATE
+      await host.endAsync();
+      await watcher.stop();
+    }
+  }, 60_000);
+
   it("publishes NDEATH with the session's bdSeq as the MQTT will when the process dies", async () => {
     const watcher = await Watcher.start(broker.url, ['spBv1.0/test-group/#']);
     const child = await runChild('sparkplug', broker.url, 'line-7');
@@ -288,7 +329,7 @@ describe.skipIf(skip)('SparkplugEdgeNode against a real Mosquitto broker', () =>
       await watcher.stop();
     }
     const status = new LineStatus({ line: 'l' });
-    for (const bad of [{ groupId: 'a/b' }, { groupId: 'g', edgeNodeId: '+' }, { groupId: 'g', bdSeq: 256 }, { groupId: 'g', dataIntervalMs: 0 }, { groupId: 'g', aliases: 'yes' }]) {
+    for (const bad of [{ groupId: 'a/b' }, { groupId: 'g', edgeNodeId: '+' }, { groupId: 'g', bdSeq: 256 }, { groupId: 'g', dataIntervalMs: 0 }, { groupId: 'g', aliases: 'yes' }, { groupId: 'g', primaryHostId: 'a/b' }]) {
       await expect(SparkplugEdgeNode.start({ url: broker.url, status, ...(bad as { groupId: string }) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
   }, 60_000);

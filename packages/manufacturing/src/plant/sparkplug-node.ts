@@ -35,6 +35,14 @@ export interface SparkplugEdgeNodeOptions extends PlantMqttOptions {
    */
   aliases?: boolean;
   /**
+   * The primary host application's id (Sparkplug 3.0 `STATE`): the node subscribes to `spBv1.0/STATE/<id>` and
+   * publishes its births only once that host says `{"online": true, "timestamp": …}`. When the host goes offline (a
+   * STATE with `online: false` and a timestamp not older than the last), the node drops its connection (the broker
+   * publishes the NDEATH will), reconnects with the next bdSeq and waits for the host again; nothing is published
+   * meanwhile. Default: none (births at once).
+   */
+  primaryHostId?: string;
+  /**
    * Called with each typed failure; the node goes on: a command that is not Sparkplug B (`MFG_SPARKPLUG_DECODE`,
    * `MFG_SPARKPLUG_COMMAND`), a lost connection (`MFG_MQTT_DISCONNECTED`), reconnections that keep failing
    * (`MFG_MQTT_CONNECT`, at most one report per 30 s).
@@ -54,8 +62,12 @@ export interface SparkplugEdgeNodeStats {
   messages: number;
   /** Changes not sent because the broker was down (the next birth carries the state). */
   skipped: number;
-  /** Commands (NCMD/DCMD) that were not valid Sparkplug B, or wrote metrics this node does not accept. */
+  /** Commands (NCMD/DCMD) that were not valid Sparkplug B, or wrote metrics this node does not accept; STATE messages that were not valid. */
   badCommands: number;
+  /** With `primaryHostId`: whether the primary host is online (births and data are published only then). */
+  hostOnline: boolean;
+  /** With `primaryHostId`: times the node dropped its session because the primary host went offline. */
+  hostOfflineDrops: number;
 }
 
 /** Largest command payload read; larger ones are refused (bounded memory for network input). */
@@ -79,7 +91,10 @@ type NamedMetric = SparkplugMetric & { name: string };
  *
  * - With `aliases: true`, births declare an alias per data metric and NDATA/DDATA carry the alias alone.
  *
- * Not done: templates, the primary host's `STATE` check, store-and-forward of historical values.
+ * - With `primaryHostId`, births wait for that host's `STATE` online message, and the node drops its session (NDEATH
+ *   will) when the host goes offline.
+ *
+ * Not done: templates, store-and-forward of historical values.
  *
  * @example
  * ```ts
@@ -107,6 +122,13 @@ export class SparkplugEdgeNode {
   /** With `aliases`, per `device\nname` (device '' for the node), the alias declared in this session's births. */
   private readonly aliasOf: Map<string, number> | undefined;
   private nextAlias = 0;
+  /** With `primaryHostId`: its STATE topic, whether it is online, the newest STATE timestamp, the connected client. */
+  private readonly hostTopic: string | undefined;
+  private hostOnline = false;
+  private hostTimestamp = -Infinity;
+  private hostOfflineDrops = 0;
+  private client: MqttClient | undefined;
+  private droppingForHost = false;
 
   private constructor(
     private readonly status: LineStatus,
@@ -123,6 +145,7 @@ export class SparkplugEdgeNode {
     this.onError = o.onError;
     if (o.aliases !== undefined && typeof o.aliases !== 'boolean') throw invalid(fn, 'options.aliases', 'a boolean', o.aliases, 'INVALID_ARGUMENT');
     this.aliasOf = o.aliases === true ? new Map() : undefined;
+    this.hostTopic = o.primaryHostId === undefined ? undefined : `${SPARKPLUG_NAMESPACE}/STATE/${checkLevel(fn, 'options.primaryHostId', o.primaryHostId)}`;
     this.link = new MqttLink(conn, {
       will: () => {
         // One bdSeq per MQTT session: the NDEATH registered now and the NBIRTH sent on this connection carry the same.
@@ -131,8 +154,12 @@ export class SparkplugEdgeNode {
         return { topic: this.topic('NDEATH'), payload: this.death(), qos: 1, retain: false };
       },
       connected: (client) => this.connected(client),
-      disconnected: () => this.fail(new LeptonError('MFG_MQTT_DISCONNECTED', `Lost the broker at ${conn.shownUrl}; reconnecting (the births on reconnection carry the state).`)),
-      message: (topic, payload) => this.command(topic, payload),
+      disconnected: () => {
+        // A drop of our own (the primary host went offline) is not a lost broker.
+        if (this.droppingForHost) this.droppingForHost = false;
+        else this.fail(new LeptonError('MFG_MQTT_DISCONNECTED', `Lost the broker at ${conn.shownUrl}; reconnecting (the births on reconnection carry the state).`));
+      },
+      message: (topic, payload) => (topic === this.hostTopic ? this.hostState(payload) : this.command(topic, payload)),
       error: (e) => this.fail(e),
     });
     this.unsubscribe = status.subscribe((c) => this.onChange(c));
@@ -162,7 +189,7 @@ export class SparkplugEdgeNode {
 
   /** Counters. */
   stats(): SparkplugEdgeNodeStats {
-    return { connected: this.link.current !== undefined, ...this.counters };
+    return { connected: this.link.current !== undefined, ...this.counters, hostOnline: this.hostTopic === undefined || this.hostOnline, hostOfflineDrops: this.hostOfflineDrops };
   }
 
   /** The counters as Prometheus metric families. */
@@ -204,8 +231,41 @@ export class SparkplugEdgeNode {
   }
 
   private async connected(client: MqttClient): Promise<void> {
-    await client.subscribeAsync([this.topic('NCMD'), `${this.topic('DCMD')}/+`], { qos: 1 });
-    this.birth(client);
+    this.client = client;
+    this.hostOnline = false; // a new session waits for the host's STATE again (retained: it comes with the subscription)
+    await client.subscribeAsync([this.topic('NCMD'), `${this.topic('DCMD')}/+`, ...(this.hostTopic === undefined ? [] : [this.hostTopic])], { qos: 1 });
+    if (this.hostTopic === undefined) this.birth(client);
+  }
+
+  /** The client to publish data on: connected, and the primary host (if any) online. */
+  private publisher(): MqttClient | undefined {
+    return this.hostTopic === undefined || this.hostOnline ? this.link.current : undefined;
+  }
+
+  /** A primary host's STATE (`{"online": boolean, "timestamp": epoch ms}`, JSON): births when it comes online, a drop when it goes offline. */
+  private hostState(payload: Buffer): void {
+    let state: { online?: unknown; timestamp?: unknown } | undefined;
+    try {
+      state = payload.length <= 1024 ? (JSON.parse(payload.toString('utf8')) as typeof state) : undefined;
+    } catch {
+      state = undefined;
+    }
+    if (typeof state !== 'object' || state === null || typeof state.online !== 'boolean' || typeof state.timestamp !== 'number' || !Number.isFinite(state.timestamp)) {
+      return void this.badCommand(new LeptonError('MFG_SPARKPLUG_DECODE', `A STATE message on ${this.hostTopic} is not {"online": boolean, "timestamp": number}; ignored.`));
+    }
+    if (state.timestamp < this.hostTimestamp) return; // an older state, delivered late
+    this.hostTimestamp = state.timestamp;
+    const client = this.client;
+    if (state.online && !this.hostOnline) {
+      this.hostOnline = true;
+      if (client?.connected) this.birth(client);
+    } else if (!state.online && this.hostOnline) {
+      this.hostOnline = false;
+      this.hostOfflineDrops++;
+      this.droppingForHost = true;
+      // An unclean close: the broker publishes the NDEATH will; the link reconnects with the next bdSeq and waits.
+      client?.stream.destroy();
+    }
   }
 
   /** NBIRTH (seq 0) then a DBIRTH per asset, before any data: all in call order on one connection. */
@@ -267,14 +327,14 @@ export class SparkplugEdgeNode {
     if (c.type === 'health') this.deviceData(c.health, false);
     else if (c.type === 'retired' || c.type === 'released') {
       // A device this node no longer serves (retired, or handed over to another member's edge node): DDEATH.
-      const client = this.link.current;
+      const client = this.publisher();
       if (this.sent.delete(c.asset) && client) this.send(client, this.topic('DDEATH', c.asset), [], Date.now());
     }
   }
 
   /** DDATA with the metrics that changed (all state ones; counters only when `counters`), or a DBIRTH for a new asset. */
   private deviceData(h: AssetHealth, counters: boolean): void {
-    const client = this.link.current;
+    const client = this.publisher();
     if (!client) {
       this.counters.skipped++;
       return;
@@ -293,7 +353,7 @@ export class SparkplugEdgeNode {
 
   private periodic(): void {
     this.status.refresh();
-    const client = this.link.current;
+    const client = this.publisher();
     if (!client) return;
     for (const h of this.status.healthAll()) this.deviceData(h, true);
     const now = Date.now();
@@ -324,7 +384,7 @@ export class SparkplugEdgeNode {
       // The decoder throws typed errors only; anything else still reaches onError typed.
       return void this.badCommand(err instanceof LeptonError ? err : new LeptonError('MFG_SPARKPLUG_DECODE', `A command on ${topic} could not be decoded: ${(err as Error)?.message ?? String(err)}.`, { cause: err }));
     }
-    const client = this.link.current;
+    const client = this.publisher();
     if (topic === this.topic('NCMD') && metrics.some((m) => m.name === 'Node Control/Rebirth' && m.value === true)) {
       this.counters.rebirths++;
       if (client) this.birth(client);
