@@ -312,6 +312,52 @@ describe.skipIf(skip)('SparkplugEdgeNode against a real Mosquitto broker', () =>
     }
   }, 60_000);
 
+  it('store-and-forward: state changes made while the broker is down follow the next births as historical DDATA, bounded', async () => {
+    const watcher = await Watcher.start(broker.url, ['spBv1.0/plant-d/#']);
+    const status = new LineStatus({ line: 'line-4' });
+    status.observeRecord({ timestamp: T, asset: 'press-9', signal: 'pressure', value: 5, quality: 'good' });
+    const node = await SparkplugEdgeNode.start({ url: broker.url, status, groupId: 'plant-d', historicalChanges: 2, reconnectPeriodMs: 1500 });
+    type Row = { type: string; device: string | undefined; at: number; metrics: Array<{ name: string; value: unknown; historical: boolean; timestamp: number }> };
+    const rows = (): Row[] =>
+      watcher.messages
+        .filter((m) => /\/(NBIRTH|DBIRTH|DDATA)\//.test(m.topic))
+        .map((m) => {
+          const [, , type, , device] = m.topic.split('/');
+          const p = tahu.decodePayload(m.payload);
+          return { type: type!, device, at: Number(text(p.timestamp)), metrics: (p.metrics ?? []).map((x) => ({ name: x.name!, value: text(x.value), historical: x.isHistorical === true, timestamp: Number(text(x.timestamp)) })) };
+        });
+    try {
+      await until(() => rows().some((r) => r.type === 'DBIRTH'), 5000, 'the births');
+      await broker.stop();
+      await until(() => !node.stats().connected, 5000, 'the node to see the broker gone');
+      // Three alarm changes while down (raised, cleared, raised again): the store keeps the last two.
+      for (const [n, cleared] of [[1, false], [1, true], [2, false]] as const) {
+        status.observe({ type: cleared ? 'cleared' : 'raised', alarm: alarm('press-9', n, cleared ? T + n + 1 : undefined) });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(node.stats().historical).toEqual({ queued: 2, sent: 0, dropped: 1 });
+      await broker.start();
+      await until(() => node.stats().historical.sent === 2, 10_000, 'the historical DDATA after the births');
+    } finally {
+      await node.close();
+      await watcher.stop();
+    }
+    const after = rows().slice(rows().findIndex((r, i) => i > 0 && r.type === 'NBIRTH'));
+    expect(after.map((r) => r.type)).toEqual(['NBIRTH', 'DBIRTH', 'DDATA', 'DDATA']);
+    const [, , cleared, raised] = after;
+    for (const d of [cleared!, raised!]) {
+      expect(d.device).toBe('press-9');
+      for (const m of d.metrics) {
+        expect(m.historical).toBe(true);
+        expect(m.timestamp).toBeLessThan(after[0]!.at); // taken while the broker was down, before the new birth
+      }
+    }
+    expect(Object.fromEntries(cleared!.metrics.map((m) => [m.name, m.value]))).toMatchObject({ 'Health/State': 'ok', 'Alarms/Active': 0 });
+    expect(Object.fromEntries(raised!.metrics.map((m) => [m.name, m.value]))).toMatchObject({ 'Health/State': 'alarm', 'Alarms/Active': 1 });
+    // The births carry the current state, not historical.
+    expect(after[1]!.metrics.every((m) => !m.historical)).toBe(true);
+  }, 60_000);
+
   it("publishes NDEATH with the session's bdSeq as the MQTT will when the process dies", async () => {
     const watcher = await Watcher.start(broker.url, ['spBv1.0/test-group/#']);
     const child = await runChild('sparkplug', broker.url, 'line-7');
@@ -329,7 +375,7 @@ describe.skipIf(skip)('SparkplugEdgeNode against a real Mosquitto broker', () =>
       await watcher.stop();
     }
     const status = new LineStatus({ line: 'l' });
-    for (const bad of [{ groupId: 'a/b' }, { groupId: 'g', edgeNodeId: '+' }, { groupId: 'g', bdSeq: 256 }, { groupId: 'g', dataIntervalMs: 0 }, { groupId: 'g', aliases: 'yes' }, { groupId: 'g', primaryHostId: 'a/b' }]) {
+    for (const bad of [{ groupId: 'a/b' }, { groupId: 'g', edgeNodeId: '+' }, { groupId: 'g', bdSeq: 256 }, { groupId: 'g', dataIntervalMs: 0 }, { groupId: 'g', aliases: 'yes' }, { groupId: 'g', primaryHostId: 'a/b' }, { groupId: 'g', historicalChanges: -1 }]) {
       await expect(SparkplugEdgeNode.start({ url: broker.url, status, ...(bad as { groupId: string }) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
   }, 60_000);

@@ -44,6 +44,8 @@ export interface SparkplugMetric {
   name?: string;
   /** Alias (non-negative safe integer), declared with the name in a birth; data messages may then send it alone. */
   alias?: number;
+  /** A value from the past, sent late (store-and-forward): `is_historical`. */
+  historical?: boolean;
   /** When the value was taken, epoch ms. */
   timestamp: number;
   /** Its datatype. */
@@ -133,6 +135,8 @@ function encodeMetric(m: SparkplugMetric, at: string): Buffer {
   if (m.alias !== undefined) w.tag(2, 0).varint(BigInt(m.alias));
   w.tag(3, 0).varint(uint64(`${at}.timestamp`, m.timestamp));
   w.tag(4, 0).varint(BigInt(code));
+  if (m.historical !== undefined && typeof m.historical !== 'boolean') throw bad(`${at}.historical`, 'must be a boolean');
+  if (m.historical === true) w.tag(5, 0).varint(1n);
   const v = m.value;
   if (v === null) return w.tag(7, 0).varint(1n).finish();
   const range = RANGES[m.type];

@@ -43,6 +43,13 @@ export interface SparkplugEdgeNodeOptions extends PlantMqttOptions {
    */
   primaryHostId?: string;
   /**
+   * Store-and-forward: up to this many device state changes (0–100,000) made while nothing can be published (broker
+   * down, or the primary host offline) are kept, oldest dropped first, and sent after the next births as DDATA with
+   * `is_historical` metrics carrying their own timestamps. Counters are not kept (the births carry their totals).
+   * Default 0 (off: the births on reconnection carry the current state only).
+   */
+  historicalChanges?: number;
+  /**
    * Called with each typed failure; the node goes on: a command that is not Sparkplug B (`MFG_SPARKPLUG_DECODE`,
    * `MFG_SPARKPLUG_COMMAND`), a lost connection (`MFG_MQTT_DISCONNECTED`), reconnections that keep failing
    * (`MFG_MQTT_CONNECT`, at most one report per 30 s).
@@ -68,6 +75,8 @@ export interface SparkplugEdgeNodeStats {
   hostOnline: boolean;
   /** With `primaryHostId`: times the node dropped its session because the primary host went offline. */
   hostOfflineDrops: number;
+  /** Store-and-forward: changes kept now, sent later as historical DDATA, and dropped because the store was full. */
+  historical: { queued: number; sent: number; dropped: number };
 }
 
 /** Largest command payload read; larger ones are refused (bounded memory for network input). */
@@ -94,7 +103,10 @@ type NamedMetric = SparkplugMetric & { name: string };
  * - With `primaryHostId`, births wait for that host's `STATE` online message, and the node drops its session (NDEATH
  *   will) when the host goes offline.
  *
- * Not done: templates, store-and-forward of historical values.
+ * - With `historicalChanges`, device state changes made while nothing can be published are sent after the next births
+ *   as historical DDATA (bounded; oldest dropped first).
+ *
+ * Not done: templates.
  *
  * @example
  * ```ts
@@ -129,6 +141,10 @@ export class SparkplugEdgeNode {
   private hostOfflineDrops = 0;
   private client: MqttClient | undefined;
   private droppingForHost = false;
+  /** Store-and-forward: device state changes made while nothing could be published, oldest first. */
+  private readonly store: Array<{ asset: string; metrics: NamedMetric[] }> = [];
+  private readonly storeMax: number;
+  private readonly storeCounts = { sent: 0, dropped: 0 };
 
   private constructor(
     private readonly status: LineStatus,
@@ -145,6 +161,7 @@ export class SparkplugEdgeNode {
     this.onError = o.onError;
     if (o.aliases !== undefined && typeof o.aliases !== 'boolean') throw invalid(fn, 'options.aliases', 'a boolean', o.aliases, 'INVALID_ARGUMENT');
     this.aliasOf = o.aliases === true ? new Map() : undefined;
+    this.storeMax = integer(fn, 'options.historicalChanges', o.historicalChanges ?? 0, 0, 100_000);
     this.hostTopic = o.primaryHostId === undefined ? undefined : `${SPARKPLUG_NAMESPACE}/STATE/${checkLevel(fn, 'options.primaryHostId', o.primaryHostId)}`;
     this.link = new MqttLink(conn, {
       will: () => {
@@ -189,7 +206,7 @@ export class SparkplugEdgeNode {
 
   /** Counters. */
   stats(): SparkplugEdgeNodeStats {
-    return { connected: this.link.current !== undefined, ...this.counters, hostOnline: this.hostTopic === undefined || this.hostOnline, hostOfflineDrops: this.hostOfflineDrops };
+    return { connected: this.link.current !== undefined, ...this.counters, hostOnline: this.hostTopic === undefined || this.hostOnline, hostOfflineDrops: this.hostOfflineDrops, historical: { queued: this.store.length, ...this.storeCounts } };
   }
 
   /** The counters as Prometheus metric families. */
@@ -286,6 +303,29 @@ export class SparkplugEdgeNode {
     this.counters.births++;
     this.sent.clear();
     for (const h of this.status.healthAll()) this.deviceBirth(client, h, now);
+    this.forward(client);
+  }
+
+  /** Sends the stored changes of devices just born, oldest first, as DDATA with historical metrics (by alias if on). */
+  private forward(client: MqttClient): void {
+    const now = Date.now();
+    for (const { asset, metrics } of this.store.splice(0)) {
+      const born = this.sent.get(asset);
+      const known = born === undefined ? [] : metrics.filter((m) => born.has(m.name));
+      if (known.length === 0) continue; // a device gone since, or metrics its birth does not declare
+      this.send(client, this.topic('DDATA', asset), this.refer(asset, known).map((m) => ({ ...m, historical: true })), now);
+      this.storeCounts.sent++;
+    }
+  }
+
+  /** Keeps a device's changed state metrics for later (store-and-forward), dropping the oldest when full. */
+  private keep(asset: string, metrics: NamedMetric[]): void {
+    if (this.storeMax === 0 || metrics.length === 0) return;
+    if (this.store.length >= this.storeMax) {
+      this.store.shift();
+      this.storeCounts.dropped++;
+    }
+    this.store.push({ asset, metrics });
   }
 
   private deviceBirth(client: MqttClient, h: AssetHealth, now: number): void {
@@ -337,6 +377,13 @@ export class SparkplugEdgeNode {
     const client = this.publisher();
     if (!client) {
       this.counters.skipped++;
+      // State changes (not counters) since what was last sent or kept for this device, for store-and-forward.
+      const last = this.sent.get(h.asset);
+      if (!counters && last !== undefined && this.storeMax > 0) {
+        const changed = deviceMetrics(h, Date.now()).filter((m) => !m.name.startsWith('Samples/') && last.has(m.name) && last.get(m.name) !== m.value);
+        for (const m of changed) last.set(m.name, m.value);
+        this.keep(h.asset, changed);
+      }
       return;
     }
     const now = Date.now();
