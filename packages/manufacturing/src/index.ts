@@ -76,7 +76,7 @@ export type { MqttPlantPublisherOptions, MqttPlantPublisherStats } from './plant
 export type { PlantMqttOptions } from './plant/mqtt-link.js';
 export { topicLevel } from './plant/topics.js';
 export { SparkplugEdgeNode, SPARKPLUG_NAMESPACE } from './plant/sparkplug-node.js';
-export type { SparkplugEdgeNodeOptions, SparkplugEdgeNodeStats } from './plant/sparkplug-node.js';
+export type { SparkplugEdgeNodeOptions, SparkplugEdgeNodeStats } from './plant/sparkplug-options.js';
 export { encodeSparkplugPayload, decodeSparkplugPayload, SparkplugDataType } from './plant/sparkplug-codec.js';
 export type { SparkplugMetric, SparkplugPayload, SparkplugDataTypeName, DecodedSparkplugMetric, DecodedSparkplugPayload } from './plant/sparkplug-codec.js';
 export { renderPrometheus, lineStatusMetrics, PROMETHEUS_CONTENT_TYPE } from './plant/prometheus.js';

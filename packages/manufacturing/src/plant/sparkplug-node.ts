@@ -2,88 +2,21 @@ import type { MqttClient } from 'mqtt';
 import { LeptonError } from '@lepton/core';
 import { integer, invalid } from '../internal/guards.js';
 import { checkLevel } from '../scale/partition.js';
-import { severityRank, type AssetHealth } from './asset-health.js';
+import type { AssetHealth } from './asset-health.js';
 import type { LineStatus, StatusChange } from './line-status.js';
-import { MqttLink, resolveMqttOptions, startOutput, type PlantMqttOptions } from './mqtt-link.js';
+import { MqttLink, resolveMqttOptions, startOutput } from './mqtt-link.js';
 import type { MetricFamily } from './prometheus.js';
 import { decodeSparkplugPayload, encodeSparkplugPayload, type SparkplugMetric } from './sparkplug-codec.js';
+import { deviceMetrics, type NamedMetric, type SparkplugEdgeNodeOptions, type SparkplugEdgeNodeStats } from './sparkplug-options.js';
 import { topicLevel } from './topics.js';
 
 /** The Sparkplug B topic namespace. */
 export const SPARKPLUG_NAMESPACE = 'spBv1.0';
 
-/** Options of {@link SparkplugEdgeNode.start}. */
-export interface SparkplugEdgeNodeOptions extends PlantMqttOptions {
-  /** The line status to publish: the line is the edge node, each asset a device. */
-  status: LineStatus;
-  /** Sparkplug group id (one topic level). */
-  groupId: string;
-  /** Edge node id (one topic level, unique in the group). Default: the line's name. */
-  edgeNodeId?: string;
-  /**
-   * bdSeq of the first session (0–255); each new MQTT session uses the next one (255 → 0). Keep the last one across
-   * restarts ({@link SparkplugEdgeNode.bdSeq}) so that hosts correlate every NDEATH with its NBIRTH. Default 0.
-   */
-  bdSeq?: number;
-  /** Counters (samples, freshness) are sent in DDATA/NDATA at this period when they changed, ms; state changes go at once. Default 10,000. */
-  dataIntervalMs?: number;
-  /**
-   * Metric aliases (Sparkplug 3.0): every data metric of the node and its devices gets an alias, unique across the
-   * edge node, declared with its name in NBIRTH/DBIRTH; NDATA and DDATA then carry the alias alone, which keeps data
-   * messages small. `bdSeq`, `Node Control/Rebirth` and `Properties/Line` keep their names only (NDEATH and a host's
-   * rebirth command name them). Aliases are numbered afresh at each NBIRTH. Default false.
-   */
-  aliases?: boolean;
-  /**
-   * The primary host application's id (Sparkplug 3.0 `STATE`): the node subscribes to `spBv1.0/STATE/<id>` and
-   * publishes its births only once that host says `{"online": true, "timestamp": …}`. When the host goes offline (a
-   * STATE with `online: false` and a timestamp not older than the last), the node drops its connection (the broker
-   * publishes the NDEATH will), reconnects with the next bdSeq and waits for the host again; nothing is published
-   * meanwhile. Default: none (births at once).
-   */
-  primaryHostId?: string;
-  /**
-   * Store-and-forward: up to this many device state changes (0–100,000) made while nothing can be published (broker
-   * down, or the primary host offline) are kept, oldest dropped first, and sent after the next births as DDATA with
-   * `is_historical` metrics carrying their own timestamps. Counters are not kept (the births carry their totals).
-   * Default 0 (off: the births on reconnection carry the current state only).
-   */
-  historicalChanges?: number;
-  /**
-   * Called with each typed failure; the node goes on: a command that is not Sparkplug B (`MFG_SPARKPLUG_DECODE`,
-   * `MFG_SPARKPLUG_COMMAND`), a lost connection (`MFG_MQTT_DISCONNECTED`), reconnections that keep failing
-   * (`MFG_MQTT_CONNECT`, at most one report per 30 s).
-   */
-  onError?: (error: LeptonError) => void;
-}
-
-/** Counters of a {@link SparkplugEdgeNode}. */
-export interface SparkplugEdgeNodeStats {
-  /** Connected now. */
-  connected: boolean;
-  /** NBIRTHs sent (one per session, plus rebirths). */
-  births: number;
-  /** Rebirths requested by a host (`Node Control/Rebirth`). */
-  rebirths: number;
-  /** DBIRTH, DDATA, DDEATH and NDATA messages sent. */
-  messages: number;
-  /** Changes not sent because the broker was down (the next birth carries the state). */
-  skipped: number;
-  /** Commands (NCMD/DCMD) that were not valid Sparkplug B, or wrote metrics this node does not accept; STATE messages that were not valid. */
-  badCommands: number;
-  /** With `primaryHostId`: whether the primary host is online (births and data are published only then). */
-  hostOnline: boolean;
-  /** With `primaryHostId`: times the node dropped its session because the primary host went offline. */
-  hostOfflineDrops: number;
-  /** Store-and-forward: changes kept now, sent later as historical DDATA, and dropped because the store was full. */
-  historical: { queued: number; sent: number; dropped: number };
-}
 
 /** Largest command payload read; larger ones are refused (bounded memory for network input). */
 const MAX_COMMAND_BYTES = 64 * 1024;
 
-/** A metric with its name (what the node builds; aliases are added when it sends). */
-type NamedMetric = SparkplugMetric & { name: string };
 
 /**
  * A Sparkplug B edge node for a line (Sparkplug 3.0, `spBv1.0`): the line is the edge node and each asset a device, so
@@ -95,7 +28,8 @@ type NamedMetric = SparkplugMetric & { name: string };
  * - `spBv1.0/<group>/DBIRTH/<edge>/<asset>` per asset: `Health/State`, `Alarms/*`, `Samples/*`, `SPC/<signal>/Out Of Control`;
  *   `DDATA` carries what changed (report by exception); `DDEATH` when the asset is retired.
  * - Every message but NDEATH has `seq`, 0 at NBIRTH and +1 per message, 255 → 0. QoS 0, not retained (as the
- *   specification requires); while the broker is down nothing is queued — the births on reconnection carry the state.
+ *   specification requires); by default nothing is queued while the broker is down — the births on reconnection carry
+ *   the state.
  * - `NCMD` with `Node Control/Rebirth` = true republishes NBIRTH and every DBIRTH.
  *
  * - With `aliases: true`, births declare an alias per data metric and NDATA/DDATA carry the alias alone.
@@ -452,20 +386,4 @@ export class SparkplugEdgeNode {
       // the caller's callback failing must not stop the node
     }
   }
-}
-
-/** An asset's DBIRTH/DDATA metrics. */
-function deviceMetrics(h: AssetHealth, now: number): NamedMetric[] {
-  const m = (name: string, type: SparkplugMetric['type'], value: SparkplugMetric['value']): NamedMetric => ({ name, timestamp: now, type, value });
-  return [
-    m('Health/State', 'String', h.state),
-    m('Alarms/Active', 'Int32', h.activeAlarms),
-    m('Alarms/Unacknowledged', 'Int32', h.unacknowledged),
-    m('Alarms/Max Severity', 'UInt8', severityRank(h.severity)),
-    ...Object.entries(h.bySource).map(([source, n]) => m(`Alarms/By Source/${source}`, 'Int32', n)),
-    ...Object.entries(h.spc).map(([signal, s]) => m(`SPC/${signal}/Out Of Control`, 'Boolean', s === 'out-of-control')),
-    m('Samples/Accepted', 'UInt64', h.samples.accepted),
-    m('Samples/Rejected', 'UInt64', h.samples.rejected),
-    m('Samples/Last At', 'DateTime', h.lastSampleAt === null ? null : Math.max(0, Math.round(h.lastSampleAt))),
-  ];
 }
