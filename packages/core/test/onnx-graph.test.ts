@@ -1,71 +1,12 @@
 import { describe, expect, it, beforeAll } from 'vitest';
-import * as ort from 'onnxruntime-node';
-import { graphModelToOnnx, initRuntime, seededRandom, tf } from '@lepton/core';
+import { graphModelToOnnx, initRuntime, tf } from '@lepton/core';
 
 // graphModelToOnnx on small GraphDef JSON graphs written here op by op, each checked against the same computation in
 // TF.js ops (the kernels a TF.js graph model runs): the padding, layout and resize conventions that the shipped
 // detectors do not all exercise (odd sizes with SAME stride 2, explicit paddings, depthwise multipliers, align_corners,
 // quantised weights).
 
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
-const ints = (...v: number[]): { list: { i: string[] } } => ({ list: { i: v.map(String) } });
-const FLOAT = { type: 'DT_FLOAT' };
-
-interface Weight {
-  name: string;
-  shape: number[];
-  dtype: 'float32' | 'int32';
-  values: number[];
-  quantization?: { dtype: 'uint8' | 'float16'; scale?: number; min?: number; original_dtype?: string };
-}
-
-/** Artifacts of a graph: nodes, and weights packed as the TF.js converter packs them (uint8 quantisation included). */
-function artifacts(nodes: object[], weights: Weight[]): object {
-  const parts: Uint8Array[] = [];
-  for (const w of weights) {
-    if (w.quantization?.dtype === 'uint8') parts.push(Uint8Array.from(w.values.map((v) => Math.round((v - (w.quantization?.min ?? 0)) / (w.quantization?.scale ?? 1)))));
-    else parts.push(new Uint8Array((w.dtype === 'int32' ? Int32Array.from(w.values) : Float32Array.from(w.values)).buffer));
-  }
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const data = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    data.set(p, at);
-    at += p.length;
-  }
-  const consts = weights.map((w) => ({ name: w.name, op: 'Const', attr: { dtype: { type: w.dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT' } } }));
-  return {
-    modelTopology: { node: [...consts, ...nodes] },
-    weightSpecs: weights.map(({ name, shape, dtype, quantization }) => ({ name, shape, dtype, ...(quantization === undefined ? {} : { quantization }) })),
-    weightData: data.buffer,
-  };
-}
-
-const placeholder = (name: string, shape: number[]): object => ({ name, op: 'Placeholder', attr: { dtype: FLOAT, shape: { shape: { dim: shape.map((s) => ({ size: String(s) })) } } } });
-
-async function runOnnx(art: object, outputs: string[], x: tf.Tensor): Promise<Array<{ data: Float32Array; dims: readonly number[] }>> {
-  const onnx = graphModelToOnnx(art, { outputs });
-  const session = await ort.InferenceSession.create(onnx.bytes);
-  try {
-    const r = await session.run({ [onnx.inputs[0]?.name as string]: new ort.Tensor('float32', (await x.data()) as Float32Array, x.shape) });
-    return onnx.outputs.map((o) => r[o] as unknown as { data: Float32Array; dims: readonly number[] });
-  } finally {
-    await session.release();
-  }
-}
-
-async function expectClose(got: { data: Float32Array; dims: readonly number[] }, want: tf.Tensor, tol = 1e-4): Promise<void> {
-  expect([...got.dims]).toEqual(want.shape);
-  const w = (await want.data()) as Float32Array;
-  let worst = 0;
-  for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs((w[i] as number) - (got.data[i] as number)));
-  expect(worst).toBeLessThanOrEqual(tol);
-}
-
-const rand = (n: number, seed: number): number[] => {
-  const r = seededRandom(seed);
-  return Array.from({ length: n }, () => r() * 2 - 1);
-};
+import { artifacts, b64, expectClose, FLOAT, ints, placeholder, rand, runOnnx, type Weight } from './support/onnx-graph.js';
 
 describe('graphModelToOnnx: op conventions against TF.js', () => {
   beforeAll(async () => {
@@ -150,25 +91,6 @@ describe('graphModelToOnnx: op conventions against TF.js', () => {
     });
     await expectClose(got as { data: Float32Array; dims: readonly number[] }, want);
     tf.dispose([x, want]);
-  });
-
-  it('ResizeNearestNeighbor in all three coordinate modes, enlarging and shrinking by whole and fractional factors', async () => {
-    // YOLOv5's TF export upsamples with it (half_pixel_centers); TF.js computes each mode as TensorFlow does.
-    const x = tf.tensor4d(rand(7 * 10 * 2, 21), [1, 7, 10, 2]);
-    const modes: Array<[boolean, boolean]> = [[false, false], [false, true], [true, false]];
-    for (const [h, w] of [[14, 20], [11, 23], [4, 6], [5, 3]] as const) {
-      for (const [align, half] of modes) {
-        const art = artifacts(
-          [placeholder('x', [1, 7, 10, 2]), { name: 'r', op: 'ResizeNearestNeighbor', input: ['x', 'size'], attr: { T: FLOAT, align_corners: { b: align }, half_pixel_centers: { b: half } } }],
-          [{ name: 'size', shape: [2], dtype: 'int32', values: [h, w] }],
-        );
-        const [got] = await runOnnx(art, ['r'], x);
-        const want = tf.image.resizeNearestNeighbor(x, [h, w], align, half);
-        await expectClose(got as { data: Float32Array; dims: readonly number[] }, want, 0);
-        want.dispose();
-      }
-    }
-    x.dispose();
   });
 
   it('StridedSlice with an ellipsis (x[..., 4:], x[..., 0:2], x[0, ..., 1], x[..., ::2, 1:]) as YOLOv5\'s export writes it', async () => {

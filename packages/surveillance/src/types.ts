@@ -75,3 +75,12 @@ export type { SurveillanceErrorCode } from './errors.js';
 export function surveillanceError(code: SurveillanceErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown): LeptonError {
   return new LeptonError(code, message, cause === undefined ? { details } : { details, cause });
 }
+
+/**
+ * A per-class setting from a plain object (YAML or the caller's), own keys only: a class named `constructor`,
+ * `toString` or `__proto__` must not read `Object.prototype` (a function where a number belongs).
+ * @internal
+ */
+export function ownValue<T>(record: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
+}

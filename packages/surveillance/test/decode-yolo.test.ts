@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  cameraThreshold,
   decodeYoloV5,
   decodeYoloV8,
   detectorOptionsFromConfig,
@@ -79,11 +80,29 @@ describe('decodeYoloV5: [B, N, 5 + classes] rows', () => {
     ]);
   });
 
-  it('names the layout it expected when the outputs do not fit (MODEL_LOAD_FAILED)', async () => {
+  it('names the layout it expected when the outputs do not fit (MODEL_LOAD_FAILED), and refuses class indices outside the label map', async () => {
     const out = tf.zeros([1, 4, 7]);
+    const odd = tf.zeros([1, 3, 8]);
     await expect(decodeYoloV5([out], ctx())).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED', message: expect.stringContaining('[B, N, 8]') });
-    await expect(decodeYoloV5([tf.zeros([1, 3, 8])], ctx({ batchSize: 2 }))).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED' });
+    await expect(decodeYoloV5([odd], ctx({ batchSize: 2 }))).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED' });
+    await expect(decodeYoloV5([odd], ctx({ classIndices: [0, 3] }))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    tf.dispose([out, odd]);
+  });
+
+  it('never takes a row with a NaN box or score, and a NaN elsewhere does not change how the units are read', async () => {
+    const frac = rows.map(([x, y, w, h, ...rest]) => [x! / 640, y! / 480, w! / 640, h! / 480, ...rest]);
+    const nanBox = [Number.NaN, 0.5, 0.1, 0.1, 0.99, 0.99, 0, 0]; // would be the best row
+    const nanScore = [0.5, 0.5, 0.1, 0.1, Number.NaN, 0.9, 0, 0];
+    const out = tf.tensor3d([[...frac, nanBox, nanScore]]);
+    const got = await decodeYoloV5([out], ctx());
     out.dispose();
+    expect(round(got)).toEqual([
+      [
+        { box: [270, 140, 370, 340], c: 0, s: 0.72 },
+        { box: [0, 460, 20, 480], c: 2, s: 0.45 },
+        { box: [80, 40, 120, 60], c: 1, s: 0.3 },
+      ],
+    ]);
   });
 });
 
@@ -200,10 +219,30 @@ cameras:
     }
   });
 
+  it("keeps a class named 'constructor' a class: a numeric threshold, and the other classes still reported", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lepton-own-yolo-'));
+    await writeConstantYolo(dir);
+    const detector = await ObjectDetector.load({ model: { modelPath: join(dir, 'model.json'), labels: ['person', 'constructor'], decode: 'yolov8' }, classes: ['person', 'constructor'] });
+    try {
+      expect(detector.threshold('constructor')).toBe(0.4);
+      const frame: Frame = { camera: 'yard', index: 0, sourceIndex: 0, time: 0, wallTime: 0, width: 8, height: 8, data: new Uint8Array(8 * 8 * 3) };
+      const [dets] = await detector.detect([frame]);
+      expect(dets?.map((d) => d.label)).toEqual(['person']); // the 'constructor' column scores 0.2, under 0.4
+    } finally {
+      await detector.close();
+    }
+  });
+
   it('refuses a decoder it does not know, in the YAML and in the API (an object key such as constructor included)', async () => {
     const cameras = [{ name: 'yard', input: 'yard.mp4' }];
     expect(() => parseConfig({ detector: { model: { path: 'm.json', labels: ['a'], decode: 'yolov3' } }, cameras })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
     expect(() => parseConfig({ detector: { model: { path: 'm.json', labels: [], decode: 'yolov8' } }, cameras })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    expect(() => parseConfig({ detector: { model: { path: 's3://bucket/model.json', labels: ['a'], decode: 'yolov8' } }, cameras })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('URLs are not read') }));
+    // A class named like an Object.prototype member is a class like any other (its threshold, its counts).
+    const odd = parseConfig({ detector: { model: { path: 'm.json', labels: ['constructor', 'toString'], decode: 'yolov8', outputs: ['output0'] } }, cameras: [{ name: 'yard', input: 'yard.mp4', thresholds: { toString: 0.6 } }] });
+    // (the detector reports down to the lowest threshold in force: the default 0.4; a plain lookup read a function, NaN)
+    expect(detectorOptionsFromConfig(odd)).toMatchObject({ model: { outputs: ['output0'] }, thresholds: { toString: 0.4 } });
+    expect([cameraThreshold(odd, odd.cameras[0]!, 'toString'), cameraThreshold(odd, odd.cameras[0]!, 'constructor')]).toEqual([0.6, 0.4]);
     for (const decode of ['constructor', 'toString', '__proto__']) {
       await expect(ObjectDetector.load({ model: { modelPath: '/nonexistent/model.json', labels: ['a'], decode: decode as 'yolov8' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }

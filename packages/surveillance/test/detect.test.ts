@@ -233,11 +233,10 @@ describe('custom graph models', () => {
       }),
     );
     await writeFile(join(dir, 'weights.bin'), new Uint8Array(Int32Array.from([3, 1, 2, 0, -1, 8, 8, 3]).buffer));
-    // One box per frame whose score is the output's mean: a mixed batch changes it.
-    const decode = async (outputs: tf.Tensor[]) => {
-      const means = await tf.tidy(() => tf.mean(outputs[0] as tf.Tensor, [1, 2, 3])).data();
-      return [...means].map((m) => [{ x1: 1, y1: 1, x2: 7, y2: 7, classIndex: 0, score: m }]);
-    };
+    // One box per frame whose score is the output's mean: a mixed batch changes it. The decoder also lists the
+    // frames backwards, so it mixes a batch of its own: frame by frame, each frame must be decoded alone.
+    const means = async (outputs: tf.Tensor[]): Promise<number[]> => [...(await tf.tidy(() => tf.mean(outputs[0] as tf.Tensor, [1, 2, 3])).data())];
+    const decode = async (outputs: tf.Tensor[]) => (await means(outputs)).map((m) => [{ x1: 1, y1: 1, x2: 7, y2: 7, classIndex: 0, score: m }]).reverse();
     const flat = (v: number): Frame => ({ camera: 'c', index: 0, sourceIndex: 0, time: 0, wallTime: 0, width: 8, height: 8, data: new Uint8Array(8 * 8 * 3).fill(v) });
     for (const engine of ['tfjs', 'onnx'] as const) {
       const mixing = await ObjectDetector.load({ model: { modelPath: join(dir, 'model.json'), labels: ['person'], decode }, defaultThreshold: 0, engine });
@@ -248,6 +247,29 @@ describe('custom graph models', () => {
       } finally {
         await mixing.close();
       }
+    }
+    // A decoder's scores above 1 are dropped and counted; a decoder that throws is a typed INVALID_MODEL at detect().
+    const loud = await ObjectDetector.load({ model: { modelPath: join(dir, 'model.json'), labels: ['person'], decode: async (o) => (await means(o)).map((m) => [{ x1: 1, y1: 1, x2: 7, y2: 7, classIndex: 0, score: 2 * m }]) }, defaultThreshold: 0 });
+    const rude = await ObjectDetector.load({
+      model: {
+        modelPath: join(dir, 'model.json'),
+        labels: ['person'],
+        decode: async (o) => {
+          if ((await means(o)).some((m) => m > 0.7)) throw new Error('boom');
+          return [[]];
+        },
+      },
+      batchSize: 1,
+    });
+    try {
+      const [low, high] = await loud.detect([flat(51), flat(204)]);
+      expect(low?.map((d) => d.score)).toEqual([expect.closeTo(0.4, 5)]);
+      expect(high).toEqual([]); // 1.6
+      expect(loud.stats.rejectedCandidates).toBe(1);
+      await expect(rude.detect([flat(204)])).rejects.toMatchObject({ code: 'INVALID_MODEL', message: expect.stringContaining('boom') });
+    } finally {
+      await loud.close();
+      await rude.close();
     }
   });
 

@@ -142,30 +142,58 @@ function pool(op: 'MaxPool' | 'AveragePool'): Converter {
 }
 
 /**
- * TF ResizeBilinear: align_corners → in = out·(in−1)/(out−1); half_pixel_centers → in = (out+½)·in/out − ½ (clamped at
- * the edges, as ONNX's linear mode does); neither → in = out·in/out ('asymmetric', TF's legacy default).
- * TF ResizeNearestNeighbor: align_corners → round(out·(in−1)/(out−1)), halves away from zero ('align_corners',
- * 'round_prefer_ceil'); half_pixel_centers → floor((out+½)·in/out), which is ONNX's 'half_pixel' (out+½)·in/out − ½
- * rounded with 'round_prefer_ceil' (ONNX's own 'tf_half_pixel_for_nn' is deprecated since opset 13, and ONNX Runtime
- * warns on it); neither → floor(out·in/out) ('asymmetric', 'floor'); all clamped to the input, as in ONNX.
+ * TF ResizeBilinear → ONNX `Resize` (linear): align_corners → in = out·(in−1)/(out−1); half_pixel_centers →
+ * in = (out+½)·in/out − ½ (clamped at the edges, as ONNX's linear mode does); neither → in = out·in/out
+ * ('asymmetric', TF's legacy default).
  */
-function resize(kind: 'linear' | 'nearest'): Converter {
-  return (b, n, a) => {
-    const align = a.bool('align_corners');
-    const half = a.bool('half_pixel_centers');
-    const mode = align ? 'align_corners' : half ? 'half_pixel' : 'asymmetric';
-    const x = b.node('Transpose', [b.input(arg(n, 0))], [b.fresh(n.name)], 4, { perm: { ints: TO_NCHW } });
-    const size = b.constOf(arg(n, 1));
-    // A size computed at run time (Keras UpSampling2D on a free input size: Shape → StridedSlice → Mul) is cast and used.
-    const sizes =
+const resizeBilinear: Converter = (b, n, a) => {
+  const mode = a.bool('align_corners') ? 'align_corners' : a.bool('half_pixel_centers') ? 'half_pixel' : 'asymmetric';
+  const x = b.node('Transpose', [b.input(arg(n, 0))], [b.fresh(n.name)], 4, { perm: { ints: TO_NCHW } });
+  const size = b.constOf(arg(n, 1));
+  // A size computed at run time (Keras UpSampling2D on a free input size: Shape → StridedSlice → Mul) is cast and used.
+  const sizes =
+    size === undefined
+      ? computedResizeSizes(b, n, x)
+      : b.node('Concat', [b.node('Shape', [x], [b.fresh(n.name)], 1, { start: { i: 0 }, end: { i: 2 } }), b.int64(`${n.name}/hw`, constNumbers(size))], [b.fresh(n.name)], 1, { axis: { i: 0 } });
+  const y = b.node('Resize', [x, '', '', sizes], [b.fresh(n.name)], 4, { mode: { s: 'linear' }, coordinate_transformation_mode: { s: mode } });
+  b.node('Transpose', [y], [n.name], 4, { perm: { ints: TO_NHWC } });
+};
+
+/**
+ * TF ResizeNearestNeighbor as TensorFlow computes it, in float32, one `Gather` per spatial axis of the NHWC input:
+ * scale = in/out (align_corners, out > 1: (in−1)/(out−1)); source = out·scale (half_pixel_centers: (out+½)·scale);
+ * index = floor(source) (align_corners: rounded, halves up), clamped to [0, in−1]. ONNX's own nearest `Resize`
+ * divides by the scale instead of multiplying by it, and picks a neighbouring pixel at some sizes (21 → 3, 14 → 23 …).
+ */
+const resizeNearest: Converter = (b, n, a) => {
+  const align = a.bool('align_corners');
+  const half = a.bool('half_pixel_centers');
+  const size = b.constOf(arg(n, 1));
+  const name = n.name;
+  const f32 = (v: number): string => b.scalar(name, v);
+  const op = (type: string, inputs: string[], attrs?: Record<string, OnnxAttribute>): string => b.node(type, inputs, [b.fresh(name)], undefined, attrs);
+  let y = b.input(arg(n, 0));
+  for (const [k, axis] of [1, 2].entries()) {
+    // in and out of this axis, as float32 scalars
+    const inDim = op('Cast', [op('Squeeze', [op('Shape', [y], { start: { i: axis }, end: { i: axis + 1 } }), b.int64(`${name}/axis0`, [0])])], { to: { i: 1 } });
+    const outDim =
       size === undefined
-        ? computedResizeSizes(b, n, x)
-        : b.node('Concat', [b.node('Shape', [x], [b.fresh(n.name)], 1, { start: { i: 0 }, end: { i: 2 } }), b.int64(`${n.name}/hw`, constNumbers(size))], [b.fresh(n.name)], 1, { axis: { i: 0 } });
-    const nearest = kind === 'nearest' ? { nearest_mode: { s: align || half ? 'round_prefer_ceil' : 'floor' } } : {};
-    const y = b.node('Resize', [x, '', '', sizes], [b.fresh(n.name)], 4, { mode: { s: kind }, coordinate_transformation_mode: { s: mode }, ...nearest });
-    b.node('Transpose', [y], [n.name], 4, { perm: { ints: TO_NHWC } });
-  };
-}
+        ? op('Cast', [op('Gather', [b.input(arg(n, 1)), b.constant(name, { type: 'int64', dims: [], data: BigInt64Array.of(BigInt(k)) })], { axis: { i: 0 } })], { to: { i: 1 } })
+        : f32(constNumbers(size)[k] as number);
+    const plain = op('Div', [inDim, outDim]);
+    const one = f32(1);
+    const scale = align ? op('Where', [op('Greater', [outDim, one]), op('Div', [op('Sub', [inDim, one]), op('Sub', [outDim, one])]), plain]) : plain;
+    let source = op('Range', [f32(0), outDim, one]);
+    if (half) source = op('Add', [source, f32(0.5)]);
+    source = op('Mul', [source, scale]);
+    let index = op('Floor', [source]);
+    // rounding halves up (away from zero: every source is ≥ 0): floor, plus one where the fraction is ≥ ½
+    if (align) index = op('Where', [op('GreaterOrEqual', [op('Sub', [source, index]), f32(0.5)]), op('Add', [index, one]), index]);
+    index = op('Min', [index, op('Sub', [inDim, one])]);
+    if (half) index = op('Max', [index, f32(0)]);
+    y = b.node('Gather', [y, op('Cast', [index], { to: { i: 7 } })], [k === 1 ? name : b.fresh(name)], 4, { axis: { i: axis } });
+  }
+};
 
 function reduce(op: string): Converter {
   return (b, n, a) => {
@@ -323,8 +351,8 @@ export const CONVERTERS: Record<string, Converter> = {
   FusedDepthwiseConv2dNative: conv(true, true),
   MaxPool: pool('MaxPool'),
   AvgPool: pool('AveragePool'),
-  ResizeBilinear: resize('linear'),
-  ResizeNearestNeighbor: resize('nearest'),
+  ResizeBilinear: resizeBilinear,
+  ResizeNearestNeighbor: resizeNearest,
   Mean: reduce('ReduceMean'),
   Sum: reduce('ReduceSum'),
   Max: reduce('ReduceMax'),

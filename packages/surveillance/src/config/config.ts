@@ -77,9 +77,14 @@ const cameraSchema = z.strictObject({
 
 const finite = z.number().finite();
 const customModelSchema = z.strictObject({
-  path: z.string().min(1),
+  // A local file: a URL would pass the path resolution unchanged and then be read relative to the working folder.
+  path: z
+    .string()
+    .min(1)
+    .refine((p) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(p), 'a local path to model.json (URLs are not read: nothing is downloaded)'),
   labels: z.array(z.string().min(1).max(100)).min(1).max(1000),
   decode: z.enum(['centernet', 'nanodet', 'yolov5', 'yolov8']),
+  outputs: z.array(z.string().min(1).max(200)).min(1).max(16).optional(),
   inputSize: z.union([z.number().int().min(16).max(4096), z.tuple([z.number().int().min(16).max(4096), z.number().int().min(16).max(4096)])]).optional(),
   layout: z.enum(['nhwc', 'nchw']).optional(),
   inputScale: finite.positive().optional(),
@@ -235,6 +240,8 @@ export interface DetectorModelConfig {
   labels: string[];
   /** Its head: 'centernet', 'nanodet', 'yolov5' (rows of box, objectness, classes) or 'yolov8' (box and classes). */
   decode: 'centernet' | 'nanodet' | 'yolov5' | 'yolov8';
+  /** Output node names the decoder reads, in order (default: the model's outputs). */
+  outputs?: string[];
   /** Input size, one number (square) or [width, height] (default: the model's own). */
   inputSize?: number | [number, number];
   /** Input layout (default: read from the model). */

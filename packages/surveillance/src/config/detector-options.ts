@@ -1,4 +1,5 @@
 import { DEFAULT_DETECTION_THRESHOLD, type ObjectDetectorOptions } from '../detect/detector.js';
+import { ownValue } from '../types.js';
 import { parseConfig, type SurveillanceConfig } from './config.js';
 
 /**
@@ -24,7 +25,7 @@ export function detectorOptionsFromConfig(config: SurveillanceConfig): ObjectDet
   const { detector, cameras } = parseConfig(config);
   const thresholds: Record<string, number> = { ...(detector.thresholds ?? {}) };
   for (const cam of cameras) {
-    for (const [k, v] of Object.entries(cam.thresholds ?? {})) thresholds[k] = Math.min(v, thresholds[k] ?? detector.thresholds?.[k] ?? DEFAULT_DETECTION_THRESHOLD);
+    for (const [k, v] of Object.entries(cam.thresholds ?? {})) thresholds[k] = Math.min(v, ownValue(thresholds, k) ?? ownValue(detector.thresholds, k) ?? DEFAULT_DETECTION_THRESHOLD);
   }
   const m = detector.model;
   return {
@@ -35,6 +36,7 @@ export function detectorOptionsFromConfig(config: SurveillanceConfig): ObjectDet
             modelPath: m.path,
             labels: [...m.labels],
             decode: m.decode,
+            ...(m.outputs === undefined ? {} : { outputs: [...m.outputs] }),
             ...(m.inputSize === undefined ? {} : { inputSize: m.inputSize }),
             ...(m.layout === undefined ? {} : { layout: m.layout }),
             ...(m.inputScale === undefined ? {} : { inputScale: m.inputScale }),
@@ -63,5 +65,5 @@ export function detectorOptionsFromConfig(config: SurveillanceConfig): ObjectDet
  * @returns the threshold in [0, 1]
  */
 export function cameraThreshold(config: SurveillanceConfig, camera: { thresholds?: Record<string, number> | undefined }, label: string): number {
-  return camera.thresholds?.[label] ?? config.detector.thresholds?.[label] ?? DEFAULT_DETECTION_THRESHOLD;
+  return ownValue(camera.thresholds, label) ?? ownValue(config.detector.thresholds, label) ?? DEFAULT_DETECTION_THRESHOLD;
 }

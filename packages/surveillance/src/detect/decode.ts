@@ -1,4 +1,4 @@
-import { tf } from '@lepton/core';
+import { LeptonError, tf } from '@lepton/core';
 import { surveillanceError } from '../types.js';
 
 /** One raw detection from a decoder, before thresholds and NMS: corners in model-input pixels. */
@@ -181,9 +181,11 @@ export const decodeNanoDet: DecodeFunction = async (outputs, ctx) => {
  *   YOLOX's after its grid decoding); score = objectness × class probability;
  * - `'yolov8'` — `[B, 4 + classes, N]`: box, class probabilities, no objectness (YOLOv8, YOLO11 exports).
  *
- * Every value is taken as it comes out (exports apply the sigmoid in the graph). Boxes are in model-input pixels, or
- * in fractions of the input as YOLOv5's TensorFlow export writes them: told apart by the largest box centre over all
- * N rows, which spans the input in either case (at most 2: fractions). Each row gives its best wanted class; the best
+ * Every value is taken as it comes out (exports apply the sigmoid in the graph; a score outside [0, 1] is dropped by
+ * the detector). Boxes are in model-input pixels, or in fractions of the input as YOLOv5's TensorFlow export writes
+ * them: told apart by the largest finite box centre over all N rows, which spans the input in either case (at most 2:
+ * fractions; so a pixel model on an input of 2 × 2 px or less would be misread). A row with a non-finite box or score
+ * is never a candidate. Each row gives its best wanted class; the best
  * `maxCandidates` rows per frame are returned. Graphs that fold a batch into `[1, B·N, …]` (frame by frame) are
  * unfolded. No non-maximum suppression is expected in the graph: the detector applies its own.
  *
@@ -205,6 +207,9 @@ export function decodeYolo(kind: 'yolov5' | 'yolov8'): DecodeFunction {
       if (b0 === 1 && n0 % B === 0) return tf.reshape(rows, [B, n0 / B, width]);
       throw surveillanceError('MODEL_LOAD_FAILED', `YOLO output [${out.shape.join(',')}] does not fit a batch of ${B}.`, { shape: out.shape, batch: B });
     };
+    if (!ctx.classIndices.every((c) => Number.isInteger(c) && c >= 0 && c < C)) {
+      throw new LeptonError('INVALID_ARGUMENT', `decodeYolo: classIndices must be integers from 0 to ${C - 1} (the label map's indices).`, { details: { classIndices: ctx.classIndices } });
+    }
     const N = (kind === 'yolov8' ? (out.shape[2] as number) : (out.shape[1] as number)) / (out.shape[0] === B ? 1 : B);
     const k = Math.min(ctx.maxCandidates, N);
     const [boxes, scores, classes, extent] = tf.tidy(() => {
@@ -213,10 +218,15 @@ export function decodeYolo(kind: 'yolov5' | 'yolov8'): DecodeFunction {
       let cls = tf.slice(rows, [0, 0, kind === 'yolov5' ? 5 : 4], [B, N, C]);
       if (ctx.classIndices.length !== C) cls = tf.gather(cls, tf.tensor1d(ctx.classIndices as number[], 'int32'), 2);
       const conf = kind === 'yolov5' ? tf.mul(tf.slice(rows, [0, 0, 4], [B, N, 1]), cls) : cls;
-      const { values, indices } = tf.topk(tf.max(conf, 2), k);
+      // A row with a non-finite box or score is no candidate (score −1, under any floor).
+      const best = tf.max(conf, 2);
+      const usable = tf.logicalAnd(tf.all(tf.isFinite(xywh), 2), tf.isFinite(best));
+      const { values, indices } = tf.topk(tf.where(usable, best, tf.fill(best.shape, -1)), k);
       // Row b·N + i of the flattened batch.
       const flat = tf.add(indices, tf.mul(tf.reshape(tf.range(0, B, 1, 'int32'), [B, 1]), tf.scalar(N, 'int32')));
-      return [tf.gather(tf.reshape(xywh, [B * N, 4]), flat), values, tf.gather(tf.reshape(tf.argMax(conf, 2), [B * N]), flat), tf.max(tf.slice(xywh, [0, 0, 0], [B, N, 2]))];
+      const centres = tf.slice(xywh, [0, 0, 0], [B, N, 2]);
+      const extent = tf.max(tf.where(tf.isFinite(centres), centres, tf.zerosLike(centres)));
+      return [tf.gather(tf.reshape(xywh, [B * N, 4]), flat), values, tf.gather(tf.reshape(tf.argMax(conf, 2), [B * N]), flat), extent];
     });
     const [b, s, c, e] = await Promise.all([boxes.data(), scores.data(), classes.data(), extent.data()]);
     tf.dispose([boxes, scores, classes, extent]);

@@ -18,6 +18,7 @@ export interface DetectorWorkerResult {
   forwardPasses: number;
   frames: number;
   invalidFrames: number;
+  rejectedCandidates: number;
 }
 
 const setup: WorkerSetup<DetectorWorkerInit, Frame[], DetectorWorkerResult> = async (init) => {
@@ -31,6 +32,7 @@ const setup: WorkerSetup<DetectorWorkerInit, Frame[], DetectorWorkerResult> = as
         forwardPasses: detector.stats.forwardPasses - before.forwardPasses,
         frames: detector.stats.frames - before.frames,
         invalidFrames: detector.stats.invalidFrames - before.invalidFrames,
+        rejectedCandidates: detector.stats.rejectedCandidates - before.rejectedCandidates,
       },
     };
   };

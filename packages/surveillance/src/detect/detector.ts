@@ -1,6 +1,6 @@
 import { LeptonError, createWorkerPool, ensureRuntime, isLeptonError, resolveWorkersOption, tf, type WorkerPool } from '@lepton/core';
 import type { DetectorWorkerInit, DetectorWorkerResult } from './detector-worker.js';
-import { surveillanceError } from '../types.js';
+import { ownValue, surveillanceError } from '../types.js';
 import type { Detection, Frame } from '../types.js';
 import { COCO_LABELS, DEFAULT_DETECTION_CLASSES } from './coco.js';
 import { decodeCenterNet, decodeNanoDet, decodeYoloV5, decodeYoloV8, type DecodeContext, type DecodeFunction, type RawDetection } from './decode.js';
@@ -155,6 +155,8 @@ export interface DetectorStats {
   forwardPasses: number;
   /** Frames skipped as invalid. */
   invalidFrames: number;
+  /** Decoder candidates dropped because their score was not a number in [0, 1] or their class index is not in the label map. */
+  rejectedCandidates: number;
 }
 
 /** The detector's threshold for classes without their own (`defaultThreshold`). @internal */
@@ -326,7 +328,7 @@ export class ObjectDetector {
   /** Options in force. */
   readonly options: ResolvedDetectorOptions;
   /** Counters since load. */
-  readonly stats: DetectorStats = { frames: 0, forwardPasses: 0, invalidFrames: 0 };
+  readonly stats: DetectorStats = { frames: 0, forwardPasses: 0, invalidFrames: 0, rejectedCandidates: 0 };
 
   readonly #net: DetectorNet;
   readonly #fallback: LeptonError | undefined;
@@ -365,7 +367,7 @@ export class ObjectDetector {
     this.classes = classes;
     const wanted = new Set(classes);
     this.#classIndices = p.labels.flatMap((l, i) => (wanted.has(l) ? [i] : []));
-    this.#thresholds = new Map(classes.map((c) => [c, options.thresholds[c] ?? options.defaultThreshold]));
+    this.#thresholds = new Map(classes.map((c) => [c, ownValue(options.thresholds, c) ?? options.defaultThreshold]));
   }
 
   /**
@@ -429,15 +431,17 @@ export class ObjectDetector {
     if (this.options.batchSize > 1 || this.options.tiles > 1 || this.options.flip) await this.#checkBatching();
     this.stats.frames = 0;
     this.stats.forwardPasses = 0;
+    this.stats.rejectedCandidates = 0;
   }
 
   /**
-   * A custom graph may run a larger batch without an error and still get it wrong: YOLOv5's TF export reshapes to a
-   * hard-coded `[1, …]`, so TF.js interleaves two frames and the ONNX conversion folds them into one (TF.js reports the
-   * input's batch as free either way). So a custom model runs two different inputs as one batch and one by one at load,
-   * and decodes both (score floor 0, the best 20 candidates a frame); unless the decoder gives the same candidates both
-   * ways, the model runs frame by frame from then on ({@link ObjectDetector.batchMode} `'per-frame'`). The shipped
-   * models batch correctly (tested) and are not checked.
+   * A custom model may run a larger batch without an error and still get it wrong: a graph that reshapes or transposes
+   * across the batch axis mixes its frames (TF.js reports a declared batch of 1 as free), and so does a decoder that
+   * indexes the batch wrongly (a YOLO decoder written with `tf.gather`'s `batchDims` did, while this was built). So a
+   * custom model runs two different inputs as one batch and one by one at load, and decodes both (score floor 0, the
+   * best 20 candidates a frame); unless the decoder gives the same candidates both ways, the model runs frame by frame
+   * from then on ({@link ObjectDetector.batchMode} `'per-frame'`), each frame decoded on its own. The shipped models
+   * batch correctly (tested) and are not checked.
    */
   async #checkBatching(): Promise<void> {
     if (typeof this.options.model !== 'object') return;
@@ -545,6 +549,7 @@ export class ObjectDetector {
         const r = await pool.run(idx.map((i) => frames[i] as Frame));
         this.stats.frames += r.frames;
         this.stats.forwardPasses += r.forwardPasses;
+        this.stats.rejectedCandidates += r.rejectedCandidates;
         idx.forEach((fi, j) => {
           out[fi] = r.detections[j] ?? [];
         });
@@ -571,9 +576,7 @@ export class ObjectDetector {
       if (this.#plan.offset !== 0) x = tf.add(x, this.#plan.offset);
       return this.#layout === 'nchw' ? tf.transpose(x, [0, 3, 1, 2]) : x;
     });
-    let outputs: tf.Tensor[] = [];
     try {
-      outputs = await this.#forward(batch, frames.length);
       const ctx: DecodeContext = {
         batchSize: frames.length,
         inputWidth: iw,
@@ -583,15 +586,18 @@ export class ObjectDetector {
         minScore: Math.min(...this.#thresholds.values()),
         maxCandidates: MAX_CANDIDATES,
       };
-      const raw = await this.#plan.decode(outputs, ctx);
+      const raw = await this.#infer(batch, ctx);
       this.stats.frames += frames.length;
       return places.map((place, b) => {
         const dets: Detection[] = [];
         for (const r of raw[b] ?? []) {
           const label = this.labels[r.classIndex];
           const min = label === undefined ? undefined : this.#thresholds.get(label);
-          // A custom decoder's NaN or infinite score never becomes a detection (NaN fails the comparison too).
-          if (label === undefined || min === undefined || !(r.score >= min) || !Number.isFinite(r.score)) continue;
+          // A custom decoder's NaN, infinite or out-of-range score never becomes a detection (NaN fails the comparisons too).
+          if (label === undefined || min === undefined || !(r.score >= min) || !(r.score <= 1)) {
+            if (label === undefined || !(r.score >= 0 && r.score <= 1)) this.stats.rejectedCandidates++;
+            continue;
+          }
           const box = inputBoxToFrame(r.x1, r.y1, r.x2, r.y2, place);
           if (box !== undefined) dets.push({ box, label, score: r.score });
         }
@@ -600,7 +606,7 @@ export class ObjectDetector {
         return nonMaxSuppression(dets, this.options.iouThreshold, this.options.maxDetections);
       });
     } finally {
-      tf.dispose([batch, ...outputs]);
+      batch.dispose();
     }
   }
 
@@ -610,10 +616,17 @@ export class ObjectDetector {
     return r;
   }
 
-  async #forward(batch: tf.Tensor, n: number): Promise<tf.Tensor[]> {
+  /**
+   * Forward pass and decoding of a batch: in one pass, or, for a model that runs frame by frame ({@link
+   * ObjectDetector.batchMode}), each frame on its own and decoded on its own (`batchSize` 1), so that neither the graph
+   * nor its decoder sees two frames at once.
+   */
+  async #infer(batch: tf.Tensor, ctx: DecodeContext): Promise<RawDetection[][]> {
+    const n = ctx.batchSize;
     if (this.#batched || n === 1) {
+      let outputs: tf.Tensor[] | undefined;
       try {
-        return await this.#execute(batch);
+        outputs = await this.#execute(batch);
       } catch (err) {
         // A batch the WebGPU device refused (GPU_ERROR) goes to the caller: rerunning it frame by frame read wrong data
         // on lavapipe (the refused command buffer takes recorded uploads with it). Lower batchSize on such a device.
@@ -621,21 +634,45 @@ export class ObjectDetector {
         // Graphs that reshape to a hard-coded batch of 1 fail here; run them frame by frame from now on.
         this.#batched = false;
       }
-    }
-    const per: tf.Tensor[][] = [];
-    try {
-      for (let i = 0; i < n; i++) {
-        const one = tf.slice(batch, [i], [1]);
+      if (outputs !== undefined) {
         try {
-          per.push(await this.#execute(one));
+          return await this.#decode(outputs, ctx);
         } finally {
-          one.dispose();
+          tf.dispose(outputs);
         }
       }
-      return (per[0] ?? []).map((_, k) => tf.concat(per.map((o) => o[k] as tf.Tensor)));
-    } finally {
-      tf.dispose(per.flat());
     }
+    const raw: RawDetection[][] = [];
+    for (let i = 0; i < n; i++) {
+      const one = tf.slice(batch, [i], [1]);
+      let outputs: tf.Tensor[];
+      try {
+        outputs = await this.#execute(one);
+      } finally {
+        one.dispose();
+      }
+      try {
+        raw.push((await this.#decode(outputs, { ...ctx, batchSize: 1 }))[0] ?? []);
+      } finally {
+        tf.dispose(outputs);
+      }
+    }
+    return raw;
+  }
+
+  /** The model's decoder; a failure of a decoder of your own is a typed `INVALID_MODEL`, not whatever it threw. */
+  async #decode(outputs: tf.Tensor[], ctx: DecodeContext): Promise<RawDetection[][]> {
+    let raw: unknown;
+    try {
+      raw = await this.#plan.decode(outputs, ctx);
+    } catch (err) {
+      if (isLeptonError(err)) throw err;
+      throw new LeptonError('INVALID_MODEL', `The decoder of ${this.#plan.path} failed on outputs [${outputs.map((o) => o.shape.join('×')).join(', ')}]: ${(err as Error)?.message ?? String(err)}`, { cause: err, details: { path: this.#plan.path } });
+    }
+    if (!Array.isArray(raw) || raw.length < ctx.batchSize || !raw.every((r) => Array.isArray(r))) {
+      throw new LeptonError('INVALID_MODEL', `The decoder of ${this.#plan.path} did not return one detection list per frame of ${ctx.batchSize}.`, { details: { path: this.#plan.path } });
+    }
+    return raw as RawDetection[][];
   }
 
   /**

@@ -64,8 +64,8 @@ function anchorsFor(size: number): Float32Array {
 export class FaceDetector {
   /** Model input size in pixels (square). */
   readonly inputSize: number;
-  /** Counters since load: frames, forward passes, invalid frames. */
-  readonly stats: DetectorStats = { frames: 0, forwardPasses: 0, invalidFrames: 0 };
+  /** Counters since load: frames, forward passes, invalid frames (rejected candidates stay 0: the decoder is built in). */
+  readonly stats: DetectorStats = { frames: 0, forwardPasses: 0, invalidFrames: 0, rejectedCandidates: 0 };
 
   readonly #model: GraphModel;
   readonly #anchors: Float32Array;

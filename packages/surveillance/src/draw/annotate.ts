@@ -1,5 +1,5 @@
 import { LeptonError } from '@lepton/core';
-import type { Box, Detection, Frame, Point, Polygon, Track } from '../types.js';
+import { ownValue, type Box, type Detection, type Frame, type Point, type Polygon, type Track } from '../types.js';
 import { measureText } from './font.js';
 import { checkImage, drawLine, drawPolygon, drawRect, drawText, fillPolygon, fillRect, type Rgb, type RgbImage } from './raster.js';
 
@@ -138,7 +138,7 @@ const PALETTE: readonly Rgb[] = [
  * ```
  */
 export function classColor(label: string): Rgb {
-  const fixed = DEFAULT_CLASS_COLORS[label];
+  const fixed = ownValue(DEFAULT_CLASS_COLORS, label);
   if (fixed !== undefined) return fixed;
   let h = 0x811c9dc5; // FNV-1a
   for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193) >>> 0;
@@ -231,7 +231,7 @@ export function drawAnnotations(img: RgbImage & Partial<Pick<Frame, 'camera' | '
     if (!Number.isInteger(v) || v < 1) throw new LeptonError('INVALID_ARGUMENT', `drawAnnotations: ${field} must be a positive integer; got ${v}.`);
   }
   const colors = options.colors ?? {};
-  const colorOf = (label: string): Rgb => colors.classes?.[label] ?? classColor(label);
+  const colorOf = (label: string): Rgb => ownValue(colors.classes, label) ?? classColor(label);
   const report: AnnotationReport = { drawn: 0, skipped: 0, problems: [] };
   const skip = (item: string, why: string): void => {
     report.skipped++;

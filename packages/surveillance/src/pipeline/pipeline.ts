@@ -12,7 +12,7 @@ import { MotionDetector } from '../motion/motion.js';
 import { RuleEngine } from '../rules/engine.js';
 import type { RuleCounts, RuleEvent } from '../rules/engine.js';
 import { SortTracker } from '../track/sort.js';
-import type { Box, Detection, Frame, Track } from '../types.js';
+import { ownValue, type Box, type Detection, type Frame, type Track } from '../types.js';
 import { FrameRing } from '../video/clip.js';
 import { cutClip } from '../video/cut.js';
 import { VideoSource } from '../video/source.js';
@@ -446,7 +446,7 @@ export class SurveillancePipeline {
     const floors = new Map<string, number>();
     const floor = (label: string): number => {
       let t = floors.get(label);
-      if (t === undefined) floors.set(label, (t = ownDetector ? cameraThreshold(this.#config, cam, label) : (cam.thresholds?.[label] ?? 0)));
+      if (t === undefined) floors.set(label, (t = ownDetector ? cameraThreshold(this.#config, cam, label) : (ownValue(cam.thresholds, label) ?? 0)));
       return t;
     };
     const clipSpec = out.clips;

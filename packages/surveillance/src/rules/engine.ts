@@ -388,15 +388,18 @@ export class RuleEngine {
    */
   counts(camera: string): RuleCounts {
     const cam = this.state(camera);
-    const out: RuleCounts = { lines: {}, zones: {}, rejectedTracks: cam.rejected };
+    // Keyed by names from the configuration and labels from the model: objects without a prototype, so that a class
+    // named 'constructor' counts from 0 and '__proto__' is a key like any other.
+    const record = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
+    const out: RuleCounts = { lines: record(), zones: record(), rejectedTracks: cam.rejected };
     cam.rules.lines.forEach((line, k) => {
-      const perLabel: Record<string, LineCount> = {};
+      const perLabel = record<LineCount>();
       for (const [label, c] of cam.lineCounts[k]!) perLabel[label] = { ...c };
       out.lines[line.name] = perLabel;
     });
     cam.rules.zones.forEach((zone, k) => {
       const members = insideOf(cam, k);
-      const byLabel: Record<string, number> = {};
+      const byLabel = record<number>();
       for (const m of members) byLabel[m.label] = (byLabel[m.label] ?? 0) + 1;
       out.zones[zone.name] = { occupancy: members.length, byLabel, entries: cam.entries[k]! };
     });
