@@ -34,7 +34,10 @@ const shape: Converter = (b, n, a) => {
  * TF `StridedSlice` with constant begin/end/strides → ONNX `Slice` over every axis the spec names, then `Squeeze`
  * of the `shrink_axis_mask` axes. `begin_mask`/`end_mask` bits mean "from the start"/"to the end" of that axis. An
  * `ellipsis_mask` bit (`x[..., 4:]`, as YOLOv5's TF export writes) stands for every axis the spec leaves out, which needs
- * the input's rank; `new_axis_mask` is refused (not needed by the models converted so far).
+ * the input's rank; `new_axis_mask` is refused (not needed by the models converted so far). Limit: with a negative
+ * stride, an explicit begin or end beyond the start of the axis (below −size, e.g. `x[-3::-1]` on an axis of 1) is
+ * clamped as ONNX `Slice` clamps it, which can keep one element TensorFlow drops; the converter knows ranks, not
+ * sizes, so it cannot clamp as TF does. Masked bounds (`x[::-1]`) and bounds within the axis are exact.
  */
 const stridedSlice: Converter = (b, n, a) => {
   const begin = constNumbers(b.needConst(arg(n, 1), n, 'begin'));
