@@ -8,7 +8,7 @@
 import { initRuntime } from '@lepton/core';
 import { boxIou, nonMaxSuppression, ObjectDetector, resolveFfmpeg, type Detection, type Frame } from '@lepton/surveillance';
 import { readFile } from 'node:fs/promises';
-import { EVAL_SET_NAMES, loadEvalSet, missingMedia, rates, readEvalFrame, scoreImage, totals, type ImageScore } from '../packages/surveillance/test/eval-support.js';
+import { heldOutRun, scoreSet } from './eval-runs.js';
 import { countQuality, type HandCount } from './surveillance.js';
 import { MoveNet } from './surveillance-movenet-model.js';
 
@@ -57,14 +57,6 @@ function combined(size: number, minScore: number, rule: MergeRule, iou: number, 
   };
 }
 
-async function scoreSet(name: string, det: Pick<ObjectDetector, 'detect'>): Promise<{ person: ReturnType<typeof rates> & { hits: number; falseAlarms: number }; vehicle: ReturnType<typeof rates> & { hits: number; falseAlarms: number }; role: string }> {
-  const set = loadEvalSet(name);
-  const scores: ImageScore[] = [];
-  for (const [i, im] of set.images.entries()) scores.push(scoreImage(im, (await det.detect([readEvalFrame(set, im, i)]))[0] ?? []));
-  const t = totals(scores);
-  return { person: { ...rates(t.person), hits: t.person.hits, falseAlarms: t.person.falseAlarms }, vehicle: { ...rates(t.vehicle), hits: t.vehicle.hits, falseAlarms: t.vehicle.falseAlarms }, role: set.role };
-}
-
 const f2 = (x: number): string => x.toFixed(2);
 if (mode === 'tune') {
   const bin = await resolveFfmpeg();
@@ -83,24 +75,7 @@ if (mode === 'tune') {
   }
 } else if (mode === 'heldout') {
   const [size, s, rule, iou] = [Number(process.argv[3]), Number(process.argv[4]), process.argv[5] as MergeRule, Number(process.argv[6])];
-  const sum = { person: { hits: 0, misses: 0, falseAlarms: 0 }, vehicle: { hits: 0, misses: 0, falseAlarms: 0 } };
-  for (const name of EVAL_SET_NAMES) {
-    if (missingMedia(loadEvalSet(name)).length > 0) {
-      console.log(`absent: ${name}`);
-      continue;
-    }
-    const r = await scoreSet(name, combined(size, s, rule, iou, name));
-    console.log(`| CenterNet 0.4 + MoveNet ${size} px ≥ ${s}, ${rule} ${iou} | ${name} | ${r.role} | ${r.person.hits}/${r.person.required} | ${r.person.falseAlarms} | ${f2(r.person.recall)} | ${f2(r.person.precision)} | ${r.vehicle.hits}/${r.vehicle.required} | ${r.vehicle.falseAlarms} | ${f2(r.vehicle.recall)} | ${f2(r.vehicle.precision)} |`);
-    if (r.role !== 'held-out') continue;
-    for (const g of ['person', 'vehicle'] as const) {
-      sum[g].hits += r[g].hits;
-      sum[g].misses += r[g].required - r[g].hits;
-      sum[g].falseAlarms += r[g].falseAlarms;
-    }
-  }
-  const p = rates(sum.person);
-  const v = rates(sum.vehicle);
-  console.log(`held out: people ${f2(p.recall)} / ${f2(p.precision)} (${sum.person.hits}/${sum.person.hits + sum.person.misses}, ${sum.person.falseAlarms} false), vehicles ${f2(v.recall)} / ${f2(v.precision)}`);
+  await heldOutRun(`CenterNet 0.4 + MoveNet ${size} px ≥ ${s}, ${rule} ${iou}`, (name) => combined(size, s, rule, iou, name));
 }
 for (const n of nets.values()) await n.close();
 await centernet.close();

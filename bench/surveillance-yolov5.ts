@@ -14,7 +14,7 @@
 import { initRuntime } from '@lepton/core';
 import { COCO_LABELS, ObjectDetector, resolveFfmpeg, type Detection, type Frame, type ObjectDetectorOptions } from '@lepton/surveillance';
 import { readFile } from 'node:fs/promises';
-import { EVAL_SET_NAMES, loadEvalSet, missingMedia, rates, readEvalFrame, scoreImage, totals, type ImageScore } from '../packages/surveillance/test/eval-support.js';
+import { heldOutRun, scoreSet } from './eval-runs.js';
 import { countQuality, type HandCount } from './surveillance.js';
 
 const modelPath = process.env['YOLOV5_MODEL'];
@@ -49,15 +49,6 @@ function atThreshold(threshold: number, prefix: string): Pick<ObjectDetector, 'd
   };
 }
 
-type Rates = ReturnType<typeof rates> & { hits: number; falseAlarms: number };
-async function scoreSet(name: string, det: Pick<ObjectDetector, 'detect'>): Promise<{ person: Rates; vehicle: Rates; role: string }> {
-  const set = loadEvalSet(name);
-  const scores: ImageScore[] = [];
-  for (const [i, im] of set.images.entries()) scores.push(scoreImage(im, (await det.detect([readEvalFrame(set, im, i)]))[0] ?? []));
-  const t = totals(scores);
-  return { person: { ...rates(t.person), hits: t.person.hits, falseAlarms: t.person.falseAlarms }, vehicle: { ...rates(t.vehicle), hits: t.vehicle.hits, falseAlarms: t.vehicle.falseAlarms }, role: set.role };
-}
-
 const f2 = (x: number): string => x.toFixed(2);
 if (mode === 'tune') {
   const bin = await resolveFfmpeg();
@@ -71,24 +62,7 @@ if (mode === 'tune') {
   }
 } else if (mode === 'heldout') {
   const t = Number(process.argv[3]);
-  const sum = { person: { hits: 0, misses: 0, falseAlarms: 0 }, vehicle: { hits: 0, misses: 0, falseAlarms: 0 } };
-  for (const name of EVAL_SET_NAMES) {
-    if (missingMedia(loadEvalSet(name)).length > 0) {
-      console.log(`absent: ${name}`);
-      continue;
-    }
-    const r = await scoreSet(name, atThreshold(t, name));
-    console.log(`| YOLOv5s ${t}${tiles > 1 ? `, tiles ${tiles}` : ''} | ${name} | ${r.role} | ${r.person.hits}/${r.person.required} | ${r.person.falseAlarms} | ${f2(r.person.recall)} | ${f2(r.person.precision)} | ${r.vehicle.hits}/${r.vehicle.required} | ${r.vehicle.falseAlarms} | ${f2(r.vehicle.recall)} | ${f2(r.vehicle.precision)} |`);
-    if (r.role !== 'held-out') continue;
-    for (const g of ['person', 'vehicle'] as const) {
-      sum[g].hits += r[g].hits;
-      sum[g].misses += r[g].required - r[g].hits;
-      sum[g].falseAlarms += r[g].falseAlarms;
-    }
-  }
-  const p = rates(sum.person);
-  const v = rates(sum.vehicle);
-  console.log(`held out: people ${f2(p.recall)} / ${f2(p.precision)} (${sum.person.hits}/${sum.person.hits + sum.person.misses}, ${sum.person.falseAlarms} false), vehicles ${f2(v.recall)} / ${f2(v.precision)} (${sum.vehicle.hits}/${sum.vehicle.hits + sum.vehicle.misses}, ${sum.vehicle.falseAlarms} false)`);
+  await heldOutRun(`YOLOv5s ${t}${tiles > 1 ? `, tiles ${tiles}` : ''}`, (name) => atThreshold(t, name));
 }
 console.log(`${passes} forward passes, ${(seconds / Math.max(1, passes)).toFixed(3)} s each (${yolo.engine})`);
 await yolo.close();
