@@ -3,6 +3,7 @@ import type { DetectorWorkerInit, DetectorWorkerResult } from './detector-worker
 import { ownValue, surveillanceError } from '../types.js';
 import type { Detection, Frame } from '../types.js';
 import { COCO_LABELS, DEFAULT_DETECTION_CLASSES } from './coco.js';
+import { batchesLikeOneByOne } from './batch-check.js';
 import { decodeCenterNet, decodeNanoDet, decodeYoloV5, decodeYoloV8, type DecodeContext, type DecodeFunction, type RawDetection } from './decode.js';
 import { frameProblem, frameToInput, inputBoxToFrame, type InputPlacement, type ResizeMode } from './letterbox.js';
 import { loadDetectorNet, type DetectorEngine, type DetectorNet } from './engine.js';
@@ -262,18 +263,6 @@ function plan(model: ShippedDetectorModel | CustomDetectorModel): ModelPlan {
   };
 }
 
-/** Whether two decoders' candidate lists hold the same detections (any order; scores within 1e-3, boxes within ½ px). */
-function sameCandidates(a: RawDetection[] | undefined, b: RawDetection[] | undefined): boolean {
-  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-  const left = [...b];
-  for (const d of a) {
-    const k = left.findIndex((e) => e.classIndex === d.classIndex && Math.abs(e.score - d.score) <= 1e-3 && Math.abs(e.x1 - d.x1) <= 0.5 && Math.abs(e.y1 - d.y1) <= 0.5 && Math.abs(e.x2 - d.x2) <= 0.5 && Math.abs(e.y2 - d.y2) <= 0.5);
-    if (k < 0) return false;
-    left.splice(k, 1);
-  }
-  return true;
-}
-
 function layoutOf(net: DetectorNet, p: ModelPlan): InputLayout {
   if (p.layout !== undefined) return p.layout;
   const shape = net.inputShape;
@@ -428,55 +417,16 @@ export class ObjectDetector {
     const blank: Frame = { camera: 'warm-up', index: 0, sourceIndex: 0, time: 0, wallTime: 0, width: w, height: h, data: new Uint8Array(w * h * 3) };
     const [result] = await this.#run([blank]);
     if (!Array.isArray(result)) throw surveillanceError('MODEL_LOAD_FAILED', `The decoder of ${this.#plan.path} did not return one detection list per frame.`, { path: this.#plan.path });
-    if (this.options.batchSize > 1 || this.options.tiles > 1 || this.options.flip) await this.#checkBatching();
+    // A model of your own runs two different images batched and one by one once; frame by frame unless they agree.
+    if (typeof this.options.model === 'object' && (this.options.batchSize > 1 || this.options.tiles > 1 || this.options.flip)) {
+      const [iw, ih] = this.inputSize;
+      const input = { width: iw, height: ih, scale: this.#plan.scale, offset: this.#plan.offset, layout: this.#layout };
+      const decode: DecodeFunction = (outputs, ctx) => this.#plan.decode(outputs, { ...ctx, labels: this.labels, classIndices: this.#classIndices });
+      this.#batched = await batchesLikeOneByOne((x) => this.#net.execute(x, this.#outputs), decode, input);
+    }
     this.stats.frames = 0;
     this.stats.forwardPasses = 0;
     this.stats.rejectedCandidates = 0;
-  }
-
-  /**
-   * A custom model may run a larger batch without an error and still get it wrong: a graph that reshapes or transposes
-   * across the batch axis mixes its frames (TF.js reports a declared batch of 1 as free), and so does a decoder that
-   * indexes the batch wrongly (a YOLO decoder written with `tf.gather`'s `batchDims` did, while this was built). So a
-   * custom model runs two different inputs as one batch and one by one at load, and decodes both (score floor 0, the
-   * best 20 candidates a frame); unless the decoder gives the same candidates both ways, the model runs frame by frame
-   * from then on ({@link ObjectDetector.batchMode} `'per-frame'`), each frame decoded on its own. The shipped models
-   * batch correctly (tested) and are not checked.
-   */
-  async #checkBatching(): Promise<void> {
-    if (typeof this.options.model !== 'object') return;
-    const [iw, ih] = this.inputSize;
-    const x = tf.tidy(() => {
-      // Two different images: seeded noise, and a dark ramp (its mean far from the noise's).
-      const noise = tf.randomUniform([1, ih, iw, 3], 0, 255, 'float32', 7);
-      const ramp = tf.tile(tf.reshape(tf.linspace(0, 100, iw), [1, 1, iw, 1]), [1, ih, 1, 3]);
-      let v: tf.Tensor = tf.concat([noise, ramp]);
-      if (this.#plan.scale !== 1) v = tf.mul(v, this.#plan.scale);
-      if (this.#plan.offset !== 0) v = tf.add(v, this.#plan.offset);
-      return this.#layout === 'nchw' ? tf.transpose(v, [0, 3, 1, 2]) : v;
-    });
-    const context = (batchSize: number): DecodeContext => ({ batchSize, inputWidth: iw, inputHeight: ih, labels: this.labels, classIndices: this.#classIndices, minScore: 0, maxCandidates: 20 });
-    const held: tf.Tensor[] = [x];
-    try {
-      const both = await this.#net.execute(x, this.#outputs);
-      held.push(...both);
-      const batched = await this.#plan.decode(both, context(2));
-      for (let i = 0; i < 2; i++) {
-        const one = tf.slice(x, [i], [1]);
-        held.push(one);
-        const out = await this.#net.execute(one, this.#outputs);
-        held.push(...out);
-        const [alone] = await this.#plan.decode(out, context(1));
-        if (!Array.isArray(batched) || batched.length !== 2 || !sameCandidates(batched[i], alone)) {
-          this.#batched = false;
-          return;
-        }
-      }
-    } catch {
-      this.#batched = false; // a batch (or its decoding) failed: run frame by frame
-    } finally {
-      tf.dispose(held);
-    }
   }
 
   /**
