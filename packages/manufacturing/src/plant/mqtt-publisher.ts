@@ -4,7 +4,7 @@ import { integer, invalid } from '../internal/guards.js';
 import type { LineStatus, StatusChange } from './line-status.js';
 import type { ActiveAlarm, AssetHealth } from './asset-health.js';
 import { MqttLink, resolveMqttOptions, startOutput, type PlantMqttOptions } from './mqtt-link.js';
-import type { MetricFamily } from './prometheus.js';
+import { singleSample, type MetricFamily } from './prometheus.js';
 import { PlantTopics } from './topics.js';
 
 /** The `v` (schema version) of every JSON payload {@link MqttPlantPublisher} publishes. */
@@ -173,13 +173,13 @@ export class MqttPlantPublisher {
   metricFamilies(): MetricFamily[] {
     const s = this.stats();
     const line = { line: this.status.line };
-    const c = (name: string, help: string, value: number): MetricFamily => ({ name, help, type: 'counter', samples: [{ labels: line, value }] });
+    const c = (name: string, help: string, value: number): MetricFamily => singleSample('counter', name, help, line, value);
     return [
-      { name: 'lepton_mfg_mqtt_connected', help: 'Whether the plant MQTT publisher is connected (1) or not (0).', type: 'gauge', samples: [{ labels: line, value: s.connected ? 1 : 0 }] },
+      singleSample('gauge', 'lepton_mfg_mqtt_connected', 'Whether the plant MQTT publisher is connected (1) or not (0).', line, s.connected ? 1 : 0),
       c('lepton_mfg_mqtt_reconnects_total', 'Connections of the plant MQTT publisher after the first.', s.reconnects),
       c('lepton_mfg_mqtt_events_published_total', 'Alarm and quality events the broker acknowledged.', s.eventsPublished),
       c('lepton_mfg_mqtt_events_dropped_total', 'Events dropped, oldest first, while the broker was down and the queue full.', s.eventsDropped),
-      { name: 'lepton_mfg_mqtt_events_queued', help: 'Events waiting for the broker.', type: 'gauge', samples: [{ labels: line, value: s.eventsQueued }] },
+      singleSample('gauge', 'lepton_mfg_mqtt_events_queued', 'Events waiting for the broker.', line, s.eventsQueued),
       c('lepton_mfg_mqtt_publish_errors_total', 'Publishes that failed (events are retried).', s.publishErrors),
     ];
   }

@@ -3,7 +3,7 @@ import { LeptonError } from '@lepton/core';
 import type { LineItem } from '../monitoring/line-monitor.js';
 import { MAX_ID_LENGTH, type SensorRecord } from '../telemetry/record.js';
 import { opcUaValue, resolveOpcUaOptions, type OpcUaSourceOptions, type ResolvedOpcUa } from './opcua-options.js';
-import type { MetricFamily } from './prometheus.js';
+import { singleSample, type MetricFamily } from './prometheus.js';
 
 export type { OpcUaNodeMapping, OpcUaSourceOptions, OpcUaSecurityMode, OpcUaSecurityPolicy, OpcUaUser } from './opcua-options.js';
 
@@ -189,7 +189,7 @@ export class OpcUaSource {
   metricFamilies(): MetricFamily[] {
     const s = this.stats();
     const labels = { endpoint: this.o.shownEndpoint };
-    const c = (name: string, help: string, value: number): MetricFamily => ({ name: `lepton_mfg_opcua_${name}_total`, help, type: 'counter', samples: [{ labels, value }] });
+    const c = (name: string, help: string, value: number): MetricFamily => singleSample('counter', `lepton_mfg_opcua_${name}_total`, help, labels, value);
     return [
       c('received', 'OPC UA data changes received.', s.received),
       c('samples', 'Samples handed to the monitor.', s.samples),

@@ -43,6 +43,14 @@ const escapeHelp = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\n/g
 const escapeLabel = (s: string): string => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
 /**
+ * A metric family with one sample: the counters and gauges the plant's outputs and sources report about themselves.
+ * @internal
+ */
+export function singleSample(type: 'counter' | 'gauge', name: string, help: string, labels: Record<string, string>, value: number): MetricFamily {
+  return { name, help, type, samples: [{ labels, value }] };
+}
+
+/**
  * Writes metric families in the Prometheus text exposition format 0.0.4: `# HELP` and `# TYPE` lines, then one line per
  * sample, label values escaped (`\\`, `\"`, `\n`).
  *
@@ -152,11 +160,11 @@ export function lineStatusMetrics(status: LineStatus, monitor?: { stats(): LineM
     per('lepton_mfg_last_sample_age_seconds', 'Seconds since a sample of the asset last arrived (absent before the first).', 'gauge', (h) => (h.lastSeenAt === null ? undefined : Math.max(0, now - h.lastSeenAt) / 1000)),
     per('lepton_mfg_last_sample_timestamp_seconds', 'Timestamp of the newest sample of the asset (the data clock), Unix seconds.', 'gauge', (h) => (h.lastSampleAt === null ? undefined : h.lastSampleAt / 1000)),
     { name: 'lepton_mfg_assets', help: 'Assets tracked on the line.', type: 'gauge', samples: [{ labels: { line }, value: health.length }] },
-    { name: 'lepton_mfg_untracked_samples_total', help: 'Samples of assets beyond maxAssets, not tracked.', type: 'counter', samples: [{ labels: { line }, value: st.untracked }] },
+    singleSample('counter', 'lepton_mfg_untracked_samples_total', 'Samples of assets beyond maxAssets, not tracked.', { line }, st.untracked),
   ];
   if (monitor) {
     const m = monitor.stats();
-    const c = (name: string, help: string, value: number): MetricFamily => ({ name: `lepton_mfg_monitor_${name}_total`, help, type: 'counter', samples: [{ labels: { line }, value }] });
+    const c = (name: string, help: string, value: number): MetricFamily => singleSample('counter', `lepton_mfg_monitor_${name}_total`, help, { line }, value);
     families.push(
       c('records', 'Records pushed to the line monitor.', m.records),
       c('rejected', 'Records the line monitor refused.', m.rejected),

@@ -5,7 +5,7 @@ import { checkLevel } from '../scale/partition.js';
 import type { AssetHealth } from './asset-health.js';
 import type { LineStatus, StatusChange } from './line-status.js';
 import { MqttLink, resolveMqttOptions, startOutput } from './mqtt-link.js';
-import type { MetricFamily } from './prometheus.js';
+import { singleSample, type MetricFamily } from './prometheus.js';
 import { decodeSparkplugPayload, encodeSparkplugPayload, type SparkplugMetric } from './sparkplug-codec.js';
 import { deviceMetrics, type NamedMetric, type SparkplugEdgeNodeOptions, type SparkplugEdgeNodeStats } from './sparkplug-options.js';
 import { topicLevel } from './topics.js';
@@ -148,10 +148,11 @@ export class SparkplugEdgeNode {
     const s = this.stats();
     const labels = { line: this.status.line };
     return [
-      { name: 'lepton_mfg_sparkplug_connected', help: 'Whether the Sparkplug edge node is connected (1) or not (0).', type: 'gauge', samples: [{ labels, value: s.connected ? 1 : 0 }] },
-      { name: 'lepton_mfg_sparkplug_births_total', help: 'NBIRTH messages sent.', type: 'counter', samples: [{ labels, value: s.births }] },
-      { name: 'lepton_mfg_sparkplug_messages_total', help: 'DBIRTH, DDATA, DDEATH and NDATA messages sent.', type: 'counter', samples: [{ labels, value: s.messages }] },
-      { name: 'lepton_mfg_sparkplug_bad_commands_total', help: 'Commands that were not valid Sparkplug B.', type: 'counter', samples: [{ labels, value: s.badCommands }] },
+      singleSample('gauge', 'lepton_mfg_sparkplug_connected', 'Whether the Sparkplug edge node is connected (1) or not (0).', labels, s.connected ? 1 : 0),
+      singleSample('counter', 'lepton_mfg_sparkplug_births_total', 'NBIRTH messages sent.', labels, s.births),
+      singleSample('counter', 'lepton_mfg_sparkplug_messages_total', 'DBIRTH, DDATA, DDEATH and NDATA messages sent.', labels, s.messages),
+      singleSample('counter', 'lepton_mfg_sparkplug_bad_commands_total', 'Commands that were not valid Sparkplug B (or STATE messages that were not valid).', labels, s.badCommands),
+      singleSample('counter', 'lepton_mfg_sparkplug_historical_dropped_total', 'Stored changes dropped, oldest first, because the store-and-forward queue was full.', labels, s.historical.dropped),
     ];
   }
 
