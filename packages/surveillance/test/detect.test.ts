@@ -21,6 +21,7 @@ import {
   type Detection,
   type Frame,
 } from '@lepton/surveillance';
+import { placeholder, writeGraphModel } from './support/graph-model.js';
 
 // Real photographs (public domain / CC0, see fixtures/images/README.md) and boxes recorded by hand on a pixel grid.
 const IMAGES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'images');
@@ -211,28 +212,20 @@ describe('custom graph models', () => {
 
   it('runs frame by frame a graph that declares batch 1 and mixes the frames of a larger batch without an error', async () => {
     // [B, 8, 8, 3] → Transpose [3, 8, 8, B] → Reshape [-1, 8, 8, 3]: one frame comes back rearranged but whole, two come
-    // back interleaved (as YOLOv5's TF export, which reshapes to a hard-coded [1, …], does to a batch).
+    // back interleaved (as any graph that reshapes or transposes across the batch axis does).
     const dir = await mkdtemp(join(tmpdir(), 'lepton-mixing-graph-'));
-    const ints = (name: string, v: number[]) => ({ name, op: 'Const', attr: { dtype: { type: 'DT_INT32' }, value: { tensor: { dtype: 'DT_INT32', tensorShape: { dim: [{ size: String(v.length) }] } } } } });
-    await writeFile(
-      join(dir, 'model.json'),
-      JSON.stringify({
-        format: 'graph-model',
-        modelTopology: {
-          node: [
-            { name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '1' }, { size: '8' }, { size: '8' }, { size: '3' }] } } } },
-            ints('perm', [3, 1, 2, 0]),
-            ints('shape', [-1, 8, 8, 3]),
-            { name: 't', op: 'Transpose', input: ['x', 'perm'], attr: { T: { type: 'DT_FLOAT' }, Tperm: { type: 'DT_INT32' } } },
-            { name: 'y', op: 'Reshape', input: ['t', 'shape'], attr: { T: { type: 'DT_FLOAT' }, Tshape: { type: 'DT_INT32' } } },
-          ],
-          library: {},
-          versions: { producer: 898 },
-        },
-        weightsManifest: [{ paths: ['weights.bin'], weights: [{ name: 'perm', shape: [4], dtype: 'int32' }, { name: 'shape', shape: [4], dtype: 'int32' }] }],
-      }),
+    await writeGraphModel(
+      dir,
+      [
+        placeholder('x', [1, 8, 8, 3]),
+        { name: 't', op: 'Transpose', input: ['x', 'perm'], attr: { T: { type: 'DT_FLOAT' }, Tperm: { type: 'DT_INT32' } } },
+        { name: 'y', op: 'Reshape', input: ['t', 'shape'], attr: { T: { type: 'DT_FLOAT' }, Tshape: { type: 'DT_INT32' } } },
+      ],
+      [
+        { name: 'perm', dtype: 'int32', shape: [4], values: [3, 1, 2, 0] },
+        { name: 'shape', dtype: 'int32', shape: [4], values: [-1, 8, 8, 3] },
+      ],
     );
-    await writeFile(join(dir, 'weights.bin'), new Uint8Array(Int32Array.from([3, 1, 2, 0, -1, 8, 8, 3]).buffer));
     // One box per frame whose score is the output's mean: a mixed batch changes it. The decoder also lists the
     // frames backwards, so it mixes a batch of its own: frame by frame, each frame must be decoded alone.
     const means = async (outputs: tf.Tensor[]): Promise<number[]> => [...(await tf.tidy(() => tf.mean(outputs[0] as tf.Tensor, [1, 2, 3])).data())];
