@@ -20,6 +20,9 @@ export interface CheckInput {
   scale: number;
   offset: number;
   layout: 'nhwc' | 'nchw';
+  /** The label map and the wanted classes' indices, as the decoder gets them in detection. */
+  labels: readonly string[];
+  classIndices: readonly number[];
 }
 
 /** Whether two decoders' candidate lists hold the same detections (any order; scores within 1e-3, boxes within ½ px). */
@@ -38,8 +41,8 @@ export function sameCandidates(a: RawDetection[] | undefined, b: RawDetection[] 
  * Runs a seeded noise image and a dark ramp (its mean far from the noise's) as one batch and one by one.
  *
  * @param execute - one forward pass (the caller's outputs); the tensors returned are disposed here
- * @param decode - the model's decoder (labels and wanted classes filled in by the caller)
- * @param input - the model input's size, scale, offset and layout
+ * @param decode - the model's decoder
+ * @param input - the model input's size, scale, offset and layout; the label map and wanted classes
  * @returns true when the batch decodes to the same candidates as the two images alone; false when it does not, or a
  *   batch (or its decoding) fails
  */
@@ -53,7 +56,7 @@ export async function batchesLikeOneByOne(execute: (x: tf.Tensor) => Promise<tf.
     if (input.offset !== 0) v = tf.add(v, input.offset);
     return input.layout === 'nchw' ? tf.transpose(v, [0, 3, 1, 2]) : v;
   });
-  const context = (batchSize: number) => ({ batchSize, inputWidth: iw, inputHeight: ih, labels: [], classIndices: [], minScore: 0, maxCandidates: 20 });
+  const context = (batchSize: number) => ({ batchSize, inputWidth: iw, inputHeight: ih, labels: input.labels, classIndices: input.classIndices, minScore: 0, maxCandidates: 20 });
   const held: tf.Tensor[] = [x];
   try {
     const both = await execute(x);

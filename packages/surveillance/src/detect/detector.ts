@@ -420,9 +420,8 @@ export class ObjectDetector {
     // A model of your own runs two different images batched and one by one once; frame by frame unless they agree.
     if (typeof this.options.model === 'object' && (this.options.batchSize > 1 || this.options.tiles > 1 || this.options.flip)) {
       const [iw, ih] = this.inputSize;
-      const input = { width: iw, height: ih, scale: this.#plan.scale, offset: this.#plan.offset, layout: this.#layout };
-      const decode: DecodeFunction = (outputs, ctx) => this.#plan.decode(outputs, { ...ctx, labels: this.labels, classIndices: this.#classIndices });
-      this.#batched = await batchesLikeOneByOne((x) => this.#net.execute(x, this.#outputs), decode, input);
+      const input = { width: iw, height: ih, scale: this.#plan.scale, offset: this.#plan.offset, layout: this.#layout, labels: this.labels, classIndices: this.#classIndices };
+      this.#batched = await batchesLikeOneByOne((x) => this.#net.execute(x, this.#outputs), this.#plan.decode, input);
     }
     this.stats.frames = 0;
     this.stats.forwardPasses = 0;
