@@ -248,6 +248,14 @@ describe('the tracker and the rule engine: finite outputs or typed errors, the g
     );
   });
 
+  it('RuleEngine.process with a time or camera that cannot be made a string (fast-check found { toString: "" }): INVALID_ARGUMENT', () => {
+    const engine = new RuleEngine(RULES);
+    for (const odd of [{ toString: '' }, Object.create(null) as object, { [Symbol.toPrimitive]: 1 }]) {
+      expect(typed(['INVALID_ARGUMENT'], () => engine.process('cam', odd as unknown as number, [])).ok).toBe(false);
+      expect(typed(['INVALID_ARGUMENT'], () => engine.process(odd as unknown as string, 1, [])).ok).toBe(false);
+    }
+  });
+
   it('RuleEngine.process with a bad time or a non-array: INVALID_ARGUMENT, nothing changed; bad rules: CONFIG_INVALID', () => {
     fc.assert(
       fc.property(anyValue, anyValue, (time, tracks) => {

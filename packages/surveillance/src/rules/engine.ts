@@ -299,7 +299,9 @@ export class RuleEngine {
       throw new LeptonError('INVALID_ARGUMENT', `Camera '${camera}': tracks must be an array of tracks (pass [] for a frame without any), got ${tracks === null ? 'null' : typeof tracks}.`, { details: { camera } });
     }
     if (typeof time !== 'number' || !Number.isFinite(time) || time < cam.time) {
-      throw new LeptonError('INVALID_ARGUMENT', `Camera '${camera}': time ${time} s is ${Number.isFinite(time) ? `before the previous frame's ${cam.time} s` : 'not a finite number'}; pass media time in seconds, non-decreasing per camera.`, { details: { camera, time } });
+      // Never `${time}` of a non-number: an object whose toString is not a function would throw a TypeError here.
+      const shown = typeof time === 'number' ? `${time} s` : `(${time === null ? 'null' : typeof time})`;
+      throw new LeptonError('INVALID_ARGUMENT', `Camera '${camera}': time ${shown} is ${Number.isFinite(time) ? `before the previous frame's ${cam.time} s` : 'not a finite number'}; pass media time in seconds, non-decreasing per camera.`, { details: { camera, time: typeof time === 'number' ? time : String(typeof time) } });
     }
     cam.time = time;
     const { zones, lines } = cam.rules;
@@ -425,7 +427,10 @@ export class RuleEngine {
   private state(camera: string): CameraState {
     const cam = this.cameras.get(camera);
     if (cam === undefined) {
-      throw new LeptonError('INVALID_ARGUMENT', `Unknown camera '${camera}'; the RuleEngine has rules for: ${[...this.cameras.keys()].join(', ') || '(none)'}.`, { details: { camera } });
+      // A camera name from JavaScript may be anything: only a string goes into the message (an object whose toString is
+      // not a function would throw a TypeError on interpolation).
+      const name = typeof camera === 'string' ? `'${camera}'` : `(${camera === null ? 'null' : typeof camera})`;
+      throw new LeptonError('INVALID_ARGUMENT', `Unknown camera ${name}; the RuleEngine has rules for: ${[...this.cameras.keys()].join(', ') || '(none)'}.`, { details: { camera: typeof camera === 'string' ? camera : String(typeof camera) } });
     }
     return cam;
   }
