@@ -35,6 +35,7 @@ export type { LogisticRegressionOptions, LogisticRegressionFit } from './numeric
 
 // errors
 export { LeptonError, isLeptonError, ensure } from './errors/lepton-error.js';
+export { describeValue } from './errors/describe-value.js';
 export type { LeptonErrorOptions } from './errors/lepton-error.js';
 export { CORE_ERROR_CODES } from './errors/codes.js';
 export type { CoreErrorCode, LeptonErrorCode, LeptonErrorCodes } from './errors/codes.js';

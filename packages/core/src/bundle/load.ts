@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { registerLeptonLayers } from '../models/causal-conv.js';
 import { ensureRuntime } from '../runtime/init.js';
@@ -46,7 +47,8 @@ function sameShape(a: Array<number | null>, b: Array<number | null>): boolean {
 }
 
 function describe(shape: Array<number | null>): string {
-  return `[${shape.map((d) => d ?? 'any').join(', ')}]`;
+  // An application's expectInputs may hold anything: each dimension described without running its code.
+  return `[${shape.map((d) => (d === null || d === undefined ? 'any' : describeValue(d))).join(', ')}]`;
 }
 
 /**
@@ -129,11 +131,11 @@ export async function loadBundle(dir: string, options: LoadBundleOptions = {}): 
       if (!sameShape(want.shape, have.shape)) {
         incompatible(`input ${i} is ${describe(have.shape)}, the application expects ${describe(want.shape)}. Use a bundle trained for this input.`);
       }
-      if (want.dtype !== undefined && want.dtype !== have.dtype) incompatible(`input ${i} has dtype ${have.dtype}, expected ${want.dtype}.`);
+      if (want.dtype !== undefined && want.dtype !== have.dtype) incompatible(`input ${i} has dtype ${have.dtype}, expected ${describeValue(want.dtype)}.`);
     });
   }
   if (options.expectTask !== undefined && options.expectTask !== manifest.task) {
-    incompatible(`task is '${manifest.task}', the application expects '${options.expectTask}'.`);
+    incompatible(`task is '${manifest.task}', the application expects ${describeValue(options.expectTask)}.`);
   }
   return { model, manifest, dir };
 }

@@ -1,3 +1,4 @@
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import type { Task } from '../models/task.js';
 
@@ -111,11 +112,11 @@ function checkSpecs(dir: string, value: unknown, field: string): TensorSpec[] {
 export function validateManifest(dir: string, raw: unknown): BundleManifest {
   const m = raw as Partial<BundleManifest> | null;
   if (m === null || typeof m !== 'object') fail(dir, 'lepton.json is not an object');
-  if (m.format !== 'lepton-bundle') fail(dir, `lepton.json format is '${String(m.format)}', expected 'lepton-bundle'`);
-  if (m.formatVersion !== 1) fail(dir, `unsupported formatVersion ${String(m.formatVersion)} (this version of @lepton/core reads 1)`);
+  if (m.format !== 'lepton-bundle') fail(dir, `lepton.json format is ${describeValue(m.format)}, expected 'lepton-bundle'`);
+  if (m.formatVersion !== 1) fail(dir, `unsupported formatVersion ${describeValue(m.formatVersion)} (this version of @lepton/core reads 1)`);
   if (typeof m.name !== 'string' || m.name === '') fail(dir, 'lepton.json needs a name');
-  if (typeof m.version !== 'string' || !isSemver(m.version)) fail(dir, `version '${String(m.version)}' is not a semantic version`);
-  if (m.task !== 'binary' && m.task !== 'multiclass' && m.task !== 'regression') fail(dir, `unknown task '${String(m.task)}'`);
+  if (typeof m.version !== 'string' || !isSemver(m.version)) fail(dir, `version ${describeValue(m.version)} is not a semantic version`);
+  if (m.task !== 'binary' && m.task !== 'multiclass' && m.task !== 'regression') fail(dir, `unknown task ${describeValue(m.task)}`);
   checkSpecs(dir, m.inputs, 'inputs');
   checkSpecs(dir, m.outputs, 'outputs');
   if (m.files === undefined || typeof m.files !== 'object' || Object.keys(m.files).length === 0) fail(dir, 'lepton.json lists no files');

@@ -2,6 +2,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { coreVersion } from '../internal/version.js';
 import { modelTask, type Task } from '../models/task.js';
@@ -69,11 +70,11 @@ export function concatWeights(data: ArrayBuffer | ArrayBuffer[] | undefined): Ui
  * ```
  */
 export async function saveBundle(model: tfl.LayersModel, dir: string, options: SaveBundleOptions): Promise<BundleManifest> {
-  if (!/^[A-Za-z0-9._-]+$/.test(options.name)) {
-    throw new LeptonError('INVALID_ARGUMENT', `Bundle name '${options.name}' may contain only letters, digits, '.', '_' and '-'.`);
+  if (typeof options.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(options.name)) {
+    throw new LeptonError('INVALID_ARGUMENT', `Bundle name ${describeValue(options.name)} may contain only letters, digits, '.', '_' and '-'.`);
   }
-  if (!isSemver(options.version)) {
-    throw new LeptonError('INVALID_ARGUMENT', `Bundle version '${options.version}' is not a semantic version such as 1.0.0.`);
+  if (typeof options.version !== 'string' || !isSemver(options.version)) {
+    throw new LeptonError('INVALID_ARGUMENT', `Bundle version ${describeValue(options.version)} is not a semantic version such as 1.0.0.`);
   }
   const outputs = specs(model.outputs, model.outputNames);
   const outUnits = outputs[0]!.shape[outputs[0]!.shape.length - 1];

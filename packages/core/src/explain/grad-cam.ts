@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { LAST_CONV_LAYER } from '../models/residual-cnn.js';
 import { ensureRuntime } from '../runtime/init.js';
@@ -30,7 +31,7 @@ function pickLayer(model: tfl.LayersModel, name: string | undefined): tfl.layers
     const found = model.layers.find((l) => l.name === name);
     if (found === undefined) {
       const convs = model.layers.filter((l) => l.outputShape.length === 4).map((l) => l.name);
-      throw new LeptonError('INVALID_ARGUMENT', `No layer '${name}' in the model. 4-D layers: ${convs.slice(-8).join(', ')}.`);
+      throw new LeptonError('INVALID_ARGUMENT', `No layer ${describeValue(name, 100)} in the model. 4-D layers: ${convs.slice(-8).join(', ')}.`);
     }
     return found;
   }

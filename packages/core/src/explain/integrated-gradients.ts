@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { ensureRuntime } from '../runtime/init.js';
 import { resolveClassIndex } from './target.js';
@@ -82,7 +83,7 @@ export async function integratedGradients(
     throw new LeptonError('SHAPE_MISMATCH', `integratedGradients: the model takes ${d} features; input has ${input.length}, baseline ${baseline.length}.`);
   }
   const steps = options.steps ?? 64;
-  if (!Number.isInteger(steps) || steps < 1) throw new LeptonError('INVALID_ARGUMENT', `steps must be a positive integer, got ${steps}.`);
+  if (!Number.isInteger(steps) || steps < 1) throw new LeptonError('INVALID_ARGUMENT', `steps must be a positive integer, got ${describeValue(steps)}.`);
   const x = tf.tensor(Float32Array.from(input), [1, ...(shape as number[])]);
   const x0 = tf.tensor(Float32Array.from(baseline), [1, ...(shape as number[])]);
   try {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 
 /** @internal Adds a batch axis to a single sample when needed and checks the shape against the model. */
@@ -30,7 +31,7 @@ export async function resolveClassIndex(model: tfl.LayersModel, x: tf.Tensor, cl
   const units = (model.outputs[0]!.shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
   if (classIndex !== undefined) {
     if (!Number.isInteger(classIndex) || classIndex < 0 || classIndex >= units) {
-      throw new LeptonError('INVALID_ARGUMENT', `classIndex ${classIndex} is outside the model's ${units} output unit(s).`);
+      throw new LeptonError('INVALID_ARGUMENT', `classIndex ${describeValue(classIndex)} is outside the model's ${units} output unit(s).`);
     }
     return classIndex;
   }

@@ -1,4 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { withSeededRandomSync } from '../internal/random.js';
 import { buildResidualCnn } from '../models/residual-cnn.js';
@@ -83,7 +84,7 @@ const sizes = (units: number[], name: string): number[] => units.map((u, i) => p
 
 function imageBranch(o: FusionImageOptions, seed: number | undefined): { input: S; features: S } {
   if (o.pooling !== undefined && o.pooling !== 'average' && o.pooling !== 'max') {
-    throw new LeptonError('INVALID_ARGUMENT', `image.pooling must be 'average' or 'max', got '${String(o.pooling)}'.`);
+    throw new LeptonError('INVALID_ARGUMENT', `image.pooling must be 'average' or 'max', got ${describeValue(o.pooling)}.`);
   }
   const cnn = buildResidualCnn({
     inputShape: o.shape,
@@ -103,7 +104,7 @@ function imageBranch(o: FusionImageOptions, seed: number | undefined): { input: 
 
 function sequenceBranch(o: FusionSequenceOptions): { input: S; features: S } {
   if (o.kind !== 'gru' && o.kind !== 'lstm' && o.kind !== 'conv') {
-    throw new LeptonError('INVALID_ARGUMENT', `sequence.kind must be 'gru', 'lstm' or 'conv', got '${String(o.kind)}'.`);
+    throw new LeptonError('INVALID_ARGUMENT', `sequence.kind must be 'gru', 'lstm' or 'conv', got ${describeValue(o.kind)}.`);
   }
   const input = tfl.input({ shape: [positiveInt(o.timesteps, 'sequence.timesteps'), positiveInt(o.features, 'sequence.features')], name: 'sequence' });
   const units = sizes(o.units ?? [16], 'sequence.units');
@@ -145,7 +146,7 @@ function sequenceBranch(o: FusionSequenceOptions): { input: S; features: S } {
 export function buildFusionModel(options: FusionModelOptions): tfl.LayersModel {
   const task = options.task ?? 'binary';
   if (task !== 'binary' && task !== 'multiclass' && task !== 'regression') {
-    throw new LeptonError('INVALID_ARGUMENT', `task must be 'binary', 'multiclass' or 'regression', got '${String(task)}'.`);
+    throw new LeptonError('INVALID_ARGUMENT', `task must be 'binary', 'multiclass' or 'regression', got ${describeValue(task)}.`);
   }
   if (options.image && options.embedding) {
     throw new LeptonError('INVALID_ARGUMENT', 'Give either image (raw pixels through the CNN trunk) or embedding (precomputed features), not both.');

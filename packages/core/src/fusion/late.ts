@@ -1,3 +1,4 @@
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { checkBinary, countClasses, type Numeric } from '../metrics/validate.js';
 import { fitConvex, fitLogistic, sigmoid } from './solvers.js';
@@ -142,13 +143,13 @@ const EPS = 1e-6;
 
 function transform(v: number, input: LateFusionInput, modality: string, index: number): number {
   if (input === 'raw') {
-    if (!Number.isFinite(v)) throw new LeptonError('INVALID_INPUT', `Late fusion: score of modality '${modality}' at sample ${index} is infinite.`);
+    if (!Number.isFinite(v)) throw new LeptonError('INVALID_INPUT', `Late fusion: score of modality ${describeValue(modality)} at sample ${index} is infinite.`);
     return v;
   }
-  if (!(v >= 0 && v <= 1)) {
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) {
     throw new LeptonError(
       'INVALID_INPUT',
-      `Late fusion: score of modality '${modality}' at sample ${index} is ${v}, but input 'logit' needs probabilities in [0, 1]; pass input: 'raw' for other scores.`,
+      `Late fusion: score of modality ${describeValue(modality)} at sample ${index} is ${describeValue(v)}, but input 'logit' needs probabilities in [0, 1]; pass input: 'raw' for other scores.`,
     );
   }
   const p = Math.min(1 - EPS, Math.max(EPS, v));
@@ -169,7 +170,7 @@ function columns(scores: ModalityScores, names: readonly string[] | undefined, w
   if (names === undefined) return { names: Object.keys(rec), cols: Object.values(rec) };
   const unknown = Object.keys(rec).filter((k) => !names.includes(k));
   if (unknown.length > 0) {
-    throw new LeptonError('INVALID_INPUT', `${what}: unknown modality '${unknown[0]}'; this fusion combines ${names.join(', ')}.`);
+    throw new LeptonError('INVALID_INPUT', `${what}: unknown modality '${unknown[0]}'; this fusion combines ${names.map((n) => describeValue(n)).join(', ')}.`);
   }
   // A modality absent from the record is missing for every sample (the policy decides).
   const cols = names.map((k) => rec[k] ?? { length: -1 });
@@ -182,7 +183,7 @@ function features(cols: ModalityScoreColumn[], names: string[], input: LateFusio
   const n = Math.max(...cols.map((c) => c.length));
   cols.forEach((c, m) => {
     if (c.length !== n && c.length !== -1) {
-      throw new LeptonError('SHAPE_MISMATCH', `${what}: modality '${names[m]}' has ${c.length} scores but another has ${n}.`);
+      throw new LeptonError('SHAPE_MISMATCH', `${what}: modality ${describeValue(names[m])} has ${c.length} scores but another has ${n}.`);
     }
   });
   return Array.from({ length: n }, (_, i) =>
@@ -271,7 +272,7 @@ class FittedLateFusion implements LateFusion {
 
 function resolvePolicy(policy: MissingScorePolicy, method: LateFusionMethod): MissingScorePolicy {
   if (policy !== 'error' && policy !== 'renormalise' && policy !== 'mean') {
-    throw new LeptonError('INVALID_ARGUMENT', `missing must be 'error', 'renormalise' or 'mean', got '${String(policy)}'.`);
+    throw new LeptonError('INVALID_ARGUMENT', `missing must be 'error', 'renormalise' or 'mean', got ${describeValue(policy)}.`);
   }
   if (policy === 'renormalise' && method !== 'convex') {
     throw new LeptonError('INVALID_ARGUMENT', "missing: 'renormalise' needs method 'convex' (logistic weights have no fixed total); use 'mean' or 'error'.");
@@ -305,20 +306,20 @@ function resolvePolicy(policy: MissingScorePolicy, method: LateFusionMethod): Mi
 export function fitLateFusion(scores: ModalityScores, labels: Numeric, options: LateFusionOptions = {}): LateFusion {
   const method = options.method ?? 'logistic';
   const input = options.input ?? 'logit';
-  if (method !== 'logistic' && method !== 'convex') throw new LeptonError('INVALID_ARGUMENT', `method must be 'logistic' or 'convex', got '${String(method)}'.`);
-  if (input !== 'logit' && input !== 'raw') throw new LeptonError('INVALID_ARGUMENT', `input must be 'logit' or 'raw', got '${String(input)}'.`);
+  if (method !== 'logistic' && method !== 'convex') throw new LeptonError('INVALID_ARGUMENT', `method must be 'logistic' or 'convex', got ${describeValue(method)}.`);
+  if (input !== 'logit' && input !== 'raw') throw new LeptonError('INVALID_ARGUMENT', `input must be 'logit' or 'raw', got ${describeValue(input)}.`);
   const l2 = options.l2 ?? 1e-3;
-  if (!(l2 >= 0) || !Number.isFinite(l2)) throw new LeptonError('INVALID_ARGUMENT', `l2 must be a finite number ≥ 0, got ${l2}.`);
+  if (typeof l2 !== 'number' || !(l2 >= 0) || !Number.isFinite(l2)) throw new LeptonError('INVALID_ARGUMENT', `l2 must be a finite number ≥ 0, got ${describeValue(l2)}.`);
   const missing = resolvePolicy(options.missing ?? 'error', method);
   const { names, cols } = columns(scores, options.names, 'fitLateFusion');
-  if (new Set(names).size !== names.length) throw new LeptonError('INVALID_ARGUMENT', `fitLateFusion: modality names must be unique, got ${names.join(', ')}.`);
+  if (new Set(names).size !== names.length) throw new LeptonError('INVALID_ARGUMENT', `fitLateFusion: modality names must be unique, got ${names.map((n) => describeValue(n)).join(', ')}.`);
   const rows = features(cols, names, input, 'fitLateFusion');
   if (labels.length !== rows.length) throw new LeptonError('SHAPE_MISMATCH', `fitLateFusion: ${rows.length} samples of scores but ${labels.length} labels.`);
   checkBinary(labels, 'fitLateFusion');
   if (method === 'convex' && input === 'raw') {
     rows.forEach((r, i) =>
       r.forEach((v, m) => {
-        if (v < 0 || v > 1) throw new LeptonError('INVALID_INPUT', `fitLateFusion: convex fusion of raw scores needs probabilities in [0, 1]; modality '${names[m]}' has ${v} at sample ${i}.`);
+        if (v < 0 || v > 1) throw new LeptonError('INVALID_INPUT', `fitLateFusion: convex fusion of raw scores needs probabilities in [0, 1]; modality ${describeValue(names[m])} has ${v} at sample ${i}.`);
       }),
     );
   }

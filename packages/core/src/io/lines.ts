@@ -75,7 +75,7 @@ export async function* readLines(source: TextSource, options: TextReadOptions = 
   let stream: AsyncIterable<string | Uint8Array>;
   if (typeof source === 'string') stream = createReadStream(source);
   else if (source !== null && typeof source === 'object' && Symbol.asyncIterator in source) stream = source;
-  else throw new LeptonError('INVALID_ARGUMENT', `Expected a file path, a readable stream or an async iterable as the ${options.what ?? 'input'}.`);
+  else throw new LeptonError('INVALID_ARGUMENT', `Expected a file path, a readable stream or an async iterable as the ${typeof options.what === 'string' ? options.what.slice(0, 100) : 'input'}.`);
 
   const decoder = new TextDecoder('utf-8');
   let pending = '';

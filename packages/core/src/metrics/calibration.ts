@@ -1,3 +1,4 @@
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { checkBinary, checkPair, type Numeric } from './validate.js';
 
@@ -79,7 +80,7 @@ export function brierScore(yTrue: Numeric, probs: Numeric): number {
 export function expectedCalibrationError(yTrue: Numeric, probs: Numeric, bins = 10): number {
   checkPair(yTrue, probs, 'expectedCalibrationError');
   checkBinary(yTrue, 'expectedCalibrationError');
-  if (!Number.isInteger(bins) || bins < 1) throw new LeptonError('INVALID_ARGUMENT', `bins must be a positive integer, got ${bins}.`);
+  if (!Number.isInteger(bins) || bins < 1) throw new LeptonError('INVALID_ARGUMENT', `bins must be a positive integer, got ${describeValue(bins)}.`);
   const count = new Float64Array(bins);
   const sumP = new Float64Array(bins);
   const sumY = new Float64Array(bins);

@@ -1,3 +1,4 @@
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { checkPair, type Numeric } from './validate.js';
 
@@ -122,5 +123,5 @@ export function precisionRecallF1(
     const mean = (f: (p: PrecisionRecallF1) => number): number => per.reduce((a, p) => a + f(p), 0) / per.length;
     return { precision: mean((p) => p.precision), recall: mean((p) => p.recall), f1: mean((p) => p.f1) };
   }
-  throw new LeptonError('INVALID_ARGUMENT', `Unknown averaging '${String(average)}'; use binary, macro or micro.`);
+  throw new LeptonError('INVALID_ARGUMENT', `Unknown averaging ${describeValue(average)}; use binary, macro or micro.`);
 }

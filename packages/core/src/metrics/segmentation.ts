@@ -1,4 +1,5 @@
 import * as tf from '../tf.js';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { checkPair, type Numeric } from './validate.js';
 
@@ -45,7 +46,7 @@ export function diceCoefficient(maskTrue: Numeric, maskPred: Numeric, threshold 
  * ```
  */
 export function diceLoss(smooth = 1): (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor {
-  if (!(smooth >= 0)) throw new LeptonError('INVALID_ARGUMENT', `Dice smoothing must be ≥ 0, got ${smooth}.`);
+  if (typeof smooth !== 'number' || !(smooth >= 0)) throw new LeptonError('INVALID_ARGUMENT', `Dice smoothing must be a number ≥ 0, got ${describeValue(smooth)}.`);
   return (yTrue, yPred) =>
     tf.tidy(() => {
       const n = yTrue.shape[0]!;

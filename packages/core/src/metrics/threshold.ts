@@ -1,3 +1,4 @@
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { thresholdCurve } from './ranking.js';
 import type { Numeric } from './validate.js';
@@ -77,7 +78,9 @@ export function thresholdForMaxF1(yTrue: Numeric, scores: Numeric): ThresholdCho
  * ```
  */
 export function thresholdForFpr(yTrue: Numeric, scores: Numeric, targetFpr: number): ThresholdChoice {
-  if (!(targetFpr >= 0 && targetFpr <= 1)) throw new LeptonError('INVALID_ARGUMENT', `targetFpr must be in [0, 1], got ${targetFpr}.`);
+  if (typeof targetFpr !== 'number' || !(targetFpr >= 0 && targetFpr <= 1)) {
+    throw new LeptonError('INVALID_ARGUMENT', `targetFpr must be a number in [0, 1], got ${describeValue(targetFpr)}.`);
+  }
   // Highest recall within the FPR budget; among equal recall, the fewest false positives (highest threshold).
   let best: ThresholdChoice | undefined;
   for (const c of choices(yTrue, scores)) if (c.fpr <= targetFpr && (best === undefined || c.recall > best.recall)) best = c;

@@ -1,3 +1,4 @@
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 
 /** Numbers as plain arrays or typed arrays. */
@@ -15,7 +16,7 @@ export function checkPair(a: ArrayLike<unknown>, b: ArrayLike<unknown>, what: st
 export function checkBinary(y: Numeric, what: string): void {
   for (let i = 0; i < y.length; i++) {
     const v = y[i];
-    if (v !== 0 && v !== 1) throw new LeptonError('INVALID_INPUT', `${what}: binary labels must be 0 or 1, found ${v} at index ${i}.`);
+    if (v !== 0 && v !== 1) throw new LeptonError('INVALID_INPUT', `${what}: binary labels must be 0 or 1, found ${describeValue(v)} at index ${i}.`);
   }
 }
 

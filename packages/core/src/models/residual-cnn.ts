@@ -1,4 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { withSeededRandomSync } from '../internal/random.js';
 import { positiveInt, rate, recordTask } from './task.js';
@@ -87,7 +88,7 @@ export function buildResidualCnn(options: ResidualCnnOptions): tfl.LayersModel {
       }
     });
     if (options.pooling !== undefined && options.pooling !== 'average' && options.pooling !== 'max') {
-      throw new LeptonError('INVALID_ARGUMENT', `pooling must be 'average' or 'max', got '${String(options.pooling)}'.`);
+      throw new LeptonError('INVALID_ARGUMENT', `pooling must be 'average' or 'max', got ${describeValue(options.pooling)}.`);
     }
     x = (options.pooling === 'max' ? tfl.layers.globalMaxPooling2d({ name: 'gmp' }) : tfl.layers.globalAveragePooling2d({ name: 'gap' })).apply(x) as S;
     if (dropout > 0) x = tfl.layers.dropout({ rate: dropout, name: 'head_dropout' }).apply(x) as S;

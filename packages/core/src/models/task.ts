@@ -1,4 +1,5 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 
 /**
@@ -45,15 +46,15 @@ export function modelTask(model: tfl.LayersModel): Task {
 /** @internal Validates a positive integer option with a message naming it. */
 export function positiveInt(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 1) {
-    throw new LeptonError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${value}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${describeValue(value)}.`);
   }
   return value;
 }
 
 /** @internal Validates a rate in [0, 1). */
 export function rate(value: number, name: string): number {
-  if (!(value >= 0 && value < 1)) {
-    throw new LeptonError('INVALID_ARGUMENT', `${name} must be in [0, 1), got ${value}.`);
+  if (typeof value !== 'number' || !(value >= 0 && value < 1)) {
+    throw new LeptonError('INVALID_ARGUMENT', `${name} must be a number in [0, 1), got ${describeValue(value)}.`);
   }
   return value;
 }

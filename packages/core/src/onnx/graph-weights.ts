@@ -5,6 +5,7 @@
  * @module
  */
 import { concatWeights } from '../bundle/save.js';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import type { OnnxElementType } from './proto.js';
 
@@ -69,12 +70,13 @@ export function decodeWeights(specs: readonly GraphWeightSpec[], weightData: Arr
   let at = 0;
   for (const spec of specs) {
     if (spec === null || typeof spec !== 'object' || typeof spec.name !== 'string' || !Array.isArray(spec.shape)) throw invalidModel('a weight spec lacks its name or shape.');
-    if (!spec.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw invalidModel(`weight "${spec.name}" has shape [${spec.shape.join(', ')}].`, { weight: spec.name });
+    if (!spec.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw invalidModel(`weight "${spec.name}" has shape [${spec.shape.map((d) => describeValue(d)).join(', ')}].`, { weight: spec.name });
     const count = spec.shape.reduce((a, b) => a * b, 1);
     const q = spec.quantization;
     const stored = q?.dtype ?? spec.dtype;
-    const per = BYTES[stored];
-    if (per === undefined) throw invalidModel(`weight "${spec.name}" is stored as ${stored}; supported: float32, int32, bool, and float16/uint8/uint16 quantisation.`, { weight: spec.name });
+    // Only a string indexes BYTES: a JSON object with a toString that is not a function would throw as a key.
+    const per = typeof stored === 'string' && Object.hasOwn(BYTES, stored) ? BYTES[stored] : undefined;
+    if (per === undefined) throw invalidModel(`weight "${spec.name}" is stored as ${describeValue(stored)}; supported: float32, int32, bool, and float16/uint8/uint16 quantisation.`, { weight: spec.name });
     const end = at + count * per;
     if (end > bytes.byteLength) throw invalidModel(`the weight bytes end before weight "${spec.name}" (need ${end}, have ${bytes.byteLength}).`, { weight: spec.name });
     const dims = spec.shape;
@@ -87,7 +89,7 @@ export function decodeWeights(specs: readonly GraphWeightSpec[], weightData: Arr
       }
       if (spec.dtype === 'int32') out.set(spec.name, { type: 'int32', dims, data: Int32Array.from(f, Math.round) });
       else if (spec.dtype === 'float32') out.set(spec.name, { type: 'float32', dims, data: f });
-      else throw invalidModel(`weight "${spec.name}": quantised ${spec.dtype} is not supported.`, { weight: spec.name });
+      else throw invalidModel(`weight "${spec.name}": quantised ${describeValue(spec.dtype)} is not supported.`, { weight: spec.name });
     } else if (spec.dtype === 'float32') {
       const f = new Float32Array(count);
       for (let i = 0; i < count; i++) f[i] = view.getFloat32(at + i * 4, true);
@@ -98,7 +100,7 @@ export function decodeWeights(specs: readonly GraphWeightSpec[], weightData: Arr
       out.set(spec.name, { type: 'int32', dims, data: v });
     } else if (spec.dtype === 'bool') {
       out.set(spec.name, { type: 'bool', dims, data: bytes.slice(at, end) });
-    } else throw invalidModel(`weight "${spec.name}" has dtype ${spec.dtype}.`, { weight: spec.name });
+    } else throw invalidModel(`weight "${spec.name}" has dtype ${describeValue(spec.dtype)}.`, { weight: spec.name });
     at = end;
   }
   return out;

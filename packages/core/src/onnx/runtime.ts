@@ -2,6 +2,7 @@
  * ONNX Runtime (the `onnxruntime-node` package, an optional peer dependency) behind a small typed session: loaded on
  * first use, never at import, so `@lepton/core` works without it. Its CPU kernels (MLAS) ship inside the npm package.
  */
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 
 /** The slice of `onnxruntime-node` used here (its types are not part of this package's API: it is optional). */
@@ -156,7 +157,7 @@ export async function createOnnxSession(model: Uint8Array, options: OnnxSessionO
   if (!(model instanceof Uint8Array) || model.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'createOnnxSession needs the ONNX model as non-empty bytes (a Uint8Array).');
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
-    throw new LeptonError('INVALID_ARGUMENT', `threads must be an integer from 1 to ${MAX_THREADS}, got ${String(threads)}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `threads must be an integer from 1 to ${MAX_THREADS}, got ${describeValue(threads)}.`);
   }
   const ort = await loadOnnxRuntime();
   let session: OrtSession;

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { loadWebgpu } from './webgpu.js';
@@ -87,7 +88,7 @@ interface Registered {
  */
 export function registerBackendLoader(name: BackendName, loader: BackendLoader, priority: number): void {
   if (!isBackendName(name)) {
-    throw new LeptonError('INVALID_ARGUMENT', `Unknown backend '${String(name).slice(0, 50)}'; Lepton runs on ${BACKEND_NAMES.join(', ')}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `Unknown backend ${describeValue(name, 50)}; Lepton runs on ${BACKEND_NAMES.join(', ')}.`);
   }
   if (typeof loader !== 'function') throw new LeptonError('INVALID_ARGUMENT', `The loader for '${name}' must be a function.`);
   if (typeof priority !== 'number' || !Number.isFinite(priority)) {

@@ -1,5 +1,6 @@
 import { totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { BACKEND_NAMES, getBackendLoader, isBackendName, registeredBackendLoaders, type BackendName } from './backends.js';
 
@@ -113,7 +114,7 @@ export function resolveRuntimeOptions(
   if (!VALID.includes(backend)) {
     throw new LeptonError(
       'INVALID_ARGUMENT',
-      `Unknown backend '${backend}'${fromEnv ? ' (from LEPTON_BACKEND)' : ''}; use one of ${VALID.join(', ')}.`,
+      `Unknown backend ${describeValue(backend, 50)}${fromEnv ? ' (from LEPTON_BACKEND)' : ''}; use one of ${VALID.join(', ')}.`,
     );
   }
   const resolved: ResolvedRuntimeOptions = {

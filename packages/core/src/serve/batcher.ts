@@ -82,7 +82,7 @@ export class BatchingPredictor implements Predictor {
     if (this.closed) return Promise.reject(new LeptonError('PREDICTOR_CLOSED', 'The predictor is closed; create a new one.'));
     if (input === null || input === undefined || input.length !== this.sampleSize) {
       return Promise.reject(
-        new LeptonError('INVALID_INPUT', `Expected ${this.sampleSize} values (shape [${this.inputShape.join(', ')}]), got ${input?.length ?? 'none'}.`),
+        new LeptonError('INVALID_INPUT', `Expected ${this.sampleSize} values (shape [${this.inputShape.join(', ')}]), got ${typeof input?.length === 'number' ? input.length : 'no length'}.`),
       );
     }
     for (let i = 0; i < input.length; i++) {

@@ -9,6 +9,7 @@
  * chunks on two workers.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { activeBackend } from '../runtime/init.js';
 import { createWorkerPool, type WorkerPool } from './pool.js';
@@ -37,8 +38,8 @@ const MAX_WORKERS = 256;
 export function resolveWorkersOption(workers: unknown, where: string): number {
   if (workers === undefined) return 1;
   if (workers !== 'auto' && (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS)) {
-    throw new LeptonError('INVALID_ARGUMENT', `${where}: workers must be an integer from 1 to ${MAX_WORKERS} or 'auto', got ${String(workers)}.`, {
-      details: { workers: String(workers) },
+    throw new LeptonError('INVALID_ARGUMENT', `${where}: workers must be an integer from 1 to ${MAX_WORKERS} or 'auto', got ${describeValue(workers)}.`, {
+      details: { workers: describeValue(workers) },
     });
   }
   return resolveWorkerCount(workers);

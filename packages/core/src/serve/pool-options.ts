@@ -3,6 +3,7 @@ import { availableParallelism, freemem } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { registeredBackendLoaders, type BackendName } from '../runtime/backends.js';
 import { ensureRuntime } from '../runtime/init.js';
@@ -86,7 +87,7 @@ export interface ResolvedWorkerPoolOptions<Init = unknown> {
 
 function positiveInt(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new LeptonError('INVALID_ARGUMENT', `${name} must be an integer ≥ 1, got ${String(value)}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `${name} must be an integer ≥ 1, got ${describeValue(value)}.`);
   }
   return value;
 }
@@ -109,7 +110,7 @@ function positiveInt(value: unknown, name: string): number {
 export function resolveWorkerCount(workers: number | 'auto', memoryPerWorkerBytes = DEFAULT_MEMORY_PER_WORKER_BYTES): number {
   if (workers !== 'auto') return positiveInt(workers, 'workers');
   if (!Number.isFinite(memoryPerWorkerBytes) || memoryPerWorkerBytes <= 0) {
-    throw new LeptonError('INVALID_ARGUMENT', `memoryPerWorkerBytes must be a positive number, got ${memoryPerWorkerBytes}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `memoryPerWorkerBytes must be a positive number, got ${describeValue(memoryPerWorkerBytes)}.`);
   }
   return Math.max(1, Math.min(availableParallelism(), Math.floor(freemem() / memoryPerWorkerBytes)));
 }
@@ -122,7 +123,7 @@ export function toFileUrl(spec: string | URL, what: string): URL {
   if (isAbsolute(spec) || spec.startsWith('.')) return pathToFileURL(resolve(spec));
   throw new LeptonError(
     'INVALID_ARGUMENT',
-    `${what} '${spec}' is a bare specifier, which a worker would resolve from @lepton/core's directory; pass a file URL such as new URL('./my-worker.js', import.meta.url).`,
+    `${what} ${describeValue(spec, 200)} is a bare specifier, which a worker would resolve from @lepton/core's directory; pass a file URL such as new URL('./my-worker.js', import.meta.url).`,
   );
 }
 
@@ -159,7 +160,7 @@ export async function resolveWorkerPoolOptions<Init>(
   const pipeline = positiveInt(options.pipeline ?? 2, 'pipeline');
   const backend = options.backend ?? (await ensureRuntime()).backend;
   if (!registeredBackendLoaders().includes(backend)) {
-    throw new LeptonError('INVALID_ARGUMENT', `Unknown backend '${backend}' for the pool; registered: ${registeredBackendLoaders().join(', ')}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `Unknown backend ${describeValue(backend, 50)} for the pool; registered: ${registeredBackendLoaders().join(', ')}.`);
   }
   return {
     module: module.href,

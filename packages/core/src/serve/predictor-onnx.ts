@@ -4,6 +4,7 @@
  * per worker). Internal: not exported from the package.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { layersModelToOnnx } from '../onnx/layers.js';
 import { createOnnxSession, loadOnnxRuntime } from '../onnx/runtime.js';
@@ -19,7 +20,7 @@ const ENGINES: readonly PredictorEngine[] = ['tfjs', 'onnx', 'auto'];
 export function checkEngine(engine: unknown): PredictorEngine {
   if (engine === undefined) return 'tfjs';
   if (!ENGINES.includes(engine as PredictorEngine)) {
-    throw new LeptonError('INVALID_ARGUMENT', `engine must be one of ${ENGINES.map((e) => `'${e}'`).join(', ')}, got ${String(engine)}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `engine must be one of ${ENGINES.map((e) => `'${e}'`).join(', ')}, got ${describeValue(engine)}.`);
   }
   return engine as PredictorEngine;
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Bundle } from '../bundle/load.js';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { ensureRuntime } from '../runtime/init.js';
 import { gpuErrorScope } from '../runtime/gpu-scope.js';
@@ -16,7 +17,7 @@ export type { Predictor, PredictorEngine, PredictorOptions, PredictorStats } fro
 
 function positive(value: number, name: string, allowZero = false): number {
   if (!Number.isFinite(value) || value < (allowZero ? 0 : 1)) {
-    throw new LeptonError('INVALID_ARGUMENT', `${name} must be ${allowZero ? '≥ 0' : '≥ 1'}, got ${value}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `${name} must be ${allowZero ? '≥ 0' : '≥ 1'}, got ${describeValue(value)}.`);
   }
   return value;
 }

@@ -3,6 +3,7 @@
  * error crosses the thread boundary. Internal: not exported from the package.
  */
 import type { LeptonErrorCode } from '../errors/codes.js';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import type { BackendName } from '../runtime/backends.js';
 
@@ -63,7 +64,8 @@ export function toWire(err: unknown, fallbackCode: LeptonErrorCode): WireError {
     if (details !== undefined) wire.details = details;
     return wire;
   }
-  return { code: fallbackCode, message: String(err), name: 'Error' };
+  // A worker module may throw anything: String() of an object without a callable toString would throw here.
+  return { code: fallbackCode, message: typeof err === 'string' ? err : `a non-Error value was thrown: ${describeValue(err, 200)}`, name: 'Error' };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type * as tf from '../tf.js';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import type { Task } from '../models/task.js';
 import type { TrainEvent } from './events.js';
@@ -143,19 +144,20 @@ export function higherIsBetter(metric: MonitorMetric): boolean {
 export function resolveTrainOptions(options: TrainOptions, hasValidation: boolean): ResolvedTrainOptions {
   checkProgressOptions(options, 'train');
   const positive = (v: number, name: string): number => {
-    if (!Number.isInteger(v) || v < 1) throw new LeptonError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${v}.`);
+    if (!Number.isInteger(v) || v < 1) throw new LeptonError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${describeValue(v)}.`);
     return v;
   };
   const learningRate = options.learningRate ?? 1e-3;
-  if (!(learningRate > 0)) throw new LeptonError('INVALID_ARGUMENT', `learningRate must be > 0, got ${learningRate}.`);
+  if (typeof learningRate !== 'number' || !(learningRate > 0)) throw new LeptonError('INVALID_ARGUMENT', `learningRate must be a number > 0, got ${describeValue(learningRate)}.`);
   const validationSplit = options.validationSplit ?? 0;
-  if (!(validationSplit >= 0 && validationSplit < 1)) {
-    throw new LeptonError('INVALID_ARGUMENT', `validationSplit must be in [0, 1), got ${validationSplit}.`);
+  if (typeof validationSplit !== 'number' || !(validationSplit >= 0 && validationSplit < 1)) {
+    throw new LeptonError('INVALID_ARGUMENT', `validationSplit must be a number in [0, 1), got ${describeValue(validationSplit)}.`);
   }
   let earlyStopping: ResolvedTrainOptions['earlyStopping'] = false;
   if (options.earlyStopping !== false) {
     const es = options.earlyStopping ?? {};
     const monitor = es.monitor ?? (hasValidation ? 'val_loss' : 'loss');
+    if (typeof monitor !== 'string') throw new LeptonError('INVALID_ARGUMENT', `earlyStopping.monitor must be a metric name such as 'val_loss', got ${describeValue(monitor)}.`);
     if (monitor.startsWith('val_') && !hasValidation) {
       throw new LeptonError('INVALID_ARGUMENT', `Early stopping monitors '${monitor}' but no validationData or validationSplit was given.`);
     }
@@ -175,7 +177,7 @@ export function resolveTrainOptions(options: TrainOptions, hasValidation: boolea
     backendFallback: options.backendFallback ?? true,
     batchNormSamples: (() => {
       const v = options.batchNormSamples ?? 512;
-      if (!(Number.isInteger(v) && v >= 0)) throw new LeptonError('INVALID_ARGUMENT', `batchNormSamples must be an integer ≥ 0, got ${v}.`);
+      if (!(Number.isInteger(v) && v >= 0)) throw new LeptonError('INVALID_ARGUMENT', `batchNormSamples must be an integer ≥ 0, got ${describeValue(v)}.`);
       return v;
     })(),
   };

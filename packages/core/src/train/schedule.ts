@@ -1,3 +1,4 @@
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 
 /**
@@ -59,8 +60,8 @@ export function learningRateAt(schedule: LearningRateSchedule, epoch: number, ep
     const min = schedule.minLearningRate ?? 0;
     lr = min + ((base - min) * (1 + Math.cos((Math.PI * epoch) / Math.max(1, epochs)))) / 2;
   }
-  if (!(lr > 0) || !Number.isFinite(lr)) {
-    throw new LeptonError('INVALID_ARGUMENT', `The learning-rate schedule gave ${lr} at epoch ${epoch}; it must be a positive number.`);
+  if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) {
+    throw new LeptonError('INVALID_ARGUMENT', `The learning-rate schedule gave ${describeValue(lr)} at epoch ${epoch}; it must be a positive number.`);
   }
   return lr;
 }
