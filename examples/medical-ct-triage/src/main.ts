@@ -41,7 +41,7 @@ const { model, split, validation, skipped } = await DiagnosisModel.trainFromFold
   size: 128,
   slices: 3,
   filters: [4, 8, 16], // three stages: Grad-CAM's last convolution at 32×32, one cell per 16 pixels of the slice
-  epochs: 8,
+  epochs: 6,
   batchSize: 8,
   flipAugment: false,
   targetSensitivity: 0.9,
@@ -84,7 +84,7 @@ for (const p of fresh) {
 // 4. Lesion segmentation (U-Net, Dice loss) on the training patients' nodule slices, then the new nodule's volume.
 const lesionTrain = patients.filter((p) => p.hasLesion && split.train.includes(p.patientId));
 const samples = (await Promise.all(lesionTrain.map(async (p) => Promise.all(p.files.map(async (f, k) => ({ image: await readDicomFile(f), mask: p.phantom.masks[k]! })))))).flat();
-const segmenter = await LesionSegmenter.fit(samples, { seed: 1 });
+const segmenter = await LesionSegmenter.fit(samples, { seed: 1, epochs: 10 });
 const positive = fresh.find((p) => p.hasLesion)!;
 const seg = await segmenter.predictSeries(studies.get(positive.patientId)!.images);
 const [sy, sx] = positive.phantom.pixelSpacing;
