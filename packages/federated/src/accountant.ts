@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 
 /*
  * Privacy accounting: Rényi differential privacy (RDP) of the sampled Gaussian mechanism (Mironov, Talwar, Zhang 2019,
@@ -24,7 +24,7 @@ function checkOrders(orders: readonly number[], integerOnly: boolean): void {
   if (!Array.isArray(orders) || orders.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'RDP orders must be a non-empty array.');
   for (const a of orders) {
     if (!(typeof a === 'number' && a >= 2 && (a === Infinity || Number.isFinite(a)))) {
-      throw new LeptonError('INVALID_ARGUMENT', `RDP orders must be numbers ≥ 2, got ${String(a)}.`);
+      throw new LeptonError('INVALID_ARGUMENT', `RDP orders must be numbers ≥ 2, got ${describeValue(a)}.`);
     }
     if (integerOnly && !Number.isInteger(a)) {
       throw new LeptonError('INVALID_ARGUMENT', `RDP of the sampled Gaussian is computed at integer orders only, got ${a}; use integer orders.`);
@@ -72,10 +72,10 @@ function logAInt(q: number, sigma: number, alpha: number): number {
  */
 export function rdpSampledGaussian(samplingRate: number, noiseMultiplier: number, orders: readonly number[] = DEFAULT_RDP_ORDERS): number[] {
   if (!(typeof samplingRate === 'number' && samplingRate >= 0 && samplingRate <= 1)) {
-    throw new LeptonError('INVALID_ARGUMENT', `rdpSampledGaussian: samplingRate must be in [0, 1], got ${String(samplingRate)}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `rdpSampledGaussian: samplingRate must be in [0, 1], got ${describeValue(samplingRate)}.`);
   }
   if (!(typeof noiseMultiplier === 'number' && Number.isFinite(noiseMultiplier) && noiseMultiplier >= 0)) {
-    throw new LeptonError('INVALID_ARGUMENT', `rdpSampledGaussian: noiseMultiplier must be a finite number ≥ 0, got ${String(noiseMultiplier)}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `rdpSampledGaussian: noiseMultiplier must be a finite number ≥ 0, got ${describeValue(noiseMultiplier)}.`);
   }
   checkOrders(orders, samplingRate > 0 && samplingRate < 1);
   return orders.map((alpha) => {
@@ -105,7 +105,7 @@ export interface PrivacySpent {
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad δ, bad orders or mismatched lengths
  */
 export function epsilonFromRdp(rdp: readonly number[], orders: readonly number[], delta: number): PrivacySpent {
-  if (!(typeof delta === 'number' && delta > 0 && delta < 1)) throw new LeptonError('INVALID_ARGUMENT', `epsilonFromRdp: delta must be in (0, 1), got ${String(delta)}.`);
+  if (!(typeof delta === 'number' && delta > 0 && delta < 1)) throw new LeptonError('INVALID_ARGUMENT', `epsilonFromRdp: delta must be in (0, 1), got ${describeValue(delta)}.`);
   checkOrders(orders, false);
   if (!Array.isArray(rdp) || rdp.length !== orders.length) throw new LeptonError('INVALID_ARGUMENT', 'epsilonFromRdp: rdp and orders must have the same length.');
   let best: PrivacySpent = { epsilon: Infinity, order: orders[0]! };
@@ -166,7 +166,7 @@ export class RdpAccountant {
    */
   compose(event: GaussianEvent): this {
     const steps = event.steps ?? 1;
-    if (!(Number.isInteger(steps) && steps >= 0)) throw new LeptonError('INVALID_ARGUMENT', `RdpAccountant.compose: steps must be an integer ≥ 0, got ${String(steps)}.`);
+    if (!(Number.isInteger(steps) && steps >= 0)) throw new LeptonError('INVALID_ARGUMENT', `RdpAccountant.compose: steps must be an integer ≥ 0, got ${describeValue(steps)}.`);
     const per = rdpSampledGaussian(event.samplingRate ?? 1, event.noiseMultiplier, this.orders);
     per.forEach((r, i) => (this.total[i] = this.total[i]! + (steps === 0 ? 0 : r * steps)));
     return this;

@@ -1,4 +1,4 @@
-import { LeptonError, modelTask, predictBatched, taskMetrics, tf, train, type Task, type TrainData, type TrainOptions } from '@lepton/core';
+import { describeValue, LeptonError, modelTask, predictBatched, taskMetrics, tf, train, type Task, type TrainData, type TrainOptions } from '@lepton/core';
 import { readWeights, specsSize, weightSpecs, writeWeights, type WeightSet, type WeightSpec } from './weights.js';
 
 /*
@@ -89,7 +89,7 @@ export function fedAvg(updates: readonly WeightedUpdate[]): Float32Array {
   let total = 0;
   updates.forEach((u, k) => {
     if (!(Number.isFinite(u.samples) && u.samples >= 0)) {
-      throw new LeptonError('INVALID_ARGUMENT', `fedAvg: update ${k} has sample count ${u.samples}; it must be a finite number ≥ 0.`);
+      throw new LeptonError('INVALID_ARGUMENT', `fedAvg: update ${k} has sample count ${describeValue(u.samples)}; it must be a finite number ≥ 0.`);
     }
     if (u.values.length !== n) {
       throw new LeptonError('FEDERATED_BAD_UPDATE', `fedAvg: update ${k} has ${u.values.length} values but update 0 has ${n}.`, {
@@ -138,9 +138,11 @@ function namedLoss(name: string): LossFn {
     MAPE: m.meanAbsolutePercentageError,
     cosineProximity: m.cosineProximity,
   };
-  const fn = table[name];
+  // Own names only: a name from JavaScript may be anything, and `table[{ toString: '' }]` throws a TypeError (while
+  // 'constructor' would find Object's).
+  const fn = typeof name === 'string' && Object.hasOwn(table, name) ? table[name] : undefined;
   if (fn === undefined) {
-    throw new LeptonError('INVALID_ARGUMENT', `fedProxLoss: unknown loss '${name}'; use one of ${Object.keys(table).join(', ')} or pass a function.`);
+    throw new LeptonError('INVALID_ARGUMENT', `fedProxLoss: unknown loss ${describeValue(name)}; use one of ${Object.keys(table).join(', ')} or pass a function.`);
   }
   return fn;
 }
@@ -160,12 +162,16 @@ function namedLoss(name: string): LossFn {
  * @param global - the global weights of this round, with the model's specs
  * @param mu - proximal coefficient μ ≥ 0
  * @returns the loss; call its `dispose()` after training to free the global-weight tensors it holds
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an unknown loss name or a bad `mu`; `SHAPE_MISMATCH` when `global`
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an unknown loss name, a loss that is neither a name nor a
+ *   function, or a bad `mu`; `SHAPE_MISMATCH` when `global`
  *   does not fit the model
  */
 export function fedProxLoss(base: string | LossFn, model: tf.LayersModel, global: WeightSet, mu: number): FedProxLoss {
-  if (!(Number.isFinite(mu) && mu >= 0)) throw new LeptonError('INVALID_ARGUMENT', `fedProxLoss: mu must be a finite number ≥ 0, got ${mu}.`);
+  if (!(Number.isFinite(mu) && mu >= 0)) throw new LeptonError('INVALID_ARGUMENT', `fedProxLoss: mu must be a finite number ≥ 0, got ${describeValue(mu)}.`);
   checkFits(model, global, 'fedProxLoss');
+  if (typeof base !== 'string' && typeof base !== 'function') {
+    throw new LeptonError('INVALID_ARGUMENT', `fedProxLoss: the loss must be a loss name or a function, got ${describeValue(base)}.`);
+  }
   const baseFn = typeof base === 'string' ? namedLoss(base) : base;
   const all = model.weights;
   const offsets: number[] = [];
@@ -250,7 +256,7 @@ function defaultLossName(task: Task, model: tf.LayersModel, y: tf.Tensor): strin
 export async function trainLocal(model: tf.LayersModel, global: WeightSet, data: TrainData, options: LocalTrainOptions = {}): Promise<LocalUpdate> {
   const algorithm = options.algorithm ?? 'fedavg';
   if (algorithm !== 'fedavg' && algorithm !== 'fedprox') {
-    throw new LeptonError('INVALID_ARGUMENT', `trainLocal: algorithm must be 'fedavg' or 'fedprox', got '${String(algorithm)}'.`);
+    throw new LeptonError('INVALID_ARGUMENT', `trainLocal: algorithm must be 'fedavg' or 'fedprox', got ${describeValue(algorithm)}.`);
   }
   checkFits(model, global, 'trainLocal');
   writeWeights(model, global);

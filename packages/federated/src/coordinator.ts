@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import { resolveCoordinatorOptions, type CoordinatorOptions, type ResolvedCoordinatorOptions } from './http-options.js';
 import { httpStatusFor, ROUTES, type DpOptions, type ErrorBody, type FailureInfo, type RoundPhase } from './http-protocol.js';
 import { cumulativePrivacy } from './http-aggregate.js';
@@ -168,7 +168,7 @@ export class FederatedCoordinator {
       if (o.federationId !== null && state.federationId !== o.federationId) {
         throw new LeptonError(
           'FEDERATED_STATE_INVALID',
-          `Federated state in ${o.stateDir} belongs to federation '${state.federationId}', not '${o.federationId}'. Use that id or another stateDir.`,
+          `Federated state in ${o.stateDir} belongs to federation ${describeValue(state.federationId, 128)}, not '${o.federationId}'. Use that id or another stateDir.`,
           { details: { stateDir: o.stateDir } },
         );
       }

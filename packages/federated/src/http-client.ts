@@ -85,7 +85,8 @@ export class FederatedHttpClient {
         try {
           const b = (await res.json()) as { code?: unknown; message?: unknown };
           code = remoteCode(b.code, 'FEDERATED_BAD_REQUEST');
-          if (typeof b.message === 'string') message = b.message;
+          // Bounded: the body is the coordinator's, and a message is no place for megabytes of it.
+          if (typeof b.message === 'string') message = b.message.slice(0, 2000);
         } catch {
           // not our error body: keep the status line
         }

@@ -1,5 +1,5 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { LeptonError, type tf } from '@lepton/core';
+import { describeValue, LeptonError, type tf } from '@lepton/core';
 import type { DpOptions } from './http-protocol.js';
 import { importIdentityKey } from './identity.js';
 import { maskClipLimit, type MaskOptions } from './masking.js';
@@ -220,12 +220,12 @@ function bad(message: string): never {
 }
 
 function positiveInt(v: unknown, what: string): number {
-  if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1)) bad(`${what} must be a positive integer, got ${String(v)}.`);
+  if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1)) bad(`${what} must be a positive integer, got ${describeValue(v)}.`);
   return v as number;
 }
 
 function positiveMs(v: unknown, what: string): number {
-  if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) bad(`${what} must be a positive number of milliseconds, got ${String(v)}.`);
+  if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) bad(`${what} must be a positive number of milliseconds, got ${describeValue(v)}.`);
   return v as number;
 }
 
@@ -256,7 +256,7 @@ export async function resolveCoordinatorOptions(options: CoordinatorOptions): Pr
   const defaultMaxSamples = positiveInt(options.maxSamples ?? 1_000_000, 'maxSamples');
   const maxSamples: Record<string, number> = {};
   for (const p of options.partners) {
-    if (typeof p?.id !== 'string' || !ID.test(p.id)) bad(`partner id '${String(p?.id)}' must be 1–64 letters, digits, '.', '_' or '-'.`);
+    if (typeof p?.id !== 'string' || !ID.test(p.id)) bad(`partner id ${describeValue(p?.id, 64)} must be 1–64 letters, digits, '.', '_' or '-'.`);
     if (typeof p.token !== 'string' || p.token.length < 16) bad(`partner '${p.id}' needs a token of at least 16 characters.`);
     if (ids.has(p.id)) bad(`partner id '${p.id}' is listed twice.`);
     if (tokens.has(p.token)) bad(`partner '${p.id}' reuses another partner's token; every partner needs its own.`);
@@ -284,23 +284,24 @@ export async function resolveCoordinatorOptions(options: CoordinatorOptions): Pr
   if (secureAggregation && quorum < 2) bad('secure aggregation needs quorum ≥ 2, or the sum would be one partner’s update.');
   const roundDeadlineMs = positiveMs(options.roundDeadlineMs ?? 600_000, 'roundDeadlineMs');
   const scale = options.masking?.scale ?? 2 ** 16;
-  if (!(Number.isFinite(scale) && scale > 0)) bad(`masking.scale must be a positive number, got ${scale}.`);
+  if (!(Number.isFinite(scale) && scale > 0)) bad(`masking.scale must be a positive number, got ${describeValue(scale)}.`);
   const limit = maskClipLimit(scale, options.partners.length);
   const clipValue = options.masking?.clipValue ?? limit;
   if (!(Number.isFinite(clipValue) && clipValue > 0 && clipValue <= limit)) {
-    bad(`masking.clipValue must be in (0, ${limit}] so that ${options.partners.length} partners' sum cannot wrap, got ${clipValue}.`);
+    bad(`masking.clipValue must be in (0, ${limit}] so that ${options.partners.length} partners' sum cannot wrap, got ${describeValue(clipValue)}.`);
   }
   const dp = options.dp ?? null;
-  if (dp !== null && !(dp.clipNorm > 0 && Number.isFinite(dp.clipNorm) && dp.noiseMultiplier >= 0 && Number.isFinite(dp.noiseMultiplier))) {
+  // Number.isFinite first: it never converts, while `>` would run a hostile value's valueOf or throw on a Symbol.
+  if (dp !== null && !(Number.isFinite(dp.clipNorm) && dp.clipNorm > 0 && Number.isFinite(dp.noiseMultiplier) && dp.noiseMultiplier >= 0)) {
     bad('dp needs clipNorm > 0 and noiseMultiplier ≥ 0.');
   }
   const delta = dp?.delta ?? 1e-5;
-  if (!(typeof delta === 'number' && delta > 0 && delta < 1)) bad(`dp.delta must be in (0, 1), got ${String(delta)}.`);
+  if (!(typeof delta === 'number' && delta > 0 && delta < 1)) bad(`dp.delta must be in (0, 1), got ${describeValue(delta)}.`);
   const maxAbs = options.updateBounds?.maxAbs ?? 1000;
   const maxNorm = options.updateBounds?.maxNorm ?? 10_000;
   // Bounded far below float32's 3.4e38 so no sum of bounded values can overflow.
-  if (!(typeof maxAbs === 'number' && maxAbs > 0 && maxAbs <= 1e30)) bad(`updateBounds.maxAbs must be in (0, 1e30], got ${String(maxAbs)}.`);
-  if (!(typeof maxNorm === 'number' && maxNorm > 0 && maxNorm <= 1e30)) bad(`updateBounds.maxNorm must be in (0, 1e30], got ${String(maxNorm)}.`);
+  if (!(typeof maxAbs === 'number' && maxAbs > 0 && maxAbs <= 1e30)) bad(`updateBounds.maxAbs must be in (0, 1e30], got ${describeValue(maxAbs)}.`);
+  if (!(typeof maxNorm === 'number' && maxNorm > 0 && maxNorm <= 1e30)) bad(`updateBounds.maxNorm must be in (0, 1e30], got ${describeValue(maxNorm)}.`);
   const federationId = options.federationId ?? null;
   if (federationId !== null && !(typeof federationId === 'string' && /^[\x21-\x7e]{1,128}$/.test(federationId))) {
     bad('federationId must be 1–128 printable ASCII characters without spaces.');
@@ -320,14 +321,14 @@ export async function resolveCoordinatorOptions(options: CoordinatorOptions): Pr
     keepAliveTimeoutMs: positiveMs(options.http?.keepAliveTimeoutMs ?? 5_000, 'http.keepAliveTimeoutMs'),
   };
   const algorithm = options.algorithm ?? 'fedavg';
-  if (algorithm !== 'fedavg' && algorithm !== 'fedprox') bad(`algorithm must be 'fedavg' or 'fedprox', got '${String(algorithm)}'.`);
+  if (algorithm !== 'fedavg' && algorithm !== 'fedprox') bad(`algorithm must be 'fedavg' or 'fedprox', got ${describeValue(algorithm)}.`);
   const mu = options.mu ?? 0.01;
-  if (!(Number.isFinite(mu) && mu >= 0)) bad(`mu must be ≥ 0, got ${mu}.`);
+  if (!(Number.isFinite(mu) && mu >= 0)) bad(`mu must be ≥ 0, got ${describeValue(mu)}.`);
   if (typeof options.stateDir !== 'string' || options.stateDir.length === 0) bad('stateDir is required.');
   const bundleName = options.bundleName ?? 'federated-model';
-  if (!/^[A-Za-z0-9._-]+$/.test(bundleName)) bad(`bundleName '${bundleName}' may contain only letters, digits, '.', '_' and '-'.`);
+  if (typeof bundleName !== 'string' || !/^[A-Za-z0-9._-]+$/.test(bundleName)) bad(`bundleName ${describeValue(bundleName)} may contain only letters, digits, '.', '_' and '-'.`);
   const port = options.port ?? 0;
-  if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) bad(`port must be 0–65535, got ${port}.`);
+  if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) bad(`port must be 0–65535, got ${describeValue(port)}.`);
   const headerRoom = 64 * 1024 + 256 * initialWeights.specs.length;
   return {
     initialWeights,

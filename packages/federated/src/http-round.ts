@@ -1,4 +1,4 @@
-import { LeptonError, type LeptonErrorCode } from '@lepton/core';
+import { describeValue, LeptonError, type LeptonErrorCode } from '@lepton/core';
 import { nextGlobal, roundPrivacy, weightedMean } from './http-aggregate.js';
 import type { ResolvedCoordinatorOptions } from './http-options.js';
 import type { DpClaim, FailureInfo, MetricsPost, RoundInfo, RoundPhase } from './http-protocol.js';
@@ -361,7 +361,7 @@ export class RoundEngine {
   }
 
   private checkAttempt(attempt: unknown, what: string): void {
-    if (attempt !== this.attempt) fail('FEDERATED_ROUND_CLOSED', `${what}: attempt ${String(attempt).slice(0, 32)} is over; round ${this.round} is on attempt ${this.attempt}.`);
+    if (attempt !== this.attempt) fail('FEDERATED_ROUND_CLOSED', `${what}: attempt ${describeValue(attempt, 32)} is over; round ${this.round} is on attempt ${this.attempt}.`);
   }
 
   private secure(what: string): SecAggAttempt {
@@ -489,7 +489,7 @@ export class RoundEngine {
     if (!isObject(body)) fail('FEDERATED_BAD_REQUEST', 'Metrics: the body must be {metrics, samples}.');
     const b = body as Partial<MetricsPost>;
     const metrics = parseMetrics(b.metrics, 'Metrics');
-    if (!positiveCount(b.samples)) fail('FEDERATED_BAD_REQUEST', `Metrics: samples must be a positive integer, got ${String(b.samples).slice(0, 32)}.`);
+    if (!positiveCount(b.samples)) fail('FEDERATED_BAD_REQUEST', `Metrics: samples must be a positive integer, got ${describeValue(b.samples, 32)}.`);
     const target = v === 0 ? this.state.baseline : this.state.history[v - 1]!.evaluations;
     if (target[id] !== undefined) fail('FEDERATED_DUPLICATE_UPDATE', `Metrics: partner '${id}' already reported on version ${v}.`);
     target[id] = metrics;

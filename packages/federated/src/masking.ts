@@ -1,5 +1,5 @@
 import { createCipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import { checkFinite } from './privacy.js';
 
 /*
@@ -60,16 +60,16 @@ const INT32_MAX = 2 ** 31 - 1;
 
 function checkMaskOptions(options: MaskOptions, what: string): void {
   if (!(Number.isFinite(options.scale) && options.scale > 0)) {
-    throw new LeptonError('INVALID_ARGUMENT', `${what}: scale must be a positive finite number, got ${options.scale}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `${what}: scale must be a positive finite number, got ${describeValue(options.scale)}.`);
   }
   if (!(Number.isFinite(options.clipValue) && options.clipValue > 0)) {
-    throw new LeptonError('INVALID_ARGUMENT', `${what}: clipValue must be a positive finite number, got ${options.clipValue}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `${what}: clipValue must be a positive finite number, got ${describeValue(options.clipValue)}.`);
   }
 }
 
 function checkSeed(seed: Uint8Array, what: string): void {
   if (!(seed instanceof Uint8Array) || seed.length !== SEED_BYTES) {
-    throw new LeptonError('FEDERATED_BAD_KEY', `${what}: a pair seed must be ${SEED_BYTES} bytes, got ${seed?.length ?? 'none'}.`);
+    throw new LeptonError('FEDERATED_BAD_KEY', `${what}: a pair seed must be ${SEED_BYTES} bytes, got ${seed instanceof Uint8Array ? seed.length : describeValue(seed)}.`);
   }
 }
 
@@ -86,7 +86,7 @@ function checkId(id: string, what: string): void {
  */
 export function maskClipLimit(scale: number, partners: number): number {
   if (!(Number.isInteger(partners) && partners >= 1)) {
-    throw new LeptonError('INVALID_ARGUMENT', `maskClipLimit: partners must be a positive integer, got ${partners}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `maskClipLimit: partners must be a positive integer, got ${describeValue(partners)}.`);
   }
   return Math.floor(INT32_MAX / partners) / scale;
 }
@@ -148,6 +148,7 @@ export function pairSeed(keys: MaskingKeys, myId: string, peerId: string, peerPu
       details: { peer: peerId },
     });
   }
+  if (typeof roundId !== 'string' && typeof roundId !== 'number') throw new LeptonError('INVALID_ARGUMENT', `pairSeed: roundId must be a string or a number, got ${describeValue(roundId)}.`);
   const [a, b] = myId < peerId ? [myId, peerId] : [peerId, myId];
   // JSON keeps the fields unambiguous whatever characters the ids contain.
   const info = Buffer.from(JSON.stringify(['lepton-secagg-v1', String(roundId), a, b]), 'utf8');

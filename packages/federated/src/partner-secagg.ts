@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import type { ConfirmPost, KeyPost, RevealPost, RoundInfo } from './http-protocol.js';
 import { signStatement, type IdentityKeys } from './identity.js';
 import { exportMaskingPrivateKey, maskUpdate, pairSeed } from './masking.js';
@@ -56,7 +56,7 @@ export class PartnerSecAgg {
     const roundId = info.roundId;
     if (typeof roundId !== 'string') throw new LeptonError('FEDERATED_POLICY_MISMATCH', `Partner '${this.trust.me}': the coordinator names no round id for secure aggregation.`);
     if (this.federationId !== null && info.federationId !== this.federationId) {
-      throw new LeptonError('FEDERATED_POLICY_MISMATCH', `Partner '${this.trust.me}' belongs to federation '${this.federationId}', but the coordinator runs '${String(info.federationId).slice(0, 128)}'. Nothing was sent.`);
+      throw new LeptonError('FEDERATED_POLICY_MISMATCH', `Partner '${this.trust.me}' belongs to federation '${this.federationId}', but the coordinator runs ${describeValue(info.federationId, 128)}. Nothing was sent.`);
     }
     if (this.usedRoundIds.has(roundId)) {
       throw new LeptonError('FEDERATED_BAD_SIGNATURE', `Partner '${this.trust.me}' already announced keys for round id '${roundId.slice(0, 256)}'; a coordinator that reuses a round id is replaying. Nothing was sent.`);

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { isLeptonError, LeptonError, type tf, type TrainData } from '@lepton/core';
+import { describeValue, isLeptonError, LeptonError, type tf, type TrainData } from '@lepton/core';
 import { remoteCode } from './errors.js';
 import { evaluateWeights, trainLocal, type LocalTrainOptions } from './algorithms.js';
 import { FederatedHttpClient, type RetryOptions } from './http-client.js';
@@ -215,7 +215,7 @@ export class FederatedPartner {
     const size = Object.keys(peers).length + 1;
     const minParticipants = options.minParticipants ?? Math.max(2, Math.ceil(size / 2));
     if (!(Number.isInteger(minParticipants) && minParticipants >= 2 && minParticipants <= size)) {
-      bad(`minParticipants must be an integer from 2 to ${size} (this partner and its peers), got ${String(minParticipants)}.`);
+      bad(`minParticipants must be an integer from 2 to ${size} (this partner and its peers), got ${describeValue(minParticipants)}.`);
     }
     if (options.federationId !== undefined && typeof options.federationId !== 'string') bad('federationId must be a string.');
     return new PartnerSecAgg({ me: options.id, myKey, peers, minParticipants }, options.identity!, options.federationId ?? null);
@@ -417,7 +417,7 @@ export class FederatedPartner {
 function throwIfFailed(info: RoundInfo): void {
   if (info.phase === 'failed') {
     const f = info.failure ?? { code: 'FEDERATED_QUORUM_NOT_MET', message: 'The federation failed.' };
-    throw new LeptonError(remoteCode(f.code, 'FEDERATED_QUORUM_NOT_MET'), `The coordinator reports the federation failed: ${f.message}`);
+    throw new LeptonError(remoteCode(f.code, 'FEDERATED_QUORUM_NOT_MET'), `The coordinator reports the federation failed: ${typeof f.message === 'string' ? f.message.slice(0, 2000) : describeValue(f.message)}`);
   }
 }
 

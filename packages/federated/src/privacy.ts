@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 
 /*
  * Differential privacy for federated updates: L2 clipping and Gaussian noise, applied by each partner before its
@@ -70,7 +70,7 @@ export function checkFinite(values: Float32Array, what: string): void {
  */
 export function clipUpdate(delta: Float32Array, clipNorm: number): ClippedUpdate {
   if (!(Number.isFinite(clipNorm) && clipNorm > 0)) {
-    throw new LeptonError('INVALID_ARGUMENT', `clipUpdate: clipNorm must be a positive finite number, got ${clipNorm}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `clipUpdate: clipNorm must be a positive finite number, got ${describeValue(clipNorm)}.`);
   }
   checkFinite(delta, 'clipUpdate');
   let sq = 0;
@@ -96,7 +96,7 @@ export function clipUpdate(delta: Float32Array, clipNorm: number): ClippedUpdate
  */
 export function addGaussianNoise(values: Float32Array, stddev: number, random: () => number): Float32Array {
   if (!(Number.isFinite(stddev) && stddev >= 0)) {
-    throw new LeptonError('INVALID_ARGUMENT', `addGaussianNoise: stddev must be a finite number ≥ 0, got ${stddev}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `addGaussianNoise: stddev must be a finite number ≥ 0, got ${describeValue(stddev)}.`);
   }
   const out = Float32Array.from(values);
   if (stddev === 0) return out;
@@ -135,12 +135,12 @@ export function addGaussianNoise(values: Float32Array, stddev: number, random: (
  * ```
  */
 export function gaussianNoiseStd(clipNorm: number, noiseMultiplier: number, partners: number): number {
-  if (!(Number.isFinite(clipNorm) && clipNorm > 0)) throw new LeptonError('INVALID_ARGUMENT', `gaussianNoiseStd: clipNorm must be > 0, got ${clipNorm}.`);
+  if (!(Number.isFinite(clipNorm) && clipNorm > 0)) throw new LeptonError('INVALID_ARGUMENT', `gaussianNoiseStd: clipNorm must be > 0, got ${describeValue(clipNorm)}.`);
   if (!(Number.isFinite(noiseMultiplier) && noiseMultiplier >= 0)) {
-    throw new LeptonError('INVALID_ARGUMENT', `gaussianNoiseStd: noiseMultiplier must be ≥ 0, got ${noiseMultiplier}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `gaussianNoiseStd: noiseMultiplier must be ≥ 0, got ${describeValue(noiseMultiplier)}.`);
   }
   if (!(Number.isInteger(partners) && partners >= 1)) {
-    throw new LeptonError('INVALID_ARGUMENT', `gaussianNoiseStd: partners must be a positive integer, got ${partners}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `gaussianNoiseStd: partners must be a positive integer, got ${describeValue(partners)}.`);
   }
   return (noiseMultiplier * clipNorm) / Math.sqrt(partners);
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { LeptonError, type LeptonErrorCode } from '@lepton/core';
+import { describeValue, LeptonError, type LeptonErrorCode } from '@lepton/core';
 import { canonicalJson, isRawKey, signStatement, verifyStatement, type IdentityKeys } from './identity.js';
 import { createMaskingKeys, selfMaskCommitment, type MaskingKeys } from './masking.js';
 
@@ -106,10 +106,10 @@ export function createKeyAnnouncement(
   if (!isToken(federationId, 128) || !isToken(roundId, 256) || !isId(partnerId)) {
     throw new LeptonError('INVALID_ARGUMENT', 'createKeyAnnouncement: federationId, roundId and partnerId must be printable ids.');
   }
-  if (!(Number.isInteger(samples) && samples >= 1)) throw new LeptonError('INVALID_ARGUMENT', `createKeyAnnouncement: samples must be a positive integer, got ${samples}.`);
+  if (!(Number.isInteger(samples) && samples >= 1)) throw new LeptonError('INVALID_ARGUMENT', `createKeyAnnouncement: samples must be a positive integer, got ${describeValue(samples)}.`);
   const maskKeys = new Map<string, MaskingKeys>();
   for (const p of peers) {
-    if (!isId(p) || p === partnerId || maskKeys.has(p)) throw new LeptonError('INVALID_ARGUMENT', `createKeyAnnouncement: peer id '${String(p)}' is invalid, repeated or this partner's own.`);
+    if (!isId(p) || p === partnerId || maskKeys.has(p)) throw new LeptonError('INVALID_ARGUMENT', `createKeyAnnouncement: peer id ${describeValue(p, 64)} is invalid, repeated or this partner's own.`);
     maskKeys.set(p, createMaskingKeys());
   }
   const selfSeed = new Uint8Array(randomBytes(32));

@@ -1,4 +1,4 @@
-import { LeptonError, type LeptonErrorCode } from '@lepton/core';
+import { describeValue, LeptonError, type LeptonErrorCode } from '@lepton/core';
 import type { DpClaim, DpOptions } from './http-protocol.js';
 
 /*
@@ -80,7 +80,7 @@ export function parseUpdateMeta(meta: unknown): ParsedMeta {
       fail('FEDERATED_BAD_UPDATE', `Update: meta has an unknown field '${k.slice(0, 64)}' (allowed: samples, baseVersion, attempt, metrics, dp).`);
     }
   }
-  if (!int(meta['samples'], 1, MAX_CLAIMED_SAMPLES)) fail('FEDERATED_BAD_UPDATE', `Update: meta.samples must be a positive integer, got ${String(meta['samples']).slice(0, 32)}.`);
+  if (!int(meta['samples'], 1, MAX_CLAIMED_SAMPLES)) fail('FEDERATED_BAD_UPDATE', `Update: meta.samples must be a positive integer, got ${describeValue(meta['samples'], 32)}.`);
   if (!int(meta['baseVersion'], 0, Number.MAX_SAFE_INTEGER)) fail('FEDERATED_BAD_UPDATE', 'Update: meta.baseVersion must be an integer ≥ 0.');
   if (meta['attempt'] !== undefined && !int(meta['attempt'], 1, Number.MAX_SAFE_INTEGER)) fail('FEDERATED_BAD_UPDATE', 'Update: meta.attempt must be a positive integer.');
   return {

@@ -1,4 +1,4 @@
-import { LeptonError, tf } from '@lepton/core';
+import { describeValue, LeptonError, tf } from '@lepton/core';
 
 /*
  * Federated weight sets and their binary wire format.
@@ -216,9 +216,14 @@ function encode(dtype: WeightDtype, specs: readonly WeightSpec[], raw: Float32Ar
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) bad('meta must be a plain object');
   const shape = jsonShapeProblem(meta, MAX_META_DEPTH, 4096);
   if (shape !== undefined) bad(`meta is ${shape}`);
-  const header = new TextEncoder().encode(
-    JSON.stringify({ specs: specs.map((s) => ({ name: s.name, shape: [...s.shape] })), dtype, count, meta }),
-  );
+  let json = '';
+  try {
+    json = JSON.stringify({ specs: specs.map((s) => ({ name: s.name, shape: [...s.shape] })), dtype, count, meta });
+  } catch (err) {
+    // A BigInt, or a toJSON that throws, in the caller's meta: JSON.stringify throws a TypeError (or anything).
+    bad(`meta cannot be written as JSON (${err instanceof Error ? err.message : describeValue(err)})`);
+  }
+  const header = new TextEncoder().encode(json);
   const start = Math.ceil((8 + header.length) / 4) * 4;
   const out = new Uint8Array(start + count * 4);
   out.set(MAGIC_BYTES, 0);
@@ -303,7 +308,7 @@ export function decodeWeights(bytes: Uint8Array, expect?: readonly WeightSpec[])
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('garbled header (not a JSON object)');
   const h = header as Record<string, unknown>;
-  if (h['dtype'] !== 'float32' && h['dtype'] !== 'uint32') fail(`garbled header (dtype ${JSON.stringify(h['dtype'])})`);
+  if (h['dtype'] !== 'float32' && h['dtype'] !== 'uint32') fail(`garbled header (dtype ${describeValue(h['dtype'])})`);
   const dtype = h['dtype'] as WeightDtype;
   if (!Array.isArray(h['specs'])) fail('garbled header (specs missing)');
   const specs = h['specs'] as WeightSpec[];
@@ -315,7 +320,7 @@ export function decodeWeights(bytes: Uint8Array, expect?: readonly WeightSpec[])
   const metaBytes = Buffer.byteLength(JSON.stringify(meta), 'utf8');
   if (metaBytes > MAX_META_BYTES) fail(`garbled header (meta is ${metaBytes} bytes, more than ${MAX_META_BYTES})`);
   const count = specsSize(specs);
-  if (h['count'] !== count) fail(`garbled header (count ${JSON.stringify(h['count'])} but the specs describe ${count} values)`);
+  if (h['count'] !== count) fail(`garbled header (count ${describeValue(h['count'])} but the specs describe ${count} values)`);
   const start = Math.ceil((8 + headerLength) / 4) * 4;
   for (let i = 8 + headerLength; i < Math.min(start, bytes.length); i++) if (bytes[i] !== 0) fail('garbled padding');
   const expected = start + count * 4;
