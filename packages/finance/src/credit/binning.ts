@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import { binaryLabels, isArrayLike, numberOption, parseDecimal } from '../internal/guards.js';
 
 /** One bin of a characteristic: its range (numeric) or categories, counts, and weight of evidence. */
@@ -67,15 +67,16 @@ function badRate(c: Cell): number {
  *   or labels other than 0/1 (`details.index`); `INVALID_ARGUMENT` for options out of range
  */
 export function binNumeric(feature: string, values: ArrayLike<number>, labels: ArrayLike<number>, options: { maxBins?: number; minShare?: number } = {}): Binning {
-  if (!isArrayLike(values)) throw new LeptonError('INVALID_INPUT', `binNumeric(${feature}): values must be an array of numbers.`);
-  binaryLabels(labels, `binNumeric(${feature}): labels`);
+  const name = shownFeature(feature);
+  if (!isArrayLike(values)) throw new LeptonError('INVALID_INPUT', `binNumeric(${name}): values must be an array of numbers.`);
+  binaryLabels(labels, `binNumeric(${name}): labels`);
   numberOption(options.maxBins ?? 5, 'binNumeric: maxBins', { min: 1, integer: true });
   numberOption(options.minShare ?? 0.05, 'binNumeric: minShare', { min: 0, max: 1 });
   const n = values.length;
-  if (n === 0 || labels.length !== n) throw new LeptonError('INVALID_INPUT', `binNumeric(${feature}): values and labels must be non-empty and of equal length.`);
+  if (n === 0 || labels.length !== n) throw new LeptonError('INVALID_INPUT', `binNumeric(${name}): values and labels must be non-empty and of equal length.`);
   for (let i = 0; i < n; i++) {
     if (typeof values[i] !== 'number' || !Number.isFinite(values[i])) {
-      throw new LeptonError('INVALID_INPUT', `binNumeric(${feature}): value ${i} is not a finite number; impute missing values first.`, { details: { index: i } });
+      throw new LeptonError('INVALID_INPUT', `binNumeric(${name}): value ${i} is not a finite number; impute missing values first.`, { details: { index: i } });
     }
   }
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a]! - values[b]!);
@@ -165,13 +166,14 @@ export function binNumeric(feature: string, values: ArrayLike<number>, labels: A
  *   label other than 0/1; `INVALID_ARGUMENT` for `minShare` out of range
  */
 export function binCategorical(feature: string, values: ArrayLike<string>, labels: ArrayLike<number>, options: { minShare?: number } = {}): Binning {
+  const name = shownFeature(feature);
   if (!isArrayLike(values) || Array.from(values).some((v) => typeof v !== 'string')) {
-    throw new LeptonError('INVALID_INPUT', `binCategorical(${feature}): values must be an array of strings (category names).`);
+    throw new LeptonError('INVALID_INPUT', `binCategorical(${name}): values must be an array of strings (category names).`);
   }
-  binaryLabels(labels, `binCategorical(${feature}): labels`);
+  binaryLabels(labels, `binCategorical(${name}): labels`);
   numberOption(options.minShare ?? 0.05, 'binCategorical: minShare', { min: 0, max: 1 });
   const n = values.length;
-  if (n === 0 || labels.length !== n) throw new LeptonError('INVALID_INPUT', `binCategorical(${feature}): values and labels must be non-empty and of equal length.`);
+  if (n === 0 || labels.length !== n) throw new LeptonError('INVALID_INPUT', `binCategorical(${name}): values and labels must be non-empty and of equal length.`);
   const cells = new Map<string, Cell>();
   for (let i = 0; i < n; i++) {
     const c = cells.get(values[i]!) ?? { goods: 0, bads: 0 };
@@ -196,6 +198,11 @@ export function binCategorical(feature: string, values: ArrayLike<string>, label
     iv: total,
     bins: bins.map((b, i) => ({ label: b.categories.join(', '), categories: b.categories, goods: b.goods, bads: b.bads, woe: woe[i]!, iv: iv[i]! })),
   };
+}
+
+/** A characteristic name for a message: a caller may pass anything, which `${feature}` could not always show. */
+function shownFeature(feature: unknown): string {
+  return typeof feature === 'string' ? feature.slice(0, 100) : describeValue(feature);
 }
 
 /**

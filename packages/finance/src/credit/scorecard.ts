@@ -1,4 +1,4 @@
-import { fitLogisticRegression, ksStatistic, LeptonError, progressReporter, rocAuc, type ProgressOptions } from '@lepton/core';
+import { describeValue, fitLogisticRegression, ksStatistic, LeptonError, progressReporter, rocAuc, type ProgressOptions } from '@lepton/core';
 import { binaryLabels, numberOption, parseDecimal } from '../internal/guards.js';
 import { binCategorical, binIndex, binNumeric, type Binning } from './binning.js';
 
@@ -117,6 +117,17 @@ function numericValue(v: unknown, name: string, index: number): number {
 }
 
 /**
+ * A categorical characteristic's value as its category name. Never String() of an object: one whose toString is not a
+ * function (or throws) would make the fit throw a TypeError instead of naming the applicant.
+ */
+function categoryValue(v: unknown, name: string, index: number): string {
+  if (v !== null && (typeof v === 'object' || typeof v === 'symbol' || typeof v === 'function')) {
+    throw new LeptonError('INVALID_INPUT', `Characteristic '${name}' of applicant ${index} is ${describeValue(v)}, not a category (a string).`, { details: { characteristic: name, index } });
+  }
+  return String(v);
+}
+
+/**
  * A credit scorecard: monotone binning with weight of evidence per characteristic, selection by information value,
  * logistic regression on the WoE values, and points scaling (base score at base odds, points to double the odds).
  * Every applicant's score is a sum of readable points, with adverse-action reasons.
@@ -147,8 +158,9 @@ export class Scorecard {
    * @param options - characteristics, binning, selection and scaling
    * @returns the fitted scorecard
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for mismatched lengths, a missing characteristic, a numeric
-   *   value that is not a finite number or decimal string, a label other than 0/1, or one class only;
-   *   `INVALID_ARGUMENT` for options out of range (including `onProgress`/`progressBar`); `PROGRESS_LISTENER_FAILED`
+   *   value that is not a finite number or decimal string, a categorical value that is an object or a symbol, a label
+   *   other than 0/1, or one class only; `INVALID_ARGUMENT` for options out of range (including
+   *   `onProgress`/`progressBar`) or a characteristic that is not `{ name, type }`; `PROGRESS_LISTENER_FAILED`
    *   when the `onProgress` listener throws (the fit stops)
    *
    * Progress, synchronously, as core `train()` reports it: `start` (`epochs` = characteristics + 1, `samples` = applicants,
@@ -162,6 +174,12 @@ export class Scorecard {
     }
     binaryLabels(bad, 'Scorecard.fit: bad');
     if (!Array.isArray(options?.characteristics)) throw new LeptonError('INVALID_ARGUMENT', 'Scorecard.fit: options.characteristics must be an array.');
+    for (const c of options.characteristics as unknown[]) {
+      const { name, type } = (typeof c === 'object' && c !== null ? c : {}) as Partial<Characteristic>;
+      if (typeof name !== 'string' || (type !== 'numeric' && type !== 'categorical')) {
+        throw new LeptonError('INVALID_ARGUMENT', `Scorecard.fit: each characteristic must be { name: string, type: 'numeric' | 'categorical' }, got name ${describeValue(name)} and type ${describeValue(type)}.`);
+      }
+    }
     numberOption(options.pdo ?? 20, 'Scorecard.fit: pdo', { min: 0, exclusiveMin: true });
     numberOption(options.baseOdds ?? 50, 'Scorecard.fit: baseOdds', { min: 0, exclusiveMin: true });
     numberOption(options.baseScore ?? 600, 'Scorecard.fit: baseScore');
@@ -179,7 +197,7 @@ export class Scorecard {
       const binning =
         c.type === 'numeric'
           ? binNumeric(c.name, applicants.map((a, i) => numericValue(a[c.name], c.name, i)), bad, { maxBins: options.maxBins ?? 5, minShare: options.minBinShare ?? 0.05 })
-          : binCategorical(c.name, applicants.map((a) => String(a[c.name])), bad, { minShare: options.minBinShare ?? 0.05 });
+          : binCategorical(c.name, applicants.map((a, i) => categoryValue(a[c.name], c.name, i)), bad, { minShare: options.minBinShare ?? 0.05 });
       if (binning.iv >= (options.minIv ?? 0.02)) binnings.push(binning);
       else dropped.push({ characteristic: c.name, iv: binning.iv });
       report?.({ type: 'epoch', epoch: step, epochs: steps, metrics: { iv: binning.iv }, learningRate: 0, improved: false });

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import { numberOption } from '../internal/guards.js';
 import { MAX_PARTITIONS } from './options.js';
 import { parseDeadLetter, parseScore, type DeadLetterRecord, type ScoreRecord } from './records.js';
@@ -184,6 +184,7 @@ export class ScorerStreamClient {
 
   private async range(key: string, options: { after?: string; count?: number }): Promise<Array<[string, string[]]>> {
     const count = numberOption(options.count ?? 1000, 'count', { min: 1, max: 1_000_000, integer: true });
+    if (options.after !== undefined && typeof options.after !== 'string') throw new LeptonError('INVALID_ARGUMENT', `after must be an entry id (a string), got ${describeValue(options.after)}.`);
     const start = options.after === undefined ? '-' : `(${options.after}`;
     try {
       return (await this.redis.xrange(key, start, '+', 'COUNT', count)) as Array<[string, string[]]>;

@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import type { Redis } from 'ioredis';
 
 /**
@@ -10,7 +10,8 @@ import type { Redis } from 'ioredis';
  * @param cardId - the card token
  * @param partitions - number of partitions (a positive integer)
  * @returns the partition, 0 to `partitions − 1`
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `partitions` is not a positive integer
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `partitions` is not a positive integer or `cardId` is
+ *   neither a string nor a number
  * @example
  * ```ts
  * import { partitionOf } from '@lepton/finance';
@@ -19,6 +20,7 @@ import type { Redis } from 'ioredis';
  */
 export function partitionOf(cardId: string, partitions: number): number {
   if (!Number.isInteger(partitions) || partitions < 1) throw new LeptonError('INVALID_ARGUMENT', 'partitions must be a positive integer.');
+  if (typeof cardId !== 'string' && typeof cardId !== 'number') throw new LeptonError('INVALID_ARGUMENT', `cardId must be a string, got ${describeValue(cardId)}.`);
   let h = 0x811c9dc5;
   for (const b of Buffer.from(String(cardId), 'utf8')) h = Math.imul(h ^ b, 0x01000193) >>> 0;
   return h % partitions;
