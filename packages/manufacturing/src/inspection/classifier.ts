@@ -1,4 +1,4 @@
-import { accuracy, buildResidualCnn, confusionMatrix, gradCam, LeptonError, loadBundle, progressReporter, saveBundle, tf, train, type Heatmap, type ProgressOptions } from '@lepton/core';
+import { accuracy, buildResidualCnn, confusionMatrix, describeValue, gradCam, LeptonError, loadBundle, progressReporter, saveBundle, tf, train, type Heatmap, type ProgressOptions } from '@lepton/core';
 import { positiveInt, stackImages, type GrayImage } from './images.js';
 
 /**
@@ -74,6 +74,11 @@ interface Settings {
  * high-passed image, each max-pooled. Max pooling (not averaging) is what keeps a one-pixel scratch at full
  * contrast after downsampling; splitting the sign keeps bright and dark marks apart.
  */
+/** A class label for a message: a string as it is, anything else a caller passed described without running its code. */
+function shownLabel(label: unknown): string {
+  return typeof label === 'string' ? label : describeValue(label);
+}
+
 function features(x: tf.Tensor4D, s: Settings): tf.Tensor4D {
   return tf.tidy(() => {
     const detail = tf.mul(tf.sub(x, tf.avgPool(x, s.highPass, 1, 'same')), s.gain) as tf.Tensor4D;
@@ -118,15 +123,15 @@ export class DefectClassifier {
   static async fit(samples: readonly LabelledImage[], options: DefectClassifierOptions = {}): Promise<DefectClassifier> {
     const progress = progressReporter(options, 'DefectClassifier.fit');
     const labels = options.labels ?? [...new Set(samples.map((s) => s.label))];
-    if (labels.length < 2) throw new LeptonError('INVALID_INPUT', `A classifier needs at least two classes; got ${labels.join(', ') || 'none'}.`);
+    if (labels.length < 2) throw new LeptonError('INVALID_INPUT', `A classifier needs at least two classes; got ${labels.map(shownLabel).join(', ') || 'none'}.`);
     const index = new Map(labels.map((l, i) => [l, i]));
     const y = samples.map((s, i) => {
       const k = index.get(s.label);
-      if (k === undefined) throw new LeptonError('INVALID_INPUT', `Sample ${i} has label '${s.label}', which is not one of ${labels.join(', ')}.`);
+      if (k === undefined) throw new LeptonError('INVALID_INPUT', `Sample ${i} has label ${describeValue(s.label)}, which is not one of ${labels.map(shownLabel).join(', ')}.`);
       return k;
     });
     const downsample = options.downsample ?? 2;
-    if (![1, 2, 4].includes(downsample)) throw new LeptonError('INVALID_ARGUMENT', `downsample must be 1, 2 or 4, got ${downsample}.`);
+    if (![1, 2, 4].includes(downsample)) throw new LeptonError('INVALID_ARGUMENT', `downsample must be 1, 2 or 4, got ${describeValue(downsample)}.`);
     const settings: Settings = {
       kind: 'lepton-defect-classifier',
       width: positiveInt(options.width ?? 64, 'width'),
@@ -229,7 +234,7 @@ export class DefectClassifier {
     if (samples.length === 0) throw new LeptonError('INVALID_INPUT', 'evaluate needs at least one labelled image.');
     const yTrue = samples.map((s, i) => {
       const k = this.labels.indexOf(s.label);
-      if (k < 0) throw new LeptonError('INVALID_INPUT', `Sample ${i} has label '${s.label}', which is not one of ${this.labels.join(', ')}.`);
+      if (k < 0) throw new LeptonError('INVALID_INPUT', `Sample ${i} has label ${describeValue(s.label)}, which is not one of ${this.labels.join(', ')}.`);
       return k;
     });
     const yPred = (await this.predictBatch(samples.map((s) => s.image))).map((p) => p.classIndex);

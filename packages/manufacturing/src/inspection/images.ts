@@ -1,4 +1,5 @@
-import { LeptonError, tf } from '@lepton/core';
+import { describeValue, LeptonError, tf } from '@lepton/core';
+import { kindOf } from '../internal/guards.js';
 
 /**
  * A grayscale image as the inspection models take it: `width × height` pixel values in [0, 1], row-major
@@ -48,7 +49,7 @@ export function packImages(images: readonly GrayImage[], size: ImageSize, what: 
     for (let i = 0; i < pixels; i++) {
       const v = image[i]!;
       if (!Number.isFinite(v)) {
-        throw new LeptonError('INVALID_INPUT', `${what}: image ${n} has a non-finite value (${v}) at pixel ${i}; repair or drop the frame.`, {
+        throw new LeptonError('INVALID_INPUT', `${what}: image ${n} has a non-finite value (${kindOf(v)}) at pixel ${i}; repair or drop the frame.`, {
           details: { image: n, pixel: i },
         });
       }
@@ -65,7 +66,7 @@ export function packImages(images: readonly GrayImage[], size: ImageSize, what: 
 
 /** @internal Validates a positive integer option. */
 export function positiveInt(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new LeptonError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${value}.`);
+  if (!Number.isInteger(value) || value < 1) throw new LeptonError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${describeValue(value)}.`);
   return value;
 }
 

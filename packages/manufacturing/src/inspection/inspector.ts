@@ -1,4 +1,4 @@
-import { heatmapToPng, LeptonError, loadBundle, progressReporter, rocAuc, saveBundle, tf, train, ModelWorkers, resolveWorkersOption, type ProgressOptions, type ProgressReporter } from '@lepton/core';
+import { describeValue, heatmapToPng, LeptonError, loadBundle, progressReporter, rocAuc, saveBundle, tf, train, ModelWorkers, resolveWorkersOption, type ProgressOptions, type ProgressReporter } from '@lepton/core';
 import { decodeFloats, encodeFloats, packImages, positiveInt, stackImages, type GrayImage } from './images.js';
 import { buildAutoencoder, smoothedError } from './reconstruction.js';
 
@@ -124,10 +124,10 @@ function resolve(options: DefectInspectorOptions): ResolvedOptions {
     throw new LeptonError('INVALID_ARGUMENT', `width and height must be multiples of 8 (three 2× downsamplings), got ${r.width}×${r.height}.`);
   }
   if (r.smoothing % 2 === 0) throw new LeptonError('INVALID_ARGUMENT', `smoothing must be odd, got ${r.smoothing}.`);
-  if (!(r.validationFraction > 0 && r.validationFraction < 1)) {
-    throw new LeptonError('INVALID_ARGUMENT', `validationFraction must be in (0, 1), got ${r.validationFraction}.`);
+  if (typeof r.validationFraction !== 'number' || !(r.validationFraction > 0 && r.validationFraction < 1)) {
+    throw new LeptonError('INVALID_ARGUMENT', `validationFraction must be a number in (0, 1), got ${describeValue(r.validationFraction)}.`);
   }
-  if (!(r.learningRate > 0)) throw new LeptonError('INVALID_ARGUMENT', `learningRate must be > 0, got ${r.learningRate}.`);
+  if (typeof r.learningRate !== 'number' || !(r.learningRate > 0)) throw new LeptonError('INVALID_ARGUMENT', `learningRate must be a number > 0, got ${describeValue(r.learningRate)}.`);
   return r;
 }
 
@@ -400,7 +400,7 @@ export class DefectInspector {
    */
   setThresholdQuantile(quantile: number): void {
     const v = this.settings.validationScores;
-    if (!(quantile > 0 && quantile <= 1) || v.length === 0) throw new LeptonError('INVALID_ARGUMENT', `Quantile must be in (0, 1], got ${quantile}.`);
+    if (typeof quantile !== 'number' || !(quantile > 0 && quantile <= 1) || v.length === 0) throw new LeptonError('INVALID_ARGUMENT', `Quantile must be a number in (0, 1], got ${describeValue(quantile)}.`);
     this.settings.threshold = v[Math.min(v.length - 1, Math.floor(quantile * v.length))]!;
   }
 
@@ -411,7 +411,7 @@ export class DefectInspector {
    * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a non-finite threshold
    */
   setThreshold(threshold: number): void {
-    if (!Number.isFinite(threshold)) throw new LeptonError('INVALID_ARGUMENT', `Threshold must be a finite number, got ${threshold}.`);
+    if (!Number.isFinite(threshold)) throw new LeptonError('INVALID_ARGUMENT', `Threshold must be a finite number, got ${describeValue(threshold)}.`);
     this.settings.threshold = threshold;
   }
 

@@ -1,4 +1,4 @@
-import { LeptonError, seededRandom } from '@lepton/core';
+import { describeValue, LeptonError, seededRandom } from '@lepton/core';
 
 /** Class of a synthetic part image: a good part or one of the two defect kinds. */
 export type PartLabel = 'good' | 'scratch' | 'dent';
@@ -195,9 +195,9 @@ function addDent(rand: () => number, scene: Scene, pixels: Float32Array, mask: U
  */
 export function generatePart(label: PartLabel, seed: number, size = 64): PartImage {
   if (!PART_LABELS.includes(label)) {
-    throw new LeptonError('INVALID_ARGUMENT', `Unknown part label '${String(label)}'; use one of ${PART_LABELS.join(', ')}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `Unknown part label ${describeValue(label)}; use one of ${PART_LABELS.join(', ')}.`);
   }
-  if (!Number.isInteger(size) || size < 32) throw new LeptonError('INVALID_ARGUMENT', `Part image size must be an integer ≥ 32, got ${size}.`);
+  if (!Number.isInteger(size) || size < 32) throw new LeptonError('INVALID_ARGUMENT', `Part image size must be an integer ≥ 32, got ${describeValue(size)}.`);
   const rand = seededRandom(seed);
   const normal = normalFrom(rand);
   const { pixels, scene } = renderSurface(rand, normal, size);
@@ -224,7 +224,7 @@ export function generatePart(label: PartLabel, seed: number, size = 64): PartIma
  * ```
  */
 export function generateParts(count: number, options: GeneratePartsOptions = {}): PartImage[] {
-  if (!Number.isInteger(count) || count < 0) throw new LeptonError('INVALID_ARGUMENT', `count must be a non-negative integer, got ${count}.`);
+  if (!Number.isInteger(count) || count < 0) throw new LeptonError('INVALID_ARGUMENT', `count must be a non-negative integer, got ${describeValue(count)}.`);
   const labels = options.labels ?? ['good'];
   if (labels.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'labels must name at least one of good, scratch, dent.');
   const seeds = seededRandom(options.seed ?? 1);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { buildDenseAutoencoder, buildLstmAutoencoder, LeptonError, loadBundle, progressReporter, saveBundle, tf, train, ModelWorkers, resolveWorkersOption, type ProgressOptions } from '@lepton/core';
+import { describeValue, buildDenseAutoencoder, buildLstmAutoencoder, LeptonError, loadBundle, progressReporter, saveBundle, tf, train, ModelWorkers, resolveWorkersOption, type ProgressOptions } from '@lepton/core';
 
 /**
  * Most windows per request to a worker. A call's windows are cut into one chunk per worker (a line's tick of 256 windows
@@ -342,7 +342,7 @@ export class AnomalyDetector {
    */
   setThresholdQuantile(quantile: number): void {
     const v = this.settings.validationScores;
-    if (!(quantile > 0 && quantile <= 1) || v.length === 0) throw new LeptonError('INVALID_ARGUMENT', `Quantile must be in (0, 1], got ${quantile}.`);
+    if (typeof quantile !== 'number' || !(quantile > 0 && quantile <= 1) || v.length === 0) throw new LeptonError('INVALID_ARGUMENT', `Quantile must be a number in (0, 1], got ${describeValue(quantile)}.`);
     this.settings.threshold = v[Math.min(v.length - 1, Math.floor(quantile * v.length))]!;
   }
 

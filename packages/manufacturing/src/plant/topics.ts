@@ -1,3 +1,4 @@
+import { invalid } from '../internal/guards.js';
 import { checkLevel, checkPrefix } from '../scale/partition.js';
 
 /**
@@ -7,6 +8,7 @@ import { checkLevel, checkPrefix } from '../scale/partition.js';
  *
  * @param name - the name
  * @returns the topic level
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `name` is neither a string nor a number
  * @example
  * ```ts
  * import { topicLevel } from '@lepton/manufacturing';
@@ -14,6 +16,8 @@ import { checkLevel, checkPrefix } from '../scale/partition.js';
  * ```
  */
 export function topicLevel(name: string): string {
+  // String() of an object without a callable toString throws a TypeError; a name from data is a string (or a number).
+  if (typeof name !== 'string' && typeof name !== 'number') throw invalid('topicLevel', 'name', 'a string', name, 'INVALID_ARGUMENT');
   const s = String(name).replace(/[%/+#\u0000]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
   return s.startsWith('$') ? `%24${s.slice(1)}` : s;
 }

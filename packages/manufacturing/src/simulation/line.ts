@@ -1,4 +1,4 @@
-import { LeptonError, seededRandom } from '@lepton/core';
+import { describeValue, LeptonError, seededRandom } from '@lepton/core';
 import type { UnitHistory } from '../maintenance/rul.js';
 import type { SensorRecord } from '../telemetry/record.js';
 
@@ -126,7 +126,7 @@ export function simulateLine(options: LineOptions): SimulatedLine {
   const interval = options.intervalMs ?? 1000;
   const start = options.start ?? Date.UTC(2026, 0, 5, 6);
   const faults = options.faults ?? [];
-  for (const f of faults) if (!assets.includes(f.asset)) throw new LeptonError('INVALID_ARGUMENT', `Fault on unknown asset "${f.asset}".`);
+  for (const f of faults) if (!assets.includes(f.asset)) throw new LeptonError('INVALID_ARGUMENT', `Fault on unknown asset ${describeValue(f.asset)}.`);
   const rand = seededRandom(options.seed);
   const normal = gaussian(rand);
   const rows: Record<string, number[][]> = {};

@@ -1,0 +1,87 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  AlarmManager,
+  computeOee,
+  DefectClassifier,
+  DefectInspector,
+  generatePart,
+  generateParts,
+  initRuntime,
+  parseAssetSnapshot,
+  parseSensorRecord,
+  resample,
+  simulateLine,
+  topicLevel,
+  xbarR,
+} from '@lepton/manufacturing';
+import { expectRejected, expectTypedOrOk, HOSTILE, HOSTILE_JSON } from '../../../tests/support/hostile.js';
+
+// Every position below is validated; a hostile value there must come back as a rejection or a LeptonError, never as
+// a TypeError from building a message (`${value}` / String(value) of a value without a usable toString).
+
+/** A flat 8×8 image of value `v`. */
+const flat = (v: number): Float32Array => new Float32Array(64).fill(v);
+
+describe('manufacturing entry points with hostile values: a rejection or a LeptonError, never a TypeError', () => {
+  beforeAll(async () => {
+    await initRuntime({ backend: 'cpu' }, {});
+  });
+
+  it('synthetic parts and lines: generatePart, generateParts, simulateLine faults', async () => {
+    await expectRejected('generatePart(label)', (v) => generatePart(v as 'good', 1), 'INVALID_ARGUMENT');
+    await expectRejected('generatePart(size)', (v) => generatePart('good', 1, v as number), 'INVALID_ARGUMENT');
+    await expectRejected('generateParts(count)', (v) => generateParts(v as number), 'INVALID_ARGUMENT');
+    await expectRejected('simulateLine(faults[0].asset)', (v) => simulateLine({ assets: 2, samples: 10, seed: 1, faults: [{ asset: v as string, kind: 'drift', from: 0 }] }), 'INVALID_ARGUMENT');
+  });
+
+  it('defect classifier: sample labels, class list and downsample; pixel values', async () => {
+    const samples = [
+      { image: flat(0.2), label: 'good' },
+      { image: flat(0.8), label: 'scratch' },
+    ];
+    const options = { width: 8, height: 8, epochs: 1 };
+    await expectRejected('DefectClassifier.fit(samples[1].label)', (v) => DefectClassifier.fit([samples[0]!, { image: flat(0.5), label: v as string }], { ...options, labels: ['good', 'scratch'] }), 'INVALID_INPUT');
+    await expectRejected('DefectClassifier.fit(labels)', (v) => DefectClassifier.fit(samples, { ...options, labels: [v as string] }), 'INVALID_INPUT', HOSTILE);
+    await expectRejected('DefectClassifier.fit(downsample)', (v) => DefectClassifier.fit(samples, { ...options, downsample: v as 2 }), 'INVALID_ARGUMENT');
+    await expectRejected('DefectClassifier.fit(width)', (v) => DefectClassifier.fit(samples, { ...options, width: v as number }), 'INVALID_ARGUMENT');
+    await expectRejected(
+      'DefectClassifier.fit(image pixel)',
+      (v) => DefectClassifier.fit([{ image: Object.assign([...flat(0.2)], { 5: v }) as unknown as Float32Array, label: 'good' }, samples[1]!], { ...options, downsample: 1 }),
+      'INVALID_INPUT',
+    );
+  });
+
+  it('defect inspector: options refused before training; a threshold quantile or threshold after it', async () => {
+    const good = Array.from({ length: 20 }, (_, i) => flat(0.4 + i / 100));
+    for (const key of ['validationFraction', 'learningRate', 'smoothing', 'epochs', 'width']) {
+      await expectRejected(`DefectInspector.fit(${key})`, (v) => DefectInspector.fit(good, { width: 8, height: 8, [key]: v }), 'INVALID_ARGUMENT');
+    }
+    const inspector = await DefectInspector.fit(good, { width: 8, height: 8, filters: [2, 2, 2], latentChannels: 2, epochs: 1, batchSize: 20 });
+    try {
+      await expectRejected('DefectInspector.setThresholdQuantile', (v) => inspector.setThresholdQuantile(v as number), 'INVALID_ARGUMENT');
+      await expectRejected('DefectInspector.setThreshold', (v) => inspector.setThreshold(v as number), 'INVALID_ARGUMENT');
+    } finally {
+      inspector.dispose();
+    }
+  });
+
+  it('telemetry, SPC, OEE, alarms, snapshots and topics: records and options from data', async () => {
+    const record = { asset: 'press-1', signal: 'pressure', timestamp: 1_767_225_600_000, value: 1.5 };
+    for (const field of ['asset', 'signal', 'timestamp', 'value', 'quality']) {
+      await expectTypedOrOk(`parseSensorRecord(${field})`, (v) => {
+        const r = parseSensorRecord({ ...record, [field]: v }, 'test');
+        expect.soft('rejected' in r, `parseSensorRecord(${field}) is a rejection`).toBe(true);
+      }, [...HOSTILE, ...HOSTILE_JSON]);
+    }
+    await expectRejected('resample(options.fill)', (v) => resample([0, 1000], [1, 2], { intervalMs: 500, fill: v as 'previous' }), 'INVALID_ARGUMENT');
+    await expectRejected('xbarR(subgroups[0][0])', (v) => xbarR([[v as number, 1], [1, 2], [2, 3]]), 'INVALID_INPUT');
+    const period = { from: 0, to: 3_600_000 };
+    await expectRejected('computeOee(states[0].state)', (v) => computeOee([{ asset: 'a', timestamp: 0, state: v as 'running' }], [], { shifts: [], ...period, idealCycleSeconds: { a: 1 } }), 'INVALID_INPUT');
+    const alarms = new AlarmManager();
+    const evidence = { source: 's', signals: ['x'], values: { x: 1 }, window: { from: 0, to: 1 } };
+    await expectRejected('AlarmManager.update(severity)', (v) => alarms.update({ key: 'k', asset: 'a', exceeded: true, severity: v as 'warning', at: 1, evidence }), 'INVALID_INPUT');
+    await expectRejected('AlarmManager.update(evidence.values.x)', (v) => alarms.update({ key: 'k', asset: 'a', exceeded: true, severity: 'warning', at: 1, evidence: { ...evidence, values: { x: v as number } } }), 'INVALID_INPUT');
+    await expectRejected('parseAssetSnapshot', (v) => parseAssetSnapshot(v), 'MFG_SNAPSHOT_INVALID', [...HOSTILE, ...HOSTILE_JSON]);
+    await expectRejected('topicLevel(name)', (v) => topicLevel(v as string), 'INVALID_ARGUMENT', HOSTILE);
+  });
+});
