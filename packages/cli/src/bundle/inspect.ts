@@ -1,8 +1,14 @@
-import { bundleDigest, type TensorSpec } from '@lepton/core';
+import { bundleDigest, describeValue, type TensorSpec } from '@lepton/core';
 import type { CommandContext, CommandResult } from '../internal/command.js';
 import { formatBytes } from '../internal/format.js';
 import { resolvePath } from '../internal/paths.js';
 import { listFiles, readManifest, readSignatures } from './read.js';
+
+/**
+ * A manifest field for the summary. validateManifest checks what loading needs; description, labels, metrics and
+ * provenance can still hold any JSON (`{ "toString": "" }` would make `${value}` throw a TypeError).
+ */
+const text = (v: unknown): string => (typeof v === 'string' ? v : describeValue(v));
 
 const shape = (s: TensorSpec): string => `${s.name} [${s.shape.map((d) => d ?? '?').join(', ')}] ${s.dtype}`;
 
@@ -33,16 +39,16 @@ export async function inspectBundle({ positionals, io }: CommandContext): Promis
     signatures,
   };
   const lines = [
-    `${m.name}@${m.version} (${m.task})${m.description ? `: ${m.description}` : ''}`,
+    `${m.name}@${m.version} (${m.task})${m.description ? `: ${text(m.description)}` : ''}`,
     `inputs      ${m.inputs.map(shape).join('; ')}`,
     `outputs     ${m.outputs.map(shape).join('; ')}`,
   ];
-  if (m.labels) lines.push(`labels      ${m.labels.join(', ')}`);
-  const metrics = Object.entries(m.metrics ?? {});
-  if (metrics.length > 0) lines.push(`metrics     ${metrics.map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ')}`);
+  if (m.labels) lines.push(`labels      ${Array.isArray(m.labels) ? m.labels.map(text).join(', ') : text(m.labels)}`);
+  const metrics = typeof m.metrics === 'object' && m.metrics !== null ? Object.entries(m.metrics as Record<string, unknown>) : [];
+  if (metrics.length > 0) lines.push(`metrics     ${metrics.map(([k, v]) => `${k} ${typeof v !== 'number' ? text(v) : Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ')}`);
   if (m.preprocessing) lines.push(`preprocess  ${Object.keys(m.preprocessing).join(', ')}`);
   const p = m.provenance;
-  lines.push(`provenance  created ${p.createdAt}, @lepton/core ${p.leptonCoreVersion}, TensorFlow.js ${p.tfjsVersion}, trained on ${p.backend}`);
+  lines.push(`provenance  created ${text(p.createdAt)}, @lepton/core ${text(p.leptonCoreVersion)}, TensorFlow.js ${text(p.tfjsVersion)}, trained on ${text(p.backend)}`);
   lines.push(`digest      ${digest}`);
   lines.push(`files       ${files.length}, ${formatBytes(json.totalBytes)}`);
   for (const f of files) {

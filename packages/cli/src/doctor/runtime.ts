@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { initRuntime, isLeptonError, registeredBackendLoaders, resolveRuntimeOptions, type BackendAttempt, type RuntimeOptions } from '@lepton/core';
+import { describeValue, initRuntime, isLeptonError, registeredBackendLoaders, resolveRuntimeOptions, type BackendAttempt, type RuntimeOptions } from '@lepton/core';
 import { firstLine } from '../internal/errors.js';
 import type { BackendStatus, RuntimeSection } from './types.js';
 
@@ -72,7 +72,8 @@ export async function runtimeSection(
   env: Record<string, string | undefined>,
 ): Promise<{ runtime: RuntimeSection; backends: BackendStatus[] }> {
   const options: RuntimeOptions = backend === undefined ? {} : { backend };
-  let preference = backend ?? 'auto';
+  // A JavaScript caller of doctor() may pass anything: the report (and the lines built from it) hold text only.
+  let preference: string = backend === undefined ? 'auto' : typeof backend === 'string' ? backend : describeValue(backend);
   let preferenceSource: RuntimeSection['preferenceSource'] = backend === undefined ? 'default' : 'option';
   try {
     const resolved = resolveRuntimeOptions(options, env);

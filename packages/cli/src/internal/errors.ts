@@ -38,6 +38,7 @@ export function errorCode(err: unknown): string | undefined {
 
 /** First line of any thrown value's message, never a stack. */
 export function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
+  // Never String() of a thrown object: one whose toString is missing or throws would throw again, in the error handler.
+  const text = err instanceof Error ? err.message : (typeof err === 'object' && err !== null) || typeof err === 'function' ? `a thrown ${typeof err}` : String(err);
   return (text.split('\n')[0] ?? text).slice(0, 500);
 }
