@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import dcmjs, { type DcmjsDataset } from 'dcmjs';
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import { dicomError } from '../dicom/errors.js';
 import { readDicom } from '../dicom/read.js';
 import { assessBurnedInAnnotation, BURNED_IN_METHOD_TEXT, type BurnedInAnnotationPolicy, type BurnedInAnnotationReport } from './burned-in.js';
@@ -195,7 +195,7 @@ export class DicomDeidentifier {
     for (const [tag, action] of Object.entries(options.overrides ?? {})) {
       const t = tag.replace(/[(),\s]/g, '').toUpperCase();
       if (!/^[0-9A-F]{8}$/.test(t) || !['X', 'Z', 'D', 'U', 'K'].includes(action)) {
-        throw new LeptonError('INVALID_ARGUMENT', `Override ${tag}: ${action} is not valid: use a tag 'GGGGEEEE' and one of X, Z, D, U, K.`);
+        throw new LeptonError('INVALID_ARGUMENT', `Override ${describeValue(tag, 64)}: ${describeValue(action)} is not valid: use a tag 'GGGGEEEE' and one of X, Z, D, U, K.`);
       }
       overrides.set(t, action);
     }

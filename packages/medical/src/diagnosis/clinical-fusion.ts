@@ -1,4 +1,4 @@
-import { fitLateFusion, lateFusionFromJSON, LeptonError, rocAuc, type LateFusion, type LateFusionJSON, type LateFusionMethod } from '@lepton/core';
+import { describeValue, fitLateFusion, lateFusionFromJSON, LeptonError, rocAuc, type LateFusion, type LateFusionJSON, type LateFusionMethod } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 import { encodeClinical, fitClinicalEncoding, type ClinicalEncoding, type ClinicalRecord } from './clinical.js';
 import type { DiagnosisModel } from './model.js';
@@ -234,6 +234,6 @@ export class ClinicalFusionModel {
 }
 
 function checkThreshold(t: number): number {
-  if (!(t >= 0 && t <= 1)) throw new LeptonError('INVALID_ARGUMENT', `Threshold must be in [0, 1], got ${t}.`);
+  if (typeof t !== 'number' || !(t >= 0 && t <= 1)) throw new LeptonError('INVALID_ARGUMENT', `Threshold must be a number in [0, 1], got ${describeValue(t)}.`);
   return t;
 }

@@ -1,4 +1,4 @@
-import { buildResidualCnn, confusionMatrix, gradCam, heatmapToPng, LeptonError, loadBundle, progressReporter, rocAuc, saveBundle, tf, train, type ProgressOptions, ModelWorkers, resolveWorkersOption } from '@lepton/core';
+import { describeValue, buildResidualCnn, confusionMatrix, gradCam, heatmapToPng, LeptonError, loadBundle, progressReporter, rocAuc, saveBundle, tf, train, type ProgressOptions, ModelWorkers, resolveWorkersOption } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 import type { WindowPresetName } from '../lut/presets.js';
 import { forEachGroup, inputSource } from './inputs.js';
@@ -187,6 +187,11 @@ export interface PredictOptions {
   series?: readonly DicomImage[];
 }
 
+/** A label for a message: a string as it is, anything else a caller passed described without running its code. */
+function shownLabel(label: unknown): string {
+  return typeof label === 'string' ? label : describeValue(label);
+}
+
 /**
  * An image diagnosis model on `@lepton/core`'s residual CNN: DICOM in (modality LUT → window → resample to an input of
  * 32 to 512 pixels a side, optionally with the adjacent slices as channels → normalisation, all stored in the bundle),
@@ -231,7 +236,7 @@ export class DiagnosisModel {
    * @param threshold - probability in [0, 1]
    */
   setThreshold(threshold: number): void {
-    if (!(threshold >= 0 && threshold <= 1)) throw new LeptonError('INVALID_ARGUMENT', `Threshold must be in [0, 1], got ${threshold}.`);
+    if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) throw new LeptonError('INVALID_ARGUMENT', `Threshold must be a number in [0, 1], got ${describeValue(threshold)}.`);
     this.settings.threshold = threshold;
   }
 
@@ -254,13 +259,13 @@ export class DiagnosisModel {
     const labels = [...options.labels];
     if (labels.length < 2) throw new LeptonError('INVALID_ARGUMENT', 'A diagnosis model needs at least two labels.');
     const index = new Map(labels.map((l, i) => [l, i]));
-    for (const d of data) if (!index.has(d.label)) throw new LeptonError('INVALID_INPUT', `${d.image.source ?? 'image'}: label "${d.label}" is not one of ${labels.join(', ')}.`);
+    for (const d of data) if (!index.has(d.label)) throw new LeptonError('INVALID_INPUT', `${d.image.source ?? 'image'}: label ${describeValue(d.label)} is not one of ${labels.map(shownLabel).join(', ')}.`);
     const patientOf = (d: LabelledImage): string => d.patientId ?? d.image.meta.patientId ?? d.image.source ?? 'unknown';
     const split = splitPatients(data.map(patientOf), data.map((d) => index.get(d.label)!), options.validationFraction ?? 0.25, options.seed ?? 1);
     const valSet = new Set(split.validation);
     const trainData = data.filter((d) => !valSet.has(patientOf(d)));
     const valData = data.filter((d) => valSet.has(patientOf(d)));
-    for (const l of labels) if (!trainData.some((d) => d.label === l)) throw new LeptonError('INVALID_INPUT', `No training image is labelled "${l}".`);
+    for (const l of labels) if (!trainData.some((d) => d.label === l)) throw new LeptonError('INVALID_INPUT', `No training image is labelled ${describeValue(l)}.`);
     const [size] = input.size;
     const k = input.slices;
     const base: DiagnosisSettings = { ...input, mean: 0, std: 1, labels, threshold: 0.5, name: options.name ?? 'diagnosis', version: options.version ?? '1.0.0' };
@@ -404,7 +409,7 @@ export class DiagnosisModel {
     const index = new Map(labels.map((l, i) => [l, i]));
     const truth = data.map((d) => {
       const i = index.get(d.label);
-      if (i === undefined) throw new LeptonError('INVALID_INPUT', `Label "${d.label}" is not one of ${labels.join(', ')}.`);
+      if (i === undefined) throw new LeptonError('INVALID_INPUT', `Label ${describeValue(d.label)} is not one of ${labels.map(shownLabel).join(', ')}.`);
       return i;
     });
     const probs = await this.probabilities(data.map((d) => d.image));

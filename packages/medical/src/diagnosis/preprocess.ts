@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 import { applyModalityLut } from '../lut/modality.js';
 import { WINDOW_PRESETS, type WindowPresetName } from '../lut/presets.js';
@@ -80,11 +80,12 @@ export interface InputPlacement {
  */
 export function resolveWindow(w: WindowPresetName | WindowSpec): WindowSpec {
   if (typeof w === 'string') {
-    const p = WINDOW_PRESETS[w];
-    if (!p) throw new LeptonError('INVALID_ARGUMENT', `Unknown window preset "${w}".`);
+    const p = Object.hasOwn(WINDOW_PRESETS, w) ? WINDOW_PRESETS[w] : undefined;
+    if (!p) throw new LeptonError('INVALID_ARGUMENT', `Unknown window preset ${describeValue(w)}.`);
     return { center: p.center, width: p.width };
   }
-  if (!(w.width > 0)) throw new LeptonError('INVALID_ARGUMENT', `Window width must be > 0, got ${w.width}.`);
+  const width: unknown = typeof w === 'object' && w !== null ? w.width : undefined;
+  if (typeof width !== 'number' || !(width > 0)) throw new LeptonError('INVALID_ARGUMENT', `Window width must be a number > 0, got ${describeValue(width)}.`);
   return { center: w.center, width: w.width };
 }
 

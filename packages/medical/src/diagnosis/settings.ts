@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { LeptonError, type tf } from '@lepton/core';
+import { describeValue, LeptonError, type tf } from '@lepton/core';
 import { resolveWindow, type ImagePreprocessing, type InputFit, type InputResample, type WindowSpec } from './preprocess.js';
 import type { DiagnosisOptions } from './model.js';
 
@@ -39,19 +39,19 @@ const invalid = (option: string, message: string): LeptonError => new LeptonErro
 export function resolveInputOptions(o: InputOptions): Pick<DiagnosisSettings, 'window' | 'size' | 'slices' | 'fit' | 'resample'> & { sliceSpacingMm?: number } {
   const size = o.size ?? 64;
   if (typeof size !== 'number' || !Number.isInteger(size) || size < MIN_INPUT_SIZE || size > MAX_INPUT_SIZE) {
-    throw invalid('size', `size must be an integer from ${MIN_INPUT_SIZE} to ${MAX_INPUT_SIZE} (the model input's side in pixels), got ${String(size)}.`);
+    throw invalid('size', `size must be an integer from ${MIN_INPUT_SIZE} to ${MAX_INPUT_SIZE} (the model input's side in pixels), got ${describeValue(size)}.`);
   }
   const slices = o.slices ?? 1;
   if (typeof slices !== 'number' || !Number.isInteger(slices) || slices < 1 || slices > MAX_STACK_SLICES || slices % 2 === 0) {
-    throw invalid('slices', `slices must be an odd integer from 1 to ${MAX_STACK_SLICES} (the image and as many neighbours on each side), got ${String(slices)}.`);
+    throw invalid('slices', `slices must be an odd integer from 1 to ${MAX_STACK_SLICES} (the image and as many neighbours on each side), got ${describeValue(slices)}.`);
   }
   if (o.sliceSpacingMm !== undefined && !(typeof o.sliceSpacingMm === 'number' && Number.isFinite(o.sliceSpacingMm) && o.sliceSpacingMm > 0)) {
-    throw invalid('sliceSpacingMm', `sliceSpacingMm must be a finite number of millimetres > 0, got ${String(o.sliceSpacingMm)}.`);
+    throw invalid('sliceSpacingMm', `sliceSpacingMm must be a finite number of millimetres > 0, got ${describeValue(o.sliceSpacingMm)}.`);
   }
   const fit = o.fit ?? 'letterbox';
-  if (fit !== 'letterbox' && fit !== 'stretch') throw invalid('fit', `fit must be 'letterbox' or 'stretch', got ${String(fit)}.`);
+  if (fit !== 'letterbox' && fit !== 'stretch') throw invalid('fit', `fit must be 'letterbox' or 'stretch', got ${describeValue(fit)}.`);
   const resample = o.resample ?? 'area';
-  if (resample !== 'area' && resample !== 'bilinear') throw invalid('resample', `resample must be 'area' or 'bilinear', got ${String(resample)}.`);
+  if (resample !== 'area' && resample !== 'bilinear') throw invalid('resample', `resample must be 'area' or 'bilinear', got ${describeValue(resample)}.`);
   const window = resolveWindow(o.window ?? 'lung');
   return { window, size: [size, size], slices, fit, resample, ...(o.sliceSpacingMm !== undefined && slices > 1 ? { sliceSpacingMm: o.sliceSpacingMm } : {}) };
 }

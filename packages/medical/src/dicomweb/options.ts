@@ -1,3 +1,4 @@
+import { describeValue } from '@lepton/core';
 import { dicomWebError } from './errors.js';
 
 /** HTTP Basic authentication (Orthanc's registered users, most PACS). */
@@ -89,7 +90,7 @@ export const DICOMWEB_DEFAULTS = { timeoutMs: 30_000, concurrency: 4, transferSy
 
 const positiveInt = (name: string, v: number): number => {
   if (!Number.isInteger(v) || v < 1) {
-    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `${name} must be a positive integer; got ${String(v)}.`, { option: name });
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `${name} must be a positive integer; got ${describeValue(v)}.`, { option: name });
   }
   return v;
 };
@@ -117,8 +118,8 @@ export function resolveDicomWebOptions(options: DicomWebClientOptions): Resolved
     parsed.password = '';
   }
   const ts = options.transferSyntax ?? DICOMWEB_DEFAULTS.transferSyntax;
-  if (ts !== '*' && !/^[0-9]+(\.[0-9]+)*$/.test(ts)) {
-    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `transferSyntax must be '*' or a UID such as 1.2.840.10008.1.2.1; got ${ts}.`, { option: 'transferSyntax' });
+  if (ts !== '*' && (typeof ts !== 'string' || !/^[0-9]+(\.[0-9]+)*$/.test(ts))) {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `transferSyntax must be '*' or a UID such as 1.2.840.10008.1.2.1; got ${describeValue(ts, 64)}.`, { option: 'transferSyntax' });
   }
   const f = options.fetch ?? (globalThis.fetch as FetchLike | undefined);
   if (f === undefined) throw dicomWebError('DICOMWEB_INVALID_OPTIONS', 'No fetch function: use Node 20 or later, or pass options.fetch.', { option: 'fetch' });

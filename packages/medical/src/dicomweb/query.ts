@@ -1,3 +1,4 @@
+import { describeValue } from '@lepton/core';
 import { dicomWebError } from './errors.js';
 
 /**
@@ -16,6 +17,11 @@ export function toQueryParams(query: QidoQuery): Record<string, string> {
     if (value === undefined) continue;
     if (!/^[A-Za-z0-9.]+$/.test(key)) {
       throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `Query parameter names are attribute keywords, tags or QIDO options (letters, digits, dots); got ${JSON.stringify(key)}.`, { option: 'query' });
+    }
+    const scalar = (v: unknown): boolean => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+    // Never String() or join() of an object from JavaScript: one whose toString is missing or throws throws a TypeError.
+    if (Array.isArray(value) ? !value.every((v) => typeof v === 'string' || typeof v === 'number') : !scalar(value)) {
+      throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `Query parameter ${key} must be a string, number, boolean or list of strings/numbers; got ${describeValue(value)}.`, { option: 'query' });
     }
     out[key] = Array.isArray(value) ? value.join(',') : String(value);
   }

@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import type { VoiWindow } from '../dicom/types.js';
 
 /** Names of the built-in CT window presets. */
@@ -35,9 +35,10 @@ export const WINDOW_PRESETS: Readonly<Record<WindowPresetName, VoiWindow>> = Obj
  * ```
  */
 export function windowPreset(name: string): VoiWindow {
-  const preset = (WINDOW_PRESETS as Record<string, VoiWindow>)[name];
+  // Own names only: `WINDOW_PRESETS[{ toString: '' }]` throws a TypeError, and 'constructor' would find Object's.
+  const preset = typeof name === 'string' && Object.hasOwn(WINDOW_PRESETS, name) ? (WINDOW_PRESETS as Record<string, VoiWindow>)[name] : undefined;
   if (preset === undefined) {
-    throw new LeptonError('INVALID_ARGUMENT', `Unknown window preset "${name}"; known: ${Object.keys(WINDOW_PRESETS).join(', ')}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `Unknown window preset ${describeValue(name)}; known: ${Object.keys(WINDOW_PRESETS).join(', ')}.`);
   }
   return preset;
 }

@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import type { DicomMetadata, VoiLutFunction, VoiWindow } from '../dicom/types.js';
 import type { DecodedFrame } from '../pixels/frame.js';
 import { applyModalityLut } from './modality.js';
@@ -67,16 +67,16 @@ export function voiWindowValue(x: number, w: Pick<VoiWindow, 'center' | 'width' 
   const { center: c, width } = w;
   switch (w.function) {
     case 'LINEAR_EXACT': {
-      if (!(width > 0)) throw badWidth(w);
+      if (typeof width !== 'number' || !(width > 0)) throw badWidth(w);
       if (x <= c - width / 2) return 0;
       if (x > c + width / 2) return 1;
       return (x - c) / width + 0.5;
     }
     case 'SIGMOID':
-      if (!(width > 0)) throw badWidth(w);
+      if (typeof width !== 'number' || !(width > 0)) throw badWidth(w);
       return 1 / (1 + Math.exp((-4 * (x - c)) / width));
     default: {
-      if (!(width >= 1)) throw badWidth(w);
+      if (typeof width !== 'number' || !(width >= 1)) throw badWidth(w);
       if (x <= c - 0.5 - (width - 1) / 2) return 0;
       if (x > c - 0.5 + (width - 1) / 2) return 1;
       return width === 1 ? 1 : (x - (c - 0.5)) / (width - 1) + 0.5;
@@ -85,7 +85,7 @@ export function voiWindowValue(x: number, w: Pick<VoiWindow, 'center' | 'width' 
 }
 
 const badWidth = (w: Pick<VoiWindow, 'width' | 'function'>): LeptonError =>
-  new LeptonError('INVALID_ARGUMENT', `Window width ${w.width} is not allowed for ${w.function} (LINEAR needs ≥ 1, others > 0).`);
+  new LeptonError('INVALID_ARGUMENT', `Window width ${describeValue(w.width)} is not allowed for ${typeof w.function === 'string' ? w.function.slice(0, 40) : describeValue(w.function)} (LINEAR needs ≥ 1, others > 0).`);
 
 /**
  * Resolves a {@link VoiChoice} against an image's metadata and modality values.
@@ -115,16 +115,17 @@ export function resolveVoi(meta: DicomMetadata, modalityValues: ArrayLike<number
   }
   if (typeof choice === 'string') return { kind: 'window', window: windowPreset(choice) };
   if ('fileWindow' in choice) {
-    const w = meta.windows[choice.fileWindow];
+    // Only a number indexes: an object from JavaScript whose toString is not a function would throw as a key.
+    const w = typeof choice.fileWindow === 'number' ? meta.windows[choice.fileWindow] : undefined;
     if (w === undefined) {
-      throw new LeptonError('INVALID_ARGUMENT', `The file has ${meta.windows.length} window(s); there is no window ${choice.fileWindow}.`);
+      throw new LeptonError('INVALID_ARGUMENT', `The file has ${meta.windows.length} window(s); there is no window ${describeValue(choice.fileWindow)}.`);
     }
     return { kind: 'window', window: w };
   }
   if ('fileVoiLut' in choice) {
-    const lut = meta.voiLuts[choice.fileVoiLut];
+    const lut = typeof choice.fileVoiLut === 'number' ? meta.voiLuts[choice.fileVoiLut] : undefined;
     if (lut === undefined) {
-      throw new LeptonError('INVALID_ARGUMENT', `The file has ${meta.voiLuts.length} VOI LUT(s); there is no VOI LUT ${choice.fileVoiLut}.`);
+      throw new LeptonError('INVALID_ARGUMENT', `The file has ${meta.voiLuts.length} VOI LUT(s); there is no VOI LUT ${describeValue(choice.fileVoiLut)}.`);
     }
     return { kind: 'lut', lut };
   }

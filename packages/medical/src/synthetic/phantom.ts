@@ -1,4 +1,4 @@
-import { LeptonError, seededRandom } from '@lepton/core';
+import { describeValue, LeptonError, seededRandom } from '@lepton/core';
 
 /** Options for {@link ctPhantom}. */
 export interface CtPhantomOptions {
@@ -57,7 +57,10 @@ export interface CtPhantom {
 export function ctPhantom(options: CtPhantomOptions): CtPhantom {
   const size = options.size ?? 64;
   const slices = options.slices ?? 16;
-  if (size < 16 || !Number.isInteger(size) || slices < 1) throw new LeptonError('INVALID_ARGUMENT', `Need an integer size ≥ 16 and ≥ 1 slice, got ${size} and ${slices}.`);
+  // Number.isInteger and typeof first: `<` on a hostile value runs its valueOf (or throws on a Symbol).
+  if (!Number.isInteger(size) || size < 16 || typeof slices !== 'number' || slices < 1) {
+    throw new LeptonError('INVALID_ARGUMENT', `Need an integer size ≥ 16 and ≥ 1 slice, got ${describeValue(size)} and ${describeValue(slices)}.`);
+  }
   const rand = seededRandom(options.seed);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const fov = options.fieldOfViewMm ?? 360;

@@ -1,4 +1,4 @@
-import { LeptonError, isLeptonError } from '@lepton/core';
+import { describeValue, LeptonError, isLeptonError } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 import { volumeError } from './errors.js';
 import type { VolumeIssue } from './issues.js';
@@ -41,7 +41,7 @@ interface ResolvedOptions {
 function resolveOptions(o: BuildVolumeOptions): ResolvedOptions {
   const r = { position: o.positionTolerance ?? 0.01, orientation: o.orientationTolerance ?? 1e-4, spacing: o.spacingTolerance ?? 0.01 };
   for (const [name, v] of Object.entries(r)) {
-    if (!(Number.isFinite(v) && v > 0)) throw new LeptonError('INVALID_ARGUMENT', `buildVolume: the ${name} tolerance must be a positive number; got ${v}.`);
+    if (!(Number.isFinite(v) && v > 0)) throw new LeptonError('INVALID_ARGUMENT', `buildVolume: the ${name} tolerance must be a positive number; got ${describeValue(v)}.`);
   }
   return r;
 }

@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import { dot, scale, type Vec3 } from './vec.js';
 import type { Volume } from './volume.js';
 
@@ -76,9 +76,11 @@ function volumeAxisFor(volume: Volume): readonly [number, number, number] {
  * ```
  */
 export function extractPlane(volume: Volume, orientation: PlaneOrientation, index?: number): VolumePlane {
-  const normalPatientAxis = { sagittal: 0, coronal: 1, axial: 2 }[orientation];
+  const axes = { sagittal: 0, coronal: 1, axial: 2 };
+  // Own names only: an object from JavaScript whose toString is not a function would throw as a key.
+  const normalPatientAxis = typeof orientation === 'string' && Object.hasOwn(axes, orientation) ? axes[orientation] : undefined;
   if (normalPatientAxis === undefined) {
-    throw new LeptonError('INVALID_ARGUMENT', `Unknown plane orientation ${String(orientation)}: use 'axial', 'coronal' or 'sagittal'.`);
+    throw new LeptonError('INVALID_ARGUMENT', `Unknown plane orientation ${describeValue(orientation)}: use 'axial', 'coronal' or 'sagittal'.`);
   }
   // image x (columns) and y (rows) as patient directions, in display convention
   const [hPatient, vPatient, vSign] =
@@ -90,7 +92,7 @@ export function extractPlane(volume: Volume, orientation: PlaneOrientation, inde
   const n = volume.dimensions[axis];
   const at = index ?? Math.floor(n / 2);
   if (!Number.isInteger(at) || at < 0 || at >= n) {
-    throw new LeptonError('INVALID_ARGUMENT', `Plane index ${at} is outside the volume: ${orientation} planes run 0 … ${n - 1}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `Plane index ${describeValue(at)} is outside the volume: ${orientation} planes run 0 … ${n - 1}.`);
   }
   const flipH = dot(volume.direction[hAxis]!, PATIENT_AXES[hPatient]!) < 0;
   const flipV = dot(volume.direction[vAxis]!, scale(PATIENT_AXES[vPatient]!, vSign)) < 0;

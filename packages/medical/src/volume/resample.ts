@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import { trilinear, Volume } from './volume.js';
 
 /** Options for {@link resampleVolume}. */
@@ -29,8 +29,8 @@ export interface ResampleOptions {
  */
 export function resampleVolume(volume: Volume, spacing: number | readonly [number, number, number], options: ResampleOptions = {}): Volume {
   const target = typeof spacing === 'number' ? ([spacing, spacing, spacing] as const) : spacing;
-  if (target.length !== 3 || !target.every((s) => Number.isFinite(s) && s > 0)) {
-    throw new LeptonError('INVALID_ARGUMENT', `resampleVolume: spacing must be a positive number or three of them (mm); got ${String(spacing)}.`);
+  if (!Array.isArray(target) || target.length !== 3 || !target.every((s) => Number.isFinite(s) && s > 0)) {
+    throw new LeptonError('INVALID_ARGUMENT', `resampleVolume: spacing must be a positive number or three of them (mm); got ${Array.isArray(target) ? `[${target.map((s) => describeValue(s)).join(', ')}]` : describeValue(spacing)}.`);
   }
   const outside = options.outside ?? Number.NaN;
   const ratio = target.map((s, a) => s / volume.spacing[a]!) as [number, number, number];

@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import { dot, invert3, scale, type Vec3 } from './vec.js';
 
 /** What {@link Volume}'s constructor takes. */
@@ -60,11 +60,11 @@ export class Volume {
     if (![nx, ny, nz].every((n) => Number.isInteger(n) && n > 0) || init.data.length !== nx * ny * nz) {
       throw new LeptonError(
         'INVALID_ARGUMENT',
-        `A volume of ${nx}×${ny}×${nz} voxels needs ${nx * ny * nz} values; got ${init.data.length}.`,
+        `A volume of ${[nx, ny, nz].map((n) => describeValue(n)).join('×')} voxels needs ${[nx, ny, nz].every((n) => typeof n === 'number') ? nx * ny * nz : 'whole-number dimensions and'} values; got ${describeValue(init.data?.length)}.`,
       );
     }
     if (!init.spacing.every((s) => Number.isFinite(s) && s > 0)) {
-      throw new LeptonError('INVALID_ARGUMENT', `Voxel spacing must be positive; got [${init.spacing.join(', ')}].`);
+      throw new LeptonError('INVALID_ARGUMENT', `Voxel spacing must be positive; got [${init.spacing.map((s) => describeValue(s)).join(', ')}].`);
     }
     this.data = init.data;
     this.dimensions = [nx, ny, nz];
