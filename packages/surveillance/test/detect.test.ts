@@ -248,7 +248,9 @@ describe('custom graph models', () => {
         modelPath: join(dir, 'model.json'),
         labels: ['person'],
         decode: async (o) => {
-          if ((await means(o)).some((m) => m > 0.7)) throw new Error('boom');
+          const m = await means(o);
+          if (m.some((v) => v > 0.7)) throw new Error('boom');
+          if (m.some((v) => v > 0.15 && v < 0.25)) throw Object.create(null) as unknown; // not an Error, and String() of it throws
           return [[]];
         },
       },
@@ -260,6 +262,7 @@ describe('custom graph models', () => {
       expect(high).toEqual([]); // 1.6
       expect(loud.stats.rejectedCandidates).toBe(1);
       await expect(rude.detect([flat(204)])).rejects.toMatchObject({ code: 'INVALID_MODEL', message: expect.stringContaining('boom') });
+      await expect(rude.detect([flat(51)])).rejects.toMatchObject({ code: 'INVALID_MODEL', message: expect.stringContaining('(object)') });
     } finally {
       await loud.close();
       await rude.close();

@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { LeptonError, describeValue } from '@lepton/core';
 import type { RgbImage } from '../draw/raster.js';
 import type { Box } from '../types.js';
 
@@ -118,13 +118,13 @@ function boxBlur(img: RgbImage, r: Rect, radius: number): void {
 export function blurRegions(image: RgbImage, boxes: readonly Box[], options: BlurOptions = {}): number {
   const { width, height, data } = image;
   if (!(data instanceof Uint8Array) || !Number.isInteger(width) || !Number.isInteger(height) || data.length !== width * height * 3) {
-    throw new LeptonError('INVALID_INPUT', `blurRegions needs packed RGB: data of width × height × 3 bytes (${String(width)} × ${String(height)} × 3), got ${String(data?.length)}.`);
+    throw new LeptonError('INVALID_INPUT', `blurRegions needs packed RGB: data of width × height × 3 bytes (${describeValue(width)} × ${describeValue(height)} × 3), got ${data instanceof Uint8Array ? data.length : describeValue(data)}.`);
   }
   const padding = options.padding ?? 0.1;
-  if (!(padding >= 0)) throw new LeptonError('INVALID_ARGUMENT', `padding must be ≥ 0 (a fraction of the box size), got ${String(padding)}.`);
-  if (options.strength !== undefined && !(options.strength >= 1)) throw new LeptonError('INVALID_ARGUMENT', `strength must be ≥ 1 pixel, got ${String(options.strength)}.`);
+  if (!(typeof padding === 'number' && padding >= 0)) throw new LeptonError('INVALID_ARGUMENT', `padding must be ≥ 0 (a fraction of the box size), got ${describeValue(padding)}.`);
+  if (options.strength !== undefined && !(typeof options.strength === 'number' && options.strength >= 1)) throw new LeptonError('INVALID_ARGUMENT', `strength must be ≥ 1 pixel, got ${describeValue(options.strength)}.`);
   const method = options.method ?? 'pixelate';
-  if (method !== 'pixelate' && method !== 'box') throw new LeptonError('INVALID_ARGUMENT', `method must be 'pixelate' or 'box', got '${String(method)}'.`);
+  if (method !== 'pixelate' && method !== 'box') throw new LeptonError('INVALID_ARGUMENT', `method must be 'pixelate' or 'box', got ${describeValue(method)}.`);
   let n = 0;
   for (const box of boxes) {
     if (!(box.width > 0 && box.height > 0)) continue;

@@ -19,6 +19,7 @@ export interface DetectorWorkerResult {
   frames: number;
   invalidFrames: number;
   rejectedCandidates: number;
+  refusedBatches: number;
 }
 
 const setup: WorkerSetup<DetectorWorkerInit, Frame[], DetectorWorkerResult> = async (init) => {
@@ -33,6 +34,7 @@ const setup: WorkerSetup<DetectorWorkerInit, Frame[], DetectorWorkerResult> = as
         frames: detector.stats.frames - before.frames,
         invalidFrames: detector.stats.invalidFrames - before.invalidFrames,
         rejectedCandidates: detector.stats.rejectedCandidates - before.rejectedCandidates,
+        refusedBatches: detector.stats.refusedBatches - before.refusedBatches,
       },
     };
   };

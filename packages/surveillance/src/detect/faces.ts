@@ -1,9 +1,9 @@
 import type { GraphModel } from '@tensorflow/tfjs-converter';
-import { LeptonError, ensureRuntime, isLeptonError, tf } from '@lepton/core';
+import { LeptonError, describeValue, ensureRuntime, isLeptonError, tf } from '@lepton/core';
 import { surveillanceError } from '../types.js';
 import type { Detection, Frame } from '../types.js';
 import type { DetectorStats } from './detector.js';
-import { frameProblem, frameToInput, inputBoxToFrame, type InputPlacement } from './letterbox.js';
+import { frameProblem, frameToInput, inputBoxToFrame, invalidFrameError, type InputPlacement } from './letterbox.js';
 import { loadLocalGraphModel, runGraph, shippedModelPath } from './model-io.js';
 import { nonMaxSuppression } from './nms.js';
 
@@ -64,8 +64,11 @@ function anchorsFor(size: number): Float32Array {
 export class FaceDetector {
   /** Model input size in pixels (square). */
   readonly inputSize: number;
-  /** Counters since load: frames, forward passes, invalid frames (rejected candidates stay 0: the decoder is built in). */
-  readonly stats: DetectorStats = { frames: 0, forwardPasses: 0, invalidFrames: 0, rejectedCandidates: 0 };
+  /**
+   * Counters since load: frames, forward passes, invalid frames (rejected candidates stay 0: the decoder is built in;
+   * refused batches stay 0: a batch the WebGPU device refuses is a `GPU_ERROR` for the caller).
+   */
+  readonly stats: DetectorStats = { frames: 0, forwardPasses: 0, invalidFrames: 0, rejectedCandidates: 0, refusedBatches: 0 };
 
   readonly #model: GraphModel;
   readonly #anchors: Float32Array;
@@ -98,11 +101,11 @@ export class FaceDetector {
     await ensureRuntime();
     for (const k of ['minScore', 'iouThreshold'] as const) {
       const v = options[k];
-      if (v !== undefined && !(v >= 0 && v <= 1)) throw new LeptonError('INVALID_ARGUMENT', `${k} must be in [0, 1], got ${String(v)}.`);
+      if (v !== undefined && !(typeof v === 'number' && v >= 0 && v <= 1)) throw new LeptonError('INVALID_ARGUMENT', `${k} must be in [0, 1], got ${describeValue(v)}.`);
     }
     for (const k of ['maxFaces', 'batchSize'] as const) {
       const v = options[k];
-      if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new LeptonError('INVALID_ARGUMENT', `${k} must be a positive integer, got ${String(v)}.`);
+      if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new LeptonError('INVALID_ARGUMENT', `${k} must be a positive integer, got ${describeValue(v)}.`);
     }
     const path = options.modelPath ?? shippedModelPath('blazeface');
     const model = await loadLocalGraphModel(path);
@@ -138,7 +141,7 @@ export class FaceDetector {
       const problem = frameProblem(f);
       if (problem === undefined) return void valid.push(i);
       this.stats.invalidFrames++;
-      this.#onInvalid?.(f, new LeptonError('INVALID_INPUT', `Frame ${String(f?.camera)}#${String(f?.index)} skipped: ${problem}.`, { details: { camera: f?.camera, index: f?.index } }));
+      this.#onInvalid?.(f, invalidFrameError(f, `skipped: ${problem}`));
     });
     for (let start = 0; start < valid.length; start += this.#batchSize) {
       const idx = valid.slice(start, start + this.#batchSize);

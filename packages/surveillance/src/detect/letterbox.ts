@@ -1,4 +1,4 @@
-import { LeptonError, tf } from '@lepton/core';
+import { LeptonError, describeValue, tf } from '@lepton/core';
 import type { Box, Frame } from '../types.js';
 
 /**
@@ -30,16 +30,34 @@ export interface InputPlacement {
 export function frameProblem(frame: Frame): string | undefined {
   if (frame === null || typeof frame !== 'object') return 'not a frame object';
   const { width, height, data } = frame;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) return `width ${String(width)} × height ${String(height)} is not a positive integer size`;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) return `width ${describeValue(width)} × height ${describeValue(height)} is not a positive integer size`;
   if (!(data instanceof Uint8Array)) return 'data is not a Uint8Array';
   if (data.length !== width * height * 3) return `data holds ${data.length} bytes, expected width × height × 3 = ${width * height * 3}`;
   return undefined;
 }
 
+/**
+ * @internal A frame's name for messages, `camera#index`, and the same two as safe details: a camera or index from
+ * JavaScript may be anything, so they are described ({@link describeValue}), never interpolated as they are.
+ */
+export function frameName(frame: unknown): { name: string; details: { camera: string; index: number | string } } {
+  const f = frame !== null && typeof frame === 'object' ? (frame as { camera?: unknown; index?: unknown }) : {};
+  const plain = typeof f.camera === 'string' && f.camera.length <= 120 && !/[\u0000-\u001f]/.test(f.camera);
+  const camera = plain ? (f.camera as string) : describeValue(f.camera);
+  const index = typeof f.index === 'number' ? f.index : describeValue(f.index);
+  return { name: `${camera}#${String(index)}`, details: { camera, index } };
+}
+
+/** @internal The `INVALID_INPUT` error of a frame that is not packed RGB of its size (`problem` says why). */
+export function invalidFrameError(frame: unknown, problem: string, advice = ''): LeptonError {
+  const { name, details } = frameName(frame);
+  return new LeptonError('INVALID_INPUT', `Frame ${name}: ${problem}.${advice}`, { details });
+}
+
 /** @internal Throws `INVALID_INPUT` for a frame whose buffer does not match its size. */
 export function assertFrame(frame: Frame): void {
   const problem = frameProblem(frame);
-  if (problem !== undefined) throw new LeptonError('INVALID_INPUT', `Frame ${String(frame?.camera)}#${String(frame?.index)}: ${problem}. Pass packed RGB frames (3 bytes a pixel).`, { details: { camera: frame?.camera, index: frame?.index } });
+  if (problem !== undefined) throw invalidFrameError(frame, problem, ' Pass packed RGB frames (3 bytes a pixel).');
 }
 
 /** @internal The placement of a `frameWidth × frameHeight` frame in an `inputWidth × inputHeight` input. */

@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { LeptonError, describeValue } from '@lepton/core';
 import { boxIou } from '../rules/geometry.js';
 import type { Detection } from '../types.js';
 
@@ -27,9 +27,9 @@ import type { Detection } from '../types.js';
 export function nonMaxSuppression<T extends Detection>(detections: readonly T[], iouThreshold: number, maxDetections = Number.POSITIVE_INFINITY): T[] {
   if (!Array.isArray(detections)) throw new LeptonError('INVALID_ARGUMENT', 'nonMaxSuppression: detections must be an array.');
   // A NaN threshold would make every overlap test false and keep every duplicate, silently.
-  if (!(typeof iouThreshold === 'number' && iouThreshold >= 0 && iouThreshold <= 1)) throw new LeptonError('INVALID_ARGUMENT', `nonMaxSuppression: iouThreshold must be in [0, 1], got ${String(iouThreshold)}.`);
+  if (!(typeof iouThreshold === 'number' && iouThreshold >= 0 && iouThreshold <= 1)) throw new LeptonError('INVALID_ARGUMENT', `nonMaxSuppression: iouThreshold must be in [0, 1], got ${describeValue(iouThreshold)}.`);
   if (!(maxDetections === Number.POSITIVE_INFINITY || (Number.isInteger(maxDetections) && maxDetections >= 0))) {
-    throw new LeptonError('INVALID_ARGUMENT', `nonMaxSuppression: maxDetections must be an integer ≥ 0 or Infinity, got ${String(maxDetections)}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `nonMaxSuppression: maxDetections must be an integer ≥ 0 or Infinity, got ${describeValue(maxDetections)}.`);
   }
   const order = detections.map((d, i) => ({ d, i })).sort((a, b) => b.d.score - a.d.score || a.i - b.i);
   const keptByLabel = new Map<string, T[]>();
