@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import type { SurveillanceErrorCode } from './errors.js';
 
 /** A point in image pixels: `[x, y]`, origin at the top-left corner, x to the right, y down. */
@@ -74,6 +74,23 @@ export type { SurveillanceErrorCode } from './errors.js';
 /** @internal */
 export function surveillanceError(code: SurveillanceErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown): LeptonError {
   return new LeptonError(code, message, cause === undefined ? { details } : { details, cause });
+}
+
+/**
+ * A caller's value (a box, a point, a polygon) for an error message: its JSON where it is plain data, cut to `max`
+ * characters. A BigInt, a cycle or a throwing toJSON or getter make JSON.stringify throw (a TypeError in place of the
+ * typed error being built), so those, and anything JSON cannot show, fall back to core's describeValue.
+ * @internal
+ */
+export function shownJson(value: unknown, max = 200): string {
+  if (typeof value === 'string' || (Array.isArray(value) && value.length > 1000)) return describeValue(value, max);
+  try {
+    const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${String(v)}n` : v));
+    if (typeof text === 'string') return text.length > max ? `${text.slice(0, max)}…` : text;
+  } catch {
+    // a cycle, or a toJSON or getter that throws: described below without running anything
+  }
+  return describeValue(value, max);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { describeValue } from '@lepton/core';
 import type { SurveillanceConfig } from '../config/config.js';
 import { resolveServiceConfig } from '../config/service.js';
 import { localModelHandler } from '../detect/model-io.js';
@@ -48,7 +49,7 @@ export async function runCheck(config: SurveillanceConfig, o: CheckOptions): Pro
     resolveServiceConfig(config, { env: o.env });
     o.out('service settings ok\n');
   } catch (err) {
-    o.out(`FAIL  service settings: ${redactCredentials(err instanceof Error ? err.message.replace(/\n- /g, '; ') : String(err))}\n`);
+    o.out(`FAIL  service settings: ${redactCredentials(err instanceof Error ? err.message.replace(/\n- /g, '; ') : describeValue(err))}\n`);
     failing.add('(service settings)');
   }
   // A model of your own: its files read as the detector reads them (model.json, every weight file at its listed size).
@@ -60,7 +61,7 @@ export async function runCheck(config: SurveillanceConfig, o: CheckOptions): Pro
       const artifacts = await handler.load();
       o.out(`ok    model ${model.path}: ${artifacts.weightSpecs?.length ?? 0} weight tensors, ${model.labels.length} labels, decode ${model.decode}\n`);
     } catch (err) {
-      o.out(`FAIL  model: ${err instanceof Error ? err.message : String(err)}\n`);
+      o.out(`FAIL  model: ${err instanceof Error ? err.message : describeValue(err)}\n`);
       failing.add('(model)');
     }
   }
@@ -79,7 +80,7 @@ export async function runCheck(config: SurveillanceConfig, o: CheckOptions): Pro
         results[k] = await probeSource(j.input, { timeoutMs: o.timeoutMs, inputOptions: j.inputOptions, env: o.env }).catch((err: unknown) => ({
           input: redactCredentials(j.input),
           ok: false,
-          error: redactCredentials(err instanceof Error ? err.message : String(err)),
+          error: redactCredentials(err instanceof Error ? err.message : describeValue(err)),
           tool: 'ffmpeg' as const,
           ms: 0,
         }));
@@ -97,7 +98,7 @@ export async function runCheck(config: SurveillanceConfig, o: CheckOptions): Pro
       await p.close();
       o.out(`ok    mqtt ${redactCredentials(config.mqtt.url)}\n`);
     } catch (err) {
-      o.out(`FAIL  mqtt: ${redactCredentials(err instanceof Error ? err.message : String(err))}\n`);
+      o.out(`FAIL  mqtt: ${redactCredentials(err instanceof Error ? err.message : describeValue(err))}\n`);
       failing.add('(mqtt)');
     }
   }

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isLeptonError } from '@lepton/core';
+import { describeValue, isLeptonError } from '@lepton/core';
 import { loadConfig, type SurveillanceConfig } from '../config/config.js';
 import { parseSelector, parseShard, selectCameras, type CameraSelection, type Shard } from '../config/shard.js';
 import { SurveillanceService } from '../service/service.js';
@@ -142,7 +142,7 @@ export async function runSurveillanceCli(argv: readonly string[], io: Surveillan
   try {
     parsed = parse(argv);
   } catch (err) {
-    say(`${err instanceof Error ? err.message : String(err)} (see --help)`);
+    say(`${err instanceof Error ? err.message : describeValue(err)} (see --help)`);
     return EXIT.usage;
   }
   const { values, positionals } = parsed;
@@ -216,7 +216,7 @@ export async function runSurveillanceCli(argv: readonly string[], io: Surveillan
       say(`${err.message} (see --help)`);
       return EXIT.usage;
     }
-    say(isLeptonError(err) ? `${err.code}: ${err.message}` : `unexpected error: ${err instanceof Error ? err.message : String(err)}`);
+    say(isLeptonError(err) ? `${err.code}: ${err.message}` : `unexpected error: ${err instanceof Error ? err.message : describeValue(err)}`);
     return EXIT.failure;
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import type { SurveillanceConfig } from './config.js';
 
 /** One shard of `count`: `index` from 1 to `count` (`--shard 2/3` is `{ index: 2, count: 3 }`). */
@@ -40,7 +40,7 @@ export function parseShard(text: string): Shard {
   const index = Number(m?.[1]);
   const count = Number(m?.[2]);
   if (!m || !(count >= 1 && count <= MAX_SHARDS && index >= 1 && index <= count)) {
-    throw new LeptonError('INVALID_ARGUMENT', `--shard must be i/n with 1 ≤ i ≤ n ≤ ${MAX_SHARDS} (e.g. 1/2 and 2/2 for two processes), got '${String(text).slice(0, 20)}'.`, { details: { field: 'shard' } });
+    throw new LeptonError('INVALID_ARGUMENT', `--shard must be i/n with 1 ≤ i ≤ n ≤ ${MAX_SHARDS} (e.g. 1/2 and 2/2 for two processes), got ${describeValue(text, 20)}.`, { details: { field: 'shard' } });
   }
   return { index, count };
 }
@@ -63,7 +63,7 @@ export function parseShard(text: string): Shard {
  */
 export function shardOf(name: string, count: number): number {
   if (!(Number.isInteger(count) && count >= 1 && count <= MAX_SHARDS)) {
-    throw new LeptonError('INVALID_ARGUMENT', `shardOf: count must be an integer in [1, ${MAX_SHARDS}], got ${String(count)}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `shardOf: count must be an integer in [1, ${MAX_SHARDS}], got ${describeValue(count)}.`);
   }
   return (createHash('sha256').update(name, 'utf8').digest().readUInt32BE(0) % count) + 1;
 }
@@ -80,7 +80,7 @@ export function parseSelector(text: string): Record<string, string> {
   const parts = typeof text === 'string' ? text.split(',').map((p) => p.trim()) : [];
   for (const part of parts) {
     const m = /^([A-Za-z0-9_.-]{1,63})=([A-Za-z0-9_.-]{1,63})$/.exec(part);
-    if (!m) throw new LeptonError('INVALID_ARGUMENT', `--selector must be key=value[,key=value…] with letters, digits, '_', '-', '.', got '${String(text).slice(0, 80)}'.`, { details: { field: 'selector' } });
+    if (!m) throw new LeptonError('INVALID_ARGUMENT', `--selector must be key=value[,key=value…] with letters, digits, '_', '-', '.', got ${describeValue(text, 80)}.`, { details: { field: 'selector' } });
     out[m[1]!] = m[2]!;
   }
   if (parts.length === 0) throw new LeptonError('INVALID_ARGUMENT', '--selector needs at least one key=value.', { details: { field: 'selector' } });
@@ -109,7 +109,10 @@ export function selectCameras(config: SurveillanceConfig, selection: CameraSelec
   const names = config.cameras.map((c) => c.name);
   const unknown = (selection.cameras ?? []).filter((n) => !names.includes(n));
   if (unknown.length > 0) {
-    throw new LeptonError('INVALID_ARGUMENT', `--cameras names ${unknown.map((n) => `'${n.slice(0, 64)}'`).join(', ')}, not in the configuration (it has: ${names.join(', ')}).`, { details: { field: 'cameras', unknown } });
+    throw new LeptonError('INVALID_ARGUMENT', `--cameras names ${unknown.map((n) => describeValue(n, 64)).join(', ')}, not in the configuration (it has: ${names.join(', ')}).`, {
+      // Text only: a caller's selection may hold anything, and details are serialised by loggers.
+      details: { field: 'cameras', unknown: unknown.map((n) => (typeof n === 'string' ? n : describeValue(n))) },
+    });
   }
   const wanted = selection.cameras === undefined ? undefined : new Set(selection.cameras);
   const cameras = config.cameras.filter(

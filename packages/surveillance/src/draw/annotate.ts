@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import { ownValue, type Box, type Detection, type Frame, type Point, type Polygon, type Track } from '../types.js';
 import { measureText } from './font.js';
 import { checkImage, drawLine, drawPolygon, drawRect, drawText, fillPolygon, fillRect, type Rgb, type RgbImage } from './raster.js';
@@ -125,6 +125,11 @@ const PALETTE: readonly Rgb[] = [
   [220, 190, 255],
 ];
 
+/** Text drawn for a caller's name or label: a string as it is, anything else described without running its code. */
+function caption(v: unknown): string {
+  return typeof v === 'string' ? v : describeValue(v);
+}
+
 /**
  * The default colour of a class: fixed colours for person, car, truck, bus, bicycle, motorcycle and face, and for
  * any other label a palette colour chosen by a hash of the name, so a class keeps its colour across frames and runs.
@@ -170,7 +175,7 @@ function contrastText(bg: Rgb): Rgb {
 export function drawLabel(img: RgbImage, text: string, x: number, y: number, options: LabelOptions): Box {
   checkImage(img, 'drawLabel');
   const scale = options.scale ?? 1;
-  if (!Number.isInteger(scale) || scale < 1) throw new LeptonError('INVALID_ARGUMENT', `drawLabel: scale must be a positive integer; got ${scale}.`);
+  if (!Number.isInteger(scale) || scale < 1) throw new LeptonError('INVALID_ARGUMENT', `drawLabel: scale must be a positive integer; got ${describeValue(scale)}.`);
   const pad = (options.padding ?? 1) * scale;
   const size = measureText(text, scale);
   const width = size.width + 2 * pad;
@@ -228,7 +233,7 @@ export function drawAnnotations(img: RgbImage & Partial<Pick<Frame, 'camera' | '
   const scale = options.textScale ?? auto;
   const thickness = options.thickness ?? auto;
   for (const [field, v] of [['textScale', scale], ['thickness', thickness]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new LeptonError('INVALID_ARGUMENT', `drawAnnotations: ${field} must be a positive integer; got ${v}.`);
+    if (!Number.isInteger(v) || v < 1) throw new LeptonError('INVALID_ARGUMENT', `drawAnnotations: ${field} must be a positive integer; got ${describeValue(v)}.`);
   }
   const colors = options.colors ?? {};
   const colorOf = (label: string): Rgb => ownValue(colors.classes, label) ?? classColor(label);
@@ -246,7 +251,7 @@ export function drawAnnotations(img: RgbImage & Partial<Pick<Frame, 'camera' | '
     if (zone.active === true) fillPolygon(img, zone.polygon, color, options.zoneAlpha ?? 0.25);
     drawPolygon(img, zone.polygon, color, thickness);
     const top = zone.polygon.reduce((a, b) => (b[1] < a[1] ? b : a));
-    drawLabel(img, String(zone.name), top[0], top[1] - (measureText('A', scale).height + 2 * scale), { background: color, scale });
+    drawLabel(img, caption(zone.name), top[0], top[1] - (measureText('A', scale).height + 2 * scale), { background: color, scale });
     report.drawn++;
   });
 
@@ -254,9 +259,9 @@ export function drawAnnotations(img: RgbImage & Partial<Pick<Frame, 'camera' | '
     if (!pointOk(l?.from) || !pointOk(l?.to)) return skip(`lines[${i}]`, 'from and to must be finite [x, y] points');
     const color = colors.line ?? [0, 230, 255];
     drawLine(img, l.from, l.to, color, thickness);
-    const caption = l.counts === undefined ? String(l.name) : `${l.name} ${l.counts}`;
-    const size = measureText(caption, scale);
-    drawLabel(img, caption, (l.from[0] + l.to[0]) / 2 - size.width / 2, (l.from[1] + l.to[1]) / 2 + thickness + scale, { background: color, scale });
+    const text = l.counts === undefined ? caption(l.name) : `${caption(l.name)} ${caption(l.counts)}`;
+    const size = measureText(text, scale);
+    drawLabel(img, text, (l.from[0] + l.to[0]) / 2 - size.width / 2, (l.from[1] + l.to[1]) / 2 + thickness + scale, { background: color, scale });
     report.drawn++;
   });
 
@@ -270,7 +275,7 @@ export function drawAnnotations(img: RgbImage & Partial<Pick<Frame, 'camera' | '
   (options.detections ?? []).forEach((d, i) => {
     const problem = boxProblem(d?.box);
     if (problem !== null) return skip(`detections[${i}]`, problem);
-    const label = String(d.label);
+    const label = caption(d.label);
     const score = Number.isFinite(d.score) ? ` ${d.score.toFixed(2)}` : '';
     captionedBox(img, d.box, `${label}${score}`, colorOf(label), thickness, scale);
     report.drawn++;
@@ -279,9 +284,9 @@ export function drawAnnotations(img: RgbImage & Partial<Pick<Frame, 'camera' | '
   (options.tracks ?? []).forEach((t, i) => {
     const problem = boxProblem(t?.box);
     if (problem !== null) return skip(`tracks[${i}]`, problem);
-    const label = String(t.label);
+    const label = caption(t.label);
     const score = Number.isFinite(t.score) ? ` ${t.score.toFixed(2)}` : '';
-    captionedBox(img, t.box, `#${t.id} ${label}${score}`, colorOf(label), thickness, scale);
+    captionedBox(img, t.box, `#${caption(t.id)} ${label}${score}`, colorOf(label), thickness, scale);
     report.drawn++;
   });
 

@@ -1,6 +1,6 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import * as jpeg from 'jpeg-js';
-import type { Box } from '../types.js';
+import { shownJson, type Box } from '../types.js';
 import { drawLabel } from './annotate.js';
 import { checkImage, drawRect, type Rgb, type RgbImage } from './raster.js';
 
@@ -22,7 +22,7 @@ export interface SnapshotOptions {
 
 function checkQuality(quality: number, what: string): void {
   if (!Number.isFinite(quality) || quality < 1 || quality > 100) {
-    throw new LeptonError('INVALID_ARGUMENT', `${what}: quality must be a number from 1 to 100; got ${quality}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `${what}: quality must be a number from 1 to 100; got ${describeValue(quality)}.`);
   }
 }
 
@@ -79,7 +79,7 @@ export function snapshot(frame: RgbImage, box?: Box, options: SnapshotOptions = 
   const quality = options.quality ?? 85;
   checkQuality(quality, 'snapshot');
   if (box !== undefined && ![box.x, box.y, box.width, box.height].every(Number.isFinite)) {
-    throw new LeptonError('INVALID_ARGUMENT', `snapshot: the box has a non-finite field (${JSON.stringify(box)}); pass finite pixel coordinates.`);
+    throw new LeptonError('INVALID_ARGUMENT', `snapshot: the box has a non-finite field (${shownJson(box)}); pass finite pixel coordinates.`);
   }
   const thickness = options.thickness ?? Math.max(2, Math.round(Math.min(frame.width, frame.height) / 240));
   let x0 = 0;
@@ -88,13 +88,13 @@ export function snapshot(frame: RgbImage, box?: Box, options: SnapshotOptions = 
   let h = frame.height;
   if (options.crop === true && box !== undefined) {
     const margin = options.cropMargin ?? 0.25;
-    if (!Number.isFinite(margin) || margin < 0) throw new LeptonError('INVALID_ARGUMENT', `snapshot: cropMargin must be ≥ 0; got ${margin}.`);
+    if (!Number.isFinite(margin) || margin < 0) throw new LeptonError('INVALID_ARGUMENT', `snapshot: cropMargin must be ≥ 0; got ${describeValue(margin)}.`);
     x0 = Math.max(0, Math.floor(box.x - margin * box.width));
     y0 = Math.max(0, Math.floor(box.y - margin * box.height));
     const x1 = Math.min(frame.width, Math.ceil(box.x + box.width * (1 + margin)));
     const y1 = Math.min(frame.height, Math.ceil(box.y + box.height * (1 + margin)));
     if (x1 <= x0 || y1 <= y0) {
-      throw new LeptonError('INVALID_ARGUMENT', `snapshot: the box ${JSON.stringify(box)} lies outside the ${frame.width}×${frame.height} frame, so there is nothing to crop.`);
+      throw new LeptonError('INVALID_ARGUMENT', `snapshot: the box ${shownJson(box)} lies outside the ${frame.width}×${frame.height} frame, so there is nothing to crop.`);
     }
     w = x1 - x0;
     h = y1 - y0;

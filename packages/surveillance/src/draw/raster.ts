@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import type { Box, Point, Polygon } from '../types.js';
 import { FONT_ADVANCE, FONT_HEIGHT, FONT_LINE_GAP, glyphRows } from './font.js';
 
@@ -31,7 +31,7 @@ export function checkImage(img: RgbImage, what: string): void {
 }
 
 function positiveInt(value: number, field: string, what: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new LeptonError('INVALID_ARGUMENT', `${what}: ${field} must be a positive integer; got ${value}.`);
+  if (!Number.isInteger(value) || value < 1) throw new LeptonError('INVALID_ARGUMENT', `${what}: ${field} must be a positive integer; got ${describeValue(value)}.`);
   return value;
 }
 

@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import type { Box } from '../types.js';
 
 /** A binary image: one byte per pixel, row-major, 0 = off and any other value = on. */
@@ -131,16 +131,16 @@ export function labelInto(mask: Uint8Array, w: number, h: number, labels: Int32A
 function checkMask(mask: BinaryMask, what: string): void {
   const { width, height, data } = mask;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new LeptonError('INVALID_INPUT', `${what}: mask size ${width}×${height} is not a positive integer size.`);
+    throw new LeptonError('INVALID_INPUT', `${what}: mask size ${describeValue(width)}×${describeValue(height)} is not a positive integer size.`);
   }
   if (!(data instanceof Uint8Array) || data.length !== width * height) {
-    throw new LeptonError('INVALID_INPUT', `${what}: a ${width}×${height} mask needs a Uint8Array of ${width * height} bytes; got ${data?.length ?? 'none'}.`);
+    throw new LeptonError('INVALID_INPUT', `${what}: a ${width}×${height} mask needs a Uint8Array of ${width * height} bytes; got ${data instanceof Uint8Array ? data.length : describeValue(data)}.`);
   }
 }
 
 function checkIterations(iterations: number, what: string): void {
   if (!Number.isInteger(iterations) || iterations < 0) {
-    throw new LeptonError('INVALID_ARGUMENT', `${what}: iterations must be a non-negative integer; got ${iterations}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `${what}: iterations must be a non-negative integer; got ${describeValue(iterations)}.`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { LeptonError } from '@lepton/core';
-import type { Polygon } from '../types.js';
+import { shownJson, type Polygon } from '../types.js';
 
 /** Options for {@link MotionDetector}. Every field is optional; the defaults suit a fixed camera at 5–15 fps. */
 export interface MotionOptions {
@@ -65,7 +65,7 @@ export interface ResolvedMotionOptions {
 }
 
 function bad(field: string, rule: string, value: unknown): LeptonError {
-  return new LeptonError('INVALID_ARGUMENT', `MotionDetector: ${field} must be ${rule}; got ${String(value)}.`, { details: { field } });
+  return new LeptonError('INVALID_ARGUMENT', `MotionDetector: ${field} must be ${rule}; got ${shownJson(value)}.`, { details: { field } });
 }
 
 /**
@@ -84,7 +84,7 @@ export function resolveMotionOptions(o: MotionOptions): ResolvedMotionOptions {
   const masks = [...(o.masks ?? [])];
   masks.forEach((poly, i) => {
     if (!Array.isArray(poly) || poly.length < 3 || !poly.every((p) => Array.isArray(p) && p.length === 2 && Number.isFinite(p[0]) && Number.isFinite(p[1]))) {
-      throw bad(`masks[${i}]`, 'a polygon of at least three finite [x, y] points', JSON.stringify(poly));
+      throw bad(`masks[${i}]`, 'a polygon of at least three finite [x, y] points', poly);
     }
   });
   return {

@@ -3,6 +3,7 @@ import { surveillanceError } from '../types.js';
 import { redactCredentials } from '../video/redact.js';
 import type { MqttConfig } from '../config/config.js';
 import type { SurveillanceEvent } from './pipeline.js';
+import { describeValue } from '@lepton/core';
 
 /** Options of {@link EventPublisher.publish}. */
 export interface PublishOptions {
@@ -57,7 +58,7 @@ export async function connectPublisher(config: MqttConfig, options: ConnectPubli
   } catch (cause) {
     // The URL may carry the broker's user and password (mqtt://nvr:secret@host): masked in the message and details.
     const url = redactCredentials(config.url);
-    const why = redactCredentials(cause instanceof Error ? cause.message : String(cause));
+    const why = redactCredentials(cause instanceof Error ? cause.message : describeValue(cause, 200));
     throw surveillanceError('CONFIG_INVALID', `The MQTT broker at ${url} could not be reached: ${why}`, { url }, cause);
   }
   return {

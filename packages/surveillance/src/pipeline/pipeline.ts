@@ -1,6 +1,6 @@
 import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isLeptonError, LeptonError } from '@lepton/core';
+import { describeValue, isLeptonError, LeptonError } from '@lepton/core';
 import { parseConfig, type CameraConfig, type SurveillanceConfig } from '../config/config.js';
 import { cameraThreshold, detectorOptionsFromConfig } from '../config/detector-options.js';
 import { ObjectDetector } from '../detect/detector.js';
@@ -336,7 +336,7 @@ export class SurveillancePipeline {
       throw new LeptonError('INVALID_ARGUMENT', 'SurveillancePipeline.create: options.detector must be an ObjectDetector (ObjectDetector.load()).');
     }
     if (options.maxFrames !== undefined && !(Number.isInteger(options.maxFrames) && options.maxFrames >= 1)) {
-      throw new LeptonError('INVALID_ARGUMENT', `SurveillancePipeline.create: maxFrames must be an integer ≥ 1, got ${String(options.maxFrames)}.`);
+      throw new LeptonError('INVALID_ARGUMENT', `SurveillancePipeline.create: maxFrames must be an integer ≥ 1, got ${describeValue(options.maxFrames)}.`);
     }
     // Checked again here, whatever built it: a hand-made object from JavaScript, or a parsed one edited since. Class
     // names are checked against the detector actually used when one is passed (it may be your own model).
@@ -518,7 +518,7 @@ export class SurveillancePipeline {
           const end = e.time + clipSpec.after;
           const path = join(dir, `${id}-${e.kind}.mp4`);
           const fail = (err: unknown): boolean => {
-            report.clipErrors.push(`${path}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+            report.clipErrors.push(`${path}: ${err instanceof Error ? err.message.split('\n')[0] : describeValue(err)}`);
             return false;
           };
           const ready = clipFromFile
@@ -593,7 +593,7 @@ export class SurveillancePipeline {
       try {
         report.annotatedVideo = (await annotated.close()).output;
       } catch (err) {
-        report.clipErrors.push(`annotated video: ${err instanceof LeptonError ? err.message : String(err)}`);
+        report.clipErrors.push(`annotated video: ${err instanceof LeptonError ? err.message : describeValue(err)}`);
       }
     } else {
       await annotated?.abort(); // removes whatever the encoder had started

@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import { surveillanceError } from '../types.js';
 import type { Box, Point, Track } from '../types.js';
 import { anchorPoint, type Anchor } from './geometry.js';
@@ -243,19 +243,19 @@ export class RuleEngine {
     this.frames = h.frames ?? 2;
     this.lineHysteresis = { pixels: this.pixels, frames: this.frames, rearmSeconds: h.rearmSeconds ?? 1, rearmDepth: h.rearmDepth ?? 0.25 };
     const problems: string[] = [];
-    if (this.anchor !== 'bottom-center' && this.anchor !== 'center') problems.push(`anchor: '${String(this.anchor)}' is not 'bottom-center' or 'center'`);
-    if (!(typeof this.pixels === 'number' && this.pixels >= 0 && Number.isFinite(this.pixels))) problems.push(`hysteresis.pixels: must be a finite number ≥ 0, got ${String(this.pixels)}`);
-    if (!(Number.isInteger(this.frames) && this.frames >= 1)) problems.push(`hysteresis.frames: must be an integer ≥ 1, got ${String(this.frames)}`);
+    if (this.anchor !== 'bottom-center' && this.anchor !== 'center') problems.push(`anchor: ${describeValue(this.anchor)} is not 'bottom-center' or 'center'`);
+    if (!(typeof this.pixels === 'number' && this.pixels >= 0 && Number.isFinite(this.pixels))) problems.push(`hysteresis.pixels: must be a finite number ≥ 0, got ${describeValue(this.pixels)}`);
+    if (!(Number.isInteger(this.frames) && this.frames >= 1)) problems.push(`hysteresis.frames: must be an integer ≥ 1, got ${describeValue(this.frames)}`);
     for (const key of ['rearmSeconds', 'rearmDepth'] as const) {
       const v = this.lineHysteresis[key];
-      if (!(typeof v === 'number' && v >= 0 && Number.isFinite(v))) problems.push(`hysteresis.${key}: must be a finite number ≥ 0, got ${String(v)}`);
+      if (!(typeof v === 'number' && v >= 0 && Number.isFinite(v))) problems.push(`hysteresis.${key}: must be a finite number ≥ 0, got ${describeValue(v)}`);
     }
     cameras.forEach((cam, i) => {
       if (cam === null || typeof cam !== 'object') {
         problems.push(`cameras[${i}]: must be an object { name, zones?, lines? }`);
         return;
       }
-      const where = `camera '${String(cam.name)}' (cameras[${i}])`;
+      const where = `camera ${describeValue(cam.name, 64)} (cameras[${i}])`;
       if (typeof cam.name !== 'string' || cam.name.length === 0) problems.push(`cameras[${i}].name: must be a non-empty string`);
       else if (this.cameras.has(cam.name)) problems.push(`${where}: name repeats an earlier camera`);
       const zones = cam.zones ?? [];
@@ -472,8 +472,8 @@ function checkRules(where: string, zones: readonly ZoneRule[], lines: readonly T
     else names.add(z.name);
     if (!Array.isArray(z.polygon) || z.polygon.length < 3) problems.push(`${at}.polygon: needs at least 3 points`);
     else if (!z.polygon.every(finitePoint)) problems.push(`${at}.polygon: every point must be [x, y] with finite numbers within ±1e7`);
-    if (z.loiterSeconds !== undefined && !(z.loiterSeconds > 0 && Number.isFinite(z.loiterSeconds))) problems.push(`${at}.loiterSeconds: must be a finite number > 0, got ${z.loiterSeconds}`);
-    if (z.crowdThreshold !== undefined && !(Number.isInteger(z.crowdThreshold) && z.crowdThreshold >= 1)) problems.push(`${at}.crowdThreshold: must be an integer ≥ 1, got ${z.crowdThreshold}`);
+    if (z.loiterSeconds !== undefined && !(Number.isFinite(z.loiterSeconds) && z.loiterSeconds > 0)) problems.push(`${at}.loiterSeconds: must be a finite number > 0, got ${describeValue(z.loiterSeconds)}`);
+    if (z.crowdThreshold !== undefined && !(Number.isInteger(z.crowdThreshold) && z.crowdThreshold >= 1)) problems.push(`${at}.crowdThreshold: must be an integer ≥ 1, got ${describeValue(z.crowdThreshold)}`);
     checkClasses(`${at}.classes`, z.classes, problems);
     checkClasses(`${at}.crowdClasses`, z.crowdClasses, problems);
   });
@@ -489,7 +489,7 @@ function checkRules(where: string, zones: readonly ZoneRule[], lines: readonly T
     else names.add(l.name);
     if (!finitePoint(l.from) || !finitePoint(l.to)) problems.push(`${at}: from and to must be [x, y] with finite numbers within ±1e7`);
     else if (l.from[0] === l.to[0] && l.from[1] === l.to[1]) problems.push(`${at}: from and to are the same point; a line needs two distinct ends`);
-    if (l.direction !== undefined && !(['a-to-b', 'b-to-a', 'both'] as unknown[]).includes(l.direction)) problems.push(`${at}.direction: '${String(l.direction)}' is not 'a-to-b', 'b-to-a' or 'both'`);
+    if (l.direction !== undefined && !(['a-to-b', 'b-to-a', 'both'] as unknown[]).includes(l.direction)) problems.push(`${at}.direction: ${describeValue(l.direction)} is not 'a-to-b', 'b-to-a' or 'both'`);
     checkClasses(`${at}.classes`, l.classes, problems);
   });
 }

@@ -1,5 +1,5 @@
 import { LeptonError } from '@lepton/core';
-import type { Box, Point, Polygon } from '../types.js';
+import { shownJson, type Box, type Point, type Polygon } from '../types.js';
 
 // Cheap guards: these run per track and per rule every frame, so they test a handful of numbers and build their
 // message only when they fail. A NaN point would otherwise come out as a NaN distance or an arbitrary side.
@@ -17,7 +17,7 @@ function finiteResult(what: string, v: number): number {
 }
 
 function checkPoint(what: string, name: string, p: unknown): void {
-  if (!isPoint(p)) throw bad(what, () => `${name} must be [x, y] with finite numbers, got ${JSON.stringify(p)}.`);
+  if (!isPoint(p)) throw bad(what, () => `${name} must be [x, y] with finite numbers, got ${shownJson(p)}.`);
 }
 
 /**
@@ -45,7 +45,7 @@ export type Anchor = 'bottom-center' | 'center';
  */
 export function anchorPoint(box: Box, anchor: Anchor = 'bottom-center'): Point {
   if (box === null || typeof box !== 'object' || !finite(box.x) || !finite(box.y) || !finite(box.width) || !finite(box.height)) {
-    throw bad('anchorPoint', () => `the box needs finite x, y, width and height, got ${JSON.stringify(box)}.`);
+    throw bad('anchorPoint', () => `the box needs finite x, y, width and height, got ${shownJson(box)}.`);
   }
   const x = box.x + box.width / 2;
   return anchor === 'center' ? [x, box.y + box.height / 2] : [x, box.y + box.height];
@@ -98,7 +98,7 @@ export function sideOfLine(p: Point, from: Point, to: Point): number {
   checkPoint('sideOfLine', 'to', to);
   const dx = to[0] - from[0];
   const dy = to[1] - from[1];
-  if (dx === 0 && dy === 0) throw bad('sideOfLine', () => `from and to are the same point ${JSON.stringify(from)}; a line needs two distinct ends.`);
+  if (dx === 0 && dy === 0) throw bad('sideOfLine', () => `from and to are the same point ${shownJson(from)}; a line needs two distinct ends.`);
   return finiteResult('sideOfLine', (dx * (p[1] - from[1]) - dy * (p[0] - from[0])) / Math.hypot(dx, dy));
 }
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { isLeptonError } from '@lepton/core';
+import { describeValue, isLeptonError } from '@lepton/core';
 import { cutRecordingClip } from './clips.js';
 import type { TrackedObject } from './lifecycle.js';
 import type { Recorder } from './recorder.js';
@@ -129,7 +129,7 @@ export class ClipQueue {
       } catch (err) {
         this.#o.store.setClip(p.id, 'failed');
         this.#o.counts.failed++;
-        this.#o.log(`camera ${p.camera}: clip of ${p.id} not cut (${isLeptonError(err) ? `${err.code}: ${err.message}` : String(err)})`);
+        this.#o.log(`camera ${p.camera}: clip of ${p.id} not cut (${isLeptonError(err) ? `${err.code}: ${err.message}` : describeValue(err)})`);
       }
     }
   }

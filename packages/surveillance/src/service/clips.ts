@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import { cutClip } from '../video/cut.js';
 import { resolveFfmpeg, type FfmpegBinary } from '../video/ffmpeg.js';
 import { checkJobLimits, checkPath, jobError, startJob, type JobLimits } from '../video/jobs.js';
@@ -63,8 +63,9 @@ export async function cutRecordingClip(options: RecordingClipOptions): Promise<R
   if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', 'cutRecordingClip needs { dir, camera, from, to, output }.');
   const { dir, camera, from, to, output } = options;
   if (!(typeof from === 'number' && typeof to === 'number' && Number.isFinite(from) && Number.isFinite(to) && to > from)) {
-    throw new LeptonError('INVALID_ARGUMENT', `cutRecordingClip: need finite from < to (wall-clock ms), got ${String(from)} and ${String(to)}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `cutRecordingClip: need finite from < to (wall-clock ms), got ${describeValue(from)} and ${describeValue(to)}.`);
   }
+  if (typeof camera !== 'string' || camera === '') throw new LeptonError('INVALID_ARGUMENT', `cutRecordingClip: camera must be a non-empty name, got ${describeValue(camera)}.`);
   checkPath('cutRecordingClip', 'dir', dir, false);
   checkPath('cutRecordingClip', 'output', output, true);
   checkJobLimits('cutRecordingClip', options);

@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import { snapshot } from '../draw/jpeg.js';
 import type { RuleEvent } from '../rules/engine.js';
 import type { CrossingDirection } from '../rules/lines.js';
@@ -161,7 +161,7 @@ export class ObjectLifecycle {
     if (typeof camera !== 'string' || camera === '') throw new LeptonError('INVALID_ARGUMENT', 'ObjectLifecycle: camera must be a non-empty name.');
     const seconds = options.updateSeconds ?? 2;
     if (!(typeof seconds === 'number' && seconds >= 0 && Number.isFinite(seconds))) {
-      throw new LeptonError('INVALID_ARGUMENT', `ObjectLifecycle: updateSeconds must be a finite number ≥ 0, got ${String(seconds)}.`);
+      throw new LeptonError('INVALID_ARGUMENT', `ObjectLifecycle: updateSeconds must be a finite number ≥ 0, got ${describeValue(seconds)}.`);
     }
     this.#camera = camera;
     this.#updateMs = seconds * 1000;

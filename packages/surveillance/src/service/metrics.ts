@@ -1,3 +1,5 @@
+import { describeValue, LeptonError } from '@lepton/core';
+
 /** One sample of a metric: its labels and value. */
 export interface MetricSample {
   /** Label names and values (names: `[a-zA-Z_][a-zA-Z0-9_]*`). */
@@ -37,7 +39,8 @@ function formatValue(v: number): string {
  *
  * @param families - the metrics
  * @returns the exposition text (ends with a newline)
- * @throws Error for an invalid metric or label name
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an invalid metric or label name, a help text, type or label
+ *   value that is not a string (still an `Error`, as before)
  * @example
  * ```ts
  * import { renderMetrics } from '@lepton/surveillance';
@@ -50,12 +53,17 @@ function formatValue(v: number): string {
 export function renderMetrics(families: readonly MetricFamily[]): string {
   const lines: string[] = [];
   for (const f of families) {
-    if (!NAME.test(f.name)) throw new Error(`renderMetrics: invalid metric name '${f.name}'.`);
+    // typeof first: a name from JavaScript may be anything, and NAME.test() would convert it (a TypeError for some).
+    if (typeof f?.name !== 'string' || !NAME.test(f.name)) throw new LeptonError('INVALID_ARGUMENT', `renderMetrics: invalid metric name ${describeValue(f?.name)}.`);
+    if (typeof f.help !== 'string' || typeof f.type !== 'string') throw new LeptonError('INVALID_ARGUMENT', `renderMetrics: ${f.name} needs a help text and a type (strings).`);
     lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
     for (const s of f.samples) {
       if (!Number.isFinite(s.value)) continue;
       const entries = Object.entries(s.labels ?? {});
-      for (const [k] of entries) if (!LABEL.test(k) || k.startsWith('__')) throw new Error(`renderMetrics: invalid label name '${k}' on ${f.name}.`);
+      for (const [k, v] of entries) {
+        if (!LABEL.test(k) || k.startsWith('__')) throw new LeptonError('INVALID_ARGUMENT', `renderMetrics: invalid label name ${describeValue(k)} on ${f.name}.`);
+        if (typeof v !== 'string') throw new LeptonError('INVALID_ARGUMENT', `renderMetrics: label ${k} on ${f.name} is ${describeValue(v)}, not a string.`);
+      }
       const labels = entries.length === 0 ? '' : `{${entries.map(([k, v]) => `${k}="${escapeValue(v)}"`).join(',')}}`;
       lines.push(`${f.name}${labels} ${formatValue(s.value)}`);
     }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import { resolveFfmpeg, type FfmpegBinary } from '../video/ffmpeg.js';
 import { startJob } from '../video/jobs.js';
 import { hasNoVideoStream } from '../video/spawn.js';
@@ -114,7 +114,7 @@ export async function probeSource(input: string, options: ProbeOptions = {}): Pr
   const timeoutMs = options.timeoutMs ?? 10_000;
   // At most 2^31 − 1: setTimeout fires at once for anything longer.
   if (!(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
-    throw new LeptonError('INVALID_ARGUMENT', `probeSource: timeoutMs must be a positive number of milliseconds up to 2147483647, got ${String(timeoutMs)}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `probeSource: timeoutMs must be a positive number of milliseconds up to 2147483647, got ${describeValue(timeoutMs)}.`);
   }
   const io = options.inputOptions;
   if (io !== undefined && !(Array.isArray(io) && io.every((o) => typeof o === 'string' && !o.includes('\0')))) {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import { resolveFfmpeg, type FfmpegBinary } from '../video/ffmpeg.js';
 import { spawnFfmpeg, type FfmpegProcess } from '../video/spawn.js';
 import { redactCredentials } from '../video/redact.js';
@@ -129,7 +129,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       throw new LeptonError('INVALID_ARGUMENT', 'Recorder needs { camera, input, dir, segmentSeconds }.');
     }
     if (!(typeof o.segmentSeconds === 'number' && o.segmentSeconds >= 1 && Number.isFinite(o.segmentSeconds))) {
-      throw new LeptonError('INVALID_ARGUMENT', `Recorder '${o.camera}': segmentSeconds must be a finite number ≥ 1, got ${String(o.segmentSeconds)}.`);
+      throw new LeptonError('INVALID_ARGUMENT', `Recorder '${o.camera}': segmentSeconds must be a finite number ≥ 1, got ${describeValue(o.segmentSeconds)}.`);
     }
     this.#o = o;
     this.#live = isUrl(o.input) || o.input.startsWith('/dev/');

@@ -1,7 +1,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import type { SurveillanceConfig } from '../config/config.js';
 import { resolveServiceConfig, type ResolvedServiceConfig } from '../config/service.js';
 import type { Shard } from '../config/shard.js';
@@ -191,7 +191,7 @@ export class SurveillanceService {
    */
   static async start(config: SurveillanceConfig, options: ServiceOptions = {}): Promise<SurveillanceService> {
     const instance = options.instance ?? (options.shard === undefined ? 'default' : `shard-${options.shard.index}-of-${options.shard.count}`);
-    if (!INSTANCE.test(instance)) throw new LeptonError('CONFIG_INVALID', `The instance name must be 1–64 letters, digits, '_', '-' or '.', got '${instance.slice(0, 64)}'.`);
+    if (typeof instance !== 'string' || !INSTANCE.test(instance)) throw new LeptonError('CONFIG_INVALID', `The instance name must be 1–64 letters, digits, '_', '-' or '.', got ${describeValue(instance, 64)}.`);
     // Overrides are applied before resolving, so that `auth: false` is checked against the host actually used.
     const overridden = options.api === undefined ? config : { ...config, api: { ...config.api, ...Object.fromEntries(Object.entries(options.api).filter(([, v]) => v !== undefined)) } };
     const resolved = resolveServiceConfig(overridden, { ...(options.env === undefined ? {} : { env: options.env }), instance });
@@ -502,7 +502,7 @@ export class SurveillanceService {
     let error: string | undefined;
     this.#pipeline?.stop();
     const pipeline = await this.#run.catch((err: unknown) => {
-      error = err instanceof Error ? err.message : String(err);
+      error = err instanceof Error ? err.message : describeValue(err);
       return null;
     });
     // Cameras that never reported an end (the pipeline failed) still end their objects.

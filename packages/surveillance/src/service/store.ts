@@ -1,6 +1,6 @@
 import { appendFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative } from 'node:path';
-import { isLeptonError, LeptonError, readLines } from '@lepton/core';
+import { describeValue, isLeptonError, LeptonError, readLines } from '@lepton/core';
 import { z } from 'zod';
 import { EVENT_ID } from './ids.js';
 import type { TrackedObject } from './lifecycle.js';
@@ -119,7 +119,7 @@ export class EventStore {
    */
   static async open(options: EventStoreOptions): Promise<EventStore> {
     if (!(Number.isInteger(options?.capacity) && options.capacity >= 1)) {
-      throw new LeptonError('INVALID_ARGUMENT', `EventStore: capacity must be an integer ≥ 1, got ${String(options?.capacity)}.`);
+      throw new LeptonError('INVALID_ARGUMENT', `EventStore: capacity must be an integer ≥ 1, got ${describeValue(options?.capacity)}.`);
     }
     const store = new EventStore({ deleteFiles: true, filesUnder: null, ...options });
     if (options.persistPath !== null) await store.#load(options.persistPath);

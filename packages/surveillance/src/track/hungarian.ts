@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 
 /** Options of {@link linearSumAssignment}. */
 export interface AssignmentOptions {
@@ -61,8 +61,8 @@ export function linearSumAssignment(cost: readonly ArrayLike<number>[], options:
     }
     for (let j = 0; j < m; j++) {
       const c = row[j]!;
-      if (Number.isNaN(c) || c === -Infinity) {
-        throw new LeptonError('INVALID_ARGUMENT', `Cost matrix entry [${i}][${j}] is ${c}; costs must be numbers, with +Infinity for a forbidden pair.`, { details: { row: i, col: j } });
+      if (typeof c !== 'number' || Number.isNaN(c) || c === -Infinity) {
+        throw new LeptonError('INVALID_ARGUMENT', `Cost matrix entry [${i}][${j}] is ${describeValue(c)}; costs must be numbers, with +Infinity for a forbidden pair.`, { details: { row: i, col: j } });
       }
       if (c <= maxCost && c !== Infinity) {
         if (c < lo) lo = c;

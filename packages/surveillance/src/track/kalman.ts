@@ -1,12 +1,12 @@
 import { LeptonError } from '@lepton/core';
-import type { Box, Point } from '../types.js';
+import { shownJson, type Box, type Point } from '../types.js';
 
 /** Throws unless `box` has finite coordinates and a positive, finite size (the filter's state would turn NaN). */
 function checkBox(box: Box, what: string): void {
   const ok =
     box !== null && typeof box === 'object' && Number.isFinite(box.x) && Number.isFinite(box.y) && Number.isFinite(box.width) && Number.isFinite(box.height) &&
     box.width > 0 && box.height > 0 && Number.isFinite(box.width * box.height);
-  if (!ok) throw new LeptonError('INVALID_ARGUMENT', `KalmanBoxFilter.${what}: the box needs finite x, y and a positive finite width and height, got ${JSON.stringify(box)}.`);
+  if (!ok) throw new LeptonError('INVALID_ARGUMENT', `KalmanBoxFilter.${what}: the box needs finite x, y and a positive finite width and height, got ${shownJson(box)}.`);
 }
 
 const N = 7; // state: cx, cy, s (area), r (aspect w/h), vx, vy, vs

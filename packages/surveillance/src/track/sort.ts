@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import { boxIou } from '../rules/geometry.js';
 import type { Box, Detection, Track } from '../types.js';
 import { linearSumAssignment } from './hungarian.js';
@@ -58,13 +58,13 @@ export function resolveSortTrackerOptions(options: SortTrackerOptions = {}): Res
     maxMisses: options.maxMisses ?? 5,
     perClass: options.perClass ?? true,
   };
-  if (typeof resolved.perClass !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', `SortTracker perClass must be true or false, got ${String(resolved.perClass)}.`);
+  if (typeof resolved.perClass !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', `SortTracker perClass must be true or false, got ${describeValue(resolved.perClass)}.`);
   if (!(typeof resolved.iouThreshold === 'number' && resolved.iouThreshold >= 0 && resolved.iouThreshold <= 1)) {
-    throw new LeptonError('INVALID_ARGUMENT', `SortTracker iouThreshold must be in [0, 1], got ${resolved.iouThreshold}.`);
+    throw new LeptonError('INVALID_ARGUMENT', `SortTracker iouThreshold must be in [0, 1], got ${describeValue(resolved.iouThreshold)}.`);
   }
   for (const key of ['minHits', 'maxMisses'] as const) {
     if (!Number.isInteger(resolved[key]) || resolved[key] < 1) {
-      throw new LeptonError('INVALID_ARGUMENT', `SortTracker ${key} must be an integer ≥ 1, got ${resolved[key]}.`);
+      throw new LeptonError('INVALID_ARGUMENT', `SortTracker ${key} must be an integer ≥ 1, got ${describeValue(resolved[key])}.`);
     }
   }
   return resolved;

@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import type { Frame } from '../types.js';
 import type { FfmpegBinary } from './ffmpeg.js';
 import { VideoWriter } from './writer.js';
@@ -87,8 +87,9 @@ export class FrameRing {
    */
   constructor(options: FrameRingOptions) {
     // Finite: the ring holds seconds × fps frames, so Infinity would keep every frame in memory.
-    if (!(options !== null && typeof options === 'object' && options.seconds > 0 && options.fps > 0 && Number.isFinite(options.seconds) && Number.isFinite(options.fps))) {
-      throw new LeptonError('INVALID_ARGUMENT', `FrameRing: seconds and fps must be positive finite numbers (got ${String(options?.seconds)}, ${String(options?.fps)}).`);
+    // Number.isFinite first: `>` on a hostile value runs its valueOf (or throws on a Symbol).
+    if (!(options !== null && typeof options === 'object' && Number.isFinite(options.seconds) && Number.isFinite(options.fps) && options.seconds > 0 && options.fps > 0)) {
+      throw new LeptonError('INVALID_ARGUMENT', `FrameRing: seconds and fps must be positive finite numbers (got ${describeValue(options?.seconds)}, ${describeValue(options?.fps)}).`);
     }
     this.seconds = options.seconds;
     this.fps = options.fps;
@@ -149,8 +150,8 @@ export class FrameRing {
    * @throws LeptonError `INVALID_ARGUMENT` for a bad window or no frames in it; `VIDEO_WRITE_FAILED` from the writer
    */
   async clipAround(time: number, before: number, after: number, output: string, options: ClipAroundOptions = {}): Promise<ClipInfo> {
-    if (!(before >= 0 && before <= this.seconds + EPS && after >= 0)) {
-      throw new LeptonError('INVALID_ARGUMENT', `FrameRing.clipAround: need 0 ≤ before ≤ ${this.seconds} (the ring's seconds) and after ≥ 0 (got ${before}, ${after}).`);
+    if (!(typeof before === 'number' && typeof after === 'number' && before >= 0 && before <= this.seconds + EPS && after >= 0)) {
+      throw new LeptonError('INVALID_ARGUMENT', `FrameRing.clipAround: need 0 ≤ before ≤ ${this.seconds} (the ring's seconds) and after ≥ 0 (got ${describeValue(before)}, ${describeValue(after)}).`);
     }
     const from = time - before;
     const to = time + after;

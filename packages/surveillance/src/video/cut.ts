@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import { cutJob } from './commands.js';
 import { pickVideoEncoder, resolveFfmpeg, type FfmpegBinary } from './ffmpeg.js';
 import { checkJobLimits, checkPath, jobError, startJob } from './jobs.js';
@@ -63,10 +63,10 @@ export async function cutClip(options: CutClipOptions): Promise<CutClipResult> {
   checkPath('cutClip', 'output', output, true);
   const shown = redactCredentials(input);
   if (!(typeof start === 'number' && Number.isFinite(start) && start >= 0 && typeof end === 'number' && Number.isFinite(end) && end > start)) {
-    throw new LeptonError('INVALID_ARGUMENT', `cutClip: need 0 ≤ start < end, finite seconds (got start ${String(start)}, end ${String(end)}).`, { details: { input: shown } });
+    throw new LeptonError('INVALID_ARGUMENT', `cutClip: need 0 ≤ start < end, finite seconds (got start ${describeValue(start)}, end ${describeValue(end)}).`, { details: { input: shown } });
   }
   if (options.encoder !== undefined && (typeof options.encoder !== 'string' || options.encoder === '')) {
-    throw new LeptonError('INVALID_ARGUMENT', `cutClip: encoder must be 'auto' or an encoder name (got ${String(options.encoder)}).`, { details: { field: 'encoder' } });
+    throw new LeptonError('INVALID_ARGUMENT', `cutClip: encoder must be 'auto' or an encoder name (got ${describeValue(options.encoder)}).`, { details: { field: 'encoder' } });
   }
   checkJobLimits('cutClip', options);
   const limits = { ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }), ...(options.signal === undefined ? {} : { signal: options.signal }) };

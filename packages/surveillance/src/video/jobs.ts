@@ -25,7 +25,7 @@
  */
 import type { Readable } from 'node:stream';
 import Ffmpeg from 'fluent-ffmpeg';
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import { surveillanceError, type SurveillanceErrorCode } from '../types.js';
 import type { FfmpegBinary } from './ffmpeg.js';
 import { redactCredentials } from './redact.js';
@@ -222,7 +222,7 @@ export function startJob(binary: FfmpegBinary, job: FfmpegJob, limits: JobLimits
 export function checkJobLimits(fn: string, limits: { timeoutMs?: unknown; signal?: unknown }): void {
   const t = limits.timeoutMs;
   if (t !== undefined && !(typeof t === 'number' && Number.isFinite(t) && t > 0 && t <= MAX_TIMER_MS)) {
-    throw new LeptonError('INVALID_ARGUMENT', `${fn}: timeoutMs must be a positive number of milliseconds up to ${MAX_TIMER_MS} (got ${String(t)}).`, { details: { field: 'timeoutMs' } });
+    throw new LeptonError('INVALID_ARGUMENT', `${fn}: timeoutMs must be a positive number of milliseconds up to ${MAX_TIMER_MS} (got ${describeValue(t)}).`, { details: { field: 'timeoutMs' } });
   }
   if (limits.signal !== undefined && !(limits.signal instanceof AbortSignal)) {
     throw new LeptonError('INVALID_ARGUMENT', `${fn}: signal must be an AbortSignal (from an AbortController).`, { details: { field: 'signal' } });

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import type { LeptonError } from '@lepton/core';
+import { describeValue, type LeptonError } from '@lepton/core';
 import { surveillanceError, type Frame } from '../types.js';
 import { resolveFfmpeg, type FfmpegBinary } from './ffmpeg.js';
 import { redactCredentials } from './redact.js';
@@ -189,16 +189,16 @@ function resolveOptions(o: VideoSourceOptions): Resolved {
   };
   if (cam.trim() === '') bad('camera', 'must be a non-empty name');
   if (typeof o.input !== 'string' || o.input.trim() === '') bad('input', 'must be a file path, URL or device');
-  if (!(Number.isFinite(o.fps) && o.fps > 0)) bad('fps', `must be a positive number (got ${String(o.fps)})`);
+  if (!(Number.isFinite(o.fps) && o.fps > 0)) bad('fps', `must be a positive number (got ${describeValue(o.fps)})`);
   for (const f of ['width', 'height'] as const) {
     const v = o[f];
-    if (!(Number.isInteger(v) && v > 0 && v <= 16384)) bad(f, `must be an integer in [1, 16384] (got ${String(v)})`);
+    if (!(Number.isInteger(v) && v > 0 && v <= 16384)) bad(f, `must be an integer in [1, 16384] (got ${describeValue(v)})`);
   }
   const live = o.live ?? ((/^[a-z][a-z0-9+.-]*:\/\//i.test(o.input) && !/^file:/i.test(o.input)) || o.input.startsWith('/dev/'));
   const maxFrames = o.queue?.maxFrames ?? 8;
-  if (!(Number.isInteger(maxFrames) && maxFrames >= 1)) bad('queue.maxFrames', `must be an integer ≥ 1 (got ${String(maxFrames)})`);
+  if (!(Number.isInteger(maxFrames) && maxFrames >= 1)) bad('queue.maxFrames', `must be an integer ≥ 1 (got ${describeValue(maxFrames)})`);
   const policy = o.queue?.policy ?? 'drop-oldest';
-  if (!['drop-oldest', 'drop-newest', 'block'].includes(policy)) bad('queue.policy', `must be 'drop-oldest', 'drop-newest' or 'block' (got '${String(policy)}')`);
+  if (!['drop-oldest', 'drop-newest', 'block'].includes(policy)) bad('queue.policy', `must be 'drop-oldest', 'drop-newest' or 'block' (got ${describeValue(policy)})`);
   const r = o.reconnect ?? {};
   const initialDelayMs = r.initialDelayMs ?? 500;
   const maxDelayMs = r.maxDelayMs ?? 30_000;

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import type { Frame } from '../types.js';
 import { encodeJob } from './commands.js';
 import { pickVideoEncoder, resolveFfmpeg, type FfmpegBinary } from './ffmpeg.js';
@@ -85,14 +85,14 @@ export class VideoWriter {
     checkPath('VideoWriter', 'output', options.output, true);
     for (const f of ['width', 'height'] as const) {
       if (!(Number.isInteger(options[f]) && options[f] > 0 && options[f] <= 16384)) {
-        throw new LeptonError('INVALID_ARGUMENT', `VideoWriter: ${f} must be an integer from 1 to 16384 (got ${String(options[f])}).`, { details: { field: f } });
+        throw new LeptonError('INVALID_ARGUMENT', `VideoWriter: ${f} must be an integer from 1 to 16384 (got ${describeValue(options[f])}).`, { details: { field: f } });
       }
     }
     if (!(typeof options.fps === 'number' && Number.isFinite(options.fps) && options.fps > 0)) {
-      throw new LeptonError('INVALID_ARGUMENT', `VideoWriter: fps must be a positive number (got ${String(options.fps)}).`, { details: { field: 'fps' } });
+      throw new LeptonError('INVALID_ARGUMENT', `VideoWriter: fps must be a positive number (got ${describeValue(options.fps)}).`, { details: { field: 'fps' } });
     }
     if (options.crf !== undefined && !(typeof options.crf === 'number' && options.crf >= 0 && options.crf <= 51)) {
-      throw new LeptonError('INVALID_ARGUMENT', `VideoWriter: crf must be a number from 0 to 51 (got ${String(options.crf)}).`, { details: { field: 'crf' } });
+      throw new LeptonError('INVALID_ARGUMENT', `VideoWriter: crf must be a number from 0 to 51 (got ${describeValue(options.crf)}).`, { details: { field: 'crf' } });
     }
     this.o = options;
     this.frameBytes = options.width * options.height * 3;
