@@ -157,7 +157,7 @@ describe('core entry points with hostile values: a LeptonError, never a TypeErro
   it('model builders: buildMlp, buildResidualCnn, buildFusionModel', async () => {
     await expectRejected('buildMlp(inputDim)', (v) => buildMlp({ inputDim: v as number }), 'INVALID_ARGUMENT');
     await expectRejected('buildMlp(dropout)', (v) => buildMlp({ inputDim: 2, dropout: v as number }), 'INVALID_ARGUMENT');
-    await expectRejected('buildResidualCnn(pooling)', (v) => buildResidualCnn({ inputShape: [8, 8, 1], pooling: v as 'max' }), 'INVALID_ARGUMENT');
+    await expectRejected('buildResidualCnn(pooling)', (v) => buildResidualCnn({ inputShape: [8, 8, 1], numClasses: 2, pooling: v as 'max' }), 'INVALID_ARGUMENT');
     await expectRejected('buildFusionModel(task)', (v) => buildFusionModel({ tabular: { features: 2 }, task: v as 'binary' }), 'INVALID_ARGUMENT');
     await expectRejected('buildFusionModel(image.pooling)', (v) => buildFusionModel({ image: { shape: [8, 8, 1], pooling: v as 'max' } }), 'INVALID_ARGUMENT');
     await expectRejected('buildFusionModel(sequence.kind)', (v) => buildFusionModel({ sequence: { kind: v as 'gru', timesteps: 2, features: 1 } }), 'INVALID_ARGUMENT');

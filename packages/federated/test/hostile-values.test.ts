@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initRuntime } from '@lepton/core';
+import { initRuntime, tf } from '@lepton/core';
 import {
   addGaussianNoise,
   clipUpdate,
@@ -92,8 +92,7 @@ describe('federated entry points with hostile values: a LeptonError, never a Typ
     try {
       await expectRejected('trainLocal(algorithm)', (v) => trainLocal(model, weights, data, { algorithm: v as 'fedavg' }), 'INVALID_ARGUMENT');
     } finally {
-      data.x.dispose();
-      data.y.dispose();
+      tf.dispose([data.x, data.y]);
     }
   });
 
@@ -124,8 +123,7 @@ describe('federated entry points with hostile values: a LeptonError, never a Typ
     try {
       await expectRejected('FederatedPartner(minParticipants)', (v) => new FederatedPartner({ ...partnerOptions, minParticipants: v as number }), 'INVALID_ARGUMENT');
     } finally {
-      partnerOptions.trainData.x.dispose();
-      partnerOptions.trainData.y.dispose();
+      tf.dispose([partnerOptions.trainData.x, partnerOptions.trainData.y]);
     }
   });
 

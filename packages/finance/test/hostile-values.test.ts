@@ -62,10 +62,10 @@ describe('finance entry points with hostile values: a counted rejection or a Lep
     await expectRejected('Scorecard.fit(characteristics[0].name)', (v) => Scorecard.fit(applicants, bad, { characteristics: [{ name: v as string, type: 'numeric' }] }), 'INVALID_ARGUMENT', HOSTILE);
     await expectRejected('Scorecard.fit(characteristics[0].type)', (v) => Scorecard.fit(applicants, bad, { characteristics: [{ name: 'age', type: v as 'numeric' }] }), 'INVALID_ARGUMENT');
     await expectRejected('Scorecard.fit(characteristics[0])', (v) => Scorecard.fit(applicants, bad, { characteristics: [v as never] }), 'INVALID_ARGUMENT');
-    await expectRejected('Scorecard.fit(numeric value)', (v) => Scorecard.fit(applicants.map((a, i) => (i === 3 ? { ...a, age: v } : a)), bad, { characteristics: [{ name: 'age', type: 'numeric' }] }), 'INVALID_INPUT');
+    await expectRejected('Scorecard.fit(numeric value)', (v) => Scorecard.fit(applicants.map((a, i) => (i === 3 ? { ...a, age: v } : a)) as never, bad, { characteristics: [{ name: 'age', type: 'numeric' }] }), 'INVALID_INPUT');
     await expectRejected(
       'Scorecard.fit(categorical value)',
-      (v) => Scorecard.fit(applicants.map((a, i) => (i === 3 ? { ...a, home: v } : a)), bad, { characteristics: [{ name: 'home', type: 'categorical' }] }),
+      (v) => Scorecard.fit(applicants.map((a, i) => (i === 3 ? { ...a, home: v } : a)) as never, bad, { characteristics: [{ name: 'home', type: 'categorical' }] }),
       'INVALID_INPUT',
       HOSTILE.filter(([name]) => name !== 'BigInt'),
     );

@@ -79,8 +79,8 @@ describe('manufacturing entry points with hostile values: a rejection or a Lepto
     await expectRejected('computeOee(states[0].state)', (v) => computeOee([{ asset: 'a', timestamp: 0, state: v as 'running' }], [], { shifts: [], ...period, idealCycleSeconds: { a: 1 } }), 'INVALID_INPUT');
     const alarms = new AlarmManager();
     const evidence = { source: 's', signals: ['x'], values: { x: 1 }, window: { from: 0, to: 1 } };
-    await expectRejected('AlarmManager.update(severity)', (v) => alarms.update({ key: 'k', asset: 'a', exceeded: true, severity: v as 'warning', at: 1, evidence }), 'INVALID_INPUT');
-    await expectRejected('AlarmManager.update(evidence.values.x)', (v) => alarms.update({ key: 'k', asset: 'a', exceeded: true, severity: 'warning', at: 1, evidence: { ...evidence, values: { x: v as number } } }), 'INVALID_INPUT');
+    await expectRejected('AlarmManager.update(severity)', (v) => alarms.update({ key: 'k', asset: 'a', exceeded: true, severity: v as 'high', at: 1, evidence }), 'INVALID_INPUT');
+    await expectRejected('AlarmManager.update(evidence.values.x)', (v) => alarms.update({ key: 'k', asset: 'a', exceeded: true, severity: 'high', at: 1, evidence: { ...evidence, values: { x: v as number } } }), 'INVALID_INPUT');
     await expectRejected('parseAssetSnapshot', (v) => parseAssetSnapshot(v), 'MFG_SNAPSHOT_INVALID', [...HOSTILE, ...HOSTILE_JSON]);
     await expectRejected('topicLevel(name)', (v) => topicLevel(v as string), 'INVALID_ARGUMENT', HOSTILE);
   });
