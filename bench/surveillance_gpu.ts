@@ -9,7 +9,8 @@
 // (bundled), else the copy shipped in @lepton/surveillance (models/). Timed: ObjectDetector.detect — letterbox into
 // 512×512 and upload, one forward pass per batch, CenterNet decode and per-class NMS on the CPU (results read back, so
 // the GPU work is finished). Not timed: video decode (CPU or NVDEC, see bench/surveillance.ts for the CPU rate).
-// BENCH_SECONDS (default 3) is the time per measurement on webgpu; wasm is time-boxed to 2 timed passes per batch.
+// BENCH_SECONDS (default 3) is the time per measurement on webgpu, after at least BENCH_MIN_PASSES (default 5) timed
+// passes (1 to check a software adapter such as lavapipe end to end in minutes); wasm is time-boxed to 2 timed passes per batch.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -32,6 +33,7 @@ const H = 360;
 const CAMERA_FPS = 10;
 const BATCHES = (process.env['SURV_BATCHES'] ?? '1,8,32').split(',').map(Number);
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 3);
+const minPasses = Math.max(1, Math.floor(Number(process.env['BENCH_MIN_PASSES'] ?? 5)) || 5);
 const VTEST = process.env['VTEST'] ?? '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 
 /** One timed case. */
@@ -111,7 +113,7 @@ for (const b of backends) {
     const detector = await ObjectDetector.load({ model, batchSize: batch });
     const frames: Frame[] = Array.from({ length: batch }, (_, i) => ({ camera: `cam-${i}`, index: i, sourceIndex: i, time: 0, wallTime: 0, width: W, height: H, data: raw[i % raw.length]! }));
     const before = tf.memory().numTensors;
-    const t = b === 'wasm' ? await timeBatch(detector, frames, 2, 0) : await timeBatch(detector, frames, 5, seconds);
+    const t = b === 'wasm' ? await timeBatch(detector, frames, 2, 0) : await timeBatch(detector, frames, minPasses, seconds);
     if (tf.memory().numTensors !== before) console.log(`  warning: ${tf.memory().numTensors - before} tensors leaked`);
     if (batch === 8) peoplePerBackend[b] = t.people;
     const row: Row = { backend: b, device: info.device, batch, passBatch: detector.batchSize, refusedBatches: detector.stats.refusedBatches, framesPerSecond: (batch * 1000) / t.median, msPerBatch: t.median, iterations: t.iterations };

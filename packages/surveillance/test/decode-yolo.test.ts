@@ -15,7 +15,7 @@ import {
   type DecodeContext,
   type Frame,
 } from '@lepton/surveillance';
-import { placeholder, writeGraphModel } from './support/graph-model.js';
+import { writeConstantYolo } from './support/graph-model.js';
 
 // The built-in YOLO decoders on hand-written head outputs (expected boxes worked out by hand below), and a YAML
 // configuration that names one for a model of its own: a tiny graph written here whose head is constant.
@@ -127,33 +127,6 @@ describe('a model of your own in the YAML configuration', () => {
    * An 8 × 8 graph whose head is a constant YOLOv8 output plus 0 × the input's mean (so it depends on the input and
    * keeps its batch): one person at centre (4, 4), 4 × 2 px, 0.9; one dog, 0.2.
    */
-  async function writeConstantYolo(dir: string): Promise<void> {
-    const head = [
-      [4, 1],
-      [4, 1],
-      [4, 2],
-      [2, 2],
-      [0.9, 0.0],
-      [0.0, 0.2],
-    ];
-    await writeGraphModel(
-      dir,
-      [
-        placeholder('images', [-1, 8, 8, 3]),
-        { name: 'mean', op: 'Mean', input: ['images', 'axes'], attr: { T: { type: 'DT_FLOAT' }, Tidx: { type: 'DT_INT32' }, keep_dims: { b: true } } },
-        { name: 'none', op: 'Mul', input: ['mean', 'zero'], attr: { T: { type: 'DT_FLOAT' } } },
-        { name: 'flat', op: 'Reshape', input: ['none', 'shape'], attr: { T: { type: 'DT_FLOAT' }, Tshape: { type: 'DT_INT32' } } },
-        { name: 'output0', op: 'AddV2', input: ['flat', 'head'], attr: { T: { type: 'DT_FLOAT' } } },
-      ],
-      [
-        { name: 'axes', dtype: 'int32', shape: [3], values: [1, 2, 3] },
-        { name: 'zero', dtype: 'float32', shape: [], values: [0] },
-        { name: 'shape', dtype: 'int32', shape: [3], values: [-1, 1, 1] },
-        { name: 'head', dtype: 'float32', shape: [1, 6, 2], values: head.flat() },
-      ],
-    );
-  }
-
   it('loads the model from a path relative to the file, checks class names against its labels, and detects with decode yolov8 (in this thread and on 2 workers)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lepton-own-yolo-'));
     await writeConstantYolo(dir);

@@ -43,6 +43,11 @@ export interface BackendProbe {
   reason?: string;
   /** Reports how many threads the backend computes with, once it is initialised. Default 1. */
   threads?: () => number;
+  /**
+   * True when the backend computes on a GPU: `webgpu` on a hardware adapter, native TensorFlow's CUDA build. Default
+   * false (a software WebGPU adapter such as lavapipe is not a GPU here).
+   */
+  gpu?: boolean;
 }
 
 /** Options passed through to every backend loader. */
@@ -157,7 +162,7 @@ const loadTensorflow: BackendLoader = async () => {
     try {
       await importOptional(pkg);
       if (tf.findBackendFactory('tensorflow') !== null) {
-        return { ok: true, device, threads: () => availableParallelism() };
+        return { ok: true, device, gpu: pkg === '@tensorflow/tfjs-node-gpu', threads: () => availableParallelism() };
       }
       reasons.push(`${pkg}: loaded but registered no 'tensorflow' backend`);
     } catch (err) {

@@ -55,6 +55,14 @@ export interface RuntimeInfo {
   device: string;
   /** Threads the backend computes with (wasm thread pool; logical CPUs for native; 1 for pure JS). */
   threads: number;
+  /**
+   * True when the backend computes on a GPU: `webgpu` on a hardware adapter, or `tensorflow` from
+   * `@tensorflow/tfjs-node-gpu` (its CUDA build; TensorFlow itself falls back to the CPU where CUDA finds no GPU).
+   * False for `wasm`, `cpu`, native TensorFlow's CPU build and a software WebGPU adapter (lavapipe, SwiftShader).
+   * Engines `'auto'` (the detector's, `createPredictor`'s) keep a model on TF.js when this is true, rather than move it
+   * to ONNX Runtime's CPU kernels.
+   */
+  gpu: boolean;
   /** Memory: live tensors and their bytes in the engine, plus the process and machine. */
   memory: {
     /** Tensors currently allocated in the TensorFlow.js engine. */
@@ -130,6 +138,7 @@ export function resolveRuntimeOptions(
 interface Loaded {
   device: string;
   threads: () => number;
+  gpu: boolean;
 }
 interface State {
   attempts: BackendAttempt[];
@@ -191,7 +200,7 @@ export async function initRuntime(
       continue;
     }
     attempts.push({ backend: name, ok: true });
-    loaded.set(name, { device: probe.device, threads: probe.threads ?? (() => 1) });
+    loaded.set(name, { device: probe.device, threads: probe.threads ?? (() => 1), gpu: probe.gpu === true });
     state = { attempts, loaded };
     return runtimeInfo();
   }
@@ -268,6 +277,7 @@ export function runtimeInfo(): RuntimeInfo {
     backend,
     device: loaded?.device ?? 'unknown (backend selected outside Lepton)',
     threads: loaded?.threads() ?? 1,
+    gpu: loaded?.gpu ?? false,
     memory: {
       numTensors: mem.numTensors,
       numBytes: mem.numBytes,

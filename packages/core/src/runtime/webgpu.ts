@@ -219,5 +219,5 @@ export const loadWebgpu: BackendLoader = async ({ powerPreference, explicit }) =
     }
     return { ok: false, device, reason: `@tensorflow/tfjs-backend-webgpu failed to load: ${firstLine(err)}` };
   }
-  return { ok: true, device };
+  return { ok: true, device, gpu: !isSoftwareAdapter(summary) };
 };

@@ -8,6 +8,7 @@ import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { layersModelToOnnx } from '../onnx/layers.js';
 import { createOnnxSession, loadOnnxRuntime } from '../onnx/runtime.js';
+import { ensureRuntime } from '../runtime/init.js';
 import type { BatchRunner } from './batcher.js';
 import type { OnnxWorkerInit } from './onnx-worker.js';
 import { startBatchPool, type PoolRunnerConfig } from './predictor-pool.js';
@@ -52,6 +53,11 @@ function fallsBack(err: unknown): err is LeptonError {
  * @internal
  */
 export async function chooseEngine(engine: 'onnx' | 'auto', model: tfl.LayersModel, c: OnnxRunnerConfig): Promise<EngineChoice> {
+  if (engine === 'auto') {
+    // ONNX Runtime runs here on its CPU kernels: a TF.js backend that computes on a GPU keeps the model.
+    const runtime = await ensureRuntime();
+    if (runtime.gpu) return { engine: 'tfjs', note: `engine 'auto' serves on TF.js: the '${runtime.backend}' backend computes on a GPU (${runtime.device})` };
+  }
   try {
     await loadOnnxRuntime();
     const bytes = await layersModelToOnnx(model);

@@ -1,10 +1,12 @@
+import type { RuntimeInfo } from '../runtime/init.js';
 import type { WorkerPoolOptions } from './pool-options.js';
 
 /**
  * What computes a predictor's forward passes: `'tfjs'` (TF.js on the runtime's backend), `'onnx'` (the model
  * converted by {@link layersModelToOnnx} and run by ONNX Runtime's native CPU kernels; needs the optional
- * `onnxruntime-node` package) or `'auto'` (`'onnx'` when ONNX Runtime is installed, the model converts and its
- * warm-up runs, else `'tfjs'`).
+ * `onnxruntime-node` package) or `'auto'` (`'tfjs'` when the TF.js backend computes on a GPU, see
+ * {@link RuntimeInfo.gpu}; otherwise `'onnx'` when ONNX Runtime is installed, the model converts and its warm-up runs,
+ * else `'tfjs'`).
  */
 export type PredictorEngine = 'tfjs' | 'onnx' | 'auto';
 
@@ -57,7 +59,9 @@ export interface PredictorOptions {
    * (max |Δ| measured 2.4e-6; which models, and what the converter refuses: {@link layersModelToOnnx}). Measured on
    * the reference CNN (64 × 64 × 1, batch 64, one worker): 6.2× TF.js `wasm`, 2.3× a PyTorch CPU thread (bench/README.md).
    * ONNX Runtime computes synchronously: in this thread it blocks the event loop for each forward pass, as TF.js does.
-   * `'auto'` falls back to TF.js, saying why in `stats().engineNote`, when `onnxruntime-node` is missing, a layer
+   * `'auto'` serves on TF.js when the backend computes on a GPU ({@link RuntimeInfo.gpu}: `webgpu` on a hardware
+   * adapter, `tfjs-node-gpu`), since ONNX Runtime would compute on the CPU. It falls back to TF.js, saying why in
+   * `stats().engineNote`, when `onnxruntime-node` is missing, a layer
    * does not convert (recurrent layers, custom layers; see {@link ONNX_CONVERTIBLE_LAYERS}), ONNX Runtime refuses the
    * model, or its warm-up run fails; 'auto' always runs that warm-up (batches of 1 and `maxBatchSize`), even with
    * `warmup: false`, since a model can convert and load yet fail to run. `'onnx'` throws those errors. `pool.backend` and
@@ -101,8 +105,8 @@ export interface PredictorStats {
   /** The engine computing the forward passes (`'auto'` resolved). */
   engine: 'tfjs' | 'onnx';
   /**
-   * Why `engine: 'auto'` serves on TF.js (ONNX Runtime missing, the layer that does not convert, or the ONNX load or
-   * warm-up error); absent otherwise.
+   * Why `engine: 'auto'` serves on TF.js (a GPU backend, ONNX Runtime missing, the layer that does not convert, or
+   * the ONNX load or warm-up error); absent otherwise.
    */
   engineNote?: string;
 }

@@ -4,7 +4,7 @@
  * @internal
  * @module
  */
-import { gpuErrorScope, isLeptonError, tf, type LeptonError } from '@lepton/core';
+import { ensureRuntime, gpuErrorScope, isLeptonError, tf, type LeptonError } from '@lepton/core';
 import { surveillanceError } from '../types.js';
 import { loadLocalGraphModel, runGraph } from './model-io.js';
 import { loadOnnxNet } from './onnx-engine.js';
@@ -51,7 +51,8 @@ export type ProbeShape = (net: DetectorNet) => number[];
 const FALLS_BACK = ['BACKEND_UNAVAILABLE', 'INVALID_MODEL', 'MODEL_LOAD_FAILED'];
 
 /**
- * Loads the network on the engine asked for. `'auto'` tries ONNX Runtime and falls back to TF.js when ONNX Runtime
+ * Loads the network on the engine asked for. `'auto'` keeps it on TF.js when the TF.js backend computes on a GPU
+ * (`runtimeInfo().gpu`; `fallback` is then undefined). Otherwise it tries ONNX Runtime and falls back to TF.js when ONNX Runtime
  * is not installed (`BACKEND_UNAVAILABLE`), the graph has an op the converter lacks (`INVALID_MODEL`), ONNX Runtime
  * refuses the converted model (`MODEL_LOAD_FAILED`; a missing model file then fails on TF.js too), or ONNX Runtime
  * fails one forward pass of a blank image of `probeShape` (`MODEL_LOAD_FAILED` with the run's error as cause: some
@@ -63,6 +64,8 @@ const FALLS_BACK = ['BACKEND_UNAVAILABLE', 'INVALID_MODEL', 'MODEL_LOAD_FAILED']
 export async function loadDetectorNet(path: string, outputs: string[] | undefined, engine: DetectorEngine, threads: number, probeShape: ProbeShape): Promise<LoadedNet> {
   if (engine === 'tfjs') return { net: await loadTfjsNet(path), fallback: undefined };
   if (engine === 'onnx') return { net: await loadOnnxNet(path, outputs, threads), fallback: undefined };
+  // ONNX Runtime computes here on its CPU kernels: a TF.js backend on a GPU keeps the network.
+  if ((await ensureRuntime()).gpu) return { net: await loadTfjsNet(path), fallback: undefined };
   let net: DetectorNet;
   try {
     net = await loadOnnxNet(path, outputs, threads);

@@ -107,8 +107,9 @@ export interface ObjectDetectorOptions {
    * Which runtime computes the network (default `'tfjs'`): `'tfjs'` runs it on the TF.js backend in force (wasm on a
    * CPU machine); `'onnx'` converts the graph to ONNX in memory at load time and runs it on ONNX Runtime's native CPU
    * kernels — needs the optional `onnxruntime-node` package, and is several times faster per core (see the package
-   * README's speed table); `'auto'` uses `'onnx'` when ONNX Runtime converts, loads and runs the model on one blank
-   * frame at load time, else `'tfjs'` ({@link ObjectDetector.engine} says which ran, {@link ObjectDetector.engineFallback}
+   * README's speed table); `'auto'` uses `'tfjs'` when the TF.js backend computes on a GPU (`runtimeInfo().gpu`:
+   * `webgpu` on a hardware adapter, `tfjs-node-gpu`), else `'onnx'` when ONNX Runtime converts, loads and runs the
+   * model on one blank frame at load time, else `'tfjs'` ({@link ObjectDetector.engine} says which ran, {@link ObjectDetector.engineFallback}
    * why not onnx). With the shipped models, detections are the same within float rounding (boxes within a pixel, scores
    * within 1e-3); a custom graph follows TensorFlow's semantics where a TF.js kernel departs from them (see
    * `graphModelToOnnx` in `@lepton/core`). Letterboxing and decoding stay on TF.js.

@@ -38,3 +38,36 @@ export async function writeGraphModel(dir: string, nodes: object[], weights: Gra
   await writeFile(join(dir, 'weights.bin'), Buffer.concat(parts));
   return path;
 }
+
+/**
+ * A YOLOv8-layout graph (`[B, 4 + 2 classes, 2 anchors]`) of 8 × 8 inputs whose output is a constant: two boxes in
+ * input pixels, a 'person' at 0.9 and a 'dog' at 0.2 (the image is multiplied by zero, so the graph still reads it).
+ *
+ * @returns the model.json path
+ */
+export async function writeConstantYolo(dir: string): Promise<string> {
+  const head = [
+    [4, 1],
+    [4, 1],
+    [4, 2],
+    [2, 2],
+    [0.9, 0.0],
+    [0.0, 0.2],
+  ];
+  return writeGraphModel(
+    dir,
+    [
+      placeholder('images', [-1, 8, 8, 3]),
+      { name: 'mean', op: 'Mean', input: ['images', 'axes'], attr: { T: { type: 'DT_FLOAT' }, Tidx: { type: 'DT_INT32' }, keep_dims: { b: true } } },
+      { name: 'none', op: 'Mul', input: ['mean', 'zero'], attr: { T: { type: 'DT_FLOAT' } } },
+      { name: 'flat', op: 'Reshape', input: ['none', 'shape'], attr: { T: { type: 'DT_FLOAT' }, Tshape: { type: 'DT_INT32' } } },
+      { name: 'output0', op: 'AddV2', input: ['flat', 'head'], attr: { T: { type: 'DT_FLOAT' } } },
+    ],
+    [
+      { name: 'axes', dtype: 'int32', shape: [3], values: [1, 2, 3] },
+      { name: 'zero', dtype: 'float32', shape: [], values: [0] },
+      { name: 'shape', dtype: 'int32', shape: [3], values: [-1, 1, 1] },
+      { name: 'head', dtype: 'float32', shape: [1, 6, 2], values: head.flat() },
+    ],
+  );
+}
