@@ -1,4 +1,5 @@
 import { LeptonError } from '@lepton/core';
+import { decodeError, readField, Reader, Writer } from './sparkplug-wire.js';
 
 /**
  * Sparkplug B metric datatypes (the `DataType` enum of `sparkplug_b.proto`, Sparkplug 3.0) that this encoder writes.
@@ -33,6 +34,8 @@ export const SparkplugDataType = {
   DateTime: 13,
   /** UTF-8 text (`string_value`). */
   Text: 14,
+  /** A template (UDT) definition or instance (`template_value`): the value is a {@link SparkplugTemplate}. */
+  Template: 19,
 } as const;
 
 /** A {@link SparkplugDataType} name. */
@@ -50,9 +53,46 @@ export interface SparkplugMetric {
   timestamp: number;
   /** Its datatype. */
   type: SparkplugDataTypeName;
-  /** The value; null is sent as `is_null`. Integers as numbers (or bigint for 64-bit), DateTime as epoch ms. */
-  value: number | bigint | boolean | string | null;
+  /**
+   * The value; null is sent as `is_null`. Integers as numbers (or bigint for 64-bit), DateTime as epoch ms; a
+   * {@link SparkplugTemplate} for type `Template`.
+   */
+  value: SparkplugScalar | SparkplugTemplate | null;
 }
+
+/** A scalar metric or parameter value: integers as numbers (or bigint for 64-bit), DateTime as epoch ms. */
+export type SparkplugScalar = number | bigint | boolean | string;
+
+/** A template parameter (`Template.Parameter`): a name, a scalar datatype and its value. */
+export interface SparkplugTemplateParameter {
+  /** The parameter name. */
+  name: string;
+  /** Its datatype: any scalar {@link SparkplugDataTypeName} (not `Template`). */
+  type: Exclude<SparkplugDataTypeName, 'Template'>;
+  /** Its value, or null for none (the value field is then left out: a parameter has no `is_null`). */
+  value: SparkplugScalar | null;
+}
+
+/**
+ * A Sparkplug B template (UDT, `Payload.Template`), the value of a metric of type `Template`: a definition
+ * (`isDefinition: true`, no `templateRef`; only in NBIRTH) or an instance (`isDefinition: false`, `templateRef` naming
+ * its definition). Members are metrics; a member of type `Template` nests another template.
+ */
+export interface SparkplugTemplate {
+  /** Version of the template (UTF-8), optional. */
+  version?: string;
+  /** Instances: the name of the definition (required); definitions: left out (the encoder refuses it). */
+  templateRef?: string;
+  /** Whether this is a definition; always sent, as Sparkplug 3.0 requires. */
+  isDefinition: boolean;
+  /** The members (each with a name); nested templates at most {@link SPARKPLUG_MAX_TEMPLATE_DEPTH} deep. */
+  metrics: SparkplugMetric[];
+  /** Parameters, if any. */
+  parameters?: SparkplugTemplateParameter[];
+}
+
+/** How deep templates may nest (a template in a template …): deeper ones are refused by the encoder and the decoder. */
+export const SPARKPLUG_MAX_TEMPLATE_DEPTH = 8;
 
 /** A Sparkplug B payload. */
 export interface SparkplugPayload {
@@ -76,42 +116,6 @@ const RANGES: Partial<Record<SparkplugDataTypeName, [bigint, bigint]>> = {
   DateTime: [0n, 2n ** 64n - 1n],
 };
 
-/** Protobuf writer for the handful of wire types Sparkplug B uses. */
-class Writer {
-  private readonly parts: Buffer[] = [];
-
-  varint(v: bigint): this {
-    const bytes: number[] = [];
-    let x = BigInt.asUintN(64, v);
-    while (x >= 0x80n) {
-      bytes.push(Number(x & 0x7fn) | 0x80);
-      x >>= 7n;
-    }
-    bytes.push(Number(x));
-    this.parts.push(Buffer.from(bytes));
-    return this;
-  }
-
-  tag(field: number, wire: 0 | 1 | 2 | 5): this {
-    return this.varint(BigInt((field << 3) | wire));
-  }
-
-  bytes(field: number, b: Buffer): this {
-    this.tag(field, 2).varint(BigInt(b.length));
-    this.parts.push(b);
-    return this;
-  }
-
-  fixed(field: number, b: Buffer): this {
-    this.tag(field, b.length === 4 ? 5 : 1);
-    this.parts.push(b);
-    return this;
-  }
-
-  finish(): Buffer {
-    return Buffer.concat(this.parts);
-  }
-}
 
 function bad(field: string, what: string): LeptonError {
   return new LeptonError('INVALID_INPUT', `encodeSparkplugPayload: ${field} ${what}.`, { details: { field } });
@@ -122,7 +126,7 @@ function uint64(field: string, v: unknown): bigint {
   return BigInt(v);
 }
 
-function encodeMetric(m: SparkplugMetric, at: string): Buffer {
+function encodeMetric(m: SparkplugMetric, at: string, depth = 0): Buffer {
   if (typeof m !== 'object' || m === null) throw bad(at, 'must be a metric object');
   if (m.name !== undefined && (typeof m.name !== 'string' || m.name.length === 0)) throw bad(`${at}.name`, 'must be a non-empty string');
   if (m.alias !== undefined) uint64(`${at}.alias`, m.alias);
@@ -139,27 +143,67 @@ function encodeMetric(m: SparkplugMetric, at: string): Buffer {
   if (m.historical === true) w.tag(5, 0).varint(1n);
   const v = m.value;
   if (v === null) return w.tag(7, 0).varint(1n).finish();
-  const range = RANGES[m.type];
+  if (m.type === 'Template') return w.bytes(18, encodeTemplate(v, `${at}.value`, depth + 1)).finish();
+  return scalarValue(w, m.type, v, at, METRIC_FIELDS).finish();
+}
+
+/** Field numbers of a value oneof (Metric: 10–15, Template.Parameter: 3–8). */
+type ValueFields = { int: number; long: number; float: number; double: number; bool: number; string: number };
+
+function scalarValue(w: Writer, type: Exclude<SparkplugDataTypeName, 'Template'>, v: unknown, at: string, f: ValueFields): Writer {
+  const code = SparkplugDataType[type];
+  const range = RANGES[type];
   if (range) {
-    if (!((typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint')) throw bad(`${at}.value`, `must be an integer for ${m.type}`);
+    if (!((typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint')) throw bad(`${at}.value`, `must be an integer for ${type}`);
     const big = BigInt(v);
-    if (big < range[0] || big > range[1]) throw bad(`${at}.value`, `is out of the ${m.type} range`);
+    if (big < range[0] || big > range[1]) throw bad(`${at}.value`, `is out of the ${type} range`);
     // 8-, 16- and 32-bit types go in int_value (uint32; negative values as 32-bit two's complement), 64-bit in long_value.
-    return (code === 4 || code === 8 || code === 13 ? w.tag(11, 0).varint(BigInt.asUintN(64, big)) : w.tag(10, 0).varint(BigInt.asUintN(32, big))).finish();
+    return code === 4 || code === 8 || code === 13 ? w.tag(f.long, 0).varint(BigInt.asUintN(64, big)) : w.tag(f.int, 0).varint(BigInt.asUintN(32, big));
   }
-  if (m.type === 'Float' || m.type === 'Double') {
+  if (type === 'Float' || type === 'Double') {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`${at}.value`, 'must be a finite number');
-    const b = Buffer.alloc(m.type === 'Float' ? 4 : 8);
-    if (m.type === 'Float') b.writeFloatLE(v);
+    const b = Buffer.alloc(type === 'Float' ? 4 : 8);
+    if (type === 'Float') b.writeFloatLE(v);
     else b.writeDoubleLE(v);
-    return w.fixed(m.type === 'Float' ? 12 : 13, b).finish();
+    return w.fixed(type === 'Float' ? f.float : f.double, b);
   }
-  if (m.type === 'Boolean') {
+  if (type === 'Boolean') {
     if (typeof v !== 'boolean') throw bad(`${at}.value`, 'must be a boolean');
-    return w.tag(14, 0).varint(v ? 1n : 0n).finish();
+    return w.tag(f.bool, 0).varint(v ? 1n : 0n);
   }
   if (typeof v !== 'string') throw bad(`${at}.value`, 'must be a string');
-  return w.bytes(15, Buffer.from(v, 'utf8')).finish();
+  return w.bytes(f.string, Buffer.from(v, 'utf8'));
+}
+
+/** `Payload.Template`: version (1), metrics (2), parameters (3), template_ref (4), is_definition (5, always sent). */
+function encodeTemplate(t: unknown, at: string, depth: number): Buffer {
+  if (depth > SPARKPLUG_MAX_TEMPLATE_DEPTH) throw bad(at, `nests templates deeper than ${SPARKPLUG_MAX_TEMPLATE_DEPTH}`);
+  if (typeof t !== 'object' || t === null || Array.isArray(t)) throw bad(at, 'must be a template object for Template');
+  const { version, templateRef, isDefinition, metrics, parameters } = t as Partial<SparkplugTemplate>;
+  if (typeof isDefinition !== 'boolean') throw bad(`${at}.isDefinition`, 'must be a boolean');
+  // Sparkplug 3.0: a definition MUST omit template_ref; an instance MUST name its definition.
+  if (isDefinition && templateRef !== undefined) throw bad(`${at}.templateRef`, 'must be left out of a definition');
+  if (!isDefinition && (typeof templateRef !== 'string' || templateRef.length === 0)) throw bad(`${at}.templateRef`, 'must name the definition of an instance');
+  if (version !== undefined && typeof version !== 'string') throw bad(`${at}.version`, 'must be a string');
+  if (!Array.isArray(metrics)) throw bad(`${at}.metrics`, 'must be an array');
+  if (parameters !== undefined && !Array.isArray(parameters)) throw bad(`${at}.parameters`, 'must be an array');
+  const w = new Writer();
+  if (version !== undefined) w.bytes(1, Buffer.from(version, 'utf8'));
+  metrics.forEach((m, i) => w.bytes(2, encodeMetric(m, `${at}.metrics[${i}]`, depth)));
+  (parameters ?? []).forEach((p, i) => w.bytes(3, encodeParameter(p, `${at}.parameters[${i}]`)));
+  if (templateRef !== undefined) w.bytes(4, Buffer.from(templateRef, 'utf8'));
+  return w.tag(5, 0).varint(isDefinition ? 1n : 0n).finish();
+}
+
+/** `Template.Parameter`: name (1), type (2), then int/long/float/double/bool/string value (3–8) unless null. */
+function encodeParameter(p: SparkplugTemplateParameter, at: string): Buffer {
+  if (typeof p !== 'object' || p === null) throw bad(at, 'must be a parameter object');
+  if (typeof p.name !== 'string' || p.name.length === 0) throw bad(`${at}.name`, 'must be a non-empty string');
+  const type = p.type as string;
+  if (typeof type !== 'string' || type === 'Template' || !Object.hasOwn(SparkplugDataType, type)) throw bad(`${at}.type`, 'must be a scalar datatype (not Template)');
+  const w = new Writer().bytes(1, Buffer.from(p.name, 'utf8'));
+  w.tag(2, 0).varint(BigInt(SparkplugDataType[p.type]));
+  return (p.value === null ? w : scalarValue(w, p.type, p.value, at, PARAMETER_FIELDS)).finish();
 }
 
 /**
@@ -193,7 +237,7 @@ export function encodeSparkplugPayload(payload: SparkplugPayload): Buffer {
   return w.finish();
 }
 
-/** A metric as {@link decodeSparkplugPayload} reads it (the fields a command carries). */
+/** A metric as {@link decodeSparkplugPayload} reads it. */
 export interface DecodedSparkplugMetric {
   /** Name, when sent. */
   name?: string;
@@ -201,8 +245,35 @@ export interface DecodedSparkplugMetric {
   alias?: number;
   /** Datatype number, when sent. */
   datatype?: number;
-  /** The value: booleans, strings, numbers; 64-bit integers beyond 2^53 as bigint; null when `is_null`, absent or not finite. */
+  /**
+   * The value: booleans, strings, numbers (signed for the Int types); 64-bit integers beyond 2^53 as bigint; a
+   * {@link DecodedSparkplugTemplate} for a template; null when `is_null`, absent or not finite.
+   */
+  value: number | bigint | boolean | string | DecodedSparkplugTemplate | null;
+}
+
+/** A template parameter as {@link decodeSparkplugPayload} reads it. */
+export interface DecodedSparkplugParameter {
+  /** Name, when sent. */
+  name?: string;
+  /** Datatype number, when sent. */
+  datatype?: number;
+  /** The value, as for a metric; null when none was sent. */
   value: number | bigint | boolean | string | null;
+}
+
+/** A template (datatype 19) as {@link decodeSparkplugPayload} reads it. */
+export interface DecodedSparkplugTemplate {
+  /** Version, when sent. */
+  version?: string;
+  /** The definition an instance refers to, when sent. */
+  templateRef?: string;
+  /** Whether it is a definition, when sent. */
+  isDefinition?: boolean;
+  /** The members, in order. */
+  metrics: DecodedSparkplugMetric[];
+  /** The parameters, in order. */
+  parameters: DecodedSparkplugParameter[];
 }
 
 /** What {@link decodeSparkplugPayload} reads from a payload. */
@@ -215,48 +286,23 @@ export interface DecodedSparkplugPayload {
   metrics: DecodedSparkplugMetric[];
 }
 
-/** Reads protobuf fields within bounds, throwing a typed error on anything malformed. */
-class Reader {
-  pos = 0;
-  constructor(private readonly b: Buffer) {}
-
-  get done(): boolean {
-    return this.pos >= this.b.length;
-  }
-
-  varint(): bigint {
-    let x = 0n;
-    for (let shift = 0n; shift < 70n; shift += 7n) {
-      if (this.pos >= this.b.length) throw decodeError('a varint runs past the end');
-      const byte = this.b[this.pos++]!;
-      x |= BigInt(byte & 0x7f) << shift;
-      if (byte < 0x80) return BigInt.asUintN(64, x);
-    }
-    throw decodeError('a varint is longer than 10 bytes');
-  }
-
-  take(n: number): Buffer {
-    if (n < 0 || this.pos + n > this.b.length) throw decodeError('a field runs past the end');
-    const out = this.b.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
-  }
-}
-
-function decodeError(what: string): LeptonError {
-  return new LeptonError('MFG_SPARKPLUG_DECODE', `Not a Sparkplug B payload: ${what}.`);
-}
-
 const num = (x: bigint): number | bigint => (x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x);
 
 /**
- * Decodes the parts of a Sparkplug B payload that an edge node acts on (NCMD/DCMD): the timestamp, seq and each
- * metric's name, alias, datatype and scalar value. Templates, datasets, properties and metadata are skipped. Bounded:
- * it reads only the given bytes and allocates no more than they hold.
+ * Decodes a Sparkplug B payload: the timestamp, seq and each metric's name, alias, datatype and value, templates
+ * (version, template_ref, is_definition, members, parameters) included, nested at most
+ * {@link SPARKPLUG_MAX_TEMPLATE_DEPTH} deep. Datasets, properties and metadata are skipped. Bounded: it reads only the
+ * given bytes and allocates no more than they hold.
  *
  * @param bytes - the MQTT payload
  * @returns timestamp and seq when present, and the metrics
- * @throws {@link @lepton/core!LeptonError} `MFG_SPARKPLUG_DECODE` for malformed protobuf
+ * @throws {@link @lepton/core!LeptonError} `MFG_SPARKPLUG_DECODE` for malformed protobuf or templates nested too deep
+ * @example
+ * ```ts
+ * import { decodeSparkplugPayload, encodeSparkplugPayload } from '@lepton/manufacturing';
+ * const bytes = encodeSparkplugPayload({ timestamp: 1, metrics: [{ name: 'speed', timestamp: 1, type: 'Int16', value: -3 }] });
+ * console.log(decodeSparkplugPayload(bytes).metrics[0]); // { name: 'speed', datatype: 2, value: -3 }
+ * ```
  */
 export function decodeSparkplugPayload(bytes: Uint8Array): DecodedSparkplugPayload {
   if (!(bytes instanceof Uint8Array)) throw decodeError('the payload is not bytes');
@@ -266,46 +312,85 @@ export function decodeSparkplugPayload(bytes: Uint8Array): DecodedSparkplugPaylo
     const f = readField(r);
     if (f.field === 1 && f.int !== undefined) out.timestamp = num(f.int);
     else if (f.field === 3 && f.int !== undefined) out.seq = num(f.int);
-    else if (f.field === 2 && f.bytes) out.metrics.push(decodeMetric(f.bytes));
+    else if (f.field === 2 && f.bytes) out.metrics.push(decodeMetric(f.bytes, 0));
   }
   return out;
 }
 
-function readField(r: Reader): { field: number; wire: number; int?: bigint; bytes?: Buffer } {
-  const key = r.varint();
-  const field = Number(key >> 3n);
-  const wire = Number(key & 7n);
-  if (field === 0) throw decodeError('field number 0');
-  if (wire === 0) return { field, wire, int: r.varint() };
-  if (wire === 1) return { field, wire, bytes: r.take(8) };
-  if (wire === 5) return { field, wire, bytes: r.take(4) };
-  if (wire === 2) {
-    const n = r.varint();
-    if (n > 0x7fffffffn) throw decodeError('a length is too large');
-    return { field, wire, bytes: r.take(Number(n)) };
+/** Field numbers of the value oneof: Metric (10–15) and Template.Parameter (3–8) share the layout. */
+const METRIC_FIELDS = { int: 10, long: 11, float: 12, double: 13, bool: 14, string: 15 } as const;
+const PARAMETER_FIELDS = { int: 3, long: 4, float: 5, double: 6, bool: 7, string: 8 } as const;
+
+/** A scalar value field, or undefined when `f` is not one (raw integers: the datatype, read later, gives the sign). */
+function scalarField(f: ReturnType<typeof readField>, at: typeof METRIC_FIELDS | typeof PARAMETER_FIELDS): { raw: bigint; bits: 32 | 64 } | number | boolean | string | null | undefined {
+  if (f.field === at.int && f.int !== undefined) return { raw: BigInt.asUintN(32, f.int), bits: 32 };
+  if (f.field === at.long && f.int !== undefined) return { raw: f.int, bits: 64 };
+  if ((f.field === at.float || f.field === at.double) && f.bytes) {
+    // float_value is exactly 4 bytes, double_value exactly 8, whatever wire type carried them.
+    const float = f.field === at.float;
+    if (f.bytes.length !== (float ? 4 : 8)) throw decodeError(`a ${float ? 'float' : 'double'} value is ${f.bytes.length} bytes`);
+    const v = float ? f.bytes.readFloatLE(0) : f.bytes.readDoubleLE(0);
+    return Number.isFinite(v) ? v : null; // no NaN or Infinity leaves the decoder
   }
-  throw decodeError(`wire type ${wire} is not used by Sparkplug B`);
+  if (f.field === at.bool && f.int !== undefined) return f.int !== 0n;
+  if (f.field === at.string && f.bytes) return f.bytes.toString('utf8');
+  return undefined;
 }
 
-function decodeMetric(b: Buffer): DecodedSparkplugMetric {
+/** A raw integer as its datatype reads it: Int8/16/32/64 signed (two's complement), the rest unsigned. */
+function integerOf(v: { raw: bigint; bits: 32 | 64 }, datatype: number | undefined): number | bigint {
+  const signed = datatype === 1 || datatype === 2 || datatype === 3 || datatype === 4;
+  return num(signed ? BigInt.asIntN(v.bits, v.raw) : v.raw) as number | bigint;
+}
+
+function decodeMetric(b: Buffer, depth: number): DecodedSparkplugMetric {
   const r = new Reader(b);
   const m: DecodedSparkplugMetric = { value: null };
+  let value: ReturnType<typeof scalarField> | DecodedSparkplugTemplate = null;
   while (!r.done) {
     const f = readField(r);
     if (f.field === 1 && f.bytes) m.name = f.bytes.toString('utf8');
     else if (f.field === 2 && f.int !== undefined) m.alias = Number(BigInt.asUintN(53, f.int));
     else if (f.field === 4 && f.int !== undefined) m.datatype = Number(BigInt.asUintN(32, f.int));
-    else if (f.field === 7 && f.int !== undefined && f.int !== 0n) m.value = null;
-    else if (f.field === 10 && f.int !== undefined) m.value = Number(BigInt.asUintN(32, f.int));
-    else if (f.field === 11 && f.int !== undefined) m.value = num(f.int);
-    else if ((f.field === 12 || f.field === 13) && f.bytes) {
-      // float_value is exactly 4 bytes, double_value exactly 8, whatever wire type carried them.
-      if (f.bytes.length !== (f.field === 12 ? 4 : 8)) throw decodeError(`a ${f.field === 12 ? 'float' : 'double'} value is ${f.bytes.length} bytes`);
-      const v = f.field === 12 ? f.bytes.readFloatLE(0) : f.bytes.readDoubleLE(0);
-      m.value = Number.isFinite(v) ? v : null; // no NaN or Infinity leaves the decoder
+    else if (f.field === 7 && f.int !== undefined && f.int !== 0n) value = null;
+    else if (f.field === 18 && f.bytes) value = decodeTemplate(f.bytes, depth + 1);
+    else {
+      const v = scalarField(f, METRIC_FIELDS);
+      if (v !== undefined) value = v;
     }
-    else if (f.field === 14 && f.int !== undefined) m.value = f.int !== 0n;
-    else if (f.field === 15 && f.bytes) m.value = f.bytes.toString('utf8');
   }
+  m.value = value !== null && typeof value === 'object' && 'raw' in value ? integerOf(value, m.datatype) : (value ?? null);
   return m;
+}
+
+function decodeTemplate(b: Buffer, depth: number): DecodedSparkplugTemplate {
+  if (depth > SPARKPLUG_MAX_TEMPLATE_DEPTH) throw decodeError(`templates nest deeper than ${SPARKPLUG_MAX_TEMPLATE_DEPTH}`);
+  const r = new Reader(b);
+  const t: DecodedSparkplugTemplate = { metrics: [], parameters: [] };
+  while (!r.done) {
+    const f = readField(r);
+    if (f.field === 1 && f.bytes) t.version = f.bytes.toString('utf8');
+    else if (f.field === 2 && f.bytes) t.metrics.push(decodeMetric(f.bytes, depth));
+    else if (f.field === 3 && f.bytes) t.parameters.push(decodeParameter(f.bytes));
+    else if (f.field === 4 && f.bytes) t.templateRef = f.bytes.toString('utf8');
+    else if (f.field === 5 && f.int !== undefined) t.isDefinition = f.int !== 0n;
+  }
+  return t;
+}
+
+function decodeParameter(b: Buffer): DecodedSparkplugParameter {
+  const r = new Reader(b);
+  const p: DecodedSparkplugParameter = { value: null };
+  let value: ReturnType<typeof scalarField> = null;
+  while (!r.done) {
+    const f = readField(r);
+    if (f.field === 1 && f.bytes) p.name = f.bytes.toString('utf8');
+    else if (f.field === 2 && f.int !== undefined) p.datatype = Number(BigInt.asUintN(32, f.int));
+    else {
+      const v = scalarField(f, PARAMETER_FIELDS);
+      if (v !== undefined) value = v;
+    }
+  }
+  p.value = value !== null && typeof value === 'object' ? integerOf(value, p.datatype) : value;
+  return p;
 }

@@ -8,6 +8,7 @@ import { MqttLink, resolveMqttOptions, startOutput } from './mqtt-link.js';
 import { singleSample, type MetricFamily } from './prometheus.js';
 import { decodeSparkplugPayload, encodeSparkplugPayload, type SparkplugMetric } from './sparkplug-codec.js';
 import { deviceMetrics, type NamedMetric, type SparkplugEdgeNodeOptions, type SparkplugEdgeNodeStats } from './sparkplug-options.js';
+import { historical, SparkplugTemplates, type SparkplugTemplateValues } from './sparkplug-templates.js';
 import { topicLevel } from './topics.js';
 
 /** The Sparkplug B topic namespace. */
@@ -40,7 +41,8 @@ const MAX_COMMAND_BYTES = 64 * 1024;
  * - With `historicalChanges`, device state changes made while nothing can be published are sent after the next births
  *   as historical DDATA (bounded; oldest dropped first).
  *
- * Not done: templates.
+ * - With `templates` and `templateInstances`, NBIRTH declares template (UDT) definitions and DBIRTH carries the
+ *   instances; {@link SparkplugEdgeNode.setTemplateValues} sends changed members as DDATA.
  *
  * @example
  * ```ts
@@ -79,6 +81,8 @@ export class SparkplugEdgeNode {
   private readonly store: Array<{ asset: string; metrics: NamedMetric[] }> = [];
   private readonly storeMax: number;
   private readonly storeCounts = { sent: 0, dropped: 0 };
+  /** Template definitions and the devices' instances with their current member values. */
+  private readonly templates: SparkplugTemplates;
 
   private constructor(
     private readonly status: LineStatus,
@@ -96,6 +100,7 @@ export class SparkplugEdgeNode {
     if (o.aliases !== undefined && typeof o.aliases !== 'boolean') throw invalid(fn, 'options.aliases', 'a boolean', o.aliases, 'INVALID_ARGUMENT');
     this.aliasOf = o.aliases === true ? new Map() : undefined;
     this.storeMax = integer(fn, 'options.historicalChanges', o.historicalChanges ?? 0, 0, 100_000);
+    this.templates = new SparkplugTemplates(fn, o.templates, o.templateInstances);
     this.hostTopic = o.primaryHostId === undefined ? undefined : `${SPARKPLUG_NAMESPACE}/STATE/${checkLevel(fn, 'options.primaryHostId', o.primaryHostId)}`;
     this.link = new MqttLink(conn, {
       will: () => {
@@ -123,8 +128,9 @@ export class SparkplugEdgeNode {
    *
    * @param options - broker, credentials, the line status, group and edge node ids
    * @returns the running edge node
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad option; `MFG_MQTT_CONNECT` when the broker
-   *   cannot be reached or refuses the credentials
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad option (templates included: an unknown template
+   *   name, a member not in its definition, a value not of its datatype, duplicate names, a cycle, nesting deeper than 8);
+   *   `MFG_MQTT_CONNECT` when the broker cannot be reached or refuses the credentials
    */
   static async start(options: SparkplugEdgeNodeOptions): Promise<SparkplugEdgeNode> {
     return startOutput('SparkplugEdgeNode', options, () => {
@@ -136,6 +142,47 @@ export class SparkplugEdgeNode {
   /** The bdSeq of the current (or last) session; persist it and pass it + 1 as `bdSeq` after a restart. */
   get bdSeq(): number {
     return this.sessionBdSeq;
+  }
+
+  /**
+   * Sets member values of a device's template instance and publishes DDATA with that instance carrying the changed
+   * members only (nested templates likewise; Sparkplug 3.0 lets data messages carry a subset of the members). Values
+   * equal to the current ones send nothing. While nothing can be published the values are kept for the next DBIRTH,
+   * and with `historicalChanges` the change is also stored and sent later as historical DDATA. Everything is checked
+   * before anything is set or sent.
+   *
+   * @param asset - the device (a key of `templateInstances`)
+   * @param instance - the instance's name in that device
+   * @param values - new member values by member name; a nested template's as an object, e.g. `{ Speed: 1450, Bearing: { Temperature: 41.5 } }`
+   * @returns whether a member changed
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field`) for an unknown asset or instance, a member
+   *   not in the definition, or a value not of the member's datatype (out of range, NaN …); nothing is set or sent
+   * @example
+   * ```ts
+   * import { LineStatus, SparkplugEdgeNode } from '@lepton/manufacturing';
+   * const status = new LineStatus({ line: 'line-1' });
+   * status.observeRecord({ timestamp: Date.now(), asset: 'press-1', signal: 'pressure', value: 5, quality: 'good' });
+   * const node = await SparkplugEdgeNode.start({
+   *   url: 'mqtt://127.0.0.1:1883', status, groupId: 'plant-a',
+   *   templates: { Motor: { version: '1.0', metrics: [{ name: 'Speed', type: 'Double', value: 0 }, { name: 'Running', type: 'Boolean', value: false }] } },
+   *   templateInstances: { 'press-1': [{ name: 'Main Motor', template: 'Motor' }] },
+   * });
+   * node.setTemplateValues('press-1', 'Main Motor', { Speed: 1450, Running: true }); // DDATA with both members
+   * await node.close();
+   * ```
+   */
+  setTemplateValues(asset: string, instance: string, values: SparkplugTemplateValues): boolean {
+    const metric = this.templates.set('SparkplugEdgeNode.setTemplateValues', asset, instance, values, Date.now());
+    if (!metric) return false;
+    const born = this.sent.get(asset);
+    if (!born) return true; // not born yet: its DBIRTH will carry the values
+    const client = this.publisher();
+    if (client) this.send(client, this.topic('DDATA', asset), this.refer(asset, [metric]), metric.timestamp);
+    else {
+      this.counters.skipped++;
+      this.keep(asset, [metric]);
+    }
+    return true;
   }
 
   /** Counters. */
@@ -232,6 +279,8 @@ export class SparkplugEdgeNode {
       { name: 'bdSeq', timestamp: now, type: 'UInt64', value: this.sessionBdSeq },
       { name: 'Node Control/Rebirth', timestamp: now, type: 'Boolean', value: false },
       { name: 'Properties/Line', timestamp: now, type: 'String', value: this.status.line },
+      // Definitions carry no alias: no data message ever refers to them.
+      ...this.templates.definitions(now),
       ...this.declare('', node),
     ];
     this.send(client, this.topic('NBIRTH'), metrics, now);
@@ -248,7 +297,7 @@ export class SparkplugEdgeNode {
       const born = this.sent.get(asset);
       const known = born === undefined ? [] : metrics.filter((m) => born.has(m.name));
       if (known.length === 0) continue; // a device gone since, or metrics its birth does not declare
-      this.send(client, this.topic('DDATA', asset), this.refer(asset, known).map((m) => ({ ...m, historical: true })), now);
+      this.send(client, this.topic('DDATA', asset), this.refer(asset, known).map(historical), now);
       this.storeCounts.sent++;
     }
   }
@@ -264,7 +313,8 @@ export class SparkplugEdgeNode {
   }
 
   private deviceBirth(client: MqttClient, h: AssetHealth, now: number): void {
-    const metrics = deviceMetrics(h, now);
+    // The template instances follow the asset's own metrics; deviceData() compares only the latter.
+    const metrics = [...deviceMetrics(h, now), ...this.templates.births(h.asset, now)];
     this.sent.set(h.asset, new Map(metrics.map((m) => [m.name, m.value])));
     this.send(client, this.topic('DBIRTH', h.asset), this.declare(h.asset, metrics), now);
   }

@@ -7,6 +7,7 @@ import { severityRank, type AssetHealth } from './asset-health.js';
 import type { LineStatus } from './line-status.js';
 import type { PlantMqttOptions } from './mqtt-link.js';
 import type { SparkplugMetric } from './sparkplug-codec.js';
+import type { SparkplugTemplateDefinition, SparkplugTemplateInstance } from './sparkplug-templates.js';
 import type { SparkplugEdgeNode } from './sparkplug-node.js';
 
 /** Options of {@link SparkplugEdgeNode.start}. */
@@ -46,6 +47,20 @@ export interface SparkplugEdgeNodeOptions extends PlantMqttOptions {
    * Default 0 (off: the births on reconnection carry the current state only).
    */
   historicalChanges?: number;
+  /**
+   * Template (UDT) definitions by name, published in every NBIRTH as metrics `_types_/<name>` of type `Template` with
+   * `is_definition: true` and no `template_ref` (Sparkplug 3.0: definitions go in NBIRTH only). Members may nest other
+   * definitions (no cycles, at most 8 deep). Checked at start: `INVALID_ARGUMENT`. Default: none.
+   */
+  templates?: Record<string, SparkplugTemplateDefinition>;
+  /**
+   * Template instances per device (asset name): each is a metric of type `Template` in that asset's DBIRTH with
+   * `template_ref` naming its definition, `is_definition: false`, its parameters and every member's value. Change
+   * members with {@link SparkplugEdgeNode.setTemplateValues}: DDATA then carries the instance with the changed members
+   * only. With `aliases`, the instance metric gets an alias; its members are named inside it and carry none. An
+   * asset's instances are born with the asset (when the line status first has it). Default: none.
+   */
+  templateInstances?: Record<string, SparkplugTemplateInstance[]>;
   /**
    * Called with each typed failure; the node goes on: a command that is not Sparkplug B (`MFG_SPARKPLUG_DECODE`,
    * `MFG_SPARKPLUG_COMMAND`), a lost connection (`MFG_MQTT_DISCONNECTED`), reconnections that keep failing
