@@ -2,13 +2,32 @@
 // can pass and a naive error message cannot show (a Symbol, Object.create(null), { toString: '' } …, and a 10 MB
 // string): each is refused with a typed LeptonError whose message is bounded, never a TypeError from building it.
 import { describe, expect, it } from 'vitest';
-import { FaceDetector, ObjectDetector, blurRegions, nonMaxSuppression, resolveDetectorOptions, type Frame } from '@lepton/surveillance';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  FaceDetector,
+  ObjectDetector,
+  blurRegions,
+  decodeCenterNet,
+  decodeNanoDet,
+  decodeYolo,
+  decodeYoloV8,
+  nonMaxSuppression,
+  resolveDetectorOptions,
+  tf,
+  type DecodeContext,
+  type Frame,
+} from '@lepton/surveillance';
+import { writeConstantYolo } from './support/graph-model.js';
 import { HOSTILE, expectRejected } from '../../../tests/support/hostile.js';
 
 const W = 64;
 const H = 48;
 const image = (): { width: number; height: number; data: Uint8Array } => ({ width: W, height: H, data: new Uint8Array(W * H * 3) });
 const box = { x: 4, y: 4, width: 10, height: 10 };
+
+const CTX: DecodeContext = { batchSize: 1, inputWidth: 8, inputHeight: 8, labels: ['person', 'dog'], classIndices: [0], minScore: 0.1, maxCandidates: 10 };
 
 describe('detection with hostile values', () => {
   it('resolveDetectorOptions refuses a hostile value in every checked option with INVALID_ARGUMENT', async () => {
@@ -57,6 +76,50 @@ describe('detection with hostile values', () => {
       expect(detector.stats.frames).toBe(1); // the good frame still ran
     } finally {
       await detector.close();
+    }
+  });
+
+  it('the built-in decoders refuse hostile outputs and context fields with INVALID_ARGUMENT; decodeYolo a hostile kind', async () => {
+    const out = tf.zeros([1, 6, 2]);
+    try {
+      for (const [name, decode] of [['decodeCenterNet', decodeCenterNet], ['decodeNanoDet', decodeNanoDet], ['decodeYoloV8', decodeYoloV8]] as const) {
+        await expectRejected(`${name}(outputs)`, (v) => decode(v as tf.Tensor[], CTX), 'INVALID_ARGUMENT');
+        await expectRejected(`${name}(context)`, (v) => decode([out], v as DecodeContext), 'INVALID_ARGUMENT');
+        for (const key of Object.keys(CTX)) {
+          await expectRejected(`${name}(context.${key})`, (v) => decode([out], { ...CTX, [key]: v }), 'INVALID_ARGUMENT');
+        }
+      }
+      await expectRejected('decodeYolo(kind)', (v) => decodeYolo(v as 'yolov5'), 'INVALID_ARGUMENT');
+      expect(await decodeYoloV8([out], CTX)).toEqual([[]]); // the valid context still decodes (all-zero scores: none kept)
+    } finally {
+      out.dispose();
+    }
+  });
+
+  it("a model.json's hostile format or weight paths (absolute, climbing out, not a string) are MODEL_LOAD_FAILED", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lepton-hostile-model-'));
+    try {
+      const path = await writeConstantYolo(dir);
+      const json = JSON.parse(await readFile(path, 'utf8')) as { format: unknown; weightsManifest: { paths: unknown[] }[] };
+      const load = async (edit: (j: typeof json) => void): Promise<unknown> => {
+        const copy = structuredClone(json);
+        edit(copy);
+        await writeFile(join(dir, 'edited.json'), JSON.stringify(copy));
+        return ObjectDetector.load({ model: { modelPath: join(dir, 'edited.json'), labels: ['person', 'dog'], decode: 'yolov8' }, batchSize: 1 });
+      };
+      for (const format of [{ toString: '' }, ['graph-model'], 'layers-model']) {
+        await expect(load((j) => (j.format = format))).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED', message: expect.stringMatching(/has format/) });
+      }
+      for (const p of [{ toString: '' }, 12, '', '/etc/passwd', '../outside.bin', 'sub/../../outside.bin']) {
+        await expect(load((j) => (j.weightsManifest[0]!.paths = [p])), JSON.stringify(p)).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED', message: expect.stringMatching(/not a relative path inside the model's folder/) });
+      }
+      // a path inside the folder, through a sub-folder, still loads
+      await mkdir(join(dir, 'w'));
+      await copyFile(join(dir, 'weights.bin'), join(dir, 'w', 'weights.bin'));
+      const ok = (await load((j) => (j.weightsManifest[0]!.paths = ['w/../w/weights.bin']))) as ObjectDetector;
+      await ok.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

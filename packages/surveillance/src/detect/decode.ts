@@ -1,4 +1,4 @@
-import { LeptonError, tf } from '@lepton/core';
+import { LeptonError, describeValue, tf } from '@lepton/core';
 import { surveillanceError } from '../types.js';
 
 /** One raw detection from a decoder, before thresholds and NMS: corners in model-input pixels. */
@@ -46,6 +46,26 @@ export interface DecodeContext {
  */
 export type DecodeFunction = (outputs: tf.Tensor[], context: DecodeContext) => Promise<RawDetection[][]>;
 
+/**
+ * Checks what a built-in decoder is given (they are exported, so a JavaScript caller may pass anything): tensors, and
+ * a context of positive sizes, a label map of names and a list of class indices.
+ */
+function checkDecodeInput(outputs: unknown, ctx: unknown, who: string): asserts ctx is DecodeContext {
+  const bad = (what: string): never => {
+    throw new LeptonError('INVALID_ARGUMENT', `${who}: ${what}.`);
+  };
+  if (!Array.isArray(outputs) || !outputs.every((o) => o instanceof tf.Tensor)) bad('outputs must be an array of tensors');
+  if (ctx === null || typeof ctx !== 'object') bad(`the context must be an object, got ${describeValue(ctx)}`);
+  const c = ctx as Record<string, unknown>;
+  const positiveInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 1;
+  for (const k of ['batchSize', 'inputWidth', 'inputHeight', 'maxCandidates']) if (!positiveInt(c[k])) bad(`context.${k} must be a positive integer, got ${describeValue(c[k])}`);
+  if (typeof c['minScore'] !== 'number' || Number.isNaN(c['minScore'])) bad(`context.minScore must be a number, got ${describeValue(c['minScore'])}`);
+  if (!Array.isArray(c['labels']) || c['labels'].length === 0 || !c['labels'].every((l) => typeof l === 'string')) bad(`context.labels must be a non-empty array of class names, got ${describeValue(c['labels'])}`);
+  if (!Array.isArray(c['classIndices']) || !c['classIndices'].every((i) => Number.isInteger(i) && i >= 0 && i < (c['labels'] as string[]).length)) {
+    bad(`context.classIndices must be indices into labels (integers from 0 to ${(c['labels'] as string[]).length - 1}), got ${describeValue(c['classIndices'])}`);
+  }
+}
+
 function findOutput(outputs: tf.Tensor[], what: string, test: (t: tf.Tensor) => boolean): tf.Tensor {
   const t = outputs.find(test);
   if (t === undefined) {
@@ -68,6 +88,7 @@ function findOutput(outputs: tf.Tensor[], what: string, test: (t: tf.Tensor) => 
  * @returns raw detections per frame
  */
 export const decodeCenterNet: DecodeFunction = async (outputs, ctx) => {
+  checkDecodeInput(outputs, ctx, 'decodeCenterNet');
   const C = ctx.labels.length;
   const heat = findOutput(outputs, `class heatmap [B, H, W, ${C}]`, (t) => t.rank === 4 && t.shape[3] === C);
   const dist = findOutput(outputs, 'box distances [B, H, W, 4]', (t) => t !== heat && t.rank === 4 && t.shape[3] === 4);
@@ -121,6 +142,7 @@ export const decodeCenterNet: DecodeFunction = async (outputs, ctx) => {
  * @returns raw detections per frame
  */
 export const decodeNanoDet: DecodeFunction = async (outputs, ctx) => {
+  checkDecodeInput(outputs, ctx, 'decodeNanoDet');
   const C = ctx.labels.length;
   const B = ctx.batchSize;
   const unfold = (t: tf.Tensor): tf.Tensor3D => {
@@ -193,7 +215,9 @@ export const decodeNanoDet: DecodeFunction = async (outputs, ctx) => {
  * @returns the decoder
  */
 export function decodeYolo(kind: 'yolov5' | 'yolov8'): DecodeFunction {
+  if (kind !== 'yolov5' && kind !== 'yolov8') throw new LeptonError('INVALID_ARGUMENT', `decodeYolo: kind must be 'yolov5' or 'yolov8', got ${describeValue(kind)}.`);
   return async (outputs, ctx) => {
+    checkDecodeInput(outputs, ctx, `decodeYolo('${kind}')`);
     const C = ctx.labels.length;
     const B = ctx.batchSize;
     const width = kind === 'yolov5' ? C + 5 : C + 4;
@@ -207,9 +231,6 @@ export function decodeYolo(kind: 'yolov5' | 'yolov8'): DecodeFunction {
       if (b0 === 1 && n0 % B === 0) return tf.reshape(rows, [B, n0 / B, width]);
       throw surveillanceError('MODEL_LOAD_FAILED', `YOLO output [${out.shape.join(',')}] does not fit a batch of ${B}.`, { shape: out.shape, batch: B });
     };
-    if (!ctx.classIndices.every((c) => Number.isInteger(c) && c >= 0 && c < C)) {
-      throw new LeptonError('INVALID_ARGUMENT', `decodeYolo: classIndices must be integers from 0 to ${C - 1} (the label map's indices).`, { details: { classIndices: ctx.classIndices } });
-    }
     const N = (kind === 'yolov8' ? (out.shape[2] as number) : (out.shape[1] as number)) / (out.shape[0] === B ? 1 : B);
     const k = Math.min(ctx.maxCandidates, N);
     const [boxes, scores, classes, extent] = tf.tidy(() => {

@@ -1,8 +1,8 @@
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isLeptonError, tf } from '@lepton/core';
+import { describeValue, isLeptonError, tf } from '@lepton/core';
 import { surveillanceError } from '../types.js';
 
 /** Options for {@link loadLocalGraphModel} and {@link localModelHandler}. */
@@ -81,7 +81,7 @@ export function localModelHandler(modelJsonPath: string, options: LocalModelOpti
         throw surveillanceError('MODEL_LOAD_FAILED', `${path} is not a TF.js model.json: it needs 'modelTopology' and 'weightsManifest'. Convert the model with tensorflowjs_converter (graph model).`, { path });
       }
       if (json.format !== undefined && json.format !== 'graph-model') {
-        throw surveillanceError('MODEL_LOAD_FAILED', `${path} has format '${json.format}'; only TF.js graph models ('graph-model') are supported.`, { path, format: json.format });
+        throw surveillanceError('MODEL_LOAD_FAILED', `${path} has format ${describeValue(json.format)}; only TF.js graph models ('graph-model') are supported.`, { path, format: describeValue(json.format) });
       }
       const dir = dirname(path);
       const weightSpecs: tf.io.WeightsManifestEntry[] = [];
@@ -91,7 +91,12 @@ export function localModelHandler(modelJsonPath: string, options: LocalModelOpti
         if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) {
           throw surveillanceError('MODEL_LOAD_FAILED', `${path}: a weightsManifest group lacks 'paths' or 'weights'.`, { path });
         }
-        for (const p of group.paths) {
+        for (const p of group.paths as unknown[]) {
+          // A weight file is a relative path inside the model's folder, as tensorflowjs_converter writes it: never an
+          // absolute path or one that climbs out ('../…'), whatever the model.json says.
+          if (typeof p !== 'string' || p === '' || isAbsolute(p) || relative(dir, resolve(dir, p)).split(sep)[0] === '..') {
+            throw surveillanceError('MODEL_LOAD_FAILED', `${path}: weight file ${describeValue(p)} is not a relative path inside the model's folder.`, { path, file: describeValue(p) });
+          }
           try {
             buffers.push(await readFile(join(dir, p)));
           } catch (err) {
