@@ -15,22 +15,13 @@ import {
   validateTransactions,
 } from '@lepton/finance';
 import { expectRejected, HOSTILE, HOSTILE_JSON, outcome } from '../../../tests/support/hostile.js';
+import { RAW_RECORD, RECORD_FIELDS } from './support/raw-record.js';
 
 // Every position below is validated; a hostile value there must come back as a counted rejection or a LeptonError,
 // never as a TypeError from building a message (`${value}` / String(value) of a value without a usable toString).
 
-const record = {
-  id: 't1',
-  timestamp: '2026-03-02T09:00:00Z',
-  amount: '12.50',
-  currency: 'EUR',
-  cardId: 'c1',
-  customerId: 'u1',
-  merchantId: 'm1',
-  merchantCategory: '5411',
-  channel: 'pos',
-};
-const FIELDS = [...Object.keys(record), 'deviceId', 'latitude', 'longitude', 'label'];
+const record = RAW_RECORD;
+const FIELDS = RECORD_FIELDS;
 
 describe('finance entry points with hostile values: a counted rejection or a LeptonError, never a TypeError', () => {
   it('validateTransactions: a hostile value in any field is one counted rejection naming the field', () => {

@@ -14,20 +14,10 @@ import {
   validateTransactions,
   type Transaction,
 } from '@lepton/finance';
+import { RAW_RECORD, RECORD_FIELDS } from './support/raw-record.js';
 
-const FIELDS = ['id', 'timestamp', 'amount', 'currency', 'cardId', 'customerId', 'merchantId', 'merchantCategory', 'channel', 'deviceId', 'latitude', 'longitude', 'label'];
-
-const base = {
-  id: 't',
-  timestamp: '2026-03-02T09:00:00Z',
-  amount: '12.50',
-  currency: 'EUR',
-  cardId: 'c1',
-  customerId: 'u1',
-  merchantId: 'm1',
-  merchantCategory: '5411',
-  channel: 'pos',
-};
+const FIELDS = RECORD_FIELDS;
+const base = { ...RAW_RECORD, id: 't' };
 
 const pad = (n: number, w: number): string => String(n).padStart(w, '0');
 
