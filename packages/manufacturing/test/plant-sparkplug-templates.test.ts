@@ -63,10 +63,11 @@ describe('Sparkplug B templates in the codec, checked with Eclipse Tahu', () => 
     });
     expect(plain(decoded[1]!.value as TahuTemplate)).toMatchObject({ templateRef: 'Motor', isDefinition: false, members: { Speed: ['Double', 1450.5], 'Drive End': { members: { Temperature: ['Float', 41.5] } } }, parameters: { Vendor: ['String', 'Other'] } });
     // The raw protobuf fields: is_definition is sent for instances too (false), template_ref never for a definition.
-    const raw = RawPayload.decode(bytes).metrics.map((m) => m.templateValue!.toJSON() as Record<string, unknown>);
-    expect(raw[0]).not.toHaveProperty('templateRef');
-    expect(raw[0]!['isDefinition']).toBe(true);
-    expect(raw[1]!['isDefinition']).toBe(false);
+    // (protobufjs sets a decoded field as an own property only when it was on the wire.)
+    const raw = RawPayload.decode(bytes).metrics.map((m) => m.templateValue!);
+    expect(Object.hasOwn(raw[0]!, 'templateRef')).toBe(false);
+    expect(raw.map((t) => [Object.hasOwn(t, 'isDefinition'), t.isDefinition])).toEqual([[true, true], [true, false]]);
+    expect(raw[1]!.templateRef).toBe('Motor');
     // Our decoder reads the same.
     const ours = decodeSparkplugPayload(bytes).metrics;
     expect(ours[1]).toMatchObject({ name: 'Main Motor', alias: 3, datatype: 19, value: { templateRef: 'Motor', isDefinition: false, metrics: [{ name: 'Speed', datatype: 10, value: 1450.5 }, { name: 'Drive End', datatype: 19, value: { templateRef: 'Bearing', metrics: [{ name: 'Temperature', value: 41.5 }] } }] } });
@@ -81,6 +82,12 @@ describe('Sparkplug B templates in the codec, checked with Eclipse Tahu', () => 
       metrics: [{ name: 'Delta', datatype: 3, value: -7 }, { name: 'Tag', datatype: 12, value: 'P-1' }, { name: 'Inner', datatype: 19, value: { templateRef: 'Seal', isDefinition: false, metrics: [{ name: 'Ok', datatype: 11, value: true }], parameters: [] } }],
       parameters: [{ name: 'Offset', datatype: 2, value: -2 }, { name: 'Label', datatype: 12, value: 'x' }],
     } }]);
+  });
+
+  it("pins Tahu JavaScript 1.0.3's parameter limit (documented): Int32 parameters throw there, ours reads them", () => {
+    const bytes = encodeSparkplugPayload({ timestamp: T, metrics: [{ name: 't', timestamp: T, type: 'Template', value: { isDefinition: true, metrics: [], parameters: [{ name: 'p', type: 'Int32', value: -5 }] } }] });
+    expect(() => tahu.decodePayload(bytes)).toThrow(/Invalid Parameter value/);
+    expect((decodeSparkplugPayload(bytes).metrics[0]!.value as DecodedSparkplugTemplate).parameters).toEqual([{ name: 'p', datatype: 3, value: -5 }]);
   });
 
   it('refuses templates that break Sparkplug 3.0 or nest deeper than 8, on both sides', () => {
@@ -144,7 +151,7 @@ describe.skipIf(skip)('SparkplugEdgeNode templates against a real Mosquitto brok
       parameters: { 'Rated kW': ['Double', 7.5], Vendor: ['String', 'ACME'] },
     });
     for (const m of RawPayload.decode(nbirth!.raw).metrics.filter((x) => x.datatype === 19)) {
-      expect(m.templateValue!.toJSON()).not.toHaveProperty('templateRef'); // a definition omits template_ref
+      expect(Object.hasOwn(m.templateValue!, 'templateRef')).toBe(false); // a definition omits template_ref
       expect(m.templateValue!.isDefinition).toBe(true);
     }
     expect(dbirth!.metrics.some((m) => m.type === 'Template' && (m.value as TahuTemplate).isDefinition)).toBe(false);

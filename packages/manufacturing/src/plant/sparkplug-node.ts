@@ -14,10 +14,8 @@ import { topicLevel } from './topics.js';
 /** The Sparkplug B topic namespace. */
 export const SPARKPLUG_NAMESPACE = 'spBv1.0';
 
-
 /** Largest command payload read; larger ones are refused (bounded memory for network input). */
 const MAX_COMMAND_BYTES = 64 * 1024;
-
 
 /**
  * A Sparkplug B edge node for a line (Sparkplug 3.0, `spBv1.0`): the line is the edge node and each asset a device, so
@@ -145,29 +143,24 @@ export class SparkplugEdgeNode {
   }
 
   /**
-   * Sets member values of a device's template instance and publishes DDATA with that instance carrying the changed
-   * members only (nested templates likewise; Sparkplug 3.0 lets data messages carry a subset of the members). Values
-   * equal to the current ones send nothing. While nothing can be published the values are kept for the next DBIRTH,
-   * and with `historicalChanges` the change is also stored and sent later as historical DDATA. Everything is checked
-   * before anything is set or sent.
+   * Sets member values of a device's template instance and publishes DDATA carrying that instance with the changed
+   * members only (nested templates likewise; Sparkplug 3.0 lets data messages carry a subset of the members); equal
+   * values send nothing. While nothing can be published the values wait for the next DBIRTH (and, with
+   * `historicalChanges`, the change is sent after it as historical DDATA). All is checked before anything is set.
    *
    * @param asset - the device (a key of `templateInstances`)
    * @param instance - the instance's name in that device
-   * @param values - new member values by member name; a nested template's as an object, e.g. `{ Speed: 1450, Bearing: { Temperature: 41.5 } }`
+   * @param values - member values by name; a nested template's as an object: `{ Speed: 1450, Bearing: { Temp: 41.5 } }`
    * @returns whether a member changed
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field`) for an unknown asset or instance, a member
    *   not in the definition, or a value not of the member's datatype (out of range, NaN …); nothing is set or sent
    * @example
    * ```ts
    * import { LineStatus, SparkplugEdgeNode } from '@lepton/manufacturing';
-   * const status = new LineStatus({ line: 'line-1' });
-   * status.observeRecord({ timestamp: Date.now(), asset: 'press-1', signal: 'pressure', value: 5, quality: 'good' });
-   * const node = await SparkplugEdgeNode.start({
-   *   url: 'mqtt://127.0.0.1:1883', status, groupId: 'plant-a',
-   *   templates: { Motor: { version: '1.0', metrics: [{ name: 'Speed', type: 'Double', value: 0 }, { name: 'Running', type: 'Boolean', value: false }] } },
-   *   templateInstances: { 'press-1': [{ name: 'Main Motor', template: 'Motor' }] },
-   * });
-   * node.setTemplateValues('press-1', 'Main Motor', { Speed: 1450, Running: true }); // DDATA with both members
+   * const node = await SparkplugEdgeNode.start({ url: 'mqtt://127.0.0.1:1883', status: new LineStatus({ line: 'line-1' }), groupId: 'plant-a',
+   *   templates: { Motor: { metrics: [{ name: 'Speed', type: 'Double', value: 0 }] } },
+   *   templateInstances: { 'press-1': [{ name: 'Main Motor', template: 'Motor' }] } });
+   * node.setTemplateValues('press-1', 'Main Motor', { Speed: 1450 }); // true (DDATA with Speed alone once press-1 is born)
    * await node.close();
    * ```
    */
