@@ -7,7 +7,7 @@ import type { LineStatus, StatusChange } from './line-status.js';
 import { MqttLink, resolveMqttOptions, startOutput } from './mqtt-link.js';
 import { singleSample, type MetricFamily } from './prometheus.js';
 import { decodeSparkplugPayload, encodeSparkplugPayload, type SparkplugMetric } from './sparkplug-codec.js';
-import { deviceMetrics, type NamedMetric, type SparkplugEdgeNodeOptions, type SparkplugEdgeNodeStats } from './sparkplug-options.js';
+import { deviceMetrics, HistoricalStore, parseHostState, type NamedMetric, type SparkplugEdgeNodeOptions, type SparkplugEdgeNodeStats } from './sparkplug-options.js';
 import { historical, SparkplugTemplates, type SparkplugTemplateValues } from './sparkplug-templates.js';
 import { topicLevel } from './topics.js';
 
@@ -76,9 +76,7 @@ export class SparkplugEdgeNode {
   private client: MqttClient | undefined;
   private droppingForHost = false;
   /** Store-and-forward: device state changes made while nothing could be published, oldest first. */
-  private readonly store: Array<{ asset: string; metrics: NamedMetric[] }> = [];
-  private readonly storeMax: number;
-  private readonly storeCounts = { sent: 0, dropped: 0 };
+  private readonly store: HistoricalStore;
   /** Template definitions and the devices' instances with their current member values. */
   private readonly templates: SparkplugTemplates;
 
@@ -97,7 +95,7 @@ export class SparkplugEdgeNode {
     this.onError = o.onError;
     if (o.aliases !== undefined && typeof o.aliases !== 'boolean') throw invalid(fn, 'options.aliases', 'a boolean', o.aliases, 'INVALID_ARGUMENT');
     this.aliasOf = o.aliases === true ? new Map() : undefined;
-    this.storeMax = integer(fn, 'options.historicalChanges', o.historicalChanges ?? 0, 0, 100_000);
+    this.store = new HistoricalStore(integer(fn, 'options.historicalChanges', o.historicalChanges ?? 0, 0, 100_000));
     this.templates = new SparkplugTemplates(fn, o.templates, o.templateInstances);
     this.hostTopic = o.primaryHostId === undefined ? undefined : `${SPARKPLUG_NAMESPACE}/STATE/${checkLevel(fn, 'options.primaryHostId', o.primaryHostId)}`;
     this.link = new MqttLink(conn, {
@@ -173,14 +171,14 @@ export class SparkplugEdgeNode {
     if (client) this.send(client, this.topic('DDATA', asset), this.refer(asset, [metric]), metric.timestamp);
     else {
       this.counters.skipped++;
-      this.keep(asset, [metric]);
+      this.store.keep(asset, [metric]);
     }
     return true;
   }
 
   /** Counters. */
   stats(): SparkplugEdgeNodeStats {
-    return { connected: this.link.current !== undefined, ...this.counters, hostOnline: this.hostTopic === undefined || this.hostOnline, hostOfflineDrops: this.hostOfflineDrops, historical: { queued: this.store.length, ...this.storeCounts } };
+    return { connected: this.link.current !== undefined, ...this.counters, hostOnline: this.hostTopic === undefined || this.hostOnline, hostOfflineDrops: this.hostOfflineDrops, historical: { queued: this.store.queued, ...this.store.counts } };
   }
 
   /** The counters as Prometheus metric families. */
@@ -236,15 +234,8 @@ export class SparkplugEdgeNode {
 
   /** A primary host's STATE (`{"online": boolean, "timestamp": epoch ms}`, JSON): births when it comes online, a drop when it goes offline. */
   private hostState(payload: Buffer): void {
-    let state: { online?: unknown; timestamp?: unknown } | undefined;
-    try {
-      state = payload.length <= 1024 ? (JSON.parse(payload.toString('utf8')) as typeof state) : undefined;
-    } catch {
-      state = undefined;
-    }
-    if (typeof state !== 'object' || state === null || typeof state.online !== 'boolean' || typeof state.timestamp !== 'number' || !Number.isFinite(state.timestamp)) {
-      return void this.badCommand(new LeptonError('MFG_SPARKPLUG_DECODE', `A STATE message on ${this.hostTopic} is not {"online": boolean, "timestamp": number}; ignored.`));
-    }
+    const state = parseHostState(payload);
+    if (!state) return void this.badCommand(new LeptonError('MFG_SPARKPLUG_DECODE', `A STATE message on ${this.hostTopic} is not {"online": boolean, "timestamp": number}; ignored.`));
     if (state.timestamp < this.hostTimestamp) return; // an older state, delivered late
     this.hostTimestamp = state.timestamp;
     const client = this.client;
@@ -286,23 +277,13 @@ export class SparkplugEdgeNode {
   /** Sends the stored changes of devices just born, oldest first, as DDATA with historical metrics (by alias if on). */
   private forward(client: MqttClient): void {
     const now = Date.now();
-    for (const { asset, metrics } of this.store.splice(0)) {
+    for (const { asset, metrics } of this.store.take()) {
       const born = this.sent.get(asset);
       const known = born === undefined ? [] : metrics.filter((m) => born.has(m.name));
       if (known.length === 0) continue; // a device gone since, or metrics its birth does not declare
       this.send(client, this.topic('DDATA', asset), this.refer(asset, known).map(historical), now);
-      this.storeCounts.sent++;
+      this.store.counts.sent++;
     }
-  }
-
-  /** Keeps a device's changed state metrics for later (store-and-forward), dropping the oldest when full. */
-  private keep(asset: string, metrics: NamedMetric[]): void {
-    if (this.storeMax === 0 || metrics.length === 0) return;
-    if (this.store.length >= this.storeMax) {
-      this.store.shift();
-      this.storeCounts.dropped++;
-    }
-    this.store.push({ asset, metrics });
   }
 
   private deviceBirth(client: MqttClient, h: AssetHealth, now: number): void {
@@ -357,10 +338,10 @@ export class SparkplugEdgeNode {
       this.counters.skipped++;
       // State changes (not counters) since what was last sent or kept for this device, for store-and-forward.
       const last = this.sent.get(h.asset);
-      if (!counters && last !== undefined && this.storeMax > 0) {
+      if (!counters && last !== undefined && this.store.max > 0) {
         const changed = deviceMetrics(h, Date.now()).filter((m) => !m.name.startsWith('Samples/') && last.has(m.name) && last.get(m.name) !== m.value);
         for (const m of changed) last.set(m.name, m.value);
-        this.keep(h.asset, changed);
+        this.store.keep(h.asset, changed);
       }
       return;
     }

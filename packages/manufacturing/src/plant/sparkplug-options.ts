@@ -116,3 +116,44 @@ export function deviceMetrics(h: AssetHealth, now: number): NamedMetric[] {
     m('Samples/Last At', 'DateTime', h.lastSampleAt === null ? null : Math.max(0, Math.round(h.lastSampleAt))),
   ];
 }
+
+/** @internal Store-and-forward: device changes kept while nothing can be published, oldest dropped first when full. */
+export class HistoricalStore {
+  private readonly items: Array<{ asset: string; metrics: NamedMetric[] }> = [];
+  /** Historical DDATA messages sent, and changes dropped because the store was full. */
+  readonly counts = { sent: 0, dropped: 0 };
+
+  constructor(readonly max: number) {}
+
+  /** Changes kept now. */
+  get queued(): number {
+    return this.items.length;
+  }
+
+  /** Keeps a device's changed metrics for later (nothing when off or empty), dropping the oldest when full. */
+  keep(asset: string, metrics: NamedMetric[]): void {
+    if (this.max === 0 || metrics.length === 0) return;
+    if (this.items.length >= this.max) {
+      this.items.shift();
+      this.counts.dropped++;
+    }
+    this.items.push({ asset, metrics });
+  }
+
+  /** Takes every kept change, oldest first, emptying the store. */
+  take(): Array<{ asset: string; metrics: NamedMetric[] }> {
+    return this.items.splice(0);
+  }
+}
+
+/** @internal A primary host's STATE payload (`{"online": boolean, "timestamp": finite number}`, JSON, ≤ 1 KiB), or undefined. */
+export function parseHostState(payload: Buffer): { online: boolean; timestamp: number } | undefined {
+  let state: { online?: unknown; timestamp?: unknown } | undefined;
+  try {
+    state = payload.length <= 1024 ? (JSON.parse(payload.toString('utf8')) as typeof state) : undefined;
+  } catch {
+    return undefined;
+  }
+  if (typeof state !== 'object' || state === null || typeof state.online !== 'boolean' || typeof state.timestamp !== 'number' || !Number.isFinite(state.timestamp)) return undefined;
+  return { online: state.online, timestamp: state.timestamp };
+}
