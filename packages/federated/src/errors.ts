@@ -28,6 +28,7 @@ export const FEDERATED_ERROR_CODES = [
   'FEDERATED_UNAVAILABLE',
   'FEDERATED_POLICY_MISMATCH',
   'FEDERATED_INTERNAL',
+  'FEDERATED_BAD_RESPONSE',
 ] as const;
 
 /**
@@ -57,6 +58,8 @@ export const FEDERATED_ERROR_CODES = [
  * - `FEDERATED_POLICY_MISMATCH` — the partner requires secure aggregation or differential privacy the coordinator does
  *   not run, or the models differ.
  * - `FEDERATED_INTERNAL` — the coordinator failed inside (500); its log has the error.
+ * - `FEDERATED_BAD_RESPONSE` — a partner refuses the coordinator's answer: a round info with a field of the wrong type
+ *   or range (a buggy or compromised coordinator); the partner stops before it trains or sends anything.
  */
 export type FederatedErrorCode = (typeof FEDERATED_ERROR_CODES)[number];
 

@@ -7,6 +7,7 @@ import { silentLogger, type FederatedLogger } from './http-options.js';
 import { ROUTES, type AppliedDp, type DpClaim, type DpOptions, type RoundInfo, type UpdateMeta } from './http-protocol.js';
 import { identityPublicKey, importIdentityKey, type IdentityKeys } from './identity.js';
 import { PartnerSecAgg } from './partner-secagg.js';
+import { checkRoundInfo } from './round-info-check.js';
 import { privatizeUpdate } from './privacy.js';
 import { decodeWeights, encodeMasked, encodeWeights, specsEqual, weightSpecs, type WeightSet, type WeightSpec } from './weights.js';
 
@@ -318,9 +319,9 @@ export class FederatedPartner {
   }
 
   private async fetchInfo(prev?: RoundInfo): Promise<RoundInfo> {
-    if (prev === undefined) return (await this.client.request({ method: 'GET', path: ROUTES.round })) as RoundInfo;
+    if (prev === undefined) return checkRoundInfo(await this.client.request({ method: 'GET', path: ROUTES.round }));
     const q = `?since=${prev.stateVersion}&session=${encodeURIComponent(prev.session)}&waitMs=${this.pollWaitMs}`;
-    return (await this.client.request({ method: 'GET', path: `${ROUTES.round}${q}`, holdMs: this.pollWaitMs })) as RoundInfo;
+    return checkRoundInfo(await this.client.request({ method: 'GET', path: `${ROUTES.round}${q}`, holdMs: this.pollWaitMs }));
   }
 
   private checkPolicy(info: RoundInfo): void {

@@ -488,3 +488,41 @@ describe('FederatedPartner.run()', () => {
     model.dispose();
   });
 });
+
+describe('a partner facing a coordinator whose round info is malformed', () => {
+  /** A fetch that rewrites the coordinator's GET /v1/round answer and counts what the partner posts. */
+  const tamperInfo = (edit: (info: Record<string, unknown>) => void, posts: string[]): typeof fetch =>
+    async (input, init) => {
+      if ((init?.method ?? 'GET') !== 'GET') posts.push(String(input));
+      const res = await fetch(input, init);
+      if (!new URL(String(input)).pathname.endsWith('/round') || !res.ok) return res;
+      const info = (await res.json()) as Record<string, unknown>;
+      edit(info);
+      return new Response(JSON.stringify(info), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+
+  it('stops with FEDERATED_BAD_RESPONSE naming the field, and posts nothing (wrong types, NaN-making values, hostile JSON)', async () => {
+    const c = await startCoordinator({}, ['A', 'B']);
+    const cases: [string, (i: Record<string, unknown>) => void][] = [
+      ['session', (i) => (i['session'] = { toString: '' })],
+      ['completedRounds', (i) => (i['completedRounds'] = '0')],
+      ['phase', (i) => (i['phase'] = 'party')],
+      ['mu', (i) => (i['mu'] = -1)],
+      ['masking', (i) => (i['masking'] = { scale: 'big', clipValue: 1 })],
+      ['dp', (i) => (i['dp'] = { clipNorm: 0, noiseMultiplier: 1 })],
+      ['you', (i) => (i['you'] = null)],
+      ['specs', (i) => (i['specs'] = 'all of them')],
+      ['the body', (i) => Object.keys(i).forEach((k) => delete i[k])],
+    ];
+    for (const [field, edit] of cases) {
+      const posts: string[] = [];
+      const p = partner(c.url, 'A', 0, { fetch: tamperInfo(edit, posts) });
+      const err = await p.run().catch((e: unknown) => e);
+      expect(isLeptonError(err) && err.code, field).toBe('FEDERATED_BAD_RESPONSE');
+      if (field !== 'the body') expect((err as { details: { field: string } }).details.field).toBe(field);
+      expect((err as Error).message.length).toBeLessThan(400);
+      expect(posts, field).toEqual([]);
+    }
+    // (every other partner test here runs real round infos through the same check)
+  });
+});
