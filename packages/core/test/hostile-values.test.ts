@@ -21,6 +21,7 @@ import {
   lateFusionFromJSON,
   loadBundle,
   learningRateAt,
+  type LearningRateSchedule,
   parseCsv,
   parseTimestamp,
   precisionRecallF1,
@@ -168,6 +169,15 @@ describe('core entry points with hostile values: a LeptonError, never a TypeErro
       await expectRejected(`resolveTrainOptions(${key})`, (v) => resolveTrainOptions({ [key]: v }, false), 'INVALID_ARGUMENT');
     }
     await expectRejected('learningRateAt(schedule result)', (v) => learningRateAt(() => v as number, 0, 1, 0.1), 'INVALID_ARGUMENT');
+    await expectRejected('learningRateAt(schedule)', (v) => learningRateAt(v as LearningRateSchedule, 0, 1, 0.1), 'INVALID_ARGUMENT');
+    await expectRejected('learningRateAt(schedule.type)', (v) => learningRateAt({ type: v } as unknown as LearningRateSchedule, 0, 1, 0.1), 'INVALID_ARGUMENT');
+    for (const [type, field] of [['step', 'factor'], ['step', 'every'], ['exponential', 'decay'], ['cosine', 'minLearningRate']]) {
+      const schedule = (v: unknown): LearningRateSchedule => ({ type, every: 2, factor: 0.5, decay: 0.9, [field!]: v }) as unknown as LearningRateSchedule;
+      await expectRejected(`learningRateAt(${type}.${field})`, (v) => learningRateAt(schedule(v), 1, 4, 0.1), 'INVALID_ARGUMENT', [...HOSTILE, ['NaN', NaN]]);
+    }
+    // an unknown type used to run as cosine annealing
+    expect(() => learningRateAt({ type: 'linear' } as unknown as LearningRateSchedule, 1, 4, 0.1)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(learningRateAt({ type: 'cosine' }, 0, 4, 0.1)).toBeCloseTo(0.1, 12);
     await expectRejected('checkProgressOptions(onProgress)', (v) => checkProgressOptions({ onProgress: v as () => void }, 'train'), 'INVALID_ARGUMENT');
   });
 
@@ -177,6 +187,11 @@ describe('core entry points with hostile values: a LeptonError, never a TypeErro
       await expectRejected(`fitLateFusion(${key})`, (v) => fitLateFusion(scores, [1, 0, 1, 0], { [key]: v }), 'INVALID_ARGUMENT');
     }
     await expectRejected('fitLateFusion(score)', (v) => fitLateFusion({ a: [v as number, 0.2, 0.7, 0.1], b: scores.b }, [1, 0, 1, 0]), 'INVALID_INPUT');
+    await expectRejected('fitLateFusion(scores)', (v) => fitLateFusion(v as typeof scores, [1, 0, 1, 0]), ['INVALID_INPUT', 'SHAPE_MISMATCH']);
+    await expectRejected('fitLateFusion(column)', (v) => fitLateFusion({ a: v as number[], b: scores.b }, [1, 0, 1, 0]), ['INVALID_INPUT', 'SHAPE_MISMATCH']);
+    await expectRejected('fitLateFusion(column.length)', (v) => fitLateFusion({ a: { length: v } as unknown as number[], b: scores.b }, [1, 0, 1, 0]), 'INVALID_INPUT', HOSTILE);
+    await expectRejected('fitLateFusion(labels)', (v) => fitLateFusion(scores, v as number[]), ['INVALID_INPUT', 'SHAPE_MISMATCH']);
+    await expectRejected('fitLateFusion(names)', (v) => fitLateFusion([scores.a, scores.b], [1, 0, 1, 0], { names: v as string[] }), ['INVALID_ARGUMENT', 'SHAPE_MISMATCH']);
     await expectRejected('lateFusionFromJSON', (v) => lateFusionFromJSON(v as never), 'INVALID_INPUT');
     await expectRejected('calibratorFromJSON', (v) => calibratorFromJSON(v as never), 'INVALID_INPUT');
   });
@@ -194,6 +209,18 @@ describe('core entry points with hostile values: a LeptonError, never a TypeErro
     const dir = join(tmpdir(), `lepton-hostile-${process.pid}`);
     await expectRejected('saveBundle(name)', (v) => saveBundle(model, dir, { name: v as string, version: '1.0.0' }), 'INVALID_ARGUMENT', HOSTILE);
     await expectRejected('saveBundle(version)', (v) => saveBundle(model, dir, { name: 'm', version: v as string }), 'INVALID_ARGUMENT');
+    // the model, the directory (a long name is a valid path), the options and the metadata
+    const ok = { name: 'm', version: '1.0.0' };
+    await expectRejected('saveBundle(model)', (v) => saveBundle(v as typeof model, dir, ok), 'INVALID_ARGUMENT');
+    await expectRejected('saveBundle(dir)', (v) => saveBundle(model, v as string, ok), 'INVALID_ARGUMENT', HOSTILE);
+    await expectRejected('saveBundle(options)', (v) => saveBundle(model, dir, v as typeof ok), 'INVALID_ARGUMENT', HOSTILE);
+    await expectRejected('saveBundle(labels)', (v) => saveBundle(model, dir, { ...ok, labels: v as string[] }), 'INVALID_ARGUMENT');
+    await expectRejected('saveBundle(labels[0])', (v) => saveBundle(model, dir, { ...ok, labels: [v as string, 'b'] }), 'INVALID_ARGUMENT', HOSTILE);
+    await expectRejected('saveBundle(description)', (v) => saveBundle(model, dir, { ...ok, description: v as string }), 'INVALID_ARGUMENT', HOSTILE);
+    await expectRejected('saveBundle(metrics.auc)', (v) => saveBundle(model, dir, { ...ok, metrics: { auc: v as number } }), 'INVALID_ARGUMENT', [...HOSTILE, ['NaN', NaN], ['Infinity', Infinity]]);
+    await expectRejected('saveBundle(provenance.seed)', (v) => saveBundle(model, dir, { ...ok, provenance: { seed: v } }), 'INVALID_ARGUMENT', [['BigInt', 12n]]);
+    await expectRejected('loadBundle(dir)', (v) => loadBundle(v as string), 'INVALID_ARGUMENT', HOSTILE);
+    await expectRejected('loadBundle(options)', (v) => loadBundle(dir, v as object), ['INVALID_ARGUMENT', 'BUNDLE_NOT_FOUND'], HOSTILE); // objects are options: then the folder is missing
     expect(existsSync(dir)).toBe(false);
     const manifest = (over: Record<string, unknown>): unknown => ({
       format: 'lepton-bundle', formatVersion: 1, name: 'm', version: '1.0.0', task: 'binary',
@@ -224,7 +251,8 @@ describe('core entry points with hostile values: a LeptonError, never a TypeErro
     }
     await expectRejected('resolveTrainOptions(earlyStopping.monitor)', (v) => resolveTrainOptions({ earlyStopping: { monitor: v as 'loss' } }, true), 'INVALID_ARGUMENT', HOSTILE);
     await expectRejected('fitLateFusion(names)', (v) => fitLateFusion([[0.9, 0.2], [0.6, 0.3]], [1, 0], { names: [v as string, v as string] }), ['INVALID_ARGUMENT', 'INVALID_INPUT'], HOSTILE);
-    await expectRejected('fitLateFusion(names) with a bad score', (v) => fitLateFusion([[0.9, 2], [0.6, 0.3]], [1, 0], { names: [v as string, 'b'] }), 'INVALID_INPUT', HOSTILE);
+    // names are checked before the scores now: a hostile name is refused as an argument, before any score is read
+    await expectRejected('fitLateFusion(names) with a bad score', (v) => fitLateFusion([[0.9, 2], [0.6, 0.3]], [1, 0], { names: [v as string, 'b'] }), 'INVALID_ARGUMENT', HOSTILE);
     const spec = (dtype: unknown): object => ({ modelTopology: { node: [{ name: 'x', op: 'Placeholder', attr: {} }] }, weightSpecs: [{ name: 'w', shape: [1], dtype }], weightData: new Uint8Array(4) });
     await expectRejected('graphModelToOnnx(weightSpecs[0].dtype)', (v) => graphModelToOnnx(spec(v) as never), 'INVALID_MODEL', HOSTILE_JSON);
     await expectRejected('graphModelToOnnx(weightSpecs[0].shape)', (v) => graphModelToOnnx({ ...spec('float32'), weightSpecs: [{ name: 'w', shape: [v], dtype: 'float32' }] } as never), 'INVALID_MODEL', HOSTILE_JSON);

@@ -182,7 +182,9 @@ export async function saveRoundModel(
     await writeFile(join(tmp, ROUND_MANIFEST), `${JSON.stringify({ ...manifest, round, weightsFile: WEIGHTS_NAME, sha256: digest }, null, 2)}\n`);
     if (model !== null) {
       writeWeights(model, global);
-      const metrics = (manifest['meanTrainMetrics'] ?? {}) as Record<string, number>;
+      // Only finite means go into the bundle (saveBundle refuses others; JSON would have written them as null).
+      const means = (manifest['meanTrainMetrics'] ?? {}) as Record<string, unknown>;
+      const metrics = Object.fromEntries(Object.entries(means).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])));
       await saveBundle(model, join(tmp, 'bundle'), {
         name: bundleName,
         version: `0.${round}.0`,

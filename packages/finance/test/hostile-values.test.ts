@@ -13,6 +13,7 @@ import {
   ScorerStreamClient,
   TransactionSchema,
   validateTransactions,
+  describeFeature,
 } from '@lepton/finance';
 import { expectRejected, HOSTILE, HOSTILE_JSON, outcome } from '../../../tests/support/hostile.js';
 import { RAW_RECORD, RECORD_FIELDS } from './support/raw-record.js';
@@ -88,5 +89,12 @@ describe('finance entry points with hostile values: a counted rejection or a Lep
     } finally {
       await outcome(() => client.close());
     }
+  });
+  it('describeFeature refuses a hostile name, value or usual, and a window named like an Object member is only a name', async () => {
+    await expectRejected('describeFeature(name)', (v) => describeFeature(v as string, 1, 1), 'INVALID_ARGUMENT', HOSTILE);
+    await expectRejected('describeFeature(value)', (v) => describeFeature('card_count_1h', v as number, 1), 'INVALID_ARGUMENT', [...HOSTILE, ['NaN', NaN]]);
+    await expectRejected('describeFeature(usual)', (v) => describeFeature('card_count_1h', 1, v as number), 'INVALID_ARGUMENT', [...HOSTILE, ['Infinity', Infinity]]);
+    expect(describeFeature('card_count_constructor', 2, 1)).toBe('2 transactions on this card in the last constructor (usual 1)');
+    expect(describeFeature('card_count_1h', 7, 0.3)).toBe('7 transactions on this card in the last hour (usual 0.30)');
   });
 });

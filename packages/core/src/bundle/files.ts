@@ -1,11 +1,22 @@
 import { createHash } from 'node:crypto';
 import { lstat, readFile, realpath } from 'node:fs/promises';
 import { join, relative, isAbsolute, sep } from 'node:path';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { MANIFEST_FILE, type BundleManifest } from './manifest.js';
 
 /** Largest `lepton.json` read (it holds metadata only). */
 const MAX_MANIFEST_BYTES = 16 << 20;
+
+/**
+ * @internal Throws `INVALID_ARGUMENT` unless `dir` is a usable directory path: a non-empty string without a NUL byte
+ * (anything else would reach Node's file system calls as a `TypeError`).
+ */
+export function checkBundleDir(dir: unknown, fn: string): asserts dir is string {
+  if (typeof dir !== 'string' || dir === '' || dir.includes('\0')) {
+    throw new LeptonError('INVALID_ARGUMENT', `${fn}: the bundle directory must be a non-empty path, got ${describeValue(dir)}.`);
+  }
+}
 
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT';

@@ -5,7 +5,7 @@ import { LeptonError } from '../errors/lepton-error.js';
 import { registerLeptonLayers } from '../models/causal-conv.js';
 import { ensureRuntime } from '../runtime/init.js';
 import { MANIFEST_FILE, validateManifest, type BundleManifest, type TensorSpec } from './manifest.js';
-import { readBundleFile, readManifestText } from './files.js';
+import { checkBundleDir, readBundleFile, readManifestText } from './files.js';
 import { MODEL_FILE } from './save.js';
 import { verifyBundleSignature, type SigningKeyInput } from './sign.js';
 
@@ -61,7 +61,8 @@ function describe(shape: Array<number | null>): string {
  * @param dir - bundle directory
  * @param options - expected inputs / task
  * @returns the model and its manifest
- * @throws {@link LeptonError} `BUNDLE_NOT_FOUND` (no lepton.json), `BUNDLE_INVALID` (malformed manifest or model, a
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` (a directory that is not a path, options that are not an object),
+ *   `BUNDLE_NOT_FOUND` (no lepton.json), `BUNDLE_INVALID` (malformed manifest or model, a
  *   link out of the bundle), `BUNDLE_FILE_MISSING`, `BUNDLE_INTEGRITY` (truncated or altered file), `BUNDLE_INCOMPATIBLE`
  *   (input spec or task), `BUNDLE_UNSIGNED` / `BUNDLE_SIGNATURE_INVALID` (with `trustedKeys`)
  * @example
@@ -74,6 +75,8 @@ function describe(shape: Array<number | null>): string {
  * ```
  */
 export async function loadBundle(dir: string, options: LoadBundleOptions = {}): Promise<Bundle> {
+  checkBundleDir(dir, 'loadBundle');
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `loadBundle: options must be an object, got ${describeValue(options)}.`);
   await ensureRuntime();
   const raw = await readManifestText(dir);
   let parsed: unknown;

@@ -6,7 +6,7 @@ import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { coreVersion } from '../internal/version.js';
 import { modelTask, type Task } from '../models/task.js';
-import { sha256 } from './files.js';
+import { checkBundleDir, sha256 } from './files.js';
 import { isSemver, MANIFEST_FILE, type BundleManifest, type TensorSpec } from './manifest.js';
 
 /** File name of the TF.js model JSON (topology and weights manifest) inside a bundle. */
@@ -61,7 +61,8 @@ export function concatWeights(data: ArrayBuffer | ArrayBuffer[] | undefined): Ui
  * @param dir - target directory (replaced if it exists)
  * @param options - metadata to record
  * @returns the manifest written
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for a bad name, version or label count
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for a bad model, directory, name, version, labels (or their count),
+ *   description, a metric that is not a finite number, or metadata JSON cannot hold (a BigInt, a cycle)
  * @example
  * ```ts
  * import { buildMlp, initRuntime, saveBundle } from '@lepton/core';
@@ -70,6 +71,11 @@ export function concatWeights(data: ArrayBuffer | ArrayBuffer[] | undefined): Ui
  * ```
  */
 export async function saveBundle(model: tfl.LayersModel, dir: string, options: SaveBundleOptions): Promise<BundleManifest> {
+  if (model === null || typeof model !== 'object' || typeof (model as { save?: unknown }).save !== 'function' || !Array.isArray(model.outputs)) {
+    throw new LeptonError('INVALID_ARGUMENT', `saveBundle: model must be a TF.js layers model, got ${describeValue(model)}.`);
+  }
+  checkBundleDir(dir, 'saveBundle');
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `saveBundle: options must be an object with name and version, got ${describeValue(options)}.`);
   if (typeof options.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(options.name)) {
     throw new LeptonError('INVALID_ARGUMENT', `Bundle name ${describeValue(options.name)} may contain only letters, digits, '.', '_' and '-'.`);
   }
@@ -78,6 +84,17 @@ export async function saveBundle(model: tfl.LayersModel, dir: string, options: S
   }
   const outputs = specs(model.outputs, model.outputNames);
   const outUnits = outputs[0]!.shape[outputs[0]!.shape.length - 1];
+  if (options.labels !== undefined && !(Array.isArray(options.labels) && options.labels.every((l) => typeof l === 'string'))) {
+    throw new LeptonError('INVALID_ARGUMENT', `saveBundle: labels must be an array of class names, got ${describeValue(options.labels)}.`);
+  }
+  if (options.description !== undefined && typeof options.description !== 'string') {
+    throw new LeptonError('INVALID_ARGUMENT', `saveBundle: description must be a string, got ${describeValue(options.description)}.`);
+  }
+  if (options.metrics !== undefined) {
+    const bad = options.metrics === null || typeof options.metrics !== 'object' ? ['(the record)', options.metrics] : Object.entries(options.metrics).find(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
+    // JSON would write NaN or Infinity as null: a metric that silently became "no value".
+    if (bad !== undefined) throw new LeptonError('INVALID_ARGUMENT', `saveBundle: metrics must be finite numbers by name; ${String(bad[0])} is ${describeValue(bad[1])}.`);
+  }
   if (options.labels && outUnits !== null && options.labels.length !== outUnits && !(outUnits === 1 && options.labels.length === 2)) {
     throw new LeptonError('INVALID_ARGUMENT', `${options.labels.length} labels given for an output of ${outUnits} unit(s).`);
   }
@@ -124,12 +141,19 @@ export async function saveBundle(model: tfl.LayersModel, dir: string, options: S
   if (options.preprocessing !== undefined) manifest.preprocessing = options.preprocessing;
   if (options.metrics !== undefined) manifest.metrics = options.metrics;
 
+  let manifestText: string;
+  try {
+    manifestText = JSON.stringify(manifest, null, 2);
+  } catch (err) {
+    // a BigInt or a cycle in preprocessing or provenance
+    throw new LeptonError('INVALID_ARGUMENT', `saveBundle: the metadata cannot be written as JSON (${err instanceof Error ? err.message : 'unknown error'}); nothing was written.`, { cause: err });
+  }
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   await mkdir(tmp, { recursive: true });
   try {
     await writeFile(join(tmp, MODEL_FILE), modelJson);
     await writeFile(join(tmp, WEIGHTS_FILE), weights);
-    await writeFile(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+    await writeFile(join(tmp, MANIFEST_FILE), `${manifestText}\n`);
     await rm(dir, { recursive: true, force: true });
     await rename(tmp, dir);
   } catch (err) {

@@ -160,6 +160,12 @@ const isMissing = (v: number | null | undefined): boolean => v === null || v ===
 
 /** Columns in modality order; names from the record or the options. */
 function columns(scores: ModalityScores, names: readonly string[] | undefined, what: string): { names: string[]; cols: ModalityScoreColumn[] } {
+  if (scores === null || typeof scores !== 'object') {
+    throw new LeptonError('INVALID_INPUT', `${what}: scores must be an array of score columns or a record of columns by modality, got ${describeValue(scores)}.`);
+  }
+  if (names !== undefined && !(Array.isArray(names) && names.every((n) => typeof n === 'string'))) {
+    throw new LeptonError('INVALID_ARGUMENT', `${what}: names must be an array of modality names, got ${describeValue(names)}.`);
+  }
   if (Array.isArray(scores)) {
     const cols = scores as ModalityScoreColumn[];
     const n = names ?? cols.map((_, m) => `m${m}`);
@@ -180,6 +186,13 @@ function columns(scores: ModalityScores, names: readonly string[] | undefined, w
 /** Transformed features `[sample][modality]`, NaN where missing. */
 function features(cols: ModalityScoreColumn[], names: string[], input: LateFusionInput, what: string): number[][] {
   if (cols.length === 0) throw new LeptonError('INVALID_INPUT', `${what}: no modality scores given.`);
+  cols.forEach((c, m) => {
+    // -1: a modality absent from a record (see columns)
+    const length = c !== null && typeof c === 'object' ? (c as { length?: unknown }).length : undefined;
+    if (!(Number.isSafeInteger(length) && ((length as number) >= 0 || length === -1))) {
+      throw new LeptonError('INVALID_INPUT', `${what}: the scores of modality ${describeValue(names[m])} must be an array of numbers, got ${describeValue(c)}.`);
+    }
+  });
   const n = Math.max(...cols.map((c) => c.length));
   cols.forEach((c, m) => {
     if (c.length !== n && c.length !== -1) {
@@ -314,6 +327,9 @@ export function fitLateFusion(scores: ModalityScores, labels: Numeric, options: 
   const { names, cols } = columns(scores, options.names, 'fitLateFusion');
   if (new Set(names).size !== names.length) throw new LeptonError('INVALID_ARGUMENT', `fitLateFusion: modality names must be unique, got ${names.map((n) => describeValue(n)).join(', ')}.`);
   const rows = features(cols, names, input, 'fitLateFusion');
+  if (labels === null || typeof labels !== 'object' || !Number.isSafeInteger((labels as { length?: unknown }).length)) {
+    throw new LeptonError('INVALID_INPUT', `fitLateFusion: labels must be an array of 0/1, got ${describeValue(labels)}.`);
+  }
   if (labels.length !== rows.length) throw new LeptonError('SHAPE_MISMATCH', `fitLateFusion: ${rows.length} samples of scores but ${labels.length} labels.`);
   checkBinary(labels, 'fitLateFusion');
   if (method === 'convex' && input === 'raw') {

@@ -35,6 +35,33 @@ export type LearningRateSchedule =
     }
   | ((epoch: number, baseRate: number) => number);
 
+/** The numeric fields each named schedule reads (`true`: required). */
+const FIELDS: Record<string, Record<string, boolean>> = {
+  constant: {},
+  step: { every: true, factor: true },
+  exponential: { decay: true },
+  cosine: { minLearningRate: false },
+};
+
+/**
+ * Throws `INVALID_ARGUMENT` for a schedule that is neither a function nor a named schedule with finite numbers: an
+ * unknown `type` would otherwise run as cosine, and a BigInt factor would throw a `TypeError` mid-training.
+ */
+function checkSchedule(schedule: unknown): void {
+  if (typeof schedule === 'function') return;
+  const bad = (what: string): never => {
+    throw new LeptonError('INVALID_ARGUMENT', `learningRateSchedule: ${what}.`);
+  };
+  if (schedule === null || typeof schedule !== 'object') bad(`must be a function or { type, … }, got ${describeValue(schedule)}`);
+  const s = schedule as Record<string, unknown>;
+  const type = s['type'];
+  const fields = typeof type === 'string' && Object.hasOwn(FIELDS, type) ? FIELDS[type]! : bad(`type must be 'constant', 'step', 'exponential' or 'cosine', got ${describeValue(type)}`);
+  for (const [field, required] of Object.entries(fields)) {
+    const v = s[field];
+    if ((v !== undefined || required) && !(typeof v === 'number' && Number.isFinite(v))) bad(`${type}.${field} must be a finite number, got ${describeValue(v)}`);
+  }
+}
+
 /**
  * The learning rate for an epoch under a schedule.
  *
@@ -43,7 +70,8 @@ export type LearningRateSchedule =
  * @param epochs - total epochs planned (for cosine)
  * @param base - base learning rate
  * @returns the learning rate
- * @throws {@link LeptonError} `INVALID_ARGUMENT` when the schedule yields a non-positive or non-finite rate
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for an unknown schedule type or a field that is not a finite number,
+ *   and when the schedule yields a non-positive or non-finite rate
  * @example
  * ```ts
  * import { learningRateAt } from '@lepton/core';
@@ -51,6 +79,7 @@ export type LearningRateSchedule =
  * ```
  */
 export function learningRateAt(schedule: LearningRateSchedule, epoch: number, epochs: number, base: number): number {
+  checkSchedule(schedule);
   let lr: number;
   if (typeof schedule === 'function') lr = schedule(epoch, base);
   else if (schedule.type === 'constant') lr = base;

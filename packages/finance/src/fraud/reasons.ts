@@ -1,3 +1,5 @@
+import { describeValue, LeptonError } from '@lepton/core';
+
 /** A human-readable reason for a score, from one feature's signed contribution. */
 export interface ReasonCode {
   /** Stable code (the feature name), for adverse-action or case-management systems. */
@@ -28,12 +30,19 @@ function fmt(v: number): string {
  * @param value - the transaction's raw value
  * @param usual - the training population's mean of the feature
  * @returns the sentence
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a name that is not a string, or a value or usual
+ *   that is not a finite number
  */
 export function describeFeature(name: string, value: number, usual: number): string {
+  if (typeof name !== 'string') throw new LeptonError('INVALID_ARGUMENT', `describeFeature: name must be a feature name, got ${describeValue(name)}.`);
+  for (const [k, v] of [['value', value], ['usual', usual]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new LeptonError('INVALID_ARGUMENT', `describeFeature(${describeValue(name)}): ${k} must be a finite number, got ${describeValue(v)}.`);
+  }
   const m = /^(card|customer|merchant|device)_(count|sum|mean|max)_(\w+)$/.exec(name);
   if (m) {
     const [, entity, stat, window] = m as unknown as [string, string, string, string];
-    const span = `in the last ${WINDOW[window] ?? window}`;
+    // own keys only: a window named 'constructor' must not print Object's source
+    const span = `in the last ${Object.hasOwn(WINDOW, window) ? WINDOW[window] : window}`;
     const who = ENTITY[entity] ?? entity;
     const what =
       stat === 'count'
