@@ -146,4 +146,8 @@ describe('federated entry points with hostile values: a LeptonError, never a Typ
       await c.close();
     }
   });
+  it('messages describe the hostile value without running its code', () => {
+    expect(() => clipUpdate(new Float32Array(2), Symbol('c') as unknown as number)).toThrow(/got Symbol\(c\)/);
+    expect(() => clipUpdate(new Float32Array(2), { valueOf: () => 1 } as unknown as number)).toThrow(/got \(object\)/); // valueOf never called
+  });
 });

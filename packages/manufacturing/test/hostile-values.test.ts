@@ -84,4 +84,8 @@ describe('manufacturing entry points with hostile values: a rejection or a Lepto
     await expectRejected('parseAssetSnapshot', (v) => parseAssetSnapshot(v), 'MFG_SNAPSHOT_INVALID', [...HOSTILE, ...HOSTILE_JSON]);
     await expectRejected('topicLevel(name)', (v) => topicLevel(v as string), 'INVALID_ARGUMENT', HOSTILE);
   });
+  it('messages describe the hostile value without running its code', () => {
+    expect(() => generateParts(Symbol('n') as unknown as number)).toThrow(/Symbol\(n\)/);
+    expect(() => generateParts({ valueOf: () => 3 } as unknown as number)).toThrow(/\(object\)/); // valueOf never called
+  });
 });

@@ -1,4 +1,4 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   buildVolume,
   ClinicalFusionModel,
@@ -74,5 +74,9 @@ describe('medical entry points with hostile values: a LeptonError, never a TypeE
     await expectRejected('DiagnosisModel.train(labels[1])', (v) => DiagnosisModel.train([{ image: { source: 'a.dcm' }, label: 'x' } as never], { labels: ['normal', v as string] }), 'INVALID_INPUT', HOSTILE);
     const sample = { record: { patientId: 'p', age: 50, sex: 'F', history: {} }, outcome: 1, imageProbability: 0.5 } as never;
     await expectRejected('ClinicalFusionModel.fit(threshold)', (v) => ClinicalFusionModel.fit([sample], [sample], { threshold: v as number }), 'INVALID_ARGUMENT');
+  });
+  it('messages describe the hostile value without running its code', () => {
+    expect(() => windowPreset(Symbol('pre') as unknown as string)).toThrow(/Symbol\(pre\)/);
+    expect(() => windowPreset({ toString: () => 'lung' } as unknown as string)).toThrow(/\(object\)/); // its toString is never called
   });
 });
