@@ -218,6 +218,13 @@ describe('core entry points with hostile values: a LeptonError, never a TypeErro
     await expectRejected('saveBundle(labels[0])', (v) => saveBundle(model, dir, { ...ok, labels: [v as string, 'b'] }), 'INVALID_ARGUMENT', HOSTILE);
     await expectRejected('saveBundle(description)', (v) => saveBundle(model, dir, { ...ok, description: v as string }), 'INVALID_ARGUMENT', HOSTILE);
     await expectRejected('saveBundle(metrics.auc)', (v) => saveBundle(model, dir, { ...ok, metrics: { auc: v as number } }), 'INVALID_ARGUMENT', [...HOSTILE, ['NaN', NaN], ['Infinity', Infinity]]);
+    // an undefined metric is left out, as JSON leaves it out (the bundle is written)
+    const kept = await mkdtemp(join(tmpdir(), 'lepton-metric-'));
+    try {
+      expect((await saveBundle(model, kept, { ...ok, metrics: { auc: undefined as unknown as number, f1: 0.5 } })).metrics).toEqual({ f1: 0.5 });
+    } finally {
+      await rm(kept, { recursive: true, force: true });
+    }
     await expectRejected('saveBundle(provenance.seed)', (v) => saveBundle(model, dir, { ...ok, provenance: { seed: v } }), 'INVALID_ARGUMENT', [['BigInt', 12n]]);
     await expectRejected('loadBundle(dir)', (v) => loadBundle(v as string), 'INVALID_ARGUMENT', HOSTILE);
     await expectRejected('loadBundle(options)', (v) => loadBundle(dir, v as object), ['INVALID_ARGUMENT', 'BUNDLE_NOT_FOUND'], HOSTILE); // objects are options: then the folder is missing

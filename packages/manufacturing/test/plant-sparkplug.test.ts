@@ -16,6 +16,27 @@ const T = 1_760_000_000_123;
 const text = (v: unknown) => (v !== null && typeof v === 'object' && 'toString' in v ? String(v) : v); // Tahu's Long → '123'
 
 describe('Sparkplug B payload codec, checked with Eclipse Tahu', () => {
+  it('refuses a metric alias past 2^53 − 1 (it would wrap onto another alias) and reads one just below it', () => {
+    const varint = (v: bigint): number[] => {
+      const out: number[] = [];
+      do {
+        const low = Number(v & 0x7fn);
+        v >>= 7n;
+        out.push(v > 0n ? low | 0x80 : low);
+      } while (v > 0n);
+      return out;
+    };
+    // Payload { metrics: [ Metric { alias } ] }: field 2 (length-delimited) holding field 2 (varint)
+    const payload = (alias: bigint): Buffer => {
+      const metric = [0x10, ...varint(alias)];
+      return Buffer.from([0x12, metric.length, ...metric]);
+    };
+    expect(decodeSparkplugPayload(payload(BigInt(Number.MAX_SAFE_INTEGER))).metrics[0]!.alias).toBe(Number.MAX_SAFE_INTEGER);
+    for (const alias of [2n ** 53n, 2n ** 60n + 7n]) {
+      expect(() => decodeSparkplugPayload(payload(alias)), String(alias)).toThrow(expect.objectContaining({ code: 'MFG_SPARKPLUG_DECODE' }));
+    }
+  });
+
   it('writes every scalar type so that Tahu decodes the same names, types, values, timestamps and seq', () => {
     const metrics: SparkplugMetric[] = [
       { name: 'bdSeq', timestamp: T, type: 'UInt64', value: 255 },

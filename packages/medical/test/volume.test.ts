@@ -316,6 +316,8 @@ describe('resampleVolume', () => {
     const { volume } = built('ct_axial');
     const half = resampleVolume(volume, [0.75, 0.8, 1.25]);
     expect(half.dimensions).toEqual([64, 64, 47]);
+    // the spacing as a typed array (as parsed from DICOM) gives the same volume
+    expect(resampleVolume(volume, Float64Array.from([0.75, 0.8, 1.25]) as unknown as [number, number, number]).data).toEqual(half.data);
     const n = 64 * 64;
     for (let k = 0; k < 47; k++) {
       const got = half.data.subarray(k * n, (k + 1) * n);

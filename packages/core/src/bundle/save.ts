@@ -91,7 +91,8 @@ export async function saveBundle(model: tfl.LayersModel, dir: string, options: S
     throw new LeptonError('INVALID_ARGUMENT', `saveBundle: description must be a string, got ${describeValue(options.description)}.`);
   }
   if (options.metrics !== undefined) {
-    const bad = options.metrics === null || typeof options.metrics !== 'object' ? ['(the record)', options.metrics] : Object.entries(options.metrics).find(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
+    // an undefined metric is left out, as JSON leaves it out
+    const bad = options.metrics === null || typeof options.metrics !== 'object' ? ['(the record)', options.metrics] : Object.entries(options.metrics).find(([, v]) => v !== undefined && (typeof v !== 'number' || !Number.isFinite(v)));
     // JSON would write NaN or Infinity as null: a metric that silently became "no value".
     if (bad !== undefined) throw new LeptonError('INVALID_ARGUMENT', `saveBundle: metrics must be finite numbers by name; ${String(bad[0])} is ${describeValue(bad[1])}.`);
   }

@@ -350,7 +350,11 @@ function decodeMetric(b: Buffer, depth: number): DecodedSparkplugMetric {
   while (!r.done) {
     const f = readField(r);
     if (f.field === 1 && f.bytes) m.name = f.bytes.toString('utf8');
-    else if (f.field === 2 && f.int !== undefined) m.alias = Number(BigInt.asUintN(53, f.int));
+    else if (f.field === 2 && f.int !== undefined) {
+      // an alias past 2^53 cannot be a JavaScript number exactly: refused, never wrapped onto another metric's alias
+      if (f.int > BigInt(Number.MAX_SAFE_INTEGER)) throw decodeError(`metric alias ${f.int} is larger than 2^53 − 1`);
+      m.alias = Number(f.int);
+    }
     else if (f.field === 4 && f.int !== undefined) m.datatype = Number(BigInt.asUintN(32, f.int));
     else if (f.field === 7 && f.int !== undefined && f.int !== 0n) value = null;
     else if (f.field === 18 && f.bytes) value = decodeTemplate(f.bytes, depth + 1);

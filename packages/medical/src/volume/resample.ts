@@ -28,7 +28,8 @@ export interface ResampleOptions {
  * ```
  */
 export function resampleVolume(volume: Volume, spacing: number | readonly [number, number, number], options: ResampleOptions = {}): Volume {
-  const target = typeof spacing === 'number' ? ([spacing, spacing, spacing] as const) : spacing;
+  // a typed array (spacing parsed from DICOM) is as good as an array
+  const target = typeof spacing === 'number' ? ([spacing, spacing, spacing] as const) : ArrayBuffer.isView(spacing) && !(spacing instanceof DataView) ? (Array.from(spacing as unknown as ArrayLike<number>) as unknown as readonly [number, number, number]) : spacing;
   if (!Array.isArray(target) || target.length !== 3 || !target.every((s) => Number.isFinite(s) && s > 0)) {
     throw new LeptonError('INVALID_ARGUMENT', `resampleVolume: spacing must be a positive number or three of them (mm); got ${Array.isArray(target) ? `[${target.map((s) => describeValue(s)).join(', ')}]` : describeValue(spacing)}.`);
   }

@@ -261,11 +261,14 @@ export class ObjectDetector {
     try {
       return await this.#run(frames);
     } catch (err) {
-      if (frames.length === 1 || !isLeptonError(err, 'GPU_ERROR')) throw err;
+      // A model that runs frame by frame was refused one frame: smaller batches cannot help.
+      if (frames.length === 1 || !this.#batched || !isLeptonError(err, 'GPU_ERROR')) throw err;
       this.stats.refusedBatches++;
       const half = Math.ceil(frames.length / 2);
+      const out = [...(await this.#runHalving(frames.slice(0, half))), ...(await this.#runHalving(frames.slice(half)))];
+      // Lowered only once the halves ran: a device that fails altogether (lost, out of memory) leaves it as it was.
       this.#batchLimit = Math.min(this.#batchLimit, half);
-      return [...(await this.#runHalving(frames.slice(0, half))), ...(await this.#runHalving(frames.slice(half)))];
+      return out;
     }
   }
 
