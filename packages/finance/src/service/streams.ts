@@ -20,7 +20,7 @@ import type { Redis } from 'ioredis';
  */
 export function partitionOf(cardId: string, partitions: number): number {
   if (!Number.isInteger(partitions) || partitions < 1) throw new LeptonError('INVALID_ARGUMENT', 'partitions must be a positive integer.');
-  if (typeof cardId !== 'string' && typeof cardId !== 'number') throw new LeptonError('INVALID_ARGUMENT', `cardId must be a string, got ${describeValue(cardId)}.`);
+  if (typeof cardId !== 'string' && typeof cardId !== 'number') throw new LeptonError('INVALID_ARGUMENT', `cardId must be a string or a number, got ${describeValue(cardId)}.`);
   let h = 0x811c9dc5;
   for (const b of Buffer.from(String(cardId), 'utf8')) h = Math.imul(h ^ b, 0x01000193) >>> 0;
   return h % partitions;
