@@ -43,7 +43,7 @@ export type { CoreErrorCode, LeptonErrorCode, LeptonErrorCodes } from './errors/
 // runtime
 export { initRuntime, runtimeInfo, ensureRuntime, resolveRuntimeOptions } from './runtime/init.js';
 export type { RuntimeOptions, ResolvedRuntimeOptions, RuntimeInfo, BackendAttempt, BackendPreference } from './runtime/init.js';
-export { BACKEND_NAMES, isBackendName, registerBackendLoader, registeredBackendLoaders } from './runtime/backends.js';
+export { BACKEND_NAMES, cudaDeviceVisible, isBackendName, registerBackendLoader, registeredBackendLoaders } from './runtime/backends.js';
 export type { BackendName, BackendLoader, BackendProbe, BackendLoadOptions } from './runtime/backends.js';
 export { isSoftwareAdapter } from './runtime/webgpu.js';
 export { gpuErrorScope } from './runtime/gpu-scope.js';

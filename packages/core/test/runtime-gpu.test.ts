@@ -2,13 +2,36 @@
 // CI: the GPU case uses a test double, a loader for the pure-JS 'cpu' backend that reports itself as a GPU (this
 // file's module state only). The real backends must say false here: wasm, and lavapipe's software WebGPU adapter.
 import { describe, expect, it } from 'vitest';
-import { buildMlp, createPredictor, initRuntime, registerBackendLoader, runtimeInfo, tf } from '@lepton/core';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildMlp, createPredictor, cudaDeviceVisible, initRuntime, registerBackendLoader, runtimeInfo, tf } from '@lepton/core';
 
 /** ONNX Runtime is an optional peer: without it, 'auto' serves on TF.js anyway and the GPU case proves nothing. */
 const ort = await import('onnxruntime-node').then(
   () => true,
   () => false,
 );
+
+describe('cudaDeviceVisible (what tfjs-node-gpu reports as gpu)', () => {
+  it('is true only where the NVIDIA driver lists a GPU and CUDA_VISIBLE_DEVICES does not hide them all', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lepton-nvidia-'));
+    try {
+      const gpus = join(dir, 'gpus');
+      expect(cudaDeviceVisible({}, gpus, 'linux')).toBe(false); // no driver
+      await mkdir(gpus);
+      expect(cudaDeviceVisible({}, gpus, 'linux')).toBe(false); // driver, no GPU
+      await mkdir(join(gpus, '0000:01:00.0'));
+      expect(cudaDeviceVisible({}, gpus, 'linux')).toBe(true);
+      expect(cudaDeviceVisible({ CUDA_VISIBLE_DEVICES: '0' }, gpus, 'linux')).toBe(true);
+      for (const hidden of ['', ' ', '-1', '-1,0', 'NoDevFiles']) expect(cudaDeviceVisible({ CUDA_VISIBLE_DEVICES: hidden }, gpus, 'linux')).toBe(false);
+      expect(cudaDeviceVisible({}, join(dir, 'absent'), 'win32')).toBe(true); // not checkable there: as before
+      expect(cudaDeviceVisible({ CUDA_VISIBLE_DEVICES: '-1' }, join(dir, 'absent'), 'win32')).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('runtimeInfo().gpu', () => {
   it('is false on wasm and on a software WebGPU adapter (lavapipe), which is how CI forces webgpu', async () => {

@@ -221,12 +221,22 @@ describe('kernel availability', () => {
 /** Runs `fn` on cpu and on wasm and checks the wasm result against cpu's, relative to the largest value. */
 async function matchesCpu(fn: () => tf.Tensor, relTol = 1e-5): Promise<void> {
   await initRuntime({ backend: 'cpu' }, {});
-  const reference = tf.tidy(() => fn().dataSync());
+  const [reference, referenceShape] = tf.tidy(() => {
+    const t = fn();
+    return [t.dataSync(), t.shape] as const;
+  });
   await initRuntime({ backend: 'wasm' }, {});
-  const got = tf.tidy(() => fn().dataSync());
+  const [got, shape] = tf.tidy(() => {
+    const t = fn();
+    return [t.dataSync(), t.shape] as const;
+  });
+  expect(shape).toEqual(referenceShape);
   expect(got.length).toBe(reference.length);
-  const scale = Math.max(1, ...Array.from(reference, Math.abs));
-  got.forEach((v, i) => expect(Math.abs(v - reference[i]!)).toBeLessThanOrEqual(relTol * scale));
+  const scale = Math.max(1, ...Array.from(reference, Math.abs).filter(Number.isFinite));
+  got.forEach((v, i) => {
+    if (Number.isNaN(reference[i])) expect(v).toBeNaN();
+    else expect(Math.abs(v - reference[i]!)).toBeLessThanOrEqual(relTol * scale);
+  });
 }
 
 const convCases = [
@@ -265,6 +275,71 @@ describe('Lepton wasm kernels match the cpu backend', () => {
   ])('Tile %j by %j (float32 and int32)', async (shape, reps) => {
     await matchesCpu(() => tf.tile(tf.randomNormal(shape, 0, 1, 'float32', 3), reps), 0);
     await matchesCpu(() => tf.tile(tf.cast(tf.randomUniform(shape, 0, 100, 'float32', 3), 'int32'), reps), 0);
+  });
+});
+
+describe('Lepton wasm elementwise kernels (broadcasts, Equal, empty sums, Identity) match the cpu backend', () => {
+  const shapes: Array<[number[], number[]]> = [
+    [[2, 3, 4, 5], [5]],
+    [[5], [2, 3, 4, 5]],
+    [[2, 3, 4, 5], [2, 1, 1, 5]],
+    [[2, 1, 1, 5], [2, 3, 4, 5]],
+    [[3, 1], [1, 4]],
+    [[], [2, 3]],
+    [[2, 3, 4], [3, 1]],
+    [[2, 3], [2, 3]],
+    [[0, 3], [3]],
+  ];
+  it.each(shapes)('Add, Sub, Multiply, RealDiv of %j and %j (float32; int32 stays on TF.js)', async (sa, sb) => {
+    const a = (): tf.Tensor => tf.randomNormal(sa, 0, 1, 'float32', 5);
+    const b = (): tf.Tensor => tf.add(tf.randomUniform(sb, 0.5, 2, 'float32', 6), 0); // no division by ~0
+    for (const op of [tf.add, tf.sub, tf.mul, tf.div]) await matchesCpu(() => op(a(), b()), 0);
+    await matchesCpu(() => tf.mul(tf.cast(tf.mul(a(), 10), 'int32'), tf.cast(tf.mul(b(), 10), 'int32')), 0);
+  });
+
+  it.each(shapes)('Equal of %j and %j (float32 and int32, with ties, NaN never equal)', async (sa, sb) => {
+    const rounded = (shape: number[], seed: number): tf.Tensor => tf.round(tf.randomUniform(shape, 0, 3, 'float32', seed));
+    await matchesCpu(() => tf.equal(rounded(sa, 7), rounded(sb, 8)), 0);
+    await matchesCpu(() => tf.equal(tf.cast(rounded(sa, 7), 'int32'), tf.cast(rounded(sb, 8), 'int32')), 0);
+    await matchesCpu(() => tf.equal(tf.div(tf.zerosLike(rounded(sa, 7)), tf.zerosLike(rounded(sa, 7))), tf.div(tf.zerosLike(rounded(sa, 7)), 0)), 0);
+  });
+
+  it.each([
+    [[2, 3, 4, 5], [0, 1, 2], false],
+    [[2, 3, 4, 5], [1, 2], true],
+    [[0, 3], [0], false],
+    [[2, 0, 3], [1], true],
+    [[0], [0], false],
+  ] as Array<[number[], number[], boolean]>)('Sum of %j over %j, keepDims %s (float32 and int32; an empty sum is 0)', async (shape, axes, keepDims) => {
+    const x = (): tf.Tensor => tf.randomNormal(shape, 3, 2, 'float32', 9);
+    await matchesCpu(() => tf.sum(x(), axes, keepDims), 1e-6);
+    await matchesCpu(() => tf.sum(tf.cast(tf.mul(x(), 10), 'int32'), axes, keepDims), 0);
+  });
+
+  it('Identity shares memory safely: the clone outlives its source, and nothing leaks', async () => {
+    await initRuntime({ backend: 'wasm' }, {});
+    const before = tf.memory().numBytes;
+    const a = tf.tensor2d([1, 2, 3, 4.5], [2, 2]);
+    const b = tf.clone(a);
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1, 2, 3, 4.5]);
+    const c = tf.add(b, 1); // a kernel reading the shared memory after the source went
+    expect(Array.from(c.dataSync())).toEqual([2, 3, 4, 5.5]);
+    tf.dispose([b, c]);
+    expect(tf.memory().numBytes).toBe(before);
+  });
+
+  it('a batch-norm-and-global-max-pool gradient (moments, broadcasts, channel sums, Equal) equals cpu\'s', async () => {
+    await matchesCpu(() => {
+      const x = tf.randomNormal([4, 6, 6, 3], 1, 2, 'float32', 11);
+      const gamma = tf.randomUniform([3], 0.5, 1.5, 'float32', 12);
+      return tf.grad((xx: tf.Tensor) => {
+        const { mean, variance } = tf.moments(xx, [0, 1, 2]);
+        const y = tf.batchNorm(xx, mean, variance, tf.zeros([3]), gamma, 1e-3);
+        const pooled = tf.max(tf.relu(y), [1, 2]); // GlobalMaxPooling2D: its gradient is an Equal broadcast
+        return tf.sum(tf.square(tf.mul(pooled, tf.tensor1d([1, -2, 3]))));
+      })(x);
+    }, 1e-4);
   });
 });
 

@@ -145,6 +145,32 @@ function nativeBindingMissing(pkg: string): string | undefined {
     : 'installed without its native binding: its install script downloads libtensorflow, and it did not run (pnpm ≥ 10: `pnpm approve-builds`) or could not reach the download host';
 }
 
+/**
+ * Whether the CUDA build of libtensorflow will find a GPU: it runs on the CPU, without an error, where it finds none.
+ * False when `CUDA_VISIBLE_DEVICES` hides every device (empty, `-1`, `NoDevFiles`) or, on Linux, when the NVIDIA
+ * driver lists no GPU under `/proc/driver/nvidia/gpus`; true elsewhere (other platforms cannot be checked this way).
+ *
+ * @param env - the environment to read `CUDA_VISIBLE_DEVICES` from
+ * @param driverDir - where the NVIDIA driver lists its GPUs (Linux)
+ * @param platform - the operating system
+ * @returns whether a CUDA device is visible to this process
+ * @example
+ * ```ts
+ * import { cudaDeviceVisible } from '@lepton/core';
+ * console.log(cudaDeviceVisible()); // false on a machine without an NVIDIA driver
+ * ```
+ */
+export function cudaDeviceVisible(env: NodeJS.ProcessEnv = process.env, driverDir = '/proc/driver/nvidia/gpus', platform: NodeJS.Platform = process.platform): boolean {
+  const visible = env['CUDA_VISIBLE_DEVICES'];
+  if (visible !== undefined && /^\s*(-1.*|NoDevFiles)?\s*$/.test(visible)) return false;
+  if (platform !== 'linux') return true;
+  try {
+    return readdirSync(driverDir).length > 0;
+  } catch {
+    return false;
+  }
+}
+
 const loadTensorflow: BackendLoader = async () => {
   // tfjs-node* are optional peer dependencies, installed by the application that wants native TensorFlow: their
   // install script downloads libtensorflow, and where that failed the package is present without its native binding.
@@ -162,7 +188,10 @@ const loadTensorflow: BackendLoader = async () => {
     try {
       await importOptional(pkg);
       if (tf.findBackendFactory('tensorflow') !== null) {
-        return { ok: true, device, gpu: pkg === '@tensorflow/tfjs-node-gpu', threads: () => availableParallelism() };
+        // The CUDA build runs on the CPU where it finds no GPU: say so rather than claim one.
+        const gpu = pkg === '@tensorflow/tfjs-node-gpu' && cudaDeviceVisible();
+        const shown = pkg === '@tensorflow/tfjs-node-gpu' && !gpu ? 'libtensorflow (CUDA build, no GPU visible: computes on the CPU)' : device;
+        return { ok: true, device: shown, gpu, threads: () => availableParallelism() };
       }
       reasons.push(`${pkg}: loaded but registered no 'tensorflow' backend`);
     } catch (err) {

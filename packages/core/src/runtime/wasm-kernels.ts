@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { WASM_ELEMENTWISE_KERNELS } from './wasm-elementwise.js';
 
 type Info = tf.TensorInfo;
 interface WasmLike extends tf.KernelBackend {
@@ -237,7 +238,9 @@ let registered: string[] | undefined;
 
 /**
  * Adds or speeds up the kernels training needs on the wasm backend: `Conv2DBackpropFilter` (missing from TF.js
- * 4.22's wasm backend), XNNPACK-based `Conv2DBackpropInput`, and memcpy-speed `Tile` and `Slice` (replacing slow loops).
+ * 4.22's wasm backend), XNNPACK-based `Conv2DBackpropInput`, memcpy-speed `Tile` and `Slice` (replacing slow loops),
+ * and broadcasting `Add`/`Sub`/`Multiply`/`RealDiv`/`Equal` without index arithmetic per element, a copy-free
+ * `Identity` and an empty `Sum` of 0 (`wasm-elementwise.ts`).
  * Each is checked against the `cpu` backend in the tests. Called by the wasm backend loader; idempotent.
  *
  * @returns names of the kernels added or replaced
@@ -253,5 +256,9 @@ export function registerWasmTrainingKernels(): string[] {
   replace('Tile', makeTile);
   replace('Slice', makeSlice);
   registered.push('Conv2DBackpropInput', 'Tile', 'Slice');
+  for (const [name, make] of WASM_ELEMENTWISE_KERNELS) {
+    replace(name, make);
+    registered.push(name);
+  }
   return registered;
 }
