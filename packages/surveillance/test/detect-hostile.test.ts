@@ -79,6 +79,59 @@ describe('detection with hostile values', () => {
     }
   });
 
+  it('frames with a getter that throws, a Proxy whose trap throws, a proxied or lying buffer, or a size that changes after the check are skipped, typed', async () => {
+    const skipped: { code: string; message: string }[] = [];
+    const detector = await ObjectDetector.load({ onInvalidFrame: (_f, err) => skipped.push({ code: err.code, message: err.message }) });
+    try {
+      const good: Frame = { camera: 'gate', index: 1, sourceIndex: 1, time: 0, wallTime: 0, ...image() };
+      const throwing = Object.defineProperty({ ...good }, 'data', {
+        get() {
+          throw new Error('boom');
+        },
+      });
+      const throwingCamera = Object.defineProperty({ ...good }, 'camera', {
+        get() {
+          throw new Error('boom');
+        },
+      });
+      const trap = new Proxy(good, {
+        get() {
+          throw new Error('trap');
+        },
+      });
+      const proxiedData = { ...good, data: new Proxy(new Uint8Array(W * H * 3), {}) };
+      const lying = { ...good, data: Object.defineProperty(new Uint8Array(3), 'length', { value: W * H * 3 }) };
+      // A width that is right when checked and wrong when read again: the detector reads each field once.
+      let reads = 0;
+      const shifty = Object.defineProperty({ ...good }, 'width', { get: () => (++reads === 1 ? W : 100_000) });
+      const proxiedGood = new Proxy({ ...good }, {}); // a Proxy that only forwards is a frame like any other
+      const out = await detector.detect([throwing, throwingCamera, trap, proxiedData, lying, shifty, proxiedGood, good] as Frame[]);
+      expect(out).toHaveLength(8);
+      expect(skipped.map((s) => s.code)).toEqual(new Array(5).fill('INVALID_INPUT'));
+      expect(skipped.map((s) => s.message.replace(/^Frame [^:]*: skipped: /, ''))).toEqual([
+        'reading its fields threw.',
+        'reading its fields threw.',
+        'reading its fields threw.',
+        'data is not a Uint8Array.',
+        `data holds 3 bytes, expected width × height × 3 = ${W * H * 3}.`,
+      ]);
+      expect(skipped[1]!.message).toMatch(/^Frame undefined#undefined: skipped/); // its camera could not be read
+      expect(reads).toBe(1);
+      expect(detector.stats.frames).toBe(3); // shifty (as first read), the forwarding Proxy and the good frame ran
+      expect(out[5]).toEqual(out[7]);
+      const faces = await FaceDetector.load();
+      try {
+        await expect(faces.detect({ length: 1 } as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+        expect(await faces.detect([throwing, trap, good] as Frame[])).toHaveLength(3);
+        expect(faces.stats.invalidFrames).toBe(2);
+      } finally {
+        faces.dispose();
+      }
+    } finally {
+      await detector.close();
+    }
+  });
+
   it('the built-in decoders refuse hostile outputs and context fields with INVALID_ARGUMENT; decodeYolo a hostile kind', async () => {
     const out = tf.zeros([1, 6, 2]);
     try {

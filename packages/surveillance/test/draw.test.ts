@@ -290,6 +290,17 @@ describe('annotateFrame', () => {
     expect(white).toBeGreaterThan(50);
   });
 
+  it('a malformed frame is INVALID_INPUT, with or without copy: hostile data, a Proxy buffer, a getter that throws', () => {
+    const throwing = Object.defineProperty(blank(), 'width', {
+      get(): never {
+        throw new Error('boom');
+      },
+    });
+    for (const bad of [{ ...blank(), data: Symbol('x') }, { ...blank(), data: new Proxy(new Uint8Array(320 * 240 * 3), {}) }, { ...blank(), width: 321 }, throwing]) {
+      for (const copy of [true, false]) expect(() => annotateFrame(bad as never, { tracks: [track], copy })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    }
+  });
+
   it('draws on a copy when asked and leaves the input untouched', () => {
     const f = blank();
     const out = annotateFrame(f, { tracks: [track], copy: true });

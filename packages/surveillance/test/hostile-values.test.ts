@@ -91,8 +91,29 @@ describe('surveillance entry points with hostile values: a LeptonError, never a 
     for (const key of ['width', 'fps', 'crf']) {
       await expectRejected(`new VideoWriter(${key})`, (v) => new VideoWriter({ ...writer, [key]: v }), 'INVALID_ARGUMENT');
     }
+    // A frame's fields: a hostile size is a SHAPE_MISMATCH (its message once threw a TypeError on a Symbol), hostile
+    // data or a getter that throws an INVALID_INPUT; nothing reaches ffmpeg, so close() has no frame to finish.
+    const open = new VideoWriter(writer);
+    const frame = { camera: 'cam', index: 0, sourceIndex: 0, time: 0, wallTime: 0, width: 16, height: 16, data: new Uint8Array(16 * 16 * 3) };
+    await expectRejected('VideoWriter.write(width)', (v) => open.write({ ...frame, width: v } as never), 'SHAPE_MISMATCH');
+    await expectRejected('VideoWriter.write(data)', (v) => open.write({ ...frame, data: v } as never), 'INVALID_INPUT');
+    const throwing = Object.defineProperty({ ...frame }, 'data', {
+      get(): never {
+        throw new Error('boom');
+      },
+    });
+    await expect(open.write(throwing)).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/reading the frame's fields threw/) });
+    await expect(open.write({ ...frame, data: new Proxy(new Uint8Array(16 * 16 * 3), {}) })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(open.close()).rejects.toMatchObject({ code: 'VIDEO_WRITE_FAILED' });
     await expectRejected('new FrameRing(seconds)', (v) => new FrameRing({ seconds: v as number, fps: 5 }), 'INVALID_ARGUMENT');
     const ring = new FrameRing({ seconds: 2, fps: 5 });
+    for (const key of ['time', 'width', 'data']) {
+      await expectRejected(`FrameRing.push(frame.${key})`, (v) => ring.push({ ...frame, [key]: v } as never), 'INVALID_INPUT');
+    }
+    expect(() => ring.push({ ...frame, time: Number.NaN })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/time NaN is not a finite number/) }));
+    expect(() => ring.push(throwing)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    ring.push({ ...frame, time: 0.2 });
+    expect(ring.frames(0, 1)).toHaveLength(1); // the bad ones left nothing behind
     await expectRejected('FrameRing.clipAround(before)', (v) => ring.clipAround(1, v as number, 1, writer.output), 'INVALID_ARGUMENT');
     await expectRejected('cutClip(start)', (v) => cutClip({ input: source.input, output: writer.output, start: v as number, end: 2 }), 'INVALID_ARGUMENT');
     await expectRejected('cutClip(encoder)', (v) => cutClip({ input: source.input, output: writer.output, start: 0, end: 2, encoder: v as string }), 'INVALID_ARGUMENT', HOSTILE);

@@ -6,7 +6,7 @@ import type { Detection, Frame } from '../types.js';
 import { DEFAULT_DETECTION_CLASSES } from './coco.js';
 import { batchesLikeOneByOne } from './batch-check.js';
 import type { DecodeContext, RawDetection } from './decode.js';
-import { frameProblem, frameToInput, inputBoxToFrame, invalidFrameError, type InputPlacement } from './letterbox.js';
+import { frameToInput, inputBoxToFrame, invalidFrameError, readFrame, type InputPlacement } from './letterbox.js';
 import { loadDetectorNet, type DetectorNet } from './engine.js';
 import { nonMaxSuppression } from './nms.js';
 import {
@@ -218,20 +218,22 @@ export class ObjectDetector {
     if (!Array.isArray(frames)) throw invalid(`detect() takes an array of frames (one per camera), got ${frames === null ? 'null' : typeof frames}.`);
     const out: Detection[][] = frames.map(() => []);
     const valid: number[] = [];
-    frames.forEach((f, i) => {
-      const problem = frameProblem(f);
-      if (problem === undefined) {
+    // Each frame read once into a plain copy: the checks and the forward pass see the same fields.
+    const read = frames.map((f, i) => {
+      const r = readFrame(f);
+      if (r.problem === undefined) {
         valid.push(i);
-        return;
+        return r.frame;
       }
       this.stats.invalidFrames++;
-      this.options.onInvalidFrame?.(f, invalidFrameError(f, `skipped: ${problem}`));
+      this.options.onInvalidFrame?.(f, invalidFrameError(f, `skipped: ${r.problem}`));
+      return f;
     });
     if (this.options.tiles > 1 || this.options.flip) {
-      await this.#detectViews(frames, valid, out);
+      await this.#detectViews(read, valid, out);
       return out;
     }
-    await this.#detectValid(frames, valid, out);
+    await this.#detectValid(read, valid, out);
     return out;
   }
 

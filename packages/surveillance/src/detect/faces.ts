@@ -3,7 +3,7 @@ import { LeptonError, describeValue, ensureRuntime, isLeptonError, tf } from '@l
 import { surveillanceError } from '../types.js';
 import type { Detection, Frame } from '../types.js';
 import type { DetectorStats } from './detector.js';
-import { frameProblem, frameToInput, inputBoxToFrame, invalidFrameError, type InputPlacement } from './letterbox.js';
+import { frameToInput, inputBoxToFrame, invalidFrameError, readFrame, type InputPlacement } from './letterbox.js';
 import { loadLocalGraphModel, runGraph, shippedModelPath } from './model-io.js';
 import { nonMaxSuppression } from './nms.js';
 
@@ -132,20 +132,27 @@ export class FaceDetector {
    * Find faces in frames (any mix of cameras and sizes; one forward pass per `batchSize` frames).
    *
    * @param frames - packed RGB frames
-   * @returns per frame (same order), faces labelled `'face'` with boxes in the frame's pixels, best first
+   * @returns per frame (same order), faces labelled `'face'` with boxes in the frame's pixels, best first; an invalid
+   *   frame (wrong size, not packed RGB, a field whose getter throws) gets `[]` and is reported to `onInvalidFrame`
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `frames` is not an array
    */
   async detect(frames: readonly Frame[]): Promise<Detection[][]> {
+    if (!Array.isArray(frames)) throw new LeptonError('INVALID_ARGUMENT', `FaceDetector.detect() takes an array of frames, got ${describeValue(frames)}.`);
     const out: Detection[][] = frames.map(() => []);
     const valid: number[] = [];
-    frames.forEach((f, i) => {
-      const problem = frameProblem(f);
-      if (problem === undefined) return void valid.push(i);
+    const read = frames.map((f, i) => {
+      const r = readFrame(f);
+      if (r.problem === undefined) {
+        valid.push(i);
+        return r.frame;
+      }
       this.stats.invalidFrames++;
-      this.#onInvalid?.(f, invalidFrameError(f, `skipped: ${problem}`));
+      this.#onInvalid?.(f, invalidFrameError(f, `skipped: ${r.problem}`));
+      return f;
     });
     for (let start = 0; start < valid.length; start += this.#batchSize) {
       const idx = valid.slice(start, start + this.#batchSize);
-      const found = await this.#run(idx.map((i) => frames[i] as Frame));
+      const found = await this.#run(idx.map((i) => read[i] as Frame));
       idx.forEach((fi, j) => {
         out[fi] = found[j] ?? [];
       });

@@ -26,14 +26,42 @@ export interface InputPlacement {
   padY: number;
 }
 
+/** The intrinsic `length` getter of typed arrays: an own `length` property on an instance cannot lie to it. */
+const typedArrayLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, 'length')!.get!;
+
+/** @internal The number of bytes a real Uint8Array holds, whatever own `length` or `byteLength` it was given. */
+export function byteCount(data: Uint8Array): number {
+  return typedArrayLength.call(data) as number;
+}
+
 /** @internal Checks that a frame's buffer matches its size; returns a message when it does not. */
 export function frameProblem(frame: Frame): string | undefined {
   if (frame === null || typeof frame !== 'object') return 'not a frame object';
   const { width, height, data } = frame;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) return `width ${describeValue(width)} × height ${describeValue(height)} is not a positive integer size`;
-  if (!(data instanceof Uint8Array)) return 'data is not a Uint8Array';
-  if (data.length !== width * height * 3) return `data holds ${data.length} bytes, expected width × height × 3 = ${width * height * 3}`;
+  // ArrayBuffer.isView is false for a Proxy around a typed array, which `instanceof` lets through.
+  if (!ArrayBuffer.isView(data) || !(data instanceof Uint8Array)) return 'data is not a Uint8Array';
+  const length = byteCount(data);
+  if (length !== width * height * 3) return `data holds ${length} bytes, expected width × height × 3 = ${width * height * 3}`;
   return undefined;
+}
+
+/**
+ * @internal A frame from a caller, read once into a plain object, and checked ({@link frameProblem}). Each field's getter
+ * runs once, so a frame cannot change between the check and its use; a getter that throws, or a Proxy whose trap
+ * throws, makes an invalid frame (`problem`) instead of an error escaping.
+ */
+export function readFrame(frame: unknown): { frame: Frame; problem?: undefined } | { frame?: undefined; problem: string } {
+  if (frame === null || typeof frame !== 'object') return { problem: 'not a frame object' };
+  let copy: Frame;
+  try {
+    const { camera, index, sourceIndex, time, wallTime, width, height, data } = frame as Frame;
+    copy = { camera, index, sourceIndex, time, wallTime, width, height, data };
+  } catch {
+    return { problem: 'reading its fields threw' };
+  }
+  const problem = frameProblem(copy);
+  return problem === undefined ? { frame: copy } : { problem };
 }
 
 /**
@@ -41,7 +69,12 @@ export function frameProblem(frame: Frame): string | undefined {
  * JavaScript may be anything, so they are described ({@link describeValue}), never interpolated as they are.
  */
 export function frameName(frame: unknown): { name: string; details: { camera: string; index: number | string } } {
-  const f = frame !== null && typeof frame === 'object' ? (frame as { camera?: unknown; index?: unknown }) : {};
+  let f: { camera?: unknown; index?: unknown } = {};
+  try {
+    if (frame !== null && typeof frame === 'object') f = { camera: (frame as { camera?: unknown }).camera, index: (frame as { index?: unknown }).index };
+  } catch {
+    // a getter or Proxy trap that throws: the frame is named by what could be read, i.e. nothing
+  }
   const plain = typeof f.camera === 'string' && f.camera.length <= 120 && !/[\u0000-\u001f]/.test(f.camera);
   const camera = plain ? (f.camera as string) : describeValue(f.camera);
   const index = typeof f.index === 'number' ? f.index : describeValue(f.index);

@@ -1,5 +1,6 @@
 import { describeValue, LeptonError } from '@lepton/core';
 import { ownValue, type Box, type Detection, type Frame, type Point, type Polygon, type Track } from '../types.js';
+import { invalidFrameError, readFrame } from '../detect/letterbox.js';
 import { measureText } from './font.js';
 import { checkImage, drawLine, drawPolygon, drawRect, drawText, fillPolygon, fillRect, type Rgb, type RgbImage } from './raster.js';
 
@@ -321,7 +322,14 @@ export function drawAnnotations(img: RgbImage & Partial<Pick<Frame, 'camera' | '
  * ```
  */
 export function annotateFrame(frame: Frame, options: AnnotateOptions = {}): Frame {
-  const target = options.copy === true ? { ...frame, data: frame.data.slice() } : frame;
-  drawAnnotations(target, options);
-  return target;
+  // Read once (a getter that throws, or a Proxy buffer, is INVALID_INPUT); the drawing goes into the frame's own bytes.
+  const read = readFrame(frame);
+  if (read.problem !== undefined) throw invalidFrameError(frame, read.problem);
+  if (options.copy === true) {
+    const copy = { ...read.frame, data: read.frame.data.slice() };
+    drawAnnotations(copy, options);
+    return copy;
+  }
+  drawAnnotations(read.frame, options);
+  return frame;
 }

@@ -1,4 +1,5 @@
 import { describeValue, LeptonError } from '@lepton/core';
+import { invalidFrameError, readFrame } from '../detect/letterbox.js';
 import type { Frame } from '../types.js';
 import type { FfmpegBinary } from './ffmpeg.js';
 import { VideoWriter } from './writer.js';
@@ -115,9 +116,15 @@ export class FrameRing {
    * Adds the newest frame (frames must come in time order), evicts what is older than `seconds`, and feeds clips
    * waiting for their "after" frames.
    *
-   * @param frame - a decoded frame
+   * @param input - a decoded frame
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed frame (not packed RGB of its size, a
+   *   getter that throws) or a time that is not a finite number; the ring is left as it was
    */
-  push(frame: Frame): void {
+  push(input: Frame): void {
+    const read = readFrame(input);
+    if (read.problem !== undefined) throw invalidFrameError(input, read.problem);
+    const frame = read.frame;
+    if (typeof frame.time !== 'number' || !Number.isFinite(frame.time)) throw invalidFrameError(input, `time ${describeValue(frame.time)} is not a finite number of seconds`);
     this.buf.push(frame);
     while (this.buf.length > this.capacity || (this.buf.length > 0 && this.buf[0]!.time < frame.time - this.seconds - EPS)) this.buf.shift();
     for (const p of this.pending) {

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { describeValue, LeptonError } from '@lepton/core';
+import { byteCount } from '../detect/letterbox.js';
 import type { Frame } from '../types.js';
 import { encodeJob } from './commands.js';
 import { pickVideoEncoder, resolveFfmpeg, type FfmpegBinary } from './ffmpeg.js';
@@ -130,30 +131,37 @@ export class VideoWriter {
     if (frame === null || typeof frame !== 'object') {
       return Promise.reject(new LeptonError('INVALID_INPUT', `VideoWriter: a frame must be a Frame or its RGB bytes, got ${frame === null ? 'null' : typeof frame}.`, { details: { output: this.o.output } }));
     }
-    const data = frame instanceof Uint8Array ? frame : frame.data;
-    if (!(data instanceof Uint8Array)) {
-      return Promise.reject(new LeptonError('INVALID_INPUT', 'VideoWriter: frame.data must be a Uint8Array of packed RGB.', { details: { output: this.o.output } }));
+    const details = { output: this.o.output };
+    // Each field read once, so the bytes written are the bytes checked; a getter that throws is a bad frame.
+    let data: unknown;
+    let width: unknown;
+    let height: unknown;
+    try {
+      if (frame instanceof Uint8Array) data = frame;
+      else ({ data, width, height } = frame);
+    } catch {
+      return Promise.reject(new LeptonError('INVALID_INPUT', "VideoWriter: reading the frame's fields threw.", { details }));
     }
-    if (!(frame instanceof Uint8Array) && (frame.width !== this.o.width || frame.height !== this.o.height)) {
+    if (!ArrayBuffer.isView(data) || !(data instanceof Uint8Array)) {
+      return Promise.reject(new LeptonError('INVALID_INPUT', 'VideoWriter: frame.data must be a Uint8Array of packed RGB.', { details }));
+    }
+    if (!(frame instanceof Uint8Array) && (width !== this.o.width || height !== this.o.height)) {
       return Promise.reject(
-        new LeptonError('SHAPE_MISMATCH', `VideoWriter: frame is ${frame.width}×${frame.height}, the writer was opened for ${this.o.width}×${this.o.height}.`, {
-          details: { output: this.o.output },
-        }),
+        new LeptonError('SHAPE_MISMATCH', `VideoWriter: frame is ${describeValue(width)}×${describeValue(height)}, the writer was opened for ${this.o.width}×${this.o.height}.`, { details }),
       );
     }
-    if (data.length !== this.frameBytes) {
+    if (byteCount(data) !== this.frameBytes) {
       return Promise.reject(
-        new LeptonError('SHAPE_MISMATCH', `VideoWriter: frame has ${data.length} bytes, expected ${this.frameBytes} (${this.o.width}×${this.o.height}×3 RGB).`, {
-          details: { output: this.o.output },
-        }),
+        new LeptonError('SHAPE_MISMATCH', `VideoWriter: frame has ${byteCount(data)} bytes, expected ${this.frameBytes} (${this.o.width}×${this.o.height}×3 RGB).`, { details }),
       );
     }
+    const bytes: Uint8Array = data;
     if (this.closing) return Promise.reject(this.writeError('the writer is closed'));
     const p = this.tail.then(async () => {
       const s = await this.starting;
       if (s.exit) throw this.writeError('ffmpeg is no longer accepting frames', s);
       this.frames++;
-      if (!s.input.write(data)) {
+      if (!s.input.write(bytes)) {
         // ffmpeg gone: fluent-ffmpeg's pipe stops, 'drain' never comes, the job's end does.
         const dead = await Promise.race([new Promise<undefined>((r) => s.input.once('drain', () => r(undefined))), s.job.done]);
         if (dead) {
