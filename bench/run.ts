@@ -13,6 +13,7 @@ import { runPoolBench, type PoolBench } from './pool.js';
 import { runLineThroughputBench, runManufacturingBench, type DetectorQuality, type LineThroughput } from './manufacturing.js';
 import { runManufacturingScaleBench, type ManufacturingScaleBench } from './manufacturing-scale.js';
 import { ratios, runSuite, table, type Row } from './lib.js';
+import { runWasmKernelsBench, type WasmKernelCase } from './wasm-kernels.js';
 
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 2);
 const only = process.env['BENCH_BACKENDS']?.split(',') as BackendName[] | undefined;
@@ -31,7 +32,7 @@ for (const b of candidates) {
 console.log(`backends present: ${present.join(', ')}${Object.keys(skipped).length ? ` (skipped: ${Object.keys(skipped).join(', ')})` : ''}`);
 
 // Suites to run: core (the backend table above all), then the verticals. BENCH_SUITES=federated runs only that one.
-const suites = (process.env['BENCH_SUITES'] ?? 'core,pool,finance,finance-streams,manufacturing,manufacturing-scale,medical,federated,surveillance').split(',');
+const suites = (process.env['BENCH_SUITES'] ?? 'core,wasm-kernels,pool,finance,finance-streams,manufacturing,manufacturing-scale,medical,federated,surveillance').split(',');
 const rows: Row[] = [];
 for (const b of suites.includes('core') ? present : []) {
   console.log(`\n${b}:`);
@@ -40,6 +41,11 @@ for (const b of suites.includes('core') ? present : []) {
 const r = ratios(rows);
 console.log(`\n${table(rows)}\n`);
 for (const x of r) console.log(`${x.name}: ${x.value.toFixed(1)}×${x.target ? ` (target ≥ ${x.target}×: ${x.met ? 'met' : 'MISSED'})` : ''}`);
+
+// Lepton's wasm kernels against TF.js' own, in child processes (bench/wasm-kernels.ts).
+let wasmKernels: WasmKernelCase[] | undefined;
+if (suites.includes('wasm-kernels')) wasmKernels = await runWasmKernelsBench(console.log);
+else console.log('\nwasm-kernels suite skipped');
 
 // Vertical benchmarks (BENCH_SUITES=core skips them).
 let finance: FinanceBench | undefined;
@@ -77,6 +83,7 @@ const result = {
   skipped,
   rows,
   ratios: r,
+  wasmKernels,
   pool,
   finance,
   financeStreams,

@@ -2,7 +2,7 @@
 // CI: the GPU case uses a test double, a loader for the pure-JS 'cpu' backend that reports itself as a GPU (this
 // file's module state only). The real backends must say false here: wasm, and lavapipe's software WebGPU adapter.
 import { describe, expect, it } from 'vitest';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMlp, createPredictor, cudaDeviceVisible, initRuntime, registerBackendLoader, runtimeInfo, tf } from '@lepton/core';
@@ -14,19 +14,30 @@ const ort = await import('onnxruntime-node').then(
 );
 
 describe('cudaDeviceVisible (what tfjs-node-gpu reports as gpu)', () => {
-  it('is true only where the NVIDIA driver lists a GPU and CUDA_VISIBLE_DEVICES does not hide them all', async () => {
+  it('is true only where an NVIDIA GPU shows (driver list, device node, WSL 2) and CUDA_VISIBLE_DEVICES does not hide them all', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lepton-nvidia-'));
     try {
       const gpus = join(dir, 'gpus');
-      expect(cudaDeviceVisible({}, gpus, 'linux')).toBe(false); // no driver
+      const dev = join(dir, 'dev');
+      await mkdir(dev);
+      await writeFile(join(dev, 'null'), '');
+      await writeFile(join(dev, 'nvidiactl'), ''); // the control node alone is no GPU
+      expect(cudaDeviceVisible({}, gpus, 'linux', dev)).toBe(false); // no driver list, no GPU node
       await mkdir(gpus);
-      expect(cudaDeviceVisible({}, gpus, 'linux')).toBe(false); // driver, no GPU
+      expect(cudaDeviceVisible({}, gpus, 'linux', dev)).toBe(false); // driver, no GPU
       await mkdir(join(gpus, '0000:01:00.0'));
-      expect(cudaDeviceVisible({}, gpus, 'linux')).toBe(true);
-      expect(cudaDeviceVisible({ CUDA_VISIBLE_DEVICES: '0' }, gpus, 'linux')).toBe(true);
-      for (const hidden of ['', ' ', '-1', '-1,0', 'NoDevFiles']) expect(cudaDeviceVisible({ CUDA_VISIBLE_DEVICES: hidden }, gpus, 'linux')).toBe(false);
-      expect(cudaDeviceVisible({}, join(dir, 'absent'), 'win32')).toBe(true); // not checkable there: as before
-      expect(cudaDeviceVisible({ CUDA_VISIBLE_DEVICES: '-1' }, join(dir, 'absent'), 'win32')).toBe(false);
+      expect(cudaDeviceVisible({}, gpus, 'linux', dev)).toBe(true);
+      for (const ids of ['0', '0,1', ' 0 , 1 ', 'GPU-8f1b44be-dc6a-2899-aaaa-000000000000', 'MIG-0', '0,-1']) expect(cudaDeviceVisible({ CUDA_VISIBLE_DEVICES: ids }, gpus, 'linux', dev), ids).toBe(true);
+      for (const hidden of ['', ' ', '\t', '-1', ' -1 ', '-1,0', 'NoDevFiles']) expect(cudaDeviceVisible({ CUDA_VISIBLE_DEVICES: hidden }, gpus, 'linux', dev), JSON.stringify(hidden)).toBe(false);
+      // A container with the device nodes but not the driver's proc entries, and WSL 2 (/dev/dxg, no /proc/driver/nvidia).
+      const absent = join(dir, 'absent');
+      await writeFile(join(dev, 'nvidia0'), '');
+      expect(cudaDeviceVisible({}, absent, 'linux', dev)).toBe(true);
+      await rm(join(dev, 'nvidia0'));
+      await writeFile(join(dev, 'dxg'), '');
+      expect(cudaDeviceVisible({}, absent, 'linux', dev)).toBe(true);
+      expect(cudaDeviceVisible({}, absent, 'win32', absent)).toBe(true); // not checkable there: as before
+      expect(cudaDeviceVisible({ CUDA_VISIBLE_DEVICES: '-1' }, absent, 'win32', absent)).toBe(false);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

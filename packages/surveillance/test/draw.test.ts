@@ -301,6 +301,17 @@ describe('annotateFrame', () => {
     }
   });
 
+  it('copy: true copies a Buffer\'s pixels too and keeps the caller\'s other fields; a prototype trap never runs', () => {
+    const f = { ...blank(), data: Buffer.alloc(320 * 240 * 3, BG), note: 'kept' };
+    const out = annotateFrame(f, { tracks: [track], copy: true }) as Frame & { note?: string };
+    expect(f.data.every((v) => v === BG)).toBe(true); // Buffer#slice would have shared the memory
+    expect(pixel(out, 40, 105)).toEqual([...classColor('person')]);
+    expect(out.note).toBe('kept');
+    const trapped = Object.setPrototypeOf(new Uint8Array(320 * 240 * 3), new Proxy(Uint8Array.prototype, { getPrototypeOf: () => { throw new Error('trap'); } })) as Uint8Array;
+    // Its pixels are a real Uint8Array: checked by its internal slot, without running the trap (instanceof would).
+    for (const copy of [true, false]) expect(annotateFrame({ ...blank(), data: trapped }, { copy }).width).toBe(320);
+  });
+
   it('draws on a copy when asked and leaves the input untouched', () => {
     const f = blank();
     const out = annotateFrame(f, { tracks: [track], copy: true });

@@ -72,6 +72,11 @@ describe('surveillance entry points with hostile values: a LeptonError, never a 
     await expectRejected('binaryErode(mask.data)', (v) => binaryErode({ width: 2, height: 2, data: v as Uint8Array }), 'INVALID_INPUT');
     await expectRejected('binaryErode(iterations)', (v) => binaryErode({ width: 2, height: 2, data: new Uint8Array(4) }, v as number), 'INVALID_ARGUMENT');
     await expectRejected('drawLabel(scale)', (v) => drawLabel(image(), 'x', 0, 0, { background: [0, 0, 0], scale: v as number }), 'INVALID_ARGUMENT');
+    // The image itself: a hostile width, height or data is INVALID_INPUT (the message once interpolated a Symbol).
+    for (const key of ['width', 'height', 'data']) {
+      await expectRejected(`drawAnnotations(image.${key})`, (v) => drawAnnotations({ ...image(), [key]: v } as never, {}), 'INVALID_INPUT');
+      await expectRejected(`MotionDetector.update(frame.${key})`, (v) => new MotionDetector().update({ ...image(), [key]: v } as never), 'INVALID_INPUT');
+    }
     await expectRejected('drawAnnotations(textScale)', (v) => drawAnnotations(image(), { textScale: v as number }), 'INVALID_ARGUMENT');
     // A label is drawn text: anything is described, never a TypeError.
     await expectTypedOrOk('drawAnnotations(detections[0].label)', (v) => drawAnnotations(image(), { detections: [{ box, label: v as string, score: 0.9 }] }), HOSTILE);

@@ -147,12 +147,15 @@ function nativeBindingMissing(pkg: string): string | undefined {
 
 /**
  * Whether the CUDA build of libtensorflow will find a GPU: it runs on the CPU, without an error, where it finds none.
- * False when `CUDA_VISIBLE_DEVICES` hides every device (empty, `-1`, `NoDevFiles`) or, on Linux, when the NVIDIA
- * driver lists no GPU under `/proc/driver/nvidia/gpus`; true elsewhere (other platforms cannot be checked this way).
+ * False when `CUDA_VISIBLE_DEVICES` hides every device (empty, `-1…`, `NoDevFiles`) or, on Linux, when there is no
+ * sign of an NVIDIA GPU: none listed by the driver under `/proc/driver/nvidia/gpus`, and no `/dev/nvidia<N>` device
+ * node (containers) or `/dev/dxg` (WSL 2, which passes GPUs through without the proc entries). True elsewhere (other
+ * platforms cannot be checked this way).
  *
  * @param env - the environment to read `CUDA_VISIBLE_DEVICES` from
  * @param driverDir - where the NVIDIA driver lists its GPUs (Linux)
  * @param platform - the operating system
+ * @param devDir - where device nodes live (Linux)
  * @returns whether a CUDA device is visible to this process
  * @example
  * ```ts
@@ -160,15 +163,18 @@ function nativeBindingMissing(pkg: string): string | undefined {
  * console.log(cudaDeviceVisible()); // false on a machine without an NVIDIA driver
  * ```
  */
-export function cudaDeviceVisible(env: NodeJS.ProcessEnv = process.env, driverDir = '/proc/driver/nvidia/gpus', platform: NodeJS.Platform = process.platform): boolean {
+export function cudaDeviceVisible(env: NodeJS.ProcessEnv = process.env, driverDir = '/proc/driver/nvidia/gpus', platform: NodeJS.Platform = process.platform, devDir = '/dev'): boolean {
   const visible = env['CUDA_VISIBLE_DEVICES'];
   if (visible !== undefined && /^\s*(-1.*|NoDevFiles)?\s*$/.test(visible)) return false;
   if (platform !== 'linux') return true;
-  try {
-    return readdirSync(driverDir).length > 0;
-  } catch {
-    return false;
-  }
+  const entries = (dir: string): string[] => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  return entries(driverDir).length > 0 || entries(devDir).some((name) => /^nvidia\d+$/.test(name) || name === 'dxg');
 }
 
 const loadTensorflow: BackendLoader = async () => {

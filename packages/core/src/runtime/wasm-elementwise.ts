@@ -3,9 +3,11 @@
  * by element with index arithmetic (a per-channel multiply of a [32, 64, 64, 8] activation took 3.6× a same-shape one),
  * `Equal` has no fast path at all (a [32, 16, 16, 32] activation against its per-channel maxima, global max pooling's
  * gradient: 31 ms), and `Identity` copies. Batch normalisation's and global pooling's gradients are full of these. Here:
- * - a broadcast `Add`/`Sub`/`Multiply`/`RealDiv` of float32 expands the smaller operand at memcpy speed (the Tile of
- *   `wasm-kernels.ts`) and runs TF.js' own same-shape SIMD kernel;
+ * - a broadcast `Add`/`Sub`/`Multiply`/`RealDiv` of float32 where one operand has the output's shape expands the other
+ *   at memcpy speed (the Tile of `wasm-kernels.ts`) and runs TF.js' own same-shape SIMD kernel (a scalar, or a
+ *   broadcast of both operands, stays on TF.js' kernel);
  * - `Equal` of float32 or int32 expands likewise and compares in one JavaScript pass;
+ * - an allocation TF.js' allocator could not place (it returns address 0 unchecked) falls back to TF.js' kernel;
  * - a `Sum` of an empty tensor is 0 (TF.js' kernel left it uninitialised);
  * - `Identity` shares the input's memory, as the cpu and webgpu backends do.
  * Every other dtype and shape keeps TF.js' kernel. Checked against the `cpu` backend in the tests.
@@ -19,6 +21,7 @@ interface WasmLike extends tf.KernelBackend {
   typedArrayFromHeap(info: Info): Float32Array | Int32Array | Uint8Array;
   incRef(dataId: object): void;
   disposeData(dataId: object, force?: boolean): boolean;
+  dataIdMap: { get(dataId: object): { memoryOffset: number | null } | undefined };
 }
 
 function wasmKernel(name: string): tf.KernelFunc {
@@ -30,54 +33,96 @@ function wasmKernel(name: string): tf.KernelFunc {
 const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /**
- * `x` broadcast to `shape` as a new tensor (the caller disposes it), or `x` itself when it has that shape already.
- * A view of `x` with its shape padded to the output's rank (same memory) is tiled.
+ * Whether TF.js' allocator placed `info` (it returns address 0, unchecked, when the wasm memory cannot grow): a kernel
+ * writing there would overwrite the start of the heap.
  */
-function expand(x: Info, shape: number[], backend: tf.KernelBackend): Info {
-  if (sameShape(x.shape, shape)) return x;
-  const padded = [...new Array<number>(shape.length - x.shape.length).fill(1), ...x.shape];
-  return wasmKernel('Tile')({ inputs: { x: { dataId: x.dataId, shape: padded, dtype: x.dtype } }, backend, attrs: { reps: shape.map((d, i) => d / padded[i]!) } }) as Info;
+function allocated(backend: WasmLike, info: Info): boolean {
+  return tf.util.sizeFromShape(info.shape) === 0 || (backend.dataIdMap.get(info.dataId)?.memoryOffset ?? 0) !== 0;
 }
 
-/** A broadcast of float32 operands: both expanded to the output's shape, then TF.js' same-shape kernel. */
+/**
+ * Largest output (elements) whose smaller operand is expanded: 16 Mi float32, 64 MiB. The expansion is an extra
+ * tensor of the output's size, and TF.js' allocator does not check for failure (its kernel would write the result to
+ * address 0), so big tensors, where the per-element overhead matters least, keep TF.js' kernel and its memory use.
+ */
+const MAX_EXPANDED = 16 * 1024 * 1024;
+
+/**
+ * Which operand to expand: the one that is not the output's shape, when the other one is and the broadcast one has
+ * more than one element. Otherwise undefined, and TF.js' kernel runs: a scalar has its own fast path there, and
+ * expanding both operands (an outer sum, [1, n] + [n, 1]) would triple the memory for no gain.
+ */
+function toExpand(a: Info, b: Info, shape: number[]): 'a' | 'b' | undefined {
+  if (tf.util.sizeFromShape(shape) > MAX_EXPANDED) return undefined;
+  const aFull = sameShape(a.shape, shape);
+  const bFull = sameShape(b.shape, shape);
+  if (aFull === bFull) return undefined;
+  const small = aFull ? b : a;
+  return tf.util.sizeFromShape(small.shape) > 1 ? (aFull ? 'b' : 'a') : undefined;
+}
+
+/**
+ * `x` broadcast to `shape` as a new tensor the caller disposes (a view of `x` padded to the output's rank is tiled), or
+ * undefined when the wasm memory cannot hold it (the Tile refuses rather than write to address 0).
+ */
+function expand(x: Info, shape: number[], backend: tf.KernelBackend): Info | undefined {
+  const padded = [...new Array<number>(shape.length - x.shape.length).fill(1), ...x.shape];
+  try {
+    return wasmKernel('Tile')({ inputs: { x: { dataId: x.dataId, shape: padded, dtype: x.dtype } }, backend, attrs: { reps: shape.map((d, i) => d / padded[i]!) } }) as Info;
+  } catch (err) {
+    if (err instanceof RangeError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * A broadcast of float32 operands where one already has the output's shape: the other is expanded, then TF.js'
+ * same-shape kernel runs. Everything else (and an expansion the wasm memory cannot hold) is TF.js' kernel.
+ */
 function makeArithmetic(fallback: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { a, b } = args.inputs as { a: Info; b: Info };
-    if (a.dtype !== 'float32' || b.dtype !== 'float32' || sameShape(a.shape, b.shape)) return fallback(args);
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return fallback(args);
     const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    if (tf.util.sizeFromShape(shape) === 0) return fallback(args);
+    const which = toExpand(a, b, shape);
+    if (which === undefined) return fallback(args);
     const backend = args.backend as WasmLike;
-    const ea = expand(a, shape, backend);
-    const eb = expand(b, shape, backend);
+    const wide = expand(which === 'a' ? a : b, shape, backend);
+    if (wide === undefined) return fallback(args);
     try {
-      return fallback({ ...args, inputs: { a: ea, b: eb } });
+      return fallback({ ...args, inputs: which === 'a' ? { a: wide, b } : { a, b: wide } });
     } finally {
-      if (ea !== a) backend.disposeData(ea.dataId);
-      if (eb !== b) backend.disposeData(eb.dataId);
+      backend.disposeData(wide.dataId);
     }
   };
 }
 
-/** Equal of float32 or int32: expanded to the output's shape, compared in one pass. */
+/** Equal of float32 or int32 (TF.js' wasm Equal is slow even without a broadcast): compared in one pass. */
 function makeEqual(fallback: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { a, b } = args.inputs as { a: Info; b: Info };
     if (a.dtype !== b.dtype || (a.dtype !== 'float32' && a.dtype !== 'int32')) return fallback(args);
     const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const same = sameShape(a.shape, b.shape);
+    const which = same ? undefined : toExpand(a, b, shape);
+    if (!same && which === undefined) return fallback(args);
     const backend = args.backend as WasmLike;
-    const ea = expand(a, shape, backend);
-    const eb = expand(b, shape, backend);
+    const wide = which === undefined ? undefined : expand(which === 'a' ? a : b, shape, backend);
+    if (which !== undefined && wide === undefined) return fallback(args);
     try {
       const out = backend.makeOutput(shape, 'bool');
+      if (!allocated(backend, out)) {
+        backend.disposeData(out.dataId);
+        return fallback(args);
+      }
       // Views after every allocation: growing the wasm memory detaches views taken before.
       const dst = backend.typedArrayFromHeap(out) as Uint8Array;
-      const x = backend.typedArrayFromHeap(ea) as Float32Array | Int32Array;
-      const y = backend.typedArrayFromHeap(eb) as Float32Array | Int32Array;
+      const x = backend.typedArrayFromHeap(which === 'a' ? wide! : a) as Float32Array | Int32Array;
+      const y = backend.typedArrayFromHeap(which === 'b' ? wide! : b) as Float32Array | Int32Array;
       for (let i = 0; i < dst.length; i++) dst[i] = x[i] === y[i] ? 1 : 0;
       return out;
     } finally {
-      if (ea !== a) backend.disposeData(ea.dataId);
-      if (eb !== b) backend.disposeData(eb.dataId);
+      if (wide !== undefined) backend.disposeData(wide.dataId);
     }
   };
 }

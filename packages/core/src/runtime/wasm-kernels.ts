@@ -4,6 +4,7 @@ import { WASM_ELEMENTWISE_KERNELS } from './wasm-elementwise.js';
 type Info = tf.TensorInfo;
 interface WasmLike extends tf.KernelBackend {
   disposeData(dataId: object, force?: boolean): boolean;
+  dataIdMap: { get(dataId: object): { memoryOffset: number | null } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): Info;
   typedArrayFromHeap(info: Info): Float32Array | Int32Array | Uint8Array;
 }
@@ -16,6 +17,16 @@ interface ConvGradAttrs {
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/**
+ * @internal Throws a RangeError (after freeing it) when TF.js' allocator could not place `info`: it returns address 0
+ * unchecked when the wasm memory cannot grow, and writing there would overwrite the start of the heap.
+ */
+export function assertPlaced(backend: WasmLike, info: Info, kernel: string): void {
+  if (tf.util.sizeFromShape(info.shape) === 0 || (backend.dataIdMap.get(info.dataId)?.memoryOffset ?? 0) !== 0) return;
+  backend.disposeData(info.dataId);
+  throw new RangeError(`${kernel} on wasm: the wasm memory cannot hold a ${info.dtype} tensor of shape [${info.shape.join(', ')}]`);
 }
 
 function wasmKernel(name: string): tf.KernelFunc {
@@ -110,6 +121,7 @@ function makeConv2dBackpropInput(fallback: tf.KernelFunc): tf.KernelFunc {
     let dilated = dy;
     if (sh > 1 || sw > 1) {
       dilated = b.makeOutput([n, dh, dw, f], 'float32');
+      assertPlaced(b, dilated, 'Conv2DBackpropInput');
       const out = b.typedArrayFromHeap(dilated) as Float32Array;
       const src = b.typedArrayFromHeap(dy) as Float32Array;
       out.fill(0);
@@ -124,6 +136,12 @@ function makeConv2dBackpropInput(fallback: tf.KernelFunc): tf.KernelFunc {
     }
     // filter [kh, kw, c, f] → reversed in space, channels swapped: [kh, kw, f, c].
     const flipped = b.makeOutput([kh, kw, f, c], 'float32');
+    try {
+      assertPlaced(b, flipped, 'Conv2DBackpropInput');
+    } catch (err) {
+      if (dilated !== dy) b.disposeData(dilated.dataId);
+      throw err;
+    }
     {
       const out = b.typedArrayFromHeap(flipped) as Float32Array;
       const src = b.typedArrayFromHeap(filter) as Float32Array;
@@ -161,6 +179,7 @@ function makeTile(fallback: tf.KernelFunc): tf.KernelFunc {
     const shape = x.shape;
     const outShape = shape.map((d, i) => d * reps[i]!);
     const out = b.makeOutput(outShape, x.dtype);
+    assertPlaced(b, out, 'Tile');
     const dst = b.typedArrayFromHeap(out) as Float32Array | Int32Array;
     const src = b.typedArrayFromHeap(x) as Float32Array | Int32Array;
     if (dst.length === 0) return out;
@@ -206,6 +225,7 @@ function makeSlice(fallback: tf.KernelFunc): tf.KernelFunc {
     const size = params[1]!;
     const b = backend as WasmLike;
     const out = b.makeOutput(size, x.dtype);
+    assertPlaced(b, out, 'Slice');
     const dst = b.typedArrayFromHeap(out) as Float32Array | Int32Array;
     if (dst.length === 0) return out;
     const src = b.typedArrayFromHeap(x) as Float32Array | Int32Array;
@@ -241,7 +261,9 @@ let registered: string[] | undefined;
  * 4.22's wasm backend), XNNPACK-based `Conv2DBackpropInput`, memcpy-speed `Tile` and `Slice` (replacing slow loops),
  * and broadcasting `Add`/`Sub`/`Multiply`/`RealDiv`/`Equal` without index arithmetic per element, a copy-free
  * `Identity` and an empty `Sum` of 0 (`wasm-elementwise.ts`).
- * Each is checked against the `cpu` backend in the tests. Called by the wasm backend loader; idempotent.
+ * Each is checked against the `cpu` backend in the tests. Called by the wasm backend loader; idempotent. With the
+ * environment variable `LEPTON_WASM_KERNELS=tfjs` only the missing `Conv2DBackpropFilter` is added and TF.js' own
+ * kernels stay (for comparison, or to rule these out).
  *
  * @returns names of the kernels added or replaced
  */
@@ -252,6 +274,9 @@ export function registerWasmTrainingKernels(): string[] {
     tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2dBackpropFilter });
     registered.push('Conv2DBackpropFilter');
   }
+  // LEPTON_WASM_KERNELS=tfjs keeps TF.js' own kernel wherever it has one: the baseline of `pnpm bench`'s wasm-kernels
+  // suite, and a way to rule these replacements out when a result on wasm looks wrong.
+  if (typeof process !== 'undefined' && process.env['LEPTON_WASM_KERNELS'] === 'tfjs') return registered;
   replace('Conv2DBackpropInput', makeConv2dBackpropInput);
   replace('Tile', makeTile);
   replace('Slice', makeSlice);

@@ -1,6 +1,7 @@
 import { LeptonError, describeValue } from '@lepton/core';
 import type { RgbImage } from '../draw/raster.js';
 import type { Box } from '../types.js';
+import { byteCount, isUint8Array } from './letterbox.js';
 
 /** How {@link blurRegions} hides a region: coarse blocks (`'pixelate'`) or a box (mean) blur (`'box'`). */
 export type BlurMethod = 'pixelate' | 'box';
@@ -117,8 +118,8 @@ function boxBlur(img: RgbImage, r: Rect, radius: number): void {
  */
 export function blurRegions(image: RgbImage, boxes: readonly Box[], options: BlurOptions = {}): number {
   const { width, height, data } = image;
-  if (!(data instanceof Uint8Array) || !Number.isInteger(width) || !Number.isInteger(height) || data.length !== width * height * 3) {
-    throw new LeptonError('INVALID_INPUT', `blurRegions needs packed RGB: data of width × height × 3 bytes (${describeValue(width)} × ${describeValue(height)} × 3), got ${data instanceof Uint8Array ? data.length : describeValue(data)}.`);
+  if (!isUint8Array(data) || !Number.isInteger(width) || !Number.isInteger(height) || byteCount(data) !== width * height * 3) {
+    throw new LeptonError('INVALID_INPUT', `blurRegions needs packed RGB: data of width × height × 3 bytes (${describeValue(width)} × ${describeValue(height)} × 3), got ${isUint8Array(data) ? byteCount(data) : describeValue(data)}.`);
   }
   const padding = options.padding ?? 0.1;
   if (!(typeof padding === 'number' && padding >= 0)) throw new LeptonError('INVALID_ARGUMENT', `padding must be ≥ 0 (a fraction of the box size), got ${describeValue(padding)}.`);

@@ -26,8 +26,20 @@ export interface InputPlacement {
   padY: number;
 }
 
+/** %TypedArray%.prototype: its intrinsic getters read internal slots and never run a caller's code. */
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
 /** The intrinsic `length` getter of typed arrays: an own `length` property on an instance cannot lie to it. */
-const typedArrayLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, 'length')!.get!;
+const typedArrayLength = Object.getOwnPropertyDescriptor(typedArrayPrototype, 'length')!.get!;
+/** The intrinsic `Symbol.toStringTag` getter: 'Uint8Array' for a real one (Buffer too), undefined for anything else. */
+const typedArrayTag = Object.getOwnPropertyDescriptor(typedArrayPrototype, Symbol.toStringTag)!.get!;
+
+/**
+ * @internal Whether `value` is a real Uint8Array (or Buffer), decided without running any of its code: `instanceof`
+ * walks a prototype chain a Proxy can intercept, and a Proxy around a typed array is not one.
+ */
+export function isUint8Array(value: unknown): value is Uint8Array {
+  return typedArrayTag.call(value) === 'Uint8Array';
+}
 
 /** @internal The number of bytes a real Uint8Array holds, whatever own `length` or `byteLength` it was given. */
 export function byteCount(data: Uint8Array): number {
@@ -39,8 +51,7 @@ export function frameProblem(frame: Frame): string | undefined {
   if (frame === null || typeof frame !== 'object') return 'not a frame object';
   const { width, height, data } = frame;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) return `width ${describeValue(width)} × height ${describeValue(height)} is not a positive integer size`;
-  // ArrayBuffer.isView is false for a Proxy around a typed array, which `instanceof` lets through.
-  if (!ArrayBuffer.isView(data) || !(data instanceof Uint8Array)) return 'data is not a Uint8Array';
+  if (!isUint8Array(data)) return 'data is not a Uint8Array';
   const length = byteCount(data);
   if (length !== width * height * 3) return `data holds ${length} bytes, expected width × height × 3 = ${width * height * 3}`;
   return undefined;

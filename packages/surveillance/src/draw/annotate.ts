@@ -326,7 +326,15 @@ export function annotateFrame(frame: Frame, options: AnnotateOptions = {}): Fram
   const read = readFrame(frame);
   if (read.problem !== undefined) throw invalidFrameError(frame, read.problem);
   if (options.copy === true) {
-    const copy = { ...read.frame, data: read.frame.data.slice() };
+    // The caller's other fields are kept (read once more; a getter that throws now just leaves them out). The pixels
+    // are copied with `new Uint8Array`: a Buffer's slice() would share its memory.
+    let extra: object = {};
+    try {
+      extra = { ...frame };
+    } catch {
+      // keep the checked fields only
+    }
+    const copy = { ...extra, ...read.frame, data: new Uint8Array(read.frame.data) };
     drawAnnotations(copy, options);
     return copy;
   }

@@ -1,6 +1,7 @@
 import { describeValue, LeptonError } from '@lepton/core';
 import type { Box, Point, Polygon } from '../types.js';
 import { FONT_ADVANCE, FONT_HEIGHT, FONT_LINE_GAP, glyphRows } from './font.js';
+import { byteCount, isUint8Array } from '../detect/letterbox.js';
 
 /** An RGB colour, each channel 0–255 (values are rounded and clamped when drawn). */
 export type Rgb = readonly [number, number, number];
@@ -22,10 +23,10 @@ export interface RgbImage {
 /** @internal Throws `INVALID_INPUT` unless `img` is a well-formed packed RGB image. */
 export function checkImage(img: RgbImage, what: string): void {
   const { width, height, data } = img;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || !(data instanceof Uint8Array) || data.length !== width * height * 3) {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || !isUint8Array(data) || byteCount(data) !== width * height * 3) {
     throw new LeptonError(
       'INVALID_INPUT',
-      `${what}: a ${width}×${height} RGB image needs a Uint8Array of ${width * height * 3} bytes; got ${data instanceof Uint8Array ? data.length : typeof data}.`,
+      `${what}: a ${describeValue(width)}×${describeValue(height)} RGB image needs a Uint8Array of width × height × 3 bytes; got ${isUint8Array(data) ? `${byteCount(data)} bytes` : describeValue(data)}.`,
     );
   }
 }

@@ -1,5 +1,6 @@
 import { describeValue, LeptonError } from '@lepton/core';
 import type { Box } from '../types.js';
+import { byteCount, isUint8Array } from '../detect/letterbox.js';
 
 /** A binary image: one byte per pixel, row-major, 0 = off and any other value = on. */
 export interface BinaryMask {
@@ -133,8 +134,8 @@ function checkMask(mask: BinaryMask, what: string): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new LeptonError('INVALID_INPUT', `${what}: mask size ${describeValue(width)}×${describeValue(height)} is not a positive integer size.`);
   }
-  if (!(data instanceof Uint8Array) || data.length !== width * height) {
-    throw new LeptonError('INVALID_INPUT', `${what}: a ${width}×${height} mask needs a Uint8Array of ${width * height} bytes; got ${data instanceof Uint8Array ? data.length : describeValue(data)}.`);
+  if (!isUint8Array(data) || byteCount(data) !== width * height) {
+    throw new LeptonError('INVALID_INPUT', `${what}: a ${width}×${height} mask needs a Uint8Array of ${width * height} bytes; got ${isUint8Array(data) ? byteCount(data) : describeValue(data)}.`);
   }
 }
 

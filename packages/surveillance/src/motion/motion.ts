@@ -1,7 +1,8 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import type { Box, Frame, Polygon } from '../types.js';
 import { dilateInto, erodeInto, labelInto } from './morphology.js';
 import { resolveMotionOptions, type MotionOptions, type ResolvedMotionOptions } from './options.js';
+import { byteCount, isUint8Array } from '../detect/letterbox.js';
 
 export type { MotionOptions } from './options.js';
 
@@ -160,11 +161,11 @@ export class MotionDetector {
     const t0 = performance.now();
     if (frame === null || typeof frame !== 'object') throw new LeptonError('INVALID_INPUT', `MotionDetector.update: expected a frame { data, width, height }, got ${frame === null ? 'null' : typeof frame}.`);
     const { width, height, data } = frame;
-    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || !(data instanceof Uint8Array) || data.length !== width * height * 3) {
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || !isUint8Array(data) || byteCount(data) !== width * height * 3) {
       throw new LeptonError(
         'INVALID_INPUT',
-        `MotionDetector.update: a ${width}×${height} RGB frame needs a Uint8Array of ${width * height * 3} bytes; got ${data instanceof Uint8Array ? data.length : typeof data}.`,
-        { details: { width, height } },
+        `MotionDetector.update: a ${describeValue(width)}×${describeValue(height)} RGB frame needs a Uint8Array of width × height × 3 bytes; got ${isUint8Array(data) ? `${byteCount(data)} bytes` : describeValue(data)}.`,
+        { details: { width: describeValue(width), height: describeValue(height) } },
       );
     }
     if (width !== this.width || height !== this.height) this.allocate(width, height);

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { describeValue, LeptonError } from '@lepton/core';
-import { byteCount } from '../detect/letterbox.js';
+import { byteCount, isUint8Array } from '../detect/letterbox.js';
 import type { Frame } from '../types.js';
 import { encodeJob } from './commands.js';
 import { pickVideoEncoder, resolveFfmpeg, type FfmpegBinary } from './ffmpeg.js';
@@ -136,16 +136,17 @@ export class VideoWriter {
     let data: unknown;
     let width: unknown;
     let height: unknown;
+    const raw = isUint8Array(frame);
     try {
-      if (frame instanceof Uint8Array) data = frame;
+      if (raw) data = frame;
       else ({ data, width, height } = frame);
     } catch {
       return Promise.reject(new LeptonError('INVALID_INPUT', "VideoWriter: reading the frame's fields threw.", { details }));
     }
-    if (!ArrayBuffer.isView(data) || !(data instanceof Uint8Array)) {
+    if (!isUint8Array(data)) {
       return Promise.reject(new LeptonError('INVALID_INPUT', 'VideoWriter: frame.data must be a Uint8Array of packed RGB.', { details }));
     }
-    if (!(frame instanceof Uint8Array) && (width !== this.o.width || height !== this.o.height)) {
+    if (!raw && (width !== this.o.width || height !== this.o.height)) {
       return Promise.reject(
         new LeptonError('SHAPE_MISMATCH', `VideoWriter: frame is ${describeValue(width)}×${describeValue(height)}, the writer was opened for ${this.o.width}×${this.o.height}.`, { details }),
       );
