@@ -57,7 +57,7 @@ export interface RuntimeInfo {
   threads: number;
   /**
    * True when the backend computes on a GPU: `webgpu` on a hardware adapter, or `tensorflow` from
-   * `@tensorflow/tfjs-node-gpu` where a CUDA device is visible ({@link cudaDeviceVisible}: its CUDA build computes on the
+   * `@tensorflow/tfjs-node-gpu` where a CUDA device is visible (`cudaDeviceVisible()`: its CUDA build computes on the
    *   CPU, without an error, where it finds none, and `device` says so).
    * False for `wasm`, `cpu`, native TensorFlow's CPU build and a software WebGPU adapter (lavapipe, SwiftShader).
    * Engines `'auto'` (the detector's, `createPredictor`'s) keep a model on TF.js when this is true, rather than move it
