@@ -14,31 +14,9 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-
-type Info = tf.TensorInfo;
-interface WasmLike extends tf.KernelBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): Info;
-  typedArrayFromHeap(info: Info): Float32Array | Int32Array | Uint8Array;
-  incRef(dataId: object): void;
-  disposeData(dataId: object, force?: boolean): boolean;
-  dataIdMap: { get(dataId: object): { memoryOffset: number | null } | undefined };
-}
-
-function wasmKernel(name: string): tf.KernelFunc {
-  const k = tf.getKernel(name, 'wasm');
-  if (k === undefined) throw new Error(`wasm kernel ${name} is missing`);
-  return k.kernelFunc;
-}
+import { placed, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
 
 const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
-
-/**
- * Whether TF.js' allocator placed `info` (it returns address 0, unchecked, when the wasm memory cannot grow): a kernel
- * writing there would overwrite the start of the heap.
- */
-function allocated(backend: WasmLike, info: Info): boolean {
-  return tf.util.sizeFromShape(info.shape) === 0 || (backend.dataIdMap.get(info.dataId)?.memoryOffset ?? 0) !== 0;
-}
 
 /**
  * Largest output (elements) whose smaller operand is expanded: 16 Mi float32, 64 MiB. The expansion is an extra
@@ -111,7 +89,7 @@ function makeEqual(fallback: tf.KernelFunc): tf.KernelFunc {
     if (which !== undefined && wide === undefined) return fallback(args);
     try {
       const out = backend.makeOutput(shape, 'bool');
-      if (!allocated(backend, out)) {
+      if (!placed(backend, out)) {
         backend.disposeData(out.dataId);
         return fallback(args);
       }

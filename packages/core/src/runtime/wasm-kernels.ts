@@ -1,13 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { WASM_ELEMENTWISE_KERNELS } from './wasm-elementwise.js';
-
-type Info = tf.TensorInfo;
-interface WasmLike extends tf.KernelBackend {
-  disposeData(dataId: object, force?: boolean): boolean;
-  dataIdMap: { get(dataId: object): { memoryOffset: number | null } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): Info;
-  typedArrayFromHeap(info: Info): Float32Array | Int32Array | Uint8Array;
-}
+import { assertPlaced, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -17,22 +10,6 @@ interface ConvGradAttrs {
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
-
-/**
- * @internal Throws a RangeError (after freeing it) when TF.js' allocator could not place `info`: it returns address 0
- * unchecked when the wasm memory cannot grow, and writing there would overwrite the start of the heap.
- */
-export function assertPlaced(backend: WasmLike, info: Info, kernel: string): void {
-  if (tf.util.sizeFromShape(info.shape) === 0 || (backend.dataIdMap.get(info.dataId)?.memoryOffset ?? 0) !== 0) return;
-  backend.disposeData(info.dataId);
-  throw new RangeError(`${kernel} on wasm: the wasm memory cannot hold a ${info.dtype} tensor of shape [${info.shape.join(', ')}]`);
-}
-
-function wasmKernel(name: string): tf.KernelFunc {
-  const k = tf.getKernel(name, 'wasm');
-  if (k === undefined) throw new Error(`wasm kernel ${name} is missing`);
-  return k.kernelFunc;
 }
 
 /**
