@@ -1,21 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FeatureEngine, MemoryStateStore, type Transaction } from '@lepton/finance';
 import { syntheticStream } from './support/stream.js';
-
-const T0 = Date.parse('2026-03-02T09:00:00Z');
-const MIN = 60_000;
-const base: Transaction = {
-  id: 'x',
-  timestamp: T0,
-  amount: 10,
-  currency: 'EUR',
-  cardId: 'c1',
-  customerId: 'u1',
-  merchantId: 'm1',
-  merchantCategory: '5411',
-  channel: 'pos',
-};
-const tx = (id: string, minutes: number, extra: Partial<Transaction> = {}): Transaction => ({ ...base, id, timestamp: T0 + minutes * MIN, ...extra });
+import { MIN, T0, tx } from './support/transactions.js';
 
 describe('point-in-time features', () => {
   it('computes window aggregates, recency, z-scores, travel and first-use flags by hand', async () => {

@@ -29,6 +29,7 @@ import {
   type LabelledTransaction,
   type Transaction,
 } from '@lepton/finance';
+import { MIN, T0, tx } from './support/transactions.js';
 
 const good = {
   id: 't1',
@@ -41,20 +42,6 @@ const good = {
   merchantCategory: '5411',
   channel: 'pos',
 };
-const T0 = Date.parse('2026-03-02T09:00:00Z');
-const MIN = 60_000;
-const tx = (id: string, minutes: number, extra: Partial<Transaction> = {}): Transaction => ({
-  id,
-  timestamp: T0 + minutes * MIN,
-  amount: 10,
-  currency: 'EUR',
-  cardId: 'c1',
-  customerId: 'u1',
-  merchantId: 'm1',
-  merchantCategory: '5411',
-  channel: 'pos',
-  ...extra,
-});
 
 /** The fields each record was rejected for, one entry per record (records rejected for nothing are a bug). */
 function rejectedFields(records: unknown[]): string[][] {
