@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MqttTelemetry, type TelemetryItem } from '@lepton/manufacturing';
-import { Broker, freePort, mosquittoAvailable } from './support/mosquitto.js';
+import { Broker, freePort, mosquittoAvailable, startBroker } from './support/mosquitto.js';
 
 // Outside CI a developer without Debian's mosquitto sees these skipped (and why); in CI they must run.
 const skip = !mosquittoAvailable() && !process.env['CI'];
@@ -25,8 +25,7 @@ async function publishAll(url: string, messages: Array<[string, string]>): Promi
 describe.skipIf(skip)('MQTT telemetry against a real Mosquitto broker', () => {
   let broker: Broker;
   beforeAll(async () => {
-    broker = new Broker(await freePort());
-    await broker.start();
+    broker = await startBroker();
   });
   afterAll(async () => broker?.stop());
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LeptonError } from '@lepton/core';
 import { LineMonitor, LineStatus, MqttPlantPublisher, ScaledLineMonitor, telemetryTopic, type StatusChange, SparkplugEdgeNode, decodeSparkplugPayload, encodeSparkplugPayload, lineStatusMetrics, OpcUaSource, renderPrometheus, startMetricsServer, type SparkplugMetric } from '@lepton/manufacturing';
-import { Broker, freePort, mosquittoAvailable } from './support/mosquitto.js';
+import { mosquittoAvailable, startBroker } from './support/mosquitto.js';
 import { parsePrometheus, readRetained, startSilentBroker, until, Watcher } from './support/plant.js';
 import mqtt from 'mqtt';
 
@@ -137,8 +137,7 @@ describe('LineStatus tracks only the assets the monitor holds', () => {
 
 describe.skipIf(noBroker)('MqttPlantPublisher memory during a broker outage (real Mosquitto)', () => {
   it('alarm episodes raised and cleared while the broker is down leave no state behind beyond maxQueue clears', { timeout: 30_000 }, async () => {
-    const broker = new Broker(await freePort());
-    await broker.start();
+    const broker = await startBroker();
     const monitor = new LineMonitor({ signals: ['pressure'], baseline: { '*': { pressure: { center: 5, sigma: 0.1 } } }, subgroup: 2 });
     const status = new LineStatus({ line: 'line-o', monitor, signals: ['pressure'] });
     let tick = 0;
@@ -237,8 +236,7 @@ describe('OpcUaSource PKI options are checked before node-opcua sees them', () =
 
 describe.skipIf(noBroker)('connection failures reach onError (real Mosquitto)', () => {
   it('the publisher and the edge node report the lost broker, and failed reconnections once (rate-limited), then recover', { timeout: 30_000 }, async () => {
-    const broker = new Broker(await freePort());
-    await broker.start();
+    const broker = await startBroker();
     const status = line('line-e').status;
     const errors: Record<string, string[]> = { mqtt: [], sparkplug: [] };
     const opts = { url: broker.url, status, reconnectPeriodMs: 100, connectTimeoutMs: 500 };
@@ -267,8 +265,7 @@ describe.skipIf(noBroker)('connection failures reach onError (real Mosquitto)', 
 
 describe.skipIf(noBroker)('hand-over of a ScaledLineMonitor member (real Mosquitto)', () => {
   it('an asset the member hands over is released, not retired: its retained health and alarm stay for the new owner, no retired event', { timeout: 30_000 }, async () => {
-    const broker = new Broker(await freePort());
-    await broker.start();
+    const broker = await startBroker();
     const status = new LineStatus({ line: 'line-h', signals: ['pressure'] });
     const changes: StatusChange['type'][] = [];
     status.subscribe((c) => changes.push(c.type));
@@ -312,8 +309,7 @@ describe.skipIf(noBroker)('hand-over of a ScaledLineMonitor member (real Mosquit
 
 describe.skipIf(noBroker)('MqttPlantPublisher status per member (real Mosquitto)', () => {
   it('with `member`, each member has its own status topic: one closing says offline for itself only', { timeout: 20_000 }, async () => {
-    const broker = new Broker(await freePort());
-    await broker.start();
+    const broker = await startBroker();
     const status = line('line-m').status;
     const a = await MqttPlantPublisher.start({ url: broker.url, status, member: 'm1' });
     const b = await MqttPlantPublisher.start({ url: broker.url, status, member: 'm2' });

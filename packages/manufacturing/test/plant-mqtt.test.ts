@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt from 'mqtt';
 import { LineMonitor, LineStatus, MqttPlantPublisher, ScaledLineMonitor, telemetryTopic, type ScaleEvent } from '@lepton/manufacturing';
-import { Broker, freePort, mosquittoAvailable } from './support/mosquitto.js';
+import { Broker, freePort, mosquittoAvailable, startBroker } from './support/mosquitto.js';
 import { readRetained, runChild, until, Watcher } from './support/plant.js';
 
 // Outside CI a developer without Debian's mosquitto sees these skipped (and why); in CI they must run.
@@ -28,8 +28,7 @@ const body = (b: Buffer | undefined) => (b === undefined || b.length === 0 ? und
 describe.skipIf(skip)('MqttPlantPublisher against a real Mosquitto broker', () => {
   let broker: Broker;
   beforeAll(async () => {
-    broker = new Broker(await freePort());
-    await broker.start();
+    broker = await startBroker();
   });
   afterAll(async () => broker?.stop());
 

@@ -2,7 +2,7 @@ import sparkplugPayload from 'sparkplug-payload';
 import tahuProto from 'sparkplug-payload/lib/sparkplugPayloadProto.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineStatus, SparkplugEdgeNode, decodeSparkplugPayload, encodeSparkplugPayload, type DecodedSparkplugTemplate, type SparkplugEdgeNodeOptions, type SparkplugMetric, type SparkplugTemplate, type SparkplugTemplateDefinition } from '@lepton/manufacturing';
-import { Broker, freePort, mosquittoAvailable } from './support/mosquitto.js';
+import { Broker, mosquittoAvailable, startBroker } from './support/mosquitto.js';
 import { until, Watcher } from './support/plant.js';
 
 // Eclipse Tahu's own JavaScript codec (protobufjs with the official sparkplug_b.proto) is the independent reference.
@@ -108,8 +108,7 @@ type Msg = { type: string; device: string | undefined; metrics: TahuMetric[]; ra
 describe.skipIf(skip)('SparkplugEdgeNode templates against a real Mosquitto broker', () => {
   let broker: Broker;
   beforeAll(async () => {
-    broker = new Broker(await freePort());
-    await broker.start();
+    broker = await startBroker();
   });
   afterAll(async () => broker?.stop());
 

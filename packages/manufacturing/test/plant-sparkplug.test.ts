@@ -4,7 +4,7 @@ import sparkplugPayload from 'sparkplug-payload';
 import tahuProto from 'sparkplug-payload/lib/sparkplugPayloadProto.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineMonitor, LineStatus, SparkplugEdgeNode, decodeSparkplugPayload, encodeSparkplugPayload, type Alarm, type SparkplugMetric } from '@lepton/manufacturing';
-import { Broker, freePort, mosquittoAvailable } from './support/mosquitto.js';
+import { Broker, mosquittoAvailable, startBroker } from './support/mosquitto.js';
 import { runChild, until, Watcher, type Received } from './support/plant.js';
 
 // Eclipse Tahu's own JavaScript codec (protobufjs with the official sparkplug_b.proto): the independent decoder.
@@ -147,8 +147,7 @@ function alarm(asset: string, n: number, clearedAt?: number): Alarm {
 describe.skipIf(skip)('SparkplugEdgeNode against a real Mosquitto broker', () => {
   let broker: Broker;
   beforeAll(async () => {
-    broker = new Broker(await freePort());
-    await broker.start();
+    broker = await startBroker();
   });
   afterAll(async () => broker?.stop());
 

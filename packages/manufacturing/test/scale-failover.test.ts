@@ -1,7 +1,7 @@
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assetPartition, ScaledLineMonitor, telemetryTopic, type Alarm, type LineEvent, type ScaledLineMonitorOptions, type ScaleEvent } from '@lepton/manufacturing';
-import { Broker, freePort, mosquittoAvailable } from './support/mosquitto.js';
+import { Broker, freePort, mosquittoAvailable, startBroker } from './support/mosquitto.js';
 import { connectClient, MonitorProcess, stable, until } from './support/scale-cluster.js';
 
 // Outside CI a developer without Debian's mosquitto sees these skipped (and why); in CI they must run.
@@ -91,8 +91,7 @@ describe.skipIf(skip)('three monitor processes split a plant over a real Mosquit
   let broker: Broker;
   const all: MonitorProcess[] = [];
   beforeAll(async () => {
-    broker = new Broker(await freePort());
-    await broker.start();
+    broker = await startBroker();
   });
   afterAll(async () => {
     for (const w of all) if (!w.exited) w.kill();

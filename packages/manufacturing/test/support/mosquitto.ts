@@ -50,3 +50,10 @@ export class Broker {
     await new Promise((r) => c.once('exit', r));
   }
 }
+
+/** A started {@link Broker} on a free loopback port. */
+export async function startBroker(): Promise<Broker> {
+  const broker = new Broker(await freePort());
+  await broker.start();
+  return broker;
+}
