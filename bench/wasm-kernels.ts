@@ -39,6 +39,9 @@ async function measure(): Promise<Record<string, number>> {
   op('add [32,64,64,8] + [32,1,1,8]', [[32, 64, 64, 8], [32, 1, 1, 8]], ([a, b]) => tf.add(a!, b!));
   op('equal [32,16,16,32] vs its channel maxima (global max pool gradient)', [[32, 16, 16, 32]], ([a]) => tf.tidy(() => tf.equal(a!, tf.max(a!, [1, 2], true))));
   op('clone [32,64,64,8] (Identity)', [[32, 64, 64, 8]], ([a]) => tf.clone(a!));
+  const rows = [5, 17, 3, 60, 41, 1, 0, 33];
+  op('gather 8 rows of [64,64,64,3] (a training batch)', [[64, 64, 64, 3]], ([a]) => tf.tidy(() => tf.gather(a!, tf.tensor1d(rows, 'int32'))));
+  op('gradient of mean over [0,1,2] of [32,64,64,8] (batch-norm statistics)', [[32, 64, 64, 8]], ([a]) => tf.grad((x: tf.Tensor) => tf.sum(tf.mean(x, [0, 1, 2])))(a!));
   for (const [name, shape, filters, pooling] of [
     ['train step: reference CNN 64×64×1 [16,32,64], average pooling, batch 32', [64, 64, 1], [16, 32, 64], 'average'],
     ['train step: diagnosis CNN 64×64×3 [8,16,32], max pooling, batch 32', [64, 64, 3], [8, 16, 32], 'max'],

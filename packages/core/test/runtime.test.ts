@@ -249,7 +249,7 @@ const convCases = [
 ] as const;
 
 describe('Lepton wasm kernels match the cpu backend', () => {
-  it.each(convCases)('Conv2DBackpropInput: x %i×%i×%i, %i filters %i×%i, stride %i, %s', async (h, w, c, f, k, s, pad) => {
+  it.each(convCases)('Conv2DBackpropInput: x %i×%i×%i, %i filters, kernel %i, stride %i, %s', async (h, w, c, f, k, s, pad) => {
     await matchesCpu(() => {
       const x = tf.randomNormal([2, h, w, c], 0, 1, 'float32', 1) as tf.Tensor4D;
       const filter = tf.randomNormal([k, k, c, f], 0, 1, 'float32', 2) as tf.Tensor4D;
@@ -275,6 +275,78 @@ describe('Lepton wasm kernels match the cpu backend', () => {
   ])('Tile %j by %j (float32 and int32)', async (shape, reps) => {
     await matchesCpu(() => tf.tile(tf.randomNormal(shape, 0, 1, 'float32', 3), reps), 0);
     await matchesCpu(() => tf.tile(tf.cast(tf.randomUniform(shape, 0, 100, 'float32', 3), 'int32'), reps), 0);
+  });
+});
+
+describe('Lepton wasm GatherV2 matches the cpu backend', () => {
+  it.each([
+    [[6, 5, 4, 3], [4, 0, 4, 2], 0, 0], // rows of 60 elements (copied with TypedArray.set)
+    [[3, 7, 2], [6, 0, 3], 1, 0], // short slices, an outer axis
+    [[4, 9], [8, 1, 1, 0], 1, 0], // single elements
+    [[5], [], 0, 0], // no index at all
+  ] as Array<[number[], number[], number, number]>)('of %j at %j on axis %i, batchDims %i (float32, int32, bool)', async (shape, indices, axis, batchDims) => {
+    const x = (): tf.Tensor => tf.randomNormal(shape, 0, 3, 'float32', 13);
+    const idx = (): tf.Tensor => tf.tensor1d(indices, 'int32');
+    await matchesCpu(() => tf.gather(x(), idx(), axis, batchDims), 0);
+    await matchesCpu(() => tf.gather(tf.cast(x(), 'int32'), idx(), axis, batchDims), 0);
+    await matchesCpu(() => tf.cast(tf.gather(tf.greater(x(), 0), idx(), axis, batchDims), 'int32'), 0);
+  });
+
+  it('with 2-D indices and with batchDims 1', async () => {
+    const x = (): tf.Tensor => tf.randomNormal([3, 5, 4], 0, 1, 'float32', 14);
+    await matchesCpu(() => tf.gather(x(), tf.tensor2d([[4, 0], [1, 1], [2, 3]], [3, 2], 'int32'), 1), 0);
+    await matchesCpu(() => tf.gather(x(), tf.tensor2d([[4, 0], [1, 1], [2, 3]], [3, 2], 'int32'), 1, 1), 0);
+  });
+
+  it('refuses an index out of range with TF.js\'s message, and leaks nothing', async () => {
+    await initRuntime({ backend: 'wasm' }, {});
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]);
+    const before = tf.memory().numTensors;
+    for (const bad of [[0, 3], [-1]]) expect(() => tf.gather(x, tf.tensor1d(bad, 'int32'))).toThrow(`GatherV2: the index value ${bad.at(-1)} is not in [0, 2]`);
+    expect(tf.memory().numTensors).toBe(before + 2); // the two index tensors, nothing else
+    tf.dispose(x);
+  });
+});
+
+describe('Sum and Mean gradients (broadcast, no tensor of ones) equal TF.js\'s, bit for bit', () => {
+  /** The gradient TF.js' own Sum/Mean gradient gives: dy · 1 broadcast, divided by the reduced count for Mean. */
+  function expected(shape: number[], axes: number[], dy: Float32Array, mean: boolean): Float32Array {
+    const count = axes.reduce((n, a) => n * shape[a]!, 1);
+    const strides = shape.map((_, i) => shape.slice(i + 1).reduce((n, d) => n * d, 1));
+    const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const keptStrides = kept.map((_, i) => kept.slice(i + 1).reduce((n, d) => n * d, 1));
+    const out = new Float32Array(shape.reduce((n, d) => n * d, 1));
+    for (let i = 0; i < out.length; i++) {
+      let j = 0;
+      shape.forEach((_, d) => {
+        const coord = Math.floor(i / strides[d]!) % shape[d]!;
+        j += (axes.includes(d) ? 0 : coord) * keptStrides[d]!;
+      });
+      out[i] = mean ? Math.fround(Math.fround(dy[j]! * 1) / count) : dy[j]!;
+    }
+    return out;
+  }
+  it.each([
+    [[2, 3, 4, 5], [0, 1, 2]],
+    [[2, 3, 4, 5], [1, 2]],
+    [[6, 7], [1]],
+    [[6, 7], [0, 1]],
+    [[0, 3], [0]],
+  ] as Array<[number[], number[]]>)('of %j over %j on cpu and wasm', async (shape, axes) => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await initRuntime({ backend }, {});
+      const x = tf.randomNormal(shape, 0, 1, 'float32', 15);
+      const outShape = shape.filter((_, i) => !axes.includes(i));
+      const w = tf.randomUniform(outShape, -3, 3, 'float32', 16);
+      for (const mean of [false, true]) {
+        const reduce = mean ? tf.mean : tf.sum;
+        const g = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(reduce(xx, axes), w)))(x);
+        expect(g.shape).toEqual(shape);
+        expect(Array.from(g.dataSync())).toEqual(Array.from(expected(shape, axes, w.dataSync() as Float32Array, mean)));
+        g.dispose();
+      }
+      tf.dispose([x, w]);
+    }
   });
 });
 
@@ -350,7 +422,7 @@ describe('wasm Conv2DBackpropFilter matches the cpu backend', () => {
     [10, 7, 2, 5, 3, 2, 'valid'],
     [8, 8, 4, 4, 1, 2, 'same'],
     [11, 11, 2, 3, 5, 3, 'same'],
-  ] as const)('x %i×%i×%i, %i filters %i×%i, stride %i, %s', async (h, w, c, f, k, s, pad) => {
+  ] as const)('x %i×%i×%i, %i filters, kernel %i, stride %i, %s', async (h, w, c, f, k, s, pad) => {
     const grad = (): Float32Array =>
       tf.tidy(() => {
         const x = tf.randomNormal([2, h, w, c], 0, 1, 'float32', 1) as tf.Tensor4D;

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { BACKEND_NAMES, getBackendLoader, isBackendName, registeredBackendLoaders, type BackendName } from './backends.js';
+import { registerLeanGradients } from './gradients.js';
 
 /** Which backend to use: `'auto'` picks the fastest present (tensorflow → webgpu → wasm → cpu). */
 export type BackendPreference = 'auto' | BackendName;
@@ -170,6 +171,7 @@ export async function initRuntime(
 ): Promise<RuntimeInfo> {
   const resolved = resolveRuntimeOptions(options, env);
   if (resolved.prodMode) tf.enableProdMode();
+  registerLeanGradients();
   const candidates = resolved.backend === 'auto' ? registeredBackendLoaders() : [resolved.backend];
   const attempts: BackendAttempt[] = [];
   const loaded = state?.loaded ?? new Map<BackendName, Loaded>();

@@ -108,7 +108,8 @@ function makeEqual(fallback: tf.KernelFunc): tf.KernelFunc {
 /**
  * Sum of an empty tensor: TF.js' wasm kernel leaves the sums uninitialised (an int32 sum of a [0, 3] tensor came back as
  * 25504); a sum over nothing is 0. Everything else keeps TF.js' kernel. (A one-pass JavaScript reduction of leading axes
- * was tried for batch-norm statistics: no faster than TF.js' transpose-then-reduce inside a training step.)
+ * was tried for batch-norm statistics: no faster than TF.js' transpose-then-reduce inside a training step. So was a
+ * JavaScript `FusedBatchNorm` in the `cpu` backend's arithmetic: 0.8–1.6× TF.js' kernel, depending on the channels.)
  */
 function makeSum(fallback: tf.KernelFunc): tf.KernelFunc {
   return (args) => {

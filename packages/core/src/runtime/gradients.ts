@@ -1,0 +1,70 @@
+/**
+ * Gradients of `Sum` and `Mean` that broadcast the incoming gradient instead of multiplying it by a tensor of ones.
+ * TF.js 4.22's gradients for both build `ones(x.shape)` as a JavaScript array the size of the input (filled element
+ * by element, then uploaded to the backend), multiply, and for `Mean` divide the whole product: every global-pooling,
+ * loss-averaging and batch-norm-statistics step of every training pass paid that. Here the incoming gradient (reduced
+ * shape) is divided first, when `Mean`, and then broadcast with `broadcastTo` (a `Tile`). Each element is the same
+ * float32 operation on the same operands as before (`dy · 1 = dy`, then `dy / n`), so the gradients are bit-identical;
+ * checked against TF.js' own in the tests.
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * The input's shape with the reduced axes set to 1 (the shape the incoming gradient is reshaped to), and how many
+ * elements each output element reduced.
+ */
+function reduced(x: tf.Tensor, axis: unknown): { shape: number[]; count: number } {
+  const axes = tf.util.parseAxisParam(axis as number | number[], x.shape);
+  return { shape: x.shape.map((d, i) => (axes.includes(i) ? 1 : d)), count: axes.reduce((n, a) => n * x.shape[a]!, 1) };
+}
+
+/** The incoming gradient as float32 (TF.js' product with float32 ones upcasts it the same way). */
+const asFloat = (t: tf.Tensor): tf.Tensor => (t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
+
+/**
+ * `g` broadcast to `shape`. An empty `shape` gets an empty tensor: TF.js' `broadcastTo` returns its input unchanged
+ * when no axis grows by more than 1, so a [1, 3] gradient "broadcast" to [0, 3] would keep the shape [1, 3].
+ */
+const spread = (g: tf.Tensor, shape: number[]): tf.Tensor => (tf.util.sizeFromShape(shape) === 0 ? tf.zeros(shape) : tf.broadcastTo(g, shape));
+
+const sumGrad: tf.GradConfig = {
+  kernelName: 'Sum',
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved, attrs) => {
+    const x = saved[0] as tf.Tensor;
+    const d = dy as tf.Tensor;
+    return { x: () => spread(asFloat(tf.reshape(d, reduced(x, attrs['axis']).shape)), x.shape) };
+  },
+};
+
+const meanGrad: tf.GradConfig = {
+  kernelName: 'Mean',
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved, attrs) => {
+    const x = saved[0] as tf.Tensor;
+    const d = dy as tf.Tensor;
+    const { shape, count } = reduced(x, attrs['axis']);
+    return { x: () => spread(tf.div(asFloat(tf.reshape(d, shape)), count), x.shape) };
+  },
+};
+
+let registered: string[] | undefined;
+
+/**
+ * Registers the `Sum` and `Mean` gradients of this module in TF.js' (global) gradient registry, for every backend.
+ * Idempotent. With `LEPTON_WASM_KERNELS=tfjs` in the environment TF.js' own gradients stay (the baseline of
+ * `pnpm bench`'s wasm-kernels suite).
+ *
+ * @returns names of the kernels whose gradients were replaced
+ */
+export function registerLeanGradients(): string[] {
+  if (registered !== undefined) return registered;
+  registered = [];
+  if (typeof process !== 'undefined' && process.env['LEPTON_WASM_KERNELS'] === 'tfjs') return registered;
+  for (const g of [sumGrad, meanGrad]) {
+    tf.registerGradient(g);
+    registered.push(g.kernelName);
+  }
+  return registered;
+}
