@@ -246,6 +246,10 @@ const convCases = [
   [8, 8, 4, 4, 1, 2, 'same'],
   [11, 11, 2, 3, 5, 3, 'same'],
   [12, 12, 3, 2, 4, 2, 'same'],
+  [9, 9, 3, 4, 2, 3, 'same'], // kernel smaller than the stride: one phase has no tap
+  [10, 10, 2, 3, 3, 2, 'valid'],
+  [7, 5, 3, 2, 4, 2, 'valid'],
+  [6, 6, 2, 2, 1, 2, 'valid'],
 ] as const;
 
 describe('Lepton wasm kernels match the cpu backend', () => {
@@ -255,6 +259,40 @@ describe('Lepton wasm kernels match the cpu backend', () => {
       const filter = tf.randomNormal([k, k, c, f], 0, 1, 'float32', 2) as tf.Tensor4D;
       return tf.grad((xx: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xx as tf.Tensor4D, filter, s, pad))))(x);
     });
+  });
+
+  it.each([9, 10, 11])(
+    "'same' convolutions whose stride steps over the last rows (2 × 2 kernel, stride 3, input %i pixels square; TF.js' wasm kernels were wrong at 9)",
+    async (size) => {
+      const x = (): tf.Tensor4D => tf.randomNormal([2, size, size, 2], 0, 1, 'float32', 1) as tf.Tensor4D;
+      const filter = (mult: number): tf.Tensor4D => tf.randomNormal([2, 2, 2, mult], 0, 1, 'float32', 2) as tf.Tensor4D;
+      await matchesCpu(() => tf.conv2d(x(), filter(3), 3, 'same'));
+      await matchesCpu(() => tf.fused.conv2d({ x: x(), filter: filter(3), strides: 3, pad: 'same', bias: tf.ones([3]), activation: 'relu' }));
+      await matchesCpu(() => tf.depthwiseConv2d(x(), filter(1), 3, 'same'));
+      await matchesCpu(() => tf.fused.depthwiseConv2d({ x: x(), filter: filter(2), strides: 3, pad: 'same', bias: tf.ones([4]) }));
+    },
+  );
+
+  it('Conv2DBackpropInput with explicit pads as large as the kernel (a phase with a negative pad: zeros inserted instead)', async () => {
+    await matchesCpu(() => {
+      const x = tf.randomNormal([2, 9, 8, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+      const filter = tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 2) as tf.Tensor4D;
+      const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [2, 1], [2, 2], [0, 0]];
+      return tf.grad((xx: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xx as tf.Tensor4D, filter, 2, pad))))(x);
+    });
+  });
+
+  it.each([
+    [[2, 8, 8, 6], [2, 2, 3, 6], 2, 'same'], // a U-Net up-sampling step
+    [[1, 5, 7, 4], [3, 3, 2, 4], 2, 'same'],
+    [[2, 4, 4, 3], [3, 3, 5, 3], 3, 'valid'],
+  ] as Array<[number[], number[], number, 'same' | 'valid']>)('conv2dTranspose of %j with filter %j, stride %i, %s (its forward pass is Conv2DBackpropInput)', async (dyShape, filterShape, s, pad) => {
+    const [n, h, w] = dyShape as [number, number, number];
+    const c = filterShape[2]!;
+    const out = pad === 'same' ? [n, h * s, w * s, c] : [n, (h - 1) * s + filterShape[0]!, (w - 1) * s + filterShape[1]!, c];
+    await matchesCpu(() =>
+      tf.conv2dTranspose(tf.randomNormal(dyShape, 0, 1, 'float32', 3) as tf.Tensor4D, tf.randomNormal(filterShape, 0, 1, 'float32', 4) as tf.Tensor4D, out as [number, number, number, number], s, pad),
+    );
   });
 
   it.each([

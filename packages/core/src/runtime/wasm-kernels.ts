@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { makeSamePadFix, stridedInputGradient } from './wasm-conv-strided.js';
 import { WASM_ELEMENTWISE_KERNELS } from './wasm-elementwise.js';
 import { assertPlaced, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
 
@@ -70,9 +71,11 @@ const conv2dBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 /**
  * Conv2DBackpropInput for wasm on XNNPACK. TF.js 4.22's wasm kernel for it is a plain loop, about 10× slower
  * than XNNPACK's convolution, and it dominated CNN training time. The input gradient is a full convolution of
- * dy with the spatially reversed, channel-transposed filter; a forward stride s becomes s − 1 zeros between the
- * rows/columns of dy. Pads are the complements of the forward pads. Shapes the identity cannot cover (explicit
- * pads larger than the kernel) use TF.js' own kernel.
+ * dy with the spatially reversed, channel-transposed filter. A forward stride s is split into s² stride-1
+ * convolutions, one per phase of the input rows and columns (`wasm-conv-strided.ts`), so no multiplication is by an
+ * inserted zero; where a phase would need a negative pad, s − 1 zeros are inserted between the rows/columns of dy
+ * instead. Pads are the complements of the forward pads. Shapes the identity cannot cover (explicit pads larger than
+ * the kernel) use TF.js' own kernel.
  */
 function makeConv2dBackpropInput(fallback: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
@@ -94,6 +97,10 @@ function makeConv2dBackpropInput(fallback: tf.KernelFunc): tf.KernelFunc {
     const right = w - dw - left + kw - 1;
     if (top < 0 || left < 0 || bottom < 0 || right < 0) return fallback(args);
     const b = backend as WasmLike;
+    if (sh > 1 || sw > 1) {
+      const phased = stridedInputGradient(b, dy, filter, a.inputShape, [sh, sw], info.padInfo);
+      if (phased !== undefined) return phased;
+    }
     // dy with stride − 1 zeros between rows and columns (a plain copy when the stride is 1).
     let dilated = dy;
     if (sh > 1 || sw > 1) {
@@ -303,6 +310,10 @@ export function registerWasmTrainingKernels(): string[] {
   replace('Slice', makeSlice);
   replace('GatherV2', makeGather);
   registered.push('Conv2DBackpropInput', 'Tile', 'Slice', 'GatherV2');
+  for (const [name, depthwise] of [['Conv2D', false], ['FusedConv2D', false], ['DepthwiseConv2dNative', true], ['FusedDepthwiseConv2D', true]] as const) {
+    replace(name, makeSamePadFix(depthwise));
+    registered.push(name);
+  }
   for (const [name, make] of WASM_ELEMENTWISE_KERNELS) {
     replace(name, make);
     registered.push(name);
