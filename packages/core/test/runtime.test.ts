@@ -218,6 +218,8 @@ describe('kernel availability', () => {
   });
 });
 
+type Shape4 = [number, number, number, number];
+
 /** Runs `fn` on cpu and on wasm and checks the wasm result against cpu's, relative to the largest value. */
 async function matchesCpu(fn: () => tf.Tensor, relTol = 1e-5): Promise<void> {
   await initRuntime({ backend: 'cpu' }, {});
@@ -286,13 +288,11 @@ describe('Lepton wasm kernels match the cpu backend', () => {
     [[2, 8, 8, 6], [2, 2, 3, 6], 2, 'same'], // a U-Net up-sampling step
     [[1, 5, 7, 4], [3, 3, 2, 4], 2, 'same'],
     [[2, 4, 4, 3], [3, 3, 5, 3], 3, 'valid'],
-  ] as Array<[number[], number[], number, 'same' | 'valid']>)('conv2dTranspose of %j with filter %j, stride %i, %s (its forward pass is Conv2DBackpropInput)', async (dyShape, filterShape, s, pad) => {
-    const [n, h, w] = dyShape as [number, number, number];
-    const c = filterShape[2]!;
-    const out = pad === 'same' ? [n, h * s, w * s, c] : [n, (h - 1) * s + filterShape[0]!, (w - 1) * s + filterShape[1]!, c];
-    await matchesCpu(() =>
-      tf.conv2dTranspose(tf.randomNormal(dyShape, 0, 1, 'float32', 3) as tf.Tensor4D, tf.randomNormal(filterShape, 0, 1, 'float32', 4) as tf.Tensor4D, out as [number, number, number, number], s, pad),
-    );
+  ] as Array<[Shape4, Shape4, number, 'same' | 'valid']>)('conv2dTranspose of %j with filter %j, stride %i, %s (its forward pass is Conv2DBackpropInput)', async (dyShape, filterShape, s, pad) => {
+    const [n, h, w] = dyShape;
+    const [kh, kw, c] = filterShape;
+    const out: Shape4 = pad === 'same' ? [n, h * s, w * s, c] : [n, (h - 1) * s + kh, (w - 1) * s + kw, c];
+    await matchesCpu(() => tf.conv2dTranspose(tf.randomNormal(dyShape, 0, 1, 'float32', 3), tf.randomNormal(filterShape, 0, 1, 'float32', 4), out, s, pad));
   });
 
   it.each([
