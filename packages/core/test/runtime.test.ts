@@ -292,7 +292,7 @@ describe('Lepton wasm kernels match the cpu backend', () => {
     const [n, h, w] = dyShape;
     const [kh, kw, c] = filterShape;
     const out: Shape4 = pad === 'same' ? [n, h * s, w * s, c] : [n, (h - 1) * s + kh, (w - 1) * s + kw, c];
-    await matchesCpu(() => tf.conv2dTranspose(tf.randomNormal(dyShape, 0, 1, 'float32', 3), tf.randomNormal(filterShape, 0, 1, 'float32', 4), out, s, pad));
+    await matchesCpu(() => tf.conv2dTranspose(tf.randomNormal(dyShape, 0, 1, 'float32', 3) as tf.Tensor4D, tf.randomNormal(filterShape, 0, 1, 'float32', 4) as tf.Tensor4D, out, s, pad));
   });
 
   it.each([
