@@ -346,6 +346,24 @@ describe('Lepton wasm GatherV2 matches the cpu backend', () => {
   });
 });
 
+describe('wasm matrix products of one tensor under two shapes match the cpu backend', () => {
+  it.each([
+    [[6, 4], [4, 6]],
+    [[32, 16, 16, 8], [32, 2048]], // TF.js' kernel aborted the wasm module on this one
+    [[2, 3, 5], [3, 10]],
+  ] as Array<[number[], number[]]>)("the right operand %j, then reshaped to %j (TF.js' wasm kernel reused the first shape's operator)", async (shape, second) => {
+    await matchesCpu(() => {
+      const m = tf.randomNormal(shape, 0, 1, 'float32', 17);
+      const first = [tf.util.sizeFromShape(shape.slice(0, -1)), shape.at(-1)!];
+      const a = tf.matMul(tf.randomNormal([2, first[0]!], 0, 1, 'float32', 18), tf.reshape(m, first));
+      const b = tf.matMul(tf.randomNormal([3, second[0]!], 0, 1, 'float32', 19), tf.reshape(m, second));
+      const c = tf.fused.matMul({ a: tf.randomNormal([2, second[0]!], 0, 1, 'float32', 20), b: tf.reshape(m, second), bias: tf.ones([second[1]!]), activation: 'relu' });
+      const d = tf.matMul(tf.randomNormal([2, first[0]!], 0, 1, 'float32', 21), tf.reshape(m, first)); // the first shape again
+      return tf.concat([a.flatten(), b.flatten(), c.flatten(), d.flatten()]);
+    }, 1e-5);
+  });
+});
+
 describe('Sum and Mean gradients (broadcast, no tensor of ones) equal TF.js\'s, bit for bit', () => {
   /** The gradient TF.js' own Sum/Mean gradient gives: dy · 1 broadcast, divided by the reduced count for Mean. */
   function expected(shape: number[], axes: number[], dy: Float32Array, mean: boolean): Float32Array {
@@ -416,14 +434,38 @@ describe('Lepton wasm elementwise kernels (broadcasts, Equal, empty sums, Identi
 
   it.each([
     [[2, 3, 4, 5], [0, 1, 2], false],
+    [[2, 3, 4, 5], [1, 0], true],
     [[2, 3, 4, 5], [1, 2], true],
+    [[6, 1], [0], false],
+    [[7, 5], [-2], true],
     [[0, 3], [0], false],
     [[2, 0, 3], [1], true],
     [[0], [0], false],
-  ] as Array<[number[], number[], boolean]>)('Sum of %j over %j, keepDims %s (float32 and int32; an empty sum is 0)', async (shape, axes, keepDims) => {
+  ] as Array<[number[], number[], boolean]>)('Sum and Mean of %j over %j, keepDims %s (float32, and int32 sums; empty ones are 0, as on cpu)', async (shape, axes, keepDims) => {
     const x = (): tf.Tensor => tf.randomNormal(shape, 3, 2, 'float32', 9);
     await matchesCpu(() => tf.sum(x(), axes, keepDims), 1e-6);
+    await matchesCpu(() => tf.mean(x(), axes, keepDims), 1e-6);
     await matchesCpu(() => tf.sum(tf.cast(tf.mul(x(), 10), 'int32'), axes, keepDims), 0);
+  });
+
+  it("Sum and Mean over leading axes (a product with ones) equal TF.js' own wasm kernels bit for bit", async () => {
+    const shapes = [[32, 16, 16, 8], [3, 1000, 17], [900, 33], [5, 2], [4, 6, 7, 3]];
+    const code = `
+      import { initRuntime, tf } from '@lepton/core';
+      await initRuntime({ backend: 'wasm' }, {});
+      const out = [];
+      for (const s of ${JSON.stringify(shapes)}) {
+        const x = tf.relu(tf.randomNormal(s, 0.3, 1, 'float32', 7));
+        for (const r of [1, s.length - 1]) {
+          const axes = s.slice(0, r).map((_, i) => i);
+          out.push(Array.from(new Uint32Array(tf.sum(x, axes).dataSync().buffer)), Array.from(new Uint32Array(tf.mean(x, axes).dataSync().buffer)));
+        }
+      }
+      console.log(JSON.stringify(out));`;
+    const [tfjs, lepton] = await Promise.all([freshProcess(code, { LEPTON_WASM_KERNELS: 'tfjs' }), freshProcess(code)]);
+    const bits = (o: { stdout: string }): number[][] => JSON.parse(o.stdout.trim().split('\n').at(-1)!) as number[][];
+    expect(bits(lepton)).toEqual(bits(tfjs));
+    expect(bits(lepton)).toHaveLength(shapes.length * 4);
   });
 
   it('Identity shares memory safely: the clone outlives its source, and nothing leaks', async () => {

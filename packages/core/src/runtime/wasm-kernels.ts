@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { makeSamePadFix, stridedInputGradient } from './wasm-conv-strided.js';
 import { WASM_ELEMENTWISE_KERNELS } from './wasm-elementwise.js';
+import { makeReshapeSafeMatMul } from './wasm-matmul.js';
 import { assertPlaced, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
 
 type Shape4 = [number, number, number, number];
@@ -286,9 +287,10 @@ let registered: string[] | undefined;
 /**
  * Adds or speeds up the kernels training needs on the wasm backend: `Conv2DBackpropFilter` (missing from TF.js
  * 4.22's wasm backend), XNNPACK-based `Conv2DBackpropInput`, memcpy-speed `Tile`, `Slice` and `GatherV2` (replacing
- * slow loops),
- * and broadcasting `Add`/`Sub`/`Multiply`/`RealDiv`/`Equal` without index arithmetic per element, a copy-free
- * `Identity` and an empty `Sum` of 0 (`wasm-elementwise.ts`).
+ * slow loops), matrix products that a reshape of their right-hand operand cannot confuse (`wasm-matmul.ts`),
+ * broadcasting `Add`/`Sub`/`Multiply`/`RealDiv`/`Equal` without index arithmetic per element, `Sum` and `Mean`
+ * over leading axes as products with ones, a copy-free `Identity` and empty sums and means of 0
+ * (`wasm-elementwise.ts`), and `'same'` convolutions and strided input gradients (`wasm-conv-strided.ts`).
  * Each is checked against the `cpu` backend in the tests. Called by the wasm backend loader; idempotent. With the
  * environment variable `LEPTON_WASM_KERNELS=tfjs` only the missing `Conv2DBackpropFilter` is added and TF.js' own
  * kernels stay (for comparison, or to rule these out).
@@ -310,6 +312,10 @@ export function registerWasmTrainingKernels(): string[] {
   replace('Slice', makeSlice);
   replace('GatherV2', makeGather);
   registered.push('Conv2DBackpropInput', 'Tile', 'Slice', 'GatherV2');
+  for (const name of ['BatchMatMul', '_FusedMatMul']) {
+    replace(name, makeReshapeSafeMatMul);
+    registered.push(name);
+  }
   for (const [name, depthwise] of [['Conv2D', false], ['FusedConv2D', false], ['DepthwiseConv2dNative', true], ['FusedDepthwiseConv2D', true]] as const) {
     replace(name, makeSamePadFix(depthwise));
     registered.push(name);
