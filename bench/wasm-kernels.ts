@@ -41,6 +41,9 @@ async function measure(): Promise<Record<string, number>> {
   op('clone [32,64,64,8] (Identity)', [[32, 64, 64, 8]], ([a]) => tf.clone(a!));
   const rows = [5, 17, 3, 60, 41, 1, 0, 33];
   op('gather 8 rows of [64,64,64,3] (a training batch)', [[64, 64, 64, 3]], ([a]) => tf.tidy(() => tf.gather(a!, tf.tensor1d(rows, 'int32'))));
+  op('input gradient of a 3×3 stride-2 convolution, [32,64,64,16] → 32 channels', [[32, 32, 32, 32], [3, 3, 16, 32]], ([dy, w]) =>
+    tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [32, 64, 64, 16], 2, 'same'),
+  );
   op('gradient of mean over [0,1,2] of [32,64,64,8] (batch-norm statistics)', [[32, 64, 64, 8]], ([a]) => tf.grad((x: tf.Tensor) => tf.sum(tf.mean(x, [0, 1, 2])))(a!));
   for (const [name, shape, filters, pooling] of [
     ['train step: reference CNN 64×64×1 [16,32,64], average pooling, batch 32', [64, 64, 1], [16, 32, 64], 'average'],

@@ -1,5 +1,5 @@
 /**
- * Broadcasting binary ops, Equal, reductions and Identity for the wasm backend. TF.js 4.22's wasm kernels walk a broadcast element
+ * Broadcasting binary ops, Equal, empty reductions and Identity for the wasm backend. TF.js 4.22's wasm kernels walk a broadcast element
  * by element with index arithmetic (a per-channel multiply of a [32, 64, 64, 8] activation took 3.6× a same-shape one),
  * `Equal` has no fast path at all (a [32, 16, 16, 32] activation against its per-channel maxima, global max pooling's
  * gradient: 31 ms), and `Identity` copies. Batch normalisation's and global pooling's gradients are full of these. Here:
@@ -8,7 +8,6 @@
  *   broadcast of both operands, stays on TF.js' kernel);
  * - `Equal` of float32 or int32 expands likewise and compares in one JavaScript pass;
  * - an allocation TF.js' allocator could not place (it returns address 0 unchecked) falls back to TF.js' kernel;
- * - a float32 `Sum` or `Mean` over leading axes is a product with a row of ones on XNNPACK (TF.js transposes first);
  * - a `Sum` or float32 `Mean` of an empty tensor is 0, as on `cpu` (TF.js' kernels left them uninitialised);
  * - `Identity` shares the input's memory, as the cpu and webgpu backends do.
  * Every other dtype and shape keeps TF.js' kernel. Checked against the `cpu` backend in the tests.
@@ -117,84 +116,35 @@ const reducedShape = (shape: readonly number[], axes: readonly number[], keepDim
   keepDims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
 
 /**
- * A float32 sum over leading axes (a batch, or a batch and its pixels: batch-norm statistics, bias and batch-norm
- * gradients) as a product with a row of ones, `[1, k] × [k, rest]`, on XNNPACK: TF.js' kernel first transposes the
- * reduced axes to the end (a [32, 64, 64, 8] activation over [0, 1, 2]: 2.9 ms against 0.35 ms). The product adds each
- * column in the same order as TF.js' kernel does after its transpose, and gave bit-identical sums on every shape
- * tried (tests). Undefined (TF.js' kernel runs) for other axes, dtypes, empty tensors, or when the wasm memory cannot
- * hold the row of ones.
- */
-function leadingSum(x: Info, axes: number[], backend: WasmLike): { sum: Info; count: number } | undefined {
-  const r = axes.length;
-  if (x.dtype !== 'float32' || r === 0 || r >= x.shape.length || !axes.every((a) => a < r)) return undefined;
-  const count = tf.util.sizeFromShape(x.shape.slice(0, r));
-  const rest = tf.util.sizeFromShape(x.shape.slice(r));
-  if (count === 0 || rest === 0) return undefined;
-  const ones = backend.makeOutput([1, 1, count], 'float32');
-  if (!placed(backend, ones)) {
-    backend.disposeData(ones.dataId);
-    return undefined;
-  }
-  backend.typedArrayFromHeap(ones).fill(1);
-  try {
-    const sum = wasmKernel('BatchMatMul')({
-      inputs: { a: ones, b: { dataId: x.dataId, shape: [1, count, rest], dtype: 'float32' } },
-      backend,
-      attrs: { transposeA: false, transposeB: false },
-    }) as Info;
-    return { sum, count };
-  } finally {
-    backend.disposeData(ones.dataId);
-  }
-}
-
-/**
- * Sum: over leading axes of float32 a product with ones ({@link leadingSum}); of an empty tensor 0 (TF.js' kernel left
- * the sums uninitialised: an int32 sum of a [0, 3] tensor came back as 25504). Everything else keeps TF.js' kernel.
- * (A one-pass JavaScript reduction of leading axes was tried first: no faster than TF.js' transpose-then-reduce. So
- * was a JavaScript `FusedBatchNorm` in the `cpu` backend's arithmetic: 0.8–1.6× TF.js' kernel, by channel count.)
+ * Sum of an empty tensor: 0 (TF.js' kernel left the sums uninitialised: an int32 sum of a [0, 3] tensor came back as
+ * 25504). Everything else keeps TF.js' kernel. Tried and dropped for sums over leading axes (batch-norm statistics),
+ * each no faster than TF.js' transpose-then-reduce on fresh inputs: a one-pass JavaScript reduction, and a product
+ * with a row of ones on XNNPACK (bit-identical, and 7–20× faster on one input used again, but 2.5–5× slower on fresh
+ * ones: XNNPACK packs the right-hand operand anew each time). So was a JavaScript `FusedBatchNorm` in the `cpu`
+ * backend's arithmetic: 0.8–1.6× TF.js' kernel, depending on the channels.
  */
 function makeSum(fallback: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: Info };
-    if (x.dtype !== 'float32' && x.dtype !== 'int32') return fallback(args);
+    if (tf.util.sizeFromShape(x.shape) !== 0 || (x.dtype !== 'float32' && x.dtype !== 'int32')) return fallback(args);
     const { axis, keepDims } = args.attrs as unknown as ReduceAttrs;
-    const axes = tf.util.parseAxisParam(axis, x.shape);
-    const shape = reducedShape(x.shape, axes, keepDims);
     const backend = args.backend as WasmLike;
-    if (tf.util.sizeFromShape(x.shape) === 0) {
-      const out = backend.makeOutput(shape, x.dtype);
-      backend.typedArrayFromHeap(out).fill(0);
-      return out;
-    }
-    const lead = leadingSum(x, axes, backend);
-    return lead === undefined ? fallback(args) : { ...lead.sum, shape };
+    const out = backend.makeOutput(reducedShape(x.shape, tf.util.parseAxisParam(axis, x.shape), keepDims), x.dtype);
+    backend.typedArrayFromHeap(out).fill(0);
+    return out;
   };
 }
 
-/**
- * Mean: over leading axes of float32 the sum of {@link leadingSum} divided by the count (bit-identical to TF.js'
- * kernel, which divides its sum the same way); of an empty float32 tensor 0, as on the `cpu` backend (TF.js' wasm
- * kernel left the means uninitialised). Everything else keeps TF.js' kernel.
- */
+/** Mean of an empty float32 tensor: 0, as on the `cpu` backend (TF.js' wasm kernel left the means uninitialised). */
 function makeMean(fallback: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: Info };
-    if (x.dtype !== 'float32') return fallback(args);
+    if (tf.util.sizeFromShape(x.shape) !== 0 || x.dtype !== 'float32') return fallback(args);
     const { axis, keepDims } = args.attrs as unknown as ReduceAttrs;
-    const axes = tf.util.parseAxisParam(axis, x.shape);
-    const shape = reducedShape(x.shape, axes, keepDims);
     const backend = args.backend as WasmLike;
-    if (tf.util.sizeFromShape(x.shape) === 0) {
-      const out = backend.makeOutput(shape, 'float32');
-      backend.typedArrayFromHeap(out).fill(0);
-      return out;
-    }
-    const lead = leadingSum(x, axes, backend);
-    if (lead === undefined) return fallback(args);
-    const values = backend.typedArrayFromHeap(lead.sum) as Float32Array;
-    for (let i = 0; i < values.length; i++) values[i] = values[i]! / lead.count;
-    return { ...lead.sum, shape };
+    const out = backend.makeOutput(reducedShape(x.shape, tf.util.parseAxisParam(axis, x.shape), keepDims), 'float32');
+    backend.typedArrayFromHeap(out).fill(0);
+    return out;
   };
 }
 

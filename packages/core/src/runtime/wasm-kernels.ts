@@ -288,9 +288,8 @@ let registered: string[] | undefined;
  * Adds or speeds up the kernels training needs on the wasm backend: `Conv2DBackpropFilter` (missing from TF.js
  * 4.22's wasm backend), XNNPACK-based `Conv2DBackpropInput`, memcpy-speed `Tile`, `Slice` and `GatherV2` (replacing
  * slow loops), matrix products that a reshape of their right-hand operand cannot confuse (`wasm-matmul.ts`),
- * broadcasting `Add`/`Sub`/`Multiply`/`RealDiv`/`Equal` without index arithmetic per element, `Sum` and `Mean`
- * over leading axes as products with ones, a copy-free `Identity` and empty sums and means of 0
- * (`wasm-elementwise.ts`), and `'same'` convolutions and strided input gradients (`wasm-conv-strided.ts`).
+ * broadcasting `Add`/`Sub`/`Multiply`/`RealDiv`/`Equal` without index arithmetic per element, a copy-free
+ * `Identity` and empty sums and means of 0 (`wasm-elementwise.ts`), and `'same'` convolutions and strided input gradients (`wasm-conv-strided.ts`).
  * Each is checked against the `cpu` backend in the tests. Called by the wasm backend loader; idempotent. With the
  * environment variable `LEPTON_WASM_KERNELS=tfjs` only the missing `Conv2DBackpropFilter` is added and TF.js' own
  * kernels stay (for comparison, or to rule these out).
