@@ -404,6 +404,43 @@ describe('Sum and Mean gradients (broadcast, no tensor of ones) equal TF.js\'s, 
       tf.dispose([x, w]);
     }
   });
+
+  it("their own gradients (second order) equal TF.js' bit for bit, on cpu and wasm", async () => {
+    const code = `
+      import { createHash } from 'node:crypto';
+      import { initRuntime, tf } from '@lepton/core';
+      const out = [];
+      for (const backend of ['cpu', 'wasm']) {
+        await initRuntime({ backend }, {});
+        for (const [shape, axis, mean] of [[[4, 8, 8, 3], [1, 2, 3], true], [[4, 5, 3], [1], false], [[3, 4, 2, 2], [0, 3], true], [[6], undefined, false]]) {
+          const x = tf.randomNormal(shape, 0, 1, 'float32', 1);
+          const red = (t) => (mean ? tf.mean(t, axis) : tf.sum(t, axis));
+          const inner = tf.grad((v) => tf.sum(tf.square(red(tf.tanh(v)))));
+          const g = tf.grad((v) => tf.sum(tf.square(inner(v))))(x);
+          out.push(createHash('sha256').update(Buffer.from(g.dataSync().buffer)).digest('hex'));
+        }
+      }
+      console.log(JSON.stringify(out));`;
+    const [tfjs, lepton] = await Promise.all([freshProcess(code, { LEPTON_WASM_KERNELS: 'tfjs' }), freshProcess(code)]);
+    const hashes = (o: { stdout: string }): string[] => JSON.parse(o.stdout.trim().split('\n').at(-1)!) as string[];
+    expect(hashes(lepton)).toHaveLength(8);
+    expect(hashes(lepton)).toEqual(hashes(tfjs));
+  });
+
+  it("their second-order gradients work at rank 5 (differentiating the broadcast's Tile instead threw there), with the analytic values", async () => {
+    // f(v) = Σ (Σ₁ v²)² → ∂f/∂v = 4·S·v with S = Σ₁ v²; g(v) = Σ ∂f/∂v → ∂g/∂v = 4·S + 8·v·T with T = Σ₁ v.
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await initRuntime({ backend }, {});
+      const x = tf.randomNormal([2, 3, 2, 2, 2], 0, 1, 'float32', 22);
+      const inner = tf.grad((v: tf.Tensor) => tf.sum(tf.square(tf.sum(tf.mul(v, v), [1], true))));
+      const got = tf.grad((v: tf.Tensor) => tf.sum(inner(v)))(x);
+      const want = tf.tidy(() => tf.add(tf.mul(4, tf.sum(tf.mul(x, x), [1], true)), tf.mul(tf.mul(8, x), tf.sum(x, [1], true))));
+      const [g, w] = [got.dataSync(), want.dataSync()];
+      expect(got.shape).toEqual(x.shape);
+      g.forEach((v, i) => expect(Math.abs(v - w[i]!)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(w[i]!))));
+      tf.dispose([x, got, want]);
+    }
+  });
 });
 
 describe('Lepton wasm elementwise kernels (broadcasts, Equal, empty sums, Identity) match the cpu backend', () => {
