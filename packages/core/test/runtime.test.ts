@@ -485,6 +485,27 @@ describe('Lepton wasm elementwise kernels (broadcasts, Equal, empty sums, Identi
     await matchesCpu(() => tf.sum(tf.cast(tf.mul(x(), 10), 'int32'), axes, keepDims), 0);
   });
 
+  it("a full wasm heap is a RangeError from every kernel, and the backend works again once tensors are freed (TF.js' allocator returned address 0: the next kernel corrupted the heap and aborted the module)", async () => {
+    const code = `
+      import { initRuntime, tf } from '@lepton/core';
+      await initRuntime({ backend: 'wasm' }, {});
+      const small = tf.tensor1d([1, 2, 3]);
+      const kept = [];
+      const errors = [];
+      try {
+        for (let i = 0; i < 10; i++) kept.push(tf.fill([150 * 1024 * 1024], i)); // 600 MB each: the heap stops at 4 GB
+      } catch (err) { errors.push(err.constructor.name); }
+      try { tf.add(kept[0], 1); } catch (err) { errors.push(err.constructor.name); } // a kernel's output
+      const heldOk = kept.every((t, i) => t.dataSync()[12345] === i);
+      tf.dispose(kept);
+      console.log(JSON.stringify({ errors, heldOk, kept: kept.length, after: Array.from(tf.add(small, 1).dataSync()), tensors: tf.memory().numTensors }));`;
+    const { stdout } = await freshProcess(code);
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { errors: string[]; heldOk: boolean; kept: number; after: number[]; tensors: number };
+    expect(result.errors).toEqual(['RangeError', 'RangeError']);
+    expect(result.kept).toBeGreaterThan(0);
+    expect(result).toMatchObject({ heldOk: true, after: [2, 3, 4], tensors: 2 });
+  }, 120_000);
+
   it('Identity shares memory safely: the clone outlives its source, and nothing leaks', async () => {
     await initRuntime({ backend: 'wasm' }, {});
     const before = tf.memory().numBytes;

@@ -4,6 +4,7 @@ import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { BACKEND_NAMES, getBackendLoader, isBackendName, registeredBackendLoaders, type BackendName } from './backends.js';
 import { registerLeanGradients } from './gradients.js';
+import { guardWasmAllocator, type WasmAllocator } from './wasm-heap.js';
 
 /** Which backend to use: `'auto'` picks the fastest present (tensorflow → webgpu → wasm → cpu). */
 export type BackendPreference = 'auto' | BackendName;
@@ -202,6 +203,7 @@ export async function initRuntime(
       attempts.push({ backend: name, ok: false, reason });
       continue;
     }
+    if (name === 'wasm') guardWasmAllocator((tf.backend() as unknown as { wasm: WasmAllocator }).wasm);
     attempts.push({ backend: name, ok: true });
     loaded.set(name, { device: probe.device, threads: probe.threads ?? (() => 1), gpu: probe.gpu === true });
     state = { attempts, loaded };
