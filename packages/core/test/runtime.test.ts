@@ -346,6 +346,51 @@ describe('Lepton wasm GatherV2 matches the cpu backend', () => {
   });
 });
 
+describe("wasm kernels TF.js got wrong (found by a differential fuzz) match the cpu backend", () => {
+  it('Cast to bool is x ≠ 0 (TF.js copied bytes: -2.5 became 254, 0.5 false, int32 256 false)', async () => {
+    await matchesCpu(() => tf.cast(tf.cast(tf.tensor1d([0, 1, -2.5, 0.5, 3, NaN, -0, 1e-30]), 'bool'), 'int32'), 0);
+    await matchesCpu(() => tf.cast(tf.cast(tf.tensor1d([0, 256, -1, 512, 7], 'int32'), 'bool'), 'int32'), 0);
+    await matchesCpu(() => tf.cast(tf.logicalAnd(tf.cast(tf.tensor1d([0.5, 2, 0]), 'bool'), tf.cast(tf.tensor1d([256, 1, 1], 'int32'), 'bool')), 'int32'), 0);
+  });
+
+  it('ClipByValue of int32, OneHot as float32 and bool, StridedSlice of int32 and bool with strides', async () => {
+    await matchesCpu(() => tf.clipByValue(tf.tensor1d([-3, -1, 0, 1, 3, 2147483647], 'int32'), -1, 2), 0);
+    await matchesCpu(() => tf.oneHot(tf.tensor1d([0, 2, -1, 5, 1], 'int32'), 3, 5, 0.5, 'float32'), 0);
+    await matchesCpu(() => tf.oneHot(tf.tensor1d([0, 2, -1], 'int32'), 3, -2.5, 7), 0);
+    await matchesCpu(() => tf.cast(tf.oneHot(tf.tensor2d([[0, 2], [1, 9]], [2, 2], 'int32'), 3, 1, 0, 'bool'), 'int32'), 0);
+    const ints = (): tf.Tensor => tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [3, 4], 'int32');
+    await matchesCpu(() => tf.stridedSlice(ints(), [0, 0], [3, 4], [2, 2]), 0);
+    await matchesCpu(() => tf.stridedSlice(ints(), [2, 3], [0, 0], [-1, -2]), 0);
+    await matchesCpu(() => tf.cast(tf.stridedSlice(tf.greater(ints(), 5), [0, 1], [3, 4], [1, 2]), 'int32'), 0);
+  });
+
+  it('Cumsum and Cumprod with a negative axis (TF.js read outside the tensor and trapped)', async () => {
+    await initRuntime({ backend: 'wasm' }, {});
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    expect(Array.from(tf.cumsum(x, -1).dataSync())).toEqual([1, 3, 6, 4, 9, 15]);
+    expect(Array.from(tf.cumsum(x, -2, true, true).dataSync())).toEqual([4, 5, 6, 0, 0, 0]);
+    expect(Array.from(tf.cumprod(x, -1).dataSync())).toEqual([1, 2, 6, 4, 20, 120]);
+    expect(tf.cumsum(x, -1).dtype).toBe('float32');
+    tf.dispose(x);
+  });
+
+  it.each([
+    [[1, 1, 4, 1], 2, 1, 'valid'],
+    [[2, 8, 7, 2], [3, 2], 2, 'valid'],
+    [[2, 7, 7, 3], 3, 2, 'same'],
+    [[1, 6, 6, 2], 2, 2, 'valid'],
+  ] as Array<[Shape4, number | [number, number], number, 'valid' | 'same']>)('MaxPoolGrad of %j, pool %j, stride %i, %s: the first maximum of a window gets its gradient, also when ≤ 0 or tied', async (shape, pool, stride, pad) => {
+    const inputs = (): tf.Tensor4D => tf.tidy(() => {
+      const x = tf.round(tf.mul(tf.randomNormal(shape, -1, 1, 'float32', 23), 2)) as tf.Tensor4D; // negatives and ties
+      return tf.concat([x.slice([0, 0, 0, 0], [1, -1, -1, -1]).mul(0).sub(tf.linspace(4, 1, shape[1] * shape[2] * shape[3]).reshape([1, shape[1], shape[2], shape[3]])), x.slice([shape[0] > 1 ? 1 : 0, 0, 0, 0], [shape[0] - 1, -1, -1, -1])]) as tf.Tensor4D;
+    });
+    await matchesCpu(() => {
+      const x = inputs();
+      return tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(v as tf.Tensor4D, pool, stride, pad), tf.randomNormal(tf.maxPool(x, pool, stride, pad).shape, 0, 1, 'float32', 24))))(x);
+    }, 0);
+  });
+});
+
 describe('wasm matrix products of one tensor under two shapes match the cpu backend', () => {
   it.each([
     [[6, 4], [4, 6]],

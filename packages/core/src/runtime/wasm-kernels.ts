@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { makeSamePadFix, stridedInputGradient } from './wasm-conv-strided.js';
 import { WASM_ELEMENTWISE_KERNELS } from './wasm-elementwise.js';
+import { WASM_FIXED_KERNELS } from './wasm-fixes.js';
 import { makeReshapeSafeMatMul } from './wasm-matmul.js';
 import { assertPlaced, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
 
@@ -289,7 +290,9 @@ let registered: string[] | undefined;
  * 4.22's wasm backend), XNNPACK-based `Conv2DBackpropInput`, memcpy-speed `Tile`, `Slice` and `GatherV2` (replacing
  * slow loops), matrix products that a reshape of their right-hand operand cannot confuse (`wasm-matmul.ts`),
  * broadcasting `Add`/`Sub`/`Multiply`/`RealDiv`/`Equal` without index arithmetic per element, a copy-free
- * `Identity` and empty sums and means of 0 (`wasm-elementwise.ts`), and `'same'` convolutions and strided input gradients (`wasm-conv-strided.ts`).
+ * `Identity` and empty sums and means of 0 (`wasm-elementwise.ts`), `'same'` convolutions and strided input
+ * gradients (`wasm-conv-strided.ts`), and the wrong results of TF.js' `Cast` to bool, int32 `ClipByValue`, float32
+ * `OneHot`, int32/bool `StridedSlice`, negative-axis `Cumsum`/`Cumprod` and `MaxPoolGrad` (`wasm-fixes.ts`).
  * Each is checked against the `cpu` backend in the tests. Called by the wasm backend loader; idempotent. With the
  * environment variable `LEPTON_WASM_KERNELS=tfjs` only the missing `Conv2DBackpropFilter` is added and TF.js' own
  * kernels stay (for comparison, or to rule these out).
@@ -319,7 +322,7 @@ export function registerWasmTrainingKernels(): string[] {
     replace(name, makeSamePadFix(depthwise));
     registered.push(name);
   }
-  for (const [name, make] of WASM_ELEMENTWISE_KERNELS) {
+  for (const [name, make] of [...WASM_ELEMENTWISE_KERNELS, ...WASM_FIXED_KERNELS]) {
     replace(name, make);
     registered.push(name);
   }
