@@ -364,6 +364,39 @@ describe("wasm kernels TF.js got wrong (found by a differential fuzz) match the 
     await matchesCpu(() => tf.cast(tf.stridedSlice(tf.greater(ints(), 5), [0, 1], [3, 4], [1, 2]), 'int32'), 0);
   });
 
+  it('convolutions and pools whose window fits nowhere, or with a numeric pad and a non-square kernel, leave the heap intact (TF.js let XNNPACK write past the output)', async () => {
+    const code = `
+      import { initRuntime, tf } from '@lepton/core';
+      const r = (s, seed) => tf.randomNormal(s, 0, 1, 'float32', seed);
+      const cases = {
+        convW1: () => tf.conv2d(r([3, 19, 1, 7], 1), r([2, 2, 7, 4], 2), 1, 'valid'),
+        avgPool: () => tf.avgPool(r([3, 3, 3, 7], 3), [2, 4], [3, 1], 'valid'),
+        maxPool: () => tf.maxPool(r([2, 1, 10, 7], 4), [2, 1], [4, 2], 'valid'),
+        depthwise: () => tf.depthwiseConv2d(r([1, 3, 3, 2], 5), r([3, 4, 2, 1], 6), 1, 'valid'),
+        numericPad: () => tf.conv2d(r([1, 32, 32, 8], 7), r([5, 1, 8, 8], 8), 1, 0),
+        numericPadExplicit: () => tf.conv2d(r([1, 32, 32, 8], 7), r([5, 1, 8, 8], 8), 1, [[0, 0], [0, 0], [0, 0], [0, 0]]),
+      };
+      await initRuntime({ backend: 'wasm' }, {});
+      const sentinel = tf.fill([8192], 7);
+      const out = {};
+      for (const [name, f] of Object.entries(cases)) {
+        const y = f();
+        out[name] = { shape: y.shape, sum: y.size === 0 ? 0 : Number(tf.sum(y).dataSync()[0].toFixed(2)) };
+      }
+      for (let i = 0; i < 200; i++) tf.dispose([tf.zeros([1 + ((i * 37) % 5000)]), tf.ones([1 + ((i * 91) % 300), 3])]);
+      console.log(JSON.stringify({ out, overwritten: sentinel.dataSync().reduce((n, v) => n + (v !== 7 ? 1 : 0), 0), later: tf.ones([64, 64]).sum().dataSync()[0] }));`;
+    const { stdout } = await freshProcess(code);
+    const got = JSON.parse(stdout.trim().split('\n').at(-1)!) as { out: Record<string, { shape: number[]; sum: number }>; overwritten: number; later: number };
+    expect(got.overwritten).toBe(0);
+    expect(got.later).toBe(4096);
+    expect(got.out['convW1']!.shape).toEqual([3, 18, 0, 4]); // the cpu backend's empty shapes
+    expect(got.out['avgPool']!.shape).toEqual([3, 1, 0, 7]);
+    expect(got.out['maxPool']!.shape).toEqual([2, 0, 5, 7]);
+    expect(got.out['depthwise']!.shape).toEqual([1, 1, 0, 2]);
+    expect(got.out['numericPad']).toEqual(got.out['numericPadExplicit']); // pad 0 is the explicit pad [0, 0] on every side
+    expect(got.out['numericPad']!.shape).toEqual([1, 28, 32, 8]);
+  });
+
   it('Cumsum and Cumprod with a negative axis (TF.js read outside the tensor and trapped)', async () => {
     await initRuntime({ backend: 'wasm' }, {});
     const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);

@@ -119,31 +119,70 @@ export function stridedInputGradient(
   return dx;
 }
 
+type Explicit = [[number, number], [number, number], [number, number], [number, number]];
+
 /**
  * Wraps TF.js' wasm convolution kernel `fallback` (`Conv2D`, `FusedConv2D`, `DepthwiseConv2dNative` or
- * `FusedDepthwiseConv2D`): a `'same'` padding whose windows do not reach the input's last row or column is passed as
- * the explicit pads it stands for (same output shape, same values as the `cpu` backend); every other call is TF.js'
- * own.
+ * `FusedDepthwiseConv2D`) where TF.js' geometry would make XNNPACK write outside the output or compute the wrong
+ * values; every other call is TF.js' own:
+ * - a `'same'` padding whose windows do not reach the input's last row or column is passed as the explicit pads it
+ *   stands for (TF.js' SAME flag gave zeros or wrong values there);
+ * - a numeric padding is passed as explicit pads (TF.js sized the output's width with the kernel's height, and
+ *   XNNPACK then wrote past the output into other tensors when the kernel was not square);
+ * - a window larger than the padded input gives an empty output when it fits nowhere (as on `cpu`) and a typed
+ *   error when the output size would be negative (XNNPACK trapped or overwrote the heap).
  */
 export function makeSamePadFix(depthwise: boolean): (fallback: tf.KernelFunc) => tf.KernelFunc {
   return (fallback) => (args) => {
-    const attrs = args.attrs as unknown as { pad: unknown; strides: number | [number, number]; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil'; dataFormat?: string };
-    if (attrs.pad !== 'same' || (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC')) return fallback(args);
+    const attrs = args.attrs as unknown as { pad: 'same' | 'valid' | number | Explicit; strides: number | [number, number]; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil'; dataFormat?: string };
     const { x, filter } = args.inputs as { x: Info; filter: Info };
-    if (x.shape.length !== 4 || filter.shape.length !== 4) return fallback(args);
+    if ((attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC') || x.shape.length !== 4 || filter.shape.length !== 4) return fallback(args);
+    const numeric = typeof attrs.pad === 'number';
+    if (numeric && attrs.dimRoundingMode !== undefined && attrs.dimRoundingMode !== 'floor') return fallback(args);
+    const p = attrs.pad as number;
+    const pad = numeric ? ([[0, 0], [p, p], [p, p], [0, 0]] as Explicit) : attrs.pad;
     const info = tf.backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number],
       filter.shape as [number, number, number, number],
       attrs.strides,
       attrs.dilations ?? 1,
-      'same',
-      attrs.dimRoundingMode,
+      pad,
+      numeric ? undefined : attrs.dimRoundingMode,
       depthwise,
       'channelsLast',
     );
+    if (info.outHeight < 0 || info.outWidth < 0) {
+      throw new Error(
+        `${depthwise ? 'Depthwise convolution' : 'Conv2D'}: a ${info.effectiveFilterHeight}×${info.effectiveFilterWidth} window does not fit a ` +
+          `${info.inHeight}×${info.inWidth} input with this padding (output ${info.outHeight}×${info.outWidth})`,
+      );
+    }
+    const backend = args.backend as WasmLike;
+    if (tf.util.sizeFromShape(info.outShape) === 0) return backend.makeOutput([...info.outShape], 'float32');
+    const explicit = (): Explicit => [[0, 0], [info.padInfo.top, info.padInfo.bottom], [info.padInfo.left, info.padInfo.right], [0, 0]];
+    if (numeric) return fallback({ ...args, attrs: { ...args.attrs, pad: explicit(), dimRoundingMode: undefined } as unknown as tf.NamedAttrMap });
+    if (attrs.pad !== 'same') return fallback(args);
     const short = (info.outHeight - 1) * info.strideHeight + info.effectiveFilterHeight < info.inHeight || (info.outWidth - 1) * info.strideWidth + info.effectiveFilterWidth < info.inWidth;
     if (!short) return fallback(args);
-    const { top, bottom, left, right } = info.padInfo;
-    return fallback({ ...args, attrs: { ...args.attrs, pad: [[0, 0], [top, bottom], [left, right], [0, 0]] } as unknown as tf.NamedAttrMap });
+    return fallback({ ...args, attrs: { ...args.attrs, pad: explicit() } as unknown as tf.NamedAttrMap });
+  };
+}
+
+/**
+ * Wraps TF.js' wasm `MaxPool` or `AvgPool`: a window larger than the padded input gives an empty output where it
+ * fits nowhere (as on `cpu`) and a typed error where the output size would be negative, instead of XNNPACK trapping
+ * ("memory access out of bounds") or overwriting the heap. Every other call is TF.js' own.
+ */
+export function makePoolGuard(fallback: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: Info };
+    const a = args.attrs as unknown as { filterSize: number | [number, number]; strides: number | [number, number]; pad: 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+    if (x.shape.length !== 4) return fallback(args);
+    const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+    if (info.outHeight < 0 || info.outWidth < 0) {
+      throw new Error(`Pooling: a ${info.filterHeight}×${info.filterWidth} window does not fit a ${info.inHeight}×${info.inWidth} input with this padding`);
+    }
+    if (tf.util.sizeFromShape(info.outShape) === 0) return (args.backend as WasmLike).makeOutput([...info.outShape], x.dtype);
+    return fallback(args);
   };
 }

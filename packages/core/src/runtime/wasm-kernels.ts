@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { makeSamePadFix, stridedInputGradient } from './wasm-conv-strided.js';
+import { makePoolGuard, makeSamePadFix, stridedInputGradient } from './wasm-conv-strided.js';
 import { WASM_ELEMENTWISE_KERNELS } from './wasm-elementwise.js';
 import { WASM_FIXED_KERNELS } from './wasm-fixes.js';
 import { makeReshapeSafeMatMul } from './wasm-matmul.js';
@@ -13,6 +13,14 @@ interface ConvGradAttrs {
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** A float32 tensor of zeros. */
+function zeros(backend: WasmLike, shape: number[], kernel: string): Info {
+  const out = backend.makeOutput([...shape], 'float32');
+  assertPlaced(backend, out, kernel);
+  backend.typedArrayFromHeap(out).fill(0);
+  return out;
 }
 
 /**
@@ -41,6 +49,7 @@ const conv2dBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     'channelsLast',
   );
   const [kh, kw, c, f] = a.filterShape;
+  if (tf.util.sizeFromShape(x.shape) === 0 || tf.util.sizeFromShape(dy.shape) === 0) return zeros(backend as WasmLike, a.filterShape, 'Conv2DBackpropFilter');
   const transpose = wasmKernel('Transpose');
   const conv = wasmKernel('Conv2D');
   const slice = wasmKernel('Slice');
@@ -85,6 +94,8 @@ function makeConv2dBackpropInput(fallback: tf.KernelFunc): tf.KernelFunc {
     const { dy, filter } = inputs as { dy: Info; filter: Info };
     const a = attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
     if (a.dataFormat === 'NCHW' || dy.dtype !== 'float32') return fallback(args);
+    // No output position (a window that fits nowhere): nothing flows back, as on cpu; XNNPACK would read outside dy.
+    if (tf.util.sizeFromShape(dy.shape) === 0 || tf.util.sizeFromShape(a.inputShape) === 0) return zeros(backend as WasmLike, a.inputShape, 'Conv2DBackpropInput');
     const info = tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
     const [n, h, w, c] = a.inputShape;
     const [kh, kw, , f] = filter.shape as [number, number, number, number];
@@ -316,6 +327,10 @@ export function registerWasmTrainingKernels(): string[] {
   registered.push('Conv2DBackpropInput', 'Tile', 'Slice', 'GatherV2');
   for (const name of ['BatchMatMul', '_FusedMatMul']) {
     replace(name, makeReshapeSafeMatMul);
+    registered.push(name);
+  }
+  for (const name of ['MaxPool', 'AvgPool']) {
+    replace(name, makePoolGuard);
     registered.push(name);
   }
   for (const [name, depthwise] of [['Conv2D', false], ['FusedConv2D', false], ['DepthwiseConv2dNative', true], ['FusedDepthwiseConv2D', true]] as const) {
