@@ -440,6 +440,29 @@ describe('wasm matrix products of one tensor under two shapes match the cpu back
       return tf.concat([a.flatten(), b.flatten(), c.flatten(), d.flatten()]);
     }, 1e-5);
   });
+
+  it.each([
+    [[4, 3], [4, 5], true, false],
+    [[3, 4], [5, 4], false, true],
+    [[4, 3], [5, 4], true, true],
+    [[2, 3, 4], [2, 4, 5], false, false],
+    [[1, 3, 1], [2, 1, 5], false, false],
+    [[2, 3, 4], [4, 5], false, false],
+    [[3, 0], [0, 5], false, false],
+    [[3, 4], [4, 5], false, false],
+  ] as Array<[number[], number[], boolean, boolean]>)("fused.matMul of %j and %j (transposed %s, %s) with a bias and each activation (TF.js' wasm kernel put the bias on the wrong elements)", async (as, bs, tA, tB) => {
+    const n = tB ? bs.at(-2)! : bs.at(-1)!;
+    for (const activation of ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'] as const) {
+      await matchesCpu(() => {
+        const a = tf.randomNormal(as, 0, 1, 'float32', 25);
+        const b = tf.randomNormal(bs, 0, 1, 'float32', 26);
+        const bias = tf.randomNormal([n], 0, 1, 'float32', 27);
+        const preluActivationWeights = activation === 'prelu' ? tf.randomUniform([n], 0, 0.5, 'float32', 28) : undefined;
+        return tf.fused.matMul({ a, b, transposeA: tA, transposeB: tB, bias, activation, ...(preluActivationWeights ? { preluActivationWeights } : {}), leakyreluAlpha: 0.3 });
+      }, 1e-5);
+    }
+    await matchesCpu(() => tf.matMul(tf.randomNormal(as, 0, 1, 'float32', 25), tf.randomNormal(bs, 0, 1, 'float32', 26), tA, tB), 1e-5); // and no bias
+  });
 });
 
 describe('Sum and Mean gradients (broadcast, no tensor of ones) equal TF.js\'s, bit for bit', () => {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { makePoolGuard, makeSamePadFix, stridedInputGradient } from './wasm-conv-strided.js';
 import { WASM_ELEMENTWISE_KERNELS } from './wasm-elementwise.js';
 import { WASM_FIXED_KERNELS } from './wasm-fixes.js';
-import { makeReshapeSafeMatMul } from './wasm-matmul.js';
+import { makeFusedMatMul, makeReshapeSafeMatMul } from './wasm-matmul.js';
 import { assertPlaced, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
 
 type Shape4 = [number, number, number, number];
@@ -325,10 +325,9 @@ export function registerWasmTrainingKernels(): string[] {
   replace('Slice', makeSlice);
   replace('GatherV2', makeGather);
   registered.push('Conv2DBackpropInput', 'Tile', 'Slice', 'GatherV2');
-  for (const name of ['BatchMatMul', '_FusedMatMul']) {
-    replace(name, makeReshapeSafeMatMul);
-    registered.push(name);
-  }
+  replace('BatchMatMul', makeReshapeSafeMatMul);
+  replace('_FusedMatMul', makeFusedMatMul);
+  registered.push('BatchMatMul', '_FusedMatMul');
   for (const name of ['MaxPool', 'AvgPool']) {
     replace(name, makePoolGuard);
     registered.push(name);

@@ -5,11 +5,13 @@
  * `matMul(ones([2, 6]), m)` then `matMul(ones([2, 4]), reshape(m, [4, 6]))` returned wrong values, and larger cases
  * aborted the wasm module or corrupted its heap. Here each right-hand operand's first shape is remembered; a later call
  * with the same data under another shape multiplies a fresh copy (its own id, freed right after), so TF.js' cache can
- * never hand it the stale operator. Calls under the first shape run unchanged.
+ * never hand it the stale operator. Calls under the first shape run unchanged. TF.js' `_FusedMatMul` also added its
+ * bias to the wrong elements unless both operands were plain, untransposed 2-D matrices; those calls run as a
+ * product, a bias and an activation ({@link unfusedWithBias}).
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { assertPlaced, type Info, type WasmLike } from './wasm-heap.js';
+import { assertPlaced, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
 
 /**
  * The 3-D shape (batch, rows, columns) and transposition under which TF.js' kernel first saw each right-hand operand's
@@ -31,10 +33,83 @@ function copy(backend: WasmLike, x: Info): Info {
   return out;
 }
 
-/** Wraps TF.js' wasm `BatchMatMul` or `_FusedMatMul` (`fallback`) as described in this module's comment. */
+/** The activations `_FusedMatMul` applies, as the kernels that apply them on their own. */
+function activate(backend: WasmLike, x: Info, attrs: { activation?: string; leakyreluAlpha?: number }, alpha: Info | undefined): Info {
+  const run = (name: string, inputs: Record<string, Info>, extra: tf.NamedAttrMap = {}): Info => wasmKernel(name)({ inputs, backend, attrs: extra }) as Info;
+  switch (attrs.activation ?? 'linear') {
+    case 'linear':
+      return x;
+    case 'relu':
+      return run('Relu', { x });
+    case 'relu6':
+      return run('Relu6', { x });
+    case 'elu':
+      return run('Elu', { x });
+    case 'sigmoid':
+      return run('Sigmoid', { x });
+    case 'leakyrelu':
+      return run('LeakyRelu', { x }, { alpha: attrs.leakyreluAlpha ?? 0.2 });
+    case 'prelu':
+      if (alpha === undefined) throw new Error('_FusedMatMul: prelu needs its activation weights');
+      return run('Prelu', { x, alpha });
+    default:
+      throw new Error(`_FusedMatMul: unknown activation ${String(attrs.activation)}`);
+  }
+}
+
+/**
+ * `_FusedMatMul` where TF.js' wasm kernel is wrong: with a bias and transposed operands or a batch of matrices (the
+ * bias landed on the wrong elements, off by up to the bias itself), or with an inner size of 0 (uninitialised memory):
+ * the product, then the bias, then the activation, each by its own kernel, as the `cpu` backend computes it.
+ * Undefined where TF.js' kernel is right (no bias, or two plain 2-D matrices: the dense layer's case).
+ */
+function unfusedWithBias(args: Parameters<tf.KernelFunc>[0]): Info | undefined {
+  const { a, b, bias, preluActivationWeights } = args.inputs as { a: Info; b: Info; bias?: Info; preluActivationWeights?: Info };
+  const attrs = args.attrs as unknown as { transposeA?: boolean; transposeB?: boolean; activation?: string; leakyreluAlpha?: number };
+  const inner = attrs.transposeA === true ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+  if (inner !== 0 && (bias == null || (a.shape.length === 2 && b.shape.length === 2 && attrs.transposeA !== true && attrs.transposeB !== true))) return undefined;
+  const backend = args.backend as WasmLike;
+  const product = wasmKernel('BatchMatMul')({ inputs: { a, b }, backend, attrs: { transposeA: attrs.transposeA === true, transposeB: attrs.transposeB === true } }) as Info;
+  let biased = product;
+  if (bias != null) {
+    try {
+      biased = wasmKernel('Add')({ inputs: { a: product, b: bias }, backend, attrs: {} }) as Info;
+    } finally {
+      backend.disposeData(product.dataId);
+    }
+  }
+  try {
+    const out = activate(backend, biased, attrs, preluActivationWeights);
+    if (out !== biased) backend.disposeData(biased.dataId);
+    return out;
+  } catch (err) {
+    backend.disposeData(biased.dataId);
+    throw err;
+  }
+}
+
+/** Wraps TF.js' wasm `_FusedMatMul`: {@link unfusedWithBias} where TF.js' kernel is wrong, else as `BatchMatMul`. */
+export function makeFusedMatMul(fallback: tf.KernelFunc): tf.KernelFunc {
+  const safe = makeReshapeSafeMatMul(fallback);
+  return (args) => unfusedWithBias(args) ?? safe(args);
+}
+
+/** Wraps TF.js' wasm `BatchMatMul` (or `_FusedMatMul`) as described in this module's comment. */
 export function makeReshapeSafeMatMul(fallback: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
-    const { b } = args.inputs as { b: Info };
+    const { a, b } = args.inputs as { a: Info; b: Info };
+    const { transposeA, transposeB } = args.attrs as unknown as { transposeA?: boolean; transposeB?: boolean };
+    if (a.dtype === 'float32' && a.shape.length >= 2 && b.shape.length >= 2 && a.shape[a.shape.length - (transposeA === true ? 2 : 1)] === 0) {
+      // An inner size of 0: every sum is empty, so 0 (TF.js' kernel returned uninitialised memory).
+      const batch = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+      const rows = a.shape[a.shape.length - (transposeA === true ? 1 : 2)]!;
+      const cols = b.shape[b.shape.length - (transposeB === true ? 2 : 1)]!;
+      const backend = args.backend as WasmLike;
+      const out = backend.makeOutput([...batch, rows, cols], 'float32');
+      assertPlaced(backend, out, 'BatchMatMul');
+      backend.typedArrayFromHeap(out).fill(0);
+      return out;
+    }
     if (b.dtype !== 'float32' || b.shape.length < 2) return fallback(args);
     const k = key(b, (args.attrs as unknown as { transposeB?: boolean }).transposeB === true);
     const first = firstSeen.get(b.dataId);
