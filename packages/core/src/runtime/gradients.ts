@@ -43,26 +43,16 @@ function spread(g: tf.Tensor, shape: number[], count?: number): tf.Tensor {
   return broadcast(g);
 }
 
-const sumGrad: tf.GradConfig = {
-  kernelName: 'Sum',
+/** The gradient of `Sum` or `Mean`: the incoming gradient spread over the reduced axes (divided by their size for `Mean`). */
+const reductionGrad = (kernelName: 'Sum' | 'Mean'): tf.GradConfig => ({
+  kernelName,
   inputsToSave: ['x'],
   gradFunc: (dy, saved, attrs) => {
     const x = saved[0] as tf.Tensor;
-    const d = dy as tf.Tensor;
-    return { x: () => spread(asFloat(tf.reshape(d, reduced(x, attrs['axis']).shape)), x.shape) };
-  },
-};
-
-const meanGrad: tf.GradConfig = {
-  kernelName: 'Mean',
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved, attrs) => {
-    const x = saved[0] as tf.Tensor;
-    const d = dy as tf.Tensor;
     const { shape, count } = reduced(x, attrs['axis']);
-    return { x: () => spread(asFloat(tf.reshape(d, shape)), x.shape, count) };
+    return { x: () => spread(asFloat(tf.reshape(dy as tf.Tensor, shape)), x.shape, kernelName === 'Mean' ? count : undefined) };
   },
-};
+});
 
 let registered: string[] | undefined;
 
@@ -77,7 +67,7 @@ export function registerLeanGradients(): string[] {
   if (registered !== undefined) return registered;
   registered = [];
   if (typeof process !== 'undefined' && process.env['LEPTON_WASM_KERNELS'] === 'tfjs') return registered;
-  for (const g of [sumGrad, meanGrad]) {
+  for (const g of [reductionGrad('Sum'), reductionGrad('Mean')]) {
     tf.registerGradient(g);
     registered.push(g.kernelName);
   }
