@@ -61,13 +61,15 @@ function activate(backend: WasmLike, x: Info, attrs: { activation?: string; leak
  * `_FusedMatMul` where TF.js' wasm kernel is wrong: with a bias and transposed operands or a batch of matrices (the
  * bias landed on the wrong elements, off by up to the bias itself), or with an inner size of 0 (uninitialised memory):
  * the product, then the bias, then the activation, each by its own kernel, as the `cpu` backend computes it.
- * Undefined where TF.js' kernel is right (no bias, or two plain 2-D matrices: the dense layer's case).
+ * Undefined where TF.js' kernel is right (no bias, or one untransposed matrix on each side: the dense layer's case).
  */
 function unfusedWithBias(args: Parameters<tf.KernelFunc>[0]): Info | undefined {
   const { a, b, bias, preluActivationWeights } = args.inputs as { a: Info; b: Info; bias?: Info; preluActivationWeights?: Info };
   const attrs = args.attrs as unknown as { transposeA?: boolean; transposeB?: boolean; activation?: string; leakyreluAlpha?: number };
   const inner = attrs.transposeA === true ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
-  if (inner !== 0 && (bias == null || (a.shape.length === 2 && b.shape.length === 2 && attrs.transposeA !== true && attrs.transposeB !== true))) return undefined;
+  // The op hands the kernel 3-D operands: one matrix each ([1, m, k] × [1, k, n]) is the dense layer's case.
+  const single = tf.util.sizeFromShape(a.shape.slice(0, -2)) === 1 && tf.util.sizeFromShape(b.shape.slice(0, -2)) === 1;
+  if (inner !== 0 && (bias == null || (single && attrs.transposeA !== true && attrs.transposeB !== true))) return undefined;
   const backend = args.backend as WasmLike;
   const product = wasmKernel('BatchMatMul')({ inputs: { a, b }, backend, attrs: { transposeA: attrs.transposeA === true, transposeB: attrs.transposeB === true } }) as Info;
   let biased = product;
