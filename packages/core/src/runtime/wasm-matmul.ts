@@ -1,28 +1,25 @@
 /**
- * Matrix products on wasm that survive a reshape. TF.js 4.22's wasm `BatchMatMul` (and `_FusedMatMul`) keeps the
- * XNNPACK operator it built for a right-hand operand, with that operand's packed weights, under the operand's tensor
- * id alone. A reshape shares the id, so the same data multiplied again under another shape reused the old operator:
+ * Matrix products on wasm that survive a reshape, and fused products that add their bias where it belongs. TF.js 4.22's
+ * wasm `BatchMatMul` and `_FusedMatMul` run XNNPACK for one untransposed matrix a side, and cache the XNNPACK operator,
+ * with the right-hand operand packed into it, under that operand's tensor id (and the bias and activation), not its
+ * shape. A reshape shares the id, so the same data multiplied again under another shape reused the old operator:
  * `matMul(ones([2, 6]), m)` then `matMul(ones([2, 4]), reshape(m, [4, 6]))` returned wrong values, and larger cases
- * aborted the wasm module or corrupted its heap. Here each right-hand operand's first shape is remembered; a later call
- * with the same data under another shape multiplies a fresh copy (its own id, freed right after), so TF.js' cache can
- * never hand it the stale operator. Calls under the first shape run unchanged. TF.js' `_FusedMatMul` also added its
- * bias to the wrong elements unless both operands were plain, untransposed 2-D matrices; those calls run as a
- * product, a bias and an activation ({@link unfusedWithBias}).
+ * aborted the wasm module or corrupted its heap. Here each right-hand operand's first shape on that path is
+ * remembered; a later call with the same data under another shape multiplies a fresh copy (its own id, freed right
+ * after), so TF.js' cache can never hand it the stale operator. Every other product runs TF.js' scalar loop, which has
+ * no cache but put a fused bias on the wrong elements (by flat output index, and once per 48 inner elements); those
+ * calls run as a product, a bias and an activation ({@link unfusedWithBias}).
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { assertPlaced, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
 
-/**
- * The 3-D shape (batch, rows, columns) and transposition under which TF.js' kernel first saw each right-hand operand's
- * data. Shared by both kernels: which of TF.js' caches an operator lives in is its business, not ours.
- */
+/** The shape under which TF.js' XNNPACK path first saw each right-hand operand's data. */
 const firstSeen = new WeakMap<object, string>();
 
-/** `b` as TF.js' kernel reshapes it: every leading dimension folded into one batch dimension. */
-function key(b: Info, transposeB: boolean): string {
-  const rank = b.shape.length;
-  return `${tf.util.sizeFromShape(b.shape.slice(0, -2))},${b.shape[rank - 2]},${b.shape[rank - 1]},${transposeB ? 'T' : 'N'}`;
+/** Whether TF.js' kernel takes its XNNPACK path (and caches an operator on `b`): one untransposed matrix a side. */
+function xnnpackPath(a: Info, b: Info, attrs: { transposeA?: boolean | undefined; transposeB?: boolean | undefined }): boolean {
+  return attrs.transposeA !== true && attrs.transposeB !== true && tf.util.sizeFromShape(a.shape.slice(0, -2)) === 1 && tf.util.sizeFromShape(b.shape.slice(0, -2)) === 1;
 }
 
 /** A copy of `x` under a new tensor id, which the caller disposes. */
@@ -68,8 +65,7 @@ function unfusedWithBias(args: Parameters<tf.KernelFunc>[0]): Info | undefined {
   const attrs = args.attrs as unknown as { transposeA?: boolean; transposeB?: boolean; activation?: string; leakyreluAlpha?: number };
   const inner = attrs.transposeA === true ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
   // The op hands the kernel 3-D operands: one matrix each ([1, m, k] × [1, k, n]) is the dense layer's case.
-  const single = tf.util.sizeFromShape(a.shape.slice(0, -2)) === 1 && tf.util.sizeFromShape(b.shape.slice(0, -2)) === 1;
-  if (inner !== 0 && (bias == null || (single && attrs.transposeA !== true && attrs.transposeB !== true))) return undefined;
+  if (inner !== 0 && (bias == null || xnnpackPath(a, b, attrs))) return undefined;
   const backend = args.backend as WasmLike;
   const product = wasmKernel('BatchMatMul')({ inputs: { a, b }, backend, attrs: { transposeA: attrs.transposeA === true, transposeB: attrs.transposeB === true } }) as Info;
   let biased = product;
@@ -112,8 +108,8 @@ export function makeReshapeSafeMatMul(fallback: tf.KernelFunc): tf.KernelFunc {
       backend.typedArrayFromHeap(out).fill(0);
       return out;
     }
-    if (b.dtype !== 'float32' || b.shape.length < 2) return fallback(args);
-    const k = key(b, (args.attrs as unknown as { transposeB?: boolean }).transposeB === true);
+    if (b.dtype !== 'float32' || b.shape.length < 2 || !xnnpackPath(a, b, { transposeA, transposeB })) return fallback(args);
+    const k = b.shape.slice(-2).join(',');
     const first = firstSeen.get(b.dataId);
     if (first === undefined) firstSeen.set(b.dataId, k);
     if (first === undefined || first === k) return fallback(args);
