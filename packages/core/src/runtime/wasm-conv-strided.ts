@@ -15,7 +15,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { assertPlaced, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
+import { newOutput, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
 
 /** One phase along one axis: the filter taps it uses, where its outputs start, how many, and the convolution's pads. */
 interface Phase {
@@ -66,16 +66,13 @@ export function stridedInputGradient(
   const rows = phases(h, oh, kh, sh, pads.top);
   const cols = phases(w, ow, kw, sw, pads.left);
   if (rows === undefined || cols === undefined) return undefined;
-  const dx = backend.makeOutput([n, h, w, c], 'float32');
-  assertPlaced(backend, dx, 'Conv2DBackpropInput');
-  backend.typedArrayFromHeap(dx).fill(0);
+  const dx = newOutput(backend, [n, h, w, c], 'float32', 'Conv2DBackpropInput', 0);
   const conv = wasmKernel('Conv2D');
   try {
     for (const r of rows) {
       for (const q of cols) {
         // Sub-filter [r.taps, q.taps, f, c]: taps r.first + sh·i, reversed in space, input and output channels swapped.
-        const sub = backend.makeOutput([r.taps, q.taps, f, c], 'float32');
-        assertPlaced(backend, sub, 'Conv2DBackpropInput');
+        const sub = newOutput(backend, [r.taps, q.taps, f, c], 'float32', 'Conv2DBackpropInput');
         let part: Info;
         try {
           const dst = backend.typedArrayFromHeap(sub) as Float32Array;

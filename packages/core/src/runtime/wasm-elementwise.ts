@@ -14,7 +14,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { placed, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
+import { newOutput, placed, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
 
 const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
@@ -129,9 +129,7 @@ function makeSum(fallback: tf.KernelFunc): tf.KernelFunc {
     if (tf.util.sizeFromShape(x.shape) !== 0 || (x.dtype !== 'float32' && x.dtype !== 'int32')) return fallback(args);
     const { axis, keepDims } = args.attrs as unknown as ReduceAttrs;
     const backend = args.backend as WasmLike;
-    const out = backend.makeOutput(reducedShape(x.shape, tf.util.parseAxisParam(axis, x.shape), keepDims), x.dtype);
-    backend.typedArrayFromHeap(out).fill(0);
-    return out;
+    return newOutput(backend, reducedShape(x.shape, tf.util.parseAxisParam(axis, x.shape), keepDims), x.dtype, 'Sum', 0);
   };
 }
 
@@ -142,9 +140,7 @@ function makeMean(fallback: tf.KernelFunc): tf.KernelFunc {
     if (tf.util.sizeFromShape(x.shape) !== 0 || x.dtype !== 'float32') return fallback(args);
     const { axis, keepDims } = args.attrs as unknown as ReduceAttrs;
     const backend = args.backend as WasmLike;
-    const out = backend.makeOutput(reducedShape(x.shape, tf.util.parseAxisParam(axis, x.shape), keepDims), 'float32');
-    backend.typedArrayFromHeap(out).fill(0);
-    return out;
+    return newOutput(backend, reducedShape(x.shape, tf.util.parseAxisParam(axis, x.shape), keepDims), 'float32', 'Mean', 0);
   };
 }
 

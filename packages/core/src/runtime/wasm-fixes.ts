@@ -14,12 +14,11 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { assertPlaced, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
+import { newOutput, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
 
 /** A new output filled by `fill` (views taken after the allocation). */
 function output(backend: WasmLike, shape: number[], dtype: tf.DataType, kernel: string, fill: (dst: Float32Array | Int32Array | Uint8Array) => void): Info {
-  const out = backend.makeOutput(shape, dtype);
-  assertPlaced(backend, out, kernel);
+  const out = newOutput(backend, shape, dtype, kernel);
   if (tf.util.sizeFromShape(shape) > 0) fill(backend.typedArrayFromHeap(out));
   return out;
 }

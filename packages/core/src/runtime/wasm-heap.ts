@@ -33,6 +33,17 @@ export function placed(backend: WasmLike, info: Info): boolean {
   return tf.util.sizeFromShape(info.shape) === 0 || (backend.dataIdMap.get(info.dataId)?.memoryOffset ?? 0) !== 0;
 }
 
+/**
+ * A new output tensor that TF.js' allocator placed (else a RangeError, as {@link assertPlaced}), filled with `value`
+ * when given.
+ */
+export function newOutput(backend: WasmLike, shape: readonly number[], dtype: tf.DataType, kernel: string, value?: number): Info {
+  const out = backend.makeOutput([...shape], dtype);
+  assertPlaced(backend, out, kernel);
+  if (value !== undefined) backend.typedArrayFromHeap(out).fill(value);
+  return out;
+}
+
 /** Throws a RangeError (after freeing it) when `info` was not {@link placed}. */
 export function assertPlaced(backend: WasmLike, info: Info, kernel: string): void {
   if (placed(backend, info)) return;

@@ -3,7 +3,7 @@ import { makePoolGuard, makeSamePadFix, stridedInputGradient } from './wasm-conv
 import { WASM_ELEMENTWISE_KERNELS } from './wasm-elementwise.js';
 import { WASM_FIXED_KERNELS } from './wasm-fixes.js';
 import { makeFusedMatMul, makeReshapeSafeMatMul } from './wasm-matmul.js';
-import { assertPlaced, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
+import { assertPlaced, newOutput, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -13,14 +13,6 @@ interface ConvGradAttrs {
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
-
-/** A float32 tensor of zeros. */
-function zeros(backend: WasmLike, shape: number[], kernel: string): Info {
-  const out = backend.makeOutput([...shape], 'float32');
-  assertPlaced(backend, out, kernel);
-  backend.typedArrayFromHeap(out).fill(0);
-  return out;
 }
 
 /**
@@ -49,7 +41,7 @@ const conv2dBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     'channelsLast',
   );
   const [kh, kw, c, f] = a.filterShape;
-  if (tf.util.sizeFromShape(x.shape) === 0 || tf.util.sizeFromShape(dy.shape) === 0) return zeros(backend as WasmLike, a.filterShape, 'Conv2DBackpropFilter');
+  if (tf.util.sizeFromShape(x.shape) === 0 || tf.util.sizeFromShape(dy.shape) === 0) return newOutput(backend as WasmLike, a.filterShape, 'float32', 'Conv2DBackpropFilter', 0);
   const transpose = wasmKernel('Transpose');
   const conv = wasmKernel('Conv2D');
   const slice = wasmKernel('Slice');
@@ -95,7 +87,7 @@ function makeConv2dBackpropInput(fallback: tf.KernelFunc): tf.KernelFunc {
     const a = attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
     if (a.dataFormat === 'NCHW' || dy.dtype !== 'float32') return fallback(args);
     // No output position (a window that fits nowhere): nothing flows back, as on cpu; XNNPACK would read outside dy.
-    if (tf.util.sizeFromShape(dy.shape) === 0 || tf.util.sizeFromShape(a.inputShape) === 0) return zeros(backend as WasmLike, a.inputShape, 'Conv2DBackpropInput');
+    if (tf.util.sizeFromShape(dy.shape) === 0 || tf.util.sizeFromShape(a.inputShape) === 0) return newOutput(backend as WasmLike, a.inputShape, 'float32', 'Conv2DBackpropInput', 0);
     const info = tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
     const [n, h, w, c] = a.inputShape;
     const [kh, kw, , f] = filter.shape as [number, number, number, number];

@@ -12,7 +12,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { assertPlaced, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
+import { newOutput, wasmKernel, type Info, type WasmLike } from './wasm-heap.js';
 
 /** The shape under which TF.js' XNNPACK path first saw each right-hand operand's data. */
 const firstSeen = new WeakMap<object, string>();
@@ -24,8 +24,7 @@ function xnnpackPath(a: Info, b: Info, attrs: { transposeA?: boolean | undefined
 
 /** A copy of `x` under a new tensor id, which the caller disposes. */
 function copy(backend: WasmLike, x: Info): Info {
-  const out = backend.makeOutput([...x.shape], x.dtype);
-  assertPlaced(backend, out, 'BatchMatMul');
+  const out = newOutput(backend, x.shape, x.dtype, 'BatchMatMul');
   (backend.typedArrayFromHeap(out) as Float32Array).set(backend.typedArrayFromHeap(x) as Float32Array);
   return out;
 }
@@ -102,11 +101,7 @@ export function makeReshapeSafeMatMul(fallback: tf.KernelFunc): tf.KernelFunc {
       const batch = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
       const rows = a.shape[a.shape.length - (transposeA === true ? 1 : 2)]!;
       const cols = b.shape[b.shape.length - (transposeB === true ? 2 : 1)]!;
-      const backend = args.backend as WasmLike;
-      const out = backend.makeOutput([...batch, rows, cols], 'float32');
-      assertPlaced(backend, out, 'BatchMatMul');
-      backend.typedArrayFromHeap(out).fill(0);
-      return out;
+      return newOutput(args.backend as WasmLike, [...batch, rows, cols], 'float32', 'BatchMatMul', 0);
     }
     if (b.dtype !== 'float32' || b.shape.length < 2 || !xnnpackPath(a, b, { transposeA, transposeB })) return fallback(args);
     const k = b.shape.slice(-2).join(',');
