@@ -12,6 +12,7 @@ import { runSurveillanceBench, type SurveillanceBench } from './surveillance.js'
 import { runPoolBench, type PoolBench } from './pool.js';
 import { runLineThroughputBench, runManufacturingBench, type DetectorQuality, type LineThroughput } from './manufacturing.js';
 import { runManufacturingScaleBench, type ManufacturingScaleBench } from './manufacturing-scale.js';
+import { runThresholdBench, type ThresholdFit } from './manufacturing-threshold.js';
 import { ratios, runSuite, table, type Row } from './lib.js';
 import { runWasmKernelsBench, type WasmKernelCase } from './wasm-kernels.js';
 
@@ -32,7 +33,7 @@ for (const b of candidates) {
 console.log(`backends present: ${present.join(', ')}${Object.keys(skipped).length ? ` (skipped: ${Object.keys(skipped).join(', ')})` : ''}`);
 
 // Suites to run: core (the backend table above all), then the verticals. BENCH_SUITES=federated runs only that one.
-const suites = (process.env['BENCH_SUITES'] ?? 'core,wasm-kernels,pool,finance,finance-streams,manufacturing,manufacturing-scale,medical,federated,surveillance').split(',');
+const suites = (process.env['BENCH_SUITES'] ?? 'core,wasm-kernels,pool,finance,finance-streams,manufacturing,manufacturing-threshold,manufacturing-scale,medical,federated,surveillance').split(',');
 const rows: Row[] = [];
 for (const b of suites.includes('core') ? present : []) {
   console.log(`\n${b}:`);
@@ -59,6 +60,10 @@ if (suites.includes('finance-streams')) financeStreams = await runFinanceStreams
 else console.log('\nfinance-streams suite skipped');
 if (suites.includes('manufacturing')) manufacturing = { detectors: await runManufacturingBench(console.log), throughput: await runLineThroughputBench(console.log) };
 else console.log('\nmanufacturing suite skipped');
+// False alarms on fresh normal operation against the threshold quantile, before and after calibrate() (bench/manufacturing-threshold.ts).
+let manufacturingThreshold: ThresholdFit[] | undefined;
+if (suites.includes('manufacturing-threshold')) manufacturingThreshold = await runThresholdBench(console.log);
+else console.log('\nmanufacturing-threshold suite skipped');
 // Line monitors splitting a plant over MQTT 5: 1 and 3 monitor processes against one mosquitto (bench/manufacturing-scale.ts).
 let manufacturingScale: ManufacturingScaleBench | undefined;
 if (suites.includes('manufacturing-scale')) manufacturingScale = await runManufacturingScaleBench(console.log);
@@ -88,6 +93,7 @@ const result = {
   finance,
   financeStreams,
   manufacturing,
+  manufacturingThreshold,
   manufacturingScale,
   medical,
   federated,

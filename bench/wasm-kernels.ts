@@ -5,7 +5,7 @@
 // quoted as TF.js time ÷ Lepton time (> 1: Lepton faster).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { buildResidualCnn, initRuntime, tf, train } from '@lepton/core';
+import { buildDenseAutoencoder, buildMlp, buildResidualCnn, initRuntime, tf, train } from '@lepton/core';
 
 /** One timed case: median milliseconds per call under each setting. */
 export interface WasmKernelCase {
@@ -44,6 +44,8 @@ async function measure(): Promise<Record<string, number>> {
   op('input gradient of a 3×3 stride-2 convolution, [32,64,64,16] → 32 channels', [[32, 32, 32, 32], [3, 3, 16, 32]], ([dy, w]) =>
     tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [32, 64, 64, 16], 2, 'same'),
   );
+  op("dense layer's input gradient dy · Wᵀ, [1024,64] × [128,64]ᵀ", [[1024, 64], [128, 64]], ([dy, w]) => tf.matMul(dy!, w!, false, true));
+  op("dense layer's weight gradient xᵀ · dy, [1024,128]ᵀ × [1024,64]", [[1024, 128], [1024, 64]], ([x, dy]) => tf.matMul(x!, dy!, true, false));
   op('gradient of mean over [0,1,2] of [32,64,64,8] (batch-norm statistics)', [[32, 64, 64, 8]], ([a]) => tf.grad((x: tf.Tensor) => tf.sum(tf.mean(x, [0, 1, 2])))(a!));
   for (const [name, shape, filters, pooling] of [
     ['train step: reference CNN 64×64×1 [16,32,64], average pooling, batch 32', [64, 64, 1], [16, 32, 64], 'average'],
@@ -62,6 +64,24 @@ async function measure(): Promise<Record<string, number>> {
     out[name] = median(times);
     tf.dispose([x, y]);
     cnn.dispose();
+  }
+  for (const [name, build, inputDim, target] of [
+    ["train step: anomaly autoencoder 240→64→24→64→240 (8 signals × window 30), batch 64", () => buildDenseAutoencoder({ inputDim: 240, hiddenUnits: [64], latentDim: 24, seed: 1 }), 240, 'self'],
+    ['train step: fraud MLP 30→64→32→1, batch 64', () => buildMlp({ inputDim: 30, hiddenUnits: [64, 32], task: 'binary', dropout: 0.1, seed: 1 }), 30, 'label'],
+  ] as const) {
+    const model = build();
+    const n = 2048;
+    const x = tf.randomNormal([n, inputDim], 0, 1, 'float32', 3);
+    const y = target === 'self' ? x : tf.tensor2d(Array.from({ length: n }, (_, i) => i % 2), [n, 1]);
+    const times: number[] = [];
+    for (let r = 0; r < 4; r++) {
+      const t = performance.now();
+      await train(model, { x, y }, { epochs: 1, batchSize: 64, earlyStopping: false, progressBar: false, seed: 1 });
+      if (r > 0) times.push((performance.now() - t) / (n / 64));
+    }
+    out[name] = median(times);
+    tf.dispose(target === 'self' ? [x] : [x, y]);
+    model.dispose();
   }
   return out;
 }

@@ -465,6 +465,48 @@ describe('wasm matrix products of one tensor under two shapes match the cpu back
   });
 });
 
+describe('wasm products with a transposed operand (run as untransposed copies on XNNPACK) match the cpu backend', () => {
+  it.each([
+    [[300, 70], [50, 70], false, true],
+    [[300, 70], [300, 50], true, false],
+    [[70, 300], [50, 70], true, true],
+    [[1, 40, 30], [1, 20, 30], false, true],
+    [[1, 1], [1, 1], true, true],
+  ] as Array<[number[], number[], boolean, boolean]>)('%j × %j (transposed %s, %s), and the same operands untransposed after it', async (as, bs, tA, tB) => {
+    await matchesCpu(() => {
+      const a = tf.randomNormal(as, 0, 1, 'float32', 31);
+      const b = tf.randomNormal(bs, 0, 1, 'float32', 32);
+      const product = tf.matMul(a, b, tA, tB);
+      // The operands again, untransposed where the shapes allow: no cached operator of the copies may be reused.
+      const again = tf.matMul(tA ? tf.transpose(a, [...a.shape.keys()].map((i) => (i < a.rank - 2 ? i : 2 * a.rank - 3 - i))) : a, tB ? tf.transpose(b, [...b.shape.keys()].map((i) => (i < b.rank - 2 ? i : 2 * b.rank - 3 - i))) : b);
+      return tf.concat([product.flatten(), again.flatten()]);
+    }, 1e-5);
+  });
+
+  it("a dense layer's gradients (dy · Wᵀ and xᵀ · dy) match, and the copies are freed", async () => {
+    await matchesCpu(() => {
+      const x = tf.randomNormal([64, 80], 0, 1, 'float32', 33);
+      const w = tf.randomNormal([80, 16], 0, 0.2, 'float32', 34);
+      const dy = tf.randomNormal([64, 16], 0, 1, 'float32', 35);
+      const [gx, gw] = tf.grads((xv: tf.Tensor, wv: tf.Tensor) => tf.sum(tf.mul(tf.relu(tf.matMul(xv, wv)), dy)))([x, w]);
+      return tf.concat([gx!.flatten(), gw!.flatten()]);
+    }, 1e-5);
+    await initRuntime({ backend: 'wasm' }, {});
+    const a = tf.randomNormal([64, 80]);
+    const b = tf.randomNormal([64, 16]);
+    tf.matMul(a, b, true, false).dispose(); // warm up
+    const before = tf.memory();
+    for (let i = 0; i < 5; i++) tf.matMul(a, b, true, false).dispose();
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+    const backend = tf.backend() as unknown as { dataIdMap: { numDataIds(): number } };
+    const ids = backend.dataIdMap.numDataIds();
+    tf.matMul(a, b, true, false).dispose();
+    expect(backend.dataIdMap.numDataIds()).toBe(ids);
+    tf.dispose([a, b]);
+  });
+});
+
 describe('Sum and Mean gradients (broadcast, no tensor of ones) equal TF.js\'s, bit for bit', () => {
   /** The gradient TF.js' own Sum/Mean gradient gives: dy · 1 broadcast, divided by the reduced count for Mean. */
   function expected(shape: number[], axes: number[], dy: Float32Array, mean: boolean): Float32Array {

@@ -1,16 +1,19 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   AlarmManager,
+  AnomalyDetector,
   computeOee,
   DefectClassifier,
   DefectInspector,
   generatePart,
   generateParts,
   initRuntime,
+  MACHINE_SIGNALS,
   parseAssetSnapshot,
   parseSensorRecord,
   resample,
   simulateLine,
+  simulateMachine,
   topicLevel,
   xbarR,
 } from '@lepton/manufacturing';
@@ -64,6 +67,43 @@ describe('manufacturing entry points with hostile values: a rejection or a Lepto
       inspector.dispose();
     }
   });
+
+  it('anomaly detector: fit options and samples, scoring, streaming, calibration and thresholds', async () => {
+    const signals = [...MACHINE_SIGNALS];
+    const normal = simulateMachine(200, 1);
+    const withValue = (v: unknown): number[][] => normal.map((r, i) => (i === 37 ? [r[0]!, v as number, r[2]!, r[3]!] : r));
+    const withRow = (v: unknown): number[][] => normal.map((r, i) => (i === 37 ? (v as number[]) : r));
+    await expectRejected('AnomalyDetector.fit(sample value)', (v) => AnomalyDetector.fit(withValue(v), { signals, window: 5, epochs: 1 }), 'INVALID_INPUT', [...HOSTILE, ['NaN', Number.NaN], ['Infinity', Infinity], ['"1"', '1'], ['null', null]]);
+    await expectRejected('AnomalyDetector.fit(sample)', (v) => AnomalyDetector.fit(withRow(v), { signals, window: 5, epochs: 1 }), 'INVALID_INPUT', [...HOSTILE, ['null', null], ['[1, 2]', [1, 2]]]);
+    await expectRejected('AnomalyDetector.fit(rows)', (v) => AnomalyDetector.fit(v as number[][], { signals, window: 5, epochs: 1 }), 'INVALID_INPUT');
+    for (const key of ['signals', 'window', 'validationFraction', 'quantile', 'epochs', 'kind', 'scoring', 'seed']) {
+      await expectRejected(`AnomalyDetector.fit(${key})`, (v) => AnomalyDetector.fit(normal, { signals, window: 5, epochs: 1, [key]: v }), 'INVALID_ARGUMENT', [...HOSTILE, ['NaN', Number.NaN], key === 'seed' ? ['1.5', 1.5] : ['-1', -1]]);
+    }
+    const detector = await AnomalyDetector.fit(normal, { signals, window: 5, epochs: 1 });
+    try {
+      const before = { threshold: detector.threshold, windows: detector.normalWindows };
+      await expectRejected('AnomalyDetector.scoreRows(rows)', (v) => detector.scoreRows(v as number[][]), 'INVALID_INPUT');
+      await expectRejected('AnomalyDetector.scoreRows(sample)', (v) => detector.scoreRows(withRow(v).slice(0, 60)), 'INVALID_INPUT', [...HOSTILE, ['null', null]]);
+      await expectRejected('AnomalyDetector.scoreRows(sample value)', (v) => detector.scoreRows(withValue(v).slice(0, 60)), 'INVALID_INPUT', [...HOSTILE, ['NaN', Number.NaN]]);
+      await expectRejected('AnomalyDetector.scoreBatch(count)', (v) => detector.scoreBatch(new Float32Array(40), v as number), 'INVALID_INPUT', [...HOSTILE, ['NaN', Number.NaN], ['-1', -1], ['1.5', 1.5]]);
+      await expectRejected('AnomalyDetector.scoreBatch(windows)', (v) => detector.scoreBatch(v as Float32Array, 1), 'INVALID_INPUT', [...HOSTILE, ['null', null]]);
+      const stream = detector.stream();
+      await expectRejected('AnomalyDetector.stream().push(sample)', (v) => stream.push(v as number[]), 'INVALID_INPUT', [...HOSTILE, ['null', null], ['[NaN × 4]', [Number.NaN, 1, 2, 3]]]);
+      // The stream went on: the rejected samples never entered its window, so its scores are those of the rows alone.
+      const rows = normal.slice(0, 12);
+      const pushed = (await Promise.all(rows.map((r) => stream.push(r)))).flatMap((x) => (x ? [x.score] : []));
+      expect(pushed).toEqual((await detector.scoreRows(rows)).map((x) => x.score));
+      await expectRejected('AnomalyDetector.calibrate(rows)', (v) => detector.calibrate(v as number[][]), 'INVALID_INPUT');
+      await expectRejected('AnomalyDetector.calibrate(sample value)', (v) => detector.calibrate(withValue(v)), 'INVALID_INPUT', [...HOSTILE, ['NaN', Number.NaN]]);
+      await expectRejected('AnomalyDetector.calibrate(quantile)', (v) => detector.calibrate(normal, { quantile: v as number }), 'INVALID_ARGUMENT', [...HOSTILE, ['NaN', Number.NaN], ['0', 0]]);
+      await expectRejected('AnomalyDetector.setThreshold', (v) => detector.setThreshold(v as number), 'INVALID_ARGUMENT', [...HOSTILE, ['NaN', Number.NaN], ['-1', -1]]);
+      await expectRejected('AnomalyDetector.setThresholdQuantile', (v) => detector.setThresholdQuantile(v as number), 'INVALID_ARGUMENT');
+      expect(detector.threshold).toBe(before.threshold);
+      expect(detector.normalWindows).toBe(before.windows);
+    } finally {
+      detector.dispose();
+    }
+  }, 120_000);
 
   it('telemetry, SPC, OEE, alarms, snapshots and topics: records and options from data', async () => {
     const record = { asset: 'press-1', signal: 'pressure', timestamp: 1_767_225_600_000, value: 1.5 };
