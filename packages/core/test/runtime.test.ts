@@ -650,6 +650,33 @@ describe('Lepton wasm elementwise kernels (broadcasts, Equal, empty sums, Identi
     expect(result).toMatchObject({ heldOk: true, after: [2, 3, 4], tensors: 2 });
   }, 120_000);
 
+  it("Max, Min, Prod, All and Any over an empty axis are their operation's identity, as in TensorFlow (TF.js' wasm kernels left them uninitialised)", async () => {
+    await initRuntime({ backend: 'wasm' }, {});
+    const values = (t: tf.Tensor): { dtype: string; shape: number[]; values: number[] } => {
+      const out = { dtype: t.dtype, shape: t.shape, values: Array.from(t.dataSync()) };
+      t.dispose();
+      return out;
+    };
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const f = tf.zeros([2, 0, 3]);
+      const i = tf.zeros([2, 0, 3], 'int32');
+      const b = tf.zeros([2, 0, 3], 'bool');
+      expect(values(tf.max(f, 1))).toEqual({ dtype: 'float32', shape: [2, 3], values: Array(6).fill(-Infinity) });
+      expect(values(tf.min(f, [0, 1], true))).toEqual({ dtype: 'float32', shape: [1, 1, 3], values: Array(3).fill(Infinity) });
+      expect(values(tf.prod(f, 1))).toEqual({ dtype: 'float32', shape: [2, 3], values: Array(6).fill(1) });
+      expect(values(tf.max(i, 1))).toEqual({ dtype: 'int32', shape: [2, 3], values: Array(6).fill(-2147483648) });
+      expect(values(tf.min(i))).toEqual({ dtype: 'int32', shape: [], values: [2147483647] });
+      expect(values(tf.prod(i, -2))).toEqual({ dtype: 'int32', shape: [2, 3], values: Array(6).fill(1) });
+      expect(values(tf.all(b, 1))).toEqual({ dtype: 'bool', shape: [2, 3], values: Array(6).fill(1) });
+      expect(values(tf.any(b, 1))).toEqual({ dtype: 'bool', shape: [2, 3], values: Array(6).fill(0) });
+      expect(values(tf.max(f, 2))).toEqual({ dtype: 'float32', shape: [2, 0], values: [] }); // nothing to fill
+      // Non-empty reductions stay TF.js' kernels.
+      expect(values(tf.max(tf.tensor2d([[1, 5], [3, 2]]), 1)).values).toEqual([5, 3]);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('Identity shares memory safely: the clone outlives its source, and nothing leaks', async () => {
     await initRuntime({ backend: 'wasm' }, {});
     const before = tf.memory().numBytes;

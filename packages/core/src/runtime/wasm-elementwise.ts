@@ -8,7 +8,8 @@
  *   broadcast of both operands, stays on TF.js' kernel);
  * - `Equal` of float32 or int32 expands likewise and compares in one JavaScript pass;
  * - an allocation TF.js' allocator could not place (it returns address 0 unchecked) falls back to TF.js' kernel;
- * - a `Sum` or float32 `Mean` of an empty tensor is 0, as on `cpu` (TF.js' kernels left them uninitialised);
+ * - a `Sum` or float32 `Mean` of an empty tensor is 0, as on `cpu` (TF.js' kernels left them uninitialised), and a
+ *   `Max`, `Min`, `Prod`, `All` or `Any` of one is its operation's identity, as in TensorFlow;
  * - `Identity` shares the input's memory, as the cpu and webgpu backends do.
  * Every other dtype and shape keeps TF.js' kernel. Checked against the `cpu` backend in the tests.
  * @module
@@ -144,6 +145,34 @@ function makeMean(fallback: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+/**
+ * The value a reduction of nothing takes: the identity of its operation, as TensorFlow defines it (`reduce_max` of an
+ * empty axis is the dtype's lowest value, `reduce_all` true). TF.js' wasm kernels left these outputs uninitialised
+ * (a float32 max came back as 3.6e-41, an int32 min as 25440); its `cpu` kernels read past the data instead (max and
+ * min NaN, `all` false).
+ */
+const EMPTY_REDUCTION: Record<string, (dtype: tf.DataType) => number> = {
+  Max: (dtype) => (dtype === 'int32' ? -2147483648 : dtype === 'bool' ? 0 : -Infinity),
+  Min: (dtype) => (dtype === 'int32' ? 2147483647 : dtype === 'bool' ? 1 : Infinity),
+  Prod: () => 1,
+  All: () => 1,
+  Any: () => 0,
+};
+
+/** `Max`, `Min`, `Prod`, `All` or `Any` of an empty tensor: {@link EMPTY_REDUCTION}'s value; anything else TF.js' kernel. */
+const makeEmptyReduction =
+  (name: keyof typeof EMPTY_REDUCTION) =>
+  (fallback: tf.KernelFunc): tf.KernelFunc =>
+  (args) => {
+    const { x } = args.inputs as { x: Info };
+    if (tf.util.sizeFromShape(x.shape) !== 0 || (x.dtype !== 'float32' && x.dtype !== 'int32' && x.dtype !== 'bool')) return fallback(args);
+    // `Max` names its axes `reductionIndices`; the others, `axis`.
+    const { axis, reductionIndices, keepDims } = args.attrs as unknown as { axis?: number | number[]; reductionIndices?: number | number[]; keepDims: boolean };
+    // Prod of int32 or bool stays int32 (TF.js' upcast); the rest keep the input's dtype.
+    const dtype = name === 'Prod' && x.dtype === 'bool' ? 'int32' : x.dtype;
+    return newOutput(args.backend as WasmLike, reducedShape(x.shape, tf.util.parseAxisParam(axis ?? reductionIndices!, x.shape), keepDims), dtype, name, EMPTY_REDUCTION[name]!(x.dtype));
+  };
+
 /** Identity shares the input's memory (as the cpu and webgpu backends do) instead of copying it. */
 const makeIdentity =
   (fallback: tf.KernelFunc): tf.KernelFunc =>
@@ -166,5 +195,6 @@ export const WASM_ELEMENTWISE_KERNELS: ReadonlyArray<readonly [string, (fallback
   ['Equal', makeEqual],
   ['Sum', makeSum],
   ['Mean', makeMean],
+  ...(['Max', 'Min', 'Prod', 'All', 'Any'] as const).map((name) => [name, makeEmptyReduction(name)] as const),
   ['Identity', makeIdentity],
 ];

@@ -291,9 +291,10 @@ let registered: string[] | undefined;
 /**
  * Adds or speeds up the kernels training needs on the wasm backend: `Conv2DBackpropFilter` (missing from TF.js
  * 4.22's wasm backend), XNNPACK-based `Conv2DBackpropInput`, memcpy-speed `Tile`, `Slice` and `GatherV2` (replacing
- * slow loops), matrix products that a reshape of their right-hand operand cannot confuse (`wasm-matmul.ts`),
+ * slow loops), matrix products that a reshape of their right-hand operand cannot confuse and that run transposed
+ * operands on XNNPACK (`wasm-matmul.ts`),
  * broadcasting `Add`/`Sub`/`Multiply`/`RealDiv`/`Equal` without index arithmetic per element, a copy-free
- * `Identity` and empty sums and means of 0 (`wasm-elementwise.ts`), `'same'` convolutions and strided input
+ * `Identity`, empty sums and means of 0 and other empty reductions of their identity (`wasm-elementwise.ts`), `'same'` convolutions and strided input
  * gradients (`wasm-conv-strided.ts`), and the wrong results of TF.js' `Cast` to bool, int32 `ClipByValue`, float32
  * `OneHot`, int32/bool `StridedSlice`, negative-axis `Cumsum`/`Cumprod` and `MaxPoolGrad` (`wasm-fixes.ts`).
  * Each is checked against the `cpu` backend in the tests. Called by the wasm backend loader; idempotent. With the
