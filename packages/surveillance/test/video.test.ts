@@ -160,6 +160,20 @@ describe('ffmpeg resolution', () => {
 });
 
 describe('VideoSource on files', () => {
+  it('with block, one pipe read carrying many small frames still queues at most maxFrames, and every frame arrives in order', async () => {
+    // 16×12 RGB is 576 bytes: one 64 KiB read from ffmpeg's pipe carries ~100 frames. A slow consumer makes the queue
+    // fill in the middle of a read; the rest of the read must wait (the queue was 5 over maxFrames = 4 on a loaded CI run).
+    const ref = refFrames(f('clip.mp4'), 10, 16, 12);
+    const source = new VideoSource({ camera: 'cam', input: f('clip.mp4'), fps: 10, width: 16, height: 12, queue: { maxFrames: 2, policy: 'block' } });
+    const { frames, error } = await collect(source, 5);
+    expect(error).toBeUndefined();
+    expect(frames.map((x) => sha(x.data))).toEqual(ref.map(sha));
+    expect(frames.map((x) => x.sourceIndex)).toEqual(ref.map((_, i) => i));
+    const s = source.stats;
+    expect([s.produced, s.delivered, s.dropped, s.errors]).toEqual([ref.length, ref.length, 0, 0]);
+    expect(s.maxQueued).toBeLessThanOrEqual(2);
+  });
+
   // 30 source frames at t = k/10 s. At 5 fps each maps to output slot round(k/2) = 0…15 (k = 29 rounds up to 15):
   // 16 frames, the first of each slot kept. At 10 fps: one slot per frame, 30.
   it.each([

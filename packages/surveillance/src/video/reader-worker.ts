@@ -43,6 +43,10 @@ class Reader {
   private partial: Uint8Array | undefined;
   private filled = 0;
   private paused = false;
+  /** With `block`: bytes read from the pipe after the queue filled, cut into frames once the consumer takes one. */
+  private held: Buffer | undefined;
+  /** ffmpeg's exit, when it came while bytes were held. */
+  private heldExit: { proc: FfmpegProcess; exit: FfmpegExit } | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private lastData = 0;
@@ -146,11 +150,44 @@ class Reader {
     this.lastData = Date.now();
     // The open timeout is over: from now on the (shorter) stall timeout applies.
     if (first && !this.paused) this.armStall();
+    if (this.held !== undefined) {
+      this.held = Buffer.concat([this.held, chunk]); // a read that raced the pause: after the held bytes, in order
+      return;
+    }
+    this.consume(chunk);
+  }
+
+  /**
+   * Cuts frames out of `bytes` into the queue. With `block`, a full queue stops the cutting: the rest of the bytes are
+   * held (one pipe read at most) and the pipe paused until the consumer takes a frame, so the queue never holds more
+   * than `maxFrames` even when one read carries several small frames. With a drop policy every frame is cut at once.
+   */
+  private consume(bytes: Buffer): void {
+    let rest: Buffer | undefined = bytes;
+    while (rest !== undefined) {
+      rest = this.cut(rest);
+      this.publish();
+      this.serve();
+      if (rest !== undefined && this.queue.length >= this.o.maxFrames) {
+        this.held = rest;
+        break;
+      }
+    }
+    if (this.o.policy === 'block' && (this.held !== undefined || this.queue.length >= this.o.maxFrames) && !this.paused) {
+      this.paused = true;
+      this.proc?.stdout.pause();
+      clearTimeout(this.stallTimer);
+    }
+  }
+
+  /** Assembles frames from `bytes`; returns what is left when a `block` queue fills, else undefined. */
+  private cut(bytes: Buffer): Buffer | undefined {
     let off = 0;
-    while (off < chunk.length) {
+    while (off < bytes.length) {
+      if (this.o.policy === 'block' && this.queue.length >= this.o.maxFrames) return bytes.subarray(off);
       if (!this.partial) this.partial = new Uint8Array(this.frameBytes);
-      const n = Math.min(chunk.length - off, this.frameBytes - this.filled);
-      this.partial.set(chunk.subarray(off, off + n), this.filled);
+      const n = Math.min(bytes.length - off, this.frameBytes - this.filled);
+      this.partial.set(bytes.subarray(off, off + n), this.filled);
       this.filled += n;
       off += n;
       if (this.filled === this.frameBytes) {
@@ -159,13 +196,7 @@ class Reader {
         this.filled = 0;
       }
     }
-    this.publish();
-    this.serve();
-    if (this.o.policy === 'block' && this.queue.length >= this.o.maxFrames && !this.paused) {
-      this.paused = true;
-      this.proc?.stdout.pause();
-      clearTimeout(this.stallTimer);
-    }
+    return undefined;
   }
 
   private pushFrame(data: Uint8Array): void {
@@ -188,6 +219,19 @@ class Reader {
 
   private resume(): void {
     this.paused = false;
+    const held = this.held;
+    this.held = undefined;
+    if (held !== undefined) {
+      this.consume(held);
+      if (this.paused) return; // the queue filled again: the rest is held once more
+    }
+    if (this.heldExit !== undefined) {
+      // ffmpeg ended while its last bytes were held: they are frames now, so its exit can be handled
+      const { proc, exit } = this.heldExit;
+      this.heldExit = undefined;
+      this.onExit(proc, exit);
+      return;
+    }
     this.lastData = Date.now();
     this.armStall();
     this.proc?.stdout.resume();
@@ -221,6 +265,11 @@ class Reader {
     if (proc !== this.proc) return;
     clearTimeout(this.stallTimer);
     if (this.closed) return;
+    if (this.held !== undefined) {
+      // Frames still held from its last reads: handle the exit once the consumer has made room for them (resume()).
+      this.heldExit = { proc, exit };
+      return;
+    }
     if (this.filled > 0) this.counters.partialBytesDiscarded += this.filled;
     this.partial = undefined;
     this.filled = 0;
@@ -303,6 +352,8 @@ class Reader {
     this.closed = true;
     this.clearTimers();
     this.queue.length = 0;
+    this.held = undefined;
+    this.heldExit = undefined;
     this.publish();
     const p = this.proc;
     p?.kill();
