@@ -1,5 +1,5 @@
 import { describeValue, LeptonError } from '@lepton/core';
-import { binaryLabels, isArrayLike, numberOption, parseDecimal } from '../internal/guards.js';
+import { binaryLabels, isArrayLike, numberOption, optionsObject, parseDecimal } from '../internal/guards.js';
 
 /** One bin of a characteristic: its range (numeric) or categories, counts, and weight of evidence. */
 export interface Bin {
@@ -64,9 +64,10 @@ function badRate(c: Cell): number {
  * @param options - at most `maxBins` (default 5, an integer ≥ 1) of at least `minShare` (default 0.05, in [0, 1))
  * @returns the bins with WoE and IV
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for mismatched lengths, values that are not finite numbers,
- *   or labels other than 0/1 (`details.index`); `INVALID_ARGUMENT` for options out of range
+ *   or labels other than 0/1 (`details.index`); `INVALID_ARGUMENT` for options that are not an object or out of range
  */
-export function binNumeric(feature: string, values: ArrayLike<number>, labels: ArrayLike<number>, options: { maxBins?: number; minShare?: number } = {}): Binning {
+export function binNumeric(feature: string, values: ArrayLike<number>, labels: ArrayLike<number>, options?: { maxBins?: number; minShare?: number }): Binning {
+  options = optionsObject(options, 'binNumeric');
   const name = shownFeature(feature);
   if (!isArrayLike(values)) throw new LeptonError('INVALID_INPUT', `binNumeric(${name}): values must be an array of numbers.`);
   binaryLabels(labels, `binNumeric(${name}): labels`);
@@ -163,9 +164,10 @@ export function binNumeric(feature: string, values: ArrayLike<number>, labels: A
  * @param options - minimum share per bin (default 0.05, in [0, 1])
  * @returns the bins with WoE and IV
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for mismatched lengths, a value that is not a string, or a
- *   label other than 0/1; `INVALID_ARGUMENT` for `minShare` out of range
+ *   label other than 0/1; `INVALID_ARGUMENT` for options that are not an object or a `minShare` out of range
  */
-export function binCategorical(feature: string, values: ArrayLike<string>, labels: ArrayLike<number>, options: { minShare?: number } = {}): Binning {
+export function binCategorical(feature: string, values: ArrayLike<string>, labels: ArrayLike<number>, options?: { minShare?: number }): Binning {
+  options = optionsObject(options, 'binCategorical');
   const name = shownFeature(feature);
   if (!isArrayLike(values) || Array.from(values).some((v) => typeof v !== 'string')) {
     throw new LeptonError('INVALID_INPUT', `binCategorical(${name}): values must be an array of strings (category names).`);
@@ -206,6 +208,33 @@ function shownFeature(feature: unknown): string {
 }
 
 /**
+ * Throws `INVALID_ARGUMENT` unless `binning` has the shape {@link binNumeric} and {@link binCategorical} return (a
+ * binning read back from JSON, say): a string feature, a known type and at least one bin with numeric bounds or a list
+ * of categories and a finite WoE. Without it a wrong object made {@link binIndex} throw a `TypeError`.
+ */
+function checkBinning(binning: unknown): asserts binning is Binning {
+  const b = binning as Partial<Binning> | null;
+  const ok =
+    typeof b === 'object' &&
+    b !== null &&
+    typeof b.feature === 'string' &&
+    (b.type === 'numeric' || b.type === 'categorical') &&
+    Array.isArray(b.bins) &&
+    b.bins.length > 0 &&
+    b.bins.every(
+      (bin: unknown) =>
+        typeof bin === 'object' &&
+        bin !== null &&
+        typeof (bin as Bin).woe === 'number' &&
+        Number.isFinite((bin as Bin).woe) &&
+        (b.type === 'numeric'
+          ? typeof (bin as Bin).lower === 'number' && typeof (bin as Bin).upper === 'number' && !Number.isNaN((bin as Bin).lower) && !Number.isNaN((bin as Bin).upper)
+          : Array.isArray((bin as Bin).categories)),
+    );
+  if (!ok) throw new LeptonError('INVALID_ARGUMENT', 'binIndex needs a binning from binNumeric or binCategorical ({ feature, type, bins: [...] }).');
+}
+
+/**
  * The bin a value falls in (categories never seen in training go to the bin with WoE closest to 0, i.e. neutral).
  *
  * @param binning - a fitted binning
@@ -213,9 +242,11 @@ function shownFeature(feature: unknown): string {
  *   grammar (`'42'`, `'-3.5'`; never `'0x10'` or `'1e3'`); for a categorical one a string or a number (its text)
  * @returns index of the bin
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` naming the characteristic (never the value) when the value is
- *   missing, not a number for a numeric binning, or neither a string nor a finite number for a categorical one
+ *   missing, not a number for a numeric binning, or neither a string nor a finite number for a categorical one;
+ *   `INVALID_ARGUMENT` when `binning` is not a binning (from {@link binNumeric} or {@link binCategorical})
  */
 export function binIndex(binning: Binning, value: number | string): number {
+  checkBinning(binning);
   if (binning.type === 'numeric') {
     // Number() would read 'abc' as NaN (which fell into the last bin) and '0x10' as 16.
     const v = parseDecimal(value);

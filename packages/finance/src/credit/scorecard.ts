@@ -160,7 +160,8 @@ export class Scorecard {
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for mismatched lengths, a missing characteristic, a numeric
    *   value that is not a finite number or decimal string, a categorical value that is an object or a symbol, a label
    *   other than 0/1, or one class only; `INVALID_ARGUMENT` for options out of range (including
-   *   `onProgress`/`progressBar`) or a characteristic that is not `{ name, type }`; `PROGRESS_LISTENER_FAILED`
+   *   `onProgress`/`progressBar`, and a `baseScore`, `baseOdds` and `pdo` whose points overflow) or a characteristic
+   *   that is not `{ name, type }`; `PROGRESS_LISTENER_FAILED`
    *   when the `onProgress` listener throws (the fit stops)
    *
    * Progress, synchronously, as core `train()` reports it: `start` (`epochs` = characteristics + 1, `samples` = applicants,
@@ -215,6 +216,11 @@ export class Scorecard {
     const offset = (options.baseScore ?? 600) - factor * Math.log(options.baseOdds ?? 50);
     const share = (offset - factor * intercept) / binnings.length;
     const points = binnings.map((b, j) => b.bins.map((bin) => share - factor * coef[j]! * bin.woe));
+    // Finite options can still overflow the scaling (a pdo of 1e308 makes the factor Infinity and every score NaN).
+    // Bounding the sum of each characteristic's largest |points| keeps every score a finite sum.
+    if (!Number.isFinite(points.reduce((sum, p) => sum + Math.max(...p.map(Math.abs)), 0))) {
+      throw new LeptonError('INVALID_ARGUMENT', 'Scorecard.fit: baseScore, baseOdds and pdo give points that overflow double precision; use the usual scale (e.g. 600, 50, 20).');
+    }
     return new Scorecard(binnings, dropped, points, intercept, coef);
   }
 

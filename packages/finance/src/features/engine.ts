@@ -1,5 +1,5 @@
 import { LeptonError } from '@lepton/core';
-import { isArrayLike, isFiniteNumber, numberOption } from '../internal/guards.js';
+import { finiteArray, isArrayLike, isFiniteNumber, numberOption } from '../internal/guards.js';
 import { transactionIssue } from '../transactions/guard.js';
 import type { Transaction } from '../transactions/schema.js';
 import { addLabel, applyTransaction, countTransaction, hasTransaction, labelsKnownBefore, transactionsBefore, type CategoryState, type EntityState } from './state.js';
@@ -8,7 +8,7 @@ import { DEFAULT_WINDOWS, ENTITIES, type Entity, type Window } from './windows.j
 
 /** Options for {@link FeatureEngine}. Each is checked when the engine is made (`INVALID_ARGUMENT` when out of range). */
 export interface FeatureEngineOptions {
-  /** Where state lives. Default: a new {@link MemoryStateStore}. */
+  /** Where state lives: an object with `getMany`, `update` and `close` methods. Default: a new {@link MemoryStateStore}. */
   store?: StateStore;
   /** Sliding windows (unique names, finite positive lengths). Default 10 min, 1 h, 24 h, 7 d. */
   windows?: readonly Window[];
@@ -51,8 +51,13 @@ function resolveOptions(options: FeatureEngineOptions): ResolvedOptions {
     throw new LeptonError('INVALID_ARGUMENT', 'windows must be a non-empty list of { name, ms } with finite positive durations.');
   }
   if (new Set(windows.map((w: Window) => w.name)).size !== windows.length) throw new LeptonError('INVALID_ARGUMENT', 'window names must be unique (they name the features).');
+  const store: unknown = options.store ?? new MemoryStateStore();
+  // Checked here, not on the first process(): a wrong store made every call throw a TypeError from inside the engine.
+  if (typeof store !== 'object' || store === null || !(['getMany', 'update', 'close'] as const).every((m) => typeof (store as StateStore)[m] === 'function')) {
+    throw new LeptonError('INVALID_ARGUMENT', 'store must be a StateStore (getMany, update and close methods), e.g. a MemoryStateStore or RedisStateStore.');
+  }
   return {
-    store: options.store ?? new MemoryStateStore(),
+    store: store as StateStore,
     windows,
     smoothing: numberOption(options.smoothing ?? 50, 'smoothing', { min: 0, exclusiveMin: true }),
     labelFoldLagMs: numberOption(options.labelFoldLagMs ?? DAY, 'labelFoldLagMs', { min: 0 }),
@@ -388,12 +393,15 @@ export class FeatureEngine {
    *
    * @param vector - from {@link process} or {@link features}
    * @returns `{ name: value }`
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when `vector` is not an array of {@link names}`.length` values
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when `vector` is not an array of {@link names}`.length`
+   *   finite numbers (`details.index` names a bad value)
    */
   describe(vector: ArrayLike<number>): Record<string, number> {
     if (!isArrayLike(vector) || vector.length !== this.names.length) {
       throw new LeptonError('INVALID_INPUT', `describe needs a feature vector of ${this.names.length} values (from process or features).`);
     }
+    // A named vector is read as numbers: a string, null or NaN handed back under a feature name is a wrong value.
+    finiteArray(vector, 'FeatureEngine.describe: vector');
     return Object.fromEntries(this.names.map((n, i) => [n, vector[i]!]));
   }
 

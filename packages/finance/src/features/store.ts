@@ -1,6 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis, type RedisOptions } from 'ioredis';
 import { LeptonError } from '@lepton/core';
+import { numberOption } from '../internal/guards.js';
+
+/** Throws `INVALID_ARGUMENT` unless `keys` is an array of strings (a store method's argument). */
+function checkKeys(keys: unknown, what: string): asserts keys is string[] {
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new LeptonError('INVALID_ARGUMENT', `${what}: keys must be an array of strings.`);
+}
+
+/** Throws `INVALID_ARGUMENT` unless `key` is a string and `fn` a function (a store's `update` arguments). */
+function checkUpdate(key: unknown, fn: unknown, what: string): void {
+  if (typeof key !== 'string') throw new LeptonError('INVALID_ARGUMENT', `${what}: key must be a string.`);
+  if (typeof fn !== 'function') throw new LeptonError('INVALID_ARGUMENT', `${what}: fn must be a function of the previous value.`);
+}
 
 /**
  * Where feature state lives. Values are JSON-serialisable objects; `update` is an atomic read-modify-write of one
@@ -34,11 +46,19 @@ export interface StateStore {
 export class MemoryStateStore implements StateStore {
   private readonly map = new Map<string, unknown>();
 
+  /**
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` unless `keys` is an array of strings
+   */
   async getMany<T>(keys: string[]): Promise<Array<T | undefined>> {
+    checkKeys(keys, 'MemoryStateStore.getMany');
     return keys.map((k) => this.map.get(k) as T | undefined);
   }
 
+  /**
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` unless `key` is a string and `fn` a function
+   */
   async update<T>(key: string, fn: (prev: T | undefined) => T): Promise<T> {
+    checkUpdate(key, fn, 'MemoryStateStore.update');
     const next = fn(this.map.get(key) as T | undefined);
     this.map.set(key, next);
     return next;
@@ -81,28 +101,45 @@ export class RedisStateStore implements StateStore {
 
   /**
    * @param options - connection, key prefix, expiry and retry limit
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` (before any connection is made) for options that are
+   *   not an object, a connection that is neither a URL nor an options object, a prefix that is not a string, a
+   *   `ttlSeconds` that is not an integer ≥ 0 (Redis refuses a fractional `EX`; NaN silently meant "never expire"), or
+   *   a `maxRetries` that is not an integer ≥ 0 (NaN meant no attempt at all)
    */
   constructor(options: RedisStateStoreOptions) {
-    this.redis =
-      typeof options.connection === 'string'
-        ? new Redis(options.connection, { lazyConnect: false, maxRetriesPerRequest: 3 })
-        : new Redis({ maxRetriesPerRequest: 3, ...options.connection });
-    this.prefix = options.prefix ?? 'lepton:finance:';
-    this.ttl = options.ttlSeconds ?? 30 * 86_400;
-    this.maxRetries = options.maxRetries ?? 100;
+    if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', 'RedisStateStore options must be an object ({ connection, … }).');
+    const { connection } = options;
+    if (typeof connection !== 'string' && (typeof connection !== 'object' || connection === null)) {
+      throw new LeptonError('INVALID_ARGUMENT', 'RedisStateStore: connection must be a Redis URL or ioredis options.');
+    }
+    const prefix: unknown = options.prefix ?? 'lepton:finance:';
+    if (typeof prefix !== 'string') throw new LeptonError('INVALID_ARGUMENT', 'RedisStateStore: prefix must be a string.');
+    this.prefix = prefix;
+    this.ttl = numberOption(options.ttlSeconds ?? 30 * 86_400, 'RedisStateStore: ttlSeconds', { min: 0, integer: true });
+    this.maxRetries = numberOption(options.maxRetries ?? 100, 'RedisStateStore: maxRetries', { min: 0, integer: true });
+    this.redis = typeof connection === 'string' ? new Redis(connection, { lazyConnect: false, maxRetriesPerRequest: 3 }) : new Redis({ maxRetriesPerRequest: 3, ...connection });
     // Connection errors surface as rejected commands (and ioredis reconnects); keep the event from being unhandled.
     this.redis.on('error', (err: Error) => {
       this.lastError = err;
     });
   }
 
+  /**
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` unless `keys` is an array of strings
+   */
   async getMany<T>(keys: string[]): Promise<Array<T | undefined>> {
+    checkKeys(keys, 'RedisStateStore.getMany');
     if (keys.length === 0) return [];
     const values = await this.redis.mget(...keys.map((k) => this.prefix + k));
     return values.map((v) => (v === null ? undefined : (JSON.parse(v) as T)));
   }
 
+  /**
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` unless `key` is a string and `fn` a function;
+   *   `FINANCE_STATE_CONFLICT` when the key kept changing under `maxRetries` retries
+   */
   async update<T>(key: string, fn: (prev: T | undefined) => T): Promise<T> {
+    checkUpdate(key, fn, 'RedisStateStore.update');
     // WATCH belongs to the connection: two updates interleaved on it would share one watch list and one EXEC.
     // So this process's updates go one at a time; other processes are handled by WATCH itself.
     const run = this.queue.then(() => this.watchedUpdate(key, fn));

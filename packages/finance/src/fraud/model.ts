@@ -1,12 +1,21 @@
 import { join } from 'node:path';
 import { buildDenseAutoencoder, buildMlp, calibratorFromJSON, fitIsotonic, fitPlatt, integratedGradients, LeptonError, loadBundle, progressReporter, saveBundle, seededRandom, stageListeners, tf, train, type Calibrator, type CalibratorJSON, type ProgressOptions, type TrainResult, ModelWorkers, resolveWorkersOption } from '@lepton/core';
-import { binaryLabels, finiteRows, isLeptonErrorWith, numberOption } from '../internal/guards.js';
+import { binaryLabels, choiceOption, finiteRows, isLeptonErrorWith, numberOption } from '../internal/guards.js';
 import { predictRead, rawScores, reconstructionErrors } from './raw-scores.js';
 import { describeFeature, type ReasonCode } from './reasons.js';
 import { fitScaler, scaleRows, type ScalerJSON } from './scaler.js';
 
+/** Most hidden layers, and most units per layer, {@link FraudModel.train} builds (bounds the weights' memory). */
+const MAX_LAYERS = 16;
+const MAX_UNITS = 4096;
+
 /** Most rows per request to a worker: a call's rows are cut into one chunk per worker, and big calls into chunks of this. */
 const WORKER_CHUNK = 8192;
+
+/** Throws `INVALID_ARGUMENT` unless `dir` is a non-empty string (path.join threw a plain `TypeError` for anything else). */
+function checkDir(dir: unknown, what: string): void {
+  if (typeof dir !== 'string' || dir === '') throw new LeptonError('INVALID_ARGUMENT', `${what}: dir must be a non-empty directory path.`);
+}
 
 /** Feature rows and their labels (1 fraud, 0 genuine), index-aligned. */
 export interface LabelledRows {
@@ -137,7 +146,8 @@ export class FraudModel {
    * @returns the model and a training report
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when a split lacks fraud or genuine rows, rows do not
    *   match the names, a value is not a finite number, or a label is not 0/1 (with `details.row`/`details.index`);
-   *   `INVALID_ARGUMENT` for a bad `workers`, `onProgress`, `progressBar` or another option out of range (before any
+   *   `INVALID_ARGUMENT` for options that are not an object, a bad `workers`, `onProgress`, `progressBar`,
+   *   `hiddenUnits`, `classWeight`, `calibration` or `autoencoder`, or another option out of range (before any
    *   training); `PROGRESS_LISTENER_FAILED` when the `onProgress` listener throws (training stops, nothing is kept)
    *
    * Progress: one `start`, the MLP's epochs (at most `epochs`) then the autoencoder's (at most 15) numbered on as one
@@ -153,6 +163,7 @@ export class FraudModel {
     /** Training results and row counts. */
     report: FraudTrainingReport;
   }> {
+    if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', 'FraudModel.train needs options with featureNames (e.g. { featureNames: engine.names }).');
     const workers = resolveWorkersOption(options.workers, 'FraudModel.train');
     if (!Array.isArray(options.featureNames) || options.featureNames.some((n) => typeof n !== 'string')) {
       throw new LeptonError('INVALID_ARGUMENT', 'FraudModel.train: featureNames must be an array of strings (e.g. FeatureEngine.names).');
@@ -169,6 +180,15 @@ export class FraudModel {
     ] as const) {
       if (v !== undefined) numberOption(v, `FraudModel.train: ${what}`, range);
     }
+    // Each checked, never defaulted on a typo: a 'None' class weight or a truthy 'false' autoencoder trained silently
+    // with the default, and a layer of 1e308 units threw a RangeError from TF.js.
+    const hiddenUnits: unknown = options.hiddenUnits ?? [64, 32];
+    if (!Array.isArray(hiddenUnits) || hiddenUnits.length > MAX_LAYERS || !hiddenUnits.every((u) => Number.isInteger(u) && u >= 1 && u <= MAX_UNITS)) {
+      throw new LeptonError('INVALID_ARGUMENT', `FraudModel.train: hiddenUnits must be a list of at most ${MAX_LAYERS} layer sizes, each an integer from 1 to ${MAX_UNITS}.`);
+    }
+    const classWeight = choiceOption(options.classWeight, ['balanced', 'none'], 'balanced', 'FraudModel.train: classWeight');
+    const calibration = choiceOption(options.calibration, ['platt', 'isotonic'], 'isotonic', 'FraudModel.train: calibration');
+    if (options.autoencoder !== undefined && typeof options.autoencoder !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', 'FraudModel.train: autoencoder must be true or false.');
     for (const [what, set] of [['training', trainSet], ['validation', validation]] as const) {
       if (typeof set !== 'object' || set === null) throw new LeptonError('INVALID_INPUT', `The ${what} set must be { rows, labels }.`);
       finiteRows(set.rows, `FraudModel.train (${what})`, names.length, names);
@@ -195,7 +215,7 @@ export class FraudModel {
     const y = tf.tensor2d(labels, [labels.length, 1]);
     const vx = tf.tensor2d(scaleRows(validation.rows, scaler), [validation.rows.length, d]);
     const vy = tf.tensor2d(Array.from(validation.labels), [validation.labels.length, 1]);
-    const mlp = buildMlp({ inputDim: d, hiddenUnits: options.hiddenUnits ?? [64, 32], task: 'binary', dropout: 0.1, seed });
+    const mlp = buildMlp({ inputDim: d, hiddenUnits: hiddenUnits as number[], task: 'binary', dropout: 0.1, seed });
     let ae: tf.LayersModel | undefined;
     let aeResult: TrainResult | undefined;
     let anomalyQuantiles: number[] | null = null;
@@ -208,7 +228,7 @@ export class FraudModel {
         learningRate: options.learningRate ?? 2e-3,
         validationData: { x: vx, y: vy },
         earlyStopping: { monitor: 'val_average_precision', patience: 5 },
-        ...(options.classWeight === 'none' ? {} : { classWeight: 'balanced' as const }),
+        ...(classWeight === 'none' ? {} : { classWeight: 'balanced' as const }),
         seed,
         progressBar: false,
         ...(mlpProgress ? { onProgress: mlpProgress } : {}),
@@ -231,7 +251,7 @@ export class FraudModel {
       const trainedAe = ae;
       const raw = await rawScores(partial, vx, await predictRead(mlp, vx), trainedAe && (() => trainedAe.predict(vx) as tf.Tensor));
       const vLabels = Array.from(validation.labels);
-      const calibrator = (options.calibration ?? 'isotonic') === 'platt' ? fitPlatt(raw.blended, vLabels) : fitIsotonic(raw.blended, vLabels);
+      const calibrator = calibration === 'platt' ? fitPlatt(raw.blended, vLabels) : fitIsotonic(raw.blended, vLabels);
       const settings: Settings = { ...partial, calibrator: calibrator.toJSON() };
       const report: FraudTrainingReport = {
         supervised,
@@ -355,8 +375,12 @@ export class FraudModel {
    *
    * @param dir - target directory
    * @param meta - name and semantic version
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a `dir` that is not a non-empty string or `meta`
+   *   that is not an object; whatever `saveBundle` throws (a bad name or version, a write that fails)
    */
   async save(dir: string, meta: { name: string; version: string; metrics?: Record<string, number> }): Promise<void> {
+    checkDir(dir, 'FraudModel.save');
+    if (typeof meta !== 'object' || meta === null) throw new LeptonError('INVALID_ARGUMENT', 'FraudModel.save needs meta { name, version }.');
     const preprocessing = { ...this.settings } as unknown as Record<string, unknown>;
     await saveBundle(this.mlp, join(dir, 'supervised'), {
       name: meta.name,
@@ -375,10 +399,12 @@ export class FraudModel {
    * @param dir - the directory given to `save`
    * @param options - `workers`: threads per model scoring rows (default 1, in this thread; see {@link FraudModelOptions.workers})
    * @returns the model (its workers start when it first scores)
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad `workers`, bundle errors from `loadBundle`,
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a `dir` that is not a non-empty string or a bad
+   *   `workers`, bundle errors from `loadBundle`,
    *   or `BUNDLE_INVALID` when the settings are missing
    */
   static async load(dir: string, options: Pick<FraudModelOptions, 'workers'> = {}): Promise<FraudModel> {
+    checkDir(dir, 'FraudModel.load');
     const workers = resolveWorkersOption(options?.workers, 'FraudModel.load');
     const sup = await loadBundle(join(dir, 'supervised'), { expectTask: 'binary' });
     const settings = sup.manifest.preprocessing as unknown as Settings | undefined;

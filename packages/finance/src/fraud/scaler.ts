@@ -40,15 +40,37 @@ export function fitScaler(rows: ReadonlyArray<ArrayLike<number>>): ScalerJSON {
 }
 
 /**
+ * Throws `INVALID_ARGUMENT` unless `scaler` is what {@link fitScaler} returns (a scaler read back from JSON may not be):
+ * a string mean was coerced (`'0x10'` as 16), a NaN or zero std made every row "overflow", and a missing field threw a
+ * `TypeError`.
+ */
+function checkScaler(scaler: unknown): asserts scaler is ScalerJSON {
+  const { mean, std } = (typeof scaler === 'object' && scaler !== null ? scaler : {}) as Partial<ScalerJSON>;
+  if (
+    !Array.isArray(mean) ||
+    !Array.isArray(std) ||
+    mean.length === 0 ||
+    mean.length !== std.length ||
+    !mean.every((m: unknown) => typeof m === 'number' && Number.isFinite(m)) ||
+    !std.every((v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0)
+  ) {
+    throw new LeptonError('INVALID_ARGUMENT', 'scaleRows needs a scaler from fitScaler: { mean, std } of the same length, finite means and finite positive standard deviations.');
+  }
+}
+
+/**
  * Standardises rows into one flat Float32Array (row-major), ready for a tensor.
  *
  * @param rows - feature rows, each of the scaler's width, every value a finite number
  * @param scaler - fitted scaler
  * @returns `(x − mean) / std`, flattened; every value finite
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (with `details.row` and `details.column`) for a row of the
- *   wrong width, a value that is not a finite number, or one whose scaled value overflows 32-bit floats
+ *   wrong width, a value that is not a finite number, or one whose scaled value overflows 32-bit floats;
+ *   `INVALID_ARGUMENT` for a scaler that is not `{ mean, std }` of equal, non-zero lengths with finite means and
+ *   finite positive standard deviations (what {@link fitScaler} returns)
  */
 export function scaleRows(rows: ReadonlyArray<ArrayLike<number>>, scaler: ScalerJSON): Float32Array {
+  checkScaler(scaler);
   const d = scaler.mean.length;
   finiteRows(rows, 'scaleRows', d);
   const out = new Float32Array(rows.length * d);

@@ -6,7 +6,7 @@
  * @internal
  * @module
  */
-import { LeptonError, type LeptonErrorCode } from '@lepton/core';
+import { describeValue, LeptonError, type LeptonErrorCode } from '@lepton/core';
 
 /**
  * The one decimal grammar for numbers that arrive as text (CSV cells, JSON strings): an optional sign, 1–15 digits,
@@ -115,6 +115,56 @@ export function numberOption(v: unknown, what: string, range: { min?: number; ma
     throw new LeptonError('INVALID_ARGUMENT', `${what} must be a finite ${integer ? 'integer' : 'number'}${bounds ? ` ${bounds}` : ''}.`);
   }
   return v;
+}
+
+/**
+ * An options argument: `undefined` reads as no options; anything else must be an object. A `null`, a number or a string
+ * passed by a JavaScript caller would otherwise throw a `TypeError` on the first option read, or be silently ignored.
+ *
+ * @param options - the argument
+ * @param what - the function's name, for the message
+ * @returns the options object (`{}` for undefined)
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for anything else
+ */
+export function optionsObject<T extends object>(options: T | undefined, what: string): Partial<T> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', `${what}: options must be an object, got ${describeValue(options)}.`);
+  return options;
+}
+
+/**
+ * An option that takes one of a few strings: `undefined` gives the default, anything else must be one of `allowed`
+ * (never a silent fall-back to the default for a misspelt or wrong-typed value).
+ *
+ * @param v - the option's value
+ * @param allowed - the values it may take
+ * @param fallback - the default
+ * @param what - its name in messages
+ * @returns the value
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for anything else
+ */
+export function choiceOption<T extends string>(v: unknown, allowed: readonly T[], fallback: T, what: string): T {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+    throw new LeptonError('INVALID_ARGUMENT', `${what} must be ${allowed.map((a) => `'${a}'`).join(' or ')}, got ${describeValue(v)}.`);
+  }
+  return v as T;
+}
+
+/**
+ * Throws `INVALID_INPUT` unless `records` can be iterated as a collection of records (an array, a Set, a generator …).
+ * A string is refused too: it iterates as characters, each of which would be counted as a rejected record.
+ *
+ * @param records - the argument
+ * @param what - the function's name, for the message
+ * @returns `records`, typed
+ */
+export function recordsIterable(records: unknown, what: string): Iterable<unknown> {
+  if (typeof records !== 'object' || records === null || typeof (records as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
+    // The kind only, never the value: a record passed where the collection belongs may be a card number.
+    throw new LeptonError('INVALID_INPUT', `${what} needs an array (or another iterable) of records, got ${records === null ? 'null' : `a ${typeof records}`}.`);
+  }
+  return records as Iterable<unknown>;
 }
 
 /**

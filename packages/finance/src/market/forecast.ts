@@ -1,6 +1,6 @@
 import { buildSequenceModel, LeptonError, progressReporter, rocAuc, stageListeners, tf, train, type ProgressOptions, type SequenceKind } from '@lepton/core';
 import { fitScaler, scaleRows } from '../fraud/scaler.js';
-import { finiteArray, finiteRows, numberOption } from '../internal/guards.js';
+import { choiceOption, finiteArray, finiteRows, numberOption, optionsObject } from '../internal/guards.js';
 import type { IndicatorFeatures } from './indicators.js';
 
 /**
@@ -50,20 +50,23 @@ export interface FoldResult {
  * @returns one result per fold
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when there are too few rows for the folds, the features lack
  *   a `ret1` column, a value or timestamp is not a finite number, or rows and timestamps differ in number;
- *   `INVALID_ARGUMENT` for an option out of range (including `onProgress`/`progressBar`); `TRAINING_FAILED` when a
+ *   `INVALID_ARGUMENT` for options that are not an object or an option out of range (a `kind` other than `'tcn'`,
+ *   `'lstm'` or `'gru'`, and `onProgress`/`progressBar` included); `TRAINING_FAILED` when a
  *   fold's model predicts non-finite values; `PROGRESS_LISTENER_FAILED` when the `onProgress` listener throws
  *
  * Progress: one `start`, then each fold's epochs (at most `epochs` per fold, `folds` × `epochs` planned) numbered on as
  * one run with their batches, then one `end`; a bar with the time left on a terminal.
  */
-export async function walkForward(features: IndicatorFeatures, options: WalkForwardOptions = {}): Promise<FoldResult[]> {
-  const window = numberOption(options.window ?? 20, 'walkForward: window', { min: 1, integer: true });
-  const folds = numberOption(options.folds ?? 4, 'walkForward: folds', { min: 1, integer: true });
-  numberOption(options.epochs ?? 15, 'walkForward: epochs', { min: 1, integer: true });
-  numberOption(options.seed ?? 1, 'walkForward: seed', { integer: true });
-  const progress = progressReporter(options, 'walkForward');
-  const target = options.target ?? 'direction';
-  if (target !== 'direction' && target !== 'volatility') throw new LeptonError('INVALID_ARGUMENT', "walkForward: target must be 'direction' or 'volatility'.");
+export async function walkForward(features: IndicatorFeatures, options?: WalkForwardOptions): Promise<FoldResult[]> {
+  const o = optionsObject(options, 'walkForward');
+  // Checked here: core's model builder made a hostile kind into a layer name and threw a plain Error (or TypeError).
+  const kind = choiceOption<SequenceKind>(o.kind, ['tcn', 'lstm', 'gru'], 'tcn', 'walkForward: kind');
+  const window = numberOption(o.window ?? 20, 'walkForward: window', { min: 1, integer: true });
+  const folds = numberOption(o.folds ?? 4, 'walkForward: folds', { min: 1, integer: true });
+  numberOption(o.epochs ?? 15, 'walkForward: epochs', { min: 1, integer: true });
+  numberOption(o.seed ?? 1, 'walkForward: seed', { integer: true });
+  const progress = progressReporter(o, 'walkForward');
+  const target = choiceOption(o.target, ['direction', 'volatility'], 'direction', 'walkForward: target');
   if (typeof features !== 'object' || features === null || !Array.isArray(features.names)) {
     throw new LeptonError('INVALID_INPUT', 'walkForward needs indicator features ({ names, rows, timestamps }, from indicatorFeatures).');
   }
@@ -79,7 +82,7 @@ export async function walkForward(features: IndicatorFeatures, options: WalkForw
   const y = (i: number): number => (target === 'direction' ? (rows[i + 1]![ret]! > 0 ? 1 : 0) : Math.abs(rows[i + 1]![ret]!));
   const block = Math.floor(samples / (folds + 1));
   const results: FoldResult[] = [];
-  const foldProgress = progress ? stageListeners(progress, Array.from({ length: folds }, () => options.epochs ?? 15)) : [];
+  const foldProgress = progress ? stageListeners(progress, Array.from({ length: folds }, () => o.epochs ?? 15)) : [];
   for (let f = 1; f <= folds; f++) {
     const trainEnd = window - 1 + f * block; // last sample index (exclusive) of training
     const testEnd = Math.min(window - 1 + (f + 1) * block, rows.length - 1);
@@ -98,15 +101,15 @@ export async function walkForward(features: IndicatorFeatures, options: WalkForw
     const xTest = windowTensor(trainEnd, testEnd);
     const yTest = Array.from({ length: testEnd - trainEnd }, (_, k) => y(trainEnd + k));
     const model = buildSequenceModel({
-      kind: options.kind ?? 'tcn',
+      kind,
       timesteps: window,
       features: d,
       task: target === 'direction' ? 'binary' : 'regression',
-      units: (options.kind ?? 'tcn') === 'tcn' ? [16, 16] : [16],
-      seed: (options.seed ?? 1) + f,
+      units: kind === 'tcn' ? [16, 16] : [16],
+      seed: (o.seed ?? 1) + f,
     });
     try {
-      await train(model, { x: xTrain, y: yTrain }, { epochs: options.epochs ?? 15, batchSize: 64, learningRate: 2e-3, validationSplit: 0.15, seed: (options.seed ?? 1) + f, progressBar: false, ...(foldProgress[f - 1] ? { onProgress: foldProgress[f - 1]! } : {}) });
+      await train(model, { x: xTrain, y: yTrain }, { epochs: o.epochs ?? 15, batchSize: 64, learningRate: 2e-3, validationSplit: 0.15, seed: (o.seed ?? 1) + f, progressBar: false, ...(foldProgress[f - 1] ? { onProgress: foldProgress[f - 1]! } : {}) });
       // data(), not dataSync(): a synchronous read blocks a GPU backend (and throws on WebGPU in Node).
       const out = tf.tidy(() => model.predict(xTest) as tf.Tensor);
       let pred: number[];

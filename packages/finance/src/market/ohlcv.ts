@@ -1,5 +1,7 @@
 import { parseTimestamp, readCsv, type TextSource } from '@lepton/core';
 import { z } from 'zod';
+import { parseDecimal, recordsIterable } from '../internal/guards.js';
+import { readFailuresTyped } from '../internal/read.js';
 import type { IngestStats, RejectedRecord } from '../transactions/validate.js';
 
 /** One price bar. */
@@ -31,9 +33,18 @@ const barTimestamp = z.union([z.number(), z.string(), z.date()]).transform((v, c
   return ms;
 });
 
-const price = z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number({ error: 'must be a number' }).finite('must be finite').positive('must be positive'));
+/**
+ * Text is read with the package's one decimal grammar ({@link parseDecimal}): `Number()` would read `'0x10'` as 16 and
+ * `'0b1010'` as 10. Text outside the grammar stays text, which the number schema refuses (`must be a number`).
+ */
+const decimalText = (v: unknown): unknown => (typeof v === 'string' ? (parseDecimal(v) ?? v) : v);
 
-/** Schema of one OHLCV record (strings from CSV are converted). High/low must bracket open and close. */
+const price = z.preprocess(decimalText, z.number({ error: 'must be a number' }).finite('must be finite').positive('must be positive'));
+
+/**
+ * Schema of one OHLCV record (strings from CSV are converted: plain decimals such as `'101.25'`, never `'0x10'` or
+ * `'1e3'`). High/low must bracket open and close.
+ */
 export const BarSchema = z
   .object({
     /** Bar time: `YYYY-MM-DD` (midnight UTC), ISO-8601 with an offset, or epoch ms; becomes epoch ms. */
@@ -47,7 +58,7 @@ export const BarSchema = z
     /** Closing price. */
     close: price,
     /** Traded volume, ≥ 0. */
-    volume: z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number({ error: 'must be a number' }).finite().min(0, 'must be ≥ 0')),
+    volume: z.preprocess(decimalText, z.number({ error: 'must be a number' }).finite().min(0, 'must be ≥ 0')),
   })
   .superRefine((b, ctx) => {
     if (b.high < Math.max(b.open, b.close, b.low)) ctx.addIssue({ code: 'custom', path: ['high'], message: 'must be ≥ open, close and low' });
@@ -68,8 +79,12 @@ export interface OhlcvResult {
  * Validates OHLCV records: prices positive and consistent (low ≤ open, close ≤ high), volume ≥ 0, timestamps strictly
  * increasing (a duplicate or older timestamp is rejected, not reordered: look-ahead starts with silently sorted data).
  *
- * @param records - raw records (objects with timestamp, open, high, low, close, volume)
+ * @param records - `{ record, position }` items (an array or another iterable), each record an object with timestamp,
+ *   open, high, low, close, volume (prices and volume as numbers or plain decimal text). An item that is not such an
+ *   object is rejected and counted like an invalid bar; a position that is not an integer ≥ 0 is replaced by the
+ *   item's index.
  * @returns bars, rejections and counts
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when `records` is not an iterable collection
  */
 export function validateBars(records: Iterable<{ record: unknown; position: number }>): OhlcvResult {
   const out: OhlcvResult = { bars: [], rejected: [], stats: { total: 0, valid: 0, rejected: 0, byField: {} } };
@@ -78,7 +93,12 @@ export function validateBars(records: Iterable<{ record: unknown; position: numb
     out.stats.rejected++;
     for (const f of new Set(r.issues.map((i) => i.field))) out.stats.byField[f] = (out.stats.byField[f] ?? 0) + 1;
   };
-  for (const { record, position } of records) {
+  let index = 0;
+  for (const item of recordsIterable(records, 'validateBars')) {
+    // One malformed item (null, a bare record) is one rejection: destructuring it threw and stopped the batch.
+    const { record, position: given } = (typeof item === 'object' && item !== null ? item : {}) as { record?: unknown; position?: unknown };
+    const position = Number.isSafeInteger(given) && (given as number) >= 0 ? (given as number) : index;
+    index++;
     out.stats.total++;
     const parsed = BarSchema.safeParse(record);
     if (!parsed.success) {
@@ -103,13 +123,14 @@ export function validateBars(records: Iterable<{ record: unknown; position: numb
  *
  * @param source - file path, readable stream or async iterable of text/bytes
  * @returns bars, rejections (1-based line numbers) and counts
- * @throws {@link @lepton/core!LeptonError} `OHLCV_READ_FAILED` when the file or stream cannot be read
+ * @throws {@link @lepton/core!LeptonError} `OHLCV_READ_FAILED` when the file or stream cannot be read (or yields
+ *   something other than text or bytes)
  */
 export async function readOhlcvCsv(source: TextSource): Promise<OhlcvResult> {
   let header: string[] = [];
   const records: Array<{ record: unknown; position: number }> = [];
   const unparsable: RejectedRecord[] = [];
-  for await (const item of readCsv(source, { readErrorCode: 'OHLCV_READ_FAILED', what: 'OHLCV CSV' })) {
+  for await (const item of readFailuresTyped(readCsv(source, { readErrorCode: 'OHLCV_READ_FAILED', what: 'OHLCV CSV' }), 'OHLCV CSV', 'OHLCV_READ_FAILED')) {
     if ('header' in item) header = item.header.map((h) => h.toLowerCase());
     else if ('fields' in item) {
       const r: Record<string, string | undefined> = Object.fromEntries(header.map((h, i) => [h, item.fields[i]]));

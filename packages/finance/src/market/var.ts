@@ -1,5 +1,5 @@
 import { erfc, LeptonError, normalQuantile } from '@lepton/core';
-import { finiteArray, finiteResult, isFiniteNumber, numberOption } from '../internal/guards.js';
+import { finiteArray, finiteResult, isFiniteNumber, numberOption, optionsObject } from '../internal/guards.js';
 
 /** Value-at-Risk and expected shortfall of a return series, as positive loss fractions. */
 export interface RiskEstimate {
@@ -100,12 +100,13 @@ export interface KupiecResult {
  * @param confidence - the VaR's confidence (e.g. 0.99)
  * @param significance - test level (default 0.05)
  * @returns statistic, p-value and verdict
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` unless breaches and observations are integers with
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` unless breaches and observations are safe integers with
  *   0 ≤ breaches ≤ observations and observations > 0, and confidence and significance are numbers in (0, 1)
  */
 export function kupiecTest(breaches: number, observations: number, confidence: number, significance = 0.05): KupiecResult {
-  if (!Number.isInteger(observations) || !Number.isInteger(breaches) || !(observations > 0) || breaches < 0 || breaches > observations) {
-    throw new LeptonError('INVALID_ARGUMENT', 'kupiecTest needs integers 0 ≤ breaches ≤ observations and observations > 0.');
+  // Safe integers: counts beyond 2^53 are not exact, and near 1e308 the likelihood ratio overflowed to Infinity.
+  if (!Number.isSafeInteger(observations) || !Number.isSafeInteger(breaches) || !(observations > 0) || breaches < 0 || breaches > observations) {
+    throw new LeptonError('INVALID_ARGUMENT', 'kupiecTest needs integers 0 ≤ breaches ≤ observations ≤ 2^53 − 1 and observations > 0.');
   }
   for (const [what, v] of [['confidence', confidence], ['significance', significance]] as const) {
     if (!(isFiniteNumber(v) && v > 0 && v < 1)) throw new LeptonError('INVALID_ARGUMENT', `kupiecTest: ${what} must be a number in (0, 1).`);
@@ -127,9 +128,10 @@ export function kupiecTest(breaches: number, observations: number, confidence: n
  * @param options - window (default 250, an integer ≥ 2), confidence (default 0.99), method (default historical)
  * @returns the Kupiec result of the rolling forecasts
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when a return is not a finite number or there are too few;
- *   `INVALID_ARGUMENT` for a bad window, confidence or method
+ *   `INVALID_ARGUMENT` for options that are not an object, or a bad window, confidence or method
  */
-export function backtestVaR(returns: ArrayLike<number>, options: { window?: number; confidence?: number; method?: 'historical' | 'parametric' } = {}): KupiecResult {
+export function backtestVaR(returns: ArrayLike<number>, options?: { window?: number; confidence?: number; method?: 'historical' | 'parametric' }): KupiecResult {
+  options = optionsObject(options, 'backtestVaR');
   const window = numberOption(options.window ?? 250, 'backtestVaR: window', { min: 2, integer: true });
   const confidence = options.confidence ?? 0.99;
   if (options.method !== undefined && options.method !== 'historical' && options.method !== 'parametric') {

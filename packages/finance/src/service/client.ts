@@ -58,11 +58,15 @@ export class ScorerStreamClient {
 
   /**
    * @param options - connection, stream name, partition count
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad option
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad option (a connection that is neither a URL nor
+   *   an options object included), before any connection is made
    */
   constructor(options: ScorerStreamClientOptions) {
     if (typeof options?.stream !== 'string' || !/^[A-Za-z0-9_.:\-{}]{1,200}$/.test(options.stream)) {
       throw new LeptonError('INVALID_ARGUMENT', 'stream must be 1 to 200 characters of letters, digits and _ . : - { }.');
+    }
+    if (typeof options.connection !== 'string' && (typeof options.connection !== 'object' || options.connection === null)) {
+      throw new LeptonError('INVALID_ARGUMENT', 'connection must be a Redis URL or ioredis options.');
     }
     this.stream = options.stream;
     this.partitions = numberOption(options.partitions ?? 1, 'partitions', { min: 1, max: MAX_PARTITIONS, integer: true });

@@ -156,6 +156,12 @@ export function resolveScorerOptions(o: FraudScorerServiceOptions): ResolvedScor
   }
   if (typeof o.model?.score !== 'function') throw new LeptonError('INVALID_ARGUMENT', 'model must have a score(rows) method (a FraudModel, for example).');
   const stream = name(o.stream, 'stream');
+  // Checked before connecting (the default store is only made once Redis answers, too late for a clear refusal).
+  if (o.statePrefix !== undefined && typeof o.statePrefix !== 'string') throw new LeptonError('INVALID_ARGUMENT', 'statePrefix must be a string.');
+  const store: unknown = o.store;
+  if (store !== undefined && (typeof store !== 'object' || store === null || !(['getMany', 'update', 'close'] as const).every((m) => typeof (store as StateStore)[m] === 'function'))) {
+    throw new LeptonError('INVALID_ARGUMENT', 'store must be a StateStore (getMany, update and close methods).');
+  }
   const minIdleMs = numberOption(o.minIdleMs ?? 30_000, 'minIdleMs', { min: 100, max: 86_400_000, integer: true });
   const policy = o.policy;
   if (policy !== undefined && !(typeof policy === 'object' && policy !== null && Number.isFinite(policy.review) && Number.isFinite(policy.decline) && policy.decline >= policy.review)) {

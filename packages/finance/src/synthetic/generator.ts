@@ -1,5 +1,5 @@
-import { seededRandom } from '@lepton/core';
-import { numberOption } from '../internal/guards.js';
+import { LeptonError, seededRandom } from '@lepton/core';
+import { numberOption, optionsObject } from '../internal/guards.js';
 import type { Transaction } from '../transactions/schema.js';
 
 /** Options for {@link generateTransactions}. */
@@ -30,6 +30,10 @@ export interface SyntheticTransaction extends Transaction {
 }
 
 const DAY = 86_400_000;
+/** Most days simulated: ten years (from a start up to 2100, labels then stay inside the schema's range). */
+const MAX_DAYS = 3660;
+/** Most cards × days × daily rate (about the number of genuine transactions, all held in memory). */
+const MAX_EXPECTED = 10_000_000;
 const CATEGORIES = ['5411', '5812', '5541', '5999', '5732', '4121', '7995', '5311'] as const;
 const CITIES: ReadonlyArray<readonly [number, number]> = [
   [48.8566, 2.3522],
@@ -56,8 +60,9 @@ const FAR: ReadonlyArray<readonly [number, number]> = [
  *
  * @param options - size, duration and seed
  * @returns transactions, oldest first
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for cards, days or seed that are not integers ≥ 0, a start
- *   outside 1970–2100, or a negative or non-finite daily rate
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for options that are not an object, cards, days or seed
+ *   that are not integers ≥ 0 (days at most 3,660), a start outside 1970–2100, a negative or non-finite daily rate, or
+ *   more than 10 million cards × days × max(1, daily rate)
  * @example
  * ```ts
  * import { generateTransactions } from '@lepton/finance';
@@ -65,13 +70,18 @@ const FAR: ReadonlyArray<readonly [number, number]> = [
  * console.log(txs.length, txs.filter((t) => t.label === 1).length);
  * ```
  */
-export function generateTransactions(options: SyntheticOptions = {}): SyntheticTransaction[] {
+export function generateTransactions(options?: SyntheticOptions): SyntheticTransaction[] {
+  options = optionsObject(options, 'generateTransactions');
   const rand = seededRandom(numberOption(options.seed ?? 1, 'generateTransactions: seed', { integer: true }));
   const nCards = numberOption(options.cards ?? 400, 'generateTransactions: cards', { min: 0, integer: true });
-  const days = numberOption(options.days ?? 30, 'generateTransactions: days', { min: 0, integer: true });
+  const days = numberOption(options.days ?? 30, 'generateTransactions: days', { min: 0, max: MAX_DAYS, integer: true });
   // Up to 2100, so that the generated history (and its label dates) stays inside the transaction schema's range.
   const start = numberOption(options.start ?? Date.parse('2026-01-05T00:00:00Z'), 'generateTransactions: start', { min: 0, max: Date.UTC(2100, 0, 1) });
   const rate = numberOption(options.dailyRate ?? 2, 'generateTransactions: dailyRate', { min: 0 });
+  // Everything is built in memory: a huge count (cards: 1e308) ran for ever or out of memory instead of being refused.
+  if (nCards * days * Math.max(1, rate) > MAX_EXPECTED) {
+    throw new LeptonError('INVALID_ARGUMENT', `generateTransactions: cards × days × dailyRate must stay within ${MAX_EXPECTED.toLocaleString('en')} (about that many transactions, all held in memory); generate in parts with different seeds.`);
+  }
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const merchants = Array.from({ length: 120 }, (_, i) => ({ id: `mer_${i}`, mcc: CATEGORIES[i % CATEGORIES.length]!, city: pick(CITIES), online: i % 3 === 0 }));

@@ -1,4 +1,6 @@
 import { LeptonError, readCsv, readLines, type TextSource } from '@lepton/core';
+import { optionsObject } from '../internal/guards.js';
+import { readFailuresTyped } from '../internal/read.js';
 import { IngestCollector, validateTransaction, type IngestResult, type RejectedRecord } from './validate.js';
 import type { Transaction } from './schema.js';
 
@@ -13,7 +15,8 @@ const NDJSON = { readErrorCode: 'TRANSACTIONS_READ_FAILED', what: 'transactions 
  *
  * @param source - a file path, a readable stream or an async iterable of text/bytes
  * @returns valid transactions, rejections and counts
- * @throws {@link @lepton/core!LeptonError} `TRANSACTIONS_READ_FAILED` when the file or stream cannot be read
+ * @throws {@link @lepton/core!LeptonError} `TRANSACTIONS_READ_FAILED` when the file or stream cannot be read (or
+ *   yields something other than text or bytes)
  * @example
  * ```ts
  * import { readTransactionsCsv } from '@lepton/finance';
@@ -23,7 +26,7 @@ const NDJSON = { readErrorCode: 'TRANSACTIONS_READ_FAILED', what: 'transactions 
 export async function readTransactionsCsv(source: TextSource): Promise<IngestResult> {
   const collector = new IngestCollector();
   let header: string[] = [];
-  for await (const item of readCsv(source, CSV)) {
+  for await (const item of readFailuresTyped(readCsv(source, CSV), CSV.what, CSV.readErrorCode)) {
     if ('header' in item) header = item.header;
     else if ('fields' in item) collector.add(Object.fromEntries(header.map((h, i) => [h, item.fields[i]])), item.line);
     else collector.reject({ position: item.line, issues: [{ field: '(record)', message: `unparsable CSV line: ${item.message}` }] });
@@ -61,7 +64,9 @@ export interface NdjsonStreamOptions {
  * @param source - a file path, a readable stream or an async iterable of text/bytes
  * @param options - duplicate window
  * @returns an async stream of transactions and rejections (1-based line numbers)
- * @throws {@link @lepton/core!LeptonError} `TRANSACTIONS_READ_FAILED` when the file or stream cannot be read
+ * @throws {@link @lepton/core!LeptonError} `TRANSACTIONS_READ_FAILED` when the file or stream cannot be read (or
+ *   yields something other than text or bytes); `INVALID_ARGUMENT` for options that are not an object or a
+ *   `dedupeWindow` that is not an integer ≥ 0
  * @example
  * ```ts
  * import { streamTransactionsNdjson } from '@lepton/finance';
@@ -69,10 +74,10 @@ export interface NdjsonStreamOptions {
  * ```
  */
 export async function* streamTransactionsNdjson(source: TextSource, options: NdjsonStreamOptions = {}): AsyncGenerator<StreamItem> {
-  const window = options.dedupeWindow ?? 100_000;
+  const window = optionsObject(options, 'streamTransactionsNdjson').dedupeWindow ?? 100_000;
   if (!(Number.isInteger(window) && window >= 0)) throw new LeptonError('INVALID_ARGUMENT', 'dedupeWindow must be an integer ≥ 0.');
   const seen = new Set<string>(); // insertion-ordered: the oldest id is the first one
-  for await (const item of readLines(source, NDJSON)) {
+  for await (const item of readFailuresTyped(readLines(source, NDJSON), NDJSON.what, NDJSON.readErrorCode)) {
     const n = item.line;
     if (!('text' in item)) {
       yield { rejected: { position: n, issues: [{ field: '(record)', message: 'line too long' }] } };

@@ -1,3 +1,5 @@
+import { LeptonError } from '@lepton/core';
+import { recordsIterable } from '../internal/guards.js';
 import { TransactionSchema, type Transaction } from './schema.js';
 
 /** One problem with one field of a record. Messages never contain the field's value. */
@@ -42,11 +44,13 @@ export interface IngestResult {
 
 /**
  * Validates one record. Stateless, so it cannot recognise a repeated id: {@link IngestCollector} and
- * {@link validateTransactions} do. Never throws: a record that cannot even be read is a rejection too.
+ * {@link validateTransactions} do. Never throws for a bad record: a record that cannot even be read is a rejection too.
  *
  * @param record - a plain object (e.g. a CSV row or parsed JSON)
- * @param position - its position, for the rejection report
+ * @param position - its position, for the rejection report: an integer ≥ 0
  * @returns the transaction, or the rejection with a reason per field
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a position that is not an integer ≥ 0 (it would be
+ *   copied into the rejection report as it came: NaN, an object, a string)
  * @example
  * ```ts
  * import { validateTransaction } from '@lepton/finance';
@@ -67,6 +71,7 @@ export function validateTransaction(
       /** The rejection, with a reason per field. */
       rejected: RejectedRecord;
     } {
+  checkPosition(position, 'validateTransaction');
   let parsed: ReturnType<typeof TransactionSchema.safeParse>;
   let rawId: unknown;
   try {
@@ -83,6 +88,11 @@ export function validateTransaction(
   return { rejected };
 }
 
+/** Throws `INVALID_ARGUMENT` unless `position` is an integer ≥ 0 (what a rejection report may carry). */
+function checkPosition(position: unknown, what: string): void {
+  if (!(Number.isSafeInteger(position) && (position as number) >= 0)) throw new LeptonError('INVALID_ARGUMENT', `${what}: position must be an integer ≥ 0.`);
+}
+
 /**
  * Accumulates results of {@link validateTransaction} into an {@link IngestResult}, and makes ingestion idempotent: a
  * record whose `id` was already accepted by this collector is rejected (field `id`, message `duplicate id`) and
@@ -97,9 +107,11 @@ export class IngestCollector {
    * Validates and records one record.
    *
    * @param record - the raw record
-   * @param position - its position
+   * @param position - its position, an integer ≥ 0
    * @returns the transaction, or undefined when rejected (the rejection is recorded), also when its id was already
    *   accepted
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a position that is not an integer ≥ 0 (nothing is
+   *   counted)
    */
   add(record: unknown, position: number): Transaction | undefined {
     const r = validateTransaction(record, position);
@@ -123,9 +135,23 @@ export class IngestCollector {
   /**
    * Records a rejection that happened before validation (e.g. an unparsable CSV line).
    *
-   * @param rejected - the rejection
+   * @param rejected - the rejection: an integer position ≥ 0 and at least one issue, each with a string field and
+   *   message
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a rejection of another shape (nothing is counted)
    */
   reject(rejected: RejectedRecord): void {
+    const r: unknown = rejected;
+    if (
+      typeof r !== 'object' ||
+      r === null ||
+      !Number.isSafeInteger((r as RejectedRecord).position) ||
+      (r as RejectedRecord).position < 0 ||
+      !Array.isArray((r as RejectedRecord).issues) ||
+      (r as RejectedRecord).issues.length === 0 ||
+      !(r as RejectedRecord).issues.every((i: unknown) => typeof i === 'object' && i !== null && typeof (i as FieldIssue).field === 'string' && typeof (i as FieldIssue).message === 'string')
+    ) {
+      throw new LeptonError('INVALID_ARGUMENT', 'IngestCollector.reject needs { position: integer ≥ 0, issues: [{ field: string, message: string }, …] }.');
+    }
     const stats = this.result.stats;
     if (!this.result.rejected.includes(rejected)) {
       stats.rejected++;
@@ -145,8 +171,9 @@ export class IngestCollector {
  * Validates a batch of records. One bad record never stops the batch: it is reported with a reason per field and
  * counted. A record whose id repeats an accepted one is rejected as a duplicate (see {@link IngestCollector}).
  *
- * @param records - raw records
+ * @param records - raw records: an array or another iterable (not a string)
  * @returns valid transactions, rejections and counts
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when `records` is not an iterable collection
  * @example
  * ```ts
  * import { validateTransactions } from '@lepton/finance';
@@ -157,6 +184,6 @@ export class IngestCollector {
 export function validateTransactions(records: Iterable<unknown>): IngestResult {
   const collector = new IngestCollector();
   let i = 0;
-  for (const r of records) collector.add(r, i++);
+  for (const r of recordsIterable(records, 'validateTransactions')) collector.add(r, i++);
   return collector.done();
 }
