@@ -1,19 +1,37 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
+  applyModalityLut,
+  applyVoi,
   buildVolume,
   ClinicalFusionModel,
   ctPhantom,
+  deidentifyDicomFolder,
   DiagnosisModel,
+  dicomJsonNumber,
+  dicomJsonString,
+  dicomJsonStrings,
   DicomDeidentifier,
   DicomWebClient,
+  encodeClinical,
   extractPlane,
+  fitClinicalEncoding,
+  groupSeries,
+  parseClinicalCsv,
+  readDicom,
+  renderFrame,
   resampleVolume,
+  resizeBilinear,
   resolveVoi,
   resolveWindow,
   Volume,
   voiWindowValue,
   windowPreset,
 } from '@lepton/medical';
+import type { ClinicalRecord, DecodedFrame, DicomMetadata } from '@lepton/medical';
 import { expectRejected, HOSTILE } from '../../../tests/support/hostile.js';
 
 // Every position below is validated; a hostile value there must be refused with a LeptonError, never a TypeError from
@@ -80,3 +98,194 @@ describe('medical entry points with hostile values: a LeptonError, never a TypeE
     expect(() => windowPreset({ toString: () => 'lung' } as unknown as string)).toThrow(/\(object\)/); // its toString is never called
   });
 });
+
+// Numbers a JavaScript caller or a JSON peer can send where a finite number is due: each used to come back as NaN or
+// Infinity, or to be coerced ('1' as 1), with no error.
+const NOT_FINITE: ReadonlyArray<readonly [string, unknown]> = [
+  ['NaN', Number.NaN],
+  ['Infinity', Number.POSITIVE_INFINITY],
+  ["'1'", '1'],
+  ['null', null],
+  ['{}', {}],
+];
+const NOT_OBJECT: ReadonlyArray<readonly [string, unknown]> = [
+  ['null', null],
+  ['42', 42],
+  ...HOSTILE.filter(([name]) => name === 'Symbol()' || name === 'BigInt'),
+];
+const fixture = (path: string): string => fileURLToPath(new URL(`fixtures/${path}`, import.meta.url));
+
+describe('medical entry points, second sweep: every position checked, nothing NaN or coerced', () => {
+  const meta = { windows: [], voiLuts: [] } as unknown as DicomMetadata;
+  const window = { center: 40, width: 400, function: 'LINEAR' } as const;
+  const frame = { pixels: new Int16Array(4), rows: 2, columns: 2, samplesPerPixel: 1, bitsStored: 16, photometricInterpretation: 'MONOCHROME2' } as unknown as DecodedFrame;
+
+  it('VOI: the value, centre and width of a window, the choice, the metadata, the transform and its values', async () => {
+    for (const values of [HOSTILE, NOT_FINITE]) {
+      await expectRejected('voiWindowValue(x)', (v) => voiWindowValue(v as number, window), 'INVALID_ARGUMENT', values.filter(([n]) => n !== 'Infinity'));
+      await expectRejected('voiWindowValue(center)', (v) => voiWindowValue(0, { ...window, center: v as number }), 'INVALID_ARGUMENT', values);
+      await expectRejected('resolveVoi({ center })', (v) => resolveVoi(meta, [0], { center: v as number, width: 10 }), 'INVALID_ARGUMENT', values);
+      await expectRejected('applyVoi(values[0])', (v) => applyVoi([v as number, 1], { kind: 'window', window }), 'INVALID_INPUT', values.filter(([n]) => n !== 'Infinity'));
+      await expectRejected('applyVoi(window.center)', (v) => applyVoi([1], { kind: 'window', window: { ...window, center: v as number } }), 'INVALID_ARGUMENT', values);
+    }
+    await expectRejected('voiWindowValue(width) Infinity', (v) => voiWindowValue(0, { ...window, width: v as number }), 'INVALID_ARGUMENT', [['Infinity', Number.POSITIVE_INFINITY]]);
+    await expectRejected('voiWindowValue(window)', (v) => voiWindowValue(0, v as typeof window), 'INVALID_ARGUMENT', NOT_OBJECT);
+    await expectRejected('voiWindowValue(function) with a good width', (v) => voiWindowValue(0, { ...window, function: v as 'LINEAR' }), 'INVALID_ARGUMENT');
+    await expectRejected('resolveVoi(choice)', (v) => resolveVoi(meta, [0], v as 'lung'), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['NaN', Number.NaN]]);
+    await expectRejected('resolveVoi({})', (v) => resolveVoi(meta, [0], v as 'lung'), 'INVALID_ARGUMENT', [['{}', {}], ['[]', []]]);
+    await expectRejected('resolveVoi(meta)', (v) => resolveVoi(v as DicomMetadata, [0]), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+    await expectRejected('resolveVoi(values) minmax', (v) => resolveVoi(meta, v as number[], 'minmax'), 'INVALID_ARGUMENT', [...NOT_OBJECT, ['undefined', undefined]]);
+    await expectRejected('applyVoi(values)', (v) => applyVoi(v as number[], { kind: 'window', window }), 'INVALID_ARGUMENT', [...NOT_OBJECT, ['undefined', undefined]]);
+    await expectRejected('applyVoi(voi)', (v) => applyVoi([1], v as never), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+    await expectRejected('applyVoi(lut)', (v) => applyVoi([1], { kind: 'lut', lut: v as never }), 'INVALID_ARGUMENT', [...NOT_OBJECT, ['{}', {}], ['bits NaN', { bits: Number.NaN, firstMapped: 0, data: new Uint16Array(2) }]]);
+    await expectRejected('applyVoi(invert)', (v) => applyVoi([1], { kind: 'window', window }, v as boolean), 'INVALID_ARGUMENT', [...HOSTILE, ["'1'", '1'], ['1', 1]]);
+    // only the finite values span a minmax window: an Infinity no longer makes its centre and width infinite
+    const minmax = resolveVoi(meta, [Number.POSITIVE_INFINITY, -10, 30, Number.NaN], 'minmax');
+    expect(minmax).toMatchObject({ kind: 'window', window: { center: 10, width: 40 } });
+  });
+
+  it('modality LUT and rendering: the frame, the metadata, the output buffer and the options', async () => {
+    await expectRejected('applyModalityLut(frame)', (v) => applyModalityLut(v as DecodedFrame, meta), 'INVALID_ARGUMENT', [...NOT_OBJECT, ['undefined', undefined], ['{}', {}], ['float pixels', { ...frame, pixels: new Float32Array(4) }]]);
+    await expectRejected('applyModalityLut(meta)', (v) => applyModalityLut(frame, v as DicomMetadata), 'INVALID_ARGUMENT', [['null', null], ['undefined', undefined]]);
+    await expectRejected('applyModalityLut(rescale.slope)', (v) => applyModalityLut(frame, { ...meta, rescale: { slope: v as number, intercept: 0 } }), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_FINITE.filter(([n]) => n !== 'null')]);
+    await expectRejected('applyModalityLut(out)', (v) => applyModalityLut(frame, meta, v as Float32Array), 'INVALID_ARGUMENT', [['null', null], ['[0, 0, 0, 0]', [0, 0, 0, 0]]]);
+    await expectRejected('renderFrame(options)', (v) => renderFrame(frame, meta, v as never), 'INVALID_ARGUMENT', [['null', null], ...HOSTILE.filter(([n]) => n === 'Symbol()')]);
+    await expectRejected('renderFrame({ voi })', (v) => renderFrame(frame, meta, { voi: v as 'lung' }), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT]);
+    await expectRejected('renderFrame(frame)', (v) => renderFrame(v as DecodedFrame, meta), 'INVALID_ARGUMENT', [['null', null], ['undefined', undefined]]);
+    await expectRejected('renderFrame(meta)', (v) => renderFrame(frame, v as DicomMetadata), 'INVALID_ARGUMENT', [...NOT_OBJECT, ['{}', {}]]);
+  });
+
+  it('preprocessing: resolveWindow centre and width, resizeBilinear source, sizes and values', async () => {
+    for (const values of [HOSTILE, NOT_FINITE]) {
+      await expectRejected('resolveWindow({ center })', (v) => resolveWindow({ center: v as number, width: 100 }), 'INVALID_ARGUMENT', values);
+      await expectRejected('resizeBilinear(rows)', (v) => resizeBilinear([1, 2, 3, 4], v as number, 2, [3, 3]), 'INVALID_ARGUMENT', values);
+      await expectRejected('resizeBilinear(size[0])', (v) => resizeBilinear([1, 2, 3, 4], 2, 2, [v as number, 3]), 'INVALID_ARGUMENT', values);
+      await expectRejected('resizeBilinear(src[0])', (v) => resizeBilinear([v as number, 2, 3, 4], 2, 2, [3, 3]), 'INVALID_INPUT', values);
+    }
+    await expectRejected('resolveWindow({ width }) Infinity', (v) => resolveWindow({ center: 0, width: v as number }), 'INVALID_ARGUMENT', [['Infinity', Number.POSITIVE_INFINITY]]);
+    await expectRejected('resizeBilinear(src)', (v) => resizeBilinear(v as number[], 2, 2, [3, 3]), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['3 values', [1, 2, 3]]]);
+    await expectRejected('resizeBilinear(size)', (v) => resizeBilinear([1, 2, 3, 4], 2, 2, v as [number, number]), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['[]', []], ["'1'", '1']]);
+    await expectRejected('resizeBilinear(rows) -1 and 1.5', (v) => resizeBilinear([1, 2, 3, 4], v as number, 2, [3, 3]), 'INVALID_ARGUMENT', [['-1', -1], ['1.5', 1.5]]);
+  });
+
+  it('volumes: every part of a VolumeInit, points, the volume and options of resampling, planes and builds', async () => {
+    for (const values of [HOSTILE, NOT_FINITE]) {
+      await expectRejected('new Volume(origin[0])', (v) => new Volume({ ...volumeInit, origin: [v as number, 0, 0] }), 'INVALID_ARGUMENT', values);
+      await expectRejected('new Volume(direction[0][0])', (v) => new Volume({ ...volumeInit, direction: [[v as number, 0, 0], [0, 1, 0], [0, 0, 1]] }), 'INVALID_ARGUMENT', values);
+      await expectRejected('new Volume(data[0]) (a Float32Array is needed)', (v) => new Volume({ ...volumeInit, data: [v, 0, 0, 0, 0, 0, 0, 0] as unknown as Float32Array }), 'INVALID_ARGUMENT', values);
+    }
+    await expectRejected('new Volume(init)', (v) => new Volume(v as typeof volumeInit), 'INVALID_ARGUMENT', [...NOT_OBJECT, ['undefined', undefined], ['{}', {}]]);
+    for (const key of ['data', 'dimensions', 'spacing', 'origin', 'direction']) {
+      await expectRejected(`new Volume(${key})`, (v) => new Volume({ ...volumeInit, [key]: v }), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['undefined', undefined], ['{}', {}]]);
+    }
+    await expectRejected('new Volume(unit)', (v) => new Volume({ ...volumeInit, unit: v as string }), 'INVALID_ARGUMENT', HOSTILE.filter(([n]) => n !== '10 MB string'));
+    const volume = new Volume(volumeInit);
+    for (const values of [HOSTILE, NOT_FINITE]) {
+      await expectRejected('volume.voxelToPatient([x])', (v) => volume.voxelToPatient([v as number, 0, 0]), 'INVALID_ARGUMENT', values);
+      await expectRejected('volume.patientToVoxel([x])', (v) => volume.patientToVoxel([v as number, 0, 0]), 'INVALID_ARGUMENT', values);
+      await expectRejected('volume.sample([i])', (v) => volume.sample([v as number, 0, 0], 0), 'INVALID_ARGUMENT', values);
+    }
+    await expectRejected('volume.voxelToPatient(point)', (v) => volume.voxelToPatient(v as [number, number, number]), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['[]', []]]);
+    await expectRejected('volume.sample(outside)', (v) => volume.sample([9, 0, 0], v as number), 'INVALID_ARGUMENT', [...HOSTILE, ["'1'", '1'], ['null', null]]);
+    await expectRejected('resampleVolume(volume)', (v) => resampleVolume(v as Volume, 1), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+    await expectRejected('resampleVolume(options)', (v) => resampleVolume(volume, 1, v as never), 'INVALID_ARGUMENT', NOT_OBJECT);
+    await expectRejected('resampleVolume({ outside })', (v) => resampleVolume(volume, 1, { outside: v as number }), 'INVALID_ARGUMENT', [...HOSTILE, ["'1'", '1'], ['{}', {}]]);
+    await expectRejected('extractPlane(volume)', (v) => extractPlane(v as Volume, 'axial'), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+    await expectRejected('buildVolume(series)', (v) => buildVolume(v as never), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['undefined', undefined], ['{}', {}]]);
+    await expectRejected('buildVolume([image])', (v) => buildVolume([v] as never), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+    await expectRejected('buildVolume(options)', (v) => buildVolume([], v as never), 'INVALID_ARGUMENT', NOT_OBJECT);
+    await expectRejected('groupSeries(images)', (v) => groupSeries(v as never), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['undefined', undefined], ['{}', {}]]);
+    await expectRejected('groupSeries([image])', (v) => groupSeries([v] as never), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+  });
+
+  it('de-identification: the secret (never an empty key), replacements, method, options, UIDs, folder arguments', async () => {
+    // Uint8Array.from(12n), of a number or of {} is an empty HMAC key: every pseudonym and UID made guessable
+    await expectRejected('new DicomDeidentifier({ secret })', (v) => new DicomDeidentifier({ secret: v as string }), 'INVALID_ARGUMENT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ...NOT_OBJECT, ['12345', 12345], ['{}', {}], ['[1, 2]', [1, 2]]]);
+    for (const key of ['patientId', 'patientName']) {
+      await expectRejected(`new DicomDeidentifier({ ${key} })`, (v) => new DicomDeidentifier({ [key]: v }), 'INVALID_ARGUMENT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ['42', 42], ['{}', {}], ['null', null]]);
+    }
+    await expectRejected('new DicomDeidentifier({ methodDescription })', (v) => new DicomDeidentifier({ methodDescription: v as string }), 'INVALID_ARGUMENT', [...HOSTILE, ['42', 42], ['{}', {}], ['null', null]]);
+    await expectRejected('new DicomDeidentifier({ overrides })', (v) => new DicomDeidentifier({ overrides: v as never }), 'INVALID_ARGUMENT', [...NOT_OBJECT, ["'X'", 'X']]);
+    await expectRejected('new DicomDeidentifier(options)', (v) => new DicomDeidentifier(v as never), 'INVALID_ARGUMENT', NOT_OBJECT);
+    const deid = new DicomDeidentifier({ secret: 'test' });
+    await expectRejected('deid.mapUid(uid)', (v) => deid.mapUid(v as string), 'INVALID_ARGUMENT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ...NOT_OBJECT, ['undefined', undefined]]);
+    const bytes = new Uint8Array(readFileSync(fixture('dicom/ct_s16.dcm')));
+    await expectRejected('deid.deidentify(bytes, options)', (v) => deid.deidentify(bytes, v as never), 'INVALID_ARGUMENT', NOT_OBJECT);
+    // a replacement function that returns a number or a Symbol: refused, and the message names neither value
+    for (const key of ['patientId', 'patientName']) {
+      await expectRejected(`deidentify with ${key}() returning a non-string`, (v) => new DicomDeidentifier({ [key]: () => v }).deidentify(bytes), 'INVALID_ARGUMENT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ['42', 42], ['undefined', undefined]]);
+    }
+    const out = mkdtempSync(join(tmpdir(), 'lepton-hostile-'));
+    try {
+      const study = fixture('deid/study');
+      await expectRejected('deidentifyDicomFolder(inputDir)', (v) => deidentifyDicomFolder(v as string, out), 'INVALID_ARGUMENT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ...NOT_OBJECT, ['undefined', undefined]]);
+      await expectRejected('deidentifyDicomFolder(outputDir)', (v) => deidentifyDicomFolder(study, v as string), 'INVALID_ARGUMENT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ...NOT_OBJECT, ['undefined', undefined]]);
+      await expectRejected('deidentifyDicomFolder(options)', (v) => deidentifyDicomFolder(study, out, {}, v as never), 'INVALID_ARGUMENT', NOT_OBJECT);
+      for (const key of ['filter', 'onFailure', 'recursive']) {
+        await expectRejected(`deidentifyDicomFolder({ ${key} })`, (v) => deidentifyDicomFolder(study, out, {}, { [key]: v }), 'INVALID_ARGUMENT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ['null', null], ["'1'", '1']]);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+    expect(() => new DicomDeidentifier({ patientId: () => 123456 as unknown as string }).deidentify(bytes)).toThrow(/must return a string, got a value of type number\.$/);
+  });
+
+  it('clinical encoding: records (no value quoted), history names, the encoding; parseClinicalCsv options', async () => {
+    const records: ClinicalRecord[] = [
+      { patientId: 'a', age: 40, sex: 'F', history: { smoker: true } },
+      { patientId: 'b', age: 60, sex: 'M', history: { smoker: false } },
+    ];
+    for (const values of [HOSTILE, NOT_FINITE]) {
+      await expectRejected('fitClinicalEncoding(records[0].age)', (v) => fitClinicalEncoding([{ ...records[0]!, age: v as number }, records[1]!]), 'INVALID_INPUT', values);
+      await expectRejected('encodeClinical(record.age)', (v) => encodeClinical({ ...records[0]!, age: v as number }, fitClinicalEncoding(records)), 'INVALID_INPUT', values);
+    }
+    await expectRejected('fitClinicalEncoding(records)', (v) => fitClinicalEncoding(v as ClinicalRecord[]), 'INVALID_INPUT', [...HOSTILE, ...NOT_OBJECT, ['undefined', undefined], ['{}', {}]]);
+    await expectRejected('fitClinicalEncoding([record])', (v) => fitClinicalEncoding([v as ClinicalRecord]), 'INVALID_INPUT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+    await expectRejected('fitClinicalEncoding(records, history)', (v) => fitClinicalEncoding(records, v as string[]), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['[1]', [1]]]);
+    await expectRejected('encodeClinical(record)', (v) => encodeClinical(v as ClinicalRecord, fitClinicalEncoding(records)), 'INVALID_INPUT', [...HOSTILE, ...NOT_OBJECT, ['undefined', undefined]]);
+    await expectRejected('encodeClinical(record.history)', (v) => encodeClinical({ ...records[0]!, history: v as never }, fitClinicalEncoding(records)), 'INVALID_INPUT', [...NOT_OBJECT, ['[true]', [true]], ["{ toString: '' }", { toString: '' }], ["{ smoker: 'yes' }", { smoker: 'yes' }], ['{ smoker: 1 }', { smoker: 1 }]]);
+    await expectRejected('encodeClinical(encoding)', (v) => encodeClinical(records[0]!, v as never), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}], ['ageStd 0', { ageMean: 0, ageStd: 0, history: [], features: [] }]]);
+    await expectRejected('parseClinicalCsv(text, options)', (v) => parseClinicalCsv('patient_id,age,sex\np,40,F\n', v as never), 'INVALID_ARGUMENT', NOT_OBJECT);
+    // the message names the record's position, never its value (patient data)
+    expect(() => fitClinicalEncoding([{ ...records[0]!, age: 12345.678 }])).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.not.stringContaining('12345') as string }));
+  });
+
+  it('DICOM JSON helpers and DICOMweb scopes, references and request options (refused before any request)', async () => {
+    const ds = { '00100010': { vr: 'PN', Value: [{ Alphabetic: 'A^B' }] } };
+    await expectRejected('dicomJsonString(ds, tag)', (v) => dicomJsonString(ds, v as string), 'INVALID_ARGUMENT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ...NOT_OBJECT, ['undefined', undefined]]);
+    await expectRejected('dicomJsonNumber(ds)', (v) => dicomJsonNumber(v as never, '00280010'), 'INVALID_INPUT', [['null', null], ['undefined', undefined]]);
+    const client = new DicomWebClient({ url: 'http://127.0.0.1:9/dicom-web', timeoutMs: 500 });
+    const ref = { studyInstanceUid: '1.2', seriesInstanceUid: '1.3', sopInstanceUid: '1.4' };
+    await expectRejected('searchStudies(query)', (v) => client.searchStudies(v as never), 'DICOMWEB_INVALID_OPTIONS', NOT_OBJECT);
+    await expectRejected('searchStudies(query, options)', (v) => client.searchStudies({}, v as never), 'DICOMWEB_INVALID_OPTIONS', NOT_OBJECT);
+    await expectRejected('searchStudies(query, { signal })', (v) => client.searchStudies({}, { signal: v as AbortSignal }), 'DICOMWEB_INVALID_OPTIONS', [...HOSTILE, ['{}', {}], ['null', null]]);
+    await expectRejected('searchSeries(scope)', (v) => client.searchSeries(v as never), 'DICOMWEB_INVALID_OPTIONS', NOT_OBJECT);
+    await expectRejected('searchInstances(scope)', (v) => client.searchInstances(v as never), 'DICOMWEB_INVALID_OPTIONS', NOT_OBJECT);
+    await expectRejected('retrieveMetadata(ref)', (v) => client.retrieveMetadata(v as never), 'DICOMWEB_INVALID_OPTIONS', [...NOT_OBJECT, ['undefined', undefined]]);
+    await expectRejected('retrieveInstance(ref)', (v) => client.retrieveInstance(v as never), 'DICOMWEB_INVALID_OPTIONS', [...NOT_OBJECT, ['undefined', undefined]]);
+    await expectRejected('retrieveInstance(ref.studyInstanceUid)', (v) => client.retrieveInstance({ ...ref, studyInstanceUid: v as string }), 'DICOMWEB_INVALID_OPTIONS', [...HOSTILE, ['null', null]]);
+    await expectRejected('retrieveSeries(ref)', (v) => client.retrieveSeries(v as never), 'DICOMWEB_INVALID_OPTIONS', NOT_OBJECT);
+    await expectRejected('retrieveStudy(ref, options)', (v) => client.retrieveStudy(ref, v as never), 'DICOMWEB_INVALID_OPTIONS', NOT_OBJECT);
+    await expectRejected('retrieveInstances(refs)', (v) => client.retrieveInstances(v as never), 'DICOMWEB_INVALID_OPTIONS', [...NOT_OBJECT, ['undefined', undefined], ['{}', {}]]);
+    // a null among the references is one counted failure; the others are still tried
+    const { images, failures } = await client.retrieveInstances([null, Symbol('x')] as never).catch((err: unknown) => {
+      expect.soft(String(err), 'retrieveInstances([null, Symbol()]) threw instead of counting two failures').toBe('');
+      return { images: [], failures: [] };
+    });
+    expect(images).toEqual([]);
+    expect.soft(failures.map((f) => f.error.code)).toEqual(['DICOMWEB_INVALID_OPTIONS', 'DICOMWEB_INVALID_OPTIONS']);
+    // what a peer's JSON holds is read as absent, one bad attribute never stops the rest
+    expect.soft(() => dicomJsonStrings({ '00100010': { vr: 'PN', Value: 'A^B' as never } }, '00100010')).not.toThrow();
+    expect(dicomJsonStrings({ '00100010': { vr: 'PN', Value: 'A^B' as never } }, '00100010')).toEqual([]);
+    expect(dicomJsonStrings({ '00100010': { vr: 'PN', Value: [{ Alphabetic: Symbol('x') }, { Alphabetic: 'A^B' }] } }, '00100010')).toEqual(['A^B']);
+  });
+
+  it('a real image still renders, de-identifies and windows as before', async () => {
+    const image = readDicom(readFileSync(fixture('dicom/ct_s16.dcm')));
+    const lung = renderFrame(await image.decodeFrame(0), image.meta, { voi: 'lung' });
+    expect(lung.length).toBe(48 * 64);
+    expect(resizeBilinear(new Float32Array([0, 1, 2, 3]), 2, 2, [2, 2])).toEqual(new Float32Array([0, 1, 2, 3]));
+    expect(new DicomDeidentifier({ secret: new Uint8Array([1, 2, 3]) }).mapUid('1.2.3')).toMatch(/^2\.25\.\d+$/);
+  });
+});
+

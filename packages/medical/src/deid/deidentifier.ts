@@ -135,6 +135,18 @@ function quietly<T>(fn: () => T): T {
   }
 }
 
+/**
+ * A caller's replacement function, checked on each call: a number or a Symbol it returns would be written as is (or
+ * throw inside the writer). The message names neither the original nor the returned value: both may be patient data.
+ */
+function replacement(fn: (original: string) => string, name: string): (original: string) => string {
+  return (original) => {
+    const value: unknown = fn(original);
+    if (typeof value !== 'string') throw new LeptonError('INVALID_ARGUMENT', `The ${name} function must return a string, got a value of type ${value === null ? 'null' : typeof value}.`);
+    return value;
+  };
+}
+
 const codeItem = (value: string, meaning: string): DcmjsDataset => ({
   '00080100': { vr: 'SH', Value: [value] },
   '00080102': { vr: 'SH', Value: ['DCM'] },
@@ -182,13 +194,31 @@ export class DicomDeidentifier {
 
   /**
    * @param options - secret, replacement Patient ID/Name, per-tag overrides, method text, burned-in annotation policy
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an empty secret, a bad override tag or action, a
-   *   method description over 64 characters, or an unknown `burnedInAnnotation` policy
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for options that are not an object, a secret that is
+   *   empty or not a string or Uint8Array, a `patientId`/`patientName` that is not a string or function, overrides that
+   *   are not an object, a bad override tag or action, a method description that is not a string of at most 64
+   *   characters, or an unknown `burnedInAnnotation` policy
    */
   constructor(options: DeidentifyOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', `DicomDeidentifier options must be an object, got ${describeValue(options)}.`);
     const { secret } = options;
-    if (secret !== undefined && (typeof secret === 'string' ? secret.length === 0 : secret.length === 0)) {
+    // Only a string or bytes: Uint8Array.from(12n), of a number or of {} is an empty key, which would make every
+    // pseudonym and UID guessable while looking keyed. The secret itself never goes into a message.
+    if (secret !== undefined && typeof secret !== 'string' && !(secret instanceof Uint8Array)) {
+      throw new LeptonError('INVALID_ARGUMENT', `The de-identification secret must be a string or a Uint8Array, got a value of type ${secret === null ? 'null' : typeof secret}.`);
+    }
+    if (secret !== undefined && secret.length === 0) {
       throw new LeptonError('INVALID_ARGUMENT', 'The de-identification secret is empty; pass a long random string, or omit it for a random one.');
+    }
+    for (const name of ['patientId', 'patientName'] as const) {
+      const v: unknown = options[name];
+      if (v !== undefined && typeof v !== 'string' && typeof v !== 'function') {
+        throw new LeptonError('INVALID_ARGUMENT', `${name} must be a string or a function of the original returning one, got ${describeValue(v)}.`);
+      }
+    }
+    const overridesOption: unknown = options.overrides;
+    if (overridesOption !== undefined && (typeof overridesOption !== 'object' || overridesOption === null || Array.isArray(overridesOption))) {
+      throw new LeptonError('INVALID_ARGUMENT', `overrides must be an object of tag → action, got ${describeValue(overridesOption)}.`);
     }
     this.#secret = secret === undefined ? randomBytes(32) : typeof secret === 'string' ? new TextEncoder().encode(secret) : Uint8Array.from(secret);
     const overrides = new Map<string, DeidAction>();
@@ -199,8 +229,9 @@ export class DicomDeidentifier {
       }
       overrides.set(t, action);
     }
-    if (options.methodDescription !== undefined && options.methodDescription.length > 64) {
-      throw new LeptonError('INVALID_ARGUMENT', 'methodDescription is written as LO and must be at most 64 characters.');
+    const method: unknown = options.methodDescription;
+    if (method !== undefined && (typeof method !== 'string' || method.length > 64)) {
+      throw new LeptonError('INVALID_ARGUMENT', `methodDescription is written as LO and must be a string of at most 64 characters, got ${typeof method === 'string' ? `${method.length} characters` : describeValue(method)}.`);
     }
     const burnedIn = options.burnedInAnnotation ?? 'refuse';
     if (!BURNED_IN_POLICIES.includes(burnedIn)) {
@@ -217,8 +248,10 @@ export class DicomDeidentifier {
    *
    * @param uid - an original UID
    * @returns its replacement
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `uid` is not a string
    */
   mapUid(uid: string): string {
+    if (typeof uid !== 'string') throw new LeptonError('INVALID_ARGUMENT', `mapUid expects a UID string, got ${describeValue(uid)}.`);
     const key = uid.replace(/\0/g, '').trim();
     let mapped = this.#uids.get(key);
     if (mapped === undefined) this.#uids.set(key, (mapped = hmacUid(this.#secret, key)));
@@ -234,10 +267,13 @@ export class DicomDeidentifier {
    * @throws {@link @lepton/core!LeptonError} `DICOM_NOT_DICOM`, `DICOM_TRUNCATED`, `DICOM_MALFORMED` (bad input),
    *   `DEID_BURNED_IN_ANNOTATION` (refused by the `burnedInAnnotation` policy), `DEID_OUTPUT_TOO_LARGE` (the output
    *   would exceed the size bound), `DEID_UNSUPPORTED` (cannot be rewritten), `DEID_FAILED` (the output did not read
-   *   back)
+   *   back), `INVALID_ARGUMENT` (bytes that are not a Uint8Array, options that are not an object, a `source` that is
+   *   not a string, or a `patientId`/`patientName` function that does not return a string)
    */
   deidentify(bytes: Uint8Array, options: DeidentifyCallOptions = {}): DeidentifiedDicom {
-    const source = options.source;
+    if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', `deidentify options must be an object, got ${describeValue(options)}.`);
+    const source: unknown = options.source;
+    if (source !== undefined && typeof source !== 'string') throw new LeptonError('INVALID_ARGUMENT', `deidentify: source must be a string label (a file path), got ${describeValue(source)}.`);
     const where = source === undefined ? {} : { source };
     if (!(bytes instanceof Uint8Array)) {
       throw new LeptonError('INVALID_ARGUMENT', 'deidentify expects the file bytes as a Uint8Array (a Buffer is one).');
@@ -267,8 +303,8 @@ export class DicomDeidentifier {
     const ctx: ProfileContext = {
       overrides: this.#overrides,
       mapUid: (uid) => this.mapUid(uid),
-      patientId: typeof patientId === 'function' ? patientId : patientId !== undefined ? () => patientId : (original) => hmacPseudonym(this.#secret, 'patient-id', original),
-      patientName: typeof patientName === 'function' ? patientName : patientName !== undefined ? () => patientName : undefined,
+      patientId: typeof patientId === 'function' ? replacement(patientId, 'patientId') : patientId !== undefined ? () => patientId : (original) => hmacPseudonym(this.#secret, 'patient-id', original),
+      patientName: typeof patientName === 'function' ? replacement(patientName, 'patientName') : patientName !== undefined ? () => patientName : undefined,
       counts,
     };
 

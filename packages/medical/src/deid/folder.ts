@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, isAbsolute } from 'node:path';
-import { isLeptonError, LeptonError } from '@lepton/core';
+import { describeValue, isLeptonError, LeptonError } from '@lepton/core';
 import { dicomError } from '../dicom/errors.js';
 import type { DicomLoadFailure } from '../dicom/files.js';
 import { DicomDeidentifier, type DeidentifyOptions } from './deidentifier.js';
@@ -75,7 +75,8 @@ async function listFiles(dir: string, recursive: boolean, skip: string): Promise
  * @param options - recursion, a file filter and a failure callback
  * @returns the files written and the failures
  * @throws {@link @lepton/core!LeptonError} `DICOM_READ_FAILED` when `inputDir` cannot be listed, `DEID_WRITE_FAILED`
- *   when `outputDir` cannot be created, `INVALID_ARGUMENT` when it is `inputDir`
+ *   when `outputDir` cannot be created, `INVALID_ARGUMENT` when it is `inputDir`, a folder is not a non-empty string,
+ *   or the options (or a de-identifier option) are of the wrong type
  * @example
  * ```ts
  * import { deidentifyDicomFolder } from '@lepton/medical';
@@ -91,6 +92,17 @@ export async function deidentifyDicomFolder(
   deidentifier: DicomDeidentifier | DeidentifyOptions = {},
   options: DeidentifyFolderOptions = {},
 ): Promise<DeidentifyFolderResult> {
+  for (const [name, dir] of [['inputDir', inputDir], ['outputDir', outputDir]] as const) {
+    if (typeof dir !== 'string' || dir.length === 0) throw new LeptonError('INVALID_ARGUMENT', `deidentifyDicomFolder: ${name} must be a folder path, got ${describeValue(dir)}.`);
+  }
+  if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', `deidentifyDicomFolder: options must be an object, got ${describeValue(options)}.`);
+  if (options.recursive !== undefined && typeof options.recursive !== 'boolean') {
+    throw new LeptonError('INVALID_ARGUMENT', `deidentifyDicomFolder: recursive must be true or false, got ${describeValue(options.recursive)}.`);
+  }
+  for (const name of ['filter', 'onFailure'] as const) {
+    const fn: unknown = (options as Record<string, unknown>)[name];
+    if (fn !== undefined && typeof fn !== 'function') throw new LeptonError('INVALID_ARGUMENT', `deidentifyDicomFolder: ${name} must be a function, got ${describeValue(fn)}.`);
+  }
   const deid = deidentifier instanceof DicomDeidentifier ? deidentifier : new DicomDeidentifier(deidentifier);
   const out = resolve(outputDir);
   const rel = relative(resolve(inputDir), out);

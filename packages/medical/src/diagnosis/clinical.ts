@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { LeptonError, parseCsv, type LeptonErrorCode } from '@lepton/core';
+import { describeValue, LeptonError, parseCsv, type LeptonErrorCode } from '@lepton/core';
 
 /** Patient sex as DICOM codes it (Patient's Sex, 0010,0040): female, male, other. */
 export type ClinicalSex = 'F' | 'M' | 'O';
@@ -74,7 +74,8 @@ function parseAge(raw: string): number | undefined {
  * @param text - CSV content
  * @param options - which history columns to read
  * @returns records, failures and counts
- * @throws {@link @lepton/core!LeptonError} `CLINICAL_CSV_INVALID` when the header lacks a Patient ID, age or sex column
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `options` is not an object; `CLINICAL_CSV_INVALID`
+ *   when the header lacks a Patient ID, age or sex column
  *   or a requested history column
  * @example
  * ```ts
@@ -89,6 +90,7 @@ export function parseClinicalCsv(text: string, options: ClinicalCsvOptions = {})
     failures.push({ line, ...(patientId !== undefined ? { patientId } : {}), error: new LeptonError(code, `Clinical CSV line ${line}: ${message}`, { details: { line } }) });
   };
   if (typeof text !== 'string') throw new LeptonError('CLINICAL_CSV_INVALID', 'parseClinicalCsv expects the CSV content as a string.');
+  if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', `parseClinicalCsv: options must be an object, got ${describeValue(options)}.`);
   let header: { record: string[]; line: number } | undefined;
   const rows: Array<{ record: string[]; info: { lines: number } }> = [];
   for (const item of parseCsv(text)) {
@@ -195,10 +197,17 @@ export interface ClinicalEncoding {
  * @param records - training records
  * @param history - flags to encode. Default: every flag seen in the records, sorted.
  * @returns the encoding (JSON-serialisable)
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` without records
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` without records, or for a record that is not one (age not
+ *   a finite number of years 0–130, sex not F/M/O, history not an object of booleans: `details.index`, no value
+ *   quoted); `INVALID_ARGUMENT` for a `history` that is not an array of strings
  */
 export function fitClinicalEncoding(records: readonly ClinicalRecord[], history?: string[]): ClinicalEncoding {
+  if (!Array.isArray(records)) throw new LeptonError('INVALID_INPUT', `fitClinicalEncoding expects an array of records, got ${describeValue(records)}.`);
   if (records.length === 0) throw new LeptonError('INVALID_INPUT', 'fitClinicalEncoding needs at least one record.');
+  records.forEach((r: unknown, i) => checkRecord(r, i, 'fitClinicalEncoding'));
+  if (history !== undefined && !(Array.isArray(history) && history.every((f) => typeof f === 'string'))) {
+    throw new LeptonError('INVALID_ARGUMENT', `fitClinicalEncoding: history must be an array of flag names, got ${describeValue(history)}.`);
+  }
   const flags = history ?? [...new Set(records.flatMap((r) => Object.keys(r.history)))].sort();
   const ageMean = records.reduce((s, r) => s + r.age, 0) / records.length;
   const ageStd = Math.sqrt(records.reduce((s, r) => s + (r.age - ageMean) ** 2, 0) / records.length) || 1;
@@ -211,8 +220,17 @@ export function fitClinicalEncoding(records: readonly ClinicalRecord[], history?
  * @param record - clinical fields
  * @param encoding - from {@link fitClinicalEncoding}
  * @returns one number per `encoding.features`
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a record that is not one (see
+ *   {@link fitClinicalEncoding}); `INVALID_ARGUMENT` for an encoding without a finite `ageMean`, an `ageStd` > 0 and
+ *   string `history` flags
  */
 export function encodeClinical(record: ClinicalRecord, encoding: ClinicalEncoding): number[] {
+  checkRecord(record, 0, 'encodeClinical');
+  const e: unknown = encoding;
+  const { ageMean, ageStd, history } = (typeof e === 'object' && e !== null ? e : {}) as Partial<ClinicalEncoding>;
+  if (typeof ageMean !== 'number' || !Number.isFinite(ageMean) || typeof ageStd !== 'number' || !Number.isFinite(ageStd) || !(ageStd > 0) || !Array.isArray(history) || !history.every((f) => typeof f === 'string')) {
+    throw new LeptonError('INVALID_ARGUMENT', `encodeClinical: the encoding needs a finite ageMean, an ageStd > 0 and history flag names (use fitClinicalEncoding), got ${describeValue(encoding)}.`);
+  }
   return [
     (record.age - encoding.ageMean) / encoding.ageStd,
     record.sex === 'F' ? 1 : 0,
@@ -220,4 +238,22 @@ export function encodeClinical(record: ClinicalRecord, encoding: ClinicalEncodin
     record.sex === 'O' ? 1 : 0,
     ...encoding.history.map((f) => (record.history[f] ? 1 : 0)),
   ];
+}
+
+/**
+ * A record from a JavaScript caller or JSON: what `parseClinicalCsv` would have accepted. A NaN or string age would be
+ * encoded as a NaN or a coerced number. The message names the record's position and field, never its values (patient
+ * data).
+ */
+function checkRecord(r: unknown, index: number, where: string): asserts r is ClinicalRecord {
+  const bad = (what: string): never => {
+    throw new LeptonError('INVALID_INPUT', `${where}: record ${index} ${what}.`, { details: { index } });
+  };
+  if (typeof r !== 'object' || r === null) bad(`is not a record (${r === null ? 'null' : typeof r})`);
+  const { age, sex, history } = r as Record<string, unknown>;
+  if (typeof age !== 'number' || !Number.isFinite(age) || age < 0 || age > 130) bad('has no age as a number of years from 0 to 130');
+  if (sex !== 'F' && sex !== 'M' && sex !== 'O') bad("has no sex 'F', 'M' or 'O'");
+  if (typeof history !== 'object' || history === null || Array.isArray(history) || !Object.values(history).every((v) => typeof v === 'boolean')) {
+    bad('has no history object of true/false flags');
+  }
 }

@@ -76,7 +76,8 @@ export interface InputPlacement {
  *
  * @param w - preset name (`lung`, `mediastinum`, `bone`, `brain`, `abdomen`) or centre/width
  * @returns centre and width
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an unknown preset or a width that is not > 0
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an unknown preset, a width that is not a finite
+ *   number > 0 or a centre that is not a finite number
  */
 export function resolveWindow(w: WindowPresetName | WindowSpec): WindowSpec {
   if (typeof w === 'string') {
@@ -85,8 +86,11 @@ export function resolveWindow(w: WindowPresetName | WindowSpec): WindowSpec {
     return { center: p.center, width: p.width };
   }
   const width: unknown = typeof w === 'object' && w !== null ? w.width : undefined;
-  if (typeof width !== 'number' || !(width > 0)) throw new LeptonError('INVALID_ARGUMENT', `Window width must be a number > 0, got ${describeValue(width)}.`);
-  return { center: w.center, width: w.width };
+  // finite: an infinite width makes every windowed value ∞/∞ = NaN
+  if (typeof width !== 'number' || !Number.isFinite(width) || !(width > 0)) throw new LeptonError('INVALID_ARGUMENT', `Window width must be a finite number > 0, got ${describeValue(width)}.`);
+  const center: unknown = (w as WindowSpec).center;
+  if (typeof center !== 'number' || !Number.isFinite(center)) throw new LeptonError('INVALID_ARGUMENT', `Window centre must be a finite number, got ${describeValue(center)}.`);
+  return { center, width };
 }
 
 /**
@@ -96,9 +100,14 @@ export function resolveWindow(w: WindowPresetName | WindowSpec): WindowSpec {
  * @param window - window on modality values
  * @param frame - frame index. Default 0.
  * @returns rows × columns values in [0, 1], row-major
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a colour image
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a colour image; `INVALID_ARGUMENT` for a window
+ *   {@link resolveWindow} refuses or an `image` that is not a DicomImage
  */
 export async function windowedFrame(image: DicomImage, window: WindowSpec, frame = 0): Promise<Float32Array> {
+  resolveWindow(window); // a JavaScript caller's NaN centre or infinite width would make every value NaN
+  if (typeof image !== 'object' || image === null || typeof image.decodeFrame !== 'function') {
+    throw new LeptonError('INVALID_ARGUMENT', `Expected a DicomImage (from readDicom), got ${describeValue(image)}.`);
+  }
   const decoded = await image.decodeFrame(frame);
   if (decoded.samplesPerPixel !== 1) throw new LeptonError('INVALID_INPUT', `${image.source ?? 'image'}: diagnosis models take greyscale images, got ${decoded.samplesPerPixel} samples per pixel.`);
   const values = applyModalityLut(decoded, image.meta);
@@ -114,13 +123,38 @@ export async function windowedFrame(image: DicomImage, window: WindowSpec, frame
 /**
  * Bilinear resize of a single-channel image (pixel centres aligned, as image libraries do).
  *
- * @param src - rows × columns, row-major
+ * @param src - rows × columns finite numbers, row-major
  * @param rows - source rows
  * @param cols - source columns
  * @param size - target `[rows, columns]`
  * @returns the resized image
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for `rows`, `cols` or a `size` entry that is not an
+ *   integer from 1 to 65535, or a `src` that is not array-like of `rows × cols` values; `INVALID_INPUT` (with
+ *   `details.index`) for a value that is not a finite number
  */
 export function resizeBilinear(src: ArrayLike<number>, rows: number, cols: number, size: [number, number]): Float32Array {
+  const side = (v: unknown, what: string): number => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_SIDE) throw new LeptonError('INVALID_ARGUMENT', `resizeBilinear: ${what} must be an integer from 1 to ${MAX_SIDE}, got ${describeValue(v)}.`);
+    return v;
+  };
+  side(rows, 'rows');
+  side(cols, 'cols');
+  if (!Array.isArray(size) || size.length !== 2) throw new LeptonError('INVALID_ARGUMENT', `resizeBilinear: size must be [rows, columns], got ${describeValue(size)}.`);
+  const target: [number, number] = [side(size[0], 'size[0]'), side(size[1], 'size[1]')];
+  const length: unknown = typeof src === 'object' && src !== null ? src.length : undefined;
+  if (length !== rows * cols) throw new LeptonError('INVALID_ARGUMENT', `resizeBilinear: src must hold rows × cols = ${rows * cols} values, got ${describeValue(typeof length === 'number' ? length : src)}.`);
+  for (let i = 0; i < rows * cols; i++) {
+    const v: unknown = src[i];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new LeptonError('INVALID_INPUT', `resizeBilinear: value ${i} is ${describeValue(v)}, not a finite number.`, { details: { index: i } });
+  }
+  return bilinear(src, rows, cols, target);
+}
+
+/** Largest side {@link resizeBilinear} takes: DICOM Rows and Columns are 16-bit. */
+const MAX_SIDE = 65535;
+
+/** {@link resizeBilinear} on checked arguments (the path preprocessing takes, on its own windowed images). */
+function bilinear(src: ArrayLike<number>, rows: number, cols: number, size: [number, number]): Float32Array {
   const [h, w] = size;
   if (h === rows && w === cols) return Float32Array.from(src);
   const out = new Float32Array(h * w);
@@ -210,7 +244,7 @@ export function resampleToInput(src: ArrayLike<number>, rows: number, cols: numb
   const fit = prep.fit ?? 'stretch';
   // Bundles from before fit/resample existed (and every square image a stretch/bilinear model sees) keep the exact
   // arithmetic they were trained with: never route them through the separable path, whose rounding differs.
-  if (mode === 'bilinear' && (fit === 'stretch' || rows * w === cols * h)) return resizeBilinear(src, rows, cols, [h, w]);
+  if (mode === 'bilinear' && (fit === 'stretch' || rows * w === cols * h)) return bilinear(src, rows, cols, [h, w]);
   const p = inputPlacement(rows, cols, { size: [h, w], fit });
   if (rows === h && cols === w && p.offsetX === 0 && p.offsetY === 0) return Float32Array.from(src);
   const tx = axisTaps(cols, w, p.scaleX, p.offsetX, mode);

@@ -1,5 +1,5 @@
 import { api } from 'dicomweb-client';
-import { isLeptonError, type LeptonError } from '@lepton/core';
+import { describeValue, isLeptonError, type LeptonError } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 import { readDicom } from '../dicom/read.js';
 import type { DicomJsonDataset } from './dicom-json.js';
@@ -35,8 +35,24 @@ interface LibClient {
 const UID = /^[0-9]+(\.[0-9]+)*$/;
 
 /** Rejects anything but a UID, so that no caller-supplied string can reshape the request path. */
+/**
+ * An object argument from a JavaScript caller (a scope, a reference, request options): `null` or a number there would
+ * be a TypeError on the first property read. Named by the option, never by a UID.
+ */
+function object<T>(value: T, name: string): T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `${name} must be an object, got ${describeValue(value)}.`, { option: name });
+  }
+  const signal: unknown = name === 'options' ? (value as { signal?: unknown }).signal : undefined;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `options.signal must be an AbortSignal, got ${describeValue(signal)}.`, { option: 'signal' });
+  }
+  return value;
+}
+
 function uid(value: string | undefined, name: string): string {
-  if (value === undefined || value.length > 64 || !UID.test(value)) {
+  // a string first: testing a Symbol against the pattern throws, and an object's toString would run
+  if (typeof value !== 'string' || value.length > 64 || !UID.test(value)) {
     throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `${name} must be a DICOM UID (digits and dots, at most 64 characters).`, { option: name });
   }
   return value;
@@ -88,9 +104,11 @@ export class DicomWebClient {
    * @param options - an abort signal
    * @returns the matching studies (empty when none match)
    * @throws {@link @lepton/core!LeptonError} `DICOMWEB_HTTP_ERROR`, `DICOMWEB_UNREACHABLE`, `DICOMWEB_TIMEOUT`,
-   *   `DICOMWEB_ABORTED`, `DICOMWEB_BAD_RESPONSE`
+   *   `DICOMWEB_ABORTED`, `DICOMWEB_BAD_RESPONSE`; `DICOMWEB_INVALID_OPTIONS` (before any request) for a query, scope,
+   *   reference or options that are not objects, or a `signal` that is not an AbortSignal
    */
   async searchStudies(query: QidoQuery = {}, options: DicomWebRequestOptions = {}): Promise<StudySummary[]> {
+    object(options, 'options');
     const queryParams = toQueryParams(query);
     const found = await this.#call('studies', options, (request) => this.#lib.searchForStudies({ queryParams, request }));
     return asDatasets(found, 'studies').map(toStudy);
@@ -107,6 +125,8 @@ export class DicomWebClient {
    *   for a malformed UID
    */
   async searchSeries(scope: Partial<StudyRef> = {}, query: QidoQuery = {}, options: DicomWebRequestOptions = {}): Promise<SeriesSummary[]> {
+    object(scope, 'scope');
+    object(options, 'options');
     const study = scope.studyInstanceUid === undefined ? undefined : uid(scope.studyInstanceUid, 'studyInstanceUid');
     const queryParams = toQueryParams(query);
     const found = await this.#call('series', options, (request) =>
@@ -126,6 +146,8 @@ export class DicomWebClient {
    * @throws {@link @lepton/core!LeptonError} as {@link DicomWebClient.searchSeries}
    */
   async searchInstances(scope: Partial<SeriesRef> = {}, query: QidoQuery = {}, options: DicomWebRequestOptions = {}): Promise<InstanceSummary[]> {
+    object(scope, 'scope');
+    object(options, 'options');
     const study = scope.studyInstanceUid === undefined ? undefined : uid(scope.studyInstanceUid, 'studyInstanceUid');
     const series = scope.seriesInstanceUid === undefined ? undefined : uid(scope.seriesInstanceUid, 'seriesInstanceUid');
     const queryParams = toQueryParams(query);
@@ -152,6 +174,8 @@ export class DicomWebClient {
    * @throws {@link @lepton/core!LeptonError} as {@link DicomWebClient.searchSeries}
    */
   async retrieveMetadata(ref: StudyRef & Partial<InstanceRef>, options: DicomWebRequestOptions = {}): Promise<DicomJsonDataset[]> {
+    object(ref, 'ref');
+    object(options, 'options');
     const study = uid(ref.studyInstanceUid, 'studyInstanceUid');
     const series = ref.seriesInstanceUid === undefined ? undefined : uid(ref.seriesInstanceUid, 'seriesInstanceUid');
     const sop = ref.sopInstanceUid === undefined ? undefined : uid(ref.sopInstanceUid, 'sopInstanceUid');
@@ -178,6 +202,8 @@ export class DicomWebClient {
    *   `details.status` 404 when the server does not hold it
    */
   async retrieveInstanceBytes(ref: InstanceRef, options: DicomWebRequestOptions = {}): Promise<Uint8Array> {
+    object(ref, 'ref');
+    object(options, 'options');
     const ids = { studyInstanceUID: uid(ref.studyInstanceUid, 'studyInstanceUid'), seriesInstanceUID: uid(ref.seriesInstanceUid, 'seriesInstanceUid'), sopInstanceUID: uid(ref.sopInstanceUid, 'sopInstanceUid') };
     // dicomweb-client 0.11.3 rejects every `mediaTypes` list on retrieveInstance (its _getCommonMediaType returns
     // 'application/', never equal to 'application/dicom': dcmjs-org/dicomweb-client PR #56, unmerged), and without one
@@ -222,6 +248,8 @@ export class DicomWebClient {
    * @throws {@link @lepton/core!LeptonError} `DICOMWEB_ABORTED` when the signal fires (nothing else: failures are reported)
    */
   async retrieveInstances(refs: readonly InstanceRef[], options: DicomWebRetrieveOptions = {}): Promise<DicomWebRetrieval> {
+    object(options, 'options');
+    if (!Array.isArray(refs)) throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `refs must be an array of instance references, got ${describeValue(refs)}.`, { option: 'refs' });
     const request = options.signal === undefined ? {} : { signal: options.signal };
     const outcomes = await mapPool(refs, this.#options.concurrency, async (ref): Promise<DicomImage | DicomWebFailure> => {
       if (options.signal?.aborted === true) throw aborted();
@@ -230,7 +258,9 @@ export class DicomWebClient {
       } catch (err) {
         if (isLeptonError(err, 'DICOMWEB_ABORTED')) throw err;
         const error = isLeptonError(err) ? err : dicomWebError('DICOMWEB_BAD_RESPONSE', 'The instance could not be retrieved.', { level: 'instance' }, err);
-        const failure: DicomWebFailure = { instance: { studyInstanceUid: ref.studyInstanceUid, seriesInstanceUid: ref.seriesInstanceUid, sopInstanceUid: ref.sopInstanceUid }, error };
+        // a JavaScript caller's null in the list is one failure like any other, not a TypeError here
+        const r = (typeof ref === 'object' && ref !== null ? ref : {}) as Partial<InstanceRef>;
+        const failure = { instance: { studyInstanceUid: r.studyInstanceUid, seriesInstanceUid: r.seriesInstanceUid, sopInstanceUid: r.sopInstanceUid }, error } as DicomWebFailure;
         options.onFailure?.(failure);
         return failure;
       }
@@ -254,6 +284,8 @@ export class DicomWebClient {
    *   instance failures are reported, not thrown
    */
   async retrieveSeries(ref: SeriesRef, options: DicomWebRetrieveOptions = {}): Promise<DicomWebRetrieval> {
+    object(ref, 'ref');
+    object(options, 'options');
     const request = options.signal === undefined ? {} : { signal: options.signal };
     const instances = await this.searchInstances({ studyInstanceUid: ref.studyInstanceUid, seriesInstanceUid: ref.seriesInstanceUid }, {}, request);
     return this.retrieveInstances(instances, options);
@@ -268,6 +300,8 @@ export class DicomWebClient {
    * @throws {@link @lepton/core!LeptonError} as {@link DicomWebClient.retrieveSeries}
    */
   async retrieveStudy(ref: StudyRef, options: DicomWebRetrieveOptions = {}): Promise<DicomWebRetrieval> {
+    object(ref, 'ref');
+    object(options, 'options');
     const request = options.signal === undefined ? {} : { signal: options.signal };
     const instances = await this.searchInstances({ studyInstanceUid: ref.studyInstanceUid }, {}, request);
     return this.retrieveInstances(instances, options);

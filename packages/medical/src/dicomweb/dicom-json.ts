@@ -1,3 +1,4 @@
+import { describeValue, LeptonError } from '@lepton/core';
 /** One attribute in the DICOM JSON model (PS3.18 Annex F): its VR and values, or a bulk-data reference. */
 export interface DicomJsonAttribute {
   /** Value Representation, e.g. `'UI'`, `'PN'`, `'IS'`. */
@@ -19,14 +20,23 @@ export type DicomJsonDataset = Readonly<Record<string, DicomJsonAttribute | unde
 const tagKey = (tag: string): string => tag.replace(/[(),\s]/g, '').toUpperCase();
 
 function values(ds: DicomJsonDataset, tag: string): readonly unknown[] {
+  if (typeof tag !== 'string') throw new LeptonError('INVALID_ARGUMENT', `A DICOM JSON tag must be a string such as '00100010', got ${describeValue(tag)}.`);
+  if (typeof ds !== 'object' || ds === null) throw new LeptonError('INVALID_INPUT', `Expected a DICOM JSON data set (an object), got ${describeValue(ds)}.`);
   const key = tagKey(tag);
-  return (ds[key] ?? ds[key.toLowerCase()])?.Value ?? [];
+  // own attributes only ('constructor' is no tag), and a Value that is not an array (a peer's JSON) counts as absent
+  const attribute: unknown = Object.hasOwn(ds, key) ? ds[key] : Object.hasOwn(ds, key.toLowerCase()) ? ds[key.toLowerCase()] : undefined;
+  const list: unknown = typeof attribute === 'object' && attribute !== null ? (attribute as DicomJsonAttribute).Value : undefined;
+  return Array.isArray(list) ? list : [];
 }
 
 function text(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return String(v);
-  if (typeof v === 'object' && v !== null && 'Alphabetic' in v) return String((v as { Alphabetic: unknown }).Alphabetic); // PN
+  if (typeof v === 'object' && v !== null && 'Alphabetic' in v) {
+    // PN; only a string or a number is text (String() of a Symbol or of an object whose toString throws would throw)
+    const alphabetic: unknown = (v as { Alphabetic: unknown }).Alphabetic;
+    return typeof alphabetic === 'string' ? alphabetic : typeof alphabetic === 'number' ? String(alphabetic) : undefined;
+  }
   return undefined;
 }
 
@@ -36,6 +46,8 @@ function text(v: unknown): string | undefined {
  * @param ds - a DICOM JSON data set (a QIDO-RS result's `attributes`, a WADO-RS metadata entry)
  * @param tag - `GGGGEEEE` or `(GGGG,EEEE)`, hex, any case
  * @returns the values; empty when the attribute is absent or empty
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `tag` is not a string, `INVALID_INPUT` when `ds` is
+ *   not an object (a `Value` that is not an array reads as absent)
  * @example
  * ```ts
  * import { dicomJsonStrings } from '@lepton/medical';
@@ -52,6 +64,8 @@ export function dicomJsonStrings(ds: DicomJsonDataset, tag: string): string[] {
  * @param ds - a DICOM JSON data set
  * @param tag - `GGGGEEEE` or `(GGGG,EEEE)`, hex, any case
  * @returns the value, or undefined when absent or empty
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `tag` is not a string, `INVALID_INPUT` when `ds` is
+ *   not an object (a `Value` that is not an array reads as absent)
  * @example
  * ```ts
  * import { dicomJsonString } from '@lepton/medical';
@@ -68,6 +82,8 @@ export function dicomJsonString(ds: DicomJsonDataset, tag: string): string | und
  * @param ds - a DICOM JSON data set
  * @param tag - `GGGGEEEE` or `(GGGG,EEEE)`, hex, any case
  * @returns the number, or undefined when absent, empty or not a number
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `tag` is not a string, `INVALID_INPUT` when `ds` is
+ *   not an object (a `Value` that is not an array reads as absent)
  * @example
  * ```ts
  * import { dicomJsonNumber } from '@lepton/medical';

@@ -12,6 +12,9 @@ export type QidoQuery = Readonly<Record<string, string | number | boolean | read
 
 /** @internal */
 export function toQueryParams(query: QidoQuery): Record<string, string> {
+  if (typeof query !== 'object' || query === null || Array.isArray(query)) {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `A QIDO query must be an object of matching keys, got ${describeValue(query)}.`, { option: 'query' });
+  }
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(query)) {
     if (value === undefined) continue;

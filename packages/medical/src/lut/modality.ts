@@ -1,4 +1,4 @@
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 import type { DicomMetadata } from '../dicom/types.js';
 import type { DecodedFrame } from '../pixels/frame.js';
 import { lookup } from './lookup-table.js';
@@ -11,7 +11,9 @@ import { lookup } from './lookup-table.js';
  * @param meta - the image's metadata (where the rescale or table comes from)
  * @param out - optional buffer of `rows × columns` values to write into (reuse it across a series to avoid allocations)
  * @returns one modality value per pixel (`out` when given)
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for colour frames, which have no modality LUT
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for colour frames, which have no modality LUT, a frame
+ *   without integer pixels, metadata that is not an object or whose rescale is not finite, or an `out` that is not a
+ *   Float32Array of the frame's size
  * @example
  * ```ts
  * import { readFileSync } from 'node:fs';
@@ -22,19 +24,26 @@ import { lookup } from './lookup-table.js';
  * ```
  */
 export function applyModalityLut(frame: DecodedFrame, meta: DicomMetadata, out?: Float32Array): Float32Array {
+  checkFrame(frame);
+  if (typeof meta !== 'object' || meta === null) throw new LeptonError('INVALID_ARGUMENT', `Expected an image's metadata (DicomImage.meta), got ${describeValue(meta)}.`);
+  const slope: unknown = meta.rescale?.slope ?? 1;
+  const intercept: unknown = meta.rescale?.intercept ?? 0;
+  if (typeof slope !== 'number' || !Number.isFinite(slope) || typeof intercept !== 'number' || !Number.isFinite(intercept)) {
+    throw new LeptonError('INVALID_ARGUMENT', `The rescale slope and intercept must be finite numbers, got ${describeValue(slope)} and ${describeValue(intercept)}.`);
+  }
   if (frame.samplesPerPixel !== 1) {
     throw new LeptonError('INVALID_ARGUMENT', 'The modality LUT applies to greyscale frames only; this frame is RGB.');
   }
   const { pixels } = frame;
-  if (out !== undefined && out.length !== pixels.length) throw new LeptonError('INVALID_ARGUMENT', `The output buffer holds ${out.length} values; the frame has ${pixels.length}.`);
+  if (out !== undefined && !(out instanceof Float32Array && out.length === pixels.length)) {
+    throw new LeptonError('INVALID_ARGUMENT', `The output buffer must be a Float32Array of ${pixels.length} values (the frame's), got ${out instanceof Float32Array ? `${out.length} values` : describeValue(out)}.`);
+  }
   out ??= new Float32Array(pixels.length);
   const table = meta.modalityLut;
   if (table !== undefined) {
     for (let i = 0; i < pixels.length; i++) out[i] = lookup(table, pixels[i]!);
     return out;
   }
-  const slope = meta.rescale?.slope ?? 1;
-  const intercept = meta.rescale?.intercept ?? 0;
   if (pixels.BYTES_PER_ELEMENT <= 2) {
     // Up to 16-bit values are exact in float32, so converting first (a native copy) and rescaling in place gives the
     // same numbers, and the loop then reads one array kind only: a loop over the `pixels` union goes megamorphic in
@@ -45,4 +54,15 @@ export function applyModalityLut(frame: DecodedFrame, meta: DicomMetadata, out?:
   }
   for (let i = 0; i < pixels.length; i++) out[i] = pixels[i]! * slope + intercept;
   return out;
+}
+
+const PIXEL_ARRAYS = [Uint8Array, Int8Array, Uint16Array, Int16Array, Uint32Array, Int32Array];
+
+/** @internal A decoded frame from a JavaScript caller: an object with the pixel array the reader gives. */
+export function checkFrame(frame: unknown): asserts frame is DecodedFrame {
+  const pixels: unknown = typeof frame === 'object' && frame !== null ? (frame as DecodedFrame).pixels : undefined;
+  const bits: unknown = typeof frame === 'object' && frame !== null ? (frame as DecodedFrame).bitsStored : undefined;
+  if (!PIXEL_ARRAYS.some((T) => pixels instanceof T) || typeof bits !== 'number' || !Number.isInteger(bits) || bits < 1 || bits > 32) {
+    throw new LeptonError('INVALID_ARGUMENT', `Expected a decoded frame (from DicomImage.decodeFrame: integer pixels, bitsStored 1–32), got ${describeValue(frame)}.`);
+  }
 }

@@ -1,7 +1,7 @@
 import { describeValue, LeptonError } from '@lepton/core';
 import type { DicomMetadata, VoiLutFunction, VoiWindow } from '../dicom/types.js';
 import type { DecodedFrame } from '../pixels/frame.js';
-import { applyModalityLut } from './modality.js';
+import { applyModalityLut, checkFrame } from './modality.js';
 import { lookup, type LookupTable } from './lookup-table.js';
 import { windowPreset, type WindowPresetName } from './presets.js';
 
@@ -55,8 +55,9 @@ export type VoiTransform =
  * @param x - modality value (e.g. HU)
  * @param w - the window
  * @returns display value in `[0, 1]`
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a width the function does not allow (LINEAR needs
- *   ≥ 1, the others > 0)
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a width the function does not allow (finite; LINEAR
+ *   needs ≥ 1, the others > 0), a centre that is not a finite number, an unknown function, or an `x` that is not a
+ *   number (NaN included)
  * @example
  * ```ts
  * import { voiWindowValue } from '@lepton/medical';
@@ -64,19 +65,23 @@ export type VoiTransform =
  * ```
  */
 export function voiWindowValue(x: number, w: Pick<VoiWindow, 'center' | 'width' | 'function'>): number {
+  if (typeof x !== 'number' || Number.isNaN(x)) throw new LeptonError('INVALID_ARGUMENT', `voiWindowValue: the value must be a number, got ${describeValue(x)}.`);
+  checkWindow(w);
+  return windowValue(x, w);
+}
+
+/** One value through a window already checked by {@link checkWindow} (the per-pixel path: no checks). */
+function windowValue(x: number, w: Pick<VoiWindow, 'center' | 'width' | 'function'>): number {
   const { center: c, width } = w;
   switch (w.function) {
     case 'LINEAR_EXACT': {
-      if (typeof width !== 'number' || !(width > 0)) throw badWidth(w);
       if (x <= c - width / 2) return 0;
       if (x > c + width / 2) return 1;
       return (x - c) / width + 0.5;
     }
     case 'SIGMOID':
-      if (typeof width !== 'number' || !(width > 0)) throw badWidth(w);
       return 1 / (1 + Math.exp((-4 * (x - c)) / width));
     default: {
-      if (typeof width !== 'number' || !(width >= 1)) throw badWidth(w);
       if (x <= c - 0.5 - (width - 1) / 2) return 0;
       if (x > c - 0.5 + (width - 1) / 2) return 1;
       return width === 1 ? 1 : (x - (c - 0.5)) / (width - 1) + 0.5;
@@ -84,8 +89,26 @@ export function voiWindowValue(x: number, w: Pick<VoiWindow, 'center' | 'width' 
   }
 }
 
-const badWidth = (w: Pick<VoiWindow, 'width' | 'function'>): LeptonError =>
-  new LeptonError('INVALID_ARGUMENT', `Window width ${describeValue(w.width)} is not allowed for ${typeof w.function === 'string' ? w.function.slice(0, 40) : describeValue(w.function)} (LINEAR needs ≥ 1, others > 0).`);
+const VOI_FUNCTIONS: readonly unknown[] = ['LINEAR', 'LINEAR_EXACT', 'SIGMOID'];
+
+/**
+ * Checks a window from a JavaScript caller: an object with a finite centre, a finite width the function allows and a
+ * known function (absent reads as LINEAR, as {@link resolveVoi} fills it). A NaN centre or an infinite width would make
+ * every display value NaN.
+ */
+function checkWindow(w: unknown): asserts w is Pick<VoiWindow, 'center' | 'width' | 'function'> {
+  if (typeof w !== 'object' || w === null) throw new LeptonError('INVALID_ARGUMENT', `A window must be an object { center, width, function? }, got ${describeValue(w)}.`);
+  const { center, width, function: fn } = w as Record<string, unknown>;
+  if (fn !== undefined && !VOI_FUNCTIONS.includes(fn)) {
+    throw new LeptonError('INVALID_ARGUMENT', `Unknown VOI LUT function ${describeValue(fn)}: use LINEAR, LINEAR_EXACT or SIGMOID.`);
+  }
+  const exact = fn === 'LINEAR_EXACT' || fn === 'SIGMOID';
+  if (typeof width !== 'number' || !Number.isFinite(width) || !(exact ? width > 0 : width >= 1)) throw badWidth({ width, function: fn });
+  if (typeof center !== 'number' || !Number.isFinite(center)) throw new LeptonError('INVALID_ARGUMENT', `Window centre must be a finite number, got ${describeValue(center)}.`);
+}
+
+const badWidth = (w: { width: unknown; function: unknown }): LeptonError =>
+  new LeptonError('INVALID_ARGUMENT', `Window width ${describeValue(w.width)} is not allowed for ${typeof w.function === 'string' ? w.function.slice(0, 40) : w.function === undefined ? 'LINEAR' : describeValue(w.function)} (a finite number: LINEAR needs ≥ 1, others > 0).`);
 
 /**
  * Resolves a {@link VoiChoice} against an image's metadata and modality values.
@@ -94,19 +117,26 @@ const badWidth = (w: Pick<VoiWindow, 'width' | 'function'>): LeptonError =>
  * @param modalityValues - the frame's modality values (used by `'minmax'`)
  * @param choice - what to apply; see {@link VoiChoice} for the default
  * @returns the transform
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an unknown preset or a file window/LUT index the file lacks
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an unknown preset, a file window/LUT index the file
+ *   lacks, a choice of another type, an explicit window that {@link voiWindowValue} refuses, metadata without
+ *   `windows`/`voiLuts`, or (`'minmax'`) values that are not array-like. `'minmax'` spans the finite values only.
  */
 export function resolveVoi(meta: DicomMetadata, modalityValues: ArrayLike<number>, choice?: VoiChoice): VoiTransform {
+  checkMeta(meta);
   if (choice === undefined) {
     if (meta.windows[0] !== undefined) return { kind: 'window', window: meta.windows[0] };
     if (meta.voiLuts[0] !== undefined) return { kind: 'lut', lut: meta.voiLuts[0] };
     return resolveVoi(meta, modalityValues, 'minmax');
   }
   if (choice === 'minmax') {
+    checkValues(modalityValues);
     let min = Infinity;
     let max = -Infinity;
     for (let i = 0; i < modalityValues.length; i++) {
-      const v = modalityValues[i]!;
+      const v: unknown = modalityValues[i];
+      // only finite numbers span the window: an infinite value would make its centre and width infinite, and comparing
+      // a Symbol or an object whose valueOf throws would throw
+      if (typeof v !== 'number' || !Number.isFinite(v)) continue;
       if (v < min) min = v;
       if (v > max) max = v;
     }
@@ -114,6 +144,9 @@ export function resolveVoi(meta: DicomMetadata, modalityValues: ArrayLike<number
     return { kind: 'window', window: { center: (min + max) / 2, width: Math.max(max - min, 1), function: 'LINEAR_EXACT', explanation: 'minmax' } };
   }
   if (typeof choice === 'string') return { kind: 'window', window: windowPreset(choice) };
+  if (typeof choice !== 'object' || choice === null) {
+    throw new LeptonError('INVALID_ARGUMENT', `VOI choice ${describeValue(choice)} is not one: use a preset name, 'minmax', { center, width, function? }, { fileWindow } or { fileVoiLut }.`);
+  }
   if ('fileWindow' in choice) {
     // Only a number indexes: an object from JavaScript whose toString is not a function would throw as a key.
     const w = typeof choice.fileWindow === 'number' ? meta.windows[choice.fileWindow] : undefined;
@@ -129,7 +162,24 @@ export function resolveVoi(meta: DicomMetadata, modalityValues: ArrayLike<number
     }
     return { kind: 'lut', lut };
   }
-  return { kind: 'window', window: { center: choice.center, width: choice.width, function: choice.function ?? 'LINEAR' } };
+  const window = { center: choice.center, width: choice.width, function: choice.function ?? 'LINEAR' };
+  checkWindow(window);
+  return { kind: 'window', window };
+}
+
+/** Metadata from a JavaScript caller: what {@link resolveVoi} reads must be there (a DicomImage's `meta` always is). */
+function checkMeta(meta: unknown): asserts meta is DicomMetadata {
+  if (typeof meta !== 'object' || meta === null || !Array.isArray((meta as DicomMetadata).windows) || !Array.isArray((meta as DicomMetadata).voiLuts)) {
+    throw new LeptonError('INVALID_ARGUMENT', `Expected an image's metadata (DicomImage.meta, with windows and voiLuts), got ${describeValue(meta)}.`);
+  }
+}
+
+/** Values from a JavaScript caller must be array-like (an array or a typed array). */
+function checkValues(values: unknown): asserts values is ArrayLike<unknown> {
+  const length: unknown = typeof values === 'object' && values !== null ? (values as ArrayLike<unknown>).length : undefined;
+  if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
+    throw new LeptonError('INVALID_ARGUMENT', `Expected modality values as an array or typed array, got ${describeValue(values)}.`);
+  }
 }
 
 /**
@@ -140,7 +190,9 @@ export function resolveVoi(meta: DicomMetadata, modalityValues: ArrayLike<number
  * @param voi - the transform (see {@link resolveVoi})
  * @param invert - return `1 − y` (for MONOCHROME1)
  * @returns one display value per input
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a width the window function does not allow
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a window {@link voiWindowValue} refuses, a
+ *   transform or lookup table of another shape, values that are not array-like or an `invert` that is not a boolean;
+ *   `INVALID_INPUT` (with `details.index`) for a value that is not a number or is NaN
  * @example
  * ```ts
  * import { applyVoi, WINDOW_PRESETS } from '@lepton/medical';
@@ -149,13 +201,31 @@ export function resolveVoi(meta: DicomMetadata, modalityValues: ArrayLike<number
  * ```
  */
 export function applyVoi(values: ArrayLike<number>, voi: VoiTransform, invert = false): Float32Array {
+  checkValues(values);
+  if (typeof invert !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', `applyVoi: invert must be true or false, got ${describeValue(invert)}.`);
+  const kind: unknown = typeof voi === 'object' && voi !== null ? voi.kind : undefined;
+  if (kind === 'lut') {
+    const lut: unknown = voi.kind === 'lut' ? voi.lut : undefined;
+    const bits: unknown = typeof lut === 'object' && lut !== null ? (lut as LookupTable).bits : undefined;
+    if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < 1 || bits > 16 || !((lut as LookupTable).data instanceof Uint16Array) || !Number.isFinite((lut as LookupTable).firstMapped)) {
+      throw new LeptonError('INVALID_ARGUMENT', 'applyVoi: the lookup table needs bits from 1 to 16, a Uint16Array of data and a finite firstMapped (use one from DicomImage.meta.voiLuts).');
+    }
+  } else if (kind === 'window') {
+    checkWindow((voi as { window: unknown }).window); // once, not per pixel
+  } else {
+    throw new LeptonError('INVALID_ARGUMENT', `applyVoi: expected a VOI transform { kind: 'window' | 'lut', … } (see resolveVoi), got ${describeValue(voi)}.`);
+  }
   const out = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    // NaN (or a value of another type, which would be coerced or throw) would leave as a NaN display value
+    const v: unknown = values[i];
+    if (typeof v !== 'number' || Number.isNaN(v)) throw new LeptonError('INVALID_INPUT', `applyVoi: value ${i} is ${describeValue(v)}, not a number.`, { details: { index: i } });
+  }
   if (voi.kind === 'lut') {
     const scale = 1 / (2 ** voi.lut.bits - 1);
     for (let i = 0; i < values.length; i++) out[i] = Math.min(1, lookup(voi.lut, values[i]!) * scale);
   } else {
-    voiWindowValue(0, voi.window); // validates the width once, not per pixel
-    for (let i = 0; i < values.length; i++) out[i] = voiWindowValue(values[i]!, voi.window);
+    for (let i = 0; i < values.length; i++) out[i] = windowValue(values[i]!, voi.window);
   }
   if (invert) for (let i = 0; i < out.length; i++) out[i] = 1 - out[i]!;
   return out;
@@ -176,7 +246,8 @@ export interface RenderOptions {
  * @param meta - the image's metadata
  * @param options - which VOI to apply
  * @returns `rows × columns` bytes for greyscale, `rows × columns × 3` (RGB) for colour
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an unknown preset, missing file window or bad width
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an unknown preset, missing file window or bad width,
+ *   or a frame, metadata or options of another shape
  * @example
  * ```ts
  * import { readFileSync } from 'node:fs';
@@ -187,6 +258,9 @@ export interface RenderOptions {
  * ```
  */
 export function renderFrame(frame: DecodedFrame, meta: DicomMetadata, options: RenderOptions = {}): Uint8Array {
+  if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', `renderFrame: options must be an object, got ${describeValue(options)}.`);
+  checkFrame(frame);
+  checkMeta(meta);
   if (frame.samplesPerPixel === 3) {
     const out = new Uint8Array(frame.pixels.length);
     const scale = 255 / (2 ** frame.bitsStored - 1);

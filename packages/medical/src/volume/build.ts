@@ -3,6 +3,7 @@ import type { DicomImage } from '../dicom/image.js';
 import { volumeError } from './errors.js';
 import type { VolumeIssue } from './issues.js';
 import type { DicomSeries } from './series.js';
+import { checkImages } from './series.js';
 import { selectSlices, type PlacedSlice } from './slices.js';
 import { dot, norm, scale, sub, type Vec3 } from './vec.js';
 import { Volume } from './volume.js';
@@ -39,6 +40,7 @@ interface ResolvedOptions {
 }
 
 function resolveOptions(o: BuildVolumeOptions): ResolvedOptions {
+  if (typeof o !== 'object' || o === null) throw new LeptonError('INVALID_ARGUMENT', `buildVolume: options must be an object, got ${describeValue(o)}.`);
   const r = { position: o.positionTolerance ?? 0.01, orientation: o.orientationTolerance ?? 1e-4, spacing: o.spacingTolerance ?? 0.01 };
   for (const [name, v] of Object.entries(r)) {
     if (!(Number.isFinite(v) && v > 0)) throw new LeptonError('INVALID_ARGUMENT', `buildVolume: the ${name} tolerance must be a positive number; got ${describeValue(v)}.`);
@@ -73,7 +75,8 @@ const sameValues = (a: Float32Array, b: Float32Array): boolean => a.length === b
  * @returns the volume, its issues and the slices used
  * @throws {@link @lepton/core!LeptonError} `VOLUME_EMPTY` (no images, or none decodes), `VOLUME_MULTIPLE_SERIES`,
  *   `VOLUME_NO_GEOMETRY` (no image has position and orientation), `VOLUME_UNSUPPORTED` (only colour or
- *   multi-frame images), `INVALID_ARGUMENT` (a tolerance that is not positive)
+ *   multi-frame images), `INVALID_ARGUMENT` (a tolerance that is not positive, options that are not an object, or a
+ *   series that is not an array of DicomImages or a DicomSeries)
  * @example
  * ```ts
  * import { readDicomFolder, groupSeries, buildVolume } from '@lepton/medical';
@@ -85,7 +88,8 @@ const sameValues = (a: Float32Array, b: Float32Array): boolean => a.length === b
  */
 export async function buildVolume(series: DicomSeries | readonly DicomImage[], options: BuildVolumeOptions = {}): Promise<VolumeBuild> {
   const tol = resolveOptions(options);
-  const images = 'images' in series ? series.images : series;
+  const images: unknown = typeof series === 'object' && series !== null && !Array.isArray(series) ? (series as DicomSeries).images : series;
+  checkImages(images, 'buildVolume');
   const selection = selectSlices(images, tol);
   const issues: VolumeIssue[] = [...selection.issues];
   const { rows, columns } = selection;

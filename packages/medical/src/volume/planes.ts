@@ -1,6 +1,6 @@
 import { describeValue, LeptonError } from '@lepton/core';
 import { dot, scale, type Vec3 } from './vec.js';
-import type { Volume } from './volume.js';
+import { Volume } from './volume.js';
 
 /** A patient-aligned plane: axial (perpendicular to head–feet), coronal (front–back), sagittal (left–right). */
 export type PlaneOrientation = 'axial' | 'coronal' | 'sagittal';
@@ -65,7 +65,8 @@ function volumeAxisFor(volume: Volume): readonly [number, number, number] {
  * @param orientation - `'axial'`, `'coronal'` or `'sagittal'`
  * @param index - index along the volume axis perpendicular to the plane (default: the middle one)
  * @returns the plane
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an unknown orientation or an index outside the volume
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an unknown orientation, an index outside the volume,
+ *   or a `volume` that is not a Volume
  * @example
  * ```ts
  * import { readDicomFolder, groupSeries, buildVolume, extractPlane } from '@lepton/medical';
@@ -76,6 +77,7 @@ function volumeAxisFor(volume: Volume): readonly [number, number, number] {
  * ```
  */
 export function extractPlane(volume: Volume, orientation: PlaneOrientation, index?: number): VolumePlane {
+  if (!(volume instanceof Volume)) throw new LeptonError('INVALID_ARGUMENT', `extractPlane: expected a Volume (from buildVolume), got ${describeValue(volume)}.`);
   const axes = { sagittal: 0, coronal: 1, axial: 2 };
   // Own names only: an object from JavaScript whose toString is not a function would throw as a key.
   const normalPatientAxis = typeof orientation === 'string' && Object.hasOwn(axes, orientation) ? axes[orientation] : undefined;

@@ -17,7 +17,8 @@ export interface ResampleOptions {
  * @param spacing - new spacing in mm, one number for all three axes or `[i, j, k]`
  * @param options - the value for positions outside the input
  * @returns a new volume; the input is unchanged
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when a spacing is not a positive number
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when a spacing is not a positive number, `volume` is not a
+ *   Volume, or `options` is not an object or its `outside` not a number
  * @example
  * ```ts
  * import { readDicomFolder, groupSeries, buildVolume, resampleVolume } from '@lepton/medical';
@@ -28,12 +29,16 @@ export interface ResampleOptions {
  * ```
  */
 export function resampleVolume(volume: Volume, spacing: number | readonly [number, number, number], options: ResampleOptions = {}): Volume {
+  if (!(volume instanceof Volume)) throw new LeptonError('INVALID_ARGUMENT', `resampleVolume: expected a Volume (from buildVolume), got ${describeValue(volume)}.`);
+  if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', `resampleVolume: options must be an object, got ${describeValue(options)}.`);
   // a typed array (spacing parsed from DICOM) is as good as an array
   const target = typeof spacing === 'number' ? ([spacing, spacing, spacing] as const) : ArrayBuffer.isView(spacing) && !(spacing instanceof DataView) ? (Array.from(spacing as unknown as ArrayLike<number>) as unknown as readonly [number, number, number]) : spacing;
   if (!Array.isArray(target) || target.length !== 3 || !target.every((s) => Number.isFinite(s) && s > 0)) {
     throw new LeptonError('INVALID_ARGUMENT', `resampleVolume: spacing must be a positive number or three of them (mm); got ${Array.isArray(target) ? `[${target.map((s) => describeValue(s)).join(', ')}]` : describeValue(spacing)}.`);
   }
-  const outside = options.outside ?? Number.NaN;
+  const outside: unknown = options.outside ?? Number.NaN;
+  // a Float32Array would coerce '5' to 5 and throw on a Symbol or a BigInt
+  if (typeof outside !== 'number') throw new LeptonError('INVALID_ARGUMENT', `resampleVolume: outside must be a number (NaN allowed), got ${describeValue(outside)}.`);
   const ratio = target.map((s, a) => s / volume.spacing[a]!) as [number, number, number];
   // 1e-9 relative slack: 0.75 × 63 / 1 must give 48 voxels, not 47 because of binary rounding
   const dims = volume.dimensions.map((n, a) => Math.floor(((n - 1) * volume.spacing[a]!) / target[a]! + 1e-9) + 1) as [number, number, number];

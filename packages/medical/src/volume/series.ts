@@ -1,3 +1,4 @@
+import { describeValue, LeptonError } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 
 /** The images of one series, as grouped by {@link groupSeries}. */
@@ -23,6 +24,7 @@ export interface DicomSeries {
  * @param images - images from any number of series (e.g. {@link readDicomFolder}'s `images`)
  * @returns one {@link DicomSeries} per Series Instance UID, in order of Series Number, then UID; images without a
  *   Series Instance UID form one group with `seriesInstanceUid` `''`
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `images` is not an array of DicomImages
  * @example
  * ```ts
  * import { readDicomFolder, groupSeries } from '@lepton/medical';
@@ -31,6 +33,7 @@ export interface DicomSeries {
  * ```
  */
 export function groupSeries(images: readonly DicomImage[]): DicomSeries[] {
+  checkImages(images, 'groupSeries');
   const groups = new Map<string, DicomImage[]>();
   for (const image of images) {
     const uid = image.meta.seriesInstanceUid ?? '';
@@ -54,4 +57,18 @@ export function groupSeries(images: readonly DicomImage[]): DicomSeries[] {
       (a.seriesNumber ?? Number.MAX_SAFE_INTEGER) - (b.seriesNumber ?? Number.MAX_SAFE_INTEGER) ||
       (a.seriesInstanceUid < b.seriesInstanceUid ? -1 : a.seriesInstanceUid > b.seriesInstanceUid ? 1 : 0),
   );
+}
+
+/**
+ * @internal Images from a JavaScript caller: an array of DicomImages (anything with the `meta` and `modalityFrame` a
+ * DicomImage has), so that a null or a number in the list is a typed error, not a TypeError deep inside.
+ */
+export function checkImages(images: unknown, where: string): asserts images is readonly DicomImage[] {
+  if (!Array.isArray(images)) throw new LeptonError('INVALID_ARGUMENT', `${where}: expected an array of DicomImages, got ${describeValue(images)}.`);
+  images.forEach((im: unknown, i) => {
+    const meta: unknown = typeof im === 'object' && im !== null ? (im as DicomImage).meta : undefined;
+    if (typeof meta !== 'object' || meta === null || typeof (im as DicomImage).modalityFrame !== 'function') {
+      throw new LeptonError('INVALID_ARGUMENT', `${where}: image ${i} is ${describeValue(im)}, not a DicomImage (from readDicom or readDicomFolder).`, { details: { index: i } });
+    }
+  });
 }

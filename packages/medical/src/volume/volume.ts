@@ -52,22 +52,36 @@ export class Volume {
 
   /**
    * @param init - values, grid and geometry
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `data` does not hold nx·ny·nz values, a spacing is
-   *   not positive, or the axes are degenerate
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `data` is not a Float32Array of nx·ny·nz values,
+   *   a dimension is not a positive integer, a spacing is not a positive finite number, the origin or an axis is not
+   *   three finite numbers, the axes are degenerate, or `unit`/`frameOfReferenceUid` is not a string
    */
   constructor(init: VolumeInit) {
-    const [nx, ny, nz] = init.dimensions;
-    if (![nx, ny, nz].every((n) => Number.isInteger(n) && n > 0) || init.data.length !== nx * ny * nz) {
+    if (typeof init !== 'object' || init === null) throw new LeptonError('INVALID_ARGUMENT', `A volume needs { data, dimensions, spacing, origin, direction }, got ${describeValue(init)}.`);
+    const dims: unknown = init.dimensions;
+    if (!Array.isArray(dims) || dims.length !== 3) throw new LeptonError('INVALID_ARGUMENT', `Volume dimensions must be [nx, ny, nz], got ${describeValue(dims)}.`);
+    const [nx, ny, nz] = dims as [unknown, unknown, unknown];
+    const data: unknown = init.data;
+    if (![nx, ny, nz].every((n) => Number.isInteger(n) && (n as number) > 0) || !(data instanceof Float32Array) || data.length !== (nx as number) * (ny as number) * (nz as number)) {
+      const shown = data instanceof Float32Array ? describeValue(data.length) : `${describeValue(data)} (a Float32Array is needed)`;
       throw new LeptonError(
         'INVALID_ARGUMENT',
-        `A volume of ${[nx, ny, nz].map((n) => describeValue(n)).join('×')} voxels needs ${[nx, ny, nz].every((n) => typeof n === 'number') ? nx * ny * nz : 'whole-number dimensions and'} values; got ${describeValue(init.data?.length)}.`,
+        `A volume of ${[nx, ny, nz].map((n) => describeValue(n)).join('×')} voxels needs ${[nx, ny, nz].every((n) => Number.isInteger(n) && (n as number) > 0) ? (nx as number) * (ny as number) * (nz as number) : 'whole-number dimensions and'} values; got ${shown}.`,
       );
     }
-    if (!init.spacing.every((s) => Number.isFinite(s) && s > 0)) {
-      throw new LeptonError('INVALID_ARGUMENT', `Voxel spacing must be positive; got [${init.spacing.map((s) => describeValue(s)).join(', ')}].`);
+    if (!isVec3(init.spacing) || !init.spacing.every((s) => s > 0)) {
+      throw new LeptonError('INVALID_ARGUMENT', `Voxel spacing must be three positive finite numbers; got ${Array.isArray(init.spacing) ? `[${(init.spacing as unknown[]).map((s) => describeValue(s)).join(', ')}]` : describeValue(init.spacing)}.`);
+    }
+    if (!isVec3(init.origin)) throw new LeptonError('INVALID_ARGUMENT', `The volume origin must be three finite numbers (mm); got ${describeValue(init.origin)}.`);
+    const direction: unknown = init.direction;
+    if (!Array.isArray(direction) || direction.length !== 3 || !direction.every((d) => isVec3(d))) {
+      throw new LeptonError('INVALID_ARGUMENT', `The volume direction must be three axes of three finite numbers; got ${describeValue(direction)}.`);
+    }
+    for (const [name, v] of [['unit', init.unit], ['frameOfReferenceUid', init.frameOfReferenceUid]] as const) {
+      if (v !== undefined && typeof v !== 'string') throw new LeptonError('INVALID_ARGUMENT', `The volume ${name} must be a string when given; got ${describeValue(v)}.`);
     }
     this.data = init.data;
-    this.dimensions = [nx, ny, nz];
+    this.dimensions = [nx as number, ny as number, nz as number];
     this.spacing = [...init.spacing] as [number, number, number];
     this.origin = [...init.origin] as [number, number, number];
     this.direction = init.direction.map((d) => [...d]) as unknown as [Vec3, Vec3, Vec3];
@@ -118,8 +132,10 @@ export class Volume {
    *
    * @param ijk - `[i, j, k]`
    * @returns `[x, y, z]`
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` unless given three finite numbers
    */
   voxelToPatient(ijk: Vec3): Vec3 {
+    checkPoint(ijk, 'voxelToPatient');
     const m = this.matrix;
     const [i, j, k] = ijk;
     return [
@@ -134,6 +150,7 @@ export class Volume {
    *
    * @param xyz - patient position, LPS mm
    * @returns `[i, j, k]`, fractional
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` unless given three finite numbers
    * @example
    * ```ts
    * import { readDicomFolder, groupSeries, buildVolume } from '@lepton/medical';
@@ -144,6 +161,7 @@ export class Volume {
    * ```
    */
   patientToVoxel(xyz: Vec3): Vec3 {
+    checkPoint(xyz, 'patientToVoxel');
     const d: Vec3 = [xyz[0] - this.origin[0], xyz[1] - this.origin[1], xyz[2] - this.origin[2]];
     const [r0, r1, r2] = this.#inverse;
     return [dot(r0, d), dot(r1, d), dot(r2, d)];
@@ -155,10 +173,25 @@ export class Volume {
    * @param ijk - `[i, j, k]`, fractional
    * @param outside - value for positions outside the grid (default `NaN`)
    * @returns the interpolated value
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` unless `ijk` is three finite numbers and `outside` a number
    */
   sample(ijk: Vec3, outside = Number.NaN): number {
+    checkPoint(ijk, 'sample');
+    if (typeof outside !== 'number') throw new LeptonError('INVALID_ARGUMENT', `sample: outside must be a number (NaN allowed), got ${describeValue(outside)}.`);
     return trilinear(this, ijk[0], ijk[1], ijk[2], outside);
   }
+}
+
+/** Three finite numbers (a point, a spacing, an axis): what a JavaScript caller passes is checked, not trusted. */
+function isVec3(v: unknown): v is Vec3 {
+  // a typed array (a position parsed from DICOM) is as good as an array
+  const list = Array.isArray(v) ? v : ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<unknown>) : undefined;
+  return list !== undefined && list.length === 3 && list.every((x) => typeof x === 'number' && Number.isFinite(x));
+}
+
+/** A point from a caller: a NaN or infinite coordinate would come back as NaN coordinates or a NaN value. */
+function checkPoint(p: unknown, where: string): void {
+  if (!isVec3(p)) throw new LeptonError('INVALID_ARGUMENT', `${where}: expected three finite numbers, got ${Array.isArray(p) ? `[${p.slice(0, 3).map((x: unknown) => describeValue(x)).join(', ')}${p.length > 3 ? ', …' : ''}]` : describeValue(p)}.`);
 }
 
 /**
