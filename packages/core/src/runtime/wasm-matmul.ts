@@ -97,7 +97,7 @@ function transposeLast(backend: WasmLike, x: Info): Info {
  * A product of one float32 matrix a side with a transposed operand, as the product of the transposed copies: TF.js'
  * kernel runs XNNPACK only for untransposed operands and takes a scalar loop otherwise, which is every dense layer's
  * backward pass (`dy · Wᵀ`, `xᵀ · dy`). Transposing costs one pass over the operand; the product then runs on XNNPACK,
- * 5–12× faster on dense-backward shapes (`bench/wasm-kernels.ts`). Sums run in XNNPACK's order, so results differ from
+ * 4.6–13.7× faster on the dense-gradient shapes of `bench/wasm-kernels.ts`. Sums run in XNNPACK's order, so results differ from
  * the scalar loop's by rounding only. The copies have their own tensor ids and are freed here, so XNNPACK's operator
  * cache never keeps one. Undefined (TF.js' path) for batches of matrices and other dtypes.
  */
