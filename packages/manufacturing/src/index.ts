@@ -28,7 +28,7 @@ export { AnomalyDetector } from './monitoring/autoencoder.js';
 export { LineMonitor } from './monitoring/line-monitor.js';
 export type { LineMonitorOptions, LineEvent, LineItem, LineMonitorStats, LineBaseline, SignalBaseline } from './monitoring/line-monitor.js';
 export type { LineAlarm, LineAlarmEvidence, LineRecord, SignalCheck, UnknownSignal } from './monitoring/line-monitor.js';
-export type { AnomalyDetectorOptions, AnomalyScore, AnomalyStream } from './monitoring/autoencoder.js';
+export type { AnomalyCalibrateOptions, AnomalyCalibration, AnomalyDetectorOptions, AnomalyScore, AnomalyStream } from './monitoring/autoencoder.js';
 export { HotellingT2 } from './monitoring/hotelling.js';
 export type { T2Score } from './monitoring/hotelling.js';
 export { computeOee } from './oee/oee.js';

@@ -60,6 +60,22 @@ export interface AnomalyStream {
   push(sample: ArrayLike<number>): Promise<AnomalyScore | undefined>;
 }
 
+/** Options for {@link AnomalyDetector.calibrate}. */
+export interface AnomalyCalibrateOptions {
+  /** Threshold quantile of all normal windows. Default: the quantile last set (by `fit` or `setThresholdQuantile`), else 0.995. */
+  quantile?: number;
+}
+
+/** What {@link AnomalyDetector.calibrate} did. */
+export interface AnomalyCalibration {
+  /** Windows of the calibration rows scored and added. */
+  added: number;
+  /** Normal windows the threshold is now a quantile of (held-out and calibrated; at most 200,000, thinned evenly beyond). */
+  normalWindows: number;
+  /** The new alarm threshold. */
+  threshold: number;
+}
+
 /** One window's anomaly score. */
 export interface AnomalyScore {
   /** Mean over signals of the reconstruction error of the (scaled) window — each signal's error relative to its normal level under `balanced` scoring, plain mean squared error under `mse`. */
@@ -435,7 +451,7 @@ export class AnomalyDetector {
    *   than a window, rows of the wrong width or a non-finite value (nothing is added), `PREDICTOR_CLOSED` after
    *   {@link close}
    */
-  async calibrate(rows: ReadonlyArray<ArrayLike<number>>, options: { quantile?: number } = {}): Promise<{ added: number; normalWindows: number; threshold: number }> {
+  async calibrate(rows: ReadonlyArray<ArrayLike<number>>, options: AnomalyCalibrateOptions = {}): Promise<AnomalyCalibration> {
     const quantile = options?.quantile ?? this.settings.quantile ?? 0.995;
     if (typeof quantile !== 'number' || !(quantile > 0 && quantile <= 1)) throw new LeptonError('INVALID_ARGUMENT', `Quantile must be a number in (0, 1], got ${describeValue(quantile)}.`);
     if (!Array.isArray(rows) || rows.length < this.settings.window) throw new LeptonError('INVALID_INPUT', `Calibration needs at least ${this.settings.window} samples (one window), got ${Array.isArray(rows) ? rows.length : describeValue(rows)}.`);
