@@ -1,3 +1,4 @@
+import { LeptonError } from '@lepton/core';
 import { integer, invalid } from '../internal/guards.js';
 
 const SEVERITIES: readonly string[] = ['low', 'medium', 'high', 'critical'];
@@ -138,6 +139,9 @@ export class AlarmManager {
    */
   update(input: { key: string; asset: string; exceeded: boolean; clear?: boolean; severity: Severity; at: number; evidence: AlarmEvidence }): AlarmEvent[] {
     checkUpdate(input);
+    // The alarm keeps its own copy: a caller that reuses (mutates) one evidence object per sample must not rewrite an
+    // episode already raised, nor put a NaN into it after it was checked.
+    const evidence = copyEvidence(input.evidence);
     let t = this.tracks.get(input.key);
     if (!t) {
       t = { asset: input.asset, over: 0, under: 0 };
@@ -150,9 +154,9 @@ export class AlarmManager {
       t.under = 0;
       if (t.active) {
         t.active.occurrences++;
-        t.active.evidence = input.evidence;
+        t.active.evidence = evidence;
       } else if (t.over >= this.raiseAfter) {
-        t.active = { id: `${this.idPrefix}-${++this.seq}`, key: input.key, asset: input.asset, severity: input.severity, raisedAt: input.at, evidence: input.evidence, occurrences: t.over };
+        t.active = { id: `${this.idPrefix}-${++this.seq}`, key: input.key, asset: input.asset, severity: input.severity, raisedAt: input.at, evidence, occurrences: t.over };
         events.push({ type: 'raised', alarm: { ...t.active } });
       }
     } else {
@@ -203,15 +207,21 @@ export class AlarmManager {
   /**
    * Takes over conditions from {@link snapshotAsset} of another manager: an active episode stays the same alarm (same
    * id, raised time and occurrences), so this manager neither raises it again nor loses it. The caller validates the
-   * tracks (they come from outside); ids stay unique as long as every manager has its own `idPrefix`.
+   * tracks' shape here (all of them before any is taken over); ids stay unique as long as every manager has its own
+   * `idPrefix`.
    *
    * @param tracks - tracks from {@link snapshotAsset}
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field`, e.g. `tracks[2].active.evidence`) when
+   *   `tracks` is not an array of tracks: a key or asset that is not a non-empty string, counts that are not
+   *   non-negative integers, or an active episode of another condition, already cleared, or whose severity, times,
+   *   occurrences or evidence are not what {@link update} accepts; nothing is restored then
    */
   restoreTracks(tracks: readonly AlarmTrackSnapshot[]): void {
+    checkTracks(tracks);
     for (const t of tracks) {
       const old = this.tracks.get(t.key);
       if (old) this.byAsset.get(old.asset)?.delete(t.key);
-      this.track(t.key, { asset: t.asset, over: t.over, under: t.under, ...(t.active ? { active: { ...t.active, evidence: structuredClone(t.active.evidence) } } : {}) });
+      this.track(t.key, { asset: t.asset, over: t.over, under: t.under, ...(t.active ? { active: { ...t.active, evidence: copyEvidence(t.active.evidence) } } : {}) });
     }
   }
 
@@ -248,13 +258,51 @@ function checkUpdate(input: { key: string; asset: string; exceeded: boolean; cle
   if (input.clear !== undefined && typeof input.clear !== 'boolean') throw invalid(fn, 'clear', 'a boolean', input.clear);
   if (!SEVERITIES.includes(input.severity)) throw invalid(fn, 'severity', `one of ${SEVERITIES.join(', ')}`, input.severity);
   if (typeof input.at !== 'number' || !Number.isFinite(input.at)) throw invalid(fn, 'at', 'a finite number (epoch ms)', input.at);
-  const e: unknown = input.evidence;
-  if (typeof e !== 'object' || e === null) throw invalid(fn, 'evidence', 'an object', e);
+  checkEvidence(fn, 'evidence', input.evidence);
+}
+
+/** Checks alarm evidence: what goes into an alarm comes out of the API (no NaN, no wrong-typed signal). */
+function checkEvidence(fn: string, field: string, e: unknown): void {
+  if (typeof e !== 'object' || e === null) throw invalid(fn, field, 'an object', e);
   const ev = e as AlarmEvidence;
-  if (typeof ev.source !== 'string') throw invalid(fn, 'evidence.source', 'a string', ev.source);
-  if (!Array.isArray(ev.signals) || ev.signals.some((x) => typeof x !== 'string')) throw invalid(fn, 'evidence.signals', 'an array of strings', ev.signals);
-  if (typeof ev.values !== 'object' || ev.values === null) throw invalid(fn, 'evidence.values', 'an object of numbers', ev.values);
-  for (const [k, v] of Object.entries(ev.values)) if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(fn, `evidence.values.${k}`, 'a finite number', v);
-  if (typeof ev.window !== 'object' || ev.window === null) throw invalid(fn, 'evidence.window', 'an object { from, to }', ev.window);
-  for (const k of ['from', 'to'] as const) if (typeof ev.window[k] !== 'number' || !Number.isFinite(ev.window[k])) throw invalid(fn, `evidence.window.${k}`, 'a finite number (epoch ms)', ev.window[k]);
+  if (typeof ev.source !== 'string') throw invalid(fn, `${field}.source`, 'a string', ev.source);
+  if (!Array.isArray(ev.signals) || ev.signals.some((x) => typeof x !== 'string')) throw invalid(fn, `${field}.signals`, 'an array of strings', ev.signals);
+  if (typeof ev.values !== 'object' || ev.values === null) throw invalid(fn, `${field}.values`, 'an object of numbers', ev.values);
+  for (const [k, v] of Object.entries(ev.values)) if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(fn, `${field}.values.${k}`, 'a finite number', v);
+  if (typeof ev.window !== 'object' || ev.window === null) throw invalid(fn, `${field}.window`, 'an object { from, to }', ev.window);
+  for (const k of ['from', 'to'] as const) if (typeof ev.window[k] !== 'number' || !Number.isFinite(ev.window[k])) throw invalid(fn, `${field}.window.${k}`, 'a finite number (epoch ms)', ev.window[k]);
+}
+
+/** A copy of checked evidence (its fields only), so that the alarm does not share objects with the caller. */
+function copyEvidence(e: AlarmEvidence): AlarmEvidence {
+  return { source: e.source, signals: [...e.signals], values: { ...e.values }, window: { from: e.window.from, to: e.window.to } };
+}
+
+/** Checks tracks handed to {@link AlarmManager.restoreTracks} (from another process: untrusted), all before any is taken. */
+function checkTracks(tracks: unknown): void {
+  const fn = 'AlarmManager.restoreTracks';
+  if (!Array.isArray(tracks)) throw invalid(fn, 'tracks', 'an array of tracks (from snapshotAsset)', tracks);
+  const id = (field: string, v: unknown): void => {
+    if (typeof v !== 'string' || v.length === 0) throw invalid(fn, field, 'a non-empty string', v);
+  };
+  tracks.forEach((t: unknown, i) => {
+    const at = `tracks[${i}]`;
+    if (typeof t !== 'object' || t === null) throw invalid(fn, at, 'a track { key, asset, over, under, active? }', t);
+    const o = t as Partial<Record<keyof AlarmTrackSnapshot, unknown>>;
+    id(`${at}.key`, o.key);
+    id(`${at}.asset`, o.asset);
+    integer(fn, `${at}.over`, o.over, 0, Number.MAX_SAFE_INTEGER, 'INVALID_INPUT');
+    integer(fn, `${at}.under`, o.under, 0, Number.MAX_SAFE_INTEGER, 'INVALID_INPUT');
+    if (o.active === undefined) return;
+    const a = o.active as Partial<Record<keyof Alarm, unknown>> | null;
+    if (typeof a !== 'object' || a === null) throw invalid(fn, `${at}.active`, 'an active alarm', a);
+    id(`${at}.active.id`, a.id);
+    if (a.key !== o.key || a.asset !== o.asset || a.clearedAt !== undefined) {
+      throw new LeptonError('INVALID_INPUT', `${fn}: ${at}.active is not an active episode of this condition (another key or asset, or cleared).`, { details: { field: `${at}.active` } });
+    }
+    if (!SEVERITIES.includes(a.severity as string)) throw invalid(fn, `${at}.active.severity`, `one of ${SEVERITIES.join(', ')}`, a.severity);
+    if (typeof a.raisedAt !== 'number' || !Number.isFinite(a.raisedAt)) throw invalid(fn, `${at}.active.raisedAt`, 'a finite number (epoch ms)', a.raisedAt);
+    integer(fn, `${at}.active.occurrences`, a.occurrences, 1, Number.MAX_SAFE_INTEGER, 'INVALID_INPUT');
+    checkEvidence(fn, `${at}.active.evidence`, a.evidence);
+  });
 }

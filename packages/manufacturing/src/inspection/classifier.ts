@@ -1,5 +1,13 @@
 import { accuracy, buildResidualCnn, confusionMatrix, describeValue, gradCam, LeptonError, loadBundle, progressReporter, saveBundle, tf, train, type Heatmap, type ProgressOptions } from '@lepton/core';
-import { positiveInt, stackImages, type GrayImage } from './images.js';
+import { imageList, optionsOf, positiveInt, seedOf, stackImages, type GrayImage } from './images.js';
+
+/** Checks labelled samples: an array of objects (their images are checked when stacked, their labels against the classes). */
+function checkLabelled(samples: unknown, what: string): asserts samples is LabelledImage[] {
+  imageList(samples, what, 'samples');
+  (samples as unknown[]).forEach((s, i) => {
+    if (typeof s !== 'object' || s === null) throw new LeptonError('INVALID_INPUT', `${what}: samples[${i}] must be an object { image, label }, got ${describeValue(s)}.`, { details: { field: `samples[${i}]` } });
+  });
+}
 
 /**
  * Options for {@link DefectClassifier.fit}. Every field is optional. `onProgress` and `progressBar` (see
@@ -116,13 +124,26 @@ export class DefectClassifier {
    * @param samples - images with class names; at least two classes
    * @param options - classes, size, architecture and training settings
    * @returns the trained classifier
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for bad images, fewer than two classes or a label not in
-   *   `options.labels`; `INVALID_ARGUMENT` for bad options (including `onProgress`/`progressBar`);
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for samples that are not an array of `{ image, label }`,
+   *   bad images, fewer than two classes, a class name that is not a non-empty string, or a label not in
+   *   `options.labels`; `INVALID_ARGUMENT` for bad options (options that are not an object, repeated labels, filters
+   *   that are not positive integers, a seed that is not finite, and `onProgress`/`progressBar`);
    *   `PROGRESS_LISTENER_FAILED` when the `onProgress` listener throws (training stops, nothing is kept)
    */
   static async fit(samples: readonly LabelledImage[], options: DefectClassifierOptions = {}): Promise<DefectClassifier> {
+    optionsOf(options, 'DefectClassifier.fit');
     const progress = progressReporter(options, 'DefectClassifier.fit');
+    checkLabelled(samples, 'DefectClassifier.fit');
     const labels = options.labels ?? [...new Set(samples.map((s) => s.label))];
+    // Class names come out of predict() and go into the saved bundle: distinct non-empty strings, whether given in
+    // options.labels or taken from the samples (a Symbol or an object there would become a "class").
+    if (!Array.isArray(labels)) throw new LeptonError('INVALID_ARGUMENT', `labels must be an array of class names, got ${describeValue(labels)}.`, { details: { field: 'options.labels' } });
+    labels.forEach((l: unknown, i) => {
+      if (typeof l !== 'string' || l.length === 0) {
+        throw new LeptonError('INVALID_INPUT', options.labels ? `options.labels[${i}] must be a non-empty string, got ${describeValue(l)}.` : `A sample label must be a non-empty string, got ${describeValue(l)}.`, { details: { field: options.labels ? `options.labels[${i}]` : 'samples' } });
+      }
+    });
+    if (new Set(labels).size !== labels.length) throw new LeptonError('INVALID_ARGUMENT', 'options.labels repeats a class name.', { details: { field: 'options.labels' } });
     if (labels.length < 2) throw new LeptonError('INVALID_INPUT', `A classifier needs at least two classes; got ${labels.map(shownLabel).join(', ') || 'none'}.`);
     const index = new Map(labels.map((l, i) => [l, i]));
     const y = samples.map((s, i) => {
@@ -143,11 +164,17 @@ export class DefectClassifier {
     if (settings.width % downsample !== 0 || settings.height % downsample !== 0) {
       throw new LeptonError('INVALID_ARGUMENT', `width and height must be multiples of downsample (${downsample}), got ${settings.width}×${settings.height}.`);
     }
-    const seed = options.seed ?? 1;
+    const seed = seedOf(options.seed ?? 1, 'DefectClassifier.fit');
+    // Bounded here: core train() takes any integer, and 1e308 epochs would never end.
+    const epochs = positiveInt(options.epochs ?? 4, 'epochs');
+    const batchSize = positiveInt(options.batchSize ?? 16, 'batchSize');
+    const filters = options.filters ?? [8, 16, 32];
+    if (!Array.isArray(filters) || filters.length === 0) throw new LeptonError('INVALID_ARGUMENT', `filters must be a non-empty array of positive integers, got ${describeValue(filters)}.`, { details: { field: 'options.filters' } });
+    filters.forEach((f, i) => positiveInt(f, `filters[${i}]`));
     const model = buildResidualCnn({
       inputShape: [settings.height / downsample, settings.width / downsample, 2],
       numClasses: labels.length,
-      filters: options.filters ?? [8, 16, 32],
+      filters,
       dropout: 0.1,
       seed,
       name: 'defect_classifier',
@@ -158,8 +185,8 @@ export class DefectClassifier {
     const yt = tf.tensor1d(y, 'float32');
     try {
       await train(model, { x, y: yt }, {
-        epochs: options.epochs ?? 4,
-        batchSize: options.batchSize ?? 16,
+        epochs,
+        batchSize,
         learningRate: options.learningRate ?? 3e-3,
         classWeight: 'balanced',
         earlyStopping: false,
@@ -189,6 +216,7 @@ export class DefectClassifier {
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a wrong size, NaN or values outside [0, 1] (the promise rejects)
    */
   async predictBatch(images: readonly GrayImage[]): Promise<DefectPrediction[]> {
+    imageList(images, 'DefectClassifier.predict');
     if (images.length === 0) return [];
     const x = stackImages(images, this.settings, 'DefectClassifier.predict');
     let out: tf.Tensor;
@@ -228,9 +256,11 @@ export class DefectClassifier {
    *
    * @param samples - test images with class names from {@link labels}
    * @returns the metrics
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for bad images, no samples or an unknown label (the promise rejects)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for samples that are not an array of `{ image, label }`,
+   *   bad images, no samples or an unknown label (the promise rejects)
    */
   async evaluate(samples: readonly LabelledImage[]): Promise<ClassifierEvaluation> {
+    checkLabelled(samples, 'DefectClassifier.evaluate');
     if (samples.length === 0) throw new LeptonError('INVALID_INPUT', 'evaluate needs at least one labelled image.');
     const yTrue = samples.map((s, i) => {
       const k = this.labels.indexOf(s.label);

@@ -64,10 +64,26 @@ export function packImages(images: readonly GrayImage[], size: ImageSize, what: 
   return data;
 }
 
-/** @internal Validates a positive integer option. */
+/** @internal Validates a positive integer option (at most 65,536: a size, channel or epoch count beyond is a mistake, and would fail an allocation). */
 export function positiveInt(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new LeptonError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${describeValue(value)}.`);
+  if (!Number.isInteger(value) || value < 1 || value > 65_536) throw new LeptonError('INVALID_ARGUMENT', `${name} must be a positive integer (at most 65536), got ${describeValue(value)}.`);
   return value;
+}
+
+/** @internal Throws `INVALID_INPUT` unless `images` is an array (the images themselves are checked by {@link packImages}). */
+export function imageList(images: unknown, what: string, field = 'images'): void {
+  if (!Array.isArray(images)) throw new LeptonError('INVALID_INPUT', `${what}: ${field} must be an array of images, got ${describeValue(images)}.`, { details: { field } });
+}
+
+/** @internal Throws `INVALID_ARGUMENT` unless `options` is an options object. */
+export function optionsOf(options: unknown, what: string): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new LeptonError('INVALID_ARGUMENT', `${what}: options must be an object, got ${describeValue(options)}.`, { details: { field: 'options' } });
+}
+
+/** @internal Throws `INVALID_ARGUMENT` unless `seed` is a finite number. */
+export function seedOf(seed: unknown, what: string): number {
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new LeptonError('INVALID_ARGUMENT', `${what}: seed must be a finite number, got ${describeValue(seed)}.`, { details: { field: 'options.seed' } });
+  return seed;
 }
 
 /** @internal Float32 values as base64 (exact round trip through a JSON manifest). */

@@ -1,5 +1,6 @@
 import { describeValue, heatmapToPng, LeptonError, loadBundle, progressReporter, rocAuc, saveBundle, tf, train, ModelWorkers, resolveWorkersOption, type ProgressOptions, type ProgressReporter } from '@lepton/core';
-import { decodeFloats, encodeFloats, packImages, positiveInt, stackImages, type GrayImage } from './images.js';
+import { decodeFloats, encodeFloats, imageList, optionsOf, packImages, positiveInt, seedOf, stackImages, type GrayImage } from './images.js';
+import { kindOf } from '../internal/guards.js';
 import { buildAutoencoder, smoothedError } from './reconstruction.js';
 
 /** Most images per request to a worker: a batch is cut into one chunk per worker, and big batches into chunks of 8. */
@@ -103,6 +104,7 @@ interface Settings {
 type ResolvedOptions = Required<Omit<DefectInspectorOptions, 'workers' | 'onProgress' | 'progressBar'>> & { workers: number; progress: ProgressReporter | undefined };
 
 function resolve(options: DefectInspectorOptions): ResolvedOptions {
+  optionsOf(options, 'DefectInspector.fit');
   const r: ResolvedOptions = {
     width: options.width ?? 64,
     height: options.height ?? 64,
@@ -119,7 +121,11 @@ function resolve(options: DefectInspectorOptions): ResolvedOptions {
     progress: progressReporter(options, 'DefectInspector.fit'),
   };
   for (const key of ['width', 'height', 'latentChannels', 'smoothing', 'epochs', 'batchSize'] as const) positiveInt(r[key], key);
+  if (!Array.isArray(r.filters) || r.filters.length !== 3) throw new LeptonError('INVALID_ARGUMENT', `filters must be three positive integers (one per encoder stage), got ${describeValue(r.filters)}.`);
   r.filters.forEach((f, i) => positiveInt(f, `filters[${i}]`));
+  seedOf(r.seed, 'DefectInspector.fit');
+  // Checked before training: a bad quantile would otherwise be refused only after every epoch had run.
+  if (typeof r.quantile !== 'number' || !(r.quantile > 0 && r.quantile <= 1)) throw new LeptonError('INVALID_ARGUMENT', `quantile must be a number in (0, 1], got ${describeValue(r.quantile)}.`);
   if (r.width % 8 !== 0 || r.height % 8 !== 0) {
     throw new LeptonError('INVALID_ARGUMENT', `width and height must be multiples of 8 (three 2× downsamplings), got ${r.width}×${r.height}.`);
   }
@@ -129,6 +135,26 @@ function resolve(options: DefectInspectorOptions): ResolvedOptions {
   }
   if (typeof r.learningRate !== 'number' || !(r.learningRate > 0)) throw new LeptonError('INVALID_ARGUMENT', `learningRate must be a number > 0, got ${describeValue(r.learningRate)}.`);
   return r;
+}
+
+/** Checks {@link DefectInspector.evaluate}'s samples (the images are checked when they are stacked). */
+function checkSamples(samples: unknown, pixels: number): asserts samples is InspectionSample[] {
+  const fn = 'DefectInspector.evaluate';
+  imageList(samples, fn, 'samples');
+  (samples as unknown[]).forEach((s, i) => {
+    if (typeof s !== 'object' || s === null) throw new LeptonError('INVALID_INPUT', `${fn}: samples[${i}] must be an object { image, label?, mask? }, got ${describeValue(s)}.`, { details: { field: `samples[${i}]` } });
+    const { label, mask } = s as { label?: unknown; mask?: unknown };
+    if (label !== undefined && typeof label !== 'string') throw new LeptonError('INVALID_INPUT', `${fn}: samples[${i}].label must be a string, got ${describeValue(label)}.`, { details: { field: `samples[${i}].label` } });
+    if (mask === undefined) return;
+    if (mask === null || typeof mask !== 'object' || (mask as { length?: unknown }).length !== pixels) {
+      throw new LeptonError('INVALID_INPUT', `${fn}: samples[${i}].mask must be ${pixels} values (one per pixel), like the image.`, { details: { field: `samples[${i}].mask` } });
+    }
+    // A mask value is compared with 0: a string or an object there would be coerced (or run its code), a NaN read as 0.
+    for (let p = 0; p < pixels; p++) {
+      const v = (mask as ArrayLike<unknown>)[p];
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new LeptonError('INVALID_INPUT', `${fn}: samples[${i}].mask[${p}] must be a finite number (1 = defect pixel), got ${kindOf(v)}.`, { details: { field: `samples[${i}].mask[${p}]` } });
+    }
+  });
 }
 
 /**
@@ -190,12 +216,15 @@ export class DefectInspector {
    * @param good - good-part images, `width × height` values in [0, 1] each
    * @param options - size, architecture, training and threshold settings
    * @returns the trained inspector
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for fewer than 20 images, a wrong size, NaN or values
-   *   outside [0, 1]; `INVALID_ARGUMENT` for bad options (including `onProgress`/`progressBar`);
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for `good` that is not an array of at least 20 images, a
+   *   wrong size, NaN or values outside [0, 1]; `INVALID_ARGUMENT` for bad options (options that are not an object, a
+   *   size or count that is not an integer from 1 to 65,536, `filters` that are not three of those, a quantile outside
+   *   (0, 1], a seed that is not finite, and `onProgress`/`progressBar`) — all before training;
    *   `PROGRESS_LISTENER_FAILED` when the `onProgress` listener throws (training stops, nothing is kept)
    */
   static async fit(good: readonly GrayImage[], options: DefectInspectorOptions = {}): Promise<DefectInspector> {
     const o = resolve(options);
+    imageList(good, 'DefectInspector.fit', 'good');
     if (good.length < 20) throw new LeptonError('INVALID_INPUT', `Need at least 20 good images to learn from, got ${good.length}.`);
     const split = Math.round(good.length * (1 - o.validationFraction));
     const size = { width: o.width, height: o.height };
@@ -288,11 +317,12 @@ export class DefectInspector {
    *
    * @param images - images of the trained size, values in [0, 1]
    * @returns one result per image
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a wrong size, NaN or values outside [0, 1] (the promise
-   *   rejects), `PREDICTOR_CLOSED` after {@link close}; with workers, `WORKER_CRASHED` when a worker died (retrying is safe)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for images that are not an array, a wrong size, NaN or
+   *   values outside [0, 1] (the promise rejects), `PREDICTOR_CLOSED` after {@link close}; with workers, `WORKER_CRASHED` when a worker died (retrying is safe)
    */
   async inspectBatch(images: readonly GrayImage[]): Promise<InspectionResult[]> {
     this.#engines.assertOpen();
+    imageList(images, 'DefectInspector.inspect');
     const { width, height, threshold } = this.settings;
     const data = packImages(images, this.settings, 'DefectInspector.inspect');
     const n = images.length;
@@ -331,16 +361,15 @@ export class DefectInspector {
    *
    * @param samples - test images with labels and/or masks; both good and defective ones are needed
    * @returns the metrics
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for bad images, a mask of the wrong length, or a set
-   *   without both good and defective images (the promise rejects)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for samples that are not an array of `{ image, label?,
+   *   mask? }`, bad images, a label that is not a string, a mask of the wrong length or with values that are not finite
+   *   numbers, or a set without both good and defective images (the promise rejects)
    */
   async evaluate(samples: readonly InspectionSample[]): Promise<InspectionEvaluation> {
     const pixels = this.settings.width * this.settings.height;
+    checkSamples(samples, pixels);
     const results = await this.inspectBatch(samples.map((s) => s.image));
     const truth = samples.map((s) => {
-      if (s.mask !== undefined && s.mask.length !== pixels) {
-        throw new LeptonError('INVALID_INPUT', `A mask has ${s.mask.length} values; it must match the ${pixels}-pixel image.`);
-      }
       if (s.label !== undefined) return s.label === 'good' ? 0 : 1;
       return s.mask !== undefined && Array.prototype.some.call(s.mask, (v: number) => v > 0) ? 1 : 0;
     });
@@ -382,11 +411,20 @@ export class DefectInspector {
    * @param result - its result from {@link inspect} (computed when omitted)
    * @param alpha - heatmap opacity (default 0.6)
    * @returns PNG bytes
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a bad image (the promise rejects)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a bad image or a result without a finite heatmap of
+   *   the image's size; `INVALID_ARGUMENT` for an alpha outside [0, 1] (the promise rejects)
    */
   async overlayPng(image: GrayImage, result?: InspectionResult, alpha = 0.6): Promise<Buffer> {
-    result ??= await this.inspect(image);
     const { width, height } = this.settings;
+    if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) throw new LeptonError('INVALID_ARGUMENT', `alpha must be a number in [0, 1], got ${describeValue(alpha)}.`);
+    if (result !== undefined) {
+      const heatmap = (result as { heatmap?: unknown } | null)?.heatmap;
+      if (!(heatmap instanceof Float32Array) || heatmap.length !== width * height || !heatmap.every(Number.isFinite)) {
+        throw new LeptonError('INVALID_INPUT', `result must be this inspector's result for the image (a finite ${width}×${height} heatmap), got ${describeValue(result)}.`, { details: { field: 'result' } });
+      }
+      packImages([image], this.settings, 'DefectInspector.overlayPng'); // the base image is checked as inspect() would
+    }
+    result ??= await this.inspect(image);
     const scale = Number.isFinite(this.settings.threshold) && this.settings.threshold > 0 ? 2 * this.settings.threshold : Math.max(1e-6, ...result.heatmap);
     const data = result.heatmap.map((v) => Math.min(1, Math.max(0, v / scale)));
     return heatmapToPng({ data, width, height, classIndex: 0 }, { base: image, alpha });

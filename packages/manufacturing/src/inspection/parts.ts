@@ -185,7 +185,8 @@ function addDent(rand: () => number, scene: Scene, pixels: Float32Array, mask: U
  * @param seed - seed; the same seed and size give bit-identical output
  * @param size - side of the square image in pixels (at least 32; default 64)
  * @returns the image in [0, 1], its mask and label
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an unknown label or a size below 32
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an unknown label, a size that is not an integer from
+ *   32 to 4096, or a seed that is not a finite number
  * @example
  * ```ts
  * import { generatePart } from '@lepton/manufacturing';
@@ -197,7 +198,8 @@ export function generatePart(label: PartLabel, seed: number, size = 64): PartIma
   if (!PART_LABELS.includes(label)) {
     throw new LeptonError('INVALID_ARGUMENT', `Unknown part label ${describeValue(label)}; use one of ${PART_LABELS.join(', ')}.`);
   }
-  if (!Number.isInteger(size) || size < 32) throw new LeptonError('INVALID_ARGUMENT', `Part image size must be an integer ≥ 32, got ${describeValue(size)}.`);
+  if (!Number.isInteger(size) || size < 32 || size > 4096) throw new LeptonError('INVALID_ARGUMENT', `Part image size must be an integer from 32 to 4096, got ${describeValue(size)}.`);
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new LeptonError('INVALID_ARGUMENT', `Part seed must be a finite number, got ${describeValue(seed)}.`);
   const rand = seededRandom(seed);
   const normal = normalFrom(rand);
   const { pixels, scene } = renderSurface(rand, normal, size);
@@ -215,7 +217,8 @@ export function generatePart(label: PartLabel, seed: number, size = 64): PartIma
  * @param count - number of images
  * @param options - seed, size and labels
  * @returns the images with masks and labels
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a negative count, no labels, an unknown label or a bad size
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a count that is not an integer from 0 to 100,000,
+ *   options that are not an object, no labels, an unknown label, a bad size or a seed that is not a finite number
  * @example
  * ```ts
  * import { generateParts } from '@lepton/manufacturing';
@@ -224,9 +227,12 @@ export function generatePart(label: PartLabel, seed: number, size = 64): PartIma
  * ```
  */
 export function generateParts(count: number, options: GeneratePartsOptions = {}): PartImage[] {
-  if (!Number.isInteger(count) || count < 0) throw new LeptonError('INVALID_ARGUMENT', `count must be a non-negative integer, got ${describeValue(count)}.`);
+  if (!Number.isInteger(count) || count < 0 || count > 100_000) throw new LeptonError('INVALID_ARGUMENT', `count must be an integer from 0 to 100000, got ${describeValue(count)}.`);
+  if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', `options must be an object, got ${describeValue(options)}.`);
   const labels = options.labels ?? ['good'];
-  if (labels.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'labels must name at least one of good, scratch, dent.');
-  const seeds = seededRandom(options.seed ?? 1);
+  if (!Array.isArray(labels) || labels.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'labels must name at least one of good, scratch, dent.');
+  const seed = options.seed ?? 1;
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new LeptonError('INVALID_ARGUMENT', `options.seed must be a finite number, got ${describeValue(seed)}.`);
+  const seeds = seededRandom(seed);
   return Array.from({ length: count }, (_, i) => generatePart(labels[i % labels.length]!, Math.floor(seeds() * 2 ** 32), options.size ?? 64));
 }

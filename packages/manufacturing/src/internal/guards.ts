@@ -84,3 +84,9 @@ export function finiteResult(fn: string, what: string, ...values: number[]): voi
     }
   }
 }
+
+/** Throws `INVALID_ARGUMENT` unless `v` is an options object (not null, an array or a primitive); returns it. */
+export function optionsObject<T extends object>(fn: string, field: string, v: T | undefined): T {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(fn, field, 'an object', v, 'INVALID_ARGUMENT');
+  return v;
+}

@@ -1,5 +1,7 @@
 import { buildSequenceModel, LeptonError, progressReporter, seededRandom, tf, train, type ProgressOptions, type SequenceKind } from '@lepton/core';
-import { atLeast, finite, finiteArray, finiteResult, integer, invalid } from '../internal/guards.js';
+import { atLeast, finite, finiteArray, finiteResult, integer, invalid, optionsObject } from '../internal/guards.js';
+
+const KINDS: readonly string[] = ['tcn', 'lstm', 'gru'];
 
 /** Checks sensor histories: arrays of rows, each `width` finite numbers (width taken from the first row if not given). */
 function checkRows(fn: string, field: string, rows: unknown, width?: number): number | undefined {
@@ -79,10 +81,11 @@ export function nasaScore(trueRul: ArrayLike<number>, predRul: ArrayLike<number>
  *
  * @param options - units (default 30; at most 10 000) and seed (default 1)
  * @returns one history per unit, each ending at failure
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a unit count that is not an integer from 1 to 10 000
- *   or a seed that is not a finite number
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for options that are not an object, a unit count that is
+ *   not an integer from 1 to 10 000 or a seed that is not a finite number
  */
 export function generateRunToFailure(options: { units?: number; seed?: number } = {}): UnitHistory[] {
+  optionsObject('generateRunToFailure', 'options', options);
   integer('generateRunToFailure', 'options.units', options.units ?? 30, 1, 10_000);
   finite('generateRunToFailure', 'options.seed', options.seed ?? 1, 'INVALID_ARGUMENT');
   const rand = seededRandom(options.seed ?? 1);
@@ -155,14 +158,19 @@ export class RulModel {
    * @returns the model
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when no history is as long as a window, or a row is not
    *   an array of finite numbers as wide as the others (`details.field`, e.g. `units[2].rows[17]`); `INVALID_ARGUMENT`
-   *   for a window or epoch count that is not a positive integer, a cap that is not a finite number > 0, or a bad
+   *   for options that are not an object, a window or epoch count that is not a positive integer (epochs at most
+   *   65,536), a cap that is not a
+   *   finite number > 0, a `kind` other than `gru`, `lstm` or `tcn`, a seed that is not a finite number, or a bad
    *   `onProgress`/`progressBar`; `PROGRESS_LISTENER_FAILED` when the `onProgress` listener throws (training stops,
    *   nothing is kept)
    */
   static async fit(units: readonly UnitHistory[], options: RulOptions = {}): Promise<RulModel> {
+    optionsObject('RulModel.fit', 'options', options);
+    if (options.kind !== undefined && !KINDS.includes(options.kind)) throw invalid('RulModel.fit', 'options.kind', `one of ${KINDS.join(', ')}`, options.kind, 'INVALID_ARGUMENT');
+    if (options.seed !== undefined) finite('RulModel.fit', 'options.seed', options.seed, 'INVALID_ARGUMENT');
     const w = integer('RulModel.fit', 'options.window', options.window ?? 30, 1, 10_000);
     const cap = atLeast('RulModel.fit', 'options.cap', options.cap ?? 125, 0, true);
-    integer('RulModel.fit', 'options.epochs', options.epochs ?? 25, 1);
+    integer('RulModel.fit', 'options.epochs', options.epochs ?? 25, 1, 65_536); // bounded: 1e308 epochs would never end
     const progress = progressReporter(options, 'RulModel.fit');
     if (!Array.isArray(units)) throw invalid('RulModel.fit', 'units', 'an array of unit histories', units);
     let width: number | undefined;
@@ -215,6 +223,7 @@ export class RulModel {
     const w = this.window;
     const d = this.mean.length;
     if (!Array.isArray(histories)) throw invalid('RulModel.predict', 'histories', 'an array of histories', histories);
+    if (histories.length === 0) return []; // nothing to predict (a model cannot run on an empty batch)
     const data = new Float32Array(histories.length * w * d);
     histories.forEach((rows, i) => {
       // Only the rows that go into the window are read, so only they are checked (cheap on long histories).

@@ -308,6 +308,12 @@ export class LineMonitor<S extends string = string> {
   private readonly scoreEvery: number;
   private readonly batchSize: number;
   private readonly ruleSet: RuleSet;
+  /**
+   * The baseline as validated at construction, by asset then signal: own entries only (an asset or signal named
+   * `constructor` or `__proto__` must not read Object.prototype and get limits of 0 ± 0), copied so that a caller
+   * changing the options object afterwards cannot hand `push` a limit it would throw on.
+   */
+  private readonly baseline: Map<string, Map<string, SignalBaseline>> | undefined;
   private readonly window: number;
   private queue: AssetState[] = [];
   private batch: Float32Array;
@@ -356,6 +362,7 @@ export class LineMonitor<S extends string = string> {
     this.signals = [...options.signals];
     this.signals.forEach((s, j) => this.col.set(s, j));
     if (!options.detector && !options.baseline) throw new LeptonError('INVALID_ARGUMENT', 'A line monitor needs a detector, an SPC baseline, or both.');
+    if (options.detector !== undefined && options.detector !== null) checkDetector(options.detector);
     if (options.detector && options.detector.signals.join('\u0000') !== this.signals.join('\u0000')) {
       throw new LeptonError('INVALID_ARGUMENT', `The detector was trained on [${options.detector.signals.join(', ')}], not [${this.signals.join(', ')}].`);
     }
@@ -371,6 +378,7 @@ export class LineMonitor<S extends string = string> {
     this.scoreEvery = options.scoreEvery ?? 1;
     this.batchSize = options.batchSize ?? 256;
     this.ruleSet = options.ruleSet ?? WESTERN_ELECTRIC;
+    this.baseline = options.baseline === undefined ? undefined : new Map(Object.entries(options.baseline).map(([asset, bySignal]) => [asset, new Map(Object.entries(bySignal as Record<string, SignalBaseline>).map(([signal, l]) => [signal, { center: l.center, sigma: l.sigma }]))]));
     this.window = options.detector?.window ?? 1;
     this.batch = new Float32Array(this.batchSize * this.window * this.signals.length);
   }
@@ -385,19 +393,30 @@ export class LineMonitor<S extends string = string> {
    * @returns the baseline for {@link LineMonitorOptions.baseline}
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when an asset has fewer than 10 subgroups of data, a row is
    *   not an array, or a signal has fewer than 2 subgroups with at least half their values finite (NaN and ±Infinity
-   *   are skipped as missing); `MFG_NON_FINITE_RESULT` when the values overflow; `INVALID_ARGUMENT` for bad `signals`
-   *   or `subgroup`
+   *   are skipped as missing, and so is null), a row does not hold one value per signal or a value is neither a number
+   *   nor null (`details.field`); `MFG_NON_FINITE_RESULT` when the values overflow; `INVALID_ARGUMENT` for bad
+   *   `signals` or `subgroup`
    */
   static fitBaseline<S extends string>(normal: Record<string, readonly number[][]>, signals: readonly S[], subgroup = 60): LineBaseline<S> {
     if (typeof normal !== 'object' || normal === null) throw invalid('fitBaseline', 'normal', 'an object of rows per asset', normal);
     checkSignals('fitBaseline', signals);
     integer('fitBaseline', 'subgroup', subgroup, 2);
-    const out: LineBaseline = {};
+    const out: Array<[string, Partial<Record<S, SignalBaseline>>]> = [];
     for (const [asset, rows] of Object.entries(normal)) {
       if (!Array.isArray(rows) || rows.some((r) => !Array.isArray(r))) throw invalid('fitBaseline', `normal.${asset}`, 'an array of rows (arrays of numbers)', rows);
+      // NaN, ±Infinity and null (JSON's NaN) are missing values; anything else that is not a number is an error, not a
+      // value to skip silently, and so is a row that does not hold one value per signal.
+      rows.forEach((r: unknown[], i) => {
+        if (r.length !== signals.length) throw new LeptonError('INVALID_INPUT', `fitBaseline: normal.${asset}[${i}] has ${r.length} values, expected ${signals.length} (one per signal).`, { details: { field: `normal.${asset}[${i}]` } });
+        r.forEach((v, j) => {
+          if (typeof v !== 'number' && v !== null) throw invalid('fitBaseline', `normal.${asset}[${i}][${j}]`, 'a number (NaN or null when missing)', v);
+        });
+      });
       const k = Math.floor(rows.length / subgroup);
       if (k < 10) throw new LeptonError('INVALID_INPUT', `Asset ${asset}: need at least 10 subgroups of ${subgroup} samples, got ${rows.length} samples.`);
-      out[asset] = Object.fromEntries(
+      out.push([
+        asset,
+        Object.fromEntries(
         signals.map((signal, j) => {
           const means: number[] = [];
           for (let g = 0; g < k; g++) {
@@ -412,17 +431,19 @@ export class LineMonitor<S extends string = string> {
           finiteResult('fitBaseline', `the baseline of ${asset}/${signal}`, center, sigma);
           return [signal, { center, sigma }];
         }),
-      );
+        ) as Partial<Record<S, SignalBaseline>>,
+      ]);
     }
-    return out;
+    // fromEntries defines own properties: an asset named `__proto__` is kept as an asset, not set as the prototype.
+    return Object.fromEntries(out);
   }
 
   private state(asset: string): AssetState {
     let st = this.states.get(asset);
     if (st) return st;
     const s = this.signals.length;
-    const base = this.options.baseline?.[asset] ?? this.options.baseline?.['*'];
-    if (this.options.baseline && !base) this.counters.assetsWithoutBaseline++;
+    const base = this.baseline?.get(asset) ?? this.baseline?.get('*');
+    if (this.baseline && !base) this.counters.assetsWithoutBaseline++;
     st = {
       asset,
       ts: undefined,
@@ -439,7 +460,7 @@ export class LineMonitor<S extends string = string> {
       subCount: new Int32Array(s),
       subN: 0,
       subFrom: 0,
-      rules: base ? this.signals.map((sig) => new RuleStream(base[sig] ?? { center: 0, sigma: 0 }, this.ruleSet)) : undefined,
+      rules: base ? this.signals.map((sig) => new RuleStream(base.get(sig) ?? { center: 0, sigma: 0 }, this.ruleSet)) : undefined,
       qualityOpen: new Uint8Array(s),
       detached: false,
       pendingGap: undefined,
@@ -603,8 +624,14 @@ export class LineMonitor<S extends string = string> {
    *
    * @param source - records, or parsed items with rejections
    * @returns the event stream
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` (on the first `next()`) when `source` is not an async
+   *   or sync iterable
    */
   async *run(source: AsyncIterable<LineItem>): AsyncGenerator<LineEvent<S>> {
+    const it = source as unknown as Partial<Record<typeof Symbol.asyncIterator | typeof Symbol.iterator, unknown>> | null;
+    if (typeof it !== 'object' || it === null || (typeof it[Symbol.asyncIterator] !== 'function' && typeof it[Symbol.iterator] !== 'function')) {
+      throw invalid('LineMonitor.run', 'source', 'an async iterable of records (e.g. MqttTelemetry.items())', source, 'INVALID_ARGUMENT');
+    }
     for await (const item of source) yield* await this.push(item);
     yield* await this.flush();
   }
@@ -651,6 +678,7 @@ export class LineMonitor<S extends string = string> {
    * @param options - `final: true` when the asset is being handed over and this monitor will not see another of its
    *   samples (the receiving monitor then raises a hand-over alarm only for a real gap in the data); default false
    * @returns the snapshot, or undefined when the monitor holds no state for the asset
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `options` is not an object
    * @example
    * ```ts
    * import { LineMonitor } from '@lepton/manufacturing';
@@ -670,6 +698,7 @@ export class LineMonitor<S extends string = string> {
       final?: boolean;
     } = {},
   ): AssetSnapshot | undefined {
+    if (typeof options !== 'object' || options === null) throw invalid('LineMonitor.snapshotAsset', 'options', 'an object { final? }', options, 'INVALID_ARGUMENT');
     const st = this.states.get(asset);
     if (!st) return undefined;
     const quality = this.signals.map((sig) => {
@@ -1014,6 +1043,17 @@ function isRejection(v: unknown): v is RecordRejection {
 function checkSignals(fn: string, signals: unknown): void {
   if (!Array.isArray(signals) || signals.length === 0 || signals.some((s) => typeof s !== 'string' || s.length === 0) || new Set(signals).size !== signals.length) {
     throw invalid(fn, 'signals', 'a non-empty list of distinct signal names', signals, 'INVALID_ARGUMENT');
+  }
+}
+
+/**
+ * Checks that a detector is one (a fitted or loaded `AnomalyDetector`): the monitor reads its signals, window and
+ * threshold and calls `scoreBatch` on every tick, so anything else would fail with a TypeError in `push`.
+ */
+function checkDetector(d: unknown): void {
+  const o = d as Partial<Record<'signals' | 'window' | 'threshold' | 'scoreBatch' | 'setThresholdQuantile', unknown>> | null;
+  if (typeof o !== 'object' || o === null || !Array.isArray(o.signals) || typeof o.window !== 'number' || !Number.isSafeInteger(o.window) || o.window < 1 || typeof o.scoreBatch !== 'function' || typeof o.setThresholdQuantile !== 'function') {
+    throw invalid('LineMonitor', 'options.detector', 'an AnomalyDetector (from AnomalyDetector.fit or load)', d, 'INVALID_ARGUMENT');
   }
 }
 

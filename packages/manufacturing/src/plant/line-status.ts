@@ -233,8 +233,10 @@ export class LineStatus {
    * @param asset - the asset
    * @param options - `forget`: also call the monitor's `forgetAsset` (default true)
    * @returns whether the status held the asset
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `options` is not an object
    */
   retire(asset: string, options: { forget?: boolean } = {}): boolean {
+    if (typeof options !== 'object' || options === null) throw invalid('LineStatus.retire', 'options', 'an object { forget? }', options, 'INVALID_ARGUMENT');
     if (options.forget !== false) this.source?.forgetAsset?.(asset);
     const e = this.entries.get(asset);
     if (!e) return false;

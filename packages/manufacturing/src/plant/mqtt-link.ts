@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { LeptonError } from '@lepton/core';
 import { integer, invalid } from '../internal/guards.js';
@@ -42,6 +43,27 @@ export interface ResolvedMqttOptions {
   reconnectPeriodMs: number;
 }
 
+/** PEM text or bytes (or a list of them, as Node's `tls` takes them). */
+const isPem = (v: unknown): boolean => typeof v === 'string' || ArrayBuffer.isView(v) || (Array.isArray(v) && v.every((x) => typeof x === 'string' || ArrayBuffer.isView(x)));
+
+/**
+ * Checks the TLS options before mqtt.js hands them to Node's `tls`, which throws a plain TypeError for a wrong type and
+ * an OpenSSL error for text that is not PEM (or a key that does not match the certificate) from inside `connect`.
+ */
+function checkTls(fn: string, tls: NonNullable<PlantMqttOptions['tls']>): void {
+  for (const k of ['ca', 'cert', 'key'] as const) {
+    const v: unknown = tls[k];
+    if (v !== undefined && !isPem(v)) throw invalid(fn, `options.tls.${k}`, 'PEM text or a Buffer', v, 'INVALID_ARGUMENT');
+  }
+  if (tls.rejectUnauthorized !== undefined && typeof tls.rejectUnauthorized !== 'boolean') throw invalid(fn, 'options.tls.rejectUnauthorized', 'a boolean', tls.rejectUnauthorized, 'INVALID_ARGUMENT');
+  try {
+    createSecureContext({ ...(tls.ca !== undefined ? { ca: tls.ca } : {}), ...(tls.cert !== undefined ? { cert: tls.cert } : {}), ...(tls.key !== undefined ? { key: tls.key } : {}) });
+  } catch (err) {
+    // OpenSSL's message names the routine, never the key material; it is still kept out of ours (cause only).
+    throw new LeptonError('INVALID_ARGUMENT', `${fn}: options.tls has a CA, certificate or key that is not valid PEM, or a key that does not match the certificate.`, { details: { field: 'options.tls' }, cause: err });
+  }
+}
+
 /**
  * @internal Validates the connection options.
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` naming the bad option (never its value)
@@ -70,6 +92,7 @@ export function resolveMqttOptions(fn: string, o: PlantMqttOptions, kind: string
     if (v !== undefined && (typeof v !== 'string' || v.length === 0 || v.length > 65_535)) throw invalid(fn, `options.${k}`, 'a non-empty string', v, 'INVALID_ARGUMENT');
   }
   if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null)) throw invalid(fn, 'options.tls', 'an object { ca, cert, key, rejectUnauthorized }', o.tls, 'INVALID_ARGUMENT');
+  if (o.tls !== undefined) checkTls(fn, o.tls);
   u.username = '';
   u.password = '';
   const url = u.toString();

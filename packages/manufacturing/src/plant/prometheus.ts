@@ -58,8 +58,8 @@ export function singleSample(type: 'counter' | 'gauge', name: string, help: stri
  *
  * @param families - the families; one name may come more than once with the same type and help
  * @returns the exposition text (ends with a newline)
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field`) for a bad metric or label name, a family
- *   repeated with another type or help, a repeated series (same name and labels), a counter not named `*_total`, or a
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field`) for a bad metric or label name, labels
+ *   that are not an object, a family repeated with another type or help, a repeated series (same name and labels), a counter not named `*_total`, or a
  *   value that is not a finite number
  * @example
  * ```ts
@@ -88,6 +88,8 @@ export function renderPrometheus(families: readonly MetricFamily[]): string {
     (f.samples as MetricSample[]).forEach((s, j) => {
       const where = `${at}.samples[${j}]`;
       if (typeof s !== 'object' || s === null || typeof s.value !== 'number' || !Number.isFinite(s.value)) throw bad(`${where}.value`, 'must be a finite number');
+      // Labels are an object of strings or absent: a number or a Symbol there is a caller's mistake, not "no labels".
+      if (s.labels !== undefined && (typeof s.labels !== 'object' || s.labels === null || Array.isArray(s.labels))) throw bad(`${where}.labels`, 'must be an object of label values');
       const labels = Object.entries(s.labels ?? {});
       for (const [k, v] of labels as Array<[string, unknown]>) {
         if (!LABEL.test(k) || k.startsWith('__')) throw bad(`${where}.labels`, 'has a label name that is not [a-zA-Z_][a-zA-Z0-9_]* (or starts with __)');
@@ -115,8 +117,17 @@ const STATES: readonly AssetHealthState[] = ['ok', 'degraded', 'stale', 'alarm']
  * @param status - the line status
  * @param monitor - optional: the monitor, for its counters (records, rejections, quality issues by kind, windows scored …)
  * @returns the families (render with {@link renderPrometheus})
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `status` is not a {@link LineStatus} or `monitor`
+ *   (when given) has no `stats()`
  */
 export function lineStatusMetrics(status: LineStatus, monitor?: { stats(): LineMonitorStats }): MetricFamily[] {
+  const st0 = status as unknown as Partial<Record<'time' | 'healthAll' | 'stats' | 'line', unknown>> | null;
+  if (typeof st0 !== 'object' || st0 === null || typeof st0.time !== 'function' || typeof st0.healthAll !== 'function' || typeof st0.stats !== 'function' || typeof st0.line !== 'string') {
+    throw new LeptonError('INVALID_ARGUMENT', 'lineStatusMetrics: status must be a LineStatus.', { details: { field: 'status' } });
+  }
+  if (monitor !== undefined && monitor !== null && (typeof monitor !== 'object' || typeof (monitor as { stats?: unknown }).stats !== 'function')) {
+    throw new LeptonError('INVALID_ARGUMENT', 'lineStatusMetrics: monitor must be a LineMonitor (anything with stats()).', { details: { field: 'monitor' } });
+  }
   const now = status.time();
   const health = status.healthAll();
   const line = status.line;

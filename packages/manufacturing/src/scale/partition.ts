@@ -117,7 +117,8 @@ export function telemetryTopic(prefix: string, partitions: number, asset: string
  * @param members - ids of the live members (order does not matter)
  * @param partitions - partition count
  * @returns for each partition, its owner's id (empty when there are no members)
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad partition count
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad partition count, or members that are not an
+ *   array of non-empty strings (ids are hashed as text: a number and its string would be one member)
  * @example
  * ```ts
  * import { assignPartitions } from '@lepton/manufacturing';
@@ -128,6 +129,10 @@ export function telemetryTopic(prefix: string, partitions: number, asset: string
  */
 export function assignPartitions(members: readonly string[], partitions: number): string[] {
   checkPartitions('assignPartitions', partitions);
+  if (!Array.isArray(members)) throw new LeptonError('INVALID_ARGUMENT', 'assignPartitions: members must be an array of member ids.', { details: { field: 'members' } });
+  members.forEach((m: unknown, i) => {
+    if (typeof m !== 'string' || m.length === 0) throw new LeptonError('INVALID_ARGUMENT', `assignPartitions: members[${i}] must be a non-empty string.`, { details: { field: `members[${i}]` } });
+  });
   if (members.length === 0) return [];
   const out: string[] = [];
   for (let p = 0; p < partitions; p++) {

@@ -1,4 +1,5 @@
 import { describeValue, LeptonError, seededRandom } from '@lepton/core';
+import { finite, finiteResult, integer, invalid, optionsObject } from '../internal/guards.js';
 import type { UnitHistory } from '../maintenance/rul.js';
 import type { SensorRecord } from '../telemetry/record.js';
 
@@ -7,6 +8,47 @@ export const LINE_SIGNALS = ['spindle_speed', 'current', 'temperature', 'bearing
 
 /** Samples per product cycle of the simulated line (the load pattern repeats every cycle). */
 export const LINE_CYCLE = 60;
+
+/** Most rows (assets × samples, or units × life cycles) one call of a simulator makes. */
+const MAX_ROWS = 10_000_000;
+const FAULT_KINDS: readonly string[] = ['drift', 'step', 'bearing-wear', 'dropout', 'stuck'];
+
+/** Checks {@link simulateLine}'s options; returns the asset ids. */
+function checkLineOptions(options: LineOptions): string[] {
+  const fn = 'simulateLine';
+  optionsObject(fn, 'options', options);
+  let assets: string[];
+  if (typeof options.assets === 'number') {
+    integer(fn, 'options.assets', options.assets, 0, 10_000);
+    assets = Array.from({ length: options.assets }, (_, i) => `asset-${i + 1}`);
+  } else {
+    if (!Array.isArray(options.assets)) throw invalid(fn, 'options.assets', 'a count or an array of asset ids', options.assets, 'INVALID_ARGUMENT');
+    assets = [...options.assets];
+    assets.forEach((a: unknown, i) => {
+      if (typeof a !== 'string' || a.length === 0) throw invalid(fn, `options.assets[${i}]`, 'a non-empty string', a, 'INVALID_ARGUMENT');
+    });
+    if (new Set(assets).size !== assets.length) throw new LeptonError('INVALID_ARGUMENT', `${fn}: options.assets repeats an asset id.`, { details: { field: 'options.assets' } });
+  }
+  integer(fn, 'options.samples', options.samples, 0, MAX_ROWS);
+  if (assets.length * options.samples > MAX_ROWS) throw new LeptonError('INVALID_ARGUMENT', `${fn}: assets × samples is over ${MAX_ROWS} rows; simulate the line in parts.`, { details: { field: 'options.samples' } });
+  finite(fn, 'options.seed', options.seed, 'INVALID_ARGUMENT');
+  if (options.intervalMs !== undefined && !(finite(fn, 'options.intervalMs', options.intervalMs, 'INVALID_ARGUMENT') > 0)) throw invalid(fn, 'options.intervalMs', 'a finite number > 0', options.intervalMs, 'INVALID_ARGUMENT');
+  if (options.start !== undefined) finite(fn, 'options.start', options.start, 'INVALID_ARGUMENT');
+  if (options.faults !== undefined && options.faults !== null) {
+    if (!Array.isArray(options.faults)) throw invalid(fn, 'options.faults', 'an array of faults', options.faults, 'INVALID_ARGUMENT');
+    options.faults.forEach((f: unknown, i) => {
+      const at = `options.faults[${i}]`;
+      if (typeof f !== 'object' || f === null) throw invalid(fn, at, 'a fault { asset, kind, from }', f, 'INVALID_ARGUMENT');
+      const o = f as Partial<Record<keyof LineFault, unknown>>;
+      if (!FAULT_KINDS.includes(o.kind as string)) throw invalid(fn, `${at}.kind`, `one of ${FAULT_KINDS.join(', ')}`, o.kind, 'INVALID_ARGUMENT');
+      finite(fn, `${at}.from`, o.from, 'INVALID_ARGUMENT');
+      if (o.to !== undefined) finite(fn, `${at}.to`, o.to, 'INVALID_ARGUMENT');
+      if (o.magnitude !== undefined) finite(fn, `${at}.magnitude`, o.magnitude, 'INVALID_ARGUMENT');
+      if (o.signal !== undefined && !(LINE_SIGNALS as readonly unknown[]).includes(o.signal)) throw invalid(fn, `${at}.signal`, `one of ${LINE_SIGNALS.join(', ')}`, o.signal, 'INVALID_ARGUMENT');
+    });
+  }
+  return assets;
+}
 
 /**
  * A fault injected into one asset of {@link simulateLine}, from sample `from` (inclusive) to `to` (exclusive; default
@@ -119,10 +161,13 @@ function gaussian(rand: () => number): Normal {
  *
  * @param options - assets, samples, seed, interval, start time and faults
  * @returns timestamps, rows per asset and the true bearing wear
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a fault on an unknown asset
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` (`details.field`) for a fault on an unknown asset, an
+ *   asset count that is not an integer from 0 to 10,000 or ids that are not distinct non-empty strings, a sample
+ *   count that is not an integer (at most 10,000,000 rows in all), a seed, interval, start or fault time or magnitude
+ *   that is not a finite number, or a fault of an unknown kind or signal
  */
 export function simulateLine(options: LineOptions): SimulatedLine {
-  const assets = typeof options.assets === 'number' ? Array.from({ length: options.assets }, (_, i) => `asset-${i + 1}`) : [...options.assets];
+  const assets = checkLineOptions(options);
   const interval = options.intervalMs ?? 1000;
   const start = options.start ?? Date.UTC(2026, 0, 5, 6);
   const faults = options.faults ?? [];
@@ -163,7 +208,9 @@ export function simulateLine(options: LineOptions): SimulatedLine {
     rows[asset] = out;
     wear[asset] = w;
   }
-  return { assets, signals: [...LINE_SIGNALS], timestamps: Array.from({ length: options.samples }, (_, t) => start + t * interval), rows, wear };
+  const timestamps = Array.from({ length: options.samples }, (_, t) => start + t * interval);
+  if (timestamps.length > 0) finiteResult('simulateLine', 'the last timestamp', timestamps[timestamps.length - 1]!);
+  return { assets, signals: [...LINE_SIGNALS], timestamps, rows, wear };
 }
 
 /**
@@ -173,9 +220,32 @@ export function simulateLine(options: LineOptions): SimulatedLine {
  * @param line - a simulated line
  * @param range - optional sample range `[from, to)`
  * @returns records with quality `good` (dropouts carry NaN values for the quality monitor to catch)
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a line that is not a simulated line (assets, signals,
+ *   timestamps and one row per timestamp for each asset); `INVALID_ARGUMENT` for a range that is not two integers
+ *   `0 ≤ from ≤ to ≤` the number of samples (checked when called, before the first record)
  */
-export function* lineRecords(line: SimulatedLine, range: [number, number] = [0, line.timestamps.length]): Generator<SensorRecord> {
-  for (let t = range[0]; t < range[1]; t++) {
+export function lineRecords(line: SimulatedLine, range?: [number, number]): Generator<SensorRecord> {
+  const fn = 'lineRecords';
+  if (typeof line !== 'object' || line === null || !Array.isArray(line.assets) || !Array.isArray(line.signals) || !Array.isArray(line.timestamps) || typeof line.rows !== 'object' || line.rows === null) {
+    throw invalid(fn, 'line', 'a simulated line (from simulateLine)', line);
+  }
+  const n = line.timestamps.length;
+  for (const asset of line.assets) {
+    const rows: unknown = typeof asset === 'string' && Object.hasOwn(line.rows, asset) ? line.rows[asset] : undefined;
+    if (!Array.isArray(rows) || rows.length < n) throw new LeptonError('INVALID_INPUT', `${fn}: line.rows needs one row per timestamp for every asset of line.assets.`, { details: { field: 'line.rows' } });
+  }
+  let from = 0;
+  let to = n;
+  if (range !== undefined) {
+    if (!Array.isArray(range) || range.length !== 2) throw invalid(fn, 'range', 'a pair [from, to]', range, 'INVALID_ARGUMENT');
+    from = integer(fn, 'range[0]', range[0], 0, n);
+    to = integer(fn, 'range[1]', range[1], from, n);
+  }
+  return records(line, from, to);
+}
+
+function* records(line: SimulatedLine, from: number, to: number): Generator<SensorRecord> {
+  for (let t = from; t < to; t++) {
     for (const asset of line.assets) {
       const row = line.rows[asset]![t]!;
       for (let j = 0; j < line.signals.length; j++) yield { timestamp: line.timestamps[t]!, asset, signal: line.signals[j]!, value: row[j]!, quality: 'good' };
@@ -191,13 +261,21 @@ export function* lineRecords(line: SimulatedLine, range: [number, number] = [0, 
  * @param options - units (default 24), seed (default 1), life range in cycles (default 60–140) and the share of
  *   life spent healthy before wear starts (default 0.2–0.5)
  * @returns one history per unit, each ending at failure
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` (`details.field`) for options that are not an object, a
+ *   unit count that is not an integer from 1 to 10,000, a seed that is not a finite number, or lives that are not
+ *   integers with 1 ≤ minLife ≤ maxLife ≤ 100,000 (at most 10,000,000 cycles in all)
  */
 export function bearingRunToFailure(options: { units?: number; seed?: number; minLife?: number; maxLife?: number } = {}): UnitHistory[] {
+  const fn = 'bearingRunToFailure';
+  optionsObject(fn, 'options', options);
+  const units = integer(fn, 'options.units', options.units ?? 24, 1, 10_000);
+  finite(fn, 'options.seed', options.seed ?? 1, 'INVALID_ARGUMENT');
+  const minLife = integer(fn, 'options.minLife', options.minLife ?? 60, 1, 100_000);
+  const maxLife = integer(fn, 'options.maxLife', options.maxLife ?? 140, minLife, 100_000);
+  if (units * maxLife > MAX_ROWS) throw new LeptonError('INVALID_ARGUMENT', `${fn}: units × maxLife is over ${MAX_ROWS} cycles; generate the fleet in parts.`, { details: { field: 'options.units' } });
   const rand = seededRandom(options.seed ?? 1);
   const normal = gaussian(rand);
-  const minLife = options.minLife ?? 60;
-  const maxLife = options.maxLife ?? 140;
-  return Array.from({ length: options.units ?? 24 }, (_, u) => {
+  return Array.from({ length: units }, (_, u) => {
     const life = minLife + Math.floor(rand() * (maxLife - minLife + 1));
     const onset = Math.floor(life * (0.2 + 0.3 * rand()));
     const m = newMachine(rand);
@@ -218,10 +296,20 @@ export function bearingRunToFailure(options: { units?: number; seed?: number; mi
  * Cycle means of one asset's samples (the row format of {@link bearingRunToFailure}), for RUL prediction on live data.
  * Cycles with a missing value use the mean of the values present.
  *
- * @param rows - samples, oldest first
+ * @param rows - samples, oldest first: one number per signal of {@link LINE_SIGNALS} (NaN or ±Infinity: missing)
  * @returns one row per complete cycle
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field`, e.g. `rows[7][2]`) when `rows` is not an
+ *   array of rows of {@link LINE_SIGNALS}.length numbers (a string or null is refused, not skipped as missing)
  */
 export function cycleMeans(rows: readonly number[][]): number[][] {
+  const fn = 'cycleMeans';
+  if (!Array.isArray(rows)) throw invalid(fn, 'rows', 'an array of rows', rows);
+  rows.forEach((r: unknown, i) => {
+    if (!Array.isArray(r) || r.length !== LINE_SIGNALS.length) throw invalid(fn, `rows[${i}]`, `an array of ${LINE_SIGNALS.length} numbers (one per signal)`, r);
+    r.forEach((v: unknown, j) => {
+      if (typeof v !== 'number') throw invalid(fn, `rows[${i}][${j}]`, 'a number (NaN for a missing value)', v);
+    });
+  });
   const out: number[][] = [];
   for (let c = 0; (c + 1) * LINE_CYCLE <= rows.length; c++) {
     const slice = rows.slice(c * LINE_CYCLE, (c + 1) * LINE_CYCLE);

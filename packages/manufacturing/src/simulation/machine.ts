@@ -1,4 +1,9 @@
 import { seededRandom } from '@lepton/core';
+import { finite, integer, invalid } from '../internal/guards.js';
+
+/** Most samples one call of {@link simulateMachine} makes (a row of four numbers each). */
+const MAX_SAMPLES = 10_000_000;
+const FAULTS: readonly string[] = ['step-pressure', 'drift-vibration', 'decoupled-temperature'];
 
 /** Signals of {@link simulateMachine}, in column order. */
 export const MACHINE_SIGNALS = ['temperature', 'vibration_rms', 'pressure', 'current'] as const;
@@ -15,8 +20,19 @@ export type MachineFault = 'step-pressure' | 'drift-vibration' | 'decoupled-temp
  * @param seed - same seed, same data
  * @param fault - optional fault and its start
  * @returns one row `[temperature, vibration_rms, pressure, current]` per sample
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` (`details.field`) for a sample count that is not an
+ *   integer from 0 to 10,000,000, a seed that is not a finite number, or a fault that is not `{ kind, from }` with a
+ *   known kind and a finite start
  */
 export function simulateMachine(samples: number, seed: number, fault?: { kind: MachineFault; from: number }): number[][] {
+  const fn = 'simulateMachine';
+  integer(fn, 'samples', samples, 0, MAX_SAMPLES);
+  finite(fn, 'seed', seed, 'INVALID_ARGUMENT');
+  if (fault !== undefined) {
+    if (typeof fault !== 'object' || fault === null) throw invalid(fn, 'fault', 'an object { kind, from }', fault, 'INVALID_ARGUMENT');
+    if (!FAULTS.includes(fault.kind)) throw invalid(fn, 'fault.kind', `one of ${FAULTS.join(', ')}`, fault.kind, 'INVALID_ARGUMENT');
+    finite(fn, 'fault.from', fault.from, 'INVALID_ARGUMENT');
+  }
   const rand = seededRandom(seed);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const rows: number[][] = [];

@@ -54,6 +54,8 @@ function finiteChart(fn: string, chart: Chart): Chart {
 /** Checks a chart handed back to the package (Phase II): finite centre and one finite limit per point at least. */
 function checkPhaseOne(fn: string, chart: Chart): void {
   if (typeof chart !== 'object' || chart === null || typeof chart.limits !== 'object' || chart.limits === null) throw invalid(fn, 'phaseOne', 'a chart', chart);
+  // The kind is copied into the Phase II chart (and from there into plot titles): a string, never a Symbol or an object.
+  if (typeof chart.kind !== 'string') throw invalid(fn, 'phaseOne.kind', 'a string', chart.kind);
   const l = chart.limits;
   finite(fn, 'phaseOne.limits.center', l.center);
   for (const key of ['ucl', 'lcl', 'sigma'] as const) {
@@ -326,7 +328,7 @@ export function uChart(counts: number[], units: number[]): Chart {
  * @param points - new values of the same statistic (finite)
  * @returns a chart of the new points with the Phase I limits
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a point that is not a finite number or a Phase I chart
- *   without finite limits
+ *   without finite limits or without a string `kind`
  */
 export function monitor(phaseOne: Chart, points: number[]): Chart {
   checkPhaseOne('monitor', phaseOne);

@@ -1,5 +1,30 @@
+import { LeptonError } from '@lepton/core';
+import { integer, invalid } from '../internal/guards.js';
 import type { Chart } from './charts.js';
-import type { Violation } from './rules.js';
+import { checkChart, type Violation } from './rules.js';
+
+/** Checks what {@link controlChartSpec} writes into the spec: it must be plain JSON (no NaN, Symbol or object where text goes). */
+function checkSpecInput(chart: Chart, violations: unknown, options: unknown): asserts options is { title?: string; labels?: string[]; xTitle?: string } {
+  const fn = 'controlChartSpec';
+  checkChart(fn, chart);
+  if (typeof chart.kind !== 'string') throw invalid(fn, 'chart.kind', 'a string', chart.kind);
+  if (!Array.isArray(violations)) throw invalid(fn, 'violations', 'an array of violations (from evaluateRules)', violations);
+  violations.forEach((v: unknown, i) => {
+    if (typeof v !== 'object' || v === null) throw invalid(fn, `violations[${i}]`, 'a violation { rule, index }', v);
+    const o = v as { rule?: unknown; index?: unknown };
+    integer(fn, `violations[${i}].rule`, o.rule, 1, 8, 'INVALID_INPUT');
+    integer(fn, `violations[${i}].index`, o.index, 0, Number.MAX_SAFE_INTEGER, 'INVALID_INPUT');
+  });
+  if (typeof options !== 'object' || options === null) throw invalid(fn, 'options', 'an object', options, 'INVALID_ARGUMENT');
+  const o = options as { title?: unknown; labels?: unknown; xTitle?: unknown };
+  for (const key of ['title', 'xTitle'] as const) if (o[key] !== undefined && typeof o[key] !== 'string') throw invalid(fn, `options.${key}`, 'a string', o[key], 'INVALID_ARGUMENT');
+  if (o.labels !== undefined) {
+    if (!Array.isArray(o.labels)) throw invalid(fn, 'options.labels', 'an array of strings', o.labels, 'INVALID_ARGUMENT');
+    o.labels.forEach((l: unknown, i) => {
+      if (typeof l !== 'string') throw new LeptonError('INVALID_ARGUMENT', `${fn}: options.labels[${i}] must be a string.`, { details: { field: `options.labels[${i}]` } });
+    });
+  }
+}
 
 /**
  * A Vega-Lite spec (plain JSON) of a control chart, for `renderChart()` from `@lepton/charts`: the statistic as a
@@ -11,8 +36,13 @@ import type { Violation } from './rules.js';
  * @param violations - from `evaluateRules(chart)`
  * @param options - title, x-axis labels (default 1, 2, 3 …) and x-axis title (default `sample`)
  * @returns the spec (data inline)
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field`) for a chart whose points or limits are not
+ *   finite numbers (as {@link evaluateRules}), whose `kind` is not a string, or violations that are not `{ rule, index }`
+ *   with integer values; `INVALID_ARGUMENT` for options that are not an object, a title that is not a string, or labels
+ *   that are not strings
  */
 export function controlChartSpec(chart: Chart, violations: Violation[] = [], options: { title?: string; labels?: string[]; xTitle?: string } = {}): Record<string, unknown> {
+  checkSpecInput(chart, violations, options);
   const { points, limits } = chart;
   const bad = new Map<number, number[]>();
   for (const v of violations) bad.set(v.index, [...(bad.get(v.index) ?? []), v.rule]);

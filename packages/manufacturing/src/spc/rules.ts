@@ -126,8 +126,12 @@ export function evaluateRules(chart: Chart, ruleSet: RuleSet = WESTERN_ELECTRIC)
   return out;
 }
 
-/** Checks a chart's points and limits before rules are judged on them (a NaN would silently match no rule). */
-function checkChart(fn: string, chart: Chart): void {
+/**
+ * Checks a chart's points and limits before rules are judged on them (a NaN would silently match no rule).
+ *
+ * @internal also used by `controlChartSpec`
+ */
+export function checkChart(fn: string, chart: Chart): void {
   if (typeof chart !== 'object' || chart === null || !Array.isArray(chart.points) || typeof chart.limits !== 'object' || chart.limits === null) {
     throw invalid(fn, 'chart', 'a chart { kind, points, limits }', chart);
   }

@@ -48,10 +48,12 @@ export class RuleStream {
    * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a negative or non-finite sigma, a non-finite centre,
    *   a NaN limit, an unknown rule or a run length outside 2–15; `MFG_NON_FINITE_RESULT` when centre ± 3σ overflows
    */
-  constructor(
-    readonly limits: StreamLimits,
-    readonly ruleSet: RuleSet = WESTERN_ELECTRIC,
-  ) {
+  /** The limits, as checked at construction (a copy: changing the object passed in changes nothing here). */
+  readonly limits: StreamLimits;
+  /** The rule set, as checked at construction (a copy). */
+  readonly ruleSet: RuleSet;
+
+  constructor(limits: StreamLimits, ruleSet: RuleSet = WESTERN_ELECTRIC) {
     if (typeof limits !== 'object' || limits === null) throw invalid('RuleStream', 'limits', 'an object { center, sigma }', limits, 'INVALID_ARGUMENT');
     if (typeof limits.sigma !== 'number' || !(limits.sigma >= 0) || !Number.isFinite(limits.sigma) || typeof limits.center !== 'number' || !Number.isFinite(limits.center)) {
       throw new LeptonError('INVALID_ARGUMENT', 'RuleStream: limits need a finite centre and a finite sigma ≥ 0; fit them on Phase I data first.', { details: { field: 'limits' } });
@@ -67,6 +69,10 @@ export class RuleStream {
     // Default limits that overflow would silently switch rule 1 off.
     if (limits.ucl === undefined || limits.lcl === undefined) finiteResult('RuleStream', 'centre ± 3 sigma', this.ucl, this.lcl);
     this.on = Array.from({ length: 9 }, (_, r) => ruleSet.rules.includes(r as NelsonRule));
+    // Copies: push() reads the centre, sigma and run length on every point, and they were checked only here (a sigma
+    // set to NaN afterwards would switch rules 2–8 off without a word; a longer run would read points that left the window).
+    this.limits = { center: limits.center, sigma: limits.sigma, ...(limits.ucl !== undefined ? { ucl: limits.ucl } : {}), ...(limits.lcl !== undefined ? { lcl: limits.lcl } : {}) };
+    this.ruleSet = { rules: [...ruleSet.rules], runLength: ruleSet.runLength };
   }
 
   /** Points judged so far (rejected values are not counted here). */

@@ -1,5 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { LeptonError } from '@lepton/core';
+import { integer, invalid } from '../internal/guards.js';
 import { parseSensorRecord, type ParsedRecord } from './record.js';
 
 /** Options for {@link MqttTelemetry.connect}. */
@@ -61,6 +62,32 @@ function compile(pattern: string): { filter: string; match: (topic: string) => R
 }
 
 /**
+ * Checks {@link MqttTelemetryOptions} before mqtt.js sees them (it throws plain errors, some of them later from a timer)
+ * and returns the broker URL as it may be shown: without the credentials a URL can carry.
+ */
+function checkOptions(o: MqttTelemetryOptions): { shownUrl: string } {
+  const fn = 'MqttTelemetry.connect';
+  if (typeof o !== 'object' || o === null) throw invalid(fn, 'options', 'an object', o, 'INVALID_ARGUMENT');
+  let u: URL | undefined;
+  try {
+    if (typeof o.url === 'string') u = new URL(o.url);
+  } catch {
+    u = undefined;
+  }
+  if (u === undefined || !/^(mqtts?|wss?):$/.test(u.protocol) || u.hostname === '') throw invalid(fn, 'options.url', 'a broker URL such as mqtt://127.0.0.1:1883', o.url, 'INVALID_ARGUMENT');
+  // A topic pattern level is a {placeholder} or literal text; a wildcard there would match topics the pattern can never
+  // take apart (every message would be rejected).
+  if (typeof o.topic !== 'string' || o.topic.length === 0 || o.topic.length > 65_535 || o.topic.split('/').some((p) => !/^\{\w+\}$/.test(p) && /[+#\u0000]/.test(p))) {
+    throw invalid(fn, 'options.topic', 'a topic pattern such as plant/{asset}/{signal} (no + or # wildcards)', o.topic, 'INVALID_ARGUMENT');
+  }
+  if (o.clientId !== undefined && (typeof o.clientId !== 'string' || o.clientId.length === 0 || o.clientId.length > 65_535)) throw invalid(fn, 'options.clientId', 'a non-empty string', o.clientId, 'INVALID_ARGUMENT');
+  if (o.qos !== undefined && o.qos !== 0 && o.qos !== 1) throw invalid(fn, 'options.qos', '0 or 1', o.qos, 'INVALID_ARGUMENT');
+  if (o.maxQueue !== undefined) integer(fn, 'options.maxQueue', o.maxQueue, 1);
+  if (o.reconnectPeriodMs !== undefined) integer(fn, 'options.reconnectPeriodMs', o.reconnectPeriodMs, 0, 600_000);
+  return { shownUrl: `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}` };
+}
+
+/**
  * @internal One MQTT message as a telemetry item: the JSON payload validated as a sensor record, with `asset`/`signal`
  * taken from the topic when the payload lacks them (`fromTopic` undefined: the topic did not match). Never throws.
  */
@@ -97,9 +124,14 @@ export class MqttTelemetry {
    *
    * @param options - broker, topic pattern and limits
    * @returns the connected source
-   * @throws {@link @lepton/core!LeptonError} `MFG_MQTT_CONNECT` when the first connection or subscription fails
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` (`details.field`) for options that are not an object, a
+   *   URL that is not an `mqtt://`, `mqtts://`, `ws://` or `wss://` broker URL, a topic pattern that is not a non-empty
+   *   string without wildcards, an empty client id, a QoS other than 0 or 1, or a queue size or reconnect period that
+   *   is not an integer in range; `MFG_MQTT_CONNECT` when the first connection or subscription fails (the message
+   *   shows the URL without its credentials)
    */
   static async connect(options: MqttTelemetryOptions): Promise<MqttTelemetry> {
+    const { shownUrl } = checkOptions(options);
     const { filter, match } = compile(options.topic);
     const client = mqtt.connect(options.url, {
       clientId: options.clientId ?? `lepton-${process.pid}-${Math.round(performance.now())}`,
@@ -121,7 +153,7 @@ export class MqttTelemetry {
     client.on('error', () => undefined); // connection errors are retried by the reconnect loop
     client.on('message', (topic, payload) => source.onMessage(topic, payload, match));
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new LeptonError('MFG_MQTT_CONNECT', `Could not connect to ${options.url} within 5 s.`)), 5000);
+      const timer = setTimeout(() => reject(new LeptonError('MFG_MQTT_CONNECT', `Could not connect to ${shownUrl} within 5 s.`)), 5000);
       client.once('connect', () => {
         clearTimeout(timer);
         resolve();

@@ -199,9 +199,21 @@ export class QualityMonitor {
    *
    * @param asset - asset
    * @param signal - signal
-   * @param state - the state; the caller validates it (finite `lastTs`, integer `repeats` ≥ 1)
+   * @param state - the state: a finite `lastTs`, a `lastValue` that is a finite number or NaN (missing), an integer
+   *   `repeats` ≥ 1
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field`) when the asset or signal is not a
+   *   non-empty string or the state is not as above (nothing is restored: a NaN time would make every later sample of
+   *   the signal look neither late nor gapped)
    */
   restoreSignal(asset: string, signal: string, state: SignalQualityState): void {
+    const fn = 'QualityMonitor.restoreSignal';
+    if (typeof asset !== 'string' || asset.length === 0) throw invalid(fn, 'asset', 'a non-empty string', asset);
+    if (typeof signal !== 'string' || signal.length === 0) throw invalid(fn, 'signal', 'a non-empty string', signal);
+    if (typeof state !== 'object' || state === null) throw invalid(fn, 'state', 'an object { lastTs, lastValue, repeats }', state);
+    if (typeof state.lastTs !== 'number' || !Number.isFinite(state.lastTs)) throw invalid(fn, 'state.lastTs', 'a finite number (epoch ms)', state.lastTs);
+    const v: unknown = state.lastValue;
+    if (typeof v !== 'number' || v === Infinity || v === -Infinity) throw invalid(fn, 'state.lastValue', 'a finite number, or NaN for a missing value', v);
+    integer(fn, 'state.repeats', state.repeats, 1, Number.MAX_SAFE_INTEGER, 'INVALID_INPUT');
     this.states.set(`${asset}\u0000${signal}`, { lastTs: state.lastTs, lastValue: state.lastValue, repeats: state.repeats });
   }
 

@@ -102,7 +102,12 @@ export function resample(timestamps: ArrayLike<number>, values: ArrayLike<number
     }
     if (j < xs.length && xs[j]! - xs[prev]! <= maxFill) {
       const f = (t - xs[prev]!) / (xs[j]! - xs[prev]!);
-      out[g] = ys[prev]! + f * (ys[j]! - ys[prev]!);
+      const a = ys[prev]!;
+      const b = ys[j]!;
+      const v = a + f * (b - a);
+      // b − a overflows for neighbours of opposite sign near ±1.8e308; the convex form cannot (it lies between a and b).
+      // Used only then, so ordinary values keep the usual formula's rounding.
+      out[g] = Number.isFinite(v) ? v : (1 - f) * a + f * b;
     }
   });
   let unfilled = 0;
