@@ -1,10 +1,21 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { initRuntime } from '@lepton/core';
 import {
   applyModalityLut,
+  clinicalCsv,
+  diagnosisToDicomSr,
+  generateCtDataset,
+  LesionSegmenter,
+  readDicomFile,
+  segmentationToDicomSeg,
+  syntheticClinicalRecords,
+  uidFor,
+  writeCtSeries,
   applyVoi,
   buildVolume,
   ClinicalFusionModel,
@@ -31,7 +42,7 @@ import {
   voiWindowValue,
   windowPreset,
 } from '@lepton/medical';
-import type { ClinicalRecord, DecodedFrame, DicomMetadata } from '@lepton/medical';
+import type { ClinicalRecord, DecodedFrame, DicomImage, DicomMetadata, LabelledImage } from '@lepton/medical';
 import { expectRejected, HOSTILE } from '../../../tests/support/hostile.js';
 
 // Every position below is validated; a hostile value there must be refused with a LeptonError, never a TypeError from
@@ -89,7 +100,8 @@ describe('medical entry points with hostile values: a LeptonError, never a TypeE
       await expectRejected(`DiagnosisModel.train(${key})`, (v) => DiagnosisModel.train([], { labels, [key]: v }), 'INVALID_ARGUMENT');
     }
     await expectRejected('DiagnosisModel.train(data[0].label)', (v) => DiagnosisModel.train([{ image: { source: 'a.dcm' }, label: v } as never], { labels }), 'INVALID_INPUT');
-    await expectRejected('DiagnosisModel.train(labels[1])', (v) => DiagnosisModel.train([{ image: { source: 'a.dcm' }, label: 'x' } as never], { labels: ['normal', v as string] }), 'INVALID_INPUT', HOSTILE);
+    // labels are options: each one is checked (INVALID_ARGUMENT) before any record is read
+    await expectRejected('DiagnosisModel.train(labels[1])', (v) => DiagnosisModel.train([{ image: { source: 'a.dcm' }, label: 'x' } as never], { labels: ['normal', v as string] }), 'INVALID_ARGUMENT', HOSTILE);
     const sample = { record: { patientId: 'p', age: 50, sex: 'F', history: {} }, outcome: 1, imageProbability: 0.5 } as never;
     await expectRejected('ClinicalFusionModel.fit(threshold)', (v) => ClinicalFusionModel.fit([sample], [sample], { threshold: v as number }), 'INVALID_ARGUMENT');
   });
@@ -289,3 +301,155 @@ describe('medical entry points, second sweep: every position checked, nothing Na
   });
 });
 
+
+// Third sweep: training options and data of the models, their predict/explain inputs, the SEG/SR writers' options,
+// DicomWebClient.store, Volume.index/at and the synthetic helpers. Each used to throw a TypeError, or to go on with a
+// silently coerced value (a NaN seed, a '1' heatmap, a Symbol outcome counted as positive).
+const WRONG_NUMBER: ReadonlyArray<readonly [string, unknown]> = [...HOSTILE, ...NOT_FINITE.filter(([n]) => n !== 'null'), ['[]', []]];
+const WRONG_BOOLEAN: ReadonlyArray<readonly [string, unknown]> = [...HOSTILE, ["'1'", '1'], ['1', 1], ['null', null], ["'false'", 'false']];
+
+describe('medical entry points, third sweep: models, result writers, store, volumes, synthetic helpers', () => {
+  const labels = ['normal', 'nodule'];
+
+  it('DiagnosisModel.train: every option and the data checked before any training', async () => {
+    for (const key of ['name', 'version', 'filters']) {
+      await expectRejected(`DiagnosisModel.train(${key})`, (v) => DiagnosisModel.train([], { labels, [key]: v }), 'INVALID_ARGUMENT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ...NOT_OBJECT, ['{}', {}]]);
+    }
+    await expectRejected('DiagnosisModel.train(filters[0])', (v) => DiagnosisModel.train([], { labels, filters: [v as number, 2] }), 'INVALID_ARGUMENT', [...WRONG_NUMBER, ['0', 0], ['1.5', 1.5]]);
+    await expectRejected('DiagnosisModel.train(flipAugment)', (v) => DiagnosisModel.train([], { labels, flipAugment: v as boolean }), 'INVALID_ARGUMENT', WRONG_BOOLEAN);
+    for (const key of ['validationFraction', 'targetSensitivity', 'epochs', 'seed']) {
+      await expectRejected(`DiagnosisModel.train(${key})`, (v) => DiagnosisModel.train([], { labels, [key]: v }), 'INVALID_ARGUMENT', [...WRONG_NUMBER, ['null', null]]);
+    }
+    await expectRejected('DiagnosisModel.train(validationFraction) out of range', (v) => DiagnosisModel.train([], { labels, validationFraction: v as number }), 'INVALID_ARGUMENT', [['-1', -1], ['1', 1], ['1.5', 1.5]]);
+    await expectRejected('DiagnosisModel.train(epochs) -1 and 1.5', (v) => DiagnosisModel.train([], { labels, epochs: v as number }), 'INVALID_ARGUMENT', [['-1', -1], ['1.5', 1.5], ['0', 0]]);
+    // numeric labels used to train and save a model that load() then refused
+    await expectRejected('DiagnosisModel.train(labels)', (v) => DiagnosisModel.train([], { labels: v as string[] }), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}], ['[0, 1]', [0, 1]], ["['a', 'a']", ['a', 'a']], ["['a', '']", ['a', '']]]);
+    await expectRejected('DiagnosisModel.train(options)', (v) => DiagnosisModel.train([], v as never), 'INVALID_ARGUMENT', [...NOT_OBJECT, ['undefined', undefined]]);
+    await expectRejected('DiagnosisModel.train(data)', (v) => DiagnosisModel.train(v as never, { labels }), 'INVALID_INPUT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}], ["'1'", '1']]);
+    await expectRejected('DiagnosisModel.train([record])', (v) => DiagnosisModel.train([v] as never, { labels }), 'INVALID_INPUT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ['null', null], ['42', 42]]);
+    await expectRejected('DiagnosisModel.train([{ image }])', (v) => DiagnosisModel.train([{ image: v, label: 'normal' }] as never, { labels }), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+  });
+
+  it('LesionSegmenter.fit options and samples; ctPhantom options; uidFor; synthetic clinical records and CSV', async () => {
+    for (const key of ['size', 'depth', 'baseFilters', 'epochs', 'seed']) {
+      await expectRejected(`LesionSegmenter.fit(${key})`, (v) => LesionSegmenter.fit([], { [key]: v }), 'INVALID_ARGUMENT', [...WRONG_NUMBER, ['null', null]]);
+    }
+    await expectRejected('LesionSegmenter.fit(size) not divisible by 2^depth', (v) => LesionSegmenter.fit([], { size: v as number }), 'INVALID_ARGUMENT', [['33', 33], ['1.5', 1.5], ['-1', -1]]);
+    for (const key of ['name', 'version']) {
+      await expectRejected(`LesionSegmenter.fit(${key})`, (v) => LesionSegmenter.fit([], { [key]: v }), 'INVALID_ARGUMENT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ...NOT_OBJECT]);
+    }
+    await expectRejected('LesionSegmenter.fit(options)', (v) => LesionSegmenter.fit([], v as never), 'INVALID_ARGUMENT', NOT_OBJECT);
+    await expectRejected('LesionSegmenter.fit(samples)', (v) => LesionSegmenter.fit(v as never), 'INVALID_INPUT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+    await expectRejected('LesionSegmenter.fit([sample])', (v) => LesionSegmenter.fit([v] as never), 'INVALID_INPUT', [...NOT_OBJECT, ["'x'", 'x']]);
+    await expectRejected('LesionSegmenter.fit([{ image }])', (v) => LesionSegmenter.fit([{ image: v, mask: [1] }] as never), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+    const image = readDicom(readFileSync(fixture('dicom/ct_s16.dcm')));
+    const pixels = image.meta.rows * image.meta.columns;
+    await expectRejected('LesionSegmenter.fit(mask)', (v) => LesionSegmenter.fit([{ image, mask: v as number[] }]), 'INVALID_INPUT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}], ['too short', [1]]]);
+    await expectRejected('LesionSegmenter.fit(mask[0])', (v) => LesionSegmenter.fit([{ image, mask: Array.from({ length: pixels }, (_, i) => (i === 0 ? v : 1)) as number[] }]), 'INVALID_INPUT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ...NOT_FINITE]);
+
+    await expectRejected('ctPhantom(options)', (v) => ctPhantom(v as never), 'INVALID_ARGUMENT', [...NOT_OBJECT, ['undefined', undefined]]);
+    for (const key of ['seed', 'sliceThickness', 'fieldOfViewMm', 'noiseHu', 'lesion']) {
+      await expectRejected(`ctPhantom(${key})`, (v) => ctPhantom({ seed: 1, size: 16, slices: 1, [key]: v }), 'INVALID_ARGUMENT', [...WRONG_NUMBER, ['null', null], ...(key === 'seed' ? [] : [['-1', -1] as const])]);
+    }
+    await expectRejected('ctPhantom(slices) 1.5 and huge', (v) => ctPhantom({ seed: 1, size: 16, slices: v as number }), 'INVALID_ARGUMENT', [['1.5', 1.5], ['1e9', 1e9]]);
+    await expectRejected('ctPhantom(size) huge', (v) => ctPhantom({ seed: 1, size: v as number, slices: 1 }), 'INVALID_ARGUMENT', [['1e6', 1e6]]);
+    await expectRejected('uidFor(name)', (v) => uidFor(v as string), 'INVALID_ARGUMENT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ...NOT_OBJECT, ['{}', {}], ['undefined', undefined]]);
+
+    await expectRejected('syntheticClinicalRecords(patients)', (v) => syntheticClinicalRecords(v as never), 'INVALID_INPUT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+    await expectRejected('syntheticClinicalRecords([patient])', (v) => syntheticClinicalRecords([v] as never), 'INVALID_INPUT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ...NOT_OBJECT, ['{}', {}]]);
+    await expectRejected('syntheticClinicalRecords(hasLesion)', (v) => syntheticClinicalRecords([{ patientId: 'p', hasLesion: v as boolean }]), 'INVALID_INPUT', WRONG_BOOLEAN);
+    await expectRejected('syntheticClinicalRecords(patientId)', (v) => syntheticClinicalRecords([{ patientId: v as string, hasLesion: true }]), 'INVALID_INPUT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ...NOT_OBJECT]);
+    await expectRejected('syntheticClinicalRecords(seed)', (v) => syntheticClinicalRecords([], { seed: v as number }), 'INVALID_ARGUMENT', WRONG_NUMBER);
+    const record: ClinicalRecord = { patientId: 'p', age: 40, sex: 'F', history: { smoker: true } };
+    await expectRejected('clinicalCsv(records)', (v) => clinicalCsv(v as never), 'INVALID_INPUT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+    await expectRejected('clinicalCsv([record])', (v) => clinicalCsv([v as ClinicalRecord]), 'INVALID_INPUT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ...NOT_OBJECT, ['{}', {}]]);
+    await expectRejected('clinicalCsv(record.age)', (v) => clinicalCsv([{ ...record, age: v as number }]), 'INVALID_INPUT', [...WRONG_NUMBER, ['null', null]]);
+    await expectRejected('clinicalCsv(record.patientId)', (v) => clinicalCsv([{ ...record, patientId: v as string }]), 'INVALID_INPUT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ...NOT_OBJECT]);
+    await expectRejected('clinicalCsv(record.history flag)', (v) => clinicalCsv([{ ...record, history: { smoker: v as boolean } }]), 'INVALID_INPUT', WRONG_BOOLEAN);
+    await expectRejected('clinicalCsv(history)', (v) => clinicalCsv([record], v as string[]), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['[1]', [1]], ["['a,b']", ['a,b']]]);
+    expect(() => clinicalCsv([{ ...record, age: Number.NaN }])).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.not.stringContaining('NaN') as string }));
+    expect(clinicalCsv([record])).toBe('patient_id,age,sex,smoker\np,40,F,1\n'); // valid records: as before
+  });
+
+  it('Volume.index and Volume.at: integer indices only, never a NaN offset or a TypeError', async () => {
+    const volume = new Volume(volumeInit);
+    for (const position of [0, 1, 2]) {
+      const args = (v: unknown): [number, number, number] => [0, 0, 0].map((x, p) => (p === position ? v : x)) as [number, number, number];
+      await expectRejected(`volume.index(${position})`, (v) => volume.index(...args(v)), 'INVALID_ARGUMENT', [...WRONG_NUMBER, ['null', null], ['-1', -1], ['1.5', 1.5], ['2 (outside)', 2]]);
+      await expectRejected(`volume.at(${position})`, (v) => volume.at(...args(v)), 'INVALID_ARGUMENT', [...HOSTILE, ['NaN', Number.NaN], ["'1'", '1'], ['null', null], ['{}', {}], ['1.5', 1.5]]);
+    }
+    expect(volume.index(1, 1, 1)).toBe(7);
+    expect(volume.at(1, 1, 1)).toBe(0);
+    expect(volume.at(-1, 0, 0)).toBeUndefined(); // outside the grid: undefined, as documented
+    expect(volume.at(Number.POSITIVE_INFINITY, 0, 0)).toBeUndefined();
+  });
+
+  it('DICOM SEG and SR writer options; DicomWebClient.store options (refused before any request)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lepton-hostile-seg-'));
+    try {
+      const phantom = ctPhantom({ seed: 5, size: 16, slices: 2, lesion: 14 });
+      const files = await writeCtSeries(phantom, { dir, patientId: 'HOSTILE1', fileNames: 'ordered' });
+      const images: DicomImage[] = await Promise.all(files.map((f) => readDicomFile(f)));
+      const slices = phantom.masks.map((mask, i) => ({ mask, rows: 16, columns: 16, pixels: mask.reduce((a, v) => a + v, 0), areaMm2: 1, source: files[i]! }));
+      const algorithm = { name: 'a', version: '1' };
+      await expectRejected('segmentationToDicomSeg({ omitEmptyFrames })', (v) => segmentationToDicomSeg(slices, images, { algorithm, omitEmptyFrames: v as boolean }), 'DICOM_RESULT_INVALID_INPUT', WRONG_BOOLEAN.filter(([n]) => n !== 'null'));
+      const diagnosis = { label: 'nodule', probability: 0.8, probabilities: { normal: 0.2, nodule: 0.8 }, positive: true, threshold: 0.5, model: { name: 'm', version: '1' }, source: files[0]! };
+      await expectRejected('diagnosisToDicomSr(options)', (v) => diagnosisToDicomSr(diagnosis, [images[0]!], v as never), 'DICOM_RESULT_INVALID_INPUT', NOT_OBJECT);
+      await expectRejected('diagnosisToDicomSr({ segmentations })', (v) => diagnosisToDicomSr(diagnosis, [images[0]!], { segmentations: v as never }), 'DICOM_RESULT_INVALID_INPUT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+      await expectRejected('diagnosisToDicomSr({ findingCodes })', (v) => diagnosisToDicomSr(diagnosis, [images[0]!], { findingCodes: v as never }), 'DICOM_RESULT_INVALID_INPUT', [...NOT_OBJECT, ["'nodule'", 'nodule'], ['[]', []]]);
+      // a label named like an Object.prototype member is not "coded" by it
+      const toStringLabel = { ...diagnosis, label: 'toString', probabilities: { normal: 0.2, toString: 0.8 } };
+      expect(diagnosisToDicomSr(toStringLabel, [images[0]!], { findingCodes: {} }).bytes.length).toBeGreaterThan(0);
+      const client = new DicomWebClient({ url: 'http://127.0.0.1:9/dicom-web', timeoutMs: 500 });
+      const bytes = new Uint8Array(readFileSync(files[0]!));
+      await expectRejected('store(instances, options)', (v) => client.store([bytes], v as never), 'DICOMWEB_INVALID_OPTIONS', [...NOT_OBJECT, ['[]', []]]);
+      await expectRejected('store(instances, { signal })', (v) => client.store([bytes], { signal: v as AbortSignal }), 'DICOMWEB_INVALID_OPTIONS', [...HOSTILE, ['{}', {}], ['null', null]]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a tiny trained DiagnosisModel: predict, predictSeries, evaluate inputs; ClinicalFusionModel samples and predictImages', async () => {
+    await initRuntime({ backend: 'wasm' }, {});
+    const dir = await mkdtemp(join(tmpdir(), 'lepton-hostile-dx-'));
+    try {
+      const patients = await generateCtDataset(dir, { patients: 4, slices: 2, size: 16, seed: 3 });
+      const data: LabelledImage[] = [];
+      for (const p of patients) for (const f of p.files) data.push({ image: await readDicomFile(f), label: p.hasLesion ? 'nodule' : 'normal', patientId: p.patientId });
+      const images = data.map((d) => d.image);
+      const { model } = await DiagnosisModel.train(data, { labels, size: 32, epochs: 1, filters: [2, 2, 2], flipAugment: false });
+      try {
+        await expectRejected('model.predict(image)', (v) => model.predict(v as DicomImage), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+        await expectRejected('model.predict(image, options)', (v) => model.predict(images[0]!, v as never), 'INVALID_ARGUMENT', NOT_OBJECT);
+        // a truthy Symbol or '1' used to run Grad-CAM as if true was passed
+        await expectRejected('model.predict(image, { heatmap })', (v) => model.predict(images[0]!, { heatmap: v as boolean }), 'INVALID_ARGUMENT', WRONG_BOOLEAN);
+        await expectRejected('model.predictSeries(images)', (v) => model.predictSeries(v as never), 'INVALID_INPUT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+        await expectRejected('model.predictSeries(images, options)', (v) => model.predictSeries(images, v as never), 'INVALID_ARGUMENT', NOT_OBJECT);
+        await expectRejected('model.predictSeries(images, { heatmap })', (v) => model.predictSeries(images, { heatmap: v as boolean }), 'INVALID_ARGUMENT', WRONG_BOOLEAN);
+        await expectRejected('model.evaluate(data)', (v) => model.evaluate(v as never), 'INVALID_INPUT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+        await expectRejected('model.evaluate([record])', (v) => model.evaluate([v] as never), 'INVALID_INPUT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ['null', null]]);
+
+        const records = syntheticClinicalRecords(patients.map((p) => ({ patientId: p.patientId, hasLesion: p.hasLesion })));
+        const samples = records.map((r, i) => ({ record: r.record, outcome: i % 2 === 0, imageProbability: 0.3 + 0.1 * i }));
+        const fusion = ClinicalFusionModel.fit(samples, samples);
+        await expectRejected('ClinicalFusionModel.fit(train)', (v) => ClinicalFusionModel.fit(v as never, samples), 'INVALID_INPUT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+        await expectRejected('ClinicalFusionModel.fit([sample])', (v) => ClinicalFusionModel.fit([v as never, ...samples], samples), 'INVALID_INPUT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ['null', null]]);
+        // any truthy value used to count as a confirmed malignancy
+        await expectRejected('ClinicalFusionModel.fit(outcome)', (v) => ClinicalFusionModel.fit(samples.map((s, i) => (i ? s : { ...s, outcome: v as boolean })), samples), 'INVALID_INPUT', WRONG_BOOLEAN);
+        await expectRejected('ClinicalFusionModel.fit(options)', (v) => ClinicalFusionModel.fit(samples, samples, v as never), 'INVALID_ARGUMENT', NOT_OBJECT);
+        await expectRejected('fusion.evaluate(samples)', (v) => fusion.evaluate(v as never), 'INVALID_INPUT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+        await expectRejected('fusion.predictImages(images)', (v) => fusion.predictImages(records[0]!.record, v as never, model), 'INVALID_INPUT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+        await expectRejected('fusion.predictImages(model)', (v) => fusion.predictImages(records[0]!.record, images, v as never), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+        // valid input: as before
+        const answer = await fusion.predictImages(records[0]!.record, images, model);
+        expect(answer.probability).toBeGreaterThanOrEqual(0);
+        expect(answer.probability).toBeLessThanOrEqual(1);
+        expect((await model.predict(images[0]!, { heatmap: true })).heatmap?.data.length).toBe(16 * 16);
+      } finally {
+        await model.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+});

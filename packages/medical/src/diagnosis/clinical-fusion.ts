@@ -1,7 +1,8 @@
 import { describeValue, fitLateFusion, lateFusionFromJSON, LeptonError, rocAuc, type LateFusion, type LateFusionJSON, type LateFusionMethod } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 import { encodeClinical, fitClinicalEncoding, type ClinicalEncoding, type ClinicalRecord } from './clinical.js';
-import type { DiagnosisModel } from './model.js';
+import { DiagnosisModel } from './model.js';
+import { arrayInput, checkOptionsObject } from './option-checks.js';
 
 /** One patient for fitting or evaluating a {@link ClinicalFusionModel}. */
 export interface ClinicalFusionSample {
@@ -106,12 +107,16 @@ export class ClinicalFusionModel {
    * @param validation - other patients, with image probabilities from a model that did not train on them
    * @param options - history flags, penalty, fusion method and operating point
    * @returns the fitted model
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for an empty set, one outcome only, or an image probability
-   *   outside [0, 1]; `INVALID_ARGUMENT` for a threshold outside [0, 1]
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for sets that are not arrays of samples, an `outcome` that
+   *   is not a boolean, an empty set, one outcome only, or an image probability outside [0, 1]; `INVALID_ARGUMENT` for
+   *   options that are not an object or a threshold outside [0, 1]
    */
   static fit(train: readonly ClinicalFusionSample[], validation: readonly ClinicalFusionSample[], options: ClinicalFusionOptions = {}): ClinicalFusionModel {
-    if (train.length === 0 || validation.length === 0) throw new LeptonError('INVALID_INPUT', 'ClinicalFusionModel.fit needs training and validation patients.');
+    checkOptionsObject(options, 'ClinicalFusionModel.fit');
     const threshold = checkThreshold(options.threshold ?? 0.5);
+    checkSamples(train, 'train');
+    checkSamples(validation, 'validation');
+    if (train.length === 0 || validation.length === 0) throw new LeptonError('INVALID_INPUT', 'ClinicalFusionModel.fit needs training and validation patients.');
     const encoding = fitClinicalEncoding(train.map((s) => s.record), options.history);
     const columns = (s: readonly ClinicalFusionSample[]): number[][] => {
       const rows = s.map((x) => encodeClinical(x.record, encoding));
@@ -178,9 +183,12 @@ export class ClinicalFusionModel {
    * @param images - the patient's images (one series, any order)
    * @param model - a binary {@link DiagnosisModel}
    * @returns the fused answer
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a multiclass model, `INVALID_INPUT` for no images
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a `model` that is not a `DiagnosisModel` or a
+   *   multiclass one; `INVALID_INPUT` for `images` that is not an array, or an empty one
    */
   async predictImages(record: ClinicalRecord, images: readonly DicomImage[], model: DiagnosisModel): Promise<ClinicalFusionResult> {
+    arrayInput(images, 'ClinicalFusionModel.predictImages: images');
+    if (!(model instanceof DiagnosisModel)) throw new LeptonError('INVALID_ARGUMENT', `ClinicalFusionModel.predictImages needs a DiagnosisModel, got ${describeValue(model)}.`);
     if (model.labels.length !== 2) throw new LeptonError('INVALID_ARGUMENT', 'Clinical fusion needs a binary diagnosis model (two labels).');
     const series = await model.predictSeries(images);
     return this.predict(record, series.probability);
@@ -191,9 +199,11 @@ export class ClinicalFusionModel {
    *
    * @param samples - patients with image probabilities and outcomes (those without an image probability are left out)
    * @returns the three AUCs
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when the patients do not have both outcomes
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for samples that are not an array of samples with boolean
+   *   outcomes, or patients that do not have both outcomes
    */
   evaluate(samples: readonly ClinicalFusionSample[]): ClinicalFusionEvaluation {
+    checkSamples(samples, 'samples');
     const usable = samples.filter((s) => s.imageProbability !== undefined);
     const y = binary(usable);
     if (!y.includes(0) || !y.includes(1)) throw new LeptonError('INVALID_INPUT', 'ClinicalFusionModel.evaluate needs patients with both outcomes.');
@@ -231,6 +241,18 @@ export class ClinicalFusionModel {
     }
     return new ClinicalFusionModel(structuredClone(e), clinical, fusion, checkThreshold(json.threshold));
   }
+}
+
+/**
+ * Samples as a caller or a JSON file hands them: an array of objects whose `outcome` is a boolean. A truthy Symbol, '0'
+ * string or 1 used to count as a positive outcome, so the fusion fitted on what a wrong type happened to coerce to.
+ */
+function checkSamples(samples: readonly ClinicalFusionSample[], what: string): void {
+  arrayInput(samples, `ClinicalFusionModel: ${what}`);
+  samples.forEach((s, i) => {
+    if (typeof s !== 'object' || s === null) throw new LeptonError('INVALID_INPUT', `${what}[${i}] must be an object with record, outcome and imageProbability, got ${describeValue(s)}.`);
+    if (typeof s.outcome !== 'boolean') throw new LeptonError('INVALID_INPUT', `${what}[${i}].outcome must be true or false, got a value of type ${typeof s.outcome}.`);
+  });
 }
 
 function checkThreshold(t: number): number {

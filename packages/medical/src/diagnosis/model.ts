@@ -3,6 +3,7 @@ import type { DicomImage } from '../dicom/image.js';
 import type { WindowPresetName } from '../lut/presets.js';
 import { forEachGroup, inputSource } from './inputs.js';
 import { inputToSource, PixelStatistics, windowedFrame, type ImagePreprocessing, type InputFit, type InputResample, type WindowSpec } from './preprocess.js';
+import { arrayInput, booleanOption, checkOptionsObject, filtersOption, imageInput, integerOption, labelsOption, numberOption, stringOption } from './option-checks.js';
 import { bundleSettings, resolveInputOptions, type DiagnosisSettings } from './settings.js';
 import { trainingSliceSpacing } from './stack.js';
 import { concat, loadLabelled, mirror, splitPatients, thresholdForSensitivity, type LabelledImage, type PatientSplit, type SkippedFile } from './training-data.js';
@@ -193,6 +194,20 @@ function shownLabel(label: unknown): string {
 }
 
 /**
+ * Labelled images as a JavaScript caller hands them: an array of objects, each with a known label (`INVALID_INPUT`,
+ * the message naming the label's position and value) and a `DicomImage` (`INVALID_ARGUMENT`, as preprocessing does).
+ * A null record or a non-array used to be a TypeError on the first property read.
+ */
+function checkLabelled(data: readonly LabelledImage[], index: ReadonlyMap<string, number>, where: string): void {
+  arrayInput(data, `${where}: data`);
+  data.forEach((d, i) => {
+    if (typeof d !== 'object' || d === null) throw new LeptonError('INVALID_INPUT', `${where}: data[${i}] must be { image, label }, got ${describeValue(d)}.`);
+    if (!index.has(d.label)) throw new LeptonError('INVALID_INPUT', `${where}: data[${i}] has the label ${describeValue(d.label)}, not one of ${[...index.keys()].map(shownLabel).join(', ')}.`);
+  });
+  data.forEach((d, i) => imageInput(d.image, `${where}: data[${i}].image`));
+}
+
+/**
  * An image diagnosis model on `@lepton/core`'s residual CNN: DICOM in (modality LUT → window → resample to an input of
  * 32 to 512 pixels a side, optionally with the adjacent slices as channels → normalisation, all stored in the bundle),
  * label, probability and operating-point decision out, with a Grad-CAM heatmap on the source image's pixels and a PNG
@@ -246,29 +261,48 @@ export class DiagnosisModel {
    * @param data - labelled images
    * @param options - labels, preprocessing, architecture, split, training
    * @returns the model, the split and validation metrics
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for unknown labels, fewer than two patients, a class
-   *   missing from training, or (stacks) series without slice geometry; `INVALID_ARGUMENT` (with `details.option`) for
-   *   fewer than two labels, a bad `workers`, a `size` outside 32–512, an even or out-of-range `slices`, a bad `fit`,
-   *   `resample`, `sliceSpacingMm`, `onProgress` or `progressBar` — all checked before any training;
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for `data` that is not an array of records, a
+   *   `patientId` that is not a string, unknown labels, fewer than two patients, a class missing from training, or
+   *   (stacks) series without slice geometry; `INVALID_ARGUMENT` for options that are not an object, an `image` that is
+   *   not a `DicomImage`, and (with `details.option`) `labels` that are not two or more distinct non-empty strings, a
+   *   bad `workers`, a `size` outside 32–512, an even or out-of-range `slices`, a bad `fit`, `resample`,
+   *   `sliceSpacingMm`, `name`, `version`, `filters`, `flipAugment`, `validationFraction` (outside [0, 1)),
+   *   `targetSensitivity` (outside [0, 1]), `epochs`, `seed` (not a finite number), `onProgress` or `progressBar` — all
+   *   checked before any training;
    *   `PROGRESS_LISTENER_FAILED` when the `onProgress` listener throws (training stops, nothing is kept)
    */
   static async train(data: readonly LabelledImage[], options: DiagnosisOptions): Promise<DiagnosisTrainResult> {
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw new LeptonError('INVALID_ARGUMENT', `DiagnosisModel.train needs an options object with labels, got ${describeValue(options)}.`);
+    }
     const workers = resolveWorkersOption(options.workers, 'DiagnosisModel.train');
     const progress = progressReporter(options, 'DiagnosisModel.train');
     const input = resolveInputOptions(options);
-    const labels = [...options.labels];
-    if (labels.length < 2) throw new LeptonError('INVALID_ARGUMENT', 'A diagnosis model needs at least two labels.');
+    const labels = labelsOption(options.labels);
+    // Every other option checked here, before any image is read: a Symbol or BigInt used to throw a TypeError mid-way,
+    // and NaN, {} or '1' to train (a NaN seed, a '1' sensitivity) on a silently coerced value.
+    const name = stringOption(options.name, 'name', 'diagnosis');
+    const version = stringOption(options.version, 'version', '1.0.0');
+    const filters = filtersOption(options.filters, [16, 32, 64]);
+    const flipAugment = booleanOption(options.flipAugment, 'flipAugment', true);
+    const validationFraction = numberOption(options.validationFraction, 'validationFraction', 0.25, 0, 1, true);
+    const targetSensitivity = numberOption(options.targetSensitivity, 'targetSensitivity', 0.9, 0, 1);
+    const epochs = integerOption(options.epochs, 'epochs', 20, 1, 100_000);
+    const seed = numberOption(options.seed, 'seed', 1);
     const index = new Map(labels.map((l, i) => [l, i]));
-    for (const d of data) if (!index.has(d.label)) throw new LeptonError('INVALID_INPUT', `${d.image.source ?? 'image'}: label ${describeValue(d.label)} is not one of ${labels.map(shownLabel).join(', ')}.`);
+    checkLabelled(data, index, 'DiagnosisModel.train');
+    data.forEach((d, i) => {
+      if (d.patientId !== undefined && typeof d.patientId !== 'string') throw new LeptonError('INVALID_INPUT', `data[${i}].patientId must be a string, got ${describeValue(d.patientId)}.`);
+    });
     const patientOf = (d: LabelledImage): string => d.patientId ?? d.image.meta.patientId ?? d.image.source ?? 'unknown';
-    const split = splitPatients(data.map(patientOf), data.map((d) => index.get(d.label)!), options.validationFraction ?? 0.25, options.seed ?? 1);
+    const split = splitPatients(data.map(patientOf), data.map((d) => index.get(d.label)!), validationFraction, seed);
     const valSet = new Set(split.validation);
     const trainData = data.filter((d) => !valSet.has(patientOf(d)));
     const valData = data.filter((d) => valSet.has(patientOf(d)));
     for (const l of labels) if (!trainData.some((d) => d.label === l)) throw new LeptonError('INVALID_INPUT', `No training image is labelled ${describeValue(l)}.`);
     const [size] = input.size;
     const k = input.slices;
-    const base: DiagnosisSettings = { ...input, mean: 0, std: 1, labels, threshold: 0.5, name: options.name ?? 'diagnosis', version: options.version ?? '1.0.0' };
+    const base: DiagnosisSettings = { ...input, mean: 0, std: 1, labels, threshold: 0.5, name, version };
     const trainImages = trainData.map((d) => d.image);
     if (k > 1 && base.sliceSpacingMm === undefined) base.sliceSpacingMm = trainingSliceSpacing(trainImages);
     // Inputs before normalisation (mean 0, std 1) and the statistics of the training images' own planes, then the
@@ -282,10 +316,10 @@ export class DiagnosisModel {
     Object.assign(base, stats.result());
     for (const input of inputs) for (let i = 0; i < input.length; i++) input[i] = (input[i]! - base.mean) / base.std;
     const binary = labels.length === 2;
-    const net = buildResidualCnn({ inputShape: [size, size, k], numClasses: binary ? 1 : labels.length, filters: options.filters ?? [16, 32, 64], pooling: options.pooling ?? 'max', seed: options.seed ?? 1, name: base.name.replace(/[^A-Za-z0-9_]/g, '_') });
+    const net = buildResidualCnn({ inputShape: [size, size, k], numClasses: binary ? 1 : labels.length, filters, pooling: options.pooling ?? 'max', seed, name: base.name.replace(/[^A-Za-z0-9_]/g, '_') });
     const model = new DiagnosisModel(net, base, workers);
     let yIdx = trainData.map((d) => index.get(d.label)!);
-    if (options.flipAugment ?? true) {
+    if (flipAugment) {
       inputs.push(...inputs.map((im) => mirror(im, size, k)));
       yIdx = [...yIdx, ...yIdx];
     }
@@ -300,14 +334,14 @@ export class DiagnosisModel {
     }
     try {
       await train(net, { x, y }, {
-        epochs: options.epochs ?? 20,
+        epochs,
         batchSize: options.batchSize ?? 32,
         learningRate: options.learningRate ?? 5e-3,
-        seed: options.seed ?? 1,
+        seed,
         classWeight: 'balanced',
         progressBar: false,
         ...(progress ? { onProgress: progress } : {}),
-        ...(validationData ? { validationData, earlyStopping: { monitor: binary ? 'val_auc' : 'val_loss', patience: Math.max(8, Math.ceil((options.epochs ?? 20) / 2)) }, restoreBestWeights: true } : { earlyStopping: false as const }),
+        ...(validationData ? { validationData, earlyStopping: { monitor: binary ? 'val_auc' : 'val_loss', patience: Math.max(8, Math.ceil(epochs / 2)) }, restoreBestWeights: true } : { earlyStopping: false as const }),
       });
     } catch (err) {
       await model.close(); // no worker has started (they start on the first score): this frees the network's weights
@@ -319,7 +353,7 @@ export class DiagnosisModel {
     if (valData.length) {
       if (binary) {
         const probs = await model.positiveProbabilities(valData.map((d) => d.image));
-        model.settings.threshold = thresholdForSensitivity(valData.map((d) => index.get(d.label)!), probs, options.targetSensitivity ?? 0.9);
+        model.settings.threshold = thresholdForSensitivity(valData.map((d) => index.get(d.label)!), probs, targetSensitivity);
       }
       validation = await model.evaluate(valData);
     }
@@ -403,15 +437,14 @@ export class DiagnosisModel {
    *
    * @param data - labelled images
    * @returns the metrics
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for `data` that is not an array of records or a label the
+   *   model does not know; `INVALID_ARGUMENT` for an `image` that is not a `DicomImage`
    */
   async evaluate(data: readonly LabelledImage[]): Promise<DiagnosisEvaluation> {
     const labels = this.settings.labels;
     const index = new Map(labels.map((l, i) => [l, i]));
-    const truth = data.map((d) => {
-      const i = index.get(d.label);
-      if (i === undefined) throw new LeptonError('INVALID_INPUT', `Label ${describeValue(d.label)} is not one of ${labels.map(shownLabel).join(', ')}.`);
-      return i;
-    });
+    checkLabelled(data, index, 'DiagnosisModel.evaluate');
+    const truth = data.map((d) => index.get(d.label)!);
     const probs = await this.probabilities(data.map((d) => d.image));
     const labelIdx = labels.map((_, i) => i);
     if (labels.length === 2) {
@@ -448,10 +481,13 @@ export class DiagnosisModel {
    * @param options - `heatmap: true` adds the Grad-CAM heatmap and its PNG overlay on the full-resolution windowed
    *   image; `series`: the image's series, for models that stack adjacent slices
    * @returns label, probability, decision, model name/version (and heatmap)
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when a stacking model gets no `series`, or one without
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an `image` that is not a `DicomImage`, options that
+   *   are not an object, a `heatmap` that is not a boolean, or when a stacking model gets no `series`, or one without
    *   the image; `INVALID_INPUT` when that series lacks slice geometry
    */
   async predict(image: DicomImage, options: PredictOptions = {}): Promise<Diagnosis> {
+    imageInput(image, 'DiagnosisModel.predict: image');
+    const heatmap = booleanOption(checkOptionsObject(options, 'DiagnosisModel.predict')?.heatmap, 'heatmap', false);
     let context: readonly DicomImage[] = [image];
     if (this.settings.slices > 1) {
       if (!Array.isArray(options.series)) {
@@ -461,7 +497,7 @@ export class DiagnosisModel {
     }
     const [probs] = await this.probabilities([image], context);
     const d = this.answer(probs!, image.source);
-    if (options.heatmap) await this.explain(image, d, context);
+    if (heatmap) await this.explain(image, d, context);
     return d;
   }
 
@@ -472,16 +508,19 @@ export class DiagnosisModel {
    * @param images - the series' images (any order)
    * @param options - `heatmap: true` explains the key image
    * @returns the series answer with every image's answer
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for an empty series
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for `images` that is not an array, or an empty one;
+   *   `INVALID_ARGUMENT` for an item that is not a `DicomImage`, options that are not an object or a non-boolean `heatmap`
    */
   async predictSeries(images: readonly DicomImage[], options: { heatmap?: boolean } = {}): Promise<SeriesDiagnosis> {
+    arrayInput(images, 'DiagnosisModel.predictSeries: images');
+    const heatmap = booleanOption(checkOptionsObject(options, 'DiagnosisModel.predictSeries')?.heatmap, 'heatmap', false);
     if (images.length === 0) throw new LeptonError('INVALID_INPUT', 'The series has no images.');
     const probs = await this.probabilities(images);
     const answers = probs.map((p, i) => this.answer(p, images[i]!.source));
     const suspicion = probs.map((p) => 1 - p[0]!);
     const keyImage = suspicion.indexOf(Math.max(...suspicion));
     const key = answers[keyImage]!;
-    if (options.heatmap) await this.explain(images[keyImage]!, key, images);
+    if (heatmap) await this.explain(images[keyImage]!, key, images);
     return { ...key, keyImage, images: answers };
   }
 

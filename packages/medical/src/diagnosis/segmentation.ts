@@ -1,6 +1,7 @@
-import { buildUnet, diceCoefficient, diceLoss, LeptonError, loadBundle, progressReporter, saveBundle, tf, train, type ProgressOptions } from '@lepton/core';
+import { buildUnet, describeValue, diceCoefficient, diceLoss, LeptonError, loadBundle, progressReporter, saveBundle, tf, train, type ProgressOptions } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 import type { WindowPresetName } from '../lut/presets.js';
+import { arrayInput, checkOptionsObject, integerOption, numberOption, recordInput, stringOption } from './option-checks.js';
 import { inputToSource, pixelStats, preprocessImage, resampleToInput, resolveWindow, type ImagePreprocessing, type WindowSpec } from './preprocess.js';
 
 /** An image with its reference lesion mask (1 inside), in image coordinates (rows × columns, row-major). */
@@ -101,16 +102,31 @@ export class LesionSegmenter {
    * @param samples - images and masks (include lesion-free images too, so the model learns to answer "nothing")
    * @param options - window, size, U-Net shape, training
    * @returns the segmenter
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for masks of the wrong size or no lesion at all;
-   *   `INVALID_ARGUMENT` for a bad `onProgress` or `progressBar` (before any work); `PROGRESS_LISTENER_FAILED` when the
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for `samples` that is not an array of `{ image, mask }`,
+   *   masks of the wrong size, holding anything but finite numbers, or no lesion at all; `INVALID_ARGUMENT` for an
+   *   image that is not a `DicomImage`, options that are not an object, a bad `depth` (1–6), `size` (an integer
+   *   divisible by 2^depth, at most 512), `baseFilters`, `epochs`, `seed`, `name`, `version`, `onProgress` or
+   *   `progressBar` (all before any work); `PROGRESS_LISTENER_FAILED` when the
    *   `onProgress` listener throws (training stops, nothing is kept)
    */
   static async fit(samples: readonly MaskedImage[], options: SegmenterOptions = {}): Promise<LesionSegmenter> {
+    checkOptionsObject(options, 'LesionSegmenter.fit');
     const progress = progressReporter(options, 'LesionSegmenter.fit');
-    const size = options.size ?? 64;
+    // Every option checked before any image is read: a Symbol used to be a TypeError mid-way, a NaN or '64' size a
+    // U-Net that cannot be built, a '1' seed silently coerced.
+    const depth = integerOption(options.depth, 'depth', 2, 1, 6);
+    const size = integerOption(options.size, 'size', 64, 2 ** depth, 512);
+    if (size % 2 ** depth !== 0) throw new LeptonError('INVALID_ARGUMENT', `size must be divisible by 2^depth (${2 ** depth}), got ${size}.`, { details: { option: 'size' } });
+    const baseFilters = integerOption(options.baseFilters, 'baseFilters', 8, 1, 256);
+    const epochs = integerOption(options.epochs, 'epochs', 15, 1, 100_000);
+    const seed = numberOption(options.seed, 'seed', 1);
+    const name = stringOption(options.name, 'name', 'lesion-segmenter');
+    const version = stringOption(options.version, 'version', '1.0.0');
+    arrayInput(samples, 'LesionSegmenter.fit: samples');
+    samples.forEach((s, i) => checkMaskedImage(s, i));
     // Images shrink by area averaging (a 512×512 slice into a 64×64 input without aliasing) and keep their aspect ratio;
     // bundles from before these options load as they were trained (stretched, bilinear).
-    const settings: Settings = { window: resolveWindow(options.window ?? 'lung'), size: [size, size], mean: 0, std: 1, fit: 'letterbox', resample: 'area', name: options.name ?? 'lesion-segmenter', version: options.version ?? '1.0.0' };
+    const settings: Settings = { window: resolveWindow(options.window ?? 'lung'), size: [size, size], mean: 0, std: 1, fit: 'letterbox', resample: 'area', name, version };
     let lesionPixels = 0;
     for (const s of samples) {
       if (s.mask.length !== s.image.meta.rows * s.image.meta.columns) throw new LeptonError('INVALID_INPUT', `${s.image.source ?? 'image'}: mask has ${s.mask.length} values, the image ${s.image.meta.rows}×${s.image.meta.columns}.`);
@@ -127,16 +143,16 @@ export class LesionSegmenter {
       const m = resampleToInput(s.mask, s.image.meta.rows, s.image.meta.columns, settings);
       m.forEach((v, k) => (ys[i * size * size + k] = v >= 0.5 ? 1 : 0));
     });
-    const net = buildUnet({ inputShape: [size, size, 1], baseFilters: options.baseFilters ?? 8, depth: options.depth ?? 2, seed: options.seed ?? 1, name: 'lesion_unet' });
+    const net = buildUnet({ inputShape: [size, size, 1], baseFilters, depth, seed, name: 'lesion_unet' });
     const x = tf.tensor4d(xs, [n, size, size, 1]);
     const y = tf.tensor4d(ys, [n, size, size, 1]);
     try {
       await train(net, { x, y }, {
         loss: diceLoss(),
-        epochs: options.epochs ?? 15,
+        epochs,
         batchSize: options.batchSize ?? 8,
         learningRate: options.learningRate ?? 5e-3,
-        seed: options.seed ?? 1,
+        seed,
         earlyStopping: false,
         progressBar: false,
         ...(progress ? { onProgress: progress } : {}),
@@ -183,6 +199,7 @@ export class LesionSegmenter {
    * @returns per-image masks and the volume in mm³
    */
   async predictSeries(images: readonly DicomImage[]): Promise<SeriesSegmentation> {
+    arrayInput(images, 'LesionSegmenter.predictSeries: images');
     const slices: Segmentation[] = [];
     for (const im of images) slices.push(await this.predict(im));
     const sliceSpacingMm = sliceSpacing(images);
@@ -196,6 +213,8 @@ export class LesionSegmenter {
    * @returns Dice over lesion images, over all images, and per image
    */
   async evaluate(samples: readonly MaskedImage[]): Promise<SegmentationEvaluation> {
+    arrayInput(samples, 'LesionSegmenter.evaluate: samples');
+    samples.forEach((s, i) => checkMaskedImage(s, i));
     const perImage: number[] = [];
     const lesion: number[] = [];
     for (const s of samples) {
@@ -234,6 +253,25 @@ export class LesionSegmenter {
   /** Frees the network's weights. */
   dispose(): void {
     this.net.dispose();
+  }
+}
+
+/**
+ * One image with its mask, as a JavaScript caller may hand it: the mask must be an array (or typed array) of finite
+ * numbers, one per pixel. A Symbol in it was a TypeError, a NaN or '1' was read as background or coerced to lesion.
+ */
+function checkMaskedImage(s: MaskedImage, i: number): void {
+  recordInput(s, `samples[${i}]`);
+  const mask: unknown = s.mask;
+  if (!(Array.isArray(mask) || (ArrayBuffer.isView(mask) && !(mask instanceof DataView)))) {
+    throw new LeptonError('INVALID_INPUT', `samples[${i}].mask must be an array or typed array of numbers, got ${describeValue(mask)}.`);
+  }
+  const values = mask as ArrayLike<unknown>;
+  const { rows, columns } = s.image.meta;
+  if (values.length !== rows * columns) throw new LeptonError('INVALID_INPUT', `${s.image.source ?? 'image'}: mask has ${values.length} values, the image ${rows}×${columns}.`);
+  for (let p = 0; p < values.length; p++) {
+    const v = values[p];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new LeptonError('INVALID_INPUT', `samples[${i}].mask[${p}] must be a finite number, got a value of type ${typeof v}.`);
   }
 }
 

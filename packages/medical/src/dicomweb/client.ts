@@ -338,6 +338,7 @@ export class DicomWebClient {
     if (!Array.isArray(instances) || instances.length === 0) {
       throw dicomWebError('DICOMWEB_INVALID_OPTIONS', 'store() needs a non-empty array of DICOM Part 10 instances.', { option: 'instances' });
     }
+    object(options, 'options'); // null was a TypeError, a string as signal reached fetch
     const path = options.studyInstanceUid === undefined ? '/studies' : `/studies/${uid(options.studyInstanceUid, 'studyInstanceUid')}`;
     const groups = batches(instances.map(outgoing), this.#options.maxStoreRequestBytes);
     const host = new URL(this.#options.url).host;

@@ -138,7 +138,9 @@ export function segmentationToDicomSeg(
   const pixels = rows * columns;
 
   // One binary frame per (segment, image) with any pixel (or every one), in segment then slice-position order.
-  const omitEmpty = options.omitEmptyFrames ?? true;
+  // a boolean, not a truthy value: the string 'false' used to omit empty frames and NaN to write every one
+  const omitEmpty: unknown = options.omitEmptyFrames ?? true;
+  if (typeof omitEmpty !== 'boolean') throw resultError('DICOM_RESULT_INVALID_INPUT', 'omitEmptyFrames must be true or false.', { option: 'omitEmptyFrames' });
   const order = sourceImages.map((_, i) => i).sort((a, b) => geo.positionIndex[a]! - geo.positionIndex[b]! || a - b);
   const frames: Uint8Array[] = [];
   const groups: Record<string, unknown>[] = [];

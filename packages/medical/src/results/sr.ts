@@ -132,6 +132,13 @@ function volumeGroup(m: SrSegmentMeasurement, i: number, study: string): { group
  */
 export function diagnosisToDicomSr(result: Diagnosis | SeriesDiagnosis, sourceImages: readonly DicomImage[], options: DicomSrOptions = {}): DicomResultObject {
   if (typeof result !== 'object' || result === null) throw resultError('DICOM_RESULT_INVALID_INPUT', 'result must be a Diagnosis (DiagnosisModel.predict / predictSeries).', { option: 'result' });
+  // null was a TypeError on the first option read, a non-array segmentations one on its map, and findingCodes of a
+  // Symbol or a number was silently ignored
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw resultError('DICOM_RESULT_INVALID_INPUT', 'options must be an object.', { option: 'options' });
+  if (options.segmentations !== undefined && !Array.isArray(options.segmentations)) throw resultError('DICOM_RESULT_INVALID_INPUT', 'segmentations must be an array of { seg, volumeMm3 }.', { option: 'segmentations' });
+  if (options.findingCodes !== undefined && (typeof options.findingCodes !== 'object' || options.findingCodes === null || Array.isArray(options.findingCodes))) {
+    throw resultError('DICOM_RESULT_INVALID_INPUT', 'findingCodes must be an object of coded concepts by label.', { option: 'findingCodes' });
+  }
   const refs = sourceRefs(sourceImages);
   let key = 0;
   if (isSeries(result)) {
@@ -153,7 +160,7 @@ export function diagnosisToDicomSr(result: Diagnosis | SeriesDiagnosis, sourceIm
     throw resultError('DICOM_RESULT_INVALID_INPUT', 'The probability of the predicted label must be a number in [0, 1].', { option: 'result.probabilities' });
   }
   const model = modelIdentity(result);
-  const finding = options.findingCodes?.[label] ?? DEFAULT_FINDINGS[label.toLowerCase()] ?? privateCode(label);
+  const finding = (Object.hasOwn(options.findingCodes ?? {}, label) ? options.findingCodes![label] : undefined) ?? DEFAULT_FINDINGS[label.toLowerCase()] ?? privateCode(label);
   const manufacturer = checkLo(options.manufacturer ?? 'Lepton', 'manufacturer');
   const study = refs[0]!.studyInstanceUid;
   const keyRef = refs[key]!;

@@ -1,4 +1,4 @@
-import { seededRandom } from '@lepton/core';
+import { describeValue, LeptonError, seededRandom } from '@lepton/core';
 import type { ClinicalRecord } from '../diagnosis/clinical.js';
 
 /** A patient for {@link syntheticClinicalRecords}: its ID and whether its synthetic CT shows a nodule. */
@@ -38,6 +38,9 @@ export interface SyntheticClinicalOptions {
  * @param patients - patient IDs and whether each CT has a nodule
  * @param options - seed
  * @returns records with outcome and true risk, in the given order
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when `patients` is not an array of
+ *   `{ patientId: string, hasLesion: boolean }`; `INVALID_ARGUMENT` for options that are not an object or a seed that
+ *   is not a finite number
  * @example
  * ```ts
  * import { syntheticClinicalRecords } from '@lepton/medical';
@@ -46,7 +49,18 @@ export interface SyntheticClinicalOptions {
  * ```
  */
 export function syntheticClinicalRecords(patients: readonly SyntheticClinicalInput[], options: SyntheticClinicalOptions = {}): SyntheticClinicalPatient[] {
-  const rand = seededRandom(options.seed ?? 1);
+  if (!Array.isArray(patients)) throw new LeptonError('INVALID_INPUT', `syntheticClinicalRecords needs an array of { patientId, hasLesion }, got ${describeValue(patients)}.`);
+  if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', `syntheticClinicalRecords: options must be an object, got ${describeValue(options)}.`);
+  const seed: unknown = options.seed ?? 1;
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new LeptonError('INVALID_ARGUMENT', `syntheticClinicalRecords: seed must be a finite number, got ${describeValue(seed)}.`, { details: { option: 'seed' } });
+  // A Symbol or number as patientId made records parseClinicalCsv and encodeClinical refuse later; a '0' string as
+  // hasLesion counted as a nodule.
+  patients.forEach((p, i) => {
+    if (typeof p !== 'object' || p === null || typeof p.patientId !== 'string' || typeof p.hasLesion !== 'boolean') {
+      throw new LeptonError('INVALID_INPUT', `patients[${i}] must be { patientId: string, hasLesion: boolean }.`, { details: { index: i } });
+    }
+  });
+  const rand = seededRandom(seed);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   return patients.map(({ patientId, hasLesion }) => {
     const u = rand();
@@ -69,9 +83,29 @@ export function syntheticClinicalRecords(patients: readonly SyntheticClinicalInp
  * @param records - clinical records
  * @param history - flag columns. Default: every flag of the first record, in its order.
  * @returns CSV text with a header and one line per record
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for `records` that is not an array of clinical records (a
+ *   patientId string, a finite age, sex `F`/`M`/`O`, boolean history flags); `INVALID_ARGUMENT` for a `history` that is
+ *   not an array of flag names
  */
 export function clinicalCsv(records: readonly ClinicalRecord[], history?: string[]): string {
+  if (!Array.isArray(records)) throw new LeptonError('INVALID_INPUT', `clinicalCsv needs an array of clinical records, got ${describeValue(records)}.`);
+  if (history !== undefined && !(Array.isArray(history) && history.every((h) => typeof h === 'string' && h !== '' && !/[",\n\r]/.test(h)))) {
+    throw new LeptonError('INVALID_ARGUMENT', 'clinicalCsv: history must be an array of flag names (non-empty strings without commas, quotes or line breaks).', { details: { option: 'history' } });
+  }
   const flags = history ?? Object.keys(records[0]?.history ?? {});
+  // Every record checked before a line is written: a NaN age was written as "NaN", a Symbol ID was a TypeError, and a
+  // truthy '0' flag was written as 1. Messages name the position only, never the (patient) value.
+  records.forEach((r, i) => {
+    const bad = (why: string): never => {
+      throw new LeptonError('INVALID_INPUT', `records[${i}] ${why}.`, { details: { index: i } });
+    };
+    if (typeof r !== 'object' || r === null) bad('is not a clinical record');
+    if (typeof r.patientId !== 'string' || r.patientId === '') bad('needs a patientId string');
+    if (typeof r.age !== 'number' || !Number.isFinite(r.age)) bad('needs a finite age');
+    if (r.sex !== 'F' && r.sex !== 'M' && r.sex !== 'O') bad("needs a sex of 'F', 'M' or 'O'");
+    if (typeof r.history !== 'object' || r.history === null || Array.isArray(r.history)) bad('needs a history object');
+    for (const f of flags) if (r.history[f] !== undefined && typeof r.history[f] !== 'boolean') bad('has a history flag that is not a boolean');
+  });
   const quote = (s: string): string => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const lines = [['patient_id', 'age', 'sex', ...flags].join(',')];
   for (const r of records) lines.push([quote(r.patientId), String(r.age), r.sex, ...flags.map((f) => (r.history[f] ? '1' : '0'))].join(','));

@@ -44,6 +44,11 @@ export interface CtPhantom {
   lesion?: PhantomLesion;
 }
 
+/** Largest phantom side, pixels. */
+const MAX_SIZE = 2048;
+/** Most phantom slices. */
+const MAX_SLICES = 2048;
+
 /**
  * A seeded, anatomically plausible chest CT phantom in Hounsfield units — **synthetic data**, no patient: air around
  * the body, subcutaneous fat, soft tissue, two lungs (−850 HU, with vessels) that narrow towards the apex, the heart
@@ -52,14 +57,31 @@ export interface CtPhantom {
  *
  * @param options - seed, size, slices, spacing, lesion and noise
  * @returns HU slices, lesion masks and geometry
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for sizes below 16 pixels or fewer than 1 slice
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for options that are not an object, a size that is not
+ *   an integer from 16 to 2048, slices not an integer from 1 to 2048, a seed, slice thickness, field of view or noise
+ *   that is not a finite number (thickness and field of view > 0, noise ≥ 0), or a lesion that is not a boolean or a
+ *   radius > 0
  */
 export function ctPhantom(options: CtPhantomOptions): CtPhantom {
+  if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', `ctPhantom needs an options object with a seed, got ${describeValue(options)}.`);
   const size = options.size ?? 64;
   const slices = options.slices ?? 16;
-  // Number.isInteger and typeof first: `<` on a hostile value runs its valueOf (or throws on a Symbol).
-  if (!Number.isInteger(size) || size < 16 || typeof slices !== 'number' || slices < 1) {
-    throw new LeptonError('INVALID_ARGUMENT', `Need an integer size ≥ 16 and ≥ 1 slice, got ${describeValue(size)} and ${describeValue(slices)}.`);
+  // Number.isInteger and typeof first: `<` on a hostile value runs its valueOf (or throws on a Symbol). The upper
+  // bounds keep a typo (1e9) from allocating gigabytes.
+  if (!Number.isInteger(size) || size < 16 || size > MAX_SIZE || typeof slices !== 'number' || !Number.isInteger(slices) || slices < 1 || slices > MAX_SLICES) {
+    throw new LeptonError('INVALID_ARGUMENT', `Need an integer size from 16 to ${MAX_SIZE} and 1 to ${MAX_SLICES} slices, got ${describeValue(size)} and ${describeValue(slices)}.`);
+  }
+  // A NaN seed, spacing, field of view or noise gave a phantom of NaN HU with no error; a '5' string was coerced.
+  const positive = (v: unknown, name: string, min: number): void => {
+    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= min)) throw new LeptonError('INVALID_ARGUMENT', `ctPhantom: ${name} must be a finite number ≥ ${min}, got ${describeValue(v)}.`, { details: { option: name } });
+  };
+  if (typeof options.seed !== 'number' || !Number.isFinite(options.seed)) throw new LeptonError('INVALID_ARGUMENT', `ctPhantom: seed must be a finite number, got ${describeValue(options.seed)}.`, { details: { option: 'seed' } });
+  positive(options.sliceThickness, 'sliceThickness', Number.MIN_VALUE);
+  positive(options.fieldOfViewMm, 'fieldOfViewMm', Number.MIN_VALUE);
+  positive(options.noiseHu, 'noiseHu', 0);
+  const l: unknown = options.lesion;
+  if (l !== undefined && typeof l !== 'boolean' && !(typeof l === 'number' && Number.isFinite(l) && l > 0)) {
+    throw new LeptonError('INVALID_ARGUMENT', `ctPhantom: lesion must be true, false or a radius in mm > 0, got ${describeValue(l)}.`, { details: { option: 'lesion' } });
   }
   const rand = seededRandom(options.seed);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { LeptonError, seededRandom } from '@lepton/core';
+import { describeValue, LeptonError, seededRandom } from '@lepton/core';
 import { ctPhantom, type CtPhantom } from './phantom.js';
 
 /** The part of dcmjs used here (its package ships no type declarations). */
@@ -16,8 +16,12 @@ const dcmjs = createRequire(import.meta.url)('dcmjs') as Dcmjs;
  *
  * @param name - anything that identifies the object (same name, same UID)
  * @returns `2.25.<decimal>`
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `name` is not a string
  */
 export function uidFor(name: string): string {
+  // node:crypto throws its own TypeError for a Symbol, a number or an object; the same name must give the same UID, so
+  // nothing is coerced either.
+  if (typeof name !== 'string') throw new LeptonError('INVALID_ARGUMENT', `uidFor needs a string name, got ${describeValue(name)}.`);
   const h = createHash('sha256').update(name).digest();
   return `2.25.${BigInt(`0x${h.subarray(0, 16).toString('hex')}`)}`;
 }

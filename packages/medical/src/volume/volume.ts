@@ -108,9 +108,15 @@ export class Volume {
    * @param j - row
    * @param k - slice
    * @returns `i + nx * (j + ny * k)`
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `i`, `j` or `k` is not an integer inside the grid
+   *   (a NaN or fractional index was a NaN or fractional offset; a Symbol a TypeError)
    */
   index(i: number, j: number, k: number): number {
-    return i + this.dimensions[0] * (j + this.dimensions[1] * k);
+    const [nx, ny, nz] = this.dimensions;
+    if (!isIndex(i, nx) || !isIndex(j, ny) || !isIndex(k, nz)) {
+      throw new LeptonError('INVALID_ARGUMENT', `index: (i, j, k) must be integers inside the ${nx}×${ny}×${nz} grid, got (${describeValue(i)}, ${describeValue(j)}, ${describeValue(k)}).`);
+    }
+    return i + nx * (j + ny * k);
   }
 
   /**
@@ -120,8 +126,15 @@ export class Volume {
    * @param j - row
    * @param k - slice
    * @returns the voxel value
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an index that is not a number, NaN or fractional
    */
   at(i: number, j: number, k: number): number | undefined {
+    // typeof first: `<` on a Symbol throws a TypeError, on an object runs its valueOf; a NaN or 1.5 index is no voxel
+    for (const v of [i, j, k]) {
+      if (typeof v !== 'number' || Number.isNaN(v) || (Number.isFinite(v) && !Number.isInteger(v))) {
+        throw new LeptonError('INVALID_ARGUMENT', `at: (i, j, k) must be integer voxel indices (use sample() for fractional positions), got (${describeValue(i)}, ${describeValue(j)}, ${describeValue(k)}).`);
+      }
+    }
     const [nx, ny, nz] = this.dimensions;
     if (i < 0 || j < 0 || k < 0 || i >= nx || j >= ny || k >= nz) return undefined;
     return this.data[this.index(i, j, k)];
@@ -181,6 +194,9 @@ export class Volume {
     return trilinear(this, ijk[0], ijk[1], ijk[2], outside);
   }
 }
+
+/** An integer index in [0, n). */
+const isIndex = (v: unknown, n: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < n;
 
 /** Three finite numbers (a point, a spacing, an axis): what a JavaScript caller passes is checked, not trusted. */
 function isVec3(v: unknown): v is Vec3 {
