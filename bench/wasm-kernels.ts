@@ -47,42 +47,33 @@ async function measure(): Promise<Record<string, number>> {
   op("dense layer's input gradient dy · Wᵀ, [1024,64] × [128,64]ᵀ", [[1024, 64], [128, 64]], ([dy, w]) => tf.matMul(dy!, w!, false, true));
   op("dense layer's weight gradient xᵀ · dy, [1024,128]ᵀ × [1024,64]", [[1024, 128], [1024, 64]], ([x, dy]) => tf.matMul(x!, dy!, true, false));
   op('gradient of mean over [0,1,2] of [32,64,64,8] (batch-norm statistics)', [[32, 64, 64, 8]], ([a]) => tf.grad((x: tf.Tensor) => tf.sum(tf.mean(x, [0, 1, 2])))(a!));
+  /** Median ms per batch of one epoch over `x`, rounds 2–4 (the first warms up); frees the model and the data. */
+  const trainStep = async (name: string, model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, batchSize: number): Promise<void> => {
+    const batches = x.shape[0]! / batchSize;
+    const times: number[] = [];
+    for (let r = 0; r < 4; r++) {
+      const t = performance.now();
+      await train(model, { x, y }, { epochs: 1, batchSize, earlyStopping: false, progressBar: false, seed: 1 });
+      if (r > 0) times.push((performance.now() - t) / batches);
+    }
+    out[name] = median(times);
+    tf.dispose(x === y ? [x] : [x, y]);
+    model.dispose();
+  };
   for (const [name, shape, filters, pooling] of [
     ['train step: reference CNN 64×64×1 [16,32,64], average pooling, batch 32', [64, 64, 1], [16, 32, 64], 'average'],
     ['train step: diagnosis CNN 64×64×3 [8,16,32], max pooling, batch 32', [64, 64, 3], [8, 16, 32], 'max'],
   ] as const) {
-    const cnn = buildResidualCnn({ inputShape: [...shape], numClasses: 2, filters: [...filters], pooling, seed: 1 });
     const n = 128;
-    const x = tf.randomUniform([n, ...shape], 0, 1, 'float32', 2);
+    const cnn = buildResidualCnn({ inputShape: [...shape], numClasses: 2, filters: [...filters], pooling, seed: 1 });
     const y = tf.oneHot(tf.tensor1d(Array.from({ length: n }, (_, i) => i % 2), 'int32'), 2);
-    const times: number[] = [];
-    for (let r = 0; r < 4; r++) {
-      const t = performance.now();
-      await train(cnn, { x, y }, { epochs: 1, batchSize: 32, earlyStopping: false, progressBar: false, seed: 1 });
-      if (r > 0) times.push((performance.now() - t) / (n / 32));
-    }
-    out[name] = median(times);
-    tf.dispose([x, y]);
-    cnn.dispose();
+    await trainStep(name, cnn, tf.randomUniform([n, ...shape], 0, 1, 'float32', 2), y, 32);
   }
-  for (const [name, build, inputDim, target] of [
-    ["train step: anomaly autoencoder 240→64→24→64→240 (8 signals × window 30), batch 64", () => buildDenseAutoencoder({ inputDim: 240, hiddenUnits: [64], latentDim: 24, seed: 1 }), 240, 'self'],
-    ['train step: fraud MLP 30→64→32→1, batch 64', () => buildMlp({ inputDim: 30, hiddenUnits: [64, 32], task: 'binary', dropout: 0.1, seed: 1 }), 30, 'label'],
-  ] as const) {
-    const model = build();
-    const n = 2048;
-    const x = tf.randomNormal([n, inputDim], 0, 1, 'float32', 3);
-    const y = target === 'self' ? x : tf.tensor2d(Array.from({ length: n }, (_, i) => i % 2), [n, 1]);
-    const times: number[] = [];
-    for (let r = 0; r < 4; r++) {
-      const t = performance.now();
-      await train(model, { x, y }, { epochs: 1, batchSize: 64, earlyStopping: false, progressBar: false, seed: 1 });
-      if (r > 0) times.push((performance.now() - t) / (n / 64));
-    }
-    out[name] = median(times);
-    tf.dispose(target === 'self' ? [x] : [x, y]);
-    model.dispose();
-  }
+  const n = 2048;
+  const features = tf.randomNormal([n, 240], 0, 1, 'float32', 3);
+  await trainStep('train step: anomaly autoencoder 240→64→24→64→240 (8 signals × window 30), batch 64', buildDenseAutoencoder({ inputDim: 240, hiddenUnits: [64], latentDim: 24, seed: 1 }), features, features, 64);
+  const labels = tf.tensor2d(Array.from({ length: n }, (_, i) => i % 2), [n, 1]);
+  await trainStep('train step: fraud MLP 30→64→32→1, batch 64', buildMlp({ inputDim: 30, hiddenUnits: [64, 32], task: 'binary', dropout: 0.1, seed: 1 }), tf.randomNormal([n, 30], 0, 1, 'float32', 3), labels, 64);
   return out;
 }
 
