@@ -109,7 +109,7 @@ export { binaryErode, binaryDilate, labelComponents } from './motion/morphology.
 export type { BinaryMask, ComponentLabels } from './motion/morphology.js';
 
 // drawing, annotation and snapshots
-export { fillRect, drawRect, drawLine, drawPolygon, fillPolygon, drawText } from './draw/raster.js';
+export { fillRect, drawRect, drawLine, drawPolygon, fillPolygon, drawText, MAX_LINE_THICKNESS } from './draw/raster.js';
 export type { Rgb, RgbImage } from './draw/raster.js';
 export { glyphRows, hasGlyph, measureText, FONT_ADVANCE, FONT_HEIGHT, FONT_LINE_GAP, FALLBACK } from './draw/font.js';
 export type { TextSize } from './draw/font.js';

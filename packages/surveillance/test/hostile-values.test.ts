@@ -4,7 +4,22 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   anchorPoint,
+  annotateFrame,
+  binaryDilate,
   binaryErode,
+  boxIou,
+  classColor,
+  drawLine,
+  drawPolygon,
+  drawRect,
+  drawText,
+  fillPolygon,
+  fillRect,
+  isLoopbackHost,
+  labelComponents,
+  // MAX_LINE_THICKNESS,
+  measureText,
+  segmentsIntersect,
   cutClip,
   cutRecordingClip,
   drawAnnotations,
@@ -27,7 +42,15 @@ import {
   VideoSource,
   VideoWriter,
 } from '@lepton/surveillance';
+const MAX_LINE_THICKNESS = 4096;
 import { expectRejected, expectTypedOrOk, HOSTILE } from '../../../tests/support/hostile.js';
+
+/** JavaScript's own wrong values, beside {@link HOSTILE}'s: null, undefined and a plain number where an object is due. */
+const WRONG: ReadonlyArray<readonly [string, unknown]> = [
+  ['null', null],
+  ['undefined', undefined],
+  ['42', 42],
+];
 
 // Outside src/detect (the integrator's): every position below is validated, and a hostile value there must be
 // refused with a LeptonError, never a TypeError from building the message (`${value}`, String(value) or
@@ -84,6 +107,94 @@ describe('surveillance entry points with hostile values: a LeptonError, never a 
     await expectRejected('snapshot(box.x)', (v) => snapshot(image(), boxWith(v)), 'INVALID_ARGUMENT');
     await expectRejected('snapshot(quality)', (v) => snapshot(image(), undefined, { quality: v as number }), 'INVALID_ARGUMENT');
     await expectRejected('snapshot(cropMargin)', (v) => snapshot(image(), box, { crop: true, cropMargin: v as number }), 'INVALID_ARGUMENT');
+  });
+
+  it('geometry and assignment: boxIou, segmentsIntersect, anchorPoint(anchor), linearSumAssignment matrix and options', async () => {
+    await expectRejected('boxIou(a.x)', (v) => boxIou(boxWith(v), box), 'INVALID_ARGUMENT');
+    await expectRejected('boxIou(b)', (v) => boxIou(box, v as never), 'INVALID_ARGUMENT', [...HOSTILE, ...WRONG]);
+    expect(() => boxIou({ ...box, x: Number.NaN }, box)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(boxIou({ x: 0, y: 0, width: 2, height: 2 }, { x: 1, y: 0, width: 2, height: 2 })).toBeCloseTo(2 / 6, 12);
+    await expectRejected('segmentsIntersect(a1[0])', (v) => segmentsIntersect([v as number, 0], [2, 2], [0, 2], [2, 0]), 'INVALID_ARGUMENT');
+    await expectRejected('segmentsIntersect(b2)', (v) => segmentsIntersect([0, 0], [2, 2], [0, 2], v as never), 'INVALID_ARGUMENT', [...HOSTILE, ...WRONG]);
+    expect(segmentsIntersect([0, 0], [2, 2], [0, 2], [2, 0])).toBe(true);
+    // An unknown anchor once fell back to 'bottom-center' silently.
+    await expectRejected('anchorPoint(anchor)', (v) => anchorPoint(box, v as 'center'), 'INVALID_ARGUMENT', [...HOSTILE, ['centre', 'centre']]);
+    await expectRejected('linearSumAssignment(cost)', (v) => linearSumAssignment(v as number[][]), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ['42', 42]]);
+    await expectRejected('linearSumAssignment(cost[0])', (v) => linearSumAssignment([v as number[], [1, 2]]), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ['undefined', undefined]]);
+    await expectRejected('linearSumAssignment(options)', (v) => linearSumAssignment([[1, 2], [2, 1]], v as never), 'INVALID_ARGUMENT', [['Symbol()', Symbol('s')], ['null', null], ['42', 42]]);
+    await expectRejected('linearSumAssignment(options.maxCost)', (v) => linearSumAssignment([[1, 2], [2, 1]], { maxCost: v as number }), 'INVALID_ARGUMENT', [...HOSTILE, ["'1'", '1'], ['{}', {}]]);
+    expect(linearSumAssignment([[1, 2], [2, 1]], { maxCost: 1.5 }).cost).toBe(2);
+  });
+
+  it('tracker, rules and motion options that are not objects or arrays: typed, never a TypeError', async () => {
+    await expectRejected('new SortTracker(options)', (v) => new SortTracker(v as never), 'INVALID_ARGUMENT', [['Symbol()', Symbol('s')], ['BigInt', 12n], ['null', null], ['42', 42]]);
+    const zone2 = { name: 'z', polygon: [[0, 0], [10, 0], [10, 10]] as [number, number][] };
+    await expectRejected('new RuleEngine(zones[0].classes)', (v) => new RuleEngine([{ name: 'cam', zones: [{ ...zone2, classes: v as string[] }] }]), 'CONFIG_INVALID', [...HOSTILE, ['42', 42]]);
+    await expectRejected('new RuleEngine(zones[0].crowdClasses)', (v) => new RuleEngine([{ name: 'cam', zones: [{ ...zone2, crowdClasses: v as string[] }] }]), 'CONFIG_INVALID', [...HOSTILE, ['42', 42]]);
+    await expectRejected('new RuleEngine(hysteresis)', (v) => new RuleEngine([{ name: 'cam' }], { hysteresis: v as never }), 'CONFIG_INVALID', [['Symbol()', Symbol('s')], ['BigInt', 12n], ['42', 42], ["'x'", 'x']]);
+    await expectRejected('new MotionDetector(options)', (v) => new MotionDetector(v as never), 'INVALID_ARGUMENT', [['Symbol()', Symbol('s')], ['null', null], ['42', 42]]);
+    await expectRejected('new MotionDetector(masks)', (v) => new MotionDetector({ masks: v as never }), 'INVALID_ARGUMENT', [...HOSTILE, ['42', 42]]);
+    await expectRejected('MotionDetector.setMasks(masks)', (v) => new MotionDetector().setMasks(v as never), 'INVALID_ARGUMENT', [...HOSTILE, ['42', 42]]);
+    await expectRejected('binaryDilate(mask)', (v) => binaryDilate(v as never), 'INVALID_INPUT', [...HOSTILE, ['null', null], ['undefined', undefined]]);
+    await expectRejected('labelComponents(mask)', (v) => labelComponents(v as never), 'INVALID_INPUT', [...HOSTILE, ['null', null], ['undefined', undefined]]);
+  });
+
+  it('huge but valid iteration counts return (they hung): binaryErode/binaryDilate and MotionDetector erode/dilate passes', () => {
+    const mask = { width: 5, height: 5, data: new Uint8Array(25).fill(1) };
+    mask.data[0] = 0;
+    expect(Array.from(binaryErode(mask, 1e308).data)).toEqual(Array.from(binaryErode(mask, 5).data));
+    expect(Array.from(binaryDilate({ width: 5, height: 5, data: new Uint8Array(25).fill(0).fill(1, 12, 13) }, 1e308).data)).toEqual(new Array(25).fill(1));
+    const motion = new MotionDetector({ erodeIterations: 1e308, dilateIterations: 1e308, warmupFrames: 1 });
+    const frame = { width: 16, height: 16, data: new Uint8Array(16 * 16 * 3) };
+    motion.update(frame);
+    const moved = { ...frame, data: new Uint8Array(16 * 16 * 3).fill(255) };
+    expect(motion.update(moved).boxes.every((b) => [b.x, b.y, b.width, b.height].every(Number.isFinite))).toBe(true);
+  });
+
+  it('raster primitives: colours, alpha, points, polygons, text and thickness are checked (TypeErrors, coercion and a hang before)', async () => {
+    await expectRejected('fillRect(color)', (v) => fillRect(image(), box, v as never), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ["['1', 0, 0]", ['1', 0, 0]], ['[NaN, 0, 0]', [Number.NaN, 0, 0]]]);
+    await expectRejected('fillRect(color[0])', (v) => fillRect(image(), box, [v as number, 0, 0]), 'INVALID_ARGUMENT');
+    await expectRejected('fillRect(alpha)', (v) => fillRect(image(), box, [1, 2, 3], v as number), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ['NaN', Number.NaN]]);
+    await expectRejected('fillRect(box)', (v) => fillRect(image(), v as never, [1, 2, 3]), 'INVALID_ARGUMENT', [['Symbol()', Symbol('s')], ['BigInt', 12n], ['null', null], ['undefined', undefined]]);
+    expect(fillRect(image(), { ...box, x: Number.NaN }, [1, 2, 3])).toBe(0); // documented: non-finite coordinates draw nothing
+    await expectRejected('drawRect(color)', (v) => drawRect(image(), box, v as never), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null]]);
+    await expectRejected('drawLine(from)', (v) => drawLine(image(), v as never, [5, 5], [1, 2, 3]), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ['42', 42]]);
+    await expectRejected('drawLine(color)', (v) => drawLine(image(), [0, 0], [5, 5], v as never), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null]]);
+    // A valid but huge thickness never returned.
+    await expectRejected('drawLine(thickness)', (v) => drawLine(image(), [0, 0], [5, 5], [1, 2, 3], v as number), 'INVALID_ARGUMENT', [...HOSTILE, ['1e308', 1e308], ['MAX + 1', MAX_LINE_THICKNESS + 1]]);
+    expect(drawLine(image(), [0, 0], [5, 5], [1, 2, 3], MAX_LINE_THICKNESS)).toBe(6 * 16); // six whole columns
+    await expectRejected('drawPolygon(polygon)', (v) => drawPolygon(image(), v as never, [1, 2, 3]), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ['42', 42]]);
+    await expectRejected('drawPolygon(polygon[1])', (v) => drawPolygon(image(), [[0, 0], v as never, [5, 5]], [1, 2, 3]), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null]]);
+    await expectRejected('drawPolygon(thickness)', (v) => drawPolygon(image(), [[0, 0], [5, 0], [5, 5]], [1, 2, 3], v as number), 'INVALID_ARGUMENT', [...HOSTILE, ['1e308', 1e308]]);
+    await expectRejected('fillPolygon(polygon)', (v) => fillPolygon(image(), v as never, [1, 2, 3]), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ['42', 42]]);
+    await expectRejected('fillPolygon(polygon[1])', (v) => fillPolygon(image(), [[0, 0], v as never, [5, 5]], [1, 2, 3]), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null]]);
+    await expectRejected('fillPolygon(alpha)', (v) => fillPolygon(image(), [[0, 0], [5, 0], [5, 5]], [1, 2, 3], v as number), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null]]);
+    await expectRejected('drawText(text)', (v) => drawText(image(), v as string, 0, 0, [1, 2, 3]), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ['42', 42]]);
+    await expectRejected('drawText(color)', (v) => drawText(image(), 'AB', 0, 0, v as never), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null]]);
+  });
+
+  it('text and annotation: measureText, classColor, drawLabel, drawAnnotations lists, annotateFrame, snapshot options, isLoopbackHost', async () => {
+    await expectRejected('measureText(text)', (v) => measureText(v as string), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ['42', 42]]);
+    // A NaN, fractional or 1e308 scale came back as a NaN, fractional or Infinity size.
+    await expectRejected('measureText(scale)', (v) => measureText('AB', v as number), 'INVALID_ARGUMENT', [...HOSTILE, ['NaN', Number.NaN], ['1.5', 1.5], ['-1', -1], ['1e308', 1e308]]);
+    expect(measureText('ID 7', 2)).toEqual({ width: 46, height: 16 });
+    await expectRejected('classColor(label)', (v) => classColor(v as string), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ['42', 42]]);
+    await expectRejected('drawLabel(text)', (v) => drawLabel(image(), v as string, 0, 0, { background: [0, 0, 0] }), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null]]);
+    await expectRejected('drawLabel(x)', (v) => drawLabel(image(), 'a', v as number, 0, { background: [0, 0, 0] }), 'INVALID_ARGUMENT', [...HOSTILE, ['NaN', Number.NaN], ['undefined', undefined]]);
+    await expectRejected('drawLabel(options)', (v) => drawLabel(image(), 'a', 0, 0, v as never), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ['undefined', undefined]]);
+    await expectRejected('drawAnnotations(options)', (v) => drawAnnotations(image(), v as never), 'INVALID_ARGUMENT', [['Symbol()', Symbol('s')], ['null', null], ['undefined', undefined]]);
+    for (const key of ['zones', 'lines', 'motionBoxes', 'detections', 'tracks']) {
+      await expectRejected(`drawAnnotations(${key})`, (v) => drawAnnotations(image(), { [key]: v }), 'INVALID_ARGUMENT', [...HOSTILE, ['42', 42]]);
+    }
+    await expectRejected('drawAnnotations(colors.line)', (v) => drawAnnotations(image(), { lines: [{ name: 'l', from: [0, 0], to: [5, 5] }], colors: { line: v as never } }), 'INVALID_ARGUMENT', [...HOSTILE, ["'red'", 'red']]);
+    const frame = { camera: 'cam', index: 0, sourceIndex: 0, time: 0, wallTime: 0, ...image() };
+    await expectRejected('annotateFrame(options)', (v) => annotateFrame(frame, v as never), 'INVALID_ARGUMENT', [['Symbol()', Symbol('s')], ['null', null]]);
+    // A finite wallTime past the Date range threw a RangeError from toISOString; a hostile camera name a TypeError.
+    await expectTypedOrOk('annotateFrame(frame.wallTime)', (v) => annotateFrame({ ...frame, wallTime: v as number }), [['1e308', 1e308], ['-1e16', -1e16]]);
+    await expectTypedOrOk('annotateFrame(frame.camera)', (v) => annotateFrame({ ...frame, camera: v as string }), HOSTILE);
+    await expectRejected('snapshot(options)', (v) => snapshot(image(), box, v as never), 'INVALID_ARGUMENT', [['Symbol()', Symbol('s')], ['null', null]]);
+    for (const [name, v] of HOSTILE) expect(isLoopbackHost(v as string), name).toBe(false);
+    expect(isLoopbackHost('127.0.0.1')).toBe(true);
   });
 
   it('video and service options: VideoSource, VideoWriter, FrameRing, cutClip, cutRecordingClip, Recorder, EventStore, ObjectLifecycle, probeSource, shards, metrics', async () => {

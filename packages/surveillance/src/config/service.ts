@@ -72,7 +72,9 @@ const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/i;
  * @returns true for `127.x.x.x`, `::1` and `localhost`
  */
 export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK.test(host);
+  // RegExp.test converts its argument: a Symbol or an object whose toString throws threw from here. Only a string
+  // can name a host, so anything else is not a loopback one.
+  return typeof host === 'string' && LOOPBACK.test(host);
 }
 
 /**

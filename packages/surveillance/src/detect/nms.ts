@@ -1,5 +1,5 @@
 import { LeptonError, describeValue } from '@lepton/core';
-import { boxIou } from '../rules/geometry.js';
+import { iouOf } from '../rules/geometry.js';
 import type { Detection } from '../types.js';
 
 /**
@@ -37,7 +37,7 @@ export function nonMaxSuppression<T extends Detection>(detections: readonly T[],
   for (const { d } of order) {
     if (kept.length >= maxDetections) break;
     const same = keptByLabel.get(d.label) ?? [];
-    if (same.some((k) => boxIou(k.box, d.box) > iouThreshold)) continue;
+    if (same.some((k) => iouOf(k.box, d.box) > iouThreshold)) continue;
     same.push(d);
     keptByLabel.set(d.label, same);
     kept.push(d);

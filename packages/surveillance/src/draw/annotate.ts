@@ -137,6 +137,7 @@ function caption(v: unknown): string {
  *
  * @param label - class name
  * @returns an RGB colour
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a label that is not a string
  * @example
  * ```ts
  * import { classColor } from '@lepton/surveillance';
@@ -144,6 +145,8 @@ function caption(v: unknown): string {
  * ```
  */
 export function classColor(label: string): Rgb {
+  // Hashing a non-string threw a TypeError (null.length) or hashed whatever its toString said.
+  if (typeof label !== 'string') throw new LeptonError('INVALID_ARGUMENT', `classColor: label must be a string; got ${describeValue(label)}.`);
   const fixed = ownValue(DEFAULT_CLASS_COLORS, label);
   if (fixed !== undefined) return fixed;
   let h = 0x811c9dc5; // FNV-1a
@@ -165,7 +168,8 @@ function contrastText(bg: Rgb): Rgb {
  * @param y - preferred top edge of the background box
  * @param options - colours, scale, padding
  * @returns the background box as placed
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed image, `INVALID_ARGUMENT` for a bad scale
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed image, `INVALID_ARGUMENT` for a bad scale,
+ *   options that are not an object, a text that is not a string or a non-finite position
  * @example
  * ```ts
  * import { drawLabel } from '@lepton/surveillance';
@@ -175,6 +179,12 @@ function contrastText(bg: Rgb): Rgb {
  */
 export function drawLabel(img: RgbImage, text: string, x: number, y: number, options: LabelOptions): Box {
   checkImage(img, 'drawLabel');
+  // A JavaScript caller's null options, a non-string text or a NaN position threw a TypeError or came back as a NaN box.
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `drawLabel: options must be an object { background, … }; got ${describeValue(options)}.`);
+  if (typeof text !== 'string') throw new LeptonError('INVALID_ARGUMENT', `drawLabel: text must be a string; got ${describeValue(text)}.`);
+  if (typeof x !== 'number' || typeof y !== 'number' || !Number.isFinite(x) || !Number.isFinite(y)) {
+    throw new LeptonError('INVALID_ARGUMENT', `drawLabel: x and y must be finite numbers; got ${describeValue(x)}, ${describeValue(y)}.`);
+  }
   const scale = options.scale ?? 1;
   if (!Number.isInteger(scale) || scale < 1) throw new LeptonError('INVALID_ARGUMENT', `drawLabel: scale must be a positive integer; got ${describeValue(scale)}.`);
   const pad = (options.padding ?? 1) * scale;
@@ -208,7 +218,10 @@ function captionedBox(img: RgbImage, box: Box, caption: string, color: Rgb, thic
 }
 
 function formatWallTime(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+  // Finite but past ±8.64e15 ms (1e308 from a bad clock) is an Invalid Date, whose toISOString throws a RangeError.
+  const date = new Date(ms);
+  if (Number.isNaN(date.getTime())) return '';
+  return date.toISOString().slice(0, 19).replace('T', ' ');
 }
 
 /**
@@ -219,7 +232,8 @@ function formatWallTime(ms: number): string {
  * @param img - image to draw on, in place; `camera` and `wallTime` are used for the banner when present
  * @param options - what to draw
  * @returns counts of drawn and skipped items
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed image, `INVALID_ARGUMENT` for a bad scale or thickness
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed image, `INVALID_ARGUMENT` for a bad scale or thickness,
+ *   options that are not an object, or `zones`, `lines`, `motionBoxes`, `detections` or `tracks` that is not an array
  * @example
  * ```ts
  * import { drawAnnotations } from '@lepton/surveillance';
@@ -230,6 +244,12 @@ function formatWallTime(ms: number): string {
  */
 export function drawAnnotations(img: RgbImage & Partial<Pick<Frame, 'camera' | 'wallTime'>>, options: AnnotateOptions): AnnotationReport {
   checkImage(img, 'drawAnnotations');
+  // Items are skipped one by one below; the lists themselves must be arrays (a number's forEach threw a TypeError).
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `drawAnnotations: options must be an object; got ${describeValue(options)}.`);
+  for (const field of ['zones', 'lines', 'motionBoxes', 'detections', 'tracks'] as const) {
+    const list: unknown = options[field];
+    if (list !== undefined && list !== null && !Array.isArray(list)) throw new LeptonError('INVALID_ARGUMENT', `drawAnnotations: ${field} must be an array; got ${describeValue(list)}.`);
+  }
   const auto = Math.max(1, Math.round(Math.min(img.width, img.height) / 360));
   const scale = options.textScale ?? auto;
   const thickness = options.thickness ?? auto;
@@ -292,7 +312,8 @@ export function drawAnnotations(img: RgbImage & Partial<Pick<Frame, 'camera' | '
   });
 
   if (options.banner !== false) {
-    const camera = options.camera ?? img.camera ?? '';
+    const named: unknown = options.camera ?? img.camera ?? '';
+    const camera = typeof named === 'string' ? named : caption(named);
     const stamp = options.timestamp ?? (typeof img.wallTime === 'number' && Number.isFinite(img.wallTime) && img.wallTime !== 0 ? formatWallTime(img.wallTime) : '');
     const text = [camera, stamp].filter((s) => s !== '').join('  ');
     if (text !== '') drawLabel(img, text, 0, 0, { background: colors.bannerBackground ?? [0, 0, 0], color: colors.bannerText ?? [255, 255, 255], scale, padding: 2, alpha: 0.6 });
@@ -308,7 +329,8 @@ export function drawAnnotations(img: RgbImage & Partial<Pick<Frame, 'camera' | '
  * @param frame - the frame
  * @param options - what to draw; `copy: true` leaves `frame` untouched
  * @returns `frame` itself (drawn in place), or a new frame with copied pixels when `copy` is true
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed frame, `INVALID_ARGUMENT` for a bad scale or thickness
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed frame, `INVALID_ARGUMENT` for a bad scale or thickness,
+ *   or options as {@link drawAnnotations} refuses them
  * @example
  * ```ts
  * import { annotateFrame, type Frame } from '@lepton/surveillance';
@@ -322,6 +344,7 @@ export function drawAnnotations(img: RgbImage & Partial<Pick<Frame, 'camera' | '
  * ```
  */
 export function annotateFrame(frame: Frame, options: AnnotateOptions = {}): Frame {
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `annotateFrame: options must be an object; got ${describeValue(options)}.`);
   // Read once (a getter that throws, or a Proxy buffer, is INVALID_INPUT); the drawing goes into the frame's own bytes.
   const read = readFrame(frame);
   if (read.problem !== undefined) throw invalidFrameError(frame, read.problem);

@@ -8,6 +8,8 @@
  * rather than silently dropped.
  */
 
+import { describeValue, LeptonError } from '@lepton/core';
+
 /** Width of one character cell in pixels at scale 1 (5 px of glyph plus 1 px of spacing). */
 export const FONT_ADVANCE = 6;
 /** Height of one text line in pixels at scale 1 (7 rows above the baseline, 1 descender row). */
@@ -170,6 +172,8 @@ export interface TextSize {
  * @param text - the text
  * @param scale - integer magnification (each font pixel becomes `scale × scale`). Default 1.
  * @returns width and height in pixels (width 0 for empty text)
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a text that is not a string or a scale that is not a
+ *   positive integer (or so large that the size is not finite)
  * @example
  * ```ts
  * import { measureText } from '@lepton/surveillance';
@@ -177,10 +181,15 @@ export interface TextSize {
  * ```
  */
 export function measureText(text: string, scale = 1): TextSize {
+  // A non-string threw a TypeError from split(); a NaN, fractional or negative scale came back as a NaN or odd size.
+  if (typeof text !== 'string') throw new LeptonError('INVALID_ARGUMENT', `measureText: text must be a string; got ${describeValue(text)}.`);
+  if (!Number.isInteger(scale) || scale < 1) throw new LeptonError('INVALID_ARGUMENT', `measureText: scale must be a positive integer; got ${describeValue(scale)}.`);
   const lines = text.split('\n');
   const longest = Math.max(...lines.map((l) => [...l].length));
-  return {
+  const size = {
     width: longest > 0 ? (longest * FONT_ADVANCE - 1) * scale : 0,
     height: (lines.length * FONT_HEIGHT + (lines.length - 1) * FONT_LINE_GAP) * scale,
   };
+  if (!Number.isFinite(size.width) || !Number.isFinite(size.height)) throw new LeptonError('INVALID_ARGUMENT', `measureText: scale ${describeValue(scale)} is too large; the text's size is not a finite number.`);
+  return size;
 }

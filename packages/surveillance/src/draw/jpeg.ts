@@ -76,6 +76,7 @@ export function encodeJpeg(image: RgbImage, quality = 85): Uint8Array {
  */
 export function snapshot(frame: RgbImage, box?: Box, options: SnapshotOptions = {}): Uint8Array {
   checkImage(frame, 'snapshot');
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `snapshot: options must be an object; got ${describeValue(options)}.`);
   const quality = options.quality ?? 85;
   checkQuality(quality, 'snapshot');
   if (box !== undefined && ![box.x, box.y, box.width, box.height].every(Number.isFinite)) {

@@ -36,6 +36,39 @@ function positiveInt(value: number, field: string, what: string): number {
   return value;
 }
 
+/**
+ * Thicker lines cost `thickness` writes per step over a segment clipped to the image grown by `thickness`: a valid
+ * integer such as 1e9 would never return. Wider than any frame's diagonal, so no real overlay notices the bound.
+ */
+export const MAX_LINE_THICKNESS = 4096;
+
+function lineThickness(value: number, what: string): number {
+  positiveInt(value, 'thickness', what);
+  if (value > MAX_LINE_THICKNESS) throw new LeptonError('INVALID_ARGUMENT', `${what}: thickness must be at most ${MAX_LINE_THICKNESS}; got ${describeValue(value)}.`);
+  return value;
+}
+
+/** Colours and opacities come from callers and configuration: a Symbol there threw a TypeError in the comparison. */
+function checkColor(color: unknown, what: string): void {
+  if (!Array.isArray(color) || color.length !== 3 || !color.every((c) => typeof c === 'number' && Number.isFinite(c))) {
+    throw new LeptonError('INVALID_ARGUMENT', `${what}: color must be [r, g, b] with finite numbers (0–255); got ${describeValue(color)}.`);
+  }
+}
+
+function checkAlpha(alpha: unknown, what: string): void {
+  if (typeof alpha !== 'number' || Number.isNaN(alpha)) throw new LeptonError('INVALID_ARGUMENT', `${what}: alpha must be a number from 0 to 1; got ${describeValue(alpha)}.`);
+}
+
+/** A polygon must at least be an array; its points may be anything (a non-finite one draws nothing). */
+function checkPolygon(polygon: unknown, what: string): void {
+  if (!Array.isArray(polygon)) throw new LeptonError('INVALID_ARGUMENT', `${what}: polygon must be an array of [x, y] points; got ${describeValue(polygon)}.`);
+}
+
+/** A point must be an array (destructuring anything else threw a TypeError); non-finite coordinates draw nothing. */
+function checkPointShape(p: unknown, name: string, what: string): void {
+  if (!Array.isArray(p)) throw new LeptonError('INVALID_ARGUMENT', `${what}: ${name} must be an [x, y] point; got ${describeValue(p)}.`);
+}
+
 function channel(v: number): number {
   return v >= 255 ? 255 : v > 0 ? Math.round(v) : 0;
 }
@@ -51,7 +84,10 @@ class Pen {
     readonly img: RgbImage,
     color: Rgb,
     alpha: number,
+    what: string,
   ) {
+    checkColor(color, what);
+    checkAlpha(alpha, what);
     this.r = channel(color[0]);
     this.g = channel(color[1]);
     this.b = channel(color[2]);
@@ -84,7 +120,8 @@ class Pen {
   }
 }
 
-function finiteBox(box: Box): boolean {
+function finiteBox(box: Box, what: string): boolean {
+  if (box === null || typeof box !== 'object') throw new LeptonError('INVALID_ARGUMENT', `${what}: box must be an object { x, y, width, height }; got ${describeValue(box)}.`);
   return Number.isFinite(box.x) && Number.isFinite(box.y) && Number.isFinite(box.width) && Number.isFinite(box.height);
 }
 
@@ -96,7 +133,8 @@ function finiteBox(box: Box): boolean {
  * @param color - fill colour
  * @param alpha - opacity 0–1 (`out = old + (colour − old) × alpha`). Default 1.
  * @returns pixels written (clipped to the image)
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed image
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed image, `INVALID_ARGUMENT` for a colour that is not
+ *   three finite numbers, a non-number alpha, or a box that is not an object
  * @example
  * ```ts
  * import { fillRect } from '@lepton/surveillance';
@@ -106,8 +144,8 @@ function finiteBox(box: Box): boolean {
  */
 export function fillRect(img: RgbImage, box: Box, color: Rgb, alpha = 1): number {
   checkImage(img, 'fillRect');
-  if (!finiteBox(box)) return 0;
-  const pen = new Pen(img, color, alpha);
+  const pen = new Pen(img, color, alpha, 'fillRect');
+  if (!finiteBox(box, 'fillRect')) return 0;
   pen.span(Math.round(box.x), Math.round(box.y), Math.round(box.x + box.width), Math.round(box.y + box.height));
   return pen.count;
 }
@@ -121,7 +159,8 @@ export function fillRect(img: RgbImage, box: Box, color: Rgb, alpha = 1): number
  * @param color - line colour
  * @param thickness - line width in pixels, a positive integer. Default 1.
  * @returns pixels written (clipped to the image)
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed image, `INVALID_ARGUMENT` for a bad thickness
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed image, `INVALID_ARGUMENT` for a bad thickness, a colour
+ *   that is not three finite numbers, or a box that is not an object
  * @example
  * ```ts
  * import { drawRect } from '@lepton/surveillance';
@@ -132,13 +171,14 @@ export function fillRect(img: RgbImage, box: Box, color: Rgb, alpha = 1): number
 export function drawRect(img: RgbImage, box: Box, color: Rgb, thickness = 1): number {
   checkImage(img, 'drawRect');
   positiveInt(thickness, 'thickness', 'drawRect');
-  if (!finiteBox(box)) return 0;
+  checkColor(color, 'drawRect');
+  if (!finiteBox(box, 'drawRect')) return 0;
   const x0 = Math.round(box.x);
   const y0 = Math.round(box.y);
   const x1 = Math.round(box.x + box.width);
   const y1 = Math.round(box.y + box.height);
   if (x1 <= x0 || y1 <= y0) return 0;
-  const pen = new Pen(img, color, 1);
+  const pen = new Pen(img, color, 1, 'drawRect');
   const t = thickness;
   if (2 * t >= x1 - x0 || 2 * t >= y1 - y0) {
     pen.span(x0, y0, x1, y1);
@@ -184,7 +224,9 @@ function clipSegment(ax: number, ay: number, bx: number, by: number, minX: numbe
 }
 
 /** Bresenham from rounded endpoints; each step writes a span of `t` pixels across the major axis (no overlaps). */
-function line(pen: Pen, from: Point, to: Point, t: number): void {
+function line(pen: Pen, from: Point, to: Point, t: number, what: string): void {
+  checkPointShape(from, 'from', what);
+  checkPointShape(to, 'to', what);
   const [fx, fy] = from;
   const [tx, ty] = to;
   if (![fx, fy, tx, ty].every(Number.isFinite)) return;
@@ -229,7 +271,9 @@ function line(pen: Pen, from: Point, to: Point, t: number): void {
  * @param color - line colour
  * @param thickness - line width in pixels, a positive integer. Default 1.
  * @returns pixels written (clipped to the image)
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed image, `INVALID_ARGUMENT` for a bad thickness
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed image, `INVALID_ARGUMENT` for a thickness that is not an
+ *   integer from 1 to {@link MAX_LINE_THICKNESS}, a colour that is not three finite numbers, or an endpoint that is
+ *   not an array
  * @example
  * ```ts
  * import { drawLine } from '@lepton/surveillance';
@@ -239,9 +283,9 @@ function line(pen: Pen, from: Point, to: Point, t: number): void {
  */
 export function drawLine(img: RgbImage, from: Point, to: Point, color: Rgb, thickness = 1): number {
   checkImage(img, 'drawLine');
-  positiveInt(thickness, 'thickness', 'drawLine');
-  const pen = new Pen(img, color, 1);
-  line(pen, from, to, thickness);
+  lineThickness(thickness, 'drawLine');
+  const pen = new Pen(img, color, 1, 'drawLine');
+  line(pen, from, to, thickness, 'drawLine');
   return pen.count;
 }
 
@@ -253,7 +297,9 @@ export function drawLine(img: RgbImage, from: Point, to: Point, color: Rgb, thic
  * @param color - line colour
  * @param thickness - line width in pixels, a positive integer. Default 1.
  * @returns pixel writes (a vertex shared by two edges counts twice)
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed image, `INVALID_ARGUMENT` for a bad thickness
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed image, `INVALID_ARGUMENT` for a thickness that is not an
+ *   integer from 1 to {@link MAX_LINE_THICKNESS}, a colour that is not three finite numbers, or a polygon (or a
+ *   vertex) that is not an array
  * @example
  * ```ts
  * import { drawPolygon } from '@lepton/surveillance';
@@ -263,9 +309,10 @@ export function drawLine(img: RgbImage, from: Point, to: Point, color: Rgb, thic
  */
 export function drawPolygon(img: RgbImage, polygon: Polygon, color: Rgb, thickness = 1): number {
   checkImage(img, 'drawPolygon');
-  positiveInt(thickness, 'thickness', 'drawPolygon');
-  const pen = new Pen(img, color, 1);
-  for (let i = 0; i < polygon.length; i++) line(pen, polygon[i]!, polygon[(i + 1) % polygon.length]!, thickness);
+  lineThickness(thickness, 'drawPolygon');
+  checkPolygon(polygon, 'drawPolygon');
+  const pen = new Pen(img, color, 1, 'drawPolygon');
+  for (let i = 0; i < polygon.length; i++) line(pen, polygon[i]!, polygon[(i + 1) % polygon.length]!, thickness, 'drawPolygon');
   return pen.count;
 }
 
@@ -277,7 +324,8 @@ export function drawPolygon(img: RgbImage, polygon: Polygon, color: Rgb, thickne
  * @param color - fill colour
  * @param alpha - opacity 0–1. Default 1.
  * @returns pixels written (clipped to the image)
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed image
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed image, `INVALID_ARGUMENT` for a colour that is not three
+ *   finite numbers, a non-number alpha, or a polygon (or a vertex) that is not an array
  * @example
  * ```ts
  * import { fillPolygon } from '@lepton/surveillance';
@@ -287,8 +335,10 @@ export function drawPolygon(img: RgbImage, polygon: Polygon, color: Rgb, thickne
  */
 export function fillPolygon(img: RgbImage, polygon: Polygon, color: Rgb, alpha = 1): number {
   checkImage(img, 'fillPolygon');
+  checkPolygon(polygon, 'fillPolygon');
+  const pen = new Pen(img, color, alpha, 'fillPolygon');
+  polygon.forEach((p, i) => checkPointShape(p, `polygon[${i}]`, 'fillPolygon'));
   if (polygon.length < 3 || !polygon.every((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]))) return 0;
-  const pen = new Pen(img, color, alpha);
   const ys = polygon.map((p) => p[1]);
   const yStart = Math.max(0, Math.floor(Math.min(...ys)));
   const yEnd = Math.min(img.height - 1, Math.ceil(Math.max(...ys)));
@@ -323,7 +373,8 @@ export function fillPolygon(img: RgbImage, polygon: Polygon, color: Rgb, alpha =
  * @param color - ink colour
  * @param scale - integer magnification. Default 1.
  * @returns pixels written (clipped to the image)
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed image, `INVALID_ARGUMENT` for a bad scale
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed image, `INVALID_ARGUMENT` for a bad scale, a text that is
+ *   not a string, or a colour that is not three finite numbers
  * @example
  * ```ts
  * import { drawText } from '@lepton/surveillance';
@@ -334,8 +385,9 @@ export function fillPolygon(img: RgbImage, polygon: Polygon, color: Rgb, alpha =
 export function drawText(img: RgbImage, text: string, x: number, y: number, color: Rgb, scale = 1): number {
   checkImage(img, 'drawText');
   positiveInt(scale, 'scale', 'drawText');
+  if (typeof text !== 'string') throw new LeptonError('INVALID_ARGUMENT', `drawText: text must be a string; got ${describeValue(text)}.`);
+  const pen = new Pen(img, color, 1, 'drawText');
   if (!Number.isFinite(x) || !Number.isFinite(y)) return 0;
-  const pen = new Pen(img, color, 1);
   const left = Math.round(x);
   let top = Math.round(y);
   for (const lineText of text.split('\n')) {

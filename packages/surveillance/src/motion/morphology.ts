@@ -130,6 +130,7 @@ export function labelInto(mask: Uint8Array, w: number, h: number, labels: Int32A
 // ---------------------------------------------------------------------------------------------------------------
 
 function checkMask(mask: BinaryMask, what: string): void {
+  if (mask === null || typeof mask !== 'object') throw new LeptonError('INVALID_INPUT', `${what}: the mask must be an object { width, height, data }; got ${describeValue(mask)}.`);
   const { width, height, data } = mask;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new LeptonError('INVALID_INPUT', `${what}: mask size ${describeValue(width)}×${describeValue(height)} is not a positive integer size.`);
@@ -152,7 +153,10 @@ function morph(mask: BinaryMask, iterations: number, op: typeof erodeInto, what:
   let src = Uint8Array.from(mask.data, (v) => (v !== 0 ? 1 : 0));
   let dst = new Uint8Array(w * h);
   const tmp = new Uint8Array(w * h);
-  for (let i = 0; i < iterations; i++) {
+  // After max(w, h) passes the mask is fixed (all off for an erosion, every pixel within reach of an on one for a
+  // dilation): more passes give the same mask, so a huge `iterations` (1e308 is an integer) returns instead of hanging.
+  const passes = Math.min(iterations, Math.max(w, h));
+  for (let i = 0; i < passes; i++) {
     op(src, dst, tmp, w, h);
     [src, dst] = [dst, src];
   }

@@ -138,7 +138,8 @@ export class MotionDetector {
    * Replaces the ignored areas; takes effect on the next frame without resetting the background.
    *
    * @param masks - polygons in full-resolution pixels
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when a polygon has fewer than three finite points
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `masks` is not an array or a polygon has fewer than
+   *   three finite points
    */
   setMasks(masks: readonly Polygon[]): void {
     this.masks = resolveMotionOptions({ masks }).masks;
@@ -214,15 +215,18 @@ export class MotionDetector {
     }
     if (changed === 0) return result(0, false, false, []);
 
-    // Clean: erode, then dilate (ping-pong between two buffers).
+    // Clean: erode, then dilate (ping-pong between two buffers). Past max(width, height) passes a 3 × 3 erosion or
+    // dilation no longer changes the mask, so more is the same result: bounding it keeps `erodeIterations: 1e9` (a
+    // valid integer) from hanging the camera's loop.
+    const passes = Math.max(this.dw, this.dh);
     let src: Uint8Array = raw;
     let dst = this.bufA;
-    for (let i = 0; i < this.s.erodeIterations; i++) {
+    for (let i = 0; i < Math.min(this.s.erodeIterations, passes); i++) {
       erodeInto(src, dst, this.tmp, this.dw, this.dh);
       src = dst;
       dst = dst === this.bufA ? this.bufB : this.bufA;
     }
-    for (let i = 0; i < this.s.dilateIterations; i++) {
+    for (let i = 0; i < Math.min(this.s.dilateIterations, passes); i++) {
       dilateInto(src, dst, this.tmp, this.dw, this.dh);
       src = dst;
       dst = dst === this.bufA ? this.bufB : this.bufA;

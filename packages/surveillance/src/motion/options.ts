@@ -79,6 +79,9 @@ export function resolveMotionOptions(o: MotionOptions): ResolvedMotionOptions {
     return v;
   };
   const int = (v: number): boolean => Number.isInteger(v);
+  // A JavaScript caller can pass null (o.scale threw a TypeError) or a number (every option silently defaulted).
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw bad('the options', 'an object (or left out)', o);
+  if (o.masks !== undefined && o.masks !== null && !Array.isArray(o.masks)) throw bad('masks', 'an array of polygons', o.masks);
   if (o.scale !== undefined && (!Number.isInteger(o.scale) || o.scale < 1)) throw bad('scale', 'a positive integer', o.scale);
   if (o.minArea !== undefined && (!Number.isFinite(o.minArea) || o.minArea < 0)) throw bad('minArea', 'a non-negative number', o.minArea);
   const masks = [...(o.masks ?? [])];

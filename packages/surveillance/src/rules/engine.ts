@@ -230,7 +230,8 @@ export class RuleEngine {
    * @param options - anchor and hysteresis
    * @throws {@link @lepton/core!LeptonError} `CONFIG_INVALID` listing every problem found (duplicate names, polygons
    *   with fewer than 3 points or non-finite coordinates, a line whose ends coincide, non-positive `loiterSeconds`,
-   *   a `crowdThreshold` that is not an integer ≥ 1, an unknown direction or anchor, negative hysteresis)
+   *   a `crowdThreshold` that is not an integer ≥ 1, `classes` or `crowdClasses` that are not arrays of names, an
+   *   unknown direction or anchor, negative hysteresis or a `hysteresis` that is not an object)
    */
   constructor(cameras: readonly CameraRules[], options: RuleEngineOptions = {}) {
     if (!Array.isArray(cameras)) {
@@ -243,6 +244,9 @@ export class RuleEngine {
     this.frames = h.frames ?? 2;
     this.lineHysteresis = { pixels: this.pixels, frames: this.frames, rearmSeconds: h.rearmSeconds ?? 1, rearmDepth: h.rearmDepth ?? 0.25 };
     const problems: string[] = [];
+    if (options.hysteresis !== undefined && options.hysteresis !== null && typeof options.hysteresis !== 'object') {
+      problems.push(`hysteresis: must be an object { pixels?, frames?, rearmSeconds?, rearmDepth? }, got ${describeValue(options.hysteresis)}`);
+    }
     if (this.anchor !== 'bottom-center' && this.anchor !== 'center') problems.push(`anchor: ${describeValue(this.anchor)} is not 'bottom-center' or 'center'`);
     if (!(typeof this.pixels === 'number' && this.pixels >= 0 && Number.isFinite(this.pixels))) problems.push(`hysteresis.pixels: must be a finite number ≥ 0, got ${describeValue(this.pixels)}`);
     if (!(Number.isInteger(this.frames) && this.frames >= 1)) problems.push(`hysteresis.frames: must be an integer ≥ 1, got ${describeValue(this.frames)}`);
@@ -264,7 +268,10 @@ export class RuleEngine {
         problems.push(`${where}: zones and lines must be arrays`);
         return;
       }
+      const before = problems.length;
       checkRules(where, zones, lines, problems);
+      // Malformed rules are reported below; building the camera from them (new Set(a number)) threw a TypeError first.
+      if (problems.length > before) return;
       this.cameras.set(cam.name, {
         rules: { name: cam.name, zones, lines },
         crowdClasses: zones.map((z) => new Set(z?.crowdClasses ?? z?.classes ?? DEFAULT_CROWD_CLASSES)),

@@ -20,6 +20,13 @@ function checkPoint(what: string, name: string, p: unknown): void {
   if (!isPoint(p)) throw bad(what, () => `${name} must be [x, y] with finite numbers, got ${shownJson(p)}.`);
 }
 
+function checkBox(what: string, name: string, box: unknown): asserts box is Box {
+  const b = box as Box | null;
+  if (b === null || typeof b !== 'object' || !finite(b.x) || !finite(b.y) || !finite(b.width) || !finite(b.height)) {
+    throw bad(what, () => `${name} needs finite x, y, width and height, got ${shownJson(box)}.`);
+  }
+}
+
 /**
  * Which point of a track's box stands for its position in zone and line tests.
  *
@@ -36,7 +43,8 @@ export type Anchor = 'bottom-center' | 'center';
  * @param box - a box in pixels
  * @param anchor - which point (default `'bottom-center'`)
  * @returns `[x, y]` of that point
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a box with a non-finite field
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a box with a non-finite field, or an anchor other
+ *   than `'bottom-center'` and `'center'`
  * @example
  * ```ts
  * import { anchorPoint } from '@lepton/surveillance';
@@ -44,9 +52,9 @@ export type Anchor = 'bottom-center' | 'center';
  * ```
  */
 export function anchorPoint(box: Box, anchor: Anchor = 'bottom-center'): Point {
-  if (box === null || typeof box !== 'object' || !finite(box.x) || !finite(box.y) || !finite(box.width) || !finite(box.height)) {
-    throw bad('anchorPoint', () => `the box needs finite x, y, width and height, got ${shownJson(box)}.`);
-  }
+  checkBox('anchorPoint', 'the box', box);
+  // Any other string once fell back to 'bottom-center' silently: a typo ('centre') moved every zone test.
+  if (anchor !== 'bottom-center' && anchor !== 'center') throw bad('anchorPoint', () => `anchor must be 'bottom-center' or 'center', got ${shownJson(anchor)}.`);
   const x = box.x + box.width / 2;
   return anchor === 'center' ? [x, box.y + box.height / 2] : [x, box.y + box.height];
 }
@@ -57,6 +65,8 @@ export function anchorPoint(box: Box, anchor: Anchor = 'bottom-center'): Point {
  * @param a - first box
  * @param b - second box
  * @returns the IoU
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a box that is not an object with finite x, y, width
+ *   and height
  * @example
  * ```ts
  * import { boxIou } from '@lepton/surveillance';
@@ -64,6 +74,16 @@ export function anchorPoint(box: Box, anchor: Anchor = 'bottom-center'): Point {
  * ```
  */
 export function boxIou(a: Box, b: Box): number {
+  checkBox('boxIou', 'a', a);
+  checkBox('boxIou', 'b', b);
+  return iouOf(a, b);
+}
+
+/**
+ * @internal {@link boxIou} without the checks, for the tracker and NMS, whose boxes are validated where they come in
+ * (per pair and per frame, the checks would cost more than the arithmetic).
+ */
+export function iouOf(a: Box, b: Box): number {
   const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
   const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
   if (!(w > 0 && h > 0)) return 0;
@@ -110,6 +130,7 @@ export function sideOfLine(p: Point, from: Point, to: Point): number {
  * @param b1 - first end of segment b
  * @param b2 - second end of segment b
  * @returns true when they intersect
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a point that is not `[x, y]` with finite numbers
  * @example
  * ```ts
  * import { segmentsIntersect } from '@lepton/surveillance';
@@ -117,6 +138,10 @@ export function sideOfLine(p: Point, from: Point, to: Point): number {
  * ```
  */
 export function segmentsIntersect(a1: Point, a2: Point, b1: Point, b2: Point): boolean {
+  checkPoint('segmentsIntersect', 'a1', a1);
+  checkPoint('segmentsIntersect', 'a2', a2);
+  checkPoint('segmentsIntersect', 'b1', b1);
+  checkPoint('segmentsIntersect', 'b2', b2);
   const d1 = cross(b1, b2, a1);
   const d2 = cross(b1, b2, a2);
   const d3 = cross(a1, a2, b1);

@@ -38,7 +38,7 @@ export interface Assignment {
  * @param options - the cost threshold
  * @returns the assigned pairs, their total cost and the rows and columns left over
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for rows of different lengths, a NaN or `-Infinity`
- *   entry, a NaN `maxCost`, or finite costs spanning more than ~1e300
+ *   entry, a NaN or non-number `maxCost`, a matrix or row that is not an array, or finite costs spanning more than ~1e300
  * @example
  * ```ts
  * import { linearSumAssignment } from '@lepton/surveillance';
@@ -47,8 +47,18 @@ export interface Assignment {
  * ```
  */
 export function linearSumAssignment(cost: readonly ArrayLike<number>[], options: AssignmentOptions = {}): Assignment {
+  // JavaScript callers: a non-array matrix, a null row or null options threw a TypeError, and a maxCost of '1', null or
+  // {} was compared as whatever it coerced to (a Symbol threw).
+  if (!Array.isArray(cost)) throw new LeptonError('INVALID_ARGUMENT', `The cost matrix must be an array of rows; got ${describeValue(cost)}.`);
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `options must be an object (or left out); got ${describeValue(options)}.`);
   const maxCost = options.maxCost ?? Infinity;
-  if (Number.isNaN(maxCost)) throw new LeptonError('INVALID_ARGUMENT', 'maxCost is NaN; pass a number or leave it out.');
+  if (typeof maxCost !== 'number' || Number.isNaN(maxCost)) throw new LeptonError('INVALID_ARGUMENT', `maxCost must be a number or left out; got ${describeValue(maxCost)}.`);
+  for (let i = 0; i < cost.length; i++) {
+    const row: unknown = cost[i];
+    if (row === null || typeof row !== 'object' || typeof (row as ArrayLike<number>).length !== 'number') {
+      throw new LeptonError('INVALID_ARGUMENT', `Cost matrix row ${i} is ${describeValue(row)}; every row must be an array of numbers.`, { details: { row: i } });
+    }
+  }
   const n = cost.length;
   const m = n === 0 ? 0 : cost[0]!.length;
   // Allowed costs, shifted so the smallest is 0; the shift changes every full pairing's total by the same amount.

@@ -1,5 +1,5 @@
 import { describeValue, LeptonError } from '@lepton/core';
-import { boxIou } from '../rules/geometry.js';
+import { iouOf } from '../rules/geometry.js';
 import type { Box, Detection, Track } from '../types.js';
 import { linearSumAssignment } from './hungarian.js';
 import { KalmanBoxFilter } from './kalman.js';
@@ -49,9 +49,13 @@ export interface TrackerStats {
  * @param options - partial options
  * @returns every option, defaults filled in
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an IoU threshold outside [0, 1], or `minHits` /
- *   `maxMisses` that are not integers ≥ 1
+ *   `maxMisses` that are not integers ≥ 1, or options that are not an object
  */
 export function resolveSortTrackerOptions(options: SortTrackerOptions = {}): ResolvedSortTrackerOptions {
+  // null from a JavaScript caller threw a TypeError reading its fields; a number or a string silently meant defaults.
+  if (options === null || typeof options !== 'object') {
+    throw new LeptonError('INVALID_ARGUMENT', `SortTracker options must be an object (or left out); got ${describeValue(options)}.`);
+  }
   const resolved: ResolvedSortTrackerOptions = {
     iouThreshold: options.iouThreshold ?? 0.3,
     minHits: options.minHits ?? 3,
@@ -158,7 +162,7 @@ export class SortTracker {
     const cost = this.tracks.map((t) =>
       dets.map((d) => {
         if (perClass && d.label !== t.label) return Infinity;
-        const iou = boxIou(t.box, d.box);
+        const iou = iouOf(t.box, d.box);
         return iou > 0 && iou >= iouThreshold ? 1 - iou : Infinity;
       }),
     );
