@@ -25,6 +25,7 @@ import {
   parseCsv,
   parseTimestamp,
   precisionRecallF1,
+  readCsv,
   readLines,
   registerBackendLoader,
   resolveRuntimeOptions,
@@ -201,6 +202,14 @@ describe('core entry points with hostile values: a LeptonError, never a TypeErro
     await expectRejected('parseCsv(text)', (v) => parseCsv(v as string), 'INVALID_ARGUMENT', HOSTILE);
     await expectRejected('readLines(source)', async (v) => { for await (const _ of readLines(v as string)) break; }, 'INVALID_ARGUMENT', HOSTILE);
     await expectRejected('readLines(what)', async (v) => { for await (const _ of readLines(42 as unknown as string, { what: v as string })) break; }, 'INVALID_ARGUMENT', HOSTILE);
+    // A source that yields something other than text or bytes: the read error, not the decoder's TypeError.
+    async function* yields(v: unknown): AsyncGenerator<unknown> {
+      yield 'a,b\n';
+      yield v;
+    }
+    const chunks = [...HOSTILE, ['null', null], ['5', 5], ['{}', {}], ['[1, 2]', [1, 2]]] as const;
+    await expectRejected('readLines(chunk)', async (v) => { for await (const _ of readLines(yields(v) as AsyncIterable<string>)) void _; }, 'READ_FAILED', chunks);
+    await expectRejected('readCsv(chunk)', async (v) => { for await (const _ of readCsv(yields(v) as AsyncIterable<string>)) void _; }, 'READ_FAILED', chunks);
     for (const [name, value] of HOSTILE) expect(parseTimestamp(value), name).toBeUndefined();
   });
 

@@ -169,8 +169,8 @@ function splitter(options: CsvReadOptions): { push(line: number, text: string | 
  * @param source - file path, readable stream or async iterable of text/bytes
  * @param options - delimiter, bounds, and the error code for an unreadable source
  * @returns an async stream: the header, then records and rejected lines in file order
- * @throws {@link LeptonError} `options.readErrorCode` (default `READ_FAILED`) when the source cannot be read;
- *   `INVALID_ARGUMENT` for bad options
+ * @throws {@link LeptonError} `options.readErrorCode` (default `READ_FAILED`) when the source cannot be read or yields
+ *   something other than text or bytes; `INVALID_ARGUMENT` for bad options
  * @example
  * ```ts
  * import { readCsv } from '@lepton/core';

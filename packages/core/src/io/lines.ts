@@ -51,6 +51,14 @@ function readFailed(err: unknown, options: TextReadOptions): LeptonError {
   );
 }
 
+/** The read error for a chunk that is neither text nor bytes (its type only: the value may be data). */
+function notText(value: unknown, options: TextReadOptions): LeptonError {
+  const type = value === null ? 'null' : typeof value === 'object' ? 'an object' : typeof value;
+  return new LeptonError(options.readErrorCode ?? 'READ_FAILED', `Could not read the ${options.what ?? 'input'}: the source yielded ${type} where text or bytes were expected.`, {
+    details: { reason: 'not text or bytes' },
+  });
+}
+
 /**
  * Splits a text source into physical lines, as a stream. Handles `\n` and `\r\n`, a UTF-8 byte-order mark, text split
  * anywhere across chunks (including inside a multi-byte character), and a missing final newline. A file that cannot
@@ -60,7 +68,8 @@ function readFailed(err: unknown, options: TextReadOptions): LeptonError {
  * @param source - file path, readable stream or async iterable of text/bytes
  * @param options - read-error code, what is read, line-length bound
  * @returns an async stream of lines in order
- * @throws {@link LeptonError} `options.readErrorCode` (default `READ_FAILED`) when the source cannot be read
+ * @throws {@link LeptonError} `options.readErrorCode` (default `READ_FAILED`) when the source cannot be read or yields
+ *   something other than text or bytes
  * @example
  * ```ts
  * import { readLines } from '@lepton/core';
@@ -100,6 +109,9 @@ export async function* readLines(source: TextSource, options: TextReadOptions = 
       } catch (err) {
         throw readFailed(err, options);
       }
+      const value: unknown = step.value;
+      // A source that yields a number, null or an object: the decoder would throw a plain TypeError.
+      if (!step.done && typeof value !== 'string' && !ArrayBuffer.isView(value)) throw notText(value, options);
       const chunk = step.done ? decoder.decode() : typeof step.value === 'string' ? step.value : decoder.decode(step.value, { stream: true });
       const text = chunk;
       let start = 0;
