@@ -19,6 +19,9 @@ export interface VolumeInit {
   readonly frameOfReferenceUid?: string;
 }
 
+/** An integer, or ±Infinity (outside every grid): what {@link Volume.at} takes. */
+const isVoxelIndex = (v: unknown): v is number => typeof v === 'number' && !Number.isNaN(v) && (!Number.isFinite(v) || Number.isInteger(v));
+
 /**
  * A 3-D image on a regular grid with its place in patient space. Voxel `(i, j, k)` — column, row, slice — lies at
  * `origin + i·spacing[0]·direction[0] + j·spacing[1]·direction[1] + k·spacing[2]·direction[2]` in DICOM patient
@@ -130,14 +133,12 @@ export class Volume {
    */
   at(i: number, j: number, k: number): number | undefined {
     // typeof first: `<` on a Symbol throws a TypeError, on an object runs its valueOf; a NaN or 1.5 index is no voxel
-    for (const v of [i, j, k]) {
-      if (typeof v !== 'number' || Number.isNaN(v) || (Number.isFinite(v) && !Number.isInteger(v))) {
-        throw new LeptonError('INVALID_ARGUMENT', `at: (i, j, k) must be integer voxel indices (use sample() for fractional positions), got (${describeValue(i)}, ${describeValue(j)}, ${describeValue(k)}).`);
-      }
+    if (!isVoxelIndex(i) || !isVoxelIndex(j) || !isVoxelIndex(k)) {
+      throw new LeptonError('INVALID_ARGUMENT', `at: (i, j, k) must be integer voxel indices (use sample() for fractional positions), got (${describeValue(i)}, ${describeValue(j)}, ${describeValue(k)}).`);
     }
     const [nx, ny, nz] = this.dimensions;
     if (i < 0 || j < 0 || k < 0 || i >= nx || j >= ny || k >= nz) return undefined;
-    return this.data[this.index(i, j, k)];
+    return this.data[i + nx * (j + ny * k)]; // checked above: no second check through index()
   }
 
   /**
