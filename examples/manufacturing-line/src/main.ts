@@ -60,7 +60,7 @@ const detector = await AnomalyDetector.fitSeries(
   ASSETS.map((a) => normal.rows[a]!.slice(0, 4000)),
   { signals: [...LINE_SIGNALS], window: 20, epochs: 8, quantile: 0.999, seed: 1 },
 );
-console.log(`[${elapsed()}] SPC limits for ${ASSETS.length} machines × ${LINE_SIGNALS.length} signals; autoencoder threshold ${detector.threshold.toFixed(3)} (99.9 % of held-out normal windows)`);
+console.log(`[${elapsed()}] SPC limits for ${ASSETS.length} machines × ${LINE_SIGNALS.length} signals; autoencoder threshold ${detector.threshold.toFixed(3)} (99.9 % of normal windows)`);
 
 // 2. Remaining useful life: a GRU on run-to-failure histories of the same kind of spindle (one row per 10-min cycle),
 //    on the signals that bear on spindle-bearing health (load context plus bearing temperature, vibration, acoustics).

@@ -18,9 +18,13 @@ export interface AnomalyDetectorOptions extends ProgressOptions {
   window?: number;
   /** `dense` (flattened window) or `lstm` (sequence-to-sequence). Default `dense`. */
   kind?: 'dense' | 'lstm';
-  /** Share of the normal data (the latest part) held out to set the threshold. Default 0.2. */
+  /**
+   * Share of the normal data (the latest part of each series) held out of training. Its windows scale the signals
+   * (`balanced` scoring) and join the training windows in the threshold's sample; where the model reconstructs its
+   * training windows better than these, the training windows' scores are scaled up to their level first. Default 0.2.
+   */
   validationFraction?: number;
-  /** Threshold quantile of validation scores. Default 0.995. */
+  /** Threshold quantile of the normal windows' scores (training and held-out). Default 0.995. */
   quantile?: number;
   /** Training epochs. Default 20. */
   epochs?: number;
@@ -70,7 +74,7 @@ export interface AnomalyCalibrateOptions {
 export interface AnomalyCalibration {
   /** Windows of the calibration rows scored and added. */
   added: number;
-  /** Normal windows the threshold is now a quantile of (held-out and calibrated; at most 200,000, thinned evenly beyond). */
+  /** Normal windows the threshold is now a quantile of (training, held-out and calibrated; at most 200,000, thinned evenly beyond). */
   normalWindows: number;
   /** The new alarm threshold. */
   threshold: number;
@@ -103,6 +107,30 @@ interface Settings {
 
 /** Most normal-window scores a detector keeps for its threshold (a bundle's size stays bounded); more are thinned evenly. */
 const MAX_NORMAL_SCORES = 200_000;
+
+/** Normal-window scores sorted, at most {@link MAX_NORMAL_SCORES} (thinned evenly: every quantile keeps its place). */
+function keepNormalScores(scores: number[]): number[] {
+  const sorted = scores.sort((a, b) => a - b);
+  if (sorted.length <= MAX_NORMAL_SCORES) return sorted;
+  const step = sorted.length / MAX_NORMAL_SCORES;
+  return Array.from({ length: MAX_NORMAL_SCORES }, (_, i) => sorted[Math.min(sorted.length - 1, Math.floor((i + 0.5) * step))]!);
+}
+
+/**
+ * The training windows' scores, ready to join the held-out ones in the threshold's sample. A model can reconstruct the
+ * windows it was trained on better than new ones; where the held-out windows' median score is above the training
+ * windows', the training scores are scaled up by that ratio (never down), so an optimistic training set cannot pull the
+ * threshold below what held-out data supports.
+ */
+function scaleTrainingScores(trained: number[], held: number[]): number[] {
+  const median = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length === 0 ? 0 : s[Math.floor(s.length / 2)]!;
+  };
+  const mt = median(trained);
+  const ratio = mt > 0 ? median(held) / mt : 1;
+  return ratio > 1 && Number.isFinite(ratio) ? trained.map((x) => x * ratio) : trained;
+}
 
 /** Refuses fit options that would fail deep in training, or train on nonsense, before anything runs. */
 function checkFitOptions(options: AnomalyDetectorOptions): void {
@@ -137,7 +165,7 @@ function firstBadSample(rows: ReadonlyArray<unknown>, width: number): { sample: 
 /**
  * Learned multivariate anomaly detection: an autoencoder (dense or LSTM, from `@lepton/core`) trained on windows of
  * normal operation, scaled with statistics of that normal data; a window's score is its reconstruction error and each
- * signal's share says which sensors deviated. The alarm threshold comes from a quantile of held-out normal windows, can
+ * signal's share says which sensors deviated. The alarm threshold comes from a quantile of the normal windows' scores, can
  * be set from more normal operation ({@link AnomalyDetector.calibrate}) and changed at any time without retraining.
  */
 export class AnomalyDetector {
@@ -234,11 +262,13 @@ export class AnomalyDetector {
     }
     const held: AnomalyScore[] = [];
     for (let i = 0; i < series.length; i++) held.push(...(await detector.scoreRows(series[i]!.slice(splits[i]))));
-    if ((options.scoring ?? 'balanced') === 'balanced') {
+    if ((options.scoring ?? 'balanced') === 'balanced')
       settings.signalScale = options.signals.map((name) => held.reduce((a, r) => a + r.contributions[name]!, 0) / held.length || 1);
-      settings.validationScores = held.map((r) => options.signals.reduce((a, name, j) => a + r.contributions[name]! / settings.signalScale![j]!, 0) / s);
-    } else settings.validationScores = held.map((r) => r.score);
-    settings.validationScores.sort((a, b) => a - b);
+    // Scored after signalScale is set, so every score below is in the detector's own units.
+    const heldScores = held.map((r) => options.signals.reduce((a, name, j) => a + r.contributions[name]! / (settings.signalScale?.[j] ?? 1), 0) / s);
+    const trained: number[] = [];
+    for (let i = 0; i < series.length; i++) for (const r of await detector.scoreRows(series[i]!.slice(0, splits[i]))) trained.push(r.score);
+    settings.validationScores = keepNormalScores([...heldScores, ...scaleTrainingScores(trained, heldScores)]);
     detector.setThresholdQuantile(options.quantile ?? 0.995);
     return detector;
   }
@@ -406,7 +436,7 @@ export class AnomalyDetector {
   }
 
   /**
-   * Sets the alarm threshold to a quantile of the held-out normal scores — no retraining.
+   * Sets the alarm threshold to a quantile of the normal windows' scores (training, held-out and calibrated) — no retraining.
    *
    * @param quantile - e.g. 0.999 for fewer alarms
    */
@@ -429,7 +459,7 @@ export class AnomalyDetector {
     delete this.settings.quantile;
   }
 
-  /** Normal-window scores the threshold is chosen from: the held-out part of the training data, plus any {@link calibrate}d. */
+  /** Normal-window scores the threshold is chosen from: the training and held-out windows of `fit`, plus any {@link calibrate}d. */
   get normalWindows(): number {
     return this.settings.validationScores.length;
   }
@@ -437,12 +467,11 @@ export class AnomalyDetector {
   /**
    * Sets the threshold from more normal operation, without retraining: every window of `rows` (samples in time order —
    * e.g. days of a commissioned machine, start-ups included) is scored and joins the normal windows the threshold is a
-   * quantile of; call once per series (an asset, a day). The held-out part of the training data is short (600 samples
-   * of 3,000 by default) and its windows overlap, so its 0.995 quantile is set by a few excursions: on the package's
-   * simulated machine, 13 fits alarmed on 0.05–2.69 % of fresh normal windows against the 0.5 % asked, and on
-   * 0.00–0.63 % once calibrated with 6,000 more samples (`bench/manufacturing-threshold.ts`). Calibrate on what you call
-   * normal: windows of start-ups included raise the threshold to cover start-ups. Scores and threshold travel with
-   * {@link save}.
+   * quantile of; call once per series (an asset, a day). `fit`'s windows overlap, so their 0.995 quantile rests on a few
+   * dozen excursions: on the package's simulated machine, 13 fits alarmed on 0.00–1.48 % of fresh normal windows against
+   * the 0.5 % asked, and on 0.00–0.54 % once calibrated with 6,000 more samples (`bench/manufacturing-threshold.ts`).
+   * Calibrate on what you call normal: windows of start-ups included raise the threshold to cover start-ups. Scores and
+   * threshold travel with {@link save}.
    *
    * @param rows - normal-operation samples in time order, one value per signal (at least one window)
    * @param options - `quantile`: the threshold quantile (default: the one last set, else 0.995)
@@ -458,11 +487,7 @@ export class AnomalyDetector {
     const bad = firstBadSample(rows, this.settings.signals.length);
     if (bad) throw new LeptonError('INVALID_INPUT', `Calibration sample ${bad.sample}: ${bad.why}; nothing was added.`, { details: { ...bad } });
     const added = (await this.scoreRows(rows)).map((r) => r.score);
-    let merged = [...this.settings.validationScores, ...added].sort((a, b) => a - b);
-    if (merged.length > MAX_NORMAL_SCORES) {
-      const step = merged.length / MAX_NORMAL_SCORES;
-      merged = Array.from({ length: MAX_NORMAL_SCORES }, (_, i) => merged[Math.min(merged.length - 1, Math.floor((i + 0.5) * step))]!);
-    }
+    const merged = keepNormalScores([...this.settings.validationScores, ...added]);
     this.settings.validationScores = merged;
     this.setThresholdQuantile(quantile);
     return { added: added.length, normalWindows: merged.length, threshold: this.settings.threshold };
