@@ -17,9 +17,10 @@ import {
   fillRect,
   isLoopbackHost,
   labelComponents,
-  // MAX_LINE_THICKNESS,
+  MAX_LINE_THICKNESS,
   measureText,
   segmentsIntersect,
+  selectCameras,
   cutClip,
   cutRecordingClip,
   drawAnnotations,
@@ -30,10 +31,12 @@ import {
   linearSumAssignment,
   MotionDetector,
   ObjectLifecycle,
+  parseConfig,
   parseShard,
   probeSource,
   Recorder,
   renderMetrics,
+  resolveServiceConfig,
   RuleEngine,
   shardOf,
   sideOfLine,
@@ -42,7 +45,6 @@ import {
   VideoSource,
   VideoWriter,
 } from '@lepton/surveillance';
-const MAX_LINE_THICKNESS = 4096;
 import { expectRejected, expectTypedOrOk, HOSTILE } from '../../../tests/support/hostile.js';
 
 /** JavaScript's own wrong values, beside {@link HOSTILE}'s: null, undefined and a plain number where an object is due. */
@@ -245,5 +247,72 @@ describe('surveillance entry points with hostile values: a LeptonError, never a 
     await expectRejected('renderMetrics(name)', (v) => renderMetrics([{ name: v as string, help: 'h', type: 'gauge', samples: [] }]), 'INVALID_ARGUMENT', HOSTILE);
     await expectRejected('renderMetrics(label value)', (v) => renderMetrics([{ name: 'm', help: 'h', type: 'gauge', samples: [{ labels: { camera: v as string }, value: 1 }] }]), 'INVALID_ARGUMENT', HOSTILE);
     expect(renderMetrics([{ name: 'm', help: 'h', type: 'gauge', samples: [{ labels: { camera: 'gate' }, value: 1 }] }])).toBe('# HELP m h\n# TYPE m gauge\nm{camera="gate"} 1\n');
+  });
+
+  it('service pieces used directly: EventStore put/list/setClip/open, Recorder backoff, ObjectLifecycle, selectCameras, resolveServiceConfig, drawAnnotations colours', async () => {
+    // Values that passed before and then misbehaved: NaN and Infinity delays made the reconnect timer fire at once (a
+    // tight loop of ffmpeg starts against a dead camera), '100' compared as a number, a shard that cannot exist
+    // selected no camera, a numeric token skipped the length check, a list filter of NaN matched nothing.
+    const odd: ReadonlyArray<readonly [string, unknown]> = [['NaN', Number.NaN], ['Infinity', Infinity], ["'100'", '100'], ['-1', -1], ['1e308', 1e308]];
+    const finiteOnly = odd.filter(([n]) => n !== '1e308');
+    const rec = { camera: 'cam', input: 'rtsp://127.0.0.1:1/x', dir, segmentSeconds: 10 };
+    for (const key of ['initialDelayMs', 'maxDelayMs', 'factor']) {
+      await expectRejected(`new Recorder(reconnect.${key})`, (v) => new Recorder({ ...rec, reconnect: { [key]: v } as never }), 'INVALID_ARGUMENT', key === 'factor' ? finiteOnly : odd);
+    }
+    await expectRejected('new Recorder(reconnect)', (v) => new Recorder({ ...rec, reconnect: v as never }), 'INVALID_ARGUMENT', [['null', null], ['42', 42], ["'fast'", 'fast']]);
+    await expectRejected('new Recorder(inputOptions)', (v) => new Recorder({ ...rec, inputOptions: v as never }), 'INVALID_ARGUMENT', [['null', null], ["'-re'", '-re'], ['[1]', [1]]]);
+    await expectRejected('new Recorder(segmentSeconds huge)', (v) => new Recorder({ ...rec, segmentSeconds: v as number }), 'INVALID_ARGUMENT', [['1e308', 1e308], ['86401', 86_401]]);
+    expect(() => new Recorder({ ...rec, reconnect: { initialDelayMs: 0, maxDelayMs: 2_147_483_647, factor: 1 } })).not.toThrow();
+    const source = { camera: 'cam', input: 'rtsp://127.0.0.1:1/x', fps: 5, width: 16, height: 16 };
+    for (const key of ['initialDelayMs', 'stallTimeoutMs', 'openTimeoutMs']) {
+      await expectRejected(`new VideoSource(reconnect.${key})`, (v) => new VideoSource({ ...source, reconnect: { [key]: v } as never }), 'CONFIG_INVALID', key === 'initialDelayMs' ? odd : odd.filter(([n]) => n !== '-1'));
+    }
+    await expectRejected('new ObjectLifecycle(snapshots)', (v) => new ObjectLifecycle('cam', { snapshots: v as boolean }), 'INVALID_ARGUMENT', [['null', null], ["'false'", 'false'], ['0', 0]]);
+    await expectRejected('new ObjectLifecycle(quality)', (v) => new ObjectLifecycle('cam', { quality: v as number }), 'INVALID_ARGUMENT', [...odd, ['0', 0], ['101', 101], ['85.5', 85.5]]);
+    await expectRejected('new ObjectLifecycle(options)', (v) => new ObjectLifecycle('cam', v as never), 'INVALID_ARGUMENT', [['null', null], ['42', 42]]);
+
+    await expectRejected('EventStore.open(persistPath)', (v) => EventStore.open({ capacity: 5, persistPath: v as string }), 'INVALID_ARGUMENT', [['undefined', undefined], ['42', 42], ["''", '']]);
+    await expectRejected('EventStore.open(deleteFiles)', (v) => EventStore.open({ capacity: 5, persistPath: null, deleteFiles: v as boolean }), 'INVALID_ARGUMENT', [['null', null], ["'no'", 'no']]);
+    const store = await EventStore.open({ capacity: 5, persistPath: null });
+    const object = {
+      id: 'cam-01J00000000000000000000000', camera: 'cam', label: 'person', trackId: 1, startTime: 1_700_000_000_000, endTime: null, startMediaTime: 0, lastMediaTime: 0,
+      score: 0.9, topScore: 0.9, box, currentZones: [], enteredZones: [], rules: [], snapshot: null, hasSnapshot: false, hasClip: false, endReason: null,
+    };
+    const event = { object, snapshotPath: null, clipPath: null, clip: 'none' as const };
+    store.put(event as never);
+    expect(store.size).toBe(1);
+    for (const [field, v] of [['startTime', Number.NaN], ['startTime', '1700000000000'], ['score', Infinity], ['id', '../../etc/passwd'], ['box', null]] as const) {
+      expect(() => store.put({ ...event, object: { ...object, id: 'cam-01J00000000000000000000001', [field]: v } } as never), `put(object.${field} = ${String(v)})`).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    }
+    await expectRejected('EventStore.put(event)', (v) => store.put(v as never), 'INVALID_ARGUMENT');
+    expect(store.size).toBe(1); // nothing refused was kept
+    for (const key of ['after', 'before', 'limit']) {
+      await expectRejected(`EventStore.list(${key})`, (v) => store.list({ [key]: v } as never), 'INVALID_ARGUMENT', key === 'limit' ? [...finiteOnly, ['2.5', 2.5]] : finiteOnly.filter(([n]) => n !== '-1'));
+    }
+    await expectRejected('EventStore.list(inProgress)', (v) => store.list({ inProgress: v as boolean }), 'INVALID_ARGUMENT', [['null', null], ["'true'", 'true'], ['1', 1]]);
+    expect(store.list({ limit: 1 })).toHaveLength(1);
+    await expectRejected('EventStore.setClip(clip)', (v) => store.setClip(object.id, v as never), 'INVALID_ARGUMENT', [['null', null], ["'done'", 'done']]);
+
+    const config = parseConfig({ cameras: ['a', 'b', 'c'].map((name) => ({ name, input: `${name}.mp4`, labels: { site: 'north' } })), api: { auth: false } });
+    await expectRejected('selectCameras(shard.index)', (v) => selectCameras(config, { shard: { index: v as number, count: 2 } }), 'INVALID_ARGUMENT', [...WRONG, ...odd, ['3 of 2', 3], ['1.5', 1.5], ['0', 0]]);
+    await expectRejected('selectCameras(shard.count)', (v) => selectCameras(config, { shard: { index: 1, count: v as number } }), 'INVALID_ARGUMENT', [['null', null], ['undefined', undefined], ...odd, ['0', 0], ['1025', 1025]]);
+    await expectRejected('selectCameras(cameras)', (v) => selectCameras(config, { cameras: v as string[] }), 'INVALID_ARGUMENT', [['null', null], ["'a'", 'a'], ['[1]', [1]]]);
+    await expectRejected('selectCameras(selector value)', (v) => selectCameras(config, { selector: { site: v as string } }), 'INVALID_ARGUMENT', [['null', null], ['1', 1]]);
+    await expectRejected('selectCameras(selection)', (v) => selectCameras(config, v as never), 'INVALID_ARGUMENT', WRONG);
+    expect(selectCameras(config, { selector: { site: 'north' } }).cameras).toHaveLength(3);
+    expect(selectCameras(config, { selector: { constructor: 'x' } as never }).cameras).toHaveLength(0); // not read off Object.prototype
+
+    await expectRejected('resolveServiceConfig(instance)', (v) => resolveServiceConfig(config, { instance: v as string }), 'INVALID_ARGUMENT', [['null', null], ["'../../tmp/x'", '../../tmp/x'], ["''", ''], ['42', 42]]);
+    await expectRejected('resolveServiceConfig(config)', (v) => resolveServiceConfig(v as never), 'INVALID_ARGUMENT', WRONG);
+    const tokened = parseConfig({ cameras: [{ name: 'a', input: 'a.mp4' }] });
+    expect(() => resolveServiceConfig({ ...tokened, api: { token: 1234567890123456789 as never } }, { env: {} })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    expect(resolveServiceConfig(config, { instance: 'shard-1-of-2' }).events.persistPath).toMatch(/events-shard-1-of-2\.jsonl$/);
+
+    const img = image();
+    await expectRejected('drawAnnotations(colors)', (v) => drawAnnotations(img, { colors: v as never }), 'INVALID_ARGUMENT', [["'red'", 'red'], ['42', 42], ['[1, 2, 3]', [1, 2, 3]]]);
+    await expectRejected('drawAnnotations(colors.zone)', (v) => drawAnnotations(img, { zones: [zone], colors: { zone: v as never } }), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ["'red'", 'red'], ['[1, 2]', [1, 2]]]);
+    await expectRejected('drawAnnotations(colors.classes)', (v) => drawAnnotations(img, { colors: { classes: { person: v as never } } }), 'INVALID_ARGUMENT', [['null', null], ["'red'", 'red'], ['[NaN, 0, 0]', [Number.NaN, 0, 0]]]);
+    await expectRejected('drawAnnotations(banner)', (v) => drawAnnotations(img, { banner: v as boolean }), 'INVALID_ARGUMENT', [['null', null], ["'no'", 'no'], ['0', 0]]);
+    expect(img.data.every((b) => b === 0)).toBe(true); // refused before anything was drawn
   });
 });

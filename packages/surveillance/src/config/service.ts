@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { describeValue, LeptonError } from '@lepton/core';
 import { surveillanceError } from '../types.js';
 import type { SurveillanceConfig } from './config.js';
 import { parseByteSize } from './service-schema.js';
@@ -63,6 +64,9 @@ export interface ResolveServiceOptions {
   instance?: string;
 }
 
+/** @internal A service instance's name: it becomes part of a file name and an MQTT topic. */
+export const INSTANCE = /^[A-Za-z0-9_.-]{1,64}$/;
+
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/i;
 
 /**
@@ -90,8 +94,10 @@ export function isLoopbackHost(host: string): boolean {
  * @param config - a validated configuration ({@link loadConfig})
  * @param options - environment and instance name
  * @returns the resolved settings
- * @throws {@link @lepton/core!LeptonError} `CONFIG_INVALID` when no token is configured and `api.auth` is not
- *   `false`, or when authentication is off on a host that is not loopback
+ * @throws {@link @lepton/core!LeptonError} `CONFIG_INVALID` when no token is configured (or it is not a string) and
+ *   `api.auth` is not `false`, or when authentication is off on a host that is not loopback; `INVALID_ARGUMENT` for a
+ *   config that is not a validated one, a non-object `env`, or an instance name other than 1–64 letters, digits, `_`,
+ *   `-`, `.`
  * @example
  * ```ts
  * import { parseConfig, resolveServiceConfig } from '@lepton/surveillance';
@@ -100,11 +106,22 @@ export function isLoopbackHost(host: string): boolean {
  * ```
  */
 export function resolveServiceConfig(config: SurveillanceConfig, options: ResolveServiceOptions = {}): ResolvedServiceConfig {
+  if (config === null || typeof config !== 'object' || !Array.isArray(config.cameras) || config.output === null || typeof config.output !== 'object') {
+    throw new LeptonError('INVALID_ARGUMENT', `resolveServiceConfig: config must be a validated configuration (parseConfig, loadConfig), got ${describeValue(config)}.`);
+  }
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `resolveServiceConfig: options must be an object, got ${describeValue(options)}.`);
+  if (options.env !== undefined && (options.env === null || typeof options.env !== 'object')) throw new LeptonError('INVALID_ARGUMENT', `resolveServiceConfig: env must be an object of variables, got ${describeValue(options.env)}.`);
+  // The instance names the events file under output.dir: '../x' would have put it elsewhere.
+  if (options.instance !== undefined && !(typeof options.instance === 'string' && INSTANCE.test(options.instance))) {
+    throw new LeptonError('INVALID_ARGUMENT', `resolveServiceConfig: instance must be 1–64 letters, digits, '_', '-' or '.', got ${describeValue(options.instance, 64)}.`);
+  }
   const env = options.env ?? process.env;
   const api = config.api ?? {};
   const host = api.host ?? '127.0.0.1';
   const envToken = env[TOKEN_ENV];
   const token = api.token ?? (envToken === undefined || envToken === '' ? undefined : envToken);
+  // A number or an object is no token: its length is undefined, so the length check below never caught it.
+  if (token !== undefined && typeof token !== 'string') throw surveillanceError('CONFIG_INVALID', 'Invalid service configuration:\n- api.token: the token must be a string', { problems: ['api.token: the token must be a string'], issues: [{ path: 'api', message: 'the token must be a string' }] });
   const problems: string[] = [];
   if (api.auth === false) {
     if (!isLoopbackHost(host)) problems.push(`api.auth: false is only allowed on a loopback host (127.0.0.1, ::1, localhost), not on '${host}'; set a token instead`);

@@ -88,6 +88,30 @@ export function parseSelector(text: string): Record<string, string> {
 }
 
 /**
+ * Refuses a selection that would silently select nothing or everything: a shard outside 1 … count (no camera ever
+ * hashes to shard 3 of 2), names or selector values that are not strings (they never equal a camera's), a selector with
+ * no own keys' worth of strings.
+ */
+function checkSelection(config: SurveillanceConfig, selection: CameraSelection): void {
+  const bad = (field: string, why: string, got: unknown): never => {
+    throw new LeptonError('INVALID_ARGUMENT', `selectCameras: ${field} must be ${why}, got ${describeValue(got)}.`, { details: { field } });
+  };
+  if (config === null || typeof config !== 'object' || !Array.isArray(config.cameras)) bad('config', 'a validated configuration (parseConfig, loadConfig)', config);
+  if (selection === null || typeof selection !== 'object') bad('selection', 'an object { shard?, cameras?, selector? }', selection);
+  const { shard, cameras, selector } = selection;
+  if (shard !== undefined) {
+    if (shard === null || typeof shard !== 'object') bad('shard', 'an object { index, count } (parseShard)', shard);
+    if (!(Number.isInteger(shard.count) && shard.count >= 1 && shard.count <= MAX_SHARDS)) bad('shard.count', `an integer from 1 to ${MAX_SHARDS}`, shard.count);
+    if (!(Number.isInteger(shard.index) && shard.index >= 1 && shard.index <= shard.count)) bad('shard.index', `an integer from 1 to shard.count (${shard.count})`, shard.index);
+  }
+  if (cameras !== undefined && !(Array.isArray(cameras) && cameras.every((n) => typeof n === 'string'))) bad('cameras', 'a list of camera names', cameras);
+  if (selector !== undefined) {
+    if (selector === null || typeof selector !== 'object' || Array.isArray(selector)) bad('selector', 'an object of label values (parseSelector)', selector);
+    for (const [k, v] of Object.entries(selector)) if (typeof v !== 'string') bad(`selector.${k.slice(0, 63)}`, 'a string', v);
+  }
+}
+
+/**
  * The part of a shared configuration one process runs: the cameras that match every criterion of `selection`, in
  * file order (the rest of the configuration unchanged). The result may have no camera (a shard that nothing hashes
  * to); the service then serves its API and waits.
@@ -96,7 +120,8 @@ export function parseSelector(text: string): Record<string, string> {
  * @param selection - shard, names, label selector
  * @returns the configuration with only the selected cameras
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `cameras` names a camera the file does not have
- *   (the message lists those it has)
+ *   (the message lists those it has), or for a malformed selection: a shard outside 1 … count, names or selector
+ *   values that are not strings
  * @example
  * ```ts
  * import { parseConfig, selectCameras } from '@lepton/surveillance';
@@ -106,6 +131,7 @@ export function parseSelector(text: string): Record<string, string> {
  * ```
  */
 export function selectCameras(config: SurveillanceConfig, selection: CameraSelection): SurveillanceConfig {
+  checkSelection(config, selection);
   const names = config.cameras.map((c) => c.name);
   const unknown = (selection.cameras ?? []).filter((n) => !names.includes(n));
   if (unknown.length > 0) {
@@ -119,7 +145,7 @@ export function selectCameras(config: SurveillanceConfig, selection: CameraSelec
     (c) =>
       (wanted === undefined || wanted.has(c.name)) &&
       (selection.shard === undefined || shardOf(c.name, selection.shard.count) === selection.shard.index) &&
-      Object.entries(selection.selector ?? {}).every(([k, v]) => c.labels?.[k] === v),
+      Object.entries(selection.selector ?? {}).every(([k, v]) => c.labels !== undefined && Object.hasOwn(c.labels, k) && c.labels[k] === v),
   );
   return { ...config, cameras };
 }

@@ -2,7 +2,7 @@ import { describeValue, LeptonError } from '@lepton/core';
 import { ownValue, type Box, type Detection, type Frame, type Point, type Polygon, type Track } from '../types.js';
 import { invalidFrameError, readFrame } from '../detect/letterbox.js';
 import { measureText } from './font.js';
-import { checkImage, drawLine, drawPolygon, drawRect, drawText, fillPolygon, fillRect, type Rgb, type RgbImage } from './raster.js';
+import { checkColor, checkImage, drawLine, drawPolygon, drawRect, drawText, fillPolygon, fillRect, type Rgb, type RgbImage } from './raster.js';
 
 /** A zone to draw: its outline, name and (when active) a translucent fill. */
 export interface ZoneOverlay {
@@ -233,7 +233,8 @@ function formatWallTime(ms: number): string {
  * @param options - what to draw
  * @returns counts of drawn and skipped items
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a malformed image, `INVALID_ARGUMENT` for a bad scale or thickness,
- *   options that are not an object, or `zones`, `lines`, `motionBoxes`, `detections` or `tracks` that is not an array
+ *   options that are not an object, `zones`, `lines`, `motionBoxes`, `detections` or `tracks` that is not an array,
+ *   `colors` that are not `[r, g, b]` triples, a non-boolean `banner` or a non-text `timestamp` (nothing is drawn)
  * @example
  * ```ts
  * import { drawAnnotations } from '@lepton/surveillance';
@@ -257,6 +258,16 @@ export function drawAnnotations(img: RgbImage & Partial<Pick<Frame, 'camera' | '
     if (!Number.isInteger(v) || v < 1) throw new LeptonError('INVALID_ARGUMENT', `drawAnnotations: ${field} must be a positive integer; got ${describeValue(v)}.`);
   }
   const colors = options.colors ?? {};
+  // Checked before anything is drawn: a bad colour met mid-way left a half-annotated image, and a non-object was
+  // quietly the defaults.
+  if (colors === null || typeof colors !== 'object' || Array.isArray(colors)) throw new LeptonError('INVALID_ARGUMENT', `drawAnnotations: colors must be an object, got ${describeValue(colors)}.`);
+  for (const field of ['zone', 'zoneActive', 'line', 'motion', 'bannerText', 'bannerBackground'] as const) if (colors[field] !== undefined) checkColor(colors[field], `drawAnnotations: colors.${field}`);
+  if (colors.classes !== undefined) {
+    if (colors.classes === null || typeof colors.classes !== 'object' || Array.isArray(colors.classes)) throw new LeptonError('INVALID_ARGUMENT', `drawAnnotations: colors.classes must be an object of class → [r, g, b], got ${describeValue(colors.classes)}.`);
+    for (const [label, c] of Object.entries(colors.classes)) checkColor(c, `drawAnnotations: colors.classes[${describeValue(label, 40)}]`);
+  }
+  if (options.banner !== undefined && typeof options.banner !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', `drawAnnotations: banner must be a boolean, got ${describeValue(options.banner)}.`);
+  if (options.timestamp !== undefined && typeof options.timestamp !== 'string') throw new LeptonError('INVALID_ARGUMENT', `drawAnnotations: timestamp must be text, got ${describeValue(options.timestamp)}.`);
   const colorOf = (label: string): Rgb => ownValue(colors.classes, label) ?? classColor(label);
   const report: AnnotationReport = { drawn: 0, skipped: 0, problems: [] };
   const skip = (item: string, why: string): void => {

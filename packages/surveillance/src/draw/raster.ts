@@ -49,7 +49,8 @@ function lineThickness(value: number, what: string): number {
 }
 
 /** Colours and opacities come from callers and configuration: a Symbol there threw a TypeError in the comparison. */
-function checkColor(color: unknown, what: string): void {
+/** @internal Refuses anything but `[r, g, b]` with finite numbers (`INVALID_ARGUMENT` naming `what`). */
+export function checkColor(color: unknown, what: string): void {
   if (!Array.isArray(color) || color.length !== 3 || !color.every((c) => typeof c === 'number' && Number.isFinite(c))) {
     throw new LeptonError('INVALID_ARGUMENT', `${what}: color must be [r, g, b] with finite numbers (0–255); got ${describeValue(color)}.`);
   }

@@ -155,10 +155,15 @@ export class ObjectLifecycle {
   /**
    * @param camera - camera name (it prefixes the event ids)
    * @param options - update interval, snapshots
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an empty camera name or a bad option
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an empty camera name or a bad option (a
+   *   non-boolean `snapshots`, a `quality` outside 1–100, a negative or non-finite `updateSeconds`)
    */
   constructor(camera: string, options: ObjectLifecycleOptions = {}) {
     if (typeof camera !== 'string' || camera === '') throw new LeptonError('INVALID_ARGUMENT', 'ObjectLifecycle: camera must be a non-empty name.');
+    if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `ObjectLifecycle: options must be an object, got ${describeValue(options)}.`);
+    if (options.snapshots !== undefined && typeof options.snapshots !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', `ObjectLifecycle: snapshots must be a boolean, got ${describeValue(options.snapshots)}.`);
+    const quality = options.quality ?? 85;
+    if (!(Number.isInteger(quality) && quality >= 1 && quality <= 100)) throw new LeptonError('INVALID_ARGUMENT', `ObjectLifecycle: quality must be an integer from 1 to 100, got ${describeValue(quality)}.`);
     const seconds = options.updateSeconds ?? 2;
     if (!(typeof seconds === 'number' && seconds >= 0 && Number.isFinite(seconds))) {
       throw new LeptonError('INVALID_ARGUMENT', `ObjectLifecycle: updateSeconds must be a finite number ≥ 0, got ${describeValue(seconds)}.`);
@@ -166,7 +171,7 @@ export class ObjectLifecycle {
     this.#camera = camera;
     this.#updateMs = seconds * 1000;
     this.#snapshots = options.snapshots ?? true;
-    this.#quality = options.quality ?? 85;
+    this.#quality = quality;
   }
 
   /** Objects in progress now. */

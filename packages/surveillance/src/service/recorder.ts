@@ -1,3 +1,4 @@
+import { type Backoff, resolveBackoff } from '../video/backoff.js';
 import { EventEmitter } from 'node:events';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -74,6 +75,9 @@ const isUrl = (input: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(input)
 /** ffmpeg's complaint when a codec cannot be copied into the container (MPEG-4 part 2 "DivX 3" into MP4, say). */
 const UNSUPPORTED_IN_CONTAINER = /Could not find tag for codec|not currently supported in container/i;
 
+/** Longest recording segment, seconds (one day). */
+const MAX_SEGMENT_SECONDS = 86_400;
+
 /**
  * Continuous recording of one camera with ffmpeg's segment muxer: the input's video is copied, not re-encoded, into
  * MP4 segments of about `segmentSeconds` (`-f segment -segment_time N -reset_timestamps 1`), and each finished
@@ -116,11 +120,13 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   #wake: (() => void) | undefined;
   #renames: Promise<void> = Promise.resolve();
   #container: 'mp4' | 'matroska' = 'mp4';
+  readonly #backoff: Backoff;
 
   /**
    * @param options - camera, input, folder, segment length
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a missing camera, input or folder, or a segment
-   *   length below 1 s
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a missing camera, input or folder, a segment
+   *   length outside 1 s … 1 day, `inputOptions` that are not strings, or a reconnect delay a timer cannot wait (NaN,
+   *   negative, past 2³¹ − 1 ms) or a `factor` below 1
    */
   constructor(options: RecorderOptions) {
     super();
@@ -128,9 +134,14 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     if (o === null || typeof o !== 'object' || typeof o.camera !== 'string' || o.camera === '' || typeof o.input !== 'string' || o.input === '' || typeof o.dir !== 'string' || o.dir === '') {
       throw new LeptonError('INVALID_ARGUMENT', 'Recorder needs { camera, input, dir, segmentSeconds }.');
     }
-    if (!(typeof o.segmentSeconds === 'number' && o.segmentSeconds >= 1 && Number.isFinite(o.segmentSeconds))) {
-      throw new LeptonError('INVALID_ARGUMENT', `Recorder '${o.camera}': segmentSeconds must be a finite number ≥ 1, got ${describeValue(o.segmentSeconds)}.`);
-    }
+    const bad = (field: string, why: string): never => {
+      throw new LeptonError('INVALID_ARGUMENT', `Recorder ${describeValue(o.camera, 64)}: ${field} ${why}.`, { details: { field } });
+    };
+    // A day at most: ffmpeg's segment muxer and the stall watchdog (3 segments) both need a length a timer can wait for.
+    if (!(typeof o.segmentSeconds === 'number' && o.segmentSeconds >= 1 && o.segmentSeconds <= MAX_SEGMENT_SECONDS)) bad('segmentSeconds', `must be a number from 1 to ${MAX_SEGMENT_SECONDS}, got ${describeValue(o.segmentSeconds)}`);
+    if (o.inputOptions !== undefined && !(Array.isArray(o.inputOptions) && o.inputOptions.every((a) => typeof a === 'string'))) bad('inputOptions', 'must be a list of strings (ffmpeg arguments)');
+    if (o.ffmpeg !== undefined && (o.ffmpeg === null || (typeof o.ffmpeg !== 'string' && typeof o.ffmpeg !== 'object') || o.ffmpeg === '')) bad('ffmpeg', `must be a path or a resolved ffmpeg, got ${describeValue(o.ffmpeg)}`);
+    this.#backoff = resolveBackoff(o.reconnect, bad);
     this.#o = o;
     this.#live = isUrl(o.input) || o.input.startsWith('/dev/');
   }
@@ -220,10 +231,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   }
 
   async #loop(bin: FfmpegBinary, started: () => void): Promise<void> {
-    const r = this.#o.reconnect ?? {};
-    const initial = r.initialDelayMs ?? 500;
-    const max = r.maxDelayMs ?? 30_000;
-    const factor = r.factor ?? 2;
+    const { initialDelayMs: initial, maxDelayMs: max, factor } = this.#backoff;
     let attempt = 0;
     for (;;) {
       const runId = Date.now().toString(36);

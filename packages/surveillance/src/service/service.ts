@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describeValue, LeptonError } from '@lepton/core';
 import type { SurveillanceConfig } from '../config/config.js';
-import { resolveServiceConfig, type ResolvedServiceConfig } from '../config/service.js';
+import { INSTANCE, resolveServiceConfig, type ResolvedServiceConfig } from '../config/service.js';
 import type { Shard } from '../config/shard.js';
 import type { ObjectDetector } from '../detect/detector.js';
 import { connectPublisher, type EventPublisher } from '../pipeline/mqtt.js';
@@ -87,7 +87,6 @@ export interface ServiceReport {
   error?: string;
 }
 
-const INSTANCE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 
 const isFileInput = (input: string): boolean => !/^[a-z][a-z0-9+.-]*:\/\//i.test(input) && !input.startsWith('/dev/');

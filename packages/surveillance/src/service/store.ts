@@ -81,6 +81,25 @@ const lineSchema = z.object({
   clip: z.enum(['none', 'pending', 'ready', 'failed']),
 });
 
+/** An event as {@link EventStore.put} takes it: exactly what a persisted line holds, so what is stored can be read back. */
+const storedSchema = lineSchema.omit({ v: true });
+const filterSchema = z.object({
+  camera: z.string().optional(),
+  label: z.string().optional(),
+  zone: z.string().optional(),
+  after: z.number().finite().optional(),
+  before: z.number().finite().optional(),
+  inProgress: z.boolean().optional(),
+  limit: z.number().int().min(0).optional(),
+});
+
+/** `INVALID_ARGUMENT` naming the first problem zod found (its path and message; never the value, which may be large). */
+function refuse(where: string, error: z.ZodError): never {
+  const issue = error.issues[0]!;
+  const path = issue.path.length === 0 ? '' : `${issue.path.map(String).join('.')}: `;
+  throw new LeptonError('INVALID_ARGUMENT', `${where}: ${path}${issue.message}.`, { details: { path: issue.path.map(String) } });
+}
+
 /** Longest persisted line: an event is a few kilobytes. */
 const MAX_LINE = 256 * 1024;
 
@@ -121,6 +140,14 @@ export class EventStore {
     if (!(Number.isInteger(options?.capacity) && options.capacity >= 1)) {
       throw new LeptonError('INVALID_ARGUMENT', `EventStore: capacity must be an integer ≥ 1, got ${describeValue(options?.capacity)}.`);
     }
+    // undefined is not null: a forgotten persistPath would have tried to read a file named 'undefined'.
+    if (!(options.persistPath === null || (typeof options.persistPath === 'string' && options.persistPath !== ''))) {
+      throw new LeptonError('INVALID_ARGUMENT', `EventStore: persistPath must be a file path or null, got ${describeValue(options.persistPath)}.`);
+    }
+    if (options.deleteFiles !== undefined && typeof options.deleteFiles !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', `EventStore: deleteFiles must be a boolean, got ${describeValue(options.deleteFiles)}.`);
+    if (!(options.filesUnder === undefined || options.filesUnder === null || (typeof options.filesUnder === 'string' && options.filesUnder !== ''))) {
+      throw new LeptonError('INVALID_ARGUMENT', `EventStore: filesUnder must be a folder path or null, got ${describeValue(options.filesUnder)}.`);
+    }
     const store = new EventStore({ deleteFiles: true, filesUnder: null, ...options });
     if (options.persistPath !== null) await store.#load(options.persistPath);
     return store;
@@ -145,8 +172,12 @@ export class EventStore {
    * Adds an event or replaces its state (same id).
    *
    * @param event - the object and its files
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an event the store could not read back from its
+   *   file (a missing or non-finite field, a malformed id, a time that is not epoch milliseconds); nothing changes
    */
   put(event: StoredEvent): void {
+    const checked = storedSchema.safeParse(event);
+    if (!checked.success) refuse('EventStore.put', checked.error);
     const known = this.#events.get(event.object.id);
     if (known !== undefined) Object.assign(known, event);
     else this.#events.set(event.object.id, { ...event });
@@ -162,6 +193,9 @@ export class EventStore {
    * @param path - the clip file when ready
    */
   setClip(id: string, clip: StoredEvent['clip'], path: string | null = null): void {
+    if (typeof id !== 'string') throw new LeptonError('INVALID_ARGUMENT', `EventStore.setClip: id must be an event id, got ${describeValue(id)}.`);
+    if (!['none', 'pending', 'ready', 'failed'].includes(clip)) throw new LeptonError('INVALID_ARGUMENT', `EventStore.setClip: clip must be 'none', 'pending', 'ready' or 'failed', got ${describeValue(clip)}.`);
+    if (!(path === null || (typeof path === 'string' && path !== ''))) throw new LeptonError('INVALID_ARGUMENT', `EventStore.setClip: path must be a file path or null, got ${describeValue(path)}.`);
     const e = this.#events.get(id);
     if (e === undefined) {
       if (path !== null && this.#options.deleteFiles) void rm(path, { force: true });
@@ -188,8 +222,12 @@ export class EventStore {
    *
    * @param filter - camera, label, zone, time range, in progress, limit
    * @returns the matching events (copies of the objects)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a filter of the wrong type (a NaN or string time, a
+   *   negative or fractional limit, a non-boolean `inProgress`), which would otherwise match nothing or everything
    */
   list(filter: EventFilter = {}): StoredEvent[] {
+    const checked = filterSchema.safeParse(filter);
+    if (!checked.success) refuse('EventStore.list', checked.error);
     const limit = filter.limit ?? 100;
     const out: StoredEvent[] = [];
     for (const e of this.#events.values()) {

@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS, resolveBackoff } from './backoff.js';
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { describeValue, type LeptonError } from '@lepton/core';
@@ -199,19 +200,15 @@ function resolveOptions(o: VideoSourceOptions): Resolved {
   if (!(Number.isInteger(maxFrames) && maxFrames >= 1)) bad('queue.maxFrames', `must be an integer ≥ 1 (got ${describeValue(maxFrames)})`);
   const policy = o.queue?.policy ?? 'drop-oldest';
   if (!['drop-oldest', 'drop-newest', 'block'].includes(policy)) bad('queue.policy', `must be 'drop-oldest', 'drop-newest' or 'block' (got ${describeValue(policy)})`);
+  const { initialDelayMs, maxDelayMs, factor } = resolveBackoff(o.reconnect, bad);
   const r = o.reconnect ?? {};
-  const initialDelayMs = r.initialDelayMs ?? 500;
-  const maxDelayMs = r.maxDelayMs ?? 30_000;
-  const factor = r.factor ?? 2;
   const maxAttempts = r.maxAttempts ?? (live ? Infinity : 0);
   const stallTimeoutMs = r.stallTimeoutMs ?? 10_000;
   const openTimeoutMs = r.openTimeoutMs ?? 20_000;
-  if (!(initialDelayMs >= 0)) bad('reconnect.initialDelayMs', 'must be ≥ 0');
-  if (!(maxDelayMs >= initialDelayMs)) bad('reconnect.maxDelayMs', 'must be ≥ reconnect.initialDelayMs');
-  if (!(factor >= 1)) bad('reconnect.factor', 'must be ≥ 1');
-  if (!(maxAttempts >= 0)) bad('reconnect.maxAttempts', 'must be ≥ 0 (Infinity to retry forever)');
-  if (!(stallTimeoutMs > 0)) bad('reconnect.stallTimeoutMs', 'must be > 0');
-  if (!(openTimeoutMs > 0)) bad('reconnect.openTimeoutMs', 'must be > 0');
+  if (!(typeof maxAttempts === 'number' && maxAttempts >= 0 && (Number.isInteger(maxAttempts) || maxAttempts === Infinity))) bad('reconnect.maxAttempts', 'must be an integer ≥ 0 (Infinity to retry forever)');
+  // A timer cannot wait longer than MAX_TIMER_MS: past it (or Infinity) a stall would be declared at once, every time.
+  if (!(typeof stallTimeoutMs === 'number' && stallTimeoutMs > 0 && stallTimeoutMs <= MAX_TIMER_MS)) bad('reconnect.stallTimeoutMs', `must be a number of milliseconds > 0 and ≤ ${MAX_TIMER_MS}`);
+  if (!(typeof openTimeoutMs === 'number' && openTimeoutMs > 0 && openTimeoutMs <= MAX_TIMER_MS)) bad('reconnect.openTimeoutMs', `must be a number of milliseconds > 0 and ≤ ${MAX_TIMER_MS}`);
   if (o.loop && live) bad('loop', 'only applies to files');
   if (o.inputOptions !== undefined && !(Array.isArray(o.inputOptions) && o.inputOptions.every((a) => typeof a === 'string'))) bad('inputOptions', 'must be a list of strings (ffmpeg arguments)');
   for (const f of ['format', 'hwaccel'] as const) if (o[f] !== undefined && (typeof o[f] !== 'string' || o[f] === '')) bad(f, 'must be a non-empty string');
