@@ -145,6 +145,7 @@ export const ACCURACY_VARIANTS: Array<[string, ObjectDetectorOptions]> = [
   ['NanoDet 0.4, tiles 2', { model: 'nanodet', tiles: 2 }],
   ['CenterNet 0.4, flip', { flip: true }],
   ['CenterNet 0.4, flip + tiles 2', { flip: true, tiles: 2 }],
+  ['CenterNet 0.4, tiles auto', { tiles: 'auto' }],
 ];
 
 /**

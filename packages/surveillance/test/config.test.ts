@@ -172,10 +172,10 @@ describe('detector.tiles and detector.flip (issue 17 §1)', () => {
   });
 
   it('reject a tile grid outside 1–4 or not whole, and a flip that is not a boolean, naming the field', async () => {
-    for (const tiles of [0, 5, 1.5]) {
-      expect(await problemsOf(() => parseConfig({ detector: { tiles }, cameras: [camera] }))).toEqual(['detector.tiles: an integer from 1 (off) to 4']);
+    for (const tiles of [0, 5, 1.5, 'two', 'AUTO', null]) {
+      expect(await problemsOf(() => parseConfig({ detector: { tiles }, cameras: [camera] }))).toEqual(['detector.tiles: an integer from 1 (off) to 4, or auto']);
     }
-    expect((await problemsOf(() => parseConfig({ detector: { tiles: 'two' }, cameras: [camera] })))[0]).toMatch(/^detector\.tiles: /);
+    expect(parseConfig({ detector: { tiles: 'auto' }, cameras: [camera] }).detector.tiles).toBe('auto');
     expect((await problemsOf(() => parseConfig({ detector: { flip: 'yes' }, cameras: [camera] })))[0]).toMatch(/^detector\.flip: /);
   });
 
@@ -187,7 +187,7 @@ describe('detector.tiles and detector.flip (issue 17 §1)', () => {
     expect(detectorOptionsFromConfig(config)).toEqual({ model: 'centernet', batchSize: 8, workers: 1, tiles: 3, flip: true, iouThreshold: 0.6, thresholds: { person: 0.3, car: 0.5 } });
     expect(detectorOptionsFromConfig(parseConfig({ cameras: [camera] }))).toEqual({ model: 'centernet', batchSize: 8, workers: 1, thresholds: {} });
     // a configuration edited after parsing is validated again
-    expect(await problemsOf(() => detectorOptionsFromConfig({ ...config, detector: { ...config.detector, tiles: 9 } }))).toEqual(['detector.tiles: an integer from 1 (off) to 4']);
+    expect(await problemsOf(() => detectorOptionsFromConfig({ ...config, detector: { ...config.detector, tiles: 9 } }))).toEqual(['detector.tiles: an integer from 1 (off) to 4, or auto']);
   });
 
   it("one camera's stricter threshold does not raise the detector's for the others (they keep the detector's 0.4)", async () => {

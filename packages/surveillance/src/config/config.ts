@@ -16,6 +16,8 @@ const DEFAULT_EVIDENCE = ['line-cross', 'loitering', 'intrusion', 'crowd'] as co
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 /** Longest clip before or after an event, seconds. */
 const MAX_CLIP_SECONDS = 600;
+/** What `detector.tiles` takes, as its problem message says. */
+const TILES = 'an integer from 1 (off) to 4, or auto';
 
 const point = z.tuple([z.number().finite(), z.number().finite()]);
 const polygon = z.array(point).min(3, 'needs at least 3 points');
@@ -101,7 +103,9 @@ const configSchema = z.strictObject({
       batchSize: z.number().int().positive().max(64).default(8),
       workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1),
       engine: z.enum(['tfjs', 'onnx', 'auto']).optional(),
-      tiles: z.number().int('an integer from 1 (off) to 4').min(1, 'an integer from 1 (off) to 4').max(4, 'an integer from 1 (off) to 4').optional(),
+      tiles: z
+        .union([z.literal('auto'), z.number().int(TILES).min(1, TILES).max(4, TILES)], { error: TILES })
+        .optional(),
       flip: z.boolean().optional(),
     })
     .default({ model: 'centernet', batchSize: 8, workers: 1 }),
@@ -276,10 +280,11 @@ export interface DetectorConfig {
    */
   engine?: 'tfjs' | 'onnx' | 'auto';
   /**
-   * Tiled inference, 1 (off, default) to 4: each frame is also detected as `tiles × tiles` overlapping crops, for
-   * small or distant people; costs `1 + tiles²` forward passes a frame. See `ObjectDetectorOptions.tiles`.
+   * Tiled inference, 1 (off, default) to 4, or `auto` (by frame size, tiles never enlarged): each frame is also
+   * detected as `tiles × tiles` overlapping crops, for small or distant people; costs `1 + tiles²` forward passes a
+   * frame. See `ObjectDetectorOptions.tiles`.
    */
-  tiles?: number;
+  tiles?: number | 'auto';
   /**
    * Horizontal-flip test-time augmentation (default false): each frame is also detected mirrored and the two merged;
    * costs one more forward pass a frame. See `ObjectDetectorOptions.flip`.

@@ -22,6 +22,7 @@ import {
   type ObjectDetectorOptions,
   type ResolvedDetectorOptions,
 } from './options.js';
+import { autoTileGrid } from './tiles.js';
 import { expandViews, mergeViews } from './views.js';
 
 export {
@@ -191,7 +192,7 @@ export class ObjectDetector {
     const [result] = await this.#run([blank]);
     if (!Array.isArray(result)) throw surveillanceError('MODEL_LOAD_FAILED', `The decoder of ${this.#plan.path} did not return one detection list per frame.`, { path: this.#plan.path });
     // A model of your own runs two different images batched and one by one once; frame by frame unless they agree.
-    if (typeof this.options.model === 'object' && (this.options.batchSize > 1 || this.options.tiles > 1 || this.options.flip)) {
+    if (typeof this.options.model === 'object' && (this.options.batchSize > 1 || this.options.tiles !== 1 || this.options.flip)) {
       const [iw, ih] = this.inputSize;
       const input = { width: iw, height: ih, scale: this.#plan.scale, offset: this.#plan.offset, layout: this.#layout, labels: this.labels, classIndices: this.#classIndices };
       this.#batched = await batchesLikeOneByOne((x) => this.#net.execute(x, this.#outputs), this.#plan.decode, input);
@@ -229,7 +230,7 @@ export class ObjectDetector {
       this.options.onInvalidFrame?.(f, invalidFrameError(f, `skipped: ${r.problem}`));
       return f;
     });
-    if (this.options.tiles > 1 || this.options.flip) {
+    if (this.options.tiles !== 1 || this.options.flip) {
       await this.#detectViews(read, valid, out);
       return out;
     }
@@ -280,7 +281,9 @@ export class ObjectDetector {
    * `mergeViews`).
    */
   async #detectViews(frames: readonly Frame[], valid: number[], out: Detection[][]): Promise<void> {
-    const { expanded, plans } = expandViews(frames, valid, this.options.tiles, this.options.flip);
+    const { tiles } = this.options;
+    const gridOf = tiles === 'auto' ? (w: number, h: number): number => autoTileGrid(w, h, this.inputSize) : (): number => tiles;
+    const { expanded, plans } = expandViews(frames, valid, gridOf, this.options.flip);
     const results: Detection[][] = expanded.map(() => []);
     await this.#detectValid(expanded, expanded.map((_, i) => i), results);
     for (const p of plans) out[p.frame] = mergeViews(results, p, frames[p.frame] as Frame, this.options.iouThreshold, this.options.maxDetections);

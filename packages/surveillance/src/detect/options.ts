@@ -93,9 +93,12 @@ export interface ObjectDetectorOptions {
    * input on its own, so a tile's objects are seen `n`-fold larger; boxes cut by a tile's inner edge are dropped and
    * the rest merged with per-class NMS. Costs `1 + n²` forward passes a frame. Pays where frames are much larger than
    * the model input (a 1352 × 900 photo into CenterNet's 512 × 512): see the package README's accuracy section for
-   * what it measured; on a 640 × 360 detect stream it mostly adds cost.
+   * what it measured; on a 640 × 360 detect stream it mostly adds cost. `'auto'` picks `n` per frame size: the largest
+   * grid (up to 4) whose tiles are not enlarged into the model input, so 640 × 360 or 720 × 576 frames get none (one
+   * pass), 1280 × 720 gets 3 × 3 (10 passes) and 1920 × 1080 gets 4 × 4 (17 passes); on the held-out photos it was the
+   * best setting measured (README, "Detection accuracy").
    */
-  tiles?: number;
+  tiles?: number | 'auto';
   /**
    * Horizontal-flip test-time augmentation (default false): each frame is also detected as its left-right mirror
    * image, and the two lists are merged with per-class NMS, so a person either pass finds is reported once. Costs
@@ -145,8 +148,8 @@ export interface ResolvedDetectorOptions {
   onInvalidFrame: ((frame: Frame, error: LeptonError) => void) | undefined;
   /** Worker threads (1: in-process). */
   workers: number;
-  /** Tile grid (1: off). */
-  tiles: number;
+  /** Tile grid (1: off), or `'auto'` by frame size. */
+  tiles: number | 'auto';
   /** Horizontal-flip test-time augmentation. */
   flip: boolean;
   /** Runtime of the network. */
@@ -218,7 +221,7 @@ export function resolveDetectorOptions(options: ObjectDetectorOptions = {}): Res
   for (const [label, t] of Object.entries(r.thresholds)) checkUnit(`thresholds['${label}']`, t);
   if (!Number.isInteger(r.maxDetections) || r.maxDetections < 1) throw invalid(`maxDetections must be a positive integer, got ${describeValue(r.maxDetections)}.`);
   if (!Number.isInteger(r.batchSize) || r.batchSize < 1) throw invalid(`batchSize must be a positive integer, got ${describeValue(r.batchSize)}.`);
-  if (!Number.isInteger(r.tiles) || r.tiles < 1 || r.tiles > 4) throw invalid(`tiles must be an integer from 1 (off) to 4, got ${describeValue(r.tiles)}.`);
+  if (r.tiles !== 'auto' && !(Number.isInteger(r.tiles) && r.tiles >= 1 && r.tiles <= 4)) throw invalid(`tiles must be an integer from 1 (off) to 4 or 'auto', got ${describeValue(r.tiles)}.`);
   if (r.engine !== 'tfjs' && r.engine !== 'onnx' && r.engine !== 'auto') throw invalid(`engine must be 'tfjs', 'onnx' or 'auto', got ${describeValue(r.engine)}.`);
   if (!(Number.isInteger(r.onnxThreads) && r.onnxThreads >= 1 && r.onnxThreads <= 256)) throw invalid(`onnxThreads must be an integer from 1 to 256, got ${describeValue(r.onnxThreads)}.`);
   if (typeof r.flip !== 'boolean') throw invalid(`flip must be true or false, got ${describeValue(r.flip)}.`);

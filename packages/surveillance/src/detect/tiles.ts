@@ -37,6 +37,21 @@ export function tileRegions(width: number, height: number, grid: number): Region
   return out;
 }
 
+/**
+ * @internal The tile grid `tiles: 'auto'` uses for a `width × height` frame and a model input of `input` pixels: the
+ * largest `n` (at most 4) whose tiles are still at least as large as the input on one side, so no tile is ever
+ * enlarged into the model (enlarged tiles of a 640 × 360 frame invented people on the tuning clip); 1 (no tiles) for a
+ * frame no larger than 1.6 inputs. CenterNet's 512 × 512: 640 × 360 and 720 × 576 → 1, 1004 × 958 → 2, 1280 × 720 and
+ * 1352 × 900 → 3, 1920 × 1080 → 4.
+ */
+export function autoTileGrid(width: number, height: number, input: readonly [number, number]): number {
+  const n = Math.floor((1 + OVERLAP) * Math.max(width / input[0], height / input[1]));
+  return Math.min(MAX_TILE_GRID, Math.max(1, n));
+}
+
+/** Largest tile grid (`tiles: 4`: 17 forward passes a frame). */
+const MAX_TILE_GRID = 4;
+
 /** @internal A copy of a region of a packed RGB frame, as a frame of its own (same camera, index and times). */
 export function cropFrame(frame: Frame, r: Region): Frame {
   const data = new Uint8Array(r.width * r.height * 3);

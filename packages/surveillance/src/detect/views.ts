@@ -40,16 +40,17 @@ export function unmirror(detections: readonly Detection[], width: number): Detec
 
 /**
  * @internal Expands the valid frames into the views the model sees: each frame whole, then (with `flip`) its mirror
- * image, then (with `tiles` ≥ 2) its `tiles × tiles` crops. All views of all frames go through the model together,
+ * image, then (where `gridOf` gives n ≥ 2 for its size) its `n × n` crops. All views of all frames go through the model together,
  * so they share batches and workers.
  */
-export function expandViews(frames: readonly Frame[], valid: readonly number[], tiles: number, flip: boolean): { expanded: Frame[]; plans: ViewPlan[] } {
+export function expandViews(frames: readonly Frame[], valid: readonly number[], gridOf: (width: number, height: number) => number, flip: boolean): { expanded: Frame[]; plans: ViewPlan[] } {
   const expanded: Frame[] = [];
   const plans: ViewPlan[] = [];
   for (const fi of valid) {
     const f = frames[fi] as Frame;
     const whole = expanded.push(f) - 1;
     const flipped = flip ? expanded.push(mirrorFrame(f)) - 1 : undefined;
+    const tiles = gridOf(f.width, f.height);
     const regions = tiles > 1 ? tileRegions(f.width, f.height, tiles) : [];
     const first = expanded.length;
     for (const r of regions) expanded.push(cropFrame(f, r));
