@@ -1,4 +1,8 @@
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tf } from '@lepton/core';
 import {
   backtestVaR,
   binCategorical,
@@ -274,5 +278,51 @@ describe('finance entry points swept a second time: options, containers and posi
     const unsaved = Object.create(FraudModel.prototype) as FraudModel;
     await expectRejected('FraudModel.save(dir)', (v) => unsaved.save(v as string, { name: 'm', version: '1.0.0' }), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ["''", '']]);
     await expectRejected('FraudModel.save(meta)', (v) => unsaved.save('/nonexistent/dir', v as never), 'INVALID_ARGUMENT', [...NOT_OPTIONS, ['undefined', undefined]]);
+  });
+});
+
+describe('FraudModel.load checks the preprocessing a bundle carries', () => {
+  it('a damaged scaler, calibrator or blend in lepton.json is BUNDLE_INVALID at load, not an error at the first score', async () => {
+    const rows = Array.from({ length: 40 }, (_, i) => [i % 7, (i * 3) % 5]);
+    const labels = rows.map((_, i) => (i % 4 === 0 ? 1 : 0));
+    const { model } = await FraudModel.train({ rows, labels }, { rows, labels }, { featureNames: ['a', 'b'], epochs: 1, hiddenUnits: [4], autoencoder: false, calibration: 'platt' });
+    const dir = await mkdtemp(join(tmpdir(), 'lepton-fraud-load-'));
+    try {
+      await model.save(join(dir, 'ok'), { name: 'fraud', version: '1.0.0' });
+      model.dispose();
+      // lepton.json is not covered by the files' hashes: anyone (or a bad merge) can edit its preprocessing.
+      const manifest = JSON.parse(await readFile(join(dir, 'ok', 'supervised', 'lepton.json'), 'utf8')) as { preprocessing: Record<string, unknown> };
+      const scaler = manifest.preprocessing['scaler'] as { mean: number[]; std: number[] };
+      const damaged: Array<readonly [string, Record<string, unknown>, string]> = [
+        ['a NaN mean (null in JSON)', { scaler: { ...scaler, mean: [null, 0] } }, 'BUNDLE_INVALID'],
+        ['a string mean', { scaler: { ...scaler, mean: ['0x10', 0] } }, 'BUNDLE_INVALID'],
+        ['one mean and std short', { scaler: { mean: [0], std: [1] } }, 'BUNDLE_INVALID'],
+        ['one std too many', { scaler: { ...scaler, std: [1, 1, 1] } }, 'BUNDLE_INVALID'],
+        ['a zero std', { scaler: { ...scaler, std: [1, 0] } }, 'BUNDLE_INVALID'],
+        ['a negative std', { scaler: { ...scaler, std: [-1, 1] } }, 'BUNDLE_INVALID'],
+        ['a std of "Infinity" (JSON has no Infinity: a string)', { scaler: { ...scaler, std: ['Infinity', 1] } }, 'BUNDLE_INVALID'],
+        ['no scaler', { scaler: null }, 'BUNDLE_INVALID'],
+        ['a feature name that is not a string', { featureNames: ['a', 2] }, 'BUNDLE_INVALID'],
+        ['a Platt calibrator with a null slope', { calibrator: { kind: 'platt', a: null, b: 0 } }, 'BUNDLE_INVALID'],
+        ['an isotonic calibrator with a null knot', { calibrator: { kind: 'isotonic', x: [0, null], y: [0, 1] } }, 'BUNDLE_INVALID'],
+        ['a blend weight that is a string', { blendWeight: '1' }, 'BUNDLE_INVALID'],
+        ['a blend weight of 2', { blendWeight: 2 }, 'BUNDLE_INVALID'],
+        ['anomaly quantiles with a null', { anomalyQuantiles: [0, null, 1] }, 'BUNDLE_INVALID'],
+        ['three feature names (and a scaler to match) for a model that takes two', { featureNames: ['a', 'b', 'c'], scaler: { mean: [0, 0, 0], std: [1, 1, 1] } }, 'BUNDLE_INCOMPATIBLE'],
+      ];
+      const before = tf.memory().numTensors;
+      for (const [name, edit, code] of damaged) {
+        const target = join(dir, name.replace(/\W+/g, '-'));
+        await cp(join(dir, 'ok'), target, { recursive: true });
+        await writeFile(join(target, 'supervised', 'lepton.json'), JSON.stringify({ ...manifest, preprocessing: { ...manifest.preprocessing, ...edit } }));
+        expect.soft(await outcome(async () => (await FraudModel.load(target)).close()), name).toBe(`LeptonError ${code}`);
+      }
+      expect(tf.memory().numTensors).toBe(before); // a refused bundle's weights are freed
+      const loaded = await FraudModel.load(join(dir, 'ok'));
+      expect((await loaded.score([[1, 2]]))[0]!.probability).toBeGreaterThanOrEqual(0);
+      await loaded.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -29,6 +29,9 @@ import {
   renderPrometheus,
   resample,
   RuleStream,
+  alarmSource,
+  rulTarget,
+  severityRank,
   RulModel,
   simulateLine,
   simulateMachine,
@@ -37,7 +40,7 @@ import {
   type Alarm,
   type AlarmTrackSnapshot,
 } from '@lepton/manufacturing';
-import { expectRejected, expectTypedOrOk, HOSTILE, HOSTILE_JSON } from '../../../tests/support/hostile.js';
+import { expectRejected, expectTypedOrOk, HOSTILE, HOSTILE_JSON, outcome } from '../../../tests/support/hostile.js';
 
 // Every position below is validated; a hostile value there must come back as a rejection or a LeptonError, never as
 // a TypeError from building a message (`${value}` / String(value) of a value without a usable toString).
@@ -350,5 +353,59 @@ describe('manufacturing entry points with hostile values: a rejection or a Lepto
   it('messages describe the hostile value without running its code', () => {
     expect(() => generateParts(Symbol('n') as unknown as number)).toThrow(/Symbol\(n\)/);
     expect(() => generateParts({ valueOf: () => 3 } as unknown as number)).toThrow(/\(object\)/); // valueOf never called
+  });
+});
+
+describe('RuleStream limits: one-sided charts and limits that contradict each other', () => {
+  const rule1 = { rules: [1 as const], runLength: 9 };
+
+  it('{ ucl: Infinity } is a chart without an upper limit (it was MFG_NON_FINITE_RESULT), and the lower default still applies', () => {
+    const upperOpen = new RuleStream({ center: 0, sigma: 1, ucl: Number.POSITIVE_INFINITY }, rule1);
+    expect([upperOpen.push(1e300), upperOpen.push(2.9), upperOpen.push(-3.1)].map((v) => v.length)).toEqual([0, 0, 1]);
+    expect(upperOpen.limits).toEqual({ center: 0, sigma: 1, ucl: Number.POSITIVE_INFINITY });
+    const lowerOpen = new RuleStream({ center: 0, sigma: 1, lcl: Number.NEGATIVE_INFINITY }, rule1);
+    expect([lowerOpen.push(-1e300), lowerOpen.push(3.1)].map((v) => v.length)).toEqual([0, 1]);
+    // as before: both limits open, and both given
+    expect(new RuleStream({ center: 0, sigma: 1, ucl: Number.POSITIVE_INFINITY, lcl: Number.NEGATIVE_INFINITY }, rule1).push(1e300)).toEqual([]);
+  });
+
+  it('an upper limit below the lower one (every point out of control) is INVALID_ARGUMENT; a defaulted limit that overflows is still MFG_NON_FINITE_RESULT', async () => {
+    for (const [name, limits] of [
+      ['ucl -Infinity', { ucl: Number.NEGATIVE_INFINITY }],
+      ['lcl Infinity', { lcl: Number.POSITIVE_INFINITY }],
+      ['ucl below lcl', { ucl: -1, lcl: 1 }],
+      ['ucl below the default lcl', { ucl: -4 }],
+    ] as const) {
+      expect.soft(await outcome(() => new RuleStream({ center: 0, sigma: 1, ...limits }, rule1)), name).toBe('LeptonError INVALID_ARGUMENT');
+    }
+    expect(await outcome(() => new RuleStream({ center: 1e308, sigma: 1e308, ucl: 1e308 }))).toBe('LeptonError MFG_NON_FINITE_RESULT');
+    expect(await outcome(() => new RuleStream({ center: 1e308, sigma: 1e308, lcl: 0 }))).toBe('LeptonError MFG_NON_FINITE_RESULT');
+    expect(new RuleStream({ center: 5, sigma: 0 }).push(5)).toEqual([]); // sigma 0: ucl = lcl = centre, as before
+  });
+});
+
+describe('plant and maintenance helpers without a sweep before: severityRank, alarmSource, rulTarget', () => {
+  it('severityRank: an unknown severity is INVALID_ARGUMENT (it came back as undefined, toString as a function)', async () => {
+    await expectRejected('severityRank(s)', (v) => severityRank(v as 'low'), 'INVALID_ARGUMENT', [...HOSTILE, ['undefined', undefined], ["'toString'", 'toString'], ["'LOW'", 'LOW'], ['1', 1]]);
+    expect([null, 'low', 'medium', 'high', 'critical'].map((s) => severityRank(s as 'low' | null))).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('alarmSource: a value that is not an alarm is INVALID_ARGUMENT (each was a TypeError)', async () => {
+    const alarm = { id: 'a1', key: 'press-1:spc:temp', asset: 'press-1', evidence: { source: 'nelson' } } as unknown as Alarm;
+    await expectRejected('alarmSource(a)', (v) => alarmSource(v as Alarm), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECTS, ['undefined', undefined], ['{}', {}]]);
+    for (const key of ['key', 'asset', 'evidence']) {
+      await expectRejected(`alarmSource(a.${key})`, (v) => alarmSource({ ...alarm, [key]: v } as Alarm), 'INVALID_ARGUMENT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ['null', null], ['1', 1]]);
+    }
+    await expectRejected('alarmSource(a.evidence.source)', (v) => alarmSource({ ...alarm, key: 'k', evidence: { source: v } } as unknown as Alarm), 'INVALID_ARGUMENT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ['null', null]]);
+    expect(alarmSource(alarm)).toBe('spc');
+    expect(alarmSource({ ...alarm, key: 'other', evidence: { source: 'data-quality/gap' } } as unknown as Alarm)).toBe('quality');
+  });
+
+  it('rulTarget: a negative cycle, a cycle at or past failure or a negative cap is INVALID_INPUT (a negative target before)', async () => {
+    await expectRejected('rulTarget(cycle)', (v) => rulTarget(v as number, 200), 'INVALID_INPUT', [...HOSTILE, ['-1', -1], ['200 (= life)', 200], ['199.5', 199.5], ['1e308', 1e308]]);
+    await expectRejected('rulTarget(life)', (v) => rulTarget(0, v as number), 'INVALID_INPUT', [...HOSTILE, ['-1', -1], ['0', 0], ['0.5', 0.5]]);
+    await expectRejected('rulTarget(cap)', (v) => rulTarget(0, 200, v as number), 'INVALID_INPUT', [...HOSTILE, ['-1', -1], ['-Infinity', Number.NEGATIVE_INFINITY]]);
+    expect([0, 50, 174, 199].map((c) => rulTarget(c, 200, 125))).toEqual([125, 125, 25, 0]); // as before
+    expect(rulTarget(0, 200, 0)).toBe(0);
   });
 });

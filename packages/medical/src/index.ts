@@ -101,7 +101,7 @@ export { preprocessStack } from './diagnosis/stack.js';
 export { ctPhantom } from './synthetic/phantom.js';
 export type { CtPhantom, CtPhantomOptions, PhantomLesion } from './synthetic/phantom.js';
 export { writeCtSeries, generateCtDataset, uidFor } from './synthetic/write.js';
-export type { WriteCtSeriesOptions, SyntheticCtPatient } from './synthetic/write.js';
+export type { WriteCtSeriesOptions, SyntheticCtPatient, CtDatasetOptions } from './synthetic/write.js';
 // sample data shipped in the package (synthetic), for the README quick starts and first experiments
 export { MEDICAL_SAMPLES, samplePath } from './synthetic/samples.js';
 export type { MedicalSample } from './synthetic/samples.js';

@@ -1,5 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,10 @@ import {
   fitClinicalEncoding,
   groupSeries,
   parseClinicalCsv,
+  preprocessImage,
+  preprocessStack,
+  readDicomFolder,
+  windowedFrame,
   readDicom,
   renderFrame,
   resampleVolume,
@@ -43,7 +47,7 @@ import {
   windowPreset,
 } from '@lepton/medical';
 import type { ClinicalRecord, DecodedFrame, DicomImage, DicomMetadata, LabelledImage } from '@lepton/medical';
-import { expectRejected, HOSTILE } from '../../../tests/support/hostile.js';
+import { expectRejected, HOSTILE, outcome } from '../../../tests/support/hostile.js';
 
 // Every position below is validated; a hostile value there must be refused with a LeptonError, never a TypeError from
 // building the message (`${value}` / String(value)) or from using the value as a key.
@@ -452,4 +456,257 @@ describe('medical entry points, third sweep: models, result writers, store, volu
       await rm(dir, { recursive: true, force: true });
     }
   }, 300_000);
+});
+
+describe('medical leftovers: image probabilities, clinical ages, synthetic CT options', () => {
+  const patients = Array.from({ length: 40 }, (_, i) => ({ patientId: `P${i}`, hasLesion: i % 2 === 0 }));
+  const records = syntheticClinicalRecords(patients, { seed: 2 });
+  const samples = records.map((r, i) => ({ record: r.record, outcome: r.outcome, imageProbability: (i % 10) / 10 + 0.05 }));
+  const NOT_PROBABILITY: ReadonlyArray<readonly [string, unknown]> = [
+    ...HOSTILE.filter(([n]) => n !== '10 MB string'),
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['-Infinity', Number.NEGATIVE_INFINITY],
+    ['1.5', 1.5],
+    ['-0.1', -0.1],
+    ["'0.5'", '0.5'],
+    ['{}', {}],
+  ];
+
+  it('ClinicalFusionModel: a NaN image probability is INVALID_INPUT, not "no image"; only undefined and null are missing', async () => {
+    const model = ClinicalFusionModel.fit(samples, samples);
+    const record = records[0]!.record;
+    // NaN was fused as a missing image (the answer rested on the record alone), with NaN in the result.
+    await expectRejected('fusion.predict(imageProbability)', (v) => model.predict(record, v as number), 'INVALID_INPUT', NOT_PROBABILITY);
+    await expectRejected('ClinicalFusionModel.fit(validation[1].imageProbability)', (v) => ClinicalFusionModel.fit(samples, samples.map((s, i) => (i === 1 ? { ...s, imageProbability: v as number } : s))), 'INVALID_INPUT', NOT_PROBABILITY);
+    await expectRejected('fusion.evaluate(samples[1].imageProbability)', (v) => model.evaluate(samples.map((s, i) => (i === 1 ? { ...s, imageProbability: v as number } : s))), 'INVALID_INPUT', NOT_PROBABILITY);
+    expect(() => model.predict(record, 0.123456789)).not.toThrow();
+    expect(() => model.predict(record, 1.23456789)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.not.stringContaining('1.23456789') as string }));
+    // missing: undefined, or null as JSON writes it; both give the record-only answer and no imageProbability
+    const none = model.predict(record, undefined);
+    expect(model.predict(record, null)).toEqual(none);
+    expect(none.imageProbability).toBeUndefined();
+    expect(Number.isFinite(none.probability)).toBe(true);
+    // null patients are left out of evaluate() like undefined ones (null entered the image AUC as a score of 0)
+    const withNull = samples.map((s, i) => (i < 4 ? { ...s, imageProbability: null as unknown as undefined } : s));
+    const withUndefined = samples.map((s, i) => (i < 4 ? { ...s, imageProbability: undefined } : s));
+    expect(model.evaluate(withNull)).toEqual(model.evaluate(withUndefined));
+    expect(model.evaluate(withNull).n).toBe(samples.length - 4);
+    // a Symbol ageStd was a TypeError (`>` on it); an infinite one was only refused by the first predict()
+    const json = model.toJSON();
+    await expectRejected('ClinicalFusionModel.fromJSON(encoding.ageStd)', (v) => ClinicalFusionModel.fromJSON({ ...json, encoding: { ...json.encoding, ageStd: v as number } }), 'INVALID_INPUT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ['Infinity', Number.POSITIVE_INFINITY], ['0', 0], ['null', null], ["'1'", '1']]);
+    expect(ClinicalFusionModel.fromJSON(JSON.parse(JSON.stringify(json)) as typeof json).predict(record, 0.5)).toEqual(model.predict(record, 0.5));
+    // the training set's image probabilities are not used, so not checked (as before)
+    expect(() => ClinicalFusionModel.fit(samples.map((s) => ({ ...s, imageProbability: Number.NaN })), samples)).not.toThrow();
+  });
+
+  it('clinicalCsv writes only ages parseClinicalCsv reads back (0–130, fractions kept); the reader takes plain decimals only', async () => {
+    const record: ClinicalRecord = { patientId: 'p', age: 40, sex: 'F', history: {} };
+    // -1 and 131 were written, and the file then failed as CLINICAL_BAD_AGE on every read
+    await expectRejected('clinicalCsv(record.age) out of range', (v) => clinicalCsv([{ ...record, age: v as number }]), 'INVALID_INPUT', [['-1', -1], ['131', 131], ['1e308', 1e308], ['-Infinity', Number.NEGATIVE_INFINITY], ['-1e-9', -1e-9]]);
+    expect(() => clinicalCsv([{ ...record, age: -1 }])).toThrow(expect.objectContaining({ message: expect.not.stringContaining('-1') as string }));
+    for (const age of [0, 1.5, 0.25, 1e-7, 130, 64]) {
+      const back = parseClinicalCsv(clinicalCsv([{ ...record, age }]));
+      expect.soft([back.records[0]?.age, back.failures.length], `age ${age}`).toEqual([age, 0]);
+    }
+    // Number() read 0x40 as 64, 6.4e1 as 64 and 0b1 as 1: each is now one counted CLINICAL_BAD_AGE, the other rows read on
+    const text = 'patient_id,age,sex\nA,0x40,F\nB,6.4e1,M\nC,0b1,F\nD,-1,M\nE,131,F\nF,Infinity,M\nG,1.5,F\nH,018M,M\nI, 64 ,F\n';
+    const read = parseClinicalCsv(text);
+    expect(read.records.map((r) => [r.patientId, r.age])).toEqual([['G', 1.5], ['H', 1.5], ['I', 64]]);
+    expect(read.failures.map((f) => [f.patientId, f.error.code])).toEqual(['A', 'B', 'C', 'D', 'E', 'F'].map((id) => [id, 'CLINICAL_BAD_AGE']));
+    expect(read.rows).toBe(9);
+  });
+
+  it('writeCtSeries: the phantom and every option checked before any folder is made', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'lepton-hostile-ct-'));
+    try {
+      const phantom = ctPhantom({ seed: 1, size: 16, slices: 1 });
+      const dir = join(root, 'series');
+      const write = (options: Record<string, unknown>, p: unknown = phantom): Promise<string[]> => writeCtSeries(p as never, { dir, patientId: 'CT1', ...options } as never);
+      await expectRejected('writeCtSeries(phantom)', (v) => write({}, v), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+      // a size of 1e6 asked for a 4 TB buffer (a RangeError); slices that are not Float32Arrays of size² were a TypeError
+      await expectRejected('writeCtSeries(phantom parts)', (v) => write({}, { ...phantom, ...(v as object) }), 'INVALID_ARGUMENT', [
+        ['size 1e6', { size: 1e6 }],
+        ['size NaN', { size: Number.NaN }],
+        ['hu []', { hu: [] }],
+        ['hu of numbers', { hu: [[1, 2]] }],
+        ['hu slice too short', { hu: [new Float32Array(4)] }],
+        ['positions NaN', { positions: [[Number.NaN, 0, 0]] }],
+        ['pixelSpacing 0', { pixelSpacing: [0, 1] }],
+        ['sliceThickness Infinity', { sliceThickness: Number.POSITIVE_INFINITY }],
+      ]);
+      await expectRejected('writeCtSeries(options)', (v) => writeCtSeries(phantom, v as never), 'INVALID_ARGUMENT', [...NOT_OBJECT, ['undefined', undefined]]);
+      await expectRejected('writeCtSeries(dir)', (v) => write({ dir: v }), 'INVALID_ARGUMENT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ...NOT_OBJECT, ["''", '']]);
+      const text: Array<readonly [string, unknown]> = [...HOSTILE, ...NOT_OBJECT, ['{}', {}], ["''", ''], ['a backslash', 'A\\B'], ['a line break', 'A\nB'], ['65 characters', 'x'.repeat(65)]];
+      for (const key of ['patientId', 'patientName', 'accessionNumber', 'institution']) {
+        // a Symbol patient ID was a TypeError; a number name was dcmjs's error; '' and 'A\\B' were written as is
+        await expectRejected(`writeCtSeries(${key})`, (v) => write({ [key]: v }), 'INVALID_ARGUMENT', key === 'patientId' ? [...text, ['undefined', undefined]] : text);
+      }
+      for (const key of ['birthDate', 'studyDate']) {
+        await expectRejected(`writeCtSeries(${key})`, (v) => write({ [key]: v }), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ['19601301', '19601301'], ["'1960-01-01'", '1960-01-01'], ['19600101 (a number)', 19600101]]);
+      }
+      for (const key of ['studyInstanceUid', 'seriesInstanceUid']) {
+        await expectRejected(`writeCtSeries(${key})`, (v) => write({ [key]: v }), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ["'not a uid'", 'not a uid'], ["'1.02'", '1.02'], ['65 characters', `1.${'2'.repeat(63)}`]]);
+      }
+      // NaN, 1.5 and Infinity series numbers were written into every file
+      await expectRejected('writeCtSeries(seriesNumber)', (v) => write({ seriesNumber: v }), 'INVALID_ARGUMENT', [...WRONG_NUMBER, ['null', null], ['-1', -1], ['1.5', 1.5], ['2^31', 2 ** 31]]);
+      await expectRejected('writeCtSeries(seed)', (v) => write({ seed: v }), 'INVALID_ARGUMENT', [...WRONG_NUMBER, ['null', null]]);
+      // an unknown choice was taken for the default (fileNames) or written as is (sex)
+      await expectRejected('writeCtSeries(fileNames)', (v) => write({ fileNames: v }), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ["'x'", 'x'], ["'Ordered'", 'Ordered']]);
+      await expectRejected('writeCtSeries(sex)', (v) => write({ sex: v }), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ["'X'", 'X'], ["'f'", 'f']]);
+      expect(existsSync(dir)).toBe(false); // nothing was made for a refused call
+      const files = await write({ patientName: 'Doe^Jane', birthDate: '19600229', seriesNumber: 0, fileNames: 'ordered', studyInstanceUid: '2.25.12345' });
+      expect(files.map((f) => f.slice(dir.length + 1))).toEqual(['0001.dcm']);
+      expect((await readDicomFile(files[0]!)).meta).toMatchObject({ patientId: 'CT1', studyInstanceUid: '2.25.12345' });
+      // a 64-character Patient ID is valid DICOM: the defaults derived from it (Phantom^…, ACC-…) were longer, and dcmjs
+      // refused the slice (DICOM_WRITE_FAILED)
+      const long = await writeCtSeries(phantom, { dir: join(root, 'long'), patientId: 'L'.repeat(64) });
+      expect((await readDicomFile(long[0]!)).meta.patientId).toBe('L'.repeat(64));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('generateCtDataset: options checked before anything is written; a prefix never leaves dir', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'lepton-hostile-ctset-'));
+    try {
+      const dir = join(root, 'set');
+      const small = { patients: 1, slices: 1, size: 16 };
+      await expectRejected('generateCtDataset(dir)', (v) => generateCtDataset(v as string, small), 'INVALID_ARGUMENT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ...NOT_OBJECT, ["''", ''], ['undefined', undefined]]);
+      await expectRejected('generateCtDataset(options)', (v) => generateCtDataset(dir, v as never), 'INVALID_ARGUMENT', NOT_OBJECT);
+      // NaN or -1 patients wrote an empty dataset, 1.5 two patients, '2' two patients: each refused now
+      await expectRejected('generateCtDataset(patients)', (v) => generateCtDataset(dir, { ...small, patients: v as number }), 'INVALID_ARGUMENT', [...WRONG_NUMBER.filter(([n]) => n !== 'Infinity'), ['null', null], ['-1', -1], ['1.5', 1.5]]);
+      for (const key of ['slices', 'size']) {
+        await expectRejected(`generateCtDataset(${key})`, (v) => generateCtDataset(dir, { ...small, [key]: v }), 'INVALID_ARGUMENT', [...WRONG_NUMBER.filter(([n]) => n !== 'Infinity'), ['null', null], ['-1', -1], ['1.5', 1.5], ['1e9', 1e9]]);
+      }
+      // a NaN or string fraction was taken as 0 lesions; -1 as 0
+      await expectRejected('generateCtDataset(lesionFraction)', (v) => generateCtDataset(dir, { ...small, lesionFraction: v as number }), 'INVALID_ARGUMENT', [...WRONG_NUMBER.filter(([n]) => n !== 'Infinity'), ['null', null], ['-1', -1]]);
+      // a Symbol or BigInt seed was a TypeError; 1e308 × 1000 overflowed to an Infinity seed in ctPhantom after the first folder
+      await expectRejected('generateCtDataset(seed)', (v) => generateCtDataset(dir, { ...small, seed: v as number }), 'INVALID_ARGUMENT', [...WRONG_NUMBER, ['null', null], ['1e308', 1e308]]);
+      // '../x' wrote the patient's folder next to dir, '../../..' anywhere the process may write
+      await expectRejected('generateCtDataset(prefix)', (v) => generateCtDataset(dir, { ...small, prefix: v as string }), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ["'../escaped'", '../escaped'], ["'a/b'", 'a/b'], ["'a\\b'", 'a\\b'], ['60 characters', 'x'.repeat(60)]]);
+      expect(await readdir(root)).toEqual([]); // nothing written by a refused call, nothing outside dir
+      const written = await generateCtDataset(dir, { ...small, patients: 2, prefix: 'T.1_a-' });
+      expect(written.map((p) => p.patientId)).toEqual(['T.1_a-001', 'T.1_a-002']);
+      expect((await readdir(dir)).sort()).toEqual(['T.1_a-001', 'T.1_a-002', 'labels.csv']);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('sizes that looped for ever or asked for tens of GB are refused at once (ctPhantom, generateCtDataset)', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'lepton-hostile-ctbig-'));
+    try {
+      const dir = join(root, 'set');
+      await mkdir(dir);
+      const started = Date.now();
+      // lesionFraction 2 asked for more lesion patients than patients (a loop without end); Infinity patients too
+      expect(await outcome(() => generateCtDataset(dir, { patients: 2, slices: 1, size: 16, lesionFraction: 2 }))).toBe('LeptonError INVALID_ARGUMENT');
+      expect(await outcome(() => generateCtDataset(dir, { patients: Number.POSITIVE_INFINITY, slices: 1, size: 16 }))).toBe('LeptonError INVALID_ARGUMENT');
+      expect(await outcome(() => generateCtDataset(dir, { patients: 1e308, slices: 1, size: 16 }))).toBe('LeptonError INVALID_ARGUMENT');
+      expect(await outcome(() => generateCtDataset(dir, { patients: 10_001, slices: 1, size: 16 }))).toBe('LeptonError INVALID_ARGUMENT'); // at most 10,000
+      // 2048 × 2048 × 2048 passed the size and slice bounds: 34 GB of HU slices
+      expect(await outcome(() => ctPhantom({ seed: 1, size: 2048, slices: 2048 }))).toBe('LeptonError INVALID_ARGUMENT');
+      expect(await outcome(() => ctPhantom({ seed: 1, size: 512, slices: 513 }))).toBe('LeptonError INVALID_ARGUMENT');
+      // a slice thickness of 1e308 put the third slice at -Infinity mm, a noise of 1e38 HU overflowed to ±Infinity
+      for (const [name, options] of [['sliceThickness 1e308', { sliceThickness: 1e308 }], ['noiseHu 1e38', { noiseHu: 1e38 }], ['fieldOfViewMm 1e308', { fieldOfViewMm: 1e308 }], ['lesion 1e308', { lesion: 1e308 }]] as const) {
+        expect.soft(await outcome(() => ctPhantom({ seed: 1, size: 16, slices: 3, ...options })), name).toBe('LeptonError INVALID_ARGUMENT');
+      }
+      const plausible = ctPhantom({ seed: 1, size: 16, slices: 3, sliceThickness: 10_000, noiseHu: 40_000, lesion: 14 });
+      expect(plausible.positions.flat().every(Number.isFinite) && plausible.hu.every((s) => s.every(Number.isFinite))).toBe(true);
+      expect(await outcome(() => generateCtDataset(dir, { patients: 3, slices: 512, size: 512 }))).toBe('LeptonError INVALID_ARGUMENT');
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('medical entry points without a sweep before: preprocessing functions, folder reading', () => {
+  const image = readDicom(readFileSync(fixture('dicom/ct_s16.dcm')));
+  const prep = { window: { center: 40, width: 400 }, size: [32, 32] as [number, number], mean: 0.3, std: 0.2 };
+  const NOT_NUMBER: ReadonlyArray<readonly [string, unknown]> = [...WRONG_NUMBER, ['null', null]];
+
+  it('preprocessImage and preprocessStack check prep (never a NaN or infinite input, a TypeError or a RangeError)', async () => {
+    for (const [fn, call] of [
+      ['preprocessImage', (p: unknown) => preprocessImage(image, p as typeof prep)],
+      ['preprocessStack', (p: unknown) => preprocessStack(image, [image], p as typeof prep)],
+    ] as const) {
+      await expectRejected(`${fn}(prep)`, call, 'INVALID_ARGUMENT', [...NOT_OBJECT, ['undefined', undefined]]);
+      // a NaN, null or {} mean or std gave NaN inputs, 0 or 1e-300 a std of Infinity, 1e308 a mean of -Infinity
+      await expectRejected(`${fn}(prep.mean)`, (v) => call({ ...prep, mean: v }), 'INVALID_ARGUMENT', [...NOT_NUMBER, ['1e308', 1e308]]);
+      await expectRejected(`${fn}(prep.std)`, (v) => call({ ...prep, std: v }), 'INVALID_ARGUMENT', [...NOT_NUMBER, ['0', 0], ['-1', -1], ['1e-300', 1e-300]]);
+      // [1e308, 32] and [-1, 32] were RangeErrors, [NaN, 32] an empty input, '1' an empty input too
+      await expectRejected(`${fn}(prep.size)`, (v) => call({ ...prep, size: v }), 'INVALID_ARGUMENT', [...NOT_NUMBER, ["'1'", '1'], ['[]', []]]);
+      await expectRejected(`${fn}(prep.size[0])`, (v) => call({ ...prep, size: [v, 32] }), 'INVALID_ARGUMENT', [...NOT_NUMBER, ['0', 0], ['-1', -1], ['1.5', 1.5], ['1e308', 1e308], ['513', 513]]);
+      await expectRejected(`${fn}(prep.window)`, (v) => call({ ...prep, window: v }), 'INVALID_ARGUMENT', [...NOT_OBJECT, ['{}', {}], ['width 0', { center: 0, width: 0 }], ['center NaN', { center: Number.NaN, width: 1 }]]);
+      // an unknown fit or resample was taken for the default
+      for (const key of ['fit', 'resample']) {
+        await expectRejected(`${fn}(prep.${key})`, (v) => call({ ...prep, [key]: v }), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ["'cover'", 'cover'], ['1', 1]]);
+      }
+    }
+    // a NaN, 0 or Infinity slices made no channels (a TypeError) or an array of infinite length; NaN spacing NaN inputs
+    const stack = { ...prep, slices: 3, sliceSpacingMm: 5 };
+    await expectRejected('preprocessStack(prep.slices)', (v) => preprocessStack(image, [image], { ...stack, slices: v as number }), 'INVALID_ARGUMENT', [...NOT_NUMBER, ['0', 0], ['-1', -1], ['2', 2], ['1.5', 1.5], ['11', 11]]);
+    await expectRejected('preprocessStack(prep.sliceSpacingMm)', (v) => preprocessStack(image, [image], { ...stack, sliceSpacingMm: v as number }), 'INVALID_ARGUMENT', [...NOT_NUMBER, ['0', 0], ['-1', -1], ['undefined', undefined]]);
+    await expectRejected('preprocessStack(image)', (v) => preprocessStack(v as never, [image], prep), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+    await expectRejected('preprocessStack(series)', (v) => preprocessStack(image, v as never, prep), 'INVALID_INPUT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+    await expectRejected('preprocessStack([item])', (v) => preprocessStack(image, [image, v] as never, prep), 'INVALID_ARGUMENT', [...HOSTILE, ...NOT_OBJECT, ['{}', {}]]);
+    // valid input: as before, every value finite
+    const one = await preprocessImage(image, prep);
+    expect(one.input.length).toBe(32 * 32);
+    expect(one.input.every(Number.isFinite)).toBe(true);
+    expect((await preprocessStack(image, [image], stack)).input.every(Number.isFinite)).toBe(true);
+  });
+
+  it('windowedFrame takes a window preset name as resolveWindow does (every value was NaN)', async () => {
+    const byName = await windowedFrame(image, 'lung' as never);
+    expect(byName.every((v) => v >= 0 && v <= 1)).toBe(true);
+    expect(byName).toEqual(await windowedFrame(image, windowPreset('lung')));
+  });
+
+  it('parseClinicalCsv: a history option that is not a list of names is INVALID_ARGUMENT; header messages stay short', async () => {
+    const text = 'patient_id,age,sex,smoker\nP1,64,F,1\n';
+    // each was a TypeError (historyNames.map is not a function, a Symbol in a template)
+    await expectRejected('parseClinicalCsv({ history })', (v) => parseClinicalCsv(text, { history: v as string[] }), 'INVALID_ARGUMENT', [...HOSTILE, ["'smoker'", 'smoker'], ['{}', {}], ['42', 42]]);
+    await expectRejected('parseClinicalCsv({ history: [name] })', (v) => parseClinicalCsv(text, { history: [v as string] }), 'INVALID_ARGUMENT', [...HOSTILE.filter(([n]) => n !== '10 MB string'), ['null', null], ['42', 42]]);
+    // a 10 MB header or history name went into the message whole
+    await expectRejected('parseClinicalCsv(huge header)', (v) => parseClinicalCsv(`${v as string},x\n`), 'CLINICAL_CSV_INVALID', [['10 MB column name', 'x'.repeat(10 * 1024 * 1024)]]);
+    await expectRejected('parseClinicalCsv({ history: [huge name] })', (v) => parseClinicalCsv(text, { history: [v as string] }), 'CLINICAL_CSV_INVALID', [['10 MB name', 'y'.repeat(10 * 1024 * 1024)]]);
+    expect(parseClinicalCsv(text, { history: ['smoker'] }).records).toEqual([{ patientId: 'P1', age: 64, sex: 'F', history: { smoker: true } }]);
+  });
+
+  it('DICOMweb: a non-finite number in a query, a limit or offset that is not a count, an onFailure that is not a function (refused before any request)', async () => {
+    // Port 9 (discard) is closed on loopback: a request that got through would fail as DICOMWEB_UNREACHABLE instead.
+    const client = new DicomWebClient({ url: 'http://127.0.0.1:9/dicom-web', timeoutMs: 500 });
+    // each was sent to the server as "NaN", "Infinity", "-1", "1.5" or "1e+308"
+    for (const key of ['limit', 'offset']) {
+      await expectRejected(`searchStudies({ ${key} })`, (v) => client.searchStudies({ [key]: v as number }), 'DICOMWEB_INVALID_OPTIONS', [['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['-1', -1], ['1.5', 1.5], ['1e308', 1e308], ["'-1'", '-1'], ["'ten'", 'ten'], ['true', true], ['[1, 2]', [1, 2]]]);
+    }
+    await expectRejected('searchStudies({ InstanceNumber })', (v) => client.searchStudies({ InstanceNumber: v as number }), 'DICOMWEB_INVALID_OPTIONS', [['NaN', Number.NaN], ['-Infinity', Number.NEGATIVE_INFINITY], ['[1, NaN]', [1, Number.NaN]]]);
+    expect(await outcome(() => client.searchStudies({ limit: 10, offset: '20', InstanceNumber: 3 }))).toBe('LeptonError DICOMWEB_UNREACHABLE'); // valid: sent
+    const ref = { studyInstanceUid: '1.2', seriesInstanceUid: '1.3', sopInstanceUid: '1.4' };
+    // a TypeError at the first failed instance, after the transfers had started
+    await expectRejected('retrieveInstances({ onFailure })', (v) => client.retrieveInstances([ref], { onFailure: v as never }), 'DICOMWEB_INVALID_OPTIONS', [...HOSTILE, ['null', null], ['{}', {}], ["'log'", 'log']]);
+    await expectRejected('retrieveSeries({ onFailure })', (v) => client.retrieveSeries(ref, { onFailure: v as never }), 'DICOMWEB_INVALID_OPTIONS', [['null', null], ["'log'", 'log']]);
+    await expectRejected('retrieveStudy({ onFailure })', (v) => client.retrieveStudy(ref, { onFailure: v as never }), 'DICOMWEB_INVALID_OPTIONS', [['null', null], ["'log'", 'log']]);
+    const failed: string[] = [];
+    const r = await client.retrieveInstances([ref], { onFailure: (f) => failed.push(f.error.code) });
+    expect([r.failures.length, failed]).toEqual([1, ['DICOMWEB_UNREACHABLE']]); // valid: as before
+  });
+
+  it('readDicomFolder checks its options before reading; readDicomFile refuses null options', async () => {
+    const dir = fixture('folder');
+    await expectRejected('readDicomFolder(options)', (v) => readDicomFolder(dir, v as never), 'INVALID_ARGUMENT', [...NOT_OBJECT, ['[]', []]]);
+    // NaN or 0 was read as recursive: false, '0' as true
+    await expectRejected('readDicomFolder({ recursive })', (v) => readDicomFolder(dir, { recursive: v as boolean }), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ['NaN', Number.NaN], ['0', 0], ["'0'", '0']]);
+    // a filter or onFailure that is not a function was a TypeError, after the folder had been listed
+    for (const key of ['filter', 'onFailure']) {
+      await expectRejected(`readDicomFolder({ ${key} })`, (v) => readDicomFolder(dir, { [key]: v }), 'INVALID_ARGUMENT', [...HOSTILE, ['null', null], ['true', true], ['{}', {}]]);
+    }
+    await expectRejected('readDicomFile(path, options)', (v) => readDicomFile(fixture('dicom/ct_s16.dcm'), v as never), 'INVALID_ARGUMENT', [['null', null], ['42', 42]]);
+    const load = await readDicomFolder(dir, { recursive: false, filter: () => true, onFailure: () => undefined });
+    expect(load.images.length).toBeGreaterThan(0); // valid options: as before
+  });
 });

@@ -3,7 +3,8 @@ import { buildDenseAutoencoder, buildMlp, calibratorFromJSON, fitIsotonic, fitPl
 import { binaryLabels, choiceOption, finiteRows, isLeptonErrorWith, numberOption } from '../internal/guards.js';
 import { predictRead, rawScores, reconstructionErrors } from './raw-scores.js';
 import { describeFeature, type ReasonCode } from './reasons.js';
-import { fitScaler, scaleRows, type ScalerJSON } from './scaler.js';
+import { fitScaler, scaleRows } from './scaler.js';
+import { checkSettings, type FraudSettings } from './settings.js';
 
 /** Most hidden layers, and most units per layer, {@link FraudModel.train} builds (bounds the weights' memory). */
 const MAX_LAYERS = 16;
@@ -97,14 +98,7 @@ export interface FraudTrainingReport {
   };
 }
 
-interface Settings {
-  featureNames: string[];
-  scaler: ScalerJSON;
-  calibrator: CalibratorJSON;
-  blendWeight: number;
-  /** Reconstruction-error quantiles (0, 0.1 %, …, 100 %) of genuine training rows. */
-  anomalyQuantiles: number[] | null;
-}
+type Settings = FraudSettings;
 
 /**
  * Fraud scoring model: a class-weighted MLP on point-in-time features, blended with an autoencoder anomaly score
@@ -401,16 +395,29 @@ export class FraudModel {
    * @returns the model (its workers start when it first scores)
    * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a `dir` that is not a non-empty string or a bad
    *   `workers`, bundle errors from `loadBundle`,
-   *   or `BUNDLE_INVALID` when the settings are missing
+   *   `BUNDLE_INVALID` when the settings are missing or damaged (feature names that are not strings, a scaler without
+   *   one finite mean and one finite positive std per feature, a calibrator with non-finite values, a blend weight
+   *   outside [0, 1], anomaly quantiles that are not finite and non-decreasing), or `BUNDLE_INCOMPATIBLE` when a
+   *   model's input width is not the number of feature names — all at load, not at the first {@link score}
    */
   static async load(dir: string, options: Pick<FraudModelOptions, 'workers'> = {}): Promise<FraudModel> {
     checkDir(dir, 'FraudModel.load');
     const workers = resolveWorkersOption(options?.workers, 'FraudModel.load');
     const sup = await loadBundle(join(dir, 'supervised'), { expectTask: 'binary' });
-    const settings = sup.manifest.preprocessing as unknown as Settings | undefined;
-    if (!settings?.scaler || !settings.calibrator || !Array.isArray(settings.featureNames)) {
+    let settings: Settings;
+    let calibrator: Calibrator;
+    try {
+      // Every part checked here: a damaged scaler (a NaN mean, one std short) loaded fine before, and each later
+      // score() failed with INVALID_ARGUMENT or INVALID_MODEL (or, for a bad calibrator knot, scored 1.0 silently).
+      settings = checkSettings(sup.manifest.preprocessing, dir);
+      calibrator = calibratorFromJSON(settings.calibrator);
+      const width = sup.model.inputs[0]?.shape[1];
+      if (sup.model.inputs.length !== 1 || width !== settings.featureNames.length) {
+        throw new LeptonError('BUNDLE_INCOMPATIBLE', `${dir}: the supervised model takes ${String(width)} features but the bundle names ${settings.featureNames.length}; save the model again.`);
+      }
+    } catch (err) {
       sup.model.dispose();
-      throw new LeptonError('BUNDLE_INVALID', `${dir} is not a Lepton fraud model: its preprocessing lacks scaler/calibrator/featureNames.`);
+      throw err;
     }
     let ae: tf.LayersModel | undefined;
     try {
@@ -419,7 +426,7 @@ export class FraudModel {
       sup.model.dispose();
       throw err;
     }
-    return new FraudModel(sup.model, ae, settings, calibratorFromJSON(settings.calibrator), workers);
+    return new FraudModel(sup.model, ae, settings, calibrator, workers);
   }
 
   /**

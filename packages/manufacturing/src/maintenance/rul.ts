@@ -28,11 +28,12 @@ export interface UnitHistory {
  * Piecewise-linear RUL target: constant `cap` early in life (degradation is not yet observable), then falling one per
  * cycle to 0 at failure — the usual target for run-to-failure data such as NASA's C-MAPSS.
  *
- * @param cycle - cycle index (0-based)
+ * @param cycle - cycle index (0-based), at most `life − 1`
  * @param life - cycles until failure
- * @param cap - plateau (default 125)
- * @returns the remaining useful life target
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when an argument is not a finite number
+ * @param cap - plateau (default 125), ≥ 0
+ * @returns the remaining useful life target, from 0 to `cap`
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when an argument is not a finite number, `cycle` is negative
+ *   or above `life − 1` (the unit has already failed: the target would be negative), or `cap` is negative
  * @example
  * ```ts
  * import { rulTarget } from '@lepton/manufacturing';
@@ -43,6 +44,10 @@ export function rulTarget(cycle: number, life: number, cap = 125): number {
   finite('rulTarget', 'cycle', cycle);
   finite('rulTarget', 'life', life);
   finite('rulTarget', 'cap', cap);
+  // A negative cycle, a cycle at or past failure or a negative cap gave a negative RUL target (cycle 1e308: -1e308).
+  if (cycle < 0) throw invalid('rulTarget', 'cycle', 'a cycle index ≥ 0', cycle);
+  if (!(cycle <= life - 1)) throw new LeptonError('INVALID_INPUT', 'rulTarget: cycle must be at most life − 1 (the last cycle before failure); the unit had failed by then.', { details: { field: 'cycle' } });
+  if (cap < 0) throw invalid('rulTarget', 'cap', 'a plateau ≥ 0', cap);
   return Math.min(cap, life - 1 - cycle);
 }
 

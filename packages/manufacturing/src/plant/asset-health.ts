@@ -1,4 +1,5 @@
 import type { Alarm, Severity } from '../alarms/alarms.js';
+import { invalid } from '../internal/guards.js';
 
 /** Where an alarm comes from: SPC run rules, the learned detector, data quality, the clock check, or a hand-over gap. */
 export type AlarmSource = 'spc' | 'model' | 'quality' | 'clock' | 'handover';
@@ -55,13 +56,33 @@ export interface AssetHealth {
 
 const RANK: Record<Severity, number> = { low: 1, medium: 2, high: 3, critical: 4 };
 
-/** Severity as a number: 0 none, 1 low … 4 critical (Prometheus and Sparkplug carry it so). */
+/**
+ * Severity as a number: 0 none, 1 low … 4 critical (Prometheus and Sparkplug carry it so).
+ *
+ * @param s - a severity, or null for none
+ * @returns 0 to 4
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for anything else (an unknown severity came back as
+ *   `undefined`, and `'toString'` as a function)
+ */
 export function severityRank(s: Severity | null): number {
-  return s === null ? 0 : RANK[s];
+  if (s === null) return 0;
+  if (typeof s !== 'string' || !Object.hasOwn(RANK, s)) throw invalid('severityRank', 'severity', "null or 'low', 'medium', 'high' or 'critical'", s, 'INVALID_ARGUMENT');
+  return RANK[s];
 }
 
-/** The source of an alarm from its condition key: `<asset>:spc:<signal>`, `<asset>:autoencoder`, `<asset>:quality:<signal>` … */
+/**
+ * The source of an alarm from its condition key: `<asset>:spc:<signal>`, `<asset>:autoencoder`, `<asset>:quality:<signal>` …
+ *
+ * @param a - an alarm (from an `AlarmManager` or a `LineMonitor`)
+ * @returns where it comes from
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a value that is not an alarm with a string `key`,
+ *   `asset` and `evidence.source` (each was a `TypeError`)
+ */
 export function alarmSource(a: Alarm): AlarmSource {
+  const evidence: unknown = typeof a === 'object' && a !== null ? a.evidence : undefined;
+  if (typeof a?.key !== 'string' || typeof a.asset !== 'string' || typeof evidence !== 'object' || evidence === null || typeof (evidence as { source?: unknown }).source !== 'string') {
+    throw invalid('alarmSource', 'alarm', 'an alarm with a string key, asset and evidence.source', a, 'INVALID_ARGUMENT');
+  }
   const kind = a.key.startsWith(`${a.asset}:`) ? a.key.slice(a.asset.length + 1).split(':')[0] : '';
   if (kind === 'spc' || kind === 'quality' || kind === 'clock' || kind === 'handover') return kind;
   if (kind === 'autoencoder') return 'model';

@@ -10,9 +10,12 @@ export interface StreamLimits {
   center: number;
   /** One standard deviation of the plotted statistic. */
   sigma: number;
-  /** Upper control limit; default centre + 3σ. */
+  /**
+   * Upper control limit; default centre + 3σ. `Infinity` for a chart with no upper limit (a one-sided chart: rule 1
+   * then looks at the lower limit only).
+   */
   ucl?: number;
-  /** Lower control limit; default centre − 3σ. */
+  /** Lower control limit; default centre − 3σ. `-Infinity` for a chart with no lower limit. */
   lcl?: number;
 }
 
@@ -46,7 +49,10 @@ export class RuleStream {
    * @param limits - Phase I centre, sigma and (optionally) limits
    * @param ruleSet - rules to apply (default Western Electric); switching rule sets needs no new limits
    * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a negative or non-finite sigma, a non-finite centre,
-   *   a NaN limit, an unknown rule or a run length outside 2–15; `MFG_NON_FINITE_RESULT` when centre ± 3σ overflows
+   *   a limit that is NaN or not a number, an upper limit below the lower one (`ucl: -Infinity` or `lcl: Infinity`
+   *   among them: every point would break rule 1), an unknown rule or a run length outside 2–15;
+   *   `MFG_NON_FINITE_RESULT` when a limit left to its default (centre ± 3σ) overflows. A limit given as ±Infinity is
+   *   one-sided on purpose and is kept (`{ ucl: Infinity }`: no upper limit, the lower one at centre − 3σ).
    */
   /** The limits, as checked at construction (a copy: changing the object passed in changes nothing here). */
   readonly limits: StreamLimits;
@@ -66,8 +72,16 @@ export class RuleStream {
     checkRuleSet('RuleStream', ruleSet, DEPTH);
     this.ucl = limits.ucl ?? limits.center + 3 * limits.sigma;
     this.lcl = limits.lcl ?? limits.center - 3 * limits.sigma;
-    // Default limits that overflow would silently switch rule 1 off.
-    if (limits.ucl === undefined || limits.lcl === undefined) finiteResult('RuleStream', 'centre ± 3 sigma', this.ucl, this.lcl);
+    // Default limits that overflow would silently switch rule 1 off. Only the defaulted ones are checked: an explicit
+    // ±Infinity is a one-sided chart (`{ ucl: Infinity }` was refused as MFG_NON_FINITE_RESULT, although both limits
+    // given as ±Infinity were accepted, and evaluateRules takes infinite limits too).
+    if (limits.ucl === undefined) finiteResult('RuleStream', 'centre + 3 sigma', this.ucl);
+    if (limits.lcl === undefined) finiteResult('RuleStream', 'centre − 3 sigma', this.lcl);
+    if (this.ucl < this.lcl) {
+      throw new LeptonError('INVALID_ARGUMENT', 'RuleStream: the upper control limit is below the lower one, so every point would break rule 1; swap them or fit them again.', {
+        details: { field: 'limits' },
+      });
+    }
     this.on = Array.from({ length: 9 }, (_, r) => ruleSet.rules.includes(r as NelsonRule));
     // Copies: push() reads the centre, sigma and run length on every point, and they were checked only here (a sigma
     // set to NaN afterwards would switch rules 2–8 off without a word; a longer run would read points that left the window).

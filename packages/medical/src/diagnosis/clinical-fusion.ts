@@ -9,8 +9,9 @@ export interface ClinicalFusionSample {
   /** Clinical fields. */
   record: ClinicalRecord;
   /**
-   * Image-model probability for the patient (e.g. `DiagnosisModel.predictSeries(images).probability`); `undefined`
-   * when the patient has no usable image (see {@link ClinicalFusionModel.predict} for how that is handled).
+   * Image-model probability for the patient (e.g. `DiagnosisModel.predictSeries(images).probability`): a finite number
+   * in [0, 1]; `undefined` when the patient has no usable image (`null`, as JSON writes it, is read the same way). See
+   * {@link ClinicalFusionModel.predict} for how a missing one is handled. `NaN` is an error, never "missing".
    */
   imageProbability: number | undefined;
   /** The outcome to predict. */
@@ -108,14 +109,15 @@ export class ClinicalFusionModel {
    * @param options - history flags, penalty, fusion method and operating point
    * @returns the fitted model
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for sets that are not arrays of samples, an `outcome` that
-   *   is not a boolean, an empty set, one outcome only, or an image probability outside [0, 1]; `INVALID_ARGUMENT` for
+   *   is not a boolean, an empty set, one outcome only, or an image probability that is neither a number in [0, 1] nor
+   *   missing (`undefined`/`null`; a `NaN` is refused, not left out as missing) in `validation`; `INVALID_ARGUMENT` for
    *   options that are not an object or a threshold outside [0, 1]
    */
   static fit(train: readonly ClinicalFusionSample[], validation: readonly ClinicalFusionSample[], options: ClinicalFusionOptions = {}): ClinicalFusionModel {
     checkOptionsObject(options, 'ClinicalFusionModel.fit');
     const threshold = checkThreshold(options.threshold ?? 0.5);
-    checkSamples(train, 'train');
-    checkSamples(validation, 'validation');
+    checkSamples(train, 'train', false); // its image probabilities are not used
+    checkSamples(validation, 'validation', true);
     if (train.length === 0 || validation.length === 0) throw new LeptonError('INVALID_INPUT', 'ClinicalFusionModel.fit needs training and validation patients.');
     const encoding = fitClinicalEncoding(train.map((s) => s.record), options.history);
     const columns = (s: readonly ClinicalFusionSample[]): number[][] => {
@@ -125,7 +127,7 @@ export class ClinicalFusionModel {
     const clinical = fitLateFusion(columns(train), binary(train), { input: 'raw', names: encoding.features, l2: options.clinicalL2 ?? 1 });
     const clinicalVal = clinical.predict(columns(validation));
     const fusion = fitLateFusion(
-      { image: validation.map((s) => s.imageProbability), clinical: clinicalVal },
+      { image: validation.map((s) => s.imageProbability ?? undefined), clinical: clinicalVal },
       binary(validation),
       { method: options.method ?? 'logistic', input: 'logit', missing: 'mean' },
     );
@@ -165,14 +167,18 @@ export class ClinicalFusionModel {
    * Fuses an image probability with a record.
    *
    * @param record - clinical fields
-   * @param imageProbability - the image model's probability for this patient; `undefined` when there is none
-   * @returns fused probability and decision, with both inputs
-   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for an image probability outside [0, 1]
+   * @param imageProbability - the image model's probability for this patient, in [0, 1]; `undefined` (or `null`) when
+   *   there is none
+   * @returns fused probability and decision, with both inputs (`imageProbability` is `undefined` when there was none)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for an image probability that is not a number in [0, 1]
+   *   (`NaN`, ±Infinity, a string …) — a `NaN` is refused, not taken for a missing image; or for a record that is not
+   *   one (see `encodeClinical`)
    */
-  predict(record: ClinicalRecord, imageProbability: number | undefined): ClinicalFusionResult {
+  predict(record: ClinicalRecord, imageProbability: number | null | undefined): ClinicalFusionResult {
+    const image = checkImageProbability(imageProbability, 'ClinicalFusionModel.predict: imageProbability');
     const clinicalProbability = this.clinicalProbability(record);
-    const probability = this.fusion.predictOne({ image: imageProbability, clinical: clinicalProbability });
-    return { patientId: record.patientId, probability, positive: probability >= this.operatingPoint, threshold: this.operatingPoint, imageProbability, clinicalProbability };
+    const probability = this.fusion.predictOne({ image, clinical: clinicalProbability });
+    return { patientId: record.patientId, probability, positive: probability >= this.operatingPoint, threshold: this.operatingPoint, imageProbability: image, clinicalProbability };
   }
 
   /**
@@ -197,14 +203,16 @@ export class ClinicalFusionModel {
   /**
    * AUC of the fused, image-only and clinical-only probabilities on patients the model did not fit on.
    *
-   * @param samples - patients with image probabilities and outcomes (those without an image probability are left out)
+   * @param samples - patients with image probabilities and outcomes (those without one, `undefined` or `null`, are
+   *   left out)
    * @returns the three AUCs
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for samples that are not an array of samples with boolean
-   *   outcomes, or patients that do not have both outcomes
+   *   outcomes and image probabilities in [0, 1] (or missing), or patients that do not have both outcomes
    */
   evaluate(samples: readonly ClinicalFusionSample[]): ClinicalFusionEvaluation {
-    checkSamples(samples, 'samples');
-    const usable = samples.filter((s) => s.imageProbability !== undefined);
+    checkSamples(samples, 'samples', true);
+    // null is missing too: it was counted as usable and entered the image AUC as a score of 0.
+    const usable = samples.filter((s) => s.imageProbability !== undefined && s.imageProbability !== null);
     const y = binary(usable);
     if (!y.includes(0) || !y.includes(1)) throw new LeptonError('INVALID_INPUT', 'ClinicalFusionModel.evaluate needs patients with both outcomes.');
     const results = usable.map((s) => this.predict(s.record, s.imageProbability));
@@ -230,7 +238,8 @@ export class ClinicalFusionModel {
    */
   static fromJSON(json: ClinicalFusionJSON): ClinicalFusionModel {
     const e = json?.encoding;
-    const encodingOk = e !== undefined && Number.isFinite(e.ageMean) && e.ageStd > 0 && Array.isArray(e.history) && Array.isArray(e.features) && e.features.length === 4 + e.history.length;
+    // typeof first: `>` on a Symbol ageStd was a TypeError, and an infinite one divided every age to 0.
+    const encodingOk = typeof e === 'object' && e !== null && Number.isFinite(e.ageMean) && typeof e.ageStd === 'number' && Number.isFinite(e.ageStd) && e.ageStd > 0 && Array.isArray(e.history) && Array.isArray(e.features) && e.features.length === 4 + e.history.length;
     if (json?.kind !== 'clinical-fusion' || json.formatVersion !== 1 || !encodingOk) {
       throw new LeptonError('INVALID_INPUT', 'Not a stored clinical fusion: expected { kind: "clinical-fusion", formatVersion: 1, encoding, clinical, fusion, threshold }.');
     }
@@ -244,14 +253,29 @@ export class ClinicalFusionModel {
 }
 
 /**
- * Samples as a caller or a JSON file hands them: an array of objects whose `outcome` is a boolean. A truthy Symbol, '0'
- * string or 1 used to count as a positive outcome, so the fusion fitted on what a wrong type happened to coerce to.
+ * An image probability as a caller or a JSON file hands it: a number in [0, 1], or missing (`undefined`, or `null` as
+ * JSON writes it) → `undefined`. Core's late fusion reads NaN as "missing", so a NaN from a broken image model was
+ * fused as if the patient had no image (the answer rested on the record alone, silently). The message names the kind
+ * of value, never the value (a probability about a patient).
  */
-function checkSamples(samples: readonly ClinicalFusionSample[], what: string): void {
+function checkImageProbability(v: unknown, what: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number' && v >= 0 && v <= 1) return v;
+  const kind = typeof v !== 'number' ? `a value of type ${typeof v}` : Number.isNaN(v) ? 'NaN' : 'a number outside [0, 1]';
+  throw new LeptonError('INVALID_INPUT', `${what} must be a probability in [0, 1], or undefined/null when there is no image; got ${kind}.`);
+}
+
+/**
+ * Samples as a caller or a JSON file hands them: an array of objects whose `outcome` is a boolean and whose
+ * `imageProbability` is a number in [0, 1] or missing (where it is used: not in the training set). A truthy Symbol, '0' string or 1 used to count as a positive
+ * outcome, so the fusion fitted on what a wrong type happened to coerce to.
+ */
+function checkSamples(samples: readonly ClinicalFusionSample[], what: string, withImage: boolean): void {
   arrayInput(samples, `ClinicalFusionModel: ${what}`);
   samples.forEach((s, i) => {
     if (typeof s !== 'object' || s === null) throw new LeptonError('INVALID_INPUT', `${what}[${i}] must be an object with record, outcome and imageProbability, got ${describeValue(s)}.`);
     if (typeof s.outcome !== 'boolean') throw new LeptonError('INVALID_INPUT', `${what}[${i}].outcome must be true or false, got a value of type ${typeof s.outcome}.`);
+    if (withImage) checkImageProbability(s.imageProbability, `${what}[${i}].imageProbability`);
   });
 }
 

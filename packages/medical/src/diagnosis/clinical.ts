@@ -50,6 +50,24 @@ export interface ClinicalCsvOptions {
   history?: string[];
 }
 
+/** Youngest age in years a clinical record may have (a newborn). @internal */
+export const MIN_AGE = 0;
+/** Oldest age in years a clinical record may have: above any recorded human age, below typos like 650 for 65. @internal */
+export const MAX_AGE = 130;
+
+/**
+ * A plain decimal age: digits with an optional fraction (`64`, `1.5`, `.5`), optionally signed `+`. `Number()` alone
+ * also read `0x40` as 64, `0b1` as 1 and `6.4e1` as 64: a hex or exponent age from another system was used as if it were
+ * years.
+ */
+const DECIMAL_AGE = /^\+?(?:\d+\.?\d*|\.\d+)$/;
+
+/** The header's column names for a message, at most 300 characters (a 10 MB header line was put in the message whole). */
+function shownColumns(names: readonly string[]): string {
+  const text = names.join(', ');
+  return text === '' ? 'none' : text.length <= 300 ? text : `${text.slice(0, 300)}… (${names.length} columns)`;
+}
+
 const norm = (h: string): string => h.toLowerCase().replace(/[^a-z0-9]/g, '');
 const ID_COLUMNS = new Set(['patientid', 'id']);
 const TRUE = new Set(['1', 'true', 'yes', 'y', 't']);
@@ -57,16 +75,21 @@ const FALSE = new Set(['0', 'false', 'no', 'n', 'f']);
 const SEX: Record<string, ClinicalSex> = { f: 'F', female: 'F', m: 'M', male: 'M', o: 'O', other: 'O' };
 const AGE_UNITS: Record<string, number> = { D: 1 / 365.25, W: 7 / 365.25, M: 1 / 12, Y: 1 };
 
-/** Age in years from a number or a DICOM Age String (`065Y`, `018M`, `003W`, `010D`). */
+/**
+ * Age in years from a plain decimal number (fractions allowed: an infant's 1.5) or a DICOM Age String (`065Y`, `018M`,
+ * `003W`, `010D`); undefined outside 0–130.
+ */
 function parseAge(raw: string): number | undefined {
-  const dicom = /^(\d{3})([DWMY])$/.exec(raw);
-  const years = dicom ? Number(dicom[1]) * AGE_UNITS[dicom[2]!]! : raw === '' ? Number.NaN : Number(raw);
-  return Number.isFinite(years) && years >= 0 && years <= 130 ? years : undefined;
+  const text = raw.trim();
+  const dicom = /^(\d{3})([DWMY])$/.exec(text);
+  const years = dicom ? Number(dicom[1]) * AGE_UNITS[dicom[2]!]! : DECIMAL_AGE.test(text) ? Number(text) : Number.NaN;
+  return Number.isFinite(years) && years >= MIN_AGE && years <= MAX_AGE ? years : undefined;
 }
 
 /**
  * Reads clinical fields from CSV text: a header with a Patient ID column (`patient_id`, `PatientID`, `id`), `age`
- * (years, or a DICOM Age String such as `065Y`) and `sex` (`F`/`M`/`O`, or `female`/`male`/`other`), plus history flag
+ * (years from 0 to 130 as a plain decimal — `1.5` for an infant of 18 months; not hex or exponent notation — or a DICOM
+ * Age String such as `065Y`) and `sex` (`F`/`M`/`O`, or `female`/`male`/`other`), plus history flag
  * columns (`1`/`0`, `true`/`false`, `yes`/`no`, `y`/`n`, `t`/`f`; an empty flag is an error, not "no"). A bad row never
  * stops the others: it is listed in `failures` with a typed error and its line; a repeated Patient ID keeps the
  * first row.
@@ -74,8 +97,8 @@ function parseAge(raw: string): number | undefined {
  * @param text - CSV content
  * @param options - which history columns to read
  * @returns records, failures and counts
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `options` is not an object; `CLINICAL_CSV_INVALID`
- *   when the header lacks a Patient ID, age or sex column
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `options` is not an object or its `history` is not
+ *   an array of strings; `CLINICAL_CSV_INVALID` when the header lacks a Patient ID, age or sex column
  *   or a requested history column
  * @example
  * ```ts
@@ -91,6 +114,12 @@ export function parseClinicalCsv(text: string, options: ClinicalCsvOptions = {})
   };
   if (typeof text !== 'string') throw new LeptonError('CLINICAL_CSV_INVALID', 'parseClinicalCsv expects the CSV content as a string.');
   if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', `parseClinicalCsv: options must be an object, got ${describeValue(options)}.`);
+  // A history that is not an array of strings was a TypeError (historyNames.map is not a function, or a Symbol in a
+  // message); null is taken as absent, as before.
+  const history: unknown = options.history;
+  if (history !== undefined && history !== null && !(Array.isArray(history) && history.every((h) => typeof h === 'string'))) {
+    throw new LeptonError('INVALID_ARGUMENT', `parseClinicalCsv: history must be an array of column names, got ${describeValue(history)}.`, { details: { option: 'history' } });
+  }
   let header: { record: string[]; line: number } | undefined;
   const rows: Array<{ record: string[]; info: { lines: number } }> = [];
   for (const item of parseCsv(text)) {
@@ -104,12 +133,12 @@ export function parseClinicalCsv(text: string, options: ClinicalCsvOptions = {})
   const ageCol = cols.indexOf('age');
   const sexCol = cols.indexOf('sex');
   if (idCol < 0 || ageCol < 0 || sexCol < 0) {
-    throw new LeptonError('CLINICAL_CSV_INVALID', `Clinical CSV header needs patient_id, age and sex columns; found ${header.record.join(', ') || 'none'}.`);
+    throw new LeptonError('CLINICAL_CSV_INVALID', `Clinical CSV header needs patient_id, age and sex columns; found ${shownColumns(header.record)}.`);
   }
   const historyNames = options.history ?? header.record.filter((_, i) => i !== idCol && i !== ageCol && i !== sexCol);
   const historyCols = historyNames.map((h) => {
     const i = header.record.indexOf(h);
-    if (i < 0) throw new LeptonError('CLINICAL_CSV_INVALID', `Clinical CSV has no history column '${h}'; found ${header.record.join(', ')}.`);
+    if (i < 0) throw new LeptonError('CLINICAL_CSV_INVALID', `Clinical CSV has no history column ${describeValue(h)}; found ${shownColumns(header.record)}.`);
     return i;
   });
   const records: ClinicalRecord[] = [];
@@ -123,7 +152,7 @@ export function parseClinicalCsv(text: string, options: ClinicalCsvOptions = {})
     }
     const age = parseAge(r[ageCol]!);
     if (age === undefined) {
-      fail(line, 'CLINICAL_BAD_AGE', 'age must be years in 0–130 or a DICOM age string such as 065Y.', patientId);
+      fail(line, 'CLINICAL_BAD_AGE', `age must be years from ${MIN_AGE} to ${MAX_AGE} (a plain decimal) or a DICOM age string such as 065Y.`, patientId);
       continue;
     }
     const sex = SEX[r[sexCol]!.toLowerCase()];
@@ -251,7 +280,7 @@ function checkRecord(r: unknown, index: number, where: string): asserts r is Cli
   };
   if (typeof r !== 'object' || r === null) bad(`is not a record (${r === null ? 'null' : typeof r})`);
   const { age, sex, history } = r as Record<string, unknown>;
-  if (typeof age !== 'number' || !Number.isFinite(age) || age < 0 || age > 130) bad('has no age as a number of years from 0 to 130');
+  if (typeof age !== 'number' || !(age >= MIN_AGE && age <= MAX_AGE)) bad(`has no age as a number of years from ${MIN_AGE} to ${MAX_AGE}`);
   if (sex !== 'F' && sex !== 'M' && sex !== 'O') bad("has no sex 'F', 'M' or 'O'");
   if (typeof history !== 'object' || history === null || Array.isArray(history) || !Object.values(history).every((v) => typeof v === 'boolean')) {
     bad('has no history object of true/false flags');

@@ -2,6 +2,7 @@ import { describeValue, LeptonError } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 import { applyModalityLut } from '../lut/modality.js';
 import { WINDOW_PRESETS, type WindowPresetName } from '../lut/presets.js';
+import { checkPreprocessing } from './preprocessing-check.js';
 
 /** A display window on modality values (HU for CT). */
 export interface WindowSpec {
@@ -104,17 +105,19 @@ export function resolveWindow(w: WindowPresetName | WindowSpec): WindowSpec {
  *   {@link resolveWindow} refuses or an `image` that is not a DicomImage
  */
 export async function windowedFrame(image: DicomImage, window: WindowSpec, frame = 0): Promise<Float32Array> {
-  resolveWindow(window); // a JavaScript caller's NaN centre or infinite width would make every value NaN
+  // A JavaScript caller's NaN centre or infinite width would make every value NaN; the resolved window is the one used,
+  // so a preset name ('lung') works too (its undefined centre and width made every value NaN).
+  const w = resolveWindow(window);
   if (typeof image !== 'object' || image === null || typeof image.decodeFrame !== 'function') {
     throw new LeptonError('INVALID_ARGUMENT', `Expected a DicomImage (from readDicom), got ${describeValue(image)}.`);
   }
   const decoded = await image.decodeFrame(frame);
   if (decoded.samplesPerPixel !== 1) throw new LeptonError('INVALID_INPUT', `${image.source ?? 'image'}: diagnosis models take greyscale images, got ${decoded.samplesPerPixel} samples per pixel.`);
   const values = applyModalityLut(decoded, image.meta);
-  const lo = window.center - window.width / 2;
+  const lo = w.center - w.width / 2;
   const out = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) {
-    const v = (values[i]! - lo) / window.width;
+    const v = (values[i]! - lo) / w.width;
     out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
   }
   return out;
@@ -315,10 +318,13 @@ export function inputToSource(map: ArrayLike<number>, rows: number, cols: number
  * @param prep - the preprocessing stored with the model
  * @param frame - frame index. Default 0.
  * @returns `size[0] × size[1]` normalised values, and the windowed image at model size (for overlays)
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `prep.slices` is above 1; `INVALID_INPUT` for a
- *   colour image
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `prep.slices` is above 1, or for a `prep` that is
+ *   not one a model could store (`details.option` names the field: a window without a finite centre and width > 0, a
+ *   size that is not two integers from 1 to 512, a mean that is not finite, a std that is not finite and > 0, an
+ *   unknown `fit` or `resample`), or an `image` that is not a DicomImage; `INVALID_INPUT` for a colour image
  */
 export async function preprocessImage(image: DicomImage, prep: ImagePreprocessing, frame = 0): Promise<PreprocessedImage> {
+  checkPreprocessing(prep, 'preprocessImage');
   if ((prep.slices ?? 1) !== 1) throw new LeptonError('INVALID_ARGUMENT', `This preprocessing stacks ${prep.slices} slices; build the input from the image's series with preprocessStack(image, series, prep).`);
   const windowed = await windowedPlane(image, prep, frame);
   const input = new Float32Array(windowed.length);

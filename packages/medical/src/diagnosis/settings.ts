@@ -8,12 +8,9 @@ import { describeValue, LeptonError, type tf } from '@lepton/core';
 import { resolveWindow, type ImagePreprocessing, type InputFit, type InputResample, type WindowSpec } from './preprocess.js';
 import type { DiagnosisOptions } from './model.js';
 
-/** Smallest model input side: three residual stages still leave a 4×4 map for Grad-CAM. */
-export const MIN_INPUT_SIZE = 32;
-/** Largest model input side: a full CT slice (512×512) without reduction. */
-export const MAX_INPUT_SIZE = 512;
-/** Most slices per 2.5-D stack. */
-export const MAX_STACK_SLICES = 9;
+import { MAX_INPUT_SIZE, MAX_STACK_SLICES, MIN_INPUT_SIZE } from './input-limits.js';
+
+export { MAX_INPUT_SIZE, MAX_STACK_SLICES, MIN_INPUT_SIZE };
 
 /** Everything a diagnosis model stores: preprocessing with every field set, labels and operating point. */
 export interface DiagnosisSettings extends ImagePreprocessing {

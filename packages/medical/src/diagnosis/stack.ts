@@ -8,7 +8,9 @@
  */
 import { LeptonError } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
+import { arrayInput, imageInput } from './option-checks.js';
 import { windowedPlane, type ImagePreprocessing, type PreprocessedImage } from './preprocess.js';
+import { checkPreprocessing } from './preprocessing-check.js';
 
 /** Positions closer than this along the normal (mm) are the same position (duplicates, rounding in the files). */
 const SAME_POSITION_MM = 1e-3;
@@ -227,8 +229,10 @@ export class SliceStacks {
  * @param series - the images of its series (any order; the image among them; other series are ignored)
  * @param prep - the preprocessing stored with the model
  * @returns `size[0] × size[1] × slices` normalised values (channels last) and the image's windowed plane at model size
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when the image is not in `series`; `INVALID_INPUT` when
- *   the series' images lack Image Position/Orientation (Patient) or differ in orientation
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when the image is not in `series`, `image` or an item of
+ *   `series` is not a DicomImage, or `prep` is not a preprocessing a model could store (see {@link preprocessImage};
+ *   `slices` above 1 also needs `sliceSpacingMm` > 0); `INVALID_INPUT` when `series` is not an array, or the series'
+ *   images lack Image Position/Orientation (Patient) or differ in orientation
  * @example
  * ```ts
  * import { DiagnosisModel, preprocessStack, readDicomFolder } from '@lepton/medical';
@@ -239,6 +243,11 @@ export class SliceStacks {
  * ```
  */
 export async function preprocessStack(image: DicomImage, series: readonly DicomImage[], prep: ImagePreprocessing): Promise<PreprocessedImage> {
+  // Each was a TypeError (series.filter is not a function, reading meta of a number), or a NaN or RangeError from an
+  // unchecked prep: a NaN slices made no channels, Infinity an array of infinite length.
+  imageInput(image, 'preprocessStack: image');
+  arrayInput(series, 'preprocessStack: series').forEach((im, i) => imageInput(im, `preprocessStack: series[${i}]`));
+  checkPreprocessing(prep, 'preprocessStack');
   const sameSeries = series.filter((im) => (im.meta.seriesInstanceUid ?? '') === (image.meta.seriesInstanceUid ?? ''));
   return new SliceStacks(sameSeries, prep, 2 * (prep.slices ?? 1) + 2).input(image);
 }

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isLeptonError, type LeptonError } from '@lepton/core';
+import { describeValue, isLeptonError, LeptonError } from '@lepton/core';
 import { dicomError } from './errors.js';
 import type { DicomImage } from './image.js';
 import { readDicom, type ReadDicomOptions } from './read.js';
@@ -12,7 +12,7 @@ import { readDicom, type ReadDicomOptions } from './read.js';
  * @param options - as {@link readDicom} (its `source` defaults to `path`)
  * @returns the parsed instance
  * @throws {@link @lepton/core!LeptonError} `DICOM_READ_FAILED` when the file cannot be read, or any of
- *   {@link readDicom}'s codes
+ *   {@link readDicom}'s codes (`INVALID_ARGUMENT` for options that are not an object, checked before the file is read)
  * @example
  * ```ts
  * import { readDicomFile } from '@lepton/medical';
@@ -21,6 +21,8 @@ import { readDicom, type ReadDicomOptions } from './read.js';
  * ```
  */
 export async function readDicomFile(path: string, options: ReadDicomOptions = {}): Promise<DicomImage> {
+  // null was a TypeError reading options.source; readDicom checks the rest of the options.
+  if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', `readDicomFile options must be an object, got ${describeValue(options)}.`);
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -56,6 +58,22 @@ export interface ReadDicomFolderOptions {
   readonly onFailure?: (failure: DicomLoadFailure) => void;
 }
 
+/**
+ * Options of {@link readDicomFolder} as a JavaScript caller or a config file hands them: a NaN or 0 `recursive` was
+ * read as false and a '0' string as true, a `filter` or `onFailure` that is not a function was a `TypeError` after
+ * the folder had been listed, and `null` options a `DICOM_READ_FAILED` "could not list the folder".
+ */
+function checkFolderOptions(options: unknown): asserts options is ReadDicomFolderOptions {
+  const bad = (option: string, what: string, value: unknown): never => {
+    throw new LeptonError('INVALID_ARGUMENT', `readDicomFolder: ${option} must be ${what}, got ${describeValue(value)}.`, { details: { option } });
+  };
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) bad('options', 'an object', options);
+  const { recursive, filter, onFailure } = options as Record<string, unknown>;
+  if (recursive !== undefined && typeof recursive !== 'boolean') bad('recursive', 'true or false', recursive);
+  if (filter !== undefined && typeof filter !== 'function') bad('filter', 'a function (path) => boolean', filter);
+  if (onFailure !== undefined && typeof onFailure !== 'function') bad('onFailure', 'a function', onFailure);
+}
+
 async function listFiles(dir: string, recursive: boolean): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -78,7 +96,10 @@ async function listFiles(dir: string, recursive: boolean): Promise<string[]> {
  * @param dir - folder path
  * @param options - recursion, a file filter and a failure callback
  * @returns the images and the failures, both in path order
- * @throws {@link @lepton/core!LeptonError} `DICOM_READ_FAILED` only when the folder itself cannot be listed
+ * @throws {@link @lepton/core!LeptonError} `DICOM_READ_FAILED` when the folder itself cannot be listed;
+ *   `INVALID_ARGUMENT` (`details.option`), before anything is read, for options that are not an object, a `recursive`
+ *   that is not a boolean, or a `filter` or `onFailure` that is not a function. An error thrown by `filter` or
+ *   `onFailure` ends the load with that error.
  * @example
  * ```ts
  * import { readDicomFolder } from '@lepton/medical';
@@ -88,6 +109,7 @@ async function listFiles(dir: string, recursive: boolean): Promise<string[]> {
  * ```
  */
 export async function readDicomFolder(dir: string, options: ReadDicomFolderOptions = {}): Promise<DicomFolderLoad> {
+  checkFolderOptions(options);
   let files: string[];
   try {
     files = await listFiles(dir, options.recursive ?? true);

@@ -50,6 +50,19 @@ function object<T>(value: T, name: string): T {
   return value;
 }
 
+/**
+ * Options of the calls that retrieve many instances: {@link object}'s checks, and an `onFailure` that is a function
+ * (anything else was a `TypeError` at the first failed instance, after the search and the transfers had started).
+ */
+function retrieveOptions(options: DicomWebRetrieveOptions): DicomWebRetrieveOptions {
+  object(options, 'options');
+  const onFailure: unknown = options.onFailure;
+  if (onFailure !== undefined && typeof onFailure !== 'function') {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `options.onFailure must be a function, got ${describeValue(onFailure)}.`, { option: 'onFailure' });
+  }
+  return options;
+}
+
 function uid(value: string | undefined, name: string): string {
   // a string first: testing a Symbol against the pattern throws, and an object's toString would run
   if (typeof value !== 'string' || value.length > 64 || !UID.test(value)) {
@@ -245,10 +258,12 @@ export class DicomWebClient {
    * @param refs - the instances (e.g. {@link DicomWebClient.searchInstances}' result)
    * @param options - an abort signal and a failure callback
    * @returns images and failures, each in the order of `refs`
-   * @throws {@link @lepton/core!LeptonError} `DICOMWEB_ABORTED` when the signal fires (nothing else: failures are reported)
+   * @throws {@link @lepton/core!LeptonError} `DICOMWEB_ABORTED` when the signal fires; `DICOMWEB_INVALID_OPTIONS` (before
+   *   any request) for `refs` that is not an array, options that are not an object, a `signal` that is not an
+   *   AbortSignal or an `onFailure` that is not a function (nothing else: failures are reported)
    */
   async retrieveInstances(refs: readonly InstanceRef[], options: DicomWebRetrieveOptions = {}): Promise<DicomWebRetrieval> {
-    object(options, 'options');
+    retrieveOptions(options);
     if (!Array.isArray(refs)) throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `refs must be an array of instance references, got ${describeValue(refs)}.`, { option: 'refs' });
     const request = options.signal === undefined ? {} : { signal: options.signal };
     const outcomes = await mapPool(refs, this.#options.concurrency, async (ref): Promise<DicomImage | DicomWebFailure> => {
@@ -285,7 +300,7 @@ export class DicomWebClient {
    */
   async retrieveSeries(ref: SeriesRef, options: DicomWebRetrieveOptions = {}): Promise<DicomWebRetrieval> {
     object(ref, 'ref');
-    object(options, 'options');
+    retrieveOptions(options);
     const request = options.signal === undefined ? {} : { signal: options.signal };
     const instances = await this.searchInstances({ studyInstanceUid: ref.studyInstanceUid, seriesInstanceUid: ref.seriesInstanceUid }, {}, request);
     return this.retrieveInstances(instances, options);
@@ -301,7 +316,7 @@ export class DicomWebClient {
    */
   async retrieveStudy(ref: StudyRef, options: DicomWebRetrieveOptions = {}): Promise<DicomWebRetrieval> {
     object(ref, 'ref');
-    object(options, 'options');
+    retrieveOptions(options);
     const request = options.signal === undefined ? {} : { signal: options.signal };
     const instances = await this.searchInstances({ studyInstanceUid: ref.studyInstanceUid }, {}, request);
     return this.retrieveInstances(instances, options);

@@ -6,7 +6,8 @@ import { dicomWebError } from './errors.js';
  * (`'20240101-20241231'` ranges), `ModalitiesInStudy`, `AccessionNumber`, `SeriesInstanceUID`, `'00100020'` … with
  * `*`/`?` wildcards where the server supports them; `limit`, `offset`, `fuzzymatching`; and `includefield` (a tag or
  * keyword, a list of them, or `'all'`) to have more attributes returned. Lists become comma-separated values (UID list
- * matching). Undefined values are left out.
+ * matching). Undefined values are left out. Numbers must be finite, and `limit` and `offset` whole numbers ≥ 0 (or
+ * strings of digits).
  */
 export type QidoQuery = Readonly<Record<string, string | number | boolean | readonly (string | number)[] | undefined>>;
 
@@ -25,6 +26,14 @@ export function toQueryParams(query: QidoQuery): Record<string, string> {
     // Never String() or join() of an object from JavaScript: one whose toString is missing or throws throws a TypeError.
     if (Array.isArray(value) ? !value.every((v) => typeof v === 'string' || typeof v === 'number') : !scalar(value)) {
       throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `Query parameter ${key} must be a string, number, boolean or list of strings/numbers; got ${describeValue(value)}.`, { option: 'query' });
+    }
+    // NaN, Infinity and 1e308 were sent as "NaN", "Infinity" and "1e+308"; QIDO's limit and offset are counts, so -1
+    // and 1.5 were sent too. The message names the key, never the value (a Patient ID is patient data).
+    if ((Array.isArray(value) ? value : [value]).some((v) => typeof v === 'number' && !Number.isFinite(v))) {
+      throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `Query parameter ${key} must be a finite number.`, { option: 'query' });
+    }
+    if ((key === 'limit' || key === 'offset') && !(typeof value === 'number' ? Number.isSafeInteger(value) && value >= 0 : typeof value === 'string' && /^\d{1,15}$/.test(value))) {
+      throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `Query parameter ${key} must be a whole number ≥ 0.`, { option: 'query' });
     }
     out[key] = Array.isArray(value) ? value.join(',') : String(value);
   }

@@ -1,5 +1,5 @@
 import { describeValue, LeptonError, seededRandom } from '@lepton/core';
-import type { ClinicalRecord } from '../diagnosis/clinical.js';
+import { MAX_AGE, MIN_AGE, type ClinicalRecord } from '../diagnosis/clinical.js';
 
 /** A patient for {@link syntheticClinicalRecords}: its ID and whether its synthetic CT shows a nodule. */
 export interface SyntheticClinicalInput {
@@ -77,15 +77,29 @@ export function syntheticClinicalRecords(patients: readonly SyntheticClinicalInp
 }
 
 /**
+ * A non-negative number as a plain decimal: `String(x)` writes ages below 1e-6 as `1e-7`, which a strict decimal
+ * reader refuses. Ages are at most 130, so only a negative exponent occurs.
+ */
+function plainDecimal(x: number): string {
+  const text = String(x);
+  const m = /^(\d)(?:\.(\d+))?e-(\d+)$/.exec(text);
+  return m ? `0.${'0'.repeat(Number(m[3]) - 1)}${m[1]}${m[2] ?? ''}` : text;
+}
+
+/**
  * Writes clinical records as CSV text in the format {@link parseClinicalCsv} reads: `patient_id,age,sex,<flags…>`
  * with flags as 1/0.
  *
  * @param records - clinical records
  * @param history - flag columns. Default: every flag of the first record, in its order.
  * @returns CSV text with a header and one line per record
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for `records` that is not an array of clinical records (a
- *   patientId string, a finite age, sex `F`/`M`/`O`, boolean history flags); `INVALID_ARGUMENT` for a `history` that is
- *   not an array of flag names
+ * Ages are written as plain decimals (never `1e-7`), so what is written reads back as the same number. Fractional ages
+ * are kept: an infant of 18 months is 1.5 years (what the DICOM age string `018M` reads as).
+ *
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (naming the record's position, never its values) for
+ *   `records` that is not an array of clinical records (a patientId string, an age in years from 0 to 130 — the range
+ *   {@link parseClinicalCsv} reads back, fractions allowed —, sex `F`/`M`/`O`, boolean history flags);
+ *   `INVALID_ARGUMENT` for a `history` that is not an array of flag names
  */
 export function clinicalCsv(records: readonly ClinicalRecord[], history?: string[]): string {
   if (!Array.isArray(records)) throw new LeptonError('INVALID_INPUT', `clinicalCsv needs an array of clinical records, got ${describeValue(records)}.`);
@@ -101,13 +115,14 @@ export function clinicalCsv(records: readonly ClinicalRecord[], history?: string
     };
     if (typeof r !== 'object' || r === null) bad('is not a clinical record');
     if (typeof r.patientId !== 'string' || r.patientId === '') bad('needs a patientId string');
-    if (typeof r.age !== 'number' || !Number.isFinite(r.age)) bad('needs a finite age');
+    // -1 or 200 used to be written, and the file then failed as CLINICAL_BAD_AGE on every read (0–130, as parsed).
+    if (typeof r.age !== 'number' || !(r.age >= MIN_AGE && r.age <= MAX_AGE)) bad(`needs an age in years from ${MIN_AGE} to ${MAX_AGE}`);
     if (r.sex !== 'F' && r.sex !== 'M' && r.sex !== 'O') bad("needs a sex of 'F', 'M' or 'O'");
     if (typeof r.history !== 'object' || r.history === null || Array.isArray(r.history)) bad('needs a history object');
     for (const f of flags) if (r.history[f] !== undefined && typeof r.history[f] !== 'boolean') bad('has a history flag that is not a boolean');
   });
   const quote = (s: string): string => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const lines = [['patient_id', 'age', 'sex', ...flags].join(',')];
-  for (const r of records) lines.push([quote(r.patientId), String(r.age), r.sex, ...flags.map((f) => (r.history[f] ? '1' : '0'))].join(','));
+  for (const r of records) lines.push([quote(r.patientId), plainDecimal(r.age), r.sex, ...flags.map((f) => (r.history[f] ? '1' : '0'))].join(','));
   return `${lines.join('\n')}\n`;
 }

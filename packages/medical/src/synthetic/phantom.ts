@@ -44,10 +44,20 @@ export interface CtPhantom {
   lesion?: PhantomLesion;
 }
 
-/** Largest phantom side, pixels. */
-const MAX_SIZE = 2048;
-/** Most phantom slices. */
-const MAX_SLICES = 2048;
+/** Largest phantom side, pixels. @internal */
+export const MAX_SIZE = 2048;
+/** Most phantom slices. @internal */
+export const MAX_SLICES = 2048;
+/**
+ * Most voxels in one phantom (size × size × slices): 2^27, e.g. 512 × 512 × 512, about 670 MB of HU and masks. Size and
+ * slices are each bounded, but 2048 × 2048 × 2048 passed those bounds and asked for 34 GB of HU slices (and hours of
+ * work) before anything failed. @internal
+ */
+export const MAX_PHANTOM_VOXELS = 2 ** 27;
+/** Largest slice thickness, field of view and nodule radius, mm: ten metres, far beyond any scanner. */
+const MAX_MM = 10_000;
+/** Largest image noise, HU: ten times the whole CT scale (−1024 … 3071). */
+const MAX_NOISE_HU = 40_000;
 
 /**
  * A seeded, anatomically plausible chest CT phantom in Hounsfield units — **synthetic data**, no patient: air around
@@ -58,9 +68,10 @@ const MAX_SLICES = 2048;
  * @param options - seed, size, slices, spacing, lesion and noise
  * @returns HU slices, lesion masks and geometry
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for options that are not an object, a size that is not
- *   an integer from 16 to 2048, slices not an integer from 1 to 2048, a seed, slice thickness, field of view or noise
- *   that is not a finite number (thickness and field of view > 0, noise ≥ 0), or a lesion that is not a boolean or a
- *   radius > 0
+ *   an integer from 16 to 2048, slices not an integer from 1 to 2048, more than 2^27 voxels in all (size² × slices,
+ *   e.g. 512 × 512 × 512), a seed, slice thickness, field of view or noise
+ *   that is not a finite number (thickness and field of view > 0 and at most 10,000 mm, noise from 0 to 40,000 HU), or
+ *   a lesion that is not a boolean or a radius from > 0 to 10,000 mm
  */
 export function ctPhantom(options: CtPhantomOptions): CtPhantom {
   if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', `ctPhantom needs an options object with a seed, got ${describeValue(options)}.`);
@@ -71,17 +82,26 @@ export function ctPhantom(options: CtPhantomOptions): CtPhantom {
   if (!Number.isInteger(size) || size < 16 || size > MAX_SIZE || typeof slices !== 'number' || !Number.isInteger(slices) || slices < 1 || slices > MAX_SLICES) {
     throw new LeptonError('INVALID_ARGUMENT', `Need an integer size from 16 to ${MAX_SIZE} and 1 to ${MAX_SLICES} slices, got ${describeValue(size)} and ${describeValue(slices)}.`);
   }
+  if (size * size * slices > MAX_PHANTOM_VOXELS) {
+    throw new LeptonError('INVALID_ARGUMENT', `ctPhantom: ${size} × ${size} × ${slices} voxels is more than the ${MAX_PHANTOM_VOXELS} a phantom may have (512 × 512 × 512); use fewer slices or a smaller size.`, {
+      details: { option: 'slices' },
+    });
+  }
   // A NaN seed, spacing, field of view or noise gave a phantom of NaN HU with no error; a '5' string was coerced.
-  const positive = (v: unknown, name: string, min: number): void => {
-    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= min)) throw new LeptonError('INVALID_ARGUMENT', `ctPhantom: ${name} must be a finite number ≥ ${min}, got ${describeValue(v)}.`, { details: { option: name } });
+  // Upper bounds too: a slice thickness of 1e308 put the third slice at −Infinity mm, a noise of 1e38 HU overflowed the
+  // Float32Array to ±Infinity, and a nodule of 1e308 mm filled the image; none is a chest CT any more.
+  const positive = (v: unknown, name: string, min: number, max: number): void => {
+    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max)) {
+      throw new LeptonError('INVALID_ARGUMENT', `ctPhantom: ${name} must be a finite number ${min === Number.MIN_VALUE ? '> 0' : `≥ ${min}`} and ≤ ${max}, got ${describeValue(v)}.`, { details: { option: name } });
+    }
   };
   if (typeof options.seed !== 'number' || !Number.isFinite(options.seed)) throw new LeptonError('INVALID_ARGUMENT', `ctPhantom: seed must be a finite number, got ${describeValue(options.seed)}.`, { details: { option: 'seed' } });
-  positive(options.sliceThickness, 'sliceThickness', Number.MIN_VALUE);
-  positive(options.fieldOfViewMm, 'fieldOfViewMm', Number.MIN_VALUE);
-  positive(options.noiseHu, 'noiseHu', 0);
+  positive(options.sliceThickness, 'sliceThickness', Number.MIN_VALUE, MAX_MM);
+  positive(options.fieldOfViewMm, 'fieldOfViewMm', Number.MIN_VALUE, MAX_MM);
+  positive(options.noiseHu, 'noiseHu', 0, MAX_NOISE_HU);
   const l: unknown = options.lesion;
-  if (l !== undefined && typeof l !== 'boolean' && !(typeof l === 'number' && Number.isFinite(l) && l > 0)) {
-    throw new LeptonError('INVALID_ARGUMENT', `ctPhantom: lesion must be true, false or a radius in mm > 0, got ${describeValue(l)}.`, { details: { option: 'lesion' } });
+  if (l !== undefined && typeof l !== 'boolean' && !(typeof l === 'number' && Number.isFinite(l) && l > 0 && l <= MAX_MM)) {
+    throw new LeptonError('INVALID_ARGUMENT', `ctPhantom: lesion must be true, false or a radius in mm > 0 and ≤ ${MAX_MM}, got ${describeValue(l)}.`, { details: { option: 'lesion' } });
   }
   const rand = seededRandom(options.seed);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());

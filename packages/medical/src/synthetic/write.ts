@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describeValue, LeptonError, seededRandom } from '@lepton/core';
 import { ctPhantom, type CtPhantom } from './phantom.js';
+import { checkDatasetOptions, checkDir, checkPhantom, checkWriteOptions } from './write-options.js';
 
 /** The part of dcmjs used here (its package ships no type declarations). */
 interface Dcmjs {
@@ -26,13 +27,19 @@ export function uidFor(name: string): string {
   return `2.25.${BigInt(`0x${h.subarray(0, 16).toString('hex')}`)}`;
 }
 
+/**
+ * A default derived from the patient ID, cut to the 64 characters a DICOM text value may hold: a patient ID of 64
+ * characters is valid, but `Phantom^` and 64 more was not, and dcmjs refused the whole slice.
+ */
+const derived = (head: string, patientId: string): string => `${head}${patientId}`.slice(0, 64);
+
 /** Identity and study details written into a synthetic series (all fictitious). */
 export interface WriteCtSeriesOptions {
   /** Output folder (created). */
   dir: string;
-  /** Patient ID. */
+  /** Patient ID: 1 to 64 characters, no backslash or control character. */
   patientId: string;
-  /** Patient name, `Family^Given`. Default `Phantom^<patientId>`. */
+  /** Patient name, `Family^Given` (1 to 64 characters, no backslash or control character). Default `Phantom^<patientId>`. */
   patientName?: string;
   /** `YYYYMMDD`. Default 19600101. */
   birthDate?: string;
@@ -40,19 +47,19 @@ export interface WriteCtSeriesOptions {
   sex?: 'M' | 'F' | 'O';
   /** Study date `YYYYMMDD`. Default 20260105. */
   studyDate?: string;
-  /** Accession number. Default `ACC-<patientId>`. */
+  /** Accession number (1 to 64 characters, no backslash or control character). Default `ACC-<patientId>`. */
   accessionNumber?: string;
-  /** Institution name. Default `Lepton Synthetic Hospital`. */
+  /** Institution name (1 to 64 characters, no backslash or control character). Default `Lepton Synthetic Hospital`. */
   institution?: string;
-  /** Study Instance UID. Default derived from the patient ID. */
+  /** Study Instance UID (digits and dots, at most 64 characters). Default derived from the patient ID. */
   studyInstanceUid?: string;
-  /** Series Instance UID. Default derived from the study UID and series number. */
+  /** Series Instance UID (digits and dots, at most 64 characters). Default derived from the study UID and series number. */
   seriesInstanceUid?: string;
-  /** Series number. Default 1. */
+  /** Series number: an integer from 0 to 2^31 − 1. Default 1. */
   seriesNumber?: number;
   /** File names: by slice position from the top (`0001.dcm` …) or shuffled (`<random>.dcm`, so nothing can rely on names). Default `shuffled`. */
   fileNames?: 'ordered' | 'shuffled';
-  /** Seed of the shuffled names. Default 1. */
+  /** Seed of the shuffled names (a finite number). Default 1. */
   seed?: number;
 }
 
@@ -64,14 +71,23 @@ export interface WriteCtSeriesOptions {
  * @param phantom - from {@link ctPhantom}
  * @param options - folder, identifiers and naming
  * @returns the written paths, one per slice in phantom order (top to bottom)
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` (with `details.option`), before any folder is made, for
+ *   a phantom that is not one from {@link ctPhantom} or options that are not an object, a `dir` that is not a
+ *   non-empty string, a missing or malformed `patientId`, a name, accession number or institution that is not 1 to 64
+ *   characters without a backslash or control character, a date that is not `YYYYMMDD`, a UID that is not digits and
+ *   dots, a `sex` or `fileNames` that is none of the choices, a `seriesNumber` that is not an integer from 0 to 2^31 − 1,
+ *   or a `seed` that is not a finite number; `DICOM_WRITE_FAILED` when dcmjs cannot encode a slice; the file system's
+ *   error when a folder or file cannot be written
  */
 export async function writeCtSeries(phantom: CtPhantom, options: WriteCtSeriesOptions): Promise<string[]> {
-  await mkdir(options.dir, { recursive: true });
-  const studyUid = options.studyInstanceUid ?? uidFor(`study/${options.patientId}`);
-  const seriesNumber = options.seriesNumber ?? 1;
-  const seriesUid = options.seriesInstanceUid ?? uidFor(`series/${studyUid}/${seriesNumber}`);
+  checkPhantom(phantom);
+  const o = checkWriteOptions(options);
+  await mkdir(o.dir, { recursive: true });
+  const studyUid = o.studyInstanceUid ?? uidFor(`study/${o.patientId}`);
+  const seriesNumber = o.seriesNumber;
+  const seriesUid = o.seriesInstanceUid ?? uidFor(`series/${studyUid}/${seriesNumber}`);
   const frameUid = uidFor(`frame/${studyUid}`);
-  const rand = seededRandom(options.seed ?? 1);
+  const rand = seededRandom(o.seed);
   const paths: string[] = [];
   for (let k = 0; k < phantom.hu.length; k++) {
     const stored = new Uint16Array(phantom.size * phantom.size);
@@ -85,24 +101,24 @@ export async function writeCtSeries(phantom: CtPhantom, options: WriteCtSeriesOp
       ImageType: ['ORIGINAL', 'PRIMARY', 'AXIAL'],
       SOPClassUID: '1.2.840.10008.5.1.4.1.1.2',
       SOPInstanceUID: sopUid,
-      StudyDate: options.studyDate ?? '20260105',
+      StudyDate: o.studyDate ?? '20260105',
       StudyTime: '083000',
-      AccessionNumber: options.accessionNumber ?? `ACC-${options.patientId}`,
+      AccessionNumber: o.accessionNumber ?? derived('ACC-', o.patientId),
       Modality: 'CT',
       Manufacturer: 'Lepton synthetic phantom',
-      InstitutionName: options.institution ?? 'Lepton Synthetic Hospital',
+      InstitutionName: o.institution ?? 'Lepton Synthetic Hospital',
       ReferringPhysicianName: 'Referrer^Synthetic',
       StudyDescription: 'CT CHEST (synthetic)',
       SeriesDescription: 'Axial 5 mm (synthetic)',
-      PatientName: options.patientName ?? `Phantom^${options.patientId}`,
-      PatientID: options.patientId,
-      PatientBirthDate: options.birthDate ?? '19600101',
-      PatientSex: options.sex ?? 'O',
+      PatientName: o.patientName ?? derived('Phantom^', o.patientId),
+      PatientID: o.patientId,
+      PatientBirthDate: o.birthDate ?? '19600101',
+      PatientSex: o.sex,
       SliceThickness: phantom.sliceThickness,
       KVP: 120,
       StudyInstanceUID: studyUid,
       SeriesInstanceUID: seriesUid,
-      StudyID: `S-${options.patientId}`,
+      StudyID: derived('S-', o.patientId),
       SeriesNumber: seriesNumber,
       InstanceNumber: k + 1,
       ImagePositionPatient: phantom.positions[k],
@@ -131,8 +147,8 @@ export async function writeCtSeries(phantom: CtPhantom, options: WriteCtSeriesOp
     } catch (err) {
       throw new LeptonError('DICOM_WRITE_FAILED', `dcmjs could not write slice ${k}.`, { cause: err });
     }
-    const name = (options.fileNames ?? 'shuffled') === 'ordered' ? `${String(k + 1).padStart(4, '0')}.dcm` : `${Math.floor(rand() * 1e9).toString(36)}-${k}.dcm`;
-    const path = join(options.dir, name);
+    const name = o.fileNames === 'ordered' ? `${String(k + 1).padStart(4, '0')}.dcm` : `${Math.floor(rand() * 1e9).toString(36)}-${k}.dcm`;
+    const path = join(o.dir, name);
     await writeFile(path, buffer);
     paths.push(path);
   }
@@ -153,31 +169,54 @@ export interface SyntheticCtPatient {
   phantom: CtPhantom;
 }
 
+/** Options for {@link generateCtDataset}; every one is checked before anything is written. */
+export interface CtDatasetOptions {
+  /** Patients: an integer from 0 to 10,000. Default 12. */
+  patients?: number;
+  /** Share of patients with a nodule, from 0 to 1. Default 0.5. */
+  lesionFraction?: number;
+  /** Slices per patient: an integer from 1 to 2048. Default 12. */
+  slices?: number;
+  /**
+   * Pixels per side: an integer from 16 to 2048. Default 64. Every phantom stays in memory for the result, so
+   * patients × slices × size² may be at most 2^27 voxels (e.g. 40 patients of 8 slices of 512 × 512).
+   */
+  size?: number;
+  /** Seed: a finite number of at most 2^32 in magnitude (patient `i`'s phantom uses `seed × 1000 + i`). Default 1. */
+  seed?: number;
+  /**
+   * Patient ID prefix, also each patient's folder name under `dir`: at most 59 letters, digits, `.`, `_` or `-` (no path
+   * separator). Default `PAT`.
+   */
+  prefix?: string;
+}
+
 /**
  * Writes a seeded synthetic chest-CT dataset — **synthetic data**, fictitious patients — as real DICOM files,
  * `<dir>/<patientId>/<file>.dcm`, plus `<dir>/labels.csv` (`file,patient_id,label`; one row per slice, `nodule` where
  * the nodule's cross-section covers at least 3 pixels, else `normal`) for {@link DiagnosisModel.trainFromFolder}.
  *
  * @param dir - output folder
- * @param options - patients (default 12), share with a nodule (default 0.5), slices (default 12), size (default 64),
- *   seed (default 1), patient ID prefix (default `PAT`)
+ * @param options - see {@link CtDatasetOptions}
  * @returns the patients with their files, slice labels and phantoms (masks for segmentation)
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` (with `details.option`), before anything is written, for
+ *   a `dir` that is not a non-empty string, options that are not an object, or an option outside what
+ *   {@link CtDatasetOptions} documents (`patients` more than 10,000 or more than 2^27 voxels in all, a `lesionFraction`
+ *   outside [0, 1], a `prefix` with a path separator …); the file system's error when a file cannot be written
  */
-export async function generateCtDataset(
-  dir: string,
-  options: { patients?: number; lesionFraction?: number; slices?: number; size?: number; seed?: number; prefix?: string } = {},
-): Promise<SyntheticCtPatient[]> {
-  const n = options.patients ?? 12;
-  const seed = options.seed ?? 1;
+export async function generateCtDataset(dir: string, options: CtDatasetOptions = {}): Promise<SyntheticCtPatient[]> {
+  checkDir(dir, 'generateCtDataset');
+  const { patients: n, lesionFraction, slices, size, seed, prefix } = checkDatasetOptions(options);
   const rand = seededRandom(seed);
   const withLesion = new Set<number>();
-  const k = Math.round(n * (options.lesionFraction ?? 0.5));
+  // lesionFraction ≤ 1, so k ≤ n and the loop ends (a fraction of 2 asked for more lesion patients than patients, for ever).
+  const k = Math.round(n * lesionFraction);
   while (withLesion.size < k) withLesion.add(Math.floor(rand() * n));
   const out: SyntheticCtPatient[] = [];
   const csv = ['file,patient_id,label'];
   for (let i = 0; i < n; i++) {
-    const patientId = `${options.prefix ?? 'PAT'}${String(i + 1).padStart(3, '0')}`;
-    const phantom = ctPhantom({ seed: seed * 1000 + i, size: options.size ?? 64, slices: options.slices ?? 12, lesion: withLesion.has(i) });
+    const patientId = `${prefix}${String(i + 1).padStart(3, '0')}`;
+    const phantom = ctPhantom({ seed: seed * 1000 + i, size, slices, lesion: withLesion.has(i) });
     const files = await writeCtSeries(phantom, { dir: join(dir, patientId), patientId, sex: i % 2 ? 'F' : 'M', birthDate: `19${40 + (i % 50)}0${1 + (i % 9)}15`, seed: seed + i });
     // A slice shows the nodule when its cross-section covers at least 3 pixels (a grazing cap of 1–2 pixels does not).
     const labels = phantom.masks.map((m) => (m.reduce((a, v) => a + v, 0) >= 3 ? 'nodule' : 'normal'));
