@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { commandHelp, parseCommand, type CliIo } from './internal/command.js';
-import { errorCode, firstLine, isUsageError, usageError } from './internal/errors.js';
+import { CliError, errorCode, firstLine, isUsageError, USAGE_CODE, usageError } from './internal/errors.js';
 import { EXIT_CODES, type ExitCode } from './internal/exit-codes.js';
 import { COMMANDS, explainImportError, loadCommand, type CommandEntry } from './registry.js';
 
@@ -62,13 +62,34 @@ function processIo(): CliIo {
 }
 
 /**
+ * The caller's `io`, checked: output must go somewhere, so a writer that is not a function (or an environment that is
+ * not an object) is refused at once instead of failing inside the error handler.
+ *
+ * @throws CliError `CLI_USAGE` naming the field
+ */
+function checkIo(io: unknown): Partial<CliIo> {
+  const refuse = (what: string): never => {
+    throw new CliError(USAGE_CODE, `runCli: ${what}.`);
+  };
+  if (io === undefined) return {};
+  if (typeof io !== 'object' || io === null) refuse('io must be an object { stdout?, stderr?, env?, cwd? }');
+  const o = io as Record<string, unknown>;
+  for (const k of ['stdout', 'stderr'] as const) if (o[k] !== undefined && typeof o[k] !== 'function') refuse(`io.${k} must be a function (text) => void`);
+  if (o['env'] !== undefined && (typeof o['env'] !== 'object' || o['env'] === null)) refuse('io.env must be an object of environment variables');
+  if (o['cwd'] !== undefined && (typeof o['cwd'] !== 'string' || o['cwd'] === '')) refuse('io.cwd must be a directory path');
+  return io as Partial<CliIo>;
+}
+
+/**
  * Runs one `lepton` command line in this process and returns its exit code (it never calls `process.exit`). Output
  * goes to `io` (default: the process's stdout and stderr); with `--json`, stdout receives exactly one JSON document,
  * for failures and usage errors too: `{ ok: false, error: { code, message } }`.
  *
  * @param argv - the arguments after `lepton`, e.g. `['bundle', 'verify', './model', '--key', 'release.pub.pem']`
  * @param io - output writers, environment and working directory (each optional)
- * @returns 0 success, 1 failure, 2 usage error (see {@link EXIT_CODES})
+ * @returns 0 success, 1 failure, 2 usage error (see {@link EXIT_CODES}; arguments that are not strings are a usage error)
+ * @throws CliError `CLI_USAGE` when `io` is not an object of writers (functions), `env` (an object) and `cwd` (a path):
+ *   there would be nowhere to report anything
  * @example
  * ```ts
  * import { runCli } from '@lepton/cli';
@@ -78,10 +99,25 @@ function processIo(): CliIo {
  * ```
  */
 export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): Promise<ExitCode> {
-  const full: CliIo = { ...processIo(), ...io };
-  const wantsJson = argv.includes('--json');
+  const given = checkIo(io);
+  const defaults = processIo();
+  // Field by field: a spread would let `{ stdout: undefined }` replace the default writer with nothing.
+  const full: CliIo = {
+    stdout: given.stdout ?? defaults.stdout,
+    stderr: given.stderr ?? defaults.stderr,
+    env: given.env ?? defaults.env,
+    cwd: given.cwd ?? defaults.cwd,
+  };
+  // Arguments come from a shell as strings; a JavaScript caller may pass anything, which is a wrong command line.
+  const args: readonly unknown[] = Array.isArray(argv) ? argv : [];
+  // Only before '--': after it, '--json' is an argument (a file name), not the flag.
+  const end = args.indexOf('--');
+  const wantsJson = (end < 0 ? args : args.slice(0, end)).includes('--json');
   let command: string | undefined;
   try {
+    if (!Array.isArray(argv)) throw usageError('The arguments must be a list of strings.');
+    const bad = args.findIndex((a) => typeof a !== 'string');
+    if (bad >= 0) throw usageError(`Argument ${bad + 1} is not a string.`);
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
       full.stdout(`${cliVersion()}\n`);
       return EXIT_CODES.ok;

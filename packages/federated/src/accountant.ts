@@ -102,12 +102,21 @@ export interface PrivacySpent {
  * @param orders - the orders, same length
  * @param delta - δ in (0, 1)
  * @returns ε and the order that attains it
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad δ, bad orders or mismatched lengths
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad δ, bad orders, mismatched lengths or an RDP value that
+ *   is not a number ≥ 0 (NaN is read as no guarantee)
  */
 export function epsilonFromRdp(rdp: readonly number[], orders: readonly number[], delta: number): PrivacySpent {
   if (!(typeof delta === 'number' && delta > 0 && delta < 1)) throw new LeptonError('INVALID_ARGUMENT', `epsilonFromRdp: delta must be in (0, 1), got ${describeValue(delta)}.`);
   checkOrders(orders, false);
   if (!Array.isArray(rdp) || rdp.length !== orders.length) throw new LeptonError('INVALID_ARGUMENT', 'epsilonFromRdp: rdp and orders must have the same length.');
+  for (let i = 0; i < rdp.length; i++) {
+    // A missing, non-numeric or clearly negative value read as 0 would claim perfect privacy (RDP is ≥ 0; only rounding
+    // makes a vanishing one slightly negative); NaN stays "no guarantee" (Infinity below).
+    const r: unknown = rdp[i];
+    if (typeof r !== 'number' || r < -1e-6) {
+      throw new LeptonError('INVALID_ARGUMENT', `epsilonFromRdp: rdp[${i}] must be a number (accumulated RDP), got ${describeValue(r)}.`);
+    }
+  }
   let best: PrivacySpent = { epsilon: Infinity, order: orders[0]! };
   orders.forEach((a, i) => {
     const r = rdp[i]!;
@@ -165,6 +174,7 @@ export class RdpAccountant {
    * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for parameters out of range
    */
   compose(event: GaussianEvent): this {
+    if (typeof event !== 'object' || event === null) throw new LeptonError('INVALID_ARGUMENT', `RdpAccountant.compose: the event must be {noiseMultiplier, samplingRate?, steps?}, got ${describeValue(event)}.`);
     const steps = event.steps ?? 1;
     if (!(Number.isInteger(steps) && steps >= 0)) throw new LeptonError('INVALID_ARGUMENT', `RdpAccountant.compose: steps must be an integer ≥ 0, got ${describeValue(steps)}.`);
     const per = rdpSampledGaussian(event.samplingRate ?? 1, event.noiseMultiplier, this.orders);
@@ -220,15 +230,26 @@ export interface NoiseContribution {
  */
 export function effectiveNoiseMultiplier(contributions: readonly NoiseContribution[]): number {
   if (!Array.isArray(contributions) || contributions.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'effectiveNoiseMultiplier: no contributions.');
-  let variance = 0;
-  let sensitivity = 0;
+  let maxWeight = 0;
   for (const c of contributions) {
     if (!(Number.isFinite(c?.weight) && c.weight >= 0 && Number.isFinite(c.clipNorm) && c.clipNorm > 0 && Number.isFinite(c.noiseStd) && c.noiseStd >= 0)) {
       throw new LeptonError('INVALID_ARGUMENT', 'effectiveNoiseMultiplier: each contribution needs weight ≥ 0, clipNorm > 0 and noiseStd ≥ 0, all finite.');
     }
-    variance += c.weight * c.weight * c.noiseStd * c.noiseStd;
-    sensitivity = Math.max(sensitivity, c.weight * c.clipNorm);
+    maxWeight = Math.max(maxWeight, c.weight);
   }
-  if (!(sensitivity > 0)) throw new LeptonError('INVALID_ARGUMENT', 'effectiveNoiseMultiplier: every weight is 0.');
-  return Math.sqrt(variance) / sensitivity;
+  if (!(maxWeight > 0)) throw new LeptonError('INVALID_ARGUMENT', 'effectiveNoiseMultiplier: every weight is 0.');
+  // The ratio does not change when every weight is scaled: dividing by the largest keeps w² and w·C from overflowing
+  // (a weight of 1e200 gave Infinity, a perfect privacy claim) or underflowing (1e-200 gave 0). The noise terms are
+  // summed relative to the largest, as hypot does.
+  const scaled = contributions.map((c) => ({ noise: (c.weight / maxWeight) * c.noiseStd, bound: (c.weight / maxWeight) * c.clipNorm }));
+  let sensitivity = 0;
+  let largest = 0;
+  for (const s of scaled) {
+    sensitivity = Math.max(sensitivity, s.bound);
+    largest = Math.max(largest, s.noise);
+  }
+  if (largest === 0) return 0;
+  let sum = 0;
+  for (const s of scaled) sum += (s.noise / largest) ** 2;
+  return (largest * Math.sqrt(sum)) / sensitivity;
 }

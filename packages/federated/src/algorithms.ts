@@ -1,5 +1,6 @@
 import { describeValue, LeptonError, modelTask, predictBatched, taskMetrics, tf, train, type Task, type TrainData, type TrainOptions } from '@lepton/core';
-import { readWeights, specsSize, weightSpecs, writeWeights, type WeightSet, type WeightSpec } from './weights.js';
+import { checkData, checkFunction, checkInteger, checkModel, checkNumber, checkObject, invalid, isFloatArray, MAX_LOCAL_EPOCHS } from './validate.js';
+import { checkWeightSet, readWeights, specsSize, weightSpecs, writeWeights, type WeightSet, type WeightSpec } from './weights.js';
 
 /*
  * Federated averaging, FedProx and the local-training and evaluation steps a partner runs.
@@ -34,15 +35,15 @@ export interface LocalTrainOptions {
   algorithm?: 'fedavg' | 'fedprox';
   /** FedProx proximal coefficient μ ≥ 0. Default 0.01. Ignored for `'fedavg'`. */
   mu?: number;
-  /** Local epochs per round. Default 1. */
+  /** Local epochs per round (1 to 65,536). Default 1. */
   epochs?: number;
-  /** Samples per gradient step. Default 32. */
+  /** Samples per gradient step (a positive integer). Default 32. */
   batchSize?: number;
-  /** Learning rate. Default 1e-3. */
+  /** Learning rate (a finite number > 0). Default 1e-3. */
   learningRate?: number;
   /** Optimiser (a fresh one each round, so no optimiser state leaks between rounds). Default `'adam'`. */
   optimizer?: 'adam' | 'sgd' | 'rmsprop';
-  /** Seed for shuffling and dropout (vary it per round, e.g. `seed + round`). */
+  /** Seed for shuffling and dropout, an integer (vary it per round, e.g. `seed + round`). */
   seed?: number;
   /** Base loss; default the task's (binary → binary cross-entropy, multiclass → categorical, regression → MSE). */
   loss?: string | LossFn;
@@ -71,8 +72,10 @@ export interface LocalUpdate {
  *
  * @param updates - one per partner: values and sample count
  * @returns the weighted mean
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for no updates, a negative or non-finite sample count or a zero total;
- *   `FEDERATED_BAD_UPDATE` when an update's length differs from the first's or it holds NaN/infinite values
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for no updates, an update that is not `{values: Float32Array,
+ *   samples}`, a negative or non-finite sample count, or a total of 0 (or one too large to hold); `FEDERATED_BAD_UPDATE`
+ *   when an update's length differs from the first's or it holds NaN/infinite values (also one weighted 0), or the mean
+ *   does not fit float32
  * @example
  * ```ts
  * import { fedAvg } from '@lepton/federated';
@@ -84,32 +87,49 @@ export interface LocalUpdate {
  * ```
  */
 export function fedAvg(updates: readonly WeightedUpdate[]): Float32Array {
+  if (!Array.isArray(updates)) invalid(`fedAvg: updates must be an array of {values, samples}, got ${describeValue(updates)}.`);
   if (updates.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'fedAvg: no updates to average.');
-  const n = updates[0]!.values.length;
+  let n = -1;
   let total = 0;
-  updates.forEach((u, k) => {
-    if (!(Number.isFinite(u.samples) && u.samples >= 0)) {
+  for (let k = 0; k < updates.length; k++) {
+    const u = updates[k] as Partial<WeightedUpdate> | undefined | null;
+    if (typeof u !== 'object' || u === null) invalid(`fedAvg: update ${k} must be {values, samples}, got ${describeValue(u)}.`);
+    if (!(typeof u.samples === 'number' && Number.isFinite(u.samples) && u.samples >= 0)) {
       throw new LeptonError('INVALID_ARGUMENT', `fedAvg: update ${k} has sample count ${describeValue(u.samples)}; it must be a finite number ≥ 0.`);
     }
+    if (!isFloatArray(u.values)) invalid(`fedAvg: update ${k} values must be a Float32Array, got ${describeValue(u.values)}.`);
+    if (n < 0) n = u.values.length;
     if (u.values.length !== n) {
       throw new LeptonError('FEDERATED_BAD_UPDATE', `fedAvg: update ${k} has ${u.values.length} values but update 0 has ${n}.`, {
         details: { update: k, expected: n, got: u.values.length },
       });
     }
+    // Every update is checked, a zero-weight one too: a NaN update is refused, never silently left out.
+    const v = u.values;
+    for (let i = 0; i < n; i++) {
+      if (!Number.isFinite(v[i]!)) {
+        throw new LeptonError('FEDERATED_BAD_UPDATE', `fedAvg: update ${k} holds NaN or infinite values (index ${i}).`, { details: { update: k, index: i } });
+      }
+    }
     total += u.samples;
-  });
+  }
   if (!(total > 0)) throw new LeptonError('INVALID_ARGUMENT', 'fedAvg: the updates have 0 samples in total; nothing to weight by.');
+  // A total that overflows would make every weight 0 and the mean all zeros.
+  if (!Number.isFinite(total)) throw new LeptonError('INVALID_ARGUMENT', 'fedAvg: the sample counts add up to more than a number can hold; use real sample counts.');
   const acc = new Float64Array(n);
-  updates.forEach((u, k) => {
-    if (u.samples === 0) return;
+  for (const u of updates) {
+    if (u.samples === 0) continue;
     const w = u.samples / total;
     const v = u.values;
     for (let i = 0; i < n; i++) acc[i]! += w * v[i]!;
-    if (!acc.every(Number.isFinite)) {
-      throw new LeptonError('FEDERATED_BAD_UPDATE', `fedAvg: update ${k} holds NaN or infinite values.`, { details: { update: k } });
+  }
+  const out = Float32Array.from(acc);
+  for (let i = 0; i < n; i++) {
+    if (!Number.isFinite(out[i]!)) {
+      throw new LeptonError('FEDERATED_BAD_UPDATE', `fedAvg: the mean at index ${i} is ${acc[i]}, which float32 cannot hold.`, { details: { index: i } });
     }
-  });
-  return Float32Array.from(acc);
+  }
+  return out;
 }
 
 /** Layers' named losses; each returns per-sample losses, exactly what `model.compile({ loss: name })` would use. */
@@ -167,6 +187,8 @@ function namedLoss(name: string): LossFn {
  *   does not fit the model
  */
 export function fedProxLoss(base: string | LossFn, model: tf.LayersModel, global: WeightSet, mu: number): FedProxLoss {
+  checkModel(model, 'fedProxLoss');
+  checkWeightSet(global, 'fedProxLoss');
   if (!(Number.isFinite(mu) && mu >= 0)) throw new LeptonError('INVALID_ARGUMENT', `fedProxLoss: mu must be a finite number ≥ 0, got ${describeValue(mu)}.`);
   checkFits(model, global, 'fedProxLoss');
   if (typeof base !== 'string' && typeof base !== 'function') {
@@ -213,7 +235,7 @@ function checkFits(model: tf.LayersModel, set: WeightSet, what: string): WeightS
   if (set.values.length !== specsSize(specs) || set.specs.length !== specs.length) {
     throw new LeptonError(
       'SHAPE_MISMATCH',
-      `${what}: the weights have ${set.values.length} values in ${set.specs.length} tensors but model '${model.name}' has ${specsSize(specs)} in ${specs.length}.`,
+      `${what}: the weights have ${set.values.length} values in ${set.specs.length} tensors but model ${describeValue(model.name, 64)} has ${specsSize(specs)} in ${specs.length}.`,
     );
   }
   return specs;
@@ -227,6 +249,27 @@ function defaultLossName(task: Task, model: tf.LayersModel, y: tf.Tensor): strin
   return y.rank === out.length && y.shape[y.rank - 1] === out[out.length - 1] ? 'categoricalCrossentropy' : 'sparseCategoricalCrossentropy';
 }
 
+const OPTIMIZERS = ['adam', 'sgd', 'rmsprop'];
+
+/**
+ * @internal Checks the local-training options {@link trainLocal} passes to `train()` (and a partner's `local`), before
+ * any work: epochs 1–65,536 (more never finishes), a positive integer batch size, a positive learning rate, a known
+ * optimiser, an integer seed (`seed + round` must stay a number), a loss name or function, a progress function.
+ */
+export function checkLocalOptions(options: Omit<LocalTrainOptions, 'algorithm' | 'mu'>, what: string): void {
+  if (options.epochs !== undefined) checkInteger(options.epochs, `${what}: epochs`, 1, MAX_LOCAL_EPOCHS);
+  if (options.batchSize !== undefined) checkInteger(options.batchSize, `${what}: batchSize`, 1);
+  if (options.learningRate !== undefined) checkNumber(options.learningRate, `${what}: learningRate`, 0, Number.MAX_VALUE, true);
+  if (options.optimizer !== undefined && !OPTIMIZERS.includes(options.optimizer as string)) {
+    invalid(`${what}: optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${describeValue(options.optimizer)}.`);
+  }
+  if (options.seed !== undefined) checkInteger(options.seed, `${what}: seed`, Number.MIN_SAFE_INTEGER);
+  if (options.loss !== undefined && typeof options.loss !== 'string' && typeof options.loss !== 'function') {
+    invalid(`${what}: loss must be a loss name or a function, got ${describeValue(options.loss)}.`);
+  }
+  checkFunction(options.onProgress, `${what}: onProgress`, true);
+}
+
 /**
  * One partner's local step of a federated round: writes the global weights into the model, trains it on the local
  * data with core's `train()` (all planned epochs, no validation split, no early stopping, no best-epoch restore: the
@@ -238,7 +281,9 @@ function defaultLossName(task: Task, model: tf.LayersModel, y: tf.Tensor): strin
  * @param data - local training data (never leaves the partner)
  * @param options - see {@link LocalTrainOptions}
  * @returns delta, samples and the last epoch's training metrics
- * @throws {@link @lepton/core!LeptonError} `SHAPE_MISMATCH` when `global` or `data` do not fit the model; anything `train()` throws
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for options out of range (epochs 1–65,536, an integer seed …) or a
+ *   model, weights or data of the wrong type, before any work; `INVALID_INPUT` for NaN or infinite global weights;
+ *   `SHAPE_MISMATCH` when `global` or `data` do not fit the model; anything `train()` throws
  * @example
  * ```ts
  * import { buildMlp, initRuntime, tf } from '@lepton/core';
@@ -254,10 +299,16 @@ function defaultLossName(task: Task, model: tf.LayersModel, y: tf.Tensor): strin
  * ```
  */
 export async function trainLocal(model: tf.LayersModel, global: WeightSet, data: TrainData, options: LocalTrainOptions = {}): Promise<LocalUpdate> {
+  checkObject(options, 'trainLocal: options');
   const algorithm = options.algorithm ?? 'fedavg';
   if (algorithm !== 'fedavg' && algorithm !== 'fedprox') {
     throw new LeptonError('INVALID_ARGUMENT', `trainLocal: algorithm must be 'fedavg' or 'fedprox', got ${describeValue(algorithm)}.`);
   }
+  checkLocalOptions(options, 'trainLocal');
+  if (options.mu !== undefined) checkNumber(options.mu, 'trainLocal: mu', 0);
+  checkModel(model, 'trainLocal');
+  checkWeightSet(global, 'trainLocal');
+  checkData(data, 'trainLocal: data');
   checkFits(model, global, 'trainLocal');
   writeWeights(model, global);
   const task = options.task ?? modelTask(model);
@@ -303,6 +354,7 @@ export async function trainLocal(model: tf.LayersModel, global: WeightSet, data:
  * @throws {@link @lepton/core!LeptonError} `SHAPE_MISMATCH` when `weights` do not fit the model
  */
 export async function evaluateWeights(model: tf.LayersModel, weights: WeightSet, data: TrainData): Promise<Record<string, number>> {
+  checkData(data, 'evaluateWeights: data');
   writeWeights(model, weights);
   const pred = predictBatched(model, data.x, 256);
   try {

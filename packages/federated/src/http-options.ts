@@ -4,7 +4,8 @@ import type { DpOptions } from './http-protocol.js';
 import { importIdentityKey } from './identity.js';
 import { maskClipLimit, type MaskOptions } from './masking.js';
 import type { UpdateBounds } from './update-checks.js';
-import { readWeights, specsSize, type WeightSet } from './weights.js';
+import { checkBoolean, checkLogger, isModel, isPartnerId, isPlainObject, MAX_TIMER_MS } from './validate.js';
+import { checkUsableWeights, readWeights, type WeightSet } from './weights.js';
 
 export type { UpdateBounds } from './update-checks.js';
 
@@ -36,7 +37,10 @@ export interface PartnerCredential {
   maxSamples?: number;
 }
 
-/** Time limits of the coordinator's HTTP server, against clients that hold connections open (slow loris). */
+/**
+ * Time limits of the coordinator's HTTP server, against clients that hold connections open (slow loris). Each is a
+ * positive number of milliseconds, at most 2 147 483 647 (about 24.8 days).
+ */
 export interface HttpLimits {
   /**
    * Milliseconds a client has to send a whole request, headers and body; a slower one is cut off (HTTP 408 or a
@@ -76,7 +80,8 @@ export interface CoordinatorOptions {
   /**
    * Milliseconds a round stays open, counted from the first partner's fetch of the global weights (secure
    * aggregation: from the end of the key phase). At the deadline the round closes if `quorum` updates arrived;
-   * otherwise the attempt fails and the round is retried (see `maxRoundAttempts`). Default 600 000.
+   * otherwise the attempt fails and the round is retried (see `maxRoundAttempts`). Default 600 000; at most
+   * 2 147 483 647 (about 24.8 days: Node's timers cut a longer delay to 1 ms), as for every deadline here.
    */
   roundDeadlineMs?: number;
   /** Secure aggregation: milliseconds the key phase waits for all keys, from the first key. Default `roundDeadlineMs`. */
@@ -142,7 +147,7 @@ export interface CoordinatorOptions {
   http?: HttpLimits;
   /** Bundle name for the per-round bundles (only with a model). Default `'federated-model'`. */
   bundleName?: string;
-  /** Interface to listen on. Default `127.0.0.1`. */
+  /** Interface to listen on (a non-empty host name or address). Default `127.0.0.1`. */
   host?: string;
   /** Port. Default 0 (any free port; read `coordinator.url`). */
   port?: number;
@@ -213,24 +218,28 @@ export interface ResolvedCoordinatorOptions {
 /** A logger that drops everything. */
 export const silentLogger: FederatedLogger = { info: () => {}, warn: () => {}, error: () => {} };
 
-const ID = /^[A-Za-z0-9._-]{1,64}$/;
-
 function bad(message: string): never {
   throw new LeptonError('INVALID_ARGUMENT', `FederatedCoordinator: ${message}`);
 }
 
+// Safe integers only: a count the partners cannot read back exactly (1e308 rounds) makes them refuse every round info.
 function positiveInt(v: unknown, what: string): number {
-  if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1)) bad(`${what} must be a positive integer, got ${describeValue(v)}.`);
+  if (!(typeof v === 'number' && Number.isSafeInteger(v) && v >= 1)) bad(`${what} must be a positive integer, got ${describeValue(v)}.`);
   return v as number;
 }
 
+// At most MAX_TIMER_MS: Node cuts a longer timer to 1 ms, so a 30-day deadline failed every attempt at once.
 function positiveMs(v: unknown, what: string): number {
-  if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) bad(`${what} must be a positive number of milliseconds, got ${describeValue(v)}.`);
+  if (!(typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= MAX_TIMER_MS)) {
+    bad(`${what} must be a positive number of milliseconds, at most ${MAX_TIMER_MS} (about 24.8 days), got ${describeValue(v)}.`);
+  }
   return v as number;
 }
 
-function isModel(x: unknown): x is tf.LayersModel {
-  return typeof x === 'object' && x !== null && typeof (x as { getWeights?: unknown }).getWeights === 'function';
+/** An optional group of options (`masking`, `dp`, `updateBounds`, `http`): absent or an object, never a number or string. */
+function group<T>(v: T | undefined, what: string): T | undefined {
+  if (v !== undefined && !isPlainObject(v)) bad(`${what} must be an object, got ${describeValue(v)}.`);
+  return v;
 }
 
 /**
@@ -243,12 +252,27 @@ function isModel(x: unknown): x is tf.LayersModel {
  */
 export async function resolveCoordinatorOptions(options: CoordinatorOptions): Promise<ResolvedCoordinatorOptions> {
   if (typeof options !== 'object' || options === null) bad('options are required.');
+  // Checked before the model's weights are read back: a bad option fails fast, without GPU work.
+  checkLogger(options.logger, 'FederatedCoordinator: logger');
+  for (const k of ['closeOnQuorum', 'secureAggregation', 'partnerDiagnostics'] as const) checkBoolean(options[k], `FederatedCoordinator: ${k}`);
+  const host = options.host ?? '127.0.0.1';
+  // An empty host would listen on every interface instead of the loopback default.
+  if (typeof host !== 'string' || host.length === 0 || host.length > 253) bad(`host must be a host name or address, got ${describeValue(host)}.`);
+  const masking = group(options.masking, 'masking');
+  const dp = group(options.dp, 'dp') ?? null;
+  const updateBounds = group(options.updateBounds, 'updateBounds');
+  const httpOptions = group(options.http, 'http');
   const model = isModel(options.initialWeights) ? options.initialWeights : null;
   const initialWeights = model !== null ? await readWeights(model) : (options.initialWeights as WeightSet);
   if (!(initialWeights?.values instanceof Float32Array) || !Array.isArray(initialWeights.specs)) {
     bad('initialWeights must be a WeightSet {specs, values: Float32Array} or a tfjs-layers model.');
   }
-  if (specsSize(initialWeights.specs) !== initialWeights.values.length) bad('initialWeights.values does not match its specs.');
+  // Well-formed specs and finite values: a NaN initial model would be published, and every partner would refuse it.
+  try {
+    checkUsableWeights(initialWeights, 'initialWeights');
+  } catch (err) {
+    bad(`${(err as Error).message}`);
+  }
   if (!Array.isArray(options.partners) || options.partners.length === 0) bad('partners must list at least one {id, token}.');
   const ids = new Set<string>();
   const tokens = new Set<string>();
@@ -256,7 +280,7 @@ export async function resolveCoordinatorOptions(options: CoordinatorOptions): Pr
   const defaultMaxSamples = positiveInt(options.maxSamples ?? 1_000_000, 'maxSamples');
   const maxSamples: Record<string, number> = {};
   for (const p of options.partners) {
-    if (typeof p?.id !== 'string' || !ID.test(p.id)) bad(`partner id ${describeValue(p?.id, 64)} must be 1–64 letters, digits, '.', '_' or '-'.`);
+    if (!isPartnerId(p?.id)) bad(`partner id ${describeValue(p?.id, 64)} must be 1–64 letters, digits, '.', '_' or '-' (and not '__proto__').`);
     if (typeof p.token !== 'string' || p.token.length < 16) bad(`partner '${p.id}' needs a token of at least 16 characters.`);
     if (ids.has(p.id)) bad(`partner id '${p.id}' is listed twice.`);
     if (tokens.has(p.token)) bad(`partner '${p.id}' reuses another partner's token; every partner needs its own.`);
@@ -283,22 +307,21 @@ export async function resolveCoordinatorOptions(options: CoordinatorOptions): Pr
   // With one update the "sum" the coordinator unmasks is that partner's own update.
   if (secureAggregation && quorum < 2) bad('secure aggregation needs quorum ≥ 2, or the sum would be one partner’s update.');
   const roundDeadlineMs = positiveMs(options.roundDeadlineMs ?? 600_000, 'roundDeadlineMs');
-  const scale = options.masking?.scale ?? 2 ** 16;
+  const scale = masking?.scale ?? 2 ** 16;
   if (!(Number.isFinite(scale) && scale > 0)) bad(`masking.scale must be a positive number, got ${describeValue(scale)}.`);
   const limit = maskClipLimit(scale, options.partners.length);
-  const clipValue = options.masking?.clipValue ?? limit;
+  const clipValue = masking?.clipValue ?? limit;
   if (!(Number.isFinite(clipValue) && clipValue > 0 && clipValue <= limit)) {
     bad(`masking.clipValue must be in (0, ${limit}] so that ${options.partners.length} partners' sum cannot wrap, got ${describeValue(clipValue)}.`);
   }
-  const dp = options.dp ?? null;
   // Number.isFinite first: it never converts, while `>` would run a hostile value's valueOf or throw on a Symbol.
   if (dp !== null && !(Number.isFinite(dp.clipNorm) && dp.clipNorm > 0 && Number.isFinite(dp.noiseMultiplier) && dp.noiseMultiplier >= 0)) {
     bad('dp needs clipNorm > 0 and noiseMultiplier ≥ 0.');
   }
   const delta = dp?.delta ?? 1e-5;
   if (!(typeof delta === 'number' && delta > 0 && delta < 1)) bad(`dp.delta must be in (0, 1), got ${describeValue(delta)}.`);
-  const maxAbs = options.updateBounds?.maxAbs ?? 1000;
-  const maxNorm = options.updateBounds?.maxNorm ?? 10_000;
+  const maxAbs = updateBounds?.maxAbs ?? 1000;
+  const maxNorm = updateBounds?.maxNorm ?? 10_000;
   // Bounded far below float32's 3.4e38 so no sum of bounded values can overflow.
   if (!(typeof maxAbs === 'number' && maxAbs > 0 && maxAbs <= 1e30)) bad(`updateBounds.maxAbs must be in (0, 1e30], got ${describeValue(maxAbs)}.`);
   if (!(typeof maxNorm === 'number' && maxNorm > 0 && maxNorm <= 1e30)) bad(`updateBounds.maxNorm must be in (0, 1e30], got ${describeValue(maxNorm)}.`);
@@ -316,9 +339,9 @@ export async function resolveCoordinatorOptions(options: CoordinatorOptions): Pr
     if (bundleSigningKey?.type !== 'private' || bundleSigningKey.asymmetricKeyType !== 'ed25519') bad('bundleSigningKey must be an Ed25519 private key.');
   }
   const http = {
-    requestTimeoutMs: positiveMs(options.http?.requestTimeoutMs ?? 120_000, 'http.requestTimeoutMs'),
-    connectionTimeoutMs: positiveMs(options.http?.connectionTimeoutMs ?? 60_000, 'http.connectionTimeoutMs'),
-    keepAliveTimeoutMs: positiveMs(options.http?.keepAliveTimeoutMs ?? 5_000, 'http.keepAliveTimeoutMs'),
+    requestTimeoutMs: positiveMs(httpOptions?.requestTimeoutMs ?? 120_000, 'http.requestTimeoutMs'),
+    connectionTimeoutMs: positiveMs(httpOptions?.connectionTimeoutMs ?? 60_000, 'http.connectionTimeoutMs'),
+    keepAliveTimeoutMs: positiveMs(httpOptions?.keepAliveTimeoutMs ?? 5_000, 'http.keepAliveTimeoutMs'),
   };
   const algorithm = options.algorithm ?? 'fedavg';
   if (algorithm !== 'fedavg' && algorithm !== 'fedprox') bad(`algorithm must be 'fedavg' or 'fedprox', got ${describeValue(algorithm)}.`);
@@ -359,7 +382,7 @@ export async function resolveCoordinatorOptions(options: CoordinatorOptions): Pr
     bundleSigningKey,
     http,
     bundleName,
-    host: options.host ?? '127.0.0.1',
+    host,
     port,
     logger: options.logger ?? silentLogger,
     maxUpdateBytes: headerRoom + 4 * initialWeights.values.length,

@@ -50,6 +50,9 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 const positiveCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 1e12;
 
+/** A round or version number in a path: plain decimal digits ('1e0', '0x1', '-0' and ' 1' name no round). */
+const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;
+
 const PHASE_ORDER: RoundPhase[] = ['keys', 'training', 'confirming', 'unmasking', 'aggregating'];
 
 /**
@@ -305,7 +308,8 @@ export class RoundEngine {
     const dropped = this.sec !== null ? [...(this.sec.dropped ?? [])] : [...this.fetched].filter((id) => !this.received.has(id));
     const meanTrainMetrics: Record<string, number> = {};
     for (const id of Object.keys(trainMetrics)) {
-      for (const [k, v] of Object.entries(trainMetrics[id]!)) meanTrainMetrics[k] = (meanTrainMetrics[k] ?? 0) + (v * samples[id]!) / totalSamples;
+      // Own entries only: a metric named 'constructor' read Object's function and turned the mean into text.
+      for (const [k, v] of Object.entries(trainMetrics[id]!)) meanTrainMetrics[k] = (Object.hasOwn(meanTrainMetrics, k) ? meanTrainMetrics[k]! : 0) + (v * samples[id]!) / totalSamples;
     }
     const privacy = this.o.dp === null ? null : roundPrivacy(this.o.dp, appliedDp, samples, this.state.history, this.sec === null ? 'norm-checked' : 'claimed');
     const manifest = { participants: ids, dropped: dropped.sort(), samples, totalSamples, trainMetrics, meanTrainMetrics, closedBy: this.closedBy, privacy };
@@ -347,8 +351,8 @@ export class RoundEngine {
   // ---- requests ------------------------------------------------------------------------------------------------
 
   private checkRound(param: string, what: string, phase: RoundPhase): number {
-    const r = Number(param);
-    if (!Number.isInteger(r) || r < 1) fail('FEDERATED_BAD_REQUEST', `${what}: round '${param.slice(0, 32)}' is not a positive integer.`);
+    const r = DECIMAL.test(param) ? Number(param) : NaN;
+    if (!Number.isSafeInteger(r) || r < 1) fail('FEDERATED_BAD_REQUEST', `${what}: round '${param.slice(0, 32)}' is not a positive integer.`);
     const closed = (why: string): never => fail('FEDERATED_ROUND_CLOSED', `${what} for round ${r}: ${why}; fetch GET /v1/round and join the current round.`, { round: r });
     if (this.phase === 'failed') closed('the federation has failed');
     if (r < this.round || this.phase === 'done') closed('that round is closed');
@@ -361,6 +365,10 @@ export class RoundEngine {
   }
 
   private checkAttempt(attempt: unknown, what: string): void {
+    // A malformed attempt is a bad request, not a closed one: a partner would read ROUND_CLOSED as "moved on" and retry.
+    if (!(typeof attempt === 'number' && Number.isSafeInteger(attempt) && attempt >= 1)) {
+      fail('FEDERATED_BAD_REQUEST', `${what}: attempt must be a positive integer, got ${describeValue(attempt, 32)}.`);
+    }
     if (attempt !== this.attempt) fail('FEDERATED_ROUND_CLOSED', `${what}: attempt ${describeValue(attempt, 32)} is over; round ${this.round} is on attempt ${this.attempt}.`);
   }
 
@@ -483,15 +491,16 @@ export class RoundEngine {
 
   /** `POST /v1/models/:version/metrics/:id`: held-out metrics of a completed global model. */
   postMetrics(id: string, versionParam: string, body: unknown): void {
-    const v = Number(versionParam);
-    if (!Number.isInteger(v) || v < 0) fail('FEDERATED_BAD_REQUEST', `Metrics: version '${versionParam.slice(0, 32)}' is not an integer ≥ 0.`);
+    const v = DECIMAL.test(versionParam) ? Number(versionParam) : NaN;
+    if (!Number.isSafeInteger(v) || v < 0) fail('FEDERATED_BAD_REQUEST', `Metrics: version '${versionParam.slice(0, 32)}' is not an integer ≥ 0.`);
     if (v > this.state.completedRounds) fail('FEDERATED_WRONG_PHASE', `Metrics: global version ${v} does not exist yet (latest ${this.state.completedRounds}).`);
     if (!isObject(body)) fail('FEDERATED_BAD_REQUEST', 'Metrics: the body must be {metrics, samples}.');
     const b = body as Partial<MetricsPost>;
     const metrics = parseMetrics(b.metrics, 'Metrics');
     if (!positiveCount(b.samples)) fail('FEDERATED_BAD_REQUEST', `Metrics: samples must be a positive integer, got ${describeValue(b.samples, 32)}.`);
     const target = v === 0 ? this.state.baseline : this.state.history[v - 1]!.evaluations;
-    if (target[id] !== undefined) fail('FEDERATED_DUPLICATE_UPDATE', `Metrics: partner '${id}' already reported on version ${v}.`);
+    // Own entries only: for a partner named 'constructor' or 'toString' the inherited method made every report a duplicate.
+    if (Object.hasOwn(target, id)) fail('FEDERATED_DUPLICATE_UPDATE', `Metrics: partner '${id}' already reported on version ${v}.`);
     target[id] = metrics;
     void this.queueStateWrite().catch((err: unknown) => this.o.logger.error('state write failed', { error: String(err) }));
   }

@@ -1,5 +1,5 @@
 import { createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { LeptonError } from '@lepton/core';
+import { describeValue, LeptonError } from '@lepton/core';
 
 /*
  * Long-term partner identities for secure aggregation: Ed25519 key pairs. Every partner is configured with the public
@@ -72,17 +72,37 @@ export function importIdentityKey(publicKey: string, who: string): KeyObject {
   }
 }
 
+/** Deepest nesting a signed statement may have (they are two levels deep). */
+const MAX_STATEMENT_DEPTH = 32;
+
 /**
  * @internal Canonical JSON: object keys sorted at every level, no whitespace. Only for the plain statements this module
- * signs (strings, integers, arrays, objects), so both sides always serialise a statement to the same bytes.
+ * signs (strings, integers, arrays, objects), so both sides always serialise a statement to the same bytes. Anything
+ * JSON would write as `null` or drop (NaN, ±Infinity, a Symbol, a function, an array hole) or cannot write at all (a
+ * BigInt, a cycle) is refused: `{ n: NaN }` and `{ n: null }` must never sign the same bytes.
+ *
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` naming the first value that has no canonical form
  */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+export function canonicalJson(value: unknown, depth = 0): string {
+  const refuse = (why: string): never => {
+    throw new LeptonError('INVALID_ARGUMENT', `A signed statement holds ${why}; statements are JSON of strings, numbers, booleans, arrays and objects.`);
+  };
+  if (depth > MAX_STATEMENT_DEPTH) refuse(`values nested deeper than ${MAX_STATEMENT_DEPTH} levels`);
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return JSON.stringify(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? JSON.stringify(value) : refuse(describeValue(value));
+  if (typeof value !== 'object') return refuse(describeValue(value));
+  if (Array.isArray(value)) {
+    const parts: string[] = [];
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value) || value[i] === undefined) refuse('an array with a hole or an undefined entry');
+      parts.push(canonicalJson(value[i], depth + 1));
+    }
+    return `[${parts.join(',')}]`;
+  }
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`).join(',')}}`;
 }
 
 /**
@@ -92,11 +112,15 @@ export function canonicalJson(value: unknown): string {
  * @param privateKey - the partner's Ed25519 private key
  * @param statement - a JSON object of strings, integers and arrays
  * @returns the signature, base64
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when the key is not an Ed25519 private key
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when the key is not an Ed25519 private key, or the statement is
+ *   not an object of JSON values (NaN, a BigInt or a Symbol in it has no canonical form)
  */
 export function signStatement(privateKey: KeyObject, statement: object): string {
   if (privateKey?.type !== 'private' || privateKey.asymmetricKeyType !== 'ed25519') {
     throw new LeptonError('INVALID_ARGUMENT', 'signStatement: the identity key must be an Ed25519 private KeyObject (see createIdentityKeys).');
+  }
+  if (typeof statement !== 'object' || statement === null) {
+    throw new LeptonError('INVALID_ARGUMENT', `signStatement: the statement must be an object, got ${describeValue(statement)}.`);
   }
   return sign(null, Buffer.from(CONTEXT + canonicalJson(statement), 'utf8'), privateKey).toString('base64');
 }

@@ -1,6 +1,7 @@
-import { createCipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
+import { createCipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, KeyObject } from 'node:crypto';
 import { describeValue, LeptonError } from '@lepton/core';
 import { checkFinite } from './privacy.js';
+import { checkObject, checkWords, invalid } from './validate.js';
 
 /*
  * Secure aggregation primitives: pairwise additive masks and self-masks (Bonawitz et al. 2017, "Practical Secure
@@ -59,6 +60,7 @@ const HKDF_SALT = Buffer.from('lepton/secagg/v1', 'utf8');
 const INT32_MAX = 2 ** 31 - 1;
 
 function checkMaskOptions(options: MaskOptions, what: string): void {
+  checkObject(options, `${what}: options`);
   if (!(Number.isFinite(options.scale) && options.scale > 0)) {
     throw new LeptonError('INVALID_ARGUMENT', `${what}: scale must be a positive finite number, got ${describeValue(options.scale)}.`);
   }
@@ -77,6 +79,14 @@ function checkId(id: string, what: string): void {
   if (typeof id !== 'string' || id.length === 0) throw new LeptonError('INVALID_ARGUMENT', `${what}: partner ids must be non-empty strings.`);
 }
 
+/** A masking key pair's private half: an X25519 private KeyObject (anything else would fail deep in node:crypto). */
+function checkMaskingKeys(keys: MaskingKeys, what: string): void {
+  const k = (keys as { privateKey?: unknown } | null)?.privateKey;
+  if (!(typeof keys === 'object' && k instanceof KeyObject && k.type === 'private' && k.asymmetricKeyType === 'x25519')) {
+    invalid(`${what}: keys must be a masking key pair (createMaskingKeys) with an X25519 private key, got ${describeValue(keys)}.`);
+  }
+}
+
 /**
  * The largest `clipValue` for which the sum of `partners` quantised updates cannot wrap around.
  *
@@ -85,6 +95,9 @@ function checkId(id: string, what: string): void {
  * @returns the bound, floor((2^31 − 1) / partners) / scale
  */
 export function maskClipLimit(scale: number, partners: number): number {
+  if (!(typeof scale === 'number' && Number.isFinite(scale) && scale > 0)) {
+    throw new LeptonError('INVALID_ARGUMENT', `maskClipLimit: scale must be a positive finite number, got ${describeValue(scale)}.`);
+  }
   if (!(Number.isInteger(partners) && partners >= 1)) {
     throw new LeptonError('INVALID_ARGUMENT', `maskClipLimit: partners must be a positive integer, got ${describeValue(partners)}.`);
   }
@@ -123,6 +136,7 @@ export function createMaskingKeys(): MaskingKeys {
  *   empty or equal ids
  */
 export function pairSeed(keys: MaskingKeys, myId: string, peerId: string, peerPublicKey: string, roundId: string | number): Uint8Array {
+  checkMaskingKeys(keys, 'pairSeed');
   checkId(myId, 'pairSeed');
   checkId(peerId, 'pairSeed');
   if (myId === peerId) throw new LeptonError('INVALID_ARGUMENT', `pairSeed: a partner cannot pair with itself ('${myId}').`);
@@ -202,6 +216,12 @@ export function quantizeUpdate(delta: Float32Array, options: MaskOptions): Uint3
 export function maskUpdate(delta: Float32Array, myId: string, peers: readonly PeerSeed[], options: MaskOptions, selfSeed?: Uint8Array): Uint32Array {
   checkMaskOptions(options, 'maskUpdate');
   checkId(myId, 'maskUpdate');
+  checkFinite(delta, 'maskUpdate');
+  if (!Array.isArray(peers)) invalid(`maskUpdate: peers must be an array of {id, seed}, got ${describeValue(peers)}.`);
+  for (let i = 0; i < peers.length; i++) {
+    const p: unknown = peers[i];
+    if (typeof p !== 'object' || p === null) invalid(`maskUpdate: peer ${i} must be {id, seed}, got ${describeValue(p)}.`);
+  }
   const partners = peers.length + 1;
   if (partners * Math.round(options.clipValue * options.scale) > INT32_MAX) {
     throw new LeptonError(
@@ -238,6 +258,8 @@ export function maskUpdate(delta: Float32Array, myId: string, peers: readonly Pe
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for no parts; `FEDERATED_BAD_UPDATE` for parts of different lengths
  */
 export function sumMasked(parts: readonly Uint32Array[]): Uint32Array {
+  if (!Array.isArray(parts)) invalid(`sumMasked: parts must be an array of Uint32Array, got ${describeValue(parts)}.`);
+  for (let k = 0; k < parts.length; k++) checkWords(parts[k], `sumMasked: masked update ${k}`);
   if (parts.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'sumMasked: no masked updates to sum.');
   const n = parts[0]!.length;
   const out = new Uint32Array(n);
@@ -265,6 +287,7 @@ export function sumMasked(parts: readonly Uint32Array[]): Uint32Array {
  * @throws {@link @lepton/core!LeptonError} `FEDERATED_BAD_KEY` for a seed that is not 32 bytes; `INVALID_ARGUMENT` for equal ids
  */
 export function removeDroppedMasks(sum: Uint32Array, survivorId: string, droppedId: string, seed: Uint8Array): void {
+  checkWords(sum, 'removeDroppedMasks: sum');
   checkId(survivorId, 'removeDroppedMasks');
   checkId(droppedId, 'removeDroppedMasks');
   if (survivorId === droppedId) throw new LeptonError('INVALID_ARGUMENT', `removeDroppedMasks: survivor and dropped partner are both '${survivorId}'.`);
@@ -284,6 +307,7 @@ export function removeDroppedMasks(sum: Uint32Array, survivorId: string, dropped
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad scale or clip value
  */
 export function unmaskSum(sum: Uint32Array, options: MaskOptions): Float32Array {
+  checkWords(sum, 'unmaskSum: sum');
   checkMaskOptions(options, 'unmaskSum');
   const out = new Float32Array(sum.length);
   for (let i = 0; i < sum.length; i++) out[i] = (sum[i]! | 0) / options.scale;
@@ -299,6 +323,7 @@ export function unmaskSum(sum: Uint32Array, options: MaskOptions): Float32Array 
  * @throws {@link @lepton/core!LeptonError} `FEDERATED_BAD_KEY` for a seed that is not 32 bytes
  */
 export function removeSelfMask(sum: Uint32Array, seed: Uint8Array): void {
+  checkWords(sum, 'removeSelfMask: sum');
   checkSeed(seed, 'removeSelfMask');
   const mask = maskStream(seed, sum.length);
   for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! - mask[i]!;
@@ -312,10 +337,14 @@ export function removeSelfMask(sum: Uint32Array, seed: Uint8Array): void {
  * @param roundId - the aggregation round id
  * @param partnerId - the partner the seed belongs to
  * @returns 64 lowercase hex characters
- * @throws {@link @lepton/core!LeptonError} `FEDERATED_BAD_KEY` for a seed that is not 32 bytes
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_BAD_KEY` for a seed that is not 32 bytes; `INVALID_ARGUMENT` for a round
+ *   or partner id that is not a string (a Symbol, NaN and null would all commit to the same bytes)
  */
 export function selfMaskCommitment(seed: Uint8Array, roundId: string, partnerId: string): string {
   checkSeed(seed, 'selfMaskCommitment');
+  if (typeof roundId !== 'string' || typeof partnerId !== 'string') {
+    invalid(`selfMaskCommitment: roundId and partnerId must be strings, got ${describeValue(roundId)} and ${describeValue(partnerId)}.`);
+  }
   return createHash('sha256').update(JSON.stringify(['lepton-secagg-selfmask-v1', roundId, partnerId]), 'utf8').update(seed).digest('hex');
 }
 
@@ -330,6 +359,7 @@ const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex
  * @returns base64 of the 32 raw private-key bytes
  */
 export function exportMaskingPrivateKey(keys: MaskingKeys): string {
+  checkMaskingKeys(keys, 'exportMaskingPrivateKey');
   const jwk = keys.privateKey.export({ format: 'jwk' });
   return Buffer.from(String(jwk.d), 'base64url').toString('base64');
 }

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { describeValue, isLeptonError, LeptonError, type tf, type TrainData } from '@lepton/core';
 import { remoteCode } from './errors.js';
-import { evaluateWeights, trainLocal, type LocalTrainOptions } from './algorithms.js';
+import { checkLocalOptions, evaluateWeights, trainLocal, type LocalTrainOptions } from './algorithms.js';
 import { FederatedHttpClient, type RetryOptions } from './http-client.js';
 import { silentLogger, type FederatedLogger } from './http-options.js';
 import { ROUTES, type AppliedDp, type DpClaim, type DpOptions, type RoundInfo, type UpdateMeta } from './http-protocol.js';
@@ -9,6 +9,20 @@ import { identityPublicKey, importIdentityKey, type IdentityKeys } from './ident
 import { PartnerSecAgg } from './partner-secagg.js';
 import { checkRoundInfo } from './round-info-check.js';
 import { privatizeUpdate } from './privacy.js';
+import {
+  checkBoolean,
+  checkData,
+  checkFunction,
+  checkInteger,
+  checkLogger,
+  checkModel,
+  checkNumber,
+  checkObject,
+  invalid,
+  isPartnerId,
+  isPlainObject,
+  MAX_TIMER_MS,
+} from './validate.js';
 import { decodeWeights, encodeMasked, encodeWeights, specsEqual, weightSpecs, type WeightSet, type WeightSpec } from './weights.js';
 
 /** Local training settings of a partner; the coordinator decides `algorithm` and `mu`. */
@@ -30,7 +44,10 @@ export interface PartnerOptions {
   heldOutData?: TrainData;
   /** Local training settings (epochs, batch size, learning rate, seed …); the seed is offset by the round number. */
   local?: PartnerLocalOptions;
-  /** Refuse to send unmasked updates: fail with `FEDERATED_POLICY_MISMATCH` if the coordinator runs without secure aggregation. */
+  /**
+   * Refuse to send unmasked updates: fail with `FEDERATED_POLICY_MISMATCH` if the coordinator runs without secure
+   * aggregation. A boolean (`'true'` is refused, never read as off).
+   */
   secureAggregation?: boolean;
   /**
    * This partner's long-term Ed25519 identity (`createIdentityKeys`). Required to take part in secure aggregation: it
@@ -64,7 +81,7 @@ export interface PartnerOptions {
   random?: () => number;
   /** Retry policy for transient HTTP failures. */
   retry?: RetryOptions;
-  /** How long one long poll of the round state may wait, ms. Default 10 000. */
+  /** How long one long poll of the round state may wait, ms (0 to 600 000). Default 10 000. */
   pollWaitMs?: number;
   /** HTTP client seam; default the global `fetch`. */
   fetch?: typeof fetch;
@@ -137,6 +154,9 @@ function serialized<T>(fn: () => Promise<T> | T): Promise<T> {
   return run;
 }
 
+/** Longest long poll a partner asks for (the coordinator holds one at most 30 s anyway). */
+const MAX_POLL_WAIT_MS = 600_000;
+
 const RETRY_ON = new Set(['FEDERATED_ROUND_CLOSED', 'FEDERATED_DUPLICATE_UPDATE', 'FEDERATED_WRONG_PHASE']);
 const cryptoRandom = (): number => randomInt(2 ** 47) / 2 ** 47;
 
@@ -172,20 +192,73 @@ export class FederatedPartner {
 
   /**
    * @param options - see {@link PartnerOptions}
-   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a missing url, id, token, model or training data, or a bad
-   *   identity, peer key or `minParticipants`
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for any option of the wrong type or range, before anything is
+   *   trained or sent: a missing url, id, token, model or training data; a boolean option that is not a boolean; `dp`,
+   *   `retry`, `pollWaitMs` or `local` out of range; a `random`, `fetch` or `logger` that is not one; a bad identity, peer
+   *   key or `minParticipants`
    */
   constructor(private readonly options: PartnerOptions) {
-    if (typeof options?.url !== 'string' || !/^https?:\/\//.test(options.url)) throw new LeptonError('INVALID_ARGUMENT', 'FederatedPartner: url must be an http(s) URL.');
-    if (typeof options.id !== 'string' || options.id.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'FederatedPartner: id is required.');
-    if (typeof options.token !== 'string' || options.token.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'FederatedPartner: token is required.');
-    if (options.model === undefined || options.trainData === undefined) throw new LeptonError('INVALID_ARGUMENT', 'FederatedPartner: model and trainData are required.');
+    FederatedPartner.checkOptions(options);
     this.specs = weightSpecs(options.model);
     this.random = options.random ?? cryptoRandom;
     this.pollWaitMs = options.pollWaitMs ?? 10_000;
     this.logger = options.logger ?? silentLogger;
     this.client = new FederatedHttpClient(options.url, options.token, options.fetch ?? fetch, this.logger, options.retry);
     this.secagg = FederatedPartner.secureAggregation(options);
+  }
+
+  /**
+   * Every option, before anything is trained or sent: a wrong type or range would otherwise surface rounds later (a
+   * NaN clip norm after a round of training), silently weaken the partner (`secureAggregation: 'true'` read as off), or
+   * never end (`retry.retries: NaN` retried forever).
+   */
+  private static checkOptions(options: PartnerOptions): void {
+    const bad = (m: string): never => invalid(`FederatedPartner: ${m}`);
+    if (typeof options !== 'object' || options === null) bad(`options must be an object, got ${describeValue(options)}.`);
+    if (typeof options.url !== 'string' || !/^https?:\/\/[^\s]+$/.test(options.url)) bad('url must be an http(s) URL.');
+    if (typeof options.id !== 'string' || options.id.length === 0) bad('id is required.');
+    if (!isPartnerId(options.id)) bad(`id ${describeValue(options.id, 64)} must be 1–64 letters, digits, '.', '_' or '-' (as the coordinator enrols it).`);
+    if (typeof options.token !== 'string' || options.token.length === 0) bad('token is required.');
+    // Sent as "Authorization: Bearer <token>": whitespace or control characters could never authenticate.
+    if (options.token.length > 4096 || !/^[\x21-\x7e]+$/.test(options.token)) bad('token must be at most 4096 visible ASCII characters (no spaces).');
+    if (options.model === undefined || options.trainData === undefined) bad('model and trainData are required.');
+    checkModel(options.model, 'FederatedPartner');
+    checkData(options.trainData, 'FederatedPartner: trainData');
+    if (options.heldOutData !== undefined) checkData(options.heldOutData, 'FederatedPartner: heldOutData');
+    checkObject(options.local, 'FederatedPartner: local', true);
+    if (options.local !== undefined) {
+      const local = options.local as LocalTrainOptions;
+      if (local.algorithm !== undefined || local.mu !== undefined) bad('local must not set algorithm or mu: the coordinator decides them.');
+      checkLocalOptions(options.local, 'FederatedPartner: local');
+    }
+    checkBoolean(options.secureAggregation, 'FederatedPartner: secureAggregation');
+    checkBoolean(options.shareDiagnostics, 'FederatedPartner: shareDiagnostics');
+    checkObject(options.dp, 'FederatedPartner: dp', true);
+    if (options.dp !== undefined) {
+      checkNumber(options.dp.clipNorm, 'FederatedPartner: dp.clipNorm', 0, Number.MAX_VALUE, true);
+      checkNumber(options.dp.noiseMultiplier, 'FederatedPartner: dp.noiseMultiplier', 0);
+      if (options.dp.delta !== undefined && !(typeof options.dp.delta === 'number' && options.dp.delta > 0 && options.dp.delta < 1)) {
+        bad(`dp.delta must be in (0, 1), got ${describeValue(options.dp.delta)}.`);
+      }
+    }
+    checkFunction(options.random, 'FederatedPartner: random', true);
+    checkObject(options.retry, 'FederatedPartner: retry', true);
+    if (options.retry !== undefined) {
+      const r = options.retry;
+      if (r.retries !== undefined) checkInteger(r.retries, 'FederatedPartner: retry.retries', 0, 1000);
+      if (r.baseDelayMs !== undefined) checkNumber(r.baseDelayMs, 'FederatedPartner: retry.baseDelayMs', 0, MAX_TIMER_MS);
+      if (r.maxDelayMs !== undefined) checkNumber(r.maxDelayMs, 'FederatedPartner: retry.maxDelayMs', 0, MAX_TIMER_MS);
+      if (r.timeoutMs !== undefined) checkNumber(r.timeoutMs, 'FederatedPartner: retry.timeoutMs', 0, MAX_TIMER_MS - MAX_POLL_WAIT_MS, true);
+    }
+    if (options.pollWaitMs !== undefined) checkNumber(options.pollWaitMs, 'FederatedPartner: pollWaitMs', 0, MAX_POLL_WAIT_MS);
+    checkFunction(options.fetch, 'FederatedPartner: fetch', true);
+    checkLogger(options.logger, 'FederatedPartner: logger');
+    if (options.federationId !== undefined && !(typeof options.federationId === 'string' && /^[\x21-\x7e]{1,128}$/.test(options.federationId))) {
+      bad('federationId must be 1–128 printable ASCII characters without spaces.');
+    }
+    if (options.minParticipants !== undefined && options.identity === undefined && options.peers === undefined) {
+      checkInteger(options.minParticipants, 'FederatedPartner: minParticipants', 2);
+    }
   }
 
   private static secureAggregation(options: PartnerOptions): PartnerSecAgg | null {
@@ -202,10 +275,10 @@ export class FederatedPartner {
     }
     if (myKey !== options.identity!.publicKey) bad('identity.publicKey does not belong to identity.privateKey.');
     const peers: Record<string, string> = {};
-    if (typeof options.peers !== 'object' || options.peers === null) bad('peers must be an object {partnerId: identity public key}.');
+    if (!isPlainObject(options.peers)) bad('peers must be an object {partnerId: identity public key}.');
     for (const [id, key] of Object.entries(options.peers!)) {
       if (id === options.id) bad('peers must not list this partner itself.');
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) bad(`peer id '${id.slice(0, 64)}' is not a valid partner id.`);
+      if (!isPartnerId(id)) bad(`peer id ${describeValue(id, 64)} is not a valid partner id.`);
       try {
         importIdentityKey(key, id);
       } catch {
@@ -218,7 +291,6 @@ export class FederatedPartner {
     if (!(Number.isInteger(minParticipants) && minParticipants >= 2 && minParticipants <= size)) {
       bad(`minParticipants must be an integer from 2 to ${size} (this partner and its peers), got ${describeValue(minParticipants)}.`);
     }
-    if (options.federationId !== undefined && typeof options.federationId !== 'string') bad('federationId must be a string.');
     return new PartnerSecAgg({ me: options.id, myKey, peers, minParticipants }, options.identity!, options.federationId ?? null);
   }
 

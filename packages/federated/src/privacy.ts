@@ -1,4 +1,5 @@
 import { describeValue, LeptonError } from '@lepton/core';
+import { checkFloats, checkFunction, checkObject } from './validate.js';
 
 /*
  * Differential privacy for federated updates: L2 clipping and Gaussian noise, applied by each partner before its
@@ -43,8 +44,9 @@ export interface PrivatizedUpdate extends ClippedUpdate {
   noiseStd: number;
 }
 
-/** @internal Throws `INVALID_INPUT` at the first NaN or infinite value. */
+/** @internal Throws `INVALID_ARGUMENT` for anything but a float array, `INVALID_INPUT` at the first NaN or infinite value. */
 export function checkFinite(values: Float32Array, what: string): void {
+  checkFloats(values, `${what}: the update`);
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i]!)) {
       throw new LeptonError('INVALID_INPUT', `${what}: the update holds a NaN or infinite value at index ${i}.`, { details: { index: i } });
@@ -59,8 +61,8 @@ export function checkFinite(values: Float32Array, what: string): void {
  * @param delta - the update (flat weights delta)
  * @param clipNorm - the bound C > 0
  * @returns the clipped copy, the original norm and whether it was scaled
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a clip norm that is not a positive finite number; `INVALID_INPUT`
- *   for NaN or infinite values
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a clip norm that is not a positive finite number or a delta
+ *   that is not a Float32Array; `INVALID_INPUT` for NaN or infinite values
  * @example
  * ```ts
  * import { clipUpdate } from '@lepton/federated';
@@ -92,18 +94,29 @@ export function clipUpdate(delta: Float32Array, clipNorm: number): ClippedUpdate
  * @param stddev - standard deviation ≥ 0 (0 returns a copy)
  * @param random - uniform numbers in [0, 1)
  * @returns a noised copy
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a negative or non-finite `stddev`
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a negative or non-finite `stddev`, values that are not a
+ *   Float32Array, a `random` that is not a function or returns anything but a number in [0, 1) (the noise would be NaN
+ *   or infinite: no privacy and a poisoned update)
  */
 export function addGaussianNoise(values: Float32Array, stddev: number, random: () => number): Float32Array {
   if (!(Number.isFinite(stddev) && stddev >= 0)) {
     throw new LeptonError('INVALID_ARGUMENT', `addGaussianNoise: stddev must be a finite number ≥ 0, got ${describeValue(stddev)}.`);
   }
+  checkFloats(values, 'addGaussianNoise: values');
+  checkFunction(random, 'addGaussianNoise: random');
   const out = Float32Array.from(values);
   if (stddev === 0) return out;
+  const uniform = (): number => {
+    const u: unknown = random();
+    if (!(typeof u === 'number' && u >= 0 && u < 1)) {
+      throw new LeptonError('INVALID_ARGUMENT', `addGaussianNoise: random() returned ${describeValue(u)}; it must return numbers in [0, 1).`);
+    }
+    return u;
+  };
   for (let i = 0; i < out.length; i += 2) {
     // 1 − u lies in (0, 1], so the logarithm is finite.
-    const r = Math.sqrt(-2 * Math.log(1 - random())) * stddev;
-    const theta = 2 * Math.PI * random();
+    const r = Math.sqrt(-2 * Math.log(1 - uniform())) * stddev;
+    const theta = 2 * Math.PI * uniform();
     out[i] = out[i]! + r * Math.cos(theta);
     if (i + 1 < out.length) out[i + 1] = out[i + 1]! + r * Math.sin(theta);
   }
@@ -155,6 +168,8 @@ export function gaussianNoiseStd(clipNorm: number, noiseMultiplier: number, part
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` / `INVALID_INPUT` as {@link clipUpdate} and {@link gaussianNoiseStd}
  */
 export function privatizeUpdate(delta: Float32Array, options: PrivatizeOptions): PrivatizedUpdate {
+  checkObject(options, 'privatizeUpdate: options');
+  checkFunction(options.random, 'privatizeUpdate: random');
   const noiseStd = gaussianNoiseStd(options.clipNorm, options.noiseMultiplier, options.partners);
   const clipped = clipUpdate(delta, options.clipNorm);
   return {

@@ -102,7 +102,16 @@ export function createKeyAnnouncement(
   identity: IdentityKeys,
   fields: { federationId: string; roundId: string; partnerId: string; samples: number; peers: readonly string[] },
 ): PreparedAnnouncement {
+  if (typeof identity !== 'object' || identity === null) {
+    throw new LeptonError('INVALID_ARGUMENT', `createKeyAnnouncement: identity must be IdentityKeys (createIdentityKeys), got ${describeValue(identity)}.`);
+  }
+  if (typeof fields !== 'object' || fields === null) {
+    throw new LeptonError('INVALID_ARGUMENT', `createKeyAnnouncement: fields must be {federationId, roundId, partnerId, samples, peers}, got ${describeValue(fields)}.`);
+  }
   const { federationId, roundId, partnerId, samples, peers } = fields;
+  if (!Array.isArray(peers) || peers.length > MAX_PEERS) {
+    throw new LeptonError('INVALID_ARGUMENT', `createKeyAnnouncement: peers must be an array of at most ${MAX_PEERS} partner ids, got ${describeValue(peers)}.`);
+  }
   if (!isToken(federationId, 128) || !isToken(roundId, 256) || !isId(partnerId)) {
     throw new LeptonError('INVALID_ARGUMENT', 'createKeyAnnouncement: federationId, roundId and partnerId must be printable ids.');
   }
@@ -169,6 +178,13 @@ export function parseKeyAnnouncement(v: unknown, what: string): KeyAnnouncement 
  * @returns 64 lowercase hex characters
  */
 export function participantsDigest(participants: readonly { id: string; signature: string }[]): string {
+  if (!Array.isArray(participants)) throw new LeptonError('INVALID_ARGUMENT', `participantsDigest: participants must be an array of {id, signature}, got ${describeValue(participants)}.`);
+  for (let i = 0; i < participants.length; i++) {
+    const e = participants[i] as { id?: unknown; signature?: unknown } | null | undefined;
+    if (typeof e !== 'object' || e === null || typeof e.id !== 'string' || typeof e.signature !== 'string') {
+      throw new LeptonError('INVALID_ARGUMENT', `participantsDigest: participant ${i} must be {id: string, signature: string}, got ${describeValue(e)}.`);
+    }
+  }
   const pairs = participants.map((p) => [p.id, p.signature]).sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0));
   return createHash('sha256').update(canonicalJson(pairs), 'utf8').digest('hex');
 }
@@ -179,6 +195,8 @@ export function participantsDigest(participants: readonly { id: string; signatur
  * @param fields - federation id, round id, the confirming partner, participants and survivors (any order), and the
  *   {@link participantsDigest} of the participants' announcements
  * @returns the statement, with both id lists sorted
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when a field is not a string or an id list is not an array of
+ *   strings
  */
 export function survivorConfirmation(fields: {
   federationId: string;
@@ -188,6 +206,17 @@ export function survivorConfirmation(fields: {
   keysDigest: string;
   survivors: readonly string[];
 }): SurvivorConfirmation {
+  const bad = (m: string): never => {
+    throw new LeptonError('INVALID_ARGUMENT', `survivorConfirmation: ${m}.`);
+  };
+  if (typeof fields !== 'object' || fields === null) bad(`fields must be an object, got ${describeValue(fields)}`);
+  for (const k of ['federationId', 'roundId', 'partnerId', 'keysDigest'] as const) {
+    if (typeof fields[k] !== 'string') bad(`${k} must be a string, got ${describeValue(fields[k])}`);
+  }
+  for (const k of ['participants', 'survivors'] as const) {
+    const list: unknown = fields[k];
+    if (!Array.isArray(list) || list.length > MAX_PEERS + 1 || ![...list].every((id) => typeof id === 'string')) bad(`${k} must be an array of partner ids, got ${describeValue(list)}`);
+  }
   return {
     type: 'lepton-secagg-survivors',
     version: 1,

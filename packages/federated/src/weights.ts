@@ -1,4 +1,5 @@
 import { describeValue, LeptonError, tf } from '@lepton/core';
+import { checkModel, invalid } from './validate.js';
 
 /*
  * Federated weight sets and their binary wire format.
@@ -73,27 +74,49 @@ export function jsonShapeProblem(value: unknown, maxDepth: number, maxNodes: num
 const MAGIC_BYTES = new TextEncoder().encode(WEIGHTS_MAGIC);
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/**
- * Number of values a list of specs describes.
- *
- * @param specs - weight specs
- * @returns the sum over specs of the product of each shape
- */
-export function specsSize(specs: readonly WeightSpec[]): number {
+/** Values described by specs already checked by {@link validateSpecs} (no check of its own). */
+function countOf(specs: readonly WeightSpec[]): number {
   let n = 0;
   for (const s of specs) n += s.shape.reduce((a, b) => a * b, 1);
   return n;
 }
 
+/** Whether `s` is a spec `{name: string, shape: integers ≥ 0}` (reads own data only; never throws). */
+function isSpec(s: unknown): s is WeightSpec {
+  if (typeof s !== 'object' || s === null) return false;
+  const { name, shape } = s as { name?: unknown; shape?: unknown };
+  return typeof name === 'string' && Array.isArray(shape) && shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0);
+}
+
+/**
+ * Number of values a list of specs describes.
+ *
+ * @param specs - weight specs
+ * @returns the sum over specs of the product of each shape
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `specs` is not an array of `{name, shape}` with
+ *   integer dimensions ≥ 0, or describes more values than an array can hold
+ */
+export function specsSize(specs: readonly WeightSpec[]): number {
+  if (!Array.isArray(specs)) invalid(`specsSize: specs must be an array of {name, shape}, got ${describeValue(specs)}.`);
+  specs.forEach((s, i) => {
+    if (!isSpec(s)) invalid(`specsSize: spec ${i} is not {name: string, shape: integers ≥ 0}.`);
+  });
+  const n = countOf(specs);
+  if (!Number.isSafeInteger(n)) invalid(`specsSize: the specs describe ${n} values, more than an array can hold.`);
+  return n;
+}
+
 /**
  * Whether two spec lists describe the same weights: same length, and the same name and shape at every position.
+ * Anything that is not a list of well-formed specs (a coordinator's answer may hold anything) equals nothing.
  *
  * @param a - first spec list
  * @param b - second spec list
  * @returns true when they match exactly
  */
 export function specsEqual(a: readonly WeightSpec[], b: readonly WeightSpec[]): boolean {
-  return a.length === b.length && a.every((s, i) => firstDifference(s, b[i]!) === undefined);
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+  return a.every((s, i) => isSpec(s) && isSpec(b[i]) && firstDifference(s, b[i]) === undefined);
 }
 
 function firstDifference(a: WeightSpec, b: WeightSpec): string | undefined {
@@ -108,6 +131,7 @@ function firstDifference(a: WeightSpec, b: WeightSpec): string | undefined {
 function describeMismatch(got: readonly WeightSpec[], want: readonly WeightSpec[]): string | undefined {
   if (got.length !== want.length) return `${got.length} weight tensor(s) vs ${want.length} expected`;
   for (let i = 0; i < got.length; i++) {
+    if (!isSpec(got[i]) || !isSpec(want[i])) return `tensor ${i} is not {name: string, shape: integers ≥ 0}`;
     const d = firstDifference(got[i]!, want[i]!);
     if (d !== undefined) return `tensor ${i}: ${d}`;
   }
@@ -123,6 +147,7 @@ function describeMismatch(got: readonly WeightSpec[], want: readonly WeightSpec[
  * @returns one spec per weight tensor (trainable and non-trainable, e.g. batch-norm moving statistics)
  */
 export function weightSpecs(model: tf.LayersModel): WeightSpec[] {
+  checkModel(model, 'weightSpecs');
   return model.weights.map((w) => ({ name: w.originalName, shape: w.shape.map((d) => d ?? 0) }));
 }
 
@@ -143,8 +168,9 @@ export function weightSpecs(model: tf.LayersModel): WeightSpec[] {
  * ```
  */
 export async function readWeights(model: tf.LayersModel): Promise<WeightSet> {
+  checkModel(model, 'readWeights');
   const specs = weightSpecs(model);
-  const values = new Float32Array(specsSize(specs));
+  const values = new Float32Array(countOf(specs));
   // getWeights() returns the variables' own tensors, not copies: read them, never dispose them. Every read starts
   // before the first await, so the set is one snapshot even if a training step runs while the reads complete.
   const contents = await Promise.all(model.getWeights().map((t) => t.data()));
@@ -161,22 +187,32 @@ export async function readWeights(model: tf.LayersModel): Promise<WeightSet> {
  *
  * @param model - the model to overwrite
  * @param set - weights with the model's own specs (see {@link weightSpecs})
- * @throws {@link @lepton/core!LeptonError} `SHAPE_MISMATCH` when the specs differ from the model's or the value count is wrong
+ * @throws {@link @lepton/core!LeptonError} `SHAPE_MISMATCH` when the specs differ from the model's or the value count is wrong;
+ *   `INVALID_ARGUMENT` for a model or set of the wrong type; `INVALID_INPUT` for NaN or infinite values (a model holding
+ *   them predicts NaN), before anything is written
  */
 export function writeWeights(model: tf.LayersModel, set: WeightSet): void {
+  checkModel(model, 'writeWeights');
+  checkWeightSet(set, 'writeWeights');
   const specs = weightSpecs(model);
   const mismatch = describeMismatch(set.specs, specs);
   if (mismatch !== undefined) {
     throw new LeptonError(
       'SHAPE_MISMATCH',
-      `writeWeights: the weight set does not fit model '${model.name}' (${mismatch}). Build the model with the same builder and options (and named layers) on every side.`,
+      `writeWeights: the weight set does not fit model ${describeValue(model.name, 64)} (${mismatch}). Build the model with the same builder and options (and named layers) on every side.`,
       { details: { mismatch } },
     );
   }
-  const n = specsSize(specs);
+  const n = countOf(specs);
   if (set.values.length !== n) {
     throw new LeptonError('SHAPE_MISMATCH', `writeWeights: the specs describe ${n} values but ${set.values.length} were given.`, {
       details: { expected: n, got: set.values.length },
+    });
+  }
+  const bad = firstNonFinite(set.values);
+  if (bad >= 0) {
+    throw new LeptonError('INVALID_INPUT', `writeWeights: value ${bad} is ${set.values[bad]}; a model cannot hold NaN or infinite weights. Nothing was written.`, {
+      details: { index: bad },
     });
   }
   const dtypes = model.weights.map((w) => w.dtype);
@@ -198,12 +234,37 @@ export function writeWeights(model: tf.LayersModel, set: WeightSet): void {
 }
 
 function validateSpecs(specs: readonly WeightSpec[], fail: (m: string) => never): void {
+  if (!Array.isArray(specs as unknown)) fail(`the specs are not an array (${describeValue(specs)})`);
   specs.forEach((s, i) => {
     if (typeof s !== 'object' || s === null || typeof s.name !== 'string' || !Array.isArray(s.shape)) {
       fail(`spec ${i} is not {name: string, shape: number[]}`);
     }
-    if (!s.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`spec ${i} ('${s.name}') has an invalid shape`);
+    if (!s.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`spec ${i} ('${s.name.slice(0, 64)}') has an invalid shape`);
   });
+}
+
+/** Index of the first NaN or infinite value, or -1. */
+function firstNonFinite(values: ArrayLike<number>): number {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return i;
+  return -1;
+}
+
+/** @internal Refuses anything but `{specs: array, values: Float32Array}` (the values' count is checked by the caller). */
+export function checkWeightSet(set: unknown, what: string): asserts set is WeightSet {
+  const s = set as { specs?: unknown; values?: unknown } | null;
+  if (typeof s !== 'object' || s === null || !Array.isArray(s.specs) || !(s.values instanceof Float32Array)) {
+    invalid(`${what}: the weights must be a WeightSet {specs, values: Float32Array}, got ${describeValue(set)}.`);
+  }
+}
+
+/** @internal Checks a weight set the caller will trust as a model: well-formed specs, the right count, finite values. */
+export function checkUsableWeights(set: unknown, what: string): asserts set is WeightSet {
+  checkWeightSet(set, what);
+  validateSpecs(set.specs, (m) => invalid(`${what}: ${m}.`));
+  const n = countOf(set.specs);
+  if (n !== set.values.length) invalid(`${what}: the specs describe ${n} values but ${set.values.length} were given.`);
+  const bad = firstNonFinite(set.values);
+  if (bad >= 0) throw new LeptonError('INVALID_INPUT', `${what}: value ${bad} is ${set.values[bad]}; NaN and infinite weights cannot be used.`, { details: { index: bad } });
 }
 
 function encode(dtype: WeightDtype, specs: readonly WeightSpec[], raw: Float32Array | Uint32Array, meta: Record<string, unknown>): Uint8Array {
@@ -211,7 +272,11 @@ function encode(dtype: WeightDtype, specs: readonly WeightSpec[], raw: Float32Ar
     throw new LeptonError('INVALID_ARGUMENT', `encode: ${m}.`);
   };
   validateSpecs(specs, bad);
-  const count = specsSize(specs);
+  if (!(dtype === 'float32' ? raw instanceof Float32Array : raw instanceof Uint32Array)) {
+    bad(`the values must be a ${dtype === 'float32' ? 'Float32Array' : 'Uint32Array'}, got ${describeValue(raw)}`);
+  }
+  const count = countOf(specs);
+  if (!Number.isSafeInteger(count)) bad(`the specs describe ${count} values, more than an array can hold`);
   if (raw.length !== count) bad(`the specs describe ${count} values but ${raw.length} were given`);
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) bad('meta must be a plain object');
   const shape = jsonShapeProblem(meta, MAX_META_DEPTH, 4096);
@@ -259,6 +324,7 @@ function encode(dtype: WeightDtype, specs: readonly WeightSpec[], raw: Float32Ar
  * ```
  */
 export function encodeWeights(set: WeightSet, meta: Record<string, unknown> = {}): Uint8Array {
+  if (typeof set !== 'object' || set === null) invalid(`encode: the weights must be a WeightSet {specs, values}, got ${describeValue(set)}.`);
   return encode('float32', set.specs, set.values, meta);
 }
 
@@ -294,6 +360,7 @@ export function decodeWeights(bytes: Uint8Array, expect?: readonly WeightSpec[])
       details: { problem: m, ...details },
     });
   };
+  if (expect !== undefined && !Array.isArray(expect)) invalid(`decodeWeights: expect must be an array of weight specs, got ${describeValue(expect)}.`);
   if (!(bytes instanceof Uint8Array)) fail('not a byte array');
   if (bytes.length < 8) fail(`truncated: ${bytes.length} byte(s), fewer than the 8-byte preamble`);
   for (let i = 0; i < 4; i++) if (bytes[i] !== MAGIC_BYTES[i]) fail(`wrong magic (expected '${WEIGHTS_MAGIC}')`);
@@ -319,7 +386,7 @@ export function decodeWeights(bytes: Uint8Array, expect?: readonly WeightSpec[])
   if (shape !== undefined) fail(`garbled header (meta ${shape})`);
   const metaBytes = Buffer.byteLength(JSON.stringify(meta), 'utf8');
   if (metaBytes > MAX_META_BYTES) fail(`garbled header (meta is ${metaBytes} bytes, more than ${MAX_META_BYTES})`);
-  const count = specsSize(specs);
+  const count = countOf(specs);
   if (h['count'] !== count) fail(`garbled header (count ${describeValue(h['count'])} but the specs describe ${count} values)`);
   const start = Math.ceil((8 + headerLength) / 4) * 4;
   for (let i = 8 + headerLength; i < Math.min(start, bytes.length); i++) if (bytes[i] !== 0) fail('garbled padding');

@@ -10,6 +10,9 @@ import { listFiles, readManifest, readSignatures } from './read.js';
  */
 const text = (v: unknown): string => (typeof v === 'string' ? v : describeValue(v));
 
+/** A JSON object (not an array): what metrics, preprocessing and provenance should be, though a manifest may hold anything. */
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 const shape = (s: TensorSpec): string => `${s.name} [${s.shape.map((d) => d ?? '?').join(', ')}] ${s.dtype}`;
 
 /** Implements `lepton bundle inspect`. */
@@ -44,10 +47,12 @@ export async function inspectBundle({ positionals, io }: CommandContext): Promis
     `outputs     ${m.outputs.map(shape).join('; ')}`,
   ];
   if (m.labels) lines.push(`labels      ${Array.isArray(m.labels) ? m.labels.map(text).join(', ') : text(m.labels)}`);
-  const metrics = typeof m.metrics === 'object' && m.metrics !== null ? Object.entries(m.metrics as Record<string, unknown>) : [];
-  if (metrics.length > 0) lines.push(`metrics     ${metrics.map(([k, v]) => `${k} ${typeof v !== 'number' ? text(v) : Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ')}`);
-  if (m.preprocessing) lines.push(`preprocess  ${Object.keys(m.preprocessing).join(', ')}`);
-  const p = m.provenance;
+  // A metric that is not a number is described (a string 'NaN' shows quoted, never like the number NaN).
+  const metrics = isObject(m.metrics) ? Object.entries(m.metrics) : [];
+  if (metrics.length > 0) lines.push(`metrics     ${metrics.map(([k, v]) => `${k} ${typeof v !== 'number' ? describeValue(v) : Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ')}`);
+  if (m.preprocessing) lines.push(`preprocess  ${isObject(m.preprocessing) ? Object.keys(m.preprocessing).join(', ') : describeValue(m.preprocessing)}`);
+  // The loader does not need provenance, so a manifest may carry null or a string there: its fields then read as unknown.
+  const p: Record<string, unknown> = isObject(m.provenance) ? m.provenance : {};
   lines.push(`provenance  created ${text(p.createdAt)}, @lepton/core ${text(p.leptonCoreVersion)}, TensorFlow.js ${text(p.tfjsVersion)}, trained on ${text(p.backend)}`);
   lines.push(`digest      ${digest}`);
   lines.push(`files       ${files.length}, ${formatBytes(json.totalBytes)}`);

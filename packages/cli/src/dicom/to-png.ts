@@ -8,11 +8,14 @@ import { loadMedical, type Medical } from './medical.js';
 
 type VoiChoice = NonNullable<Parameters<Medical['renderFrame']>[2]>['voi'];
 
-/** `--window C,W`: two finite numbers, width ≥ 1 (LINEAR windows narrower than one unit are undefined). */
+/** A decimal number as people write one (`-600`, `1500`, `40.5`, `1e3`); `Number()` also reads '0x10', '0b1' and ''. */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** `--window C,W`: two finite decimal numbers, width ≥ 1 (LINEAR windows narrower than one unit are undefined). */
 function parseWindow(text: string): { center: number; width: number } {
   const parts = text.split(/[,/]/).map((s) => s.trim());
   const [center, width] = parts.map(Number);
-  if (parts.length !== 2 || parts.some((p) => p === '') || !Number.isFinite(center) || !Number.isFinite(width) || width! < 1) {
+  if (parts.length !== 2 || !parts.every((p) => DECIMAL.test(p)) || !Number.isFinite(center) || !Number.isFinite(width) || width! < 1) {
     throw usageError(`--window must be CENTER,WIDTH with WIDTH ≥ 1, e.g. --window=-600,1500 (use '=' when the centre is negative).`, 'dicom to-png');
   }
   return { center: center!, width: width! };
@@ -56,7 +59,8 @@ DICOM_FRAME_OUT_OF_RANGE), or @lepton/medical missing; 2 usage error.`,
       voi = 'minmax';
       source = 'minmax';
     } else if (preset !== undefined) {
-      if (!(preset in medical.WINDOW_PRESETS)) throw usageError(`Unknown --preset '${preset.slice(0, 40)}'; use one of ${[...Object.keys(medical.WINDOW_PRESETS), 'minmax'].join(', ')}.`, 'dicom to-png');
+      // Own names only: `in` also finds 'constructor' and 'toString' (a usage error, not a failed render).
+      if (!Object.hasOwn(medical.WINDOW_PRESETS, preset)) throw usageError(`Unknown --preset '${preset.slice(0, 40)}'; use one of ${[...Object.keys(medical.WINDOW_PRESETS), 'minmax'].join(', ')}.`, 'dicom to-png');
       voi = preset as keyof typeof medical.WINDOW_PRESETS;
       source = 'preset';
     } else {

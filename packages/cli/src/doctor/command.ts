@@ -7,6 +7,9 @@ import type { DoctorOptions, DoctorReport } from './types.js';
 
 const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
+/** Longest --timeout: Node cuts a longer timer to 1 ms, so every check would time out at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 function human(r: DoctorReport): string {
   const out: string[] = [];
   const v = r.versions;
@@ -74,14 +77,14 @@ export const doctorCommand: CommandSpec = {
     redis: { type: 'string', value: 'URL', help: 'check Redis: redis://[user:password@]host:port (default: LEPTON_REDIS_URL)' },
     mqtt: { type: 'string', value: 'URL', help: 'check an MQTT broker: mqtt://[user:password@]host:port (default: LEPTON_MQTT_URL)' },
     dicomweb: { type: 'string', value: 'URL', help: 'check a DICOMweb server: http://host:8042/dicom-web (default: LEPTON_DICOMWEB_URL)' },
-    timeout: { type: 'string', value: 'MS', help: 'time allowed for each network check (default 3000)' },
+    timeout: { type: 'string', value: 'MS', help: 'time allowed for each network check (default 3000, at most 2147483647)' },
     'no-gpu': { type: 'boolean', help: 'skip the WebGPU adapter probe' },
   },
   details: `Credentials in URLs are used for the check and printed as ***.
 Exit codes: 0 a backend started and every configured check passed; 1 no backend started, or a configured service
 (or LEPTON_FFMPEG) failed; 2 usage error. A missing ffmpeg nobody configured is a warning, not a failure.`,
   async run({ flags, io }) {
-    const options: DoctorOptions = { env: io.env, cwd: io.cwd, timeoutMs: integerFlag(flags, 'timeout', 3000, 1, 'doctor'), gpu: flags['no-gpu'] !== true };
+    const options: DoctorOptions = { env: io.env, cwd: io.cwd, timeoutMs: integerFlag(flags, 'timeout', 3000, 1, 'doctor', MAX_TIMEOUT_MS), gpu: flags['no-gpu'] !== true };
     const backend = stringFlag(flags, 'backend');
     if (backend !== undefined) {
       if (!BACKENDS.includes(backend)) throw usageError(`--backend must be one of ${BACKENDS.join(', ')}.`, 'doctor');

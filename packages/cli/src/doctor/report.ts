@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { arch, availableParallelism, cpus, freemem, platform, totalmem } from 'node:os';
-import { DEFAULT_MEMORY_PER_WORKER_BYTES, LeptonError, resolveWorkerCount } from '@lepton/core';
+import { DEFAULT_MEMORY_PER_WORKER_BYTES, describeValue, LeptonError, resolveWorkerCount } from '@lepton/core';
 import { checkDicomweb } from './dicomweb.js';
 import { checkFfmpeg } from './ffmpeg.js';
 import { probeGpu } from './gpu.js';
@@ -9,6 +9,18 @@ import { checkRedis } from './redis.js';
 import { runtimeSection } from './runtime.js';
 import { parseServiceUrl, SERVICES, type ServiceName } from './services.js';
 import type { DoctorOptions, DoctorReport, ServiceCheck, ThreadsSection } from './types.js';
+
+/** Longest timer Node honours (a longer one fires after 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The environment variables the doctor reads itself (LEPTON_BACKEND goes to core, which checks it). */
+const ENV_READ = [...Object.values(SERVICES).map((s) => s.env), 'LEPTON_FFMPEG'];
+
+/** libuv's pool size as the environment sets it (a positive whole number, read as Node does), else its default 4. */
+function uvThreads(value: unknown): number {
+  const n = typeof value === 'string' ? Number(value) : NaN;
+  return Number.isInteger(n) && n > 0 ? n : 4;
+}
 
 function version(spec: string): string {
   try {
@@ -50,7 +62,9 @@ async function checkService(
  *
  * @param options - backend to ask for, services to check, timeout, environment
  * @returns the report; `ok` is false when no backend started or a configured check failed
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a service URL option that is not a URL of its kind
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a service URL option that is not a URL of its kind, options
+ *   or `env` that are not objects (or an `env` variable the doctor reads that is not a string), a `timeoutMs` that is not
+ *   a positive number of milliseconds up to 2 147 483 647, a `gpu` that is not a boolean, or an empty `cwd`
  * @example
  * ```ts
  * import { doctor } from '@lepton/cli';
@@ -59,10 +73,22 @@ async function checkService(
  * ```
  */
 export async function doctor(options: DoctorOptions = {}): Promise<DoctorReport> {
+  if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', `doctor: options must be an object, got ${describeValue(options)}.`);
   const env = options.env ?? process.env;
+  if (typeof env !== 'object' || env === null) throw new LeptonError('INVALID_ARGUMENT', `doctor: env must be an object of environment variables, got ${describeValue(env)}.`);
+  // The variables the doctor reads are text (as in process.env): a number or object there would fail deep in a check.
+  for (const name of ENV_READ) {
+    const v = env[name];
+    if (v !== undefined && typeof v !== 'string') throw new LeptonError('INVALID_ARGUMENT', `doctor: env.${name} must be a string, got ${describeValue(v)}.`);
+  }
   const timeoutMs = options.timeoutMs ?? 3000;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new LeptonError('INVALID_ARGUMENT', 'timeoutMs must be a positive number of milliseconds.');
+  // At most MAX_TIMER_MS: Node cuts a longer timer to 1 ms, and every check would time out at once.
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMER_MS) {
+    throw new LeptonError('INVALID_ARGUMENT', `timeoutMs must be a positive number of milliseconds, at most ${MAX_TIMER_MS}.`);
+  }
+  if (options.gpu !== undefined && typeof options.gpu !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', `doctor: gpu must be true or false, got ${describeValue(options.gpu)}.`);
   const cwd = options.cwd ?? process.cwd();
+  if (typeof cwd !== 'string' || cwd === '') throw new LeptonError('INVALID_ARGUMENT', `doctor: cwd must be a directory path, got ${describeValue(cwd)}.`);
   // Bad URL options are refused before anything slow starts.
   for (const name of Object.keys(SERVICES) as ServiceName[]) {
     const value = options[name];
@@ -86,7 +112,7 @@ export async function doctor(options: DoctorOptions = {}): Promise<DoctorReport>
     memoryPerWorkerBytes: DEFAULT_MEMORY_PER_WORKER_BYTES,
     freeMemoryBytes: freemem(),
     totalMemoryBytes: totalmem(),
-    uvThreadpoolSize: Number(env['UV_THREADPOOL_SIZE']) > 0 ? Number(env['UV_THREADPOOL_SIZE']) : 4,
+    uvThreadpoolSize: uvThreads(env['UV_THREADPOOL_SIZE']),
   };
   if (runtime.threads !== undefined) threads.backendThreads = runtime.threads;
   return {

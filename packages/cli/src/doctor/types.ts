@@ -10,7 +10,7 @@ export interface DoctorOptions {
   mqtt?: string | undefined;
   /** DICOMweb root to check, e.g. `http://host:8042/dicom-web`. Default: `env.LEPTON_DICOMWEB_URL`. */
   dicomweb?: string | undefined;
-  /** Time allowed for each network check, in milliseconds. Default 3000. */
+  /** Time allowed for each network check, in milliseconds (at most 2 147 483 647). Default 3000. */
   timeoutMs?: number;
   /** Probe the WebGPU adapter in a child process. Default true. */
   gpu?: boolean;

@@ -1,6 +1,12 @@
 import { parseArgs } from 'node:util';
 import { usageError } from './errors.js';
 
+/** One token of parseArgs' `tokens` output (the fields this module reads). */
+type ParsedToken = { kind: 'option'; name: string; value?: string | undefined } | { kind: 'positional' | 'option-terminator' };
+
+/** A message as one sentence: parseArgs' end without a full stop, and the usage hint follows them. */
+const sentence = (text: string): string => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
+
 /** Where a command writes and what it reads from its surroundings (injectable, so `runCli` can run in-process). */
 export interface CliIo {
   /** Writes to standard output (results: human text, or the one JSON document with `--json`). */
@@ -92,12 +98,24 @@ export function parseCommand(spec: CommandSpec, argv: string[]): { positionals: 
   for (const [name, f] of Object.entries({ ...spec.flags, ...COMMON })) {
     options[name] = { type: f.type, ...(f.multiple ? { multiple: true } : {}), ...(f.short ? { short: f.short } : {}) };
   }
-  let parsed: { values: FlagValues; positionals: string[] };
+  let parsed: { values: FlagValues; positionals: string[]; tokens: ParsedToken[] };
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as { values: FlagValues; positionals: string[] };
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true, tokens: true }) as typeof parsed;
   } catch (err) {
     // parseArgs' messages name the flag and say how to pass a value that starts with '-' (--window=-600,1500).
-    throw usageError((err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' '), spec.name);
+    throw usageError(sentence((err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ')), spec.name);
+  }
+  // parseArgs keeps the last of a repeated flag and takes '--key=' as an empty value: both hide a mistake (which of
+  // two keys signs?), so a flag that is not repeatable may be given once, and a value may not be empty. The values
+  // themselves are never echoed: they may be secrets (--salt).
+  const seen = new Set<string>();
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option') continue;
+    const f = options[t.name];
+    if (f === undefined) continue;
+    if (f.type === 'string' && t.value === '') throw usageError(`--${t.name} needs a value; it was given an empty one.`, spec.name);
+    if (!f.multiple && f.type === 'string' && seen.has(t.name)) throw usageError(`--${t.name} is given more than once; give it once.`, spec.name);
+    seen.add(t.name);
   }
   const help = parsed.values['help'] === true;
   const json = parsed.values['json'] === true;
@@ -127,12 +145,13 @@ export function stringList(flags: FlagValues, name: string): string[] {
 }
 
 /** A positive integer flag (milliseconds, indices …), or the default; anything else is a usage error. */
-export function integerFlag(flags: FlagValues, name: string, fallback: number, min: number, command: string): number {
+export function integerFlag(flags: FlagValues, name: string, fallback: number, min: number, command: string, max = Number.MAX_SAFE_INTEGER): number {
   const v = stringFlag(flags, name);
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) {
-    throw usageError(`--${name} must be an integer ≥ ${min}, got '${v.slice(0, 40)}'.`, command);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max < Number.MAX_SAFE_INTEGER ? `≥ ${min} and ≤ ${max}` : `≥ ${min}`;
+    throw usageError(`--${name} must be an integer ${range}, got '${v.slice(0, 40)}'.`, command);
   }
   return n;
 }
