@@ -38,12 +38,10 @@ export class LeptonError extends Error {
    * @param options - cause and structured details
    */
   constructor(code: LeptonErrorCode, message: string, options: LeptonErrorOptions = {}) {
-    // null options were a TypeError while an error was being reported
-    const o: LeptonErrorOptions = options !== null && typeof options === 'object' ? options : {};
-    super(message, o.cause === undefined ? undefined : { cause: o.cause });
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LeptonError';
     this.code = code;
-    this.details = o.details !== null && typeof o.details === 'object' ? o.details : {};
+    this.details = options.details ?? {};
   }
 }
 
@@ -79,8 +77,5 @@ export function ensure(
   message: () => string,
   details?: Record<string, unknown>,
 ): asserts condition {
-  if (!condition) {
-    const text = typeof message === 'function' ? message() : typeof message === 'string' ? message : 'Invariant failed.';
-    throw new LeptonError(code, text, details === undefined ? {} : { details });
-  }
+  if (!condition) throw new LeptonError(code, message(), details === undefined ? {} : { details });
 }
