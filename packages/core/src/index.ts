@@ -52,7 +52,7 @@ export { requiredKernels, missingKernels, planBackend } from './runtime/kernels.
 export type { KernelCheckOptions, BackendPlan } from './runtime/kernels.js';
 
 // models
-export { modelTask } from './models/task.js';
+export { modelTask, MAX_WEIGHT_VALUES } from './models/task.js';
 export type { Task } from './models/task.js';
 export { buildMlp } from './models/mlp.js';
 export type { MlpOptions } from './models/mlp.js';
@@ -128,7 +128,8 @@ export { gradCam } from './explain/grad-cam.js';
 export type { GradCamOptions } from './explain/grad-cam.js';
 export { integratedGradients } from './explain/integrated-gradients.js';
 export type { IntegratedGradientsOptions, IntegratedGradientsResult, FeatureAttribution } from './explain/integrated-gradients.js';
-export { heatmapToPng } from './explain/overlay.js';
+export { MAX_IG_STEPS } from './explain/integrated-gradients.js';
+export { heatmapToPng, MAX_PNG_SIDE } from './explain/overlay.js';
 export type { OverlayOptions } from './explain/overlay.js';
 
 // multi-modal fusion: late (weights over per-modality scores, fitted on validation data) and early (one multi-input model)

@@ -61,7 +61,8 @@ function describe(shape: Array<number | null>): string {
  * @param dir - bundle directory
  * @param options - expected inputs / task
  * @returns the model and its manifest
- * @throws {@link LeptonError} `INVALID_ARGUMENT` (a directory that is not a path, options that are not an object),
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` (a directory that is not a path, options that are not an object, an
+ *   `expectInputs` that is not an array of `{ shape: [...] }`, checked before anything is read),
  *   `BUNDLE_NOT_FOUND` (no lepton.json), `BUNDLE_INVALID` (malformed manifest or model, a
  *   link out of the bundle), `BUNDLE_FILE_MISSING`, `BUNDLE_INTEGRITY` (truncated or altered file), `BUNDLE_INCOMPATIBLE`
  *   (input spec or task), `BUNDLE_UNSIGNED` / `BUNDLE_SIGNATURE_INVALID` (with `trustedKeys`)
@@ -77,6 +78,19 @@ function describe(shape: Array<number | null>): string {
 export async function loadBundle(dir: string, options: LoadBundleOptions = {}): Promise<Bundle> {
   checkBundleDir(dir, 'loadBundle');
   if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `loadBundle: options must be an object, got ${describeValue(options)}.`);
+  // Its structure is checked before anything is read (a string expectInputs threw a TypeError after the model was
+  // built, and the model leaked); what the shapes and dtypes say is compared with the model below.
+  const expectInputs: unknown = options.expectInputs;
+  if (expectInputs !== undefined) {
+    if (!Array.isArray(expectInputs)) {
+      throw new LeptonError('INVALID_ARGUMENT', `loadBundle: expectInputs must be an array of { shape, dtype? }, got ${describeValue(expectInputs)}.`, { details: { option: 'expectInputs' } });
+    }
+    expectInputs.forEach((want: unknown, i) => {
+      if (want === null || typeof want !== 'object' || !Array.isArray((want as { shape?: unknown }).shape)) {
+        throw new LeptonError('INVALID_ARGUMENT', `loadBundle: expectInputs[${i}] must be { shape: [...], dtype? }, got ${describeValue(want)}.`, { details: { option: 'expectInputs' } });
+      }
+    });
+  }
   await ensureRuntime();
   const raw = await readManifestText(dir);
   let parsed: unknown;
@@ -117,9 +131,19 @@ export async function loadBundle(dir: string, options: LoadBundleOptions = {}): 
       details: { dir },
     });
   }
+  try {
+    checkExpectations(model, manifest, dir, options);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return { model, manifest, dir };
+}
+
+/** The model against the manifest and the application's expectations; throws `BUNDLE_INCOMPATIBLE`. */
+function checkExpectations(model: tfl.LayersModel, manifest: BundleManifest, dir: string, options: LoadBundleOptions): void {
   const actual = model.inputs.map((t) => ({ shape: [...t.shape], dtype: t.dtype as string }));
   const incompatible = (why: string): never => {
-    model.dispose();
     throw new LeptonError('BUNDLE_INCOMPATIBLE', `Bundle ${dir} (${manifest.name}@${manifest.version}): ${why}`, { details: { dir } });
   };
   if (manifest.inputs.length !== actual.length || !manifest.inputs.every((s, i) => sameShape(s.shape, actual[i]!.shape))) {
@@ -140,5 +164,4 @@ export async function loadBundle(dir: string, options: LoadBundleOptions = {}): 
   if (options.expectTask !== undefined && options.expectTask !== manifest.task) {
     incompatible(`task is '${manifest.task}', the application expects ${describeValue(options.expectTask)}.`);
   }
-  return { model, manifest, dir };
 }

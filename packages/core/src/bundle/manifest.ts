@@ -82,7 +82,8 @@ const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:
  * @returns true for a valid semver
  */
 export function isSemver(version: string): boolean {
-  return SEMVER.test(version);
+  // test() converted a Symbol (TypeError) or an object with a toString
+  return typeof version === 'string' && SEMVER.test(version);
 }
 
 function fail(dir: string, what: string): never {

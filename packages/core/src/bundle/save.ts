@@ -62,7 +62,8 @@ export function concatWeights(data: ArrayBuffer | ArrayBuffer[] | undefined): Ui
  * @param options - metadata to record
  * @returns the manifest written
  * @throws {@link LeptonError} `INVALID_ARGUMENT` for a bad model, directory, name, version, labels (or their count),
- *   description, a metric that is not a finite number, or metadata JSON cannot hold (a BigInt, a cycle)
+ *   description, an unknown task, a `preprocessing` or `provenance` that is not an object, a metric that is not a finite
+ *   number, or metadata JSON cannot hold (a BigInt, a cycle)
  * @example
  * ```ts
  * import { buildMlp, initRuntime, saveBundle } from '@lepton/core';
@@ -95,6 +96,18 @@ export async function saveBundle(model: tfl.LayersModel, dir: string, options: S
     const bad = options.metrics === null || typeof options.metrics !== 'object' ? ['(the record)', options.metrics] : Object.entries(options.metrics).find(([, v]) => v !== undefined && (typeof v !== 'number' || !Number.isFinite(v)));
     // JSON would write NaN or Infinity as null: a metric that silently became "no value".
     if (bad !== undefined) throw new LeptonError('INVALID_ARGUMENT', `saveBundle: metrics must be finite numbers by name; ${String(bad[0])} is ${describeValue(bad[1])}.`);
+  }
+  const task: unknown = options.task;
+  if (task != null && task !== 'binary' && task !== 'multiclass' && task !== 'regression') {
+    // written as given, it made a bundle loadBundle refuses
+    throw new LeptonError('INVALID_ARGUMENT', `saveBundle: task must be 'binary', 'multiclass' or 'regression', got ${describeValue(task)}.`);
+  }
+  for (const name of ['preprocessing', 'provenance'] as const) {
+    const v: unknown = options[name];
+    // a string provenance was spread into the manifest character by character; a NaN preprocessing written as null
+    if (v != null && (typeof v !== 'object' || Array.isArray(v))) {
+      throw new LeptonError('INVALID_ARGUMENT', `saveBundle: ${name} must be an object of named values, got ${describeValue(v)}.`);
+    }
   }
   if (options.labels && outUnits !== null && options.labels.length !== outUnits && !(outUnits === 1 && options.labels.length === 2)) {
     throw new LeptonError('INVALID_ARGUMENT', `${options.labels.length} labels given for an output of ${outUnits} unit(s).`);
@@ -139,7 +152,7 @@ export async function saveBundle(model: tfl.LayersModel, dir: string, options: S
   };
   if (options.description !== undefined) manifest.description = options.description;
   if (options.labels !== undefined) manifest.labels = options.labels;
-  if (options.preprocessing !== undefined) manifest.preprocessing = options.preprocessing;
+  if (options.preprocessing != null) manifest.preprocessing = options.preprocessing;
   if (options.metrics !== undefined) manifest.metrics = options.metrics;
 
   let manifestText: string;

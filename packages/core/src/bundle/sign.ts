@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { MANIFEST_FILE, validateManifest, type BundleManifest } from './manifest.js';
 import { readBundleFile, readManifestText } from './files.js';
@@ -45,13 +46,23 @@ export interface BundleSigningKeys {
 }
 
 /** Canonical JSON: keys sorted at every level, no whitespace, so the same manifest always hashes the same. */
-function canonical(value: unknown): string {
+function canonical(value: unknown, open: Set<object> = new Set()): string {
+  if (typeof value === 'bigint' || typeof value === 'symbol' || typeof value === 'function') {
+    // JSON.stringify threw a TypeError for a BigInt; a manifest from JSON holds none of these
+    throw new LeptonError('INVALID_ARGUMENT', `bundleDigest: the manifest holds ${describeValue(value)}, which JSON cannot hold.`);
+  }
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  if (open.has(value)) throw new LeptonError('INVALID_ARGUMENT', 'bundleDigest: the manifest refers to itself (a cycle JSON cannot hold).');
+  open.add(value);
+  try {
+    if (Array.isArray(value)) return `[${value.map((v) => canonical(v, open)).join(',')}]`;
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v, open)}`).join(',')}}`;
+  } finally {
+    open.delete(value);
+  }
 }
 
 /**
@@ -61,8 +72,13 @@ function canonical(value: unknown): string {
  *
  * @param manifest - a validated manifest
  * @returns 64 lowercase hex characters
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for a manifest that is not an object or holds what JSON cannot (a
+ *   BigInt, a Symbol, a function, a cycle)
  */
 export function bundleDigest(manifest: BundleManifest): string {
+  if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
+    throw new LeptonError('INVALID_ARGUMENT', `bundleDigest: manifest must be a bundle manifest object, got ${describeValue(manifest)}.`);
+  }
   return createHash('sha256').update(canonical(manifest)).digest('hex');
 }
 

@@ -1,3 +1,13 @@
+import { describeValue } from '../errors/describe-value.js';
+import { LeptonError } from '../errors/lepton-error.js';
+
+/** @internal A score to calibrate: a number, not NaN (±Infinity map to the ends of the curve). */
+export function checkScore(score: unknown, what: string): void {
+  if (typeof score !== 'number' || Number.isNaN(score)) {
+    throw new LeptonError('INVALID_INPUT', `${what}: the score must be a number (not NaN), got ${describeValue(score)}.`);
+  }
+}
+
 /** A fitted probability calibrator: maps raw scores to calibrated probabilities. JSON-serialisable via `toJSON`. */
 export interface Calibrator {
   /** `platt` or `isotonic`. */
@@ -7,6 +17,7 @@ export interface Calibrator {
    *
    * @param score - a raw model score
    * @returns probability in [0, 1]
+   * @throws {@link LeptonError} `INVALID_INPUT` for a score that is not a number or is NaN
    */
   predict(score: number): number;
   /** Parameters, for storing in a bundle's preprocessing and restoring with `calibratorFromJSON`. */

@@ -1,6 +1,5 @@
-import { LeptonError } from '../errors/lepton-error.js';
-import { checkBinary, checkPair, type Numeric } from '../metrics/validate.js';
-import type { Calibrator } from './calibrator.js';
+import { pair, type Numeric } from '../metrics/validate.js';
+import { checkScore, type Calibrator } from './calibrator.js';
 
 /** @internal Piecewise-linear monotone map through the fitted points; clipped outside them. */
 export class IsotonicCalibrator implements Calibrator {
@@ -13,6 +12,7 @@ export class IsotonicCalibrator implements Calibrator {
   ) {}
 
   predict(score: number): number {
+    checkScore(score, 'IsotonicCalibrator.predict');
     const { x, y } = this;
     if (score <= x[0]!) return y[0]!;
     if (score >= x[x.length - 1]!) return y[y.length - 1]!;
@@ -40,7 +40,8 @@ export class IsotonicCalibrator implements Calibrator {
  * @param scores - raw scores on held-out data
  * @param yTrue - binary labels
  * @returns the fitted calibrator
- * @throws {@link LeptonError} `INVALID_INPUT` for mismatched or empty input
+ * @throws {@link LeptonError} `INVALID_INPUT` for empty input, a score that is not a finite number or a label other than
+ *   0/1; `SHAPE_MISMATCH` for lengths that differ
  * @example
  * ```ts
  * import { fitIsotonic } from '@lepton/core';
@@ -49,8 +50,11 @@ export class IsotonicCalibrator implements Calibrator {
  * ```
  */
 export function fitIsotonic(scores: Numeric, yTrue: Numeric): Calibrator {
-  checkPair(scores, yTrue, 'fitIsotonic');
-  checkBinary(yTrue, 'fitIsotonic');
+  const [s, y] = pair('fitIsotonic', scores, 'finite', yTrue, 'binary', ['scores', 'yTrue']);
+  return isotonic(s, y);
+}
+
+function isotonic(scores: Numeric, yTrue: Numeric): Calibrator {
   // Distinct scores, each with its mean label and weight (ties are pooled first, as scikit-learn does).
   const order = Array.from({ length: scores.length }, (_, i) => i).sort((p, q) => scores[p]! - scores[q]!);
   const xs: number[] = [];
@@ -58,7 +62,6 @@ export function fitIsotonic(scores: Numeric, yTrue: Numeric): Calibrator {
   const weights: number[] = [];
   for (const i of order) {
     const s = scores[i]!;
-    if (!Number.isFinite(s)) throw new LeptonError('INVALID_INPUT', 'fitIsotonic: scores must be finite.');
     if (xs.length > 0 && xs[xs.length - 1] === s) {
       sums[sums.length - 1]! += yTrue[i]!;
       weights[weights.length - 1]! += 1;

@@ -1,6 +1,6 @@
 import { LeptonError } from '../errors/lepton-error.js';
-import { checkBinary, checkPair, countClasses, type Numeric } from '../metrics/validate.js';
-import type { Calibrator } from './calibrator.js';
+import { countClasses, pair, type Numeric } from '../metrics/validate.js';
+import { checkScore, type Calibrator } from './calibrator.js';
 
 /** @internal Platt scaling p = 1 / (1 + exp(a·s + b)). */
 export class PlattCalibrator implements Calibrator {
@@ -13,6 +13,7 @@ export class PlattCalibrator implements Calibrator {
   ) {}
 
   predict(score: number): number {
+    checkScore(score, 'PlattCalibrator.predict');
     const z = this.a * score + this.b;
     return z >= 0 ? Math.exp(-z) / (1 + Math.exp(-z)) : 1 / (1 + Math.exp(z));
   }
@@ -30,7 +31,8 @@ export class PlattCalibrator implements Calibrator {
  * @param scores - raw scores on held-out data (not the training data)
  * @param yTrue - binary labels
  * @returns the fitted calibrator
- * @throws {@link LeptonError} `INVALID_INPUT` without both classes
+ * @throws {@link LeptonError} `INVALID_INPUT` without both classes, for a score that is not a finite number or a label
+ *   other than 0/1; `SHAPE_MISMATCH` for lengths that differ
  * @example
  * ```ts
  * import { fitPlatt } from '@lepton/core';
@@ -39,8 +41,11 @@ export class PlattCalibrator implements Calibrator {
  * ```
  */
 export function fitPlatt(scores: Numeric, yTrue: Numeric): Calibrator {
-  checkPair(scores, yTrue, 'fitPlatt');
-  checkBinary(yTrue, 'fitPlatt');
+  const [s, y] = pair('fitPlatt', scores, 'finite', yTrue, 'binary', ['scores', 'yTrue']);
+  return platt(s, y);
+}
+
+function platt(scores: Numeric, yTrue: Numeric): Calibrator {
   const { pos, neg } = countClasses(yTrue);
   if (pos === 0 || neg === 0) throw new LeptonError('INVALID_INPUT', 'fitPlatt needs both classes in yTrue.');
   const hi = (pos + 1) / (pos + 2);

@@ -38,10 +38,12 @@ export class LeptonError extends Error {
    * @param options - cause and structured details
    */
   constructor(code: LeptonErrorCode, message: string, options: LeptonErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // null options were a TypeError while an error was being reported
+    const o: LeptonErrorOptions = options !== null && typeof options === 'object' ? options : {};
+    super(message, o.cause === undefined ? undefined : { cause: o.cause });
     this.name = 'LeptonError';
     this.code = code;
-    this.details = options.details ?? {};
+    this.details = o.details !== null && typeof o.details === 'object' ? o.details : {};
   }
 }
 
@@ -77,5 +79,8 @@ export function ensure(
   message: () => string,
   details?: Record<string, unknown>,
 ): asserts condition {
-  if (!condition) throw new LeptonError(code, message(), details === undefined ? {} : { details });
+  if (!condition) {
+    const text = typeof message === 'function' ? message() : typeof message === 'string' ? message : 'Invariant failed.';
+    throw new LeptonError(code, text, details === undefined ? {} : { details });
+  }
 }

@@ -3,9 +3,10 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { LAST_CONV_LAYER } from '../models/residual-cnn.js';
+import { optionsObject } from '../metrics/validate.js';
 import { ensureRuntime } from '../runtime/init.js';
 import type { Heatmap, HeatmapOptions } from './saliency.js';
-import { asBatchOfOne, resolveClassIndex, targetScore } from './target.js';
+import { asBatchOfOne, checkFinite, resolveClassIndex, targetScore } from './target.js';
 
 /** Options for {@link gradCam}. */
 export interface GradCamOptions extends HeatmapOptions {
@@ -95,7 +96,9 @@ const heads = new WeakMap<tfl.LayersModel, Map<string, { features: tfl.LayersMod
  * @param options - class and layer to explain
  * @returns the heatmap at input resolution
  * @throws {@link LeptonError} `EXPLAIN_UNSUPPORTED` when the model has no suitable convolutional layer,
- *   `SHAPE_MISMATCH` for an image of the wrong shape
+ *   `SHAPE_MISMATCH` for an image of the wrong shape, `INVALID_INPUT` for an image that is not a live tensor,
+ *   `INVALID_ARGUMENT` for a model that is not a layers model, options that are not an object, an unknown layer or a
+ *   bad class index
  * @example
  * ```ts
  * import { buildResidualCnn, gradCam, initRuntime, tf } from '@lepton/core';
@@ -107,9 +110,10 @@ const heads = new WeakMap<tfl.LayersModel, Map<string, { features: tfl.LayersMod
  */
 export async function gradCam(model: tfl.LayersModel, image: tf.Tensor, options: GradCamOptions = {}): Promise<Heatmap> {
   await ensureRuntime();
-  const x = asBatchOfOne(model, image);
+  const o = optionsObject(options, 'gradCam');
+  const x = asBatchOfOne(model, image, 'gradCam');
   try {
-    const layer = pickLayer(model, options.layerName);
+    const layer = pickLayer(model, o.layerName);
     let cache = heads.get(model);
     if (cache === undefined) heads.set(model, (cache = new Map()));
     let parts = cache.get(layer.name);
@@ -119,7 +123,7 @@ export async function gradCam(model: tfl.LayersModel, image: tf.Tensor, options:
       cache.set(layer.name, parts);
     }
     const { features, head } = parts;
-    const classIndex = await resolveClassIndex(model, x, options.classIndex);
+    const classIndex = await resolveClassIndex(model, x, o.classIndex);
     const [height, width] = x.shape.slice(1, 3) as [number, number];
     const cam = tf.tidy(() => {
       const a = features.predict(x) as tf.Tensor4D;
@@ -133,6 +137,7 @@ export async function gradCam(model: tfl.LayersModel, image: tf.Tensor, options:
     });
     const data = (await cam.data()) as Float32Array;
     cam.dispose();
+    checkFinite(data, 'gradCam');
     return { data, width, height, classIndex };
   } finally {
     if (x !== image) x.dispose();

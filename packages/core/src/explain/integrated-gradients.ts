@@ -2,8 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
+import { checkLayersModel } from '../internal/checks.js';
+import { lengthOf, numbers, optionsObject } from '../metrics/validate.js';
 import { ensureRuntime } from '../runtime/init.js';
-import { resolveClassIndex } from './target.js';
+import { checkFinite, resolveClassIndex } from './target.js';
 
 /** One feature's contribution to a prediction. */
 export interface FeatureAttribution {
@@ -21,7 +23,7 @@ export interface FeatureAttribution {
 export interface IntegratedGradientsOptions {
   /** Reference input (e.g. the training mean after scaling). Default all zeros. */
   baseline?: ArrayLike<number>;
-  /** Riemann steps along the path (trapezoid rule). Default 64. */
+  /** Riemann steps along the path (trapezoid rule), 1 to {@link MAX_IG_STEPS}. Default 64. */
   steps?: number;
   /** Output unit to explain. Default the predicted class (the single unit of a sigmoid/regression model). */
   outputIndex?: number;
@@ -30,6 +32,12 @@ export interface IntegratedGradientsOptions {
   /** How many attributions to return in `top`, by absolute size. Default 5. */
   topK?: number;
 }
+
+/**
+ * Most steps {@link integratedGradients} takes: its path is one batch of `steps + 1` samples (2^31 steps ran for minutes
+ * and then failed in TF.js); a few hundred are plenty, and `completenessGap` says when more would help.
+ */
+export const MAX_IG_STEPS = 100_000;
 
 /** What {@link integratedGradients} found. */
 export interface IntegratedGradientsResult {
@@ -59,7 +67,10 @@ export interface IntegratedGradientsResult {
  * @param input - one sample's features
  * @param options - baseline, steps, output unit, feature names, top-k
  * @returns every attribution and the top-k signed ones
- * @throws {@link LeptonError} `SHAPE_MISMATCH` when the input or baseline length is wrong
+ * @throws {@link LeptonError} `SHAPE_MISMATCH` when the input or baseline length is wrong; `INVALID_INPUT` for an input
+ *   or baseline value that is not a finite number; `INVALID_ARGUMENT` for a model that is not a layers model, options
+ *   that are not an object, `steps` outside 1 to {@link MAX_IG_STEPS}, a `topK` that is not a whole number ≥ 0,
+ *   `featureNames` that are not strings or a bad `outputIndex`
  * @example
  * ```ts
  * import { buildMlp, initRuntime, integratedGradients } from '@lepton/core';
@@ -75,19 +86,35 @@ export async function integratedGradients(
   options: IntegratedGradientsOptions = {},
 ): Promise<IntegratedGradientsResult> {
   await ensureRuntime();
+  checkLayersModel(model, 'integratedGradients');
+  const o = optionsObject(options, 'integratedGradients');
   const shape = model.inputs[0]!.shape.slice(1);
   if (shape.some((d) => d === null)) throw new LeptonError('INVALID_MODEL', 'integratedGradients needs a model with a fixed input shape.');
   const d = (shape as number[]).reduce((a, b) => a * b, 1);
-  const baseline = options.baseline ?? new Float32Array(d);
-  if (input.length !== d || baseline.length !== d) {
-    throw new LeptonError('SHAPE_MISMATCH', `integratedGradients: the model takes ${d} features; input has ${input.length}, baseline ${baseline.length}.`);
+  const inputLength = lengthOf(input, 'integratedGradients', 'input');
+  const baselineLength = o.baseline == null ? d : lengthOf(o.baseline, 'integratedGradients', 'baseline');
+  if (inputLength !== d || baselineLength !== d) {
+    throw new LeptonError('SHAPE_MISMATCH', `integratedGradients: the model takes ${d} features; input has ${inputLength}, baseline ${baselineLength}.`);
   }
-  const steps = options.steps ?? 64;
-  if (!Number.isInteger(steps) || steps < 1) throw new LeptonError('INVALID_ARGUMENT', `steps must be a positive integer, got ${describeValue(steps)}.`);
-  const x = tf.tensor(Float32Array.from(input), [1, ...(shape as number[])]);
-  const x0 = tf.tensor(Float32Array.from(baseline), [1, ...(shape as number[])]);
+  // Read once and checked before any tensor exists (a Symbol in the baseline leaked the input's tensor; NaN gave NaN
+  // attributions).
+  const checked = numbers(input, 'integratedGradients', 'input', 'float32');
+  const values = Float32Array.from(checked);
+  const reference = o.baseline == null ? new Float32Array(d) : Float32Array.from(numbers(o.baseline, 'integratedGradients', 'baseline', 'float32'));
+  const steps = o.steps ?? 64;
+  if (!Number.isSafeInteger(steps) || steps < 1 || steps > MAX_IG_STEPS) {
+    throw new LeptonError('INVALID_ARGUMENT', `steps must be a whole number from 1 to ${MAX_IG_STEPS}, got ${describeValue(steps)}.`);
+  }
+  const topK = o.topK ?? 5;
+  if (!Number.isSafeInteger(topK) || topK < 0) throw new LeptonError('INVALID_ARGUMENT', `topK must be a whole number ≥ 0, got ${describeValue(topK)}.`);
+  const names: unknown = o.featureNames ?? [];
+  if (!Array.isArray(names) || !names.every((n) => n === undefined || typeof n === 'string')) {
+    throw new LeptonError('INVALID_ARGUMENT', `featureNames must be an array of strings, got ${describeValue(names)}.`);
+  }
+  const x = tf.tensor(values, [1, ...(shape as number[])]);
+  const x0 = tf.tensor(reference, [1, ...(shape as number[])]);
   try {
-    const outputIndex = await resolveClassIndex(model, x, options.outputIndex);
+    const outputIndex = await resolveClassIndex(model, x, o.outputIndex);
     const [attr, scores] = tf.tidy(() => {
       // steps + 1 points from baseline (α = 0) to input (α = 1); trapezoid weights.
       const alphas = tf.reshape(tf.linspace(0, 1, steps + 1), [steps + 1, ...shape.map(() => 1)]);
@@ -109,15 +136,16 @@ export async function integratedGradients(
     const [score, baselineScore] = Array.from(await scores.data()) as [number, number];
     attr.dispose();
     scores.dispose();
-    const names = options.featureNames ?? [];
+    checkFinite(attributions, 'integratedGradients');
+    checkFinite([score, baselineScore], 'integratedGradients (scores)');
     const top = Array.from(attributions, (attribution, index) => ({
       index,
-      feature: names[index] ?? `f${index}`,
-      value: input[index]!,
+      feature: (names as Array<string | undefined>)[index] ?? `f${index}`,
+      value: checked[index]!,
       attribution,
     }))
       .sort((a, b) => Math.abs(b.attribution) - Math.abs(a.attribution))
-      .slice(0, options.topK ?? 5);
+      .slice(0, topK);
     const total = attributions.reduce((s, v) => s + v, 0);
     return { attributions, top, score, baselineScore, completenessGap: Math.abs(total - (score - baselineScore)), outputIndex };
   } finally {

@@ -1,6 +1,11 @@
 import { PNG } from 'pngjs';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
+import { lengthOf, numbers, optionsObject, type Numeric } from '../metrics/validate.js';
 import type { Heatmap } from './saliency.js';
+
+/** Largest width or height {@link heatmapToPng} draws (a heatmap is the size of a model input). */
+export const MAX_PNG_SIDE = 16_384;
 
 /** Options for {@link heatmapToPng}. */
 export interface OverlayOptions {
@@ -30,7 +35,10 @@ function colour(v: number): [number, number, number] {
  * @param heatmap - from `gradCam()` or `saliencyMap()`
  * @param options - base image and opacity
  * @returns PNG file bytes
- * @throws {@link LeptonError} `SHAPE_MISMATCH` when the base image size differs from the heatmap
+ * @throws {@link LeptonError} `SHAPE_MISMATCH` when the base image size differs from the heatmap or `data` from
+ *   width × height; `INVALID_INPUT` for a width or height that is not a whole number from 1 to {@link MAX_PNG_SIDE} or a
+ *   value that is not a finite number; `INVALID_ARGUMENT` for options that are not an object, `baseChannels` other than
+ *   1 or 3 or an `alpha` outside [0, 1]
  * @example
  * ```ts
  * import { heatmapToPng } from '@lepton/core';
@@ -39,22 +47,43 @@ function colour(v: number): [number, number, number] {
  * ```
  */
 export function heatmapToPng(heatmap: Heatmap, options: OverlayOptions = {}): Buffer {
-  const { width, height, data } = heatmap;
-  const channels = options.baseChannels ?? 1;
-  const base = options.base;
-  if (base !== undefined && base.length !== width * height * channels) {
-    throw new LeptonError('SHAPE_MISMATCH', `Base image has ${base.length} values; a ${width}×${height}×${channels} image needs ${width * height * channels}.`);
+  if (heatmap === null || typeof heatmap !== 'object') {
+    throw new LeptonError('INVALID_INPUT', `heatmapToPng: heatmap must be { data, width, height }, got ${describeValue(heatmap)}.`);
   }
-  const bytes = base instanceof Uint8Array || base instanceof Uint8ClampedArray;
-  const alpha = options.alpha ?? 0.6;
+  const o = optionsObject(options, 'heatmapToPng');
+  const { width, height } = heatmap;
+  for (const [name, v] of [['width', width], ['height', height]] as const) {
+    if (!Number.isSafeInteger(v) || v < 1 || v > MAX_PNG_SIDE) {
+      throw new LeptonError('INVALID_INPUT', `heatmapToPng: heatmap.${name} must be a whole number from 1 to ${MAX_PNG_SIDE}, got ${describeValue(v)}.`);
+    }
+  }
+  const pixels = width * height;
+  if (lengthOf(heatmap.data, 'heatmapToPng', 'heatmap.data') !== pixels) {
+    throw new LeptonError('SHAPE_MISMATCH', `heatmapToPng: a ${width}×${height} heatmap needs ${pixels} values in data.`);
+  }
+  // NaN heat drew as black, silently
+  const data = numbers(heatmap.data, 'heatmapToPng', 'heatmap.data', 'finite');
+  const channels: unknown = o.baseChannels ?? 1;
+  if (channels !== 1 && channels !== 3) throw new LeptonError('INVALID_ARGUMENT', `heatmapToPng: baseChannels must be 1 or 3, got ${describeValue(channels)}.`);
+  const alpha: unknown = o.alpha ?? 0.6;
+  if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) throw new LeptonError('INVALID_ARGUMENT', `heatmapToPng: alpha must be a number in [0, 1], got ${describeValue(alpha)}.`);
+  let base: Numeric | undefined;
+  if (o.base != null) {
+    const n = lengthOf(o.base, 'heatmapToPng', 'base');
+    if (n !== pixels * channels) {
+      throw new LeptonError('SHAPE_MISMATCH', `Base image has ${n} values; a ${width}×${height}×${channels} image needs ${pixels * channels}.`);
+    }
+    base = numbers(o.base, 'heatmapToPng', 'base', 'finite');
+  }
+  const bytes = o.base instanceof Uint8Array || o.base instanceof Uint8ClampedArray;
   const png = new PNG({ width, height });
-  for (let i = 0; i < width * height; i++) {
+  for (let i = 0; i < pixels; i++) {
     const heat = data[i]!;
     const [hr, hg, hb] = colour(heat);
     let rgb: [number, number, number] = [hr, hg, hb];
     if (base !== undefined) {
       const px = (c: number): number => {
-        const v = base[i * channels + (channels === 3 ? c : 0)]!;
+        const v = base![i * channels + (channels === 3 ? c : 0)]!;
         return bytes ? v : Math.min(255, Math.max(0, v * 255));
       };
       const a = alpha * heat;

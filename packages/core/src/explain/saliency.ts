@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { optionsObject } from '../metrics/validate.js';
 import { ensureRuntime } from '../runtime/init.js';
-import { asBatchOfOne, resolveClassIndex, targetScore } from './target.js';
+import { asBatchOfOne, checkFinite, resolveClassIndex, targetScore } from './target.js';
 
 /** A per-pixel importance map in [0, 1], row-major `height × width`. */
 export interface Heatmap {
@@ -28,7 +29,9 @@ export interface HeatmapOptions {
  * @param image - one image, `[height, width, channels]` or `[1, height, width, channels]`
  * @param options - class to explain
  * @returns the heatmap at input resolution
- * @throws {@link LeptonError} `SHAPE_MISMATCH` for an image of the wrong shape, `INVALID_ARGUMENT` for a bad class index
+ * @throws {@link LeptonError} `SHAPE_MISMATCH` for an image of the wrong shape, `INVALID_INPUT` for an image that is
+ *   not a live tensor, `INVALID_ARGUMENT` for a bad class index, options that are not an object or a model that is not
+ *   a layers model
  * @example
  * ```ts
  * import { buildResidualCnn, initRuntime, saliencyMap, tf } from '@lepton/core';
@@ -40,9 +43,10 @@ export interface HeatmapOptions {
  */
 export async function saliencyMap(model: tfl.LayersModel, image: tf.Tensor, options: HeatmapOptions = {}): Promise<Heatmap> {
   await ensureRuntime();
-  const x = asBatchOfOne(model, image);
+  const o = optionsObject(options, 'saliencyMap');
+  const x = asBatchOfOne(model, image, 'saliencyMap');
   try {
-    const classIndex = await resolveClassIndex(model, x, options.classIndex);
+    const classIndex = await resolveClassIndex(model, x, o.classIndex);
     const map = tf.tidy(() => {
       const grad = tf.grad((inp: tf.Tensor) => targetScore(model.apply(inp) as tf.Tensor, classIndex))(x);
       const m = tf.squeeze(tf.max(tf.abs(grad), -1), [0]);
@@ -51,6 +55,7 @@ export async function saliencyMap(model: tfl.LayersModel, image: tf.Tensor, opti
     const [height, width] = map.shape as [number, number];
     const data = (await map.data()) as Float32Array;
     map.dispose();
+    checkFinite(data, 'saliencyMap');
     return { data, width, height, classIndex };
   } finally {
     if (x !== image) x.dispose();

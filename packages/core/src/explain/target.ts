@@ -2,9 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
+import { checkLayersModel, checkTensor } from '../internal/checks.js';
 
 /** @internal Adds a batch axis to a single sample when needed and checks the shape against the model. */
-export function asBatchOfOne(model: tfl.LayersModel, input: tf.Tensor): tf.Tensor {
+export function asBatchOfOne(model: tfl.LayersModel, input: tf.Tensor, what: string): tf.Tensor {
+  checkLayersModel(model, what);
+  checkTensor(input, what, 'image');
   const want = model.inputs[0]!.shape;
   const x = input.rank === want.length - 1 ? tf.expandDims(input, 0) : input;
   const ok = x.rank === want.length && x.shape[0] === 1 && want.every((d, i) => i === 0 || d === null || d === x.shape[i]);
@@ -15,6 +18,20 @@ export function asBatchOfOne(model: tfl.LayersModel, input: tf.Tensor): tf.Tenso
     );
   }
   return x;
+}
+
+/**
+ * @internal Throws `INVALID_INPUT` when an explanation came out NaN or infinite: from NaN or infinite pixels or features,
+ * or a model whose output is not finite (a NaN heatmap used to be returned as if it were one).
+ */
+export function checkFinite(values: ArrayLike<number>, what: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      throw new LeptonError('INVALID_INPUT', `${what}: the result is not finite at ${i}; does the input hold NaN or infinite values, or the model compute them?`, {
+        details: { index: i },
+      });
+    }
+  }
 }
 
 /** @internal The scalar being explained: the chosen output unit of the (single) sample. */

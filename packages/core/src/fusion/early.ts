@@ -1,9 +1,8 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
-import { withSeededRandomSync } from '../internal/random.js';
-import { buildResidualCnn } from '../models/residual-cnn.js';
-import { positiveInt, rate, recordTask, type Task } from '../models/task.js';
+import { buildResidualCnn, imageShape } from '../models/residual-cnn.js';
+import { buildModel, builderOptions, modelName, oneOf, positiveInt, rate, recordTask, sizeList, type Task } from '../models/task.js';
 
 /** Raw-image branch of a fusion model: core's residual CNN trunk (up to its global pooling), input named `image`. */
 export interface FusionImageOptions {
@@ -80,18 +79,36 @@ function dense(x: S, units: number[], prefix: string): S {
   return x;
 }
 
-const sizes = (units: number[], name: string): number[] => units.map((u, i) => positiveInt(u, `${name}[${i}]`));
-
-function imageBranch(o: FusionImageOptions, seed: number | undefined): { input: S; features: S } {
-  if (o.pooling !== undefined && o.pooling !== 'average' && o.pooling !== 'max') {
-    throw new LeptonError('INVALID_ARGUMENT', `image.pooling must be 'average' or 'max', got ${describeValue(o.pooling)}.`);
+/** A branch's options: absent when undefined or null, else an object (`false` or `0` no longer skip a branch silently). */
+function branch<T extends object>(value: T | undefined, name: string): T | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new LeptonError('INVALID_ARGUMENT', `buildFusionModel: ${name} must be an object of branch options, got ${describeValue(value)}.`);
   }
+  return value;
+}
+
+interface ImageBranch {
+  shape: [number, number, number];
+  filters: number[];
+  blocksPerStage: number;
+  pooling: 'average' | 'max';
+}
+interface SequenceBranch {
+  kind: 'gru' | 'lstm' | 'conv';
+  timesteps: number;
+  features: number;
+  units: number[];
+  kernelSize: number;
+}
+
+function imageBranch(o: ImageBranch, seed: number | undefined): { input: S; features: S } {
   const cnn = buildResidualCnn({
     inputShape: o.shape,
     numClasses: 1,
-    filters: o.filters ?? [8, 16, 32],
-    blocksPerStage: o.blocksPerStage ?? 1,
-    pooling: o.pooling ?? 'average',
+    filters: o.filters,
+    blocksPerStage: o.blocksPerStage,
+    pooling: o.pooling,
     dropout: 0,
     ...(seed !== undefined ? { seed } : {}),
   });
@@ -102,22 +119,17 @@ function imageBranch(o: FusionImageOptions, seed: number | undefined): { input: 
   return { input: cnn.inputs[0]!, features: pooled };
 }
 
-function sequenceBranch(o: FusionSequenceOptions): { input: S; features: S } {
-  if (o.kind !== 'gru' && o.kind !== 'lstm' && o.kind !== 'conv') {
-    throw new LeptonError('INVALID_ARGUMENT', `sequence.kind must be 'gru', 'lstm' or 'conv', got ${describeValue(o.kind)}.`);
-  }
-  const input = tfl.input({ shape: [positiveInt(o.timesteps, 'sequence.timesteps'), positiveInt(o.features, 'sequence.features')], name: 'sequence' });
-  const units = sizes(o.units ?? [16], 'sequence.units');
+function sequenceBranch(o: SequenceBranch): { input: S; features: S } {
+  const input = tfl.input({ shape: [o.timesteps, o.features], name: 'sequence' });
   let x: S = input;
   if (o.kind === 'conv') {
-    const kernelSize = positiveInt(o.kernelSize ?? 3, 'sequence.kernelSize');
-    units.forEach((f, i) => {
-      x = tfl.layers.conv1d({ filters: f, kernelSize, padding: 'same', activation: 'relu', name: `sequence_conv_${i}` }).apply(x) as S;
+    o.units.forEach((f, i) => {
+      x = tfl.layers.conv1d({ filters: f, kernelSize: o.kernelSize, padding: 'same', activation: 'relu', name: `sequence_conv_${i}` }).apply(x) as S;
     });
     x = tfl.layers.globalAveragePooling1d({ name: 'sequence_pool' }).apply(x) as S;
   } else {
-    units.forEach((u, i) => {
-      const args = { units: u, returnSequences: i < units.length - 1, name: `sequence_${o.kind}_${i}` };
+    o.units.forEach((u, i) => {
+      const args = { units: u, returnSequences: i < o.units.length - 1, name: `sequence_${o.kind}_${i}` };
       x = (o.kind === 'lstm' ? tfl.layers.lstm(args) : tfl.layers.gru(args)).apply(x) as S;
     });
   }
@@ -134,8 +146,11 @@ function sequenceBranch(o: FusionSequenceOptions): { input: S; features: S } {
  *
  * @param options - branches, head, task and seed
  * @returns an uncompiled tfjs-layers model (train it with `train()`)
- * @throws {@link LeptonError} `INVALID_ARGUMENT` without any branch, with both `image` and `embedding`, or for a
- *   non-positive size or a dropout outside [0, 1)
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` without any branch, with both `image` and `embedding`, for a branch
+ *   that is not an object, an unknown task, pooling or sequence kind, a size that is not a whole number in [1, 2^31 −
+ *   1], a dropout outside [0, 1), a name that is not a string, a seed that is not a finite number, or a weight of more
+ *   than 2^28 values (MAX_WEIGHT_VALUES) or otherwise too large to allocate (every option is checked before any layer is
+ *   built; nothing is left allocated)
  * @example
  * ```ts
  * import { buildFusionModel } from '@lepton/core';
@@ -144,39 +159,62 @@ function sequenceBranch(o: FusionSequenceOptions): { input: S; features: S } {
  * ```
  */
 export function buildFusionModel(options: FusionModelOptions): tfl.LayersModel {
-  const task = options.task ?? 'binary';
-  if (task !== 'binary' && task !== 'multiclass' && task !== 'regression') {
-    throw new LeptonError('INVALID_ARGUMENT', `task must be 'binary', 'multiclass' or 'regression', got ${describeValue(task)}.`);
-  }
-  if (options.image && options.embedding) {
+  builderOptions(options, 'buildFusionModel');
+  const task = oneOf<Task>(options.task, ['binary', 'multiclass', 'regression'], 'binary', 'task');
+  // Every branch is checked before any layer is built (a bad sequence.kind used to leave the tabular weights behind).
+  const imageOptions = branch(options.image, 'image');
+  const embeddingOptions = branch(options.embedding, 'embedding');
+  const tabularOptions = branch(options.tabular, 'tabular');
+  const sequenceOptions = branch(options.sequence, 'sequence');
+  if (imageOptions && embeddingOptions) {
     throw new LeptonError('INVALID_ARGUMENT', 'Give either image (raw pixels through the CNN trunk) or embedding (precomputed features), not both.');
   }
-  if (!options.image && !options.embedding && !options.tabular && !options.sequence) {
+  if (!imageOptions && !embeddingOptions && !tabularOptions && !sequenceOptions) {
     throw new LeptonError('INVALID_ARGUMENT', 'A fusion model needs at least one branch: image or embedding, tabular, sequence.');
   }
+  const image: ImageBranch | undefined = imageOptions && {
+    shape: imageShape(imageOptions.shape, 'image.shape'),
+    filters: sizeList(imageOptions.filters, [8, 16, 32], 'image.filters', false),
+    blocksPerStage: positiveInt(imageOptions.blocksPerStage ?? 1, 'image.blocksPerStage'),
+    pooling: oneOf(imageOptions.pooling, ['average', 'max'], 'average', 'image.pooling'),
+  };
+  const embedding = embeddingOptions && { dim: positiveInt(embeddingOptions.dim, 'embedding.dim'), units: sizeList(embeddingOptions.units, [32], 'embedding.units') };
+  const tabular = tabularOptions && { features: positiveInt(tabularOptions.features, 'tabular.features'), units: sizeList(tabularOptions.units, [16], 'tabular.units') };
+  let sequence: SequenceBranch | undefined;
+  if (sequenceOptions) {
+    if (sequenceOptions.kind === undefined) throw new LeptonError('INVALID_ARGUMENT', "sequence.kind must be 'gru', 'lstm' or 'conv'.");
+    sequence = {
+      kind: oneOf(sequenceOptions.kind, ['gru', 'lstm', 'conv'], 'gru', 'sequence.kind'),
+      timesteps: positiveInt(sequenceOptions.timesteps, 'sequence.timesteps'),
+      features: positiveInt(sequenceOptions.features, 'sequence.features'),
+      units: sizeList(sequenceOptions.units, [16], 'sequence.units', false),
+      kernelSize: positiveInt(sequenceOptions.kernelSize ?? 3, 'sequence.kernelSize'),
+    };
+  }
   const outputUnits = task === 'binary' ? 1 : positiveInt(options.outputUnits ?? 1, 'outputUnits');
-  const headUnits = sizes(options.headUnits ?? [32], 'headUnits');
+  const headUnits = sizeList(options.headUnits, [32], 'headUnits');
   const dropout = rate(options.dropout ?? 0.1, 'dropout');
-  return withSeededRandomSync(options.seed, () => {
+  const name = modelName(options.name, 'fusion', 'buildFusionModel');
+  return buildModel('buildFusionModel', options.seed, () => {
     const inputs: S[] = [];
     const branches: S[] = [];
-    if (options.image) {
-      const b = imageBranch(options.image, options.seed);
+    if (image) {
+      const b = imageBranch(image, options.seed);
       inputs.push(b.input);
       branches.push(b.features);
     }
-    if (options.embedding) {
-      const input = tfl.input({ shape: [positiveInt(options.embedding.dim, 'embedding.dim')], name: 'image_embedding' });
+    if (embedding) {
+      const input = tfl.input({ shape: [embedding.dim], name: 'image_embedding' });
       inputs.push(input);
-      branches.push(dense(input, sizes(options.embedding.units ?? [32], 'embedding.units'), 'embedding'));
+      branches.push(dense(input, embedding.units, 'embedding'));
     }
-    if (options.tabular) {
-      const input = tfl.input({ shape: [positiveInt(options.tabular.features, 'tabular.features')], name: 'tabular' });
+    if (tabular) {
+      const input = tfl.input({ shape: [tabular.features], name: 'tabular' });
       inputs.push(input);
-      branches.push(dense(input, sizes(options.tabular.units ?? [16], 'tabular.units'), 'tabular'));
+      branches.push(dense(input, tabular.units, 'tabular'));
     }
-    if (options.sequence) {
-      const b = sequenceBranch(options.sequence);
+    if (sequence) {
+      const b = sequenceBranch(sequence);
       inputs.push(b.input);
       branches.push(b.features);
     }
@@ -185,6 +223,6 @@ export function buildFusionModel(options: FusionModelOptions): tfl.LayersModel {
     if (dropout > 0) x = tfl.layers.dropout({ rate: dropout, name: 'head_dropout' }).apply(x) as S;
     const activation = task === 'binary' ? 'sigmoid' : task === 'multiclass' ? 'softmax' : 'linear';
     const output = tfl.layers.dense({ units: outputUnits, activation, name: 'output' }).apply(x) as S;
-    return recordTask(tfl.model({ inputs, outputs: output, name: options.name ?? 'fusion' }), task);
+    return recordTask(tfl.model({ inputs, outputs: output, name }), task);
   });
 }

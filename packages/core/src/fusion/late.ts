@@ -1,6 +1,6 @@
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
-import { checkBinary, countClasses, type Numeric } from '../metrics/validate.js';
+import { checkBinary, countClasses, optionsObject, type Numeric } from '../metrics/validate.js';
 import { fitConvex, fitLogistic, sigmoid } from './solvers.js';
 
 /** One modality's score per sample; `null`, `undefined` or `NaN` marks a missing score. */
@@ -122,7 +122,8 @@ export interface LateFusion {
    * @param options - missing-score policy override
    * @returns one probability per sample
    * @throws {@link LeptonError} `FUSION_MISSING_SCORE` (policy `error`; `details.samples` lists every such sample),
-   *   `INVALID_INPUT` for a score out of range or an unknown modality, `SHAPE_MISMATCH` for columns of unequal length
+   *   `INVALID_INPUT` for a score out of range or an unknown modality, `SHAPE_MISMATCH` for columns of unequal length,
+   *   `INVALID_ARGUMENT` for options that are not an object or an unknown policy
    */
   predict(scores: ModalityScores, options?: LateFusionPredictOptions): number[];
   /**
@@ -143,7 +144,9 @@ const EPS = 1e-6;
 
 function transform(v: number, input: LateFusionInput, modality: string, index: number): number {
   if (input === 'raw') {
-    if (!Number.isFinite(v)) throw new LeptonError('INVALID_INPUT', `Late fusion: score of modality ${describeValue(modality)} at sample ${index} is infinite.`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new LeptonError('INVALID_INPUT', `Late fusion: score of modality ${describeValue(modality)} at sample ${index} is ${describeValue(v)}, not a finite number.`);
+    }
     return v;
   }
   if (typeof v !== 'number' || !(v >= 0 && v <= 1)) {
@@ -178,8 +181,9 @@ function columns(scores: ModalityScores, names: readonly string[] | undefined, w
   if (unknown.length > 0) {
     throw new LeptonError('INVALID_INPUT', `${what}: unknown modality '${unknown[0]}'; this fusion combines ${names.map((n) => describeValue(n)).join(', ')}.`);
   }
-  // A modality absent from the record is missing for every sample (the policy decides).
-  const cols = names.map((k) => rec[k] ?? { length: -1 });
+  // A modality absent from the record is missing for every sample (the policy decides). Own properties only: a
+  // modality named 'constructor' or 'toString' read Object.prototype's function when absent.
+  const cols = names.map((k) => (Object.hasOwn(rec, k) ? rec[k] : undefined) ?? { length: -1 });
   return { names: [...names], cols };
 }
 
@@ -220,12 +224,13 @@ class FittedLateFusion implements LateFusion {
   ) {}
 
   predict(scores: ModalityScores, options: LateFusionPredictOptions = {}): number[] {
+    const o = optionsObject(options, 'LateFusion.predict');
     const { cols } = columns(scores, this.modalities, 'LateFusion.predict');
     if (cols.length !== this.modalities.length) {
       throw new LeptonError('SHAPE_MISMATCH', `LateFusion.predict: ${cols.length} score columns for a fusion of ${this.modalities.length} modalities (${this.modalities.join(', ')}).`);
     }
     const rows = features(cols, [...this.modalities], this.input, 'LateFusion.predict');
-    const policy = resolvePolicy(options.missing ?? this.missing, this.method);
+    const policy = resolvePolicy(o.missing ?? this.missing, this.method);
     if (policy === 'error') {
       const bad = rows.flatMap((r, i) => (r.some(Number.isNaN) ? [i] : []));
       if (bad.length > 0) {
@@ -240,6 +245,9 @@ class FittedLateFusion implements LateFusion {
   }
 
   predictOne(scores: SampleScores, options: LateFusionPredictOptions = {}): number {
+    if (scores === null || typeof scores !== 'object') {
+      throw new LeptonError('INVALID_INPUT', `LateFusion.predictOne: scores must be an array in modality order or a record by modality, got ${describeValue(scores)}.`);
+    }
     const cols: ModalityScores =
       typeof (scores as ArrayLike<unknown>).length === 'number'
         ? Array.from(scores as ArrayLike<number | null | undefined>, (v) => [v])
@@ -306,7 +314,9 @@ function resolvePolicy(policy: MissingScorePolicy, method: LateFusionMethod): Mi
  * @param options - method, transform, penalty and missing-score policy
  * @returns the fitted fusion
  * @throws {@link LeptonError} `INVALID_INPUT` for non-binary labels, a score out of range or fewer than two classes among
- *   the complete samples; `SHAPE_MISMATCH` for lengths that disagree; `INVALID_ARGUMENT` for bad options;
+ *   the complete samples; `SHAPE_MISMATCH` for lengths that disagree; `INVALID_ARGUMENT` for bad options (not an
+ *   object, an unknown method, input or policy, an `l2` that is not a finite number ≥ 0, a `maxIterations` that is not
+ *   a whole number ≥ 1);
  *   `TRAINING_FAILED` when the solver diverges
  * @example
  * ```ts
@@ -317,14 +327,20 @@ function resolvePolicy(policy: MissingScorePolicy, method: LateFusionMethod): Mi
  * ```
  */
 export function fitLateFusion(scores: ModalityScores, labels: Numeric, options: LateFusionOptions = {}): LateFusion {
-  const method = options.method ?? 'logistic';
-  const input = options.input ?? 'logit';
+  const o = optionsObject(options, 'fitLateFusion');
+  const method = o.method ?? 'logistic';
+  const input = o.input ?? 'logit';
   if (method !== 'logistic' && method !== 'convex') throw new LeptonError('INVALID_ARGUMENT', `method must be 'logistic' or 'convex', got ${describeValue(method)}.`);
   if (input !== 'logit' && input !== 'raw') throw new LeptonError('INVALID_ARGUMENT', `input must be 'logit' or 'raw', got ${describeValue(input)}.`);
-  const l2 = options.l2 ?? 1e-3;
+  const l2 = o.l2 ?? 1e-3;
   if (typeof l2 !== 'number' || !(l2 >= 0) || !Number.isFinite(l2)) throw new LeptonError('INVALID_ARGUMENT', `l2 must be a finite number ≥ 0, got ${describeValue(l2)}.`);
-  const missing = resolvePolicy(options.missing ?? 'error', method);
-  const { names, cols } = columns(scores, options.names, 'fitLateFusion');
+  const missing = resolvePolicy(o.missing ?? 'error', method);
+  const maxIterations = o.maxIterations ?? (method === 'logistic' ? 100 : 20_000);
+  if (!Number.isSafeInteger(maxIterations) || maxIterations < 1) {
+    // a Symbol threw a TypeError in the convex solver
+    throw new LeptonError('INVALID_ARGUMENT', `maxIterations must be a whole number ≥ 1, got ${describeValue(maxIterations)}.`);
+  }
+  const { names, cols } = columns(scores, o.names, 'fitLateFusion');
   if (new Set(names).size !== names.length) throw new LeptonError('INVALID_ARGUMENT', `fitLateFusion: modality names must be unique, got ${names.map((n) => describeValue(n)).join(', ')}.`);
   const rows = features(cols, names, input, 'fitLateFusion');
   if (labels === null || typeof labels !== 'object' || !Number.isSafeInteger((labels as { length?: unknown }).length)) {
@@ -353,8 +369,8 @@ export function fitLateFusion(scores: ModalityScores, labels: Numeric, options: 
   const means = names.map((_, m) => x.reduce((s, r) => s + r[m]!, 0) / x.length);
   const fit =
     method === 'logistic'
-      ? fitLogistic(x, y, l2, options.maxIterations ?? 100)
-      : fitConvex(x, y, input, options.maxIterations ?? 20_000);
+      ? fitLogistic(x, y, l2, maxIterations)
+      : fitConvex(x, y, input, maxIterations);
   const report: LateFusionFitReport = { samples: x.length, skipped, iterations: fit.iterations, converged: fit.converged, logLoss: fit.loss };
   return new FittedLateFusion(method, input, names, fit.weights, fit.bias, means, missing, report);
 }
@@ -364,7 +380,8 @@ export function fitLateFusion(scores: ModalityScores, labels: Numeric, options: 
  *
  * @param json - the stored parameters
  * @returns the fusion (without a fit report)
- * @throws {@link LeptonError} `INVALID_INPUT` when `json` is not a stored late fusion
+ * @throws {@link LeptonError} `INVALID_INPUT` when `json` is not a stored late fusion (including one whose modality
+ *   names repeat)
  * @example
  * ```ts
  * import { fitLateFusion, lateFusionFromJSON } from '@lepton/core';
@@ -384,6 +401,7 @@ export function lateFusionFromJSON(json: LateFusionJSON): LateFusion {
     (j.input === 'logit' || j.input === 'raw') &&
     n > 0 &&
     j.modalities!.every((m) => typeof m === 'string') &&
+    new Set(j.modalities).size === n &&
     finite(j.weights, n) &&
     finite(j.means, n) &&
     typeof j.bias === 'number' &&

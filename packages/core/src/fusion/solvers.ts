@@ -1,5 +1,5 @@
 import { isLeptonError, LeptonError } from '../errors/lepton-error.js';
-import { fitLogisticRegression, sigmoid } from '../numeric/logistic.js';
+import { fitLogisticRegression, logistic as sigmoid } from '../numeric/logistic.js';
 
 /** @internal Result of a fusion solver. */
 export interface SolverResult {

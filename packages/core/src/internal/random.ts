@@ -1,9 +1,23 @@
+import { describeValue } from '../errors/describe-value.js';
+import { LeptonError } from '../errors/lepton-error.js';
+
+/**
+ * @internal A seed: a finite number. `'1'` was taken as 1, and NaN, ±Infinity or an object all seeded as 0 (every
+ * such "seed" gave the same stream); a Symbol or BigInt threw a `TypeError`.
+ */
+export function checkSeed(seed: unknown, what: string): asserts seed is number {
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) {
+    throw new LeptonError('INVALID_ARGUMENT', `${what}: seed must be a finite number, got ${describeValue(seed)}.`, { details: { option: 'seed' } });
+  }
+}
+
 /**
  * Seeded pseudo-random numbers in [0, 1) (mulberry32): tiny, fast and good enough for shuffling, initial weights and
  * synthetic data sets that must be regenerated bit for bit. Not for cryptography.
  *
- * @param seed - any 32-bit integer
+ * @param seed - a 32-bit integer; any other finite number is reduced to one as `seed >>> 0` does (1.5 → 1, 2^32 → 0)
  * @returns a generator; each call returns the next number
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for a seed that is not a finite number
  * @example
  * ```ts
  * import { seededRandom } from '@lepton/core';
@@ -12,6 +26,7 @@
  * ```
  */
 export function mulberry32(seed: number): () => number {
+  checkSeed(seed, 'seededRandom');
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -31,7 +46,9 @@ export function mulberry32(seed: number): () => number {
  * during an awaited `fn` also draws from the seeded stream, which is why `train()` documents it.
  */
 export async function withSeededRandom<T>(seed: number | undefined, fn: () => Promise<T>): Promise<T> {
-  if (seed === undefined) return fn();
+  // null is "no seed", as undefined (it seeded as 0 before)
+  if (seed === undefined || seed === null) return fn();
+  checkSeed(seed, 'seeded run');
   const original = Math.random;
   Math.random = mulberry32(seed);
   try {
@@ -43,7 +60,8 @@ export async function withSeededRandom<T>(seed: number | undefined, fn: () => Pr
 
 /** Synchronous variant of {@link withSeededRandom}, for model construction. */
 export function withSeededRandomSync<T>(seed: number | undefined, fn: () => T): T {
-  if (seed === undefined) return fn();
+  if (seed === undefined || seed === null) return fn();
+  checkSeed(seed, 'seeded run');
   const original = Math.random;
   Math.random = mulberry32(seed);
   try {

@@ -1,3 +1,6 @@
+import { describeValue } from '../errors/describe-value.js';
+import { LeptonError } from '../errors/lepton-error.js';
+
 /** Options of {@link parseTimestamp}. */
 export interface TimestampOptions {
   /** Earliest accepted time, epoch milliseconds (inclusive). Default `0` (1970-01-01T00:00:00Z). */
@@ -54,6 +57,8 @@ function parseIso(s: string): number | undefined {
  * @param value - the raw value
  * @param options - accepted range
  * @returns epoch milliseconds, or undefined when the value is not a valid time in range
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for options that are not an object, a bound that is not a number (or is
+ *   NaN) or a `dateOnly` that is not a boolean — a bad value is `undefined`, bad options are an error
  * @example
  * ```ts
  * import { parseTimestamp } from '@lepton/core';
@@ -63,8 +68,18 @@ function parseIso(s: string): number | undefined {
  * ```
  */
 export function parseTimestamp(value: unknown, options: TimestampOptions = {}): number | undefined {
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `parseTimestamp: options must be an object, got ${describeValue(options)}.`);
   const minMs = options.minMs ?? 0;
   const maxMs = options.maxMs ?? TIMESTAMP_MAX_MS;
+  // A NaN bound refused every time silently, a string one was converted, a Symbol threw a TypeError.
+  for (const [name, bound] of [['minMs', minMs], ['maxMs', maxMs]] as const) {
+    if (typeof bound !== 'number' || Number.isNaN(bound)) {
+      throw new LeptonError('INVALID_ARGUMENT', `parseTimestamp: ${name} must be a number of epoch milliseconds, got ${describeValue(bound)}.`, { details: { option: name } });
+    }
+  }
+  if (options.dateOnly != null && typeof options.dateOnly !== 'boolean') {
+    throw new LeptonError('INVALID_ARGUMENT', `parseTimestamp: dateOnly must be true or false, got ${describeValue(options.dateOnly)}.`, { details: { option: 'dateOnly' } });
+  }
   let ms: number | undefined;
   if (value instanceof Date) ms = value.getTime();
   else if (typeof value === 'number') ms = value;

@@ -1,5 +1,5 @@
 import { LeptonError } from '../errors/lepton-error.js';
-import { readLines, type TextReadOptions, type TextSource } from './lines.js';
+import { checkTextOptions, readLines, type TextReadOptions, type TextSource } from './lines.js';
 
 /** Options of {@link readCsv}. */
 export interface CsvReadOptions extends TextReadOptions {
@@ -101,10 +101,11 @@ const MESSAGES: Record<CsvLineProblem, string> = {
 };
 
 /** Line-by-line CSV state machine shared by {@link readCsv} and {@link parseCsv}. */
-function splitter(options: CsvReadOptions): { push(line: number, text: string | null): Generator<CsvItem>; end(): Generator<CsvItem> } {
+function splitter(options: CsvReadOptions, fn: string): { push(line: number, text: string | null): Generator<CsvItem>; end(): Generator<CsvItem> } {
+  checkTextOptions(options, fn);
   const delimiter = options.delimiter ?? ',';
   const maxRecordLines = options.maxRecordLines ?? 100;
-  if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
+  if (typeof delimiter !== 'string' || delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
     throw new LeptonError('INVALID_ARGUMENT', 'delimiter must be one character other than a quote or a line break.');
   }
   if (!(Number.isInteger(maxRecordLines) && maxRecordLines >= 1)) throw new LeptonError('INVALID_ARGUMENT', 'maxRecordLines must be a positive integer.');
@@ -182,7 +183,7 @@ function splitter(options: CsvReadOptions): { push(line: number, text: string | 
  * ```
  */
 export async function* readCsv(source: TextSource, options: CsvReadOptions = {}): AsyncGenerator<CsvItem> {
-  const split = splitter(options);
+  const split = splitter(options, 'readCsv');
   for await (const item of readLines(source, options)) yield* split.push(item.line, 'text' in item ? item.text : null);
   yield* split.end();
 }
@@ -203,8 +204,8 @@ export async function* readCsv(source: TextSource, options: CsvReadOptions = {})
  */
 export function parseCsv(text: string, options: CsvReadOptions = {}): CsvItem[] {
   if (typeof text !== 'string') throw new LeptonError('INVALID_ARGUMENT', 'parseCsv expects the CSV content as a string.');
-  const maxLine = options.maxLineChars ?? 1 << 20;
-  const split = splitter(options);
+  const maxLine = checkTextOptions(options, 'parseCsv');
+  const split = splitter(options, 'parseCsv');
   const out: CsvItem[] = [];
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();

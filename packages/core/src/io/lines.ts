@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { LeptonErrorCode } from '../errors/codes.js';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 
 /** Where text records come from: a file path, a readable stream, or any async iterable of text or bytes. */
@@ -40,6 +41,25 @@ export type LineItem =
 
 const DEFAULT_MAX_LINE = 1 << 20;
 
+/**
+ * @internal Checks the options every reader shares and returns the line bound: `options` an object, `what` a string
+ * of at most 200 characters (a Symbol threw a TypeError while the read error was built), `readErrorCode` an error code
+ * (anything else became the thrown error's `code`), `maxLineChars` a whole number ≥ 1.
+ */
+export function checkTextOptions(options: TextReadOptions, fn: string): number {
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `${fn}: options must be an object, got ${describeValue(options)}.`);
+  const { what, readErrorCode: code } = options;
+  if (what != null && !(typeof what === 'string' && what.length <= 200)) {
+    throw new LeptonError('INVALID_ARGUMENT', `${fn}: what must be a short description (a string of at most 200 characters), got ${describeValue(what)}.`, { details: { option: 'what' } });
+  }
+  if (code != null && !(typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code))) {
+    throw new LeptonError('INVALID_ARGUMENT', `${fn}: readErrorCode must be an error code such as 'ORDERS_READ_FAILED', got ${describeValue(code)}.`, { details: { option: 'readErrorCode' } });
+  }
+  const maxLine = options.maxLineChars ?? DEFAULT_MAX_LINE;
+  if (!(Number.isInteger(maxLine) && maxLine >= 1)) throw new LeptonError('INVALID_ARGUMENT', 'maxLineChars must be a positive integer.', { details: { option: 'maxLineChars' } });
+  return maxLine;
+}
+
 function readFailed(err: unknown, options: TextReadOptions): LeptonError {
   const sys = (err as { code?: unknown } | null)?.code;
   const reason = typeof sys === 'string' ? sys : err instanceof Error ? err.name : 'unknown error';
@@ -69,7 +89,9 @@ function notText(value: unknown, options: TextReadOptions): LeptonError {
  * @param options - read-error code, what is read, line-length bound
  * @returns an async stream of lines in order
  * @throws {@link LeptonError} `options.readErrorCode` (default `READ_FAILED`) when the source cannot be read or yields
- *   something other than text or bytes
+ *   something other than text or bytes; `INVALID_ARGUMENT` for a source that is none of these and for bad options
+ *   (not an object, a `what` that is not a short string, a `readErrorCode` that is not an upper-case code, a
+ *   `maxLineChars` that is not a positive integer)
  * @example
  * ```ts
  * import { readLines } from '@lepton/core';
@@ -79,8 +101,7 @@ function notText(value: unknown, options: TextReadOptions): LeptonError {
  * ```
  */
 export async function* readLines(source: TextSource, options: TextReadOptions = {}): AsyncGenerator<LineItem> {
-  const maxLine = options.maxLineChars ?? DEFAULT_MAX_LINE;
-  if (!(Number.isInteger(maxLine) && maxLine >= 1)) throw new LeptonError('INVALID_ARGUMENT', 'maxLineChars must be a positive integer.');
+  const maxLine = checkTextOptions(options, 'readLines');
   let stream: AsyncIterable<string | Uint8Array>;
   if (typeof source === 'string') stream = createReadStream(source);
   else if (source !== null && typeof source === 'object' && Symbol.asyncIterator in source) stream = source;

@@ -1,6 +1,6 @@
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
-import { checkBinary, checkPair, type Numeric } from './validate.js';
+import { lengthOf, numbers, pair, type Numeric } from './validate.js';
 
 const EPS = 1e-15;
 
@@ -11,7 +11,8 @@ const EPS = 1e-15;
  * @param yTrue - labels (0/1, or class indices with a row per sample)
  * @param probs - P(y = 1) per sample, or a probability row per sample
  * @returns mean negative log-likelihood
- * @throws {@link LeptonError} `SHAPE_MISMATCH` / `INVALID_INPUT` for mismatched or invalid input
+ * @throws {@link LeptonError} `SHAPE_MISMATCH` / `INVALID_INPUT` for mismatched or invalid input: a binary label other
+ *   than 0/1, a probability that is not a number in [0, 1], a class index without a column, a row of zeros
  * @example
  * ```ts
  * import { logLoss } from '@lepton/core';
@@ -19,27 +20,33 @@ const EPS = 1e-15;
  * ```
  */
 export function logLoss(yTrue: Numeric, probs: Numeric | ArrayLike<Numeric>): number {
-  checkPair(yTrue, probs, 'logLoss');
-  let sum = 0;
-  for (let i = 0; i < yTrue.length; i++) {
-    const row = probs[i];
-    let p: number;
-    if (typeof row === 'number') {
-      checkBinary([yTrue[i]!], 'logLoss');
-      p = yTrue[i] === 1 ? row : 1 - row;
-    } else {
-      const k = yTrue[i]!;
-      if (row === undefined || !Number.isInteger(k) || k < 0 || k >= row.length) {
-        throw new LeptonError('INVALID_INPUT', `logLoss: label ${k} at index ${i} has no probability column.`);
-      }
-      // Normalise the row, as scikit-learn does, so rounding in a softmax does not bias the loss.
-      let total = 0;
-      for (let j = 0; j < row.length; j++) total += row[j]!;
-      p = row[k]! / total;
-    }
-    sum += -Math.log(Math.min(Math.max(p, EPS), 1 - EPS));
+  const n = lengthOf(yTrue, 'logLoss', 'yTrue');
+  const m = lengthOf(probs, 'logLoss', 'probs');
+  // Binary (a probability per sample) or multiclass (a row per sample), decided by the first entry.
+  const first: unknown = m > 0 ? (probs as ArrayLike<unknown>)[0] : 0;
+  if (typeof first === 'number' || ArrayBuffer.isView(probs)) {
+    const [y, p] = pair('logLoss', yTrue, 'binary', probs, 'probability', ['yTrue', 'probs']);
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += -Math.log(Math.min(Math.max(y[i] === 1 ? p[i]! : 1 - p[i]!, EPS), 1 - EPS));
+    return sum / n;
   }
-  return sum / yTrue.length;
+  if (n !== m) throw new LeptonError('SHAPE_MISMATCH', `logLoss: yTrue has ${n} values but probs has ${m} rows.`);
+  if (n === 0) throw new LeptonError('INVALID_INPUT', 'logLoss: no samples.');
+  const y = numbers(yTrue, 'logLoss', 'yTrue', 'label');
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const row = numbers((probs as ArrayLike<unknown>)[i], 'logLoss', `probs[${i}]`, 'probability');
+    const k = y[i]!;
+    if (!Number.isInteger(k) || k < 0 || k >= row.length) {
+      throw new LeptonError('INVALID_INPUT', `logLoss: label ${k} at index ${i} has no probability column.`);
+    }
+    // Normalise the row, as scikit-learn does, so rounding in a softmax does not bias the loss.
+    let total = 0;
+    for (let j = 0; j < row.length; j++) total += row[j]!;
+    if (!(total > 0)) throw new LeptonError('INVALID_INPUT', `logLoss: the probabilities of row ${i} sum to 0.`);
+    sum += -Math.log(Math.min(Math.max(row[k]! / total, EPS), 1 - EPS));
+  }
+  return sum / n;
 }
 
 /**
@@ -48,6 +55,8 @@ export function logLoss(yTrue: Numeric, probs: Numeric | ArrayLike<Numeric>): nu
  * @param yTrue - binary labels
  * @param probs - predicted probabilities
  * @returns Brier score in [0, 1] (lower is better)
+ * @throws {@link LeptonError} `SHAPE_MISMATCH` / `INVALID_INPUT` for mismatched or empty input, a label other than 0/1
+ *   or a probability that is not a number in [0, 1]
  * @example
  * ```ts
  * import { brierScore } from '@lepton/core';
@@ -55,11 +64,10 @@ export function logLoss(yTrue: Numeric, probs: Numeric | ArrayLike<Numeric>): nu
  * ```
  */
 export function brierScore(yTrue: Numeric, probs: Numeric): number {
-  checkPair(yTrue, probs, 'brierScore');
-  checkBinary(yTrue, 'brierScore');
+  const [y, p] = pair('brierScore', yTrue, 'binary', probs, 'probability', ['yTrue', 'probs']);
   let s = 0;
-  for (let i = 0; i < yTrue.length; i++) s += (probs[i]! - yTrue[i]!) ** 2;
-  return s / yTrue.length;
+  for (let i = 0; i < y.length; i++) s += (p[i]! - y[i]!) ** 2;
+  return s / y.length;
 }
 
 /**
@@ -68,9 +76,10 @@ export function brierScore(yTrue: Numeric, probs: Numeric): number {
  *
  * @param yTrue - binary labels
  * @param probs - predicted probabilities
- * @param bins - number of bins (default 10)
+ * @param bins - number of bins (default 10); any count works, as only the bins that hold a sample are kept
  * @returns ECE in [0, 1]
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for bins < 1
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for bins that is not a whole number ≥ 1; `SHAPE_MISMATCH` /
+ *   `INVALID_INPUT` for mismatched or empty input, a label other than 0/1 or a probability outside [0, 1]
  * @example
  * ```ts
  * import { expectedCalibrationError } from '@lepton/core';
@@ -78,22 +87,22 @@ export function brierScore(yTrue: Numeric, probs: Numeric): number {
  * ```
  */
 export function expectedCalibrationError(yTrue: Numeric, probs: Numeric, bins = 10): number {
-  checkPair(yTrue, probs, 'expectedCalibrationError');
-  checkBinary(yTrue, 'expectedCalibrationError');
-  if (!Number.isInteger(bins) || bins < 1) throw new LeptonError('INVALID_ARGUMENT', `bins must be a positive integer, got ${describeValue(bins)}.`);
-  const count = new Float64Array(bins);
-  const sumP = new Float64Array(bins);
-  const sumY = new Float64Array(bins);
-  for (let i = 0; i < yTrue.length; i++) {
-    const p = probs[i]!;
-    const b = Math.min(bins - 1, Math.max(0, Math.floor(p * bins)));
-    count[b]! += 1;
-    sumP[b]! += p;
-    sumY[b]! += yTrue[i]!;
+  if (!Number.isSafeInteger(bins) || bins < 1) throw new LeptonError('INVALID_ARGUMENT', `bins must be a positive integer, got ${describeValue(bins)}.`);
+  const [y, p] = pair('expectedCalibrationError', yTrue, 'binary', probs, 'probability', ['yTrue', 'probs']);
+  // Only bins holding a sample count: a map of those, so a billion bins cost no more than ten.
+  const stats = new Map<number, { count: number; sumP: number; sumY: number }>();
+  for (let i = 0; i < y.length; i++) {
+    const b = Math.min(bins - 1, Math.floor(p[i]! * bins));
+    let s = stats.get(b);
+    if (s === undefined) stats.set(b, (s = { count: 0, sumP: 0, sumY: 0 }));
+    s.count += 1;
+    s.sumP += p[i]!;
+    s.sumY += y[i]!;
   }
   let ece = 0;
-  for (let b = 0; b < bins; b++) {
-    if (count[b]! > 0) ece += (count[b]! / yTrue.length) * Math.abs(sumY[b]! / count[b]! - sumP[b]! / count[b]!);
+  for (const b of [...stats.keys()].sort((a, c) => a - c)) {
+    const s = stats.get(b)!;
+    ece += (s.count / y.length) * Math.abs(s.sumY / s.count - s.sumP / s.count);
   }
   return ece;
 }

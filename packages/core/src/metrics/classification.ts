@@ -1,6 +1,6 @@
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
-import { checkPair, type Numeric } from './validate.js';
+import { numbers, optionsObject, pair, type Numeric } from './validate.js';
 
 /** How per-class scores are combined: `binary` reports the positive class only. */
 export type Averaging = 'binary' | 'macro' | 'micro';
@@ -21,7 +21,8 @@ export interface PrecisionRecallF1 {
  * @param yTrue - true labels
  * @param yPred - predicted labels
  * @returns accuracy in [0, 1]
- * @throws {@link LeptonError} `SHAPE_MISMATCH` / `INVALID_INPUT` for mismatched or empty input
+ * @throws {@link LeptonError} `SHAPE_MISMATCH` / `INVALID_INPUT` for mismatched or empty input, or a label that is not a
+ *   finite number
  * @example
  * ```ts
  * import { accuracy } from '@lepton/core';
@@ -29,10 +30,10 @@ export interface PrecisionRecallF1 {
  * ```
  */
 export function accuracy(yTrue: Numeric, yPred: Numeric): number {
-  checkPair(yTrue, yPred, 'accuracy');
+  const [t, p] = pair('accuracy', yTrue, 'label', yPred, 'label');
   let hit = 0;
-  for (let i = 0; i < yTrue.length; i++) hit += yTrue[i] === yPred[i] ? 1 : 0;
-  return hit / yTrue.length;
+  for (let i = 0; i < t.length; i++) hit += t[i] === p[i] ? 1 : 0;
+  return hit / t.length;
 }
 
 /**
@@ -41,8 +42,10 @@ export function accuracy(yTrue: Numeric, yPred: Numeric): number {
  *
  * @param yTrue - true labels
  * @param yPred - predicted labels
- * @param labels - label order
+ * @param labels - label order (distinct finite numbers); samples with a label not listed are not counted
  * @returns `matrix[i][j]` = samples of true label `labels[i]` predicted as `labels[j]`
+ * @throws {@link LeptonError} `SHAPE_MISMATCH` / `INVALID_INPUT` for mismatched or empty input or a label that is not a
+ *   finite number; `INVALID_ARGUMENT` for `labels` that are not distinct finite numbers
  * @example
  * ```ts
  * import { confusionMatrix } from '@lepton/core';
@@ -59,16 +62,28 @@ export function confusionMatrix(
   /** `matrix[i][j]`: count of samples with true label `labels[i]` predicted as `labels[j]`. */
   matrix: number[][];
 } {
-  checkPair(yTrue, yPred, 'confusionMatrix');
-  const order = labels ?? [...new Set([...Array.from(yTrue), ...Array.from(yPred)])].sort((a, b) => a - b);
+  const [t, p] = pair('confusionMatrix', yTrue, 'label', yPred, 'label');
+  const order = labels === undefined ? [...new Set([...Array.from(t), ...Array.from(p)])].sort((a, b) => a - b) : labelOrder(labels);
   const index = new Map(order.map((l, i) => [l, i]));
   const matrix = order.map(() => order.map(() => 0));
-  for (let i = 0; i < yTrue.length; i++) {
-    const r = index.get(yTrue[i]!);
-    const c = index.get(yPred[i]!);
+  for (let i = 0; i < t.length; i++) {
+    const r = index.get(t[i]!);
+    const c = index.get(p[i]!);
     if (r !== undefined && c !== undefined) matrix[r]![c]! += 1;
   }
   return { labels: order, matrix };
+}
+
+/** `labels` of {@link confusionMatrix}: distinct finite numbers, copied. */
+function labelOrder(labels: unknown): number[] {
+  let order: number[];
+  try {
+    order = Array.from(numbers(labels, 'confusionMatrix', 'labels', 'label'));
+  } catch (err) {
+    throw new LeptonError('INVALID_ARGUMENT', (err as Error).message, { cause: err, details: { option: 'labels' } });
+  }
+  if (new Set(order).size !== order.length) throw new LeptonError('INVALID_ARGUMENT', 'confusionMatrix: labels must be distinct.', { details: { option: 'labels' } });
+  return order;
 }
 
 function safeDiv(a: number, b: number): number {
@@ -83,7 +98,8 @@ function safeDiv(a: number, b: number): number {
  * @param yPred - predicted labels
  * @param options - averaging (default `binary`) and the positive label for `binary` (default 1)
  * @returns precision, recall and F1
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for an unknown averaging
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for an unknown averaging, options that are not an object or a
+ *   `positiveLabel` that is not a finite number; `SHAPE_MISMATCH` / `INVALID_INPUT` as {@link confusionMatrix}
  * @example
  * ```ts
  * import { precisionRecallF1 } from '@lepton/core';
@@ -95,7 +111,15 @@ export function precisionRecallF1(
   yPred: Numeric,
   options: { average?: Averaging; positiveLabel?: number } = {},
 ): PrecisionRecallF1 {
-  const average = options.average ?? 'binary';
+  const o = optionsObject(options, 'precisionRecallF1');
+  const average = o.average ?? 'binary';
+  const positiveLabel: unknown = o.positiveLabel ?? 1;
+  if (typeof positiveLabel !== 'number' || !Number.isFinite(positiveLabel)) {
+    throw new LeptonError('INVALID_ARGUMENT', `precisionRecallF1: positiveLabel must be a finite number, got ${describeValue(positiveLabel)}.`, { details: { option: 'positiveLabel' } });
+  }
+  if (average !== 'binary' && average !== 'micro' && average !== 'macro') {
+    throw new LeptonError('INVALID_ARGUMENT', `Unknown averaging ${describeValue(average)}; use binary, macro or micro.`);
+  }
   const { labels, matrix } = confusionMatrix(yTrue, yPred);
   const stats = labels.map((_, k) => {
     const tp = matrix[k]![k]!;
@@ -109,7 +133,7 @@ export function precisionRecallF1(
     return { precision, recall, f1: safeDiv(2 * precision * recall, precision + recall) };
   };
   if (average === 'binary') {
-    const k = labels.indexOf(options.positiveLabel ?? 1);
+    const k = labels.indexOf(positiveLabel);
     if (k < 0) return { precision: 0, recall: 0, f1: 0 };
     const s = stats[k]!;
     return score(s.tp, s.fp, s.fn);

@@ -1,5 +1,6 @@
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
-import type { Numeric } from './validate.js';
+import { numbers, type Numeric } from './validate.js';
 
 /** Population stability of one variable between a baseline and a current sample. */
 export interface StabilityReport {
@@ -20,9 +21,10 @@ export interface StabilityReport {
  *
  * @param expected - baseline values (e.g. training scores or a feature at training time)
  * @param actual - current values
- * @param bins - number of bins (default 10)
+ * @param bins - number of bins (default 10); more bins than baseline values give one bin per distinct value
  * @returns the index and the per-bin shares
- * @throws {@link LeptonError} `INVALID_INPUT` for empty input
+ * @throws {@link LeptonError} `INVALID_INPUT` for empty input or a value that is not a finite number;
+ *   `INVALID_ARGUMENT` for bins that is not a whole number ≥ 1
  * @example
  * ```ts
  * import { populationStabilityIndex } from '@lepton/core';
@@ -30,13 +32,21 @@ export interface StabilityReport {
  * ```
  */
 export function populationStabilityIndex(expected: Numeric, actual: Numeric, bins = 10): StabilityReport {
-  if (expected.length === 0 || actual.length === 0) throw new LeptonError('INVALID_INPUT', 'populationStabilityIndex needs values in both samples.');
-  const sorted = Float64Array.from(expected).sort();
-  const cuts: number[] = [];
-  for (let k = 1; k < bins; k++) {
-    const q = sorted[Math.min(sorted.length - 1, Math.floor((k * sorted.length) / bins))]!;
-    if (cuts.length === 0 || q > cuts[cuts.length - 1]!) cuts.push(q);
+  if (!Number.isSafeInteger(bins) || bins < 1) {
+    throw new LeptonError('INVALID_ARGUMENT', `populationStabilityIndex: bins must be a whole number ≥ 1, got ${describeValue(bins)}.`);
   }
+  const base = numbers(expected, 'populationStabilityIndex', 'expected', 'finite');
+  const current = numbers(actual, 'populationStabilityIndex', 'actual', 'finite');
+  if (base.length === 0 || current.length === 0) throw new LeptonError('INVALID_INPUT', 'populationStabilityIndex needs values in both samples.');
+  const sorted = Float64Array.from(base).sort();
+  const cuts: number[] = [];
+  const push = (q: number): void => {
+    if (cuts.length === 0 || q > cuts[cuts.length - 1]!) cuts.push(q);
+  };
+  // With more bins than values the quantiles visit every value in order (the step k·n/bins is below 1): the same
+  // cuts, without looping `bins` times (1e15 bins took forever).
+  if (bins > sorted.length) for (const q of sorted) push(q);
+  else for (let k = 1; k < bins; k++) push(sorted[Math.min(sorted.length - 1, Math.floor((k * sorted.length) / bins))]!);
   const edges = [sorted[0]!, ...cuts, sorted[sorted.length - 1]!];
   const share = (values: Numeric): number[] => {
     const counts = new Array<number>(cuts.length + 1).fill(0);
@@ -53,8 +63,8 @@ export function populationStabilityIndex(expected: Numeric, actual: Numeric, bin
     }
     return counts.map((c) => c / values.length);
   };
-  const e = share(expected);
-  const a = share(actual);
+  const e = share(base);
+  const a = share(current);
   let psi = 0;
   for (let i = 0; i < e.length; i++) {
     const ei = Math.max(e[i]!, 1e-4);

@@ -1,5 +1,5 @@
 import { LeptonError } from '../errors/lepton-error.js';
-import { checkBinary, checkPair, countClasses, type Numeric } from './validate.js';
+import { pair, type Numeric } from './validate.js';
 
 /** Points of a curve at each distinct score threshold, highest threshold first. */
 export interface ThresholdCurve {
@@ -21,12 +21,18 @@ export interface ThresholdCurve {
  * @param yTrue - binary labels (0/1)
  * @param scores - scores, higher meaning more likely positive
  * @returns the cumulative counts
- * @throws {@link LeptonError} `INVALID_INPUT` for non-binary labels or empty input
+ * @throws {@link LeptonError} `INVALID_INPUT` for non-binary labels, a score that is not a number or is NaN (±Infinity
+ *   rank first or last), or empty input; `SHAPE_MISMATCH` for lengths that differ
  */
 export function thresholdCurve(yTrue: Numeric, scores: Numeric): ThresholdCurve {
-  checkPair(yTrue, scores, 'thresholdCurve');
-  checkBinary(yTrue, 'thresholdCurve');
-  const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
+  return curve(yTrue, scores, 'thresholdCurve');
+}
+
+/** @internal {@link thresholdCurve}, its messages naming `fn`. */
+export function curve(labels: Numeric, values: Numeric, fn: string): ThresholdCurve {
+  const [yTrue, scores] = pair(fn, labels, 'binary', values, 'ordered', ['yTrue', 'scores']);
+  // (a > b) − (a < b): no NaN from Infinity − Infinity
+  const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => Number(scores[b]! > scores[a]!) - Number(scores[b]! < scores[a]!));
   const thresholds: number[] = [];
   const tp: number[] = [];
   const fp: number[] = [];
@@ -43,16 +49,13 @@ export function thresholdCurve(yTrue: Numeric, scores: Numeric): ThresholdCurve 
       fp.push(f);
     }
   }
-  const { pos, neg } = countClasses(yTrue);
-  return { thresholds, tp, fp, positives: pos, negatives: neg };
+  return { thresholds, tp, fp, positives: t, negatives: f };
 }
 
-function needBoth(yTrue: Numeric, what: string): { pos: number; neg: number } {
-  const c = countClasses(yTrue);
-  if (c.pos === 0 || c.neg === 0) {
-    throw new LeptonError('INVALID_INPUT', `${what} needs both classes in yTrue (found ${c.pos} positives, ${c.neg} negatives).`);
+function needBoth(c: ThresholdCurve, what: string): void {
+  if (c.positives === 0 || c.negatives === 0) {
+    throw new LeptonError('INVALID_INPUT', `${what} needs both classes in yTrue (found ${c.positives} positives, ${c.negatives} negatives).`);
   }
-  return c;
 }
 
 /**
@@ -61,7 +64,7 @@ function needBoth(yTrue: Numeric, what: string): { pos: number; neg: number } {
  * @param yTrue - binary labels
  * @param scores - scores
  * @returns `fpr`, `tpr` and the `thresholds` (the first is `Infinity`)
- * @throws {@link LeptonError} `INVALID_INPUT` unless both classes are present
+ * @throws {@link LeptonError} `INVALID_INPUT` unless both classes are present, and as {@link thresholdCurve}
  */
 export function rocCurve(
   yTrue: Numeric,
@@ -74,11 +77,15 @@ export function rocCurve(
   /** Score thresholds, highest first; the first is `Infinity` (nothing flagged). */
   thresholds: number[];
 } {
-  const { pos, neg } = needBoth(yTrue, 'rocCurve');
-  const c = thresholdCurve(yTrue, scores);
+  return roc(yTrue, scores, 'rocCurve');
+}
+
+function roc(yTrue: Numeric, scores: Numeric, fn: string): { fpr: number[]; tpr: number[]; thresholds: number[] } {
+  const c = curve(yTrue, scores, fn);
+  needBoth(c, fn);
   return {
-    fpr: [0, ...c.fp.map((v) => v / neg)],
-    tpr: [0, ...c.tp.map((v) => v / pos)],
+    fpr: [0, ...c.fp.map((v) => v / c.negatives)],
+    tpr: [0, ...c.tp.map((v) => v / c.positives)],
     thresholds: [Infinity, ...c.thresholds],
   };
 }
@@ -97,7 +104,7 @@ export function rocCurve(
  * ```
  */
 export function rocAuc(yTrue: Numeric, scores: Numeric): number {
-  const { fpr, tpr } = rocCurve(yTrue, scores);
+  const { fpr, tpr } = roc(yTrue, scores, 'rocAuc');
   let area = 0;
   for (let i = 1; i < fpr.length; i++) area += ((fpr[i]! - fpr[i - 1]!) * (tpr[i]! + tpr[i - 1]!)) / 2;
   return area;
@@ -109,7 +116,7 @@ export function rocAuc(yTrue: Numeric, scores: Numeric): number {
  * @param yTrue - binary labels
  * @param scores - scores
  * @returns precision, recall and thresholds
- * @throws {@link LeptonError} `INVALID_INPUT` when there are no positives
+ * @throws {@link LeptonError} `INVALID_INPUT` when there are no positives, and as {@link thresholdCurve}
  */
 export function precisionRecallCurve(
   yTrue: Numeric,
@@ -122,8 +129,12 @@ export function precisionRecallCurve(
   /** Distinct score thresholds, highest first (positive when score ≥ threshold). */
   thresholds: number[];
 } {
-  const c = thresholdCurve(yTrue, scores);
-  if (c.positives === 0) throw new LeptonError('INVALID_INPUT', 'precisionRecallCurve needs at least one positive.');
+  return prCurve(yTrue, scores, 'precisionRecallCurve');
+}
+
+function prCurve(yTrue: Numeric, scores: Numeric, fn: string): { precision: number[]; recall: number[]; thresholds: number[] } {
+  const c = curve(yTrue, scores, fn);
+  if (c.positives === 0) throw new LeptonError('INVALID_INPUT', `${fn} needs at least one positive.`);
   return {
     precision: c.tp.map((t, i) => t / (t + c.fp[i]!)),
     recall: c.tp.map((t) => t / c.positives),
@@ -146,7 +157,7 @@ export function precisionRecallCurve(
  * ```
  */
 export function averagePrecision(yTrue: Numeric, scores: Numeric): number {
-  const { precision, recall } = precisionRecallCurve(yTrue, scores);
+  const { precision, recall } = prCurve(yTrue, scores, 'averagePrecision');
   let ap = 0;
   let prev = 0;
   for (let i = 0; i < recall.length; i++) {
@@ -171,7 +182,7 @@ export function averagePrecision(yTrue: Numeric, scores: Numeric): number {
  * ```
  */
 export function ksStatistic(yTrue: Numeric, scores: Numeric): number {
-  const { fpr, tpr } = rocCurve(yTrue, scores);
+  const { fpr, tpr } = roc(yTrue, scores, 'ksStatistic');
   let ks = 0;
   for (let i = 0; i < fpr.length; i++) ks = Math.max(ks, Math.abs(tpr[i]! - fpr[i]!));
   return ks;

@@ -1,4 +1,11 @@
-import { checkPair, type Numeric } from './validate.js';
+import { pair, type Numeric } from './validate.js';
+
+/** Largest |value| of two arrays: the scale that keeps sums of huge finite values (1e308) from overflowing. */
+function scaleOf(t: Numeric, p: Numeric): number {
+  let m = 0;
+  for (let i = 0; i < t.length; i++) m = Math.max(m, Math.abs(t[i]!), Math.abs(p[i]!));
+  return m;
+}
 
 /**
  * Mean absolute error.
@@ -6,6 +13,8 @@ import { checkPair, type Numeric } from './validate.js';
  * @param yTrue - true values
  * @param yPred - predictions
  * @returns MAE
+ * @throws {@link LeptonError} `SHAPE_MISMATCH` / `INVALID_INPUT` for mismatched or empty input or a value that is not a
+ *   finite number
  * @example
  * ```ts
  * import { meanAbsoluteError } from '@lepton/core';
@@ -13,10 +22,15 @@ import { checkPair, type Numeric } from './validate.js';
  * ```
  */
 export function meanAbsoluteError(yTrue: Numeric, yPred: Numeric): number {
-  checkPair(yTrue, yPred, 'meanAbsoluteError');
+  const [t, p] = pair('meanAbsoluteError', yTrue, 'finite', yPred, 'finite');
   let s = 0;
-  for (let i = 0; i < yTrue.length; i++) s += Math.abs(yTrue[i]! - yPred[i]!);
-  return s / yTrue.length;
+  for (let i = 0; i < t.length; i++) s += Math.abs(t[i]! - p[i]!);
+  if (Number.isFinite(s)) return s / t.length;
+  // the sum overflowed: the same mean on values scaled into [-1, 1], scaled back (Infinity only when it is one)
+  const k = scaleOf(t, p);
+  s = 0;
+  for (let i = 0; i < t.length; i++) s += Math.abs(t[i]! / k - p[i]! / k);
+  return (s / t.length) * k;
 }
 
 /**
@@ -25,6 +39,7 @@ export function meanAbsoluteError(yTrue: Numeric, yPred: Numeric): number {
  * @param yTrue - true values
  * @param yPred - predictions
  * @returns RMSE
+ * @throws {@link LeptonError} as {@link meanAbsoluteError}
  * @example
  * ```ts
  * import { rootMeanSquaredError } from '@lepton/core';
@@ -32,10 +47,15 @@ export function meanAbsoluteError(yTrue: Numeric, yPred: Numeric): number {
  * ```
  */
 export function rootMeanSquaredError(yTrue: Numeric, yPred: Numeric): number {
-  checkPair(yTrue, yPred, 'rootMeanSquaredError');
+  const [t, p] = pair('rootMeanSquaredError', yTrue, 'finite', yPred, 'finite');
   let s = 0;
-  for (let i = 0; i < yTrue.length; i++) s += (yTrue[i]! - yPred[i]!) ** 2;
-  return Math.sqrt(s / yTrue.length);
+  for (let i = 0; i < t.length; i++) s += (t[i]! - p[i]!) ** 2;
+  if (Number.isFinite(s)) return Math.sqrt(s / t.length);
+  // the squares overflowed: scaled into [-1, 1] and back
+  const k = scaleOf(t, p);
+  s = 0;
+  for (let i = 0; i < t.length; i++) s += (t[i]! / k - p[i]! / k) ** 2;
+  return Math.sqrt(s / t.length) * k;
 }
 
 /**
@@ -45,6 +65,7 @@ export function rootMeanSquaredError(yTrue: Numeric, yPred: Numeric): number {
  * @param yTrue - true values
  * @param yPred - predictions
  * @returns R²
+ * @throws {@link LeptonError} as {@link meanAbsoluteError}
  * @example
  * ```ts
  * import { r2Score } from '@lepton/core';
@@ -52,15 +73,23 @@ export function rootMeanSquaredError(yTrue: Numeric, yPred: Numeric): number {
  * ```
  */
 export function r2Score(yTrue: Numeric, yPred: Numeric): number {
-  checkPair(yTrue, yPred, 'r2Score');
+  const [t, p] = pair('r2Score', yTrue, 'finite', yPred, 'finite');
+  const r2 = rSquared(t, p);
+  if (!Number.isNaN(r2)) return r2;
+  // Sums of squares of huge finite values (1e308) overflowed to ∞ / ∞: R² does not change when both are scaled.
+  const k = scaleOf(t, p);
+  return rSquared(Array.from(t, (v) => v / k), Array.from(p, (v) => v / k));
+}
+
+function rSquared(t: Numeric, p: Numeric): number {
   let mean = 0;
-  for (let i = 0; i < yTrue.length; i++) mean += yTrue[i]!;
-  mean /= yTrue.length;
+  for (let i = 0; i < t.length; i++) mean += t[i]!;
+  mean /= t.length;
   let res = 0;
   let tot = 0;
-  for (let i = 0; i < yTrue.length; i++) {
-    res += (yTrue[i]! - yPred[i]!) ** 2;
-    tot += (yTrue[i]! - mean) ** 2;
+  for (let i = 0; i < t.length; i++) {
+    res += (t[i]! - p[i]!) ** 2;
+    tot += (t[i]! - mean) ** 2;
   }
   if (tot === 0) return res === 0 ? 1 : 0;
   return 1 - res / tot;

@@ -1,7 +1,7 @@
 import * as tf from '../tf.js';
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
-import { checkPair, type Numeric } from './validate.js';
+import { pair, type Numeric } from './validate.js';
 
 /**
  * Dice similarity coefficient of two binary masks: 2|A∩B| ÷ (|A| + |B|). Values ≥ `threshold` count as inside.
@@ -11,6 +11,8 @@ import { checkPair, type Numeric } from './validate.js';
  * @param maskPred - predicted mask
  * @param threshold - cut-off for both masks. Default 0.5.
  * @returns Dice in [0, 1]
+ * @throws {@link LeptonError} `SHAPE_MISMATCH` / `INVALID_INPUT` for masks of different or no length or a value that is
+ *   not a finite number; `INVALID_ARGUMENT` for a threshold that is not a finite number
  * @example
  * ```ts
  * import { diceCoefficient } from '@lepton/core';
@@ -18,13 +20,17 @@ import { checkPair, type Numeric } from './validate.js';
  * ```
  */
 export function diceCoefficient(maskTrue: Numeric, maskPred: Numeric, threshold = 0.5): number {
-  checkPair(maskTrue, maskPred, 'diceCoefficient');
+  // A NaN threshold put every pixel outside both masks: two "empty" masks, a perfect 1.
+  if (typeof threshold !== 'number' || !Number.isFinite(threshold)) {
+    throw new LeptonError('INVALID_ARGUMENT', `diceCoefficient: threshold must be a finite number, got ${describeValue(threshold)}.`);
+  }
+  const [mt, mp] = pair('diceCoefficient', maskTrue, 'finite', maskPred, 'finite', ['maskTrue', 'maskPred']);
   let inter = 0;
   let a = 0;
   let b = 0;
-  for (let i = 0; i < maskTrue.length; i++) {
-    const t = maskTrue[i]! >= threshold ? 1 : 0;
-    const p = maskPred[i]! >= threshold ? 1 : 0;
+  for (let i = 0; i < mt.length; i++) {
+    const t = mt[i]! >= threshold ? 1 : 0;
+    const p = mp[i]! >= threshold ? 1 : 0;
     inter += t & p;
     a += t;
     b += p;

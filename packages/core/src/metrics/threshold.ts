@@ -1,7 +1,7 @@
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
-import { thresholdCurve } from './ranking.js';
-import type { Numeric } from './validate.js';
+import { curve, type ThresholdCurve } from './ranking.js';
+import { optionsObject, type Numeric } from './validate.js';
 
 /** A chosen decision threshold (positive when score ≥ threshold) and what it yields on the given data. */
 export interface ThresholdChoice {
@@ -29,8 +29,7 @@ export interface CostMatrix {
   truePositive?: number;
 }
 
-function choices(yTrue: Numeric, scores: Numeric): ThresholdChoice[] {
-  const c = thresholdCurve(yTrue, scores);
+function choices(c: ThresholdCurve): ThresholdChoice[] {
   const out: ThresholdChoice[] = [];
   // The "flag nothing" point first (threshold above every score).
   out.push({ threshold: Infinity, precision: 1, recall: 0, fpr: 0, f1: 0 });
@@ -59,7 +58,7 @@ function choices(yTrue: Numeric, scores: Numeric): ThresholdChoice[] {
  * ```
  */
 export function thresholdForMaxF1(yTrue: Numeric, scores: Numeric): ThresholdChoice {
-  return choices(yTrue, scores).reduce((best, c) => (c.f1 > best.f1 ? c : best));
+  return choices(curve(yTrue, scores, 'thresholdForMaxF1')).reduce((best, c) => (c.f1 > best.f1 ? c : best));
 }
 
 /**
@@ -83,7 +82,7 @@ export function thresholdForFpr(yTrue: Numeric, scores: Numeric, targetFpr: numb
   }
   // Highest recall within the FPR budget; among equal recall, the fewest false positives (highest threshold).
   let best: ThresholdChoice | undefined;
-  for (const c of choices(yTrue, scores)) if (c.fpr <= targetFpr && (best === undefined || c.recall > best.recall)) best = c;
+  for (const c of choices(curve(yTrue, scores, 'thresholdForFpr'))) if (c.fpr <= targetFpr && (best === undefined || c.recall > best.recall)) best = c;
   return best!;
 }
 
@@ -94,7 +93,8 @@ export function thresholdForFpr(yTrue: Numeric, scores: Numeric, targetFpr: numb
  * @param scores - scores
  * @param costs - cost of each kind of outcome
  * @returns the threshold, what it yields and its `cost`
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for a negative cost
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for costs that are not an object or a cost that is not a finite number
+ *   ≥ 0 (`truePositive` may be left out); `INVALID_INPUT` / `SHAPE_MISMATCH` as `thresholdCurve`
  * @example
  * ```ts
  * import { thresholdForCost } from '@lepton/core';
@@ -102,17 +102,26 @@ export function thresholdForFpr(yTrue: Numeric, scores: Numeric, targetFpr: numb
  * ```
  */
 export function thresholdForCost(yTrue: Numeric, scores: Numeric, costs: CostMatrix): ThresholdChoice {
-  const tpCost = costs.truePositive ?? 0;
-  if (costs.falsePositive < 0 || costs.falseNegative < 0 || tpCost < 0) {
-    throw new LeptonError('INVALID_ARGUMENT', 'Costs must be ≥ 0.');
-  }
-  const c = thresholdCurve(yTrue, scores);
+  if (costs === undefined) throw new LeptonError('INVALID_ARGUMENT', 'thresholdForCost: costs must be an object { falsePositive, falseNegative, truePositive? }, got undefined.');
+  const o = optionsObject(costs, 'thresholdForCost', 'costs');
+  const cost = (name: keyof CostMatrix, optional: boolean): number => {
+    const v: unknown = o[name];
+    if (optional && (v === undefined || v === null)) return 0;
+    if (typeof v !== 'number' || !(v >= 0) || v === Infinity) {
+      throw new LeptonError('INVALID_ARGUMENT', `thresholdForCost: costs.${name} must be a finite number ≥ 0, got ${describeValue(v)}.`, { details: { option: name } });
+    }
+    return v;
+  };
+  const fpCost = cost('falsePositive', false);
+  const fnCost = cost('falseNegative', false);
+  const tpCost = cost('truePositive', true);
+  const c = curve(yTrue, scores, 'thresholdForCost');
   let best: ThresholdChoice | undefined;
-  for (const choice of choices(yTrue, scores)) {
+  for (const choice of choices(c)) {
     const tp = choice.recall * c.positives;
     const fp = choice.fpr * c.negatives;
-    const cost = fp * costs.falsePositive + (c.positives - tp) * costs.falseNegative + tp * tpCost;
-    if (best === undefined || cost < best.cost! - 1e-12) best = { ...choice, cost };
+    const total = fp * fpCost + (c.positives - tp) * fnCost + tp * tpCost;
+    if (best === undefined || total < best.cost! - 1e-12) best = { ...choice, cost: total };
   }
   return best!;
 }

@@ -1,6 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { withSeededRandomSync } from '../internal/random.js';
-import { positiveInt, recordTask } from './task.js';
+import { buildModel, builderOptions, modelName, positiveInt, recordTask, sizeList } from './task.js';
 
 /** Options for {@link buildDenseAutoencoder}. */
 export interface DenseAutoencoderOptions {
@@ -42,7 +41,10 @@ type S = tfl.SymbolicTensor;
  *
  * @param options - sizes and seed
  * @returns an uncompiled tfjs-layers model
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for a non-positive size
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for options that are not an object, a size that is not a whole number
+ *   in [1, 2^31 − 1], an unknown task, a flag that is not a boolean, a name that is not a string, a seed that is not a
+ *   finite number, or a weight of more than 2^28 values (MAX_WEIGHT_VALUES) or otherwise too large to allocate (nothing
+ *   is left allocated)
  * @example
  * ```ts
  * import { buildDenseAutoencoder } from '@lepton/core';
@@ -51,10 +53,12 @@ type S = tfl.SymbolicTensor;
  * ```
  */
 export function buildDenseAutoencoder(options: DenseAutoencoderOptions): tfl.LayersModel {
+  builderOptions(options, 'buildDenseAutoencoder');
   const inputDim = positiveInt(options.inputDim, 'inputDim');
-  const hidden = (options.hiddenUnits ?? [32]).map((u, i) => positiveInt(u, `hiddenUnits[${i}]`));
+  const hidden = sizeList(options.hiddenUnits, [32], 'hiddenUnits');
   const latent = positiveInt(options.latentDim ?? 8, 'latentDim');
-  return withSeededRandomSync(options.seed, () => {
+  const name = modelName(options.name, 'dense_autoencoder', 'buildDenseAutoencoder');
+  return buildModel('buildDenseAutoencoder', options.seed, () => {
     const input = tfl.input({ shape: [inputDim], name: 'features' });
     let x: S = input;
     hidden.forEach((u, i) => {
@@ -65,7 +69,7 @@ export function buildDenseAutoencoder(options: DenseAutoencoderOptions): tfl.Lay
       x = tfl.layers.dense({ units: u, activation: 'relu', name: `dec${i}` }).apply(x) as S;
     });
     const output = tfl.layers.dense({ units: inputDim, name: 'reconstruction' }).apply(x) as S;
-    return recordTask(tfl.model({ inputs: input, outputs: output, name: options.name ?? 'dense_autoencoder' }), 'regression');
+    return recordTask(tfl.model({ inputs: input, outputs: output, name }), 'regression');
   });
 }
 
@@ -77,7 +81,10 @@ export function buildDenseAutoencoder(options: DenseAutoencoderOptions): tfl.Lay
  *
  * @param options - window shape, sizes and seed
  * @returns an uncompiled tfjs-layers model
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for a non-positive size
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for options that are not an object, a size that is not a whole number
+ *   in [1, 2^31 − 1], an unknown task, a flag that is not a boolean, a name that is not a string, a seed that is not a
+ *   finite number, or a weight of more than 2^28 values (MAX_WEIGHT_VALUES) or otherwise too large to allocate (nothing
+ *   is left allocated)
  * @example
  * ```ts
  * import { buildLstmAutoencoder } from '@lepton/core';
@@ -86,11 +93,13 @@ export function buildDenseAutoencoder(options: DenseAutoencoderOptions): tfl.Lay
  * ```
  */
 export function buildLstmAutoencoder(options: LstmAutoencoderOptions): tfl.LayersModel {
+  builderOptions(options, 'buildLstmAutoencoder');
   const timesteps = positiveInt(options.timesteps, 'timesteps');
   const features = positiveInt(options.features, 'features');
   const units = positiveInt(options.units ?? 32, 'units');
   const latent = positiveInt(options.latentDim ?? 16, 'latentDim');
-  return withSeededRandomSync(options.seed, () => {
+  const name = modelName(options.name, 'lstm_autoencoder', 'buildLstmAutoencoder');
+  return buildModel('buildLstmAutoencoder', options.seed, () => {
     const input = tfl.input({ shape: [timesteps, features], name: 'sequence' });
     let x = tfl.layers.lstm({ units, returnSequences: false, name: 'encoder' }).apply(input) as S;
     x = tfl.layers.dense({ units: latent, activation: 'tanh', name: 'latent' }).apply(x) as S;
@@ -99,6 +108,6 @@ export function buildLstmAutoencoder(options: LstmAutoencoderOptions): tfl.Layer
     const output = tfl.layers
       .timeDistributed({ layer: tfl.layers.dense({ units: features }), name: 'reconstruction' })
       .apply(x) as S;
-    return recordTask(tfl.model({ inputs: input, outputs: output, name: options.name ?? 'lstm_autoencoder' }), 'regression');
+    return recordTask(tfl.model({ inputs: input, outputs: output, name }), 'regression');
   });
 }

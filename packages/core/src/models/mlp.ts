@@ -1,6 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { withSeededRandomSync } from '../internal/random.js';
-import { positiveInt, rate, recordTask, type Task } from './task.js';
+import { buildModel, builderOptions, flag, modelName, oneOf, positiveInt, rate, recordTask, sizeList, type Task } from './task.js';
 
 /** Options for {@link buildMlp}. */
 export interface MlpOptions {
@@ -30,7 +29,10 @@ export interface MlpOptions {
  *
  * @param options - layer sizes, task and seed
  * @returns an uncompiled tfjs-layers model (train it with `train()`)
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for a non-positive size or a dropout outside [0, 1)
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for a dropout outside [0, 1), options that are not an object, a size
+ *   that is not a whole number in [1, 2^31 − 1], an unknown task, a flag that is not a boolean, a name that is not a
+ *   string, a seed that is not a finite number, or a weight of more than 2^28 values (MAX_WEIGHT_VALUES) or otherwise
+ *   too large to allocate (nothing is left allocated)
  * @example
  * ```ts
  * import { buildMlp } from '@lepton/core';
@@ -39,22 +41,25 @@ export interface MlpOptions {
  * ```
  */
 export function buildMlp(options: MlpOptions): tfl.LayersModel {
-  const task = options.task ?? 'binary';
+  builderOptions(options, 'buildMlp');
+  const task = oneOf<Task>(options.task, ['binary', 'multiclass', 'regression'], 'binary', 'task');
   const inputDim = positiveInt(options.inputDim, 'inputDim');
-  const hidden = (options.hiddenUnits ?? [64, 32]).map((u, i) => positiveInt(u, `hiddenUnits[${i}]`));
+  const hidden = sizeList(options.hiddenUnits, [64, 32], 'hiddenUnits');
   const outputUnits = task === 'binary' ? 1 : positiveInt(options.outputUnits ?? 1, 'outputUnits');
   const dropout = rate(options.dropout ?? 0.1, 'dropout');
-  return withSeededRandomSync(options.seed, () => {
+  const batchNorm = flag(options.batchNorm, false, 'batchNorm');
+  const name = modelName(options.name, 'mlp', 'buildMlp');
+  return buildModel('buildMlp', options.seed, () => {
     const input = tfl.input({ shape: [inputDim], name: 'features' });
     let x: tfl.SymbolicTensor = input;
     hidden.forEach((units, i) => {
       x = tfl.layers.dense({ units, kernelInitializer: 'heNormal', name: `dense_${i}` }).apply(x) as tfl.SymbolicTensor;
-      if (options.batchNorm) x = tfl.layers.batchNormalization({ name: `bn_${i}` }).apply(x) as tfl.SymbolicTensor;
+      if (batchNorm) x = tfl.layers.batchNormalization({ name: `bn_${i}` }).apply(x) as tfl.SymbolicTensor;
       x = tfl.layers.activation({ activation: 'relu', name: `relu_${i}` }).apply(x) as tfl.SymbolicTensor;
       if (dropout > 0) x = tfl.layers.dropout({ rate: dropout, name: `dropout_${i}` }).apply(x) as tfl.SymbolicTensor;
     });
     const activation = task === 'binary' ? 'sigmoid' : task === 'multiclass' ? 'softmax' : 'linear';
     const output = tfl.layers.dense({ units: outputUnits, activation, name: 'output' }).apply(x) as tfl.SymbolicTensor;
-    return recordTask(tfl.model({ inputs: input, outputs: output, name: options.name ?? 'mlp' }), task);
+    return recordTask(tfl.model({ inputs: input, outputs: output, name }), task);
   });
 }

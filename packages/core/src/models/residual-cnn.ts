@@ -1,8 +1,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
-import { withSeededRandomSync } from '../internal/random.js';
-import { positiveInt, rate, recordTask } from './task.js';
+import { buildModel, builderOptions, modelName, oneOf, positiveInt, rate, recordTask, sizeList } from './task.js';
 
 /** Options for {@link buildResidualCnn}. */
 export interface ResidualCnnOptions {
@@ -31,6 +30,14 @@ export interface ResidualCnnOptions {
 export const LAST_CONV_LAYER = 'last_conv';
 
 type S = tfl.SymbolicTensor;
+
+/** @internal `[height, width, channels]`: three positive integers. */
+export function imageShape(shape: unknown, name: string): [number, number, number] {
+  if (!Array.isArray(shape) || shape.length !== 3) {
+    throw new LeptonError('INVALID_ARGUMENT', `${name} must be [height, width, channels], got ${describeValue(shape)}.`);
+  }
+  return [positiveInt(shape[0], `${name}[0]`), positiveInt(shape[1], `${name}[1]`), positiveInt(shape[2], `${name}[2]`)];
+}
 
 function convBn(x: S, filters: number, strides: number, name: string, relu: boolean): S {
   let y = tfl.layers
@@ -63,7 +70,10 @@ function residualBlock(x: S, filters: number, strides: number, name: string, las
  *
  * @param options - input shape, classes, widths and seed
  * @returns an uncompiled tfjs-layers model
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for a non-positive size
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for an `inputShape` that is not three sizes, a dropout outside [0, 1),
+ *   an unknown pooling, options that are not an object, a size that is not a whole number in [1, 2^31 − 1], an unknown
+ *   task, a flag that is not a boolean, a name that is not a string, a seed that is not a finite number, or a model too
+ *   large to allocate (nothing is left allocated)
  * @example
  * ```ts
  * import { buildResidualCnn } from '@lepton/core';
@@ -72,12 +82,15 @@ function residualBlock(x: S, filters: number, strides: number, name: string, las
  * ```
  */
 export function buildResidualCnn(options: ResidualCnnOptions): tfl.LayersModel {
-  const [h, w, c] = options.inputShape.map((v, i) => positiveInt(v, `inputShape[${i}]`)) as [number, number, number];
+  builderOptions(options, 'buildResidualCnn');
+  const [h, w, c] = imageShape(options.inputShape, 'inputShape');
   const numClasses = positiveInt(options.numClasses, 'numClasses');
-  const filters = (options.filters ?? [16, 32, 64]).map((f, i) => positiveInt(f, `filters[${i}]`));
+  const filters = sizeList(options.filters, [16, 32, 64], 'filters', false);
   const blocks = positiveInt(options.blocksPerStage ?? 1, 'blocksPerStage');
   const dropout = rate(options.dropout ?? 0.2, 'dropout');
-  return withSeededRandomSync(options.seed, () => {
+  const pooling = oneOf(options.pooling, ['average', 'max'], 'average', 'pooling');
+  const name = modelName(options.name, 'residual_cnn', 'buildResidualCnn');
+  return buildModel('buildResidualCnn', options.seed, () => {
     const input = tfl.input({ shape: [h, w, c], name: 'image' });
     let x = convBn(input, filters[0]!, 1, 'stem', true);
     filters.forEach((f, stage) => {
@@ -87,16 +100,13 @@ export function buildResidualCnn(options: ResidualCnnOptions): tfl.LayersModel {
         x = residualBlock(x, f, strides, `stage${stage}_block${b}`, last);
       }
     });
-    if (options.pooling !== undefined && options.pooling !== 'average' && options.pooling !== 'max') {
-      throw new LeptonError('INVALID_ARGUMENT', `pooling must be 'average' or 'max', got ${describeValue(options.pooling)}.`);
-    }
-    x = (options.pooling === 'max' ? tfl.layers.globalMaxPooling2d({ name: 'gmp' }) : tfl.layers.globalAveragePooling2d({ name: 'gap' })).apply(x) as S;
+    x = (pooling === 'max' ? tfl.layers.globalMaxPooling2d({ name: 'gmp' }) : tfl.layers.globalAveragePooling2d({ name: 'gap' })).apply(x) as S;
     if (dropout > 0) x = tfl.layers.dropout({ rate: dropout, name: 'head_dropout' }).apply(x) as S;
     const binary = numClasses === 1;
     const output = tfl.layers
       .dense({ units: numClasses, activation: binary ? 'sigmoid' : 'softmax', name: 'output' })
       .apply(x) as S;
-    const model = tfl.model({ inputs: input, outputs: output, name: options.name ?? 'residual_cnn' });
+    const model = tfl.model({ inputs: input, outputs: output, name });
     return recordTask(model, binary ? 'binary' : 'multiclass');
   });
 }

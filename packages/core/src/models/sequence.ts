@@ -1,7 +1,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { withSeededRandomSync } from '../internal/random.js';
+import { LeptonError } from '../errors/lepton-error.js';
 import { CausalConv1D, registerLeptonLayers } from './causal-conv.js';
-import { positiveInt, rate, recordTask, type Task } from './task.js';
+import { buildModel, builderOptions, modelName, oneOf, positiveInt, rate, recordTask, sizeList, type Task } from './task.js';
 
 /** Sequence architecture: dilated causal temporal convolutions, LSTM or GRU. */
 export type SequenceKind = 'tcn' | 'lstm' | 'gru';
@@ -70,7 +70,10 @@ function recurrentStack(x: S, units: number[], kind: 'lstm' | 'gru'): S {
  *
  * @param options - architecture, window shape, task and seed
  * @returns an uncompiled tfjs-layers model
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for a non-positive size
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for an unknown kind, empty `units`, a dropout outside [0, 1), options
+ *   that are not an object, a size that is not a whole number in [1, 2^31 − 1], an unknown task, a flag that is not a
+ *   boolean, a name that is not a string, a seed that is not a finite number, or a weight of more than 2^28 values
+ *   (MAX_WEIGHT_VALUES) or otherwise too large to allocate (nothing is left allocated)
  * @example
  * ```ts
  * import { buildSequenceModel } from '@lepton/core';
@@ -79,19 +82,23 @@ function recurrentStack(x: S, units: number[], kind: 'lstm' | 'gru'): S {
  * ```
  */
 export function buildSequenceModel(options: SequenceModelOptions): tfl.LayersModel {
+  builderOptions(options, 'buildSequenceModel');
+  if (options.kind === undefined) throw new LeptonError('INVALID_ARGUMENT', "buildSequenceModel: kind must be 'tcn', 'lstm' or 'gru'.");
+  const kind = oneOf<SequenceKind>(options.kind, ['tcn', 'lstm', 'gru'], 'tcn', 'kind');
   const timesteps = positiveInt(options.timesteps, 'timesteps');
   const features = positiveInt(options.features, 'features');
-  const task = options.task ?? 'regression';
+  const task = oneOf<SequenceTask>(options.task, ['binary', 'multiclass', 'regression', 'forecast'], 'regression', 'task');
   const outputUnits = task === 'binary' ? 1 : positiveInt(options.outputUnits ?? 1, 'outputUnits');
   const horizon = positiveInt(options.horizon ?? 1, 'horizon');
-  const units = (options.units ?? (options.kind === 'tcn' ? [32, 32, 32] : [32])).map((u, i) => positiveInt(u, `units[${i}]`));
+  const units = sizeList(options.units, kind === 'tcn' ? [32, 32, 32] : [32], 'units', false);
   const kernelSize = positiveInt(options.kernelSize ?? 3, 'kernelSize');
   const dropout = rate(options.dropout ?? 0.1, 'dropout');
+  const name = modelName(options.name, `${kind}_${task}`, 'buildSequenceModel');
   registerLeptonLayers();
-  return withSeededRandomSync(options.seed, () => {
+  return buildModel('buildSequenceModel', options.seed, () => {
     const input = tfl.input({ shape: [timesteps, features], name: 'sequence' });
-    let x = options.kind === 'tcn' ? tcnStack(input, units, kernelSize) : recurrentStack(input, units, options.kind);
-    if (options.kind === 'tcn') x = tfl.layers.flatten({ name: 'flatten' }).apply(x) as S;
+    let x = kind === 'tcn' ? tcnStack(input, units, kernelSize) : recurrentStack(input, units, kind);
+    if (kind === 'tcn') x = tfl.layers.flatten({ name: 'flatten' }).apply(x) as S;
     if (dropout > 0) x = tfl.layers.dropout({ rate: dropout, name: 'head_dropout' }).apply(x) as S;
     let output: S;
     let modelTask: Task;
@@ -104,7 +111,7 @@ export function buildSequenceModel(options: SequenceModelOptions): tfl.LayersMod
       output = tfl.layers.dense({ units: outputUnits, activation, name: 'output' }).apply(x) as S;
       modelTask = task;
     }
-    const model = tfl.model({ inputs: input, outputs: output, name: options.name ?? `${options.kind}_${task}` });
+    const model = tfl.model({ inputs: input, outputs: output, name });
     return recordTask(model, modelTask);
   });
 }

@@ -1,6 +1,9 @@
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
+import { checkLayersModel } from '../internal/checks.js';
+import { checkSeed, withSeededRandomSync } from '../internal/random.js';
 
 /**
  * What a model's output means, which decides its training loss and evaluation metrics:
@@ -24,6 +27,7 @@ export function recordTask<M extends tfl.LayersModel>(model: M, task: Task): M {
  *
  * @param model - a tfjs-layers model
  * @returns the model's task
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for a value that is not a layers model
  * @example
  * ```ts
  * import { buildMlp, modelTask } from '@lepton/core';
@@ -31,6 +35,7 @@ export function recordTask<M extends tfl.LayersModel>(model: M, task: Task): M {
  * ```
  */
 export function modelTask(model: tfl.LayersModel): Task {
+  checkLayersModel(model, 'modelTask');
   const known = tasks.get(model);
   if (known !== undefined) return known;
   const last = model.layers[model.layers.length - 1];
@@ -43,12 +48,99 @@ export function modelTask(model: tfl.LayersModel): Task {
   return 'regression';
 }
 
-/** @internal Validates a positive integer option with a message naming it. */
+/** Largest size a builder takes for one dimension or layer width: TF.js indexes tensors with 32-bit integers. */
+export const MAX_MODEL_DIMENSION = 2 ** 31 - 1;
+
+/**
+ * Most values one weight tensor of a built model may hold: 2^28 (1 GiB of float32). A 4 × 2^30 dense kernel was
+ * allocated and filled with random numbers for minutes before anything failed; larger ones were a RangeError from TF.js.
+ */
+export const MAX_WEIGHT_VALUES = 2 ** 28;
+
+/** @internal Validates a positive integer option (at most {@link MAX_MODEL_DIMENSION}) with a message naming it. */
 export function positiveInt(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new LeptonError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${describeValue(value)}.`);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_MODEL_DIMENSION) {
+    throw new LeptonError('INVALID_ARGUMENT', `${name} must be a positive integer (at most 2^31 − 1), got ${describeValue(value)}.`);
   }
   return value;
+}
+
+/** @internal A builder's options: a plain object (`null`, a primitive or an array is `INVALID_ARGUMENT`). */
+export function builderOptions<T extends object>(options: T, what: string): T {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new LeptonError('INVALID_ARGUMENT', `${what}: options must be an object, got ${describeValue(options)}.`);
+  }
+  return options;
+}
+
+/** @internal A list of layer sizes: `fallback` when undefined or null, else an array of positive integers (`[]` only if `allowEmpty`). */
+export function sizeList(value: unknown, fallback: number[], name: string, allowEmpty = true): number[] {
+  if (value === undefined || value === null) return fallback;
+  if (!Array.isArray(value) || (!allowEmpty && value.length === 0)) {
+    throw new LeptonError('INVALID_ARGUMENT', `${name} must be ${allowEmpty ? 'an' : 'a non-empty'} array of positive integers, got ${describeValue(value)}.`);
+  }
+  return Array.from(value as unknown[], (u, i) => positiveInt(u as number, `${name}[${i}]`));
+}
+
+/** @internal One of `allowed`, or `fallback` when undefined or null. */
+export function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T, name: string): T {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new LeptonError('INVALID_ARGUMENT', `${name} must be ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describeValue(value)}.`);
+  }
+  return value as T;
+}
+
+/** @internal A boolean option (`'false'` was truthy), `fallback` when undefined or null. */
+export function flag(value: unknown, fallback: boolean, name: string): boolean {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', `${name} must be true or false, got ${describeValue(value)}.`);
+  return value;
+}
+
+/** @internal A model name: a non-empty string, `fallback` when undefined or null. */
+export function modelName(value: unknown, fallback: string, what: string): string {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
+    throw new LeptonError('INVALID_ARGUMENT', `${what}: name must be a non-empty string of at most 256 characters, got ${describeValue(value)}.`);
+  }
+  return value;
+}
+
+/**
+ * @internal Builds a model with its seed checked (see {@link withSeededRandomSync}) and nothing left behind on failure:
+ * no weight tensor may hold more than {@link MAX_WEIGHT_VALUES} values (checked before it is allocated), the weights of
+ * the layers built before an error are disposed, and an error from TF.js becomes `INVALID_ARGUMENT`.
+ */
+export function buildModel<M>(what: string, seed: unknown, build: () => M): M {
+  if (seed !== undefined && seed !== null) checkSeed(seed, what);
+  const before = new Set(Object.keys(tf.engine().registeredVariables));
+  // Every layer allocates its weights through Layer.addWeight: the size is checked there, before the allocation. The
+  // build is synchronous, so nothing else runs while the check is in place.
+  const proto = tfl.layers.Layer.prototype as unknown as { addWeight: (name: string, shape: unknown, ...rest: unknown[]) => unknown };
+  const addWeight = proto.addWeight;
+  proto.addWeight = function (this: unknown, name: string, shape: unknown, ...rest: unknown[]): unknown {
+    const size = Array.isArray(shape) ? shape.reduce((a: number, d: unknown) => a * (typeof d === 'number' ? d : 1), 1) : 0;
+    if (size > MAX_WEIGHT_VALUES) {
+      throw new LeptonError(
+        'INVALID_ARGUMENT',
+        `${what}: weight '${name}' of shape [${(shape as unknown[]).join(', ')}] would hold ${size} values, more than a builder allocates for one weight (2^28, 1 GiB of float32); lower the sizes.`,
+        { details: { weight: name, values: size } },
+      );
+    }
+    return addWeight.call(this, name, shape, ...rest);
+  };
+  try {
+    return withSeededRandomSync((seed ?? undefined) as number | undefined, build);
+  } catch (err) {
+    for (const [name, v] of Object.entries(tf.engine().registeredVariables)) if (!before.has(name)) v.dispose();
+    if (err instanceof LeptonError) throw err;
+    throw new LeptonError('INVALID_ARGUMENT', `${what}: TF.js could not build the model (${err instanceof Error ? err.message.slice(0, 200) : describeValue(err)}); a size too large to allocate?`, {
+      cause: err,
+    });
+  } finally {
+    proto.addWeight = addWeight;
+  }
 }
 
 /** @internal Validates a rate in [0, 1). */

@@ -1,7 +1,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { LeptonError } from '../errors/lepton-error.js';
-import { withSeededRandomSync } from '../internal/random.js';
-import { positiveInt, recordTask } from './task.js';
+import { imageShape } from './residual-cnn.js';
+import { buildModel, builderOptions, modelName, positiveInt, recordTask } from './task.js';
 
 /** Options for {@link buildUnet}. */
 export interface UnetOptions {
@@ -40,7 +40,10 @@ function doubleConv(x: S, filters: number, name: string): S {
  *
  * @param options - input shape, classes, width, depth and seed
  * @returns an uncompiled tfjs-layers model
- * @throws {@link LeptonError} `INVALID_ARGUMENT` when height/width are not divisible by 2^depth
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` when height/width are not divisible by 2^depth, for an `inputShape`
+ *   that is not three sizes, options that are not an object, a size that is not a whole number in [1, 2^31 − 1], an
+ *   unknown task, a flag that is not a boolean, a name that is not a string, a seed that is not a finite number, or a
+ *   weight of more than 2^28 values (MAX_WEIGHT_VALUES) or otherwise too large to allocate (nothing is left allocated)
  * @example
  * ```ts
  * import { buildUnet } from '@lepton/core';
@@ -49,7 +52,8 @@ function doubleConv(x: S, filters: number, name: string): S {
  * ```
  */
 export function buildUnet(options: UnetOptions): tfl.LayersModel {
-  const [h, w, c] = options.inputShape.map((v, i) => positiveInt(v, `inputShape[${i}]`)) as [number, number, number];
+  builderOptions(options, 'buildUnet');
+  const [h, w, c] = imageShape(options.inputShape, 'inputShape');
   const depth = positiveInt(options.depth ?? 3, 'depth');
   const base = positiveInt(options.baseFilters ?? 16, 'baseFilters');
   const numClasses = positiveInt(options.numClasses ?? 1, 'numClasses');
@@ -60,7 +64,8 @@ export function buildUnet(options: UnetOptions): tfl.LayersModel {
       `U-Net input ${h}×${w} must be divisible by 2^depth = ${factor}; pad or resize the images, or lower depth.`,
     );
   }
-  return withSeededRandomSync(options.seed, () => {
+  const name = modelName(options.name, 'unet', 'buildUnet');
+  return buildModel('buildUnet', options.seed, () => {
     const input = tfl.input({ shape: [h, w, c], name: 'image' });
     const skips: S[] = [];
     let x: S = input;
@@ -80,7 +85,7 @@ export function buildUnet(options: UnetOptions): tfl.LayersModel {
     const output = tfl.layers
       .conv2d({ filters: numClasses, kernelSize: 1, activation: numClasses === 1 ? 'sigmoid' : 'softmax', name: 'mask' })
       .apply(x) as S;
-    const model = tfl.model({ inputs: input, outputs: output, name: options.name ?? 'unet' });
+    const model = tfl.model({ inputs: input, outputs: output, name });
     return recordTask(model, numClasses === 1 ? 'binary' : 'multiclass');
   });
 }

@@ -1,4 +1,6 @@
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
+import { optionsObject } from '../metrics/validate.js';
 import { solveLinear } from './linear.js';
 
 /** Options of {@link fitLogisticRegression}. */
@@ -26,10 +28,18 @@ export interface LogisticRegressionFit {
 /**
  * Logistic function 1 / (1 + e^−z), stable for large |z|.
  *
- * @param z - any finite number
+ * @param z - any number but NaN (σ(−∞) = 0, σ(∞) = 1)
  * @returns σ(z) in [0, 1]
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for NaN or a value that is not a number (a string was converted, and
+ *   `undefined` gave NaN)
  */
 export function sigmoid(z: number): number {
+  if (typeof z !== 'number' || Number.isNaN(z)) throw new LeptonError('INVALID_ARGUMENT', `sigmoid needs a number (not NaN), got ${describeValue(z)}.`);
+  return logistic(z);
+}
+
+/** @internal σ(z) without the check, for solvers whose z is a sum of checked numbers. */
+export function logistic(z: number): number {
   return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
 }
 
@@ -57,7 +67,9 @@ function meanLoss(x: readonly (readonly number[])[], y: readonly number[], theta
  * @param y - n labels, each 0 or 1, with both classes present
  * @param options - L2 penalty and iteration cap
  * @returns weights, intercept and convergence details
- * @throws {@link LeptonError} `INVALID_INPUT` for non-finite features, labels other than 0/1 or a single class;
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for options that are not an object, an `l2` that is not a finite number
+ *   ≥ 0 or a `maxIterations` that is not a whole number ≥ 1;
+ *   `INVALID_INPUT` for non-finite features, labels other than 0/1 or a single class;
  *   `TRAINING_FAILED` when the fit diverges (separable data without a penalty: set l2 > 0)
  * @example
  * ```ts
@@ -71,8 +83,9 @@ export function fitLogisticRegression(
   y: readonly number[],
   options: LogisticRegressionOptions = {},
 ): LogisticRegressionFit {
-  const l2 = options.l2 ?? 0;
-  const maxIterations = options.maxIterations ?? 100;
+  const o = optionsObject(options, 'fitLogisticRegression');
+  const l2 = o.l2 ?? 0;
+  const maxIterations = o.maxIterations ?? 100;
   if (!(Number.isFinite(l2) && l2 >= 0)) throw new LeptonError('INVALID_ARGUMENT', 'fitLogisticRegression: l2 must be a finite number ≥ 0.');
   if (!(Number.isInteger(maxIterations) && maxIterations >= 1)) throw new LeptonError('INVALID_ARGUMENT', 'fitLogisticRegression: maxIterations must be a positive integer.');
   const n = Array.isArray(x) ? x.length : 0;
@@ -104,7 +117,7 @@ export function fitLogisticRegression(
       const row = [...x[i]!, 1];
       let z = 0;
       for (let j = 0; j <= k; j++) z += theta[j]! * row[j]!;
-      const p = sigmoid(z);
+      const p = logistic(z);
       const w = p * (1 - p);
       for (let a = 0; a <= k; a++) {
         g[a]! += (p - y[i]!) * row[a]!;

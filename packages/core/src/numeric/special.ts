@@ -38,7 +38,9 @@ export function erfc(x: number): number {
       den = (den + ERFC_D[i]!) * y;
     }
     r = (num + ERFC_C[7]!) / (den + ERFC_D[7]!);
-  } else if (y === Number.POSITIVE_INFINITY) {
+  } else if (y >= 27.3) {
+    // erfc(27.3) ≈ 1e-325 is below the smallest double: 0 (the rational form below overflows y·16 to ∞ past 1e307
+    // and returned NaN there)
     r = 0;
   } else {
     const z = 1 / (y * y);

@@ -4,6 +4,7 @@
  * ONNX ops per layer (`layer-ops.ts`, `layer-tensor-ops.ts`).
  */
 import * as tfl from '@tensorflow/tfjs-layers';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { conv, convTranspose, dense, batchNorm, pool, globalPool, type Emitter, type Weights } from './layer-ops.js';
 import { activationLayer, concatenate, cropping, flatten, identity, merge, reshape, upSampling, zeroPadding } from './layer-tensor-ops.js';
@@ -184,7 +185,7 @@ const dims = (shape: ReadonlyArray<number | null>, what: string): Array<number |
  * @returns the serialised ONNX `ModelProto`
  * @throws {@link LeptonError} `INVALID_MODEL` for a layer class or setting the converter does not support (listed
  *   above; `details.className` and `details.layer` name the layer) or a non-float32 input;
- *   `INVALID_ARGUMENT` when `model` is not a Layers model
+ *   `INVALID_ARGUMENT` when `model` is not a Layers model, options are not an object or `graphName` is not a string
  * @example
  * ```ts
  * import { buildMlp, initRuntime, layersModelToOnnx } from '@lepton/core';
@@ -197,6 +198,11 @@ const dims = (shape: ReadonlyArray<number | null>, what: string): Array<number |
 export async function layersModelToOnnx(model: tfl.LayersModel, options: LayersToOnnxOptions = {}): Promise<Uint8Array> {
   if (!(model instanceof tfl.LayersModel)) {
     throw new LeptonError('INVALID_ARGUMENT', 'layersModelToOnnx needs a TF.js LayersModel (tf.model(…), tf.sequential(…) or a Lepton builder).');
+  }
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `layersModelToOnnx: options must be an object, got ${describeValue(options)}.`);
+  const graphName: unknown = options.graphName ?? model.name;
+  if (typeof graphName !== 'string' || graphName.length > 1024) {
+    throw new LeptonError('INVALID_ARGUMENT', `layersModelToOnnx: graphName must be a string of at most 1024 characters, got ${describeValue(graphName)}.`);
   }
   const b = new GraphBuilder();
   const inputs: OnnxValueInfo[] = [];
@@ -213,5 +219,5 @@ export async function layersModelToOnnx(model: tfl.LayersModel, options: LayersT
     b.nodes.push({ op: 'Identity', inputs: [b.tf(v)], outputs: [name] });
     return { name, type: 'float32', shape: dims(v.shape, name) };
   });
-  return encodeOnnxModel({ graphName: options.graphName ?? model.name, nodes: b.nodes, initializers: b.initializers, inputs, outputs });
+  return encodeOnnxModel({ graphName, nodes: b.nodes, initializers: b.initializers, inputs, outputs });
 }

@@ -155,6 +155,7 @@ const MAX_THREADS = 256;
  */
 export async function createOnnxSession(model: Uint8Array, options: OnnxSessionOptions = {}): Promise<OnnxSession> {
   if (!(model instanceof Uint8Array) || model.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'createOnnxSession needs the ONNX model as non-empty bytes (a Uint8Array).');
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `createOnnxSession: options must be an object, got ${describeValue(options)}.`);
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
     throw new LeptonError('INVALID_ARGUMENT', `threads must be an integer from 1 to ${MAX_THREADS}, got ${describeValue(threads)}.`);
@@ -192,7 +193,7 @@ function checkFeed(name: string, f: unknown): OnnxTensorValue {
   }
   const { data, dims } = feed;
   if (!Array.isArray(dims) || dims.some((d) => !Number.isInteger(d) || d < 0) || dims.reduce((a: number, d: number) => a * d, 1) !== data.length) {
-    throw new LeptonError('INVALID_INPUT', Array.isArray(dims) ? `Input '${name}' has ${data.length} values for dims [${dims.join(', ')}].` : `Input '${name}' has no dims array.`);
+    throw new LeptonError('INVALID_INPUT', Array.isArray(dims) ? `Input '${name}' has ${data.length} values for dims [${dims.map((d) => describeValue(d)).join(', ')}].` : `Input '${name}' has no dims array.`);
   }
   const bad = firstNonFinite(data);
   if (bad >= 0) throw new LeptonError('INVALID_INPUT', `Input '${name}' value ${bad} is ${data[bad]}, not a finite number.`, { details: { input: name, index: bad } });

@@ -164,8 +164,8 @@ function nativeBindingMissing(pkg: string): string | undefined {
  * ```
  */
 export function cudaDeviceVisible(env: NodeJS.ProcessEnv = process.env, driverDir = '/proc/driver/nvidia/gpus', platform: NodeJS.Platform = process.platform, devDir = '/dev'): boolean {
-  const visible = env['CUDA_VISIBLE_DEVICES'];
-  if (visible !== undefined && /^\s*(-1.*|NoDevFiles)?\s*$/.test(visible)) return false;
+  const visible = env !== null && typeof env === 'object' ? env['CUDA_VISIBLE_DEVICES'] : undefined;
+  if (typeof visible === 'string' && /^\s*(-1.*|NoDevFiles)?\s*$/.test(visible)) return false;
   if (platform !== 'linux') return true;
   const entries = (dir: string): string[] => {
     try {

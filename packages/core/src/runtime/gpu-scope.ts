@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 
 /** The part of a `GPUDevice` this module uses (WebGPU's error scopes). */
@@ -43,7 +44,7 @@ function activeDevice(): ScopedDevice | undefined {
  * @param release - frees the result when the device reported an error (e.g. `tf.dispose`)
  * @returns what `work` returned
  * @throws {@link LeptonError} `GPU_ERROR` with the device's message when the device refused the work or ran out of
- *   memory; whatever `work` throws, unchanged
+ *   memory; whatever `work` throws, unchanged; `INVALID_ARGUMENT` when `work` (or a given `release`) is not a function
  * @example
  * ```ts
  * import { gpuErrorScope, initRuntime, tf } from '@lepton/core';
@@ -53,6 +54,8 @@ function activeDevice(): ScopedDevice | undefined {
  * ```
  */
 export async function gpuErrorScope<T>(work: () => T | Promise<T>, release?: (result: T) => void): Promise<T> {
+  if (typeof work !== 'function') throw new LeptonError('INVALID_ARGUMENT', `gpuErrorScope: work must be a function, got ${describeValue(work)}.`);
+  if (release !== undefined && typeof release !== 'function') throw new LeptonError('INVALID_ARGUMENT', `gpuErrorScope: release must be a function, got ${describeValue(release)}.`);
   const device = activeDevice();
   if (device === undefined) return await work();
   // Submit what TF.js recorded before (e.g. the upload of the input), outside the scopes: a command buffer with one

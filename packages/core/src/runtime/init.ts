@@ -114,27 +114,45 @@ async function withWarningsCaptured<T>(fn: () => Promise<T>): Promise<{ ok: T; w
  * @param options - partial options
  * @param env - environment to read `LEPTON_BACKEND` from (injectable for tests)
  * @returns options with defaults filled
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for an unknown backend name
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for an unknown backend name, options or an env that are not objects, a
+ *   `wasmThreads` that is not a whole number from 1 to 1024, an unknown `powerPreference` or a `prodMode` that is not a
+ *   boolean
  */
 export function resolveRuntimeOptions(
   options: RuntimeOptions = {},
   env: Record<string, string | undefined> = process.env,
 ): ResolvedRuntimeOptions {
-  const fromEnv = env['LEPTON_BACKEND']?.trim();
-  const backend = (fromEnv || options.backend || 'auto') as BackendPreference;
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `Runtime options must be an object, got ${describeValue(options)}.`);
+  if (env === null || typeof env !== 'object') throw new LeptonError('INVALID_ARGUMENT', `env must be an object of environment variables, got ${describeValue(env)}.`);
+  const rawEnv: unknown = env['LEPTON_BACKEND'];
+  const fromEnv = typeof rawEnv === 'string' ? rawEnv.trim() : undefined;
+  // An empty or false backend option meant 'auto' silently: only a missing (or null) one does now.
+  const backend = (fromEnv || (options.backend ?? 'auto')) as BackendPreference;
   if (!VALID.includes(backend)) {
     throw new LeptonError(
       'INVALID_ARGUMENT',
       `Unknown backend ${describeValue(backend, 50)}${fromEnv ? ' (from LEPTON_BACKEND)' : ''}; use one of ${VALID.join(', ')}.`,
     );
   }
+  const powerPreference: unknown = options.powerPreference ?? 'high-performance';
+  if (powerPreference !== 'high-performance' && powerPreference !== 'low-power') {
+    throw new LeptonError('INVALID_ARGUMENT', `powerPreference must be 'high-performance' or 'low-power', got ${describeValue(powerPreference)}.`);
+  }
+  const prodMode: unknown = options.prodMode ?? true;
+  if (typeof prodMode !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', `prodMode must be true or false, got ${describeValue(prodMode)}.`);
   const resolved: ResolvedRuntimeOptions = {
     backend,
-    backendSource: fromEnv ? 'env' : options.backend ? 'option' : 'default',
-    powerPreference: options.powerPreference ?? 'high-performance',
-    prodMode: options.prodMode ?? true,
+    backendSource: fromEnv ? 'env' : options.backend != null ? 'option' : 'default',
+    powerPreference,
+    prodMode,
   };
-  if (options.wasmThreads !== undefined) resolved.wasmThreads = options.wasmThreads;
+  if (options.wasmThreads !== undefined) {
+    const threads: unknown = options.wasmThreads;
+    if (!Number.isSafeInteger(threads) || (threads as number) < 1 || (threads as number) > 1024) {
+      throw new LeptonError('INVALID_ARGUMENT', `wasmThreads must be a whole number from 1 to 1024, got ${describeValue(threads)}.`);
+    }
+    resolved.wasmThreads = threads as number;
+  }
   return resolved;
 }
 

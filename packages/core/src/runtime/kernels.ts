@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
+import { checkLayersModel } from '../internal/checks.js';
 import { registeredBackendLoaders, type BackendName } from './backends.js';
 import { activeBackend, useBackend } from './init.js';
 
@@ -87,6 +89,8 @@ async function probe(model: tfl.LayersModel, training: boolean, backend: Backend
  * @param model - the model to inspect
  * @param options - `training: true` also runs the backward pass
  * @returns sorted kernel names
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for a model that is not a layers model, options that are not an
+ *   object or a `training` that is not a boolean
  * @example
  * ```ts
  * import { buildMlp, initRuntime, requiredKernels } from '@lepton/core';
@@ -95,8 +99,18 @@ async function probe(model: tfl.LayersModel, training: boolean, backend: Backend
  * ```
  */
 export async function requiredKernels(model: tfl.LayersModel, options: KernelCheckOptions = {}): Promise<string[]> {
-  const training = options.training ?? false;
+  checkLayersModel(model, 'requiredKernels');
+  const training = flagOption(options, 'training', 'requiredKernels');
   return cache.get(model)?.get(training) ?? probe(model, training, 'cpu');
+}
+
+/** `options[name]`: true or false (`'false'` was truthy), `fallback` when absent; options must be an object. */
+function flagOption(options: object, name: string, what: string, fallback = false): boolean {
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `${what}: options must be an object, got ${describeValue(options)}.`);
+  const v: unknown = (options as Record<string, unknown>)[name];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', `${what}: ${name} must be true or false, got ${describeValue(v)}.`);
+  return v;
 }
 
 const MISSING_KERNEL = /Kernel '[^']+' not registered for backend/;
@@ -107,8 +121,13 @@ const MISSING_KERNEL = /Kernel '[^']+' not registered for backend/;
  * @param kernels - kernel names (from {@link requiredKernels})
  * @param backend - backend name
  * @returns the missing kernel names
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` unless `kernels` is an array of names and `backend` a string
  */
 export function missingKernels(kernels: readonly string[], backend: string): string[] {
+  if (!Array.isArray(kernels) || !kernels.every((k) => typeof k === 'string')) {
+    throw new LeptonError('INVALID_ARGUMENT', `missingKernels: kernels must be an array of kernel names, got ${describeValue(kernels)}.`);
+  }
+  if (typeof backend !== 'string') throw new LeptonError('INVALID_ARGUMENT', `missingKernels: backend must be a backend name, got ${describeValue(backend)}.`);
   return kernels.filter((k) => tf.getKernel(k, backend) === undefined);
 }
 
@@ -123,14 +142,17 @@ export function missingKernels(kernels: readonly string[], backend: string): str
  * @param options - `training` to include backward kernels; `fallback` (default true) to allow a switch
  * @returns what was decided
  * @throws {@link LeptonError} `KERNEL_UNAVAILABLE` naming the kernels, when no usable backend has them or
- *   `fallback` is false
+ *   `fallback` is false; `INVALID_ARGUMENT` for a model that is not a layers model, options that are not an object or
+ *   a flag that is not a boolean
  */
 export async function planBackend(
   model: tfl.LayersModel,
   options: KernelCheckOptions & { fallback?: boolean } = {},
 ): Promise<BackendPlan> {
+  checkLayersModel(model, 'planBackend');
+  const training = flagOption(options, 'training', 'planBackend');
+  const fallback = flagOption(options, 'fallback', 'planBackend', true);
   const requested = activeBackend();
-  const training = options.training ?? false;
   let kernels = cache.get(model)?.get(training);
   if (kernels === undefined && requested !== 'cpu') {
     // Fast path: probing on the requested backend itself succeeds exactly when it has every kernel, at that
@@ -142,11 +164,11 @@ export async function planBackend(
       if (!MISSING_KERNEL.test(err instanceof Error ? err.message : String(err))) throw err;
     }
   }
-  kernels ??= await requiredKernels(model, options);
+  kernels ??= await requiredKernels(model, { training });
   const missing = missingKernels(kernels, requested);
   if (missing.length === 0) return { backend: requested, requested, missing, switched: false };
-  const what = options.training ? 'train' : 'run';
-  if (options.fallback === false) {
+  const what = training ? 'train' : 'run';
+  if (!fallback) {
     throw new LeptonError(
       'KERNEL_UNAVAILABLE',
       `Backend '${requested}' has no kernel for ${missing.join(', ')}, which this model needs to ${what}. ` +

@@ -35,6 +35,7 @@ const SOFTWARE = /llvmpipe|lavapipe|swiftshader|\bwarp\b|microsoft basic render|
  * ```
  */
 export function isSoftwareAdapter(info: AdapterSummary): boolean {
+  if (info === null || typeof info !== 'object') return false;
   if (info.fallback === true) return true;
   return [info.vendor, info.architecture, info.device, info.description].some((s) => typeof s === 'string' && SOFTWARE.test(s));
 }

@@ -86,7 +86,9 @@ export class BatchingPredictor implements Predictor {
       );
     }
     for (let i = 0; i < input.length; i++) {
-      if (!Number.isFinite(input[i])) return Promise.reject(new LeptonError('INVALID_INPUT', `Input value ${i} is not a finite number.`));
+      // 1e39 is finite here but Infinity in the float32 batch (the output came back NaN)
+      const v: unknown = input[i];
+      if (typeof v !== 'number' || !Number.isFinite(Math.fround(v))) return Promise.reject(new LeptonError('INVALID_INPUT', `Input value ${i} is not a finite (float32) number.`));
     }
     if (this.queue.length >= this.c.maxQueue) {
       this.counters.rejectedOverload++;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { LAST_CONV_LAYER } from '../models/residual-cnn.js';
 import { modelTask, recordTask } from '../models/task.js';
@@ -229,6 +230,7 @@ function checkArguments(model: tfl.LayersModel, options: FoldBatchNormOptions): 
   if (typeof m !== 'object' || m === null || typeof m.getConfig !== 'function' || !Array.isArray(m.layers)) {
     throw new LeptonError('INVALID_ARGUMENT', 'foldBatchNorm needs a tfjs-layers model (tf.LayersModel); pass the model, not a bundle or a graph model.');
   }
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `foldBatchNorm: options must be an object, got ${describeValue(options)}.`);
   const keep: unknown = options.keep;
   if (keep !== undefined && !(Array.isArray(keep) && keep.every((k) => typeof k === 'string'))) {
     throw new LeptonError('INVALID_ARGUMENT', 'options.keep must be an array of layer names.');

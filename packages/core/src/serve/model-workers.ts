@@ -11,6 +11,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
+import { checkLayersModel } from '../internal/checks.js';
 import { activeBackend } from '../runtime/init.js';
 import { createWorkerPool, type WorkerPool } from './pool.js';
 import { resolveWorkerCount } from './pool-options.js';
@@ -75,13 +76,23 @@ export class ModelWorkers {
    * @param maxChunk - most samples per request: a call's samples are cut into near-equal chunks, a multiple of `count`
    *   of them (one per worker, or more when a chunk would exceed `maxChunk` samples)
    * @param what - the owning object, for messages (e.g. `'This DefectInspector'`)
+   * @throws {@link LeptonError} `INVALID_ARGUMENT` for a model that is not a layers model, a count that is not a whole
+   *   number from 1 to the worker limit, a `maxChunk` that is not a whole number ≥ 1 or a `what` that is not a string
    */
   constructor(
     private readonly model: tfl.LayersModel,
     readonly count: number,
     private readonly maxChunk: number,
     private readonly what: string,
-  ) {}
+  ) {
+    // a NaN count made a pool-less object that ran nothing; a NaN chunk cut no requests
+    checkLayersModel(model, 'ModelWorkers');
+    if (!Number.isSafeInteger(count) || count < 1 || count > MAX_WORKERS) {
+      throw new LeptonError('INVALID_ARGUMENT', `ModelWorkers: count must be a whole number from 1 to ${MAX_WORKERS}, got ${describeValue(count)}.`);
+    }
+    if (!Number.isSafeInteger(maxChunk) || maxChunk < 1) throw new LeptonError('INVALID_ARGUMENT', `ModelWorkers: maxChunk must be a whole number ≥ 1, got ${describeValue(maxChunk)}.`);
+    if (typeof what !== 'string') throw new LeptonError('INVALID_ARGUMENT', `ModelWorkers: what must be a string naming the owner, got ${describeValue(what)}.`);
+  }
 
   /** True when forward passes go to worker threads. */
   get pooled(): boolean {

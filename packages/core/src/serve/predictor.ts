@@ -3,6 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Bundle } from '../bundle/load.js';
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
+import { checkLayersModel } from '../internal/checks.js';
 import { ensureRuntime } from '../runtime/init.js';
 import { gpuErrorScope } from '../runtime/gpu-scope.js';
 import { planBackend } from '../runtime/kernels.js';
@@ -15,12 +16,19 @@ import type { Predictor, PredictorOptions } from './predictor-types.js';
 
 export type { Predictor, PredictorEngine, PredictorOptions, PredictorStats } from './predictor-types.js';
 
-function positive(value: number, name: string, allowZero = false): number {
-  if (!Number.isFinite(value) || value < (allowZero ? 0 : 1)) {
-    throw new LeptonError('INVALID_ARGUMENT', `${name} must be ${allowZero ? '≥ 0' : '≥ 1'}, got ${describeValue(value)}.`);
+/** A count option: a whole number ≥ 1 (1.5 was floored to 1 silently). */
+function count(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new LeptonError('INVALID_ARGUMENT', `${name} must be a whole number ≥ 1, got ${describeValue(value)}.`);
   }
   return value;
 }
+
+/** Longest wait setTimeout honours: a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Most values in one batch (maxBatchSize × sample size): TF.js indexes tensors with 32-bit integers. */
+const MAX_BATCH_VALUES = 2 ** 31 - 1;
 
 function fixedShape(shape: Array<number | null>, what: string): number[] {
   const rest = shape.slice(1);
@@ -84,7 +92,9 @@ async function warmup(model: tfl.LayersModel, inputShape: number[], maxBatchSize
  * @param source - a loaded bundle or a model
  * @param options - batching and queue limits, worker count
  * @returns a ready predictor (with workers: every worker has loaded and warmed up the model)
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for bad limits or engine, `INVALID_MODEL` for a multi-input model
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for a source that is not a bundle or layers model, options that are not
+ *   an object, bad limits (`maxBatchSize`/`maxQueue` whole numbers ≥ 1, a batch of at most 2^31 − 1 values, `maxWaitMs`
+ *   0 to 2^31 − 1) or engine, a flag that is not a boolean, `INVALID_MODEL` for a multi-input model
  *   or one without a fixed sample shape (and with `engine: 'onnx'`, one with a layer the converter does not support,
  *   or one ONNX Runtime refuses), `KERNEL_UNAVAILABLE` when no backend can run the model, `BACKEND_UNAVAILABLE` for
  *   `engine: 'onnx'` without `onnxruntime-node`, `INVALID_INPUT` for `engine: 'onnx'` when ONNX Runtime fails the
@@ -110,10 +120,22 @@ async function warmup(model: tfl.LayersModel, inputShape: number[], maxBatchSize
  */
 export async function createPredictor(source: Bundle | tfl.LayersModel, options: PredictorOptions = {}): Promise<Predictor> {
   await ensureRuntime();
+  if (source === null || typeof source !== 'object') {
+    throw new LeptonError('INVALID_ARGUMENT', `createPredictor: source must be a bundle or a TF.js layers model, got ${describeValue(source)}.`);
+  }
   const model = 'manifest' in source ? source.model : source;
-  const maxBatchSize = Math.floor(positive(options.maxBatchSize ?? 32, 'maxBatchSize'));
-  const maxWaitMs = positive(options.maxWaitMs ?? 2, 'maxWaitMs', true);
-  const maxQueue = Math.floor(positive(options.maxQueue ?? 1024, 'maxQueue'));
+  checkLayersModel(model, 'createPredictor');
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `createPredictor: options must be an object, got ${describeValue(options)}.`);
+  const maxBatchSize = count(options.maxBatchSize ?? 32, 'maxBatchSize');
+  const maxWaitMs = options.maxWaitMs ?? 2;
+  if (typeof maxWaitMs !== 'number' || !(maxWaitMs >= 0 && maxWaitMs <= MAX_TIMER_MS)) {
+    throw new LeptonError('INVALID_ARGUMENT', `maxWaitMs must be a number of milliseconds from 0 to ${MAX_TIMER_MS}, got ${describeValue(maxWaitMs)}.`);
+  }
+  const maxQueue = count(options.maxQueue ?? 1024, 'maxQueue');
+  for (const name of ['warmup', 'foldBatchNorm', 'offMainThread'] as const) {
+    const v: unknown = options[name];
+    if (v != null && typeof v !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', `createPredictor: ${name} must be true or false, got ${describeValue(v)}.`);
+  }
   const workers = resolveWorkerCount(options.workers ?? 1, options.pool?.memoryPerWorkerBytes);
   const offMainThread = options.offMainThread ?? workers >= 2;
   if (!offMainThread && workers >= 2) {
@@ -124,6 +146,11 @@ export async function createPredictor(source: Bundle | tfl.LayersModel, options:
   }
   const inputShape = fixedShape(model.inputs[0]!.shape, 'input');
   const outputShape = fixedShape(model.outputs[0]!.shape, 'output');
+  const sampleValues = Math.max(inputShape.reduce((a, b) => a * b, 1), outputShape.reduce((a, b) => a * b, 1));
+  if (maxBatchSize * sampleValues > MAX_BATCH_VALUES) {
+    // the warm-up batch failed in TF.js with a RangeError
+    throw new LeptonError('INVALID_ARGUMENT', `maxBatchSize ${maxBatchSize} × ${sampleValues} values per sample exceeds a tensor's 2^31 − 1 values; lower maxBatchSize.`);
+  }
   const warm = options.warmup ?? true;
   const engine = checkEngine(options.engine);
   let engineNote: string | undefined;

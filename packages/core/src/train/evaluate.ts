@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { describeValue } from '../errors/describe-value.js';
+import { LeptonError } from '../errors/lepton-error.js';
+import { checkInputs, checkLayersModel, checkTensor } from '../internal/checks.js';
 import { accuracy } from '../metrics/classification.js';
 import { brierScore, logLoss } from '../metrics/calibration.js';
 import { averagePrecision, rocAuc } from '../metrics/ranking.js';
@@ -14,8 +17,25 @@ import type { Task } from '../models/task.js';
  * @param x - inputs
  * @param batchSize - samples per forward pass
  * @returns the model output
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for a model that is not a layers model or a batch size that is not a
+ *   positive integer; `INVALID_INPUT` / `SHAPE_MISMATCH` for inputs that are not tensors of the model's input shapes
  */
 export function predictBatched(model: tfl.LayersModel, x: tf.Tensor | tf.Tensor[], batchSize: number): tf.Tensor {
+  checkLayersModel(model, 'predictBatched');
+  checkInputs(x, 'predictBatched', 'x');
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+    throw new LeptonError('INVALID_ARGUMENT', `predictBatched: batchSize must be a positive integer, got ${describeValue(batchSize)}.`);
+  }
+  const inputs = Array.isArray(x) ? x : [x];
+  if (inputs.length !== model.inputs.length) {
+    throw new LeptonError('SHAPE_MISMATCH', `predictBatched: the model has ${model.inputs.length} input(s) but ${inputs.length} tensor(s) were given.`);
+  }
+  inputs.forEach((t, i) => {
+    const want = model.inputs[i]!.shape;
+    if (t.rank !== want.length || !want.every((d, j) => j === 0 || d === null || d === t.shape[j])) {
+      throw new LeptonError('SHAPE_MISMATCH', `predictBatched: input ${i} has shape [${t.shape.join(', ')}] but the model expects [${want.map((d) => d ?? 'batch').join(', ')}].`);
+    }
+  });
   return tf.tidy(() => model.predict(x, { batchSize }) as tf.Tensor);
 }
 
@@ -44,6 +64,8 @@ export async function labelIndices(y: tf.Tensor): Promise<Int32Array> {
  * @param yTrue - targets
  * @param yPred - predictions (same layout as the model output)
  * @returns metrics by name
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for an unknown task; `INVALID_INPUT` for arguments that are not live
+ *   tensors, and as the metrics (a prediction that is not a probability for `binary`, NaN …)
  * @example
  * ```ts
  * import { initRuntime, taskMetrics, tf } from '@lepton/core';
@@ -53,6 +75,12 @@ export async function labelIndices(y: tf.Tensor): Promise<Int32Array> {
  * ```
  */
 export async function taskMetrics(task: Task, yTrue: tf.Tensor, yPred: tf.Tensor): Promise<Record<string, number>> {
+  // any other value (a misspelt 'Binary') was scored as a regression
+  if (task !== 'binary' && task !== 'multiclass' && task !== 'regression') {
+    throw new LeptonError('INVALID_ARGUMENT', `taskMetrics: task must be 'binary', 'multiclass' or 'regression', got ${describeValue(task)}.`);
+  }
+  checkTensor(yTrue, 'taskMetrics', 'yTrue');
+  checkTensor(yPred, 'taskMetrics', 'yPred');
   if (task === 'binary') {
     const [y, p] = await Promise.all([yTrue.data(), yPred.data()]);
     const hard = Array.from(p, (v) => (v >= 0.5 ? 1 : 0));

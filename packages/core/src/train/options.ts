@@ -3,8 +3,10 @@ import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import type { Task } from '../models/task.js';
 import type { TrainEvent } from './events.js';
-import type { LearningRateSchedule } from './schedule.js';
+import { checkSeed } from '../internal/random.js';
+import { optionsObject } from '../metrics/validate.js';
 import { checkProgressOptions, type ProgressBarSetting } from './progress.js';
+import { checkSchedule, type LearningRateSchedule } from './schedule.js';
 
 /** A metric `train()` can monitor for early stopping and best-weights restore. */
 export type MonitorMetric =
@@ -122,6 +124,21 @@ export interface ResolvedTrainOptions {
 
 const HIGHER_IS_BETTER = new Set<MonitorMetric>(['val_accuracy', 'val_auc', 'val_average_precision']);
 
+const MONITORS: ReadonlySet<string> = new Set<MonitorMetric>(['loss', 'val_loss', 'val_accuracy', 'val_auc', 'val_average_precision', 'val_brier', 'val_mae', 'val_rmse']);
+
+/** `classWeight`: `'balanced'` or class index → finite weight ≥ 0 (a NaN or string weight reached TF.js). */
+function checkClassWeight(value: unknown): void {
+  if (value === undefined || value === null || value === 'balanced') return;
+  const bad = (why: string): never => {
+    throw new LeptonError('INVALID_ARGUMENT', `classWeight must be 'balanced' or { classIndex: weight }: ${why}.`, { details: { option: 'classWeight' } });
+  };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) bad(`got ${describeValue(value)}`);
+  for (const [key, weight] of Object.entries(value as Record<string, unknown>)) {
+    if (!/^(0|[1-9]\d{0,8})$/.test(key)) bad(`key ${describeValue(key)} is not a class index`);
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) bad(`class ${key} has weight ${describeValue(weight)}, not a finite number ≥ 0`);
+  }
+}
+
 /**
  * Whether a larger value of `metric` is better.
  *
@@ -138,45 +155,80 @@ export function higherIsBetter(metric: MonitorMetric): boolean {
  * @param options - partial options
  * @param hasValidation - whether validation data (or a split) is available
  * @returns options with defaults
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for out-of-range values, a `val_*` monitor without validation data, or
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for options that are not an object, out-of-range values, a `val_*`
+ *   monitor without validation data or a monitor train() does not report, an unknown optimizer or task, a loss that is
+ *   neither a name nor a function, a bad learning-rate schedule, class weights or seed, a flag that is not a boolean, or
  *   an `onProgress` that is not a function / a `progressBar` that is not `'auto'`, a boolean or a stream
  */
 export function resolveTrainOptions(options: TrainOptions, hasValidation: boolean): ResolvedTrainOptions {
-  checkProgressOptions(options, 'train');
+  const o = optionsObject(options, 'train');
+  checkProgressOptions(o, 'train');
   const positive = (v: number, name: string): number => {
-    if (!Number.isInteger(v) || v < 1) throw new LeptonError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${describeValue(v)}.`);
+    if (!Number.isSafeInteger(v) || v < 1) throw new LeptonError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${describeValue(v)}.`);
     return v;
   };
-  const learningRate = options.learningRate ?? 1e-3;
-  if (typeof learningRate !== 'number' || !(learningRate > 0)) throw new LeptonError('INVALID_ARGUMENT', `learningRate must be a number > 0, got ${describeValue(learningRate)}.`);
-  const validationSplit = options.validationSplit ?? 0;
+  const bool = (v: unknown, fallback: boolean, name: string): boolean => {
+    if (v === undefined || v === null) return fallback;
+    // 'false' was truthy
+    if (typeof v !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', `${name} must be true or false, got ${describeValue(v)}.`, { details: { option: name } });
+    return v;
+  };
+  const learningRate = o.learningRate ?? 1e-3;
+  if (typeof learningRate !== 'number' || !(learningRate > 0) || learningRate === Infinity) {
+    throw new LeptonError('INVALID_ARGUMENT', `learningRate must be a finite number > 0, got ${describeValue(learningRate)}.`);
+  }
+  const optimizer: unknown = o.optimizer ?? 'adam';
+  // an unknown name used to train with Adam
+  if (optimizer !== 'adam' && optimizer !== 'sgd' && optimizer !== 'rmsprop') {
+    throw new LeptonError('INVALID_ARGUMENT', `optimizer must be 'adam', 'sgd' or 'rmsprop', got ${describeValue(optimizer)}.`, { details: { option: 'optimizer' } });
+  }
+  if (o.learningRateSchedule != null) checkSchedule(o.learningRateSchedule);
+  const task: unknown = o.task;
+  if (task != null && task !== 'binary' && task !== 'multiclass' && task !== 'regression') {
+    throw new LeptonError('INVALID_ARGUMENT', `task must be 'binary', 'multiclass' or 'regression', got ${describeValue(task)}.`, { details: { option: 'task' } });
+  }
+  const loss: unknown = o.loss;
+  if (loss != null && typeof loss !== 'function' && !(typeof loss === 'string' && loss.length > 0 && loss.length <= 100)) {
+    throw new LeptonError('INVALID_ARGUMENT', `loss must be a tfjs-layers loss name or a function of (yTrue, yPred), got ${describeValue(loss)}.`, { details: { option: 'loss' } });
+  }
+  if (o.seed != null) checkSeed(o.seed, 'train');
+  checkClassWeight(o.classWeight);
+  const validationSplit = o.validationSplit ?? 0;
   if (typeof validationSplit !== 'number' || !(validationSplit >= 0 && validationSplit < 1)) {
     throw new LeptonError('INVALID_ARGUMENT', `validationSplit must be a number in [0, 1), got ${describeValue(validationSplit)}.`);
   }
   let earlyStopping: ResolvedTrainOptions['earlyStopping'] = false;
-  if (options.earlyStopping !== false) {
-    const es = options.earlyStopping ?? {};
+  if (o.earlyStopping !== false) {
+    const es = optionsObject(o.earlyStopping ?? undefined, 'train', 'earlyStopping');
     const monitor = es.monitor ?? (hasValidation ? 'val_loss' : 'loss');
     if (typeof monitor !== 'string') throw new LeptonError('INVALID_ARGUMENT', `earlyStopping.monitor must be a metric name such as 'val_loss', got ${describeValue(monitor)}.`);
+    if (!MONITORS.has(monitor)) {
+      // a misspelt name ('val_acc') trained every epoch and then failed: refused before training
+      throw new LeptonError('INVALID_ARGUMENT', `earlyStopping.monitor ${describeValue(monitor)} is not a metric train() reports; use one of ${[...MONITORS].join(', ')}.`);
+    }
     if (monitor.startsWith('val_') && !hasValidation) {
       throw new LeptonError('INVALID_ARGUMENT', `Early stopping monitors '${monitor}' but no validationData or validationSplit was given.`);
     }
-    earlyStopping = { monitor, patience: positive(es.patience ?? 5, 'earlyStopping.patience'), minDelta: es.minDelta ?? 0 };
+    const minDelta: unknown = es.minDelta ?? 0;
+    if (typeof minDelta !== 'number' || !Number.isFinite(minDelta) || minDelta < 0) {
+      throw new LeptonError('INVALID_ARGUMENT', `earlyStopping.minDelta must be a finite number ≥ 0, got ${describeValue(minDelta)}.`);
+    }
+    earlyStopping = { monitor, patience: positive(es.patience ?? 5, 'earlyStopping.patience'), minDelta };
   }
   return {
-    epochs: positive(options.epochs ?? 20, 'epochs'),
-    batchSize: positive(options.batchSize ?? 32, 'batchSize'),
+    epochs: positive(o.epochs ?? 20, 'epochs'),
+    batchSize: positive(o.batchSize ?? 32, 'batchSize'),
     learningRate,
-    optimizer: options.optimizer ?? 'adam',
-    learningRateSchedule: options.learningRateSchedule ?? { type: 'constant' },
+    optimizer,
+    learningRateSchedule: o.learningRateSchedule ?? { type: 'constant' },
     validationSplit,
     earlyStopping,
-    restoreBestWeights: options.restoreBestWeights ?? true,
-    shuffle: options.shuffle ?? true,
-    progressBar: options.progressBar ?? 'auto',
-    backendFallback: options.backendFallback ?? true,
+    restoreBestWeights: bool(o.restoreBestWeights, true, 'restoreBestWeights'),
+    shuffle: bool(o.shuffle, true, 'shuffle'),
+    progressBar: o.progressBar ?? 'auto',
+    backendFallback: bool(o.backendFallback, true, 'backendFallback'),
     batchNormSamples: (() => {
-      const v = options.batchNormSamples ?? 512;
+      const v = o.batchNormSamples ?? 512;
       if (!(Number.isInteger(v) && v >= 0)) throw new LeptonError('INVALID_ARGUMENT', `batchNormSamples must be an integer ≥ 0, got ${describeValue(v)}.`);
       return v;
     })(),

@@ -1,3 +1,5 @@
+import { describeValue } from '../errors/describe-value.js';
+import { LeptonError } from '../errors/lepton-error.js';
 import type { TrainEvent } from './events.js';
 
 /** Where the bar is drawn; injectable for tests. */
@@ -25,12 +27,13 @@ export interface ProgressBarOptions {
  * Should a progress bar be drawn? Only on a terminal, and never in CI (the `CI` environment variable),
  * where carriage-return redraws turn logs into noise.
  *
- * @param stream - the output stream
- * @param env - environment (injectable for tests)
+ * @param stream - the output stream (anything that is not an object is no terminal: false)
+ * @param env - environment (injectable for tests; anything that is not an object reads as an empty one)
  * @returns true when a bar should be drawn
  */
 export function shouldDrawBar(stream: BarStream, env: Record<string, string | undefined> = process.env): boolean {
-  const ci = env['CI'];
+  if (stream === null || typeof stream !== 'object') return false;
+  const ci = env === null || typeof env !== 'object' ? undefined : env['CI'];
   return stream.isTTY === true && (ci === undefined || ci === '' || ci === '0' || ci === 'false');
 }
 
@@ -63,6 +66,8 @@ export function formatDuration(ms: number): string {
  * @param stream - where to draw (default `process.stderr`); use {@link shouldDrawBar} to decide whether to draw at all
  * @param options - clock
  * @returns a listener for train events
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for a stream without `write()`, options that are not an object or a
+ *   clock that is not a function
  * @example
  * ```ts
  * import { buildMlp, progressBar, tf, train } from '@lepton/core';
@@ -73,9 +78,17 @@ export function formatDuration(ms: number): string {
  * ```
  */
 export function progressBar(stream: BarStream = process.stderr, options: ProgressBarOptions = {}): (event: TrainEvent) => void {
+  if (stream === null || typeof stream !== 'object' || typeof stream.write !== 'function') {
+    throw new LeptonError('INVALID_ARGUMENT', `progressBar: stream must have a write() method, got ${describeValue(stream)}.`);
+  }
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `progressBar: options must be an object, got ${describeValue(options)}.`);
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw new LeptonError('INVALID_ARGUMENT', `progressBar: now must be a clock function returning milliseconds, got ${describeValue(options.now)}.`);
+  }
   const now = options.now ?? (() => performance.now());
   // The ETA suffix (" ETA 1h05m") takes up to 10 characters more than the line had before it.
-  const width = Math.max(10, Math.min(30, (stream.columns ?? 80) - 70));
+  const columns = typeof stream.columns === 'number' && Number.isFinite(stream.columns) ? stream.columns : 80;
+  const width = Math.max(10, Math.min(30, columns - 70));
   let started: number | undefined;
   const elapsed = (): number => {
     started ??= now(); // a listener attached after `start` times from its first event
@@ -87,6 +100,11 @@ export function progressBar(stream: BarStream = process.stderr, options: Progres
     return done > 0 && t > 0 ? formatDuration((t * Math.max(0, 1 - done)) / done) : '--';
   };
   return (event) => {
+    const type: unknown = event !== null && typeof event === 'object' ? event.type : undefined;
+    if (type !== 'start' && type !== 'batch' && type !== 'epoch' && type !== 'end') {
+      // anything else drew a bogus "trained undefined epochs" line (null threw a TypeError)
+      throw new LeptonError('INVALID_ARGUMENT', `progressBar: not a training event: ${describeValue(event)}.`);
+    }
     if (event.type === 'start') {
       started = now();
     } else if (event.type === 'batch') {

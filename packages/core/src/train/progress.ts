@@ -1,3 +1,4 @@
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import type { TrainEvent } from './events.js';
 import { progressBar, shouldDrawBar, type BarStream } from './progress-bar.js';
@@ -28,6 +29,9 @@ export interface ProgressOptions {
 /** Where a training loop sends its events: the `onProgress` listener and the bar, as configured. */
 export type ProgressReporter = (event: TrainEvent) => void;
 
+/** The calling function's name for a message (a Symbol `what` threw a TypeError building it). */
+const callerName = (what: unknown): string => (typeof what === 'string' && what.length <= 200 ? what : describeValue(what));
+
 const isBarStream = (v: unknown): v is BarStream =>
   typeof v === 'object' && v !== null && typeof (v as { write?: unknown }).write === 'function';
 
@@ -37,17 +41,21 @@ const isBarStream = (v: unknown): v is BarStream =>
  * @param options - a trainer's options (other fields are ignored)
  * @param what - the calling function, for the message (e.g. `'RulModel.fit'`)
  * @throws {@link LeptonError} `INVALID_ARGUMENT` (with `details.option`) when `onProgress` is not a function or
- *   `progressBar` is not `'auto'`, a boolean or a stream with a `write` method
+ *   `progressBar` is not `'auto'`, a boolean or a stream with a `write` method, and when `options` is not an object
  */
 export function checkProgressOptions(options: ProgressOptions | undefined, what: string): void {
+  const name = callerName(what);
+  if (options !== undefined && (options === null || typeof options !== 'object')) {
+    throw new LeptonError('INVALID_ARGUMENT', `${name}: options must be an object, got ${describeValue(options)}.`);
+  }
   const { onProgress, progressBar: bar } = options ?? {};
   if (onProgress !== undefined && typeof onProgress !== 'function') {
-    throw new LeptonError('INVALID_ARGUMENT', `${what}: onProgress must be a function of a training event, got ${typeof onProgress}.`, {
+    throw new LeptonError('INVALID_ARGUMENT', `${name}: onProgress must be a function of a training event, got ${typeof onProgress}.`, {
       details: { option: 'onProgress' },
     });
   }
   if (bar !== undefined && bar !== 'auto' && typeof bar !== 'boolean' && !isBarStream(bar)) {
-    throw new LeptonError('INVALID_ARGUMENT', `${what}: progressBar must be 'auto', true, false or a stream with a write() method.`, {
+    throw new LeptonError('INVALID_ARGUMENT', `${name}: progressBar must be 'auto', true, false or a stream with a write() method.`, {
       details: { option: 'progressBar' },
     });
   }
@@ -66,7 +74,8 @@ export function checkProgressOptions(options: ProgressOptions | undefined, what:
  * @param what - the calling function, for messages
  * @param env - environment deciding `'auto'` (injectable for tests; default `process.env`)
  * @returns the reporter, or undefined when nothing listens (no listener, no bar), so loops can skip building events
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for bad options (see {@link checkProgressOptions})
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for bad options (see {@link checkProgressOptions}) or an `env` that is
+ *   not an object
  * @example
  * ```ts
  * import { progressReporter } from '@lepton/core';
@@ -80,6 +89,8 @@ export function progressReporter(
   env: Record<string, string | undefined> = process.env,
 ): ProgressReporter | undefined {
   checkProgressOptions(options, what);
+  const name = callerName(what);
+  if (env === null || typeof env !== 'object') throw new LeptonError('INVALID_ARGUMENT', `${name}: env must be an object of environment variables, got ${describeValue(env)}.`);
   const listeners: Array<(event: TrainEvent) => void> = [];
   if (options?.onProgress) listeners.push(options.onProgress);
   const bar = options?.progressBar ?? 'auto';
@@ -96,7 +107,7 @@ export function progressReporter(
         if (err instanceof LeptonError && err.code === 'PROGRESS_LISTENER_FAILED') throw err;
         throw new LeptonError(
           'PROGRESS_LISTENER_FAILED',
-          `${what}: the progress listener threw on a '${event.type}' event, so training stopped (its error is the cause). Fix or guard the onProgress listener.`,
+          `${name}: the progress listener threw on a '${event.type}' event, so training stopped (its error is the cause). Fix or guard the onProgress listener.`,
           { cause: err, details: { event: event.type } },
         );
       }
@@ -115,10 +126,12 @@ export function progressReporter(
  * @param report - from {@link progressReporter}
  * @param planned - epochs planned per run, in the order the runs happen
  * @returns one listener per run, to pass as that run's `onProgress` (with `progressBar: false`)
- * @throws {@link LeptonError} `INVALID_ARGUMENT` when `planned` is empty or holds a count that is not a positive integer
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` when `planned` is not a non-empty array or holds a count that is not a
+ *   positive integer, or `report` is not a function
  */
 export function stageListeners(report: ProgressReporter, planned: readonly number[]): ProgressReporter[] {
-  if (planned.length === 0 || !planned.every((p) => Number.isInteger(p) && p >= 1)) {
+  if (typeof report !== 'function') throw new LeptonError('INVALID_ARGUMENT', `stageListeners: report must be a function (from progressReporter), got ${describeValue(report)}.`);
+  if (!Array.isArray(planned) || planned.length === 0 || !planned.every((p) => Number.isSafeInteger(p) && p >= 1)) {
     throw new LeptonError('INVALID_ARGUMENT', 'stageListeners: planned must list a positive integer epoch count per run.');
   }
   let offset = 0; // epochs run by the finished runs

@@ -44,10 +44,10 @@ const FIELDS: Record<string, Record<string, boolean>> = {
 };
 
 /**
- * Throws `INVALID_ARGUMENT` for a schedule that is neither a function nor a named schedule with finite numbers: an
+ * @internal Throws `INVALID_ARGUMENT` for a schedule that is neither a function nor a named schedule with finite numbers: an
  * unknown `type` would otherwise run as cosine, and a BigInt factor would throw a `TypeError` mid-training.
  */
-function checkSchedule(schedule: unknown): void {
+export function checkSchedule(schedule: unknown): void {
   if (typeof schedule === 'function') return;
   const bad = (what: string): never => {
     throw new LeptonError('INVALID_ARGUMENT', `learningRateSchedule: ${what}.`);
@@ -70,8 +70,9 @@ function checkSchedule(schedule: unknown): void {
  * @param epochs - total epochs planned (for cosine)
  * @param base - base learning rate
  * @returns the learning rate
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for an unknown schedule type or a field that is not a finite number,
- *   and when the schedule yields a non-positive or non-finite rate
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for an unknown schedule type or a field that is not a finite number, an
+ *   epoch that is not a whole number ≥ 0, epochs that is not one ≥ 1, a base rate that is not a finite number > 0, and
+ *   when the schedule yields a non-positive or non-finite rate
  * @example
  * ```ts
  * import { learningRateAt } from '@lepton/core';
@@ -80,6 +81,12 @@ function checkSchedule(schedule: unknown): void {
  */
 export function learningRateAt(schedule: LearningRateSchedule, epoch: number, epochs: number, base: number): number {
   checkSchedule(schedule);
+  // A string epoch or base was converted ('0.1' × factor), a Symbol threw a TypeError.
+  if (!Number.isSafeInteger(epoch) || epoch < 0) throw new LeptonError('INVALID_ARGUMENT', `learningRateAt: epoch must be a whole number ≥ 0, got ${describeValue(epoch)}.`);
+  if (!Number.isSafeInteger(epochs) || epochs < 1) throw new LeptonError('INVALID_ARGUMENT', `learningRateAt: epochs must be a whole number ≥ 1, got ${describeValue(epochs)}.`);
+  if (typeof base !== 'number' || !Number.isFinite(base) || !(base > 0)) {
+    throw new LeptonError('INVALID_ARGUMENT', `learningRateAt: the base rate must be a finite number > 0, got ${describeValue(base)}.`);
+  }
   let lr: number;
   if (typeof schedule === 'function') lr = schedule(epoch, base);
   else if (schedule.type === 'constant') lr = base;

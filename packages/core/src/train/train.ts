@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
+import { checkInputs, checkLayersModel, checkTensor } from '../internal/checks.js';
 import { mulberry32, permutation, withSeededRandom } from '../internal/random.js';
+import { optionsObject } from '../metrics/validate.js';
 import { modelTask, type Task } from '../models/task.js';
 import { ensureRuntime, useBackend } from '../runtime/init.js';
 import { planBackend, type BackendPlan } from '../runtime/kernels.js';
@@ -57,6 +60,10 @@ export interface TrainResult {
 const asList = (x: tf.Tensor | tf.Tensor[]): tf.Tensor[] => (Array.isArray(x) ? x : [x]);
 
 async function checkData(model: tfl.LayersModel, data: TrainData, what: string): Promise<number> {
+  if (data === null || typeof data !== 'object') throw new LeptonError('INVALID_INPUT', `${what} must be { x, y } of tensors, got ${describeValue(data)}.`);
+  checkInputs(data.x, what, 'x');
+  checkTensor(data.y, what, 'y');
+  if (data.y.rank === 0) throw new LeptonError('SHAPE_MISMATCH', `${what}: y is a scalar; its first axis must be the sample.`);
   const xs = asList(data.x);
   if (xs.length !== model.inputs.length) {
     throw new LeptonError('SHAPE_MISMATCH', `${what}: the model has ${model.inputs.length} input(s) but ${xs.length} tensor(s) were given.`);
@@ -153,7 +160,9 @@ function split(data: TrainData, fraction: number): { train: TrainData; val: Trai
  * @returns history, best epoch and final metrics; the model holds the best weights
  * @throws {@link LeptonError} `SHAPE_MISMATCH` when data does not fit the model, `KERNEL_UNAVAILABLE` when no
  *   backend can train it, `TRAINING_FAILED` when the loss becomes NaN, `PROGRESS_LISTENER_FAILED` when the
- *   `onProgress` listener throws (training stops; the listener's error is the `cause`)
+ *   `onProgress` listener throws (training stops; the listener's error is the `cause`), `INVALID_ARGUMENT` for a model
+ *   that is not a layers model, bad options (see {@link resolveTrainOptions}) or a loss tfjs-layers does not know,
+ *   `INVALID_INPUT` for data that are not tensors (or hold NaN); nothing is left allocated on any of these
  * @example
  * ```ts
  * import { buildMlp, initRuntime, tf, train } from '@lepton/core';
@@ -167,39 +176,58 @@ function split(data: TrainData, fraction: number): { train: TrainData; val: Trai
  */
 export async function train(model: tfl.LayersModel, data: TrainData, options: TrainOptions = {}): Promise<TrainResult> {
   await ensureRuntime();
-  const hasValidation = options.validationData !== undefined || (options.validationSplit ?? 0) > 0;
-  const opts = resolveTrainOptions(options, hasValidation);
+  checkLayersModel(model, 'train');
+  const o = optionsObject(options, 'train');
+  // null is "none", as undefined (it counted as validation data and failed after the first epoch)
+  const validationData = o.validationData ?? undefined;
+  if (validationData !== undefined && typeof validationData !== 'object') {
+    throw new LeptonError('INVALID_ARGUMENT', `train: validationData must be { x, y } of tensors, got ${describeValue(o.validationData)}.`, { details: { option: 'validationData' } });
+  }
+  const hasValidation = validationData !== undefined || (typeof o.validationSplit === 'number' && o.validationSplit > 0);
+  const opts = resolveTrainOptions(o, hasValidation);
   await checkData(model, data, 'train');
-  if (options.validationData) await checkData(model, options.validationData, 'validationData');
-  const task = options.task ?? modelTask(model);
+  if (validationData) await checkData(model, validationData, 'validationData');
+  const task = o.task ?? modelTask(model);
   const plan = await planBackend(model, { training: true, fallback: opts.backendFallback });
-
-  const { train: trainSet, val: splitVal } = split(data, opts.validationSplit);
-  const val = options.validationData ?? splitVal;
-  const n = trainSet.y.shape[0]!;
-  const report = progressReporter(options, 'train');
+  const report = progressReporter(o, 'train');
   const emit = (e: TrainEvent): void => report?.(e);
 
-  const optimizer = makeOptimizer(opts.optimizer, opts.learningRate);
-  model.compile({ optimizer, loss: options.loss ?? defaultLoss(task, model, trainSet.y) });
-  const classWeight = options.classWeight === 'balanced' ? await balancedWeights(trainSet.y) : options.classWeight;
-  const monitor: MonitorMetric = opts.earlyStopping ? opts.earlyStopping.monitor : val ? 'val_loss' : 'loss';
-  const sign = higherIsBetter(monitor) ? 1 : -1;
-  const minDelta = opts.earlyStopping ? opts.earlyStopping.minDelta : 0;
-
+  let trainSet: TrainData = data;
+  let splitVal: TrainData | undefined;
+  let optimizer: tf.Optimizer | undefined;
   const history: EpochRecord[] = [];
   let best: { epoch: number; value: number; weights: tf.Tensor[] } | undefined;
   let stoppedEarly = false;
   let listenerError: { err: unknown } | undefined;
 
   try {
-    // Inside the try: a listener that throws (PROGRESS_LISTENER_FAILED) must still free the optimiser and the split.
+    // Everything that allocates is inside the try: a listener that throws (PROGRESS_LISTENER_FAILED), a loss name
+    // tfjs-layers does not know or a split that leaves nothing to train on must still free the optimiser and the split.
+    ({ train: trainSet, val: splitVal } = split(data, opts.validationSplit));
+    const val = validationData ?? splitVal;
+    const n = trainSet.y.shape[0]!;
+    optimizer = makeOptimizer(opts.optimizer, opts.learningRate);
+    try {
+      model.compile({ optimizer, loss: o.loss ?? defaultLoss(task, model, trainSet.y) });
+    } catch (err) {
+      if (o.loss == null || err instanceof LeptonError) throw err;
+      throw new LeptonError('INVALID_ARGUMENT', `train: tfjs-layers cannot compile the model with loss ${describeValue(o.loss)} (${err instanceof Error ? err.message.slice(0, 200) : describeValue(err)}).`, {
+        cause: err,
+        details: { option: 'loss' },
+      });
+    }
+    const classWeight = o.classWeight === 'balanced' ? await balancedWeights(trainSet.y) : (o.classWeight ?? undefined);
+    const monitor: MonitorMetric = opts.earlyStopping ? opts.earlyStopping.monitor : val ? 'val_loss' : 'loss';
+    const sign = higherIsBetter(monitor) ? 1 : -1;
+    const minDelta = opts.earlyStopping ? opts.earlyStopping.minDelta : 0;
+    const currentOptimizer = optimizer;
+
     emit({ type: 'start', epochs: opts.epochs, samples: n, validationSamples: val?.y.shape[0] ?? 0, backend: plan.backend });
-    await withSeededRandom(options.seed, async () => {
-      const rand = mulberry32((options.seed ?? Math.floor(Math.random() * 2 ** 31)) ^ 0x9e3779b9);
+    await withSeededRandom(o.seed, async () => {
+      const rand = mulberry32((o.seed ?? Math.floor(Math.random() * 2 ** 31)) ^ 0x9e3779b9);
       for (let epoch = 0; epoch < opts.epochs; epoch++) {
         const lr = learningRateAt(opts.learningRateSchedule, epoch, opts.epochs, opts.learningRate);
-        setLearningRate(optimizer, lr);
+        setLearningRate(currentOptimizer, lr);
         const order = opts.shuffle ? tf.tensor1d(permutation(n, rand), 'int32') : undefined;
         const xs = asList(trainSet.x).map((x) => (order ? tf.gather(x, order) : x));
         const ys = order ? tf.gather(trainSet.y, order) : trainSet.y;
@@ -291,7 +319,7 @@ export async function train(model: tfl.LayersModel, data: TrainData, options: Tr
   } finally {
     best?.weights.forEach((w) => w.dispose());
     // Adam/RMSProp slots live as long as the optimiser; a later train() compiles a fresh one.
-    optimizer.dispose();
+    optimizer?.dispose();
     // Training moved to another backend for a missing kernel; inference goes back to the faster one.
     if (plan.switched) await useBackend(plan.requested);
     if (trainSet !== data) {
