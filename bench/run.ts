@@ -12,7 +12,7 @@ import { runSurveillanceBench, type SurveillanceBench } from './surveillance.js'
 import { runPoolBench, type PoolBench } from './pool.js';
 import { runLineThroughputBench, runManufacturingBench, type DetectorQuality, type LineThroughput } from './manufacturing.js';
 import { runManufacturingScaleBench, type ManufacturingScaleBench } from './manufacturing-scale.js';
-import { runThresholdBench, type ThresholdFit } from './manufacturing-threshold.js';
+import { runInspectionThresholdBench, runThresholdBench, type InspectionThresholdFit, type ThresholdFit } from './manufacturing-threshold.js';
 import { ratios, runSuite, table, type Row } from './lib.js';
 import { runWasmKernelsBench, type WasmKernelCase } from './wasm-kernels.js';
 
@@ -62,7 +62,11 @@ if (suites.includes('manufacturing')) manufacturing = { detectors: await runManu
 else console.log('\nmanufacturing suite skipped');
 // False alarms on fresh normal operation against the threshold quantile, before and after calibrate() (bench/manufacturing-threshold.ts).
 let manufacturingThreshold: ThresholdFit[] | undefined;
-if (suites.includes('manufacturing-threshold')) manufacturingThreshold = await runThresholdBench(console.log);
+let inspectionThreshold: InspectionThresholdFit[] | undefined;
+if (suites.includes('manufacturing-threshold')) {
+  manufacturingThreshold = await runThresholdBench(console.log);
+  inspectionThreshold = await runInspectionThresholdBench(console.log);
+}
 else console.log('\nmanufacturing-threshold suite skipped');
 // Line monitors splitting a plant over MQTT 5: 1 and 3 monitor processes against one mosquitto (bench/manufacturing-scale.ts).
 let manufacturingScale: ManufacturingScaleBench | undefined;
@@ -94,6 +98,7 @@ const result = {
   financeStreams,
   manufacturing,
   manufacturingThreshold,
+  inspectionThreshold,
   manufacturingScale,
   medical,
   federated,

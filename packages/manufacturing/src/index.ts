@@ -56,7 +56,7 @@ export { generatePart, generateParts, PART_LABELS } from './inspection/parts.js'
 export type { PartImage, PartLabel, GeneratePartsOptions } from './inspection/parts.js';
 export type { GrayImage, ImageSize } from './inspection/images.js';
 export { DefectInspector } from './inspection/inspector.js';
-export type { DefectInspectorOptions, InspectionResult, InspectionSample, InspectionEvaluation } from './inspection/inspector.js';
+export type { DefectInspectorOptions, InspectionCalibrateOptions, InspectionCalibration, InspectionResult, InspectionSample, InspectionEvaluation } from './inspection/inspector.js';
 export { DefectClassifier } from './inspection/classifier.js';
 export type { DefectClassifierOptions, LabelledImage, DefectPrediction, ClassifierEvaluation } from './inspection/classifier.js';
 export { parseAssetSnapshot, ASSET_SNAPSHOT_FORMAT } from './monitoring/asset-snapshot.js';

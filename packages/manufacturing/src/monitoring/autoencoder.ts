@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describeValue, buildDenseAutoencoder, buildLstmAutoencoder, LeptonError, loadBundle, progressReporter, saveBundle, tf, train, ModelWorkers, resolveWorkersOption, type ProgressOptions } from '@lepton/core';
+import { keepSortedScores, sortedQuantile } from '../internal/scores.js';
 
 /**
  * Most windows per request to a worker. A call's windows are cut into one chunk per worker (a line's tick of 256 windows
@@ -110,10 +111,7 @@ const MAX_NORMAL_SCORES = 200_000;
 
 /** Normal-window scores sorted, at most {@link MAX_NORMAL_SCORES} (thinned evenly: every quantile keeps its place). */
 function keepNormalScores(scores: number[]): number[] {
-  const sorted = scores.sort((a, b) => a - b);
-  if (sorted.length <= MAX_NORMAL_SCORES) return sorted;
-  const step = sorted.length / MAX_NORMAL_SCORES;
-  return Array.from({ length: MAX_NORMAL_SCORES }, (_, i) => sorted[Math.min(sorted.length - 1, Math.floor((i + 0.5) * step))]!);
+  return keepSortedScores(scores, MAX_NORMAL_SCORES);
 }
 
 /**
@@ -443,7 +441,7 @@ export class AnomalyDetector {
   setThresholdQuantile(quantile: number): void {
     const v = this.settings.validationScores;
     if (typeof quantile !== 'number' || !(quantile > 0 && quantile <= 1) || v.length === 0) throw new LeptonError('INVALID_ARGUMENT', `Quantile must be a number in (0, 1], got ${describeValue(quantile)}.`);
-    this.settings.threshold = v[Math.min(v.length - 1, Math.floor(quantile * v.length))]!;
+    this.settings.threshold = sortedQuantile(v, quantile);
     this.settings.quantile = quantile;
   }
 
