@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,6 +137,65 @@ describe('bundle verification: every failure is a typed error', () => {
     m.inputs[0].shape = [null, 5];
     await writeFile(join(dir, 'lepton.json'), JSON.stringify(m));
     await expect(loadBundle(dir)).rejects.toMatchObject({ code: 'BUNDLE_INCOMPATIBLE', message: expect.stringContaining('declares') });
+  });
+
+  it('weights holding NaN or Infinity: not saved, and not loaded from float32 or float16 weight files', async () => {
+    // Saving: a model whose weights went NaN (a diverged training run) writes nothing.
+    const model = buildMlp({ inputDim: 6, seed: 3 });
+    const [kernel, ...rest] = model.getWeights();
+    const poisoned = kernel!.bufferSync();
+    poisoned.set(Number.NaN, 2, 1);
+    const nanKernel = poisoned.toTensor();
+    model.setWeights([nanKernel, ...rest]);
+    nanKernel.dispose();
+    await expect(saveBundle(model, join(root, 'nan-save'), { name: 'mlp', version: '1.0.0' })).rejects.toMatchObject({
+      code: 'INVALID_MODEL',
+      details: { index: 2 * kernel!.shape[1]! + 1 },
+    });
+    await expect(readFile(join(root, 'nan-save', 'lepton.json'))).rejects.toMatchObject({ code: 'ENOENT' });
+    model.dispose();
+
+    // Loading: a weights file edited after the fact, its digest recomputed (only a signature would catch it).
+    const rewrite = async (dir: string, file: string, bytes: Uint8Array): Promise<void> => {
+      await writeFile(join(dir, file), bytes);
+      const manifest = JSON.parse(await readFile(join(dir, 'lepton.json'), 'utf8')) as BundleManifest;
+      manifest.files[file] = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.byteLength };
+      await writeFile(join(dir, 'lepton.json'), JSON.stringify(manifest));
+    };
+    const dir = await freshBundle('nan-load');
+    const original = new Float32Array(new Uint8Array(await readFile(join(dir, 'weights.bin'))).buffer);
+    for (const bad of [Number.NaN, Infinity, -Infinity]) {
+      const values = Float32Array.from(original);
+      values[40] = bad;
+      await rewrite(dir, 'weights.bin', new Uint8Array(values.buffer));
+      await expect(loadBundle(dir), String(bad)).rejects.toMatchObject({ code: 'BUNDLE_INVALID', details: { index: 40 } });
+    }
+
+    // The same weights stored as float16 (TF.js' quantisation): they load, and an all-ones exponent is refused.
+    const half = (v: number): number => {
+      const u = new Uint32Array(new Float32Array([v]).buffer)[0]!;
+      const exponent = ((u >>> 23) & 0xff) - 112;
+      return ((u >>> 16) & 0x8000) | (exponent <= 0 ? 0 : (exponent << 10) | ((u & 0x7fffff) >>> 13));
+    };
+    const dir16 = await freshBundle('float16');
+    const modelJson = JSON.parse(await readFile(join(dir16, 'model.json'), 'utf8')) as { weightsManifest: Array<{ weights: Array<Record<string, unknown>> }> };
+    for (const spec of modelJson.weightsManifest[0]!.weights) spec['quantization'] = { dtype: 'float16' };
+    await rewrite(dir16, 'model.json', new TextEncoder().encode(JSON.stringify(modelJson)));
+    const bits = Uint16Array.from(original, half);
+    await rewrite(dir16, 'weights.bin', new Uint8Array(bits.buffer));
+    const reference = await loadBundle(await freshBundle('float32-reference'));
+    const loaded = await loadBundle(dir16);
+    const x = tf.randomUniform([4, 6], -1, 1, 'float32', 5);
+    const [a, b] = [reference.model.predict(x) as tf.Tensor, loaded.model.predict(x) as tf.Tensor];
+    expect(Math.max(...(await tf.sub(a, b).abs().data()))).toBeLessThan(0.01);
+    tf.dispose([x, a, b]);
+    reference.model.dispose();
+    loaded.model.dispose();
+    for (const inf of [0x7c00, 0xfc00, 0x7e00]) {
+      bits[7] = inf;
+      await rewrite(dir16, 'weights.bin', new Uint8Array(bits.buffer));
+      await expect(loadBundle(dir16), inf.toString(16)).rejects.toMatchObject({ code: 'BUNDLE_INVALID', details: { index: 7 } });
+    }
   });
 
   it('saving refuses a bad name, version or label count', async () => {

@@ -8,6 +8,7 @@ import { MANIFEST_FILE, validateManifest, type BundleManifest, type TensorSpec }
 import { checkBundleDir, readBundleFile, readManifestText } from './files.js';
 import { MODEL_FILE } from './save.js';
 import { verifyBundleSignature, type SigningKeyInput } from './sign.js';
+import { firstNonFiniteWeight } from './weights-check.js';
 
 /** A loaded, verified model bundle. */
 export interface Bundle {
@@ -63,8 +64,8 @@ function describe(shape: Array<number | null>): string {
  * @returns the model and its manifest
  * @throws {@link LeptonError} `INVALID_ARGUMENT` (a directory that is not a path, options that are not an object, an
  *   `expectInputs` that is not an array of `{ shape: [...] }`, checked before anything is read),
- *   `BUNDLE_NOT_FOUND` (no lepton.json), `BUNDLE_INVALID` (malformed manifest or model, a
- *   link out of the bundle), `BUNDLE_FILE_MISSING`, `BUNDLE_INTEGRITY` (truncated or altered file), `BUNDLE_INCOMPATIBLE`
+ *   `BUNDLE_NOT_FOUND` (no lepton.json), `BUNDLE_INVALID` (malformed manifest or model, a weight holding NaN or
+ *   ±Infinity, a link out of the bundle), `BUNDLE_FILE_MISSING`, `BUNDLE_INTEGRITY` (truncated or altered file), `BUNDLE_INCOMPATIBLE`
  *   (input spec or task), `BUNDLE_UNSIGNED` / `BUNDLE_SIGNATURE_INVALID` (with `trustedKeys`)
  * @example
  * ```ts
@@ -120,6 +121,13 @@ export async function loadBundle(dir: string, options: LoadBundleOptions = {}): 
   }
   const weightData = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
   parts.reduce((offset, p) => (weightData.set(p, offset), offset + p.byteLength), 0);
+  // Checked before TF.js builds anything: NaN weights answer NaN, or (through a ReLU on wasm) finite nonsense.
+  const bad = firstNonFiniteWeight(weightSpecs, weightData);
+  if (bad !== undefined) {
+    throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: weight ${bad.name} holds ${bad.value} (value ${bad.index}); a model with NaN or infinite weights is not loaded.`, {
+      details: { dir, weight: bad.name, index: bad.index },
+    });
+  }
 
   registerLeptonLayers();
   let model: tfl.LayersModel;

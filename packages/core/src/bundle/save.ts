@@ -8,6 +8,7 @@ import { coreVersion } from '../internal/version.js';
 import { modelTask, type Task } from '../models/task.js';
 import { checkBundleDir, sha256 } from './files.js';
 import { isSemver, MANIFEST_FILE, type BundleManifest, type TensorSpec } from './manifest.js';
+import { firstNonFiniteWeight } from './weights-check.js';
 
 /** File name of the TF.js model JSON (topology and weights manifest) inside a bundle. */
 export const MODEL_FILE = 'model.json';
@@ -63,7 +64,8 @@ export function concatWeights(data: ArrayBuffer | ArrayBuffer[] | undefined): Ui
  * @returns the manifest written
  * @throws {@link LeptonError} `INVALID_ARGUMENT` for a bad model, directory, name, version, labels (or their count),
  *   description, an unknown task, a `preprocessing` or `provenance` that is not an object, a metric that is not a finite
- *   number, or metadata JSON cannot hold (a BigInt, a cycle)
+ *   number, or metadata JSON cannot hold (a BigInt, a cycle); `INVALID_MODEL` for a weight holding NaN or ±Infinity
+ *   (nothing is written)
  * @example
  * ```ts
  * import { buildMlp, initRuntime, saveBundle } from '@lepton/core';
@@ -121,6 +123,12 @@ export async function saveBundle(model: tfl.LayersModel, dir: string, options: S
   );
   if (artifacts === undefined) throw new LeptonError('INVALID_MODEL', 'The model produced no artifacts to save.');
   const weights = concatWeights(artifacts.weightData as ArrayBuffer | ArrayBuffer[] | undefined);
+  const bad = firstNonFiniteWeight(artifacts.weightSpecs ?? [], weights);
+  if (bad !== undefined) {
+    throw new LeptonError('INVALID_MODEL', `Weight ${bad.name} holds ${bad.value} (value ${bad.index}): a model with NaN or infinite weights is not saved (training diverged, or the weights were set so).`, {
+      details: { weight: bad.name, index: bad.index },
+    });
+  }
   const modelJson = new TextEncoder().encode(
     JSON.stringify({
       format: 'layers-model',
