@@ -480,6 +480,9 @@ describe('medical leftovers: image probabilities, clinical ages, synthetic CT op
     await expectRejected('fusion.predict(imageProbability)', (v) => model.predict(record, v as number), 'INVALID_INPUT', NOT_PROBABILITY);
     await expectRejected('ClinicalFusionModel.fit(validation[1].imageProbability)', (v) => ClinicalFusionModel.fit(samples, samples.map((s, i) => (i === 1 ? { ...s, imageProbability: v as number } : s))), 'INVALID_INPUT', NOT_PROBABILITY);
     await expectRejected('fusion.evaluate(samples[1].imageProbability)', (v) => model.evaluate(samples.map((s, i) => (i === 1 ? { ...s, imageProbability: v as number } : s))), 'INVALID_INPUT', NOT_PROBABILITY);
+    // the result names the patient: a numeric, missing or empty patientId was handed back as it was
+    await expectRejected('fusion.predict(record.patientId)', (v) => model.predict({ ...record, patientId: v as string }, 0.5), 'INVALID_INPUT', [['42', 42], ['undefined', undefined], ['null', null], ["''", ''], ['{}', {}]]);
+    expect(model.predict(record, 0.5).patientId).toBe(record.patientId);
     expect(() => model.predict(record, 0.123456789)).not.toThrow();
     expect(() => model.predict(record, 1.23456789)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.not.stringContaining('1.23456789') as string }));
     // missing: undefined, or null as JSON writes it; both give the record-only answer and no imageProbability
@@ -562,6 +565,15 @@ describe('medical leftovers: image probabilities, clinical ages, synthetic CT op
       // refused the slice (DICOM_WRITE_FAILED)
       const long = await writeCtSeries(phantom, { dir: join(root, 'long'), patientId: 'L'.repeat(64) });
       expect((await readDicomFile(long[0]!)).meta.patientId).toBe('L'.repeat(64));
+      // Accession Number is a Short String (SH, at most 16 characters): 17 are refused, and the default for a long
+      // patient ID fits (it was 'ACC-' and 60 more, cut at 64) and differs between IDs sharing their first 12 characters
+      await expectRejected('writeCtSeries(accessionNumber)', (v) => write({ accessionNumber: v }), 'INVALID_ARGUMENT', [['17 characters', 'A'.repeat(17)]]);
+      const other = await writeCtSeries(phantom, { dir: join(root, 'long2'), patientId: `${'L'.repeat(63)}M` });
+      const [a, b] = [(await readDicomFile(long[0]!)).meta, (await readDicomFile(other[0]!)).meta];
+      expect(a.accessionNumber).toMatch(/^A[0-9A-F]{15}$/);
+      expect(b.accessionNumber).toMatch(/^A[0-9A-F]{15}$/);
+      expect(a.accessionNumber).not.toBe(b.accessionNumber);
+      expect((await readDicomFile(files[0]!)).meta.accessionNumber).toBe('ACC-CT1'); // short IDs keep ACC-<id>
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -171,14 +171,19 @@ export class ClinicalFusionModel {
    *   there is none
    * @returns fused probability and decision, with both inputs (`imageProbability` is `undefined` when there was none)
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for an image probability that is not a number in [0, 1]
-   *   (`NaN`, ±Infinity, a string …) — a `NaN` is refused, not taken for a missing image; or for a record that is not
-   *   one (see `encodeClinical`)
+   *   (`NaN`, ±Infinity, a string …) — a `NaN` is refused, not taken for a missing image; for a record that is not
+   *   one (see `encodeClinical`), or whose `patientId` is not a non-empty string
    */
   predict(record: ClinicalRecord, imageProbability: number | null | undefined): ClinicalFusionResult {
     const image = checkImageProbability(imageProbability, 'ClinicalFusionModel.predict: imageProbability');
     const clinicalProbability = this.clinicalProbability(record);
+    // The result names the patient: a record without a string ID would hand back a number, an object or undefined.
+    const patientId: unknown = record.patientId;
+    if (typeof patientId !== 'string' || patientId === '') {
+      throw new LeptonError('INVALID_INPUT', `ClinicalFusionModel.predict: the record's patientId must be a non-empty string, got ${typeof patientId === 'string' ? 'an empty string' : patientId === null ? 'null' : typeof patientId}.`);
+    }
     const probability = this.fusion.predictOne({ image, clinical: clinicalProbability });
-    return { patientId: record.patientId, probability, positive: probability >= this.operatingPoint, threshold: this.operatingPoint, imageProbability: image, clinicalProbability };
+    return { patientId, probability, positive: probability >= this.operatingPoint, threshold: this.operatingPoint, imageProbability: image, clinicalProbability };
   }
 
   /**

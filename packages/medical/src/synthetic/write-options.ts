@@ -23,8 +23,10 @@ export const MAX_DATASET_SEED = 2 ** 32;
  */
 const PREFIX = /^[A-Za-z0-9._-]{0,59}$/;
 
-/** A DICOM text value (LO/PN/SH): no backslash (the value separator) and no control character, at most 64 characters. */
+/** A DICOM text value (LO/PN): no backslash (the value separator) and no control character, at most 64 characters. */
 const TEXT = /^[^\\\u0000-\u001f\u007f]{1,64}$/;
+/** A Short String (SH) such as the Accession Number: at most 16 characters. */
+const SHORT_TEXT = /^[^\\\u0000-\u001f\u007f]{1,16}$/;
 
 /** A DICOM date (DA), `YYYYMMDD`. */
 const DATE = /^\d{4}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$/;
@@ -138,7 +140,7 @@ export function checkWriteOptions(options: unknown): CheckedWriteOptions {
     birthDate: patterned(o['birthDate'], where, 'birthDate', DATE, date),
     sex: choiceOption(o['sex'], where, 'sex', ['M', 'F', 'O'], 'O'),
     studyDate: patterned(o['studyDate'], where, 'studyDate', DATE, date),
-    accessionNumber: patterned(o['accessionNumber'], where, 'accessionNumber', TEXT, text),
+    accessionNumber: patterned(o['accessionNumber'], where, 'accessionNumber', SHORT_TEXT, 'a string of 1 to 16 characters (DICOM SH) without a backslash or a control character'),
     institution: patterned(o['institution'], where, 'institution', TEXT, text),
     studyInstanceUid: patterned(o['studyInstanceUid'], where, 'studyInstanceUid', UID, uid),
     seriesInstanceUid: patterned(o['seriesInstanceUid'], where, 'seriesInstanceUid', UID, uid),

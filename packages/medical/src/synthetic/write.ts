@@ -28,10 +28,18 @@ export function uidFor(name: string): string {
 }
 
 /**
- * A default derived from the patient ID, cut to the 64 characters a DICOM text value may hold: a patient ID of 64
- * characters is valid, but `Phantom^` and 64 more was not, and dcmjs refused the whole slice.
+ * A default derived from the patient ID, cut to the 64 characters a DICOM text value (LO, PN) may hold: a patient ID of
+ * 64 characters is valid, but `Phantom^` and 64 more was not, and dcmjs refused the whole slice.
  */
 const derived = (head: string, patientId: string): string => `${head}${patientId}`.slice(0, 64);
+
+/**
+ * A default for a Short String (SH: at most 16 characters — Accession Number, Study ID) derived from the patient ID:
+ * `<head><patientId>` where that fits, else the head's first letter and 15 hex digits of the ID's SHA-256 (cutting
+ * would give patients whose long IDs share a prefix the same accession number).
+ */
+const derivedShort = (head: string, patientId: string): string =>
+  head.length + patientId.length <= 16 ? `${head}${patientId}` : `${head[0]}${createHash('sha256').update(patientId).digest('hex').slice(0, 15).toUpperCase()}`;
 
 /** Identity and study details written into a synthetic series (all fictitious). */
 export interface WriteCtSeriesOptions {
@@ -47,7 +55,10 @@ export interface WriteCtSeriesOptions {
   sex?: 'M' | 'F' | 'O';
   /** Study date `YYYYMMDD`. Default 20260105. */
   studyDate?: string;
-  /** Accession number (1 to 64 characters, no backslash or control character). Default `ACC-<patientId>`. */
+  /**
+   * Accession number (1 to 16 characters — DICOM's SH — no backslash or control character). Default `ACC-<patientId>`,
+   * or `A` and 15 hex digits of the patient ID's SHA-256 where that is longer than 16.
+   */
   accessionNumber?: string;
   /** Institution name (1 to 64 characters, no backslash or control character). Default `Lepton Synthetic Hospital`. */
   institution?: string;
@@ -73,8 +84,8 @@ export interface WriteCtSeriesOptions {
  * @returns the written paths, one per slice in phantom order (top to bottom)
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` (with `details.option`), before any folder is made, for
  *   a phantom that is not one from {@link ctPhantom} or options that are not an object, a `dir` that is not a
- *   non-empty string, a missing or malformed `patientId`, a name, accession number or institution that is not 1 to 64
- *   characters without a backslash or control character, a date that is not `YYYYMMDD`, a UID that is not digits and
+ *   non-empty string, a missing or malformed `patientId`, a name or institution that is not 1 to 64 characters (an
+ *   accession number 1 to 16) without a backslash or control character, a date that is not `YYYYMMDD`, a UID that is not digits and
  *   dots, a `sex` or `fileNames` that is none of the choices, a `seriesNumber` that is not an integer from 0 to 2^31 − 1,
  *   or a `seed` that is not a finite number; `DICOM_WRITE_FAILED` when dcmjs cannot encode a slice; the file system's
  *   error when a folder or file cannot be written
@@ -103,7 +114,7 @@ export async function writeCtSeries(phantom: CtPhantom, options: WriteCtSeriesOp
       SOPInstanceUID: sopUid,
       StudyDate: o.studyDate ?? '20260105',
       StudyTime: '083000',
-      AccessionNumber: o.accessionNumber ?? derived('ACC-', o.patientId),
+      AccessionNumber: o.accessionNumber ?? derivedShort('ACC-', o.patientId),
       Modality: 'CT',
       Manufacturer: 'Lepton synthetic phantom',
       InstitutionName: o.institution ?? 'Lepton Synthetic Hospital',
@@ -118,7 +129,7 @@ export async function writeCtSeries(phantom: CtPhantom, options: WriteCtSeriesOp
       KVP: 120,
       StudyInstanceUID: studyUid,
       SeriesInstanceUID: seriesUid,
-      StudyID: derived('S-', o.patientId),
+      StudyID: derivedShort('S-', o.patientId),
       SeriesNumber: seriesNumber,
       InstanceNumber: k + 1,
       ImagePositionPatient: phantom.positions[k],
