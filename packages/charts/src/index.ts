@@ -9,6 +9,6 @@
  * @packageDocumentation
  */
 
-export { renderChart } from './render.js';
+export { MAX_CHART_SCALE, renderChart } from './render.js';
 export { rocPrChartSpec } from './roc-pr.js';
 export type { VegaLiteSpec, RenderChartOptions } from './render.js';

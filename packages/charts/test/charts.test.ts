@@ -1,6 +1,10 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { renderChart } from '@lepton/charts';
+import { MAX_CHART_SCALE, renderChart } from '@lepton/charts';
 
 const spec = {
   title: 'Alerts per hour',
@@ -31,6 +35,47 @@ describe('renderChart (Vega-Lite, headless)', () => {
 
   it('refuses a spec Vega-Lite cannot compile', async () => {
     await expect(renderChart({ mark: 'not-a-mark' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('draws inline data only: a spec naming a local file, a file:// or http:// address or an image URL loads nothing', async () => {
+    // Vega's loader read a spec's data.url from this machine's disk (or fetched it) and drew the rows into the chart.
+    const dir = await mkdtemp(join(tmpdir(), 'lepton-charts-'));
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      res.end('[{"hour": 1, "alerts": 99}]');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const secret = join(dir, 'secret.json');
+      await writeFile(secret, '[{"hour": "SECRET-ROW", "alerts": 5}]');
+      const { port } = server.address() as { port: number };
+      for (const url of [secret, `file://${secret}`, `http://127.0.0.1:${port}/rows.json`]) {
+        await expect(renderChart({ ...spec, data: { url } }), url).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('inline data only') });
+        await expect(renderChart({ ...spec, data: { url } }, { format: 'png' }), url).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      }
+      const image = { data: { values: [{ x: 1, y: 1, img: `http://127.0.0.1:${port}/a.png` }] }, mark: { type: 'image', width: 20, height: 20 }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, url: { field: 'img', type: 'nominal' } } };
+      await expect(renderChart(image), 'image mark').rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('inline data only') });
+      expect(requests).toBe(0);
+      // an image inline as a data: URI is drawn
+      const dot = 'data:image/png;base64,' + PNG.sync.write(Object.assign(new PNG({ width: 1, height: 1 }), { data: Buffer.from([255, 0, 0, 255]) })).toString('base64');
+      const inline = await renderChart({ ...image, data: { values: [{ x: 1, y: 1, img: dot }] } });
+      expect(inline).toContain(dot);
+    } finally {
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses specs and options it cannot honour', async () => {
+    for (const bad of [null, 'bar', [spec], 42]) await expect(renderChart(bad as never), String(bad)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    // 'pdf' rendered a PNG; a NaN, negative or huge scale reached resvg (1e6 asked for a picture of terapixels)
+    await expect(renderChart(spec, { format: 'pdf' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining("'svg' or 'png'") });
+    for (const scale of [Number.NaN, 0, -1, MAX_CHART_SCALE + 1, 1e6, '2']) {
+      await expect(renderChart(spec, { format: 'png', scale: scale as number }), String(scale)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    await expect(renderChart(spec, null as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((await renderChart(spec, { format: 'png', scale: 0.5 })).subarray(1, 4).toString()).toBe('PNG');
   });
 });
 
