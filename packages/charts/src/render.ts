@@ -24,9 +24,14 @@ function refusingLoader(refused: string[]): object {
     refused.push(typeof uri === 'string' ? uri : String((uri as { url?: unknown })?.url ?? uri));
     return Promise.reject(new Error('@lepton/charts renders inline data only'));
   };
-  // An image given inline as a data: URI is drawn (it is in the spec already); any other address is refused.
-  const sanitize = (uri: unknown): Promise<{ href: string }> =>
-    typeof uri === 'string' && /^data:image\/[a-z+.-]+[;,]/i.test(uri) ? Promise.resolve({ href: uri }) : refuse(uri);
+  // Links (the `href` channel) are written into the SVG, never followed: kept for http(s) and mailto, emptied for any
+  // other scheme (a javascript: link is a script where the SVG is shown). Never rejected: vega-scenegraph 5.3 reads a
+  // rejected link as null and throws outside any promise chain, which ended the process. Images are loaded: one given
+  // inline as a data: URI is drawn (it is in the spec already); any other address is refused.
+  const sanitize = (uri: unknown, options?: { context?: string }): Promise<{ href: string }> => {
+    if (options?.context === 'href') return Promise.resolve({ href: typeof uri === 'string' && /^(https?:|mailto:)/i.test(uri) ? uri : '' });
+    return typeof uri === 'string' && /^data:image\/[a-z+.-]+[;,]/i.test(uri) ? Promise.resolve({ href: uri }) : refuse(uri);
+  };
   return { load: refuse, sanitize, http: refuse, file: refuse, fileAccess: false };
 }
 
@@ -34,7 +39,8 @@ function refusingLoader(refused: string[]): object {
  * Renders a Vega-Lite chart to SVG text or PNG bytes, headless (Vega's SVG renderer; PNG by resvg, a prebuilt
  * native renderer shipped in its npm package — no browser, no canvas build). Data must be inline in the spec
  * (`data.values`): nothing is read from disk or fetched, so a spec from elsewhere cannot pull a local file or a URL into
- * the picture.
+ * the picture. Links (the `href` channel) are written into the SVG, never followed: http(s) and mailto kept, any other
+ * scheme (`javascript:`) emptied.
  *
  * @param spec - Vega-Lite specification with inline `data.values`
  * @param options - format and PNG scale

@@ -61,6 +61,12 @@ describe('renderChart (Vega-Lite, headless)', () => {
       const dot = 'data:image/png;base64,' + PNG.sync.write(Object.assign(new PNG({ width: 1, height: 1 }), { data: Buffer.from([255, 0, 0, 255]) })).toString('base64');
       const inline = await renderChart({ ...image, data: { values: [{ x: 1, y: 1, img: dot }] } });
       expect(inline).toContain(dot);
+      // links (the href channel) are written, never followed; only http(s) and mailto kept. A link made
+      // vega-scenegraph throw outside any promise once the loader refused it, which ended the process.
+      const linked = { ...spec, data: { values: [{ hour: 1, alerts: 3, u: 'https://example.com/a' }, { hour: 2, alerts: 5, u: 'javascript:alert(1)' }] }, encoding: { ...spec.encoding, href: { field: 'u', type: 'nominal' } } };
+      const svg = await renderChart(linked);
+      expect(svg.match(/<a [^>]*>/g)).toEqual(['<a xlink:href="https://example.com/a">', '<a xlink:href="">']);
+      expect((await renderChart(linked, { format: 'png' })).subarray(1, 4).toString()).toBe('PNG');
     } finally {
       server.close();
       await rm(dir, { recursive: true, force: true });

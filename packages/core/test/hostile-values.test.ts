@@ -376,7 +376,9 @@ describe('core sweep, part 2: the entry points the first sweep left out', () => 
     for (const fn of [logLoss, brierScore, expectedCalibrationError] as Array<(a: unknown, b: unknown) => unknown>) {
       await expectRejected('probability', (v) => fn(y, at(p, 1, v)), 'INVALID_INPUT', [['1.5', 1.5], ['-0.1', -0.1], ['Infinity', Infinity]]);
     }
-    await expectRejected('logLoss(row)', (v) => logLoss([0, 1], [[0.5, 0.5], v as number[]]), 'INVALID_INPUT', [...NOT_ARRAYS, ['[0, 0]', [0, 0]], ['[0.5, NaN]', [0.5, Number.NaN]]]);
+    await expectRejected('logLoss(row)', (v) => logLoss([0, 1], [[0.5, 0.5], v as number[]]), 'INVALID_INPUT', [...NOT_ARRAYS, ['[0, 0]', [0, 0]], ['[0.5, NaN]', [0.5, Number.NaN]], ['[1, -1]', [1, -1]], ['[1, Infinity]', [1, Infinity]], ['[1e308, 1e308]', [1e308, 1e308]]]);
+    // multiclass rows are normalised (as scikit-learn does), so weights above 1 are a row: 0.3269 as before the sweep
+    expect(logLoss([0, 1, 2], [[2, 1, 1], [1, 3, 0], [0, 0, 5]])).toBeCloseTo((Math.log(2) - Math.log(0.75)) / 3, 12);
     await expectRejected('thresholdForFpr(scores[0])', (v) => thresholdForFpr(y, at(p, 0, v), 0.5), 'INVALID_INPUT', NOT_NUMBERS);
     // ±Infinity ranks: still a number
     expect(rocAuc([0, 1, 0, 1], [-Infinity, Infinity, 0, Infinity])).toBe(1);
@@ -416,6 +418,8 @@ describe('core sweep, part 2: the entry points the first sweep left out', () => 
     expect(performance.now() - t0).toBeLessThan(1000);
     // sums of squares of finite values overflowed to ∞ / ∞ = NaN
     expect(r2Score([1e308, 1, 1, 0], [0.1, 0.8, 0.6, 0.3])).toBeCloseTo(-1 / 3, 12);
+    // the mean of two 1.5e308 overflowed to Infinity, so R² read 1 − finite/∞ = 1; scaled, it is 0 (constant truth, errors)
+    expect(r2Score([1.5e308, 1.5e308], [1.5e308, 1.5e308 - 1e293])).toBe(0);
     expect(rootMeanSquaredError([1e200], [-1e200])).toBeCloseTo(2e200, -190);
     expect(meanAbsoluteError([1e308, 1e308], [-1e308, 0])).toBe(1.5e308);
     // erfc(x·16) overflowed past 1e307: NaN
@@ -478,7 +482,7 @@ describe('core sweep, part 2: the entry points the first sweep left out', () => 
     }
     await expectRejected('buildMlp(task)', (v) => buildMlp({ inputDim: 2, task: v as 'binary' }), 'INVALID_ARGUMENT', [...HOSTILE, ['Binary', 'Binary'], ['5', 5]]);
     await expectRejected('buildMlp(batchNorm)', (v) => buildMlp({ inputDim: 2, batchNorm: v as boolean }), 'INVALID_ARGUMENT', [["'false'", 'false'], ['1', 1]]);
-    await expectRejected('buildSequenceModel(kind)', (v) => buildSequenceModel({ kind: v as 'tcn', timesteps: 2, features: 1 }), 'INVALID_ARGUMENT', [...HOSTILE, ['undefined', undefined], ['-1', -1], ['{}', {}]]);
+    await expectRejected('buildSequenceModel(kind)', (v) => buildSequenceModel({ kind: v as 'tcn', timesteps: 2, features: 1 }), 'INVALID_ARGUMENT', [...HOSTILE, ['undefined', undefined], ['null (built a TCN)', null], ['-1', -1], ['{}', {}]]);
     await expectRejected('buildSequenceModel(task)', (v) => buildSequenceModel({ kind: 'gru', timesteps: 2, features: 1, task: v as 'binary' }), 'INVALID_ARGUMENT', [...HOSTILE, ['abc', 'abc']]);
     await expectRejected('buildResidualCnn(inputShape)', (v) => buildResidualCnn({ inputShape: v as [number, number, number], numClasses: 2 }), 'INVALID_ARGUMENT', [...NOT_ARRAYS, ['[]', []], ['[4, 4]', [4, 4]], ['[4, 4, 1e308]', [4, 4, 1e308]]]);
     await expectRejected('buildUnet(inputShape)', (v) => buildUnet({ inputShape: v as [number, number, number] }), 'INVALID_ARGUMENT', [...NOT_ARRAYS, ['[, 8, 1]', [, 8, 1]]]);
@@ -486,7 +490,7 @@ describe('core sweep, part 2: the entry points the first sweep left out', () => 
       await expectRejected(`buildFusionModel(${branch})`, (v) => buildFusionModel({ tabular: { features: 2 }, [branch]: v }), 'INVALID_ARGUMENT', [...HOSTILE.filter(([n]) => n === 'Symbol()' || n === 'BigInt'), ['false', false], ['5', 5], ['[]', []]]);
     }
     // every option is checked before a layer is built: a bad sequence kind left the tabular branch's weights behind
-    await expectRejected('buildFusionModel(sequence.kind)', (v) => buildFusionModel({ tabular: { features: 2 }, embedding: { dim: 2 }, sequence: { kind: v as 'gru', timesteps: 2, features: 1 } }), 'INVALID_ARGUMENT', [...HOSTILE, ['undefined', undefined], ['x', 'x']]);
+    await expectRejected('buildFusionModel(sequence.kind)', (v) => buildFusionModel({ tabular: { features: 2 }, embedding: { dim: 2 }, sequence: { kind: v as 'gru', timesteps: 2, features: 1 } }), 'INVALID_ARGUMENT', [...HOSTILE, ['undefined', undefined], ['null (built a GRU)', null], ['x', 'x']]);
     // sizes TF.js cannot allocate: a typed error and nothing left allocated (a RangeError from TF.js, with the first layers' weights leaked)
     await expectRejected('buildMlp(huge)', (v) => buildMlp({ inputDim: 4, hiddenUnits: [4, v as number] }), 'INVALID_ARGUMENT', [['2^30', 2 ** 30], ['1e308', 1e308]]);
     await expectRejected('buildSequenceModel(forecast too large)', () => buildSequenceModel({ kind: 'tcn', timesteps: 2, features: 1, units: [2], task: 'forecast', horizon: 2 ** 30, outputUnits: 2 ** 30 }), 'INVALID_ARGUMENT', [['-', 0]]);

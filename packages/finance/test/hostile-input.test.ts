@@ -296,6 +296,8 @@ describe('decisions, evaluation and credit refuse what would be silently wrong',
     expect(() => thresholdForAlertRate([0.1, Number.NaN, 0.5], 0.5)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', details: { index: 1 } }));
     expect(() => timeSplit([1, Number.NaN, 3], 2, 0)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', details: { index: 1 } }));
     expect(() => evaluateFraud([0, 2], [0.1, 0.2], { timestamps: [1, 2], cardIds: ['a', 'b'] })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    // a raw logit or a 0–100 score failed inside brierScore, with a message naming neither evaluateFraud nor the row
+    expect(() => evaluateFraud([0, 1], [0.1, 1.5], { timestamps: [1, 2], cardIds: ['a', 'b'] })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringContaining('evaluateFraud: scores[1]'), details: { index: 1 } }));
     expect(() => fitScaler([[1, 2], [1, Number.NaN]])).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', details: { row: 1, column: 1 } }));
   });
 

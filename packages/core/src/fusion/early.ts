@@ -182,7 +182,7 @@ export function buildFusionModel(options: FusionModelOptions): tfl.LayersModel {
   const tabular = tabularOptions && { features: positiveInt(tabularOptions.features, 'tabular.features'), units: sizeList(tabularOptions.units, [16], 'tabular.units') };
   let sequence: SequenceBranch | undefined;
   if (sequenceOptions) {
-    if (sequenceOptions.kind === undefined) throw new LeptonError('INVALID_ARGUMENT', "sequence.kind must be 'gru', 'lstm' or 'conv'.");
+    if (sequenceOptions.kind == null) throw new LeptonError('INVALID_ARGUMENT', "sequence.kind must be 'gru', 'lstm' or 'conv'.");
     sequence = {
       kind: oneOf(sequenceOptions.kind, ['gru', 'lstm', 'conv'], 'gru', 'sequence.kind'),
       timesteps: positiveInt(sequenceOptions.timesteps, 'sequence.timesteps'),

@@ -12,7 +12,8 @@ const EPS = 1e-15;
  * @param probs - P(y = 1) per sample, or a probability row per sample
  * @returns mean negative log-likelihood
  * @throws {@link LeptonError} `SHAPE_MISMATCH` / `INVALID_INPUT` for mismatched or invalid input: a binary label other
- *   than 0/1, a probability that is not a number in [0, 1], a class index without a column, a row of zeros
+ *   than 0/1, a binary probability that is not a number in [0, 1], a multiclass row value that is not a finite number
+ *   ≥ 0 (rows are normalised), a class index without a column, a row of zeros
  * @example
  * ```ts
  * import { logLoss } from '@lepton/core';
@@ -35,7 +36,8 @@ export function logLoss(yTrue: Numeric, probs: Numeric | ArrayLike<Numeric>): nu
   const y = numbers(yTrue, 'logLoss', 'yTrue', 'label');
   let sum = 0;
   for (let i = 0; i < n; i++) {
-    const row = numbers((probs as ArrayLike<unknown>)[i], 'logLoss', `probs[${i}]`, 'probability');
+    // Rows are normalised below, as scikit-learn does: any finite weights ≥ 0 (not only probabilities) are a row.
+    const row = numbers((probs as ArrayLike<unknown>)[i], 'logLoss', `probs[${i}]`, 'nonnegative');
     const k = y[i]!;
     if (!Number.isInteger(k) || k < 0 || k >= row.length) {
       throw new LeptonError('INVALID_INPUT', `logLoss: label ${k} at index ${i} has no probability column.`);
@@ -43,7 +45,7 @@ export function logLoss(yTrue: Numeric, probs: Numeric | ArrayLike<Numeric>): nu
     // Normalise the row, as scikit-learn does, so rounding in a softmax does not bias the loss.
     let total = 0;
     for (let j = 0; j < row.length; j++) total += row[j]!;
-    if (!(total > 0)) throw new LeptonError('INVALID_INPUT', `logLoss: the probabilities of row ${i} sum to 0.`);
+    if (!(total > 0 && total < Infinity)) throw new LeptonError('INVALID_INPUT', `logLoss: the probabilities of row ${i} sum to ${total > 0 ? 'more than a double holds' : '0'}.`);
     sum += -Math.log(Math.min(Math.max(row[k]! / total, EPS), 1 - EPS));
   }
   return sum / n;

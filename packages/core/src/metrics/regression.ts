@@ -76,7 +76,7 @@ export function r2Score(yTrue: Numeric, yPred: Numeric): number {
   const [t, p] = pair('r2Score', yTrue, 'finite', yPred, 'finite');
   const r2 = rSquared(t, p);
   if (!Number.isNaN(r2)) return r2;
-  // Sums of squares of huge finite values (1e308) overflowed to ∞ / ∞: R² does not change when both are scaled.
+  // Sums of squares (or the mean) of huge finite values (1e308) overflowed: R² does not change when both are scaled.
   const k = scaleOf(t, p);
   return rSquared(Array.from(t, (v) => v / k), Array.from(p, (v) => v / k));
 }
@@ -91,6 +91,8 @@ function rSquared(t: Numeric, p: Numeric): number {
     res += (t[i]! - p[i]!) ** 2;
     tot += (t[i]! - mean) ** 2;
   }
+  // An overflowed sum (or mean: 1.5e308 + 1.5e308) is NaN here, so r2Score rescales; 1 − finite/∞ would read as 1.
+  if (!Number.isFinite(mean) || !Number.isFinite(res) || !Number.isFinite(tot)) return Number.NaN;
   if (tot === 0) return res === 0 ? 1 : 0;
   return 1 - res / tot;
 }

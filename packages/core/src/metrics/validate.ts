@@ -12,8 +12,9 @@ export type Numeric = ArrayLike<number>;
  * - `float32`: a number finite in float32 (1e39 is finite, but Infinity in a float32 tensor)
  * - `ordered`: a number that is not NaN (±Infinity sort fine: ranking scores)
  * - `probability`: a number in [0, 1]
+ * - `nonnegative`: a finite number ≥ 0 (a weight, or a row of class scores that is normalised before use)
  */
-export type ValueRule = 'binary' | 'label' | 'finite' | 'float32' | 'ordered' | 'probability';
+export type ValueRule = 'binary' | 'label' | 'finite' | 'float32' | 'ordered' | 'probability' | 'nonnegative';
 
 /** Typed arrays whose elements are numbers (a BigInt64Array's are not). */
 function isNumberArray(v: unknown): v is Numeric {
@@ -27,6 +28,7 @@ const RULE_TEXT: Record<ValueRule, string> = {
   float32: 'a finite float32 number (|v| < 3.4e38)',
   ordered: 'a number (not NaN)',
   probability: 'a probability in [0, 1]',
+  nonnegative: 'a finite number ≥ 0',
 };
 
 function fits(v: unknown, rule: ValueRule): boolean {
@@ -43,6 +45,8 @@ function fits(v: unknown, rule: ValueRule): boolean {
       return !Number.isNaN(v);
     case 'probability':
       return v >= 0 && v <= 1;
+    case 'nonnegative':
+      return v >= 0 && v < Infinity;
   }
 }
 

@@ -83,7 +83,8 @@ function recurrentStack(x: S, units: number[], kind: 'lstm' | 'gru'): S {
  */
 export function buildSequenceModel(options: SequenceModelOptions): tfl.LayersModel {
   builderOptions(options, 'buildSequenceModel');
-  if (options.kind === undefined) throw new LeptonError('INVALID_ARGUMENT', "buildSequenceModel: kind must be 'tcn', 'lstm' or 'gru'.");
+  // Required: null (JSON's 'not set') is refused like undefined, not taken for the default.
+  if (options.kind == null) throw new LeptonError('INVALID_ARGUMENT', "buildSequenceModel: kind must be 'tcn', 'lstm' or 'gru'.");
   const kind = oneOf<SequenceKind>(options.kind, ['tcn', 'lstm', 'gru'], 'tcn', 'kind');
   const timesteps = positiveInt(options.timesteps, 'timesteps');
   const features = positiveInt(options.features, 'features');

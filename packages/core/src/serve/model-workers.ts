@@ -23,7 +23,7 @@ const MAX_WORKERS = 256;
 
 /**
  * Checks a `workers` option and resolves it: `undefined` → 1 (in this thread), an integer from 1 to 256 as given,
- * `'auto'` → one per core, capped by free memory (core's `resolveWorkerCount`).
+ * `'auto'` → one per core, capped by free memory (core's `resolveWorkerCount`) and at 256.
  *
  * @param workers - the caller's value (unchecked: JavaScript callers and JSON configs pass anything)
  * @param where - who asks, for the message
@@ -43,7 +43,8 @@ export function resolveWorkersOption(workers: unknown, where: string): number {
       details: { workers: describeValue(workers) },
     });
   }
-  return resolveWorkerCount(workers);
+  // 'auto' is one per core (capped by free memory): on a host with more than MAX_WORKERS cores, MAX_WORKERS.
+  return Math.min(MAX_WORKERS, resolveWorkerCount(workers));
 }
 
 /**

@@ -77,8 +77,8 @@ export interface FraudEvaluation {
  * @param scores - calibrated probabilities
  * @param context - timestamps and card ids per row (for the per-day card precision) and k (default 20)
  * @returns the evaluation
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for mismatched lengths, a label other than 0/1, a score or
- *   timestamp that is not a finite number, or a card id that is not a string; `INVALID_ARGUMENT` for a `k` that is not
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for mismatched lengths, a label other than 0/1, a score
+ *   that is not a probability in [0, 1], a timestamp that is not a finite number, or a card id that is not a string; `INVALID_ARGUMENT` for a `k` that is not
  *   a positive integer
  */
 export function evaluateFraud(
@@ -88,6 +88,10 @@ export function evaluateFraud(
 ): FraudEvaluation {
   binaryLabels(labels, 'evaluateFraud: labels');
   finiteArray(scores, 'evaluateFraud: scores');
+  // Brier score and calibration read them as probabilities: a raw logit or a 0–100 score would fail there, unnamed.
+  for (let i = 0; i < scores.length; i++) {
+    if (!(scores[i]! >= 0 && scores[i]! <= 1)) throw new LeptonError('INVALID_INPUT', `evaluateFraud: scores[${i}] must be a probability in [0, 1] (a calibrated score).`, { details: { index: i } });
+  }
   if (typeof context !== 'object' || context === null) throw new LeptonError('INVALID_INPUT', 'evaluateFraud needs { timestamps, cardIds }.');
   finiteArray(context.timestamps, 'evaluateFraud: timestamps');
   if (!isArrayLike(context.cardIds) || Array.from(context.cardIds).some((c) => typeof c !== 'string')) {

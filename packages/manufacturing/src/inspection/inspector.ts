@@ -300,7 +300,7 @@ export class DefectInspector {
       settings.errorStd = encodeFloats(stdData);
       settings.floor = (0.1 * meanData.reduce((a, v) => a + v, 0)) / pixels;
       const inspector = new DefectInspector(model, settings, o.workers);
-      settings.validationScores = (await inspector.scoreTensor(heldOut)).scores.sort((a, b) => a - b);
+      settings.validationScores = keepSortedScores((await inspector.scoreTensor(heldOut)).scores, MAX_GOOD_SCORES);
       inspector.setThresholdQuantile(o.quantile);
       return inspector;
     } catch (err) {
