@@ -54,6 +54,12 @@ const LOSSLESS: Record<string, [string, Sample, number]> = {
   mf16_j2k: ['1.2.840.10008.1.2.4.90', 'u16', 3],
   mf_rgb_rle: ['1.2.840.10008.1.2.5', 'u8', 2],
   mf_rgb_jpls_nobot: ['1.2.840.10008.1.2.4.80', 'u8', 2],
+  // HTJ2K written by OpenJPH; references are OpenJPEG's opj_decompress, checked equal to the source (gen_htj2k.py)
+  ct_s16_htj2k: ['1.2.840.10008.1.2.4.201', 'i16', 1],
+  ct_u12_htj2k: ['1.2.840.10008.1.2.4.201', 'u16', 1],
+  mr8_htj2k_rpcl: ['1.2.840.10008.1.2.4.202', 'u8', 1],
+  rgb_htj2k: ['1.2.840.10008.1.2.4.201', 'u8', 1], // YBR_RCT: the reversible colour transform undone by the codec
+  mf16_htj2k: ['1.2.840.10008.1.2.4.201', 'u16', 3],
 };
 
 describe('lossless transfer syntaxes decode pixel-identical to the toolkit', () => {
@@ -146,6 +152,7 @@ describe('lossy transfer syntaxes decode within the codec tolerance', () => {
     ['mf_rgb_jpeg_baseline', 'u8', 2],
     ['ct_u12_j2k_lossy', 'u16', 1],
     ['ct_u12_jpls_near', 'u16', 1],
+    ['ct_u12_htj2k_lossy', 'u16', 1], // HTJ2K, irreversible wavelet (OpenJPH, quantisation step 0.002)
   ] as const)('%s', async (name, type, frameCount) => {
     const frames = await decodeAll(name);
     expect(frames).toHaveLength(frameCount);
@@ -169,6 +176,19 @@ describe('lossy transfer syntaxes decode within the codec tolerance', () => {
     for (let i = 0; i < src.length; i++) sq += (frame!.pixels[i]! - src[i]!) ** 2;
     const psnr = 10 * Math.log10(4095 ** 2 / (sq / src.length));
     expect(psnr).toBeGreaterThan(30); // gdcmconv -q 55 compresses ~30:1
+  });
+
+  it('lossy HTJ2K stays close to the source, and is really lossy', async () => {
+    const [frame] = await decodeAll('ct_u12_htj2k_lossy');
+    const src = samples(refBytes('ct_u12.expected.raw'), 'u16');
+    let sq = 0;
+    let differing = 0;
+    for (let i = 0; i < src.length; i++) {
+      sq += (frame!.pixels[i]! - src[i]!) ** 2;
+      if (frame!.pixels[i] !== src[i]) differing++;
+    }
+    expect(10 * Math.log10(4095 ** 2 / (sq / src.length))).toBeGreaterThan(40); // largest error 12 of 4095 (gen_htj2k.py)
+    expect(differing).toBeGreaterThan(0);
   });
 });
 

@@ -48,6 +48,8 @@ export const SEED_FILES = [
   'dicom/mf16_jpls_frag', // JPEG-LS, fragments located through the offset table
   'dicom/ct_s16_j2k', // JPEG 2000 Lossless
   'dicom/ct_u12_j2k_lossy', // JPEG 2000 lossy
+  'dicom/ct_s16_htj2k', // HTJ2K Lossless (OpenJPH), signed 16-bit
+  'dicom/ct_u12_htj2k_lossy', // HTJ2K lossy
   'robustness/ext12', // JPEG Extended 12-bit
   'robustness/ext12_pvrg_restart', // JPEG Extended 12-bit, restart intervals
   'robustness/ext8', // JPEG Extended 8-bit

@@ -86,6 +86,16 @@ export const TRANSFER_SYNTAXES: Readonly<Record<string, TransferSyntax>> = Objec
       }),
       ts('1.2.840.10008.1.2.4.90', 'JPEG 2000 Image Compression (Lossless Only)', 'jpeg-2000', '@cornerstonejs/codec-openjpeg'),
       ts('1.2.840.10008.1.2.4.91', 'JPEG 2000 Image Compression', 'jpeg-2000', '@cornerstonejs/codec-openjpeg', { lossy: true }),
+      // HTJ2K (ISO/IEC 15444-15): JPEG 2000 with the high-throughput block coder. OpenJPEG (2.5 on) decodes it, mixed
+      // HT and classic code-blocks included; checked pixel-identical to the source on HTJ2K written by OpenJPH.
+      ts('1.2.840.10008.1.2.4.201', 'High-Throughput JPEG 2000 Image Compression (Lossless Only)', 'jpeg-2000', '@cornerstonejs/codec-openjpeg'),
+      ts(
+        '1.2.840.10008.1.2.4.202',
+        'High-Throughput JPEG 2000 with RPCL Options Image Compression (Lossless Only)',
+        'jpeg-2000',
+        '@cornerstonejs/codec-openjpeg',
+      ),
+      ts('1.2.840.10008.1.2.4.203', 'High-Throughput JPEG 2000 Image Compression', 'jpeg-2000', '@cornerstonejs/codec-openjpeg', { lossy: true }),
     ].map((t) => [t.uid, t]),
   ),
 );
