@@ -17,7 +17,7 @@ async function decodeAll(name: string): Promise<DecodedFrame[]> {
 
 function sampleTypeOf(frame: DecodedFrame): Sample {
   const p = frame.pixels;
-  return p instanceof Int16Array ? 'i16' : p instanceof Uint16Array ? 'u16' : p instanceof Int32Array ? 'i32' : p instanceof Uint32Array ? 'u32' : 'u8';
+  return p instanceof Int8Array ? 'i8' : p instanceof Int16Array ? 'i16' : p instanceof Uint16Array ? 'u16' : p instanceof Int32Array ? 'i32' : p instanceof Uint32Array ? 'u32' : 'u8';
 }
 
 // name → [transfer syntax UID, sample type, frames]
@@ -60,6 +60,8 @@ const LOSSLESS: Record<string, [string, Sample, number]> = {
   mr8_htj2k_rpcl: ['1.2.840.10008.1.2.4.202', 'u8', 1],
   rgb_htj2k: ['1.2.840.10008.1.2.4.201', 'u8', 1], // YBR_RCT: the reversible colour transform undone by the codec
   mf16_htj2k: ['1.2.840.10008.1.2.4.201', 'u16', 3],
+  // signed 8-bit JPEG 2000 by GDCM: this OpenJPEG build clamped every negative value to 0 (decoded as unsigned now)
+  s8_j2k: ['1.2.840.10008.1.2.4.90', 'i8', 1],
 };
 
 describe('lossless transfer syntaxes decode pixel-identical to the toolkit', () => {
@@ -121,6 +123,7 @@ const NATIVE: Record<string, [string, Sample]> = {
   palette: ['palette.expected.raw', 'u16'], // 16-bit tables give 16-bit RGB
   mf16: ['mf16.expected.raw', 'u16'],
   mf_rgb: ['mf_rgb.expected.raw', 'u8'],
+  s8: ['s8.expected.raw', 'i8'], // signed 8-bit (gen_htj2k.py)
 };
 
 describe('native transfer syntaxes decode to the source values', () => {

@@ -29,9 +29,9 @@ interface OpenJph {
 }
 
 describe('HTJ2K decodes losslessly what OpenJPH encodes', () => {
-  // Not covered, and why: signed samples of 8 bits or fewer, which OpenJPEG decodes clamped (the reader refuses them,
-  // below), and RGB of more than 8 bits, which this OpenJPH build cannot round-trip itself (its own decoder and
-  // OpenJPEG's opj_decompress agree on a codestream that differs from the input: an encoder input-layout issue).
+  // Not covered, and why: signed samples of 8 bits or fewer, which OpenJPEG decodes wrongly from OpenJPH's codestreams
+  // (refused: last test), and RGB of more than 8 bits, which this OpenJPH build cannot round-trip itself (its own decoder
+  // and OpenJPEG's opj_decompress agree on a codestream that differs from the input: an encoder input-layout issue).
   it('random images: unsigned 1–16 bits, signed 9–16 bits, 8-bit RGB, every progression order', async () => {
     const codec = (await (openjphFactory as unknown as (m: object) => Promise<OpenJph>)({ print() {}, printErr() {} }));
     const rand = seededRandom(201);
@@ -80,6 +80,17 @@ describe('HTJ2K decodes losslessly what OpenJPH encodes', () => {
     const image = readDicom(bytes);
     expect(image.meta.signed).toBe(true);
     await expect(image.decodeFrame(0)).rejects.toMatchObject({ code: 'DICOM_UNSUPPORTED_PIXEL_FORMAT', message: expect.stringContaining('Signed HTJ2K samples of 8 bits') });
+    // the same through the codec layer, for every signed precision from 2 to 8 bits
+    const codec = (await (openjphFactory as unknown as (m: object) => Promise<OpenJph>)({ print() {}, printErr() {} }));
+    for (let bits = 2; bits <= 8; bits++) {
+      const encoder = new codec.HTJ2KEncoder();
+      encoder.getDecodedBuffer({ width: 9, height: 7, bitsPerSample: bits, componentCount: 1, isSigned: true, isUsingColorTransform: false }).set(new Uint8Array(63).fill(0xff));
+      encoder.setQuality(true, 0);
+      encoder.encode();
+      const stream = new Uint8Array(encoder.getEncodedBuffer());
+      encoder.delete();
+      await expect(decodeJpeg2000(stream), `${bits} bits`).rejects.toMatchObject({ code: 'DICOM_UNSUPPORTED_PIXEL_FORMAT' });
+    }
     // the unsigned original decodes
     expect((await readDicom(readFixture('mr8_htj2k_rpcl')).decodeFrame(0)).pixels).toHaveLength(image.meta.rows * image.meta.columns);
   });

@@ -9,8 +9,6 @@ export interface CodecGeometry {
   readonly precision: number;
   /** The JPEG start-of-frame marker (0xC0 …, 0xF7 for JPEG-LS); 0 for JPEG 2000. */
   readonly marker: number;
-  /** JPEG 2000 only: the first component's samples are signed (SIZ Ssiz bit 7). */
-  readonly signed?: boolean;
 }
 
 /**
@@ -28,7 +26,7 @@ export function codecGeometry(data: Uint8Array, encoding: PixelEncoding): CodecG
     const width = u32(8) - u32(16);
     const height = u32(12) - u32(20);
     const components = u16(40);
-    return { width, height, components, precision: ((data[42] ?? 0) & 0x7f) + 1, marker: 0, signed: ((data[42] ?? 0) & 0x80) !== 0 };
+    return { width, height, components, precision: ((data[42] ?? 0) & 0x7f) + 1, marker: 0 };
   }
   if (data[0] !== 0xff || data[1] !== 0xd8) return undefined;
   let pos = 2;

@@ -13,9 +13,6 @@ import { minMax, stored16, toStoredValues, typedView, widen, type Unsigned } fro
 import { checkSupported } from './supported.js';
 import type { DecodedFrame, PixelArray } from './frame.js';
 
-/** The High-Throughput JPEG 2000 transfer syntaxes (decoded by OpenJPEG like JPEG 2000). */
-const HTJ2K = new Set(['1.2.840.10008.1.2.4.201', '1.2.840.10008.1.2.4.202', '1.2.840.10008.1.2.4.203']);
-
 /**
  * The word size a big-endian native Pixel Data value was swapped in, which follows its VR as dcmtk writes it: OW in
  * 16-bit words (8-bit and 1-bit samples included), OL/OF in 32-bit words, OB not at all.
@@ -92,15 +89,6 @@ export async function decodeFrame(ds: DataSet, meta: DicomMetadata, index: numbe
           'DICOM_DECODE_FAILED',
           `The compressed frame is ${header.width}×${header.height}×${header.components} but the attributes say ` +
             `${columns}×${rows}×${spp}: the file is inconsistent.`,
-          { ...where, frame: index },
-        );
-      }
-      if (HTJ2K.has(ts.uid) && header?.signed === true && header.precision <= 8) {
-        // OpenJPEG (2.5, and the build this package ships) decodes signed HTJ2K samples of 8 bits or fewer clamped to
-        // the positive maximum (every negative value becomes 127): refused rather than returned wrong. 9–16 bits are exact.
-        throw dicomError(
-          'DICOM_UNSUPPORTED_PIXEL_FORMAT',
-          `Signed HTJ2K samples of ${header.precision} bits are not supported (the decoder would clamp negative values); 9 to 16 bits are. Transcode the file (e.g. to Explicit VR Little Endian).`,
           { ...where, frame: index },
         );
       }

@@ -21,18 +21,20 @@ export function frameBytes(frames: readonly DecodedFrame[]): Uint8Array {
   return out;
 }
 
-type Sample = 'u8' | 'i16' | 'u16' | 'i32' | 'u32';
+type Sample = 'u8' | 'i8' | 'i16' | 'u16' | 'i32' | 'u32';
 
 /** Reads little-endian bytes as numbers. */
 export function samples(bytes: Uint8Array, type: Sample): number[] {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const size = type === 'u8' ? 1 : type === 'i16' || type === 'u16' ? 2 : 4;
+  const size = type === 'u8' || type === 'i8' ? 1 : type === 'i16' || type === 'u16' ? 2 : 4;
   const out: number[] = [];
   for (let i = 0; i + size <= bytes.length; i += size) {
     out.push(
       type === 'u8'
         ? v.getUint8(i)
-        : type === 'i16'
+        : type === 'i8'
+          ? v.getInt8(i)
+          : type === 'i16'
           ? v.getInt16(i, true)
           : type === 'u16'
             ? v.getUint16(i, true)
