@@ -62,6 +62,7 @@ const LOSSLESS: Record<string, [string, Sample, number]> = {
   mf16_htj2k: ['1.2.840.10008.1.2.4.201', 'u16', 3],
   // signed 8-bit JPEG 2000 by GDCM: this OpenJPEG build clamped every negative value to 0 (decoded as unsigned now)
   s8_j2k: ['1.2.840.10008.1.2.4.90', 'i8', 1],
+  s8_jp2: ['1.2.840.10008.1.2.4.90', 'i8', 1], // the same as a JP2 file (opj_compress), its codestream found inside the boxes
 };
 
 describe('lossless transfer syntaxes decode pixel-identical to the toolkit', () => {

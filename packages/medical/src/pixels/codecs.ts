@@ -116,51 +116,60 @@ export async function decodeJpegLs(data: Uint8Array, source?: string): Promise<C
   );
 }
 
-/**
- * Components whose samples are signed with 8 bits or fewer (SIZ Ssiz), as [index, precision] pairs, for a codestream
- * that starts with SOC and SIZ; empty otherwise.
- */
-function smallSignedComponents(data: Uint8Array): Array<[number, number]> {
-  if (data.length < 42 || data[0] !== 0xff || data[1] !== 0x4f || data[2] !== 0xff || data[3] !== 0x51) return [];
-  const count = (data[40]! << 8) | data[41]!;
-  const found: Array<[number, number]> = [];
-  for (let c = 0; c < count && 42 + 3 * c < data.length; c++) {
-    const ssiz = data[42 + 3 * c]!;
-    if (ssiz & 0x80 && (ssiz & 0x7f) + 1 <= 8) found.push([c, (ssiz & 0x7f) + 1]);
+/** Where the SIZ marker segment begins (after SOC), in a raw codestream or inside a JP2 file's contiguous codestream box. */
+function sizOffset(data: Uint8Array): number {
+  if (data[0] === 0xff && data[1] === 0x4f && data[2] === 0xff && data[3] === 0x51) return 2;
+  // JP2: the codestream (box 'jp2c') follows a few small header boxes; SOC+SIZ opens it.
+  const limit = Math.min(data.length - 4, 4096);
+  for (let i = 8; i < limit; i++) {
+    if (data[i] === 0xff && data[i + 1] === 0x4f && data[i + 2] === 0xff && data[i + 3] === 0x51) return i + 2;
+  }
+  return -1;
+}
+
+/** Components whose samples are signed with 8 bits or fewer (SIZ Ssiz), as [index, precision, Ssiz offset] triples. */
+function smallSignedComponents(data: Uint8Array): Array<[number, number, number]> {
+  const siz = sizOffset(data);
+  if (siz < 0 || siz + 40 > data.length) return [];
+  const count = (data[siz + 38]! << 8) | data[siz + 39]!;
+  const found: Array<[number, number, number]> = [];
+  for (let c = 0; c < count && siz + 40 + 3 * c < data.length; c++) {
+    const at = siz + 40 + 3 * c;
+    const ssiz = data[at]!;
+    if (ssiz & 0x80 && (ssiz & 0x7f) + 1 <= 8) found.push([c, (ssiz & 0x7f) + 1, at]);
   }
   return found;
 }
 
 /**
- * JPEG 2000 and HTJ2K (lossless and lossy) through OpenJPEG; the inverse component transform (YBR_RCT/ICT) is applied
- * by it.
+ * JPEG 2000 and HTJ2K (lossless and lossy, raw codestream or JP2) through OpenJPEG; the inverse component transform
+ * (YBR_RCT/ICT) is applied by it.
  *
- * Signed samples of 8 bits or fewer: this OpenJPEG build writes JPEG 2000 ones into its 8-bit output with negative
- * values clamped to 0 (GDCM decodes the same codestreams right). Such components are decoded as unsigned instead — the
- * codestream's samples are the same, and the decoder then adds the DC level shift 2^(p−1), so every value lands in
- * range — and the shift is taken off again here, giving two's complement bytes. For HTJ2K codestreams (SIZ Rsiz bit 14)
- * that does not help — OpenJPEG decodes OpenJPH's signed ≤ 8-bit HT codestreams wrongly either way, while OpenJPH
- * round-trips them — so they are refused.
+ * Signed samples of 8 bits or fewer: this OpenJPEG build writes them into its 8-bit output with negative values clamped
+ * (to 0; GDCM and the OpenJPEG command line decode the same codestreams right). Such components are decoded as unsigned
+ * instead — the codestream's samples are the same, and the decoder then adds the DC level shift 2^(p−1), so every
+ * value lands in range — and the shift is taken off again here, giving two's complement bytes. A codestream that mixes
+ * such components with wider ones (not valid DICOM: one Bits Stored for all samples) is refused.
  * @internal
  */
 export async function decodeJpeg2000(data: Uint8Array, source?: string): Promise<CodecOutput> {
   openjpeg ??= openjpegFactory(quiet);
   const codec = await openjpeg;
   const small = smallSignedComponents(data);
-  if (small.length > 0 && ((data[6]! << 8) | data[7]!) & 0x4000) {
-    throw dicomError(
-      'DICOM_UNSUPPORTED_PIXEL_FORMAT',
-      `Signed HTJ2K samples of ${small[0]![1]} bits are not supported (the decoder gets them wrong); 9 to 16 bits are. Transcode the file (e.g. to Explicit VR Little Endian).`,
-      source === undefined ? {} : { source },
-    );
-  }
   let input = data;
   if (small.length > 0) {
     input = data.slice();
-    for (const [c] of small) input[42 + 3 * c]! &= 0x7f;
+    for (const [, , at] of small) input[at]! &= 0x7f;
   }
   const out = runDecoder(() => new codec.J2KDecoder(), input, (d) => frameOutput(d, d.getFrameInfo(), 'interleaved', false), 'OpenJPEG', source);
-  if (small.length > 0 && out.samples instanceof Uint8Array) {
+  if (small.length > 0) {
+    if (!(out.samples instanceof Uint8Array)) {
+      throw dicomError(
+        'DICOM_UNSUPPORTED_PIXEL_FORMAT',
+        'A JPEG 2000 frame mixing signed components of 8 bits or fewer with wider ones is not supported.',
+        source === undefined ? {} : { source },
+      );
+    }
     const n = out.components;
     for (const [c, precision] of small) {
       const shift = 2 ** (precision - 1);
