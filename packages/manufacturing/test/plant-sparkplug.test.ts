@@ -167,6 +167,7 @@ describe.skipIf(skip)('SparkplugEdgeNode against a real Mosquitto broker', () =>
       expect(nbirth!.metrics.get('Node Control/Rebirth')).toBe(false);
       expect(nbirth!.metrics.get('Line/Assets')).toBe(1);
       expect(dbirth).toMatchObject({ type: 'DBIRTH', device: 'press-1', seq: 1 });
+      expect(dbirth!.metrics.has('Alarms/Acknowledge')).toBe(false); // hosts cannot acknowledge unless enabled
       expect(Object.fromEntries(dbirth!.metrics)).toMatchObject({ 'Health/State': 'ok', 'Alarms/Active': 0, 'SPC/pressure/Out Of Control': false, 'Samples/Accepted': '1', 'Samples/Last At': String(T) });
 
       // An SPC alarm: DDATA with what changed only.
@@ -291,6 +292,52 @@ describe.skipIf(skip)('SparkplugEdgeNode against a real Mosquitto broker', () =>
     expect(resolved.get('/Line/Assets In Alarm')).toBe(1);
   }, 60_000);
 
+  it('with alarmAcknowledgement: a DCMD writing an active alarm id (by name or alias) acknowledges it; any other write is counted and changes nothing', async () => {
+    const watcher = await Watcher.start(broker.url, ['spBv1.0/plant-k/#']);
+    const monitor = new LineMonitor({ signals: ['pressure'], baseline: { '*': { pressure: { center: 5, sigma: 0.1 } } }, subgroup: 2, quality: { intervalMs: 1000, now: () => T + 3_600_000 } });
+    const status = new LineStatus({ line: 'line-3', monitor, signals: ['pressure'] });
+    status.observe({ type: 'raised', alarm: alarm('press-1', 1) });
+    status.observe({ type: 'raised', alarm: alarm('press-1', 3) });
+    status.observe({ type: 'raised', alarm: alarm('press-2', 2) });
+    const errors: string[] = [];
+    const node = await SparkplugEdgeNode.start({ url: broker.url, status, groupId: 'plant-k', aliases: true, alarmAcknowledgement: true, onError: (e) => errors.push(e.code) });
+    const births = () =>
+      watcher.messages.filter((m) => m.topic.includes('/DBIRTH/')).map((m) => ({ device: m.topic.split('/')[4], metrics: tahu.decodePayload(m.payload).metrics ?? [] }));
+    const host = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    const dcmd = (device: string, metrics: Array<Record<string, unknown>>) => host.publishAsync(`spBv1.0/plant-k/DCMD/line-3/${device}`, Buffer.from(tahu.encodePayload({ timestamp: Date.now(), metrics: metrics as never })), { qos: 0 });
+    const acknowledged = () => status.activeAlarms().filter((a) => a.acknowledged).map((a) => [a.id, a.acknowledged!.by]);
+    try {
+      await until(() => births().length === 2, 5000, 'the births');
+      const press1 = births().find((b) => b.device === 'press-1')!.metrics;
+      const ack = press1.find((m) => m.name === 'Alarms/Acknowledge')!;
+      expect([ack.type, ack.value]).toEqual(['String', '']); // declared writable in the birth, with its alias
+      expect(press1.find((m) => m.name === 'Alarms/Unacknowledged')!.value).toBe(2);
+      // Refused, each counted: another device's alarm, an unknown id, not a string, mixed with another metric, a device
+      // this node does not have.
+      await dcmd('press-1', [{ name: 'Alarms/Acknowledge', type: 'String', value: 'spc-2' }]);
+      await dcmd('press-1', [{ name: 'Alarms/Acknowledge', type: 'String', value: 'nope' }]);
+      await dcmd('press-1', [{ name: 'Alarms/Acknowledge', type: 'Int32', value: 1 }]);
+      await dcmd('press-1', [{ name: 'Alarms/Acknowledge', type: 'String', value: 'spc-1' }, { name: 'Health/State', type: 'String', value: 'ok' }]);
+      await dcmd('lathe-9', [{ name: 'Alarms/Acknowledge', type: 'String', value: 'spc-1' }]);
+      await until(() => node.stats().badCommands === 5, 5000, 'the five refused writes');
+      expect(acknowledged()).toEqual([]);
+      // Accepted: by name, then by the alias the birth declared (Sparkplug hosts write aliased metrics by alias alone).
+      await dcmd('press-1', [{ name: 'Alarms/Acknowledge', type: 'String', value: 'spc-1' }]);
+      await until(() => node.stats().acknowledgements === 1, 5000, 'the acknowledgement by name');
+      await dcmd('press-1', [{ alias: Number(text(ack.alias)), type: 'String', value: 'spc-3' }]);
+      await until(() => node.stats().acknowledgements === 2, 5000, 'the acknowledgement by alias');
+      expect(acknowledged().sort()).toEqual([['spc-1', 'Sparkplug DCMD'], ['spc-3', 'Sparkplug DCMD']]);
+      // The line status published the change: DDATA for press-1 after the writes.
+      await until(() => watcher.messages.some((m) => m.topic === 'spBv1.0/plant-k/DDATA/line-3/press-1'), 5000, 'DDATA for press-1');
+      expect(node.stats().badCommands).toBe(5);
+      expect(new Set(errors)).toEqual(new Set(['MFG_SPARKPLUG_COMMAND']));
+    } finally {
+      await host.endAsync();
+      await node.close();
+      await watcher.stop();
+    }
+  }, 30_000);
+
   it("with a primary host: births only while its STATE says online; its going offline drops the session (NDEATH will) until it is back", async () => {
     const watcher = await Watcher.start(broker.url, ['spBv1.0/plant-c/#']);
     const host = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
@@ -395,7 +442,7 @@ describe.skipIf(skip)('SparkplugEdgeNode against a real Mosquitto broker', () =>
       await watcher.stop();
     }
     const status = new LineStatus({ line: 'l' });
-    for (const bad of [{ groupId: 'a/b' }, { groupId: 'g', edgeNodeId: '+' }, { groupId: 'g', bdSeq: 256 }, { groupId: 'g', dataIntervalMs: 0 }, { groupId: 'g', aliases: 'yes' }, { groupId: 'g', primaryHostId: 'a/b' }, { groupId: 'g', historicalChanges: -1 }]) {
+    for (const bad of [{ groupId: 'a/b' }, { groupId: 'g', edgeNodeId: '+' }, { groupId: 'g', bdSeq: 256 }, { groupId: 'g', dataIntervalMs: 0 }, { groupId: 'g', aliases: 'yes' }, { groupId: 'g', alarmAcknowledgement: 'true' }, { groupId: 'g', primaryHostId: 'a/b' }, { groupId: 'g', historicalChanges: -1 }]) {
       await expect(SparkplugEdgeNode.start({ url: broker.url, status, ...(bad as { groupId: string }) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
   }, 60_000);

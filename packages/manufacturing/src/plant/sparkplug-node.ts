@@ -14,6 +14,9 @@ import { topicLevel } from './topics.js';
 /** The Sparkplug B topic namespace. */
 export const SPARKPLUG_NAMESPACE = 'spBv1.0';
 
+/** The DCMD metric a host writes to acknowledge an alarm (with `alarmAcknowledgement`). */
+const ACKNOWLEDGE_METRIC = 'Alarms/Acknowledge';
+
 /** Largest command payload read; larger ones are refused (bounded memory for network input). */
 const MAX_COMMAND_BYTES = 64 * 1024;
 
@@ -30,6 +33,8 @@ const MAX_COMMAND_BYTES = 64 * 1024;
  *   specification requires); by default nothing is queued while the broker is down — the births on reconnection carry
  *   the state.
  * - `NCMD` with `Node Control/Rebirth` = true republishes NBIRTH and every DBIRTH.
+ * - With `alarmAcknowledgement: true`, DBIRTH declares a writable `Alarms/Acknowledge` (String) and a host's `DCMD`
+ *   writing an active alarm's id there acknowledges it (the line status then publishes the change).
  *
  * - With `aliases: true`, births declare an alias per data metric and NDATA/DDATA carry the alias alone.
  *
@@ -61,7 +66,9 @@ export class SparkplugEdgeNode {
   /** Per asset, the metric values last sent (DDATA sends what differs). */
   private readonly sent = new Map<string, Map<string, SparkplugMetric['value']>>();
   private nodeSent = new Map<string, SparkplugMetric['value']>();
-  private readonly counters = { births: 0, rebirths: 0, messages: 0, skipped: 0, badCommands: 0 };
+  private readonly counters = { births: 0, rebirths: 0, messages: 0, skipped: 0, badCommands: 0, acknowledgements: 0 };
+  /** Whether hosts may acknowledge alarms by DCMD `Alarms/Acknowledge` (option `alarmAcknowledgement`). */
+  private readonly acceptAcknowledge: boolean;
   private readonly unsubscribe: () => void;
   private readonly timer: NodeJS.Timeout;
   private readonly onError: ((e: LeptonError) => void) | undefined;
@@ -95,6 +102,8 @@ export class SparkplugEdgeNode {
     this.onError = o.onError;
     if (o.aliases !== undefined && typeof o.aliases !== 'boolean') throw invalid(fn, 'options.aliases', 'a boolean', o.aliases, 'INVALID_ARGUMENT');
     this.aliasOf = o.aliases === true ? new Map() : undefined;
+    if (o.alarmAcknowledgement !== undefined && typeof o.alarmAcknowledgement !== 'boolean') throw invalid(fn, 'options.alarmAcknowledgement', 'a boolean', o.alarmAcknowledgement, 'INVALID_ARGUMENT');
+    this.acceptAcknowledge = o.alarmAcknowledgement === true;
     this.store = new HistoricalStore(integer(fn, 'options.historicalChanges', o.historicalChanges ?? 0, 0, 100_000));
     this.templates = new SparkplugTemplates(fn, o.templates, o.templateInstances);
     this.hostTopic = o.primaryHostId === undefined ? undefined : `${SPARKPLUG_NAMESPACE}/STATE/${checkLevel(fn, 'options.primaryHostId', o.primaryHostId)}`;
@@ -289,6 +298,8 @@ export class SparkplugEdgeNode {
   private deviceBirth(client: MqttClient, h: AssetHealth, now: number): void {
     // The template instances follow the asset's own metrics; deviceData() compares only the latter.
     const metrics = [...deviceMetrics(h, now), ...this.templates.births(h.asset, now)];
+    // A writable metric must be in the birth for a host to offer the write (Ignition lists the device's tags from it).
+    if (this.acceptAcknowledge) metrics.push({ name: ACKNOWLEDGE_METRIC, timestamp: now, type: 'String', value: '' });
     this.sent.set(h.asset, new Map(metrics.map((m) => [m.name, m.value])));
     this.send(client, this.topic('DBIRTH', h.asset), this.declare(h.asset, metrics), now);
   }
@@ -380,7 +391,10 @@ export class SparkplugEdgeNode {
     ];
   }
 
-  /** NCMD/DCMD: a rebirth request is acted on; anything else is counted. Never throws. */
+  /**
+   * NCMD/DCMD: a rebirth request is acted on, and with `alarmAcknowledgement` a DCMD writing `Alarms/Acknowledge`
+   * (String: the id of an active alarm of that device); anything else is counted. Never throws.
+   */
   private command(topic: string, payload: Buffer): void {
     if (payload.length > MAX_COMMAND_BYTES) return void this.badCommand(new LeptonError('MFG_SPARKPLUG_DECODE', `A command on ${topic} is larger than ${MAX_COMMAND_BYTES} bytes; ignored.`));
     let metrics;
@@ -396,7 +410,33 @@ export class SparkplugEdgeNode {
       if (client) this.birth(client);
       return;
     }
-    this.badCommand(new LeptonError('MFG_SPARKPLUG_COMMAND', `A command on ${topic} writes metrics this edge node does not accept (only NCMD 'Node Control/Rebirth').`));
+    if (this.acceptAcknowledge && topic.startsWith(`${this.topic('DCMD')}/`) && this.acknowledgeCommand(topic.slice(this.topic('DCMD').length + 1), metrics)) return;
+    this.badCommand(
+      new LeptonError(
+        'MFG_SPARKPLUG_COMMAND',
+        `A command on ${topic} writes metrics this edge node does not accept (NCMD 'Node Control/Rebirth'${this.acceptAcknowledge ? `, DCMD '${ACKNOWLEDGE_METRIC}' with an active alarm's id of that device` : ''}).`,
+      ),
+    );
+  }
+
+  /**
+   * DCMD `Alarms/Acknowledge` on device `level`: every metric must be that one (by name, or by the alias this session
+   * declared for it), a String naming an active alarm of that device. All are checked before any is acknowledged.
+   * @returns whether the command was accepted
+   */
+  private acknowledgeCommand(level: string, metrics: ReturnType<typeof decodeSparkplugPayload>['metrics']): boolean {
+    const asset = this.status.assets().find((a) => topicLevel(a) === level);
+    if (asset === undefined || metrics.length === 0) return false;
+    const alias = this.aliasOf?.get(`${asset}\n${ACKNOWLEDGE_METRIC}`);
+    const active = new Set(this.status.activeAlarms().filter((a) => a.asset === asset).map((a) => a.id));
+    const ids: string[] = [];
+    for (const m of metrics) {
+      const named = m.name === ACKNOWLEDGE_METRIC || (m.name === undefined && alias !== undefined && m.alias === alias);
+      if (!named || typeof m.value !== 'string' || !active.has(m.value)) return false;
+      ids.push(m.value);
+    }
+    for (const id of ids) if (this.status.acknowledge(id, 'Sparkplug DCMD')) this.counters.acknowledgements++;
+    return true;
   }
 
   private badCommand(e: LeptonError): void {

@@ -62,6 +62,15 @@ export interface SparkplugEdgeNodeOptions extends PlantMqttOptions {
    */
   templateInstances?: Record<string, SparkplugTemplateInstance[]>;
   /**
+   * Let SCADA hosts acknowledge alarms: each DBIRTH declares a writable `Alarms/Acknowledge` (String) metric, and a
+   * `DCMD` to that device writing the id of one of its active alarms there acknowledges it (`LineStatus.acknowledge`,
+   * by `Sparkplug DCMD`); Unacknowledged counts then go out as DDATA. A write naming no active alarm of that device, or
+   * mixed with other metrics, acknowledges nothing and is counted in `badCommands`. Off by default: anyone who can
+   * publish to the group's DCMD topics could acknowledge, so enable it only where the broker's ACLs limit that to the
+   * host. Default false.
+   */
+  alarmAcknowledgement?: boolean;
+  /**
    * Called with each typed failure; the node goes on: a command that is not Sparkplug B (`MFG_SPARKPLUG_DECODE`,
    * `MFG_SPARKPLUG_COMMAND`), a lost connection (`MFG_MQTT_DISCONNECTED`), reconnections that keep failing
    * (`MFG_MQTT_CONNECT`, at most one report per 30 s).
@@ -83,6 +92,8 @@ export interface SparkplugEdgeNodeStats {
   skipped: number;
   /** Commands (NCMD/DCMD) that were not valid Sparkplug B, or wrote metrics this node does not accept; STATE messages that were not valid. */
   badCommands: number;
+  /** With `alarmAcknowledgement`: alarms acknowledged by a host's DCMD. */
+  acknowledgements: number;
   /** With `primaryHostId`: whether the primary host is online (births and data are published only then). */
   hostOnline: boolean;
   /** With `primaryHostId`: times the node dropped its session because the primary host went offline. */
