@@ -330,6 +330,7 @@ describe.skipIf(skip)('SparkplugEdgeNode against a real Mosquitto broker', () =>
       // The line status published the change: DDATA for press-1 after the writes.
       await until(() => watcher.messages.some((m) => m.topic === 'spBv1.0/plant-k/DDATA/line-3/press-1'), 5000, 'DDATA for press-1');
       expect(node.stats().badCommands).toBe(5);
+      expect(node.metricFamilies().find((f) => f.name === 'lepton_mfg_sparkplug_acknowledgements_total')!.samples[0]!.value).toBe(2);
       expect(new Set(errors)).toEqual(new Set(['MFG_SPARKPLUG_COMMAND']));
     } finally {
       await host.endAsync();

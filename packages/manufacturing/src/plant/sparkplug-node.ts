@@ -199,6 +199,7 @@ export class SparkplugEdgeNode {
       singleSample('counter', 'lepton_mfg_sparkplug_births_total', 'NBIRTH messages sent.', labels, s.births),
       singleSample('counter', 'lepton_mfg_sparkplug_messages_total', 'DBIRTH, DDATA, DDEATH and NDATA messages sent.', labels, s.messages),
       singleSample('counter', 'lepton_mfg_sparkplug_bad_commands_total', 'Commands that were not valid Sparkplug B (or STATE messages that were not valid).', labels, s.badCommands),
+      singleSample('counter', 'lepton_mfg_sparkplug_acknowledgements_total', 'Alarms acknowledged by a host through DCMD Alarms/Acknowledge.', labels, s.acknowledgements),
       singleSample('counter', 'lepton_mfg_sparkplug_historical_dropped_total', 'Stored changes dropped, oldest first, because the store-and-forward queue was full.', labels, s.historical.dropped),
     ];
   }
