@@ -69,14 +69,35 @@ function containedShare(inner: Detection['box'], outer: Detection['box']): numbe
   return w <= 0 || h <= 0 ? 0 : (w * h) / (inner.width * inner.height);
 }
 
+/** A box lies inside a region, kept clear of the region's inner edges by the margin that marks a box as cut there. */
+function fitsInside(b: Detection['box'], r: Region, frame: { width: number; height: number }): boolean {
+  const ex = Math.max(2, EDGE * r.width);
+  const ey = Math.max(2, EDGE * r.height);
+  // Sides on the frame's own edges cut nothing: no margin there.
+  const left = r.x > 0 ? r.x + ex : Number.NEGATIVE_INFINITY;
+  const top = r.y > 0 ? r.y + ey : Number.NEGATIVE_INFINITY;
+  const right = r.x + r.width < frame.width ? r.x + r.width - ex : Number.POSITIVE_INFINITY;
+  const bottom = r.y + r.height < frame.height ? r.y + r.height - ey : Number.POSITIVE_INFINITY;
+  return b.x > left && b.y > top && b.x + b.width < right && b.y + b.height < bottom;
+}
+
 /**
- * @internal Merges the detections of a whole frame and of its tiles into one list in frame pixels: tile boxes are
- * shifted by their tile's origin; a tile box touching an edge of its tile that lies inside the frame is dropped (the
- * tile cut that object, and the whole frame or the overlapping neighbour sees it whole), and so is a tile box mostly
- * inside a larger whole-frame box of its class (a part of that object); then per-class NMS.
+ * @internal Merges the detections of a whole frame and of its tiles into one list in frame pixels. Each object is
+ * judged by the view that sees it largest and whole:
+ *
+ * - a tile box touching an edge of its tile that lies inside the frame is dropped (the tile cut that object);
+ * - a whole-frame box that fits inside a tile (clear of its inner edges) is dropped: that tile saw the same object
+ *   uncut and larger, and its box and score stand for it (or its silence does). On held-out photos of the first
+ *   sessions the whole frame's boxes of people 20–50 px tall were looser than the tiles' (a child and the man beside
+ *   her in one box) and its extra people were not confirmed by the tiles (a red kite);
+ * - the whole frame keeps the objects too large for any tile, and a tile box mostly inside such a larger box of its
+ *   class is a part of that object seen on its own (the rear half of a motorcycle), dropped;
+ *
+ * then per-class NMS over what is left.
  */
 export function mergeTiles(whole: readonly Detection[], tiles: readonly (readonly Detection[])[], regions: readonly Region[], frame: { width: number; height: number }, iouThreshold: number, maxDetections: number): Detection[] {
-  const all: Detection[] = [...whole];
+  const large = whole.filter((w) => !regions.some((r) => fitsInside(w.box, r, frame)));
+  const all: Detection[] = [...large];
   tiles.forEach((dets, i) => {
     const r = regions[i] as Region;
     const ex = Math.max(2, EDGE * r.width);
@@ -89,7 +110,7 @@ export function mergeTiles(whole: readonly Detection[], tiles: readonly (readonl
       const cutBottom = r.y + r.height < frame.height && y + height >= r.height - ey;
       if (cutLeft || cutTop || cutRight || cutBottom) continue;
       const box = { x: x + r.x, y: y + r.y, width, height };
-      const part = whole.some((w) => w.label === d.label && w.box.width * w.box.height > width * height && containedShare(box, w.box) >= CONTAINED);
+      const part = large.some((w) => w.label === d.label && w.box.width * w.box.height > width * height && containedShare(box, w.box) >= CONTAINED);
       if (!part) all.push({ ...d, box });
     }
   });
