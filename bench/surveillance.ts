@@ -26,7 +26,8 @@
 // - detection accuracy on hand-annotated real photos the settings were not tuned on (issue 17 §1): per set, per class
 //   group (person; vehicle = bicycle, car, motorcycle, bus, truck), recall and precision at IoU ≥ 0.5 for each detector
 //   and setting in ACCURACY_VARIANTS (packages/surveillance/test/fixtures/eval/*.json; media from Debian darknet,
-//   opencv-doc, python3-skimage; a set whose package is missing is reported as absent). Alone:
+//   opencv-doc, python3-skimage, and the held-out sets' packages unpacked by .ci/run; a set whose pictures are missing is
+//   reported as absent). Alone:
 //   `node --import tsx bench/surveillance.ts accuracy` (about 10 minutes on the 2-core machine; SURV_EVAL_SETS=a,b
 //   runs only those sets; SURV_ENGINE=onnx runs the detector on ONNX Runtime).
 // Takes about 2–3 minutes on the 2-core machine.
@@ -160,6 +161,8 @@ export async function runDetectionAccuracy(log: (s: string) => void = console.lo
   const present = sets.filter((s) => missingMedia(s).length === 0);
   const frames = present.map((s) => s.images.map((im, i) => readEvalFrame(s, im, i)));
   const rows: AccuracyRow[] = [];
+  // SURV_EVAL_DETAIL=file.json also writes each picture's misses and false alarms per setting (for reading the errors).
+  const detail: Array<{ setting: string; set: string; file: string; missed: unknown[]; falseAlarms: unknown[] }> = [];
   const pct = (x: number): string => x.toFixed(2);
   for (const [setting, options] of ACCURACY_VARIANTS) {
     // SURV_ENGINE=onnx runs every setting on ONNX Runtime (the detector's engine option).
@@ -171,6 +174,7 @@ export async function runDetectionAccuracy(log: (s: string) => void = console.lo
         const t0 = performance.now();
         for (const [ii, image] of set.images.entries()) scores.push(scoreImage(image, (await detector.detect([frames[si]![ii]!]))[0] ?? []));
         const seconds = (performance.now() - t0) / 1000;
+        for (const sc of scores) if (sc.missed.length + sc.falseAlarms.length > 0) detail.push({ setting, set: set.name, file: sc.file, missed: sc.missed, falseAlarms: sc.falseAlarms });
         const t = totals(scores);
         const p = rates(t.person);
         const v = rates(t.vehicle);
@@ -209,6 +213,8 @@ export async function runDetectionAccuracy(log: (s: string) => void = console.lo
     log(`| ${setting} | people recall ${pct(p.recall)} precision ${pct(p.precision)} (target ≥ 0.85 / ≥ 0.90: ${p.recall >= 0.85 && p.precision >= 0.9 ? 'met' : 'missed'}) | vehicles recall ${pct(v.recall)} precision ${pct(v.precision)} (target ≥ 0.80 / ≥ 0.90: ${v.recall >= 0.8 && v.precision >= 0.9 ? 'met' : 'missed'}) |`);
   }
   for (const a of absent) log(`absent: ${a}`);
+  const detailFile = process.env['SURV_EVAL_DETAIL'];
+  if (detailFile !== undefined && detailFile !== '') await writeFile(detailFile, JSON.stringify(detail, null, 1));
   return { rows, absent };
 }
 

@@ -3,14 +3,15 @@ import { initRuntime } from '@lepton/core';
 import { ObjectDetector, resolveDetectorOptions, type Frame } from '@lepton/surveillance';
 import { loadEvalSet, missingMedia, rates, readEvalFrame, scoreImage, totals, type EvalImage, type EvalSet, type ImageScore } from './eval-support.js';
 
-// Detection quality on footage the detector was NOT tuned on (issue 17 §1): the held-out hand-annotated photographs
-// of fixtures/eval/darknet.json (Debian 'darknet'), fixtures/eval/opencv-photos.json and fixtures/eval/opencv-docs.json
-// (Debian 'opencv-doc'). The floors are what was measured (bench/README.md, "Detection accuracy on held-out real
-// photos") less one object's worth of margin, so a change that loses a person or a vehicle, or invents one, fails here.
-const HELD_OUT: EvalSet[] = [loadEvalSet('darknet'), loadEvalSet('opencv-photos'), loadEvalSet('opencv-docs')];
-const missing = HELD_OUT.flatMap(missingMedia);
+// Detection quality on hand-annotated real photographs (issue 17 §1). fixtures/eval/darknet.json (Debian 'darknet'),
+// opencv-photos.json and opencv-docs.json (Debian 'opencv-doc') were held out until 2026-12-07 and are tuning data since
+// (the tile merge was designed on their errors); the held-out sets are those annotated on 2026-12-07 before any detector
+// ran on them (the second describe block). The floors are what was measured (bench/README.md) less one object's worth
+// of margin, so a change that loses a person or a vehicle, or invents one, fails here.
+const FORMER: EvalSet[] = [loadEvalSet('darknet'), loadEvalSet('opencv-photos'), loadEvalSet('opencv-docs')];
+const missing = FORMER.flatMap(missingMedia);
 if (missing.length > 0) {
-  console.log(`skipping the held-out detection-quality test: ${missing.length} image(s) missing, e.g. ${missing[0]} (apt-get install darknet opencv-doc)`);
+  console.log(`skipping the detection-quality test on the darknet and opencv photos: ${missing.length} image(s) missing, e.g. ${missing[0]} (apt-get install darknet opencv-doc)`);
 }
 
 describe('tiles and flip options', () => {
@@ -28,13 +29,13 @@ describe('tiles and flip options', () => {
   });
 });
 
-describe.skipIf(missing.length > 0)('held-out photos (darknet, opencv-doc samples and documentation) against the hand annotation', () => {
+describe.skipIf(missing.length > 0)('photos held out until 2026-12-07 (darknet, opencv-doc samples and documentation) against the hand annotation', () => {
   let detector: ObjectDetector;
   let frames: { set: EvalSet; image: EvalImage; frame: Frame }[];
   beforeAll(async () => {
     await initRuntime({ backend: 'wasm' }, {});
     detector = await ObjectDetector.load();
-    frames = HELD_OUT.flatMap((set) => set.images.map((image, i) => ({ set, image, frame: readEvalFrame(set, image, i) })));
+    frames = FORMER.flatMap((set) => set.images.map((image, i) => ({ set, image, frame: readEvalFrame(set, image, i) })));
   });
   afterAll(() => detector?.dispose());
 
@@ -45,7 +46,7 @@ describe.skipIf(missing.length > 0)('held-out photos (darknet, opencv-doc sample
     const person = rates(t.person);
     const vehicle = rates(t.vehicle);
     const missed = scores.flatMap((s) => s.missed.map((o) => `${s.file} ${o.label} [${o.box.join(',')}]`));
-    console.log(`held-out: person ${t.person.hits}/${person.required} found, ${t.person.falseAlarms} false; vehicle ${t.vehicle.hits}/${vehicle.required} found, ${t.vehicle.falseAlarms} false; missed: ${missed.join('; ')}`);
+    console.log(`darknet + opencv: person ${t.person.hits}/${person.required} found, ${t.person.falseAlarms} false; vehicle ${t.vehicle.hits}/${vehicle.required} found, ${t.vehicle.falseAlarms} false; missed: ${missed.join('; ')}`);
     // measured 2026-12-06: people 12/17 found (0.71), 3 false (precision 0.80); vehicles 9/11 (0.82), none false.
     // Floors: one person or vehicle fewer, or one more false alarm (12/16 = 0.75 people, 9/10 vehicles).
     expect(person.required).toBe(17);
@@ -81,7 +82,7 @@ describe.skipIf(missing.length > 0)('held-out photos (darknet, opencv-doc sample
     }
   });
 
-  it("tiles: 'auto' tiles only frames larger than the model input, never enlarging a tile: the best held-out setting measured", async () => {
+  it("tiles: 'auto' tiles only frames larger than the model input, never enlarging a tile", async () => {
     const auto = await ObjectDetector.load({ tiles: 'auto' });
     try {
       const scores: ImageScore[] = [];
@@ -97,11 +98,12 @@ describe.skipIf(missing.length > 0)('held-out photos (darknet, opencv-doc sample
       const t = totals(scores);
       const person = rates(t.person);
       const vehicle = rates(t.vehicle);
-      console.log(`held-out, tiles auto: person ${t.person.hits}/${person.required} found, ${t.person.falseAlarms} false; vehicle ${t.vehicle.hits}/${vehicle.required} found, ${t.vehicle.falseAlarms} false`);
-      // measured 2026-12-07: people 14/17 (0.82), 3 false (precision 0.82); vehicles 11/11, none false. Floors: one
-      // object fewer or one more false alarm (13/17, 14/18; 10/11, 11/12) — above the default's 12/17 and 9/11 found.
-      expect(person.recall).toBeGreaterThanOrEqual(13 / 17);
-      expect(person.precision).toBeGreaterThanOrEqual(14 / 18);
+      console.log(`darknet + opencv, tiles auto: person ${t.person.hits}/${person.required} found, ${t.person.falseAlarms} false; vehicle ${t.vehicle.hits}/${vehicle.required} found, ${t.vehicle.falseAlarms} false`);
+      // measured 2026-12-07 with the first tile merge: people 14/17 (0.82), 3 false; with the merge that leaves an
+      // object fitting inside a tile to that tile (designed on these sets' errors): people 16/17, none false; vehicles
+      // 11/11, none false. Floors: one object fewer or one more false alarm (15/17, 16/17; 10/11, 11/12).
+      expect(person.recall).toBeGreaterThanOrEqual(15 / 17);
+      expect(person.precision).toBeGreaterThanOrEqual(16 / 17);
       expect(vehicle.recall).toBeGreaterThanOrEqual(10 / 11);
       expect(vehicle.precision).toBeGreaterThanOrEqual(11 / 12);
     } finally {
@@ -118,7 +120,7 @@ describe.skipIf(missing.length > 0)('held-out photos (darknet, opencv-doc sample
       const more = scoreImage(kite!.image, (await tiled.detect([kite!.frame]))[0] ?? []);
       expect(tiled.stats.frames).toBe(5); // the whole frame and its 2 × 2 tiles
       console.log(`kite.jpg people: whole frame ${plain.tally.person.hits}/8 (${plain.tally.person.falseAlarms} false), tiles 2 ${more.tally.person.hits}/8 (${more.tally.person.falseAlarms} false)`);
-      // measured: whole frame 4/8 found, 3 false; tiles 2: 5/8, 3 false
+      // measured: whole frame 4/8 found, 3 false; tiles 2: 5/8, 3 false with the first tile merge, 6/8, none false since
       expect(more.tally.person.hits).toBeGreaterThan(plain.tally.person.hits);
       expect(more.tally.person.falseAlarms).toBeLessThanOrEqual(plain.tally.person.falseAlarms);
     } finally {
