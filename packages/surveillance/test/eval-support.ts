@@ -25,6 +25,8 @@ export interface EvalObject {
 /** One annotated image. */
 export interface EvalImage {
   file: string;
+  /** For a video file: which frame (ffmpeg's decoded-frame number, from 0) is annotated; absent for a picture. */
+  frame?: number;
   width: number;
   height: number;
   objects: EvalObject[];
@@ -49,7 +51,7 @@ export const EVAL_DIR = join(import.meta.dirname, 'fixtures', 'eval');
  * Tuning sets first (scikit-image's photos; darknet's and OpenCV's were held out until 2026-12-07, when the tile merge
  * was designed on their errors), then the held-out sets annotated that day, before any detector ran on them.
  */
-export const EVAL_SET_NAMES = ['skimage', 'darknet', 'opencv-photos', 'opencv-docs', 'dlib', 'kphotoalbum', 'motion', 'gimp-help', 'colorbox', 'gramps'] as const;
+export const EVAL_SET_NAMES = ['skimage', 'darknet', 'opencv-photos', 'opencv-docs', 'dlib', 'kphotoalbum', 'motion', 'gimp-help', 'colorbox', 'gramps', 'mecavideo', 'visp'] as const;
 
 /**
  * Where a set's pictures are looked for when its package is not installed: the package's files unpacked (`dpkg -x`)
@@ -82,7 +84,8 @@ export function missingMedia(set: EvalSet): string[] {
 /** Decodes an image file to a packed RGB frame with ffmpeg (no scaling), checking the annotated size. */
 export function readEvalFrame(set: EvalSet, image: EvalImage, index = 0): Frame {
   const path = mediaPath(set, image);
-  const data = execFileSync('ffmpeg', ['-v', 'error', '-i', path, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 26 });
+  const select = image.frame === undefined ? [] : ['-vf', `select=eq(n\\,${image.frame})`];
+  const data = execFileSync('ffmpeg', ['-v', 'error', '-i', path, ...select, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 26 });
   if (data.length !== image.width * image.height * 3) throw new Error(`${path}: decoded ${data.length} bytes, expected ${image.width}×${image.height}×3 (annotation size wrong?)`);
   return { camera: `${set.name}/${image.file}`, index, sourceIndex: index, time: 0, wallTime: 0, width: image.width, height: image.height, data: new Uint8Array(data) };
 }
