@@ -2,6 +2,8 @@
 // the HTJ2K reference implementation (@cornerstonejs/codec-openjph, a devDependency used only by tests and fixture
 // scripts). Images of every bit depth and sign are encoded at test time and must decode to exactly their input; lossy
 // ones must agree with OpenJPH's own decoder. The committed fixtures (decode.test.ts) cover the DICOM side.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readDicom, seededRandom } from '@lepton/medical';
 import openjphFactory from '@cornerstonejs/codec-openjph';
@@ -68,8 +70,9 @@ function decodedValues(samples: Uint8Array | Uint16Array, info: FrameInfo, count
 }
 
 describe('HTJ2K decodes what OpenJPH encodes', () => {
-  // Not covered, and why: RGB of more than 8 bits, which this OpenJPH build cannot round-trip itself (its own decoder
-  // and OpenJPEG's opj_decompress agree on a codestream that differs from the input: an encoder input-layout issue).
+  // RGB of more than 8 bits is not encoded here: this OpenJPH build cannot round-trip it itself (its own decoder and
+  // OpenJPEG's opj_decompress agree on a codestream that differs from the input: an encoder input-layout issue). Those
+  // codestreams come from Debian's OpenJPH tools instead (the next test).
   it('lossless: every bit depth 1–16 unsigned, 2–16 signed, 2–8-bit colour, every progression order, exactly', async () => {
     const codec = await openjph();
     const rand = seededRandom(201);
@@ -91,6 +94,21 @@ describe('HTJ2K decodes what OpenJPH encodes', () => {
       const label = { n, ...info };
       expect({ ...label, width: out.width, height: out.height, componentCount: out.components }).toEqual(label);
       expect({ ...label, values: decodedValues(out.samples, info, count) }).toEqual({ ...label, values });
+    }
+  });
+
+  it('RGB of 10, 12 and 16 bits (reversible colour transform) decodes exactly to the image encoded', async () => {
+    // fixtures/make_htj2k_rgb_fixtures.sh: seeded PPM images encoded by Debian's ojph_compress (openjph-tools 0.9.0),
+    // each codestream checked there against OpenJPEG's opj_decompress
+    for (const bits of [10, 12, 16]) {
+      const ppm = readFileSync(join(import.meta.dirname, 'fixtures', 'htj2k-rgb', `rgb${bits}.ppm`));
+      const header = ppm.indexOf(0x0a, ppm.indexOf(0x0a, ppm.indexOf(0x0a) + 1) + 1) + 1; // P6, size, maximum
+      const want = Array.from({ length: (ppm.length - header) / 2 }, (_, i) => ppm.readUInt16BE(header + 2 * i));
+      const out = await decodeJpeg2000(new Uint8Array(readFileSync(join(import.meta.dirname, 'fixtures', 'htj2k-rgb', `rgb${bits}.j2c`))), `rgb${bits}`);
+      expect([out.width, out.height, out.components], `rgb${bits}`).toEqual([53, 37, 3]);
+      expect(want.length).toBe(53 * 37 * 3);
+      expect(Math.max(...want), `rgb${bits}: the image reaches its top value`).toBe(2 ** bits - 1);
+      expect(Array.from(out.samples.subarray(0, want.length)), `rgb${bits}`).toEqual(want);
     }
   });
 
