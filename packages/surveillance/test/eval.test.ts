@@ -129,7 +129,7 @@ describe.skipIf(missing.length > 0)('photos held out until 2026-12-07 (darknet, 
   });
 });
 
-// The held-out sets annotated on 2026-12-07 before any detector ran on them (fixtures/eval/README.md): 47 pictures,
+// The held-out sets annotated on 2026-12-07 before any detector ran on them (fixtures/eval/README.md): 42 pictures,
 // 97 required people, 33 required vehicles. Their packages are unpacked by .ci/run under /var/cache/lepton-eval.
 const HELD_OUT: EvalSet[] = ['dlib', 'kphotoalbum', 'motion', 'gimp-help', 'colorbox', 'gramps'].map((n) => loadEvalSet(n));
 // The second batch (annotated after the first batch's run, before any detector ran on it): 12 frames of two real video

@@ -60,6 +60,25 @@ describe('mergeTiles: the whole frame and its tiles', () => {
     expect(out.map(corners)).toEqual([[0, 0, 40, 90]]);
   });
 
+  it("an object the fitting tile itself cut (its box a few pixels larger, across the edge margin) keeps the whole frame's box", () => {
+    // the whole frame's car ends at x 550, inside tile 0's margin (564 − 11); tile 0 sees it to 553 (cut), tile 1 cuts
+    // it on the left: without the whole-frame box nothing would be left of it
+    const tiles = empty();
+    tiles[0] = [det('car', 0.8, 400, 300, 553, 360)];
+    tiles[1] = [det('car', 0.7, 400 - 394, 300, 553 - 394, 360)];
+    const out = mergeTiles([det('car', 0.8, 400, 300, 550, 360)], tiles, regions, frame, 0.5, 100);
+    expect(out.map(corners)).toEqual([[400, 300, 550, 360]]);
+  });
+
+  it('a part of an object that fits a tile is dropped when the tile also sees the whole object the whole frame found', () => {
+    // tile 4 reports the motorcycle and, on its own, its rear half (IoU 0.46 with it: NMS alone would keep both)
+    const tiles = empty();
+    tiles[4] = [det('motorcycle', 0.8, 100, 100, 220, 180), det('motorcycle', 0.5, 100, 100, 155, 180)];
+    const out = mergeTiles([det('motorcycle', 0.85, 494, 363, 614, 443)], tiles, regions, frame, 0.5, 100);
+    expect(out.map(corners)).toEqual([[494, 363, 614, 443]]);
+    expect(out[0]!.score).toBe(0.8); // the tile's view of it
+  });
+
   it('without tiles nothing is merged away', () => {
     const whole = [det('person', 0.6, 10, 10, 50, 100)];
     expect(mergeTiles(whole, [], [], frame, 0.5, 100)).toEqual(whole);

@@ -52,9 +52,9 @@ export {
  * better there (95 % / 96 % at 0.4) and fits tighter boxes, but missed every car that CenterNet found on the test
  * photos and runs ~10 % slower on wasm (≈ 0.22 s vs 0.20 s CPU per 640 × 360 frame), hence CenterNet. Lower a class's
  * threshold where misses cost more than false alarms (e.g. `{ person: 0.3 }` for an intrusion zone at night).
- * On 47 held-out real photos annotated by hand (street scenes, group snapshots, a security camera; IoU ≥ 0.5; the
+ * On 42 held-out real photos annotated by hand (street scenes, group snapshots, a security camera; IoU ≥ 0.5; the
  * package README's "Detection accuracy") the default finds 63 of 97 people and 18 of 33 vehicles, with no false
- * alarm; most people it misses stand close together in groups, partly hidden by one another, and `tiles: 'auto'`
+ * alarm; many of the people it misses stand close together in groups, partly hidden by one another, and `tiles: 'auto'`
  * finds 3 more people and 4 more vehicles on the wide street scenes.
  *
  * @example

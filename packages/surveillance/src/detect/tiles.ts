@@ -1,4 +1,5 @@
 import type { Detection, Frame } from '../types.js';
+import { iouOf } from '../rules/geometry.js';
 import { nonMaxSuppression } from './nms.js';
 
 /** @internal A rectangle of a frame, integer pixels. */
@@ -81,38 +82,49 @@ function fitsInside(b: Detection['box'], r: Region, frame: { width: number; heig
   return b.x > left && b.y > top && b.x + b.width < right && b.y + b.height < bottom;
 }
 
+/** Overlap at which a tile's box and a whole-frame box are taken for the same object. */
+const SAME = 0.5;
+
 /**
  * @internal Merges the detections of a whole frame and of its tiles into one list in frame pixels. Each object is
  * judged by the view that sees it largest and whole:
  *
  * - a tile box touching an edge of its tile that lies inside the frame is dropped (the tile cut that object);
- * - a whole-frame box that fits inside a tile (clear of its inner edges) is dropped: that tile saw the same object
- *   uncut and larger, and its box and score stand for it (or its silence does). On held-out photos of the first
- *   sessions the whole frame's boxes of people 20–50 px tall were looser than the tiles' (a child and the man beside
- *   her in one box) and its extra people were not confirmed by the tiles (a red kite);
- * - the whole frame keeps the objects too large for any tile, and a tile box mostly inside such a larger box of its
- *   class is a part of that object seen on its own (the rear half of a motorcycle), dropped;
+ * - a whole-frame box that fits inside a tile (clear of its inner edges) is left to that tile, which saw the object
+ *   uncut and larger: the whole-frame box is dropped, and the tile's box and score stand for the object (or its
+ *   silence does). On photos held out at the time, the whole frame's boxes of people 20–50 px tall were looser than
+ *   the tiles' (a child and the man beside her in one box) and its extra people were not confirmed by the tiles (a
+ *   red kite). Where that tile's own box for the object crossed its edge margin (a box a few pixels larger than the
+ *   whole frame's), the tile cut it after all and the whole-frame box is kept;
+ * - the whole frame keeps the objects that fit inside no tile (too large, or lying across the tiles' overlap), and a
+ *   tile box mostly inside a larger box of its class is a part of that object seen on its own (the rear half of a
+ *   motorcycle), dropped — when the larger box is such a whole-frame box, or a box of the same tile that the whole
+ *   frame also found (the object seen whole by both views);
  *
  * then per-class NMS over what is left.
  */
 export function mergeTiles(whole: readonly Detection[], tiles: readonly (readonly Detection[])[], regions: readonly Region[], frame: { width: number; height: number }, iouThreshold: number, maxDetections: number): Detection[] {
-  const large = whole.filter((w) => !regions.some((r) => fitsInside(w.box, r, frame)));
-  const all: Detection[] = [...large];
-  tiles.forEach((dets, i) => {
+  // Every tile box in frame pixels, with its tile and whether the tile cut it.
+  const seen = tiles.flatMap((dets, i) => {
     const r = regions[i] as Region;
     const ex = Math.max(2, EDGE * r.width);
     const ey = Math.max(2, EDGE * r.height);
-    for (const d of dets) {
+    return dets.map((d) => {
       const { x, y, width, height } = d.box;
-      const cutLeft = r.x > 0 && x <= ex;
-      const cutTop = r.y > 0 && y <= ey;
-      const cutRight = r.x + r.width < frame.width && x + width >= r.width - ex;
-      const cutBottom = r.y + r.height < frame.height && y + height >= r.height - ey;
-      if (cutLeft || cutTop || cutRight || cutBottom) continue;
-      const box = { x: x + r.x, y: y + r.y, width, height };
-      const part = large.some((w) => w.label === d.label && w.box.width * w.box.height > width * height && containedShare(box, w.box) >= CONTAINED);
-      if (!part) all.push({ ...d, box });
-    }
+      const cut = (r.x > 0 && x <= ex) || (r.y > 0 && y <= ey) || (r.x + r.width < frame.width && x + width >= r.width - ex) || (r.y + r.height < frame.height && y + height >= r.height - ey);
+      return { det: { ...d, box: { x: x + r.x, y: y + r.y, width, height } }, tile: i, cut };
+    });
   });
+  const kept = whole.filter((w) => {
+    const homes = regions.flatMap((r, i) => (fitsInside(w.box, r, frame) ? [i] : []));
+    return homes.length === 0 || seen.some((s) => s.cut && homes.includes(s.tile) && s.det.label === w.label && iouOf(s.det.box, w.box) >= SAME);
+  });
+  const uncut = seen.filter((s) => !s.cut);
+  // Larger boxes whose parts a tile may have reported on their own: the whole frame's kept boxes, and tile boxes the
+  // whole frame found too.
+  const wholes = [...kept.map((d) => ({ det: d, tile: -1 })), ...uncut.filter((s) => whole.some((w) => w.label === s.det.label && iouOf(w.box, s.det.box) >= SAME))];
+  const area = (b: Detection['box']): number => b.width * b.height;
+  const parts = uncut.filter((s) => wholes.some((o) => o.det !== s.det && (o.tile === -1 || o.tile === s.tile) && o.det.label === s.det.label && area(o.det.box) > area(s.det.box) && containedShare(s.det.box, o.det.box) >= CONTAINED));
+  const all = [...kept, ...uncut.filter((s) => !parts.includes(s)).map((s) => s.det)];
   return nonMaxSuppression(all, iouThreshold, maxDetections);
 }

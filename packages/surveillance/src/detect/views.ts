@@ -61,7 +61,8 @@ export function expandViews(frames: readonly Frame[], valid: readonly number[], 
 
 /**
  * @internal One frame's detections from its views: the whole frame and its mirror image are merged by per-class NMS
- * (a person either view finds is kept, once), then the tiles are merged in as {@link mergeTiles} does.
+ * (a person either view finds is kept, once), then the tiles are merged in as {@link mergeTiles} does: what fits inside
+ * a tile is then left to that tile, the mirrored pass's finds included.
  *
  * Only the whole frame is mirrored, never the tiles: on the tuning clip mirrored tiles added duplicates (one more
  * false person at threshold 0.4) and found nobody the unmirrored tiles missed, at twice the tiles' cost.
