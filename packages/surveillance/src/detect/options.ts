@@ -93,9 +93,9 @@ export interface ObjectDetectorOptions {
    * input on its own, so a tile's objects are seen `n`-fold larger; boxes cut by a tile's inner edge are dropped, an
    * object that fits inside a tile is judged by that tile (its box replaces the whole frame's, and a whole-frame box
    * the tile does not confirm is dropped), the whole frame keeps the objects that fit inside no tile (too large, or
-   * lying across the tiles' overlap), and the rest is merged with per-class NMS. Costs `1 + n²` forward passes a frame. Pays where frames are much larger than
-   * the model input (a 1352 × 900 photo into CenterNet's 512 × 512): see the package README's accuracy section for
-   * what it measured; on a 640 × 360 detect stream it mostly adds cost. `'auto'` picks `n` per frame size: the largest
+   * lying across the tiles' overlap), and the rest is merged with per-class NMS. Costs `1 + n²` forward passes a
+   * frame. Pays where frames are much larger than the model input (a 1352 × 900 photo into CenterNet's 512 × 512): see
+   * the package README's accuracy section for what it measured; on a 640 × 360 detect stream it mostly adds cost. `'auto'` picks `n` per frame size: the largest
    * grid (up to 4) whose tiles are not enlarged into the model input, so 640 × 360 or 720 × 576 frames get none (one
    * pass), 1280 × 720 gets 3 × 3 (10 passes) and 1920 × 1080 gets 4 × 4 (17 passes); on the first held-out batch it
    * was the best setting measured at threshold 0.4, with no false alarm; on a group photo of the second it made one
@@ -105,9 +105,9 @@ export interface ObjectDetectorOptions {
   /**
    * Horizontal-flip test-time augmentation (default false): each frame is also detected as its left-right mirror
    * image, and the two lists are merged with per-class NMS, so a person either pass finds is reported once (with
-   * `tiles`, what fits inside a tile is left to the tiles, the mirrored pass's finds included). Costs
-   * twice the forward passes (with `tiles`, one more pass a frame: only the whole frame is mirrored). See the
-   * package README's accuracy section for what it measured.
+   * `tiles`, what fits inside a tile is left to the tiles, the mirrored pass's finds included). Costs twice the forward
+   * passes (with `tiles`, one more pass a frame: only the whole frame is mirrored). See the package README's accuracy
+   * section for what it measured.
    */
   flip?: boolean;
   /**
