@@ -70,16 +70,19 @@ function containedShare(inner: Detection['box'], outer: Detection['box']): numbe
   return w <= 0 || h <= 0 ? 0 : (w * h) / (inner.width * inner.height);
 }
 
-/** A box lies inside a region, kept clear of the region's inner edges by the margin that marks a box as cut there. */
-function fitsInside(b: Detection['box'], r: Region, frame: { width: number; height: number }): boolean {
+/**
+ * A box in a tile's own pixels touches an edge of the tile that lies inside the frame (within a margin): the tile cut
+ * that object. Edges on the frame's own border cut nothing.
+ */
+function cutBy(b: Detection['box'], r: Region, frame: { width: number; height: number }): boolean {
   const ex = Math.max(2, EDGE * r.width);
   const ey = Math.max(2, EDGE * r.height);
-  // Sides on the frame's own edges cut nothing: no margin there.
-  const left = r.x > 0 ? r.x + ex : Number.NEGATIVE_INFINITY;
-  const top = r.y > 0 ? r.y + ey : Number.NEGATIVE_INFINITY;
-  const right = r.x + r.width < frame.width ? r.x + r.width - ex : Number.POSITIVE_INFINITY;
-  const bottom = r.y + r.height < frame.height ? r.y + r.height - ey : Number.POSITIVE_INFINITY;
-  return b.x > left && b.y > top && b.x + b.width < right && b.y + b.height < bottom;
+  return (r.x > 0 && b.x <= ex) || (r.y > 0 && b.y <= ey) || (r.x + r.width < frame.width && b.x + b.width >= r.width - ex) || (r.y + r.height < frame.height && b.y + b.height >= r.height - ey);
+}
+
+/** A box in frame pixels lies inside a tile, clear of its inner edges: the tile sees that object whole. */
+function fitsInside(b: Detection['box'], r: Region, frame: { width: number; height: number }): boolean {
+  return !cutBy({ ...b, x: b.x - r.x, y: b.y - r.y }, r, frame);
 }
 
 /** Overlap at which a tile's box and a whole-frame box are taken for the same object. */
@@ -107,13 +110,7 @@ export function mergeTiles(whole: readonly Detection[], tiles: readonly (readonl
   // Every tile box in frame pixels, with its tile and whether the tile cut it.
   const seen = tiles.flatMap((dets, i) => {
     const r = regions[i] as Region;
-    const ex = Math.max(2, EDGE * r.width);
-    const ey = Math.max(2, EDGE * r.height);
-    return dets.map((d) => {
-      const { x, y, width, height } = d.box;
-      const cut = (r.x > 0 && x <= ex) || (r.y > 0 && y <= ey) || (r.x + r.width < frame.width && x + width >= r.width - ex) || (r.y + r.height < frame.height && y + height >= r.height - ey);
-      return { det: { ...d, box: { x: x + r.x, y: y + r.y, width, height } }, tile: i, cut };
-    });
+    return dets.map((d) => ({ det: { ...d, box: { ...d.box, x: d.box.x + r.x, y: d.box.y + r.y } }, tile: i, cut: cutBy(d.box, r, frame) }));
   });
   const kept = whole.filter((w) => {
     const homes = regions.flatMap((r, i) => (fitsInside(w.box, r, frame) ? [i] : []));
