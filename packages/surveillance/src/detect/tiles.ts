@@ -82,7 +82,8 @@ function cutBy(b: Detection['box'], r: Region, frame: { width: number; height: n
 
 /** A box in frame pixels lies inside a tile, clear of its inner edges: the tile sees that object whole. */
 function fitsInside(b: Detection['box'], r: Region, frame: { width: number; height: number }): boolean {
-  return !cutBy({ ...b, x: b.x - r.x, y: b.y - r.y }, r, frame);
+  // a box with a non-finite coordinate fits nowhere (every comparison in cutBy would be false)
+  return Number.isFinite(b.x + b.y + b.width + b.height) && !cutBy({ ...b, x: b.x - r.x, y: b.y - r.y }, r, frame);
 }
 
 /** Overlap at which a tile's box and a whole-frame box are taken for the same object. */
