@@ -199,7 +199,7 @@ describe('update metadata', () => {
     expect((await call(c.url, 'GET', '/v1/status', { token: ADMIN })).status).toBe(200);
     expect((await post(c, 'A', rawPayload(g, zeros, '{"samples":5,"baseVersion":0,"metrics":{"loss":0.5}}'))).status).toBe(200);
     expect((await post(c, 'B', fill(g, () => 0, { samples: 5, baseVersion: 0 }))).status).toBe(200);
-    await until(() => c.status().completedRounds === 1);
+    await roundDone(c, 1);
     expect(c.history()[0]!.trainMetrics).toEqual({ A: { loss: 0.5 } });
     const status = await call(c.url, 'GET', '/v1/status', { token: ADMIN });
     expect(status.status).toBe(200);

@@ -182,7 +182,8 @@ describe('FederatedCoordinator rounds', () => {
     expect((await post('A', handUpdate(g0.specs, n, (i) => (i % 2 === 0 ? 0.1 : -0.2), 10))).status).toBe(200);
     expect(c.status().completedRounds).toBe(0);
     expect((await post('B', handUpdate(g0.specs, n, () => 0.5, 30))).status).toBe(200);
-    await until(() => c.status().completedRounds === 1);
+    // Round 1 is saved before round 2 opens (the state file is written in between): wait for both.
+    await until(() => c.status().completedRounds === 1 && c.status().round === 2);
     const rec = c.history()[0]!;
     expect(rec).toMatchObject({ round: 1, closedBy: 'quorum', participants: ['A', 'B'], samples: { A: 10, B: 30 }, totalSamples: 40 });
     // (10·0.1 + 30·0.5)/40 = 0.4 for even indices, (10·(−0.2) + 30·0.5)/40 = 0.325 for odd ones.
