@@ -218,7 +218,8 @@ describe('FederatedCoordinator rounds', () => {
   });
 
   it('a partner that crashes mid-round (trained, never posts) neither stalls nor corrupts the aggregate', async () => {
-    const c = await startCoordinator({ roundDeadlineMs: 4000, rounds: 2 });
+    // Round 2 must close with all three: their training (one after another on this thread) has to fit the deadline.
+    const c = await startCoordinator({ roundDeadlineMs: 8000, rounds: 2 });
     const g0 = c.globalWeights();
     // C's process dies right when it would send its update.
     const crashing: typeof fetch = async (input, init) => {
@@ -287,7 +288,8 @@ describe('FederatedCoordinator rounds', () => {
   it('fails a round that misses its quorum on every attempt with FEDERATED_QUORUM_NOT_MET', async () => {
     const c = await startCoordinator({ quorum: 3, roundDeadlineMs: 300, maxRoundAttempts: 2 });
     const g = c.globalWeights();
-    await call(c.url, 'GET', '/v1/global', { token: tokenOf('A') });
+    // The accepted update itself starts the 300 ms deadline (a GET of the weights first would start it earlier, and
+    // on a loaded machine the update could then land after attempt 1 had already failed with nothing received).
     await call(c.url, 'POST', '/v1/rounds/1/updates/A', { token: tokenOf('A'), bytes: handUpdate(g.specs, g.values.length, () => 0.1, 5) });
     await expect(c.done()).rejects.toMatchObject({ code: 'FEDERATED_QUORUM_NOT_MET' });
     const s = c.status();
@@ -317,7 +319,8 @@ describe('FederatedCoordinator restart', () => {
     const first = await FederatedCoordinator.start(opts);
     coordinators.push(first);
     const port = Number(new URL(first.url).port);
-    const p = partner(first.url, 'P', 1);
+    // P's retries (backoff up to 500 ms) must outlast the restart below, also on a loaded machine.
+    const p = partner(first.url, 'P', 1, { retry: { retries: 20 } });
     const q = partner(first.url, 'Q', 2);
     for (let r = 0; r < 2; r++) await Promise.all([p.runRound(), q.runRound()]);
     const g2 = first.globalWeights();

@@ -367,7 +367,7 @@ const tamperReveal =
 
 describe('a real coordinator facing a lying survivor', () => {
   it('refuses a made-up self-mask seed (FEDERATED_BAD_KEY); the round cannot be shifted and fails safely at the reveal deadline', async () => {
-    const c = await start({ revealDeadlineMs: 1500, maxRoundAttempts: 1 });
+    const c = await start({ revealDeadlineMs: 4000, maxRoundAttempts: 1 });
     const g0 = c.globalWeights();
     const liar = partner(c.url, 'C', 3, { fetch: tamperReveal((b) => (b.selfMask = randomBytes(32).toString('base64'))) });
     const results = await Promise.allSettled([partner(c.url, 'V', 1).runRound(), partner(c.url, 'B', 2).runRound(), liar.runRound()]);
@@ -380,7 +380,8 @@ describe('a real coordinator facing a lying survivor', () => {
   });
 
   it('refuses a pair key for a dropped partner that does not reproduce the announced public key', async () => {
-    const c = await start({ roundDeadlineMs: 2000, revealDeadlineMs: 1500, maxRoundAttempts: 1 });
+    // The key phase ends once all three keys are in (not at a 2 s key deadline V and B might miss while training).
+    const c = await start({ roundDeadlineMs: 2000, keyDeadlineMs: 30_000, revealDeadlineMs: 1500, maxRoundAttempts: 1 });
     // C announces keys and vanishes; B then reveals a random key instead of its key for the pair (B, C).
     const info = (await call(c.url, 'GET', '/v1/round', { token: tokenOf('C') })).json as unknown as RoundInfo;
     const { announcement, signature } = createKeyAnnouncement(identities.get('C')!, { federationId: info.federationId, roundId: info.roundId!, partnerId: 'C', samples: 50, peers: ['V', 'B'] });
