@@ -12,6 +12,14 @@ export interface CodecGeometry {
 }
 
 /**
+ * Whether a JPEG 2000 codestream opens at `at`: its SOC marker (FF 4F) followed by SIZ (FF 51), as the standard
+ * requires of every codestream, raw or inside a JP2 file's 'jp2c' box. @internal
+ */
+export function opensCodestream(data: Uint8Array, at = 0): boolean {
+  return data[at] === 0xff && data[at + 1] === 0x4f && data[at + 2] === 0xff && data[at + 3] === 0x51;
+}
+
+/**
  * Reads the frame header of a JPEG-family stream (SOFn, or SOF55 for JPEG-LS) or a JPEG 2000 codestream (SIZ)
  * without decoding anything, so that a frame whose header disagrees with Rows/Columns/Samples per Pixel is refused
  * before a codec allocates whatever its header asks for. Undefined when the header cannot be found (the codec then
@@ -21,7 +29,7 @@ export interface CodecGeometry {
 export function codecGeometry(data: Uint8Array, encoding: PixelEncoding): CodecGeometry | undefined {
   const u16 = (p: number): number => ((data[p] ?? 0) << 8) | (data[p + 1] ?? 0);
   if (encoding === 'jpeg-2000') {
-    if (data[0] !== 0xff || data[1] !== 0x4f || data[2] !== 0xff || data[3] !== 0x51 || data.length < 42) return undefined;
+    if (!opensCodestream(data) || data.length < 42) return undefined;
     const u32 = (p: number): number => u16(p) * 65536 + u16(p + 2);
     const width = u32(8) - u32(16);
     const height = u32(12) - u32(20);

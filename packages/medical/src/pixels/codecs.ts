@@ -3,6 +3,7 @@ import libjpegTurboFactory from '@cornerstonejs/codec-libjpeg-turbo-8bit/decodew
 import openjpegFactory from '@cornerstonejs/codec-openjpeg/decodewasmjs';
 import { Decoder as JpegLosslessDecoder } from '@cornerstonejs/jpeg-lossless-decoder-js';
 import { dicomError } from '../dicom/errors.js';
+import { opensCodestream } from './codec-header.js';
 
 /** What a codec hands back: samples in the codec's own precision, with their layout. @internal */
 export interface CodecOutput {
@@ -118,11 +119,11 @@ export async function decodeJpegLs(data: Uint8Array, source?: string): Promise<C
 
 /** Where the SIZ marker segment begins (after SOC), in a raw codestream or inside a JP2 file's contiguous codestream box. */
 function sizOffset(data: Uint8Array): number {
-  if (data[0] === 0xff && data[1] === 0x4f && data[2] === 0xff && data[3] === 0x51) return 2;
+  if (opensCodestream(data)) return 2;
   // JP2: the codestream (box 'jp2c') follows a few small header boxes; SOC+SIZ opens it.
   const limit = Math.min(data.length - 4, 4096);
   for (let i = 8; i < limit; i++) {
-    if (data[i] === 0xff && data[i + 1] === 0x4f && data[i + 2] === 0xff && data[i + 3] === 0x51) return i + 2;
+    if (opensCodestream(data, i)) return i + 2;
   }
   return -1;
 }

@@ -1,6 +1,7 @@
 import type { DataSet, Element, Fragment } from 'dicom-parser';
 import type { PixelEncoding } from '../dicom/transfer-syntax.js';
 import { dicomError } from '../dicom/errors.js';
+import { opensCodestream } from './codec-header.js';
 
 const concat = (parts: Uint8Array[]): Uint8Array => {
   if (parts.length === 1) return parts[0]!;
@@ -24,7 +25,7 @@ function startsFrame(bytes: Uint8Array, encoding: PixelEncoding): boolean {
       return b0 === 0xff && b1 === 0xd8; // SOI
     case 'jpeg-2000':
       // SOC+SIZ of a raw codestream, or the JP2 signature box
-      return (b0 === 0xff && b1 === 0x4f && bytes[2] === 0xff && bytes[3] === 0x51) || (bytes[4] === 0x6a && bytes[5] === 0x50);
+      return opensCodestream(bytes) || (bytes[4] === 0x6a && bytes[5] === 0x50);
     case 'rle': {
       // RLE header: segment count 1..15, first segment at offset 64 (PS3.5 G.5)
       if (bytes.length < 64) return false;
