@@ -33,7 +33,8 @@ export const MANUFACTURING_ERROR_CODES = [
  * - `SENSOR_READ_FAILED` — a sensor CSV/NDJSON file or stream could not be read.
  * - `MFG_NON_FINITE_RESULT` — a statistic came out NaN or infinite for this input (values too large or too close).
  * - `MFG_MONITOR_FAILED` — monitoring or scoring one sample failed with a foreign error (the stream goes on).
- * - `MFG_MAX_ASSETS` — restoring one asset more than the monitor's `maxAssets`.
+ * - `MFG_MAX_ASSETS` — restoring one asset more than the monitor's `maxAssets`, or a sample of a new asset/signal pair
+ *   once a `QualityMonitor` tracks `maxSignals` of them.
  * - `MFG_SNAPSHOT_INVALID` — an asset snapshot that is damaged, not JSON, for another asset or from another version.
  * - `MFG_SNAPSHOT_MISMATCH` — a snapshot taken with other signals, window or subgroup size than this monitor's.
  * - `MFG_SNAPSHOT_TOO_LARGE` — an asset's snapshot is over `maxSnapshotBytes` (it is not published).

@@ -58,6 +58,31 @@ describe.skipIf(skip)('MQTT telemetry against a real Mosquitto broker', () => {
     expect(source.stats()).toMatchObject({ valid: 100, rejected: 2, reconnects: 1, subscriptions: 2, overflow: 0 });
   }, 60_000);
 
+  it('a flood of junk neither fills the queue nor pushes out samples; a payload over maxPayloadBytes is rejected unread', async () => {
+    // Nobody reads the stream: the queue (maxQueue 5) holds what waits for the consumer.
+    const source = await MqttTelemetry.connect({ url: broker.url, topic: 'plant/{asset}/{signal}', maxQueue: 5, maxPayloadBytes: 1024 });
+    await until(() => source.stats().subscriptions === 1);
+    const junk = Array.from({ length: 40 }, (): [string, string] => ['plant/press-1/temperature', '{not json']);
+    const big: [string, string] = ['plant/press-1/temperature', JSON.stringify({ timestamp: 1_700_000_000_000, value: 1, note: 'x'.repeat(4096) })];
+    const good: [string, string] = ['plant/press-1/temperature', JSON.stringify({ timestamp: 1_700_000_000_000, value: 61 })];
+    await publishAll(broker.url, [big, ...junk, good]);
+    await until(() => source.stats().received === 42);
+    expect(source.stats()).toMatchObject({ received: 42, rejected: 41, valid: 1, overflow: 0 });
+    const items: TelemetryItem[] = [];
+    const consumer = (async () => {
+      for await (const item of source.items()) items.push(item);
+    })();
+    await until(() => items.some((i) => 'record' in i));
+    await source.close();
+    await consumer;
+    // Only as many rejection reports as the queue holds were kept (5 of 41), and the valid sample was not pushed out.
+    expect(items.filter((i) => 'rejected' in i)).toHaveLength(5);
+    expect(items.filter((i) => 'record' in i)).toHaveLength(1);
+    const first = items[0]!;
+    expect('rejected' in first && first.rejected.issues[0]).toMatchObject({ field: '(payload)' });
+    await expect(MqttTelemetry.connect({ url: broker.url, topic: 'plant/{asset}/{signal}', maxPayloadBytes: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  }, 30_000);
+
   it('fails to connect with a typed error when no broker listens', async () => {
     await expect(MqttTelemetry.connect({ url: `mqtt://127.0.0.1:${await freePort()}`, topic: 'a/{asset}/{signal}' })).rejects.toMatchObject({ code: 'MFG_MQTT_CONNECT' });
   }, 20_000);

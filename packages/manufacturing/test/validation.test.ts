@@ -23,7 +23,9 @@ describe('OEE input validation', () => {
     expect(() => computeOee(states, [{ ...counts[0]!, reject: -3 }], options)).toThrow(code('INVALID_INPUT', 'counts[0].reject'));
     expect(() => computeOee(states, [{ ...counts[0]!, good: '950' as never }], options)).toThrow(code('INVALID_INPUT', 'counts[0].good'));
     expect(() => computeOee(states, counts, { ...options, to: Number.NaN })).toThrow(code('INVALID_ARGUMENT', 'options.to'));
-    expect(() => computeOee(states, counts, { ...options, from: -1e15, to: 1e15 })).toThrow(code('INVALID_ARGUMENT', 'options.to'));
+    expect(() => computeOee(states, counts, { ...options, from: 0, to: 1e15 })).toThrow(code('INVALID_ARGUMENT', 'options.to'));
+    // Before 1970 (or beyond year 275760) is outside the dates the period may take at all.
+    expect(() => computeOee(states, counts, { ...options, from: -1e15, to: 1e15 })).toThrow(code('INVALID_ARGUMENT', 'options.from'));
     expect(() => computeOee(states, counts, { ...options, utcOffsetMinutes: Infinity })).toThrow(code('INVALID_ARGUMENT'));
     expect(() => computeOee(states, counts, { ...options, idealCycleSeconds: { 'press-1': Infinity } })).toThrow(code('INVALID_ARGUMENT'));
     expect(() => computeOee(null as never, counts, options)).toThrow(code('INVALID_INPUT', 'states'));

@@ -1,10 +1,11 @@
 import { accuracy, buildResidualCnn, confusionMatrix, describeValue, gradCam, LeptonError, loadBundle, progressReporter, saveBundle, tf, train, type Heatmap, type ProgressOptions } from '@lepton/core';
+import { each } from '../internal/guards.js';
 import { imageList, optionsOf, positiveInt, seedOf, stackImages, type GrayImage } from './images.js';
 
 /** Checks labelled samples: an array of objects (their images are checked when stacked, their labels against the classes). */
 function checkLabelled(samples: unknown, what: string): asserts samples is LabelledImage[] {
   imageList(samples, what, 'samples');
-  (samples as unknown[]).forEach((s, i) => {
+  each(samples as unknown[], (s, i) => {
     if (typeof s !== 'object' || s === null) throw new LeptonError('INVALID_INPUT', `${what}: samples[${i}] must be an object { image, label }, got ${describeValue(s)}.`, { details: { field: `samples[${i}]` } });
   });
 }
@@ -138,7 +139,7 @@ export class DefectClassifier {
     // Class names come out of predict() and go into the saved bundle: distinct non-empty strings, whether given in
     // options.labels or taken from the samples (a Symbol or an object there would become a "class").
     if (!Array.isArray(labels)) throw new LeptonError('INVALID_ARGUMENT', `labels must be an array of class names, got ${describeValue(labels)}.`, { details: { field: 'options.labels' } });
-    labels.forEach((l: unknown, i) => {
+    each(labels, (l: unknown, i) => {
       if (typeof l !== 'string' || l.length === 0) {
         throw new LeptonError('INVALID_INPUT', options.labels ? `options.labels[${i}] must be a non-empty string, got ${describeValue(l)}.` : `A sample label must be a non-empty string, got ${describeValue(l)}.`, { details: { field: options.labels ? `options.labels[${i}]` : 'samples' } });
       }
@@ -170,7 +171,7 @@ export class DefectClassifier {
     const batchSize = positiveInt(options.batchSize ?? 16, 'batchSize');
     const filters = options.filters ?? [8, 16, 32];
     if (!Array.isArray(filters) || filters.length === 0) throw new LeptonError('INVALID_ARGUMENT', `filters must be a non-empty array of positive integers, got ${describeValue(filters)}.`, { details: { field: 'options.filters' } });
-    filters.forEach((f, i) => positiveInt(f, `filters[${i}]`));
+    each(filters, (f, i) => positiveInt(f, `filters[${i}]`));
     const model = buildResidualCnn({
       inputShape: [settings.height / downsample, settings.width / downsample, 2],
       numClasses: labels.length,

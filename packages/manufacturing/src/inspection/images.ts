@@ -1,5 +1,5 @@
 import { describeValue, LeptonError, tf } from '@lepton/core';
-import { kindOf } from '../internal/guards.js';
+import { each, kindOf } from '../internal/guards.js';
 
 /**
  * A grayscale image as the inspection models take it: `width × height` pixel values in [0, 1], row-major
@@ -35,7 +35,7 @@ export function packImages(images: readonly GrayImage[], size: ImageSize, what: 
   const { width, height } = size;
   const pixels = width * height;
   const data = new Float32Array(images.length * pixels);
-  images.forEach((image, n) => {
+  each(images, (image, n) => {
     if (image === null || typeof image !== 'object' || typeof image.length !== 'number') {
       throw new LeptonError('INVALID_INPUT', `${what}: image ${n} is not an array of pixel values.`);
     }

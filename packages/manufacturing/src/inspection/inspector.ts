@@ -1,7 +1,7 @@
 import { describeValue, heatmapToPng, LeptonError, loadBundle, progressReporter, rocAuc, saveBundle, tf, train, ModelWorkers, resolveWorkersOption, type ProgressOptions, type ProgressReporter } from '@lepton/core';
 import { decodeFloats, encodeFloats, imageList, optionsOf, packImages, positiveInt, seedOf, stackImages, type GrayImage } from './images.js';
-import { kindOf } from '../internal/guards.js';
-import { keepSortedScores, sortedQuantile } from '../internal/scores.js';
+import { each, kindOf } from '../internal/guards.js';
+import { checkQuantile, damagedScores, isQuantile, keepSortedScores, sortedQuantile } from '../internal/scores.js';
 import { buildAutoencoder, smoothedError } from './reconstruction.js';
 
 /** Most images per request to a worker: a batch is cut into one chunk per worker, and big batches into chunks of 8. */
@@ -148,7 +148,7 @@ function resolve(options: DefectInspectorOptions): ResolvedOptions {
   };
   for (const key of ['width', 'height', 'latentChannels', 'smoothing', 'epochs', 'batchSize'] as const) positiveInt(r[key], key);
   if (!Array.isArray(r.filters) || r.filters.length !== 3) throw new LeptonError('INVALID_ARGUMENT', `filters must be three positive integers (one per encoder stage), got ${describeValue(r.filters)}.`);
-  r.filters.forEach((f, i) => positiveInt(f, `filters[${i}]`));
+  each(r.filters, (f, i) => positiveInt(f, `filters[${i}]`));
   seedOf(r.seed, 'DefectInspector.fit');
   // Checked before training: a bad quantile would otherwise be refused only after every epoch had run.
   if (typeof r.quantile !== 'number' || !(r.quantile > 0 && r.quantile <= 1)) throw new LeptonError('INVALID_ARGUMENT', `quantile must be a number in (0, 1], got ${describeValue(r.quantile)}.`);
@@ -167,7 +167,7 @@ function resolve(options: DefectInspectorOptions): ResolvedOptions {
 function checkSamples(samples: unknown, pixels: number): asserts samples is InspectionSample[] {
   const fn = 'DefectInspector.evaluate';
   imageList(samples, fn, 'samples');
-  (samples as unknown[]).forEach((s, i) => {
+  each(samples as unknown[], (s, i) => {
     if (typeof s !== 'object' || s === null) throw new LeptonError('INVALID_INPUT', `${fn}: samples[${i}] must be an object { image, label?, mask? }, got ${describeValue(s)}.`, { details: { field: `samples[${i}]` } });
     const { label, mask } = s as { label?: unknown; mask?: unknown };
     if (label !== undefined && typeof label !== 'string') throw new LeptonError('INVALID_INPUT', `${fn}: samples[${i}].label must be a string, got ${describeValue(label)}.`, { details: { field: `samples[${i}].label` } });
@@ -465,7 +465,8 @@ export class DefectInspector {
    */
   setThresholdQuantile(quantile: number): void {
     const v = this.settings.validationScores;
-    if (typeof quantile !== 'number' || !(quantile > 0 && quantile <= 1) || v.length === 0) throw new LeptonError('INVALID_ARGUMENT', `Quantile must be a number in (0, 1], got ${describeValue(quantile)}.`);
+    checkQuantile(quantile, 'DefectInspector.setThresholdQuantile');
+    if (v.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'DefectInspector.setThresholdQuantile: the inspector keeps no good-part scores to take a quantile of; calibrate it first.');
     this.settings.threshold = sortedQuantile(v, quantile);
     this.settings.quantile = quantile;
   }
@@ -503,8 +504,7 @@ export class DefectInspector {
    */
   async calibrate(good: readonly GrayImage[], options: InspectionCalibrateOptions = {}): Promise<InspectionCalibration> {
     optionsOf(options, 'DefectInspector.calibrate');
-    const quantile: unknown = options.quantile ?? this.settings.quantile ?? 0.99;
-    if (typeof quantile !== 'number' || !(quantile > 0 && quantile <= 1)) throw new LeptonError('INVALID_ARGUMENT', `Quantile must be a number in (0, 1], got ${describeValue(quantile)}.`);
+    const quantile = checkQuantile(options.quantile ?? this.settings.quantile ?? 0.99, 'DefectInspector.calibrate');
     imageList(good, 'DefectInspector.calibrate', 'good');
     if (good.length === 0) throw new LeptonError('INVALID_INPUT', 'DefectInspector.calibrate: good must hold at least one image.');
     const added = (await this.inspectBatch(good)).map((r) => r.score);
@@ -549,13 +549,12 @@ export class DefectInspector {
     const scores: unknown = s.validationScores;
     const quantile: unknown = s.quantile;
     const why =
-      !Array.isArray(scores) || scores.length === 0 || scores.length > MAX_GOOD_SCORES || scores.some((v, i) => typeof v !== 'number' || !Number.isFinite(v) || (i > 0 && v < scores[i - 1]))
-        ? 'its good-part scores are not a sorted list of finite numbers'
-        : typeof s.threshold !== 'number' || !Number.isFinite(s.threshold)
-          ? 'its threshold is not a finite number'
-          : quantile !== undefined && !(typeof quantile === 'number' && quantile > 0 && quantile <= 1)
-            ? 'its quantile is not a number in (0, 1]'
-            : undefined;
+      damagedScores(scores, MAX_GOOD_SCORES) ??
+      (typeof s.threshold !== 'number' || !Number.isFinite(s.threshold)
+        ? 'its threshold is not a finite number'
+        : quantile !== undefined && !isQuantile(quantile)
+          ? 'its quantile is not a number in (0, 1]'
+          : undefined);
     if (why !== undefined) {
       b.model.dispose();
       throw new LeptonError('BUNDLE_INVALID', `${dir}: a defect inspector bundle, but ${why}.`);

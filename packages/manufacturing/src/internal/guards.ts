@@ -90,3 +90,12 @@ export function optionsObject<T extends object>(fn: string, field: string, v: T 
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(fn, field, 'an object', v, 'INVALID_ARGUMENT');
   return v;
 }
+
+/**
+ * Calls `f` for every index of `values`, holes included (as `undefined`). Validation loops use it instead of
+ * `forEach`, which skips the holes of a sparse array (`[a, , b]`): a missing row would pass every check and then be
+ * read as `undefined` (a raw TypeError) or as zeros (a result for data that does not exist).
+ */
+export function each<T>(values: ArrayLike<T>, f: (value: T, index: number) => void): void {
+  for (let i = 0; i < values.length; i++) f(values[i] as T, i);
+}

@@ -1,5 +1,5 @@
 import { buildSequenceModel, LeptonError, progressReporter, seededRandom, tf, train, type ProgressOptions, type SequenceKind } from '@lepton/core';
-import { atLeast, finite, finiteArray, finiteResult, integer, invalid, optionsObject } from '../internal/guards.js';
+import { atLeast, each, finite, finiteArray, finiteResult, integer, invalid, optionsObject } from '../internal/guards.js';
 
 const KINDS: readonly string[] = ['tcn', 'lstm', 'gru'];
 
@@ -7,7 +7,7 @@ const KINDS: readonly string[] = ['tcn', 'lstm', 'gru'];
 function checkRows(fn: string, field: string, rows: unknown, width?: number): number | undefined {
   if (!Array.isArray(rows)) throw invalid(fn, field, 'an array of rows', rows);
   let d = width;
-  rows.forEach((row: unknown, t) => {
+  each(rows, (row: unknown, t) => {
     finiteArray(fn, `${field}[${t}]`, row, 1);
     const n = (row as number[]).length;
     if (d === undefined) d = n;
@@ -179,7 +179,7 @@ export class RulModel {
     const progress = progressReporter(options, 'RulModel.fit');
     if (!Array.isArray(units)) throw invalid('RulModel.fit', 'units', 'an array of unit histories', units);
     let width: number | undefined;
-    units.forEach((u, i) => {
+    each(units, (u, i) => {
       if (typeof u !== 'object' || u === null) throw invalid('RulModel.fit', `units[${i}]`, 'a unit history { unit, rows }', u);
       width = checkRows('RulModel.fit', `units[${i}].rows`, u.rows, width);
     });
@@ -230,7 +230,7 @@ export class RulModel {
     if (!Array.isArray(histories)) throw invalid('RulModel.predict', 'histories', 'an array of histories', histories);
     if (histories.length === 0) return []; // nothing to predict (a model cannot run on an empty batch)
     const data = new Float32Array(histories.length * w * d);
-    histories.forEach((rows, i) => {
+    each(histories, (rows, i) => {
       // Only the rows that go into the window are read, so only they are checked (cheap on long histories).
       if (Array.isArray(rows)) checkRows('RulModel.predict', `histories[${i}]`, rows.slice(-w), d);
       if (!Array.isArray(rows) || rows.length === 0) throw new LeptonError('INVALID_INPUT', `History ${i} is empty.`, { details: { field: `histories[${i}]` } });

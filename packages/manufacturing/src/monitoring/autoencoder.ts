@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describeValue, buildDenseAutoencoder, buildLstmAutoencoder, LeptonError, loadBundle, progressReporter, saveBundle, tf, train, ModelWorkers, resolveWorkersOption, type ProgressOptions } from '@lepton/core';
-import { keepSortedScores, sortedQuantile } from '../internal/scores.js';
+import { checkQuantile, isQuantile, keepSortedScores, sortedQuantile } from '../internal/scores.js';
+import { MAX_NORMAL_SCORES, readAnomalySettings, scaleValue, type AnomalySettings as Settings } from './anomaly-settings.js';
 
 /**
  * Most windows per request to a worker. A call's windows are cut into one chunk per worker (a line's tick of 256 windows
@@ -91,24 +92,6 @@ export interface AnomalyScore {
   contributions: Record<string, number>;
 }
 
-interface Settings {
-  signals: string[];
-  window: number;
-  kind: 'dense' | 'lstm';
-  mean: number[];
-  std: number[];
-  /** Sorted validation scores: thresholds can be re-chosen by quantile without retraining. */
-  validationScores: number[];
-  /** Per-signal divisor of the error in the score (1 for `mse`; mean held-out error for `balanced`). */
-  signalScale?: number[];
-  threshold: number;
-  /** The quantile the threshold was last set to (absent after {@link AnomalyDetector.setThreshold}, and in bundles before it was kept). */
-  quantile?: number;
-}
-
-/** Most normal-window scores a detector keeps for its threshold (a bundle's size stays bounded); more are thinned evenly. */
-const MAX_NORMAL_SCORES = 200_000;
-
 /** Normal-window scores sorted, at most {@link MAX_NORMAL_SCORES} (thinned evenly: every quantile keeps its place). */
 function keepNormalScores(scores: number[]): number[] {
   return keepSortedScores(scores, MAX_NORMAL_SCORES);
@@ -140,7 +123,7 @@ function checkFitOptions(options: AnomalyDetectorOptions): void {
   if (!Array.isArray(signals) || signals.length === 0 || signals.some((x) => typeof x !== 'string' || x === '') || new Set(signals).size !== signals.length) bad('signals', 'distinct non-empty names', signals);
   if (window !== undefined && !(Number.isSafeInteger(window) && window >= 2)) bad('window', 'a whole number ≥ 2', window);
   if (validationFraction !== undefined && !(typeof validationFraction === 'number' && validationFraction > 0 && validationFraction < 1)) bad('validationFraction', 'a number in (0, 1)', validationFraction);
-  if (quantile !== undefined && !(typeof quantile === 'number' && quantile > 0 && quantile <= 1)) bad('quantile', 'a number in (0, 1]', quantile);
+  if (quantile !== undefined && !isQuantile(quantile)) bad('quantile', 'a number in (0, 1]', quantile);
   if (epochs !== undefined && !(Number.isSafeInteger(epochs) && epochs >= 1)) bad('epochs', 'a whole number ≥ 1', epochs);
   if (kind !== undefined && kind !== 'dense' && kind !== 'lstm') bad('kind', "'dense' or 'lstm'", kind);
   if (scoring !== undefined && scoring !== 'balanced' && scoring !== 'mse') bad('scoring', "'balanced' or 'mse'", scoring);
@@ -237,6 +220,9 @@ export class AnomalyDetector {
     if (series.some((rows) => rows.length < 5 * w)) throw new LeptonError('INVALID_INPUT', `Need at least ${5 * w} normal samples per series for windows of ${w}.`);
     const mean = options.signals.map((_, j) => all.reduce((a, r) => a + r[j]!, 0) / all.length);
     const std = options.signals.map((_, j) => Math.sqrt(all.reduce((a, r) => a + (r[j]! - mean[j]!) ** 2, 0) / (all.length - 1)) || 1);
+    // Values near ±1e308 overflow the sums: the scaling would be Infinity, every score 0 and the threshold 0.
+    const huge = options.signals.findIndex((_, j) => !Number.isFinite(mean[j]!) || !Number.isFinite(std[j]!));
+    if (huge >= 0) throw new LeptonError('INVALID_INPUT', `Signal ${huge} ('${options.signals[huge]}') holds values too large to scale (their mean or spread overflows); convert it to a smaller unit before training.`, { details: { signal: huge } });
     const kind = options.kind ?? 'dense';
     const fraction = options.validationFraction ?? 0.2;
     const settings: Settings = { signals: [...options.signals], window: w, kind, mean, std, validationScores: [], threshold: Infinity };
@@ -282,7 +268,7 @@ export class AnomalyDetector {
         const row = rows[i + t] as ArrayLike<unknown> | null | undefined;
         for (let j = 0; j < s; j++) {
           const v = row == null ? undefined : row[j];
-          data[(i * w + t) * s + j] = typeof v === 'number' ? (v - mean[j]!) / std[j]! : Number.NaN; // refused by firstNonFinite
+          data[(i * w + t) * s + j] = typeof v === 'number' ? scaleValue(v, mean[j]!, std[j]!) : Number.NaN; // refused by firstBadSample
         }
       }
     return data;
@@ -325,6 +311,8 @@ export class AnomalyDetector {
     return Array.from({ length: values.length / s }, (_, i) => {
       const row = Array.from(values.subarray(i * s, (i + 1) * s), (v, j) => (scale ? v / scale[j]! : v));
       const score = row.reduce((a, v) => a + v, 0) / s;
+      // Inputs are clipped (scaleValue), so only a damaged model gets here: a NaN score would never alarm.
+      if (!Number.isFinite(score)) throw new LeptonError('MFG_NON_FINITE_RESULT', `Window ${i}: the model's reconstruction error is not finite; the model is damaged (reload or retrain it).`);
       return { score, alarm: score > threshold, contributions: Object.fromEntries(signals.map((name, j) => [name, row[j]!])) };
     });
   }
@@ -373,7 +361,8 @@ export class AnomalyDetector {
     for (let i = 0; i < data.length; i++) {
       const j = i % s;
       const v: unknown = windows[i];
-      data[i] = typeof v === 'number' ? (v - mean[j]!) / std[j]! : Number.NaN; // refused below with its place
+      // Non-finite raw values stay NaN and are refused below with their place; finite ones are scaled and clipped.
+      data[i] = typeof v === 'number' && Number.isFinite(v) ? scaleValue(v, mean[j]!, std[j]!) : Number.NaN;
     }
     const bad = this.firstNonFinite(data);
     if (bad) throw new LeptonError('INVALID_INPUT', `Window ${bad.window} has no finite value for signal '${bad.signal}' at step ${bad.step}; repair or drop it before scoring.`, { details: { ...bad } });
@@ -420,7 +409,7 @@ export class AnomalyDetector {
         // Refused before it enters the window: a NaN would otherwise score the next `window` windows as NaN, never alarming.
         const bad = firstBadSample([sample], s);
         if (bad) throw new LeptonError('INVALID_INPUT', `A sample ${bad.why}; it was not added (the stream goes on without it).`);
-        for (let j = 0; j < s; j++) ring[head * s + j] = (sample[j]! - mean[j]!) / std[j]!;
+        for (let j = 0; j < s; j++) ring[head * s + j] = scaleValue(sample[j]!, mean[j]!, std[j]!);
         head = (head + 1) % w;
         filled = Math.min(w, filled + 1);
         if (filled < w) return undefined;
@@ -440,7 +429,8 @@ export class AnomalyDetector {
    */
   setThresholdQuantile(quantile: number): void {
     const v = this.settings.validationScores;
-    if (typeof quantile !== 'number' || !(quantile > 0 && quantile <= 1) || v.length === 0) throw new LeptonError('INVALID_ARGUMENT', `Quantile must be a number in (0, 1], got ${describeValue(quantile)}.`);
+    checkQuantile(quantile, 'AnomalyDetector.setThresholdQuantile');
+    if (v.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'AnomalyDetector.setThresholdQuantile: the detector keeps no normal scores to take a quantile of; calibrate it first.');
     this.settings.threshold = sortedQuantile(v, quantile);
     this.settings.quantile = quantile;
   }
@@ -479,8 +469,7 @@ export class AnomalyDetector {
    *   {@link close}
    */
   async calibrate(rows: ReadonlyArray<ArrayLike<number>>, options: AnomalyCalibrateOptions = {}): Promise<AnomalyCalibration> {
-    const quantile = options?.quantile ?? this.settings.quantile ?? 0.995;
-    if (typeof quantile !== 'number' || !(quantile > 0 && quantile <= 1)) throw new LeptonError('INVALID_ARGUMENT', `Quantile must be a number in (0, 1], got ${describeValue(quantile)}.`);
+    const quantile = checkQuantile(options?.quantile ?? this.settings.quantile ?? 0.995, 'AnomalyDetector.calibrate');
     if (!Array.isArray(rows) || rows.length < this.settings.window) throw new LeptonError('INVALID_INPUT', `Calibration needs at least ${this.settings.window} samples (one window), got ${Array.isArray(rows) ? rows.length : describeValue(rows)}.`);
     const bad = firstBadSample(rows, this.settings.signals.length);
     if (bad) throw new LeptonError('INVALID_INPUT', `Calibration sample ${bad.sample}: ${bad.why}; nothing was added.`, { details: { ...bad } });
@@ -508,15 +497,16 @@ export class AnomalyDetector {
    * @param options - `workers`: threads scoring windows (default 1, in this thread; see {@link AnomalyDetectorOptions.workers})
    * @returns the detector (its workers start when it first scores)
    * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad `workers`, `BUNDLE_INVALID` when the bundle
-   *   is not an anomaly detector, or any bundle error from loading
+   *   is not an anomaly detector or its settings are damaged (signals, window or kind that do not fit the model, scaling
+   *   that is not finite, normal scores, threshold or quantile out of range), or any bundle error from loading
    */
   static async load(dir: string, options: Pick<AnomalyDetectorOptions, 'workers'> = {}): Promise<AnomalyDetector> {
     const workers = resolveWorkersOption(options?.workers, 'AnomalyDetector.load');
     const b = await loadBundle(dir, { expectTask: 'regression' });
-    const s = b.manifest.preprocessing as unknown as Settings | undefined;
-    if (!s?.signals || !s.mean || !s.std || !s.window) {
+    const s = readAnomalySettings(b.manifest.preprocessing, b.model.inputs[0]?.shape ?? []);
+    if (typeof s === 'string') {
       b.model.dispose();
-      throw new LeptonError('BUNDLE_INVALID', `${dir} is not a Lepton anomaly detector.`);
+      throw new LeptonError('BUNDLE_INVALID', `${dir} is not a usable Lepton anomaly detector: ${s}.`);
     }
     return new AnomalyDetector(b.model, s, workers);
   }

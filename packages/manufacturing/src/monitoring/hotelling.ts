@@ -1,5 +1,5 @@
 import { invertMatrix, isLeptonError, LeptonError } from '@lepton/core';
-import { atLeast, finiteArray, finiteResult, invalid } from '../internal/guards.js';
+import { atLeast, each, finiteArray, finiteResult, invalid } from '../internal/guards.js';
 
 /** A Hotelling T² score with each signal's share of it. */
 export interface T2Score {
@@ -46,7 +46,7 @@ export class HotellingT2 {
   static fit(rows: ReadonlyArray<ArrayLike<number>>, quantile = 0.995): HotellingT2 {
     if (!Array.isArray(rows)) throw invalid('HotellingT2.fit', 'rows', 'an array of rows', rows);
     if (atLeast('HotellingT2.fit', 'quantile', quantile, 0, true) > 1) throw invalid('HotellingT2.fit', 'quantile', 'a number in (0, 1]', quantile, 'INVALID_ARGUMENT');
-    rows.forEach((r, i) => {
+    each(rows, (r, i) => {
       finiteArray('HotellingT2.fit', `rows[${i}]`, r, 1);
       if (r.length !== rows[0]!.length) throw new LeptonError('INVALID_INPUT', `HotellingT2.fit: rows[${i}] has ${r.length} values, expected ${rows[0]!.length}.`, { details: { field: `rows[${i}]` } });
     });

@@ -1,5 +1,6 @@
 import { LeptonError } from '@lepton/core';
 import { invalid } from '../internal/guards.js';
+import { MAX_TIMESTAMP, MIN_TIMESTAMP } from '../telemetry/record.js';
 
 const STATES: readonly string[] = ['running', 'idle', 'down', 'planned-stop'];
 /** Longest period {@link computeOee} accepts: 10 years (one result per asset, shift and day). */
@@ -84,9 +85,11 @@ function minutes(hhmm: string): number {
  * @param options - shifts, ideal cycle time per asset (seconds per part), period and UTC offset
  * @returns one result per asset, shift and day in the period, in time order
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad shift, a missing or non-positive ideal cycle
- *   time, a period that is not finite, empty or longer than 10 years, or a UTC offset beyond ±24 h;
- *   `INVALID_INPUT` (`details.field`, e.g. `counts[4].good`) for an event whose timestamp is not finite, whose asset is
- *   not a non-empty string, whose state is unknown, or whose part counts are not non-negative integers
+ *   time, a period outside 1970 … year 275760 (`MIN_TIMESTAMP` … `MAX_TIMESTAMP`), empty or longer than 10 years, or
+ *   a UTC offset beyond ±24 h; `INVALID_INPUT` (`details.field`, e.g. `counts[4].good`) for an event whose timestamp
+ *   is not finite, whose asset is not a non-empty string, whose state is unknown, or whose part counts are not
+ *   non-negative integers, or a shift's parts summing beyond 2^53; `MFG_NON_FINITE_RESULT` when an ideal cycle time
+ *   is so large that performance overflows
  * @example
  * ```ts
  * import { computeOee } from '@lepton/manufacturing';
@@ -142,9 +145,16 @@ export function computeOee(
         good += c.good;
         total += c.good + c.reject;
       }
+      if (!Number.isSafeInteger(total)) {
+        throw new LeptonError('INVALID_INPUT', `computeOee: asset '${asset}' counts more than 2^53 parts in shift '${w.shift}'; check the part counters.`, { details: { field: 'counts' } });
+      }
       const availability = plannedSeconds > 0 ? runSeconds / plannedSeconds : 0;
       const performance = runSeconds > 0 ? (ideal * total) / runSeconds : 0;
       const quality = total > 0 ? good / total : 0;
+      // An ideal cycle time near 1e308 overflows the product: refused rather than reported as Infinity.
+      if (!Number.isFinite(performance * availability)) {
+        throw new LeptonError('MFG_NON_FINITE_RESULT', `computeOee: the performance of asset '${asset}' overflows (ideal cycle time × parts); check options.idealCycleSeconds.`, { details: { field: `options.idealCycleSeconds.${asset}` } });
+      }
       results.push({ asset, shift: w.shift, from: w.from, to: w.to, plannedSeconds, runSeconds, total, good, availability, performance, quality, oee: availability * performance * quality });
     }
   }
@@ -179,8 +189,10 @@ function checkOeeInput(
     }
   });
   const { from, to } = options;
-  if (typeof from !== 'number' || !Number.isFinite(from)) throw invalid(fn, 'options.from', 'a finite number (epoch ms)', from, 'INVALID_ARGUMENT');
-  if (typeof to !== 'number' || !Number.isFinite(to) || !(to > from)) throw invalid(fn, 'options.to', 'a finite number (epoch ms) after options.from', to, 'INVALID_ARGUMENT');
+  // Bounded to dates JavaScript can hold: near 1e25 ms a day added to the loop's date changes nothing, and it never ends.
+  const epoch = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= MIN_TIMESTAMP && v <= MAX_TIMESTAMP;
+  if (!epoch(from)) throw invalid(fn, 'options.from', 'epoch ms from 1970 to year 275760', from, 'INVALID_ARGUMENT');
+  if (!epoch(to) || !(to > from)) throw invalid(fn, 'options.to', 'epoch ms up to year 275760, after options.from', to, 'INVALID_ARGUMENT');
   if ((to - from) / 86_400_000 > MAX_PERIOD_DAYS) throw new LeptonError('INVALID_ARGUMENT', `${fn}: the period is longer than ${MAX_PERIOD_DAYS} days; compute it in parts.`, { details: { field: 'options.to' } });
   const off = options.utcOffsetMinutes;
   if (off !== undefined && (typeof off !== 'number' || !Number.isFinite(off) || Math.abs(off) > 1440)) throw invalid(fn, 'options.utcOffsetMinutes', 'a finite number of minutes within ±1440', off, 'INVALID_ARGUMENT');

@@ -1,5 +1,5 @@
 import { LeptonError } from '@lepton/core';
-import { atLeast, countArray, finite, finiteArray, finiteResult, invalid } from '../internal/guards.js';
+import { atLeast, countArray, each, finite, finiteArray, finiteResult, invalid } from '../internal/guards.js';
 import { chartConstants } from './constants.js';
 
 /** Centre line and control limits of one chart; per-point arrays when subgroup sizes vary (p, u charts). */
@@ -39,7 +39,7 @@ function subgroupSize(fn: string, subgroups: number[][]): number {
     throw new LeptonError('INVALID_INPUT', `${fn}: subgroups must be at least two arrays, all of the same size.`, { details: { field: 'subgroups' } });
   }
   if (n < 2 || n > 25) throw new LeptonError('INVALID_INPUT', `${fn}: subgroup size must be 2 to 25, got ${n}.`, { details: { field: 'subgroups' } });
-  subgroups.forEach((g, i) => finiteArray(fn, `subgroups[${i}]`, g));
+  each(subgroups, (g, i) => finiteArray(fn, `subgroups[${i}]`, g));
   return n;
 }
 
@@ -255,7 +255,7 @@ export function pChart(defectives: number[], sizes: number[]): Chart {
   countArray('pChart', 'defectives', defectives);
   countArray('pChart', 'sizes', sizes, 1);
   if (defectives.length !== sizes.length) throw new LeptonError('INVALID_INPUT', 'pChart: give one size per subgroup (defectives and sizes differ in length).', { details: { field: 'sizes' } });
-  defectives.forEach((d, i) => {
+  each(defectives, (d, i) => {
     if (d > sizes[i]!) throw new LeptonError('INVALID_INPUT', `pChart: defectives[${i}] exceeds sizes[${i}] (more nonconforming units than were inspected).`, { details: { field: `defectives[${i}]` } });
   });
   const pBar = defectives.reduce((a, b) => a + b, 0) / sizes.reduce((a, b) => a + b, 0);
@@ -275,7 +275,7 @@ export function pChart(defectives: number[], sizes: number[]): Chart {
 export function npChart(defectives: number[], n: number): Chart {
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw invalid('npChart', 'n', 'a positive integer', n, 'INVALID_ARGUMENT');
   countArray('npChart', 'defectives', defectives);
-  defectives.forEach((d, i) => {
+  each(defectives, (d, i) => {
     if (d > n) throw new LeptonError('INVALID_INPUT', `npChart: defectives[${i}] exceeds n (more nonconforming units than were inspected).`, { details: { field: `defectives[${i}]` } });
   });
   const pBar = defectives.reduce((a, b) => a + b, 0) / (n * defectives.length);
@@ -312,7 +312,7 @@ export function cChart(counts: number[]): Chart {
 export function uChart(counts: number[], units: number[]): Chart {
   countArray('uChart', 'counts', counts);
   finiteArray('uChart', 'units', units);
-  units.forEach((n, i) => {
+  each(units, (n, i) => {
     if (!(n > 0)) throw invalid('uChart', `units[${i}]`, 'a finite number > 0', n);
   });
   if (counts.length !== units.length) throw new LeptonError('INVALID_INPUT', 'uChart: give one unit count per subgroup (counts and units differ in length).', { details: { field: 'units' } });

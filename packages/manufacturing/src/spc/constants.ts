@@ -133,6 +133,8 @@ export function chartConstants(n: number): ChartConstants {
     B3: Math.max(0, 1 - 3 * s),
     B4: 1 + 3 * s,
   };
+  // Frozen: the object is shared by every later call (a caller's `k.A2 = 0` must not move everyone's limits).
+  Object.freeze(k);
   cache.set(n, k);
   return k;
 }

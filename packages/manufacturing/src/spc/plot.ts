@@ -1,5 +1,5 @@
 import { LeptonError } from '@lepton/core';
-import { integer, invalid } from '../internal/guards.js';
+import { each, finiteResult, integer, invalid } from '../internal/guards.js';
 import type { Chart } from './charts.js';
 import { checkChart, type Violation } from './rules.js';
 
@@ -9,7 +9,7 @@ function checkSpecInput(chart: Chart, violations: unknown, options: unknown): as
   checkChart(fn, chart);
   if (typeof chart.kind !== 'string') throw invalid(fn, 'chart.kind', 'a string', chart.kind);
   if (!Array.isArray(violations)) throw invalid(fn, 'violations', 'an array of violations (from evaluateRules)', violations);
-  violations.forEach((v: unknown, i) => {
+  each(violations, (v: unknown, i) => {
     if (typeof v !== 'object' || v === null) throw invalid(fn, `violations[${i}]`, 'a violation { rule, index }', v);
     const o = v as { rule?: unknown; index?: unknown };
     integer(fn, `violations[${i}].rule`, o.rule, 1, 8, 'INVALID_INPUT');
@@ -20,7 +20,7 @@ function checkSpecInput(chart: Chart, violations: unknown, options: unknown): as
   for (const key of ['title', 'xTitle'] as const) if (o[key] !== undefined && typeof o[key] !== 'string') throw invalid(fn, `options.${key}`, 'a string', o[key], 'INVALID_ARGUMENT');
   if (o.labels !== undefined) {
     if (!Array.isArray(o.labels)) throw invalid(fn, 'options.labels', 'an array of strings', o.labels, 'INVALID_ARGUMENT');
-    o.labels.forEach((l: unknown, i) => {
+    each(o.labels, (l: unknown, i) => {
       if (typeof l !== 'string') throw new LeptonError('INVALID_ARGUMENT', `${fn}: options.labels[${i}] must be a string.`, { details: { field: `options.labels[${i}]` } });
     });
   }
@@ -39,7 +39,7 @@ function checkSpecInput(chart: Chart, violations: unknown, options: unknown): as
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field`) for a chart whose points or limits are not
  *   finite numbers (as {@link evaluateRules}), whose `kind` is not a string, or violations that are not `{ rule, index }`
  *   with integer values; `INVALID_ARGUMENT` for options that are not an object, a title that is not a string, or labels
- *   that are not strings
+ *   that are not strings; `MFG_NON_FINITE_RESULT` when the centre ± 2σ overflows (limits near ±1e308)
  */
 export function controlChartSpec(chart: Chart, violations: Violation[] = [], options: { title?: string; labels?: string[]; xTitle?: string } = {}): Record<string, unknown> {
   checkSpecInput(chart, violations, options);
@@ -60,6 +60,8 @@ export function controlChartSpec(chart: Chart, violations: Violation[] = [], opt
     violation: bad.has(i),
     rules: (bad.get(i) ?? []).join(', '),
   }));
+  // Limits near ±1e308 are finite, centre ± 2σ need not be: a spec is JSON, where Infinity becomes null.
+  for (const v of values) finiteResult('controlChartSpec', 'the ±1σ and ±2σ zones', v.z1lo, v.z1hi, v.z2lo, v.z2hi);
   const x = { field: 'x', type: 'ordinal', sort: { field: 'order' }, title: options.xTitle ?? 'sample' };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',

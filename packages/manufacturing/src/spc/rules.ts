@@ -1,5 +1,5 @@
 import { LeptonError } from '@lepton/core';
-import { finite, integer, invalid } from '../internal/guards.js';
+import { each, finite, integer, invalid } from '../internal/guards.js';
 import type { Chart } from './charts.js';
 
 /** Nelson's eight rules (numbered as Nelson 1984). */
@@ -47,7 +47,7 @@ export const RULE_DESCRIPTIONS: Record<NelsonRule, string> = {
  */
 export function checkRuleSet(fn: string, ruleSet: RuleSet, maxRun = Number.MAX_SAFE_INTEGER): void {
   if (typeof ruleSet !== 'object' || ruleSet === null || !Array.isArray(ruleSet.rules)) throw invalid(fn, 'ruleSet', 'a rule set { rules, runLength }', ruleSet, 'INVALID_ARGUMENT');
-  ruleSet.rules.forEach((r, i) => integer(fn, `ruleSet.rules[${i}]`, r, 1, 8));
+  each(ruleSet.rules, (r, i) => integer(fn, `ruleSet.rules[${i}]`, r, 1, 8));
   integer(fn, 'ruleSet.runLength', ruleSet.runLength, 2, maxRun);
 }
 

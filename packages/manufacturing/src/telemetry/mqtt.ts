@@ -16,8 +16,17 @@ export interface MqttTelemetryOptions {
   clientId?: string;
   /** Subscription QoS. Default 1 (at least once). */
   qos?: 0 | 1;
-  /** Most samples waiting for the consumer before new ones are refused (counted). Default 100,000. */
+  /**
+   * Most samples waiting for the consumer; beyond it a new sample is refused (counted as `overflow`). Rejection reports
+   * have as many places of their own: beyond them a malformed message is counted as `rejected` and its report is not
+   * queued, so junk never takes a sample's place. Default 100,000.
+   */
   maxQueue?: number;
+  /**
+   * Largest payload parsed, in bytes; a larger message is rejected unread (counted, reported as `(payload)`). A sensor
+   * sample is a few hundred bytes. Default 65,536.
+   */
+  maxPayloadBytes?: number;
   /** Reconnect period, ms. Default 500. */
   reconnectPeriodMs?: number;
 }
@@ -31,7 +40,7 @@ export interface MqttTelemetryStats {
   received: number;
   /** Valid samples delivered to the queue. */
   valid: number;
-  /** Malformed messages (bad JSON, bad fields, topic not matching the pattern). */
+  /** Malformed messages (bad JSON, bad fields, topic not matching the pattern, payload over `maxPayloadBytes`). */
   rejected: number;
   /** Samples refused because the consumer fell `maxQueue` behind. */
   overflow: number;
@@ -83,15 +92,22 @@ function checkOptions(o: MqttTelemetryOptions): { shownUrl: string } {
   if (o.clientId !== undefined && (typeof o.clientId !== 'string' || o.clientId.length === 0 || o.clientId.length > 65_535)) throw invalid(fn, 'options.clientId', 'a non-empty string', o.clientId, 'INVALID_ARGUMENT');
   if (o.qos !== undefined && o.qos !== 0 && o.qos !== 1) throw invalid(fn, 'options.qos', '0 or 1', o.qos, 'INVALID_ARGUMENT');
   if (o.maxQueue !== undefined) integer(fn, 'options.maxQueue', o.maxQueue, 1);
+  if (o.maxPayloadBytes !== undefined) integer(fn, 'options.maxPayloadBytes', o.maxPayloadBytes, 1, 256 * 1024 * 1024);
   if (o.reconnectPeriodMs !== undefined) integer(fn, 'options.reconnectPeriodMs', o.reconnectPeriodMs, 0, 600_000);
   return { shownUrl: `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}` };
 }
+
+const DEFAULT_MAX_PAYLOAD = 65_536;
+const SHOWN_TOPIC = 256;
 
 /**
  * @internal One MQTT message as a telemetry item: the JSON payload validated as a sensor record, with `asset`/`signal`
  * taken from the topic when the payload lacks them (`fromTopic` undefined: the topic did not match). Never throws.
  */
-export function telemetryItem(topic: string, payload: Buffer, fromTopic: Record<string, string> | undefined): TelemetryItem {
+export function telemetryItem(topic: string, payload: Buffer, fromTopic: Record<string, string> | undefined, maxPayloadBytes = DEFAULT_MAX_PAYLOAD): TelemetryItem {
+  // A report keeps its topic: at most SHOWN_TOPIC characters of it, so junk on long topics cannot fill the queue's memory.
+  if (topic.length > SHOWN_TOPIC) topic = `${topic.slice(0, SHOWN_TOPIC)}…`;
+  if (payload.length > maxPayloadBytes) return { rejected: { source: topic, issues: [{ field: '(payload)', message: `payload of ${payload.length} bytes is over the ${maxPayloadBytes}-byte limit` }] } };
   let body: unknown;
   try {
     body = JSON.parse(payload.toString('utf8'));
@@ -110,6 +126,8 @@ export function telemetryItem(topic: string, payload: Buffer, fromTopic: Record<
  */
 export class MqttTelemetry {
   private readonly queue: TelemetryItem[] = [];
+  /** Rejection reports in {@link queue}. */
+  private queuedReports = 0;
   private waiting: ((v: IteratorResult<TelemetryItem>) => void) | undefined;
   private closed = false;
   private readonly counters: MqttTelemetryStats = { received: 0, valid: 0, rejected: 0, overflow: 0, reconnects: 0, subscriptions: 0 };
@@ -117,6 +135,7 @@ export class MqttTelemetry {
   private constructor(
     private readonly client: MqttClient,
     private readonly maxQueue: number,
+    private readonly maxPayloadBytes: number,
   ) {}
 
   /**
@@ -126,8 +145,8 @@ export class MqttTelemetry {
    * @returns the connected source
    * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` (`details.field`) for options that are not an object, a
    *   URL that is not an `mqtt://`, `mqtts://`, `ws://` or `wss://` broker URL, a topic pattern that is not a non-empty
-   *   string without wildcards, an empty client id, a QoS other than 0 or 1, or a queue size or reconnect period that
-   *   is not an integer in range; `MFG_MQTT_CONNECT` when the first connection or subscription fails (the message
+   *   string without wildcards, an empty client id, a QoS other than 0 or 1, or a queue size, payload limit or reconnect period
+   *   that is not an integer in range; `MFG_MQTT_CONNECT` when the first connection or subscription fails (the message
    *   shows the URL without its credentials)
    */
   static async connect(options: MqttTelemetryOptions): Promise<MqttTelemetry> {
@@ -140,7 +159,7 @@ export class MqttTelemetry {
       connectTimeout: 5000,
       resubscribe: true,
     });
-    const source = new MqttTelemetry(client, options.maxQueue ?? 100_000);
+    const source = new MqttTelemetry(client, options.maxQueue ?? 100_000, options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD);
     let connectedOnce = false;
     client.on('connect', () => {
       if (connectedOnce) source.counters.reconnects++;
@@ -167,9 +186,13 @@ export class MqttTelemetry {
 
   private onMessage(topic: string, payload: Buffer, match: (t: string) => Record<string, string> | undefined): void {
     this.counters.received++;
-    const item = telemetryItem(topic, payload, match(topic));
-    if ('rejected' in item) this.counters.rejected++;
-    else if (this.queue.length >= this.maxQueue) {
+    const item = telemetryItem(topic, payload, match(topic), this.maxPayloadBytes);
+    // Samples and rejection reports each have `maxQueue` places: a flood of junk can neither grow memory nor take
+    // the places of samples. A report beyond its places is counted and not queued.
+    if ('rejected' in item) {
+      this.counters.rejected++;
+      if (this.queuedReports >= this.maxQueue) return;
+    } else if (this.queue.length - this.queuedReports >= this.maxQueue) {
       this.counters.overflow++;
       return;
     } else this.counters.valid++;
@@ -177,7 +200,10 @@ export class MqttTelemetry {
       const w = this.waiting;
       this.waiting = undefined;
       w({ value: item, done: false });
-    } else this.queue.push(item);
+    } else {
+      this.queue.push(item);
+      if ('rejected' in item) this.queuedReports++;
+    }
   }
 
   /** The stream of samples and rejections, in arrival order; ends after {@link close}. */
@@ -185,6 +211,7 @@ export class MqttTelemetry {
     for (;;) {
       const next = this.queue.shift();
       if (next) {
+        if ('rejected' in next) this.queuedReports--;
         yield next;
         continue;
       }

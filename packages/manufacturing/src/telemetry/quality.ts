@@ -52,7 +52,16 @@ export interface QualityOptions {
    * recorded data (e.g. `() => replayClock`), so that old or simulated data is judged against its own time.
    */
   now?: () => number;
+  /**
+   * Most asset/signal pairs the monitor keeps state for (a few dozen bytes each). A sample of a new pair beyond it is
+   * refused with `MFG_MAX_ASSETS`, so ids from the network cannot grow memory without bound; {@link QualityMonitor.forgetSignal}
+   * frees a pair. Default 100,000.
+   */
+  maxSignals?: number;
 }
+
+/** The state key of an asset/signal pair: unambiguous for any strings (ids may contain any character, NUL included). */
+const keyOf = (asset: string, signal: string): string => JSON.stringify([asset, signal]);
 
 /** Default of {@link QualityOptions.maxClockSkewMs}: 5 minutes. */
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 300_000;
@@ -91,14 +100,15 @@ export class QualityMonitor {
   private readonly stuckAfter: number;
   private readonly maxSkew: number;
   private readonly now: () => number;
+  private readonly maxSignals: number;
   private readonly states = new Map<string, SignalState>();
   private readonly counts: Record<QualityIssueKind | 'clean', number> = { clean: 0, gap: 0, 'out-of-order': 0, 'missing-value': 0, stuck: 0, 'bad-quality': 0, duplicate: 0, 'future-timestamp': 0 };
 
   /**
    * @param options - interval, gap factor, stuck threshold, clock-skew bound and clock
    * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an interval or gap factor that is not a finite
-   *   number > 0, a stuck threshold that is not an integer ≥ 2, a negative or NaN skew bound, or a `now` that is not a
-   *   function
+   *   number > 0, a stuck threshold that is not an integer ≥ 2, a negative or NaN skew bound, a `now` that is not a
+   *   function, or a `maxSignals` that is not an integer ≥ 1
    */
   constructor(options: QualityOptions = {}) {
     if (typeof options !== 'object' || options === null) throw invalid('QualityMonitor', 'options', 'an object', options, 'INVALID_ARGUMENT');
@@ -111,6 +121,7 @@ export class QualityMonitor {
     const now = options.now ?? Date.now;
     if (typeof now !== 'function') throw invalid('QualityMonitor', 'options.now', 'a function returning epoch ms', now, 'INVALID_ARGUMENT');
     this.now = now;
+    this.maxSignals = integer('QualityMonitor', 'options.maxSignals', options.maxSignals ?? 100_000, 1);
   }
 
   /**
@@ -120,7 +131,8 @@ export class QualityMonitor {
    * @returns whether the sample is clean enough for a model, and the issues it revealed
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when `r` is not a valid sensor record (a NaN or string
    *   timestamp, an empty asset, an infinite value …; `details.field` names it): validate raw data with
-   *   `parseSensorRecord` first; `INVALID_ARGUMENT` when `now()` does not return a finite number
+   *   `parseSensorRecord` first; `INVALID_ARGUMENT` when `now()` does not return a finite number; `MFG_MAX_ASSETS`
+   *   for a sample of a new asset/signal pair once `maxSignals` pairs are tracked (the sample is refused, nothing changes)
    */
   check(r: SensorRecord): QualityVerdict {
     const bad = sensorRecordIssues(r);
@@ -139,12 +151,15 @@ export class QualityMonitor {
         return { clean: false, issues };
       }
     }
-    const key = `${r.asset}\u0000${r.signal}`;
+    const key = keyOf(r.asset, r.signal);
     const issue = (kind: QualityIssueKind, detail: string): QualityIssue => {
       this.counts[kind]++;
       return { kind, asset: r.asset, signal: r.signal, at: r.timestamp, detail };
     };
     const s = this.states.get(key);
+    if (s === undefined && this.states.size >= this.maxSignals) {
+      throw new LeptonError('MFG_MAX_ASSETS', `QualityMonitor.check: already tracking ${this.maxSignals} asset/signal pairs (options.maxSignals); this sample of a new pair was refused. Raise the limit or forget() pairs no longer sent.`, { details: { maxSignals: this.maxSignals } });
+    }
     if (s && r.timestamp < s.lastTs) {
       issues.push(issue('out-of-order', `${s.lastTs - r.timestamp} ms older than the previous sample`));
       return { clean: false, issues };
@@ -189,7 +204,7 @@ export class QualityMonitor {
    * @returns a copy, or undefined when the signal has not been seen
    */
   snapshotSignal(asset: string, signal: string): SignalQualityState | undefined {
-    const s = this.states.get(`${asset}\u0000${signal}`);
+    const s = this.states.get(keyOf(asset, signal));
     return s ? { ...s } : undefined;
   }
 
@@ -203,7 +218,7 @@ export class QualityMonitor {
    *   `repeats` ≥ 1
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field`) when the asset or signal is not a
    *   non-empty string or the state is not as above (nothing is restored: a NaN time would make every later sample of
-   *   the signal look neither late nor gapped)
+   *   the signal look neither late nor gapped); `MFG_MAX_ASSETS` for a new pair once `maxSignals` pairs are tracked
    */
   restoreSignal(asset: string, signal: string, state: SignalQualityState): void {
     const fn = 'QualityMonitor.restoreSignal';
@@ -214,7 +229,11 @@ export class QualityMonitor {
     const v: unknown = state.lastValue;
     if (typeof v !== 'number' || v === Infinity || v === -Infinity) throw invalid(fn, 'state.lastValue', 'a finite number, or NaN for a missing value', v);
     integer(fn, 'state.repeats', state.repeats, 1, Number.MAX_SAFE_INTEGER, 'INVALID_INPUT');
-    this.states.set(`${asset}\u0000${signal}`, { lastTs: state.lastTs, lastValue: state.lastValue, repeats: state.repeats });
+    const key = keyOf(asset, signal);
+    if (!this.states.has(key) && this.states.size >= this.maxSignals) {
+      throw new LeptonError('MFG_MAX_ASSETS', `${fn}: already tracking ${this.maxSignals} asset/signal pairs (options.maxSignals); nothing was restored.`, { details: { maxSignals: this.maxSignals } });
+    }
+    this.states.set(key, { lastTs: state.lastTs, lastValue: state.lastValue, repeats: state.repeats });
   }
 
   /**
@@ -224,7 +243,7 @@ export class QualityMonitor {
    * @param signal - signal
    */
   forgetSignal(asset: string, signal: string): void {
-    this.states.delete(`${asset}\u0000${signal}`);
+    this.states.delete(keyOf(asset, signal));
   }
 
   /** Samples passed as clean and issues found, by kind. */

@@ -43,8 +43,9 @@ export interface Resampled {
  * @returns the regular series
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for unsorted or mismatched input, a timestamp that is not a
  *   finite number or a value that is not a number or is infinite (`details.field`, e.g. `values[3]`);
- *   `INVALID_ARGUMENT` for an interval that is not a finite number > 0, an unknown fill, a negative or NaN
- *   `maxFillMs`, a non-finite `start`/`end`, or a grid of more than {@link MAX_RESAMPLE_POINTS} points
+ *   `INVALID_ARGUMENT` for an interval that is not a finite number > 0 (or too small to place the grid), an unknown
+ *   fill, a negative or NaN `maxFillMs`, a non-finite `start`/`end`, or a grid of more than
+ *   {@link MAX_RESAMPLE_POINTS} points
  * @example
  * ```ts
  * import { resample } from '@lepton/manufacturing';
@@ -79,6 +80,8 @@ export function resample(timestamps: ArrayLike<number>, values: ArrayLike<number
   if (options.end !== undefined) finite(fn, 'options.end', options.end, 'INVALID_ARGUMENT');
   if (n === 0) return { timestamps: [], values: new Float64Array(0), unfilled: 0 };
   const start = options.start ?? Math.ceil(timestamps[0]! / step) * step;
+  // A step so small (5e-324) that timestamps[0] ÷ step overflows puts the grid's start at Infinity: say so, not [].
+  if (!Number.isFinite(start)) throw invalid(fn, 'options.intervalMs', 'an interval in ms whose grid can start at the first timestamp (too small)', options.intervalMs, 'INVALID_ARGUMENT');
   const end = options.end ?? timestamps[n - 1]!;
   // Grid points by index, never `t += step`: at large t a small step does not change t, and the loop would not end.
   const count = end >= start ? Math.floor((end - start) / step) + 1 : 0;
