@@ -1,8 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { COCO_LABELS, DEFAULT_DETECTION_CLASSES } from '../detect/coco.js';
+import { doublePolygonArea } from '../rules/geometry.js';
 import { surveillanceError } from '../types.js';
 import type { Point, Polygon } from '../types.js';
 import { apiSchema, eventsSchema, labelsSchema, recordingSchema, type ApiConfig, type EventsConfig, type RecordingConfig } from './service-schema.js';
@@ -20,7 +21,11 @@ const MAX_CLIP_SECONDS = 600;
 const TILES = 'an integer from 1 (off) to 4, or auto';
 
 const point = z.tuple([z.number().finite(), z.number().finite()]);
-const polygon = z.array(point).min(3, 'needs at least 3 points');
+// A polygon with no area (repeated or collinear points) contains no point: its zone could never fire.
+const polygon = z
+  .array(point)
+  .min(3, 'needs at least 3 points')
+  .refine((pts) => pts.length < 3 || doublePolygonArea(pts) !== 0, 'has no area (its points are repeated or on one line)');
 const classes = z.array(z.string().min(1)).min(1).optional();
 const thresholds = z.record(z.string(), z.number().min(0).max(1)).optional();
 
@@ -112,8 +117,16 @@ const configSchema = z.strictObject({
   privacy: z.strictObject({ blurFaces: z.boolean().default(false) }).default({ blurFaces: false }),
   mqtt: z
     .strictObject({
-      url: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'an mqtt://, mqtts://, ws:// or wss:// URL'),
-      topicPrefix: z.string().min(1).default('lepton/surveillance'),
+      url: z
+        .string()
+        .regex(/^(mqtts?|wss?|tcp):\/\//, 'an mqtt://, mqtts://, ws:// or wss:// URL')
+        .refine((u) => URL.canParse(u), 'not a valid URL (host or port out of range)'),
+      // MQTT forbids wildcards in a topic that is published to: every publish would be refused by the broker.
+      topicPrefix: z
+        .string()
+        .min(1)
+        .refine((t) => !/[+#\u0000]/.test(t), 'must not hold the MQTT wildcards + or #')
+        .default('lepton/surveillance'),
       username: z.string().optional(),
       password: z.string().optional(),
     })
@@ -581,10 +594,17 @@ export async function loadConfig(path: string, options: Pick<ParseConfigOptions,
   }
   let raw: unknown;
   try {
-    raw = parseYaml(text, { prettyErrors: true });
+    // logLevel 'error': the yaml package would otherwise print warnings with the offending line (a camera URL with its
+    // password) to stderr. A warning (an unresolved tag such as `!secret`, which this loader does not expand) is an
+    // error here instead, reported by its first line only: position, never the line's text.
+    const doc = parseDocument(text, { prettyErrors: true, logLevel: 'error' });
+    const problem = doc.errors[0] ?? doc.warnings[0];
+    if (problem !== undefined) throw problem;
+    raw = doc.toJS();
   } catch (cause) {
     const first = cause instanceof Error ? cause.message.split('\n')[0] : 'unreadable';
-    throw surveillanceError('CONFIG_INVALID', `${path} is not valid YAML: ${first}`, { source: path, problems: [], issues: [] }, cause);
+    // No `cause`: the yaml package's message quotes the offending lines, which may hold credentials.
+    throw surveillanceError('CONFIG_INVALID', `${path} is not valid YAML: ${first}`, { source: path, problems: [], issues: [] });
   }
   return parseConfig(raw, { ...options, baseDir: dirname(resolve(path)), source: path });
 }

@@ -54,7 +54,7 @@ export function parseShard(text: string): Shard {
  * @param name - camera name
  * @param count - number of shards (1 … 1024)
  * @returns the 1-based shard
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a count out of range
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a name that is not a string or a count out of range
  * @example
  * ```ts
  * import { shardOf } from '@lepton/surveillance';
@@ -65,6 +65,7 @@ export function shardOf(name: string, count: number): number {
   if (!(Number.isInteger(count) && count >= 1 && count <= MAX_SHARDS)) {
     throw new LeptonError('INVALID_ARGUMENT', `shardOf: count must be an integer in [1, ${MAX_SHARDS}], got ${describeValue(count)}.`);
   }
+  if (typeof name !== 'string') throw new LeptonError('INVALID_ARGUMENT', `shardOf: name must be a camera name (a string), got ${describeValue(name)}.`);
   return (createHash('sha256').update(name, 'utf8').digest().readUInt32BE(0) % count) + 1;
 }
 

@@ -106,8 +106,9 @@ function boxBlur(img: RgbImage, r: Rect, radius: number): void {
  * @param boxes - regions in the image's pixels; empty or off-image boxes are skipped
  * @param options - method, strength, padding
  * @returns how many regions were blurred
- * @throws LeptonError `INVALID_INPUT` when `data` does not hold width × height × 3 bytes; `INVALID_ARGUMENT` for a
- *   negative padding or a strength below 1
+ * @throws LeptonError `INVALID_INPUT` when `image` is not an image or `data` does not hold width × height × 3 bytes;
+ *   `INVALID_ARGUMENT` for boxes that are not an array of four finite numbers each (`details.index`; nothing is
+ *   blurred), options that are not an object, a negative padding or a strength below 1
  * @example
  * ```ts
  * import { FaceDetector, blurRegions } from '@lepton/surveillance';
@@ -117,6 +118,18 @@ function boxBlur(img: RgbImage, r: Rect, radius: number): void {
  * ```
  */
 export function blurRegions(image: RgbImage, boxes: readonly Box[], options: BlurOptions = {}): number {
+  if (image === null || typeof image !== 'object') throw new LeptonError('INVALID_INPUT', `blurRegions needs an RGB image { width, height, data }, got ${describeValue(image)}.`);
+  if (!Array.isArray(boxes)) throw new LeptonError('INVALID_ARGUMENT', `blurRegions: boxes must be an array of { x, y, width, height }, got ${describeValue(boxes)}.`);
+  if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `blurRegions: options must be an object, got ${describeValue(options)}.`);
+  // A region the caller means to hide must not be skipped silently: a box that is not four finite numbers is an error,
+  // checked before any pixel changes (an empty or off-image box is still just skipped).
+  for (let i = 0; i < boxes.length; i++) {
+    const b: unknown = boxes[i]; // holes included
+    const o = b as Record<string, unknown> | null;
+    if (o === null || typeof o !== 'object' || !['x', 'y', 'width', 'height'].every((k) => typeof o[k] === 'number' && Number.isFinite(o[k]))) {
+      throw new LeptonError('INVALID_ARGUMENT', `blurRegions: boxes[${i}] must be { x, y, width, height } with finite numbers; nothing was blurred.`, { details: { index: i } });
+    }
+  }
   const { width, height, data } = image;
   if (!isUint8Array(data) || !Number.isInteger(width) || !Number.isInteger(height) || byteCount(data) !== width * height * 3) {
     throw new LeptonError('INVALID_INPUT', `blurRegions needs packed RGB: data of width × height × 3 bytes (${describeValue(width)} × ${describeValue(height)} × 3), got ${isUint8Array(data) ? byteCount(data) : describeValue(data)}.`);

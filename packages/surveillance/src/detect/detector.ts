@@ -227,7 +227,11 @@ export class ObjectDetector {
         return r.frame;
       }
       this.stats.invalidFrames++;
-      this.options.onInvalidFrame?.(f, invalidFrameError(f, `skipped: ${r.problem}`));
+      try {
+        this.options.onInvalidFrame?.(f, invalidFrameError(f, `skipped: ${r.problem}`));
+      } catch {
+        // The application's callback failing must not cost the other frames their detections: the frame is counted.
+      }
       return f;
     });
     if (this.options.tiles !== 1 || this.options.flip) {

@@ -98,6 +98,7 @@ export class FaceDetector {
    *   `INVALID_ARGUMENT` for out-of-range options
    */
   static async load(options: FaceDetectorOptions = {}): Promise<FaceDetector> {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new LeptonError('INVALID_ARGUMENT', `FaceDetector.load: options must be an object (or left out), got ${describeValue(options)}.`);
     await ensureRuntime();
     for (const k of ['minScore', 'iouThreshold'] as const) {
       const v = options[k];

@@ -11,8 +11,9 @@ import type { Detection } from '../types.js';
  * @param iouThreshold - overlap above which the lower-scored box is a duplicate, in [0, 1]
  * @param maxDetections - most detections to keep in total (default: all)
  * @returns the kept detections, highest score first (ties keep input order)
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for `detections` that is not an array, an
- *   `iouThreshold` outside [0, 1] (NaN included) or a `maxDetections` that is not a count ≥ 0 (or Infinity)
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for `detections` that is not an array of
+ *   `{ label, score, box }` with finite numbers (`details.index`), an `iouThreshold` outside [0, 1] (NaN included) or
+ *   a `maxDetections` that is not a count ≥ 0 (or Infinity)
  * @example
  * ```ts
  * import { nonMaxSuppression } from '@lepton/surveillance';
@@ -30,6 +31,16 @@ export function nonMaxSuppression<T extends Detection>(detections: readonly T[],
   if (!(typeof iouThreshold === 'number' && iouThreshold >= 0 && iouThreshold <= 1)) throw new LeptonError('INVALID_ARGUMENT', `nonMaxSuppression: iouThreshold must be in [0, 1], got ${describeValue(iouThreshold)}.`);
   if (!(maxDetections === Number.POSITIVE_INFINITY || (Number.isInteger(maxDetections) && maxDetections >= 0))) {
     throw new LeptonError('INVALID_ARGUMENT', `nonMaxSuppression: maxDetections must be an integer ≥ 0 or Infinity, got ${describeValue(maxDetections)}.`);
+  }
+  for (let i = 0; i < detections.length; i++) {
+    const d: unknown = detections[i]; // holes included
+    // A NaN box or score would pass every overlap test as "no overlap" and come back out as a kept detection.
+    const o = d as { label?: unknown; score?: unknown; box?: Record<string, unknown> } | null;
+    const box = o !== null && typeof o === 'object' ? o.box : undefined;
+    const finite = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+    if (o === null || typeof o !== 'object' || typeof o.label !== 'string' || !finite(o.score) || box === null || typeof box !== 'object' || !['x', 'y', 'width', 'height'].every((k) => finite(box[k]))) {
+      throw new LeptonError('INVALID_ARGUMENT', `nonMaxSuppression: detections[${i}] must be { label, score, box: { x, y, width, height } } with finite numbers.`, { details: { index: i } });
+    }
   }
   const order = detections.map((d, i) => ({ d, i })).sort((a, b) => b.d.score - a.d.score || a.i - b.i);
   const keptByLabel = new Map<string, T[]>();

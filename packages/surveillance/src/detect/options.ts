@@ -201,9 +201,12 @@ function checkUnit(name: string, v: number): void {
  *
  * @param options - partial options
  * @returns the options with defaults
- * @throws LeptonError `INVALID_ARGUMENT` for an out-of-range threshold, IoU, batch size or maxDetections
+ * @throws LeptonError `INVALID_ARGUMENT` for options that are not an object, an out-of-range threshold, IoU, batch
+ *   size or maxDetections, or an `onInvalidFrame` that is not a function
  */
 export function resolveDetectorOptions(options: ObjectDetectorOptions = {}): ResolvedDetectorOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalid(`options must be an object (or left out), got ${describeValue(options)}.`);
+  if (options.onInvalidFrame !== undefined && typeof options.onInvalidFrame !== 'function') throw invalid(`onInvalidFrame must be a function, got ${describeValue(options.onInvalidFrame)}.`);
   const r: ResolvedDetectorOptions = {
     model: options.model ?? 'centernet',
     classes: options.classes,

@@ -1,7 +1,7 @@
 import { describeValue, LeptonError } from '@lepton/core';
 import { surveillanceError } from '../types.js';
 import type { Box, Point, Track } from '../types.js';
-import { anchorPoint, type Anchor } from './geometry.js';
+import { anchorPoint, doublePolygonArea, type Anchor } from './geometry.js';
 import { LineState, type CrossingDirection, type LineHysteresis, type TripwireRule } from './lines.js';
 import { DEFAULT_CROWD_CLASSES, watches, ZoneVisit, type ZoneRule } from './zones.js';
 
@@ -479,6 +479,7 @@ function checkRules(where: string, zones: readonly ZoneRule[], lines: readonly T
     else names.add(z.name);
     if (!Array.isArray(z.polygon) || z.polygon.length < 3) problems.push(`${at}.polygon: needs at least 3 points`);
     else if (!z.polygon.every(finitePoint)) problems.push(`${at}.polygon: every point must be [x, y] with finite numbers within ±1e7`);
+    else if (doublePolygonArea(z.polygon) === 0) problems.push(`${at}.polygon: has no area (its points are repeated or on one line), so the zone could never fire`);
     if (z.loiterSeconds !== undefined && !(Number.isFinite(z.loiterSeconds) && z.loiterSeconds > 0)) problems.push(`${at}.loiterSeconds: must be a finite number > 0, got ${describeValue(z.loiterSeconds)}`);
     if (z.crowdThreshold !== undefined && !(Number.isInteger(z.crowdThreshold) && z.crowdThreshold >= 1)) problems.push(`${at}.crowdThreshold: must be an integer ≥ 1, got ${describeValue(z.crowdThreshold)}`);
     checkClasses(`${at}.classes`, z.classes, problems);

@@ -230,3 +230,19 @@ function cross(a: Point, b: Point, p: Point): number {
 function onSegment(a: Point, b: Point, p: Point): boolean {
   return Math.min(a[0], b[0]) <= p[0] && p[0] <= Math.max(a[0], b[0]) && Math.min(a[1], b[1]) <= p[1] && p[1] <= Math.max(a[1], b[1]);
 }
+
+/**
+ * Twice the signed area of a polygon (shoelace formula): 0 for repeated or collinear points, whose zone contains no
+ * point and so could never fire.
+ *
+ * @internal
+ */
+export function doublePolygonArea(points: ReadonlyArray<readonly [number, number]>): number {
+  let a = 0;
+  for (let i = 0; i < points.length; i++) {
+    const [x, y] = points[i]!;
+    const [nx, ny] = points[(i + 1) % points.length]!;
+    a += x * ny - nx * y;
+  }
+  return a;
+}
