@@ -38,7 +38,7 @@ export type { ScorerStats } from './service/service.js';
 export type { FraudScorerServiceOptions, TransactionScorer, ScorerLogEvent } from './service/options.js';
 export type { ScorerCounters } from './service/partition.js';
 export { ScorerStreamClient } from './service/client.js';
-export type { ScorerStreamClientOptions, ScorerGroupStatus } from './service/client.js';
+export type { ScorerStreamClientOptions, ScorerStreamClientStats, ScorerGroupStatus } from './service/client.js';
 export { partitionOf } from './service/streams.js';
 export type { ScoreRecord, DeadLetterRecord } from './service/records.js';
 

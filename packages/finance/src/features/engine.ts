@@ -1,6 +1,6 @@
 import { LeptonError } from '@lepton/core';
 import { finiteArray, isArrayLike, isFiniteNumber, numberOption } from '../internal/guards.js';
-import { transactionIssue } from '../transactions/guard.js';
+import { readTransaction } from '../transactions/guard.js';
 import type { Transaction } from '../transactions/schema.js';
 import { addLabel, applyTransaction, countTransaction, hasTransaction, labelsKnownBefore, transactionsBefore, type CategoryState, type EntityState } from './state.js';
 import { MemoryStateStore, type StateStore } from './store.js';
@@ -248,10 +248,14 @@ export class FeatureEngine {
     return { ...this.counters };
   }
 
-  /** Throws `FINANCE_TRANSACTION_INVALID` unless `tx` has the shape `TransactionSchema` outputs. */
-  private check(tx: unknown, method: string): asserts tx is Transaction {
-    const issue = transactionIssue(tx);
-    if (issue === undefined) return;
+  /**
+   * A checked plain copy of `tx` (each field read once: the engine never reads the caller's object again), or
+   * `FINANCE_TRANSACTION_INVALID` unless it has the shape `TransactionSchema` outputs — also when reading it threw.
+   */
+  private check(tx: unknown, method: string): Transaction {
+    const r = readTransaction(tx);
+    if ('tx' in r) return r.tx;
+    const issue = r.issue;
     if (method === 'process') this.counters.refusedInvalid++;
     throw new LeptonError(
       'FINANCE_TRANSACTION_INVALID',
@@ -298,11 +302,12 @@ export class FeatureEngine {
    *
    * @param tx - a validated transaction
    * @returns the feature vector (see {@link names}), every value finite
-   * @throws {@link @lepton/core!LeptonError} `FINANCE_TRANSACTION_INVALID` when `tx` is not a validated transaction;
-   *   `FINANCE_FEATURE_NOT_FINITE` when a feature would not be finite
+   * @throws {@link @lepton/core!LeptonError} `FINANCE_TRANSACTION_INVALID` (with `details.field`; `(record)` when `tx`
+   *   is not an object or reading it threw) when `tx` is not a validated transaction; `FINANCE_FEATURE_NOT_FINITE`
+   *   when a feature would not be finite
    */
   async features(tx: Transaction): Promise<Float32Array> {
-    this.check(tx, 'features');
+    tx = this.check(tx, 'features');
     const out = this.compute(tx, await this.read(tx));
     this.checkFinite(tx, out, 'features');
     return out;
@@ -314,14 +319,14 @@ export class FeatureEngine {
    * @param tx - a validated transaction (from `validateTransactions` or `TransactionSchema`), not older than
    *   {@link watermark}, whose id its card has not seen
    * @returns the feature vector, every value finite
-   * @throws {@link @lepton/core!LeptonError} `FINANCE_TRANSACTION_INVALID` (with `details.field`) when `tx` is not a
-   *   validated transaction; `FINANCE_DUPLICATE` when its card already recorded a transaction with its id (nothing is
+   * @throws {@link @lepton/core!LeptonError} `FINANCE_TRANSACTION_INVALID` (with `details.field`; `(record)` when `tx`
+   *   is not an object or reading it threw: a getter or proxy that throws) when `tx` is not a validated transaction; `FINANCE_DUPLICATE` when its card already recorded a transaction with its id (nothing is
    *   recorded again); `FINANCE_OUT_OF_ORDER` when `tx` is older than a transaction already processed;
    *   `FINANCE_FEATURE_NOT_FINITE` when a feature would not be finite. Each is counted in {@link stats}, and none
    *   changes the state.
    */
   async process(tx: Transaction): Promise<Float32Array> {
-    this.check(tx, 'process');
+    tx = this.check(tx, 'process');
     const states = await this.read(tx);
     // Duplicates first: a redelivered message is safe to acknowledge, and should not read as a clock problem.
     if (hasTransaction(states.card, tx.id)) throw this.duplicate(tx);
@@ -373,16 +378,22 @@ export class FeatureEngine {
    * @param label - 1 fraud, 0 genuine
    * @param knownAt - when the label became known, epoch ms (finite)
    * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a label other than 0/1, a `knownAt` that is not a
-   *   finite number, or a missing 4-digit merchant category
+   *   finite number, or a missing 4-digit merchant category (also when reading it throws)
    */
   async recordLabel(tx: Pick<Transaction, 'merchantCategory'>, label: number, knownAt: number): Promise<void> {
     if (label !== 0 && label !== 1) throw new LeptonError('INVALID_ARGUMENT', 'label must be 0 or 1.');
     if (!isFiniteNumber(knownAt)) throw new LeptonError('INVALID_ARGUMENT', 'knownAt must be a finite time in epoch milliseconds.');
-    if (typeof tx?.merchantCategory !== 'string' || !/^\d{4}$/.test(tx.merchantCategory)) {
+    let mcc: unknown;
+    try {
+      mcc = tx?.merchantCategory; // read once: a getter or proxy that throws is a bad argument, not a TypeError
+    } catch {
+      mcc = undefined;
+    }
+    if (typeof mcc !== 'string' || !/^\d{4}$/.test(mcc)) {
       throw new LeptonError('INVALID_ARGUMENT', 'recordLabel needs the transaction\'s 4-digit merchantCategory.');
     }
     const watermark = this.watermarkMs - this.foldLag;
-    const k = categoryKeys(tx.merchantCategory);
+    const k = categoryKeys(mcc);
     await this.store.update<CategoryState>(k.mcc, (s) => addLabel(s, knownAt, label, watermark));
     await this.store.update<CategoryState>(k.all, (s) => addLabel(s, knownAt, label, watermark));
     this.counters.labels++;

@@ -338,9 +338,12 @@ export class FraudModel {
    * @param topK - how many reasons (default 3)
    * @returns reasons, strongest first (only positive contributions)
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a row of the wrong length or with a value that is not a
-   *   finite number (naming the feature); `INVALID_ARGUMENT` for a `topK` that is not a positive integer
+   *   finite number (naming the feature); `INVALID_ARGUMENT` for a `topK` that is not a positive integer;
+   *   `PREDICTOR_CLOSED` after {@link close} (or {@link dispose})
    */
   async reasons(row: ArrayLike<number>, topK = 3): Promise<ReasonCode[]> {
+    // As in score(): after dispose() the MLP's weights are gone, and integratedGradients threw a plain Error.
+    this.#mlpEngines.assertOpen();
     const { featureNames } = this.settings;
     numberOption(topK, 'FraudModel.reasons: topK', { min: 1, integer: true });
     finiteRows([row], 'FraudModel.reasons', featureNames.length, featureNames);

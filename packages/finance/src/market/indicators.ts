@@ -17,21 +17,34 @@ export interface IndicatorFeatures {
 
 /**
  * Bars straight from a caller are checked here, not only by `validateBars`: a NaN close makes every indicator NaN
- * from that bar on (reported as "too few bars" at best), and a zero price divides by zero.
+ * from that bar on (reported as "too few bars" at best), and a zero price divides by zero. A hole in the array is a
+ * missing bar (`forEach` and `map` skip holes, so it was silently left out). Each bar is read once, into the plain copy
+ * returned, so a getter cannot pass the check and then answer differently.
  */
-function checkBars(bars: readonly Bar[]): void {
+function checkBars(bars: readonly Bar[]): Bar[] {
   if (!Array.isArray(bars)) throw new LeptonError('INVALID_INPUT', 'indicatorFeatures needs an array of bars.');
+  const out: Bar[] = [];
   let previous = -Infinity;
-  bars.forEach((b: unknown, index) => {
+  for (let index = 0; index < bars.length; index++) {
     const bad = (field: string, what: string): LeptonError =>
       new LeptonError('INVALID_INPUT', `indicatorFeatures: bar ${index} ${field} ${what}; validate bars with validateBars first.`, { details: { index, field } });
-    if (typeof b !== 'object' || b === null) throw bad('(record)', 'is not a bar object');
-    const bar = b as Record<string, unknown>;
-    for (const field of ['open', 'high', 'low', 'close'] as const) if (!(isFiniteNumber(bar[field]) && bar[field] > 0)) throw bad(field, 'must be a finite positive number');
-    if (!(isFiniteNumber(bar['volume']) && bar['volume'] >= 0)) throw bad('volume', 'must be a finite number ≥ 0');
-    if (!(isFiniteNumber(bar['timestamp']) && bar['timestamp'] > previous)) throw bad('timestamp', 'must be a finite time after the previous bar');
-    previous = bar['timestamp'];
-  });
+    let values: Record<keyof Bar, unknown>;
+    try {
+      const b: unknown = bars[index];
+      if (typeof b !== 'object' || b === null) throw bad('(record)', b === undefined ? 'is missing (a hole in the array, or undefined)' : 'is not a bar object');
+      const bar = b as Record<string, unknown>;
+      values = { timestamp: bar['timestamp'], open: bar['open'], high: bar['high'], low: bar['low'], close: bar['close'], volume: bar['volume'] };
+    } catch (err) {
+      if (err instanceof LeptonError) throw err;
+      throw bad('(record)', 'could not be read (a property access threw)');
+    }
+    for (const field of ['open', 'high', 'low', 'close'] as const) if (!(isFiniteNumber(values[field]) && values[field] > 0)) throw bad(field, 'must be a finite positive number');
+    if (!(isFiniteNumber(values.volume) && values.volume >= 0)) throw bad('volume', 'must be a finite number ≥ 0');
+    if (!(isFiniteNumber(values.timestamp) && values.timestamp > previous)) throw bad('timestamp', 'must be a finite time after the previous bar');
+    previous = values.timestamp;
+    out.push(values as Bar);
+  }
+  return out;
 }
 
 /**
@@ -51,14 +64,15 @@ function align(n: number, out: ReadonlyArray<number | undefined>): Array<number 
  * 10-bar OBV change / 10-bar volume, Stochastic %K(14, 3), ADX(14), and 1-, 5- and 20-bar log returns and 20-bar
  * volatility. Row t depends on bars 0…t only (a test recomputes every row from the prefix and compares).
  *
- * @param bars - bars in strictly increasing time order (as `validateBars` returns them)
+ * @param input - bars in strictly increasing time order (as `validateBars` returns them)
  * @returns aligned feature rows from the first bar where every indicator is defined
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when there are too few bars for the indicators' warm-up, or
  *   a bar is malformed (a price that is not a finite positive number, a volume that is not finite and ≥ 0, a timestamp
- *   not after the previous one), with `details.index` and `details.field`
+ *   not after the previous one), with `details.index` and `details.field` (`(record)` for a bar that is missing — a
+ *   hole in the array — not an object, or cannot be read)
  */
-export function indicatorFeatures(bars: readonly Bar[]): IndicatorFeatures {
-  checkBars(bars);
+export function indicatorFeatures(input: readonly Bar[]): IndicatorFeatures {
+  const bars = checkBars(input);
   const n = bars.length;
   const close = bars.map((b) => b.close);
   const high = bars.map((b) => b.high);

@@ -81,13 +81,14 @@ export interface OhlcvResult {
  *
  * @param records - `{ record, position }` items (an array or another iterable), each record an object with timestamp,
  *   open, high, low, close, volume (prices and volume as numbers or plain decimal text). An item that is not such an
- *   object is rejected and counted like an invalid bar; a position that is not an integer ≥ 0 is replaced by the
- *   item's index.
+ *   object (or that cannot be read: a getter or proxy that throws) is rejected as `(record)` and counted like an
+ *   invalid bar; a position that is not an integer ≥ 0 is replaced by the item's index.
  * @returns bars, rejections and counts
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when `records` is not an iterable collection
  */
 export function validateBars(records: Iterable<{ record: unknown; position: number }>): OhlcvResult {
-  const out: OhlcvResult = { bars: [], rejected: [], stats: { total: 0, valid: 0, rejected: 0, byField: {} } };
+  // byField has no prototype: a field named `constructor` or `__proto__` is counted like any other name.
+  const out: OhlcvResult = { bars: [], rejected: [], stats: { total: 0, valid: 0, rejected: 0, byField: Object.create(null) as Record<string, number> } };
   const reject = (r: RejectedRecord): void => {
     out.rejected.push(r);
     out.stats.rejected++;
@@ -95,12 +96,29 @@ export function validateBars(records: Iterable<{ record: unknown; position: numb
   };
   let index = 0;
   for (const item of recordsIterable(records, 'validateBars')) {
-    // One malformed item (null, a bare record) is one rejection: destructuring it threw and stopped the batch.
-    const { record, position: given } = (typeof item === 'object' && item !== null ? item : {}) as { record?: unknown; position?: unknown };
+    // One malformed item (null, a bare record, a getter or proxy that throws) is one rejection: reading it threw and
+    // stopped the batch.
+    let record: unknown;
+    let given: unknown;
+    let readable = true;
+    try {
+      ({ record, position: given } = (typeof item === 'object' && item !== null ? item : {}) as { record?: unknown; position?: unknown });
+    } catch {
+      readable = false;
+    }
     const position = Number.isSafeInteger(given) && (given as number) >= 0 ? (given as number) : index;
     index++;
     out.stats.total++;
-    const parsed = BarSchema.safeParse(record);
+    let parsed: ReturnType<typeof BarSchema.safeParse> | undefined;
+    try {
+      if (readable) parsed = BarSchema.safeParse(record);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined) {
+      reject({ position, issues: [{ field: '(record)', message: 'could not be read (a property access threw)' }] });
+      continue;
+    }
     if (!parsed.success) {
       reject({ position, issues: parsed.error.issues.map((i) => ({ field: i.path.length ? i.path.join('.') : '(record)', message: i.message })) });
       continue;

@@ -1,8 +1,8 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { describeValue, LeptonError } from '@lepton/core';
-import { numberOption } from '../internal/guards.js';
-import { MAX_PARTITIONS } from './options.js';
-import { parseDeadLetter, parseScore, type DeadLetterRecord, type ScoreRecord } from './records.js';
+import { numberOption, optionsObject } from '../internal/guards.js';
+import { MAX_PARTITIONS, type ScorerLogEvent } from './options.js';
+import { parseDeadLetter, parseScore, type DeadLetterRecord, type MalformedEntry, type ScoreRecord } from './records.js';
 import { checkPartitions, partitionOf, streamKeys, type StreamKeys } from './streams.js';
 
 /** Options of {@link ScorerStreamClient}. */
@@ -15,7 +15,30 @@ export interface ScorerStreamClientOptions {
   partitions?: number;
   /** Trim each input partition to about this many entries when publishing (`MAXLEN ~`); 0 keeps everything. Default 0. */
   maxInputLength?: number;
+  /**
+   * Receives log events (default: none). The client logs one `warn` event `malformed-entry` for each output entry it
+   * skips (see {@link ScorerStreamClient.readScores}), with the stream, the entry id and the field; never its content.
+   */
+  log?: (event: ScorerLogEvent) => void;
 }
+
+/** Counters of one {@link ScorerStreamClient}. */
+export interface ScorerStreamClientStats {
+  /**
+   * Output entries skipped because they could not be read as a record (a field missing, not a finite number, not
+   * JSON …: written by something other than a scorer, or damaged). Each read that meets such an entry counts it.
+   */
+  malformed: number;
+}
+
+/** The options every read takes. */
+interface ReadOptions {
+  after?: string;
+  count?: number;
+}
+
+/** A stream entry id, or its time part alone (what `XRANGE` accepts as a start). */
+const ENTRY_ID = /^\d{1,20}(?:-\d{1,20})?$/;
 
 /** Where a scorer group stands: backlog and output sizes. */
 export interface ScorerGroupStatus {
@@ -54,12 +77,14 @@ export class ScorerStreamClient {
   private readonly stream: string;
   private readonly partitions: number;
   private readonly maxLen: number;
+  private readonly log: (event: ScorerLogEvent) => void;
+  private malformed = 0;
   private checked = false;
 
   /**
-   * @param options - connection, stream name, partition count
+   * @param options - connection, stream name, partition count, log
    * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad option (a connection that is neither a URL nor
-   *   an options object included), before any connection is made
+   *   an options object included, a log that is not a function), before any connection is made
    */
   constructor(options: ScorerStreamClientOptions) {
     if (typeof options?.stream !== 'string' || !/^[A-Za-z0-9_.:\-{}]{1,200}$/.test(options.stream)) {
@@ -71,6 +96,8 @@ export class ScorerStreamClient {
     this.stream = options.stream;
     this.partitions = numberOption(options.partitions ?? 1, 'partitions', { min: 1, max: MAX_PARTITIONS, integer: true });
     this.maxLen = numberOption(options.maxInputLength ?? 0, 'maxInputLength', { min: 0, integer: true });
+    if (options.log !== undefined && typeof options.log !== 'function') throw new LeptonError('INVALID_ARGUMENT', 'log must be a function (event) => void.');
+    this.log = options.log ?? (() => undefined);
     this.keys = streamKeys(options.stream);
     this.redis = typeof options.connection === 'string' ? new Redis(options.connection, { maxRetriesPerRequest: 3 }) : new Redis({ maxRetriesPerRequest: 3, ...options.connection });
     this.redis.on('error', () => undefined); // commands fail with the error; ioredis reconnects
@@ -78,56 +105,112 @@ export class ScorerStreamClient {
 
   /**
    * Publishes records (one pipeline): each as `{ tx: JSON }` to the partition of its `cardId` (partition 0 when it
-   * has none; the scorers dead-letter it). Records are not validated here; the scorers validate every entry.
+   * has none; the scorers dead-letter it). Records are not validated as transactions here (the scorers validate every
+   * entry), but each must be a plain object that `JSON.stringify` can write. All or nothing: every record is checked
+   * and serialised before anything is sent, so a refused batch publishes none of its records (the ids returned stay
+   * index-aligned, and a retry after fixing the record publishes nothing twice).
    * Publish each card's transactions in time order.
    *
-   * @param records - transactions (objects that `JSON.stringify` can write)
+   * @param records - an array of transactions: plain objects (no cycle, no BigInt, no property that throws)
    * @returns the entry id of each record, index-aligned
-   * @throws {@link @lepton/core!LeptonError} `FINANCE_STREAM_CONFIG` when the streams were set up with another
-   *   partition count; `FINANCE_STREAM_UNAVAILABLE` when Redis refused the write
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when `records` is not an array, or (with `details.index`)
+   *   a record is not a plain object or cannot be written as a JSON object — nothing is published then;
+   *   `FINANCE_STREAM_CONFIG` when the streams were set up with another partition count; `FINANCE_STREAM_UNAVAILABLE`
+   *   when Redis refused the write
    */
   async publish(records: readonly unknown[]): Promise<string[]> {
+    if (!Array.isArray(records)) {
+      // The kind only, never the value: a record passed where the array belongs may hold a card number.
+      throw new LeptonError('INVALID_INPUT', `publish needs an array of transactions, got ${records === null ? 'null' : `a ${typeof records}`}.`);
+    }
+    const out: Array<{ partition: number; payload: string }> = [];
+    for (let i = 0; i < records.length; i++) out.push(this.serialise(records[i], i));
     await this.check();
     const pipe = this.redis.pipeline();
-    for (const r of records) {
-      const card = (r as { cardId?: unknown } | null)?.cardId;
-      const p = typeof card === 'string' ? partitionOf(card, this.partitions) : 0;
-      const payload = JSON.stringify(r);
-      if (this.maxLen > 0) pipe.xadd(this.keys.partition(p), 'MAXLEN', '~', this.maxLen, '*', 'tx', payload);
-      else pipe.xadd(this.keys.partition(p), '*', 'tx', payload);
+    for (const { partition, payload } of out) {
+      if (this.maxLen > 0) pipe.xadd(this.keys.partition(partition), 'MAXLEN', '~', this.maxLen, '*', 'tx', payload);
+      else pipe.xadd(this.keys.partition(partition), '*', 'tx', payload);
     }
     const replies = await this.exec(pipe);
     return replies.map((r) => String(r));
   }
 
+  /** One record's partition and JSON, or `INVALID_INPUT` naming its index (never its content). */
+  private serialise(record: unknown, index: number): { partition: number; payload: string } {
+    const refuse = (what: string): LeptonError =>
+      new LeptonError('INVALID_INPUT', `publish: record ${index} ${what}; publish plain transaction objects (validateTransactions output, or parsed JSON).`, {
+        details: { index },
+      });
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      const kind = record === null || record === undefined ? String(record) : Array.isArray(record) ? 'an array' : `a ${typeof record}`;
+      throw refuse(`is ${kind}, not an object`);
+    }
+    let payload: unknown;
+    let card: unknown;
+    try {
+      // A class instance (a Date, a Map …) is not a transaction: JSON.stringify would write it as a string or `{}`.
+      const proto: unknown = Object.getPrototypeOf(record);
+      if (proto !== Object.prototype && proto !== null) throw refuse('is not a plain object');
+      card = (record as { cardId?: unknown }).cardId;
+      payload = JSON.stringify(record);
+    } catch (err) {
+      if (err instanceof LeptonError) throw err;
+      throw refuse('cannot be written as JSON (a cycle, a BigInt, or a property or toJSON that throws)');
+    }
+    // toJSON may turn the object into a string, a number or nothing: the scorers read only a JSON object.
+    if (typeof payload !== 'string' || !payload.startsWith('{')) throw refuse('is not written as a JSON object (check its toJSON)');
+    return { partition: typeof card === 'string' ? partitionOf(card, this.partitions) : 0, payload };
+  }
+
   /**
-   * Reads scores in output order.
+   * Reads scores in output order. An entry that cannot be read as a {@link ScoreRecord} (a field missing, a number
+   * that is not finite, features that are not a JSON array of finite numbers: written by something other than a
+   * scorer, or damaged) is skipped, counted in {@link stats} and logged (`malformed-entry`); never returned with NaN
+   * fields, and never a reason to lose the rest of the read. Reading goes on past skipped entries, so a page is empty
+   * only at the end of the stream.
    *
-   * @param options - `after`: an entry id to read after (default from the start); `count`: at most this many (default 1,000)
+   * @param options - `after`: an entry id to read after (default from the start); `count`: at most this many records
+   *   (default 1,000)
    * @returns the records
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for options that are not an object, an `after` that
+   *   is not an entry id or a `count` that is not an integer from 1 to 1,000,000; `FINANCE_STREAM_UNAVAILABLE` when
+   *   Redis cannot be read
    */
   async readScores(options: { after?: string; count?: number } = {}): Promise<ScoreRecord[]> {
-    return (await this.range(this.keys.scores, options)).map(([id, f]) => parseScore(id, f));
+    return this.read(this.keys.scores, options, 'readScores', parseScore);
   }
 
   /**
-   * Reads alerts (scores whose decision is `review` or `decline`) in output order.
+   * Reads alerts (scores whose decision is `review` or `decline`) in output order; malformed entries are skipped and
+   * counted as by {@link readScores}.
    *
    * @param options - as for {@link readScores}
    * @returns the records
+   * @throws {@link @lepton/core!LeptonError} as {@link readScores}
    */
   async readAlerts(options: { after?: string; count?: number } = {}): Promise<ScoreRecord[]> {
-    return (await this.range(this.keys.alerts, options)).map(([id, f]) => parseScore(id, f));
+    return this.read(this.keys.alerts, options, 'readAlerts', parseScore);
   }
 
   /**
-   * Reads dead letters in output order.
+   * Reads dead letters in output order; malformed entries (no partition, no code …) are skipped and counted as by
+   * {@link readScores}.
    *
    * @param options - as for {@link readScores}
    * @returns the records
+   * @throws {@link @lepton/core!LeptonError} as {@link readScores}
    */
   async readDeadLetters(options: { after?: string; count?: number } = {}): Promise<DeadLetterRecord[]> {
-    return (await this.range(this.keys.dead, options)).map(([id, f]) => parseDeadLetter(id, f));
+    return this.read(this.keys.dead, options, 'readDeadLetters', parseDeadLetter);
+  }
+
+  /**
+   * Counters since the client was made.
+   *
+   * @returns a snapshot
+   */
+  stats(): ScorerStreamClientStats {
+    return { malformed: this.malformed };
   }
 
   /**
@@ -135,8 +218,13 @@ export class ScorerStreamClient {
    *
    * @param group - the consumer group (default `lepton-scorers`)
    * @returns the status
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a group that is not 1 to 200 characters of letters,
+   *   digits and _ . : - { }; `FINANCE_STREAM_UNAVAILABLE` when Redis cannot be read
    */
   async status(group = 'lepton-scorers'): Promise<ScorerGroupStatus> {
+    if (typeof group !== 'string' || !/^[A-Za-z0-9_.:\-{}]{1,200}$/.test(group)) {
+      throw new LeptonError('INVALID_ARGUMENT', 'group must be 1 to 200 characters of letters, digits and _ . : - { }.');
+    }
     const pipe = this.redis.pipeline();
     for (let p = 0; p < this.partitions; p++) {
       pipe.xinfo('GROUPS', this.keys.partition(p));
@@ -186,12 +274,50 @@ export class ScorerStreamClient {
     this.checked = true;
   }
 
-  private async range(key: string, options: { after?: string; count?: number }): Promise<Array<[string, string[]]>> {
-    const count = numberOption(options.count ?? 1000, 'count', { min: 1, max: 1_000_000, integer: true });
-    if (options.after !== undefined && typeof options.after !== 'string') throw new LeptonError('INVALID_ARGUMENT', `after must be an entry id (a string), got ${describeValue(options.after)}.`);
-    const start = options.after === undefined ? '-' : `(${options.after}`;
+  /**
+   * Up to `count` well-formed records after `after`: raw pages of `count` entries are read until enough records are
+   * found or the stream ends, so skipped entries never make a page look like the end of the stream.
+   */
+  private async read<T extends { entryId: string }>(
+    key: string,
+    options: ReadOptions,
+    what: string,
+    parse: (id: string, fields: readonly string[] | null) => { record: T } | { malformed: MalformedEntry },
+  ): Promise<T[]> {
+    const o = optionsObject(options, `ScorerStreamClient.${what}`);
+    const count = numberOption(o.count ?? 1000, 'count', { min: 1, max: 1_000_000, integer: true });
+    if (o.after !== undefined && (typeof o.after !== 'string' || !ENTRY_ID.test(o.after))) {
+      throw new LeptonError('INVALID_ARGUMENT', `after must be an entry id (a string such as '1700000000000-0'), got ${describeValue(o.after)}.`);
+    }
+    const out: T[] = [];
+    let after = o.after;
+    for (;;) {
+      const page = await this.range(key, after, count);
+      for (const [id, fields] of page) {
+        after = id;
+        const r = parse(id, fields);
+        if ('record' in r) {
+          out.push(r.record);
+          if (out.length === count) return out;
+          continue;
+        }
+        this.malformed++;
+        const { field, reason } = r.malformed;
+        this.log({
+          level: 'warn',
+          event: 'malformed-entry',
+          message: `Entry ${id} of '${key}' skipped: '${field}' ${reason}.`,
+          details: { stream: key, entry: id, field },
+        });
+      }
+      if (page.length < count) return out;
+    }
+  }
+
+  private async range(key: string, after: string | undefined, count: number): Promise<Array<[string, string[] | null]>> {
+    const start = after === undefined ? '-' : `(${after}`;
     try {
-      return (await this.redis.xrange(key, start, '+', 'COUNT', count)) as Array<[string, string[]]>;
+      return (await this.redis.xrange(key, start, '+', 'COUNT', count)) as Array<[string, string[] | null]>;
     } catch (err) {
       throw new LeptonError('FINANCE_STREAM_UNAVAILABLE', `Could not read '${key}' from Redis (${(err as Error).name}).`, { cause: err });
     }

@@ -17,7 +17,10 @@ export interface TransactionScorer {
    * Scores feature rows in one batch.
    *
    * @param rows - feature rows in `FeatureEngine.names` order
-   * @returns one score per row
+   * @returns one score per row, index-aligned: `probability` a finite number in [0, 1]; `riskScore`, `supervised` and
+   *   `anomaly` finite numbers. The service checks each score as it comes back: one that is not such an object is
+   *   dead-lettered with code `INVALID_MODEL` (and `field` naming the bad field) and the rest of the batch is scored;
+   *   an array of the wrong length (or no array) fails the batch, which is retried.
    */
   score(rows: ReadonlyArray<ArrayLike<number>>): Promise<FraudScore[]>;
   /** Feature names the scorer expects; checked against the feature engine's when present. */

@@ -7,6 +7,7 @@ import type { FraudScore } from '../fraud/model.js';
 import type { Transaction } from '../transactions/schema.js';
 import { readMessage, type Rejection } from './message.js';
 import type { ResolvedScorerOptions, TransactionScorer } from './options.js';
+import { checkScore } from './scores.js';
 import type { StreamKeys, WriteOnce } from './streams.js';
 
 /** @internal An input entry as read, with where it came from: `read` numbers a `>` read (−1: claimed or redelivered). */
@@ -46,6 +47,9 @@ type Outcome =
   | { kind: 'score'; entry: Entry; tx: Transaction; features: Float32Array; rescored: boolean }
   | { kind: 'dead'; entry: Entry; rejection: Rejection }
   | { kind: 'late'; entry: Entry; tx: Transaction };
+
+/** An outcome once the model has run: each `score` carries its checked score. */
+type Resolved = Exclude<Outcome, { kind: 'score' }> | (Extract<Outcome, { kind: 'score' }> & { score: FraudScore });
 
 /** Engine refusals that are about the message, not the service: dead-lettered, never retried. */
 const MESSAGE_CODES = new Set(['FINANCE_TRANSACTION_INVALID', 'FINANCE_OUT_OF_ORDER', 'FINANCE_FEATURE_NOT_FINITE']);
@@ -245,17 +249,29 @@ export class PartitionWorker {
     });
   }
 
-  /** Scores the run in one model call, then writes every result and acknowledges every entry in one pipeline. */
-  private async write(outcomes: Outcome[]): Promise<void> {
-    if (outcomes.length === 0) return;
-    const toScore = outcomes.filter((o): o is Extract<Outcome, { kind: 'score' }> => o.kind === 'score');
-    const scores: FraudScore[] = toScore.length ? await this.scorer.score(toScore.map((o) => o.features)) : [];
-    if (scores.length !== toScore.length) throw new LeptonError('INVALID_MODEL', `The model returned ${scores.length} scores for ${toScore.length} rows.`);
+  /**
+   * Scores the run in one model call, then writes every result and acknowledges every entry in one pipeline. A score
+   * the model got wrong (NaN, out of range, not a number) dead-letters its own entry as `INVALID_MODEL`; the rest of
+   * the run is written. Retrying would not help (the model gives the same answer), and failing the whole run would
+   * retry it until every entry in it was dead-lettered as poison, hiding the cause.
+   */
+  private async write(pending: Outcome[]): Promise<void> {
+    if (pending.length === 0) return;
+    const toScore = pending.filter((o): o is Extract<Outcome, { kind: 'score' }> => o.kind === 'score');
+    const scores: unknown = toScore.length ? await this.scorer.score(toScore.map((o) => o.features)) : [];
+    if (!Array.isArray(scores) || scores.length !== toScore.length) {
+      throw new LeptonError('INVALID_MODEL', `The model returned ${Array.isArray(scores) ? scores.length : 'no array of'} scores for ${toScore.length} rows.`);
+    }
+    let next = 0;
+    const outcomes = pending.map((out): Resolved => {
+      if (out.kind !== 'score') return out;
+      const checked = checkScore(scores[next++]);
+      return 'score' in checked ? { ...out, score: checked.score } : { kind: 'dead', entry: out.entry, rejection: checked.rejection };
+    });
     const o = this.o;
     const maxLen = o.maxOutputLength > 0 ? String(o.maxOutputLength) : '';
     const pipe = this.redis.pipeline() as unknown as ReturnType<Redis['pipeline']> & WriteOnce;
     const alertFlags: boolean[] = [];
-    let s = 0;
     for (const out of outcomes) {
       const entry = out.entry;
       if (out.kind === 'late') {
@@ -269,7 +285,7 @@ export class PartitionWorker {
         pipe.leptonWriteOnce(marker, this.key, this.keys.dead, this.keys.dead, marker, o.group, entry.id, o.dedupeTtlSeconds, '0', '', maxLen, ...fields);
         continue;
       }
-      const score = scores[s++]!;
+      const score = out.score;
       const decision = o.policy ? decide(o.policy, score.probability) : undefined;
       const alert = decision !== undefined && decision !== 'approve';
       alertFlags.push(alert);
@@ -286,7 +302,7 @@ export class PartitionWorker {
     const replies = (await pipe.exec()) ?? [];
     // Count what was written before reporting a failure: those entries are acknowledged and will not come back.
     let failure: unknown;
-    s = 0;
+    let s = 0;
     outcomes.forEach((out, i) => {
       const [err, reply] = replies[i] ?? [new Error('no reply')];
       if (out.kind === 'score') s++;

@@ -46,10 +46,15 @@ export interface DeadLetterRecord {
   /**
    * Why: `FINANCE_MESSAGE_INVALID` (no `tx` field, not JSON, too large), `FINANCE_TRANSACTION_INVALID` (not a valid
    * transaction; see `field`), `FINANCE_OUT_OF_ORDER` (older than one its partition already scored),
-   * `FINANCE_FEATURE_NOT_FINITE`, or `FINANCE_MESSAGE_POISON` (delivered more than `maxDeliveries` times).
+   * `FINANCE_FEATURE_NOT_FINITE`, `FINANCE_MESSAGE_POISON` (delivered more than `maxDeliveries` times), or
+   * `INVALID_MODEL` (the model returned no usable score for this transaction: see `field`; the transaction is
+   * recorded in the feature state, and the rest of its batch is scored).
    */
   code: string;
-  /** The offending field, for `FINANCE_TRANSACTION_INVALID`. */
+  /**
+   * The offending field: for `FINANCE_TRANSACTION_INVALID` a transaction field; for `INVALID_MODEL` the score field
+   * (`probability`, `riskScore`, `supervised`, `anomaly`, or `(score)` when the score is not an object).
+   */
   field?: string;
   /** A sentence saying what was wrong (no values). */
   reason: string;
@@ -57,47 +62,126 @@ export interface DeadLetterRecord {
   consumer: string;
 }
 
-/** @internal Field/value pairs of a stream entry → object. */
-export function fieldMap(fields: readonly string[]): Map<string, string> {
+/** @internal Why a stream entry could not be read as a record: the field, and a sentence without its value. */
+export interface MalformedEntry {
+  /** The field that is missing or unreadable (`(entry)` for the entry as a whole). */
+  field: string;
+  /** What is wrong with it, never its value. */
+  reason: string;
+}
+
+/** @internal Field/value pairs of a stream entry → object (`null`: an entry deleted from the stream). */
+export function fieldMap(fields: readonly string[] | null): Map<string, string> {
   const m = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i]!, fields[i + 1]!);
+  if (!Array.isArray(fields)) return m;
+  for (let i = 0; i + 1 < fields.length; i += 2) m.set(String(fields[i]), String(fields[i + 1]));
   return m;
 }
 
-/** @internal */
-export function parseScore(entryId: string, fields: readonly string[]): ScoreRecord {
-  const f = fieldMap(fields);
-  const r: ScoreRecord = {
-    entryId,
-    inputId: f.get('input') ?? '',
-    partition: Number(f.get('partition')),
-    id: f.get('id') ?? '',
-    probability: Number(f.get('probability')),
-    riskScore: Number(f.get('riskScore')),
-    supervised: Number(f.get('supervised')),
-    anomaly: Number(f.get('anomaly')),
-    consumer: f.get('consumer') ?? '',
-    rescored: f.get('rescored') === '1',
-  };
-  const decision = f.get('decision');
-  if (decision === 'approve' || decision === 'review' || decision === 'decline') r.decision = decision;
-  const features = f.get('features');
-  if (features !== undefined) r.features = JSON.parse(features) as number[];
-  return r;
+/**
+ * How the service writes numbers (`String(n)` of a finite number: `0.25`, `-3`, `1e-7`, `1.5e+21`). `Number()` alone
+ * would read `''` and `' '` as 0, and `'0x10'` as 16: a missing or tampered field would come back as a plausible score.
+ */
+const NUMBER_TEXT = /^-?(?:\d+(?:\.\d+)?|\.\d+)(?:e[+-]?\d+)?$/i;
+/** A stream entry id (`<ms>-<seq>`). */
+const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
+
+/** Thrown inside the parsers below to reject one entry; never leaves this module. */
+class Malformed {
+  constructor(readonly entry: MalformedEntry) {}
 }
 
-/** @internal */
-export function parseDeadLetter(entryId: string, fields: readonly string[]): DeadLetterRecord {
-  const f = fieldMap(fields);
-  const r: DeadLetterRecord = {
-    entryId,
-    inputId: f.get('input') ?? '',
-    partition: Number(f.get('partition')),
-    code: f.get('code') ?? '',
-    reason: f.get('reason') ?? '',
-    consumer: f.get('consumer') ?? '',
-  };
-  const field = f.get('field');
-  if (field !== undefined) r.field = field;
-  return r;
+const malformed = (field: string, reason: string): never => {
+  throw new Malformed({ field, reason });
+};
+
+function text(f: Map<string, string>, field: string): string {
+  const v = f.get(field);
+  return v === undefined || v === '' ? malformed(field, 'is missing') : v;
+}
+
+function finite(f: Map<string, string>, field: string, min = -Infinity, max = Infinity): number {
+  const v = text(f, field);
+  const n = NUMBER_TEXT.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isFinite(n)) return malformed(field, 'is not a finite number');
+  if (n < min || n > max) return malformed(field, `is outside [${min}, ${max}]`);
+  return n;
+}
+
+function partitionField(f: Map<string, string>): number {
+  const v = text(f, 'partition');
+  const n = /^\d{1,4}$/.test(v) ? Number(v) : Number.NaN;
+  return Number.isInteger(n) ? n : malformed('partition', 'is not a partition number');
+}
+
+function entryIdField(f: Map<string, string>, field: string): string {
+  const v = text(f, field);
+  return ENTRY_ID.test(v) ? v : malformed(field, 'is not a stream entry id');
+}
+
+/** Runs a parser; a {@link Malformed} (or anything else thrown while reading the entry) becomes the reason. */
+function attempt<T>(parse: () => T): { record: T } | { malformed: MalformedEntry } {
+  try {
+    return { record: parse() };
+  } catch (err) {
+    if (err instanceof Malformed) return { malformed: err.entry };
+    return { malformed: { field: '(entry)', reason: 'could not be read' } };
+  }
+}
+
+/**
+ * @internal One entry of the scores or alerts stream, checked field by field: every number finite (the probability
+ * and the anomaly in [0, 1]), `features` a JSON array of finite numbers, `decision` absent or a known decision.
+ * Never throws.
+ */
+export function parseScore(entryId: string, fields: readonly string[] | null): { record: ScoreRecord } | { malformed: MalformedEntry } {
+  return attempt(() => {
+    const f = fieldMap(fields);
+    const r: ScoreRecord = {
+      entryId,
+      inputId: entryIdField(f, 'input'),
+      partition: partitionField(f),
+      id: text(f, 'id'),
+      probability: finite(f, 'probability', 0, 1),
+      riskScore: finite(f, 'riskScore'),
+      supervised: finite(f, 'supervised'),
+      anomaly: finite(f, 'anomaly'),
+      consumer: text(f, 'consumer'),
+      rescored: f.get('rescored') === '1',
+    };
+    const decision = f.get('decision');
+    if (decision === 'approve' || decision === 'review' || decision === 'decline') r.decision = decision;
+    else if (decision !== undefined) malformed('decision', 'is not approve, review or decline');
+    const features = f.get('features');
+    if (features !== undefined) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(features);
+      } catch {
+        // JSON.parse's own message quotes the text: never used.
+        malformed('features', 'is not valid JSON');
+      }
+      if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === 'number' && Number.isFinite(v))) malformed('features', 'is not an array of finite numbers');
+      r.features = parsed as number[];
+    }
+    return r;
+  });
+}
+
+/** @internal One entry of the dead-letter stream, checked like {@link parseScore}. Never throws. */
+export function parseDeadLetter(entryId: string, fields: readonly string[] | null): { record: DeadLetterRecord } | { malformed: MalformedEntry } {
+  return attempt(() => {
+    const f = fieldMap(fields);
+    const r: DeadLetterRecord = {
+      entryId,
+      inputId: entryIdField(f, 'input'),
+      partition: partitionField(f),
+      code: text(f, 'code'),
+      reason: text(f, 'reason'),
+      consumer: text(f, 'consumer'),
+    };
+    const field = f.get('field');
+    if (field !== undefined) r.field = field;
+    return r;
+  });
 }

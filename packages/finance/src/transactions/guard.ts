@@ -32,15 +32,31 @@ const CHECKS: ReadonlyArray<readonly [keyof Transaction, (v: unknown) => boolean
   ['label', (v) => optional(v, (x) => x === 0 || x === 1), 'must be absent, 0 or 1'],
 ];
 
+/** Optional fields: left out of the copy when absent (`exactOptionalPropertyTypes`). */
+const OPTIONAL = new Set<keyof Transaction>(['deviceId', 'latitude', 'longitude', 'label']);
+
 /**
- * The first problem with a supposedly validated transaction, or undefined when it is one.
+ * Reads a supposedly validated transaction: each field once, checked, into a plain copy. The copy is what the caller
+ * goes on with, so a getter or proxy cannot pass the check and then answer differently (or throw) on the next read.
  *
  * @param tx - any value
- * @returns the field and the reason, never the value
+ * @returns the copy, or the first problem: the field and the reason, never the value (`(record)` when the value is
+ *   not an object or reading it threw)
  */
-export function transactionIssue(tx: unknown): FieldIssue | undefined {
-  if (typeof tx !== 'object' || tx === null || Array.isArray(tx)) return { field: '(record)', message: 'must be a transaction object' };
+export function readTransaction(tx: unknown): { tx: Transaction } | { issue: FieldIssue } {
+  if (typeof tx !== 'object' || tx === null) return { issue: { field: '(record)', message: 'must be a transaction object' } };
   const record = tx as Record<string, unknown>;
-  for (const [field, ok, message] of CHECKS) if (!ok(record[field])) return { field, message };
-  return undefined;
+  const copy: Record<string, unknown> = {};
+  try {
+    if (Array.isArray(tx)) return { issue: { field: '(record)', message: 'must be a transaction object' } };
+    for (const [field, ok, message] of CHECKS) {
+      const v = record[field];
+      if (!ok(v)) return { issue: { field, message } };
+      if (v !== undefined || !OPTIONAL.has(field)) copy[field] = v;
+    }
+  } catch {
+    // A hostile object (a getter or proxy that throws, a revoked proxy) is an invalid record, not a crash of the caller.
+    return { issue: { field: '(record)', message: 'could not be read (a property access threw)' } };
+  }
+  return { tx: copy as unknown as Transaction };
 }
