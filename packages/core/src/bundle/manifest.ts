@@ -87,7 +87,9 @@ export function isSemver(version: string): boolean {
 }
 
 function fail(dir: string, what: string): never {
-  throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: ${what}. Re-create it with saveBundle().`, { details: { dir } });
+  // `dir` comes from the caller: a Symbol (or anything but a string) must not turn this into a TypeError.
+  const shown = typeof dir === 'string' ? dir : describeValue(dir);
+  throw new LeptonError('BUNDLE_INVALID', `Bundle ${shown}: ${what}. Re-create it with saveBundle().`, { details: { dir: shown } });
 }
 
 function checkSpecs(dir: string, value: unknown, field: string): TensorSpec[] {

@@ -18,7 +18,8 @@ const BIGINT_SHOWN = 10n ** 30n;
  * - numbers as JavaScript prints them (`1.5`, `NaN`, `Infinity`), with `-0` as `-0`;
  * - strings in single quotes, as Lepton's messages quote names, with JSON's escapes (a newline shows as `\n`, so a
  *   value cannot forge log lines) and `\'` for a quote; cut to `maxLength` characters with `…` and the full length
- *   added: `'aaaa…' (10485760 characters)`;
+ *   added: `'aaaa…' (10485760 characters)`; a run of 12 or more digits (spaces or dashes between them allowed: a
+ *   card number's shape) shows as `<digits hidden>`, so a PAN passed where an option belongs is never echoed;
  * - booleans, `null`, `undefined` literally; a bigint with an `n` suffix (`12n`; beyond 30 digits `(bigint)`);
  * - a symbol as `Symbol(description)` (description cut like a string);
  * - a function as `(function)`, an array as `(array of N)`, a Proxy as `(proxy)`, any other object as `(object)`.
@@ -35,6 +36,7 @@ const BIGINT_SHOWN = 10n ** 30n;
  * describeValue('cam-1');            // "'cam-1'"
  * describeValue('x'.repeat(100), 4); // "'xxxx…' (100 characters)"
  * describeValue(-0);                 // '-0'
+ * describeValue('4111 1111 1111 1111'); // "'<digits hidden>'"
  * ```
  */
 export function describeValue(value: unknown, maxLength = 40): string {
@@ -66,6 +68,12 @@ export function describeValue(value: unknown, maxLength = 40): string {
   }
 }
 
+/**
+ * A run of 12 or more digits, single spaces or dashes allowed between them: what a card number (13–19 digits, often
+ * grouped by four) looks like. Such runs are hidden in quoted strings.
+ */
+const LONG_DIGITS = /\d(?:[ -]?\d){11,}/g;
+
 /** `text` cut to `max` characters with `…`, never ending in half a surrogate pair. */
 function cut(text: string, max: number): string {
   if (text.length <= max) return text;
@@ -80,6 +88,8 @@ function cut(text: string, max: number): string {
  * JSON's escapes for backslashes and control characters and `\'` for a quote inside.
  */
 function quoted(text: string, max: number): string {
+  // A card number (PAN) must never reach a message or a log line, even inside an option a caller mixed it into.
+  text = text.replace(LONG_DIGITS, '<digits hidden>');
   // JSON.stringify of a string runs no user code; its output escapes every `"` as `\"`, which single quotes need not.
   const inner = JSON.stringify(cut(text, max)).slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'");
   return text.length <= max ? `'${inner}'` : `'${inner}' (${text.length} characters)`;

@@ -142,7 +142,8 @@ const LANCZOS = [
  *
  * @param x - a positive number
  * @returns ln Γ(x)
- * @throws {@link LeptonError} `INVALID_ARGUMENT` unless x is a finite number > 0
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` unless x is a finite number > 0 whose ln Γ is a finite double
+ *   (x up to about 2.5e305)
  * @example
  * ```ts
  * import { lnGamma } from '@lepton/core';
@@ -151,7 +152,10 @@ const LANCZOS = [
  */
 export function lnGamma(x: number): number {
   if (!(typeof x === 'number' && Number.isFinite(x) && x > 0)) throw new LeptonError('INVALID_ARGUMENT', 'lnGamma needs a finite number > 0.');
-  return lanczos(x);
+  const v = lanczos(x);
+  // ln Γ(x) ≈ x ln x passes the largest double near x = 2.5e305: refused rather than returned as Infinity.
+  if (!Number.isFinite(v)) throw new LeptonError('INVALID_ARGUMENT', 'lnGamma(x) overflows a double for x above about 2.5e305.');
+  return v;
 }
 
 function lanczos(x: number): number {

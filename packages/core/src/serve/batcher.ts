@@ -47,7 +47,8 @@ export interface BatcherConfig {
 }
 
 interface Pending {
-  data: ArrayLike<number>;
+  /** The request's own copy of its input (never the caller's array). */
+  data: Float32Array;
   resolve: (out: Float32Array) => void;
   reject: (err: unknown) => void;
 }
@@ -85,10 +86,14 @@ export class BatchingPredictor implements Predictor {
         new LeptonError('INVALID_INPUT', `Expected ${this.sampleSize} values (shape [${this.inputShape.join(', ')}]), got ${typeof input?.length === 'number' ? input.length : 'no length'}.`),
       );
     }
-    for (let i = 0; i < input.length; i++) {
+    // Copied now, each value read once: the caller may reuse its buffer (or a getter answer differently) before the
+    // batch is sent, and what was checked must be what is scored.
+    const data = new Float32Array(this.sampleSize);
+    for (let i = 0; i < data.length; i++) {
       // 1e39 is finite here but Infinity in the float32 batch (the output came back NaN)
       const v: unknown = input[i];
       if (typeof v !== 'number' || !Number.isFinite(Math.fround(v))) return Promise.reject(new LeptonError('INVALID_INPUT', `Input value ${i} is not a finite (float32) number.`));
+      data[i] = v;
     }
     if (this.queue.length >= this.c.maxQueue) {
       this.counters.rejectedOverload++;
@@ -100,7 +105,7 @@ export class BatchingPredictor implements Predictor {
     }
     this.counters.requests++;
     return new Promise((resolve, reject) => {
-      this.queue.push({ data: input, resolve, reject });
+      this.queue.push({ data, resolve, reject });
       this.pump();
     });
   }
@@ -144,7 +149,15 @@ export class BatchingPredictor implements Predictor {
     // exactly as before workers existed.
     this.runner.run(flat, n).then(
       (values) => {
-        for (let i = 0; i < n; i++) batch[i]!.resolve(values.slice(i * this.outputSize, (i + 1) * this.outputSize));
+        for (let i = 0; i < n; i++) {
+          const out = values.slice(i * this.outputSize, (i + 1) * this.outputSize);
+          // A finite float32 input can still overflow inside the model (3e38 squared); NaN must not leave as a score.
+          if (out.every(Number.isFinite)) batch[i]!.resolve(out);
+          else {
+            this.counters.failed++;
+            batch[i]!.reject(new LeptonError('INVALID_MODEL', 'The model produced a non-finite output for this input: its values may be too large for the model (they overflow inside it), or its weights are damaged.'));
+          }
+        }
         this.counters.batches++;
         this.counters.batched += n;
         this.settled();

@@ -39,7 +39,8 @@ const MAX_WORKERS = 256;
 export function resolveWorkersOption(workers: unknown, where: string): number {
   if (workers === undefined) return 1;
   if (workers !== 'auto' && (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS)) {
-    throw new LeptonError('INVALID_ARGUMENT', `${where}: workers must be an integer from 1 to ${MAX_WORKERS} or 'auto', got ${describeValue(workers)}.`, {
+    const at = typeof where === 'string' ? where : 'resolveWorkersOption';
+    throw new LeptonError('INVALID_ARGUMENT', `${at}: workers must be an integer from 1 to ${MAX_WORKERS} or 'auto', got ${describeValue(workers)}.`, {
       details: { workers: describeValue(workers) },
     });
   }

@@ -120,10 +120,12 @@ export interface Predictor {
   /**
    * Predicts one sample. Concurrent calls are merged into batches.
    *
-   * @param input - one sample, flattened row-major to `inputShape` (length = product of `inputShape`)
-   * @returns the model output for that sample, flattened
+   * @param input - one sample, flattened row-major to `inputShape` (length = product of `inputShape`); copied before
+   *   this returns, so the caller may reuse its buffer at once
+   * @returns the model output for that sample, flattened (finite numbers)
    * @throws {@link LeptonError} `INVALID_INPUT` for a wrong length or non-finite value (or a failed forward pass),
-   *   `OVERLOADED` when `maxQueue` requests are already waiting, `PREDICTOR_CLOSED` after `close()`, and with workers
+   *   `INVALID_MODEL` when the model's output for this sample is not finite (values that overflow inside the model, or
+   *   damaged weights; the other samples of its batch are answered), `OVERLOADED` when `maxQueue` requests are already waiting, `PREDICTOR_CLOSED` after `close()`, and with workers
    *   `WORKER_CRASHED` when the worker running this request's batch died (it is replaced; retrying is safe), and on
    *   `webgpu` (in this thread) `GPU_ERROR` when the device refused the batch (e.g. larger than its
    *   `maxStorageBufferBindingSize`: lower `maxBatchSize`) instead of answering zeros

@@ -16,7 +16,8 @@ import type { Task } from '../models/task.js';
  * @param model - the model
  * @param x - inputs
  * @param batchSize - samples per forward pass
- * @returns the model output
+ * @returns the model output. A tensor-level call: it reads no values back (no synchronous GPU read), so a NaN or an
+ *   overflowing input gives a NaN output, as in TF.js; {@link createPredictor} checks inputs and outputs for serving
  * @throws {@link LeptonError} `INVALID_ARGUMENT` for a model that is not a layers model or a batch size that is not a
  *   positive integer; `INVALID_INPUT` / `SHAPE_MISMATCH` for inputs that are not tensors of the model's input shapes
  */

@@ -123,6 +123,32 @@ function defaultLoss(task: Task, model: tfl.LayersModel, y: tf.Tensor): string {
   return y.rank === model.outputs[0]!.shape.length && yLast === outUnits ? 'categoricalCrossentropy' : 'sparseCategoricalCrossentropy';
 }
 
+/**
+ * Labels the default loss can learn from, checked before training (with a validation split the first epoch would
+ * otherwise train on them and only the validation metrics refuse them): binary cross-entropy takes 0 or 1; sparse
+ * categorical cross-entropy a class index from 0 to units − 1; categorical cross-entropy values from 0 to 1. A caller
+ * who sets `loss` (soft labels, a loss of their own) is not second-guessed.
+ */
+async function checkLabels(loss: string, model: tfl.LayersModel, y: tf.Tensor, what: string): Promise<void> {
+  const units = model.outputs[0]!.shape[model.outputs[0]!.shape.length - 1] ?? 1;
+  const ok =
+    loss === 'binaryCrossentropy'
+      ? (v: number): boolean => v === 0 || v === 1
+      : loss === 'sparseCategoricalCrossentropy'
+        ? (v: number): boolean => Number.isInteger(v) && v >= 0 && v < units
+        : loss === 'categoricalCrossentropy'
+          ? (v: number): boolean => v >= 0 && v <= 1
+          : undefined;
+  if (ok === undefined) return;
+  const values = await y.data();
+  for (let i = 0; i < values.length; i++) {
+    if (!ok(values[i]!)) {
+      const want = loss === 'binaryCrossentropy' ? '0 or 1' : loss === 'sparseCategoricalCrossentropy' ? `a class index from 0 to ${units - 1}` : 'a value from 0 to 1 (one-hot)';
+      throw new LeptonError('INVALID_INPUT', `${what}: y value ${i} is not a label the model's ${loss} loss can learn from (${want}); fix the labels, or set the loss option.`, { details: { tensor: 'y', index: i } });
+    }
+  }
+}
+
 async function balancedWeights(y: tf.Tensor): Promise<Record<number, number>> {
   const labels = await labelIndices(y);
   const counts = new Map<number, number>();
@@ -162,7 +188,8 @@ function split(data: TrainData, fraction: number): { train: TrainData; val: Trai
  *   backend can train it, `TRAINING_FAILED` when the loss becomes NaN, `PROGRESS_LISTENER_FAILED` when the
  *   `onProgress` listener throws (training stops; the listener's error is the `cause`), `INVALID_ARGUMENT` for a model
  *   that is not a layers model, bad options (see {@link resolveTrainOptions}) or a loss tfjs-layers does not know,
- *   `INVALID_INPUT` for data that are not tensors (or hold NaN); nothing is left allocated on any of these
+ *   `INVALID_INPUT` for data that are not tensors (or hold NaN), or, with the default loss, labels it cannot learn
+ *   from (binary: 0 or 1; sparse: class indices; one-hot: 0 to 1); nothing is left allocated on any of these
  * @example
  * ```ts
  * import { buildMlp, initRuntime, tf, train } from '@lepton/core';
@@ -188,6 +215,10 @@ export async function train(model: tfl.LayersModel, data: TrainData, options: Tr
   await checkData(model, data, 'train');
   if (validationData) await checkData(model, validationData, 'validationData');
   const task = o.task ?? modelTask(model);
+  if (o.loss == null) {
+    await checkLabels(defaultLoss(task, model, data.y), model, data.y, 'train');
+    if (validationData) await checkLabels(defaultLoss(task, model, validationData.y), model, validationData.y, 'validationData');
+  }
   const plan = await planBackend(model, { training: true, fallback: opts.backendFallback });
   const report = progressReporter(o, 'train');
   const emit = (e: TrainEvent): void => report?.(e);
