@@ -22,6 +22,7 @@ export const MEDICAL_ERROR_CODES = [
   'DICOM_DECODE_FAILED',
   'DICOM_FRAME_OUT_OF_RANGE',
   'DICOM_READ_FAILED',
+  'DICOM_CALLBACK_FAILED',
   // writing DICOM
   'DICOM_WRITE_FAILED',
   'DICOM_RESULT_INVALID_INPUT',
@@ -46,6 +47,7 @@ export const MEDICAL_ERROR_CODES = [
   'VOLUME_MULTIPLE_SERIES',
   'VOLUME_NO_GEOMETRY',
   'VOLUME_UNSUPPORTED',
+  'VOLUME_TOO_LARGE',
   // de-identification
   'DEID_UNSUPPORTED',
   'DEID_BURNED_IN_ANNOTATION',
@@ -68,8 +70,9 @@ export const MEDICAL_ERROR_CODES = [
  * An error code `@lepton/medical` adds (one of {@link MEDICAL_ERROR_CODES}); with core's codes it makes up
  * `LeptonErrorCode` in a program that imports `@lepton/medical`. Messages and details never carry patient data.
  *
- * - DICOM reader: the nine `DICOM_*` codes of {@link DicomErrorCode} (not DICOM, truncated, malformed, no pixel data,
- *   unsupported transfer syntax or pixel format, decode failed, frame out of range, read failed).
+ * - DICOM reader: the ten `DICOM_*` codes of {@link DicomErrorCode} (not DICOM, truncated, malformed, no pixel data,
+ *   unsupported transfer syntax or pixel format, decode failed, frame out of range, read failed, and a folder
+ *   `filter` callback that threw for a file).
  * - `DICOM_WRITE_FAILED` — dcmjs could not write a synthetic slice.
  * - DICOM SEG/SR results: {@link DicomResultErrorCode} (`DICOM_RESULT_INVALID_INPUT`, `DICOM_RESULT_UNSUPPORTED`,
  *   `DICOM_RESULT_WRITE_FAILED`).
@@ -77,7 +80,7 @@ export const MEDICAL_ERROR_CODES = [
  * - DICOMweb: the nine `DICOMWEB_*` codes of {@link DicomWebErrorCode} (HTTP error, unreachable, timeout, aborted, bad
  *   response, invalid options, store failed, redirect refused, response too large).
  * - Volumes: {@link VolumeErrorCode} (`VOLUME_EMPTY`, `VOLUME_MULTIPLE_SERIES`, `VOLUME_NO_GEOMETRY`,
- *   `VOLUME_UNSUPPORTED`).
+ *   `VOLUME_UNSUPPORTED`, `VOLUME_TOO_LARGE`).
  * - De-identification: {@link DeidErrorCode} (`DEID_UNSUPPORTED`, `DEID_BURNED_IN_ANNOTATION`,
  *   `DEID_OUTPUT_TOO_LARGE`, `DEID_WRITE_FAILED`, `DEID_FAILED`).
  * - `LABELS_READ_FAILED` — the labels CSV of a training folder could not be read.

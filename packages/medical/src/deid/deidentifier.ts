@@ -156,7 +156,11 @@ const codeItem = (value: string, meaning: string): DcmjsDataset => ({
 /**
  * De-identifies DICOM instances by the DICOM PS3.15 Annex E **Basic Application Level Confidentiality Profile**:
  * every attribute the profile lists is removed, emptied or replaced as its table says (see {@link BASIC_PROFILE} and
- * {@link ACTION_RESOLUTION}) at every depth of nested sequences; private attributes are removed; every UID the profile
+ * {@link ACTION_RESOLUTION}) at every depth of nested sequences; attributes the table does not list are removed when
+ * they are in the patient group 0010 (whatever their VR, unknown VR included) or unknown to the DICOM dictionary, and
+ * given the dummy name `ANONYMIZED` when their VR is PN (e.g. Evaluator Name), so a person's name never survives in an
+ * attribute the table does not list;
+ * private attributes are removed; every UID the profile
  * lists is replaced by a `2.25.` UID derived from the original under a secret key, so the same input UID becomes the
  * same output UID in every file (references between instances keep working); the pixel data is copied bit for bit;
  * Patient Identity Removed (0012,0062) is set to `YES`, De-identification Method (0012,0063) and
@@ -171,7 +175,8 @@ const codeItem = (value: string, meaning: string): DcmjsDataset => ({
  *
  * Identifying text burned into the pixels is not removed (the profile leaves it to the Clean Pixel Data Option):
  * images that may have it are refused by default — see {@link DeidentifyOptions.burnedInAnnotation}. Identifying
- * values in attributes the profile keeps (free-text descriptions outside its list) are not covered either.
+ * values in other attributes the profile keeps (free-text descriptions, IDs outside its list and outside group 0010)
+ * are not covered either; use `overrides` for them.
  *
  * Create one de-identifier per batch (or keep its `secret`) so UIDs stay consistent across the files of a study.
  *

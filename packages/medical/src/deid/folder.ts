@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, isAbsolute } from 'node:path';
 import { describeValue, isLeptonError, LeptonError } from '@lepton/core';
 import { dicomError } from '../dicom/errors.js';
-import type { DicomLoadFailure } from '../dicom/files.js';
+import { acceptedBy, notify, type DicomLoadFailure } from '../dicom/files.js';
 import { DicomDeidentifier, type DeidentifyOptions } from './deidentifier.js';
 import { deidError } from './errors.js';
 import type { BurnedInAnnotationReport } from './burned-in.js';
@@ -76,7 +76,9 @@ async function listFiles(dir: string, recursive: boolean, skip: string): Promise
  * @returns the files written and the failures
  * @throws {@link @lepton/core!LeptonError} `DICOM_READ_FAILED` when `inputDir` cannot be listed, `DEID_WRITE_FAILED`
  *   when `outputDir` cannot be created, `INVALID_ARGUMENT` when it is `inputDir`, a folder is not a non-empty string,
- *   or the options (or a de-identifier option) are of the wrong type
+ *   or the options (or a de-identifier option) are of the wrong type. A callback that throws never ends the run: a
+ *   `filter` that throws for a file makes it a failure with code `DICOM_CALLBACK_FAILED`, and an error thrown by
+ *   `onFailure` is ignored (the failure is in `failures` already).
  * @example
  * ```ts
  * import { deidentifyDicomFolder } from '@lepton/medical';
@@ -124,8 +126,8 @@ export async function deidentifyDicomFolder(
   const files: DeidentifiedFile[] = [];
   const failures: DicomLoadFailure[] = [];
   for (const path of paths) {
-    if (options.filter !== undefined && !options.filter(path)) continue;
     try {
+      if (!acceptedBy(options.filter, path)) continue;
       let bytes: Uint8Array;
       try {
         bytes = await readFile(path);
@@ -152,7 +154,7 @@ export async function deidentifyDicomFolder(
       const error = isLeptonError(err) ? err : deidError('DEID_FAILED', 'The file could not be de-identified.', { source: path }, err);
       const failure = { path, error };
       failures.push(failure);
-      options.onFailure?.(failure);
+      notify(options.onFailure, failure);
     }
   }
   return { files, failures };

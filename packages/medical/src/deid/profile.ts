@@ -1,5 +1,6 @@
 import type { DcmjsDataset, DcmjsElement } from 'dcmjs';
 import { BASIC_PROFILE, type AnnexEAction } from './basic-profile.js';
+import { dictionaryVr } from './vr.js';
 
 /**
  * What is done to one attribute: `X` remove, `Z` empty, `D` replace with a dummy value, `U` replace UIDs, `K` keep
@@ -106,13 +107,41 @@ function groupRule(group: number, element: number): DeidAction | undefined {
   return undefined;
 }
 
+/**
+ * What happens to an attribute that neither the overrides nor Table E.1-1 (nor its group rules) name — the safe
+ * default, because the table lists the attributes known when it was written, and names and patient data also turn up
+ * in attributes it does not list (Evaluator Name (0014,2006), Secondary Reviewer Name (0014,0104), attributes newer
+ * than the table, or a vendor's non-standard tag in the patient group):
+ * - group 0010 (the Patient module and patient-related attributes): removed (X), whatever its VR — this covers
+ *   elements of unknown VR (UN, e.g. an implicit VR file's tags that no dictionary knows);
+ * - VR PN (a person name) anywhere else: replaced with the dummy `ANONYMIZED` (D), as the table does for listed
+ *   names an IOD may require (Verifying Observer Name, Person Name), so the file stays valid whatever the attribute's
+ *   Type;
+ * - a tag the DICOM dictionary does not know (a non-standard or mis-encoded public tag, e.g. Study Description with
+ *   one bit flipped), unless it is a sequence: removed (X) — nobody can tell what it holds; overlay groups 60xx are
+ *   exempt (the dictionary lists only 6000, and their other attributes are geometry). An unknown sequence (such as
+ *   one a toolkit wrote with VR UN) is kept, its items de-identified by these same rules;
+ * - anything else: kept (K), sequences with the profile applied to their items.
+ * Never "simplify" this back to keeping every unlisted attribute: that kept reviewers' names and unknown patient
+ * attributes while the output said Patient Identity Removed YES.
+ * @internal
+ */
+export function unlistedAction(group: number, vr: string, known: boolean): DeidAction {
+  if (group === 0x0010) return 'X';
+  if (vr === 'PN') return 'D';
+  if (!known && vr !== 'SQ' && !(group >= 0x6000 && group <= 0x60ff)) return 'X';
+  return 'K';
+}
+
 /** @internal */
-export function actionFor(tag: string, overrides: ReadonlyMap<string, DeidAction>): DeidAction | undefined {
+export function actionFor(tag: string, overrides: ReadonlyMap<string, DeidAction>, vr = ''): DeidAction {
   const override = overrides.get(tag);
   if (override !== undefined) return override;
   const rule = BASIC_PROFILE.get(tag);
   if (rule !== undefined) return ACTION_RESOLUTION[rule.action];
-  return groupRule(parseInt(tag.slice(0, 4), 16), parseInt(tag.slice(4), 16));
+  const group = parseInt(tag.slice(0, 4), 16);
+  const element = parseInt(tag.slice(4), 16);
+  return groupRule(group, element) ?? unlistedAction(group, vr, dictionaryVr(((group << 16) | element) >>> 0) !== undefined);
 }
 
 const firstString = (el: DcmjsElement): string => {
@@ -161,8 +190,8 @@ export function applyProfile(ds: DcmjsDataset, ctx: ProfileContext): void {
       c.privateRemoved++;
       continue;
     }
-    const action = tag === '00100010' && ctx.patientName !== undefined ? 'D' : actionFor(tag, ctx.overrides);
-    const temporal = TEMPORAL_VRS.has(el.vr) && action !== undefined && action !== 'K' && action !== 'U';
+    const action = tag === '00100010' && ctx.patientName !== undefined ? 'D' : actionFor(tag, ctx.overrides, el.vr);
+    const temporal = TEMPORAL_VRS.has(el.vr) && action !== 'K' && action !== 'U';
     if (temporal) c.temporal++;
     switch (action) {
       case 'X':
@@ -191,7 +220,7 @@ export function applyProfile(ds: DcmjsDataset, ctx: ProfileContext): void {
           c.uidsReplaced += el.Value!.length;
         }
         break;
-      default: // K, or not listed: keep the value; a kept sequence still has the profile applied to its items
+      default: // K (listed, or the safe default for an unlisted one): keep; a kept sequence still has its items processed
         if (el.vr === 'SQ') {
           for (const item of (el.Value ?? []) as DcmjsDataset[]) applyProfile(item, ctx);
           delete el._rawValue;

@@ -6,7 +6,7 @@ import { isLeptonError, LeptonError } from '@lepton/core';
  * - `DICOM_NOT_DICOM` — the bytes are not a DICOM file or data set (no `DICM` prefix and no recognisable element).
  * - `DICOM_TRUNCATED` — the file ends inside an element (an interrupted copy or download).
  * - `DICOM_MALFORMED` — the encoding is broken (impossible lengths, missing required attributes, Bits Stored or High
- *   Bit that do not fit Bits Allocated).
+ *   Bit that do not fit Bits Allocated, a rescale whose modality values would exceed the float32 range).
  * - `DICOM_NO_PIXEL_DATA` — pixels were asked of a data set that has none (a report, a DICOMDIR).
  * - `DICOM_UNSUPPORTED_TRANSFER_SYNTAX` — the pixel encoding is not one `TRANSFER_SYNTAXES` lists.
  * - `DICOM_UNSUPPORTED_PIXEL_FORMAT` — an attribute combination no decoder handles (e.g. Bits Allocated 12, or 1 in
@@ -14,6 +14,8 @@ import { isLeptonError, LeptonError } from '@lepton/core';
  * - `DICOM_DECODE_FAILED` — a codec rejected the compressed bitstream or gave back the wrong geometry.
  * - `DICOM_FRAME_OUT_OF_RANGE` — a frame index outside `0 … numberOfFrames - 1`.
  * - `DICOM_READ_FAILED` — the file could not be read from disk.
+ * - `DICOM_CALLBACK_FAILED` — a caller's callback (the `filter` of `readDicomFolder` or `deidentifyDicomFolder`)
+ *   threw for a file; that file is listed as a failure with this code (the thrown value as `cause`) and the rest load.
  */
 export type DicomErrorCode =
   | 'DICOM_NOT_DICOM'
@@ -24,7 +26,8 @@ export type DicomErrorCode =
   | 'DICOM_UNSUPPORTED_PIXEL_FORMAT'
   | 'DICOM_DECODE_FAILED'
   | 'DICOM_FRAME_OUT_OF_RANGE'
-  | 'DICOM_READ_FAILED';
+  | 'DICOM_READ_FAILED'
+  | 'DICOM_CALLBACK_FAILED';
 
 /** @internal */
 export function dicomError(code: DicomErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown): LeptonError {

@@ -98,8 +98,9 @@ async function listFiles(dir: string, recursive: boolean): Promise<string[]> {
  * @returns the images and the failures, both in path order
  * @throws {@link @lepton/core!LeptonError} `DICOM_READ_FAILED` when the folder itself cannot be listed;
  *   `INVALID_ARGUMENT` (`details.option`), before anything is read, for options that are not an object, a `recursive`
- *   that is not a boolean, or a `filter` or `onFailure` that is not a function. An error thrown by `filter` or
- *   `onFailure` ends the load with that error.
+ *   that is not a boolean, or a `filter` or `onFailure` that is not a function. A callback that throws never ends
+ *   the load: a `filter` that throws for a file makes that file a failure with code `DICOM_CALLBACK_FAILED` (the
+ *   thrown value as `cause`), and an error thrown by `onFailure` is ignored (the failure is in `failures` already).
  * @example
  * ```ts
  * import { readDicomFolder } from '@lepton/medical';
@@ -119,8 +120,8 @@ export async function readDicomFolder(dir: string, options: ReadDicomFolderOptio
   const images: DicomImage[] = [];
   const failures: DicomLoadFailure[] = [];
   for (const path of files) {
-    if (options.filter !== undefined && !options.filter(path)) continue;
     try {
+      if (!acceptedBy(options.filter, path)) continue;
       images.push(await readDicomFile(path));
     } catch (err) {
       const error = isLeptonError(err)
@@ -128,8 +129,36 @@ export async function readDicomFolder(dir: string, options: ReadDicomFolderOptio
         : dicomError('DICOM_MALFORMED', 'The file could not be parsed.', { source: path }, err);
       const failure = { path, error };
       failures.push(failure);
-      options.onFailure?.(failure);
+      notify(options.onFailure, failure);
     }
   }
   return { images, failures };
+}
+
+/**
+ * A caller's `filter` verdict on one file. A filter that throws is that file's failure (`DICOM_CALLBACK_FAILED`, the
+ * thrown value as cause, its text never in the message), not the end of the whole load: one bad file — or one bad
+ * verdict — never stops the rest.
+ * @internal
+ */
+export function acceptedBy(filter: ((path: string) => boolean) | undefined, path: string): boolean {
+  if (filter === undefined) return true;
+  try {
+    return Boolean(filter(path));
+  } catch (cause) {
+    throw dicomError('DICOM_CALLBACK_FAILED', 'The filter callback threw for this file, which was skipped; fix the filter (the error is the cause).', { source: path, callback: 'filter' }, cause);
+  }
+}
+
+/**
+ * Calls the caller's `onFailure`. The failure is already recorded in `failures`; an error the callback throws is
+ * ignored, so a logging hook that fails cannot stop the rest of the folder (use `failures` to see every failure).
+ * @internal
+ */
+export function notify<F>(onFailure: ((failure: F) => void) | undefined, failure: F): void {
+  try {
+    onFailure?.(failure);
+  } catch {
+    // deliberately ignored: see above
+  }
 }

@@ -1,12 +1,12 @@
 import type { DataSet } from 'dicom-parser';
-import { LeptonError } from '@lepton/core';
-import { asDicomError } from './errors.js';
+import { describeValue, LeptonError } from '@lepton/core';
+import { asDicomError, dicomError } from './errors.js';
 import { textAt } from './values.js';
 import type { DicomAttributeIssue, DicomMetadata } from './types.js';
 import { TRANSFER_SYNTAXES, type TransferSyntax } from './transfer-syntax.js';
 import { decodeFrame } from '../pixels/decode.js';
 import { decodeModalityFrame } from '../pixels/modality-decode.js';
-import { applyModalityLut } from '../lut/modality.js';
+import { applyModalityLut, rescaleOverflows } from '../lut/modality.js';
 import type { DecodedFrame } from '../pixels/frame.js';
 
 /**
@@ -105,9 +105,24 @@ export class DicomImage {
    * @param out - optional `rows × columns` buffer to fill
    * @returns the modality values (`out` when given)
    * @throws {@link @lepton/core!LeptonError} as {@link DicomImage.decodeFrame}; `INVALID_ARGUMENT` for colour frames
-   *   or a buffer of the wrong size
+   *   or an `out` that is not a Float32Array of `rows × columns` values; `DICOM_MALFORMED` when Rescale Slope and
+   *   Intercept map the stored values beyond the float32 range (also listed in {@link DicomImage.issues})
    */
   async modalityFrame(index = 0, out?: Float32Array): Promise<Float32Array> {
+    // Checked before decoding: a Uint8Array would silently truncate HU values, and a plain array used to fail as
+    // DICOM_DECODE_FAILED, blaming the file for the caller's buffer.
+    const size = this.meta.rows * this.meta.columns;
+    if (out !== undefined && !((out as unknown) instanceof Float32Array && out.length === size)) {
+      throw new LeptonError('INVALID_ARGUMENT', `modalityFrame: the out buffer must be a Float32Array of ${size} values (rows × columns), got ${out instanceof Float32Array ? `${out.length} values` : typeof out === 'object' && out !== null ? `an object of type ${Object.prototype.toString.call(out).slice(8, -1)}` : describeValue(out)}.`);
+    }
+    const { rescale, modalityLut, bitsStored, signed } = this.meta;
+    if (rescale !== undefined && modalityLut === undefined && rescaleOverflows(rescale.slope, rescale.intercept, bitsStored, signed)) {
+      throw dicomError(
+        'DICOM_MALFORMED',
+        'Rescale Slope and Intercept map the stored values beyond the float32 range (±3.4e38): no modality value can be represented. The file\'s rescale attributes are wrong; check them with `dcmdump`, or decode the stored values with decodeFrame.',
+        { ...this.#where(index), attribute: 'RescaleSlope' },
+      );
+    }
     try {
       const fast = await decodeModalityFrame(this.#ds, this.meta, index, this.source, out);
       return fast ?? applyModalityLut(await decodeFrame(this.#ds, this.meta, index, this.source), this.meta, out);

@@ -1,6 +1,7 @@
 import type { DataSet } from 'dicom-parser';
 import type { LookupTable } from '../lut/lookup-table.js';
 import type { DicomAttributeIssue, DicomMetadata, VoiLutFunction, VoiWindow } from './types.js';
+import { rescaleOverflows } from '../lut/modality.js';
 import { AttributeReader, textAt, usAt } from './values.js';
 
 /**
@@ -83,6 +84,44 @@ function sequenceItems(ds: DataSet, tag: string): DataSet[] {
   return items.map((item) => item.dataSet).filter((d): d is DataSet => d !== undefined);
 }
 
+/** Photometric Interpretations of PS3.3 C.7.6.3.1.2 (retired ones included), by their number of samples per pixel. */
+const PHOTOMETRIC_SAMPLES: Readonly<Record<string, number>> = {
+  MONOCHROME1: 1,
+  MONOCHROME2: 1,
+  'PALETTE COLOR': 1,
+  RGB: 3,
+  HSV: 3,
+  YBR_FULL: 3,
+  YBR_FULL_422: 3,
+  YBR_PARTIAL_422: 3,
+  YBR_PARTIAL_420: 3,
+  YBR_ICT: 3,
+  YBR_RCT: 3,
+  ARGB: 4,
+  CMYK: 4,
+};
+
+/**
+ * Records a Photometric Interpretation that DICOM does not define, or that does not fit Samples per Pixel: such an
+ * image is decoded as greyscale (one sample) or refused (three samples, not colour), and the caller must be able to
+ * see that the file said something else. An unknown value is not quoted (it is free text in a hostile file).
+ */
+function checkPhotometric(r: AttributeReader): void {
+  const pi = r.text('x00280004')?.toUpperCase();
+  if (pi === undefined) return;
+  const samples = r.us('x00280002');
+  const expected = PHOTOMETRIC_SAMPLES[pi];
+  if (expected === undefined) {
+    r.issue('x00280004', 'PhotometricInterpretation', 'Its value is not one DICOM defines (PS3.3 C.7.6.3.1.2); a one-sample image is decoded as greyscale (MONOCHROME2), a three-sample one is refused.');
+  } else if (samples !== undefined && samples !== expected) {
+    r.issue(
+      'x00280004',
+      'PhotometricInterpretation',
+      `${pi} needs ${expected} sample(s) per pixel but Samples per Pixel (0028,0002) is ${samples}: ${samples === 1 ? 'the image is decoded as greyscale' : 'decoding refuses the image'}; the file is inconsistent, re-export it.`,
+    );
+  }
+}
+
 /**
  * Builds the typed metadata of a parsed data set, and lists the attributes it had to leave out (fewer values than
  * the attribute needs, values that are no numbers …) instead of failing on them.
@@ -102,6 +141,16 @@ export function extractMetadata(ds: DataSet, transferSyntaxUid: string): { meta:
   const slope = r.number('x00281053', 'RescaleSlope');
   const intercept = r.number('x00281052', 'RescaleIntercept');
   const rescaleType = r.text('x00281054');
+  if (slope === 0) {
+    r.issue('x00281053', 'RescaleSlope', 'Its value is 0: every pixel maps to Rescale Intercept, so the modality values carry no image; check the file with `dcmdump`.');
+  }
+  if ((slope !== undefined || intercept !== undefined) && rescaleOverflows(slope ?? 1, intercept ?? 0, bitsStored, signed)) {
+    r.issue(
+      'x00281053',
+      'RescaleSlope',
+      'Rescale Slope and Intercept map the stored values beyond the float32 range (±3.4e38): modality values cannot be represented, so modalityFrame, applyModalityLut and buildVolume refuse this image.',
+    );
+  }
   const modalityLut = sequenceItems(ds, 'x00283000')
     .map((item) => readLookupTable(item, signed))
     .find((t) => t !== undefined);
@@ -111,6 +160,7 @@ export function extractMetadata(ds: DataSet, transferSyntaxUid: string): { meta:
   const voiLuts = sequenceItems(ds, 'x00283010')
     .map((item) => readLookupTable(item, signed))
     .filter((t): t is LookupTable => t !== undefined);
+  checkPhotometric(r);
   const framesRaw = r.integer('x00280008', 'NumberOfFrames');
   if (framesRaw !== undefined && framesRaw < 1) r.issue('x00280008', 'NumberOfFrames', 'Its value is below 1; 1 frame was assumed.');
   // Optional fields are set only when present (no `undefined` values, exactOptionalPropertyTypes), without deleting

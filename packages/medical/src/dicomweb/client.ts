@@ -97,7 +97,11 @@ export class DicomWebClient {
 
   /**
    * @param options - the DICOMweb root URL, authentication, headers, timeout, concurrency, transfer syntax
-   * @throws {@link @lepton/core!LeptonError} `DICOMWEB_INVALID_OPTIONS` for a missing or malformed URL or option
+   * @throws {@link @lepton/core!LeptonError} `DICOMWEB_INVALID_OPTIONS` for a missing or malformed URL or option, an
+   *   `auth` that is not a valid credential (a bearer token that is empty or not visible ASCII without spaces; a Basic
+   *   username or password that is not a string, holds a control character, or a username with a colon) or a
+   *   `headers` entry that is not a valid HTTP header — the message never quotes the credential or header value. A
+   *   token function's result is checked before each request, failing that request the same way.
    */
   constructor(options: DicomWebClientOptions) {
     this.#options = resolveDicomWebOptions(options);
@@ -372,6 +376,7 @@ export class DicomWebClient {
         throw dicomWebError('DICOMWEB_TIMEOUT', `The DICOMweb server at ${host} did not answer the store request within ${this.#options.timeoutMs} ms; raise timeoutMs or lower maxStoreRequestBytes.`, { ...progress, host, timeoutMs: this.#options.timeoutMs });
       }
       if (outcome.kind === 'refused') throw refusalError(outcome.refusal, host, { ...progress, host });
+      if (outcome.kind === 'invalid') throw outcome.error;
       if (outcome.kind === 'unreachable') {
         throw dicomWebError('DICOMWEB_UNREACHABLE', `Could not reach the DICOMweb server at ${host} (${outcome.reason}); check the URL and that the server is running.`, { ...progress, host, reason: outcome.reason }, outcome.cause);
       }
@@ -430,6 +435,7 @@ export class DicomWebClient {
     if (f?.kind === 'timeout') {
       return dicomWebError('DICOMWEB_TIMEOUT', `The DICOMweb server at ${host} did not answer within ${this.#options.timeoutMs} ms; raise timeoutMs or check the server's load.`, { host, level, timeoutMs: this.#options.timeoutMs });
     }
+    if (f?.kind === 'invalid') return f.error;
     if (f?.kind === 'unreachable') {
       return dicomWebError('DICOMWEB_UNREACHABLE', `Could not reach the DICOMweb server at ${host} (${f.reason}); check the URL and that the server is running.`, { host, level, reason: f.reason }, f.cause);
     }

@@ -3,6 +3,7 @@
 // dicomweb-client one of these through its documented per-request `request.instance` option: the subset of the XHR
 // interface it uses, implemented on fetch with a per-request timeout, the caller's abort signal, and a record of the
 // transport failure (timeout / refused / aborted) that XHR itself would flatten into `status === 0`.
+import { isLeptonError, type LeptonError } from '@lepton/core';
 import type { ResolvedDicomWebOptions } from './options.js';
 import { exchange, TransportRefusal } from './transport.js';
 
@@ -11,6 +12,7 @@ export type TransportFailure =
   | { readonly kind: 'timeout' }
   | { readonly kind: 'aborted' }
   | { readonly kind: 'refused'; readonly refusal: TransportRefusal }
+  | { readonly kind: 'invalid'; readonly error: LeptonError }
   | { readonly kind: 'unreachable'; readonly reason: string; readonly cause: unknown };
 
 /** The part of XMLHttpRequest that dicomweb-client 0.11 uses, on fetch. @internal */
@@ -100,7 +102,8 @@ export class FetchXhr {
       if (cause instanceof TransportRefusal) this.failure = { kind: 'refused', refusal: cause };
       else if (this.#signal?.aborted === true) this.failure = { kind: 'aborted' };
       else if (timeout.aborted) this.failure = { kind: 'timeout' };
-      else this.failure = { kind: 'unreachable', reason: systemCode(cause), cause };
+      else if (isLeptonError(cause)) this.failure = { kind: 'invalid', error: cause }; // e.g. a token function's bad token
+      else this.failure = { kind: 'unreachable', ...safeFailure(cause) };
     }
     this.readyState = 4;
     try {
@@ -122,18 +125,33 @@ function parseJson(bytes: ArrayBuffer): unknown {
   }
 }
 
+/** The system error code a network failure carries (`ECONNREFUSED`, `ENOTFOUND`, `UND_ERR_…`). */
+const SYSTEM_CODE = /^[A-Z][A-Z0-9_]{1,63}$/;
+/** Messages from fetch that are known not to quote a request value, kept as the reason. */
+const SAFE_MESSAGES = new Set(['fetch failed', 'bad port', 'network error', 'other side closed', 'terminated']);
+
 /**
- * undici reports `TypeError('fetch failed')` with the system error (`ECONNREFUSED`, `ENOTFOUND` …) as its cause, or a
- * plain cause message ('bad port'): the first code down the cause chain, else the innermost message.
+ * Why a request got no answer, safe to put in a message, and the cause that may go with it. undici reports
+ * `TypeError('fetch failed')` with the system error (`ECONNREFUSED`, `ENOTFOUND` …) as its cause: the first such code
+ * down the cause chain is the reason, and the chain is kept as the error's cause. Anything else — notably the
+ * TypeError `Headers` throws for an invalid header, whose message quotes the whole value, credentials included — is
+ * never passed on: the reason is a fixed text (the innermost message only when it is one of a few known-safe ones) and
+ * the cause is dropped. Never "simplify" this back to `err.message`: that put bearer tokens into error messages.
  * @internal
  */
-export function systemCode(err: unknown): string {
+export function safeFailure(err: unknown): { reason: string; cause: unknown } {
   let message = 'network error';
   for (let e = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
+    // Node's argument errors (ERR_INVALID_CHAR, ERR_INVALID_ARG_VALUE …) quote the value they refused: code only
+    if (typeof code === 'string' && SYSTEM_CODE.test(code)) return { reason: code, cause: code.startsWith('ERR_INVALID') ? undefined : err };
     if (e instanceof Error) message = e.message;
     e = (e as { cause?: unknown }).cause;
   }
-  return message;
+  return { reason: SAFE_MESSAGES.has(message) ? message : 'the request could not be sent', cause: undefined };
+}
+
+/** The reason part of {@link safeFailure}. @internal */
+export function systemCode(err: unknown): string {
+  return safeFailure(err).reason;
 }

@@ -17,7 +17,8 @@ export interface DicomWebBearerAuth {
   readonly type: 'bearer';
   /**
    * The token, or a function called before every request that returns it, so that a refreshed token is picked up
-   * without making a new client.
+   * without making a new client. It must be visible ASCII without spaces (RFC 7230 / RFC 6750 token68): anything
+   * else is refused with `DICOMWEB_INVALID_OPTIONS`, without quoting it.
    */
   readonly token: string | (() => string | Promise<string>);
 }
@@ -117,6 +118,8 @@ export function resolveDicomWebOptions(options: DicomWebClientOptions): Resolved
     parsed.username = '';
     parsed.password = '';
   }
+  checkAuth(auth);
+  const headers = checkHeaders(options.headers);
   const ts = options.transferSyntax ?? DICOMWEB_DEFAULTS.transferSyntax;
   if (ts !== '*' && (typeof ts !== 'string' || !/^[0-9]+(\.[0-9]+)*$/.test(ts))) {
     throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `transferSyntax must be '*' or a UID such as 1.2.840.10008.1.2.1; got ${describeValue(ts, 64)}.`, { option: 'transferSyntax' });
@@ -126,7 +129,7 @@ export function resolveDicomWebOptions(options: DicomWebClientOptions): Resolved
   return {
     url: parsed.toString().replace(/\/+$/, ''),
     auth,
-    headers: { ...(options.headers ?? {}) },
+    headers,
     timeoutMs: positiveInt('timeoutMs', options.timeoutMs ?? DICOMWEB_DEFAULTS.timeoutMs),
     concurrency: positiveInt('concurrency', options.concurrency ?? DICOMWEB_DEFAULTS.concurrency),
     transferSyntax: ts,
@@ -137,10 +140,98 @@ export function resolveDicomWebOptions(options: DicomWebClientOptions): Resolved
   };
 }
 
-/** The Authorization header value for `auth`, or undefined. @internal */
+/**
+ * A bearer token as a header value can carry: visible ASCII without spaces (RFC 7230 field-vchar; RFC 6750's token68 is
+ * a subset). Anything else — a newline, a space, a NUL, a non-ASCII character — would make `fetch` throw a TypeError
+ * whose message quotes the whole header value, and that message would end up in an error: never let it get that far.
+ */
+const BEARER_TOKEN = /^[\x21-\x7e]+$/;
+/** Control characters: never valid in a header, and never in a Basic credential (RFC 7617). */
+const CONTROL = /[\x00-\x1f\x7f]/;
+/** An HTTP header name (RFC 7230 token). */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A header value fetch accepts: Latin-1 without NUL, CR or LF (leading/trailing spaces are trimmed by fetch). */
+const HEADER_VALUE = /^[^\x00\r\n\u0100-\uffff]*$/;
+
+/** Why a bearer token is unusable, or undefined when it is fine. Never quotes the token. */
+function tokenProblem(token: unknown): string | undefined {
+  if (typeof token !== 'string') return `must be a string, got a value of type ${token === null ? 'null' : typeof token}`;
+  if (token.length === 0) return 'is empty';
+  if (!BEARER_TOKEN.test(token)) return 'contains a space, a control character or a non-ASCII character (a header value allows visible ASCII only; check for a trailing newline)';
+  return undefined;
+}
+
+/**
+ * Checks `auth` at construction, so a bad credential fails as `DICOMWEB_INVALID_OPTIONS` before any request, and the
+ * credential itself never appears in a message or in details.
+ */
+function checkAuth(auth: unknown): void {
+  if (auth === undefined) return;
+  const bad = (why: string): never => {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `auth${why.startsWith('.') ? '' : ' '}${why}.`, { option: 'auth' });
+  };
+  if (typeof auth !== 'object' || auth === null) return bad("must be { type: 'basic', username, password } or { type: 'bearer', token }");
+  const a = auth as { type?: unknown; username?: unknown; password?: unknown; token?: unknown };
+  if (a.type === 'basic') {
+    for (const field of ['username', 'password'] as const) {
+      const v = a[field];
+      if (typeof v !== 'string') bad(`.${field} must be a string, got a value of type ${v === null ? 'null' : typeof v}`);
+      if (CONTROL.test(v as string)) bad(`.${field} contains a control character (check for a trailing newline)`);
+    }
+    if ((a.username as string).includes(':')) bad('.username must not contain a colon (RFC 7617: Basic authentication splits user and password at the first colon)');
+    return;
+  }
+  if (a.type === 'bearer') {
+    if (typeof a.token === 'function') return; // checked on every call, see authorization()
+    const problem = tokenProblem(a.token);
+    if (problem !== undefined) bad(`.token ${problem}; pass the token itself, or a function returning it`);
+    return;
+  }
+  bad(`.type must be 'basic' or 'bearer', got ${describeValue(a.type, 32)}`);
+}
+
+/** Checks the extra headers: names must be tokens, values valid header values. Values are never quoted. */
+function checkHeaders(headers: unknown): Record<string, string> {
+  if (headers === undefined) return {};
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `headers must be an object of name → value, got ${describeValue(headers, 32)}.`, { option: 'headers' });
+  }
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+    if (!HEADER_NAME.test(name)) {
+      throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `headers: ${describeValue(name, 64)} is not a valid HTTP header name.`, { option: 'headers' });
+    }
+    if (typeof value !== 'string' || !HEADER_VALUE.test(value)) {
+      // the name is the caller's own configuration; the value may be a secret (an API key) and is never quoted
+      throw dicomWebError(
+        'DICOMWEB_INVALID_OPTIONS',
+        `headers: the value of ${name} must be a string without line breaks, NUL or characters beyond Latin-1 (check for a trailing newline).`,
+        { option: 'headers', header: name },
+      );
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * The Authorization header value for `auth`, or undefined. A token function's result is checked on every call.
+ * @throws LeptonError `DICOMWEB_INVALID_OPTIONS` when a token function returns no usable token (the value is not quoted)
+ * @internal
+ */
 export async function authorization(auth: DicomWebAuth | undefined): Promise<string | undefined> {
   if (auth === undefined) return undefined;
   if (auth.type === 'basic') return `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}`;
-  const token = typeof auth.token === 'function' ? await auth.token() : auth.token;
-  return `Bearer ${token}`;
+  let token: unknown;
+  if (typeof auth.token === 'function') {
+    try {
+      token = await auth.token();
+    } catch (cause) {
+      // the function's own error may quote a credential: keep it as the cause only, never in the message
+      throw dicomWebError('DICOMWEB_INVALID_OPTIONS', 'The auth.token function threw; check the token provider.', { option: 'auth' }, cause);
+    }
+  } else token = auth.token;
+  const problem = tokenProblem(token);
+  if (problem !== undefined) throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `The bearer token returned by auth.token ${problem}.`, { option: 'auth' });
+  return `Bearer ${token as string}`;
 }

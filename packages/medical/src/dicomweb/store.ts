@@ -1,7 +1,8 @@
 // STOW-RS (PS3.18 10.5): Part 10 instances sent as one multipart/related; type="application/dicom" body per batch,
 // and the Store Instances Response (DICOM JSON) turned into stored / failed lists.
+import { isLeptonError, type LeptonError } from '@lepton/core';
 import { dicomJsonNumber, dicomJsonString, type DicomJsonAttribute, type DicomJsonDataset } from './dicom-json.js';
-import { systemCode } from './fetch-xhr.js';
+import { safeFailure } from './fetch-xhr.js';
 import type { ResolvedDicomWebOptions } from './options.js';
 import { exchange, TransportRefusal } from './transport.js';
 
@@ -94,6 +95,7 @@ export type StowOutcome =
   | { readonly kind: 'timeout' }
   | { readonly kind: 'aborted' }
   | { readonly kind: 'refused'; readonly refusal: TransportRefusal }
+  | { readonly kind: 'invalid'; readonly error: LeptonError }
   | { readonly kind: 'unreachable'; readonly reason: string; readonly cause: unknown };
 
 /**
@@ -114,6 +116,7 @@ export async function postStow(options: ResolvedDicomWebOptions, url: string, bo
     if (cause instanceof TransportRefusal) return { kind: 'refused', refusal: cause };
     if (signal?.aborted === true) return { kind: 'aborted' };
     if (timeout.aborted) return { kind: 'timeout' };
-    return { kind: 'unreachable', reason: systemCode(cause), cause };
+    if (isLeptonError(cause)) return { kind: 'invalid', error: cause };
+    return { kind: 'unreachable', ...safeFailure(cause) };
   }
 }

@@ -12,8 +12,9 @@ import { lookup } from './lookup-table.js';
  * @param out - optional buffer of `rows × columns` values to write into (reuse it across a series to avoid allocations)
  * @returns one modality value per pixel (`out` when given)
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for colour frames, which have no modality LUT, a frame
- *   without integer pixels, metadata that is not an object or whose rescale is not finite, or an `out` that is not a
- *   Float32Array of the frame's size
+ *   without integer pixels, metadata that is not an object or whose rescale is not finite or maps the frame's stored
+ *   value range beyond the float32 range (the output would hold Infinity), or an `out` that is not a Float32Array of
+ *   the frame's size
  * @example
  * ```ts
  * import { readFileSync } from 'node:fs';
@@ -38,8 +39,14 @@ export function applyModalityLut(frame: DecodedFrame, meta: DicomMetadata, out?:
   if (out !== undefined && !(out instanceof Float32Array && out.length === pixels.length)) {
     throw new LeptonError('INVALID_ARGUMENT', `The output buffer must be a Float32Array of ${pixels.length} values (the frame's), got ${out instanceof Float32Array ? `${out.length} values` : describeValue(out)}.`);
   }
-  out ??= new Float32Array(pixels.length);
   const table = meta.modalityLut;
+  if (table === undefined && rescaleOverflows(slope, intercept, frame.bitsStored, SIGNED_ARRAYS.some((T) => pixels instanceof T))) {
+    throw new LeptonError(
+      'INVALID_ARGUMENT',
+      `Rescale slope ${slope} and intercept ${intercept} map this frame's ${frame.bitsStored}-bit stored values beyond the float32 range (±3.4e38), so no modality value can be represented; the image's rescale attributes are wrong (see DicomImage.issues).`,
+    );
+  }
+  out ??= new Float32Array(pixels.length);
   if (table !== undefined) {
     for (let i = 0; i < pixels.length; i++) out[i] = lookup(table, pixels[i]!);
     return out;
@@ -57,6 +64,25 @@ export function applyModalityLut(frame: DecodedFrame, meta: DicomMetadata, out?:
 }
 
 const PIXEL_ARRAYS = [Uint8Array, Int8Array, Uint16Array, Int16Array, Uint32Array, Int32Array];
+
+/** The largest finite float32: modality values beyond it become Infinity in a Float32Array. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Does `slope · v + intercept` leave the float32 range for some stored value `v` of `bitsStored` bits (signed or
+ * not)? The map is linear, so the two ends of the stored range decide. A Bits Stored outside 1–32 (absent or broken
+ * metadata) is taken as 32, the widest. Never drop this check: a file with Rescale Slope 1e308 otherwise yields
+ * Infinity modality values (HU), which flow silently into volumes and models.
+ * @internal
+ */
+export function rescaleOverflows(slope: number, intercept: number, bitsStored: number, signed: boolean): boolean {
+  const bits = Number.isInteger(bitsStored) && bitsStored >= 1 && bitsStored <= 32 ? bitsStored : 32;
+  const lo = signed ? -(2 ** (bits - 1)) : 0;
+  const hi = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
+  return ![slope * lo + intercept, slope * hi + intercept].every((v) => Math.abs(v) <= FLOAT32_MAX);
+}
+
+const SIGNED_ARRAYS = [Int8Array, Int16Array, Int32Array];
 
 /** @internal A decoded frame from a JavaScript caller: an object with the pixel array the reader gives. */
 export function checkFrame(frame: unknown): asserts frame is DecodedFrame {
