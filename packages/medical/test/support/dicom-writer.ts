@@ -1,6 +1,7 @@
 // A minimal DICOM Part 10 writer for tests: builds a file byte by byte from a list of elements, so a test can plant
 // exactly the attribute it is about (an unlisted person name, an unknown tag, a rescale of 1e308 …) in either Explicit
 // or Implicit VR Little Endian. Every value is invented; nothing here comes from a real patient.
+import { concatBytes } from './fixtures.js';
 
 /** One data element: tag `GGGGEEEE` (hex), VR, and a value (text, raw bytes, or sequence items). */
 export interface TestElement {
@@ -23,26 +24,17 @@ function valueBytes(el: TestElement, implicit: boolean): Uint8Array {
       const body = encode(item, implicit);
       return Uint8Array.from([...tagBytes('FFFEE000'), ...u32(body.length), ...body]);
     });
-    return concat(items);
+    return concatBytes(items);
   }
-  if (el.value instanceof Uint8Array) return el.value.length % 2 === 0 ? el.value : concat([el.value, new Uint8Array(1)]);
+  if (el.value instanceof Uint8Array) return el.value.length % 2 === 0 ? el.value : concatBytes([el.value, new Uint8Array(1)]);
   const text = Buffer.from(el.value as string, 'latin1');
-  return text.length % 2 === 0 ? new Uint8Array(text) : concat([new Uint8Array(text), Uint8Array.of(el.vr === 'UI' ? 0 : 0x20)]);
+  return text.length % 2 === 0 ? new Uint8Array(text) : concatBytes([new Uint8Array(text), Uint8Array.of(el.vr === 'UI' ? 0 : 0x20)]);
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 function encode(elements: readonly TestElement[], implicit: boolean): Uint8Array {
   const sorted = [...elements].sort((a, b) => parseInt(a.tag, 16) - parseInt(b.tag, 16));
-  return concat(
+  return concatBytes(
     sorted.map((el) => {
       const value = valueBytes(el, implicit);
       const header = implicit
@@ -50,7 +42,7 @@ function encode(elements: readonly TestElement[], implicit: boolean): Uint8Array
         : LONG_VRS.has(el.vr)
           ? [...tagBytes(el.tag), el.vr.charCodeAt(0), el.vr.charCodeAt(1), 0, 0, ...u32(value.length)]
           : [...tagBytes(el.tag), el.vr.charCodeAt(0), el.vr.charCodeAt(1), ...u16(value.length)];
-      return concat([Uint8Array.from(header), value]);
+      return concatBytes([Uint8Array.from(header), value]);
     }),
   );
 }
@@ -78,7 +70,7 @@ export function part10(elements: readonly TestElement[], options: { implicit?: b
   const groupLength = encode([{ tag: '00020000', vr: 'UL', value: Uint8Array.from(u32(metaBody.length)) }], false);
   const preamble = new Uint8Array(132);
   preamble.set([0x44, 0x49, 0x43, 0x4d], 128);
-  return concat([preamble, groupLength, metaBody, encode(elements, implicit)]);
+  return concatBytes([preamble, groupLength, metaBody, encode(elements, implicit)]);
 }
 
 /**

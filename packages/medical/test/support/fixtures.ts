@@ -11,7 +11,11 @@ export const refBytes = (file: string): Uint8Array => new Uint8Array(readFileSyn
 
 /** All frames' pixel bytes, concatenated (little endian, as the toolkit references are). */
 export function frameBytes(frames: readonly DecodedFrame[]): Uint8Array {
-  const parts = frames.map((f) => new Uint8Array(f.pixels.buffer, f.pixels.byteOffset, f.pixels.byteLength));
+  return concatBytes(frames.map((f) => new Uint8Array(f.pixels.buffer, f.pixels.byteOffset, f.pixels.byteLength)));
+}
+
+/** Byte arrays joined end to end into one new array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
