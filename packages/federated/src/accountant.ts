@@ -61,7 +61,8 @@ function logAInt(q: number, sigma: number, alpha: number): number {
  * @param samplingRate - q in [0, 1]
  * @param noiseMultiplier - σ ≥ 0 (noise std divided by the L2 sensitivity); 0 gives infinite RDP
  * @param orders - RDP orders α ≥ 2 (integers when q < 1); default {@link DEFAULT_RDP_ORDERS}
- * @returns ε_RDP(α) for each order
+ * @returns ε_RDP(α) for each order: a number ≥ 0, or `Infinity` (documented, deliberate) when there is no finite
+ *   guarantee — σ = 0, α = ∞, or a σ so small that the RDP exceeds the double range. Never NaN.
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for parameters out of range
  * @example
  * ```ts
@@ -81,8 +82,10 @@ export function rdpSampledGaussian(samplingRate: number, noiseMultiplier: number
   return orders.map((alpha) => {
     if (samplingRate === 0) return 0;
     if (noiseMultiplier === 0 || alpha === Infinity) return Infinity;
-    if (samplingRate === 1) return alpha / (2 * noiseMultiplier * noiseMultiplier);
-    return logAInt(samplingRate, noiseMultiplier, alpha) / (alpha - 1);
+    // A vanishing σ (1e-160: σ² underflows) overflows the sums to Infinity − Infinity = NaN: that is no guarantee
+    // at all, as σ = 0 is, and is returned as Infinity, never NaN.
+    const rdp = samplingRate === 1 ? alpha / (2 * noiseMultiplier * noiseMultiplier) : logAInt(samplingRate, noiseMultiplier, alpha) / (alpha - 1);
+    return Number.isNaN(rdp) ? Infinity : rdp;
   });
 }
 
@@ -185,7 +188,7 @@ export class RdpAccountant {
   /**
    * The accumulated RDP, one value per order.
    *
-   * @returns a copy
+   * @returns a copy; a value is `Infinity` where no finite guarantee exists (see {@link rdpSampledGaussian}), never NaN
    */
   rdp(): number[] {
     return [...this.total];

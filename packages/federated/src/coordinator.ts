@@ -65,8 +65,14 @@ export interface CoordinatorStatus {
   baseline: Record<string, Record<string, number>>;
   /** Round attempts that missed their quorum. */
   failures: AttemptFailure[];
-  /** The last rejected requests. */
+  /**
+   * The last 1000 rejected requests of authenticated callers (messages and routes cut to
+   * {@link RejectionRecord}'s bounds). Requests that fail authentication are only counted, in
+   * `unauthenticatedRequests`.
+   */
   rejections: RejectionRecord[];
+  /** Requests refused before they were authenticated (missing or unknown token, 401), since start. */
+  unauthenticatedRequests: number;
   /** Why the federation failed, or null. */
   failure: FailureInfo | null;
 }
@@ -135,7 +141,7 @@ export class FederatedCoordinator {
    * @param options - see {@link CoordinatorOptions}
    * @returns the listening coordinator
    * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for bad options; `FEDERATED_STATE_INVALID` when `stateDir` holds a
-   *   corrupt state, one made for a model with other weight specs or another `federationId`, or no round whose
+   *   corrupt state (a field of `state.json` of the wrong type or shape, or a weights file outside `stateDir`), one made for a model with other weight specs or another `federationId`, or no round whose
    *   weights verify (current weights that do not verify fall back to the last round that does, recorded in `failures`)
    */
   static async start(options: CoordinatorOptions): Promise<FederatedCoordinator> {
@@ -275,6 +281,7 @@ export class FederatedCoordinator {
       baseline: e.state.baseline,
       failures: e.state.failures,
       rejections: e.rejections,
+      unauthenticatedRequests: e.unauthenticatedRequests,
       failure: e.failure,
     });
   }
@@ -342,12 +349,18 @@ function registerRoutes(app: FastifyInstance, engine: RoundEngine, o: ResolvedCo
       status = (err as { statusCode: number }).statusCode;
       message = (err as Error).message;
     } else {
-      o.logger.error('request failed', { error: String(err), url: req.url });
+      o.logger.error('request failed', { error: String(err).slice(0, 2000), url: req.url.slice(0, 200) });
     }
     const who = identities.get(req);
-    const entry = { status, code, message, method: req.method, route: req.routeOptions.url ?? req.url.split('?')[0]!, partner: who?.kind === 'partner' ? who.id : null };
-    engine.recordRejection(entry);
-    o.logger.warn('request rejected', entry);
+    if (who === undefined) {
+      // Failed authentication (or a request refused before it): counted, never recorded or logged one by one. An
+      // outsider must not be able to write into the operator's rejection list or log, nor flush real rejections out.
+      engine.unauthenticatedRequests++;
+    } else {
+      const entry = { status, code, message, method: req.method, route: req.routeOptions.url ?? req.url.split('?')[0]!, partner: who.kind === 'partner' ? who.id : null };
+      // recordRejection cuts the message and route to a bounded length; the log line uses the same bounded record.
+      o.logger.warn('request rejected', { ...engine.recordRejection(entry) });
+    }
     const body: ErrorBody = { code, message };
     return reply.code(status).send(body);
   };

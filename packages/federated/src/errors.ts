@@ -59,7 +59,8 @@ export const FEDERATED_ERROR_CODES = [
  *   not run, or the models differ.
  * - `FEDERATED_INTERNAL` — the coordinator failed inside (500); its log has the error.
  * - `FEDERATED_BAD_RESPONSE` — a partner refuses the coordinator's answer: a round info with a field of the wrong type
- *   or range (a buggy or compromised coordinator); the partner stops before it trains or sends anything.
+ *   or range (a buggy or compromised coordinator), an answer that is not JSON, or one larger than the partner reads (1 MiB
+ *   of JSON; the weights' size plus header for the global model); the partner stops before it trains or sends anything.
  */
 export type FederatedErrorCode = (typeof FEDERATED_ERROR_CODES)[number];
 

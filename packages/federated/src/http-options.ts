@@ -2,7 +2,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { describeValue, LeptonError, type tf } from '@lepton/core';
 import type { DpOptions } from './http-protocol.js';
 import { importIdentityKey } from './identity.js';
-import { maskClipLimit, type MaskOptions } from './masking.js';
+import { maskClipLimit, MIN_SCALE, type MaskOptions } from './masking.js';
 import type { UpdateBounds } from './update-checks.js';
 import { checkBoolean, checkLogger, isModel, isPartnerId, isPlainObject, MAX_TIMER_MS } from './validate.js';
 import { checkUsableWeights, readWeights, type WeightSet } from './weights.js';
@@ -308,7 +308,7 @@ export async function resolveCoordinatorOptions(options: CoordinatorOptions): Pr
   if (secureAggregation && quorum < 2) bad('secure aggregation needs quorum ≥ 2, or the sum would be one partner’s update.');
   const roundDeadlineMs = positiveMs(options.roundDeadlineMs ?? 600_000, 'roundDeadlineMs');
   const scale = masking?.scale ?? 2 ** 16;
-  if (!(Number.isFinite(scale) && scale > 0)) bad(`masking.scale must be a positive number, got ${describeValue(scale)}.`);
+  if (!(Number.isFinite(scale) && scale >= MIN_SCALE)) bad(`masking.scale must be a finite number ≥ ${MIN_SCALE.toExponential(2)}, got ${describeValue(scale)}.`);
   const limit = maskClipLimit(scale, options.partners.length);
   const clipValue = masking?.clipValue ?? limit;
   if (!(Number.isFinite(clipValue) && clipValue > 0 && clipValue <= limit)) {

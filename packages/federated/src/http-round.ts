@@ -10,7 +10,13 @@ import { decodeWeights, type WeightSet } from './weights.js';
 /** @internal Who is calling: an enrolled partner or the admin. */
 export type Identity = { kind: 'partner'; id: string } | { kind: 'admin' };
 
-/** One rejected request, as `status().rejections` lists it (the last 1000). */
+/** @internal Longest message and route a {@link RejectionRecord} keeps (the rest is cut). */
+export const MAX_REJECTION_TEXT = 200;
+
+/**
+ * One rejected request of an authenticated caller, as `status().rejections` lists it (the last 1000). Requests that
+ * fail authentication are not recorded (see `CoordinatorStatus.unauthenticatedRequests`).
+ */
 export interface RejectionRecord {
   /** ISO time. */
   at: string;
@@ -20,11 +26,11 @@ export interface RejectionRecord {
   status: number;
   /** Error code answered. */
   code: string;
-  /** Error message answered. */
+  /** Error message answered, cut to 200 characters. */
   message: string;
   /** HTTP method. */
   method: string;
-  /** Route template (or the raw path for unknown routes). */
+  /** Route template (or the raw path for unknown routes, cut to 200 characters). */
   route: string;
   /** The authenticated partner, or null (admin, or no valid token). */
   partner: string | null;
@@ -67,6 +73,8 @@ export class RoundEngine {
   stateVersion = 0;
   failure: FailureInfo | null = null;
   readonly rejections: RejectionRecord[] = [];
+  /** Requests refused before authentication; counted only (see `CoordinatorStatus.unauthenticatedRequests`). */
+  unauthenticatedRequests = 0;
   private fetched = new Set<string>();
   private received = new Map<string, Received>();
   private plain = new Map<string, Float32Array>();
@@ -192,10 +200,21 @@ export class RoundEngine {
     return this.writes;
   }
 
-  /** Records a rejected request (the HTTP layer calls this for every 4xx). */
-  recordRejection(entry: Omit<RejectionRecord, 'at' | 'round'>): void {
-    this.rejections.push({ at: new Date().toISOString(), round: this.round, ...entry });
+  /**
+   * Records a rejected request of an authenticated caller (the HTTP layer calls this for every 4xx/5xx it answers an
+   * identified caller), its message and route cut to {@link MAX_REJECTION_TEXT} characters. Returns the record.
+   */
+  recordRejection(entry: Omit<RejectionRecord, 'at' | 'round'>): RejectionRecord {
+    const record: RejectionRecord = {
+      at: new Date().toISOString(),
+      round: this.round,
+      ...entry,
+      message: entry.message.slice(0, MAX_REJECTION_TEXT),
+      route: entry.route.slice(0, MAX_REJECTION_TEXT),
+    };
+    this.rejections.push(record);
     if (this.rejections.length > 1000) this.rejections.shift();
+    return record;
   }
 
   // ---- deadlines, closing, aggregation -----------------------------------------------------------------------

@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { LeptonError, saveBundle, signBundle, type tf } from '@lepton/core';
 import type { DpClaim, DpOptions } from './http-protocol.js';
+import { isInsideStateDir, stateProblem } from './state-check.js';
 import { decodeWeights, encodeWeights, specsEqual, writeWeights, type WeightSet, type WeightSpec } from './weights.js';
 
 /** How a round ended. */
@@ -239,6 +240,8 @@ export async function removeStaleTemporaries(stateDir: string): Promise<string[]
 
 /** Reads and verifies one weights file: digest (when known), decodes with the specs, float32, every value finite. */
 async function readGlobal(stateDir: string, file: string, sha: string | null, specs: readonly WeightSpec[]): Promise<{ set: WeightSet; bytes: number; sha256: string } | string> {
+  // Never read outside the state directory, whatever state.json names (an edited or foreign file: "../../etc/…").
+  if (!isInsideStateDir(stateDir, file)) return 'a weights file outside the state directory';
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(join(stateDir, file)));
@@ -282,8 +285,9 @@ export interface LoadedState {
  * value is finite, or returns null when the directory holds no state yet. If the current weights are unusable, falls
  * back to the latest earlier round whose weights verify (truncating the history there). Removes stale temporaries.
  *
- * @throws {@link @lepton/core!LeptonError} `FEDERATED_STATE_INVALID` for an unreadable, corrupt or foreign state file, or when no
- *   round's weights verify
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_STATE_INVALID` for an unreadable, corrupt or foreign state file, a field
+ *   of the wrong type or shape (named, its value not echoed), a weights file outside `stateDir`, or when no round's
+ *   weights verify
  */
 export async function loadState(stateDir: string, specs: readonly WeightSpec[]): Promise<LoadedState | null> {
   const removed = await removeStaleTemporaries(stateDir);
@@ -300,13 +304,14 @@ export async function loadState(stateDir: string, specs: readonly WeightSpec[]):
   } catch (err) {
     return invalid(stateDir, `${STATE_FILE} is not valid JSON`, err);
   }
-  if (state?.format !== 'lepton-federated-state' || state.formatVersion !== 1) invalid(stateDir, `${STATE_FILE} is not a Lepton federated state (format 1)`);
-  if (!Number.isInteger(state.completedRounds) || state.completedRounds < 0 || !Array.isArray(state.history)) {
-    invalid(stateDir, `${STATE_FILE} has no valid completedRounds/history`);
+  if (typeof state !== 'object' || state === null || state.format !== 'lepton-federated-state' || state.formatVersion !== 1) {
+    invalid(stateDir, `${STATE_FILE} is not a Lepton federated state (format 1)`);
   }
+  // Every field's type is checked here, once: later code (round timers included) trusts the state's shape.
+  const problem = stateProblem(stateDir, state as unknown as Record<string, unknown>);
+  if (problem !== null) invalid(stateDir, `${STATE_FILE} has a missing or malformed field: ${problem}`);
   if (state.history.length !== state.completedRounds) invalid(stateDir, `history lists ${state.history.length} rounds but completedRounds is ${state.completedRounds}`);
-  if (!Array.isArray(state.specs) || !specsEqual(state.specs, specs)) invalid(stateDir, 'its weight specs differ from the model given to start()');
-  if (typeof state.current?.file !== 'string' || typeof state.current.sha256 !== 'string') invalid(stateDir, `${STATE_FILE} names no current weights`);
+  if (!specsEqual(state.specs, specs)) invalid(stateDir, 'its weight specs differ from the model given to start()');
   state.baseline ??= {};
   state.failures ??= [];
   state.federationId ??= randomUUID();

@@ -113,7 +113,8 @@ export function canonicalJson(value: unknown, depth = 0): string {
  * @param statement - a JSON object of strings, integers and arrays
  * @returns the signature, base64
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when the key is not an Ed25519 private key, or the statement is
- *   not an object of JSON values (NaN, a BigInt or a Symbol in it has no canonical form)
+ *   not an object of JSON values (NaN, a BigInt or a Symbol in it has no canonical form), or reading it throws (a getter or
+ *   Proxy)
  */
 export function signStatement(privateKey: KeyObject, statement: object): string {
   if (privateKey?.type !== 'private' || privateKey.asymmetricKeyType !== 'ed25519') {
@@ -122,7 +123,15 @@ export function signStatement(privateKey: KeyObject, statement: object): string 
   if (typeof statement !== 'object' || statement === null) {
     throw new LeptonError('INVALID_ARGUMENT', `signStatement: the statement must be an object, got ${describeValue(statement)}.`);
   }
-  return sign(null, Buffer.from(CONTEXT + canonicalJson(statement), 'utf8'), privateKey).toString('base64');
+  let text: string;
+  try {
+    text = canonicalJson(statement);
+  } catch (err) {
+    if (err instanceof LeptonError) throw err;
+    // A getter or Proxy trap in the statement threw: its message is the caller's code's, not quoted.
+    throw new LeptonError('INVALID_ARGUMENT', 'signStatement: reading the statement threw; pass plain JSON data (no throwing getters or proxies).', { cause: err });
+  }
+  return sign(null, Buffer.from(CONTEXT + text, 'utf8'), privateKey).toString('base64');
 }
 
 /**

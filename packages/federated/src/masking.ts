@@ -1,7 +1,13 @@
 import { createCipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, KeyObject } from 'node:crypto';
 import { describeValue, LeptonError } from '@lepton/core';
 import { checkFinite } from './privacy.js';
-import { checkObject, checkWords, invalid } from './validate.js';
+import { checkObject, checkWords, FLOAT32_MAX, invalid } from './validate.js';
+
+/**
+ * @internal Smallest fixed-point scale accepted: 2^31 / FLOAT32_MAX (≈ 6.3e-30). Below it an unmasked int32 word divided by the
+ * scale (`unmaskSum`) or the clip limit (`maskClipLimit`) would overflow to Infinity.
+ */
+export const MIN_SCALE = 2 ** 31 / FLOAT32_MAX;
 
 /*
  * Secure aggregation primitives: pairwise additive masks and self-masks (Bonawitz et al. 2017, "Practical Secure
@@ -46,7 +52,7 @@ export interface PeerSeed {
 
 /** Fixed-point encoding of updates for secure aggregation; every partner and the coordinator use the same values. */
 export interface MaskOptions {
-  /** Fixed-point scale: a value v is sent as round(v·scale). 2^16 gives a resolution of 1.5e-5. */
+  /** Fixed-point scale: a value v is sent as round(v·scale). 2^16 gives a resolution of 1.5e-5. At least ≈ 6.3e-30. */
   scale: number;
   /**
    * Values are clipped to [−clipValue, clipValue] before quantising, so that the sum over all partners cannot wrap
@@ -61,8 +67,8 @@ const INT32_MAX = 2 ** 31 - 1;
 
 function checkMaskOptions(options: MaskOptions, what: string): void {
   checkObject(options, `${what}: options`);
-  if (!(Number.isFinite(options.scale) && options.scale > 0)) {
-    throw new LeptonError('INVALID_ARGUMENT', `${what}: scale must be a positive finite number, got ${describeValue(options.scale)}.`);
+  if (!(Number.isFinite(options.scale) && options.scale >= MIN_SCALE)) {
+    throw new LeptonError('INVALID_ARGUMENT', `${what}: scale must be a finite number ≥ ${MIN_SCALE.toExponential(2)} (smaller scales overflow float32 when unmasked), got ${describeValue(options.scale)}.`);
   }
   if (!(Number.isFinite(options.clipValue) && options.clipValue > 0)) {
     throw new LeptonError('INVALID_ARGUMENT', `${what}: clipValue must be a positive finite number, got ${describeValue(options.clipValue)}.`);
@@ -93,10 +99,12 @@ function checkMaskingKeys(keys: MaskingKeys, what: string): void {
  * @param scale - the fixed-point scale
  * @param partners - partners in the aggregation
  * @returns the bound, floor((2^31 − 1) / partners) / scale
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a scale that is not a finite number ≥ 2^31 / float32 max
+ *   (≈ 6.3e-30; the bound would overflow) or a partner count that is not a positive integer
  */
 export function maskClipLimit(scale: number, partners: number): number {
-  if (!(typeof scale === 'number' && Number.isFinite(scale) && scale > 0)) {
-    throw new LeptonError('INVALID_ARGUMENT', `maskClipLimit: scale must be a positive finite number, got ${describeValue(scale)}.`);
+  if (!(typeof scale === 'number' && Number.isFinite(scale) && scale >= MIN_SCALE)) {
+    throw new LeptonError('INVALID_ARGUMENT', `maskClipLimit: scale must be a finite number ≥ ${MIN_SCALE.toExponential(2)} (smaller scales overflow float32), got ${describeValue(scale)}.`);
   }
   if (!(Number.isInteger(partners) && partners >= 1)) {
     throw new LeptonError('INVALID_ARGUMENT', `maskClipLimit: partners must be a positive integer, got ${describeValue(partners)}.`);
@@ -303,8 +311,9 @@ export function removeDroppedMasks(sum: Uint32Array, survivorId: string, dropped
  *
  * @param sum - the sum of masked updates with every mask cancelled or removed
  * @param options - the scale (and clip value) the partners used
- * @returns the float sum of the partners' updates (within 0.5/scale per partner, plus clipping)
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad scale or clip value
+ * @returns the float sum of the partners' updates (within 0.5/scale per partner, plus clipping); always finite
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad scale (below ≈ 6.3e-30 the decoded words would overflow
+ *   float32) or clip value
  */
 export function unmaskSum(sum: Uint32Array, options: MaskOptions): Float32Array {
   checkWords(sum, 'unmaskSum: sum');

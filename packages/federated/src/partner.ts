@@ -23,14 +23,14 @@ import {
   isPlainObject,
   MAX_TIMER_MS,
 } from './validate.js';
-import { decodeWeights, encodeMasked, encodeWeights, specsEqual, weightSpecs, type WeightSet, type WeightSpec } from './weights.js';
+import { decodeWeights, encodeMasked, encodeWeights, MAX_META_BYTES, specsEqual, specsSize, weightSpecs, type WeightSet, type WeightSpec } from './weights.js';
 
 /** Local training settings of a partner; the coordinator decides `algorithm` and `mu`. */
 export type PartnerLocalOptions = Omit<LocalTrainOptions, 'algorithm' | 'mu'>;
 
 /** Options of {@link FederatedPartner}. */
 export interface PartnerOptions {
-  /** The coordinator's base URL (`coordinator.url`). */
+  /** The coordinator's base URL (`coordinator.url`), without credentials (`user:password@` is refused; use `token`). */
   url: string;
   /** This partner's id, as enrolled at the coordinator. */
   id: string;
@@ -160,6 +160,15 @@ const MAX_POLL_WAIT_MS = 600_000;
 const RETRY_ON = new Set(['FEDERATED_ROUND_CLOSED', 'FEDERATED_DUPLICATE_UPDATE', 'FEDERATED_WRONG_PHASE']);
 const cryptoRandom = (): number => randomInt(2 ** 47) / 2 ** 47;
 
+/** The URL, or null when it does not parse. */
+function parseUrl(url: string): URL | null {
+  try {
+    return new URL(url);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * A federated partner: loops over the coordinator's rounds, training on its own data and sending only its update
  * (binary; masked under secure aggregation; clipped and noised under differential privacy), and scores every new
@@ -193,7 +202,8 @@ export class FederatedPartner {
   /**
    * @param options - see {@link PartnerOptions}
    * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for any option of the wrong type or range, before anything is
-   *   trained or sent: a missing url, id, token, model or training data; a boolean option that is not a boolean; `dp`,
+   *   trained or sent: a missing url, id, token, model or training data; a url with credentials (`user:password@`, the
+   *   message never quotes it); a boolean option that is not a boolean; `dp`,
    *   `retry`, `pollWaitMs` or `local` out of range; a `random`, `fetch` or `logger` that is not one; a bad identity, peer
    *   key or `minParticipants`
    */
@@ -215,7 +225,11 @@ export class FederatedPartner {
   private static checkOptions(options: PartnerOptions): void {
     const bad = (m: string): never => invalid(`FederatedPartner: ${m}`);
     if (typeof options !== 'object' || options === null) bad(`options must be an object, got ${describeValue(options)}.`);
-    if (typeof options.url !== 'string' || !/^https?:\/\/[^\s]+$/.test(options.url)) bad('url must be an http(s) URL.');
+    const parsed = typeof options.url === 'string' && /^https?:\/\/[^\s]+$/.test(options.url) ? parseUrl(options.url) : null;
+    if (parsed === null) bad('url must be an http(s) URL.');
+    // Credentials in the URL would travel in every request and surface in fetch's error messages; the token is the
+    // partner's only credential. (The message never quotes the URL: it holds the password.)
+    if (parsed === null || parsed.username !== '' || parsed.password !== '') bad('url must not contain credentials (user:password@); remove them and pass the partner token in the token option.');
     if (typeof options.id !== 'string' || options.id.length === 0) bad('id is required.');
     if (!isPartnerId(options.id)) bad(`id ${describeValue(options.id, 64)} must be 1–64 letters, digits, '.', '_' or '-' (as the coordinator enrols it).`);
     if (typeof options.token !== 'string' || options.token.length === 0) bad('token is required.');
@@ -414,7 +428,10 @@ export class FederatedPartner {
   private async globalFor(info: RoundInfo): Promise<WeightSet | null> {
     const key = `${info.session}:${info.completedRounds}`;
     if (this.cache?.key === key) return this.cache.set;
-    const bytes = (await this.client.request({ method: 'GET', path: ROUTES.global })) as Uint8Array;
+    // Bounded by what the model's weights can take: the values (4 bytes each), the header with the specs, the largest
+    // metadata and some slack. A larger answer is refused unread (FEDERATED_BAD_RESPONSE).
+    const maxBytes = 8 + 4 * specsSize(this.specs) + Buffer.byteLength(JSON.stringify(this.specs)) + MAX_META_BYTES + 1024;
+    const bytes = (await this.client.request({ method: 'GET', path: ROUTES.global, maxBytes })) as Uint8Array;
     const payload = decodeWeights(bytes, this.specs);
     if (payload.dtype !== 'float32' || payload.meta['version'] !== info.completedRounds) return null; // it moved on
     this.cache = { key, set: { specs: payload.specs, values: payload.values as Float32Array } };
@@ -466,7 +483,8 @@ export class FederatedPartner {
   private meta(p: Prepared, secure: boolean): UpdateMeta {
     const share = this.options.shareDiagnostics ?? !secure;
     const meta: UpdateMeta = { samples: p.samples, baseVersion: p.baseVersion };
-    if (share) meta.metrics = p.metrics;
+    // Finite metrics only (as for evaluations): a NaN training loss must not fail the whole update.
+    if (share) meta.metrics = Object.fromEntries(Object.entries(p.metrics).filter(([, v]) => Number.isFinite(v)));
     if (p.dp !== null) {
       const claim: DpClaim = { clipNorm: p.dp.clipNorm, noiseMultiplier: p.dp.noiseMultiplier, noiseStd: p.dp.noiseStd, partners: p.dp.partners };
       if (share) Object.assign(claim, { norm: p.dp.norm, clipped: p.dp.clipped });

@@ -1,5 +1,5 @@
 import { describeValue, LeptonError } from '@lepton/core';
-import { checkFloats, checkFunction, checkObject } from './validate.js';
+import { checkFloats, checkFunction, checkObject, FLOAT32_MAX } from './validate.js';
 
 /*
  * Differential privacy for federated updates: L2 clipping and Gaussian noise, applied by each partner before its
@@ -94,8 +94,8 @@ export function clipUpdate(delta: Float32Array, clipNorm: number): ClippedUpdate
  * @param stddev - standard deviation ≥ 0 (0 returns a copy)
  * @param random - uniform numbers in [0, 1)
  * @returns a noised copy
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a negative or non-finite `stddev`, values that are not a
- *   Float32Array, a `random` that is not a function or returns anything but a number in [0, 1) (the noise would be NaN
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a negative or non-finite `stddev`, one so large that a noised
+ *   value overflows float32 (it would be infinite), values that are not a Float32Array, a `random` that is not a function or returns anything but a number in [0, 1) (the noise would be NaN
  *   or infinite: no privacy and a poisoned update)
  */
 export function addGaussianNoise(values: Float32Array, stddev: number, random: () => number): Float32Array {
@@ -119,6 +119,13 @@ export function addGaussianNoise(values: Float32Array, stddev: number, random: (
     const theta = 2 * Math.PI * uniform();
     out[i] = out[i]! + r * Math.cos(theta);
     if (i + 1 < out.length) out[i + 1] = out[i + 1]! + r * Math.sin(theta);
+    // A huge stddev (finite as a double) overflows float32: an infinite "noised" value is no update at all.
+    if (!Number.isFinite(out[i]!) || (i + 1 < out.length && !Number.isFinite(out[i + 1]!))) {
+      throw new LeptonError(
+        'INVALID_ARGUMENT',
+        `addGaussianNoise: stddev ${describeValue(stddev)} is too large: the noised values overflow float32. Use a stddev well below ${FLOAT32_MAX.toExponential(2)}.`,
+      );
+    }
   }
   return out;
 }
@@ -139,8 +146,8 @@ export function addGaussianNoise(values: Float32Array, stddev: number, random: (
  * @param clipNorm - C > 0
  * @param noiseMultiplier - z ≥ 0
  * @param partners - n ≥ 1
- * @returns σ = z·C/√n
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for values out of range
+ * @returns σ = z·C/√n (always finite)
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for values out of range, or a product z·C that overflows
  * @example
  * ```ts
  * import { gaussianNoiseStd } from '@lepton/federated';
@@ -155,7 +162,11 @@ export function gaussianNoiseStd(clipNorm: number, noiseMultiplier: number, part
   if (!(Number.isInteger(partners) && partners >= 1)) {
     throw new LeptonError('INVALID_ARGUMENT', `gaussianNoiseStd: partners must be a positive integer, got ${describeValue(partners)}.`);
   }
-  return (noiseMultiplier * clipNorm) / Math.sqrt(partners);
+  const std = (noiseMultiplier * clipNorm) / Math.sqrt(partners);
+  if (!Number.isFinite(std)) {
+    throw new LeptonError('INVALID_ARGUMENT', 'gaussianNoiseStd: noiseMultiplier × clipNorm overflows (the noise std would be infinite); use values whose product is finite.');
+  }
+  return std;
 }
 
 /**
@@ -165,7 +176,8 @@ export function gaussianNoiseStd(clipNorm: number, noiseMultiplier: number, part
  * @param delta - the update
  * @param options - clip norm, noise multiplier, partner count and random source
  * @returns the noised update with its original norm, whether it was clipped, and C, z and σ
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` / `INVALID_INPUT` as {@link clipUpdate} and {@link gaussianNoiseStd}
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` / `INVALID_INPUT` as {@link clipUpdate}, {@link gaussianNoiseStd} and
+ *   {@link addGaussianNoise} (a noise std so large that the noised update overflows float32)
  */
 export function privatizeUpdate(delta: Float32Array, options: PrivatizeOptions): PrivatizedUpdate {
   checkObject(options, 'privatizeUpdate: options');

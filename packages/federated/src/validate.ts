@@ -104,3 +104,6 @@ export const PARTNER_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** @internal Whether `v` is a usable partner id. */
 export const isPartnerId = (v: unknown): v is string => typeof v === 'string' && PARTNER_ID.test(v) && v !== '__proto__';
+
+/** @internal Largest finite float32 (2^128 − 2^104): a double above it becomes Infinity in a Float32Array. */
+export const FLOAT32_MAX = 3.4028234663852886e38;

@@ -81,7 +81,7 @@ function countOf(specs: readonly WeightSpec[]): number {
   return n;
 }
 
-/** Whether `s` is a spec `{name: string, shape: integers ≥ 0}` (reads own data only; never throws). */
+/** Whether `s` is a spec `{name: string, shape: safe integers ≥ 0}` (a caller's getter or Proxy may still throw). */
 function isSpec(s: unknown): s is WeightSpec {
   if (typeof s !== 'object' || s === null) return false;
   const { name, shape } = s as { name?: unknown; shape?: unknown };
@@ -94,16 +94,18 @@ function isSpec(s: unknown): s is WeightSpec {
  * @param specs - weight specs
  * @returns the sum over specs of the product of each shape
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `specs` is not an array of `{name, shape}` with
- *   integer dimensions ≥ 0, or describes more values than an array can hold
+ *   integer dimensions ≥ 0, describes more values than an array can hold, or reading it throws (a getter or Proxy)
  */
 export function specsSize(specs: readonly WeightSpec[]): number {
-  if (!Array.isArray(specs)) invalid(`specsSize: specs must be an array of {name, shape}, got ${describeValue(specs)}.`);
-  specs.forEach((s, i) => {
-    if (!isSpec(s)) invalid(`specsSize: spec ${i} is not {name: string, shape: integers ≥ 0}.`);
+  return guarded('specsSize', () => {
+    if (!Array.isArray(specs)) invalid(`specsSize: specs must be an array of {name, shape}, got ${describeValue(specs)}.`);
+    specs.forEach((s, i) => {
+      if (!isSpec(s)) invalid(`specsSize: spec ${i} is not {name: string, shape: integers ≥ 0}.`);
+    });
+    const n = countOf(specs);
+    if (!Number.isSafeInteger(n)) invalid(`specsSize: the specs describe ${n} values, more than an array can hold.`);
+    return n;
   });
-  const n = countOf(specs);
-  if (!Number.isSafeInteger(n)) invalid(`specsSize: the specs describe ${n} values, more than an array can hold.`);
-  return n;
 }
 
 /**
@@ -115,8 +117,12 @@ export function specsSize(specs: readonly WeightSpec[]): number {
  * @returns true when they match exactly
  */
 export function specsEqual(a: readonly WeightSpec[], b: readonly WeightSpec[]): boolean {
-  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-  return a.every((s, i) => isSpec(s) && isSpec(b[i]) && firstDifference(s, b[i]) === undefined);
+  try {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((s, i) => isSpec(s) && isSpec(b[i]) && firstDifference(s, b[i]) === undefined);
+  } catch {
+    return false; // a throwing getter or Proxy trap: not a list of well-formed specs
+  }
 }
 
 function firstDifference(a: WeightSpec, b: WeightSpec): string | undefined {
@@ -239,7 +245,8 @@ function validateSpecs(specs: readonly WeightSpec[], fail: (m: string) => never)
     if (typeof s !== 'object' || s === null || typeof s.name !== 'string' || !Array.isArray(s.shape)) {
       fail(`spec ${i} is not {name: string, shape: number[]}`);
     }
-    if (!s.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`spec ${i} ('${s.name.slice(0, 64)}') has an invalid shape`);
+    // Safe integers only, as specsSize and isSpec: 2^60 is an "integer" to Number.isInteger, but not a dimension.
+    if (!s.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`spec ${i} ('${s.name.slice(0, 64)}') has an invalid shape (dimensions must be safe integers ≥ 0)`);
   });
 }
 
@@ -267,6 +274,50 @@ export function checkUsableWeights(set: unknown, what: string): asserts set is W
   if (bad >= 0) throw new LeptonError('INVALID_INPUT', `${what}: value ${bad} is ${set.values[bad]}; NaN and infinite weights cannot be used.`, { details: { index: bad } });
 }
 
+/**
+ * Runs `f`, turning anything but a {@link @lepton/core!LeptonError} it throws (a caller's getter or Proxy trap that throws a
+ * RangeError, a string, anything) into `INVALID_ARGUMENT` naming `what`. The thrown value's message is not quoted: it is
+ * the caller's code, not ours, and may be anything.
+ */
+function guarded<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof LeptonError) throw err;
+    const name = err instanceof Error ? err.name : typeof err;
+    throw new LeptonError('INVALID_ARGUMENT', `${what}: reading the arguments threw (${name.slice(0, 40)}); pass plain data (no throwing getters or proxies).`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Where `meta` holds a value JSON cannot carry faithfully — NaN or ±Infinity (JSON.stringify writes null), a function,
+ * `undefined` or a Symbol (dropped), a BigInt (throws), an array hole — as a path like `meta.x.y`, or undefined.
+ * Iterative; the caller has already bounded depth and size with {@link jsonShapeProblem}.
+ */
+function metaProblem(meta: object): string | undefined {
+  const stack: [unknown, string][] = [[meta, 'meta']];
+  while (stack.length > 0) {
+    const [v, path] = stack.pop()!;
+    if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return `${path} (${String(v)})`;
+      continue;
+    }
+    if (typeof v !== 'object') return `${path} (of type ${typeof v})`;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        if (!(i in v)) return `${path}[${i}] (an array hole)`;
+        stack.push([v[i], `${path}[${i}]`]);
+      }
+    } else {
+      for (const [k, child] of Object.entries(v)) stack.push([child, `${path}.${k.slice(0, 64)}`]);
+    }
+  }
+  return undefined;
+}
+
 function encode(dtype: WeightDtype, specs: readonly WeightSpec[], raw: Float32Array | Uint32Array, meta: Record<string, unknown>): Uint8Array {
   const bad = (m: string): never => {
     throw new LeptonError('INVALID_ARGUMENT', `encode: ${m}.`);
@@ -281,6 +332,18 @@ function encode(dtype: WeightDtype, specs: readonly WeightSpec[], raw: Float32Ar
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) bad('meta must be a plain object');
   const shape = jsonShapeProblem(meta, MAX_META_DEPTH, 4096);
   if (shape !== undefined) bad(`meta is ${shape}`);
+  // JSON.stringify would silently write NaN as null and drop functions: refuse what would not decode as it was given.
+  const unfaithful = metaProblem(meta);
+  if (unfaithful !== undefined) bad(`${unfaithful} cannot be written as JSON faithfully; meta holds strings, finite numbers, booleans, null, arrays and objects`);
+  if (dtype === 'float32') {
+    // decodeWeights refuses NaN and infinite floats: never write a payload our own decoder refuses.
+    const nonFinite = firstNonFinite(raw);
+    if (nonFinite >= 0) {
+      throw new LeptonError('INVALID_INPUT', `encode: value ${nonFinite} is ${raw[nonFinite]}; NaN and infinite weights cannot be sent (the receiver refuses them).`, {
+        details: { index: nonFinite },
+      });
+    }
+  }
   let json = '';
   try {
     json = JSON.stringify({ specs: specs.map((s) => ({ name: s.name, shape: [...s.shape] })), dtype, count, meta });
@@ -314,8 +377,10 @@ function encode(dtype: WeightDtype, specs: readonly WeightSpec[], raw: Float32Ar
  * @param set - specs and values
  * @param meta - JSON-serialisable metadata carried in the header (round, partner id, samples …)
  * @returns the payload
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when the value count does not match the specs, or `meta` is not a
- *   plain object nested at most {@link MAX_META_DEPTH} deep
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when the value count does not match the specs, `meta` is not a
+ *   plain object nested at most {@link MAX_META_DEPTH} deep, `meta` holds a value JSON cannot carry faithfully (NaN,
+ *   ±Infinity, a function, undefined, a BigInt, a Symbol, an array hole), or reading `set` or `meta` throws (a getter
+ *   or Proxy); `INVALID_INPUT` for NaN or infinite values (which {@link decodeWeights} would refuse)
  * @example
  * ```ts
  * import { decodeWeights, encodeWeights } from '@lepton/federated';
@@ -325,7 +390,7 @@ function encode(dtype: WeightDtype, specs: readonly WeightSpec[], raw: Float32Ar
  */
 export function encodeWeights(set: WeightSet, meta: Record<string, unknown> = {}): Uint8Array {
   if (typeof set !== 'object' || set === null) invalid(`encode: the weights must be a WeightSet {specs, values}, got ${describeValue(set)}.`);
-  return encode('float32', set.specs, set.values, meta);
+  return guarded('encodeWeights', () => encode('float32', set.specs, set.values, meta));
 }
 
 /**
@@ -336,11 +401,12 @@ export function encodeWeights(set: WeightSet, meta: Record<string, unknown> = {}
  * @param specs - the specs of the weights they mask
  * @param meta - JSON-serialisable metadata carried in the header
  * @returns the payload
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when the value count does not match the specs, or `meta` is not a
- *   plain object nested at most {@link MAX_META_DEPTH} deep
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when the value count does not match the specs, `meta` is not a
+ *   plain object nested at most {@link MAX_META_DEPTH} deep or holds a value JSON cannot carry faithfully, or reading the
+ *   arguments throws (a getter or Proxy)
  */
 export function encodeMasked(values: Uint32Array, specs: readonly WeightSpec[], meta: Record<string, unknown> = {}): Uint8Array {
-  return encode('uint32', specs, values, meta);
+  return guarded('encodeMasked', () => encode('uint32', specs, values, meta));
 }
 
 /**
@@ -387,6 +453,7 @@ export function decodeWeights(bytes: Uint8Array, expect?: readonly WeightSpec[])
   const metaBytes = Buffer.byteLength(JSON.stringify(meta), 'utf8');
   if (metaBytes > MAX_META_BYTES) fail(`garbled header (meta is ${metaBytes} bytes, more than ${MAX_META_BYTES})`);
   const count = countOf(specs);
+  if (!Number.isSafeInteger(count)) fail(`garbled header (the specs describe ${count} values, more than an array can hold)`);
   if (h['count'] !== count) fail(`garbled header (count ${describeValue(h['count'])} but the specs describe ${count} values)`);
   const start = Math.ceil((8 + headerLength) / 4) * 4;
   for (let i = 8 + headerLength; i < Math.min(start, bytes.length); i++) if (bytes[i] !== 0) fail('garbled padding');

@@ -22,7 +22,7 @@ import {
   type CoordinatorOptions,
   type WeightSet,
 } from '@lepton/federated';
-import { ADMIN, call, memoryLogger, partnerData, smallModel, stateDir, tokenOf, until } from './support/federated.js';
+import { ADMIN, call, forgeWeights, memoryLogger, partnerData, smallModel, stateDir, tokenOf, until } from './support/federated.js';
 
 /*
  * A partner (or an outsider) attacking the coordinator over loopback, as in issue 16 §1: every attack must now fail
@@ -337,7 +337,7 @@ describe('restart over any saved state', () => {
     const g1 = decodeWeights(new Uint8Array(await readFile(join(c.dir, 'rounds/round-000001/weights.lpw')))).values;
     await c.close();
     // What the old coordinator saved after the poisoning: ±Infinity weights with a matching digest.
-    const poisoned = encodeWeights({ specs: c.globalWeights().specs, values: new Float32Array(g1.length).fill(Infinity) }, { round: 2, version: 2 });
+    const poisoned = forgeWeights({ specs: c.globalWeights().specs, values: new Float32Array(g1.length).fill(Infinity) }, { round: 2, version: 2 });
     await writeFile(join(c.dir, 'rounds/round-000002/weights.lpw'), poisoned);
     const state = JSON.parse(await readFile(join(c.dir, 'state.json'), 'utf8')) as { current: { sha256: string }; history: { weightsSha256: string }[] };
     state.current.sha256 = digest(poisoned);

@@ -48,7 +48,7 @@ import {
   type WeightSet,
 } from '@lepton/federated';
 import { expectRejected, HOSTILE, HOSTILE_JSON, outcome } from '../../../tests/support/hostile.js';
-import { ADMIN, call, partnerData, smallModel, stateDir, tokenOf } from './support/federated.js';
+import { ADMIN, call, forgeWeights, partnerData, smallModel, stateDir, tokenOf } from './support/federated.js';
 
 // Every position below is validated; a hostile value there must be refused with a LeptonError, never a TypeError
 // from building the message (`${value}` / String(value) of a value whose toString is missing or throws).
@@ -441,7 +441,8 @@ describe('federated entry points with hostile values: a LeptonError, never a Typ
       try {
         const n = weights.values.length;
         const update = (fill: (i: number) => number, meta: Record<string, unknown> = {}): Uint8Array =>
-          encodeWeights({ specs: weights.specs, values: Float32Array.from({ length: n }, (_, i) => fill(i)) }, { samples: 10, baseVersion: 0, ...meta });
+          // forgeWeights: encodeWeights refuses to write NaN, a hostile sender builds the bytes itself.
+          forgeWeights({ specs: weights.specs, values: Float32Array.from({ length: n }, (_, i) => fill(i)) }, { samples: 10, baseVersion: 0, ...meta });
         const post = (id: string, bytes: Uint8Array, round = '1') => call(c.url, 'POST', `/v1/rounds/${round}/updates/${id}`, { token: tokenOf(id), bytes });
         // Metrics of partners whose id is an Object.prototype name were refused as duplicates.
         for (const id of ids) {

@@ -1,5 +1,6 @@
 import { redactUrl } from '../internal/redact.js';
 import { connectFix } from './network.js';
+import { decodeCredential } from './services.js';
 import type { ServiceCheck } from './types.js';
 
 /** The system error code inside a fetch failure (`TypeError: fetch failed` with `cause.code`). */
@@ -18,7 +19,7 @@ export async function checkDicomweb(url: URL, source: 'flag' | 'env', timeoutMs:
   const base = { name: 'dicomweb' as const, required: true, source, target: redactUrl(url.toString()) };
   const headers: Record<string, string> = { accept: 'application/dicom+json, application/json' };
   if (url.username !== '' || url.password !== '') {
-    const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    const pair = `${decodeCredential(url.username) ?? ''}:${decodeCredential(url.password) ?? ''}`;
     headers['authorization'] = `Basic ${Buffer.from(pair).toString('base64')}`;
   }
   const target = new URL(url.toString());

@@ -1,5 +1,6 @@
 import { redactUrl } from '../internal/redact.js';
 import { connectFix, converse, hostPort, ProbeFailure } from './network.js';
+import { decodeCredential } from './services.js';
 import type { ServiceCheck } from './types.js';
 
 /** MQTT remaining-length encoding (1–4 bytes, 7 bits each). */
@@ -56,7 +57,7 @@ export async function checkMqtt(url: URL, source: 'flag' | 'env', timeoutMs: num
       port,
       tls,
       timeoutMs,
-      send: connectPacket(clientId, decodeURIComponent(url.username), decodeURIComponent(url.password)),
+      send: connectPacket(clientId, decodeCredential(url.username) ?? '', decodeCredential(url.password) ?? ''),
       complete: (b) => b.length >= 4 || (b.length > 0 && b[0] !== 0x20),
       goodbye: Buffer.from([0xe0, 0x00]),
     });

@@ -1,5 +1,6 @@
 import { redactUrl } from '../internal/redact.js';
 import { connectFix, converse, hostPort, ProbeFailure } from './network.js';
+import { decodeCredential } from './services.js';
 import type { ServiceCheck } from './types.js';
 
 /** A Redis command in RESP (an array of bulk strings). */
@@ -14,8 +15,9 @@ function resp(...parts: string[]): Buffer {
 export async function checkRedis(url: URL, source: 'flag' | 'env', timeoutMs: number): Promise<ServiceCheck> {
   const base = { name: 'redis' as const, required: true, source, target: redactUrl(url.toString()) };
   const { host, port } = hostPort(url, 6379);
-  const user = decodeURIComponent(url.username);
-  const password = decodeURIComponent(url.password);
+  // parseServiceUrl refused malformed escapes already; ?? '' keeps this total for any other caller.
+  const user = decodeCredential(url.username) ?? '';
+  const password = decodeCredential(url.password) ?? '';
   const auth = password !== '' ? (user !== '' ? resp('AUTH', user, password) : resp('AUTH', password)) : undefined;
   const expected = auth === undefined ? 1 : 2;
   const lines = (b: Buffer): string[] => b.toString('latin1').split('\r\n').slice(0, -1);

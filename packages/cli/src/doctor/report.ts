@@ -62,7 +62,8 @@ async function checkService(
  *
  * @param options - backend to ask for, services to check, timeout, environment
  * @returns the report; `ok` is false when no backend started or a configured check failed
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a service URL option that is not a URL of its kind, options
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a service URL option that is not a URL of its kind (or whose
+ *   user name or password has a malformed percent-encoding; the message never quotes them), options
  *   or `env` that are not objects (or an `env` variable the doctor reads that is not a string), a `timeoutMs` that is not
  *   a positive number of milliseconds up to 2 147 483 647, a `gpu` that is not a boolean, or an empty `cwd`
  * @example
@@ -89,7 +90,8 @@ export async function doctor(options: DoctorOptions = {}): Promise<DoctorReport>
   if (options.gpu !== undefined && typeof options.gpu !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', `doctor: gpu must be true or false, got ${describeValue(options.gpu)}.`);
   const cwd = options.cwd ?? process.cwd();
   if (typeof cwd !== 'string' || cwd === '') throw new LeptonError('INVALID_ARGUMENT', `doctor: cwd must be a directory path, got ${describeValue(cwd)}.`);
-  // Bad URL options are refused before anything slow starts.
+  // Bad URL options are refused before anything slow starts. (A bad URL from the environment is reported as that
+  // service's failed check instead, and the rest of the report is still produced.)
   for (const name of Object.keys(SERVICES) as ServiceName[]) {
     const value = options[name];
     if (value !== undefined && typeof parseServiceUrl(name, value) === 'string') {

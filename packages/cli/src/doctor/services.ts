@@ -28,5 +28,24 @@ export function parseServiceUrl(name: ServiceName, text: string): URL | string {
     return `has scheme '${url.protocol}', expected ${spec.schemes.map((s) => `${s}//`).join(' or ')} (e.g. ${spec.example})`;
   }
   if (url.hostname === '') return `names no host (expected e.g. ${spec.example})`;
+  // The checks decode the user name and password (decodeURIComponent): a malformed escape ('p%ZZ') would otherwise throw
+  // a raw URIError mid-report. Refused here instead, without quoting them.
+  if (decodeCredential(url.username) === null || decodeCredential(url.password) === null) {
+    return "has a malformed percent-encoding in its user name or password (write a literal '%' as %25)";
+  }
   return url;
+}
+
+/**
+ * A URL's percent-encoded user name or password, decoded; null when its percent-encoding is malformed.
+ *
+ * @param text - `url.username` or `url.password`
+ * @returns the decoded text, or null
+ */
+export function decodeCredential(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
 }

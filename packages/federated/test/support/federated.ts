@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMlp, seededRandom, tf, type TrainData } from '@lepton/core';
-import type { FederatedLogger } from '@lepton/federated';
+import { encodeWeights, type FederatedLogger } from '@lepton/federated';
 
 /** Features of the synthetic federated task. */
 export const DIMS = 6;
@@ -105,4 +105,16 @@ export function tabular(n: number, dims: number, seed: number): { x: tf.Tensor2D
     const signal = tf.add(tf.slice(x, [0, 0], [-1, 1]), tf.mul(tf.slice(x, [0, 1], [-1, 1]), 0.5));
     return { x, y: tf.cast(tf.greater(signal, 0), 'float32') as tf.Tensor2D };
   });
+}
+
+/**
+ * The wire payload a hostile or outdated sender could build with any float32 values, NaN and ±Infinity included —
+ * which `encodeWeights` itself refuses to write. Encodes zeros, then overwrites the value words (little-endian).
+ */
+export function forgeWeights(set: { specs: { name: string; shape: number[] }[]; values: Float32Array }, meta: Record<string, unknown> = {}): Uint8Array {
+  const bytes = encodeWeights({ specs: set.specs, values: new Float32Array(set.values.length) }, meta);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const start = bytes.byteLength - set.values.length * 4;
+  set.values.forEach((v, i) => view.setFloat32(start + i * 4, v, true));
+  return bytes;
 }
