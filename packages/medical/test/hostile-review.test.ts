@@ -92,6 +92,25 @@ describe('1. de-identification: attributes Table E.1-1 does not list', () => {
   });
 });
 
+describe('1b. a patientId/patientName function that throws', () => {
+  it('is INVALID_ARGUMENT without the original value, and nothing is written', () => {
+    const deid = new DicomDeidentifier({
+      secret: 'hostile-review',
+      patientName: (original) => {
+        throw new Error(`cannot map ${original}`);
+      },
+    });
+    let err: unknown;
+    try {
+      deid.deidentify(ctSlice([]));
+    } catch (e) {
+      err = e;
+    }
+    expect(isLeptonError(err, 'INVALID_ARGUMENT')).toBe(true);
+    expect(everything(err)).not.toMatch(/cannot map/);
+  });
+});
+
 describe('2. DICOMweb credentials never appear in an error', () => {
   const TOKEN = 'TOKEN-SECRET-4711';
   const okFetch = (seen: string[] = []) =>
@@ -127,6 +146,7 @@ describe('2. DICOMweb credentials never appear in an error', () => {
       { auth: { type: 'oauth' } as never },
       { headers: { 'X-Api-Key': 'KEY-SECRET\r\n' } },
       { headers: { 'Bad Name': 'x' } },
+      { url: 'http://user:PW%ZZ-SECRET@127.0.0.1:9/dicom-web' },
     ];
     for (const options of bad) {
       let err: unknown;

@@ -141,7 +141,14 @@ function quietly<T>(fn: () => T): T {
  */
 function replacement(fn: (original: string) => string, name: string): (original: string) => string {
   return (original) => {
-    const value: unknown = fn(original);
+    let value: unknown;
+    try {
+      value = fn(original);
+    } catch {
+      // The caller's own function failed. Its error may quote the original value (a patient's name), so it is not
+      // attached: no patient data in errors.
+      throw new LeptonError('INVALID_ARGUMENT', `The ${name} function threw; the file was not de-identified. Make it return a string for every value.`);
+    }
     if (typeof value !== 'string') throw new LeptonError('INVALID_ARGUMENT', `The ${name} function must return a string, got a value of type ${value === null ? 'null' : typeof value}.`);
     return value;
   };
@@ -273,7 +280,7 @@ export class DicomDeidentifier {
    *   `DEID_BURNED_IN_ANNOTATION` (refused by the `burnedInAnnotation` policy), `DEID_OUTPUT_TOO_LARGE` (the output
    *   would exceed the size bound), `DEID_UNSUPPORTED` (cannot be rewritten), `DEID_FAILED` (the output did not read
    *   back), `INVALID_ARGUMENT` (bytes that are not a Uint8Array, options that are not an object, a `source` that is
-   *   not a string, or a `patientId`/`patientName` function that does not return a string)
+   *   not a string, or a `patientId`/`patientName` function that throws or does not return a string)
    */
   deidentify(bytes: Uint8Array, options: DeidentifyCallOptions = {}): DeidentifiedDicom {
     if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', `deidentify options must be an object, got ${describeValue(options)}.`);

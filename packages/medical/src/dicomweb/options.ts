@@ -114,7 +114,14 @@ export function resolveDicomWebOptions(options: DicomWebClientOptions): Resolved
   let auth = options.auth;
   if (parsed.username !== '' || parsed.password !== '') {
     // fetch refuses URLs that carry credentials, and they would end up in logs; move them into a Basic header.
-    if (auth === undefined) auth = { type: 'basic', username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) };
+    if (auth === undefined) {
+      try {
+        auth = { type: 'basic', username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) };
+      } catch {
+        // decodeURIComponent's URIError: a malformed %-escape in the URL's user name or password (never shown).
+        throw dicomWebError('DICOMWEB_INVALID_OPTIONS', "url's user name or password holds a malformed %-escape; percent-encode it correctly, or pass auth separately.", { option: 'url' });
+      }
+    }
     parsed.username = '';
     parsed.password = '';
   }
