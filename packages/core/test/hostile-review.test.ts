@@ -1,20 +1,12 @@
 // Findings of a hostile black-box review (2026-12-07), each reproduced here before its fix.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildMlp, createPredictor, describeValue, initRuntime, isLeptonError, lnGamma, resolveWorkersOption, tf, train, validateManifest } from '@lepton/core';
+import { outcome } from '../../../tests/support/hostile.js';
 import { useBackend } from './support/backends.js';
 
 beforeAll(async () => {
   await initRuntime({ backend: 'wasm' }, {});
 });
-
-const codeOf = async (f: () => unknown): Promise<string | undefined> => {
-  try {
-    await f();
-  } catch (err) {
-    return isLeptonError(err) ? err.code : `untyped ${String(err)}`;
-  }
-  return undefined;
-};
 
 describe('createPredictor', () => {
   it('scores what was checked: the caller may reuse or shrink its array right after predict()', async () => {
@@ -93,9 +85,9 @@ describe('messages and numeric edges', () => {
   });
 
   it('lnGamma refuses an x whose result overflows; validateManifest and resolveWorkersOption survive a Symbol', async () => {
-    expect(await codeOf(() => lnGamma(1e308))).toBe('INVALID_ARGUMENT');
+    expect(await outcome(() => lnGamma(1e308))).toBe('LeptonError INVALID_ARGUMENT');
     expect(lnGamma(1e300)).toBeCloseTo(1e300 * (Math.log(1e300) - 1), -290);
-    expect(await codeOf(() => validateManifest(Symbol('s') as never, {}))).toBe('BUNDLE_INVALID');
-    expect(await codeOf(() => resolveWorkersOption([1], Symbol('w') as never))).toBe('INVALID_ARGUMENT');
+    expect(await outcome(() => validateManifest(Symbol('s') as never, {}))).toBe('LeptonError BUNDLE_INVALID');
+    expect(await outcome(() => resolveWorkersOption([1], Symbol('w') as never))).toBe('LeptonError INVALID_ARGUMENT');
   });
 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initRuntime, isLeptonError } from '@lepton/core';
+import { outcome } from '../../../tests/support/hostile.js';
 import { AnomalyDetector, chartConstants, computeOee, controlChartSpec, HotellingT2, LineMonitor, QualityMonitor, resample, xbarR } from '@lepton/manufacturing';
 
 const rows = Array.from({ length: 200 }, (_, i) => [Math.sin(i / 5), Math.cos(i / 7)]);
@@ -23,15 +24,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const code = async (p: Promise<unknown> | (() => unknown)): Promise<string | undefined> => {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (err) {
-    return isLeptonError(err) ? err.code : `untyped ${String(err)}`;
-  }
-  return undefined;
-};
-
 describe('AnomalyDetector with runaway sensor values', () => {
   it('scores a finite but huge value (1e20, 1e39) as a finite alarm in every scoring path, not Infinity or NaN', async () => {
     const spike = [...rows.slice(0, 8), [1e20, 0], ...rows.slice(8, 12)];
@@ -47,7 +39,7 @@ describe('AnomalyDetector with runaway sensor values', () => {
     const batch = await det.scoreBatch(new Float32Array([0, 1, 0, 1, 3e38, 1, 0, 1]), 1);
     expect(Number.isFinite(batch[0]!.score) && batch[0]!.alarm).toBe(true);
     // A non-finite raw value is still refused, not clipped into a score.
-    expect(await code(det.scoreBatch(new Float32Array([0, 1, 0, 1, Infinity, 1, 0, 1]), 1))).toBe('INVALID_INPUT');
+    expect(await outcome(() => det.scoreBatch(new Float32Array([0, 1, 0, 1, Infinity, 1, 0, 1]), 1))).toBe('LeptonError INVALID_INPUT');
   });
 
   it('keeps a finite threshold when a calibration row is huge; refuses training data whose spread overflows', async () => {
@@ -62,7 +54,7 @@ describe('AnomalyDetector with runaway sensor values', () => {
       await d.close();
     }
     const huge = Array.from({ length: 200 }, (_, i) => [i % 2 ? 1e308 : -1e308, 0]);
-    expect(await code(AnomalyDetector.fit(huge, { signals: ['a', 'b'], window: 4, epochs: 1 }))).toBe('INVALID_INPUT');
+    expect(await outcome(() => AnomalyDetector.fit(huge, { signals: ['a', 'b'], window: 4, epochs: 1 }))).toBe('LeptonError INVALID_INPUT');
   }, 60_000);
 
   it('LineMonitor raises the model alarm for a 1e20 reading instead of rejecting every push of its window', async () => {
@@ -168,9 +160,9 @@ describe('QualityMonitor state', () => {
 describe('sparse arrays and shared objects', () => {
   it('a hole in the rows is INVALID_INPUT, never a raw TypeError or a made-up row', async () => {
     // eslint-disable-next-line no-sparse-arrays
-    expect(await code(() => HotellingT2.fit([[1], , [3], [4]] as number[][]))).toBe('INVALID_INPUT');
+    expect(await outcome(() => HotellingT2.fit([[1], , [3], [4]] as number[][]))).toBe('LeptonError INVALID_INPUT');
     // eslint-disable-next-line no-sparse-arrays
-    expect(await code(() => xbarR([[1, 2], , [3, 4]] as number[][]))).toBe('INVALID_INPUT');
+    expect(await outcome(() => xbarR([[1, 2], , [3, 4]] as number[][]))).toBe('LeptonError INVALID_INPUT');
   });
 
   it('chartConstants hands out a frozen object, so a caller cannot move every later chart limit', () => {

@@ -6,17 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initRuntime, isLeptonError } from '@lepton/core';
+import { outcome } from '../../../tests/support/hostile.js';
 import { blurRegions, FaceDetector, loadConfig, nonMaxSuppression, ObjectDetector, parseConfig, RuleEngine, shardOf, type Frame } from '@lepton/surveillance';
 import { redactCredentials } from '../dist/video/redact.js';
-
-const codeOf = async (f: () => unknown): Promise<string | undefined> => {
-  try {
-    await f();
-  } catch (err) {
-    return isLeptonError(err) ? err.code : `untyped ${String(err)}`;
-  }
-  return undefined;
-};
 
 describe('credentials', () => {
   it.each([
@@ -73,7 +65,7 @@ describe('zones that could never fire', () => {
     const zone = { name: 'z', polygon: [[0, 0], [10, 10], [20, 20]] as Array<[number, number]> };
     expect(() => parseConfig({ cameras: [{ name: 'gate', input: 'clip.mp4', zones: [zone] }] })).toThrow(/zones\[0\]\.polygon: has no area/);
     expect(() => new RuleEngine([{ name: 'gate', zones: [zone] }])).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/has no area/) }));
-    expect(await codeOf(() => new RuleEngine([{ name: 'gate', zones: [{ ...zone, polygon: [[0, 0], [10, 0], [10, 10]] }] }]))).toBeUndefined();
+    expect(await outcome(() => new RuleEngine([{ name: 'gate', zones: [{ ...zone, polygon: [[0, 0], [10, 0], [10, 10]] }] }]))).toBe('ok');
   });
 });
 
@@ -81,27 +73,27 @@ describe('inputs that reached a raw TypeError or passed unchecked', () => {
   it('nonMaxSuppression refuses NaN boxes and scores, null entries and holes', async () => {
     const ok = { label: 'car', score: 0.9, box: { x: 0, y: 0, width: 10, height: 10 } };
     for (const bad of [{ ...ok, box: { ...ok.box, x: Number.NaN } }, { ...ok, score: Number.NaN }, { ...ok, box: { ...ok.box, width: Infinity } }, null, { label: 'car', score: 1 }]) {
-      expect(await codeOf(() => nonMaxSuppression([ok, bad as never], 0.5))).toBe('INVALID_ARGUMENT');
+      expect(await outcome(() => nonMaxSuppression([ok, bad as never], 0.5))).toBe('LeptonError INVALID_ARGUMENT');
     }
     // eslint-disable-next-line no-sparse-arrays
-    expect(await codeOf(() => nonMaxSuppression([ok, , ok] as never, 0.5))).toBe('INVALID_ARGUMENT');
+    expect(await outcome(() => nonMaxSuppression([ok, , ok] as never, 0.5))).toBe('LeptonError INVALID_ARGUMENT');
   });
 
   it('blurRegions refuses a missing image, boxes that are not an array, and a NaN box, before changing a pixel', async () => {
     const image = { width: 4, height: 4, data: new Uint8Array(48).fill(200) };
-    expect(await codeOf(() => blurRegions(null as never, []))).toBe('INVALID_INPUT');
-    expect(await codeOf(() => blurRegions(image, null as never))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(() => blurRegions(image, [null as never]))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(() => blurRegions(image, [], null as never))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(() => blurRegions(image, [{ x: 0, y: 0, width: 4, height: 4 }, { x: Number.NaN, y: 0, width: 2, height: 2 }]))).toBe('INVALID_ARGUMENT');
+    expect(await outcome(() => blurRegions(null as never, []))).toBe('LeptonError INVALID_INPUT');
+    expect(await outcome(() => blurRegions(image, null as never))).toBe('LeptonError INVALID_ARGUMENT');
+    expect(await outcome(() => blurRegions(image, [null as never]))).toBe('LeptonError INVALID_ARGUMENT');
+    expect(await outcome(() => blurRegions(image, [], null as never))).toBe('LeptonError INVALID_ARGUMENT');
+    expect(await outcome(() => blurRegions(image, [{ x: 0, y: 0, width: 4, height: 4 }, { x: Number.NaN, y: 0, width: 2, height: 2 }]))).toBe('LeptonError INVALID_ARGUMENT');
     expect(image.data.every((v) => v === 200)).toBe(true);
   });
 
   it('shardOf(null) and load(null) are INVALID_ARGUMENT', async () => {
-    expect(await codeOf(() => shardOf(null as never, 3))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(() => ObjectDetector.load(null as never))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(() => FaceDetector.load(null as never))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(() => ObjectDetector.load({ onInvalidFrame: 5 as never }))).toBe('INVALID_ARGUMENT');
+    expect(await outcome(() => shardOf(null as never, 3))).toBe('LeptonError INVALID_ARGUMENT');
+    expect(await outcome(() => ObjectDetector.load(null as never))).toBe('LeptonError INVALID_ARGUMENT');
+    expect(await outcome(() => FaceDetector.load(null as never))).toBe('LeptonError INVALID_ARGUMENT');
+    expect(await outcome(() => ObjectDetector.load({ onInvalidFrame: 5 as never }))).toBe('LeptonError INVALID_ARGUMENT');
   });
 });
 
