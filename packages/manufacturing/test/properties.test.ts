@@ -252,8 +252,16 @@ describe('SPC on arbitrary numeric series', () => {
         finiteOrTyped(() => nasaScore(ts, vs.slice(0, ts.length)));
         const states = ts.slice(0, 4).map((t, i) => ({ timestamp: T0 + t * 1000, asset: 'press-1', state: (['running', 'idle', 'down', 'planned-stop'] as const)[i % 4] }));
         const countEvents = vs.slice(0, 4).map((v, i) => ({ timestamp: T0 + i * 60_000, asset: 'press-1', good: v, reject: junk[i] ?? 0 }));
+        // The test's own conversion of the junk into a start time must not throw (an object whose toString is not a
+        // function makes Number() throw): that would be the test's TypeError, not the library's.
+        let shift = 0;
+        try {
+          shift = junk.length ? Number(junk[0]) || 0 : 0;
+        } catch {
+          shift = 0;
+        }
         finiteOrTyped(() =>
-          computeOee(states as never, countEvents as never, { shifts: [{ name: 'early', start: '06:00', end: '14:00' }], idealCycleSeconds: { 'press-1': 30 }, from: T0 + (junk.length ? Number(junk[0]) || 0 : 0), to: T0 + 8 * 3_600_000 }),
+          computeOee(states as never, countEvents as never, { shifts: [{ name: 'early', start: '06:00', end: '14:00' }], idealCycleSeconds: { 'press-1': 30 }, from: T0 + shift, to: T0 + 8 * 3_600_000 }),
         );
       }),
       RUNS,

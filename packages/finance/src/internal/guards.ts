@@ -162,7 +162,7 @@ export function choiceOption<T extends string>(v: unknown, allowed: readonly T[]
 export function recordsIterable(records: unknown, what: string): Iterable<unknown> {
   if (typeof records !== 'object' || records === null || typeof (records as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
     // The kind only, never the value: a record passed where the collection belongs may be a card number.
-    throw new LeptonError('INVALID_INPUT', `${what} needs an array (or another iterable) of records, got ${records === null ? 'null' : `a ${typeof records}`}.`);
+    throw new LeptonError('INVALID_INPUT', `${what} needs an array (or another iterable) of records, got ${records === null ? 'null' : typeof records === 'object' ? 'an object' : `a ${typeof records}`}.`);
   }
   return records as Iterable<unknown>;
 }

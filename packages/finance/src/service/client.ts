@@ -121,7 +121,7 @@ export class ScorerStreamClient {
   async publish(records: readonly unknown[]): Promise<string[]> {
     if (!Array.isArray(records)) {
       // The kind only, never the value: a record passed where the array belongs may hold a card number.
-      throw new LeptonError('INVALID_INPUT', `publish needs an array of transactions, got ${records === null ? 'null' : `a ${typeof records}`}.`);
+      throw new LeptonError('INVALID_INPUT', `publish needs an array of transactions, got ${records === null ? 'null' : typeof records === 'object' ? 'an object' : `a ${typeof records}`}.`);
     }
     const out: Array<{ partition: number; payload: string }> = [];
     for (let i = 0; i < records.length; i++) out.push(this.serialise(records[i], i));
@@ -142,7 +142,7 @@ export class ScorerStreamClient {
         details: { index },
       });
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-      const kind = record === null || record === undefined ? String(record) : Array.isArray(record) ? 'an array' : `a ${typeof record}`;
+      const kind = record === null || record === undefined ? String(record) : Array.isArray(record) ? 'an array' : typeof record === 'object' ? 'an object' : `a ${typeof record}`;
       throw refuse(`is ${kind}, not an object`);
     }
     let payload: unknown;
