@@ -8,7 +8,12 @@
 // 4. modalityFrame(i, out) wrote HU into a Uint8Array, and blamed the file for a plain array;
 // 5. resampleVolume threw a raw RangeError (1e-6 mm spacing, slices 1e300 mm apart) or allocated 640 MB (1e7 mm);
 // 6. a readDicomFolder/deidentifyDicomFolder callback that threw ended the whole folder with the raw error;
-// 7. an undefined or inconsistent Photometric Interpretation, and Rescale Slope 0, were accepted without an issue.
+// 7. an undefined or inconsistent Photometric Interpretation, and Rescale Slope 0, were accepted without an issue;
+// 8. (found by running the corruption property of deid-hostile.test.ts ten times longer) a wrong length field made a
+//    kept attribute swallow the elements after it, and de-identification wrote the swallowed patient name inside it;
+//    where the writer refused the value instead, it threw a raw Error quoting it (names and all); a UID attribute
+//    stored with another VR, and a real file's over-long CS, failed with such raw errors; a patient ID whose tag lost
+//    or gained a bit (an unknown overlay tag, a command-group tag, a CS attribute's tag) was kept.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -339,5 +344,70 @@ describe('7. inconsistent pixel metadata is listed in issues', () => {
 
   it('a consistent file has none', () => {
     expect(issuesOf([])).toEqual([]);
+  });
+});
+
+describe('8. damaged files: what a wrong length or a flipped tag bit carries is never kept', () => {
+  const deid = new DicomDeidentifier({ secret: 'hostile-review' });
+  /** Bytes of a PN element (Referring Physician's Name, Explicit VR LE) as a wrong length would swallow them. */
+  const swallowing = (prefix: string): Uint8Array =>
+    Uint8Array.from([...Buffer.from(prefix, 'latin1'), 0x08, 0x00, 0x90, 0x00, 0x50, 0x4e, 18, 0, ...Buffer.from('SWALLOWED^PLANTED ', 'latin1')]);
+
+  it.each([
+    ['Manufacturer (LO, kept by the profile)', '00080070', 'LO', 'ACME'],
+    ['Modality (CS, kept)', '00080060', 'CS', 'CT'],
+  ])('a %s that swallowed the next element is removed and counted, its swallowed name nowhere', (_, tag, vr, prefix) => {
+    const input = ctSlice([{ tag, vr, value: swallowing(prefix) }]);
+    expect(latin1(input)).toContain('SWALLOWED^PLANTED');
+    const out = deid.deidentify(input);
+    expect(latin1(out.bytes)).not.toContain('SWALLOWED');
+    expect(out.summary.unparseableRemoved).toBe(1);
+    expect(readDicom(out.bytes).getString(tag)).toBeUndefined();
+  });
+
+  it.each([
+    ['a patient ID whose tag became an unknown overlay tag (6010,0020)', { tag: '60100020', vr: 'LO', value: 'PLANTEDMRN-77' }, false],
+    ['a patient ID under Scanning Sequence, CS (explicit VR: LO does not fit)', { tag: '00180020', vr: 'LO', value: 'PLANTEDMRN-77' }, false],
+    ['a patient ID under Scanning Sequence, CS (implicit VR: "-" is not a CS character)', { tag: '00180020', vr: 'CS', value: 'PLANTEDMRN-77' }, true],
+    ['a patient name under a command-group tag (0000,0001), UL to the dictionary', { tag: '00000001', vr: 'UL', value: 'PLANTEDMRN-77^X' }, true],
+  ])('%s is removed', (_, element, implicit) => {
+    const input = ctSlice([element], { implicit });
+    expect(latin1(input)).toContain('PLANTEDMRN-77');
+    const out = deid.deidentify(input);
+    expect(latin1(out.bytes)).not.toContain('PLANTEDMRN');
+    expect(readDicom(out.bytes).getString('00120062')).toBe('YES');
+  });
+
+  it('a UID attribute stored with another VR gets a new UID and is written as UI (it was a raw "Value exceeds max length" error quoting it)', () => {
+    const out = deid.deidentify(ctSlice([{ tag: '00080017', vr: 'UN', value: '2.25.777.1' }]));
+    const uid = readDicom(out.bytes).getString('00080017');
+    expect(uid).toMatch(/^2\.25\.\d+$/);
+    expect(uid).toBe(deid.mapUid('2.25.777.1'));
+    // a TM value under the UID's tag (one bit flipped in Study Time's) does not fit it: removed, never an untyped error
+    const flipped = deid.deidentify(ctSlice([{ tag: '00080017', vr: 'TM', value: '134501' }]));
+    expect(readDicom(flipped.bytes).getString('00080017')).toBeUndefined();
+    expect(flipped.summary.unparseableRemoved).toBe(1);
+  });
+
+  it('values longer than their VR allows, as real files have them, are kept as they came (they were a raw error quoting the value)', () => {
+    const out = deid.deidentify(
+      ctSlice([
+        { tag: '00280030', vr: 'DS', value: '0.48828125000000000\\0.48828125000000000' },
+        { tag: '00180015', vr: 'CS', value: 'ABDOMENPELVISANDCHEST' },
+      ]),
+    );
+    const image = readDicom(out.bytes);
+    expect(image.getString('00280030')).toBe('0.48828125000000000\\0.48828125000000000');
+    expect(image.getString('00180015')).toBe('ABDOMENPELVISANDCHEST');
+    expect(out.summary.unparseableRemoved).toBe(0);
+  });
+
+  it('a data set the writer cannot read is DEID_UNSUPPORTED with a known fixed text only, never the writer\'s error as cause', async () => {
+    // two character sets in (0008,0005): dcmjs refuses, quoting the values of the element
+    const err = await caught(() => deid.deidentify(ctSlice([{ tag: '00080005', vr: 'CS', value: 'ISO_IR 100\\ISO_IR 144' }, { tag: '00080090', vr: 'PN', value: 'NOTINERROR^PLANTED' }])));
+    expect(isLeptonError(err) && err.code).toBe('DEID_UNSUPPORTED');
+    expect((err as Error).message).toBe('The DICOM writer cannot read this data set (Using multiple character sets is not supported). Check it with `dcmdump`.');
+    expect((err as Error).cause).toBeUndefined(); // the writer's error was attached: its message may quote any value
+    expect(everything(err)).not.toContain('NOTINERROR');
   });
 });

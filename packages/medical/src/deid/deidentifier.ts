@@ -120,6 +120,21 @@ function normalized(bytes: Uint8Array, part10: Uint8Array, where: { source?: str
   }
 }
 
+/** dcmjs messages that quote no value from the data set; any other is never shown (it may quote a patient's name). */
+const SAFE_WRITER_REASONS = [
+  'Using multiple character sets is not supported',
+  'Finding view is past end of input',
+  'Invalid DICOM file',
+  'Item tag not found after undefined binary length',
+];
+
+/** ` (reason)` for a dcmjs error whose message is one of {@link SAFE_WRITER_REASONS}, else nothing. */
+function writerReason(cause: unknown): string {
+  const message = cause instanceof Error ? cause.message : '';
+  const known = SAFE_WRITER_REASONS.find((reason) => message.startsWith(reason));
+  return known === undefined ? '' : ` (${known})`;
+}
+
 /**
  * dcmjs logs through loglevel (a root logger and named ones, e.g. its validation log); silence all of them while it
  * works on patient data, so that no value can reach a log line, and restore their levels after.
@@ -326,7 +341,8 @@ export class DicomDeidentifier {
         // the header only (Pixel Data is appended verbatim below); a fresh buffer, as dcmjs may keep views into it
         dict = dcmjs.data.DicomMessage.readFile(norm.header.slice().buffer);
       } catch (cause) {
-        throw deidError('DEID_UNSUPPORTED', `The DICOM writer cannot read this data set (${cause instanceof Error ? cause.message : String(cause)}).`, where, cause);
+        // no cause attached: the writer's messages can quote values (a patient's name); only known fixed texts are shown
+        throw deidError('DEID_UNSUPPORTED', `The DICOM writer cannot read this data set${writerReason(cause)}. Check it with \`dcmdump\`.`, where);
       }
       const ds = dict.dict;
       // Pixel Data is appended verbatim below; what follows it (Data Set Trailing Padding, Digital Signatures) is X
@@ -361,7 +377,15 @@ export class DicomDeidentifier {
       };
       // the bound is checked before dcmjs allocates the output, and again on what it wrote
       if (132 + writtenSizeBound(dict.meta) + writtenSizeBound(ds) + (norm.pixels?.length ?? 0) > limit) throw tooLarge();
-      const body = new Uint8Array(dict.write());
+      let body: Uint8Array;
+      try {
+        // values longer than their VR allows (a DS of 17 characters, as some vendors write) are kept as they came:
+        // they were in the input, and text holding binary never gets here (normalizeInput removes it)
+        body = new Uint8Array(dict.write({ allowInvalidVRLength: true }));
+      } catch (cause) {
+        // as above: e.g. "Value exceeds max length" quotes the value it refused, which may identify the patient
+        throw deidError('DEID_UNSUPPORTED', `The DICOM writer cannot write this data set${writerReason(cause)}. Check it with \`dcmdump\`.`, where);
+      }
       if (body.length + (norm.pixels?.length ?? 0) > limit) throw tooLarge();
       const out = new Uint8Array(body.length + (norm.pixels?.length ?? 0));
       out.set(body, 0);

@@ -5,8 +5,8 @@ import { LeptonError } from '@lepton/core';
  * truncated or malformed fails with the reader's codes (`DICOM_NOT_DICOM`, `DICOM_TRUNCATED`, `DICOM_MALFORMED`).
  *
  * - `DEID_UNSUPPORTED` — the data set parses but cannot be rewritten (an encoding the DICOM writer does not handle,
- *   e.g. an unsupported Specific Character Set, or pixel data that cannot be located).
- * - `DEID_WRITE_FAILED` — an output file or folder could not be written.
+ *   e.g. an unsupported Specific Character Set, or pixel data that cannot be located). The writer's own message is
+ *   shown only where it is one of a few known texts that quote no value; it is never attached as the cause.
  * - `DEID_BURNED_IN_ANNOTATION` — the image may show identifying text in its pixels (Burned In Annotation YES, or
  *   not stated for a modality that commonly burns text in) and the `burnedInAnnotation` policy refuses it (see
  *   `DeidentifyOptions.burnedInAnnotation`). Details: `burnedInAnnotation` (`YES` or `UNKNOWN`) and `modality`.

@@ -9,7 +9,7 @@ import { MAX_INFLATED_BYTES, MAX_SEQUENCE_DEPTH, outputLimit } from './bounds.js
 import { ByteChunks, encodeHeader, encodeItemMarker, type Syntax } from './chunks.js';
 import { minimalMeta, readMeta } from './file-meta.js';
 import { NormalizeFailure } from './normalize-failure.js';
-import { dictionaryVr, isItemValue, LONG_VRS, swapSize } from './vr.js';
+import { dictionaryVr, dictionaryVrs, isItemValue, isPlainText, LONG_VRS, swapSize, TEXT_VRS } from './vr.js';
 
 /**
  * The input data set re-encoded so that the DICOM writer can be trusted with it, and the facts the de-identifier
@@ -146,6 +146,20 @@ class Walker {
       else this.unparseableRemoved++;
       return after;
     }
+    const vr = leafVr(h);
+    if (TEXT_VRS.has(vr) && !isPlainText(this.src, h.value, h.value + h.length, vr)) {
+      // a text value holding binary: a wrong length took in the elements after it (their values, names among them,
+      // would ride along inside an attribute the profile keeps), or the value is garbage. Either way it is removed.
+      this.unparseableRemoved++;
+      return h.value + h.length;
+    }
+    if (!syn.implicit && TEXT_VRS.has(h.vr) && !vrAgrees(h.tag, h.vr)) {
+      // text under a tag whose attribute is not text of that kind (a Patient ID stored as LO under Scanning
+      // Sequence's tag, CS, after one bit flipped in the tag): the tag does not say what the value is, so the
+      // profile's rule for that tag cannot be trusted with it. Removed.
+      this.unparseableRemoved++;
+      return h.value + h.length;
+    }
     if (depth === 0 && h.tag === BURNED_IN_ANNOTATION) {
       this.burnedInAnnotation = String.fromCharCode(...this.src.subarray(h.value, h.value + Math.min(h.length, 16))).replace(/[\0 ]+$/, '').trim();
     }
@@ -254,7 +268,7 @@ class Walker {
 
   /** A leaf element from UN content (Implicit VR LE) written in the output syntax, its VR from the dictionary. */
   #transcodeLeaf(h: Header, os: Syntax, out: ByteChunks): void {
-    let vr = h.vr === 'UN' ? (dictionaryVr(h.tag) ?? privateCreatorVr(h.tag) ?? 'UN') : h.vr;
+    let vr = leafVr(h);
     let value = this.src.subarray(h.value, h.value + h.length);
     const size = swapSize(vr);
     if (!os.little && size > 1) {
@@ -265,6 +279,21 @@ class Walker {
     out.push(encodeHeader(h.tag, vr, value.length, os));
     out.push(value);
   }
+}
+
+/**
+ * Does an element's explicit VR fit its tag? Unknown tags fit anything; a decimal string and an integer string stand
+ * for each other (vendors write either for numeric attributes, and neither can hold a name).
+ */
+function vrAgrees(tag: number, vr: string): boolean {
+  const allowed = dictionaryVrs(tag);
+  if (allowed === undefined || allowed.includes(vr)) return true;
+  return (vr === 'DS' || vr === 'IS') && (allowed.includes('DS') || allowed.includes('IS'));
+}
+
+/** The VR a leaf element is written with: its own, or for UN content the dictionary's (private creators: LO). */
+function leafVr(h: Header): string {
+  return h.vr === 'UN' ? (dictionaryVr(h.tag) ?? privateCreatorVr(h.tag) ?? 'UN') : h.vr;
 }
 
 /** Private Creator elements (gggg,0010-00FF in odd groups) are LO. */

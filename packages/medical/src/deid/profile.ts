@@ -83,7 +83,9 @@ export interface DeidSummary {
   readonly unknownVrSequences: number;
   /**
    * Elements removed because their value could not be interpreted: a UN-encoded sequence whose items do not parse,
-   * or an OB/OW element with undefined length outside Pixel Data. Not counted in `removed`.
+   * an OB/OW element with undefined length outside Pixel Data, or a text value (CS, LO, PN …) holding control
+   * characters (binary: in a damaged file, typically the elements a wrong length field swallowed). Not counted in
+   * `removed`.
    */
   readonly unparseableRemoved: number;
 }
@@ -117,10 +119,12 @@ function groupRule(group: number, element: number): DeidAction | undefined {
  * - VR PN (a person name) anywhere else: replaced with the dummy `ANONYMIZED` (D), as the table does for listed
  *   names an IOD may require (Verifying Observer Name, Person Name), so the file stays valid whatever the attribute's
  *   Type;
+ * - groups 0000–0007 except 0004 (DICOMDIR): removed (X); command and file meta elements never belong in a data set;
  * - a tag the DICOM dictionary does not know (a non-standard or mis-encoded public tag, e.g. Study Description with
- *   one bit flipped), unless it is a sequence: removed (X) — nobody can tell what it holds; overlay groups 60xx are
- *   exempt (the dictionary lists only 6000, and their other attributes are geometry). An unknown sequence (such as
- *   one a toolkit wrote with VR UN) is kept, its items de-identified by these same rules;
+ *   one bit flipped, or Patient ID's tag turned into (6010,0020), which no overlay has), unless it is a sequence:
+ *   removed (X) — nobody can tell what it holds. The dictionary knows every repeating group (60xx overlays, 50xx
+ *   curves). An unknown sequence (such as one a toolkit wrote with VR UN) is kept, its items de-identified by these
+ *   same rules;
  * - anything else: kept (K), sequences with the profile applied to their items.
  * Never "simplify" this back to keeping every unlisted attribute: that kept reviewers' names and unknown patient
  * attributes while the output said Patient Identity Removed YES.
@@ -128,8 +132,11 @@ function groupRule(group: number, element: number): DeidAction | undefined {
  */
 export function unlistedAction(group: number, vr: string, known: boolean): DeidAction {
   if (group === 0x0010) return 'X';
+  // command (0000) and file meta (0002) elements, and the unused groups, never belong in a data set: one flipped byte
+  // in a private tag made (0000,0001), which the dictionary knows, and its "UL" values were the private text
+  if (group < 0x0008 && group !== 0x0004) return 'X';
   if (vr === 'PN') return 'D';
-  if (!known && vr !== 'SQ' && !(group >= 0x6000 && group <= 0x60ff)) return 'X';
+  if (!known && vr !== 'SQ') return 'X';
   return 'K';
 }
 
@@ -155,6 +162,17 @@ function setValue(el: DcmjsElement, values: unknown[]): void {
   el.Value = values;
   // dcmjs writes `_rawValue` back when it still equals Value; never let an original value ride along
   delete el._rawValue;
+}
+
+/** The values of a UID attribute as strings, whatever VR it was stored with (UN, OB: the text its bytes hold). */
+function uidStrings(el: DcmjsElement): string[] {
+  return (el.Value ?? []).flatMap((v) => {
+    if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
+      const bytes = v instanceof ArrayBuffer ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+      return bytes.toString('latin1').replace(/[\0 ]+$/, '').split('\\');
+    }
+    return [String(v)];
+  });
 }
 
 function dummy(tag: string, el: DcmjsElement, ctx: ProfileContext): unknown[] {
@@ -216,7 +234,10 @@ export function applyProfile(ds: DcmjsDataset, ctx: ProfileContext): void {
           for (const item of (el.Value ?? []) as DcmjsDataset[]) applyProfile(item, ctx);
           delete el._rawValue;
         } else {
-          setValue(el, (el.Value ?? []).map((v) => ctx.mapUid(String(v))));
+          // a UID attribute stored with another VR (a damaged or mis-converted file): its values become UIDs, so it is
+          // written as UI — the writer would refuse a UID in a TM, and binary (UN) is read as the text it holds
+          setValue(el, uidStrings(el).map((v) => ctx.mapUid(v)));
+          el.vr = 'UI';
           c.uidsReplaced += el.Value!.length;
         }
         break;
