@@ -163,18 +163,19 @@ describe('output size bound', () => {
     // 60 000 empty defined-length items (8 bytes each) become undefined-length items with delimiters (16 bytes):
     // legal, but exactly the kind of growth a mis-read file shows, so it is refused rather than written
     const base = bytesOf('sc_marked_no.dcm');
-    const pixelAt = Buffer.from(base).indexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
+    // inserted in tag order, before Patient's Name (0010,0010): an element out of order is removed as damaged
+    const insertAt = Buffer.from(base).indexOf(Buffer.from([0x10, 0x00, 0x10, 0x00, 0x50, 0x4e]));
     const n = 60_000;
     const seq = Buffer.alloc(12 + 8 * n);
     seq.set([0x08, 0x00, 0x15, 0x11, 0x53, 0x51, 0, 0], 0); // (0008,1115) SQ, length
     seq.writeUInt32LE(8 * n, 8);
     for (let i = 0; i < n; i++) seq.set([0xfe, 0xff, 0x00, 0xe0, 0, 0, 0, 0], 12 + 8 * i);
-    const input = new Uint8Array(Buffer.concat([base.subarray(0, pixelAt), seq, base.subarray(pixelAt)]));
+    const input = new Uint8Array(Buffer.concat([base.subarray(0, insertAt), seq, base.subarray(insertAt)]));
     expect(readDicom(input).meta.rows).toBe(16); // a valid file
     expect(() => new DicomDeidentifier({ secret: SECRET }).deidentify(input)).toThrow(expect.objectContaining({ code: 'DEID_OUTPUT_TOO_LARGE' }));
     // a few thousand such items are within the bound, and de-identified
-    const small = new Uint8Array(Buffer.concat([base.subarray(0, pixelAt), seq.subarray(0, 12 + 8 * 2000), base.subarray(pixelAt)]));
-    new DataView(small.buffer, small.byteOffset).setUint32(pixelAt + 8, 8 * 2000, true);
+    const small = new Uint8Array(Buffer.concat([base.subarray(0, insertAt), seq.subarray(0, 12 + 8 * 2000), base.subarray(insertAt)]));
+    new DataView(small.buffer, small.byteOffset).setUint32(insertAt + 8, 8 * 2000, true);
     const out = new DicomDeidentifier({ secret: SECRET }).deidentify(small);
     expect(out.bytes.length).toBeLessThanOrEqual(bound(small.length));
   });

@@ -18,6 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import dicomParser from 'dicom-parser';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   applyModalityLut,
@@ -376,6 +377,34 @@ describe('8. damaged files: what a wrong length or a flipped tag bit carries is 
     const out = deid.deidentify(input);
     expect(latin1(out.bytes)).not.toContain('PLANTEDMRN');
     expect(readDicom(out.bytes).getString('00120062')).toBe('YES');
+  });
+
+  it('out of tag order (a bit flipped in a tag): the element and the one before it are removed, the rest kept', () => {
+    // Station Name (X/Z/D) whose tag lost a bit became (0008,0010), Recognition Code, which the profile keeps
+    const input = ctSlice([{ tag: '00081010', vr: 'SH', value: 'CTSCAN-PLANTED' }], { implicit: true });
+    const at = Buffer.from(input).indexOf(Buffer.from([0x08, 0x00, 0x10, 0x10]), 132);
+    input[at + 3] = 0x00;
+    expect(latin1(input)).toContain('CTSCAN-PLANTED');
+    const out = deid.deidentify(input);
+    expect(latin1(out.bytes)).not.toContain('CTSCAN-PLANTED');
+    expect(out.summary.unparseableRemoved).toBe(2); // it, and Modality before it (which of the two is damaged is unknowable)
+    const image = readDicom(out.bytes);
+    expect(image.getString('00080010')).toBeUndefined();
+    expect(image.getString('00080060')).toBeUndefined();
+    expect(image.getString('0020000D')).toMatch(/^2\.25\./); // what follows is in order again and de-identified as usual
+    expect(image.getString('00120062')).toBe('YES');
+  });
+
+  it('binary numbers that are too many for their tag (text under a numeric tag that lost a bit) are removed', () => {
+    // Protocol Name (X/D) under Position of Isocenter Projection (0018,9430): FL, VM 2 — 8 bytes, not 16
+    const out = deid.deidentify(ctSlice([{ tag: '00189430', vr: 'FL', value: 'PROTO-PLANTED   ' }], { implicit: true }));
+    expect(latin1(out.bytes)).not.toContain('PROTO-PLANTED');
+    expect(out.summary.unparseableRemoved).toBe(1);
+    // a value that fits its multiplicity is kept
+    const fits = deid.deidentify(ctSlice([{ tag: '00189430', vr: 'FL', value: new Uint8Array(new Float32Array([1.5, -2]).buffer) }], { implicit: true }));
+    expect(fits.summary.unparseableRemoved).toBe(0);
+    const ds = dicomParser.parseDicom(fits.bytes);
+    expect([ds.float('x00189430', 0), ds.float('x00189430', 1)]).toEqual([1.5, -2]);
   });
 
   it('a UID attribute stored with another VR gets a new UID and is written as UI (it was a raw "Value exceeds max length" error quoting it)', () => {

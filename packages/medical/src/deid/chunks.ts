@@ -33,6 +33,18 @@ export class ByteChunks {
     this.size += to - from;
   }
 
+  /** Drops everything after the first `size` bytes (a size this holds, or held before later pushes). */
+  truncate(size: number): void {
+    while (this.size > size) {
+      const last = this.parts.pop()!;
+      this.size -= last.length;
+      if (this.size < size) {
+        this.parts.push(last.subarray(0, size - this.size));
+        this.size = size;
+      }
+    }
+  }
+
   append(other: ByteChunks): void {
     for (const p of other.parts) this.parts.push(p);
     this.size += other.size;

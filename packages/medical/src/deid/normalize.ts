@@ -9,7 +9,7 @@ import { MAX_INFLATED_BYTES, MAX_SEQUENCE_DEPTH, outputLimit } from './bounds.js
 import { ByteChunks, encodeHeader, encodeItemMarker, type Syntax } from './chunks.js';
 import { minimalMeta, readMeta } from './file-meta.js';
 import { NormalizeFailure } from './normalize-failure.js';
-import { dictionaryVr, dictionaryVrs, isItemValue, isPlainText, LONG_VRS, swapSize, TEXT_VRS } from './vr.js';
+import { dictionaryVr, dictionaryVrs, fitsMultiplicity, isItemValue, isPlainText, LONG_VRS, swapSize, TEXT_VRS } from './vr.js';
 
 /**
  * The input data set re-encoded so that the DICOM writer can be trusted with it, and the facts the de-identifier
@@ -102,6 +102,11 @@ class Walker {
    */
   dataset(at: number, end: number, syn: Syntax, os: Syntax, out: ByteChunks, depth: number, untilDelimiter: boolean): number {
     const top = depth === 0;
+    // tag order (PS3.5 7.1: ascending): the previous element's tag, where its output began, and Burned In Annotation
+    // as it was before it
+    let last = -1;
+    let lastStart = out.size;
+    let lastBurnedIn = this.burnedInAnnotation;
     while (at < end) {
       const h = this.header(at, end, syn);
       if (h.tag === ITEM_END) {
@@ -114,7 +119,22 @@ class Walker {
         if (h.tag === PIXEL_DATA) this.pixels = { start: at, end: this.#skipValue(h, end, syn) };
         return end;
       }
+      const start = out.size;
+      const burnedIn = this.burnedInAnnotation;
       at = this.#element(at, h, end, syn, os, out, depth);
+      if (h.tag < last) {
+        // Out of order: one of this tag and the one before it is damaged (a bit flipped in a tag moves a value, a
+        // name say, under another attribute's tag, which the profile may keep). Which one cannot be told, so both
+        // go; the elements after them are in order again.
+        this.unparseableRemoved += (start > lastStart ? 1 : 0) + (out.size > start ? 1 : 0);
+        out.truncate(lastStart);
+        this.burnedInAnnotation = lastBurnedIn;
+        lastStart = out.size;
+      } else {
+        lastStart = start;
+        lastBurnedIn = burnedIn;
+      }
+      last = h.tag;
     }
     if (untilDelimiter) throw new NormalizeFailure('truncated', 'An undefined-length item never ends (no item delimiter).');
     return at;
@@ -147,9 +167,10 @@ class Walker {
       return after;
     }
     const vr = leafVr(h);
-    if (TEXT_VRS.has(vr) && !isPlainText(this.src, h.value, h.value + h.length, vr)) {
+    if ((TEXT_VRS.has(vr) && !isPlainText(this.src, h.value, h.value + h.length, vr)) || !fitsMultiplicity(h.tag, vr, h.length)) {
       // a text value holding binary: a wrong length took in the elements after it (their values, names among them,
-      // would ride along inside an attribute the profile keeps), or the value is garbage. Either way it is removed.
+      // would ride along inside an attribute the profile keeps), or the value is garbage; or binary numbers that are
+      // not a whole number of values, or too many for the tag (text whose tag lost a bit). Either way it is removed.
       this.unparseableRemoved++;
       return h.value + h.length;
     }

@@ -83,9 +83,11 @@ export interface DeidSummary {
   readonly unknownVrSequences: number;
   /**
    * Elements removed because their value could not be interpreted: a UN-encoded sequence whose items do not parse,
-   * an OB/OW element with undefined length outside Pixel Data, or a text value (CS, LO, PN …) holding control
-   * characters (binary: in a damaged file, typically the elements a wrong length field swallowed). Not counted in
-   * `removed`.
+   * an OB/OW element with undefined length outside Pixel Data, a text value (CS, LO, PN …) holding control
+   * characters (binary: in a damaged file, typically the elements a wrong length field swallowed), a code, number,
+   * date or UID with characters outside its repertoire, binary numbers beyond the tag's value multiplicity, an
+   * explicit text VR that does not fit its tag, and an element out of ascending tag order with the one before it.
+   * Not counted in `removed`.
    */
   readonly unparseableRemoved: number;
 }

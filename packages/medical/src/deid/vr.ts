@@ -2,7 +2,7 @@ import dcmjs from 'dcmjs';
 
 // dcmjs's own dictionary, so the re-encoded data set agrees with how dcmjs reads and writes it. Its typings (in
 // src/types) leave the dictionary out; this is the one field used from it.
-const DICTIONARY = (dcmjs.data as unknown as { DicomMetaDictionary: { dictionary: Record<string, { vr?: string } | undefined> } })
+const DICTIONARY = (dcmjs.data as unknown as { DicomMetaDictionary: { dictionary: Record<string, { vr?: string; vm?: string } | undefined> } })
   .DicomMetaDictionary.dictionary;
 
 /** VRs whose explicit-VR header has two reserved bytes and a 32-bit length (PS3.5 7.1.2). @internal */
@@ -108,3 +108,22 @@ const REPERTOIRES: Record<string, RegExp> = {
   UI: /[0-9. ]/,
   AS: /[0-9DWMY ]/,
 };
+
+/** VRs of fixed-size binary numbers, whose value length is the number size times the value count. */
+const NUMBER_VRS: ReadonlySet<string> = new Set(['AT', 'FD', 'FL', 'SL', 'SS', 'SV', 'UL', 'US', 'UV']);
+
+/**
+ * Does a binary number value of `length` bytes fit the tag's value multiplicity? False when its length is not a whole
+ * number of values, or it holds more values than the dictionary's fixed VM allows (Rows, US, VM 1: 2 bytes; a
+ * 16-byte "FL" under Position of Isocenter Projection, VM 2, is text whose tag lost a bit). Unknown tags, other VRs
+ * and open-ended VMs (1-n, 2-2n) fit.
+ * @internal
+ */
+export function fitsMultiplicity(tag: number, vr: string, length: number): boolean {
+  if (!NUMBER_VRS.has(vr)) return true;
+  const size = vr === 'AT' ? 4 : swapSize(vr); // an AT is two 16-bit numbers, swapped as such
+  if (length % size !== 0) return false;
+  const vm = DICTIONARY[`(${hex4(tag >>> 16)},${hex4(tag & 0xffff)})`]?.vm;
+  const max = vm === undefined ? NaN : Number(vm.split('-').pop());
+  return !Number.isInteger(max) || length / size <= max;
+}
