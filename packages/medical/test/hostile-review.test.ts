@@ -13,8 +13,10 @@
 //    kept attribute swallow the elements after it, and de-identification wrote the swallowed patient name inside it;
 //    where the writer refused the value instead, it threw a raw Error quoting it (names and all); a UID attribute
 //    stored with another VR, and a real file's over-long CS, failed with such raw errors; a patient ID whose tag lost
-//    or gained a bit (an unknown overlay tag, a command-group tag, a CS attribute's tag) was kept.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+//    or gained a bit (an unknown overlay tag, a command-group tag, a CS attribute's tag) was kept;
+// 9. readDicomFile('/dev/zero') read until memory ran out (8.7 GB after a minute), and a FIFO blocked forever.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -28,7 +30,9 @@ import {
   deidentifyDicomFolder,
   isLeptonError,
   MAX_RESAMPLE_VOXELS,
+  MAX_DICOM_FILE_BYTES,
   readDicom,
+  readDicomFile,
   readDicomFolder,
   resampleVolume,
   Volume,
@@ -438,5 +442,33 @@ describe('8. damaged files: what a wrong length or a flipped tag bit carries is 
     expect((err as Error).message).toBe('The DICOM writer cannot read this data set (Using multiple character sets is not supported). Check it with `dcmdump`.');
     expect((err as Error).cause).toBeUndefined(); // the writer's error was attached: its message may quote any value
     expect(everything(err)).not.toContain('NOTINERROR');
+  });
+});
+
+describe('9. readDicomFile reads regular files only, bounded', () => {
+  it.each([
+    ['a device', '/dev/zero'],
+    ['a folder', tmpdir()],
+  ])('%s is DICOM_READ_FAILED before anything is read', async (_, path) => {
+    const err = await caught(() => readDicomFile(path));
+    expect(isLeptonError(err) && err.code).toBe('DICOM_READ_FAILED');
+    expect((err as { details: { reason: string } }).details.reason).toBe('not-a-file');
+  });
+
+  it('a FIFO is refused without opening it (opening blocks until a writer comes)', async () => {
+    const fifo = join(tmp, 'pipe.dcm');
+    execFileSync('mkfifo', [fifo]);
+    const err = await caught(() => readDicomFile(fifo));
+    expect((err as { details: { reason: string } }).details.reason).toBe('not-a-file');
+  });
+
+  it('a file larger than MAX_DICOM_FILE_BYTES is refused before reading (a sparse file: no disk used)', async () => {
+    const big = join(tmp, 'big.dcm');
+    writeFileSync(big, '');
+    truncateSync(big, MAX_DICOM_FILE_BYTES + 1);
+    const err = await caught(() => readDicomFile(big));
+    expect(isLeptonError(err) && err.code).toBe('DICOM_READ_FAILED');
+    expect((err as { details: { reason: string } }).details.reason).toBe('too-large');
+    rmSync(big);
   });
 });

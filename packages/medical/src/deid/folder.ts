@@ -1,8 +1,8 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, isAbsolute } from 'node:path';
 import { describeValue, isLeptonError, LeptonError } from '@lepton/core';
 import { dicomError } from '../dicom/errors.js';
-import { acceptedBy, notify, type DicomLoadFailure } from '../dicom/files.js';
+import { acceptedBy, notify, readDicomBytes, type DicomLoadFailure } from '../dicom/files.js';
 import { DicomDeidentifier, type DeidentifyOptions } from './deidentifier.js';
 import { deidError } from './errors.js';
 import type { BurnedInAnnotationReport } from './burned-in.js';
@@ -128,13 +128,7 @@ export async function deidentifyDicomFolder(
   for (const path of paths) {
     try {
       if (!acceptedBy(options.filter, path)) continue;
-      let bytes: Uint8Array;
-      try {
-        bytes = await readFile(path);
-      } catch (cause) {
-        throw dicomError('DICOM_READ_FAILED', `Could not read the file (${(cause as NodeJS.ErrnoException).code ?? 'I/O error'}).`, { source: path }, cause);
-      }
-      const result = deid.deidentify(bytes, { source: path });
+      const result = deid.deidentify(await readDicomBytes(path), { source: path });
       const output = join(outputDir, `${result.sopInstanceUid}.dcm`);
       try {
         await writeFile(output, result.bytes);

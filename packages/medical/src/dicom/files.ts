@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeValue, isLeptonError, LeptonError } from '@lepton/core';
 import { dicomError } from './errors.js';
@@ -11,7 +11,9 @@ import { readDicom, type ReadDicomOptions } from './read.js';
  * @param path - file path
  * @param options - as {@link readDicom} (its `source` defaults to `path`)
  * @returns the parsed instance
- * @throws {@link @lepton/core!LeptonError} `DICOM_READ_FAILED` when the file cannot be read, or any of
+ * @throws {@link @lepton/core!LeptonError} `DICOM_READ_FAILED` when the file cannot be read, is not a regular file
+ *   (a device such as `/dev/zero`, a pipe, a folder: refused before reading) or is larger than
+ *   {@link MAX_DICOM_FILE_BYTES}, or any of
  *   {@link readDicom}'s codes (`INVALID_ARGUMENT` for options that are not an object, checked before the file is read)
  * @example
  * ```ts
@@ -23,13 +25,45 @@ import { readDicom, type ReadDicomOptions } from './read.js';
 export async function readDicomFile(path: string, options: ReadDicomOptions = {}): Promise<DicomImage> {
   // null was a TypeError reading options.source; readDicom checks the rest of the options.
   if (typeof options !== 'object' || options === null) throw new LeptonError('INVALID_ARGUMENT', `readDicomFile options must be an object, got ${describeValue(options)}.`);
-  let bytes: Uint8Array;
+  return readDicom(await readDicomBytes(path), { ...options, source: options.source ?? path });
+}
+
+/**
+ * The largest file the DICOM readers load (2 GiB − 1 byte, what Node reads into one buffer); a larger one is
+ * `DICOM_READ_FAILED` before anything is read.
+ */
+export const MAX_DICOM_FILE_BYTES = 2 ** 31 - 1;
+
+/**
+ * The bytes of the regular file at `path`, bounded by {@link MAX_DICOM_FILE_BYTES}: a device (`/dev/zero`), a FIFO or
+ * a folder is refused before anything is read — `/dev/zero` was read until memory ran out.
+ * @throws `DICOM_READ_FAILED` (details: `source`, `reason`)
+ * @internal
+ */
+export async function readDicomBytes(path: string): Promise<Uint8Array> {
+  const failed = (message: string, reason: string, cause?: unknown): LeptonError => dicomError('DICOM_READ_FAILED', message, { source: path, reason }, cause);
+  let handle;
   try {
-    bytes = await readFile(path);
+    // stat first: opening a FIFO for reading blocks until something writes to it
+    if (!(await stat(path)).isFile()) throw failed('Not a regular file (a device, a pipe or a folder): nothing was read.', 'not-a-file');
+    handle = await open(path, 'r');
   } catch (cause) {
-    throw dicomError('DICOM_READ_FAILED', `Could not read the file (${(cause as NodeJS.ErrnoException).code ?? 'I/O error'}).`, { source: path }, cause);
+    if (isLeptonError(cause)) throw cause;
+    const code = (cause as NodeJS.ErrnoException).code ?? 'I/O error';
+    throw failed(`Could not read the file (${code}).`, code, cause);
   }
-  return readDicom(bytes, { ...options, source: options.source ?? path });
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw failed('Not a regular file (a device, a pipe or a folder): nothing was read.', 'not-a-file');
+    if (info.size > MAX_DICOM_FILE_BYTES) throw failed(`The file is ${info.size} bytes, more than the ${MAX_DICOM_FILE_BYTES} a DICOM file can be read into.`, 'too-large');
+    return await handle.readFile();
+  } catch (cause) {
+    if (isLeptonError(cause)) throw cause;
+    const code = (cause as NodeJS.ErrnoException).code ?? 'I/O error';
+    throw failed(`Could not read the file (${code}).`, code, cause);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
 }
 
 /** A file that {@link readDicomFolder} could not load, and why. */
