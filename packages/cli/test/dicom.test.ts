@@ -184,7 +184,7 @@ describe('lepton dicom to-png', () => {
     expect(frame.code).toBe(1);
     expect(frame.json).toMatchObject({ ok: false, error: { code: 'DICOM_FRAME_OUT_OF_RANGE' } });
     for (const [flags, message] of [
-      [['--preset', 'liver'], /Unknown --preset 'liver'; use one of lung, mediastinum, bone, brain, abdomen, minmax/],
+      [['--preset', 'liver'], /Unknown --preset; use one of lung, mediastinum, bone, brain, abdomen, minmax/],
       [['--window', '40'], /--window must be CENTER,WIDTH/],
       [['--window=40,0'], /WIDTH ≥ 1/],
       [['--window', '-600,1500'], /--window=-XYZ/],

@@ -17,7 +17,7 @@ export { MEDICAL_ERROR_CODES } from './errors.js';
 export type { MedicalErrorCode } from './errors.js';
 export { readDicom } from './dicom/read.js';
 export type { ReadDicomOptions } from './dicom/read.js';
-export { MAX_DICOM_FILE_BYTES, readDicomFile, readDicomFolder } from './dicom/files.js';
+export { MAX_DICOM_FILE_BYTES, readDicomBytes, readDicomFile, readDicomFolder } from './dicom/files.js';
 export type { DicomFolderLoad, DicomLoadFailure, ReadDicomFolderOptions } from './dicom/files.js';
 export { DicomImage } from './dicom/image.js';
 export type { DicomMetadata, DicomAttributeIssue, Rescale, VoiWindow, VoiLutFunction } from './dicom/types.js';

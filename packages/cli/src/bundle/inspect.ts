@@ -1,6 +1,6 @@
 import { bundleDigest, describeValue, type TensorSpec } from '@lepton/core';
 import type { CommandContext, CommandResult } from '../internal/command.js';
-import { formatBytes } from '../internal/format.js';
+import { formatBytes, printable } from '../internal/format.js';
 import { resolvePath } from '../internal/paths.js';
 import { listFiles, readManifest, readSignatures } from './read.js';
 
@@ -69,5 +69,6 @@ export async function inspectBundle({ positionals, io }: CommandContext): Promis
         ? 'signatures  lepton.sig.json is malformed'
         : `signatures  ${s.keyIds.length} by key id ${s.keyIds.join(', ')}${s.digestMatches ? '' : ' (for an OLDER manifest: lepton.json changed after signing)'}; not verified: lepton bundle verify --key <pub.pem>`,
   );
-  return { exitCode: 0, json, human: lines.join('\n') };
+  // a manifest's text is printed escaped: a newline or an ESC sequence in it cannot forge or hide a line
+  return { exitCode: 0, json, human: lines.map(printable).join('\n') };
 }

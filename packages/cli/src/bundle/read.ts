@@ -1,5 +1,6 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { bundleDigest, LeptonError, MANIFEST_FILE, SIGNATURE_FILE, validateManifest, type BundleManifest } from '@lepton/core';
 
 /** `lepton.json` is metadata only; core refuses bigger ones too. */
@@ -7,20 +8,34 @@ const MAX_MANIFEST_BYTES = 16 << 20;
 const MAX_SIGNATURE_BYTES = 1 << 20;
 
 /**
+ * A file of the bundle as core's loader sees it: its real path and `stat`, `'outside'` when it (or a linked parent) is a
+ * link leaving the bundle directory (core refuses to follow those), undefined when it does not exist.
+ */
+async function inBundle(dir: string, name: string): Promise<{ path: string; info: Stats } | 'outside' | undefined> {
+  let root: string;
+  let real: string;
+  try {
+    [root, real] = await Promise.all([realpath(dir), realpath(join(dir, name))]);
+  } catch {
+    return undefined;
+  }
+  const rel = relative(root, real);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return 'outside';
+  return stat(real).then((info) => ({ path: real, info }), () => undefined);
+}
+
+/**
  * Reads and validates `lepton.json` without loading the model (no TensorFlow.js work).
  *
  * @throws LeptonError `BUNDLE_NOT_FOUND`, `BUNDLE_INVALID`
  */
 export async function readManifest(dir: string): Promise<BundleManifest> {
-  const path = join(dir, MANIFEST_FILE);
-  let size: number;
-  try {
-    const s = await stat(path);
-    if (!s.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
-    size = s.size;
-  } catch (err) {
-    throw new LeptonError('BUNDLE_NOT_FOUND', `No model bundle at ${dir}: ${MANIFEST_FILE} not found.`, { cause: err, details: { dir } });
+  const found = await inBundle(dir, MANIFEST_FILE);
+  if (found === 'outside') {
+    throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: '${MANIFEST_FILE}' is a link that leaves the bundle directory; refusing to follow it.`, { details: { dir } });
   }
+  if (found === undefined || !found.info.isFile()) throw new LeptonError('BUNDLE_NOT_FOUND', `No model bundle at ${dir}: ${MANIFEST_FILE} not found.`, { details: { dir } });
+  const { path, info: { size } } = found;
   if (size > MAX_MANIFEST_BYTES) throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: ${MANIFEST_FILE} is ${size} bytes, more than a manifest can need.`, { details: { dir } });
   let parsed: unknown;
   try {
@@ -47,14 +62,15 @@ export interface SignatureSummary {
 
 /** Reads the signature file next to a manifest, if any. */
 export async function readSignatures(dir: string, manifest: BundleManifest): Promise<SignatureSummary> {
-  const path = join(dir, SIGNATURE_FILE);
+  const found = await inBundle(dir, SIGNATURE_FILE);
+  if (found === undefined) return { present: false, wellFormed: false, keyIds: [] };
+  // a link out of the bundle is never read (core refuses it too)
+  if (found === 'outside' || !found.info.isFile() || found.info.size > MAX_SIGNATURE_BYTES) return { present: true, wellFormed: false, keyIds: [] };
   let text: string;
   try {
-    const s = await stat(path);
-    if (!s.isFile() || s.size > MAX_SIGNATURE_BYTES) return { present: true, wellFormed: false, keyIds: [] };
-    text = await readFile(path, 'utf8');
+    text = await readFile(found.path, 'utf8');
   } catch {
-    return { present: false, wellFormed: false, keyIds: [] };
+    return { present: true, wellFormed: false, keyIds: [] };
   }
   try {
     const raw = JSON.parse(text) as { format?: unknown; digest?: unknown; signatures?: unknown };
@@ -82,7 +98,8 @@ export interface FileEntry {
 export async function listFiles(dir: string, manifest: BundleManifest): Promise<{ files: FileEntry[]; unlisted: string[] }> {
   const files: FileEntry[] = [];
   for (const [name, d] of Object.entries(manifest.files)) {
-    const actualBytes = await stat(join(dir, name)).then((s) => (s.isFile() ? s.size : null), () => null);
+    const found = await inBundle(dir, name);
+    const actualBytes = found !== undefined && found !== 'outside' && found.info.isFile() ? found.info.size : null;
     files.push({ name, bytes: d.bytes, sha256: d.sha256, actualBytes });
   }
   const listed = new Set([...Object.keys(manifest.files), MANIFEST_FILE, SIGNATURE_FILE]);

@@ -1,13 +1,18 @@
-import { access, writeFile } from 'node:fs/promises';
+import { access, rm, writeFile } from 'node:fs/promises';
 import { createBundleSigningKeys, LeptonError, signBundle } from '@lepton/core';
 import type { CommandContext, CommandResult } from '../internal/command.js';
 import { resolvePath } from '../internal/paths.js';
 import { readKeys } from './verify.js';
 
-/** Writes a file, refusing to replace one unless `force` (a private key overwritten by accident is gone for good). */
+/**
+ * Writes a new file with `mode`, refusing to replace one unless `force` (a private key overwritten by accident is gone
+ * for good). With `force` the old entry is removed first (a link itself, never its target), and the file is always
+ * created exclusively: a replaced key never keeps an old file's wider mode, and is never written through a link.
+ */
 async function writeNew(path: string, text: string, mode: number, force: boolean, shown: string): Promise<void> {
   try {
-    await writeFile(path, text, { mode, flag: force ? 'w' : 'wx' });
+    if (force) await rm(path, { force: true });
+    await writeFile(path, text, { mode, flag: 'wx' });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw new LeptonError('WRITE_FAILED', `${shown} exists; refusing to replace it (pass --force to overwrite).`, { cause: err });

@@ -1,17 +1,22 @@
-import { readFile } from 'node:fs/promises';
 import { initRuntime, LeptonError, loadBundle, verifyBundleSignature } from '@lepton/core';
 import { stringList, type CliIo, type CommandContext, type CommandResult } from '../internal/command.js';
-import { resolvePath } from '../internal/paths.js';
+import { printable } from '../internal/format.js';
+import { readSmallFile, resolvePath } from '../internal/paths.js';
 import { readSignatures } from './read.js';
 
-/** Reads PEM key files named on the command line. */
+/** Largest key file read (a PEM key is a few hundred bytes). */
+const MAX_KEY_FILE_BYTES = 64 << 10;
+
+/** Reads PEM key files named on the command line (at most 64 KiB each). */
 export async function readKeys(io: CliIo, paths: string[], flag: string): Promise<string[]> {
   return Promise.all(
     paths.map(async (p) => {
       try {
-        return await readFile(resolvePath(io, p), 'utf8');
+        return await readSmallFile(resolvePath(io, p), MAX_KEY_FILE_BYTES);
       } catch (err) {
-        throw new LeptonError('READ_FAILED', `Could not read the ${flag} file ${p} (${(err as NodeJS.ErrnoException).code ?? 'I/O error'}).`, { cause: err });
+        const code = (err as NodeJS.ErrnoException).code;
+        const why = code === 'TOO_LARGE' ? `more than ${MAX_KEY_FILE_BYTES} bytes` : (code ?? 'I/O error');
+        throw new LeptonError('READ_FAILED', `Could not read the ${flag} file ${p} (${why}).`, { cause: err });
       }
     }),
   );
@@ -45,5 +50,6 @@ export async function verifyBundle({ positionals, flags, io }: CommandContext): 
       ? `signature verified: key id ${verifiedBy!}`
       : `signature not checked (no --key)${sigs.keyIds.length > 0 ? `; signed by key id ${sigs.keyIds.join(', ')}` : '; the bundle is unsigned'}`,
   ];
-  return { exitCode: 0, json, human: lines.join('\n') };
+  // a manifest's text is printed escaped: a newline or an ESC sequence in it cannot forge or hide a line
+  return { exitCode: 0, json, human: lines.map(printable).join('\n') };
 }

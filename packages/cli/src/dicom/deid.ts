@@ -1,9 +1,12 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
 import { stringFlag, type CliIo, type CommandSpec, type FlagValues } from '../internal/command.js';
 import { usageError } from '../internal/errors.js';
-import { resolvePath } from '../internal/paths.js';
+import { isSameFile, readSmallFile, resolvePath } from '../internal/paths.js';
 import { loadMedical, type Medical } from './medical.js';
+
+/** Largest --salt-file read (a key is a line of text). */
+const MAX_SALT_FILE_BYTES = 64 << 10;
 
 type Totals = { removed: number; privateRemoved: number; emptied: number; replaced: number; uidsReplaced: number };
 
@@ -26,9 +29,11 @@ async function salt(
   if (given.file !== undefined) {
     let text: string;
     try {
-      text = (await readFile(resolvePath(io, given.file), 'utf8')).trim();
+      text = (await readSmallFile(resolvePath(io, given.file), MAX_SALT_FILE_BYTES)).trim();
     } catch (err) {
-      throw new medical.LeptonError('READ_FAILED', `Could not read --salt-file (${(err as NodeJS.ErrnoException).code ?? 'I/O error'}).`, { cause: err });
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'TOO_LARGE' ? `more than ${MAX_SALT_FILE_BYTES} bytes` : (code ?? 'I/O error');
+      throw new medical.LeptonError('READ_FAILED', `Could not read --salt-file (${why}).`, { cause: err });
     }
     if (text === '') throw new medical.LeptonError('INVALID_INPUT', 'The --salt-file is empty.');
     return { secret: text, source: 'file' };
@@ -36,6 +41,19 @@ async function salt(
   const env = io.env['LEPTON_DEID_SALT'];
   if (env !== undefined && env !== '') return { secret: env, source: 'env' };
   return { source: 'random' };
+}
+
+/**
+ * The bytes of <in> through medical's bounded reader (a regular file of at most MAX_DICOM_FILE_BYTES; a device such as
+ * /dev/zero or a pipe is refused before reading), its DICOM_READ_FAILED naming <in> as given, not the resolved path.
+ */
+async function readDicomInput(medical: Medical, path: string, shown: string): Promise<Uint8Array> {
+  try {
+    return await medical.readDicomBytes(path);
+  } catch (err) {
+    if (!medical.isLeptonError(err)) throw err;
+    throw new medical.LeptonError(err.code, err.message, { cause: err, details: { ...err.details, source: shown } });
+  }
 }
 
 function add(t: Totals, s: Totals): void {
@@ -68,7 +86,8 @@ Exit codes: 0 every input written; 1 any input could not be de-identified (the o
     const input = resolvePath(io, positionals[0]!);
     const outArg = positionals[1]!;
     const output = resolvePath(io, outArg);
-    if (resolve(input) === resolve(output)) throw usageError('<out> is <in>: write de-identified files somewhere else.', 'dicom deid');
+    // compared as files, not as path strings: a link (symbolic or hard) to <in> as <out> overwrote the original
+    if (await isSameFile(input, output)) throw usageError('<out> is <in> (or a link to it): write de-identified files somewhere else.', 'dicom deid');
     const given = saltFlags(flags);
     const burnedIn = stringFlag(flags, 'burned-in') ?? 'refuse';
     if (burnedIn !== 'refuse' && burnedIn !== 'refuse-marked' && burnedIn !== 'allow') {
@@ -89,10 +108,11 @@ Exit codes: 0 every input written; 1 any input could not be de-identified (the o
     const written: Array<{ output: string; sopInstanceUid: string }> = [];
     const failures: Array<{ source: string; code: string; message: string }> = [];
     if (kind === 'file') {
-      const result = deid.deidentify(await readFile(input), { source: positionals[0]! });
+      const result = deid.deidentify(await readDicomInput(medical, input, positionals[0]!), { source: positionals[0]! });
       let target = output;
       const isDir = await stat(output).then((s) => s.isDirectory(), () => false);
       if (isDir || outArg.endsWith('/') || outArg.endsWith(sep)) target = join(output, `${result.sopInstanceUid}.dcm`);
+      if (await isSameFile(input, target)) throw usageError('<out> names <in> (or a link to it): write de-identified files somewhere else.', 'dicom deid');
       try {
         await mkdir(dirname(target), { recursive: true });
         await writeFile(target, result.bytes);

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { PNG } from 'pngjs';
 import { integerFlag, stringFlag, type CommandSpec } from '../internal/command.js';
 import { usageError } from '../internal/errors.js';
-import { resolvePath } from '../internal/paths.js';
+import { isSameFile, resolvePath } from '../internal/paths.js';
 import { loadMedical, type Medical } from './medical.js';
 
 type VoiChoice = NonNullable<Parameters<Medical['renderFrame']>[2]>['voi'];
@@ -45,6 +45,9 @@ export const dicomToPngCommand: CommandSpec = {
 Exit codes: 0 written; 1 the file cannot be read or decoded (e.g. DICOM_UNSUPPORTED_TRANSFER_SYNTAX,
 DICOM_FRAME_OUT_OF_RANGE), or @lepton/medical missing; 2 usage error.`,
   async run({ positionals, flags, io }) {
+    if (await isSameFile(resolvePath(io, positionals[0]!), resolvePath(io, positionals[1]!))) {
+      throw usageError('<out.png> is <file> (or a link to it): writing the PNG would destroy the DICOM file. Write it somewhere else.', 'dicom to-png');
+    }
     const windowText = stringFlag(flags, 'window');
     const preset = stringFlag(flags, 'preset');
     if (windowText !== undefined && preset !== undefined) throw usageError('Give --window or --preset, not both.', 'dicom to-png');
@@ -60,7 +63,7 @@ DICOM_FRAME_OUT_OF_RANGE), or @lepton/medical missing; 2 usage error.`,
       source = 'minmax';
     } else if (preset !== undefined) {
       // Own names only: `in` also finds 'constructor' and 'toString' (a usage error, not a failed render).
-      if (!Object.hasOwn(medical.WINDOW_PRESETS, preset)) throw usageError(`Unknown --preset '${preset.slice(0, 40)}'; use one of ${[...Object.keys(medical.WINDOW_PRESETS), 'minmax'].join(', ')}.`, 'dicom to-png');
+      if (!Object.hasOwn(medical.WINDOW_PRESETS, preset)) throw usageError(`Unknown --preset; use one of ${[...Object.keys(medical.WINDOW_PRESETS), 'minmax'].join(', ')}.`, 'dicom to-png');
       voi = preset as keyof typeof medical.WINDOW_PRESETS;
       source = 'preset';
     } else {

@@ -151,7 +151,8 @@ export function integerFlag(flags: FlagValues, name: string, fallback: number, m
   const n = Number(v);
   if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
     const range = max < Number.MAX_SAFE_INTEGER ? `≥ ${min} and ≤ ${max}` : `≥ ${min}`;
-    throw usageError(`--${name} must be an integer ${range}, got '${v.slice(0, 40)}'.`, command);
+    // the value is never echoed: a secret typed into the wrong flag must not reach a terminal or a log
+    throw usageError(`--${name} must be an integer ${range}.`, command);
   }
   return n;
 }

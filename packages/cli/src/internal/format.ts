@@ -22,3 +22,13 @@ export function tag(t: Tag): string {
 export function hang(text: string, width: number): string {
   return text.split('\n').join(`\n${' '.repeat(width)}`);
 }
+
+/**
+ * Text from a file (a manifest's name, description, labels …) made safe to print on one line: control characters
+ * (newlines, ESC sequences that move the cursor or hide text, C1 controls) are shown as `\u001b`-style escapes, so a
+ * file cannot forge or erase lines of the CLI's output.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

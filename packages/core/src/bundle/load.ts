@@ -8,7 +8,7 @@ import { MANIFEST_FILE, validateManifest, type BundleManifest, type TensorSpec }
 import { checkBundleDir, readBundleFile, readManifestText } from './files.js';
 import { MODEL_FILE } from './save.js';
 import { verifyBundleSignature, type SigningKeyInput } from './sign.js';
-import { firstNonFiniteWeight } from './weights-check.js';
+import { firstNonFiniteWeight, weightSpecsProblem } from './weights-check.js';
 
 /** A loaded, verified model bundle. */
 export interface Bundle {
@@ -104,24 +104,22 @@ export async function loadBundle(dir: string, options: LoadBundleOptions = {}): 
   if (options.trustedKeys !== undefined) await verifyBundleSignature(dir, manifest, options.trustedKeys);
 
   const modelBytes = await readBundleFile(dir, MODEL_FILE, manifest);
-  let modelJson: { modelTopology?: object; weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> };
+  let modelJson: unknown;
   try {
     modelJson = JSON.parse(new TextDecoder().decode(modelBytes));
   } catch (err) {
     throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: ${MODEL_FILE} is not valid JSON.`, { cause: err, details: { dir } });
   }
-  if (modelJson.modelTopology === undefined || !Array.isArray(modelJson.weightsManifest)) {
-    throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: ${MODEL_FILE} is not a TF.js layers model.`, { details: { dir } });
-  }
-  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+  const { modelTopology, weightSpecs, paths } = modelParts(dir, modelJson);
   const parts: Uint8Array[] = [];
-  for (const group of modelJson.weightsManifest) {
-    weightSpecs.push(...group.weights);
-    for (const path of group.paths) parts.push(await readBundleFile(dir, path, manifest));
-  }
+  for (const path of paths) parts.push(await readBundleFile(dir, path, manifest));
   const weightData = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
   parts.reduce((offset, p) => (weightData.set(p, offset), offset + p.byteLength), 0);
-  // Checked before TF.js builds anything: NaN weights answer NaN, or (through a ReLU on wasm) finite nonsense.
+  // Checked before TF.js builds anything: every spec a known dtype and a unique name, the sizes adding up to the bytes
+  // read (an unknown dtype stopped the NaN scan below, and a spec bigger than the data made TF.js allocate it).
+  const problem = weightSpecsProblem(weightSpecs, weightData.byteLength);
+  if (problem !== undefined) throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: ${MODEL_FILE} does not describe its weights: ${problem}.`, { details: { dir } });
+  // NaN weights answer NaN, or (through a ReLU on wasm) finite nonsense.
   const bad = firstNonFiniteWeight(weightSpecs, weightData);
   if (bad !== undefined) {
     throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: weight ${bad.name} holds ${bad.value} (value ${bad.index}); a model with NaN or infinite weights is not loaded.`, {
@@ -130,15 +128,7 @@ export async function loadBundle(dir: string, options: LoadBundleOptions = {}): 
   }
 
   registerLeptonLayers();
-  let model: tfl.LayersModel;
-  try {
-    model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs, weightData: weightData.buffer }));
-  } catch (err) {
-    throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: TF.js could not build the model (${(err as Error).message}).`, {
-      cause: err,
-      details: { dir },
-    });
-  }
+  const model = await buildModel(dir, modelTopology, weightSpecs, weightData);
   try {
     checkExpectations(model, manifest, dir, options);
   } catch (err) {
@@ -146,6 +136,106 @@ export async function loadBundle(dir: string, options: LoadBundleOptions = {}): 
     throw err;
   }
   return { model, manifest, dir };
+}
+
+/** What `model.json` must hold: a topology object and weight groups of file paths and weight specs; else `BUNDLE_INVALID`. */
+function modelParts(dir: string, modelJson: unknown): { modelTopology: object; weightSpecs: tf.io.WeightsManifestEntry[]; paths: string[] } {
+  const invalid = (): never => {
+    throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: ${MODEL_FILE} is not a TF.js layers model.`, { details: { dir } });
+  };
+  const json = modelJson as { modelTopology?: unknown; weightsManifest?: unknown } | null;
+  if (json === null || typeof json !== 'object' || json.modelTopology === null || typeof json.modelTopology !== 'object' || !Array.isArray(json.weightsManifest)) invalid();
+  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+  const paths: string[] = [];
+  for (const group of json!.weightsManifest as unknown[]) {
+    const g = group as { paths?: unknown; weights?: unknown } | null;
+    if (g === null || typeof g !== 'object' || !Array.isArray(g.paths) || !Array.isArray(g.weights) || !g.paths.every((p) => typeof p === 'string')) invalid();
+    paths.push(...(g!.paths as string[]));
+    weightSpecs.push(...(g!.weights as tf.io.WeightsManifestEntry[]));
+  }
+  return { modelTopology: json!.modelTopology as object, weightSpecs, paths };
+}
+
+/** Variables TF.js holds now (those of every live model), by name. */
+function variableNames(): Set<string> {
+  return new Set(Object.keys(tf.engine().state.registeredVariables));
+}
+
+/** Every `name` in a topology (layer names; walked without recursion). */
+function topologyNames(topology: object): Set<string> {
+  const names = new Set<string>();
+  const stack: unknown[] = [topology];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    for (const [key, child] of Object.entries(v)) {
+      if (key === 'name' && typeof child === 'string') names.add(child);
+      else stack.push(child);
+    }
+  }
+  return names;
+}
+
+/** The end of the last build: builds run one at a time, so a failed one can tell its own variables apart. */
+let building: Promise<unknown> = Promise.resolve();
+
+/**
+ * Sets every `*_initializer` of a topology to zeros, in place (walked without recursion). The file's weights replace
+ * the initial values right away, so computing them is wasted work, and a hostile topology could ask for an
+ * orthogonal initializer (a QR decomposition) of any size.
+ */
+function zeroInitializers(topology: object): void {
+  const stack: unknown[] = [topology];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    for (const [key, child] of Object.entries(v)) {
+      if (key.endsWith('_initializer') && child !== null && typeof child === 'object') (v as Record<string, unknown>)[key] = { class_name: 'Zeros', config: {} };
+      else stack.push(child);
+    }
+  }
+}
+
+/**
+ * Builds the model with TF.js, then sets its weights. When either fails (a topology whose layers do not fit the
+ * weights), everything made for it is disposed: the half-built model and the decoded weights were never returned, so
+ * each failed load leaked the memory the topology asked for.
+ */
+function buildModel(dir: string, modelTopology: object, weightSpecs: tf.io.WeightsManifestEntry[], weightData: Uint8Array): Promise<tfl.LayersModel> {
+  const run = building.then(() => buildModelNow(dir, modelTopology, weightSpecs, weightData));
+  building = run.catch(() => undefined);
+  return run;
+}
+
+async function buildModelNow(dir: string, modelTopology: object, weightSpecs: tf.io.WeightsManifestEntry[], weightData: Uint8Array): Promise<tfl.LayersModel> {
+  zeroInitializers(modelTopology);
+  const before = variableNames();
+  let model: tfl.LayersModel | undefined;
+  try {
+    model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology }));
+    const weights = tf.io.decodeWeights(weightData.buffer as ArrayBuffer, weightSpecs);
+    try {
+      model.loadWeights(weights, true);
+    } finally {
+      tf.dispose(Object.values(weights));
+    }
+    return model;
+  } catch (err) {
+    if (model !== undefined) {
+      model.dispose();
+    } else {
+      // TF.js failed half way through building: the variables of the layers it made are those registered since that
+      // belong to this topology's layers (`<layer>/<weight>[_n]`), so that no variable another part of the
+      // application made in the meantime is touched (builds by loadBundle run one at a time)
+      const mine = topologyNames(modelTopology);
+      const registered = tf.engine().state.registeredVariables;
+      for (const name of Object.keys(registered)) if (!before.has(name) && mine.has(name.split('/')[0]!)) registered[name]!.dispose();
+    }
+    throw new LeptonError('BUNDLE_INVALID', `Bundle ${dir}: TF.js could not build the model (${(err as Error).message}).`, {
+      cause: err,
+      details: { dir },
+    });
+  }
 }
 
 /** The model against the manifest and the application's expectations; throws `BUNDLE_INCOMPATIBLE`. */

@@ -73,6 +73,29 @@ export interface BundleManifest {
 /** File name of the manifest in a bundle directory. */
 export const MANIFEST_FILE = 'lepton.json';
 
+/** @internal What a bundle name may hold: letters, digits, `-`, `_`, `.` (so it prints and names files safely). */
+export const BUNDLE_NAME = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * @internal Deepest nesting of arrays and objects a manifest may hold. Metadata never needs more; a deeper value
+ * (20 000 nested arrays fit in a few KiB) would overflow the stack of anything that walks it recursively.
+ */
+export const MAX_MANIFEST_DEPTH = 64;
+
+/** @internal How deeply `value` nests arrays and objects (walked without recursion), stopping once it passes `limit`. */
+export function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > limit) break;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
 /**
@@ -110,21 +133,25 @@ function checkSpecs(dir: string, value: unknown, field: string): TensorSpec[] {
  * @param dir - bundle directory (for messages)
  * @param raw - parsed JSON
  * @returns the typed manifest
- * @throws {@link LeptonError} `BUNDLE_INVALID` naming the first problem
+ * @throws {@link LeptonError} `BUNDLE_INVALID` naming the first problem (among them: a name that is not letters, digits,
+ *   `-`, `_` and `.`; a file size that is not an integer from 0 to `Number.MAX_SAFE_INTEGER`; values nested more than
+ *   64 levels deep)
  */
 export function validateManifest(dir: string, raw: unknown): BundleManifest {
   const m = raw as Partial<BundleManifest> | null;
   if (m === null || typeof m !== 'object') fail(dir, 'lepton.json is not an object');
   if (m.format !== 'lepton-bundle') fail(dir, `lepton.json format is ${describeValue(m.format)}, expected 'lepton-bundle'`);
   if (m.formatVersion !== 1) fail(dir, `unsupported formatVersion ${describeValue(m.formatVersion)} (this version of @lepton/core reads 1)`);
-  if (typeof m.name !== 'string' || m.name === '') fail(dir, 'lepton.json needs a name');
+  if (nestingDepth(m, MAX_MANIFEST_DEPTH) > MAX_MANIFEST_DEPTH) fail(dir, `lepton.json nests values more than ${MAX_MANIFEST_DEPTH} levels deep`);
+  if (typeof m.name !== 'string' || !BUNDLE_NAME.test(m.name)) fail(dir, "lepton.json needs a name of letters, digits, '-', '_' and '.'");
   if (typeof m.version !== 'string' || !isSemver(m.version)) fail(dir, `version ${describeValue(m.version)} is not a semantic version`);
   if (m.task !== 'binary' && m.task !== 'multiclass' && m.task !== 'regression') fail(dir, `unknown task ${describeValue(m.task)}`);
   checkSpecs(dir, m.inputs, 'inputs');
   checkSpecs(dir, m.outputs, 'outputs');
-  if (m.files === undefined || typeof m.files !== 'object' || Object.keys(m.files).length === 0) fail(dir, 'lepton.json lists no files');
+  if (m.files === null || typeof m.files !== 'object' || Array.isArray(m.files) || Object.keys(m.files).length === 0) fail(dir, 'lepton.json lists no files');
   for (const [file, digest] of Object.entries(m.files)) {
-    if (typeof digest?.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(digest.sha256) || !Number.isInteger(digest.bytes)) {
+    // a size is a byte count: 0 … 2^53-1 (a negative one, or 1e308, made totals meaningless or Infinity)
+    if (typeof digest?.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(digest.sha256) || !Number.isSafeInteger(digest.bytes) || digest.bytes < 0) {
       fail(dir, `lepton.json has no valid size and SHA-256 for '${file}'`);
     }
     if (file.includes('..') || file.startsWith('/')) fail(dir, `file name '${file}' leaves the bundle directory`);

@@ -7,7 +7,7 @@ import { LeptonError } from '../errors/lepton-error.js';
 import { coreVersion } from '../internal/version.js';
 import { modelTask, type Task } from '../models/task.js';
 import { checkBundleDir, sha256 } from './files.js';
-import { isSemver, MANIFEST_FILE, type BundleManifest, type TensorSpec } from './manifest.js';
+import { BUNDLE_NAME, isSemver, MANIFEST_FILE, MAX_MANIFEST_DEPTH, nestingDepth, type BundleManifest, type TensorSpec } from './manifest.js';
 import { firstNonFiniteWeight } from './weights-check.js';
 
 /** File name of the TF.js model JSON (topology and weights manifest) inside a bundle. */
@@ -63,7 +63,8 @@ export function concatWeights(data: ArrayBuffer | ArrayBuffer[] | undefined): Ui
  * @param options - metadata to record
  * @returns the manifest written
  * @throws {@link LeptonError} `INVALID_ARGUMENT` for a bad model, directory, name, version, labels (or their count),
- *   description, an unknown task, a `preprocessing` or `provenance` that is not an object, a metric that is not a finite
+ *   description, an unknown task, a `preprocessing` or `provenance` that is not an object (or nests more than 63 levels
+ *   deep, which `loadBundle` would refuse), a metric that is not a finite
  *   number, or metadata JSON cannot hold (a BigInt, a cycle); `INVALID_MODEL` for a weight holding NaN or ±Infinity
  *   (nothing is written)
  * @example
@@ -79,7 +80,7 @@ export async function saveBundle(model: tfl.LayersModel, dir: string, options: S
   }
   checkBundleDir(dir, 'saveBundle');
   if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `saveBundle: options must be an object with name and version, got ${describeValue(options)}.`);
-  if (typeof options.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(options.name)) {
+  if (typeof options.name !== 'string' || !BUNDLE_NAME.test(options.name)) {
     throw new LeptonError('INVALID_ARGUMENT', `Bundle name ${describeValue(options.name)} may contain only letters, digits, '.', '_' and '-'.`);
   }
   if (typeof options.version !== 'string' || !isSemver(options.version)) {
@@ -109,6 +110,10 @@ export async function saveBundle(model: tfl.LayersModel, dir: string, options: S
     // a string provenance was spread into the manifest character by character; a NaN preprocessing written as null
     if (v != null && (typeof v !== 'object' || Array.isArray(v))) {
       throw new LeptonError('INVALID_ARGUMENT', `saveBundle: ${name} must be an object of named values, got ${describeValue(v)}.`);
+    }
+    // one level below the manifest's root: deeper than loadBundle reads, it made a bundle that cannot be loaded
+    if (v != null && nestingDepth(v, MAX_MANIFEST_DEPTH) > MAX_MANIFEST_DEPTH - 1) {
+      throw new LeptonError('INVALID_ARGUMENT', `saveBundle: ${name} nests values more than ${MAX_MANIFEST_DEPTH - 1} levels deep.`);
     }
   }
   if (options.labels && outUnits !== null && options.labels.length !== outUnits && !(outUnits === 1 && options.labels.length === 2)) {

@@ -1,10 +1,10 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
-import { MANIFEST_FILE, validateManifest, type BundleManifest } from './manifest.js';
-import { readBundleFile, readManifestText } from './files.js';
+import { MANIFEST_FILE, MAX_MANIFEST_DEPTH, validateManifest, type BundleManifest } from './manifest.js';
+import { checkBundleDir, MAX_SIGNATURE_BYTES, readBundleFile, readBundleText, readManifestText } from './files.js';
 
 /** File name of the signatures next to `lepton.json`. It is not listed in the manifest (it signs the manifest). */
 export const SIGNATURE_FILE = 'lepton.sig.json';
@@ -47,6 +47,8 @@ export interface BundleSigningKeys {
 
 /** Canonical JSON: keys sorted at every level, no whitespace, so the same manifest always hashes the same. */
 function canonical(value: unknown, open: Set<object> = new Set()): string {
+  // a manifest nested deeper than validateManifest allows would overflow the stack here (a RangeError)
+  if (open.size > MAX_MANIFEST_DEPTH) throw new LeptonError('INVALID_ARGUMENT', `bundleDigest: the manifest nests values more than ${MAX_MANIFEST_DEPTH} levels deep.`);
   if (typeof value === 'bigint' || typeof value === 'symbol' || typeof value === 'function') {
     // JSON.stringify threw a TypeError for a BigInt; a manifest from JSON holds none of these
     throw new LeptonError('INVALID_ARGUMENT', `bundleDigest: the manifest holds ${describeValue(value)}, which JSON cannot hold.`);
@@ -73,7 +75,7 @@ function canonical(value: unknown, open: Set<object> = new Set()): string {
  * @param manifest - a validated manifest
  * @returns 64 lowercase hex characters
  * @throws {@link LeptonError} `INVALID_ARGUMENT` for a manifest that is not an object or holds what JSON cannot (a
- *   BigInt, a Symbol, a function, a cycle)
+ *   BigInt, a Symbol, a function, a cycle), or nests values more than 64 levels deep
  */
 export function bundleDigest(manifest: BundleManifest): string {
   if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
@@ -153,7 +155,8 @@ async function readVerifiedManifest(dir: string): Promise<BundleManifest> {
  * @param dir - bundle directory written by `saveBundle()`
  * @param privateKey - Ed25519 private key (KeyObject or PKCS#8 PEM)
  * @returns the signature file's contents
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for a key that is not Ed25519; the bundle errors of `loadBundle`
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for a directory that is not a path or a key that is not Ed25519; the
+ *   bundle errors of `loadBundle`
  * @example
  * ```ts
  * import { createBundleSigningKeys, signBundle, loadBundle } from '@lepton/core';
@@ -163,6 +166,7 @@ async function readVerifiedManifest(dir: string): Promise<BundleManifest> {
  * ```
  */
 export async function signBundle(dir: string, privateKey: SigningKeyInput): Promise<BundleSignatures> {
+  checkBundleDir(dir, 'signBundle');
   const key = toPrivateKey(privateKey);
   const manifest = await readVerifiedManifest(dir);
   const digest = bundleDigest(manifest);
@@ -170,16 +174,29 @@ export async function signBundle(dir: string, privateKey: SigningKeyInput): Prom
   const signature = sign(null, Buffer.from(CONTEXT + digest), key).toString('base64');
   let existing: BundleSignatures | undefined;
   try {
-    existing = parseSignatures(dir, await readFile(join(dir, SIGNATURE_FILE), 'utf8'));
+    existing = parseSignatures(dir, await readSignatureText(dir));
   } catch {
+    // missing, malformed, a link out of the bundle or too large: replaced by the new file (never read through)
     existing = undefined;
   }
   const kept = existing !== undefined && existing.digest === digest ? existing.signatures.filter((s) => s.keyId !== keyId) : [];
   const out: BundleSignatures = { format: 'lepton-bundle-signatures', algorithm: 'ed25519', digest, signatures: [...kept, { keyId, signature }] };
-  const tmp = join(dir, `${SIGNATURE_FILE}.tmp-${process.pid}`);
-  await writeFile(tmp, `${JSON.stringify(out, null, 2)}\n`);
-  await rename(tmp, join(dir, SIGNATURE_FILE));
+  // A random name created exclusively ('wx' fails on anything already there, a planted link included), then renamed
+  // over lepton.sig.json (rename replaces a link itself, never its target).
+  const tmp = join(dir, `${SIGNATURE_FILE}.tmp-${randomBytes(12).toString('hex')}`);
+  try {
+    await writeFile(tmp, `${JSON.stringify(out, null, 2)}\n`, { flag: 'wx' });
+    await rename(tmp, join(dir, SIGNATURE_FILE));
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
   return out;
+}
+
+/** `lepton.sig.json` as text, read as the manifest is: inside the bundle, a regular file, at most 1 MiB. */
+function readSignatureText(dir: string): Promise<string> {
+  return readBundleText(dir, SIGNATURE_FILE, MAX_SIGNATURE_BYTES);
 }
 
 function parseSignatures(dir: string, text: string): BundleSignatures {
@@ -212,10 +229,12 @@ function parseSignatures(dir: string, text: string): BundleSignatures {
  * @param manifest - its validated manifest
  * @param trustedKeys - Ed25519 public keys (KeyObject or SPKI PEM); at least one
  * @returns the key id that verified
- * @throws {@link LeptonError} `BUNDLE_UNSIGNED` (no signature file), `BUNDLE_SIGNATURE_INVALID` (tampered manifest or
- *   files, or no signature by a trusted key), `INVALID_ARGUMENT` (no or bad keys)
+ * @throws {@link LeptonError} `BUNDLE_UNSIGNED` (no signature file), `BUNDLE_INVALID` (a signature file that is a link
+ *   out of the bundle, not a regular file, unreadable or over 1 MiB), `BUNDLE_SIGNATURE_INVALID` (tampered manifest or
+ *   files, or no signature by a trusted key), `INVALID_ARGUMENT` (a directory that is not a path, no or bad keys)
  */
 export async function verifyBundleSignature(dir: string, manifest: BundleManifest, trustedKeys: readonly SigningKeyInput[]): Promise<string> {
+  checkBundleDir(dir, 'verifyBundleSignature');
   if (!Array.isArray(trustedKeys) || trustedKeys.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'trustedKeys must list at least one Ed25519 public key.');
   const keys = trustedKeys.map((k) => {
     const pub = toPublicKey(k);
@@ -223,8 +242,10 @@ export async function verifyBundleSignature(dir: string, manifest: BundleManifes
   });
   let text: string;
   try {
-    text = await readFile(join(dir, SIGNATURE_FILE), 'utf8');
+    text = await readSignatureText(dir);
   } catch (err) {
+    // only a missing file is "unsigned"; a link out, a directory, an unreadable or oversized file is BUNDLE_INVALID
+    if ((err as LeptonError).code !== 'BUNDLE_FILE_MISSING') throw err;
     throw new LeptonError('BUNDLE_UNSIGNED', `Bundle ${dir} is not signed (${SIGNATURE_FILE} missing) and trusted keys were given: refusing it.`, {
       cause: err,
       details: { dir },

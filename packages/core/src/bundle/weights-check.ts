@@ -12,6 +12,44 @@ export interface NonFiniteWeight {
 
 const QUANTIZED_BYTES: Record<string, number> = { uint8: 1, uint16: 2, float16: 2 };
 
+/** Bytes per value of the dtypes a layers model's weights hold (a string weight has no fixed size: none is expected). */
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+
+/** Bytes per stored value of a spec, or undefined for a dtype or quantisation this check does not know. */
+function storedWidth(spec: io.WeightsManifestEntry): number | undefined {
+  const q: unknown = spec.quantization;
+  if (!Object.hasOwn(DTYPE_BYTES, spec.dtype)) return undefined;
+  if (q === undefined || q === null) return DTYPE_BYTES[spec.dtype];
+  const qd = (q as { dtype?: unknown }).dtype;
+  return typeof q === 'object' && typeof qd === 'string' && Object.hasOwn(QUANTIZED_BYTES, qd) ? QUANTIZED_BYTES[qd] : undefined;
+}
+
+/**
+ * @internal Why a layers model's weight specs cannot describe its `bytes` of weight data, or undefined when they can:
+ * every spec an object with a name used once, a shape of non-negative safe integers, a known dtype (float32, int32,
+ * bool; quantised uint8, uint16, float16), and the sizes adding up to exactly `bytes`. Checked before TF.js builds
+ * anything, so that {@link firstNonFiniteWeight} reads every weight and no spec makes TF.js allocate more than the
+ * file holds. The message names weights by index, never by their (file-supplied) names.
+ */
+export function weightSpecsProblem(specs: readonly unknown[], bytes: number): string | undefined {
+  const names = new Set<string>();
+  let total = 0;
+  for (const [i, s] of specs.entries()) {
+    const spec = s as io.WeightsManifestEntry | null;
+    if (spec === null || typeof spec !== 'object' || typeof spec.name !== 'string' || typeof spec.dtype !== 'string' || !Array.isArray(spec.shape)) {
+      return `weight ${i} needs a name, a shape and a dtype`;
+    }
+    if (names.has(spec.name)) return `weight ${i} repeats the name of an earlier weight`;
+    names.add(spec.name);
+    const width = storedWidth(spec);
+    if (width === undefined) return `weight ${i} has a dtype or quantisation that is not a layers model's (float32, int32, bool; uint8, uint16, float16)`;
+    if (!spec.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) return `weight ${i} has a shape that is not a list of non-negative integers`;
+    total += spec.shape.reduce((a, d) => a * d, 1) * width;
+    if (!(total <= bytes)) return `the weights declare more bytes than the ${bytes} of weight data`;
+  }
+  return total === bytes ? undefined : `the weights declare ${total} bytes but the weight data holds ${bytes}`;
+}
+
 /** A float16's bits hold an infinity or a NaN when its exponent is all ones. */
 function float16Bad(bits: number): boolean {
   return (bits & 0x7c00) === 0x7c00;
@@ -27,7 +65,8 @@ function float16Value(bits: number): number {
  * quantised values, and the scale and minimum of uint8/uint16 quantisation (whose values are finite when those are).
  * A model that diverged in training, or a weights file edited after the fact, holds NaN; on the wasm backend a ReLU
  * turns NaN into 0, so such a model answers finite but meaningless numbers. Scanning stops (reporting nothing) at a
- * string weight or where the bytes run out: TF.js refuses those itself.
+ * weight of another dtype or where the bytes run out: a bundle's specs pass {@link weightSpecsProblem} first, so
+ * loading scans every weight.
  */
 export function firstNonFiniteWeight(specs: readonly io.WeightsManifestEntry[], data: Uint8Array): NonFiniteWeight | undefined {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);

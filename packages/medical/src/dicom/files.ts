@@ -35,10 +35,21 @@ export async function readDicomFile(path: string, options: ReadDicomOptions = {}
 export const MAX_DICOM_FILE_BYTES = 2 ** 31 - 1;
 
 /**
- * The bytes of the regular file at `path`, bounded by {@link MAX_DICOM_FILE_BYTES}: a device (`/dev/zero`), a FIFO or
- * a folder is refused before anything is read — `/dev/zero` was read until memory ran out.
- * @throws `DICOM_READ_FAILED` (details: `source`, `reason`)
- * @internal
+ * Reads the bytes of a DICOM file (for {@link DicomDeidentifier.deidentify}, say) the way {@link readDicomFile} does:
+ * a regular file of at most {@link MAX_DICOM_FILE_BYTES}. A device (`/dev/zero`, which was read until memory ran out),
+ * a FIFO (opening one blocks until something writes to it) or a folder is refused before anything is read.
+ *
+ * @param path - file path
+ * @returns the file's bytes
+ * @throws {@link @lepton/core!LeptonError} `DICOM_READ_FAILED`, details `source` (the path) and `reason`
+ *   (`not-a-file`, `too-large`, or the system's code such as `ENOENT`)
+ * @example
+ * ```ts
+ * import { DicomDeidentifier, readDicomBytes } from '@lepton/medical';
+ * const path = 'packages/medical/test/fixtures/dicom/ct_s16.dcm';
+ * const out = new DicomDeidentifier({ secret: 'a long secret from your vault' }).deidentify(await readDicomBytes(path));
+ * console.log(out.bytes.length > 0); // true
+ * ```
  */
 export async function readDicomBytes(path: string): Promise<Uint8Array> {
   const failed = (message: string, reason: string, cause?: unknown): LeptonError => dicomError('DICOM_READ_FAILED', message, { source: path, reason }, cause);
