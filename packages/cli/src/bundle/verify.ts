@@ -10,15 +10,7 @@ const MAX_KEY_FILE_BYTES = 64 << 10;
 /** Reads PEM key files named on the command line (at most 64 KiB each). */
 export async function readKeys(io: CliIo, paths: string[], flag: string): Promise<string[]> {
   return Promise.all(
-    paths.map(async (p) => {
-      try {
-        return await readSmallFile(resolvePath(io, p), MAX_KEY_FILE_BYTES);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        const why = code === 'TOO_LARGE' ? `more than ${MAX_KEY_FILE_BYTES} bytes` : (code ?? 'I/O error');
-        throw new LeptonError('READ_FAILED', `Could not read the ${flag} file ${p} (${why}).`, { cause: err });
-      }
-    }),
+    paths.map((p) => readSmallFile(resolvePath(io, p), MAX_KEY_FILE_BYTES, `the ${flag} file ${p}`)),
   );
 }
 

@@ -27,14 +27,7 @@ async function salt(
 ): Promise<{ secret?: string; source: 'flag' | 'file' | 'env' | 'random' }> {
   if (given.inline !== undefined) return { secret: given.inline, source: 'flag' };
   if (given.file !== undefined) {
-    let text: string;
-    try {
-      text = (await readSmallFile(resolvePath(io, given.file), MAX_SALT_FILE_BYTES)).trim();
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'TOO_LARGE' ? `more than ${MAX_SALT_FILE_BYTES} bytes` : (code ?? 'I/O error');
-      throw new medical.LeptonError('READ_FAILED', `Could not read --salt-file (${why}).`, { cause: err });
-    }
+    const text = (await readSmallFile(resolvePath(io, given.file), MAX_SALT_FILE_BYTES, '--salt-file')).trim();
     if (text === '') throw new medical.LeptonError('INVALID_INPUT', 'The --salt-file is empty.');
     return { secret: text, source: 'file' };
   }
