@@ -1,7 +1,8 @@
 import { LeptonError } from '@lepton/core';
 import { integer, invalid } from '../internal/guards.js';
 
-const SEVERITIES: readonly string[] = ['low', 'medium', 'high', 'critical'];
+/** @internal Every {@link Severity}, lowest first. */
+export const SEVERITIES: readonly string[] = ['low', 'medium', 'high', 'critical'];
 
 /** How urgent an alarm is (ISA-18.2 style priorities). */
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
@@ -261,8 +262,8 @@ function checkUpdate(input: { key: string; asset: string; exceeded: boolean; cle
   checkEvidence(fn, 'evidence', input.evidence);
 }
 
-/** Checks alarm evidence: what goes into an alarm comes out of the API (no NaN, no wrong-typed signal). */
-function checkEvidence(fn: string, field: string, e: unknown): void {
+/** @internal Checks alarm evidence: what goes into an alarm comes out of the API (no NaN, no wrong-typed signal). */
+export function checkEvidence(fn: string, field: string, e: unknown): void {
   if (typeof e !== 'object' || e === null) throw invalid(fn, field, 'an object', e);
   const ev = e as AlarmEvidence;
   if (typeof ev.source !== 'string') throw invalid(fn, `${field}.source`, 'a string', ev.source);
@@ -273,8 +274,8 @@ function checkEvidence(fn: string, field: string, e: unknown): void {
   for (const k of ['from', 'to'] as const) if (typeof ev.window[k] !== 'number' || !Number.isFinite(ev.window[k])) throw invalid(fn, `${field}.window.${k}`, 'a finite number (epoch ms)', ev.window[k]);
 }
 
-/** A copy of checked evidence (its fields only), so that the alarm does not share objects with the caller. */
-function copyEvidence(e: AlarmEvidence): AlarmEvidence {
+/** @internal A copy of checked evidence (its fields only), so that the alarm does not share objects with the caller. */
+export function copyEvidence(e: AlarmEvidence): AlarmEvidence {
   return { source: e.source, signals: [...e.signals], values: { ...e.values }, window: { from: e.window.from, to: e.window.to } };
 }
 

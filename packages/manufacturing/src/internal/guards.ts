@@ -19,6 +19,23 @@ export function kindOf(v: unknown): string {
 }
 
 /**
+ * A broker URL as it may be shown in a message or a log: scheme, host, port and path, never the credentials (nor the
+ * query or fragment) that the URL can carry.
+ *
+ * @param url - the URL, parsed or as given
+ * @returns e.g. `mqtt://127.0.0.1:1883`, or `the broker` for text that is not a URL
+ */
+export function shownUrl(url: string | URL): string {
+  let u: URL;
+  try {
+    u = typeof url === 'string' ? new URL(url) : url;
+  } catch {
+    return 'the broker';
+  }
+  return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+}
+
+/**
  * The error for one bad input field: `INVALID_INPUT` (data) or `INVALID_ARGUMENT` (an option), with `details.field`.
  *
  * @param fn - the public function, e.g. `xbarR`

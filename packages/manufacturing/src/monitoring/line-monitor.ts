@@ -164,7 +164,7 @@ export interface LineMonitorStats {
   batches: number;
   /** SPC subgroup points judged. */
   subgroups: number;
-  /** SPC subgroup points skipped because fewer than half of their samples were clean (or their mean overflowed). */
+  /** SPC subgroup points skipped because fewer than half of their samples were clean (or their mean or its z-score overflowed). */
   subgroupsSkipped: number;
   /** Assets with no SPC baseline (their signals are not charted). */
   assetsWithoutBaseline: number;
@@ -944,46 +944,54 @@ export class LineMonitor<S extends string = string> {
   }
 
   private closeSubgroup(st: AssetState, ts: number, events: LineEvent[]): void {
-    if (st.rules) {
-      for (let j = 0; j < this.signals.length; j++) {
-        const signal = this.signals[j]!;
-        if (st.subCount[j]! < this.subgroup / 2) {
-          this.counters.subgroupsSkipped++;
-          continue;
-        }
-        const mean = st.subSum[j]! / st.subCount[j]!;
-        if (!Number.isFinite(mean)) {
-          // Finite values whose sum overflows: nothing to chart (counted, never a NaN point in the rules).
-          this.counters.subgroupsSkipped++;
-          continue;
-        }
-        const rules = st.rules[j]!;
-        const violations = rules.push(mean);
-        this.counters.subgroups++;
-        const { center, sigma } = rules.limits;
-        const severity: Severity = violations.some((v) => v.rule === 1) ? 'high' : 'medium';
-        this.alarm(
-          'spc',
-          events,
-          this.spcAlarms.update({
-            key: `${st.asset}:spc:${signal}`,
-            asset: st.asset,
-            exceeded: violations.length > 0,
-            severity,
-            at: ts,
-            evidence: {
-              source: violations.length ? violations.map((v) => `nelson-${v.rule}`).join('+') : 'spc',
-              signals: [signal],
-              values: { mean, center, ucl: center + 3 * sigma, lcl: center - 3 * sigma, z: sigma > 0 ? (mean - center) / sigma : 0 },
-              window: { from: st.subFrom, to: ts },
-            },
-          }),
-        );
-      }
+    try {
+      if (st.rules) this.judgeSubgroup(st, st.rules, ts, events);
+    } finally {
+      // Reset on every path: a subgroup that failed to be judged must not stay open (the chart would never move again).
+      st.subSum.fill(0);
+      st.subCount.fill(0);
+      st.subN = 0;
     }
-    st.subSum.fill(0);
-    st.subCount.fill(0);
-    st.subN = 0;
+  }
+
+  private judgeSubgroup(st: AssetState, rulesBySignal: RuleStream[], ts: number, events: LineEvent[]): void {
+    for (let j = 0; j < this.signals.length; j++) {
+      const signal = this.signals[j]!;
+      if (st.subCount[j]! < this.subgroup / 2) {
+        this.counters.subgroupsSkipped++;
+        continue;
+      }
+      const mean = st.subSum[j]! / st.subCount[j]!;
+      const rules = rulesBySignal[j]!;
+      const { center, sigma } = rules.limits;
+      const z = sigma > 0 ? (mean - center) / sigma : 0;
+      if (!Number.isFinite(mean) || !Number.isFinite(z)) {
+        // Finite values whose sum overflows, or a finite mean so far from the centre that its z-score overflows: nothing
+        // to chart (counted, never a NaN or infinite point in the rules or the alarm's evidence).
+        this.counters.subgroupsSkipped++;
+        continue;
+      }
+      const violations = rules.push(mean);
+      this.counters.subgroups++;
+      const severity: Severity = violations.some((v) => v.rule === 1) ? 'high' : 'medium';
+      this.alarm(
+        'spc',
+        events,
+        this.spcAlarms.update({
+          key: `${st.asset}:spc:${signal}`,
+          asset: st.asset,
+          exceeded: violations.length > 0,
+          severity,
+          at: ts,
+          evidence: {
+            source: violations.length ? violations.map((v) => `nelson-${v.rule}`).join('+') : 'spc',
+            signals: [signal],
+            values: { mean, center, ucl: center + 3 * sigma, lcl: center - 3 * sigma, z },
+            window: { from: st.subFrom, to: ts },
+          },
+        }),
+      );
+    }
   }
 
   /**

@@ -1,10 +1,10 @@
 import { LeptonError } from '@lepton/core';
-import type { Alarm } from '../alarms/alarms.js';
+import { checkEvidence, copyEvidence, SEVERITIES, type Alarm, type AlarmEvidence, type Severity } from '../alarms/alarms.js';
 import { checkLevel } from '../scale/partition.js';
 import { integer, invalid } from '../internal/guards.js';
 import type { LineEvent, LineItem } from '../monitoring/line-monitor.js';
 import type { ScaleEvent } from '../scale/options.js';
-import type { QualityIssue } from '../telemetry/quality.js';
+import type { QualityIssue, QualityIssueKind } from '../telemetry/quality.js';
 import type { SensorRecord } from '../telemetry/record.js';
 import { AssetEntry, healthOf, type ActiveAlarm, type AssetHealth } from './asset-health.js';
 import type { LineStatusOptions, LineStatusStats, StatusChange, StatusSource } from './status-types.js';
@@ -12,6 +12,9 @@ import type { LineStatusOptions, LineStatusStats, StatusChange, StatusSource } f
 export type { LineStatusOptions, LineStatusStats, StatusChange, StatusSource } from './status-types.js';
 
 const unsubscribeNoop = (): void => undefined;
+
+/** Longest asset name (and alarm id) the status takes from a record or an event. */
+const MAX_NAME = 1024;
 
 /**
  * The live status of one line, per asset — health, active alarms (with acknowledgements), sample counters, data
@@ -129,17 +132,24 @@ export class LineStatus {
    * Counts a valid sample the monitor accepted (a `ScaledLineMonitor`'s `onRecord`): the asset's `accepted` counter and
    * freshness. {@link push} calls it itself.
    *
+   * A record that is not an object with an `asset` of 1–1,024 characters and a finite `timestamp` is counted in
+   * `stats().rejectedUnattributed` and changes nothing else (one bad sample never stops a stream; an empty asset name
+   * made an asset whose metrics collided with the unattributed series and failed every scrape).
+   *
    * @param record - the sample
    */
   observeRecord(record: SensorRecord): void {
-    if (typeof record !== 'object' || record === null || typeof record.asset !== 'string' || typeof record.timestamp !== 'number' || !Number.isFinite(record.timestamp)) {
+    const r = record as Partial<Record<keyof SensorRecord, unknown>> | null;
+    if (typeof r !== 'object' || r === null || !isName(r.asset) || typeof r.timestamp !== 'number' || !Number.isFinite(r.timestamp)) {
       this.countRejected(undefined);
       return;
     }
-    const e = this.entry(record.asset);
+    const asset = r.asset;
+    const timestamp = r.timestamp;
+    const e = this.entry(asset);
     if (!e) return;
     e.accepted++;
-    e.lastSampleAt = Math.max(e.lastSampleAt ?? -Infinity, record.timestamp);
+    e.lastSampleAt = Math.max(e.lastSampleAt ?? -Infinity, timestamp);
     e.lastSeenAt = this.now();
     if (e.stale || e.lastKey === undefined) this.refreshAsset(e);
   }
@@ -149,9 +159,13 @@ export class LineStatus {
    * cleared, quality issues, rejections (not attributable to an asset here), and hand-overs (then {@link reconcile}).
    *
    * @param event - a line event or a scale event
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field`) when `event` is not an object, or is an
+   *   alarm or quality event that is not well formed (an alarm needs an id and asset of 1–1,024 characters, a key, a
+   *   known severity, finite times, an occurrence count and valid evidence; an issue an asset and signal of 1–1,024
+   *   characters, a kind, a finite time and a detail text); nothing is changed then
    */
   observe(event: LineEvent | ScaleEvent): void {
-    this.observeAll([event]);
+    this.observeAll([checkEvent(event)]);
   }
 
   private observeAll(events: ReadonlyArray<LineEvent | ScaleEvent>): void {
@@ -367,7 +381,60 @@ export class LineStatus {
 function assetOf(item: unknown): string | undefined {
   const r = recordOf(item);
   const a = (r as { asset?: unknown }).asset;
-  return typeof a === 'string' && a.length > 0 && a.length <= 1024 ? a : undefined;
+  return isName(a) ? a : undefined;
+}
+
+function isName(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_NAME;
+}
+
+function checkName(fn: string, field: string, v: unknown): string {
+  if (!isName(v)) throw invalid(fn, field, 'a string of 1–1,024 characters', v);
+  return v;
+}
+
+function checkTime(fn: string, field: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(fn, field, 'a finite number (epoch ms)', v);
+  return v;
+}
+
+/**
+ * A checked copy of an event given to {@link LineStatus.observe}: what it keeps is read again later by the publishers'
+ * timers and the metrics, where a bad field would throw on every tick. Other events are returned as they are.
+ */
+function checkEvent(event: unknown): LineEvent | ScaleEvent {
+  const fn = 'LineStatus.observe';
+  if (typeof event !== 'object' || event === null) throw invalid(fn, 'event', 'a line or scale event', event);
+  const ev = event as LineEvent | ScaleEvent;
+  if (ev.type === 'raised' || ev.type === 'cleared') return { type: ev.type, alarm: checkAlarm(fn, 'event.alarm', ev.alarm) };
+  if (ev.type === 'quality') return { type: 'quality', issue: checkIssue(fn, 'event.issue', ev.issue) };
+  return ev;
+}
+
+function checkAlarm(fn: string, field: string, v: unknown): Alarm {
+  if (typeof v !== 'object' || v === null) throw invalid(fn, field, 'an alarm', v);
+  const a = v as Partial<Record<keyof Alarm, unknown>>;
+  const id = checkName(fn, `${field}.id`, a.id);
+  if (typeof a.key !== 'string' || a.key.length === 0 || a.key.length > 4 * MAX_NAME) throw invalid(fn, `${field}.key`, 'a string of 1–4,096 characters', a.key);
+  const asset = checkName(fn, `${field}.asset`, a.asset);
+  if (typeof a.severity !== 'string' || !SEVERITIES.includes(a.severity)) throw invalid(fn, `${field}.severity`, `one of ${SEVERITIES.join(', ')}`, a.severity);
+  const raisedAt = checkTime(fn, `${field}.raisedAt`, a.raisedAt);
+  const clearedAt = a.clearedAt === undefined ? undefined : checkTime(fn, `${field}.clearedAt`, a.clearedAt);
+  const occurrences = integer(fn, `${field}.occurrences`, a.occurrences, 0, Number.MAX_SAFE_INTEGER, 'INVALID_INPUT');
+  checkEvidence(fn, `${field}.evidence`, a.evidence);
+  const evidence = copyEvidence(a.evidence as AlarmEvidence);
+  return { id, key: a.key, asset, severity: a.severity as Severity, raisedAt, ...(clearedAt === undefined ? {} : { clearedAt }), evidence, occurrences };
+}
+
+function checkIssue(fn: string, field: string, v: unknown): QualityIssue {
+  if (typeof v !== 'object' || v === null) throw invalid(fn, field, 'a quality issue', v);
+  const i = v as Partial<Record<keyof QualityIssue, unknown>>;
+  if (typeof i.kind !== 'string' || i.kind.length === 0 || i.kind.length > MAX_NAME) throw invalid(fn, `${field}.kind`, 'a string of 1–1,024 characters', i.kind);
+  const asset = checkName(fn, `${field}.asset`, i.asset);
+  const signal = checkName(fn, `${field}.signal`, i.signal);
+  const at = checkTime(fn, `${field}.at`, i.at);
+  if (typeof i.detail !== 'string' || i.detail.length > 65_536) throw invalid(fn, `${field}.detail`, 'a string of at most 65,536 characters', i.detail);
+  return { kind: i.kind as QualityIssueKind, asset, signal, at, detail: i.detail };
 }
 
 function recordOf(item: unknown): object {

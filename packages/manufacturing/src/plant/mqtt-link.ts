@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { LeptonError } from '@lepton/core';
-import { integer, invalid } from '../internal/guards.js';
+import { integer, invalid, shownUrl } from '../internal/guards.js';
 
 /** How the plant outputs reach the broker: URL, credentials, TLS and timing. Shared by the MQTT and Sparkplug publishers. */
 export interface PlantMqttOptions {
@@ -111,7 +111,7 @@ export function resolveMqttOptions(fn: string, o: PlantMqttOptions, kind: string
   };
   return {
     url,
-    shownUrl: `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`,
+    shownUrl: shownUrl(u),
     client,
     connectTimeoutMs: integer(fn, 'options.connectTimeoutMs', o.connectTimeoutMs ?? 5000, 100, 600_000),
     reconnectPeriodMs: integer(fn, 'options.reconnectPeriodMs', o.reconnectPeriodMs ?? 1000, 10, 600_000),

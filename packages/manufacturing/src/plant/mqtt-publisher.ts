@@ -30,7 +30,8 @@ export interface MqttPlantPublisherOptions extends PlantMqttOptions {
   healthIntervalMs?: number;
   /**
    * Called with each typed failure; publishing goes on: a publish refused by the broker (`MFG_MQTT_PUBLISH`), a lost
-   * connection (`MFG_MQTT_DISCONNECTED`), reconnections that keep failing (`MFG_MQTT_CONNECT`, at most one report per 30 s).
+   * connection (`MFG_MQTT_DISCONNECTED`), reconnections that keep failing (`MFG_MQTT_CONNECT`, at most one report per 30 s),
+   * a periodic health republication that failed (the error thrown, typed; counted in `periodicErrors`).
    */
   onError?: (error: LeptonError) => void;
 }
@@ -53,6 +54,8 @@ export interface MqttPlantPublisherStats {
   clearsDropped: number;
   /** Publishes the broker refused or that failed (retried for events). */
   publishErrors: number;
+  /** Periodic health republications that failed (each reported to `onError`; the timer goes on). */
+  periodicErrors: number;
   /** Retained topics held in memory now: the latest payload per live topic, plus clears waiting for the broker (at most `maxQueue`). */
   stateTopics: number;
 }
@@ -103,7 +106,7 @@ export class MqttPlantPublisher {
   private readonly queue: QueuedEvent[] = [];
   private inFlight = new Map<number, QueuedEvent>();
   private seq = 0;
-  private readonly counters = { eventsPublished: 0, eventsDropped: 0, statePublished: 0, clearsDropped: 0, publishErrors: 0 };
+  private readonly counters = { eventsPublished: 0, eventsDropped: 0, statePublished: 0, clearsDropped: 0, publishErrors: 0, periodicErrors: 0 };
   private readonly unsubscribe: () => void;
   private readonly timer: NodeJS.Timeout;
   private readonly maxQueue: number;
@@ -325,9 +328,15 @@ export class MqttPlantPublisher {
     }
   }
 
+  /** The timer's tick: it never throws (an exception from a timer would end the process); a failure is counted and reported. */
   private periodic(): void {
-    this.status.refresh();
-    for (const h of this.status.healthAll()) this.setState(this.topics.health(h.asset), this.payload('health', { health: h satisfies AssetHealth }));
+    try {
+      this.status.refresh();
+      for (const h of this.status.healthAll()) this.setState(this.topics.health(h.asset), this.payload('health', { health: h satisfies AssetHealth }));
+    } catch (err) {
+      this.counters.periodicErrors++;
+      this.fail(err instanceof LeptonError ? err : new LeptonError('MFG_MQTT_PUBLISH', `The periodic health of line ${this.status.line} could not be published (the cause says why); the next tick tries again.`, { cause: err }));
+    }
   }
 
   private publishFailed(err: Error, topic: string): void {

@@ -147,6 +147,9 @@ function encodeMetric(m: SparkplugMetric, at: string, depth = 0): Buffer {
   return scalarValue(w, m.type, v, at, METRIC_FIELDS).finish();
 }
 
+/** Largest finite float32 (FLT_MAX): a `Float` value beyond ±this does not fit its type. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 /** Field numbers of a value oneof (Metric: 10–15, Template.Parameter: 3–8). */
 type ValueFields = { int: number; long: number; float: number; double: number; bool: number; string: number };
 
@@ -162,6 +165,8 @@ function scalarValue(w: Writer, type: Exclude<SparkplugDataTypeName, 'Template'>
   }
   if (type === 'Float' || type === 'Double') {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`${at}.value`, 'must be a finite number');
+    // Beyond the float32 range writeFloatLE would put ±Infinity on the wire.
+    if (type === 'Float' && Math.abs(v) > FLOAT32_MAX) throw bad(`${at}.value`, 'is out of the Float (32-bit) range');
     const b = Buffer.alloc(type === 'Float' ? 4 : 8);
     if (type === 'Float') b.writeFloatLE(v);
     else b.writeDoubleLE(v);
@@ -291,8 +296,11 @@ const num = (x: bigint): number | bigint => (x <= BigInt(Number.MAX_SAFE_INTEGER
 /**
  * Decodes a Sparkplug B payload: the timestamp, seq and each metric's name, alias, datatype and value, templates
  * (version, template_ref, is_definition, members, parameters) included, nested at most
- * {@link SPARKPLUG_MAX_TEMPLATE_DEPTH} deep. Datasets, properties and metadata are skipped. Bounded: it reads only the
- * given bytes and allocates no more than they hold.
+ * {@link SPARKPLUG_MAX_TEMPLATE_DEPTH} deep. Datasets, properties and metadata are skipped. It reads only the given
+ * bytes (a length that runs past them is refused, never allocated), but it is not bounded in memory by their size:
+ * every metric, template member and parameter becomes an object, and an empty metric takes 2 bytes, so the result can
+ * take 30 to 40 times the payload's size in memory (about 70 MB for a 2 MB payload). Limit the size of an untrusted
+ * payload before decoding it ({@link SparkplugEdgeNode} refuses commands over 64 KiB).
  *
  * @param bytes - the MQTT payload
  * @returns timestamp and seq when present, and the metrics

@@ -66,7 +66,7 @@ export class SparkplugEdgeNode {
   /** Per asset, the metric values last sent (DDATA sends what differs). */
   private readonly sent = new Map<string, Map<string, SparkplugMetric['value']>>();
   private nodeSent = new Map<string, SparkplugMetric['value']>();
-  private readonly counters = { births: 0, rebirths: 0, messages: 0, skipped: 0, badCommands: 0, acknowledgements: 0 };
+  private readonly counters = { births: 0, rebirths: 0, messages: 0, skipped: 0, badCommands: 0, acknowledgements: 0, periodicErrors: 0 };
   /** Whether hosts may acknowledge alarms by DCMD `Alarms/Acknowledge` (option `alarmAcknowledgement`). */
   private readonly acceptAcknowledge: boolean;
   private readonly unsubscribe: () => void;
@@ -369,7 +369,17 @@ export class SparkplugEdgeNode {
     this.send(client, this.topic('DDATA', h.asset), this.refer(h.asset, changed), now);
   }
 
+  /** The timer's tick: it never throws (an exception from a timer would end the process); a failure is counted and reported. */
   private periodic(): void {
+    try {
+      this.republish();
+    } catch (err) {
+      this.counters.periodicErrors++;
+      this.fail(err instanceof LeptonError ? err : new LeptonError('MFG_MQTT_PUBLISH', `The periodic data of edge node ${this.edge} could not be published (the cause says why); the next tick tries again.`, { cause: err }));
+    }
+  }
+
+  private republish(): void {
     this.status.refresh();
     const client = this.publisher();
     if (!client) return;

@@ -73,7 +73,8 @@ export interface SparkplugEdgeNodeOptions extends PlantMqttOptions {
   /**
    * Called with each typed failure; the node goes on: a command that is not Sparkplug B (`MFG_SPARKPLUG_DECODE`,
    * `MFG_SPARKPLUG_COMMAND`), a lost connection (`MFG_MQTT_DISCONNECTED`), reconnections that keep failing
-   * (`MFG_MQTT_CONNECT`, at most one report per 30 s).
+   * (`MFG_MQTT_CONNECT`, at most one report per 30 s), a periodic data message that failed (the error thrown, typed;
+   * counted in `periodicErrors`).
    */
   onError?: (error: LeptonError) => void;
 }
@@ -94,6 +95,8 @@ export interface SparkplugEdgeNodeStats {
   badCommands: number;
   /** With `alarmAcknowledgement`: alarms acknowledged by a host's DCMD. */
   acknowledgements: number;
+  /** Periodic data messages (every `dataIntervalMs`) that failed (each reported to `onError`; the timer goes on). */
+  periodicErrors: number;
   /** With `primaryHostId`: whether the primary host is online (births and data are published only then). */
   hostOnline: boolean;
   /** With `primaryHostId`: times the node dropped its session because the primary host went offline. */

@@ -1,5 +1,8 @@
 import { assignPartitions } from './partition.js';
 
+/** Connections of one member tracked at most (a member that reconnected briefly has two). */
+const MAX_CONNECTIONS = 8;
+
 /** What one member last said about itself. */
 interface Seen {
   /** Partitions it owns (consumes) now. */
@@ -31,22 +34,37 @@ export interface MembershipPlan {
 export class Membership {
   /** Member id → its connections (a member that reconnected may briefly have two presences) → what each said. */
   private readonly members = new Map<string, Map<string, Seen>>();
+  /** Presences ignored: of a new member while `maxMembers` others are tracked, or of a new connection of a member that has {@link MAX_CONNECTIONS}. */
+  ignored = 0;
 
   constructor(
     readonly self: string,
     readonly partitions: number,
     readonly leaseMs: number,
+    readonly maxMembers = Number.POSITIVE_INFINITY,
   ) {}
 
   /**
    * A presence message arrived from one connection of a member.
+   *
+   * Presence is network input: beyond `maxMembers` other members (or {@link MAX_CONNECTIONS} connections of one), a new
+   * one is ignored and counted (`ignored`), so a flood of made-up ids cannot grow memory or the cost of a plan.
    *
    * @returns whether the view changed (a new member, or other claims)
    */
   seen(id: string, connection: string, claims: readonly number[], now: number): boolean {
     if (id === this.self) return false;
     let conns = this.members.get(id);
-    if (!conns) this.members.set(id, (conns = new Map()));
+    if (!conns) {
+      if (this.members.size >= this.maxMembers) {
+        this.ignored++;
+        return false;
+      }
+      this.members.set(id, (conns = new Map()));
+    } else if (!conns.has(connection) && conns.size >= MAX_CONNECTIONS) {
+      this.ignored++;
+      return false;
+    }
     const before = conns.get(connection);
     const next = new Set(claims);
     conns.set(connection, { claims: next, at: now });

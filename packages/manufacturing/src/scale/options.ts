@@ -110,6 +110,13 @@ export interface ScaledLineMonitorOptions {
   maxSnapshotBytes?: number;
   /** Samples waiting to be monitored at most; more are refused and counted (`overflow`). Default 100,000. */
   maxQueue?: number;
+  /**
+   * Other members tracked at most (1 to 65,536). Presence topics are network input: the presence of a new member id
+   * beyond this many (or of a ninth connection of one member) is ignored and counted (`presencesIgnored`), so made-up
+   * ids cannot grow memory or the cost of rebalancing without bound. Members that expire free their places.
+   * Default 1,024.
+   */
+  maxMembers?: number;
   /** Subscription QoS of the data. Default 1. */
   qos?: 0 | 1;
   /** Which monitor events go to `<prefix>/events/<asset>` (QoS 1): alarm `raised`/`cleared` only, every event, or none. Default `alarms`. */
@@ -159,6 +166,7 @@ export function resolveScaleOptions(o: ScaledLineMonitorOptions): ResolvedScaleO
     snapshotTtlSeconds: integer(fn, 'options.snapshotTtlSeconds', o.snapshotTtlSeconds ?? 86_400, 1, 2 ** 32 - 1),
     maxSnapshotBytes: integer(fn, 'options.maxSnapshotBytes', o.maxSnapshotBytes ?? 1 << 20, 1024, 256 << 20),
     maxQueue: integer(fn, 'options.maxQueue', o.maxQueue ?? 100_000, 1),
+    maxMembers: integer(fn, 'options.maxMembers', o.maxMembers ?? 1024, 1, 65_536),
     qos: o.qos ?? 1,
     publishEvents: o.publishEvents ?? 'alarms',
     connectTimeoutMs: integer(fn, 'options.connectTimeoutMs', o.connectTimeoutMs ?? 5000, 100, 600_000),

@@ -1,5 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { LeptonError } from '@lepton/core';
+import { shownUrl } from '../internal/guards.js';
 import { LineMonitor, type LineEvent, type LineItem, type LineMonitorOptions, type LineMonitorStats } from '../monitoring/line-monitor.js';
 import { telemetryItem } from '../telemetry/mqtt.js';
 import type { SensorRecord } from '../telemetry/record.js';
@@ -38,6 +39,8 @@ export interface ScaledLineMonitorStats {
   eventsPublished: number;
   /** Connections made after the first. */
   reconnects: number;
+  /** Presence messages ignored because `maxMembers` other members (or 8 connections of one member) were tracked already. */
+  presencesIgnored: number;
   /** The line monitor's own counters. */
   monitor: LineMonitorStats;
 }
@@ -109,11 +112,14 @@ export class ScaledLineMonitor {
   private settledAt = Infinity;
   private lastPresenceAck = 0;
   private lastMembers = '';
+  /** The membership recomputation scheduled for the end of this turn of the event loop, and whether a claim changed. */
+  private membersPending: NodeJS.Immediate | undefined;
+  private claimsChanged = false;
   private timers: NodeJS.Timeout[] = [];
   private reconnectTimer: NodeJS.Timeout | undefined;
   private connections = 0;
   private snapshotting = false;
-  private readonly counters: Omit<ScaledLineMonitorStats, 'monitor'> = {
+  private readonly counters: Omit<ScaledLineMonitorStats, 'monitor' | 'presencesIgnored'> = {
     received: 0,
     samples: 0,
     rejected: 0,
@@ -140,7 +146,7 @@ export class ScaledLineMonitor {
       (alarms as Record<string, object>)[k] = { ...given, idPrefix: `${given?.idPrefix ?? k}-${options.memberId}-${this.incarnation}` };
     }
     this.monitor = new LineMonitor({ ...options.monitor, alarms });
-    this.membership = new Membership(options.memberId, options.partitions, options.leaseMs);
+    this.membership = new Membership(options.memberId, options.partitions, options.leaseMs, options.maxMembers);
     this.queue = new SerialQueue<Work>(
       (w) => this.handle(w),
       (err) => this.emit({ type: 'error', error: err instanceof LeptonError ? err : new LeptonError('MFG_MONITOR_FAILED', `Monitoring a sample failed: ${(err as Error).message}`, { cause: err }) }),
@@ -197,7 +203,7 @@ export class ScaledLineMonitor {
 
   /** Counters (see {@link ScaledLineMonitorStats}). */
   stats(): ScaledLineMonitorStats {
-    return { ...this.counters, monitor: this.monitor.stats() };
+    return { ...this.counters, presencesIgnored: this.membership.ignored, monitor: this.monitor.stats() };
   }
 
   private emit(e: LineEvent | ScaleEvent): void {
@@ -251,12 +257,12 @@ export class ScaledLineMonitor {
     try {
       await new Promise<void>((resolve, reject) => {
         client.once('connect', () => resolve());
-        client.once('close', () => reject(new LeptonError('MFG_MQTT_CONNECT', `Could not connect to ${this.o.url} within ${this.o.connectTimeoutMs} ms; is the broker running and MQTT 5?`)));
+        client.once('close', () => reject(new LeptonError('MFG_MQTT_CONNECT', `Could not connect to ${shownUrl(this.o.url)} within ${this.o.connectTimeoutMs} ms; is the broker running and MQTT 5?`)));
       });
       await this.join(client, epoch);
     } catch (err) {
       client.end(true);
-      throw err instanceof LeptonError ? err : new LeptonError('MFG_MQTT_CONNECT', `Could not join the monitor group on ${this.o.url}: ${(err as Error).message}.`, { cause: err });
+      throw err instanceof LeptonError ? err : new LeptonError('MFG_MQTT_CONNECT', `Could not join the monitor group on ${shownUrl(this.o.url)}: ${(err as Error).message}.`, { cause: err });
     } finally {
       clearTimeout(deadline);
     }
@@ -397,8 +403,17 @@ export class ScaledLineMonitor {
       if (!Array.isArray(parts) || parts.length > this.o.partitions || !parts.every((p) => Number.isInteger(p) && p >= 0 && p < this.o.partitions)) return;
       changed = this.membership.seen(id, connection, parts as number[], now);
     }
-    this.membersChanged();
-    if (changed) void this.reconcile();
+    if (changed) this.claimsChanged = true;
+    // Coalesced: a burst of presences (many arrive in one read from the socket) costs one sort of the members and one
+    // rebalance, not one each.
+    this.membersPending ??= setImmediate(() => {
+      this.membersPending = undefined;
+      const rebalance = this.claimsChanged;
+      this.claimsChanged = false;
+      if (this.closing) return;
+      this.membersChanged();
+      if (rebalance) void this.reconcile();
+    });
   }
 
   private onData(levels: string[], topic: string, payload: Buffer): void {
@@ -688,6 +703,7 @@ export class ScaledLineMonitor {
       }
     }
     this.closing = true;
+    clearImmediate(this.membersPending);
     this.joined = false;
     this.epoch++;
     await client?.endAsync(options.handOver === false).catch(() => undefined);

@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { LeptonError } from '@lepton/core';
-import { integer, invalid } from '../internal/guards.js';
+import { integer, invalid, shownUrl } from '../internal/guards.js';
 import { parseSensorRecord, type ParsedRecord } from './record.js';
 
 /** Options for {@link MqttTelemetry.connect}. */
@@ -94,7 +94,7 @@ function checkOptions(o: MqttTelemetryOptions): { shownUrl: string } {
   if (o.maxQueue !== undefined) integer(fn, 'options.maxQueue', o.maxQueue, 1);
   if (o.maxPayloadBytes !== undefined) integer(fn, 'options.maxPayloadBytes', o.maxPayloadBytes, 1, 256 * 1024 * 1024);
   if (o.reconnectPeriodMs !== undefined) integer(fn, 'options.reconnectPeriodMs', o.reconnectPeriodMs, 0, 600_000);
-  return { shownUrl: `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}` };
+  return { shownUrl: shownUrl(u) };
 }
 
 const DEFAULT_MAX_PAYLOAD = 65_536;
