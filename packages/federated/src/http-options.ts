@@ -92,7 +92,10 @@ export interface CoordinatorOptions {
    * Attempts a round gets to reach its quorum. A failed attempt is recorded (`status().failures`) and logged; in
    * plain mode the updates already received are kept and the deadline restarts; under secure aggregation the attempt
    * starts over from the key phase. After the last attempt the federation fails with `FEDERATED_QUORUM_NOT_MET`.
-   * Default 3.
+   * Under secure aggregation an attempt whose unmasked aggregate is rejected (`FEDERATED_AGGREGATE_INVALID`) spends
+   * its survivors' updates for this global version: partners never let one base model into two unmasked sums, so the
+   * retry counts only on the other partners (keys from the survivors are refused, 409 `FEDERATED_ROUND_CLOSED`), and
+   * when fewer than `quorum` are left the federation fails at once with `FEDERATED_AGGREGATE_INVALID`. Default 3.
    */
   maxRoundAttempts?: number;
   /** Directory for the state file and every round's global weights (created if missing). */

@@ -79,6 +79,11 @@ export class RoundEngine {
   private received = new Map<string, Received>();
   private plain = new Map<string, Float32Array>();
   private sec: SecAggAttempt | null = null;
+  /**
+   * Partners whose update from the current global version was already in an unmasked sum (an attempt whose aggregate
+   * was then rejected): they never contribute from this version again (partner-secagg.ts), so they are not waited for.
+   */
+  private unmasked = new Set<string>();
   private closedBy: RoundClose = 'all';
   private timer: NodeJS.Timeout | null = null;
   private deadlineAt: number | null = null;
@@ -159,6 +164,7 @@ export class RoundEngine {
     this.stopTimer();
     this.round = round;
     this.attempt = 1;
+    this.unmasked.clear();
     this.resetAttempt(false);
     if (round > this.o.rounds) {
       this.phase = 'done';
@@ -221,9 +227,9 @@ export class RoundEngine {
 
   /**
    * Ends the current attempt without a new global model: records why, and either retries the round (next attempt) or,
-   * after the last attempt, fails the federation with `code`. The published global model is untouched.
+   * after the last attempt (or when `final`), fails the federation with `code`. The published global model is untouched.
    */
-  private failAttempt(received: number, required: number, code: LeptonErrorCode = 'FEDERATED_QUORUM_NOT_MET', why?: string): void {
+  private failAttempt(received: number, required: number, code: LeptonErrorCode = 'FEDERATED_QUORUM_NOT_MET', why?: string, final = false): void {
     const failure: AttemptFailure = {
       round: this.round,
       attempt: this.attempt,
@@ -237,6 +243,10 @@ export class RoundEngine {
     this.state.failures.push(failure);
     void this.queueStateWrite().catch((err: unknown) => this.o.logger.error('state write failed', { error: String(err) }));
     this.o.logger.warn('round attempt failed', { ...failure });
+    if (final) {
+      this.failFederation(code, failure.message);
+      return;
+    }
     if (this.attempt >= this.o.maxRoundAttempts) {
       this.failFederation(code, `${failure.message} No attempts left (maxRoundAttempts ${this.o.maxRoundAttempts}).`);
       return;
@@ -296,6 +306,9 @@ export class RoundEngine {
   }
 
   private aggregate(): void {
+    // The attempt's deadline (training or reveal) is over once its last submission is in: a timer left running could
+    // fire during the awaits of persistRound and fail (reset) the attempt whose model is being saved.
+    this.stopTimer();
     this.phase = 'aggregating';
     this.bump();
     let next: Float32Array | string;
@@ -306,7 +319,20 @@ export class RoundEngine {
     }
     if (typeof next === 'string') {
       // Never publish a non-finite or out-of-bounds model: keep the last good one, fail (and retry) the attempt.
-      this.failAttempt(this.received.size, this.received.size, 'FEDERATED_AGGREGATE_INVALID', `Round ${this.round} attempt ${this.attempt} produced an unusable aggregate (${next}); the global model stays at version ${this.state.completedRounds}.`);
+      const why = `Round ${this.round} attempt ${this.attempt} produced an unusable aggregate (${next}); the global model stays at version ${this.state.completedRounds}.`;
+      if (this.sec === null) {
+        this.failAttempt(this.received.size, this.received.size, 'FEDERATED_AGGREGATE_INVALID', why);
+        return;
+      }
+      // The survivors' updates were unmasked: none of them sends another update from this version (a second unmasked
+      // sum would reveal differences), so a retry can only count on the partners outside that sum.
+      for (const id of this.sec.survivors ?? []) this.unmasked.add(id);
+      const left = this.o.partners.length - this.unmasked.size;
+      const final = left < this.o.quorum;
+      const more = final
+        ? ` The updates of ${this.unmasked.size} partner(s) from this version were unmasked and will not be sent again; ${left} left, below the quorum of ${this.o.quorum}.`
+        : ` Retrying without the ${this.unmasked.size} partner(s) whose updates from this version were unmasked.`;
+      this.failAttempt(this.received.size, this.received.size, 'FEDERATED_AGGREGATE_INVALID', why + more, final);
       return;
     }
     const set: WeightSet = { specs: this.global.specs, values: next };
@@ -316,7 +342,9 @@ export class RoundEngine {
   }
 
   private async persistRound(next: WeightSet): Promise<void> {
+    // Everything the record needs is read before the first await: the attempt's maps are not this method's to keep.
     const round = this.round;
+    const attempt = this.attempt;
     const ids = [...this.received.keys()].sort();
     const samples = Object.fromEntries(ids.map((id) => [id, this.received.get(id)!.samples]));
     const totalSamples = ids.reduce((s, id) => s + this.received.get(id)!.samples, 0);
@@ -331,16 +359,23 @@ export class RoundEngine {
       for (const [k, v] of Object.entries(trainMetrics[id]!)) meanTrainMetrics[k] = (Object.hasOwn(meanTrainMetrics, k) ? meanTrainMetrics[k]! : 0) + (v * samples[id]!) / totalSamples;
     }
     const privacy = this.o.dp === null ? null : roundPrivacy(this.o.dp, appliedDp, samples, this.state.history, this.sec === null ? 'norm-checked' : 'claimed');
-    const manifest = { participants: ids, dropped: dropped.sort(), samples, totalSamples, trainMetrics, meanTrainMetrics, closedBy: this.closedBy, privacy };
+    const cappedSamples = ids.filter((id) => this.received.get(id)!.capped);
+    const closedBy = this.closedBy;
+    const manifest = { participants: ids, dropped: dropped.sort(), samples, totalSamples, trainMetrics, meanTrainMetrics, closedBy, privacy };
     const saved = await saveRoundModel(this.o.stateDir, round, next, manifest, this.o.model, this.o.bundleName, this.o.bundleSigningKey);
+    // Nothing but close() may change the engine while it aggregates; if anything did, this model is not the round's.
+    if (this.phase !== 'aggregating' || this.round !== round || this.attempt !== attempt) {
+      if (!this.closed) this.o.logger.warn('round model saved but not published: the attempt changed while saving', { round, attempt });
+      return;
+    }
     const record: RoundRecord = {
       round,
-      attempt: this.attempt,
-      closedBy: this.closedBy,
+      attempt,
+      closedBy,
       participants: ids,
       dropped: manifest.dropped,
       samples,
-      cappedSamples: ids.filter((id) => this.received.get(id)!.capped),
+      cappedSamples,
       totalSamples,
       trainMetrics,
       evaluations: {},
@@ -388,7 +423,10 @@ export class RoundEngine {
     if (!(typeof attempt === 'number' && Number.isSafeInteger(attempt) && attempt >= 1)) {
       fail('FEDERATED_BAD_REQUEST', `${what}: attempt must be a positive integer, got ${describeValue(attempt, 32)}.`);
     }
-    if (attempt !== this.attempt) fail('FEDERATED_ROUND_CLOSED', `${what}: attempt ${describeValue(attempt, 32)} is over; round ${this.round} is on attempt ${this.attempt}.`);
+    if (attempt !== this.attempt) {
+      const why = (attempt as number) < this.attempt ? 'is over' : 'is not the current attempt';
+      fail('FEDERATED_ROUND_CLOSED', `${what}: attempt ${describeValue(attempt, 32)} ${why}; round ${this.round} is on attempt ${this.attempt}.`);
+    }
   }
 
   private secure(what: string): SecAggAttempt {
@@ -413,10 +451,13 @@ export class RoundEngine {
     if (!isObject(body)) fail('FEDERATED_BAD_REQUEST', 'Key: the body must be {attempt, announcement, signature}.');
     const b = body as Record<string, unknown>;
     this.checkAttempt(b['attempt'], 'Key');
+    if (this.unmasked.has(id)) {
+      fail('FEDERATED_ROUND_CLOSED', `Key: the update of '${id}' from global version ${this.state.completedRounds} was already unmasked; it takes part again from the next global version.`);
+    }
     const { capped } = sec.addKey(id, b);
     if (capped) this.o.logger.warn('sample claim capped', { round: this.round, partner: id, cap: this.o.maxSamples[id] });
     if (sec.keyCount === 1) this.startTimer(this.o.keyDeadlineMs, () => this.onKeyDeadline());
-    if (sec.keyCount === this.o.partners.length) this.publishKeys();
+    if (sec.keyCount === this.o.partners.length - this.unmasked.size) this.publishKeys();
     this.bump();
   }
 

@@ -2,6 +2,7 @@ import { LeptonError, type LeptonErrorCode } from '@lepton/core';
 import type { PartnerCredential } from './http-options.js';
 import { isRawKey, verifyStatement } from './identity.js';
 import {
+  checkMaskPublicKey,
   importMaskingPrivateKey,
   pairSeed,
   removeDroppedMasks,
@@ -101,7 +102,10 @@ export class SecAggAttempt {
     return this.keys.get(id)!.samples;
   }
 
-  /** `POST …/keys/:id` body `{attempt, announcement, signature}` (attempt checked by the caller). */
+  /**
+   * `POST …/keys/:id` body `{attempt, announcement, signature}` (attempt checked by the caller). Every announced mask
+   * key must give a usable X25519 agreement (`FEDERATED_BAD_KEY` for a malformed or low-order key).
+   */
   addKey(id: string, body: Record<string, unknown>): { capped: boolean } {
     if (this.keys.has(id)) fail('FEDERATED_DUPLICATE_UPDATE', `Key: partner '${id}' already announced its keys for this attempt.`);
     const a = parseKeyAnnouncement(body['announcement'], 'Key');
@@ -118,6 +122,9 @@ export class SecAggAttempt {
     if (typeof signature !== 'string' || !verifyStatement(credential.identityKey!, a, signature)) {
       fail('FEDERATED_BAD_SIGNATURE', `Key: the announcement of '${id}' is not signed by its registered identity key.`);
     }
+    // A key no agreement can use (low order: an all-zero secret) would make every honest peer refuse to mask: refused
+    // here, so one partner cannot knock the others out of the attempt.
+    for (const peer of announced) checkMaskPublicKey(a.maskKeys[peer], id, `Key (mask key for '${peer}')`);
     const samples = Math.min(a.samples, credential.maxSamples!);
     this.keys.set(id, { announcement: a, signature: signature as string, samples });
     return { capped: samples < a.samples };

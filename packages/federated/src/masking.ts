@@ -113,6 +113,50 @@ export function maskClipLimit(scale: number, partners: number): number {
 }
 
 /**
+ * X25519 agreement of `privateKey` with a peer's published public key (base64 of 32 raw bytes), refusing the keys no
+ * pair seed may come from: malformed, not a curve point, or low order (an all-zero shared secret anybody can compute).
+ */
+function agree(privateKey: KeyObject, peerPublicKey: unknown, peerId: string, what: string): Buffer {
+  const raw = typeof peerPublicKey === 'string' ? Buffer.from(peerPublicKey, 'base64') : Buffer.alloc(0);
+  if (raw.length !== 32 || raw.toString('base64') !== peerPublicKey) {
+    throw new LeptonError('FEDERATED_BAD_KEY', `${what}: the public key of partner '${peerId}' is not the base64 of 32 raw X25519 bytes.`, {
+      details: { peer: peerId },
+    });
+  }
+  let shared: Buffer;
+  try {
+    const peerKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: raw.toString('base64url') }, format: 'jwk' });
+    shared = diffieHellman({ privateKey, publicKey: peerKey });
+  } catch (err) {
+    throw new LeptonError('FEDERATED_BAD_KEY', `${what}: key agreement with partner '${peerId}' failed; its public key is invalid.`, {
+      cause: err,
+      details: { peer: peerId },
+    });
+  }
+  // A low-order public key forces an all-zero secret that anybody could compute.
+  if (shared.every((b) => b === 0)) {
+    throw new LeptonError('FEDERATED_BAD_KEY', `${what}: partner '${peerId}' sent a degenerate public key (all-zero shared secret).`, {
+      details: { peer: peerId },
+    });
+  }
+  return shared;
+}
+
+let probeKey: KeyObject | null = null;
+
+/**
+ * @internal Checks that a published X25519 mask key can take part in a key agreement (what {@link pairSeed} will do
+ * with it): an agreement with a throwaway key of this process must succeed and give a non-zero secret. Low-order
+ * points (all zeros, and the other small-order encodings) give the all-zero secret with every private key.
+ *
+ * @throws {@link @lepton/core!LeptonError} `FEDERATED_BAD_KEY` for a malformed or degenerate key
+ */
+export function checkMaskPublicKey(publicKey: unknown, peerId: string, what: string): void {
+  probeKey ??= generateKeyPairSync('x25519').privateKey;
+  agree(probeKey, publicKey, peerId, what);
+}
+
+/**
  * Makes a fresh X25519 key pair for secure aggregation.
  *
  * @returns the public key (base64 of the raw 32 bytes) and the private key object
@@ -148,28 +192,7 @@ export function pairSeed(keys: MaskingKeys, myId: string, peerId: string, peerPu
   checkId(myId, 'pairSeed');
   checkId(peerId, 'pairSeed');
   if (myId === peerId) throw new LeptonError('INVALID_ARGUMENT', `pairSeed: a partner cannot pair with itself ('${myId}').`);
-  const raw = typeof peerPublicKey === 'string' ? Buffer.from(peerPublicKey, 'base64') : Buffer.alloc(0);
-  if (raw.length !== 32 || raw.toString('base64') !== peerPublicKey) {
-    throw new LeptonError('FEDERATED_BAD_KEY', `pairSeed: the public key of partner '${peerId}' is not the base64 of 32 raw X25519 bytes.`, {
-      details: { peer: peerId },
-    });
-  }
-  let shared: Buffer;
-  try {
-    const peerKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: raw.toString('base64url') }, format: 'jwk' });
-    shared = diffieHellman({ privateKey: keys.privateKey, publicKey: peerKey });
-  } catch (err) {
-    throw new LeptonError('FEDERATED_BAD_KEY', `pairSeed: key agreement with partner '${peerId}' failed; its public key is invalid.`, {
-      cause: err,
-      details: { peer: peerId },
-    });
-  }
-  // A low-order public key forces an all-zero secret that anybody could compute.
-  if (shared.every((b) => b === 0)) {
-    throw new LeptonError('FEDERATED_BAD_KEY', `pairSeed: partner '${peerId}' sent a degenerate public key (all-zero shared secret).`, {
-      details: { peer: peerId },
-    });
-  }
+  const shared = agree(keys.privateKey, peerPublicKey, peerId, 'pairSeed');
   if (typeof roundId !== 'string' && typeof roundId !== 'number') throw new LeptonError('INVALID_ARGUMENT', `pairSeed: roundId must be a string or a number, got ${describeValue(roundId)}.`);
   const [a, b] = myId < peerId ? [myId, peerId] : [peerId, myId];
   // JSON keeps the fields unambiguous whatever characters the ids contain.

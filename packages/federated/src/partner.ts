@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { describeValue, isLeptonError, LeptonError, type tf, type TrainData } from '@lepton/core';
 import { remoteCode } from './errors.js';
 import { checkLocalOptions, evaluateWeights, trainLocal, type LocalTrainOptions } from './algorithms.js';
@@ -139,6 +139,8 @@ export interface PartnerReport {
 interface Prepared {
   round: number;
   baseVersion: number;
+  /** SHA-256 (hex) of the global weights it was trained from. */
+  baseDigest: string;
   delta: Float32Array;
   samples: number;
   metrics: Record<string, number>;
@@ -196,7 +198,7 @@ export class FederatedPartner {
   private readonly logger: FederatedLogger;
   private readonly evaluated = new Set<string>();
   private readonly evaluations: PartnerEvaluation[] = [];
-  private cache: { key: string; set: WeightSet } | null = null;
+  private cache: { key: string; set: WeightSet; digest: string } | null = null;
   private readonly secagg: PartnerSecAgg | null;
 
   /**
@@ -316,7 +318,13 @@ export class FederatedPartner {
    *   `FEDERATED_FORBIDDEN` for a bad token; `FEDERATED_UNREACHABLE` when retries ran out; `FEDERATED_POLICY_MISMATCH`
    *   (policy or model mismatch, or secure aggregation without `identity`/`peers`); under secure aggregation
    *   `FEDERATED_BAD_SIGNATURE` (a substituted, forged, unknown or replayed key, or unconfirmed survivors) and
-   *   `FEDERATED_TOO_FEW_PARTICIPANTS` — in both cases the partner refused before sending or revealing anything
+   *   `FEDERATED_TOO_FEW_PARTICIPANTS` — in both cases the partner refused before sending or revealing anything.
+   *
+   * Under secure aggregation a partner abstains (logs a warning, sends nothing, keeps running) instead of failing in
+   * two cases: a peer's signed mask key fails X25519 agreement (low order: that attempt only; it counts as dropped),
+   * and its update from the current global model was already part of an unmasked sum (a revealed attempt whose
+   * aggregate the coordinator did not publish): it joins no further attempt or round from that base model — same
+   * version or same weights — since two unmasked sums over one update would let the coordinator difference them.
    */
   async run(): Promise<PartnerReport> {
     const rounds: PartnerRoundReport[] = [];
@@ -356,6 +364,7 @@ export class FederatedPartner {
     const sa = this.secagg;
     const base = `/v1/rounds/${round}`;
     const me = this.options.id;
+    let abstainedAt: string | null = null;
     for (;;) {
       throwIfFailed(info);
       if (info.phase === 'done' || info.round !== round) break;
@@ -373,14 +382,21 @@ export class FederatedPartner {
           }
         } else if (sa !== null) {
           if (info.phase === 'keys' && !you.keySubmitted) {
-            prepared = await this.prepare(info, prepared);
-            if (prepared !== null) await this.post(`${base}/keys/${me}`, sa.keyPost(info, prepared.samples));
-          } else if (info.phase === 'training' && !you.submitted && you.participant && sa.holds(info)) {
+            // Never a second unmasked sum from one base model: after revealing, abstain until the global model changes.
+            if (!sa.spent(info.federationId, info.completedRounds, null)) prepared = await this.prepare(info, prepared);
+            const spent = sa.spent(info.federationId, info.completedRounds, prepared?.baseDigest ?? null);
+            if (spent) {
+              if (abstainedAt !== info.roundId) this.logger.warn('update already unmasked for this base model: abstaining until it changes', { round, attempt: info.attempt, baseVersion: info.completedRounds });
+              abstainedAt = info.roundId;
+            } else if (prepared !== null) await this.post(`${base}/keys/${me}`, sa.keyPost(info, prepared.samples, prepared.baseVersion, prepared.baseDigest));
+          } else if (info.phase === 'training' && !you.submitted && you.participant && sa.holds(info) && !sa.abstained(info)) {
             prepared = await this.prepare(info, prepared);
             if (prepared !== null) {
-              const body = this.encodeMasked(info, prepared, sa);
-              await this.client.request({ method: 'POST', path: `${base}/updates/${me}`, bytes: body });
-              report.submitted = true;
+              const body = this.maskedOrAbstain(info, prepared, sa);
+              if (body !== null) {
+                await this.client.request({ method: 'POST', path: `${base}/updates/${me}`, bytes: body });
+                report.submitted = true;
+              }
             }
           } else if (info.phase === 'confirming' && you.survivor && !you.confirmed && sa.uploaded(info)) {
             await this.post(`${base}/confirmations/${me}`, sa.confirmPost(info));
@@ -434,7 +450,9 @@ export class FederatedPartner {
     const bytes = (await this.client.request({ method: 'GET', path: ROUTES.global, maxBytes })) as Uint8Array;
     const payload = decodeWeights(bytes, this.specs);
     if (payload.dtype !== 'float32' || payload.meta['version'] !== info.completedRounds) return null; // it moved on
-    this.cache = { key, set: { specs: payload.specs, values: payload.values as Float32Array } };
+    const values = payload.values as Float32Array;
+    const digest = createHash('sha256').update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength)).digest('hex');
+    this.cache = { key, set: { specs: payload.specs, values }, digest };
     return this.cache.set;
   }
 
@@ -465,6 +483,7 @@ export class FederatedPartner {
     const local = this.options.local ?? {};
     const options: LocalTrainOptions = { ...local, algorithm: info.algorithm, mu: info.mu };
     if (local.seed !== undefined) options.seed = local.seed + info.round;
+    const baseDigest = this.cache!.digest;
     const update = await serialized(() => trainLocal(this.options.model, global, this.options.trainData, options));
     let delta = update.delta;
     let dp: AppliedDp | null = null;
@@ -476,7 +495,7 @@ export class FederatedPartner {
       delta = p.values;
       dp = { clipNorm: p.clipNorm, noiseMultiplier: p.noiseMultiplier, noiseStd: p.noiseStd, partners, norm: p.norm, clipped: p.clipped };
     }
-    return { round: info.round, baseVersion: info.completedRounds, delta, samples: update.samples, metrics: update.metrics, dp };
+    return { round: info.round, baseVersion: info.completedRounds, baseDigest, delta, samples: update.samples, metrics: update.metrics, dp };
   }
 
   /** The metadata of an update: diagnostics only when shared (by default not under secure aggregation). */
@@ -495,6 +514,21 @@ export class FederatedPartner {
 
   private encodePlain(p: Prepared): Uint8Array {
     return encodeWeights({ specs: this.specs, values: p.delta }, { ...this.meta(p, false) });
+  }
+
+  /**
+   * The masked update, or null when a peer's signed mask key fails agreement: the partner then abstains from this
+   * attempt (sends nothing, so it counts as dropped) instead of ending its run — one bad peer must not end the others'.
+   */
+  private maskedOrAbstain(info: RoundInfo, p: Prepared, sa: PartnerSecAgg): Uint8Array | null {
+    try {
+      return this.encodeMasked(info, p, sa);
+    } catch (err) {
+      if (!isLeptonError(err, 'FEDERATED_BAD_KEY')) throw err;
+      const peer = typeof err.details['peer'] === 'string' ? err.details['peer'] : null;
+      this.logger.warn('peer mask key unusable: abstaining from this attempt', { round: info.round, attempt: info.attempt, peer });
+      return null;
+    }
   }
 
   private encodeMasked(info: RoundInfo, p: Prepared, sa: PartnerSecAgg): Uint8Array {
