@@ -161,39 +161,28 @@ function variableNames(): Set<string> {
   return new Set(Object.keys(tf.engine().state.registeredVariables));
 }
 
-/** Every `name` in a topology (layer names; walked without recursion). */
-function topologyNames(topology: object): Set<string> {
+/** The end of the last build: builds run one at a time, so a failed one can tell its own variables apart. */
+let building: Promise<unknown> = Promise.resolve();
+
+/**
+ * Prepares a topology for building, in one walk without recursion: every `*_initializer` is set to zeros (the file's
+ * weights replace the initial values right away, so computing them is wasted work, and a hostile topology could ask
+ * for an orthogonal initializer — a QR decomposition — of any size), and every `name` in it (the layer names) is
+ * returned.
+ */
+function prepareTopology(topology: object): Set<string> {
   const names = new Set<string>();
   const stack: unknown[] = [topology];
   while (stack.length > 0) {
     const v = stack.pop();
     if (v === null || typeof v !== 'object') continue;
     for (const [key, child] of Object.entries(v)) {
-      if (key === 'name' && typeof child === 'string') names.add(child);
+      if (key.endsWith('_initializer') && child !== null && typeof child === 'object') (v as Record<string, unknown>)[key] = { class_name: 'Zeros', config: {} };
+      else if (key === 'name' && typeof child === 'string') names.add(child);
       else stack.push(child);
     }
   }
   return names;
-}
-
-/** The end of the last build: builds run one at a time, so a failed one can tell its own variables apart. */
-let building: Promise<unknown> = Promise.resolve();
-
-/**
- * Sets every `*_initializer` of a topology to zeros, in place (walked without recursion). The file's weights replace
- * the initial values right away, so computing them is wasted work, and a hostile topology could ask for an
- * orthogonal initializer (a QR decomposition) of any size.
- */
-function zeroInitializers(topology: object): void {
-  const stack: unknown[] = [topology];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    for (const [key, child] of Object.entries(v)) {
-      if (key.endsWith('_initializer') && child !== null && typeof child === 'object') (v as Record<string, unknown>)[key] = { class_name: 'Zeros', config: {} };
-      else stack.push(child);
-    }
-  }
 }
 
 /**
@@ -208,7 +197,7 @@ function buildModel(dir: string, modelTopology: object, weightSpecs: tf.io.Weigh
 }
 
 async function buildModelNow(dir: string, modelTopology: object, weightSpecs: tf.io.WeightsManifestEntry[], weightData: Uint8Array): Promise<tfl.LayersModel> {
-  zeroInitializers(modelTopology);
+  const mine = prepareTopology(modelTopology);
   const before = variableNames();
   let model: tfl.LayersModel | undefined;
   try {
@@ -227,7 +216,6 @@ async function buildModelNow(dir: string, modelTopology: object, weightSpecs: tf
       // TF.js failed half way through building: the variables of the layers it made are those registered since that
       // belong to this topology's layers (`<layer>/<weight>[_n]`), so that no variable another part of the
       // application made in the meantime is touched (builds by loadBundle run one at a time)
-      const mine = topologyNames(modelTopology);
       const registered = tf.engine().state.registeredVariables;
       for (const name of Object.keys(registered)) if (!before.has(name) && mine.has(name.split('/')[0]!)) registered[name]!.dispose();
     }
