@@ -65,7 +65,7 @@ export type { KeyAnnouncement, SurvivorConfirmation, PreparedAnnouncement, Publi
 export { FederatedCoordinator } from './coordinator.js';
 export type { CoordinatorStatus, RoundProgress, RouteInfo } from './coordinator.js';
 export { FederatedPartner } from './partner.js';
-export type { PartnerOptions, PartnerLocalOptions, PartnerReport, PartnerRoundReport, PartnerEvaluation } from './partner.js';
+export type { PartnerOptions, PartnerLocalOptions, PartnerReport, PartnerRoundReport, PartnerAbstention, PartnerEvaluation } from './partner.js';
 export { resolveCoordinatorOptions } from './http-options.js';
 export type { CoordinatorOptions, ResolvedCoordinatorOptions, PartnerCredential, FederatedLogger, HttpLimits, UpdateBounds } from './http-options.js';
 export type { RetryOptions } from './http-client.js';

@@ -122,6 +122,28 @@ export interface PartnerRoundReport {
   evaluation: PartnerEvaluation | null;
   /** Rounds completed at the coordinator when the call returned. */
   completedRounds: number;
+  /**
+   * Secure-aggregation attempts of this round that this partner sat out, oldest first (empty without secure
+   * aggregation). Each is also logged as a warning.
+   */
+  abstentions: PartnerAbstention[];
+}
+
+/**
+ * One secure-aggregation attempt a partner sat out (it sent nothing for it, so the coordinator counts it as dropped).
+ *
+ * - `update-already-unmasked`: its update from the current global model (same version, or the same weights) was
+ *   already part of an unmasked sum; a second one would let the coordinator difference the two. It sits out every
+ *   attempt until the global model changes; one entry per attempt.
+ * - `peer-key-unusable`: a peer's signed mask key fails X25519 agreement (`peer` names it).
+ */
+export interface PartnerAbstention {
+  /** The attempt sat out (1 for a round's first). */
+  attempt: number;
+  /** Why. */
+  reason: 'update-already-unmasked' | 'peer-key-unusable';
+  /** The peer whose key failed agreement, or null. */
+  peer: string | null;
 }
 
 /** What {@link FederatedPartner.run} did over the whole federation. */
@@ -320,7 +342,8 @@ export class FederatedPartner {
    *   `FEDERATED_BAD_SIGNATURE` (a substituted, forged, unknown or replayed key, or unconfirmed survivors) and
    *   `FEDERATED_TOO_FEW_PARTICIPANTS` — in both cases the partner refused before sending or revealing anything.
    *
-   * Under secure aggregation a partner abstains (logs a warning, sends nothing, keeps running) instead of failing in
+   * Under secure aggregation a partner abstains (logs a warning, lists it in the round report's `abstentions`, sends
+   * nothing, keeps running) instead of failing in
    * two cases: a peer's signed mask key fails X25519 agreement (low order: that attempt only; it counts as dropped),
    * and its update from the current global model was already part of an unmasked sum (a revealed attempt whose
    * aggregate the coordinator did not publish): it joins no further attempt or round from that base model — same
@@ -357,6 +380,7 @@ export class FederatedPartner {
       dp: null,
       evaluation,
       completedRounds: info.completedRounds,
+      abstentions: [],
     };
     if (report.done) return report;
     const round = info.round;
@@ -386,13 +410,16 @@ export class FederatedPartner {
             if (!sa.spent(info.federationId, info.completedRounds, null)) prepared = await this.prepare(info, prepared);
             const spent = sa.spent(info.federationId, info.completedRounds, prepared?.baseDigest ?? null);
             if (spent) {
-              if (abstainedAt !== info.roundId) this.logger.warn('update already unmasked for this base model: abstaining until it changes', { round, attempt: info.attempt, baseVersion: info.completedRounds });
+              if (abstainedAt !== info.roundId) {
+                this.logger.warn('update already unmasked for this base model: abstaining until it changes', { round, attempt: info.attempt, baseVersion: info.completedRounds });
+                report.abstentions.push({ attempt: info.attempt, reason: 'update-already-unmasked', peer: null });
+              }
               abstainedAt = info.roundId;
             } else if (prepared !== null) await this.post(`${base}/keys/${me}`, sa.keyPost(info, prepared.samples, prepared.baseVersion, prepared.baseDigest));
           } else if (info.phase === 'training' && !you.submitted && you.participant && sa.holds(info) && !sa.abstained(info)) {
             prepared = await this.prepare(info, prepared);
             if (prepared !== null) {
-              const body = this.maskedOrAbstain(info, prepared, sa);
+              const body = this.maskedOrAbstain(info, prepared, sa, report.abstentions);
               if (body !== null) {
                 await this.client.request({ method: 'POST', path: `${base}/updates/${me}`, bytes: body });
                 report.submitted = true;
@@ -520,13 +547,14 @@ export class FederatedPartner {
    * The masked update, or null when a peer's signed mask key fails agreement: the partner then abstains from this
    * attempt (sends nothing, so it counts as dropped) instead of ending its run — one bad peer must not end the others'.
    */
-  private maskedOrAbstain(info: RoundInfo, p: Prepared, sa: PartnerSecAgg): Uint8Array | null {
+  private maskedOrAbstain(info: RoundInfo, p: Prepared, sa: PartnerSecAgg, abstentions: PartnerAbstention[]): Uint8Array | null {
     try {
       return this.encodeMasked(info, p, sa);
     } catch (err) {
       if (!isLeptonError(err, 'FEDERATED_BAD_KEY')) throw err;
       const peer = typeof err.details['peer'] === 'string' ? err.details['peer'] : null;
       this.logger.warn('peer mask key unusable: abstaining from this attempt', { round: info.round, attempt: info.attempt, peer });
+      abstentions.push({ attempt: info.attempt, reason: 'peer-key-unusable', peer });
       return null;
     }
   }

@@ -389,6 +389,7 @@ describe('B. degenerate (low-order) X25519 mask keys', () => {
       fake.set('done', 1);
       const reports = await Promise.all(runs);
       expect(reports.map((r) => r.submitted)).toEqual([true, true]);
+      for (const r of reports) expect(r.abstentions).toEqual([{ attempt: 1, reason: 'peer-key-unusable', peer: 'M' }]);
     } finally {
       await fake.close();
     }
@@ -424,7 +425,8 @@ describe('C. one base model never feeds two unmasked sums', () => {
       expect(fake.st.words.size).toBe(0);
       for (const p of ps) expect(p.logger.lines.filter((x) => x.message.startsWith('update already unmasked'))).toHaveLength(1);
       fake.set('done', 1);
-      await Promise.all(runs);
+      const reports = await Promise.all(runs);
+      for (const r of reports) expect(r.abstentions).toEqual([{ attempt: 2, reason: 'update-already-unmasked', peer: null }]);
     } finally {
       await fake.close();
     }
