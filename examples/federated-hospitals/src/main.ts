@@ -132,6 +132,8 @@ const partners = SITES.map(
       secureAggregation: true, // refuse to send an unmasked update, whatever the coordinator says
       identity: identities[s.id]!,
       peers: peersOf(s.id),
+      // what it announced and revealed, kept across restarts (each site keeps this file with its identity key)
+      stateFile: join(out, `partner-${s.id}.json`),
       pollWaitMs: 5000,
     }),
 );

@@ -52,7 +52,8 @@ export const FEDERATED_ERROR_CODES = [
  * - `FEDERATED_DUPLICATE_UPDATE` — a second update, key, reveal or evaluation from one partner for one round.
  * - `FEDERATED_WRONG_PHASE` — a request that does not fit the round's phase.
  * - `FEDERATED_QUORUM_NOT_MET` — a round missed its quorum on every attempt; the federation stops.
- * - `FEDERATED_STATE_INVALID` — the state directory holds a corrupt or foreign state and no earlier round verifies.
+ * - `FEDERATED_STATE_INVALID` — the state directory holds a corrupt or foreign state and no earlier round verifies;
+ *   or a partner's `stateFile` cannot be read or written, is corrupt or belongs to another partner (nothing is sent).
  * - `FEDERATED_UNREACHABLE` — the partner gave up after retrying transient failures (refused, 5xx, 429).
  * - `FEDERATED_UNAVAILABLE` — the coordinator was closed before the federation finished (503).
  * - `FEDERATED_POLICY_MISMATCH` — the partner requires secure aggregation or differential privacy the coordinator does

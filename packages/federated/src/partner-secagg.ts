@@ -12,6 +12,7 @@ import {
   type PartnerTrust,
   type PreparedAnnouncement,
 } from './secagg.js';
+import { readPartnerState, writePartnerState } from './partner-state.js';
 
 /*
  * @internal A partner's side of secure aggregation (protocol in secagg.ts). It trusts nothing the coordinator says:
@@ -45,11 +46,30 @@ export class PartnerSecAgg {
   private readonly revealedBases = new Map<string, string>();
   private session: Session | null = null;
 
+  /**
+   * @param stateFile - where the used round ids and revealed bases are kept across restarts (read now; written before
+   *   each announcement and reveal leaves), or null to keep them in this process only
+   * @throws {@link @lepton/core!LeptonError} `FEDERATED_STATE_INVALID` for a state file that cannot be read, is corrupt
+   *   or belongs to another partner
+   */
   constructor(
     private readonly trust: PartnerTrust,
     private readonly identity: IdentityKeys,
     private readonly federationId: string | null,
-  ) {}
+    private readonly stateFile: string | null = null,
+  ) {
+    if (stateFile !== null) {
+      const state = readPartnerState(stateFile, trust.me);
+      for (const id of state.usedRoundIds) this.usedRoundIds.add(id);
+      for (const [base, roundId] of state.revealedBases) this.revealedBases.set(base, roundId);
+    }
+  }
+
+  /** Records the state before what it protects is sent; throws (and nothing is sent) when the file cannot be written. */
+  private persist(): void {
+    if (this.stateFile === null) return;
+    writePartnerState(this.stateFile, this.trust.me, { usedRoundIds: [...this.usedRoundIds], revealedBases: [...this.revealedBases] });
+  }
 
   /** Whether this partner holds keys for the attempt `info` describes. */
   holds(info: RoundInfo): boolean {
@@ -95,6 +115,7 @@ export class PartnerSecAgg {
       peers: Object.keys(this.trust.peers),
     });
     this.usedRoundIds.add(roundId);
+    this.persist();
     this.session = { roundId, attempt: info.attempt, prepared, participants: null, keysDigest: null, uploaded: false, confirmed: null, abstained: false, baseVersion, baseDigest };
     return { attempt: info.attempt, announcement: prepared.announcement, signature: prepared.signature };
   }
@@ -172,6 +193,7 @@ export class PartnerSecAgg {
       throw new LeptonError('FEDERATED_BAD_SIGNATURE', `Partner '${this.trust.me}' refuses to reveal: an update from global version ${s.baseVersion} was already unmasked in another attempt. Nothing was revealed.`);
     }
     for (const b of bases) this.revealedBases.set(b, s.roundId);
+    this.persist();
     const pairKeys: Record<string, string> = {};
     for (const d of participants.filter((id) => !survivors.includes(id))) pairKeys[d] = exportMaskingPrivateKey(s.prepared.maskKeys.get(d)!);
     return { attempt: s.attempt, selfMask: Buffer.from(s.prepared.selfSeed).toString('base64'), pairKeys };

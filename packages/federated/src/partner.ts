@@ -70,6 +70,15 @@ export interface PartnerOptions {
   /** The federation id this partner expects (`RoundInfo.federationId`); another one fails with `FEDERATED_POLICY_MISMATCH`. */
   federationId?: string;
   /**
+   * Secure aggregation: a file in which this partner keeps, across restarts, the round ids it announced keys for and
+   * the base models its updates were unmasked from, so that a restarted partner still refuses a replayed round id and
+   * a second unmasked sum over one update. Written atomically (mode 0600, never through a symbolic link) before each key
+   * announcement and each reveal leaves the partner; a write that fails stops the partner before it sends
+   * (`FEDERATED_STATE_INVALID`), as does a file that is corrupt or another partner's when the partner is made. Without
+   * it both records live in this process only. Keep it with the partner's identity key, one file per partner.
+   */
+  stateFile?: string;
+  /**
    * Send per-partner diagnostics with each update: last-epoch training metrics and, under DP, the pre-clip norm and
    * whether it was clipped. Default: true without secure aggregation (the update itself is in clear anyway), false with
    * it, so that nothing about this partner's update leaves it in clear.
@@ -229,7 +238,8 @@ export class FederatedPartner {
    *   trained or sent: a missing url, id, token, model or training data; a url with credentials (`user:password@`, the
    *   message never quotes it); a boolean option that is not a boolean; `dp`,
    *   `retry`, `pollWaitMs` or `local` out of range; a `random`, `fetch` or `logger` that is not one; a bad identity, peer
-   *   key or `minParticipants`
+   *   key or `minParticipants`; `FEDERATED_STATE_INVALID` for a `stateFile` that cannot be read, is corrupt or is
+   *   another partner's
    */
   constructor(private readonly options: PartnerOptions) {
     FederatedPartner.checkOptions(options);
@@ -294,6 +304,10 @@ export class FederatedPartner {
     if (options.federationId !== undefined && !(typeof options.federationId === 'string' && /^[\x21-\x7e]{1,128}$/.test(options.federationId))) {
       bad('federationId must be 1–128 printable ASCII characters without spaces.');
     }
+    if (options.stateFile !== undefined) {
+      if (typeof options.stateFile !== 'string' || options.stateFile.length === 0 || options.stateFile.includes('\0')) bad(`stateFile must be a file path, got ${describeValue(options.stateFile)}.`);
+      if (options.identity === undefined) bad('stateFile keeps secure-aggregation records: it needs identity and peers.');
+    }
     if (options.minParticipants !== undefined && options.identity === undefined && options.peers === undefined) {
       checkInteger(options.minParticipants, 'FederatedPartner: minParticipants', 2);
     }
@@ -329,7 +343,7 @@ export class FederatedPartner {
     if (!(Number.isInteger(minParticipants) && minParticipants >= 2 && minParticipants <= size)) {
       bad(`minParticipants must be an integer from 2 to ${size} (this partner and its peers), got ${describeValue(minParticipants)}.`);
     }
-    return new PartnerSecAgg({ me: options.id, myKey, peers, minParticipants }, options.identity!, options.federationId ?? null);
+    return new PartnerSecAgg({ me: options.id, myKey, peers, minParticipants }, options.identity!, options.federationId ?? null, options.stateFile ?? null);
   }
 
   /**

@@ -14,8 +14,10 @@
  *    never lets an update of one base model version into two unmasked sums: after it has revealed, it abstains until the
  *    global model moves on; the coordinator ends a round whose unmasked aggregate it rejected instead of retrying it.
  */
+import { stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildMlp, initRuntime, isLeptonError, tf } from '@lepton/core';
 import {
@@ -309,10 +311,10 @@ class FakeCoordinator {
   }
 }
 
-function partnerFor(url: string, id: string, ids: string[], identities: Map<string, IdentityKeys>, k: number, logger = memoryLogger()): { partner: FederatedPartner; logger: ReturnType<typeof memoryLogger> } {
+function partnerFor(url: string, id: string, ids: string[], identities: Map<string, IdentityKeys>, k: number, logger = memoryLogger(), stateFile?: string): { partner: FederatedPartner; logger: ReturnType<typeof memoryLogger> } {
   const partner = new FederatedPartner({
     url, id, token: tokenOf(id), model: tinyModel(1), trainData: tinyData(k), local: { epochs: 2, learningRate: 0.1, seed: k },
-    identity: identities.get(id)!, peers: peersOf(ids, identities, id), pollWaitMs: 200, logger,
+    identity: identities.get(id)!, peers: peersOf(ids, identities, id), pollWaitMs: 200, logger, ...(stateFile === undefined ? {} : { stateFile }),
   });
   return { partner, logger };
 }
@@ -431,6 +433,75 @@ describe('C. one base model never feeds two unmasked sums', () => {
       await fake.close();
     }
   }, 60_000);
+
+  it('a partner with a stateFile remembers across a restart that its update from this base was unmasked', async () => {
+    const ids = ['A', 'B', 'C'];
+    const identities = identitiesOf(ids);
+    const dir = await stateDir();
+    const fileOf = (id: string): string => join(dir, `partner-${id}.json`);
+    const fake = new FakeCoordinator(ids, await readWeights(tinyModel(1)));
+    await fake.start();
+    try {
+      // A and B keep a state file, C does not.
+      const first = ids.map((id, k) => partnerFor(fake.url, id, ids, identities, k + 1, memoryLogger(), id === 'C' ? undefined : fileOf(id)));
+      const runs: Promise<unknown>[] = first.map((p) => p.partner.runRound());
+      let failed: unknown = null;
+      void Promise.all(runs).catch((err: unknown) => (failed = err));
+      await until(() => fake.st.keys.size === 3, 30_000);
+      fake.publish();
+      await until(() => fake.st.words.size === 3, 30_000);
+      fake.fixSurvivors(ids);
+      await until(() => fake.st.conf.size === 3, 30_000);
+      fake.set('unmasking');
+      await until(() => fake.st.reveals.size === 3, 30_000);
+      for (const id of ['A', 'B']) expect((await stat(fileOf(id))).mode & 0o777).toBe(0o600);
+      // The three restart (new processes: new objects; the old ones are left to abstain), and attempt 2 opens at the same base version.
+      const restarted = ids.map((id, k) => partnerFor(fake.url, id, ids, identities, k + 1, memoryLogger(), id === 'C' ? undefined : fileOf(id)));
+      fake.open(2);
+      runs.push(...restarted.map((p) => p.partner.runRound()));
+      const abstained = (l: ReturnType<typeof memoryLogger>): boolean => l.lines.some((x) => x.message.startsWith('update already unmasked'));
+      const settled = (id: string, k: number): boolean => abstained(restarted[k]!.logger) || fake.st.keys.has(id);
+      await until(() => failed !== null || (fake.st.keys.has('C') && settled('A', 0) && settled('B', 1)), 30_000);
+      expect(failed).toBeNull();
+      // Only C, which forgot, announced keys again: the records in A's and B's files kept them out.
+      expect([...fake.st.keys.keys()]).toEqual(['C']);
+      fake.set('done', 1);
+      await Promise.all(runs);
+    } finally {
+      await fake.close();
+    }
+  }, 60_000);
+
+  it('a stateFile that is corrupt, another partner\'s or a symbolic link stops the partner before it starts', async () => {
+    const ids = ['A', 'B'];
+    const identities = identitiesOf(ids);
+    const dir = await stateDir();
+    const make = (file: string): unknown => {
+      try {
+        partnerFor('http://127.0.0.1:9', 'A', ids, identities, 1, memoryLogger(), file);
+        return null;
+      } catch (err) {
+        return err;
+      }
+    };
+    const corrupt = join(dir, 'corrupt.json');
+    await writeFile(corrupt, '{"type":"lepton-federated-partner-state","version":1,"partnerId":"A","usedRoundIds":[1],"revealedBases":[]}');
+    const foreign = join(dir, 'foreign.json');
+    await writeFile(foreign, '{"type":"lepton-federated-partner-state","version":1,"partnerId":"B","usedRoundIds":[],"revealedBases":[]}');
+    const link = join(dir, 'link.json');
+    await symlink(foreign, link);
+    for (const [file, pattern] of [[corrupt, /usedRoundIds/], [foreign, /belongs to partner 'B'/], [link, /symbolic link/], [dir, /regular file/]] as const) {
+      const err = make(file);
+      expect(isLeptonError(err, 'FEDERATED_STATE_INVALID'), String(err)).toBe(true);
+      expect((err as Error).message).toMatch(pattern);
+    }
+    // A file that does not exist yet is an empty record; one the partner can read is accepted.
+    expect(make(join(dir, 'new.json'))).toBeNull();
+    await writeFile(join(dir, 'ok.json'), '{"type":"lepton-federated-partner-state","version":1,"partnerId":"A","usedRoundIds":["r1"],"revealedBases":[["v:fed:0","r1"]]}');
+    expect(make(join(dir, 'ok.json'))).toBeNull();
+    // Without secure aggregation there is nothing to keep.
+    expect(() => new FederatedPartner({ url: 'http://127.0.0.1:9', id: 'A', token: tokenOf('A'), model: tinyModel(1), trainData: tinyData(1), stateFile: join(dir, 'x.json') })).toThrow(/needs identity and peers/);
+  });
 
   it('the coordinator does not wait for partners whose update was unmasked in a rejected aggregate, and fails clearly when too few are left', async () => {
     const ids = ['A', 'B', 'C', 'D', 'E'];
