@@ -158,4 +158,4 @@ export type { GraphModelArtifactsLike, GraphToOnnxOptions, GraphWeightSpec, Onnx
 export { layersModelToOnnx, ONNX_CONVERTIBLE_LAYERS } from './onnx/layers.js';
 export type { LayersToOnnxOptions } from './onnx/layers.js';
 export { createOnnxSession, onnxRuntimeAvailable, requireOnnxRuntime } from './onnx/runtime.js';
-export type { OnnxSession, OnnxSessionOptions, OnnxTensorValue } from './onnx/runtime.js';
+export type { OnnxRunOptions, OnnxSession, OnnxSessionOptions, OnnxTensorValue } from './onnx/runtime.js';

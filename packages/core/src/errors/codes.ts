@@ -28,6 +28,7 @@ export const CORE_ERROR_CODES = [
   'WORKER_CRASHED',
   'WORKER_SETUP_FAILED',
   'WORKER_TASK_FAILED',
+  'WORKER_TIMEOUT',
   'EXPLAIN_UNSUPPORTED',
   'FUSION_MISSING_SCORE',
   'READ_FAILED',
@@ -73,9 +74,13 @@ export const CORE_ERROR_CODES = [
  * - `OVERLOADED` — the predictor's or pool's queue is full (`maxQueue`); retry later.
  * - `PREDICTOR_CLOSED` — a request to a predictor after `close()`.
  * - `POOL_CLOSED` — a request to a worker pool after `close()`.
- * - `WORKER_CRASHED` — the worker thread died holding the request (it is replaced).
- * - `WORKER_SETUP_FAILED` — a worker could not set up its module (the pool does not start).
+ * - `WORKER_CRASHED` — the worker thread died while running the request (it is replaced; requests it held but had not
+ *   started are sent again).
+ * - `WORKER_SETUP_FAILED` — a worker could not set up its module, or not within `setupTimeoutMs` (the pool does not
+ *   start), or no worker is left because replacements cannot set up (later requests fail with it too).
  * - `WORKER_TASK_FAILED` — the worker's handler threw something that is not a `LeptonError`.
+ * - `WORKER_TIMEOUT` — the request ran on its worker past its timeout (`taskTimeoutMs` or `timeoutMs`); the worker,
+ *   which cannot be interrupted, was terminated and replaced.
  *
  * Explanations, fusion, input, numerics:
  * - `EXPLAIN_UNSUPPORTED` — the explanation method cannot run on this model (e.g. Grad-CAM without a conv layer).

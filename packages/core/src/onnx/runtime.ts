@@ -39,6 +39,16 @@ export interface OnnxTensorValue {
   dims: readonly number[];
 }
 
+/** Options of one {@link OnnxSession.run} call. */
+export interface OnnxRunOptions {
+  /**
+   * Check that every output value is finite and reject the call with `INVALID_MODEL` otherwise. Default true. `false`
+   * returns outputs as computed, NaN and ±Infinity included: for a caller that checks them itself, e.g. per sample of
+   * a batch, so that one sample that overflows inside the model does not fail the others.
+   */
+  checkOutputs?: boolean;
+}
+
 /** One loaded ONNX model on ONNX Runtime's CPU provider. */
 export interface OnnxSession {
   /** The model's input names, in order. */
@@ -52,17 +62,19 @@ export interface OnnxSession {
    *
    * Inputs are checked before the run and outputs after it, so no NaN or ±Infinity goes in or comes out: a
    * non-finite output computed from finite inputs (an overflow, or weights that are not finite) rejects the call with
-   * `INVALID_MODEL` rather than being returned. ONNX Runtime's own log lines are silenced (severity FATAL only): a
-   * failed run surfaces only as the typed error.
+   * `INVALID_MODEL` rather than being returned (unless `options.checkOutputs` is false). ONNX Runtime's own log lines
+   * are silenced (severity FATAL only): a failed run surfaces only as the typed error.
    *
    * @param feeds - one float32 tensor per input name
-   * @returns every output by name (float32, all values finite)
+   * @param options - whether to check the outputs for non-finite values (default true)
+   * @returns every output by name (float32; all values finite unless `checkOutputs` is false)
    * @throws {@link LeptonError} `INVALID_INPUT` when `feeds` is not an object, a feed is missing, its `data` is not a
    *   Float32Array, its `dims` are not an array of non-negative integers matching `data.length`, a value is NaN or
    *   ±Infinity, or ONNX Runtime refuses the run (e.g. a shape the model cannot take); `INVALID_MODEL` when an output
-   *   is not float32 or holds a non-finite value; `PREDICTOR_CLOSED` after {@link OnnxSession.close}
+   *   is not float32 or (when checked) holds a non-finite value; `INVALID_ARGUMENT` when `options` is not an object
+   *   or `checkOutputs` not a boolean; `PREDICTOR_CLOSED` after {@link OnnxSession.close}
    */
-  run(feeds: Readonly<Record<string, OnnxTensorValue>>): Promise<Record<string, OnnxTensorValue>>;
+  run(feeds: Readonly<Record<string, OnnxTensorValue>>, options?: OnnxRunOptions): Promise<Record<string, OnnxTensorValue>>;
   /** Frees the native session. Idempotent. */
   close(): Promise<void>;
 }
@@ -215,8 +227,11 @@ class Session implements OnnxSession {
     this.outputNames = [...session.outputNames];
   }
 
-  async run(feeds: Readonly<Record<string, OnnxTensorValue>>): Promise<Record<string, OnnxTensorValue>> {
+  async run(feeds: Readonly<Record<string, OnnxTensorValue>>, options: OnnxRunOptions = {}): Promise<Record<string, OnnxTensorValue>> {
     if (this.#closed !== undefined) throw new LeptonError('PREDICTOR_CLOSED', 'The ONNX session is closed; create a new one.');
+    if (options === null || typeof options !== 'object') throw new LeptonError('INVALID_ARGUMENT', `run: options must be an object, got ${describeValue(options)}.`);
+    const checkOutputs: unknown = options.checkOutputs ?? true;
+    if (typeof checkOutputs !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', `run: options.checkOutputs must be true or false, got ${describeValue(checkOutputs)}.`);
     if (typeof feeds !== 'object' || feeds === null) throw new LeptonError('INVALID_INPUT', 'run() needs an object of feeds, one per input name.');
     const tensors: Record<string, OrtTensor> = {};
     for (const name of this.inputNames) {
@@ -236,7 +251,7 @@ class Session implements OnnxSession {
     const result: Record<string, OnnxTensorValue> = {};
     for (const [name, t] of Object.entries(outs)) {
       if (!(t.data instanceof Float32Array)) throw new LeptonError('INVALID_MODEL', `Output '${name}' is ${t.type}, not float32.`);
-      const bad = firstNonFinite(t.data);
+      const bad = checkOutputs ? firstNonFinite(t.data) : -1;
       if (bad >= 0) {
         throw new LeptonError('INVALID_MODEL', `Output '${name}' value ${bad} is ${t.data[bad]} from finite inputs (an overflow, or weights that are not finite).`, {
           details: { output: name, index: bad },

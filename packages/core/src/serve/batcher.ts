@@ -1,8 +1,9 @@
 /**
  * The batching queue behind {@link createPredictor}: merges single requests into batches, bounds the queue, drains on
  * close, and hands each batch to a {@link BatchRunner}: the model in this thread (one batch at a time) or a worker
- * pool (one batch per worker at a time). Internal: not exported from the package.
+ * pool (one batch running per worker, and up to `pipeline` − 1 more next in its inbox). Internal: not exported from the package.
  */
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import type { Predictor, PredictorStats } from './predictor-types.js';
 
@@ -55,6 +56,15 @@ interface Pending {
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
+/** The message of a thrown value, never throwing itself (a getter may). */
+function messageOf(err: unknown): string {
+  try {
+    return err instanceof Error ? String(err.message) : describeValue(err, 200);
+  } catch {
+    return 'an error whose message cannot be read';
+  }
+}
+
 /** @internal */
 export class BatchingPredictor implements Predictor {
   readonly inputShape: number[];
@@ -67,7 +77,7 @@ export class BatchingPredictor implements Predictor {
   private inFlight = 0;
   private closed = false;
   private finished: Promise<void> | undefined;
-  private readonly counters = { requests: 0, batches: 0, batched: 0, rejectedOverload: 0, failed: 0, peakInFlight: 0, answered: 0 };
+  private readonly counters = { requests: 0, batches: 0, batched: 0, rejectedOverload: 0, rejectedInvalid: 0, rejectedClosed: 0, failed: 0, peakInFlight: 0, answered: 0 };
 
   constructor(
     private readonly runner: BatchRunner,
@@ -80,20 +90,19 @@ export class BatchingPredictor implements Predictor {
   }
 
   predict(input: ArrayLike<number>): Promise<Float32Array> {
-    if (this.closed) return Promise.reject(new LeptonError('PREDICTOR_CLOSED', 'The predictor is closed; create a new one.'));
-    if (input === null || input === undefined || input.length !== this.sampleSize) {
-      return Promise.reject(
-        new LeptonError('INVALID_INPUT', `Expected ${this.sampleSize} values (shape [${this.inputShape.join(', ')}]), got ${typeof input?.length === 'number' ? input.length : 'no length'}.`),
-      );
+    if (this.closed) {
+      this.counters.rejectedClosed++;
+      return Promise.reject(new LeptonError('PREDICTOR_CLOSED', 'The predictor is closed; create a new one.'));
     }
-    // Copied now, each value read once: the caller may reuse its buffer (or a getter answer differently) before the
-    // batch is sent, and what was checked must be what is scored.
-    const data = new Float32Array(this.sampleSize);
-    for (let i = 0; i < data.length; i++) {
-      // 1e39 is finite here but Infinity in the float32 batch (the output came back NaN)
-      const v: unknown = input[i];
-      if (typeof v !== 'number' || !Number.isFinite(Math.fround(v))) return Promise.reject(new LeptonError('INVALID_INPUT', `Input value ${i} is not a finite (float32) number.`));
-      data[i] = v;
+    let data: Float32Array;
+    try {
+      data = this.copyInput(input);
+    } catch (err) {
+      // Never thrown synchronously: a getter or Proxy trap that throws is a bad input like any other.
+      this.counters.rejectedInvalid++;
+      return Promise.reject(
+        err instanceof LeptonError ? err : new LeptonError('INVALID_INPUT', `The input could not be read: ${messageOf(err)}; pass an array or typed array of numbers.`, { cause: err }),
+      );
     }
     if (this.queue.length >= this.c.maxQueue) {
       this.counters.rejectedOverload++;
@@ -108,6 +117,25 @@ export class BatchingPredictor implements Predictor {
       this.queue.push({ data, resolve, reject });
       this.pump();
     });
+  }
+
+  /**
+   * The request's own copy of `input`, checked. Each value is read once: the caller may reuse its buffer (or a getter
+   * answer differently) before the batch is sent, and what was checked must be what is scored.
+   */
+  private copyInput(input: ArrayLike<number>): Float32Array {
+    const length: unknown = input === null || input === undefined ? undefined : input.length;
+    if (length !== this.sampleSize) {
+      throw new LeptonError('INVALID_INPUT', `Expected ${this.sampleSize} values (shape [${this.inputShape.join(', ')}]), got ${typeof length === 'number' ? length : 'no length'}.`);
+    }
+    const data = new Float32Array(this.sampleSize);
+    for (let i = 0; i < data.length; i++) {
+      // 1e39 is finite here but Infinity in the float32 batch (the output came back NaN)
+      const v: unknown = input[i];
+      if (typeof v !== 'number' || !Number.isFinite(Math.fround(v))) throw new LeptonError('INVALID_INPUT', `Input value ${i} is not a finite (float32) number.`);
+      data[i] = v;
+    }
+    return data;
   }
 
   /**
@@ -149,6 +177,19 @@ export class BatchingPredictor implements Predictor {
     // exactly as before workers existed.
     this.runner.run(flat, n).then(
       (values) => {
+        // A model that computes another number of values than its declared output shape says (a custom layer with a
+        // wrong computeOutputShape, a converter mismatch) would hand callers each other's values, or empty arrays.
+        if (values?.length !== n * this.outputSize) {
+          this.counters.failed += n;
+          const error = new LeptonError(
+            'INVALID_MODEL',
+            `The model returned ${describeValue(values?.length)} values for a batch of ${n}, expected ${n * this.outputSize} (${n} × ${this.outputSize}, output shape [${this.outputShape.join(', ')}]); its declared output shape does not match what it computes.`,
+            { details: { expected: n * this.outputSize, actual: values?.length, batch: n } },
+          );
+          for (const p of batch) p.reject(error);
+          this.settled();
+          return;
+        }
         for (let i = 0; i < n; i++) {
           const out = values.slice(i * this.outputSize, (i + 1) * this.outputSize);
           // A finite float32 input can still overflow inside the model (3e38 squared); NaN must not leave as a score.
@@ -164,8 +205,7 @@ export class BatchingPredictor implements Predictor {
       },
       (err: unknown) => {
         this.counters.failed += n;
-        const error =
-          err instanceof LeptonError ? err : new LeptonError('INVALID_INPUT', `The forward pass failed for a batch of ${n}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+        const error = err instanceof LeptonError ? err : new LeptonError('INVALID_INPUT', `The forward pass failed for a batch of ${n}: ${messageOf(err)}`, { cause: err });
         for (const p of batch) p.reject(error);
         this.settled();
       },
@@ -186,6 +226,8 @@ export class BatchingPredictor implements Predictor {
       batches: c.batches,
       meanBatchSize: c.batches === 0 ? 0 : c.batched / c.batches,
       rejectedOverload: c.rejectedOverload,
+      rejectedInvalid: c.rejectedInvalid,
+      rejectedClosed: c.rejectedClosed,
       failed: c.failed,
       queued: this.queue.length,
       workers: this.runner.workers,

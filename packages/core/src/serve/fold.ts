@@ -188,6 +188,54 @@ function withoutConstraints<T>(value: T): T {
   ) as T;
 }
 
+/**
+ * `depthMultiplier` of every SeparableConv2D in `model` (nested models included), by layer name. TF.js 4.22's
+ * `SeparableConv.getConfig()` leaves it out, so a saved or rebuilt model gets the default 1 and its weights no longer
+ * fit ("Shape mismatch: [3,3,2,1] vs. [3,3,2,2]").
+ *
+ * @internal
+ */
+export function separableDepthMultipliers(model: tfl.LayersModel): Map<string, number> {
+  const found = new Map<string, number>();
+  const visit = (layers: readonly tfl.layers.Layer[]): void => {
+    for (const layer of layers) {
+      const multiplier = (layer as { depthMultiplier?: unknown }).depthMultiplier;
+      if (layer.getClassName() === 'SeparableConv2D' && typeof multiplier === 'number') found.set(layer.name, multiplier);
+      const inner = (layer as { layers?: unknown }).layers;
+      if (Array.isArray(inner)) visit(inner as tfl.layers.Layer[]);
+    }
+  };
+  visit(model.layers);
+  return found;
+}
+
+/**
+ * Writes each SeparableConv2D's `depthMultiplier` (from {@link separableDepthMultipliers}) into a model config or
+ * topology, wherever a layer entry of that class appears (nested models included), under `key` (`depth_multiplier`
+ * in a saved topology, `depthMultiplier` in `getConfig()`). Mutates `config`.
+ *
+ * @internal
+ */
+export function patchDepthMultipliers(config: unknown, multipliers: ReadonlyMap<string, number>, key: 'depth_multiplier' | 'depthMultiplier'): void {
+  if (multipliers.size === 0) return;
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    const entry = node as { class_name?: unknown; className?: unknown; config?: unknown };
+    const cls = entry.class_name ?? entry.className;
+    if (cls === 'SeparableConv2D' && entry.config !== null && typeof entry.config === 'object') {
+      const layerConfig = entry.config as Record<string, unknown>;
+      const multiplier = typeof layerConfig['name'] === 'string' ? multipliers.get(layerConfig['name']) : undefined;
+      if (multiplier !== undefined) layerConfig[key] = multiplier;
+    }
+    for (const value of Object.values(node)) visit(value);
+  };
+  visit(config);
+}
+
 /** The config with every fold applied: BN (and activation) entries dropped, their readers wired to the producer. */
 function rewrite(config: GraphConfig, folds: Fold[]): GraphConfig {
   const replacement = new Map<string, string>();
@@ -283,6 +331,8 @@ export async function foldBatchNorm(model: tfl.LayersModel, options: FoldBatchNo
   // A Sequential's own config has no inbound nodes; its functional view has, over the same layer objects.
   const graph = model.getClassName() === 'Sequential' ? tfl.model({ inputs: model.inputs, outputs: model.outputs, name: model.name }) : model;
   const config = graph.getConfig() as unknown as GraphConfig;
+  // TF.js 4.22 leaves SeparableConv2D's depthMultiplier out of its config: put it back, or the rebuild fails.
+  patchDepthMultipliers(config, separableDepthMultipliers(graph), 'depthMultiplier');
   const folds = planFolds(graph, config, new Set(options.keep ?? [LAST_CONV_LAYER]), await readValues(graph));
   const byProducer = new Map(folds.map((f) => [f.producer, f]));
   let folded: tfl.LayersModel | undefined;

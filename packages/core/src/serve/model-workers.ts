@@ -14,12 +14,12 @@ import { LeptonError } from '../errors/lepton-error.js';
 import { checkLayersModel } from '../internal/checks.js';
 import { activeBackend } from '../runtime/init.js';
 import { createWorkerPool, type WorkerPool } from './pool.js';
-import { resolveWorkerCount } from './pool-options.js';
+import { MAX_WORKERS, resolveWorkerCount } from './pool-options.js';
 import { serialiseModel } from './predictor-pool.js';
 import type { PredictorWorkerInit, PredictorWorkerRequest } from './predictor-worker.js';
 
-/** Most workers a model takes: far above any core count, low enough that a typo (`1e6`) is refused, not obeyed. */
-const MAX_WORKERS = 256;
+/** Values per sample of a shape whose first axis is the batch (a free dimension counts as NaN, failing every check). */
+const shapeSize = (shape: ReadonlyArray<number | null>): number => shape.slice(1).reduce((a: number, d) => a * (d ?? Number.NaN), 1);
 
 /**
  * Checks a `workers` option and resolves it: `undefined` → 1 (in this thread), an integer from 1 to 256 as given,
@@ -109,19 +109,32 @@ export class ModelWorkers {
   }
 
   /**
-   * Runs `n` samples, packed row-major in `flat` (finite values: the caller checks them), on the workers.
+   * Runs `n` samples, packed row-major in `flat`, on the workers.
    *
-   * @param flat - the samples (copied into the requests before the first `await`)
-   * @param n - number of samples
+   * @param flat - the samples (copied into the requests before the first `await`): a Float32Array of `n` × the model's
+   *   input size finite values
+   * @param n - number of samples, a whole number ≥ 0
    * @returns the `n` outputs, packed row-major
-   * @throws {@link LeptonError} `PREDICTOR_CLOSED` after {@link close}; from the pool
-   *   `WORKER_SETUP_FAILED` (a worker could not load the model: the next call tries again) or `WORKER_CRASHED` (the
-   *   worker died holding this call's chunk; it is replaced and retrying is safe)
+   * @throws {@link LeptonError} `PREDICTOR_CLOSED` after {@link close}; `INVALID_INPUT` when `flat` is not a
+   *   Float32Array, `n` is not a whole number ≥ 0, `flat.length` is not `n` × the input size, or a value is NaN or
+   *   ±Infinity; `INVALID_MODEL` when the model returns another number of values than `n` × its output size; from the
+   *   pool `WORKER_SETUP_FAILED` (a worker could not load the model: the next call tries again) or `WORKER_CRASHED`
+   *   (the worker died running this call's chunk; it is replaced and retrying is safe)
    */
   async predictMany(flat: Float32Array, n: number): Promise<Float32Array> {
     this.assertOpen();
+    if (!(flat instanceof Float32Array)) throw new LeptonError('INVALID_INPUT', `${this.what}: predictMany needs a Float32Array of samples, got ${describeValue(flat)}.`);
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+      throw new LeptonError('INVALID_INPUT', `${this.what}: predictMany needs a whole number of samples ≥ 0, got ${describeValue(n)}.`);
+    }
+    const size = shapeSize(this.model.inputs[0]!.shape);
+    if (flat.length !== n * size) {
+      throw new LeptonError('INVALID_INPUT', `${this.what}: predictMany got ${flat.length} values for ${n} samples of ${size} values each (expected ${n * size}).`);
+    }
+    for (let i = 0; i < flat.length; i++) {
+      if (!Number.isFinite(flat[i])) throw new LeptonError('INVALID_INPUT', `${this.what}: input value ${i} is ${flat[i]}, not a finite number.`, { details: { index: i } });
+    }
     if (n === 0) return new Float32Array(0);
-    const size = flat.length / n;
     // A multiple of `count` near-equal chunks: every worker gets the same share, none waits on a straggler.
     const rounds = Math.ceil(n / (this.count * this.maxChunk));
     const chunk = Math.ceil(n / (this.count * rounds));
@@ -129,9 +142,19 @@ export class ModelWorkers {
     for (let i = 0; i < n; i += chunk) inputs.push(flat.slice(i * size, Math.min(n, i + chunk) * size));
     const pool = await this.#start();
     // Each chunk's buffer moves to its worker (no copy) and its output moves back.
-    const outs = await Promise.all(inputs.map((input) => pool.run({ input, n: input.length / size }, { transfer: [input.buffer] })));
+    // Samples per chunk, read before the buffers move away (a moved buffer reads as length 0).
+    const counts = inputs.map((input) => input.length / size);
+    const outs = await Promise.all(inputs.map((input, i) => pool.run({ input, n: counts[i]! }, { transfer: [input.buffer] })));
+    const total = outs.reduce((s, o) => s + o.length, 0);
+    // A model computing another number of values than its output shape says would shift every later sample's output.
+    const outputSize = shapeSize(this.model.outputs[0]!.shape);
+    if (total !== n * outputSize || outs.some((o, i) => o.length !== counts[i]! * outputSize)) {
+      throw new LeptonError('INVALID_MODEL', `${this.what}: the model returned ${total} values for ${n} samples, expected ${n * outputSize} (${n} × ${outputSize}); its declared output shape does not match what it computes.`, {
+        details: { expected: n * outputSize, actual: total },
+      });
+    }
     if (outs.length === 1) return outs[0]!;
-    const out = new Float32Array(outs.reduce((s, o) => s + o.length, 0));
+    const out = new Float32Array(total);
     outs.reduce((offset, o) => (out.set(o, offset), offset + o.length), 0);
     return out;
   }

@@ -23,7 +23,8 @@ export interface OnnxWorkerInit {
 export default async function setup(init: OnnxWorkerInit): Promise<WorkerHandler<PredictorWorkerRequest, Float32Array>> {
   const session = await createOnnxSession(init.model, { threads: init.threads });
   const run = onnxBatchRunner(session, init.inputShape);
-  for (const b of init.warmupBatches) await run(new Float32Array(b * init.inputShape.reduce((a, d) => a * d, 1)), b);
+  const warm = onnxBatchRunner(session, init.inputShape, true);
+  for (const b of init.warmupBatches) await warm(new Float32Array(b * init.inputShape.reduce((a, d) => a * d, 1)), b);
   return async ({ input, n }) => {
     let values = await run(input, n);
     // Transfer the whole buffer only when the array is all of it; else copy the view first.

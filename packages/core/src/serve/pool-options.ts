@@ -16,6 +16,15 @@ import { ensureRuntime } from '../runtime/init.js';
  */
 export const DEFAULT_MEMORY_PER_WORKER_BYTES = 256 * 1024 * 1024;
 
+/** @internal Most workers one pool (or predictor, or model) takes: far above any core count, low enough that a typo (`1e6`) is refused, not obeyed. */
+export const MAX_WORKERS = 256;
+
+/** @internal Longest wait `setTimeout` honours (a longer one fires after 1 ms), so the longest timeout an option may ask for. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** @internal Default `setupTimeoutMs`: two minutes, generous for loading a large model on a busy host. */
+export const DEFAULT_SETUP_TIMEOUT_MS = 120_000;
+
 /** Options for {@link createWorkerPool}. Only `module` is required; defaults are filled by {@link resolveWorkerPoolOptions}. */
 export interface WorkerPoolOptions<Init = unknown> {
   /**
@@ -27,7 +36,7 @@ export interface WorkerPoolOptions<Init = unknown> {
   module: string | URL;
   /** Passed to every worker's setup. Must be structured-cloneable (copied once per worker). */
   init?: Init;
-  /** Worker threads: a count ≥ 1, or `'auto'` (see {@link resolveWorkerCount}). Default `'auto'`. */
+  /** Worker threads: a count from 1 to 256, or `'auto'` (see {@link resolveWorkerCount}). Default `'auto'`. */
   workers?: number | 'auto';
   /**
    * TF.js backend each worker initialises. Default: the main thread's active backend (initialising the runtime with
@@ -42,9 +51,23 @@ export interface WorkerPoolOptions<Init = unknown> {
    * next request only after its answer is read here; `2` (the default) sends it while the worker computes, so a worker
    * never idles waiting for this thread, which competes with the workers for the cores when there is one worker per
    * core (measured on 2 cores at batch 1: a median idle gap of 1.4 ms per 7–12 ms request without it). Idle workers
-   * are always served first; requests held by a worker that crashes all fail with `WORKER_CRASHED`.
+   * are always served first. When a worker crashes, only the request it was running fails with `WORKER_CRASHED`; the
+   * ones next in its inbox had not started and go back to the head of the queue.
    */
   pipeline?: number;
+  /**
+   * Longest a request may run on its worker, in milliseconds (from when the worker starts it, not while it waits in the
+   * queue or in the worker's inbox). A request past it rejects with `WORKER_TIMEOUT`; since a worker cannot be
+   * interrupted, the worker is terminated and replaced, and the requests next in its inbox go back to the head of
+   * the queue. Default: none (a request may run for ever). {@link RunOptions.timeoutMs} overrides it per request.
+   */
+  taskTimeoutMs?: number;
+  /**
+   * Longest a worker may take to set up (initialise its runtime, import the module, run its setup), in milliseconds;
+   * past it the worker is terminated and the start fails with `WORKER_SETUP_FAILED` (a replacement worker counts as
+   * one failed setup attempt). Default 120,000 (two minutes).
+   */
+  setupTimeoutMs?: number;
   /**
    * The worker entry file (core's `worker-entry.js`). Default: the `LEPTON_WORKER_ENTRY` environment variable, else
    * `worker-entry.js` next to the pool's own code, which is `dist/serve/` in the package and the bundle's directory
@@ -75,6 +98,10 @@ export interface ResolvedWorkerPoolOptions<Init = unknown> {
   maxQueue: number;
   /** Requests one worker may hold at once. */
   pipeline: number;
+  /** Longest a request may run on a worker (ms), or undefined for no limit. */
+  taskTimeoutMs: number | undefined;
+  /** Longest a worker may take to set up (ms). */
+  setupTimeoutMs: number;
   /** The worker entry file, checked to exist. */
   workerEntry: URL;
   /** V8 heap limits per worker, if any. */
@@ -83,6 +110,18 @@ export interface ResolvedWorkerPoolOptions<Init = unknown> {
   execArgv: string[];
   /** Name in error messages and thread names. */
   name: string;
+}
+
+/**
+ * @internal A timeout option: undefined, or a number of milliseconds from 1 to 2^31 − 1 (`setTimeout`'s range).
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` otherwise, naming `name`
+ */
+export function checkTimeout(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !(value >= 1 && value <= MAX_TIMEOUT_MS)) {
+    throw new LeptonError('INVALID_ARGUMENT', `${name} must be a number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${describeValue(value)}.`);
+  }
+  return value;
 }
 
 function positiveInt(value: unknown, name: string): number {
@@ -95,12 +134,12 @@ function positiveInt(value: unknown, name: string): number {
 /**
  * How many workers `workers` means: a number is checked and returned; `'auto'` is `os.availableParallelism()`
  * (one TF.js engine per core), capped so that `memoryPerWorkerBytes` per worker fits in the memory free now
- * (`os.freemem()`), and at least 1.
+ * (`os.freemem()`) and at 256, and at least 1.
  *
- * @param workers - a count ≥ 1 or `'auto'`
+ * @param workers - a count from 1 to 256 or `'auto'`
  * @param memoryPerWorkerBytes - memory assumed per worker for `'auto'`
  * @returns the worker count
- * @throws {@link LeptonError} `INVALID_ARGUMENT` for anything but an integer ≥ 1 or `'auto'`
+ * @throws {@link LeptonError} `INVALID_ARGUMENT` for anything but an integer from 1 to 256 or `'auto'`
  * @example
  * ```ts
  * import { resolveWorkerCount } from '@lepton/core';
@@ -108,11 +147,17 @@ function positiveInt(value: unknown, name: string): number {
  * ```
  */
 export function resolveWorkerCount(workers: number | 'auto', memoryPerWorkerBytes = DEFAULT_MEMORY_PER_WORKER_BYTES): number {
-  if (workers !== 'auto') return positiveInt(workers, 'workers');
-  if (!Number.isFinite(memoryPerWorkerBytes) || memoryPerWorkerBytes <= 0) {
+  if (workers !== 'auto') {
+    // 2 ** 32 failed with a raw RangeError (new Array), 1e6 would have started a million threads
+    if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+      throw new LeptonError('INVALID_ARGUMENT', `workers must be an integer from 1 to ${MAX_WORKERS} or 'auto', got ${describeValue(workers)}.`);
+    }
+    return workers;
+  }
+  if (typeof memoryPerWorkerBytes !== 'number' || !Number.isFinite(memoryPerWorkerBytes) || memoryPerWorkerBytes <= 0) {
     throw new LeptonError('INVALID_ARGUMENT', `memoryPerWorkerBytes must be a positive number, got ${describeValue(memoryPerWorkerBytes)}.`);
   }
-  return Math.max(1, Math.min(availableParallelism(), Math.floor(freemem() / memoryPerWorkerBytes)));
+  return Math.max(1, Math.min(MAX_WORKERS, availableParallelism(), Math.floor(freemem() / memoryPerWorkerBytes)));
 }
 
 /** @internal A file URL from a URL or a path; bare specifiers are refused (a worker would resolve them from core). */
@@ -158,6 +203,8 @@ export async function resolveWorkerPoolOptions<Init>(
   const workers = resolveWorkerCount(options.workers ?? 'auto', options.memoryPerWorkerBytes);
   const maxQueue = positiveInt(options.maxQueue ?? 1024, 'maxQueue');
   const pipeline = positiveInt(options.pipeline ?? 2, 'pipeline');
+  const taskTimeoutMs = checkTimeout(options.taskTimeoutMs, 'taskTimeoutMs');
+  const setupTimeoutMs = checkTimeout(options.setupTimeoutMs, 'setupTimeoutMs') ?? DEFAULT_SETUP_TIMEOUT_MS;
   const backend = options.backend ?? (await ensureRuntime()).backend;
   if (!registeredBackendLoaders().includes(backend)) {
     throw new LeptonError('INVALID_ARGUMENT', `Unknown backend ${describeValue(backend, 50)} for the pool; registered: ${registeredBackendLoaders().join(', ')}.`);
@@ -169,6 +216,8 @@ export async function resolveWorkerPoolOptions<Init>(
     backend,
     maxQueue,
     pipeline,
+    taskTimeoutMs,
+    setupTimeoutMs,
     workerEntry,
     resourceLimits: options.resourceLimits,
     execArgv: options.execArgv ?? [],

@@ -9,6 +9,7 @@ import { LeptonError } from '../errors/lepton-error.js';
 import type { BackendName } from '../runtime/backends.js';
 import { activeBackend } from '../runtime/init.js';
 import type { BatchRunner } from './batcher.js';
+import { patchDepthMultipliers, separableDepthMultipliers } from './fold.js';
 import { createWorkerPool } from './pool.js';
 import { toFileUrl, type WorkerPoolOptions } from './pool-options.js';
 import type { PredictorWorkerInit, PredictorWorkerRequest } from './predictor-worker.js';
@@ -33,10 +34,10 @@ export async function serialiseModel(model: tfl.LayersModel): Promise<Pick<Predi
     }),
   );
   if (artifacts?.modelTopology === undefined) throw new LeptonError('INVALID_MODEL', 'The model produced no topology to send to the workers.');
+  patchDepthMultipliers(artifacts.modelTopology, separableDepthMultipliers(model), 'depth_multiplier');
   const weights = concatWeights(artifacts.weightData as ArrayBuffer | ArrayBuffer[] | undefined);
   return { topology: artifacts.modelTopology as object, weightSpecs: artifacts.weightSpecs ?? [], weightData: weights.buffer as ArrayBuffer };
 }
-
 
 /**
  * Starts the pool and returns a runner that sends each batch to a free worker, transferring the batch's buffer
@@ -66,7 +67,8 @@ export async function startBatchPool<Init>(module: URL, init: Init, backend: Bac
     module,
     init,
     workers: c.workers,
-    // The batcher keeps at most workers × pipeline batches in flight; they may all wait while a crashed worker restarts.
+    // The batcher keeps at most workers × pipeline batches in flight; they may all wait while a crashed worker restarts
+    // (batches requeued from a crashed worker's inbox go back ahead of this limit).
     maxQueue: c.workers * pipeline,
   });
   return {

@@ -21,10 +21,11 @@ export interface PredictorOptions {
   /** Run the model once at batch 1 and at `maxBatchSize` before serving (compiles GPU shaders). Default true. */
   warmup?: boolean;
   /**
-   * TF.js engines computing forward passes. `1` (the default) runs them in this thread, as before. `≥ 2`, or
-   * `'auto'` resolving to ≥ 2 (one per core, capped by free memory: see `resolveWorkerCount`), starts that many
-   * worker threads, each loading a copy of the model, and keeps up to that many batches in flight at once: this is
-   * how a predictor uses more than one CPU core on `wasm`. Results are the same as in this thread (same backend).
+   * TF.js engines computing forward passes. `1` (the default) runs them in this thread, as before. `≥ 2` (at most
+   * 256), or `'auto'` resolving to ≥ 2 (one per core, capped by free memory: see `resolveWorkerCount`), starts that
+   * many worker threads, each loading a copy of the model, and keeps up to `workers` × `pool.pipeline` batches in
+   * flight at once (one running per worker, the others next in a worker's inbox): this is how a predictor uses more
+   * than one CPU core on `wasm`. Results are the same as in this thread (same backend).
    */
   workers?: number | 'auto';
   /**
@@ -48,9 +49,18 @@ export interface PredictorOptions {
   /**
    * Pool settings used when forward passes run on workers: the TF.js backend of the workers (default: the backend
    * this thread would run the model on), the worker entry file (for bundles), `memoryPerWorkerBytes` for `'auto'`,
-   * per-worker heap limits and Node flags.
+   * `pipeline` (batches one worker may hold, an integer from 1 to 8, default 2), `setupTimeoutMs`, `taskTimeoutMs`
+   * (prefer `timeoutMs` below), per-worker heap limits and Node flags. Must be an object; `name` a string.
    */
   pool?: Omit<WorkerPoolOptions, 'module' | 'init' | 'workers' | 'maxQueue'>;
+  /**
+   * Longest one forward pass may run when served off the main thread (`workers ≥ 2` or `offMainThread`), in
+   * milliseconds (1 to 2^31 − 1): past it the requests of that batch reject with `WORKER_TIMEOUT`, and the worker,
+   * which cannot be interrupted, is terminated and replaced (batches next in its inbox are sent again). Default: no
+   * limit. In this thread (`workers: 1` without `offMainThread`) a forward pass cannot be interrupted at all, so this
+   * option has no effect there: serve off the main thread to bound it.
+   */
+  timeoutMs?: number;
   /**
    * The engine ({@link PredictorEngine}). Default `'tfjs'`. With `'onnx'` the model (batch norm folded unless
    * `foldBatchNorm: false`) is converted to ONNX once and run by ONNX Runtime on the CPU, in this thread or, with
@@ -80,7 +90,14 @@ export interface PredictorStats {
   meanBatchSize: number;
   /** Requests rejected because the queue was full. */
   rejectedOverload: number;
-  /** Requests whose forward pass failed (including ones whose worker crashed). */
+  /** Requests rejected `INVALID_INPUT` at `predict()` (wrong length, a non-finite value, an input that cannot be read). */
+  rejectedInvalid: number;
+  /** Requests rejected `PREDICTOR_CLOSED` because they came after `close()`. */
+  rejectedClosed: number;
+  /**
+   * Requests whose forward pass failed, including ones whose worker crashed or timed out, whose output was not
+   * finite, or whose batch's output had the wrong length.
+   */
   failed: number;
   /** Requests waiting right now. */
   queued: number;
@@ -123,12 +140,18 @@ export interface Predictor {
    * @param input - one sample, flattened row-major to `inputShape` (length = product of `inputShape`); copied before
    *   this returns, so the caller may reuse its buffer at once
    * @returns the model output for that sample, flattened (finite numbers)
-   * @throws {@link LeptonError} `INVALID_INPUT` for a wrong length or non-finite value (or a failed forward pass),
-   *   `INVALID_MODEL` when the model's output for this sample is not finite (values that overflow inside the model, or
-   *   damaged weights; the other samples of its batch are answered), `OVERLOADED` when `maxQueue` requests are already waiting, `PREDICTOR_CLOSED` after `close()`, and with workers
-   *   `WORKER_CRASHED` when the worker running this request's batch died (it is replaced; retrying is safe), and on
-   *   `webgpu` (in this thread) `GPU_ERROR` when the device refused the batch (e.g. larger than its
-   *   `maxStorageBufferBindingSize`: lower `maxBatchSize`) instead of answering zeros
+   * Never throws: every failure, even an input whose getters throw, is a rejection.
+   *
+   * @throws {@link LeptonError} `INVALID_INPUT` for a wrong length, a non-finite value or an input that cannot be read
+   *   (or a failed forward pass), `INVALID_MODEL` when the model's output for this sample is not finite (values that
+   *   overflow inside the model, or damaged weights; the other samples of its batch are answered, on both engines) or
+   *   when the model returns another number of values than its output shape says (the whole batch fails),
+   *   `OVERLOADED` when `maxQueue` requests are already waiting, `PREDICTOR_CLOSED` after `close()`, and with workers
+   *   `WORKER_CRASHED` when the worker died while running this request's batch (every request of that batch fails;
+   *   batches it held but had not started are sent again; it is replaced and retrying is safe), `WORKER_TIMEOUT`
+   *   when the batch ran past `timeoutMs`, `WORKER_SETUP_FAILED` when no worker is left because replacements cannot
+   *   load the model, and on `webgpu` (in this thread) `GPU_ERROR` when the device refused the batch (e.g. larger
+   *   than its `maxStorageBufferBindingSize`: lower `maxBatchSize`) instead of answering zeros
    */
   predict(input: ArrayLike<number>): Promise<Float32Array>;
   /** Counters since creation. */

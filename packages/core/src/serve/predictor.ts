@@ -8,7 +8,7 @@ import { ensureRuntime } from '../runtime/init.js';
 import { gpuErrorScope } from '../runtime/gpu-scope.js';
 import { planBackend } from '../runtime/kernels.js';
 import { BatchingPredictor, type BatchRunner } from './batcher.js';
-import { resolveWorkerCount } from './pool-options.js';
+import { checkTimeout, resolveWorkerCount } from './pool-options.js';
 import { startPoolRunner } from './predictor-pool.js';
 import { foldBatchNorm } from './fold.js';
 import { checkEngine, chooseEngine } from './predictor-onnx.js';
@@ -26,6 +26,37 @@ function count(value: number, name: string): number {
 
 /** Longest wait setTimeout honours: a longer one fires after 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Most batches one worker may hold (`pool.pipeline`): more would bypass `maxQueue` (the batches pile up in inboxes). */
+const MAX_PIPELINE = 8;
+
+type PoolOption = NonNullable<PredictorOptions['pool']>;
+
+/**
+ * Checks `options.pool` (JavaScript callers pass anything) and returns a plain copy of it, with `timeoutMs` as the
+ * pool's `taskTimeoutMs` when given. The pool checks the rest of its options itself.
+ */
+function checkPool(pool: unknown, timeoutMs: number | undefined): PoolOption {
+  if (pool !== undefined && (pool === null || typeof pool !== 'object')) {
+    throw new LeptonError('INVALID_ARGUMENT', `createPredictor: pool must be an object of pool settings, got ${describeValue(pool)}.`);
+  }
+  let copy: PoolOption;
+  try {
+    // Array.isArray throws on a revoked Proxy; a getter may throw while copying
+    if (Array.isArray(pool)) throw new LeptonError('INVALID_ARGUMENT', `createPredictor: pool must be an object of pool settings, got ${describeValue(pool)}.`);
+    copy = { ...(pool as PoolOption | undefined) };
+  } catch (err) {
+    if (err instanceof LeptonError) throw err;
+    throw new LeptonError('INVALID_ARGUMENT', `createPredictor: pool could not be read: ${err instanceof Error ? err.message : describeValue(err)}`, { cause: err });
+  }
+  const pipeline: unknown = copy.pipeline;
+  if (pipeline !== undefined && (typeof pipeline !== 'number' || !Number.isInteger(pipeline) || pipeline < 1 || pipeline > MAX_PIPELINE)) {
+    throw new LeptonError('INVALID_ARGUMENT', `createPredictor: pool.pipeline must be an integer from 1 to ${MAX_PIPELINE}, got ${describeValue(pipeline)}.`);
+  }
+  const name: unknown = copy.name;
+  if (name !== undefined && typeof name !== 'string') throw new LeptonError('INVALID_ARGUMENT', `createPredictor: pool.name must be a string, got ${describeValue(name)}.`);
+  return timeoutMs === undefined ? copy : { ...copy, taskTimeoutMs: timeoutMs };
+}
 
 /** Most values in one batch (maxBatchSize × sample size): TF.js indexes tensors with 32-bit integers. */
 const MAX_BATCH_VALUES = 2 ** 31 - 1;
@@ -81,9 +112,12 @@ async function warmup(model: tfl.LayersModel, inputShape: number[], maxBatchSize
  * queue and drains on `close()`. Every forward pass runs in `tf.tidy`, so serving leaks no tensors.
  *
  * With `workers ≥ 2` (or `'auto'` on a multi-core machine) the model is serialised once and loaded by that many
- * worker threads, each with its own TF.js engine on the same backend; the batching queue then keeps up to `workers`
- * batches in flight at once. A worker that crashes fails the requests of its batch with `WORKER_CRASHED` and is
- * replaced; `close()` drains, then terminates every worker.
+ * worker threads, each with its own TF.js engine on the same backend; the batching queue then keeps up to `workers` ×
+ * `pool.pipeline` (default 2) batches in flight at once: one running per worker, the others next in its inbox. A
+ * worker that crashes fails the requests of the batch it was running with `WORKER_CRASHED` and is replaced; batches
+ * next in its inbox had not started and are sent again. With `timeoutMs`, a batch that runs longer fails with
+ * `WORKER_TIMEOUT` and its worker is replaced the same way (in this thread a forward pass cannot be interrupted).
+ * `close()` drains, then terminates every worker.
  *
  * With `engine: 'onnx'` (or `'auto'`) the forward passes run on ONNX Runtime's native CPU kernels instead of TF.js:
  * the model is converted once by {@link layersModelToOnnx}, and each worker (or this thread) holds one ONNX Runtime
@@ -94,7 +128,9 @@ async function warmup(model: tfl.LayersModel, inputShape: number[], maxBatchSize
  * @returns a ready predictor (with workers: every worker has loaded and warmed up the model)
  * @throws {@link LeptonError} `INVALID_ARGUMENT` for a source that is not a bundle or layers model, options that are not
  *   an object, bad limits (`maxBatchSize`/`maxQueue` whole numbers ≥ 1, a batch of at most 2^31 − 1 values, `maxWaitMs`
- *   0 to 2^31 − 1) or engine, a flag that is not a boolean, `INVALID_MODEL` for a multi-input model
+ *   0 to 2^31 − 1, `timeoutMs` 1 to 2^31 − 1, `workers` at most 256) or engine, a flag that is not a boolean, a `pool`
+ *   that is not an object (or whose `pipeline` is not an integer from 1 to 8, or `name` not a string),
+ *   `INVALID_MODEL` for a multi-input model
  *   or one without a fixed sample shape (and with `engine: 'onnx'`, one with a layer the converter does not support,
  *   or one ONNX Runtime refuses), `KERNEL_UNAVAILABLE` when no backend can run the model, `BACKEND_UNAVAILABLE` for
  *   `engine: 'onnx'` without `onnxruntime-node`, `INVALID_INPUT` for `engine: 'onnx'` when ONNX Runtime fails the
@@ -107,7 +143,7 @@ async function warmup(model: tfl.LayersModel, inputShape: number[], maxBatchSize
  * const scores = await Promise.all([predictor.predict([1, 2, 3]), predictor.predict([0, 1, 0])]);
  * await predictor.close();
  *
- * // two worker threads, two batches in flight at once
+ * // two worker threads: two batches computing at once (and up to two more next in their inboxes)
  * const pooled = await createPredictor(buildMlp({ inputDim: 3 }), { workers: 2 });
  * console.log(pooled.stats().workers); // 2
  * await pooled.close();
@@ -136,7 +172,9 @@ export async function createPredictor(source: Bundle | tfl.LayersModel, options:
     const v: unknown = options[name];
     if (v != null && typeof v !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', `createPredictor: ${name} must be true or false, got ${describeValue(v)}.`);
   }
-  const workers = resolveWorkerCount(options.workers ?? 1, options.pool?.memoryPerWorkerBytes);
+  const timeoutMs = checkTimeout(options.timeoutMs, 'createPredictor: timeoutMs');
+  const pool = checkPool(options.pool, timeoutMs);
+  const workers = resolveWorkerCount(options.workers ?? 1, pool.memoryPerWorkerBytes);
   const offMainThread = options.offMainThread ?? workers >= 2;
   if (!offMainThread && workers >= 2) {
     throw new LeptonError('INVALID_ARGUMENT', `offMainThread: false allows one engine only, but workers resolved to ${workers}; drop one of the two options.`);
@@ -157,7 +195,7 @@ export async function createPredictor(source: Bundle | tfl.LayersModel, options:
   if (engine !== 'tfjs') {
     // The ONNX model is converted from the copy TF.js would serve (batch norm folded), then that copy is not needed.
     const copy = options.foldBatchNorm === false ? model : await inferenceCopy(model);
-    const onnx = { inputShape, maxBatchSize, warmup: warm, workers, offMainThread, pool: options.pool ?? {} };
+    const onnx = { inputShape, maxBatchSize, warmup: warm, workers, offMainThread, pool };
     const choice = await chooseEngine(engine, copy, onnx).finally(() => copy !== model && copy.dispose());
     if (choice.engine === 'onnx') return new BatchingPredictor(choice.runner, { inputShape, outputShape, maxBatchSize, maxWaitMs, maxQueue, engine: 'onnx' });
     engineNote = choice.note;
@@ -169,16 +207,16 @@ export async function createPredictor(source: Bundle | tfl.LayersModel, options:
   let runner: BatchRunner;
   try {
     runner = offMainThread
-      ? await startPoolRunner(served, { inputShape, maxBatchSize, warmup: warm, workers, imports: options.workerImports ?? [], pool: options.pool ?? {} })
+      ? await startPoolRunner(served, { inputShape, maxBatchSize, warmup: warm, workers, imports: options.workerImports ?? [], pool })
       : inThreadRunner(served, inputShape, served === model ? undefined : () => served.dispose());
     if (!offMainThread && warm) await warmup(served, inputShape, maxBatchSize);
   } catch (err) {
+    // Disposed exactly once: a second dispose() threw TF.js' "already disposed", hiding this error.
     if (served !== model) served.dispose();
     throw err;
-  } finally {
-    // The workers hold their own copies: the folded one here was only needed to serialise them.
-    if (offMainThread && served !== model) served.dispose();
   }
+  // The workers hold their own copies: the folded one here was only needed to serialise them.
+  if (offMainThread && served !== model) served.dispose();
   return new BatchingPredictor(runner, { inputShape, outputShape, maxBatchSize, maxWaitMs, maxQueue, engine: 'tfjs', engineNote });
 }
 

@@ -55,17 +55,48 @@ function cloneableDetails(details: unknown): Record<string, unknown> | undefined
  * class in a bundle still counts) keeps its code; anything else becomes `fallbackCode`. @internal
  */
 export function toWire(err: unknown, fallbackCode: LeptonErrorCode): WireError {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    const lepton = err.name === 'LeptonError' && typeof code === 'string';
-    const wire: WireError = { code: lepton ? code : fallbackCode, message: err.message, name: err.name };
-    if (err.stack !== undefined) wire.stack = err.stack;
-    const details = lepton ? cloneableDetails((err as { details?: unknown }).details) : undefined;
+  // A thrown value's properties may be getters that throw: read each one on its own, so that the error still crosses
+  // (a throw here used to escape serve() and crash the worker, failing its other requests with WORKER_CRASHED).
+  const read = (get: () => unknown): unknown => {
+    try {
+      return get();
+    } catch {
+      return undefined;
+    }
+  };
+  let isError = false;
+  try {
+    isError = err instanceof Error;
+  } catch {
+    // a revoked Proxy
+  }
+  if (isError) {
+    const e = err as Error & { code?: unknown; details?: unknown };
+    const code = read(() => e.code);
+    const name = read(() => e.name);
+    const message = read(() => e.message);
+    const stack = read(() => e.stack);
+    const lepton = name === 'LeptonError' && typeof code === 'string';
+    const wire: WireError = {
+      code: lepton ? code : fallbackCode,
+      message: typeof message === 'string' ? message : `an error whose message cannot be read (${safeDescribe(err)})`,
+      name: typeof name === 'string' ? name : 'Error',
+    };
+    if (typeof stack === 'string') wire.stack = stack;
+    const details = lepton ? cloneableDetails(read(() => e.details)) : undefined;
     if (details !== undefined) wire.details = details;
     return wire;
   }
   // A worker module may throw anything: String() of an object without a callable toString would throw here.
-  return { code: fallbackCode, message: typeof err === 'string' ? err : `a non-Error value was thrown: ${describeValue(err, 200)}`, name: 'Error' };
+  return { code: fallbackCode, message: typeof err === 'string' ? err : `a non-Error value was thrown: ${safeDescribe(err)}`, name: 'Error' };
+}
+
+function safeDescribe(value: unknown): string {
+  try {
+    return describeValue(value, 200);
+  } catch {
+    return 'a value that cannot be described';
+  }
 }
 
 /**
