@@ -9,6 +9,6 @@
  * @packageDocumentation
  */
 
-export { MAX_CHART_SCALE, renderChart } from './render.js';
+export { MAX_CHART_DATA_ROWS, MAX_CHART_PIXELS, MAX_CHART_SCALE, renderChart } from './render.js';
 export { rocPrChartSpec } from './roc-pr.js';
 export type { VegaLiteSpec, RenderChartOptions } from './render.js';

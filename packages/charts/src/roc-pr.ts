@@ -1,5 +1,5 @@
-import { averagePrecision, precisionRecallCurve, rocAuc, rocCurve, type Numeric } from '@lepton/core';
-import type { VegaLiteSpec } from './render.js';
+import { averagePrecision, describeValue, LeptonError, precisionRecallCurve, rocAuc, rocCurve, type Numeric } from '@lepton/core';
+import { hasXmlForbidden, type VegaLiteSpec } from './render.js';
 
 function thin<T>(points: T[], max: number): T[] {
   if (points.length <= max) return points;
@@ -13,9 +13,13 @@ function thin<T>(points: T[], max: number): T[] {
  *
  * @param yTrue - binary labels
  * @param scores - scores
- * @param title - chart title
+ * @param title - chart title: a string without characters XML forbids (control characters other than tab and line
+ *   breaks, U+FFFE, U+FFFF, lone surrogates), which would break the SVG
  * @returns the spec (data inline)
- * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` unless both classes are present
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` unless both classes are present, for labels or scores the
+ *   metrics refuse (NaN, lengths that differ), and for a score of `Infinity` or `-Infinity` (`details.index`): a
+ *   ranking would accept it, but an infinite score is a model or pipeline fault, not a confident prediction;
+ *   `INVALID_ARGUMENT` for a `title` that is not a string or holds a character XML forbids
  * @example
  * ```ts
  * import { renderChart, rocPrChartSpec } from '@lepton/charts';
@@ -23,7 +27,16 @@ function thin<T>(points: T[], max: number): T[] {
  * ```
  */
 export function rocPrChartSpec(yTrue: Numeric, scores: Numeric, title = 'Model evaluation'): VegaLiteSpec {
+  if (typeof title !== 'string') throw new LeptonError('INVALID_ARGUMENT', `rocPrChartSpec: title must be a string, got ${describeValue(title)}.`, { details: { option: 'title' } });
+  if (hasXmlForbidden(title)) {
+    throw new LeptonError('INVALID_ARGUMENT', 'rocPrChartSpec: title holds a character XML forbids (a control character other than tab or a line break, U+FFFE, U+FFFF or a lone surrogate); remove it.', { details: { option: 'title' } });
+  }
   const roc = rocCurve(yTrue, scores);
+  // the metrics validated lengths and NaN; an infinite score is refused here (see @throws)
+  for (let i = 0; i < scores.length; i++) {
+    const v = scores[i]!;
+    if (v === Infinity || v === -Infinity) throw new LeptonError('INVALID_INPUT', `rocPrChartSpec: score ${i} is ${v}; scores must be finite.`, { details: { index: i } });
+  }
   const pr = precisionRecallCurve(yTrue, scores);
   const auc = rocAuc(yTrue, scores);
   const ap = averagePrecision(yTrue, scores);

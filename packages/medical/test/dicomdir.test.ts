@@ -173,15 +173,22 @@ describe.skipIf(skip)('readDicomDir on media made by dcmmkdir', () => {
     const series = recs.find((r) => r.type === 'SERIES')!;
     const typeAt = dicomParser.parseDicom(bytes).elements['x00041220']!.items!.find((i) => i.dataOffset - 8 === series.offset)!.dataSet!.elements['x00041430']!.dataOffset;
     await expectCode(() => parseDicomDir(patched(bytes, typeAt, new TextEncoder().encode('STUDY '))), 'DICOMDIR_MALFORMED');
-    // a file ID that climbs out of the medium: DICOM\P1\… → ..\..\P1\…
+    // a file ID that climbs out of the medium: DICOM\P1\… → ..\..\P1\…: that record alone is rejected (offset,
+    // reason), the other instances are kept
     const hostile = patched(bytes, first.fileId!, new TextEncoder().encode('..\\..'));
-    const e = await expectCode(() => parseDicomDir(hostile), 'DICOMDIR_MALFORMED');
-    expect(e.message).toMatch(/leave the file-set/);
-    // … also when read from disk: nothing outside the medium is resolved
+    const intact = parseDicomDir(bytes);
+    const tree = parseDicomDir(hostile);
+    expect(tree.rejectedRecords).toEqual([{ offset: first.offset, reason: 'unsafe-file-id' }]);
+    expect(tree.instances).toHaveLength(intact.instances.length - 1);
+    for (const i of tree.instances) for (const c of i.fileId) expect(c === '..' || c.includes('/') || c.includes('\\')).toBe(false);
+    // … also when read from disk: nothing outside the medium is resolved, the rest of the medium opens
     const evil = join(dir, 'evil');
     await copyTree(media, evil, (n) => n);
     await writeFile(join(evil, 'DICOMDIR'), hostile);
-    await expectCode(readDicomDir(evil), 'DICOMDIR_MALFORMED');
+    const d = await readDicomDir(evil);
+    expect(d.rejectedRecords).toEqual([{ offset: first.offset, reason: 'unsafe-file-id' }]);
+    expect(d.files).toHaveLength(intact.instances.length - 1);
+    for (const f of d.files) expect(f.startsWith(d.root)).toBe(true);
   });
 
   it('any damage to the bytes ends in a tree or a DICOMDIR_* error, never a crash (fast-check)', () => {

@@ -26,15 +26,16 @@ const int = (ds: DataSet, tag: string): number | undefined => {
   return v === undefined || !Number.isFinite(v) ? undefined : v;
 };
 
-/** A Referenced File ID's components, refused when one could leave the file-set's folder. */
-function fileIdOf(ds: DataSet, offset: number): string[] | undefined {
+/**
+ * A Referenced File ID's components; `'unsafe'` when it is empty or one component could leave the file-set's folder
+ * (the record is then rejected on its own, the rest of the directory kept).
+ */
+function fileIdOf(ds: DataSet): string[] | undefined | 'unsafe' {
   if (ds.elements[FILE_ID] === undefined) return undefined;
   const n = ds.numStringValues(FILE_ID) ?? 0;
   const parts: string[] = [];
   for (let i = 0; i < n; i++) parts.push((ds.string(FILE_ID, i) ?? '').trim());
-  if (parts.length === 0 || parts.some((p) => p === '' || p === '.' || p === '..' || /[/\\\0:]/.test(p))) {
-    throw dicomDirError('DICOMDIR_MALFORMED', `The record at byte ${offset} has a Referenced File ID that is empty or would leave the file-set's folder; the DICOMDIR is damaged or hostile.`, { offset });
-  }
+  if (parts.length === 0 || parts.some((p) => p === '' || p === '.' || p === '..' || /[/\\\0:]/.test(p))) return 'unsafe';
   return parts;
 }
 
@@ -45,9 +46,11 @@ function fileIdOf(ds: DataSet, offset: number): string[] | undefined {
  * {@link readDicomDir} for files on disk).
  *
  * @param bytes - the DICOMDIR file's bytes (Part 10, with preamble)
- * @returns the tree, and every instance record in tree order
+ * @returns the tree, every instance record in tree order, and `rejectedRecords`: instance records refused on their
+ *   own (a Referenced File ID that is empty or could leave the file-set's folder: `..`, a path separator), each with
+ *   its byte offset and reason; the rest of the directory is kept
  * @throws {@link @lepton/core!LeptonError} `DICOMDIR_NOT_DICOMDIR` for bytes that are not a DICOMDIR;
- *   `DICOMDIR_MALFORMED` for a truncated file, bad offsets, loops, a broken hierarchy or unsafe file IDs
+ *   `DICOMDIR_MALFORMED` for a truncated file, bad offsets, loops or a broken hierarchy
  * @example
  * ```ts
  * import { readFileSync } from 'node:fs';
@@ -101,6 +104,7 @@ export function parseDicomDir(bytes: Uint8Array): DicomDirTree {
   const typeOf = (n: RecordNode): string => (str(n.ds, RECORD_TYPE) ?? '').trim().toUpperCase();
 
   let skippedRecords = 0;
+  const rejectedRecords: Array<{ readonly offset: number; readonly reason: 'unsafe-file-id' }> = [];
   const instances: DicomDirInstance[] = [];
   const misplaced = (n: RecordNode, where: string): never => {
     throw dicomDirError('DICOMDIR_MALFORMED', `A ${typeOf(n) || 'untyped'} record (byte ${n.offset}) sits ${where}; the PATIENT → STUDY → SERIES → instance hierarchy is broken.`, { offset: n.offset, recordType: typeOf(n) });
@@ -135,7 +139,11 @@ export function parseDicomDir(bytes: Uint8Array): DicomDirTree {
         for (const i of lower(r)) {
           if (!active(i)) continue;
           if (HIERARCHY.has(typeOf(i))) misplaced(i, 'under a SERIES, where instance records belong');
-          const fileId = fileIdOf(i.ds, i.offset);
+          const fileId = fileIdOf(i.ds);
+          if (fileId === 'unsafe') {
+            rejectedRecords.push({ offset: i.offset, reason: 'unsafe-file-id' });
+            continue;
+          }
           if (fileId === undefined) {
             skippedRecords++;
             continue;
@@ -167,5 +175,5 @@ export function parseDicomDir(bytes: Uint8Array): DicomDirTree {
     }
     patients.push({ patientId: str(p.ds, 'x00100020'), patientName: str(p.ds, 'x00100010'), studies });
   }
-  return { fileSetId: str(ds, 'x00041130'), patients, instances, skippedRecords };
+  return { fileSetId: str(ds, 'x00041130'), patients, instances, skippedRecords, rejectedRecords };
 }

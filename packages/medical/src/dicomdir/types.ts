@@ -72,16 +72,30 @@ export interface DicomDirTree {
   readonly instances: DicomDirInstance[];
   /** Active records of other types skipped (e.g. HANGING PROTOCOL, PRIVATE, or records without a file). */
   readonly skippedRecords: number;
+  /**
+   * Instance records refused and left out, the rest of the directory kept: `offset` is the record's byte offset in
+   * the DICOMDIR, `reason` `'unsafe-file-id'` for a Referenced File ID that is empty or could leave the file-set's
+   * folder (`..`, `.`, a path separator, NUL or `:` in a component). Never patient data.
+   */
+  readonly rejectedRecords: ReadonlyArray<{ readonly offset: number; readonly reason: 'unsafe-file-id' }>;
 }
 
 /** What {@link readDicomDir} returns: the tree with each instance's file resolved on disk. */
 export interface DicomDir extends DicomDirTree {
   /** The DICOMDIR file read. */
   readonly dicomDirPath: string;
-  /** The folder Referenced File IDs are resolved against (the DICOMDIR's folder). */
+  /** The folder Referenced File IDs are resolved against: the real path (links resolved) of the DICOMDIR's folder. */
   readonly root: string;
-  /** Paths of every instance file found, in tree order (for {@link readDicomFile} or {@link readDicomFolder}). */
+  /**
+   * Real paths (links resolved, always under `root`) of every instance file found, in tree order (for
+   * {@link readDicomFile} or {@link readDicomFolder}).
+   */
   readonly files: string[];
-  /** Instance records whose file is not on the medium. */
+  /** Instance records whose file is not on the medium (absent, not a regular file, or refused: see `rejectedFiles`). */
   readonly missing: DicomDirInstance[];
+  /**
+   * Instance records whose file ID led, through a symbolic link on the medium, to a file outside `root`: refused (never
+   * read) with reason `'outside-root'`; each is in `missing` too.
+   */
+  readonly rejectedFiles: ReadonlyArray<{ readonly instance: DicomDirInstance; readonly reason: 'outside-root' }>;
 }

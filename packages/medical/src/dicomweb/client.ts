@@ -6,8 +6,8 @@ import type { DicomJsonDataset } from './dicom-json.js';
 import { dicomWebError, statusAdvice } from './errors.js';
 import { FetchXhr } from './fetch-xhr.js';
 import type { TransportRefusal } from './transport.js';
-import { resolveDicomWebOptions, type DicomWebClientOptions, type ResolvedDicomWebOptions } from './options.js';
-import { toInstance, toSeries, toStudy, type InstanceSummary, type SeriesSummary, type StudySummary } from './results.js';
+import { readOption, resolveDicomWebOptions, type DicomWebClientOptions, type ResolvedDicomWebOptions } from './options.js';
+import { mapRows, toInstance, toSeries, toStudy, type InstanceSummary, type RejectedRow, type SeriesSummary, type StudySummary } from './results.js';
 import { mapPool, toQueryParams, type QidoQuery } from './query.js';
 import { parseStoreResponse, postStow, type DicomWebStoreOptions, type DicomWebStoreResult, type FailedInstance, type StoredInstance } from './store.js';
 import { batches, multipart, outgoing, type OutgoingInstance } from './stow-body.js';
@@ -34,7 +34,6 @@ interface LibClient {
 
 const UID = /^[0-9]+(\.[0-9]+)*$/;
 
-/** Rejects anything but a UID, so that no caller-supplied string can reshape the request path. */
 /**
  * An object argument from a JavaScript caller (a scope, a reference, request options): `null` or a number there would
  * be a TypeError on the first property read. Named by the option, never by a UID.
@@ -43,26 +42,62 @@ function object<T>(value: T, name: string): T {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `${name} must be an object, got ${describeValue(value)}.`, { option: name });
   }
-  const signal: unknown = name === 'options' ? (value as { signal?: unknown }).signal : undefined;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `options.signal must be an AbortSignal, got ${describeValue(signal)}.`, { option: 'signal' });
-  }
   return value;
 }
 
 /**
- * Options of the calls that retrieve many instances: {@link object}'s checks, and an `onFailure` that is a function
- * (anything else was a `TypeError` at the first failed instance, after the search and the transfers had started).
+ * Per-call options, each read once (a getter that throws is `DICOMWEB_INVALID_OPTIONS`) into a plain copy: a `signal`
+ * that is an AbortSignal, or none.
  */
-function retrieveOptions(options: DicomWebRetrieveOptions): DicomWebRetrieveOptions {
+function requestOptions(options: DicomWebRequestOptions): { signal?: AbortSignal } {
   object(options, 'options');
-  const onFailure: unknown = options.onFailure;
+  const signal = readOption(options, 'signal', 'signal');
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `options.signal must be an AbortSignal, got ${describeValue(signal)}.`, { option: 'signal' });
+  }
+  return signal === undefined ? {} : { signal };
+}
+
+/**
+ * Options of the calls that retrieve many instances: {@link requestOptions}' checks, and an `onFailure` that is a
+ * function (anything else was a `TypeError` at the first failed instance, after the search and the transfers had started).
+ */
+function retrieveOptions(options: DicomWebRetrieveOptions): { signal?: AbortSignal; onFailure?: (failure: DicomWebFailure) => unknown } {
+  const request = requestOptions(options);
+  const onFailure = readOption(options, 'onFailure', 'onFailure');
   if (onFailure !== undefined && typeof onFailure !== 'function') {
     throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `options.onFailure must be a function, got ${describeValue(onFailure)}.`, { option: 'onFailure' });
   }
-  return options;
+  return onFailure === undefined ? request : { ...request, onFailure: onFailure as (failure: DicomWebFailure) => unknown };
 }
 
+/**
+ * Calls the caller's `onFailure`. The failure is already recorded in `failures`: an error the callback throws, and a
+ * promise it returns that rejects, are ignored (as `readDicomFolder` does), so a logging hook that fails cannot stop the
+ * rest of the retrieval nor become an unhandled rejection.
+ */
+function notify(onFailure: ((failure: DicomWebFailure) => unknown) | undefined, failure: DicomWebFailure): void {
+  if (onFailure === undefined) return;
+  try {
+    const r: unknown = onFailure(failure);
+    if (typeof r === 'object' && r !== null && typeof (r as { then?: unknown }).then === 'function') {
+      (r as PromiseLike<unknown>).then(undefined, () => undefined);
+    }
+  } catch {
+    // deliberately ignored: see above
+  }
+}
+
+/** A scope's or reference's UID, read once: absent stays undefined; anything else must be a UID. */
+function optionalUid(from: object, key: 'studyInstanceUid' | 'seriesInstanceUid' | 'sopInstanceUid'): string | undefined {
+  const v = readOption(from, key);
+  return v === undefined ? undefined : uid(v as string, key);
+}
+
+/** The source label of instances read from WADO-RS: never the URL, whose path holds the study's UIDs. */
+const INSTANCE_SOURCE = 'dicomweb:instance';
+
+/** Rejects anything but a UID, so that no caller-supplied string can reshape the request path. */
 function uid(value: string | undefined, name: string): string {
   // a string first: testing a Symbol against the pattern throws, and an object's toString would run
   if (typeof value !== 'string' || value.length > 64 || !UID.test(value)) {
@@ -119,16 +154,19 @@ export class DicomWebClient {
    *
    * @param query - matching keys and QIDO options, e.g. `{ PatientID: 'X', StudyDate: '20240101-20240630', limit: 20 }`
    * @param options - an abort signal
-   * @returns the matching studies (empty when none match)
+   * @returns the matching studies (empty when none match). A result the server sent without a valid Study Instance
+   *   UID (absent, or not a UID of at most 64 digits and dots) is left out and counted in the array's `rejected`
+   *   property (not enumerable: it does not show in `JSON.stringify` or `toEqual`), so one bad row never hides the rest
    * @throws {@link @lepton/core!LeptonError} `DICOMWEB_HTTP_ERROR`, `DICOMWEB_UNREACHABLE`, `DICOMWEB_TIMEOUT`,
-   *   `DICOMWEB_ABORTED`, `DICOMWEB_BAD_RESPONSE`; `DICOMWEB_INVALID_OPTIONS` (before any request) for a query, scope,
-   *   reference or options that are not objects, or a `signal` that is not an AbortSignal
+   *   `DICOMWEB_ABORTED`, `DICOMWEB_BAD_RESPONSE` (an answer that is not a JSON array); `DICOMWEB_INVALID_OPTIONS`
+   *   (before any request) for a query, scope, reference or options that are not objects or cannot be read, or a
+   *   `signal` that is not an AbortSignal
    */
-  async searchStudies(query: QidoQuery = {}, options: DicomWebRequestOptions = {}): Promise<StudySummary[]> {
-    object(options, 'options');
+  async searchStudies(query: QidoQuery = {}, options: DicomWebRequestOptions = {}): Promise<StudySummary[] & { readonly rejected: number }> {
+    const request = requestOptions(options);
     const queryParams = toQueryParams(query);
-    const found = await this.#call('studies', options, (request) => this.#lib.searchForStudies({ queryParams, request }));
-    return asDatasets(found, 'studies').map(toStudy);
+    const found = await this.#call('studies', request, (req) => this.#lib.searchForStudies({ queryParams, request: req }));
+    return counted(mapRows(asDatasets(found, 'studies'), toStudy));
   }
 
   /**
@@ -137,19 +175,20 @@ export class DicomWebClient {
    * @param scope - `{ studyInstanceUid }` to search one study (a {@link StudySummary} will do), or `{}` for all
    * @param query - matching keys and QIDO options, e.g. `{ Modality: 'CT', SeriesNumber: 3 }`
    * @param options - an abort signal
-   * @returns the matching series
+   * @returns the matching series; results without valid Study/Series Instance UIDs are left out and counted in
+   *   `rejected`, as for {@link DicomWebClient.searchStudies}
    * @throws {@link @lepton/core!LeptonError} as {@link DicomWebClient.searchStudies}, and `DICOMWEB_INVALID_OPTIONS`
    *   for a malformed UID
    */
-  async searchSeries(scope: Partial<StudyRef> = {}, query: QidoQuery = {}, options: DicomWebRequestOptions = {}): Promise<SeriesSummary[]> {
+  async searchSeries(scope: Partial<StudyRef> = {}, query: QidoQuery = {}, options: DicomWebRequestOptions = {}): Promise<SeriesSummary[] & { readonly rejected: number }> {
     object(scope, 'scope');
-    object(options, 'options');
-    const study = scope.studyInstanceUid === undefined ? undefined : uid(scope.studyInstanceUid, 'studyInstanceUid');
+    const study = optionalUid(scope, 'studyInstanceUid');
+    const request = requestOptions(options);
     const queryParams = toQueryParams(query);
-    const found = await this.#call('series', options, (request) =>
-      this.#lib.searchForSeries(study === undefined ? { queryParams, request } : { studyInstanceUID: study, queryParams, request }),
+    const found = await this.#call('series', request, (req) =>
+      this.#lib.searchForSeries(study === undefined ? { queryParams, request: req } : { studyInstanceUID: study, queryParams, request: req }),
     );
-    return asDatasets(found, 'series').map((ds) => toSeries(ds, study));
+    return counted(mapRows(asDatasets(found, 'series'), (ds) => toSeries(ds, study)));
   }
 
   /**
@@ -159,26 +198,32 @@ export class DicomWebClient {
    *   or `{}`
    * @param query - matching keys and QIDO options, e.g. `{ InstanceNumber: 1, includefield: ['00200032'] }`
    * @param options - an abort signal
-   * @returns the matching instances
+   * @returns the matching instances; results without valid Study/Series/SOP Instance UIDs are left out and counted in
+   *   `rejected`, as for {@link DicomWebClient.searchStudies}
    * @throws {@link @lepton/core!LeptonError} as {@link DicomWebClient.searchSeries}
    */
-  async searchInstances(scope: Partial<SeriesRef> = {}, query: QidoQuery = {}, options: DicomWebRequestOptions = {}): Promise<InstanceSummary[]> {
+  async searchInstances(scope: Partial<SeriesRef> = {}, query: QidoQuery = {}, options: DicomWebRequestOptions = {}): Promise<InstanceSummary[] & { readonly rejected: number }> {
+    return counted(await this.#searchInstances(scope, query, options));
+  }
+
+  /** {@link DicomWebClient.searchInstances}, with each rejected row's index and reason. */
+  async #searchInstances(scope: Partial<SeriesRef>, query: QidoQuery, options: DicomWebRequestOptions): Promise<{ rows: InstanceSummary[]; rejected: RejectedRow[] }> {
     object(scope, 'scope');
-    object(options, 'options');
-    const study = scope.studyInstanceUid === undefined ? undefined : uid(scope.studyInstanceUid, 'studyInstanceUid');
-    const series = scope.seriesInstanceUid === undefined ? undefined : uid(scope.seriesInstanceUid, 'seriesInstanceUid');
+    const study = optionalUid(scope, 'studyInstanceUid');
+    const series = optionalUid(scope, 'seriesInstanceUid');
+    const request = requestOptions(options);
     const queryParams = toQueryParams(query);
     // /series/{uid}/instances only exists under a study; without one, the series UID becomes a matching key.
     if (study === undefined && series !== undefined) queryParams['SeriesInstanceUID'] = series;
-    const found = await this.#call('instances', options, (request) =>
+    const found = await this.#call('instances', request, (req) =>
       this.#lib.searchForInstances({
         ...(study === undefined ? {} : { studyInstanceUID: study }),
         ...(study === undefined || series === undefined ? {} : { seriesInstanceUID: series }),
         queryParams,
-        request,
+        request: req,
       }),
     );
-    return asDatasets(found, 'instances').map((ds) => toInstance(ds, study, series));
+    return mapRows(asDatasets(found, 'instances'), (ds) => toInstance(ds, study, series));
   }
 
   /**
@@ -192,21 +237,20 @@ export class DicomWebClient {
    */
   async retrieveMetadata(ref: StudyRef & Partial<InstanceRef>, options: DicomWebRequestOptions = {}): Promise<DicomJsonDataset[]> {
     object(ref, 'ref');
-    object(options, 'options');
-    const study = uid(ref.studyInstanceUid, 'studyInstanceUid');
-    const series = ref.seriesInstanceUid === undefined ? undefined : uid(ref.seriesInstanceUid, 'seriesInstanceUid');
-    const sop = ref.sopInstanceUid === undefined ? undefined : uid(ref.sopInstanceUid, 'sopInstanceUid');
+    const study = uid(readOption(ref, 'studyInstanceUid') as string, 'studyInstanceUid');
+    const series = optionalUid(ref, 'seriesInstanceUid');
+    const sop = optionalUid(ref, 'sopInstanceUid');
     if (sop !== undefined && series === undefined) {
       throw dicomWebError('DICOMWEB_INVALID_OPTIONS', 'An instance\'s metadata needs its seriesInstanceUid too.', { option: 'seriesInstanceUid' });
     }
-    const found = await this.#call('metadata', options, (request) =>
+    const found = await this.#call('metadata', requestOptions(options), (request) =>
       series === undefined
         ? this.#lib.retrieveStudyMetadata({ studyInstanceUID: study, request })
         : sop === undefined
           ? this.#lib.retrieveSeriesMetadata({ studyInstanceUID: study, seriesInstanceUID: series, request })
           : this.#lib.retrieveInstanceMetadata({ studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop, request }),
     );
-    return asDatasets(found, 'metadata');
+    return asDatasets(found, 'metadata') as DicomJsonDataset[];
   }
 
   /**
@@ -220,8 +264,12 @@ export class DicomWebClient {
    */
   async retrieveInstanceBytes(ref: InstanceRef, options: DicomWebRequestOptions = {}): Promise<Uint8Array> {
     object(ref, 'ref');
-    object(options, 'options');
-    const ids = { studyInstanceUID: uid(ref.studyInstanceUid, 'studyInstanceUid'), seriesInstanceUID: uid(ref.seriesInstanceUid, 'seriesInstanceUid'), sopInstanceUID: uid(ref.sopInstanceUid, 'sopInstanceUid') };
+    const ids = {
+      studyInstanceUID: uid(readOption(ref, 'studyInstanceUid') as string, 'studyInstanceUid'),
+      seriesInstanceUID: uid(readOption(ref, 'seriesInstanceUid') as string, 'seriesInstanceUid'),
+      sopInstanceUID: uid(readOption(ref, 'sopInstanceUid') as string, 'sopInstanceUid'),
+    };
+    const request = requestOptions(options);
     // dicomweb-client 0.11.3 rejects every `mediaTypes` list on retrieveInstance (its _getCommonMediaType returns
     // 'application/', never equal to 'application/dicom': dcmjs-org/dicomweb-client PR #56, unmerged), and without one
     // it asks for the server's default, which PS3.18 makes Explicit VR Little Endian: a transcode that costs server CPU
@@ -229,7 +277,7 @@ export class DicomWebClient {
     // configured transfer syntax. Remove the override only once the upstream fix ships and the Orthanc test passes.
     const accept = `multipart/related; type="application/dicom"; transfer-syntax=${this.#options.transferSyntax}`;
     const dicomBody = /^\s*(multipart\/related\b[^]*application\/dicom(?![+\w])|application\/dicom\s*(;|$))/i;
-    const part = await this.#call('instance', options, (request) => this.#lib.retrieveInstance({ ...ids, request }), accept, dicomBody);
+    const part = await this.#call('instance', request, (req) => this.#lib.retrieveInstance({ ...ids, request: req }), accept, dicomBody);
     if (!(part instanceof ArrayBuffer) && !ArrayBuffer.isView(part)) {
       throw dicomWebError('DICOMWEB_BAD_RESPONSE', 'The WADO-RS answer held no DICOM part; check that the URL is the server\'s DICOMweb root.', { level: 'instance' });
     }
@@ -246,13 +294,14 @@ export class DicomWebClient {
    *
    * @param ref - the instance (an {@link InstanceSummary} will do)
    * @param options - an abort signal
-   * @returns the parsed instance; its `source` is its WADO-RS URL
+   * @returns the parsed instance; its `source` is `'dicomweb:instance'` (never the WADO-RS URL, whose path holds the
+   *   study's UIDs: `source` goes into the `details` of the reader's and the frame decoder's errors)
    * @throws {@link @lepton/core!LeptonError} as {@link DicomWebClient.retrieveInstanceBytes}, or the reader's
-   *   `DICOM_*` codes when the bytes are not valid DICOM
+   *   `DICOM_*` codes when the bytes are not valid DICOM (`details.source` `'dicomweb:instance'`)
    */
   async retrieveInstance(ref: InstanceRef, options: DicomWebRequestOptions = {}): Promise<DicomImage> {
     const bytes = await this.retrieveInstanceBytes(ref, options);
-    return readDicom(bytes, { source: `${this.#options.url}/studies/${ref.studyInstanceUid}/series/${ref.seriesInstanceUid}/instances/${ref.sopInstanceUid}` });
+    return readDicom(bytes, { source: INSTANCE_SOURCE });
   }
 
   /**
@@ -264,28 +313,53 @@ export class DicomWebClient {
    * @returns images and failures, each in the order of `refs`
    * @throws {@link @lepton/core!LeptonError} `DICOMWEB_ABORTED` when the signal fires; `DICOMWEB_INVALID_OPTIONS` (before
    *   any request) for `refs` that is not an array, options that are not an object, a `signal` that is not an
-   *   AbortSignal or an `onFailure` that is not a function (nothing else: failures are reported)
+   *   AbortSignal or an `onFailure` that is not a function (nothing else: failures are reported). A reference that
+   *   cannot be read (`null`, a getter that throws) is one failure (`DICOMWEB_INVALID_OPTIONS`, `details.index`); an
+   *   `onFailure` that throws or returns a rejected promise is ignored (the failure is in `failures` already).
    */
   async retrieveInstances(refs: readonly InstanceRef[], options: DicomWebRetrieveOptions = {}): Promise<DicomWebRetrieval> {
-    retrieveOptions(options);
+    const opts = retrieveOptions(options);
+    return this.#retrieveInstances(refs, opts, []);
+  }
+
+  async #retrieveInstances(refs: readonly InstanceRef[], opts: { signal?: AbortSignal; onFailure?: (failure: DicomWebFailure) => unknown }, earlier: readonly DicomWebFailure[]): Promise<DicomWebRetrieval> {
     if (!Array.isArray(refs)) throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `refs must be an array of instance references, got ${describeValue(refs)}.`, { option: 'refs' });
-    const request = options.signal === undefined ? {} : { signal: options.signal };
-    const outcomes = await mapPool(refs, this.#options.concurrency, async (ref): Promise<DicomImage | DicomWebFailure> => {
-      if (options.signal?.aborted === true) throw aborted();
+    const request = opts.signal === undefined ? {} : { signal: opts.signal };
+    const indices = Array.from({ length: refs.length }, (_, i) => i);
+    const outcomes = await mapPool(indices, this.#options.concurrency, async (index): Promise<DicomImage | DicomWebFailure> => {
+      if (opts.signal?.aborted === true) throw aborted();
+      // Each reference's UIDs read once, inside the try, into a plain copy: a getter that throws (or a null, a hole in
+      // a sparse array) is this instance's failure, and the failure is built from the copy, never from the reference.
+      const ids: Partial<Record<'studyInstanceUid' | 'seriesInstanceUid' | 'sopInstanceUid', unknown>> = {};
       try {
-        return await this.retrieveInstance(ref, request);
+        let ref: unknown;
+        try {
+          ref = refs[index];
+        } catch {
+          throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `refs[${index}] could not be read (its getter threw).`, { option: 'refs', index });
+        }
+        if (typeof ref !== 'object' || ref === null) {
+          throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `refs[${index}] must be an instance reference (an object), got ${describeValue(ref)}.`, { option: 'refs', index });
+        }
+        for (const key of ['studyInstanceUid', 'seriesInstanceUid', 'sopInstanceUid'] as const) {
+          try {
+            ids[key] = (ref as Record<string, unknown>)[key];
+          } catch {
+            throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `refs[${index}].${key} could not be read (its getter threw).`, { option: 'refs', index });
+          }
+        }
+        return await this.retrieveInstance(ids as unknown as InstanceRef, request);
       } catch (err) {
         if (isLeptonError(err, 'DICOMWEB_ABORTED')) throw err;
-        const error = isLeptonError(err) ? err : dicomWebError('DICOMWEB_BAD_RESPONSE', 'The instance could not be retrieved.', { level: 'instance' }, err);
-        // a JavaScript caller's null in the list is one failure like any other, not a TypeError here
-        const r = (typeof ref === 'object' && ref !== null ? ref : {}) as Partial<InstanceRef>;
-        const failure = { instance: { studyInstanceUid: r.studyInstanceUid, seriesInstanceUid: r.seriesInstanceUid, sopInstanceUid: r.sopInstanceUid }, error } as DicomWebFailure;
-        options.onFailure?.(failure);
+        // never a foreign error as cause: it may carry the server's answer (patient data)
+        const error = isLeptonError(err) ? err : dicomWebError('DICOMWEB_BAD_RESPONSE', 'The instance could not be retrieved.', { level: 'instance', index });
+        const failure = { instance: { studyInstanceUid: ids.studyInstanceUid, seriesInstanceUid: ids.seriesInstanceUid, sopInstanceUid: ids.sopInstanceUid }, error } as DicomWebFailure;
+        notify(opts.onFailure, failure);
         return failure;
       }
     });
     const images: DicomImage[] = [];
-    const failures: DicomWebFailure[] = [];
+    const failures: DicomWebFailure[] = [...earlier];
     for (const o of outcomes) {
       if ('error' in o && 'instance' in o) failures.push(o);
       else images.push(o);
@@ -294,20 +368,38 @@ export class DicomWebClient {
   }
 
   /**
+   * The instances of a series or study by QIDO-RS, then retrieved; each QIDO row rejected (no or malformed UIDs) is a
+   * failure first, `DICOMWEB_BAD_RESPONSE` with `details.index` (its position in the answer).
+   */
+  async #retrieveAll(scope: Partial<SeriesRef>, options: DicomWebRetrieveOptions): Promise<DicomWebRetrieval> {
+    const opts = retrieveOptions(options);
+    const { rows, rejected } = await this.#searchInstances(scope, {}, opts.signal === undefined ? {} : { signal: opts.signal });
+    const earlier = rejected.map((r): DicomWebFailure => {
+      const failure = {
+        instance: { studyInstanceUid: scope.studyInstanceUid, seriesInstanceUid: scope.seriesInstanceUid, sopInstanceUid: undefined },
+        error: dicomWebError('DICOMWEB_BAD_RESPONSE', `QIDO-RS result ${r.index} has no valid ${r.attribute}; that instance was skipped.`, { level: 'instances', index: r.index, attribute: r.tag }),
+      } as unknown as DicomWebFailure;
+      notify(opts.onFailure, failure);
+      return failure;
+    });
+    return this.#retrieveInstances(rows, opts, earlier);
+  }
+
+  /**
    * Every instance of a series: a QIDO-RS instance search, then {@link DicomWebClient.retrieveInstances}.
    *
    * @param ref - the series (a {@link SeriesSummary} will do)
    * @param options - an abort signal and a failure callback
-   * @returns images and failures
+   * @returns images and failures; a QIDO-RS result without valid UIDs is a failure (`DICOMWEB_BAD_RESPONSE`,
+   *   `details.index` its position in the search answer, listed before the retrieval failures) and the rest still arrive
    * @throws {@link @lepton/core!LeptonError} when the search itself fails (as {@link DicomWebClient.searchInstances});
    *   instance failures are reported, not thrown
    */
   async retrieveSeries(ref: SeriesRef, options: DicomWebRetrieveOptions = {}): Promise<DicomWebRetrieval> {
     object(ref, 'ref');
-    retrieveOptions(options);
-    const request = options.signal === undefined ? {} : { signal: options.signal };
-    const instances = await this.searchInstances({ studyInstanceUid: ref.studyInstanceUid, seriesInstanceUid: ref.seriesInstanceUid }, {}, request);
-    return this.retrieveInstances(instances, options);
+    const studyInstanceUid = uid(readOption(ref, 'studyInstanceUid') as string, 'studyInstanceUid');
+    const seriesInstanceUid = uid(readOption(ref, 'seriesInstanceUid') as string, 'seriesInstanceUid');
+    return this.#retrieveAll({ studyInstanceUid, seriesInstanceUid }, options);
   }
 
   /**
@@ -320,10 +412,8 @@ export class DicomWebClient {
    */
   async retrieveStudy(ref: StudyRef, options: DicomWebRetrieveOptions = {}): Promise<DicomWebRetrieval> {
     object(ref, 'ref');
-    retrieveOptions(options);
-    const request = options.signal === undefined ? {} : { signal: options.signal };
-    const instances = await this.searchInstances({ studyInstanceUid: ref.studyInstanceUid }, {}, request);
-    return this.retrieveInstances(instances, options);
+    const studyInstanceUid = uid(readOption(ref, 'studyInstanceUid') as string, 'studyInstanceUid');
+    return this.#retrieveAll({ studyInstanceUid }, options);
   }
 
   /**
@@ -337,8 +427,8 @@ export class DicomWebClient {
    * @returns the stored instances as the server reports them (Retrieve URL, warnings), and the number of requests
    * @throws {@link @lepton/core!LeptonError} `DICOMWEB_STORE_FAILED` when the server answered but did not store every
    *   instance (`details.status`, `details.failed` with Failure Reasons, `details.stored`, `details.notSent`);
-   *   `DICOMWEB_INVALID_OPTIONS` for an instance that is not Part 10 DICOM or too large (`details.index`), or a
-   *   malformed study UID; `DICOMWEB_TIMEOUT`, `DICOMWEB_UNREACHABLE`, `DICOMWEB_ABORTED` when a request got no answer
+   *   `DICOMWEB_INVALID_OPTIONS` for an instance that is not Part 10 DICOM, missing (`undefined`, a hole in a sparse
+   *   array) or too large (`details.index`), a malformed study UID, or options that cannot be read (`details.option`); `DICOMWEB_TIMEOUT`, `DICOMWEB_UNREACHABLE`, `DICOMWEB_ABORTED` when a request got no answer
    *   (`details.stored`: what earlier requests stored; `details.unconfirmed`: the unanswered request's instances, which
    *   the server may or may not have stored; `details.notSent`); `DICOMWEB_BAD_RESPONSE` for a success answer that is
    *   not a STOW-RS response
@@ -357,18 +447,31 @@ export class DicomWebClient {
     if (!Array.isArray(instances) || instances.length === 0) {
       throw dicomWebError('DICOMWEB_INVALID_OPTIONS', 'store() needs a non-empty array of DICOM Part 10 instances.', { option: 'instances' });
     }
-    object(options, 'options'); // null was a TypeError, a string as signal reached fetch
-    const path = options.studyInstanceUid === undefined ? '/studies' : `/studies/${uid(options.studyInstanceUid, 'studyInstanceUid')}`;
-    const groups = batches(instances.map(outgoing), this.#options.maxStoreRequestBytes);
+    const request = requestOptions(options); // null was a TypeError, a string as signal reached fetch
+    const signal = request.signal;
+    const study = optionalUid(options, 'studyInstanceUid');
+    const path = study === undefined ? '/studies' : `/studies/${study}`;
+    // by index, not map/forEach: those skip the holes of a sparse array, which would then be dropped unsent
+    const checked: OutgoingInstance[] = [];
+    for (let i = 0; i < instances.length; i++) {
+      let value: unknown;
+      try {
+        value = instances[i];
+      } catch {
+        throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `Instance ${i} could not be read (its getter threw).`, { option: 'instances', index: i });
+      }
+      checked.push(outgoing(value, i));
+    }
+    const groups = batches(checked, this.#options.maxStoreRequestBytes);
     const host = new URL(this.#options.url).host;
     const stored: StoredInstance[] = [];
     const ids = (list: readonly OutgoingInstance[]): StoredInstance[] => list.map((i) => ({ sopClassUid: i.sopClassUid, sopInstanceUid: i.sopInstanceUid }));
     for (let g = 0; g < groups.length; g++) {
-      if (options.signal?.aborted === true) throw aborted();
+      if (signal?.aborted === true) throw aborted();
       const batch = groups[g]!;
       const notSent = ids(groups.slice(g + 1).flat());
       const { body, contentType } = multipart(batch);
-      const outcome = await postStow(this.#options, `${this.#options.url}${path}`, body, contentType, options.signal);
+      const outcome = await postStow(this.#options, `${this.#options.url}${path}`, body, contentType, signal);
       // Without an answer nobody knows whether this batch was stored: it is `unconfirmed`, later ones `notSent`.
       const progress = { level: 'store', stored: [...stored], unconfirmed: ids(batch), notSent };
       if (outcome.kind === 'aborted') throw dicomWebError('DICOMWEB_ABORTED', 'The DICOMweb request was aborted by its signal.', progress);
@@ -417,7 +520,7 @@ export class DicomWebClient {
     } catch (err) {
       throw this.#mapError(err, xhr, level);
     }
-    const type = xhr.getResponseHeader('content-type') ?? '';
+    const type = xhr.responseContentType ?? '';
     if (contentType !== undefined && !contentType.test(type)) {
       // e.g. a login page or a proxy's error page answered 200 text/html: never hand it on as DICOM
       const host = new URL(this.#options.url).host;
@@ -436,17 +539,23 @@ export class DicomWebClient {
       return dicomWebError('DICOMWEB_TIMEOUT', `The DICOMweb server at ${host} did not answer within ${this.#options.timeoutMs} ms; raise timeoutMs or check the server's load.`, { host, level, timeoutMs: this.#options.timeoutMs });
     }
     if (f?.kind === 'invalid') return f.error;
+    if (f?.kind === 'malformed') {
+      return dicomWebError('DICOMWEB_BAD_RESPONSE', `The DICOMweb server at ${host} sent ${f.reason} (${level} request); check that the URL is its DICOMweb root.`, { host, level, reason: f.reason });
+    }
     if (f?.kind === 'unreachable') {
       return dicomWebError('DICOMWEB_UNREACHABLE', `Could not reach the DICOMweb server at ${host} (${f.reason}); check the URL and that the server is running.`, { host, level, reason: f.reason }, f.cause);
     }
     if (!xhr.sent) {
       // dicomweb-client validates before sending (e.g. a transfer syntax it has no media type for).
-      return dicomWebError('DICOMWEB_INVALID_OPTIONS', `The request could not be built: ${err instanceof Error ? err.message : String(err)}.`, { level }, err);
+      // no cause, and no message text from the library: its errors may quote the request's UIDs
+      return dicomWebError('DICOMWEB_INVALID_OPTIONS', `The ${level} request could not be built (dicomweb-client refused its options).`, { level });
     }
+    // Never dicomweb-client's error as cause: it carries the request and the server's answer, which often echoes the
+    // query (patient name, ID) or the UIDs, and loggers print the cause chain. The status is in details.
     if (xhr.status !== 0 && (xhr.status < 200 || xhr.status >= 300)) {
-      return dicomWebError('DICOMWEB_HTTP_ERROR', `The DICOMweb server at ${host} answered ${xhr.status} ${xhr.statusText} (${level} request): ${statusAdvice(xhr.status)}.`, { host, level, method: 'GET', status: xhr.status }, err);
+      return dicomWebError('DICOMWEB_HTTP_ERROR', `The DICOMweb server at ${host} answered ${xhr.status} (${level} request): ${statusAdvice(xhr.status)}.`, { host, level, method: 'GET', status: xhr.status });
     }
-    return dicomWebError('DICOMWEB_BAD_RESPONSE', `The DICOMweb server at ${host} sent an answer that could not be decoded (${level}); check that the URL is its DICOMweb root.`, { host, level, status: xhr.status }, err);
+    return dicomWebError('DICOMWEB_BAD_RESPONSE', `The DICOMweb server at ${host} sent an answer that could not be decoded (${level}); check that the URL is its DICOMweb root.`, { host, level, status: xhr.status });
   }
 }
 
@@ -465,9 +574,18 @@ function aborted(): LeptonError {
   return dicomWebError('DICOMWEB_ABORTED', 'The DICOMweb request was aborted by its signal.', {});
 }
 
-function asDatasets(found: unknown, level: string): DicomJsonDataset[] {
-  if (!Array.isArray(found) || found.some((d) => typeof d !== 'object' || d === null)) {
+/**
+ * The answer as a list of data sets. Entries that are not objects (e.g. a non-DICOMweb REST root's list of ids) make
+ * the whole answer not DICOM JSON; data sets without valid UIDs are checked later, one by one ({@link mapRows}).
+ */
+function asDatasets(found: unknown, level: string): readonly unknown[] {
+  if (!Array.isArray(found) || found.some((d) => typeof d !== 'object' || d === null || Array.isArray(d))) {
     throw dicomWebError('DICOMWEB_BAD_RESPONSE', `The ${level} answer is not a DICOM JSON array; check that the URL is the server's DICOMweb root.`, { level });
   }
-  return found as DicomJsonDataset[];
+  return found;
+}
+
+/** The rows, with the count of rejected ones as a non-enumerable `rejected` property. */
+function counted<T>(mapped: { rows: T[]; rejected: readonly RejectedRow[] }): T[] & { readonly rejected: number } {
+  return Object.defineProperty(mapped.rows, 'rejected', { value: mapped.rejected.length, enumerable: false, writable: false }) as T[] & { readonly rejected: number };
 }

@@ -13,6 +13,7 @@ export type TransportFailure =
   | { readonly kind: 'aborted' }
   | { readonly kind: 'refused'; readonly refusal: TransportRefusal }
   | { readonly kind: 'invalid'; readonly error: LeptonError }
+  | { readonly kind: 'malformed'; readonly reason: string }
   | { readonly kind: 'unreachable'; readonly reason: string; readonly cause: unknown };
 
 /** The part of XMLHttpRequest that dicomweb-client 0.11 uses, on fetch. @internal */
@@ -41,6 +42,7 @@ export class FetchXhr {
   #url = '';
   readonly #headers = new Headers();
   #responseHeaders: Headers | undefined;
+  #libContentType: string | undefined;
   readonly #options: ResolvedDicomWebOptions;
   readonly #signal: AbortSignal | undefined;
   readonly #accept: string | undefined;
@@ -70,6 +72,7 @@ export class FetchXhr {
   }
 
   getResponseHeader(name: string): string | null {
+    if (this.#libContentType !== undefined && name.toLowerCase() === 'content-type') return this.#libContentType;
     return this.#responseHeaders?.get(name) ?? null;
   }
 
@@ -81,27 +84,53 @@ export class FetchXhr {
 
   send(body?: BodyInit | null): void {
     this.sent = true;
-    void this.#run(body ?? null);
+    // #run catches everything it can; anything left (a throwing onreadystatechange is already caught) rejects the
+    // callback race instead of becoming an unhandled rejection.
+    this.#run(body ?? null).catch((err: unknown) => this.#rejectCallback(err));
+  }
+
+  /**
+   * The answer's own Content-Type header. `getResponseHeader('content-type')` tells dicomweb-client the part's type
+   * once a multipart answer has been decoded here, so that its own (quadratic) decoder never runs.
+   */
+  get responseContentType(): string | null {
+    return this.#responseHeaders?.get('content-type') ?? null;
   }
 
   async #run(body: BodyInit | null): Promise<void> {
-    const timeout = AbortSignal.timeout(this.#options.timeoutMs);
-    const signal = this.#signal === undefined ? timeout : AbortSignal.any([timeout, this.#signal]);
+    let timeout: AbortSignal | undefined;
     try {
+      // Inside the try: AbortSignal.timeout throws a RangeError for delays Node cannot keep (timeoutMs is checked to
+      // be at most 2^31 − 1 ms at construction; this is the backstop), which must fail this request, not escape.
+      timeout = AbortSignal.timeout(this.#options.timeoutMs);
+      const signal = this.#signal === undefined ? timeout : AbortSignal.any([timeout, this.#signal]);
       if (this.#accept !== undefined) this.#headers.set('Accept', this.#accept);
       // The whole body is read under the same signal (a server that stalls mid-body times out too), bounded by
       // maxResponseBytes, with redirects checked hop by hop.
       const res = await exchange(this.#options, this.#url, { method: this.#method, headers: this.#headers, body, signal });
-      const bytes = res.bytes.buffer;
+      const type = res.headers.get('content-type') ?? '';
+      const ok = res.status === 200 || res.status === 206;
+      if (ok && /multipart/i.test(type)) {
+        if (this.responseType !== 'arraybuffer') throw new MalformedAnswer('a multipart answer where DICOM JSON was asked for');
+        // Decoded here, with native searches: dicomweb-client's decoder takes its boundary from the body and compares
+        // byte by byte in JavaScript, which a hostile body turns into minutes of blocked event loop.
+        const part = firstPart(res.bytes, type);
+        this.#libContentType = 'application/dicom';
+        this.response = part;
+      } else {
+        const bytes = res.bytes.buffer;
+        this.response = this.responseType === 'arraybuffer' ? bytes : this.responseType === 'json' ? parseJson(bytes) : new TextDecoder().decode(bytes);
+      }
       this.status = res.status;
       this.statusText = res.statusText;
       this.#responseHeaders = res.headers;
-      this.response = this.responseType === 'arraybuffer' ? bytes : this.responseType === 'json' ? parseJson(bytes) : new TextDecoder().decode(bytes);
     } catch (cause) {
       this.status = 0;
-      if (cause instanceof TransportRefusal) this.failure = { kind: 'refused', refusal: cause };
+      this.response = null;
+      if (cause instanceof MalformedAnswer) this.failure = { kind: 'malformed', reason: cause.message };
+      else if (cause instanceof TransportRefusal) this.failure = { kind: 'refused', refusal: cause };
       else if (this.#signal?.aborted === true) this.failure = { kind: 'aborted' };
-      else if (timeout.aborted) this.failure = { kind: 'timeout' };
+      else if (timeout?.aborted === true) this.failure = { kind: 'timeout' };
       else if (isLeptonError(cause)) this.failure = { kind: 'invalid', error: cause }; // e.g. a token function's bad token
       else this.failure = { kind: 'unreachable', ...safeFailure(cause) };
     }
@@ -112,6 +141,49 @@ export class FetchXhr {
       this.#rejectCallback(err);
     }
   }
+}
+
+/** A 2xx answer whose framing is broken; the message is a fixed text (never a byte of the body). @internal */
+class MalformedAnswer extends Error {}
+
+/** RFC 2046 §5.1.1: a boundary is 1 to 70 of these characters, not ending in a space. */
+const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
+/** Most bytes of one part's headers (dicomweb-client's limit too). */
+const MAX_PART_HEADER_BYTES = 1000;
+
+/** The `boundary` parameter of a multipart Content-Type, unquoted, or undefined. */
+function boundaryOf(contentType: string): string | undefined {
+  const m = /;\s*boundary\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType);
+  return m === null ? undefined : (m[1] ?? m[2]);
+}
+
+/**
+ * The first body part of a multipart/related answer (WADO-RS sends one part per instance), found with
+ * `Buffer.indexOf` (native, linear in practice) using the boundary of the Content-Type header, which must be a valid
+ * RFC 2046 boundary (at most 70 characters) and must open the body (after an optional preamble of at most 1000 bytes).
+ * @throws MalformedAnswer
+ */
+function firstPart(bytes: Uint8Array<ArrayBuffer>, contentType: string): ArrayBuffer {
+  const boundary = boundaryOf(contentType);
+  if (boundary === undefined || !BOUNDARY.test(boundary)) {
+    throw new MalformedAnswer('a multipart answer without a valid boundary (1 to 70 characters) in its Content-Type');
+  }
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const delimiter = Buffer.from(`--${boundary}`, 'latin1');
+  // the opening boundary and the first part's header are searched for near the start only
+  const head = buf.subarray(0, Math.min(buf.length, 2 * MAX_PART_HEADER_BYTES + delimiter.length + 64));
+  const first = head.indexOf(delimiter);
+  if (first < 0 || first > MAX_PART_HEADER_BYTES || (first > 0 && (buf[first - 2] !== 0x0d || buf[first - 1] !== 0x0a))) {
+    throw new MalformedAnswer('a multipart answer whose body does not open with the boundary of its Content-Type');
+  }
+  const headerStart = head.indexOf('\r\n', first + delimiter.length);
+  if (headerStart < 0 || headerStart - (first + delimiter.length) > 64) throw new MalformedAnswer('a multipart answer with no line break after its first boundary');
+  const headerEnd = head.indexOf('\r\n\r\n', headerStart);
+  if (headerEnd < 0 || headerEnd - headerStart > MAX_PART_HEADER_BYTES) throw new MalformedAnswer('a multipart answer whose first part has no (or too long a) header');
+  const start = headerEnd + 4;
+  const end = buf.indexOf(Buffer.from(`\r\n--${boundary}`, 'latin1'), headerEnd + 2);
+  if (end < 0) throw new MalformedAnswer('a multipart answer whose first part has no closing boundary');
+  return bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + Math.max(start, end));
 }
 
 /** XHR's `json` response type: null when the body is not JSON; an empty body is an empty result. */

@@ -41,7 +41,11 @@ export interface DicomWebClientOptions {
   readonly auth?: DicomWebAuth;
   /** Extra HTTP headers sent with every request (e.g. an API gateway's key). */
   readonly headers?: Readonly<Record<string, string>>;
-  /** Time allowed for each HTTP request, answer body included, in milliseconds (default 30 000). */
+  /**
+   * Time allowed for each HTTP request, answer body included, in milliseconds (default 30 000): a whole number from 1
+   * to 2^31 − 1 (2 147 483 647, about 24.8 days, the longest timer Node.js keeps); anything else is
+   * `DICOMWEB_INVALID_OPTIONS` (`details.option: 'timeoutMs'`).
+   */
   readonly timeoutMs?: number;
   /** Instances retrieved at once by {@link DicomWebClient.retrieveSeries} and `retrieveInstances` (default 4). */
   readonly concurrency?: number;
@@ -89,12 +93,33 @@ export interface ResolvedDicomWebOptions {
 /** Defaults, in one place. @internal */
 export const DICOMWEB_DEFAULTS = { timeoutMs: 30_000, concurrency: 4, transferSyntax: '*', maxStoreRequestBytes: 64 * 1024 * 1024, maxResponseBytes: 256 * 1024 * 1024 } as const;
 
-const positiveInt = (name: string, v: number): number => {
-  if (!Number.isInteger(v) || v < 1) {
-    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `${name} must be a positive integer; got ${describeValue(v)}.`, { option: name });
+/**
+ * Largest `timeoutMs` (2^31 − 1 ms, about 24.8 days): Node.js timers hold no longer delay. `AbortSignal.timeout` fires
+ * at once for 2^31 … 2^32 − 1 and throws a RangeError beyond, so such values are refused up front.
+ * @internal
+ */
+export const MAX_DICOMWEB_TIMEOUT_MS = 2 ** 31 - 1;
+
+const positiveInt = (name: string, v: unknown, max = Number.MAX_SAFE_INTEGER): number => {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `${name} must be a whole number from 1 to ${max}; got ${describeValue(v)}.`, { option: name });
   }
   return v;
 };
+
+/**
+ * Reads one property of a caller's object once. A getter that throws (or a Proxy trap) becomes
+ * `DICOMWEB_INVALID_OPTIONS` naming the option, never the thrown value's text (it could quote a credential); the thrown
+ * value is not kept as the cause for the same reason.
+ * @internal
+ */
+export function readOption(from: object, key: string, name: string = key): unknown {
+  try {
+    return (from as Record<string, unknown>)[key];
+  } catch {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `${name} could not be read (its getter threw).`, { option: name });
+  }
+}
 
 /**
  * Fills defaults and validates.
@@ -102,16 +127,33 @@ const positiveInt = (name: string, v: number): number => {
  * @internal
  */
 export function resolveDicomWebOptions(options: DicomWebClientOptions): ResolvedDicomWebOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `options must be an object with at least a url, got ${describeValue(options)}.`, { option: 'options' });
+  }
+  // Every option read exactly once, here: a getter cannot throw later or answer differently on a second read.
+  const o = {} as Record<keyof DicomWebClientOptions, unknown>;
+  for (const key of ['url', 'auth', 'headers', 'timeoutMs', 'concurrency', 'transferSyntax', 'fetch', 'maxStoreRequestBytes', 'maxResponseBytes', 'allowCrossOriginRedirects'] as const) {
+    o[key] = readOption(options, key);
+  }
+  if (typeof o.url !== 'string') {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `url must be a string such as http://pacs:8042/dicom-web, got ${describeValue(o.url, 16)}.`, { option: 'url' });
+  }
   let parsed: URL;
   try {
-    parsed = new URL(options.url);
-  } catch (cause) {
-    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', 'url is not a valid URL; pass the DICOMweb root, e.g. http://pacs:8042/dicom-web.', { option: 'url' }, cause);
+    parsed = new URL(o.url);
+  } catch {
+    // no cause: the TypeError quotes the whole URL, credentials included
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', 'url is not a valid URL; pass the DICOMweb root, e.g. http://pacs:8042/dicom-web.', { option: 'url' });
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `url must be http: or https:; got ${parsed.protocol}.`, { option: 'url' });
   }
-  let auth = options.auth;
+  // Paths (/studies/…) are appended to the root: after a query or fragment they would end up in it. Never quoted (a
+  // query often carries an API key).
+  if (parsed.search !== '' || parsed.hash !== '' || /[?#]/.test(o.url)) {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', 'url must be the DICOMweb root without a query (?…) or fragment (#…); pass API keys in headers or auth.', { option: 'url' });
+  }
+  let auth = copyAuth(o.auth);
   if (parsed.username !== '' || parsed.password !== '') {
     // fetch refuses URLs that carry credentials, and they would end up in logs; move them into a Basic header.
     if (auth === undefined) {
@@ -126,24 +168,25 @@ export function resolveDicomWebOptions(options: DicomWebClientOptions): Resolved
     parsed.password = '';
   }
   checkAuth(auth);
-  const headers = checkHeaders(options.headers);
-  const ts = options.transferSyntax ?? DICOMWEB_DEFAULTS.transferSyntax;
+  const headers = checkHeaders(o.headers);
+  const ts = o.transferSyntax ?? DICOMWEB_DEFAULTS.transferSyntax;
   if (ts !== '*' && (typeof ts !== 'string' || !/^[0-9]+(\.[0-9]+)*$/.test(ts))) {
     throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `transferSyntax must be '*' or a UID such as 1.2.840.10008.1.2.1; got ${describeValue(ts, 64)}.`, { option: 'transferSyntax' });
   }
-  const f = options.fetch ?? (globalThis.fetch as FetchLike | undefined);
+  const f = o.fetch ?? (globalThis.fetch as FetchLike | undefined);
   if (f === undefined) throw dicomWebError('DICOMWEB_INVALID_OPTIONS', 'No fetch function: use Node 20 or later, or pass options.fetch.', { option: 'fetch' });
+  if (typeof f !== 'function') throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `fetch must be a function, got ${describeValue(f)}.`, { option: 'fetch' });
   return {
     url: parsed.toString().replace(/\/+$/, ''),
-    auth,
+    auth: auth as DicomWebAuth | undefined,
     headers,
-    timeoutMs: positiveInt('timeoutMs', options.timeoutMs ?? DICOMWEB_DEFAULTS.timeoutMs),
-    concurrency: positiveInt('concurrency', options.concurrency ?? DICOMWEB_DEFAULTS.concurrency),
-    transferSyntax: ts,
-    fetch: f,
-    maxStoreRequestBytes: positiveInt('maxStoreRequestBytes', options.maxStoreRequestBytes ?? DICOMWEB_DEFAULTS.maxStoreRequestBytes),
-    maxResponseBytes: positiveInt('maxResponseBytes', options.maxResponseBytes ?? DICOMWEB_DEFAULTS.maxResponseBytes),
-    allowCrossOriginRedirects: options.allowCrossOriginRedirects === true,
+    timeoutMs: positiveInt('timeoutMs', o.timeoutMs ?? DICOMWEB_DEFAULTS.timeoutMs, MAX_DICOMWEB_TIMEOUT_MS),
+    concurrency: positiveInt('concurrency', o.concurrency ?? DICOMWEB_DEFAULTS.concurrency),
+    transferSyntax: ts as string,
+    fetch: f as FetchLike,
+    maxStoreRequestBytes: positiveInt('maxStoreRequestBytes', o.maxStoreRequestBytes ?? DICOMWEB_DEFAULTS.maxStoreRequestBytes),
+    maxResponseBytes: positiveInt('maxResponseBytes', o.maxResponseBytes ?? DICOMWEB_DEFAULTS.maxResponseBytes),
+    allowCrossOriginRedirects: o.allowCrossOriginRedirects === true,
   };
 }
 
@@ -166,6 +209,20 @@ function tokenProblem(token: unknown): string | undefined {
   if (token.length === 0) return 'is empty';
   if (!BEARER_TOKEN.test(token)) return 'contains a space, a control character or a non-ASCII character (a header value allows visible ASCII only; check for a trailing newline)';
   return undefined;
+}
+
+/**
+ * A plain copy of `auth`, each field read once (a getter that throws is `DICOMWEB_INVALID_OPTIONS`), so that what was
+ * checked is what every request sends.
+ */
+function copyAuth(auth: unknown): unknown {
+  if (typeof auth !== 'object' || auth === null) return auth;
+  const out: Record<string, unknown> = {};
+  for (const key of ['type', 'username', 'password', 'token']) {
+    const v = readOption(auth, key, `auth.${key}`);
+    if (v !== undefined) out[key] = v;
+  }
+  return Object.freeze(out);
 }
 
 /**
@@ -204,7 +261,13 @@ function checkHeaders(headers: unknown): Record<string, string> {
     throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `headers must be an object of name → value, got ${describeValue(headers, 32)}.`, { option: 'headers' });
   }
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+  let entries: Array<[string, unknown]>;
+  try {
+    entries = Object.entries(headers as Record<string, unknown>); // every value read once, here
+  } catch {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', 'headers could not be read (a getter threw).', { option: 'headers' });
+  }
+  for (const [name, value] of entries) {
     if (!HEADER_NAME.test(name)) {
       throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `headers: ${describeValue(name, 64)} is not a valid HTTP header name.`, { option: 'headers' });
     }
@@ -226,14 +289,18 @@ function checkHeaders(headers: unknown): Record<string, string> {
  * @throws LeptonError `DICOMWEB_INVALID_OPTIONS` when a token function returns no usable token (the value is not quoted)
  * @internal
  */
-export async function authorization(auth: DicomWebAuth | undefined): Promise<string | undefined> {
+export async function authorization(auth: DicomWebAuth | undefined, signal?: AbortSignal): Promise<string | undefined> {
   if (auth === undefined) return undefined;
   if (auth.type === 'basic') return `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}`;
   let token: unknown;
   if (typeof auth.token === 'function') {
+    const fn = auth.token;
     try {
-      token = await auth.token();
+      // Raced against the request's signal (timeout and caller abort): a token provider that never answers must not
+      // hold the call forever. The abort reason is rethrown as is, for the caller to tell timeout from abort.
+      token = await untilAborted(Promise.resolve().then(() => fn()), signal);
     } catch (cause) {
+      if (signal?.aborted === true && cause === signal.reason) throw cause;
       // the function's own error may quote a credential: keep it as the cause only, never in the message
       throw dicomWebError('DICOMWEB_INVALID_OPTIONS', 'The auth.token function threw; check the token provider.', { option: 'auth' }, cause);
     }
@@ -241,4 +308,25 @@ export async function authorization(auth: DicomWebAuth | undefined): Promise<str
   const problem = tokenProblem(token);
   if (problem !== undefined) throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `The bearer token returned by auth.token ${problem}.`, { option: 'auth' });
   return `Bearer ${token as string}`;
+}
+
+/**
+ * `promise`, or a rejection with the signal's reason as soon as it aborts (the promise is then left to settle on its
+ * own; its outcome is ignored).
+ * @internal
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason as Error);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
+      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e as Error)),
+    );
+  });
 }

@@ -17,7 +17,14 @@ export function toQueryParams(query: QidoQuery): Record<string, string> {
     throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `A QIDO query must be an object of matching keys, got ${describeValue(query)}.`, { option: 'query' });
   }
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(query)) {
+  let entries: Array<[string, unknown]>;
+  try {
+    // every key and value read once, here, lists copied: a getter that throws is an invalid query, not a TypeError
+    entries = Object.entries(query).map(([k, v]): [string, unknown] => [k, Array.isArray(v) ? Array.from(v as unknown[]) : v]);
+  } catch {
+    throw dicomWebError('DICOMWEB_INVALID_OPTIONS', 'The QIDO query could not be read (a getter threw).', { option: 'query' });
+  }
+  for (const [key, value] of entries as Array<[string, QidoQuery[string]]>) {
     if (value === undefined) continue;
     if (!/^[A-Za-z0-9.]+$/.test(key)) {
       throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `Query parameter names are attribute keywords, tags or QIDO options (letters, digits, dots); got ${JSON.stringify(key)}.`, { option: 'query' });

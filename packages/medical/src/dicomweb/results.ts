@@ -1,4 +1,3 @@
-import { dicomWebError } from './errors.js';
 import { dicomJsonNumber, dicomJsonString, dicomJsonStrings, type DicomJsonDataset } from './dicom-json.js';
 
 /** One study found by {@link DicomWebClient.searchStudies} (QIDO-RS). Absent attributes are undefined. */
@@ -67,13 +66,55 @@ export interface InstanceSummary {
   readonly attributes: DicomJsonDataset;
 }
 
+const UID = /^[0-9]+(\.[0-9]+)*$/;
+
+/** A QIDO-RS row without a usable UID: thrown by the row mappers, caught per row by {@link mapRows}. */
+class RowRejected extends Error {
+  constructor(
+    readonly attribute: string,
+    readonly tag: string,
+  ) {
+    super(attribute);
+  }
+}
+
 const requireUid = (ds: DicomJsonDataset, tag: string, fallback: string | undefined, name: string): string => {
   const v = dicomJsonString(ds, tag) ?? fallback;
-  if (v === undefined || v === '') {
-    throw dicomWebError('DICOMWEB_BAD_RESPONSE', `A QIDO-RS result has no ${name}; the server is not answering as DICOMweb requires.`, { attribute: tag });
-  }
+  // a UID goes into WADO-RS paths: anything but digits and dots (at most 64) could reshape the request
+  if (v === undefined || v.length > 64 || !UID.test(v)) throw new RowRejected(name, tag);
   return v;
 };
+
+/** A QIDO-RS result left out: its position in the answer and the attribute it lacked. @internal */
+export interface RejectedRow {
+  readonly index: number;
+  readonly attribute: string;
+  readonly tag: string | undefined;
+}
+
+/**
+ * Maps each row of a QIDO-RS answer on its own: a row that is not an object or lacks a valid UID is left out and
+ * reported (index and attribute, never a value), so one bad row never hides the others.
+ * @internal
+ */
+export function mapRows<T>(rows: readonly unknown[], map: (ds: DicomJsonDataset) => T): { rows: T[]; rejected: RejectedRow[] } {
+  const out: T[] = [];
+  const rejected: RejectedRow[] = [];
+  for (let index = 0; index < rows.length; index++) {
+    const ds = rows[index];
+    if (typeof ds !== 'object' || ds === null || Array.isArray(ds)) {
+      rejected.push({ index, attribute: 'data set (the entry is not an object)', tag: undefined });
+      continue;
+    }
+    try {
+      out.push(map(ds as DicomJsonDataset));
+    } catch (err) {
+      if (!(err instanceof RowRejected)) throw err;
+      rejected.push({ index, attribute: err.attribute, tag: err.tag });
+    }
+  }
+  return { rows: out, rejected };
+}
 
 /** @internal */
 export function toStudy(ds: DicomJsonDataset): StudySummary {

@@ -104,9 +104,12 @@ export type StowOutcome =
  * @internal
  */
 export async function postStow(options: ResolvedDicomWebOptions, url: string, body: Uint8Array<ArrayBuffer>, contentType: string, signal: AbortSignal | undefined): Promise<StowOutcome> {
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const both = signal === undefined ? timeout : AbortSignal.any([timeout, signal]);
+  let timeout: AbortSignal | undefined;
   try {
+    // inside the try: AbortSignal.timeout throws a RangeError for delays Node cannot keep (a backstop; timeoutMs is
+    // checked at construction)
+    timeout = AbortSignal.timeout(options.timeoutMs);
+    const both = signal === undefined ? timeout : AbortSignal.any([timeout, signal]);
     const headers = new Headers(options.headers);
     headers.set('Content-Type', contentType);
     headers.set('Accept', 'application/dicom+json, application/json');
@@ -115,7 +118,7 @@ export async function postStow(options: ResolvedDicomWebOptions, url: string, bo
   } catch (cause) {
     if (cause instanceof TransportRefusal) return { kind: 'refused', refusal: cause };
     if (signal?.aborted === true) return { kind: 'aborted' };
-    if (timeout.aborted) return { kind: 'timeout' };
+    if (timeout?.aborted === true) return { kind: 'timeout' };
     if (isLeptonError(cause)) return { kind: 'invalid', error: cause };
     return { kind: 'unreachable', ...safeFailure(cause) };
   }

@@ -13,15 +13,22 @@ export interface OutgoingInstance {
 
 /**
  * Checks that an instance is a Part 10 file (preamble, `DICM`, file meta information) and reads the UIDs the STOW-RS
- * response is matched on.
+ * response is matched on. `undefined` (or a hole of a sparse array, passed as `undefined`) is refused like any
+ * non-instance.
  * @throws LeptonError `DICOMWEB_INVALID_OPTIONS` (with `details.index`)
  * @internal
  */
 export function outgoing(value: unknown, index: number): OutgoingInstance {
-  const bytes = value instanceof Uint8Array ? value : typeof value === 'object' && value !== null && (value as { bytes?: unknown }).bytes instanceof Uint8Array ? (value as { bytes: Uint8Array }).bytes : undefined;
   const bad = (why: string, cause?: unknown): never => {
     throw dicomWebError('DICOMWEB_INVALID_OPTIONS', `Instance ${index} ${why}; STOW-RS sends DICOM Part 10 files (bytes or { bytes }).`, { option: 'instances', index }, cause);
   };
+  let inner: unknown;
+  try {
+    inner = value instanceof Uint8Array ? value : typeof value === 'object' && value !== null ? (value as { bytes?: unknown }).bytes : undefined; // read once
+  } catch {
+    return bad('could not be read (its bytes getter threw)');
+  }
+  const bytes = inner instanceof Uint8Array ? inner : undefined;
   if (bytes === undefined) return bad('is not a Uint8Array');
   if (bytes.length < 132 || bytes[128] !== 0x44 || bytes[129] !== 0x49 || bytes[130] !== 0x43 || bytes[131] !== 0x4d) bad('has no Part 10 preamble and "DICM" prefix');
   let meta;

@@ -43,7 +43,7 @@ export async function exchange(
   url: string,
   init: { method: string; headers: Headers; body?: BodyInit | null; signal: AbortSignal; maxBytes?: number },
 ): Promise<Answer> {
-  const auth = await authorization(options.auth);
+  const auth = await authorization(options.auth, init.signal);
   const origin = new URL(options.url).origin;
   let target = new URL(url);
   let method = init.method;

@@ -27,18 +27,26 @@ export interface DicomWebRequestOptions {
 
 /** Options for retrieving many instances (`DicomWebClient.retrieveSeries` and friends). */
 export interface DicomWebRetrieveOptions extends DicomWebRequestOptions {
-  /** Called for each instance that fails, as it happens (the error carries no patient data). */
+  /**
+   * Called for each instance that fails, as it happens (the error carries no patient data). An error it throws, or a
+   * rejected promise it returns, is ignored: the failure is in `failures` already, and the retrieval goes on.
+   */
   readonly onFailure?: (failure: DicomWebFailure) => void;
 }
 
 /** An instance that could not be retrieved or parsed, and why. */
 export interface DicomWebFailure {
-  /** The instance. */
+  /**
+   * The instance, as the caller or the search named it (a plain copy). For a QIDO-RS result rejected by
+   * `retrieveSeries`/`retrieveStudy` (no valid UIDs), only the series' or study's UIDs are known; `sopInstanceUid` is
+   * then undefined.
+   */
   readonly instance: InstanceRef;
   /**
    * What went wrong: `DICOMWEB_HTTP_ERROR` (e.g. `details.status` 404 when it was deleted after the search),
-   * `DICOMWEB_TIMEOUT`, `DICOMWEB_UNREACHABLE`, `DICOMWEB_BAD_RESPONSE`, or a `DICOM_*` code when the bytes are not
-   * valid DICOM.
+   * `DICOMWEB_TIMEOUT`, `DICOMWEB_UNREACHABLE`, `DICOMWEB_BAD_RESPONSE` (also a QIDO-RS result without valid UIDs:
+   * `details.index`), `DICOMWEB_INVALID_OPTIONS` (a reference that cannot be read: `details.index`), or a `DICOM_*`
+   * code when the bytes are not valid DICOM.
    */
   readonly error: LeptonError;
 }
