@@ -97,17 +97,23 @@ export function binNumeric(feature: string, values: ArrayLike<number>, labels: A
     else bins[k]!.goods++;
   }
   bins = bins.filter((b) => b.goods + b.bads > 0);
-  // Direction from the correlation of value and label.
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += values[i]!;
-    my += labels[i]!;
+  // Direction from the rank correlation of value and label (Spearman's sign): ranks are at most n, so the sums stay
+  // finite whatever the values (sums of values near ±1e308 overflowed to Infinity and NaN, and picked a trend at
+  // random). Tied values share their mean rank.
+  const rank = new Float64Array(n);
+  for (let a = 0; a < n; ) {
+    let b = a + 1;
+    while (b < n && values[order[b]!]! === values[order[a]!]!) b++;
+    for (let j = a; j < b; j++) rank[order[j]!] = (a + b - 1) / 2;
+    a = b;
   }
-  mx /= n;
+  let my = 0;
+  for (let i = 0; i < n; i++) my += labels[i]!;
   my /= n;
+  const mr = (n - 1) / 2;
   let cov = 0;
-  for (let i = 0; i < n; i++) cov += (values[i]! - mx) * (labels[i]! - my);
+  for (let i = 0; i < n; i++) cov += (rank[i]! - mr) * (labels[i]! - my);
+  if (!Number.isFinite(cov)) throw new LeptonError('INVALID_INPUT', `binNumeric(${name}): the trend of the bad rate could not be computed (not finite).`);
   const increasing = cov >= 0;
   const maxBins = options.maxBins ?? 5;
   const minCount = (options.minShare ?? 0.05) * n;

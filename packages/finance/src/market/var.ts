@@ -94,6 +94,9 @@ export interface KupiecResult {
 
 /**
  * Kupiec's POF backtest: compares the number of VaR breaches with the number expected at the VaR's confidence.
+ * The statistic is exact and finite for every confidence in (0, 1): the no-breach term of the likelihood uses
+ * `log(confidence)` itself, so a confidence so small that `1 − confidence` rounds to 1 still gives the correct
+ * (large) statistic and a rejection when there are periods without a breach, never a silent `lr` of 0.
  *
  * @param breaches - breaches observed
  * @param observations - forecasts tested
@@ -114,8 +117,14 @@ export function kupiecTest(breaches: number, observations: number, confidence: n
   const p = 1 - confidence;
   const x = breaches;
   const n = observations;
-  const logLik = (q: number): number => (n - x) * (q < 1 ? Math.log(1 - q) : 0) + (x > 0 ? x * Math.log(q) : 0);
-  const lr = Math.max(0, -2 * (logLik(p) - logLik(x / n)));
+  // Log-likelihoods without rounding 1 − q: under the VaR's rate the no-breach term is log(confidence) itself (1 − p
+  // rounds to 1 for a confidence below 1e-16, and log(1 − p) would become log(0)), and at the observed rate log1p.
+  // Both stay finite for every confidence in (0, 1), so a tiny change of confidence never flips the verdict.
+  const nullLogLik = (n - x > 0 ? (n - x) * Math.log(confidence) : 0) + (x > 0 ? x * Math.log(p) : 0);
+  const q = x / n;
+  const altLogLik = (n - x > 0 ? (n - x) * Math.log1p(-q) : 0) + (x > 0 ? x * Math.log(q) : 0);
+  const lr = Math.max(0, -2 * (nullLogLik - altLogLik));
+  if (!Number.isFinite(lr)) throw new LeptonError('INVALID_ARGUMENT', 'kupiecTest: the likelihood ratio is not finite for these counts and confidence.');
   const pValue = erfc(Math.sqrt(lr / 2)); // survival function of χ²(1)
   return { observations: n, breaches: x, expected: p * n, lr, pValue, rejected: pValue < significance };
 }

@@ -1,3 +1,4 @@
+import { LeptonError } from '@lepton/core';
 import type { FraudScore } from '../fraud/model.js';
 import type { TransactionScorer } from './options.js';
 
@@ -41,20 +42,27 @@ export class ScoreBatcher {
     this.rows = 0;
     if (batch.length === 0) return;
     const all = batch.length === 1 ? batch[0]!.rows : batch.flatMap((w) => [...w.rows]);
+    const fail = (err: unknown): void => {
+      for (const w of batch) w.reject(err);
+    };
     // Through a promise, so a model that throws synchronously rejects the callers instead of crashing the timer.
+    // Every caller is settled whatever the model returns: an answer that is not an array of exactly one score per
+    // row rejects them all (the rows would otherwise get each other's scores), and nothing thrown while handing out
+    // the scores can leave a caller waiting.
     Promise.resolve()
       .then(() => this.model.score(all))
-      .then(
-      (scores) => {
+      .then((scores: unknown) => {
+        if (!Array.isArray(scores) || scores.length !== all.length) {
+          const got = Array.isArray(scores) ? `${scores.length} scores` : scores === null ? 'null' : `no array (${typeof scores})`;
+          fail(new LeptonError('INVALID_MODEL', `The model returned ${got} for ${all.length} rows; the batch is retried.`, { details: { rows: all.length } }));
+          return;
+        }
         let k = 0;
         for (const w of batch) {
-          w.resolve(scores.slice(k, k + w.rows.length));
+          w.resolve(scores.slice(k, k + w.rows.length) as FraudScore[]);
           k += w.rows.length;
         }
-      },
-      (err: unknown) => {
-        for (const w of batch) w.reject(err);
-      },
-    );
+      })
+      .catch(fail);
   }
 }

@@ -20,6 +20,9 @@ export function readMessage(fields: readonly string[] | null, maxBytes: number):
   let payload: string | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'tx') payload = fields[i + 1];
   if (payload === undefined) return { rejected: { code: 'FINANCE_MESSAGE_INVALID', reason: "the entry has no 'tx' field (publish transactions as { tx: JSON })" } };
+  // Exactly one field: anything else riding along (padding, a second copy, a card number in a side field) is refused,
+  // never scored as if the entry were a plain transaction.
+  if (fields.length !== 2) return { rejected: { code: 'FINANCE_MESSAGE_INVALID', reason: "the entry has fields other than 'tx' (publish transactions as { tx: JSON } alone)" } };
   if (Buffer.byteLength(payload, 'utf8') > maxBytes) {
     return { rejected: { code: 'FINANCE_MESSAGE_INVALID', reason: `the 'tx' field is larger than maxMessageBytes (${maxBytes} bytes)` } };
   }

@@ -8,7 +8,7 @@ import type { Transaction } from '../transactions/schema.js';
 import { readMessage, type Rejection } from './message.js';
 import type { ResolvedScorerOptions, TransactionScorer } from './options.js';
 import { checkScore } from './scores.js';
-import type { StreamKeys, WriteOnce } from './streams.js';
+import { partitionOf, type StreamKeys, type WriteOnce } from './streams.js';
 
 /** @internal An input entry as read, with where it came from: `read` numbers a `>` read (−1: claimed or redelivered). */
 export interface Entry {
@@ -20,7 +20,7 @@ export interface Entry {
 
 /** Counters of one scorer process. */
 export interface ScorerCounters {
-  /** Entries received (new, own redeliveries and claimed; an entry read again after a failure counts again). */
+  /** Entries received (new, own redeliveries and claimed; a batch retried from memory after a failure is not counted again). */
   read: number;
   /** Scores written by this process. */
   scored: number;
@@ -54,6 +54,11 @@ type Resolved = Exclude<Outcome, { kind: 'score' }> | (Extract<Outcome, { kind: 
 /** Engine refusals that are about the message, not the service: dead-lettered, never retried. */
 const MESSAGE_CODES = new Set(['FINANCE_TRANSACTION_INVALID', 'FINANCE_OUT_OF_ORDER', 'FINANCE_FEATURE_NOT_FINITE']);
 
+/** @internal First backoff after a failed attempt, ms; it doubles with each failure of the same batch. */
+export const RETRY_BASE_MS = 250;
+/** @internal Longest backoff between two attempts, ms. */
+export const RETRY_MAX_MS = 30_000;
+
 const compareIds = (a: string, b: string): number => {
   const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
   const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
@@ -72,6 +77,10 @@ const follows = (a: Entry | undefined, b: Entry): boolean => a !== undefined && 
  */
 export class PartitionWorker {
   private reads = 0;
+  /** The run being processed: when {@link process} fails, the run it failed in. */
+  private current: Entry[] | undefined;
+  /** Earlier entries {@link process} claimed into its queue: retried from memory with the rest (a claim counts a delivery). */
+  private claimedHere: Entry[] = [];
 
   constructor(
     readonly partition: number,
@@ -88,6 +97,87 @@ export class PartitionWorker {
   /** Numbers the next `>` read of this partition. */
   nextRead(): number {
     return ++this.reads;
+  }
+
+  /**
+   * Processes entries (see {@link process}) and retries them from memory until each is written or dead-lettered, or
+   * the service closes. A failure does not re-read anything (`XREADGROUP … 0` would add one to the delivery count of
+   * every pending entry of the consumer, so an outage of the model or the store would soon make every healthy entry
+   * look like poison). Instead the entries still pending for this consumer (`XPENDING`, which counts nothing) are
+   * processed again, one at a time, after a backoff that doubles with each failure (from {@link RETRY_BASE_MS} up to
+   * {@link RETRY_MAX_MS}). An entry that fails on its own `maxDeliveries` times is dead-lettered as
+   * `FINANCE_MESSAGE_POISON`; with the doubling backoff that takes at least about 70 s of failures with the default
+   * 10, so a shorter outage loses nothing. Delivery counts thus count real redeliveries (a consumer that died
+   * or restarted), which {@link screenPoison} still checks.
+   *
+   * @param stopping - true once the service closes: the entries left stay pending for the group
+   * @param signal - wakes a backoff sleep at close
+   */
+  async run(entries: Entry[], redelivered: boolean, stopping: () => boolean, signal: AbortSignal): Promise<void> {
+    let todo = entries;
+    this.claimedHere = [];
+    /** How often each entry failed while processed alone (a run of one) in this task. */
+    const failures = new Map<string, number>();
+    for (let attempt = 1; ; attempt++) {
+      this.current = undefined;
+      try {
+        if (attempt > 1) {
+          todo = await this.stillPending(todo);
+          if (todo.length === 0) return;
+        }
+        await this.process(todo, redelivered || attempt > 1);
+        return;
+      } catch (err) {
+        if (stopping()) return; // close(): what is left stays pending for the group
+        this.c.errors++;
+        const known = new Set(todo.map((e) => e.id));
+        todo = [...todo, ...this.claimedHere.filter((e) => !known.has(e.id))];
+        this.claimedHere = [];
+        // Set by process() (TypeScript cannot see that across the await).
+        const current = this.current as Entry[] | undefined;
+        const alone = current?.length === 1 ? current[0] : undefined;
+        const n = alone === undefined ? 0 : (failures.get(alone.id) ?? 0) + 1;
+        if (alone !== undefined) failures.set(alone.id, n);
+        const name: unknown = (err as Error)?.name;
+        const code = err instanceof LeptonError ? err.code : typeof name === 'string' && /^[A-Za-z]{1,40}$/.test(name) ? name : 'Error';
+        const details: Record<string, unknown> = { partition: this.partition, code };
+        if (alone !== undefined) Object.assign(details, { entry: alone.id, failures: n });
+        this.o.log({ level: 'error', event: 'retry', message: `Scoring failed in partition ${this.partition} (${code}); the entries stay pending and are retried.`, details });
+        if (alone !== undefined && n >= this.o.maxDeliveries) {
+          const reason = `failed ${n} times when processed on its own (maxDeliveries ${this.o.maxDeliveries}) without being scored`;
+          try {
+            await this.write([{ kind: 'dead', entry: alone, rejection: { code: 'FINANCE_MESSAGE_POISON', reason } }]);
+            continue;
+          } catch {
+            // Redis refused the dead letter too: retried below.
+          }
+        }
+        // The backoff is slept in slices of minIdleMs / 4, refreshing the idle time of the entries still held in
+        // between (XCLAIM … JUSTID counts no delivery), so a live consumer's entries are not claimed from under it.
+        let left = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(attempt - 1, 20)) * (0.75 + Math.random() / 2);
+        while (left > 0 && !stopping()) {
+          const slice = Math.min(left, this.o.minIdleMs / 4);
+          await sleep(slice, undefined, { signal }).catch(() => undefined);
+          left -= slice;
+          if (left > 0 && todo.length > 0 && !stopping()) {
+            const sorted = [...todo].sort((a, b) => compareIds(a.id, b.id));
+            await this.heartbeat(sorted).catch(() => undefined);
+          }
+        }
+        if (stopping()) return;
+      }
+    }
+  }
+
+  /** Of `entries`, those still pending for this consumer (one XPENDING; counts no delivery), in id order, each alone. */
+  private async stillPending(entries: Entry[]): Promise<Entry[]> {
+    if (entries.length === 0) return [];
+    const sorted = [...entries].sort((a, b) => compareIds(a.id, b.id));
+    const mine = (await this.redis.xpending(this.key, this.o.group, sorted[0]!.id, sorted[sorted.length - 1]!.id, 2 * sorted.length + this.o.batchSize, this.o.consumer)) as Array<[string]>;
+    const ids = new Set(mine.map((m) => m[0]));
+    // An entry gone from the pending list was written (or claimed by another consumer): not ours any more. Deleted
+    // entries (no fields) are kept: their dead letter is what is left to write.
+    return sorted.filter((e) => ids.has(e.id) || e.fields === null).map((e) => ({ ...e, read: -1, index: 0 }));
   }
 
   /** Processes entries in id order; `redelivered` ones are checked against maxDeliveries first. */
@@ -109,6 +199,7 @@ export class PartitionWorker {
             const claimed = await this.claim(earlier.id, mine ? 0 : this.o.minIdleMs);
             if (claimed) {
               if (!mine) this.c.claimed++;
+              this.claimedHere.push(claimed);
               queue.unshift(claimed);
               await this.screenPoison(queue, 1);
               prev = undefined;
@@ -132,7 +223,9 @@ export class PartitionWorker {
       let n = 1;
       while (n < queue.length && n < this.o.batchSize && follows(queue[n - 1], queue[n]!)) n++;
       const run = queue.splice(0, n);
+      this.current = run;
       watermark = await this.processRun(run, watermark);
+      this.current = undefined;
       prev = run[run.length - 1];
     }
   }
@@ -151,7 +244,12 @@ export class PartitionWorker {
   private async claim(id: string, minIdle: number): Promise<Entry | undefined> {
     const got = (await this.redis.xclaim(this.key, this.o.group, this.o.consumer, minIdle, id)) as Array<[string, string[] | null] | null>;
     const e = got.find((x): x is [string, string[] | null] => Array.isArray(x));
-    return e ? { id: e[0], fields: e[1], read: -1, index: 0 } : undefined;
+    if (e) return { id: e[0], fields: e[1], read: -1, index: 0 };
+    // Redis 7 drops a deleted (or trimmed) entry from the pending list when it is claimed, and returns nothing: it
+    // would vanish unscored and uncounted. An entry gone from the stream is dead-lettered instead ("deleted before it
+    // was scored"); one that still exists was acknowledged or taken by another consumer meanwhile.
+    const exists = (await this.redis.xrange(this.key, id, id)) as unknown[];
+    return exists.length === 0 ? { id, fields: null, read: -1, index: 0 } : undefined;
   }
 
   /** Resets the idle time of the entries this consumer still owns (never takes back one another consumer claimed). */
@@ -200,6 +298,12 @@ export class PartitionWorker {
         continue;
       }
       const tx = m.tx;
+      // A card's transactions must all be in its partition, or two partitions would apply them at once and its
+      // features would depend on timing: an entry published to another partition is refused, never scored.
+      if (partitionOf(tx.cardId, this.o.partitions) !== this.partition) {
+        outcomes.push({ kind: 'dead', entry, rejection: { code: 'FINANCE_MESSAGE_INVALID', field: 'cardId', reason: "published to the wrong partition: its 'cardId' belongs to another partition (route with partitionOf on the trimmed card id)" } });
+        continue;
+      }
       // Older than what this partition already scored: one consumer reading in order would refuse it, so every
       // consumer does (FeatureEngine's own watermark is only this process's view) — unless it is a redelivery.
       if (tx.timestamp < mark) {

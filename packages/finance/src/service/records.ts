@@ -16,11 +16,11 @@ export interface ScoreRecord {
   id: string;
   /** Calibrated probability of fraud. */
   probability: number;
-  /** The probability on a 0–999 scale. */
+  /** The probability on a 0–999 scale (checked in [0, 999] when written and when read). */
   riskScore: number;
   /** Supervised model output before blending and calibration. */
   supervised: number;
-  /** Anomaly percentile (0–1). */
+  /** Anomaly percentile (checked in [0, 1] when written and when read). */
   anomaly: number;
   /** Decision, when the service has a policy. */
   decision?: Decision;
@@ -108,10 +108,11 @@ function finite(f: Map<string, string>, field: string, min = -Infinity, max = In
   return n;
 }
 
-function partitionField(f: Map<string, string>): number {
+function partitionField(f: Map<string, string>, partitions: number): number {
   const v = text(f, 'partition');
   const n = /^\d{1,4}$/.test(v) ? Number(v) : Number.NaN;
-  return Number.isInteger(n) ? n : malformed('partition', 'is not a partition number');
+  if (!Number.isInteger(n)) return malformed('partition', 'is not a partition number');
+  return n < partitions ? n : malformed('partition', `is not one of the ${partitions} partitions`);
 }
 
 function entryIdField(f: Map<string, string>, field: string): string {
@@ -131,21 +132,21 @@ function attempt<T>(parse: () => T): { record: T } | { malformed: MalformedEntry
 
 /**
  * @internal One entry of the scores or alerts stream, checked field by field: every number finite (the probability
- * and the anomaly in [0, 1]), `features` a JSON array of finite numbers, `decision` absent or a known decision.
- * Never throws.
+ * and the anomaly in [0, 1], the risk score in [0, 999]), the partition below `partitions`, `features` a JSON array
+ * of finite numbers, `decision` absent or a known decision. Never throws.
  */
-export function parseScore(entryId: string, fields: readonly string[] | null): { record: ScoreRecord } | { malformed: MalformedEntry } {
+export function parseScore(entryId: string, fields: readonly string[] | null, partitions = 1024): { record: ScoreRecord } | { malformed: MalformedEntry } {
   return attempt(() => {
     const f = fieldMap(fields);
     const r: ScoreRecord = {
       entryId,
       inputId: entryIdField(f, 'input'),
-      partition: partitionField(f),
+      partition: partitionField(f, partitions),
       id: text(f, 'id'),
       probability: finite(f, 'probability', 0, 1),
-      riskScore: finite(f, 'riskScore'),
+      riskScore: finite(f, 'riskScore', 0, 999),
       supervised: finite(f, 'supervised'),
-      anomaly: finite(f, 'anomaly'),
+      anomaly: finite(f, 'anomaly', 0, 1),
       consumer: text(f, 'consumer'),
       rescored: f.get('rescored') === '1',
     };
@@ -169,13 +170,13 @@ export function parseScore(entryId: string, fields: readonly string[] | null): {
 }
 
 /** @internal One entry of the dead-letter stream, checked like {@link parseScore}. Never throws. */
-export function parseDeadLetter(entryId: string, fields: readonly string[] | null): { record: DeadLetterRecord } | { malformed: MalformedEntry } {
+export function parseDeadLetter(entryId: string, fields: readonly string[] | null, partitions = 1024): { record: DeadLetterRecord } | { malformed: MalformedEntry } {
   return attempt(() => {
     const f = fieldMap(fields);
     const r: DeadLetterRecord = {
       entryId,
       inputId: entryIdField(f, 'input'),
-      partition: partitionField(f),
+      partition: partitionField(f, partitions),
       code: text(f, 'code'),
       reason: text(f, 'reason'),
       consumer: text(f, 'consumer'),

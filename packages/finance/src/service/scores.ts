@@ -4,9 +4,9 @@ import type { Rejection } from './message.js';
 /** The checks of one score field: its name, whether a value passes, and what it must be. */
 const FIELDS: ReadonlyArray<readonly [keyof FraudScore, (v: number) => boolean, string]> = [
   ['probability', (v) => v >= 0 && v <= 1, 'a finite number in [0, 1]'],
-  ['riskScore', () => true, 'a finite number'],
+  ['riskScore', (v) => v >= 0 && v <= 999, 'a finite number in [0, 999]'],
   ['supervised', () => true, 'a finite number'],
-  ['anomaly', () => true, 'a finite number'],
+  ['anomaly', (v) => v >= 0 && v <= 1, 'a finite number in [0, 1]'],
 ];
 
 /**

@@ -8,6 +8,7 @@ import { resolveScorerOptions } from './options.js';
 import { ScoreBatcher } from './batcher.js';
 import { PartitionWorker, type Entry, type ScorerCounters } from './partition.js';
 import { checkPartitions, streamKeys, WRITE_ONCE_LUA, type StreamKeys } from './streams.js';
+import { redisCause } from './safety.js';
 
 /** Most Redis connections a scorer process opens for feature state (one per partition up to this). */
 const MAX_STATE_CONNECTIONS = 8;
@@ -41,7 +42,9 @@ type RawEntry = [id: string, fields: string[] | null];
  * or `XCLAIM` when it is waiting for one of them) and finishes them. Each transaction id gets one score: a `SET NX`
  * marker (TTL `dedupeTtlSeconds`) guards the output, and the feature engine refuses a transaction its card already
  * recorded. Redis going away makes commands fail; the service retries with backoff and resumes its own pending
- * entries first. Bad input (not JSON, not a valid transaction, out of order, delivered too often) goes to the
+ * entries first. A batch that fails (the model, the store or Redis) is retried from memory, one entry at a time, with
+ * a backoff doubling up to 30 s, without counting a delivery; an entry failing on its own `maxDeliveries` times is
+ * dead-lettered as poison. Bad input (not JSON, not a valid transaction, out of order, delivered too often) goes to the
  * dead-letter stream with a code and a reason, never its content, and is acknowledged.
  *
  * @example
@@ -112,7 +115,7 @@ export class FraudScorerService {
     } catch (err) {
       await service.disconnect();
       if (err instanceof LeptonError) throw err;
-      throw new LeptonError('FINANCE_STREAM_UNAVAILABLE', `FraudScorerService could not set up its streams in Redis (${(err as Error).name}); check the connection and that Redis ≥ 6.2 is running.`, { cause: err });
+      throw new LeptonError('FINANCE_STREAM_UNAVAILABLE', `FraudScorerService could not set up its streams in Redis (${(err as Error).name}); check the connection and that Redis ≥ 6.2 is running.`, { cause: redisCause(err) });
     }
     service.loopDone = service.loop();
     return service;
@@ -134,8 +137,14 @@ export class FraudScorerService {
     const n = o.store === undefined ? Math.min(o.partitions, MAX_STATE_CONNECTIONS) : 1;
     for (let i = 0; i < n; i++) this.stores.push(o.store ?? new RedisStateStore({ connection: o.connection, prefix: o.statePrefix }));
     const names = new FeatureEngine(o.features).names;
-    const modelNames = o.model.featureNames;
-    if (modelNames !== undefined && (modelNames.length !== names.length || modelNames.some((n, i) => n !== names[i]))) {
+    let same = true;
+    try {
+      const modelNames = o.model.featureNames;
+      same = modelNames === undefined || (modelNames.length === names.length && modelNames.every((n, i) => n === names[i]));
+    } catch {
+      throw new LeptonError('INVALID_ARGUMENT', "The model's featureNames could not be read (a getter or a Proxy trap threw).");
+    }
+    if (!same) {
       throw new LeptonError('INVALID_ARGUMENT', 'The model was trained on other features than this service computes; pass the same `features` options it was trained with.');
     }
     // One model call for the runs the partitions finish within a millisecond of each other.
@@ -269,7 +278,7 @@ export class FraudScorerService {
     const n = entries.length;
     this.counters.read += n;
     this.inFlight += n;
-    const task = this.workers[p]!.process(entries, redelivered)
+    const task = this.workers[p]!.run(entries, redelivered, () => this.closing, this.abort.signal)
       .catch((err: unknown) => {
         this.failure ??= err;
       })
@@ -354,10 +363,16 @@ export class FraudScorerService {
       if (err) throw err;
       const p = idle[i]!.partition;
       const raw = ((reply as [string, RawEntry[]])?.[1] ?? []).filter((e): e is RawEntry => Array.isArray(e));
-      if (raw.length === 0) return;
-      this.counters.claimed += raw.length;
-      this.o.log({ level: 'info', event: 'claimed', message: `Claimed ${raw.length} entries idle over ${this.o.minIdleMs} ms in partition ${p}.`, details: { partition: p, first: raw[0]![0], count: raw.length } });
-      this.launch(p, raw.map(([id, fields]) => ({ id, fields, read: -1, index: 0 })), true);
+      // Redis 7 also reports (third element) the pending entries it found deleted from the stream, and drops them from
+      // the pending list: each is dead-lettered ("deleted before it was scored"), never lost uncounted.
+      const deletedRaw: unknown = (reply as unknown[])?.[2];
+      const deleted = Array.isArray(deletedRaw) ? deletedRaw.filter((id): id is string => typeof id === 'string') : [];
+      if (raw.length + deleted.length === 0) return;
+      this.counters.claimed += raw.length + deleted.length;
+      const first = raw[0]?.[0] ?? deleted[0];
+      this.o.log({ level: 'info', event: 'claimed', message: `Claimed ${raw.length + deleted.length} entries idle over ${this.o.minIdleMs} ms in partition ${p}.`, details: { partition: p, first, count: raw.length + deleted.length, deleted: deleted.length } });
+      const entries: Entry[] = [...raw.map(([id, fields]) => ({ id, fields, read: -1, index: 0 })), ...deleted.map((id) => ({ id, fields: null, read: -1, index: 0 }))];
+      this.launch(p, entries, true);
     });
   }
 }
