@@ -116,3 +116,27 @@ export function optionsObject<T extends object>(fn: string, field: string, v: T 
 export function each<T>(values: ArrayLike<T>, f: (value: T, index: number) => void): void {
   for (let i = 0; i < values.length; i++) f(values[i] as T, i);
 }
+
+/**
+ * Reads `keys` of an options object once, each inside a try/catch: a getter that throws (or a revoked proxy) becomes
+ * `INVALID_ARGUMENT` (or `code`) naming the field, never a raw `TypeError`. Validation then works on the copy, so a getter
+ * is never read twice (it could answer differently the second time).
+ *
+ * @param fn - the public function, e.g. `OpcUaSource.start`
+ * @param field - path of the object, e.g. `options` or `options.nodes[3]`
+ * @param o - the object (already checked to be a non-null object)
+ * @param keys - the fields to read
+ * @param code - error code
+ * @returns a plain copy holding the values read
+ */
+export function readFields<K extends string>(fn: string, field: string, o: object, keys: readonly K[], code: 'INVALID_INPUT' | 'INVALID_ARGUMENT' = 'INVALID_ARGUMENT'): Partial<Record<K, unknown>> {
+  const out: Partial<Record<K, unknown>> = {};
+  for (const k of keys) {
+    try {
+      out[k] = (o as Record<string, unknown>)[k];
+    } catch {
+      throw new LeptonError(code, `${fn}: ${field}.${k} could not be read (its getter threw). Pass plain data.`, { details: { field: `${field}.${k}` } });
+    }
+  }
+  return out;
+}

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { isIP } from 'node:net';
 import { LeptonError } from '@lepton/core';
-import { integer, invalid } from '../internal/guards.js';
+import { integer, invalid, readFields } from '../internal/guards.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus, type MetricFamily, type MetricsSource } from './prometheus.js';
 
 /** Options of {@link startMetricsServer}. */
@@ -19,7 +19,15 @@ export interface MetricsServerOptions {
   token?: string;
   /** Bind a non-loopback address without a token. Default false: such a bind is refused. */
   allowUnauthenticated?: boolean;
+  /** Most connections open at once; more are refused (closed at once). Default 64 (1 to 10,000). */
+  maxConnections?: number;
 }
+
+/**
+ * Longest a connection may stay idle (no bytes in or out), ms: a client that stops sending in the middle of a request,
+ * or connects and sends nothing, is dropped after it (checked every second, so within about 11 s).
+ */
+const METRICS_IDLE_TIMEOUT_MS = 10_000;
 
 /** Counters of a {@link MetricsServer}. */
 export interface MetricsServerStats {
@@ -49,7 +57,10 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
  * Serves Prometheus metrics over HTTP (`node:http`, no dependency): `GET /metrics` answers the text exposition format
  * (`text/plain; version=0.0.4`); anything else is 404 or 405. Bound to `127.0.0.1` by default; binding another address
  * needs a bearer `token` (or an explicit `allowUnauthenticated: true`), compared in constant time. A source that fails
- * makes that scrape a 500 (counted), never a crash.
+ * makes that scrape a 500 (counted), never a crash. Connections are bounded, before any authentication: at most
+ * `maxConnections` (64) at once, and one that stalls (10 s without a byte, or headers
+ * not complete within 10 s, or a request not complete within 15 s) is closed within about a second of its limit;
+ * an idle keep-alive connection is closed after 5 s.
  *
  * @param options - sources, address, token
  * @returns the running server
@@ -68,6 +79,8 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const fn = 'startMetricsServer';
   if (typeof options !== 'object' || options === null) throw invalid(fn, 'options', 'an object', options, 'INVALID_ARGUMENT');
+  // Read once: a getter that throws is INVALID_ARGUMENT naming it.
+  options = readFields(fn, 'options', options, ['sources', 'host', 'port', 'path', 'token', 'allowUnauthenticated', 'maxConnections'] as const) as MetricsServerOptions;
   const { sources } = options;
   const collect: () => MetricFamily[] =
     typeof sources === 'function'
@@ -88,10 +101,12 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     throw new LeptonError('INVALID_ARGUMENT', `${fn}: binding ${host} exposes the line's metrics beyond this machine; set options.token (Prometheus: authorization.credentials) or allowUnauthenticated: true.`, { details: { field: 'options.token' } });
   }
   // Compared as digests: equal length always, so timingSafeEqual never throws and the length is not revealed.
+  const maxConnections = integer(fn, 'options.maxConnections', options.maxConnections ?? 64, 1, 10_000);
   const want = token === undefined ? undefined : createHash('sha256').update(token).digest();
   const counts = { scrapes: 0, refused: 0, failures: 0 };
 
-  const server: Server = createServer((req, res) => {
+  // connectionsCheckingInterval: how often headersTimeout/requestTimeout are enforced (Node's default is 30 s).
+  const server: Server = createServer({ connectionsCheckingInterval: 1000, headersTimeout: 10_000, requestTimeout: 15_000, keepAliveTimeout: 5000 }, (req, res) => {
     req.resume(); // a body is never read: drain it, memory stays bounded
     const url = (req.url ?? '').split('?')[0];
     const refuse = (code: number, text: string, headers: Record<string, string> = {}): void => {
@@ -119,9 +134,10 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 15_000;
   server.maxHeadersCount = 50;
+  server.maxConnections = maxConnections;
+  // Idle sockets (no byte in or out) are destroyed: a stalled client cannot hold a file descriptor.
+  server.setTimeout(METRICS_IDLE_TIMEOUT_MS, (socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new LeptonError('MFG_METRICS_LISTEN', `Could not listen on ${host}:${port} (${(err as NodeJS.ErrnoException).code ?? err.message}); pick another port.`, { cause: err })));
     server.listen(port, host, () => resolve());

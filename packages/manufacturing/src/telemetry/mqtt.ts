@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { LeptonError } from '@lepton/core';
-import { integer, invalid, shownUrl } from '../internal/guards.js';
+import { integer, invalid, readFields, shownUrl } from '../internal/guards.js';
 import { parseSensorRecord, type ParsedRecord } from './record.js';
 
 /** Options for {@link MqttTelemetry.connect}. */
@@ -23,10 +23,16 @@ export interface MqttTelemetryOptions {
    */
   maxQueue?: number;
   /**
-   * Largest payload parsed, in bytes; a larger message is rejected unread (counted, reported as `(payload)`). A sensor
-   * sample is a few hundred bytes. Default 65,536.
+   * Largest payload parsed, in bytes; a larger message is rejected without being parsed (counted, reported as
+   * `(payload)`). A sensor sample is a few hundred bytes. Default 65,536. With `protocolVersion: 5` the client also
+   * announces a Maximum Packet Size (this limit plus room for the topic and headers) in its CONNECT, and the broker
+   * drops larger messages for this client without sending them. With MQTT 3.1.1 there is no such announcement: mqtt.js
+   * receives the whole message (up to MQTT's 256 MB) before it is refused, so bound it at the broker too
+   * (Mosquitto `message_size_limit`).
    */
   maxPayloadBytes?: number;
+  /** MQTT protocol version: 4 (3.1.1, the default) or 5 (the broker then never sends a message over the size limit). */
+  protocolVersion?: 4 | 5;
   /** Reconnect period, ms. Default 500. */
   reconnectPeriodMs?: number;
 }
@@ -48,6 +54,8 @@ export interface MqttTelemetryStats {
   reconnects: number;
   /** Subscriptions the broker acknowledged (one per connection): after it, no published sample is missed. */
   subscriptions: number;
+  /** Subscriptions the broker refused (a SUBACK failure code, e.g. an ACL) or that failed: the first one makes `connect()` fail, a later one (after a reconnection) is counted here. */
+  subscriptionsRefused: number;
 }
 
 function compile(pattern: string): { filter: string; match: (topic: string) => Record<string, string> | undefined } {
@@ -74,9 +82,11 @@ function compile(pattern: string): { filter: string; match: (topic: string) => R
  * Checks {@link MqttTelemetryOptions} before mqtt.js sees them (it throws plain errors, some of them later from a timer)
  * and returns the broker URL as it may be shown: without the credentials a URL can carry.
  */
-function checkOptions(o: MqttTelemetryOptions): { shownUrl: string } {
+function checkOptions(options: MqttTelemetryOptions): { shownUrl: string; o: MqttTelemetryOptions } {
   const fn = 'MqttTelemetry.connect';
-  if (typeof o !== 'object' || o === null) throw invalid(fn, 'options', 'an object', o, 'INVALID_ARGUMENT');
+  if (typeof options !== 'object' || options === null) throw invalid(fn, 'options', 'an object', options, 'INVALID_ARGUMENT');
+  // Read once: a getter that throws is INVALID_ARGUMENT naming it, and what is checked is what is used.
+  const o = readFields(fn, 'options', options, ['url', 'topic', 'clientId', 'qos', 'maxQueue', 'maxPayloadBytes', 'reconnectPeriodMs', 'protocolVersion'] as const) as MqttTelemetryOptions;
   let u: URL | undefined;
   try {
     if (typeof o.url === 'string') u = new URL(o.url);
@@ -94,7 +104,8 @@ function checkOptions(o: MqttTelemetryOptions): { shownUrl: string } {
   if (o.maxQueue !== undefined) integer(fn, 'options.maxQueue', o.maxQueue, 1);
   if (o.maxPayloadBytes !== undefined) integer(fn, 'options.maxPayloadBytes', o.maxPayloadBytes, 1, 256 * 1024 * 1024);
   if (o.reconnectPeriodMs !== undefined) integer(fn, 'options.reconnectPeriodMs', o.reconnectPeriodMs, 0, 600_000);
-  return { shownUrl: shownUrl(u) };
+  if (o.protocolVersion !== undefined && o.protocolVersion !== 4 && o.protocolVersion !== 5) throw invalid(fn, 'options.protocolVersion', '4 (MQTT 3.1.1) or 5', o.protocolVersion, 'INVALID_ARGUMENT');
+  return { shownUrl: shownUrl(u), o };
 }
 
 const DEFAULT_MAX_PAYLOAD = 65_536;
@@ -130,7 +141,7 @@ export class MqttTelemetry {
   private queuedReports = 0;
   private waiting: ((v: IteratorResult<TelemetryItem>) => void) | undefined;
   private closed = false;
-  private readonly counters: MqttTelemetryStats = { received: 0, valid: 0, rejected: 0, overflow: 0, reconnects: 0, subscriptions: 0 };
+  private readonly counters: MqttTelemetryStats = { received: 0, valid: 0, rejected: 0, overflow: 0, reconnects: 0, subscriptions: 0, subscriptionsRefused: 0 };
 
   private constructor(
     private readonly client: MqttClient,
@@ -146,38 +157,52 @@ export class MqttTelemetry {
    * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` (`details.field`) for options that are not an object, a
    *   URL that is not an `mqtt://`, `mqtts://`, `ws://` or `wss://` broker URL, a topic pattern that is not a non-empty
    *   string without wildcards, an empty client id, a QoS other than 0 or 1, or a queue size, payload limit or reconnect period
-   *   that is not an integer in range; `MFG_MQTT_CONNECT` when the first connection or subscription fails (the message
-   *   shows the URL without its credentials)
+   *   that is not an integer in range, a protocol version other than 4 or 5, or an option whose getter throws;
+   *   `MFG_MQTT_CONNECT` when the first connection fails or the broker refuses the first subscription (a SUBACK
+   *   failure code such as an ACL denial; the message shows the URL without its credentials)
    */
   static async connect(options: MqttTelemetryOptions): Promise<MqttTelemetry> {
-    const { shownUrl } = checkOptions(options);
-    const { filter, match } = compile(options.topic);
-    const client = mqtt.connect(options.url, {
-      clientId: options.clientId ?? `lepton-${process.pid}-${Math.round(performance.now())}`,
-      clean: options.clientId === undefined,
-      reconnectPeriod: options.reconnectPeriodMs ?? 500,
+    const { shownUrl, o } = checkOptions(options);
+    const { filter, match } = compile(o.topic);
+    const maxPayloadBytes = o.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD;
+    const v5 = o.protocolVersion === 5;
+    const client = mqtt.connect(o.url, {
+      clientId: o.clientId ?? `lepton-${process.pid}-${Math.round(performance.now())}`,
+      clean: o.clientId === undefined,
+      reconnectPeriod: o.reconnectPeriodMs ?? 500,
       connectTimeout: 5000,
       resubscribe: true,
+      // MQTT 5: the broker must not send a packet larger than this (payload limit + topic (≤ 65,535 bytes) + headers).
+      ...(v5 ? { protocolVersion: 5 as const, properties: { maximumPacketSize: maxPayloadBytes + 65_536 + 1024 } } : {}),
     });
-    const source = new MqttTelemetry(client, options.maxQueue ?? 100_000, options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD);
+    const source = new MqttTelemetry(client, o.maxQueue ?? 100_000, maxPayloadBytes);
     let connectedOnce = false;
+    let first: ((err: Error | undefined) => void) | undefined;
     client.on('connect', () => {
       if (connectedOnce) source.counters.reconnects++;
       connectedOnce = true;
       // Subscribe on every connect: a broker restarted without persistence has forgotten the subscription.
-      client.subscribe(filter, { qos: options.qos ?? 1 }, (err) => {
-        if (!err) source.counters.subscriptions++;
+      client.subscribe(filter, { qos: o.qos ?? 1 }, (err, granted) => {
+        // A SUBACK code ≥ 0x80 (128 in MQTT 3.1.1) is a refusal, not a grant.
+        const refused = err || (granted ?? []).some((g) => g.qos >= 0x80) ? new Error('refused') : undefined;
+        if (refused) source.counters.subscriptionsRefused++;
+        else source.counters.subscriptions++;
+        const f = first;
+        first = undefined;
+        f?.(refused);
       });
     });
     client.on('error', () => undefined); // connection errors are retried by the reconnect loop
     client.on('message', (topic, payload) => source.onMessage(topic, payload, match));
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new LeptonError('MFG_MQTT_CONNECT', `Could not connect to ${shownUrl} within 5 s.`)), 5000);
-      client.once('connect', () => {
+      const timer = setTimeout(() => reject(new LeptonError('MFG_MQTT_CONNECT', `Could not connect to ${shownUrl} and subscribe within 5 s.`)), 5000);
+      first = (err) => {
         clearTimeout(timer);
-        resolve();
-      });
+        if (err) reject(new LeptonError('MFG_MQTT_CONNECT', `${shownUrl} refused the subscription to ${filter.slice(0, 256)} (not authorized, or a filter the broker does not accept); check the broker's ACL for this client.`));
+        else resolve();
+      };
     }).catch(async (err) => {
+      first = undefined;
       await client.endAsync(true);
       throw err;
     });

@@ -1,5 +1,5 @@
 import { LeptonError } from '@lepton/core';
-import { atLeast, finite, invalid } from '../internal/guards.js';
+import { atLeast, finite, invalid, readFields } from '../internal/guards.js';
 
 /** Most grid points one call may produce (80 MB of values): a bigger grid is almost always a unit mistake (s vs ms). */
 export const MAX_RESAMPLE_POINTS = 10_000_000;
@@ -44,7 +44,7 @@ export interface Resampled {
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for unsorted or mismatched input, a timestamp that is not a
  *   finite number or a value that is not a number or is infinite (`details.field`, e.g. `values[3]`);
  *   `INVALID_ARGUMENT` for an interval that is not a finite number > 0 (or too small to place the grid), an unknown
- *   fill, a negative or NaN `maxFillMs`, a non-finite `start`/`end`, or a grid of more than
+ *   fill, a negative or NaN `maxFillMs`, a non-finite `start`/`end`, an option whose getter throws, or a grid of more than
  *   {@link MAX_RESAMPLE_POINTS} points
  * @example
  * ```ts
@@ -57,6 +57,8 @@ export function resample(timestamps: ArrayLike<number>, values: ArrayLike<number
   if (timestamps === null || typeof timestamps !== 'object' || typeof timestamps.length !== 'number') throw invalid(fn, 'timestamps', 'an array of numbers', timestamps);
   if (values === null || typeof values !== 'object' || typeof values.length !== 'number') throw invalid(fn, 'values', 'an array of numbers', values);
   if (typeof options !== 'object' || options === null) throw invalid(fn, 'options', 'an object', options, 'INVALID_ARGUMENT');
+  // Read once: a getter that throws is INVALID_ARGUMENT naming it.
+  options = readFields(fn, 'options', options, ['intervalMs', 'fill', 'maxFillMs', 'start', 'end'] as const) as ResampleOptions;
   const n = timestamps.length;
   if (values.length !== n) throw new LeptonError('INVALID_INPUT', 'resample: timestamps and values differ in length.', { details: { field: 'values' } });
   const step = atLeast(fn, 'options.intervalMs', options.intervalMs, 0, true);
