@@ -256,7 +256,7 @@ cameras:
     expect(config.cameras[0]!.labels).toEqual({ site: 'north' });
     const r = resolveServiceConfig(config, { env: {}, instance: 'shard-1-of-2' });
     expect(r.recording).toEqual({ dir: join(dir, 'recordings'), segmentSeconds: 10, retainMs: 43_200_000, maxBytes: 2_000_000, cameras: ['gate'] });
-    expect(r.events).toEqual({ capacity: 50, persistPath: join(dir, 'out', 'events-shard-1-of-2.jsonl'), updateSeconds: 2, clips: { before: 2, after: 5 } });
+    expect(r.events).toEqual({ capacity: 50, persistPath: join(dir, 'out', 'events-shard-1-of-2.jsonl'), updateSeconds: 2, clips: { before: 2, after: 5, maxSeconds: 120 } });
     // Without recording there is nothing to cut clips from; with faces to blur, the (unblurred) recording is not cut.
     expect(resolveServiceConfig(parseConfig({ cameras: cams, api: { auth: false } }), { env: {} }).events.clips).toBeNull();
     expect(resolveServiceConfig({ ...config, privacy: { blurFaces: true } }, { env: {} }).events.clips).toBeNull();

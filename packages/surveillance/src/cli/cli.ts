@@ -177,14 +177,11 @@ export async function runSurveillanceCli(argv: readonly string[], io: Surveillan
       if (!(Number.isInteger(port) && port >= 0 && port <= 65535) || !/^\d+$/.test(values.port)) throw new UsageError('--port must be an integer from 0 to 65535.');
     }
     say(`${selected.cameras.length} of ${config.cameras.length} camera(s) selected${shard === undefined ? '' : ` for shard ${shard.index}/${shard.count}`}: ${selected.cameras.map((c) => c.name).join(', ') || '(none: serving the API only)'}`);
-    const service = await SurveillanceService.start(selected, {
-      ...(values.instance === undefined ? {} : { instance: values.instance }),
-      ...(shard === undefined ? {} : { shard }),
-      env: io.env,
-      api: { ...(values.host === undefined ? {} : { host: values.host }), ...(port === undefined ? {} : { port }) },
-      log: say,
-    });
+    // The handlers are in place before the start: a signal while the detector loads (seconds) aborts the start,
+    // which stops what it had started (the recorders' ffmpeg included), instead of killing the process around them.
     let signals = 0;
+    let service: SurveillanceService | undefined;
+    const starting = new AbortController();
     const off = io.onStop((signal) => {
       signals++;
       if (signals > 1) {
@@ -192,13 +189,35 @@ export async function runSurveillanceCli(argv: readonly string[], io: Surveillan
         io.exit(EXIT.failure);
         return;
       }
-      say(`${signal}: stopping (ending events, finishing recordings, flushing MQTT)`);
       setTimeout(() => {
         say(`the shutdown did not finish within ${STOP_TIMEOUT_MS / 1000} s; exiting`);
         io.exit(EXIT.failure);
       }, STOP_TIMEOUT_MS).unref();
+      if (service === undefined) {
+        say(`${signal} while starting: stopping what was started`);
+        starting.abort();
+        return;
+      }
+      say(`${signal}: stopping (ending events, finishing recordings, flushing MQTT)`);
       void service.stop();
     });
+    try {
+      service = await SurveillanceService.start(selected, {
+        ...(values.instance === undefined ? {} : { instance: values.instance }),
+        ...(shard === undefined ? {} : { shard }),
+        env: io.env,
+        api: { ...(values.host === undefined ? {} : { host: values.host }), ...(port === undefined ? {} : { port }) },
+        log: say,
+        signal: starting.signal,
+      });
+    } catch (err) {
+      off();
+      if (starting.signal.aborted) {
+        say('stopped before the start finished');
+        return EXIT.ok;
+      }
+      throw err;
+    }
     const report = await service.done;
     off();
     const failed = report.pipeline?.cameras.filter((c) => c.error !== undefined) ?? [];

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { COCO_LABELS, DEFAULT_DETECTION_CLASSES } from '../detect/coco.js';
 import { doublePolygonArea } from '../rules/geometry.js';
 import { surveillanceError } from '../types.js';
+import { rememberCredentials } from '../video/redact.js';
 import type { Point, Polygon } from '../types.js';
 import { apiSchema, eventsSchema, labelsSchema, recordingSchema, type ApiConfig, type EventsConfig, type RecordingConfig } from './service-schema.js';
 
@@ -29,8 +30,11 @@ const polygon = z
 const classes = z.array(z.string().min(1)).min(1).optional();
 const thresholds = z.record(z.string(), z.number().min(0).max(1)).optional();
 
+/** Longest camera, zone or line name: event ids (`<camera>-<ULID>`), the event store and the API's routes hold it. */
+const MAX_NAME = 64;
+
 const zoneSchema = z.strictObject({
-  name: z.string().min(1),
+  name: z.string().min(1).max(MAX_NAME, `at most ${MAX_NAME} characters`),
   polygon,
   classes,
   crowdClasses: classes,
@@ -40,7 +44,7 @@ const zoneSchema = z.strictObject({
 });
 
 const lineSchema = z.strictObject({
-  name: z.string().min(1),
+  name: z.string().min(1).max(MAX_NAME, `at most ${MAX_NAME} characters`),
   from: point,
   to: point,
   direction: z.enum(['a-to-b', 'b-to-a', 'both']).optional(),
@@ -51,6 +55,7 @@ const cameraSchema = z.strictObject({
   name: z
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "-" and "." only (it names files and MQTT topics)')
+    .max(MAX_NAME, `at most ${MAX_NAME} characters (it starts every event id)`)
     .refine((n) => !/^\.+$/.test(n), 'must not be only dots (it names a folder of the output directory)'),
   input: z.string().min(1),
   record: z.string().min(1).optional(),
@@ -559,6 +564,9 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Sur
   });
   checkClasses(data, options, issues, raw);
   if (issues.length > 0) fail(issues);
+  // Every credential of the file is masked from now on in whatever this process prints, logs or serves.
+  for (const c of data.cameras) for (const input of [c.input, c.record]) if (input !== undefined) rememberCredentials(input);
+  if (data.mqtt !== undefined) rememberCredentials(data.mqtt.url);
   return {
     ...data,
     output: { ...data.output, dir: resolvePath(base, data.output.dir) },

@@ -34,12 +34,27 @@ export const labelsSchema = z
   .record(z.string().regex(LABEL, 'label keys: letters, digits, "_", "-", "." (at most 63)'), z.string().regex(LABEL, 'label values: letters, digits, "_", "-", "." (at most 63)'))
   .optional();
 
+/**
+ * What a bearer token may hold: visible ASCII without spaces (RFC 6750's `b64token` and more). A token with a space
+ * could never be sent in `Authorization: Bearer <token>`, so every client would be locked out.
+ * @internal
+ */
+export const TOKEN = /^[\x21-\x7E]+$/;
+
+/** Longest clip of an object, seconds, by default (`events.maxClipSeconds`). */
+export const DEFAULT_MAX_CLIP_SECONDS = 120;
+
 /** @internal */
 export const apiSchema = z
   .strictObject({
     host: z.string().min(1).max(253).optional(),
     port: z.number().int().min(0).max(65535).optional(),
-    token: z.string().min(16, 'at least 16 characters (use a random string, e.g. `openssl rand -hex 24`)').max(4096).optional(),
+    token: z
+      .string()
+      .min(16, 'at least 16 characters (use a random string, e.g. `openssl rand -hex 24`)')
+      .max(4096)
+      .regex(TOKEN, 'visible ASCII characters only, no spaces (it is sent as `Authorization: Bearer <token>`)')
+      .optional(),
     auth: z.boolean().optional(),
     metricsAuth: z.boolean().optional(),
     requestTimeoutSeconds: z.number().positive().max(600).optional(),
@@ -64,6 +79,7 @@ export const eventsSchema = z
     persist: z.boolean().optional(),
     updateSeconds: z.number().min(0).max(3600).optional(),
     clips: z.strictObject({ before: z.number().min(0).max(600).optional(), after: z.number().min(0).max(600).optional() }).nullable().optional(),
+    maxClipSeconds: z.number().min(1).max(3600).optional(),
   })
   .optional();
 
@@ -115,4 +131,10 @@ export interface EventsConfig {
     /** Seconds after it ended (default 5). */
     after?: number;
   } | null;
+  /**
+   * Longest clip of one object, seconds (default 120): a clip runs from `clips.before` seconds before the object
+   * appeared to `clips.after` seconds after it ended, but no longer than this, so an object tracked for hours (a parked
+   * car) gets the start of its stay, not hours of video to join and encode.
+   */
+  maxClipSeconds?: number;
 }

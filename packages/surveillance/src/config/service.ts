@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describeValue, LeptonError } from '@lepton/core';
 import { surveillanceError } from '../types.js';
 import type { SurveillanceConfig } from './config.js';
-import { parseByteSize } from './service-schema.js';
+import { DEFAULT_MAX_CLIP_SECONDS, parseByteSize, TOKEN } from './service-schema.js';
 
 /** Environment variable the API token is read from when the configuration has none. */
 export const TOKEN_ENV = 'LEPTON_SURVEILLANCE_TOKEN';
@@ -52,6 +52,8 @@ export interface ResolvedServiceConfig {
       before: number;
       /** Seconds after it ended. */
       after: number;
+      /** Longest clip, seconds (from `before` seconds before the object appeared). */
+      maxSeconds: number;
     } | null;
   };
 }
@@ -129,6 +131,9 @@ export function resolveServiceConfig(config: SurveillanceConfig, options: Resolv
     problems.push(`api.token: the HTTP API needs a bearer token; set ${TOKEN_ENV} (preferred) or api.token, or api.auth: false to serve this machine without one`);
   } else if (token.length < 16) {
     problems.push(`${TOKEN_ENV}: the token must have at least 16 characters (e.g. \`openssl rand -hex 24\`)`);
+  } else if (!TOKEN.test(token)) {
+    // Never quoted: it is a secret.
+    problems.push(`${api.token === undefined ? TOKEN_ENV : 'api.token'}: the token must be visible ASCII characters without spaces (it is sent as \`Authorization: Bearer <token>\`)`);
   }
   if (problems.length > 0) {
     throw surveillanceError('CONFIG_INVALID', `Invalid service configuration:\n- ${problems.join('\n- ')}`, { problems, issues: problems.map((message) => ({ path: 'api', message })) });
@@ -148,7 +153,7 @@ export function resolveServiceConfig(config: SurveillanceConfig, options: Resolv
   const ev = config.events ?? {};
   const instance = options.instance ?? 'default';
   // The recording is the camera's own stream, faces and all: with faces to blur, no clip is cut from it to be served.
-  const clips = ev.clips === null || recording === null || config.privacy.blurFaces ? null : { before: ev.clips?.before ?? 5, after: ev.clips?.after ?? 5 };
+  const clips = ev.clips === null || recording === null || config.privacy.blurFaces ? null : { before: ev.clips?.before ?? 5, after: ev.clips?.after ?? 5, maxSeconds: ev.maxClipSeconds ?? DEFAULT_MAX_CLIP_SECONDS };
   return {
     api: { host, port: api.port ?? 5080, token: api.auth === false ? null : token!, metricsAuth: api.metricsAuth ?? true, requestTimeoutMs: (api.requestTimeoutSeconds ?? 10) * 1000 },
     recording,

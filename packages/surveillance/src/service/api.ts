@@ -4,6 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { LeptonError, parseTimestamp } from '@lepton/core';
+import { isLoopbackHost } from '../config/service.js';
 import { z } from 'zod';
 import type { RuleCounts } from '../rules/engine.js';
 import { EVENT_ID } from './ids.js';
@@ -80,6 +81,41 @@ const eventsQuery = z.strictObject({
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
+/** Longest event id (`<camera>-<ULID>`: a camera name of up to 128 characters, a dash and 26), with room to spare. */
+const MAX_PARAM_LENGTH = 192;
+
+const LOOPBACK_NAME = /^(?:localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/i;
+
+/** The host name of a `Host` header or an origin's authority (`name`, `name:port`, `[v6]:port`), lower-cased. */
+function hostName(authority: string): string {
+  const a = authority.trim().toLowerCase();
+  if (a.startsWith('[')) return a.slice(0, a.indexOf(']') + 1);
+  const colon = a.lastIndexOf(':');
+  return colon < 0 ? a : a.slice(0, colon);
+}
+
+/**
+ * Whether a request served without a token comes from this machine's own pages and tools, not from a web page of
+ * another site: on a loopback API, its `Host` must name the loopback (`localhost`, `127.x.x.x`, `[::1]`, a DNS
+ * rebinding attack sends the attacker's name), and an `Origin` it carries must be a loopback one too. On another
+ * interface (only `/metrics` can be open there) any `Host` is accepted, but a foreign `Origin` (a browser page of
+ * another site) is not.
+ */
+function sameMachine(req: FastifyRequest, loopback: boolean): boolean {
+  const host = req.headers.host;
+  if (loopback && (typeof host !== 'string' || !LOOPBACK_NAME.test(hostName(host)))) return false;
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  if (typeof origin !== 'string') return false;
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    return false;
+  }
+  return loopback ? LOOPBACK_NAME.test(hostName(originHost)) : typeof host === 'string' && originHost.toLowerCase() === host.trim().toLowerCase();
+}
+
 /** The API's error body: `{ error: { code, message } }`. */
 function fail(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
   return reply.code(status).header('cache-control', 'no-store').send({ error: { code, message } });
@@ -98,7 +134,10 @@ function apiEvent(e: StoredEvent): ApiEvent {
 /**
  * Starts the service's HTTP API (fastify): bearer-token authentication on every route but `/healthz` (and `/metrics`
  * when `metricsAuth` is off), tokens compared in constant time (SHA-256 digests, `timingSafeEqual`), request timeout,
- * a 16 KiB body limit (every route is a GET), and `{ error: { code, message } }` bodies for failures.
+ * a 16 KiB body limit (every route is a GET), and `{ error: { code, message } }` bodies for failures (router errors
+ * included, after the token check). What is served without a token (everything with `token: null`, `/metrics`
+ * without `metricsAuth`) is refused with `403 FORBIDDEN` to a request whose `Host` is not a loopback name on a
+ * loopback API (DNS rebinding) or whose `Origin` is another site's.
  *
  * @param sources - what to serve
  * @param options - host, port, token, timeouts
@@ -118,11 +157,28 @@ export async function startApi(sources: ApiSources, options: ApiListenOptions): 
     keepAliveTimeout: 65_000,
     // Node enforces requestTimeout/headersTimeout only when it sweeps connections: sweep often enough to honour them.
     http: { headersTimeout: options.requestTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(options.requestTimeoutMs / 4))) },
+    // Every event id fits (fastify's default, 100, refused the ids of cameras with long names).
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // A URL the router cannot take (bad percent-encoding, a parameter past the limit): checked like any request
+    // (401 without the token), then answered in the API's error shape.
+    frameworkErrors: (err, req, reply) => {
+      const refused = guard(req, reply);
+      if (refused !== undefined) return refused;
+      // fastify's max-param-length error is the one with status 414 (URI Too Long); a bad URL is 400.
+      const tooLong = (err as { statusCode?: number }).statusCode === 414;
+      return fail(reply, tooLong ? 414 : 400, 'BAD_REQUEST', tooLong ? 'A path parameter is too long (no event id is that long).' : 'The URL is malformed (bad percent-encoding).');
+    },
   });
   const expected = options.token === null ? null : digest(options.token);
-  app.addHook('onRequest', async (req, reply) => {
+  const loopback = isLoopbackHost(options.host);
+  /** Authentication (and, for what is served without it, the same-machine check); a reply when refused. */
+  const guard = (req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined => {
     const path = req.url.split('?')[0];
-    if (expected === null || path === '/healthz' || (path === '/metrics' && !options.metricsAuth)) return;
+    if (path === '/healthz') return undefined;
+    if (expected === null || (path === '/metrics' && !options.metricsAuth)) {
+      if (sameMachine(req, loopback)) return undefined;
+      return fail(reply, 403, 'FORBIDDEN', 'Requests without a token are served to this machine only: the Host must be localhost or a loopback address, and no other site may send them (Origin).');
+    }
     const header = req.headers.authorization;
     const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     // Digests have one length, so the comparison takes the same time whatever the token sent.
@@ -131,7 +187,8 @@ export async function startApi(sources: ApiSources, options: ApiListenOptions): 
       return fail(reply, 401, 'UNAUTHORIZED', 'This API needs `Authorization: Bearer <token>` with the service token.');
     }
     return undefined;
-  });
+  };
+  app.addHook('onRequest', async (req, reply) => guard(req, reply));
   app.setErrorHandler((err: { statusCode?: number; code?: string }, _req, reply) => {
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     return fail(reply, status, status === 500 ? 'INTERNAL' : (err.code ?? 'BAD_REQUEST'), status === 500 ? 'The request failed inside the service.' : 'The request was refused.');

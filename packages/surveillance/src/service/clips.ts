@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { describeValue, LeptonError } from '@lepton/core';
 import { cutClip } from '../video/cut.js';
 import { resolveFfmpeg, type FfmpegBinary } from '../video/ffmpeg.js';
 import { checkJobLimits, checkPath, jobError, startJob, type JobLimits } from '../video/jobs.js';
 import { listSegments, type RecordedSegment } from './segments.js';
+import { TMP_DIR } from './recorder.js';
 
 /** Options of {@link cutRecordingClip}. */
 export interface RecordingClipOptions {
@@ -45,7 +46,9 @@ export interface RecordingClip {
  * of the joined file, frame-accurately, by {@link cutClip} (both are one-shot fluent-ffmpeg jobs). Joining first is deliberate: an input seek (`-ss` before
  * `-i`, which `cutClip` uses) straight on the concat demuxer skips the first segment when its timestamps start
  * below zero (B-frames), so the clip would begin a segment late. A gap in the recording (the camera was unreachable)
- * is left out, so the clip is then shorter than the interval.
+ * is left out, so the clip is then shorter than the interval. The joined copy and its list are written to the
+ * folder's `.tmp/` sub-folder (which a {@link Recorder} empties when it starts, and counts in its `openBytes()`) and
+ * deleted when the cut ends, fails or is aborted.
  *
  * @param options - folder, interval, output
  * @returns what was written
@@ -83,15 +86,20 @@ export async function cutRecordingClip(options: RecordingClipOptions): Promise<R
   const start = Math.max(from, first.start);
   const end = Math.min(to, last.start + last.duration);
   const tag = randomBytes(6).toString('hex');
-  // Inside the recording folder, with bare file names: the concat demuxer's safe mode accepts only relative paths.
-  const list = join(dir, `.clip-${tag}.ffconcat`);
-  const joined = join(dir, `.clip-${tag}.${segments.some((s) => s.path.endsWith('.mkv')) ? 'mkv' : 'mp4'}`);
+  // In the folder's .tmp/ (emptied when its recorder starts): never left beside the segments for good.
+  const tmp = join(dir, TMP_DIR);
+  const list = join(tmp, `clip-${tag}.ffconcat`);
+  const joined = join(tmp, `clip-${tag}.${segments.some((s) => s.path.endsWith('.mkv')) ? 'mkv' : 'mp4'}`);
   const f = options.ffmpeg;
   const bin = typeof f === 'object' ? f : await resolveFfmpeg(f === undefined ? {} : { path: f });
+  // Absolute, quoted paths (`-safe 0`): the segments are in the folder above the list. The names come from
+  // listSegments (digits, '-', '.'); the folder is quoted for the concat demuxer ('…' with ' as '\'').
+  const quote = (p: string): string => `'${p.replace(/'/g, "'\\''")}'`;
   try {
-    await writeFile(list, `ffconcat version 1.0\n${segments.map((s) => `file ${basename(s.path)}\n`).join('')}`);
+    await mkdir(tmp, { recursive: true });
+    await writeFile(list, `ffconcat version 1.0\n${segments.map((s) => `file ${quote(resolve(s.path))}\n`).join('')}`);
     // Stream copy of the segments, back to back: no re-encoding, so the cut below is the only generation loss.
-    const concat = { input: list, inputOptions: ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-f', 'concat'], output: joined, outputOptions: ['-map', '0:v:0', '-c', 'copy'] };
+    const concat = { input: list, inputOptions: ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-f', 'concat', '-safe', '0'], output: joined, outputOptions: ['-map', '0:v:0', '-c', 'copy'] };
     const joinLimits = limits();
     const exit = await startJob(bin, concat, joinLimits).done;
     if (exit.reason !== 'ok') {
@@ -99,8 +107,8 @@ export async function cutRecordingClip(options: RecordingClipOptions): Promise<R
     }
     await cutClip({ input: joined, start: (start - first.start) / 1000, end: (end - first.start) / 1000, output, ffmpeg: bin, ...limits() });
   } finally {
-    await rm(list, { force: true });
-    await rm(joined, { force: true });
+    await rm(list, { force: true }).catch(() => undefined);
+    await rm(joined, { force: true }).catch(() => undefined);
   }
   return { output, start, end, segments };
 }

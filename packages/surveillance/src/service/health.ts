@@ -59,7 +59,20 @@ export interface ServiceHealth {
     skippedLines: number;
     /** Appends to the persistence file that failed. */
     writeErrors: number;
+    /** Snapshot and clip files of dropped events that could not be deleted. */
+    deleteErrors: number;
+    /** Object messages the service failed to handle (the store refused them, a snapshot could not be written). */
+    failed: number;
+    /** Messages dropped for readers of `service.events()` that were too far behind. */
+    streamDropped: number;
   };
+  /** Retention of the recordings, or `null` without recording. */
+  retention: {
+    /** Retention runs that failed and segments it could not delete. */
+    errors: number;
+    /** The last such failure, or `null`. */
+    lastError: string | null;
+  } | null;
   /** MQTT messages, or `null` without MQTT. */
   mqtt: {
     /** Published. */

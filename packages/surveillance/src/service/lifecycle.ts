@@ -128,6 +128,19 @@ const clone = (o: TrackedObject): TrackedObject => ({
   snapshot: o.snapshot === null ? null : { ...o.snapshot, box: { ...o.snapshot.box } },
 });
 
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** A track the lifecycle can make an event of: an integer id, a label, a finite score and box, a boolean state. */
+function validTrack(t: unknown): t is Track {
+  if (t === null || typeof t !== 'object') return false;
+  const k = t as Partial<Track>;
+  const b = k.box as Partial<Box> | undefined;
+  return (
+    Number.isInteger(k.id) && (k.id as number) >= 0 && typeof k.label === 'string' && k.label !== '' && k.label.length <= 128 && finite(k.score) &&
+    typeof k.confirmed === 'boolean' && finite(k.misses) && b !== null && typeof b === 'object' && finite(b.x) && finite(b.y) && finite(b.width) && finite(b.height) && b.width >= 0 && b.height >= 0
+  );
+}
+
 /**
  * The event lifecycle of tracked objects on one camera: feed it every processed frame with the camera's confirmed
  * tracks and the rule events of that frame ({@link SurveillancePipeline}'s `onFrame` gives both); it returns the
@@ -151,6 +164,7 @@ export class ObjectLifecycle {
   readonly #snapshots: boolean;
   readonly #quality: number;
   readonly #live = new Map<number, Live>();
+  #rejected = 0;
 
   /**
    * @param camera - camera name (it prefixes the event ids)
@@ -179,6 +193,11 @@ export class ObjectLifecycle {
     return this.#live.size;
   }
 
+  /** Tracks and rule events skipped by {@link update} as malformed (a non-finite score or box, no id or label …). */
+  get rejected(): number {
+    return this.#rejected;
+  }
+
   /** The objects in progress now (copies). */
   current(): TrackedObject[] {
     return [...this.#live.values()].map((l) => clone(l.object));
@@ -192,8 +211,30 @@ export class ObjectLifecycle {
    *   and is missing is taken as lost
    * @param events - the rule events this frame raised
    * @returns the messages of this frame, in order: rule-driven updates, then new objects, snapshot updates, ends
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a frame without a finite `wallTime` (epoch ms) and
+   *   `time`, or `tracks` / `events` that are not arrays; a malformed track or event is skipped and counted in
+   *   {@link ObjectLifecycle.rejected} (the others go on)
    */
   update(frame: Frame, tracks: readonly Track[], events: readonly RuleEvent[]): ObjectLifecycleOutput[] {
+    if (frame === null || typeof frame !== 'object' || !(typeof frame.wallTime === 'number' && Number.isFinite(frame.wallTime) && frame.wallTime >= 0) || !(typeof frame.time === 'number' && Number.isFinite(frame.time))) {
+      throw new LeptonError('INVALID_ARGUMENT', `ObjectLifecycle.update: frame needs a finite wallTime (epoch ms) and time (s), got ${describeValue(frame === null || typeof frame !== 'object' ? frame : { wallTime: frame.wallTime, time: frame.time })}.`);
+    }
+    if (!Array.isArray(tracks)) throw new LeptonError('INVALID_ARGUMENT', `ObjectLifecycle.update: tracks must be an array, got ${describeValue(tracks)}.`);
+    if (!Array.isArray(events)) throw new LeptonError('INVALID_ARGUMENT', `ObjectLifecycle.update: events must be an array, got ${describeValue(events)}.`);
+    const goodTracks = tracks.filter((t) => {
+      const ok = validTrack(t);
+      if (!ok) this.#rejected++;
+      return ok;
+    });
+    const goodEvents = events.filter((e) => {
+      const ok = e !== null && typeof e === 'object' && typeof e.kind === 'string' && (e.kind === 'crowd' || Number.isInteger((e as { trackId?: unknown }).trackId));
+      if (!ok) this.#rejected++;
+      return ok;
+    });
+    return this.#update(frame, goodTracks, goodEvents);
+  }
+
+  #update(frame: Frame, tracks: readonly Track[], events: readonly RuleEvent[]): ObjectLifecycleOutput[] {
     const now = frame.wallTime;
     const out: ObjectLifecycleOutput[] = [];
     const changed = new Set<number>();

@@ -39,8 +39,9 @@ function formatValue(v: number): string {
  *
  * @param families - the metrics
  * @returns the exposition text (ends with a newline)
- * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an invalid metric or label name, a help text, type or label
- *   value that is not a string (still an `Error`, as before)
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for families that are not an array, an invalid metric or
+ *   label name, a help text or label value that is not a string, a type other than `counter` or `gauge`, samples that
+ *   are not an array of `{ labels?, value: number }` (still an `Error`, as before)
  * @example
  * ```ts
  * import { renderMetrics } from '@lepton/surveillance';
@@ -51,11 +52,19 @@ function formatValue(v: number): string {
  * ```
  */
 export function renderMetrics(families: readonly MetricFamily[]): string {
+  if (!Array.isArray(families)) throw new LeptonError('INVALID_ARGUMENT', `renderMetrics: families must be an array, got ${describeValue(families)}.`);
   const lines: string[] = [];
   for (const f of families) {
     // typeof first: a name from JavaScript may be anything, and NAME.test() would convert it (a TypeError for some).
     if (typeof f?.name !== 'string' || !NAME.test(f.name)) throw new LeptonError('INVALID_ARGUMENT', `renderMetrics: invalid metric name ${describeValue(f?.name)}.`);
-    if (typeof f.help !== 'string' || typeof f.type !== 'string') throw new LeptonError('INVALID_ARGUMENT', `renderMetrics: ${f.name} needs a help text and a type (strings).`);
+    if (typeof f.help !== 'string') throw new LeptonError('INVALID_ARGUMENT', `renderMetrics: ${f.name} needs a help text (a string).`);
+    // Only the two types: any other string would be written into the exposition as is (lines of its own included).
+    if (f.type !== 'counter' && f.type !== 'gauge') throw new LeptonError('INVALID_ARGUMENT', `renderMetrics: ${f.name}'s type must be 'counter' or 'gauge', got ${describeValue(f.type, 40)}.`);
+    if (!Array.isArray(f.samples)) throw new LeptonError('INVALID_ARGUMENT', `renderMetrics: ${f.name}'s samples must be an array, got ${describeValue(f.samples)}.`);
+    for (const s of f.samples) {
+      if (s === null || typeof s !== 'object' || typeof s.value !== 'number') throw new LeptonError('INVALID_ARGUMENT', `renderMetrics: a sample of ${f.name} must be { labels?, value: number }, got ${describeValue(s)}.`);
+      if (s.labels !== undefined && (s.labels === null || typeof s.labels !== 'object')) throw new LeptonError('INVALID_ARGUMENT', `renderMetrics: the labels of a ${f.name} sample must be an object, got ${describeValue(s.labels)}.`);
+    }
     lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
     for (const s of f.samples) {
       if (!Number.isFinite(s.value)) continue;
@@ -64,7 +73,7 @@ export function renderMetrics(families: readonly MetricFamily[]): string {
         if (!LABEL.test(k) || k.startsWith('__')) throw new LeptonError('INVALID_ARGUMENT', `renderMetrics: invalid label name ${describeValue(k)} on ${f.name}.`);
         if (typeof v !== 'string') throw new LeptonError('INVALID_ARGUMENT', `renderMetrics: label ${k} on ${f.name} is ${describeValue(v)}, not a string.`);
       }
-      const labels = entries.length === 0 ? '' : `{${entries.map(([k, v]) => `${k}="${escapeValue(v)}"`).join(',')}}`;
+      const labels = entries.length === 0 ? '' : `{${entries.map(([k, v]) => `${k}="${escapeValue(v as string)}"`).join(',')}}`;
       lines.push(`${f.name}${labels} ${formatValue(s.value)}`);
     }
   }

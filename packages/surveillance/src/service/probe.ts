@@ -4,7 +4,7 @@ import { describeValue, LeptonError } from '@lepton/core';
 import { resolveFfmpeg, type FfmpegBinary } from '../video/ffmpeg.js';
 import { startJob } from '../video/jobs.js';
 import { hasNoVideoStream } from '../video/spawn.js';
-import { redactCredentials } from '../video/redact.js';
+import { redactCredentials, rememberCredentials } from '../video/redact.js';
 
 /** Options of {@link probeSource}. */
 export interface ProbeOptions {
@@ -122,6 +122,7 @@ export async function probeSource(input: string, options: ProbeOptions = {}): Pr
   }
   if (input.includes('\0')) throw new LeptonError('INVALID_ARGUMENT', 'probeSource: the input must not contain NUL bytes.');
   const env = options.env ?? process.env;
+  rememberCredentials(input);
   const shown = redactCredentials(input);
   const t0 = Date.now();
   const pre = [...liveArgs(input, timeoutMs), ...(options.inputOptions ?? [])];

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { describeValue, LeptonError } from '@lepton/core';
 import { resolveFfmpeg, type FfmpegBinary } from '../video/ffmpeg.js';
 import { spawnFfmpeg, type FfmpegProcess } from '../video/spawn.js';
-import { redactCredentials } from '../video/redact.js';
+import { redactCredentials, rememberCredentials } from '../video/redact.js';
 import type { RecordedSegment } from './segments.js';
 
 /** Options of {@link Recorder}. */
@@ -32,6 +32,12 @@ export interface RecorderOptions {
   };
   /** ffmpeg to use (default: {@link resolveFfmpeg}'s choice). */
   ffmpeg?: string | FfmpegBinary;
+  /**
+   * Seconds without any input (the segment being written does not grow) before a live input's ffmpeg is restarted
+   * (default three segment lengths, at least 30 s). Input that keeps arriving never restarts it, however long the
+   * camera's keyframe interval keeps a segment open.
+   */
+  stallSeconds?: number;
 }
 
 /** Counters and state of a {@link Recorder}. */
@@ -48,6 +54,13 @@ export interface RecorderStats {
   lastSegmentAt: number | null;
   /** ffmpeg's last error line (credentials masked), if any. */
   lastError: string | null;
+  /**
+   * Finished segments longer than twice `segmentSeconds`: the camera's keyframe interval is longer than the segment
+   * length (a segment can only end on a keyframe).
+   */
+  longSegments: number;
+  /** What looks wrong while recording goes on (a segment open far past `segmentSeconds`), or `null`. */
+  warning: string | null;
 }
 
 /** Payload of a {@link Recorder}'s `reconnecting` event. */
@@ -70,6 +83,9 @@ export interface RecorderEvents {
   reconnecting: [info: RecorderReconnectingEvent];
 }
 
+/** Sub-folder of a camera's recording folder for the temporary files of clips being cut (emptied at each start). */
+export const TMP_DIR = '.tmp';
+
 const isUrl = (input: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(input) && !/^file:/i.test(input);
 
 /** ffmpeg's complaint when a codec cannot be copied into the container (MPEG-4 part 2 "DivX 3" into MP4, say). */
@@ -77,6 +93,26 @@ const UNSUPPORTED_IN_CONTAINER = /Could not find tag for codec|not currently sup
 
 /** Longest recording segment, seconds (one day). */
 const MAX_SEGMENT_SECONDS = 86_400;
+
+/** ffmpeg processes of every recorder of this process, killed when the process exits (never left recording alone). */
+const children = new Set<FfmpegProcess>();
+let exitHook = false;
+function track(proc: FfmpegProcess): void {
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const p of children) p.kill('SIGKILL');
+    });
+  }
+  children.add(proc);
+  void proc.exited.then(() => children.delete(proc));
+}
+
+/** How long a stalled ffmpeg gets after SIGTERM to finish its segment before it is killed. */
+const STALL_GRACE_MS = 5_000;
+
+/** Runs a file operation whose failure must not stop recording: false when it failed. */
+const tryFs = (op: Promise<unknown>): Promise<boolean> => op.then(() => true, () => false);
 
 /**
  * Continuous recording of one camera with ffmpeg's segment muxer: the input's video is copied, not re-encoded, into
@@ -94,11 +130,16 @@ const MAX_SEGMENT_SECONDS = 86_400;
  * (each starts where the previous one ended); the names are accurate to about half a second, which the clips'
  * before/after margins cover. A file input is read at its native rate (`-re`), like a camera.
  *
- * **Failures.** A live input that ends, fails or sends nothing for three segment lengths (at least 30 s) is restarted
- * with exponential backoff, forever; each restart starts a new timeline. `stop()` ends ffmpeg with SIGTERM, on which
- * it finishes the segment in progress (writes its index) and reports it, so no recording is lost on a clean shutdown;
- * a killed process leaves the segment it was writing unfinished, and that file (`.part-…`) is deleted at the next
- * start.
+ * **Failures.** A live input that ends, fails or sends nothing for `stallSeconds` (default three segment lengths, at
+ * least 30 s: the segment being written has not grown) is restarted with exponential backoff, forever; each restart
+ * starts a new timeline. A camera whose keyframe interval keeps a segment open longer is not restarted while its data
+ * arrives: `stats.warning` says so and `stats.longSegments` counts such segments. A stalled ffmpeg, like `stop()`,
+ * gets SIGTERM first, on which a responsive one finishes the segment in progress (writes its index) and reports it,
+ * so what it had received is kept; one still blocked in a read 5 s later is killed, and the segment it was writing is
+ * deleted (an MP4 without its index is unplayable, and no unfinished segment has a known start time to be named and
+ * aged out by). ffmpeg's own read timeout (10 s, `-timeout` / `-rw_timeout`) usually ends a silent network input
+ * first, cleanly, with its segment kept. Files a killed process left (`.part-…`, and the temporary files of a clip
+ * cut in `.tmp/`) are deleted at the next start. The ffmpeg processes are killed when this process exits.
  *
  * @example
  * ```ts
@@ -113,7 +154,7 @@ const MAX_SEGMENT_SECONDS = 86_400;
 export class Recorder extends EventEmitter<RecorderEvents> {
   readonly #o: RecorderOptions;
   readonly #live: boolean;
-  #stats: RecorderStats = { state: 'starting', segments: 0, bytes: 0, restarts: 0, lastSegmentAt: null, lastError: null };
+  #stats: RecorderStats = { state: 'starting', segments: 0, bytes: 0, restarts: 0, lastSegmentAt: null, lastError: null, longSegments: 0, warning: null };
   #proc: FfmpegProcess | undefined;
   #running: Promise<void> | undefined;
   #stopping = false;
@@ -141,9 +182,11 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     if (!(typeof o.segmentSeconds === 'number' && o.segmentSeconds >= 1 && o.segmentSeconds <= MAX_SEGMENT_SECONDS)) bad('segmentSeconds', `must be a number from 1 to ${MAX_SEGMENT_SECONDS}, got ${describeValue(o.segmentSeconds)}`);
     if (o.inputOptions !== undefined && !(Array.isArray(o.inputOptions) && o.inputOptions.every((a) => typeof a === 'string'))) bad('inputOptions', 'must be a list of strings (ffmpeg arguments)');
     if (o.ffmpeg !== undefined && (o.ffmpeg === null || (typeof o.ffmpeg !== 'string' && typeof o.ffmpeg !== 'object') || o.ffmpeg === '')) bad('ffmpeg', `must be a path or a resolved ffmpeg, got ${describeValue(o.ffmpeg)}`);
+    if (o.stallSeconds !== undefined && !(typeof o.stallSeconds === 'number' && o.stallSeconds >= 1 && o.stallSeconds <= 3 * MAX_SEGMENT_SECONDS)) bad('stallSeconds', `must be a number from 1 to ${3 * MAX_SEGMENT_SECONDS}, got ${describeValue(o.stallSeconds)}`);
     this.#backoff = resolveBackoff(o.reconnect, bad);
     this.#o = o;
     this.#live = isUrl(o.input) || o.input.startsWith('/dev/');
+    rememberCredentials(o.input);
   }
 
   /** Camera name. */
@@ -162,27 +205,38 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   }
 
   /**
-   * Bytes of the segment being written now (0 when none), for the byte budget.
+   * Bytes of the segment being written now and of the temporary files of a clip being cut (`.tmp/`), 0 when none,
+   * for the byte budget.
    *
    * @returns bytes
    */
   async openBytes(): Promise<number> {
-    const names = await readdir(this.#o.dir).catch(() => [] as string[]);
     let n = 0;
-    for (const name of names) if (name.startsWith('.part-')) n += await stat(join(this.#o.dir, name)).then((s) => s.size, () => 0);
+    for (const [dir, all] of [[this.#o.dir, false], [join(this.#o.dir, TMP_DIR), true]] as const) {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const name of names) if (all || name.startsWith('.part-')) n += await stat(join(dir, name)).then((s) => (s.isFile() ? s.size : 0), () => 0);
+    }
     return n;
   }
 
   /**
-   * Creates the folder, deletes segments a killed process left unfinished, and starts ffmpeg.
+   * Creates the folder, deletes what a killed process left (unfinished segments, a clip's temporary files), and starts
+   * ffmpeg.
    *
    * @returns once ffmpeg has been started (or failed to be)
-   * @throws {@link @lepton/core!LeptonError} `VIDEO_FFMPEG_MISSING` when there is no ffmpeg
+   * @throws {@link @lepton/core!LeptonError} `VIDEO_FFMPEG_MISSING` when there is no ffmpeg; `INVALID_ARGUMENT` when
+   *   the folder cannot be created
    */
   async start(): Promise<void> {
     if (this.#running !== undefined) return;
-    await mkdir(this.#o.dir, { recursive: true });
-    for (const name of await readdir(this.#o.dir)) if (name.startsWith('.part-')) await rm(join(this.#o.dir, name), { force: true });
+    try {
+      await mkdir(this.#o.dir, { recursive: true });
+    } catch (err) {
+      throw new LeptonError('INVALID_ARGUMENT', `Recorder ${describeValue(this.#o.camera, 64)}: cannot create its recording folder (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, { cause: err });
+    }
+    // `.clip-*` in the folder itself: the temporary files of a clip cut by an earlier version, killed while cutting.
+    for (const name of await readdir(this.#o.dir).catch(() => [] as string[])) if (name.startsWith('.part-') || name.startsWith('.clip-')) await tryFs(rm(join(this.#o.dir, name), { force: true }));
+    await tryFs(rm(join(this.#o.dir, TMP_DIR), { recursive: true, force: true }));
     const f = this.#o.ffmpeg;
     const bin = typeof f === 'object' ? f : await resolveFfmpeg(f === undefined ? {} : { path: f });
     let started!: () => void;
@@ -221,7 +275,9 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       a.push('-re'); // a file is played like a camera, so segment times follow the wall clock
     }
     a.push(...(this.#o.inputOptions ?? []), '-i', input, '-map', '0:v:0', '-c', 'copy');
-    a.push('-f', 'segment', '-segment_time', String(this.#o.segmentSeconds), '-reset_timestamps', '1', '-segment_format', this.#container);
+    // Packets are written as they come (not held in a 32 KiB buffer): the growing file is how the stall watchdog sees
+    // that a camera with a low bitrate still sends.
+    a.push('-f', 'segment', '-segment_time', String(this.#o.segmentSeconds), '-reset_timestamps', '1', '-segment_format', this.#container, '-segment_format_options', 'flush_packets=1');
     a.push('-segment_list', 'pipe:1', '-segment_list_type', 'csv', join(this.#o.dir, `.part-${runId}-%06d.${this.#ext()}`));
     return a;
   }
@@ -238,12 +294,13 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       const proc = spawnFfmpeg(bin, this.#args(runId));
       this.#proc = proc;
       this.#stats.state = 'recording';
+      track(proc);
       started();
-      const gotSegment = await this.#watch(proc);
+      const gotSegment = await this.#watch(proc, runId);
       const exit = await proc.exited;
       await this.#renames;
-      // A run killed by the watchdog leaves the segment it was writing without its index: unplayable, removed.
-      for (const name of await readdir(this.#o.dir).catch(() => [] as string[])) if (name.startsWith(`.part-${runId}-`)) await rm(join(this.#o.dir, name), { force: true });
+      // A run that had to be killed leaves the segment it was writing without its index: unplayable, removed.
+      for (const name of await readdir(this.#o.dir).catch(() => [] as string[])) if (name.startsWith(`.part-${runId}-`)) await tryFs(rm(join(this.#o.dir, name), { force: true }));
       const last = exit.stderr.at(-1);
       if (last !== undefined) this.#stats.lastError = redactCredentials(last);
       else if (exit.spawnError !== undefined) this.#stats.lastError = exit.spawnError.message;
@@ -275,18 +332,48 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     }
   }
 
-  /** Reads ffmpeg's segment list until it exits; a live input that reports nothing for too long is killed. */
-  async #watch(proc: FfmpegProcess): Promise<boolean> {
+  /**
+   * Reads ffmpeg's segment list until it exits. A live input whose segment in progress has not grown for `stallSeconds`
+   * (nothing arrives) is stopped: SIGTERM, so that ffmpeg finishes and reports what it received, then SIGKILL.
+   */
+  async #watch(proc: FfmpegProcess, runId: string): Promise<boolean> {
     // The run's wall-clock origin, set by the first report (see #finish).
     const run = { anchor: Infinity };
     let got = false;
-    const stallMs = Math.max(30_000, 3 * this.#o.segmentSeconds * 1000);
-    let watchdog: NodeJS.Timeout | undefined;
-    const arm = (): void => {
-      clearTimeout(watchdog);
-      if (this.#live) watchdog = setTimeout(() => proc.kill('SIGKILL'), stallMs);
+    const segmentMs = this.#o.segmentSeconds * 1000;
+    const stallMs = this.#o.stallSeconds === undefined ? Math.max(30_000, 3 * segmentMs) : this.#o.stallSeconds * 1000;
+    let lastProgress = Date.now();
+    let openSince = Date.now();
+    let seen = '';
+    let killer: NodeJS.Timeout | undefined;
+    let polling = false;
+    const poll = async (): Promise<void> => {
+      if (polling || killer !== undefined) return;
+      polling = true;
+      try {
+        // Progress is the run's unfinished files growing (or a new one appearing): bytes arrive from the camera.
+        const names = (await readdir(this.#o.dir).catch(() => [] as string[])).filter((n) => n.startsWith(`.part-${runId}-`)).sort();
+        const sizes = await Promise.all(names.map((n) => stat(join(this.#o.dir, n)).then((st) => st.size, () => -1)));
+        const now = Date.now();
+        const signature = names.map((n, k) => `${n}:${sizes[k]}`).join('/');
+        if (signature !== seen) {
+          seen = signature;
+          lastProgress = now;
+          if (now - openSince > 2 * segmentMs) {
+            const open = Math.round((now - openSince) / 1000);
+            this.#stats.warning = `no keyframe for ${open} s: the segment in progress is ${open} s long (segmentSeconds ${this.#o.segmentSeconds}); the camera's keyframe interval is longer than the segment length`;
+          }
+        } else if (this.#live && now - lastProgress >= stallMs) {
+          this.#stats.warning = `no input for ${Math.round((now - lastProgress) / 1000)} s: restarting the recording`;
+          proc.kill('SIGTERM');
+          killer = setTimeout(() => proc.kill('SIGKILL'), STALL_GRACE_MS);
+        }
+      } finally {
+        polling = false;
+      }
     };
-    arm();
+    const pollMs = Math.max(200, Math.min(5_000, Math.floor(Math.min(stallMs, segmentMs) / 4)));
+    const ticker = setInterval(() => void poll(), pollMs);
     const lines = createInterface({ input: proc.stdout, crlfDelay: Infinity });
     try {
       for await (const line of lines) {
@@ -296,12 +383,18 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         const end = Number(m[3]);
         if (!(Number.isFinite(start) && Number.isFinite(end) && end >= start)) continue;
         got = true;
-        arm();
+        lastProgress = Date.now();
+        openSince = lastProgress;
+        if (end - start > (2 * segmentMs) / 1000) {
+          this.#stats.longSegments++;
+          this.#stats.warning = `a ${Math.round(end - start)} s segment (segmentSeconds ${this.#o.segmentSeconds}): the camera's keyframe interval is longer than the segment length`;
+        } else if (killer === undefined) this.#stats.warning = null;
         const from = join(this.#o.dir, m[1]!);
         this.#renames = this.#renames.then(() => this.#finish(from, start, end, run));
       }
     } finally {
-      clearTimeout(watchdog);
+      clearInterval(ticker);
+      if (killer !== undefined) void proc.exited.then(() => clearTimeout(killer));
     }
     return got;
   }

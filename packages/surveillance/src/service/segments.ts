@@ -1,5 +1,6 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { describeValue, LeptonError } from '@lepton/core';
 
 /** One finished recording segment. */
 export interface RecordedSegment {
@@ -25,7 +26,7 @@ export const SEGMENT_NAME = /^(\d{10,15})-(\d{1,9})\.(?:mp4|mkv)$/;
 
 /**
  * The finished segments of one camera's folder, oldest first (files being written have other names and are not
- * listed).
+ * listed; neither is anything with a segment's name that is not a regular file: a folder, a link).
  *
  * @param dir - the camera's recording folder
  * @param camera - camera name, put on each segment
@@ -48,8 +49,8 @@ export async function listSegments(dir: string, camera: string): Promise<Recorde
     const m = SEGMENT_NAME.exec(name);
     if (!m) continue;
     const path = join(dir, name);
-    const bytes = await stat(path).then((s) => s.size, () => undefined);
-    if (bytes === undefined) continue; // deleted meanwhile
+    const bytes = await lstat(path).then((s) => (s.isFile() ? s.size : undefined), () => undefined);
+    if (bytes === undefined) continue; // deleted meanwhile, or not a regular file
     out.push({ camera, path, start: Number(m[1]), duration: Number(m[2]), bytes });
   }
   return out.sort((a, b) => a.start - b.start);
@@ -61,6 +62,16 @@ export interface RetentionResult {
   expired: RecordedSegment[];
   /** Segments deleted to get under the byte budget (oldest first). */
   overBudget: RecordedSegment[];
+  /**
+   * Segments that were due to be deleted but could not be (a permission, a read-only disk); each was tried on its own,
+   * and the others were deleted. They are not in `expired` or `overBudget`.
+   */
+  failed: Array<
+    RecordedSegment & {
+      /** Why: the error code (`EPERM`, `EBUSY`, `EROFS` …) or message. */
+      error: string;
+    }
+  >;
   /** Bytes of finished segments left. */
   bytes: number;
   /** Finished segments left. */
@@ -79,7 +90,15 @@ export interface RetentionOptions {
   openBytes?: number;
   /** Current time, epoch ms (default `Date.now()`). */
   now?: number;
+  /**
+   * More folders (camera name → folder) whose segments are aged out by `retainMs` but not counted against `maxBytes`:
+   * the footage of cameras this process does not record (removed from the configuration, opted out, or recorded by
+   * another shard, which keeps its own budget).
+   */
+  expireOnly?: ReadonlyMap<string, string>;
 }
+
+const isFolderMap = (m: unknown): m is ReadonlyMap<string, string> => m instanceof Map && [...m].every(([k, v]) => typeof k === 'string' && typeof v === 'string' && v !== '');
 
 /**
  * Applies the retention rules to the recording folders: deletes every finished segment that ended more than `retainMs`
@@ -89,7 +108,10 @@ export interface RetentionOptions {
  * once a minute.
  *
  * @param options - folders, retention, budget
- * @returns what was deleted and what is left
+ * @returns what was deleted and what is left (and what could not be deleted: each deletion is tried on its own)
+ * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for `dirs` (or `expireOnly`) that is not a Map of
+ *   folders, a `retainMs` that is not a finite number > 0, a `maxBytes` that is neither null nor a finite number > 0,
+ *   a negative or non-finite `openBytes`, or a non-finite `now`
  * @example
  * ```ts
  * import { enforceRetention } from '@lepton/surveillance';
@@ -98,25 +120,55 @@ export interface RetentionOptions {
  * ```
  */
 export async function enforceRetention(options: RetentionOptions): Promise<RetentionResult> {
-  const now = options.now ?? Date.now();
+  const o = options;
+  const bad = (field: string, why: string, value: unknown): never => {
+    throw new LeptonError('INVALID_ARGUMENT', `enforceRetention: ${field} ${why}, got ${describeValue(value)}.`, { details: { field } });
+  };
+  if (o === null || typeof o !== 'object') bad('options', 'must be { dirs, retainMs, maxBytes }', o);
+  if (!isFolderMap(o.dirs)) bad('dirs', 'must be a Map of camera name to folder', o.dirs);
+  if (o.expireOnly !== undefined && !isFolderMap(o.expireOnly)) bad('expireOnly', 'must be a Map of camera name to folder', o.expireOnly);
+  // A typo (retainMS) or NaN deleted nothing, and a negative one everything: both are refused.
+  if (!(typeof o.retainMs === 'number' && Number.isFinite(o.retainMs) && o.retainMs > 0)) bad('retainMs', 'must be a finite number of milliseconds > 0', o.retainMs);
+  if (!(o.maxBytes === null || (typeof o.maxBytes === 'number' && Number.isFinite(o.maxBytes) && o.maxBytes > 0))) bad('maxBytes', 'must be null or a finite number of bytes > 0', o.maxBytes);
+  if (o.openBytes !== undefined && !(typeof o.openBytes === 'number' && Number.isFinite(o.openBytes) && o.openBytes >= 0)) bad('openBytes', 'must be a finite number ≥ 0', o.openBytes);
+  if (o.now !== undefined && !(typeof o.now === 'number' && Number.isFinite(o.now))) bad('now', 'must be a finite epoch time in ms', o.now);
+  const now = o.now ?? Date.now();
   const all: RecordedSegment[] = [];
-  for (const [camera, dir] of options.dirs) all.push(...(await listSegments(dir, camera)));
+  for (const [camera, dir] of o.dirs) all.push(...(await listSegments(dir, camera)));
   all.sort((a, b) => a.start - b.start);
   const expired: RecordedSegment[] = [];
   const overBudget: RecordedSegment[] = [];
+  const failed: RetentionResult['failed'] = [];
   const kept: RecordedSegment[] = [];
-  for (const s of all) {
-    if (s.start + s.duration < now - options.retainMs) expired.push(s);
-    else kept.push(s);
+  const old = (s: RecordedSegment): boolean => s.start + s.duration < now - o.retainMs;
+  for (const s of all) (old(s) ? expired : kept).push(s);
+  // Folders outside the budget: only their expired segments.
+  for (const [camera, dir] of o.expireOnly ?? []) {
+    if ([...o.dirs.values()].includes(dir)) continue;
+    for (const s of await listSegments(dir, camera)) if (old(s)) expired.push(s);
   }
   let bytes = kept.reduce((n, s) => n + s.bytes, 0);
-  if (options.maxBytes !== null) {
-    while (kept.length > 0 && bytes + (options.openBytes ?? 0) > options.maxBytes) {
+  if (o.maxBytes !== null) {
+    while (kept.length > 0 && bytes + (o.openBytes ?? 0) > o.maxBytes) {
       const s = kept.shift()!;
       overBudget.push(s);
       bytes -= s.bytes;
     }
   }
-  for (const s of [...expired, ...overBudget]) await rm(s.path, { force: true });
-  return { expired, overBudget, bytes, segments: kept.length };
+  // Each deletion on its own: one that fails (a folder, a permission) must not keep the others on disk.
+  const done = async (list: RecordedSegment[]): Promise<RecordedSegment[]> => {
+    const ok: RecordedSegment[] = [];
+    for (const s of list) {
+      try {
+        await rm(s.path, { force: true });
+        ok.push(s);
+      } catch (err) {
+        failed.push({ ...s, error: (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : describeValue(err)) });
+      }
+    }
+    return ok;
+  };
+  const expiredDone = await done(expired);
+  const overBudgetDone = await done(overBudget);
+  return { expired: expiredDone, overBudget: overBudgetDone, failed, bytes, segments: kept.length };
 }

@@ -14,6 +14,12 @@ export interface ServiceCounters {
   clips: { ready: number; failed: number };
   deleted: { expired: number; overBudget: number };
   storedBytes: number;
+  /** Object messages the service failed to handle (store refused, snapshot not written). */
+  eventErrors: number;
+  /** Retention runs or deletions that failed, and the last reason. */
+  retention: { errors: number; lastError: string | null };
+  /** Messages dropped for readers of `events()` that were too far behind (readers already detached). */
+  streamDropped: number;
 }
 
 /**
@@ -80,7 +86,8 @@ export function serviceMetrics(i: ServiceMetricsInput): string {
   families.push({ name: `${P}recording_segments_total`, help: 'Recording segments finished.', type: 'counter', samples: rec.map((r) => ({ labels: { camera: r.camera }, value: r.stats.segments })) });
   families.push({ name: `${P}recording_written_bytes_total`, help: 'Bytes of recording segments finished.', type: 'counter', samples: rec.map((r) => ({ labels: { camera: r.camera }, value: r.stats.bytes })) });
   families.push({ name: `${P}recording_restarts_total`, help: 'Restarts of a recorder after its input failed or stalled.', type: 'counter', samples: rec.map((r) => ({ labels: { camera: r.camera }, value: r.stats.restarts })) });
-  if (rec.length > 0) {
+  // Recording on (this process records cameras, or ages out the folders of cameras it does not record).
+  if (rec.length > 0 || i.health.retention !== null) {
     families.push({ name: `${P}recording_stored_bytes`, help: 'Bytes of finished segments kept (all cameras of this instance).', type: 'gauge', samples: [{ value: i.counters.storedBytes }] });
     families.push({
       name: `${P}recording_deleted_segments_total`,
@@ -88,9 +95,14 @@ export function serviceMetrics(i: ServiceMetricsInput): string {
       type: 'counter',
       samples: [{ labels: { reason: 'expired' }, value: i.counters.deleted.expired }, { labels: { reason: 'over-budget' }, value: i.counters.deleted.overBudget }],
     });
+    families.push({ name: `${P}recording_retention_errors_total`, help: 'Retention runs that failed and segments retention could not delete.', type: 'counter', samples: [{ value: i.counters.retention.errors }] });
+    families.push({ name: `${P}recording_long_segments_total`, help: "Segments longer than twice segmentSeconds (the camera's keyframe interval is longer).", type: 'counter', samples: rec.map((r) => ({ labels: { camera: r.camera }, value: r.stats.longSegments })) });
   }
   families.push({ name: `${P}clips_total`, help: 'Event clips cut from the recording, by result.', type: 'counter', samples: [{ labels: { result: 'ready' }, value: i.counters.clips.ready }, { labels: { result: 'failed' }, value: i.counters.clips.failed }] });
   families.push({ name: `${P}events_stored`, help: 'Events held by the event store.', type: 'gauge', samples: [{ value: i.health.events.stored }] });
+  families.push({ name: `${P}events_failed_total`, help: 'Object messages the service failed to handle (the event store refused them, or their snapshot could not be written).', type: 'counter', samples: [{ value: i.health.events.failed }] });
+  families.push({ name: `${P}events_file_delete_errors_total`, help: 'Snapshot and clip files of dropped events that could not be deleted.', type: 'counter', samples: [{ value: i.health.events.deleteErrors }] });
+  families.push({ name: `${P}events_stream_dropped_total`, help: 'Object messages dropped for readers of events() that were too far behind.', type: 'counter', samples: [{ value: i.health.events.streamDropped }] });
   if (i.health.mqtt !== null) {
     families.push({ name: `${P}mqtt_messages_total`, help: 'MQTT messages, by result.', type: 'counter', samples: [{ labels: { result: 'published' }, value: i.health.mqtt.published }, { labels: { result: 'failed' }, value: i.health.mqtt.failed }] });
   }

@@ -1,4 +1,4 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describeValue, LeptonError } from '@lepton/core';
@@ -17,7 +17,7 @@ import { ObjectLifecycle, type ObjectEvent, type ObjectLifecycleOutput } from '.
 import { serviceMetrics, type ServiceCounters } from './service-metrics.js';
 import { cameraHealth, type CameraHealth, type ServiceHealth } from './health.js';
 import { Recorder, type RecorderOptions } from './recorder.js';
-import { enforceRetention } from './segments.js';
+import { enforceRetention, SEGMENT_NAME } from './segments.js';
 import { ClipQueue } from './clip-queue.js';
 import { EventStore } from './store.js';
 
@@ -46,8 +46,14 @@ export interface ServiceOptions {
   publisher?: EventPublisher;
   /** Pipeline options passed through (limits, per-camera source settings). */
   pipeline?: Pick<PipelineOptions, 'maxFrames' | 'sources'>;
-  /** Recorder options passed through (reconnect timing). */
-  recorder?: Pick<RecorderOptions, 'reconnect'>;
+  /** Recorder options passed through (reconnect timing, stall timeout). */
+  recorder?: Pick<RecorderOptions, 'reconnect' | 'stallSeconds'>;
+  /**
+   * Aborts the start: checked between its steps (event store, MQTT, API, recorders, detector and pipeline); what was
+   * started is stopped again (the recorders' ffmpeg included) and `start` rejects with the signal's reason. A signal
+   * that aborts after the service has started does nothing: call {@link SurveillanceService.stop}.
+   */
+  signal?: AbortSignal;
   /** Where to write progress lines (default: nowhere). Never given credentials. */
   log?: (line: string) => void;
 }
@@ -140,7 +146,7 @@ export class SurveillanceService {
   readonly #startedAt = Date.now();
   #pipeline: SurveillancePipeline | undefined;
   #run: Promise<PipelineReport | null> = Promise.resolve(null);
-  #stream: AsyncQueue<ObjectEvent> | undefined;
+  readonly #streams = new Set<AsyncQueue<ObjectEvent>>();
   #state: 'running' | 'stopping' | 'stopped' = 'running';
   #stopping: Promise<ServiceReport> | undefined;
   #retentionChain: Promise<void> = Promise.resolve();
@@ -194,11 +200,15 @@ export class SurveillanceService {
     // Overrides are applied before resolving, so that `auth: false` is checked against the host actually used.
     const overridden = options.api === undefined ? config : { ...config, api: { ...config.api, ...Object.fromEntries(Object.entries(options.api).filter(([, v]) => v !== undefined)) } };
     const resolved = resolveServiceConfig(overridden, { ...(options.env === undefined ? {} : { env: options.env }), instance });
+    const signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new LeptonError('INVALID_ARGUMENT', `SurveillanceService.start: signal must be an AbortSignal, got ${describeValue(signal)}.`);
+    signal?.throwIfAborted();
     await mkdir(config.output.dir, { recursive: true });
     const cleanup: Array<() => Promise<unknown>> = [];
     try {
       const store = await EventStore.open({ capacity: resolved.events.capacity, persistPath: resolved.events.persistPath, filesUnder: config.output.dir });
-      const counters: ServiceCounters = { objectEvents: new Map(), mqtt: { published: 0, failed: 0 }, clips: { ready: 0, failed: 0 }, deleted: { expired: 0, overBudget: 0 }, storedBytes: 0 };
+      signal?.throwIfAborted();
+      const counters: ServiceCounters = { objectEvents: new Map(), mqtt: { published: 0, failed: 0 }, clips: { ready: 0, failed: 0 }, deleted: { expired: 0, overBudget: 0 }, storedBytes: 0, eventErrors: 0, retention: { errors: 0, lastError: null }, streamDropped: 0 };
       const prefix = config.mqtt?.topicPrefix ?? 'lepton/surveillance';
       const statusTopic = `${prefix}/instances/${instance}`;
       let publisher = options.publisher;
@@ -206,6 +216,7 @@ export class SurveillanceService {
         publisher = await connectPublisher(config.mqtt, { will: { topic: statusTopic, payload: JSON.stringify({ instance, state: 'offline' }), retain: true } });
         const p = publisher;
         cleanup.push(() => p.close());
+        signal?.throwIfAborted();
       }
       let service: SurveillanceService | undefined;
       const api = await startApi(
@@ -220,8 +231,16 @@ export class SurveillanceService {
       cleanup.push(() => api.close());
       service = new SurveillanceService({ config, resolved, options, instance, store, publisher, ownsPublisher: options.publisher === undefined && publisher !== undefined, api, counters });
       cleanup.push(() => service!.#stopRecorders());
+      signal?.throwIfAborted();
       await service.#startRecorders();
+      signal?.throwIfAborted();
       await service.#startPipeline();
+      if (signal?.aborted === true) {
+        // The pipeline runs already: a clean stop ends it, the recorders and the API (nothing is left to clean up).
+        cleanup.length = 0;
+        await service.stop();
+        signal.throwIfAborted();
+      }
       service.#publishStatus('online');
       service.#log(`instance ${instance}: ${service.cameras.length} camera(s) [${service.cameras.join(', ')}], API at ${api.url}`);
       return service;
@@ -232,17 +251,23 @@ export class SurveillanceService {
   }
 
   /**
-   * The typed stream of object lifecycle messages (`new`, `update`, `end`) of every camera, in the order raised;
-   * ends when the service has stopped. Messages are kept for the reader only from the first call on (a service nobody
-   * reads from this way keeps none).
+   * A typed stream of object lifecycle messages (`new`, `update`, `end`) of every camera, in the order raised, from
+   * this call on; it ends when the service has stopped. Each call is a reader of its own (every reader gets every
+   * message); a reader that stops (`break` out of `for await`, or `return()`) is detached and nothing more is kept for
+   * it. A reader more than {@link SurveillanceService.STREAM_CAPACITY} messages behind loses the oldest: they are
+   * counted in health (`events.streamDropped`) and never hold up the service.
    *
    * @returns the stream
    */
   events(): AsyncIterableIterator<ObjectEvent> {
-    this.#stream ??= new AsyncQueue<ObjectEvent>();
-    if (this.#state === 'stopped') this.#stream.end();
-    return this.#stream;
+    const q: AsyncQueue<ObjectEvent> = new AsyncQueue<ObjectEvent>({ capacity: SurveillanceService.STREAM_CAPACITY, onReturn: () => this.#streams.delete(q) });
+    if (this.#state === 'stopped') q.end();
+    else this.#streams.add(q);
+    return q;
   }
+
+  /** Most messages kept for one reader of {@link SurveillanceService.events} that does not keep up (10,000). */
+  static readonly STREAM_CAPACITY = 10_000;
 
   /**
    * Health of the service and each camera (as served at `GET /api/health`).
@@ -273,7 +298,15 @@ export class SurveillanceService {
       startedAt: new Date(this.#startedAt).toISOString(),
       uptimeSeconds: Math.round((now - this.#startedAt) / 1000),
       cameras,
-      events: { stored: this.#store.size, skippedLines: this.#store.skippedLines, writeErrors: this.#store.writeErrors },
+      events: {
+        stored: this.#store.size,
+        skippedLines: this.#store.skippedLines,
+        writeErrors: this.#store.writeErrors,
+        deleteErrors: this.#store.deleteErrors,
+        failed: this.#counters.eventErrors,
+        streamDropped: this.#counters.streamDropped + [...this.#streams].reduce((n, q) => n + q.dropped, 0),
+      },
+      retention: this.#resolved.recording === null ? null : { ...this.#counters.retention },
       mqtt: this.#publisher === undefined ? null : { ...this.#counters.mqtt },
     };
   }
@@ -389,7 +422,7 @@ export class SurveillanceService {
       });
       recorder.on('segment', () => {
         this.#scheduleRetention();
-        this.#clips?.check();
+        if (this.#state === 'running') this.#clips?.check();
       });
       recorder.on('reconnecting', (e) => this.#log(`recording ${e.camera}: restarting in ${e.delayMs} ms (${e.reason})`));
       if (isFileInput(cam.record ?? cam.input) && cam.realtime !== true) {
@@ -425,18 +458,48 @@ export class SurveillanceService {
     await Promise.all([...this.#recorders.values()].map((r) => r.stop()));
   }
 
+  /**
+   * The camera folders under `recording.dir` that hold segments but that this process does not record (a camera
+   * removed, opted out or run by another shard): their footage still ages out.
+   */
+  async #otherFolders(dir: string): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (!e.isDirectory() || this.#recorders.has(e.name) || e.name.startsWith('.')) continue;
+      const names = await readdir(join(dir, e.name)).catch(() => [] as string[]);
+      if (names.some((n) => SEGMENT_NAME.test(n))) out.set(e.name, join(dir, e.name));
+    }
+    return out;
+  }
+
+  #retentionFailed(why: string): void {
+    this.#counters.retention.errors++;
+    this.#counters.retention.lastError = why;
+    this.#log(`retention: ${why}`);
+  }
+
   #scheduleRetention(): void {
     const rec = this.#resolved.recording;
     if (rec === null) return;
     this.#retentionChain = this.#retentionChain.then(async () => {
-      const dirs = new Map([...this.#recorders.values()].map((r) => [r.camera, r.dir]));
-      let openBytes = 0;
-      for (const r of this.#recorders.values()) openBytes += await r.openBytes();
-      const result = await enforceRetention({ dirs, retainMs: rec.retainMs, maxBytes: rec.maxBytes, openBytes }).catch(() => undefined);
-      if (result === undefined) return;
-      this.#counters.deleted.expired += result.expired.length;
-      this.#counters.deleted.overBudget += result.overBudget.length;
-      this.#counters.storedBytes = result.bytes;
+      try {
+        const dirs = new Map([...this.#recorders.values()].map((r) => [r.camera, r.dir]));
+        let openBytes = 0;
+        for (const r of this.#recorders.values()) openBytes += await r.openBytes();
+        const expireOnly = await this.#otherFolders(rec.dir);
+        const result = await enforceRetention({ dirs, expireOnly, retainMs: rec.retainMs, maxBytes: rec.maxBytes, openBytes });
+        this.#counters.deleted.expired += result.expired.length;
+        this.#counters.deleted.overBudget += result.overBudget.length;
+        this.#counters.storedBytes = result.bytes;
+        if (result.failed.length > 0) {
+          const f = result.failed[0]!;
+          this.#retentionFailed(`${result.failed.length} segment(s) could not be deleted (${f.camera}/${f.path.slice(f.path.lastIndexOf('/') + 1)}: ${f.error})`);
+          this.#counters.retention.errors += result.failed.length - 1;
+        }
+      } catch (err) {
+        this.#retentionFailed(`failed (${err instanceof Error ? err.message : describeValue(err)})`);
+      }
     });
   }
 
@@ -462,7 +525,12 @@ export class SurveillanceService {
   #enqueue(camera: string, outputs: ObjectLifecycleOutput[]): void {
     if (outputs.length === 0) return;
     const chain = (this.#chains.get(camera) ?? Promise.resolve()).then(async () => {
-      for (const out of outputs) await this.#handle(out).catch((err: unknown) => this.#log(`camera ${camera}: event ${out.event.after.id} not handled (${err instanceof Error ? err.message : String(err)})`));
+      for (const out of outputs) {
+        await this.#handle(out).catch((err: unknown) => {
+          this.#counters.eventErrors++;
+          this.#log(`camera ${camera}: event ${out.event.after.id} not handled (${err instanceof Error ? err.message : describeValue(err)})`);
+        });
+      }
     });
     this.#chains.set(camera, chain);
   }
@@ -471,26 +539,33 @@ export class SurveillanceService {
     const o = event.after;
     const dir = join(this.#config.output.dir, o.camera);
     const snapshotPath = join(dir, `${o.id}.jpg`);
+    const tmp = `${snapshotPath}.tmp`;
     if (snapshot !== undefined) {
       await mkdir(dir, { recursive: true });
-      // Written beside and renamed over: the API never serves a half-written JPEG.
-      await writeFile(`${snapshotPath}.tmp`, snapshot);
-      await rename(`${snapshotPath}.tmp`, snapshotPath);
+      // Written beside and renamed over once the store has taken the event: the API never serves a half-written
+      // JPEG, and an event the store refuses leaves no file behind.
+      await writeFile(tmp, snapshot);
     }
     const recorded = this.#clips !== undefined && this.#recorders.has(o.camera);
     const known = this.#store.get(o.id);
-    this.#store.put({
-      object: { ...o, hasClip: known?.object.hasClip ?? false },
-      snapshotPath: o.hasSnapshot ? snapshotPath : null,
-      clipPath: known?.clipPath ?? null,
-      clip: known?.clip ?? (recorded ? 'pending' : 'none'),
-    });
+    try {
+      this.#store.put({
+        object: { ...o, hasClip: known?.object.hasClip ?? false },
+        snapshotPath: o.hasSnapshot ? snapshotPath : null,
+        clipPath: known?.clipPath ?? null,
+        clip: known?.clip ?? (recorded ? 'pending' : 'none'),
+      });
+    } catch (err) {
+      if (snapshot !== undefined) await rm(tmp, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    if (snapshot !== undefined) await rename(tmp, snapshotPath);
     const counts = this.#counters.objectEvents.get(o.camera) ?? { new: 0, update: 0, end: 0 };
     counts[event.type]++;
     this.#counters.objectEvents.set(o.camera, counts);
     const prefix = this.#config.mqtt?.topicPrefix ?? 'lepton/surveillance';
     this.#queuePublish(`${prefix}/events`, JSON.stringify(event));
-    this.#stream?.push(event);
+    for (const q of this.#streams) q.push(event);
     if (event.type === 'end' && recorded) this.#clips!.add(o);
   }
 
@@ -507,10 +582,11 @@ export class SurveillanceService {
     // Cameras that never reported an end (the pipeline failed) still end their objects.
     for (const [name, life] of this.#lifecycles) if (!this.#ended.has(name)) this.#enqueue(name, life.endAll('stopped'));
     await Promise.all(this.#chains.values());
-    await this.#stopRecorders();
-    // Stopped by a signal: a fast shutdown; clips not cut yet stay pending (stored) and the next start cuts them from
-    // the recording. Every camera ended (files): nothing else to wait for, so they are cut now.
+    // Stopped by a signal: a fast shutdown; no clip is started any more (the cut in progress is aborted), clips not cut
+    // yet stay pending (stored) and the next start cuts them from the recording. Closed before the recorders stop:
+    // their last segments must not start cuts. Every camera ended (files): nothing else to wait for, so they are cut now.
     this.#clips?.close();
+    await this.#stopRecorders();
     if (reason === 'cameras-ended') this.#clips?.check(true);
     await this.#clips?.idle();
     await this.#retentionChain;
@@ -522,7 +598,11 @@ export class SurveillanceService {
     if (this.#ownsPublisher) await settleWithin(this.#publisher?.close() ?? Promise.resolve(), 5_000);
     await this.#api.close().catch(() => undefined);
     this.#state = 'stopped';
-    this.#stream?.end();
+    for (const q of this.#streams) {
+      this.#counters.streamDropped += q.dropped;
+      q.end();
+    }
+    this.#streams.clear();
     const objectEvents = { new: 0, update: 0, end: 0 };
     for (const c of this.#counters.objectEvents.values()) for (const k of ['new', 'update', 'end'] as const) objectEvents[k] += c[k];
     const report: ServiceReport = { instance: this.instance, reason, pipeline, objectEvents, clips: { ...this.#counters.clips }, mqtt: { ...this.#counters.mqtt }, ...(error === undefined ? {} : { error: redactCredentials(error) }) };

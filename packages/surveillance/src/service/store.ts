@@ -53,6 +53,8 @@ export interface EventStoreOptions {
 
 const box = z.object({ x: z.number().finite(), y: z.number().finite(), width: z.number().finite().min(0), height: z.number().finite().min(0) });
 const time = z.number().int().min(0).max(7_258_118_400_000);
+/** A zone or line name: at most 64 characters, as the configuration allows. */
+const ruleName = z.string().max(64);
 const objectSchema = z.object({
   id: z.string().regex(EVENT_ID),
   camera: z.string().min(1).max(128),
@@ -65,9 +67,9 @@ const objectSchema = z.object({
   score: z.number().finite(),
   topScore: z.number().finite(),
   box,
-  currentZones: z.array(z.string().max(128)).max(1000),
-  enteredZones: z.array(z.string().max(128)).max(1000),
-  rules: z.array(z.object({ kind: z.enum(['line-cross', 'loitering', 'intrusion']), time, zone: z.string().optional(), line: z.string().optional(), direction: z.enum(['a-to-b', 'b-to-a']).optional() })).max(1000),
+  currentZones: z.array(ruleName).max(1000),
+  enteredZones: z.array(ruleName).max(1000),
+  rules: z.array(z.object({ kind: z.enum(['line-cross', 'loitering', 'intrusion']), time, zone: ruleName.optional(), line: ruleName.optional(), direction: z.enum(['a-to-b', 'b-to-a']).optional() })).max(1000),
   snapshot: z.object({ time, score: z.number().finite(), box }).nullable(),
   hasSnapshot: z.boolean(),
   hasClip: z.boolean(),
@@ -123,6 +125,7 @@ export class EventStore {
   #lines = 0;
   #skipped = 0;
   #writeErrors = 0;
+  #deleteErrors = 0;
 
   private constructor(options: Required<EventStoreOptions>) {
     this.#options = options;
@@ -168,6 +171,20 @@ export class EventStore {
     return this.#writeErrors;
   }
 
+  /** Snapshot and clip files of dropped events that could not be deleted (counted, never thrown). */
+  get deleteErrors(): number {
+    return this.#deleteErrors;
+  }
+
+  /** Deletes a file of a dropped event; a failure is counted, never thrown (nor left as an unhandled rejection). */
+  async #remove(path: string): Promise<void> {
+    try {
+      await rm(path, { force: true });
+    } catch {
+      this.#deleteErrors++;
+    }
+  }
+
   /**
    * Adds an event or replaces its state (same id).
    *
@@ -198,7 +215,7 @@ export class EventStore {
     if (!(path === null || (typeof path === 'string' && path !== ''))) throw new LeptonError('INVALID_ARGUMENT', `EventStore.setClip: path must be a file path or null, got ${describeValue(path)}.`);
     const e = this.#events.get(id);
     if (e === undefined) {
-      if (path !== null && this.#options.deleteFiles) void rm(path, { force: true });
+      if (path !== null && this.#options.deleteFiles) void this.#remove(path);
       return;
     }
     e.clip = clip;
@@ -284,11 +301,21 @@ export class EventStore {
       }
       victim ??= this.#events.values().next().value!;
       this.#events.delete(victim.object.id);
-      if (this.#options.deleteFiles) for (const f of [victim.snapshotPath, victim.clipPath]) if (f !== null) void rm(f, { force: true });
+      if (this.#options.deleteFiles) for (const f of [victim.snapshotPath, victim.clipPath]) if (f !== null) void this.#remove(f);
     }
   }
 
   async #load(path: string): Promise<void> {
+    try {
+      await this.#read(path);
+    } catch (err) {
+      if (isLeptonError(err)) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new LeptonError('EVENTS_READ_FAILED', `The event store ${describeValue(path, 200)} could not be read back (${code ?? (err instanceof Error ? err.message : describeValue(err))}).`, { cause: err, details: { reason: code ?? 'error' } });
+    }
+  }
+
+  async #read(path: string): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
     const loaded = new Map<string, StoredEvent>();
     try {
@@ -336,7 +363,7 @@ export class EventStore {
     const sorted = [...loaded.values()].sort((a, b) => a.object.startTime - b.object.startTime);
     const kept = sorted.slice(-this.#options.capacity);
     for (const e of sorted.slice(0, sorted.length - kept.length)) {
-      if (this.#options.deleteFiles) for (const f of [e.snapshotPath, e.clipPath]) if (f !== null) await rm(f, { force: true });
+      if (this.#options.deleteFiles) for (const f of [e.snapshotPath, e.clipPath]) if (f !== null) await this.#remove(f);
     }
     for (const e of kept) this.#events.set(e.object.id, e);
     if (this.#lines > 2 * this.#options.capacity || this.#skipped > 0) await this.#rewrite(path);
