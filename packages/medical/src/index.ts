@@ -74,10 +74,12 @@ export type {
   UnreadableSliceIssue,
   ShearedIssue,
   AssumedSpacingIssue,
+  OutlierPositionIssue,
+  NonOrthogonalOrientationIssue,
 } from './volume/issues.js';
 export type { VolumeErrorCode } from './volume/errors.js';
 export { resampleVolume } from './volume/resample.js';
-export { MAX_RESAMPLE_VOXELS, MAX_RESAMPLE_VOXELS_LIMIT } from './volume/errors.js';
+export { MAX_RESAMPLE_VOXELS, MAX_RESAMPLE_VOXELS_LIMIT, MAX_BUILD_VOXELS } from './volume/errors.js';
 export type { ResampleOptions } from './volume/resample.js';
 export { extractPlane } from './volume/planes.js';
 export type { PlaneOrientation, VolumePlane } from './volume/planes.js';

@@ -323,39 +323,51 @@ export class DiagnosisModel {
       inputs.push(...inputs.map((im) => mirror(im, size, k)));
       yIdx = [...yIdx, ...yIdx];
     }
-    const x = tf.tensor4d(concat(inputs), [inputs.length, size, size, k]);
-    inputs.length = 0; // the tensor holds its own copy: let these go before training allocates its activations
-    const y = binary ? tf.tensor2d(yIdx, [yIdx.length, 1]) : tf.oneHot(tf.tensor1d(yIdx, 'int32'), labels.length);
-    let validationData: { x: tf.Tensor; y: tf.Tensor } | undefined;
-    if (valData.length) {
-      const vx = await model.inputs(valData.map((d) => d.image));
-      const vIdx = valData.map((d) => index.get(d.label)!);
-      validationData = { x: vx, y: binary ? tf.tensor2d(vIdx, [vIdx.length, 1]) : tf.oneHot(tf.tensor1d(vIdx, 'int32'), labels.length) };
-    }
-    try {
-      await train(net, { x, y }, {
-        epochs,
-        batchSize: options.batchSize ?? 32,
-        learningRate: options.learningRate ?? 5e-3,
-        seed,
-        classWeight: 'balanced',
-        progressBar: false,
-        ...(progress ? { onProgress: progress } : {}),
-        ...(validationData ? { validationData, earlyStopping: { monitor: binary ? 'val_auc' : 'val_loss', patience: Math.max(8, Math.ceil(epochs / 2)) }, restoreBestWeights: true } : { earlyStopping: false as const }),
-      });
-    } catch (err) {
-      await model.close(); // no worker has started (they start on the first score): this frees the network's weights
-      throw err;
-    } finally {
-      tf.dispose([x, y, ...(validationData ? [validationData.x, validationData.y] : [])]);
-    }
+    // Every tensor from here on is freed on success and on failure, and a failure also frees the network's weights
+    // (no worker has started: they start on the first score).
+    const held: tf.Tensor[] = [];
+    const oneHot = (idx: readonly number[]): tf.Tensor => tf.tidy(() => tf.oneHot(tf.tensor1d([...idx], 'int32'), labels.length));
     let validation: DiagnosisEvaluation = { n: 0, rocAuc: Number.NaN, confusion: { labels, matrix: labels.map(() => labels.map(() => 0)) } };
-    if (valData.length) {
-      if (binary) {
-        const probs = await model.positiveProbabilities(valData.map((d) => d.image));
-        model.settings.threshold = thresholdForSensitivity(valData.map((d) => index.get(d.label)!), probs, targetSensitivity);
+    try {
+      const x = tf.tensor4d(concat(inputs), [inputs.length, size, size, k]);
+      held.push(x);
+      inputs.length = 0; // the tensor holds its own copy: let these go before training allocates its activations
+      const y = binary ? tf.tensor2d(yIdx, [yIdx.length, 1]) : oneHot(yIdx);
+      held.push(y);
+      let validationData: { x: tf.Tensor; y: tf.Tensor } | undefined;
+      if (valData.length) {
+        const vx = await model.inputs(valData.map((d) => d.image));
+        held.push(vx);
+        const vIdx = valData.map((d) => index.get(d.label)!);
+        const vy = binary ? tf.tensor2d(vIdx, [vIdx.length, 1]) : oneHot(vIdx);
+        held.push(vy);
+        validationData = { x: vx, y: vy };
       }
-      validation = await model.evaluate(valData);
+      try {
+        await train(net, { x, y }, {
+          epochs,
+          batchSize: options.batchSize ?? 32,
+          learningRate: options.learningRate ?? 5e-3,
+          seed,
+          classWeight: 'balanced',
+          progressBar: false,
+          ...(progress ? { onProgress: progress } : {}),
+          ...(validationData ? { validationData, earlyStopping: { monitor: binary ? 'val_auc' : 'val_loss', patience: Math.max(8, Math.ceil(epochs / 2)) }, restoreBestWeights: true } : { earlyStopping: false as const }),
+        });
+      } finally {
+        tf.dispose(held.splice(0));
+      }
+      if (valData.length) {
+        if (binary) {
+          const probs = await model.positiveProbabilities(valData.map((d) => d.image));
+          model.settings.threshold = thresholdForSensitivity(valData.map((d) => index.get(d.label)!), probs, targetSensitivity);
+        }
+        validation = await model.evaluate(valData);
+      }
+    } catch (err) {
+      tf.dispose(held.splice(0));
+      await model.close();
+      throw err;
     }
     return { model, split, validation, skipped: [] };
   }

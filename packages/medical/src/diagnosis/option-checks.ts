@@ -87,3 +87,12 @@ export function recordInput(value: unknown, what: string): Record<string, unknow
   imageInput((value as { image?: unknown }).image, `${what}.image`);
   return value as Record<string, unknown> & { image: DicomImage };
 }
+
+/**
+ * `{ source }` for an error's details, or `{}`: a file path may hold a patient's name, so it goes in details (which
+ * callers are told not to log), never in the message.
+ * @internal
+ */
+export function sourceDetails(image: { readonly source?: string | undefined }): { source?: string } {
+  return image.source === undefined ? {} : { source: image.source };
+}

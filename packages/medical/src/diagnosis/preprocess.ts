@@ -3,6 +3,7 @@ import type { DicomImage } from '../dicom/image.js';
 import { applyModalityLut } from '../lut/modality.js';
 import { WINDOW_PRESETS, type WindowPresetName } from '../lut/presets.js';
 import { checkPreprocessing } from './preprocessing-check.js';
+import { sourceDetails } from './option-checks.js';
 
 /** A display window on modality values (HU for CT). */
 export interface WindowSpec {
@@ -112,7 +113,7 @@ export async function windowedFrame(image: DicomImage, window: WindowSpec, frame
     throw new LeptonError('INVALID_ARGUMENT', `Expected a DicomImage (from readDicom), got ${describeValue(image)}.`);
   }
   const decoded = await image.decodeFrame(frame);
-  if (decoded.samplesPerPixel !== 1) throw new LeptonError('INVALID_INPUT', `${image.source ?? 'image'}: diagnosis models take greyscale images, got ${decoded.samplesPerPixel} samples per pixel.`);
+  if (decoded.samplesPerPixel !== 1) throw new LeptonError('INVALID_INPUT', `The image has ${decoded.samplesPerPixel} samples per pixel; diagnosis models take greyscale images.`, { details: sourceDetails(image) });
   const values = applyModalityLut(decoded, image.meta);
   const lo = w.center - w.width / 2;
   const out = new Float32Array(values.length);

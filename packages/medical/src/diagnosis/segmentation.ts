@@ -1,7 +1,8 @@
 import { buildUnet, describeValue, diceCoefficient, diceLoss, LeptonError, loadBundle, progressReporter, saveBundle, tf, train, type ProgressOptions } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
 import type { WindowPresetName } from '../lut/presets.js';
-import { arrayInput, checkOptionsObject, integerOption, numberOption, recordInput, stringOption } from './option-checks.js';
+import { arrayInput, checkOptionsObject, integerOption, numberOption, recordInput, sourceDetails, stringOption } from './option-checks.js';
+import { unitSliceNormal } from '../volume/vec.js';
 import { inputToSource, pixelStats, preprocessImage, resampleToInput, resolveWindow, type ImagePreprocessing, type WindowSpec } from './preprocess.js';
 
 /** An image with its reference lesion mask (1 inside), in image coordinates (rows × columns, row-major). */
@@ -129,7 +130,7 @@ export class LesionSegmenter {
     const settings: Settings = { window: resolveWindow(options.window ?? 'lung'), size: [size, size], mean: 0, std: 1, fit: 'letterbox', resample: 'area', name, version };
     let lesionPixels = 0;
     for (const s of samples) {
-      if (s.mask.length !== s.image.meta.rows * s.image.meta.columns) throw new LeptonError('INVALID_INPUT', `${s.image.source ?? 'image'}: mask has ${s.mask.length} values, the image ${s.image.meta.rows}×${s.image.meta.columns}.`);
+      if (s.mask.length !== s.image.meta.rows * s.image.meta.columns) throw new LeptonError('INVALID_INPUT', `A mask has ${s.mask.length} values, its image ${s.image.meta.rows}×${s.image.meta.columns}.`, { details: sourceDetails(s.image) });
       for (let i = 0; i < s.mask.length; i++) lesionPixels += s.mask[i]! > 0 ? 1 : 0;
     }
     if (lesionPixels === 0) throw new LeptonError('INVALID_INPUT', 'No training mask contains a lesion.');
@@ -196,14 +197,24 @@ export class LesionSegmenter {
    * Segments every image of a series and sums the lesion volume.
    *
    * @param images - the series (any order)
-   * @returns per-image masks and the volume in mm³
+   * @returns per-image masks and the volume in mm³ (finite and ≥ 0)
+   * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when an image has no Pixel Spacing, the orientation is
+   *   unusable (zero or non-perpendicular direction cosines), or the slice spacing is unknown (no distinct positions and
+   *   no Slice Thickness > 0): a partial or NaN volume is never returned
    */
   async predictSeries(images: readonly DicomImage[]): Promise<SeriesSegmentation> {
     arrayInput(images, 'LesionSegmenter.predictSeries: images');
     const slices: Segmentation[] = [];
     for (const im of images) slices.push(await this.predict(im));
     const sliceSpacingMm = sliceSpacing(images);
-    return { slices, sliceSpacingMm, volumeMm3: slices.reduce((a, s) => a + (Number.isFinite(s.areaMm2) ? s.areaMm2 : 0), 0) * sliceSpacingMm };
+    const noArea = slices.findIndex((s) => !(Number.isFinite(s.areaMm2) && s.areaMm2 >= 0));
+    if (noArea >= 0) {
+      throw new LeptonError('INVALID_INPUT', `images[${noArea}] has no usable Pixel Spacing, so its lesion area and the series' volume are unknown.`, {
+        details: { index: noArea, ...sourceDetails(images[noArea]!) },
+      });
+    }
+    const volumeMm3 = slices.reduce((a, s) => a + s.areaMm2, 0) * sliceSpacingMm;
+    return { slices, sliceSpacingMm, volumeMm3 };
   }
 
   /**
@@ -268,23 +279,42 @@ function checkMaskedImage(s: MaskedImage, i: number): void {
   }
   const values = mask as ArrayLike<unknown>;
   const { rows, columns } = s.image.meta;
-  if (values.length !== rows * columns) throw new LeptonError('INVALID_INPUT', `${s.image.source ?? 'image'}: mask has ${values.length} values, the image ${rows}×${columns}.`);
+  if (values.length !== rows * columns) throw new LeptonError('INVALID_INPUT', `samples[${i}].mask has ${values.length} values, its image ${rows}×${columns}.`, { details: sourceDetails(s.image) });
   for (let p = 0; p < values.length; p++) {
     const v = values[p];
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new LeptonError('INVALID_INPUT', `samples[${i}].mask[${p}] must be a finite number, got a value of type ${typeof v}.`);
   }
 }
 
-/** Slice spacing of a series: the median gap between positions along the slice normal, else Slice Thickness. */
+/**
+ * Slice spacing of a series: the median gap between positions along the unit slice normal, else (a single slice, or
+ * images without positions) Spacing Between Slices or Slice Thickness.
+ *
+ * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when the orientation is unusable or no spacing > 0 is known
+ */
 function sliceSpacing(images: readonly DicomImage[]): number {
   const o = images[0]?.meta.imageOrientationPatient;
   const ps = images.map((im) => im.meta.imagePositionPatient).filter((p): p is readonly [number, number, number] => p !== undefined);
   if (o && ps.length === images.length && ps.length > 1) {
-    const nrm = [o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]];
-    const d = ps.map((p) => p[0] * nrm[0]! + p[1] * nrm[1]! + p[2] * nrm[2]!).sort((a, b) => a - b);
+    const nrm = unitSliceNormal(o);
+    if (nrm === undefined) {
+      throw new LeptonError('INVALID_INPUT', 'The series\' Image Orientation (Patient) is unusable (a zero direction, or row and column directions that are not perpendicular), so its slice spacing is unknown.', {
+        details: { orientation: [...o] },
+      });
+    }
+    const d = ps.map((p) => p[0] * nrm[0] + p[1] * nrm[1] + p[2] * nrm[2]).sort((a, b) => a - b);
     const gaps = d.slice(1).map((v, i) => v - d[i]!).sort((a, b) => a - b);
     const median = gaps[Math.floor(gaps.length / 2)]!;
-    if (median > 0) return median;
+    if (Number.isFinite(median) && median > 0) return median;
   }
-  return images[0]?.meta.sliceThickness ?? Number.NaN;
+  const m = images[0]?.meta;
+  const spacing = m?.spacingBetweenSlices !== undefined && m.spacingBetweenSlices > 0 ? m.spacingBetweenSlices : m?.sliceThickness;
+  if (spacing === undefined || !(Number.isFinite(spacing) && spacing > 0)) {
+    throw new LeptonError(
+      'INVALID_INPUT',
+      `The series' slice spacing is unknown: its images give no distinct positions along the normal and ${spacing === undefined ? 'no' : 'an unusable'} Slice Thickness (it must be > 0), so no lesion volume can be computed.`,
+      { details: { sliceThickness: m?.sliceThickness } },
+    );
+  }
+  return spacing;
 }

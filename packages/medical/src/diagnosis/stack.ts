@@ -8,9 +8,10 @@
  */
 import { LeptonError } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
-import { arrayInput, imageInput } from './option-checks.js';
+import { arrayInput, imageInput, sourceDetails } from './option-checks.js';
 import { windowedPlane, type ImagePreprocessing, type PreprocessedImage } from './preprocess.js';
 import { checkPreprocessing } from './preprocessing-check.js';
+import { unitSliceNormal } from '../volume/vec.js';
 
 /** Positions closer than this along the normal (mm) are the same position (duplicates, rounding in the files). */
 const SAME_POSITION_MM = 1e-3;
@@ -33,7 +34,6 @@ interface Tap {
   w: number;
 }
 
-const where = (image: DicomImage): string => image.source ?? 'an image';
 
 /**
  * Places one series' images along its slice normal (row direction × column direction, as PS3.3 C.7.6.2.1.1 defines
@@ -47,12 +47,18 @@ function placeSeries(images: readonly DicomImage[]): PlacedSeries {
   const first = images[0]!.meta.imageOrientationPatient;
   const missing = images.find((im) => im.meta.imageOrientationPatient === undefined || im.meta.imagePositionPatient === undefined);
   if (first === undefined || missing !== undefined) {
-    throw new LeptonError('INVALID_INPUT', `${where(missing ?? images[0]!)} has no Image Position/Orientation (Patient): a model that stacks adjacent slices places them by geometry, so every image of the series needs both.`);
+    throw new LeptonError('INVALID_INPUT', 'An image has no Image Position/Orientation (Patient): a model that stacks adjacent slices places them by geometry, so every image of the series needs both.', { details: sourceDetails(missing ?? images[0]!) });
   }
   const odd = images.find((im) => im.meta.imageOrientationPatient!.some((v, i) => Math.abs(v - first[i]!) > ORIENTATION_TOLERANCE));
-  if (odd !== undefined) throw new LeptonError('INVALID_INPUT', `${where(odd)} is oriented differently from the rest of its series; slices can only be stacked along one normal (groupSeries / buildVolume sort such series out).`);
-  const [r0, r1, r2, c0, c1, c2] = first;
-  const normal = [r1 * c2 - r2 * c1, r2 * c0 - r0 * c2, r0 * c1 - r1 * c0] as const;
+  if (odd !== undefined) throw new LeptonError('INVALID_INPUT', 'An image is oriented differently from the rest of its series; slices can only be stacked along one normal (groupSeries / buildVolume sort such series out).', { details: sourceDetails(odd) });
+  const normal = unitSliceNormal(first);
+  if (normal === undefined) {
+    throw new LeptonError(
+      'INVALID_INPUT',
+      'The series\' Image Orientation (Patient) is unusable (a zero direction, or row and column directions that are not perpendicular), so its slices cannot be placed along a normal.',
+      { details: { ...sourceDetails(images[0]!), orientation: [...first] } },
+    );
+  }
   const at = new Map<DicomImage, number>();
   for (const im of images) {
     const p = im.meta.imagePositionPatient!;
@@ -147,7 +153,7 @@ export class SliceStacks {
   /** The taps of each channel, in order along the normal; the centre channel is the image itself. */
   taps(image: DicomImage): Tap[] {
     const s = this.#series.get(image);
-    if (s === undefined) throw new LeptonError('INVALID_ARGUMENT', `${where(image)} is not among the series' images; pass the series the image belongs to.`);
+    if (s === undefined) throw new LeptonError('INVALID_ARGUMENT', 'The image is not among the series\' images; pass the series the image belongs to.', { details: sourceDetails(image) });
     const k = this.prep.slices ?? 1;
     const spacing = this.prep.sliceSpacingMm ?? 0;
     const t0 = s.at.get(image)!;

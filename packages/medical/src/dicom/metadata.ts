@@ -7,7 +7,8 @@ import { AttributeReader, textAt, usAt } from './values.js';
 /**
  * Reads a LUT descriptor + data from a sequence item. The descriptor's first value 0 means 65536 entries, and its
  * second value is signed when the pixel data is (PS3.3 C.11.1.1.1); 8-bit entries may come one per 16-bit word (the
- * usual encoding) or packed two per word (some older writers), and both are accepted.
+ * usual encoding) or packed two per word (some older writers), and both are accepted. A table whose bit depth is
+ * outside 1–16 is no usable table (undefined), as one whose data is shorter than its descriptor says.
  * @internal
  */
 export function readLookupTable(item: DataSet, signedInput: boolean): LookupTable | undefined {
@@ -21,6 +22,8 @@ export function readLookupTable(item: DataSet, signedInput: boolean): LookupTabl
   const firstRaw = usAt(item, 'x00283002', 1) ?? 0;
   const firstMapped = signedInput && firstRaw > 0x7fff ? firstRaw - 0x10000 : firstRaw;
   const bits = usAt(item, 'x00283002', 2) ?? 16;
+  // PS3.3 C.11.1.1.1 / C.11.2.1.1: entries are 8 to 16 bits; a depth outside 1–16 cannot be applied (the renderer refuses it)
+  if (!(bits >= 1 && bits <= 16)) return undefined;
   const data = new Uint16Array(entries);
   if (dataEl.length >= entries * 2) {
     for (let i = 0; i < entries; i++) data[i] = usAt(item, 'x00283006', i) ?? 0;
@@ -71,6 +74,11 @@ function readWindows(r: AttributeReader): VoiWindow[] {
     if (center === undefined || width === undefined) continue; // not a number (recorded) or missing (recorded above)
     if (!(width > 0)) {
       r.issue('x00281051', 'WindowWidth', `Value ${i + 1} is not positive, so window ${i + 1} was ignored.`);
+      continue;
+    }
+    if (fn === 'LINEAR' && !(width >= 1)) {
+      // PS3.3 C.11.2.1.2.1: a LINEAR window's width is ≥ 1 (the renderer refuses less)
+      r.issue('x00281051', 'WindowWidth', `Value ${i + 1} is below 1, which the LINEAR VOI function does not allow, so window ${i + 1} was ignored.`);
       continue;
     }
     const explanation = explanations[i];
@@ -157,9 +165,13 @@ export function extractMetadata(ds: DataSet, transferSyntaxUid: string): { meta:
   if (r.has('x00283000') && modalityLut === undefined) {
     r.issue('x00283000', 'ModalityLUTSequence', 'It holds no usable table (descriptor or data missing or too short); it was ignored.');
   }
-  const voiLuts = sequenceItems(ds, 'x00283010')
-    .map((item) => readLookupTable(item, signed))
-    .filter((t): t is LookupTable => t !== undefined);
+  const voiItems = sequenceItems(ds, 'x00283010');
+  const voiLuts: LookupTable[] = [];
+  voiItems.forEach((item, i) => {
+    const t = readLookupTable(item, signed);
+    if (t !== undefined) voiLuts.push(t);
+    else r.issue('x00283010', 'VOILUTSequence', `Item ${i + 1} holds no usable table (descriptor or data missing or too short, or entries not 1–16 bits); it was ignored.`);
+  });
   checkPhotometric(r);
   const framesRaw = r.integer('x00280008', 'NumberOfFrames');
   if (framesRaw !== undefined && framesRaw < 1) r.issue('x00280008', 'NumberOfFrames', 'Its value is below 1; 1 frame was assumed.');

@@ -89,6 +89,10 @@ function readPaletteChannel(ds: DataSet, descriptorTag: string, dataTag: string,
   const firstRaw = usAt(ds, descriptorTag, 1) ?? 0;
   const first = signed && firstRaw > 0x7fff ? firstRaw - 0x10000 : firstRaw;
   const bits = usAt(ds, descriptorTag, 2) ?? 16;
+  if (bits !== 8 && bits !== 16) {
+    // PS3.3 C.7.6.3.1.5: palette entries are 8 or 16 bits; anything else would give a frame outside its own contract
+    throw dicomError('DICOM_MALFORMED', `A PALETTE COLOR descriptor (0028,1101-1103) gives ${bits} bits per entry; DICOM allows 8 or 16.`, { ...where, bits });
+  }
   if (el.dataOffset + el.length > ds.byteArray.length || el.length < (bits <= 8 && el.length === entries ? entries : 2 * entries)) {
     throw dicomError('DICOM_MALFORMED', 'A PALETTE COLOR table holds fewer entries than its descriptor (0028,1101-1103) says.', where);
   }

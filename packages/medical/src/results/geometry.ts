@@ -1,6 +1,7 @@
 import type { DicomImage } from '../dicom/image.js';
 import { resultError } from './errors.js';
 import { ds } from './part10.js';
+import { unitSliceNormal } from '../volume/vec.js';
 
 /** The plane geometry of a SEG's source images. @internal */
 export interface SegGeometry {
@@ -48,7 +49,9 @@ export function segGeometry(images: readonly DicomImage[]): SegGeometry {
   const o = orientations[0]!;
   const perFrameOrientation = orientations.some((x) => !close(x, o, 1e-4));
   const perFrameMeasures = spacing.some((s) => !close(s, spacing[0]!, 1e-6)) || thickness.some((t) => t !== thickness[0]);
-  const normal = [o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]];
+  const unit = unitSliceNormal(o);
+  if (unit === undefined) bad(0, 'has an unusable Image Orientation (Patient) (a zero direction, or row and column directions that are not perpendicular).');
+  const normal = unit!;
   const along = positions.map((p) => p[0] * normal[0]! + p[1] * normal[1]! + p[2] * normal[2]!);
   // Rank distinct positions (within 1 µm) from the lowest; Dimension Index Values start at 1.
   const distinct = [...along].sort((a, b) => a - b).filter((v, i, a) => i === 0 || v - a[i - 1]! > 1e-3);

@@ -153,6 +153,10 @@ export function segmentationToDicomSeg(
       for (let p = 0; p < pixels; p++) {
         const v = mask[p]!;
         if (v === 0) continue;
+        if (!Number.isFinite(v)) {
+          // a NaN (a broken probability map) is not 0, so it would otherwise be written as lesion
+          throw resultError('DICOM_RESULT_INVALID_INPUT', `Mask ${i} holds a non-finite value at pixel ${p}; mask values must be finite numbers.`, { option: 'result', index: i, pixel: p });
+        }
         if (segments.length > 1 && !(Number.isInteger(v) && v >= 1 && v <= segments.length)) {
           throw resultError('DICOM_RESULT_INVALID_INPUT', `Mask ${i} holds the value ${v}; with ${segments.length} segments, mask values must be integers 0–${segments.length}.`, { option: 'result', index: i });
         }

@@ -1,10 +1,10 @@
 import { describeValue, LeptonError, isLeptonError } from '@lepton/core';
 import type { DicomImage } from '../dicom/image.js';
-import { volumeError } from './errors.js';
+import { MAX_BUILD_VOXELS, volumeError } from './errors.js';
 import type { VolumeIssue } from './issues.js';
 import type { DicomSeries } from './series.js';
 import { checkImages } from './series.js';
-import { selectSlices, type PlacedSlice } from './slices.js';
+import { selectSlices, type PlacedSlice, type SliceSelection } from './slices.js';
 import { dot, norm, scale, sub, type Vec3 } from './vec.js';
 import { Volume } from './volume.js';
 
@@ -19,6 +19,20 @@ export interface BuildVolumeOptions {
   readonly orientationTolerance?: number;
   /** Relative deviation from the series' slice spacing reported as irregular spacing (default 0.01, i.e. 1 %). */
   readonly spacingTolerance?: number;
+  /**
+   * Largest in-plane distance (mm) of a slice's Image Position (Patient) from the line the series' slices lie on
+   * (default: half the smaller pixel spacing). A slice further off is left out as an `outlierPosition` issue, never
+   * stacked at a place its file does not say.
+   */
+  readonly inPlaneTolerance?: number;
+  /**
+   * Most slices that may be missing between two neighbouring slices (default 32). A slice further than this from the
+   * rest of the series along the normal is taken as a wrong position and left out (`outlierPosition`) instead of
+   * stretching the volume; when the series splits into several such runs, the one with the most slices is kept.
+   */
+  readonly maxGapSlices?: number;
+  /** Most voxels the volume may have, checked before allocating (default {@link MAX_BUILD_VOXELS}); `VOLUME_TOO_LARGE` above. */
+  readonly maxVoxels?: number;
 }
 
 /** The outcome of {@link buildVolume}. */
@@ -37,16 +51,83 @@ interface ResolvedOptions {
   readonly position: number;
   readonly orientation: number;
   readonly spacing: number;
+  readonly inPlane: number | undefined;
+  readonly maxGapSlices: number;
+  readonly maxVoxels: number;
 }
 
 function resolveOptions(o: BuildVolumeOptions): ResolvedOptions {
   if (typeof o !== 'object' || o === null) throw new LeptonError('INVALID_ARGUMENT', `buildVolume: options must be an object, got ${describeValue(o)}.`);
-  const r = { position: o.positionTolerance ?? 0.01, orientation: o.orientationTolerance ?? 1e-4, spacing: o.spacingTolerance ?? 0.01 };
+  // inPlane's default depends on the pixel spacing (see rejectOutliers); 1 here only stands in for "not given" in the check
+  const r = { position: o.positionTolerance ?? 0.01, orientation: o.orientationTolerance ?? 1e-4, spacing: o.spacingTolerance ?? 0.01, inPlane: o.inPlaneTolerance ?? 1 };
   for (const [name, v] of Object.entries(r)) {
     if (!(Number.isFinite(v) && v > 0)) throw new LeptonError('INVALID_ARGUMENT', `buildVolume: the ${name} tolerance must be a positive number; got ${describeValue(v)}.`);
   }
-  return r;
+  const maxGapSlices: unknown = o.maxGapSlices ?? 32;
+  if (!(Number.isSafeInteger(maxGapSlices) && (maxGapSlices as number) >= 0)) {
+    throw new LeptonError('INVALID_ARGUMENT', `buildVolume: maxGapSlices must be a whole number ≥ 0; got ${describeValue(maxGapSlices)}.`);
+  }
+  const maxVoxels: unknown = o.maxVoxels ?? MAX_BUILD_VOXELS;
+  if (!(Number.isSafeInteger(maxVoxels) && (maxVoxels as number) >= 1 && (maxVoxels as number) <= 2 ** 31)) {
+    throw new LeptonError('INVALID_ARGUMENT', `buildVolume: maxVoxels must be a whole number from 1 to 2^31; got ${describeValue(maxVoxels)}.`);
+  }
+  return { ...r, inPlane: o.inPlaneTolerance, maxGapSlices: maxGapSlices as number, maxVoxels: maxVoxels as number };
 }
+
+/** Positions along the normal (`t`) and in the slice plane (`u` along rows, `v` along columns) of each slice. */
+interface Coords {
+  readonly t: number;
+  readonly u: number;
+  readonly v: number;
+}
+
+/** At most this many slices take part in the repeated-median fit (evenly spaced), to keep it O(1) in the series size. */
+const FIT_SAMPLE = 200;
+
+/**
+ * Fits `u = u0 + su·t`, `v = v0 + sv·t` robustly (Siegel's repeated median: up to half the slices may be wrong), then
+ * refines it by least squares on the slices within `4·tol` of the robust line. Returns each slice's in-plane distance
+ * from the final line and the line's slope.
+ */
+function fitSliceLine(c: readonly Coords[], tol: number, positionTol: number): { residual: number[]; slope: [number, number] } {
+  const n = c.length;
+  const sample = n <= FIT_SAMPLE ? c.map((_, i) => i) : Array.from({ length: FIT_SAMPLE }, (_, i) => Math.round((i * (n - 1)) / (FIT_SAMPLE - 1)));
+  const su: number[] = [];
+  const sv: number[] = [];
+  for (const i of sample) {
+    const pu: number[] = [];
+    const pv: number[] = [];
+    for (const j of sample) {
+      const dt = c[j]!.t - c[i]!.t;
+      if (Math.abs(dt) <= positionTol) continue;
+      pu.push((c[j]!.u - c[i]!.u) / dt);
+      pv.push((c[j]!.v - c[i]!.v) / dt);
+    }
+    if (pu.length > 0) (su.push(median(pu)), sv.push(median(pv)));
+  }
+  let a = su.length > 0 ? median(su) : 0;
+  let b = sv.length > 0 ? median(sv) : 0;
+  let u0 = median(c.map((p) => p.u - a * p.t));
+  let v0 = median(c.map((p) => p.v - b * p.t));
+  const dist = (p: Coords): number => Math.hypot(p.u - (u0 + a * p.t), p.v - (v0 + b * p.t));
+  const near = c.filter((p) => dist(p) <= 4 * tol);
+  if (near.length >= 2) {
+    const mt = near.reduce((s, p) => s + p.t, 0) / near.length;
+    const mu = near.reduce((s, p) => s + p.u, 0) / near.length;
+    const mv = near.reduce((s, p) => s + p.v, 0) / near.length;
+    const stt = near.reduce((s, p) => s + (p.t - mt) ** 2, 0);
+    if (stt > 0) {
+      a = near.reduce((s, p) => s + (p.t - mt) * (p.u - mu), 0) / stt;
+      b = near.reduce((s, p) => s + (p.t - mt) * (p.v - mv), 0) / stt;
+    }
+    u0 = mu - a * mt;
+    v0 = mv - b * mt;
+  }
+  return { residual: c.map(dist), slope: [a, b] };
+}
+
+/** Largest angle between the slice normal and the slice-to-slice direction still taken as gantry tilt, degrees. */
+const MAX_SHEAR_DEGREES = 45;
 
 interface DecodedSlice extends PlacedSlice {
   readonly values: Float32Array;
@@ -68,14 +149,17 @@ const sameValues = (a: Float32Array, b: Float32Array): boolean => a.length === b
  * Problems that still allow a volume come back as `issues` rather than errors: gaps (missing slices are filled by
  * linear interpolation between their neighbours and listed), irregular spacing (the slice axis is resampled to the
  * series' spacing), duplicates (one is kept), images of another orientation or size (left out), images without
- * geometry or that fail to decode (left out), gantry tilt (the volume is sheared, still exact).
+ * geometry or that fail to decode (left out), gantry tilt (the volume is sheared, still exact), slices whose Image
+ * Position (Patient) is off the series' slice line or far beyond its other slices (`outlierPosition`: left out, so
+ * one typo never stretches or misplaces the volume). The grid is bounded (`maxVoxels`) before it is allocated.
  *
  * @param series - one series (from {@link groupSeries}) or the images of one series
  * @param options - tolerances
  * @returns the volume, its issues and the slices used
  * @throws {@link @lepton/core!LeptonError} `VOLUME_EMPTY` (no images, or none decodes), `VOLUME_MULTIPLE_SERIES`,
- *   `VOLUME_NO_GEOMETRY` (no image has position and orientation), `VOLUME_UNSUPPORTED` (only colour or
- *   multi-frame images), `INVALID_ARGUMENT` (a tolerance that is not positive, options that are not an object, or a
+ *   `VOLUME_NO_GEOMETRY` (no image has position and orientation, a degenerate or non-perpendicular orientation,
+ *   or slice positions that lie on a line more than 45° from the normal, which is no gantry tilt),
+ *   `VOLUME_UNSUPPORTED` (only colour or multi-frame images), `VOLUME_TOO_LARGE` (the grid would exceed `maxVoxels`), `INVALID_ARGUMENT` (a tolerance that is not positive, options that are not an object, or a
  *   series that is not an array of DicomImages or a DicomSeries)
  * @example
  * ```ts
@@ -95,10 +179,12 @@ export async function buildVolume(series: DicomSeries | readonly DicomImage[], o
   const { rows, columns } = selection;
   const pixelsPerSlice = rows * columns;
 
+  const candidates = rejectOutliers(selection, tol, issues);
+
   // Decode every candidate (duplicates too, to tell a re-sent copy from conflicting data). A slice that fails to
   // decode is reported and left out; the gap it leaves is then reported and filled like any other.
   const decoded: DecodedSlice[] = [];
-  for (const s of selection.slices) {
+  for (const s of candidates) {
     try {
       decoded.push({ ...s, values: await s.image.modalityFrame(0) });
     } catch (err) {
@@ -147,11 +233,35 @@ export async function buildVolume(series: DicomSeries | readonly DicomImage[], o
     const diffs = kept.slice(1).map((s, i) => s.t - kept[i]!.t);
     const nominal = median(diffs);
     nz = Math.round((last.t - first.t) / nominal) + 1;
+    // bound the grid before allocating (outliers are gone, so this only trips on genuinely huge series or a tiny maxVoxels)
+    if (!(Number.isFinite(nz) && nz >= 2 && pixelsPerSlice * nz <= tol.maxVoxels)) {
+      throw volumeError(
+        'VOLUME_TOO_LARGE',
+        `The volume would have ${columns}×${rows}×${nz} voxels, more than maxVoxels (${tol.maxVoxels}).`,
+        { columns, rows, slices: nz, maxVoxels: tol.maxVoxels },
+      );
+    }
     step = scale(sub(last.position, first.position), 1 / (nz - 1));
+  }
+  if (pixelsPerSlice * nz > tol.maxVoxels) {
+    throw volumeError('VOLUME_TOO_LARGE', `The volume would have ${columns}×${rows}×${nz} voxels, more than maxVoxels (${tol.maxVoxels}).`, {
+      columns,
+      rows,
+      slices: nz,
+      maxVoxels: tol.maxVoxels,
+    });
   }
   const dt = dot(step, selection.normal); // grid spacing along the normal
   const spacingK = norm(step);
   const angle = (Math.acos(Math.min(1, Math.abs(dt) / spacingK)) * 180) / Math.PI;
+  if (angle > MAX_SHEAR_DEGREES) {
+    // rejectOutliers leaves only collinear slices; a line this far from the normal is not a gantry tilt
+    throw volumeError(
+      'VOLUME_NO_GEOMETRY',
+      `The slices are stacked ${angle.toFixed(2)}° away from their normal; that is not a gantry tilt, so their Image Positions (Patient) are inconsistent.`,
+      { angle },
+    );
+  }
   if (angle > 0.05) {
     issues.push({
       kind: 'sheared',
@@ -199,7 +309,9 @@ export async function buildVolume(series: DicomSeries | readonly DicomImage[], o
           missingSlices: missing,
           filledSlices: filled,
           sources,
-          message: `Two neighbouring slices are ${d.toFixed(3)} mm apart where the series' spacing is ${dt.toFixed(3)} mm: ${missing} slice(s) missing, filled by linear interpolation (volume slices ${filled.join(', ')}).`,
+          message: `Two neighbouring slices are ${d.toFixed(3)} mm apart where the series' spacing is ${dt.toFixed(3)} mm: ${missing} slice(s) missing, filled by linear interpolation (${
+            filled.length === 0 ? 'no volume slices' : filled.length === 1 ? `volume slice ${filled[0]}` : `volume slices ${filled[0]}–${filled[filled.length - 1]}`
+          }).`,
         });
       } else if (Math.abs(d - dt) > Math.max(tol.position, tol.spacing * dt)) {
         issues.push({
@@ -226,4 +338,59 @@ export async function buildVolume(series: DicomSeries | readonly DicomImage[], o
     ...(meta.frameOfReferenceUid === undefined ? {} : { frameOfReferenceUid: meta.frameOfReferenceUid }),
   });
   return { volume, issues, slices: kept.map((s) => s.image), interpolatedSlices: interpolated };
+}
+
+/**
+ * Leaves out slices whose Image Position (Patient) does not fit the series (see {@link OutlierPositionIssue}): first
+ * those off the line the others lie on (in-plane), then runs of slices separated from the largest run by more than
+ * `maxGapSlices` slice spacings along the normal.
+ */
+function rejectOutliers(selection: SliceSelection, tol: ResolvedOptions, issues: VolumeIssue[]): PlacedSlice[] {
+  const slices = selection.slices;
+  if (slices.length < 2) return slices;
+  const inPlaneTol = tol.inPlane ?? 0.5 * Math.min(selection.pixelSpacing[0], selection.pixelSpacing[1]);
+  const coords = slices.map((s) => ({ t: s.t, u: dot(s.position, selection.rowDirection), v: dot(s.position, selection.columnDirection) }));
+  const { residual } = fitSliceLine(coords, inPlaneTol, tol.position);
+  const off = slices.map((s, i) => ({ s, r: residual[i]! })).filter((x) => !(x.r <= inPlaneTol));
+  if (off.length > 0) {
+    issues.push({
+      kind: 'outlierPosition',
+      reason: 'inPlane',
+      sources: off.map((x) => x.s.label),
+      offsets: off.map((x) => x.r),
+      message: `${off.length} slice(s) lie off the line of the series' other slices (by up to ${Math.max(...off.map((x) => x.r)).toPrecision(3)} mm in the slice plane, more than ${inPlaneTol} mm): their Image Position (Patient) is taken as wrong and they were left out.`,
+    });
+  }
+  const inPlane = slices.filter((_, i) => residual[i]! <= inPlaneTol);
+  if (inPlane.length === 0) {
+    throw volumeError('VOLUME_NO_GEOMETRY', 'The slices\' Image Positions (Patient) disagree in the slice plane, so there is no consistent slice line to stack them on.', {
+      slices: slices.length,
+    });
+  }
+  // Runs of distinct positions along the normal, split where neighbours are more than maxGapSlices + 1 spacings apart.
+  const distinct: number[] = [];
+  for (const s of inPlane) if (distinct.length === 0 || s.t - distinct[distinct.length - 1]! > tol.position) distinct.push(s.t);
+  if (distinct.length < 3) return inPlane;
+  const diffs = distinct.slice(1).map((t, i) => t - distinct[i]!);
+  const sorted = [...diffs].sort((a, b) => a - b);
+  const nominal = sorted[(sorted.length - 1) >> 1]!; // lower median: one far outlier among three slices must not set it
+  const limit = (tol.maxGapSlices + 1.5) * nominal;
+  const runs: { from: number; to: number }[] = [{ from: distinct[0]!, to: distinct[0]! }];
+  diffs.forEach((d, i) => {
+    if (d > limit) runs.push({ from: distinct[i + 1]!, to: distinct[i + 1]! });
+    else runs[runs.length - 1]!.to = distinct[i + 1]!;
+  });
+  if (runs.length === 1) return inPlane;
+  const count = (r: { from: number; to: number }): number => inPlane.filter((s) => s.t >= r.from - tol.position && s.t <= r.to + tol.position).length;
+  const best = runs.reduce((b, r) => (count(r) > count(b) ? r : b), runs[0]!);
+  const inRun = (s: PlacedSlice): boolean => s.t >= best.from - tol.position && s.t <= best.to + tol.position;
+  const far = inPlane.filter((s) => !inRun(s));
+  issues.push({
+    kind: 'outlierPosition',
+    reason: 'alongNormal',
+    sources: far.map((s) => s.label),
+    offsets: far.map((s) => (s.t < best.from ? best.from - s.t : s.t - best.to)),
+    message: `${far.length} slice(s) lie more than ${tol.maxGapSlices} slice spacings (${nominal.toPrecision(4)} mm each) away from the series' other slices along the normal: their Image Position (Patient) is taken as wrong and they were left out.`,
+  });
+  return inPlane.filter(inRun);
 }

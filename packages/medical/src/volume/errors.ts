@@ -10,7 +10,8 @@ import { LeptonError } from '@lepton/core';
  * - `VOLUME_NO_GEOMETRY` — no image has Image Position/Orientation (Patient), so slices cannot be placed in space.
  * - `VOLUME_UNSUPPORTED` — the images are colour or multi-frame, which this builder does not stack.
  * - `VOLUME_TOO_LARGE` — `resampleVolume` would make more voxels than its `maxVoxels` (default
- *   {@link MAX_RESAMPLE_VOXELS}): a spacing far finer than the volume's, or a volume whose extent is absurd.
+ *   {@link MAX_RESAMPLE_VOXELS}): a spacing far finer than the volume's, or a volume whose extent is absurd; or
+ *   `buildVolume`'s grid would exceed its `maxVoxels` (default {@link MAX_BUILD_VOXELS}).
  */
 export type VolumeErrorCode = 'VOLUME_EMPTY' | 'VOLUME_MULTIPLE_SERIES' | 'VOLUME_NO_GEOMETRY' | 'VOLUME_UNSUPPORTED' | 'VOLUME_TOO_LARGE';
 
@@ -21,6 +22,12 @@ export type VolumeErrorCode = 'VOLUME_EMPTY' | 'VOLUME_MULTIPLE_SERIES' | 'VOLUM
 export const MAX_RESAMPLE_VOXELS = 2 ** 27;
 /** The most `maxVoxels` may be raised to: 2^29 voxels (2 GiB of Float32). */
 export const MAX_RESAMPLE_VOXELS_LIMIT = 2 ** 29;
+
+/**
+ * Default bound on the voxels {@link buildVolume} allocates: 2^29 (2 GiB of Float32, e.g. 512 × 512 × 2048). The
+ * grid is checked against it before anything is allocated; raise or lower it per call with `maxVoxels`.
+ */
+export const MAX_BUILD_VOXELS = 2 ** 29;
 
 /** @internal */
 export function volumeError(code: VolumeErrorCode, message: string, details: Record<string, unknown> = {}): LeptonError {

@@ -92,6 +92,34 @@ export interface ShearedIssue extends VolumeIssueBase {
   readonly angle: number;
 }
 
+/**
+ * An image whose Image Position (Patient) does not fit the series: off the line the other slices lie on (`inPlane`:
+ * its position projected on the row/column directions disagrees with the rest by more than `inPlaneTolerance`), or so
+ * far along the normal from the others (`alongNormal`: more than `maxGapSlices` slice spacings) that it would
+ * stretch the volume. Such a position is taken as an error in the file; the image was left out.
+ */
+export interface OutlierPositionIssue extends VolumeIssueBase {
+  /** Discriminator. */
+  readonly kind: 'outlierPosition';
+  /** How the position disagrees with the series. */
+  readonly reason: 'inPlane' | 'alongNormal';
+  /** How far off each image in `sources` is, mm: in-plane distance from the slice line, or distance along the normal to the nearest kept slice. */
+  readonly offsets: readonly number[];
+}
+
+/**
+ * Image Orientation (Patient) whose row and column direction cosines are not unit vectors or not perpendicular (by
+ * less than the bound that refuses it): the vectors were normalised and used as they are.
+ */
+export interface NonOrthogonalOrientationIssue extends VolumeIssueBase {
+  /** Discriminator. */
+  readonly kind: 'nonOrthogonalOrientation';
+  /** Angle between the row and column directions, degrees (90 for a valid orientation). */
+  readonly angle: number;
+  /** Lengths of the row and column direction cosine vectors as written (1 for a valid orientation). */
+  readonly norms: readonly [number, number];
+}
+
 /** A spacing the files do not give was assumed (no Pixel Spacing, or a single slice without slice spacing). */
 export interface AssumedSpacingIssue extends VolumeIssueBase {
   /** Discriminator. */
@@ -115,4 +143,6 @@ export type VolumeIssue =
   | UnsupportedImageIssue
   | UnreadableSliceIssue
   | ShearedIssue
-  | AssumedSpacingIssue;
+  | AssumedSpacingIssue
+  | OutlierPositionIssue
+  | NonOrthogonalOrientationIssue;

@@ -1,7 +1,7 @@
 import type { DicomImage } from '../dicom/image.js';
 import { volumeError } from './errors.js';
 import type { VolumeIssue } from './issues.js';
-import { cross, dot, norm, normalize, type Vec3 } from './vec.js';
+import { cross, dot, MAX_ORIENTATION_COSINE, norm, normalize, type Vec3 } from './vec.js';
 
 /** One image placed along the slice normal. @internal */
 export interface PlacedSlice {
@@ -65,7 +65,12 @@ export function selectSlices(images: readonly DicomImage[], tol: SliceTolerances
     const m = image.meta;
     if (m.samplesPerPixel !== 1 || m.numberOfFrames !== 1 || !m.hasPixelData) {
       unsupported.push(label(image, n));
-    } else if (m.imagePositionPatient === undefined || m.imageOrientationPatient === undefined) {
+    } else if (
+      m.imagePositionPatient === undefined ||
+      m.imageOrientationPatient === undefined ||
+      !m.imagePositionPatient.every(Number.isFinite) ||
+      !m.imageOrientationPatient.every(Number.isFinite)
+    ) {
       noGeometry.push(label(image, n));
     } else {
       candidates.push({ image, label: label(image, n), iop: m.imageOrientationPatient, ipp: m.imagePositionPatient, order: n });
@@ -138,11 +143,32 @@ export function selectSlices(images: readonly DicomImage[], tol: SliceTolerances
     });
   }
 
-  const rowDirection = normalize(chosen.iop.slice(0, 3) as unknown as Vec3);
-  const columnDirection = normalize(chosen.iop.slice(3, 6) as unknown as Vec3);
+  const rowRaw = chosen.iop.slice(0, 3) as unknown as Vec3;
+  const columnRaw = chosen.iop.slice(3, 6) as unknown as Vec3;
+  const norms: [number, number] = [norm(rowRaw), norm(columnRaw)];
+  if (!(norms[0] > 1e-6 && norms[1] > 1e-6)) {
+    throw volumeError('VOLUME_NO_GEOMETRY', 'Image Orientation (Patient) is degenerate: a direction cosine vector is zero.', { norms });
+  }
+  const rowDirection = normalize(rowRaw);
+  const columnDirection = normalize(columnRaw);
   const n = cross(rowDirection, columnDirection);
-  if (!(norm(n) > 0.5)) {
-    throw volumeError('VOLUME_NO_GEOMETRY', 'Image Orientation (Patient) is degenerate: its row and column directions are parallel.');
+  const cosine = dot(rowDirection, columnDirection);
+  const angle = (Math.acos(Math.max(-1, Math.min(1, cosine))) * 180) / Math.PI;
+  if (!(norm(n) > 0.5) || Math.abs(cosine) > MAX_ORIENTATION_COSINE) {
+    throw volumeError(
+      'VOLUME_NO_GEOMETRY',
+      `Image Orientation (Patient) is degenerate: its row and column directions are ${angle.toFixed(2)}° apart, not perpendicular.`,
+      { angle },
+    );
+  }
+  if (Math.abs(cosine) > 1e-3 || Math.abs(norms[0] - 1) > 1e-3 || Math.abs(norms[1] - 1) > 1e-3) {
+    issues.push({
+      kind: 'nonOrthogonalOrientation',
+      angle,
+      norms,
+      sources: [],
+      message: `Image Orientation (Patient) is not orthonormal (row and column directions ${angle.toFixed(3)}° apart, lengths ${norms[0].toFixed(4)} and ${norms[1].toFixed(4)}); the directions were normalised and used as written.`,
+    });
   }
   const normal = normalize(n);
   const slices: PlacedSlice[] = chosen.members
