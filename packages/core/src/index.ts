@@ -52,7 +52,7 @@ export { requiredKernels, missingKernels, planBackend } from './runtime/kernels.
 export type { KernelCheckOptions, BackendPlan } from './runtime/kernels.js';
 
 // models
-export { modelTask, MAX_WEIGHT_VALUES } from './models/task.js';
+export { modelTask, MAX_WEIGHT_VALUES, MAX_BLOCKS_PER_STAGE, MAX_LAYER_LIST } from './models/task.js';
 export type { Task } from './models/task.js';
 export { buildMlp } from './models/mlp.js';
 export type { MlpOptions } from './models/mlp.js';
@@ -102,7 +102,7 @@ export { foldBatchNorm } from './serve/fold.js';
 export type { FoldBatchNormOptions } from './serve/fold.js';
 
 // metrics
-export { accuracy, confusionMatrix, precisionRecallF1 } from './metrics/classification.js';
+export { accuracy, confusionMatrix, precisionRecallF1, MAX_CLASS_LABELS } from './metrics/classification.js';
 export type { Averaging, PrecisionRecallF1 } from './metrics/classification.js';
 export { rocAuc, rocCurve, averagePrecision, precisionRecallCurve, ksStatistic, thresholdCurve } from './metrics/ranking.js';
 export type { ThresholdCurve } from './metrics/ranking.js';
@@ -128,12 +128,12 @@ export { gradCam } from './explain/grad-cam.js';
 export type { GradCamOptions } from './explain/grad-cam.js';
 export { integratedGradients } from './explain/integrated-gradients.js';
 export type { IntegratedGradientsOptions, IntegratedGradientsResult, FeatureAttribution } from './explain/integrated-gradients.js';
-export { MAX_IG_STEPS } from './explain/integrated-gradients.js';
+export { MAX_IG_STEPS, IG_BATCH_SIZE } from './explain/integrated-gradients.js';
 export { heatmapToPng, MAX_PNG_SIDE } from './explain/overlay.js';
 export type { OverlayOptions } from './explain/overlay.js';
 
 // multi-modal fusion: late (weights over per-modality scores, fitted on validation data) and early (one multi-input model)
-export { fitLateFusion, lateFusionFromJSON } from './fusion/late.js';
+export { fitLateFusion, lateFusionFromJSON, MAX_LATE_FUSION_SCORES, MAX_LATE_FUSION_MODALITIES } from './fusion/late.js';
 export type {
   LateFusion,
   LateFusionJSON,

@@ -8,6 +8,14 @@ export function checkScore(score: unknown, what: string): void {
   }
 }
 
+/** @internal Last guard of a calibrator's `predict`: a probability in [0, 1], never NaN. */
+export function finiteProbability(p: number, score: number, what: string): number {
+  if (!(p >= 0 && p <= 1)) {
+    throw new LeptonError('INVALID_INPUT', `${what}: the calibrated value of score ${describeValue(score)} is ${describeValue(p)}, not a probability.`);
+  }
+  return p;
+}
+
 /** A fitted probability calibrator: maps raw scores to calibrated probabilities. JSON-serialisable via `toJSON`. */
 export interface Calibrator {
   /** `platt` or `isotonic`. */

@@ -1,5 +1,5 @@
 import { pair, type Numeric } from '../metrics/validate.js';
-import { checkScore, type Calibrator } from './calibrator.js';
+import { checkScore, finiteProbability, type Calibrator } from './calibrator.js';
 
 /** @internal Piecewise-linear monotone map through the fitted points; clipped outside them. */
 export class IsotonicCalibrator implements Calibrator {
@@ -23,8 +23,10 @@ export class IsotonicCalibrator implements Calibrator {
       if (x[mid]! <= score) lo = mid;
       else hi = mid;
     }
-    const f = (score - x[lo]!) / (x[hi]! - x[lo]!);
-    return y[lo]! + f * (y[hi]! - y[lo]!);
+    // Knots more than the largest double apart: the difference overflows (∞ / ∞ was NaN), so interpolate in halves.
+    const span = x[hi]! - x[lo]!;
+    const f = Number.isFinite(span) ? (score - x[lo]!) / span : (score / 2 - x[lo]! / 2) / (x[hi]! / 2 - x[lo]! / 2);
+    return finiteProbability(y[lo]! + f * (y[hi]! - y[lo]!), score, 'IsotonicCalibrator.predict');
   }
 
   toJSON(): { kind: 'isotonic'; x: number[]; y: number[] } {

@@ -1,6 +1,6 @@
 import { LeptonError } from '../errors/lepton-error.js';
 import { countClasses, pair, type Numeric } from '../metrics/validate.js';
-import { checkScore, type Calibrator } from './calibrator.js';
+import { checkScore, finiteProbability, type Calibrator } from './calibrator.js';
 
 /** @internal Platt scaling p = 1 / (1 + exp(a·s + b)). */
 export class PlattCalibrator implements Calibrator {
@@ -14,8 +14,10 @@ export class PlattCalibrator implements Calibrator {
 
   predict(score: number): number {
     checkScore(score, 'PlattCalibrator.predict');
-    const z = this.a * score + this.b;
-    return z >= 0 ? Math.exp(-z) / (1 + Math.exp(-z)) : 1 / (1 + Math.exp(z));
+    // a = 0 (a flat curve, as fitted on constant scores): 0 · ±Infinity was NaN
+    const z = this.a === 0 ? this.b : this.a * score + this.b;
+    const p = z >= 0 ? Math.exp(-z) / (1 + Math.exp(-z)) : 1 / (1 + Math.exp(z));
+    return finiteProbability(p, score, 'PlattCalibrator.predict');
   }
 
   toJSON(): { kind: 'platt'; a: number; b: number } {

@@ -13,7 +13,21 @@ import { PlattCalibrator } from './platt.js';
  *   them (a NaN or unordered knot made every prediction NaN or wrong)
  */
 export function calibratorFromJSON(json: CalibratorJSON): Calibrator {
-  if (json?.kind === 'platt' && Number.isFinite(json.a) && Number.isFinite(json.b)) return new PlattCalibrator(json.a, json.b);
+  try {
+    return restore(json);
+  } catch (err) {
+    if (err instanceof LeptonError) throw err;
+    // a throwing getter or Proxy trap in the stored object
+    throw new LeptonError('INVALID_INPUT', 'Not a stored calibrator: reading it threw (see cause).', { cause: err });
+  }
+}
+
+function restore(json: CalibratorJSON): Calibrator {
+  if (json?.kind === 'platt') {
+    // each field read once: a getter cannot pass the check with one value and be stored with another
+    const { a, b } = json;
+    if (typeof a === 'number' && Number.isFinite(a) && typeof b === 'number' && Number.isFinite(b)) return new PlattCalibrator(a, b);
+  }
   if (json?.kind === 'isotonic' && Array.isArray(json.x) && Array.isArray(json.y) && json.x.length === json.y.length && json.x.length > 0) {
     const x = Array.from(json.x as unknown[]);
     const y = Array.from(json.y as unknown[]);

@@ -27,18 +27,27 @@ interface GraphLayer {
   apply(x: tfl.SymbolicTensor | tfl.SymbolicTensor[]): tfl.SymbolicTensor | tfl.SymbolicTensor[];
 }
 
+/** Layers with one 4-D output (a layer of several outputs has an array of shapes). */
+function fourDLayers(model: tfl.LayersModel): tfl.layers.Layer[] {
+  // outputShape[0] is the batch size (null) of a single output, an array of shapes for several
+  return model.layers.filter((l) => Array.isArray(l.outputShape) && l.outputShape.length === 4 && !Array.isArray(l.outputShape[0]));
+}
+
 function pickLayer(model: tfl.LayersModel, name: string | undefined): tfl.layers.Layer {
   if (name !== undefined) {
     const found = model.layers.find((l) => l.name === name);
+    const convs = (): string => fourDLayers(model).map((l) => l.name).slice(-8).join(', ') || 'none';
     if (found === undefined) {
-      const convs = model.layers.filter((l) => l.outputShape.length === 4).map((l) => l.name);
-      throw new LeptonError('INVALID_ARGUMENT', `No layer ${describeValue(name, 100)} in the model. 4-D layers: ${convs.slice(-8).join(', ')}.`);
+      throw new LeptonError('INVALID_ARGUMENT', `No layer ${describeValue(name, 100)} in the model. 4-D layers: ${convs()}.`);
+    }
+    if (!fourDLayers(model).includes(found)) {
+      throw new LeptonError('INVALID_ARGUMENT', `Layer ${describeValue(name, 100)} has no 4-D output ([batch, height, width, channels]), so Grad-CAM cannot weigh its channels. 4-D layers: ${convs()}.`);
     }
     return found;
   }
   const named = model.layers.find((l) => l.name === LAST_CONV_LAYER);
   if (named) return named;
-  const fourD = model.layers.filter((l) => Array.isArray(l.outputShape) && l.outputShape.length === 4 && typeof l.outputShape[0] !== 'object');
+  const fourD = fourDLayers(model);
   const last = fourD[fourD.length - 1];
   if (last === undefined) throw new LeptonError('EXPLAIN_UNSUPPORTED', 'Grad-CAM needs a convolutional layer with a 4-D output; this model has none.');
   return last;
@@ -97,8 +106,9 @@ const heads = new WeakMap<tfl.LayersModel, Map<string, { features: tfl.LayersMod
  * @returns the heatmap at input resolution
  * @throws {@link LeptonError} `EXPLAIN_UNSUPPORTED` when the model has no suitable convolutional layer,
  *   `SHAPE_MISMATCH` for an image of the wrong shape, `INVALID_INPUT` for an image that is not a live tensor,
- *   `INVALID_ARGUMENT` for a model that is not a layers model, options that are not an object, an unknown layer or a
- *   bad class index
+ *   or for a model that is not an image model (input `[batch, height, width, channels]`); `INVALID_MODEL` for a model
+ *   of several inputs or outputs; `INVALID_ARGUMENT` for a model that is not a layers model, options that are not an
+ *   object, an unknown layer, a `layerName` whose output is not 4-D, or a bad class index
  * @example
  * ```ts
  * import { buildResidualCnn, gradCam, initRuntime, tf } from '@lepton/core';

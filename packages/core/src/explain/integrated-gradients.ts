@@ -5,7 +5,7 @@ import { LeptonError } from '../errors/lepton-error.js';
 import { checkLayersModel } from '../internal/checks.js';
 import { lengthOf, numbers, optionsObject } from '../metrics/validate.js';
 import { ensureRuntime } from '../runtime/init.js';
-import { checkFinite, resolveClassIndex } from './target.js';
+import { checkFinite, checkSingleInputOutput, resolveClassIndex } from './target.js';
 
 /** One feature's contribution to a prediction. */
 export interface FeatureAttribution {
@@ -34,10 +34,17 @@ export interface IntegratedGradientsOptions {
 }
 
 /**
- * Most steps {@link integratedGradients} takes: its path is one batch of `steps + 1` samples (2^31 steps ran for minutes
- * and then failed in TF.js); a few hundred are plenty, and `completenessGap` says when more would help.
+ * Most steps {@link integratedGradients} takes: 10,000 (each step is one sample through the model and back; a few
+ * hundred are plenty, and `completenessGap` says when more would help).
  */
-export const MAX_IG_STEPS = 100_000;
+export const MAX_IG_STEPS = 10_000;
+
+/**
+ * Most path samples {@link integratedGradients} sends through the model at once: 128, and fewer for a large input
+ * (at most 2^20 input values a batch). The path of `steps + 1` samples runs in batches of this size, so memory does
+ * not grow with `steps` (one batch of `steps + 1` samples needed about 16 GiB for 100,000 steps of a small CNN).
+ */
+export const IG_BATCH_SIZE = 128;
 
 /** What {@link integratedGradients} found. */
 export interface IntegratedGradientsResult {
@@ -68,7 +75,8 @@ export interface IntegratedGradientsResult {
  * @param options - baseline, steps, output unit, feature names, top-k
  * @returns every attribution and the top-k signed ones
  * @throws {@link LeptonError} `SHAPE_MISMATCH` when the input or baseline length is wrong; `INVALID_INPUT` for an input
- *   or baseline value that is not a finite number; `INVALID_ARGUMENT` for a model that is not a layers model, options
+ *   or baseline value that is not a finite number; `INVALID_MODEL` for a model of several inputs or outputs, or whose
+ *   input shape is not fixed; `INVALID_ARGUMENT` for a model that is not a layers model, options
  *   that are not an object, `steps` outside 1 to {@link MAX_IG_STEPS}, a `topK` that is not a whole number ≥ 0,
  *   `featureNames` that are not strings or a bad `outputIndex`
  * @example
@@ -87,6 +95,7 @@ export async function integratedGradients(
 ): Promise<IntegratedGradientsResult> {
   await ensureRuntime();
   checkLayersModel(model, 'integratedGradients');
+  checkSingleInputOutput(model, 'integratedGradients');
   const o = optionsObject(options, 'integratedGradients');
   const shape = model.inputs[0]!.shape.slice(1);
   if (shape.some((d) => d === null)) throw new LeptonError('INVALID_MODEL', 'integratedGradients needs a model with a fixed input shape.');
@@ -115,27 +124,45 @@ export async function integratedGradients(
   const x0 = tf.tensor(reference, [1, ...(shape as number[])]);
   try {
     const outputIndex = await resolveClassIndex(model, x, o.outputIndex);
-    const [attr, scores] = tf.tidy(() => {
-      // steps + 1 points from baseline (α = 0) to input (α = 1); trapezoid weights.
-      const alphas = tf.reshape(tf.linspace(0, 1, steps + 1), [steps + 1, ...shape.map(() => 1)]);
-      const delta = tf.sub(x, x0);
-      const path = tf.add(x0, tf.mul(alphas, delta));
-      const f = (inp: tf.Tensor): tf.Scalar => {
-        const out = tf.reshape(model.apply(inp) as tf.Tensor, [inp.shape[0]!, -1]);
-        return tf.sum(tf.slice(out, [0, outputIndex], [-1, 1]));
-      };
-      const grads = tf.reshape(tf.grad(f)(path), [steps + 1, d]);
-      const w = tf.reshape(tf.concat([tf.tensor1d([0.5]), tf.ones([steps - 1]), tf.tensor1d([0.5])]), [steps + 1, 1]);
-      const avg = tf.div(tf.sum(tf.mul(grads, w), 0), steps);
-      const a = tf.mul(avg, tf.reshape(delta, [d]));
-      const out = tf.reshape(model.predict(tf.concat([x, x0])) as tf.Tensor, [2, -1]);
-      const s = tf.reshape(tf.slice(out, [0, outputIndex], [2, 1]), [2]);
-      return [a, s];
-    });
+    // steps + 1 points from baseline (α = 0) to input (α = 1), trapezoid weights; run through the model in batches
+    // of at most IG_BATCH_SIZE points (and 2^20 input values), so memory does not grow with steps.
+    const batch = Math.max(1, Math.min(IG_BATCH_SIZE, Math.floor(2 ** 20 / Math.max(d, 1))));
+    const f = (inp: tf.Tensor): tf.Scalar => {
+      const out = tf.reshape(model.apply(inp) as tf.Tensor, [inp.shape[0]!, -1]);
+      return tf.sum(tf.slice(out, [0, outputIndex], [-1, 1]));
+    };
+    const alphas = tf.linspace(0, 1, steps + 1);
+    const w = tf.tidy(() => tf.concat([tf.tensor1d([0.5]), tf.ones([steps - 1]), tf.tensor1d([0.5])]));
+    const delta = tf.sub(x, x0);
+    let sum: tf.Tensor = tf.zeros([d]);
+    let attr: tf.Tensor | undefined;
+    let scores: tf.Tensor | undefined;
+    try {
+      for (let start = 0; start <= steps; start += batch) {
+        const size = Math.min(batch, steps + 1 - start);
+        const next = tf.tidy(() => {
+          const a = tf.reshape(tf.slice(alphas, start, size), [size, ...shape.map(() => 1)]);
+          const path = tf.add(x0, tf.mul(a, delta));
+          const grads = tf.reshape(tf.grad(f)(path), [size, d]);
+          const part = tf.sum(tf.mul(grads, tf.reshape(tf.slice(w, start, size), [size, 1])), 0);
+          return tf.add(sum, part);
+        });
+        sum.dispose();
+        sum = next;
+      }
+      [attr, scores] = tf.tidy(() => {
+        const a = tf.mul(tf.div(sum, steps), tf.reshape(delta, [d]));
+        const out = tf.reshape(model.predict(tf.concat([x, x0])) as tf.Tensor, [2, -1]);
+        const s = tf.reshape(tf.slice(out, [0, outputIndex], [2, 1]), [2]);
+        return [a, s];
+      });
+    } finally {
+      for (const t of [alphas, w, delta, sum]) t.dispose();
+    }
     const attributions = (await attr.data()) as Float32Array;
     const [score, baselineScore] = Array.from(await scores.data()) as [number, number];
-    attr.dispose();
-    scores.dispose();
+    attr!.dispose();
+    scores!.dispose();
     checkFinite(attributions, 'integratedGradients');
     checkFinite([score, baselineScore], 'integratedGradients (scores)');
     const top = Array.from(attributions, (attribution, index) => ({

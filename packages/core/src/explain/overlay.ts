@@ -78,7 +78,9 @@ export function heatmapToPng(heatmap: Heatmap, options: OverlayOptions = {}): Bu
   const bytes = o.base instanceof Uint8Array || o.base instanceof Uint8ClampedArray;
   const png = new PNG({ width, height });
   for (let i = 0; i < pixels; i++) {
-    const heat = data[i]!;
+    // Heat outside [0, 1] clamped once, for the colour and the blend weight alike (heat 2 blended at weight 2α,
+    // past the heat colour, and wrapped in the byte buffer beyond 255).
+    const heat = Math.min(1, Math.max(0, data[i]!));
     const [hr, hg, hb] = colour(heat);
     let rgb: [number, number, number] = [hr, hg, hb];
     if (base !== undefined) {

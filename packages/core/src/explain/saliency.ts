@@ -30,8 +30,9 @@ export interface HeatmapOptions {
  * @param options - class to explain
  * @returns the heatmap at input resolution
  * @throws {@link LeptonError} `SHAPE_MISMATCH` for an image of the wrong shape, `INVALID_INPUT` for an image that is
- *   not a live tensor, `INVALID_ARGUMENT` for a bad class index, options that are not an object or a model that is not
- *   a layers model
+ *   not a live tensor, `EXPLAIN_UNSUPPORTED` for a model whose input is not `[batch, height, width, channels]`,
+ *   `INVALID_MODEL` for a model of several inputs or outputs, `INVALID_ARGUMENT` for a bad class index, options that
+ *   are not an object or a model that is not a layers model
  * @example
  * ```ts
  * import { buildResidualCnn, initRuntime, saliencyMap, tf } from '@lepton/core';

@@ -4,11 +4,28 @@ import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { checkLayersModel, checkTensor } from '../internal/checks.js';
 
-/** @internal Adds a batch axis to a single sample when needed and checks the shape against the model. */
+/**
+ * @internal Explanations run on a model of one input and one output: `INVALID_MODEL` otherwise (a second input was
+ * never fed, and the call failed inside TF.js with a raw `TypeError`).
+ */
+export function checkSingleInputOutput(model: tfl.LayersModel, what: string): void {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    throw new LeptonError('INVALID_MODEL', `${what} explains a model of one input and one output; this one has ${model.inputs.length} input(s) and ${model.outputs.length} output(s).`);
+  }
+}
+
+/**
+ * @internal For an image model (one input `[batch, height, width, channels]`, one output): adds a batch axis to a
+ * single image when needed and checks the shape against the model.
+ */
 export function asBatchOfOne(model: tfl.LayersModel, input: tf.Tensor, what: string): tf.Tensor {
   checkLayersModel(model, what);
-  checkTensor(input, what, 'image');
+  checkSingleInputOutput(model, what);
   const want = model.inputs[0]!.shape;
+  if (want.length !== 4) {
+    throw new LeptonError('EXPLAIN_UNSUPPORTED', `${what} explains an image model (input [batch, height, width, channels]); this model's input is [${want.map((d) => d ?? 'batch').join(', ')}]. Use integratedGradients for other models.`);
+  }
+  checkTensor(input, what, 'image');
   const x = input.rank === want.length - 1 ? tf.expandDims(input, 0) : input;
   const ok = x.rank === want.length && x.shape[0] === 1 && want.every((d, i) => i === 0 || d === null || d === x.shape[i]);
   if (!ok) {

@@ -2,7 +2,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import { buildResidualCnn, imageShape } from '../models/residual-cnn.js';
-import { buildModel, builderOptions, modelName, oneOf, positiveInt, rate, recordTask, sizeList, type Task } from '../models/task.js';
+import { boundedInt, buildModel, builderOptions, MAX_BLOCKS_PER_STAGE, modelName, oneOf, positiveInt, rate, recordTask, sizeList, type Task } from '../models/task.js';
 
 /** Raw-image branch of a fusion model: core's residual CNN trunk (up to its global pooling), input named `image`. */
 export interface FusionImageOptions {
@@ -10,7 +10,7 @@ export interface FusionImageOptions {
   shape: [number, number, number];
   /** Filters per residual stage. Default `[8, 16, 32]`. */
   filters?: number[];
-  /** Residual blocks per stage. Default 1. */
+  /** Residual blocks per stage, 1 to {@link MAX_BLOCKS_PER_STAGE}. Default 1. */
   blocksPerStage?: number;
   /** Global pooling of the trunk: `max` for small focal findings, `average` (default) for whole-image properties. */
   pooling?: 'average' | 'max';
@@ -112,8 +112,9 @@ function imageBranch(o: ImageBranch, seed: number | undefined): { input: S; feat
     dropout: 0,
     ...(seed !== undefined ? { seed } : {}),
   });
-  // The trunk is the reference CNN up to its global pooling: its layers (and `last_conv`, for Grad-CAM) become part of
-  // the fusion graph. Its own classifier is not; free that layer's weights or they would leak.
+  // The trunk is the reference CNN up to its global pooling: its layers (and `last_conv`) become part of the fusion
+  // graph. Its own classifier is not; free that layer's weights or they would leak. Grad-CAM (and the other
+  // explanations) take a model of one input, so they run on an image-only fusion model, not on one with other branches.
   const pooled = cnn.getLayer(o.pooling === 'max' ? 'gmp' : 'gap').output as S;
   cnn.getLayer('output').dispose();
   return { input: cnn.inputs[0]!, features: pooled };
@@ -148,7 +149,8 @@ function sequenceBranch(o: SequenceBranch): { input: S; features: S } {
  * @returns an uncompiled tfjs-layers model (train it with `train()`)
  * @throws {@link LeptonError} `INVALID_ARGUMENT` without any branch, with both `image` and `embedding`, for a branch
  *   that is not an object, an unknown task, pooling or sequence kind, a size that is not a whole number in [1, 2^31 −
- *   1], a dropout outside [0, 1), a name that is not a string, a seed that is not a finite number, or a weight of more
+ *   1], an `image.blocksPerStage` above {@link MAX_BLOCKS_PER_STAGE}, a list of more than {@link MAX_LAYER_LIST} sizes,
+ *   a dropout outside [0, 1), a name that is not a string, a seed that is not a finite number, or a weight of more
  *   than 2^28 values (MAX_WEIGHT_VALUES) or otherwise too large to allocate (every option is checked before any layer is
  *   built; nothing is left allocated)
  * @example
@@ -175,7 +177,7 @@ export function buildFusionModel(options: FusionModelOptions): tfl.LayersModel {
   const image: ImageBranch | undefined = imageOptions && {
     shape: imageShape(imageOptions.shape, 'image.shape'),
     filters: sizeList(imageOptions.filters, [8, 16, 32], 'image.filters', false),
-    blocksPerStage: positiveInt(imageOptions.blocksPerStage ?? 1, 'image.blocksPerStage'),
+    blocksPerStage: boundedInt(imageOptions.blocksPerStage ?? 1, 'image.blocksPerStage', MAX_BLOCKS_PER_STAGE),
     pooling: oneOf(imageOptions.pooling, ['average', 'max'], 'average', 'image.pooling'),
   };
   const embedding = embeddingOptions && { dim: positiveInt(embeddingOptions.dim, 'embedding.dim'), units: sizeList(embeddingOptions.units, [32], 'embedding.units') };

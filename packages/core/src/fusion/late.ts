@@ -1,6 +1,6 @@
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
-import { checkBinary, countClasses, optionsObject, type Numeric } from '../metrics/validate.js';
+import { countClasses, lengthOf, numbers, optionsObject, type Numeric } from '../metrics/validate.js';
 import { fitConvex, fitLogistic, sigmoid } from './solvers.js';
 
 /** One modality's score per sample; `null`, `undefined` or `NaN` marks a missing score. */
@@ -31,7 +31,7 @@ export type LateFusionInput = 'logit' | 'raw';
  * - `error`: refuse with `FUSION_MISSING_SCORE`, listing every such sample (nothing is silently guessed)
  * - `renormalise`: leave the modality out and rescale the remaining weights to sum to 1 (`convex` only — logistic
  *   weights have signs and no fixed total, so there is nothing to renormalise); a sample left with no score of
- *   positive weight gets `NaN`, as there is no evidence to combine
+ *   positive weight has no evidence to combine, and is refused with `FUSION_MISSING_SCORE` (never a `NaN`)
  * - `mean`: replace the missing (transformed) score by that modality's mean on the fitting data, its expected
  *   contribution; works for both methods
  */
@@ -118,21 +118,27 @@ export interface LateFusion {
   /**
    * Fused probabilities of several samples.
    *
-   * @param scores - one column per modality, same layout as for fitting (a record must name every modality)
+   * @param scores - one column per modality, same layout as for fitting. A modality left out of a record, and a
+   *   `null`, `undefined`, `NaN` or hole (of a sparse array) in a column, is a missing score; at least one column must
+   *   be given (it sets the sample count), and samples × modalities must not exceed {@link MAX_LATE_FUSION_SCORES}
    * @param options - missing-score policy override
-   * @returns one probability per sample
-   * @throws {@link LeptonError} `FUSION_MISSING_SCORE` (policy `error`; `details.samples` lists every such sample),
-   *   `INVALID_INPUT` for a score out of range or an unknown modality, `SHAPE_MISMATCH` for columns of unequal length,
-   *   `INVALID_ARGUMENT` for options that are not an object or an unknown policy
+   * @returns one probability per sample (empty for columns of no samples)
+   * @throws {@link LeptonError} `FUSION_MISSING_SCORE` (policy `error`, or `renormalise` for a sample with no score of
+   *   positive weight; `details.samples` lists every such sample), `INVALID_INPUT` for a score out of range, an unknown
+   *   modality, no column at all, more scores than {@link MAX_LATE_FUSION_SCORES} or a column whose reading throws,
+   *   `SHAPE_MISMATCH` for columns of unequal length, `INVALID_ARGUMENT` for options that are not an object or an
+   *   unknown policy
    */
   predict(scores: ModalityScores, options?: LateFusionPredictOptions): number[];
   /**
    * Fused probability of one sample.
    *
-   * @param scores - the sample's score per modality (array in modality order, or record by name)
+   * @param scores - the sample's score per modality (array in modality order, or record by name; a modality left out
+   *   of the record is missing, so `{}` is a sample with every score missing, which the policy decides)
    * @param options - missing-score policy override
    * @returns the probability
-   * @throws {@link LeptonError} as {@link LateFusion.predict}
+   * @throws {@link LeptonError} as {@link LateFusion.predict}; `SHAPE_MISMATCH` for an array whose length is not the
+   *   number of modalities
    */
   predictOne(scores: SampleScores, options?: LateFusionPredictOptions): number;
   /** Parameters, for a bundle's metadata. */
@@ -159,56 +165,140 @@ function transform(v: number, input: LateFusionInput, modality: string, index: n
   return Math.log(p / (1 - p));
 }
 
-const isMissing = (v: number | null | undefined): boolean => v === null || v === undefined || Number.isNaN(v);
+const isMissing = (v: unknown): boolean => v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v));
+
+/**
+ * Most scores (samples × modalities) one {@link LateFusion.predict} or {@link fitLateFusion} call takes: 2^24
+ * (16,777,216, i.e. 128 MiB of features). Larger batches are `INVALID_INPUT` before anything is allocated; split them.
+ */
+export const MAX_LATE_FUSION_SCORES = 2 ** 24;
+
+/** Most modalities a late fusion combines: 1024. */
+export const MAX_LATE_FUSION_MODALITIES = 1024;
+
+/** A modality absent from a record input: missing for every sample (the policy decides). */
+const ABSENT: ModalityScoreColumn = Object.freeze({ length: -1 });
+
+/** Runs `f`, turning a raw error (a throwing getter or Proxy trap in the caller's data) into `INVALID_INPUT`. */
+function guarded<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof LeptonError) throw err;
+    throw new LeptonError('INVALID_INPUT', `${what}: reading the scores threw (see cause).`, { cause: err });
+  }
+}
 
 /** Columns in modality order; names from the record or the options. */
 function columns(scores: ModalityScores, names: readonly string[] | undefined, what: string): { names: string[]; cols: ModalityScoreColumn[] } {
   if (scores === null || typeof scores !== 'object') {
     throw new LeptonError('INVALID_INPUT', `${what}: scores must be an array of score columns or a record of columns by modality, got ${describeValue(scores)}.`);
   }
-  if (names !== undefined && !(Array.isArray(names) && names.every((n) => typeof n === 'string'))) {
-    throw new LeptonError('INVALID_ARGUMENT', `${what}: names must be an array of modality names, got ${describeValue(names)}.`);
+  if (names !== undefined && !(Array.isArray(names) && names.length <= MAX_LATE_FUSION_MODALITIES && Array.from(names).every((n) => typeof n === 'string'))) {
+    throw new LeptonError('INVALID_ARGUMENT', `${what}: names must be an array of at most ${MAX_LATE_FUSION_MODALITIES} modality names, got ${describeValue(names)}.`);
   }
-  if (Array.isArray(scores)) {
-    const cols = scores as ModalityScoreColumn[];
-    const n = names ?? cols.map((_, m) => `m${m}`);
-    if (n.length !== cols.length) throw new LeptonError('SHAPE_MISMATCH', `${what}: ${cols.length} score columns but ${n.length} modality names.`);
-    return { names: [...n], cols };
-  }
-  const rec = scores as Readonly<Record<string, ModalityScoreColumn>>;
-  if (names === undefined) return { names: Object.keys(rec), cols: Object.values(rec) };
-  const unknown = Object.keys(rec).filter((k) => !names.includes(k));
-  if (unknown.length > 0) {
-    throw new LeptonError('INVALID_INPUT', `${what}: unknown modality '${unknown[0]}'; this fusion combines ${names.map((n) => describeValue(n)).join(', ')}.`);
-  }
-  // A modality absent from the record is missing for every sample (the policy decides). Own properties only: a
-  // modality named 'constructor' or 'toString' read Object.prototype's function when absent.
-  const cols = names.map((k) => (Object.hasOwn(rec, k) ? rec[k] : undefined) ?? { length: -1 });
-  return { names: [...names], cols };
+  return guarded(what, () => {
+    if (Array.isArray(scores)) {
+      const count = scores.length;
+      if (count > MAX_LATE_FUSION_MODALITIES) throw new LeptonError('INVALID_INPUT', `${what}: ${count} score columns; at most ${MAX_LATE_FUSION_MODALITIES} modalities are fused.`);
+      // Index loops: a hole in a sparse array is read (as undefined, refused below), never skipped.
+      const cols: ModalityScoreColumn[] = [];
+      for (let m = 0; m < count; m++) cols.push((scores as ModalityScoreColumn[])[m]!);
+      const n = names === undefined ? Array.from({ length: count }, (_, m) => `m${m}`) : Array.from(names);
+      if (n.length !== cols.length) throw new LeptonError('SHAPE_MISMATCH', `${what}: ${cols.length} score columns but ${n.length} modality names.`);
+      return { names: n, cols };
+    }
+    const rec = scores as Readonly<Record<string, ModalityScoreColumn>>;
+    const keys = Object.keys(rec);
+    if (names === undefined) {
+      if (keys.length > MAX_LATE_FUSION_MODALITIES) throw new LeptonError('INVALID_INPUT', `${what}: ${keys.length} modalities; at most ${MAX_LATE_FUSION_MODALITIES} are fused.`);
+      return { names: keys, cols: keys.map((k) => rec[k]!) };
+    }
+    const unknown = keys.filter((k) => !names.includes(k));
+    if (unknown.length > 0) {
+      throw new LeptonError('INVALID_INPUT', `${what}: unknown modality '${unknown[0]}'; this fusion combines ${names.map((n) => describeValue(n)).join(', ')}.`);
+    }
+    // A modality absent from the record is missing for every sample (the policy decides). Own properties only: a
+    // modality named 'constructor' or 'toString' read Object.prototype's function when absent.
+    const cols = names.map((k) => (Object.hasOwn(rec, k) ? rec[k] : undefined) ?? ABSENT);
+    return { names: [...names], cols };
+  });
 }
 
-/** Transformed features `[sample][modality]`, NaN where missing. */
-function features(cols: ModalityScoreColumn[], names: string[], input: LateFusionInput, what: string): number[][] {
+/** Transformed scores, `data[i * m + j]` = sample `i`, modality `j`, NaN where missing. */
+interface Features {
+  /** Samples. */
+  n: number;
+  /** Modalities. */
+  m: number;
+  data: Float64Array;
+}
+
+/**
+ * Reads every score once (index loops: a hole of a sparse column is `undefined`, i.e. missing) into one flat array,
+ * after checking the sizes: nothing is allocated for a column longer than {@link MAX_LATE_FUSION_SCORES} allows.
+ */
+function features(cols: ModalityScoreColumn[], names: string[], input: LateFusionInput, what: string): Features {
   if (cols.length === 0) throw new LeptonError('INVALID_INPUT', `${what}: no modality scores given.`);
-  cols.forEach((c, m) => {
-    // -1: a modality absent from a record (see columns)
-    const length = c !== null && typeof c === 'object' ? (c as { length?: unknown }).length : undefined;
-    if (!(Number.isSafeInteger(length) && ((length as number) >= 0 || length === -1))) {
-      throw new LeptonError('INVALID_INPUT', `${what}: the scores of modality ${describeValue(names[m])} must be an array of numbers, got ${describeValue(c)}.`);
+  const lengths = cols.map((c, m) => {
+    if (c === ABSENT) return -1;
+    const bad = (cause?: unknown): never => {
+      throw new LeptonError('INVALID_INPUT', `${what}: the scores of modality ${describeValue(names[m])} must be an array of numbers, got ${describeValue(c)}.`, cause === undefined ? {} : { cause });
+    };
+    if (c === null || typeof c !== 'object') bad();
+    let length: unknown;
+    try {
+      length = (c as { length?: unknown }).length;
+    } catch (err) {
+      bad(err);
     }
+    if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) bad();
+    return length as number;
   });
-  const n = Math.max(...cols.map((c) => c.length));
-  cols.forEach((c, m) => {
-    if (c.length !== n && c.length !== -1) {
-      throw new LeptonError('SHAPE_MISMATCH', `${what}: modality ${describeValue(names[m])} has ${c.length} scores but another has ${n}.`);
+  const present = lengths.filter((l) => l >= 0);
+  if (present.length === 0) {
+    throw new LeptonError('INVALID_INPUT', `${what}: no score column given (every modality is absent), so there is no sample count; pass at least one column.`);
+  }
+  const n = Math.max(...present);
+  lengths.forEach((l, m) => {
+    if (l !== n && l !== -1) throw new LeptonError('SHAPE_MISMATCH', `${what}: modality ${describeValue(names[m])} has ${l} scores but another has ${n}.`);
+  });
+  const M = cols.length;
+  if (n * M > MAX_LATE_FUSION_SCORES) {
+    throw new LeptonError('INVALID_INPUT', `${what}: ${n} samples × ${M} modalities is more than the ${MAX_LATE_FUSION_SCORES} scores one call takes; split the batch.`, { details: { samples: n, modalities: M, limit: MAX_LATE_FUSION_SCORES } });
+  }
+  const data = new Float64Array(n * M);
+  for (let j = 0; j < M; j++) {
+    const c = cols[j]!;
+    if (c === ABSENT) {
+      for (let i = 0; i < n; i++) data[i * M + j] = Number.NaN;
+      continue;
     }
-  });
-  return Array.from({ length: n }, (_, i) =>
-    cols.map((c, m) => {
-      const v = c.length === -1 ? undefined : c[i];
-      return isMissing(v) ? Number.NaN : transform(v as number, input, names[m]!, i);
-    }),
-  );
+    for (let i = 0; i < n; i++) {
+      let v: unknown;
+      try {
+        v = c[i];
+      } catch (err) {
+        throw new LeptonError('INVALID_INPUT', `${what}: reading score ${i} of modality ${describeValue(names[j])} threw (see cause).`, { cause: err });
+      }
+      data[i * M + j] = isMissing(v) ? Number.NaN : transform(v as number, input, names[j]!, i);
+    }
+  }
+  return { n, m: M, data };
+}
+
+/** Indices of the samples with some score missing. */
+function incomplete(f: Features): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < f.n; i++) {
+    for (let j = 0; j < f.m; j++) {
+      if (Number.isNaN(f.data[i * f.m + j]!)) {
+        out.push(i);
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 class FittedLateFusion implements LateFusion {
@@ -229,33 +319,61 @@ class FittedLateFusion implements LateFusion {
     if (cols.length !== this.modalities.length) {
       throw new LeptonError('SHAPE_MISMATCH', `LateFusion.predict: ${cols.length} score columns for a fusion of ${this.modalities.length} modalities (${this.modalities.join(', ')}).`);
     }
-    const rows = features(cols, [...this.modalities], this.input, 'LateFusion.predict');
     const policy = resolvePolicy(o.missing ?? this.missing, this.method);
+    const f = features(cols, [...this.modalities], this.input, 'LateFusion.predict');
     if (policy === 'error') {
-      const bad = rows.flatMap((r, i) => (r.some(Number.isNaN) ? [i] : []));
+      const bad = incomplete(f);
       if (bad.length > 0) {
         throw new LeptonError(
           'FUSION_MISSING_SCORE',
-          `LateFusion.predict: ${bad.length} of ${rows.length} sample(s) miss a modality score (first: sample ${bad[0]}). Supply every score, or predict with missing: 'mean'${this.method === 'convex' ? " or 'renormalise'" : ''}.`,
+          `LateFusion.predict: ${bad.length} of ${f.n} sample(s) miss a modality score (first: sample ${bad[0]}). Supply every score, or predict with missing: 'mean'${this.method === 'convex' ? " or 'renormalise'" : ''}.`,
           { details: { samples: bad, count: bad.length } },
         );
       }
     }
-    return rows.map((r) => this.fuse(r, policy));
+    const out = new Array<number>(f.n);
+    const empty: number[] = [];
+    for (let i = 0; i < f.n; i++) {
+      const p = this.fuse(f.data.subarray(i * f.m, (i + 1) * f.m), policy);
+      if (p === undefined) empty.push(i);
+      else out[i] = p;
+    }
+    if (empty.length > 0) {
+      throw new LeptonError(
+        'FUSION_MISSING_SCORE',
+        `LateFusion.predict: ${empty.length} of ${f.n} sample(s) have no score of a modality with positive weight (first: sample ${empty[0]}), so missing: 'renormalise' has no evidence to combine. Supply a score, or predict with missing: 'mean'.`,
+        { details: { samples: empty, count: empty.length } },
+      );
+    }
+    return out;
   }
 
   predictOne(scores: SampleScores, options: LateFusionPredictOptions = {}): number {
     if (scores === null || typeof scores !== 'object') {
       throw new LeptonError('INVALID_INPUT', `LateFusion.predictOne: scores must be an array in modality order or a record by modality, got ${describeValue(scores)}.`);
     }
-    const cols: ModalityScores =
-      typeof (scores as ArrayLike<unknown>).length === 'number'
-        ? Array.from(scores as ArrayLike<number | null | undefined>, (v) => [v])
-        : Object.fromEntries(Object.entries(scores as Record<string, number | null | undefined>).map(([k, v]) => [k, [v]]));
+    const names = this.modalities;
+    // One column of one sample per modality, in modality order: a modality left out of a record is a missing score
+    // (a record naming none of them is one sample with every score missing, which the policy decides).
+    const cols = guarded('LateFusion.predictOne', (): ModalityScoreColumn[] => {
+      const length: unknown = (scores as { length?: unknown }).length;
+      if (typeof length === 'number') {
+        if (length !== names.length) throw new LeptonError('SHAPE_MISMATCH', `LateFusion.predictOne: ${describeValue(length)} scores for a fusion of ${names.length} modalities (${names.join(', ')}).`);
+        const a = scores as ArrayLike<number | null | undefined>;
+        return names.map((_, m) => [a[m]]);
+      }
+      const rec = scores as Readonly<Record<string, number | null | undefined>>;
+      const unknown = Object.keys(rec).filter((k) => !names.includes(k));
+      if (unknown.length > 0) {
+        throw new LeptonError('INVALID_INPUT', `LateFusion.predictOne: unknown modality '${unknown[0]}'; this fusion combines ${names.map((n) => describeValue(n)).join(', ')}.`);
+      }
+      return names.map((k) => [Object.hasOwn(rec, k) ? rec[k] : undefined]);
+    });
     return this.predict(cols, options)[0]!;
   }
 
-  private fuse(f: number[], policy: MissingScorePolicy): number {
+  /** The fused probability of one sample, or `undefined` when `renormalise` leaves no score of positive weight. */
+  private fuse(f: ArrayLike<number>, policy: MissingScorePolicy): number | undefined {
     const w = this.weights;
     let z = this.bias;
     let total = 0;
@@ -267,9 +385,9 @@ class FittedLateFusion implements LateFusion {
       total += w[m]!;
       present++;
     }
-    if (present === 0) return Number.NaN;
+    if (present === 0) return undefined;
     if (this.method === 'convex') {
-      if (!(total > 0)) return Number.NaN; // only zero-weight modalities are present: they carry no evidence
+      if (!(total > 0)) return undefined; // only zero-weight modalities are present: they carry no evidence
       z /= total; // renormalised weights; total is 1 when every score is there
       return this.input === 'logit' ? sigmoid(z) : z;
     }
@@ -314,7 +432,8 @@ function resolvePolicy(policy: MissingScorePolicy, method: LateFusionMethod): Mi
  * @param options - method, transform, penalty and missing-score policy
  * @returns the fitted fusion
  * @throws {@link LeptonError} `INVALID_INPUT` for non-binary labels, a score out of range or fewer than two classes among
- *   the complete samples; `SHAPE_MISMATCH` for lengths that disagree; `INVALID_ARGUMENT` for bad options (not an
+ *   the complete samples, more scores than {@link MAX_LATE_FUSION_SCORES} or more modalities than
+ *   {@link MAX_LATE_FUSION_MODALITIES}; `SHAPE_MISMATCH` for lengths that disagree; `INVALID_ARGUMENT` for bad options (not an
  *   object, an unknown method, input or policy, an `l2` that is not a finite number ≥ 0, a `maxIterations` that is not
  *   a whole number ≥ 1);
  *   `TRAINING_FAILED` when the solver diverges
@@ -342,26 +461,29 @@ export function fitLateFusion(scores: ModalityScores, labels: Numeric, options: 
   }
   const { names, cols } = columns(scores, o.names, 'fitLateFusion');
   if (new Set(names).size !== names.length) throw new LeptonError('INVALID_ARGUMENT', `fitLateFusion: modality names must be unique, got ${names.map((n) => describeValue(n)).join(', ')}.`);
-  const rows = features(cols, names, input, 'fitLateFusion');
-  if (labels === null || typeof labels !== 'object' || !Number.isSafeInteger((labels as { length?: unknown }).length)) {
-    throw new LeptonError('INVALID_INPUT', `fitLateFusion: labels must be an array of 0/1, got ${describeValue(labels)}.`);
-  }
-  if (labels.length !== rows.length) throw new LeptonError('SHAPE_MISMATCH', `fitLateFusion: ${rows.length} samples of scores but ${labels.length} labels.`);
-  checkBinary(labels, 'fitLateFusion');
+  const f = features(cols, names, input, 'fitLateFusion');
+  const n = lengthOf(labels, 'fitLateFusion', 'labels');
+  if (n !== f.n) throw new LeptonError('SHAPE_MISMATCH', `fitLateFusion: ${f.n} samples of scores but ${n} labels.`);
+  const labelValues = numbers(labels, 'fitLateFusion', 'labels', 'binary');
   if (method === 'convex' && input === 'raw') {
-    rows.forEach((r, i) =>
-      r.forEach((v, m) => {
+    for (let i = 0; i < f.n; i++) {
+      for (let m = 0; m < f.m; m++) {
+        const v = f.data[i * f.m + m]!;
         if (v < 0 || v > 1) throw new LeptonError('INVALID_INPUT', `fitLateFusion: convex fusion of raw scores needs probabilities in [0, 1]; modality ${describeValue(names[m])} has ${v} at sample ${i}.`);
-      }),
-    );
+      }
+    }
   }
-  const skipped: number[] = [];
+  const skipped = incomplete(f);
   const x: number[][] = [];
   const y: number[] = [];
-  rows.forEach((r, i) => {
-    if (r.some(Number.isNaN)) skipped.push(i);
-    else (x.push(r), y.push(labels[i]!));
-  });
+  for (let i = 0, s = 0; i < f.n; i++) {
+    if (skipped[s] === i) {
+      s++;
+      continue;
+    }
+    x.push(Array.from(f.data.subarray(i * f.m, (i + 1) * f.m)));
+    y.push(labelValues[i]!);
+  }
   const { pos, neg } = countClasses(y);
   if (pos === 0 || neg === 0) {
     throw new LeptonError('INVALID_INPUT', `fitLateFusion needs both classes among the ${x.length} samples with every score (${skipped.length} left out for a missing score).`);
@@ -391,16 +513,27 @@ export function fitLateFusion(scores: ModalityScores, labels: Numeric, options: 
  * ```
  */
 export function lateFusionFromJSON(json: LateFusionJSON): LateFusion {
+  try {
+    return restoreLateFusion(json);
+  } catch (err) {
+    if (err instanceof LeptonError) throw err;
+    // a throwing getter or Proxy trap in the stored object
+    throw new LeptonError('INVALID_INPUT', 'Not a stored late fusion: reading it threw (see cause).', { cause: err });
+  }
+}
+
+function restoreLateFusion(json: LateFusionJSON): LateFusion {
   const j = json as Partial<LateFusionJSON> | null;
-  const finite = (a: unknown, n: number): boolean => Array.isArray(a) && a.length === n && a.every((v) => typeof v === 'number' && Number.isFinite(v));
-  const n = Array.isArray(j?.modalities) ? j.modalities.length : -1;
+  // Array.from: every() skips the holes of a sparse array
+  const finite = (a: unknown, n: number): boolean => Array.isArray(a) && a.length === n && Array.from(a).every((v) => typeof v === 'number' && Number.isFinite(v));
+  const n = Array.isArray(j?.modalities) && j.modalities.length <= MAX_LATE_FUSION_MODALITIES ? j.modalities.length : -1;
   const ok =
     j?.kind === 'late-fusion' &&
     j.formatVersion === 1 &&
     (j.method === 'logistic' || j.method === 'convex') &&
     (j.input === 'logit' || j.input === 'raw') &&
     n > 0 &&
-    j.modalities!.every((m) => typeof m === 'string') &&
+    Array.from(j.modalities!).every((m) => typeof m === 'string') &&
     new Set(j.modalities).size === n &&
     finite(j.weights, n) &&
     finite(j.means, n) &&

@@ -119,6 +119,8 @@ export async function* readLines(source: TextSource, options: TextReadOptions = 
     }
     let t = text.endsWith('\r') ? text.slice(0, -1) : text;
     if (line === 1 && t.charCodeAt(0) === 0xfeff) t = t.slice(1);
+    // The readers allow one more character for a trailing '\r'; a line without one may not use it.
+    if (t.length > maxLine) return { line, tooLong: true };
     return { line, text: t };
   };
   const iterator = stream[Symbol.asyncIterator]();

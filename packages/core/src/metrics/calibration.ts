@@ -24,7 +24,14 @@ export function logLoss(yTrue: Numeric, probs: Numeric | ArrayLike<Numeric>): nu
   const n = lengthOf(yTrue, 'logLoss', 'yTrue');
   const m = lengthOf(probs, 'logLoss', 'probs');
   // Binary (a probability per sample) or multiclass (a row per sample), decided by the first entry.
-  const first: unknown = m > 0 ? (probs as ArrayLike<unknown>)[0] : 0;
+  let first: unknown = 0;
+  if (m > 0) {
+    try {
+      first = (probs as ArrayLike<unknown>)[0];
+    } catch (err) {
+      throw new LeptonError('INVALID_INPUT', 'logLoss: reading probs[0] threw (see cause).', { cause: err, details: { argument: 'probs', index: 0 } });
+    }
+  }
   if (typeof first === 'number' || ArrayBuffer.isView(probs)) {
     const [y, p] = pair('logLoss', yTrue, 'binary', probs, 'probability', ['yTrue', 'probs']);
     let sum = 0;
@@ -37,7 +44,13 @@ export function logLoss(yTrue: Numeric, probs: Numeric | ArrayLike<Numeric>): nu
   let sum = 0;
   for (let i = 0; i < n; i++) {
     // Rows are normalised below, as scikit-learn does: any finite weights ≥ 0 (not only probabilities) are a row.
-    const row = numbers((probs as ArrayLike<unknown>)[i], 'logLoss', `probs[${i}]`, 'nonnegative');
+    let raw: unknown;
+    try {
+      raw = (probs as ArrayLike<unknown>)[i];
+    } catch (err) {
+      throw new LeptonError('INVALID_INPUT', `logLoss: reading probs[${i}] threw (see cause).`, { cause: err, details: { argument: 'probs', index: i } });
+    }
+    const row = numbers(raw, 'logLoss', `probs[${i}]`, 'nonnegative');
     const k = y[i]!;
     if (!Number.isInteger(k) || k < 0 || k >= row.length) {
       throw new LeptonError('INVALID_INPUT', `logLoss: label ${k} at index ${i} has no probability column.`);

@@ -1,6 +1,6 @@
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
-import { numbers, optionsObject, pair, type Numeric } from './validate.js';
+import { lengthOf, numbers, optionsObject, pair, type Numeric } from './validate.js';
 
 /** How per-class scores are combined: `binary` reports the positive class only. */
 export type Averaging = 'binary' | 'macro' | 'micro';
@@ -37,15 +37,37 @@ export function accuracy(yTrue: Numeric, yPred: Numeric): number {
 }
 
 /**
+ * Most distinct labels {@link confusionMatrix} and {@link precisionRecallF1} take: 4096 (a confusion matrix of 16.8 M
+ * cells). More is `INVALID_INPUT` before the matrix is allocated: it is almost always scores passed as labels.
+ */
+export const MAX_CLASS_LABELS = 4096;
+
+/** The sorted distinct labels of `t` and `p`, refused past {@link MAX_CLASS_LABELS}. */
+function distinctLabels(t: Numeric, p: Numeric, fn: string): number[] {
+  const seen = new Set<number>();
+  for (const a of [t, p]) {
+    for (let i = 0; i < a.length; i++) {
+      seen.add(a[i]!);
+      if (seen.size > MAX_CLASS_LABELS) {
+        throw new LeptonError('INVALID_INPUT', `${fn}: more than ${MAX_CLASS_LABELS} distinct labels; pass class labels, not scores.`, { details: { limit: MAX_CLASS_LABELS } });
+      }
+    }
+  }
+  return [...seen].sort((a, b) => a - b);
+}
+
+/**
  * Confusion matrix: rows are true labels, columns predicted labels, in the order of `labels`
  * (default: sorted union of the labels seen).
  *
  * @param yTrue - true labels
  * @param yPred - predicted labels
- * @param labels - label order (distinct finite numbers); samples with a label not listed are not counted
+ * @param labels - label order (distinct integers, at most {@link MAX_CLASS_LABELS}); samples with a label not listed
+ *   are not counted
  * @returns `matrix[i][j]` = samples of true label `labels[i]` predicted as `labels[j]`
- * @throws {@link LeptonError} `SHAPE_MISMATCH` / `INVALID_INPUT` for mismatched or empty input or a label that is not a
- *   finite number; `INVALID_ARGUMENT` for `labels` that are not distinct finite numbers
+ * @throws {@link LeptonError} `SHAPE_MISMATCH` / `INVALID_INPUT` for mismatched or empty input, a label that is not an
+ *   integer (a score or probability passed as a label), or more than {@link MAX_CLASS_LABELS} distinct labels;
+ *   `INVALID_ARGUMENT` for `labels` that are not distinct integers or more than {@link MAX_CLASS_LABELS}
  * @example
  * ```ts
  * import { confusionMatrix } from '@lepton/core';
@@ -62,8 +84,8 @@ export function confusionMatrix(
   /** `matrix[i][j]`: count of samples with true label `labels[i]` predicted as `labels[j]`. */
   matrix: number[][];
 } {
-  const [t, p] = pair('confusionMatrix', yTrue, 'label', yPred, 'label');
-  const order = labels === undefined ? [...new Set([...Array.from(t), ...Array.from(p)])].sort((a, b) => a - b) : labelOrder(labels);
+  const [t, p] = pair('confusionMatrix', yTrue, 'class', yPred, 'class');
+  const order = labels === undefined ? distinctLabels(t, p, 'confusionMatrix') : labelOrder(labels);
   const index = new Map(order.map((l, i) => [l, i]));
   const matrix = order.map(() => order.map(() => 0));
   for (let i = 0; i < t.length; i++) {
@@ -74,11 +96,13 @@ export function confusionMatrix(
   return { labels: order, matrix };
 }
 
-/** `labels` of {@link confusionMatrix}: distinct finite numbers, copied. */
+/** `labels` of {@link confusionMatrix}: distinct integers, copied. */
 function labelOrder(labels: unknown): number[] {
   let order: number[];
   try {
-    order = Array.from(numbers(labels, 'confusionMatrix', 'labels', 'label'));
+    const n = lengthOf(labels, 'confusionMatrix', 'labels');
+    if (n > MAX_CLASS_LABELS) throw new LeptonError('INVALID_ARGUMENT', `confusionMatrix: labels lists ${n} labels; at most ${MAX_CLASS_LABELS} are counted.`);
+    order = Array.from(numbers(labels, 'confusionMatrix', 'labels', 'class'));
   } catch (err) {
     throw new LeptonError('INVALID_ARGUMENT', (err as Error).message, { cause: err, details: { option: 'labels' } });
   }
@@ -99,7 +123,8 @@ function safeDiv(a: number, b: number): number {
  * @param options - averaging (default `binary`) and the positive label for `binary` (default 1)
  * @returns precision, recall and F1
  * @throws {@link LeptonError} `INVALID_ARGUMENT` for an unknown averaging, options that are not an object or a
- *   `positiveLabel` that is not a finite number; `SHAPE_MISMATCH` / `INVALID_INPUT` as {@link confusionMatrix}
+ *   `positiveLabel` that is not an integer; `SHAPE_MISMATCH` / `INVALID_INPUT` as {@link confusionMatrix} (labels must
+ *   be integers, at most {@link MAX_CLASS_LABELS} distinct)
  * @example
  * ```ts
  * import { precisionRecallF1 } from '@lepton/core';
@@ -114,19 +139,27 @@ export function precisionRecallF1(
   const o = optionsObject(options, 'precisionRecallF1');
   const average = o.average ?? 'binary';
   const positiveLabel: unknown = o.positiveLabel ?? 1;
-  if (typeof positiveLabel !== 'number' || !Number.isFinite(positiveLabel)) {
-    throw new LeptonError('INVALID_ARGUMENT', `precisionRecallF1: positiveLabel must be a finite number, got ${describeValue(positiveLabel)}.`, { details: { option: 'positiveLabel' } });
+  if (typeof positiveLabel !== 'number' || !Number.isSafeInteger(positiveLabel)) {
+    throw new LeptonError('INVALID_ARGUMENT', `precisionRecallF1: positiveLabel must be an integer, got ${describeValue(positiveLabel)}.`, { details: { option: 'positiveLabel' } });
   }
   if (average !== 'binary' && average !== 'micro' && average !== 'macro') {
     throw new LeptonError('INVALID_ARGUMENT', `Unknown averaging ${describeValue(average)}; use binary, macro or micro.`);
   }
-  const { labels, matrix } = confusionMatrix(yTrue, yPred);
-  const stats = labels.map((_, k) => {
-    const tp = matrix[k]![k]!;
-    const fp = matrix.reduce((s, row, r) => s + (r === k ? 0 : row[k]!), 0);
-    const fn = matrix[k]!.reduce((s, v, c) => s + (c === k ? 0 : v), 0);
-    return { tp, fp, fn };
-  });
+  const [t, p] = pair('precisionRecallF1', yTrue, 'class', yPred, 'class');
+  const labels = distinctLabels(t, p, 'precisionRecallF1');
+  // Counters per label, not a k × k matrix: TP, and the counts of each label as truth and as prediction.
+  const index = new Map(labels.map((l, i) => [l, i]));
+  const tps = new Float64Array(labels.length);
+  const trues = new Float64Array(labels.length);
+  const preds = new Float64Array(labels.length);
+  for (let i = 0; i < t.length; i++) {
+    const r = index.get(t[i]!)!;
+    const c = index.get(p[i]!)!;
+    trues[r]! += 1;
+    preds[c]! += 1;
+    if (r === c) tps[r]! += 1;
+  }
+  const stats = labels.map((_, k) => ({ tp: tps[k]!, fp: preds[k]! - tps[k]!, fn: trues[k]! - tps[k]! }));
   const score = (tp: number, fp: number, fn: number): PrecisionRecallF1 => {
     const precision = safeDiv(tp, tp + fp);
     const recall = safeDiv(tp, tp + fn);

@@ -94,7 +94,8 @@ export function thresholdForFpr(yTrue: Numeric, scores: Numeric, targetFpr: numb
  * @param costs - cost of each kind of outcome
  * @returns the threshold, what it yields and its `cost`
  * @throws {@link LeptonError} `INVALID_ARGUMENT` for costs that are not an object or a cost that is not a finite number
- *   ≥ 0 (`truePositive` may be left out); `INVALID_INPUT` / `SHAPE_MISMATCH` as `thresholdCurve`
+ *   ≥ 0 (`truePositive` may be left out), or costs so large that the least total cost overflows a double;
+ *   `INVALID_INPUT` / `SHAPE_MISMATCH` as `thresholdCurve`
  * @example
  * ```ts
  * import { thresholdForCost } from '@lepton/core';
@@ -116,12 +117,26 @@ export function thresholdForCost(yTrue: Numeric, scores: Numeric, costs: CostMat
   const fnCost = cost('falseNegative', false);
   const tpCost = cost('truePositive', true);
   const c = curve(yTrue, scores, 'thresholdForCost');
-  let best: ThresholdChoice | undefined;
-  for (const choice of choices(c)) {
-    const tp = choice.recall * c.positives;
-    const fp = choice.fpr * c.negatives;
-    const total = fp * fpCost + (c.positives - tp) * fnCost + tp * tpCost;
-    if (best === undefined || total < best.cost! - 1e-12) best = { ...choice, cost: total };
+  const pick = (scale: number): { best: ThresholdChoice; finite: boolean } => {
+    let best: ThresholdChoice | undefined;
+    let finite = true;
+    for (const choice of choices(c)) {
+      const tp = choice.recall * c.positives;
+      const fp = choice.fpr * c.negatives;
+      const total = fp * (fpCost / scale) + (c.positives - tp) * (fnCost / scale) + tp * (tpCost / scale);
+      if (!Number.isFinite(total)) finite = false;
+      if (best === undefined || total < best.cost! - 1e-12) best = { ...choice, cost: total };
+    }
+    return { best: best!, finite };
+  };
+  const plain = pick(1);
+  if (plain.finite) return plain.best;
+  // Costs so large that a total overflows (Infinity ties every choice): compare in units of the largest cost.
+  const scale = Math.max(fpCost, fnCost, tpCost);
+  const { best } = pick(scale);
+  const total = best.cost! * scale;
+  if (!Number.isFinite(total)) {
+    throw new LeptonError('INVALID_ARGUMENT', `thresholdForCost: the least total cost (${best.cost} × ${scale}) overflows a double; express the costs in a larger unit.`);
   }
-  return best!;
+  return { ...best, cost: total };
 }

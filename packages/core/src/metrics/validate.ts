@@ -8,13 +8,14 @@ export type Numeric = ArrayLike<number>;
  * @internal What the values of one argument must be:
  * - `binary`: 0 or 1
  * - `label`: a finite number (a class label)
+ * - `class`: an integer (a class label of a confusion matrix: |v| ≤ 2^53 − 1, so a probability or a score is refused)
  * - `finite`: a finite number
  * - `float32`: a number finite in float32 (1e39 is finite, but Infinity in a float32 tensor)
  * - `ordered`: a number that is not NaN (±Infinity sort fine: ranking scores)
  * - `probability`: a number in [0, 1]
  * - `nonnegative`: a finite number ≥ 0 (a weight, or a row of class scores that is normalised before use)
  */
-export type ValueRule = 'binary' | 'label' | 'finite' | 'float32' | 'ordered' | 'probability' | 'nonnegative';
+export type ValueRule = 'binary' | 'label' | 'class' | 'finite' | 'float32' | 'ordered' | 'probability' | 'nonnegative';
 
 /** Typed arrays whose elements are numbers (a BigInt64Array's are not). */
 function isNumberArray(v: unknown): v is Numeric {
@@ -24,6 +25,7 @@ function isNumberArray(v: unknown): v is Numeric {
 const RULE_TEXT: Record<ValueRule, string> = {
   binary: 'a binary label (0 or 1)',
   label: 'a finite number (a label)',
+  class: 'an integer class label (pass class labels, not scores or probabilities)',
   finite: 'a finite number',
   float32: 'a finite float32 number (|v| < 3.4e38)',
   ordered: 'a number (not NaN)',
@@ -36,6 +38,8 @@ function fits(v: unknown, rule: ValueRule): boolean {
   switch (rule) {
     case 'binary':
       return v === 0 || v === 1;
+    case 'class':
+      return Number.isSafeInteger(v);
     case 'label':
     case 'finite':
       return Number.isFinite(v);

@@ -1,7 +1,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
-import { buildModel, builderOptions, modelName, oneOf, positiveInt, rate, recordTask, sizeList } from './task.js';
+import { boundedInt, buildModel, builderOptions, MAX_BLOCKS_PER_STAGE, modelName, oneOf, positiveInt, rate, recordTask, sizeList } from './task.js';
 
 /** Options for {@link buildResidualCnn}. */
 export interface ResidualCnnOptions {
@@ -11,7 +11,7 @@ export interface ResidualCnnOptions {
   numClasses: number;
   /** Filters of each stage; every stage after the first halves the resolution. Default `[16, 32, 64]`. */
   filters?: number[];
-  /** Residual blocks per stage. Default 1. */
+  /** Residual blocks per stage, 1 to {@link MAX_BLOCKS_PER_STAGE}. Default 1. */
   blocksPerStage?: number;
   /** Dropout before the classifier. Default 0.2. */
   dropout?: number;
@@ -72,7 +72,8 @@ function residualBlock(x: S, filters: number, strides: number, name: string, las
  * @returns an uncompiled tfjs-layers model
  * @throws {@link LeptonError} `INVALID_ARGUMENT` for an `inputShape` that is not three sizes, a dropout outside [0, 1),
  *   an unknown pooling, options that are not an object, a size that is not a whole number in [1, 2^31 − 1], an unknown
- *   task, a flag that is not a boolean, a name that is not a string, a seed that is not a finite number, or a model too
+ *   task, a flag that is not a boolean, a name that is not a string, a seed that is not a finite number, a
+ *   `blocksPerStage` above {@link MAX_BLOCKS_PER_STAGE}, more than {@link MAX_LAYER_LIST} `filters`, or a model too
  *   large to allocate (nothing is left allocated)
  * @example
  * ```ts
@@ -86,7 +87,7 @@ export function buildResidualCnn(options: ResidualCnnOptions): tfl.LayersModel {
   const [h, w, c] = imageShape(options.inputShape, 'inputShape');
   const numClasses = positiveInt(options.numClasses, 'numClasses');
   const filters = sizeList(options.filters, [16, 32, 64], 'filters', false);
-  const blocks = positiveInt(options.blocksPerStage ?? 1, 'blocksPerStage');
+  const blocks = boundedInt(options.blocksPerStage ?? 1, 'blocksPerStage', MAX_BLOCKS_PER_STAGE);
   const dropout = rate(options.dropout ?? 0.2, 'dropout');
   const pooling = oneOf(options.pooling, ['average', 'max'], 'average', 'pooling');
   const name = modelName(options.name, 'residual_cnn', 'buildResidualCnn');

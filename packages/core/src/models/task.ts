@@ -65,6 +65,27 @@ export function positiveInt(value: number, name: string): number {
   return value;
 }
 
+/**
+ * Most residual blocks per stage a builder takes (`blocksPerStage` of {@link buildResidualCnn} and of
+ * `buildFusionModel`'s image branch): 64, i.e. several hundred layers a stage. Each block is about seven layers, so
+ * 2^31 − 1 blocks was accepted and never finished building.
+ */
+export const MAX_BLOCKS_PER_STAGE = 64;
+
+/**
+ * Most entries a builder's list of layer sizes takes (`hiddenUnits`, `filters`, `units`, `headUnits` …): 64 layers
+ * or stages. A longer list built one layer per entry for as long as it lasted.
+ */
+export const MAX_LAYER_LIST = 64;
+
+/** @internal A depth knob: a positive integer of at most `max`, with a message naming it. */
+export function boundedInt(value: number, name: string, max: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new LeptonError('INVALID_ARGUMENT', `${name} must be a whole number from 1 to ${max}, got ${describeValue(value)}.`);
+  }
+  return value;
+}
+
 /** @internal A builder's options: a plain object (`null`, a primitive or an array is `INVALID_ARGUMENT`). */
 export function builderOptions<T extends object>(options: T, what: string): T {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -73,11 +94,14 @@ export function builderOptions<T extends object>(options: T, what: string): T {
   return options;
 }
 
-/** @internal A list of layer sizes: `fallback` when undefined or null, else an array of positive integers (`[]` only if `allowEmpty`). */
+/**
+ * @internal A list of layer sizes: `fallback` when undefined or null, else an array of at most {@link MAX_LAYER_LIST}
+ * positive integers (`[]` only if `allowEmpty`).
+ */
 export function sizeList(value: unknown, fallback: number[], name: string, allowEmpty = true): number[] {
   if (value === undefined || value === null) return fallback;
-  if (!Array.isArray(value) || (!allowEmpty && value.length === 0)) {
-    throw new LeptonError('INVALID_ARGUMENT', `${name} must be ${allowEmpty ? 'an' : 'a non-empty'} array of positive integers, got ${describeValue(value)}.`);
+  if (!Array.isArray(value) || (!allowEmpty && value.length === 0) || value.length > MAX_LAYER_LIST) {
+    throw new LeptonError('INVALID_ARGUMENT', `${name} must be ${allowEmpty ? 'an' : 'a non-empty'} array of at most ${MAX_LAYER_LIST} positive integers, got ${describeValue(value)}.`);
   }
   return Array.from(value as unknown[], (u, i) => positiveInt(u as number, `${name}[${i}]`));
 }

@@ -1,3 +1,4 @@
+import { describeValue } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 
 // Small dense linear algebra (Newton steps, covariance inverses, fusion weights) in one tested place. Sizes here are
@@ -68,10 +69,15 @@ function eliminate(m: number[][], n: number, fn: string): void {
  */
 export function solveLinear(a: readonly (readonly number[])[], b: readonly number[]): number[] {
   const n = checkSquare(a, 'solveLinear');
-  if (!Array.isArray(b) || b.length !== n || !b.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-    throw new LeptonError('INVALID_ARGUMENT', `solveLinear: b must be ${n} finite numbers.`);
+  if (!Array.isArray(b) || b.length !== n) throw new LeptonError('INVALID_ARGUMENT', `solveLinear: b must be ${n} finite numbers.`);
+  // By index, read once: every() skips the holes of a sparse array (then a misleading SINGULAR_MATRIX).
+  const rhs = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const v: unknown = b[i];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new LeptonError('INVALID_ARGUMENT', `solveLinear: b must be ${n} finite numbers; b[${i}] is ${describeValue(v)}.`);
+    rhs[i] = v;
   }
-  const m = a.map((row, i) => [...row, b[i]!]);
+  const m = a.map((row, i) => [...row, rhs[i]!]);
   eliminate(m, n, 'solveLinear');
   const x = m.map((row) => row[n]!);
   if (!x.every(Number.isFinite)) throw new LeptonError('SINGULAR_MATRIX', 'solveLinear: the solution overflowed; the matrix is ill-conditioned.');

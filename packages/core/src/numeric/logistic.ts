@@ -79,8 +79,8 @@ function meanLoss(x: readonly (readonly number[])[], y: readonly number[], theta
  * ```
  */
 export function fitLogisticRegression(
-  x: readonly (readonly number[])[],
-  y: readonly number[],
+  xIn: readonly (readonly number[])[],
+  yIn: readonly number[],
   options: LogisticRegressionOptions = {},
 ): LogisticRegressionFit {
   const o = optionsObject(options, 'fitLogisticRegression');
@@ -88,15 +88,29 @@ export function fitLogisticRegression(
   const maxIterations = o.maxIterations ?? 100;
   if (!(Number.isFinite(l2) && l2 >= 0)) throw new LeptonError('INVALID_ARGUMENT', 'fitLogisticRegression: l2 must be a finite number ≥ 0.');
   if (!(Number.isInteger(maxIterations) && maxIterations >= 1)) throw new LeptonError('INVALID_ARGUMENT', 'fitLogisticRegression: maxIterations must be a positive integer.');
-  const n = Array.isArray(x) ? x.length : 0;
-  if (n === 0 || !Array.isArray(y) || y.length !== n) throw new LeptonError('INVALID_INPUT', 'fitLogisticRegression needs n ≥ 1 rows and one label per row.');
-  const k = Array.isArray(x[0]) ? x[0].length : -1;
+  const n = Array.isArray(xIn) ? xIn.length : 0;
+  if (n === 0 || !Array.isArray(yIn) || yIn.length !== n) throw new LeptonError('INVALID_INPUT', 'fitLogisticRegression needs n ≥ 1 rows and one label per row.');
+  const k = Array.isArray(xIn[0]) ? xIn[0].length : -1;
+  // Every value read once, by index, into a copy: every() skips the holes of a sparse row, which then computed as
+  // undefined (a NaN loss returned as a fit).
+  const x: number[][] = [];
+  const y: number[] = [];
   for (let i = 0; i < n; i++) {
-    const row = x[i];
-    if (!Array.isArray(row) || row.length !== k || !row.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    const row: unknown = xIn[i];
+    const bad = (): never => {
       throw new LeptonError('INVALID_INPUT', `fitLogisticRegression: row ${i} must hold ${k} finite numbers.`);
+    };
+    if (!Array.isArray(row) || row.length !== k) bad();
+    const copy = new Array<number>(k);
+    for (let j = 0; j < k; j++) {
+      const v: unknown = (row as unknown[])[j];
+      if (typeof v !== 'number' || !Number.isFinite(v)) bad();
+      copy[j] = v as number;
     }
-    if (y[i] !== 0 && y[i] !== 1) throw new LeptonError('INVALID_INPUT', `fitLogisticRegression: label ${i} must be 0 or 1.`);
+    x.push(copy);
+    const label: unknown = yIn[i];
+    if (label !== 0 && label !== 1) throw new LeptonError('INVALID_INPUT', `fitLogisticRegression: label ${i} must be 0 or 1.`);
+    y.push(label);
   }
   const mean = y.reduce((s, v) => s + v, 0) / n;
   if (mean === 0 || mean === 1) throw new LeptonError('INVALID_INPUT', 'fitLogisticRegression needs both classes (0 and 1) among the labels.');
@@ -158,8 +172,9 @@ export function fitLogisticRegression(
     if (current - next <= 1e-15 * Math.max(1, Math.abs(current))) converged = true;
     current = next;
   }
-  if (theta.some((t) => !Number.isFinite(t))) {
+  const loss = meanLoss(x, y, theta, k);
+  if (theta.some((t) => !Number.isFinite(t)) || !Number.isFinite(loss)) {
     throw new LeptonError('TRAINING_FAILED', 'Logistic regression diverged. Check the features for extreme values, or set l2 > 0.');
   }
-  return { weights: theta.slice(0, k), bias: theta[k]!, iterations, converged, loss: meanLoss(x, y, theta, k) };
+  return { weights: theta.slice(0, k), bias: theta[k]!, iterations, converged, loss };
 }

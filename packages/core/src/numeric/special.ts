@@ -128,8 +128,12 @@ function lowerQuantile(p: number): number {
   }
   // One Halley refinement step brings the error to ~1e-15.
   const e = 0.5 * erfc(-x / Math.SQRT2) - p;
-  const u = e * Math.sqrt(2 * Math.PI) * Math.exp((x * x) / 2);
-  return x - u / (1 + (x * u) / 2);
+  if (e === 0) return x;
+  const g = Math.exp((x * x) / 2);
+  // For p below about 1e-308 (x < −37.6), exp(x²/2) overflows and e · ∞ was NaN: the same step in logarithms.
+  const u = Number.isFinite(g) ? e * Math.sqrt(2 * Math.PI) * g : Math.sign(e) * Math.exp(Math.log(Math.abs(e)) + 0.5 * Math.log(2 * Math.PI) + (x * x) / 2);
+  const next = x - u / (1 + (x * u) / 2);
+  return Number.isFinite(next) ? next : x;
 }
 
 const LANCZOS = [
@@ -158,7 +162,12 @@ export function lnGamma(x: number): number {
   return v;
 }
 
+/** Euler–Mascheroni constant γ. */
+const EULER_GAMMA = 0.5772156649015329;
+
 function lanczos(x: number): number {
+  // ln Γ(x) = −ln x − γx + O(x²) near 0: the reflection below overflows (π / sin πx = ∞) for x below about 1e-308.
+  if (x < 1e-8) return -Math.log(x) - EULER_GAMMA * x;
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lanczos(1 - x);
   const z = x - 1;
   let a = LANCZOS[0]!;

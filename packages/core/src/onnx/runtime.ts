@@ -69,8 +69,8 @@ export interface OnnxSession {
    * @param options - whether to check the outputs for non-finite values (default true)
    * @returns every output by name (float32; all values finite unless `checkOutputs` is false)
    * @throws {@link LeptonError} `INVALID_INPUT` when `feeds` is not an object, a feed is missing, its `data` is not a
-   *   Float32Array, its `dims` are not an array of non-negative integers matching `data.length`, a value is NaN or
-   *   ±Infinity, or ONNX Runtime refuses the run (e.g. a shape the model cannot take); `INVALID_MODEL` when an output
+   *   Float32Array, its `dims` are not an array of whole numbers from 0 to 2^31 − 1 matching `data.length`, a value is
+   *   NaN or ±Infinity, reading a feed throws (a getter or Proxy trap), or ONNX Runtime refuses the run (e.g. a shape the model cannot take); `INVALID_MODEL` when an output
    *   is not float32 or (when checked) holds a non-finite value; `INVALID_ARGUMENT` when `options` is not an object
    *   or `checkOutputs` not a boolean; `PREDICTOR_CLOSED` after {@link OnnxSession.close}
    */
@@ -197,19 +197,40 @@ function firstNonFinite(data: Float32Array): number {
   return -1;
 }
 
-/** A feed as JavaScript callers may pass it, checked: Float32Array data, integer dims matching it, finite values. */
-function checkFeed(name: string, f: unknown): OnnxTensorValue {
-  const feed = f as Partial<OnnxTensorValue> | null | undefined;
-  if (typeof feed !== 'object' || feed === null || !(feed.data instanceof Float32Array)) {
+/** Largest dimension of a feed: ONNX Runtime's own limit (2^31 − 1); a larger one was a raw `TypeError` from ORT. */
+const MAX_FEED_DIM = 2 ** 31 - 1;
+
+/**
+ * A feed as JavaScript callers may pass it, checked: Float32Array data, whole-number dims (each 0 to 2^31 − 1)
+ * matching it, finite values. Its fields are read once; a getter or Proxy trap that throws is `INVALID_INPUT`.
+ */
+function checkFeed(name: string, feeds: object): OnnxTensorValue {
+  let data: unknown;
+  let rawDims: unknown;
+  let dims: unknown[] | undefined;
+  try {
+    const feed = (Object.hasOwn(feeds, name) ? (feeds as Record<string, unknown>)[name] : undefined) as Partial<OnnxTensorValue> | null | undefined;
+    if (typeof feed === 'object' && feed !== null) {
+      data = feed.data;
+      rawDims = feed.dims;
+      if (Array.isArray(rawDims)) dims = Array.from(rawDims as unknown[]);
+    }
+  } catch (err) {
+    throw new LeptonError('INVALID_INPUT', `Input '${name}': reading the feed threw (see cause).`, { cause: err, details: { input: name } });
+  }
+  if (!(data instanceof Float32Array)) {
     throw new LeptonError('INVALID_INPUT', `Input '${name}' needs a feed { data: Float32Array, dims: number[] }.`);
   }
-  const { data, dims } = feed;
-  if (!Array.isArray(dims) || dims.some((d) => !Number.isInteger(d) || d < 0) || dims.reduce((a: number, d: number) => a * d, 1) !== data.length) {
+  if (
+    dims === undefined ||
+    dims.some((d) => typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0 || d > MAX_FEED_DIM) ||
+    (dims as number[]).reduce((a: number, d: number) => a * d, 1) !== data.length
+  ) {
     throw new LeptonError('INVALID_INPUT', Array.isArray(dims) ? `Input '${name}' has ${data.length} values for dims [${dims.map((d) => describeValue(d)).join(', ')}].` : `Input '${name}' has no dims array.`);
   }
   const bad = firstNonFinite(data);
   if (bad >= 0) throw new LeptonError('INVALID_INPUT', `Input '${name}' value ${bad} is ${data[bad]}, not a finite number.`, { details: { input: name, index: bad } });
-  return { data, dims };
+  return { data, dims: dims as number[] };
 }
 
 class Session implements OnnxSession {
@@ -235,8 +256,12 @@ class Session implements OnnxSession {
     if (typeof feeds !== 'object' || feeds === null) throw new LeptonError('INVALID_INPUT', 'run() needs an object of feeds, one per input name.');
     const tensors: Record<string, OrtTensor> = {};
     for (const name of this.inputNames) {
-      const f = checkFeed(name, Object.hasOwn(feeds, name) ? feeds[name] : undefined);
-      tensors[name] = new this.ort.Tensor('float32', f.data, f.dims);
+      const f = checkFeed(name, feeds);
+      try {
+        tensors[name] = new this.ort.Tensor('float32', f.data, f.dims);
+      } catch (err) {
+        throw new LeptonError('INVALID_INPUT', `Input '${name}': ONNX Runtime refused the feed: ${(err as Error)?.message ?? String(err)}`, { cause: err, details: { input: name } });
+      }
     }
     let outs: Record<string, OrtTensor>;
     const running = this.session.run(tensors, { logSeverityLevel: 4 });

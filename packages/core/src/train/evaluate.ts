@@ -65,8 +65,15 @@ export async function labelIndices(y: tf.Tensor): Promise<Int32Array> {
  * @param yTrue - targets
  * @param yPred - predictions (same layout as the model output)
  * @returns metrics by name
+ * For `multiclass`, `yPred` holds one row of `k` class scores per sample (its last dimension is `k`), and `yTrue` holds
+ * either a class index per sample (an integer in [0, k), shape `[n]` or `[n, 1]`) or a target row per sample (shape
+ * `[n, k]`, values in [0, 1] with at least one above 0, as `train` accepts for `categoricalCrossentropy`; the class is
+ * the row's largest value).
+ *
  * @throws {@link LeptonError} `INVALID_ARGUMENT` for an unknown task; `INVALID_INPUT` for arguments that are not live
- *   tensors, and as the metrics (a prediction that is not a probability for `binary`, NaN …)
+ *   tensors, and as the metrics (a prediction that is not a probability for `binary`, NaN …; for `multiclass`, a class
+ *   index that is not an integer in [0, k) or a target row that is not as above); `SHAPE_MISMATCH` when `multiclass`
+ *   targets and predictions do not hold the same number of samples, or target rows are not `k` wide
  * @example
  * ```ts
  * import { initRuntime, taskMetrics, tf } from '@lepton/core';
@@ -93,14 +100,53 @@ export async function taskMetrics(task: Task, yTrue: tf.Tensor, yPred: tf.Tensor
     }
     return out;
   }
-  if (task === 'multiclass') {
-    const [labels, flat] = await Promise.all([labelIndices(yTrue), yPred.data()]);
-    const k = yPred.shape[yPred.shape.length - 1]!;
-    const rows = Array.from({ length: labels.length }, (_, i) => flat.subarray(i * k, (i + 1) * k));
-    const predicted = rows.map((r) => r.indexOf(Math.max(...r)));
-    return { loss: logLoss(labels, rows), accuracy: accuracy(labels, predicted) };
-  }
+  if (task === 'multiclass') return multiclassMetrics(yTrue, yPred);
   const [y, p] = await Promise.all([yTrue.data(), yPred.data()]);
   const rmse = rootMeanSquaredError(y, p);
   return { loss: rmse * rmse, mae: meanAbsoluteError(y, p), rmse };
+}
+
+/** {@link taskMetrics} for `multiclass`: targets checked before use (a NaN or fractional label was cast to class 0). */
+async function multiclassMetrics(yTrue: tf.Tensor, yPred: tf.Tensor): Promise<Record<string, number>> {
+  const k = yPred.rank === 0 ? 0 : yPred.shape[yPred.rank - 1]!;
+  if (k < 1 || yPred.size === 0) throw new LeptonError('INVALID_INPUT', `taskMetrics: multiclass yPred must hold one row of class scores per sample, got shape [${yPred.shape.join(', ')}].`);
+  const rows = yPred.size / k;
+  const last = yTrue.rank === 0 ? 1 : yTrue.shape[yTrue.rank - 1]!;
+  const oneHot = yTrue.rank >= 2 && last > 1;
+  if (oneHot && last !== k) {
+    throw new LeptonError('SHAPE_MISMATCH', `taskMetrics: yTrue rows have ${last} columns but yPred has ${k} classes.`);
+  }
+  const samples = oneHot ? yTrue.size / k : yTrue.size;
+  if (samples !== rows) {
+    throw new LeptonError('SHAPE_MISMATCH', `taskMetrics: yTrue holds ${samples} sample(s) but yPred holds ${rows} row(s).`);
+  }
+  const [y, flat] = await Promise.all([yTrue.data(), yPred.data()]);
+  const labels = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    if (!oneHot) {
+      const v = y[i]!;
+      if (!(Number.isInteger(v) && v >= 0 && v < k)) {
+        throw new LeptonError('INVALID_INPUT', `taskMetrics: yTrue[${i}] must be a class index from 0 to ${k - 1}, got ${describeValue(v)}.`, { details: { tensor: 'yTrue', index: i } });
+      }
+      labels[i] = v;
+      continue;
+    }
+    let best = -1;
+    for (let j = 0; j < k; j++) {
+      const v = y[i * k + j]!;
+      if (!(v >= 0 && v <= 1)) {
+        throw new LeptonError('INVALID_INPUT', `taskMetrics: yTrue row ${i} must hold values from 0 to 1 (one-hot), got ${describeValue(v)} at column ${j}.`, { details: { tensor: 'yTrue', index: i } });
+      }
+      if (v > 0 && (best < 0 || v > y[i * k + best]!)) best = j;
+    }
+    if (best < 0) throw new LeptonError('INVALID_INPUT', `taskMetrics: yTrue row ${i} is all zeros: no class.`, { details: { tensor: 'yTrue', index: i } });
+    labels[i] = best;
+  }
+  const scoreRows = Array.from({ length: rows }, (_, i) => flat.subarray(i * k, (i + 1) * k));
+  const predicted = scoreRows.map((r) => {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (r[j]! > r[best]!) best = j;
+    return best;
+  });
+  return { loss: logLoss(labels, scoreRows), accuracy: accuracy(labels, predicted) };
 }
