@@ -1,5 +1,5 @@
 import { LeptonError } from '@lepton/core';
-import { integer, invalid } from '../internal/guards.js';
+import { integer, invalid, readFields } from '../internal/guards.js';
 
 /** @internal Every {@link Severity}, lowest first. */
 export const SEVERITIES: readonly string[] = ['low', 'medium', 'high', 'critical'];
@@ -74,6 +74,8 @@ interface Track {
   over: number;
   under: number;
   active?: Alarm;
+  /** Time of the latest judgement (or of the restored episode's raise): judgements never go back before it. */
+  lastAt: number;
 }
 
 /**
@@ -106,6 +108,7 @@ export class AlarmManager {
   /** Condition keys per asset, so that one asset's state is found without scanning every condition. */
   private readonly byAsset = new Map<string, Set<string>>();
   private seq = 0;
+  #backwards = 0;
   private readonly idPrefix: string;
 
   /**
@@ -129,7 +132,9 @@ export class AlarmManager {
    * @returns the events this judgement caused (none, raised or cleared)
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field` names it) for a key or asset that is not a
    *   non-empty string, a non-boolean `exceeded`/`clear`, an unknown severity, a time that is not finite, or evidence
-   *   whose values or window are not finite numbers — an alarm never carries a NaN
+   *   whose values or window are not finite numbers — an alarm never carries a NaN — or a field whose getter throws;
+   *   `INVALID_INPUT` (field `asset`) for a key already tracked for another asset. A time earlier than the condition's
+   *   previous judgement is taken as that judgement's time (see {@link backwardsJudgements})
    * @example
    * ```ts
    * import { AlarmManager } from '@lepton/manufacturing';
@@ -138,16 +143,27 @@ export class AlarmManager {
    * alarms.update({ key: 'press-1:pressure', asset: 'press-1', exceeded: true, severity: 'high', at: 60_000, evidence })[0]?.type; // 'raised'
    * ```
    */
-  update(input: { key: string; asset: string; exceeded: boolean; clear?: boolean; severity: Severity; at: number; evidence: AlarmEvidence }): AlarmEvent[] {
-    checkUpdate(input);
-    // The alarm keeps its own copy: a caller that reuses (mutates) one evidence object per sample must not rewrite an
+  update(raw: { key: string; asset: string; exceeded: boolean; clear?: boolean; severity: Severity; at: number; evidence: AlarmEvidence }): AlarmEvent[] {
+    // Read once (a getter that throws is INVALID_INPUT naming the field) and checked on the copy. The alarm keeps its
+    // own copy of the evidence: a caller that reuses (mutates) one evidence object per sample must not rewrite an
     // episode already raised, nor put a NaN into it after it was checked.
-    const evidence = copyEvidence(input.evidence);
+    const { input, evidence } = checkUpdate(raw);
     let t = this.tracks.get(input.key);
+    if (t && t.asset !== input.asset) {
+      throw new LeptonError('INVALID_INPUT', `AlarmManager.update: condition key ${JSON.stringify(input.key)} belongs to another asset; give every asset its own keys.`, { details: { field: 'asset' } });
+    }
     if (!t) {
-      t = { asset: input.asset, over: 0, under: 0 };
+      t = { asset: input.asset, over: 0, under: 0, lastAt: -Infinity };
       this.track(input.key, t);
     }
+    // Time never runs backwards within a condition: a judgement stamped before the previous one (a gateway's clock, a
+    // late sample) is taken at the previous one's time, so that an episode never clears before it was raised.
+    let at = input.at;
+    if (at < t.lastAt) {
+      at = t.lastAt;
+      this.#backwards++;
+    }
+    t.lastAt = at;
     const clear = input.clear ?? !input.exceeded;
     const events: AlarmEvent[] = [];
     if (input.exceeded) {
@@ -157,7 +173,7 @@ export class AlarmManager {
         t.active.occurrences++;
         t.active.evidence = evidence;
       } else if (t.over >= this.raiseAfter) {
-        t.active = { id: `${this.idPrefix}-${++this.seq}`, key: input.key, asset: input.asset, severity: input.severity, raisedAt: input.at, evidence, occurrences: t.over };
+        t.active = { id: `${this.idPrefix}-${++this.seq}`, key: input.key, asset: input.asset, severity: input.severity, raisedAt: at, evidence, occurrences: t.over };
         events.push({ type: 'raised', alarm: { ...t.active } });
       }
     } else {
@@ -165,7 +181,7 @@ export class AlarmManager {
       if (t.active && clear) {
         t.under++;
         if (t.under >= this.clearAfter) {
-          t.active.clearedAt = input.at;
+          t.active.clearedAt = at;
           events.push({ type: 'cleared', alarm: { ...t.active } });
           delete t.active;
           t.under = 0;
@@ -173,6 +189,14 @@ export class AlarmManager {
       } else if (!clear) t.under = 0;
     }
     return events;
+  }
+
+  /**
+   * Judgements stamped earlier than their condition's previous judgement (or restored raise), so far. Each was taken at
+   * that earlier judgement's time: an episode never clears before it was raised.
+   */
+  get backwardsJudgements(): number {
+    return this.#backwards;
   }
 
   /**
@@ -218,11 +242,11 @@ export class AlarmManager {
    *   occurrences or evidence are not what {@link update} accepts; nothing is restored then
    */
   restoreTracks(tracks: readonly AlarmTrackSnapshot[]): void {
-    checkTracks(tracks);
-    for (const t of tracks) {
+    const checked = checkTracks(tracks);
+    for (const t of checked) {
       const old = this.tracks.get(t.key);
       if (old) this.byAsset.get(old.asset)?.delete(t.key);
-      this.track(t.key, { asset: t.asset, over: t.over, under: t.under, ...(t.active ? { active: { ...t.active, evidence: copyEvidence(t.active.evidence) } } : {}) });
+      this.track(t.key, { asset: t.asset, over: t.over, under: t.under, lastAt: t.active ? t.active.raisedAt : -Infinity, ...(t.active ? { active: t.active } : {}) });
     }
   }
 
@@ -249,29 +273,48 @@ export class AlarmManager {
   }
 }
 
-/** Cheap guard on {@link AlarmManager.update}'s input: what goes into an alarm comes out of the API. */
-function checkUpdate(input: { key: string; asset: string; exceeded: boolean; clear?: boolean; severity: Severity; at: number; evidence: AlarmEvidence }): void {
+type UpdateInput = { key: string; asset: string; exceeded: boolean; clear?: boolean; severity: Severity; at: number; evidence: AlarmEvidence };
+
+/** Cheap guard on {@link AlarmManager.update}'s input (read once): what goes into an alarm comes out of the API. */
+function checkUpdate(raw: UpdateInput): { input: UpdateInput; evidence: AlarmEvidence } {
   const fn = 'AlarmManager.update';
-  if (typeof input !== 'object' || input === null) throw invalid(fn, 'input', 'an object', input);
+  if (typeof raw !== 'object' || raw === null) throw invalid(fn, 'input', 'an object', raw);
+  const input = readFields(fn, 'input', raw, ['key', 'asset', 'exceeded', 'clear', 'severity', 'at', 'evidence'] as const, 'INVALID_INPUT') as UpdateInput;
   if (typeof input.key !== 'string' || input.key.length === 0) throw invalid(fn, 'key', 'a non-empty string', input.key);
   if (typeof input.asset !== 'string' || input.asset.length === 0) throw invalid(fn, 'asset', 'a non-empty string', input.asset);
   if (typeof input.exceeded !== 'boolean') throw invalid(fn, 'exceeded', 'a boolean', input.exceeded);
   if (input.clear !== undefined && typeof input.clear !== 'boolean') throw invalid(fn, 'clear', 'a boolean', input.clear);
   if (!SEVERITIES.includes(input.severity)) throw invalid(fn, 'severity', `one of ${SEVERITIES.join(', ')}`, input.severity);
   if (typeof input.at !== 'number' || !Number.isFinite(input.at)) throw invalid(fn, 'at', 'a finite number (epoch ms)', input.at);
-  checkEvidence(fn, 'evidence', input.evidence);
+  return { input, evidence: checkEvidence(fn, 'evidence', input.evidence) };
 }
 
-/** @internal Checks alarm evidence: what goes into an alarm comes out of the API (no NaN, no wrong-typed signal). */
-export function checkEvidence(fn: string, field: string, e: unknown): void {
+/**
+ * @internal Checks alarm evidence (what goes into an alarm comes out of the API: no NaN, no wrong-typed signal, no hole
+ * in `signals`), reading each field once; returns a copy of its fields only, which is what the alarm keeps.
+ */
+export function checkEvidence(fn: string, field: string, e: unknown): AlarmEvidence {
   if (typeof e !== 'object' || e === null) throw invalid(fn, field, 'an object', e);
-  const ev = e as AlarmEvidence;
+  const ev = readFields(fn, field, e, ['source', 'signals', 'values', 'window'] as const, 'INVALID_INPUT');
   if (typeof ev.source !== 'string') throw invalid(fn, `${field}.source`, 'a string', ev.source);
-  if (!Array.isArray(ev.signals) || ev.signals.some((x) => typeof x !== 'string')) throw invalid(fn, `${field}.signals`, 'an array of strings', ev.signals);
-  if (typeof ev.values !== 'object' || ev.values === null) throw invalid(fn, `${field}.values`, 'an object of numbers', ev.values);
-  for (const [k, v] of Object.entries(ev.values)) if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(fn, `${field}.values.${k}`, 'a finite number', v);
+  if (!Array.isArray(ev.signals)) throw invalid(fn, `${field}.signals`, 'an array of strings', ev.signals);
+  const sigs = ev.signals as unknown[];
+  const signals: string[] = [];
+  for (let i = 0; i < sigs.length; i++) {
+    const x = sigs[i];
+    if (typeof x !== 'string') throw invalid(fn, `${field}.signals[${i}]`, 'a string', x);
+    signals.push(x);
+  }
+  if (typeof ev.values !== 'object' || ev.values === null || Array.isArray(ev.values)) throw invalid(fn, `${field}.values`, 'an object of numbers', ev.values);
+  const values: Record<string, number> = {};
+  for (const [k, v] of Object.entries(ev.values)) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(fn, `${field}.values.${k}`, 'a finite number', v);
+    Object.defineProperty(values, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
   if (typeof ev.window !== 'object' || ev.window === null) throw invalid(fn, `${field}.window`, 'an object { from, to }', ev.window);
-  for (const k of ['from', 'to'] as const) if (typeof ev.window[k] !== 'number' || !Number.isFinite(ev.window[k])) throw invalid(fn, `${field}.window.${k}`, 'a finite number (epoch ms)', ev.window[k]);
+  const w = readFields(fn, `${field}.window`, ev.window, ['from', 'to'] as const, 'INVALID_INPUT');
+  for (const k of ['from', 'to'] as const) if (typeof w[k] !== 'number' || !Number.isFinite(w[k])) throw invalid(fn, `${field}.window.${k}`, 'a finite number (epoch ms)', w[k]);
+  return { source: ev.source, signals, values, window: { from: w.from as number, to: w.to as number } };
 }
 
 /** @internal A copy of checked evidence (its fields only), so that the alarm does not share objects with the caller. */
@@ -279,31 +322,43 @@ export function copyEvidence(e: AlarmEvidence): AlarmEvidence {
   return { source: e.source, signals: [...e.signals], values: { ...e.values }, window: { from: e.window.from, to: e.window.to } };
 }
 
-/** Checks tracks handed to {@link AlarmManager.restoreTracks} (from another process: untrusted), all before any is taken. */
-function checkTracks(tracks: unknown): void {
+/**
+ * Checks tracks handed to {@link AlarmManager.restoreTracks} (from another process: untrusted), all before any is
+ * taken, with index loops (a hole in the array is refused, never skipped); returns copies built field by field (an
+ * unknown field of a restored alarm is not carried into later events).
+ */
+function checkTracks(tracks: unknown): Array<{ key: string; asset: string; over: number; under: number; active?: Alarm }> {
   const fn = 'AlarmManager.restoreTracks';
   if (!Array.isArray(tracks)) throw invalid(fn, 'tracks', 'an array of tracks (from snapshotAsset)', tracks);
-  const id = (field: string, v: unknown): void => {
+  const id = (field: string, v: unknown): string => {
     if (typeof v !== 'string' || v.length === 0) throw invalid(fn, field, 'a non-empty string', v);
+    return v;
   };
-  tracks.forEach((t: unknown, i) => {
+  const out: Array<{ key: string; asset: string; over: number; under: number; active?: Alarm }> = [];
+  for (let i = 0; i < tracks.length; i++) {
+    const t: unknown = tracks[i];
     const at = `tracks[${i}]`;
     if (typeof t !== 'object' || t === null) throw invalid(fn, at, 'a track { key, asset, over, under, active? }', t);
-    const o = t as Partial<Record<keyof AlarmTrackSnapshot, unknown>>;
-    id(`${at}.key`, o.key);
-    id(`${at}.asset`, o.asset);
-    integer(fn, `${at}.over`, o.over, 0, Number.MAX_SAFE_INTEGER, 'INVALID_INPUT');
-    integer(fn, `${at}.under`, o.under, 0, Number.MAX_SAFE_INTEGER, 'INVALID_INPUT');
-    if (o.active === undefined) return;
-    const a = o.active as Partial<Record<keyof Alarm, unknown>> | null;
-    if (typeof a !== 'object' || a === null) throw invalid(fn, `${at}.active`, 'an active alarm', a);
-    id(`${at}.active.id`, a.id);
-    if (a.key !== o.key || a.asset !== o.asset || a.clearedAt !== undefined) {
+    const o = readFields(fn, at, t, ['key', 'asset', 'over', 'under', 'active'] as const, 'INVALID_INPUT');
+    const key = id(`${at}.key`, o.key);
+    const asset = id(`${at}.asset`, o.asset);
+    const over = integer(fn, `${at}.over`, o.over, 0, Number.MAX_SAFE_INTEGER, 'INVALID_INPUT');
+    const under = integer(fn, `${at}.under`, o.under, 0, Number.MAX_SAFE_INTEGER, 'INVALID_INPUT');
+    if (o.active === undefined) {
+      out.push({ key, asset, over, under });
+      continue;
+    }
+    if (typeof o.active !== 'object' || o.active === null) throw invalid(fn, `${at}.active`, 'an active alarm', o.active);
+    const a = readFields(fn, `${at}.active`, o.active, ['id', 'key', 'asset', 'severity', 'raisedAt', 'clearedAt', 'evidence', 'occurrences'] as const, 'INVALID_INPUT');
+    const alarmId = id(`${at}.active.id`, a.id);
+    if (a.key !== key || a.asset !== asset || a.clearedAt !== undefined) {
       throw new LeptonError('INVALID_INPUT', `${fn}: ${at}.active is not an active episode of this condition (another key or asset, or cleared).`, { details: { field: `${at}.active` } });
     }
     if (!SEVERITIES.includes(a.severity as string)) throw invalid(fn, `${at}.active.severity`, `one of ${SEVERITIES.join(', ')}`, a.severity);
     if (typeof a.raisedAt !== 'number' || !Number.isFinite(a.raisedAt)) throw invalid(fn, `${at}.active.raisedAt`, 'a finite number (epoch ms)', a.raisedAt);
-    integer(fn, `${at}.active.occurrences`, a.occurrences, 1, Number.MAX_SAFE_INTEGER, 'INVALID_INPUT');
-    checkEvidence(fn, `${at}.active.evidence`, a.evidence);
-  });
+    const occurrences = integer(fn, `${at}.active.occurrences`, a.occurrences, 1, Number.MAX_SAFE_INTEGER, 'INVALID_INPUT');
+    const evidence = checkEvidence(fn, `${at}.active.evidence`, a.evidence);
+    out.push({ key, asset, over, under, active: { id: alarmId, key, asset, severity: a.severity as Severity, raisedAt: a.raisedAt, evidence, occurrences } });
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
-import { accuracy, buildResidualCnn, confusionMatrix, describeValue, gradCam, LeptonError, loadBundle, progressReporter, saveBundle, tf, train, type Heatmap, type ProgressOptions } from '@lepton/core';
-import { each } from '../internal/guards.js';
+import { accuracy, buildResidualCnn, confusionMatrix, describeValue, gradCam, LeptonError, loadBundle, progressReporter, saveBundle, tf, train, type Heatmap, type LoadBundleOptions, type ProgressOptions } from '@lepton/core';
+import { each, finiteResult } from '../internal/guards.js';
 import { imageList, optionsOf, positiveInt, seedOf, stackImages, type GrayImage } from './images.js';
 
 /** Checks labelled samples: an array of objects (their images are checked when stacked, their labels against the classes). */
@@ -86,6 +86,33 @@ interface Settings {
 /** A class label for a message: a string as it is, anything else a caller passed described without running its code. */
 function shownLabel(label: unknown): string {
   return typeof label === 'string' ? label : describeValue(label);
+}
+
+/**
+ * Why a loaded classifier's preprocessing or labels cannot be used, or undefined. A damaged field would otherwise give
+ * NaN probabilities (the first class wins every image), a wrong label, or a raw TensorFlow error at prediction time.
+ */
+function damagedSettings(s: Settings, labels: unknown, model: tf.LayersModel): string | undefined {
+  const posInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v > 0;
+  if (![1, 2, 4].includes(s.downsample)) return 'its downsample is not 1, 2 or 4';
+  if (!posInt(s.width) || !posInt(s.height) || s.width % s.downsample !== 0 || s.height % s.downsample !== 0) {
+    return 'its width and height are not positive multiples of downsample';
+  }
+  const shape = model.inputs[0]?.shape;
+  if (!shape || shape.length !== 4 || shape[1] !== s.height / s.downsample || shape[2] !== s.width / s.downsample || shape[3] !== 2) {
+    return "its width, height and downsample do not match the model's input";
+  }
+  if (!posInt(s.highPass) || s.highPass % 2 === 0 || s.highPass > Math.min(s.width, s.height)) return 'its highPass is not an odd integer ≥ 1 (at most the image size)';
+  if (typeof s.gain !== 'number' || !Number.isFinite(s.gain) || !(s.gain > 0)) return 'its gain is not a finite number > 0';
+  if (!Array.isArray(labels) || labels.length < 2) return 'its labels are not a list of at least two class names';
+  for (let i = 0; i < labels.length; i++) {
+    const l: unknown = labels[i];
+    if (typeof l !== 'string' || l.length === 0) return `its labels[${i}] is not a non-empty string`;
+  }
+  if (new Set(labels).size !== labels.length) return 'its labels repeat a class name';
+  const out = model.outputs[0]?.shape;
+  if (!out || out[out.length - 1] !== labels.length) return 'its number of labels does not match the model\'s outputs';
+  return undefined;
 }
 
 function features(x: tf.Tensor4D, s: Settings): tf.Tensor4D {
@@ -233,6 +260,8 @@ export class DefectClassifier {
       out.dispose();
     }
     const k = this.labels.length;
+    // A NaN probability never wins: the first class would be reported for every image. Refuse it instead.
+    for (let i = 0; i < probs.length; i++) finiteResult('DefectClassifier.predictBatch', 'a class probability', probs[i]!);
     return images.map((_, i) => {
       const p = probs.subarray(i * k, (i + 1) * k);
       let best = 0;
@@ -322,18 +351,30 @@ export class DefectClassifier {
    * Loads a classifier saved by {@link save}.
    *
    * @param dir - bundle directory
+   * @param options - `trustedKeys`: Ed25519 public keys, one of which must have signed the bundle (`signBundle()` from
+   *   `@lepton/core`): the signature covers the manifest, labels and preprocessing included
    * @returns the classifier
-   * @throws {@link @lepton/core!LeptonError} `BUNDLE_INVALID` when the bundle is not a defect classifier, or any
-   *   bundle error from loading
+   * @throws {@link @lepton/core!LeptonError} `BUNDLE_INVALID` when the bundle is not a defect classifier or its
+   *   preprocessing is damaged (`downsample` not 1, 2 or 4, `highPass` not an odd integer ≥ 1, `gain` not a finite
+   *   number > 0, a size that does not match the model's input, labels that are not distinct non-empty strings, one
+   *   per output unit), or any bundle error from loading
    */
-  static async load(dir: string): Promise<DefectClassifier> {
-    const b = await loadBundle(dir, { expectTask: 'multiclass' });
+  static async load(dir: string, options: Pick<LoadBundleOptions, 'trustedKeys'> = {}): Promise<DefectClassifier> {
+    const trustedKeys = options?.trustedKeys;
+    const b = await loadBundle(dir, { expectTask: 'multiclass', ...(trustedKeys !== undefined ? { trustedKeys } : {}) });
     const s = b.manifest.preprocessing as unknown as Settings | undefined;
     if (s?.kind !== 'lepton-defect-classifier' || !b.manifest.labels) {
       b.model.dispose();
       throw new LeptonError('BUNDLE_INVALID', `${dir} is not a Lepton defect classifier bundle.`);
     }
-    return new DefectClassifier(b.model, s, b.manifest.labels);
+    const labels: unknown = b.manifest.labels;
+    const why = damagedSettings(s, labels, b.model);
+    if (why !== undefined) {
+      b.model.dispose();
+      throw new LeptonError('BUNDLE_INVALID', `${dir}: a defect classifier bundle, but ${why}.`);
+    }
+    const settings: Settings = { kind: s.kind, width: s.width, height: s.height, downsample: s.downsample, highPass: s.highPass, gain: s.gain };
+    return new DefectClassifier(b.model, settings, [...(labels as string[])]);
   }
 
   /** Frees the model's weights. */

@@ -1,6 +1,6 @@
-import { describeValue, heatmapToPng, LeptonError, loadBundle, progressReporter, rocAuc, saveBundle, tf, train, ModelWorkers, resolveWorkersOption, type ProgressOptions, type ProgressReporter } from '@lepton/core';
+import { describeValue, heatmapToPng, LeptonError, loadBundle, type LoadBundleOptions, progressReporter, rocAuc, saveBundle, tf, train, ModelWorkers, resolveWorkersOption, type ProgressOptions, type ProgressReporter } from '@lepton/core';
 import { decodeFloats, encodeFloats, imageList, optionsOf, packImages, positiveInt, seedOf, stackImages, type GrayImage } from './images.js';
-import { each, kindOf } from '../internal/guards.js';
+import { each, finiteResult, kindOf } from '../internal/guards.js';
 import { checkQuantile, damagedScores, isQuantile, keepSortedScores, sortedQuantile } from '../internal/scores.js';
 import { buildAutoencoder, smoothedError } from './reconstruction.js';
 
@@ -125,6 +125,36 @@ interface Settings {
   threshold: number;
   /** The quantile the threshold was last set to (absent after {@link DefectInspector.setThreshold}, and in bundles saved before it was kept). */
   quantile?: number;
+}
+
+/**
+ * Why a loaded inspector's preprocessing cannot be used, or undefined. A damaged field would otherwise give NaN or
+ * −Infinity scores (never above the threshold: every part would pass) or a raw TensorFlow error at inspection time.
+ */
+function damagedSettings(s: Settings, model: tf.LayersModel): string | undefined {
+  const posInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v > 0;
+  if (!posInt(s.width) || !posInt(s.height) || s.width % 8 !== 0 || s.height % 8 !== 0 || s.width > 4096 || s.height > 4096) {
+    return 'its width and height are not positive multiples of 8 (at most 4096)';
+  }
+  const shape = model.inputs[0]?.shape;
+  if (!shape || shape.length !== 4 || shape[1] !== s.height || shape[2] !== s.width || shape[3] !== 1) return "its width and height do not match the model's input";
+  if (!posInt(s.smoothing) || s.smoothing % 2 === 0 || s.smoothing > Math.min(s.width, s.height)) return 'its smoothing is not an odd integer ≥ 1 (at most the image size)';
+  if (typeof s.floor !== 'number' || !Number.isFinite(s.floor) || s.floor < 0) return 'its floor is not a finite number ≥ 0';
+  const pixels = s.width * s.height;
+  // base64 of pixels float32 values: checked before decoding, so a huge string is never decoded.
+  for (const field of ['errorMean', 'errorStd'] as const) {
+    if (s[field].length !== 4 * Math.ceil((4 * pixels) / 3)) return `its ${field} does not hold width × height values`;
+  }
+  const mean = decodeFloats(s.errorMean);
+  const std = decodeFloats(s.errorStd);
+  if (mean.length !== pixels || std.length !== pixels) return 'its error statistics do not hold width × height values';
+  for (let i = 0; i < pixels; i++) {
+    if (!Number.isFinite(mean[i]!)) return 'its errorMean holds a value that is not finite';
+    const d = std[i]!;
+    if (!Number.isFinite(d) || d < 0) return 'its errorStd holds a value that is not a finite number ≥ 0';
+    if (!(d + s.floor > 0)) return 'its errorStd + floor is 0 for some pixel (scores would be infinite)';
+  }
+  return undefined;
 }
 
 type ResolvedOptions = Required<Omit<DefectInspectorOptions, 'workers' | 'onProgress' | 'progressBar'>> & { workers: number; progress: ProgressReporter | undefined };
@@ -254,6 +284,14 @@ export class DefectInspector {
     imageList(good, 'DefectInspector.fit', 'good');
     if (good.length < 20) throw new LeptonError('INVALID_INPUT', `Need at least 20 good images to learn from, got ${good.length}.`);
     const split = Math.round(good.length * (1 - o.validationFraction));
+    // Checked before training: with no held-out image there is no threshold, with no training image nothing to learn.
+    if (split < 1 || split > good.length - 1) {
+      throw new LeptonError(
+        'INVALID_ARGUMENT',
+        `DefectInspector.fit: options.validationFraction ${o.validationFraction} leaves ${split} of ${good.length} images for training and ${good.length - split} held out; both need at least one.`,
+        { details: { field: 'options.validationFraction' } },
+      );
+    }
     const size = { width: o.width, height: o.height };
     // Stack (and so validate) all images at once, so an error names the image's index in `good`.
     const all = stackImages(good, size, 'DefectInspector.fit');
@@ -330,7 +368,10 @@ export class DefectInspector {
     });
     try {
       const [m, s] = await Promise.all([maps.data(), maxima.data()]);
-      return { maps: m as Float32Array, scores: Array.from(s) };
+      const scores = Array.from(s as Float32Array);
+      // A NaN score is never above the threshold: it would pass a defective part. Refuse it instead.
+      for (const v of scores) finiteResult('DefectInspector', 'an anomaly score', v);
+      return { maps: m as Float32Array, scores };
     } finally {
       tf.dispose([maps, maxima]);
     }
@@ -533,14 +574,20 @@ export class DefectInspector {
    * Loads an inspector saved by {@link save}.
    *
    * @param dir - bundle directory
-   * @param options - `workers`: threads inspecting images (default 1, in this thread; see {@link DefectInspectorOptions.workers})
+   * @param options - `workers`: threads inspecting images (default 1, in this thread; see {@link DefectInspectorOptions.workers});
+   *   `trustedKeys`: Ed25519 public keys, one of which must have signed the bundle (`signBundle()` from `@lepton/core`):
+   *   the signature covers the manifest, preprocessing and threshold included, which file digests alone do not protect
    * @returns the inspector, with the threshold it was saved with (its workers start when it first inspects)
    * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a bad `workers`, `BUNDLE_INVALID` when the bundle
-   *   is not a defect inspector or its good-part scores, threshold or quantile are damaged, or any bundle error from loading
+   *   is not a defect inspector or its preprocessing is damaged (a size that is not a positive multiple of 8 or does not
+   *   match the model's input, an even or non-integer `smoothing`, a `floor` that is not a finite number ≥ 0, per-pixel
+   *   error statistics that are not width × height finite values with a standard deviation ≥ 0 and a positive
+   *   std + floor) or its good-part scores, threshold or quantile are damaged, or any bundle error from loading
    */
-  static async load(dir: string, options: Pick<DefectInspectorOptions, 'workers'> = {}): Promise<DefectInspector> {
+  static async load(dir: string, options: Pick<DefectInspectorOptions, 'workers'> & Pick<LoadBundleOptions, 'trustedKeys'> = {}): Promise<DefectInspector> {
     const workers = resolveWorkersOption(options?.workers, 'DefectInspector.load');
-    const b = await loadBundle(dir, { expectTask: 'regression' });
+    const trustedKeys = options?.trustedKeys;
+    const b = await loadBundle(dir, { expectTask: 'regression', ...(trustedKeys !== undefined ? { trustedKeys } : {}) });
     const s = b.manifest.preprocessing as unknown as Settings | undefined;
     if (s?.kind !== 'lepton-defect-inspector' || typeof s.errorMean !== 'string' || typeof s.errorStd !== 'string') {
       b.model.dispose();
@@ -549,6 +596,7 @@ export class DefectInspector {
     const scores: unknown = s.validationScores;
     const quantile: unknown = s.quantile;
     const why =
+      damagedSettings(s, b.model) ??
       damagedScores(scores, MAX_GOOD_SCORES) ??
       (typeof s.threshold !== 'number' || !Number.isFinite(s.threshold)
         ? 'its threshold is not a finite number'
@@ -559,7 +607,22 @@ export class DefectInspector {
       b.model.dispose();
       throw new LeptonError('BUNDLE_INVALID', `${dir}: a defect inspector bundle, but ${why}.`);
     }
-    return new DefectInspector(b.model, { ...s, validationScores: [...(scores as number[])] }, workers);
+    return new DefectInspector(
+      b.model,
+      {
+        kind: s.kind,
+        width: s.width,
+        height: s.height,
+        smoothing: s.smoothing,
+        errorMean: s.errorMean,
+        errorStd: s.errorStd,
+        floor: s.floor,
+        validationScores: [...(scores as number[])],
+        threshold: s.threshold,
+        ...(quantile === undefined ? {} : { quantile: quantile as number }),
+      },
+      workers,
+    );
   }
 
   /**

@@ -210,6 +210,9 @@ export function generatePart(label: PartLabel, seed: number, size = 64): PartIma
   return { image: pixels, mask, label, width: size, height: size };
 }
 
+/** Most pixels (count × size²) one {@link generateParts} call draws: 2^28, about 1 GiB of float32 images. */
+const MAX_PART_PIXELS = 2 ** 28;
+
 /**
  * Generates a seeded set of **synthetic** part images (see {@link generatePart}); labels are assigned
  * round-robin from `options.labels`, and each image has its own seed derived from `options.seed`.
@@ -218,7 +221,8 @@ export function generatePart(label: PartLabel, seed: number, size = 64): PartIma
  * @param options - seed, size and labels
  * @returns the images with masks and labels
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a count that is not an integer from 0 to 100,000,
- *   options that are not an object, no labels, an unknown label, a bad size or a seed that is not a finite number
+ *   options that are not an object, no labels, an unknown label, a bad size, a seed that is not a finite number, or
+ *   more than 2^28 pixels in all (count × size²: about 1 GiB of images)
  * @example
  * ```ts
  * import { generateParts } from '@lepton/manufacturing';
@@ -233,6 +237,12 @@ export function generateParts(count: number, options: GeneratePartsOptions = {})
   if (!Array.isArray(labels) || labels.length === 0) throw new LeptonError('INVALID_ARGUMENT', 'labels must name at least one of good, scratch, dent.');
   const seed = options.seed ?? 1;
   if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new LeptonError('INVALID_ARGUMENT', `options.seed must be a finite number, got ${describeValue(seed)}.`);
+  const size = options.size ?? 64;
+  if (!Number.isInteger(size) || size < 32 || size > 4096) throw new LeptonError('INVALID_ARGUMENT', `Part image size must be an integer from 32 to 4096, got ${describeValue(size)}.`, { details: { field: 'options.size' } });
+  // Checked before any image is drawn: each part is size² float pixels (count and size alone are each bounded, not jointly).
+  if (count * size * size > MAX_PART_PIXELS) {
+    throw new LeptonError('INVALID_ARGUMENT', `count × size² is ${count * size * size} pixels, over ${MAX_PART_PIXELS}; generate the parts in smaller batches.`, { details: { field: 'count' } });
+  }
   const seeds = seededRandom(seed);
-  return Array.from({ length: count }, (_, i) => generatePart(labels[i % labels.length]!, Math.floor(seeds() * 2 ** 32), options.size ?? 64));
+  return Array.from({ length: count }, (_, i) => generatePart(labels[i % labels.length]!, Math.floor(seeds() * 2 ** 32), size));
 }

@@ -102,6 +102,35 @@ export function finiteResult(fn: string, what: string, ...values: number[]): voi
   }
 }
 
+/** Spreads at or below this many ε (machine epsilon) of the data's scale are rounding noise, not variation. */
+export const NO_SPREAD_EPS = 64 * Number.EPSILON;
+
+/**
+ * The largest magnitude among `values` (the data's scale, for {@link noSpread}).
+ *
+ * @param values - finite numbers
+ */
+export function scaleOf(values: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]!));
+  return m;
+}
+
+/**
+ * Throws `MFG_NON_FINITE_RESULT` when a spread (σ, R̄, MR̄ …) is zero or only the rounding noise of data of magnitude
+ * `scale` (σ ≤ 64·ε·scale): constant data would give infinite (or 1e15) indices, or zero-width limits that every later
+ * point breaks. Constant data cannot be charted; it is usually a stuck sensor.
+ */
+export function noSpread(fn: string, what: string, spread: number, scale: number): void {
+  if (!(spread > NO_SPREAD_EPS * scale) || spread === 0) {
+    throw new LeptonError(
+      'MFG_NON_FINITE_RESULT',
+      `${fn}: ${what} is zero, or only rounding noise of the data's scale (the data is constant): limits or indices would be meaningless. Check the sensor (stuck?) or chart data that varies.`,
+      { details: { result: what } },
+    );
+  }
+}
+
 /** Throws `INVALID_ARGUMENT` unless `v` is an options object (not null, an array or a primitive); returns it. */
 export function optionsObject<T extends object>(fn: string, field: string, v: T | undefined): T {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(fn, field, 'an object', v, 'INVALID_ARGUMENT');

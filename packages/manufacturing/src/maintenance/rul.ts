@@ -1,5 +1,5 @@
 import { buildSequenceModel, LeptonError, progressReporter, seededRandom, tf, train, type ProgressOptions, type SequenceKind } from '@lepton/core';
-import { atLeast, each, finite, finiteArray, finiteResult, integer, invalid, optionsObject } from '../internal/guards.js';
+import { atLeast, each, finite, finiteArray, finiteResult, integer, invalid, optionsObject, readFields } from '../internal/guards.js';
 
 const KINDS: readonly string[] = ['tcn', 'lstm', 'gru'];
 
@@ -58,8 +58,8 @@ export function rulTarget(cycle: number, life: number, cap = 125): number {
  * @param trueRul - true remaining useful life per case
  * @param predRul - predicted remaining useful life per case
  * @returns the score (lower is better; 0 is perfect)
- * @throws {@link @lepton/core!LeptonError} `SHAPE_MISMATCH` when the lengths differ; `INVALID_INPUT` for a value that
- *   is not a finite number (`details.field`, e.g. `predRul[3]`); `MFG_NON_FINITE_RESULT` when a prediction is so far
+ * @throws {@link @lepton/core!LeptonError} `SHAPE_MISMATCH` when the lengths differ (`details.field` `predRul`);
+ *   `INVALID_INPUT` for no cases at all (an empty score would look perfect) or a value that is not a finite number (`details.field`, e.g. `predRul[3]`); `MFG_NON_FINITE_RESULT` when a prediction is so far
  *   off (~7 000 cycles late) that the exponential score overflows
  * @example
  * ```ts
@@ -70,7 +70,9 @@ export function rulTarget(cycle: number, life: number, cap = 125): number {
 export function nasaScore(trueRul: ArrayLike<number>, predRul: ArrayLike<number>): number {
   finiteArray('nasaScore', 'trueRul', trueRul);
   finiteArray('nasaScore', 'predRul', predRul);
-  if (trueRul.length !== predRul.length) throw new LeptonError('SHAPE_MISMATCH', 'nasaScore: lengths differ.');
+  if (trueRul.length !== predRul.length) throw new LeptonError('SHAPE_MISMATCH', `nasaScore: predRul has ${predRul.length} values, trueRul ${trueRul.length}; give one prediction per case.`, { details: { field: 'predRul' } });
+  // An empty score would be 0, a perfect score for nothing.
+  if (trueRul.length === 0) throw new LeptonError('INVALID_INPUT', 'nasaScore: no cases to score (trueRul is empty).', { details: { field: 'trueRul' } });
   let s = 0;
   for (let i = 0; i < trueRul.length; i++) {
     const d = predRul[i]! - trueRul[i]!;
@@ -162,7 +164,8 @@ export class RulModel {
    * @param options - window, architecture, cap, epochs, seed
    * @returns the model
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when no history is as long as a window, or a row is not
-   *   an array of finite numbers as wide as the others (`details.field`, e.g. `units[2].rows[17]`); `INVALID_ARGUMENT`
+   *   an array of finite numbers as wide as the others (`details.field`, e.g. `units[2].rows[17]`), or a field whose
+   *   getter throws; `MFG_NON_FINITE_RESULT` when a sensor's mean or standard deviation overflows; `INVALID_ARGUMENT`
    *   for options that are not an object, a window or epoch count that is not a positive integer (epochs at most
    *   65,536), a cap that is not a
    *   finite number > 0, a `kind` other than `gru`, `lstm` or `tcn`, a seed that is not a finite number, or a bad
@@ -171,6 +174,8 @@ export class RulModel {
    */
   static async fit(units: readonly UnitHistory[], options: RulOptions = {}): Promise<RulModel> {
     optionsObject('RulModel.fit', 'options', options);
+    // Read once: a getter that throws is INVALID_ARGUMENT naming the field, and no getter is read twice.
+    options = readFields('RulModel.fit', 'options', options, ['kind', 'seed', 'window', 'cap', 'epochs', 'onProgress', 'progressBar'] as const) as RulOptions;
     if (options.kind !== undefined && !KINDS.includes(options.kind)) throw invalid('RulModel.fit', 'options.kind', `one of ${KINDS.join(', ')}`, options.kind, 'INVALID_ARGUMENT');
     if (options.seed !== undefined) finite('RulModel.fit', 'options.seed', options.seed, 'INVALID_ARGUMENT');
     const w = integer('RulModel.fit', 'options.window', options.window ?? 30, 1, 10_000);
@@ -179,17 +184,23 @@ export class RulModel {
     const progress = progressReporter(options, 'RulModel.fit');
     if (!Array.isArray(units)) throw invalid('RulModel.fit', 'units', 'an array of unit histories', units);
     let width: number | undefined;
+    const histories: Array<{ rows: number[][] }> = [];
     each(units, (u, i) => {
       if (typeof u !== 'object' || u === null) throw invalid('RulModel.fit', `units[${i}]`, 'a unit history { unit, rows }', u);
-      width = checkRows('RulModel.fit', `units[${i}].rows`, u.rows, width);
+      const { rows } = readFields('RulModel.fit', `units[${i}]`, u, ['rows'] as const, 'INVALID_INPUT');
+      width = checkRows('RulModel.fit', `units[${i}].rows`, rows, width);
+      histories.push({ rows: rows as number[][] });
     });
-    const all = units.flatMap((u) => u.rows);
+    const all = histories.flatMap((u) => u.rows);
     const d = all[0]?.length ?? 0;
     const mean = Array.from({ length: d }, (_, j) => all.reduce((s, r) => s + r[j]!, 0) / all.length);
     const std = Array.from({ length: d }, (_, j) => Math.sqrt(all.reduce((s, r) => s + (r[j]! - mean[j]!) ** 2, 0) / all.length) || 1);
+    // Values near ±1.8e308 overflow the mean, a spread beyond ~1e154 the standard deviation: an infinite std would
+    // normalise every feature to 0 and train a model on nothing, without a word.
+    finiteResult('RulModel.fit', 'a sensor mean or standard deviation', ...mean, ...std);
     const xs: number[] = [];
     const ys: number[] = [];
-    for (const u of units) {
+    for (const u of histories) {
       for (let end = w; end <= u.rows.length; end++) {
         for (let t = end - w; t < end; t++) for (let j = 0; j < d; j++) xs.push((u.rows[t]![j]! - mean[j]!) / std[j]!);
         ys.push(rulTarget(end - 1, u.rows.length, cap) / cap);

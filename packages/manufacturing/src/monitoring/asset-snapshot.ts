@@ -1,7 +1,7 @@
 import { LeptonError } from '@lepton/core';
 import { z } from 'zod';
 import type { AlarmTrackSnapshot } from '../alarms/alarms.js';
-import { MAX_ID_LENGTH } from '../telemetry/record.js';
+import { MAX_ID_LENGTH, MAX_TIMESTAMP, MIN_TIMESTAMP } from '../telemetry/record.js';
 
 /** The `format` tag of an {@link AssetSnapshot}. */
 export const ASSET_SNAPSHOT_FORMAT = 'lepton.line-monitor.asset';
@@ -122,6 +122,9 @@ export interface AssetSnapshot {
 const id = z.string().min(1).max(MAX_ID_LENGTH);
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
 const maybe = z.number().nullable();
+// A sample time: inside the range every sensor record must have (a time past it would make every later sample look late).
+const time = z.number().min(MIN_TIMESTAMP).max(MAX_TIMESTAMP);
+const maybeTime = time.nullable();
 const MAX_ITEMS = 1 << 20;
 const evidence = z.object({
   source: z.string().max(1024),
@@ -150,20 +153,20 @@ const Schema = z.object({
   signals: z.array(id).min(1).max(4096),
   window: int(1, 1 << 16),
   subgroup: int(2),
-  takenAt: z.number(),
+  takenAt: time,
   final: z.boolean(),
-  lastSampleAt: maybe,
-  row: z.object({ ts: maybe, values: z.array(maybe).max(4096), arrivals: int(0) }),
+  lastSampleAt: maybeTime,
+  row: z.object({ ts: maybeTime, values: z.array(maybe).max(4096), arrivals: int(0) }),
   last: z.array(maybe).max(4096),
   fillRun: z.array(int(0)).max(4096),
-  detector: z.object({ ring: z.array(maybe).max(MAX_ITEMS), ringTs: z.array(z.number()).max(1 << 16), head: int(0), valid: int(0), ticks: int(0) }),
-  subgroupState: z.object({ sum: z.array(z.number()).max(4096), count: z.array(int(0)).max(4096), n: int(0), from: z.number() }),
+  detector: z.object({ ring: z.array(maybe).max(MAX_ITEMS), ringTs: z.array(time).max(1 << 16), head: int(0), valid: int(0), ticks: int(0) }),
+  subgroupState: z.object({ sum: z.array(z.number()).max(4096), count: z.array(int(0)).max(4096), n: int(0), from: time }),
   rules: z.array(z.array(z.number()).max(15)).max(4096).nullable(),
   qualityOpen: z.array(z.boolean()).max(4096),
-  quality: z.array(z.object({ lastTs: z.number(), lastValue: maybe, repeats: int(1) }).nullable()).max(4096),
+  quality: z.array(z.object({ lastTs: time, lastValue: maybe, repeats: int(1) }).nullable()).max(4096),
   alarms: z.object({ spc: tracks, model: tracks, quality: tracks, clock: tracks, handover: tracks }),
   clockOpen: z.array(id).max(4096),
-  pendingGap: z.object({ from: z.number(), final: z.boolean() }).nullable(),
+  pendingGap: z.object({ from: time, final: z.boolean() }).nullable(),
   handoverOpen: z.boolean(),
 });
 

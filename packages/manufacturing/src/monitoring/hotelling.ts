@@ -25,13 +25,30 @@ function invert(a: number[][]): number[][] {
  * with. It sees correlation breaks between signals, but no temporal pattern.
  */
 export class HotellingT2 {
+  #threshold: number;
+
   private constructor(
     /** Mean of each signal in normal operation. */
     readonly mean: number[],
     private readonly inverse: number[][],
-    /** Alarm threshold (a quantile of T² on the fitting data unless set). */
-    public threshold: number,
-  ) {}
+    threshold: number,
+  ) {
+    this.#threshold = threshold;
+  }
+
+  /**
+   * Alarm threshold (a quantile of T² on the fitting data unless set). Setting it checks the value: a NaN threshold
+   * would never be exceeded (nothing would ever alarm).
+   *
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` (on setting) for a value that is not a finite number ≥ 0
+   */
+  get threshold(): number {
+    return this.#threshold;
+  }
+
+  set threshold(value: number) {
+    this.#threshold = atLeast('HotellingT2.threshold', 'threshold', value, 0);
+  }
 
   /**
    * Fits mean and covariance on normal operation; the threshold is the `quantile` of T² on those samples.
@@ -59,8 +76,9 @@ export class HotellingT2 {
     finiteResult('HotellingT2.fit', 'the mean or covariance', ...mean, ...cov.flat());
     const model = new HotellingT2(mean, invert(cov), Infinity);
     const t2 = rows.map((r) => model.score(r).t2).sort((x, y) => x - y);
-    model.threshold = t2[Math.min(t2.length - 1, Math.floor(quantile * t2.length))]!;
-    finiteResult('HotellingT2.fit', 'the threshold', model.threshold);
+    const threshold = t2[Math.min(t2.length - 1, Math.floor(quantile * t2.length))]!;
+    finiteResult('HotellingT2.fit', 'the threshold', threshold);
+    model.#threshold = threshold;
     return model;
   }
 

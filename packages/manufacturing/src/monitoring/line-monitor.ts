@@ -1,5 +1,5 @@
 import { LeptonError } from '@lepton/core';
-import { finiteResult, integer, invalid } from '../internal/guards.js';
+import { finiteResult, integer, invalid, noSpread, scaleOf } from '../internal/guards.js';
 import { AlarmManager, type Alarm, type AlarmEvent, type AlarmEvidence, type AlarmOptions, type Severity } from '../alarms/alarms.js';
 import { RuleStream } from '../spc/stream.js';
 import { checkRuleSet, WESTERN_ELECTRIC, type RuleSet } from '../spc/rules.js';
@@ -164,7 +164,11 @@ export interface LineMonitorStats {
   batches: number;
   /** SPC subgroup points judged. */
   subgroups: number;
-  /** SPC subgroup points skipped because fewer than half of their samples were clean (or their mean or its z-score overflowed). */
+  /**
+   * SPC subgroup points skipped because fewer than half of their samples were clean (or their mean or its z-score
+   * overflowed), or because the data stopped for longer than the quality gap (`gapFactor` × `intervalMs`) inside the
+   * subgroup: a subgroup never spans an outage, its partial points are discarded.
+   */
   subgroupsSkipped: number;
   /** Assets with no SPC baseline (their signals are not charted). */
   assetsWithoutBaseline: number;
@@ -239,6 +243,8 @@ interface AssetState {
   subCount: Int32Array;
   subN: number;
   subFrom: number;
+  /** Time of the subgroup's latest row: a row more than the quality gap after it starts a new subgroup. */
+  subLast: number;
   rules: RuleStream[] | undefined;
   qualityOpen: Uint8Array;
   /** Forgotten (handed to another monitor): a window of it still in flight makes no events. */
@@ -394,7 +400,8 @@ export class LineMonitor<S extends string = string> {
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` when an asset has fewer than 10 subgroups of data, a row is
    *   not an array, or a signal has fewer than 2 subgroups with at least half their values finite (NaN and ±Infinity
    *   are skipped as missing, and so is null), a row does not hold one value per signal or a value is neither a number
-   *   nor null (`details.field`); `MFG_NON_FINITE_RESULT` when the values overflow; `INVALID_ARGUMENT` for bad
+   *   nor null (`details.field`); `MFG_NON_FINITE_RESULT` when the values overflow, or when a signal's subgroup means
+   *   have no spread (σ ≤ 64·ε·max|mean|: a constant signal, usually a stuck sensor, cannot be charted); `INVALID_ARGUMENT` for bad
    *   `signals` or `subgroup`
    */
   static fitBaseline<S extends string>(normal: Record<string, readonly number[][]>, signals: readonly S[], subgroup = 60): LineBaseline<S> {
@@ -429,6 +436,8 @@ export class LineMonitor<S extends string = string> {
           const center = means.reduce((a, v) => a + v, 0) / means.length;
           const sigma = Math.sqrt(means.reduce((a, v) => a + (v - center) ** 2, 0) / Math.max(1, means.length - 1));
           finiteResult('fitBaseline', `the baseline of ${asset}/${signal}`, center, sigma);
+          // A constant signal's σ is rounding noise (≈ 1e-17), not 0: limits that narrow alarm on the same constant.
+          noSpread('fitBaseline', `the baseline σ of ${asset}/${signal}`, sigma, scaleOf(means));
           return [signal, { center, sigma }];
         }),
         ) as Partial<Record<S, SignalBaseline>>,
@@ -460,6 +469,7 @@ export class LineMonitor<S extends string = string> {
       subCount: new Int32Array(s),
       subN: 0,
       subFrom: 0,
+      subLast: 0,
       rules: base ? this.signals.map((sig) => new RuleStream(base.get(sig) ?? { center: 0, sigma: 0 }, this.ruleSet)) : undefined,
       qualityOpen: new Uint8Array(s),
       detached: false,
@@ -751,8 +761,9 @@ export class LineMonitor<S extends string = string> {
    * raises nothing: nothing was lost.
    *
    * @param snapshot - a snapshot, e.g. parsed from JSON (validated here)
-   * @throws {@link @lepton/core!LeptonError} `MFG_SNAPSHOT_INVALID` when it is not a valid snapshot (`details.field`);
-   *   `MFG_SNAPSHOT_MISMATCH` when it was taken with other signals, window or subgroup size; `MFG_MAX_ASSETS` when
+   * @throws {@link @lepton/core!LeptonError} `MFG_SNAPSHOT_INVALID` when it is not a valid snapshot (`details.field`),
+   *   including a sample time (`lastSampleAt`, `row.ts`, `quality[j].lastTs` …) later than `quality.now()` +
+   *   `quality.maxClockSkewMs` (nothing is restored then); `MFG_SNAPSHOT_MISMATCH` when it was taken with other signals, window or subgroup size; `MFG_MAX_ASSETS` when
    *   the monitor already holds `maxAssets` other assets
    */
   restoreAsset(snapshot: unknown): void {
@@ -764,6 +775,22 @@ export class LineMonitor<S extends string = string> {
         { details: { asset: s.asset } },
       );
     }
+    // A sample time past this monitor's clock (plus its allowed skew) would make every later sample look out of order
+    // and blind the signal for good: the whole snapshot is refused before anything is applied.
+    const latest = this.quality.latestAcceptedTime();
+    const future = (field: string, t: number | null): void => {
+      if (t !== null && t > latest) {
+        throw new LeptonError('MFG_SNAPSHOT_INVALID', `Asset snapshot: ${field} is later than this monitor's clock plus quality.maxClockSkewMs; the snapshot was refused (every later sample would look out of order).`, {
+          details: { field },
+        });
+      }
+    };
+    future('lastSampleAt', s.lastSampleAt);
+    future('row.ts', s.row.ts);
+    future('subgroupState.from', s.subgroupState.from);
+    future('pendingGap.from', s.pendingGap?.from ?? null);
+    for (let i = 0; i < s.detector.ringTs.length; i++) future(`detector.ringTs[${i}]`, s.detector.ringTs[i]!);
+    for (let j = 0; j < s.quality.length; j++) future(`quality[${j}].lastTs`, s.quality[j]?.lastTs ?? null);
     if (!this.states.has(s.asset) && this.states.size >= this.maxAssets) {
       throw new LeptonError('MFG_MAX_ASSETS', `Cannot restore one asset more than maxAssets (${this.maxAssets}); raise maxAssets if the line has this many.`, { details: { asset: s.asset } });
     }
@@ -783,6 +810,8 @@ export class LineMonitor<S extends string = string> {
     st.subCount.set(s.subgroupState.count);
     st.subN = s.subgroupState.n;
     st.subFrom = s.subgroupState.from;
+    // The snapshot does not keep the subgroup's last row time; its newest sample is no earlier (a lenient gap check).
+    st.subLast = Math.max(s.subgroupState.from, s.lastSampleAt ?? s.subgroupState.from);
     // Replaying a chart's last points into fresh rules gives the same judgements from here on (RuleStream.recent).
     if (st.rules && s.rules) st.rules.forEach((r, j) => s.rules![j]!.forEach((v) => r.push(v)));
     st.qualityOpen.set(s.qualityOpen.map((v) => (v ? 1 : 0)));
@@ -898,8 +927,17 @@ export class LineMonitor<S extends string = string> {
     const ts = st.ts!;
     let usable = true;
     this.counters.rows++;
+    // A rational subgroup never spans an outage: a row more than the quality gap (gapFactor × intervalMs) after the
+    // subgroup's previous row discards the partial subgroup (counted in subgroupsSkipped) and starts a new one.
+    if (st.subN > 0 && ts - st.subLast > this.quality.gapThresholdMs) {
+      st.subSum.fill(0);
+      st.subCount.fill(0);
+      st.subN = 0;
+      if (st.rules) this.counters.subgroupsSkipped += this.signals.length; // one point per charted signal, as judgeSubgroup counts
+    }
     // SPC subgroup accumulates clean values only.
     if (st.subN === 0) st.subFrom = ts;
+    st.subLast = ts;
     st.subN++;
     for (let j = 0; j < s; j++) {
       const v = st.row[j]!;

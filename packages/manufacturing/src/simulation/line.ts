@@ -1,7 +1,7 @@
 import { describeValue, LeptonError, seededRandom } from '@lepton/core';
-import { finite, finiteResult, integer, invalid, optionsObject } from '../internal/guards.js';
+import { each, finite, finiteResult, integer, invalid, optionsObject, readFields } from '../internal/guards.js';
 import type { UnitHistory } from '../maintenance/rul.js';
-import type { SensorRecord } from '../telemetry/record.js';
+import { MAX_TIMESTAMP, MIN_TIMESTAMP, type SensorRecord } from '../telemetry/record.js';
 
 /** Signals of every asset of {@link simulateLine}, in column order. */
 export const LINE_SIGNALS = ['spindle_speed', 'current', 'temperature', 'bearing_temp', 'vibration_rms', 'acoustic', 'pressure', 'coolant_flow'] as const;
@@ -13,41 +13,79 @@ export const LINE_CYCLE = 60;
 const MAX_ROWS = 10_000_000;
 const FAULT_KINDS: readonly string[] = ['drift', 'step', 'bearing-wear', 'dropout', 'stuck'];
 
-/** Checks {@link simulateLine}'s options; returns the asset ids. */
-function checkLineOptions(options: LineOptions): string[] {
+/** Largest offset (units of the signal) a drift or step fault may add: beyond it sensor values would overflow. */
+const MAX_FAULT_OFFSET = 1e12;
+
+/** {@link simulateLine}'s options, read once and checked. */
+interface CheckedLine {
+  assets: string[];
+  samples: number;
+  seed: number;
+  interval: number;
+  start: number;
+  faults: LineFault[];
+}
+
+/** Checks {@link simulateLine}'s options (each field read once: a getter that throws is `INVALID_ARGUMENT`). */
+function checkLineOptions(options: LineOptions): CheckedLine {
   const fn = 'simulateLine';
   optionsObject(fn, 'options', options);
+  const o = readFields(fn, 'options', options, ['assets', 'samples', 'seed', 'intervalMs', 'start', 'faults'] as const);
   let assets: string[];
-  if (typeof options.assets === 'number') {
-    integer(fn, 'options.assets', options.assets, 0, 10_000);
-    assets = Array.from({ length: options.assets }, (_, i) => `asset-${i + 1}`);
+  if (typeof o.assets === 'number') {
+    integer(fn, 'options.assets', o.assets, 0, 10_000);
+    assets = Array.from({ length: o.assets }, (_, i) => `asset-${i + 1}`);
   } else {
-    if (!Array.isArray(options.assets)) throw invalid(fn, 'options.assets', 'a count or an array of asset ids', options.assets, 'INVALID_ARGUMENT');
-    assets = [...options.assets];
-    assets.forEach((a: unknown, i) => {
+    if (!Array.isArray(o.assets)) throw invalid(fn, 'options.assets', 'a count or an array of asset ids', o.assets, 'INVALID_ARGUMENT');
+    assets = Array.from(o.assets as unknown[]) as string[];
+    each(assets, (a: unknown, i) => {
       if (typeof a !== 'string' || a.length === 0) throw invalid(fn, `options.assets[${i}]`, 'a non-empty string', a, 'INVALID_ARGUMENT');
     });
     if (new Set(assets).size !== assets.length) throw new LeptonError('INVALID_ARGUMENT', `${fn}: options.assets repeats an asset id.`, { details: { field: 'options.assets' } });
   }
-  integer(fn, 'options.samples', options.samples, 0, MAX_ROWS);
-  if (assets.length * options.samples > MAX_ROWS) throw new LeptonError('INVALID_ARGUMENT', `${fn}: assets × samples is over ${MAX_ROWS} rows; simulate the line in parts.`, { details: { field: 'options.samples' } });
-  finite(fn, 'options.seed', options.seed, 'INVALID_ARGUMENT');
-  if (options.intervalMs !== undefined && !(finite(fn, 'options.intervalMs', options.intervalMs, 'INVALID_ARGUMENT') > 0)) throw invalid(fn, 'options.intervalMs', 'a finite number > 0', options.intervalMs, 'INVALID_ARGUMENT');
-  if (options.start !== undefined) finite(fn, 'options.start', options.start, 'INVALID_ARGUMENT');
-  if (options.faults !== undefined && options.faults !== null) {
-    if (!Array.isArray(options.faults)) throw invalid(fn, 'options.faults', 'an array of faults', options.faults, 'INVALID_ARGUMENT');
-    options.faults.forEach((f: unknown, i) => {
-      const at = `options.faults[${i}]`;
-      if (typeof f !== 'object' || f === null) throw invalid(fn, at, 'a fault { asset, kind, from }', f, 'INVALID_ARGUMENT');
-      const o = f as Partial<Record<keyof LineFault, unknown>>;
-      if (!FAULT_KINDS.includes(o.kind as string)) throw invalid(fn, `${at}.kind`, `one of ${FAULT_KINDS.join(', ')}`, o.kind, 'INVALID_ARGUMENT');
-      finite(fn, `${at}.from`, o.from, 'INVALID_ARGUMENT');
-      if (o.to !== undefined) finite(fn, `${at}.to`, o.to, 'INVALID_ARGUMENT');
-      if (o.magnitude !== undefined) finite(fn, `${at}.magnitude`, o.magnitude, 'INVALID_ARGUMENT');
-      if (o.signal !== undefined && !(LINE_SIGNALS as readonly unknown[]).includes(o.signal)) throw invalid(fn, `${at}.signal`, `one of ${LINE_SIGNALS.join(', ')}`, o.signal, 'INVALID_ARGUMENT');
+  const samples = integer(fn, 'options.samples', o.samples, 0, MAX_ROWS);
+  if (assets.length * samples > MAX_ROWS) throw new LeptonError('INVALID_ARGUMENT', `${fn}: assets × samples is over ${MAX_ROWS} rows; simulate the line in parts.`, { details: { field: 'options.samples' } });
+  const seed = finite(fn, 'options.seed', o.seed, 'INVALID_ARGUMENT');
+  const interval = o.intervalMs === undefined ? 1000 : finite(fn, 'options.intervalMs', o.intervalMs, 'INVALID_ARGUMENT');
+  if (!(interval > 0)) throw invalid(fn, 'options.intervalMs', 'a finite number > 0', o.intervalMs, 'INVALID_ARGUMENT');
+  const start = o.start === undefined ? Date.UTC(2026, 0, 5, 6) : finite(fn, 'options.start', o.start, 'INVALID_ARGUMENT');
+  if (start < MIN_TIMESTAMP || start > MAX_TIMESTAMP) throw invalid(fn, 'options.start', `an epoch-ms time from ${MIN_TIMESTAMP} to ${MAX_TIMESTAMP}`, start, 'INVALID_ARGUMENT');
+  // Every timestamp must be one a sensor record may carry: past MAX_TIMESTAMP every consumer would reject the samples.
+  if (samples > 1 && !(start + (samples - 1) * interval <= MAX_TIMESTAMP)) {
+    throw new LeptonError('INVALID_ARGUMENT', `${fn}: the last sample would be stamped after ${new Date(MAX_TIMESTAMP).toISOString()} (MAX_TIMESTAMP); use a shorter interval, fewer samples or an earlier start.`, {
+      details: { field: 'options.intervalMs' },
     });
   }
-  return assets;
+  const faults: LineFault[] = [];
+  if (o.faults !== undefined && o.faults !== null) {
+    if (!Array.isArray(o.faults)) throw invalid(fn, 'options.faults', 'an array of faults', o.faults, 'INVALID_ARGUMENT');
+    each(o.faults as unknown[], (f: unknown, i) => {
+      const at = `options.faults[${i}]`;
+      if (typeof f !== 'object' || f === null) throw invalid(fn, at, 'a fault { asset, kind, from }', f, 'INVALID_ARGUMENT');
+      const r = readFields(fn, at, f, ['asset', 'kind', 'from', 'to', 'signal', 'magnitude'] as const);
+      if (!FAULT_KINDS.includes(r.kind as string)) throw invalid(fn, `${at}.kind`, `one of ${FAULT_KINDS.join(', ')}`, r.kind, 'INVALID_ARGUMENT');
+      const from = finite(fn, `${at}.from`, r.from, 'INVALID_ARGUMENT');
+      if (r.to !== undefined && finite(fn, `${at}.to`, r.to, 'INVALID_ARGUMENT') < from) throw invalid(fn, `${at}.to`, 'a sample index ≥ from (the fault ends after it starts)', r.to, 'INVALID_ARGUMENT');
+      if (r.magnitude !== undefined) {
+        const m = Math.abs(finite(fn, `${at}.magnitude`, r.magnitude, 'INVALID_ARGUMENT'));
+        // A drift adds magnitude × samples since `from`; a step adds magnitude once. Either must keep the values finite.
+        const end = Math.min(samples, r.to === undefined ? samples : (r.to as number));
+        const offset = r.kind === 'drift' ? m * Math.max(0, end - from) : m;
+        if (!(offset <= MAX_FAULT_OFFSET)) throw invalid(fn, `${at}.magnitude`, `a size whose total offset stays within ±${MAX_FAULT_OFFSET} (drift: magnitude × faulty samples)`, r.magnitude, 'INVALID_ARGUMENT');
+      }
+      if (r.signal !== undefined && !(LINE_SIGNALS as readonly unknown[]).includes(r.signal)) throw invalid(fn, `${at}.signal`, `one of ${LINE_SIGNALS.join(', ')}`, r.signal, 'INVALID_ARGUMENT');
+      if (typeof r.asset !== 'string' || !assets.includes(r.asset)) throw new LeptonError('INVALID_ARGUMENT', `Fault on unknown asset ${describeValue(r.asset)}.`, { details: { field: `${at}.asset` } });
+      faults.push({
+        asset: r.asset,
+        kind: r.kind as LineFault['kind'],
+        from,
+        ...(r.to !== undefined ? { to: r.to as number } : {}),
+        ...(r.signal !== undefined ? { signal: r.signal as LineFault['signal'] & string } : {}),
+        ...(r.magnitude !== undefined ? { magnitude: r.magnitude as number } : {}),
+      });
+    });
+  }
+  return { assets, samples, seed, interval, start, faults };
 }
 
 /**
@@ -164,15 +202,13 @@ function gaussian(rand: () => number): Normal {
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` (`details.field`) for a fault on an unknown asset, an
  *   asset count that is not an integer from 0 to 10,000 or ids that are not distinct non-empty strings, a sample
  *   count that is not an integer (at most 10,000,000 rows in all), a seed, interval, start or fault time or magnitude
- *   that is not a finite number, or a fault of an unknown kind or signal
+ *   that is not a finite number, a start or last timestamp outside `MIN_TIMESTAMP`…`MAX_TIMESTAMP`, a fault that ends
+ *   (`to`) before it starts, a drift or step whose total offset is over 1e12 (values would overflow), a fault of an
+ *   unknown kind or signal, or a field whose getter throws
  */
 export function simulateLine(options: LineOptions): SimulatedLine {
-  const assets = checkLineOptions(options);
-  const interval = options.intervalMs ?? 1000;
-  const start = options.start ?? Date.UTC(2026, 0, 5, 6);
-  const faults = options.faults ?? [];
-  for (const f of faults) if (!assets.includes(f.asset)) throw new LeptonError('INVALID_ARGUMENT', `Fault on unknown asset ${describeValue(f.asset)}.`);
-  const rand = seededRandom(options.seed);
+  const { assets, samples, seed, interval, start, faults } = checkLineOptions(options);
+  const rand = seededRandom(seed);
   const normal = gaussian(rand);
   const rows: Record<string, number[][]> = {};
   const wear: Record<string, number[]> = {};
@@ -184,10 +220,10 @@ export function simulateLine(options: LineOptions): SimulatedLine {
     const wearFault = mine.find((f) => f.kind === 'bearing-wear');
     const out: number[][] = [];
     const w: number[] = [];
-    for (let t = 0; t < options.samples; t++) {
+    for (let t = 0; t < samples; t++) {
       let wt = 0;
       if (wearFault && t >= wearFault.from) {
-        const end = wearFault.to ?? options.samples;
+        const end = wearFault.to ?? samples;
         wt = Math.min(1, (t - wearFault.from) / Math.max(1, end - wearFault.from));
       }
       const row = step(m, t, wt, normal);
@@ -208,7 +244,7 @@ export function simulateLine(options: LineOptions): SimulatedLine {
     rows[asset] = out;
     wear[asset] = w;
   }
-  const timestamps = Array.from({ length: options.samples }, (_, t) => start + t * interval);
+  const timestamps = Array.from({ length: samples }, (_, t) => start + t * interval);
   if (timestamps.length > 0) finiteResult('simulateLine', 'the last timestamp', timestamps[timestamps.length - 1]!);
   return { assets, signals: [...LINE_SIGNALS], timestamps, rows, wear };
 }
@@ -221,7 +257,8 @@ export function simulateLine(options: LineOptions): SimulatedLine {
  * @param range - optional sample range `[from, to)`
  * @returns records with quality `good` (dropouts carry NaN values for the quality monitor to catch)
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for a line that is not a simulated line (assets, signals,
- *   timestamps and one row per timestamp for each asset); `INVALID_ARGUMENT` for a range that is not two integers
+ *   timestamps and one row per timestamp for each asset), a timestamp in the range that is not a finite time within
+ *   `MIN_TIMESTAMP`…`MAX_TIMESTAMP`, or a row in it that does not hold one number per signal; `INVALID_ARGUMENT` for a range that is not two integers
  *   `0 ≤ from ≤ to ≤` the number of samples (checked when called, before the first record)
  */
 export function lineRecords(line: SimulatedLine, range?: [number, number]): Generator<SensorRecord> {
@@ -240,6 +277,21 @@ export function lineRecords(line: SimulatedLine, range?: [number, number]): Gene
     if (!Array.isArray(range) || range.length !== 2) throw invalid(fn, 'range', 'a pair [from, to]', range, 'INVALID_ARGUMENT');
     from = integer(fn, 'range[0]', range[0], 0, n);
     to = integer(fn, 'range[1]', range[1], from, n);
+  }
+  // Checked before the first record: a hand-made line must not yield NaN timestamps or records without a value.
+  each(line.signals, (sig: unknown, j) => {
+    if (typeof sig !== 'string' || sig.length === 0) throw invalid(fn, `line.signals[${j}]`, 'a non-empty string', sig);
+  });
+  for (let t = from; t < to; t++) {
+    const ts: unknown = line.timestamps[t];
+    if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < MIN_TIMESTAMP || ts > MAX_TIMESTAMP) throw invalid(fn, `line.timestamps[${t}]`, `an epoch-ms time from ${MIN_TIMESTAMP} to ${MAX_TIMESTAMP}`, ts);
+    for (const asset of line.assets) {
+      const row: unknown = line.rows[asset]![t];
+      if (!Array.isArray(row) || row.length !== line.signals.length) throw invalid(fn, `line.rows.${asset}[${t}]`, `an array of ${line.signals.length} numbers (one per signal)`, row);
+      each(row as unknown[], (v: unknown, j) => {
+        if (typeof v !== 'number') throw invalid(fn, `line.rows.${asset}[${t}][${j}]`, 'a number (NaN for a dropout)', v);
+      });
+    }
   }
   return records(line, from, to);
 }
@@ -294,31 +346,43 @@ export function bearingRunToFailure(options: { units?: number; seed?: number; mi
 
 /**
  * Cycle means of one asset's samples (the row format of {@link bearingRunToFailure}), for RUL prediction on live data.
- * Cycles with a missing value use the mean of the values present.
+ * Cycles with a missing value use the mean of the values present; a signal missing for a whole cycle gives NaN there
+ * (never a plausible-looking 0: `RulModel.predict` refuses the row).
  *
  * @param rows - samples, oldest first: one number per signal of {@link LINE_SIGNALS} (NaN or ±Infinity: missing)
  * @returns one row per complete cycle
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field`, e.g. `rows[7][2]`) when `rows` is not an
- *   array of rows of {@link LINE_SIGNALS}.length numbers (a string or null is refused, not skipped as missing)
+ *   array of rows of {@link LINE_SIGNALS}.length numbers (a string, null or a hole is refused, not skipped as missing)
  */
 export function cycleMeans(rows: readonly number[][]): number[][] {
   const fn = 'cycleMeans';
   if (!Array.isArray(rows)) throw invalid(fn, 'rows', 'an array of rows', rows);
-  rows.forEach((r: unknown, i) => {
+  // Index loops: a hole in `rows` or in a row is refused, never skipped as missing.
+  each(rows, (r: unknown, i) => {
     if (!Array.isArray(r) || r.length !== LINE_SIGNALS.length) throw invalid(fn, `rows[${i}]`, `an array of ${LINE_SIGNALS.length} numbers (one per signal)`, r);
-    r.forEach((v: unknown, j) => {
+    each(r as unknown[], (v: unknown, j) => {
       if (typeof v !== 'number') throw invalid(fn, `rows[${i}][${j}]`, 'a number (NaN for a missing value)', v);
     });
   });
   const out: number[][] = [];
   for (let c = 0; (c + 1) * LINE_CYCLE <= rows.length; c++) {
-    const slice = rows.slice(c * LINE_CYCLE, (c + 1) * LINE_CYCLE);
-    out.push(
-      LINE_SIGNALS.map((_, j) => {
-        const vals = slice.map((r) => r[j]!).filter(Number.isFinite);
-        return vals.reduce((a, v) => a + v, 0) / Math.max(1, vals.length);
-      }),
-    );
+    const row: number[] = [];
+    for (let j = 0; j < LINE_SIGNALS.length; j++) {
+      let n = 0;
+      for (let k = c * LINE_CYCLE; k < (c + 1) * LINE_CYCLE; k++) if (Number.isFinite(rows[k]![j]!)) n++;
+      // Each value divided first: the mean of finite values never overflows (Σ v/n stays within the values' range).
+      let mean = Number.NaN;
+      if (n > 0) {
+        mean = 0;
+        for (let k = c * LINE_CYCLE; k < (c + 1) * LINE_CYCLE; k++) {
+          const v = rows[k]![j]!;
+          if (Number.isFinite(v)) mean += v / n;
+        }
+        finiteResult(fn, `the mean of cycle ${c}, signal ${j}`, mean);
+      }
+      row.push(mean);
+    }
+    out.push(row);
   }
   return out;
 }

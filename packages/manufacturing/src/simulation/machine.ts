@@ -1,5 +1,5 @@
 import { seededRandom } from '@lepton/core';
-import { finite, integer, invalid } from '../internal/guards.js';
+import { finite, integer, invalid, readFields } from '../internal/guards.js';
 
 /** Most samples one call of {@link simulateMachine} makes (a row of four numbers each). */
 const MAX_SAMPLES = 10_000_000;
@@ -30,6 +30,8 @@ export function simulateMachine(samples: number, seed: number, fault?: { kind: M
   finite(fn, 'seed', seed, 'INVALID_ARGUMENT');
   if (fault !== undefined) {
     if (typeof fault !== 'object' || fault === null) throw invalid(fn, 'fault', 'an object { kind, from }', fault, 'INVALID_ARGUMENT');
+    // Read once: a getter that throws is INVALID_ARGUMENT naming the field, and the copy is what the loop uses.
+    fault = readFields(fn, 'fault', fault, ['kind', 'from'] as const) as { kind: MachineFault; from: number };
     if (!FAULTS.includes(fault.kind)) throw invalid(fn, 'fault.kind', `one of ${FAULTS.join(', ')}`, fault.kind, 'INVALID_ARGUMENT');
     finite(fn, 'fault.from', fault.from, 'INVALID_ARGUMENT');
   }

@@ -1,5 +1,5 @@
 import { LeptonError } from '@lepton/core';
-import { atLeast, countArray, each, finite, finiteArray, finiteResult, invalid } from '../internal/guards.js';
+import { atLeast, countArray, each, finite, finiteArray, finiteResult, invalid, noSpread, readFields, scaleOf } from '../internal/guards.js';
 import { chartConstants } from './constants.js';
 
 /** Centre line and control limits of one chart; per-point arrays when subgroup sizes vary (p, u charts). */
@@ -31,6 +31,13 @@ function fixed(points: number[], center: number, sigma: number, lowerFloor = -In
 }
 
 /** Checks rational subgroups (at least two, all of one size from 2 to 25, finite values) and returns the size. */
+/** The largest magnitude in a list of subgroups (the data's scale). */
+function maxAbs(subgroups: number[][]): number {
+  let m = 0;
+  for (const g of subgroups) m = Math.max(m, scaleOf(g));
+  return m;
+}
+
 function subgroupSize(fn: string, subgroups: number[][]): number {
   if (!Array.isArray(subgroups)) throw invalid(fn, 'subgroups', 'an array of subgroups', subgroups);
   const first: unknown = subgroups[0];
@@ -168,7 +175,7 @@ export function xbarRLimits(grandMean: number, rBar: number, n: number): XbarRLi
  * @returns the X̄ chart and the R chart
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for fewer than two subgroups, unequal sizes or a value that
  *   is not a finite number (`details.field` names it, e.g. `subgroups[3][1]`); `MFG_NON_FINITE_RESULT` when the
- *   values overflow
+ *   values overflow or have no spread (R̄ ≤ 64·ε·max|x|: constant data would give zero-width limits)
  * @example
  * ```ts
  * import { xbarR } from '@lepton/manufacturing';
@@ -182,6 +189,7 @@ export function xbarR(subgroups: number[][]): XbarRCharts {
   const grand = means.reduce((a, b) => a + b, 0) / means.length;
   const rBar = ranges.reduce((a, b) => a + b, 0) / ranges.length;
   finiteResult('xbarR', 'a subgroup mean or range', grand, rBar);
+  noSpread('xbarR', 'the average range R̄', rBar, maxAbs(subgroups));
   const k = chartConstants(n);
   const l = xbarRLimits(grand, rBar, n);
   return {
@@ -196,7 +204,7 @@ export function xbarR(subgroups: number[][]): XbarRCharts {
  * @param subgroups - rational subgroups of equal size (2–25), finite values
  * @returns the X̄ chart and the S chart
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` as {@link xbarR}; `MFG_NON_FINITE_RESULT` when the values
- *   overflow
+ *   overflow or have no spread (S̄ ≤ 64·ε·max|x|)
  */
 export function xbarS(subgroups: number[][]): XbarSCharts {
   const n = subgroupSize('xbarS', subgroups);
@@ -204,6 +212,8 @@ export function xbarS(subgroups: number[][]): XbarSCharts {
   const sds = subgroups.map((g, i) => Math.sqrt(g.reduce((a, v) => a + (v - means[i]!) ** 2, 0) / (n - 1)));
   const grand = means.reduce((a, b) => a + b, 0) / means.length;
   const sBar = sds.reduce((a, b) => a + b, 0) / sds.length;
+  finiteResult('xbarS', 'a subgroup mean or standard deviation', grand, sBar);
+  noSpread('xbarS', 'the average standard deviation S̄', sBar, maxAbs(subgroups));
   const k = chartConstants(n);
   return {
     xbar: finiteChart('xbarS', { kind: 'xbar', points: means, limits: { center: grand, ucl: same(means.length, grand + k.A3 * sBar), lcl: same(means.length, grand - k.A3 * sBar), sigma: same(means.length, (k.A3 * sBar) / 3) } }),
@@ -218,6 +228,7 @@ export function xbarS(subgroups: number[][]): XbarSCharts {
  * @returns the I chart and the MR chart (the MR chart starts at the second value)
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for fewer than three values or one that is not a finite
  *   number (`details.field`, e.g. `values[7]`); `MFG_NON_FINITE_RESULT` when the values overflow
+ *   or have no spread (MR̄ ≤ 64·ε·max|x|: constant data would give zero-width limits)
  * @example
  * ```ts
  * import { individuals } from '@lepton/manufacturing';
@@ -230,6 +241,8 @@ export function individuals(values: number[]): IMrCharts {
   const mrBar = mr.reduce((a, b) => a + b, 0) / mr.length;
   const k = chartConstants(2);
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  finiteResult('individuals', 'the mean or average moving range', mean, mrBar);
+  noSpread('individuals', 'the average moving range MR̄', mrBar, scaleOf(values));
   return {
     i: finiteChart('individuals', { kind: 'I', points: [...values], limits: fixed(values, mean, mrBar / k.d2) }),
     mr: finiteChart('individuals', { kind: 'MR', points: mr, limits: { center: mrBar, ucl: same(mr.length, k.D4 * mrBar), lcl: same(mr.length, k.D3 * mrBar), sigma: same(mr.length, (k.d3 * mrBar) / k.d2) } }),
@@ -347,7 +360,8 @@ export function monitor(phaseOne: Chart, points: number[]): Chart {
  * @returns the four indices, the mean and both σ
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` for fewer than three values, a value or a specification
  *   limit that is not a finite number, or USL ≤ LSL; `INVALID_ARGUMENT` for a `sigmaWithin` that is not a finite
- *   number > 0; `MFG_NON_FINITE_RESULT` when the values have no spread (σ = 0: the indices would be infinite) or
+ *   number > 0; `MFG_NON_FINITE_RESULT` when the values have no spread (σ = 0, or only rounding noise, σ ≤ 64·ε·max|x|: the
+ *   indices would be infinite or ≈ 1e15) or
  *   overflow
  * @example
  * ```ts
@@ -358,14 +372,19 @@ export function monitor(phaseOne: Chart, points: number[]): Chart {
 export function capability(values: number[], spec: SpecLimits, sigmaWithin?: number): Capability {
   finiteArray('capability', 'values', values, 3);
   if (typeof spec !== 'object' || spec === null) throw invalid('capability', 'spec', 'an object { lsl, usl }', spec);
-  finite('capability', 'spec.lsl', spec.lsl);
-  finite('capability', 'spec.usl', spec.usl);
+  const sp = readFields('capability', 'spec', spec, ['lsl', 'usl'] as const, 'INVALID_INPUT');
+  spec = { lsl: finite('capability', 'spec.lsl', sp.lsl), usl: finite('capability', 'spec.usl', sp.usl) };
   if (!(spec.usl > spec.lsl)) throw new LeptonError('INVALID_INPUT', 'capability: spec.usl must be above spec.lsl.', { details: { field: 'spec.usl' } });
   if (sigmaWithin !== undefined) atLeast('capability', 'sigmaWithin', sigmaWithin, 0, true);
   const n = values.length;
   const mean = values.reduce((a, b) => a + b, 0) / n;
   const overall = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1));
   const within = sigmaWithin ?? values.slice(1).reduce((a, v, i) => a + Math.abs(v - values[i]!), 0) / (n - 1) / chartConstants(2).d2;
+  finiteResult('capability', 'the mean or a standard deviation', mean, overall, within);
+  // σ of constant data is rarely exactly 0 (0.1 + 0.1 + 0.1 ≠ 0.3): rounding noise would give Pp ≈ 1e15.
+  const scale = scaleOf(values);
+  noSpread('capability', 'the overall standard deviation', overall, scale);
+  if (sigmaWithin === undefined) noSpread('capability', 'the within-subgroup standard deviation (MR̄/d2)', within, scale);
   const tol = spec.usl - spec.lsl;
   const near = Math.min(spec.usl - mean, mean - spec.lsl);
   const out = { cp: tol / (6 * within), cpk: near / (3 * within), pp: tol / (6 * overall), ppk: near / (3 * overall), mean, sigmaWithin: within, sigmaOverall: overall };

@@ -1,4 +1,4 @@
-import { atLeast, finite, finiteArray, finiteResult, invalid } from '../internal/guards.js';
+import { atLeast, finite, finiteArray, finiteResult, invalid, readFields } from '../internal/guards.js';
 
 /** One step of a tabular CUSUM or EWMA. */
 export interface DriftPoint {
@@ -44,8 +44,9 @@ export function cusum(values: number[], target: number, sigma: number, options: 
   finite('cusum', 'target', target);
   atLeast('cusum', 'sigma', sigma, 0, true);
   if (typeof options !== 'object' || options === null) throw invalid('cusum', 'options', 'an object', options, 'INVALID_ARGUMENT');
-  const K = atLeast('cusum', 'options.k', options.k ?? 0.5, 0) * sigma;
-  const H = atLeast('cusum', 'options.h', options.h ?? 5, 0, true) * sigma;
+  const o = readFields('cusum', 'options', options, ['k', 'h'] as const);
+  const K = atLeast('cusum', 'options.k', o.k ?? 0.5, 0) * sigma;
+  const H = atLeast('cusum', 'options.h', o.h ?? 5, 0, true) * sigma;
   // An overflowed decision interval would never be crossed: a chart that cannot signal is refused, not returned.
   finiteResult('cusum', 'k·sigma or h·sigma', K, H);
   let hi = 0;
@@ -82,9 +83,10 @@ export function ewma(values: number[], target: number, sigma: number, options: {
   finite('ewma', 'target', target);
   atLeast('ewma', 'sigma', sigma, 0, true);
   if (typeof options !== 'object' || options === null) throw invalid('ewma', 'options', 'an object', options, 'INVALID_ARGUMENT');
-  const lambda = atLeast('ewma', 'options.lambda', options.lambda ?? 0.2, 0, true);
+  const o = readFields('ewma', 'options', options, ['lambda', 'L'] as const);
+  const lambda = atLeast('ewma', 'options.lambda', o.lambda ?? 0.2, 0, true);
   if (lambda > 1) throw invalid('ewma', 'options.lambda', 'a number in (0, 1]', lambda, 'INVALID_ARGUMENT');
-  const L = atLeast('ewma', 'options.L', options.L ?? 3, 0, true);
+  const L = atLeast('ewma', 'options.L', o.L ?? 3, 0, true);
   let z = target;
   return values.map((x, index) => {
     z = lambda * x + (1 - lambda) * z;

@@ -13,7 +13,8 @@ function checkSpecInput(chart: Chart, violations: unknown, options: unknown): as
     if (typeof v !== 'object' || v === null) throw invalid(fn, `violations[${i}]`, 'a violation { rule, index }', v);
     const o = v as { rule?: unknown; index?: unknown };
     integer(fn, `violations[${i}].rule`, o.rule, 1, 8, 'INVALID_INPUT');
-    integer(fn, `violations[${i}].index`, o.index, 0, Number.MAX_SAFE_INTEGER, 'INVALID_INPUT');
+    // An index past the chart's points would be dropped from the plot without a word.
+    integer(fn, `violations[${i}].index`, o.index, 0, chart.points.length - 1, 'INVALID_INPUT');
   });
   if (typeof options !== 'object' || options === null) throw invalid(fn, 'options', 'an object', options, 'INVALID_ARGUMENT');
   const o = options as { title?: unknown; labels?: unknown; xTitle?: unknown };
@@ -38,7 +39,8 @@ function checkSpecInput(chart: Chart, violations: unknown, options: unknown): as
  * @returns the spec (data inline)
  * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field`) for a chart whose points or limits are not
  *   finite numbers (as {@link evaluateRules}), whose `kind` is not a string, or violations that are not `{ rule, index }`
- *   with integer values; `INVALID_ARGUMENT` for options that are not an object, a title that is not a string, or labels
+ *   with integer values and an index of one of the chart's points; an infinite limit (one-sided chart) is left out of
+ *   the data (no limit line on that side), never written as null; `INVALID_ARGUMENT` for options that are not an object, a title that is not a string, or labels
  *   that are not strings; `MFG_NON_FINITE_RESULT` when the centre ± 2σ overflows (limits near ±1e308)
  */
 export function controlChartSpec(chart: Chart, violations: Violation[] = [], options: { title?: string; labels?: string[]; xTitle?: string } = {}): Record<string, unknown> {
@@ -51,8 +53,9 @@ export function controlChartSpec(chart: Chart, violations: Violation[] = [], opt
     order: i,
     y,
     center: limits.center,
-    ucl: limits.ucl[i],
-    lcl: limits.lcl[i],
+    // An infinite limit (a one-sided chart) is left out, not written: JSON would turn it into null.
+    ...(Number.isFinite(limits.ucl[i]) ? { ucl: limits.ucl[i] } : {}),
+    ...(Number.isFinite(limits.lcl[i]) ? { lcl: limits.lcl[i] } : {}),
     z1lo: limits.center - limits.sigma[i]!,
     z1hi: limits.center + limits.sigma[i]!,
     z2lo: limits.center - 2 * limits.sigma[i]!,

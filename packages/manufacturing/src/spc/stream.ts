@@ -1,5 +1,5 @@
 import { LeptonError } from '@lepton/core';
-import { finiteResult, invalid } from '../internal/guards.js';
+import { finiteResult, invalid, readFields } from '../internal/guards.js';
 import { checkRuleSet, RULE_DESCRIPTIONS, WESTERN_ELECTRIC, type NelsonRule, type RuleSet, type Violation } from './rules.js';
 
 const DEPTH = 15; // the longest pattern any rule looks at (rule 7)
@@ -49,7 +49,7 @@ export class RuleStream {
    * @param limits - Phase I centre, sigma and (optionally) limits
    * @param ruleSet - rules to apply (default Western Electric); switching rule sets needs no new limits
    * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a negative or non-finite sigma, a non-finite centre,
-   *   a limit that is NaN or not a number, an upper limit below the lower one (`ucl: -Infinity` or `lcl: Infinity`
+   *   a limit that is NaN or not a number or whose getter throws, an upper limit below the lower one (or equal to it when given; `ucl: -Infinity` or `lcl: Infinity`
    *   among them: every point would break rule 1), an unknown rule or a run length outside 2–15;
    *   `MFG_NON_FINITE_RESULT` when a limit left to its default (centre ± 3σ) overflows. A limit given as ±Infinity is
    *   one-sided on purpose and is kept (`{ ucl: Infinity }`: no upper limit, the lower one at centre − 3σ).
@@ -61,32 +61,41 @@ export class RuleStream {
 
   constructor(limits: StreamLimits, ruleSet: RuleSet = WESTERN_ELECTRIC) {
     if (typeof limits !== 'object' || limits === null) throw invalid('RuleStream', 'limits', 'an object { center, sigma }', limits, 'INVALID_ARGUMENT');
-    if (typeof limits.sigma !== 'number' || !(limits.sigma >= 0) || !Number.isFinite(limits.sigma) || typeof limits.center !== 'number' || !Number.isFinite(limits.center)) {
+    // Read once (a getter that throws is INVALID_ARGUMENT naming the field); everything below works on the copies.
+    const lim = readFields('RuleStream', 'limits', limits, ['center', 'sigma', 'ucl', 'lcl'] as const) as StreamLimits;
+    if (typeof ruleSet !== 'object' || ruleSet === null) throw invalid('RuleStream', 'ruleSet', 'a rule set { rules, runLength }', ruleSet, 'INVALID_ARGUMENT');
+    const rs = readFields('RuleStream', 'ruleSet', ruleSet, ['rules', 'runLength'] as const);
+    const rset = { rules: Array.isArray(rs.rules) ? Array.from(rs.rules as unknown[]) : rs.rules, runLength: rs.runLength } as RuleSet;
+    if (typeof lim.sigma !== 'number' || !(lim.sigma >= 0) || !Number.isFinite(lim.sigma) || typeof lim.center !== 'number' || !Number.isFinite(lim.center)) {
       throw new LeptonError('INVALID_ARGUMENT', 'RuleStream: limits need a finite centre and a finite sigma ≥ 0; fit them on Phase I data first.', { details: { field: 'limits' } });
     }
     for (const key of ['ucl', 'lcl'] as const) {
-      const v = limits[key];
+      const v = lim[key];
       if (v !== undefined && (typeof v !== 'number' || Number.isNaN(v))) throw invalid('RuleStream', `limits.${key}`, 'a number', v, 'INVALID_ARGUMENT');
     }
+    // An upper limit of −Infinity or a lower one of +Infinity puts every point beyond it (rule 1 on every point).
+    if (lim.ucl === -Infinity) throw invalid('RuleStream', 'limits.ucl', 'a number above −Infinity (every point would break rule 1)', lim.ucl, 'INVALID_ARGUMENT');
+    if (lim.lcl === Infinity) throw invalid('RuleStream', 'limits.lcl', 'a number below Infinity (every point would break rule 1)', lim.lcl, 'INVALID_ARGUMENT');
     // The window keeps the last 15 points: a longer run would read points that have left it.
-    checkRuleSet('RuleStream', ruleSet, DEPTH);
-    this.ucl = limits.ucl ?? limits.center + 3 * limits.sigma;
-    this.lcl = limits.lcl ?? limits.center - 3 * limits.sigma;
+    checkRuleSet('RuleStream', rset, DEPTH);
+    this.ucl = lim.ucl ?? lim.center + 3 * lim.sigma;
+    this.lcl = lim.lcl ?? lim.center - 3 * lim.sigma;
     // Default limits that overflow would silently switch rule 1 off. Only the defaulted ones are checked: an explicit
     // ±Infinity is a one-sided chart (`{ ucl: Infinity }` was refused as MFG_NON_FINITE_RESULT, although both limits
     // given as ±Infinity were accepted, and evaluateRules takes infinite limits too).
-    if (limits.ucl === undefined) finiteResult('RuleStream', 'centre + 3 sigma', this.ucl);
-    if (limits.lcl === undefined) finiteResult('RuleStream', 'centre − 3 sigma', this.lcl);
-    if (this.ucl < this.lcl) {
-      throw new LeptonError('INVALID_ARGUMENT', 'RuleStream: the upper control limit is below the lower one, so every point would break rule 1; swap them or fit them again.', {
+    if (lim.ucl === undefined) finiteResult('RuleStream', 'centre + 3 sigma', this.ucl);
+    if (lim.lcl === undefined) finiteResult('RuleStream', 'centre − 3 sigma', this.lcl);
+    // Equal explicit limits leave no in-control point either (a defaulted pair is equal only for sigma 0).
+    if (this.ucl < this.lcl || (this.ucl === this.lcl && (lim.ucl !== undefined || lim.lcl !== undefined))) {
+      throw new LeptonError('INVALID_ARGUMENT', 'RuleStream: the upper control limit is not above the lower one, so every point would break rule 1; swap them or fit them again.', {
         details: { field: 'limits' },
       });
     }
-    this.on = Array.from({ length: 9 }, (_, r) => ruleSet.rules.includes(r as NelsonRule));
+    this.on = Array.from({ length: 9 }, (_, r) => rset.rules.includes(r as NelsonRule));
     // Copies: push() reads the centre, sigma and run length on every point, and they were checked only here (a sigma
     // set to NaN afterwards would switch rules 2–8 off without a word; a longer run would read points that left the window).
-    this.limits = { center: limits.center, sigma: limits.sigma, ...(limits.ucl !== undefined ? { ucl: limits.ucl } : {}), ...(limits.lcl !== undefined ? { lcl: limits.lcl } : {}) };
-    this.ruleSet = { rules: [...ruleSet.rules], runLength: ruleSet.runLength };
+    this.limits = { center: lim.center, sigma: lim.sigma, ...(lim.ucl !== undefined ? { ucl: lim.ucl } : {}), ...(lim.lcl !== undefined ? { lcl: lim.lcl } : {}) };
+    this.ruleSet = { rules: [...rset.rules], runLength: rset.runLength };
   }
 
   /** Points judged so far (rejected values are not counted here). */

@@ -191,6 +191,20 @@ export class QualityMonitor {
     return { clean, issues };
   }
 
+  /**
+   * The latest sample time this monitor accepts now: `now()` + `maxClockSkewMs` (Infinity when the skew check is off).
+   * A restored state stamped after it is refused: every later sample would look out of order.
+   *
+   * @returns epoch ms, or Infinity
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when `now()` does not return a finite number
+   */
+  latestAcceptedTime(): number {
+    if (this.maxSkew === Infinity) return Infinity;
+    const now = this.now();
+    if (typeof now !== 'number' || !Number.isFinite(now)) throw invalid('QualityMonitor', 'options.now()', 'a finite number (epoch ms)', now, 'INVALID_ARGUMENT');
+    return now + this.maxSkew;
+  }
+
   /** Samples more than this many ms apart are a `gap` (`gapFactor` × `intervalMs`). */
   get gapThresholdMs(): number {
     return this.gapFactor * this.interval;
@@ -214,7 +228,7 @@ export class QualityMonitor {
    *
    * @param asset - asset
    * @param signal - signal
-   * @param state - the state: a finite `lastTs`, a `lastValue` that is a finite number or NaN (missing), an integer
+   * @param state - the state: a finite `lastTs` no later than `now()` + `maxClockSkewMs`, a `lastValue` that is a finite number or NaN (missing), an integer
    *   `repeats` ≥ 1
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field`) when the asset or signal is not a
    *   non-empty string or the state is not as above (nothing is restored: a NaN time would make every later sample of
@@ -226,6 +240,7 @@ export class QualityMonitor {
     if (typeof signal !== 'string' || signal.length === 0) throw invalid(fn, 'signal', 'a non-empty string', signal);
     if (typeof state !== 'object' || state === null) throw invalid(fn, 'state', 'an object { lastTs, lastValue, repeats }', state);
     if (typeof state.lastTs !== 'number' || !Number.isFinite(state.lastTs)) throw invalid(fn, 'state.lastTs', 'a finite number (epoch ms)', state.lastTs);
+    if (state.lastTs > this.latestAcceptedTime()) throw invalid(fn, 'state.lastTs', `a time no later than now() + maxClockSkewMs (${this.maxSkew} ms)`, state.lastTs);
     const v: unknown = state.lastValue;
     if (typeof v !== 'number' || v === Infinity || v === -Infinity) throw invalid(fn, 'state.lastValue', 'a finite number, or NaN for a missing value', v);
     integer(fn, 'state.repeats', state.repeats, 1, Number.MAX_SAFE_INTEGER, 'INVALID_INPUT');
