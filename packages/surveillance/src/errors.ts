@@ -14,6 +14,7 @@ export const SURVEILLANCE_ERROR_CODES = [
   'DETECTOR_CLOSED',
   'RECORDING_UNAVAILABLE',
   'EVENTS_READ_FAILED',
+  'CAMERA_FAILED',
 ] as const;
 
 /**
@@ -31,6 +32,8 @@ export const SURVEILLANCE_ERROR_CODES = [
  * - `DETECTOR_CLOSED` — an `ObjectDetector` was used after `close()` / `dispose()`.
  * - `RECORDING_UNAVAILABLE` — a clip was asked for an interval no finished recording segment covers.
  * - `EVENTS_READ_FAILED` — the service's event store file could not be read back.
+ * - `CAMERA_FAILED` — one camera of a pipeline stopped on an unexpected error (not one of the typed failures above);
+ *   reported in that camera's report, the other cameras go on.
  *
  * Messages and `details` never carry camera credentials: user names, passwords and secret-looking query parameters of
  * input URLs are shown as `***`.

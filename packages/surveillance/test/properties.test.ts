@@ -164,7 +164,7 @@ const validDetection = (d: unknown): boolean => {
   const { box, label, score } = d as Detection;
   if (box === null || typeof box !== 'object') return false;
   const within = (v: number): boolean => Number.isFinite(v) && Math.abs(v) <= 1e7;
-  return within(box.x) && within(box.y) && within(box.width) && within(box.height) && box.width >= 1e-3 && box.height >= 1e-3 && typeof label === 'string' && label !== '' && Number.isFinite(score);
+  return within(box.x) && within(box.y) && within(box.width) && within(box.height) && box.width >= 1e-3 && box.height >= 1e-3 && typeof label === 'string' && label !== '' && typeof score === 'number' && score >= 0 && score <= 1; // a score is a probability
 };
 
 function expectFiniteTracks(tracks: Track[]): void {

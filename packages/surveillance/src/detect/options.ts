@@ -202,11 +202,32 @@ function checkUnit(name: string, v: number): void {
  * @param options - partial options
  * @returns the options with defaults
  * @throws LeptonError `INVALID_ARGUMENT` for options that are not an object, an out-of-range threshold, IoU, batch
- *   size or maxDetections, or an `onInvalidFrame` that is not a function
+ *   size or maxDetections, an `onInvalidFrame` that is not a function, an unknown key (a typo such as `threshold`),
+ *   or an option whose getter throws
  */
 export function resolveDetectorOptions(options: ObjectDetectorOptions = {}): ResolvedDetectorOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalid(`options must be an object (or left out), got ${describeValue(options)}.`);
-  if (options.onInvalidFrame !== undefined && typeof options.onInvalidFrame !== 'function') throw invalid(`onInvalidFrame must be a function, got ${describeValue(options.onInvalidFrame)}.`);
+  // A typo (`threshold` for `defaultThreshold`) silently meant the default.
+  for (const key of Object.keys(options)) {
+    if (!DETECTOR_OPTION_KEYS.includes(key)) throw invalid(`unknown option '${key}' (known: ${DETECTOR_OPTION_KEYS.join(', ')}).`);
+  }
+  try {
+    return resolveChecked(options);
+  } catch (err) {
+    if (err instanceof LeptonError) throw err;
+    // An option whose getter throws: typed.
+    throw invalid(`reading the options threw: ${err instanceof Error ? err.message : describeValue(err)}.`);
+  }
+}
+
+const DETECTOR_OPTION_KEYS: readonly string[] = [
+  'model', 'classes', 'thresholds', 'defaultThreshold', 'iouThreshold', 'maxDetections', 'batchSize', 'resize',
+  'onInvalidFrame', 'workers', 'tiles', 'flip', 'engine', 'onnxThreads',
+];
+
+function resolveChecked(options: ObjectDetectorOptions): ResolvedDetectorOptions {
+  const onInvalidFrame = options.onInvalidFrame;
+  if (onInvalidFrame !== undefined && typeof onInvalidFrame !== 'function') throw invalid(`onInvalidFrame must be a function, got ${describeValue(onInvalidFrame)}.`);
   const r: ResolvedDetectorOptions = {
     model: options.model ?? 'centernet',
     classes: options.classes,
@@ -216,7 +237,7 @@ export function resolveDetectorOptions(options: ObjectDetectorOptions = {}): Res
     maxDetections: options.maxDetections ?? DEFAULTS.maxDetections,
     batchSize: options.batchSize ?? DEFAULTS.batchSize,
     resize: options.resize ?? DEFAULTS.resize,
-    onInvalidFrame: options.onInvalidFrame,
+    onInvalidFrame,
     workers: resolveWorkersOption(options.workers, 'ObjectDetector'),
     tiles: options.tiles ?? 1,
     flip: options.flip ?? false,

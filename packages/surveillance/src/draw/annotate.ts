@@ -276,7 +276,7 @@ export function drawAnnotations(img: RgbImage & Partial<Pick<Frame, 'camera' | '
   };
 
   (options.zones ?? []).forEach((zone, i) => {
-    if (zone?.polygon === undefined || !Array.isArray(zone.polygon) || zone.polygon.length < 3 || !zone.polygon.every(pointOk)) {
+    if (zone?.polygon === undefined || !Array.isArray(zone.polygon) || zone.polygon.length < 3 || !Array.from(zone.polygon).every(pointOk)) {
       return skip(`zones[${i}]`, 'polygon needs at least three finite [x, y] points');
     }
     const color = zone.active === true ? (colors.zoneActive ?? [255, 48, 48]) : (colors.zone ?? [255, 200, 0]);

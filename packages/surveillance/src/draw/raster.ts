@@ -51,7 +51,7 @@ function lineThickness(value: number, what: string): number {
 /** Colours and opacities come from callers and configuration: a Symbol there threw a TypeError in the comparison. */
 /** @internal Refuses anything but `[r, g, b]` with finite numbers (`INVALID_ARGUMENT` naming `what`). */
 export function checkColor(color: unknown, what: string): void {
-  if (!Array.isArray(color) || color.length !== 3 || !color.every((c) => typeof c === 'number' && Number.isFinite(c))) {
+  if (!Array.isArray(color) || color.length !== 3 || !Array.from(color).every((c) => typeof c === 'number' && Number.isFinite(c))) {
     throw new LeptonError('INVALID_ARGUMENT', `${what}: color must be [r, g, b] with finite numbers (0–255); got ${describeValue(color)}.`);
   }
 }
@@ -63,6 +63,8 @@ function checkAlpha(alpha: unknown, what: string): void {
 /** A polygon must at least be an array; its points may be anything (a non-finite one draws nothing). */
 function checkPolygon(polygon: unknown, what: string): void {
   if (!Array.isArray(polygon)) throw new LeptonError('INVALID_ARGUMENT', `${what}: polygon must be an array of [x, y] points; got ${describeValue(polygon)}.`);
+  // By index: `forEach`/`every` skip the holes of a sparse array, which then drew nothing (or threw a TypeError).
+  for (let i = 0; i < polygon.length; i++) checkPointShape(polygon[i], `polygon[${i}]`, what);
 }
 
 /** A point must be an array (destructuring anything else threw a TypeError); non-finite coordinates draw nothing. */

@@ -86,7 +86,8 @@ export function resolveMotionOptions(o: MotionOptions): ResolvedMotionOptions {
   if (o.minArea !== undefined && (!Number.isFinite(o.minArea) || o.minArea < 0)) throw bad('minArea', 'a non-negative number', o.minArea);
   const masks = [...(o.masks ?? [])];
   masks.forEach((poly, i) => {
-    if (!Array.isArray(poly) || poly.length < 3 || !poly.every((p) => Array.isArray(p) && p.length === 2 && Number.isFinite(p[0]) && Number.isFinite(p[1]))) {
+    // Array.from: a hole of a sparse array is checked (as undefined), not skipped as `every` skips it.
+    if (!Array.isArray(poly) || poly.length < 3 || !Array.from(poly).every((p) => Array.isArray(p) && p.length === 2 && Number.isFinite(p[0]) && Number.isFinite(p[1]))) {
       throw bad(`masks[${i}]`, 'a polygon of at least three finite [x, y] points', poly);
     }
   });

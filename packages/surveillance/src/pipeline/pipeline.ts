@@ -104,11 +104,23 @@ export interface CameraReport {
    * first frame has no video, and none is left on disk).
    */
   annotatedVideo?: string;
-  /** Clips that failed, with the reason. */
+  /**
+   * Evidence that could not be written, with the reason: clips, and snapshots whose file could not be written (the
+   * event still goes out, without its `snapshot`; the camera goes on).
+   */
   clipErrors: string[];
+  /**
+   * Calls of {@link PipelineOptions.onFrame} that threw: counted and skipped, the camera goes on (the first error's
+   * message is in {@link CameraReport.hookError}).
+   */
+  hookErrors: number;
+  /** The message of the first error thrown by {@link PipelineOptions.onFrame}, when one did. */
+  hookError?: string;
   /**
    * Set when the camera failed (its source could not be opened or decoded, had no video stream, or died): the typed
    * error's code (`VIDEO_SOURCE_FAILED`, `VIDEO_NO_STREAM`, `VIDEO_FFMPEG_MISSING` …) and message, credentials masked.
+   * Anything else that went wrong inside the camera (an error that is not a `LeptonError`) is reported as
+   * `CAMERA_FAILED` with its message; the other cameras go on either way.
    * Absent for a camera that ran to its end, to `maxFrames` or to {@link SurveillancePipeline.stop}.
    */
   error?: CameraError;
@@ -126,6 +138,11 @@ export interface PipelineReport {
   forwardPasses: number;
   /** MQTT messages published, and publishing failures (counted, never fatal). */
   mqtt: MqttCounts;
+  /**
+   * Events dropped from {@link SurveillancePipeline.events} streams whose reader was more than
+   * {@link SurveillancePipeline.STREAM_CAPACITY} events behind (summed over readers).
+   */
+  streamDropped: number;
 }
 
 /** Per-frame information for {@link PipelineOptions.onFrame} (benchmarks, live dashboards). */
@@ -161,7 +178,7 @@ export interface PipelineOptions {
   maxFrames?: number;
   /** Extra video-source settings per camera name (queue size, reconnect timing …). */
   sources?: Record<string, Partial<VideoSourceOptions>>;
-  /** Called after every processed frame. */
+  /** Called after every processed frame. A call that throws is counted in {@link CameraReport.hookErrors}; the camera goes on. */
   onFrame?: (info: FrameInfo) => void;
   /**
    * Called once per camera when it has stopped (its source ended or failed, `maxFrames`, or {@link
@@ -259,6 +276,12 @@ function eventLabel(e: RuleEvent): string {
   }
 }
 
+/** The error that stopped a camera, typed: a `LeptonError` as is, anything else as `CAMERA_FAILED`. */
+function cameraError(err: unknown): CameraError {
+  if (isLeptonError(err)) return { code: err.code, message: err.message };
+  return { code: 'CAMERA_FAILED', message: `Unexpected error in the camera: ${err instanceof Error ? err.message : describeValue(err)}` };
+}
+
 const isFile = (input: string): boolean => !/^[a-z][a-z0-9+.-]*:\/\//i.test(input) && !input.startsWith('/dev/');
 
 /**
@@ -292,7 +315,10 @@ export class SurveillancePipeline {
   readonly #publisher: EventPublisher | undefined;
   readonly #ownsPublisher: boolean;
   readonly #rules: RuleEngine;
-  readonly #queue = new AsyncQueue<SurveillanceEvent>();
+  /** One bounded queue per reader of {@link events}. */
+  readonly #streams = new Set<AsyncQueue<SurveillanceEvent>>();
+  #streamDropped = 0;
+  #runState: 'idle' | 'running' | 'done' = 'idle';
   readonly #sources = new Map<string, VideoSource>();
   /** The report of each camera that has started, updated as it runs (see {@link cameraReports}). */
   readonly #reports = new Map<string, CameraReport>();
@@ -335,6 +361,12 @@ export class SurveillancePipeline {
     if (d !== undefined && (d === null || typeof d.detect !== 'function' || !Array.isArray(d.classes))) {
       throw new LeptonError('INVALID_ARGUMENT', 'SurveillancePipeline.create: options.detector must be an ObjectDetector (ObjectDetector.load()).');
     }
+    // `workers` sets how many batches are in detection at once and how many frames a camera keeps in flight: without a
+    // valid one no frame would ever be detected or processed (run() would never end, frames would pile up).
+    const workers = d?.workers;
+    if (d !== undefined && !(typeof workers === 'number' && Number.isSafeInteger(workers) && workers >= 1)) {
+      throw new LeptonError('INVALID_ARGUMENT', `SurveillancePipeline.create: options.detector.workers must be an integer ≥ 1, got ${describeValue(workers)} (use an ObjectDetector from ObjectDetector.load()).`);
+    }
     if (options.maxFrames !== undefined && !(Number.isInteger(options.maxFrames) && options.maxFrames >= 1)) {
       throw new LeptonError('INVALID_ARGUMENT', `SurveillancePipeline.create: maxFrames must be an integer ≥ 1, got ${describeValue(options.maxFrames)}.`);
     }
@@ -354,9 +386,38 @@ export class SurveillancePipeline {
     );
   }
 
-  /** The typed event stream: every event of every camera, in the order raised; ends when the run ends. */
+  /**
+   * The typed event stream: every event of every camera raised from this call on, in the order raised; it ends when
+   * the run ends. Each call is a reader of its own (every reader gets every event); a reader that stops (`break` out
+   * of `for await`, or `return()`) is detached and nothing more is kept for it. A reader more than
+   * {@link SurveillancePipeline.STREAM_CAPACITY} events behind loses the oldest: they are counted in the report's
+   * `streamDropped` and never hold up the cameras. Events raised while no reader is attached are not kept.
+   *
+   * @returns the stream
+   */
   events(): AsyncIterableIterator<SurveillanceEvent> {
-    return this.#queue;
+    const q: AsyncQueue<SurveillanceEvent> = new AsyncQueue<SurveillanceEvent>({
+      capacity: SurveillancePipeline.STREAM_CAPACITY,
+      onReturn: () => {
+        this.#streamDropped += q.dropped;
+        this.#streams.delete(q);
+      },
+    });
+    if (this.#runState === 'done') q.end();
+    else this.#streams.add(q);
+    return q;
+  }
+
+  /** Most events kept for one reader of {@link SurveillancePipeline.events} that does not keep up (10,000). */
+  static readonly STREAM_CAPACITY = 10_000;
+
+  #endStreams(): void {
+    this.#runState = 'done';
+    for (const q of this.#streams) {
+      this.#streamDropped += q.dropped;
+      q.end();
+    }
+    this.#streams.clear();
   }
 
   /**
@@ -385,28 +446,85 @@ export class SurveillancePipeline {
 
   /**
    * Runs every camera until its source ends (files), {@link stop} is called, or `maxFrames` is reached; resolves with
-   * the report once snapshots, clips and annotated videos are written. Resources the pipeline loaded are released.
+   * the report once snapshots, clips and annotated videos are written. Resources the pipeline loaded are released
+   * once every camera has stopped. A camera that fails, for whatever reason, is reported in its {@link CameraReport}
+   * and never stops the others.
+   *
+   * @returns the report
+   * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` when called a second time (a pipeline runs once:
+   *   its rule state, streams and owned detector belong to that run; create another)
    */
   async run(): Promise<PipelineReport> {
+    if (this.#runState !== 'idle') {
+      throw new LeptonError('INVALID_ARGUMENT', 'SurveillancePipeline.run: this pipeline has already run (or is running); create a new one with SurveillancePipeline.create().');
+    }
+    this.#runState = 'running';
     const t0 = performance.now();
-    await mkdir(this.#config.output.dir, { recursive: true });
     const batcher = new DetectBatcher(this.#detector, this.#config.detector.batchSize, this.#config.cameras.length);
     let events = 0;
     try {
-      const reports = await Promise.all(
+      await mkdir(this.#config.output.dir, { recursive: true }).catch((err: unknown) => {
+        throw new LeptonError('VIDEO_WRITE_FAILED', `SurveillancePipeline.run: cannot create the output folder: ${err instanceof Error ? err.message : describeValue(err)}`);
+      });
+      // Every camera settles (a camera's own failure is in its report): resources are released only after all stopped.
+      const settled = await Promise.allSettled(
         this.#config.cameras.map((cam) =>
-          this.#runCamera(cam, batcher, () => events++).finally(() => batcher.cameraStopped()),
+          this.#runCameraSafely(cam, batcher, () => events++).finally(() => batcher.cameraStopped()),
         ),
       );
+      const reports = settled.map((r, i) => (r.status === 'fulfilled' ? r.value : this.#failedReport(this.#config.cameras[i]!, r.reason)));
       // Messages still unacknowledged after the wait are counted as failed (mqtt.js may still deliver them).
       const unsent = await this.#publishing.drain(PUBLISH_DRAIN_MS);
       const mqtt = { published: this.#mqtt.published, failed: this.#mqtt.failed + unsent };
-      return { cameras: reports, events, seconds: (performance.now() - t0) / 1000, forwardPasses: batcher.passes, mqtt };
+      this.#endStreams();
+      return { cameras: reports, events, seconds: (performance.now() - t0) / 1000, forwardPasses: batcher.passes, mqtt, streamDropped: this.#streamDropped };
     } finally {
-      this.#queue.end();
+      this.#endStreams();
       if (this.#ownsDetector) await this.#detector.close();
       if (this.#ownsFaces) this.#faces?.dispose();
       if (this.#ownsPublisher) await settleWithin(this.#publisher?.close() ?? Promise.resolve(), PUBLISH_DRAIN_MS);
+    }
+  }
+
+  /** The camera's report with the error that stopped it: typed as is, anything else as `CAMERA_FAILED`. */
+  #failedReport(cam: CameraConfig, err: unknown): CameraReport {
+    const report: CameraReport = this.#reports.get(cam.name) ?? {
+      camera: cam.name,
+      frames: 0,
+      detectedFrames: 0,
+      skippedByMotion: 0,
+      detections: 0,
+      tracks: 0,
+      events: {},
+      counts: this.#rules.counts(cam.name),
+      source: { produced: 0, delivered: 0, dropped: 0, queued: 0, maxQueued: 0, restarts: 0, errors: 0, bytesRead: 0, partialBytesDiscarded: 0 },
+      reconnects: 0,
+      facesBlurred: 0,
+      clipErrors: [],
+      hookErrors: 0,
+    };
+    report.error ??= cameraError(err);
+    return report;
+  }
+
+  /** {@link runCamera}, never rejecting: whatever stops the camera ends up in its report. */
+  async #runCameraSafely(cam: CameraConfig, batcher: DetectBatcher, countEvent: () => void): Promise<CameraReport> {
+    try {
+      return await this.#runCamera(cam, batcher, countEvent);
+    } catch (err) {
+      const report = this.#failedReport(cam, err);
+      const source = this.#sources.get(cam.name);
+      if (source !== undefined) {
+        await source.close().catch(() => undefined);
+        report.source = source.stats;
+      }
+      report.counts = this.#rules.counts(cam.name);
+      try {
+        this.#options.onCameraEnd?.(report);
+      } catch {
+        report.hookErrors++;
+      }
+      return report;
     }
   }
 
@@ -453,7 +571,8 @@ export class SurveillancePipeline {
     // Clips from the recording when it is a file and faces need not be blurred; otherwise from frames kept in memory.
     const clipInput = cam.record ?? cam.input;
     const clipFromFile = clipSpec !== null && isFile(clipInput) && !this.#config.privacy.blurFaces;
-    const ring = clipSpec !== null && !clipFromFile ? new FrameRing({ seconds: Math.max(clipSpec.before, 1 / cam.fps), fps: cam.fps }) : undefined;
+    // It holds max(before, after) seconds: a clip's "after" frames are bounded by what the ring can hold.
+    const ring = clipSpec !== null && !clipFromFile ? new FrameRing({ seconds: Math.max(clipSpec.before, clipSpec.after, 1 / cam.fps), fps: cam.fps }) : undefined;
     // The annotated video's encoder starts with the first frame: a camera that fails before it (a missing file, an
     // audio-only input, an unreachable stream) must leave no video behind — ffmpeg closed without a frame writes an
     // MP4 without a video stream, which the report would list as the camera's video.
@@ -472,10 +591,12 @@ export class SurveillancePipeline {
       reconnects: 0,
       facesBlurred: 0,
       clipErrors: [],
+      hookErrors: 0,
     };
     this.#reports.set(cam.name, report);
     const confirmed = new Set<number>();
-    const pendingClips: Promise<boolean>[] = [];
+    // Clips still being written; each removes itself once settled, so a long run keeps none of the finished ones.
+    const pendingClips = new Set<Promise<boolean>>();
     let lastTracks: Track[] = [];
     let lastDetectFrame = 0;
     // Frames of this camera in detection at once: one per detector worker, so a single camera keeps every worker busy.
@@ -510,8 +631,14 @@ export class SurveillancePipeline {
         let jpeg: Uint8Array | undefined;
         if (out.snapshots && evidence) {
           jpeg = snapshot(frame, box, { label: eventLabel(e) });
-          event.snapshot = join(dir, `${id}-${e.kind}.jpg`);
-          await writeFile(event.snapshot, jpeg);
+          const file = join(dir, `${id}-${e.kind}.jpg`);
+          try {
+            await writeFile(file, jpeg);
+            event.snapshot = file;
+          } catch (err) {
+            // One event's evidence: recorded, and the event goes out without it.
+            report.clipErrors.push(`${file}: ${err instanceof Error ? err.message.split('\n')[0] : describeValue(err)}`);
+          }
         }
         if (clipSpec !== null && evidence) {
           const start = Math.max(0, e.time - clipSpec.before);
@@ -524,7 +651,8 @@ export class SurveillancePipeline {
           const ready = clipFromFile
             ? cutClip({ input: clipInput, start, end, output: path }).then(() => true, fail)
             : ring!.clipAround(e.time, clipSpec.before, clipSpec.after, path, { timeoutMs: (clipSpec.after + 30) * 1000 }).then(() => true, fail);
-          pendingClips.push(ready);
+          pendingClips.add(ready);
+          void ready.then(() => pendingClips.delete(ready));
           event.clip = { path, start, end, from: clipFromFile ? 'file' : 'ring', ready };
         }
         if (this.#publisher !== undefined) {
@@ -539,7 +667,7 @@ export class SurveillancePipeline {
           );
           if (!queued) this.#mqtt.failed++;
         }
-        this.#queue.push(event);
+        for (const q of this.#streams) q.push(event);
       }
       if (out.annotatedVideo || this.#options.onFrame !== undefined) {
         const now = this.#rules.counts(cam.name); // once per frame, not once per zone
@@ -551,7 +679,12 @@ export class SurveillancePipeline {
         });
         const shown = out.annotatedVideo ? annotateFrame(frame, { tracks: tracks.filter((t) => t.confirmed), zones, lines, camera: cam.name, timestamp: `${frame.time.toFixed(1)} s`, copy: true }) : frame;
         if (out.annotatedVideo) await openWriter().write(shown);
-        this.#options.onFrame?.({ camera: cam.name, frame: shown, original: frame, detected, detections, tracks: tracks.filter((t) => t.confirmed), events: ruleEvents });
+        try {
+          this.#options.onFrame?.({ camera: cam.name, frame: shown, original: frame, detected, detections, tracks: tracks.filter((t) => t.confirmed), events: ruleEvents });
+        } catch (err) {
+          report.hookErrors++;
+          report.hookError ??= err instanceof Error ? err.message : describeValue(err);
+        }
       }
     };
     try {
@@ -582,8 +715,7 @@ export class SurveillancePipeline {
       }
       while (inFlight.length > 0) await processFrame(inFlight.shift()!);
     } catch (err) {
-      if (!isLeptonError(err)) throw err;
-      report.error = { code: err.code, message: err.message };
+      report.error = cameraError(err);
     } finally {
       await source.close();
       ring?.close?.();
@@ -604,7 +736,12 @@ export class SurveillancePipeline {
     report.tracks = confirmed.size;
     report.counts = this.#rules.counts(cam.name);
     report.source = source.stats;
-    this.#options.onCameraEnd?.(report);
+    try {
+      this.#options.onCameraEnd?.(report);
+    } catch (err) {
+      report.hookErrors++;
+      report.hookError ??= err instanceof Error ? err.message : describeValue(err);
+    }
     return report;
   }
 }

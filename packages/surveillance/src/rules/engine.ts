@@ -234,6 +234,7 @@ export class RuleEngine {
    *   unknown direction or anchor, negative hysteresis or a `hysteresis` that is not an object)
    */
   constructor(cameras: readonly CameraRules[], options: RuleEngineOptions = {}) {
+    try {
     if (!Array.isArray(cameras)) {
       throw surveillanceError('CONFIG_INVALID', 'RuleEngine needs an array of camera rules ({ name, zones?, lines? }).');
     }
@@ -254,7 +255,8 @@ export class RuleEngine {
       const v = this.lineHysteresis[key];
       if (!(typeof v === 'number' && v >= 0 && Number.isFinite(v))) problems.push(`hysteresis.${key}: must be a finite number ≥ 0, got ${describeValue(v)}`);
     }
-    cameras.forEach((cam, i) => {
+    // Array.from: the holes of a sparse array are checked (as undefined), not skipped.
+    Array.from(cameras).forEach((cam, i) => {
       if (cam === null || typeof cam !== 'object') {
         problems.push(`cameras[${i}]: must be an object { name, zones?, lines? }`);
         return;
@@ -262,13 +264,17 @@ export class RuleEngine {
       const where = `camera ${describeValue(cam.name, 64)} (cameras[${i}])`;
       if (typeof cam.name !== 'string' || cam.name.length === 0) problems.push(`cameras[${i}].name: must be a non-empty string`);
       else if (this.cameras.has(cam.name)) problems.push(`${where}: name repeats an earlier camera`);
-      const zones = cam.zones ?? [];
-      const lines = cam.lines ?? [];
-      if (!Array.isArray(zones) || !Array.isArray(lines)) {
+      const givenZones: unknown = cam.zones ?? [];
+      const givenLines: unknown = cam.lines ?? [];
+      if (!Array.isArray(givenZones) || !Array.isArray(givenLines)) {
         problems.push(`${where}: zones and lines must be arrays`);
         return;
       }
+      // Each field is read once, into a copy that is checked and kept (frozen): the caller's arrays may change later
+      // without changing (or breaking) the rules, and a getter is never read twice.
       const before = problems.length;
+      const zones = Array.from(givenZones as unknown[], (z, k) => copyZone(z, `${where}: zones[${k}]`, problems));
+      const lines = Array.from(givenLines as unknown[], (l, k) => copyLine(l, `${where}: lines[${k}]`, problems));
       checkRules(where, zones, lines, problems);
       // Malformed rules are reported below; building the camera from them (new Set(a number)) threw a TypeError first.
       if (problems.length > before) return;
@@ -285,6 +291,11 @@ export class RuleEngine {
     });
     if (problems.length > 0) {
       throw surveillanceError('CONFIG_INVALID', `Invalid rules: ${problems.join('; ')}. Fix these fields and construct the RuleEngine again.`, { problems });
+    }
+    } catch (err) {
+      if (err instanceof LeptonError) throw err;
+      // A getter of the caller's objects (options, a camera, a zone) that throws: typed, naming what it said.
+      throw surveillanceError('CONFIG_INVALID', `Invalid rules: reading them threw: ${err instanceof Error ? err.message : describeValue(err)}.`);
     }
   }
 
@@ -477,8 +488,10 @@ function checkRules(where: string, zones: readonly ZoneRule[], lines: readonly T
     if (typeof z.name !== 'string' || z.name.length === 0) problems.push(`${at}.name: must be a non-empty string`);
     else if (names.has(z.name)) problems.push(`${at}.name: '${z.name}' repeats an earlier zone`);
     else names.add(z.name);
+    if (z.restricted !== undefined && typeof z.restricted !== 'boolean') problems.push(`${at}.restricted: must be true or false, got ${describeValue(z.restricted)}`);
     if (!Array.isArray(z.polygon) || z.polygon.length < 3) problems.push(`${at}.polygon: needs at least 3 points`);
-    else if (!z.polygon.every(finitePoint)) problems.push(`${at}.polygon: every point must be [x, y] with finite numbers within ±1e7`);
+    else if (!Array.from(z.polygon).every(finitePoint)) problems.push(`${at}.polygon: every point must be [x, y] with finite numbers within ±1e7`);
+    else if (selfIntersects(z.polygon)) problems.push(`${at}.polygon: its edges cross each other (a self-intersecting polygon); list the points in order around the zone`);
     else if (doublePolygonArea(z.polygon) === 0) problems.push(`${at}.polygon: has no area (its points are repeated or on one line), so the zone could never fire`);
     if (z.loiterSeconds !== undefined && !(Number.isFinite(z.loiterSeconds) && z.loiterSeconds > 0)) problems.push(`${at}.loiterSeconds: must be a finite number > 0, got ${describeValue(z.loiterSeconds)}`);
     if (z.crowdThreshold !== undefined && !(Number.isInteger(z.crowdThreshold) && z.crowdThreshold >= 1)) problems.push(`${at}.crowdThreshold: must be an integer ≥ 1, got ${describeValue(z.crowdThreshold)}`);
@@ -502,9 +515,71 @@ function checkRules(where: string, zones: readonly ZoneRule[], lines: readonly T
   });
 }
 
+const ZONE_KEYS = new Set(['name', 'polygon', 'classes', 'crowdClasses', 'loiterSeconds', 'restricted', 'crowdThreshold']);
+const LINE_KEYS = new Set(['name', 'from', 'to', 'direction', 'classes']);
+
+/** Unknown keys (a typo such as `loiterSecs` would silently turn a rule off) are problems. */
+function checkKeys(at: string, o: object, known: Set<string>, problems: string[]): void {
+  for (const key of Object.keys(o)) if (!known.has(key)) problems.push(`${at}: unknown key '${key}' (known: ${[...known].join(', ')})`);
+}
+
+const copyPoint = (p: unknown): unknown => (Array.isArray(p) ? Object.freeze(Array.from(p)) : p);
+const copyList = (v: unknown, item: (x: unknown) => unknown): unknown => (Array.isArray(v) ? Object.freeze(Array.from(v, item)) : v);
+
+/** A frozen copy of a zone, each field read once (not validated here: {@link checkRules} checks the copy). */
+function copyZone(z: unknown, at: string, problems: string[]): ZoneRule {
+  if (z === null || typeof z !== 'object') return z as ZoneRule;
+  checkKeys(at, z, ZONE_KEYS, problems);
+  const o = z as Record<string, unknown>;
+  const copy: Record<string, unknown> = { name: o['name'], polygon: copyList(o['polygon'], copyPoint) };
+  for (const key of ['classes', 'crowdClasses'] as const) {
+    const v = o[key];
+    if (v !== undefined) copy[key] = copyList(v, (c) => c);
+  }
+  for (const key of ['loiterSeconds', 'restricted', 'crowdThreshold'] as const) {
+    const v = o[key];
+    if (v !== undefined) copy[key] = v;
+  }
+  return Object.freeze(copy) as unknown as ZoneRule;
+}
+
+/** A frozen copy of a tripwire, each field read once. */
+function copyLine(l: unknown, at: string, problems: string[]): TripwireRule {
+  if (l === null || typeof l !== 'object') return l as TripwireRule;
+  checkKeys(at, l, LINE_KEYS, problems);
+  const o = l as Record<string, unknown>;
+  const copy: Record<string, unknown> = { name: o['name'], from: copyPoint(o['from']), to: copyPoint(o['to']) };
+  const direction = o['direction'];
+  if (direction !== undefined) copy['direction'] = direction;
+  const classes = o['classes'];
+  if (classes !== undefined) copy['classes'] = copyList(classes, (c) => c);
+  return Object.freeze(copy) as unknown as TripwireRule;
+}
+
+/** Whether two edges of the polygon that share no vertex cross properly (a bowtie, a figure eight). */
+function selfIntersects(polygon: readonly Point[]): boolean {
+  const n = polygon.length;
+  const orient = (a: Point, b: Point, c: Point): number => Math.sign((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]));
+  for (let i = 0; i < n; i++) {
+    const a = polygon[i]!;
+    const b = polygon[(i + 1) % n]!;
+    for (let j = i + 2; j < n; j++) {
+      if (i === 0 && j === n - 1) continue; // adjacent through the closing edge
+      const c = polygon[j]!;
+      const d = polygon[(j + 1) % n]!;
+      const o1 = orient(a, b, c);
+      const o2 = orient(a, b, d);
+      const o3 = orient(c, d, a);
+      const o4 = orient(c, d, b);
+      if (o1 * o2 < 0 && o3 * o4 < 0) return true;
+    }
+  }
+  return false;
+}
+
 function checkClasses(at: string, classes: readonly string[] | undefined, problems: string[]): void {
   if (classes === undefined) return;
-  if (!Array.isArray(classes) || classes.length === 0 || !classes.every((c) => typeof c === 'string' && c.length > 0)) {
+  if (!Array.isArray(classes) || classes.length === 0 || !Array.from(classes).every((c) => typeof c === 'string' && c.length > 0)) {
     problems.push(`${at}: must be a non-empty list of labels`);
   }
 }

@@ -25,6 +25,10 @@ function checkBox(what: string, name: string, box: unknown): asserts box is Box 
   if (b === null || typeof b !== 'object' || !finite(b.x) || !finite(b.y) || !finite(b.width) || !finite(b.height)) {
     throw bad(what, () => `${name} needs finite x, y, width and height, got ${shownJson(box)}.`);
   }
+  // A negative size is no box; beyond ±1e7 px (the tracker's and rules' bound) the areas overflow and IoU read 0.
+  if (b.width < 0 || b.height < 0 || Math.abs(b.x) > 1e7 || Math.abs(b.y) > 1e7 || b.width > 1e7 || b.height > 1e7) {
+    throw bad(what, () => `${name} needs width and height ≥ 0 and coordinates within ±1e7 px, got ${shownJson(box)}.`);
+  }
 }
 
 /**
@@ -66,7 +70,7 @@ export function anchorPoint(box: Box, anchor: Anchor = 'bottom-center'): Point {
  * @param b - second box
  * @returns the IoU
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for a box that is not an object with finite x, y, width
- *   and height
+ *   and height, with a negative width or height, or with a coordinate or size beyond 10⁷ px
  * @example
  * ```ts
  * import { boxIou } from '@lepton/surveillance';
@@ -167,7 +171,7 @@ export function segmentsIntersect(a1: Point, a2: Point, b1: Point, b2: Point): b
  */
 export function pointInPolygon(p: Point, polygon: Polygon): boolean {
   checkPoint('pointInPolygon', 'p', p);
-  if (!Array.isArray(polygon) || polygon.length < 3 || !polygon.every(isPoint)) throw bad('pointInPolygon', () => 'the polygon needs at least 3 points, each [x, y] with finite numbers.');
+  if (!Array.isArray(polygon) || polygon.length < 3 || !Array.from(polygon).every(isPoint)) throw bad('pointInPolygon', () => 'the polygon needs at least 3 points, each [x, y] with finite numbers.');
   const [px, py] = p;
   let inside = false;
   for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
@@ -194,7 +198,7 @@ export function pointInPolygon(p: Point, polygon: Polygon): boolean {
  */
 export function distanceToPolygonEdge(p: Point, polygon: Polygon): number {
   checkPoint('distanceToPolygonEdge', 'p', p);
-  if (!Array.isArray(polygon) || polygon.length < 2 || !polygon.every(isPoint)) throw bad('distanceToPolygonEdge', () => 'the polygon needs at least 2 points, each [x, y] with finite numbers.');
+  if (!Array.isArray(polygon) || polygon.length < 2 || !Array.from(polygon).every(isPoint)) throw bad('distanceToPolygonEdge', () => 'the polygon needs at least 2 points, each [x, y] with finite numbers.');
   let best = Infinity;
   for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) best = Math.min(best, distanceToSegment(p, polygon[j]!, polygon[i]!));
   return best;

@@ -93,6 +93,12 @@ export class LineState {
       this.lastSign = sign;
       this.lastPoint = anchor;
       this.lastDistance = d;
+    } else {
+      // On the line: a point of the path like any other. The crossing point is then the last anchor before the side
+      // changed (this one, if the next is across), so a path along the line that steps off past its end is outside
+      // the segment, exactly as one 0.01 px beside the line.
+      this.lastPoint = anchor;
+      this.lastDistance = 0;
     }
     const side = Math.abs(d) >= h.pixels ? sign : 0;
     if (this.settled === 0) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describeValue, LeptonError } from '@lepton/core';
 import { cutClip } from '../video/cut.js';
@@ -96,8 +96,16 @@ export async function cutRecordingClip(options: RecordingClipOptions): Promise<R
   // listSegments (digits, '-', '.'); the folder is quoted for the concat demuxer ('…' with ' as '\'').
   const quote = (p: string): string => `'${p.replace(/'/g, "'\\''")}'`;
   try {
-    await mkdir(tmp, { recursive: true });
-    await writeFile(list, `ffconcat version 1.0\n${segments.map((s) => `file ${quote(resolve(s.path))}\n`).join('')}`);
+    const text = `ffconcat version 1.0\n${segments.map((s) => `file ${quote(resolve(s.path))}\n`).join('')}`;
+    const prepare = async (): Promise<void> => {
+      await mkdir(tmp, { recursive: true });
+      await writeFile(list, text);
+    };
+    // Another cut that just finished may remove the (then empty) folder between the mkdir and the write: once more.
+    await prepare().catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      return prepare();
+    });
     // Stream copy of the segments, back to back: no re-encoding, so the cut below is the only generation loss.
     const concat = { input: list, inputOptions: ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-f', 'concat', '-safe', '0'], output: joined, outputOptions: ['-map', '0:v:0', '-c', 'copy'] };
     const joinLimits = limits();
@@ -109,6 +117,8 @@ export async function cutRecordingClip(options: RecordingClipOptions): Promise<R
   } finally {
     await rm(list, { force: true }).catch(() => undefined);
     await rm(joined, { force: true }).catch(() => undefined);
+    // Removed when empty (another cut may still be using it): nothing is left beside the segments.
+    await rmdir(tmp).catch(() => undefined);
   }
   return { output, start, end, segments };
 }

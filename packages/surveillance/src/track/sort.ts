@@ -49,19 +49,31 @@ export interface TrackerStats {
  * @param options - partial options
  * @returns every option, defaults filled in
  * @throws {@link @lepton/core!LeptonError} `INVALID_ARGUMENT` for an IoU threshold outside [0, 1], or `minHits` /
- *   `maxMisses` that are not integers ≥ 1, or options that are not an object
+ *   `maxMisses` that are not integers ≥ 1, options that are not an object, an unknown key (a typo), or an option
+ *   whose getter throws
  */
+const TRACKER_KEYS: readonly string[] = ['iouThreshold', 'minHits', 'maxMisses', 'perClass'];
+
 export function resolveSortTrackerOptions(options: SortTrackerOptions = {}): ResolvedSortTrackerOptions {
   // null from a JavaScript caller threw a TypeError reading its fields; a number or a string silently meant defaults.
   if (options === null || typeof options !== 'object') {
     throw new LeptonError('INVALID_ARGUMENT', `SortTracker options must be an object (or left out); got ${describeValue(options)}.`);
   }
-  const resolved: ResolvedSortTrackerOptions = {
-    iouThreshold: options.iouThreshold ?? 0.3,
-    minHits: options.minHits ?? 3,
-    maxMisses: options.maxMisses ?? 5,
-    perClass: options.perClass ?? true,
-  };
+  for (const key of Object.keys(options)) {
+    if (!TRACKER_KEYS.includes(key)) throw new LeptonError('INVALID_ARGUMENT', `SortTracker options: unknown key '${key}' (known: ${TRACKER_KEYS.join(', ')}).`);
+  }
+  let resolved: ResolvedSortTrackerOptions;
+  try {
+    // Each option read once.
+    resolved = {
+      iouThreshold: options.iouThreshold ?? 0.3,
+      minHits: options.minHits ?? 3,
+      maxMisses: options.maxMisses ?? 5,
+      perClass: options.perClass ?? true,
+    };
+  } catch (err) {
+    throw new LeptonError('INVALID_ARGUMENT', `SortTracker options: reading them threw: ${err instanceof Error ? err.message : describeValue(err)}.`);
+  }
   if (typeof resolved.perClass !== 'boolean') throw new LeptonError('INVALID_ARGUMENT', `SortTracker perClass must be true or false, got ${describeValue(resolved.perClass)}.`);
   if (!(typeof resolved.iouThreshold === 'number' && resolved.iouThreshold >= 0 && resolved.iouThreshold <= 1)) {
     throw new LeptonError('INVALID_ARGUMENT', `SortTracker iouThreshold must be in [0, 1], got ${describeValue(resolved.iouThreshold)}.`);
@@ -131,7 +143,8 @@ export class SortTracker {
    * Advances the tracker by one frame.
    *
    * @param detections - this frame's detections (malformed ones — a NaN, infinite or negative box, a side under
-   *   0.001 px, a coordinate beyond ±10⁷ px, an empty label, a non-finite score — are skipped and counted in
+   *   0.001 px, a coordinate beyond ±10⁷ px, an empty label, a score outside [0, 1], a getter that throws — are
+   *   skipped and counted in
    *   `stats().rejectedDetections`; the others are tracked)
    * @returns the confirmed live tracks, by increasing ID — matched in this frame (`misses` 0) or coasting; every
    *   number in them finite
@@ -143,8 +156,10 @@ export class SortTracker {
     }
     this.totals.frames++;
     const dets: Detection[] = [];
-    for (const d of detections) {
-      if (isValidDetection(d)) dets.push(d);
+    // By index (a hole is a malformed detection, not skipped); each detection read once into a plain copy.
+    for (let i = 0; i < detections.length; i++) {
+      const d = readDetection(detections[i]);
+      if (d !== undefined) dets.push(d);
       else this.totals.rejectedDetections++;
     }
     const { iouThreshold, perClass, maxMisses, minHits } = this.options;
@@ -253,14 +268,23 @@ export class SortTracker {
 const MAX_COORDINATE = 1e7;
 const MIN_SIZE = 1e-3;
 
-function isValidDetection(d: Detection | null | undefined): d is Detection {
-  if (d === null || typeof d !== 'object' || d.box === null || typeof d.box !== 'object') return false;
-  const { x, y, width, height } = d.box;
-  const within = (v: unknown): boolean => typeof v === 'number' && Math.abs(v) <= MAX_COORDINATE; // false for NaN
-  return (
-    within(x) && within(y) && within(width) && within(height) && width >= MIN_SIZE && height >= MIN_SIZE &&
-    typeof d.label === 'string' && d.label.length > 0 && typeof d.score === 'number' && Number.isFinite(d.score)
-  );
+/** A plain copy of a valid detection (every field read once), or undefined for a malformed one or a throwing getter. */
+function readDetection(input: Detection | null | undefined): Detection | undefined {
+  try {
+    if (input === null || typeof input !== 'object') return undefined;
+    const box: unknown = input.box;
+    if (box === null || typeof box !== 'object') return undefined;
+    const { x, y, width, height } = box as Box;
+    const label: unknown = input.label;
+    const score: unknown = input.score;
+    const within = (v: unknown): v is number => typeof v === 'number' && Math.abs(v) <= MAX_COORDINATE; // false for NaN
+    const ok =
+      within(x) && within(y) && within(width) && within(height) && width >= MIN_SIZE && height >= MIN_SIZE &&
+      typeof label === 'string' && label.length > 0 && typeof score === 'number' && score >= 0 && score <= 1;
+    return ok ? { box: { x, y, width, height }, label, score } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function finiteTrack(t: TrackState): boolean {

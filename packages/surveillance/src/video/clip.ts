@@ -148,17 +148,26 @@ export class FrameRing {
    * Writes the frames with `time − before ≤ frame.time < time + after` to an MP4, waiting for the "after" frames to
    * arrive (resolves once a frame at or past `time + after` is pushed, on timeout, or on {@link close}).
    *
-   * @param time - media time of the event, seconds (`frame.time`)
+   * @param time - media time of the event, seconds (`frame.time`; a finite number)
    * @param before - seconds before the event (≤ the ring's `seconds`)
-   * @param after - seconds after the event (≥ 0)
+   * @param after - seconds after the event (0 ≤ after ≤ the ring's `seconds`: a waiting clip holds its "after"
+   *   frames, so the ring's size bounds them too)
    * @param output - MP4 file to write
    * @param options - timeout, encoder, ffmpeg
    * @returns what was written
-   * @throws LeptonError `INVALID_ARGUMENT` for a bad window or no frames in it; `VIDEO_WRITE_FAILED` from the writer
+   * @throws LeptonError `INVALID_ARGUMENT` for a time that is not finite, a bad window or no frames in it;
+   *   `VIDEO_WRITE_FAILED` from the writer
    */
   async clipAround(time: number, before: number, after: number, output: string, options: ClipAroundOptions = {}): Promise<ClipInfo> {
-    if (!(typeof before === 'number' && typeof after === 'number' && before >= 0 && before <= this.seconds + EPS && after >= 0)) {
-      throw new LeptonError('INVALID_ARGUMENT', `FrameRing.clipAround: need 0 ≤ before ≤ ${this.seconds} (the ring's seconds) and after ≥ 0 (got ${describeValue(before)}, ${describeValue(after)}).`);
+    // A NaN time would never be reached by any frame: the clip would wait forever (and hold its entry).
+    if (!(typeof time === 'number' && Number.isFinite(time))) {
+      throw new LeptonError('INVALID_ARGUMENT', `FrameRing.clipAround: time must be a finite number of seconds, got ${describeValue(time)}.`);
+    }
+    if (!(typeof before === 'number' && typeof after === 'number' && before >= 0 && before <= this.seconds + EPS && after >= 0 && after <= this.seconds + EPS)) {
+      throw new LeptonError('INVALID_ARGUMENT', `FrameRing.clipAround: need 0 ≤ before ≤ ${this.seconds} and 0 ≤ after ≤ ${this.seconds} (the ring's seconds: a clip holds no more than the ring) (got ${describeValue(before)}, ${describeValue(after)}).`);
+    }
+    if (options.timeoutMs !== undefined && !(typeof options.timeoutMs === 'number' && options.timeoutMs >= 0 && options.timeoutMs <= 2_147_483_647)) {
+      throw new LeptonError('INVALID_ARGUMENT', `FrameRing.clipAround: timeoutMs must be a number of milliseconds between 0 and 2147483647, got ${describeValue(options.timeoutMs)}.`);
     }
     const from = time - before;
     const to = time + after;

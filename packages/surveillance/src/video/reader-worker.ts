@@ -16,6 +16,7 @@
  * @module
  * @internal
  */
+import { spawnSync } from 'node:child_process';
 import { parentPort, workerData } from 'node:worker_threads';
 import { usesLegacyVsync } from './ffmpeg.js';
 import { decodeArgs, hasNoVideoStream, spawnFfmpeg, type FfmpegExit, type FfmpegProcess } from './spawn.js';
@@ -114,6 +115,17 @@ class Reader {
     }
   }
 
+  /** Probed once per source: whether the file's video runs at fewer frames per second than `fps`. */
+  private slowFile: boolean | undefined;
+
+  private fileSlowerThanFps(): boolean {
+    if (this.slowFile === undefined) {
+      const rate = probeFrameRate(this.o.binary.path, this.o.input, this.o.format, this.o.inputOptions);
+      this.slowFile = rate !== undefined && rate < this.o.fps * (1 - 1e-3);
+    }
+    return this.slowFile;
+  }
+
   run(): void {
     const args = decodeArgs({
       input: this.o.input,
@@ -125,6 +137,9 @@ class Reader {
       loop: this.o.loop,
       inputOptions: this.o.inputOptions,
       legacyVsync: usesLegacyVsync(this.o.binary),
+      // A file slower than `fps` is padded to a constant rate, so that its frame i is at media time i ÷ fps (see
+      // VideoSource, "Rate"); a file at or above `fps` and every live stream keep dropping only, as they always did.
+      constantRate: !this.o.live && this.fileSlowerThanFps(),
       ...(this.o.format ? { format: this.o.format } : {}),
       ...(this.o.hwaccel && !this.hwaccelDisabled ? { hwaccel: this.o.hwaccel } : {}),
     });
@@ -367,4 +382,19 @@ if (parentPort !== null && (workerData as { kind?: unknown } | null)?.kind === '
   const reader = new Reader((workerData as { config: ReaderConfig }).config, (msg, transfer) => port.postMessage(msg, transfer));
   port.on('message', (msg: ToReader) => reader.onMessage(msg));
   reader.run();
+}
+
+/**
+ * The frame rate of a file's first video stream as ffmpeg reports it when opening the file (`… 5 fps …`, else its
+ * `tbr`), or undefined when it cannot tell (the decode then keeps dropping only, as for any input).
+ * @internal
+ */
+export function probeFrameRate(binary: string, input: string, format: string | undefined, inputOptions: readonly string[] | undefined): number | undefined {
+  const r = spawnSync(binary, ['-hide_banner', '-nostdin', ...(format ? ['-f', format] : []), ...(inputOptions ?? []), '-i', input], { encoding: 'utf8', timeout: 15_000, maxBuffer: 1 << 20 });
+  const info = typeof r.stderr === 'string' ? r.stderr : '';
+  const line = info.split(/\r?\n/).find((l) => /Stream #\d+:\d+.*: Video:/.test(l));
+  if (line === undefined) return undefined;
+  const m = / (\d+(?:\.\d+)?) fps/.exec(line) ?? / (\d+(?:\.\d+)?)k? tbr/.exec(line);
+  const rate = m === null ? Number.NaN : Number(m[1]);
+  return Number.isFinite(rate) && rate > 0 ? rate : undefined;
 }

@@ -63,7 +63,10 @@ export interface VideoSourceOptions {
   format?: string;
   /** Treat the input as live (reconnect forever, stall detection). Default: true for URLs and `/dev/…`, false for files. */
   live?: boolean;
-  /** Most frames per second to deliver (frames above the rate are dropped by ffmpeg; none are repeated). */
+  /**
+   * Frames per second to deliver: frames above the rate are dropped by ffmpeg; a file slower than the rate has frames
+   * repeated (so that `frame.time` is its media time), a live input does not (see {@link VideoSource}, "Rate").
+   */
   fps: number;
   /** Frame width in pixels (the input is scaled). */
   width: number;
@@ -256,8 +259,11 @@ function resolveOptions(o: VideoSourceOptions): Resolved {
  * consumer, since ffmpeg can outrun the hand-over between threads: read files with `block` (as the pipeline does) or
  * `realtime`.
  *
- * **Rate.** ffmpeg delivers at most `fps` frames per second of video and drops the rest; it never repeats a frame
- * to fill a gap, so a slower source gives fewer frames. `frame.time` is nominal: `sourceIndex ÷ fps`.
+ * **Rate.** `frame.time` is `sourceIndex ÷ fps`. ffmpeg delivers at most `fps` frames per second of video and drops
+ * the rest. A file whose own rate is below `fps` (a 5 fps file read at 10 fps) is decoded at a constant `fps`
+ * instead, its frames repeated, so that `frame.time` is the file's media time for every file. For a live input ffmpeg delivers at most `fps` frames per second and drops
+ * the rest; it never repeats a frame to fill a gap (a stream cut mid-GOP, a camera whose clock jumps), so a stream
+ * slower than `fps` gives fewer frames and its `frame.time` is nominal: set `fps` at or below the camera's rate.
  *
  * **Live inputs** (URLs, devices) that exit, fail to connect or stall (no data for `stallTimeoutMs`, or for
  * `openTimeoutMs` before a run's first data) are restarted

@@ -125,14 +125,21 @@ export interface DecodeSpec {
   live?: boolean;
   /** Extra input options, placed last before `-i` (so they override the defaults above). */
   inputOptions?: readonly string[];
-  /** Spell frame-rate sync `-vsync vfr` (ffmpeg before 5.0) instead of `-fps_mode vfr`; see {@link usesLegacyVsync}. */
+  /** Spell frame-rate sync `-vsync …` (ffmpeg before 5.0) instead of `-fps_mode …`; see {@link usesLegacyVsync}. */
   legacyVsync?: boolean;
+  /**
+   * Constant output rate (`-fps_mode cfr`): ffmpeg repeats and drops frames so that frame `i` shows media time
+   * `i ÷ fps` exactly, whatever the input's own rate. Used for files (not live inputs), so that `frame.time` is the
+   * file's time (the reader sets it for a file slower than `fps`). Default false (variable rate: frames above the rate dropped, gaps never filled).
+   */
+  constantRate?: boolean;
 }
 
 /**
  * The ffmpeg arguments that decode an input to packed RGB frames on stdout: first video stream only, `scale=W:H`
  * (ffmpeg's default bicubic), output rate `-r fps` with variable-frame-rate sync (frames above the rate are dropped,
- * gaps are never filled with repeated frames, so a source slower than `fps` gives fewer frames), `-pix_fmt rgb24 -f
+ * gaps are never filled with repeated frames, so a source slower than `fps` gives fewer frames) — or, with
+ * `constantRate` (files), constant-rate sync, so that frame `i` is at media time `i ÷ fps`, `-pix_fmt rgb24 -f
  * rawvideo pipe:1`, logging at `error` level only.
  * Live inputs get `-analyzeduration 1000000` (1 s of probing instead of ffmpeg's 5 s, so a camera's first frame comes
  * quickly) and `-fflags +discardcorrupt` (damaged packets are dropped, not decoded), and RTSP gets `-rtsp_transport tcp` (UDP loses packets on busy networks); `inputOptions` can override both.
@@ -162,7 +169,10 @@ export function decodeArgs(spec: DecodeSpec): string[] {
   a.push('-i', spec.input, '-map', '0:v:0', '-an', '-sn', '-dn');
   // `-r` with variable frame-rate sync, not the `fps` filter: the filter fills timestamp gaps by repeating frames (a
   // stream cut mid-GOP, a camera whose clock jumps), which would hand the detector invented frames. This only drops.
-  const vfr = spec.legacyVsync ? ['-vsync', 'vfr'] : ['-fps_mode', 'vfr'];
+  // Files read with `constantRate` do get repeated frames where the file is slower than `fps`: there frame index ÷ fps
+  // must be the file's time (events, loitering and clips cut from the file use it), and a file has no clock jumps.
+  const mode = spec.constantRate ? 'cfr' : 'vfr';
+  const vfr = spec.legacyVsync ? ['-vsync', mode] : ['-fps_mode', mode];
   a.push('-vf', `scale=${spec.width}:${spec.height}`, '-r', String(spec.fps), ...vfr, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
   return a;
 }

@@ -31,9 +31,12 @@ export interface VideoWriterResult {
   output: string;
   /** Frames written. */
   frames: number;
-  /** Width in pixels (as given; an odd size is padded by one pixel in the file, see {@link encodeArgs}). */
+  /**
+   * Width in pixels of the encoded file: the frames' width, padded by one pixel when it is odd (yuv420p needs even
+   * sizes, see {@link encodeArgs}).
+   */
   width: number;
-  /** Height in pixels. */
+  /** Height in pixels of the encoded file (padded to even like `width`). */
   height: number;
   /** Frame rate. */
   fps: number;
@@ -204,8 +207,9 @@ export class VideoWriter {
       return {
         output: this.o.output,
         frames: this.frames,
-        width: this.o.width,
-        height: this.o.height,
+        // What the file holds: an odd size is padded to the next even one.
+        width: this.o.width + (this.o.width % 2),
+        height: this.o.height + (this.o.height % 2),
         fps: this.o.fps,
         encoder: s.encoder,
         durationSec: this.frames / this.o.fps,
