@@ -48,6 +48,7 @@ export type {
   DicomWebRetrieveOptions,
   DicomWebFailure,
   DicomWebRetrieval,
+  SearchRejections,
 } from './dicomweb/types.js';
 export type { StudySummary, SeriesSummary, InstanceSummary } from './dicomweb/results.js';
 export type { DicomWebStoreOptions, DicomWebStoreResult, StoredInstance, FailedInstance } from './dicomweb/store.js';
@@ -135,5 +136,5 @@ export type { DicomSrOptions, SrSegmentMeasurement } from './results/sr.js';
 // DICOMDIR (CD/DVD/USB media)
 export { readDicomDir } from './dicomdir/read.js';
 export { parseDicomDir } from './dicomdir/parse.js';
-export type { DicomDir, DicomDirTree, DicomDirPatient, DicomDirStudy, DicomDirSeries, DicomDirInstance } from './dicomdir/types.js';
+export type { DicomDir, DicomDirTree, DicomDirPatient, DicomDirStudy, DicomDirSeries, DicomDirInstance, DicomDirRejectedRecord, DicomDirRejectedFile } from './dicomdir/types.js';
 export type { DicomDirErrorCode } from './dicomdir/errors.js';

@@ -79,8 +79,8 @@ function meanLoss(x: readonly (readonly number[])[], y: readonly number[], theta
  * ```
  */
 export function fitLogisticRegression(
-  xIn: readonly (readonly number[])[],
-  yIn: readonly number[],
+  x: readonly (readonly number[])[],
+  y: readonly number[],
   options: LogisticRegressionOptions = {},
 ): LogisticRegressionFit {
   const o = optionsObject(options, 'fitLogisticRegression');
@@ -88,15 +88,15 @@ export function fitLogisticRegression(
   const maxIterations = o.maxIterations ?? 100;
   if (!(Number.isFinite(l2) && l2 >= 0)) throw new LeptonError('INVALID_ARGUMENT', 'fitLogisticRegression: l2 must be a finite number ≥ 0.');
   if (!(Number.isInteger(maxIterations) && maxIterations >= 1)) throw new LeptonError('INVALID_ARGUMENT', 'fitLogisticRegression: maxIterations must be a positive integer.');
-  const n = Array.isArray(xIn) ? xIn.length : 0;
-  if (n === 0 || !Array.isArray(yIn) || yIn.length !== n) throw new LeptonError('INVALID_INPUT', 'fitLogisticRegression needs n ≥ 1 rows and one label per row.');
-  const k = Array.isArray(xIn[0]) ? xIn[0].length : -1;
+  const n = Array.isArray(x) ? x.length : 0;
+  if (n === 0 || !Array.isArray(y) || y.length !== n) throw new LeptonError('INVALID_INPUT', 'fitLogisticRegression needs n ≥ 1 rows and one label per row.');
+  const k = Array.isArray(x[0]) ? x[0].length : -1;
   // Every value read once, by index, into a copy: every() skips the holes of a sparse row, which then computed as
   // undefined (a NaN loss returned as a fit).
-  const x: number[][] = [];
-  const y: number[] = [];
+  const xs: number[][] = [];
+  const ys: number[] = [];
   for (let i = 0; i < n; i++) {
-    const row: unknown = xIn[i];
+    const row: unknown = x[i];
     const bad = (): never => {
       throw new LeptonError('INVALID_INPUT', `fitLogisticRegression: row ${i} must hold ${k} finite numbers.`);
     };
@@ -107,17 +107,17 @@ export function fitLogisticRegression(
       if (typeof v !== 'number' || !Number.isFinite(v)) bad();
       copy[j] = v as number;
     }
-    x.push(copy);
-    const label: unknown = yIn[i];
+    xs.push(copy);
+    const label: unknown = y[i];
     if (label !== 0 && label !== 1) throw new LeptonError('INVALID_INPUT', `fitLogisticRegression: label ${i} must be 0 or 1.`);
-    y.push(label);
+    ys.push(label);
   }
-  const mean = y.reduce((s, v) => s + v, 0) / n;
+  const mean = ys.reduce((s, v) => s + v, 0) / n;
   if (mean === 0 || mean === 1) throw new LeptonError('INVALID_INPUT', 'fitLogisticRegression needs both classes (0 and 1) among the labels.');
   const theta = new Array<number>(k + 1).fill(0); // weights…, bias
   theta[k] = Math.log(mean / (1 - mean)); // start at the base rate
   const objective = (t: readonly number[]): number => {
-    let l = meanLoss(x, y, t, k) * n;
+    let l = meanLoss(xs, ys, t, k) * n;
     for (let j = 0; j < k; j++) l += (l2 / 2) * t[j]! ** 2;
     return l;
   };
@@ -128,13 +128,13 @@ export function fitLogisticRegression(
     const g = new Array<number>(k + 1).fill(0);
     const h = Array.from({ length: k + 1 }, () => new Array<number>(k + 1).fill(0));
     for (let i = 0; i < n; i++) {
-      const row = [...x[i]!, 1];
+      const row = [...xs[i]!, 1];
       let z = 0;
       for (let j = 0; j <= k; j++) z += theta[j]! * row[j]!;
       const p = logistic(z);
       const w = p * (1 - p);
       for (let a = 0; a <= k; a++) {
-        g[a]! += (p - y[i]!) * row[a]!;
+        g[a]! += (p - ys[i]!) * row[a]!;
         for (let b = 0; b <= a; b++) h[a]![b]! += w * row[a]! * row[b]!;
       }
     }
@@ -172,7 +172,7 @@ export function fitLogisticRegression(
     if (current - next <= 1e-15 * Math.max(1, Math.abs(current))) converged = true;
     current = next;
   }
-  const loss = meanLoss(x, y, theta, k);
+  const loss = meanLoss(xs, ys, theta, k);
   if (theta.some((t) => !Number.isFinite(t)) || !Number.isFinite(loss)) {
     throw new LeptonError('TRAINING_FAILED', 'Logistic regression diverged. Check the features for extreme values, or set l2 > 0.');
   }

@@ -127,7 +127,7 @@ export class AlarmManager {
   /**
    * Feeds one judgement of a condition.
    *
-   * @param input - the condition key and asset, whether it exceeds (`exceeded`), whether it is back below the clear
+   * @param raw - the condition key and asset, whether it exceeds (`exceeded`), whether it is back below the clear
    *   level (`clear`, default `!exceeded`; give a separate lower level for hysteresis), severity, time and evidence
    * @returns the events this judgement caused (none, raised or cleared)
    * @throws {@link @lepton/core!LeptonError} `INVALID_INPUT` (`details.field` names it) for a key or asset that is not a

@@ -46,6 +46,7 @@ export class HotellingT2 {
     return this.#threshold;
   }
 
+  /** Sets the alarm threshold; see the getter. */
   set threshold(value: number) {
     this.#threshold = atLeast('HotellingT2.threshold', 'threshold', value, 0);
   }

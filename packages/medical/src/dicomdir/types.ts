@@ -77,7 +77,7 @@ export interface DicomDirTree {
    * the DICOMDIR, `reason` `'unsafe-file-id'` for a Referenced File ID that is empty or could leave the file-set's
    * folder (`..`, `.`, a path separator, NUL or `:` in a component). Never patient data.
    */
-  readonly rejectedRecords: ReadonlyArray<{ readonly offset: number; readonly reason: 'unsafe-file-id' }>;
+  readonly rejectedRecords: readonly DicomDirRejectedRecord[];
 }
 
 /** What {@link readDicomDir} returns: the tree with each instance's file resolved on disk. */
@@ -97,5 +97,21 @@ export interface DicomDir extends DicomDirTree {
    * Instance records whose file ID led, through a symbolic link on the medium, to a file outside `root`: refused (never
    * read) with reason `'outside-root'`; each is in `missing` too.
    */
-  readonly rejectedFiles: ReadonlyArray<{ readonly instance: DicomDirInstance; readonly reason: 'outside-root' }>;
+  readonly rejectedFiles: readonly DicomDirRejectedFile[];
+}
+
+/** An instance record of a DICOMDIR refused and left out (see {@link DicomDirTree.rejectedRecords}). */
+export interface DicomDirRejectedRecord {
+  /** The record's byte offset in the DICOMDIR. */
+  readonly offset: number;
+  /** Why: a Referenced File ID that is empty or could leave the file-set's folder. */
+  readonly reason: 'unsafe-file-id';
+}
+
+/** An instance whose file was refused (see {@link DicomDir.rejectedFiles}). */
+export interface DicomDirRejectedFile {
+  /** The instance record. */
+  readonly instance: DicomDirInstance;
+  /** Why: its file resolved, through a symbolic link on the medium, outside the DICOMDIR's folder. */
+  readonly reason: 'outside-root';
 }

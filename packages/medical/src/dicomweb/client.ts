@@ -11,7 +11,7 @@ import { mapRows, toInstance, toSeries, toStudy, type InstanceSummary, type Reje
 import { mapPool, toQueryParams, type QidoQuery } from './query.js';
 import { parseStoreResponse, postStow, type DicomWebStoreOptions, type DicomWebStoreResult, type FailedInstance, type StoredInstance } from './store.js';
 import { batches, multipart, outgoing, type OutgoingInstance } from './stow-body.js';
-import type { DicomWebFailure, DicomWebRequestOptions, DicomWebRetrieval, DicomWebRetrieveOptions, InstanceRef, SeriesRef, StudyRef } from './types.js';
+import type { DicomWebFailure, DicomWebRequestOptions, DicomWebRetrieval, DicomWebRetrieveOptions, InstanceRef, SearchRejections, SeriesRef, StudyRef } from './types.js';
 
 /** The subset of dicomweb-client's DICOMwebClient used here, with the request seam typed. */
 interface LibRequest {
@@ -162,7 +162,7 @@ export class DicomWebClient {
    *   (before any request) for a query, scope, reference or options that are not objects or cannot be read, or a
    *   `signal` that is not an AbortSignal
    */
-  async searchStudies(query: QidoQuery = {}, options: DicomWebRequestOptions = {}): Promise<StudySummary[] & { readonly rejected: number }> {
+  async searchStudies(query: QidoQuery = {}, options: DicomWebRequestOptions = {}): Promise<StudySummary[] & SearchRejections> {
     const request = requestOptions(options);
     const queryParams = toQueryParams(query);
     const found = await this.#call('studies', request, (req) => this.#lib.searchForStudies({ queryParams, request: req }));
@@ -180,7 +180,7 @@ export class DicomWebClient {
    * @throws {@link @lepton/core!LeptonError} as {@link DicomWebClient.searchStudies}, and `DICOMWEB_INVALID_OPTIONS`
    *   for a malformed UID
    */
-  async searchSeries(scope: Partial<StudyRef> = {}, query: QidoQuery = {}, options: DicomWebRequestOptions = {}): Promise<SeriesSummary[] & { readonly rejected: number }> {
+  async searchSeries(scope: Partial<StudyRef> = {}, query: QidoQuery = {}, options: DicomWebRequestOptions = {}): Promise<SeriesSummary[] & SearchRejections> {
     object(scope, 'scope');
     const study = optionalUid(scope, 'studyInstanceUid');
     const request = requestOptions(options);
@@ -202,7 +202,7 @@ export class DicomWebClient {
    *   `rejected`, as for {@link DicomWebClient.searchStudies}
    * @throws {@link @lepton/core!LeptonError} as {@link DicomWebClient.searchSeries}
    */
-  async searchInstances(scope: Partial<SeriesRef> = {}, query: QidoQuery = {}, options: DicomWebRequestOptions = {}): Promise<InstanceSummary[] & { readonly rejected: number }> {
+  async searchInstances(scope: Partial<SeriesRef> = {}, query: QidoQuery = {}, options: DicomWebRequestOptions = {}): Promise<InstanceSummary[] & SearchRejections> {
     return counted(await this.#searchInstances(scope, query, options));
   }
 

@@ -58,3 +58,12 @@ export interface DicomWebRetrieval {
   /** Instances that failed, in the same order. */
   readonly failures: DicomWebFailure[];
 }
+
+/**
+ * What a QIDO-RS search adds to its array of rows: how many rows of the server's answer were left out because they
+ * could not be read (a required UID absent or malformed). Non-enumerable, so it never shows in JSON.
+ */
+export interface SearchRejections {
+  /** Rows of the answer left out. */
+  readonly rejected: number;
+}

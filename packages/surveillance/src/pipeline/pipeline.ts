@@ -486,23 +486,30 @@ export class SurveillancePipeline {
     }
   }
 
-  /** The camera's report with the error that stopped it: typed as is, anything else as `CAMERA_FAILED`. */
-  #failedReport(cam: CameraConfig, err: unknown): CameraReport {
-    const report: CameraReport = this.#reports.get(cam.name) ?? {
-      camera: cam.name,
+  /** A camera's report before its first frame. */
+  #emptyReport(camera: string, source: CameraReport['source']): CameraReport {
+    return {
+      camera,
       frames: 0,
       detectedFrames: 0,
       skippedByMotion: 0,
       detections: 0,
       tracks: 0,
       events: {},
-      counts: this.#rules.counts(cam.name),
-      source: { produced: 0, delivered: 0, dropped: 0, queued: 0, maxQueued: 0, restarts: 0, errors: 0, bytesRead: 0, partialBytesDiscarded: 0 },
+      counts: this.#rules.counts(camera),
+      source,
       reconnects: 0,
       facesBlurred: 0,
       clipErrors: [],
       hookErrors: 0,
     };
+  }
+
+  /** The camera's report with the error that stopped it: typed as is, anything else as `CAMERA_FAILED`. */
+  #failedReport(cam: CameraConfig, err: unknown): CameraReport {
+    const report: CameraReport =
+      this.#reports.get(cam.name) ??
+      this.#emptyReport(cam.name, { produced: 0, delivered: 0, dropped: 0, queued: 0, maxQueued: 0, restarts: 0, errors: 0, bytesRead: 0, partialBytesDiscarded: 0 });
     report.error ??= cameraError(err);
     return report;
   }
@@ -578,21 +585,7 @@ export class SurveillancePipeline {
     // MP4 without a video stream, which the report would list as the camera's video.
     let writer: VideoWriter | undefined;
     const openWriter = (): VideoWriter => (writer ??= new VideoWriter({ output: join(dir, `${cam.name}-annotated.mp4`), width: cam.width, height: cam.height, fps: cam.fps }));
-    const report: CameraReport = {
-      camera: cam.name,
-      frames: 0,
-      detectedFrames: 0,
-      skippedByMotion: 0,
-      detections: 0,
-      tracks: 0,
-      events: {},
-      counts: this.#rules.counts(cam.name),
-      source: source.stats,
-      reconnects: 0,
-      facesBlurred: 0,
-      clipErrors: [],
-      hookErrors: 0,
-    };
+    const report = this.#emptyReport(cam.name, source.stats);
     this.#reports.set(cam.name, report);
     const confirmed = new Set<number>();
     // Clips still being written; each removes itself once settled, so a long run keeps none of the finished ones.

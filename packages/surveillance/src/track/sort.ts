@@ -43,6 +43,9 @@ export interface TrackerStats {
   rejectedDetections: number;
 }
 
+/** The option keys a tracker knows: any other is refused (a typo must not silently mean a default). */
+const TRACKER_KEYS: readonly string[] = ['iouThreshold', 'minHits', 'maxMisses', 'perClass'];
+
 /**
  * Fills in and checks {@link SortTrackerOptions}.
  *
@@ -52,8 +55,6 @@ export interface TrackerStats {
  *   `maxMisses` that are not integers ≥ 1, options that are not an object, an unknown key (a typo), or an option
  *   whose getter throws
  */
-const TRACKER_KEYS: readonly string[] = ['iouThreshold', 'minHits', 'maxMisses', 'perClass'];
-
 export function resolveSortTrackerOptions(options: SortTrackerOptions = {}): ResolvedSortTrackerOptions {
   // null from a JavaScript caller threw a TypeError reading its fields; a number or a string silently meant defaults.
   if (options === null || typeof options !== 'object') {
