@@ -352,7 +352,7 @@ describe('8. an object clip is capped', () => {
     for (let t = start - 60_000; t < end + 60_000; t += 60_000) await writeFile(join(camDir, `${t}-60000.mp4`), '');
     const log = join(root, 'calls.log');
     const fake = join(root, 'ffmpeg');
-    await writeFile(fake, `#!/bin/bash\nfor a in "$@"; do if [ "$a" = "-version" ]; then echo "ffmpeg version 9.9-fake"; exit 0; fi; done\necho "$*" >> ${log}\nlast="\${@: -1}"; [ "$last" != "-" ] && : > "$last"\nexit 0\n`);
+    await writeFile(fake, `#!/bin/bash\nfor a in "$@"; do if [ "$a" = "-version" ]; then echo "ffmpeg version 9.9-fake"; exit 0; fi; done\necho "$*" >> ${log}\nlast="\${@: -1}"; case "$last" in -*) ;; *) : > "$last" ;; esac\nexit 0\n`);
     await chmod(fake, 0o755);
     const store = await EventStore.open({ capacity: 10, persistPath: null });
     const id = `gate-${ULID}`;
