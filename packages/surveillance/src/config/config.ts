@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { COCO_LABELS, DEFAULT_DETECTION_CLASSES } from '../detect/coco.js';
-import { doublePolygonArea } from '../rules/geometry.js';
+import { doublePolygonArea, selfIntersects } from '../rules/geometry.js';
 import { surveillanceError } from '../types.js';
 import { rememberCredentials } from '../video/redact.js';
 import type { Point, Polygon } from '../types.js';
@@ -35,7 +35,8 @@ const MAX_NAME = 64;
 
 const zoneSchema = z.strictObject({
   name: z.string().min(1).max(MAX_NAME, `at most ${MAX_NAME} characters`),
-  polygon,
+  // A zone's edges must not cross (the rule engine refuses a bowtie: which side is inside would be ambiguous).
+  polygon: polygon.refine((pts) => pts.length < 3 || !selfIntersects(pts), 'its edges cross each other (a self-intersecting polygon); list the points in order around the zone'),
   classes,
   crowdClasses: classes,
   loiterSeconds: z.number().positive().optional(),

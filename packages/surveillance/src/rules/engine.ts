@@ -1,7 +1,7 @@
 import { describeValue, LeptonError } from '@lepton/core';
 import { surveillanceError } from '../types.js';
 import type { Box, Point, Track } from '../types.js';
-import { anchorPoint, doublePolygonArea, type Anchor } from './geometry.js';
+import { anchorPoint, doublePolygonArea, selfIntersects, type Anchor } from './geometry.js';
 import { LineState, type CrossingDirection, type LineHysteresis, type TripwireRule } from './lines.js';
 import { DEFAULT_CROWD_CLASSES, watches, ZoneVisit, type ZoneRule } from './zones.js';
 
@@ -554,27 +554,6 @@ function copyLine(l: unknown, at: string, problems: string[]): TripwireRule {
   const classes = o['classes'];
   if (classes !== undefined) copy['classes'] = copyList(classes, (c) => c);
   return Object.freeze(copy) as unknown as TripwireRule;
-}
-
-/** Whether two edges of the polygon that share no vertex cross properly (a bowtie, a figure eight). */
-function selfIntersects(polygon: readonly Point[]): boolean {
-  const n = polygon.length;
-  const orient = (a: Point, b: Point, c: Point): number => Math.sign((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]));
-  for (let i = 0; i < n; i++) {
-    const a = polygon[i]!;
-    const b = polygon[(i + 1) % n]!;
-    for (let j = i + 2; j < n; j++) {
-      if (i === 0 && j === n - 1) continue; // adjacent through the closing edge
-      const c = polygon[j]!;
-      const d = polygon[(j + 1) % n]!;
-      const o1 = orient(a, b, c);
-      const o2 = orient(a, b, d);
-      const o3 = orient(c, d, a);
-      const o4 = orient(c, d, b);
-      if (o1 * o2 < 0 && o3 * o4 < 0) return true;
-    }
-  }
-  return false;
 }
 
 function checkClasses(at: string, classes: readonly string[] | undefined, problems: string[]): void {
