@@ -94,3 +94,12 @@ function quoted(text: string, max: number): string {
   const inner = JSON.stringify(cut(text, max)).slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'");
   return text.length <= max ? `'${inner}'` : `'${inner}' (${text.length} characters)`;
 }
+
+/** @internal The message of a thrown value, never throwing itself (a getter may). */
+export function messageOf(err: unknown): string {
+  try {
+    return err instanceof Error ? String(err.message) : describeValue(err, 200);
+  } catch {
+    return 'an error whose message cannot be read';
+  }
+}

@@ -3,7 +3,7 @@
  * close, and hands each batch to a {@link BatchRunner}: the model in this thread (one batch at a time) or a worker
  * pool (one batch running per worker, and up to `pipeline` − 1 more next in its inbox). Internal: not exported from the package.
  */
-import { describeValue } from '../errors/describe-value.js';
+import { describeValue, messageOf } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import type { Predictor, PredictorStats } from './predictor-types.js';
 
@@ -55,15 +55,6 @@ interface Pending {
 }
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
-
-/** The message of a thrown value, never throwing itself (a getter may). */
-function messageOf(err: unknown): string {
-  try {
-    return err instanceof Error ? String(err.message) : describeValue(err, 200);
-  } catch {
-    return 'an error whose message cannot be read';
-  }
-}
 
 /** @internal */
 export class BatchingPredictor implements Predictor {

@@ -1,5 +1,5 @@
 import { Worker, type TransferListItem } from 'node:worker_threads';
-import { describeValue } from '../errors/describe-value.js';
+import { describeValue, messageOf } from '../errors/describe-value.js';
 import { LeptonError } from '../errors/lepton-error.js';
 import type { BackendName } from '../runtime/backends.js';
 import { checkTimeout, resolveWorkerPoolOptions, type ResolvedWorkerPoolOptions, type WorkerPoolOptions } from './pool-options.js';
@@ -41,15 +41,6 @@ interface Slot {
 
 /** A replacement that fails setup this many times in a row leaves its slot empty. */
 const MAX_SETUP_RETRIES = 3;
-
-/** The message of a thrown value, never throwing itself (a getter may). */
-function messageOf(err: unknown): string {
-  try {
-    return err instanceof Error ? String(err.message) : describeValue(err, 200);
-  } catch {
-    return 'an error whose message cannot be read';
-  }
-}
 
 class Pool<Req, Res> implements WorkerPool<Req, Res> {
   readonly size: number;

@@ -114,7 +114,7 @@ export class PartitionWorker {
    * @param signal - wakes a backoff sleep at close
    */
   async run(entries: Entry[], redelivered: boolean, stopping: () => boolean, signal: AbortSignal): Promise<void> {
-    let todo = entries;
+    let remaining = entries;
     this.claimedHere = [];
     /** How often each entry failed while processed alone (a run of one) in this task. */
     const failures = new Map<string, number>();
@@ -122,16 +122,16 @@ export class PartitionWorker {
       this.current = undefined;
       try {
         if (attempt > 1) {
-          todo = await this.stillPending(todo);
-          if (todo.length === 0) return;
+          remaining = await this.stillPending(remaining);
+          if (remaining.length === 0) return;
         }
-        await this.process(todo, redelivered || attempt > 1);
+        await this.process(remaining, redelivered || attempt > 1);
         return;
       } catch (err) {
         if (stopping()) return; // close(): what is left stays pending for the group
         this.c.errors++;
-        const known = new Set(todo.map((e) => e.id));
-        todo = [...todo, ...this.claimedHere.filter((e) => !known.has(e.id))];
+        const known = new Set(remaining.map((e) => e.id));
+        remaining = [...remaining, ...this.claimedHere.filter((e) => !known.has(e.id))];
         this.claimedHere = [];
         // Set by process() (TypeScript cannot see that across the await).
         const current = this.current as Entry[] | undefined;
@@ -159,8 +159,8 @@ export class PartitionWorker {
           const slice = Math.min(left, this.o.minIdleMs / 4);
           await sleep(slice, undefined, { signal }).catch(() => undefined);
           left -= slice;
-          if (left > 0 && todo.length > 0 && !stopping()) {
-            const sorted = [...todo].sort((a, b) => compareIds(a.id, b.id));
+          if (left > 0 && remaining.length > 0 && !stopping()) {
+            const sorted = [...remaining].sort((a, b) => compareIds(a.id, b.id));
             await this.heartbeat(sorted).catch(() => undefined);
           }
         }
